@@ -1,0 +1,46 @@
+# One command per intent: make run, make test, make check, make bench.
+# Everything installs into .venv from PyPI (and Debian's chromium for browser tests).
+
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+UV      := $(VENV)/bin/uv
+STAMP   := $(VENV)/.installed
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTHON  ?= python3
+
+.PHONY: install run test check bench schema system-deps clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade uv
+	$(UV) pip install --quiet --python $(PY) -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## Create .venv and install Salon with its development tools.
+
+run: install  ## Start hub + dashboard on ./.salon with demo data; prints where to sign in.
+	$(VENV)/bin/salon up
+
+system-deps:  ## Debian packages the tests need (headless Chromium for page tests).
+	@command -v chromium >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; }
+
+test: install system-deps  ## Install what tests need, then run them all.
+	$(PY) -m pytest -q
+
+check: install  ## Lint, format check and type check.
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy hub connectors
+
+schema: install  ## Regenerate schema/hub.graphql from the code.
+	$(PY) -m hub.api.export > schema/hub.graphql
+
+bench: install  ## Salon against MLflow, side by side, printed as a table.
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

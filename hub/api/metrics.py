@@ -1,0 +1,109 @@
+"""Metric types: latest values and columnar, downsampled series."""
+
+from __future__ import annotations
+
+import strawberry
+
+from hub.api.context import Info
+from hub.services import metrics
+from hub.store.records import MetricSeries, MetricSummary
+
+
+@strawberry.type(name="MetricSummary", description="The latest value and range of one metric.")
+class MetricSummaryType:
+    key: str = strawberry.field(description="Metric name, e.g. val_acc.")
+    last_value: float = strawberry.field(description="Value at the highest step.")
+    last_step: float = strawberry.field(description="Highest step logged.")
+    min_value: float = strawberry.field(description="Smallest value logged.")
+    max_value: float = strawberry.field(description="Largest value logged.")
+    point_count: int = strawberry.field(description="Number of points logged.")
+
+    @classmethod
+    def of(cls, record: MetricSummary) -> MetricSummaryType:
+        return cls(
+            key=record.key,
+            last_value=record.last_value,
+            last_step=float(record.last_step),
+            min_value=record.min_value,
+            max_value=record.max_value,
+            point_count=record.point_count,
+        )
+
+
+@strawberry.type(
+    name="MetricSeries",
+    description=(
+        "One metric of one run as parallel arrays. When downsampled, each entry is a bucket of "
+        "steps: its last point (step, timestamp, value) plus the min and max of the bucket, so "
+        "spikes survive."
+    ),
+)
+class MetricSeriesType:
+    run_id: strawberry.ID = strawberry.field(description="The run the points belong to.")
+    key: str = strawberry.field(description="Metric name.")
+    steps: list[float] = strawberry.field(description="Step of each point (last of its bucket).")
+    timestamps: list[float] = strawberry.field(
+        description="Milliseconds since the Unix epoch, per point."
+    )
+    values: list[float] = strawberry.field(description="Value at each step.")
+    mins: list[float] = strawberry.field(description="Smallest value in each bucket.")
+    maxs: list[float] = strawberry.field(description="Largest value in each bucket.")
+    point_count: int = strawberry.field(description="Points in the requested step range.")
+    downsampled: bool = strawberry.field(description="True when points were merged into buckets.")
+
+    @classmethod
+    def of(cls, record: MetricSeries) -> MetricSeriesType:
+        return cls(
+            run_id=strawberry.ID(record.run_id),
+            key=record.key,
+            steps=[float(step) for step in record.steps],
+            timestamps=[float(ts) for ts in record.timestamps],
+            values=record.values,
+            mins=record.mins,
+            maxs=record.maxs,
+            point_count=record.point_count,
+            downsampled=record.downsampled,
+        )
+
+
+async def resolve_series(
+    info: Info,
+    run_ids: list[str],
+    keys: list[str],
+    buckets: int,
+    step_min: float | None,
+    step_max: float | None,
+) -> list[MetricSeriesType]:
+    ctx = info.context
+    found = await metrics.series(
+        ctx.store,
+        ctx.principal,
+        run_ids,
+        keys,
+        buckets,
+        None if step_min is None else int(step_min),
+        None if step_max is None else int(step_max),
+    )
+    return [MetricSeriesType.of(record) for record in found]
+
+
+@strawberry.type
+class MetricQueries:
+    @strawberry.field(
+        description=(
+            "Metric curves of several runs, downsampled on the server to at most `buckets` "
+            "points each. Pass stepMin/stepMax to zoom: the same number of buckets then covers "
+            "the narrower range. For every point at full resolution use GET /api/v1/metrics "
+            "(Arrow IPC)."
+        )
+    )
+    async def metric_series(
+        self,
+        info: Info,
+        run_ids: list[strawberry.ID],
+        keys: list[str],
+        buckets: int = 1000,
+        step_min: float | None = None,
+        step_max: float | None = None,
+    ) -> list[MetricSeriesType]:
+        return await resolve_series(info, list(run_ids), keys, buckets, step_min, step_max)

@@ -1,0 +1,299 @@
+"""Run types, run search and the mutations that start, annotate and finish runs."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from hub.api.context import Info
+from hub.api.errors import (
+    ConflictErrorType,
+    FilterErrorType,
+    NotFoundErrorType,
+    ValidationErrorType,
+    as_error,
+)
+from hub.api.metrics import MetricSeriesType, MetricSummaryType, resolve_series
+from hub.api.projects import ExperimentType, ProjectType
+from hub.errors import NotFound, SalonError
+from hub.services import runs
+from hub.store.records import KeyValue, RunEnvironment, RunRecord
+
+
+@strawberry.enum(name="RunStatus", description="Where a run is in its life.")
+class RunStatus(enum.Enum):
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    KILLED = "killed"
+
+
+@strawberry.type(name="KeyValue", description="A param or tag: a name and a text value.")
+class KeyValueType:
+    key: str
+    value: str
+
+    @classmethod
+    def of(cls, record: KeyValue) -> KeyValueType:
+        return cls(key=record.key, value=record.value)
+
+
+@strawberry.type(name="RunEnvironment", description="What reproducing a run needs.")
+class RunEnvironmentType:
+    git_commit: str | None = strawberry.field(description="Commit checked out when it started.")
+    git_dirty: bool | None = strawberry.field(description="True if there were uncommitted edits.")
+    command: str | None = strawberry.field(description="The command line that started it.")
+    python_version: str | None = strawberry.field(description="Python version.")
+    host: str | None = strawberry.field(description="Machine it ran on.")
+    packages: list[str] = strawberry.field(description="Installed packages as name==version.")
+
+    @classmethod
+    def of(cls, env: RunEnvironment) -> RunEnvironmentType:
+        return cls(
+            git_commit=env.git_commit,
+            git_dirty=env.git_dirty,
+            command=env.command,
+            python_version=env.python_version,
+            host=env.host,
+            packages=list(env.packages),
+        )
+
+
+@strawberry.type(name="Run", description="One training or evaluation run.")
+class RunType:
+    id: strawberry.ID
+    name: str = strawberry.field(description="Human-readable name.")
+    status: RunStatus = strawberry.field(description="running, finished, failed or killed.")
+    user: str = strawberry.field(description="Who ran it.")
+    notes: str = strawberry.field(description="Free-text notes (Markdown).")
+    started_at: datetime = strawberry.field(description="Start time (UTC).")
+    ended_at: datetime | None = strawberry.field(description="End time (UTC), if it ended.")
+    environment: RunEnvironmentType = strawberry.field(description="Reproducibility record.")
+    record: strawberry.Private[RunRecord]
+
+    @classmethod
+    def of(cls, record: RunRecord) -> RunType:
+        return cls(
+            id=strawberry.ID(record.id),
+            name=record.name,
+            status=RunStatus(record.status),
+            user=record.user_name,
+            notes=record.notes,
+            started_at=record.started_at,
+            ended_at=record.ended_at,
+            environment=RunEnvironmentType.of(record.environment),
+            record=record,
+        )
+
+    @strawberry.field(description="Seconds from start to end, or to now while running.")
+    def duration_seconds(self) -> float | None:
+        if self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at).total_seconds()
+
+    @strawberry.field(description="The project the run belongs to.")
+    async def project(self, info: Info) -> ProjectType:
+        record = await info.context.loaders.projects.load(self.record.project_id)
+        assert record is not None
+        return ProjectType.of(record)
+
+    @strawberry.field(description="The experiment the run belongs to.")
+    async def experiment(self, info: Info) -> ExperimentType:
+        record = await info.context.loaders.experiments.load(self.record.experiment_id)
+        assert record is not None
+        return ExperimentType.of(record)
+
+    @strawberry.field(description="Hyperparameters and configuration, by name.")
+    async def params(self, info: Info) -> list[KeyValueType]:
+        return [KeyValueType.of(kv) for kv in await info.context.loaders.params.load(self.record)]
+
+    @strawberry.field(description="Labels such as team or purpose, by name.")
+    async def tags(self, info: Info) -> list[KeyValueType]:
+        return [KeyValueType.of(kv) for kv in await info.context.loaders.tags.load(self.record)]
+
+    @strawberry.field(description="Latest value of every metric, by name.")
+    async def metrics(self, info: Info) -> list[MetricSummaryType]:
+        found = await info.context.loaders.metric_summaries.load(self.record.id)
+        return [MetricSummaryType.of(summary) for summary in found]
+
+    @strawberry.field(description="Curves of this run, downsampled to at most `buckets` points.")
+    async def series(
+        self,
+        info: Info,
+        keys: list[str],
+        buckets: int = 1000,
+        step_min: float | None = None,
+        step_max: float | None = None,
+    ) -> list[MetricSeriesType]:
+        return await resolve_series(info, [self.record.id], keys, buckets, step_min, step_max)
+
+
+@strawberry.type(name="PageInfo", description="Where this page sits in the whole list.")
+class PageInfoType:
+    has_next_page: bool
+    end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
+
+
+@strawberry.type(name="RunConnection", description="A page of runs matching a search.")
+class RunConnectionType:
+    nodes: list[RunType]
+    total_count: int = strawberry.field(description="Runs matching, over all pages.")
+    page_info: PageInfoType
+
+
+RunsResult = Annotated[
+    RunConnectionType | FilterErrorType | ValidationErrorType | NotFoundErrorType,
+    strawberry.union("RunsResult"),
+]
+RunResult = Annotated[
+    RunType | ValidationErrorType | NotFoundErrorType | ConflictErrorType,
+    strawberry.union("RunResult"),
+]
+
+
+@strawberry.input(name="KeyValueInput", description="A param or tag to set.")
+class KeyValueInput:
+    key: str
+    value: str
+
+
+@strawberry.input(name="RunEnvironmentInput", description="What reproducing a run needs.")
+class RunEnvironmentInput:
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    command: str | None = None
+    python_version: str | None = None
+    host: str | None = None
+    packages: list[str] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(name="CreateRunInput", description="A run to start.")
+class CreateRunInput:
+    project: str = strawberry.field(description="Project name; created if it does not exist.")
+    experiment: str = strawberry.field(description="Experiment name; created if missing.")
+    name: str | None = strawberry.field(default=None, description="Run name; generated if empty.")
+    params: list[KeyValueInput] = strawberry.field(default_factory=list)
+    tags: list[KeyValueInput] = strawberry.field(default_factory=list)
+    notes: str = ""
+    user: str | None = strawberry.field(default=None, description="Defaults to the caller.")
+    environment: RunEnvironmentInput | None = None
+
+
+def _pairs(items: list[KeyValueInput]) -> dict[str, str]:
+    return {item.key: item.value for item in items}
+
+
+def _new_run(data: CreateRunInput) -> runs.NewRun:
+    env = data.environment or RunEnvironmentInput()
+    return runs.NewRun(
+        project=data.project,
+        experiment=data.experiment,
+        name=data.name,
+        params=_pairs(data.params),
+        tags=_pairs(data.tags),
+        notes=data.notes,
+        user_name=data.user,
+        environment=RunEnvironment(
+            env.git_commit,
+            env.git_dirty,
+            env.command,
+            env.python_version,
+            env.host,
+            tuple(env.packages),
+        ),
+    )
+
+
+@strawberry.type
+class RunQueries:
+    @strawberry.field(description="One run by id, or null if there is none you can see.")
+    async def run(self, info: Info, id: strawberry.ID) -> RunType | None:
+        try:
+            return RunType.of(await runs.get_run(info.context.store, info.context.principal, id))
+        except NotFound:
+            return None
+
+    @strawberry.field(
+        description=(
+            'Search runs with the filter language, e.g. "metrics.val_acc > 0.8 and '
+            "params.lr = '0.01' and tags.team = 'vision'\". Sort with orderBy entries like "
+            "'metrics.val_acc desc'. Newest first by default."
+        )
+    )
+    async def runs(
+        self,
+        info: Info,
+        project: str | None = None,
+        filter: str | None = None,
+        order_by: list[str] | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> RunsResult:
+        ctx = info.context
+        try:
+            page = await runs.search_runs(
+                ctx.store,
+                ctx.principal,
+                project,
+                filter,
+                order_by,
+                first,
+                after,
+                ctx.settings.max_page_size,
+            )
+        except SalonError as exc:
+            return as_error(exc)  # type: ignore[return-value]
+        return RunConnectionType(
+            nodes=[RunType.of(record) for record in page.runs],
+            total_count=page.total,
+            page_info=PageInfoType(
+                has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor
+            ),
+        )
+
+
+async def _run_result(info: Info, action: object) -> RunResult:
+    try:
+        record = await action  # type: ignore[misc]
+    except SalonError as exc:
+        return as_error(exc)  # type: ignore[return-value]
+    return RunType.of(record)
+
+
+@strawberry.type
+class RunMutations:
+    @strawberry.mutation(description="Start a run (status running).")
+    async def create_run(self, info: Info, input: CreateRunInput) -> RunResult:
+        ctx = info.context
+        return await _run_result(info, runs.create_run(ctx.store, ctx.principal, _new_run(input)))
+
+    @strawberry.mutation(description="End a run as finished, failed or killed.")
+    async def finish_run(self, info: Info, id: strawberry.ID, status: RunStatus) -> RunResult:
+        ctx = info.context
+        return await _run_result(info, runs.finish_run(ctx.store, ctx.principal, id, status.value))
+
+    @strawberry.mutation(description="Add params; a param's value cannot change once set.")
+    async def log_params(
+        self, info: Info, run_id: strawberry.ID, params: list[KeyValueInput]
+    ) -> RunResult:
+        ctx = info.context
+        return await _run_result(
+            info, runs.log_params(ctx.store, ctx.principal, run_id, _pairs(params))
+        )
+
+    @strawberry.mutation(description="Set or overwrite tags.")
+    async def set_tags(
+        self, info: Info, run_id: strawberry.ID, tags: list[KeyValueInput]
+    ) -> RunResult:
+        ctx = info.context
+        return await _run_result(
+            info, runs.set_tags(ctx.store, ctx.principal, run_id, _pairs(tags))
+        )
+
+    @strawberry.mutation(description="Replace the run's notes (Markdown).")
+    async def set_run_notes(self, info: Info, run_id: strawberry.ID, notes: str) -> RunResult:
+        ctx = info.context
+        return await _run_result(info, runs.set_notes(ctx.store, ctx.principal, run_id, notes))

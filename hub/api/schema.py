@@ -1,0 +1,81 @@
+"""The GraphQL schema: feature modules composed into one Query and one Mutation."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+
+import strawberry
+from graphql.error import GraphQLError
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions.base_extension import SchemaExtension
+
+from hub.api.metrics import MetricQueries
+from hub.api.projects import ProjectQueries
+from hub.api.runs import RunMutations, RunQueries
+from hub.errors import SalonError
+from hub.settings import Settings
+
+log = logging.getLogger("salon.graphql")
+
+
+@strawberry.type(description="Everything you can read.")
+class Query(ProjectQueries, RunQueries, MetricQueries):
+    @strawberry.field(description="The hub's version.")
+    def version(self) -> str:
+        from hub import __version__
+
+        return __version__
+
+
+@strawberry.type(description="Everything you can change.")
+class Mutation(RunMutations):
+    pass
+
+
+def _is_unexpected(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is not None and not isinstance(original, SalonError)
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Hide unexpected errors from clients; log each once with an id the client is shown."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=_is_unexpected)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        error_id = secrets.token_hex(4)
+        log.error(
+            "unexpected error %s at %s",
+            error_id,
+            error.path,
+            exc_info=error.original_error,
+        )
+        self.error_message = f"Unexpected error (id {error_id}); the hub's log has the details."
+        return super().anonymise_error(error)
+
+
+class SalonSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: object = None) -> None:
+        # Expected failures are the caller's business; unexpected ones are logged by the
+        # masking extension with their id.
+        return None
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    """The schema with its limits (depth, aliases, tokens) and error masking."""
+    settings = settings or Settings()
+    extensions: list[SchemaExtension | type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        MaskUnexpectedErrors,
+    ]
+    return SalonSchema(query=Query, mutation=Mutation, extensions=extensions)
+
+
+def sdl() -> str:
+    """The schema in SDL, as checked in at schema/hub.graphql."""
+    return build_schema().as_str() + "\n"

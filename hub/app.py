@@ -1,0 +1,65 @@
+"""The hub: one Starlette app that owns the store and serves GraphQL and the HTTP endpoints."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from hub.api.schema import build_schema
+from hub.errors import SalonError
+from hub.http import health, metrics
+from hub.http.auth import TokenAuthMiddleware
+from hub.http.errors import salon_error_handler, unexpected_error_handler
+from hub.http.graphql import GraphQLView
+from hub.settings import Settings
+from hub.store import Store, open_store
+
+log = logging.getLogger("salon")
+
+
+@dataclasses.dataclass
+class Hub:
+    """What request handlers reach through ``request.app.state.hub``."""
+
+    settings: Settings
+    store: Store
+
+
+def create_app(settings: Settings, store: Store | None = None) -> Starlette:
+    """The ASGI app. Opens the store in the lifespan unless one is given (tests, `salon up`)."""
+    store = store or open_store(
+        settings.database_path,
+        memory_limit=settings.duckdb_memory_limit,
+        threads=settings.duckdb_threads,
+    )
+    hub = Hub(settings, store)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        log.info("Salon hub ready on %s", settings.database_path)
+        yield
+        store.close()
+
+    graphql = GraphQLView(
+        build_schema(settings), graphql_ide="graphiql", allow_queries_via_get=False
+    )
+    app = Starlette(
+        routes=[
+            Route("/", health.index),
+            Route("/healthz", health.healthz),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/api/v1/runs/{run_id}/metrics", metrics.ingest_metrics, methods=["POST"]),
+            Route("/api/v1/metrics", metrics.metric_history, methods=["GET"]),
+        ],
+        middleware=[Middleware(TokenAuthMiddleware, store=store)],
+        exception_handlers={SalonError: salon_error_handler, Exception: unexpected_error_handler},
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    return app

@@ -1,0 +1,223 @@
+"""The ``salon`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from hub import __version__
+from hub.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from hub.store import Store
+
+app = typer.Typer(
+    help="Salon: the collaboration hub for machine-learning teams.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+DASHBOARD_ENTRY = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+
+PortOption = Annotated[
+    int | None, typer.Option("--port", help="Port of the hub (default: SALON_PORT or 8000).")
+]
+
+
+def _settings(port: int | None = None) -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    return settings.replace(port=port) if port is not None else settings
+
+
+def _open_store(settings: Settings) -> Store:
+    import duckdb
+
+    from hub.store import open_store
+
+    try:
+        return open_store(
+            settings.database_path,
+            memory_limit=settings.duckdb_memory_limit,
+            threads=settings.duckdb_threads,
+        )
+    except duckdb.IOException as exc:
+        typer.secho(
+            f"Cannot open {settings.database_path}: {exc}\n"
+            "Is a hub already running on this data directory? Stop it first, or set "
+            "SALON_DATA_DIR to another folder.",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1) from None
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+@app.command()
+def version() -> None:
+    """Print Salon's version."""
+    typer.echo(f"salon {__version__}")
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo team's projects, runs and curves into the store (hub must be stopped)."""
+    from hub.demo import load_demo
+    from hub.services.principal import SYSTEM
+
+    settings = _settings()
+    store = _open_store(settings)
+    try:
+        count = asyncio.run(load_demo(store, SYSTEM))
+    finally:
+        store.close()
+    typer.echo(f"Loaded {count} demo runs into {settings.database_path}.")
+
+
+def _serve(settings: Settings, store: Store) -> None:
+    import uvicorn
+
+    from hub.app import create_app
+
+    application = create_app(settings, store)
+    config = uvicorn.Config(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    server.run()
+
+
+@app.command()
+def serve(port: PortOption = None) -> None:
+    """Run the hub (GraphQL at /graphql) on SALON_DATA_DIR."""
+    from hub.services.tokens import ensure_admin_token_sync
+
+    settings = _settings(port)
+    _configure_logging(settings.log_level)
+    store = _open_store(settings)
+    if settings.admin_token:
+        ensure_admin_token_sync(store, "bootstrap (SALON_ADMIN_TOKEN)", settings.admin_token)
+    _serve(settings, store)
+
+
+def _wait_for(url: str, seconds: float) -> bool:
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+@app.command()
+def up(
+    port: PortOption = None,
+    dashboard: Annotated[bool, typer.Option(help="Also start the Streamlit dashboard.")] = True,
+    demo_data: Annotated[
+        bool, typer.Option("--demo/--no-demo", help="Load demo data into an empty store.")
+    ] = True,
+) -> None:
+    """Start the hub and the dashboard on an embedded store, with demo data the first time."""
+    from hub.demo import load_demo
+    from hub.services.principal import SYSTEM
+    from hub.services.tokens import create_admin_token_sync, ensure_admin_token_sync
+
+    settings = _settings(port)
+    _configure_logging(settings.log_level)
+    store = _open_store(settings)
+    if demo_data and not asyncio.run(store.projects.list()):
+        typer.echo("Loading demo data (a team of five, three projects, 46 runs)…")
+        asyncio.run(load_demo(store, SYSTEM))
+    if settings.admin_token:
+        token = ensure_admin_token_sync(
+            store, "bootstrap (SALON_ADMIN_TOKEN)", settings.admin_token
+        )
+    else:
+        token = create_admin_token_sync(store, "salon up")
+    hub_url = f"http://{settings.host}:{settings.port}"
+
+    dashboard_process: subprocess.Popen[bytes] | None = None
+
+    def start_dashboard() -> None:
+        nonlocal dashboard_process
+        if not _wait_for(f"{hub_url}/healthz", 60):
+            typer.secho("The hub did not become ready in 60 s.", fg=typer.colors.RED, err=True)
+            return
+        if dashboard:
+            env = {**os.environ, "SALON_URL": hub_url, "SALON_TOKEN": token}
+            dashboard_process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "streamlit",
+                    "run",
+                    str(DASHBOARD_ENTRY),
+                    "--server.address",
+                    settings.host,
+                    "--server.port",
+                    str(settings.dashboard_port),
+                    "--server.headless",
+                    "true",
+                    "--browser.gatherUsageStats",
+                    "false",
+                ],
+                env=env,
+            )
+        lines = [
+            "",
+            "Salon is running.",
+            f"  Hub:        {hub_url}   (GraphiQL: {hub_url}/graphql)",
+        ]
+        if dashboard:
+            lines.append(f"  Dashboard:  http://localhost:{settings.dashboard_port}")
+        lines += [
+            f"  Admin token (send as 'Authorization: Bearer …'):  {token}",
+            "  In a notebook:",
+            f"    export SALON_URL={hub_url} SALON_TOKEN={token}",
+            '    python -c "import hub; print(hub.Client().runs(limit=5))"',
+            "  Stop with Ctrl+C.",
+            "",
+        ]
+        typer.echo("\n".join(lines))
+
+    threading.Thread(target=start_dashboard, daemon=True).start()
+    try:
+        _serve(settings, store)
+    finally:
+        if dashboard_process is not None:
+            dashboard_process.send_signal(signal.SIGTERM)
+            try:
+                dashboard_process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                dashboard_process.kill()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,240 @@
+"""``hub.Client``: query Salon from a notebook, getting polars DataFrames back."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import httpx
+import polars as pl
+import pyarrow as pa
+
+from hub.client.errors import HubError
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+
+RUNS_QUERY = """
+query ClientRuns($project: String, $filter: String, $orderBy: [String!], $first: Int!,
+                 $after: String) {
+  runs(project: $project, filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
+    __typename
+    ... on RunConnection {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      nodes {
+        id name status user startedAt endedAt durationSeconds
+        experiment { name }
+        params { key value }
+        tags { key value }
+        metrics { key lastValue }
+      }
+    }
+    ... on Error { message }
+  }
+}
+"""
+
+SERIES_QUERY = """
+query ClientSeries($runIds: [ID!]!, $keys: [String!]!, $buckets: Int!) {
+  metricSeries(runIds: $runIds, keys: $keys, buckets: $buckets) {
+    runId key steps timestamps values
+  }
+}
+"""
+
+
+def _settings(url: str | None, token: str | None) -> tuple[str, str]:
+    url = url or os.environ.get("SALON_URL") or DEFAULT_URL
+    token = token or os.environ.get("SALON_TOKEN") or ""
+    if not token:
+        raise HubError("No API token: pass token=... or set SALON_TOKEN (`salon up` prints one).")
+    return url.rstrip("/"), token
+
+
+class Client:
+    """A connection to a Salon hub.
+
+    ``url`` and ``token`` default to the ``SALON_URL`` and ``SALON_TOKEN`` environment variables.
+    """
+
+    def __init__(self, url: str | None = None, token: str | None = None, *, timeout: float = 30.0):
+        self.url, token = _settings(url, token)
+        self._http = httpx.Client(
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {token}", "User-Agent": "salon-client"},
+            timeout=timeout,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise HubError(f"Cannot reach the hub at {self.url}: {exc}") from exc
+        if response.status_code >= 400:
+            try:
+                message = response.json().get("message", response.text)
+            except ValueError:
+                message = response.text
+            raise HubError(message, status=response.status_code)
+        return response
+
+    def query(self, graphql: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Run any GraphQL operation and return its ``data``; raises HubError on ``errors``."""
+        response = self._send("POST", "/graphql", json={"query": graphql, "variables": variables})
+        body = response.json()
+        if body.get("errors"):
+            messages = "; ".join(error.get("message", "?") for error in body["errors"])
+            raise HubError(messages, details=body["errors"])
+        data: dict[str, Any] = body["data"]
+        return data
+
+    def post_arrow(self, path: str, table: pa.Table, params: Mapping[str, str]) -> dict[str, Any]:
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        response = self._send(
+            "POST",
+            path,
+            params=params,
+            content=sink.getvalue().to_pybytes(),
+            headers={"Content-Type": ARROW_STREAM},
+        )
+        result: dict[str, Any] = response.json()
+        return result
+
+    # -- notebook API ---------------------------------------------------------------------------
+
+    def runs(
+        self,
+        project: str | None = None,
+        filter: str | None = None,
+        order_by: str | Iterable[str] | None = None,
+        limit: int = 100,
+    ) -> pl.DataFrame:
+        """Runs as a DataFrame: one row per run, ``params.*`` and ``metrics.*`` as columns.
+
+        ``filter`` uses Salon's filter language, e.g.
+        ``"metrics.val_acc > 0.8 and params.lr = '0.01'"``; ``order_by`` e.g.
+        ``"metrics.val_acc desc"``. Pages are fetched until ``limit`` runs are in.
+        """
+        orders = [order_by] if isinstance(order_by, str) else list(order_by or [])
+        rows: list[dict[str, Any]] = []
+        after = None
+        while len(rows) < limit:
+            result = self.query(
+                RUNS_QUERY,
+                {
+                    "project": project,
+                    "filter": filter,
+                    "orderBy": orders,
+                    "first": min(500, limit - len(rows)),
+                    "after": after,
+                },
+            )["runs"]
+            if result["__typename"] != "RunConnection":
+                raise HubError(result["message"])
+            rows.extend(_flatten(node) for node in result["nodes"])
+            after = result["pageInfo"]["endCursor"]
+            if not result["pageInfo"]["hasNextPage"]:
+                break
+        if not rows:
+            return pl.DataFrame(schema={"id": pl.String, "name": pl.String, "status": pl.String})
+        frame = pl.DataFrame(rows, infer_schema_length=None)
+        return frame.with_columns(
+            pl.col("started_at", "ended_at").str.to_datetime(time_zone="UTC", strict=False)
+        )
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """One run with params, tags, metrics and environment, as a dict."""
+        data = self.query(
+            """query($id: ID!) { run(id: $id) { id name status user notes startedAt endedAt
+                 experiment { name } project { name } params { key value } tags { key value }
+                 metrics { key lastValue lastStep minValue maxValue pointCount }
+                 environment { gitCommit gitDirty command pythonVersion host packages } } }""",
+            {"id": run_id},
+        )
+        if data["run"] is None:
+            raise HubError(f"No run with id {run_id!r}.", status=404)
+        run: dict[str, Any] = data["run"]
+        return run
+
+    def metrics(
+        self,
+        run_ids: str | Iterable[str],
+        keys: str | Iterable[str] | None = None,
+        max_points: int | None = None,
+    ) -> pl.DataFrame:
+        """Metric points, one row each: run_id, key, step, timestamp, value.
+
+        With ``max_points`` each series is downsampled on the hub to about that many points;
+        without it every point comes as Arrow at full resolution.
+        """
+        ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
+        names = [keys] if isinstance(keys, str) else list(keys or [])
+        if max_points is None:
+            params = [("run_id", run_id) for run_id in ids] + [("key", key) for key in names]
+            response = self._send("GET", "/api/v1/metrics", params=params)
+            table = pa.ipc.open_stream(response.content).read_all()
+            frame = pl.from_arrow(table)
+            assert isinstance(frame, pl.DataFrame)
+            return frame.rename({"ts": "timestamp"}).with_columns(
+                pl.from_epoch("timestamp", time_unit="ms").dt.replace_time_zone("UTC")
+            )
+        if not names:
+            names = sorted({m["key"] for run_id in ids for m in self.run(run_id)["metrics"]})
+        series = self.query(SERIES_QUERY, {"runIds": ids, "keys": names, "buckets": max_points})
+        frames = [
+            pl.DataFrame(
+                {
+                    "run_id": [s["runId"]] * len(s["steps"]),
+                    "key": [s["key"]] * len(s["steps"]),
+                    "step": pl.Series(s["steps"]).cast(pl.Int64),
+                    "timestamp": pl.Series(s["timestamps"]).cast(pl.Int64),
+                    "value": pl.Series(s["values"], dtype=pl.Float64),
+                }
+            )
+            for s in series["metricSeries"]
+        ]
+        if not frames:
+            return pl.DataFrame(
+                schema={
+                    "run_id": pl.String,
+                    "key": pl.String,
+                    "step": pl.Int64,
+                    "timestamp": pl.Datetime("ms", "UTC"),
+                    "value": pl.Float64,
+                }
+            )
+        return pl.concat(frames).with_columns(
+            pl.from_epoch("timestamp", time_unit="ms").dt.replace_time_zone("UTC")
+        )
+
+
+def _flatten(node: Mapping[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": node["id"],
+        "name": node["name"],
+        "experiment": node["experiment"]["name"],
+        "status": node["status"].lower(),
+        "user": node["user"],
+        "started_at": node["startedAt"],
+        "ended_at": node["endedAt"],
+        "duration_s": node["durationSeconds"],
+    }
+    row.update({f"params.{p['key']}": p["value"] for p in node["params"]})
+    row.update({f"tags.{t['key']}": t["value"] for t in node["tags"]})
+    row.update({f"metrics.{m['key']}": m["lastValue"] for m in node["metrics"]})
+    return row

@@ -1,0 +1,15 @@
+"""Errors the client raises."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HubError(Exception):
+    """The hub refused a request or could not be reached. ``message`` says why."""
+
+    def __init__(self, message: str, *, status: int | None = None, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.details = details

@@ -1,0 +1,433 @@
+"""``hub.init`` and ``Run``: log from training code without ever blocking or crashing it.
+
+Points go into an in-memory buffer; a background thread sends them to the hub in columnar
+batches (Arrow IPC). Each batch has a stable id, so a retry after a lost response is stored once.
+If the hub is unreachable the thread keeps retrying with back-off while the buffer holds at most
+``max_buffered`` points; beyond that new points are dropped with a warning. ``finish()`` flushes
+and waits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from hub.client import environment
+from hub.client.client import Client
+from hub.client.errors import HubError
+
+log = logging.getLogger("salon.client")
+
+CREATE_RUN = """
+mutation ClientCreateRun($input: CreateRunInput!) {
+  createRun(input: $input) {
+    __typename
+    ... on Run { id name project { name } experiment { name } }
+    ... on Error { message }
+  }
+}
+"""
+FINISH_RUN = """
+mutation ClientFinishRun($id: ID!, $status: RunStatus!) {
+  finishRun(id: $id, status: $status) { __typename ... on Error { message } }
+}
+"""
+LOG_PARAMS = """
+mutation ClientLogParams($runId: ID!, $params: [KeyValueInput!]!) {
+  logParams(runId: $runId, params: $params) { __typename ... on Error { message } }
+}
+"""
+SET_TAGS = """
+mutation ClientSetTags($runId: ID!, $tags: [KeyValueInput!]!) {
+  setTags(runId: $runId, tags: $tags) { __typename ... on Error { message } }
+}
+"""
+
+
+class HubWarning(UserWarning):
+    """Logging to the hub is degraded (unreachable, refusing a batch, buffer full)."""
+
+
+def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """``{"optimizer": {"lr": 0.01}}`` → ``{"optimizer.lr": "0.01"}``."""
+    flat: dict[str, str] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_config(value, prefix=name + "."))
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+class _Buffer:
+    """Points waiting to be sent, kept as columns."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.steps: list[int] = []
+        self.stamps: list[int] = []
+        self.values: list[float] = []
+        self.chunks: list[pa.Table] = []
+        self.size = 0
+
+    def take(self) -> pa.Table | None:
+        tables = list(self.chunks)
+        if self.keys:
+            tables.append(
+                pa.table(
+                    {
+                        "key": pa.array(self.keys, pa.string()),
+                        "step": pa.array(self.steps, pa.int64()),
+                        "ts": pa.array(self.stamps, pa.int64()),
+                        "value": pa.array(self.values, pa.float64()),
+                    }
+                )
+            )
+        self.__init__()  # type: ignore[misc]
+        if not tables:
+            return None
+        return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+
+
+class Run:
+    """A run being logged. Create it with :func:`hub.init`."""
+
+    def __init__(
+        self,
+        client: Client,
+        run_id: str,
+        name: str,
+        *,
+        batch_points: int = 100_000,
+        flush_interval: float = 0.5,
+        max_buffered: int = 10_000_000,
+        max_retry_seconds: float = 600.0,
+    ) -> None:
+        self.client = client
+        self.id = run_id
+        self.name = name
+        self._batch_points = batch_points
+        self._flush_interval = flush_interval
+        self._max_buffered = max_buffered
+        self._max_retry_seconds = max_retry_seconds
+        self._buffer = _Buffer()
+        self._pending: list[tuple[str, pa.Table]] = []  # batches built but not yet acknowledged
+        self._pending_points = 0
+        self._sequence = 0
+        self._step = 0
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._stopping = False
+        self._finished = False
+        self._dropped = 0
+        self._warned_full = False
+        self._thread = threading.Thread(target=self._send_loop, name=f"salon-{run_id}", daemon=True)
+        self._thread.start()
+        atexit.register(self._at_exit)
+
+    # -- logging --------------------------------------------------------------------------------
+
+    def log(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Record metric values at ``step`` (default: one past the previous step). Never blocks."""
+        if step is None:
+            step = self._step
+        stamp = int(time.time() * 1000)
+        with self._lock:
+            self._step = max(self._step, step + 1)
+            if self._room() < len(metrics):
+                self._drop(len(metrics))
+                return
+            buffer = self._buffer
+            for key, value in metrics.items():
+                buffer.keys.append(key)
+                buffer.steps.append(step)
+                buffer.stamps.append(stamp)
+                buffer.values.append(float(value))
+            buffer.size += len(metrics)
+            full = buffer.size >= self._batch_points
+        if full:
+            self._wake.set()
+
+    def log_columns(self, steps: Any, metrics: Mapping[str, Any]) -> None:
+        """Record whole columns at once: ``steps`` and, per metric, values of the same length.
+
+        The fast path for many points (e.g. replaying a log): arrays go to Arrow without a
+        Python loop.
+        """
+        step_array = np.asarray(steps, dtype=np.int64)
+        n = len(step_array)
+        stamp = int(time.time() * 1000)
+        tables = []
+        for key, values in metrics.items():
+            value_array = np.asarray(values, dtype=np.float64)
+            if len(value_array) != n:
+                raise ValueError(f"{key!r} has {len(value_array)} values for {n} steps.")
+            tables.append(
+                pa.table(
+                    {
+                        "key": pa.DictionaryArray.from_arrays(
+                            pa.array(np.zeros(n, dtype=np.int32)), pa.array([key])
+                        ),
+                        "step": step_array,
+                        "ts": np.full(n, stamp, dtype=np.int64),
+                        "value": value_array,
+                    }
+                )
+            )
+        if not tables:
+            return
+        points = n * len(tables)
+        with self._lock:
+            if n:
+                self._step = max(self._step, int(step_array.max()) + 1)
+            if self._room() < points:
+                self._drop(points)
+                return
+            for table in tables:
+                self._buffer.chunks.append(
+                    table.cast(
+                        pa.schema(
+                            [
+                                ("key", pa.string()),
+                                ("step", pa.int64()),
+                                ("ts", pa.int64()),
+                                ("value", pa.float64()),
+                            ]
+                        )
+                    )
+                )
+            self._buffer.size += points
+            full = self._buffer.size >= self._batch_points
+        if full:
+            self._wake.set()
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Add params (nested dicts are flattened with dots). Params cannot change once set."""
+        pairs = [{"key": k, "value": v} for k, v in flatten_config(params).items()]
+        _check(self.client.query(LOG_PARAMS, {"runId": self.id, "params": pairs})["logParams"])
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        pairs = [{"key": k, "value": str(v)} for k, v in tags.items()]
+        _check(self.client.query(SET_TAGS, {"runId": self.id, "tags": pairs})["setTags"])
+
+    def _room(self) -> int:
+        return self._max_buffered - self._buffer.size - self._pending_points
+
+    def _drop(self, count: int) -> None:
+        self._dropped += count
+        if not self._warned_full:
+            self._warned_full = True
+            warnings.warn(
+                f"Salon: the hub at {self.client.url} is not keeping up or unreachable and "
+                f"{self._max_buffered} points are waiting; new points are being dropped.",
+                HubWarning,
+                stacklevel=3,
+            )
+
+    # -- sending --------------------------------------------------------------------------------
+
+    def _send_loop(self) -> None:
+        backoff = 0.0
+        failing_since: float | None = None
+        while True:
+            self._wake.wait(timeout=backoff or self._flush_interval)
+            self._wake.clear()
+            with self._lock:
+                table = self._buffer.take()
+                if table is not None:
+                    self._sequence += 1
+                    self._pending.append((f"{self.id}:{self._sequence}", table))
+                    self._pending_points += table.num_rows
+                stopping = self._stopping
+                if self._pending:
+                    self._idle.clear()
+            sent_all = self._send_pending()
+            if sent_all:
+                backoff = 0.0
+                failing_since = None
+                self._idle.set()
+            else:
+                failing_since = failing_since or time.monotonic()
+                backoff = min(30.0, max(0.5, backoff * 2))
+                if time.monotonic() - failing_since > self._max_retry_seconds:
+                    self._give_up()
+                    failing_since = None
+            if stopping and sent_all:
+                return
+
+    def _send_pending(self) -> bool:
+        while True:
+            with self._lock:
+                if not self._pending:
+                    return True
+                batch_id, table = self._pending[0]
+            try:
+                self.client.post_arrow(
+                    f"/api/v1/runs/{self.id}/metrics", table, {"batch_id": batch_id}
+                )
+            except HubError as exc:
+                if (
+                    exc.status is not None
+                    and 400 <= exc.status < 500
+                    and exc.status
+                    not in (
+                        408,
+                        429,
+                    )
+                ):
+                    warnings.warn(
+                        f"Salon refused {table.num_rows} points of run {self.name!r}: "
+                        f"{exc.message}",
+                        HubWarning,
+                        stacklevel=1,
+                    )
+                    self._pop()
+                    continue
+                log.warning("Salon hub unreachable, will retry: %s", exc.message)
+                return False
+            self._pop()
+
+    def _pop(self) -> None:
+        with self._lock:
+            _, table = self._pending.pop(0)
+            self._pending_points -= table.num_rows
+
+    def _give_up(self) -> None:
+        with self._lock:
+            lost = self._pending_points
+            self._pending.clear()
+            self._pending_points = 0
+        self._dropped += lost
+        warnings.warn(
+            f"Salon: gave up sending {lost} points of run {self.name!r} after "
+            f"{self._max_retry_seconds:.0f} s without reaching {self.client.url}.",
+            HubWarning,
+            stacklevel=1,
+        )
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Send everything logged so far; True if the hub acknowledged it within ``timeout``."""
+        self._wake.set()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                empty = self._buffer.size == 0 and not self._pending
+            if empty and self._idle.is_set():
+                return True
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            self._wake.set()
+            self._idle.wait(timeout=0.05)
+            time.sleep(0.001)
+
+    @property
+    def dropped_points(self) -> int:
+        """Points lost because the buffer was full or the hub refused or never came back."""
+        return self._dropped
+
+    def finish(self, status: str = "finished", timeout: float = 120.0) -> None:
+        """Flush every point, then mark the run ``finished`` (or ``failed``/``killed``).
+
+        Never raises because the hub is down: it warns instead, so training code ends cleanly.
+        """
+        if self._finished:
+            return
+        self._finished = True
+        flushed = self.flush(timeout=timeout)
+        with self._lock:
+            self._stopping = True
+        self._wake.set()
+        if not flushed:
+            warnings.warn(
+                f"Salon: {self._pending_points + self._buffer.size} points of run "
+                f"{self.name!r} were not acknowledged within {timeout:.0f} s.",
+                HubWarning,
+                stacklevel=2,
+            )
+        try:
+            _check(
+                self.client.query(FINISH_RUN, {"id": self.id, "status": status.upper()})[
+                    "finishRun"
+                ]
+            )
+        except HubError as exc:
+            warnings.warn(
+                f"Salon: could not mark run {self.name!r} {status}: {exc.message}",
+                HubWarning,
+                stacklevel=2,
+            )
+        self._thread.join(timeout=5 if flushed else 0.1)
+        atexit.unregister(self._at_exit)
+
+    def _at_exit(self) -> None:
+        if not self._finished:
+            self.finish(timeout=30.0)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is KeyboardInterrupt:
+            self.finish("killed")
+        else:
+            self.finish("failed" if exc_type else "finished")
+
+
+def _check(result: Mapping[str, Any]) -> Mapping[str, Any]:
+    if "message" in result and result.get("__typename") != "Run":
+        raise HubError(str(result["message"]))
+    return result
+
+
+def init(
+    project: str,
+    experiment: str = "default",
+    name: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    notes: str = "",
+    *,
+    url: str | None = None,
+    token: str | None = None,
+    capture_environment: bool = True,
+    **run_options: Any,
+) -> Run:
+    """Start a run on the hub and return it; log with ``run.log(...)``, end with ``finish()``.
+
+    ``config`` becomes the run's params (nested keys joined with dots). The git commit, command
+    line, Python version, host, user and installed packages are recorded unless
+    ``capture_environment`` is False.
+    """
+    client = Client(url, token)
+    params = flatten_config(config or {})
+    env = environment.capture() if capture_environment else None
+    data = client.query(
+        CREATE_RUN,
+        {
+            "input": {
+                "project": project,
+                "experiment": experiment,
+                "name": name,
+                "params": [{"key": k, "value": v} for k, v in params.items()],
+                "tags": [{"key": k, "value": str(v)} for k, v in (tags or {}).items()],
+                "notes": notes,
+                "user": environment.user_name(),
+                "environment": env,
+            }
+        },
+    )["createRun"]
+    if data["__typename"] != "Run":
+        client.close()
+        raise HubError(data["message"])
+    return Run(client, data["id"], data["name"], **run_options)

@@ -1,0 +1,149 @@
+"""Demo data: a small team, three projects and runs whose curves look like real training."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pyarrow as pa
+
+from hub.services import metrics, runs
+from hub.services.principal import Principal
+from hub.store import Store
+from hub.store.records import RunEnvironment
+
+TEAM = ("ana.silva", "ben.okafor", "chioma.eze", "dmitri.volkov", "emi.tanaka")
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoExperiment:
+    project: str
+    name: str
+    team: str
+    model: str
+    steps: int
+    runs: int
+    base_acc: float
+
+
+EXPERIMENTS = (
+    DemoExperiment("vision-defects", "resnet-baseline", "vision", "resnet50", 3000, 8, 0.90),
+    DemoExperiment("vision-defects", "vit-finetune", "vision", "vit-b16", 2000, 6, 0.93),
+    DemoExperiment("vision-defects", "augmentation-sweep", "vision", "resnet50", 1500, 10, 0.91),
+    DemoExperiment("churn-forecast", "gbm-features-v2", "growth", "lightgbm", 800, 8, 0.84),
+    DemoExperiment("churn-forecast", "tabtransformer", "growth", "tabtransformer", 1200, 5, 0.82),
+    DemoExperiment("support-llm", "lora-r16", "assist", "llama-3-8b-lora", 2500, 5, 0.71),
+    DemoExperiment("support-llm", "dpo-preferences", "assist", "llama-3-8b-dpo", 1800, 4, 0.74),
+)
+NOTES = (
+    "Loss plateaus after warm-up; @chioma.eze can you check the label noise in batch 14?",
+    "Best so far. Promoting to the review queue once @ben.okafor signs off on the eval set.",
+    "Diverged at step ~600 — lr too high for this batch size.",
+    "",
+    "",
+)
+
+
+def _curves(
+    rng: np.random.Generator, steps: int, lr: float, base_acc: float, diverge: bool
+) -> dict[str, np.ndarray]:
+    t = np.arange(steps, dtype=np.float64)
+    speed = 3.0 * min(lr / 1e-3, 3.0) / steps
+    train_loss = 2.3 * np.exp(-speed * t) + 0.08 + rng.normal(0, 0.04, steps) * np.exp(-t / steps)
+    overfit = np.clip((t - steps * 0.6) / steps, 0, None) * 0.6
+    val_loss = 2.3 * np.exp(-speed * 0.8 * t) + 0.18 + overfit + rng.normal(0, 0.03, steps)
+    acc_cap = base_acc - abs(np.log10(lr) + 3) * 0.02 + rng.normal(0, 0.01)
+    val_acc = acc_cap * (1 - np.exp(-speed * 1.2 * t)) + rng.normal(0, 0.006, steps)
+    warmup = max(1, steps // 20)
+    schedule = np.where(
+        t < warmup, lr * t / warmup, lr * 0.5 * (1 + np.cos(np.pi * (t - warmup) / steps))
+    )
+    if diverge:
+        cut = int(steps * 0.3)
+        train_loss[cut:] = train_loss[cut] * np.exp((t[cut:] - cut) / 60.0)
+        val_loss[cut:] = val_loss[cut] * np.exp((t[cut:] - cut) / 50.0)
+        val_acc[cut:] = np.maximum(val_acc[cut] - (t[cut:] - cut) / steps, 0.1)
+    spikes = rng.choice(steps, size=3, replace=False)
+    train_loss[spikes] += rng.uniform(0.5, 1.5, 3)  # the kind of spike downsampling must keep
+    return {
+        "train/loss": np.maximum(train_loss, 0.01),
+        "val/loss": np.maximum(val_loss, 0.02),
+        "val/acc": np.clip(val_acc, 0, 1),
+        "lr": schedule,
+    }
+
+
+async def load_demo(store: Store, principal: Principal, seed: int = 7) -> int:
+    """Fill ``store`` with the demo team's work; returns the number of runs created."""
+    rng = np.random.default_rng(seed)
+    pick = random.Random(seed)
+    now = datetime.now(UTC).replace(microsecond=0)
+    created = 0
+    for number, exp in enumerate(EXPERIMENTS):
+        for index in range(exp.runs):
+            lr = float(pick.choice([3e-4, 1e-3, 3e-3, 1e-2]))
+            batch = pick.choice([32, 64, 128, 256])
+            user = pick.choice(TEAM)
+            started = now - timedelta(days=20 - number * 2.5 - index * 0.3, hours=pick.random() * 8)
+            is_last = number == len(EXPERIMENTS) - 1 and index == exp.runs - 1
+            diverge = lr >= 1e-2 and pick.random() < 0.6
+            steps = exp.steps if not is_last else exp.steps // 2
+            run = await runs.create_run(
+                store,
+                principal,
+                runs.NewRun(
+                    project=exp.project,
+                    experiment=exp.name,
+                    name=f"{exp.name}-{index + 1:02d}",
+                    params={
+                        "model": exp.model,
+                        "optimizer": pick.choice(["adamw", "adamw", "sgd"]),
+                        "lr": str(lr),
+                        "batch_size": str(batch),
+                        "epochs": str(pick.choice([10, 20, 30])),
+                        "weight_decay": str(pick.choice([0.0, 0.01, 0.05])),
+                        "dropout": str(pick.choice([0.0, 0.1, 0.2, 0.3])),
+                        "seed": str(pick.randint(0, 9999)),
+                        "dataset": f"{exp.project}-v{pick.randint(3, 5)}",
+                    },
+                    tags={
+                        "team": exp.team,
+                        "purpose": pick.choice(["sweep", "baseline", "ablation"]),
+                    },
+                    notes=pick.choice(NOTES),
+                    user_name=user,
+                    started_at=started,
+                    environment=RunEnvironment(
+                        git_commit=f"{pick.getrandbits(160):040x}",
+                        git_dirty=pick.random() < 0.2,
+                        command=f"python train.py --config configs/{exp.name}.yaml",
+                        python_version="3.11.7",
+                        host=f"gpu-node-{pick.randint(1, 4)}",
+                        packages=("numpy==2.4.6", "torch==2.9.1", "salon==0.1.0"),
+                    ),
+                ),
+            )
+            curves = _curves(rng, steps, lr, exp.base_acc, diverge)
+            seconds = steps * (0.4 + pick.random() * 0.4)
+            stamps = (started.timestamp() + np.linspace(0, seconds, steps)) * 1000
+            table = pa.concat_tables(
+                pa.table(
+                    {
+                        "key": pa.array([key] * steps),
+                        "step": pa.array(np.arange(steps), pa.int64()),
+                        "ts": pa.array(stamps.astype(np.int64)),
+                        "value": pa.array(values),
+                    }
+                )
+                for key, values in curves.items()
+            )
+            await metrics.ingest_table(store, principal, run.id, "demo", table)
+            if not is_last:
+                status = "failed" if diverge else "finished"
+                await runs.finish_run(
+                    store, principal, run.id, status, started + timedelta(seconds=seconds)
+                )
+            created += 1
+    return created

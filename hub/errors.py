@@ -1,0 +1,71 @@
+"""The one error tree of Salon.
+
+Every failure a user can cause is a :class:`SalonError`; anything else is a bug, masked for the
+client and logged with an id::
+
+    SalonError                  something the caller can fix; message says what to change
+     ├── Unauthenticated        no or bad credentials                       → 401
+     ├── NotFound               no such object, or one the caller may not see → 404
+     ├── InvalidInput           malformed or out-of-range input             → 400
+     │    ├── FilterSyntaxError a run filter that does not parse            → 400
+     │    └── LimitExceeded     input larger than a configured limit        → 413 / 400
+     └── Conflict               the change clashes with the current state   → 409
+
+"Forbidden" is deliberately absent: an object the caller may not see is reported as
+:class:`NotFound`, so that an outsider cannot tell the two apart.
+"""
+
+from __future__ import annotations
+
+
+class SalonError(Exception):
+    """Base of every expected failure. ``message`` is shown to the user as is."""
+
+    status = 400
+    code = "error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    @property
+    def extensions(self) -> dict[str, str]:
+        """Machine-readable details; GraphQL copies them into the error's ``extensions``."""
+        details = {"code": self.code}
+        if self.field:
+            details["field"] = self.field
+        return details
+
+
+class Unauthenticated(SalonError):
+    status = 401
+    code = "unauthenticated"
+
+
+class NotFound(SalonError):
+    status = 404
+    code = "not_found"
+
+
+class InvalidInput(SalonError):
+    status = 400
+    code = "invalid_input"
+
+
+class FilterSyntaxError(InvalidInput):
+    code = "filter_syntax"
+
+    def __init__(self, message: str, *, position: int | None = None) -> None:
+        super().__init__(message, field="filter")
+        self.position = position
+
+
+class LimitExceeded(InvalidInput):
+    status = 413
+    code = "limit_exceeded"
+
+
+class Conflict(SalonError):
+    status = 409
+    code = "conflict"

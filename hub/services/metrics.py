@@ -1,0 +1,130 @@
+"""Metric ingest and reads, with the checks that keep bad batches out."""
+
+from __future__ import annotations
+
+import re
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hub.errors import InvalidInput, LimitExceeded
+from hub.services import permissions
+from hub.services.limits import MAX_KEY, MAX_SERIES_BUCKETS, MAX_SERIES_REQUEST
+from hub.services.principal import Principal
+from hub.services.runs import get_run, get_runs
+from hub.store import Store
+from hub.store.metrics import BATCH_SCHEMA
+from hub.store.records import MetricSeries, MetricSummary
+
+_BATCH_ID = re.compile(r"^[A-Za-z0-9_\-:.]{1,100}$")
+
+
+def read_batch(body: bytes) -> pa.Table:
+    """Decode an Arrow IPC stream into a table of ``BATCH_SCHEMA``, or say what is wrong."""
+    try:
+        with pa.ipc.open_stream(body) as reader:
+            table = reader.read_all()
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
+        raise InvalidInput(
+            f"The body is not an Arrow IPC stream ({exc}). Send columns key (string), "
+            "step (int64), ts (int64, ms since epoch) and value (float64)."
+        ) from None
+    missing = [name for name in BATCH_SCHEMA.names if name not in table.column_names]
+    if missing:
+        raise InvalidInput(
+            f"The batch lacks column(s) {', '.join(missing)}; expected key, step, ts, value."
+        )
+    try:
+        table = table.select(BATCH_SCHEMA.names).cast(BATCH_SCHEMA, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+        raise InvalidInput(
+            f"A column has the wrong type ({exc}); expected key: string, step: int64, "
+            "ts: int64, value: float64."
+        ) from None
+    return table
+
+
+def check_batch(table: pa.Table) -> None:
+    for name in BATCH_SCHEMA.names:
+        if table.column(name).null_count:
+            raise InvalidInput(f"Column {name!r} has empty (null) entries; every point needs one.")
+    if table.num_rows == 0:
+        return
+    lengths = pc.utf8_length(table.column("key"))
+    longest = pc.max(lengths).as_py()
+    if longest is not None and longest > MAX_KEY:
+        raise LimitExceeded(f"A metric name is {longest} characters long; the limit is {MAX_KEY}.")
+    if pc.min(lengths).as_py() == 0:
+        raise InvalidInput("A metric name is empty; every point needs a name.")
+
+
+async def ingest(
+    store: Store, principal: Principal, run_id: str, batch_id: str, body: bytes
+) -> int:
+    """Store an Arrow IPC batch of points for a run once (see :func:`ingest_table`)."""
+    return await ingest_table(store, principal, run_id, batch_id, read_batch(body))
+
+
+async def ingest_table(
+    store: Store, principal: Principal, run_id: str, batch_id: str, table: pa.Table
+) -> int:
+    """Store a batch of points for a run once; a retried batch id is acknowledged, not stored."""
+    if not _BATCH_ID.match(batch_id):
+        raise InvalidInput(
+            "The batch id must be 1 to 100 letters, digits or - _ : . characters.",
+            field="batch_id",
+        )
+    run = await get_run(store, principal, run_id)
+    permissions.require_write(principal, run.project_id, "run")
+    table = table.select(BATCH_SCHEMA.names).cast(BATCH_SCHEMA)
+    check_batch(table)
+    if table.num_rows == 0:
+        return 0
+    return await store.metrics.ingest(run_id, batch_id, table)
+
+
+def _check_series_request(run_ids: list[str], keys: list[str], buckets: int) -> None:
+    if not 1 <= buckets <= MAX_SERIES_BUCKETS:
+        raise LimitExceeded(f"Ask for 1 to {MAX_SERIES_BUCKETS} buckets (got {buckets}).")
+    if len(run_ids) * max(len(keys), 1) > MAX_SERIES_REQUEST:
+        raise LimitExceeded(
+            f"At most {MAX_SERIES_REQUEST} run-and-metric series per request "
+            f"(asked for {len(run_ids)} runs x {len(keys)} metrics)."
+        )
+
+
+async def series(
+    store: Store,
+    principal: Principal,
+    run_ids: list[str],
+    keys: list[str],
+    buckets: int,
+    step_min: int | None = None,
+    step_max: int | None = None,
+) -> list[MetricSeries]:
+    """Downsampled series for each (run, key); see :meth:`MetricStore.series`."""
+    _check_series_request(run_ids, keys, buckets)
+    await get_runs(store, principal, run_ids)
+    return await store.metrics.series(run_ids, keys, buckets, step_min, step_max)
+
+
+async def history(
+    store: Store, principal: Principal, run_ids: list[str], keys: list[str] | None
+) -> pa.Table:
+    """Every point of the runs (optionally only ``keys``) at full resolution, as Arrow."""
+    if not run_ids:
+        raise InvalidInput("Name at least one run id.", field="run_id")
+    if len(run_ids) > 1000:
+        raise LimitExceeded("Ask for at most 1000 runs at a time.", field="run_id")
+    await get_runs(store, principal, run_ids)
+    return await store.metrics.history(run_ids, keys)
+
+
+async def summaries(store: Store, principal: Principal, run_ids: list[str]) -> list[MetricSummary]:
+    """Latest value of every metric for runs already checked readable by the caller."""
+    return await store.metrics.summaries(run_ids)
+
+
+async def metric_keys(store: Store, principal: Principal, project_id: str) -> list[str]:
+    permissions.require_read(principal, project_id, "project")
+    return await store.metrics.keys(project_id)

@@ -1,0 +1,185 @@
+"""Runs: starting, finishing, annotating and searching."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import datetime
+
+from hub.errors import InvalidInput, LimitExceeded, NotFound
+from hub.ids import new_id
+from hub.run_filter import parse_filter, parse_sort
+from hub.services import permissions, projects
+from hub.services.limits import (
+    MAX_NOTES,
+    MAX_PACKAGES,
+    MAX_PARAM_VALUE,
+    MAX_PARAMS_PER_CALL,
+    MAX_TAG_VALUE,
+    MAX_TAGS_PER_CALL,
+    check_name,
+    check_pairs,
+)
+from hub.services.pagination import decode_cursor, encode_cursor
+from hub.services.principal import Principal
+from hub.store import Store
+from hub.store._time import now
+from hub.store.records import RUN_STATUSES, KeyValue, RunEnvironment, RunPage, RunRecord
+
+FINAL_STATUSES = tuple(s for s in RUN_STATUSES if s != "running")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NewRun:
+    """What a client sends to start a run."""
+
+    project: str
+    experiment: str
+    name: str | None = None
+    params: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    notes: str = ""
+    user_name: str | None = None
+    environment: RunEnvironment = dataclasses.field(default_factory=RunEnvironment)
+    started_at: datetime | None = None  # set when importing history; default: now
+
+
+def _check_notes(notes: str) -> str:
+    if len(notes) > MAX_NOTES:
+        raise LimitExceeded(
+            f"Notes are {len(notes)} characters long; the limit is {MAX_NOTES}.", field="notes"
+        )
+    return notes
+
+
+async def create_run(store: Store, principal: Principal, new: NewRun) -> RunRecord:
+    """Start a run, creating its project and experiment when they do not exist yet."""
+    params = check_pairs(new.params.items(), "param", MAX_PARAM_VALUE, MAX_PARAMS_PER_CALL)
+    tags = check_pairs(new.tags.items(), "tag", MAX_TAG_VALUE, MAX_TAGS_PER_CALL)
+    if len(new.environment.packages) > MAX_PACKAGES:
+        raise LimitExceeded(f"At most {MAX_PACKAGES} packages may be recorded.", field="packages")
+    project = await projects.ensure_project(store, principal, new.project)
+    experiment = await projects.ensure_experiment(store, principal, project, new.experiment)
+    run_id = new_id()
+    run = RunRecord(
+        id=run_id,
+        project_id=project.id,
+        experiment_id=experiment.id,
+        name=check_name(new.name, "run") if new.name else f"run-{run_id[-6:]}",
+        status="running",
+        user_name=new.user_name or principal.user_name,
+        notes=_check_notes(new.notes),
+        started_at=new.started_at or now(),
+        ended_at=None,
+        environment=new.environment,
+        created_by=principal.user_name,
+    )
+    await store.runs.create(run, params, tags)
+    return run
+
+
+async def get_runs(store: Store, principal: Principal, run_ids: list[str]) -> list[RunRecord]:
+    """The runs with these ids, in the given order; NotFound if any is missing or hidden."""
+    found = await store.runs.by_ids(list(dict.fromkeys(run_ids)))
+    for run_id in run_ids:
+        run = found.get(run_id)
+        if run is None or not permissions.can_read_project(principal, run.project_id):
+            raise NotFound(f"No run with id {run_id!r}.", field="runId")
+    return [found[run_id] for run_id in run_ids]
+
+
+async def get_run(store: Store, principal: Principal, run_id: str) -> RunRecord:
+    return (await get_runs(store, principal, [run_id]))[0]
+
+
+async def _writable(store: Store, principal: Principal, run_id: str) -> RunRecord:
+    run = await get_run(store, principal, run_id)
+    permissions.require_write(principal, run.project_id, "run")
+    return run
+
+
+async def finish_run(
+    store: Store,
+    principal: Principal,
+    run_id: str,
+    status: str,
+    ended_at: datetime | None = None,
+) -> RunRecord:
+    """Mark a run finished, failed or killed."""
+    if status not in FINAL_STATUSES:
+        raise InvalidInput(
+            f"Status {status!r} cannot end a run; use one of {', '.join(FINAL_STATUSES)}.",
+            field="status",
+        )
+    await _writable(store, principal, run_id)
+    await store.runs.finish(run_id, status, ended_at or now())
+    return await get_run(store, principal, run_id)
+
+
+async def log_params(
+    store: Store, principal: Principal, run_id: str, params: Mapping[str, str]
+) -> RunRecord:
+    checked = check_pairs(params.items(), "param", MAX_PARAM_VALUE, MAX_PARAMS_PER_CALL)
+    run = await _writable(store, principal, run_id)
+    await store.runs.add_params(run_id, checked)
+    return run
+
+
+async def set_tags(
+    store: Store, principal: Principal, run_id: str, tags: Mapping[str, str]
+) -> RunRecord:
+    checked = check_pairs(tags.items(), "tag", MAX_TAG_VALUE, MAX_TAGS_PER_CALL)
+    run = await _writable(store, principal, run_id)
+    await store.runs.set_tags(run_id, checked)
+    return run
+
+
+async def set_notes(store: Store, principal: Principal, run_id: str, notes: str) -> RunRecord:
+    await _writable(store, principal, run_id)
+    await store.runs.set_notes(run_id, _check_notes(notes))
+    return await get_run(store, principal, run_id)
+
+
+async def search_runs(
+    store: Store,
+    principal: Principal,
+    project: str | None,
+    filter_text: str | None,
+    order_by: list[str] | None,
+    first: int,
+    after: str | None,
+    max_page_size: int,
+) -> RunPage:
+    """A page of runs matching the filter language (see ``hub.run_filter``)."""
+    if first < 0 or first > max_page_size:
+        raise LimitExceeded(
+            f"Ask for between 0 and {max_page_size} runs per page (got {first}); "
+            "use the 'after' cursor for more.",
+            field="first",
+        )
+    where = parse_filter(filter_text)
+    sort = parse_sort(order_by)
+    if project is not None:
+        project_ids = [(await projects.get_project(store, principal, project)).id]
+    else:
+        project_ids = [p.id for p in await projects.list_projects(store, principal)]
+    query = repr((project_ids, filter_text, order_by))
+    offset = decode_cursor(after, query)
+    page = await store.runs.search(project_ids, where, sort, first, offset)
+    next_cursor = None if page.next_cursor is None else encode_cursor(int(page.next_cursor), query)
+    return dataclasses.replace(page, next_cursor=next_cursor)
+
+
+async def params_for(store: Store, principal: Principal, runs: list[RunRecord]) -> list[KeyValue]:
+    """Params of runs the caller has already been shown (permissions were checked then)."""
+    return await store.runs.params_for([run.id for run in runs])
+
+
+async def tags_for(store: Store, principal: Principal, runs: list[RunRecord]) -> list[KeyValue]:
+    return await store.runs.tags_for([run.id for run in runs])
+
+
+async def param_keys(store: Store, principal: Principal, project_id: str) -> list[str]:
+    """Names of every param logged in a project."""
+    permissions.require_read(principal, project_id, "project")
+    return await store.runs.param_keys(project_id)

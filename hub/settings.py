@@ -1,0 +1,106 @@
+"""Salon's settings: read once from ``SALON_*`` environment variables (and an optional ``.env``).
+
+Every setting is a row in ``SETTINGS``: its name, default and a line of help. The README lists
+them all, and a test checks that it does. Nothing else in Salon reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One configurable value: the field name on :class:`Settings`, its default and help."""
+
+    name: str
+    default: str
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "SALON_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_dir", "./.salon", "Folder holding the DuckDB file and stored objects."),
+    Setting("host", "127.0.0.1", "Address the hub binds to."),
+    Setting("port", "8000", "Port of the hub (GraphQL at /graphql)."),
+    Setting("dashboard_port", "8501", "Port of the Streamlit dashboard started by `salon up`."),
+    Setting(
+        "admin_token",
+        "",
+        "Bootstrap admin API token. When empty, `salon up` generates one and prints it.",
+    ),
+    Setting("url", "http://127.0.0.1:8000", "Hub address used by the Python client and dashboard."),
+    Setting("token", "", "API token used by the Python client and dashboard."),
+    Setting("max_page_size", "500", "Largest page a list query may ask for."),
+    Setting("max_upload_bytes", "268435456", "Largest request body accepted by bulk endpoints."),
+    Setting("graphql_max_depth", "12", "Deepest GraphQL selection accepted."),
+    Setting("graphql_max_aliases", "40", "Most aliases accepted in one GraphQL document."),
+    Setting("graphql_max_tokens", "4000", "Most tokens accepted in one GraphQL document."),
+    Setting("duckdb_memory_limit", "768MB", "DuckDB's memory limit inside the hub."),
+    Setting("duckdb_threads", "2", "Threads DuckDB may use for one query."),
+    Setting("log_level", "info", "Log level of the hub: debug, info, warning or error."),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The hub's configuration, immutable once read. Build it with :func:`load_settings`."""
+
+    data_dir: Path = Path("./.salon")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    dashboard_port: int = 8501
+    admin_token: str = ""
+    url: str = "http://127.0.0.1:8000"
+    token: str = ""
+    max_page_size: int = 500
+    max_upload_bytes: int = 268_435_456
+    graphql_max_depth: int = 12
+    graphql_max_aliases: int = 40
+    graphql_max_tokens: int = 4000
+    duckdb_memory_limit: str = "768MB"
+    duckdb_threads: int = 2
+    log_level: str = "info"
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "salon.duckdb"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+class SettingsError(ValueError):
+    """A ``SALON_*`` variable holds a value that cannot be used."""
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> Settings:
+    """Read settings from ``environ`` (default: the process environment) over an optional .env."""
+    source: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        source.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    source.update(os.environ if environ is None else environ)
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = source.get(setting.env, setting.default)
+        kind = type(getattr(Settings, setting.name))
+        try:
+            values[setting.name] = kind(raw)
+        except ValueError as exc:
+            raise SettingsError(
+                f"{setting.env}={raw!r} is not a valid {kind.__name__}: {setting.help}"
+            ) from exc
+    assert set(values) == set(fields), "SETTINGS and Settings must list the same names"
+    return Settings(**values)

@@ -1,0 +1,39 @@
+"""The storage layer: the only code that imports duckdb or holds SQL.
+
+``Store`` bundles one object per concept over one :class:`Database`. Every method returns frozen
+records from ``records.py`` and runs on a worker thread.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hub.store.database import Database
+from hub.store.metrics import MetricStore
+from hub.store.projects import ProjectStore
+from hub.store.runs import RunStore
+from hub.store.tokens import TokenStore
+
+
+class Store:
+    """Every store of Salon over one database file."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.projects = ProjectStore(db)
+        self.runs = RunStore(db)
+        self.metrics = MetricStore(db)
+        self.tokens = TokenStore(db)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def open_store(path: Path, *, memory_limit: str = "768MB", threads: int = 2) -> Store:
+    """Open (creating if needed) the DuckDB file at ``path`` and apply the schema."""
+    db = Database(path, memory_limit=memory_limit, threads=threads)
+    db.apply_schema()
+    return Store(db)
+
+
+__all__ = ["Database", "Store", "open_store"]

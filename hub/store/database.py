@@ -1,0 +1,112 @@
+"""The one object that owns the DuckDB file.
+
+DuckDB lets one process hold a file read-write, so the hub is the only door to it. Inside the
+hub every query runs on a worker thread with that thread's own cursor, never on the event loop.
+Writes are serialised through one lock: DuckDB appends are fast, and a single writer removes
+optimistic-concurrency conflicts between concurrent ingest batches updating the same summaries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
+
+import duckdb
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schema" / "duckdb"
+
+P = ParamSpec("P")
+T = TypeVar("T")
+Cursor = duckdb.DuckDBPyConnection
+
+
+class Database:
+    """A DuckDB file, a pool of worker threads and one cursor per thread."""
+
+    def __init__(self, path: Path, *, memory_limit: str = "768MB", threads: int = 2) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._connection = duckdb.connect(
+            str(path),
+            config={
+                "memory_limit": memory_limit,
+                "threads": threads,
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+            },
+        )
+        self._local = threading.local()
+        self._cursors: list[Cursor] = []
+        self._cursors_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="salon-db")
+        self._closed = False
+
+    def apply_schema(self) -> None:
+        """Apply every ``schema/duckdb/*.sql`` file in name order (each is idempotent)."""
+        for sql_file in sorted(SCHEMA_DIR.glob("*.sql")):
+            self._connection.execute(sql_file.read_text())
+
+    def _cursor(self) -> Cursor:
+        cursor: Cursor | None = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._connection.cursor()
+            self._local.cursor = cursor
+            with self._cursors_lock:
+                self._cursors.append(cursor)
+        return cursor
+
+    def read_sync(
+        self, fn: Callable[Concatenate[Cursor, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run ``fn(cursor, ...)`` on the calling thread's cursor."""
+        return fn(self._cursor(), *args, **kwargs)
+
+    def write_sync(
+        self, fn: Callable[Concatenate[Cursor, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run ``fn(cursor, ...)`` in one transaction, serialised with every other write."""
+        with self._write_lock, self._transaction() as cursor:
+            return fn(cursor, *args, **kwargs)
+
+    async def read(
+        self, fn: Callable[Concatenate[Cursor, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run ``fn(cursor, ...)`` on a worker thread."""
+        call = functools.partial(self.read_sync, fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def write(
+        self, fn: Callable[Concatenate[Cursor, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run ``fn(cursor, ...)`` as one serialised transaction on a worker thread."""
+        call = functools.partial(self.write_sync, fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Cursor]:
+        cursor = self._cursor()
+        cursor.execute("BEGIN TRANSACTION")
+        try:
+            yield cursor
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+        cursor.execute("COMMIT")
+
+    def close(self) -> None:
+        """Finish pending work and release the file."""
+        if self._closed:
+            return
+        self._closed = True
+        self._executor.shutdown(wait=True)
+        with self._cursors_lock:
+            for cursor in self._cursors:
+                cursor.close()
+        self._connection.close()

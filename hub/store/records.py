@@ -1,0 +1,106 @@
+"""Frozen records the store hands upward. Nothing above the store sees a row or a cursor."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+RUN_STATUSES = ("running", "finished", "failed", "killed")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProjectRecord:
+    id: str
+    name: str
+    description: str
+    created_at: datetime
+    created_by: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExperimentRecord:
+    id: str
+    project_id: str
+    name: str
+    description: str
+    created_at: datetime
+    created_by: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunEnvironment:
+    """What reproducing a run needs, captured by the client when the run starts."""
+
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    command: str | None = None
+    python_version: str | None = None
+    host: str | None = None
+    packages: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunRecord:
+    id: str
+    project_id: str
+    experiment_id: str
+    name: str
+    status: str
+    user_name: str
+    notes: str
+    started_at: datetime
+    ended_at: datetime | None
+    environment: RunEnvironment
+    created_by: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class KeyValue:
+    run_id: str
+    key: str
+    value: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MetricSummary:
+    run_id: str
+    key: str
+    last_step: int
+    last_ts: int
+    last_value: float
+    min_value: float
+    max_value: float
+    point_count: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MetricSeries:
+    """A metric's points, possibly downsampled into buckets (min, max and last per bucket)."""
+
+    run_id: str
+    key: str
+    steps: list[int]
+    timestamps: list[int]
+    values: list[float]
+    mins: list[float]
+    maxs: list[float]
+    point_count: int
+    downsampled: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunPage:
+    runs: list[RunRecord]
+    total: int
+    next_cursor: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TokenRecord:
+    id: str
+    name: str
+    user_name: str
+    is_admin: bool
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None

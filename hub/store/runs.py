@@ -1,0 +1,191 @@
+"""Runs with their params, tags and notes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from hub.errors import Conflict, NotFound
+from hub.run_filter import Filter, SortKey
+from hub.store._time import to_naive
+from hub.store.database import Cursor, Database
+from hub.store.records import KeyValue, RunPage, RunRecord
+from hub.store.run_rows import RUN_COLUMNS, run_from_row
+from hub.store.run_search import search_runs
+
+
+def _insert_run(
+    cur: Cursor, run: RunRecord, params: Sequence[tuple[str, str]], tags: Sequence[tuple[str, str]]
+) -> None:
+    env = run.environment
+    cur.execute(
+        "INSERT INTO runs (id, project_id, experiment_id, name, status, user_name, notes, "
+        "started_at, ended_at, git_commit, git_dirty, command, python_version, host, packages, "
+        "created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            run.id,
+            run.project_id,
+            run.experiment_id,
+            run.name,
+            run.status,
+            run.user_name,
+            run.notes,
+            to_naive(run.started_at),
+            to_naive(run.ended_at),
+            env.git_commit,
+            env.git_dirty,
+            env.command,
+            env.python_version,
+            env.host,
+            json.dumps(list(env.packages)),
+            run.created_by,
+        ],
+    )
+    _insert_params(cur, run.id, params)
+    _upsert_tags(cur, run.id, tags)
+
+
+def _insert_params(cur: Cursor, run_id: str, params: Sequence[tuple[str, str]]) -> int:
+    """Add params; a key already set to another value is refused (params are immutable)."""
+    if not params:
+        return 0
+    keys = [key for key, _ in params]
+    existing = dict(
+        cur.execute(
+            "SELECT key, value FROM params WHERE run_id = ? AND key IN (SELECT unnest(?))",
+            [run_id, keys],
+        ).fetchall()
+    )
+    new: dict[str, str] = {}
+    for key, value in params:
+        old = existing.get(key, new.get(key))
+        if old is not None and old != value:
+            raise Conflict(
+                f"Param {key!r} is already {old!r} on this run; params are immutable. "
+                "Log the new value under another name or start a new run.",
+                field="params",
+            )
+        if old is None:
+            new[key] = value
+    if new:
+        cur.executemany(
+            "INSERT INTO params (run_id, key, value) VALUES (?, ?, ?)",
+            [[run_id, key, value] for key, value in new.items()],
+        )
+    return len(new)
+
+
+def _upsert_tags(cur: Cursor, run_id: str, tags: Sequence[tuple[str, str]]) -> None:
+    if not tags:
+        return
+    final = dict(tags)
+    cur.execute(
+        "DELETE FROM tags WHERE run_id = ? AND key IN (SELECT unnest(?))", [run_id, list(final)]
+    )
+    cur.executemany(
+        "INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)",
+        [[run_id, key, value] for key, value in final.items()],
+    )
+
+
+def _require_run(cur: Cursor, run_id: str) -> None:
+    if cur.execute("SELECT 1 FROM runs WHERE id = ?", [run_id]).fetchone() is None:
+        raise NotFound(f"No run with id {run_id!r}.")
+
+
+def _add_params(cur: Cursor, run_id: str, params: Sequence[tuple[str, str]]) -> int:
+    _require_run(cur, run_id)
+    return _insert_params(cur, run_id, params)
+
+
+def _set_tags(cur: Cursor, run_id: str, tags: Sequence[tuple[str, str]]) -> None:
+    _require_run(cur, run_id)
+    _upsert_tags(cur, run_id, tags)
+
+
+def _update(cur: Cursor, run_id: str, assignments: dict[str, Any]) -> None:
+    _require_run(cur, run_id)
+    columns = ", ".join(f"{column} = ?" for column in assignments)
+    cur.execute(f"UPDATE runs SET {columns} WHERE id = ?", [*assignments.values(), run_id])
+
+
+def _runs_by_ids(cur: Cursor, ids: list[str]) -> list[RunRecord]:
+    rows = cur.execute(
+        f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id IN (SELECT unnest(?))", [ids]
+    ).fetchall()
+    return [run_from_row(row) for row in rows]
+
+
+def _key_values(cur: Cursor, table: str, run_ids: list[str]) -> list[KeyValue]:
+    assert table in ("params", "tags")
+    rows = cur.execute(
+        f"SELECT run_id, key, value FROM {table} WHERE run_id IN (SELECT unnest(?)) "
+        "ORDER BY run_id, key",
+        [run_ids],
+    ).fetchall()
+    return [KeyValue(*row) for row in rows]
+
+
+class RunStore:
+    """Reads and writes runs, params, tags and notes."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self,
+        run: RunRecord,
+        params: Sequence[tuple[str, str]] = (),
+        tags: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """Store a new run with its first params and tags, in one transaction."""
+        await self._db.write(_insert_run, run, params, tags)
+
+    async def by_ids(self, ids: list[str]) -> dict[str, RunRecord]:
+        if not ids:
+            return {}
+        return {run.id: run for run in await self._db.read(_runs_by_ids, ids)}
+
+    async def add_params(self, run_id: str, params: Sequence[tuple[str, str]]) -> int:
+        """Add params to a run; returns how many were new. Raises Conflict on a changed value."""
+        return await self._db.write(_add_params, run_id, params)
+
+    async def set_tags(self, run_id: str, tags: Sequence[tuple[str, str]]) -> None:
+        """Set (or overwrite) tags on a run."""
+        await self._db.write(_set_tags, run_id, tags)
+
+    async def set_notes(self, run_id: str, notes: str) -> None:
+        await self._db.write(_update, run_id, {"notes": notes})
+
+    async def finish(self, run_id: str, status: str, ended_at: datetime) -> None:
+        await self._db.write(_update, run_id, {"status": status, "ended_at": to_naive(ended_at)})
+
+    async def params_for(self, run_ids: list[str]) -> list[KeyValue]:
+        return await self._db.read(_key_values, "params", run_ids) if run_ids else []
+
+    async def tags_for(self, run_ids: list[str]) -> list[KeyValue]:
+        return await self._db.read(_key_values, "tags", run_ids) if run_ids else []
+
+    async def param_keys(self, project_id: str) -> list[str]:
+        """Distinct param names used in a project, for pickers and autocompletion."""
+        rows = await self._db.read(
+            lambda cur: cur.execute(
+                "SELECT DISTINCT p.key FROM params p JOIN runs r ON r.id = p.run_id "
+                "WHERE r.project_id = ? ORDER BY p.key",
+                [project_id],
+            ).fetchall()
+        )
+        return [row[0] for row in rows]
+
+    async def search(
+        self,
+        project_ids: list[str],
+        where: Filter | None,
+        order_by: list[SortKey],
+        limit: int,
+        offset: int,
+    ) -> RunPage:
+        """Runs of the projects matching ``where``, sorted, one page at ``offset``."""
+        return await self._db.read(search_runs, project_ids, where, order_by, limit, offset)
