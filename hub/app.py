@@ -32,7 +32,9 @@ class Hub:
 
 
 def create_app(settings: Settings, store: Store | None = None) -> Starlette:
-    """The ASGI app. Opens the store in the lifespan unless one is given (tests, `salon up`)."""
+    """The ASGI app. A store passed in stays the caller's to close; one opened here is closed
+    when the app shuts down."""
+    owns_store = store is None
     store = store or open_store(
         settings.database_path,
         memory_limit=settings.duckdb_memory_limit,
@@ -44,7 +46,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         log.info("Salon hub ready on %s", settings.database_path)
         yield
-        store.close()
+        if owns_store:
+            store.close()
 
     graphql = GraphQLView(
         build_schema(settings), graphql_ide="graphiql", allow_queries_via_get=False

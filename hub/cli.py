@@ -106,7 +106,10 @@ def _serve(settings: Settings, store: Store) -> None:
         access_log=False,
     )
     server = uvicorn.Server(config)
-    server.run()
+    try:
+        server.run()
+    finally:
+        store.close()
 
 
 @app.command()

@@ -131,6 +131,7 @@ class Run:
         self._stopping = False
         self._finished = False
         self._dropped = 0
+        self._last_error = ""
         self._warned_full = False
         self._thread = threading.Thread(target=self._send_loop, name=f"salon-{run_id}", daemon=True)
         self._thread.start()
@@ -238,6 +239,17 @@ class Run:
     # -- sending --------------------------------------------------------------------------------
 
     def _send_loop(self) -> None:
+        # The thread reports through logging, never warnings: under `-W error` a warning would
+        # become an exception and silently end the thread.
+        while True:
+            try:
+                self._send_until_stopped()
+                return
+            except Exception:
+                log.exception("Salon: the sender thread hit a bug; restarting it")
+                time.sleep(1.0)
+
+    def _send_until_stopped(self) -> None:
         backoff = 0.0
         failing_since: float | None = None
         while True:
@@ -254,10 +266,19 @@ class Run:
                     self._idle.clear()
             sent_all = self._send_pending()
             if sent_all:
+                if failing_since is not None:
+                    log.warning("Salon: reached the hub again; buffered points are sent.")
                 backoff = 0.0
                 failing_since = None
                 self._idle.set()
             else:
+                if failing_since is None:
+                    log.warning(
+                        "Salon: cannot send points of run %r (%s); retrying with back-off, "
+                        "training goes on.",
+                        self.name,
+                        self._last_error,
+                    )
                 failing_since = failing_since or time.monotonic()
                 backoff = min(30.0, max(0.5, backoff * 2))
                 if time.monotonic() - failing_since > self._max_retry_seconds:
@@ -294,7 +315,7 @@ class Run:
                     )
                     self._pop()
                     continue
-                log.warning("Salon hub unreachable, will retry: %s", exc.message)
+                self._last_error = exc.message
                 return False
             self._pop()
 
@@ -309,11 +330,12 @@ class Run:
             self._pending.clear()
             self._pending_points = 0
         self._dropped += lost
-        warnings.warn(
-            f"Salon: gave up sending {lost} points of run {self.name!r} after "
-            f"{self._max_retry_seconds:.0f} s without reaching {self.client.url}.",
-            HubWarning,
-            stacklevel=1,
+        log.warning(
+            "Salon: gave up sending %d points of run %r after %.0f s without reaching %s.",
+            lost,
+            self.name,
+            self._max_retry_seconds,
+            self.client.url,
         )
 
     def flush(self, timeout: float | None = None) -> bool:

@@ -20,42 +20,44 @@ _BATCH_ID = re.compile(r"^[A-Za-z0-9_\-:.]{1,100}$")
 
 
 def read_batch(body: bytes) -> pa.Table:
-    """Decode an Arrow IPC stream into a table of ``BATCH_SCHEMA``, or say what is wrong."""
+    """Decode an Arrow IPC stream into a table, or say what is wrong with it."""
     try:
         with pa.ipc.open_stream(body) as reader:
-            table = reader.read_all()
+            return reader.read_all()
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
         raise InvalidInput(
             f"The body is not an Arrow IPC stream ({exc}). Send columns key (string), "
             "step (int64), ts (int64, ms since epoch) and value (float64)."
         ) from None
+
+
+def conform_batch(table: pa.Table) -> pa.Table:
+    """``table`` as ``BATCH_SCHEMA``: right columns, right types, no nulls, names in limits."""
     missing = [name for name in BATCH_SCHEMA.names if name not in table.column_names]
     if missing:
         raise InvalidInput(
             f"The batch lacks column(s) {', '.join(missing)}; expected key, step, ts, value."
         )
+    table = table.select(BATCH_SCHEMA.names)
+    for name in BATCH_SCHEMA.names:
+        if table.column(name).null_count:
+            raise InvalidInput(f"Column {name!r} has empty (null) entries; every point needs one.")
     try:
-        table = table.select(BATCH_SCHEMA.names).cast(BATCH_SCHEMA, safe=True)
+        table = table.cast(BATCH_SCHEMA, safe=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
         raise InvalidInput(
             f"A column has the wrong type ({exc}); expected key: string, step: int64, "
             "ts: int64, value: float64."
         ) from None
-    return table
-
-
-def check_batch(table: pa.Table) -> None:
-    for name in BATCH_SCHEMA.names:
-        if table.column(name).null_count:
-            raise InvalidInput(f"Column {name!r} has empty (null) entries; every point needs one.")
     if table.num_rows == 0:
-        return
+        return table
     lengths = pc.utf8_length(table.column("key"))
     longest = pc.max(lengths).as_py()
     if longest is not None and longest > MAX_KEY:
         raise LimitExceeded(f"A metric name is {longest} characters long; the limit is {MAX_KEY}.")
     if pc.min(lengths).as_py() == 0:
         raise InvalidInput("A metric name is empty; every point needs a name.")
+    return table
 
 
 async def ingest(
@@ -76,14 +78,23 @@ async def ingest_table(
         )
     run = await get_run(store, principal, run_id)
     permissions.require_write(principal, run.project_id, "run")
-    table = table.select(BATCH_SCHEMA.names).cast(BATCH_SCHEMA)
-    check_batch(table)
+    table = conform_batch(table)
     if table.num_rows == 0:
         return 0
     return await store.metrics.ingest(run_id, batch_id, table)
 
 
-def _check_series_request(run_ids: list[str], keys: list[str], buckets: int) -> None:
+INT64_MAX = 2**63 - 1
+
+
+def _check_series_request(
+    run_ids: list[str], keys: list[str], buckets: int, steps: tuple[int | None, int | None]
+) -> None:
+    for step in steps:
+        if step is not None and not -INT64_MAX <= step <= INT64_MAX:
+            raise InvalidInput(
+                "stepMin and stepMax must be whole numbers between -9.2e18 and 9.2e18."
+            )
     if not 1 <= buckets <= MAX_SERIES_BUCKETS:
         raise LimitExceeded(f"Ask for 1 to {MAX_SERIES_BUCKETS} buckets (got {buckets}).")
     if len(run_ids) * max(len(keys), 1) > MAX_SERIES_REQUEST:
@@ -103,7 +114,7 @@ async def series(
     step_max: int | None = None,
 ) -> list[MetricSeries]:
     """Downsampled series for each (run, key); see :meth:`MetricStore.series`."""
-    _check_series_request(run_ids, keys, buckets)
+    _check_series_request(run_ids, keys, buckets, (step_min, step_max))
     await get_runs(store, principal, run_ids)
     return await store.metrics.series(run_ids, keys, buckets, step_min, step_max)
 

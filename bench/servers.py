@@ -1,0 +1,200 @@
+"""Start and stop the two servers under test: a Salon hub and an MLflow tracking server.
+
+Each runs as a subprocess in its own process group, bound to 127.0.0.1 on a free port, with
+its data in a fresh folder under ``bench/.work/``. :class:`Server` is a context manager; leaving
+it (normally, on an exception or on Ctrl+C) stops the whole process group.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+import psutil
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+MLFLOW_VENV = BENCH_DIR / ".mlflow-venv"
+# The full mlflow package pins an old graphql-core, so it cannot live in Salon's venv; the
+# client side uses mlflow-skinny from the main venv, and the server must be the same major.
+MLFLOW_REQUIREMENT = "mlflow>=3,<4"
+
+
+class ServerError(RuntimeError):
+    """A server did not start; the message says which and where its log is."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    """A running server process group, its URL and its log file."""
+
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def rss_bytes(self, include_children: bool = True) -> int:
+        """Resident memory of the server process (and by default every process it started)."""
+        try:
+            root = psutil.Process(self.pid)
+            procs = [root, *(root.children(recursive=True) if include_children else [])]
+            return sum(p.memory_info().rss for p in procs if p.is_running())
+        except psutil.NoSuchProcess:
+            return 0
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM the process group, then SIGKILL whatever is left after ``timeout``."""
+        if self.process.poll() is None:
+            _signal_group(self.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(self.pid, signal.SIGKILL)
+                self.process.wait(timeout=timeout)
+        # Children (uvicorn workers, job runners) may outlive the leader; sweep the group.
+        _signal_group(self.pid, signal.SIGKILL)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _launch(
+    name: str, argv: list[str], env: dict[str, str], workdir: Path, url: str, health: str
+) -> Server:
+    """Start ``argv`` in its own session (so a terminal Ctrl+C reaches only us) and wait."""
+    log_path = workdir / f"{name.lower()}.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        argv,
+        cwd=workdir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    server = Server(name, url, process, log_path, log)
+    try:
+        _wait_healthy(server, url + health, timeout=180.0)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _wait_healthy(server: Server, health_url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise ServerError(
+                f"{server.name} exited with code {server.process.returncode} while starting; "
+                f"see {server.log_path}"
+            )
+        try:
+            if httpx.get(health_url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise ServerError(f"{server.name} was not healthy after {timeout:.0f} s; see {server.log_path}")
+
+
+def start_salon(workdir: Path) -> tuple[Server, str]:
+    """A Salon hub on an empty data dir under ``workdir``; returns it and its admin token."""
+    data_dir = workdir / "salon"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    token = "bench-" + secrets.token_urlsafe(24)
+    env = {
+        **os.environ,
+        "SALON_DATA_DIR": str(data_dir),
+        "SALON_HOST": "127.0.0.1",
+        "SALON_PORT": str(port),
+        "SALON_ADMIN_TOKEN": token,
+        "SALON_LOG_LEVEL": "warning",
+    }
+    salon = Path(sys.executable).parent / "salon"
+    url = f"http://127.0.0.1:{port}"
+    return _launch("Salon", [str(salon), "serve"], env, workdir, url, "/healthz"), token
+
+
+def ensure_mlflow_venv(quiet: bool = True) -> Path:
+    """Path of the ``mlflow`` command in bench/.mlflow-venv, creating the venv on first use."""
+    mlflow = MLFLOW_VENV / "bin" / "mlflow"
+    if mlflow.exists():
+        return mlflow
+    print(f"Creating {MLFLOW_VENV} with {MLFLOW_REQUIREMENT} (first run only)…", file=sys.stderr)
+    python = MLFLOW_VENV / "bin" / "python"
+    flag = ["-q"] if quiet else []
+    subprocess.run(["python3", "-m", "venv", str(MLFLOW_VENV)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", *flag, "uv"], check=True)
+    subprocess.run(
+        [str(MLFLOW_VENV / "bin" / "uv"), "pip", "install", *flag, "--python", str(python)]
+        + [MLFLOW_REQUIREMENT],
+        check=True,
+    )
+    return mlflow
+
+
+def start_mlflow(workdir: Path) -> Server:
+    """An MLflow tracking server (one worker, SQLite store) with its data under ``workdir``."""
+    mlflow = ensure_mlflow_venv()
+    data_dir = workdir / "mlflow"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = {
+        **os.environ,
+        # The job runner starts seven huey consumers that busy-loop for a while at start-up and
+        # only serve GenAI features; on two cores they would slow the tracking server down.
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+    }
+    argv = [
+        str(mlflow),
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--backend-store-uri",
+        f"sqlite:///{data_dir / 'mlflow.db'}",
+        "--default-artifact-root",
+        str(data_dir / "artifacts"),
+        "--workers",
+        "1",
+    ]
+    return _launch("MLflow", argv, env, data_dir, f"http://127.0.0.1:{port}", "/health")

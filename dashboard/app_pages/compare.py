@@ -1,0 +1,140 @@
+"""Compare: training curves of chosen runs side by side, and how settings relate to a result."""
+
+import math
+
+import streamlit as st
+
+from dashboard import hub_client
+from dashboard.charts import curves_figure, parallel_figure
+from dashboard.ui import load, preferred_metrics, query_param_list
+
+BUCKETS = 400
+RUN_LIMIT = 300
+DEFAULT_RUN_COUNT = 3
+
+st.title("Compare runs")
+st.caption(
+    "Curves of the runs you pick, drawn together. Each line is a run; the light band around it "
+    "shows the highest and lowest values, so short spikes stay visible. Drag across a chart "
+    "(or use the step range under the charts) to look closer in full detail."
+)
+
+# Which runs: from the link that brought us here, else from the Experiments page.
+wanted_runs = query_param_list("runs") or st.session_state.get("selected_runs", [])
+projects = [p["name"] for p in load(hub_client.projects)]
+if not projects:
+    st.info("No projects yet. Log a run from a notebook and its project appears here.")
+    st.stop()
+wanted_project = st.query_params.get("project")
+if not wanted_project and wanted_runs:
+    first = load(hub_client.run, wanted_runs[0])
+    wanted_project = first["project"]["name"] if first else None
+wanted_project = wanted_project or st.session_state.get("project")
+
+left, right = st.columns([1, 3])
+project = left.selectbox(
+    "Project",
+    projects,
+    index=projects.index(wanted_project) if wanted_project in projects else 0,
+)
+st.session_state["project"] = project
+info = load(hub_client.project, project) or {"metricKeys": []}
+candidates = load(hub_client.search_runs, project, first=RUN_LIMIT).runs
+names = {r["id"]: r["name"] for r in candidates}
+preselected = [r for r in wanted_runs if r in names] or list(names)[:DEFAULT_RUN_COUNT]
+run_ids = right.multiselect(
+    "Runs",
+    list(names),
+    default=preselected,
+    format_func=lambda run_id: names[run_id],
+    key=f"compare-runs:{project}",
+    placeholder="Pick runs to compare",
+)
+st.query_params.update({"project": project, "runs": ",".join(run_ids)})
+
+metric_keys = info["metricKeys"]
+keys = st.multiselect(
+    "Metrics",
+    metric_keys,
+    default=preferred_metrics(metric_keys),
+    key=f"compare-keys:{project}",
+    placeholder="Pick metrics to draw",
+)
+
+st.subheader("Curves")
+if not run_ids or not keys:
+    st.info("Pick at least one run and one metric to see curves.")
+else:
+    run_names = {run_id: names[run_id] for run_id in run_ids}
+    overview = load(hub_client.metric_series, run_ids, keys, BUCKETS)
+    last_step = max((s["steps"][-1] for s in overview if s["steps"]), default=0.0)
+    full_range = (0, max(1, math.ceil(last_step)))
+    range_key = f"steps:{project}:{full_range[1]}"
+    st.session_state.setdefault(range_key, full_range)
+    shown = st.session_state[range_key]
+
+    # A box dragged across a chart on the last rerun becomes the new step range.
+    for key in keys:
+        event = st.session_state.get(f"curve:{key}:{shown}")
+        boxes = event["selection"]["box"] if event else []
+        if boxes and boxes[0].get("x"):
+            low, high = sorted(boxes[0]["x"])
+            shown = (max(0, math.floor(low)), min(full_range[1], math.ceil(high)))
+            if shown[1] > shown[0]:
+                st.session_state[range_key] = shown
+            break
+    shown = st.session_state[range_key]
+
+    zoomed = shown != full_range
+    series = (
+        load(hub_client.metric_series, run_ids, keys, BUCKETS, shown[0], shown[1])
+        if zoomed
+        else overview
+    )
+    columns = st.columns(2 if len(keys) > 1 else 1)
+    for index, key in enumerate(keys):
+        with columns[index % len(columns)]:
+            st.plotly_chart(
+                curves_figure(series, key, run_names),
+                key=f"curve:{key}:{shown}",
+                on_select="rerun",
+                selection_mode="box",
+                config={"displaylogo": False},
+            )
+    slider, reset = st.columns([5, 1], vertical_alignment="bottom")
+    slider.slider(
+        "Step range",
+        min_value=full_range[0],
+        max_value=full_range[1],
+        key=range_key,
+        help="Narrow the range to fetch the curves again in finer detail.",
+    )
+    reset.button(
+        "Show all steps",
+        disabled=not zoomed,
+        on_click=lambda: st.session_state.update({range_key: full_range}),
+        width="stretch",
+    )
+    detail = "every point" if not any(s["downsampled"] for s in series) else "summarised"
+    st.caption(f"Steps {shown[0]:,} to {shown[1]:,}, {detail} (up to {BUCKETS} points a curve).")
+
+st.subheader("Settings against a result")
+st.caption(
+    "Each line is a run, passing through the value of each setting and ending at the result. "
+    "Drag along an axis to highlight the runs in a range."
+)
+if not metric_keys:
+    st.info("This project has no metrics yet.")
+    st.stop()
+choose, scope = st.columns([1, 2])
+metric = choose.selectbox(
+    "Result", metric_keys, index=metric_keys.index(preferred_metrics(metric_keys, 1)[0])
+)
+which = scope.radio(
+    "Runs", ["All runs in the project", "Only the runs picked above"], horizontal=True
+)
+runs = [r for r in candidates if which.startswith("All") or r["id"] in run_ids]
+if len(runs) < 2:
+    st.info("Pick at least two runs to see how their settings relate to the result.")
+else:
+    st.plotly_chart(parallel_figure(runs, metric), config={"displaylogo": False})

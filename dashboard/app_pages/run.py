@@ -1,0 +1,118 @@
+"""Run: everything about one run — how it went, its settings, notes, environment and curves."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import hub_client
+from dashboard.charts import curves_figure
+from dashboard.ui import duration_text, load, number_text, status_badge, status_label
+
+BUCKETS = 300
+CHARTS_PER_ROW = 3
+
+run_id = st.query_params.get("id")
+if not run_id:
+    st.title("Run")
+    st.caption("Everything about one run. Pick a project and one of its runs.")
+    projects = [p["name"] for p in load(hub_client.projects)]
+    if not projects:
+        st.info("No projects yet.")
+        st.stop()
+    wanted = st.session_state.get("project")
+    left, right = st.columns([1, 3])
+    project = left.selectbox(
+        "Project", projects, index=projects.index(wanted) if wanted in projects else 0
+    )
+    runs = load(hub_client.search_runs, project, first=300).runs
+    if not runs:
+        st.info("This project has no runs yet.")
+        st.stop()
+    labels = {r["id"]: f"{r['name']}  ·  {status_label(r['status'])}  ·  {r['user']}" for r in runs}
+    picked = right.selectbox("Run", list(labels), format_func=labels.get, index=None)
+    if picked is None:
+        st.stop()
+    st.query_params["id"] = run_id = picked
+
+run = load(hub_client.run, run_id)
+if run is None:
+    st.title("Run")
+    st.warning(
+        f"There is no run with id {run_id}, or you may not see it. "
+        "Check the link, or pick a run on the Experiments page."
+    )
+    st.page_link("app_pages/experiments.py", label="Go to Experiments", icon=":material/science:")
+    st.stop()
+
+# Header: name, how it went, who ran it and for how long.
+st.title(run["name"])
+st.caption(f"{run['project']['name']} / {run['experiment']['name']}  ·  run id `{run['id']}`")
+badges = st.columns([1, 2, 2, 3, 2], vertical_alignment="center")
+with badges[0]:
+    status_badge(run["status"])
+badges[1].markdown(f":material/person: **{run['user']}**")
+badges[2].markdown(f":material/timer: {duration_text(run['durationSeconds'])}")
+started = pd.Timestamp(run["startedAt"]).strftime("%Y-%m-%d %H:%M UTC")
+badges[3].markdown(f":material/calendar_today: started {started}")
+if badges[4].button("Compare with others", icon=":material/stacked_line_chart:"):
+    st.switch_page(
+        "app_pages/compare.py",
+        query_params={"project": run["project"]["name"], "runs": run["id"]},
+    )
+
+if run["metrics"]:
+    latest = st.columns(min(len(run["metrics"]), 6))
+    for column, metric in zip(latest, run["metrics"], strict=False):
+        column.metric(metric["key"], number_text(metric["lastValue"]), border=True)
+
+settings, labels_column, notes_column = st.columns([2, 1, 2])
+with settings:
+    st.subheader("Settings (params)")
+    st.dataframe(
+        pd.DataFrame(run["params"], columns=["key", "value"]), hide_index=True, width="stretch"
+    )
+with labels_column:
+    st.subheader("Tags")
+    st.dataframe(
+        pd.DataFrame(run["tags"], columns=["key", "value"]), hide_index=True, width="stretch"
+    )
+with notes_column:
+    st.subheader("Notes")
+    with st.container(border=True):
+        st.markdown(run["notes"] or "_No notes yet._")
+
+st.subheader("Environment")
+st.caption("What you need to run it again.")
+environment = run["environment"]
+commit = environment["gitCommit"] or "unknown"
+dirty = environment["gitDirty"]
+code, machine = st.columns(2)
+with code:
+    st.markdown(f"**Git commit** `{commit}`")
+    if dirty:
+        st.warning("The code had uncommitted changes when the run started.", icon=":material/edit:")
+    elif dirty is False:
+        st.caption(":material/check: No uncommitted changes.")
+    st.markdown("**Command**")
+    st.code(environment["command"] or "unknown", language="bash")
+with machine:
+    st.markdown(f"**Python** {environment['pythonVersion'] or 'unknown'}")
+    st.markdown(f"**Machine** {environment['host'] or 'unknown'}")
+    with st.expander(f"Installed packages ({len(environment['packages'])})"):
+        st.code("\n".join(environment["packages"]) or "none recorded", language="text")
+
+st.subheader("Curves")
+keys = [m["key"] for m in run["metrics"]]
+if not keys:
+    st.info("This run has not logged any metrics yet.")
+    st.stop()
+series = load(hub_client.metric_series, [run["id"]], keys, BUCKETS)
+names = {run["id"]: run["name"]}
+for start in range(0, len(keys), CHARTS_PER_ROW):
+    row = st.columns(CHARTS_PER_ROW)
+    for column, key in zip(row, keys[start : start + CHARTS_PER_ROW], strict=False):
+        with column:
+            st.plotly_chart(
+                curves_figure(series, key, names, height=260, show_legend=False),
+                config={"displaylogo": False},
+                key=f"run-curve:{key}",
+            )

@@ -1,0 +1,135 @@
+"""Plotly figures: metric curves (WebGL, with a min/max band per run) and parallel coordinates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+
+PALETTE = qualitative.Plotly + qualitative.D3
+BAND_OPACITY = 0.18
+
+
+def run_color(index: int) -> str:
+    return PALETTE[index % len(PALETTE)]
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    red, green, blue = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
+def curves_figure(
+    series: list[dict[str, Any]],
+    key: str,
+    run_names: dict[str, str],
+    *,
+    height: int = 360,
+    show_legend: bool = True,
+    show_band: bool = True,
+) -> go.Figure:
+    """One metric for several runs: a line per run, and a light band from min to max.
+
+    The hub merges steps into buckets; the band shows each bucket's range, so a spike that the
+    line smooths over is still visible.
+    """
+    figure = go.Figure()
+    run_order = list(run_names)
+    for item in series:
+        if item["key"] != key or not item["steps"]:
+            continue
+        index = run_order.index(item["runId"]) if item["runId"] in run_order else len(run_order)
+        color = run_color(index)
+        name = run_names.get(item["runId"], item["runId"][:8])
+        if show_band and item["downsampled"]:
+            figure.add_trace(
+                go.Scattergl(
+                    x=item["steps"] + item["steps"][::-1],
+                    y=item["maxs"] + item["mins"][::-1],
+                    fill="toself",
+                    fillcolor=_rgba(color, BAND_OPACITY),
+                    line={"width": 0},
+                    mode="lines",
+                    hoverinfo="skip",
+                    showlegend=False,
+                    legendgroup=name,
+                    name=f"{name} range",
+                )
+            )
+        figure.add_trace(
+            go.Scattergl(
+                x=item["steps"],
+                y=item["values"],
+                mode="lines",
+                line={"color": color, "width": 1.8},
+                name=name,
+                legendgroup=name,
+                customdata=list(zip(item["mins"], item["maxs"], strict=True)),
+                hovertemplate=(
+                    f"<b>{name}</b><br>step %{{x:,.0f}}<br>{key} %{{y:.4g}}"
+                    "<br>range %{customdata[0]:.4g} to %{customdata[1]:.4g}<extra></extra>"
+                ),
+            )
+        )
+    figure.update_layout(
+        title={"text": key, "x": 0.01, "font": {"size": 15}},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        showlegend=show_legend,
+        legend={"orientation": "h", "y": -0.18, "x": 0},
+        hovermode="closest",
+        xaxis_title="step",
+    )
+    return figure
+
+
+def _axis(label: str, values: list[Any]) -> dict[str, Any] | None:
+    """One parallel-coordinates axis: numbers as they are, words as codes with their labels."""
+    present = [v for v in values if v is not None]
+    if len(set(present)) < 2:
+        return None  # the same for every run: says nothing about the metric
+    try:
+        numbers = [float(v) if v is not None else None for v in values]
+    except (TypeError, ValueError):
+        categories = sorted(set(present), key=str)
+        codes = {category: code for code, category in enumerate(categories)}
+        return {
+            "label": label,
+            "values": [codes.get(v, -1) for v in values],
+            "tickvals": list(codes.values()),
+            "ticktext": [str(c) for c in categories],
+            "range": [-0.5, len(categories) - 0.5],
+        }
+    return {"label": label, "values": [n if n is not None else float("nan") for n in numbers]}
+
+
+def parallel_figure(runs: list[dict[str, Any]], metric: str, *, height: int = 420) -> go.Figure:
+    """Each run is a line through its params, ending at (and coloured by) ``metric``."""
+    param_keys = sorted({p["key"] for r in runs for p in r["params"]})
+    dimensions = []
+    for key in param_keys:
+        values = [next((p["value"] for p in r["params"] if p["key"] == key), None) for r in runs]
+        axis = _axis(key, values)
+        if axis is not None:
+            dimensions.append(axis)
+    scores = [
+        next((m["lastValue"] for m in r["metrics"] if m["key"] == metric), float("nan"))
+        for r in runs
+    ]
+    dimensions.append({"label": metric, "values": scores})
+    figure = go.Figure(
+        go.Parcoords(
+            line={
+                "color": scores,
+                "colorscale": "Viridis",
+                "showscale": True,
+                "colorbar": {"title": {"text": metric}, "thickness": 12},
+            },
+            dimensions=dimensions,
+            labelangle=-20,
+            labelside="bottom",
+        )
+    )
+    figure.update_layout(height=height, margin={"l": 60, "r": 60, "t": 30, "b": 60})
+    return figure

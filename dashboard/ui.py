@@ -1,0 +1,104 @@
+"""Small pieces every page shares: showing hub errors, run statuses, durations, query params."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import streamlit as st
+
+from dashboard.hub_client import HubError
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# The hub sends RUNNING / FINISHED / FAILED / KILLED; people read them lowercase with a sign.
+# Plain symbols rather than emoji: tables draw on a canvas, where emoji fonts are often missing.
+STATUS_ICONS = {"RUNNING": "●", "FINISHED": "✔", "FAILED": "✖", "KILLED": "■"}
+STATUS_COLORS = {
+    "RUNNING": "#1c83e1",
+    "FINISHED": "#21a366",
+    "FAILED": "#e0393e",
+    "KILLED": "#808495",
+}
+STATUS_BADGES = {
+    "RUNNING": (":material/autorenew:", "blue"),
+    "FINISHED": (":material/check_circle:", "green"),
+    "FAILED": (":material/error:", "red"),
+    "KILLED": (":material/block:", "gray"),
+}
+# Which metric best sums up a run when only one fits, in order of preference.
+KEY_METRIC_HINTS = ("acc", "f1", "auc", "score", "loss")
+
+
+def load(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Call the hub client; on failure show what to do and stop drawing the page."""
+    try:
+        return call(*args, **kwargs)
+    except HubError as exc:
+        st.error(str(exc), icon=":material/cloud_off:")
+        st.stop()
+        raise  # st.stop() raises; this keeps type checkers honest.
+
+
+def status_label(status: str) -> str:
+    """``FINISHED`` -> ``✅ finished``."""
+    return f"{STATUS_ICONS.get(status, '•')} {status.lower()}"
+
+
+def status_color(label: str) -> str:
+    """CSS for a table cell holding :func:`status_label` text, for ``Styler.map``."""
+    for status, icon in STATUS_ICONS.items():
+        if label.startswith(icon):
+            return f"color: {STATUS_COLORS[status]}"
+    return ""
+
+
+def status_badge(status: str) -> None:
+    icon, color = STATUS_BADGES.get(status, (":material/help:", "gray"))
+    st.badge(status.lower(), icon=icon, color=color)  # type: ignore[arg-type]
+
+
+def duration_text(seconds: float | None) -> str:
+    """``5400`` -> ``1 h 30 min``; short and readable, not precise."""
+    if seconds is None:
+        return "—"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s" if seconds and minutes < 10 else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{hours // 24} days {hours % 24} h"
+
+
+def key_metric(keys: list[str]) -> str | None:
+    """The metric that best sums up a run, e.g. ``val/acc`` over ``lr``."""
+    for hint in KEY_METRIC_HINTS:
+        for key in sorted(keys, key=lambda k: (not k.startswith("val"), k)):
+            if hint in key.lower():
+                return key
+    return sorted(keys)[0] if keys else None
+
+
+def preferred_metrics(keys: list[str], count: int = 2) -> list[str]:
+    """A sensible default selection of curves: losses and accuracies before the rest."""
+    ranked = sorted(keys, key=lambda k: (not any(h in k.lower() for h in KEY_METRIC_HINTS), k))
+    return ranked[:count]
+
+
+def number_text(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
+        return f"{value:.3g}"
+    return f"{value:.4g}"
+
+
+def query_param_list(name: str) -> list[str]:
+    """A comma-separated query parameter such as ``runs=id1,id2`` as a list."""
+    raw = st.query_params.get(name, "")
+    return [part for part in raw.split(",") if part.strip()]

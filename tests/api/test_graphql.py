@@ -1,0 +1,185 @@
+"""The GraphQL hub, end to end in-process: reads, writes, typed errors and limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.inprocess import InProcessHub
+
+CREATE = """
+mutation($input: CreateRunInput!) {
+  createRun(input: $input) {
+    __typename
+    ... on Run { id name status params { key value } tags { key value } }
+    ... on Error { message }
+    ... on ValidationError { field }
+  }
+}
+"""
+RUNS = """
+query($project: String, $filter: String, $orderBy: [String!], $first: Int!, $after: String) {
+  runs(project: $project, filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
+    __typename
+    ... on RunConnection {
+      totalCount pageInfo { hasNextPage endCursor }
+      nodes { id name status metrics { key lastValue } params { key value } }
+    }
+    ... on FilterError { message position }
+    ... on Error { message }
+  }
+}
+"""
+
+
+def create(api: InProcessHub, **fields: Any) -> dict[str, Any]:
+    data = {"project": "p", "experiment": "e", **fields}
+    result: dict[str, Any] = api.graphql(CREATE, {"input": data})["data"]["createRun"]
+    return result
+
+
+def test_projects_with_counts_and_recent_runs(demo_api: InProcessHub) -> None:
+    data = demo_api.graphql(
+        "{ projects { name runCount metricKeys paramKeys recentRuns(limit: 3) { name } } }"
+    )["data"]
+    by_name = {p["name"]: p for p in data["projects"]}
+    assert set(by_name) == {"vision-defects", "churn-forecast", "support-llm"}
+    assert by_name["vision-defects"]["runCount"] == 24
+    assert "val/acc" in by_name["vision-defects"]["metricKeys"]
+    assert "lr" in by_name["vision-defects"]["paramKeys"]
+    assert len(by_name["support-llm"]["recentRuns"]) == 3
+
+
+def test_run_search_with_the_filter_language(demo_api: InProcessHub) -> None:
+    body = demo_api.graphql(
+        RUNS,
+        {
+            "project": "vision-defects",
+            "filter": "metrics.`val/acc` > 0.8 and params.optimizer = 'adamw'",
+            "orderBy": ["metrics.`val/acc` desc"],
+            "first": 5,
+        },
+    )
+    result = body["data"]["runs"]
+    assert result["__typename"] == "RunConnection"
+    accs = [
+        next(m["lastValue"] for m in node["metrics"] if m["key"] == "val/acc")
+        for node in result["nodes"]
+    ]
+    assert accs == sorted(accs, reverse=True) and all(acc > 0.8 for acc in accs)
+    for node in result["nodes"]:
+        assert {"key": "optimizer", "value": "adamw"} in node["params"]
+    assert result["totalCount"] >= len(result["nodes"])
+
+
+def test_a_bad_filter_is_a_typed_result_not_an_error(demo_api: InProcessHub) -> None:
+    result = demo_api.graphql(RUNS, {"filter": "metrics.acc >", "first": 5})["data"]["runs"]
+    assert result["__typename"] == "FilterError"
+    assert "ends too early" in result["message"]
+    result = demo_api.graphql(RUNS, {"first": 100000})["data"]["runs"]
+    assert result["__typename"] == "ValidationError"
+    assert "between 0 and 500" in result["message"]
+
+
+def test_paging_through_all_runs(demo_api: InProcessHub) -> None:
+    seen: list[str] = []
+    after = None
+    while True:
+        result = demo_api.graphql(RUNS, {"first": 10, "after": after, "orderBy": ["name"]})
+        page = result["data"]["runs"]
+        seen.extend(node["id"] for node in page["nodes"])
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == len(set(seen)) == 46
+
+
+def test_create_log_finish_and_read_back(api: InProcessHub) -> None:
+    run = create(
+        api,
+        name="first",
+        params=[{"key": "lr", "value": "0.1"}],
+        tags=[{"key": "team", "value": "vision"}],
+        environment={"gitCommit": "abc", "gitDirty": True, "packages": ["numpy==2"]},
+    )
+    assert run["__typename"] == "Run" and run["status"] == "RUNNING"
+    notes = api.graphql(
+        'mutation($id: ID!) { setRunNotes(runId: $id, notes: "**good**") '
+        "{ ... on Run { notes } } }",
+        {"id": run["id"]},
+    )
+    assert notes["data"]["setRunNotes"]["notes"] == "**good**"
+    finished = api.graphql(
+        "mutation($id: ID!) { finishRun(id: $id, status: FAILED) "
+        "{ __typename ... on Run { status endedAt durationSeconds } } }",
+        {"id": run["id"]},
+    )["data"]["finishRun"]
+    assert finished["status"] == "FAILED" and finished["durationSeconds"] >= 0
+    env = api.graphql(
+        "query($id: ID!) { run(id: $id) { environment { gitCommit gitDirty packages } "
+        "experiment { name } project { name } } }",
+        {"id": run["id"]},
+    )["data"]["run"]
+    assert env == {
+        "environment": {"gitCommit": "abc", "gitDirty": True, "packages": ["numpy==2"]},
+        "experiment": {"name": "e"},
+        "project": {"name": "p"},
+    }
+
+
+def test_expected_failures_are_typed(api: InProcessHub) -> None:
+    assert create(api, name="")["__typename"] == "Run"  # empty name → generated one
+    too_long = create(api, name="x" * 500)
+    assert too_long["__typename"] == "ValidationError" and "limit is 200" in too_long["message"]
+    huge_param = create(api, params=[{"key": "k", "value": "v" * 7000}])
+    assert huge_param["__typename"] == "ValidationError" and huge_param["field"] == "param"
+    run = create(api, params=[{"key": "lr", "value": "0.1"}])
+    changed = api.graphql(
+        'mutation($id: ID!) { logParams(runId: $id, params: [{key: "lr", value: "0.2"}]) '
+        "{ __typename ... on Error { message } } }",
+        {"id": run["id"]},
+    )["data"]["logParams"]
+    assert changed["__typename"] == "ConflictError" and "immutable" in changed["message"]
+    missing = api.graphql(
+        'mutation { finishRun(id: "nope", status: FINISHED) { __typename } }'
+    )["data"]["finishRun"]
+    assert missing["__typename"] == "NotFoundError"
+    assert api.graphql('{ run(id: "nope") { id } }')["data"]["run"] is None
+
+
+def test_requests_without_a_valid_token_get_401(api: InProcessHub) -> None:
+    query = {"query": "{ projects { name } }"}
+    assert api.http.post("/graphql", json=query).status_code == 401
+    bad = api.http.post("/graphql", json=query, headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401 and "unknown" in bad.json()["message"]
+    assert api.http.post("/graphql", json=query, headers={"Authorization": "Basic x"}).status_code == 401
+    assert api.http.get("/healthz").status_code == 200
+    page = api.http.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+
+
+def test_query_limits(api: InProcessHub) -> None:
+    nested = "project { name }"
+    for _ in range(6):
+        nested = f"project {{ recentRuns {{ {nested} }} }}"
+    deep = f"{{ runs {{ ... on RunConnection {{ nodes {{ {nested} }} }} }} }}"
+    body = api.graphql(deep, expect_errors=True)
+    assert "exceeds maximum operation depth" in body["errors"][0]["message"]
+    aliases = "{ " + " ".join(f"a{i}: projects {{ name }}" for i in range(50)) + " }"
+    body = api.graphql(aliases, expect_errors=True)
+    assert "aliases" in body["errors"][0]["message"].lower()
+    tokens = "{ projects { " + " ".join(["name"] * 5000) + " } }"
+    body = api.graphql(tokens, expect_errors=True)
+    assert "token" in body["errors"][0]["message"].lower()
+    body = api.graphql("{ projects { name ", expect_errors=True)
+    assert "Syntax Error" in body["errors"][0]["message"]
+
+
+def test_series_limits_are_clear_errors(api: InProcessHub) -> None:
+    run = create(api)
+    body = api.graphql(
+        "query($id: ID!) { metricSeries(runIds: [$id], keys: [\"a\"], buckets: 0) { key } }",
+        {"id": run["id"]},
+        expect_errors=True,
+    )
+    error = body["errors"][0]
+    assert "buckets" in error["message"] and error["extensions"]["code"] == "limit_exceeded"

@@ -1,0 +1,183 @@
+"""The Python client against a real hub served by uvicorn."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+import hub
+from hub.client import HubWarning, environment
+from tests.conftest import LiveHub, serve_in_thread
+
+
+def start(live: LiveHub, **options: object) -> hub.Run:
+    return hub.init(
+        project="e2e",
+        experiment="client",
+        config={"lr": 0.01, "optimizer": {"name": "adamw", "betas": [0.9, 0.99]}},
+        tags={"team": "vision"},
+        url=live.url,
+        token=live.token,
+        capture_environment=False,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def test_log_while_another_client_reads(hub_server: LiveHub) -> None:
+    run = start(hub_server, flush_interval=0.05)
+    reader = hub.Client(hub_server.url, hub_server.token)
+    seen_counts = []
+    for step in range(2000):
+        run.log({"loss": 1.0 / (step + 1), "acc": step / 2000})
+        if step % 500 == 499:
+            time.sleep(0.2)
+            seen_counts.append(reader.metrics([run.id], ["loss"]).height)
+    run.finish()
+    assert seen_counts == sorted(seen_counts) and seen_counts[0] > 0, seen_counts
+    points = reader.metrics([run.id])
+    assert points.columns == ["run_id", "key", "step", "timestamp", "value"]
+    assert points.height == 4000
+    loss = points.filter(pl.col("key") == "loss").sort("step")
+    assert loss["step"].to_list() == list(range(2000))
+    assert loss["value"][0] == 1.0
+    assert points["timestamp"].dtype == pl.Datetime("us", "UTC")
+
+    frame = reader.runs("e2e", filter="metrics.acc > 0.9 and params.`optimizer.name` = 'adamw'")
+    assert frame.height == 1
+    row = frame.row(0, named=True)
+    assert row["status"] == "finished"
+    assert row["params.lr"] == "0.01" and row["params.optimizer.betas"] == "[0.9, 0.99]"
+    assert row["tags.team"] == "vision"
+    assert row["metrics.loss"] == pytest.approx(1 / 2000)
+    downsampled = reader.metrics([run.id], ["loss"], max_points=100)
+    assert 0 < downsampled.height <= 100
+    with pytest.raises(hub.HubError, match="ends too early"):
+        reader.runs("e2e", filter="metrics.acc >")
+
+
+def test_columnar_logging(hub_server: LiveHub) -> None:
+    run = start(hub_server)
+    steps = np.arange(250_000)
+    run.log_columns(steps, {"loss": np.exp(-steps / 1e5), "lr": np.full(len(steps), 3e-4)})
+    run.finish()
+    client = hub.Client(hub_server.url, hub_server.token)
+    points = client.metrics([run.id], ["loss"])
+    assert points.height == 250_000
+    assert points["step"].to_list() == list(range(250_000))
+
+
+def test_eight_threads_eight_runs_every_point_once(hub_server: LiveHub) -> None:
+    per_run = 20_000
+    runs = [start(hub_server, batch_points=3_000, flush_interval=0.02) for _ in range(8)]
+    errors: list[BaseException] = []
+
+    def train(run: hub.Run) -> None:
+        try:
+            for step in range(per_run // 2):
+                run.log({"loss": float(step), "acc": float(-step)}, step=step)
+            run.finish()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=train, args=(run,)) for run in runs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    client = hub.Client(hub_server.url, hub_server.token)
+    points = client.metrics([run.id for run in runs])
+    assert points.height == 8 * per_run
+    counts = points.group_by("run_id", "key", "step").len()
+    assert counts["len"].max() == 1, "a point arrived twice"
+    loss = points.filter(pl.col("key") == "loss")
+    assert (loss["value"] == loss["step"].cast(pl.Float64)).all()
+    assert all(run.dropped_points == 0 for run in runs)
+
+
+def test_a_hub_outage_does_not_stop_training_and_nothing_is_lost(tmp_path: Path) -> None:
+    from hub.services.tokens import create_admin_token_sync
+    from hub.settings import Settings
+    from hub.store import open_store
+    from tests.conftest import free_port
+
+    settings = Settings(data_dir=tmp_path, port=free_port())
+    store = open_store(settings.database_path)
+    token = create_admin_token_sync(store, "outage")
+    server, thread = serve_in_thread(settings, store)
+    live = LiveHub(f"http://127.0.0.1:{settings.port}", token, settings, store)
+    run = start(live, flush_interval=0.05)
+    for step in range(100):
+        run.log({"loss": float(step)})
+    assert run.flush(timeout=30)
+
+    server.should_exit = True  # the hub goes away mid-training
+    thread.join(timeout=30)
+    started = time.monotonic()
+    for step in range(100, 600):
+        run.log({"loss": float(step)})
+    assert time.monotonic() - started < 5, "logging must not wait for the hub"
+    assert not run.flush(timeout=1.0)
+
+    server, thread = serve_in_thread(settings, store)  # the hub comes back on the same port
+    try:
+        run.finish(timeout=60)
+        points = hub.Client(live.url, token).metrics([run.id], ["loss"])
+        assert points["step"].sort().to_list() == list(range(600))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        store.close()
+
+
+def test_finish_with_the_hub_gone_warns_instead_of_crashing(hub_server: LiveHub) -> None:
+    run = start(hub_server, max_buffered=1_000)
+    run.client.url = "http://127.0.0.1:9"  # what the warning names
+    run.client._http.base_url = "http://127.0.0.1:9"  # noqa: SLF001 - simulate the hub vanishing
+    with pytest.warns(HubWarning, match="points are being dropped"):
+        for step in range(1_500):
+            run.log({"loss": float(step)})
+    assert run.dropped_points == 500
+    with pytest.warns(HubWarning) as caught:
+        run.finish(timeout=0.5)  # returns: the training script ends cleanly
+    messages = " | ".join(str(warning.message) for warning in caught)
+    assert "were not acknowledged within 0 s" in messages or "not acknowledged" in messages
+    assert "could not mark run" in messages
+
+
+def test_init_needs_a_token_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SALON_TOKEN", raising=False)
+    with pytest.raises(hub.HubError, match="SALON_TOKEN"):
+        hub.Client(url="http://127.0.0.1:9")
+
+
+def test_client_reads_url_and_token_from_the_environment(
+    hub_server: LiveHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SALON_URL", hub_server.url)
+    monkeypatch.setenv("SALON_TOKEN", hub_server.token)
+    assert hub.Client().query("{ version }")["version"] == hub.__version__
+    monkeypatch.setenv("SALON_TOKEN", "wrong")
+    with pytest.raises(hub.HubError) as caught:
+        hub.Client().query("{ version }")
+    assert caught.value.status == 401
+
+
+def test_environment_records_git_state(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "train.py").write_text("print('hi')\n")
+    git = ["git", "-C", str(tmp_path), "-c", "user.email=a@b", "-c", "user.name=a"]
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], check=True)
+    clean = environment.capture(tmp_path)
+    assert len(clean["gitCommit"]) == 40 and clean["gitDirty"] is False
+    (tmp_path / "train.py").write_text("print('changed')\n")
+    assert environment.capture(tmp_path)["gitDirty"] is True
+    assert any(p.startswith("polars==") for p in clean["packages"])
+    assert clean["pythonVersion"].count(".") == 2 and clean["host"]

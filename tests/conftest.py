@@ -1,0 +1,133 @@
+"""Shared fixtures: real DuckDB files in temp folders and a real hub served by uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from hub.app import create_app
+from hub.demo import load_demo
+from hub.services.principal import SYSTEM
+from hub.services.tokens import create_admin_token_sync
+from hub.settings import Settings
+from hub.store import Store, open_store
+from tests.inprocess import InProcessHub, in_process_hub
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclasses.dataclass
+class LiveHub:
+    """A hub running in this process on a real port, over a real DuckDB file."""
+
+    url: str
+    token: str
+    settings: Settings
+    store: Store
+
+    def graphql(
+        self, query: str, variables: dict[str, Any] | None = None, *, expect_errors: bool = False
+    ) -> dict[str, Any]:
+        return graphql_call(self.url, self.token, query, variables, expect_errors=expect_errors)
+
+
+def graphql_call(
+    url: str,
+    token: str | None,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    expect_errors: bool = False,
+) -> dict[str, Any]:
+    """POST a GraphQL operation; fails the test on any ``errors`` unless it expects them."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = httpx.post(
+        f"{url}/graphql", json={"query": query, "variables": variables}, headers=headers, timeout=30
+    )
+    body: dict[str, Any] = response.json()
+    if expect_errors:
+        assert body.get("errors"), f"expected errors, got {body}"
+    else:
+        assert response.status_code == 200, body
+        assert not body.get("errors"), body["errors"]
+    return body
+
+
+def serve_in_thread(settings: Settings, store: Store) -> tuple[uvicorn.Server, threading.Thread]:
+    config = uvicorn.Config(
+        create_app(settings, store),
+        host="127.0.0.1",
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive(), "the hub failed to start"
+        assert time.monotonic() < deadline, "the hub did not start in 30 s"
+        time.sleep(0.05)
+    return server, thread
+
+
+def start_hub(data_dir: Path, *, demo: bool) -> Iterator[LiveHub]:
+    settings = Settings(data_dir=data_dir, port=free_port())
+    store = open_store(settings.database_path)
+    if demo:
+        asyncio.run(load_demo(store, SYSTEM))
+    token = create_admin_token_sync(store, "tests")
+    server, thread = serve_in_thread(settings, store)
+    try:
+        yield LiveHub(f"http://127.0.0.1:{settings.port}", token, settings, store)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        store.close()
+
+
+@pytest.fixture(scope="session")
+def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
+    """A hub with the demo team's data, shared by every test that only reads."""
+    yield from start_hub(tmp_path_factory.mktemp("demo-hub"), demo=True)
+
+
+@pytest.fixture
+def hub_server(tmp_path: Path) -> Iterator[LiveHub]:
+    """A fresh, empty hub for tests that write."""
+    yield from start_hub(tmp_path, demo=False)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """An empty store on a real DuckDB file."""
+    opened = open_store(tmp_path / "salon.duckdb")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="module")
+def demo_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessHub]:
+    """An in-process hub (no socket) with the demo data, per test module."""
+    yield from in_process_hub(tmp_path_factory.mktemp("api-demo"), demo=True)
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[InProcessHub]:
+    """An empty in-process hub with a 64 KiB upload limit."""
+    yield from in_process_hub(tmp_path, demo=False, max_upload_bytes=64 * 1024)

@@ -1,0 +1,56 @@
+"""An in-process hub (Starlette's TestClient) over a real DuckDB file; fixtures in conftest."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from hub.app import create_app
+from hub.demo import load_demo
+from hub.services.principal import SYSTEM
+from hub.services.tokens import create_admin_token_sync
+from hub.settings import Settings
+from hub.store import open_store
+
+
+@dataclasses.dataclass
+class InProcessHub:
+    http: TestClient
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def graphql(
+        self, query: str, variables: dict[str, Any] | None = None, *, expect_errors: bool = False
+    ) -> dict[str, Any]:
+        """Run an operation; fails on ``errors`` unless the test expects them."""
+        response = self.http.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=self.auth
+        )
+        body: dict[str, Any] = response.json()
+        if expect_errors:
+            assert body.get("errors"), f"expected errors, got {body}"
+        else:
+            assert not body.get("errors"), body.get("errors")
+            assert response.status_code == 200
+        return body
+
+
+def in_process_hub(data_dir: Path, demo: bool, **settings: Any) -> Iterator[InProcessHub]:
+    config = Settings(data_dir=data_dir, **settings)
+    store = open_store(config.database_path)
+    if demo:
+        asyncio.run(load_demo(store, SYSTEM))
+    token = create_admin_token_sync(store, "tests")
+    try:
+        with TestClient(create_app(config, store), raise_server_exceptions=False) as http:
+            yield InProcessHub(http, token)
+    finally:
+        store.close()

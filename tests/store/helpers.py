@@ -1,0 +1,37 @@
+"""Small builders for store tests."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pyarrow as pa
+
+from hub.ids import new_id
+from hub.services import metrics
+from hub.services.principal import SYSTEM
+from hub.store import Store
+
+
+def points(values: dict[str, list[float]], start_step: int = 0) -> pa.Table:
+    keys, steps, stamps, flat = [], [], [], []
+    for key, series in values.items():
+        for offset, value in enumerate(series):
+            keys.append(key)
+            steps.append(start_step + offset)
+            stamps.append(1_700_000_000_000 + start_step + offset)
+            flat.append(value)
+    return pa.table(
+        {
+            "key": pa.array(keys, pa.string()),
+            "step": pa.array(steps, pa.int64()),
+            "ts": pa.array(stamps, pa.int64()),
+            "value": pa.array(flat, pa.float64()),
+        }
+    )
+
+
+def log_points(
+    store: Store, run_id: str, values: dict[str, list[float]], start_step: int = 0
+) -> int:
+    table = points(values, start_step)
+    return asyncio.run(metrics.ingest_table(store, SYSTEM, run_id, new_id(), table))
