@@ -15,12 +15,14 @@ from hub.api.schema import build_schema
 from hub.errors import SalonError
 from hub.http import health, metrics
 from hub.http.auth import TokenAuthMiddleware
+from hub.http.body import GraphQLBodyLimit
 from hub.http.errors import salon_error_handler, unexpected_error_handler
 from hub.http.graphql import GraphQLView
 from hub.settings import Settings
 from hub.store import Store, open_store
 
 log = logging.getLogger("salon")
+GRAPHQL_MAX_BODY = 1024 * 1024  # documents are small; bulk data uses the Arrow endpoints
 
 
 @dataclasses.dataclass
@@ -60,7 +62,10 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             Route("/api/v1/runs/{run_id}/metrics", metrics.ingest_metrics, methods=["POST"]),
             Route("/api/v1/metrics", metrics.metric_history, methods=["GET"]),
         ],
-        middleware=[Middleware(TokenAuthMiddleware, store=store)],
+        middleware=[
+            Middleware(GraphQLBodyLimit, limit=GRAPHQL_MAX_BODY),
+            Middleware(TokenAuthMiddleware, store=store),
+        ],
         exception_handlers={SalonError: salon_error_handler, Exception: unexpected_error_handler},
         lifespan=lifespan,
     )

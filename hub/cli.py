@@ -155,7 +155,7 @@ def up(
     settings = _settings(port)
     _configure_logging(settings.log_level)
     store = _open_store(settings)
-    if demo_data and not asyncio.run(store.projects.list()):
+    if demo_data and not asyncio.run(store.projects.all()):
         typer.echo("Loading demo data (a team of five, three projects, 46 runs)…")
         asyncio.run(load_demo(store, SYSTEM))
     if settings.admin_token:
@@ -224,3 +224,7 @@ def up(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

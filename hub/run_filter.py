@@ -245,8 +245,8 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> FilterSyntaxError:
     token = getattr(exc, "token", None)
     if isinstance(exc, UnexpectedEOF) or (token is not None and token.type == "$END"):
         detail = "the filter ends too early; a comparison needs a field, an operator and a value"
-    elif isinstance(exc, UnexpectedCharacters):
-        detail = f"unexpected character {text[exc.pos_in_stream]!r}"
+    elif isinstance(exc, UnexpectedCharacters) and isinstance(position, int):
+        detail = f"unexpected character {text[position]!r}"
     else:
         detail = f"unexpected {str(token)!r}" if token else "unexpected input"
     return FilterSyntaxError(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from typing import Any
 
 import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
-from strawberry.extensions.base_extension import SchemaExtension
 
 from hub.api.metrics import MetricQueries
 from hub.api.projects import ProjectQueries
@@ -67,7 +66,7 @@ class SalonSchema(strawberry.Schema):
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema with its limits (depth, aliases, tokens) and error masking."""
     settings = settings or Settings()
-    extensions: list[SchemaExtension | type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+    extensions: list[Any] = [
         QueryDepthLimiter(max_depth=settings.graphql_max_depth),
         MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
         MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from starlette.datastructures import Headers
 from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.errors import InvalidInput, LimitExceeded
+from hub.http.errors import error_response
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
@@ -29,3 +32,50 @@ async def read_limited(request: Request, limit: int) -> bytes:
             )
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class GraphQLBodyLimit:
+    """Refuse GraphQL requests whose body passes ``limit`` bytes (413), even when chunked."""
+
+    def __init__(self, app: ASGIApp, limit: int, path: str = "/graphql") -> None:
+        self.app = app
+        self.limit = limit
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        too_big = LimitExceeded(
+            f"GraphQL requests are limited to {self.limit} bytes; use variables and smaller "
+            "documents, or the Arrow endpoints for bulk data."
+        )
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await error_response(too_big)(scope, receive, send)
+            return
+        # Documents are small: read the body here (up to the limit), then replay it.
+        chunks: list[bytes] = []
+        seen = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.limit:
+                await error_response(too_big)(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)

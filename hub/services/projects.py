@@ -14,7 +14,7 @@ from hub.store.records import ExperimentRecord, ProjectRecord
 
 async def list_projects(store: Store, principal: Principal) -> list[ProjectRecord]:
     """Projects the principal may read, by name."""
-    projects = await store.projects.list()
+    projects = await store.projects.all()
     return [p for p in projects if permissions.can_read_project(principal, p.id)]
 
 

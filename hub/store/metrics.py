@@ -72,7 +72,7 @@ def _ingest(cur: Cursor, run_id: str, batch_id: str, batch: pa.Table) -> int:
         "VALUES (?, ?, ?, ?)",
         [batch_id, run_id, batch.num_rows, datetime.now(UTC).replace(tzinfo=None)],
     )
-    return batch.num_rows
+    return int(batch.num_rows)
 
 
 def _in(values: list[str], params: list[Any]) -> str:
@@ -162,10 +162,6 @@ class MetricStore:
     async def ingest(self, run_id: str, batch_id: str, batch: pa.Table) -> int:
         """Store a batch (columns of ``BATCH_SCHEMA``) exactly once; returns points stored."""
         return await self._db.write(_ingest, run_id, batch_id, batch)
-
-    def ingest_sync(self, run_id: str, batch_id: str, batch: pa.Table) -> int:
-        """:meth:`ingest` for callers already on a worker thread (demo loader, CLI)."""
-        return self._db.write_sync(_ingest, run_id, batch_id, batch)
 
     async def series(
         self,

@@ -96,7 +96,7 @@ class ProjectStore:
         )
         return {row[0]: _project(row) for row in rows}
 
-    async def list(self) -> list[ProjectRecord]:
+    async def all(self) -> list[ProjectRecord]:
         rows = await self._db.read(
             lambda cur: cur.execute(
                 f"SELECT {_PROJECT_COLUMNS} FROM projects ORDER BY name"

@@ -139,9 +139,9 @@ def test_expected_failures_are_typed(api: InProcessHub) -> None:
         {"id": run["id"]},
     )["data"]["logParams"]
     assert changed["__typename"] == "ConflictError" and "immutable" in changed["message"]
-    missing = api.graphql(
-        'mutation { finishRun(id: "nope", status: FINISHED) { __typename } }'
-    )["data"]["finishRun"]
+    missing = api.graphql('mutation { finishRun(id: "nope", status: FINISHED) { __typename } }')[
+        "data"
+    ]["finishRun"]
     assert missing["__typename"] == "NotFoundError"
     assert api.graphql('{ run(id: "nope") { id } }')["data"]["run"] is None
 
@@ -151,7 +151,10 @@ def test_requests_without_a_valid_token_get_401(api: InProcessHub) -> None:
     assert api.http.post("/graphql", json=query).status_code == 401
     bad = api.http.post("/graphql", json=query, headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 401 and "unknown" in bad.json()["message"]
-    assert api.http.post("/graphql", json=query, headers={"Authorization": "Basic x"}).status_code == 401
+    assert (
+        api.http.post("/graphql", json=query, headers={"Authorization": "Basic x"}).status_code
+        == 401
+    )
     assert api.http.get("/healthz").status_code == 200
     page = api.http.get("/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200 and "graphiql" in page.text.lower()
@@ -177,9 +180,24 @@ def test_query_limits(api: InProcessHub) -> None:
 def test_series_limits_are_clear_errors(api: InProcessHub) -> None:
     run = create(api)
     body = api.graphql(
-        "query($id: ID!) { metricSeries(runIds: [$id], keys: [\"a\"], buckets: 0) { key } }",
+        'query($id: ID!) { metricSeries(runIds: [$id], keys: ["a"], buckets: 0) { key } }',
         {"id": run["id"]},
         expect_errors=True,
     )
     error = body["errors"][0]
     assert "buckets" in error["message"] and error["extensions"]["code"] == "limit_exceeded"
+
+
+def test_oversized_graphql_bodies_are_413(api: InProcessHub) -> None:
+    big = {"query": "{ version }", "variables": {"pad": "x" * (2 * 1024 * 1024)}}
+    response = api.http.post("/graphql", json=big, headers=api.auth)
+    assert response.status_code == 413 and "limited to" in response.json()["message"]
+
+    def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"query": "{ version }", "variables": {"pad": "'
+        for _ in range(2048):
+            yield b"x" * 1024
+        yield b'"}}'
+
+    streamed = api.http.post("/graphql", content=chunks(), headers=api.auth)
+    assert streamed.status_code == 413

@@ -139,7 +139,7 @@ def test_a_hub_outage_does_not_stop_training_and_nothing_is_lost(tmp_path: Path)
 def test_finish_with_the_hub_gone_warns_instead_of_crashing(hub_server: LiveHub) -> None:
     run = start(hub_server, max_buffered=1_000)
     run.client.url = "http://127.0.0.1:9"  # what the warning names
-    run.client._http.base_url = "http://127.0.0.1:9"  # noqa: SLF001 - simulate the hub vanishing
+    run.client._http.base_url = "http://127.0.0.1:9"
     with pytest.warns(HubWarning, match="points are being dropped"):
         for step in range(1_500):
             run.log({"loss": float(step)})

@@ -47,7 +47,10 @@ def test_ingest_then_read_back_as_arrow(api: InProcessHub) -> None:
     table = history(api, run_id)
     assert table.schema.names == ["run_id", "key", "step", "ts", "value"]
     assert sorted(zip(table["key"].to_pylist(), table["value"].to_pylist(), strict=True)) == [
-        ("acc", 0.1), ("acc", 0.2), ("loss", 2.0), ("loss", 3.0)
+        ("acc", 0.1),
+        ("acc", 0.2),
+        ("loss", 2.0),
+        ("loss", 3.0),
     ]
     # The same batch again is acknowledged but not stored twice.
     assert send(api, run_id, ipc(points({"loss": [3.0, 2.0]}))).json() == {"stored": 0}
@@ -84,7 +87,9 @@ def test_oversized_bodies_are_413(api: InProcessHub) -> None:
             yield b"x" * 1024
 
     streamed = api.http.post(
-        f"/api/v1/runs/{run_id}/metrics", params={"batch_id": "s"}, content=chunks(),
+        f"/api/v1/runs/{run_id}/metrics",
+        params={"batch_id": "s"},
+        content=chunks(),
         headers=api.auth,
     )
     assert streamed.status_code == 413
@@ -94,7 +99,9 @@ def test_oversized_bodies_are_413(api: InProcessHub) -> None:
 def test_unauthorized_and_unknown_runs(api: InProcessHub) -> None:
     run_id = new_run(api)
     body = ipc(points({"loss": [1.0]}))
-    assert api.http.post(f"/api/v1/runs/{run_id}/metrics?batch_id=x", content=body).status_code == 401
+    assert (
+        api.http.post(f"/api/v1/runs/{run_id}/metrics?batch_id=x", content=body).status_code == 401
+    )
     assert send(api, run_id, body, Authorization="Bearer wrong").status_code == 401
     missing = send(api, "no-such-run", body)
     assert missing.status_code == 404 and "No run" in missing.json()["message"]

@@ -12,7 +12,6 @@ from hub.errors import InvalidInput, LimitExceeded, NotFound
 from hub.services import metrics, runs
 from hub.services.principal import SYSTEM
 from hub.store import Store
-
 from tests.store.helpers import log_points, points
 
 

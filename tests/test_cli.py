@@ -1,0 +1,113 @@
+"""The `salon` command line, run as a user runs it: in its own process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import free_port, graphql_call
+
+SALON = [sys.executable, "-m", "hub.cli"]
+
+
+def salon_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "SALON_DATA_DIR": str(data_dir), "SALON_LOG_LEVEL": "warning", **extra}
+
+
+def wait_healthy(url: str, process: subprocess.Popen[str], seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[0]
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer in {seconds} s")
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_version() -> None:
+    done = subprocess.run([*SALON, "version"], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "salon 0.1.0"
+
+
+def test_serve_uses_the_automation_contract(
+    tmp_path: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    port = free_port()
+    token = "ci-token-0123456789abcdef"
+    env = salon_env(tmp_path, SALON_ADMIN_TOKEN=token, SALON_PORT=str(port))
+    serve = subprocess.Popen(
+        [*SALON, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    processes.append(serve)
+    url = f"http://127.0.0.1:{port}"
+    wait_healthy(f"{url}/healthz", serve)
+    assert (tmp_path / "salon.duckdb").is_file()
+    assert graphql_call(url, token, "{ projects { name } }")["data"] == {"projects": []}
+    assert httpx.post(f"{url}/graphql", json={"query": "{ version }"}).status_code == 401
+
+    # While the hub owns the file, `salon demo` says so instead of failing obscurely.
+    demo = subprocess.run([*SALON, "demo"], env=env, capture_output=True, text=True)
+    assert demo.returncode == 1
+    assert "Is a hub already running" in demo.stderr
+
+
+def test_port_option_and_bad_settings(tmp_path: Path) -> None:
+    bad = subprocess.run(
+        [*SALON, "serve"],
+        env=salon_env(tmp_path, SALON_PORT="http"),
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "SALON_PORT='http' is not a valid int" in bad.stderr
+
+
+@pytest.mark.slow
+def test_up_starts_hub_and_dashboard_with_demo_data_and_prints_how_to_sign_in(
+    tmp_path: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    port, dashboard_port = free_port(), free_port()
+    env = salon_env(tmp_path, SALON_PORT=str(port), SALON_DASHBOARD_PORT=str(dashboard_port))
+    up = subprocess.Popen(
+        [*SALON, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    processes.append(up)
+    assert up.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 120
+    while not any("Stop with Ctrl+C" in line for line in lines):
+        assert time.monotonic() < deadline, "".join(lines)
+        line = up.stdout.readline()
+        assert line or up.poll() is None, "".join(lines)
+        lines.append(line)
+    output = "".join(lines)
+    assert f"http://127.0.0.1:{port}/graphql" in output
+    assert f"http://localhost:{dashboard_port}" in output
+    token = next(line.split()[-1] for line in lines if "Admin token" in line)
+    projects = graphql_call(f"http://127.0.0.1:{port}", token, "{ projects { name } }")
+    assert len(projects["data"]["projects"]) == 3
+    wait_healthy(f"http://127.0.0.1:{dashboard_port}/_stcore/health", up)
