@@ -43,8 +43,7 @@ def _settings(port: int | None = None) -> Settings:
 
 
 def _open_store(settings: Settings) -> Store:
-    import duckdb
-
+    from hub.errors import StoreUnavailable
     from hub.store import open_store
 
     try:
@@ -53,14 +52,8 @@ def _open_store(settings: Settings) -> Store:
             memory_limit=settings.duckdb_memory_limit,
             threads=settings.duckdb_threads,
         )
-    except duckdb.IOException as exc:
-        typer.secho(
-            f"Cannot open {settings.database_path}: {exc}\n"
-            "Is a hub already running on this data directory? Stop it first, or set "
-            "SALON_DATA_DIR to another folder.",
-            fg=typer.colors.RED,
-            err=True,
-        )
+    except StoreUnavailable as exc:
+        typer.secho(exc.message, fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
 
 

@@ -9,7 +9,8 @@ client and logged with an id::
      ├── InvalidInput           malformed or out-of-range input             → 400
      │    ├── FilterSyntaxError a run filter that does not parse            → 400
      │    └── LimitExceeded     input larger than a configured limit        → 413 / 400
-     └── Conflict               the change clashes with the current state   → 409
+     ├── Conflict               the change clashes with the current state   → 409
+     └── StoreUnavailable       the database file cannot be opened (in use)  → 503
 
 "Forbidden" is deliberately absent: an object the caller may not see is reported as
 :class:`NotFound`, so that an outsider cannot tell the two apart.
@@ -69,3 +70,8 @@ class LimitExceeded(InvalidInput):
 class Conflict(SalonError):
     status = 409
     code = "conflict"
+
+
+class StoreUnavailable(SalonError):
+    status = 503
+    code = "store_unavailable"

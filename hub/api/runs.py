@@ -88,7 +88,7 @@ class RunType:
             record=record,
         )
 
-    @strawberry.field(description="Seconds from start to end, or to now while running.")
+    @strawberry.field(description="Seconds from start to end; null while the run is going.")
     def duration_seconds(self) -> float | None:
         if self.ended_at is None:
             return None

@@ -19,6 +19,8 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 import duckdb
 
+from hub.errors import StoreUnavailable
+
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schema" / "duckdb"
 
 P = ParamSpec("P")
@@ -32,15 +34,21 @@ class Database:
     def __init__(self, path: Path, *, memory_limit: str = "768MB", threads: int = 2) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._connection = duckdb.connect(
-            str(path),
-            config={
-                "memory_limit": memory_limit,
-                "threads": threads,
-                "autoinstall_known_extensions": False,
-                "autoload_known_extensions": False,
-            },
-        )
+        try:
+            self._connection = duckdb.connect(
+                str(path),
+                config={
+                    "memory_limit": memory_limit,
+                    "threads": threads,
+                    "autoinstall_known_extensions": False,
+                    "autoload_known_extensions": False,
+                },
+            )
+        except duckdb.IOException as exc:
+            raise StoreUnavailable(
+                f"Cannot open {path}: {exc}. Is a hub already running on this data directory? "
+                "Stop it first, or set SALON_DATA_DIR to another folder."
+            ) from None
         self._local = threading.local()
         self._cursors: list[Cursor] = []
         self._cursors_lock = threading.Lock()

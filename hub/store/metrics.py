@@ -1,18 +1,27 @@
-"""Metric points: columnar ingest, server-side downsampling and full-resolution Arrow export."""
+"""Metric points: columnar ingest, server-side downsampling and full-resolution Arrow export.
+
+A *series* is one metric (key) of one run. Points are stored against a 63-bit series id, which
+keeps the points table to four fixed-width columns: appends run at several million points a
+second and a run's points sit together, so zone maps skip the rest. The id's high bits are the
+run's start time (from its UUIDv7), its low bits a hash of run and key; the rare clash is
+resolved by probing, under the store's single writer.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hub.errors import NotFound
 from hub.store.database import Cursor, Database
 from hub.store.records import MetricSeries, MetricSummary
 
-# The columns an ingest batch carries; run_id is given once per batch.
+# The columns an ingest batch carries; the run is given once per batch.
 BATCH_SCHEMA = pa.schema(
     [
         pa.field("key", pa.string(), nullable=False),
@@ -23,15 +32,17 @@ BATCH_SCHEMA = pa.schema(
 )
 HISTORY_SCHEMA = pa.schema([pa.field("run_id", pa.string()), *BATCH_SCHEMA])
 
+_HASH_BITS = 22
 _MERGE_SUMMARIES = """
 MERGE INTO metric_summaries s
 USING (
-    SELECT key, max(step) AS last_step, arg_max(ts, step) AS last_ts,
-           arg_max(value, step) AS last_value, min(value) AS min_value,
-           max(value) AS max_value, min(step) AS min_step, count(*) AS point_count
-    FROM salon_batch GROUP BY key
+    SELECT series_id, any_value(key) AS key, max(step) AS last_step,
+           arg_max(ts, step) AS last_ts, arg_max(value, step) AS last_value,
+           min(value) AS min_value, max(value) AS max_value, min(step) AS min_step,
+           count(*) AS point_count
+    FROM salon_batch GROUP BY series_id
 ) b
-ON s.run_id = $run_id AND s.key = b.key
+ON s.series_id = b.series_id
 WHEN MATCHED THEN UPDATE SET
     last_value = CASE WHEN b.last_step >= s.last_step THEN b.last_value ELSE s.last_value END,
     last_ts = CASE WHEN b.last_step >= s.last_step THEN b.last_ts ELSE s.last_ts END,
@@ -40,11 +51,69 @@ WHEN MATCHED THEN UPDATE SET
     max_value = greatest(s.max_value, b.max_value),
     min_step = least(s.min_step, b.min_step),
     point_count = s.point_count + b.point_count
-WHEN NOT MATCHED THEN INSERT (run_id, key, last_step, last_ts, last_value, min_value,
-    max_value, min_step, point_count)
-VALUES ($run_id, b.key, b.last_step, b.last_ts, b.last_value, b.min_value, b.max_value,
-    b.min_step, b.point_count)
+WHEN NOT MATCHED THEN INSERT (series_id, run_id, key, last_step, last_ts, last_value,
+    min_value, max_value, min_step, point_count)
+VALUES (b.series_id, $run_id, b.key, b.last_step, b.last_ts, b.last_value, b.min_value,
+    b.max_value, b.min_step, b.point_count)
 """
+
+
+def candidate_series_id(run_id: str, key: str, attempt: int = 0) -> int:
+    """Run start (seconds, from the UUIDv7) in the high bits, a hash of run and key below."""
+    try:
+        seconds = int(run_id.replace("-", "")[:12], 16) // 1000
+    except ValueError:
+        seconds = 0
+    digest = hashlib.blake2b(f"{run_id}\x00{key}\x00{attempt}".encode(), digest_size=8).digest()
+    low = int.from_bytes(digest, "big") & ((1 << _HASH_BITS) - 1)
+    return ((seconds & ((1 << (63 - _HASH_BITS)) - 1)) << _HASH_BITS) | low
+
+
+def _series_ids(cur: Cursor, run_id: str, keys: list[str]) -> dict[str, int]:
+    """The id of each key's series in this run, choosing ids for new series."""
+    known = dict(
+        cur.execute(
+            "SELECT key, series_id FROM metric_summaries WHERE run_id = ? "
+            "AND key IN (SELECT unnest(?))",
+            [run_id, keys],
+        ).fetchall()
+    )
+    new_keys = [key for key in keys if key not in known]
+    attempt = 0
+    while new_keys:
+        wanted = {key: candidate_series_id(run_id, key, attempt) for key in new_keys}
+        taken = {
+            row[0]
+            for row in cur.execute(
+                "SELECT series_id FROM metric_summaries WHERE series_id IN (SELECT unnest(?))",
+                [list(wanted.values())],
+            ).fetchall()
+        }
+        used = set(known.values())
+        for key, series_id in wanted.items():
+            if series_id not in taken and series_id not in used:
+                known[key] = series_id
+                used.add(series_id)
+        new_keys = [key for key in new_keys if key not in known]
+        attempt += 1
+    return known
+
+
+def _with_series_ids(cur: Cursor, run_id: str, batch: pa.Table) -> pa.Table:
+    encoded = pc.dictionary_encode(batch.column("key").combine_chunks())
+    keys = encoded.dictionary.to_pylist()
+    ids = _series_ids(cur, run_id, keys)
+    id_array = pa.array([ids[key] for key in keys], pa.int64())
+    series = pc.take(id_array, encoded.indices)
+    return pa.table(
+        {
+            "series_id": series,
+            "key": batch.column("key"),
+            "step": batch.column("step"),
+            "ts": batch.column("ts"),
+            "value": batch.column("value"),
+        }
+    )
 
 
 def _ingest(cur: Cursor, run_id: str, batch_id: str, batch: pa.Table) -> int:
@@ -52,17 +121,15 @@ def _ingest(cur: Cursor, run_id: str, batch_id: str, batch: pa.Table) -> int:
     if cur.execute("SELECT 1 FROM runs WHERE id = ?", [run_id]).fetchone() is None:
         raise NotFound(f"No run with id {run_id!r}.")
     seen = cur.execute(
-        "SELECT point_count FROM ingest_batches WHERE batch_id = ? AND run_id = ?",
-        [batch_id, run_id],
+        "SELECT 1 FROM ingest_batches WHERE batch_id = ? AND run_id = ?", [batch_id, run_id]
     ).fetchone()
     if seen is not None:
         return 0
-    cur.register("salon_batch", batch)
+    cur.register("salon_batch", _with_series_ids(cur, run_id, batch))
     try:
         cur.execute(
-            "INSERT INTO metrics (run_id, key, step, ts, value) "
-            "SELECT $run_id, key, step, ts, value FROM salon_batch",
-            {"run_id": run_id},
+            "INSERT INTO metrics (series_id, step, ts, value) "
+            "SELECT series_id, step, ts, value FROM salon_batch"
         )
         cur.execute(_MERGE_SUMMARIES, {"run_id": run_id})
     finally:
@@ -75,10 +142,23 @@ def _ingest(cur: Cursor, run_id: str, batch_id: str, batch: pa.Table) -> int:
     return int(batch.num_rows)
 
 
-def _in(values: list[str], params: list[Any]) -> str:
-    """Placeholders for an IN list; plain IN lets DuckDB prune row groups by zone maps."""
+def _in(values: list[Any], params: list[Any]) -> str:
+    """Placeholders for an IN list; a literal IN list lets DuckDB prune row groups."""
     params.extend(values)
     return "(" + ", ".join("?" for _ in values) + ")"
+
+
+def _lookup(cur: Cursor, run_ids: list[str], keys: list[str] | None) -> dict[int, tuple[str, str]]:
+    """series id → (run id, key) for the runs (and keys) asked for."""
+    params: list[Any] = [run_ids]
+    where = "run_id IN (SELECT unnest(?))"
+    if keys:
+        where += " AND key IN (SELECT unnest(?))"
+        params.append(keys)
+    rows = cur.execute(
+        f"SELECT series_id, run_id, key FROM metric_summaries WHERE {where}", params
+    ).fetchall()
+    return {row[0]: (row[1], row[2]) for row in rows}
 
 
 def _series(
@@ -89,8 +169,11 @@ def _series(
     step_min: int | None,
     step_max: int | None,
 ) -> list[MetricSeries]:
+    names = _lookup(cur, run_ids, keys)
+    if not names:
+        return []
     params: list[Any] = []
-    where = f"run_id IN {_in(run_ids, params)} AND key IN {_in(keys, params)}"
+    where = f"series_id IN {_in(list(names), params)}"
     if step_min is not None:
         where += " AND step >= ?"
         params.append(step_min)
@@ -100,48 +183,67 @@ def _series(
     params.extend([buckets, buckets])
     rows = cur.execute(
         f"""
-        WITH points AS (SELECT run_id, key, step, ts, value FROM metrics WHERE {where}),
+        WITH points AS (SELECT series_id, step, ts, value FROM metrics WHERE {where}),
         bounds AS (
-            SELECT run_id, key, min(step) AS lo, max(step) AS hi, count(*) AS n
-            FROM points GROUP BY run_id, key
+            SELECT series_id, min(step) AS lo, max(step) AS hi, count(*) AS n
+            FROM points GROUP BY series_id
         )
-        SELECT p.run_id, p.key,
+        SELECT p.series_id,
                CASE WHEN b.n <= ? THEN p.step
                     ELSE floor((p.step - b.lo) * ?::DOUBLE / (b.hi - b.lo + 1))::BIGINT
                END AS bucket,
                max(p.step), arg_max(p.ts, p.step), arg_max(p.value, p.step),
                min(p.value), max(p.value), any_value(b.n)
-        FROM points p JOIN bounds b ON b.run_id = p.run_id AND b.key = p.key
-        GROUP BY p.run_id, p.key, bucket
-        ORDER BY p.run_id, p.key, bucket
+        FROM points p JOIN bounds b ON b.series_id = p.series_id
+        GROUP BY p.series_id, bucket
+        ORDER BY p.series_id, bucket
         """,
         params,
     ).fetchall()
-    columns: dict[tuple[str, str], list[list[Any]]] = defaultdict(lambda: [[] for _ in range(5)])
-    counts: dict[tuple[str, str], int] = {}
-    for run_id, key, _bucket, step, ts, last, low, high, n in rows:
-        series = columns[(run_id, key)]
+    columns: dict[int, list[list[Any]]] = defaultdict(lambda: [[] for _ in range(5)])
+    counts: dict[int, int] = {}
+    for series_id, _bucket, step, ts, last, low, high, n in rows:
+        series = columns[series_id]
         for index, value in enumerate((step, ts, last, low, high)):
             series[index].append(value)
-        counts[(run_id, key)] = int(n)
+        counts[series_id] = int(n)
+    order = {
+        (run_id, key): i
+        for i, (run_id, key) in enumerate((run_id, key) for run_id in run_ids for key in keys)
+    }
     result = []
-    for (run_id, key), (steps, stamps, values, mins, maxs) in columns.items():
-        n = counts[(run_id, key)]
+    for series_id, (steps, stamps, values, mins, maxs) in columns.items():
+        run_id, key = names[series_id]
+        n = counts[series_id]
         result.append(MetricSeries(run_id, key, steps, stamps, values, mins, maxs, n, n > buckets))
-    return result
+    return sorted(result, key=lambda s: order.get((s.run_id, s.key), 0))
 
 
 def _history(cur: Cursor, run_ids: list[str], keys: list[str] | None) -> pa.Table:
+    names = _lookup(cur, run_ids, keys)
+    if not names:
+        return HISTORY_SCHEMA.empty_table()
+    labels = sorted(names.items(), key=lambda item: item[1])
     params: list[Any] = []
-    where = f"run_id IN {_in(run_ids, params)}"
-    if keys:
-        where += f" AND key IN {_in(keys, params)}"
-    table = cur.execute(
-        f"SELECT run_id, key, step, ts, value FROM metrics WHERE {where} "
-        "ORDER BY run_id, key, step, ts",
+    points = cur.execute(
+        f"SELECT series_id, step, ts, value FROM metrics "
+        f"WHERE series_id IN {_in([sid for sid, _ in labels], params)}",
         params,
     ).to_arrow_table()
-    return table.cast(HISTORY_SCHEMA)
+    # Label each point with its run and key, then order by run, key and step.
+    position = pc.index_in(points.column("series_id"), value_set=pa.array([s for s, _ in labels]))
+    labelled = pa.table(
+        {
+            "run_id": pc.take(pa.array([name[0] for _, name in labels]), position),
+            "key": pc.take(pa.array([name[1] for _, name in labels]), position),
+            "order": position,
+            "step": points.column("step"),
+            "ts": points.column("ts"),
+            "value": points.column("value"),
+        }
+    )
+    ordered = labelled.sort_by([("order", "ascending"), ("step", "ascending"), ("ts", "ascending")])
+    return ordered.drop_columns(["order"]).cast(HISTORY_SCHEMA)
 
 
 def _summaries(cur: Cursor, run_ids: list[str]) -> list[MetricSummary]:
@@ -154,7 +256,7 @@ def _summaries(cur: Cursor, run_ids: list[str]) -> list[MetricSummary]:
 
 
 class MetricStore:
-    """Reads and writes metric points and their per-run summaries."""
+    """Reads and writes metric points and their per-series summaries."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -181,7 +283,8 @@ class MetricStore:
         return await self._db.read(_series, run_ids, keys, buckets, step_min, step_max)
 
     async def history(self, run_ids: list[str], keys: list[str] | None) -> pa.Table:
-        """Every point of the given runs (and keys), as an Arrow table of ``HISTORY_SCHEMA``."""
+        """Every point of the given runs (and keys), as an Arrow table of ``HISTORY_SCHEMA``,
+        ordered by run, key and step."""
         if not run_ids:
             return HISTORY_SCHEMA.empty_table()
         return await self._db.read(_history, run_ids, keys)

@@ -50,18 +50,20 @@ CREATE TABLE IF NOT EXISTS tags (
     value  VARCHAR NOT NULL
 );
 
--- One row per logged point; ts is milliseconds since the Unix epoch (as MLflow).
+-- One row per logged point; ts is milliseconds since the Unix epoch (as MLflow). A series is
+-- one metric of one run; its id (see metric_summaries) keeps this table narrow and fast to
+-- append to, and starts with the run's start time so that row groups prune well.
 CREATE TABLE IF NOT EXISTS metrics (
-    run_id VARCHAR NOT NULL,
-    key    VARCHAR NOT NULL,
-    step   BIGINT NOT NULL,
-    ts     BIGINT NOT NULL,
-    value  DOUBLE NOT NULL
+    series_id BIGINT NOT NULL,
+    step      BIGINT NOT NULL,
+    ts        BIGINT NOT NULL,
+    value     DOUBLE NOT NULL
 );
 
--- Per run and key: the latest point and the range, kept up to date on ingest so that run
--- search and sorting never scan the metrics table.
+-- One row per series (run and key): its id, the latest point and the range, kept up to date on
+-- ingest so that run search and sorting never scan the metrics table.
 CREATE TABLE IF NOT EXISTS metric_summaries (
+    series_id   BIGINT NOT NULL,
     run_id      VARCHAR NOT NULL,
     key         VARCHAR NOT NULL,
     last_step   BIGINT NOT NULL,
