@@ -8,11 +8,11 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 PALETTE = qualitative.Plotly + qualitative.D3
-BAND_OPACITY = 0.18
+BAND_OPACITY = 0.25
 
 
 def run_color(index: int) -> str:
-    return PALETTE[index % len(PALETTE)]
+    return str(PALETTE[index % len(PALETTE)])
 
 
 def _rgba(hex_color: str, alpha: float) -> str:
@@ -127,9 +127,7 @@ def parallel_figure(runs: list[dict[str, Any]], metric: str, *, height: int = 42
                 "colorbar": {"title": {"text": metric}, "thickness": 12},
             },
             dimensions=dimensions,
-            labelangle=-20,
-            labelside="bottom",
         )
     )
-    figure.update_layout(height=height, margin={"l": 60, "r": 60, "t": 30, "b": 60})
+    figure.update_layout(height=height, margin={"l": 70, "r": 130, "t": 60, "b": 30})
     return figure

@@ -64,11 +64,6 @@ def _token() -> str:
     return os.environ.get("SALON_TOKEN", "")
 
 
-def execute(operation: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Send the named operation and return its ``data``; no caching (use for changes)."""
-    return _post(hub_url(), _token(), operation, variables or {})
-
-
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False, max_entries=500)
 def _cached(url: str, token: str, operation: str, variables_json: str) -> dict[str, Any]:
     # url and token are part of the cache key, so switching hubs never serves stale answers.

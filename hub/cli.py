@@ -183,6 +183,8 @@ def up(
                     "true",
                     "--browser.gatherUsageStats",
                     "false",
+                    "--client.toolbarMode",
+                    "minimal",
                 ],
                 env=env,
             )

@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import hub_client
 from dashboard.charts import curves_figure, parallel_figure
-from dashboard.ui import load, preferred_metrics, query_param_list
+from dashboard.ui import key_metric, load, preferred_metrics, query_param_list
 
 BUCKETS = 400
 RUN_LIMIT = 300
@@ -31,7 +31,7 @@ if not wanted_project and wanted_runs:
     wanted_project = first["project"]["name"] if first else None
 wanted_project = wanted_project or st.session_state.get("project")
 
-left, right = st.columns([1, 3])
+left, middle, right = st.columns([1, 3, 2])
 project = left.selectbox(
     "Project",
     projects,
@@ -42,7 +42,7 @@ info = load(hub_client.project, project) or {"metricKeys": []}
 candidates = load(hub_client.search_runs, project, first=RUN_LIMIT).runs
 names = {r["id"]: r["name"] for r in candidates}
 preselected = [r for r in wanted_runs if r in names] or list(names)[:DEFAULT_RUN_COUNT]
-run_ids = right.multiselect(
+run_ids = middle.multiselect(
     "Runs",
     list(names),
     default=preselected,
@@ -53,7 +53,7 @@ run_ids = right.multiselect(
 st.query_params.update({"project": project, "runs": ",".join(run_ids)})
 
 metric_keys = info["metricKeys"]
-keys = st.multiselect(
+keys = right.multiselect(
     "Metrics",
     metric_keys,
     default=preferred_metrics(metric_keys),
@@ -128,7 +128,7 @@ if not metric_keys:
     st.stop()
 choose, scope = st.columns([1, 2])
 metric = choose.selectbox(
-    "Result", metric_keys, index=metric_keys.index(preferred_metrics(metric_keys, 1)[0])
+    "Result", metric_keys, index=metric_keys.index(key_metric(metric_keys) or metric_keys[0])
 )
 which = scope.radio(
     "Runs", ["All runs in the project", "Only the runs picked above"], horizontal=True

@@ -65,11 +65,12 @@ if search.problem:
 
 frame = runs_frame(search.runs)
 shown = f"{len(frame)} of {search.total_count}" if search.total_count > len(frame) else len(frame)
-st.caption(f"{shown} runs. Click the boxes at the left of rows to select runs.")
+st.caption(f"{shown} runs. Tick the boxes at the left of rows to select runs.")
 if frame.empty:
     st.info("No run matches this filter.")
     st.stop()
 
+actions = st.container()  # above the table, so the buttons are in view; filled in below
 table = st.dataframe(
     styled(frame),
     hide_index=True,
@@ -83,13 +84,14 @@ table = st.dataframe(
 selected = [str(frame.iloc[row]["id"]) for row in table.selection.rows]
 st.session_state["selected_runs"] = selected
 
-compare, open_run, _ = st.columns([2, 2, 5])
+compare, open_run = actions.columns([2, 2, 5])[:2]
 if compare.button(
     f"Compare {len(selected)} selected runs" if selected else "Compare selected runs",
     icon=":material/stacked_line_chart:",
     disabled=not selected,
     type="primary",
     width="stretch",
+    key="compare-selected",
 ):
     st.switch_page(
         "app_pages/compare.py", query_params={"project": project, "runs": ",".join(selected)}
@@ -100,5 +102,6 @@ if open_run.button(
     disabled=len(selected) != 1,
     help="Select exactly one run to open it.",
     width="stretch",
+    key="open-selected",
 ):
     st.switch_page("app_pages/run.py", query_params={"id": selected[0]})

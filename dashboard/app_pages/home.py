@@ -32,7 +32,7 @@ for start in range(0, len(projects), CARDS_PER_ROW):
             )
 
 st.subheader("Recent runs")
-st.caption("Click a run to open it.")
+st.caption("Tick the box at the left of a run to open it.")
 recent = load(hub_client.search_runs, first=RECENT_RUNS)
 frame = recent_runs_frame(recent.runs)
 if frame.empty:

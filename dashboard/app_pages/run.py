@@ -28,7 +28,13 @@ if not run_id:
         st.info("This project has no runs yet.")
         st.stop()
     labels = {r["id"]: f"{r['name']}  ·  {status_label(r['status'])}  ·  {r['user']}" for r in runs}
-    picked = right.selectbox("Run", list(labels), format_func=labels.get, index=None)
+    picked = right.selectbox(
+        "Run",
+        list(labels),
+        format_func=lambda run: labels[run],
+        index=None,
+        placeholder="Choose a run",
+    )
     if picked is None:
         st.stop()
     st.query_params["id"] = run_id = picked
@@ -53,7 +59,11 @@ badges[1].markdown(f":material/person: **{run['user']}**")
 badges[2].markdown(f":material/timer: {duration_text(run['durationSeconds'])}")
 started = pd.Timestamp(run["startedAt"]).strftime("%Y-%m-%d %H:%M UTC")
 badges[3].markdown(f":material/calendar_today: started {started}")
-if badges[4].button("Compare with others", icon=":material/stacked_line_chart:"):
+if badges[4].button(
+    "Compare",
+    icon=":material/stacked_line_chart:",
+    help="Draw this run's curves next to other runs of the project.",
+):
     st.switch_page(
         "app_pages/compare.py",
         query_params={"project": run["project"]["name"], "runs": run["id"]},
@@ -93,7 +103,7 @@ with code:
     elif dirty is False:
         st.caption(":material/check: No uncommitted changes.")
     st.markdown("**Command**")
-    st.code(environment["command"] or "unknown", language="bash")
+    st.code(environment["command"] or "unknown", language="bash", wrap_lines=True)
 with machine:
     st.markdown(f"**Python** {environment['pythonVersion'] or 'unknown'}")
     st.markdown(f"**Machine** {environment['host'] or 'unknown'}")

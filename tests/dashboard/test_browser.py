@@ -1,0 +1,133 @@
+"""The dashboard served by a real Streamlit process and opened in headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import ViewportSize, sync_playwright
+
+from tests.conftest import LiveHub, free_port
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+LAPTOP: ViewportSize = {"width": 1366, "height": 768}
+
+
+@pytest.fixture(scope="module")
+def dashboard(demo_hub: LiveHub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``streamlit run dashboard/app.py`` against the demo hub; yields the dashboard's URL."""
+    port = free_port()
+    log = (tmp_path_factory.mktemp("streamlit") / "streamlit.log").open("wb")
+    env = {**os.environ, "SALON_URL": demo_hub.url, "SALON_TOKEN": demo_hub.token}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "dashboard" / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, f"streamlit exited; see {log.name}"
+            assert time.monotonic() < deadline, f"streamlit did not start in 60 s; see {log.name}"
+            try:
+                if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def two_runs(hub: LiveHub) -> dict[str, str]:
+    """Ids and names of two demo runs."""
+    body = hub.graphql(
+        '{ runs(project: "vision-defects", first: 2) '
+        "{ ... on RunConnection { nodes { id name } } } }"
+    )
+    return {node["id"]: node["name"] for node in body["data"]["runs"]["nodes"]}
+
+
+def test_compare_page_draws_curves_in_a_browser(
+    dashboard: str, demo_hub: LiveHub, tmp_path: Path
+) -> None:
+    assert CHROMIUM.exists(), (
+        f"{CHROMIUM} is missing: run `make system-deps` (or apt-get install chromium) "
+        "so the browser tests can run."
+    )
+    runs = two_runs(demo_hub)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=LAPTOP)
+            page.goto(f"{dashboard}/compare?runs={','.join(runs)}")
+            page.wait_for_selector(".js-plotly-plot .gl-container canvas", timeout=60_000)
+            page.get_by_text("Settings against a result").wait_for(timeout=30_000)
+            page.wait_for_timeout(1000)  # let the last charts paint before the screenshot
+            page.screenshot(path=str(tmp_path / "compare.png"))
+            assert page.locator('[data-testid="stException"]').count() == 0
+            assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+            # The first chart has a line per run, named in its legend.
+            legend = page.locator(".js-plotly-plot").first.locator(".legendtext")
+            assert legend.count() == 2
+            assert sorted(legend.all_text_contents()) == sorted(runs.values())
+            assert page.locator(".js-plotly-plot .parcoords").count() == 1
+
+            # Dragging a box across a chart zooms in: the hub sends that range in full detail.
+            summary = page.get_by_text("Steps ").filter(has_text=" to ").last
+            assert "summarised" in (summary.text_content() or "")
+            area = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+            assert area is not None
+            left, right = area["x"] + area["width"] * 0.3, area["x"] + area["width"] * 0.5
+            top, bottom = area["y"] + area["height"] * 0.2, area["y"] + area["height"] * 0.8
+            page.mouse.move(left, top)
+            page.mouse.down()
+            page.mouse.move(right, bottom, steps=10)
+            page.mouse.up()
+            page.get_by_text("every point").wait_for(timeout=30_000)
+            page.screenshot(path=str(tmp_path / "compare-zoomed.png"))
+            assert page.locator('[data-testid="stException"]').count() == 0
+        finally:
+            browser.close()

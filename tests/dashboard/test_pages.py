@@ -1,0 +1,204 @@
+"""Every dashboard page, run by Streamlit's AppTest against a live hub with the demo team's data."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from dashboard import hub_client
+from tests.conftest import LiveHub, free_port
+
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+PAGES = ("home", "experiments", "compare", "run")
+TIMEOUT = 60
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    """Cached answers from one test (or one hub) must never leak into the next."""
+    st.cache_data.clear()
+    yield
+    st.cache_data.clear()
+
+
+@pytest.fixture
+def hub_env(demo_hub: LiveHub, monkeypatch: pytest.MonkeyPatch) -> LiveHub:
+    monkeypatch.setenv("SALON_URL", demo_hub.url)
+    monkeypatch.setenv("SALON_TOKEN", demo_hub.token)
+    return demo_hub
+
+
+def open_page(page: str, **query: str) -> AppTest:
+    """Run the dashboard as a browser would land on ``page`` with ``query`` in its URL."""
+    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    app.query_params.update(query)
+    app.switch_page(f"app_pages/{page}.py")
+    return app.run()
+
+
+def assert_clean(app: AppTest) -> None:
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+
+
+def run_ids(hub: LiveHub, project: str, count: int) -> list[tuple[str, str]]:
+    body = hub.graphql(
+        "query($p: String) { runs(project: $p, first: 50) "
+        "{ ... on RunConnection { nodes { id name } } } }",
+        {"p": project},
+    )
+    return [(n["id"], n["name"]) for n in body["data"]["runs"]["nodes"][:count]]
+
+
+def figures(app: AppTest) -> list[dict[str, Any]]:
+    return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+
+
+def test_every_operation_is_named_once() -> None:
+    names = hub_client.operations()
+    assert {"Projects", "ProjectKeys", "SearchRuns", "RunDetail", "MetricSeries"} <= set(names)
+
+
+def test_home_lists_projects_and_recent_runs(hub_env: LiveHub) -> None:
+    app = open_page("home")
+    assert_clean(app)
+    text = " ".join(m.value for m in app.markdown)
+    for project in ("vision-defects", "churn-forecast", "support-llm"):
+        assert project in text
+    recent = app.dataframe[0].value
+    assert len(recent) == 15
+    assert set(recent["project"]) <= {"vision-defects", "churn-forecast", "support-llm"}
+    assert recent["status"].str.contains("finished|running|failed").all()
+    assert recent["key metric"].str.startswith("val/acc = ").all()
+
+
+def test_experiments_shows_params_and_metrics_as_columns(hub_env: LiveHub) -> None:
+    app = open_page("experiments", project="vision-defects")
+    assert_clean(app)
+    table = app.dataframe[0].value
+    assert len(table) == 24
+    assert {"metrics.val/acc", "metrics.train/loss", "params.lr", "params.optimizer"} <= set(
+        table.columns
+    )
+    compare = next(b for b in app.button if b.label.startswith("Compare"))
+    assert compare.disabled  # nothing selected yet
+
+
+def test_experiments_filter_and_sort(hub_env: LiveHub) -> None:
+    app = open_page("experiments", project="vision-defects")
+    app.text_input[0].set_value("metrics.`val/acc` > 0.85 and params.optimizer = 'adamw'")
+    app.selectbox(key="sort:vision-defects").set_value("metrics.val/acc")
+    app.run()
+    assert_clean(app)
+    table = app.dataframe[0].value
+    assert 0 < len(table) < 24
+    assert (table["metrics.val/acc"] > 0.85).all()
+    assert (table["params.optimizer"] == "adamw").all()
+    assert table["metrics.val/acc"].is_monotonic_decreasing
+
+
+def test_experiments_bad_filter_explains_itself(hub_env: LiveHub) -> None:
+    app = open_page("experiments", project="vision-defects")
+    app.text_input[0].set_value("metrics.acc >> 0.8").run()
+    assert not app.exception
+    assert len(app.error) == 1
+    assert "Could not read the filter at column 14" in app.error[0].value
+    assert "metrics.`val/acc` > 0.8" in app.code[0].value
+    assert not app.dataframe
+
+
+def test_compare_draws_curves_of_the_runs_in_the_link(hub_env: LiveHub) -> None:
+    picked = run_ids(hub_env, "churn-forecast", 2)
+    app = open_page("compare", runs=",".join(run_id for run_id, _ in picked))
+    assert_clean(app)
+    assert app.selectbox[0].value == "churn-forecast"
+    assert app.multiselect[0].value == [run_id for run_id, _ in picked]
+    curves, parallel = figures(app)[:2], figures(app)[2]
+    for figure in curves:
+        lines = [t for t in figure["data"] if t.get("showlegend") is not False]
+        assert {t["name"] for t in lines} == {name for _, name in picked}
+        assert {t["type"] for t in figure["data"]} == {"scattergl"}
+        bands = [t for t in figure["data"] if t.get("fill") == "toself"]
+        assert len(bands) == 2  # min/max of each run, so spikes stay visible
+    assert parallel["data"][0]["type"] == "parcoords"
+    labels = [d["label"] for d in parallel["data"][0]["dimensions"]]
+    assert labels[-1] == "val/acc"
+    assert "optimizer" in labels
+
+
+def test_compare_step_range_fetches_finer_points(hub_env: LiveHub) -> None:
+    picked = run_ids(hub_env, "vision-defects", 1)
+    app = open_page("compare", runs=picked[0][0])
+    before = figures(app)[0]["data"][-1]["x"]
+    app.slider[0].set_value((100, 300)).run()
+    assert_clean(app)
+    after = figures(app)[0]["data"][-1]["x"]
+    assert min(after) >= 100 and max(after) <= 300
+    assert len(after) > len([x for x in before if 100 <= x <= 300])  # finer detail
+    assert app.query_params["runs"] == picked[0][0]
+
+
+def test_compare_takes_runs_selected_on_the_experiments_page(hub_env: LiveHub) -> None:
+    picked = run_ids(hub_env, "support-llm", 3)
+    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    app.session_state["selected_runs"] = [run_id for run_id, _ in picked]
+    app.switch_page("app_pages/compare.py").run()
+    assert_clean(app)
+    assert app.selectbox[0].value == "support-llm"
+    assert app.multiselect[0].value == [run_id for run_id, _ in picked]
+
+
+def test_run_page_shows_one_run(hub_env: LiveHub) -> None:
+    (run_id, name), *_ = run_ids(hub_env, "vision-defects", 1)
+    app = open_page("run", id=run_id)
+    assert_clean(app)
+    assert app.title[0].value == name
+    params = app.dataframe[0].value
+    assert "optimizer" in set(params["key"])
+    text = " ".join(m.value for m in app.markdown)
+    assert "Git commit" in text and "gpu-node-" in text
+    assert "python train.py" in app.code[0].value
+    assert len(figures(app)) == 4  # every metric as a small chart
+
+
+def test_run_page_without_id_offers_a_picker(hub_env: LiveHub) -> None:
+    app = open_page("run")
+    assert_clean(app)
+    project = str(app.selectbox[0].value)
+    assert app.selectbox[1].value is None
+    (run_id, name), *_ = run_ids(hub_env, project, 1)
+    assert any(option.startswith(name) for option in app.selectbox[1].options)
+    app.selectbox[1].set_value(run_id).run()  # set_value: AppTest's select_index ignores labels
+    assert_clean(app)
+    assert app.title[1].value == name
+    assert app.query_params["id"] == run_id
+
+
+def test_run_page_unknown_id_says_so(hub_env: LiveHub) -> None:
+    app = open_page("run", id="no-such-run")
+    assert not app.exception
+    assert "There is no run with id no-such-run" in app.warning[0].value
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_unreachable_hub_shows_what_to_do(page: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SALON_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("SALON_TOKEN", "whatever")
+    app = open_page(page, id="x") if page == "run" else open_page(page)
+    assert not app.exception, [e.value for e in app.exception]
+    assert "Cannot reach the Salon hub" in app.error[0].value
+    assert "SALON_URL" in app.error[0].value
+
+
+def test_wrong_token_shows_what_to_do(demo_hub: LiveHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SALON_URL", demo_hub.url)
+    monkeypatch.setenv("SALON_TOKEN", "not-a-token")
+    app = open_page("home")
+    assert not app.exception
+    assert "SALON_TOKEN" in app.error[0].value
