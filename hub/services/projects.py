@@ -46,6 +46,9 @@ async def ensure_experiment(
     """The project's experiment called ``name``, created first when missing."""
     name = check_name(name, "experiment")
     permissions.require_write(principal, project.id, f"project named {project.name!r}")
+    existing = await store.projects.experiment_by_name(project.id, name)
+    if existing is not None:
+        return existing
     record = ExperimentRecord(new_id(), project.id, name, description, now(), principal.user_name)
     return await store.projects.create_experiment(record)
 

@@ -112,8 +112,7 @@ async def finish_run(
             field="status",
         )
     await _writable(store, principal, run_id)
-    await store.runs.finish(run_id, status, ended_at or now())
-    return await get_run(store, principal, run_id)
+    return await store.runs.finish(run_id, status, ended_at or now())
 
 
 async def log_params(
@@ -136,8 +135,7 @@ async def set_tags(
 
 async def set_notes(store: Store, principal: Principal, run_id: str, notes: str) -> RunRecord:
     await _writable(store, principal, run_id)
-    await store.runs.set_notes(run_id, _check_notes(notes))
-    return await get_run(store, principal, run_id)
+    return await store.runs.set_notes(run_id, _check_notes(notes))
 
 
 async def search_runs(

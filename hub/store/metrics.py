@@ -33,29 +33,10 @@ BATCH_SCHEMA = pa.schema(
 HISTORY_SCHEMA = pa.schema([pa.field("run_id", pa.string()), *BATCH_SCHEMA])
 
 _HASH_BITS = 22
-_MERGE_SUMMARIES = """
-MERGE INTO metric_summaries s
-USING (
-    SELECT series_id, any_value(key) AS key, max(step) AS last_step,
-           arg_max(ts, step) AS last_ts, arg_max(value, step) AS last_value,
-           min(value) AS min_value, max(value) AS max_value, min(step) AS min_step,
-           count(*) AS point_count
-    FROM salon_batch GROUP BY series_id
-) b
-ON s.series_id = b.series_id
-WHEN MATCHED THEN UPDATE SET
-    last_value = CASE WHEN b.last_step >= s.last_step THEN b.last_value ELSE s.last_value END,
-    last_ts = CASE WHEN b.last_step >= s.last_step THEN b.last_ts ELSE s.last_ts END,
-    last_step = greatest(s.last_step, b.last_step),
-    min_value = least(s.min_value, b.min_value),
-    max_value = greatest(s.max_value, b.max_value),
-    min_step = least(s.min_step, b.min_step),
-    point_count = s.point_count + b.point_count
-WHEN NOT MATCHED THEN INSERT (series_id, run_id, key, last_step, last_ts, last_value,
-    min_value, max_value, min_step, point_count)
-VALUES (b.series_id, $run_id, b.key, b.last_step, b.last_ts, b.last_value, b.min_value,
-    b.max_value, b.min_step, b.point_count)
-"""
+_SUMMARY_COLUMNS = (
+    "series_id, run_id, key, last_step, last_ts, last_value, min_value, max_value, min_step, "
+    "point_count"
+)
 
 
 def candidate_series_id(run_id: str, key: str, attempt: int = 0) -> int:
@@ -69,19 +50,14 @@ def candidate_series_id(run_id: str, key: str, attempt: int = 0) -> int:
     return ((seconds & ((1 << (63 - _HASH_BITS)) - 1)) << _HASH_BITS) | low
 
 
-def _series_ids(cur: Cursor, run_id: str, keys: list[str]) -> dict[str, int]:
-    """The id of each key's series in this run, choosing ids for new series."""
-    known = dict(
-        cur.execute(
-            "SELECT key, series_id FROM metric_summaries WHERE run_id = ? "
-            "AND key IN (SELECT unnest(?))",
-            [run_id, keys],
-        ).fetchall()
-    )
-    new_keys = [key for key in keys if key not in known]
+def _new_series_ids(cur: Cursor, run_id: str, keys: list[str], used: set[int]) -> dict[str, int]:
+    """Ids for series not seen before, probing past ids already taken."""
+    chosen: dict[str, int] = {}
     attempt = 0
-    while new_keys:
-        wanted = {key: candidate_series_id(run_id, key, attempt) for key in new_keys}
+    while len(chosen) < len(keys):
+        wanted = {
+            key: candidate_series_id(run_id, key, attempt) for key in keys if key not in chosen
+        }
         taken = {
             row[0]
             for row in cur.execute(
@@ -89,51 +65,104 @@ def _series_ids(cur: Cursor, run_id: str, keys: list[str]) -> dict[str, int]:
                 [list(wanted.values())],
             ).fetchall()
         }
-        used = set(known.values())
         for key, series_id in wanted.items():
             if series_id not in taken and series_id not in used:
-                known[key] = series_id
+                chosen[key] = series_id
                 used.add(series_id)
-        new_keys = [key for key in new_keys if key not in known]
         attempt += 1
-    return known
+    return chosen
 
 
-def _with_series_ids(cur: Cursor, run_id: str, batch: pa.Table) -> pa.Table:
+def _aggregate(points: pa.Table) -> list[dict[str, Any]]:
+    """Per series in a batch: last point (by step), min/max value, first step and count."""
+    ordered = points.sort_by(
+        [("series_id", "ascending"), ("step", "ascending"), ("ts", "ascending")]
+    )
+    grouped = ordered.group_by("series_id", use_threads=False).aggregate(
+        [
+            ("step", "max"),
+            ("ts", "last"),
+            ("value", "last"),
+            ("value", "min"),
+            ("value", "max"),
+            ("step", "min"),
+            ("value", "count"),
+        ]
+    )
+    return grouped.to_pylist()  # type: ignore[no-any-return]
+
+
+def _merged_summaries(
+    run_id: str,
+    names: dict[int, str],
+    current: dict[int, tuple[Any, ...]],
+    batch: list[dict[str, Any]],
+) -> list[tuple[Any, ...]]:
+    rows = []
+    for new in batch:
+        series_id = new["series_id"]
+        last = (new["step_max"], new["ts_last"], new["value_last"])
+        low, high = new["value_min"], new["value_max"]
+        first, count = new["step_min"], new["value_count"]
+        old = current.get(series_id)
+        if old is not None:
+            _, _, _, old_step, old_ts, old_value, old_low, old_high, old_first, old_count = old
+            if old_step > last[0]:
+                last = (old_step, old_ts, old_value)
+            low, high = min(low, old_low), max(high, old_high)
+            first, count = min(first, old_first), count + old_count
+        rows.append((series_id, run_id, names[series_id], *last, low, high, first, count))
+    return rows
+
+
+def _ingest(cur: Cursor, run_id: str, batch_id: str, batch: pa.Table) -> int:
+    """Append a batch once: a batch id seen before is acknowledged without storing again."""
+    row = cur.execute(
+        "SELECT (SELECT count(*) FROM runs WHERE id = $run), (SELECT count(*) FROM "
+        "ingest_batches WHERE batch_id = $batch AND run_id = $run)",
+        {"run": run_id, "batch": batch_id},
+    ).fetchone()
+    assert row is not None
+    if not row[0]:
+        raise NotFound(f"No run with id {run_id!r}.")
+    if row[1]:
+        return 0
     encoded = pc.dictionary_encode(batch.column("key").combine_chunks())
     keys = encoded.dictionary.to_pylist()
-    ids = _series_ids(cur, run_id, keys)
-    id_array = pa.array([ids[key] for key in keys], pa.int64())
-    series = pc.take(id_array, encoded.indices)
-    return pa.table(
+    current = {
+        summary[0]: summary
+        for summary in cur.execute(
+            f"SELECT {_SUMMARY_COLUMNS} FROM metric_summaries WHERE run_id = ? "
+            "AND key IN (SELECT unnest(?))",
+            [run_id, keys],
+        ).fetchall()
+    }
+    ids = {summary[2]: series_id for series_id, summary in current.items()}
+    missing = [key for key in keys if key not in ids]
+    if missing:
+        ids.update(_new_series_ids(cur, run_id, missing, set(ids.values())))
+    points = pa.table(
         {
-            "series_id": series,
-            "key": batch.column("key"),
+            "series_id": pc.take(pa.array([ids[key] for key in keys], pa.int64()), encoded.indices),
             "step": batch.column("step"),
             "ts": batch.column("ts"),
             "value": batch.column("value"),
         }
     )
-
-
-def _ingest(cur: Cursor, run_id: str, batch_id: str, batch: pa.Table) -> int:
-    """Append a batch once: a batch id seen before is acknowledged without storing again."""
-    if cur.execute("SELECT 1 FROM runs WHERE id = ?", [run_id]).fetchone() is None:
-        raise NotFound(f"No run with id {run_id!r}.")
-    seen = cur.execute(
-        "SELECT 1 FROM ingest_batches WHERE batch_id = ? AND run_id = ?", [batch_id, run_id]
-    ).fetchone()
-    if seen is not None:
-        return 0
-    cur.register("salon_batch", _with_series_ids(cur, run_id, batch))
-    try:
+    cur.from_arrow(points).insert_into("metrics")
+    summaries = _merged_summaries(
+        run_id, {series_id: key for key, series_id in ids.items()}, current, _aggregate(points)
+    )
+    if current:
         cur.execute(
-            "INSERT INTO metrics (series_id, step, ts, value) "
-            "SELECT series_id, step, ts, value FROM salon_batch"
+            "DELETE FROM metric_summaries WHERE series_id IN (SELECT unnest(?))", [list(current)]
         )
-        cur.execute(_MERGE_SUMMARIES, {"run_id": run_id})
-    finally:
-        cur.unregister("salon_batch")
+    columns = list(zip(*summaries, strict=True))
+    cur.execute(
+        f"INSERT INTO metric_summaries ({_SUMMARY_COLUMNS}) SELECT "
+        + ", ".join("unnest(?)" for _ in columns),
+        [list(column) for column in columns],
+    )
     cur.execute(
         "INSERT INTO ingest_batches (batch_id, run_id, point_count, received_at) "
         "VALUES (?, ?, ?, ?)",

@@ -86,6 +86,9 @@ class ProjectStore:
     async def by_name(self, name: str) -> ProjectRecord | None:
         return await self._db.read(project_by_name, name)
 
+    async def experiment_by_name(self, project_id: str, name: str) -> ExperimentRecord | None:
+        return await self._db.read(experiment_by_name, project_id, name)
+
     async def by_ids(self, ids: list[str]) -> dict[str, ProjectRecord]:
         if not ids:
             return {}

@@ -43,8 +43,18 @@ def _insert_run(
             run.created_by,
         ],
     )
-    _insert_params(cur, run.id, params)
-    _upsert_tags(cur, run.id, tags)
+    _append_pairs(cur, "params", run.id, dict(params))
+    _append_pairs(cur, "tags", run.id, dict(tags))
+
+
+def _append_pairs(cur: Cursor, table: str, run_id: str, pairs: dict[str, str]) -> None:
+    """One INSERT for all pairs (``executemany`` costs a statement per row in DuckDB)."""
+    assert table in ("params", "tags")
+    if pairs:
+        cur.execute(
+            f"INSERT INTO {table} (run_id, key, value) SELECT ?, unnest(?), unnest(?)",
+            [run_id, list(pairs), list(pairs.values())],
+        )
 
 
 def _insert_params(cur: Cursor, run_id: str, params: Sequence[tuple[str, str]]) -> int:
@@ -69,11 +79,7 @@ def _insert_params(cur: Cursor, run_id: str, params: Sequence[tuple[str, str]]) 
             )
         if old is None:
             new[key] = value
-    if new:
-        cur.executemany(
-            "INSERT INTO params (run_id, key, value) VALUES (?, ?, ?)",
-            [[run_id, key, value] for key, value in new.items()],
-        )
+    _append_pairs(cur, "params", run_id, new)
     return len(new)
 
 
@@ -84,10 +90,7 @@ def _upsert_tags(cur: Cursor, run_id: str, tags: Sequence[tuple[str, str]]) -> N
     cur.execute(
         "DELETE FROM tags WHERE run_id = ? AND key IN (SELECT unnest(?))", [run_id, list(final)]
     )
-    cur.executemany(
-        "INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)",
-        [[run_id, key, value] for key, value in final.items()],
-    )
+    _append_pairs(cur, "tags", run_id, final)
 
 
 def _require_run(cur: Cursor, run_id: str) -> None:
@@ -105,10 +108,15 @@ def _set_tags(cur: Cursor, run_id: str, tags: Sequence[tuple[str, str]]) -> None
     _upsert_tags(cur, run_id, tags)
 
 
-def _update(cur: Cursor, run_id: str, assignments: dict[str, Any]) -> None:
-    _require_run(cur, run_id)
+def _update(cur: Cursor, run_id: str, assignments: dict[str, Any]) -> RunRecord:
     columns = ", ".join(f"{column} = ?" for column in assignments)
-    cur.execute(f"UPDATE runs SET {columns} WHERE id = ?", [*assignments.values(), run_id])
+    row = cur.execute(
+        f"UPDATE runs AS r SET {columns} WHERE id = ? RETURNING {RUN_COLUMNS}",
+        [*assignments.values(), run_id],
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"No run with id {run_id!r}.")
+    return run_from_row(row)
 
 
 def _runs_by_ids(cur: Cursor, ids: list[str]) -> list[RunRecord]:
@@ -156,11 +164,15 @@ class RunStore:
         """Set (or overwrite) tags on a run."""
         await self._db.write(_set_tags, run_id, tags)
 
-    async def set_notes(self, run_id: str, notes: str) -> None:
-        await self._db.write(_update, run_id, {"notes": notes})
+    async def set_notes(self, run_id: str, notes: str) -> RunRecord:
+        """Replace a run's notes; returns the updated run."""
+        return await self._db.write(_update, run_id, {"notes": notes})
 
-    async def finish(self, run_id: str, status: str, ended_at: datetime) -> None:
-        await self._db.write(_update, run_id, {"status": status, "ended_at": to_naive(ended_at)})
+    async def finish(self, run_id: str, status: str, ended_at: datetime) -> RunRecord:
+        """Set a run's final status and end time; returns the updated run."""
+        return await self._db.write(
+            _update, run_id, {"status": status, "ended_at": to_naive(ended_at)}
+        )
 
     async def params_for(self, run_ids: list[str]) -> list[KeyValue]:
         return await self._db.read(_key_values, "params", run_ids) if run_ids else []
