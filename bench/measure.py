@@ -96,24 +96,37 @@ def _stop_py_spy(process: subprocess.Popen[bytes]) -> None:
 
 
 def hub_hotspots(raw_profile: Path) -> list[tuple[str, float]]:
-    """Share of busy samples per innermost ``hub/`` frame of each stack, largest first.
+    """Share of busy samples per innermost ``hub/`` function of each stack, largest first.
 
     DuckDB and Arrow are C extensions, so their time lands on the hub function that called
-    them: ``_ingest (hub/store/metrics.py)`` includes the SQL it ran.
+    them: ``_ingest (hub/store/metrics.py:62)`` includes the SQL it ran; the line shown is the
+    one with most samples. Stacks whose only hub frame is the server entry point are time in
+    uvicorn, h11 and asyncio; stacks that leave hub code below the auth middleware are time in
+    starlette and strawberry (GraphQL parsing, validation, result serialisation).
     """
     if not raw_profile.exists():
         return []
     counts: Counter[str] = Counter()
+    lines: dict[str, Counter[str]] = {}
     for line in raw_profile.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
         frames = stack.split(";")
         in_hub = [frame for frame in frames if "(hub/" in frame]
-        leaf = in_hub[-1] if in_hub else "outside hub: " + frames[-1]
-        counts[_LINE_NUMBER.sub(")", leaf)] += int(count)
+        if not in_hub:
+            frame = "outside hub: " + frames[-1]
+        elif in_hub[-1].startswith("_serve (hub/cli.py"):
+            frame = "uvicorn/h11/asyncio event loop"
+        elif in_hub[-1].startswith("TokenAuthMiddleware.__call__") and frames[-1] != in_hub[-1]:
+            frame = "starlette/strawberry code below the auth middleware"
+        else:
+            frame = in_hub[-1]
+        function = _LINE_NUMBER.sub(")", frame)
+        counts[function] += int(count)
+        lines.setdefault(function, Counter())[frame] += int(count)
     total = sum(counts.values())
-    return [(name, n / total) for name, n in counts.most_common()] if total else []
+    return [(lines[name].most_common(1)[0][0], n / total) for name, n in counts.most_common()]
 
 
 def median_ms(call: Callable[[], object], repeats: int, warmup: int = 1) -> float:

@@ -68,7 +68,7 @@ def _ratio(result: Result) -> str:
     ratio = result.ratio
     if ratio is None:
         return "—"
-    return f"{ratio:,.0f}×" if ratio >= 10 else f"{ratio:,.2f}×"
+    return f"{ratio:,.0f}x" if ratio >= 10 else f"{ratio:,.2f}x"
 
 
 def _target(result: Result) -> str:
@@ -89,7 +89,10 @@ def render_table(results: list[Result]) -> str:
     right = {1, 2, 3}
 
     def line(cells: tuple[str, ...]) -> str:
-        padded = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
+        padded = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
         return "  ".join(padded).rstrip()
 
     out = [line(header), "  ".join("-" * w for w in widths)]

@@ -7,6 +7,7 @@ it (normally, on an exception or on Ctrl+C) stops the whole process group.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -19,7 +20,6 @@ from pathlib import Path
 from typing import IO
 
 import httpx
-import psutil
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
@@ -49,20 +49,29 @@ class Server:
     url: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    health_path: str
     _log: IO[bytes] | None = field(default=None, repr=False)
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
-    def rss_bytes(self, include_children: bool = True) -> int:
-        """Resident memory of the server process (and by default every process it started)."""
-        try:
-            root = psutil.Process(self.pid)
-            procs = [root, *(root.children(recursive=True) if include_children else [])]
-            return sum(p.memory_info().rss for p in procs if p.is_running())
-        except psutil.NoSuchProcess:
-            return 0
+    def wait_healthy(self, timeout: float = 180.0) -> None:
+        """Return once the health endpoint answers 200; raise if the process dies or stalls."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServerError(
+                    f"{self.name} exited with code {self.process.returncode} while starting; "
+                    f"see {self.log_path}"
+                )
+            try:
+                if httpx.get(self.url + self.health_path, timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise ServerError(f"{self.name} not healthy after {timeout:.0f} s; see {self.log_path}")
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM the process group, then SIGKILL whatever is left after ``timeout``."""
@@ -87,16 +96,17 @@ class Server:
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _launch(
     name: str, argv: list[str], env: dict[str, str], workdir: Path, url: str, health: str
 ) -> Server:
-    """Start ``argv`` in its own session (so a terminal Ctrl+C reaches only us) and wait."""
+    """Start ``argv`` in its own session, so that a terminal's Ctrl+C reaches only us.
+
+    Returns at once; call :meth:`Server.wait_healthy` before using it.
+    """
     log_path = workdir / f"{name.lower()}.log"
     log = log_path.open("wb")
     process = subprocess.Popen(
@@ -108,34 +118,11 @@ def _launch(
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
-    server = Server(name, url, process, log_path, log)
-    try:
-        _wait_healthy(server, url + health, timeout=180.0)
-    except BaseException:
-        server.stop()
-        raise
-    return server
-
-
-def _wait_healthy(server: Server, health_url: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise ServerError(
-                f"{server.name} exited with code {server.process.returncode} while starting; "
-                f"see {server.log_path}"
-            )
-        try:
-            if httpx.get(health_url, timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise ServerError(f"{server.name} was not healthy after {timeout:.0f} s; see {server.log_path}")
+    return Server(name, url, process, log_path, health, log)
 
 
 def start_salon(workdir: Path) -> tuple[Server, str]:
-    """A Salon hub on an empty data dir under ``workdir``; returns it and its admin token."""
+    """Start a hub on an empty data dir under ``workdir``; returns it and its admin token."""
     data_dir = workdir / "salon"
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -164,15 +151,22 @@ def ensure_mlflow_venv(quiet: bool = True) -> Path:
     subprocess.run(["python3", "-m", "venv", str(MLFLOW_VENV)], check=True)
     subprocess.run([str(python), "-m", "pip", "install", *flag, "uv"], check=True)
     subprocess.run(
-        [str(MLFLOW_VENV / "bin" / "uv"), "pip", "install", *flag, "--python", str(python)]
-        + [MLFLOW_REQUIREMENT],
+        [
+            str(MLFLOW_VENV / "bin" / "uv"),
+            "pip",
+            "install",
+            *flag,
+            "--python",
+            str(python),
+            MLFLOW_REQUIREMENT,
+        ],
         check=True,
     )
     return mlflow
 
 
 def start_mlflow(workdir: Path) -> Server:
-    """An MLflow tracking server (one worker, SQLite store) with its data under ``workdir``."""
+    """Start an MLflow tracking server (one worker, SQLite) with its data under ``workdir``."""
     mlflow = ensure_mlflow_venv()
     data_dir = workdir / "mlflow"
     data_dir.mkdir(parents=True, exist_ok=True)
