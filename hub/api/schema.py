@@ -10,7 +10,7 @@ import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 
-from hub.api.metrics import MetricQueries
+from hub.api.metrics import FLOAT_LIST, FloatList, MetricQueries
 from hub.api.projects import ProjectQueries
 from hub.api.runs import RunMutations, RunQueries
 from hub.errors import SalonError
@@ -72,7 +72,12 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         MaskUnexpectedErrors,
     ]
-    return SalonSchema(query=Query, mutation=Mutation, extensions=extensions)
+    return SalonSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        scalar_overrides={FloatList: FLOAT_LIST},
+    )
 
 
 def sdl() -> str:

@@ -10,10 +10,10 @@ resolved by probing, under the store's single writer.
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -198,54 +198,73 @@ def _series(
     step_min: int | None,
     step_max: int | None,
 ) -> list[MetricSeries]:
-    names = _lookup(cur, run_ids, keys)
-    if not names:
+    """One pass over the points: each series' step range (from its summary, or the zoom range)
+    is cut into ``buckets`` equal buckets of steps. A range no wider than ``buckets`` steps has
+    one bucket per step, that is every point."""
+    ranges: dict[int, tuple[str, str, int, int]] = {}
+    for series_id, run_id, key, low, high in cur.execute(
+        "SELECT series_id, run_id, key, min_step, last_step FROM metric_summaries "
+        "WHERE run_id IN (SELECT unnest(?)) AND key IN (SELECT unnest(?))",
+        [run_ids, keys],
+    ).fetchall():
+        low = low if step_min is None else max(low, step_min)
+        high = high if step_max is None else min(high, step_max)
+        if low <= high:
+            ranges[series_id] = (run_id, key, low, high)
+    if not ranges:
         return []
-    params: list[Any] = []
-    where = f"series_id IN {_in(list(names), params)}"
-    if step_min is not None:
-        where += " AND step >= ?"
-        params.append(step_min)
-    if step_max is not None:
-        where += " AND step <= ?"
-        params.append(step_max)
-    params.extend([buckets, buckets])
-    rows = cur.execute(
+    params: dict[str, Any] = {
+        "buckets": buckets,
+        "ids": list(ranges),
+        "lows": [r[2] for r in ranges.values()],
+        "highs": [r[3] for r in ranges.values()],
+    }
+    params.update({f"id{i}": series_id for i, series_id in enumerate(ranges)})
+    literal_ids = ", ".join(f"$id{i}" for i in range(len(ranges)))
+    widest = max(high - low + 1 for _, _, low, high in ranges.values())
+    # Whole-number bucketing is twice as fast as floor() over doubles; use it unless
+    # (step - lo) * buckets could overflow 64 bits.
+    bucket = (
+        "((m.step - b.lo) * $buckets // (b.hi - b.lo + 1))::INTEGER"
+        if widest * buckets < 2**62
+        else "floor((m.step - b.lo) * $buckets::DOUBLE / (b.hi - b.lo + 1))::INTEGER"
+    )
+    found = cur.execute(
         f"""
-        WITH points AS (SELECT series_id, step, ts, value FROM metrics WHERE {where}),
-        bounds AS (
-            SELECT series_id, min(step) AS lo, max(step) AS hi, count(*) AS n
-            FROM points GROUP BY series_id
-        )
-        SELECT p.series_id,
-               CASE WHEN b.n <= ? THEN p.step
-                    ELSE floor((p.step - b.lo) * ?::DOUBLE / (b.hi - b.lo + 1))::BIGINT
-               END AS bucket,
-               max(p.step), arg_max(p.ts, p.step), arg_max(p.value, p.step),
-               min(p.value), max(p.value), any_value(b.n)
-        FROM points p JOIN bounds b ON b.series_id = p.series_id
-        GROUP BY p.series_id, bucket
-        ORDER BY p.series_id, bucket
+        WITH b AS (SELECT unnest($ids) AS series_id, unnest($lows) AS lo, unnest($highs) AS hi)
+        SELECT m.series_id, {bucket} AS bucket,
+               max(m.step) AS step, arg_max(m.ts, m.step) AS ts,
+               arg_max(m.value, m.step) AS value, min(m.value) AS low, max(m.value) AS high,
+               count(*) AS n
+        FROM metrics m JOIN b ON b.series_id = m.series_id
+        WHERE m.series_id IN ({literal_ids}) AND m.step BETWEEN b.lo AND b.hi
+        GROUP BY m.series_id, bucket
+        ORDER BY m.series_id, bucket
         """,
         params,
-    ).fetchall()
-    columns: dict[int, list[list[Any]]] = defaultdict(lambda: [[] for _ in range(5)])
-    counts: dict[int, int] = {}
-    for series_id, _bucket, step, ts, last, low, high, n in rows:
-        series = columns[series_id]
-        for index, value in enumerate((step, ts, last, low, high)):
-            series[index].append(value)
-        counts[series_id] = int(n)
-    order = {
-        (run_id, key): i
-        for i, (run_id, key) in enumerate((run_id, key) for run_id in run_ids for key in keys)
-    }
+    ).fetchnumpy()
+    wanted = {pair: index for index, pair in enumerate((r, k) for r in run_ids for k in keys)}
     result = []
-    for series_id, (steps, stamps, values, mins, maxs) in columns.items():
-        run_id, key = names[series_id]
-        n = counts[series_id]
-        result.append(MetricSeries(run_id, key, steps, stamps, values, mins, maxs, n, n > buckets))
-    return sorted(result, key=lambda s: order.get((s.run_id, s.key), 0))
+    boundaries = np.flatnonzero(np.diff(found["series_id"])) + 1
+    for rows in np.split(np.arange(len(found["series_id"])), boundaries):
+        if not len(rows):
+            continue
+        run_id, key, _, _ = ranges[int(found["series_id"][rows[0]])]
+        counts = found["n"][rows]
+        result.append(
+            MetricSeries(
+                run_id=run_id,
+                key=key,
+                steps=found["step"][rows].tolist(),
+                timestamps=found["ts"][rows].tolist(),
+                values=found["value"][rows].tolist(),
+                mins=found["low"][rows].tolist(),
+                maxs=found["high"][rows].tolist(),
+                point_count=int(counts.sum()),
+                downsampled=bool(counts.max() > 1),
+            )
+        )
+    return sorted(result, key=lambda series: wanted.get((series.run_id, series.key), 0))
 
 
 def _history(cur: Cursor, run_ids: list[str], keys: list[str] | None) -> pa.Table:

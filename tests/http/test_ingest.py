@@ -126,3 +126,18 @@ def test_concurrent_batches_all_arrive_once(api: InProcessHub) -> None:
     assert sum(stored) == 4000
     for run_id in run_ids:
         assert history(api, run_id).num_rows == 1000
+
+
+def test_nan_and_infinity_are_stored_and_read_back_as_null(api: InProcessHub) -> None:
+    run_id = new_run(api)
+    table = points({"loss": [1.0, float("nan"), float("inf")]})
+    assert send(api, run_id, ipc(table)).status_code == 200
+    data = api.graphql(
+        "query($id: ID!) { run(id: $id) { metrics { lastValue maxValue } "
+        'series(keys: ["loss"]) { values steps } } }',
+        {"id": run_id},
+    )["data"]["run"]
+    assert data["series"] == [{"values": [1.0, None, None], "steps": [0, 1, 2]}]
+    assert data["metrics"][0]["lastValue"] is None
+    values = history(api, run_id).column("value").to_pylist()
+    assert values[0] == 1.0 and values[2] == float("inf") and values[1] != values[1]

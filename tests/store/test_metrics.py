@@ -102,3 +102,12 @@ def test_series_requests_are_bounded(store: Store) -> None:
         asyncio.run(metrics.series(store, SYSTEM, [run_id], ["a"], 0))
     with pytest.raises(LimitExceeded, match="series per request"):
         asyncio.run(metrics.series(store, SYSTEM, [run_id] * 21, [f"k{i}" for i in range(10)], 10))
+
+
+def test_huge_step_numbers_bucket_without_overflow(store: Store) -> None:
+    run_id = new_run(store)
+    table = points({"loss": [1.0, 2.0, 3.0]})
+    table = table.set_column(1, "step", pa.array([0, 2**61, 2**62], pa.int64()))
+    asyncio.run(metrics.ingest_table(store, SYSTEM, run_id, "big", table))
+    (series,) = asyncio.run(metrics.series(store, SYSTEM, [run_id], ["loss"], 1000))
+    assert series.steps == [0, 2**61, 2**62] and series.values == [1.0, 2.0, 3.0]
