@@ -70,7 +70,7 @@ class ProjectType:
     async def recent_runs(
         self, info: Info, limit: int = 10
     ) -> list[Annotated[RunType, strawberry.lazy("hub.api.runs")]]:
-        from hub.api.runs import RunType
+        from hub.api.runs import load_runs
 
         ctx = info.context
         page = await runs.search_runs(
@@ -83,7 +83,7 @@ class ProjectType:
             None,
             ctx.settings.max_page_size,
         )
-        return [RunType.of(record) for record in page.runs]
+        return await load_runs(info, page.runs)
 
     @strawberry.field(description="Names of every metric logged in this project.")
     async def metric_keys(self, info: Info) -> list[str]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from hub.errors import InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
@@ -24,7 +27,16 @@ from hub.services.pagination import decode_cursor, encode_cursor
 from hub.services.principal import Principal
 from hub.store import Store
 from hub.store._time import now
-from hub.store.records import RUN_STATUSES, KeyValue, RunEnvironment, RunPage, RunRecord
+from hub.store.records import (
+    RUN_STATUSES,
+    ExperimentRecord,
+    KeyValue,
+    MetricSummary,
+    ProjectRecord,
+    RunEnvironment,
+    RunPage,
+    RunRecord,
+)
 
 FINAL_STATUSES = tuple(s for s in RUN_STATUSES if s != "running")
 
@@ -168,13 +180,38 @@ async def search_runs(
     return dataclasses.replace(page, next_cursor=next_cursor)
 
 
-async def params_for(store: Store, principal: Principal, runs: list[RunRecord]) -> list[KeyValue]:
-    """Params of runs the caller has already been shown (permissions were checked then)."""
-    return await store.runs.params_for([run.id for run in runs])
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunDetails:
+    """What goes with a list of runs, keyed by run id (params, tags, metrics) or by id."""
+
+    params: dict[str, list[KeyValue]]
+    tags: dict[str, list[KeyValue]]
+    metrics: dict[str, list[MetricSummary]]
+    projects: dict[str, ProjectRecord]
+    experiments: dict[str, ExperimentRecord]
 
 
-async def tags_for(store: Store, principal: Principal, runs: list[RunRecord]) -> list[KeyValue]:
-    return await store.runs.tags_for([run.id for run in runs])
+def _by_run(items: Sequence[KeyValue | MetricSummary]) -> dict[str, list[Any]]:
+    grouped: dict[str, list[Any]] = defaultdict(list)
+    for item in items:
+        grouped[item.run_id].append(item)
+    return grouped
+
+
+async def details(store: Store, principal: Principal, runs: list[RunRecord]) -> RunDetails:
+    """Params, tags, latest metrics, projects and experiments of runs the caller has already
+    been shown (their permissions were checked then), in five queries run side by side."""
+    ids = [run.id for run in runs]
+    params, tags, summaries, found_projects, experiments = await asyncio.gather(
+        store.runs.params_for(ids),
+        store.runs.tags_for(ids),
+        store.metrics.summaries(ids),
+        store.projects.by_ids(list({run.project_id for run in runs})),
+        store.projects.experiments_by_ids(list({run.experiment_id for run in runs})),
+    )
+    return RunDetails(
+        _by_run(params), _by_run(tags), _by_run(summaries), found_projects, experiments
+    )
 
 
 async def param_keys(store: Store, principal: Principal, project_id: str) -> list[str]:

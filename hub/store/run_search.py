@@ -75,33 +75,32 @@ def _text_or_number(value: object) -> tuple[str, str]:
     return "x.value", "text"
 
 
+# Conditions on params, tags and metrics are uncorrelated "r.id IN (…)" semi-joins, which
+# DuckDB runs as one hash join each, several times faster than correlated EXISTS.
+
+
 def _key_value(table: str, node: Comparison, params: list[Any]) -> str:
     params.append(node.field.key)
-    base = f"SELECT 1 FROM {table} x WHERE x.run_id = r.id AND x.key = ?"
+    base = f"SELECT x.run_id FROM {table} x WHERE x.key = ?"
     if node.op == "is":
-        return f"NOT EXISTS ({base})"
+        return f"r.id NOT IN ({base})"
     if node.op == "is not":
-        return f"EXISTS ({base})"
+        return f"r.id IN ({base})"
     column, kind = _text_or_number(node.value)
     value = node.value
     if kind == "text" and isinstance(value, tuple):
         value = tuple(v if isinstance(v, str) else _number_text(v) for v in value)
-    return f"EXISTS ({base} AND {_compare(column, node.op, value, params)})"
+    return f"r.id IN ({base} AND {_compare(column, node.op, value, params)})"
 
 
 def _comparison(node: Comparison, params: list[Any]) -> str:
     kind = node.field.kind
     if kind == "metric":
-        if node.op in ("is", "is not"):
-            params.append(node.field.key)
-            exists = "EXISTS (SELECT 1 FROM metric_summaries m WHERE m.run_id = r.id AND m.key = ?)"
-            return f"NOT {exists}" if node.op == "is" else exists
         params.append(node.field.key)
-        condition = _compare("m.last_value", node.op, node.value, params)
-        return (
-            "EXISTS (SELECT 1 FROM metric_summaries m WHERE m.run_id = r.id AND m.key = ? "
-            f"AND {condition})"
-        )
+        base = "SELECT m.run_id FROM metric_summaries m WHERE m.key = ?"
+        if node.op in ("is", "is not"):
+            return f"r.id {'NOT IN' if node.op == 'is' else 'IN'} ({base})"
+        return f"r.id IN ({base} AND {_compare('m.last_value', node.op, node.value, params)})"
     if kind == "param":
         return _key_value("params", node, params)
     if kind == "tag":
@@ -129,24 +128,29 @@ def compile_filter(node: Filter, params: list[Any]) -> str:
     return "(" + joiner.join(compile_filter(item, params) for item in node.items) + ")"
 
 
-def _sort_terms(key: SortKey, params: list[Any]) -> list[str]:
+def _sort_terms(key: SortKey, index: int, params: list[Any], joins: list[str]) -> list[str]:
+    """ORDER BY terms for one sort key; params, tags and metrics come in by a LEFT JOIN."""
     direction = "DESC" if key.descending else "ASC"
     field = key.field
     if field.kind == "attribute":
         return [f"{_ATTRIBUTE_COLUMNS[field.key]} {direction} NULLS LAST"]
+    alias = f"s{index}"
+    params.append(field.key)
     if field.kind == "metric":
-        params.append(field.key)
-        return [
-            "(SELECT m.last_value FROM metric_summaries m WHERE m.run_id = r.id AND m.key = ? "
-            f"LIMIT 1) {direction} NULLS LAST"
-        ]
+        joins.append(
+            f"LEFT JOIN (SELECT run_id, any_value(last_value) AS v FROM metric_summaries "
+            f"WHERE key = ? GROUP BY run_id) {alias} ON {alias}.run_id = r.id"
+        )
+        return [f"{alias}.v {direction} NULLS LAST"]
     table = "params" if field.kind == "param" else "tags"
-    value = f"(SELECT x.value FROM {table} x WHERE x.run_id = r.id AND x.key = ? LIMIT 1)"
-    params.extend([field.key, field.key])
+    joins.append(
+        f"LEFT JOIN (SELECT run_id, any_value(value) AS v FROM {table} WHERE key = ? "
+        f"GROUP BY run_id) {alias} ON {alias}.run_id = r.id"
+    )
     # Numbers sort as numbers; text that is not a number sorts after them, as text.
     return [
-        f"TRY_CAST({value} AS DOUBLE) {direction} NULLS LAST",
-        f"{value} {direction} NULLS LAST",
+        f"TRY_CAST({alias}.v AS DOUBLE) {direction} NULLS LAST",
+        f"{alias}.v {direction} NULLS LAST",
     ]
 
 
@@ -158,26 +162,48 @@ def search_runs(
     limit: int,
     offset: int,
 ) -> RunPage:
-    """One page of runs, newest first unless ``order_by`` says otherwise."""
-    params: list[Any] = [project_ids]
+    """One page of runs, newest first unless ``order_by`` says otherwise, and the total."""
+    join_params: list[Any] = []
+    joins: list[str] = []
+    orders = [
+        term
+        for index, key in enumerate(order_by)
+        for term in _sort_terms(key, index, join_params, joins)
+    ]
+    orders += ["r.started_at DESC", "r.id DESC"] if not order_by else ["r.id"]
+    where_params: list[Any] = [project_ids]
     condition = "r.project_id IN (SELECT unnest(?))"
     if where is not None:
-        condition += " AND " + compile_filter(where, params)
-    source = f"FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE {condition}"
-    total_row = cur.execute(f"SELECT count(*) {source}", params).fetchone()
-    total = int(total_row[0]) if total_row else 0
-
-    sort_params: list[Any] = []
-    orders = [term for key in order_by for term in _sort_terms(key, sort_params)]
-    orders.append("r.started_at DESC" if not order_by else "r.id")
-    orders.append("r.id DESC")
-    rows = cur.execute(
-        f"SELECT {RUN_COLUMNS} {source} ORDER BY {', '.join(orders)} LIMIT ? OFFSET ?",
-        [*params, *sort_params, limit, offset],
+        condition += " AND " + compile_filter(where, where_params)
+    source = (
+        f"FROM runs r JOIN experiments e ON e.id = r.experiment_id {' '.join(joins)} "
+        f"WHERE {condition}"
+    )
+    # Sort and count over narrow rows first, then read the page's full rows by id.
+    page = cur.execute(
+        f"SELECT r.id, count(*) OVER () AS total {source} "
+        f"ORDER BY {', '.join(orders)} LIMIT ? OFFSET ?",
+        [*join_params, *where_params, limit, offset],
     ).fetchall()
-    next_offset = offset + len(rows)
+    if page:
+        total = int(page[0][1])
+    else:  # past the end (or nothing matches): count separately
+        counted = cur.execute(f"SELECT count(*) {source}", [*join_params, *where_params])
+        total = int(counted.fetchone()[0])  # type: ignore[index]
+    ids = [row[0] for row in page]
+    found = (
+        {
+            row[0]: run_from_row(row)
+            for row in cur.execute(
+                f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id IN (SELECT unnest(?))", [ids]
+            ).fetchall()
+        }
+        if ids
+        else {}
+    )
+    next_offset = offset + len(page)
     return RunPage(
-        runs=[run_from_row(row) for row in rows],
+        runs=[found[run_id] for run_id in ids if run_id in found],
         total=total,
         next_cursor=str(next_offset) if next_offset < total else None,
     )
