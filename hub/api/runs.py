@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
@@ -62,6 +62,9 @@ class RunEnvironmentType:
         )
 
 
+DETAIL_FIELDS = frozenset({"project", "experiment", "params", "tags", "metrics"})
+
+
 @strawberry.type(name="Run", description="One training or evaluation run.")
 class RunType:
     id: strawberry.ID
@@ -75,16 +78,33 @@ class RunType:
         description="Seconds from start to end; null while the run is going."
     )
     environment: RunEnvironmentType = strawberry.field(description="Reproducibility record.")
-    project: ProjectType = strawberry.field(description="The project the run belongs to.")
-    experiment: ExperimentType = strawberry.field(description="The experiment it belongs to.")
-    params: list[KeyValueType] = strawberry.field(
-        description="Hyperparameters and configuration, by name."
-    )
-    tags: list[KeyValueType] = strawberry.field(description="Labels such as team or purpose.")
-    metrics: list[MetricSummaryType] = strawberry.field(
-        description="Latest value of every metric, by name."
-    )
     record: strawberry.Private[RunRecord]
+    details: strawberry.Private[runs.RunDetails | None]
+
+    def _details(self) -> runs.RunDetails:
+        assert self.details is not None, "load_runs fetches details when they are selected"
+        return self.details
+
+    @strawberry.field(description="The project the run belongs to.")
+    def project(self) -> ProjectType:
+        return ProjectType.of(self._details().projects[self.record.project_id])
+
+    @strawberry.field(description="The experiment the run belongs to.")
+    def experiment(self) -> ExperimentType:
+        return ExperimentType.of(self._details().experiments[self.record.experiment_id])
+
+    @strawberry.field(description="Hyperparameters and configuration, by name.")
+    def params(self) -> list[KeyValueType]:
+        return [KeyValueType.of(kv) for kv in self._details().params.get(self.record.id, [])]
+
+    @strawberry.field(description="Labels such as team or purpose, by name.")
+    def tags(self) -> list[KeyValueType]:
+        return [KeyValueType.of(kv) for kv in self._details().tags.get(self.record.id, [])]
+
+    @strawberry.field(description="Latest value of every metric, by name.")
+    def metrics(self) -> list[MetricSummaryType]:
+        found = self._details().metrics.get(self.record.id, [])
+        return [MetricSummaryType.of(summary) for summary in found]
 
     @strawberry.field(description="Curves of this run, downsampled to at most `buckets` points.")
     async def series(
@@ -98,12 +118,25 @@ class RunType:
         return await resolve_series(info, [self.record.id], keys, buckets, step_min, step_max)
 
 
+def _selects_any(info: Info, names: frozenset[str]) -> bool:
+    """Whether the current field's selection (fragments included) names any of ``names``."""
+    stack: list[Any] = list(info.selected_fields)
+    while stack:
+        node = stack.pop()
+        if getattr(node, "name", None) in names:
+            return True
+        stack.extend(getattr(node, "selections", None) or [])
+    return False
+
+
 async def load_runs(info: Info, records: list[RunRecord]) -> list[RunType]:
-    """Runs with their params, tags, metrics, project and experiment, read for the whole list
-    at once: five queries per page, run side by side. Filling them here rather than in per-run
-    resolvers also keeps Strawberry's per-field cost off the page."""
-    ctx = info.context
-    found = await runs.details(ctx.store, ctx.principal, records)
+    """Runs ready to resolve. When the query asks for params, tags, metrics, project or
+    experiment, they are read for the whole list at once: five queries per page, side by side,
+    never one per run."""
+    details = None
+    if records and _selects_any(info, DETAIL_FIELDS):
+        ctx = info.context
+        details = await runs.details(ctx.store, ctx.principal, records)
     result = []
     for record in records:
         ended = record.ended_at
@@ -120,12 +153,8 @@ async def load_runs(info: Info, records: list[RunRecord]) -> list[RunType]:
                 if ended is None
                 else (ended - record.started_at).total_seconds(),
                 environment=RunEnvironmentType.of(record.environment),
-                project=ProjectType.of(found.projects[record.project_id]),
-                experiment=ExperimentType.of(found.experiments[record.experiment_id]),
-                params=[KeyValueType.of(kv) for kv in found.params.get(record.id, [])],
-                tags=[KeyValueType.of(kv) for kv in found.tags.get(record.id, [])],
-                metrics=[MetricSummaryType.of(m) for m in found.metrics.get(record.id, [])],
                 record=record,
+                details=details,
             )
         )
     return result

@@ -30,7 +30,7 @@ CREATE_RUN = """
 mutation ClientCreateRun($input: CreateRunInput!) {
   createRun(input: $input) {
     __typename
-    ... on Run { id name project { name } experiment { name } }
+    ... on Run { id name }
     ... on Error { message }
   }
 }
