@@ -14,7 +14,7 @@ from hub.services.principal import Principal
 from hub.services.runs import get_run, get_runs
 from hub.store import Store
 from hub.store.metrics import BATCH_SCHEMA
-from hub.store.records import MetricSeries, MetricSummary
+from hub.store.records import MetricSeries
 
 _BATCH_ID = re.compile(r"^[A-Za-z0-9_\-:.]{1,100}$")
 
@@ -129,11 +129,6 @@ async def history(
         raise LimitExceeded("Ask for at most 1000 runs at a time.", field="run_id")
     await get_runs(store, principal, run_ids)
     return await store.metrics.history(run_ids, keys)
-
-
-async def summaries(store: Store, principal: Principal, run_ids: list[str]) -> list[MetricSummary]:
-    """Latest value of every metric for runs already checked readable by the caller."""
-    return await store.metrics.summaries(run_ids)
 
 
 async def metric_keys(store: Store, principal: Principal, project_id: str) -> list[str]:

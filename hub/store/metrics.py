@@ -351,9 +351,3 @@ class MetricStore:
             ).fetchall()
         )
         return [row[0] for row in rows]
-
-    async def point_count(self) -> int:
-        row = await self._db.read(
-            lambda cur: cur.execute("SELECT count(*) FROM metrics").fetchone()
-        )
-        return int(row[0]) if row else 0
