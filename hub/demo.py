@@ -9,12 +9,17 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pyarrow as pa
 
-from hub.services import metrics, runs
+from hub.services import metrics, projects, runs
 from hub.services.principal import Principal
 from hub.store import Store
 from hub.store.records import RunEnvironment
 
 TEAM = ("ana.silva", "ben.okafor", "chioma.eze", "dmitri.volkov", "emi.tanaka")
+PROJECTS = {
+    "vision-defects": "Spotting scratches and dents on the assembly line from camera images.",
+    "churn-forecast": "Which subscribers are likely to cancel next month, and why.",
+    "support-llm": "A fine-tuned assistant that drafts answers to customer support tickets.",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +86,8 @@ async def load_demo(store: Store, principal: Principal, seed: int = 7) -> int:
     pick = random.Random(seed)
     now = datetime.now(UTC).replace(microsecond=0)
     created = 0
+    for name, description in PROJECTS.items():
+        await projects.ensure_project(store, principal, name, description)
     for number, exp in enumerate(EXPERIMENTS):
         for index in range(exp.runs):
             lr = float(pick.choice([3e-4, 1e-3, 3e-3, 1e-2]))
@@ -88,6 +95,8 @@ async def load_demo(store: Store, principal: Principal, seed: int = 7) -> int:
             user = pick.choice(TEAM)
             started = now - timedelta(days=20 - number * 2.5 - index * 0.3, hours=pick.random() * 8)
             is_last = number == len(EXPERIMENTS) - 1 and index == exp.runs - 1
+            if is_last:  # still training: started this morning
+                started = now - timedelta(hours=3)
             diverge = lr >= 1e-2 and pick.random() < 0.6
             steps = exp.steps if not is_last else exp.steps // 2
             run = await runs.create_run(
@@ -127,6 +136,8 @@ async def load_demo(store: Store, principal: Principal, seed: int = 7) -> int:
             )
             curves = _curves(rng, steps, lr, exp.base_acc, diverge)
             seconds = steps * (0.4 + pick.random() * 0.4)
+            if is_last:
+                seconds = 3 * 3600 - 120  # its latest point is two minutes old
             stamps = (started.timestamp() + np.linspace(0, seconds, steps)) * 1000
             table = pa.concat_tables(
                 pa.table(

@@ -8,7 +8,14 @@ from typing import Any
 
 import strawberry
 from graphql.error import GraphQLError
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 
 from hub.api.metrics import FLOAT_LIST, FloatList, MetricQueries
 from hub.api.projects import ProjectQueries
@@ -70,6 +77,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         QueryDepthLimiter(max_depth=settings.graphql_max_depth),
         MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
         MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        # Clients send the same few documents with new variables: parse and validate once.
+        ParserCache(maxsize=512),
+        ValidationCache(maxsize=512),
         MaskUnexpectedErrors,
     ]
     return SalonSchema(

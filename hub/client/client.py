@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import polars as pl
@@ -66,6 +67,20 @@ class Client:
             headers={"Authorization": f"Bearer {token}", "User-Agent": "salon-client"},
             timeout=timeout,
         )
+
+    _shared: ClassVar[dict[tuple[str, str], Client]] = {}
+    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    @classmethod
+    def shared(cls, url: str | None = None, token: str | None = None) -> Client:
+        """One client per hub and token for the whole process, as runs use: creating an HTTP
+        client costs milliseconds, and a shared one reuses its connections."""
+        key = _settings(url, token)
+        with cls._shared_lock:
+            client = cls._shared.get(key)
+            if client is None:
+                client = cls._shared[key] = cls(*key)
+            return client
 
     def close(self) -> None:
         self._http.close()

@@ -431,7 +431,7 @@ def init(
     line, Python version, host, user and installed packages are recorded unless
     ``capture_environment`` is False.
     """
-    client = Client(url, token)
+    client = Client.shared(url, token)
     params = flatten_config(config or {})
     env = environment.capture() if capture_environment else None
     data = client.query(
@@ -450,6 +450,5 @@ def init(
         },
     )["createRun"]
     if data["__typename"] != "Run":
-        client.close()
         raise HubError(data["message"])
     return Run(client, data["id"], data["name"], **run_options)

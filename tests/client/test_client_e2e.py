@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,10 @@ import pytest
 
 import hub
 from hub.client import HubWarning, environment
-from tests.conftest import LiveHub, serve_in_thread
+from hub.services.tokens import create_admin_token_sync
+from hub.settings import Settings
+from hub.store import open_store
+from tests.conftest import LiveHub, free_port, serve_in_thread
 
 
 def start(live: LiveHub, **options: object) -> hub.Run:
@@ -36,10 +40,14 @@ def test_log_while_another_client_reads(hub_server: LiveHub) -> None:
     for step in range(2000):
         run.log({"loss": 1.0 / (step + 1), "acc": step / 2000})
         if step % 500 == 499:
-            time.sleep(0.2)
-            seen_counts.append(reader.metrics([run.id], ["loss"]).height)
+            # While training goes on, the reader sees the points arrive (within seconds).
+            deadline = time.monotonic() + 30
+            while (seen := reader.metrics([run.id], ["loss"]).height) < step + 1:
+                assert time.monotonic() < deadline, f"only {seen} of {step + 1} points arrived"
+                time.sleep(0.05)
+            seen_counts.append(seen)
     run.finish()
-    assert seen_counts == sorted(seen_counts) and seen_counts[0] > 0, seen_counts
+    assert seen_counts == [500, 1000, 1500, 2000]
     points = reader.metrics([run.id])
     assert points.columns == ["run_id", "key", "step", "timestamp", "value"]
     assert points.height == 4000
@@ -101,45 +109,57 @@ def test_eight_threads_eight_runs_every_point_once(hub_server: LiveHub) -> None:
     assert all(run.dropped_points == 0 for run in runs)
 
 
-def test_a_hub_outage_does_not_stop_training_and_nothing_is_lost(tmp_path: Path) -> None:
-    from hub.services.tokens import create_admin_token_sync
-    from hub.settings import Settings
-    from hub.store import open_store
-    from tests.conftest import free_port
-
+@pytest.fixture
+def stoppable_hub(
+    tmp_path: Path,
+) -> Iterator[tuple[LiveHub, Callable[[], None], Callable[[], None]]]:
+    """A hub with stop() and start() on the same port and store, to play an outage."""
     settings = Settings(data_dir=tmp_path, port=free_port())
     store = open_store(settings.database_path)
     token = create_admin_token_sync(store, "outage")
-    server, thread = serve_in_thread(settings, store)
-    live = LiveHub(f"http://127.0.0.1:{settings.port}", token, settings, store)
+    servers = [serve_in_thread(settings, store)]
+
+    def stop() -> None:
+        server, thread = servers.pop()
+        server.should_exit = True
+        thread.join(timeout=30)
+
+    def start_again() -> None:
+        servers.append(serve_in_thread(settings, store))
+
+    yield LiveHub(f"http://127.0.0.1:{settings.port}", token, settings, store), stop, start_again
+    if servers:
+        stop()
+    store.close()
+
+
+def test_a_hub_outage_does_not_stop_training_and_nothing_is_lost(
+    stoppable_hub: tuple[LiveHub, Callable[[], None], Callable[[], None]],
+) -> None:
+    live, stop, start_again = stoppable_hub
     run = start(live, flush_interval=0.05)
     for step in range(100):
         run.log({"loss": float(step)})
     assert run.flush(timeout=30)
 
-    server.should_exit = True  # the hub goes away mid-training
-    thread.join(timeout=30)
-    started = time.monotonic()
+    stop()  # the hub goes away mid-training; logging goes on (it only fills the buffer)
     for step in range(100, 600):
         run.log({"loss": float(step)})
-    assert time.monotonic() - started < 5, "logging must not wait for the hub"
     assert not run.flush(timeout=1.0)
+    assert run.dropped_points == 0
 
-    server, thread = serve_in_thread(settings, store)  # the hub comes back on the same port
-    try:
-        run.finish(timeout=60)
-        points = hub.Client(live.url, token).metrics([run.id], ["loss"])
-        assert points["step"].sort().to_list() == list(range(600))
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        store.close()
+    start_again()  # the hub comes back on the same port
+    run.finish(timeout=60)
+    points = hub.Client(live.url, live.token).metrics([run.id], ["loss"])
+    assert points["step"].sort().to_list() == list(range(600))
 
 
-def test_finish_with_the_hub_gone_warns_instead_of_crashing(hub_server: LiveHub) -> None:
-    run = start(hub_server, max_buffered=1_000)
-    run.client.url = "http://127.0.0.1:9"  # what the warning names
-    run.client._http.base_url = "http://127.0.0.1:9"
+def test_finish_with_the_hub_gone_warns_instead_of_crashing(
+    stoppable_hub: tuple[LiveHub, Callable[[], None], Callable[[], None]],
+) -> None:
+    live, stop, _ = stoppable_hub
+    run = start(live, max_buffered=1_000)
+    stop()
     with pytest.warns(HubWarning, match="points are being dropped"):
         for step in range(1_500):
             run.log({"loss": float(step)})
@@ -147,7 +167,7 @@ def test_finish_with_the_hub_gone_warns_instead_of_crashing(hub_server: LiveHub)
     with pytest.warns(HubWarning) as caught:
         run.finish(timeout=0.5)  # returns: the training script ends cleanly
     messages = " | ".join(str(warning.message) for warning in caught)
-    assert "were not acknowledged within 0 s" in messages or "not acknowledged" in messages
+    assert "not acknowledged" in messages
     assert "could not mark run" in messages
 
 
