@@ -64,8 +64,8 @@ class MetricSummaryType:
     name="MetricSeries",
     description=(
         "One metric of one run as parallel arrays. When downsampled, each entry is a bucket of "
-        "steps: its last point (step, timestamp, value) plus the min and max of the bucket, so "
-        "spikes survive."
+        "steps: its last step and that step's value, the bucket's latest time, and its min and "
+        "max values, so spikes survive."
     ),
 )
 class MetricSeriesType:
@@ -73,7 +73,7 @@ class MetricSeriesType:
     key: str = strawberry.field(description="Metric name.")
     steps: FloatList = strawberry.field(description="Step of each point (last of its bucket).")
     timestamps: FloatList = strawberry.field(
-        description="Milliseconds since the Unix epoch, per point."
+        description="Milliseconds since the Unix epoch: the latest time in each bucket."
     )
     values: FloatList = strawberry.field(description="Value at each step.")
     mins: FloatList = strawberry.field(description="Smallest value in each bucket.")

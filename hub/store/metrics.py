@@ -213,35 +213,28 @@ def _series(
             ranges[series_id] = (run_id, key, low, high)
     if not ranges:
         return []
-    params: dict[str, Any] = {
-        "buckets": buckets,
-        "ids": list(ranges),
-        "lows": [r[2] for r in ranges.values()],
-        "highs": [r[3] for r in ranges.values()],
-    }
-    params.update({f"id{i}": series_id for i, series_id in enumerate(ranges)})
-    literal_ids = ", ".join(f"$id{i}" for i in range(len(ranges)))
-    widest = max(high - low + 1 for _, _, low, high in ranges.values())
-    # Whole-number bucketing is twice as fast as floor() over doubles; use it unless
-    # (step - lo) * buckets could overflow 64 bits.
-    bucket = (
-        "((m.step - b.lo) * $buckets // (b.hi - b.lo + 1))::INTEGER"
-        if widest * buckets < 2**62
-        else "floor((m.step - b.lo) * $buckets::DOUBLE / (b.hi - b.lo + 1))::INTEGER"
-    )
+    # One SELECT per series with its bounds as constants (DuckDB prunes and filters best that
+    # way), glued with UNION ALL. Whole-number bucketing is twice as fast as floor() over
+    # doubles; it is used unless (step - lo) * buckets could overflow 64 bits.
+    params: dict[str, Any] = {"buckets": buckets}
+    parts = []
+    for index, (series_id, (_, _, low, high)) in enumerate(ranges.items()):
+        params.update({f"s{index}": series_id, f"lo{index}": low, f"hi{index}": high})
+        width = f"($hi{index} - $lo{index} + 1)"
+        bucket = (
+            f"((step - $lo{index}) * $buckets // {width})::INTEGER"
+            if (high - low + 1) * buckets < 2**62
+            else f"floor((step - $lo{index}) * $buckets::DOUBLE / {width})::INTEGER"
+        )
+        parts.append(
+            f"SELECT $s{index} AS series_id, {bucket} AS bucket, max(step) AS step, "
+            "max(ts) AS ts, arg_max(value, step) AS value, min(value) AS low, "
+            "max(value) AS high, count(*) AS n FROM metrics "
+            f"WHERE series_id = $s{index} AND step BETWEEN $lo{index} AND $hi{index} "
+            "GROUP BY bucket"
+        )
     found = cur.execute(
-        f"""
-        WITH b AS (SELECT unnest($ids) AS series_id, unnest($lows) AS lo, unnest($highs) AS hi)
-        SELECT m.series_id, {bucket} AS bucket,
-               max(m.step) AS step, arg_max(m.ts, m.step) AS ts,
-               arg_max(m.value, m.step) AS value, min(m.value) AS low, max(m.value) AS high,
-               count(*) AS n
-        FROM metrics m JOIN b ON b.series_id = m.series_id
-        WHERE m.series_id IN ({literal_ids}) AND m.step BETWEEN b.lo AND b.hi
-        GROUP BY m.series_id, bucket
-        ORDER BY m.series_id, bucket
-        """,
-        params,
+        " UNION ALL ".join(f"({part})" for part in parts) + " ORDER BY series_id, bucket", params
     ).fetchnumpy()
     wanted = {pair: index for index, pair in enumerate((r, k) for r in run_ids for k in keys)}
     result = []
@@ -323,8 +316,9 @@ class MetricStore:
     ) -> list[MetricSeries]:
         """Each (run, key) series cut into at most ``buckets`` buckets over its step range.
 
-        A bucket keeps the last point (step, time, value) and the min and max values, so that
-        spikes survive downsampling. Series with no more points than buckets come back whole.
+        A bucket keeps its last step with that step's value, its latest time and its min and
+        max values, so that spikes survive downsampling. A step range no wider than
+        ``buckets`` comes back whole.
         """
         if not run_ids or not keys:
             return []
