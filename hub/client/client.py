@@ -206,7 +206,8 @@ class Client:
             frame = pl.from_arrow(table)
             assert isinstance(frame, pl.DataFrame)
             return frame.rename({"ts": "timestamp"}).with_columns(
-                pl.from_epoch("timestamp", time_unit="ms").dt.replace_time_zone("UTC")
+                pl.col("run_id", "key").cast(pl.String),
+                pl.from_epoch("timestamp", time_unit="ms").dt.replace_time_zone("UTC"),
             )
         if not names:
             names = sorted({m["key"] for run_id in ids for m in self.run(run_id)["metrics"]})

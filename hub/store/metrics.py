@@ -30,7 +30,13 @@ BATCH_SCHEMA = pa.schema(
         pa.field("value", pa.float64(), nullable=False),
     ]
 )
-HISTORY_SCHEMA = pa.schema([pa.field("run_id", pa.string()), *BATCH_SCHEMA])
+HISTORY_SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.dictionary(pa.int32(), pa.string()), nullable=False),
+        pa.field("key", pa.dictionary(pa.int32(), pa.string()), nullable=False),
+        *(field for field in BATCH_SCHEMA if field.name != "key"),
+    ]
+)
 
 _HASH_BITS = 22
 _SUMMARY_COLUMNS = (
@@ -264,27 +270,27 @@ def _history(cur: Cursor, run_ids: list[str], keys: list[str] | None) -> pa.Tabl
     names = _lookup(cur, run_ids, keys)
     if not names:
         return HISTORY_SCHEMA.empty_table()
-    labels = sorted(names.items(), key=lambda item: item[1])
-    params: list[Any] = []
+    labels = sorted(names.items(), key=lambda item: item[1])  # by run, then key
+    params = {f"s{index}": series_id for index, (series_id, _) in enumerate(labels)}
+    position = "CASE series_id " + " ".join(f"WHEN $s{i} THEN {i}" for i in range(len(labels)))
     points = cur.execute(
-        f"SELECT series_id, step, ts, value FROM metrics "
-        f"WHERE series_id IN {_in([sid for sid, _ in labels], params)}",
+        f"SELECT ({position} END)::INTEGER AS position, step, ts, value FROM metrics "
+        f"WHERE series_id IN ({', '.join(f'${name}' for name in params)}) "
+        "ORDER BY position, step, ts",
         params,
     ).to_arrow_table()
-    # Label each point with its run and key, then order by run, key and step.
-    position = pc.index_in(points.column("series_id"), value_set=pa.array([s for s, _ in labels]))
-    labelled = pa.table(
+    # Run and key as dictionary columns: a 36-character run id is not repeated per point.
+    index = points.column("position").combine_chunks()
+    return pa.table(
         {
-            "run_id": pc.take(pa.array([name[0] for _, name in labels]), position),
-            "key": pc.take(pa.array([name[1] for _, name in labels]), position),
-            "order": position,
+            "run_id": pa.DictionaryArray.from_arrays(index, [name[0] for _, name in labels]),
+            "key": pa.DictionaryArray.from_arrays(index, [name[1] for _, name in labels]),
             "step": points.column("step"),
             "ts": points.column("ts"),
             "value": points.column("value"),
-        }
+        },
+        schema=HISTORY_SCHEMA,
     )
-    ordered = labelled.sort_by([("order", "ascending"), ("step", "ascending"), ("ts", "ascending")])
-    return ordered.drop_columns(["order"]).cast(HISTORY_SCHEMA)
 
 
 def _summaries(cur: Cursor, run_ids: list[str]) -> list[MetricSummary]:
