@@ -257,10 +257,13 @@ class Run:
             self._wake.clear()
             with self._lock:
                 table = self._buffer.take()
-                if table is not None:
+                # Batches stay at most batch_points long, however much piled up meanwhile.
+                for start in range(0, table.num_rows if table else 0, self._batch_points):
+                    assert table is not None
                     self._sequence += 1
-                    self._pending.append((f"{self.id}:{self._sequence}", table))
-                    self._pending_points += table.num_rows
+                    chunk = table.slice(start, self._batch_points)
+                    self._pending.append((f"{self.id}:{self._sequence}", chunk))
+                    self._pending_points += chunk.num_rows
                 stopping = self._stopping
                 if self._pending:
                     self._idle.clear()
@@ -298,21 +301,15 @@ class Run:
                     f"/api/v1/runs/{self.id}/metrics", table, {"batch_id": batch_id}
                 )
             except HubError as exc:
-                if (
-                    exc.status is not None
-                    and 400 <= exc.status < 500
-                    and exc.status
-                    not in (
-                        408,
-                        429,
+                if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
+                    # Resending cannot help; say so and keep the rest flowing.
+                    log.warning(
+                        "Salon refused %d points of run %r: %s",
+                        table.num_rows,
+                        self.name,
+                        exc.message,
                     )
-                ):
-                    warnings.warn(
-                        f"Salon refused {table.num_rows} points of run {self.name!r}: "
-                        f"{exc.message}",
-                        HubWarning,
-                        stacklevel=1,
-                    )
+                    self._dropped += table.num_rows
                     self._pop()
                     continue
                 self._last_error = exc.message

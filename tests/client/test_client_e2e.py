@@ -113,8 +113,9 @@ def test_eight_threads_eight_runs_every_point_once(hub_server: LiveHub) -> None:
 def stoppable_hub(
     tmp_path: Path,
 ) -> Iterator[tuple[LiveHub, Callable[[], None], Callable[[], None]]]:
-    """A hub with stop() and start() on the same port and store, to play an outage."""
-    settings = Settings(data_dir=tmp_path, port=free_port())
+    """A hub with stop() and start() on the same port and store, to play an outage.
+    It accepts bodies of 64 KiB at most, about 2,000 points."""
+    settings = Settings(data_dir=tmp_path, port=free_port(), max_upload_bytes=64 * 1024)
     store = open_store(settings.database_path)
     token = create_admin_token_sync(store, "outage")
     servers = [serve_in_thread(settings, store)]
@@ -152,6 +153,20 @@ def test_a_hub_outage_does_not_stop_training_and_nothing_is_lost(
     run.finish(timeout=60)
     points = hub.Client(live.url, live.token).metrics([run.id], ["loss"])
     assert points["step"].sort().to_list() == list(range(600))
+
+
+def test_a_backlog_is_sent_in_batches_the_hub_accepts(
+    stoppable_hub: tuple[LiveHub, Callable[[], None], Callable[[], None]],
+) -> None:
+    live, stop, start_again = stoppable_hub
+    run = start(live, batch_points=1_000, flush_interval=0.05)
+    stop()
+    run.log_columns(np.arange(20_000), {"loss": np.linspace(1, 0, 20_000)})  # ~600 KiB
+    start_again()
+    run.finish(timeout=60)
+    assert run.dropped_points == 0
+    points = hub.Client(live.url, live.token).metrics([run.id], ["loss"])
+    assert points.height == 20_000
 
 
 def test_finish_with_the_hub_gone_warns_instead_of_crashing(
