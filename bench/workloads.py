@@ -125,7 +125,6 @@ def _salon_run_with(bench: Bench, name: str, steps: int, keys: tuple[str, ...]) 
         stop = min(steps, start + chunk)
         run.log_columns(np.arange(start, stop), {k: rng.random(stop - start) for k in keys})
     run.finish()
-    run.client.close()
     bench.salon_points += steps * len(keys)
     return run.id
 
@@ -139,7 +138,6 @@ def warm_up(bench: Bench) -> None:
     run.log_columns(np.arange(10), {"loss": np.ones(10)})
     run.log({"acc": 1.0})
     run.finish()
-    run.client.close()
     with bench.salon() as salon:
         salon.query(RUNS_QUERY, {"project": "bench-warmup", "filter": SEARCH_FILTER, "first": 5})
         salon.metrics([run.id], ["loss"])
@@ -170,7 +168,6 @@ def ingest(bench: Bench) -> list[Result]:
             stop = min(steps, start + chunk)
             run.log_columns(np.arange(start, stop), {k: v[start:stop] for k, v in columns.items()})
         run.finish()
-    run.client.close()
     points = steps * len(KEYS)
     bench.salon_points += points
     bench.cache["salon_series_run"] = (run.id, steps)
@@ -184,7 +181,6 @@ def ingest(bench: Bench) -> list[Result]:
         for step, row in enumerate(values):
             run.log(dict(zip(KEYS, row, strict=True)), step=step)
         run.finish()
-    run.client.close()
     bench.salon_points += log_steps * len(KEYS)
     log_rate = log_steps * len(KEYS) / log_measured.seconds
 
@@ -242,7 +238,6 @@ def create_runs(bench: Bench) -> list[Result]:
             run = bench.init("bench-runs", "runs", name=f"run-{i}", config=_params(i))
             run.log(metrics, step=0)
             run.finish()
-            run.client.close()
     bench.salon_points += n * len(KEYS)
     salon_rate = n / measured.seconds
 
@@ -578,7 +573,6 @@ def big(bench: Bench) -> list[Result]:
             if (start // chunk) % 2 == 1:
                 run.flush()  # keep the client's buffer bounded; the hub is the bottleneck
         run.finish(timeout=3600)
-    run.client.close()
     bench.salon_points += steps * len(KEYS)
     rss = psutil.Process(bench.hub_pid).memory_info().rss / 2**20
     size = sum(f.stat().st_size for f in (bench.workdir / "salon").glob("*")) / 2**20

@@ -99,7 +99,11 @@ class _Buffer:
 
 
 class Run:
-    """A run being logged. Create it with :func:`hub.init`."""
+    """A run being logged. Create it with :func:`hub.init`.
+
+    ``run.client`` is the process-wide :class:`Client` for this hub and token, shared by every
+    run; use it for queries, but do not close it.
+    """
 
     def __init__(
         self,
