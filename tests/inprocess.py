@@ -15,13 +15,14 @@ from hub.demo import load_demo
 from hub.services.principal import SYSTEM
 from hub.services.tokens import create_admin_token_sync
 from hub.settings import Settings
-from hub.store import open_store
+from hub.store import Store, open_store
 
 
 @dataclasses.dataclass
 class InProcessHub:
     http: TestClient
     token: str
+    store: Store
 
     @property
     def auth(self) -> dict[str, str]:
@@ -51,6 +52,6 @@ def in_process_hub(data_dir: Path, demo: bool, **settings: Any) -> Iterator[InPr
     token = create_admin_token_sync(store, "tests")
     try:
         with TestClient(create_app(config, store), raise_server_exceptions=False) as http:
-            yield InProcessHub(http, token)
+            yield InProcessHub(http, token, store)
     finally:
         store.close()

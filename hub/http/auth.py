@@ -7,7 +7,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hub.errors import Unauthenticated
 from hub.http.errors import error_response
-from hub.services.tokens import authenticate
+from hub.services.tokens import TokenCache, authenticate
 from hub.store import Store
 
 PUBLIC_PATHS = ("/healthz", "/")
@@ -29,6 +29,7 @@ class TokenAuthMiddleware:
     def __init__(self, app: ASGIApp, store: Store) -> None:
         self.app = app
         self.store = store
+        self.cache = TokenCache()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -41,7 +42,7 @@ class TokenAuthMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            principal = await authenticate(self.store, headers.get("authorization"))
+            principal = await authenticate(self.store, headers.get("authorization"), self.cache)
         except Unauthenticated as exc:
             await error_response(exc)(scope, receive, send)
             return

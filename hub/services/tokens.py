@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from datetime import datetime
 
 from hub.errors import Unauthenticated
@@ -35,7 +36,44 @@ def create_admin_token_sync(
     return secret
 
 
-async def authenticate(store: Store, authorization: str | None) -> Principal:
+class TokenCache:
+    """Tokens verified in the last few seconds, so that a busy client (a training script
+    sends several requests a second) does not cost a query per request.
+
+    An entry lives ``ttl`` seconds and never past its token's expiry. Only known tokens are
+    kept; a guess always reaches the store. Whatever revokes a token must call
+    :meth:`forget`, which makes revocation take effect on the next request in this process.
+    """
+
+    def __init__(self, ttl: float = 5.0, size: int = 4096) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._entries: dict[str, tuple[float, TokenRecord]] = {}
+
+    def get(self, token_hash: str, at: datetime) -> TokenRecord | None:
+        entry = self._entries.get(token_hash)
+        if entry is None:
+            return None
+        checked, record = entry
+        if time.monotonic() - checked > self.ttl or (
+            record.expires_at is not None and record.expires_at <= at
+        ):
+            self._entries.pop(token_hash, None)
+            return None
+        return record
+
+    def put(self, token_hash: str, record: TokenRecord) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[token_hash] = (time.monotonic(), record)
+
+    def forget(self, token_hash: str) -> None:
+        self._entries.pop(token_hash, None)
+
+
+async def authenticate(
+    store: Store, authorization: str | None, cache: TokenCache | None = None
+) -> Principal:
     """The principal behind an ``Authorization: Bearer …`` header, or Unauthenticated."""
     if not authorization:
         raise Unauthenticated(
@@ -45,9 +83,14 @@ async def authenticate(store: Store, authorization: str | None) -> Principal:
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret or len(secret) > 512:
         raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
-    record = await store.tokens.active(hash_token(secret), now())
+    token_hash, at = hash_token(secret), now()
+    record = cache.get(token_hash, at) if cache is not None else None
     if record is None:
-        raise Unauthenticated("This API token is unknown, expired or revoked.")
+        record = await store.tokens.active(token_hash, at)
+        if record is None:
+            raise Unauthenticated("This API token is unknown, expired or revoked.")
+        if cache is not None:
+            cache.put(token_hash, record)
     return Principal(user_name=record.user_name, is_admin=record.is_admin, token_id=record.id)
 
 

@@ -120,9 +120,12 @@ def _update(cur: Cursor, run_id: str, assignments: dict[str, Any]) -> RunRecord:
 
 
 def _runs_by_ids(cur: Cursor, ids: list[str]) -> list[RunRecord]:
-    rows = cur.execute(
-        f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id IN (SELECT unnest(?))", [ids]
-    ).fetchall()
+    if len(ids) == 1:  # the common case, answered from the index
+        rows = cur.execute(f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id = ?", ids).fetchall()
+    else:
+        rows = cur.execute(
+            f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id IN (SELECT unnest(?))", [ids]
+        ).fetchall()
     return [run_from_row(row) for row in rows]
 
 
