@@ -101,7 +101,7 @@ def _post(url: str, token: str, operation: str, variables: dict[str, Any]) -> di
     if response.status_code in (401, 403):
         raise HubError(
             f"The Salon hub at {url} did not accept the dashboard's token. Set SALON_TOKEN to "
-            "a valid API token (`salon up` prints one; `salon token create` makes a new one)."
+            "a valid API token (`salon up` prints one)."
         )
     try:
         body = response.json()
