@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 from typing import Any
 
 from tests.inprocess import InProcessHub
@@ -201,3 +202,21 @@ def test_oversized_graphql_bodies_are_413(api: InProcessHub) -> None:
 
     streamed = api.http.post("/graphql", content=chunks(), headers=api.auth)
     assert streamed.status_code == 413
+
+
+def test_concurrent_runs_in_a_new_project_create_it_once(api: InProcessHub) -> None:
+    def start(index: int) -> str:
+        result = create(api, project="fresh", experiment="sweep", name=f"r{index}")
+        assert result["__typename"] == "Run", result
+        run_id: str = result["id"]
+        return run_id
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(start, range(24)))
+    data = api.graphql(
+        '{ projects { name runCount experiments { name } } runs(project: "fresh", first: 50) '
+        "{ ... on RunConnection { totalCount nodes { id } } } }"
+    )["data"]
+    assert [(p["name"], p["runCount"]) for p in data["projects"]] == [("fresh", 24)]
+    assert data["projects"][0]["experiments"] == [{"name": "sweep"}]
+    assert sorted(node["id"] for node in data["runs"]["nodes"]) == sorted(ids)

@@ -141,3 +141,11 @@ def test_nan_and_infinity_are_stored_and_read_back_as_null(api: InProcessHub) ->
     assert data["metrics"][0]["lastValue"] is None
     values = history(api, run_id).column("value").to_pylist()
     assert values[0] == 1.0 and values[2] == float("inf") and values[1] != values[1]
+
+
+def test_history_requests_are_bounded(api: InProcessHub) -> None:
+    too_many = [("run_id", f"r{i}") for i in range(1001)]
+    response = api.http.get("/api/v1/metrics", params=too_many, headers=api.auth)
+    assert response.status_code == 413 and "at most 1000 runs" in response.json()["message"]
+    unknown = api.http.get("/api/v1/metrics", params={"run_id": "nope"}, headers=api.auth)
+    assert unknown.status_code == 404
