@@ -143,7 +143,7 @@ def up(
     """Start the hub and the dashboard on an embedded store, with demo data the first time."""
     from hub.demo import load_demo
     from hub.services.principal import SYSTEM
-    from hub.services.tokens import create_admin_token_sync, ensure_admin_token_sync
+    from hub.services.tokens import ensure_admin_token_sync, local_admin_token_sync
 
     settings = _settings(port)
     _configure_logging(settings.log_level)
@@ -156,7 +156,7 @@ def up(
             store, "bootstrap (SALON_ADMIN_TOKEN)", settings.admin_token
         )
     else:
-        token = create_admin_token_sync(store, "salon up")
+        token = local_admin_token_sync(store, settings.data_dir / "admin-token")
     hub_url = f"http://{settings.host}:{settings.port}"
 
     dashboard_process: subprocess.Popen[bytes] | None = None
@@ -197,6 +197,9 @@ def up(
             lines.append(f"  Dashboard:  http://localhost:{settings.dashboard_port}")
         lines += [
             f"  Admin token (send as 'Authorization: Bearer …'):  {token}",
+            f"    (kept in {settings.data_dir / 'admin-token'}, readable only by you)"
+            if not settings.admin_token
+            else "    (from SALON_ADMIN_TOKEN)",
             "  In a notebook:",
             f"    export SALON_URL={hub_url} SALON_TOKEN={token}",
             '    python -c "import hub; print(hub.Client().runs(limit=5))"',

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import time
 from datetime import datetime
+from pathlib import Path
 
 from hub.errors import Unauthenticated
 from hub.ids import new_id
@@ -98,4 +99,20 @@ def ensure_admin_token_sync(store: Store, name: str, secret: str) -> str:
     """Make ``secret`` (from SALON_ADMIN_TOKEN) a valid admin token; storing it once."""
     if store.tokens.active_sync(hash_token(secret), now()) is None:
         create_admin_token_sync(store, name, secret)
+    return secret
+
+
+def local_admin_token_sync(store: Store, path: Path) -> str:
+    """The admin token of this data directory for ``salon up``: the one kept in ``path`` while
+    it is still valid, else a new one written there (mode 600). Restarting keeps notebooks
+    and the dashboard working with the same token; the store keeps only its hash."""
+    if path.is_file():
+        secret = path.read_text().strip()
+        if secret and store.tokens.active_sync(hash_token(secret), now()) is not None:
+            return secret
+    secret = create_admin_token_sync(store, "salon up")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(secret + "\n")
     return secret
