@@ -3,26 +3,60 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
+from typing import Any
 
 import strawberry
 from strawberry.dataloader import DataLoader
 
 from hub.errors import Unauthenticated
+from hub.services import metrics
+from hub.services.limits import MAX_SERIES_REQUEST
 from hub.services.principal import Principal
 from hub.settings import Settings
 from hub.store import Store
+from hub.store.records import MetricSeries
+
+# A run's curves as asked by Run.series: run id, metric names, buckets, step range.
+SeriesKey = tuple[str, tuple[str, ...], int, int | None, int | None]
 
 
 class Loaders:
-    """Per-request batchers for fields resolved object by object (e.g. a project's run count
-    in a list of projects): one query for the whole list, not one per object."""
+    """Per-request batchers for fields resolved object by object (a project's run count in a
+    list of projects, the curves of each run in a page): a few queries for the whole list,
+    not one per object."""
 
     def __init__(self, store: Store, principal: Principal | None) -> None:
         async def run_counts(keys: list[str]) -> list[int]:
             found = await store.projects.run_counts(keys)
             return [found.get(key, 0) for key in keys]
 
+        async def series(keys: list[SeriesKey]) -> list[list[MetricSeries]]:
+            if principal is None:
+                raise Unauthenticated("Send an API token as 'Authorization: Bearer <token>'.")
+            groups: dict[tuple[Any, ...], list[str]] = defaultdict(list)
+            for run_id, names, buckets, low, high in keys:
+                groups[(names, buckets, low, high)].append(run_id)
+            found: dict[tuple[Any, ...], MetricSeries] = {}
+            for (names, buckets, low, high), run_ids in groups.items():
+                per_call = max(1, MAX_SERIES_REQUEST // max(1, len(names)))
+                for start in range(0, len(run_ids), per_call):
+                    chunk = list(dict.fromkeys(run_ids[start : start + per_call]))
+                    for item in await metrics.series(
+                        store, principal, chunk, list(names), buckets, low, high
+                    ):
+                        found[(item.run_id, item.key, names, buckets, low, high)] = item
+            return [
+                [
+                    found[(run_id, name, names, buckets, low, high)]
+                    for name in names
+                    if (run_id, name, names, buckets, low, high) in found
+                ]
+                for run_id, names, buckets, low, high in keys
+            ]
+
         self.run_counts = DataLoader(run_counts)
+        self.series = DataLoader(series)
 
 
 @dataclasses.dataclass

@@ -16,9 +16,10 @@ from hub.api.errors import (
     ValidationErrorType,
     as_error,
 )
-from hub.api.metrics import MetricSeriesType, MetricSummaryType, resolve_series
+from hub.api.metrics import MetricSeriesType, MetricSummaryType
 from hub.api.projects import ExperimentType, ProjectType
 from hub.errors import NotFound, SalonError
+from hub.services import metrics as metrics_service
 from hub.services import runs
 from hub.store.records import KeyValue, RunEnvironment, RunRecord
 
@@ -115,7 +116,22 @@ class RunType:
         step_min: float | None = None,
         step_max: float | None = None,
     ) -> list[MetricSeriesType]:
-        return await resolve_series(info, [self.record.id], keys, buckets, step_min, step_max)
+        _check_series_arguments(keys, buckets)
+        found = await info.context.loaders.series.load(
+            (
+                self.record.id,
+                tuple(dict.fromkeys(keys)),
+                buckets,
+                None if step_min is None else int(step_min),
+                None if step_max is None else int(step_max),
+            )
+        )
+        return [MetricSeriesType.of(record) for record in found]
+
+
+def _check_series_arguments(keys: list[str], buckets: int) -> None:
+    """The per-request limits, checked before batching splits a request into chunks."""
+    metrics_service.check_series_request(["run"], keys, buckets, (None, None))
 
 
 def _selects_any(info: Info, names: frozenset[str]) -> bool:

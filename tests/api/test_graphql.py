@@ -220,3 +220,25 @@ def test_concurrent_runs_in_a_new_project_create_it_once(api: InProcessHub) -> N
     assert [(p["name"], p["runCount"]) for p in data["projects"]] == [("fresh", 24)]
     assert data["projects"][0]["experiments"] == [{"name": "sweep"}]
     assert sorted(node["id"] for node in data["runs"]["nodes"]) == sorted(ids)
+
+
+def test_curves_of_every_run_in_a_page_match_a_direct_series_query(
+    demo_api: InProcessHub,
+) -> None:
+    page = demo_api.graphql(
+        '{ runs(project: "vision-defects", first: 12) { ... on RunConnection { nodes { id '
+        'series(keys: ["val/acc", "lr"], buckets: 50) { runId key values maxs } } } } }'
+    )["data"]["runs"]["nodes"]
+    assert len(page) == 12
+    for node in page:
+        assert [(s["runId"], s["key"]) for s in node["series"]] == [
+            (node["id"], "val/acc"),
+            (node["id"], "lr"),
+        ]
+        assert all(len(s["values"]) <= 50 for s in node["series"])
+    direct = demo_api.graphql(
+        'query($id: ID!) { metricSeries(runIds: [$id], keys: ["val/acc"], buckets: 50) '
+        "{ values maxs } }",
+        {"id": page[3]["id"]},
+    )["data"]["metricSeries"][0]
+    assert direct == {k: page[3]["series"][0][k] for k in ("values", "maxs")}
