@@ -1,4 +1,5 @@
-"""Opaque page cursors, bound to the query they came from."""
+"""Opaque page cursors: where the next page starts and which runs the first page could see,
+bound to the query they came from."""
 
 from __future__ import annotations
 
@@ -12,16 +13,20 @@ def _fingerprint(query: str) -> str:
     return hashlib.sha256(query.encode()).hexdigest()[:12]
 
 
-def encode_cursor(offset: int, query: str) -> str:
-    return base64.urlsafe_b64encode(f"{offset}:{_fingerprint(query)}".encode()).decode()
+def encode_cursor(offset: int, snapshot: str | None, query: str) -> str:
+    text = f"{offset}|{snapshot or ''}|{_fingerprint(query)}"
+    return base64.urlsafe_b64encode(text.encode()).decode()
 
 
-def decode_cursor(cursor: str | None, query: str) -> int:
-    """Offset stored in ``cursor``; refuses cursors of another query or that were tampered."""
+def decode_cursor(cursor: str | None, query: str) -> tuple[int, str | None]:
+    """(offset, snapshot) stored in ``cursor``; refuses cursors of another query or that
+    were tampered with."""
     if not cursor:
-        return 0
+        return 0, None
     try:
-        offset_text, fingerprint = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
+        offset_text, snapshot, fingerprint = (
+            base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        )
         offset = int(offset_text)
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput(
@@ -35,4 +40,4 @@ def decode_cursor(cursor: str | None, query: str) -> int:
             "without it.",
             field="after",
         )
-    return offset
+    return offset, snapshot or None

@@ -174,10 +174,13 @@ async def search_runs(
     else:
         project_ids = [p.id for p in await projects.list_projects(store, principal)]
     query = repr((project_ids, filter_text, order_by))
-    offset = decode_cursor(after, query)
-    page = await store.runs.search(project_ids, where, sort, first, offset)
-    next_cursor = None if page.next_cursor is None else encode_cursor(int(page.next_cursor), query)
-    return dataclasses.replace(page, next_cursor=next_cursor)
+    offset, snapshot = decode_cursor(after, query)
+    page = await store.runs.search(project_ids, where, sort, first, offset, snapshot)
+    if page.next_offset is None:
+        return page
+    return dataclasses.replace(
+        page, next_cursor=encode_cursor(page.next_offset, page.snapshot, query)
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

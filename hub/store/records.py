@@ -90,9 +90,14 @@ class MetricSeries:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class RunPage:
+    """One page of a run search. ``snapshot`` is the newest run id the search could see; later
+    pages pass it back so that runs created meanwhile do not shift them."""
+
     runs: list[RunRecord]
     total: int
-    next_cursor: str | None
+    next_offset: int | None
+    snapshot: str | None
+    next_cursor: str | None = None  # set by the service: opaque, bound to the query
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -161,8 +161,10 @@ def search_runs(
     order_by: list[SortKey],
     limit: int,
     offset: int,
+    snapshot: str | None = None,
 ) -> RunPage:
-    """One page of runs, newest first unless ``order_by`` says otherwise, and the total."""
+    """One page of runs, newest first unless ``order_by`` says otherwise, and the total.
+    With ``snapshot``, runs with a later (UUIDv7, so time-ordered) id are left out."""
     join_params: list[Any] = []
     joins: list[str] = []
     orders = [
@@ -175,21 +177,27 @@ def search_runs(
     condition = "r.project_id IN (SELECT unnest(?))"
     if where is not None:
         condition += " AND " + compile_filter(where, where_params)
+    if snapshot is not None:
+        condition += " AND r.id <= ?"
+        where_params.append(snapshot)
     source = (
         f"FROM runs r JOIN experiments e ON e.id = r.experiment_id {' '.join(joins)} "
         f"WHERE {condition}"
     )
     # Sort and count over narrow rows first, then read the page's full rows by id.
     page = cur.execute(
-        f"SELECT r.id, count(*) OVER () AS total {source} "
+        f"SELECT r.id, count(*) OVER () AS total, max(r.id) OVER () AS newest {source} "
         f"ORDER BY {', '.join(orders)} LIMIT ? OFFSET ?",
         [*join_params, *where_params, limit, offset],
     ).fetchall()
     if page:
-        total = int(page[0][1])
+        total, newest = int(page[0][1]), page[0][2]
     else:  # past the end (or nothing matches): count separately
-        counted = cur.execute(f"SELECT count(*) {source}", [*join_params, *where_params])
-        total = int(counted.fetchone()[0])  # type: ignore[index]
+        counted = cur.execute(
+            f"SELECT count(*), max(r.id) {source}", [*join_params, *where_params]
+        ).fetchone()
+        assert counted is not None
+        total, newest = int(counted[0]), counted[1]
     ids = [row[0] for row in page]
     found = (
         {
@@ -205,5 +213,6 @@ def search_runs(
     return RunPage(
         runs=[found[run_id] for run_id in ids if run_id in found],
         total=total,
-        next_cursor=str(next_offset) if next_offset < total else None,
+        next_offset=next_offset if next_offset < total else None,
+        snapshot=snapshot or newest,
     )

@@ -201,6 +201,10 @@ class RunStore:
         order_by: list[SortKey],
         limit: int,
         offset: int,
+        snapshot: str | None = None,
     ) -> RunPage:
-        """Runs of the projects matching ``where``, sorted, one page at ``offset``."""
-        return await self._db.read(search_runs, project_ids, where, order_by, limit, offset)
+        """Runs of the projects matching ``where``, sorted, one page at ``offset``; with
+        ``snapshot``, only runs that existed when the first page was read."""
+        return await self._db.read(
+            search_runs, project_ids, where, order_by, limit, offset, snapshot
+        )

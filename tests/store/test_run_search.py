@@ -168,3 +168,21 @@ def test_store_survives_reopening(tmp_path: Path) -> None:
         assert asyncio.run(runs.get_run(second, SYSTEM, run.id)).name == "kept"
     finally:
         second.close()
+
+
+def test_runs_created_while_paging_do_not_shift_the_pages(store: Store) -> None:
+    def start(name: str) -> str:
+        return asyncio.run(runs.create_run(store, SYSTEM, runs.NewRun("p", "e", name=name))).id
+
+    original = {start(f"r{i}") for i in range(10)}
+    seen: list[str] = []
+    after = None
+    while True:  # newest first: new runs would land on page one and push the rest down
+        page = asyncio.run(runs.search_runs(store, SYSTEM, "p", None, None, 3, after, 500))
+        assert page.total == 10
+        seen.extend(run.id for run in page.runs)
+        start(f"late-{len(seen)}")
+        after = page.next_cursor
+        if after is None:
+            break
+    assert len(seen) == len(set(seen)) == 10 and set(seen) == original
