@@ -21,11 +21,36 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from types import FrameType
 
 from bench import servers
 from bench.report import Result, render_table, write_json
-from bench.workloads import FULL, OPT_IN, QUICK, WORKLOADS, Bench, Sizes, warm_up
+from bench.search import search
+from bench.workloads import (
+    FULL,
+    QUICK,
+    Bench,
+    Sizes,
+    big,
+    create_runs,
+    history,
+    ingest,
+    memory,
+    series,
+    warm_up,
+)
+
+Workload = Callable[[Bench], list[Result]]
+WORKLOADS: dict[str, Workload] = {
+    "ingest": ingest,
+    "runs": create_runs,
+    "search": search,
+    "history": history,
+    "series": series,
+    "memory": memory,
+}
+OPT_IN: dict[str, Workload] = {"big": big}
 
 WORK_DIR = servers.BENCH_DIR / ".work"
 RESULTS = WORK_DIR / "results.json"

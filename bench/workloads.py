@@ -7,17 +7,13 @@ client call a user would write, end to end over HTTP.
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyarrow as pa
 
 import hub
 from bench.measure import Probe, median_ms, probe
@@ -92,7 +88,7 @@ class Bench:
         return probe(self.hub_pid, path)
 
 
-def _limit(result: Result, measured: Probe) -> Result:
+def with_limit(result: Result, measured: Probe) -> Result:
     """Say what limits Salon when it misses a target: CPU split and, if profiled, hot spots."""
     if result.met is False:
         hot = measured.hotspot_note()
@@ -101,7 +97,7 @@ def _limit(result: Result, measured: Probe) -> Result:
     return result
 
 
-def _experiment(client: MlflowClient, name: str) -> str:
+def mlflow_experiment(client: MlflowClient, name: str) -> str:
     found = client.get_experiment_by_name(name)
     return found.experiment_id if found else client.create_experiment(name)
 
@@ -143,7 +139,7 @@ def warm_up(bench: Bench) -> None:
         salon.metrics([run.id], ["loss"])
     bench.salon_points += 11
     client = bench.mlflow()
-    experiment = _experiment(client, "bench-warmup")
+    experiment = mlflow_experiment(client, "bench-warmup")
     run_id = client.create_run(experiment).info.run_id
     client.log_batch(run_id, metrics=[Metric("loss", 1.0, 0, 0)], params=[Param("lr", "0.1")])
     client.set_terminated(run_id)
@@ -185,7 +181,7 @@ def ingest(bench: Bench) -> list[Result]:
     log_rate = log_steps * len(KEYS) / log_measured.seconds
 
     client = bench.mlflow()
-    experiment = _experiment(client, "bench-ingest")
+    experiment = mlflow_experiment(client, "bench-ingest")
     loss = rng.random(sizes.mlflow_ingest_points)
     began = time.perf_counter()
     mlflow_run = client.create_run(experiment, run_name="log_batch")
@@ -196,7 +192,7 @@ def ingest(bench: Bench) -> list[Result]:
 
     mlflow_note = f"MLflow: log_batch of {MLFLOW_BATCH} metrics per call, {len(loss):,} points"
     return [
-        _limit(
+        with_limit(
             Result(
                 f"ingest run.log_columns ({points / 1e6:g}M pts)",
                 "pts/s",
@@ -244,7 +240,7 @@ def create_runs(bench: Bench) -> list[Result]:
     from mlflow.entities import Metric, Param
 
     client = bench.mlflow()
-    experiment = _experiment(client, "bench-runs")
+    experiment = mlflow_experiment(client, "bench-runs")
     start = time.perf_counter()
     for i in range(n):
         run_id = client.create_run(experiment, run_name=f"run-{i}").info.run_id
@@ -257,7 +253,7 @@ def create_runs(bench: Bench) -> list[Result]:
         client.set_terminated(run_id)
     mlflow_rate = n / (time.perf_counter() - start)
     return [
-        _limit(
+        with_limit(
             Result(
                 f"create runs ({n:,} x 20 params, 5 metrics)",
                 "runs/s",
@@ -272,174 +268,6 @@ def create_runs(bench: Bench) -> list[Result]:
             measured,
         )
     ]
-
-
-# -- 3. search -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _SearchRun:
-    name: str
-    params: dict[str, str]
-    val_acc: float
-    loss: float
-
-
-def _search_data(n: int) -> list[_SearchRun]:
-    rng = np.random.default_rng(n)
-    lrs = rng.integers(0, len(LEARNING_RATES), n)
-    accs = np.round(rng.uniform(0.5, 1.0, n), 6)
-    return [
-        _SearchRun(
-            f"run-{i}",
-            {
-                "lr": LEARNING_RATES[lrs[i]],
-                "batch_size": str(32 << (i % 4)),
-                "optimizer": ("adam", "sgd")[i % 2],
-                "seed": str(i),
-            },
-            float(accs[i]),
-            float(1.0 - accs[i]),
-        )
-        for i in range(n)
-    ]
-
-
-def _salon_filler(client: hub.Client, project: str) -> Callable[[_SearchRun], None]:
-    """Create one search run on the hub: createRun via GraphQL, then its metrics as Arrow."""
-
-    def one(row: _SearchRun) -> None:
-        params = [{"key": k, "value": v} for k, v in row.params.items()]
-        new = {"project": project, "experiment": "search", "name": row.name, "params": params}
-        result = client.query(CREATE_RUN, {"input": new})["createRun"]
-        if result["__typename"] != "Run":
-            raise RuntimeError(result["message"])
-        batch = pa.table(
-            {
-                "key": ["val_acc", "loss"],
-                "step": pa.array([0, 0], pa.int64()),
-                "ts": pa.array([int(time.time() * 1000)] * 2, pa.int64()),
-                "value": [row.val_acc, row.loss],
-            }
-        )
-        client.post_arrow(f"/api/v1/runs/{result['id']}/metrics", batch, {"batch_id": "0"})
-
-    return one
-
-
-def _mlflow_filler(client: MlflowClient, experiment: str) -> Callable[[_SearchRun], None]:
-    """Create one search run on MLflow: create_run, then params and metrics in one batch."""
-    from mlflow.entities import Metric, Param
-
-    def one(row: _SearchRun) -> None:
-        run = client.create_run(experiment, run_name=row.name)
-        stamp = int(time.time() * 1000)
-        client.log_batch(
-            run.info.run_id,
-            metrics=[Metric("val_acc", row.val_acc, stamp, 0), Metric("loss", row.loss, stamp, 0)],
-            params=[Param(k, v) for k, v in row.params.items()],
-        )
-
-    return one
-
-
-def _run_all(tasks: list[Callable[[], None]], workers: int) -> None:
-    """Run tasks on a thread pool; on an error or Ctrl+C, drop those not yet started."""
-    pool = ThreadPoolExecutor(workers)
-    try:
-        for future in [pool.submit(task) for task in tasks]:
-            future.result()
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
-
-
-def search(bench: Bench) -> list[Result]:
-    """Filtered, sorted top-100 run search, median over repetitions."""
-    return [_search_one(bench, n) for n in bench.sizes.search_runs]
-
-
-def _search_one(bench: Bench, n: int) -> Result:
-    rows = _search_data(n)
-    name = f"bench-search-{n}"
-    mlflow = bench.mlflow()
-    experiment = _experiment(mlflow, name)
-    start = time.perf_counter()
-    # Filling the stores is not timed: both at once, a few connections each.
-    salon = bench.salon()
-    add_salon, add_mlflow = _salon_filler(salon, name), _mlflow_filler(mlflow, experiment)
-    tasks: list[Callable[[], None]] = []
-    for row in rows:
-        tasks += [functools.partial(add_salon, row), functools.partial(add_mlflow, row)]
-    _run_all(tasks, workers=12)
-    bench.salon_points += 2 * len(rows)
-    filled = time.perf_counter() - start
-
-    variables = {
-        "project": name,
-        "filter": SEARCH_FILTER,
-        "orderBy": ["metrics.val_acc desc"],
-        "first": 100,
-    }
-    answers: list[dict[str, Any]] = []
-
-    def salon_query() -> None:
-        answers.append(salon.query(RUNS_QUERY, variables)["runs"])
-
-    with bench.probe(f"search_{n}") as measured:
-        salon_ms = median_ms(salon_query, bench.sizes.repeats)
-    salon.close()
-
-    found: list[Any] = []
-
-    def mlflow_query() -> None:
-        found[:] = mlflow.search_runs(
-            [experiment],
-            filter_string=SEARCH_FILTER,
-            order_by=["metrics.val_acc DESC"],
-            max_results=100,
-        )
-
-    mlflow_ms = median_ms(mlflow_query, bench.sizes.mlflow_repeats)
-
-    page = answers[-1]
-    expected = sorted(
-        (r.val_acc for r in rows if r.params["lr"] == "0.01" and r.val_acc > 0.8), reverse=True
-    )[:100]
-    salon_top = [_metric(node, "val_acc") for node in page.get("nodes", [])]
-    mlflow_top = [run.data.metrics.get("val_acc") for run in found]
-    agree = salon_top == expected and mlflow_top == expected
-    check = (
-        "both return the expected top 100"
-        if agree
-        else (
-            f"RESULTS DIFFER: expected {len(expected)} runs, Salon {len(salon_top)}, "
-            f"MLflow {len(mlflow_top)}"
-        )
-    )
-    target, limit = (30.0, 30.0) if n <= 10_000 else (100.0, None)
-    words = f"≤ {target:g} ms" + (f" and ≥ {limit:g}x" if limit else "")
-    return _limit(
-        Result(
-            f"search top-100 of {n:,} runs",
-            "ms",
-            False,
-            salon_ms,
-            mlflow_ms,
-            words,
-            target,
-            limit,
-            detail=f"median of {bench.sizes.repeats} (Salon, GraphQL runs with params, tags "
-            f"and metrics) / {bench.sizes.mlflow_repeats} (MLflow search_runs); "
-            f"{page.get('totalCount')} matches; {check}; stores filled in {filled:.0f} s",
-        ),
-        measured,
-    )
-
-
-def _metric(node: dict[str, Any], key: str) -> float | None:
-    return next((m["lastValue"] for m in node["metrics"] if m["key"] == key), None)
 
 
 # -- 4. history ------------------------------------------------------------------------------------
@@ -464,7 +292,7 @@ def history(bench: Bench) -> list[Result]:
     if cached is not None and cached[1] == n:
         mlflow_run_id = cached[0]
     else:
-        mlflow_run_id = client.create_run(_experiment(client, "bench-history")).info.run_id
+        mlflow_run_id = client.create_run(mlflow_experiment(client, "bench-history")).info.run_id
         _mlflow_log_series(client, mlflow_run_id, "loss", np.random.default_rng(7).random(n))
     got: list[int] = []
 
@@ -478,7 +306,7 @@ def history(bench: Bench) -> list[Result]:
         else (f"POINT COUNTS DIFFER: Salon {lengths[-1]}, MLflow {got[-1]}, expected {n}")
     )
     return [
-        _limit(
+        with_limit(
             Result(
                 f"history of one metric ({n / 1e3:g}k pts)",
                 "ms",
@@ -515,7 +343,7 @@ def series(bench: Bench) -> list[Result]:
         salon_ms = median_ms(salon_read, bench.sizes.repeats)
     salon.close()
     return [
-        _limit(
+        with_limit(
             Result(
                 f"chart series, 2,000 buckets of {n / 1e6:g}M pts",
                 "ms",
@@ -577,7 +405,7 @@ def big(bench: Bench) -> list[Result]:
     rss = psutil.Process(bench.hub_pid).memory_info().rss / 2**20
     size = sum(f.stat().st_size for f in (bench.workdir / "salon").glob("*")) / 2**20
     return [
-        _limit(
+        with_limit(
             Result(
                 f"big ingest ({total / 1e6:g}M pts)",
                 "pts/s",
@@ -599,14 +427,3 @@ def big(bench: Bench) -> list[Result]:
             target_value=1024,
         ),
     ]
-
-
-WORKLOADS: dict[str, Callable[[Bench], list[Result]]] = {
-    "ingest": ingest,
-    "runs": create_runs,
-    "search": search,
-    "history": history,
-    "series": series,
-    "memory": memory,
-}
-OPT_IN: dict[str, Callable[[Bench], list[Result]]] = {"big": big}
