@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import sys
 import threading
 import time
 import warnings
@@ -395,7 +396,7 @@ class Run:
 
     def _at_exit(self) -> None:
         if not self._finished:
-            self.finish(timeout=30.0)
+            self.finish(_exit_status(), timeout=30.0)
 
     def __enter__(self) -> Run:
         return self
@@ -405,6 +406,32 @@ class Run:
             self.finish("killed")
         else:
             self.finish("failed" if exc_type else "finished")
+
+
+_uncaught: list[type[BaseException]] = []
+
+
+def _exit_status() -> str:
+    """How a script that never called finish() ended: killed by Ctrl+C, failed on an uncaught
+    exception, else finished."""
+    if not _uncaught:
+        return "finished"
+    return "killed" if issubclass(_uncaught[-1], KeyboardInterrupt) else "failed"
+
+
+def _remember_uncaught(previous: Any) -> Any:
+    def hook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        _uncaught.append(kind)
+        previous(kind, value, tb)
+
+    hook.salon = True  # type: ignore[attr-defined]
+    return hook
+
+
+def _install_excepthook() -> None:
+    """Chain onto sys.excepthook (once) so runs left open by a crash end as failed."""
+    if not getattr(sys.excepthook, "salon", False):
+        sys.excepthook = _remember_uncaught(sys.excepthook)
 
 
 def _check(result: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -452,4 +479,5 @@ def init(
     )["createRun"]
     if data["__typename"] != "Run":
         raise HubError(data["message"])
+    _install_excepthook()
     return Run(client, data["id"], data["name"], **run_options)
