@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from hub.clock import now
 from hub.errors import NotFound
 from hub.ids import new_id
 from hub.services import permissions
 from hub.services.limits import check_name
 from hub.services.principal import Principal
 from hub.store import Store
-from hub.store._time import now
 from hub.store.records import ExperimentRecord, ProjectRecord
 
 

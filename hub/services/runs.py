@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from hub.clock import now
 from hub.errors import InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
 from hub.run_filter import parse_filter, parse_sort
@@ -26,7 +27,6 @@ from hub.services.limits import (
 from hub.services.pagination import decode_cursor, encode_cursor
 from hub.services.principal import Principal
 from hub.store import Store
-from hub.store._time import now
 from hub.store.records import (
     RUN_STATUSES,
     ExperimentRecord,

@@ -8,11 +8,11 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from hub.clock import now
 from hub.errors import Unauthenticated
 from hub.ids import new_id
 from hub.services.principal import Principal
 from hub.store import Store
-from hub.store._time import now
 from hub.store.records import TokenRecord
 
 PREFIX = "salon_"

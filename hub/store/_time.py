@@ -18,7 +18,3 @@ def to_naive(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is None:
         return value
     return value.astimezone(UTC).replace(tzinfo=None)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+from hub.clock import now
 from hub.services.tokens import TokenCache, create_admin_token_sync, hash_token
-from hub.store._time import now
 from hub.store.records import TokenRecord
 from tests.inprocess import InProcessHub
 
