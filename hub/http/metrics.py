@@ -38,4 +38,5 @@ async def metric_history(request: Request) -> Response:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-    return Response(sink.getvalue().to_pybytes(), media_type=ARROW_STREAM)
+    # Hand Arrow's buffer to the response as is: no second copy of a large history.
+    return Response(memoryview(sink.getvalue()), media_type=ARROW_STREAM)
