@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pyarrow as pa
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from hub.http.body import read_limited
 from hub.services import metrics
@@ -26,17 +28,48 @@ async def ingest_metrics(request: Request) -> Response:
     return JSONResponse({"stored": stored})
 
 
+class _Chunks:
+    """A write-only file that hands over what was written since the last ``take``."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def take(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
+async def _ipc_stream(batches: AsyncIterator[pa.RecordBatch]) -> AsyncIterator[bytes]:
+    sink = _Chunks()
+    writer = pa.ipc.new_stream(sink, metrics.HISTORY_SCHEMA)
+    yield sink.take()
+    async for batch in batches:
+        writer.write_batch(batch)
+        yield sink.take()
+    writer.close()
+    yield sink.take()
+
+
 async def metric_history(request: Request) -> Response:
-    """GET /api/v1/metrics?run_id=…&run_id=…&key=… → every point as an Arrow IPC stream."""
+    """GET /api/v1/metrics?run_id=…&run_id=…&key=… → every point as an Arrow IPC stream, sent
+    a million points at a time so that no history is held whole in memory."""
     hub = request.app.state.hub
-    table = await metrics.history(
+    batches = await metrics.history(
         hub.store,
         request.state.principal,
         request.query_params.getlist("run_id"),
         request.query_params.getlist("key") or None,
     )
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    # Hand Arrow's buffer to the response as is: no second copy of a large history.
-    return Response(memoryview(sink.getvalue()), media_type=ARROW_STREAM)
+    return StreamingResponse(_ipc_stream(batches), media_type=ARROW_STREAM)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -13,9 +14,11 @@ from hub.services.limits import MAX_KEY, MAX_SERIES_BUCKETS, MAX_SERIES_REQUEST
 from hub.services.principal import Principal
 from hub.services.runs import get_run, get_runs
 from hub.store import Store
+from hub.store import metrics as metric_store
 from hub.store.metrics import BATCH_SCHEMA
 from hub.store.records import MetricSeries
 
+HISTORY_SCHEMA = metric_store.HISTORY_SCHEMA  # the columns of a history stream
 _BATCH_ID = re.compile(r"^[A-Za-z0-9_\-:.]{1,100}$")
 
 
@@ -121,14 +124,15 @@ async def series(
 
 async def history(
     store: Store, principal: Principal, run_ids: list[str], keys: list[str] | None
-) -> pa.Table:
-    """Every point of the runs (optionally only ``keys``) at full resolution, as Arrow."""
+) -> AsyncIterator[pa.RecordBatch]:
+    """Every point of the runs (optionally only ``keys``) at full resolution, as Arrow record
+    batches. Checks run here, before the first batch is read."""
     if not run_ids:
         raise InvalidInput("Name at least one run id.", field="run_id")
     if len(run_ids) > 1000:
         raise LimitExceeded("Ask for at most 1000 runs at a time.", field="run_id")
     await get_runs(store, principal, run_ids)
-    return await store.metrics.history(run_ids, keys)
+    return store.metrics.history(run_ids, keys)
 
 
 async def metric_keys(store: Store, principal: Principal, project_id: str) -> list[str]:

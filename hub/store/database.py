@@ -9,13 +9,14 @@ optimistic-concurrency conflicts between concurrent ingest batches updating the 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import duckdb
 
@@ -96,6 +97,52 @@ class Database:
         """Run ``fn(cursor, ...)`` as one serialised transaction on a worker thread."""
         call = functools.partial(self.write_sync, fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def stream(
+        self,
+        fn: Callable[Concatenate[Cursor, P], Iterator[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> AsyncIterator[T]:
+        """Items of the generator ``fn(cursor, ...)``, produced on a worker thread a few at a
+        time, so a large result never sits whole in memory. If the consumer stops early
+        (a client went away), the producer stops within half a second."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=2)
+        stop = threading.Event()
+
+        def put(item: tuple[str, Any]) -> bool:
+            while not stop.is_set():
+                future = asyncio.run_coroutine_threadsafe(queue.put(item), loop)
+                try:
+                    future.result(timeout=0.5)
+                    return True
+                except concurrent.futures.TimeoutError:
+                    future.cancel()
+            return False
+
+        def produce() -> None:
+            try:
+                for item in fn(self._cursor(), *args, **kwargs):
+                    if not put(("item", item)):
+                        return
+            except Exception as exc:
+                put(("error", exc))
+                return
+            put(("end", None))
+
+        producer = loop.run_in_executor(self._executor, produce)
+        try:
+            while True:
+                kind, value = await queue.get()
+                if kind == "end":
+                    break
+                if kind == "error":
+                    raise value
+                yield value
+        finally:
+            stop.set()
+            await producer
 
     @contextmanager
     def _transaction(self) -> Iterator[Cursor]:

@@ -10,6 +10,7 @@ resolved by probing, under the store's single writer.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -266,30 +267,45 @@ def _series(
     return sorted(result, key=lambda series: wanted.get((series.run_id, series.key), 0))
 
 
-def _history(cur: Cursor, run_ids: list[str], keys: list[str] | None) -> pa.Table:
-    names = _lookup(cur, run_ids, keys)
-    if not names:
-        return HISTORY_SCHEMA.empty_table()
-    labels = sorted(names.items(), key=lambda item: item[1])  # by run, then key
-    params = {f"s{index}": series_id for index, (series_id, _) in enumerate(labels)}
+HISTORY_BATCH_ROWS = 1_000_000
+
+
+def _history_batches(
+    cur: Cursor, labels: list[tuple[int, str, str]], rows_per_batch: int
+) -> Iterator[pa.RecordBatch]:
+    """Points of the labelled series (id, run, key), in label order then by step, as record
+    batches of about ``rows_per_batch`` rows with run and key as dictionary columns."""
+    params = {f"s{index}": series_id for index, (series_id, _, _) in enumerate(labels)}
     position = "CASE series_id " + " ".join(f"WHEN $s{i} THEN {i}" for i in range(len(labels)))
-    points = cur.execute(
+    reader = cur.execute(
         f"SELECT ({position} END)::INTEGER AS position, step, ts, value FROM metrics "
         f"WHERE series_id IN ({', '.join(f'${name}' for name in params)}) "
         "ORDER BY position, step, ts",
         params,
-    ).to_arrow_table()
-    # Run and key as dictionary columns: a 36-character run id is not repeated per point.
-    index = points.column("position").combine_chunks()
-    return pa.table(
-        {
-            "run_id": pa.DictionaryArray.from_arrays(index, [name[0] for _, name in labels]),
-            "key": pa.DictionaryArray.from_arrays(index, [name[1] for _, name in labels]),
-            "step": points.column("step"),
-            "ts": points.column("ts"),
-            "value": points.column("value"),
-        },
-        schema=HISTORY_SCHEMA,
+    ).fetch_record_batch(rows_per_batch)
+    # One dictionary for the whole stream: a 36-character run id is not repeated per point,
+    # and an IPC stream sends each dictionary once.
+    run_names = pa.array([run_id for _, run_id, _ in labels], pa.string())
+    key_names = pa.array([key for _, _, key in labels], pa.string())
+    for batch in reader:
+        index = batch.column("position")
+        yield pa.RecordBatch.from_arrays(
+            [
+                pa.DictionaryArray.from_arrays(index, run_names),
+                pa.DictionaryArray.from_arrays(index, key_names),
+                batch.column("step"),
+                batch.column("ts"),
+                batch.column("value"),
+            ],
+            schema=HISTORY_SCHEMA,
+        )
+
+
+def _labels(cur: Cursor, run_ids: list[str], keys: list[str] | None) -> list[tuple[int, str, str]]:
+    names = _lookup(cur, run_ids, keys)
+    return sorted(
+        ((series_id, run_id, key) for series_id, (run_id, key) in names.items()),
+        key=lambda label: (label[1], label[2]),
     )
 
 
@@ -330,12 +346,19 @@ class MetricStore:
             return []
         return await self._db.read(_series, run_ids, keys, buckets, step_min, step_max)
 
-    async def history(self, run_ids: list[str], keys: list[str] | None) -> pa.Table:
-        """Every point of the given runs (and keys), as an Arrow table of ``HISTORY_SCHEMA``,
-        ordered by run, key and step."""
-        if not run_ids:
-            return HISTORY_SCHEMA.empty_table()
-        return await self._db.read(_history, run_ids, keys)
+    async def history(
+        self,
+        run_ids: list[str],
+        keys: list[str] | None,
+        rows_per_batch: int = HISTORY_BATCH_ROWS,
+    ) -> AsyncIterator[pa.RecordBatch]:
+        """Every point of the given runs (and keys), ordered by run, key and step, as record
+        batches of ``HISTORY_SCHEMA``, read ``rows_per_batch`` rows at a time."""
+        labels = await self._db.read(_labels, run_ids, keys) if run_ids else []
+        if not labels:
+            return
+        async for batch in self._db.stream(_history_batches, labels, rows_per_batch):
+            yield batch
 
     async def summaries(self, run_ids: list[str]) -> list[MetricSummary]:
         """Latest value, range and count of every metric of the given runs."""

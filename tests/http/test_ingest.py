@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 
+import numpy as np
 import pyarrow as pa
 
+from hub.services import metrics
+from hub.services.principal import SYSTEM
 from tests.inprocess import InProcessHub
 from tests.store.helpers import points
 
@@ -149,3 +153,26 @@ def test_history_requests_are_bounded(api: InProcessHub) -> None:
     assert response.status_code == 413 and "at most 1000 runs" in response.json()["message"]
     unknown = api.http.get("/api/v1/metrics", params={"run_id": "nope"}, headers=api.auth)
     assert unknown.status_code == 404
+
+
+def test_a_reader_that_hangs_up_mid_history_leaves_the_hub_serving(api: InProcessHub) -> None:
+    run_id = new_run(api)
+    steps = np.arange(2_500_000)  # three batches of the history stream
+    table = pa.table(
+        {
+            "key": pa.array(["loss"] * len(steps)),
+            "step": pa.array(steps),
+            "ts": pa.array(steps),
+            "value": pa.array(steps.astype(float)),
+        }
+    )
+    asyncio.run(metrics.ingest_table(api.store, SYSTEM, run_id, "big", table))
+    for _ in range(10):  # more hang-ups than the hub has worker threads
+        with api.http.stream(
+            "GET", "/api/v1/metrics", params={"run_id": run_id}, headers=api.auth
+        ) as response:
+            assert response.status_code == 200
+            next(response.iter_bytes())
+    whole = history(api, run_id)
+    assert whole.num_rows == 2_500_000
+    assert whole.column("step").to_pylist()[-3:] == [2_499_997, 2_499_998, 2_499_999]

@@ -35,3 +35,13 @@ def log_points(
 ) -> int:
     table = points(values, start_step)
     return asyncio.run(metrics.ingest_table(store, SYSTEM, run_id, new_id(), table))
+
+
+def history_table(store: Store, run_ids: list[str], keys: list[str] | None = None) -> pa.Table:
+    """The streamed history of some runs, gathered into one table."""
+
+    async def gather() -> pa.Table:
+        batches = [batch async for batch in await metrics.history(store, SYSTEM, run_ids, keys)]
+        return pa.Table.from_batches(batches, schema=metrics.HISTORY_SCHEMA)
+
+    return asyncio.run(gather())

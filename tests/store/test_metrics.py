@@ -12,7 +12,7 @@ from hub.errors import InvalidInput, LimitExceeded, NotFound
 from hub.services import metrics, runs
 from hub.services.principal import SYSTEM
 from hub.store import Store
-from tests.store.helpers import log_points, points
+from tests.store.helpers import history_table, log_points, points
 
 
 def new_run(store: Store) -> str:
@@ -25,7 +25,7 @@ def test_a_retried_batch_is_stored_once(store: Store) -> None:
     first = asyncio.run(metrics.ingest_table(store, SYSTEM, run_id, "batch-1", table))
     again = asyncio.run(metrics.ingest_table(store, SYSTEM, run_id, "batch-1", table))
     assert (first, again) == (3, 0)
-    history = asyncio.run(metrics.history(store, SYSTEM, [run_id], None))
+    history = history_table(store, [run_id])
     assert history.column("value").to_pylist() == [3.0, 2.0, 1.0]
 
 
@@ -92,7 +92,7 @@ def test_bad_batches_are_refused_and_lose_nothing(store: Store) -> None:
         asyncio.run(metrics.ingest_table(store, SYSTEM, "nope", "b4", points({"a": [1]})))
     with pytest.raises(InvalidInput, match="not an Arrow IPC stream"):
         asyncio.run(metrics.ingest(store, SYSTEM, run_id, "b5", b"\x00garbage"))
-    history = asyncio.run(metrics.history(store, SYSTEM, [run_id], None))
+    history = history_table(store, [run_id])
     assert history.num_rows == 1
 
 
@@ -111,3 +111,42 @@ def test_huge_step_numbers_bucket_without_overflow(store: Store) -> None:
     asyncio.run(metrics.ingest_table(store, SYSTEM, run_id, "big", table))
     (series,) = asyncio.run(metrics.series(store, SYSTEM, [run_id], ["loss"], 1000))
     assert series.steps == [0, 2**61, 2**62] and series.values == [1.0, 2.0, 3.0]
+
+
+def test_history_streams_in_batches_in_order(store: Store) -> None:
+    runs_ = [new_run(store) for _ in range(2)]
+    for run_id in runs_:
+        log_points(store, run_id, {"b": [float(i) for i in range(2500)], "a": [1.0] * 1000})
+
+    async def gather() -> list[pa.RecordBatch]:
+        return [batch async for batch in store.metrics.history(runs_, None, rows_per_batch=700)]
+
+    batches = asyncio.run(gather())
+    assert len(batches) > 5 and all(batch.num_rows <= 700 for batch in batches)
+    table = pa.Table.from_batches(batches)
+    labels = list(zip(table["run_id"].to_pylist(), table["key"].to_pylist(), strict=True))
+    assert labels == sorted(labels) and table.num_rows == 7000
+    b_steps = [
+        s
+        for (r, k), s in zip(labels, table["step"].to_pylist(), strict=True)
+        if (r, k) == (min(runs_), "b")
+    ]
+    assert b_steps == list(range(2500))
+
+
+def test_a_consumer_that_stops_early_frees_the_worker(store: Store) -> None:
+    def numbers(cur: object, count: int):  # type: ignore[no-untyped-def]
+        yield from range(count)
+
+    async def first_of_many() -> int:
+        stream = store.db.stream(numbers, 1_000_000)
+        try:
+            return await anext(stream)
+        finally:
+            await stream.aclose()  # what Starlette does when a client goes away
+
+    async def many() -> list[int]:
+        return list(await asyncio.gather(*(first_of_many() for _ in range(20))))
+
+    assert asyncio.run(many()) == [0] * 20  # more streams than worker threads: none stuck
+    assert asyncio.run(store.projects.all()) == []
