@@ -44,6 +44,7 @@ class ProjectType:
     description: str = strawberry.field(description="What the project is about.")
     created_at: datetime = strawberry.field(description="When it was created (UTC).")
     created_by: str = strawberry.field(description="Who created it.")
+    record: strawberry.Private[ProjectRecord]
 
     @classmethod
     def of(cls, record: ProjectRecord) -> ProjectType:
@@ -53,13 +54,13 @@ class ProjectType:
             description=record.description,
             created_at=record.created_at,
             created_by=record.created_by,
+            record=record,
         )
 
     @strawberry.field(description="Experiments of this project, by name.")
     async def experiments(self, info: Info) -> list[ExperimentType]:
         ctx = info.context
-        project = await projects.get_project(ctx.store, ctx.principal, self.name)
-        records = await projects.experiments(ctx.store, ctx.principal, project)
+        records = await projects.experiments(ctx.store, ctx.principal, self.record)
         return [ExperimentType.of(record) for record in records]
 
     @strawberry.field(description="Number of runs in the project.")

@@ -19,7 +19,6 @@ from hub.api.errors import (
 from hub.api.metrics import MetricSeriesType, MetricSummaryType
 from hub.api.projects import ExperimentType, ProjectType
 from hub.errors import NotFound, SalonError
-from hub.services import metrics as metrics_service
 from hub.services import runs
 from hub.store.records import KeyValue, RunEnvironment, RunRecord
 
@@ -116,7 +115,6 @@ class RunType:
         step_min: float | None = None,
         step_max: float | None = None,
     ) -> list[MetricSeriesType]:
-        _check_series_arguments(keys, buckets)
         found = await info.context.loaders.series.load(
             (
                 self.record.id,
@@ -127,11 +125,6 @@ class RunType:
             )
         )
         return [MetricSeriesType.of(record) for record in found]
-
-
-def _check_series_arguments(keys: list[str], buckets: int) -> None:
-    """The per-request limits, checked before batching splits a request into chunks."""
-    metrics_service.check_series_request(["run"], keys, buckets, (None, None))
 
 
 def _selects_any(info: Info, names: frozenset[str]) -> bool:

@@ -90,7 +90,7 @@ async def ingest_table(
 INT64_MAX = 2**63 - 1
 
 
-def check_series_request(
+def _check_series_request(
     run_ids: list[str], keys: list[str], buckets: int, steps: tuple[int | None, int | None]
 ) -> None:
     for step in steps:
@@ -117,7 +117,7 @@ async def series(
     step_max: int | None = None,
 ) -> list[MetricSeries]:
     """Downsampled series for each (run, key); see :meth:`MetricStore.series`."""
-    check_series_request(run_ids, keys, buckets, (step_min, step_max))
+    _check_series_request(run_ids, keys, buckets, (step_min, step_max))
     await get_runs(store, principal, run_ids)
     return await store.metrics.series(run_ids, keys, buckets, step_min, step_max)
 

@@ -178,12 +178,6 @@ def _ingest(cur: Cursor, run_id: str, batch_id: str, batch: pa.Table) -> int:
     return int(batch.num_rows)
 
 
-def _in(values: list[Any], params: list[Any]) -> str:
-    """Placeholders for an IN list; a literal IN list lets DuckDB prune row groups."""
-    params.extend(values)
-    return "(" + ", ".join("?" for _ in values) + ")"
-
-
 def _lookup(cur: Cursor, run_ids: list[str], keys: list[str] | None) -> dict[int, tuple[str, str]]:
     """series id → (run id, key) for the runs (and keys) asked for."""
     params: list[Any] = [run_ids]

@@ -49,9 +49,6 @@ class TokenStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def create(self, record: TokenRecord, token_hash: str) -> None:
-        await self._db.write(_insert, record, token_hash)
-
     def create_sync(self, record: TokenRecord, token_hash: str) -> None:
         self._db.write_sync(_insert, record, token_hash)
 
