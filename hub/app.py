@@ -14,10 +14,11 @@ from starlette.routing import Route
 from hub.api.schema import build_schema
 from hub.errors import SalonError
 from hub.http import health, metrics
-from hub.http.auth import TokenAuthMiddleware
+from hub.http.auth import AuthMiddleware
 from hub.http.body import GraphQLBodyLimit
 from hub.http.errors import salon_error_handler, unexpected_error_handler
 from hub.http.graphql import GraphQLView
+from hub.services.authentication import Authenticator
 from hub.settings import Settings
 from hub.store import Store, open_store
 
@@ -31,6 +32,7 @@ class Hub:
 
     settings: Settings
     store: Store
+    authenticator: Authenticator
 
 
 def create_app(settings: Settings, store: Store | None = None) -> Starlette:
@@ -42,7 +44,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         memory_limit=settings.duckdb_memory_limit,
         threads=settings.duckdb_threads,
     )
-    hub = Hub(settings, store)
+    authenticator = Authenticator(store, settings)
+    hub = Hub(settings, store, authenticator)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -64,7 +67,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         ],
         middleware=[
             Middleware(GraphQLBodyLimit, limit=GRAPHQL_MAX_BODY),
-            Middleware(TokenAuthMiddleware, store=store),
+            Middleware(AuthMiddleware, authenticator=authenticator),
         ],
         exception_handlers={SalonError: salon_error_handler, Exception: unexpected_error_handler},
         lifespan=lifespan,

@@ -73,16 +73,41 @@ def version() -> None:
 @app.command()
 def demo() -> None:
     """Load the demo team's projects, runs and curves into the store (hub must be stopped)."""
-    from hub.demo import load_demo
-    from hub.services.principal import SYSTEM
-
     settings = _settings()
     store = _open_store(settings)
     try:
-        count = asyncio.run(load_demo(store, SYSTEM))
+        count, password = _load_demo(store, settings)
     finally:
         store.close()
     typer.echo(f"Loaded {count} demo runs into {settings.database_path}.")
+    typer.echo(f"The demo team signs in with the password {password}")
+
+
+def _load_demo(store: Store, settings: Settings) -> tuple[int, str]:
+    """Demo runs and people; returns the run count and the people's password (kept in
+    ``<data dir>/demo-password``, mode 600)."""
+    from hub.demo import load_demo, load_people
+    from hub.services.principal import SYSTEM
+
+    password = _private_secret(settings.data_dir / "demo-password")
+    count = asyncio.run(load_demo(store, SYSTEM))
+    if store.users.by_name_sync("ana.silva") is None:
+        asyncio.run(load_people(store, SYSTEM, password))
+    return count, password
+
+
+def _private_secret(path: Path) -> str:
+    """The secret kept in ``path``, made (mode 600) when missing."""
+    import secrets
+
+    if path.is_file() and path.read_text().strip():
+        return path.read_text().strip()
+    secret = secrets.token_urlsafe(12)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(secret + "\n")
+    return secret
 
 
 def _serve(settings: Settings, store: Store) -> None:
@@ -141,16 +166,14 @@ def up(
     ] = True,
 ) -> None:
     """Start the hub and the dashboard on an embedded store, with demo data the first time."""
-    from hub.demo import load_demo
-    from hub.services.principal import SYSTEM
     from hub.services.tokens import ensure_admin_token_sync, local_admin_token_sync
 
     settings = _settings(port)
     _configure_logging(settings.log_level)
     store = _open_store(settings)
     if demo_data and not asyncio.run(store.projects.all()):
-        typer.echo("Loading demo data (a team of five, three projects, 46 runs)…")
-        asyncio.run(load_demo(store, SYSTEM))
+        typer.echo("Loading demo data (a team of eight, three projects, 46 runs)…")
+        _load_demo(store, settings)
     if settings.admin_token:
         token = ensure_admin_token_sync(
             store, "bootstrap (SALON_ADMIN_TOKEN)", settings.admin_token

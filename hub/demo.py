@@ -9,12 +9,41 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pyarrow as pa
 
-from hub.services import metrics, projects, runs
+from hub.services import access, accounts, metrics, projects, runs
 from hub.services.principal import Principal
 from hub.store import Store
 from hub.store.records import RunEnvironment
 
 TEAM = ("ana.silva", "ben.okafor", "chioma.eze", "dmitri.volkov", "emi.tanaka")
+PEOPLE = {  # name: (display name, e-mail, what they do)
+    "ana.silva": ("Ana Silva", "ana.silva@example.com", "ML engineer, vision"),
+    "ben.okafor": ("Ben Okafor", "ben.okafor@example.com", "data scientist, growth"),
+    "chioma.eze": ("Chioma Eze", "chioma.eze@example.com", "ML engineer, assistants"),
+    "dmitri.volkov": ("Dmitri Volkov", "dmitri.volkov@example.com", "data scientist, vision"),
+    "emi.tanaka": ("Emi Tanaka", "emi.tanaka@example.com", "research lead"),
+    "farah.haddad": ("Farah Haddad", "farah.haddad@example.com", "quality engineer (expert)"),
+    "gus.lindqvist": ("Gus Lindqvist", "gus.lindqvist@example.com", "support manager (expert)"),
+    "hana.kim": ("Hana Kim", "hana.kim@example.com", "compliance officer"),
+}
+COMPLIANCE = ("hana.kim",)
+GROUPS = {
+    "vision-team": ("Trains the defect detectors.", ("ana.silva", "dmitri.volkov")),
+    "growth-team": ("Forecasts churn.", ("ben.okafor",)),
+    "assist-team": ("Builds the support assistant.", ("chioma.eze",)),
+    "leads": ("Research leads.", ("emi.tanaka",)),
+}
+MEMBERSHIPS = (  # project, kind, name, role
+    ("vision-defects", "group", "vision-team", "editor"),
+    ("vision-defects", "user", "ana.silva", "maintainer"),
+    ("vision-defects", "user", "farah.haddad", "commenter"),
+    ("churn-forecast", "group", "growth-team", "editor"),
+    ("churn-forecast", "user", "ben.okafor", "maintainer"),
+    ("churn-forecast", "group", "leads", "viewer"),
+    ("support-llm", "group", "assist-team", "editor"),
+    ("support-llm", "user", "gus.lindqvist", "commenter"),
+    ("support-llm", "group", "leads", "maintainer"),
+    ("vision-defects", "group", "leads", "admin"),
+)
 PROJECTS = {
     "vision-defects": "Spotting scratches and dents on the assembly line from camera images.",
     "churn-forecast": "Which subscribers are likely to cancel next month, and why.",
@@ -78,6 +107,21 @@ def _curves(
         "val/acc": np.clip(val_acc, 0, 1),
         "lr": schedule,
     }
+
+
+async def load_people(store: Store, principal: Principal, password: str) -> None:
+    """The demo team's accounts (all with ``password``), groups and roles on the projects."""
+    for name, (display, email, _) in PEOPLE.items():
+        await accounts.create_user(
+            store, principal, name, password, display_name=display, email=email,
+            is_compliance=name in COMPLIANCE,
+        )  # fmt: skip
+    for group, (description, members) in GROUPS.items():
+        await accounts.create_group(store, principal, group, description)
+        for member in members:
+            await accounts.add_member(store, principal, group, member)
+    for project, kind, name, role in MEMBERSHIPS:
+        await access.grant_role(store, principal, project, kind, name, role, pii=role == "admin")
 
 
 async def load_demo(store: Store, principal: Principal, seed: int = 7) -> int:

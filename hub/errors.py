@@ -5,6 +5,8 @@ client and logged with an id::
 
     SalonError                  something the caller can fix; message says what to change
      ├── Unauthenticated        no or bad credentials                       → 401
+     │    └── RateLimited       too many failed sign-ins or token guesses   → 429
+     ├── Forbidden              a member without the role this needs        → 403
      ├── NotFound               no such object, or one the caller may not see → 404
      ├── InvalidInput           malformed or out-of-range input             → 400
      │    ├── FilterSyntaxError a run filter that does not parse            → 400
@@ -12,8 +14,9 @@ client and logged with an id::
      ├── Conflict               the change clashes with the current state   → 409
      └── StoreUnavailable       the database file cannot be opened (in use)  → 503
 
-"Forbidden" is deliberately absent: an object the caller may not see is reported as
-:class:`NotFound`, so that an outsider cannot tell the two apart.
+An object the caller may not see is reported as :class:`NotFound`, so that an outsider cannot
+tell "forbidden" from "does not exist". :class:`Forbidden` is only for callers who may already
+see the object (a viewer trying to edit a run), where saying why helps them.
 """
 
 from __future__ import annotations
@@ -42,6 +45,20 @@ class SalonError(Exception):
 class Unauthenticated(SalonError):
     status = 401
     code = "unauthenticated"
+
+
+class RateLimited(Unauthenticated):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Forbidden(SalonError):
+    status = 403
+    code = "forbidden"
 
 
 class NotFound(SalonError):

@@ -48,6 +48,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("duckdb_memory_limit", "768MB", "DuckDB's memory limit inside the hub."),
     Setting("duckdb_threads", "2", "Threads DuckDB may use for one query."),
     Setting("log_level", "info", "Log level of the hub: debug, info, warning or error."),
+    Setting(
+        "env",
+        "development",
+        "development or production. Production turns off GraphiQL, introspection and field "
+        "suggestions.",
+    ),
+    Setting(
+        "auth_failures_per_address",
+        "30/minute",
+        "Failed sign-ins and token guesses allowed per client address (then 429).",
+    ),
+    Setting(
+        "auth_failures_per_account",
+        "5/minute",
+        "Failed sign-ins allowed per account name (then 429).",
+    ),
 )
 
 
@@ -70,6 +86,13 @@ class Settings:
     duckdb_memory_limit: str = "768MB"
     duckdb_threads: int = 2
     log_level: str = "info"
+    env: str = "development"
+    auth_failures_per_address: str = "30/minute"
+    auth_failures_per_account: str = "5/minute"
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
 
     @property
     def database_path(self) -> Path:
@@ -103,4 +126,6 @@ def load_settings(
                 f"{setting.env}={raw!r} is not a valid {kind.__name__}: {setting.help}"
             ) from exc
     assert set(values) == set(fields), "SETTINGS and Settings must list the same names"
+    if values["env"] not in ("development", "production"):
+        raise SettingsError(f"SALON_ENV={values['env']!r}: use development or production.")
     return Settings(**values)

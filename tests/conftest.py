@@ -16,12 +16,12 @@ import pytest
 import uvicorn
 
 from hub.app import create_app
-from hub.demo import load_demo
+from hub.demo import load_demo, load_people
 from hub.services.principal import SYSTEM
 from hub.services.tokens import create_admin_token_sync
 from hub.settings import Settings
 from hub.store import Store, open_store
-from tests.inprocess import InProcessHub, in_process_hub
+from tests.inprocess import DEMO_PASSWORD, InProcessHub, in_process_hub
 
 
 def free_port() -> int:
@@ -91,6 +91,7 @@ def start_hub(data_dir: Path, *, demo: bool) -> Iterator[LiveHub]:
     store = open_store(settings.database_path)
     if demo:
         asyncio.run(load_demo(store, SYSTEM))
+        asyncio.run(load_people(store, SYSTEM, DEMO_PASSWORD))
     token = create_admin_token_sync(store, "tests")
     server, thread = serve_in_thread(settings, store)
     try:

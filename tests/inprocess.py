@@ -11,11 +11,13 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from hub.app import create_app
-from hub.demo import load_demo
+from hub.demo import load_demo, load_people
 from hub.services.principal import SYSTEM
 from hub.services.tokens import create_admin_token_sync
 from hub.settings import Settings
 from hub.store import Store, open_store
+
+DEMO_PASSWORD = "demo-password-2026"  # every demo person's password in tests
 
 
 @dataclasses.dataclass
@@ -49,6 +51,7 @@ def in_process_hub(data_dir: Path, demo: bool, **settings: Any) -> Iterator[InPr
     store = open_store(config.database_path)
     if demo:
         asyncio.run(load_demo(store, SYSTEM))
+        asyncio.run(load_people(store, SYSTEM, DEMO_PASSWORD))
     token = create_admin_token_sync(store, "tests")
     try:
         with TestClient(create_app(config, store), raise_server_exceptions=False) as http:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from hub.errors import FilterSyntaxError, NotFound, SalonError
+from hub.errors import FilterSyntaxError, Forbidden, NotFound, SalonError
 
 
 @strawberry.interface(name="Error", description="Something the caller can fix.")
@@ -22,6 +22,13 @@ class NotFoundErrorType(ErrorType):
     pass
 
 
+@strawberry.type(
+    name="ForbiddenError", description="You can see this, but your role does not allow the change."
+)
+class ForbiddenErrorType(ErrorType):
+    pass
+
+
 @strawberry.type(name="ConflictError", description="The change clashes with what is stored.")
 class ConflictErrorType(ErrorType):
     field: str | None = strawberry.field(description="The input field at fault, if one is.")
@@ -34,7 +41,13 @@ class FilterErrorType(ErrorType):
     )
 
 
-ErrorResult = ValidationErrorType | NotFoundErrorType | ConflictErrorType | FilterErrorType
+ErrorResult = (
+    ValidationErrorType
+    | NotFoundErrorType
+    | ForbiddenErrorType
+    | ConflictErrorType
+    | FilterErrorType
+)
 
 
 def as_error(exc: SalonError) -> ErrorResult:
@@ -43,6 +56,8 @@ def as_error(exc: SalonError) -> ErrorResult:
         return FilterErrorType(message=exc.message, position=exc.position)
     if isinstance(exc, NotFound):
         return NotFoundErrorType(message=exc.message)
+    if isinstance(exc, Forbidden):
+        return ForbiddenErrorType(message=exc.message)
     if exc.code == "conflict":
         return ConflictErrorType(message=exc.message, field=exc.field)
     return ValidationErrorType(message=exc.message, field=exc.field)

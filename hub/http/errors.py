@@ -8,7 +8,7 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from hub.errors import SalonError
+from hub.errors import RateLimited, SalonError
 
 log = logging.getLogger("salon.http")
 
@@ -17,7 +17,9 @@ def error_response(exc: SalonError) -> JSONResponse:
     body: dict[str, str] = {"error": exc.code, "message": exc.message}
     if exc.field:
         body["field"] = exc.field
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
     return JSONResponse(body, status_code=exc.status, headers=headers)
 
 

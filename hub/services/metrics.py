@@ -9,10 +9,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hub.errors import InvalidInput, LimitExceeded
-from hub.services import permissions
+from hub.services import audit, permissions
 from hub.services.limits import MAX_KEY, MAX_SERIES_BUCKETS, MAX_SERIES_REQUEST
+from hub.services.permissions import READ
 from hub.services.principal import Principal
-from hub.services.runs import get_run, get_runs
+from hub.services.runs import record_read, visible_runs, writable_run
 from hub.store import Store
 from hub.store import metrics as metric_store
 from hub.store.metrics import BATCH_SCHEMA
@@ -79,12 +80,13 @@ async def ingest_table(
             "The batch id must be 1 to 100 letters, digits or - _ : . characters.",
             field="batch_id",
         )
-    run = await get_run(store, principal, run_id)
-    permissions.require_write(principal, run.project_id, "run")
+    run = await writable_run(store, principal, run_id, "metrics.ingest")
     table = conform_batch(table)
     if table.num_rows == 0:
         return 0
-    return await store.metrics.ingest(run_id, batch_id, table)
+    events = [audit.event(principal, "metrics.ingest", "run", run.id, run.project_id,
+                          rows=table.num_rows)]  # fmt: skip
+    return await store.metrics.ingest(run_id, batch_id, table, audit=events)
 
 
 INT64_MAX = 2**63 - 1
@@ -118,8 +120,10 @@ async def series(
 ) -> list[MetricSeries]:
     """Downsampled series for each (run, key); see :meth:`MetricStore.series`."""
     _check_series_request(run_ids, keys, buckets, (step_min, step_max))
-    await get_runs(store, principal, run_ids)
-    return await store.metrics.series(run_ids, keys, buckets, step_min, step_max)
+    runs = await visible_runs(store, principal, run_ids, "metrics.series")
+    found = await store.metrics.series(run_ids, keys, buckets, step_min, step_max)
+    await record_read(store, principal, "metrics.series", runs, len(found))
+    return found
 
 
 async def history(
@@ -131,10 +135,21 @@ async def history(
         raise InvalidInput("Name at least one run id.", field="run_id")
     if len(run_ids) > 1000:
         raise LimitExceeded("Ask for at most 1000 runs at a time.", field="run_id")
-    await get_runs(store, principal, run_ids)
+    runs = await visible_runs(store, principal, run_ids, "metrics.history")
+    points = sum(
+        s.point_count
+        for s in await store.metrics.summaries(run_ids)
+        if keys is None or s.key in keys
+    )
+    await record_read(store, principal, "metrics.history", runs, points)
     return store.metrics.history(run_ids, keys)
 
 
 async def metric_keys(store: Store, principal: Principal, project_id: str) -> list[str]:
-    permissions.require_read(principal, project_id, "project")
-    return await store.metrics.keys(project_id)
+    await permissions.require(
+        store, principal, project_id, READ, action="metrics.keys", object_kind="project",
+        object_id=project_id,
+    )  # fmt: skip
+    keys = await store.metrics.keys(project_id)
+    await audit.read(store, principal, "metrics.keys", "project", project_id, project_id, len(keys))
+    return keys

@@ -5,39 +5,66 @@ from __future__ import annotations
 from hub.clock import now
 from hub.errors import NotFound
 from hub.ids import new_id
-from hub.services import permissions
+from hub.services import audit, permissions
 from hub.services.limits import check_name
+from hub.services.permissions import READ, WRITE
 from hub.services.principal import Principal
 from hub.store import Store
-from hub.store.records import ExperimentRecord, ProjectRecord
+from hub.store.records import ExperimentRecord, MembershipRecord, ProjectRecord
 
 
 async def list_projects(store: Store, principal: Principal) -> list[ProjectRecord]:
     """Projects the principal may read, by name."""
     projects = await store.projects.all()
-    return [p for p in projects if permissions.can_read_project(principal, p.id)]
+    readable = await permissions.readable_projects(store, principal, [p.id for p in projects])
+    shown = [p for p in projects if p.id in readable]
+    await audit.read(store, principal, "projects.list", "project", None, None, len(shown))
+    return shown
+
+
+async def visible_project(store: Store, principal: Principal, name: str) -> ProjectRecord:
+    """The project called ``name`` if the principal may read it (not audited: callers record
+    what they then read)."""
+    project = await store.projects.by_name(name)
+    if project is None:
+        await audit.deny(store, principal, "project.read", "project")
+        raise permissions.not_found(f"project named {name!r}")
+    await permissions.require(
+        store, principal, project.id, READ, action="project.read", object_kind="project",
+        object_id=project.id, what=f"project named {name!r}",
+    )  # fmt: skip
+    return project
 
 
 async def get_project(store: Store, principal: Principal, name: str) -> ProjectRecord:
-    project = await store.projects.by_name(name)
-    if project is None or not permissions.can_read_project(principal, project.id):
-        raise NotFound(f"No project named {name!r}. Check the spelling or ask for access.")
+    project = await visible_project(store, principal, name)
+    await audit.read(store, principal, "project.read", "project", project.id, project.id, 1)
     return project
 
 
 async def ensure_project(
     store: Store, principal: Principal, name: str, description: str = ""
 ) -> ProjectRecord:
-    """The project called ``name``, created first if the principal may create projects."""
+    """The project called ``name``, created first (with the principal as its admin) when it
+    does not exist and the principal may create projects."""
     name = check_name(name, "project")
     existing = await store.projects.by_name(name)
     if existing is not None:
-        permissions.require_write(principal, existing.id, f"project named {name!r}")
+        await permissions.require(
+            store, principal, existing.id, WRITE, action="run.create", object_kind="project",
+            object_id=existing.id, what=f"project named {name!r}",
+        )  # fmt: skip
         return existing
     if not permissions.can_create_project(principal):
-        raise NotFound(f"No project named {name!r}; ask an admin to create it.")
+        await audit.deny(store, principal, "project.create", "project")
+        raise NotFound(f"No project named {name!r}; this token may not create projects.")
     record = ProjectRecord(new_id(), name, description, now(), principal.user_name)
-    return await store.projects.create(record)
+    owner = None
+    if principal.user_id != "system":
+        owner = MembershipRecord(record.id, "user", principal.user_id, "admin", True,
+                                 principal.user_id, record.created_at)  # fmt: skip
+    events = [audit.event(principal, "project.create", "project", record.id, record.id, rows=1)]
+    return await store.projects.create(record, owner, audit=events)
 
 
 async def ensure_experiment(
@@ -45,16 +72,27 @@ async def ensure_experiment(
 ) -> ExperimentRecord:
     """The project's experiment called ``name``, created first when missing."""
     name = check_name(name, "experiment")
-    permissions.require_write(principal, project.id, f"project named {project.name!r}")
+    await permissions.require(
+        store, principal, project.id, WRITE, action="experiment.create",
+        object_kind="experiment", what=f"project named {project.name!r}",
+    )  # fmt: skip
     existing = await store.projects.experiment_by_name(project.id, name)
     if existing is not None:
         return existing
     record = ExperimentRecord(new_id(), project.id, name, description, now(), principal.user_name)
-    return await store.projects.create_experiment(record)
+    events = [audit.event(principal, "experiment.create", "experiment", record.id, project.id)]
+    return await store.projects.create_experiment(record, audit=events)
 
 
 async def experiments(
     store: Store, principal: Principal, project: ProjectRecord
 ) -> list[ExperimentRecord]:
-    permissions.require_read(principal, project.id, "project")
-    return await store.projects.experiments([project.id])
+    await permissions.require(
+        store, principal, project.id, READ, action="experiments.list", object_kind="project",
+        object_id=project.id,
+    )  # fmt: skip
+    found = await store.projects.experiments([project.id])
+    await audit.read(
+        store, principal, "experiments.list", "project", project.id, project.id, len(found)
+    )
+    return found

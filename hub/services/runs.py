@@ -13,7 +13,7 @@ from hub.clock import now
 from hub.errors import InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
 from hub.run_filter import parse_filter, parse_sort
-from hub.services import permissions, projects
+from hub.services import audit, permissions, projects
 from hub.services.limits import (
     MAX_NOTES,
     MAX_PACKAGES,
@@ -25,10 +25,12 @@ from hub.services.limits import (
     check_pairs,
 )
 from hub.services.pagination import decode_cursor, encode_cursor
+from hub.services.permissions import READ, WRITE
 from hub.services.principal import Principal
 from hub.store import Store
 from hub.store.records import (
     RUN_STATUSES,
+    AuditDraft,
     ExperimentRecord,
     KeyValue,
     MetricSummary,
@@ -86,28 +88,69 @@ async def create_run(store: Store, principal: Principal, new: NewRun) -> RunReco
         environment=new.environment,
         created_by=principal.user_name,
     )
-    await store.runs.create(run, params, tags)
+    events = [audit.event(principal, "run.create", "run", run.id, project.id, rows=1)]
+    await store.runs.create(run, params, tags, audit=events)
     return run
+
+
+async def visible_runs(
+    store: Store, principal: Principal, run_ids: list[str], action: str
+) -> list[RunRecord]:
+    """The runs with these ids, in the given order, when the principal may read them all;
+    otherwise NotFound naming the first one missing or hidden (the denial is audited). Not
+    itself audited as a read: callers record what they then read."""
+    found = await store.runs.by_ids(list(dict.fromkeys(run_ids)))
+    readable = await permissions.readable_projects(
+        store, principal, {run.project_id for run in found.values()}
+    )
+    for run_id in run_ids:
+        run = found.get(run_id)
+        if run is None or run.project_id not in readable:
+            await audit.deny(
+                store, principal, action, "run", run_id, None if run is None else run.project_id
+            )
+            raise NotFound(f"No run with id {run_id!r}.", field="runId")
+    return [found[run_id] for run_id in run_ids]
+
+
+async def record_read(
+    store: Store, principal: Principal, action: str, runs: Sequence[RunRecord], rows: int
+) -> None:
+    """One audit event per project the runs belong to."""
+    by_project: dict[str, list[RunRecord]] = defaultdict(list)
+    for run in runs:
+        by_project[run.project_id].append(run)
+    events = []
+    for project_id, found in by_project.items():
+        object_id = found[0].id if len(found) == 1 else None
+        count = rows if len(by_project) == 1 else len(found)
+        events.append(audit.event(principal, action, "run", object_id, project_id, rows=count))
+    await store.audit.record(events)
 
 
 async def get_runs(store: Store, principal: Principal, run_ids: list[str]) -> list[RunRecord]:
     """The runs with these ids, in the given order; NotFound if any is missing or hidden."""
-    found = await store.runs.by_ids(list(dict.fromkeys(run_ids)))
-    for run_id in run_ids:
-        run = found.get(run_id)
-        if run is None or not permissions.can_read_project(principal, run.project_id):
-            raise NotFound(f"No run with id {run_id!r}.", field="runId")
-    return [found[run_id] for run_id in run_ids]
+    runs = await visible_runs(store, principal, run_ids, "run.read")
+    await record_read(store, principal, "run.read", runs, len(runs))
+    return runs
 
 
 async def get_run(store: Store, principal: Principal, run_id: str) -> RunRecord:
     return (await get_runs(store, principal, [run_id]))[0]
 
 
-async def _writable(store: Store, principal: Principal, run_id: str) -> RunRecord:
-    run = await get_run(store, principal, run_id)
-    permissions.require_write(principal, run.project_id, "run")
+async def writable_run(store: Store, principal: Principal, run_id: str, action: str) -> RunRecord:
+    """The run, when the principal may change it (editor or above on its project)."""
+    run = (await visible_runs(store, principal, [run_id], action))[0]
+    await permissions.require(
+        store, principal, run.project_id, WRITE, action=action, object_kind="run",
+        object_id=run.id, what="run",
+    )  # fmt: skip
     return run
+
+
+def _event(principal: Principal, action: str, run: RunRecord, rows: int) -> list[AuditDraft]:
+    return [audit.event(principal, action, "run", run.id, run.project_id, rows=rows)]
 
 
 async def finish_run(
@@ -123,16 +166,20 @@ async def finish_run(
             f"Status {status!r} cannot end a run; use one of {', '.join(FINAL_STATUSES)}.",
             field="status",
         )
-    await _writable(store, principal, run_id)
-    return await store.runs.finish(run_id, status, ended_at or now())
+    run = await writable_run(store, principal, run_id, "run.finish")
+    events = _event(principal, "run.finish", run, 1)
+    return await audit.change(
+        store, events, store.runs.finish(run_id, status, ended_at or now(), audit=events)
+    )
 
 
 async def log_params(
     store: Store, principal: Principal, run_id: str, params: Mapping[str, str]
 ) -> RunRecord:
     checked = check_pairs(params.items(), "param", MAX_PARAM_VALUE, MAX_PARAMS_PER_CALL)
-    run = await _writable(store, principal, run_id)
-    await store.runs.add_params(run_id, checked)
+    run = await writable_run(store, principal, run_id, "run.log_params")
+    events = _event(principal, "run.log_params", run, len(checked))
+    await audit.change(store, events, store.runs.add_params(run_id, checked, audit=events))
     return run
 
 
@@ -140,14 +187,17 @@ async def set_tags(
     store: Store, principal: Principal, run_id: str, tags: Mapping[str, str]
 ) -> RunRecord:
     checked = check_pairs(tags.items(), "tag", MAX_TAG_VALUE, MAX_TAGS_PER_CALL)
-    run = await _writable(store, principal, run_id)
-    await store.runs.set_tags(run_id, checked)
+    run = await writable_run(store, principal, run_id, "run.set_tags")
+    events = _event(principal, "run.set_tags", run, len(checked))
+    await audit.change(store, events, store.runs.set_tags(run_id, checked, audit=events))
     return run
 
 
 async def set_notes(store: Store, principal: Principal, run_id: str, notes: str) -> RunRecord:
-    await _writable(store, principal, run_id)
-    return await store.runs.set_notes(run_id, _check_notes(notes))
+    notes = _check_notes(notes)
+    run = await writable_run(store, principal, run_id, "run.set_notes")
+    events = _event(principal, "run.set_notes", run, 1)
+    return await audit.change(store, events, store.runs.set_notes(run_id, notes, audit=events))
 
 
 async def search_runs(
@@ -170,12 +220,15 @@ async def search_runs(
     where = parse_filter(filter_text)
     sort = parse_sort(order_by)
     if project is not None:
-        project_ids = [(await projects.get_project(store, principal, project)).id]
+        project_ids = [(await projects.visible_project(store, principal, project)).id]
     else:
-        project_ids = [p.id for p in await projects.list_projects(store, principal)]
+        every = [p.id for p in await store.projects.all()]
+        project_ids = sorted(await permissions.readable_projects(store, principal, every))
     query = repr((project_ids, filter_text, order_by))
     offset, snapshot = decode_cursor(after, query)
     page = await store.runs.search(project_ids, where, sort, first, offset, snapshot)
+    only = project_ids[0] if project is not None else None
+    await audit.read(store, principal, "runs.search", "project", only, only, len(page.runs))
     if page.next_offset is None:
         return page
     return dataclasses.replace(
@@ -219,5 +272,10 @@ async def details(store: Store, principal: Principal, runs: list[RunRecord]) -> 
 
 async def param_keys(store: Store, principal: Principal, project_id: str) -> list[str]:
     """Names of every param logged in a project."""
-    permissions.require_read(principal, project_id, "project")
-    return await store.runs.param_keys(project_id)
+    await permissions.require(
+        store, principal, project_id, READ, action="params.keys", object_kind="project",
+        object_id=project_id,
+    )  # fmt: skip
+    keys = await store.runs.param_keys(project_id)
+    await audit.read(store, principal, "params.keys", "project", project_id, project_id, len(keys))
+    return keys

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hub.store.access import AccessStore
+from hub.store.audit import AuditStore
 from hub.store.database import Database
 from hub.store.metrics import MetricStore
 from hub.store.projects import ProjectStore
 from hub.store.runs import RunStore
 from hub.store.tokens import TokenStore
+from hub.store.users import UserStore
 
 
 class Store:
@@ -24,6 +27,9 @@ class Store:
         self.runs = RunStore(db)
         self.metrics = MetricStore(db)
         self.tokens = TokenStore(db)
+        self.users = UserStore(db)
+        self.access = AccessStore(db)
+        self.audit = AuditStore(db)
 
     def close(self) -> None:
         self.db.close()

@@ -4,6 +4,10 @@ DuckDB lets one process hold a file read-write, so the hub is the only door to i
 hub every query runs on a worker thread with that thread's own cursor, never on the event loop.
 Writes are serialised through one lock: DuckDB appends are fast, and a single writer removes
 optimistic-concurrency conflicts between concurrent ingest batches updating the same summaries.
+
+Every change goes through :meth:`Database.audited_write`, which appends its audit events to the
+hash chain inside the same transaction: a committed change always has its events, a rolled
+back one never does, and a crash cannot leave one without the other.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import asyncio
 import concurrent.futures
 import functools
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +24,10 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import duckdb
 
+from hub.clock import now
 from hub.errors import StoreUnavailable
+from hub.store import audit
+from hub.store.records import AuditDraft
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schema" / "duckdb"
 
@@ -54,6 +61,7 @@ class Database:
         self._cursors: list[Cursor] = []
         self._cursors_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._head = audit.Head()
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="salon-db")
         self._closed = False
 
@@ -61,6 +69,8 @@ class Database:
         """Apply every ``schema/duckdb/*.sql`` file in name order (each is idempotent)."""
         for sql_file in sorted(SCHEMA_DIR.glob("*.sql")):
             self._connection.execute(sql_file.read_text())
+        with self._write_lock:
+            self._head = audit.load_head(self._connection)
 
     def _cursor(self) -> Cursor:
         cursor: Cursor | None = getattr(self._local, "cursor", None)
@@ -83,6 +93,45 @@ class Database:
         """Run ``fn(cursor, ...)`` in one transaction, serialised with every other write."""
         with self._write_lock, self._transaction() as cursor:
             return fn(cursor, *args, **kwargs)
+
+    def audited_write_sync(
+        self,
+        events: Sequence[AuditDraft],
+        fn: Callable[Concatenate[Cursor, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run ``fn(cursor, ...)`` and append ``events`` to the audit chain, in one transaction."""
+        with self._write_lock:
+            with self._transaction() as cursor:
+                result = fn(cursor, *args, **kwargs)
+                head = audit.append(cursor, self._head, events, now())
+            self._head = head  # only once committed
+            return result
+
+    async def audited_write(
+        self,
+        events: Sequence[AuditDraft],
+        fn: Callable[Concatenate[Cursor, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """:meth:`audited_write_sync` on a worker thread."""
+        call = functools.partial(self.audited_write_sync, events, fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def record(self, events: Sequence[AuditDraft]) -> None:
+        """Append audit events that accompany no change: reads, denials, errors."""
+        await self.audited_write(events, _nothing)
+
+    def record_sync(self, events: Sequence[AuditDraft]) -> None:
+        self.audited_write_sync(events, _nothing)
+
+    @property
+    def audit_head(self) -> tuple[int, str]:
+        """The last committed event's sequence number and hash."""
+        with self._write_lock:
+            return self._head.seq, self._head.hash
 
     async def read(
         self, fn: Callable[Concatenate[Cursor, P], T], *args: P.args, **kwargs: P.kwargs
@@ -165,3 +214,7 @@ class Database:
             for cursor in self._cursors:
                 cursor.close()
         self._connection.close()
+
+
+def _nothing(cursor: Cursor) -> None:
+    return None

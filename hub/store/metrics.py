@@ -10,7 +10,7 @@ resolved by probing, under the store's single writer.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from hub.errors import NotFound
 from hub.store.database import Cursor, Database
-from hub.store.records import MetricSeries, MetricSummary
+from hub.store.records import AuditDraft, MetricSeries, MetricSummary
 
 # The columns an ingest batch carries; the run is given once per batch.
 BATCH_SCHEMA = pa.schema(
@@ -318,9 +318,11 @@ class MetricStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def ingest(self, run_id: str, batch_id: str, batch: pa.Table) -> int:
+    async def ingest(
+        self, run_id: str, batch_id: str, batch: pa.Table, *, audit: Sequence[AuditDraft]
+    ) -> int:
         """Store a batch (columns of ``BATCH_SCHEMA``) exactly once; returns points stored."""
-        return await self._db.write(_ingest, run_id, batch_id, batch)
+        return await self._db.audited_write(audit, _ingest, run_id, batch_id, batch)
 
     async def series(
         self,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from hub.store._time import to_naive, to_utc
+from hub.store.access import insert_membership
 from hub.store.database import Cursor, Database
-from hub.store.records import ExperimentRecord, ProjectRecord
+from hub.store.records import AuditDraft, ExperimentRecord, MembershipRecord, ProjectRecord
 
 _PROJECT_COLUMNS = "id, name, description, created_at, created_by"
 _EXPERIMENT_COLUMNS = "id, project_id, name, description, created_at, created_by"
@@ -36,11 +38,16 @@ def experiment_by_name(cur: Cursor, project_id: str, name: str) -> ExperimentRec
     return None if row is None else _experiment(row)
 
 
-def insert_project(cur: Cursor, record: ProjectRecord) -> ProjectRecord:
-    """Insert ``record`` unless a project of that name exists; return the stored one."""
+def insert_project(
+    cur: Cursor, record: ProjectRecord, owner: MembershipRecord | None = None
+) -> ProjectRecord:
+    """Insert ``record`` (and its first member) unless a project of that name exists; return
+    the stored one."""
     existing = project_by_name(cur, record.name)
     if existing is not None:
         return existing
+    if owner is not None:
+        insert_membership(cur, owner)
     cur.execute(
         f"INSERT INTO projects ({_PROJECT_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
         [
@@ -79,9 +86,15 @@ class ProjectStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def create(self, record: ProjectRecord) -> ProjectRecord:
-        """Store a project, or return the existing one of the same name."""
-        return await self._db.write(insert_project, record)
+    async def create(
+        self,
+        record: ProjectRecord,
+        owner: MembershipRecord | None = None,
+        *,
+        audit: Sequence[AuditDraft],
+    ) -> ProjectRecord:
+        """Store a project with its first member, or return the existing one of the same name."""
+        return await self._db.audited_write(audit, insert_project, record, owner)
 
     async def by_name(self, name: str) -> ProjectRecord | None:
         return await self._db.read(project_by_name, name)
@@ -107,9 +120,11 @@ class ProjectStore:
         )
         return [_project(row) for row in rows]
 
-    async def create_experiment(self, record: ExperimentRecord) -> ExperimentRecord:
+    async def create_experiment(
+        self, record: ExperimentRecord, *, audit: Sequence[AuditDraft]
+    ) -> ExperimentRecord:
         """Store an experiment, or return the project's existing one of the same name."""
-        return await self._db.write(insert_experiment, record)
+        return await self._db.audited_write(audit, insert_experiment, record)
 
     async def experiments(self, project_ids: list[str]) -> list[ExperimentRecord]:
         """Every experiment of the given projects, by name."""

@@ -102,10 +102,99 @@ class RunPage:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class TokenRecord:
+    """A personal API token. ``scope_projects`` None means every project its owner may reach;
+    ``scope_write`` False narrows it to reading."""
+
     id: str
     name: str
+    user_id: str
     user_name: str
-    is_admin: bool
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
+    scope_projects: tuple[str, ...] | None = None
+    scope_write: bool = True
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: str
+    name: str
+    display_name: str
+    email: str | None
+    is_admin: bool
+    is_compliance: bool
+    created_at: datetime
+    disabled_at: datetime | None
+    issuer: str | None = None
+    subject: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GroupRecord:
+    id: str
+    name: str
+    description: str
+    created_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MembershipRecord:
+    """A role on a project held by a person (``subject_kind`` "user") or a group."""
+
+    project_id: str
+    subject_kind: str
+    subject_id: str
+    role: str
+    pii: bool
+    granted_by: str
+    granted_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditDraft:
+    """What a service knows about one access or change; the store adds time, order and hash."""
+
+    actor_id: str
+    auth_method: str
+    auth_id: str | None
+    address: str | None
+    action: str
+    object_kind: str
+    object_id: str | None
+    project_id: str | None
+    outcome: str = "allow"
+    row_count: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditEvent:
+    seq: int
+    at: datetime
+    actor_id: str
+    auth_method: str
+    auth_id: str | None
+    address: str | None
+    action: str
+    object_kind: str
+    object_id: str | None
+    project_id: str | None
+    outcome: str
+    row_count: int | None
+    prev_hash: str
+    hash: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChainReport:
+    """What ``salon audit verify`` found: the events checked and the first broken one."""
+
+    checked: int
+    head_seq: int
+    head_hash: str
+    broken_seq: int | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None

@@ -2,45 +2,70 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from hub.store._time import maybe_utc, to_naive, to_utc
 from hub.store.database import Cursor, Database
-from hub.store.records import TokenRecord
+from hub.store.records import AuditDraft, TokenRecord
 
-_COLUMNS = "id, name, user_name, is_admin, created_at, expires_at, revoked_at"
+_COLUMNS = (
+    "id, name, user_id, user_name, created_at, expires_at, revoked_at, scope_projects, scope_write"
+)
 
 
 def _token(row: tuple[Any, ...]) -> TokenRecord:
     return TokenRecord(
-        row[0], row[1], row[2], row[3], to_utc(row[4]), maybe_utc(row[5]), maybe_utc(row[6])
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        to_utc(row[4]),
+        maybe_utc(row[5]),
+        maybe_utc(row[6]),
+        None if row[7] is None else tuple(row[7]),
+        True if row[8] is None else bool(row[8]),
     )
 
 
-def _insert(cur: Cursor, record: TokenRecord, token_hash: str) -> None:
+def _insert(cur: Cursor, record: TokenRecord, token_hash: str) -> TokenRecord:
     cur.execute(
-        f"INSERT INTO api_tokens ({_COLUMNS}, token_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO api_tokens ({_COLUMNS}, is_admin, token_hash) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, false, ?)",
         [
             record.id,
             record.name,
+            record.user_id,
             record.user_name,
-            record.is_admin,
             to_naive(record.created_at),
             to_naive(record.expires_at),
             to_naive(record.revoked_at),
+            None if record.scope_projects is None else list(record.scope_projects),
+            record.scope_write,
             token_hash,
         ],
     )
+    return record
 
 
 def _active(cur: Cursor, token_hash: str, now: datetime) -> TokenRecord | None:
     row = cur.execute(
         f"SELECT {_COLUMNS} FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL "
+        "AND user_id IS NOT NULL "
         "AND (expires_at IS NULL OR expires_at > ?) LIMIT 1",
         [token_hash, to_naive(now)],
     ).fetchone()
     return None if row is None else _token(row)
+
+
+def _revoke(cur: Cursor, token_id: str, at: datetime) -> str | None:
+    row = cur.execute(
+        "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL "
+        "RETURNING token_hash",
+        [to_naive(at), token_id],
+    ).fetchone()
+    return None if row is None else str(row[0])
 
 
 class TokenStore:
@@ -49,8 +74,15 @@ class TokenStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def create_sync(self, record: TokenRecord, token_hash: str) -> None:
-        self._db.write_sync(_insert, record, token_hash)
+    async def create(
+        self, record: TokenRecord, token_hash: str, *, audit: Sequence[AuditDraft]
+    ) -> TokenRecord:
+        return await self._db.audited_write(audit, _insert, record, token_hash)
+
+    def create_sync(
+        self, record: TokenRecord, token_hash: str, *, audit: Sequence[AuditDraft]
+    ) -> TokenRecord:
+        return self._db.audited_write_sync(audit, _insert, record, token_hash)
 
     def active_sync(self, token_hash: str, now: datetime) -> TokenRecord | None:
         return self._db.read_sync(_active, token_hash, now)
@@ -58,3 +90,28 @@ class TokenStore:
     async def active(self, token_hash: str, now: datetime) -> TokenRecord | None:
         """The unrevoked, unexpired token with this hash, if any."""
         return await self._db.read(_active, token_hash, now)
+
+    async def by_id(self, token_id: str) -> TokenRecord | None:
+        row = await self._db.read(
+            lambda cur: cur.execute(
+                f"SELECT {_COLUMNS} FROM api_tokens WHERE id = ? LIMIT 1", [token_id]
+            ).fetchone()
+        )
+        return None if row is None else _token(row)
+
+    async def of_user(self, user_id: str) -> list[TokenRecord]:
+        """A person's tokens, newest first, revoked and expired ones included."""
+        rows = await self._db.read(
+            lambda cur: cur.execute(
+                f"SELECT {_COLUMNS} FROM api_tokens WHERE user_id = ? ORDER BY created_at DESC",
+                [user_id],
+            ).fetchall()
+        )
+        return [_token(row) for row in rows]
+
+    async def revoke(
+        self, token_id: str, at: datetime, *, audit: Sequence[AuditDraft]
+    ) -> str | None:
+        """Revoke a token; returns its hash (to drop it from caches), or None if it was not
+        active."""
+        return await self._db.audited_write(audit, _revoke, token_id, at)

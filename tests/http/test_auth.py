@@ -6,8 +6,8 @@ import time
 from datetime import timedelta
 
 from hub.clock import now
-from hub.services.tokens import TokenCache, create_admin_token_sync, hash_token
-from hub.store.records import TokenRecord
+from hub.services.principal import Principal
+from hub.services.tokens import PrincipalCache, create_admin_token_sync
 from tests.inprocess import InProcessHub
 
 QUERY = {"query": "{ version }"}
@@ -28,16 +28,19 @@ def test_an_expiring_token_stops_working_when_it_expires_even_if_cached(
 
 
 def test_the_cache_forgets_on_request_and_after_its_ttl() -> None:
-    record = TokenRecord("t1", "n", "admin", True, now(), None, None)
-    cache = TokenCache(ttl=60)
-    cache.put(hash_token("s"), record)
-    assert cache.get(hash_token("s"), now()) == record
-    cache.forget(hash_token("s"))
-    assert cache.get(hash_token("s"), now()) is None
-    stale = TokenCache(ttl=0)
-    stale.put(hash_token("s"), record)
+    principal = Principal("u1", "ada")
+    cache = PrincipalCache(ttl=60)
+    cache.put("h", principal, None)
+    assert cache.get("h", now()) == principal
+    cache.forget("h")
+    assert cache.get("h", now()) is None
+    cache.put("h", principal, now() + timedelta(hours=1))
+    cache.clear()
+    assert cache.get("h", now()) is None
+    stale = PrincipalCache(ttl=0)
+    stale.put("h", principal, None)
     time.sleep(0.01)
-    assert stale.get(hash_token("s"), now()) is None
+    assert stale.get("h", now()) is None
 
 
 def test_malformed_authorization_headers(api: InProcessHub) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from hub.services.tokens import authenticate, local_admin_token_sync
+from hub.services.tokens import local_admin_token_sync, principal_for_token
 from hub.store import Store
 
 
@@ -15,7 +15,7 @@ def test_salon_up_keeps_one_token_across_restarts(store: Store, tmp_path: Path) 
     assert path.stat().st_mode & 0o777 == 0o600
     assert path.read_text().strip() == first
     assert local_admin_token_sync(store, path) == first
-    principal = asyncio.run(authenticate(store, f"Bearer {first}"))
+    principal = asyncio.run(principal_for_token(store, first))
     assert principal.is_admin
 
 

@@ -1,0 +1,114 @@
+"""Granting and taking away roles on projects, and restricting objects to groups."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from hub.clock import now
+from hub.errors import InvalidInput, NotFound
+from hub.services import audit, permissions
+from hub.services.permissions import ADMIN, MANAGE, RANK, READ
+from hub.services.principal import ROLES, Principal
+from hub.store import Store
+from hub.store.records import MembershipRecord, ProjectRecord
+
+SUBJECT_KINDS = ("user", "group")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Member:
+    """A membership with the name of who holds it."""
+
+    membership: MembershipRecord
+    name: str
+
+
+async def _subject_id(store: Store, kind: str, name: str) -> str:
+    if kind == "user":
+        user = await store.users.by_name(name)
+        if user is None:
+            raise NotFound(f"No user called {name!r}.", field="subject")
+        return user.id
+    if kind == "group":
+        group = await store.users.group_by_name(name)
+        if group is None:
+            raise NotFound(f"No group called {name!r}.", field="subject")
+        return group.id
+    raise InvalidInput(f"Grant roles to a user or a group, not {kind!r}.", field="kind")
+
+
+async def _managed_project(
+    store: Store, principal: Principal, project_name: str, action: str
+) -> ProjectRecord:
+    project = await store.projects.by_name(project_name)
+    if project is None:
+        await audit.deny(store, principal, action, "project")
+        raise NotFound(f"No project named {project_name!r}.", field="project")
+    await permissions.require(
+        store, principal, project.id, MANAGE, action=action, object_kind="project",
+        object_id=project.id, what=f"project named {project_name!r}",
+    )  # fmt: skip
+    return project
+
+
+async def grant_role(
+    store: Store,
+    principal: Principal,
+    project_name: str,
+    kind: str,
+    name: str,
+    role: str,
+    pii: bool = False,
+) -> MembershipRecord:
+    """Give a person or group a role on a project. Maintainers may grant up to maintainer;
+    only project admins may make admins or grant the PII right."""
+    if role not in ROLES:
+        raise InvalidInput(f"Role {role!r} is not one of {', '.join(ROLES)}.", field="role")
+    project = await _managed_project(store, principal, project_name, "membership.grant")
+    access = await permissions.access_to(store, principal, project.id)
+    assert access is not None
+    if (role == ADMIN or pii) and not access.allows(ADMIN):
+        await audit.deny(store, principal, "membership.grant", "project", project.id, project.id)
+        raise InvalidInput(
+            "Only project admins may make admins or grant access to PII.", field="role"
+        )
+    subject_id = await _subject_id(store, kind, name)
+    record = MembershipRecord(project.id, kind, subject_id, role, pii, principal.user_id, now())
+    events = [audit.event(principal, "membership.grant", kind, subject_id, project.id, rows=1)]
+    return await store.access.grant(record, audit=events)
+
+
+async def revoke_role(
+    store: Store, principal: Principal, project_name: str, kind: str, name: str
+) -> bool:
+    project = await _managed_project(store, principal, project_name, "membership.revoke")
+    subject_id = await _subject_id(store, kind, name)
+    current = [
+        m for m in await store.access.of_project(project.id)
+        if m.subject_kind == kind and m.subject_id == subject_id
+    ]  # fmt: skip
+    access = await permissions.access_to(store, principal, project.id)
+    if current and current[0].role == ADMIN and not (access and access.allows(ADMIN)):
+        raise InvalidInput("Only project admins may remove an admin.", field="subject")
+    events = [audit.event(principal, "membership.revoke", kind, subject_id, project.id, rows=1)]
+    return await store.access.revoke(project.id, kind, subject_id, audit=events)
+
+
+async def members(store: Store, principal: Principal, project: ProjectRecord) -> list[Member]:
+    """Who holds which role on a project (visible to anyone who can read it)."""
+    await permissions.require(
+        store, principal, project.id, READ, action="members.list", object_kind="project",
+        object_id=project.id,
+    )  # fmt: skip
+    found = await store.access.of_project(project.id)
+    users = await store.users.by_ids([m.subject_id for m in found if m.subject_kind == "user"])
+    groups = {g.id: g.name for g in await store.users.groups()}
+    result = [
+        Member(m, users[m.subject_id].name if m.subject_kind == "user" and m.subject_id in users
+               else groups.get(m.subject_id, "?"))
+        for m in found
+    ]  # fmt: skip
+    await audit.read(
+        store, principal, "members.list", "project", project.id, project.id, len(result)
+    )
+    return sorted(result, key=lambda m: (-RANK[m.membership.role], m.name))

@@ -1,0 +1,221 @@
+"""The audit trail: a hash chain of events, appended inside the transaction of what they record.
+
+Each event's hash is SHA-256 over the previous event's hash and this event's fields, in a
+canonical JSON form. An edited event no longer matches its hash; a deleted or reordered one
+breaks the sequence or the link to its predecessor. Truncating the tail keeps a valid chain,
+which is why the hub also writes signed checkpoints of the head outside the database file
+(``hub/services/audit.py``); :func:`verify` compares against them.
+
+The head (last sequence number and hash) lives in memory, guarded by the database's write
+lock, so appending never reads the table and concurrent transactions cannot both take the
+same place in the chain.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from hub.store._time import to_naive, to_utc
+from hub.store.records import AuditDraft, AuditEvent, ChainReport
+
+GENESIS = "0" * 64
+_FIELDS = (
+    "actor_id",
+    "auth_method",
+    "auth_id",
+    "address",
+    "action",
+    "object_kind",
+    "object_id",
+    "project_id",
+    "outcome",
+    "row_count",
+)
+_COLUMNS = "seq, occurred_at, " + ", ".join(_FIELDS) + ", prev_hash, hash"
+OUTCOMES = ("allow", "deny", "error")
+Cursor = duckdb.DuckDBPyConnection
+
+
+def event_hash(prev_hash: str, seq: int, at: datetime, values: Sequence[Any]) -> str:
+    """The chain hash of one event. ``at`` is naive UTC with microseconds, as stored."""
+    body = json.dumps([prev_hash, seq, at.isoformat(timespec="microseconds"), *values])
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclasses.dataclass
+class Head:
+    seq: int = 0
+    hash: str = GENESIS
+
+
+def load_head(cur: Cursor) -> Head:
+    row = cur.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
+    return Head() if row is None else Head(int(row[0]), str(row[1]))
+
+
+def append(cur: Cursor, head: Head, drafts: Sequence[AuditDraft], at: datetime) -> Head:
+    """Insert ``drafts`` after ``head`` in the caller's transaction; returns the new head, which
+    the caller makes current only once the transaction has committed."""
+    seq, prev = head.seq, head.hash
+    stamp = to_naive(at)
+    assert stamp is not None
+    rows = []
+    for draft in drafts:
+        seq += 1
+        values = [getattr(draft, name) for name in _FIELDS]
+        digest = event_hash(prev, seq, stamp, values)
+        rows.append([seq, stamp, *values, prev, digest])
+        prev = digest
+    if rows:
+        cur.executemany(
+            f"INSERT INTO audit_events ({_COLUMNS}) VALUES ({', '.join('?' * (len(_FIELDS) + 4))})",
+            rows,
+        )
+    return Head(seq, prev)
+
+
+def _event(row: tuple[Any, ...]) -> AuditEvent:
+    return AuditEvent(row[0], to_utc(row[1]), *row[2:])
+
+
+def verify(cur: Cursor, checkpoints: Sequence[tuple[int, str]] = ()) -> ChainReport:
+    """Recompute the chain from the first event; report the first one that does not fit.
+
+    ``checkpoints`` are (sequence number, hash) pairs the hub signed earlier: each must still
+    be in the chain, which catches a truncated tail or a rewritten history."""
+    expected_seq, prev = 1, GENESIS
+    by_seq: dict[int, str] = {}
+    wanted = {seq for seq, _ in checkpoints}
+    checked = 0
+    result = cur.execute(f"SELECT {_COLUMNS} FROM audit_events ORDER BY seq")
+    while batch := result.fetchmany(10_000):
+        for row in batch:
+            seq, at, prev_hash, digest = row[0], row[1], row[-2], row[-1]
+            if seq != expected_seq:
+                problem = (
+                    f"event {expected_seq} is missing (next is {seq})"
+                    if seq > expected_seq
+                    else f"event {seq} appears twice or out of order"
+                )
+                return ChainReport(checked, expected_seq - 1, prev, expected_seq, problem)
+            if prev_hash != prev:
+                return ChainReport(
+                    checked, seq - 1, prev, seq, f"event {seq} does not follow event {seq - 1}"
+                )
+            if event_hash(prev, seq, at, row[2:-2]) != digest:
+                return ChainReport(checked, seq - 1, prev, seq, f"event {seq} was altered")
+            if seq in wanted:
+                by_seq[seq] = digest
+            prev, expected_seq, checked = digest, seq + 1, checked + 1
+    head_seq = expected_seq - 1
+    for seq, digest in sorted(checkpoints):
+        if seq > head_seq:
+            return ChainReport(
+                checked,
+                head_seq,
+                prev,
+                head_seq + 1,
+                f"the trail ends at event {head_seq}, but a signed checkpoint saw event {seq}: "
+                "events were removed from the end",
+            )
+        if by_seq.get(seq) != digest:
+            return ChainReport(
+                checked, head_seq, prev, seq, f"event {seq} differs from its signed checkpoint"
+            )
+    return ChainReport(checked, head_seq, prev)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Filters of the audit page; every field optional."""
+
+    actor_id: str | None = None
+    project_id: str | None = None
+    object_kind: str | None = None
+    object_id: str | None = None
+    action: str | None = None
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _where(query: AuditQuery) -> tuple[str, list[Any]]:
+    clauses, params = ["TRUE"], []
+    for name in ("actor_id", "project_id", "object_kind", "object_id", "action", "outcome"):
+        value = getattr(query, name)
+        if value is not None:
+            clauses.append(f"{name} = ?")
+            params.append(value)
+    if query.since is not None:
+        clauses.append("occurred_at >= ?")
+        params.append(to_naive(query.since))
+    if query.until is not None:
+        clauses.append("occurred_at < ?")
+        params.append(to_naive(query.until))
+    return " AND ".join(clauses), params
+
+
+def search(cur: Cursor, query: AuditQuery, limit: int, before_seq: int | None) -> list[AuditEvent]:
+    """Newest first; ``before_seq`` continues a page."""
+    where, params = _where(query)
+    if before_seq is not None:
+        where += " AND seq < ?"
+        params.append(before_seq)
+    rows = cur.execute(
+        f"SELECT {_COLUMNS} FROM audit_events WHERE {where} ORDER BY seq DESC LIMIT ?",
+        [*params, limit],
+    ).fetchall()
+    return [_event(row) for row in rows]
+
+
+def export(cur: Cursor, query: AuditQuery, batch_rows: int = 100_000) -> Iterator[pa.RecordBatch]:
+    """Matching events, oldest first, as Arrow record batches (for CSV and Parquet export)."""
+    where, params = _where(query)
+    reader = cur.execute(
+        f"SELECT {_COLUMNS} FROM audit_events WHERE {where} ORDER BY seq", params
+    ).fetch_record_batch(batch_rows)
+    yield from reader
+
+
+class AuditStore:
+    """Reads the audit trail and records events that accompany no change."""
+
+    def __init__(self, db: Any) -> None:
+        self._db = db
+
+    async def record(self, events: Sequence[AuditDraft]) -> None:
+        """Append events for reads, denials and errors (changes append their own)."""
+        await self._db.record(events)
+
+    def record_sync(self, events: Sequence[AuditDraft]) -> None:
+        self._db.record_sync(events)
+
+    @property
+    def head(self) -> tuple[int, str]:
+        """The last committed event's sequence number and hash."""
+        head: tuple[int, str] = self._db.audit_head
+        return head
+
+    async def search(
+        self, query: AuditQuery, limit: int, before_seq: int | None = None
+    ) -> list[AuditEvent]:
+        found: list[AuditEvent] = await self._db.read(search, query, limit, before_seq)
+        return found
+
+    def export(self, query: AuditQuery) -> AsyncIterator[pa.RecordBatch]:
+        return self._db.stream(export, query)  # type: ignore[no-any-return]
+
+    async def verify(self, checkpoints: Sequence[tuple[int, str]] = ()) -> ChainReport:
+        report: ChainReport = await self._db.read(verify, checkpoints)
+        return report
+
+    def verify_sync(self, checkpoints: Sequence[tuple[int, str]] = ()) -> ChainReport:
+        return self._db.read_sync(verify, checkpoints)  # type: ignore[no-any-return]

@@ -1,0 +1,202 @@
+"""People and groups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from hub.store._time import maybe_utc, to_naive, to_utc
+from hub.store.database import Cursor, Database
+from hub.store.records import AuditDraft, GroupRecord, UserRecord
+
+_USER_COLUMNS = (
+    "id, name, display_name, email, is_admin, is_compliance, created_at, disabled_at, "
+    "issuer, subject"
+)
+_GROUP_COLUMNS = "id, name, description, created_at"
+
+
+def _user(row: tuple[Any, ...]) -> UserRecord:
+    return UserRecord(
+        row[0], row[1], row[2], row[3], row[4], row[5], to_utc(row[6]), maybe_utc(row[7]),
+        row[8], row[9],
+    )  # fmt: skip
+
+
+def _group(row: tuple[Any, ...]) -> GroupRecord:
+    return GroupRecord(row[0], row[1], row[2], to_utc(row[3]))
+
+
+def _insert_user(cur: Cursor, user: UserRecord, password_hash: str | None) -> UserRecord:
+    cur.execute(
+        f"INSERT INTO users ({_USER_COLUMNS}, password_hash) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            user.id,
+            user.name,
+            user.display_name,
+            user.email,
+            user.is_admin,
+            user.is_compliance,
+            to_naive(user.created_at),
+            to_naive(user.disabled_at),
+            user.issuer,
+            user.subject,
+            password_hash,
+        ],
+    )
+    return user
+
+
+def _user_where(cur: Cursor, clause: str, params: list[Any]) -> UserRecord | None:
+    row = cur.execute(
+        f"SELECT {_USER_COLUMNS} FROM users WHERE {clause} LIMIT 1", params
+    ).fetchone()
+    return None if row is None else _user(row)
+
+
+def _password_hash(cur: Cursor, name: str) -> tuple[UserRecord, str | None] | None:
+    row = cur.execute(
+        f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE name = ? LIMIT 1", [name]
+    ).fetchone()
+    return None if row is None else (_user(row[:-1]), row[-1])
+
+
+def _update_user(cur: Cursor, user_id: str, changes: dict[str, Any]) -> UserRecord | None:
+    assignments = ", ".join(f"{column} = ?" for column in changes)
+    cur.execute(f"UPDATE users SET {assignments} WHERE id = ?", [*changes.values(), user_id])
+    return _user_where(cur, "id = ?", [user_id])
+
+
+def _group_ids_of(cur: Cursor, user_id: str, claimed: Sequence[str]) -> list[str]:
+    """Groups the user belongs to in Salon, plus those named in an outside provider's claim."""
+    rows = cur.execute(
+        "SELECT group_id FROM group_members WHERE user_id = ? "
+        "UNION SELECT id FROM groups WHERE name IN (SELECT unnest(?))",
+        [user_id, list(claimed)],
+    ).fetchall()
+    return sorted(row[0] for row in rows)
+
+
+def _add_member(cur: Cursor, group_id: str, user_id: str, at: datetime) -> bool:
+    exists = cur.execute(
+        "SELECT 1 FROM group_members WHERE group_id = ? AND user_id = ?", [group_id, user_id]
+    ).fetchone()
+    if exists:
+        return False
+    cur.execute("INSERT INTO group_members VALUES (?, ?, ?)", [group_id, user_id, to_naive(at)])
+    return True
+
+
+class UserStore:
+    """Reads and writes people, groups and group membership."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self, user: UserRecord, password_hash: str | None, *, audit: Sequence[AuditDraft]
+    ) -> UserRecord:
+        return await self._db.audited_write(audit, _insert_user, user, password_hash)
+
+    def create_sync(
+        self, user: UserRecord, password_hash: str | None, *, audit: Sequence[AuditDraft]
+    ) -> UserRecord:
+        return self._db.audited_write_sync(audit, _insert_user, user, password_hash)
+
+    async def by_id(self, user_id: str) -> UserRecord | None:
+        return await self._db.read(_user_where, "id = ?", [user_id])
+
+    async def by_name(self, name: str) -> UserRecord | None:
+        return await self._db.read(_user_where, "name = ?", [name])
+
+    def by_name_sync(self, name: str) -> UserRecord | None:
+        return self._db.read_sync(_user_where, "name = ?", [name])
+
+    async def by_subject(self, issuer: str, subject: str) -> UserRecord | None:
+        return await self._db.read(_user_where, "issuer = ? AND subject = ?", [issuer, subject])
+
+    async def with_password_hash(self, name: str) -> tuple[UserRecord, str | None] | None:
+        """The user called ``name`` and their stored password hash (for signing in)."""
+        return await self._db.read(_password_hash, name)
+
+    async def all(self) -> list[UserRecord]:
+        rows = await self._db.read(
+            lambda cur: cur.execute(f"SELECT {_USER_COLUMNS} FROM users ORDER BY name").fetchall()
+        )
+        return [_user(row) for row in rows]
+
+    async def by_ids(self, ids: list[str]) -> dict[str, UserRecord]:
+        if not ids:
+            return {}
+        rows = await self._db.read(
+            lambda cur: cur.execute(
+                f"SELECT {_USER_COLUMNS} FROM users WHERE id IN (SELECT unnest(?))", [ids]
+            ).fetchall()
+        )
+        return {row[0]: _user(row) for row in rows}
+
+    async def update(
+        self, user_id: str, changes: dict[str, Any], *, audit: Sequence[AuditDraft]
+    ) -> UserRecord | None:
+        """Change columns of a user (``disabled_at``, ``password_hash``, flags, names)."""
+        stored = {k: to_naive(v) if isinstance(v, datetime) else v for k, v in changes.items()}
+        return await self._db.audited_write(audit, _update_user, user_id, stored)
+
+    async def group_ids_of(self, user_id: str, claimed: Sequence[str] = ()) -> list[str]:
+        return await self._db.read(_group_ids_of, user_id, claimed)
+
+    async def create_group(self, group: GroupRecord, *, audit: Sequence[AuditDraft]) -> GroupRecord:
+        def insert(cur: Cursor) -> GroupRecord:
+            cur.execute(
+                f"INSERT INTO groups ({_GROUP_COLUMNS}) VALUES (?, ?, ?, ?)",
+                [group.id, group.name, group.description, to_naive(group.created_at)],
+            )
+            return group
+
+        return await self._db.audited_write(audit, insert)
+
+    async def group_by_name(self, name: str) -> GroupRecord | None:
+        row = await self._db.read(
+            lambda cur: cur.execute(
+                f"SELECT {_GROUP_COLUMNS} FROM groups WHERE name = ? LIMIT 1", [name]
+            ).fetchone()
+        )
+        return None if row is None else _group(row)
+
+    async def groups(self) -> list[GroupRecord]:
+        rows = await self._db.read(
+            lambda cur: cur.execute(f"SELECT {_GROUP_COLUMNS} FROM groups ORDER BY name").fetchall()
+        )
+        return [_group(row) for row in rows]
+
+    async def group_members(self, group_ids: list[str]) -> dict[str, list[str]]:
+        """User ids per group."""
+        rows = await self._db.read(
+            lambda cur: cur.execute(
+                "SELECT group_id, user_id FROM group_members WHERE group_id IN (SELECT unnest(?)) "
+                "ORDER BY added_at",
+                [group_ids],
+            ).fetchall()
+        )
+        members: dict[str, list[str]] = {group_id: [] for group_id in group_ids}
+        for group_id, user_id in rows:
+            members[group_id].append(user_id)
+        return members
+
+    async def add_member(
+        self, group_id: str, user_id: str, at: datetime, *, audit: Sequence[AuditDraft]
+    ) -> bool:
+        """Add a person to a group; False when they already were in it."""
+        return await self._db.audited_write(audit, _add_member, group_id, user_id, at)
+
+    async def remove_member(
+        self, group_id: str, user_id: str, *, audit: Sequence[AuditDraft]
+    ) -> None:
+        await self._db.audited_write(
+            audit,
+            lambda cur: cur.execute(
+                "DELETE FROM group_members WHERE group_id = ? AND user_id = ?", [group_id, user_id]
+            ),
+        )

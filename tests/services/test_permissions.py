@@ -1,0 +1,158 @@
+"""Roles, groups and token scopes, decided in the services."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import pytest
+
+from hub.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from hub.services import access, accounts, projects, runs, tokens
+from hub.services.principal import SYSTEM, Principal
+from hub.store import Store
+from hub.store.audit import AuditQuery
+
+T = TypeVar("T")
+PASSWORD = "a-long-password-1"
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def person(store: Store, name: str) -> Principal:
+    user = run(accounts.create_user(store, SYSTEM, name, PASSWORD))
+    return run(tokens.principal_for_user(store, user, auth_method="session", auth_id=None))
+
+
+@pytest.fixture
+def team(store: Store) -> dict[str, Principal]:
+    """Two projects; ana is their admin through creating them, the rest are given roles."""
+    people = {name: person(store, name) for name in ("ana", "ben", "cleo", "dev", "eve")}
+    run(runs.create_run(store, people["ana"], runs.NewRun("vision", "baseline")))
+    run(runs.create_run(store, people["ana"], runs.NewRun("secret", "x")))
+    ana = people["ana"]
+    run(access.grant_role(store, ana, "vision", "user", "ben", "viewer"))
+    run(accounts.create_group(store, SYSTEM, "editors"))
+    run(accounts.add_member(store, SYSTEM, "editors", "cleo"))
+    run(access.grant_role(store, ana, "vision", "group", "editors", "editor"))
+    run(access.grant_role(store, ana, "vision", "user", "dev", "maintainer"))
+    # group membership is resolved when a principal is made: refresh cleo's
+    user = run(store.users.by_name("cleo"))
+    assert user is not None
+    people["cleo"] = run(
+        tokens.principal_for_user(store, user, auth_method="session", auth_id=None)
+    )
+    return people
+
+
+def names(store: Store, principal: Principal) -> list[str]:
+    return [p.name for p in run(projects.list_projects(store, principal))]
+
+
+def test_each_person_sees_only_their_projects(store: Store, team: dict[str, Principal]) -> None:
+    assert names(store, team["ana"]) == ["secret", "vision"]
+    assert names(store, team["ben"]) == ["vision"]
+    assert names(store, team["cleo"]) == ["vision"]
+    assert names(store, team["eve"]) == []
+    assert names(store, SYSTEM) == ["secret", "vision"]
+
+
+def test_an_outsider_cannot_tell_hidden_from_missing(
+    store: Store, team: dict[str, Principal]
+) -> None:
+    hidden = run(projects.get_project(store, team["ana"], "secret"))
+    secret_run = run(
+        runs.search_runs(store, team["ana"], "secret", None, None, 10, None, 100)
+    ).runs[0]
+    with pytest.raises(NotFound) as hidden_error:
+        run(projects.get_project(store, team["ben"], "secret"))
+    with pytest.raises(NotFound) as missing_error:
+        run(projects.get_project(store, team["ben"], "no-such-project"))
+    assert hidden_error.value.message.replace("secret", "X") == missing_error.value.message.replace(
+        "no-such-project", "X"
+    )
+    with pytest.raises(NotFound):
+        run(runs.get_run(store, team["ben"], secret_run.id))
+    with pytest.raises(NotFound):
+        run(runs.set_notes(store, team["eve"], secret_run.id, "hi"))
+    everything = run(runs.search_runs(store, team["ben"], None, None, None, 100, None, 100))
+    assert {r.project_id for r in everything.runs} == {
+        run(projects.get_project(store, team["ana"], "vision")).id
+    }
+    assert everything.total == 1 and hidden.id not in {r.project_id for r in everything.runs}
+    denials = run(store.audit.search(AuditQuery(outcome="deny"), 100))
+    assert {e.actor_id for e in denials} == {team["ben"].user_id, team["eve"].user_id}
+
+
+def test_roles_decide_what_members_may_change(store: Store, team: dict[str, Principal]) -> None:
+    vision_run = run(runs.search_runs(store, team["ben"], "vision", None, None, 1, None, 100)).runs[
+        0
+    ]
+    with pytest.raises(Forbidden, match=r"viewer; run\.set_notes needs editor"):
+        run(runs.set_notes(store, team["ben"], vision_run.id, "from a viewer"))
+    run(runs.set_notes(store, team["cleo"], vision_run.id, "from an editor (via a group)"))
+    run(runs.create_run(store, team["cleo"], runs.NewRun("vision", "new-experiment")))
+    with pytest.raises(Forbidden):
+        run(access.grant_role(store, team["cleo"], "vision", "user", "eve", "viewer"))
+    run(access.grant_role(store, team["dev"], "vision", "user", "eve", "editor"))
+    with pytest.raises(InvalidInput, match="Only project admins"):
+        run(access.grant_role(store, team["dev"], "vision", "user", "eve", "admin"))
+    members = run(
+        access.members(store, team["ben"], run(projects.get_project(store, SYSTEM, "vision")))
+    )
+    assert [(m.name, m.membership.role) for m in members] == [
+        ("ana", "admin"), ("dev", "maintainer"), ("editors", "editor"), ("eve", "editor"),
+        ("ben", "viewer"),
+    ]  # fmt: skip
+
+
+def test_tokens_narrow_their_owner(store: Store, team: dict[str, Principal]) -> None:
+    ana = team["ana"]
+    _, read_only = run(tokens.create_token(store, ana, "ci", projects=["vision"], write=False))
+    narrowed = run(tokens.principal_for_token(store, read_only))
+    assert names(store, narrowed) == ["vision"]
+    vision_run = run(runs.search_runs(store, narrowed, "vision", None, None, 1, None, 100)).runs[0]
+    with pytest.raises(Forbidden, match="read-only"):
+        run(runs.set_notes(store, narrowed, vision_run.id, "x"))
+    with pytest.raises(NotFound):
+        run(runs.create_run(store, narrowed, runs.NewRun("brand-new", "e")))
+    with pytest.raises(InvalidInput, match="read-only token can only create read-only"):
+        run(tokens.create_token(store, narrowed, "escalate", write=True))
+    child, _ = run(tokens.create_token(store, narrowed, "child", write=False))
+    assert set(child.scope_projects or ()) == narrowed.scope_projects and not child.scope_write
+
+
+def test_revoked_expired_and_disabled_tokens_stop_at_once(
+    store: Store, team: dict[str, Principal]
+) -> None:
+    cache = tokens.PrincipalCache(ttl=60)
+    record, secret = run(tokens.create_token(store, team["ben"], "notebook"))
+    assert run(tokens.principal_for_token(store, secret, cache)).user_name == "ben"
+    run(tokens.revoke_token(store, team["ben"], record.id, cache))
+    with pytest.raises(Unauthenticated):
+        run(tokens.principal_for_token(store, secret, cache))
+    with pytest.raises(NotFound):  # someone else's token looks like no token
+        run(tokens.revoke_token(store, team["eve"], record.id))
+    _, other = run(tokens.create_token(store, team["cleo"], "laptop"))
+    run(accounts.set_disabled(store, SYSTEM, "cleo", True))
+    with pytest.raises(Unauthenticated):
+        run(tokens.principal_for_token(store, other))
+    for days in (0, 400, None):
+        with pytest.raises(InvalidInput):
+            run(tokens.create_token(store, team["ben"], "t", expires_in_days=days))
+
+
+def test_passwords_are_checked_and_hashed(store: Store, team: dict[str, Principal]) -> None:
+    assert run(accounts.verify_password(store, "ana", PASSWORD)) is not None
+    assert run(accounts.verify_password(store, "ANA ", PASSWORD)) is not None
+    assert run(accounts.verify_password(store, "ana", "wrong-password")) is None
+    assert run(accounts.verify_password(store, "nobody", PASSWORD)) is None
+    with pytest.raises(InvalidInput, match="at least 10"):
+        run(accounts.create_user(store, SYSTEM, "short", "abc"))
+    with pytest.raises(Forbidden):
+        run(accounts.create_user(store, team["ben"], "mallory", PASSWORD))
+    stored = run(store.users.with_password_hash("ana"))
+    assert stored is not None and stored[1] is not None and stored[1].startswith("$argon2id$")

@@ -1,0 +1,126 @@
+"""The audit trail's hash chain: written with every change, and any tampering detected."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from hub.errors import Conflict
+from hub.services import runs
+from hub.services.principal import SYSTEM
+from hub.store import Store, open_store
+from hub.store.audit import AuditQuery
+
+
+def _events(store: Store, **filters: str) -> list[tuple[str, str, str]]:
+    found = asyncio.run(store.audit.search(AuditQuery(**filters), limit=1000))
+    return [(e.action, e.object_kind, e.outcome) for e in reversed(found)]
+
+
+def test_changes_write_their_events_and_a_failed_change_is_recorded_as_an_error(
+    store: Store,
+) -> None:
+    run = asyncio.run(
+        runs.create_run(store, SYSTEM, runs.NewRun("p", "e", params={"lr": "0.1"}))
+    )
+    asyncio.run(runs.log_params(store, SYSTEM, run.id, {"batch": "32"}))
+    with pytest.raises(Conflict):
+        asyncio.run(runs.log_params(store, SYSTEM, run.id, {"lr": "0.2"}))
+    assert _events(store, object_kind="run") == [
+        ("run.create", "run", "allow"),
+        ("run.log_params", "run", "allow"),
+        ("run.log_params", "run", "error"),
+    ]
+    assert asyncio.run(store.audit.verify()).ok
+
+
+def _chain(path: Path, events: int) -> tuple[int, str]:
+    store = open_store(path)
+    try:
+        for index in range(events):
+            asyncio.run(runs.create_run(store, SYSTEM, runs.NewRun("p", f"e{index % 3}")))
+        return store.audit.head
+    finally:
+        store.close()
+
+
+def _tamper(path: Path, sql: str) -> None:
+    con = duckdb.connect(str(path))
+    con.execute(sql)
+    con.close()
+
+
+@pytest.mark.parametrize(
+    ("sql", "problem"),
+    [
+        ("UPDATE audit_events SET actor_id = 'someone-else' WHERE seq = 5", "event 5 was altered"),
+        ("UPDATE audit_events SET row_count = 0 WHERE seq = 7", "event 7 was altered"),
+        ("DELETE FROM audit_events WHERE seq = 6", "event 6 is missing"),
+        (
+            "UPDATE audit_events SET seq = CASE seq WHEN 4 THEN 5 ELSE 4 END WHERE seq IN (4, 5)",
+            "event 4",
+        ),
+        ("DELETE FROM audit_events WHERE seq > 8", "events were removed from the end"),
+    ],
+    ids=["edited-actor", "edited-count", "deleted", "reordered", "truncated"],
+)
+def test_verify_finds_the_first_tampered_event(tmp_path: Path, sql: str, problem: str) -> None:
+    path = tmp_path / "salon.duckdb"
+    head_seq, head_hash = _chain(path, 6)  # project, experiments and runs: 10 events
+    assert head_seq >= 10
+    _tamper(path, sql)
+    store = open_store(path)
+    try:
+        report = store.audit.verify_sync([(head_seq, head_hash)])
+    finally:
+        store.close()
+    assert not report.ok
+    assert problem in (report.problem or ""), report
+
+
+def test_an_untouched_chain_verifies_against_its_checkpoint_and_keeps_growing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "salon.duckdb"
+    checkpoint = _chain(path, 3)
+    later = _chain(path, 2)  # reopening continues the chain from its stored head
+    store = open_store(path)
+    try:
+        report = store.audit.verify_sync([checkpoint, later])
+        assert report.ok, report
+        assert (report.head_seq, report.head_hash) == later
+        assert report.checked == later[0]
+    finally:
+        store.close()
+
+
+def test_a_forged_checkpoint_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "salon.duckdb"
+    seq, _ = _chain(path, 2)
+    store = open_store(path)
+    try:
+        report = store.audit.verify_sync([(seq, "0" * 64)])
+    finally:
+        store.close()
+    assert report.problem == f"event {seq} differs from its signed checkpoint"
+
+
+def test_concurrent_changes_and_reads_keep_one_unbroken_chain(store: Store) -> None:
+    async def work() -> None:
+        made = await asyncio.gather(
+            *(runs.create_run(store, SYSTEM, runs.NewRun("p", "e")) for _ in range(20))
+        )
+        await asyncio.gather(
+            *(runs.get_runs(store, SYSTEM, [run.id]) for run in made),
+            *(runs.set_notes(store, SYSTEM, run.id, "n") for run in made),
+        )
+
+    asyncio.run(work())
+    report = asyncio.run(store.audit.verify())
+    assert report.ok, report
+    reads: Callable[[str], int] = lambda action: len(_events(store, action=action))  # noqa: E731
+    assert (reads("run.create"), reads("run.read"), reads("run.set_notes")) == (20, 20, 20)
