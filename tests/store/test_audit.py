@@ -24,9 +24,7 @@ def _events(store: Store, **filters: str) -> list[tuple[str, str, str]]:
 def test_changes_write_their_events_and_a_failed_change_is_recorded_as_an_error(
     store: Store,
 ) -> None:
-    run = asyncio.run(
-        runs.create_run(store, SYSTEM, runs.NewRun("p", "e", params={"lr": "0.1"}))
-    )
+    run = asyncio.run(runs.create_run(store, SYSTEM, runs.NewRun("p", "e", params={"lr": "0.1"})))
     asyncio.run(runs.log_params(store, SYSTEM, run.id, {"batch": "32"}))
     with pytest.raises(Conflict):
         asyncio.run(runs.log_params(store, SYSTEM, run.id, {"lr": "0.2"}))
