@@ -12,6 +12,11 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from hub.api.schema import build_schema
+from hub.auth.clients import ensure_dashboard_client, private_secret
+from hub.auth.keys import KeyRing
+from hub.auth.provider import Provider
+from hub.auth.routes import SignIn, auth_routes
+from hub.auth.sessions import Sessions, discover
 from hub.errors import SalonError
 from hub.http import health, metrics
 from hub.http.auth import AuthMiddleware
@@ -45,10 +50,33 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         threads=settings.duckdb_threads,
     )
     authenticator = Authenticator(store, settings)
+    keys = KeyRing(settings.data_dir / "keys")
+    provider = Provider(settings.url, store, keys, settings.access_token_minutes * 60)
+    provider.on_sessions_ended.append(authenticator.cache.clear)
+    sessions = Sessions(store, keys, settings.url, authenticator.cache)
+    authenticator.sessions = sessions
+    ensure_dashboard_client(store, settings)
+    signin = SignIn(
+        private_secret(settings.data_dir / "cookie-secret"), settings.url.startswith("https:")
+    )
     hub = Hub(settings, store, authenticator)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.oidc_discovery_url:
+            try:
+                sessions.outside = await discover(
+                    settings.oidc_discovery_url,
+                    settings.oidc_audiences,
+                    settings.oidc_groups_claim,
+                )
+            except Exception as exc:
+                log.error(
+                    "Cannot read the sign-in provider at %s (%s); its tokens are refused until "
+                    "the hub restarts.",
+                    settings.oidc_discovery_url,
+                    exc,
+                )
         log.info("Salon hub ready on %s", settings.database_path)
         yield
         if owns_store:
@@ -64,6 +92,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/api/v1/runs/{run_id}/metrics", metrics.ingest_metrics, methods=["POST"]),
             Route("/api/v1/metrics", metrics.metric_history, methods=["GET"]),
+            *auth_routes(provider, store, authenticator, signin),
         ],
         middleware=[
             Middleware(GraphQLBodyLimit, limit=GRAPHQL_MAX_BODY),

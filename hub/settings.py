@@ -38,7 +38,17 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Bootstrap admin API token. When empty, `salon up` generates one and prints it.",
     ),
-    Setting("url", "http://127.0.0.1:8000", "Hub address used by the Python client and dashboard."),
+    Setting(
+        "url",
+        "http://127.0.0.1:8000",
+        "The hub's address as clients reach it: used by the Python client and dashboard, and "
+        "the issuer of the hub's sign-in tokens.",
+    ),
+    Setting(
+        "dashboard_url",
+        "http://127.0.0.1:8501",
+        "The dashboard's address as browsers reach it (where sign-in returns to).",
+    ),
     Setting("token", "", "API token used by the Python client and dashboard."),
     Setting("max_page_size", "500", "Largest page a list query may ask for."),
     Setting("max_upload_bytes", "268435456", "Largest request body accepted by bulk endpoints."),
@@ -53,6 +63,31 @@ SETTINGS: tuple[Setting, ...] = (
         "development",
         "development or production. Production turns off GraphiQL, introspection and field "
         "suggestions.",
+    ),
+    Setting(
+        "access_token_minutes",
+        "480",
+        "Lifetime of access tokens from the hub's sign-in (the dashboard signs in again after).",
+    ),
+    Setting(
+        "oidc_discovery_url",
+        "",
+        "An outside OpenID Connect provider's discovery URL (Okta, Entra ID, Keycloak, Google); "
+        "its tokens are then accepted and the dashboard signs in there.",
+    ),
+    Setting(
+        "oidc_audience",
+        "",
+        "Audiences accepted in the outside provider's tokens, comma-separated (default: the "
+        "client id).",
+    ),
+    Setting("oidc_client_id", "", "The dashboard's client id at the outside provider."),
+    Setting("oidc_client_secret", "", "The dashboard's client secret at the outside provider."),
+    Setting(
+        "oidc_groups_claim",
+        "groups",
+        "Claim of the outside provider's tokens that lists the person's groups; each names a "
+        "Salon group.",
     ),
     Setting(
         "auth_failures_per_address",
@@ -77,6 +112,7 @@ class Settings:
     dashboard_port: int = 8501
     admin_token: str = ""
     url: str = "http://127.0.0.1:8000"
+    dashboard_url: str = "http://127.0.0.1:8501"
     token: str = ""
     max_page_size: int = 500
     max_upload_bytes: int = 268_435_456
@@ -87,8 +123,19 @@ class Settings:
     duckdb_threads: int = 2
     log_level: str = "info"
     env: str = "development"
+    access_token_minutes: int = 480
+    oidc_discovery_url: str = ""
+    oidc_audience: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_groups_claim: str = "groups"
     auth_failures_per_address: str = "30/minute"
     auth_failures_per_account: str = "5/minute"
+
+    @property
+    def oidc_audiences(self) -> tuple[str, ...]:
+        given = [a.strip() for a in self.oidc_audience.split(",") if a.strip()]
+        return tuple(given or ([self.oidc_client_id] if self.oidc_client_id else []))
 
     @property
     def production(self) -> bool:

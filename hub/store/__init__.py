@@ -12,6 +12,7 @@ from hub.store.access import AccessStore
 from hub.store.audit import AuditStore
 from hub.store.database import Database
 from hub.store.metrics import MetricStore
+from hub.store.oauth import OAuthStore
 from hub.store.projects import ProjectStore
 from hub.store.runs import RunStore
 from hub.store.tokens import TokenStore
@@ -30,6 +31,7 @@ class Store:
         self.users = UserStore(db)
         self.access = AccessStore(db)
         self.audit = AuditStore(db)
+        self.oauth = OAuthStore(db)
 
     def close(self) -> None:
         self.db.close()

@@ -108,6 +108,9 @@ class UserStore:
     async def by_id(self, user_id: str) -> UserRecord | None:
         return await self._db.read(_user_where, "id = ?", [user_id])
 
+    def by_id_sync(self, user_id: str) -> UserRecord | None:
+        return self._db.read_sync(_user_where, "id = ?", [user_id])
+
     async def by_name(self, name: str) -> UserRecord | None:
         return await self._db.read(_user_where, "name = ?", [name])
 

@@ -1,0 +1,53 @@
+"""Clients registered with the built-in provider, and the secrets the hub keeps on disk."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from hub.auth.provider import digest
+from hub.services import audit
+from hub.services.principal import SYSTEM
+from hub.settings import Settings
+from hub.store import Store
+from hub.store.oauth import ClientRecord
+
+DASHBOARD_CLIENT_ID = "salon-dashboard"
+
+
+def private_secret(path: Path, size: int = 32) -> str:
+    """The secret kept in ``path`` (mode 600), made at first use."""
+    if path.is_file():
+        kept = path.read_text().strip()
+        if kept:
+            return kept
+    secret = secrets.token_urlsafe(size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(secret + "\n")
+    return secret
+
+
+def dashboard_redirect_uris(settings: Settings) -> tuple[str, ...]:
+    """Where the dashboard's sign-in may return: its configured address, and the same port on
+    localhost and 127.0.0.1 (people type either)."""
+    base = settings.dashboard_url.rstrip("/")
+    uris = [f"{base}/oauth2callback"]
+    port = f":{settings.dashboard_port}"
+    for host in ("127.0.0.1", "localhost"):
+        uris.append(f"http://{host}{port}/oauth2callback")
+    return tuple(dict.fromkeys(uris))
+
+
+def ensure_dashboard_client(store: Store, settings: Settings) -> str:
+    """Register the dashboard as a confidential client; returns its secret."""
+    secret = private_secret(settings.data_dir / "dashboard-client-secret")
+    client = ClientRecord(
+        DASHBOARD_CLIENT_ID, "Salon dashboard", dashboard_redirect_uris(settings), digest(secret)
+    )
+    current = store.oauth.client(DASHBOARD_CLIENT_ID)
+    if current != client:
+        event = audit.event(SYSTEM, "client.register", "client", DASHBOARD_CLIENT_ID)
+        store.oauth.ensure_client(client, audit=[event])
+    return secret

@@ -1,0 +1,201 @@
+"""The built-in sign-in provider's state: registered clients, authorization codes and sessions.
+
+Authlib's server code is synchronous, so the hub runs it on a worker thread and these methods
+are synchronous too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from hub.store._time import maybe_utc, to_naive, to_utc
+from hub.store.database import Cursor, Database
+from hub.store.records import AuditDraft
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ClientRecord:
+    client_id: str
+    name: str
+    redirect_uris: tuple[str, ...]
+    secret_hash: str | None  # None: a public client (PKCE only)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CodeRecord:
+    code_hash: str
+    client_id: str
+    user_id: str
+    redirect_uri: str
+    scope: str
+    nonce: str | None
+    code_challenge: str | None
+    code_challenge_method: str | None
+    auth_time: datetime
+    expires_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SessionRecord:
+    id: str
+    user_id: str
+    client_id: str
+    scope: str
+    auth_time: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+_CODE_COLUMNS = (
+    "code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, "
+    "code_challenge_method, auth_time, expires_at"
+)
+_SESSION_COLUMNS = "id, user_id, client_id, scope, auth_time, expires_at, revoked_at"
+
+
+def _session(row: tuple[Any, ...]) -> SessionRecord:
+    return SessionRecord(
+        row[0], row[1], row[2], row[3], to_utc(row[4]), to_utc(row[5]), maybe_utc(row[6])
+    )
+
+
+def _ensure_client(cur: Cursor, client: ClientRecord) -> None:
+    cur.execute("DELETE FROM oauth_clients WHERE client_id = ?", [client.client_id])
+    cur.execute(
+        "INSERT INTO oauth_clients (client_id, client_secret_hash, name, redirect_uris, "
+        "created_at) VALUES (?, ?, ?, ?, now())",
+        [client.client_id, client.secret_hash, client.name, list(client.redirect_uris)],
+    )
+
+
+def _save_code(cur: Cursor, code: CodeRecord) -> None:
+    values = dataclasses.astuple(code)
+    cur.execute(
+        f"INSERT INTO oauth_codes ({_CODE_COLUMNS}) VALUES ({', '.join('?' * len(values))})",
+        [to_naive(v) if isinstance(v, datetime) else v for v in values],
+    )
+
+
+def _take_code(cur: Cursor, code_hash: str) -> None:
+    cur.execute("DELETE FROM oauth_codes WHERE code_hash = ?", [code_hash])
+
+
+def _start_session(cur: Cursor, session: SessionRecord, refresh_hash: str) -> None:
+    cur.execute(
+        f"INSERT INTO sessions ({_SESSION_COLUMNS}, refresh_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            session.id,
+            session.user_id,
+            session.client_id,
+            session.scope,
+            to_naive(session.auth_time),
+            to_naive(session.expires_at),
+            None,
+            refresh_hash,
+        ],
+    )
+
+
+def _rotate(cur: Cursor, session_id: str, refresh_hash: str) -> None:
+    cur.execute("UPDATE sessions SET refresh_hash = ? WHERE id = ?", [refresh_hash, session_id])
+
+
+def _end_sessions(cur: Cursor, user_id: str, client_id: str | None, at: datetime) -> int:
+    rows = cur.execute(
+        "UPDATE sessions SET revoked_at = ?, refresh_hash = NULL "
+        "WHERE user_id = ? AND (? IS NULL OR client_id = ?) AND revoked_at IS NULL RETURNING id",
+        [to_naive(at), user_id, client_id, client_id],
+    ).fetchall()
+    return len(rows)
+
+
+class OAuthStore:
+    """Clients, codes and sessions of the built-in provider."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def ensure_client(self, client: ClientRecord, *, audit: Sequence[AuditDraft]) -> None:
+        """Register (or re-register with new settings) a client."""
+        self._db.audited_write_sync(audit, _ensure_client, client)
+
+    def client(self, client_id: str) -> ClientRecord | None:
+        row = self._db.read_sync(
+            lambda cur: cur.execute(
+                "SELECT client_id, name, redirect_uris, client_secret_hash FROM oauth_clients "
+                "WHERE client_id = ? LIMIT 1",
+                [client_id],
+            ).fetchone()
+        )
+        return None if row is None else ClientRecord(row[0], row[1], tuple(row[2]), row[3])
+
+    def save_code(self, code: CodeRecord, *, audit: Sequence[AuditDraft]) -> None:
+        self._db.audited_write_sync(audit, _save_code, code)
+
+    def code(self, code_hash: str, now: datetime) -> CodeRecord | None:
+        row = self._db.read_sync(
+            lambda cur: cur.execute(
+                f"SELECT {_CODE_COLUMNS} FROM oauth_codes WHERE code_hash = ? AND expires_at > ? "
+                "LIMIT 1",
+                [code_hash, to_naive(now)],
+            ).fetchone()
+        )
+        if row is None:
+            return None
+        r = row
+        return CodeRecord(
+            r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], to_utc(r[8]), to_utc(r[9])
+        )
+
+    def nonce_used(self, client_id: str, nonce: str) -> bool:
+        row = self._db.read_sync(
+            lambda cur: cur.execute(
+                "SELECT 1 FROM oauth_codes WHERE client_id = ? AND nonce = ? LIMIT 1",
+                [client_id, nonce],
+            ).fetchone()
+        )
+        return row is not None
+
+    def take_code(self, code_hash: str) -> None:
+        """Codes are single-use: delete once exchanged (audited with the session it starts)."""
+        self._db.audited_write_sync((), _take_code, code_hash)
+
+    def start_session(
+        self, session: SessionRecord, refresh_hash: str, *, audit: Sequence[AuditDraft]
+    ) -> None:
+        self._db.audited_write_sync(audit, _start_session, session, refresh_hash)
+
+    def session_by_refresh(self, refresh_hash: str, now: datetime) -> SessionRecord | None:
+        row = self._db.read_sync(
+            lambda cur: cur.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE refresh_hash = ? "
+                "AND revoked_at IS NULL AND expires_at > ? LIMIT 1",
+                [refresh_hash, to_naive(now)],
+            ).fetchone()
+        )
+        return None if row is None else _session(row)
+
+    def rotate_refresh(
+        self, session_id: str, refresh_hash: str, *, audit: Sequence[AuditDraft]
+    ) -> None:
+        self._db.audited_write_sync(audit, _rotate, session_id, refresh_hash)
+
+    async def active_session(self, session_id: str, now: datetime) -> SessionRecord | None:
+        row = await self._db.read(
+            lambda cur: cur.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ? AND revoked_at IS NULL "
+                "AND expires_at > ? LIMIT 1",
+                [session_id, to_naive(now)],
+            ).fetchone()
+        )
+        return None if row is None else _session(row)
+
+    def end_sessions(
+        self, user_id: str, client_id: str | None, at: datetime, *, audit: Sequence[AuditDraft]
+    ) -> int:
+        """Revoke the person's sessions (at one client, or everywhere); returns how many."""
+        ended: int = self._db.audited_write_sync(audit, _end_sessions, user_id, client_id, at)
+        return ended
