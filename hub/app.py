@@ -38,6 +38,7 @@ class Hub:
     settings: Settings
     store: Store
     authenticator: Authenticator
+    keys: KeyRing
 
 
 def create_app(settings: Settings, store: Store | None = None) -> Starlette:
@@ -59,7 +60,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     signin = SignIn(
         private_secret(settings.data_dir / "cookie-secret"), settings.url.startswith("https:")
     )
-    hub = Hub(settings, store, authenticator)
+    hub = Hub(settings, store, authenticator, keys)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -9,8 +9,10 @@ from typing import Any
 import strawberry
 from strawberry.dataloader import DataLoader
 
+from hub.auth.keys import KeyRing
 from hub.errors import Unauthenticated
 from hub.services import metrics
+from hub.services.authentication import Authenticator
 from hub.services.limits import MAX_SERIES_REQUEST
 from hub.services.principal import Principal
 from hub.settings import Settings
@@ -65,6 +67,8 @@ class Context:
     settings: Settings
     principal_or_none: Principal | None
     loaders: Loaders
+    auth: Authenticator
+    keys: KeyRing
 
     @property
     def principal(self) -> Principal:

@@ -9,10 +9,11 @@ import strawberry
 
 from hub.api.context import Info
 from hub.errors import NotFound
-from hub.services import metrics, projects, runs
+from hub.services import access, metrics, projects, runs
 from hub.store.records import ExperimentRecord, ProjectRecord
 
 if TYPE_CHECKING:
+    from hub.api.people import MemberType
     from hub.api.runs import RunType
 
 
@@ -89,6 +90,16 @@ class ProjectType:
     @strawberry.field(description="Names of every metric logged in this project.")
     async def metric_keys(self, info: Info) -> list[str]:
         return await metrics.metric_keys(info.context.store, info.context.principal, str(self.id))
+
+    @strawberry.field(description="Who holds which role on this project.")
+    async def members(
+        self, info: Info
+    ) -> list[Annotated[MemberType, strawberry.lazy("hub.api.people")]]:
+        from hub.api.people import MemberType
+
+        ctx = info.context
+        found = await access.members(ctx.store, ctx.principal, self.record)
+        return [MemberType.of(member) for member in found]
 
     @strawberry.field(description="Names of every param logged in this project.")
     async def param_keys(self, info: Info) -> list[str]:

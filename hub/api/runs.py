@@ -12,6 +12,7 @@ from hub.api.context import Info
 from hub.api.errors import (
     ConflictErrorType,
     FilterErrorType,
+    ForbiddenErrorType,
     NotFoundErrorType,
     ValidationErrorType,
     as_error,
@@ -191,7 +192,7 @@ RunsResult = Annotated[
     strawberry.union("RunsResult"),
 ]
 RunResult = Annotated[
-    RunType | ValidationErrorType | NotFoundErrorType | ConflictErrorType,
+    RunType | ValidationErrorType | NotFoundErrorType | ForbiddenErrorType | ConflictErrorType,
     strawberry.union("RunResult"),
 ]
 

@@ -17,7 +17,9 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from hub.api.audit import AuditQueries
 from hub.api.metrics import FLOAT_LIST, FloatList, MetricQueries
+from hub.api.people import PeopleMutations, PeopleQueries
 from hub.api.projects import ProjectQueries
 from hub.api.runs import RunMutations, RunQueries
 from hub.errors import SalonError
@@ -27,7 +29,7 @@ log = logging.getLogger("salon.graphql")
 
 
 @strawberry.type(description="Everything you can read.")
-class Query(ProjectQueries, RunQueries, MetricQueries):
+class Query(ProjectQueries, RunQueries, MetricQueries, PeopleQueries, AuditQueries):
     @strawberry.field(description="The hub's version.")
     def version(self) -> str:
         from hub import __version__
@@ -36,7 +38,7 @@ class Query(ProjectQueries, RunQueries, MetricQueries):
 
 
 @strawberry.type(description="Everything you can change.")
-class Mutation(RunMutations):
+class Mutation(RunMutations, PeopleMutations):
     pass
 
 

@@ -23,4 +23,6 @@ class GraphQLView(GraphQL[Context, None]):
             settings=hub.settings,
             principal_or_none=principal,
             loaders=Loaders(hub.store, principal),
+            auth=hub.authenticator,
+            keys=hub.keys,
         )

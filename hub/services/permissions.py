@@ -142,7 +142,3 @@ def can_manage_people(principal: Principal) -> bool:
     """Adding people and groups, disabling accounts: site admins only, and never through a
     narrowed token."""
     return principal.is_admin and principal.scope_projects is None and principal.scope_write
-
-
-def can_read_audit(principal: Principal) -> bool:
-    return (principal.is_admin or principal.is_compliance) and principal.scope_projects is None
