@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import logging
@@ -18,11 +19,12 @@ from hub.auth.provider import Provider
 from hub.auth.routes import SignIn, auth_routes
 from hub.auth.sessions import Sessions, discover
 from hub.errors import SalonError
-from hub.http import health, metrics
+from hub.http import audit, health, metrics
 from hub.http.auth import AuthMiddleware
 from hub.http.body import GraphQLBodyLimit
 from hub.http.errors import salon_error_handler, unexpected_error_handler
 from hub.http.graphql import GraphQLView
+from hub.services.audit import write_checkpoint
 from hub.services.authentication import Authenticator
 from hub.settings import Settings
 from hub.store import Store, open_store
@@ -39,6 +41,22 @@ class Hub:
     store: Store
     authenticator: Authenticator
     keys: KeyRing
+
+
+async def _checkpoint_every(settings: Settings, store: Store, keys: KeyRing) -> None:
+    """Sign the audit chain's head at intervals (a no-op when nothing was added), and pick up
+    keys rotated by ``salon keys rotate``."""
+    last: tuple[int, str] | None = None
+    while True:
+        try:
+            if store.audit.head != last:
+                last = await asyncio.to_thread(
+                    write_checkpoint, store, settings.data_dir, keys.sign_bytes
+                )
+            await asyncio.to_thread(keys.reload)
+        except Exception:
+            log.exception("Could not write the audit checkpoint")
+        await asyncio.sleep(settings.audit_checkpoint_seconds)
 
 
 def create_app(settings: Settings, store: Store | None = None) -> Starlette:
@@ -78,8 +96,11 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
                     settings.oidc_discovery_url,
                     exc,
                 )
+        checkpoints = asyncio.create_task(_checkpoint_every(settings, store, keys))
         log.info("Salon hub ready on %s", settings.database_path)
         yield
+        checkpoints.cancel()
+        write_checkpoint(store, settings.data_dir, keys.sign_bytes)
         if owns_store:
             store.close()
 
@@ -93,6 +114,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/api/v1/runs/{run_id}/metrics", metrics.ingest_metrics, methods=["POST"]),
             Route("/api/v1/metrics", metrics.metric_history, methods=["GET"]),
+            Route("/api/v1/audit/export", audit.export, methods=["GET"]),
             *auth_routes(provider, store, authenticator, signin),
         ],
         middleware=[

@@ -243,6 +243,11 @@ def up(
                 dashboard_process.kill()
 
 
+from hub.admin_cli import register  # noqa: E402  (after the commands defined above)
+
+register(app)
+
+
 def main() -> None:
     app()
 

@@ -90,6 +90,11 @@ SETTINGS: tuple[Setting, ...] = (
         "Salon group.",
     ),
     Setting(
+        "audit_checkpoint_seconds",
+        "60",
+        "How often the hub signs the audit chain's head into <data dir>/audit-checkpoint.jws.",
+    ),
+    Setting(
         "auth_failures_per_address",
         "30/minute",
         "Failed sign-ins and token guesses allowed per client address (then 429).",
@@ -129,6 +134,7 @@ class Settings:
     oidc_client_id: str = ""
     oidc_client_secret: str = ""
     oidc_groups_claim: str = "groups"
+    audit_checkpoint_seconds: int = 60
     auth_failures_per_address: str = "30/minute"
     auth_failures_per_account: str = "5/minute"
 

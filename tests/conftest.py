@@ -87,7 +87,8 @@ def serve_in_thread(settings: Settings, store: Store) -> tuple[uvicorn.Server, t
 
 
 def start_hub(data_dir: Path, *, demo: bool) -> Iterator[LiveHub]:
-    settings = Settings(data_dir=data_dir, port=free_port())
+    port = free_port()
+    settings = Settings(data_dir=data_dir, port=port, url=f"http://127.0.0.1:{port}")
     store = open_store(settings.database_path)
     if demo:
         asyncio.run(load_demo(store, SYSTEM))

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from hub.http.body import read_limited
+from hub.http.streams import Chunks
 from hub.services import metrics
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
@@ -28,31 +29,8 @@ async def ingest_metrics(request: Request) -> Response:
     return JSONResponse({"stored": stored})
 
 
-class _Chunks:
-    """A write-only file that hands over what was written since the last ``take``."""
-
-    def __init__(self) -> None:
-        self._parts: list[bytes] = []
-        self.closed = False
-
-    def write(self, data: bytes) -> int:
-        self._parts.append(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        self.closed = True
-
-    def take(self) -> bytes:
-        data = b"".join(self._parts)
-        self._parts.clear()
-        return data
-
-
 async def _ipc_stream(batches: AsyncIterator[pa.RecordBatch]) -> AsyncIterator[bytes]:
-    sink = _Chunks()
+    sink = Chunks()
     writer = pa.ipc.new_stream(sink, metrics.HISTORY_SCHEMA)
     yield sink.take()
     async for batch in batches:

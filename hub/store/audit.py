@@ -182,7 +182,12 @@ def export(cur: Cursor, query: AuditQuery, batch_rows: int = 100_000) -> Iterato
     reader = cur.execute(
         f"SELECT {_COLUMNS} FROM audit_events WHERE {where} ORDER BY seq", params
     ).fetch_record_batch(batch_rows)
-    yield from reader
+    empty = True
+    for batch in reader:
+        empty = False
+        yield batch
+    if empty:  # still a header for an empty export
+        yield pa.RecordBatch.from_pylist([], schema=reader.schema)
 
 
 class AuditStore:

@@ -1,0 +1,104 @@
+"""`salon user|group|grant|token|audit`, run as an admin runs them, against a live hub."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import httpx
+import pyarrow.parquet as pq
+
+from tests.conftest import LiveHub, graphql_call
+from tests.test_cli import SALON, salon_env
+
+
+def salon(
+    hub: LiveHub, *args: str, stdin: str = "", token: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = salon_env(hub.settings.data_dir, SALON_URL=hub.url, SALON_TOKEN=token or hub.token)
+    return subprocess.run(
+        [*SALON, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60
+    )
+
+
+def ok(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_an_admin_sets_up_a_person_with_a_narrow_token(hub_server: LiveHub, tmp_path: Path) -> None:
+    hub_server.graphql(
+        'mutation { createRun(input: {project: "vision", experiment: "e"}) { __typename } }'
+    )
+    hub_server.graphql(
+        'mutation { createRun(input: {project: "finance", experiment: "e"}) { __typename } }'
+    )
+    assert "Added ada" in ok(
+        salon(
+            hub_server,
+            "user",
+            "add",
+            "ada",
+            "--display-name",
+            "Ada L",
+            "--password-stdin",
+            stdin="correct-horse-battery\n",
+        )
+    )
+    assert "already" in salon(hub_server, "user", "add", "ada", "--no-password").stderr
+    ok(salon(hub_server, "group", "add", "vision-team", "--description", "Vision people"))
+    ok(salon(hub_server, "group", "add-member", "vision-team", "ada"))
+    assert "vision-team is viewer on vision" in ok(
+        salon(hub_server, "grant", "vision", "viewer", "--group", "vision-team")
+    )
+    bad_role = salon(hub_server, "grant", "vision", "owner", "--user", "ada")
+    assert bad_role.returncode == 1 and "is not one of viewer" in bad_role.stderr
+    assert "ada" in ok(salon(hub_server, "user", "list"))
+
+    # An admin token can make tokens only for the admin; ada makes her own through the API.
+    secret = ok(
+        salon(
+            hub_server,
+            "token",
+            "create",
+            "ci",
+            "--project",
+            "vision",
+            "--read-only",
+            "--expires",
+            "7d",
+        )
+    ).strip()
+    assert secret.startswith("salon_")
+    seen = graphql_call(hub_server.url, secret, "{ projects { name } }")["data"]["projects"]
+    assert [p["name"] for p in seen] == ["vision"]
+    listed = ok(salon(hub_server, "token", "list"))
+    token_id = next(line.split()[0] for line in listed.splitlines() if " ci " in line)
+    assert "read-only" in listed
+    ok(salon(hub_server, "token", "revoke", token_id))
+    assert (
+        httpx.post(
+            f"{hub_server.url}/graphql",
+            json={"query": "{ version }"},
+            headers={"Authorization": f"Bearer {secret}"},
+        ).status_code
+        == 401
+    )
+    bad = salon(hub_server, "token", "create", "x", "--expires", "forever")
+    assert bad.returncode == 2 and "30d" in bad.stderr
+
+
+def test_audit_verify_and_export(hub_server: LiveHub, tmp_path: Path) -> None:
+    hub_server.graphql(
+        'mutation { createRun(input: {project: "p", experiment: "e"}) { __typename } }'
+    )
+    hub_server.graphql("{ projects { name } }")
+    assert "The audit trail is intact" in ok(salon(hub_server, "audit", "verify"))
+    csv_file, parquet_file = tmp_path / "audit.csv", tmp_path / "audit.parquet"
+    ok(salon(hub_server, "audit", "export", "--out", str(csv_file)))
+    lines = csv_file.read_text().splitlines()
+    assert lines[0].startswith('"seq","occurred_at","actor_id"')
+    assert any('"run.create"' in line for line in lines)
+    ok(salon(hub_server, "audit", "export", "--out", str(parquet_file), "--outcome", "allow"))
+    table = pq.read_table(parquet_file)
+    assert table.num_rows >= 3 and set(table.column("outcome").to_pylist()) == {"allow"}
