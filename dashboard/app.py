@@ -1,16 +1,34 @@
 """Salon's dashboard: run with ``streamlit run dashboard/app.py`` (``salon up`` does it for you).
 
-The hub's address and token come from SALON_URL and SALON_TOKEN.
+The hub's address comes from SALON_URL. People sign in with ``st.login`` when the dashboard's
+secrets configure it (``salon up`` does); otherwise the dashboard uses SALON_TOKEN.
 """
 
 import streamlit as st
 
+from dashboard import auth, hub_client
+
 st.set_page_config(layout="wide", page_title="Salon", page_icon=":material/forum:")
+
+if auth.sign_in_configured() and not st.user.is_logged_in:
+    st.navigation([st.Page(auth.sign_in_page, title="Sign in", icon=":material/login:")]).run()
+    st.stop()
 
 pages = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("app_pages/experiments.py", title="Experiments", icon=":material/science:"),
     st.Page("app_pages/compare.py", title="Compare", icon=":material/stacked_line_chart:"),
     st.Page("app_pages/run.py", title="Run", icon=":material/description:"),
+    st.Page("app_pages/settings.py", title="Settings", icon=":material/key:"),
 ]
+me = hub_client.me_or_none()
+if me is not None and me["canReadAudit"]:
+    pages.append(st.Page("app_pages/audit.py", title="Audit trail", icon=":material/policy:"))
+
+with st.sidebar:
+    if me is not None:
+        st.caption(f"Signed in as **{me['user']['displayName']}** ({me['user']['name']})")
+    if auth.signed_in() and st.button("Sign out", icon=":material/logout:"):
+        st.cache_data.clear()
+        st.logout()
 st.navigation(pages).run()

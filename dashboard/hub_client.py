@@ -1,7 +1,8 @@
 """The dashboard's only door to data: named GraphQL operations sent to the Salon hub.
 
-Operations live in ``dashboard/queries/*.graphql`` and are sent by name. The hub's address and
-token come from ``SALON_URL`` and ``SALON_TOKEN``. Reads are cached for a few seconds with
+Operations live in ``dashboard/queries/*.graphql`` and are sent by name. The hub's address comes
+from ``SALON_URL``; the token is the signed-in person's (see ``dashboard.auth``) or
+``SALON_TOKEN``. Reads are cached for a few seconds with
 ``st.cache_data`` so that reruns (every click in Streamlit) do not hit the hub again.
 
 Everything that can go wrong on the way raises :class:`HubError`, whose message tells the person
@@ -20,6 +21,8 @@ from typing import Any
 
 import httpx
 import streamlit as st
+
+from dashboard import auth
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 QUERIES_DIR = Path(__file__).parent / "queries"
@@ -61,7 +64,7 @@ def hub_url() -> str:
 
 
 def _token() -> str:
-    return os.environ.get("SALON_TOKEN", "")
+    return auth.token()
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False, max_entries=500)
@@ -98,7 +101,11 @@ def _post(url: str, token: str, operation: str, variables: dict[str, Any]) -> di
             f"Cannot reach the Salon hub at {url}. Start it with `salon up` (or `make run`), "
             "or set SALON_URL to the address where it runs."
         ) from None
+    if response.status_code == 429:
+        raise HubError("Too many failed attempts from this address; wait a minute and retry.")
     if response.status_code in (401, 403):
+        if auth.sign_in_configured():
+            raise HubError("Your sign-in has expired. Sign out (in the sidebar) and sign in again.")
         raise HubError(
             f"The Salon hub at {url} did not accept the dashboard's token. Set SALON_TOKEN to "
             "a valid API token (`salon up` prints one)."
@@ -181,4 +188,68 @@ def metric_series(
         "stepMax": step_max,
     }
     result: list[dict[str, Any]] = read("MetricSeries", variables)["metricSeries"]
+    return result
+
+
+# The signed-in person, their tokens and the audit trail ----------------------------------
+
+
+def me_or_none() -> dict[str, Any] | None:
+    """Who the hub says the dashboard is acting for, or None when it cannot say."""
+    try:
+        result: dict[str, Any] = read("Me")["me"]
+    except HubError:
+        return None
+    return result
+
+
+def api_tokens() -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = _post(hub_url(), _token(), "ApiTokens", {})["apiTokens"]
+    return result
+
+
+def create_api_token(
+    name: str, projects: list[str] | None, can_write: bool, expires_in_days: int
+) -> dict[str, Any]:
+    """A new token with its secret, or an error result (``__typename`` ends in Error)."""
+    variables = {"name": name, "projects": projects or None, "canWrite": can_write,
+                 "expiresInDays": expires_in_days}  # fmt: skip
+    result: dict[str, Any] = _post(hub_url(), _token(), "CreateApiToken", variables)[
+        "createApiToken"
+    ]
+    return result
+
+
+def revoke_api_token(token_id: str) -> dict[str, Any]:
+    result: dict[str, Any] = _post(hub_url(), _token(), "RevokeApiToken", {"id": token_id})[
+        "revokeApiToken"
+    ]
+    return result
+
+
+def audit_events(filters: dict[str, Any], first: int = 200) -> dict[str, Any]:
+    """A page of audit events (never cached: reading the trail is itself audited)."""
+    variables = {"filter": filters, "first": first}
+    result: dict[str, Any] = _post(hub_url(), _token(), "AuditEvents", variables)["auditEvents"]
+    return result
+
+
+def audit_export(filters: dict[str, Any], kind: str) -> bytes:
+    """The matching events as a CSV or Parquet file."""
+    params = {"format": kind, **{k: v for k, v in filters.items() if v}}
+    try:
+        response = httpx.get(
+            f"{hub_url()}/api/v1/audit/export", params=params,
+            headers={"Authorization": f"Bearer {_token()}"}, timeout=120,
+        )  # fmt: skip
+    except httpx.HTTPError:
+        raise HubError(f"Cannot reach the Salon hub at {hub_url()}.") from None
+    if response.status_code != 200:
+        raise HubError(f"The export failed: {response.json().get('message', response.text)}")
+    return response.content
+
+
+def users() -> list[dict[str, Any]]:
+    """Everyone with an account: id, name, display name."""
+    result: list[dict[str, Any]] = read("Users")["users"]
     return result

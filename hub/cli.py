@@ -39,7 +39,12 @@ def _settings(port: int | None = None) -> Settings:
     except SettingsError as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
-    return settings.replace(port=port) if port is not None else settings
+    if port is None:
+        return settings
+    url = settings.url
+    if url == f"http://{settings.host}:{settings.port}":  # derived, so it follows the port
+        url = f"http://{settings.host}:{port}"
+    return settings.replace(port=port, url=url)
 
 
 def _open_store(settings: Settings) -> Store:
@@ -166,6 +171,7 @@ def up(
     ] = True,
 ) -> None:
     """Start the hub and the dashboard on an embedded store, with demo data the first time."""
+    from hub.auth.clients import ensure_dashboard_client, write_dashboard_secrets
     from hub.services.tokens import ensure_admin_token_sync, local_admin_token_sync
 
     settings = _settings(port)
@@ -174,13 +180,16 @@ def up(
     if demo_data and not asyncio.run(store.projects.all()):
         typer.echo("Loading demo data (a team of eight, three projects, 46 runs)…")
         _load_demo(store, settings)
+    kept = settings.data_dir / "demo-password"
+    demo_password = kept.read_text().strip() if kept.is_file() else None
     if settings.admin_token:
         token = ensure_admin_token_sync(
             store, "bootstrap (SALON_ADMIN_TOKEN)", settings.admin_token
         )
     else:
         token = local_admin_token_sync(store, settings.data_dir / "admin-token")
-    hub_url = f"http://{settings.host}:{settings.port}"
+    hub_url = settings.url
+    secrets_file = write_dashboard_secrets(settings, ensure_dashboard_client(store, settings))
 
     dashboard_process: subprocess.Popen[bytes] | None = None
 
@@ -190,7 +199,12 @@ def up(
             typer.secho("The hub did not become ready in 60 s.", fg=typer.colors.RED, err=True)
             return
         if dashboard:
-            env = {**os.environ, "SALON_URL": hub_url, "SALON_TOKEN": token}
+            env = {
+                **os.environ,
+                "SALON_URL": hub_url,
+                "STREAMLIT_SECRETS_FILES": str(secrets_file),
+            }
+            env.pop("SALON_TOKEN", None)  # people sign in; the dashboard acts as them
             dashboard_process = subprocess.Popen(
                 [
                     sys.executable,
@@ -217,7 +231,15 @@ def up(
             f"  Hub:        {hub_url}   (GraphiQL: {hub_url}/graphql)",
         ]
         if dashboard:
-            lines.append(f"  Dashboard:  http://localhost:{settings.dashboard_port}")
+            lines.append(f"  Dashboard:  {settings.dashboard_url}")
+            if demo_password is not None:
+                lines.append(
+                    f"    Sign in as ana.silva (or ben.okafor, farah.haddad, hana.kim, …) with the "
+                    f"demo password {demo_password}"
+                )
+            lines.append(
+                "    Admin account: admin; set its password with `salon user password admin`"
+            )
         lines += [
             f"  Admin token (send as 'Authorization: Bearer …'):  {token}",
             f"    (kept in {settings.data_dir / 'admin-token'}, readable only by you)"

@@ -41,13 +41,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "url",
         "http://127.0.0.1:8000",
-        "The hub's address as clients reach it: used by the Python client and dashboard, and "
-        "the issuer of the hub's sign-in tokens.",
+        "The hub's address as clients reach it (default: from SALON_HOST and SALON_PORT): used "
+        "by the Python client and dashboard, and the issuer of the hub's sign-in tokens.",
     ),
     Setting(
         "dashboard_url",
         "http://127.0.0.1:8501",
-        "The dashboard's address as browsers reach it (where sign-in returns to).",
+        "The dashboard's address as browsers reach it, where sign-in returns to (default: from "
+        "SALON_HOST and SALON_DASHBOARD_PORT).",
     ),
     Setting("token", "", "API token used by the Python client and dashboard."),
     Setting("max_page_size", "500", "Largest page a list query may ask for."),
@@ -83,6 +84,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("oidc_client_id", "", "The dashboard's client id at the outside provider."),
     Setting("oidc_client_secret", "", "The dashboard's client secret at the outside provider."),
+    Setting(
+        "oidc_forward_token",
+        "access",
+        "Which of the outside provider's tokens the dashboard sends to the hub: access, or id "
+        "when its access tokens are not JWTs (set SALON_OIDC_AUDIENCE to the client id then).",
+    ),
     Setting(
         "oidc_groups_claim",
         "groups",
@@ -133,6 +140,7 @@ class Settings:
     oidc_audience: str = ""
     oidc_client_id: str = ""
     oidc_client_secret: str = ""
+    oidc_forward_token: str = "access"
     oidc_groups_claim: str = "groups"
     audit_checkpoint_seconds: int = 60
     auth_failures_per_address: str = "30/minute"
@@ -179,6 +187,13 @@ def load_settings(
                 f"{setting.env}={raw!r} is not a valid {kind.__name__}: {setting.help}"
             ) from exc
     assert set(values) == set(fields), "SETTINGS and Settings must list the same names"
+    # Unless set, the addresses follow the host and ports (so `--port 9000` needs nothing else).
+    if "SALON_URL" not in source:
+        values["url"] = f"http://{values['host']}:{values['port']}"
+    if "SALON_DASHBOARD_URL" not in source:
+        values["dashboard_url"] = f"http://{values['host']}:{values['dashboard_port']}"
+    if values["oidc_forward_token"] not in ("access", "id"):
+        raise SettingsError("SALON_OIDC_FORWARD_TOKEN: use access or id.")
     if values["env"] not in ("development", "production"):
         raise SettingsError(f"SALON_ENV={values['env']!r}: use development or production.")
     return Settings(**values)

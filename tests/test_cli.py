@@ -106,7 +106,12 @@ def test_up_starts_hub_and_dashboard_with_demo_data_and_prints_how_to_sign_in(
         lines.append(line)
     output = "".join(lines)
     assert f"http://127.0.0.1:{port}/graphql" in output
-    assert f"http://localhost:{dashboard_port}" in output
+    assert f"Dashboard:  http://127.0.0.1:{dashboard_port}" in output
+    password = (tmp_path / "demo-password").read_text().strip()
+    assert "Sign in as ana.silva" in output and f"demo password {password}" in output
+    secrets = (tmp_path / "dashboard" / "secrets.toml").read_text()
+    assert f'redirect_uri = "http://127.0.0.1:{dashboard_port}/oauth2callback"' in secrets
+    assert (tmp_path / "dashboard" / "secrets.toml").stat().st_mode & 0o777 == 0o600
     token = next(line.split()[-1] for line in lines if "Admin token" in line)
     projects = graphql_call(f"http://127.0.0.1:{port}", token, "{ projects { name } }")
     assert len(projects["data"]["projects"]) == 3

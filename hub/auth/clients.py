@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from pathlib import Path
 
@@ -51,3 +52,37 @@ def ensure_dashboard_client(store: Store, settings: Settings) -> str:
         event = audit.event(SYSTEM, "client.register", "client", DASHBOARD_CLIENT_ID)
         store.oauth.ensure_client(client, audit=[event])
     return secret
+
+
+def dashboard_secrets(settings: Settings, client_secret: str) -> str:
+    """The dashboard's ``secrets.toml``: ``st.login`` at the hub's own provider, or at the
+    outside one when configured, forwarding the person's token to the hub."""
+    cookie_secret = private_secret(settings.data_dir / "dashboard-cookie-secret")
+    if settings.oidc_discovery_url:
+        client_id, secret = settings.oidc_client_id, settings.oidc_client_secret
+        metadata, expose = settings.oidc_discovery_url, settings.oidc_forward_token
+    else:
+        client_id, secret = DASHBOARD_CLIENT_ID, client_secret
+        metadata = f"{settings.url.rstrip('/')}/.well-known/openid-configuration"
+        expose = "access"
+    values = {
+        "redirect_uri": f"{settings.dashboard_url.rstrip('/')}/oauth2callback",
+        "cookie_secret": cookie_secret,
+        "client_id": client_id,
+        "client_secret": secret,
+        "server_metadata_url": metadata,
+        "expose_tokens": [expose],
+    }
+    lines = ["# Written by `salon up` at every start; edit the SALON_* settings instead.", "[auth]"]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_dashboard_secrets(settings: Settings, client_secret: str) -> Path:
+    """Write the dashboard's secrets under the data directory (mode 600); returns the path."""
+    path = settings.data_dir / "dashboard" / "secrets.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(dashboard_secrets(settings, client_secret))
+    return path

@@ -1,0 +1,71 @@
+"""Settings: your account and your personal API tokens for notebooks and CI."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import hub_client
+from dashboard.ui import load
+
+st.title("Settings")
+me = load(hub_client.me_or_none)
+if me is None:
+    st.error("The hub does not recognise you; sign out and in again.")
+    st.stop()
+user = me["user"]
+st.markdown(f"**{user['displayName']}** · `{user['name']}` · {user['email'] or 'no e-mail'}")
+
+st.subheader("API tokens")
+st.caption(
+    "A token lets a notebook, script or CI job act as you: `export SALON_TOKEN=…`. "
+    "Limit it to the projects and rights it needs; revoking it stops it at once."
+)
+
+created = st.session_state.pop("new_token", None)
+if created is not None:
+    st.success("Token created. Copy it now: it is shown only this once.", icon=":material/key:")
+    st.code(created, language=None)
+
+with st.form("new-token", clear_on_submit=True):
+    name = st.text_input("Name", placeholder="e.g. laptop notebook, nightly CI", max_chars=200)
+    projects = [p["name"] for p in load(hub_client.projects)]
+    scope = st.multiselect("Only these projects", projects, help="Leave empty for all of yours.")
+    can_write = st.toggle("May change things (log runs, edit notes)", value=False)
+    days = st.select_slider("Expires after (days)", [7, 30, 90, 180, 365], value=90)
+    if st.form_submit_button("Create token", type="primary", disabled=not me["canWrite"]):
+        if not name.strip():
+            st.error("Give the token a name, so you know later what it is for.")
+        else:
+            result = load(hub_client.create_api_token, name, scope, can_write, days)
+            if result["__typename"] == "NewApiToken":
+                st.session_state["new_token"] = result["secret"]
+                st.rerun()
+            st.error(result["message"])
+
+tokens = load(hub_client.api_tokens)
+if not tokens:
+    st.info("You have no API tokens yet.")
+else:
+    frame = pd.DataFrame(
+        {
+            "name": [t["name"] for t in tokens],
+            "rights": ["read and write" if t["canWrite"] else "read only" for t in tokens],
+            "projects": [
+                "all" if t["projectIds"] is None else len(t["projectIds"]) for t in tokens
+            ],
+            "created": [t["createdAt"][:16].replace("T", " ") for t in tokens],
+            "expires": [(t["expiresAt"] or "never")[:10] for t in tokens],
+            "state": ["revoked" if t["revokedAt"] else "active" for t in tokens],
+        }
+    )
+    st.dataframe(frame, hide_index=True, width="stretch")
+    active = {f"{t['name']} (created {t['createdAt'][:10]})": t["id"] for t in tokens
+              if not t["revokedAt"]}  # fmt: skip
+    if active:
+        with st.form("revoke-token"):
+            choice = st.selectbox("Revoke a token", list(active))
+            if st.form_submit_button("Revoke", icon=":material/block:"):
+                result = load(hub_client.revoke_api_token, active[choice])
+                if result["__typename"] == "ApiToken":
+                    st.toast("Token revoked; it no longer works.")
+                    st.rerun()
+                st.error(result["message"])
