@@ -90,15 +90,16 @@ class JwksCache:
         self.min_interval = min_interval
         self._fetch = fetch
         self._keys: KeySet | None = None
-        self._fetched_at = float("-inf")
+        self._fetched_at = float("-inf")  # last successful fetch: the keys' age
+        self._tried_at = float("-inf")  # last attempt, successful or not: paces refetches
         self._lock = asyncio.Lock()
         self.fetches = 0
 
     async def _refresh(self, stale_before: float) -> None:
         async with self._lock:  # single flight: later callers find the result of the first
-            if self._fetched_at > stale_before:
-                return
-            if time.monotonic() - self._fetched_at < self.min_interval and self._keys is not None:
+            if self._tried_at > stale_before:
+                return  # someone tried while we waited; a failed try counts too
+            if time.monotonic() - self._tried_at < self.min_interval and self._keys is not None:
                 return
             try:
                 data = await self._fetch(self.jwks_uri)
@@ -109,6 +110,8 @@ class JwksCache:
                         f"The sign-in provider's keys cannot be fetched ({type(exc).__name__})."
                     ) from None
                 return  # keep serving the keys we have
+            finally:
+                self._tried_at = time.monotonic()
             self.fetches += 1
             self._keys, self._fetched_at = keys, time.monotonic()
 

@@ -112,9 +112,11 @@ class Sessions:
         keys = await provider.keys.keys(header.get("kid"))
         claims = jwt_check.verify(token, keys, issuer=provider.issuer, audiences=provider.audiences)
         name = str(claims.get("preferred_username") or claims.get("email") or claims["sub"])
+        email, display = claims.get("email"), claims.get("name")
         user = await accounts.user_from_provider(
             self.store, provider.issuer, str(claims["sub"]), name,
-            claims.get("email"), claims.get("name"),
+            email if isinstance(email, str) else None,
+            display if isinstance(display, str) else None,
         )  # fmt: skip
         if user.disabled_at is not None:
             raise Unauthenticated("This account is disabled in Salon.")
@@ -128,5 +130,9 @@ class Sessions:
         return principal, _expiry(claims)
 
 
+_LATEST_EXPIRY = int(datetime(9999, 1, 1, tzinfo=UTC).timestamp())
+
+
 def _expiry(claims: dict[str, Any]) -> datetime:
-    return datetime.fromtimestamp(int(claims["exp"]), UTC)
+    # A signed exp centuries away is valid but beyond what datetime holds: cap it.
+    return datetime.fromtimestamp(min(int(claims["exp"]), _LATEST_EXPIRY), UTC)
