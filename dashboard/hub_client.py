@@ -234,13 +234,19 @@ def audit_events(filters: dict[str, Any], first: int = 200) -> dict[str, Any]:
     return result
 
 
-def audit_export(filters: dict[str, Any], kind: str) -> bytes:
+def current_token() -> str:
+    """The token to send; read it while the page runs (a download's deferred callable runs
+    outside the page, where the signed-in person is not known)."""
+    return _token()
+
+
+def audit_export(filters: dict[str, Any], kind: str, token: str) -> bytes:
     """The matching events as a CSV or Parquet file."""
     params = {"format": kind, **{k: v for k, v in filters.items() if v}}
     try:
         response = httpx.get(
             f"{hub_url()}/api/v1/audit/export", params=params,
-            headers={"Authorization": f"Bearer {_token()}"}, timeout=120,
+            headers={"Authorization": f"Bearer {token}"}, timeout=120,
         )  # fmt: skip
     except httpx.HTTPError:
         raise HubError(f"Cannot reach the Salon hub at {hub_url()}.") from None

@@ -71,11 +71,13 @@ export_filters = {
     "outcome": filters["outcome"], "action": filters["action"],
     "since": filters["since"], "until": filters["until"],
 }  # fmt: skip
+token = hub_client.current_token()
 left, right = st.columns(2)
 for column, kind in ((left, "csv"), (right, "parquet")):
     column.download_button(
         f"Export as {kind.upper()}",
-        data=lambda kind=kind: load(hub_client.audit_export, export_filters, kind),
+        data=lambda kind=kind: hub_client.audit_export(export_filters, kind, token),
         file_name=f"salon-audit.{kind}",
+        on_click="ignore",  # a rerun would drop the file before the browser fetches it
         icon=":material/download:",
     )
