@@ -24,6 +24,7 @@ from hub.http.auth import AuthMiddleware
 from hub.http.body import GraphQLBodyLimit
 from hub.http.errors import salon_error_handler, unexpected_error_handler
 from hub.http.graphql import GraphQLView
+from hub.http.headers import SecurityHeaders
 from hub.services.audit import write_checkpoint
 from hub.services.authentication import Authenticator
 from hub.settings import Settings
@@ -105,7 +106,9 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             store.close()
 
     graphql = GraphQLView(
-        build_schema(settings), graphql_ide="graphiql", allow_queries_via_get=False
+        build_schema(settings),
+        graphql_ide=None if settings.production else "graphiql",
+        allow_queries_via_get=False,
     )
     app = Starlette(
         routes=[
@@ -118,6 +121,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             *auth_routes(provider, store, authenticator, signin),
         ],
         middleware=[
+            Middleware(SecurityHeaders),
             Middleware(GraphQLBodyLimit, limit=GRAPHQL_MAX_BODY),
             Middleware(AuthMiddleware, authenticator=authenticator),
         ],

@@ -56,6 +56,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("graphql_max_depth", "12", "Deepest GraphQL selection accepted."),
     Setting("graphql_max_aliases", "40", "Most aliases accepted in one GraphQL document."),
     Setting("graphql_max_tokens", "4000", "Most tokens accepted in one GraphQL document."),
+    Setting(
+        "graphql_max_cost",
+        "200000",
+        "Largest estimated cost (field reads, lists counted by their page size) of a GraphQL "
+        "document.",
+    ),
     Setting("duckdb_memory_limit", "768MB", "DuckDB's memory limit inside the hub."),
     Setting("duckdb_threads", "2", "Threads DuckDB may use for one query."),
     Setting("log_level", "info", "Log level of the hub: debug, info, warning or error."),
@@ -131,6 +137,7 @@ class Settings:
     graphql_max_depth: int = 12
     graphql_max_aliases: int = 40
     graphql_max_tokens: int = 4000
+    graphql_max_cost: int = 200_000
     duckdb_memory_limit: str = "768MB"
     duckdb_threads: int = 2
     log_level: str = "info"

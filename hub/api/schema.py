@@ -9,6 +9,8 @@ from typing import Any
 import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -16,8 +18,10 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 
 from hub.api.audit import AuditQueries
+from hub.api.cost import cost_rule
 from hub.api.metrics import FLOAT_LIST, FloatList, MetricQueries
 from hub.api.people import PeopleMutations, PeopleQueries
 from hub.api.projects import ProjectQueries
@@ -82,13 +86,17 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         # Clients send the same few documents with new variables: parse and validate once.
         ParserCache(maxsize=512),
         ValidationCache(maxsize=512),
+        AddValidationRules([cost_rule(settings.graphql_max_cost, settings.max_page_size)]),
         MaskUnexpectedErrors,
     ]
+    if settings.production:
+        extensions.append(DisableIntrospection())
     return SalonSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
         scalar_overrides={FloatList: FLOAT_LIST},
+        config=StrawberryConfig(disable_field_suggestions=settings.production),
     )
 
 

@@ -1,0 +1,90 @@
+"""API hardening: cost limit, production mode, headers, no mutations over GET, no cookie auth."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from graphql import parse, validate
+
+from dashboard.hub_client import operations
+from hub.api.schema import build_schema
+from hub.settings import Settings
+from tests.inprocess import DEMO_PASSWORD, InProcessHub, in_process_hub
+
+
+@pytest.fixture(scope="module")
+def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessHub]:
+    yield from in_process_hub(tmp_path_factory.mktemp("prod"), demo=False, env="production")
+
+
+def test_every_response_carries_security_headers(api: InProcessHub) -> None:
+    for response in (
+        api.http.get("/healthz"),
+        api.http.post("/graphql", json={"query": "{ version }"}, headers=api.auth),
+        api.http.post("/graphql", json={"query": "{ version }"}),  # 401
+        api.http.get("/login"),
+    ):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    login = api.http.get("/login")
+    assert "default-src 'none'" in login.headers["content-security-policy"]
+
+
+def test_expensive_documents_are_refused_before_they_run(api: InProcessHub) -> None:
+    query = """{ runs(first: 500) { ... on RunConnection { nodes { id
+        series(keys: ["a", "b"], buckets: 2000) { steps values }
+        params { key value } metrics { key lastValue } project { name
+          recentRuns(limit: 100) { id params { key value } } } } } } }"""
+    body = api.graphql(query, expect_errors=True)
+    assert "could cost about" in body["errors"][0]["message"]
+    assert "first/limit" in body["errors"][0]["message"]
+    assert body.get("data") is None
+
+
+def test_the_dashboards_own_operations_fit_the_cost_limit() -> None:
+    schema = build_schema(Settings())._schema
+    for name, document in operations().items():
+        errors = validate(schema, parse(document))
+        assert not errors, f"{name}: {errors}"
+
+
+def test_production_hides_the_schema(production: InProcessHub, api: InProcessHub) -> None:
+    introspection = {"query": "{ __schema { types { name } } }"}
+    refused = production.http.post("/graphql", json=introspection, headers=production.auth)
+    assert "introspection" in refused.json()["errors"][0]["message"].lower()
+    allowed = api.http.post("/graphql", json=introspection, headers=api.auth)
+    assert allowed.json()["data"]["__schema"]["types"]
+    typo = {"query": "{ projets { name } }"}
+    hint = api.http.post("/graphql", json=typo, headers=api.auth).json()["errors"][0]["message"]
+    assert "Did you mean" in hint
+    quiet = production.http.post("/graphql", json=typo, headers=production.auth).json()
+    assert "Did you mean" not in quiet["errors"][0]["message"]
+    page = production.http.get("/graphql", headers={"accept": "text/html"})
+    assert "graphiql" not in page.text.lower()
+    assert "graphiql" in api.http.get("/graphql", headers={"accept": "text/html"}).text.lower()
+
+
+def test_get_never_runs_a_mutation(api: InProcessHub) -> None:
+    mutation = 'mutation { createRun(input: {project: "p", experiment: "e"}) { __typename } }'
+    response = api.http.get("/graphql", params={"query": mutation}, headers=api.auth)
+    assert response.status_code in (400, 405)
+    assert api.graphql('{ project(name: "p") { name } }')["data"]["project"] is None
+
+
+def test_the_sign_in_cookie_does_not_authenticate_the_api(tmp_path: Path) -> None:
+    for hub in in_process_hub(tmp_path, demo=True):
+        form = hub.http.get("/login").text
+        csrf = form.split('name="csrf" value="')[1].split('"')[0]
+        signed_in = hub.http.post(
+            "/login",
+            data={"username": "ana.silva", "password": DEMO_PASSWORD, "csrf": csrf},
+            follow_redirects=False,
+        )
+        assert signed_in.status_code == 303 and "salon_signin" in hub.http.cookies
+        # A page elsewhere cannot ride on the cookie: the API wants a bearer token.
+        assert (
+            hub.http.post("/graphql", json={"query": "{ me { user { name } } }"}).status_code == 401
+        )
