@@ -1,0 +1,262 @@
+"""The access matrix: every query field and mutation of the schema, for every kind of caller.
+
+The fields come from the schema itself, so a field added without a rule here fails
+``test_every_field_has_a_rule``. Each (field, caller) pair is sent through the HTTP API and
+must be allowed exactly when the caller holds what the rule names; denied means a 401, a typed
+NotFound/Forbidden error, a null, or (for lists) not seeing the hidden project.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from hub.api.schema import build_schema
+from hub.clock import now
+from hub.services import access, accounts, runs, tokens
+from hub.services.principal import SYSTEM
+from hub.store import Store
+from tests.inprocess import InProcessHub, in_process_hub
+
+LEVELS = ("signed_in", "viewer", "editor", "maintainer", "site_admin", "audit_reader")
+ROLE_LEVELS = {
+    "viewer": {"signed_in", "viewer"},
+    "commenter": {"signed_in", "viewer"},
+    "editor": {"signed_in", "viewer", "editor"},
+    "maintainer": {"signed_in", "viewer", "editor", "maintainer"},
+    "admin": {"signed_in", "viewer", "editor", "maintainer"},
+}
+
+
+@dataclasses.dataclass
+class World:
+    hub: InProcessHub
+    callers: dict[str, tuple[str | None, set[str]]]  # name: (token, levels held)
+    alpha_run: str
+    victim_token: str
+
+
+Check = Callable[[Any, World], bool]
+
+
+def seen(value: Any, world: World) -> bool:
+    return value is not None and not str(value.get("__typename", "")).endswith("Error")
+
+
+def sees_alpha(value: Any, world: World) -> bool:
+    return any(p["name"] == "alpha" for p in value)
+
+
+def non_empty(value: Any, world: World) -> bool:
+    return bool(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    level: str
+    document: str
+    check: Check = seen
+
+
+def unique() -> str:
+    return "x" + str(abs(hash(now())))[-8:]
+
+
+RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
+    # queries
+    "version": lambda w, c: (Rule("signed_in", "{ version }", lambda v, w: bool(v)), {}),
+    "me": lambda w, c: (Rule("signed_in", "{ me { user { name } } }"), {}),
+    "users": lambda w, c: (Rule("signed_in", "{ users { name } }", non_empty), {}),
+    "groups": lambda w, c: (Rule("signed_in", "{ groups { name } }", lambda v, w: v is not None), {}),
+    "apiTokens": lambda w, c: (Rule("signed_in", "{ apiTokens { id } }", lambda v, w: v is not None), {}),
+    "projects": lambda w, c: (Rule("viewer", "{ projects { name } }", sees_alpha), {}),
+    "project": lambda w, c: (Rule("viewer", '{ project(name: "alpha") { name members { name } } }'), {}),
+    "run": lambda w, c: (Rule("viewer", "query($id: ID!) { run(id: $id) { name } }"), {"id": w.alpha_run}),
+    "runs": lambda w, c: (
+        Rule("viewer", '{ runs(project: "alpha") { __typename ... on RunConnection { totalCount } } }'),
+        {},
+    ),
+    "metricSeries": lambda w, c: (
+        Rule("viewer", "query($r: [ID!]!) { metricSeries(runIds: $r, keys: [\"loss\"], buckets: 10) { key } }",
+             non_empty),
+        {"r": [w.alpha_run]},
+    ),
+    "auditEvents": lambda w, c: (
+        Rule("audit_reader", "{ auditEvents(first: 5) { __typename ... on Error { message } } }"),
+        {},
+    ),
+    "auditVerification": lambda w, c: (
+        Rule("audit_reader", "{ auditVerification { __typename ... on Error { message } } }"),
+        {},
+    ),
+    # mutations
+    "createRun": lambda w, c: (
+        Rule("editor", 'mutation { createRun(input: {project: "alpha", experiment: "m"}) '
+             "{ __typename ... on Error { message } } }"),
+        {},
+    ),
+    "finishRun": lambda w, c: (
+        Rule("editor", "mutation($id: ID!) { finishRun(id: $id, status: FINISHED) "
+             "{ __typename ... on Error { message } } }"),
+        {"id": w.alpha_run},
+    ),
+    "logParams": lambda w, c: (
+        Rule("editor", "mutation($id: ID!, $k: String!) { logParams(runId: $id, params: "
+             '[{key: $k, value: "1"}]) { __typename ... on Error { message } } }'),
+        {"id": w.alpha_run, "k": f"p-{c}"},
+    ),
+    "setTags": lambda w, c: (
+        Rule("editor", "mutation($id: ID!) { setTags(runId: $id, tags: [{key: \"t\", value: \"v\"}]) "
+             "{ __typename ... on Error { message } } }"),
+        {"id": w.alpha_run},
+    ),
+    "setRunNotes": lambda w, c: (
+        Rule("editor", 'mutation($id: ID!) { setRunNotes(runId: $id, notes: "n") '
+             "{ __typename ... on Error { message } } }"),
+        {"id": w.alpha_run},
+    ),
+    "createApiToken": lambda w, c: (
+        Rule("signed_in", 'mutation { createApiToken(name: "matrix", expiresInDays: 1) '
+             "{ __typename ... on Error { message } } }"),
+        {},
+    ),
+    "revokeApiToken": lambda w, c: (
+        Rule("site_admin", "mutation($id: ID!) { revokeApiToken(id: $id) "
+             "{ __typename ... on Error { message } } }"),
+        {"id": w.victim_token},
+    ),
+    "createUser": lambda w, c: (
+        Rule("site_admin", "mutation($n: String!) { createUser(name: $n) "
+             "{ __typename ... on Error { message } } }"),
+        {"n": f"new-{c}"},
+    ),
+    "setUserDisabled": lambda w, c: (
+        Rule("site_admin", 'mutation { setUserDisabled(name: "victim", disabled: false) '
+             "{ __typename ... on Error { message } } }"),
+        {},
+    ),
+    "setPassword": lambda w, c: (
+        Rule("site_admin", 'mutation { setPassword(name: "victim", password: "another-password-1") '
+             "{ __typename ... on Error { message } } }"),
+        {},
+    ),
+    "createGroup": lambda w, c: (
+        Rule("site_admin", "mutation($n: String!) { createGroup(name: $n) "
+             "{ __typename ... on Error { message } } }"),
+        {"n": f"group-{c}"},
+    ),
+    "addGroupMember": lambda w, c: (
+        Rule("site_admin", 'mutation { addGroupMember(group: "crew", user: "victim") '
+             "{ __typename ... on Error { message } } }"),
+        {},
+    ),
+    "removeGroupMember": lambda w, c: (
+        Rule("site_admin", 'mutation { removeGroupMember(group: "crew", user: "victim") '
+             "{ __typename ... on Error { message } } }"),
+        {},
+    ),
+    "grantRole": lambda w, c: (
+        Rule("maintainer", 'mutation { grantRole(project: "alpha", kind: "user", name: "victim", '
+             'role: "viewer") { __typename ... on Error { message } } }'),
+        {},
+    ),
+    "revokeRole": lambda w, c: (
+        Rule("maintainer", 'mutation { revokeRole(project: "alpha", kind: "user", name: "victim") '
+             "{ __typename ... on Error { message } } }"),
+        {},
+    ),
+}  # fmt: skip
+
+
+def _run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def _person(store: Store, name: str, **flags: bool) -> Any:
+    return _run(accounts.create_user(store, SYSTEM, name, "a-long-password-1", **flags))
+
+
+def _token_for(store: Store, user: Any, **scope: Any) -> str:
+    principal = _run(tokens.principal_for_user(store, user, auth_method="session", auth_id=None))
+    return _run(tokens.create_token(store, principal, "matrix", **scope))[1]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    # Every caller shares one client address; this test is not about rate limits.
+    folder = tmp_path_factory.mktemp("matrix")
+    for hub in in_process_hub(folder, demo=False, auth_failures_per_address="10000/minute"):
+        store = hub.store
+        alpha = _run(runs.create_run(store, SYSTEM, runs.NewRun("alpha", "e")))
+        _run(runs.create_run(store, SYSTEM, runs.NewRun("beta", "e")))
+        from tests.store.helpers import log_points
+
+        log_points(store, alpha.id, {"loss": [1.0, 0.5]})
+        callers: dict[str, tuple[str | None, set[str]]] = {"anonymous": (None, set())}
+        for role in ROLE_LEVELS:
+            user = _person(store, f"the-{role}")
+            _run(access.grant_role(store, SYSTEM, "alpha", "user", user.name, role))
+            callers[role] = (_token_for(store, user), ROLE_LEVELS[role])
+        _run(access.grant_role(store, SYSTEM, "beta", "user", "the-admin", "admin"))
+        admin = _run(store.users.by_name("the-admin"))
+        callers["token-for-another-project"] = (
+            _token_for(store, admin, projects=["beta"]),
+            {"signed_in"},
+        )
+        outsider = _person(store, "outsider")
+        callers["outsider"] = (_token_for(store, outsider), {"signed_in"})
+        site = _person(store, "site-admin", is_admin=True)
+        callers["site-admin"] = (_token_for(store, site), set(LEVELS))
+        officer = _person(store, "officer", is_compliance=True)
+        callers["compliance"] = (_token_for(store, officer), {"signed_in", "audit_reader"})
+        expired = tokens.create_token_sync(
+            store, site, "old", expires_at=now() - timedelta(hours=1)
+        )
+        callers["expired-token"] = (expired, set())
+        revoked_record, revoked = _run(
+            tokens.create_token(store, _run(tokens.principal_for_user(
+                store, site, auth_method="session", auth_id=None)), "gone")
+        )  # fmt: skip
+        _run(tokens.revoke_token(store, SYSTEM, revoked_record.id))
+        callers["revoked-token"] = (revoked, set())
+        victim = _person(store, "victim")
+        victim_principal = _run(
+            tokens.principal_for_user(store, victim, auth_method="session", auth_id=None)
+        )
+        victim_token = _run(tokens.create_token(store, victim_principal, "v"))[0].id
+        _run(accounts.create_group(store, SYSTEM, "crew"))
+        yield World(hub, callers, alpha.id, victim_token)
+
+
+def test_every_field_has_a_rule() -> None:
+    schema = build_schema()._schema
+    fields = set(schema.query_type.fields) | set(schema.mutation_type.fields)
+    assert set(RULES) == fields, (
+        f"decide who may use {sorted(fields - set(RULES))} (and drop {sorted(set(RULES) - fields)})"
+    )
+
+
+@pytest.mark.parametrize("field", sorted(RULES))
+def test_each_caller_gets_exactly_what_the_rule_allows(world: World, field: str) -> None:
+    wrong = []
+    for caller, (token, levels) in world.callers.items():
+        rule, variables = RULES[field](world, caller)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = world.hub.http.post(
+            "/graphql", json={"query": rule.document, "variables": variables}, headers=headers
+        )
+        if response.status_code in (401, 429):
+            allowed = False
+        else:
+            body = response.json()
+            value = (body.get("data") or {}).get(field)
+            allowed = not body.get("errors") and rule.check(value, world)
+        expected = rule.level in levels
+        if allowed != expected:
+            wrong.append(f"{caller}: {'allowed' if allowed else 'denied'} ({response.text[:200]})")
+    assert not wrong, f"{field} (needs {RULES[field](world, 'x')[0].level}):\n" + "\n".join(wrong)
