@@ -112,3 +112,46 @@ async def members(store: Store, principal: Principal, project: ProjectRecord) ->
         store, principal, "members.list", "project", project.id, project.id, len(result)
     )
     return sorted(result, key=lambda m: (-RANK[m.membership.role], m.name))
+
+
+async def restrict(
+    store: Store,
+    principal: Principal,
+    project: ProjectRecord,
+    object_kind: str,
+    object_id: str,
+    group_names: list[str],
+) -> None:
+    """Limit an object of the project to members of these groups (and the project's admins);
+    an empty list lifts the restriction. Maintainers and above decide."""
+    await permissions.require(
+        store, principal, project.id, MANAGE, action="object.restrict", object_kind=object_kind,
+        object_id=object_id,
+    )  # fmt: skip
+    group_ids = []
+    for name in dict.fromkeys(group_names):
+        group = await store.users.group_by_name(name)
+        if group is None:
+            raise NotFound(f"No group called {name!r}.", field="groups")
+        group_ids.append(group.id)
+    events = [audit.event(principal, "object.restrict", object_kind, object_id, project.id,
+                          rows=len(group_ids))]  # fmt: skip
+    await store.access.restrict(project.id, object_kind, object_id, group_ids, audit=events)
+
+
+async def visible_objects(
+    store: Store, principal: Principal, project_id: str, object_kind: str, object_ids: list[str]
+) -> set[str]:
+    """Those of the project's objects the principal may see: all of them for readers of the
+    project, except restricted ones outside their groups. Every list, count, search and
+    lineage path over restrictable objects filters through here."""
+    held = await permissions.access_to(store, principal, project_id)
+    if held is None:
+        return set()
+    limits = await store.access.restrictions(object_kind, object_ids)
+    return {
+        object_id
+        for object_id in object_ids
+        if object_id not in limits
+        or permissions.can_see_restricted(principal, held, limits[object_id])
+    }

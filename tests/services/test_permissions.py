@@ -156,3 +156,33 @@ def test_passwords_are_checked_and_hashed(store: Store, team: dict[str, Principa
         run(accounts.create_user(store, team["ben"], "mallory", PASSWORD))
     stored = run(store.users.with_password_hash("ana"))
     assert stored is not None and stored[1] is not None and stored[1].startswith("$argon2id$")
+
+
+def test_restricted_objects_are_seen_only_by_their_groups_and_admins(
+    store: Store, team: dict[str, Principal]
+) -> None:
+    vision = run(projects.get_project(store, SYSTEM, "vision"))
+    run(accounts.create_group(store, SYSTEM, "clinicians"))
+    run(accounts.add_member(store, SYSTEM, "clinicians", "ben"))
+    ben = run(store.users.by_name("ben"))
+    assert ben is not None
+    ben_now = run(tokens.principal_for_user(store, ben, auth_method="session", auth_id=None))
+    with pytest.raises(Forbidden):  # an editor may not restrict
+        run(access.restrict(store, team["cleo"], vision, "dataset", "d1", ["clinicians"]))
+    run(access.restrict(store, team["dev"], vision, "dataset", "d1", ["clinicians"]))
+    ids = ["d1", "d2"]
+    seen = {
+        name: run(access.visible_objects(store, who, vision.id, "dataset", ids))
+        for name, who in {**team, "ben": ben_now}.items()
+    }
+    assert seen["ben"] == {"d1", "d2"}, "viewer in the group"
+    assert seen["cleo"] == {"d2"}, "editor outside the group"
+    assert seen["dev"] == {"d2"}, "maintainer outside the group"
+    assert seen["ana"] == {"d1", "d2"}, "project admin"
+    assert seen["eve"] == set(), "not a member of the project"
+    assert run(access.visible_objects(store, SYSTEM, vision.id, "dataset", ids)) == {"d1", "d2"}
+    run(access.restrict(store, team["dev"], vision, "dataset", "d1", []))
+    assert run(access.visible_objects(store, team["cleo"], vision.id, "dataset", ids)) == {
+        "d1",
+        "d2",
+    }
