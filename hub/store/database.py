@@ -69,6 +69,9 @@ class Database:
         """Apply every ``schema/duckdb/*.sql`` file in name order (each is idempotent)."""
         for sql_file in sorted(SCHEMA_DIR.glob("*.sql")):
             self._connection.execute(sql_file.read_text())
+        # Fold whatever the write-ahead log replayed (after a crash) into the file now, with
+        # the indexes just rebuilt (see 900_indexes.sql).
+        self._connection.execute("CHECKPOINT")
         with self._write_lock:
             self._head = audit.load_head(self._connection)
 

@@ -93,8 +93,3 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     expires_at  TIMESTAMP,
     revoked_at  TIMESTAMP
 );
-
--- Indexes for speed only: point lookups by id stay fast as tables grow. Correctness never
--- depends on them (a DuckLake catalog has none).
-CREATE INDEX IF NOT EXISTS runs_by_id ON runs (id);
-CREATE INDEX IF NOT EXISTS metric_summaries_by_run ON metric_summaries (run_id);

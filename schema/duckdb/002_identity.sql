@@ -106,6 +106,3 @@ CREATE TABLE IF NOT EXISTS audit_events (
     prev_hash    VARCHAR NOT NULL,
     hash         VARCHAR NOT NULL
 );
-
-CREATE INDEX IF NOT EXISTS users_by_id ON users (id);
-CREATE INDEX IF NOT EXISTS audit_events_by_seq ON audit_events (seq);
