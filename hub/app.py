@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from hub.api.schema import build_schema
-from hub.auth.clients import ensure_dashboard_client, private_secret
+from hub.auth.clients import dashboard_redirect_uris, ensure_dashboard_client, private_secret
 from hub.auth.keys import KeyRing
 from hub.auth.provider import Provider
 from hub.auth.routes import SignIn, auth_routes
@@ -79,6 +79,9 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     signin = SignIn(
         private_secret(settings.data_dir / "cookie-secret"), settings.url.startswith("https:")
     )
+    return_origins = sorted(
+        {"/".join(uri.split("/")[:3]) for uri in dashboard_redirect_uris(settings)}
+    )
     hub = Hub(settings, store, authenticator, keys)
 
     @contextlib.asynccontextmanager
@@ -118,7 +121,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             Route("/api/v1/runs/{run_id}/metrics", metrics.ingest_metrics, methods=["POST"]),
             Route("/api/v1/metrics", metrics.metric_history, methods=["GET"]),
             Route("/api/v1/audit/export", audit.export, methods=["GET"]),
-            *auth_routes(provider, store, authenticator, signin),
+            *auth_routes(provider, store, authenticator, signin, return_origins),
         ],
         middleware=[
             Middleware(SecurityHeaders),

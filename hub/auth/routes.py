@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -85,12 +86,25 @@ class SignIn:
 
 
 def auth_routes(
-    provider: Provider, store: Store, authenticator: Authenticator, signin: SignIn
+    provider: Provider,
+    store: Store,
+    authenticator: Authenticator,
+    signin: SignIn,
+    return_origins: Sequence[str],
 ) -> list[Route]:
+    """``return_origins``: where signing in may end up (registered clients). Browsers apply a
+    page's ``form-action`` to the redirects after its form is sent, so the login page must
+    allow them."""
+    login_csp = (
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+        f"frame-ancestors 'none'; form-action 'self' {' '.join(return_origins)}"
+    )
+
     def page(request: Request, status: int = 200, **values: Any) -> Response:
         csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
         context = {"error": None, "username": "", "next": "/", "csrf": csrf, **values}
         response = templates.TemplateResponse(request, "login.html", context, status_code=status)
+        response.headers["Content-Security-Policy"] = login_csp
         response.set_cookie(
             CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=signin.secure
         )

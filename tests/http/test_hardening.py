@@ -31,6 +31,8 @@ def test_every_response_carries_security_headers(api: InProcessHub) -> None:
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     login = api.http.get("/login")
     assert "default-src 'none'" in login.headers["content-security-policy"]
+    # Signing in ends with a redirect to the dashboard, which form-action must allow.
+    assert "form-action 'self' http://127.0.0.1:8501" in login.headers["content-security-policy"]
 
 
 def test_expensive_documents_are_refused_before_they_run(api: InProcessHub) -> None:
