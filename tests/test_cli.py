@@ -14,25 +14,13 @@ import httpx
 import pytest
 
 from tests.conftest import free_port, graphql_call
+from tests.processes import wait_until_up
 
 SALON = [sys.executable, "-m", "hub.cli"]
 
 
 def salon_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "SALON_DATA_DIR": str(data_dir), "SALON_LOG_LEVEL": "warning", **extra}
-
-
-def wait_healthy(url: str, process: subprocess.Popen[str], seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[0]
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer in {seconds} s")
 
 
 @pytest.fixture
@@ -65,7 +53,7 @@ def test_serve_uses_the_automation_contract(
     )
     processes.append(serve)
     url = f"http://127.0.0.1:{port}"
-    wait_healthy(f"{url}/healthz", serve)
+    wait_until_up(f"{url}/healthz", serve)
     assert (tmp_path / "salon.duckdb").is_file()
     assert graphql_call(url, token, "{ projects { name } }")["data"] == {"projects": []}
     assert httpx.post(f"{url}/graphql", json={"query": "{ version }"}).status_code == 401
@@ -115,4 +103,4 @@ def test_up_starts_hub_and_dashboard_with_demo_data_and_prints_how_to_sign_in(
     token = next(line.split()[-1] for line in lines if "Admin token" in line)
     projects = graphql_call(f"http://127.0.0.1:{port}", token, "{ projects { name } }")
     assert len(projects["data"]["projects"]) == 3
-    wait_healthy(f"http://127.0.0.1:{dashboard_port}/_stcore/health", up)
+    wait_until_up(f"http://127.0.0.1:{dashboard_port}/_stcore/health", up)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import strawberry
 
 from hub.errors import FilterSyntaxError, Forbidden, NotFound, SalonError
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @strawberry.interface(name="Error", description="Something the caller can fix.")
@@ -61,3 +67,13 @@ def as_error(exc: SalonError) -> ErrorResult:
     if exc.code == "conflict":
         return ConflictErrorType(message=exc.message, field=exc.field)
     return ValidationErrorType(message=exc.message, field=exc.field)
+
+
+async def result_of(work: Awaitable[T], wrap: Callable[[T], R]) -> R | ErrorResult:
+    """``wrap`` of what ``work`` returns, or the typed result of the expected failure it raised:
+    what a mutation resolver returns."""
+    try:
+        value = await work
+    except SalonError as exc:
+        return as_error(exc)
+    return wrap(value)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import strawberry
 
@@ -13,12 +14,14 @@ from hub.api.errors import (
     ForbiddenErrorType,
     NotFoundErrorType,
     ValidationErrorType,
-    as_error,
+    result_of,
 )
-from hub.errors import SalonError
 from hub.services import access, accounts, permissions, tokens
 from hub.services.access import Member
 from hub.store.records import GroupRecord, TokenRecord, UserRecord
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @strawberry.type(name="User", description="A person with an account in Salon.")
@@ -194,23 +197,19 @@ class PeopleMutations:
         can_write: bool = True, expires_in_days: int = tokens.DEFAULT_DAYS,
     ) -> NewTokenResult:  # fmt: skip
         ctx = info.context
-        try:
-            record, secret = await tokens.create_token(
-                ctx.store, ctx.principal, name, projects=projects, write=can_write,
-                expires_in_days=expires_in_days,
-            )  # fmt: skip
-        except SalonError as exc:
-            return as_error(exc)  # type: ignore[return-value]
-        return NewApiTokenType(token=ApiTokenType.of(record), secret=secret)
+        work = tokens.create_token(
+            ctx.store, ctx.principal, name, projects=projects, write=can_write,
+            expires_in_days=expires_in_days,
+        )  # fmt: skip
+        return await result_of(  # type: ignore[return-value]
+            work, lambda made: NewApiTokenType(token=ApiTokenType.of(made[0]), secret=made[1])
+        )
 
     @strawberry.mutation(description="Revoke one of your tokens; it stops working at once.")
     async def revoke_api_token(self, info: Info, id: strawberry.ID) -> TokenResult:
         ctx = info.context
-        try:
-            record = await tokens.revoke_token(ctx.store, ctx.principal, id, ctx.auth.cache)
-        except SalonError as exc:
-            return as_error(exc)  # type: ignore[return-value]
-        return ApiTokenType.of(record)
+        work = tokens.revoke_token(ctx.store, ctx.principal, id, ctx.auth.cache)
+        return await result_of(work, ApiTokenType.of)  # type: ignore[return-value]
 
     @strawberry.mutation(description="Add an account (site admins).")
     async def create_user(
@@ -219,62 +218,41 @@ class PeopleMutations:
         is_admin: bool = False, is_compliance: bool = False,
     ) -> UserResult:  # fmt: skip
         ctx = info.context
-        try:
-            user = await accounts.create_user(
-                ctx.store, ctx.principal, name, password, display_name=display_name,
-                email=email, is_admin=is_admin, is_compliance=is_compliance,
-            )  # fmt: skip
-        except SalonError as exc:
-            return as_error(exc)  # type: ignore[return-value]
-        return UserType.of(user, show_email=True)
+        work = accounts.create_user(
+            ctx.store, ctx.principal, name, password, display_name=display_name,
+            email=email, is_admin=is_admin, is_compliance=is_compliance,
+        )  # fmt: skip
+        return await result_of(work, _user)  # type: ignore[return-value]
 
     @strawberry.mutation(description="Disable or re-enable an account (site admins).")
     async def set_user_disabled(self, info: Info, name: str, disabled: bool) -> UserResult:
         ctx = info.context
-        try:
-            user = await accounts.set_disabled(ctx.store, ctx.principal, name, disabled)
-        except SalonError as exc:
-            return as_error(exc)  # type: ignore[return-value]
-        ctx.auth.cache.clear()
-        return UserType.of(user, show_email=True)
+        work = accounts.set_disabled(ctx.store, ctx.principal, name, disabled)
+        return await result_of(work, _forgetting(info, _user))  # type: ignore[return-value]
 
     @strawberry.mutation(description="Set a password: your own, or anyone's as a site admin.")
     async def set_password(self, info: Info, name: str, password: str) -> UserResult:
         ctx = info.context
-        try:
-            user = await accounts.set_password(ctx.store, ctx.principal, name, password)
-        except SalonError as exc:
-            return as_error(exc)  # type: ignore[return-value]
-        return UserType.of(user, show_email=True)
+        work = accounts.set_password(ctx.store, ctx.principal, name, password)
+        return await result_of(work, _user)  # type: ignore[return-value]
 
     @strawberry.mutation(description="Make a group (site admins).")
     async def create_group(self, info: Info, name: str, description: str = "") -> GroupResult:
         ctx = info.context
-        try:
-            group = await accounts.create_group(ctx.store, ctx.principal, name, description)
-        except SalonError as exc:
-            return as_error(exc)  # type: ignore[return-value]
-        return GroupType.of(group)
+        work = accounts.create_group(ctx.store, ctx.principal, name, description)
+        return await result_of(work, GroupType.of)  # type: ignore[return-value]
 
     @strawberry.mutation(description="Add a person to a group (site admins).")
     async def add_group_member(self, info: Info, group: str, user: str) -> GroupResult:
         ctx = info.context
-        try:
-            found = await accounts.add_member(ctx.store, ctx.principal, group, user)
-        except SalonError as exc:
-            return as_error(exc)  # type: ignore[return-value]
-        ctx.auth.cache.clear()
-        return GroupType.of(found)
+        work = accounts.add_member(ctx.store, ctx.principal, group, user)
+        return await result_of(work, _forgetting(info, GroupType.of))  # type: ignore[return-value]
 
     @strawberry.mutation(description="Take a person out of a group (site admins).")
     async def remove_group_member(self, info: Info, group: str, user: str) -> GroupResult:
         ctx = info.context
-        try:
-            found = await accounts.remove_member(ctx.store, ctx.principal, group, user)
-        except SalonError as exc:
-            return as_error(exc)  # type: ignore[return-value]
-        ctx.auth.cache.clear()
-        return GroupType.of(found)
+        work = accounts.remove_member(ctx.store, ctx.principal, group, user)
+        return await result_of(work, _forgetting(info, GroupType.of))  # type: ignore[return-value]
 
     @strawberry.mutation(
         description="Give a person or group a role on a project (maintainers; admins for admin "
@@ -284,19 +262,28 @@ class PeopleMutations:
         self, info: Info, project: str, kind: str, name: str, role: str, pii: bool = False
     ) -> MemberResult:
         ctx = info.context
-        try:
-            record = await access.grant_role(
-                ctx.store, ctx.principal, project, kind, name, role, pii
-            )
-        except SalonError as exc:
-            return as_error(exc)  # type: ignore[return-value]
-        return MemberType.of(Member(record, name))
+        work = access.grant_role(ctx.store, ctx.principal, project, kind, name, role, pii)
+        return await result_of(  # type: ignore[return-value]
+            work, lambda record: MemberType.of(Member(record, name))
+        )
 
     @strawberry.mutation(description="Take a person's or group's role on a project away.")
     async def revoke_role(self, info: Info, project: str, kind: str, name: str) -> DoneResult:
         ctx = info.context
-        try:
-            removed = await access.revoke_role(ctx.store, ctx.principal, project, kind, name)
-        except SalonError as exc:
-            return as_error(exc)  # type: ignore[return-value]
-        return DoneType(ok=removed)
+        work = access.revoke_role(ctx.store, ctx.principal, project, kind, name)
+        return await result_of(work, lambda removed: DoneType(ok=removed))  # type: ignore[return-value]
+
+
+def _user(record: UserRecord) -> UserType:
+    return UserType.of(record, show_email=True)
+
+
+def _forgetting(info: Info, wrap: Callable[[T], R]) -> Callable[[T], R]:
+    """``wrap``, after dropping cached principals: a change to who is in which group, or who
+    is disabled, takes effect on the next request."""
+
+    def forget_then_wrap(value: T) -> R:
+        info.context.auth.cache.clear()
+        return wrap(value)
+
+    return forget_then_wrap

@@ -5,15 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import ViewportSize, sync_playwright
 
 from tests.conftest import LiveHub, free_port
+from tests.processes import stop, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -60,24 +59,10 @@ def dashboard(demo_hub: LiveHub, tmp_path_factory: pytest.TempPathFactory) -> It
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, f"streamlit exited; see {log.name}"
-            assert time.monotonic() < deadline, f"streamlit did not start in 60 s; see {log.name}"
-            try:
-                if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
+        wait_until_up(f"{url}/_stcore/health", process, seconds=60, log=Path(log.name))
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         log.close()
 
 

@@ -11,11 +11,9 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
@@ -27,31 +25,10 @@ from hub.store import open_store
 from tests.conftest import free_port, graphql_call, serve_in_thread
 from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, LAPTOP, ROOT
 from tests.inprocess import DEMO_PASSWORD
+from tests.processes import stop, wait_until_up
 
 pytestmark = pytest.mark.slow
 WAIT = 60_000
-
-
-def wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, log.read_text()[-3000:]
-        assert time.monotonic() < deadline, f"{url} did not answer in 60 s"
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @dataclasses.dataclass
@@ -91,7 +68,7 @@ def start_stack(data_dir: Path, **extra: str) -> Iterator[Stack]:
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
-        wait_for(f"{settings.dashboard_url}/_stcore/health", streamlit, log)
+        wait_until_up(f"{settings.dashboard_url}/_stcore/health", streamlit, log=log)
         yield Stack(settings.url, settings.dashboard_url, data_dir)
     finally:
         stop(streamlit)
@@ -197,7 +174,7 @@ def foreign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
-        wait_for(f"{provider}/.well-known/openid-configuration", process, log)
+        wait_until_up(f"{provider}/.well-known/openid-configuration", process, log=log)
         yield from start_stack(
             folder,
             oidc_discovery_url=f"{provider}/.well-known/openid-configuration",

@@ -1,0 +1,38 @@
+"""Starting and stopping the real processes tests talk to (hub, dashboard, sign-in provider)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+def wait_until_up(
+    url: str, process: subprocess.Popen[Any], seconds: float = 90, log: Path | None = None
+) -> None:
+    """Poll ``url`` until it answers 200; fail with the process's output if it exits first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = log.read_text()[-3000:] if log else process.communicate()[0]
+            raise AssertionError(f"the process behind {url} exited:\n{output}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer in {seconds} s")
+
+
+def stop(process: subprocess.Popen[Any], seconds: float = 15) -> None:
+    """Terminate, then kill if it does not go."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
