@@ -194,13 +194,18 @@ def metric_series(
 # The signed-in person, their tokens and the audit trail ----------------------------------
 
 
+def me() -> dict[str, Any]:
+    """Who the hub says the dashboard is acting for: account, rights."""
+    result: dict[str, Any] = read("Me")["me"]
+    return result
+
+
 def me_or_none() -> dict[str, Any] | None:
-    """Who the hub says the dashboard is acting for, or None when it cannot say."""
+    """:func:`me`, or None when the hub cannot say (the page then shows why)."""
     try:
-        result: dict[str, Any] = read("Me")["me"]
+        return me()
     except HubError:
         return None
-    return result
 
 
 def api_tokens() -> list[dict[str, Any]]:

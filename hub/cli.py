@@ -91,28 +91,15 @@ def demo() -> None:
 def _load_demo(store: Store, settings: Settings) -> tuple[int, str]:
     """Demo runs and people; returns the run count and the people's password (kept in
     ``<data dir>/demo-password``, mode 600)."""
+    from hub.auth.clients import private_secret
     from hub.demo import load_demo, load_people
     from hub.services.principal import SYSTEM
 
-    password = _private_secret(settings.data_dir / "demo-password")
+    password = private_secret(settings.data_dir / "demo-password", size=12)
     count = asyncio.run(load_demo(store, SYSTEM))
     if store.users.by_name_sync("ana.silva") is None:
         asyncio.run(load_people(store, SYSTEM, password))
     return count, password
-
-
-def _private_secret(path: Path) -> str:
-    """The secret kept in ``path``, made (mode 600) when missing."""
-    import secrets
-
-    if path.is_file() and path.read_text().strip():
-        return path.read_text().strip()
-    secret = secrets.token_urlsafe(12)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.chmod(0o600)
-    path.write_text(secret + "\n")
-    return secret
 
 
 def _serve(settings: Settings, store: Store) -> None:

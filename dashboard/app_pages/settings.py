@@ -7,10 +7,7 @@ from dashboard import hub_client
 from dashboard.ui import load
 
 st.title("Settings")
-me = load(hub_client.me_or_none)
-if me is None:
-    st.error("The hub does not recognise you; sign out and in again.")
-    st.stop()
+me = load(hub_client.me)
 user = me["user"]
 st.markdown(f"**{user['displayName']}** · `{user['name']}` · {user['email'] or 'no e-mail'}")
 

@@ -7,15 +7,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard import hub_client
-from tests.conftest import LiveHub, free_port
+from tests.conftest import LiveHub, free_port, graphql_call
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
-PAGES = ("home", "experiments", "compare", "run")
+PAGES = ("home", "experiments", "compare", "run", "settings", "audit")
 TIMEOUT = 60
 
 
@@ -202,3 +203,50 @@ def test_wrong_token_shows_what_to_do(demo_hub: LiveHub, monkeypatch: pytest.Mon
     app = open_page("home")
     assert not app.exception
     assert "SALON_TOKEN" in app.error[0].value
+
+
+def test_settings_makes_shows_and_revokes_a_token(hub_env: LiveHub) -> None:
+    app = open_page("settings")
+    assert_clean(app)
+    assert "admin" in app.markdown[0].value
+    app.text_input[0].input("from the settings page")
+    app.multiselect[0].select("vision-defects")
+    app.button[0].click().run()
+    assert_clean(app)
+    secret = app.code[0].value
+    assert secret.startswith("salon_")
+    # The new token works, narrowed to the project and to reading.
+    projects = graphql_call(hub_env.url, secret, "{ projects { name } me { canWrite } }")["data"]
+    assert [p["name"] for p in projects["projects"]] == ["vision-defects"]
+    assert projects["me"]["canWrite"] is False
+    names = list(app.dataframe[0].value["name"])
+    assert "from the settings page" in names
+    revoke = app.selectbox[0]
+    choice = next(o for o in revoke.options if o.startswith("from the settings page"))
+    revoke.select(choice)
+    app.button[1].click().run()
+    assert_clean(app)
+    revoked = httpx.post(
+        f"{hub_env.url}/graphql", json={"query": "{ version }"},
+        headers={"Authorization": f"Bearer {secret}"},
+    )  # fmt: skip
+    assert revoked.status_code == 401
+
+
+def test_settings_refuses_a_token_without_a_name(hub_env: LiveHub) -> None:
+    app = open_page("settings")
+    app.button[0].click().run()
+    assert "Give the token a name" in app.error[0].value
+
+
+def test_audit_page_lists_events_with_people_by_name(hub_env: LiveHub) -> None:
+    hub_env.graphql("{ projects { name } }")
+    app = open_page("audit")
+    assert_clean(app)
+    frame = app.dataframe[0].value
+    assert {"when (UTC)", "who", "action", "outcome"} <= set(frame.columns)
+    assert "projects.list" in set(frame["action"])
+    assert "admin" in set(frame["who"])
+    app.selectbox[2].select("deny")
+    app.button[0].click().run()
+    assert_clean(app)
