@@ -62,6 +62,21 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest estimated cost (field reads, lists counted by their page size) of a GraphQL "
         "document.",
     ),
+    Setting(
+        "max_dataset_bytes",
+        "4294967296",
+        "Largest data file (CSV or Parquet) accepted in one dataset upload.",
+    ),
+    Setting(
+        "dataset_worker_memory_mb",
+        "2048",
+        "Memory (address space) the process that reads an upload may use.",
+    ),
+    Setting(
+        "dataset_worker_seconds",
+        "900",
+        "Time the process that reads an upload may take.",
+    ),
     Setting("duckdb_memory_limit", "768MB", "DuckDB's memory limit inside the hub."),
     Setting("duckdb_threads", "2", "Threads DuckDB may use for one query."),
     Setting("log_level", "info", "Log level of the hub: debug, info, warning or error."),
@@ -138,6 +153,9 @@ class Settings:
     graphql_max_aliases: int = 40
     graphql_max_tokens: int = 4000
     graphql_max_cost: int = 200_000
+    max_dataset_bytes: int = 4_294_967_296
+    dataset_worker_memory_mb: int = 2048
+    dataset_worker_seconds: int = 900
     duckdb_memory_limit: str = "768MB"
     duckdb_threads: int = 2
     log_level: str = "info"

@@ -22,6 +22,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from hub.api.audit import AuditQueries
 from hub.api.cost import cost_rule
+from hub.api.datasets import DatasetMutations, DatasetQueries
 from hub.api.metrics import FLOAT_LIST, FloatList, MetricQueries
 from hub.api.people import PeopleMutations, PeopleQueries
 from hub.api.projects import ProjectQueries
@@ -33,7 +34,7 @@ log = logging.getLogger("salon.graphql")
 
 
 @strawberry.type(description="Everything you can read.")
-class Query(ProjectQueries, RunQueries, MetricQueries, PeopleQueries, AuditQueries):
+class Query(ProjectQueries, RunQueries, MetricQueries, DatasetQueries, PeopleQueries, AuditQueries):
     @strawberry.field(description="The hub's version.")
     def version(self) -> str:
         from hub import __version__
@@ -42,7 +43,7 @@ class Query(ProjectQueries, RunQueries, MetricQueries, PeopleQueries, AuditQueri
 
 
 @strawberry.type(description="Everything you can change.")
-class Mutation(RunMutations, PeopleMutations):
+class Mutation(RunMutations, DatasetMutations, PeopleMutations):
     pass
 
 

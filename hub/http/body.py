@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -79,3 +81,23 @@ class GraphQLBodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+async def save_limited(request: Request, target: Path, limit: int) -> int:
+    """Stream the request body into ``target`` (never whole in memory); LimitExceeded past
+    ``limit`` bytes, with the partial file removed. Returns the size."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise LimitExceeded(f"The upload is {int(declared):,} bytes; the limit is {limit:,}.")
+    size = 0
+    try:
+        with target.open("wb") as handle:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise LimitExceeded(f"The upload is larger than the limit of {limit:,} bytes.")
+                handle.write(chunk)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return size

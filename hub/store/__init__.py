@@ -11,8 +11,10 @@ from pathlib import Path
 from hub.store.access import AccessStore
 from hub.store.audit import AuditStore
 from hub.store.database import Database
+from hub.store.datasets import DatasetStore
 from hub.store.metrics import MetricStore
 from hub.store.oauth import OAuthStore
+from hub.store.objects import ObjectStore
 from hub.store.projects import ProjectStore
 from hub.store.runs import RunStore
 from hub.store.tokens import TokenStore
@@ -32,6 +34,8 @@ class Store:
         self.access = AccessStore(db)
         self.audit = AuditStore(db)
         self.oauth = OAuthStore(db)
+        self.objects = ObjectStore(db.path.parent / "objects")
+        self.datasets = DatasetStore(db, self.objects.root)
 
     def close(self) -> None:
         self.db.close()

@@ -198,3 +198,52 @@ class ChainReport:
     @property
     def ok(self) -> bool:
         return self.problem is None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DatasetRecord:
+    id: str
+    project_id: str
+    name: str
+    description: str
+    created_at: datetime
+    created_by: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DatasetFile:
+    """One Parquet object of a version, stored once under ``<data dir>/objects`` by SHA-256."""
+
+    object_hash: str
+    row_count: int
+    size_bytes: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DatasetVersionRecord:
+    id: str
+    dataset_id: str
+    project_id: str
+    number: int
+    parent_id: str | None
+    author: str
+    message: str
+    created_at: datetime
+    content_hash: str
+    row_count: int
+    size_bytes: int
+    schema_json: str
+    profile_json: str
+    source: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ColumnNote:
+    """What an owner says about a column, and whether it holds personal data."""
+
+    dataset_id: str
+    name: str
+    description: str
+    pii: bool
+    updated_by: str
+    updated_at: datetime

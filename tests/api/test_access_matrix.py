@@ -86,6 +86,8 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
              non_empty),
         {"r": [w.alpha_run]},
     ),
+    "datasets": lambda w, c: (Rule("viewer", '{ datasets(project: "alpha") { name } }', non_empty), {}),
+    "dataset": lambda w, c: (Rule("viewer", '{ dataset(project: "alpha", name: "readings") { version { rows(limit: 1) { total } } } }'), {}),
     "auditEvents": lambda w, c: (
         Rule("audit_reader", "{ auditEvents(first: 5) { __typename ... on Error { message } } }"),
         {},
@@ -119,6 +121,16 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
         Rule("editor", 'mutation($id: ID!) { setRunNotes(runId: $id, notes: "n") '
              "{ __typename ... on Error { message } } }"),
         {"id": w.alpha_run},
+    ),
+    "describeDatasetColumn": lambda w, c: (
+        Rule("editor", 'mutation { describeDatasetColumn(project: "alpha", dataset: "readings", column: "a", description: "d") '
+             "{ __typename ... on Error { message } } }"),
+        {},
+    ),
+    "restrictDataset": lambda w, c: (
+        Rule("maintainer", 'mutation { restrictDataset(project: "alpha", dataset: "readings", groups: []) '
+             "{ __typename ... on Error { message } } }"),
+        {},
     ),
     "createApiToken": lambda w, c: (
         Rule("signed_in", 'mutation { createApiToken(name: "matrix", expiresInDays: 1) '
@@ -197,6 +209,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         from tests.store.helpers import log_points
 
         log_points(store, alpha.id, {"loss": [1.0, 0.5]})
+        uploaded = hub.http.post(
+            "/api/v1/projects/alpha/datasets/readings/versions", params={"filename": "r.csv"},
+            content=b"a,b\n1,2\n3,4\n", headers=hub.auth,
+        )  # fmt: skip
+        assert uploaded.status_code == 201, uploaded.text
         callers: dict[str, tuple[str | None, set[str]]] = {"anonymous": (None, set())}
         for role in ROLE_LEVELS:
             user = _person(store, f"the-{role}")

@@ -1,0 +1,190 @@
+"""Datasets in GraphQL: list, versions, column profiles, a paged preview, column notes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from hub.api.context import Info
+from hub.api.errors import (
+    ForbiddenErrorType,
+    NotFoundErrorType,
+    ValidationErrorType,
+    as_error,
+    result_of,
+)
+from hub.errors import NotFound, SalonError
+from hub.services import access, datasets
+from hub.services.datasets import Column, Found
+from hub.store.records import DatasetVersionRecord
+
+
+@strawberry.type(name="DatasetColumn", description="A column: its type, profile and notes.")
+class DatasetColumnType:
+    name: str
+    type: str = strawberry.field(description="The DuckDB type, e.g. BIGINT, DOUBLE, VARCHAR.")
+    description: str = strawberry.field(description="What the owners say the column holds.")
+    pii: bool = strawberry.field(description="Tagged as personal data: masked without the grant.")
+    profile: JSON = strawberry.field(
+        description="nulls, distinct (estimate), min, max; for numbers mean, std, quantiles "
+        "(25/50/75 %) and a 10-bin histogram; for others the top values with counts."
+    )
+
+    @classmethod
+    def of(cls, column: Column) -> DatasetColumnType:
+        return cls(name=column.name, type=column.type, description=column.description,
+                   pii=column.pii, profile=JSON(column.profile))  # fmt: skip
+
+
+@strawberry.type(name="DatasetRows", description="A page of a version's rows.")
+class DatasetRowsType:
+    columns: list[str]
+    rows: JSON = strawberry.field(description="A list of rows, each a list of values.")
+    total: int = strawberry.field(description="Rows in the version.")
+    masked: list[str] = strawberry.field(description="Columns shown as ••• (PII).")
+
+
+@strawberry.type(name="DatasetVersion", description="An immutable version of a dataset.")
+class DatasetVersionType:
+    id: strawberry.ID
+    number: int
+    author: str
+    message: str
+    created_at: datetime
+    row_count: int
+    size_bytes: int = strawberry.field(description="Size of its Parquet objects.")
+    source: str = strawberry.field(description="The file it was made from.")
+    content_hash: str = strawberry.field(description="SHA-256 over its content.")
+    found: strawberry.Private[Found]
+    record: strawberry.Private[DatasetVersionRecord]
+
+    @strawberry.field(description="Columns with their profile and notes.")
+    async def columns(self, info: Info) -> list[DatasetColumnType]:
+        found = await datasets.columns(info.context.store, self.found, self.record)
+        return [DatasetColumnType.of(c) for c in found]
+
+    @strawberry.field(description="A page of rows; orderBy entries like 'price desc'.")
+    async def rows(
+        self, info: Info, offset: int = 0, limit: int = 50, order_by: list[str] | None = None
+    ) -> DatasetRowsType:
+        ctx = info.context
+        page = await datasets.preview(
+            ctx.store, ctx.principal, self.found, self.record, offset, limit, order_by
+        )
+        return DatasetRowsType(
+            columns=page.columns, rows=JSON(page.rows), total=page.total, masked=page.masked
+        )
+
+
+def _version(found: Found, record: DatasetVersionRecord) -> DatasetVersionType:
+    return DatasetVersionType(
+        id=strawberry.ID(record.id), number=record.number, author=record.author,
+        message=record.message, created_at=record.created_at, row_count=record.row_count,
+        size_bytes=record.size_bytes, source=record.source, content_hash=record.content_hash,
+        found=found, record=record,
+    )  # fmt: skip
+
+
+@strawberry.type(name="Dataset", description="A named, versioned table in a project.")
+class DatasetType:
+    id: strawberry.ID
+    name: str
+    description: str
+    created_at: datetime
+    created_by: str
+    found: strawberry.Private[Found]
+
+    @strawberry.field(description="Every version, newest first.")
+    async def versions(self, info: Info) -> list[DatasetVersionType]:
+        records = await datasets.versions(info.context.store, self.found)
+        return [_version(self.found, r) for r in records]
+
+    @strawberry.field(description="One version by number, or the latest when none is given.")
+    async def version(self, info: Info, number: int | None = None) -> DatasetVersionType | None:
+        try:
+            record = await datasets.version(info.context.store, self.found, number)
+        except NotFound:
+            return None
+        return _version(self.found, record)
+
+
+def _dataset(found: Found) -> DatasetType:
+    d = found.dataset
+    return DatasetType(id=strawberry.ID(d.id), name=d.name, description=d.description,
+                       created_at=d.created_at, created_by=d.created_by, found=found)  # fmt: skip
+
+
+ColumnResult = Annotated[
+    DatasetColumnType | ValidationErrorType | NotFoundErrorType | ForbiddenErrorType,
+    strawberry.union("DatasetColumnResult"),
+]
+RestrictResult = Annotated[
+    DatasetType | ValidationErrorType | NotFoundErrorType | ForbiddenErrorType,
+    strawberry.union("RestrictDatasetResult"),
+]
+
+
+@strawberry.type
+class DatasetQueries:
+    @strawberry.field(description="A project's datasets you can see, by name.")
+    async def datasets(self, info: Info, project: str) -> list[DatasetType]:
+        ctx = info.context
+        try:
+            found = await datasets.find_project(ctx.store, ctx.principal, project)
+        except NotFound:
+            return []
+        records = await datasets.list_datasets(ctx.store, ctx.principal, found.project)
+        return [_dataset(Found(found.project, r, found.access)) for r in records]
+
+    @strawberry.field(description="One dataset, or null if there is none you can see.")
+    async def dataset(self, info: Info, project: str, name: str) -> DatasetType | None:
+        ctx = info.context
+        try:
+            found = await datasets.find(ctx.store, ctx.principal, project, name)
+        except NotFound:
+            return None
+        return _dataset(found)
+
+
+@strawberry.type
+class DatasetMutations:
+    @strawberry.mutation(
+        description="Describe a column (editors); tagging it as PII or not needs a maintainer."
+    )
+    async def describe_dataset_column(
+        self, info: Info, project: str, dataset: str, column: str, description: str,
+        pii: bool | None = None,
+    ) -> ColumnResult:  # fmt: skip
+        ctx = info.context
+        try:
+            found = await datasets.find(ctx.store, ctx.principal, project, dataset, "editor",
+                                        "dataset.describe_column")  # fmt: skip
+            await datasets.describe_column(
+                ctx.store, ctx.principal, found, column, description, pii
+            )
+            latest = await datasets.version(ctx.store, found, None)
+            described = await datasets.columns(ctx.store, found, latest)
+        except SalonError as exc:
+            return as_error(exc)  # type: ignore[return-value]
+        return next(DatasetColumnType.of(c) for c in described if c.name == column)
+
+    @strawberry.mutation(
+        description="Show a dataset only to these groups and the project's admins (maintainers); "
+        "an empty list lifts the restriction."
+    )
+    async def restrict_dataset(
+        self, info: Info, project: str, dataset: str, groups: list[str]
+    ) -> RestrictResult:
+        ctx = info.context
+        try:
+            found = await datasets.find(ctx.store, ctx.principal, project, dataset, "maintainer",
+                                        "object.restrict")  # fmt: skip
+        except SalonError as exc:
+            return as_error(exc)  # type: ignore[return-value]
+        work = access.restrict(
+            ctx.store, ctx.principal, found.project, "dataset", found.dataset.id, groups
+        )
+        return await result_of(work, lambda _: _dataset(found))  # type: ignore[return-value]

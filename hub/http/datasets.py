@@ -1,0 +1,74 @@
+"""Dataset files over HTTP: upload a version (streamed to disk), download one as Arrow."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pyarrow as pa
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from hub.errors import InvalidInput
+from hub.http.body import save_limited
+from hub.http.metrics import ARROW_STREAM
+from hub.http.streams import Chunks
+from hub.ids import new_id
+from hub.services import datasets
+
+
+async def upload(request: Request) -> Response:
+    """POST /api/v1/projects/{project}/datasets/{dataset}/versions?filename=…&message=…
+    with the file as the body (CSV or Parquet; ``format`` when the name does not say)."""
+    hub = request.app.state.hub
+    params = request.query_params
+    filename = params.get("filename", "upload")
+    datasets.kind_of(filename, params.get("format"))  # refuse before reading the body
+    scratch = hub.settings.data_dir / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    source = scratch / f"{new_id()}.upload"
+    try:
+        await save_limited(request, source, hub.settings.max_dataset_bytes)
+        version, created = await datasets.upload(
+            hub.store, hub.settings, request.state.principal,
+            request.path_params["project"], request.path_params["dataset"], source, filename,
+            params.get("format"), params.get("message", ""),
+        )  # fmt: skip
+    finally:
+        source.unlink(missing_ok=True)
+    return JSONResponse(
+        {"version": version.number, "rows": version.row_count, "bytes": version.size_bytes,
+         "created": created, "id": version.id},
+        status_code=201 if created else 200,
+    )  # fmt: skip
+
+
+async def _ipc(batches: AsyncIterator[pa.RecordBatch]) -> AsyncIterator[bytes]:
+    sink, writer = Chunks(), None
+    async for batch in batches:
+        if writer is None:
+            writer = pa.ipc.new_stream(sink, batch.schema)
+        writer.write_batch(batch)
+        yield sink.take()
+    if writer is not None:
+        writer.close()
+        yield sink.take()
+
+
+async def download(request: Request) -> Response:
+    """GET /api/v1/projects/{project}/datasets/{dataset}/versions/{version}/data, ``version``
+    a number or ``latest``: every row as an Arrow IPC stream."""
+    hub = request.app.state.hub
+    principal = request.state.principal
+    wanted = request.path_params["version"]
+    if wanted != "latest" and not wanted.isdigit():
+        raise InvalidInput("The version is a number or 'latest'.", field="version")
+    found = await datasets.find(
+        hub.store, principal, request.path_params["project"], request.path_params["dataset"],
+        action="dataset.download",
+    )  # fmt: skip
+    record = await datasets.version(hub.store, found, None if wanted == "latest" else int(wanted))
+    batches = await datasets.download(hub.store, principal, found, record)
+    return StreamingResponse(
+        _ipc(batches), media_type=ARROW_STREAM,
+        headers={"X-Salon-Version": str(record.number), "X-Salon-Rows": str(record.row_count)},
+    )  # fmt: skip

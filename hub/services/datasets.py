@@ -1,0 +1,336 @@
+"""Datasets: uploading versions, listing, previewing, downloading, describing columns.
+
+A dataset belongs to a project and follows its roles; it can be restricted to groups
+(``access.restrict``), and its PII-tagged columns are masked for anyone without the PII grant in
+previews, profiles and downloads. Every preview and download is audited with its row count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from hub.clock import now
+from hub.errors import InvalidInput, LimitExceeded
+from hub.ids import new_id
+from hub.services import access, audit, permissions, projects
+from hub.services.limits import MAX_NOTES, check_name
+from hub.services.permissions import MANAGE, READ, WRITE, Access
+from hub.services.principal import Principal
+from hub.settings import Settings
+from hub.store import Store
+from hub.store.datasets import ConversionError, convert
+from hub.store.records import (
+    ColumnNote,
+    DatasetFile,
+    DatasetRecord,
+    DatasetVersionRecord,
+    ProjectRecord,
+)
+
+KINDS = ("csv", "parquet")
+MASK = "•••"
+MAX_PREVIEW_ROWS = 500
+MAX_MESSAGE = 2000
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Column:
+    """A column of a version: its type and profile, with the owners' description."""
+
+    name: str
+    type: str
+    description: str
+    pii: bool
+    profile: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rows:
+    columns: list[str]
+    rows: list[list[Any]]
+    total: int
+    masked: list[str]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Found:
+    """A dataset the principal may see, with the project and their access to it."""
+
+    project: ProjectRecord
+    dataset: DatasetRecord
+    access: Access
+
+
+def kind_of(filename: str, given: str | None) -> str:
+    kind = (given or Path(filename).suffix.lstrip(".")).lower()
+    if kind not in KINDS:
+        raise InvalidInput(
+            f"Upload a .csv or .parquet file (got {Path(filename).name!r}); name the format "
+            "with ?format=csv or ?format=parquet otherwise.",
+            field="format",
+        )
+    return kind
+
+
+async def find(
+    store: Store, principal: Principal, project_name: str, name: str, needed: str = READ,
+    action: str = "dataset.read",
+) -> Found:  # fmt: skip
+    """The dataset, when the principal may see it and holds ``needed``; NotFound otherwise
+    (a restricted dataset outside their groups does not exist for them)."""
+    project = await projects.visible_project(store, principal, project_name)
+    dataset = await store.datasets.by_name(project.id, name)
+    visible = dataset is not None and dataset.id in await access.visible_objects(
+        store, principal, project.id, "dataset", [dataset.id]
+    )
+    if dataset is None or not visible:
+        await audit.deny(store, principal, action, "dataset", None, project.id)
+        raise permissions.not_found(f"dataset named {name!r} in {project_name!r}")
+    held = await permissions.require(
+        store, principal, project.id, needed, action=action, object_kind="dataset",
+        object_id=dataset.id, what=f"dataset named {name!r}",
+    )  # fmt: skip
+    return Found(project, dataset, held)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FoundProject:
+    project: ProjectRecord
+    access: Access
+
+
+async def find_project(store: Store, principal: Principal, project_name: str) -> FoundProject:
+    """The project, when the principal may read it (NotFound otherwise)."""
+    project = await projects.visible_project(store, principal, project_name)
+    held = await permissions.access_to(store, principal, project.id)
+    assert held is not None
+    return FoundProject(project, held)
+
+
+async def list_datasets(
+    store: Store, principal: Principal, project: ProjectRecord
+) -> list[DatasetRecord]:
+    """The project's datasets the principal may see, by name."""
+    await permissions.require(
+        store, principal, project.id, READ, action="datasets.list", object_kind="project",
+        object_id=project.id,
+    )  # fmt: skip
+    every = await store.datasets.of_projects([project.id])
+    visible = await access.visible_objects(
+        store, principal, project.id, "dataset", [d.id for d in every]
+    )
+    shown = [d for d in every if d.id in visible]
+    await audit.read(
+        store, principal, "datasets.list", "project", project.id, project.id, len(shown)
+    )
+    return shown
+
+
+async def versions(store: Store, found: Found) -> list[DatasetVersionRecord]:
+    return await store.datasets.versions([found.dataset.id])
+
+
+async def version(store: Store, found: Found, number: int | None) -> DatasetVersionRecord:
+    every = await versions(store, found)
+    if not every:
+        raise permissions.not_found(f"version of dataset {found.dataset.name!r}")
+    if number is None:
+        return every[0]
+    for candidate in every:
+        if candidate.number == number:
+            return candidate
+    raise permissions.not_found(f"version {number} of dataset {found.dataset.name!r}")
+
+
+async def columns(store: Store, found: Found, record: DatasetVersionRecord) -> list[Column]:
+    """Schema, profile and notes of a version; the profile of PII columns keeps only counts
+    for those without the PII grant (no values, no extremes)."""
+    notes = await store.datasets.notes(found.dataset.id)
+    shown = []
+    profile = json.loads(record.profile_json)
+    for column in json.loads(record.schema_json):
+        name = column["name"]
+        note = notes.get(name)
+        pii = bool(note and note.pii)
+        stats = dict(profile.get(name, {}))
+        if pii and not permissions.can_see_pii(found.access):
+            stats = {k: v for k, v in stats.items() if k in ("type", "nulls", "distinct")}
+        shown.append(Column(name, column["type"], note.description if note else "", pii, stats))
+    return shown
+
+
+def _order(order_by: list[str] | None, names: list[str]) -> list[tuple[str, bool]]:
+    parsed = []
+    for item in order_by or []:
+        text = item.strip()
+        descending = text.lower().endswith(" desc")
+        name = (
+            text[: -len(" desc")] if descending else text.removesuffix(" asc").removesuffix(" ASC")
+        )
+        if name not in names:
+            raise InvalidInput(f"There is no column {name!r} to sort by.", field="orderBy")
+        parsed.append((name, descending))
+    return parsed
+
+
+def _paths(store: Store, files: list[DatasetFile]) -> list[str]:
+    return [str(store.objects.path(f.object_hash)) for f in files]
+
+
+async def _masked(store: Store, found: Found) -> set[str]:
+    if permissions.can_see_pii(found.access):
+        return set()
+    return {n for n, note in (await store.datasets.notes(found.dataset.id)).items() if note.pii}
+
+
+async def preview(
+    store: Store, principal: Principal, found: Found, record: DatasetVersionRecord,
+    offset: int, limit: int, order_by: list[str] | None,
+) -> Rows:  # fmt: skip
+    """A page of rows, sorted as asked; PII columns masked for those without the grant."""
+    if not 0 <= limit <= MAX_PREVIEW_ROWS or offset < 0:
+        raise LimitExceeded(f"Ask for 0 to {MAX_PREVIEW_ROWS} rows from offset 0 or more.")
+    names = [c["name"] for c in json.loads(record.schema_json)]
+    order = _order(order_by, names)
+    files = await store.datasets.files(record.id)
+    found_rows = await store.datasets.rows(_paths(store, files), names, order, offset, limit)
+    masked = await _masked(store, found)
+    positions = [i for i, n in enumerate(names) if n in masked]
+    rows = []
+    for row in found_rows:
+        values = [_plain(v) for v in row]
+        for i in positions:
+            values[i] = MASK if values[i] is not None else None
+        rows.append(values)
+    await audit.read(
+        store, principal, "dataset.preview", "dataset", found.dataset.id, found.project.id,
+        len(rows),
+    )  # fmt: skip
+    return Rows(names, rows, record.row_count, sorted(masked))
+
+
+def _plain(value: Any) -> Any:
+    """A value JSON can carry."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+async def download(
+    store: Store, principal: Principal, found: Found, record: DatasetVersionRecord
+) -> AsyncIterator[pa.RecordBatch]:
+    """Every row as Arrow record batches, PII columns masked for those without the grant."""
+    files = await store.datasets.files(record.id)
+    masked = await _masked(store, found)
+    await audit.read(
+        store, principal, "dataset.download", "dataset", found.dataset.id, found.project.id,
+        record.row_count,
+    )  # fmt: skip
+    batches = store.datasets.batches(_paths(store, files))
+    if not masked:
+        return batches  # type: ignore[no-any-return]
+    return _mask_batches(batches, masked)
+
+
+async def _mask_batches(
+    batches: AsyncIterator[pa.RecordBatch], masked: set[str]
+) -> AsyncIterator[pa.RecordBatch]:
+    async for batch in batches:
+        arrays = [
+            pa.array([None if v is None else MASK for v in column.to_pylist()], pa.string())
+            if name in masked else column
+            for name, column in zip(batch.schema.names, batch.columns, strict=True)
+        ]  # fmt: skip
+        yield pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+
+
+async def upload(
+    store: Store,
+    settings: Settings,
+    principal: Principal,
+    project_name: str,
+    name: str,
+    source: Path,
+    filename: str,
+    kind: str | None = None,
+    message: str = "",
+) -> tuple[DatasetVersionRecord, bool]:
+    """Make a new version of the dataset (creating the dataset, and the project, when new)
+    from an uploaded file. The file is parsed in a separate process with limits; identical
+    content to the latest version is recognised and not stored twice (the flag is False)."""
+    kind = kind_of(filename, kind)
+    name = check_name(name, "dataset")
+    if len(message) > MAX_MESSAGE:
+        raise LimitExceeded(f"The message is limited to {MAX_MESSAGE} characters.", field="message")
+    project = await projects.ensure_project(store, principal, project_name)
+    dataset = await store.datasets.by_name(project.id, name)
+    if dataset is None:
+        await permissions.require(
+            store, principal, project.id, WRITE, action="dataset.create", object_kind="dataset",
+            what=f"project named {project_name!r}",
+        )  # fmt: skip
+        record = DatasetRecord(new_id(), project.id, name, "", now(), principal.user_name)
+        events = [
+            audit.event(principal, "dataset.create", "dataset", record.id, project.id, rows=1)
+        ]
+        dataset = await store.datasets.create(record, audit=events)
+    found = await find(store, principal, project_name, name, WRITE, "dataset.upload")
+    scratch = settings.data_dir / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    target = scratch / f"{new_id()}.parquet"
+    try:
+        converted = await convert(
+            source, kind, target, memory_mb=settings.dataset_worker_memory_mb,
+            seconds=settings.dataset_worker_seconds, output_bytes=settings.max_dataset_bytes * 4,
+        )  # fmt: skip
+    except ConversionError as exc:
+        target.unlink(missing_ok=True)
+        failed = audit.event(
+            principal, "dataset.upload", "dataset", found.dataset.id, project.id, outcome="error"
+        )
+        await store.audit.record([failed])
+        raise InvalidInput(f"{Path(filename).name}: {exc}", field="file") from None
+    digest, size = store.objects.put(target)
+    files = [DatasetFile(digest, converted.rows, size)]
+    content = hashlib.sha256(json.dumps([digest]).encode()).hexdigest()
+    draft = DatasetVersionRecord(
+        new_id(), found.dataset.id, project.id, 0, None, principal.user_name, message, now(),
+        content, converted.rows, size, json.dumps(converted.schema),
+        json.dumps(converted.profile), Path(filename).name[:255],
+    )  # fmt: skip
+    events = [audit.event(principal, "dataset.upload", "dataset", found.dataset.id, project.id,
+                          rows=converted.rows)]  # fmt: skip
+    return await store.datasets.add_version(draft, files, audit=events)
+
+
+async def describe_column(
+    store: Store, principal: Principal, found: Found, column: str, description: str,
+    pii: bool | None,
+) -> ColumnNote:  # fmt: skip
+    """Owners (editors and up) describe columns; tagging or untagging PII needs a maintainer."""
+    latest = await version(store, found, None)
+    if column not in [c["name"] for c in json.loads(latest.schema_json)]:
+        raise InvalidInput(
+            f"Dataset {found.dataset.name!r} has no column {column!r}.", field="column"
+        )
+    if len(description) > MAX_NOTES:
+        raise LimitExceeded(f"Descriptions are limited to {MAX_NOTES} characters.")
+    current = (await store.datasets.notes(found.dataset.id)).get(column)
+    tagged = current.pii if current else False
+    wants_pii = tagged if pii is None else pii
+    if wants_pii != tagged:
+        await permissions.require(
+            store, principal, found.project.id, MANAGE, action="dataset.tag_pii",
+            object_kind="dataset", object_id=found.dataset.id,
+        )  # fmt: skip
+    note = ColumnNote(found.dataset.id, column, description, wants_pii, principal.user_name, now())
+    events = [audit.event(principal, "dataset.describe_column", "dataset", found.dataset.id,
+                          found.project.id, rows=1)]  # fmt: skip
+    return await store.datasets.set_note(note, audit=events)

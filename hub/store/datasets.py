@@ -1,0 +1,267 @@
+"""Datasets, their immutable versions (manifests of Parquet objects) and column notes."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import resource
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from hub.store._time import to_naive, to_utc
+from hub.store.database import Cursor, Database
+from hub.store.records import (
+    AuditDraft,
+    ColumnNote,
+    DatasetFile,
+    DatasetRecord,
+    DatasetVersionRecord,
+)
+
+_DATASET = "id, project_id, name, description, created_at, created_by"
+_VERSION = (
+    "id, dataset_id, project_id, number, parent_id, author, message, created_at, content_hash, "
+    "row_count, size_bytes, schema_json, profile_json, source"
+)
+
+
+def _dataset(row: tuple[Any, ...]) -> DatasetRecord:
+    return DatasetRecord(row[0], row[1], row[2], row[3], to_utc(row[4]), row[5])
+
+
+def _version(row: tuple[Any, ...]) -> DatasetVersionRecord:
+    r = row
+    return DatasetVersionRecord(
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], to_utc(r[7]), r[8], r[9], r[10], r[11], r[12],
+        r[13],
+    )  # fmt: skip
+
+
+def quote(name: str) -> str:
+    """A column name as a SQL identifier (names are checked against the schema first)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _dataset_by_name(cur: Cursor, project_id: str, name: str) -> DatasetRecord | None:
+    row = cur.execute(
+        f"SELECT {_DATASET} FROM datasets WHERE project_id = ? AND name = ? ORDER BY id LIMIT 1",
+        [project_id, name],
+    ).fetchone()
+    return None if row is None else _dataset(row)
+
+
+def _latest(cur: Cursor, dataset_id: str) -> DatasetVersionRecord | None:
+    row = cur.execute(
+        f"SELECT {_VERSION} FROM dataset_versions WHERE dataset_id = ? "
+        "ORDER BY number DESC LIMIT 1",
+        [dataset_id],
+    ).fetchone()
+    return None if row is None else _version(row)
+
+
+def _insert_dataset(cur: Cursor, record: DatasetRecord) -> DatasetRecord:
+    existing = _dataset_by_name(cur, record.project_id, record.name)
+    if existing is not None:
+        return existing
+    cur.execute(
+        f"INSERT INTO datasets ({_DATASET}) VALUES (?, ?, ?, ?, ?, ?)",
+        [record.id, record.project_id, record.name, record.description,
+         to_naive(record.created_at), record.created_by],
+    )  # fmt: skip
+    return record
+
+
+def _insert_version(
+    cur: Cursor, version: DatasetVersionRecord, files: Sequence[DatasetFile]
+) -> tuple[DatasetVersionRecord, bool]:
+    latest = _latest(cur, version.dataset_id)
+    if latest is not None and latest.content_hash == version.content_hash:
+        return latest, False
+    version = dataclasses.replace(
+        version,
+        number=(latest.number + 1) if latest else 1,
+        parent_id=version.parent_id or (latest.id if latest else None),
+    )
+    values = [to_naive(v) if isinstance(v, datetime) else v for v in dataclasses.astuple(version)]
+    cur.execute(
+        f"INSERT INTO dataset_versions ({_VERSION}) VALUES ({', '.join('?' * len(values))})", values
+    )
+    cur.executemany(
+        "INSERT INTO dataset_files VALUES (?, ?, ?, ?, ?)",
+        [[version.id, i, f.object_hash, f.row_count, f.size_bytes] for i, f in enumerate(files)],
+    )
+    return version, True
+
+
+def _rows(
+    cur: Cursor,
+    paths: list[str],
+    columns: list[str],
+    order_by: list[tuple[str, bool]],
+    offset: int,
+    limit: int,
+) -> list[tuple[Any, ...]]:
+    selected = ", ".join(quote(c) for c in columns)
+    order = ", ".join(f"{quote(c)} {'DESC' if desc else 'ASC'} NULLS LAST" for c, desc in order_by)
+    relation = cur.read_parquet(paths)
+    query = f"SELECT {selected} FROM data"
+    if order:
+        query += f" ORDER BY {order}"
+    query += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+    return relation.query("data", query).fetchall()
+
+
+def _batches(cur: Cursor, paths: list[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
+    yield from cur.read_parquet(paths).fetch_record_batch(batch_rows)
+
+
+class DatasetStore:
+    """Reads and writes datasets, versions and column notes."""
+
+    def __init__(self, db: Database, objects_root: Path) -> None:
+        self._db = db
+        self.objects_root = objects_root
+
+    async def create(self, record: DatasetRecord, *, audit: Sequence[AuditDraft]) -> DatasetRecord:
+        """Store a dataset, or return the project's existing one of the same name."""
+        return await self._db.audited_write(audit, _insert_dataset, record)
+
+    async def by_name(self, project_id: str, name: str) -> DatasetRecord | None:
+        return await self._db.read(_dataset_by_name, project_id, name)
+
+    async def of_projects(self, project_ids: list[str]) -> list[DatasetRecord]:
+        rows = await self._db.read(
+            lambda cur: cur.execute(
+                f"SELECT {_DATASET} FROM datasets WHERE project_id IN (SELECT unnest(?)) "
+                "ORDER BY name",
+                [project_ids],
+            ).fetchall()
+        )
+        return [_dataset(row) for row in rows]
+
+    async def add_version(
+        self,
+        version: DatasetVersionRecord,
+        files: Sequence[DatasetFile],
+        *,
+        audit: Sequence[AuditDraft],
+    ) -> tuple[DatasetVersionRecord, bool]:
+        """Store a version (numbered next); when its content equals the latest version's,
+        store nothing and return that one. The flag says whether a version was added."""
+        return await self._db.audited_write(audit, _insert_version, version, files)
+
+    async def versions(self, dataset_ids: list[str]) -> list[DatasetVersionRecord]:
+        """Every version of these datasets, newest first."""
+        rows = await self._db.read(
+            lambda cur: cur.execute(
+                f"SELECT {_VERSION} FROM dataset_versions WHERE dataset_id IN (SELECT unnest(?)) "
+                "ORDER BY dataset_id, number DESC",
+                [dataset_ids],
+            ).fetchall()
+        )
+        return [_version(row) for row in rows]
+
+    async def files(self, version_id: str) -> list[DatasetFile]:
+        rows = await self._db.read(
+            lambda cur: cur.execute(
+                "SELECT object_hash, row_count, size_bytes FROM dataset_files "
+                "WHERE version_id = ? ORDER BY position",
+                [version_id],
+            ).fetchall()
+        )
+        return [DatasetFile(*row) for row in rows]
+
+    async def rows(
+        self, paths: list[str], columns: list[str], order_by: list[tuple[str, bool]],
+        offset: int, limit: int,
+    ) -> list[tuple[Any, ...]]:  # fmt: skip
+        """A page of rows from the version's objects (column names already checked)."""
+        return await self._db.read(_rows, paths, columns, order_by, offset, limit)
+
+    def batches(self, paths: list[str], batch_rows: int = 500_000) -> Any:
+        """Every row as Arrow record batches, produced on a worker thread."""
+        return self._db.stream(_batches, paths, batch_rows)
+
+    async def notes(self, dataset_id: str) -> dict[str, ColumnNote]:
+        rows = await self._db.read(
+            lambda cur: cur.execute(
+                "SELECT dataset_id, name, description, pii, updated_by, updated_at "
+                "FROM dataset_columns WHERE dataset_id = ?",
+                [dataset_id],
+            ).fetchall()
+        )
+        return {r[1]: ColumnNote(r[0], r[1], r[2], r[3], r[4], to_utc(r[5])) for r in rows}
+
+    async def set_note(self, note: ColumnNote, *, audit: Sequence[AuditDraft]) -> ColumnNote:
+        def replace(cur: Cursor) -> ColumnNote:
+            cur.execute(
+                "DELETE FROM dataset_columns WHERE dataset_id = ? AND name = ?",
+                [note.dataset_id, note.name],
+            )
+            cur.execute(
+                "INSERT INTO dataset_columns VALUES (?, ?, ?, ?, ?, ?)",
+                [note.dataset_id, note.name, note.description, note.pii, note.updated_by,
+                 to_naive(note.updated_at)],
+            )  # fmt: skip
+            return note
+
+        return await self._db.audited_write(audit, replace)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Converted:
+    """What the worker made of an upload: a Parquet file, its shape and profile."""
+
+    rows: int
+    schema: list[dict[str, str]]
+    profile: dict[str, Any]
+
+
+class ConversionError(Exception):
+    """The worker could not read the file; the message says why, in words for people."""
+
+
+def _limits(memory_bytes: int, output_bytes: int) -> Any:
+    def apply() -> None:  # runs in the child, before it starts
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (output_bytes, output_bytes))
+
+    return apply
+
+
+async def convert(
+    source: Path, kind: str, target: Path, *, memory_mb: int, seconds: float, output_bytes: int
+) -> Converted:
+    """Parse ``source`` in a separate process with memory, output and time limits
+    (``hub.store.dataset_worker``) and write it to ``target`` as Parquet."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hub.store.dataset_worker", str(source), kind, str(target),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        preexec_fn=_limits(memory_mb * 1024 * 1024, output_bytes),
+    )  # fmt: skip
+    try:
+        out, _ = await asyncio.wait_for(process.communicate(), timeout=seconds)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise ConversionError(
+            f"Reading the file took longer than {seconds:.0f} s; split it or send Parquet."
+        ) from None
+    try:
+        result = json.loads(out.decode().strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        if process.returncode and process.returncode < 0:
+            raise ConversionError(
+                "Reading the file needed more memory or output than an upload may use; split "
+                "it or send Parquet."
+            ) from None
+        raise ConversionError("The file could not be read.") from None
+    if "error" in result:
+        raise ConversionError(result["error"])
+    return Converted(result["rows"], result["schema"], result["profile"])

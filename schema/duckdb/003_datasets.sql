@@ -1,0 +1,46 @@
+-- Datasets: named, versioned tables inside a project. Applied at every start; safe twice.
+
+CREATE TABLE IF NOT EXISTS datasets (
+    id            VARCHAR NOT NULL,
+    project_id    VARCHAR NOT NULL,
+    name          VARCHAR NOT NULL,            -- unique within its project (checked by the service)
+    description   VARCHAR NOT NULL,
+    created_at    TIMESTAMP NOT NULL,
+    created_by    VARCHAR NOT NULL
+);
+
+-- One immutable version: a manifest of content-addressed Parquet objects (dataset_files).
+CREATE TABLE IF NOT EXISTS dataset_versions (
+    id            VARCHAR NOT NULL,
+    dataset_id    VARCHAR NOT NULL,
+    project_id    VARCHAR NOT NULL,
+    number        INTEGER NOT NULL,            -- 1, 2, 3 … within the dataset
+    parent_id     VARCHAR,
+    author        VARCHAR NOT NULL,
+    message       VARCHAR NOT NULL,
+    created_at    TIMESTAMP NOT NULL,
+    content_hash  VARCHAR NOT NULL,            -- SHA-256 over the manifest: equal content, equal hash
+    row_count     BIGINT NOT NULL,
+    size_bytes    BIGINT NOT NULL,
+    schema_json   VARCHAR NOT NULL,            -- [{"name", "type"}]
+    profile_json  VARCHAR NOT NULL,            -- per column: nulls, distinct, min/max, mean, quantiles, top, histogram
+    source        VARCHAR NOT NULL             -- what was uploaded: file name or the registered path
+);
+
+CREATE TABLE IF NOT EXISTS dataset_files (
+    version_id    VARCHAR NOT NULL,
+    position      INTEGER NOT NULL,
+    object_hash   VARCHAR NOT NULL,            -- SHA-256 of the Parquet object under <data dir>/objects
+    row_count     BIGINT NOT NULL,
+    size_bytes    BIGINT NOT NULL
+);
+
+-- What owners say about a dataset's columns, and which ones hold personal data.
+CREATE TABLE IF NOT EXISTS dataset_columns (
+    dataset_id    VARCHAR NOT NULL,
+    name          VARCHAR NOT NULL,
+    description   VARCHAR NOT NULL,
+    pii           BOOLEAN NOT NULL,
+    updated_by    VARCHAR NOT NULL,
+    updated_at    TIMESTAMP NOT NULL
+);

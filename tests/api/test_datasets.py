@@ -1,0 +1,218 @@
+"""Datasets end to end: uploads through the HTTP endpoint and the Python client, versions,
+profiles, previews, downloads, access, PII masking and bad files."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import numpy as np
+import polars as pl
+import pytest
+
+import hub
+from hub.services import access, accounts, tokens
+from hub.services.principal import SYSTEM
+from hub.store.audit import AuditQuery
+from tests.conftest import LiveHub, graphql_call
+
+
+def inspections(rows: int = 5000, seed: int = 3) -> pl.DataFrame:
+    """A few thousand rows of what a quality team records about parts off the line."""
+    rng = np.random.default_rng(seed)
+    return pl.DataFrame(
+        {
+            "part_id": np.arange(rows),
+            "line": rng.choice(["A", "B", "C"], rows),
+            "temperature_c": np.round(rng.normal(41.5, 3.2, rows), 2),
+            "defect": rng.choice(["none", "none", "none", "scratch", "dent"], rows),
+            "inspector_email": [f"inspector{i % 17}@plant.example" for i in range(rows)],
+        }
+    )
+
+
+def person(hub_server: LiveHub, name: str, role: str | None, project: str = "quality") -> str:
+    store = hub_server.store
+    user = asyncio.run(accounts.create_user(store, SYSTEM, name, "a-long-password-1"))
+    if role:
+        asyncio.run(access.grant_role(store, SYSTEM, project, "user", name, role))
+    principal = asyncio.run(
+        tokens.principal_for_user(store, user, auth_method="session", auth_id=None)
+    )
+    return asyncio.run(tokens.create_token(store, principal, "t"))[1]
+
+
+DATASET = """query($p: String!, $n: String!) { dataset(project: $p, name: $n) {
+  name versions { number rowCount author source }
+  version { number columns { name type pii profile }
+            rows(limit: 3, orderBy: ["temperature_c desc"]) { columns rows total masked } } } }"""
+
+
+def test_versions_profiles_previews_and_downloads(hub_server: LiveHub) -> None:
+    client = hub.Client(hub_server.url, hub_server.token)
+    frame = inspections()
+    first = client.upload_dataset("quality", "inspections", frame, message="first week")
+    assert (first["version"], first["rows"], first["created"]) == (1, 5000, True)
+    again = client.upload_dataset("quality", "inspections", frame, message="same again")
+    assert (again["version"], again["created"]) == (1, False), (
+        "identical content is not stored twice"
+    )
+    changed = frame.with_columns(pl.col("temperature_c") + 0.5)
+    second = client.upload_dataset("quality", "inspections", changed, message="recalibrated")
+    assert (second["version"], second["created"]) == (2, True)
+
+    body = hub_server.graphql(DATASET, {"p": "quality", "n": "inspections"})["data"]["dataset"]
+    assert [v["number"] for v in body["versions"]] == [2, 1]
+    latest = body["version"]
+    columns = {c["name"]: c for c in latest["columns"]}
+    assert columns["part_id"]["type"] == "BIGINT" and columns["line"]["type"] == "VARCHAR"
+    temp = columns["temperature_c"]["profile"]
+    assert temp["nulls"] == 0 and abs(temp["mean"] - (frame["temperature_c"].mean() + 0.5)) < 1e-6
+    assert sum(temp["histogram"]["counts"]) == 5000
+    assert {t["value"] for t in columns["line"]["profile"]["top"]} == {"A", "B", "C"}
+    rows = latest["rows"]
+    assert rows["total"] == 5000 and len(rows["rows"]) == 3
+    index = rows["columns"].index("temperature_c")
+    top3 = sorted((changed["temperature_c"]).to_list(), reverse=True)[:3]
+    assert [r[index] for r in rows["rows"]] == pytest.approx(top3)
+
+    back = client.dataset("quality", "inspections", version=1)
+    assert back.equals(frame)
+    assert client.dataset("quality", "inspections")["temperature_c"].sum() == pytest.approx(
+        changed["temperature_c"].sum()
+    )
+
+
+def test_a_csv_file_streams_in_from_disk(hub_server: LiveHub, tmp_path: Path) -> None:
+    path = tmp_path / "readings.csv"
+    inspections(3000).write_csv(path)
+    client = hub.Client(hub_server.url, hub_server.token)
+    made = client.upload_dataset("quality", "readings", path, message="from the line PLC")
+    assert made["rows"] == 3000
+    versions = hub_server.graphql(DATASET, {"p": "quality", "n": "readings"})["data"]["dataset"]
+    assert versions["versions"][0]["source"] == "readings.csv"
+
+
+@pytest.mark.parametrize(
+    ("filename", "content", "status", "words"),
+    [
+        ("broken.parquet", b"PAR1 this is not parquet", 400, "could not be read as PARQUET"),
+        ("latin1.csv", "name,city\nJosé,Zürich\n".encode("latin-1"), 400, "not UTF-8"),
+        ("notes.txt", b"hello", 400, "Upload a .csv or .parquet"),
+        ("wide.csv", (",".join(f"c{i}" for i in range(2500)) + "\n" + ",".join("1" * 2500)).encode(), 400, "at most 2000 are accepted"),
+        ("dupes.csv", b"a,a\n1,2\n", 400, "same name"),
+    ],
+    ids=["corrupt-parquet", "wrong-encoding", "unknown-format", "too-many-columns", "duplicate-columns"],
+)  # fmt: skip
+def test_bad_files_get_a_clear_4xx_and_leave_nothing_behind(
+    hub_server: LiveHub, filename: str, content: bytes, status: int, words: str
+) -> None:
+    response = hub_server_post(hub_server, "quality", "broken", filename, content)
+    assert response.status_code == status, response.text
+    assert words in response.json()["message"]
+    assert hub_server.graphql(DATASET, {"p": "quality", "n": "broken"})["data"]["dataset"] in (
+        None,
+        {"name": "broken", "versions": [], "version": None},
+    )
+    data_dir = hub_server.settings.data_dir
+    assert not list((data_dir / "tmp").glob("*")), "no scratch files left"
+    assert not list((data_dir / "objects").rglob("*.part")), "no half-written objects"
+
+
+def hub_server_post(
+    hub_server: LiveHub, project: str, name: str, filename: str, content: bytes
+) -> httpx.Response:
+    return httpx.post(
+        f"{hub_server.url}/api/v1/projects/{project}/datasets/{name}/versions",
+        params={"filename": filename}, content=content,
+        headers={"Authorization": f"Bearer {hub_server.token}"}, timeout=60,
+    )  # fmt: skip
+
+
+def test_a_path_in_the_file_name_is_only_a_name(hub_server: LiveHub) -> None:
+    content = inspections(10).write_csv().encode()
+    response = hub_server_post(hub_server, "quality", "sneaky", "../../../etc/passwd.csv", content)
+    assert response.status_code == 201, response.text
+    found = hub_server.graphql(DATASET, {"p": "quality", "n": "sneaky"})["data"]["dataset"]
+    assert found["versions"][0]["source"] == "passwd.csv"
+
+
+def test_roles_restrictions_and_pii_masking(hub_server: LiveHub) -> None:
+    client = hub.Client(hub_server.url, hub_server.token)
+    client.upload_dataset("quality", "inspections", inspections(200))
+    client.upload_dataset("quality", "patients", inspections(50))
+    admin = hub_server.graphql
+    tagged = admin(
+        'mutation { describeDatasetColumn(project: "quality", dataset: "inspections", '
+        'column: "inspector_email", description: "Who inspected the part", pii: true) '
+        "{ __typename ... on DatasetColumn { pii description } } }"
+    )["data"]["describeDatasetColumn"]
+    assert tagged == {
+        "__typename": "DatasetColumn",
+        "pii": True,
+        "description": "Who inspected the part",
+    }
+    viewer = person(hub_server, "val", "viewer")
+    editor = person(hub_server, "ed", "editor")
+    outsider = person(hub_server, "otto", None)
+
+    seen = graphql_call(hub_server.url, viewer, DATASET, {"p": "quality", "n": "inspections"})
+    rows = seen["data"]["dataset"]["version"]["rows"]
+    assert rows["masked"] == ["inspector_email"]
+    email = rows["columns"].index("inspector_email")
+    assert {r[email] for r in rows["rows"]} == {"•••"}
+    profile = {c["name"]: c["profile"] for c in seen["data"]["dataset"]["version"]["columns"]}
+    assert "top" not in profile["inspector_email"] and "min" not in profile["inspector_email"]
+    downloaded = hub.Client(hub_server.url, viewer).dataset("quality", "inspections")
+    assert set(downloaded["inspector_email"]) == {"•••"}
+    assert "@" in client.dataset("quality", "inspections")["inspector_email"][0], "admins see it"
+
+    # An editor may describe but not tag PII; a viewer may do neither.
+    untag = ('mutation { describeDatasetColumn(project: "quality", dataset: "inspections", '
+             'column: "inspector_email", description: "x", pii: false) { __typename } }')  # fmt: skip
+    assert (
+        graphql_call(hub_server.url, editor, untag)["data"]["describeDatasetColumn"]["__typename"]
+        == "ForbiddenError"
+    )
+
+    # Restricted to a group: the editor outside it does not see that it exists.
+    asyncio.run(accounts.create_group(hub_server.store, SYSTEM, "clinicians"))
+    asyncio.run(accounts.add_member(hub_server.store, SYSTEM, "clinicians", "val"))
+    restricted = admin(
+        'mutation { restrictDataset(project: "quality", dataset: "patients", groups: ["clinicians"]) { __typename } }'
+    )["data"]["restrictDataset"]
+    assert restricted["__typename"] == "Dataset"
+    names = '{ datasets(project: "quality") { name } }'
+    assert {d["name"] for d in graphql_call(hub_server.url, editor, names)["data"]["datasets"]} == {
+        "inspections"
+    }
+    assert (
+        graphql_call(hub_server.url, editor, DATASET, {"p": "quality", "n": "patients"})["data"][
+            "dataset"
+        ]
+        is None
+    )
+    val_sees = person_sees(hub_server, "val")
+    assert val_sees == {"inspections", "patients"}
+    assert graphql_call(hub_server.url, outsider, names)["data"]["datasets"] == []
+    hidden = httpx.get(
+        f"{hub_server.url}/api/v1/projects/quality/datasets/patients/versions/latest/data",
+        headers={"Authorization": f"Bearer {editor}"},
+    )
+    assert hidden.status_code == 404
+
+    events = asyncio.run(hub_server.store.audit.search(AuditQuery(action="dataset.preview"), 50))
+    assert events and all(e.row_count is not None for e in events)
+
+
+def person_sees(hub_server: LiveHub, name: str) -> set[str]:
+    store = hub_server.store
+    user = asyncio.run(store.users.by_name(name))
+    assert user is not None
+    principal = asyncio.run(
+        tokens.principal_for_user(store, user, auth_method="session", auth_id=None)
+    )
+    token = asyncio.run(tokens.create_token(store, principal, "fresh"))[1]
+    found = graphql_call(hub_server.url, token, '{ datasets(project: "quality") { name } }')
+    return {d["name"] for d in found["data"]["datasets"]}
