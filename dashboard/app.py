@@ -19,6 +19,7 @@ pages = [
     st.Page("app_pages/experiments.py", title="Experiments", icon=":material/science:"),
     st.Page("app_pages/compare.py", title="Compare", icon=":material/stacked_line_chart:"),
     st.Page("app_pages/run.py", title="Run", icon=":material/description:"),
+    st.Page("app_pages/datasets.py", title="Datasets", icon=":material/table:"),
     st.Page("app_pages/settings.py", title="Settings", icon=":material/key:"),
 ]
 me = hub_client.me_or_none()

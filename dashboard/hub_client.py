@@ -18,6 +18,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import streamlit as st
@@ -264,3 +265,63 @@ def users() -> list[dict[str, Any]]:
     """Everyone with an account: id, name, display name."""
     result: list[dict[str, Any]] = read("Users")["users"]
     return result
+
+
+# Datasets -----------------------------------------------------------------------------------
+
+
+def datasets(project: str) -> list[dict[str, Any]]:
+    """A project's datasets with their versions."""
+    result: list[dict[str, Any]] = read("Datasets", {"project": project})["datasets"]
+    return result
+
+
+def dataset_version(project: str, name: str, number: int | None) -> dict[str, Any] | None:
+    """A dataset with its versions, and one version's columns and profile."""
+    variables = {"project": project, "name": name, "number": number}
+    result: dict[str, Any] | None = read("DatasetVersion", variables)["dataset"]
+    return result
+
+
+def dataset_rows(
+    project: str, name: str, number: int | None, offset: int, limit: int,
+    order_by: list[str] | None,
+) -> dict[str, Any]:  # fmt: skip
+    """A page of rows (not cached: every preview is audited with its row count)."""
+    variables = {"project": project, "name": name, "number": number, "offset": offset,
+                 "limit": limit, "orderBy": order_by or None}  # fmt: skip
+    found = _post(hub_url(), _token(), "DatasetRows", variables)["dataset"]
+    if found is None or found["version"] is None:
+        raise HubError(f"The dataset {name!r} is not there any more, or you may not see it.")
+    result: dict[str, Any] = found["version"]["rows"]
+    return result
+
+
+def describe_column(project: str, dataset: str, column: str, description: str) -> dict[str, Any]:
+    variables = {"project": project, "dataset": dataset, "column": column,
+                 "description": description}  # fmt: skip
+    result: dict[str, Any] = _post(hub_url(), _token(), "DescribeDatasetColumn", variables)[
+        "describeDatasetColumn"
+    ]
+    st.cache_data.clear()
+    return result
+
+
+def upload_dataset(project: str, name: str, filename: str, content: bytes, message: str) -> str:
+    """Send a file as a new version; returns what happened, in words."""
+    where = f"projects/{quote(project, safe='')}/datasets/{quote(name, safe='')}"
+    url = f"{hub_url()}/api/v1/{where}/versions"
+    try:
+        response = httpx.post(
+            url, params={"filename": filename, "message": message}, content=content,
+            headers={"Authorization": f"Bearer {_token()}"}, timeout=600,
+        )  # fmt: skip
+    except httpx.HTTPError:
+        raise HubError(f"Cannot reach the Salon hub at {hub_url()}.") from None
+    body = response.json()
+    if response.status_code >= 400:
+        raise HubError(body.get("message", response.text))
+    st.cache_data.clear()
+    if not body["created"]:
+        return f"Same content as version {body['version']}: nothing new was stored."
+    return f"Version {body['version']} stored: {body['rows']:,} rows."

@@ -93,12 +93,14 @@ def _load_demo(store: Store, settings: Settings) -> tuple[int, str]:
     ``<data dir>/demo-password``, mode 600)."""
     from hub.auth.clients import private_secret
     from hub.demo import load_demo, load_people
+    from hub.demo_data import load_datasets
     from hub.services.principal import SYSTEM
 
     password = private_secret(settings.data_dir / "demo-password", size=12)
     count = asyncio.run(load_demo(store, SYSTEM))
     if store.users.by_name_sync("ana.silva") is None:
         asyncio.run(load_people(store, SYSTEM, password))
+    asyncio.run(load_datasets(store, settings, SYSTEM))
     return count, password
 
 

@@ -16,7 +16,7 @@ from dashboard import hub_client
 from tests.conftest import LiveHub, free_port, graphql_call
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
-PAGES = ("home", "experiments", "compare", "run", "settings", "audit")
+PAGES = ("home", "experiments", "compare", "run", "datasets", "settings", "audit")
 TIMEOUT = 60
 
 
@@ -55,6 +55,11 @@ def run_ids(hub: LiveHub, project: str, count: int) -> list[tuple[str, str]]:
         {"p": project},
     )
     return [(n["id"], n["name"]) for n in body["data"]["runs"]["nodes"][:count]]
+
+
+def labelled(widgets: Any, label: str) -> Any:
+    """The widget with this label (pages have several of a kind)."""
+    return next(widget for widget in widgets if widget.label == label)
 
 
 def figures(app: AppTest) -> list[dict[str, Any]]:
@@ -250,3 +255,34 @@ def test_audit_page_lists_events_with_people_by_name(hub_env: LiveHub) -> None:
     app.selectbox[2].select("deny")
     app.button[0].click().run()
     assert_clean(app)
+
+
+def test_datasets_page_shows_history_profile_and_rows(hub_env: LiveHub) -> None:
+    app = open_page("datasets", project="vision-defects", dataset="line-inspections")
+    assert_clean(app)
+    assert "4,500 rows" in app.caption[0].value and "cam-3 re-aimed" in app.caption[0].value
+    history = app.dataframe[0].value
+    assert list(history["version"]) == [2, 1]
+    columns = app.dataframe[1].value
+    assert "inspector_email 🔒" in set(columns["column"])
+    assert "Who signed off the part" in set(columns["what it holds"])
+    assert figures(app), "a distribution chart"
+    rows = app.dataframe[2].value
+    assert len(rows) == 50 and "surface_temp_c" in rows.columns
+    labelled(app.selectbox, "Sort by").select("surface_temp_c")
+    labelled(app.toggle, "Largest first").set_value(True).run()
+    assert_clean(app)
+    ordered = list(app.dataframe[2].value["surface_temp_c"])
+    assert ordered == sorted(ordered, reverse=True)
+
+
+def test_datasets_page_older_version_and_descriptions(hub_env: LiveHub) -> None:
+    app = open_page("datasets", project="vision-defects", dataset="line-inspections")
+    labelled(app.selectbox, "Version").select(1).run()
+    assert_clean(app)
+    assert "4,000 rows" in app.caption[0].value
+    labelled(app.selectbox, "Column").select("camera")
+    app.text_area[0].input("Which of the four line cameras took the picture")
+    app.button[0].click().run()
+    assert_clean(app)
+    assert "Saved the description of camera" in app.success[0].value

@@ -1,0 +1,149 @@
+"""Datasets: what the team's models learn from, in words a domain expert can follow.
+
+Pick a project and a dataset; see who changed it when, what each column holds (with a
+profile), page through its rows, describe columns, and upload a new version.
+"""
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import hub_client
+from dashboard.ui import load
+
+PAGE_ROWS = 50
+
+st.title("Datasets")
+projects = [p["name"] for p in load(hub_client.projects)]
+if not projects:
+    st.info("No projects yet.")
+    st.stop()
+wanted = st.query_params.get("project")
+project = st.selectbox(
+    "Project", projects, index=projects.index(wanted) if wanted in projects else 0
+)
+st.query_params["project"] = project
+found = load(hub_client.datasets, project)
+if not found:
+    st.info("This project has no datasets yet; upload one below.")
+names = [d["name"] for d in found]
+name = None
+if names:
+    chosen = st.query_params.get("dataset")
+    name = st.selectbox("Dataset", names, index=names.index(chosen) if chosen in names else 0)
+    st.query_params["dataset"] = name
+
+if name is not None:
+    data = load(hub_client.dataset_version, project, name, None)
+    if data is None:
+        st.warning("This dataset is not there any more, or you may not see it.")
+        st.stop()
+    versions = data["versions"]
+    numbers = [v["number"] for v in versions]
+    number = st.selectbox(
+        "Version",
+        numbers,
+        format_func=lambda n: f"version {n}" + (" (latest)" if n == numbers[0] else ""),
+    )
+    if number != numbers[0]:
+        data = load(hub_client.dataset_version, project, name, number)
+    current = data["version"]
+    about = next(v for v in versions if v["number"] == number)
+    st.caption(
+        f"{current['rowCount']:,} rows · {len(current['columns'])} columns · "
+        f"from {about['source']} · by {about['author']} on {about['createdAt'][:10]} — "
+        f"{about['message'] or 'no message'}"
+    )
+    history, profile, rows, describe = st.tabs(["History", "Columns", "Rows", "Describe columns"])
+
+    with history:
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "version": [v["number"] for v in versions],
+                    "when": [v["createdAt"][:16].replace("T", " ") for v in versions],
+                    "who": [v["author"] for v in versions],
+                    "what changed": [v["message"] for v in versions],
+                    "rows": [v["rowCount"] for v in versions],
+                    "file": [v["source"] for v in versions],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+
+    with profile:
+        columns = current["columns"]
+        table = pd.DataFrame(
+            {
+                "column": [c["name"] + (" 🔒" if c["pii"] else "") for c in columns],
+                "type": [c["type"] for c in columns],
+                "what it holds": [c["description"] for c in columns],
+                "empty": [
+                    f"{c['profile'].get('nulls', 0) / max(current['rowCount'], 1):.0%}"
+                    for c in columns
+                ],
+                "distinct (about)": [c["profile"].get("distinct") for c in columns],
+                "smallest": [c["profile"].get("min") for c in columns],
+                "largest": [c["profile"].get("max") for c in columns],
+                "average": [c["profile"].get("mean") for c in columns],
+            }
+        )
+        st.dataframe(table, hide_index=True, width="stretch")
+        st.caption("🔒 personal data: shown as ••• unless you have the PII right on this project.")
+        pick = st.selectbox("Look closer at", [c["name"] for c in columns])
+        stats = next(c for c in columns if c["name"] == pick)["profile"]
+        if "histogram" in stats:
+            edges, counts = stats["histogram"]["edges"], stats["histogram"]["counts"]
+            labels = [f"{edges[i]:.3g} to {edges[i + 1]:.3g}" for i in range(len(counts))]
+            figure = go.Figure(go.Bar(x=labels, y=counts))
+            figure.update_layout(height=300, margin={"t": 20}, xaxis_title=pick, yaxis_title="rows")
+            st.plotly_chart(figure, width="stretch")
+        elif stats.get("top"):
+            top = stats["top"]
+            figure = go.Figure(go.Bar(x=[t["count"] for t in top], y=[t["value"] for t in top],
+                                      orientation="h"))  # fmt: skip
+            figure.update_layout(height=300, margin={"t": 20}, xaxis_title="rows")
+            st.plotly_chart(figure, width="stretch")
+        else:
+            st.caption("No distribution to show for this column.")
+
+    with rows:
+        left, middle, right = st.columns([3, 2, 2])
+        sort = left.selectbox("Sort by", ["(as stored)", *[c["name"] for c in current["columns"]]])
+        descending = middle.toggle("Largest first")
+        pages = max(1, -(-current["rowCount"] // PAGE_ROWS))
+        page = right.number_input("Page", min_value=1, max_value=pages, value=1)
+        order = None if sort == "(as stored)" else [f"{sort} {'desc' if descending else 'asc'}"]
+        shown = load(hub_client.dataset_rows, project, name, number, (page - 1) * PAGE_ROWS,
+                     PAGE_ROWS, order)  # fmt: skip
+        st.dataframe(pd.DataFrame(shown["rows"], columns=shown["columns"]), hide_index=True,
+                     width="stretch")  # fmt: skip
+        st.caption(f"Page {page} of {pages} ({shown['total']:,} rows).")
+        if shown["masked"]:
+            st.caption(f"Masked as personal data: {', '.join(shown['masked'])}.")
+
+    with describe, st.form("describe"):
+        column = st.selectbox("Column", [c["name"] for c in current["columns"]])
+        old = next(c for c in current["columns"] if c["name"] == column)["description"]
+        text = st.text_area("What it holds, in plain words", value=old, max_chars=2000)
+        if st.form_submit_button("Save description"):
+            result = load(hub_client.describe_column, project, name, column, text)
+            if result["__typename"] == "DatasetColumn":
+                st.success(f"Saved the description of {column}.")
+            else:
+                st.error(result["message"])
+
+st.subheader("Upload a version")
+with st.form("upload", clear_on_submit=True):
+    target = st.text_input("Dataset name", value=name or "", max_chars=200)
+    upload = st.file_uploader("CSV or Parquet file", type=["csv", "parquet"])
+    message = st.text_input("What changed", placeholder="e.g. April export, cam-3 re-aimed")
+    if st.form_submit_button("Upload", type="primary"):
+        if upload is None or not target.strip():
+            st.error("Choose a file and name the dataset.")
+        else:
+            with st.spinner("Reading and profiling the file…"):
+                said = load(hub_client.upload_dataset, project, target.strip(), upload.name,
+                            upload.getvalue(), message)  # fmt: skip
+            st.success(said)
