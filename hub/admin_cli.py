@@ -1,4 +1,4 @@
-"""``salon user|group|grant|revoke|token|audit|keys``: administration through the running hub.
+"""``salon user|group|grant|revoke|token|audit|keys|dataset``: work through the running hub.
 
 These commands talk to the hub's GraphQL API (``SALON_URL``) with ``SALON_TOKEN``, or with the
 admin token ``salon up`` keeps in the data directory, so they work while the hub runs and every
@@ -426,5 +426,96 @@ def register(app: typer.Typer) -> None:
     app.add_typer(tokens_app, name="token")
     app.add_typer(audit_app, name="audit")
     app.add_typer(keys_app, name="keys")
+    app.add_typer(datasets_app, name="dataset")
     app.command("grant")(grant)
     app.command("revoke")(revoke)
+
+
+datasets_app = typer.Typer(help="Datasets: upload a version, list, download.")
+FormatOption = Annotated[
+    str | None, typer.Option(help="csv or parquet (default: from the file name).")
+]
+
+
+@datasets_app.command("upload")
+def dataset_upload(
+    project: str,
+    name: str,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    message: Annotated[str, typer.Option("--message", "-m", help="What changed.")] = "",
+    format: FormatOption = None,
+) -> None:  # fmt: skip
+    """Upload a CSV or Parquet file as a new version of a dataset, with a progress bar."""
+    from urllib.parse import quote
+
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    client = _client()
+    size = file.stat().st_size
+    path = f"/api/v1/projects/{quote(project, safe='')}/datasets/{quote(name, safe='')}/versions"
+    params = {"filename": file.name, "message": message, **({"format": format} if format else {})}
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+        TransferSpeedColumn(), transient=True,
+    ) as progress:  # fmt: skip
+        task = progress.add_task(f"Uploading {file.name}", total=size)
+
+        def chunks() -> Any:
+            with file.open("rb") as handle:
+                while chunk := handle.read(1024 * 1024):
+                    progress.advance(task, len(chunk))
+                    yield chunk
+            progress.update(task, description="Reading and profiling on the hub")
+
+        response = client._http.post(
+            path, params=params, content=chunks(), timeout=None,
+            headers={"Content-Length": str(size)},
+        )  # fmt: skip
+    body = response.json()
+    if response.status_code >= 400:
+        _fail(body.get("message", response.text))
+    if body["created"]:
+        typer.echo(f"{project}/{name} version {body['version']}: {body['rows']:,} rows.")
+    else:
+        typer.echo(f"Same content as version {body['version']}; nothing new was stored.")
+
+
+@datasets_app.command("list")
+def dataset_list(project: str) -> None:
+    """A project's datasets and their latest versions."""
+    found = _client().query(
+        "query($p: String!) { datasets(project: $p) { name versions { number rowCount author "
+        "createdAt message } } }",
+        {"p": project},
+    )["datasets"]
+    for item in found:
+        latest = item["versions"][0] if item["versions"] else None
+        if latest is None:
+            typer.echo(f"{item['name']:<28} (no versions)")
+            continue
+        typer.echo(
+            f"{item['name']:<28} v{latest['number']:<4} {latest['rowCount']:>10,} rows  "
+            f"{latest['createdAt'][:10]} {latest['author']}: {latest['message']}"
+        )
+
+
+@datasets_app.command("download")
+def dataset_download(
+    project: str,
+    name: str,
+    out: Annotated[Path, typer.Option("--out", help="File to write (.parquet or .csv).")],
+    version: Annotated[int | None, typer.Option(help="Version number (default: latest).")] = None,
+) -> None:
+    """Write a dataset version to a Parquet or CSV file (PII masked unless you may see it)."""
+    from hub.client.errors import HubError
+
+    try:
+        frame = _client().dataset(project, name, version)
+    except HubError as exc:
+        _fail(str(exc))
+        raise
+    if out.suffix == ".csv":
+        frame.write_csv(out)
+    else:
+        frame.write_parquet(out)
+    typer.echo(f"Wrote {len(frame):,} rows to {out}.")

@@ -102,3 +102,25 @@ def test_audit_verify_and_export(hub_server: LiveHub, tmp_path: Path) -> None:
     ok(salon(hub_server, "audit", "export", "--out", str(parquet_file), "--outcome", "allow"))
     table = pq.read_table(parquet_file)
     assert table.num_rows >= 3 and set(table.column("outcome").to_pylist()) == {"allow"}
+
+
+def test_a_dataset_goes_up_with_a_progress_bar_and_comes_back(
+    hub_server: LiveHub, tmp_path: Path
+) -> None:
+    source = tmp_path / "sensor readings.csv"
+    source.write_text("sensor,reading\n" + "".join(f"s{i % 7},{i * 0.5}\n" for i in range(3000)))
+    said = ok(
+        salon(hub_server, "dataset", "upload", "plant", "readings", str(source), "-m", "first")
+    )
+    assert "plant/readings version 1: 3,000 rows." in said
+    again = ok(salon(hub_server, "dataset", "upload", "plant", "readings", str(source)))
+    assert "Same content as version 1" in again
+    listed = ok(salon(hub_server, "dataset", "list", "plant"))
+    assert "readings" in listed and "3,000 rows" in listed and "first" in listed
+    out = tmp_path / "back.parquet"
+    ok(salon(hub_server, "dataset", "download", "plant", "readings", "--out", str(out)))
+    assert pq.read_table(out).num_rows == 3000
+    bad = tmp_path / "broken.parquet"
+    bad.write_bytes(b"PAR1 not really")
+    failed = salon(hub_server, "dataset", "upload", "plant", "readings", str(bad))
+    assert failed.returncode == 1 and "could not be read as PARQUET" in failed.stderr
