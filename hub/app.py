@@ -60,6 +60,18 @@ async def _checkpoint_every(settings: Settings, store: Store, keys: KeyRing) -> 
         await asyncio.sleep(settings.audit_checkpoint_seconds)
 
 
+def _clean_up(settings: Settings, store: Store) -> None:
+    """What an interrupted upload or a crash left behind: scratch files, and objects that no
+    dataset version refers to. Nothing is in flight before the app starts."""
+    scratch = settings.data_dir / "tmp"
+    if scratch.is_dir():
+        for leftover in scratch.iterdir():
+            leftover.unlink(missing_ok=True)
+    removed = store.objects.sweep(store.datasets.referenced_objects_sync())
+    if removed:
+        log.info("Removed %d stored objects no dataset version refers to", removed)
+
+
 def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     """The ASGI app. A store passed in stays the caller's to close; one opened here is closed
     when the app shuts down."""
@@ -69,6 +81,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         memory_limit=settings.duckdb_memory_limit,
         threads=settings.duckdb_threads,
     )
+    _clean_up(settings, store)
     authenticator = Authenticator(store, settings)
     keys = KeyRing(settings.data_dir / "keys")
     provider = Provider(settings.url, store, keys, settings.access_token_minutes * 60)

@@ -188,6 +188,13 @@ class DatasetStore:
         """Every row as Arrow record batches, produced on a worker thread."""
         return self._db.stream(_batches, paths, batch_rows)
 
+    def referenced_objects_sync(self) -> set[str]:
+        """Every object hash some version refers to."""
+        rows = self._db.read_sync(
+            lambda cur: cur.execute("SELECT DISTINCT object_hash FROM dataset_files").fetchall()
+        )
+        return {row[0] for row in rows}
+
     async def notes(self, dataset_id: str) -> dict[str, ColumnNote]:
         rows = await self._db.read(
             lambda cur: cur.execute(

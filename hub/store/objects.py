@@ -47,3 +47,17 @@ class ObjectStore:
 
     def exists(self, digest: str, suffix: str = ".parquet") -> bool:
         return self.path(digest, suffix).exists()
+
+    def sweep(self, keep: set[str]) -> int:
+        """Delete objects no version refers to (left by an upload interrupted between storing
+        its object and recording its version) and half-moved ``.part`` files; returns how
+        many. Run only while nothing uploads (at start-up)."""
+        removed = 0
+        if not self.root.is_dir():
+            return 0
+        for path in self.root.glob("*/*"):
+            digest = path.name.split(".", 1)[0]
+            if path.name.endswith(".part") or digest not in keep:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed

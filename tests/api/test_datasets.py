@@ -4,6 +4,8 @@ profiles, previews, downloads, access, PII masking and bad files."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 from pathlib import Path
 
 import httpx
@@ -12,7 +14,7 @@ import polars as pl
 import pytest
 
 import hub
-from hub.services import access, accounts, tokens
+from hub.services import access, accounts, datasets, tokens
 from hub.services.principal import SYSTEM
 from hub.store.audit import AuditQuery
 from tests.conftest import LiveHub, graphql_call
@@ -216,3 +218,48 @@ def person_sees(hub_server: LiveHub, name: str) -> set[str]:
     token = asyncio.run(tokens.create_token(store, principal, "fresh"))[1]
     found = graphql_call(hub_server.url, token, '{ datasets(project: "quality") { name } }')
     return {d["name"] for d in found["data"]["datasets"]}
+
+
+def test_an_interrupted_upload_leaves_nothing_behind(hub_server: LiveHub) -> None:
+    host, port = hub_server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as conn:
+        conn.sendall(
+            b"POST /api/v1/projects/quality/datasets/cut/versions?filename=big.csv HTTP/1.1\r\n"
+            + f"Host: {host}\r\nAuthorization: Bearer {hub_server.token}\r\n".encode()
+            + b"Content-Length: 50000000\r\n\r\n"
+            + b"a,b\n1,2\n" * 100_000
+        )
+    scratch = hub_server.settings.data_dir / "tmp"
+    deadline = time.monotonic() + 10
+    while list(scratch.glob("*")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not list(scratch.glob("*")), "the partial upload was removed"
+    assert hub_server.graphql(DATASET, {"p": "quality", "n": "cut"})["data"]["dataset"] in (
+        None, {"name": "cut", "versions": [], "version": None},
+    )  # fmt: skip
+
+
+def test_start_up_sweeps_what_a_crash_left(tmp_path: Path) -> None:
+    from hub.app import create_app
+    from hub.settings import Settings
+    from hub.store import open_store
+
+    settings = Settings(data_dir=tmp_path)
+    store = open_store(settings.database_path)
+    try:
+        source = tmp_path / "kept.parquet"
+        inspections(20).write_parquet(source)
+        asyncio.run(
+            datasets.upload(store, settings, SYSTEM, "quality", "kept", source, "kept.parquet")
+        )
+        kept = next((tmp_path / "objects").rglob("*.parquet"))
+        orphan = tmp_path / "objects" / "ab" / ("ab" + "0" * 62 + ".parquet")
+        orphan.parent.mkdir(parents=True, exist_ok=True)
+        orphan.write_bytes(b"left by a crash")
+        (tmp_path / "tmp").mkdir(exist_ok=True)
+        (tmp_path / "tmp" / "upload.part").write_bytes(b"half")
+        create_app(settings, store)
+        assert kept.exists() and not orphan.exists()
+        assert not list((tmp_path / "tmp").iterdir())
+    finally:
+        store.close()
