@@ -325,3 +325,15 @@ def upload_dataset(project: str, name: str, filename: str, content: bytes, messa
     if not body["created"]:
         return f"Same content as version {body['version']}: nothing new was stored."
     return f"Version {body['version']} stored: {body['rows']:,} rows."
+
+
+def compare_versions(
+    project: str, name: str, before: int, after: int, key: str | None
+) -> dict[str, Any]:
+    """What changed between two versions (or an error result saying why it cannot say)."""
+    variables = {"project": project, "name": name, "before": before, "after": after, "key": key}
+    found = read("CompareDatasetVersions", variables)["dataset"]
+    if found is None:
+        raise HubError(f"The dataset {name!r} is not there any more, or you may not see it.")
+    result: dict[str, Any] = found["compare"]
+    return result

@@ -54,7 +54,9 @@ if name is not None:
         f"from {about['source']} · by {about['author']} on {about['createdAt'][:10]} — "
         f"{about['message'] or 'no message'}"
     )
-    history, profile, rows, describe = st.tabs(["History", "Columns", "Rows", "Describe columns"])
+    history, profile, rows, changes, describe = st.tabs(
+        ["History", "Columns", "Rows", "Compare versions", "Describe columns"]
+    )
 
     with history:
         st.dataframe(
@@ -122,6 +124,36 @@ if name is not None:
         st.caption(f"Page {page} of {pages} ({shown['total']:,} rows).")
         if shown["masked"]:
             st.caption(f"Masked as personal data: {', '.join(shown['masked'])}.")
+
+    with changes:
+        if len(numbers) < 2:
+            st.info("There is only one version so far.")
+        else:
+            left, middle, right = st.columns(3)
+            before = left.selectbox("From version", numbers[1:] + numbers[:1], key="before")
+            after = middle.selectbox("To version", numbers, key="after")
+            key_column = right.selectbox(
+                "Match rows by", ["(do not match rows)", *[c["name"] for c in current["columns"]]]
+            )
+            key = None if key_column == "(do not match rows)" else key_column
+            result = load(hub_client.compare_versions, project, name, before, after, key)
+            if result["__typename"] != "DatasetComparison":
+                st.warning(result["message"])
+            else:
+                st.markdown("\n".join(f"- {line}" for line in result["summary"]))
+                moved = [s for s in result["shifts"] if s["meanBefore"] is not None]
+                if moved:
+                    figure = go.Figure(
+                        [
+                            go.Bar(name=f"version {before}", x=[s["name"] for s in moved],
+                                   y=[s["meanBefore"] for s in moved]),
+                            go.Bar(name=f"version {after}", x=[s["name"] for s in moved],
+                                   y=[s["meanAfter"] for s in moved]),
+                        ]
+                    )  # fmt: skip
+                    figure.update_layout(barmode="group", height=320, margin={"t": 20},
+                                         yaxis_title="average")  # fmt: skip
+                    st.plotly_chart(figure, width="stretch")
 
     with describe, st.form("describe"):
         column = st.selectbox("Column", [c["name"] for c in current["columns"]])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Annotated
 
@@ -102,6 +103,17 @@ class DatasetType:
         records = await datasets.versions(info.context.store, self.found)
         return [_version(self.found, r) for r in records]
 
+    @strawberry.field(
+        description="What changed from one version to another; give `key` (a column both have) "
+        "to count rows added, removed and changed."
+    )
+    async def compare(
+        self, info: Info, before: int, after: int, key: str | None = None
+    ) -> ComparisonResult:
+        ctx = info.context
+        work = datasets.compare(ctx.store, ctx.principal, self.found, before, after, key)
+        return await result_of(work, DatasetComparisonType.of)  # type: ignore[return-value]
+
     @strawberry.field(description="One version by number, or the latest when none is given.")
     async def version(self, info: Info, number: int | None = None) -> DatasetVersionType | None:
         try:
@@ -109,6 +121,64 @@ class DatasetType:
         except NotFound:
             return None
         return _version(self.found, record)
+
+
+@strawberry.type(name="RetypedColumn", description="A column whose type changed.")
+class RetypedColumnType:
+    name: str
+    before: str
+    after: str
+
+
+@strawberry.type(name="ColumnShift", description="How a column common to both versions moved.")
+class ColumnShiftType:
+    name: str
+    type: str
+    nulls_before: int
+    nulls_after: int
+    distinct_before: int | None
+    distinct_after: int | None
+    mean_before: float | None = strawberry.field(description="Null for PII without the grant.")
+    mean_after: float | None
+
+
+@strawberry.type(name="DatasetComparison", description="What changed between two versions.")
+class DatasetComparisonType:
+    before: int = strawberry.field(description="The older version's number.")
+    after: int
+    rows_before: int
+    rows_after: int
+    added_columns: list[str]
+    removed_columns: list[str]
+    retyped_columns: list[RetypedColumnType]
+    key: str | None = strawberry.field(description="The column rows were matched by, if any.")
+    rows_added: int | None
+    rows_removed: int | None
+    rows_changed: int | None
+    repeated_keys: int | None = strawberry.field(
+        description="Key values appearing more than once (they blur rowsChanged)."
+    )
+    shifts: list[ColumnShiftType]
+    summary: list[str] = strawberry.field(description="The comparison in plain sentences.")
+
+    @classmethod
+    def of(cls, c: datasets.Comparison) -> DatasetComparisonType:
+        return cls(
+            before=c.before, after=c.after, rows_before=c.rows_before, rows_after=c.rows_after,
+            added_columns=c.added_columns, removed_columns=c.removed_columns,
+            retyped_columns=[RetypedColumnType(name=n, before=b, after=a)
+                             for n, b, a in c.retyped_columns],
+            key=c.key, rows_added=c.rows_added, rows_removed=c.rows_removed,
+            rows_changed=c.rows_changed, repeated_keys=c.repeated_keys,
+            shifts=[ColumnShiftType(**dataclasses.asdict(s)) for s in c.shifts],
+            summary=c.summary,
+        )  # fmt: skip
+
+
+ComparisonResult = Annotated[
+    DatasetComparisonType | ValidationErrorType | NotFoundErrorType,
+    strawberry.union("DatasetComparisonResult"),
+]
 
 
 def _dataset(found: Found) -> DatasetType:

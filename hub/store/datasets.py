@@ -195,6 +195,12 @@ class DatasetStore:
         )
         return {row[0] for row in rows}
 
+    async def key_changes(
+        self, before: list[str], after: list[str], key: str, compared: list[str]
+    ) -> tuple[int, int, int, int]:
+        """Rows added, removed, changed by ``key``, and repeated keys (see ``_key_changes``)."""
+        return await self._db.read(_key_changes, before, after, key, compared)
+
     async def notes(self, dataset_id: str) -> dict[str, ColumnNote]:
         rows = await self._db.read(
             lambda cur: cur.execute(
@@ -272,3 +278,26 @@ async def convert(
     if "error" in result:
         raise ConversionError(result["error"])
     return Converted(result["rows"], result["schema"], result["profile"])
+
+
+def _key_changes(
+    cur: Cursor, before: list[str], after: list[str], key: str, compared: list[str]
+) -> tuple[int, int, int, int]:
+    """Rows added, removed and changed (in any of the ``compared`` columns) between two
+    versions matched by ``key``, and how many key values repeat (which blurs "changed")."""
+    k = quote(key)
+    left = ", ".join(f"b.{quote(c)}" for c in compared) or "NULL"
+    right = ", ".join(f"a.{quote(c)}" for c in compared) or "NULL"
+    row = cur.execute(
+        f"""WITH b AS (SELECT * FROM read_parquet(?)), a AS (SELECT * FROM read_parquet(?))
+        SELECT
+          (SELECT count(*) FROM a WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.{k} = a.{k})),
+          (SELECT count(*) FROM b WHERE NOT EXISTS (SELECT 1 FROM a WHERE a.{k} = b.{k})),
+          (SELECT count(*) FROM b JOIN a ON b.{k} = a.{k}
+             WHERE row({left}) IS DISTINCT FROM row({right})),
+          (SELECT count(*) - count(DISTINCT {k}) FROM b)
+            + (SELECT count(*) - count(DISTINCT {k}) FROM a)""",
+        [before, after],
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), int(row[2]), int(row[3])

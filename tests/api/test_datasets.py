@@ -263,3 +263,44 @@ def test_start_up_sweeps_what_a_crash_left(tmp_path: Path) -> None:
         assert not list((tmp_path / "tmp").iterdir())
     finally:
         store.close()
+
+
+COMPARE = """query($p: String!, $n: String!, $k: String) { dataset(project: $p, name: $n) {
+  compare(before: 1, after: 2, key: $k) { __typename
+    ... on DatasetComparison { rowsBefore rowsAfter addedColumns removedColumns
+      retypedColumns { name before after } key rowsAdded rowsRemoved rowsChanged repeatedKeys
+      shifts { name meanBefore meanAfter } summary }
+    ... on Error { message } } } }"""
+
+
+def test_two_versions_compared_in_words_and_numbers(hub_server: LiveHub) -> None:
+    client = hub.Client(hub_server.url, hub_server.token)
+    before = inspections(5000)
+    kept = before.filter(pl.col("part_id") >= 100)  # 100 parts dropped
+    changed = kept.with_columns(
+        pl.when(pl.col("part_id") < 150)
+        .then(pl.col("temperature_c") + 10.0)
+        .otherwise(pl.col("temperature_c"))
+        .alias("temperature_c")
+    )  # 50 parts re-measured
+    new = inspections(200, seed=9).with_columns(pl.col("part_id") + 10_000)  # 200 new parts
+    after = pl.concat([changed, new]).with_columns(pl.lit("night").alias("shift"))
+    client.upload_dataset("quality", "parts", before)
+    client.upload_dataset("quality", "parts", after)
+    found = hub_server.graphql(COMPARE, {"p": "quality", "n": "parts", "k": "part_id"})
+    result = found["data"]["dataset"]["compare"]
+    assert result["__typename"] == "DatasetComparison", result
+    assert (result["rowsBefore"], result["rowsAfter"]) == (5000, 5100)
+    assert result["addedColumns"] == ["shift"] and result["removedColumns"] == []
+    assert (result["rowsAdded"], result["rowsRemoved"], result["rowsChanged"]) == (200, 100, 50)
+    assert result["repeatedKeys"] == 0
+    assert "100 more rows (5,000 → 5,100)." in result["summary"]
+    assert "New column: shift." in result["summary"]
+    assert any(line.startswith("Matched by part_id: 200 rows added") for line in result["summary"])
+    temperature = next(s for s in result["shifts"] if s["name"] == "temperature_c")
+    assert temperature["meanAfter"] == pytest.approx(after["temperature_c"].mean())
+
+    unkeyed = hub_server.graphql(COMPARE, {"p": "quality", "n": "parts", "k": None})
+    assert unkeyed["data"]["dataset"]["compare"]["rowsAdded"] is None
+    wrong = hub_server.graphql(COMPARE, {"p": "quality", "n": "parts", "k": "shift"})
+    assert wrong["data"]["dataset"]["compare"]["__typename"] == "ValidationError"

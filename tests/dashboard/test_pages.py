@@ -286,3 +286,13 @@ def test_datasets_page_older_version_and_descriptions(hub_env: LiveHub) -> None:
     app.button[0].click().run()
     assert_clean(app)
     assert "Saved the description of camera" in app.success[0].value
+
+
+def test_datasets_page_compares_two_versions_in_words(hub_env: LiveHub) -> None:
+    app = open_page("datasets", project="vision-defects", dataset="line-inspections")
+    labelled(app.selectbox, "Match rows by").select("part_id").run()
+    assert_clean(app)
+    said = " ".join(m.value for m in app.markdown)
+    assert "500 more rows (4,000 → 4,500)." in said
+    assert "Matched by part_id: 500 rows added, 0 removed" in said
+    assert "surface_temp_c rose on average" in said
