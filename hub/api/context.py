@@ -11,13 +11,14 @@ from strawberry.dataloader import DataLoader
 
 from hub.auth.keys import KeyRing
 from hub.errors import Unauthenticated
-from hub.services import metrics
+from hub.services import lineage, metrics
 from hub.services.authentication import Authenticator
 from hub.services.limits import MAX_SERIES_REQUEST
+from hub.services.lineage import UsedVersion
 from hub.services.principal import Principal
 from hub.settings import Settings
 from hub.store import Store
-from hub.store.records import MetricSeries
+from hub.store.records import MetricSeries, RunRecord
 
 # A run's curves as asked by Run.series: run id, metric names, buckets, step range.
 SeriesKey = tuple[str, tuple[str, ...], int, int | None, int | None]
@@ -57,8 +58,15 @@ class Loaders:
                 for run_id, names, buckets, low, high in keys
             ]
 
+        async def run_data(keys: list[RunRecord]) -> list[list[UsedVersion]]:
+            if principal is None:
+                raise Unauthenticated("Send an API token as 'Authorization: Bearer <token>'.")
+            found = await lineage.data_of_runs(store, principal, keys)
+            return [found.get(run.id, []) for run in keys]
+
         self.run_counts = DataLoader(run_counts)
         self.series = DataLoader(series)
+        self.run_data = DataLoader(run_data, cache_key_fn=lambda run: run.id)
 
 
 @dataclasses.dataclass

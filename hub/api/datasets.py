@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -18,9 +18,12 @@ from hub.api.errors import (
     result_of,
 )
 from hub.errors import NotFound, SalonError
-from hub.services import access, datasets
+from hub.services import access, datasets, lineage
 from hub.services.datasets import Column, Found
 from hub.store.records import DatasetVersionRecord
+
+if TYPE_CHECKING:
+    from hub.api.lineage import RunUseType
 
 
 @strawberry.type(name="DatasetColumn", description="A column: its type, profile and notes.")
@@ -66,6 +69,19 @@ class DatasetVersionType:
     async def columns(self, info: Info) -> list[DatasetColumnType]:
         found = await datasets.columns(info.context.store, self.found, self.record)
         return [DatasetColumnType.of(c) for c in found]
+
+    @strawberry.field(description="Runs that read or produced this version (lineage).")
+    async def runs(
+        self, info: Info
+    ) -> list[Annotated[RunUseType, strawberry.lazy("hub.api.lineage")]]:
+        from hub.api.lineage import RunUseType
+        from hub.api.runs import load_runs
+
+        ctx = info.context
+        found = await lineage.runs_of_version(ctx.store, ctx.principal, self.found, self.record)
+        loaded = await load_runs(info, [run for _, run in found])
+        return [RunUseType(direction=use.direction, recorded_at=use.recorded_at, run=run)
+                for (use, _), run in zip(found, loaded, strict=True)]  # fmt: skip
 
     @strawberry.field(description="A page of rows; orderBy entries like 'price desc'.")
     async def rows(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -22,6 +22,9 @@ from hub.api.projects import ExperimentType, ProjectType
 from hub.errors import NotFound, SalonError
 from hub.services import runs
 from hub.store.records import KeyValue, RunEnvironment, RunRecord
+
+if TYPE_CHECKING:
+    from hub.api.lineage import DatasetUseType
 
 
 @strawberry.enum(name="RunStatus", description="Where a run is in its life.")
@@ -106,6 +109,15 @@ class RunType:
     def metrics(self) -> list[MetricSummaryType]:
         found = self._details().metrics.get(self.record.id, [])
         return [MetricSummaryType.of(summary) for summary in found]
+
+    @strawberry.field(description="The dataset versions this run read or produced (lineage).")
+    async def datasets(
+        self, info: Info
+    ) -> list[Annotated[DatasetUseType, strawberry.lazy("hub.api.lineage")]]:
+        from hub.api.lineage import DatasetUseType
+
+        found = await info.context.loaders.run_data.load(self.record)
+        return [DatasetUseType.of(item) for item in found]
 
     @strawberry.field(description="Curves of this run, downsampled to at most `buckets` points.")
     async def series(

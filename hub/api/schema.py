@@ -23,6 +23,7 @@ from strawberry.schema.config import StrawberryConfig
 from hub.api.audit import AuditQueries
 from hub.api.cost import cost_rule
 from hub.api.datasets import DatasetMutations, DatasetQueries
+from hub.api.lineage import LineageMutations
 from hub.api.metrics import FLOAT_LIST, FloatList, MetricQueries
 from hub.api.people import PeopleMutations, PeopleQueries
 from hub.api.projects import ProjectQueries
@@ -43,7 +44,7 @@ class Query(ProjectQueries, RunQueries, MetricQueries, DatasetQueries, PeopleQue
 
 
 @strawberry.type(description="Everything you can change.")
-class Mutation(RunMutations, DatasetMutations, PeopleMutations):
+class Mutation(RunMutations, DatasetMutations, LineageMutations, PeopleMutations):
     pass
 
 

@@ -99,6 +99,19 @@ class _Buffer:
         return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
 
 
+USE_DATASET = """
+mutation ClientUseDataset($runId: ID!, $project: String!, $dataset: String!, $version: Int,
+                          $direction: String!) {
+  useDataset(runId: $runId, project: $project, dataset: $dataset, version: $version,
+             direction: $direction) {
+    __typename
+    ... on DatasetUse { version }
+    ... on Error { message }
+  }
+}
+"""
+
+
 class Run:
     """A run being logged. Create it with :func:`hub.init`.
 
@@ -226,6 +239,20 @@ class Run:
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         pairs = [{"key": k, "value": str(v)} for k, v in tags.items()]
         _check(self.client.query(SET_TAGS, {"runId": self.id, "tags": pairs})["setTags"])
+
+    def use_dataset(
+        self, project: str, name: str, version: int | None = None, direction: str = "input"
+    ) -> int:
+        """Record that this run read (``direction="input"``) or produced (``"output"``) a
+        dataset version, the latest unless ``version``; returns the version number."""
+        result = self.client.query(
+            USE_DATASET,
+            {"runId": self.id, "project": project, "dataset": name, "version": version,
+             "direction": direction},
+        )["useDataset"]  # fmt: skip
+        _check(result)
+        number: int = result["version"]
+        return number
 
     def _room(self) -> int:
         return self._max_buffered - self._buffer.size - self._pending_points

@@ -21,6 +21,7 @@ from hub.store.records import (
     ColumnNote,
     DatasetFile,
     DatasetRecord,
+    DatasetUse,
     DatasetVersionRecord,
 )
 
@@ -200,6 +201,54 @@ class DatasetStore:
     ) -> tuple[int, int, int, int]:
         """Rows added, removed, changed by ``key``, and repeated keys (see ``_key_changes``)."""
         return await self._db.read(_key_changes, before, after, key, compared)
+
+    async def record_use(self, use: DatasetUse, *, audit: Sequence[AuditDraft]) -> bool:
+        """Record that a run used a version (once per run, version and direction)."""
+
+        def insert(cur: Cursor) -> bool:
+            seen = cur.execute(
+                "SELECT 1 FROM run_datasets WHERE run_id = ? AND version_id = ? AND direction = ?",
+                [use.run_id, use.version_id, use.direction],
+            ).fetchone()
+            if seen:
+                return False
+            cur.execute(
+                "INSERT INTO run_datasets VALUES (?, ?, ?, ?, ?, ?)",
+                [use.run_id, use.version_id, use.dataset_id, use.project_id, use.direction,
+                 to_naive(use.recorded_at)],
+            )  # fmt: skip
+            return True
+
+        return await self._db.audited_write(audit, insert)
+
+    async def uses(self, *, run_ids: list[str] | None = None,
+                   version_ids: list[str] | None = None) -> list[DatasetUse]:  # fmt: skip
+        """Lineage rows for these runs, or for these versions."""
+        column, ids = ("run_id", run_ids) if run_ids is not None else ("version_id", version_ids)
+        rows = await self._db.read(
+            lambda cur: cur.execute(
+                f"SELECT run_id, version_id, dataset_id, project_id, direction, recorded_at "
+                f"FROM run_datasets WHERE {column} IN (SELECT unnest(?)) ORDER BY recorded_at",
+                [ids or []],
+            ).fetchall()
+        )
+        return [DatasetUse(r[0], r[1], r[2], r[3], r[4], to_utc(r[5])) for r in rows]
+
+    async def by_ids(self, ids: list[str]) -> dict[str, DatasetRecord]:
+        rows = await self._db.read(
+            lambda cur: cur.execute(
+                f"SELECT {_DATASET} FROM datasets WHERE id IN (SELECT unnest(?))", [ids]
+            ).fetchall()
+        )
+        return {row[0]: _dataset(row) for row in rows}
+
+    async def versions_by_ids(self, ids: list[str]) -> dict[str, DatasetVersionRecord]:
+        rows = await self._db.read(
+            lambda cur: cur.execute(
+                f"SELECT {_VERSION} FROM dataset_versions WHERE id IN (SELECT unnest(?))", [ids]
+            ).fetchall()
+        )
+        return {row[0]: _version(row) for row in rows}
 
     async def notes(self, dataset_id: str) -> dict[str, ColumnNote]:
         rows = await self._db.read(

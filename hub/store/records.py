@@ -247,3 +247,15 @@ class ColumnNote:
     pii: bool
     updated_by: str
     updated_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DatasetUse:
+    """A run read (``input``) or produced (``output``) a dataset version."""
+
+    run_id: str
+    version_id: str
+    dataset_id: str
+    project_id: str
+    direction: str
+    recorded_at: datetime

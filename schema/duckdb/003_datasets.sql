@@ -44,3 +44,13 @@ CREATE TABLE IF NOT EXISTS dataset_columns (
     updated_by    VARCHAR NOT NULL,
     updated_at    TIMESTAMP NOT NULL
 );
+
+-- Lineage: which dataset versions a run read (input) or produced (output).
+CREATE TABLE IF NOT EXISTS run_datasets (
+    run_id       VARCHAR NOT NULL,
+    version_id   VARCHAR NOT NULL,
+    dataset_id   VARCHAR NOT NULL,
+    project_id   VARCHAR NOT NULL,             -- the dataset's project (a run may read another's)
+    direction    VARCHAR NOT NULL,             -- input | output
+    recorded_at  TIMESTAMP NOT NULL
+);

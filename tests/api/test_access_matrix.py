@@ -132,6 +132,11 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
              "{ __typename ... on Error { message } } }"),
         {},
     ),
+    "useDataset": lambda w, c: (
+        Rule("editor", 'mutation($id: ID!) { useDataset(runId: $id, project: "alpha", dataset: "readings") '
+             "{ __typename ... on Error { message } } }"),
+        {"id": w.alpha_run},
+    ),
     "createApiToken": lambda w, c: (
         Rule("signed_in", 'mutation { createApiToken(name: "matrix", expiresInDays: 1) '
              "{ __typename ... on Error { message } } }"),

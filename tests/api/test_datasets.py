@@ -304,3 +304,59 @@ def test_two_versions_compared_in_words_and_numbers(hub_server: LiveHub) -> None
     assert unkeyed["data"]["dataset"]["compare"]["rowsAdded"] is None
     wrong = hub_server.graphql(COMPARE, {"p": "quality", "n": "parts", "k": "shift"})
     assert wrong["data"]["dataset"]["compare"]["__typename"] == "ValidationError"
+
+
+LINEAGE_RUN = (
+    """query($id: ID!) { run(id: $id) { datasets { direction project dataset version } } }"""
+)
+LINEAGE_VERSION = """query($p: String!, $n: String!, $v: Int) { dataset(project: $p, name: $n) {
+  version(number: $v) { runs { direction run { id name } } } } }"""
+
+
+def test_lineage_both_ways_and_never_past_a_restriction(hub_server: LiveHub) -> None:
+    client = hub.Client(hub_server.url, hub_server.token)
+    client.upload_dataset("quality", "inspections", inspections(100))
+    client.upload_dataset("quality", "inspections", inspections(120, seed=4))
+    client.upload_dataset("quality", "patients", inspections(10))
+    client.upload_dataset("quality", "cleaned", inspections(90))
+    run = hub.init(
+        project="quality",
+        experiment="detector",
+        url=hub_server.url,
+        token=hub_server.token,
+        capture_environment=False,
+    )
+    assert run.use_dataset("quality", "inspections", version=1) == 1
+    assert run.use_dataset("quality", "patients") == 1
+    assert run.use_dataset("quality", "cleaned", direction="output") == 1
+    assert run.use_dataset("quality", "inspections", version=1) == 1, "recorded once"
+    run.finish()
+    with pytest.raises(hub.HubError, match="direction"):
+        run.use_dataset("quality", "inspections", direction="sideways")
+    with pytest.raises(hub.HubError, match="No dataset named 'nope'"):
+        run.use_dataset("quality", "nope")
+
+    seen = hub_server.graphql(LINEAGE_RUN, {"id": run.id})["data"]["run"]["datasets"]
+    assert [(d["direction"], d["dataset"], d["version"]) for d in seen] == [
+        ("input", "inspections", 1),
+        ("input", "patients", 1),
+        ("output", "cleaned", 1),
+    ]
+    used_by = hub_server.graphql(LINEAGE_VERSION, {"p": "quality", "n": "inspections", "v": 1})
+    assert [r["run"]["id"] for r in used_by["data"]["dataset"]["version"]["runs"]] == [run.id]
+    latest = hub_server.graphql(LINEAGE_VERSION, {"p": "quality", "n": "inspections", "v": None})
+    assert latest["data"]["dataset"]["version"]["runs"] == [], "version 2 was not used"
+
+    # A viewer outside the group the patients data is restricted to never learns of it.
+    hub_server.graphql(
+        'mutation { restrictDataset(project: "quality", dataset: "patients", groups: []) { __typename } }'
+    )
+    asyncio.run(accounts.create_group(hub_server.store, SYSTEM, "clinic"))
+    hub_server.graphql(
+        'mutation { restrictDataset(project: "quality", dataset: "patients", groups: ["clinic"]) { __typename } }'
+    )
+    viewer = person(hub_server, "vic", "viewer")
+    theirs = graphql_call(hub_server.url, viewer, LINEAGE_RUN, {"id": run.id})["data"]["run"][
+        "datasets"
+    ]
+    assert {d["dataset"] for d in theirs} == {"inspections", "cleaned"}
