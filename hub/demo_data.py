@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hub.services import datasets
+from hub.services import datasets, lineage, runs
 from hub.services.principal import Principal
 from hub.settings import Settings
 from hub.store import Store
@@ -90,6 +90,7 @@ async def load_datasets(store: Store, settings: Settings, principal: Principal) 
                 message,
             )  # fmt: skip
             made += created
+    await _lineage(store, principal)
     for project, name, column, description in (
         ("vision-defects", "line-inspections", "inspector_email", "Who signed off the part"),
         ("support-llm", "tickets", "customer_email", "The customer who wrote in"),
@@ -97,3 +98,15 @@ async def load_datasets(store: Store, settings: Settings, principal: Principal) 
         found = await datasets.find(store, principal, project, name)
         await datasets.describe_column(store, principal, found, column, description, True)
     return made
+
+
+async def _lineage(store: Store, principal: Principal) -> None:
+    """The vision runs trained on the inspections: the older half on version 1, the rest on
+    version 2; the churn runs on the subscribers."""
+    for project, name, split in (("vision-defects", "line-inspections", True),
+                                 ("churn-forecast", "subscribers", False)):  # fmt: skip
+        page = await runs.search_runs(store, principal, project, None, ["started_at asc"], 200,
+                                      None, 500)  # fmt: skip
+        for index, run in enumerate(page.runs):
+            number = (1 if index < len(page.runs) // 2 else 2) if split else 1
+            await lineage.use_dataset(store, principal, run.id, project, name, number)

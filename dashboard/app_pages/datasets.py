@@ -74,6 +74,16 @@ if name is not None:
             width="stretch",
         )
 
+        st.markdown(f"**Runs that used version {number}**")
+        if not current["runs"]:
+            st.caption("No run has recorded using this version yet.")
+        for use in current["runs"]:
+            verb = "trained on" if use["direction"] == "input" else "produced"
+            st.page_link(
+                "app_pages/run.py", label=f"{use['run']['name']} {verb} it",
+                icon=":material/description:", query_params={"id": use["run"]["id"]},
+            )  # fmt: skip
+
     with profile:
         columns = current["columns"]
         table = pd.DataFrame(

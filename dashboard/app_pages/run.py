@@ -90,6 +90,19 @@ with notes_column:
     with st.container(border=True):
         st.markdown(run["notes"] or "_No notes yet._")
 
+st.subheader("Data")
+used = run["datasets"]
+if not used:
+    st.caption("No datasets recorded for this run (`run.use_dataset(...)` in the training script).")
+for item in used:
+    verb = "read" if item["direction"] == "input" else "produced"
+    st.page_link(
+        "app_pages/datasets.py",
+        label=f"{verb} {item['dataset']} version {item['version']} ({item['project']})",
+        icon=":material/table:",
+        query_params={"project": item["project"], "dataset": item["dataset"]},
+    )
+
 st.subheader("Environment")
 st.caption("What you need to run it again.")
 environment = run["environment"]

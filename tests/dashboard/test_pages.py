@@ -263,6 +263,8 @@ def test_datasets_page_shows_history_profile_and_rows(hub_env: LiveHub) -> None:
     assert "4,500 rows" in app.caption[0].value and "cam-3 re-aimed" in app.caption[0].value
     history = app.dataframe[0].value
     assert list(history["version"]) == [2, 1]
+    links = [link.proto.label for link in app.get("page_link")]
+    assert any(label.endswith("trained on it") for label in links), "lineage from the demo runs"
     columns = app.dataframe[1].value
     assert "inspector_email 🔒" in set(columns["column"])
     assert "Who signed off the part" in set(columns["what it holds"])
