@@ -285,11 +285,13 @@ def dataset_version(project: str, name: str, number: int | None) -> dict[str, An
 
 def dataset_rows(
     project: str, name: str, number: int | None, offset: int, limit: int,
-    order_by: list[str] | None,
+    order_by: list[str] | None, filter: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """A page of rows (not cached: every preview is audited with its row count)."""
+    """A page of rows, or an error result (``__typename`` FilterError or ValidationError)
+    saying why the filter cannot run. Not cached: every preview is audited."""
     variables = {"project": project, "name": name, "number": number, "offset": offset,
-                 "limit": limit, "orderBy": order_by or None}  # fmt: skip
+                 "limit": limit, "orderBy": order_by or None,
+                 "filter": (filter or "").strip() or None}  # fmt: skip
     found = _post(hub_url(), _token(), "DatasetRows", variables)["dataset"]
     if found is None or found["version"] is None:
         raise HubError(f"The dataset {name!r} is not there any more, or you may not see it.")

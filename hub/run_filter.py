@@ -10,11 +10,15 @@ A field is ``metrics.KEY``, ``params.KEY``, ``tags.KEY`` or an attribute (``name
 ``user``, ``experiment``, ``started_at``, ``ended_at``, ``id``, ``git_commit``, ``host``, also
 written ``attributes.status``). Keys with unusual characters go in backticks. The store compiles
 the tree to parameterised SQL (``hub/store/run_search.py``).
+
+The same language filters a dataset's rows: there a field is one of the dataset's columns,
+``temperature_c > 40 and line in ('A', 'B')``, with odd names in backticks (``hub/store/datasets.py``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from typing import Literal
 
 from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
@@ -22,7 +26,7 @@ from lark.exceptions import VisitError
 
 from hub.errors import FilterSyntaxError
 
-Kind = Literal["metric", "param", "tag", "attribute"]
+Kind = Literal["metric", "param", "tag", "attribute", "column"]
 Value = str | float | None | tuple[str | float, ...]
 
 ATTRIBUTES = (
@@ -109,7 +113,7 @@ comparison: field OP value                        -> compare
           | field _ILIKE STRING                   -> ilike
           | field _IS _NULL                       -> is_null
           | field _IS _NOT _NULL                  -> is_not_null
-field: PREFIXED | BARE
+field: PREFIXED | BARE | QUOTED
 value: NUMBER -> number
      | STRING -> string
 sort: field DIRECTION?
@@ -126,6 +130,7 @@ DIRECTION.3: /(asc|desc)\b/i
 OP: "!=" | "<>" | "<=" | ">=" | "==" | "=" | "<" | ">"
 PREFIXED.2: /(metrics|metric|params|param|tags|tag|attributes|attribute|attr)\.(`[^`]+`|[A-Za-z0-9_\-\/:.]+)/i
 BARE: /[A-Za-z_][A-Za-z0-9_]*/
+QUOTED: /`[^`]+`/
 NUMBER: /[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?/
 STRING: /'(?:[^'\\]|\\.)*'/ | /"(?:[^"\\]|\\.)*"/
 %ignore /\s+/
@@ -134,8 +139,26 @@ STRING: /'(?:[^'\\]|\\.)*'/ | /"(?:[^"\\]|\\.)*"/
 _parser = Lark(_GRAMMAR, start=["start", "sort"], parser="lalr", maybe_placeholders=False)
 
 
+def _column(token: Token, columns: frozenset[str]) -> Field:
+    text = str(token)
+    name = text[1:-1] if token.type == "QUOTED" else text
+    if token.type == "PREFIXED" or name not in columns:
+        shown = ", ".join(sorted(columns)[:20])
+        raise FilterSyntaxError(
+            f"There is no column {name!r}. Columns: {shown}. Put names with spaces or dots in "
+            "backticks, e.g. `unit price` > 3.",
+            position=token.start_pos,
+        )
+    return Field("column", name)
+
+
 def _field(token: Token) -> Field:
     text = str(token)
+    if token.type == "QUOTED":
+        raise FilterSyntaxError(
+            f"{text} needs a prefix: metrics.{text}, params.{text} or tags.{text}.",
+            position=token.start_pos,
+        )
     if token.type == "BARE":
         kind: Kind = "attribute"
         key = text
@@ -164,7 +187,13 @@ def _unquote(token: Token) -> str:
 
 
 class _ToTree(Transformer[Token, object]):
+    def __init__(self, columns: frozenset[str] | None = None) -> None:
+        super().__init__()
+        self.columns = columns
+
     def field(self, items: list[Token]) -> Field:
+        if self.columns is not None:
+            return _column(items[0], self.columns)
         return _field(items[0])
 
     def number(self, items: list[Token]) -> float:
@@ -264,14 +293,16 @@ def _count(node: Filter) -> int:
     return sum(_count(item) for item in node.items)
 
 
-def parse_filter(text: str | None) -> Filter | None:
-    """Parse a filter string into a tree; ``None`` or blank text means "no filter"."""
+def parse_filter(text: str | None, columns: Iterable[str] | None = None) -> Filter | None:
+    """Parse a filter string into a tree; ``None`` or blank text means "no filter". With
+    ``columns``, fields are those columns of a dataset instead of run fields."""
     if text is None or not text.strip():
         return None
     if len(text) > MAX_FILTER_LENGTH:
         raise FilterSyntaxError(f"The filter is longer than {MAX_FILTER_LENGTH} characters.")
     try:
-        tree = _ToTree().transform(_parser.parse(text, start="start"))
+        known = None if columns is None else frozenset(columns)
+        tree = _ToTree(known).transform(_parser.parse(text, start="start"))
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc) from None
     except VisitError as exc:

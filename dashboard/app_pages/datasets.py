@@ -121,6 +121,12 @@ if name is not None:
             st.caption("No distribution to show for this column.")
 
     with rows:
+        condition = st.text_input(
+            "Only rows where",
+            placeholder="e.g. defect != 'none' and surface_temp_c > 45",
+            help="Compare columns with =, !=, <, >, in (…), like '%…%', is null; combine with "
+            "and, or, not. Put odd column names in `backticks`.",
+        )
         left, middle, right = st.columns([3, 2, 2])
         sort = left.selectbox("Sort by", ["(as stored)", *[c["name"] for c in current["columns"]]])
         descending = middle.toggle("Largest first")
@@ -128,12 +134,16 @@ if name is not None:
         page = right.number_input("Page", min_value=1, max_value=pages, value=1)
         order = None if sort == "(as stored)" else [f"{sort} {'desc' if descending else 'asc'}"]
         shown = load(hub_client.dataset_rows, project, name, number, (page - 1) * PAGE_ROWS,
-                     PAGE_ROWS, order)  # fmt: skip
-        st.dataframe(pd.DataFrame(shown["rows"], columns=shown["columns"]), hide_index=True,
-                     width="stretch")  # fmt: skip
-        st.caption(f"Page {page} of {pages} ({shown['total']:,} rows).")
-        if shown["masked"]:
-            st.caption(f"Masked as personal data: {', '.join(shown['masked'])}.")
+                     PAGE_ROWS, order, condition)  # fmt: skip
+        if shown["__typename"] != "DatasetRows":
+            st.warning(shown["message"], icon=":material/filter_alt_off:")
+        else:
+            st.dataframe(pd.DataFrame(shown["rows"], columns=shown["columns"]), hide_index=True,
+                         width="stretch")  # fmt: skip
+            matching = f"{shown['total']:,} rows" + (" match" if condition.strip() else "")
+            st.caption(f"Page {page} of {pages} ({matching}).")
+            if shown["masked"]:
+                st.caption(f"Masked as personal data: {', '.join(shown['masked'])}.")
 
     with changes:
         if len(numbers) < 2:

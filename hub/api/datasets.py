@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 
 from hub.api.context import Info
 from hub.api.errors import (
+    FilterErrorType,
     ForbiddenErrorType,
     NotFoundErrorType,
     ValidationErrorType,
@@ -51,6 +52,12 @@ class DatasetRowsType:
     masked: list[str] = strawberry.field(description="Columns shown as ••• (PII).")
 
 
+DatasetRowsResult = Annotated[
+    DatasetRowsType | FilterErrorType | ValidationErrorType,
+    strawberry.union("DatasetRowsResult"),
+]
+
+
 @strawberry.type(name="DatasetVersion", description="An immutable version of a dataset.")
 class DatasetVersionType:
     id: strawberry.ID
@@ -83,14 +90,22 @@ class DatasetVersionType:
         return [RunUseType(direction=use.direction, recorded_at=use.recorded_at, run=run)
                 for (use, _), run in zip(found, loaded, strict=True)]  # fmt: skip
 
-    @strawberry.field(description="A page of rows; orderBy entries like 'price desc'.")
+    @strawberry.field(
+        description="A page of rows matching `filter` (the run filter language over the "
+        "columns, e.g. \"temperature_c > 40 and line = 'A'\"); orderBy entries like "
+        "'price desc'. `total` counts the matching rows."
+    )
     async def rows(
-        self, info: Info, offset: int = 0, limit: int = 50, order_by: list[str] | None = None
-    ) -> DatasetRowsType:
+        self, info: Info, offset: int = 0, limit: int = 50, order_by: list[str] | None = None,
+        filter: str | None = None,
+    ) -> DatasetRowsResult:  # fmt: skip
         ctx = info.context
-        page = await datasets.preview(
-            ctx.store, ctx.principal, self.found, self.record, offset, limit, order_by
-        )
+        try:
+            page = await datasets.preview(
+                ctx.store, ctx.principal, self.found, self.record, offset, limit, order_by, filter
+            )
+        except SalonError as exc:
+            return as_error(exc)  # type: ignore[return-value]
         return DatasetRowsType(
             columns=page.columns, rows=JSON(page.rows), total=page.total, masked=page.masked
         )

@@ -19,6 +19,7 @@ import pyarrow as pa
 from hub.clock import now
 from hub.errors import InvalidInput, LimitExceeded
 from hub.ids import new_id
+from hub.run_filter import And, Filter, Not, Or, parse_filter
 from hub.services import access, audit, permissions, projects
 from hub.services.limits import MAX_NOTES, check_name
 from hub.services.permissions import MANAGE, READ, WRITE, Access
@@ -190,18 +191,40 @@ async def _masked(store: Store, found: Found) -> set[str]:
     return {n for n, note in (await store.datasets.notes(found.dataset.id)).items() if note.pii}
 
 
+def _fields(node: Filter | None) -> set[str]:
+    if node is None:
+        return set()
+    if isinstance(node, And | Or):
+        return set().union(*(_fields(item) for item in node.items))
+    if isinstance(node, Not):
+        return _fields(node.item)
+    return {node.field.key}
+
+
 async def preview(
     store: Store, principal: Principal, found: Found, record: DatasetVersionRecord,
-    offset: int, limit: int, order_by: list[str] | None,
+    offset: int, limit: int, order_by: list[str] | None, filter_text: str | None = None,
 ) -> Rows:  # fmt: skip
-    """A page of rows, sorted as asked; PII columns masked for those without the grant."""
+    """A page of rows matching the filter (the run filter language over the columns, e.g.
+    ``temperature_c > 40 and line = 'A'``), sorted as asked; PII columns masked for those
+    without the grant, who may not filter or sort by them either (that would reveal them)."""
     if not 0 <= limit <= MAX_PREVIEW_ROWS or offset < 0:
         raise LimitExceeded(f"Ask for 0 to {MAX_PREVIEW_ROWS} rows from offset 0 or more.")
     names = [c["name"] for c in json.loads(record.schema_json)]
     order = _order(order_by, names)
-    files = await store.datasets.files(record.id)
-    found_rows = await store.datasets.rows(_paths(store, files), names, order, offset, limit)
+    where = parse_filter(filter_text, names)
     masked = await _masked(store, found)
+    hidden = (_fields(where) | {name for name, _ in order}) & masked
+    if hidden:
+        raise InvalidInput(
+            f"{', '.join(sorted(hidden))} holds personal data: filtering or sorting by it needs "
+            "the PII right on this project.",
+            field="filter",
+        )
+    files = await store.datasets.files(record.id)
+    found_rows, total = await store.datasets.rows(
+        _paths(store, files), names, where, order, offset, limit
+    )
     positions = [i for i, n in enumerate(names) if n in masked]
     rows = []
     for row in found_rows:
@@ -213,7 +236,7 @@ async def preview(
         store, principal, "dataset.preview", "dataset", found.dataset.id, found.project.id,
         len(rows),
     )  # fmt: skip
-    return Rows(names, rows, record.row_count, sorted(masked))
+    return Rows(names, rows, total, sorted(masked))
 
 
 def _plain(value: Any) -> Any:
@@ -430,6 +453,10 @@ async def compare(
     removed = [name for name in old_types if name not in new_types]
     retyped = [(n, old_types[n], new_types[n]) for n in common if old_types[n] != new_types[n]]
     counts: tuple[int, int, int, int] | None = None
+    if key is not None and key in await _masked(store, found):
+        raise InvalidInput(
+            f"{key} holds personal data: matching rows by it needs the PII right.", field="key"
+        )
     if key is not None:
         if key not in same_type:
             raise InvalidInput(

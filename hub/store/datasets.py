@@ -12,8 +12,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
+from hub.errors import InvalidInput
+from hub.run_filter import And, Filter, Not, Or
 from hub.store._time import to_naive, to_utc
 from hub.store.database import Cursor, Database
 from hub.store.records import (
@@ -100,22 +103,57 @@ def _insert_version(
     return version, True
 
 
+def _condition(node: Filter, params: list[Any]) -> str:
+    """SQL for a dataset filter tree; every value goes in as a parameter."""
+    if isinstance(node, And | Or):
+        joiner = " AND " if isinstance(node, And) else " OR "
+        return "(" + joiner.join(_condition(item, params) for item in node.items) + ")"
+    if isinstance(node, Not):
+        return f"(NOT {_condition(node.item, params)})"
+    column = quote(node.field.key)
+    if node.op in ("is", "is not"):
+        return f"{column} {node.op.upper()} NULL"
+    if node.op in ("in", "not in"):
+        values = node.value if isinstance(node.value, tuple) else (node.value,)
+        params.extend(values)
+        return f"{column} {node.op.upper()} ({', '.join('?' * len(values))})"
+    params.append(node.value)
+    if node.op in ("like", "ilike"):
+        return f"{column}::VARCHAR {node.op.upper()} ?"
+    return f"{column} {node.op} ?"
+
+
 def _rows(
     cur: Cursor,
     paths: list[str],
     columns: list[str],
+    where: Filter | None,
     order_by: list[tuple[str, bool]],
     offset: int,
     limit: int,
-) -> list[tuple[Any, ...]]:
+) -> tuple[list[tuple[Any, ...]], int]:
     selected = ", ".join(quote(c) for c in columns)
     order = ", ".join(f"{quote(c)} {'DESC' if desc else 'ASC'} NULLS LAST" for c, desc in order_by)
-    relation = cur.read_parquet(paths)
-    query = f"SELECT {selected} FROM data"
-    if order:
-        query += f" ORDER BY {order}"
-    query += f" LIMIT {int(limit)} OFFSET {int(offset)}"
-    return relation.query("data", query).fetchall()
+    params: list[Any] = [paths]
+    condition = "TRUE" if where is None else _condition(where, params)
+    query = (
+        f"SELECT {selected}, count(*) OVER () FROM read_parquet(?) WHERE {condition}"
+        + (f" ORDER BY {order}" if order else "")
+        + f" LIMIT {int(limit)} OFFSET {int(offset)}"
+    )
+    try:
+        found = cur.execute(query, params).fetchall()
+        if found:
+            return [row[:-1] for row in found], int(found[0][-1])
+        sql = f"SELECT count(*) FROM read_parquet(?) WHERE {condition}"
+        total = cur.execute(sql, params).fetchone()
+    except (duckdb.ConversionException, duckdb.BinderException) as exc:
+        reason = str(exc).splitlines()[0]
+        raise InvalidInput(
+            f"The filter compares a column with a value of another kind ({reason}).",
+            field="filter",
+        ) from None
+    return [], int(total[0]) if total else 0
 
 
 def _batches(cur: Cursor, paths: list[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
@@ -179,11 +217,12 @@ class DatasetStore:
         return [DatasetFile(*row) for row in rows]
 
     async def rows(
-        self, paths: list[str], columns: list[str], order_by: list[tuple[str, bool]],
-        offset: int, limit: int,
-    ) -> list[tuple[Any, ...]]:  # fmt: skip
-        """A page of rows from the version's objects (column names already checked)."""
-        return await self._db.read(_rows, paths, columns, order_by, offset, limit)
+        self, paths: list[str], columns: list[str], where: Filter | None,
+        order_by: list[tuple[str, bool]], offset: int, limit: int,
+    ) -> tuple[list[tuple[Any, ...]], int]:  # fmt: skip
+        """A page of rows matching ``where`` from the version's objects, and how many rows
+        match in all (column names already checked against the schema)."""
+        return await self._db.read(_rows, paths, columns, where, order_by, offset, limit)
 
     def batches(self, paths: list[str], batch_rows: int = 500_000) -> Any:
         """Every row as Arrow record batches, produced on a worker thread."""

@@ -87,7 +87,7 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
         {"r": [w.alpha_run]},
     ),
     "datasets": lambda w, c: (Rule("viewer", '{ datasets(project: "alpha") { name } }', non_empty), {}),
-    "dataset": lambda w, c: (Rule("viewer", '{ dataset(project: "alpha", name: "readings") { version { rows(limit: 1) { total } } } }'), {}),
+    "dataset": lambda w, c: (Rule("viewer", '{ dataset(project: "alpha", name: "readings") { version { rows(limit: 1) { ... on DatasetRows { total } } } } }'), {}),
     "auditEvents": lambda w, c: (
         Rule("audit_reader", "{ auditEvents(first: 5) { __typename ... on Error { message } } }"),
         {},

@@ -48,7 +48,7 @@ def person(hub_server: LiveHub, name: str, role: str | None, project: str = "qua
 DATASET = """query($p: String!, $n: String!) { dataset(project: $p, name: $n) {
   name versions { number rowCount author source }
   version { number columns { name type pii profile }
-            rows(limit: 3, orderBy: ["temperature_c desc"]) { columns rows total masked } } } }"""
+            rows(limit: 3, orderBy: ["temperature_c desc"]) { ... on DatasetRows { columns rows total masked } } } } }"""
 
 
 def test_versions_profiles_previews_and_downloads(hub_server: LiveHub) -> None:
@@ -360,3 +360,57 @@ def test_lineage_both_ways_and_never_past_a_restriction(hub_server: LiveHub) -> 
         "datasets"
     ]
     assert {d["dataset"] for d in theirs} == {"inspections", "cleaned"}
+
+
+ROWS = """query($p: String!, $n: String!, $f: String, $o: [String!]) { dataset(project: $p, name: $n) {
+  version { rows(limit: 500, filter: $f, orderBy: $o) { __typename
+    ... on DatasetRows { columns rows total masked }
+    ... on FilterError { message position } ... on ValidationError { message } } } } }"""
+
+
+def test_the_filter_box_speaks_the_run_filter_language(hub_server: LiveHub) -> None:
+    client = hub.Client(hub_server.url, hub_server.token)
+    frame = inspections(2000)
+    client.upload_dataset("quality", "inspections", frame)
+
+    def rows(
+        filter_text: str | None, token: str | None = None, order: list[str] | None = None
+    ) -> dict:  # type: ignore[type-arg]
+        variables = {"p": "quality", "n": "inspections", "f": filter_text, "o": order}
+        body = graphql_call(hub_server.url, token or hub_server.token, ROWS, variables)
+        return body["data"]["dataset"]["version"]["rows"]  # type: ignore[no-any-return]
+
+    hot = rows("temperature_c > 45 and line in ('A', 'B') and defect != 'none'")
+    expected = frame.filter(
+        (pl.col("temperature_c") > 45)
+        & pl.col("line").is_in(["A", "B"])
+        & (pl.col("defect") != "none")
+    )
+    assert hot["total"] == len(expected) > 0
+    index = hot["columns"].index("part_id")
+    assert sorted(r[index] for r in hot["rows"]) == sorted(expected["part_id"].to_list())
+    assert rows("defect like 'scr%' or defect = 'dent'")["total"] == len(
+        frame.filter(pl.col("defect") != "none")
+    )
+    assert rows("not (line = 'A')")["total"] == len(frame.filter(pl.col("line") != "A"))
+
+    broken = rows("temperature_c >")
+    assert broken["__typename"] == "FilterError" and "ends too early" in broken["message"]
+    unknown = rows("colour = 'red'")
+    assert (
+        unknown["__typename"] == "FilterError"
+        and "There is no column 'colour'" in unknown["message"]
+    )
+    mismatch = rows("part_id = 'abc'")
+    assert mismatch["__typename"] == "ValidationError" and "another kind" in mismatch["message"]
+
+    hub_server.graphql(
+        'mutation { describeDatasetColumn(project: "quality", dataset: "inspections", '
+        'column: "inspector_email", description: "", pii: true) { __typename } }'
+    )
+    viewer = person(hub_server, "vie", "viewer")
+    probing = rows("inspector_email = 'inspector3@plant.example'", viewer)
+    assert probing["__typename"] == "ValidationError" and "personal data" in probing["message"]
+    sorting = rows(None, viewer, ["inspector_email desc"])
+    assert sorting["__typename"] == "ValidationError"
+    assert rows("inspector_email = 'inspector3@plant.example'")["total"] > 0, "admins may"

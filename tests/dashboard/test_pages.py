@@ -298,3 +298,15 @@ def test_datasets_page_compares_two_versions_in_words(hub_env: LiveHub) -> None:
     assert "500 more rows (4,000 → 4,500)." in said
     assert "Matched by part_id: 500 rows added, 0 removed" in said
     assert "surface_temp_c rose on average" in said
+
+
+def test_datasets_page_filters_rows_and_explains_a_bad_filter(hub_env: LiveHub) -> None:
+    app = open_page("datasets", project="vision-defects", dataset="line-inspections")
+    labelled(app.text_input, "Only rows where").input("defect = 'dent' and line = 'B'").run()
+    assert_clean(app)
+    shown = app.dataframe[2].value
+    assert len(shown) and set(shown["defect"]) == {"dent"} and set(shown["line"]) == {"B"}
+    assert any("rows match" in c.value for c in app.caption)
+    labelled(app.text_input, "Only rows where").input("defect = ").run()
+    assert not app.exception
+    assert "ends too early" in app.warning[0].value
