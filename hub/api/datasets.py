@@ -50,12 +50,38 @@ class DatasetRowsType:
     rows: JSON = strawberry.field(description="A list of rows, each a list of values.")
     total: int = strawberry.field(description="Rows in the version.")
     masked: list[str] = strawberry.field(description="Columns shown as ••• (PII).")
+    row_numbers: list[int] = strawberry.field(
+        description="Each row's number in the version, which annotations point at."
+    )
 
 
 DatasetRowsResult = Annotated[
     DatasetRowsType | FilterErrorType | ValidationErrorType,
     strawberry.union("DatasetRowsResult"),
 ]
+
+
+@strawberry.type(name="Annotation", description="The latest label, note or vote on a row.")
+class AnnotationType:
+    row: int = strawberry.field(description="The row's number in the version.")
+    label: str | None
+    note: str | None
+    vote: int | None = strawberry.field(description="1 thumbs up, -1 thumbs down.")
+    author: str
+    created_at: datetime
+
+
+@strawberry.input(name="AnnotationInput", description="A label, note or vote on one row.")
+class AnnotationInput:
+    row: int
+    label: str | None = None
+    note: str | None = None
+    vote: int | None = None
+
+
+@strawberry.type(name="Annotated", description="How many annotations were stored.")
+class AnnotatedType:
+    count: int
 
 
 @strawberry.type(name="DatasetVersion", description="An immutable version of a dataset.")
@@ -76,6 +102,24 @@ class DatasetVersionType:
     async def columns(self, info: Info) -> list[DatasetColumnType]:
         found = await datasets.columns(info.context.store, self.found, self.record)
         return [DatasetColumnType.of(c) for c in found]
+
+    @strawberry.field(description="The latest annotation of each annotated row.")
+    async def annotations(self, info: Info) -> list[AnnotationType]:
+        ctx = info.context
+        found = await datasets.version_annotations(
+            ctx.store, ctx.principal, self.found, self.record
+        )
+        return [
+            AnnotationType(
+                row=a.row_number,
+                label=a.label,
+                note=a.note,
+                vote=a.vote,
+                author=a.author,
+                created_at=a.created_at,
+            )
+            for a in found
+        ]
 
     @strawberry.field(description="Runs that read or produced this version (lineage).")
     async def runs(
@@ -107,7 +151,11 @@ class DatasetVersionType:
         except SalonError as exc:
             return as_error(exc)  # type: ignore[return-value]
         return DatasetRowsType(
-            columns=page.columns, rows=JSON(page.rows), total=page.total, masked=page.masked
+            columns=page.columns,
+            rows=JSON(page.rows),
+            total=page.total,
+            masked=page.masked,
+            row_numbers=page.numbers,
         )
 
 
@@ -218,6 +266,14 @@ def _dataset(found: Found) -> DatasetType:
                        created_at=d.created_at, created_by=d.created_by, found=found)  # fmt: skip
 
 
+AnnotateResult = Annotated[
+    AnnotatedType | ValidationErrorType | NotFoundErrorType | ForbiddenErrorType,
+    strawberry.union("AnnotateResult"),
+]
+PublishResult = Annotated[
+    DatasetVersionType | ValidationErrorType | NotFoundErrorType | ForbiddenErrorType,
+    strawberry.union("PublishAnnotationsResult"),
+]
 ColumnResult = Annotated[
     DatasetColumnType | ValidationErrorType | NotFoundErrorType | ForbiddenErrorType,
     strawberry.union("DatasetColumnResult"),
@@ -271,6 +327,44 @@ class DatasetMutations:
         except SalonError as exc:
             return as_error(exc)  # type: ignore[return-value]
         return next(DatasetColumnType.of(c) for c in described if c.name == column)
+
+    @strawberry.mutation(
+        description="Label, note or vote on rows of a version (commenters and up); each is "
+        "kept with who and when, the latest per row counting."
+    )
+    async def annotate_rows(
+        self, info: Info, project: str, dataset: str, version: int,
+        annotations: list[AnnotationInput],
+    ) -> AnnotateResult:  # fmt: skip
+        ctx = info.context
+        items = [datasets.NewAnnotation(a.row, a.label, a.note, a.vote) for a in annotations]
+        try:
+            found = await datasets.find(ctx.store, ctx.principal, project, dataset, "commenter",
+                                        "dataset.annotate")  # fmt: skip
+            record = await datasets.version(ctx.store, found, version)
+            count = await datasets.annotate(ctx.store, ctx.principal, found, record, items)
+        except SalonError as exc:
+            return as_error(exc)  # type: ignore[return-value]
+        return AnnotatedType(count=count)
+
+    @strawberry.mutation(
+        description="Make a new version from a version and its annotations (columns label, "
+        "annotation_note and vote); its parent is the annotated version. Editors and up."
+    )
+    async def publish_annotations(
+        self, info: Info, project: str, dataset: str, version: int, message: str = ""
+    ) -> PublishResult:
+        ctx = info.context
+        try:
+            found = await datasets.find(ctx.store, ctx.principal, project, dataset, "editor",
+                                        "dataset.publish")  # fmt: skip
+            record = await datasets.version(ctx.store, found, version)
+            made, _ = await datasets.publish_annotations(
+                ctx.store, ctx.settings, ctx.principal, found, record, message
+            )
+        except SalonError as exc:
+            return as_error(exc)  # type: ignore[return-value]
+        return _version(found, made)
 
     @strawberry.mutation(
         description="Show a dataset only to these groups and the project's admins (maintainers); "

@@ -28,6 +28,7 @@ from hub.settings import Settings
 from hub.store import Store
 from hub.store.datasets import ConversionError, convert
 from hub.store.records import (
+    Annotation,
     ColumnNote,
     DatasetFile,
     DatasetRecord,
@@ -58,6 +59,7 @@ class Rows:
     rows: list[list[Any]]
     total: int
     masked: list[str]
+    numbers: list[int]  # each row's number in the version (what annotations point at)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -226,17 +228,18 @@ async def preview(
         _paths(store, files), names, where, order, offset, limit
     )
     positions = [i for i, n in enumerate(names) if n in masked]
-    rows = []
+    rows, numbers = [], []
     for row in found_rows:
-        values = [_plain(v) for v in row]
+        values = [_plain(v) for v in row[:-1]]
         for i in positions:
             values[i] = MASK if values[i] is not None else None
         rows.append(values)
+        numbers.append(int(row[-1]))
     await audit.read(
         store, principal, "dataset.preview", "dataset", found.dataset.id, found.project.id,
         len(rows),
     )  # fmt: skip
-    return Rows(names, rows, total, sorted(masked))
+    return Rows(names, rows, total, sorted(masked), numbers)
 
 
 def _plain(value: Any) -> Any:
@@ -305,6 +308,18 @@ async def upload(
         ]
         dataset = await store.datasets.create(record, audit=events)
     found = await find(store, principal, project_name, name, WRITE, "dataset.upload")
+    return await _store_version(
+        store, settings, principal, found, source, kind, filename, message, None,
+        "dataset.upload",
+    )  # fmt: skip
+
+
+async def _store_version(
+    store: Store, settings: Settings, principal: Principal, found: Found, source: Path,
+    kind: str, filename: str, message: str, parent_id: str | None, action: str,
+) -> tuple[DatasetVersionRecord, bool]:  # fmt: skip
+    """Parse ``source`` in the worker, store its object once, and record the version."""
+    project = found.project
     scratch = settings.data_dir / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
     target = scratch / f"{new_id()}.parquet"
@@ -316,7 +331,7 @@ async def upload(
     except ConversionError as exc:
         target.unlink(missing_ok=True)
         failed = audit.event(
-            principal, "dataset.upload", "dataset", found.dataset.id, project.id, outcome="error"
+            principal, action, "dataset", found.dataset.id, project.id, outcome="error"
         )
         await store.audit.record([failed])
         raise InvalidInput(f"{Path(filename).name}: {exc}", field="file") from None
@@ -324,13 +339,95 @@ async def upload(
     files = [DatasetFile(digest, converted.rows, size)]
     content = hashlib.sha256(json.dumps([digest]).encode()).hexdigest()
     draft = DatasetVersionRecord(
-        new_id(), found.dataset.id, project.id, 0, None, principal.user_name, message, now(),
-        content, converted.rows, size, json.dumps(converted.schema),
+        new_id(), found.dataset.id, project.id, 0, parent_id, principal.user_name, message,
+        now(), content, converted.rows, size, json.dumps(converted.schema),
         json.dumps(converted.profile), Path(filename).name[:255],
     )  # fmt: skip
-    events = [audit.event(principal, "dataset.upload", "dataset", found.dataset.id, project.id,
+    events = [audit.event(principal, action, "dataset", found.dataset.id, project.id,
                           rows=converted.rows)]  # fmt: skip
     return await store.datasets.add_version(draft, files, audit=events)
+
+
+# Annotations --------------------------------------------------------------------------------
+
+MAX_ANNOTATIONS_PER_CALL = 1000
+MAX_LABEL = 200
+MAX_ANNOTATION_NOTE = 4000
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NewAnnotation:
+    row_number: int
+    label: str | None = None
+    note: str | None = None
+    vote: int | None = None
+
+
+async def annotate(
+    store: Store, principal: Principal, found: Found, record: DatasetVersionRecord,
+    items: list[NewAnnotation],
+) -> int:  # fmt: skip
+    """Label, note or vote on rows of a version (commenters and up); attributed and dated."""
+    if not 1 <= len(items) <= MAX_ANNOTATIONS_PER_CALL:
+        raise LimitExceeded(f"Send 1 to {MAX_ANNOTATIONS_PER_CALL} annotations at a time.")
+    stamped = []
+    at = now()
+    for item in items:
+        if not 0 <= item.row_number < record.row_count:
+            raise InvalidInput(
+                f"Row {item.row_number} is not in version {record.number} "
+                f"(rows 0 to {record.row_count - 1}).",
+                field="row",
+            )
+        if item.vote not in (None, -1, 0, 1):
+            raise InvalidInput("A vote is 1 (thumbs up), -1 (thumbs down) or 0.", field="vote")
+        if item.label is not None and len(item.label) > MAX_LABEL:
+            raise LimitExceeded(f"Labels are limited to {MAX_LABEL} characters.", field="label")
+        if item.note is not None and len(item.note) > MAX_ANNOTATION_NOTE:
+            raise LimitExceeded(
+                f"Notes are limited to {MAX_ANNOTATION_NOTE} characters.", field="note"
+            )
+        vote = None if item.vote == 0 else item.vote
+        stamped.append(
+            Annotation(item.row_number, item.label, item.note, vote, principal.user_name, at)
+        )
+    events = [audit.event(principal, "dataset.annotate", "dataset", found.dataset.id,
+                          found.project.id, rows=len(stamped))]  # fmt: skip
+    return await store.datasets.annotate(record.id, found.dataset.id, stamped, audit=events)
+
+
+async def version_annotations(
+    store: Store, principal: Principal, found: Found, record: DatasetVersionRecord
+) -> list[Annotation]:
+    found_items = await store.datasets.annotations(record.id)
+    await audit.read(
+        store, principal, "dataset.annotations", "dataset", found.dataset.id, found.project.id,
+        len(found_items),
+    )  # fmt: skip
+    return found_items
+
+
+async def publish_annotations(
+    store: Store, settings: Settings, principal: Principal, found: Found,
+    record: DatasetVersionRecord, message: str,
+) -> tuple[DatasetVersionRecord, bool]:  # fmt: skip
+    """A new version whose parent is ``record``: its rows with the latest annotations as the
+    columns ``label``, ``annotation_note`` and ``vote`` (editors and up)."""
+    if not await store.datasets.annotations(record.id):
+        raise InvalidInput(f"Version {record.number} has no annotations to publish.")
+    names = [c["name"] for c in json.loads(record.schema_json)]
+    files = await store.datasets.files(record.id)
+    scratch = settings.data_dir / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    merged = scratch / f"{new_id()}.parquet"
+    try:
+        await store.datasets.write_annotated(_paths(store, files), record.id, names, merged)
+        return await _store_version(
+            store, settings, principal, found, merged, "parquet",
+            f"annotations of version {record.number}", message, record.id, "dataset.publish",
+        )  # fmt: skip
+    finally:
+        merged.unlink(missing_ok=True)
 
 
 async def describe_column(

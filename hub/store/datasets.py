@@ -20,6 +20,7 @@ from hub.run_filter import And, Filter, Not, Or
 from hub.store._time import to_naive, to_utc
 from hub.store.database import Cursor, Database
 from hub.store.records import (
+    Annotation,
     AuditDraft,
     ColumnNote,
     DatasetFile,
@@ -137,13 +138,14 @@ def _rows(
     params: list[Any] = [paths]
     condition = "TRUE" if where is None else _condition(where, params)
     query = (
-        f"SELECT {selected}, count(*) OVER () FROM read_parquet(?) WHERE {condition}"
+        f"SELECT {selected}, file_row_number, count(*) OVER () "
+        f"FROM read_parquet(?, file_row_number = true) WHERE {condition}"
         + (f" ORDER BY {order}" if order else "")
         + f" LIMIT {int(limit)} OFFSET {int(offset)}"
     )
     try:
         found = cur.execute(query, params).fetchall()
-        if found:
+        if found:  # each row ends with its number in the version, then the match count
             return [row[:-1] for row in found], int(found[0][-1])
         sql = f"SELECT count(*) FROM read_parquet(?) WHERE {condition}"
         total = cur.execute(sql, params).fetchone()
@@ -154,6 +156,31 @@ def _rows(
             field="filter",
         ) from None
     return [], int(total[0]) if total else 0
+
+
+def _write_annotated(
+    cur: Cursor, paths: list[str], version_id: str, columns: list[str], target: str
+) -> None:
+    added = {"label": "label", "annotation_note": "note", "vote": "vote"}
+    kept = ", ".join(f"d.{quote(c)}" for c in columns if c not in added)
+    merged = ", ".join(
+        f"coalesce(a.{source}, d.{quote(name)}) AS {quote(name)}" if name in columns
+        else f"a.{source} AS {quote(name)}"
+        for name, source in added.items()
+    )  # fmt: skip
+    selected = ", ".join(part for part in (kept, merged) if part)
+    relation = cur.sql(
+        f"""WITH a AS (
+              SELECT row_number, arg_max(label, created_at) AS label,
+                     arg_max(note, created_at) AS note, arg_max(vote, created_at) AS vote
+              FROM dataset_annotations WHERE version_id = ? GROUP BY row_number)
+            SELECT {selected}
+            FROM read_parquet(?, file_row_number = true) d
+            LEFT JOIN a ON a.row_number = d.file_row_number
+            ORDER BY d.file_row_number""",
+        params=[version_id, paths],
+    )
+    relation.write_parquet(target, compression="zstd")
 
 
 def _batches(cur: Cursor, paths: list[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
@@ -288,6 +315,42 @@ class DatasetStore:
             ).fetchall()
         )
         return {row[0]: _version(row) for row in rows}
+
+    async def annotate(
+        self, version_id: str, dataset_id: str, items: Sequence[Annotation],
+        *, audit: Sequence[AuditDraft],
+    ) -> int:  # fmt: skip
+        """Store annotations of a version's rows; returns how many."""
+
+        def insert(cur: Cursor) -> int:
+            cur.executemany(
+                "INSERT INTO dataset_annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [[version_id, dataset_id, a.row_number, a.label, a.note, a.vote, a.author,
+                  to_naive(a.created_at)] for a in items],
+            )  # fmt: skip
+            return len(items)
+
+        return await self._db.audited_write(audit, insert)
+
+    async def annotations(self, version_id: str) -> list[Annotation]:
+        """The latest annotation of each annotated row, by row number."""
+        rows = await self._db.read(
+            lambda cur: cur.execute(
+                "SELECT row_number, arg_max(label, created_at), arg_max(note, created_at), "
+                "arg_max(vote, created_at), arg_max(author, created_at), max(created_at) "
+                "FROM dataset_annotations WHERE version_id = ? GROUP BY row_number "
+                "ORDER BY row_number",
+                [version_id],
+            ).fetchall()
+        )
+        return [Annotation(r[0], r[1], r[2], r[3], r[4], to_utc(r[5])) for r in rows]
+
+    async def write_annotated(
+        self, paths: list[str], version_id: str, columns: list[str], target: Path
+    ) -> None:
+        """Write the version's rows with its latest annotations as columns ``label``,
+        ``annotation_note`` and ``vote`` (a row's new annotation wins over an old value)."""
+        await self._db.read(_write_annotated, paths, version_id, columns, str(target))
 
     async def notes(self, dataset_id: str) -> dict[str, ColumnNote]:
         rows = await self._db.read(

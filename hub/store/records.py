@@ -259,3 +259,15 @@ class DatasetUse:
     project_id: str
     direction: str
     recorded_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Annotation:
+    """A person's label, note or thumbs up/down on one row of a version."""
+
+    row_number: int
+    label: str | None
+    note: str | None
+    vote: int | None
+    author: str
+    created_at: datetime

@@ -54,3 +54,16 @@ CREATE TABLE IF NOT EXISTS run_datasets (
     direction    VARCHAR NOT NULL,             -- input | output
     recorded_at  TIMESTAMP NOT NULL
 );
+
+-- Annotations: people label or correct rows of a version (rows are numbered in the version's
+-- Parquet object, which never changes). The latest annotation of a row counts; older ones stay.
+CREATE TABLE IF NOT EXISTS dataset_annotations (
+    version_id   VARCHAR NOT NULL,
+    dataset_id   VARCHAR NOT NULL,
+    row_number   BIGINT NOT NULL,
+    label        VARCHAR,
+    note         VARCHAR,
+    vote         INTEGER,                      -- 1 thumbs up, -1 thumbs down, NULL none
+    author       VARCHAR NOT NULL,
+    created_at   TIMESTAMP NOT NULL
+);

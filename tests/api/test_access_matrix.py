@@ -23,13 +23,13 @@ from hub.services.principal import SYSTEM
 from hub.store import Store
 from tests.inprocess import InProcessHub, in_process_hub
 
-LEVELS = ("signed_in", "viewer", "editor", "maintainer", "site_admin", "audit_reader")
+LEVELS = ("signed_in", "viewer", "commenter", "editor", "maintainer", "site_admin", "audit_reader")
 ROLE_LEVELS = {
     "viewer": {"signed_in", "viewer"},
-    "commenter": {"signed_in", "viewer"},
-    "editor": {"signed_in", "viewer", "editor"},
-    "maintainer": {"signed_in", "viewer", "editor", "maintainer"},
-    "admin": {"signed_in", "viewer", "editor", "maintainer"},
+    "commenter": {"signed_in", "viewer", "commenter"},
+    "editor": {"signed_in", "viewer", "commenter", "editor"},
+    "maintainer": {"signed_in", "viewer", "commenter", "editor", "maintainer"},
+    "admin": {"signed_in", "viewer", "commenter", "editor", "maintainer"},
 }
 
 
@@ -136,6 +136,16 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
         Rule("editor", 'mutation($id: ID!) { useDataset(runId: $id, project: "alpha", dataset: "readings") '
              "{ __typename ... on Error { message } } }"),
         {"id": w.alpha_run},
+    ),
+    "annotateRows": lambda w, c: (
+        Rule("commenter", 'mutation { annotateRows(project: "alpha", dataset: "readings", version: 1, annotations: [{row: 0, vote: 1}]) '
+             "{ __typename ... on Error { message } } }"),
+        {},
+    ),
+    "publishAnnotations": lambda w, c: (
+        Rule("editor", 'mutation { publishAnnotations(project: "alpha", dataset: "readings", version: 1) '
+             "{ __typename ... on Error { message } } }"),
+        {},
     ),
     "createApiToken": lambda w, c: (
         Rule("signed_in", 'mutation { createApiToken(name: "matrix", expiresInDays: 1) '

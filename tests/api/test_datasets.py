@@ -414,3 +414,89 @@ def test_the_filter_box_speaks_the_run_filter_language(hub_server: LiveHub) -> N
     sorting = rows(None, viewer, ["inspector_email desc"])
     assert sorting["__typename"] == "ValidationError"
     assert rows("inspector_email = 'inspector3@plant.example'")["total"] > 0, "admins may"
+
+
+ANNOTATE = """mutation($v: Int!, $a: [AnnotationInput!]!) {
+  annotateRows(project: "quality", dataset: "inspections", version: $v, annotations: $a) {
+    __typename ... on Annotated { count } ... on Error { message } } }"""
+PUBLISH = """mutation($v: Int!) { publishAnnotations(project: "quality", dataset: "inspections",
+  version: $v, message: "labels from the quality team") {
+    __typename ... on DatasetVersion { number rowCount columns { name } } ... on Error { message } } }"""
+
+
+def test_experts_annotate_rows_and_publishing_makes_a_child_version(hub_server: LiveHub) -> None:
+    client = hub.Client(hub_server.url, hub_server.token)
+    frame = inspections(300)
+    client.upload_dataset("quality", "inspections", frame)
+    expert = person(hub_server, "farah", "commenter")
+    viewer = person(hub_server, "vince", "viewer")
+    page = graphql_call(
+        hub_server.url,
+        expert,
+        ROWS,
+        {"p": "quality", "n": "inspections", "f": "defect = 'dent'", "o": None},
+    )
+    dents = page["data"]["dataset"]["version"]["rows"]
+    rows = graphql_call(
+        hub_server.url,
+        expert,
+        'query { dataset(project: "quality", name: "inspections") { version { rows(limit: 3, filter: "defect = \'dent\'") { ... on DatasetRows { rowNumbers } } } } }',
+    )
+    numbers = rows["data"]["dataset"]["version"]["rows"]["rowNumbers"]
+    assert len(numbers) == 3 and dents["total"] > 3
+    said = graphql_call(
+        hub_server.url,
+        expert,
+        ANNOTATE,
+        {
+            "v": 1,
+            "a": [
+                {
+                    "row": numbers[0],
+                    "label": "scratch",
+                    "note": "it is a scratch, not a dent",
+                    "vote": -1,
+                },
+                {"row": numbers[1], "vote": 1},
+            ],
+        },
+    )["data"]["annotateRows"]
+    assert said == {"__typename": "Annotated", "count": 2}
+    graphql_call(
+        hub_server.url,
+        expert,
+        ANNOTATE,
+        {"v": 1, "a": [{"row": numbers[1], "label": "dent", "vote": 1}]},
+    )
+    refused = graphql_call(hub_server.url, viewer, ANNOTATE, {"v": 1, "a": [{"row": 0, "vote": 1}]})
+    assert refused["data"]["annotateRows"]["__typename"] == "ForbiddenError"
+    bad_row = graphql_call(
+        hub_server.url, expert, ANNOTATE, {"v": 1, "a": [{"row": 300, "vote": 1}]}
+    )
+    assert "is not in version 1" in bad_row["data"]["annotateRows"]["message"]
+
+    listed = hub_server.graphql(
+        '{ dataset(project: "quality", name: "inspections") { version(number: 1) { annotations { row label note vote author } } } }'
+    )
+    marks = listed["data"]["dataset"]["version"]["annotations"]
+    assert [(m["row"], m["label"], m["vote"], m["author"]) for m in marks] == sorted(
+        [(numbers[0], "scratch", -1, "farah"), (numbers[1], "dent", 1, "farah")]
+    )
+
+    assert (
+        graphql_call(hub_server.url, expert, PUBLISH, {"v": 1})["data"]["publishAnnotations"][
+            "__typename"
+        ]
+        == "ForbiddenError"
+    )
+    published = hub_server.graphql(PUBLISH, {"v": 1})["data"]["publishAnnotations"]
+    assert published["number"] == 2 and published["rowCount"] == 300
+    assert [c["name"] for c in published["columns"]][-3:] == ["label", "annotation_note", "vote"]
+    labelled = client.dataset("quality", "inspections", version=2)
+    assert labelled.drop("label", "annotation_note", "vote").equals(frame), "rows kept in order"
+    assert labelled["label"][numbers[0]] == "scratch" and labelled["vote"][numbers[1]] == 1
+    assert labelled["label"].null_count() == 298
+    versions = hub_server.graphql(DATASET, {"p": "quality", "n": "inspections"})["data"]["dataset"][
+        "versions"
+    ]
+    assert versions[0]["source"] == "annotations of version 1"
