@@ -339,3 +339,29 @@ def compare_versions(
         raise HubError(f"The dataset {name!r} is not there any more, or you may not see it.")
     result: dict[str, Any] = found["compare"]
     return result
+
+
+def annotations(project: str, name: str, number: int | None) -> dict[int, dict[str, Any]]:
+    """The latest annotation per row number of a version."""
+    found = _post(hub_url(), _token(), "DatasetAnnotations",
+                  {"project": project, "name": name, "number": number})["dataset"]  # fmt: skip
+    if found is None or found["version"] is None:
+        return {}
+    return {item["row"]: item for item in found["version"]["annotations"]}
+
+
+def annotate(
+    project: str, dataset: str, version: int, items: list[dict[str, Any]]
+) -> dict[str, Any]:
+    variables = {"project": project, "dataset": dataset, "version": version, "annotations": items}
+    result: dict[str, Any] = _post(hub_url(), _token(), "AnnotateRows", variables)["annotateRows"]
+    return result
+
+
+def publish_annotations(project: str, dataset: str, version: int, message: str) -> dict[str, Any]:
+    variables = {"project": project, "dataset": dataset, "version": version, "message": message}
+    result: dict[str, Any] = _post(hub_url(), _token(), "PublishAnnotations", variables)[
+        "publishAnnotations"
+    ]
+    st.cache_data.clear()
+    return result

@@ -13,6 +13,51 @@ from dashboard.ui import load
 
 PAGE_ROWS = 50
 
+VOTES = {"": None, "👍": 1, "👎": -1}
+
+
+def annotate_page(project: str, name: str, number: int, shown: dict) -> None:  # type: ignore[type-arg]
+    """An editable copy of the page: label, note and thumbs per row, saved as annotations."""
+    marks = load(hub_client.annotations, project, name, number)
+    numbers = shown["rowNumbers"]
+    first = shown["columns"][: min(3, len(shown["columns"]))]
+    frame = pd.DataFrame([row[: len(first)] for row in shown["rows"]], columns=first)
+    frame.insert(0, "row", numbers)
+    frame["label"] = [(marks.get(n) or {}).get("label") or "" for n in numbers]
+    frame["note"] = [(marks.get(n) or {}).get("note") or "" for n in numbers]
+    by_vote = {value: symbol for symbol, value in VOTES.items()}
+    frame["vote"] = [by_vote.get((marks.get(n) or {}).get("vote"), "") for n in numbers]
+    edited = st.data_editor(
+        frame, hide_index=True, width="stretch", disabled=["row", *first],
+        column_config={"vote": st.column_config.SelectboxColumn("vote", options=list(VOTES))},
+        key=f"annotate-{name}-{number}-{numbers[:1]}",
+    )  # fmt: skip
+    st.caption("Your labels are saved with your name and the time; the latest per row counts.")
+    left, right = st.columns(2)
+    if left.button("Save annotations", icon=":material/save:"):
+        changed = [
+            {"row": int(new["row"]), "label": new["label"] or None, "note": new["note"] or None,
+             "vote": VOTES.get(new["vote"] or "")}
+            for (_, old), (_, new) in zip(frame.iterrows(), edited.iterrows(), strict=True)
+            if (old["label"], old["note"], old["vote"]) != (new["label"], new["note"], new["vote"])
+        ]  # fmt: skip
+        if not changed:
+            st.info("Nothing changed on this page.")
+        else:
+            result = load(hub_client.annotate, project, name, number, changed)
+            if result["__typename"] == "Annotated":
+                st.success(f"Saved {result['count']} annotation(s).")
+            else:
+                st.error(result["message"])
+    if right.button("Publish annotations as a new version", icon=":material/publish:"):
+        result = load(hub_client.publish_annotations, project, name, number,
+                      f"Annotations of version {number}")  # fmt: skip
+        if result["__typename"] == "DatasetVersion":
+            st.success(f"Version {result['number']} made, with label, note and vote columns.")
+        else:
+            st.error(result["message"])
+
+
 st.title("Datasets")
 projects = [p["name"] for p in load(hub_client.projects)]
 if not projects:
@@ -144,6 +189,8 @@ if name is not None:
             st.caption(f"Page {page} of {pages} ({matching}).")
             if shown["masked"]:
                 st.caption(f"Masked as personal data: {', '.join(shown['masked'])}.")
+            with st.expander("Label or correct these rows", icon=":material/edit_note:"):
+                annotate_page(project, name, number, shown)
 
     with changes:
         if len(numbers) < 2:

@@ -285,7 +285,7 @@ def test_datasets_page_older_version_and_descriptions(hub_env: LiveHub) -> None:
     assert "4,000 rows" in app.caption[0].value
     labelled(app.selectbox, "Column").select("camera")
     app.text_area[0].input("Which of the four line cameras took the picture")
-    app.button[0].click().run()
+    labelled(app.button, "Save description").click().run()
     assert_clean(app)
     assert "Saved the description of camera" in app.success[0].value
 
@@ -310,3 +310,19 @@ def test_datasets_page_filters_rows_and_explains_a_bad_filter(hub_env: LiveHub) 
     labelled(app.text_input, "Only rows where").input("defect = ").run()
     assert not app.exception
     assert "ends too early" in app.warning[0].value
+
+
+def test_datasets_page_publishes_annotations_as_a_new_version(hub_env: LiveHub) -> None:
+    marked = hub_env.graphql(
+        'mutation { annotateRows(project: "support-llm", dataset: "tickets", version: 1, '
+        'annotations: [{row: 0, label: "billing", vote: -1}]) { __typename } }'
+    )
+    assert marked["data"]["annotateRows"]["__typename"] == "Annotated"
+    app = open_page("datasets", project="support-llm", dataset="tickets")
+    assert_clean(app)
+    editor = next(d.value for d in app.dataframe if "vote" in d.value.columns)
+    first = editor[editor["row"] == 0].iloc[0]
+    assert (first["label"], first["vote"]) == ("billing", "👎"), "the saved annotation shows"
+    labelled(app.button, "Publish annotations as a new version").click().run()
+    assert_clean(app)
+    assert "Version 2 made" in app.success[0].value
