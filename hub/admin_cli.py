@@ -519,3 +519,25 @@ def dataset_download(
     else:
         frame.write_parquet(out)
     typer.echo(f"Wrote {len(frame):,} rows to {out}.")
+
+
+@datasets_app.command("register")
+def dataset_register(
+    project: str,
+    name: str,
+    path: Annotated[str, typer.Argument(help="A Parquet file on the hub's machine.")],
+    message: Annotated[str, typer.Option("--message", "-m", help="What changed.")] = "",
+) -> None:
+    """Register a Parquet file on the hub's machine as a version, without copying it (it must
+    lie in a folder listed in SALON_DATASET_ROOTS)."""
+    from hub.client.errors import HubError
+
+    try:
+        made = _client().register_dataset(project, name, path, message)
+    except HubError as exc:
+        _fail(str(exc))
+        raise
+    if made["created"]:
+        typer.echo(f"{project}/{name} version {made['version']}: {made['rows']:,} rows, in place.")
+    else:
+        typer.echo(f"Same content as version {made['version']}; nothing new was recorded.")

@@ -140,6 +140,11 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
                 methods=["POST"],
             ),
             Route(
+                "/api/v1/projects/{project}/datasets/{dataset}/register",
+                datasets.register,
+                methods=["POST"],
+            ),
+            Route(
                 "/api/v1/projects/{project}/datasets/{dataset}/versions/{version}/data",
                 datasets.download,
                 methods=["GET"],

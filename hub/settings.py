@@ -68,6 +68,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest data file (CSV or Parquet) accepted in one dataset upload.",
     ),
     Setting(
+        "dataset_roots",
+        "",
+        "Folders on the hub's machine whose Parquet files may be registered as dataset "
+        "versions without copying (comma-separated; empty: off).",
+    ),
+    Setting(
         "dataset_worker_memory_mb",
         "2048",
         "Memory (address space) the process that reads an upload may use.",
@@ -154,6 +160,7 @@ class Settings:
     graphql_max_tokens: int = 4000
     graphql_max_cost: int = 200_000
     max_dataset_bytes: int = 4_294_967_296
+    dataset_roots: str = ""
     dataset_worker_memory_mb: int = 2048
     dataset_worker_seconds: int = 900
     duckdb_memory_limit: str = "768MB"

@@ -87,9 +87,9 @@ def serve_in_thread(settings: Settings, store: Store) -> tuple[uvicorn.Server, t
     return server, thread
 
 
-def start_hub(data_dir: Path, *, demo: bool) -> Iterator[LiveHub]:
+def start_hub(data_dir: Path, *, demo: bool, **extra: Any) -> Iterator[LiveHub]:
     port = free_port()
-    settings = Settings(data_dir=data_dir, port=port, url=f"http://127.0.0.1:{port}")
+    settings = Settings(data_dir=data_dir, port=port, url=f"http://127.0.0.1:{port}", **extra)
     store = open_store(settings.database_path)
     if demo:
         asyncio.run(load_demo(store, SYSTEM))

@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 
 from hub.api.context import Info
 from hub.api.errors import (
+    ConflictErrorType,
     FilterErrorType,
     ForbiddenErrorType,
     NotFoundErrorType,
@@ -56,7 +57,7 @@ class DatasetRowsType:
 
 
 DatasetRowsResult = Annotated[
-    DatasetRowsType | FilterErrorType | ValidationErrorType,
+    DatasetRowsType | FilterErrorType | ValidationErrorType | ConflictErrorType,
     strawberry.union("DatasetRowsResult"),
 ]
 
@@ -255,7 +256,7 @@ class DatasetComparisonType:
 
 
 ComparisonResult = Annotated[
-    DatasetComparisonType | ValidationErrorType | NotFoundErrorType,
+    DatasetComparisonType | ValidationErrorType | NotFoundErrorType | ConflictErrorType,
     strawberry.union("DatasetComparisonResult"),
 ]
 

@@ -280,6 +280,18 @@ class Client:
         result: dict[str, Any] = response.json()
         return result
 
+    def register_dataset(
+        self, project: str, name: str, path: str, message: str = ""
+    ) -> dict[str, Any]:
+        """Register a Parquet file that lives on the hub's machine (in a folder the hub may
+        read) as a new version, without copying it; its checksum is recorded."""
+        response = self._send(
+            "POST", f"{_dataset_path(project, name)}/register",
+            json={"path": path, "message": message}, timeout=None,
+        )  # fmt: skip
+        result: dict[str, Any] = response.json()
+        return result
+
     def dataset(self, project: str, name: str, version: int | None = None) -> pl.DataFrame:
         """A dataset version's rows (the latest unless ``version``), streamed as Arrow. Columns
         tagged PII come as ••• unless you hold the PII grant."""

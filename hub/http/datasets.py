@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import pyarrow as pa
@@ -9,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from hub.errors import InvalidInput
-from hub.http.body import save_limited
+from hub.http.body import read_limited, save_limited
 from hub.http.metrics import ARROW_STREAM
 from hub.http.streams import Chunks
 from hub.ids import new_id
@@ -35,6 +36,30 @@ async def upload(request: Request) -> Response:
         )  # fmt: skip
     finally:
         source.unlink(missing_ok=True)
+    return JSONResponse(
+        {"version": version.number, "rows": version.row_count, "bytes": version.size_bytes,
+         "created": created, "id": version.id},
+        status_code=201 if created else 200,
+    )  # fmt: skip
+
+
+async def register(request: Request) -> Response:
+    """POST /api/v1/projects/{project}/datasets/{dataset}/register with JSON
+    ``{"path": "/data/…/file.parquet", "message": "…"}``: a version made of a file on the hub's
+    machine that stays where it is (inside ``SALON_DATASET_ROOTS``)."""
+    hub = request.app.state.hub
+    body = await read_limited(request, 64 * 1024)
+    try:
+        data = json.loads(body)
+        path, message = str(data["path"]), str(data.get("message", ""))
+    except (ValueError, KeyError, TypeError):
+        raise InvalidInput(
+            'Send JSON like {"path": "/data/file.parquet", "message": "…"}.'
+        ) from None
+    version, created = await datasets.register(
+        hub.store, hub.settings, request.state.principal, request.path_params["project"],
+        request.path_params["dataset"], path, message,
+    )  # fmt: skip
     return JSONResponse(
         {"version": version.number, "rows": version.row_count, "bytes": version.size_bytes,
          "created": created, "id": version.id},

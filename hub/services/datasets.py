@@ -7,6 +7,7 @@ previews, profiles and downloads. Every preview and download is audited with its
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import json
@@ -17,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from hub.clock import now
-from hub.errors import InvalidInput, LimitExceeded
+from hub.errors import Conflict, InvalidInput, LimitExceeded
 from hub.ids import new_id
 from hub.run_filter import And, Filter, Not, Or, parse_filter
 from hub.services import access, audit, permissions, projects
@@ -184,7 +185,27 @@ def _order(order_by: list[str] | None, names: list[str]) -> list[tuple[str, bool
 
 
 def _paths(store: Store, files: list[DatasetFile]) -> list[str]:
-    return [str(store.objects.path(f.object_hash)) for f in files]
+    """Where to read a version's files: stored objects, or files registered in place, which
+    must still be as they were when registered."""
+    paths = []
+    for f in files:
+        if f.location is None:
+            paths.append(str(store.objects.path(f.object_hash)))
+            continue
+        source = Path(f.location)
+        try:
+            status = source.stat()
+        except OSError:
+            raise Conflict(
+                f"The data registered at {source} is not there any more; register it again."
+            ) from None
+        if status.st_size != f.size_bytes or status.st_mtime != f.source_mtime:
+            raise Conflict(
+                f"The data at {source} changed after it was registered (its size or time "
+                "differs); register it again as a new version."
+            )
+        paths.append(str(source))
+    return paths
 
 
 async def _masked(store: Store, found: Found) -> set[str]:
@@ -345,6 +366,88 @@ async def _store_version(
     )  # fmt: skip
     events = [audit.event(principal, action, "dataset", found.dataset.id, project.id,
                           rows=converted.rows)]  # fmt: skip
+    return await store.datasets.add_version(draft, files, audit=events)
+
+
+# Registering data in place ------------------------------------------------------------------
+
+
+def _inside_roots(settings: Settings, text: str) -> Path:
+    """The file at ``text``, resolved (symlinks followed), when it lies inside one of the
+    folders Salon may read (``SALON_DATASET_ROOTS``)."""
+    roots = [Path(r).resolve() for r in settings.dataset_roots.split(",") if r.strip()]
+    if not roots:
+        raise InvalidInput(
+            "Registering data in place is off on this hub; upload the file, or ask an admin "
+            "to list the folder in SALON_DATASET_ROOTS.",
+            field="path",
+        )
+    try:
+        path = Path(text).resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise InvalidInput(f"There is no file at {text!r} on the hub.", field="path") from None
+    if not any(path.is_relative_to(root) for root in roots):
+        raise InvalidInput(
+            f"{text!r} is not inside a folder this hub may read ({', '.join(map(str, roots))}).",
+            field="path",
+        )
+    if not path.is_file() or path.suffix.lower() != ".parquet":
+        raise InvalidInput(
+            "Register a Parquet file in place; upload CSV files instead.", field="path"
+        )
+    return path
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+async def register(
+    store: Store, settings: Settings, principal: Principal, project_name: str, name: str,
+    path_text: str, message: str = "",
+) -> tuple[DatasetVersionRecord, bool]:  # fmt: skip
+    """A new version made of a Parquet file that stays where it is (a folder listed in
+    ``SALON_DATASET_ROOTS``). Its checksum, size and time are recorded; if the file changes
+    later, reading the version says so instead of showing other data."""
+    path = _inside_roots(settings, path_text)
+    status = path.stat()
+    digest = await asyncio.to_thread(_sha256, path)
+    name = check_name(name, "dataset")
+    project = await projects.ensure_project(store, principal, project_name)
+    if await store.datasets.by_name(project.id, name) is None:
+        await permissions.require(
+            store, principal, project.id, WRITE, action="dataset.create", object_kind="dataset",
+            what=f"project named {project_name!r}",
+        )  # fmt: skip
+        record = DatasetRecord(new_id(), project.id, name, "", now(), principal.user_name)
+        event = audit.event(principal, "dataset.create", "dataset", record.id, project.id, rows=1)
+        await store.datasets.create(record, audit=[event])
+    found = await find(store, principal, project_name, name, WRITE, "dataset.register")
+    scratch = settings.data_dir / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    profiled = scratch / f"{new_id()}.parquet"
+    try:
+        converted = await convert(
+            path, "parquet", profiled, memory_mb=settings.dataset_worker_memory_mb,
+            seconds=settings.dataset_worker_seconds, output_bytes=settings.max_dataset_bytes * 4,
+        )  # fmt: skip
+    except ConversionError as exc:
+        raise InvalidInput(f"{path.name}: {exc}", field="path") from None
+    finally:
+        profiled.unlink(missing_ok=True)  # only the profile was wanted: the data stays put
+    files = [DatasetFile(digest, converted.rows, status.st_size, str(path), status.st_mtime)]
+    content = hashlib.sha256(json.dumps([digest]).encode()).hexdigest()
+    draft = DatasetVersionRecord(
+        new_id(), found.dataset.id, project.id, 0, None, principal.user_name, message, now(),
+        content, converted.rows, status.st_size, json.dumps(converted.schema),
+        json.dumps(converted.profile), str(path),
+    )  # fmt: skip
+    events = [audit.event(principal, "dataset.register", "dataset", found.dataset.id,
+                          project.id, rows=converted.rows)]  # fmt: skip
     return await store.datasets.add_version(draft, files, audit=events)
 
 

@@ -98,9 +98,11 @@ def _insert_version(
         f"INSERT INTO dataset_versions ({_VERSION}) VALUES ({', '.join('?' * len(values))})", values
     )
     cur.executemany(
-        "INSERT INTO dataset_files VALUES (?, ?, ?, ?, ?)",
-        [[version.id, i, f.object_hash, f.row_count, f.size_bytes] for i, f in enumerate(files)],
-    )
+        "INSERT INTO dataset_files (version_id, position, object_hash, row_count, size_bytes, "
+        "location, source_mtime) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [[version.id, i, f.object_hash, f.row_count, f.size_bytes, f.location, f.source_mtime]
+         for i, f in enumerate(files)],
+    )  # fmt: skip
     return version, True
 
 
@@ -236,8 +238,8 @@ class DatasetStore:
     async def files(self, version_id: str) -> list[DatasetFile]:
         rows = await self._db.read(
             lambda cur: cur.execute(
-                "SELECT object_hash, row_count, size_bytes FROM dataset_files "
-                "WHERE version_id = ? ORDER BY position",
+                "SELECT object_hash, row_count, size_bytes, location, source_mtime "
+                "FROM dataset_files WHERE version_id = ? ORDER BY position",
                 [version_id],
             ).fetchall()
         )
@@ -258,7 +260,9 @@ class DatasetStore:
     def referenced_objects_sync(self) -> set[str]:
         """Every object hash some version refers to."""
         rows = self._db.read_sync(
-            lambda cur: cur.execute("SELECT DISTINCT object_hash FROM dataset_files").fetchall()
+            lambda cur: cur.execute(
+                "SELECT DISTINCT object_hash FROM dataset_files WHERE location IS NULL"
+            ).fetchall()
         )
         return {row[0] for row in rows}
 

@@ -217,6 +217,8 @@ class DatasetFile:
     object_hash: str
     row_count: int
     size_bytes: int
+    location: str | None = None  # registered in place: the file's path (not copied)
+    source_mtime: float | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

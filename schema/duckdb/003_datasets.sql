@@ -67,3 +67,8 @@ CREATE TABLE IF NOT EXISTS dataset_annotations (
     author       VARCHAR NOT NULL,
     created_at   TIMESTAMP NOT NULL
 );
+
+-- A file registered in place (not copied): where it is, and its size and modification time
+-- when registered, so that a later change at the source is noticed before it is read.
+ALTER TABLE dataset_files ADD COLUMN IF NOT EXISTS location VARCHAR;
+ALTER TABLE dataset_files ADD COLUMN IF NOT EXISTS source_mtime DOUBLE;

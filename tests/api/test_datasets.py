@@ -500,3 +500,42 @@ def test_experts_annotate_rows_and_publishing_makes_a_child_version(hub_server: 
         "versions"
     ]
     assert versions[0]["source"] == "annotations of version 1"
+
+
+def test_registering_in_place_records_a_checksum_and_notices_changes(tmp_path: Path) -> None:
+    from tests.conftest import start_hub
+
+    roots = tmp_path / "lake"
+    (roots / "vision").mkdir(parents=True)
+    outside = tmp_path / "elsewhere.parquet"
+    inspections(50).write_parquet(outside)
+    source = roots / "vision" / "april.parquet"
+    inspections(400).write_parquet(source)
+    (roots / "vision" / "escape.parquet").symlink_to(outside)
+    (roots / "vision" / "notes.csv").write_text("a\n1\n")
+    for live in start_hub(tmp_path / "hub", demo=False, dataset_roots=str(roots)):
+        client = hub.Client(live.url, live.token)
+        made = client.register_dataset("quality", "april", str(source), message="in the lake")
+        assert (made["version"], made["rows"], made["created"]) == (1, 400, True)
+        assert not list((tmp_path / "hub" / "objects").rglob("*.parquet")), "nothing copied"
+        assert client.register_dataset("quality", "april", str(source))["created"] is False
+        assert client.dataset("quality", "april").equals(inspections(400))
+        for bad, words in (
+            (str(outside), "is not inside a folder"),
+            (str(roots / "vision" / "escape.parquet"), "is not inside a folder"),
+            (str(roots / "vision" / "notes.csv"), "upload CSV files instead"),
+            (str(roots / "vision" / "missing.parquet"), "There is no file"),
+        ):
+            with pytest.raises(hub.HubError, match=words):
+                client.register_dataset("quality", "april", bad)
+        inspections(401).write_parquet(source)  # someone rewrites the file at the source
+        changed = live.graphql(
+            '{ dataset(project: "quality", name: "april") { version { rows(limit: 1) { '
+            "__typename ... on ConflictError { message } } } } }"
+        )["data"]["dataset"]["version"]["rows"]
+        assert (
+            changed["__typename"] == "ConflictError"
+            and "changed after it was registered" in changed["message"]
+        )
+        with pytest.raises(hub.HubError, match="changed after it was registered"):
+            client.dataset("quality", "april")
