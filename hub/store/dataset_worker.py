@@ -6,7 +6,9 @@ process the hub starts with a memory limit (``RLIMIT_AS``), a limit on what it m
 gigantic line costs this process, never the hub. It prints one JSON line: the result, or
 ``{"error": ...}`` with a message a person can act on (exit status 2).
 
-    python -m hub.store.dataset_worker INPUT (csv|parquet) OUTPUT.parquet
+    python -I hub/store/dataset_worker.py INPUT (csv|parquet) OUTPUT.parquet
+
+It runs as a plain script, importing nothing from Salon: only DuckDB and the standard library.
 """
 
 from __future__ import annotations

@@ -382,6 +382,11 @@ class DatasetStore:
         return await self._db.audited_write(audit, replace)
 
 
+# Run as a plain script (-I: isolated, not as part of the hub package): the reader imports only
+# DuckDB, starts fast and needs little memory of its own.
+WORKER = Path(__file__).with_name("dataset_worker.py")
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Converted:
     """What the worker made of an upload: a Parquet file, its shape and profile."""
@@ -409,12 +414,12 @@ async def convert(
     """Parse ``source`` in a separate process with memory, output and time limits
     (``hub.store.dataset_worker``) and write it to ``target`` as Parquet."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hub.store.dataset_worker", str(source), kind, str(target),
+        sys.executable, "-I", str(WORKER), str(source), kind, str(target),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         preexec_fn=_limits(memory_mb * 1024 * 1024, output_bytes),
     )  # fmt: skip
     try:
-        out, _ = await asyncio.wait_for(process.communicate(), timeout=seconds)
+        out, err = await asyncio.wait_for(process.communicate(), timeout=seconds)
     except TimeoutError:
         process.kill()
         await process.wait()
@@ -424,12 +429,17 @@ async def convert(
     try:
         result = json.loads(out.decode().strip().splitlines()[-1])
     except (IndexError, ValueError):
-        if process.returncode and process.returncode < 0:
+        # No answer: the process was killed by a limit, or died trying to allocate memory.
+        text = err.decode(errors="replace").lower()
+        memory = "memory" in text or "bad_alloc" in text or "cannot allocate" in text
+        if memory or (process.returncode or 0) < 0:
             raise ConversionError(
                 "Reading the file needed more memory or output than an upload may use; split "
                 "it or send Parquet."
             ) from None
-        raise ConversionError("The file could not be read.") from None
+        raise ConversionError(
+            f"The file could not be read (the reader stopped with status {process.returncode})."
+        ) from None
     if "error" in result:
         raise ConversionError(result["error"])
     return Converted(result["rows"], result["schema"], result["profile"])

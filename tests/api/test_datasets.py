@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 
 import hub
+from hub.errors import InvalidInput
 from hub.services import access, accounts, datasets, tokens
 from hub.services.principal import SYSTEM
 from hub.store.audit import AuditQuery
@@ -539,3 +540,31 @@ def test_registering_in_place_records_a_checksum_and_notices_changes(tmp_path: P
         )
         with pytest.raises(hub.HubError, match="changed after it was registered"):
             client.dataset("quality", "april")
+
+
+def test_the_reader_process_is_held_to_its_limits(tmp_path: Path) -> None:
+    """A file that takes too long, or too much memory, costs the reader process, not the hub."""
+    from hub.settings import Settings
+    from hub.store import open_store
+
+    big = tmp_path / "bomb.parquet"
+    # 3M rows of near-constant data: a few hundred KB on disk, far more once read and profiled.
+    pl.DataFrame({"x": np.zeros(3_000_000), "k": ["same"] * 3_000_000}).write_parquet(big)
+    long_line = tmp_path / "long.csv"
+    long_line.write_text("a,b\n1," + "x" * 2_000_000 + "\n")
+    cases = (
+        ({"dataset_worker_seconds": 0.05}, big, "took longer than"),
+        ({"dataset_worker_memory_mb": 150}, big, "more memory"),
+        ({}, long_line, "could not be read as CSV"),
+    )
+    for extra, source, words in cases:
+        settings = Settings(data_dir=tmp_path / f"hub-{len(words)}-{source.stem}", **extra)  # type: ignore[arg-type]
+        store = open_store(settings.database_path)
+        try:
+            with pytest.raises(InvalidInput, match=words):
+                asyncio.run(
+                    datasets.upload(store, settings, SYSTEM, "quality", "d", source, source.name)
+                )
+            assert not list((settings.data_dir / "tmp").glob("*")), "no scratch left"
+        finally:
+            store.close()
