@@ -143,7 +143,10 @@ if name is not None:
                 "distinct (about)": [c["profile"].get("distinct") for c in columns],
                 "smallest": [c["profile"].get("min") for c in columns],
                 "largest": [c["profile"].get("max") for c in columns],
-                "average": [c["profile"].get("mean") for c in columns],
+                "average": [
+                    "" if c["profile"].get("mean") is None else f"{c['profile']['mean']:.4g}"
+                    for c in columns
+                ],
             }
         )
         st.dataframe(table, hide_index=True, width="stretch")

@@ -116,3 +116,37 @@ def test_compare_page_draws_curves_in_a_browser(
             assert page.locator('[data-testid="stException"]').count() == 0
         finally:
             browser.close()
+
+
+def test_a_file_dropped_on_the_datasets_page_becomes_a_profiled_version(
+    dashboard: str, demo_hub: LiveHub, tmp_path: Path
+) -> None:
+    source = tmp_path / "field-trial.csv"
+    source.write_text(
+        "plot,yield_t_ha,variety\n"
+        + "".join(
+            f"P{i:03d},{4 + (i % 9) * 0.25:.2f},{('alba', 'rossa', 'verde')[i % 3]}\n"
+            for i in range(600)
+        )
+    )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=LAPTOP)
+            page.goto(f"{dashboard}/datasets?project=churn-forecast")
+            page.get_by_text("Upload a version").wait_for(timeout=60_000)
+            page.get_by_label("Dataset name").fill("field-trial")
+            page.locator('input[type="file"]').set_input_files(str(source))
+            page.get_by_text("field-trial.csv").wait_for(timeout=30_000)
+            page.get_by_role("button", name="Upload", exact=True).click()
+            page.get_by_text("Version 1 stored: 600 rows.").wait_for(timeout=60_000)
+            page.goto(f"{dashboard}/datasets?project=churn-forecast&dataset=field-trial")
+            page.get_by_text("600 rows · 3 columns").wait_for(timeout=60_000)
+            page.get_by_role("tab", name="Columns", exact=True).click()
+            page.get_by_text("Look closer at").wait_for(timeout=30_000)
+            page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+            page.screenshot(path=str(tmp_path / "dataset-profile.png"))
+            assert page.locator('[data-testid="stException"]').count() == 0
+            assert page.locator(".js-plotly-plot").count() >= 1, "a distribution is drawn"
+        finally:
+            browser.close()
