@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hub.services import datasets, lineage, runs
+from hub.services import dataset_uploads, datasets, lineage, runs
 from hub.services.principal import Principal
 from hub.settings import Settings
 from hub.store import Store
@@ -85,7 +85,7 @@ async def load_datasets(store: Store, settings: Settings, principal: Principal) 
         for index, (project, name, table, message) in enumerate(uploads):
             path = Path(folder) / f"{name}-{index}.parquet"
             pq.write_table(table, path)
-            _, created = await datasets.upload(
+            _, created = await dataset_uploads.upload(
                 store, settings, principal, project, name, path, f"{name}.parquet", "parquet",
                 message,
             )  # fmt: skip

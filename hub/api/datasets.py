@@ -20,7 +20,7 @@ from hub.api.errors import (
     result_of,
 )
 from hub.errors import NotFound, SalonError
-from hub.services import access, datasets, lineage
+from hub.services import access, dataset_compare, datasets, lineage, row_annotations
 from hub.services.datasets import Column, Found
 from hub.store.records import DatasetVersionRecord
 
@@ -107,7 +107,7 @@ class DatasetVersionType:
     @strawberry.field(description="The latest annotation of each annotated row.")
     async def annotations(self, info: Info) -> list[AnnotationType]:
         ctx = info.context
-        found = await datasets.version_annotations(
+        found = await row_annotations.version_annotations(
             ctx.store, ctx.principal, self.found, self.record
         )
         return [
@@ -191,7 +191,7 @@ class DatasetType:
         self, info: Info, before: int, after: int, key: str | None = None
     ) -> ComparisonResult:
         ctx = info.context
-        work = datasets.compare(ctx.store, ctx.principal, self.found, before, after, key)
+        work = dataset_compare.compare(ctx.store, ctx.principal, self.found, before, after, key)
         return await result_of(work, DatasetComparisonType.of)  # type: ignore[return-value]
 
     @strawberry.field(description="One version by number, or the latest when none is given.")
@@ -242,7 +242,7 @@ class DatasetComparisonType:
     summary: list[str] = strawberry.field(description="The comparison in plain sentences.")
 
     @classmethod
-    def of(cls, c: datasets.Comparison) -> DatasetComparisonType:
+    def of(cls, c: dataset_compare.Comparison) -> DatasetComparisonType:
         return cls(
             before=c.before, after=c.after, rows_before=c.rows_before, rows_after=c.rows_after,
             added_columns=c.added_columns, removed_columns=c.removed_columns,
@@ -338,12 +338,12 @@ class DatasetMutations:
         annotations: list[AnnotationInput],
     ) -> AnnotateResult:  # fmt: skip
         ctx = info.context
-        items = [datasets.NewAnnotation(a.row, a.label, a.note, a.vote) for a in annotations]
+        items = [row_annotations.NewAnnotation(a.row, a.label, a.note, a.vote) for a in annotations]
         try:
             found = await datasets.find(ctx.store, ctx.principal, project, dataset, "commenter",
                                         "dataset.annotate")  # fmt: skip
             record = await datasets.version(ctx.store, found, version)
-            count = await datasets.annotate(ctx.store, ctx.principal, found, record, items)
+            count = await row_annotations.annotate(ctx.store, ctx.principal, found, record, items)
         except SalonError as exc:
             return as_error(exc)  # type: ignore[return-value]
         return AnnotatedType(count=count)
@@ -360,7 +360,7 @@ class DatasetMutations:
             found = await datasets.find(ctx.store, ctx.principal, project, dataset, "editor",
                                         "dataset.publish")  # fmt: skip
             record = await datasets.version(ctx.store, found, version)
-            made, _ = await datasets.publish_annotations(
+            made, _ = await row_annotations.publish_annotations(
                 ctx.store, ctx.settings, ctx.principal, found, record, message
             )
         except SalonError as exc:

@@ -14,7 +14,7 @@ from hub.http.body import read_limited, save_limited
 from hub.http.metrics import ARROW_STREAM
 from hub.http.streams import Chunks
 from hub.ids import new_id
-from hub.services import datasets
+from hub.services import dataset_uploads, datasets
 
 
 async def upload(request: Request) -> Response:
@@ -23,13 +23,13 @@ async def upload(request: Request) -> Response:
     hub = request.app.state.hub
     params = request.query_params
     filename = params.get("filename", "upload")
-    datasets.kind_of(filename, params.get("format"))  # refuse before reading the body
+    dataset_uploads.kind_of(filename, params.get("format"))  # refuse before reading the body
     scratch = hub.settings.data_dir / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
     source = scratch / f"{new_id()}.upload"
     try:
         await save_limited(request, source, hub.settings.max_dataset_bytes)
-        version, created = await datasets.upload(
+        version, created = await dataset_uploads.upload(
             hub.store, hub.settings, request.state.principal,
             request.path_params["project"], request.path_params["dataset"], source, filename,
             params.get("format"), params.get("message", ""),
@@ -56,7 +56,7 @@ async def register(request: Request) -> Response:
         raise InvalidInput(
             'Send JSON like {"path": "/data/file.parquet", "message": "…"}.'
         ) from None
-    version, created = await datasets.register(
+    version, created = await dataset_uploads.register(
         hub.store, hub.settings, request.state.principal, request.path_params["project"],
         request.path_params["dataset"], path, message,
     )  # fmt: skip

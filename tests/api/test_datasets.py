@@ -15,7 +15,7 @@ import pytest
 
 import hub
 from hub.errors import InvalidInput
-from hub.services import access, accounts, datasets, tokens
+from hub.services import access, accounts, dataset_uploads, tokens
 from hub.services.principal import SYSTEM
 from hub.store.audit import AuditQuery
 from tests.conftest import LiveHub, graphql_call
@@ -251,7 +251,9 @@ def test_start_up_sweeps_what_a_crash_left(tmp_path: Path) -> None:
         source = tmp_path / "kept.parquet"
         inspections(20).write_parquet(source)
         asyncio.run(
-            datasets.upload(store, settings, SYSTEM, "quality", "kept", source, "kept.parquet")
+            dataset_uploads.upload(
+                store, settings, SYSTEM, "quality", "kept", source, "kept.parquet"
+            )
         )
         kept = next((tmp_path / "objects").rglob("*.parquet"))
         orphan = tmp_path / "objects" / "ab" / ("ab" + "0" * 62 + ".parquet")
@@ -563,7 +565,9 @@ def test_the_reader_process_is_held_to_its_limits(tmp_path: Path) -> None:
         try:
             with pytest.raises(InvalidInput, match=words):
                 asyncio.run(
-                    datasets.upload(store, settings, SYSTEM, "quality", "d", source, source.name)
+                    dataset_uploads.upload(
+                        store, settings, SYSTEM, "quality", "d", source, source.name
+                    )
                 )
             assert not list((settings.data_dir / "tmp").glob("*")), "no scratch left"
         finally:

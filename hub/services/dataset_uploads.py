@@ -1,0 +1,183 @@
+"""Making dataset versions: uploads (parsed in a separate process with limits) and files
+registered in place."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from pathlib import Path
+
+from hub.clock import now
+from hub.errors import InvalidInput, LimitExceeded
+from hub.ids import new_id
+from hub.services import audit, permissions, projects
+from hub.services.datasets import KINDS, Found, find
+from hub.services.limits import check_name
+from hub.services.permissions import WRITE
+from hub.services.principal import Principal
+from hub.settings import Settings
+from hub.store import Store
+from hub.store.datasets import ConversionError, convert
+from hub.store.records import DatasetFile, DatasetRecord, DatasetVersionRecord
+
+MAX_MESSAGE = 2000
+
+
+def kind_of(filename: str, given: str | None) -> str:
+    kind = (given or Path(filename).suffix.lstrip(".")).lower()
+    if kind not in KINDS:
+        raise InvalidInput(
+            f"Upload a .csv or .parquet file (got {Path(filename).name!r}); name the format "
+            "with ?format=csv or ?format=parquet otherwise.",
+            field="format",
+        )
+    return kind
+
+
+async def ensure_dataset(
+    store: Store, principal: Principal, project_name: str, name: str, message: str, action: str
+) -> Found:
+    """The dataset a new version goes into, created (with the project) when new; the
+    principal must be able to write it."""
+    name = check_name(name, "dataset")
+    if len(message) > MAX_MESSAGE:
+        raise LimitExceeded(f"The message is limited to {MAX_MESSAGE} characters.", field="message")
+    project = await projects.ensure_project(store, principal, project_name)
+    if await store.datasets.by_name(project.id, name) is None:
+        await permissions.require(
+            store, principal, project.id, WRITE, action="dataset.create", object_kind="dataset",
+            what=f"project named {project_name!r}",
+        )  # fmt: skip
+        record = DatasetRecord(new_id(), project.id, name, "", now(), principal.user_name)
+        event = audit.event(principal, "dataset.create", "dataset", record.id, project.id, rows=1)
+        await store.datasets.create(record, audit=[event])
+    return await find(store, principal, project_name, name, WRITE, action)
+
+
+async def upload(
+    store: Store,
+    settings: Settings,
+    principal: Principal,
+    project_name: str,
+    name: str,
+    source: Path,
+    filename: str,
+    kind: str | None = None,
+    message: str = "",
+) -> tuple[DatasetVersionRecord, bool]:
+    """Make a new version of the dataset (creating the dataset, and the project, when new)
+    from an uploaded file. The file is parsed in a separate process with limits; identical
+    content to the latest version is recognised and not stored twice (the flag is False)."""
+    kind = kind_of(filename, kind)
+    found = await ensure_dataset(store, principal, project_name, name, message, "dataset.upload")
+    return await store_version(
+        store, settings, principal, found, source, kind, filename, message, None,
+        "dataset.upload",
+    )  # fmt: skip
+
+
+async def store_version(
+    store: Store, settings: Settings, principal: Principal, found: Found, source: Path,
+    kind: str, filename: str, message: str, parent_id: str | None, action: str,
+) -> tuple[DatasetVersionRecord, bool]:  # fmt: skip
+    """Parse ``source`` in the worker, store its object once, and record the version."""
+    project = found.project
+    scratch = settings.data_dir / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    target = scratch / f"{new_id()}.parquet"
+    try:
+        converted = await convert(
+            source, kind, target, memory_mb=settings.dataset_worker_memory_mb,
+            seconds=settings.dataset_worker_seconds, output_bytes=settings.max_dataset_bytes * 4,
+        )  # fmt: skip
+    except ConversionError as exc:
+        target.unlink(missing_ok=True)
+        failed = audit.event(
+            principal, action, "dataset", found.dataset.id, project.id, outcome="error"
+        )
+        await store.audit.record([failed])
+        raise InvalidInput(f"{Path(filename).name}: {exc}", field="file") from None
+    digest, size = store.objects.put(target)
+    files = [DatasetFile(digest, converted.rows, size)]
+    content = hashlib.sha256(json.dumps([digest]).encode()).hexdigest()
+    draft = DatasetVersionRecord(
+        new_id(), found.dataset.id, project.id, 0, parent_id, principal.user_name, message,
+        now(), content, converted.rows, size, json.dumps(converted.schema),
+        json.dumps(converted.profile), Path(filename).name[:255],
+    )  # fmt: skip
+    events = [audit.event(principal, action, "dataset", found.dataset.id, project.id,
+                          rows=converted.rows)]  # fmt: skip
+    return await store.datasets.add_version(draft, files, audit=events)
+
+
+# Registering data in place ------------------------------------------------------------------
+
+
+def _inside_roots(settings: Settings, text: str) -> Path:
+    """The file at ``text``, resolved (symlinks followed), when it lies inside one of the
+    folders Salon may read (``SALON_DATASET_ROOTS``)."""
+    roots = [Path(r).resolve() for r in settings.dataset_roots.split(",") if r.strip()]
+    if not roots:
+        raise InvalidInput(
+            "Registering data in place is off on this hub; upload the file, or ask an admin "
+            "to list the folder in SALON_DATASET_ROOTS.",
+            field="path",
+        )
+    try:
+        path = Path(text).resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise InvalidInput(f"There is no file at {text!r} on the hub.", field="path") from None
+    if not any(path.is_relative_to(root) for root in roots):
+        raise InvalidInput(
+            f"{text!r} is not inside a folder this hub may read ({', '.join(map(str, roots))}).",
+            field="path",
+        )
+    if not path.is_file() or path.suffix.lower() != ".parquet":
+        raise InvalidInput(
+            "Register a Parquet file in place; upload CSV files instead.", field="path"
+        )
+    return path
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+async def register(
+    store: Store, settings: Settings, principal: Principal, project_name: str, name: str,
+    path_text: str, message: str = "",
+) -> tuple[DatasetVersionRecord, bool]:  # fmt: skip
+    """A new version made of a Parquet file that stays where it is (a folder listed in
+    ``SALON_DATASET_ROOTS``). Its checksum, size and time are recorded; if the file changes
+    later, reading the version says so instead of showing other data."""
+    path = _inside_roots(settings, path_text)
+    status = path.stat()
+    digest = await asyncio.to_thread(_sha256, path)
+    found = await ensure_dataset(store, principal, project_name, name, message, "dataset.register")
+    scratch = settings.data_dir / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    profiled = scratch / f"{new_id()}.parquet"
+    try:
+        converted = await convert(
+            path, "parquet", profiled, memory_mb=settings.dataset_worker_memory_mb,
+            seconds=settings.dataset_worker_seconds, output_bytes=settings.max_dataset_bytes * 4,
+        )  # fmt: skip
+    except ConversionError as exc:
+        raise InvalidInput(f"{path.name}: {exc}", field="path") from None
+    finally:
+        profiled.unlink(missing_ok=True)  # only the profile was wanted: the data stays put
+    files = [DatasetFile(digest, converted.rows, status.st_size, str(path), status.st_mtime)]
+    content = hashlib.sha256(json.dumps([digest]).encode()).hexdigest()
+    draft = DatasetVersionRecord(
+        new_id(), found.dataset.id, found.project.id, 0, None, principal.user_name, message,
+        now(), content, converted.rows, status.st_size, json.dumps(converted.schema),
+        json.dumps(converted.profile), str(path),
+    )  # fmt: skip
+    events = [audit.event(principal, "dataset.register", "dataset", found.dataset.id,
+                          found.project.id, rows=converted.rows)]  # fmt: skip
+    return await store.datasets.add_version(draft, files, audit=events)
