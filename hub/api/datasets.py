@@ -20,7 +20,14 @@ from hub.api.errors import (
     result_of,
 )
 from hub.errors import NotFound, SalonError
-from hub.services import access, dataset_compare, datasets, lineage, row_annotations
+from hub.services import (
+    access,
+    dataset_compare,
+    dataset_uploads,
+    datasets,
+    lineage,
+    row_annotations,
+)
 from hub.services.datasets import Column, Found
 from hub.store.records import DatasetVersionRecord
 
@@ -176,6 +183,9 @@ class DatasetType:
     description: str
     created_at: datetime
     created_by: str
+    fixed_schema: bool = strawberry.field(
+        description="New versions must keep the latest version's columns and types."
+    )
     found: strawberry.Private[Found]
 
     @strawberry.field(description="Every version, newest first.")
@@ -264,7 +274,8 @@ ComparisonResult = Annotated[
 def _dataset(found: Found) -> DatasetType:
     d = found.dataset
     return DatasetType(id=strawberry.ID(d.id), name=d.name, description=d.description,
-                       created_at=d.created_at, created_by=d.created_by, found=found)  # fmt: skip
+                       created_at=d.created_at, created_by=d.created_by,
+                       fixed_schema=d.fixed_schema, found=found)  # fmt: skip
 
 
 AnnotateResult = Annotated[
@@ -366,6 +377,23 @@ class DatasetMutations:
         except SalonError as exc:
             return as_error(exc)  # type: ignore[return-value]
         return _version(found, made)
+
+    @strawberry.mutation(
+        description="Require new versions to keep the latest version's columns and types "
+        "(maintainers); fixed: false lifts it."
+    )
+    async def fix_dataset_schema(
+        self, info: Info, project: str, dataset: str, fixed: bool
+    ) -> RestrictResult:
+        ctx = info.context
+        try:
+            found = await datasets.find(ctx.store, ctx.principal, project, dataset, "maintainer",
+                                        "dataset.fix_schema")  # fmt: skip
+            await dataset_uploads.fix_schema(ctx.store, ctx.principal, found, fixed)
+            again = await datasets.find(ctx.store, ctx.principal, project, dataset)
+        except SalonError as exc:
+            return as_error(exc)  # type: ignore[return-value]
+        return _dataset(again)
 
     @strawberry.mutation(
         description="Show a dataset only to these groups and the project's admins (maintainers); "

@@ -55,6 +55,36 @@ async def ensure_dataset(
     return await find(store, principal, project_name, name, WRITE, action)
 
 
+async def _check_schema(store: Store, found: Found, schema: list[dict[str, str]]) -> None:
+    """For a dataset with a fixed schema: the new version must keep the latest's columns."""
+    latest = await store.datasets.versions([found.dataset.id])
+    if not latest:
+        return
+    before = {c["name"]: c["type"] for c in json.loads(latest[0].schema_json)}
+    after = {c["name"]: c["type"] for c in schema}
+    problems = [f"{n} is missing" for n in before if n not in after]
+    problems += [f"{n} is new" for n in after if n not in before]
+    problems += [f"{n} is {after[n]} instead of {before[n]}" for n in before
+                 if n in after and after[n] != before[n]]  # fmt: skip
+    if problems:
+        raise InvalidInput(
+            f"The dataset {found.dataset.name!r} keeps a fixed schema, and this file differs: "
+            f"{'; '.join(problems[:10])}. Fix the file, or ask a maintainer to unfix the schema.",
+            field="file",
+        )
+
+
+async def fix_schema(store: Store, principal: Principal, found: Found, fixed: bool) -> None:
+    """Require (or stop requiring) new versions to keep the latest version's columns."""
+    await permissions.require(
+        store, principal, found.project.id, permissions.MANAGE, action="dataset.fix_schema",
+        object_kind="dataset", object_id=found.dataset.id,
+    )  # fmt: skip
+    event = audit.event(principal, "dataset.fix_schema", "dataset", found.dataset.id,
+                        found.project.id, rows=1)  # fmt: skip
+    await store.datasets.set_fixed_schema(found.dataset.id, fixed, audit=[event])
+
+
 async def upload(
     store: Store,
     settings: Settings,
@@ -98,6 +128,12 @@ async def store_version(
         )
         await store.audit.record([failed])
         raise InvalidInput(f"{Path(filename).name}: {exc}", field="file") from None
+    if found.dataset.fixed_schema:
+        try:
+            await _check_schema(store, found, converted.schema)
+        except InvalidInput:
+            target.unlink(missing_ok=True)
+            raise
     digest, size = store.objects.put(target)
     files = [DatasetFile(digest, converted.rows, size)]
     content = hashlib.sha256(json.dumps([digest]).encode()).hexdigest()

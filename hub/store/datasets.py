@@ -29,7 +29,7 @@ from hub.store.records import (
     DatasetVersionRecord,
 )
 
-_DATASET = "id, project_id, name, description, created_at, created_by"
+_DATASET = "id, project_id, name, description, created_at, created_by, fixed_schema"
 _VERSION = (
     "id, dataset_id, project_id, number, parent_id, author, message, created_at, content_hash, "
     "row_count, size_bytes, schema_json, profile_json, source"
@@ -37,7 +37,7 @@ _VERSION = (
 
 
 def _dataset(row: tuple[Any, ...]) -> DatasetRecord:
-    return DatasetRecord(row[0], row[1], row[2], row[3], to_utc(row[4]), row[5])
+    return DatasetRecord(row[0], row[1], row[2], row[3], to_utc(row[4]), row[5], bool(row[6]))
 
 
 def _version(row: tuple[Any, ...]) -> DatasetVersionRecord:
@@ -75,9 +75,9 @@ def _insert_dataset(cur: Cursor, record: DatasetRecord) -> DatasetRecord:
     if existing is not None:
         return existing
     cur.execute(
-        f"INSERT INTO datasets ({_DATASET}) VALUES (?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO datasets ({_DATASET}) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [record.id, record.project_id, record.name, record.description,
-         to_naive(record.created_at), record.created_by],
+         to_naive(record.created_at), record.created_by, record.fixed_schema],
     )  # fmt: skip
     return record
 
@@ -199,6 +199,16 @@ class DatasetStore:
     async def create(self, record: DatasetRecord, *, audit: Sequence[AuditDraft]) -> DatasetRecord:
         """Store a dataset, or return the project's existing one of the same name."""
         return await self._db.audited_write(audit, _insert_dataset, record)
+
+    async def set_fixed_schema(
+        self, dataset_id: str, fixed: bool, *, audit: Sequence[AuditDraft]
+    ) -> None:
+        await self._db.audited_write(
+            audit,
+            lambda cur: cur.execute(
+                "UPDATE datasets SET fixed_schema = ? WHERE id = ?", [fixed, dataset_id]
+            ),
+        )
 
     async def by_name(self, project_id: str, name: str) -> DatasetRecord | None:
         return await self._db.read(_dataset_by_name, project_id, name)

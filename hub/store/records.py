@@ -208,6 +208,7 @@ class DatasetRecord:
     description: str
     created_at: datetime
     created_by: str
+    fixed_schema: bool = False  # new versions must keep the latest version's columns and types
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

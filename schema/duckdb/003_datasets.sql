@@ -72,3 +72,6 @@ CREATE TABLE IF NOT EXISTS dataset_annotations (
 -- when registered, so that a later change at the source is noticed before it is read.
 ALTER TABLE dataset_files ADD COLUMN IF NOT EXISTS location VARCHAR;
 ALTER TABLE dataset_files ADD COLUMN IF NOT EXISTS source_mtime DOUBLE;
+
+-- When set, a new version must have exactly the latest version's columns and types.
+ALTER TABLE datasets ADD COLUMN IF NOT EXISTS fixed_schema BOOLEAN;

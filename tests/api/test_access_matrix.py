@@ -147,6 +147,11 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
              "{ __typename ... on Error { message } } }"),
         {},
     ),
+    "fixDatasetSchema": lambda w, c: (
+        Rule("maintainer", 'mutation { fixDatasetSchema(project: "alpha", dataset: "readings", fixed: false) '
+             "{ __typename ... on Error { message } } }"),
+        {},
+    ),
     "createApiToken": lambda w, c: (
         Rule("signed_in", 'mutation { createApiToken(name: "matrix", expiresInDays: 1) '
              "{ __typename ... on Error { message } } }"),

@@ -572,3 +572,31 @@ def test_the_reader_process_is_held_to_its_limits(tmp_path: Path) -> None:
             assert not list((settings.data_dir / "tmp").glob("*")), "no scratch left"
         finally:
             store.close()
+
+
+def test_a_fixed_schema_refuses_a_version_with_other_columns(hub_server: LiveHub) -> None:
+    client = hub.Client(hub_server.url, hub_server.token)
+    client.upload_dataset("quality", "inspections", inspections(100))
+    fixed = hub_server.graphql(
+        'mutation { fixDatasetSchema(project: "quality", dataset: "inspections", fixed: true) '
+        "{ __typename ... on Dataset { fixedSchema } } }"
+    )["data"]["fixDatasetSchema"]
+    assert fixed == {"__typename": "Dataset", "fixedSchema": True}
+    renamed = (
+        inspections(100)
+        .rename({"line": "production_line"})
+        .with_columns(pl.col("part_id").cast(pl.Float64))
+    )
+    with pytest.raises(hub.HubError, match="keeps a fixed schema") as refused:
+        client.upload_dataset("quality", "inspections", renamed)
+    message = str(refused.value)
+    assert "line is missing" in message and "production_line is new" in message
+    assert "part_id is DOUBLE instead of BIGINT" in message
+    assert not list((hub_server.settings.data_dir / "tmp").glob("*"))
+    assert client.upload_dataset("quality", "inspections", inspections(120, seed=5))["version"] == 2
+    editor = person(hub_server, "eddy", "editor")
+    unfix = 'mutation { fixDatasetSchema(project: "quality", dataset: "inspections", fixed: false) { __typename } }'
+    assert (
+        graphql_call(hub_server.url, editor, unfix)["data"]["fixDatasetSchema"]["__typename"]
+        == "ForbiddenError"
+    )
