@@ -25,6 +25,7 @@ from collections.abc import Callable
 from types import FrameType
 
 from bench import servers
+from bench.datasets import datasets
 from bench.report import Result, render_table, write_json
 from bench.search import search
 from bench.workloads import (
@@ -48,6 +49,7 @@ WORKLOADS: dict[str, Workload] = {
     "search": search,
     "history": history,
     "series": series,
+    "datasets": datasets,
     "memory": memory,
 }
 OPT_IN: dict[str, Workload] = {"big": big}

@@ -229,7 +229,7 @@ async def preview(
         )
     files = await store.datasets.files(record.id)
     found_rows, total = await store.datasets.rows(
-        paths_of(store, files), names, where, order, offset, limit
+        paths_of(store, files), names, where, order, offset, limit, record.row_count
     )
     positions = [i for i, n in enumerate(names) if n in masked]
     rows, numbers = [], []
