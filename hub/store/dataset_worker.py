@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ import duckdb
 MAX_COLUMNS = 2000
 MAX_LINE_BYTES = 1_000_000
 TOP_VALUES = 5
+MAX_TOP_DISTINCT = 100_000  # top values of an almost unique column say nothing
 BINS = 10
 NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
            "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL")  # fmt: skip
@@ -58,58 +60,77 @@ def _is_numeric(kind: str) -> bool:
 def _profile(
     con: duckdb.DuckDBPyConnection, columns: list[dict[str, str]], rows: int
 ) -> dict[str, Any]:
-    profile: dict[str, Any] = {}
+    """Every column's profile in two passes over the data, whatever the number of columns:
+    counts, extremes, mean, spread and quartiles first; then histograms of numbers and the
+    value counts of columns with few distinct values (top values)."""
+    parts: list[str] = []
     for column in columns:
-        q, kind = _quote(column["name"]), column["type"]
-        numeric = _is_numeric(kind)
-        row = con.execute(
-            f"SELECT count(*) - count({q}), approx_count_distinct({q}), min({q})::VARCHAR, "
-            f"max({q})::VARCHAR FROM data"
-        ).fetchone()
-        assert row is not None
-        nulls = int(row[0])
+        q = _quote(column["name"])
+        parts += [f"count({q})", f"approx_count_distinct({q})", f"min({q})::VARCHAR",
+                  f"max({q})::VARCHAR"]  # fmt: skip
+        if _is_numeric(column["type"]):
+            parts += [f"avg({q})::DOUBLE", f"stddev_samp({q})::DOUBLE",
+                      f"approx_quantile({q}, [0.25, 0.5, 0.75])::DOUBLE[]", f"min({q})::DOUBLE",
+                      f"max({q})::DOUBLE"]  # fmt: skip
+    first = con.execute(f"SELECT {', '.join(parts)} FROM data").fetchone()
+    assert first is not None
+    values = iter(first)
+    profile: dict[str, Any] = {}
+    ranges: dict[str, tuple[float, float]] = {}
+    for column in columns:
+        name, kind = column["name"], column["type"]
+        present, distinct, low_text, high_text = (next(values) for _ in range(4))
+        nulls = rows - int(present)
         item: dict[str, Any] = {  # the distinct count is an estimate: keep it plausible
-            "type": kind, "nulls": nulls, "distinct": min(int(row[1]), rows - nulls),
-            "min": row[2], "max": row[3],
+            "type": kind, "nulls": nulls, "distinct": min(int(distinct), rows - nulls),
+            "min": low_text, "max": high_text,
         }  # fmt: skip
-        if numeric and rows:
-            stats = con.execute(
-                f"SELECT avg({q})::DOUBLE, stddev_samp({q})::DOUBLE, "
-                f"quantile_cont({q}, [0.25, 0.5, 0.75])::DOUBLE[], min({q})::DOUBLE, "
-                f"max({q})::DOUBLE FROM data"
-            ).fetchone()
-            assert stats is not None
-            item.update(mean=stats[0], std=stats[1], quantiles=stats[2])
-            low, high = stats[3], stats[4]
+        if _is_numeric(kind):
+            mean, std, quantiles, low, high = (next(values) for _ in range(5))
+            item.update(mean=mean, std=std, quantiles=quantiles)
             if low is not None and high is not None:
+                ranges[name] = (low, high)
+        profile[name] = item
+    second: list[tuple[str, str, str]] = []  # column, what, expression
+    for column in columns:
+        name, kind = column["name"], column["type"]
+        q = _quote(name)
+        if name in ranges:
+            low, high = ranges[name]
+            width = (high - low) / BINS or 1.0
+            bucket = f"least(floor(({q}::DOUBLE - {low!r}) / {width!r})::INTEGER, {BINS - 1})"
+            finite = f"{q} IS NOT NULL AND isfinite({q}::DOUBLE)"  # least() would bin NULLs
+            second.append((name, "histogram", f"histogram({bucket}) FILTER (WHERE {finite})"))
+        few = profile[name]["distinct"] <= MAX_TOP_DISTINCT
+        if few and not kind.startswith(("FLOAT", "DOUBLE")):
+            second.append((name, "top", f"histogram({q}::VARCHAR) FILTER (WHERE {q} IS NOT NULL)"))
+    if second:
+        found = con.execute(f"SELECT {', '.join(e for _, _, e in second)} FROM data").fetchone()
+        assert found is not None
+        for (name, what, _), counts in zip(second, found, strict=True):
+            counts = counts or {}
+            if what == "histogram":
+                low, high = ranges[name]
                 width = (high - low) / BINS or 1.0
-                counts = dict(
-                    con.execute(
-                        f"SELECT least(floor(({q}::DOUBLE - ?) / ?)::INTEGER, ?), count(*) "
-                        f"FROM data WHERE {q} IS NOT NULL GROUP BY 1",
-                        [low, width, BINS - 1],
-                    ).fetchall()
-                )
-                item["histogram"] = {
+                profile[name]["histogram"] = {
                     "edges": [low + width * i for i in range(BINS + 1)],
                     "counts": [int(counts.get(i, 0)) for i in range(BINS)],
                 }
-        if not kind.startswith(("FLOAT", "DOUBLE")):
-            top = con.execute(
-                f"SELECT {q}::VARCHAR, count(*) FROM data WHERE {q} IS NOT NULL GROUP BY 1 "
-                f"ORDER BY 2 DESC, 1 LIMIT {TOP_VALUES}"
-            ).fetchall()
-            item["top"] = [{"value": value, "count": int(count)} for value, count in top]
-        profile[column["name"]] = item
+            else:
+                ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_VALUES]
+                profile[name]["top"] = [{"value": v, "count": int(c)} for v, c in ranked]
     return profile
 
 
 def convert(source: str, kind: str, target: str, memory_limit: str = "512MB") -> dict[str, Any]:
     """Read ``source`` (csv or parquet), write it to ``target`` as Parquet, profile it."""
-    con = duckdb.connect(
-        config={"threads": 1, "memory_limit": memory_limit, "autoinstall_known_extensions": False,
-                "autoload_known_extensions": False},
-    )  # fmt: skip
+    settings = {
+        "threads": 1,  # one writer thread keeps the Parquet bytes the same for the same data
+        "memory_limit": memory_limit,
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+    }
+    con = duckdb.connect(config=settings)
     relation = _source(con, source, kind)
     names = relation.columns
     if len(names) > MAX_COLUMNS:
@@ -122,6 +143,7 @@ def convert(source: str, kind: str, target: str, memory_limit: str = "512MB") ->
             "give every column its own."
         )
     relation.write_parquet(target, compression="zstd", row_group_size=100_000)
+    con.execute(f"SET threads = {min(2, os.cpu_count() or 1)}")  # profiling may use both cores
     con.read_parquet(target).create_view("data")
     columns = [
         {"name": row[0], "type": str(row[1])} for row in con.execute("DESCRIBE data").fetchall()
