@@ -124,7 +124,7 @@ def _profile(
 
 def convert(source: str, kind: str, target: str, memory_limit: str = "512MB") -> dict[str, Any]:
     """Read ``source`` (csv or parquet), write it to ``target`` as Parquet, profile it."""
-    settings = {
+    settings: dict[str, str | bool | int | float | list[str]] = {
         "threads": 1,  # one writer thread keeps the Parquet bytes the same for the same data
         "memory_limit": memory_limit,
         "autoinstall_known_extensions": False,

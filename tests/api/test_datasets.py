@@ -556,7 +556,7 @@ def test_the_reader_process_is_held_to_its_limits(tmp_path: Path) -> None:
     long_line.write_text("a,b\n1," + "x" * 2_000_000 + "\n")
     cases = (
         ({"dataset_worker_seconds": 0.05}, big, "took longer than"),
-        ({"dataset_worker_memory_mb": 150}, big, "more memory"),
+        ({"dataset_worker_memory_mb": 100}, big, "more memory"),
         ({}, long_line, "could not be read as CSV"),
     )
     for extra, source, words in cases:
