@@ -365,3 +365,12 @@ def publish_annotations(project: str, dataset: str, version: int, message: str) 
     ]
     st.cache_data.clear()
     return result
+
+
+def lineage(project: str, name: str, number: int | None) -> list[dict[str, Any]]:
+    """Runs that used a version, each with every dataset version it read or produced."""
+    found = read("DatasetLineage", {"project": project, "name": name, "number": number})["dataset"]
+    if found is None or found["version"] is None:
+        return []
+    result: list[dict[str, Any]] = found["version"]["runs"]
+    return result

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import hub_client
+from dashboard.lineage_chart import lineage_figure
 from dashboard.ui import load
 
 PAGE_ROWS = 50
@@ -99,8 +100,8 @@ if name is not None:
         f"from {about['source']} · by {about['author']} on {about['createdAt'][:10]} — "
         f"{about['message'] or 'no message'}"
     )
-    history, profile, rows, changes, describe = st.tabs(
-        ["History", "Columns", "Rows", "Compare versions", "Describe columns"]
+    history, profile, rows, changes, graph, describe = st.tabs(
+        ["History", "Columns", "Rows", "Compare versions", "Lineage", "Describe columns"]
     )
 
     with history:
@@ -224,6 +225,14 @@ if name is not None:
                     figure.update_layout(barmode="group", height=320, margin={"t": 20},
                                          yaxis_title="average")  # fmt: skip
                     st.plotly_chart(figure, width="stretch")
+
+    with graph:
+        uses = load(hub_client.lineage, project, name, number)
+        if not uses:
+            st.info(f"No run has recorded using version {number} yet.")
+        else:
+            st.caption("What the runs that used this version read (left) and produced (right).")
+            st.plotly_chart(lineage_figure(uses, f"{name} v{number}"), width="stretch")
 
     with describe, st.form("describe"):
         column = st.selectbox("Column", [c["name"] for c in current["columns"]])

@@ -326,3 +326,17 @@ def test_datasets_page_publishes_annotations_as_a_new_version(hub_env: LiveHub) 
     labelled(app.button, "Publish annotations as a new version").click().run()
     assert_clean(app)
     assert "Version 2 made" in app.success[0].value
+
+
+def test_datasets_page_draws_the_lineage_of_a_version(hub_env: LiveHub) -> None:
+    app = open_page("datasets", project="vision-defects", dataset="line-inspections")
+    assert_clean(app)
+    graphs = [f for f in figures(app) if any(t.get("mode") == "markers+text" for t in f["data"])]
+    assert graphs, "a lineage graph"
+    labels = [text for trace in graphs[0]["data"] for text in trace.get("text") or []]
+    assert "line-inspections v2" in labels
+    used = hub_env.graphql(
+        '{ dataset(project: "vision-defects", name: "line-inspections") '
+        "{ version { runs { run { name } } } } }"
+    )["data"]["dataset"]["version"]["runs"]
+    assert used and {u["run"]["name"] for u in used} <= set(labels)
