@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
+import io
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, overload
 from urllib.parse import quote
 
 import httpx
@@ -292,16 +295,85 @@ class Client:
         result: dict[str, Any] = response.json()
         return result
 
-    def dataset(self, project: str, name: str, version: int | None = None) -> pl.DataFrame:
-        """A dataset version's rows (the latest unless ``version``), streamed as Arrow. Columns
-        tagged PII come as ••• unless you hold the PII grant."""
+    @overload
+    def dataset(
+        self, project: str, name: str, version: int | None = None, *, lazy: Literal[False] = False
+    ) -> pl.DataFrame: ...
+
+    @overload
+    def dataset(
+        self, project: str, name: str, version: int | None = None, *, lazy: Literal[True]
+    ) -> pl.LazyFrame: ...
+
+    def dataset(
+        self, project: str, name: str, version: int | None = None, *, lazy: bool = False
+    ) -> pl.DataFrame | pl.LazyFrame:
+        """A dataset version's rows (the latest unless ``version``), streamed as Arrow record
+        batches. With ``lazy=True`` the batches go to a local Arrow file as they arrive and a
+        polars LazyFrame scans it, so a dataset larger than memory can still be filtered.
+        Columns tagged PII come as ••• unless you hold the PII grant."""
         which = "latest" if version is None else str(int(version))
-        response = self._send("GET", f"{_dataset_path(project, name)}/versions/{which}/data")
-        if not response.content:
-            return pl.DataFrame()
-        frame = pl.from_arrow(pa.ipc.open_stream(response.content).read_all())
-        assert isinstance(frame, pl.DataFrame)
-        return frame
+        path = f"{_dataset_path(project, name)}/versions/{which}/data"
+        try:
+            with self._http.stream("GET", path) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    message = response.json().get("message", response.text)
+                    raise HubError(message, status=response.status_code)
+                try:
+                    body = io.BufferedReader(_Chunks(response.iter_bytes()), 1 << 20)
+                    reader = pa.ipc.open_stream(body)
+                except pa.ArrowInvalid:  # a version without rows sends an empty body
+                    return pl.LazyFrame() if lazy else pl.DataFrame()
+                if not lazy:
+                    frame = pl.from_arrow(reader.read_all())
+                    assert isinstance(frame, pl.DataFrame)
+                    return frame
+                target = Path(_scratch()) / f"{new_name()}.arrow"
+                with pa.ipc.new_file(target, reader.schema) as writer:
+                    for batch in reader:
+                        writer.write_batch(batch)
+                return pl.scan_ipc(target)
+        except httpx.HTTPError as exc:
+            raise HubError(f"Cannot reach the hub at {self.url}: {exc}") from exc
+
+
+_SCRATCH: list[str] = []
+
+
+def _scratch() -> str:
+    """A folder for lazily scanned datasets, removed when the process exits."""
+    if not _SCRATCH:
+        folder = tempfile.mkdtemp(prefix="salon-datasets-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _SCRATCH.append(folder)
+    return _SCRATCH[0]
+
+
+def new_name() -> str:
+    return os.urandom(8).hex()
+
+
+class _Chunks(io.RawIOBase):
+    """A readable file over an iterator of byte chunks (the response body as it arrives)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            try:
+                self._pending = next(self._chunks)
+            except StopIteration:
+                return 0
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
 
 
 def _dataset_path(project: str, name: str) -> str:

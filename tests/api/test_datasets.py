@@ -82,6 +82,10 @@ def test_versions_profiles_previews_and_downloads(hub_server: LiveHub) -> None:
 
     back = client.dataset("quality", "inspections", version=1)
     assert back.equals(frame)
+    lazy = client.dataset("quality", "inspections", version=1, lazy=True)
+    assert isinstance(lazy, pl.LazyFrame)
+    hot = lazy.filter(pl.col("temperature_c") > 45).collect()
+    assert hot.equals(frame.filter(pl.col("temperature_c") > 45))
     assert client.dataset("quality", "inspections")["temperature_c"].sum() == pytest.approx(
         changed["temperature_c"].sum()
     )
