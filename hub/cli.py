@@ -88,19 +88,24 @@ def demo() -> None:
     typer.echo(f"The demo team signs in with the password {password}")
 
 
-def _load_demo(store: Store, settings: Settings) -> tuple[int, str]:
-    """Demo runs and people; returns the run count and the people's password (kept in
-    ``<data dir>/demo-password``, mode 600)."""
+def _load_demo(store: Store, settings: Settings, *, runs: bool = True) -> tuple[int, str]:
+    """The demo team's work, completing what a data directory lacks: the runs (when ``runs``),
+    then, in a demo store, the people and the datasets, which earlier versions of Salon did not
+    have. Returns the runs made and the people's password (``<data dir>/demo-password``)."""
     from hub.auth.clients import private_secret
     from hub.demo import load_demo, load_people
     from hub.demo_data import load_datasets
     from hub.services.principal import SYSTEM
 
     password = private_secret(settings.data_dir / "demo-password", size=12)
-    count = asyncio.run(load_demo(store, SYSTEM))
+    count = asyncio.run(load_demo(store, SYSTEM)) if runs else 0
+    vision = asyncio.run(store.projects.by_name("vision-defects"))
+    if vision is None:  # not a demo store: leave it alone
+        return count, password
     if store.users.by_name_sync("ana.silva") is None:
         asyncio.run(load_people(store, SYSTEM, password))
-    asyncio.run(load_datasets(store, settings, SYSTEM))
+    if not asyncio.run(store.datasets.of_projects([vision.id])):
+        asyncio.run(load_datasets(store, settings, SYSTEM))
     return count, password
 
 
@@ -166,9 +171,11 @@ def up(
     settings = _settings(port)
     _configure_logging(settings.log_level)
     store = _open_store(settings)
-    if demo_data and not asyncio.run(store.projects.all()):
-        typer.echo("Loading demo data (a team of eight, three projects, 46 runs)…")
-        _load_demo(store, settings)
+    if demo_data:
+        empty = not asyncio.run(store.projects.all())
+        if empty:
+            typer.echo("Loading demo data (a team of eight, three projects, 46 runs, datasets)…")
+        _load_demo(store, settings, runs=empty)
     kept = settings.data_dir / "demo-password"
     demo_password = kept.read_text().strip() if kept.is_file() else None
     if settings.admin_token:

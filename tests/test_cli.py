@@ -104,3 +104,33 @@ def test_up_starts_hub_and_dashboard_with_demo_data_and_prints_how_to_sign_in(
     projects = graphql_call(f"http://127.0.0.1:{port}", token, "{ projects { name } }")
     assert len(projects["data"]["projects"]) == 3
     wait_until_up(f"http://127.0.0.1:{dashboard_port}/_stcore/health", up)
+
+
+def test_salon_up_completes_an_older_demo_store(tmp_path: Path) -> None:
+    """A data directory from before sign-in and datasets gets the demo people and datasets,
+    once, without another copy of the runs."""
+    import asyncio
+
+    from hub.cli import _load_demo
+    from hub.demo import load_demo
+    from hub.services.principal import SYSTEM
+    from hub.settings import Settings
+    from hub.store import open_store
+
+    settings = Settings(data_dir=tmp_path)
+    store = open_store(settings.database_path)
+    try:
+        made = asyncio.run(load_demo(store, SYSTEM))
+        assert store.users.by_name_sync("ana.silva") is None
+        for _ in range(2):
+            assert _load_demo(store, settings, runs=False)[0] == 0
+        assert store.users.by_name_sync("ana.silva") is not None
+        names = {d.name for d in asyncio.run(store.datasets.of_projects(
+            [p.id for p in asyncio.run(store.projects.all())]))}  # fmt: skip
+        assert {"line-inspections", "subscribers", "tickets"} <= names
+        runs = asyncio.run(
+            store.projects.run_counts([p.id for p in asyncio.run(store.projects.all())])
+        )
+        assert sum(runs.values()) == made
+    finally:
+        store.close()
