@@ -40,17 +40,6 @@ def token() -> str:
     return os.environ.get("SALON_TOKEN", "")
 
 
-def display_name() -> str | None:
-    if not signed_in():
-        return None
-    user: Any = st.user
-    for claim in ("name", "preferred_username", "email", "sub"):
-        value = user.get(claim)
-        if value:
-            return str(value)
-    return None
-
-
 def sign_in_page() -> None:
     """The page everyone sees before signing in."""
     st.title("Salon")

@@ -25,7 +25,7 @@ from hub.http.body import GraphQLBodyLimit
 from hub.http.errors import salon_error_handler, unexpected_error_handler
 from hub.http.graphql import GraphQLView
 from hub.http.headers import SecurityHeaders
-from hub.services.audit import write_checkpoint
+from hub.services.audit_trail import write_checkpoint
 from hub.services.authentication import Authenticator
 from hub.settings import Settings
 from hub.store import Store, open_store

@@ -10,7 +10,7 @@ import strawberry
 from hub.api.context import Info
 from hub.api.errors import ForbiddenErrorType, ValidationErrorType, as_error
 from hub.errors import SalonError
-from hub.services import audit
+from hub.services import audit_trail
 from hub.store.audit import AuditQuery
 from hub.store.records import AuditEvent
 
@@ -97,7 +97,7 @@ class AuditQueries:
         ctx = info.context
         query = (filter or AuditFilterInput()).query()
         try:
-            found = await audit.search_events(ctx.store, ctx.principal, query, first, before)
+            found = await audit_trail.search_events(ctx.store, ctx.principal, query, first, before)
         except SalonError as exc:
             return as_error(exc)  # type: ignore[return-value]
         return AuditPageType(
@@ -109,7 +109,7 @@ class AuditQueries:
     async def audit_verification(self, info: Info) -> AuditVerificationResult:
         ctx = info.context
         try:
-            report, checkpoint = await audit.verify_chain(
+            report, checkpoint = await audit_trail.verify_chain(
                 ctx.store, ctx.principal, ctx.settings.data_dir, ctx.keys.verify_bytes
             )
         except SalonError as exc:

@@ -167,8 +167,7 @@ class PeopleQueries:
             can_write=principal.scope_write,
             roles=[ProjectRoleType(project_id=strawberry.ID(p), role=a.role, pii=a.pii)
                    for p, a in sorted(held.items())],
-            can_read_audit=(principal.is_admin or principal.is_compliance)
-            and principal.scope_projects is None,
+            can_read_audit=permissions.can_read_audit(principal),
             can_manage_people=permissions.can_manage_people(principal),
         )  # fmt: skip
 

@@ -15,7 +15,7 @@ from starlette.responses import Response, StreamingResponse
 from hub.clock import now
 from hub.errors import InvalidInput
 from hub.http.streams import Chunks
-from hub.services import audit
+from hub.services import audit_trail
 from hub.store.audit import AuditQuery
 
 FORMATS = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
@@ -61,7 +61,7 @@ async def export(request: Request) -> Response:
     if kind not in FORMATS:
         raise InvalidInput("format must be csv or parquet.", field="format")
     hub = request.app.state.hub
-    batches = await audit.export_events(hub.store, request.state.principal, _query(request))
+    batches = await audit_trail.export_events(hub.store, request.state.principal, _query(request))
     name = f"salon-audit-{now():%Y%m%d-%H%M%S}.{kind}"
     return StreamingResponse(
         _written(batches, kind),

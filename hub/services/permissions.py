@@ -142,3 +142,8 @@ def can_manage_people(principal: Principal) -> bool:
     """Adding people and groups, disabling accounts: site admins only, and never through a
     narrowed token."""
     return principal.is_admin and principal.scope_projects is None and principal.scope_write
+
+
+def can_read_audit(principal: Principal) -> bool:
+    """Admins and compliance officers, not through a token narrowed to projects."""
+    return (principal.is_admin or principal.is_compliance) and principal.scope_projects is None

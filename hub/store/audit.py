@@ -200,9 +200,6 @@ class AuditStore:
         """Append events for reads, denials and errors (changes append their own)."""
         await self._db.record(events)
 
-    def record_sync(self, events: Sequence[AuditDraft]) -> None:
-        self._db.record_sync(events)
-
     @property
     def head(self) -> tuple[int, str]:
         """The last committed event's sequence number and hash."""

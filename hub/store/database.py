@@ -127,9 +127,6 @@ class Database:
         """Append audit events that accompany no change: reads, denials, errors."""
         await self.audited_write(events, _nothing)
 
-    def record_sync(self, events: Sequence[AuditDraft]) -> None:
-        self.audited_write_sync(events, _nothing)
-
     @property
     def audit_head(self) -> tuple[int, str]:
         """The last committed event's sequence number and hash."""
