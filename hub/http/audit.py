@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from hub.clock import now
 from hub.errors import InvalidInput
-from hub.http.streams import Chunks
+from hub.http.streams import written
 from hub.services import audit_trail
 from hub.store.audit import AuditQuery
 
@@ -41,20 +37,6 @@ def _query(request: Request) -> AuditQuery:
     )
 
 
-async def _written(batches: AsyncIterator[pa.RecordBatch], kind: str) -> AsyncIterator[bytes]:
-    sink = Chunks()
-    writer: Any = None
-    async for batch in batches:
-        if writer is None:
-            make = pa_csv.CSVWriter if kind == "csv" else pq.ParquetWriter
-            writer = make(sink, batch.schema)
-        writer.write_batch(batch)
-        yield sink.take()
-    if writer is not None:
-        writer.close()
-    yield sink.take()
-
-
 async def export(request: Request) -> Response:
     """GET /api/v1/audit/export?format=csv|parquet&actor_id=…&since=… (streamed)."""
     kind = request.query_params.get("format", "csv")
@@ -64,7 +46,7 @@ async def export(request: Request) -> Response:
     batches = await audit_trail.export_events(hub.store, request.state.principal, _query(request))
     name = f"salon-audit-{now():%Y%m%d-%H%M%S}.{kind}"
     return StreamingResponse(
-        _written(batches, kind),
+        written(batches, kind),
         media_type=FORMATS[kind],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
-import pyarrow as pa
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from hub.errors import InvalidInput
 from hub.http.body import read_limited, save_limited
-from hub.http.metrics import ARROW_STREAM
-from hub.http.streams import Chunks
+from hub.http.streams import ARROW_STREAM, written
 from hub.ids import new_id
 from hub.services import dataset_uploads, datasets
 
@@ -67,18 +64,6 @@ async def register(request: Request) -> Response:
     )  # fmt: skip
 
 
-async def _ipc(batches: AsyncIterator[pa.RecordBatch]) -> AsyncIterator[bytes]:
-    sink, writer = Chunks(), None
-    async for batch in batches:
-        if writer is None:
-            writer = pa.ipc.new_stream(sink, batch.schema)
-        writer.write_batch(batch)
-        yield sink.take()
-    if writer is not None:
-        writer.close()
-        yield sink.take()
-
-
 async def download(request: Request) -> Response:
     """GET /api/v1/projects/{project}/datasets/{dataset}/versions/{version}/data, ``version``
     a number or ``latest``: every row as an Arrow IPC stream."""
@@ -94,6 +79,6 @@ async def download(request: Request) -> Response:
     record = await datasets.version(hub.store, found, None if wanted == "latest" else int(wanted))
     batches = await datasets.download(hub.store, principal, found, record)
     return StreamingResponse(
-        _ipc(batches), media_type=ARROW_STREAM,
+        written(batches, "arrow"), media_type=ARROW_STREAM,
         headers={"X-Salon-Version": str(record.number), "X-Salon-Rows": str(record.row_count)},
     )  # fmt: skip

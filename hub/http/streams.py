@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+WRITERS: dict[str, Callable[[Any, pa.Schema], Any]] = {
+    "arrow": pa.ipc.new_stream,
+    "csv": pa_csv.CSVWriter,
+    "parquet": pq.ParquetWriter,
+}
+
 
 class Chunks:
     """A write-only file that hands over what was written since the last ``take``: Arrow's
@@ -25,3 +39,21 @@ class Chunks:
         data = b"".join(self._parts)
         self._parts.clear()
         return data
+
+
+async def written(
+    batches: AsyncIterator[pa.RecordBatch], kind: str, schema: pa.Schema | None = None
+) -> AsyncIterator[bytes]:
+    """``batches`` written as ``kind`` (arrow, csv or parquet), a piece per batch, so a large
+    result never sits whole in memory. With ``schema`` the header goes out even when there are
+    no batches; otherwise the first batch's schema is used."""
+    sink = Chunks()
+    writer = None if schema is None else WRITERS[kind](sink, schema)
+    async for batch in batches:
+        if writer is None:
+            writer = WRITERS[kind](sink, batch.schema)
+        writer.write_batch(batch)
+        yield sink.take()
+    if writer is not None:
+        writer.close()
+        yield sink.take()
