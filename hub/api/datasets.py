@@ -305,7 +305,7 @@ class DatasetQueries:
             found = await datasets.find_project(ctx.store, ctx.principal, project)
         except NotFound:
             return []
-        records = await datasets.list_datasets(ctx.store, ctx.principal, found.project)
+        records = await datasets.list_datasets(ctx.store, ctx.principal, found)
         return [_dataset(Found(found.project, r, found.access)) for r in records]
 
     @strawberry.field(description="One dataset, or null if there is none you can see.")

@@ -140,12 +140,19 @@ async def restrict(
 
 
 async def visible_objects(
-    store: Store, principal: Principal, project_id: str, object_kind: str, object_ids: list[str]
+    store: Store,
+    principal: Principal,
+    project_id: str,
+    object_kind: str,
+    object_ids: list[str],
+    held: permissions.Access | None = None,
 ) -> set[str]:
     """Those of the project's objects the principal may see: all of them for readers of the
     project, except restricted ones outside their groups. Every list, count, search and
-    lineage path over restrictable objects filters through here."""
-    held = await permissions.access_to(store, principal, project_id)
+    lineage path over restrictable objects filters through here. ``held``: the principal's
+    access to the project when the caller has it already (looked up otherwise)."""
+    if held is None:
+        held = await permissions.access_to(store, principal, project_id)
     if held is None:
         return set()
     limits = await store.access.restrictions(object_kind, object_ids)

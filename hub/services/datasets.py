@@ -18,7 +18,7 @@ import pyarrow as pa
 from hub.clock import now
 from hub.errors import Conflict, InvalidInput, LimitExceeded
 from hub.run_filter import And, Filter, Not, Or, parse_filter
-from hub.services import access, audit, permissions, projects
+from hub.services import access, audit, permissions
 from hub.services.limits import MAX_NOTES
 from hub.services.permissions import MANAGE, READ, Access
 from hub.services.principal import Principal
@@ -66,52 +66,59 @@ class Found:
     access: Access
 
 
-async def find(
-    store: Store, principal: Principal, project_name: str, name: str, needed: str = READ,
-    action: str = "dataset.read",
-) -> Found:  # fmt: skip
-    """The dataset, when the principal may see it and holds ``needed``; NotFound otherwise
-    (a restricted dataset outside their groups does not exist for them)."""
-    project = await projects.visible_project(store, principal, project_name)
-    dataset = await store.datasets.by_name(project.id, name)
-    visible = dataset is not None and dataset.id in await access.visible_objects(
-        store, principal, project.id, "dataset", [dataset.id]
-    )
-    if dataset is None or not visible:
-        await audit.deny(store, principal, action, "dataset", None, project.id)
-        raise permissions.not_found(f"dataset named {name!r} in {project_name!r}")
-    held = await permissions.require(
-        store, principal, project.id, needed, action=action, object_kind="dataset",
-        object_id=dataset.id, what=f"dataset named {name!r}",
-    )  # fmt: skip
-    return Found(project, dataset, held)
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class FoundProject:
     project: ProjectRecord
     access: Access
 
 
-async def find_project(store: Store, principal: Principal, project_name: str) -> FoundProject:
-    """The project, when the principal may read it (NotFound otherwise)."""
-    project = await projects.visible_project(store, principal, project_name)
+async def find(
+    store: Store, principal: Principal, project_name: str, name: str, needed: str = READ,
+    action: str = "dataset.read",
+) -> Found:  # fmt: skip
+    """The dataset, when the principal may see it and holds ``needed``; NotFound otherwise
+    (a restricted dataset outside their groups does not exist for them)."""
+    readable = await find_project(store, principal, project_name, action)
+    project = readable.project
+    dataset = await store.datasets.by_name(project.id, name)
+    visible = dataset is not None and dataset.id in await access.visible_objects(
+        store, principal, project.id, "dataset", [dataset.id], readable.access
+    )
+    if dataset is None or not visible:
+        await audit.deny(store, principal, action, "dataset", None, project.id)
+        raise permissions.not_found(f"dataset named {name!r} in {project_name!r}")
+    held = await permissions.demand(
+        store, principal, project.id, readable.access, needed, action=action,
+        object_kind="dataset", object_id=dataset.id, what=f"dataset named {name!r}",
+    )  # fmt: skip
+    return Found(project, dataset, held)
+
+
+async def find_project(
+    store: Store, principal: Principal, project_name: str, action: str = "project.read"
+) -> FoundProject:
+    """The project with the principal's access to it, when they may read it (NotFound
+    otherwise, the denial audited): one lookup of their roles for the whole request."""
+    project = await store.projects.by_name(project_name)
+    if project is None:
+        await audit.deny(store, principal, action, "project")
+        raise permissions.not_found(f"project named {project_name!r}")
     held = await permissions.access_to(store, principal, project.id)
-    assert held is not None
+    held = await permissions.demand(
+        store, principal, project.id, held, READ, action=action, object_kind="project",
+        object_id=project.id, what=f"project named {project_name!r}",
+    )  # fmt: skip
     return FoundProject(project, held)
 
 
 async def list_datasets(
-    store: Store, principal: Principal, project: ProjectRecord
+    store: Store, principal: Principal, readable: FoundProject
 ) -> list[DatasetRecord]:
     """The project's datasets the principal may see, by name."""
-    await permissions.require(
-        store, principal, project.id, READ, action="datasets.list", object_kind="project",
-        object_id=project.id,
-    )  # fmt: skip
+    project = readable.project
     every = await store.datasets.of_projects([project.id])
     visible = await access.visible_objects(
-        store, principal, project.id, "dataset", [d.id for d in every]
+        store, principal, project.id, "dataset", [d.id for d in every], readable.access
     )
     shown = [d for d in every if d.id in visible]
     await audit.read(

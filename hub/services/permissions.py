@@ -106,6 +106,26 @@ async def require(
     """The principal's access to the project when it includes ``needed``; otherwise the
     denial is audited and NotFound (no role at all) or Forbidden (too weak a role) raised."""
     access = await access_to(store, principal, project_id)
+    return await demand(
+        store, principal, project_id, access, needed, action=action, object_kind=object_kind,
+        object_id=object_id, what=what,
+    )  # fmt: skip
+
+
+async def demand(
+    store: Store,
+    principal: Principal,
+    project_id: str,
+    access: Access | None,
+    needed: str,
+    *,
+    action: str,
+    object_kind: str,
+    object_id: str | None = None,
+    what: str = "project",
+) -> Access:
+    """:func:`require` for a caller that has already looked up ``access`` (saves the query
+    when one request checks several things on the same project)."""
     if access is not None and access.allows(needed):
         return access
     await audit.deny(store, principal, action, object_kind, object_id, project_id)
