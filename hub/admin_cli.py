@@ -525,11 +525,13 @@ def dataset_download(
 def dataset_register(
     project: str,
     name: str,
-    path: Annotated[str, typer.Argument(help="A Parquet file on the hub's machine.")],
+    path: Annotated[
+        str, typer.Argument(help="A Parquet file on the hub's machine, or an s3:// address.")
+    ],
     message: Annotated[str, typer.Option("--message", "-m", help="What changed.")] = "",
 ) -> None:
-    """Register a Parquet file on the hub's machine as a version, without copying it (it must
-    lie in a folder listed in SALON_DATASET_ROOTS)."""
+    """Register a Parquet file on the hub's machine or in S3 as a version, without copying it
+    (it must lie under a folder or prefix listed in SALON_DATASET_ROOTS)."""
     from hub.client.errors import HubError
 
     try:

@@ -28,7 +28,7 @@ from hub.http.headers import SecurityHeaders
 from hub.services.audit_trail import write_checkpoint
 from hub.services.authentication import Authenticator
 from hub.settings import Settings
-from hub.store import Store, open_store
+from hub.store import Store, store_for
 
 log = logging.getLogger("salon")
 GRAPHQL_MAX_BODY = 1024 * 1024  # documents are small; bulk data uses the Arrow endpoints
@@ -76,11 +76,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     """The ASGI app. A store passed in stays the caller's to close; one opened here is closed
     when the app shuts down."""
     owns_store = store is None
-    store = store or open_store(
-        settings.database_path,
-        memory_limit=settings.duckdb_memory_limit,
-        threads=settings.duckdb_threads,
-    )
+    store = store or store_for(settings)
     _clean_up(settings, store)
     authenticator = Authenticator(store, settings)
     keys = KeyRing(settings.data_dir / "keys")

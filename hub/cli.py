@@ -49,14 +49,10 @@ def _settings(port: int | None = None) -> Settings:
 
 def _open_store(settings: Settings) -> Store:
     from hub.errors import StoreUnavailable
-    from hub.store import open_store
+    from hub.store import store_for
 
     try:
-        return open_store(
-            settings.database_path,
-            memory_limit=settings.duckdb_memory_limit,
-            threads=settings.duckdb_threads,
-        )
+        return store_for(settings)
     except StoreUnavailable as exc:
         typer.secho(exc.message, fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None

@@ -70,8 +70,23 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "dataset_roots",
         "",
-        "Folders on the hub's machine whose Parquet files may be registered as dataset "
-        "versions without copying (comma-separated; empty: off).",
+        "Folders on the hub's machine, and S3 prefixes (s3://bucket/folder/), whose Parquet "
+        "files may be registered as dataset versions without copying (comma-separated; empty: "
+        "off).",
+    ),
+    Setting(
+        "s3_endpoint",
+        "",
+        "The S3 API's address for S3-compatible stores such as MinIO "
+        "(http://127.0.0.1:9000); empty: AWS.",
+    ),
+    Setting("s3_region", "us-east-1", "The S3 region of the buckets in SALON_DATASET_ROOTS."),
+    Setting("s3_access_key_id", "", "Access key the hub reads S3 with."),
+    Setting("s3_secret_access_key", "", "Secret key the hub reads S3 with."),
+    Setting(
+        "s3_url_style",
+        "",
+        "path or vhost addressing of buckets (default: path with SALON_S3_ENDPOINT, else vhost).",
     ),
     Setting(
         "dataset_worker_memory_mb",
@@ -161,6 +176,11 @@ class Settings:
     graphql_max_cost: int = 200_000
     max_dataset_bytes: int = 4_294_967_296
     dataset_roots: str = ""
+    s3_endpoint: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_url_style: str = ""
     dataset_worker_memory_mb: int = 2048
     dataset_worker_seconds: int = 900
     duckdb_memory_limit: str = "768MB"

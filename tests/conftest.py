@@ -21,7 +21,7 @@ from hub.demo_data import load_datasets
 from hub.services.principal import SYSTEM
 from hub.services.tokens import create_admin_token_sync
 from hub.settings import Settings
-from hub.store import Store, open_store
+from hub.store import Store, open_store, store_for
 from tests.inprocess import DEMO_PASSWORD, InProcessHub, in_process_hub
 
 
@@ -90,7 +90,7 @@ def serve_in_thread(settings: Settings, store: Store) -> tuple[uvicorn.Server, t
 def start_hub(data_dir: Path, *, demo: bool, **extra: Any) -> Iterator[LiveHub]:
     port = free_port()
     settings = Settings(data_dir=data_dir, port=port, url=f"http://127.0.0.1:{port}", **extra)
-    store = open_store(settings.database_path)
+    store = store_for(settings)
     if demo:
         asyncio.run(load_demo(store, SYSTEM))
         asyncio.run(load_people(store, SYSTEM, DEMO_PASSWORD))
@@ -135,3 +135,41 @@ def demo_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessHub]
 def api(tmp_path: Path) -> Iterator[InProcessHub]:
     """An empty in-process hub with a 64 KiB upload limit."""
     yield from in_process_hub(tmp_path, demo=False, max_upload_bytes=64 * 1024)
+
+
+@dataclasses.dataclass
+class S3Server:
+    """A real S3-compatible server (moto's server mode) on 127.0.0.1, and a client of it."""
+
+    endpoint: str
+    client: Any
+    settings: dict[str, str]  # what a hub needs to read it
+
+
+@pytest.fixture
+def s3_server(tmp_path: Path) -> Iterator[S3Server]:
+    import subprocess
+    import sys
+
+    import boto3
+
+    from tests.processes import stop, wait_until_up
+
+    port = free_port()
+    log = tmp_path / "moto.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(endpoint, process, log=log)
+        keys = {"aws_access_key_id": "salon-test", "aws_secret_access_key": "salon-secret"}
+        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **keys)
+        yield S3Server(endpoint, client, {
+            "s3_endpoint": endpoint, "s3_access_key_id": keys["aws_access_key_id"],
+            "s3_secret_access_key": keys["aws_secret_access_key"],
+        })  # fmt: skip
+    finally:
+        stop(process)

@@ -286,8 +286,9 @@ class Client:
     def register_dataset(
         self, project: str, name: str, path: str, message: str = ""
     ) -> dict[str, Any]:
-        """Register a Parquet file that lives on the hub's machine (in a folder the hub may
-        read) as a new version, without copying it; its checksum is recorded."""
+        """Register a Parquet file that lives on the hub's machine or in S3 (``s3://...``,
+        under a folder or prefix the hub may read) as a new version, without copying it; its
+        checksum is recorded."""
         response = self._send(
             "POST", f"{_dataset_path(project, name)}/register",
             json={"path": path, "message": message}, timeout=None,

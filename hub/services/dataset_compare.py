@@ -116,8 +116,8 @@ async def compare(
                 field="key",
             )
         counts = await store.datasets.key_changes(
-            paths_of(store, await store.datasets.files(old.id)),
-            paths_of(store, await store.datasets.files(new.id)),
+            await paths_of(store, await store.datasets.files(old.id)),
+            await paths_of(store, await store.datasets.files(new.id)),
             key, [c for c in same_type if c != key],
         )  # fmt: skip
     masked = await masked_columns(store, found)

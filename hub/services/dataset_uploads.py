@@ -4,6 +4,7 @@ registered in place."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -19,7 +20,9 @@ from hub.services.principal import Principal
 from hub.settings import Settings
 from hub.store import Store
 from hub.store.datasets import ConversionError, convert
+from hub.store.objects import sha256_of
 from hub.store.records import DatasetFile, DatasetRecord, DatasetVersionRecord
+from hub.store.remote import RemoteError, split_uri
 
 MAX_MESSAGE = 2000
 
@@ -150,16 +153,21 @@ async def store_version(
 # Registering data in place ------------------------------------------------------------------
 
 
-def _inside_roots(settings: Settings, text: str) -> Path:
-    """The file at ``text``, resolved (symlinks followed), when it lies inside one of the
-    folders Salon may read (``SALON_DATASET_ROOTS``)."""
-    roots = [Path(r).resolve() for r in settings.dataset_roots.split(",") if r.strip()]
+def _roots(settings: Settings) -> list[str]:
+    roots = [root.strip() for root in settings.dataset_roots.split(",") if root.strip()]
     if not roots:
         raise InvalidInput(
             "Registering data in place is off on this hub; upload the file, or ask an admin "
             "to list the folder in SALON_DATASET_ROOTS.",
             field="path",
         )
+    return roots
+
+
+def _local_file(settings: Settings, text: str) -> Path:
+    """The file at ``text``, resolved (symlinks followed), when it lies inside one of the
+    folders Salon may read (``SALON_DATASET_ROOTS``)."""
+    roots = [Path(r).resolve() for r in _roots(settings) if not r.startswith("s3://")]
     try:
         path = Path(text).resolve(strict=True)
     except (OSError, RuntimeError):
@@ -176,43 +184,81 @@ def _inside_roots(settings: Settings, text: str) -> Path:
     return path
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _s3_object(settings: Settings, uri: str) -> str:
+    """``uri`` when it lies under one of the S3 prefixes in ``SALON_DATASET_ROOTS``. Keys with
+    ``.`` or ``..`` segments are refused: an HTTP layer may resolve them out of the prefix."""
+    prefixes = [r for r in _roots(settings) if r.startswith("s3://")]
+    try:
+        bucket, key = split_uri(uri)
+    except RemoteError as exc:
+        raise InvalidInput(str(exc), field="path") from None
+    segments = key.split("/")
+    if any(part in ("", ".", "..") for part in segments):
+        raise InvalidInput(f"{uri!r} has an empty, '.' or '..' part; name the object plainly.",
+                           field="path")  # fmt: skip
+    full = f"s3://{bucket}/{key}"
+    inside = [p for p in prefixes if full.startswith(p if p.endswith("/") else p + "/")]
+    if not inside:
+        raise InvalidInput(
+            f"{uri!r} is not under an S3 prefix this hub may read "
+            f"({', '.join(prefixes) or 'none is configured'}).",
+            field="path",
+        )
+    if not key.lower().endswith(".parquet"):
+        raise InvalidInput("Register a Parquet file in place; upload CSV files instead.",
+                           field="path")  # fmt: skip
+    return full
+
+
+async def _located(store: Store, settings: Settings, text: str) -> DatasetFile:
+    """Where the data lies and what it is now: size, time, ETag (S3) and SHA-256. The row
+    count is filled in once the file has been read."""
+    if not text.startswith("s3://"):
+        path = _local_file(settings, text)
+        status = path.stat()
+        digest = await asyncio.to_thread(sha256_of, path)
+        return DatasetFile(digest, 0, status.st_size, str(path), status.st_mtime)
+    uri = _s3_object(settings, text)
+    if store.s3 is None:  # only when SALON_DATASET_ROOTS names no S3 prefix
+        raise InvalidInput("This hub has no S3 prefix in SALON_DATASET_ROOTS.", field="path")
+    try:
+        found = await asyncio.to_thread(store.s3.head, uri)
+        digest = await asyncio.to_thread(store.s3.sha256, uri, found.etag)
+    except RemoteError as exc:
+        raise InvalidInput(str(exc), field="path") from None
+    return DatasetFile(digest, 0, found.size, uri, found.modified, found.etag)
 
 
 async def register(
     store: Store, settings: Settings, principal: Principal, project_name: str, name: str,
     path_text: str, message: str = "",
 ) -> tuple[DatasetVersionRecord, bool]:  # fmt: skip
-    """A new version made of a Parquet file that stays where it is (a folder listed in
-    ``SALON_DATASET_ROOTS``). Its checksum, size and time are recorded; if the file changes
-    later, reading the version says so instead of showing other data."""
-    path = _inside_roots(settings, path_text)
-    status = path.stat()
-    digest = await asyncio.to_thread(_sha256, path)
+    """A new version made of a Parquet file that stays where it is: a folder on the hub's
+    machine or an S3 prefix listed in ``SALON_DATASET_ROOTS``. Its checksum, size, time (and
+    S3 ETag) are recorded; if it changes later, reading the version says so instead of showing
+    other data."""
+    source = await _located(store, settings, path_text)
+    assert source.location is not None
     found = await ensure_dataset(store, principal, project_name, name, message, "dataset.register")
     scratch = settings.data_dir / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
     profiled = scratch / f"{new_id()}.parquet"
     try:
         converted = await convert(
-            path, "parquet", profiled, memory_mb=settings.dataset_worker_memory_mb,
+            source.location, "parquet", profiled, memory_mb=settings.dataset_worker_memory_mb,
             seconds=settings.dataset_worker_seconds, output_bytes=settings.max_dataset_bytes * 4,
+            s3=store.s3.access if store.s3 else None,
         )  # fmt: skip
     except ConversionError as exc:
-        raise InvalidInput(f"{path.name}: {exc}", field="path") from None
+        raise InvalidInput(f"{source.location}: {exc}", field="path") from None
     finally:
         profiled.unlink(missing_ok=True)  # only the profile was wanted: the data stays put
-    files = [DatasetFile(digest, converted.rows, status.st_size, str(path), status.st_mtime)]
-    content = hashlib.sha256(json.dumps([digest]).encode()).hexdigest()
+    files = [dataclasses.replace(source, row_count=converted.rows)]
+    content = hashlib.sha256(json.dumps([source.object_hash]).encode()).hexdigest()
     draft = DatasetVersionRecord(
         new_id(), found.dataset.id, found.project.id, 0, None, principal.user_name, message,
-        now(), content, converted.rows, status.st_size, json.dumps(converted.schema),
-        json.dumps(converted.profile), str(path),
+        now(), content, converted.rows, source.size_bytes, json.dumps(converted.schema),
+        json.dumps(converted.profile), source.location,
     )  # fmt: skip
     events = [audit.event(principal, "dataset.register", "dataset", found.dataset.id,
                           found.project.id, rows=converted.rows)]  # fmt: skip

@@ -7,6 +7,7 @@ previews, profiles and downloads. Every preview and download is audited with its
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from hub.clock import now
-from hub.errors import Conflict, InvalidInput, LimitExceeded
+from hub.errors import Conflict, InvalidInput, LimitExceeded, StoreUnavailable
 from hub.run_filter import And, Filter, Not, Or, parse_filter
 from hub.services import access, audit, permissions
 from hub.services.limits import MAX_NOTES
@@ -30,6 +31,7 @@ from hub.store.records import (
     DatasetVersionRecord,
     ProjectRecord,
 )
+from hub.store.remote import RemoteError, RemoteMissing
 
 KINDS = ("csv", "parquet")
 MASK = "•••"
@@ -174,28 +176,58 @@ def _order(order_by: list[str] | None, names: list[str]) -> list[tuple[str, bool
     return parsed
 
 
-def paths_of(store: Store, files: list[DatasetFile]) -> list[str]:
-    """Where to read a version's files: stored objects, or files registered in place, which
-    must still be as they were when registered."""
+async def paths_of(store: Store, files: list[DatasetFile]) -> list[str]:
+    """Where to read a version's files: stored objects, or data registered in place (a file
+    or an S3 object), which must still be as it was when registered."""
     paths = []
     for f in files:
         if f.location is None:
             paths.append(str(store.objects.path(f.object_hash)))
-            continue
-        source = Path(f.location)
-        try:
-            status = source.stat()
-        except OSError:
-            raise Conflict(
-                f"The data registered at {source} is not there any more; register it again."
-            ) from None
-        if status.st_size != f.size_bytes or status.st_mtime != f.source_mtime:
-            raise Conflict(
-                f"The data at {source} changed after it was registered (its size or time "
-                "differs); register it again as a new version."
-            )
-        paths.append(str(source))
+        elif f.location.startswith("s3://"):
+            paths.append(await _unchanged_remote(store, f))
+        else:
+            paths.append(_unchanged_local(f))
     return paths
+
+
+def _gone(location: str) -> Conflict:
+    return Conflict(f"The data registered at {location} is not there any more; register it again.")
+
+
+def _changed(location: str, how: str) -> Conflict:
+    return Conflict(
+        f"The data at {location} changed after it was registered (its {how} differs); register "
+        "it again as a new version."
+    )
+
+
+def _unchanged_local(f: DatasetFile) -> str:
+    assert f.location is not None
+    try:
+        status = Path(f.location).stat()
+    except OSError:
+        raise _gone(f.location) from None
+    if status.st_size != f.size_bytes or status.st_mtime != f.source_mtime:
+        raise _changed(f.location, "size or time")
+    return f.location
+
+
+async def _unchanged_remote(store: Store, f: DatasetFile) -> str:
+    assert f.location is not None
+    if store.s3 is None:
+        raise Conflict(
+            f"The data at {f.location} is in S3, and this hub has no S3 prefix in "
+            "SALON_DATASET_ROOTS any more."
+        )
+    try:
+        current = await asyncio.to_thread(store.s3.head, f.location)
+    except RemoteMissing:
+        raise _gone(f.location) from None
+    except RemoteError as exc:
+        raise StoreUnavailable(str(exc)) from None
+    if current.etag != f.source_etag or current.size != f.size_bytes:
+        raise _changed(f.location, "checksum (ETag)")
+    return f.location
 
 
 async def masked_columns(store: Store, found: Found) -> set[str]:
@@ -236,7 +268,7 @@ async def preview(
         )
     files = await store.datasets.files(record.id)
     found_rows, total = await store.datasets.rows(
-        paths_of(store, files), names, where, order, offset, limit, record.row_count
+        await paths_of(store, files), names, where, order, offset, limit, record.row_count
     )
     positions = [i for i, n in enumerate(names) if n in masked]
     rows, numbers = [], []
@@ -270,7 +302,7 @@ async def download(
         store, principal, "dataset.download", "dataset", found.dataset.id, found.project.id,
         record.row_count,
     )  # fmt: skip
-    batches = store.datasets.batches(paths_of(store, files))
+    batches = store.datasets.batches(await paths_of(store, files))
     if not masked:
         return batches  # type: ignore[no-any-return]
     return _mask_batches(batches, masked)

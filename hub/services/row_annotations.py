@@ -88,7 +88,7 @@ async def publish_annotations(
     scratch.mkdir(parents=True, exist_ok=True)
     merged = scratch / f"{new_id()}.parquet"
     try:
-        await store.datasets.write_annotated(paths_of(store, files), record.id, names, merged)
+        await store.datasets.write_annotated(await paths_of(store, files), record.id, names, merged)
         return await store_version(
             store, settings, principal, found, merged, "parquet",
             f"annotations of version {record.number}", message, record.id, "dataset.publish",

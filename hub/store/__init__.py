@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hub.settings import Settings
 from hub.store.access import AccessStore
 from hub.store.audit import AuditStore
 from hub.store.database import Database
@@ -16,6 +17,7 @@ from hub.store.metrics import MetricStore
 from hub.store.oauth import OAuthStore
 from hub.store.objects import ObjectStore
 from hub.store.projects import ProjectStore
+from hub.store.remote import S3, S3Access
 from hub.store.runs import RunStore
 from hub.store.tokens import TokenStore
 from hub.store.users import UserStore
@@ -24,8 +26,9 @@ from hub.store.users import UserStore
 class Store:
     """Every store of Salon over one database file."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, s3: S3Access | None = None) -> None:
         self.db = db
+        self.s3 = S3(s3) if s3 else None  # set when SALON_DATASET_ROOTS names S3 prefixes
         self.projects = ProjectStore(db)
         self.runs = RunStore(db)
         self.metrics = MetricStore(db)
@@ -41,11 +44,33 @@ class Store:
         self.db.close()
 
 
-def open_store(path: Path, *, memory_limit: str = "768MB", threads: int = 2) -> Store:
+def open_store(
+    path: Path, *, memory_limit: str = "768MB", threads: int = 2, s3: S3Access | None = None
+) -> Store:
     """Open (creating if needed) the DuckDB file at ``path`` and apply the schema."""
-    db = Database(path, memory_limit=memory_limit, threads=threads)
+    db = Database(path, memory_limit=memory_limit, threads=threads, s3=s3)
     db.apply_schema()
-    return Store(db)
+    return Store(db, s3)
 
 
-__all__ = ["Database", "Store", "open_store"]
+def store_for(settings: Settings) -> Store:
+    """The store ``settings`` describe: its file, DuckDB's limits and S3 access."""
+    return open_store(
+        settings.database_path,
+        memory_limit=settings.duckdb_memory_limit,
+        threads=settings.duckdb_threads,
+        s3=s3_access(settings),
+    )
+
+
+def s3_access(settings: Settings) -> S3Access | None:
+    """S3 access when ``SALON_DATASET_ROOTS`` names an S3 prefix (else DuckDB skips httpfs)."""
+    if not any(root.strip().startswith("s3://") for root in settings.dataset_roots.split(",")):
+        return None
+    return S3Access(
+        settings.s3_endpoint, settings.s3_region, settings.s3_access_key_id,
+        settings.s3_secret_access_key, settings.s3_url_style,
+    )  # fmt: skip
+
+
+__all__ = ["Database", "Store", "open_store", "store_for"]

@@ -28,6 +28,7 @@ from hub.clock import now
 from hub.errors import StoreUnavailable
 from hub.store import audit
 from hub.store.records import AuditDraft
+from hub.store.remote import S3Access, httpfs_extension
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schema" / "duckdb"
 
@@ -39,7 +40,14 @@ Cursor = duckdb.DuckDBPyConnection
 class Database:
     """A DuckDB file, a pool of worker threads and one cursor per thread."""
 
-    def __init__(self, path: Path, *, memory_limit: str = "768MB", threads: int = 2) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        memory_limit: str = "768MB",
+        threads: int = 2,
+        s3: S3Access | None = None,
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         try:
@@ -57,6 +65,9 @@ class Database:
                 f"Cannot open {path}: {exc}. Is a hub already running on this data directory? "
                 "Stop it first, or set SALON_DATA_DIR to another folder."
             ) from None
+        if s3 is not None:  # data registered in S3 is read where it lies
+            self._connection.execute(f"LOAD '{httpfs_extension()}'")
+            self._connection.execute(s3.duckdb_secret())
         self._local = threading.local()
         self._cursors: list[Cursor] = []
         self._cursors_lock = threading.Lock()

@@ -6,9 +6,12 @@ process the hub starts with a memory limit (``RLIMIT_AS``), a limit on what it m
 gigantic line costs this process, never the hub. It prints one JSON line: the result, or
 ``{"error": ...}`` with a message a person can act on (exit status 2).
 
-    python -I hub/store/dataset_worker.py INPUT (csv|parquet) OUTPUT.parquet
+    python -I hub/store/dataset_worker.py INPUT (csv|parquet) OUTPUT.parquet < OPTIONS.json
 
-It runs as a plain script, importing nothing from Salon: only DuckDB and the standard library.
+INPUT may be an ``s3://`` address; the options on stdin then name the httpfs extension file
+to load and the ``CREATE SECRET`` statement that gives the S3 keys (kept off the command line,
+which other users of the machine can read). It runs as a plain script, importing nothing from
+Salon: only DuckDB and the standard library.
 """
 
 from __future__ import annotations
@@ -122,7 +125,9 @@ def _profile(
     return profile
 
 
-def convert(source: str, kind: str, target: str, memory_limit: str = "512MB") -> dict[str, Any]:
+def convert(
+    source: str, kind: str, target: str, options: dict[str, str], memory_limit: str = "512MB"
+) -> dict[str, Any]:
     """Read ``source`` (csv or parquet), write it to ``target`` as Parquet, profile it."""
     settings: dict[str, str | bool | int | float | list[str]] = {
         "threads": 1,  # one writer thread keeps the Parquet bytes the same for the same data
@@ -131,6 +136,9 @@ def convert(source: str, kind: str, target: str, memory_limit: str = "512MB") ->
         "autoload_known_extensions": False,
     }
     con = duckdb.connect(config=settings)
+    if "extension" in options:
+        con.execute(f"LOAD '{options['extension']}'")
+        con.execute(options["secret"])
     relation = _source(con, source, kind)
     names = relation.columns
     if len(names) > MAX_COLUMNS:
@@ -174,7 +182,7 @@ def _message(exc: Exception) -> str:
 def main(argv: list[str]) -> int:
     source, kind, target = argv
     try:
-        result = convert(source, kind, target)
+        result = convert(source, kind, target, json.loads(sys.stdin.read() or "{}"))
     except Exception as exc:
         message = _message(exc).replace("{kind}", kind.upper()).replace(source, "the file")
         print(json.dumps({"error": message}))

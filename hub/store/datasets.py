@@ -28,6 +28,7 @@ from hub.store.records import (
     DatasetUse,
     DatasetVersionRecord,
 )
+from hub.store.remote import S3Access
 
 _DATASET = "id, project_id, name, description, created_at, created_by, fixed_schema"
 _VERSION = (
@@ -99,8 +100,9 @@ def _insert_version(
     )
     cur.executemany(
         "INSERT INTO dataset_files (version_id, position, object_hash, row_count, size_bytes, "
-        "location, source_mtime) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [[version.id, i, f.object_hash, f.row_count, f.size_bytes, f.location, f.source_mtime]
+        "location, source_mtime, source_etag) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [[version.id, i, f.object_hash, f.row_count, f.size_bytes, f.location, f.source_mtime,
+          f.source_etag]
          for i, f in enumerate(files)],
     )  # fmt: skip
     return version, True
@@ -270,7 +272,7 @@ class DatasetStore:
     async def files(self, version_id: str) -> list[DatasetFile]:
         rows = await self._db.read(
             lambda cur: cur.execute(
-                "SELECT object_hash, row_count, size_bytes, location, source_mtime "
+                "SELECT object_hash, row_count, size_bytes, location, source_mtime, source_etag "
                 "FROM dataset_files WHERE version_id = ? ORDER BY position",
                 [version_id],
             ).fetchall()
@@ -444,17 +446,20 @@ def _limits(memory_bytes: int, output_bytes: int) -> Any:
 
 
 async def convert(
-    source: Path, kind: str, target: Path, *, memory_mb: int, seconds: float, output_bytes: int
-) -> Converted:
-    """Parse ``source`` in a separate process with memory, output and time limits
-    (``hub.store.dataset_worker``) and write it to ``target`` as Parquet."""
+    source: Path | str, kind: str, target: Path, *, memory_mb: int, seconds: float,
+    output_bytes: int, s3: S3Access | None = None,
+) -> Converted:  # fmt: skip
+    """Parse ``source`` (a file, or an ``s3://`` address read with ``s3``) in a separate
+    process with memory, output and time limits (``hub.store.dataset_worker``) and write it to
+    ``target`` as Parquet."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-I", str(WORKER), str(source), kind, str(target),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        preexec_fn=_limits(memory_mb * 1024 * 1024, output_bytes),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, preexec_fn=_limits(memory_mb * 1024 * 1024, output_bytes),
     )  # fmt: skip
+    options = (s3.for_worker() if s3 else "{}").encode()
     try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout=seconds)
+        out, err = await asyncio.wait_for(process.communicate(options), timeout=seconds)
     except TimeoutError:
         process.kill()
         await process.wait()

@@ -218,8 +218,9 @@ class DatasetFile:
     object_hash: str
     row_count: int
     size_bytes: int
-    location: str | None = None  # registered in place: the file's path (not copied)
+    location: str | None = None  # registered in place: the file's path or s3:// address
     source_mtime: float | None = None
+    source_etag: str | None = None  # S3's ETag of the object registered
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -68,10 +68,12 @@ CREATE TABLE IF NOT EXISTS dataset_annotations (
     created_at   TIMESTAMP NOT NULL
 );
 
--- A file registered in place (not copied): where it is, and its size and modification time
--- when registered, so that a later change at the source is noticed before it is read.
+-- A file registered in place (not copied): where it is (a path or an s3:// address), and its
+-- size, modification time and S3 ETag when registered, so that a later change at the source is
+-- noticed before it is read.
 ALTER TABLE dataset_files ADD COLUMN IF NOT EXISTS location VARCHAR;
 ALTER TABLE dataset_files ADD COLUMN IF NOT EXISTS source_mtime DOUBLE;
+ALTER TABLE dataset_files ADD COLUMN IF NOT EXISTS source_etag VARCHAR;
 
 -- When set, a new version must have exactly the latest version's columns and types.
 ALTER TABLE datasets ADD COLUMN IF NOT EXISTS fixed_schema BOOLEAN;
