@@ -1,0 +1,63 @@
+"""A 2 GB upload streams through the hub: the hub's memory stays flat while the bytes go to
+disk and the reader process converts them."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+
+import hub
+from tests.conftest import start_hub
+
+GIB = 1024**3
+
+
+def write_csv(path: Path, size: int) -> int:
+    """A CSV of about ``size`` bytes: a block of 100,000 varied inspection rows, repeated with
+    new part ids. Returns the number of rows written."""
+    rng = np.random.default_rng(7)
+    block = 100_000
+    lines = rng.choice(["A", "B", "C"], block)
+    temperatures = np.round(rng.normal(41.5, 3.2, block), 2)
+    defects = rng.choice(["none", "scratch", "dent"], block)
+    tail = [f",{lines[i]},{temperatures[i]},{defects[i]}\n" for i in range(block)]
+    rows = 0
+    with path.open("w") as out:
+        out.write("part_id,line,temperature_c,defect\n")
+        while out.tell() < size:
+            out.write("".join(f"{rows + i}{tail[i]}" for i in range(block)))
+            rows += block
+    return rows
+
+
+@pytest.mark.slow
+def test_a_2_gb_upload_keeps_the_hub_s_memory_flat(tmp_path: Path) -> None:
+    source = tmp_path / "inspections.csv"
+    rows = write_csv(source, 2 * GIB)
+    assert source.stat().st_size >= 2 * GIB
+    me = psutil.Process()  # the hub serves from a thread of this process
+    peak = baseline = me.memory_info().rss
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.wait(0.1):
+            peak = max(peak, me.memory_info().rss)
+
+    for live in start_hub(tmp_path / "hub", demo=False, max_upload_bytes=3 * GIB):
+        watcher = threading.Thread(target=sample, daemon=True)
+        watcher.start()
+        try:
+            made = hub.Client(live.url, live.token).upload_dataset("plant", "inspections", source)
+        finally:
+            done.set()
+            watcher.join()
+        assert (made["version"], made["rows"]) == (1, rows)
+        assert peak - baseline < 400 * 1024**2, (
+            f"the hub grew by {(peak - baseline) / 1024**2:.0f} MB during a 2 GB upload"
+        )
+        assert not list((tmp_path / "hub" / "tmp").glob("*")), "no scratch left"
