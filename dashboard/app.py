@@ -20,9 +20,14 @@ pages = [
     st.Page("app_pages/compare.py", title="Compare", icon=":material/stacked_line_chart:"),
     st.Page("app_pages/run.py", title="Run", icon=":material/description:"),
     st.Page("app_pages/datasets.py", title="Datasets", icon=":material/table:"),
-    st.Page("app_pages/settings.py", title="Settings", icon=":material/key:"),
 ]
 me = hub_client.me_or_none()
+unread = hub_client.unread_count_or_zero() if me is not None else 0
+pages += [
+    st.Page("app_pages/activity.py", title=f"Activity ({unread} new)" if unread else "Activity",
+            icon=":material/notifications:"),
+    st.Page("app_pages/settings.py", title="Settings", icon=":material/key:"),
+]  # fmt: skip
 if me is not None and me["canReadAudit"]:
     pages.append(st.Page("app_pages/audit.py", title="Audit trail", icon=":material/policy:"))
 

@@ -374,3 +374,96 @@ def lineage(project: str, name: str, number: int | None) -> list[dict[str, Any]]
         return []
     result: list[dict[str, Any]] = found["version"]["runs"]
     return result
+
+
+# Discussions, activity and the inbox --------------------------------------------------------
+
+
+def discussion(kind: str, object_id: str) -> dict[str, Any]:
+    """The threads on an object (never cached: a new comment must show on the next rerun)."""
+    found: dict[str, Any] = _post(hub_url(), _token(), "Discussion",
+                                  {"kind": kind, "id": object_id})["discussion"]  # fmt: skip
+    if found["__typename"] != "Discussion":
+        raise HubError(found["message"])
+    return found
+
+
+def mention_candidates(kind: str, object_id: str) -> list[dict[str, Any]]:
+    """People and groups who can see the object, for @mentions."""
+    variables = {"kind": kind, "id": object_id, "prefix": ""}
+    result: list[dict[str, Any]] = read("MentionCandidates", variables)["mentionCandidates"]
+    return result
+
+
+def _change(operation: str, field: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """Send a mutation that answers with a typed result; raise its error's message."""
+    result: dict[str, Any] = _post(hub_url(), _token(), operation, variables)[field]
+    if result["__typename"].endswith("Error"):
+        raise HubError(result["message"])
+    return result
+
+
+def add_comment(
+    kind: str, object_id: str, body: str, anchor: dict[str, Any] | None = None,
+    reply_to: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    variables = {"kind": kind, "id": object_id, "body": body, "anchor": anchor,
+                 "replyTo": reply_to}  # fmt: skip
+    return _change("AddComment", "addComment", variables)
+
+
+def edit_comment(comment_id: str, body: str) -> dict[str, Any]:
+    return _change("EditComment", "editComment", {"id": comment_id, "body": body})
+
+
+def delete_comment(comment_id: str) -> dict[str, Any]:
+    return _change("DeleteComment", "deleteComment", {"id": comment_id})
+
+
+def resolve_thread(comment_id: str, resolved: bool) -> dict[str, Any]:
+    return _change("ResolveThread", "resolveThread", {"id": comment_id, "resolved": resolved})
+
+
+def react(comment_id: str, emoji: str, on: bool) -> dict[str, Any]:
+    return _change("React", "react", {"id": comment_id, "emoji": emoji, "on": on})
+
+
+def watch(kind: str, object_id: str, on: bool) -> dict[str, Any]:
+    return _change("Watch", "watch", {"kind": kind, "id": object_id, "on": on})
+
+
+def activity(
+    project: str | None, actor: str | None = None, verbs: list[str] | None = None,
+    before: str | None = None, since_last_look: bool = False, limit: int = 50,
+) -> dict[str, Any]:  # fmt: skip
+    """A page of the activity feed (never cached: reads are audited and should be fresh)."""
+    variables = {"project": project, "actor": actor, "verbs": verbs, "before": before,
+                 "limit": limit, "sinceLastLook": since_last_look}  # fmt: skip
+    found: dict[str, Any] = _post(hub_url(), _token(), "Activity", variables)["activity"]
+    if found["__typename"] != "ActivityPage":
+        raise HubError(found["message"])
+    return found
+
+
+def inbox(unread: bool) -> dict[str, Any]:
+    """Your notifications and how many are unread."""
+    return _post(hub_url(), _token(), "Inbox", {"unread": unread})
+
+
+def unread_count_or_zero() -> int:
+    """How many notifications are unread (0 when the hub cannot say; pages show why)."""
+    try:
+        count: int = read("UnreadCount")["unreadNotifications"]
+    except HubError:
+        return 0
+    return count
+
+
+def mark_read(ids: list[str] | None) -> int:
+    count: int = _change("MarkNotificationsRead", "markNotificationsRead", {"ids": ids})["count"]
+    st.cache_data.clear()
+    return count
+
+
+def mark_feed_seen(project: str) -> None:
+    _change("MarkFeedSeen", "markFeedSeen", {"project": project})

@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import hub_client
+from dashboard import discussion, hub_client
 from dashboard.lineage_chart import lineage_figure
 from dashboard.ui import load
 
@@ -100,9 +100,10 @@ if name is not None:
         f"from {about['source']} · by {about['author']} on {about['createdAt'][:10]} — "
         f"{about['message'] or 'no message'}"
     )
-    history, profile, rows, changes, graph, describe = st.tabs(
-        ["History", "Columns", "Rows", "Compare versions", "Lineage", "Describe columns"]
-    )
+    history, profile, rows, changes, graph, describe, talk = st.tabs(
+        ["History", "Columns", "Rows", "Compare versions", "Lineage", "Describe columns",
+         "Discussion"]
+    )  # fmt: skip
 
     with history:
         st.dataframe(
@@ -244,6 +245,16 @@ if name is not None:
                 st.success(f"Saved the description of {column}.")
             else:
                 st.error(result["message"])
+
+    with talk:
+        # A thread can be about the whole version, the rows matching the Rows tab's filter, or
+        # one column.
+        anchors: list[tuple[str, dict | None]] = [(f"The whole of version {number}", None)]
+        if condition.strip():
+            anchors.append((f"Rows where {condition.strip()}", {"filter": condition.strip()}))
+        anchors += [(f"Column {c['name']}", {"column": c["name"]}) for c in current["columns"]]
+        discussion.show("DATASET_VERSION", current["id"], anchors=anchors,
+                        title=f"Discussion of version {number}")  # fmt: skip
 
 st.subheader("Upload a version")
 with st.form("upload", clear_on_submit=True):

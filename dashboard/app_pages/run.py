@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import hub_client
+from dashboard import discussion, hub_client
 from dashboard.charts import curves_figure
 from dashboard.ui import duration_text, load, number_text, status_badge, status_label
 
@@ -125,17 +125,41 @@ with machine:
 
 st.subheader("Curves")
 keys = [m["key"] for m in run["metrics"]]
+series = load(hub_client.metric_series, [run["id"]], keys, BUCKETS) if keys else []
 if not keys:
     st.info("This run has not logged any metrics yet.")
-    st.stop()
-series = load(hub_client.metric_series, [run["id"]], keys, BUCKETS)
-names = {run["id"]: run["name"]}
+chart_slots = {}
 for start in range(0, len(keys), CHARTS_PER_ROW):
     row = st.columns(CHARTS_PER_ROW)
     for column, key in zip(row, keys[start : start + CHARTS_PER_ROW], strict=False):
-        with column:
-            st.plotly_chart(
-                curves_figure(series, key, names, height=260, show_legend=False),
-                config={"displaylogo": False},
-                key=f"run-curve:{key}",
-            )
+        chart_slots[key] = column.empty()
+
+# Comments can point at a step range of one curve; those ranges are shaded on the chart.
+anchors: list[tuple[str, dict | None]] = [("The whole run", None)]
+if keys:
+    with st.expander("Comment on part of a curve", icon=":material/insights:"):
+        left, right = st.columns([1, 3])
+        metric = left.selectbox("Curve", keys, key="anchor-metric")
+        steps = [s for item in series if item["key"] == metric for s in item["steps"]] or [0]
+        low, high = int(min(steps)), int(max(steps))
+        chosen = right.slider(
+            "Steps", low, max(high, low + 1), (low, max(high, low + 1)), key="anchor-steps"
+        )
+        st.caption("Then write your comment below and choose this part under “About”.")
+    anchors.append((f"{metric}, steps {chosen[0]:,} to {chosen[1]:,}",
+                    {"metric": metric, "steps": list(chosen)}))  # fmt: skip
+discussed = discussion.show("RUN", run["id"], anchors=anchors)
+
+names = {run["id"]: run["name"]}
+marked = [t for t in (discussed or {}).get("threads", []) if (t["anchor"] or {}).get("steps")]
+for key, slot in chart_slots.items():
+    figure = curves_figure(series, key, names, height=260, show_legend=False)
+    for thread in marked:
+        if thread["anchor"]["metric"] == key:
+            low, high = thread["anchor"]["steps"]
+            count = len(thread["comments"])
+            figure.add_vrect(
+                x0=low, x1=high, fillcolor="#f2c94c", opacity=0.25, line_width=0,
+                annotation_text=f"💬 {count}", annotation_position="top left",
+            )  # fmt: skip
+    slot.plotly_chart(figure, config={"displaylogo": False}, key=f"run-curve:{key}")

@@ -31,6 +31,8 @@ from graphql import (
 
 ASSUMED_LIST = 20
 PAGE_ARGUMENTS = ("first", "limit")
+# Lists whose length is bounded by what they hold, not by a page: "Type.field" → at most.
+BOUNDED_LISTS = {"Comment.reactions": 8}  # one entry per kind of reaction (comments.EMOJI)
 
 
 def _unwrap(kind: Any) -> tuple[Any, bool]:
@@ -99,7 +101,8 @@ def cost_rule(max_cost: int, max_page: int) -> type[ValidationRule]:
             page = self._page(node)
             multiplier, inherited = 1, None
             if is_list:
-                multiplier = page if page is not None else pending or ASSUMED_LIST
+                bound = BOUNDED_LISTS.get(f"{parent.name}.{node.name.value}")
+                multiplier = page if page is not None else pending or bound or ASSUMED_LIST
             elif page is not None:
                 inherited = page  # a connection: its page size applies to its nodes
             inner = 0

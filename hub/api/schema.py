@@ -23,6 +23,7 @@ from strawberry.schema.config import StrawberryConfig
 from hub.api.audit import AuditQueries
 from hub.api.cost import cost_rule
 from hub.api.datasets import DatasetMutations, DatasetQueries
+from hub.api.discussions import DiscussionMutations, DiscussionQueries
 from hub.api.lineage import LineageMutations
 from hub.api.metrics import FLOAT_LIST, FloatList, MetricQueries
 from hub.api.people import PeopleMutations, PeopleQueries
@@ -35,7 +36,15 @@ log = logging.getLogger("salon.graphql")
 
 
 @strawberry.type(description="Everything you can read.")
-class Query(ProjectQueries, RunQueries, MetricQueries, DatasetQueries, PeopleQueries, AuditQueries):
+class Query(
+    ProjectQueries,
+    RunQueries,
+    MetricQueries,
+    DatasetQueries,
+    DiscussionQueries,
+    PeopleQueries,
+    AuditQueries,
+):
     @strawberry.field(description="The hub's version.")
     def version(self) -> str:
         from hub import __version__
@@ -44,7 +53,9 @@ class Query(ProjectQueries, RunQueries, MetricQueries, DatasetQueries, PeopleQue
 
 
 @strawberry.type(description="Everything you can change.")
-class Mutation(RunMutations, DatasetMutations, LineageMutations, PeopleMutations):
+class Mutation(
+    RunMutations, DatasetMutations, LineageMutations, DiscussionMutations, PeopleMutations
+):
     pass
 
 

@@ -17,7 +17,7 @@ from typing import TypeVar
 from hub.errors import SalonError
 from hub.services.principal import Principal
 from hub.store import Store
-from hub.store.records import AuditDraft
+from hub.store.records import AuditDraft, EventDraft
 
 log = logging.getLogger("salon.audit")
 T = TypeVar("T")
@@ -89,11 +89,12 @@ async def deny(
     )
 
 
-async def change(store: Store, events: Sequence[AuditDraft], work: Awaitable[T]) -> T:
+async def change(store: Store, events: Sequence[EventDraft], work: Awaitable[T]) -> T:
     """Await a store write that carries ``events``; when it fails with an expected error (its
     transaction, events included, rolled back) record the attempt as an error."""
     try:
         return await work
     except SalonError:
-        await store.audit.record([dataclasses.replace(e, outcome="error") for e in events])
+        failed = [e for e in events if isinstance(e, AuditDraft)]
+        await store.audit.record([dataclasses.replace(e, outcome="error") for e in failed])
         raise

@@ -13,7 +13,7 @@ from hub.clock import now
 from hub.errors import InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
 from hub.run_filter import parse_filter, parse_sort
-from hub.services import audit, permissions, projects
+from hub.services import activity, audit, permissions, projects
 from hub.services.limits import (
     MAX_NOTES,
     MAX_PACKAGES,
@@ -31,6 +31,7 @@ from hub.store import Store
 from hub.store.records import (
     RUN_STATUSES,
     AuditDraft,
+    EventDraft,
     ExperimentRecord,
     KeyValue,
     MetricSummary,
@@ -88,7 +89,12 @@ async def create_run(store: Store, principal: Principal, new: NewRun) -> RunReco
         environment=new.environment,
         created_by=principal.user_name,
     )
-    events = [audit.event(principal, "run.create", "run", run.id, project.id, rows=1)]
+    events: list[EventDraft] = [
+        audit.event(principal, "run.create", "run", run.id, project.id, rows=1),
+        activity.entry(principal, "run.create", "run", run.id, project.id,
+                       f"started run {run.name} in {experiment.name}",
+                       detail={"experiment": experiment.name}),
+    ]  # fmt: skip
     await store.runs.create(run, params, tags, audit=events)
     return run
 
@@ -167,7 +173,13 @@ async def finish_run(
             field="status",
         )
     run = await writable_run(store, principal, run_id, "run.finish")
-    events = _event(principal, "run.finish", run, 1)
+    watchers = await store.activity.watchers([("run", run.id), ("project", run.project_id)])
+    events: list[EventDraft] = [
+        *_event(principal, "run.finish", run, 1),
+        activity.entry(principal, "run.finish", "run", run.id, run.project_id,
+                       f"run {run.name} ended: {status}", detail={"status": status},
+                       recipients=[(user_id, "watch") for user_id in sorted(watchers)]),
+    ]  # fmt: skip
     return await audit.change(
         store, events, store.runs.finish(run_id, status, ended_at or now(), audit=events)
     )

@@ -10,7 +10,9 @@ from pathlib import Path
 
 from hub.settings import Settings
 from hub.store.access import AccessStore
+from hub.store.activity import ActivityStore
 from hub.store.audit import AuditStore
+from hub.store.comments import CommentStore
 from hub.store.database import Database
 from hub.store.datasets import DatasetStore
 from hub.store.metrics import MetricStore
@@ -39,6 +41,8 @@ class Store:
         self.oauth = OAuthStore(db)
         self.objects = ObjectStore(db.path.parent / "objects")
         self.datasets = DatasetStore(db, self.objects.root)
+        self.comments = CommentStore(db)
+        self.activity = ActivityStore(db)
 
     def close(self) -> None:
         self.db.close()

@@ -7,7 +7,7 @@ from typing import Any
 
 from hub.store._time import to_naive, to_utc
 from hub.store.database import Cursor, Database
-from hub.store.records import AuditDraft, MembershipRecord
+from hub.store.records import EventDraft, MembershipRecord
 
 _COLUMNS = "project_id, subject_kind, subject_id, role, pii, granted_by, granted_at"
 
@@ -62,18 +62,18 @@ class AccessStore:
         self._db = db
 
     async def grant(
-        self, record: MembershipRecord, *, audit: Sequence[AuditDraft]
+        self, record: MembershipRecord, *, audit: Sequence[EventDraft]
     ) -> MembershipRecord:
         """Give a person or group a role on a project, replacing the role they had."""
         return await self._db.audited_write(audit, insert_membership, record)
 
     def grant_sync(
-        self, record: MembershipRecord, *, audit: Sequence[AuditDraft]
+        self, record: MembershipRecord, *, audit: Sequence[EventDraft]
     ) -> MembershipRecord:
         return self._db.audited_write_sync(audit, insert_membership, record)
 
     async def revoke(
-        self, project_id: str, subject_kind: str, subject_id: str, *, audit: Sequence[AuditDraft]
+        self, project_id: str, subject_kind: str, subject_id: str, *, audit: Sequence[EventDraft]
     ) -> bool:
         """Take a role away; False when there was none."""
         return await self._db.audited_write(audit, _revoke, project_id, subject_kind, subject_id)
@@ -99,7 +99,7 @@ class AccessStore:
         object_id: str,
         group_ids: Sequence[str],
         *,
-        audit: Sequence[AuditDraft],
+        audit: Sequence[EventDraft],
     ) -> None:
         """Make an object visible only to these groups (an empty list lifts the restriction)."""
 
@@ -128,4 +128,19 @@ class AccessStore:
         found: dict[str, set[str]] = {}
         for object_id, group_id in rows:
             found.setdefault(object_id, set()).add(group_id)
+        return found
+
+    async def restrictions_in(self, project_ids: list[str]) -> dict[tuple[str, str, str], set[str]]:
+        """Every restricted object of these projects, as (project id, kind, id), with the group
+        ids it is limited to."""
+        rows = await self._db.read(
+            lambda cur: cur.execute(
+                "SELECT project_id, object_kind, object_id, group_id FROM restrictions "
+                "WHERE project_id IN (SELECT unnest(?))",
+                [project_ids],
+            ).fetchall()
+        )
+        found: dict[tuple[str, str, str], set[str]] = {}
+        for project_id, kind, object_id, group_id in rows:
+            found.setdefault((project_id, kind, object_id), set()).add(group_id)
         return found

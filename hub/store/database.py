@@ -26,8 +26,8 @@ import duckdb
 
 from hub.clock import now
 from hub.errors import StoreUnavailable
-from hub.store import audit
-from hub.store.records import AuditDraft
+from hub.store import activity, audit
+from hub.store.records import ActivityDraft, ActivityRecord, AuditDraft, EventDraft
 from hub.store.remote import S3Access, httpfs_extension
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schema" / "duckdb"
@@ -75,6 +75,8 @@ class Database:
         self._head = audit.Head()
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="salon-db")
         self._closed = False
+        # Called with each activity entry once its change has committed (live updates).
+        self.listeners: list[Callable[[ActivityRecord], None]] = []
 
     def apply_schema(self) -> None:
         """Apply every ``schema/duckdb/*.sql`` file in name order (each is idempotent)."""
@@ -110,22 +112,30 @@ class Database:
 
     def audited_write_sync(
         self,
-        events: Sequence[AuditDraft],
+        events: Sequence[EventDraft],
         fn: Callable[Concatenate[Cursor, P], T],
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
-        """Run ``fn(cursor, ...)`` and append ``events`` to the audit chain, in one transaction."""
+        """Run ``fn(cursor, ...)`` and append ``events`` in one transaction: audit events to
+        the hash chain, activity entries to the feed and the inboxes they reach."""
+        trail = [e for e in events if isinstance(e, AuditDraft)]
+        drafts = [e for e in events if isinstance(e, ActivityDraft)]
         with self._write_lock:
+            at = now()
             with self._transaction() as cursor:
                 result = fn(cursor, *args, **kwargs)
-                head = audit.append(cursor, self._head, events, now())
+                head = audit.append(cursor, self._head, trail, at)
+                entries = activity.append(cursor, drafts, at)
             self._head = head  # only once committed
-            return result
+        for listener in self.listeners:  # after commit, outside the lock
+            for entry in entries:
+                listener(entry)
+        return result
 
     async def audited_write(
         self,
-        events: Sequence[AuditDraft],
+        events: Sequence[EventDraft],
         fn: Callable[Concatenate[Cursor, P], T],
         *args: P.args,
         **kwargs: P.kwargs,

@@ -21,12 +21,12 @@ from hub.store._time import to_naive, to_utc
 from hub.store.database import Cursor, Database
 from hub.store.records import (
     Annotation,
-    AuditDraft,
     ColumnNote,
     DatasetFile,
     DatasetRecord,
     DatasetUse,
     DatasetVersionRecord,
+    EventDraft,
 )
 from hub.store.remote import S3Access
 
@@ -220,12 +220,12 @@ class DatasetStore:
         self._db = db
         self.objects_root = objects_root
 
-    async def create(self, record: DatasetRecord, *, audit: Sequence[AuditDraft]) -> DatasetRecord:
+    async def create(self, record: DatasetRecord, *, audit: Sequence[EventDraft]) -> DatasetRecord:
         """Store a dataset, or return the project's existing one of the same name."""
         return await self._db.audited_write(audit, _insert_dataset, record)
 
     async def set_fixed_schema(
-        self, dataset_id: str, fixed: bool, *, audit: Sequence[AuditDraft]
+        self, dataset_id: str, fixed: bool, *, audit: Sequence[EventDraft]
     ) -> None:
         await self._db.audited_write(
             audit,
@@ -252,7 +252,7 @@ class DatasetStore:
         version: DatasetVersionRecord,
         files: Sequence[DatasetFile],
         *,
-        audit: Sequence[AuditDraft],
+        audit: Sequence[EventDraft],
     ) -> tuple[DatasetVersionRecord, bool]:
         """Store a version (numbered next); when its content equals the latest version's,
         store nothing and return that one. The flag says whether a version was added."""
@@ -309,7 +309,7 @@ class DatasetStore:
         """Rows added, removed, changed by ``key``, and repeated keys (see ``_key_changes``)."""
         return await self._db.read(_key_changes, before, after, key, compared)
 
-    async def record_use(self, use: DatasetUse, *, audit: Sequence[AuditDraft]) -> bool:
+    async def record_use(self, use: DatasetUse, *, audit: Sequence[EventDraft]) -> bool:
         """Record that a run used a version (once per run, version and direction)."""
 
         def insert(cur: Cursor) -> bool:
@@ -359,7 +359,7 @@ class DatasetStore:
 
     async def annotate(
         self, version_id: str, dataset_id: str, items: Sequence[Annotation],
-        *, audit: Sequence[AuditDraft],
+        *, audit: Sequence[EventDraft],
     ) -> int:  # fmt: skip
         """Store annotations of a version's rows; returns how many."""
 
@@ -403,7 +403,7 @@ class DatasetStore:
         )
         return {r[1]: ColumnNote(r[0], r[1], r[2], r[3], r[4], to_utc(r[5])) for r in rows}
 
-    async def set_note(self, note: ColumnNote, *, audit: Sequence[AuditDraft]) -> ColumnNote:
+    async def set_note(self, note: ColumnNote, *, audit: Sequence[EventDraft]) -> ColumnNote:
         def replace(cur: Cursor) -> ColumnNote:
             cur.execute(
                 "DELETE FROM dataset_columns WHERE dataset_id = ? AND name = ?",

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from hub.errors import NotFound
 from hub.store.database import Cursor, Database
-from hub.store.records import AuditDraft, MetricSeries, MetricSummary
+from hub.store.records import EventDraft, MetricSeries, MetricSummary
 
 # The columns an ingest batch carries; the run is given once per batch.
 BATCH_SCHEMA = pa.schema(
@@ -319,7 +319,7 @@ class MetricStore:
         self._db = db
 
     async def ingest(
-        self, run_id: str, batch_id: str, batch: pa.Table, *, audit: Sequence[AuditDraft]
+        self, run_id: str, batch_id: str, batch: pa.Table, *, audit: Sequence[EventDraft]
     ) -> int:
         """Store a batch (columns of ``BATCH_SCHEMA``) exactly once; returns points stored."""
         return await self._db.audited_write(audit, _ingest, run_id, batch_id, batch)

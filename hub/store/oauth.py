@@ -13,7 +13,7 @@ from typing import Any
 
 from hub.store._time import maybe_utc, to_naive, to_utc
 from hub.store.database import Cursor, Database
-from hub.store.records import AuditDraft
+from hub.store.records import EventDraft
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -118,7 +118,7 @@ class OAuthStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def ensure_client(self, client: ClientRecord, *, audit: Sequence[AuditDraft]) -> None:
+    def ensure_client(self, client: ClientRecord, *, audit: Sequence[EventDraft]) -> None:
         """Register (or re-register with new settings) a client."""
         self._db.audited_write_sync(audit, _ensure_client, client)
 
@@ -132,7 +132,7 @@ class OAuthStore:
         )
         return None if row is None else ClientRecord(row[0], row[1], tuple(row[2]), row[3])
 
-    def save_code(self, code: CodeRecord, *, audit: Sequence[AuditDraft]) -> None:
+    def save_code(self, code: CodeRecord, *, audit: Sequence[EventDraft]) -> None:
         self._db.audited_write_sync(audit, _save_code, code)
 
     def code(self, code_hash: str, now: datetime) -> CodeRecord | None:
@@ -164,7 +164,7 @@ class OAuthStore:
         self._db.audited_write_sync((), _take_code, code_hash)
 
     def start_session(
-        self, session: SessionRecord, refresh_hash: str, *, audit: Sequence[AuditDraft]
+        self, session: SessionRecord, refresh_hash: str, *, audit: Sequence[EventDraft]
     ) -> None:
         self._db.audited_write_sync(audit, _start_session, session, refresh_hash)
 
@@ -179,7 +179,7 @@ class OAuthStore:
         return None if row is None else _session(row)
 
     def rotate_refresh(
-        self, session_id: str, refresh_hash: str, *, audit: Sequence[AuditDraft]
+        self, session_id: str, refresh_hash: str, *, audit: Sequence[EventDraft]
     ) -> None:
         self._db.audited_write_sync(audit, _rotate, session_id, refresh_hash)
 
@@ -194,7 +194,7 @@ class OAuthStore:
         return None if row is None else _session(row)
 
     def end_sessions(
-        self, user_id: str, client_id: str | None, at: datetime, *, audit: Sequence[AuditDraft]
+        self, user_id: str, client_id: str | None, at: datetime, *, audit: Sequence[EventDraft]
     ) -> int:
         """Revoke the person's sessions (at one client, or everywhere); returns how many."""
         ended: int = self._db.audited_write_sync(audit, _end_sessions, user_id, client_id, at)

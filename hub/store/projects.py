@@ -8,7 +8,7 @@ from typing import Any
 from hub.store._time import to_naive, to_utc
 from hub.store.access import insert_membership
 from hub.store.database import Cursor, Database
-from hub.store.records import AuditDraft, ExperimentRecord, MembershipRecord, ProjectRecord
+from hub.store.records import EventDraft, ExperimentRecord, MembershipRecord, ProjectRecord
 
 _PROJECT_COLUMNS = "id, name, description, created_at, created_by"
 _EXPERIMENT_COLUMNS = "id, project_id, name, description, created_at, created_by"
@@ -91,7 +91,7 @@ class ProjectStore:
         record: ProjectRecord,
         owner: MembershipRecord | None = None,
         *,
-        audit: Sequence[AuditDraft],
+        audit: Sequence[EventDraft],
     ) -> ProjectRecord:
         """Store a project with its first member, or return the existing one of the same name."""
         return await self._db.audited_write(audit, insert_project, record, owner)
@@ -121,7 +121,7 @@ class ProjectStore:
         return [_project(row) for row in rows]
 
     async def create_experiment(
-        self, record: ExperimentRecord, *, audit: Sequence[AuditDraft]
+        self, record: ExperimentRecord, *, audit: Sequence[EventDraft]
     ) -> ExperimentRecord:
         """Store an experiment, or return the project's existing one of the same name."""
         return await self._db.audited_write(audit, insert_experiment, record)

@@ -275,3 +275,97 @@ class Annotation:
     vote: int | None
     author: str
     created_at: datetime
+
+
+# Discussions, activity and inboxes ----------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CommentRecord:
+    """A comment on an object, in a thread; ``body`` is Markdown as written (empty once
+    deleted)."""
+
+    id: str
+    project_id: str
+    target_kind: str
+    target_id: str
+    thread_id: str
+    parent_id: str | None
+    anchor: str | None  # JSON
+    author_id: str
+    body: str
+    created_at: datetime
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CommentEdit:
+    comment_id: str
+    body: str
+    edited_by: str
+    edited_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Reaction:
+    comment_id: str
+    user_id: str
+    emoji: str
+    created_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Mention:
+    subject_kind: str  # user | group
+    subject_id: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ActivityDraft:
+    """A change as the activity feed shows it, and the people whose inbox it reaches
+    (user id, reason). Passed with a change's audit events and written in its transaction."""
+
+    actor_id: str
+    project_id: str | None
+    verb: str
+    object_kind: str
+    object_id: str | None
+    summary: str
+    detail: str = "{}"  # JSON
+    target_kind: str | None = None
+    target_id: str | None = None
+    guard_kind: str | None = None
+    guard_id: str | None = None
+    recipients: tuple[tuple[str, str], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ActivityRecord:
+    id: str
+    at: datetime
+    actor_id: str
+    project_id: str | None
+    verb: str
+    object_kind: str
+    object_id: str | None
+    target_kind: str | None
+    target_id: str | None
+    guard_kind: str | None
+    guard_id: str | None
+    summary: str
+    detail: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NotificationRecord:
+    activity: ActivityRecord
+    reason: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+# What a change passes to the store: audit events and activity entries, written together.
+EventDraft = AuditDraft | ActivityDraft

@@ -11,7 +11,7 @@ from hub.errors import Conflict, NotFound
 from hub.run_filter import Filter, SortKey
 from hub.store._time import to_naive
 from hub.store.database import Cursor, Database
-from hub.store.records import AuditDraft, KeyValue, RunPage, RunRecord
+from hub.store.records import EventDraft, KeyValue, RunPage, RunRecord
 from hub.store.run_rows import RUN_COLUMNS, run_from_row
 from hub.store.run_search import search_runs
 
@@ -151,7 +151,7 @@ class RunStore:
         params: Sequence[tuple[str, str]] = (),
         tags: Sequence[tuple[str, str]] = (),
         *,
-        audit: Sequence[AuditDraft],
+        audit: Sequence[EventDraft],
     ) -> None:
         """Store a new run with its first params and tags, in one transaction."""
         await self._db.audited_write(audit, _insert_run, run, params, tags)
@@ -162,23 +162,23 @@ class RunStore:
         return {run.id: run for run in await self._db.read(_runs_by_ids, ids)}
 
     async def add_params(
-        self, run_id: str, params: Sequence[tuple[str, str]], *, audit: Sequence[AuditDraft]
+        self, run_id: str, params: Sequence[tuple[str, str]], *, audit: Sequence[EventDraft]
     ) -> int:
         """Add params to a run; returns how many were new. Raises Conflict on a changed value."""
         return await self._db.audited_write(audit, _add_params, run_id, params)
 
     async def set_tags(
-        self, run_id: str, tags: Sequence[tuple[str, str]], *, audit: Sequence[AuditDraft]
+        self, run_id: str, tags: Sequence[tuple[str, str]], *, audit: Sequence[EventDraft]
     ) -> None:
         """Set (or overwrite) tags on a run."""
         await self._db.audited_write(audit, _set_tags, run_id, tags)
 
-    async def set_notes(self, run_id: str, notes: str, *, audit: Sequence[AuditDraft]) -> RunRecord:
+    async def set_notes(self, run_id: str, notes: str, *, audit: Sequence[EventDraft]) -> RunRecord:
         """Replace a run's notes; returns the updated run."""
         return await self._db.audited_write(audit, _update, run_id, {"notes": notes})
 
     async def finish(
-        self, run_id: str, status: str, ended_at: datetime, *, audit: Sequence[AuditDraft]
+        self, run_id: str, status: str, ended_at: datetime, *, audit: Sequence[EventDraft]
     ) -> RunRecord:
         """Set a run's final status and end time; returns the updated run."""
         return await self._db.audited_write(

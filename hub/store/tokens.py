@@ -8,7 +8,7 @@ from typing import Any
 
 from hub.store._time import maybe_utc, to_naive, to_utc
 from hub.store.database import Cursor, Database
-from hub.store.records import AuditDraft, TokenRecord
+from hub.store.records import EventDraft, TokenRecord
 
 _COLUMNS = (
     "id, name, user_id, user_name, created_at, expires_at, revoked_at, scope_projects, scope_write"
@@ -75,12 +75,12 @@ class TokenStore:
         self._db = db
 
     async def create(
-        self, record: TokenRecord, token_hash: str, *, audit: Sequence[AuditDraft]
+        self, record: TokenRecord, token_hash: str, *, audit: Sequence[EventDraft]
     ) -> TokenRecord:
         return await self._db.audited_write(audit, _insert, record, token_hash)
 
     def create_sync(
-        self, record: TokenRecord, token_hash: str, *, audit: Sequence[AuditDraft]
+        self, record: TokenRecord, token_hash: str, *, audit: Sequence[EventDraft]
     ) -> TokenRecord:
         return self._db.audited_write_sync(audit, _insert, record, token_hash)
 
@@ -110,7 +110,7 @@ class TokenStore:
         return [_token(row) for row in rows]
 
     async def revoke(
-        self, token_id: str, at: datetime, *, audit: Sequence[AuditDraft]
+        self, token_id: str, at: datetime, *, audit: Sequence[EventDraft]
     ) -> str | None:
         """Revoke a token; returns its hash (to drop it from caches), or None if it was not
         active."""

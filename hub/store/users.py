@@ -8,7 +8,7 @@ from typing import Any
 
 from hub.store._time import maybe_utc, to_naive, to_utc
 from hub.store.database import Cursor, Database
-from hub.store.records import AuditDraft, GroupRecord, UserRecord
+from hub.store.records import EventDraft, GroupRecord, UserRecord
 
 _USER_COLUMNS = (
     "id, name, display_name, email, is_admin, is_compliance, created_at, disabled_at, "
@@ -96,12 +96,12 @@ class UserStore:
         self._db = db
 
     async def create(
-        self, user: UserRecord, password_hash: str | None, *, audit: Sequence[AuditDraft]
+        self, user: UserRecord, password_hash: str | None, *, audit: Sequence[EventDraft]
     ) -> UserRecord:
         return await self._db.audited_write(audit, _insert_user, user, password_hash)
 
     def create_sync(
-        self, user: UserRecord, password_hash: str | None, *, audit: Sequence[AuditDraft]
+        self, user: UserRecord, password_hash: str | None, *, audit: Sequence[EventDraft]
     ) -> UserRecord:
         return self._db.audited_write_sync(audit, _insert_user, user, password_hash)
 
@@ -141,7 +141,7 @@ class UserStore:
         return {row[0]: _user(row) for row in rows}
 
     async def update(
-        self, user_id: str, changes: dict[str, Any], *, audit: Sequence[AuditDraft]
+        self, user_id: str, changes: dict[str, Any], *, audit: Sequence[EventDraft]
     ) -> UserRecord | None:
         """Change columns of a user (``disabled_at``, ``password_hash``, flags, names)."""
         stored = {k: to_naive(v) if isinstance(v, datetime) else v for k, v in changes.items()}
@@ -150,7 +150,7 @@ class UserStore:
     async def group_ids_of(self, user_id: str, claimed: Sequence[str] = ()) -> list[str]:
         return await self._db.read(_group_ids_of, user_id, claimed)
 
-    async def create_group(self, group: GroupRecord, *, audit: Sequence[AuditDraft]) -> GroupRecord:
+    async def create_group(self, group: GroupRecord, *, audit: Sequence[EventDraft]) -> GroupRecord:
         def insert(cur: Cursor) -> GroupRecord:
             cur.execute(
                 f"INSERT INTO groups ({_GROUP_COLUMNS}) VALUES (?, ?, ?, ?)",
@@ -189,13 +189,13 @@ class UserStore:
         return members
 
     async def add_member(
-        self, group_id: str, user_id: str, at: datetime, *, audit: Sequence[AuditDraft]
+        self, group_id: str, user_id: str, at: datetime, *, audit: Sequence[EventDraft]
     ) -> bool:
         """Add a person to a group; False when they already were in it."""
         return await self._db.audited_write(audit, _add_member, group_id, user_id, at)
 
     async def remove_member(
-        self, group_id: str, user_id: str, *, audit: Sequence[AuditDraft]
+        self, group_id: str, user_id: str, *, audit: Sequence[EventDraft]
     ) -> None:
         await self._db.audited_write(
             audit,

@@ -18,15 +18,16 @@ import pytest
 
 from hub.api.schema import build_schema
 from hub.clock import now
-from hub.services import access, accounts, runs, tokens
+from hub.services import access, accounts, comments, runs, tokens
 from hub.services.principal import SYSTEM
 from hub.store import Store
 from tests.inprocess import InProcessHub, in_process_hub
 
 LEVELS = ("signed_in", "viewer", "commenter", "editor", "maintainer", "site_admin", "audit_reader")
+# comment_author: only the-commenter, who wrote World.comment
 ROLE_LEVELS = {
     "viewer": {"signed_in", "viewer"},
-    "commenter": {"signed_in", "viewer", "commenter"},
+    "commenter": {"signed_in", "viewer", "commenter", "comment_author"},
     "editor": {"signed_in", "viewer", "commenter", "editor"},
     "maintainer": {"signed_in", "viewer", "commenter", "editor", "maintainer"},
     "admin": {"signed_in", "viewer", "commenter", "editor", "maintainer"},
@@ -39,6 +40,11 @@ class World:
     callers: dict[str, tuple[str | None, set[str]]]  # name: (token, levels held)
     alpha_run: str
     victim_token: str
+    comment: str  # by the-commenter, on alpha_run
+
+    def fresh_comment(self) -> str:
+        """A comment by Salon itself (nobody's own), for changes that use one up."""
+        return _run(comments.add(self.hub.store, SYSTEM, "run", self.alpha_run, "x")).id
 
 
 Check = Callable[[Any, World], bool]
@@ -92,6 +98,12 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
         Rule("audit_reader", "{ auditEvents(first: 5) { __typename ... on Error { message } } }"),
         {},
     ),
+    "discussion": lambda w, c: (Rule("viewer", 'query($id: ID!) { discussion(kind: RUN, id: $id) { __typename ... on Error { message } } }'), {"id": w.alpha_run}),
+    "activity": lambda w, c: (Rule("viewer", '{ activity(project: "alpha") { __typename ... on Error { message } } }'), {}),
+    "inbox": lambda w, c: (Rule("signed_in", "{ inbox { reason } }", lambda v, w: v is not None), {}),
+    "unreadNotifications": lambda w, c: (Rule("signed_in", "{ unreadNotifications }", lambda v, w: v is not None), {}),
+    "mentionCandidates": lambda w, c: (Rule("viewer", "query($id: ID!) { mentionCandidates(kind: RUN, id: $id) { name } }", non_empty), {"id": w.alpha_run}),
+    "commentHistory": lambda w, c: (Rule("maintainer", "query($id: ID!) { commentHistory(id: $id) { body } }", lambda v, w: v is not None), {"id": w.fresh_comment()}),
     "auditVerification": lambda w, c: (
         Rule("audit_reader", "{ auditVerification { __typename ... on Error { message } } }"),
         {},
@@ -150,6 +162,38 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     "fixDatasetSchema": lambda w, c: (
         Rule("maintainer", 'mutation { fixDatasetSchema(project: "alpha", dataset: "readings", fixed: false) '
              "{ __typename ... on Error { message } } }"),
+        {},
+    ),
+    "addComment": lambda w, c: (
+        Rule("commenter", 'mutation($id: ID!) { addComment(kind: RUN, id: $id, body: "hi") { __typename ... on Error { message } } }'),
+        {"id": w.alpha_run},
+    ),
+    "editComment": lambda w, c: (
+        Rule("comment_author", 'mutation($id: ID!) { editComment(id: $id, body: "edited") { __typename ... on Error { message } } }'),
+        {"id": w.comment},
+    ),
+    "deleteComment": lambda w, c: (
+        Rule("maintainer", "mutation($id: ID!) { deleteComment(id: $id) { __typename ... on Error { message } } }"),
+        {"id": w.fresh_comment()},
+    ),
+    "resolveThread": lambda w, c: (
+        Rule("editor", "mutation($id: ID!) { resolveThread(id: $id) { __typename ... on Error { message } } }"),
+        {"id": w.fresh_comment()},
+    ),
+    "react": lambda w, c: (
+        Rule("commenter", 'mutation($id: ID!) { react(id: $id, emoji: "+1") { __typename ... on Error { message } } }'),
+        {"id": w.comment},
+    ),
+    "watch": lambda w, c: (
+        Rule("viewer", "mutation($id: ID!) { watch(kind: RUN, id: $id) { __typename ... on Error { message } } }"),
+        {"id": w.alpha_run},
+    ),
+    "markNotificationsRead": lambda w, c: (
+        Rule("signed_in", "mutation { markNotificationsRead { __typename ... on Error { message } } }"),
+        {},
+    ),
+    "markFeedSeen": lambda w, c: (
+        Rule("viewer", 'mutation { markFeedSeen(project: "alpha") { __typename ... on Error { message } } }'),
         {},
     ),
     "createApiToken": lambda w, c: (
@@ -267,7 +311,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         )
         victim_token = _run(tokens.create_token(store, victim_principal, "v"))[0].id
         _run(accounts.create_group(store, SYSTEM, "crew"))
-        yield World(hub, callers, alpha.id, victim_token)
+        commenter = _run(store.users.by_name("the-commenter"))
+        writer = _run(tokens.principal_for_user(store, commenter, auth_method="session",
+                                                auth_id=None))  # fmt: skip
+        comment = _run(comments.add(store, writer, "run", alpha.id, "first"))
+        yield World(hub, callers, alpha.id, victim_token, comment.id)
 
 
 def test_every_field_has_a_rule() -> None:

@@ -1,0 +1,101 @@
+"""Activity: your inbox (mentions, replies, what you follow) and what changed in each project.
+
+Times are shown in your own time zone. "Since I last looked" shows what happened in a project
+since you last pressed "Mark all as seen", for teams spread over time zones.
+"""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import hub_client
+from dashboard.discussion import reader_zone, when
+from dashboard.ui import load
+
+REASONS = {"mention": "mentioned you", "reply": "in your thread", "watch": "you follow this",
+           "assign": "assigned to you"}  # fmt: skip
+KINDS = {
+    "Everything": None,
+    "Runs": ["run."],
+    "Datasets": ["dataset."],
+    "Comments": ["comment."],
+    "People and roles": ["membership.", "object.", "project."],
+}
+
+
+def link(entry: dict) -> None:  # type: ignore[type-arg]
+    """A link to where the entry happened, when a page shows it."""
+    kind = entry["targetKind"] or entry["objectKind"]
+    object_id = entry["targetId"] or entry["objectId"]
+    if kind == "run" and object_id:
+        st.page_link("app_pages/run.py", label="Open the run", icon=":material/description:",
+                     query_params={"id": object_id})  # fmt: skip
+
+
+st.title("Activity")
+st.caption(f"Times in your time zone ({reader_zone().key}).")
+inbox_tab, feed_tab = st.tabs(["Inbox", "What changed"])
+
+with inbox_tab:
+    only_unread = st.toggle("Only unread", value=True)
+    mail = load(hub_client.inbox, only_unread)
+    unread = mail["unreadNotifications"]
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    left.markdown(f"**{unread} unread**" if unread else "Nothing unread.")
+    if unread and right.button("Mark all as read", icon=":material/done_all:"):
+        load(hub_client.mark_read, None)
+        st.rerun()
+    if not mail["inbox"]:
+        st.caption("When someone mentions you, replies in your thread, or changes something "
+                   "you follow, it shows up here.")  # fmt: skip
+    for notice in mail["inbox"]:
+        entry = notice["entry"]
+        with st.container(border=True):
+            fresh = "" if notice["readAt"] else ":blue-badge[new] "
+            st.markdown(f"{fresh}**{entry['actorDisplayName']}** {entry['summary']}")
+            st.caption(f"{entry['project'] or ''} · {when(entry['at'])} · "
+                       f"{REASONS.get(notice['reason'], notice['reason'])}")  # fmt: skip
+            excerpt = (entry["detail"] or {}).get("excerpt")
+            if excerpt:
+                st.markdown(f"> {excerpt}")
+            columns = st.columns([1, 1, 3])
+            with columns[0]:
+                link(entry)
+            if not notice["readAt"] and columns[1].button("Mark read", key=f"read:{entry['id']}"):
+                load(hub_client.mark_read, [entry["id"]])
+                st.rerun()
+
+with feed_tab:
+    projects = [p["name"] for p in load(hub_client.projects)]
+    if not projects:
+        st.info("No projects yet.")
+        st.stop()
+    left, middle, right = st.columns([2, 2, 2])
+    project = left.selectbox("Project", projects)
+    kind = middle.selectbox("Show", list(KINDS))
+    person = right.text_input("By (sign-in name)", placeholder="anyone")
+    since = st.toggle("Only since I last looked", help="Changes since you last pressed "
+                      "“Mark all as seen” for this project.")  # fmt: skip
+    page = load(hub_client.activity, project, person.strip() or None, KINDS[kind],
+                None, since, 100)  # fmt: skip
+    if since:
+        looked = page["lastLooked"]
+        never = "You have not marked this project seen before: showing recent changes."
+        st.caption(f"You last looked on {when(looked)}." if looked else never)
+    if st.button("Mark all as seen", icon=":material/visibility:"):
+        load(hub_client.mark_feed_seen, project)
+        st.toast("Marked as seen")
+        st.rerun()
+    entries = page["entries"]
+    if not entries:
+        st.caption("Nothing happened here yet." if not since else "Nothing new since then.")
+    else:
+        table = pd.DataFrame(
+            {
+                "when": [when(e["at"]) for e in entries],
+                "who": [e["actorDisplayName"] for e in entries],
+                "what": [e["summary"] for e in entries],
+            }
+        )
+        st.dataframe(table, hide_index=True, width="stretch")
+        if page["nextBefore"]:
+            st.caption("Showing the latest 100 changes.")

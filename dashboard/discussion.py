@@ -1,0 +1,173 @@
+"""The discussion under anything shown on a page: threads, replies, reactions, @mentions.
+
+``show(kind, object_id, anchors=...)`` draws the threads on an object and a box to start one.
+Comments arrive from the hub already rendered and sanitized (Markdown → HTML, nh3); times are
+shown in the reader's own time zone, which the browser tells Streamlit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import streamlit as st
+
+from dashboard import hub_client
+
+Anchor = dict[str, Any]
+
+
+def reader_zone() -> ZoneInfo:
+    """The reader's time zone (from their browser), UTC when it is not known."""
+    try:
+        return ZoneInfo(st.context.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def when(text: str | None) -> str:
+    """An ISO time from the hub, in the reader's zone: "27 Nov 14:05 CET"."""
+    if not text:
+        return ""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(reader_zone())
+    return moment.strftime("%d %b %H:%M %Z")
+
+
+def anchor_text(anchor: Anchor | None) -> str:
+    """What part of the object a thread is about, in words."""
+    if not anchor:
+        return ""
+    if anchor.get("steps"):
+        low, high = anchor["steps"]
+        return f"on {anchor.get('metric')}, steps {low:,} to {high:,}"
+    if anchor.get("filter"):
+        return f"on rows where {anchor['filter']}"
+    if anchor.get("row") is not None:
+        return f"on row {anchor['row']}" + (f", {anchor['column']}" if anchor.get("column") else "")
+    if anchor.get("column"):
+        return f"on column {anchor['column']}"
+    return ""
+
+
+def _act(work: Callable[[], object], done: str | None = None) -> None:
+    """Send a change; say what went wrong in words, or rerun to show it."""
+    try:
+        work()
+    except hub_client.HubError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    if done:
+        st.toast(done)
+    st.rerun()
+
+
+def _with_mentions(body: str, names: list[str]) -> str:
+    missing = [n for n in names if f"@{n}" not in body]
+    return (body.rstrip() + " " + " ".join(f"@{n}" for n in missing)).strip()
+
+
+def _composer(kind: str, object_id: str, key: str, anchors: list[tuple[str, Anchor | None]],
+              reply_to: str | None = None) -> None:  # fmt: skip
+    """A form to write a comment: text, people to mention and (for a new thread) the part of
+    the object it is about."""
+    try:
+        people = hub_client.mention_candidates(kind, object_id)
+    except hub_client.HubError:
+        people = []
+    labels = {p["name"]: f"@{p['name']} ({p['displayName']})" for p in people}
+    with st.form(key, clear_on_submit=True, border=reply_to is None):
+        body = st.text_area(
+            "Reply" if reply_to else "Comment", key=f"{key}:body", height=90,
+            placeholder="Markdown works: **bold**, `code`, [links](https://…). Type @name to "
+            "mention someone, or pick people below.",
+        )  # fmt: skip
+        mention = st.multiselect("Mention", list(labels), format_func=labels.get,
+                                 key=f"{key}:mention", placeholder="Type a name")  # fmt: skip
+        anchor = None
+        if anchors and reply_to is None:
+            chosen = st.selectbox("About", [label for label, _ in anchors], key=f"{key}:about")
+            anchor = dict(anchors)[chosen]
+        if st.form_submit_button("Reply" if reply_to else "Comment", icon=":material/send:"):
+            text = _with_mentions(body, mention)
+            if not text.strip():
+                st.warning("Write something first.")
+                return
+            _act(lambda: hub_client.add_comment(kind, object_id, text, anchor, reply_to),
+                 "Comment sent")  # fmt: skip
+
+
+def _comment(comment: dict[str, Any], me: str | None, key: str) -> None:
+    header = f"**{comment['authorDisplayName']}** · {when(comment['createdAt'])}"
+    if comment["editedAt"]:
+        header += " · _edited_"
+    st.markdown(header)
+    if comment["deletedAt"]:
+        st.caption("_This comment was deleted._")
+        return
+    st.html(comment["html"])
+    buttons = st.columns([1] * 6 + [4], gap="small")
+    reacted = {r["emoji"]: r for r in comment["reactions"]}
+    quick = {"+1": "👍", "-1": "👎", "tada": "🎉", "eyes": "👀"}
+    for column, (emoji, symbol) in zip(buttons, quick.items(), strict=False):
+        mine = reacted.get(emoji, {}).get("mine", False)
+        count = reacted.get(emoji, {}).get("count", 0)
+        who = ", ".join(reacted.get(emoji, {}).get("people", [])) or "nobody yet"
+        if column.button(f"{symbol} {count}" if count else symbol, key=f"{key}:{emoji}",
+                         type="primary" if mine else "tertiary", help=who):  # fmt: skip
+            _act(lambda e=emoji, m=mine: hub_client.react(comment["id"], e, not m))
+    if me is not None and comment["author"] == me:
+        with buttons[4].popover("Edit", icon=":material/edit:"), st.form(f"{key}:edit"):
+            text = st.text_area("Your comment", comment["body"], key=f"{key}:edit:body")
+            if st.form_submit_button("Save"):
+                _act(lambda: hub_client.edit_comment(comment["id"], text), "Comment saved")
+        if buttons[5].button("Delete", key=f"{key}:delete", icon=":material/delete:",
+                             type="tertiary"):  # fmt: skip
+            _act(lambda: hub_client.delete_comment(comment["id"]), "Comment deleted")
+
+
+def show(
+    kind: str, object_id: str, *, anchors: list[tuple[str, Anchor | None]] | None = None,
+    title: str = "Discussion",
+) -> dict[str, Any] | None:  # fmt: skip
+    """The threads on an object and a box to start one; returns the discussion (for pages
+    that mark anchored threads elsewhere, such as on a chart), or None if it cannot be read."""
+    try:
+        found = hub_client.discussion(kind, object_id)
+    except hub_client.HubError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return None
+    me_record = hub_client.me_or_none()
+    me = me_record["user"]["name"] if me_record else None
+    head, follow = st.columns([4, 1], vertical_alignment="center")
+    open_count = found["openThreads"]
+    head.subheader(f"{title} ({open_count} open)" if found["threads"] else title)
+    watching = found["watching"]
+    if follow.button("Unfollow" if watching else "Follow", key=f"watch:{kind}:{object_id}",
+                     icon=":material/notifications:",
+                     help="Followers get new comments and changes in their inbox."):  # fmt: skip
+        said = "Stopped following" if watching else "Following: news arrives in your inbox"
+        _act(lambda: hub_client.watch(kind, object_id, not watching), said)
+    show_resolved = st.toggle("Show resolved threads", key=f"resolved:{kind}:{object_id}")
+    threads = [t for t in found["threads"] if show_resolved or not t["resolvedAt"]]
+    if not found["threads"]:
+        st.caption("No comments yet. Start the discussion below.")
+    elif not threads:
+        st.caption("Every thread is resolved.")
+    for thread in threads:
+        with st.container(border=True):
+            about = anchor_text(thread["anchor"])
+            if about or thread["resolvedAt"]:
+                resolved = f"resolved by {thread['resolvedBy']}" if thread["resolvedAt"] else ""
+                st.caption(" · ".join(part for part in (about, resolved) if part))
+            for comment in thread["comments"]:
+                _comment(comment, me, f"c:{comment['id']}")
+            left, right = st.columns([3, 1])
+            with left.expander("Reply"):
+                _composer(kind, object_id, f"reply:{thread['id']}", [], reply_to=thread["id"])
+            label = "Reopen" if thread["resolvedAt"] else "Resolve"
+            if right.button(label, key=f"resolve:{thread['id']}", icon=":material/check_circle:"):
+                _act(lambda t=thread: hub_client.resolve_thread(t["id"], not t["resolvedAt"]))
+    _composer(kind, object_id, f"new:{kind}:{object_id}", anchors or [])
+    return found

@@ -1,0 +1,145 @@
+"""The activity feed and each person's inbox.
+
+Services describe each change they make with :func:`entry`; the entry travels with the change's
+audit events and is written in its transaction. Reading filters by what the reader may see now:
+projects they can read, and restricted datasets only for their groups, so a comment on a
+restricted dataset stays invisible (feed and inbox alike) to everyone else.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from hub.clock import now
+from hub.errors import InvalidInput, LimitExceeded
+from hub.services import audit, datasets, permissions, targets
+from hub.services.permissions import Access
+from hub.services.principal import Principal
+from hub.services.targets import Target
+from hub.store import Store
+from hub.store.activity import FeedQuery
+from hub.store.records import ActivityDraft, ActivityRecord, NotificationRecord
+
+MAX_FEED_PAGE = 200
+REASONS = ("mention", "reply", "watch", "assign")
+
+
+def entry(
+    principal: Principal, verb: str, object_kind: str, object_id: str | None,
+    project_id: str | None, summary: str, *, target: Target | None = None,
+    guard: tuple[str, str] | None = None, detail: dict[str, Any] | None = None,
+    recipients: list[tuple[str, str]] | None = None,
+) -> ActivityDraft:  # fmt: skip
+    """One feed entry for a change by ``principal``; ``recipients`` (user id, reason) get it
+    in their inbox. ``target``: what the object is about (a comment's object)."""
+    guard = guard or (target.guard if target else None)
+    return ActivityDraft(
+        principal.user_id, project_id, verb, object_kind, object_id, summary[:300],
+        json.dumps(detail or {}), target.kind if target else None, target.id if target else None,
+        guard[0] if guard else None, guard[1] if guard else None, tuple(recipients or ()),
+    )  # fmt: skip
+
+
+async def readable(store: Store, principal: Principal) -> dict[str, Access]:
+    """The principal's access to every project they may read."""
+    if principal.is_admin:
+        every = [p.id for p in await store.projects.all()]
+        found = {p: await permissions.access_to(store, principal, p) for p in every}
+        return {p: held for p, held in found.items() if held is not None}
+    return await permissions.project_access(store, principal)
+
+
+def _page(limit: int) -> int:
+    if not 1 <= limit <= MAX_FEED_PAGE:
+        raise LimitExceeded(f"Ask for 1 to {MAX_FEED_PAGE} entries at a time.", field="limit")
+    return limit
+
+
+async def feed(
+    store: Store, principal: Principal, *, project: str | None = None,
+    about: tuple[str, str] | None = None, actor: str | None = None,
+    verbs: list[str] | None = None, since: datetime | None = None,
+    before: str | None = None, limit: int = 50,
+) -> list[ActivityRecord]:  # fmt: skip
+    """Entries newest first: of one project, about one object (its own and its comments'),
+    or of every project the principal may read; optionally by one person, of some kinds
+    (verb prefixes such as ``run.`` or ``comment.``) and after a time."""
+    held = await readable(store, principal)
+    if about is not None:
+        found = await targets.find(store, principal, *about, action="activity.read")
+        held = {found.project.id: found.access}
+    elif project is not None:
+        chosen = await datasets.find_project(store, principal, project, "activity.read")
+        held = {chosen.project.id: chosen.access}
+    actor_id = None
+    if actor is not None:
+        person = await store.users.by_name(actor.strip().lower())
+        if person is None:
+            raise InvalidInput(f"There is nobody called {actor!r}.", field="actor")
+        actor_id = person.id
+    query = FeedQuery(
+        sorted(held), await targets.hidden(store, principal, held), about, actor_id,
+        [v for v in verbs or [] if v.strip()] or None, since, before, _page(limit),
+    )  # fmt: skip
+    found_entries = await store.activity.feed(query) if held else []
+    await audit.read(store, principal, "activity.read", "project",
+                     next(iter(held)) if len(held) == 1 else None, None,
+                     len(found_entries))  # fmt: skip
+    return found_entries
+
+
+async def since_last_look(
+    store: Store, principal: Principal, project: str, limit: int = 100
+) -> tuple[datetime | None, list[ActivityRecord]]:
+    """What changed in a project since the principal last marked it seen (everything recent
+    when they never did), and when that was."""
+    chosen = await datasets.find_project(store, principal, project, "activity.read")
+    seen = await store.activity.last_seen(principal.user_id, chosen.project.id)
+    return seen, await feed(store, principal, project=project, since=seen, limit=limit)
+
+
+async def mark_seen(store: Store, principal: Principal, project: str) -> datetime:
+    chosen = await datasets.find_project(store, principal, project, "activity.mark_seen")
+    at = now()
+    event = audit.event(principal, "activity.mark_seen", "project", chosen.project.id,
+                        chosen.project.id)  # fmt: skip
+    await store.activity.mark_seen(principal.user_id, chosen.project.id, at, audit=[event])
+    return at
+
+
+async def inbox(
+    store: Store, principal: Principal, unread: bool = False, limit: int = 50
+) -> list[NotificationRecord]:
+    """The principal's notifications, newest first, leaving out what they may no longer see."""
+    held = await readable(store, principal)
+    hidden = {object_id for _, object_id in await targets.hidden(store, principal, held)}
+    notices = await store.activity.inbox(principal.user_id, unread, _page(limit))
+    shown = [
+        n for n in notices
+        if n.activity.project_id in held and n.activity.guard_id not in hidden
+    ]  # fmt: skip
+    await audit.read(store, principal, "inbox.read", "user", principal.user_id, None, len(shown))
+    return shown
+
+
+async def unread_count(store: Store, principal: Principal) -> int:
+    return await store.activity.unread_count(principal.user_id)
+
+
+async def mark_read(store: Store, principal: Principal, activity_ids: list[str] | None) -> int:
+    """Mark these notifications read (all of them when None); how many changed."""
+    if activity_ids is not None and len(activity_ids) > 1000:
+        raise LimitExceeded("Mark at most 1,000 notifications at a time.", field="ids")
+    event = audit.event(principal, "inbox.mark_read", "user", principal.user_id)
+    return await store.activity.mark_read(principal.user_id, activity_ids, now(), audit=[event])
+
+
+async def watch(store: Store, principal: Principal, kind: str, object_id: str, on: bool) -> Target:
+    """Follow (or stop following) an object: its comments and changes reach the inbox."""
+    found = await targets.find(store, principal, kind, object_id, action="watch")
+    event = audit.event(principal, "watch" if on else "unwatch", kind, object_id,
+                        found.project.id)  # fmt: skip
+    await store.activity.watch(principal.user_id, kind, object_id, on, now(), audit=[event])
+    return found

@@ -1,0 +1,226 @@
+"""The activity feed, each person's inbox, what they watch and when they last looked.
+
+Entries are appended by :meth:`Database.audited_write` in the transaction of the change they
+describe (see :func:`append`), so the feed never shows a change that did not happen and never
+misses one that did.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from hub.ids import new_id
+from hub.store._time import maybe_utc, to_naive, to_utc
+from hub.store.records import (
+    ActivityDraft,
+    ActivityRecord,
+    EventDraft,
+    NotificationRecord,
+)
+
+if TYPE_CHECKING:
+    from hub.store.database import Database
+
+Cursor = duckdb.DuckDBPyConnection
+_COLUMNS = (
+    "id, happened_at, actor_id, project_id, verb, object_kind, object_id, target_kind, "
+    "target_id, guard_kind, guard_id, summary, detail"
+)
+
+
+def append(cur: Cursor, drafts: Sequence[ActivityDraft], at: datetime) -> list[ActivityRecord]:
+    """Insert ``drafts`` and their notifications in the caller's transaction."""
+    entries: list[ActivityRecord] = []
+    notices: list[list[Any]] = []
+    stamp = to_naive(at)
+    for d in drafts:
+        entry = ActivityRecord(
+            new_id(), at, d.actor_id, d.project_id, d.verb, d.object_kind, d.object_id,
+            d.target_kind, d.target_id, d.guard_kind, d.guard_id, d.summary, d.detail,
+        )  # fmt: skip
+        entries.append(entry)
+        reasons: dict[str, str] = {}  # one notice per person: the first reason given wins
+        for user_id, reason in d.recipients:
+            reasons.setdefault(user_id, reason)
+        reasons.pop(d.actor_id, None)  # nobody is told of what they did themselves
+        notices += [[user_id, entry.id, reason, stamp] for user_id, reason in reasons.items()]
+    if entries:
+        cur.executemany(
+            f"INSERT INTO activity ({_COLUMNS}) VALUES ({', '.join('?' * 13)})",
+            [[stamp if f.name == "at" else getattr(e, f.name) for f in
+              dataclasses.fields(ActivityRecord)] for e in entries],
+        )  # fmt: skip
+    if notices:
+        cur.executemany(
+            "INSERT INTO notifications (user_id, activity_id, reason, created_at) "
+            "VALUES (?, ?, ?, ?)",
+            notices,
+        )
+    return entries
+
+
+def _entry(row: tuple[Any, ...]) -> ActivityRecord:
+    return ActivityRecord(row[0], to_utc(row[1]), *row[2:13])
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FeedQuery:
+    """Which entries to read, newest first. ``hidden`` are restrictable objects (kind, id) the
+    reader may not see: entries they guard are left out."""
+
+    project_ids: list[str]
+    hidden: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    about: tuple[str, str] | None = None  # an object (kind, id): its own entries and its comments
+    actor_id: str | None = None
+    verbs: list[str] | None = None  # prefixes: "run." matches every run entry
+    since: datetime | None = None
+    before_id: str | None = None  # the page before this entry
+    limit: int = 50
+
+
+def _feed(cur: Cursor, q: FeedQuery) -> list[ActivityRecord]:
+    where = ["project_id IN (SELECT unnest(?))"]
+    params: list[Any] = [q.project_ids]
+    if q.hidden:
+        where.append("(guard_id IS NULL OR guard_id NOT IN (SELECT unnest(?)))")  # ids are unique
+        params.append([object_id for _, object_id in q.hidden])
+    if q.about:
+        where.append("((object_kind = ? AND object_id = ?) OR (target_kind = ? AND target_id = ?))")
+        params += [*q.about, *q.about]
+    if q.actor_id:
+        where.append("actor_id = ?")
+        params.append(q.actor_id)
+    if q.verbs:
+        where.append("(" + " OR ".join("starts_with(verb, ?)" for _ in q.verbs) + ")")
+        params += q.verbs
+    if q.since:
+        where.append("happened_at > ?")
+        params.append(to_naive(q.since))
+    if q.before_id:
+        where.append("id < ?")
+        params.append(q.before_id)
+    rows = cur.execute(
+        f"SELECT {_COLUMNS} FROM activity WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+        [*params, q.limit],
+    ).fetchall()
+    return [_entry(row) for row in rows]
+
+
+def _inbox(cur: Cursor, user_id: str, unread: bool, limit: int) -> list[NotificationRecord]:
+    columns = ", ".join(f"a.{c.strip()}" for c in _COLUMNS.split(","))
+    rows = cur.execute(
+        f"SELECT {columns}, n.reason, n.created_at, n.read_at FROM notifications n "
+        "JOIN activity a ON a.id = n.activity_id WHERE n.user_id = ? "
+        f"{'AND n.read_at IS NULL ' if unread else ''}ORDER BY a.id DESC LIMIT ?",
+        [user_id, limit],
+    ).fetchall()
+    return [
+        NotificationRecord(_entry(row[:13]), row[13], to_utc(row[14]), maybe_utc(row[15]))
+        for row in rows
+    ]
+
+
+def _mark_read(cur: Cursor, user_id: str, activity_ids: list[str] | None, at: datetime) -> int:
+    chosen = "" if activity_ids is None else "AND activity_id IN (SELECT unnest(?)) "
+    params: list[Any] = [to_naive(at), user_id] + ([] if activity_ids is None else [activity_ids])
+    row = cur.execute(
+        f"UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL {chosen}"
+        "RETURNING 1",
+        params,
+    ).fetchall()
+    return len(row)
+
+
+def _watch(cur: Cursor, user_id: str, kind: str, target_id: str, on: bool, at: datetime) -> None:
+    cur.execute(
+        "DELETE FROM watches WHERE user_id = ? AND target_kind = ? AND target_id = ?",
+        [user_id, kind, target_id],
+    )
+    if on:
+        cur.execute(
+            "INSERT INTO watches VALUES (?, ?, ?, ?)", [user_id, kind, target_id, to_naive(at)]
+        )
+
+
+def _mark_seen(cur: Cursor, user_id: str, project_id: str, at: datetime) -> None:
+    cur.execute(
+        "DELETE FROM feed_marks WHERE user_id = ? AND project_id = ?", [user_id, project_id]
+    )
+    cur.execute("INSERT INTO feed_marks VALUES (?, ?, ?)", [user_id, project_id, to_naive(at)])
+
+
+class ActivityStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def feed(self, query: FeedQuery) -> list[ActivityRecord]:
+        return await self._db.read(_feed, query)
+
+    async def inbox(self, user_id: str, unread: bool, limit: int) -> list[NotificationRecord]:
+        return await self._db.read(_inbox, user_id, unread, limit)
+
+    async def unread_count(self, user_id: str) -> int:
+        def count(cur: Cursor) -> int:
+            row = cur.execute(
+                "SELECT count(*) FROM notifications WHERE user_id = ? AND read_at IS NULL",
+                [user_id],
+            ).fetchone()
+            return int(row[0]) if row else 0
+
+        return await self._db.read(count)
+
+    async def mark_read(
+        self, user_id: str, activity_ids: list[str] | None, at: datetime,
+        *, audit: Sequence[EventDraft],
+    ) -> int:  # fmt: skip
+        return await self._db.audited_write(audit, _mark_read, user_id, activity_ids, at)
+
+    async def watch(
+        self, user_id: str, kind: str, target_id: str, on: bool, at: datetime,
+        *, audit: Sequence[EventDraft],
+    ) -> None:  # fmt: skip
+        await self._db.audited_write(audit, _watch, user_id, kind, target_id, on, at)
+
+    async def watchers(self, targets: list[tuple[str, str]]) -> set[str]:
+        """Everyone watching any of ``targets`` (kind, id)."""
+
+        def select(cur: Cursor) -> set[str]:
+            rows = cur.execute(
+                "SELECT DISTINCT user_id FROM watches WHERE target_id IN (SELECT unnest(?))",
+                [[target_id for _, target_id in targets]],  # ids are unique across kinds
+            ).fetchall()
+            return {row[0] for row in rows}
+
+        return await self._db.read(select) if targets else set()
+
+    async def watching(self, user_id: str, kind: str, target_id: str) -> bool:
+        def select(cur: Cursor) -> bool:
+            return (
+                cur.execute(
+                    "SELECT 1 FROM watches WHERE user_id = ? AND target_kind = ? AND target_id = ?",
+                    [user_id, kind, target_id],
+                ).fetchone()
+                is not None
+            )
+
+        return await self._db.read(select)
+
+    async def last_seen(self, user_id: str, project_id: str) -> datetime | None:
+        def select(cur: Cursor) -> datetime | None:
+            row = cur.execute(
+                "SELECT seen_at FROM feed_marks WHERE user_id = ? AND project_id = ?",
+                [user_id, project_id],
+            ).fetchone()
+            return to_utc(row[0]) if row else None
+
+        return await self._db.read(select)
+
+    async def mark_seen(
+        self, user_id: str, project_id: str, at: datetime, *, audit: Sequence[EventDraft]
+    ) -> None:
+        await self._db.audited_write(audit, _mark_seen, user_id, project_id, at)

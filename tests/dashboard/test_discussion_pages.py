@@ -1,0 +1,113 @@
+"""Discussions on the dashboard (AppTest against a live hub): commenting on a run's curve,
+replying, reacting, resolving, mentioning someone who then finds it in their inbox, and the
+feed of what changed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import streamlit as st
+
+import hub
+from tests.api.test_datasets import inspections, person
+from tests.conftest import LiveHub
+from tests.dashboard.test_pages import assert_clean, figures, labelled, open_page
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    st.cache_data.clear()
+    yield
+    st.cache_data.clear()
+
+
+@pytest.fixture
+def team(hub_server: LiveHub, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A run with a curve, and two people: ada (commenter) signed in to the dashboard, and
+    bob (editor) who gets mentioned."""
+    run = hub.init(project="vision", experiment="detector", name="lr-3e-4", url=hub_server.url,
+                   token=hub_server.token, capture_environment=False)  # fmt: skip
+    for step in range(0, 300, 10):
+        run.log({"loss": 2.0 / (1 + step / 50)}, step=step)
+    run.finish()
+    tokens = {"ada": person(hub_server, "ada", "commenter", "vision"),
+              "bob": person(hub_server, "bob", "editor", "vision")}  # fmt: skip
+    monkeypatch.setenv("SALON_URL", hub_server.url)
+    monkeypatch.setenv("SALON_TOKEN", tokens["ada"])
+    return {"run": run.id, **tokens}
+
+
+def write(
+    app: object, text: str, mention: list[str] | None = None, about: str | None = None
+) -> None:
+    labelled(app.text_area, "Comment").input(text)  # type: ignore[attr-defined]
+    if mention:
+        labelled(app.multiselect, "Mention").set_value(mention)  # type: ignore[attr-defined]
+    if about:
+        labelled(app.selectbox, "About").set_value(about)  # type: ignore[attr-defined]
+    labelled(app.button, "Comment").click().run()  # type: ignore[attr-defined]
+
+
+def test_comment_on_a_curve_reply_react_and_resolve(
+    team: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = open_page("run", id=team["run"])
+    assert_clean(app)
+    assert any("No comments yet" in c.value for c in app.caption)
+    labelled(app.slider, "Steps").set_value((100, 200)).run()
+    write(app, "The loss flattens **here**; warm-up too short?", ["bob"], "loss, steps 100 to 200")
+    assert_clean(app)
+    html = " ".join(str(h.proto.body) for h in app.get("html"))
+    assert "<strong>here</strong>" in html and '<span class="mention">@bob</span>' in html
+    assert any("on loss, steps 100 to 200" in c.value for c in app.caption)
+    shapes = [f for f in figures(app) if f.get("layout", {}).get("shapes")]
+    assert shapes and shapes[0]["layout"]["shapes"][0]["x0"] == 100, "the range is shaded"
+
+    monkeypatch.setenv("SALON_TOKEN", team["bob"])  # bob opens his inbox
+    st.cache_data.clear()
+    inbox = open_page("activity")
+    assert_clean(inbox)
+    text = " ".join(m.value for m in inbox.markdown)
+    assert "1 unread" in text and "commented on run lr-3e-4" in text
+    labelled(inbox.button, "Mark all as read").click().run()
+    assert "Nothing unread." in " ".join(m.value for m in inbox.markdown)
+
+    bob = open_page("run", id=team["run"])
+    labelled(bob.text_area, "Reply").input("Yes: try 500 steps.")
+    labelled(bob.button, "Reply").click().run()
+    assert_clean(bob)
+    next(b for b in bob.button if b.label == "👍").click().run()
+    assert any(b.label == "👍 1" for b in bob.button)
+    labelled(bob.button, "Resolve").click().run()
+    assert_clean(bob)
+    assert any("Every thread is resolved." in c.value for c in bob.caption)
+
+
+def test_dataset_version_discussion_and_the_feed(team: dict[str, str], hub_server: LiveHub) -> None:
+    hub.Client(hub_server.url, hub_server.token).upload_dataset("vision", "inspections",
+                                                                inspections(200))  # fmt: skip
+    app = open_page("datasets", project="vision", dataset="inspections")
+    assert_clean(app)
+    labelled(app.text_input, "Only rows where").input("temperature_c > 45").run()
+    write(app, "These readings look like a sensor fault.", about="Rows where temperature_c > 45")
+    assert_clean(app)
+    assert any("on rows where temperature_c > 45" in c.value for c in app.caption)
+
+    feed = open_page("activity")
+    labelled(feed.selectbox, "Project").set_value("vision").run()
+    what = list(feed.dataframe[0].value["what"])
+    assert any(w.startswith("commented on dataset inspections version 1") for w in what), what
+    assert any(w.startswith("started run lr-3e-4") for w in what), what
+    labelled(feed.selectbox, "Show").set_value("Comments").run()
+    assert all(w.startswith("commented") for w in feed.dataframe[0].value["what"])
+    labelled(feed.button, "Mark all as seen").click().run()
+    labelled(feed.toggle, "Only since I last looked").set_value(True).run()
+    assert_clean(feed)
+    assert any("Nothing new since then." in c.value for c in feed.caption)
+
+
+def test_a_bad_comment_is_explained(team: dict[str, str]) -> None:
+    app = open_page("run", id=team["run"])
+    write(app, "x" * 20_001)
+    assert any("limit is 20,000" in e.value for e in app.error)
