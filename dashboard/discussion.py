@@ -1,6 +1,8 @@
 """The discussion under anything shown on a page: threads, replies, reactions, @mentions.
 
 ``show(kind, object_id, anchors=...)`` draws the threads on an object and a box to start one.
+Streamlit cannot hold the hub's WebSocket open for a page, so the threads poll the hub instead,
+every :data:`POLL_SECONDS` while the page is open.
 Comments arrive from the hub already rendered and sanitized (Markdown → HTML, nh3); times are
 shown in the reader's own time zone, which the browser tells Streamlit.
 """
@@ -17,6 +19,7 @@ import streamlit as st
 from dashboard import hub_client
 
 Anchor = dict[str, Any]
+POLL_SECONDS = 1.5  # others' comments appear within two seconds
 
 
 def reader_zone() -> ZoneInfo:
@@ -131,13 +134,27 @@ def show(
     kind: str, object_id: str, *, anchors: list[tuple[str, Anchor | None]] | None = None,
     title: str = "Discussion",
 ) -> dict[str, Any] | None:  # fmt: skip
-    """The threads on an object and a box to start one; returns the discussion (for pages
-    that mark anchored threads elsewhere, such as on a chart), or None if it cannot be read."""
+    """The threads on an object, refreshed every :data:`POLL_SECONDS` so that others'
+    comments appear while the page is open, and a box to start one. Returns the discussion as
+    the page opened (for pages that mark anchored threads elsewhere, such as on a chart), or
+    None if it cannot be read."""
     try:
         found = hub_client.discussion(kind, object_id)
     except hub_client.HubError as exc:
         st.error(str(exc), icon=":material/error:")
         return None
+    _threads(kind, object_id, title)
+    _composer(kind, object_id, f"new:{kind}:{object_id}", anchors or [])
+    return found
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def _threads(kind: str, object_id: str, title: str) -> None:
+    try:
+        found = hub_client.discussion(kind, object_id)
+    except hub_client.HubError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
     me_record = hub_client.me_or_none()
     me = me_record["user"]["name"] if me_record else None
     head, follow = st.columns([4, 1], vertical_alignment="center")
@@ -169,5 +186,3 @@ def show(
             label = "Reopen" if thread["resolvedAt"] else "Resolve"
             if right.button(label, key=f"resolve:{thread['id']}", icon=":material/check_circle:"):
                 _act(lambda t=thread: hub_client.resolve_thread(t["id"], not t["resolvedAt"]))
-    _composer(kind, object_id, f"new:{kind}:{object_id}", anchors or [])
-    return found

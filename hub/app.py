@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from hub.api.schema import build_schema
 from hub.auth.clients import dashboard_redirect_uris, ensure_dashboard_client, private_secret
@@ -27,6 +27,8 @@ from hub.http.graphql import GraphQLView
 from hub.http.headers import SecurityHeaders
 from hub.services.audit_trail import write_checkpoint
 from hub.services.authentication import Authenticator
+from hub.services.live import Live
+from hub.services.webhooks import Deliverer
 from hub.settings import Settings
 from hub.store import Store, store_for
 
@@ -42,6 +44,7 @@ class Hub:
     store: Store
     authenticator: Authenticator
     keys: KeyRing
+    live: Live
 
 
 async def _checkpoint_every(settings: Settings, store: Store, keys: KeyRing) -> None:
@@ -91,7 +94,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     return_origins = sorted(
         {"/".join(uri.split("/")[:3]) for uri in dashboard_redirect_uris(settings)}
     )
-    hub = Hub(settings, store, authenticator, keys)
+    hub = Hub(settings, store, authenticator, keys, Live(store))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -110,10 +113,15 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
                     exc,
                 )
         checkpoints = asyncio.create_task(_checkpoint_every(settings, store, keys))
+        deliveries = asyncio.create_task(Deliverer(store, settings).run())
         log.info("Salon hub ready on %s", settings.database_path)
         yield
+        deliveries.cancel()
         checkpoints.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await deliveries
         write_checkpoint(store, settings.data_dir, keys.sign_bytes)
+        hub.live.close()
         if owns_store:
             store.close()
 
@@ -127,6 +135,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             Route("/", health.index),
             Route("/healthz", health.healthz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/api/v1/runs/{run_id}/metrics", metrics.ingest_metrics, methods=["POST"]),
             Route("/api/v1/metrics", metrics.metric_history, methods=["GET"]),
             Route("/api/v1/audit/export", audit.export, methods=["GET"]),

@@ -86,12 +86,15 @@ def demo() -> None:
 
 def _load_demo(store: Store, settings: Settings, *, runs: bool = True) -> tuple[int, str]:
     """The demo team's work, completing what a data directory lacks: the runs (when ``runs``),
-    then, in a demo store, the people and the datasets, which earlier versions of Salon did not
-    have. Returns the runs made and the people's password (``<data dir>/demo-password``)."""
+    then, in a demo store, the people, the datasets and the discussions, which earlier versions
+    of Salon did not have. Returns the runs made and the people's password
+    (``<data dir>/demo-password``)."""
     from hub.auth.clients import private_secret
     from hub.demo import load_demo, load_people
     from hub.demo_data import load_datasets
+    from hub.demo_discussions import load_discussions
     from hub.services.principal import SYSTEM
+    from hub.store.activity import FeedQuery
 
     password = private_secret(settings.data_dir / "demo-password", size=12)
     count = asyncio.run(load_demo(store, SYSTEM)) if runs else 0
@@ -102,6 +105,9 @@ def _load_demo(store: Store, settings: Settings, *, runs: bool = True) -> tuple[
         asyncio.run(load_people(store, SYSTEM, password))
     if not asyncio.run(store.datasets.of_projects([vision.id])):
         asyncio.run(load_datasets(store, settings, SYSTEM))
+    talked = FeedQuery([vision.id], verbs=["comment."], limit=1)
+    if not asyncio.run(store.activity.feed(talked)):
+        asyncio.run(load_discussions(store))
     return count, password
 
 

@@ -28,9 +28,9 @@ async def _latest_run(store: Store, project: str, experiment: str) -> str:
 
 async def load_discussions(store: Store) -> int:
     """Write the demo conversations; returns how many comments were made."""
-    ana, dmitri, emi = (await _as(store, n) for n in ("ana.silva", "dmitri.volkov", "emi.tanaka"))
-    farah, chioma, gus = (await _as(store, n) for n in ("farah.haddad", "chioma.eze",
-                                                       "gus.lindqvist"))  # fmt: skip
+    ana, dmitri, emi = [await _as(store, n) for n in ("ana.silva", "dmitri.volkov", "emi.tanaka")]
+    farah, chioma, gus = [await _as(store, n) for n in ("farah.haddad", "chioma.eze",
+                                                       "gus.lindqvist")]  # fmt: skip
     made = 0
     vit = await _latest_run(store, "vision-defects", "vit-finetune")
     await activity.watch(store, ana, "run", vit, True)
@@ -80,12 +80,12 @@ async def load_discussions(store: Store) -> int:
     made += 2
 
     lora = await _latest_run(store, "support-llm", "lora-r16")
-    await comments.add(
+    ask = await comments.add(
         store, gus, "run", lora,
         "The drafts are polite but too long for refund questions; agents cut most of it. "
         "@chioma.eze could the next run penalise length?",
     )  # fmt: skip
     await comments.add(store, chioma, "run", lora, "Yes: adding a length term to the reward.",
-                       reply_to=None)  # fmt: skip
+                       reply_to=ask.id)  # fmt: skip
     made += 2
     return made

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import uuid_utils
 
 
-def new_id() -> str:
-    """A new UUIDv7 as its canonical 36-character string."""
-    return str(uuid_utils.uuid7())
+def new_id(at: datetime | None = None) -> str:
+    """A new UUIDv7 as its canonical 36-character string; ``at`` dates it (for history
+    recorded after the fact, so that ordering by id stays ordering by time)."""
+    if at is None:
+        return str(uuid_utils.uuid7())
+    return str(uuid_utils.uuid7(nanoseconds=int(at.timestamp() * 1e9)))

@@ -139,6 +139,25 @@ SETTINGS: tuple[Setting, ...] = (
         "Salon group.",
     ),
     Setting(
+        "webhook_allow_networks",
+        "",
+        "Networks (CIDR, comma-separated) webhooks may reach besides public addresses, e.g. "
+        "10.20.0.0/16 for an internal chat server; empty: public addresses only.",
+    ),
+    Setting(
+        "webhook_retry_seconds",
+        "5,30,120,600,1800,3600,10800,21600",
+        "Pauses before each retry of a failed webhook delivery; after the last, the message is "
+        "given up.",
+    ),
+    Setting(
+        "webhook_disable_after",
+        "15",
+        "Failed deliveries in a row after which a webhook is disabled (a maintainer re-enables "
+        "it).",
+    ),
+    Setting("webhook_timeout_seconds", "10", "How long a webhook receiver has to answer."),
+    Setting(
         "audit_checkpoint_seconds",
         "60",
         "How often the hub signs the audit chain's head into <data dir>/audit-checkpoint.jws.",
@@ -194,6 +213,10 @@ class Settings:
     oidc_client_secret: str = ""
     oidc_forward_token: str = "access"
     oidc_groups_claim: str = "groups"
+    webhook_allow_networks: str = ""
+    webhook_retry_seconds: str = "5,30,120,600,1800,3600,10800,21600"
+    webhook_disable_after: int = 15
+    webhook_timeout_seconds: float = 10.0
     audit_checkpoint_seconds: int = 60
     auth_failures_per_address: str = "30/minute"
     auth_failures_per_account: str = "5/minute"

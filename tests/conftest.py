@@ -18,6 +18,7 @@ import uvicorn
 from hub.app import create_app
 from hub.demo import load_demo, load_people
 from hub.demo_data import load_datasets
+from hub.demo_discussions import load_discussions
 from hub.services.principal import SYSTEM
 from hub.services.tokens import create_admin_token_sync
 from hub.settings import Settings
@@ -95,6 +96,7 @@ def start_hub(data_dir: Path, *, demo: bool, **extra: Any) -> Iterator[LiveHub]:
         asyncio.run(load_demo(store, SYSTEM))
         asyncio.run(load_people(store, SYSTEM, DEMO_PASSWORD))
         asyncio.run(load_datasets(store, settings, SYSTEM))
+        asyncio.run(load_discussions(store))
     token = create_admin_token_sync(store, "tests")
     server, thread = serve_in_thread(settings, store)
     try:

@@ -15,6 +15,7 @@ from hub.services import lineage, metrics
 from hub.services.authentication import Authenticator
 from hub.services.limits import MAX_SERIES_REQUEST
 from hub.services.lineage import UsedVersion
+from hub.services.live import Live
 from hub.services.principal import Principal
 from hub.settings import Settings
 from hub.store import Store
@@ -77,6 +78,9 @@ class Context:
     loaders: Loaders
     auth: Authenticator
     keys: KeyRing
+    live: Live
+    address: str | None = None
+    connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
 
     @property
     def principal(self) -> Principal:

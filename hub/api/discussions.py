@@ -24,6 +24,7 @@ from hub.api.errors import (
 from hub.services import activity, comments
 from hub.services.comments import EMOJI, Anchor
 from hub.services.markdown import render
+from hub.services.principal import SYSTEM
 from hub.store import Store
 from hub.store.records import ActivityRecord, CommentRecord, NotificationRecord
 
@@ -172,11 +173,12 @@ async def _names(store: Store, ids: set[str]) -> dict[str, tuple[str, str]]:
     people = await store.users.by_ids(sorted(ids))
     groups = {g.id: g for g in await store.users.groups()}
     found = {i: (u.name, u.display_name) for i, u in people.items()}
+    found[SYSTEM.user_id] = (SYSTEM.user_name, "Salon")  # start-up tasks, the demo loader
     found.update({i: (g.name, g.name) for i, g in groups.items() if i in ids})
     return found
 
 
-async def _comments(store: Store, found: list[CommentRecord], me: str) -> list[CommentType]:
+async def comments_of(store: Store, found: list[CommentRecord], me: str) -> list[CommentType]:
     """Comments as GraphQL objects: names, mentions and reactions looked up once for all."""
     ids = [c.id for c in found]
     reactions = await store.comments.reactions(ids)
@@ -220,7 +222,7 @@ def _anchor(text: str | None) -> CommentAnchorType | None:
 async def _discussion(info: Info, kind: TargetKind, object_id: str) -> DiscussionType:
     ctx = info.context
     found = await comments.on(ctx.store, ctx.principal, kind.value, object_id)
-    shown = await _comments(ctx.store, found, ctx.principal.user_id)
+    shown = await comments_of(ctx.store, found, ctx.principal.user_id)
     names = await _names(ctx.store, {c.resolved_by for c in found if c.resolved_by})
     threads: dict[str, ThreadType] = {}
     for record, item in zip(found, shown, strict=True):
@@ -282,7 +284,7 @@ async def _one(info: Info, work: Awaitable[CommentRecord]) -> CommentResult:
     async def shown() -> CommentType:
         record = await work
         fresh = await ctx.store.comments.by_id(record.id)
-        return (await _comments(ctx.store, [fresh or record], ctx.principal.user_id))[0]
+        return (await comments_of(ctx.store, [fresh or record], ctx.principal.user_id))[0]
 
     return await result_of(shown(), lambda c: c)
 

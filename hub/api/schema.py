@@ -25,10 +25,12 @@ from hub.api.cost import cost_rule
 from hub.api.datasets import DatasetMutations, DatasetQueries
 from hub.api.discussions import DiscussionMutations, DiscussionQueries
 from hub.api.lineage import LineageMutations
+from hub.api.live import Subscription
 from hub.api.metrics import FLOAT_LIST, FloatList, MetricQueries
 from hub.api.people import PeopleMutations, PeopleQueries
 from hub.api.projects import ProjectQueries
 from hub.api.runs import RunMutations, RunQueries
+from hub.api.webhooks import WebhookMutations, WebhookQueries
 from hub.errors import SalonError
 from hub.settings import Settings
 
@@ -42,6 +44,7 @@ class Query(
     MetricQueries,
     DatasetQueries,
     DiscussionQueries,
+    WebhookQueries,
     PeopleQueries,
     AuditQueries,
 ):
@@ -54,7 +57,12 @@ class Query(
 
 @strawberry.type(description="Everything you can change.")
 class Mutation(
-    RunMutations, DatasetMutations, LineageMutations, DiscussionMutations, PeopleMutations
+    RunMutations,
+    DatasetMutations,
+    LineageMutations,
+    DiscussionMutations,
+    WebhookMutations,
+    PeopleMutations,
 ):
     pass
 
@@ -107,6 +115,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     return SalonSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         scalar_overrides={FloatList: FLOAT_LIST},
         config=StrawberryConfig(disable_field_suggestions=settings.production),

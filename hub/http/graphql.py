@@ -1,4 +1,11 @@
-"""The GraphQL endpoint: Strawberry's ASGI view with Salon's per-request context."""
+"""The GraphQL endpoint: Strawberry's ASGI view with Salon's per-request context.
+
+Queries and mutations come over HTTP, authenticated by the middleware. Subscriptions come over
+a WebSocket (graphql-transport-ws), which browsers cannot send an Authorization header on: the
+client sends its token in ``connection_init`` (``{"authorization": "Bearer …"}``), checked like
+any bearer token before anything else is accepted. Pages on other origins may not open one
+(Strawberry refuses cross-origin handshakes).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UnsetType
 
 from hub.api.context import Context, Loaders
+from hub.errors import Unauthenticated
+from hub.http.auth import client_address
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -25,4 +36,21 @@ class GraphQLView(GraphQL[Context, None]):
             loaders=Loaders(hub.store, principal),
             auth=hub.authenticator,
             keys=hub.keys,
+            live=hub.live,
+            address=client_address(request.scope),
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        params = context.connection_params or {}
+        given = params.get("authorization") or params.get("Authorization")
+        if given is None and isinstance(params.get("token"), str):
+            given = f"Bearer {params['token']}"
+        try:
+            principal = await context.auth.authenticate(
+                given if isinstance(given, str) else None, context.address
+            )
+        except Unauthenticated as exc:
+            raise ConnectionRejectionError({"message": exc.message}) from None
+        context.principal_or_none = principal
+        context.loaders = Loaders(context.store, principal)
+        return {"user": principal.user_name}

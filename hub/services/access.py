@@ -6,11 +6,11 @@ import dataclasses
 
 from hub.clock import now
 from hub.errors import InvalidInput, NotFound
-from hub.services import audit, permissions
+from hub.services import activity, audit, permissions
 from hub.services.permissions import ADMIN, MANAGE, RANK, READ
 from hub.services.principal import ROLES, Principal
 from hub.store import Store
-from hub.store.records import MembershipRecord, ProjectRecord
+from hub.store.records import EventDraft, MembershipRecord, ProjectRecord
 
 SUBJECT_KINDS = ("user", "group")
 
@@ -74,7 +74,12 @@ async def grant_role(
         )
     subject_id = await _subject_id(store, kind, name)
     record = MembershipRecord(project.id, kind, subject_id, role, pii, principal.user_id, now())
-    events = [audit.event(principal, "membership.grant", kind, subject_id, project.id, rows=1)]
+    said = f"gave {kind} {name} the {role} role on {project.name}" + (" with PII" if pii else "")
+    events: list[EventDraft] = [
+        audit.event(principal, "membership.grant", kind, subject_id, project.id, rows=1),
+        activity.entry(principal, "membership.grant", kind, subject_id, project.id, said,
+                       recipients=[(subject_id, "assign")] if kind == "user" else []),
+    ]  # fmt: skip
     return await store.access.grant(record, audit=events)
 
 
@@ -90,7 +95,11 @@ async def revoke_role(
     access = await permissions.access_to(store, principal, project.id)
     if current and current[0].role == ADMIN and not (access and access.allows(ADMIN)):
         raise InvalidInput("Only project admins may remove an admin.", field="subject")
-    events = [audit.event(principal, "membership.revoke", kind, subject_id, project.id, rows=1)]
+    events: list[EventDraft] = [
+        audit.event(principal, "membership.revoke", kind, subject_id, project.id, rows=1),
+        activity.entry(principal, "membership.revoke", kind, subject_id, project.id,
+                       f"removed {kind} {name} from {project.name}"),
+    ]  # fmt: skip
     return await store.access.revoke(project.id, kind, subject_id, audit=events)
 
 
@@ -134,8 +143,14 @@ async def restrict(
         if group is None:
             raise NotFound(f"No group called {name!r}.", field="groups")
         group_ids.append(group.id)
-    events = [audit.event(principal, "object.restrict", object_kind, object_id, project.id,
-                          rows=len(group_ids))]  # fmt: skip
+    said = (f"limited a {object_kind} to {', '.join(dict.fromkeys(group_names))}" if group_ids
+            else f"lifted the limit on a {object_kind}")  # fmt: skip
+    events: list[EventDraft] = [
+        audit.event(principal, "object.restrict", object_kind, object_id, project.id,
+                    rows=len(group_ids)),
+        activity.entry(principal, "object.restrict", object_kind, object_id, project.id, said,
+                       guard=(object_kind, object_id)),
+    ]  # fmt: skip
     await store.access.restrict(project.id, object_kind, object_id, group_ids, audit=events)
 
 

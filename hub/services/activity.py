@@ -30,15 +30,16 @@ def entry(
     principal: Principal, verb: str, object_kind: str, object_id: str | None,
     project_id: str | None, summary: str, *, target: Target | None = None,
     guard: tuple[str, str] | None = None, detail: dict[str, Any] | None = None,
-    recipients: list[tuple[str, str]] | None = None,
+    recipients: list[tuple[str, str]] | None = None, at: datetime | None = None,
 ) -> ActivityDraft:  # fmt: skip
     """One feed entry for a change by ``principal``; ``recipients`` (user id, reason) get it
-    in their inbox. ``target``: what the object is about (a comment's object)."""
+    in their inbox. ``target``: what the object is about (a comment's object). ``at``: when it
+    happened, for history recorded afterwards (imports, the demo)."""
     guard = guard or (target.guard if target else None)
     return ActivityDraft(
         principal.user_id, project_id, verb, object_kind, object_id, summary[:300],
         json.dumps(detail or {}), target.kind if target else None, target.id if target else None,
-        guard[0] if guard else None, guard[1] if guard else None, tuple(recipients or ()),
+        guard[0] if guard else None, guard[1] if guard else None, tuple(recipients or ()), at,
     )  # fmt: skip
 
 
@@ -143,3 +144,42 @@ async def watch(store: Store, principal: Principal, kind: str, object_id: str, o
                         found.project.id)  # fmt: skip
     await store.activity.watch(principal.user_id, kind, object_id, on, now(), audit=[event])
     return found
+
+
+async def visible(
+    store: Store, principal: Principal, entry: ActivityRecord, project_id: str | None = None,
+    about: tuple[str, str] | None = None,
+) -> bool:  # fmt: skip
+    """Whether a live entry reaches this subscriber: they can read its project now, it is not
+    about a restricted object outside their groups, and it matches what they asked for."""
+    if entry.project_id is None or (project_id is not None and entry.project_id != project_id):
+        return False
+    if about is not None and about not in (
+        (entry.object_kind, entry.object_id),
+        (entry.target_kind, entry.target_id),
+    ):
+        return False
+    held = await permissions.access_to(store, principal, entry.project_id)
+    if held is None:
+        return False
+    if entry.guard_kind and entry.guard_id:
+        limits = await store.access.restrictions(entry.guard_kind, [entry.guard_id])
+        groups = limits.get(entry.guard_id)
+        return groups is None or permissions.can_see_restricted(principal, held, groups)
+    return True
+
+
+async def subscribe(
+    store: Store, principal: Principal, project: str | None, about: tuple[str, str] | None
+) -> str | None:
+    """Check that a live feed may be opened (as :func:`feed` would be read) and audit it;
+    the project id it is narrowed to, if any."""
+    project_id = None
+    if about is not None:
+        project_id = (await targets.find(store, principal, *about, action="activity.subscribe")
+                      ).project.id  # fmt: skip
+    elif project is not None:
+        project_id = (await datasets.find_project(store, principal, project,
+                                                  "activity.subscribe")).project.id  # fmt: skip
+    await audit.read(store, principal, "activity.subscribe", "project", project_id, project_id, 0)
+    return project_id

@@ -7,12 +7,13 @@ import asyncio
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from hub.clock import now
 from hub.errors import InvalidInput, LimitExceeded
 from hub.ids import new_id
-from hub.services import audit, permissions, projects
+from hub.services import activity, audit, permissions, projects
 from hub.services.datasets import KINDS, Found, find
 from hub.services.limits import check_name
 from hub.services.permissions import WRITE
@@ -21,7 +22,7 @@ from hub.settings import Settings
 from hub.store import Store
 from hub.store.datasets import ConversionError, convert
 from hub.store.objects import sha256_of
-from hub.store.records import DatasetFile, DatasetRecord, DatasetVersionRecord
+from hub.store.records import DatasetFile, DatasetRecord, DatasetVersionRecord, EventDraft
 from hub.store.remote import RemoteError, split_uri
 
 MAX_MESSAGE = 2000
@@ -110,6 +111,27 @@ async def upload(
     )  # fmt: skip
 
 
+def _announce(
+    principal: Principal, action: str, found: Found, rows: int, verb: str
+) -> Callable[[tuple[DatasetVersionRecord, bool]], list[EventDraft]]:
+    """The events of a new version: always audited; in the feed only when a version was made
+    (identical content adds none)."""
+
+    def events(made: tuple[DatasetVersionRecord, bool]) -> list[EventDraft]:
+        version, created = made
+        said = f"{verb} version {version.number} of dataset {found.dataset.name} ({rows:,} rows)"
+        return [
+            audit.event(principal, action, "dataset", found.dataset.id, found.project.id,
+                        rows=rows),
+            *([activity.entry(principal, action, "dataset_version", version.id,
+                              found.project.id, said, guard=("dataset", found.dataset.id),
+                              detail={"dataset": found.dataset.name, "version": version.number})]
+              if created else []),
+        ]  # fmt: skip
+
+    return events
+
+
 async def store_version(
     store: Store, settings: Settings, principal: Principal, found: Found, source: Path,
     kind: str, filename: str, message: str, parent_id: str | None, action: str,
@@ -145,9 +167,9 @@ async def store_version(
         now(), content, converted.rows, size, json.dumps(converted.schema),
         json.dumps(converted.profile), Path(filename).name[:255],
     )  # fmt: skip
-    events = [audit.event(principal, action, "dataset", found.dataset.id, project.id,
-                          rows=converted.rows)]  # fmt: skip
-    return await store.datasets.add_version(draft, files, audit=events)
+    return await store.datasets.add_version(draft, files, audit=_announce(
+        principal, action, found, converted.rows, "uploaded" if parent_id is None else
+        "published annotations as"))  # fmt: skip
 
 
 # Registering data in place ------------------------------------------------------------------
@@ -260,6 +282,5 @@ async def register(
         now(), content, converted.rows, source.size_bytes, json.dumps(converted.schema),
         json.dumps(converted.profile), source.location,
     )  # fmt: skip
-    events = [audit.event(principal, "dataset.register", "dataset", found.dataset.id,
-                          found.project.id, rows=converted.rows)]  # fmt: skip
+    events = _announce(principal, "dataset.register", found, converted.rows, "registered")
     return await store.datasets.add_version(draft, files, audit=events)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from hub.clock import now
 from hub.errors import NotFound
 from hub.ids import new_id
-from hub.services import audit, permissions
+from hub.services import activity, audit, permissions
 from hub.services.limits import check_name
 from hub.services.permissions import READ, WRITE
 from hub.services.principal import Principal
 from hub.store import Store
-from hub.store.records import ExperimentRecord, MembershipRecord, ProjectRecord
+from hub.store.records import EventDraft, ExperimentRecord, MembershipRecord, ProjectRecord
 
 
 async def list_projects(store: Store, principal: Principal) -> list[ProjectRecord]:
@@ -63,7 +63,11 @@ async def ensure_project(
     if principal.user_id != "system":
         owner = MembershipRecord(record.id, "user", principal.user_id, "admin", True,
                                  principal.user_id, record.created_at)  # fmt: skip
-    events = [audit.event(principal, "project.create", "project", record.id, record.id, rows=1)]
+    events: list[EventDraft] = [
+        audit.event(principal, "project.create", "project", record.id, record.id, rows=1),
+        activity.entry(principal, "project.create", "project", record.id, record.id,
+                       f"created project {name}"),
+    ]  # fmt: skip
     return await store.projects.create(record, owner, audit=events)
 
 

@@ -93,7 +93,7 @@ async def create_run(store: Store, principal: Principal, new: NewRun) -> RunReco
         audit.event(principal, "run.create", "run", run.id, project.id, rows=1),
         activity.entry(principal, "run.create", "run", run.id, project.id,
                        f"started run {run.name} in {experiment.name}",
-                       detail={"experiment": experiment.name}),
+                       detail={"experiment": experiment.name}, at=new.started_at),
     ]  # fmt: skip
     await store.runs.create(run, params, tags, audit=events)
     return run
@@ -178,7 +178,8 @@ async def finish_run(
         *_event(principal, "run.finish", run, 1),
         activity.entry(principal, "run.finish", "run", run.id, run.project_id,
                        f"run {run.name} ended: {status}", detail={"status": status},
-                       recipients=[(user_id, "watch") for user_id in sorted(watchers)]),
+                       recipients=[(user_id, "watch") for user_id in sorted(watchers)],
+                       at=ended_at),
     ]  # fmt: skip
     return await audit.change(
         store, events, store.runs.finish(run_id, status, ended_at or now(), audit=events)

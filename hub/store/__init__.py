@@ -23,6 +23,7 @@ from hub.store.remote import S3, S3Access
 from hub.store.runs import RunStore
 from hub.store.tokens import TokenStore
 from hub.store.users import UserStore
+from hub.store.webhooks import WebhookStore
 
 
 class Store:
@@ -43,6 +44,7 @@ class Store:
         self.datasets = DatasetStore(db, self.objects.root)
         self.comments = CommentStore(db)
         self.activity = ActivityStore(db)
+        self.webhooks = WebhookStore(db)
 
     def close(self) -> None:
         self.db.close()

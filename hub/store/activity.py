@@ -37,10 +37,10 @@ def append(cur: Cursor, drafts: Sequence[ActivityDraft], at: datetime) -> list[A
     """Insert ``drafts`` and their notifications in the caller's transaction."""
     entries: list[ActivityRecord] = []
     notices: list[list[Any]] = []
-    stamp = to_naive(at)
     for d in drafts:
+        when = d.at or at
         entry = ActivityRecord(
-            new_id(), at, d.actor_id, d.project_id, d.verb, d.object_kind, d.object_id,
+            new_id(d.at), when, d.actor_id, d.project_id, d.verb, d.object_kind, d.object_id,
             d.target_kind, d.target_id, d.guard_kind, d.guard_id, d.summary, d.detail,
         )  # fmt: skip
         entries.append(entry)
@@ -48,11 +48,12 @@ def append(cur: Cursor, drafts: Sequence[ActivityDraft], at: datetime) -> list[A
         for user_id, reason in d.recipients:
             reasons.setdefault(user_id, reason)
         reasons.pop(d.actor_id, None)  # nobody is told of what they did themselves
-        notices += [[user_id, entry.id, reason, stamp] for user_id, reason in reasons.items()]
+        notices += [[user_id, entry.id, reason, to_naive(at)] for user_id, reason in
+                    reasons.items()]  # fmt: skip
     if entries:
         cur.executemany(
             f"INSERT INTO activity ({_COLUMNS}) VALUES ({', '.join('?' * 13)})",
-            [[stamp if f.name == "at" else getattr(e, f.name) for f in
+            [[to_naive(e.at) if f.name == "at" else getattr(e, f.name) for f in
               dataclasses.fields(ActivityRecord)] for e in entries],
         )  # fmt: skip
     if notices:
@@ -61,7 +62,23 @@ def append(cur: Cursor, drafts: Sequence[ActivityDraft], at: datetime) -> list[A
             "VALUES (?, ?, ?, ?)",
             notices,
         )
+    for entry in entries:
+        if entry.project_id is not None:
+            _enqueue(cur, entry, at)
     return entries
+
+
+def _enqueue(cur: Cursor, entry: ActivityRecord, at: datetime) -> None:
+    """A message in the outbox for each enabled webhook of the project that wants the entry's
+    kind. Entries about restricted objects never leave the hub."""
+    cur.execute(
+        "INSERT INTO webhook_outbox (id, webhook_id, activity_id, created_at, attempts, "
+        "next_attempt_at) SELECT 'msg_' || replace(uuid()::VARCHAR, '-', ''), id, ?, ?, 0, ? "
+        "FROM webhooks WHERE project_id = ? AND disabled_at IS NULL AND (len(events) = 0 OR "
+        "len(list_filter(events, prefix -> starts_with(?, prefix))) > 0) AND NOT EXISTS "
+        "(SELECT 1 FROM restrictions WHERE object_id = ?)",
+        [entry.id, to_naive(at), to_naive(at), entry.project_id, entry.verb, entry.guard_id],
+    )
 
 
 def _entry(row: tuple[Any, ...]) -> ActivityRecord:
@@ -160,6 +177,15 @@ class ActivityStore:
 
     async def feed(self, query: FeedQuery) -> list[ActivityRecord]:
         return await self._db.read(_feed, query)
+
+    async def by_ids(self, ids: list[str]) -> dict[str, ActivityRecord]:
+        def select(cur: Cursor) -> dict[str, ActivityRecord]:
+            rows = cur.execute(
+                f"SELECT {_COLUMNS} FROM activity WHERE id IN (SELECT unnest(?))", [ids]
+            ).fetchall()
+            return {row[0]: _entry(row) for row in rows}
+
+        return await self._db.read(select) if ids else {}
 
     async def inbox(self, user_id: str, unread: bool, limit: int) -> list[NotificationRecord]:
         return await self._db.read(_inbox, user_id, unread, limit)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import functools
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -35,6 +36,14 @@ SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schema" / "duckdb"
 P = ParamSpec("P")
 T = TypeVar("T")
 Cursor = duckdb.DuckDBPyConnection
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Committed:
+    """What one committed change recorded: its audit events and its activity entries."""
+
+    trail: tuple[AuditDraft, ...]
+    entries: tuple[ActivityRecord, ...]
 
 
 class Database:
@@ -75,8 +84,8 @@ class Database:
         self._head = audit.Head()
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="salon-db")
         self._closed = False
-        # Called with each activity entry once its change has committed (live updates).
-        self.listeners: list[Callable[[ActivityRecord], None]] = []
+        # Called with what each change recorded, once it has committed (live updates, webhooks).
+        self.listeners: list[Callable[[Committed], None]] = []
 
     def apply_schema(self) -> None:
         """Apply every ``schema/duckdb/*.sql`` file in name order (each is idempotent)."""
@@ -112,30 +121,33 @@ class Database:
 
     def audited_write_sync(
         self,
-        events: Sequence[EventDraft],
+        events: Sequence[EventDraft] | Callable[[T], Sequence[EventDraft]],
         fn: Callable[Concatenate[Cursor, P], T],
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
         """Run ``fn(cursor, ...)`` and append ``events`` in one transaction: audit events to
-        the hash chain, activity entries to the feed and the inboxes they reach."""
-        trail = [e for e in events if isinstance(e, AuditDraft)]
-        drafts = [e for e in events if isinstance(e, ActivityDraft)]
+        the hash chain, activity entries to the feed and the inboxes they reach. ``events`` may
+        be a function of ``fn``'s result, for events that depend on what the change did."""
         with self._write_lock:
             at = now()
             with self._transaction() as cursor:
                 result = fn(cursor, *args, **kwargs)
+                chosen = events(result) if callable(events) else events
+                trail = [e for e in chosen if isinstance(e, AuditDraft)]
                 head = audit.append(cursor, self._head, trail, at)
+                drafts = [e for e in chosen if isinstance(e, ActivityDraft)]
                 entries = activity.append(cursor, drafts, at)
             self._head = head  # only once committed
-        for listener in self.listeners:  # after commit, outside the lock
-            for entry in entries:
-                listener(entry)
+        if self.listeners and (trail or entries):
+            committed = Committed(tuple(trail), tuple(entries))
+            for listener in list(self.listeners):  # after commit, outside the lock
+                listener(committed)
         return result
 
     async def audited_write(
         self,
-        events: Sequence[EventDraft],
+        events: Sequence[EventDraft] | Callable[[T], Sequence[EventDraft]],
         fn: Callable[Concatenate[Cursor, P], T],
         *args: P.args,
         **kwargs: P.kwargs,

@@ -7,7 +7,7 @@ import dataclasses
 import json
 import resource
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -252,10 +252,12 @@ class DatasetStore:
         version: DatasetVersionRecord,
         files: Sequence[DatasetFile],
         *,
-        audit: Sequence[EventDraft],
-    ) -> tuple[DatasetVersionRecord, bool]:
+        audit: Sequence[EventDraft] | Callable[[tuple[DatasetVersionRecord, bool]],
+                                               Sequence[EventDraft]],
+    ) -> tuple[DatasetVersionRecord, bool]:  # fmt: skip
         """Store a version (numbered next); when its content equals the latest version's,
-        store nothing and return that one. The flag says whether a version was added."""
+        store nothing and return that one. The flag says whether a version was added;
+        ``audit`` may depend on both."""
         return await self._db.audited_write(audit, _insert_version, version, files)
 
     async def versions(self, dataset_ids: list[str]) -> list[DatasetVersionRecord]:

@@ -340,6 +340,7 @@ class ActivityDraft:
     guard_kind: str | None = None
     guard_id: str | None = None
     recipients: tuple[tuple[str, str], ...] = ()
+    at: datetime | None = None  # when it happened, if not now (history recorded afterwards)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -369,3 +370,34 @@ class NotificationRecord:
 
 # What a change passes to the store: audit events and activity entries, written together.
 EventDraft = AuditDraft | ActivityDraft
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WebhookRecord:
+    id: str
+    project_id: str
+    url: str
+    secret: str
+    events: list[str]
+    format: str  # standard | slack
+    created_by: str
+    created_at: datetime
+    failures: int = 0
+    disabled_at: datetime | None = None
+    disabled_reason: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """A message in the outbox: one activity entry for one webhook, and how sending it went."""
+
+    id: str
+    webhook_id: str
+    activity_id: str
+    created_at: datetime
+    attempts: int
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    gave_up_at: datetime | None
+    last_status: int | None
+    last_error: str | None

@@ -18,8 +18,9 @@ import pytest
 
 from hub.api.schema import build_schema
 from hub.clock import now
-from hub.services import access, accounts, comments, runs, tokens
+from hub.services import access, accounts, comments, runs, tokens, webhooks
 from hub.services.principal import SYSTEM
+from hub.settings import Settings
 from hub.store import Store
 from tests.inprocess import InProcessHub, in_process_hub
 
@@ -41,6 +42,11 @@ class World:
     alpha_run: str
     victim_token: str
     comment: str  # by the-commenter, on alpha_run
+    webhook: str  # of project alpha
+
+    def fresh_webhook(self) -> str:
+        return _run(webhooks.create(self.hub.store, Settings(), SYSTEM, "alpha", PUBLIC_URL,
+                                    [])).id  # fmt: skip
 
     def fresh_comment(self) -> str:
         """A comment by Salon itself (nobody's own), for changes that use one up."""
@@ -67,6 +73,9 @@ class Rule:
     level: str
     document: str
     check: Check = seen
+
+
+PUBLIC_URL = "https://93.184.215.14/matrix"  # a public address: no DNS needed
 
 
 def unique() -> str:
@@ -104,6 +113,7 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     "unreadNotifications": lambda w, c: (Rule("signed_in", "{ unreadNotifications }", lambda v, w: v is not None), {}),
     "mentionCandidates": lambda w, c: (Rule("viewer", "query($id: ID!) { mentionCandidates(kind: RUN, id: $id) { name } }", non_empty), {"id": w.alpha_run}),
     "commentHistory": lambda w, c: (Rule("maintainer", "query($id: ID!) { commentHistory(id: $id) { body } }", lambda v, w: v is not None), {"id": w.fresh_comment()}),
+    "webhooks": lambda w, c: (Rule("maintainer", '{ webhooks(project: "alpha") { id } }', lambda v, w: v is not None), {}),
     "auditVerification": lambda w, c: (
         Rule("audit_reader", "{ auditVerification { __typename ... on Error { message } } }"),
         {},
@@ -195,6 +205,18 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     "markFeedSeen": lambda w, c: (
         Rule("viewer", 'mutation { markFeedSeen(project: "alpha") { __typename ... on Error { message } } }'),
         {},
+    ),
+    "createWebhook": lambda w, c: (
+        Rule("maintainer", 'mutation($url: String!) { createWebhook(project: "alpha", url: $url) { __typename ... on Error { message } } }'),
+        {"url": PUBLIC_URL},
+    ),
+    "enableWebhook": lambda w, c: (
+        Rule("maintainer", "mutation($id: ID!) { enableWebhook(id: $id) { __typename ... on Error { message } } }"),
+        {"id": w.webhook},
+    ),
+    "deleteWebhook": lambda w, c: (
+        Rule("maintainer", "mutation($id: ID!) { deleteWebhook(id: $id) { __typename ... on Error { message } } }"),
+        {"id": w.fresh_webhook()},
     ),
     "createApiToken": lambda w, c: (
         Rule("signed_in", 'mutation { createApiToken(name: "matrix", expiresInDays: 1) '
@@ -315,7 +337,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         writer = _run(tokens.principal_for_user(store, commenter, auth_method="session",
                                                 auth_id=None))  # fmt: skip
         comment = _run(comments.add(store, writer, "run", alpha.id, "first"))
-        yield World(hub, callers, alpha.id, victim_token, comment.id)
+        hook = _run(webhooks.create(store, Settings(), SYSTEM, "alpha", PUBLIC_URL, []))
+        yield World(hub, callers, alpha.id, victim_token, comment.id, hook.id)
 
 
 def test_every_field_has_a_rule() -> None:

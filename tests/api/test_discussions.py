@@ -207,7 +207,8 @@ def test_roles_restrictions_and_bad_input(hub_server: LiveHub) -> None:
         assert seen["discussion"]["__typename"] == "NotFoundError"
         feed = as_person(hub_server, token, FEED, {})["activity"]
         assert all(e["targetId"] != version_id for e in feed["entries"]), "feed leaks nothing"
-        assert as_person(hub_server, token, INBOX)["inbox"] == [], "sam is mentioned but blind"
+        told = as_person(hub_server, token, INBOX)["inbox"]
+        assert all(n["reason"] != "mention" for n in told), "sam is mentioned but blind"
     assert any(e["targetId"] == version_id for e in as_person(
         hub_server, member, FEED, {"p": "quality"})["activity"]["entries"])  # fmt: skip
 
@@ -266,3 +267,33 @@ def test_the_cost_rule_knows_how_many_kinds_of_reaction_there_are() -> None:
     from hub.services.comments import EMOJI
 
     assert BOUNDED_LISTS["Comment.reactions"] == len(EMOJI)
+
+
+def test_the_feed_tells_uploads_and_role_changes_to_those_who_may_see_them(
+    hub_server: LiveHub,
+) -> None:
+    client = hub.Client(hub_server.url, hub_server.token)
+    client.upload_dataset("quality", "patients", inspections(30))
+    client.upload_dataset("quality", "patients", inspections(30))  # identical: no new version
+    client.upload_dataset("quality", "open-data", inspections(10))
+    project = asyncio.run(hub_server.store.projects.by_name("quality"))
+    assert project is not None
+    patients = asyncio.run(hub_server.store.datasets.by_name(project.id, "patients"))
+    assert patients is not None
+    asyncio.run(accounts.create_group(hub_server.store, SYSTEM, "clinic"))
+    asyncio.run(access.restrict(hub_server.store, SYSTEM, project, "dataset", patients.id,
+                                ["clinic"]))  # fmt: skip
+    viewer = person(hub_server, "vic", "viewer")  # granted after the uploads: told in the inbox
+    summaries = [e["summary"] for e in hub_server.graphql(FEED, {"p": "quality"})["data"][
+        "activity"]["entries"]]  # fmt: skip
+    uploads = [s for s in summaries if s.startswith("uploaded")]
+    assert uploads == ["uploaded version 1 of dataset open-data (10 rows)",
+                       "uploaded version 1 of dataset patients (30 rows)"], summaries  # fmt: skip
+    assert "limited a dataset to clinic" in summaries
+    assert any(s.startswith("gave user vic the viewer role") for s in summaries)
+    seen = [e["summary"] for e in as_person(hub_server, viewer, FEED, {"p": "quality"})[
+        "activity"]["entries"]]  # fmt: skip
+    assert not any("patients" in s or "limited" in s for s in seen), seen
+    assert any("open-data" in s for s in seen)
+    told = as_person(hub_server, viewer, INBOX)["inbox"]
+    assert [(n["reason"], n["entry"]["verb"]) for n in told] == [("assign", "membership.grant")]

@@ -69,7 +69,7 @@ def test_comment_on_a_curve_reply_react_and_resolve(
     inbox = open_page("activity")
     assert_clean(inbox)
     text = " ".join(m.value for m in inbox.markdown)
-    assert "1 unread" in text and "commented on run lr-3e-4" in text
+    assert "2 unread" in text and "commented on run lr-3e-4" in text  # and his new role
     labelled(inbox.button, "Mark all as read").click().run()
     assert "Nothing unread." in " ".join(m.value for m in inbox.markdown)
 

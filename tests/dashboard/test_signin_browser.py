@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from hub.auth.clients import ensure_dashboard_client, write_dashboard_secrets
 from hub.demo import load_demo, load_people
 from hub.services.principal import SYSTEM
+from hub.services.tokens import create_admin_token_sync
 from hub.settings import Settings
 from hub.store import open_store
 from tests.conftest import free_port, graphql_call, serve_in_thread
@@ -36,6 +37,7 @@ class Stack:
     hub: str
     dashboard: str
     data_dir: Path
+    token: str = ""  # an admin API token, for setting the scene
 
 
 def start_stack(data_dir: Path, **extra: str) -> Iterator[Stack]:
@@ -55,6 +57,7 @@ def start_stack(data_dir: Path, **extra: str) -> Iterator[Stack]:
     # Playwright's sync API keeps an event loop on this thread; load the demo on another.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, demo()).result()
+    token = create_admin_token_sync(store, "tests")
     secrets_file = write_dashboard_secrets(settings, ensure_dashboard_client(store, settings))
     server, thread = serve_in_thread(settings, store)
     log = data_dir / "streamlit.log"
@@ -69,7 +72,7 @@ def start_stack(data_dir: Path, **extra: str) -> Iterator[Stack]:
         )  # fmt: skip
     try:
         wait_until_up(f"{settings.dashboard_url}/_stcore/health", streamlit, log=log)
-        yield Stack(settings.url, settings.dashboard_url, data_dir)
+        yield Stack(settings.url, settings.dashboard_url, data_dir, token)
     finally:
         stop(streamlit)
         server.should_exit = True
@@ -135,6 +138,39 @@ def test_a_domain_expert_signs_in_sees_her_projects_and_makes_a_token(
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("button", name="Sign in").wait_for(timeout=WAIT)
     page.close()
+
+
+def test_two_people_comment_and_see_each_other_s_comments(stack: Stack, browser: Browser) -> None:
+    """Ana and Dmitri, each in their own browser, open the same run; what one writes appears
+    for the other without reloading."""
+    found = graphql_call(stack.hub, stack.token, '{ runs(project: "vision-defects", first: 1) '
+                         "{ ... on RunConnection { nodes { id name } } } }")  # fmt: skip
+    run = found["data"]["runs"]["nodes"][0]
+    pages = {}
+    for name in ("ana.silva", "dmitri.volkov"):
+        context = browser.new_context(viewport=LAPTOP)  # separate cookies: two people
+        page = context.new_page()
+        sign_in(page, stack, name)
+        page.get_by_text("Signed in as").wait_for(timeout=WAIT)
+        page.goto(f"{stack.dashboard}/run?id={run['id']}")
+        page.get_by_role("heading", name=run["name"]).wait_for(timeout=WAIT)
+        page.get_by_text("No comments yet").wait_for(timeout=WAIT)
+        pages[name] = page
+    ana, dmitri = pages["ana.silva"], pages["dmitri.volkov"]
+
+    ana.get_by_label("Comment").fill("Is the **learning rate** too high here? @dmitri.volkov")
+    ana.get_by_role("button", name="Comment").click()
+    dmitri.get_by_text("Is the learning rate too high here?").wait_for(timeout=10_000)
+    assert dmitri.locator("strong", has_text="learning rate").count() == 1
+    assert dmitri.locator("span.mention", has_text="@dmitri.volkov").count() == 1
+
+    dmitri.get_by_text("Reply").first.click()
+    dmitri.get_by_label("Reply").fill("Yes, halve it.")
+    dmitri.get_by_role("button", name="Reply").last.click()
+    ana.get_by_text("Yes, halve it.").wait_for(timeout=10_000)
+    for page in (ana, dmitri):
+        no_errors(page)
+        page.context.close()
 
 
 def test_a_compliance_officer_reads_the_audit_trail(

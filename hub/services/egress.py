@@ -1,0 +1,120 @@
+"""Requests the hub makes to addresses people give it (webhooks): never to the hub's own
+network.
+
+A URL is refused when its host resolves to a loopback, private, link-local (cloud metadata),
+shared, multicast, reserved or unspecified address, unless that address lies in a network an
+admin allowed (``SALON_WEBHOOK_ALLOW_NETWORKS``). The check runs when the URL is saved and
+again on every connection: the connection goes to the very address that was checked (so a DNS
+answer that changes in between cannot redirect it), and redirects are never followed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpcore
+
+from hub.errors import InvalidInput
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class Refused(Exception):
+    """The destination is not a public address; the message says which and why."""
+
+
+def networks(text: str) -> tuple[Network, ...]:
+    """The allowed networks in a comma-separated list of CIDRs (``127.0.0.1/32,10.0.0.0/8``)."""
+    try:
+        return tuple(ipaddress.ip_network(part.strip()) for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise ValueError(f"Not a network in CIDR form: {exc}") from None
+
+
+def is_public(address: Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return is_public(address.ipv4_mapped)  # ::ffff:127.0.0.1 is loopback
+    return address.is_global and not address.is_multicast
+
+
+def check_address(address: Address, allowed: Iterable[Network]) -> None:
+    if is_public(address) or any(address in network for network in allowed):
+        return
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # named as what it really is
+    kind = (
+        "loopback" if address.is_loopback else "link-local" if address.is_link_local
+        else "private" if address.is_private else "multicast" if address.is_multicast
+        else "reserved or unspecified"
+    )  # fmt: skip
+    raise Refused(f"{address} is a {kind} address; webhooks only go to public addresses.")
+
+
+async def resolve(host: str, port: int, allowed: Iterable[Network]) -> str:
+    """The address to connect to for ``host``: every address it resolves to must pass."""
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise Refused(f"{host} does not resolve ({exc.strerror or exc}).") from None
+    addresses = [ipaddress.ip_address(str(item[4][0]).split("%")[0]) for item in found]
+    if not addresses:
+        raise Refused(f"{host} does not resolve.")
+    allowed = tuple(allowed)
+    for address in addresses:
+        check_address(address, allowed)
+    return str(addresses[0])
+
+
+def check_url(url: str) -> tuple[str, str, int]:
+    """Scheme, host and port of a webhook URL, or InvalidInput saying what is wrong."""
+    if len(url) > 2000:
+        raise InvalidInput("The URL is longer than 2,000 characters.", field="url")
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput("Give an http:// or https:// URL with a host name.", field="url")
+    if parts.username or parts.password:
+        raise InvalidInput("Put no user name or password in the URL; deliveries are signed.",
+                           field="url")  # fmt: skip
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise InvalidInput("The URL's port is not a number from 1 to 65535.", field="url") from None
+    return parts.scheme, parts.hostname, port
+
+
+class _PublicOnly(httpcore.AsyncNetworkBackend):
+    """Connects only to addresses that pass :func:`resolve`, and to exactly those."""
+
+    def __init__(self, allowed: tuple[Network, ...]) -> None:
+        self._allowed = allowed
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self, host: str, port: int, timeout: float | None = None,
+        local_address: str | None = None, socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:  # fmt: skip
+        address = await resolve(host, port, self._allowed)
+        return await self._inner.connect_tcp(address, port, timeout, local_address,
+                                             socket_options)  # fmt: skip
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:  # fmt: skip
+        raise Refused("Webhooks do not go to local sockets.")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def client(allowed: tuple[Network, ...]) -> httpcore.AsyncConnectionPool:
+    """A connection pool that only reaches public addresses (and ``allowed`` networks); as an
+    httpcore pool it never follows redirects."""
+    return httpcore.AsyncConnectionPool(network_backend=_PublicOnly(allowed), max_connections=20,
+                                        keepalive_expiry=30)  # fmt: skip
