@@ -67,6 +67,10 @@ class Database:
                     "threads": threads,
                     "autoinstall_known_extensions": False,
                     "autoload_known_extensions": False,
+                    # DuckDB's bundled jemalloc returns freed pages to the OS only as it decays
+                    # them, and without its background threads decay runs only when the same
+                    # arena allocates again: after a big read an idle hub kept hundreds of MB.
+                    "allocator_background_threads": True,
                 },
             )
         except duckdb.IOException as exc:
