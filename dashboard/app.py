@@ -20,6 +20,7 @@ pages = [
     st.Page("app_pages/compare.py", title="Compare", icon=":material/stacked_line_chart:"),
     st.Page("app_pages/run.py", title="Run", icon=":material/description:"),
     st.Page("app_pages/datasets.py", title="Datasets", icon=":material/table:"),
+    st.Page("app_pages/tasks.py", title="Tasks", icon=":material/view_kanban:"),
 ]
 me = hub_client.me_or_none()
 unread = hub_client.unread_count_or_zero() if me is not None else 0

@@ -467,3 +467,27 @@ def mark_read(ids: list[str] | None) -> int:
 
 def mark_feed_seen(project: str) -> None:
     _change("MarkFeedSeen", "markFeedSeen", {"project": project})
+
+
+# Tasks -------------------------------------------------------------------------------------
+
+
+def tasks(project: str) -> list[dict[str, Any]]:
+    """A project's tasks (never cached: the board must show moves at once)."""
+    result: list[dict[str, Any]] = _post(hub_url(), _token(), "Tasks", {"project": project})[
+        "tasks"
+    ]
+    return result
+
+
+def my_work() -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = _post(hub_url(), _token(), "MyWork", {})["myWork"]
+    return result
+
+
+def create_task(project: str, values: dict[str, Any]) -> dict[str, Any]:
+    return _change("CreateTask", "createTask", {"project": project, "input": values})
+
+
+def update_task(task_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    return _change("UpdateTask", "updateTask", {"id": task_id, "input": values})

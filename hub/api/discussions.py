@@ -36,6 +36,7 @@ class TargetKind(Enum):
     RUN = "run"
     DATASET = "dataset"
     DATASET_VERSION = "dataset_version"
+    TASK = "task"
 
 
 @strawberry.input(description="What a comment is anchored to: give one kind of part.")

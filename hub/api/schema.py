@@ -30,6 +30,7 @@ from hub.api.metrics import FLOAT_LIST, FloatList, MetricQueries
 from hub.api.people import PeopleMutations, PeopleQueries
 from hub.api.projects import ProjectQueries
 from hub.api.runs import RunMutations, RunQueries
+from hub.api.tasks import TaskMutations, TaskQueries
 from hub.api.webhooks import WebhookMutations, WebhookQueries
 from hub.errors import SalonError
 from hub.settings import Settings
@@ -44,6 +45,7 @@ class Query(
     MetricQueries,
     DatasetQueries,
     DiscussionQueries,
+    TaskQueries,
     WebhookQueries,
     PeopleQueries,
     AuditQueries,
@@ -61,6 +63,7 @@ class Mutation(
     DatasetMutations,
     LineageMutations,
     DiscussionMutations,
+    TaskMutations,
     WebhookMutations,
     PeopleMutations,
 ):

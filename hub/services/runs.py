@@ -13,7 +13,7 @@ from hub.clock import now
 from hub.errors import InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
 from hub.run_filter import parse_filter, parse_sort
-from hub.services import activity, audit, permissions, projects
+from hub.services import activity, audit, permissions, projects, tasks
 from hub.services.limits import (
     MAX_NOTES,
     MAX_PACKAGES,
@@ -181,9 +181,12 @@ async def finish_run(
                        recipients=[(user_id, "watch") for user_id in sorted(watchers)],
                        at=ended_at),
     ]  # fmt: skip
-    return await audit.change(
+    finished = await audit.change(
         store, events, store.runs.finish(run_id, status, ended_at or now(), audit=events)
     )
+    if status == "finished":
+        await tasks.close_with_run(store, run.id, run.project_id, run.name)
+    return finished
 
 
 async def log_params(

@@ -15,7 +15,7 @@ from hub.services.principal import Principal
 from hub.store import Store
 from hub.store.records import ProjectRecord
 
-KINDS = ("project", "experiment", "run", "dataset", "dataset_version")
+KINDS = ("project", "experiment", "run", "dataset", "dataset_version", "task")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -63,6 +63,9 @@ async def _locate(
         dataset = (await store.datasets.by_ids([version.dataset_id]))[version.dataset_id]
         title = f"dataset {dataset.name} version {version.number}"
         return version.project_id, title, ("dataset", dataset.id)
+    if kind == "task":
+        task = await store.tasks.by_id(object_id)
+        return (task.project_id, f"task #{task.number} {task.title}", None) if task else None
     return None
 
 

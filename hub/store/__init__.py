@@ -21,6 +21,7 @@ from hub.store.objects import ObjectStore
 from hub.store.projects import ProjectStore
 from hub.store.remote import S3, S3Access
 from hub.store.runs import RunStore
+from hub.store.tasks import TaskStore
 from hub.store.tokens import TokenStore
 from hub.store.users import UserStore
 from hub.store.webhooks import WebhookStore
@@ -45,6 +46,7 @@ class Store:
         self.comments = CommentStore(db)
         self.activity = ActivityStore(db)
         self.webhooks = WebhookStore(db)
+        self.tasks = TaskStore(db)
 
     def close(self) -> None:
         self.db.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import date, datetime
 
 RUN_STATUSES = ("running", "finished", "failed", "killed")
 
@@ -401,3 +401,25 @@ class DeliveryRecord:
     gave_up_at: datetime | None
     last_status: int | None
     last_error: str | None
+
+
+TASK_STATUSES = ("todo", "doing", "review", "done")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TaskRecord:
+    id: str
+    project_id: str
+    number: int
+    title: str
+    description: str
+    status: str
+    assignee_id: str | None
+    due_date: date | None
+    labels: list[str]
+    close_with_run: bool
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+    links: tuple[tuple[str, str], ...] = ()  # (kind, id) of the objects it is about

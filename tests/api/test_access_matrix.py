@@ -18,7 +18,7 @@ import pytest
 
 from hub.api.schema import build_schema
 from hub.clock import now
-from hub.services import access, accounts, comments, runs, tokens, webhooks
+from hub.services import access, accounts, comments, runs, tasks, tokens, webhooks
 from hub.services.principal import SYSTEM
 from hub.settings import Settings
 from hub.store import Store
@@ -43,6 +43,7 @@ class World:
     victim_token: str
     comment: str  # by the-commenter, on alpha_run
     webhook: str  # of project alpha
+    task: str  # on alpha's board
 
     def fresh_webhook(self) -> str:
         return _run(webhooks.create(self.hub.store, Settings(), SYSTEM, "alpha", PUBLIC_URL,
@@ -113,6 +114,9 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     "unreadNotifications": lambda w, c: (Rule("signed_in", "{ unreadNotifications }", lambda v, w: v is not None), {}),
     "mentionCandidates": lambda w, c: (Rule("viewer", "query($id: ID!) { mentionCandidates(kind: RUN, id: $id) { name } }", non_empty), {"id": w.alpha_run}),
     "commentHistory": lambda w, c: (Rule("maintainer", "query($id: ID!) { commentHistory(id: $id) { body } }", lambda v, w: v is not None), {"id": w.fresh_comment()}),
+    "tasks": lambda w, c: (Rule("viewer", '{ tasks(project: "alpha") { number } }', non_empty), {}),
+    "myWork": lambda w, c: (Rule("signed_in", "{ myWork { number } }", lambda v, w: v is not None), {}),
+    "task": lambda w, c: (Rule("viewer", "query($id: ID!) { task(id: $id) { __typename ... on Error { message } } }"), {"id": w.task}),
     "webhooks": lambda w, c: (Rule("maintainer", '{ webhooks(project: "alpha") { id } }', lambda v, w: v is not None), {}),
     "auditVerification": lambda w, c: (
         Rule("audit_reader", "{ auditVerification { __typename ... on Error { message } } }"),
@@ -205,6 +209,14 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     "markFeedSeen": lambda w, c: (
         Rule("viewer", 'mutation { markFeedSeen(project: "alpha") { __typename ... on Error { message } } }'),
         {},
+    ),
+    "createTask": lambda w, c: (
+        Rule("commenter", 'mutation { createTask(project: "alpha", input: {title: "matrix"}) { __typename ... on Error { message } } }'),
+        {},
+    ),
+    "updateTask": lambda w, c: (
+        Rule("commenter", 'mutation($id: ID!) { updateTask(id: $id, input: {status: "doing"}) { __typename ... on Error { message } } }'),
+        {"id": w.task},
     ),
     "createWebhook": lambda w, c: (
         Rule("maintainer", 'mutation($url: String!) { createWebhook(project: "alpha", url: $url) { __typename ... on Error { message } } }'),
@@ -338,7 +350,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                                                 auth_id=None))  # fmt: skip
         comment = _run(comments.add(store, writer, "run", alpha.id, "first"))
         hook = _run(webhooks.create(store, Settings(), SYSTEM, "alpha", PUBLIC_URL, []))
-        yield World(hub, callers, alpha.id, victim_token, comment.id, hook.id)
+        task = _run(tasks.create(store, SYSTEM, "alpha", tasks.TaskInput(title="first")))
+        yield World(hub, callers, alpha.id, victim_token, comment.id, hook.id, task.id)
 
 
 def test_every_field_has_a_rule() -> None:

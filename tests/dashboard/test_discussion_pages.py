@@ -111,3 +111,25 @@ def test_a_bad_comment_is_explained(team: dict[str, str]) -> None:
     app = open_page("run", id=team["run"])
     write(app, "x" * 20_001)
     assert any("limit is 20,000" in e.value for e in app.error)
+
+
+def test_the_board_opens_moves_and_discusses_a_task(team: dict[str, str]) -> None:
+    app = open_page("tasks")
+    assert_clean(app)
+    labelled(app.selectbox, "Project").set_value("vision").run()
+    labelled(app.text_input, "Title").input("Label the line C rows")
+    labelled(app.selectbox, "Assignee").set_value("bob")
+    labelled(app.text_input, "Labels").input("data, line C")
+    labelled(app.button, "Open task").click().run()
+    assert_clean(app)
+    assert any("#1 Label the line C rows" in m.value for m in app.markdown)
+    next(b for b in app.button if b.help == "Move to Doing").click().run()
+    assert_clean(app)
+    text = " ".join(m.value for m in app.markdown)
+    assert "**Doing** (1)" in text and "**To do** (0)" in text
+    labelled(app.button, "Open").click().run()
+    assert_clean(app)
+    assert app.subheader[0].value == "#1 Label the line C rows"
+    write(app, "Started on the first 100 rows.")
+    assert_clean(app)
+    assert any("Started on the first 100 rows." in str(h.proto.body) for h in app.get("html"))

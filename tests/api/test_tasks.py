@@ -1,0 +1,129 @@
+"""Tasks through GraphQL on a real hub: the board, my work, assigning, moving, links that
+respect restrictions, a task closing itself when its run finishes, bad and concurrent input."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import hub
+from hub.services import access, accounts
+from hub.services.principal import SYSTEM
+from tests.api.test_datasets import inspections, person
+from tests.api.test_discussions import ADD, INBOX, a_run, as_person
+from tests.conftest import LiveHub
+
+CREATE = """mutation($p: String!, $input: TaskInput!) { createTask(project: $p, input: $input) {
+  __typename ... on Task { id number title status assignee dueDate labels closeWithRun
+                           links { kind id } html }
+  ... on Error { message } } }"""
+UPDATE = """mutation($id: ID!, $input: TaskInput!) { updateTask(id: $id, input: $input) {
+  __typename ... on Task { id number status assignee closedAt links { kind id } }
+  ... on Error { message } } }"""
+BOARD = """query($p: String!) { tasks(project: $p) { number title status assignee
+  links { kind id } } }"""
+MINE = "{ myWork { number title project dueDate } }"
+
+
+def create(live: LiveHub, token: str, **values: Any) -> dict[str, Any]:
+    made: dict[str, Any] = as_person(live, token, CREATE, {"p": "vision", "input": values})[
+        "createTask"
+    ]
+    return made
+
+
+def test_the_board_my_work_and_a_task_closing_with_its_run(hub_server: LiveHub) -> None:
+    run = hub.init(project="vision", experiment="e", name="retrain", url=hub_server.url,
+                   token=hub_server.token, capture_environment=False)  # fmt: skip
+    ada = person(hub_server, "ada", "commenter", "vision")
+    bob = person(hub_server, "bob", "editor", "vision")
+    made = create(hub_server, ada, title="Retrain with the new oven data", assignee="bob",
+                  dueDate="2026-12-04", labels=["data", "line C"],
+                  description="See the **Line C** thread.", closeWithRun=True,
+                  links=[{"kind": "RUN", "id": run.id}])  # fmt: skip
+    assert made["__typename"] == "Task", made
+    assert (made["number"], made["status"], made["assignee"]) == (1, "todo", "bob")
+    assert "<strong>Line C</strong>" in made["html"]
+    second = create(hub_server, bob, title="Write the model card")
+    assert second["number"] == 2
+    assert [t["title"] for t in as_person(hub_server, bob, MINE)["myWork"]] == [
+        "Retrain with the new oven data"
+    ]
+    told = as_person(hub_server, bob, INBOX)["inbox"]
+    assert ("assign", "task.create") in {(n["reason"], n["entry"]["verb"]) for n in told}
+
+    moved = as_person(hub_server, bob, UPDATE, {"id": made["id"], "input": {"status": "doing"}})
+    assert moved["updateTask"]["status"] == "doing"
+    said = as_person(hub_server, ada, ADD, {"k": "TASK", "id": made["id"], "body": "Thanks!"})
+    assert said["addComment"]["__typename"] == "Comment"
+    run.finish()
+    board = {t["number"]: t for t in as_person(hub_server, ada, BOARD, {"p": "vision"})["tasks"]}
+    assert board[1]["status"] == "done", "closed because its run finished"
+    assert board[2]["status"] == "todo"
+    assert [t["number"] for t in as_person(hub_server, ada, BOARD, {"p": "vision"})["tasks"]] == [
+        2, 1], "open tasks first"  # fmt: skip
+    assert as_person(hub_server, bob, MINE)["myWork"] == []
+    feed = hub_server.graphql('{ activity(project: "vision", verbs: ["task."]) { '
+                              "... on ActivityPage { entries { summary } } } }")  # fmt: skip
+    summaries = [e["summary"] for e in feed["data"]["activity"]["entries"]]
+    assert (
+        summaries[0]
+        == "closed task #1 because run retrain finished: Retrain with the new oven data"
+    )
+    assert "moved task #1 to doing: Retrain with the new oven data" in summaries
+
+
+def test_links_respect_restrictions_and_bad_input_is_explained(hub_server: LiveHub) -> None:
+    a_run(hub_server)
+    other_run = a_run(hub_server, "elsewhere")
+    client = hub.Client(hub_server.url, hub_server.token)
+    client.upload_dataset("vision", "faces", inspections(5))
+    store = hub_server.store
+    project = asyncio.run(store.projects.by_name("vision"))
+    assert project is not None
+    faces = asyncio.run(store.datasets.by_name(project.id, "faces"))
+    assert faces is not None
+    asyncio.run(accounts.create_group(store, SYSTEM, "privacy"))
+    asyncio.run(access.restrict(store, SYSTEM, project, "dataset", faces.id, ["privacy"]))
+    ada = person(hub_server, "ada", "commenter", "vision")
+    viewer = person(hub_server, "vic", "viewer", "vision")
+    made = create(hub_server, hub_server.token, title="Check the faces",
+                  links=[{"kind": "DATASET", "id": faces.id}])  # fmt: skip
+    assert made["links"] == [{"kind": "DATASET", "id": faces.id}]
+    seen = as_person(hub_server, ada, BOARD, {"p": "vision"})["tasks"]
+    assert seen[0]["title"] == "Check the faces" and seen[0]["links"] == [], "hidden link"
+    for values, words in (
+        ({"title": "  "}, "must not be empty"),
+        ({"title": "x" * 201}, "limit is 200"),
+        ({"title": "t", "status": "someday"}, "todo, doing, review, done"),
+        ({"title": "t", "assignee": "nobody"}, "nobody called"),
+        ({"title": "t", "labels": ["l"] * 21}, "At most 20 labels"),
+        ({"title": "t", "links": [{"kind": "RUN", "id": other_run}]}, "No run with id"),
+        ({"title": "t", "links": [{"kind": "DATASET", "id": faces.id}]}, "No dataset"),
+        ({"title": "t", "description": "d" * 20_001}, "20,000"),
+    ):
+        got = create(hub_server, ada, **values)
+        assert words in got.get("message", ""), (values, got)
+    across = create(hub_server, hub_server.token, title="t", links=[{"kind": "RUN",
+                                                                     "id": other_run}])  # fmt: skip
+    assert "is in another project" in across["message"]
+    denied = create(hub_server, viewer, title="Not mine to open")
+    assert denied["__typename"] == "ForbiddenError"
+    outsider = person(hub_server, "oz", None)
+    assert create(hub_server, outsider, title="x")["__typename"] == "NotFoundError"
+    hidden = as_person(
+        hub_server, outsider, UPDATE, {"id": made["id"], "input": {"status": "done"}}
+    )
+    assert hidden["updateTask"]["__typename"] == "NotFoundError"
+
+
+def test_concurrent_tasks_get_their_own_numbers(hub_server: LiveHub) -> None:
+    a_run(hub_server)
+
+    def one(i: int) -> int:
+        return int(create(hub_server, hub_server.token, title=f"task {i}")["number"])
+
+    with ThreadPoolExecutor(8) as pool:
+        numbers = sorted(pool.map(one, range(30)))
+    assert numbers == list(range(1, 31))
