@@ -51,6 +51,8 @@ def anchor_text(anchor: Anchor | None) -> str:
         return f"on row {anchor['row']}" + (f", {anchor['column']}" if anchor.get("column") else "")
     if anchor.get("column"):
         return f"on column {anchor['column']}"
+    if anchor.get("cell") is not None:
+        return f"on cell {anchor['cell'] + 1}"
     return ""
 
 

@@ -491,3 +491,48 @@ def create_task(project: str, values: dict[str, Any]) -> dict[str, Any]:
 
 def update_task(task_id: str, values: dict[str, Any]) -> dict[str, Any]:
     return _change("UpdateTask", "updateTask", {"id": task_id, "input": values})
+
+
+def digest_settings() -> dict[str, Any]:
+    result: dict[str, Any] = _post(hub_url(), _token(), "DigestSettings", {})["digestSettings"]
+    return result
+
+
+def digest_preview() -> dict[str, Any]:
+    result: dict[str, Any] = _post(hub_url(), _token(), "DigestPreview", {})["digestPreview"]
+    return result
+
+
+def set_digest_settings(frequency: str, time_zone: str) -> None:
+    _change("SetDigestSettings", "setDigestSettings",
+            {"frequency": frequency, "timeZone": time_zone})  # fmt: skip
+
+
+# Wiki pages and notebooks ------------------------------------------------------------------
+
+
+def pages(project: str) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = _post(hub_url(), _token(), "Pages", {"project": project})[
+        "pages"
+    ]
+    return result
+
+
+def page(project: str, slug: str, version: int | None = None) -> dict[str, Any]:
+    variables = {"project": project, "slug": slug, "version": version}
+    found: dict[str, Any] = _post(hub_url(), _token(), "Page", variables)["page"]
+    if found["__typename"] != "Page":
+        raise HubError(found["message"])
+    return found
+
+
+def run_notebooks(run_id: str) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = read("RunNotebooks", {"runId": run_id})["runNotebooks"]
+    return result
+
+
+def save_page(project: str, slug: str, title: str, body: str, message: str,
+              kind: str = "page") -> dict[str, Any]:  # fmt: skip
+    variables = {"project": project, "slug": slug, "title": title, "body": body,
+                 "message": message, "kind": kind}  # fmt: skip
+    return _change("SavePage", "savePage", variables)

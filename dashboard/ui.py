@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import streamlit as st
 
+from dashboard import hub_client
 from dashboard.hub_client import HubError
 
 P = ParamSpec("P")
@@ -102,3 +103,19 @@ def query_param_list(name: str) -> list[str]:
     """A comma-separated query parameter such as ``runs=id1,id2`` as a list."""
     raw = st.query_params.get(name, "")
     return [part for part in raw.split(",") if part.strip()]
+
+
+def pick_project(where: Any = st) -> str:
+    """A project chooser that starts at the project in the link (``?project=``), stops the page
+    with a note when there is none, and keeps the choice in the link."""
+    projects = [p["name"] for p in load(hub_client.projects)]
+    if not projects:
+        st.info("No projects yet.")
+        st.stop()
+    wanted = st.query_params.get("project") or st.session_state.get("project")
+    project: str = where.selectbox(
+        "Project", projects, index=projects.index(wanted) if wanted in projects else 0
+    )
+    st.query_params["project"] = project
+    st.session_state["project"] = project
+    return project

@@ -420,6 +420,47 @@ def keys_rotate() -> None:
     typer.echo(f"New signing key {kid}.")
 
 
+digest_app = typer.Typer(help="Digests of what people missed, by e-mail or to a folder.")
+
+
+@digest_app.command("send")
+def digest_send(
+    force: Annotated[bool, typer.Option(help="Everyone's digest, due or not.")] = False,
+    user: Annotated[str | None, typer.Option(help="Only this person's.")] = None,
+) -> None:
+    """Send the digests that are due now (by SMTP when SALON_SMTP_URL is set, else to files)."""
+    result = _call(
+        "mutation($f: Boolean!, $u: String) { sendDigests(force: $f, only: $u) { __typename "
+        "... on DigestsSent { people } ... on Error { message } } }",
+        {"f": force, "u": user},
+        "sendDigests",
+    )
+    people = result["people"]
+    typer.echo(f"Sent {len(people)} digest(s){': ' + ', '.join(people) if people else '.'}")
+
+
+notebook_app = typer.Typer(help="Share Jupyter notebooks, read-only with their outputs.")
+
+
+@notebook_app.command("attach")
+def notebook_attach(
+    project: str,
+    path: Annotated[Path, typer.Argument(help="The .ipynb file.", exists=True, dir_okay=False)],
+    run: Annotated[str | None, typer.Option(help="Attach it to this run (its id).")] = None,
+    slug: Annotated[str | None, typer.Option(help="Its address (default: from the name).")] = None,
+    message: Annotated[str, typer.Option("--message", "-m", help="What changed.")] = "",
+) -> None:
+    """Share a notebook in a project (or on a run's page); again, and it gets a new version."""
+    from hub.client.errors import HubError
+
+    try:
+        made = _client().attach_notebook(project, path, run_id=run, slug=slug, message=message)
+    except HubError as exc:
+        _fail(str(exc))
+        raise
+    typer.echo(f"Shared {made['title']!r} as {project}/{made['slug']}, version {made['version']}.")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(users_app, name="user")
     app.add_typer(groups_app, name="group")
@@ -427,6 +468,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(audit_app, name="audit")
     app.add_typer(keys_app, name="keys")
     app.add_typer(datasets_app, name="dataset")
+    app.add_typer(digest_app, name="digest")
+    app.add_typer(notebook_app, name="notebook")
     app.command("grant")(grant)
     app.command("revoke")(revoke)
 

@@ -7,11 +7,19 @@ the feed, the inboxes and the audit trail hold what they would hold after a real
 
 from __future__ import annotations
 
-from hub.services import activity, comments, runs
+import json
+from datetime import date, timedelta
+
+from hub.clock import now
+from hub.services import activity, comments, digests, pages, runs, tasks
 from hub.services.comments import Anchor
 from hub.services.principal import SYSTEM, Principal
 from hub.services.tokens import principal_for_user
 from hub.store import Store
+
+
+def today() -> date:
+    return now().date()
 
 
 async def _as(store: Store, name: str) -> Principal:
@@ -32,6 +40,8 @@ async def load_discussions(store: Store) -> int:
     farah, chioma, gus = [await _as(store, n) for n in ("farah.haddad", "chioma.eze",
                                                        "gus.lindqvist")]  # fmt: skip
     made = 0
+    await digests.choose(store, ana, "weekly", "Europe/Lisbon")
+    await digests.choose(store, farah, "daily", "Europe/Berlin")
     vit = await _latest_run(store, "vision-defects", "vit-finetune")
     await activity.watch(store, ana, "run", vit, True)
     first = await comments.add(
@@ -47,6 +57,11 @@ async def load_discussions(store: Store) -> int:
         reply_to=first.id,
     )  # fmt: skip
     await comments.react(store, dmitri, reply.id, "+1", True)
+    await tasks.create(store, ana, "vision-defects", tasks.TaskInput(
+        title="Rerun vit-finetune with erase_p=0.1", assignee="ana.silva",
+        due_date=today() + timedelta(days=3), labels=["augmentation"],
+        links=[("run", vit)], description="See the thread on the val_loss bump.",
+    ))  # fmt: skip
     await comments.react(store, emi, reply.id, "eyes", True)
     made += 2
     baseline = await _latest_run(store, "vision-defects", "resnet-baseline")
@@ -88,4 +103,53 @@ async def load_discussions(store: Store) -> int:
     await comments.add(store, chioma, "run", lora, "Yes: adding a length term to the reward.",
                        reply_to=ask.id)  # fmt: skip
     made += 2
+    await tasks.create(store, farah, "vision-defects", tasks.TaskInput(
+        title="Label the line C readings after the oven change", assignee="farah.haddad",
+        status="doing", labels=["data", "line C"], links=[("dataset_version", latest.id)],
+    ))  # fmt: skip
+    await pages.save(
+        store, emi, "vision-defects", "decisions", "Decisions",
+        "# Decisions\n\n- **Baseline for the quarterly review:** [[run:" + (
+            (await store.runs.by_ids([baseline]))[baseline].name
+        ) + "]]. Compare new runs against it.\n- **Training data:** from version 2 on, "
+        "[[dataset:line-inspections]] includes line C after the oven change (see the thread "
+        "on version 2 and [[task:2]]).\n- **Augmentation:** random erasing at 0.1 at most "
+        "([[task:1]]).\n",
+        "baseline and data decided in the Monday review",
+    )  # fmt: skip
+    await pages.save(
+        store, ana, "vision-defects", "onboarding", "Onboarding",
+        "# Welcome to vision-defects\n\n1. Read [[page:decisions]].\n2. Log runs with "
+        "`hub.init(project=\"vision-defects\", ...)` and record the data with "
+        "`run.use_dataset(...)`.\n3. Ask in the run's discussion, and @mention people.\n",
+    )  # fmt: skip
+    await pages.save(
+        store, dmitri, "vision-defects", "val-loss-bump", "", _notebook(), kind="notebook",
+        run_id=vit, message="the crops that random erasing hides",
+    )  # fmt: skip
     return made
+
+
+def _notebook() -> str:
+    """A short analysis notebook with its outputs, as a data scientist would share it."""
+
+    def markdown(cell_id: str, text: str) -> dict[str, object]:
+        return {"id": cell_id, "cell_type": "markdown", "metadata": {}, "source": text}
+
+    result = {"output_type": "execute_result", "execution_count": 1, "metadata": {},
+              "data": {"text/plain": "count    50.00\nmean      0.62\nmax       1.00"}}  # fmt: skip
+    code = {
+        "id": "measure", "cell_type": "code", "execution_count": 1, "metadata": {},
+        "outputs": [result],
+        "source": "crops = load_crops(run, step=1000)\n"
+                  "(crops.erased_area / crops.defect_area).describe()",
+    }  # fmt: skip
+    return json.dumps({
+        "nbformat": 4, "nbformat_minor": 5, "metadata": {},
+        "cells": [
+            markdown("question", "# Why val_loss bumps at step 1,000\nRandom erasing covers "
+                     "the scratch on **small parts**."),
+            code,
+            markdown("answer", "On 18 of 50 crops the erased box hides the whole defect."),
+        ],
+    })  # fmt: skip

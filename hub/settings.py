@@ -158,6 +158,19 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("webhook_timeout_seconds", "10", "How long a webhook receiver has to answer."),
     Setting(
+        "smtp_url",
+        "",
+        "Where digests are mailed: smtp://user:password@host:587 (STARTTLS when offered) or "
+        "smtps://…:465; empty: digests are written to SALON_DIGEST_FOLDER instead.",
+    ),
+    Setting("smtp_from", "Salon <salon@localhost>", "The From of digest e-mails."),
+    Setting(
+        "digest_folder",
+        "",
+        "Folder digests are written to when no SMTP server is set (default: <data dir>/digests).",
+    ),
+    Setting("digest_check_seconds", "300", "How often the hub looks for digests that are due."),
+    Setting(
         "audit_checkpoint_seconds",
         "60",
         "How often the hub signs the audit chain's head into <data dir>/audit-checkpoint.jws.",
@@ -217,6 +230,10 @@ class Settings:
     webhook_retry_seconds: str = "5,30,120,600,1800,3600,10800,21600"
     webhook_disable_after: int = 15
     webhook_timeout_seconds: float = 10.0
+    smtp_url: str = ""
+    smtp_from: str = "Salon <salon@localhost>"
+    digest_folder: str = ""
+    digest_check_seconds: int = 300
     audit_checkpoint_seconds: int = 60
     auth_failures_per_address: str = "30/minute"
     auth_failures_per_account: str = "5/minute"

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pyarrow.parquet as pq
 
+import hub
 from tests.conftest import LiveHub, graphql_call
 from tests.test_cli import SALON, salon_env
 
@@ -124,3 +125,22 @@ def test_a_dataset_goes_up_with_a_progress_bar_and_comes_back(
     bad.write_bytes(b"PAR1 not really")
     failed = salon(hub_server, "dataset", "upload", "plant", "readings", str(bad))
     assert failed.returncode == 1 and "could not be read as PARQUET" in failed.stderr
+
+
+def test_notebooks_and_digests_from_the_command_line(hub_server: LiveHub, tmp_path: Path) -> None:
+    from tests.api.test_pages import notebook
+
+    run = hub.init(project="vision", experiment="e", url=hub_server.url, token=hub_server.token,
+                   capture_environment=False)  # fmt: skip
+    path = tmp_path / "drift.ipynb"
+    path.write_text(notebook())
+    said = ok(salon(hub_server, "notebook", "attach", "vision", str(path), "--run", run.id))
+    assert "Shared 'Why line C drifts' as vision/drift, version 1." in said
+    again = ok(salon(hub_server, "notebook", "attach", "vision", str(path), "-m", "rerun"))
+    assert "version 2" in again
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text("{}")
+    refused = salon(hub_server, "notebook", "attach", "vision", str(bad))
+    assert refused.returncode != 0 and "not a Jupyter notebook" in refused.stderr
+    assert ok(salon(hub_server, "digest", "send", "--force")).startswith("Sent 0 digest(s)")
+    run.finish()

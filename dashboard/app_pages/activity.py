@@ -33,7 +33,32 @@ def link(entry: dict) -> None:  # type: ignore[type-arg]
 
 st.title("Activity")
 st.caption(f"Times in your time zone ({reader_zone().key}).")
-inbox_tab, feed_tab = st.tabs(["Inbox", "What changed"])
+inbox_tab, feed_tab, digest_tab = st.tabs(["Inbox", "What changed", "Digest by e-mail"])
+
+with digest_tab:
+    chosen = load(hub_client.digest_settings)
+    st.caption("A summary of what you missed: your notifications, your open tasks and each "
+               "project's changes.")  # fmt: skip
+    with st.form("digest"):
+        options = ["off", "daily", "weekly"]
+        frequency = st.radio("Send me a digest", options, horizontal=True,
+                             index=options.index(chosen["frequency"]))  # fmt: skip
+        known = chosen["timeZone"] if chosen["frequency"] != "off" else reader_zone().key
+        zone = st.text_input("Time zone", value=known, help="Times in the digest are shown in it.")
+        if st.form_submit_button("Save"):
+            try:
+                hub_client.set_digest_settings(frequency, zone.strip())
+            except hub_client.HubError as exc:
+                st.error(str(exc), icon=":material/error:")
+            else:
+                st.toast("Saved")
+                st.rerun()
+    if chosen["lastSentAt"]:
+        st.caption(f"The last one went out on {when(chosen['lastSentAt'])}.")
+    if st.toggle("Preview the next one"):
+        preview = load(hub_client.digest_preview)
+        st.markdown(f"**{preview['subject']}**")
+        st.markdown(preview["markdown"])
 
 with inbox_tab:
     only_unread = st.toggle("Only unread", value=True)

@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard import discussion, hub_client
 from dashboard.lineage_chart import lineage_figure
-from dashboard.ui import load
+from dashboard.ui import load, pick_project
 
 PAGE_ROWS = 50
 
@@ -60,15 +60,7 @@ def annotate_page(project: str, name: str, number: int, shown: dict) -> None:  #
 
 
 st.title("Datasets")
-projects = [p["name"] for p in load(hub_client.projects)]
-if not projects:
-    st.info("No projects yet.")
-    st.stop()
-wanted = st.query_params.get("project")
-project = st.selectbox(
-    "Project", projects, index=projects.index(wanted) if wanted in projects else 0
-)
-st.query_params["project"] = project
+project = pick_project()
 found = load(hub_client.datasets, project)
 if not found:
     st.info("This project has no datasets yet; upload one below.")

@@ -103,6 +103,10 @@ for item in used:
         query_params={"project": item["project"], "dataset": item["dataset"]},
     )
 
+for shared in load(hub_client.run_notebooks, run["id"]):
+    st.page_link("app_pages/wiki.py", label=f"Notebook: {shared['title']}", icon=":material/book:",
+                 query_params={"project": shared["project"], "slug": shared["slug"]})  # fmt: skip
+
 st.subheader("Environment")
 st.caption("What you need to run it again.")
 environment = run["environment"]

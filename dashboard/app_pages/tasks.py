@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard import discussion, hub_client
-from dashboard.ui import load
+from dashboard.ui import load, pick_project
 
 COLUMNS = {"todo": "To do", "doing": "Doing", "review": "In review", "done": "Done"}
 ORDER = list(COLUMNS)
@@ -102,13 +102,7 @@ with mine_tab:
             st.caption(" · ".join(f for f in (COLUMNS[task["status"]], due_text(task)) if f))
 
 with board_tab:
-    projects = [p["name"] for p in load(hub_client.projects)]
-    if not projects:
-        st.info("No projects yet.")
-        st.stop()
-    wanted = st.query_params.get("project")
-    project = st.selectbox("Project", projects,
-                           index=projects.index(wanted) if wanted in projects else 0)  # fmt: skip
+    project = pick_project()
     tasks = load(hub_client.tasks, project)
     opened = st.query_params.get("task")
     chosen = next((t for t in tasks if t["id"] == opened), None)

@@ -21,7 +21,7 @@ from hub.api.errors import (
     ValidationErrorType,
     result_of,
 )
-from hub.services import activity, comments
+from hub.services import activity, comments, digests
 from hub.services.comments import EMOJI, Anchor
 from hub.services.markdown import render
 from hub.services.principal import SYSTEM
@@ -37,6 +37,7 @@ class TargetKind(Enum):
     DATASET = "dataset"
     DATASET_VERSION = "dataset_version"
     TASK = "task"
+    PAGE = "page"
 
 
 @strawberry.input(description="What a comment is anchored to: give one kind of part.")
@@ -50,10 +51,11 @@ class CommentAnchorInput:
     )
     row: int | None = strawberry.field(default=None, description="A row of a dataset version.")
     column: str | None = strawberry.field(default=None, description="A column (with row: a cell).")
+    cell: int | None = strawberry.field(default=None, description="A notebook's cell (from 0).")
 
     def to_anchor(self) -> Anchor:
         steps = tuple(self.steps) if self.steps is not None else None
-        return Anchor(self.metric, steps, self.filter, self.row, self.column)
+        return Anchor(self.metric, steps, self.filter, self.row, self.column, self.cell)
 
 
 @strawberry.type(name="CommentAnchor", description="The part of the object a thread is about.")
@@ -63,6 +65,7 @@ class CommentAnchorType:
     filter: str | None
     row: int | None
     column: str | None
+    cell: int | None
 
 
 @strawberry.type(name="Reaction", description="One kind of reaction to a comment.")
@@ -217,6 +220,7 @@ def _anchor(text: str | None) -> CommentAnchorType | None:
     return CommentAnchorType(
         metric=values.get("metric"), steps=list(steps) if steps else None,
         filter=values.get("filter"), row=values.get("row"), column=values.get("column"),
+        cell=values.get("cell"),
     )  # fmt: skip
 
 
@@ -422,3 +426,69 @@ class DiscussionMutations:
         ctx = info.context
         work = activity.mark_seen(ctx.store, ctx.principal, project)
         return await result_of(work, lambda _: CountType(count=1))  # type: ignore[return-value]
+
+
+@strawberry.type(name="DigestSettings", description="How often you get a digest.")
+class DigestSettingsType:
+    frequency: str = strawberry.field(description="off, daily or weekly.")
+    time_zone: str
+    last_sent_at: datetime | None
+
+
+@strawberry.type(name="Digest", description="A digest of what you missed, ready to e-mail.")
+class DigestType:
+    subject: str
+    markdown: str
+    html: str
+
+
+@strawberry.type(name="DigestsSent", description="Who got a digest.")
+class DigestsSentType:
+    people: list[str]
+
+
+DigestSettingsResult = Annotated[DigestSettingsType | Errors, strawberry.union(
+    "DigestSettingsResult")]  # fmt: skip
+SentResult = Annotated[DigestsSentType | Errors, strawberry.union("SendDigestsResult")]
+
+
+@strawberry.type
+class DigestQueries:
+    @strawberry.field(description="How often you get a digest, and in which time zone.")
+    async def digest_settings(self, info: Info) -> DigestSettingsType:
+        ctx = info.context
+        chosen = await digests.settings_of(ctx.store, ctx.principal)
+        return DigestSettingsType(frequency=chosen.frequency, time_zone=chosen.time_zone,
+                                  last_sent_at=chosen.last_sent_at)  # fmt: skip
+
+    @strawberry.field(description="Your next digest as it stands now.")
+    async def digest_preview(self, info: Info) -> DigestType:
+        ctx = info.context
+        made = await digests.preview(ctx.store, ctx.settings, ctx.principal)
+        return DigestType(subject=made.subject, markdown=made.markdown, html=made.html)
+
+
+@strawberry.type
+class DigestMutations:
+    @strawberry.mutation(description="Get a digest daily, weekly or not at (off), with times in "
+                         "this time zone (an IANA name such as Europe/Berlin).")  # fmt: skip
+    async def set_digest_settings(
+        self, info: Info, frequency: str, time_zone: str = "UTC"
+    ) -> DigestSettingsResult:
+        ctx = info.context
+        work = digests.choose(ctx.store, ctx.principal, frequency, time_zone)
+        return await result_of(
+            work,
+            lambda c: DigestSettingsType(  # type: ignore[return-value]
+                frequency=c.frequency, time_zone=c.time_zone, last_sent_at=c.last_sent_at
+            ),
+        )
+
+    @strawberry.mutation(description="Send the digests that are due now (site admins); force: "
+                         "everyone's, due or not. only: one person's.")  # fmt: skip
+    async def send_digests(
+        self, info: Info, force: bool = False, only: str | None = None
+    ) -> SentResult:
+        ctx = info.context
+        work = digests.send_now(ctx.store, ctx.settings, ctx.principal, force, only)
+        return await result_of(work, lambda p: DigestsSentType(people=p))  # type: ignore[return-value]

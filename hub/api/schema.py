@@ -23,10 +23,16 @@ from strawberry.schema.config import StrawberryConfig
 from hub.api.audit import AuditQueries
 from hub.api.cost import cost_rule
 from hub.api.datasets import DatasetMutations, DatasetQueries
-from hub.api.discussions import DiscussionMutations, DiscussionQueries
+from hub.api.discussions import (
+    DigestMutations,
+    DigestQueries,
+    DiscussionMutations,
+    DiscussionQueries,
+)
 from hub.api.lineage import LineageMutations
 from hub.api.live import Subscription
 from hub.api.metrics import FLOAT_LIST, FloatList, MetricQueries
+from hub.api.pages import PageMutations, PageQueries
 from hub.api.people import PeopleMutations, PeopleQueries
 from hub.api.projects import ProjectQueries
 from hub.api.runs import RunMutations, RunQueries
@@ -45,7 +51,9 @@ class Query(
     MetricQueries,
     DatasetQueries,
     DiscussionQueries,
+    DigestQueries,
     TaskQueries,
+    PageQueries,
     WebhookQueries,
     PeopleQueries,
     AuditQueries,
@@ -63,7 +71,9 @@ class Mutation(
     DatasetMutations,
     LineageMutations,
     DiscussionMutations,
+    DigestMutations,
     TaskMutations,
+    PageMutations,
     WebhookMutations,
     PeopleMutations,
 ):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import io
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -58,6 +59,13 @@ def _settings(url: str | None, token: str | None) -> tuple[str, str]:
     if not token:
         raise HubError("No API token: pass token=... or set SALON_TOKEN (`salon up` prints one).")
     return url.rstrip("/"), token
+
+
+ATTACH_NOTEBOOK = """mutation($project: String!, $slug: String!, $body: String!,
+  $message: String!, $runId: ID) {
+  savePage(project: $project, slug: $slug, body: $body, message: $message, kind: "notebook",
+           runId: $runId) {
+    __typename ... on Page { slug version title } ... on Error { message } } }"""
 
 
 class Client:
@@ -281,6 +289,23 @@ class Client:
             headers={"Content-Length": str(path.stat().st_size)}, timeout=None,
         )  # fmt: skip
         result: dict[str, Any] = response.json()
+        return result
+
+    def attach_notebook(
+        self, project: str, path: str | os.PathLike[str], *, run_id: str | None = None,
+        slug: str | None = None, message: str = "",
+    ) -> dict[str, Any]:  # fmt: skip
+        """Share a Jupyter notebook (read-only, outputs included) in a project, attached to a
+        run if ``run_id``; saving it again adds a version. Returns slug, version and title."""
+        notebook = Path(path)
+        wanted = slug or re.sub(r"[^a-z0-9-]+", "-", notebook.stem.lower()).strip("-")[:80]
+        result: dict[str, Any] = self.query(
+            ATTACH_NOTEBOOK,
+            {"project": project, "slug": wanted or "notebook", "body": notebook.read_text(),
+             "message": message, "runId": run_id},
+        )["savePage"]  # fmt: skip
+        if result["__typename"] != "Page":
+            raise HubError(result["message"])
         return result
 
     def register_dataset(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import sys
 import threading
 import time
@@ -253,6 +254,14 @@ class Run:
         _check(result)
         number: int = result["version"]
         return number
+
+    def attach_notebook(
+        self, project: str, path: str | os.PathLike[str], slug: str | None = None,
+        message: str = "",
+    ) -> dict[str, Any]:  # fmt: skip
+        """Share a Jupyter notebook on this run's page (read-only, outputs included)."""
+        return self.client.attach_notebook(project, path, run_id=self.id, slug=slug,
+                                           message=message)  # fmt: skip
 
     def _room(self) -> int:
         return self._max_buffered - self._buffer.size - self._pending_points

@@ -16,7 +16,7 @@ from hub.clock import now
 from hub.errors import Forbidden, InvalidInput, LimitExceeded
 from hub.ids import new_id
 from hub.run_filter import parse_filter
-from hub.services import activity, audit, permissions, targets
+from hub.services import activity, audit, notebooks, permissions, targets
 from hub.services.markdown import mentioned, plain
 from hub.services.permissions import COMMENT, MANAGE, READ, WRITE
 from hub.services.principal import Principal
@@ -42,6 +42,7 @@ class Anchor:
     filter: str | None = None
     row: int | None = None
     column: str | None = None
+    cell: int | None = None  # a notebook's cell
 
     def to_json(self) -> str | None:
         values = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
@@ -72,6 +73,15 @@ async def _check_anchor(store: Store, target: Target, anchor: Anchor | None) -> 
                 "Give the metric and a step range from ≤ to, e.g. metric 'loss', steps [100, 200].",
                 field="anchor",
             )
+    if anchor.cell is not None:
+        page = await store.pages.by_id(target.id) if target.kind == "page" else None
+        if page is None or page.kind != "notebook":
+            raise InvalidInput("A cell anchors a comment on a notebook.", field="anchor")
+        count = len(notebooks.read(page.body).cells)
+        if not 0 <= anchor.cell < count:
+            raise InvalidInput(f"The notebook's cells are numbered 0 to {count - 1}.",
+                               field="anchor")  # fmt: skip
+        return anchor.to_json()
     if anchor.filter is not None or anchor.row is not None or anchor.column is not None:
         if target.kind != "dataset_version":
             raise InvalidInput("A row filter or cell anchors a comment on a dataset version.",

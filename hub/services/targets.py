@@ -15,7 +15,7 @@ from hub.services.principal import Principal
 from hub.store import Store
 from hub.store.records import ProjectRecord
 
-KINDS = ("project", "experiment", "run", "dataset", "dataset_version", "task")
+KINDS = ("project", "experiment", "run", "dataset", "dataset_version", "task", "page")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -66,6 +66,10 @@ async def _locate(
     if kind == "task":
         task = await store.tasks.by_id(object_id)
         return (task.project_id, f"task #{task.number} {task.title}", None) if task else None
+    if kind == "page":
+        page = await store.pages.by_id(object_id)
+        what = "notebook" if page and page.kind == "notebook" else "page"
+        return (page.project_id, f"{what} {page.title}", None) if page else None
     return None
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hub.settings import Settings
 from hub.store.access import AccessStore
-from hub.store.activity import ActivityStore
+from hub.store.activity import ActivityStore, DigestStore
 from hub.store.audit import AuditStore
 from hub.store.comments import CommentStore
 from hub.store.database import Database
@@ -18,6 +18,7 @@ from hub.store.datasets import DatasetStore
 from hub.store.metrics import MetricStore
 from hub.store.oauth import OAuthStore
 from hub.store.objects import ObjectStore
+from hub.store.pages import PageStore
 from hub.store.projects import ProjectStore
 from hub.store.remote import S3, S3Access
 from hub.store.runs import RunStore
@@ -47,6 +48,8 @@ class Store:
         self.activity = ActivityStore(db)
         self.webhooks = WebhookStore(db)
         self.tasks = TaskStore(db)
+        self.digests = DigestStore(db)
+        self.pages = PageStore(db)
 
     def close(self) -> None:
         self.db.close()

@@ -19,6 +19,7 @@ from hub.store._time import maybe_utc, to_naive, to_utc
 from hub.store.records import (
     ActivityDraft,
     ActivityRecord,
+    DigestSettings,
     EventDraft,
     NotificationRecord,
 )
@@ -250,3 +251,56 @@ class ActivityStore:
         self, user_id: str, project_id: str, at: datetime, *, audit: Sequence[EventDraft]
     ) -> None:
         await self._db.audited_write(audit, _mark_seen, user_id, project_id, at)
+
+
+def _digest_row(row: tuple[Any, ...]) -> DigestSettings:
+    return DigestSettings(row[0], row[1], row[2], maybe_utc(row[3]))
+
+
+class DigestStore:
+    """Digest preferences and when each digest last went out."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def of(self, user_id: str) -> DigestSettings | None:
+        def select(cur: Cursor) -> DigestSettings | None:
+            row = cur.execute(
+                "SELECT user_id, frequency, time_zone, last_sent_at FROM digest_settings "
+                "WHERE user_id = ?",
+                [user_id],
+            ).fetchone()
+            return _digest_row(row) if row else None
+
+        return await self._db.read(select)
+
+    async def wanted(self) -> list[DigestSettings]:
+        """Everyone who asked for a digest."""
+
+        def select(cur: Cursor) -> list[DigestSettings]:
+            rows = cur.execute(
+                "SELECT user_id, frequency, time_zone, last_sent_at FROM digest_settings "
+                "WHERE frequency <> 'off' ORDER BY user_id"
+            ).fetchall()
+            return [_digest_row(row) for row in rows]
+
+        return await self._db.read(select)
+
+    async def save(self, settings: DigestSettings, *, audit: Sequence[EventDraft]) -> None:
+        def replace(cur: Cursor) -> None:
+            cur.execute("DELETE FROM digest_settings WHERE user_id = ?", [settings.user_id])
+            cur.execute(
+                "INSERT INTO digest_settings VALUES (?, ?, ?, ?)",
+                [settings.user_id, settings.frequency, settings.time_zone,
+                 to_naive(settings.last_sent_at)],
+            )  # fmt: skip
+
+        await self._db.audited_write(audit, replace)
+
+    async def sent(self, user_id: str, at: datetime) -> None:
+        await self._db.write(
+            lambda cur: cur.execute(
+                "UPDATE digest_settings SET last_sent_at = ? WHERE user_id = ?",
+                [to_naive(at), user_id],
+            )
+        )

@@ -423,3 +423,30 @@ class TaskRecord:
     updated_at: datetime
     closed_at: datetime | None = None
     links: tuple[tuple[str, str], ...] = ()  # (kind, id) of the objects it is about
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DigestSettings:
+    user_id: str
+    frequency: str  # off | daily | weekly
+    time_zone: str
+    last_sent_at: datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PageRecord:
+    """A wiki page or notebook with its latest version (or the version asked for)."""
+
+    id: str
+    project_id: str
+    slug: str
+    kind: str  # page | notebook
+    run_id: str | None
+    created_by: str
+    created_at: datetime
+    number: int = 0
+    title: str = ""
+    body: str = ""
+    message: str = ""
+    author_id: str = ""
+    updated_at: datetime | None = None

@@ -18,7 +18,7 @@ import pytest
 
 from hub.api.schema import build_schema
 from hub.clock import now
-from hub.services import access, accounts, comments, runs, tasks, tokens, webhooks
+from hub.services import access, accounts, comments, pages, runs, tasks, tokens, webhooks
 from hub.services.principal import SYSTEM
 from hub.settings import Settings
 from hub.store import Store
@@ -117,6 +117,11 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     "tasks": lambda w, c: (Rule("viewer", '{ tasks(project: "alpha") { number } }', non_empty), {}),
     "myWork": lambda w, c: (Rule("signed_in", "{ myWork { number } }", lambda v, w: v is not None), {}),
     "task": lambda w, c: (Rule("viewer", "query($id: ID!) { task(id: $id) { __typename ... on Error { message } } }"), {"id": w.task}),
+    "digestSettings": lambda w, c: (Rule("signed_in", "{ digestSettings { frequency } }"), {}),
+    "digestPreview": lambda w, c: (Rule("signed_in", "{ digestPreview { subject } }"), {}),
+    "pages": lambda w, c: (Rule("viewer", '{ pages(project: "alpha") { slug } }', non_empty), {}),
+    "page": lambda w, c: (Rule("viewer", '{ page(project: "alpha", slug: "welcome") { __typename ... on Error { message } } }'), {}),
+    "runNotebooks": lambda w, c: (Rule("viewer", "query($id: ID!) { runNotebooks(runId: $id) { slug } }", lambda v, w: v is not None), {"id": w.alpha_run}),
     "webhooks": lambda w, c: (Rule("maintainer", '{ webhooks(project: "alpha") { id } }', lambda v, w: v is not None), {}),
     "auditVerification": lambda w, c: (
         Rule("audit_reader", "{ auditVerification { __typename ... on Error { message } } }"),
@@ -208,6 +213,18 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     ),
     "markFeedSeen": lambda w, c: (
         Rule("viewer", 'mutation { markFeedSeen(project: "alpha") { __typename ... on Error { message } } }'),
+        {},
+    ),
+    "setDigestSettings": lambda w, c: (
+        Rule("signed_in", 'mutation { setDigestSettings(frequency: "off") { __typename ... on Error { message } } }'),
+        {},
+    ),
+    "sendDigests": lambda w, c: (
+        Rule("site_admin", "mutation { sendDigests { __typename ... on Error { message } } }"),
+        {},
+    ),
+    "savePage": lambda w, c: (
+        Rule("commenter", 'mutation { savePage(project: "alpha", slug: "matrix", title: "M", body: "b") { __typename ... on Error { message } } }'),
         {},
     ),
     "createTask": lambda w, c: (
@@ -351,6 +368,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         comment = _run(comments.add(store, writer, "run", alpha.id, "first"))
         hook = _run(webhooks.create(store, Settings(), SYSTEM, "alpha", PUBLIC_URL, []))
         task = _run(tasks.create(store, SYSTEM, "alpha", tasks.TaskInput(title="first")))
+        _run(pages.save(store, SYSTEM, "alpha", "welcome", "Welcome", "Hello."))
         yield World(hub, callers, alpha.id, victim_token, comment.id, hook.id, task.id)
 
 

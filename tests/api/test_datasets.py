@@ -604,3 +604,15 @@ def test_a_fixed_schema_refuses_a_version_with_other_columns(hub_server: LiveHub
         graphql_call(hub_server.url, editor, unfix)["data"]["fixDatasetSchema"]["__typename"]
         == "ForbiddenError"
     )
+
+
+def restrict(live: LiveHub, project: str, dataset: str, group: str) -> str:
+    """Limit a dataset to a new group (as a site admin would); returns the dataset's id."""
+    store = live.store
+    found = asyncio.run(store.projects.by_name(project))
+    assert found is not None
+    record = asyncio.run(store.datasets.by_name(found.id, dataset))
+    assert record is not None
+    asyncio.run(accounts.create_group(store, SYSTEM, group))
+    asyncio.run(access.restrict(store, SYSTEM, found, "dataset", record.id, [group]))
+    return record.id

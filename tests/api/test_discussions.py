@@ -13,7 +13,7 @@ import httpx
 import hub
 from hub.services import access, accounts
 from hub.services.principal import SYSTEM
-from tests.api.test_datasets import inspections, person
+from tests.api.test_datasets import inspections, person, restrict
 from tests.conftest import LiveHub, graphql_call
 
 ADD = """mutation($k: TargetKind!, $id: ID!, $body: String!, $anchor: CommentAnchorInput,
@@ -276,13 +276,7 @@ def test_the_feed_tells_uploads_and_role_changes_to_those_who_may_see_them(
     client.upload_dataset("quality", "patients", inspections(30))
     client.upload_dataset("quality", "patients", inspections(30))  # identical: no new version
     client.upload_dataset("quality", "open-data", inspections(10))
-    project = asyncio.run(hub_server.store.projects.by_name("quality"))
-    assert project is not None
-    patients = asyncio.run(hub_server.store.datasets.by_name(project.id, "patients"))
-    assert patients is not None
-    asyncio.run(accounts.create_group(hub_server.store, SYSTEM, "clinic"))
-    asyncio.run(access.restrict(hub_server.store, SYSTEM, project, "dataset", patients.id,
-                                ["clinic"]))  # fmt: skip
+    restrict(hub_server, "quality", "patients", "clinic")
     viewer = person(hub_server, "vic", "viewer")  # granted after the uploads: told in the inbox
     summaries = [e["summary"] for e in hub_server.graphql(FEED, {"p": "quality"})["data"][
         "activity"]["entries"]]  # fmt: skip

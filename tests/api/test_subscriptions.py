@@ -16,9 +16,7 @@ from gql.transport.exceptions import TransportConnectionFailed, TransportQueryEr
 from gql.transport.websockets import WebsocketsTransport
 
 import hub
-from hub.services import access, accounts
-from hub.services.principal import SYSTEM
-from tests.api.test_datasets import inspections, person
+from tests.api.test_datasets import inspections, person, restrict
 from tests.api.test_discussions import ADD, a_run
 from tests.conftest import LiveHub, graphql_call
 
@@ -109,14 +107,8 @@ def test_restricted_updates_reach_only_the_group(hub_server: LiveHub) -> None:
     client = hub.Client(hub_server.url, hub_server.token)
     client.upload_dataset("quality", "patients", inspections(10))
     client.upload_dataset("quality", "parts", inspections(10))
-    store = hub_server.store
-    project = asyncio.run(store.projects.by_name("quality"))
-    assert project is not None
-    patients = asyncio.run(store.datasets.by_name(project.id, "patients"))
-    assert patients is not None
     outsider = person(hub_server, "oz", "commenter")
-    asyncio.run(accounts.create_group(store, SYSTEM, "clinic"))
-    asyncio.run(access.restrict(store, SYSTEM, project, "dataset", patients.id, ["clinic"]))
+    restrict(hub_server, "quality", "patients", "clinic")
     versions = {
         name: hub_server.graphql(
             'query($n: String!) { dataset(project: "quality", name: $n) { version { id } } }',

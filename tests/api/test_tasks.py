@@ -3,14 +3,11 @@ respect restrictions, a task closing itself when its run finishes, bad and concu
 
 from __future__ import annotations
 
-import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import hub
-from hub.services import access, accounts
-from hub.services.principal import SYSTEM
-from tests.api.test_datasets import inspections, person
+from tests.api.test_datasets import inspections, person, restrict
 from tests.api.test_discussions import ADD, INBOX, a_run, as_person
 from tests.conftest import LiveHub
 
@@ -79,18 +76,12 @@ def test_links_respect_restrictions_and_bad_input_is_explained(hub_server: LiveH
     other_run = a_run(hub_server, "elsewhere")
     client = hub.Client(hub_server.url, hub_server.token)
     client.upload_dataset("vision", "faces", inspections(5))
-    store = hub_server.store
-    project = asyncio.run(store.projects.by_name("vision"))
-    assert project is not None
-    faces = asyncio.run(store.datasets.by_name(project.id, "faces"))
-    assert faces is not None
-    asyncio.run(accounts.create_group(store, SYSTEM, "privacy"))
-    asyncio.run(access.restrict(store, SYSTEM, project, "dataset", faces.id, ["privacy"]))
+    faces_id = restrict(hub_server, "vision", "faces", "privacy")
     ada = person(hub_server, "ada", "commenter", "vision")
     viewer = person(hub_server, "vic", "viewer", "vision")
     made = create(hub_server, hub_server.token, title="Check the faces",
-                  links=[{"kind": "DATASET", "id": faces.id}])  # fmt: skip
-    assert made["links"] == [{"kind": "DATASET", "id": faces.id}]
+                  links=[{"kind": "DATASET", "id": faces_id}])  # fmt: skip
+    assert made["links"] == [{"kind": "DATASET", "id": faces_id}]
     seen = as_person(hub_server, ada, BOARD, {"p": "vision"})["tasks"]
     assert seen[0]["title"] == "Check the faces" and seen[0]["links"] == [], "hidden link"
     for values, words in (
@@ -100,7 +91,7 @@ def test_links_respect_restrictions_and_bad_input_is_explained(hub_server: LiveH
         ({"title": "t", "assignee": "nobody"}, "nobody called"),
         ({"title": "t", "labels": ["l"] * 21}, "At most 20 labels"),
         ({"title": "t", "links": [{"kind": "RUN", "id": other_run}]}, "No run with id"),
-        ({"title": "t", "links": [{"kind": "DATASET", "id": faces.id}]}, "No dataset"),
+        ({"title": "t", "links": [{"kind": "DATASET", "id": faces_id}]}, "No dataset"),
         ({"title": "t", "description": "d" * 20_001}, "20,000"),
     ):
         got = create(hub_server, ada, **values)

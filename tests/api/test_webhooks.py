@@ -4,7 +4,6 @@ disabling, the SSRF address matrix, and an outbox that survives kill -9 of the h
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import ipaddress
 import json
@@ -24,8 +23,9 @@ from standardwebhooks.webhooks import Webhook
 
 import hub
 from hub.services import egress
-from tests.api.test_datasets import inspections
+from tests.api.test_datasets import inspections, restrict
 from tests.conftest import LiveHub, free_port, graphql_call, start_hub
+from tests.processes import stop
 from tests.test_cli import SALON, salon_env
 
 CREATE = """mutation($p: String!, $url: String!, $events: [String!], $format: WebhookFormat!) {
@@ -271,16 +271,11 @@ def test_the_address_is_checked_again_at_delivery(tmp_path: Path, receiver: Rece
 
 
 def test_restricted_datasets_never_leave_the_hub(live: LiveHub, receiver: Receiver) -> None:
-    from hub.services import access, accounts
-    from hub.services.principal import SYSTEM
 
     a_project(live)
     client = hub.Client(live.url, live.token)
     client.upload_dataset("vision", "faces", inspections(5))
-    project = asyncio.run(live.store.projects.by_name("vision"))
-    faces = asyncio.run(live.store.datasets.by_name(project.id, "faces"))  # type: ignore[union-attr]
-    asyncio.run(accounts.create_group(live.store, SYSTEM, "privacy"))
-    asyncio.run(access.restrict(live.store, SYSTEM, project, "dataset", faces.id, ["privacy"]))  # type: ignore[arg-type,union-attr]
+    restrict(live, "vision", "faces", "privacy")
     add_hook(live, receiver.url, ["dataset."])
     client.upload_dataset("vision", "faces", inspections(6))
     client.upload_dataset("vision", "parts", inspections(7))
@@ -349,12 +344,7 @@ def test_the_outbox_survives_kill_9_without_losing_or_repeating_a_delivery(
     finally:
         for process in started:
             if process.poll() is None:
-                os.kill(process.pid, signal.SIGINT)
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.kill(process.pid, signal.SIGKILL)
-                    process.wait()
+                stop(process)
 
 
 def _up(url: str) -> bool:

@@ -133,3 +133,44 @@ def test_the_board_opens_moves_and_discusses_a_task(team: dict[str, str]) -> Non
     write(app, "Started on the first 100 rows.")
     assert_clean(app)
     assert any("Started on the first 100 rows." in str(h.proto.body) for h in app.get("html"))
+
+
+def test_choosing_a_weekly_digest_and_previewing_it(team: dict[str, str]) -> None:
+    app = open_page("activity")
+    assert_clean(app)
+    labelled(app.radio, "Send me a digest").set_value("weekly")
+    labelled(app.text_input, "Time zone").input("Europe/Lisbon")
+    labelled(app.button, "Save").click().run()
+    assert_clean(app)
+    assert labelled(app.radio, "Send me a digest").value == "weekly"
+    labelled(app.toggle, "Preview the next one").set_value(True).run()
+    assert_clean(app)
+    assert any(m.value.startswith("**Salon this week") for m in app.markdown)
+    labelled(app.text_input, "Time zone").input("Mars/Olympus")
+    labelled(app.button, "Save").click().run()
+    assert any("is not a time zone" in e.value for e in app.error)
+
+
+def test_a_wiki_page_with_a_live_card_and_a_shared_notebook(
+    team: dict[str, str], hub_server: LiveHub
+) -> None:
+    from tests.api.test_pages import notebook
+
+    app = open_page("wiki", project="vision")
+    assert_clean(app)
+    labelled(app.text_input, "Address").input("decisions")
+    labelled(app.text_input, "Title").input("Decisions")
+    labelled(app.text_area, "Text (Markdown)").input("We ship [[run:lr-3e-4]].")
+    labelled(app.button, "Save").click().run()
+    assert_clean(app)
+    assert any("We ship" in str(h.proto.body) for h in app.get("html"))
+    assert any(m.value == "**run lr-3e-4**" for m in app.markdown), "the live card"
+    assert any(c.value == "finished" for c in app.caption)
+
+    run = hub.Client(hub_server.url, hub_server.token)
+    run.query('mutation($b: String!) { savePage(project: "vision", slug: "drift", body: $b, '
+              'kind: "notebook") { __typename } }', {"b": notebook()})  # fmt: skip
+    book = open_page("wiki", project="vision", slug="drift")
+    assert_clean(book)
+    html = " ".join(str(h.proto.body) for h in book.get("html"))
+    assert "data:image/png;base64," in html and "<td>44.1</td>" in html
