@@ -22,6 +22,7 @@ pages = [
     st.Page("app_pages/datasets.py", title="Datasets", icon=":material/table:"),
     st.Page("app_pages/tasks.py", title="Tasks", icon=":material/view_kanban:"),
     st.Page("app_pages/wiki.py", title="Wiki", icon=":material/menu_book:"),
+    st.Page("app_pages/resources.py", title="Resources", icon=":material/memory:"),
 ]
 me = hub_client.me_or_none()
 unread = hub_client.unread_count_or_zero() if me is not None else 0

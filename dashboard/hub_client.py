@@ -536,3 +536,39 @@ def save_page(project: str, slug: str, title: str, body: str, message: str,
     variables = {"project": project, "slug": slug, "title": title, "body": body,
                  "message": message, "kind": kind}  # fmt: skip
     return _change("SavePage", "savePage", variables)
+
+
+# The GPU cluster ---------------------------------------------------------------------------
+
+
+def cluster() -> dict[str, Any]:
+    result: dict[str, Any] = read("Cluster")["cluster"]
+    return result
+
+
+def cluster_history(since: str) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = read("ClusterHistory", {"since": since})["clusterHistory"]
+    return result
+
+
+def cluster_usage(since: str, period: str, by: str) -> list[dict[str, Any]]:
+    variables = {"since": since, "period": period, "by": by}
+    result: list[dict[str, Any]] = read("ClusterUsage", variables)["clusterUsage"]
+    return result
+
+
+def cluster_jobs() -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = _post(hub_url(), _token(), "ClusterJobs", {})["clusterJobs"]
+    return result
+
+
+def submit_job(project: str, entrypoint: str, gpus: float, cpus: float) -> dict[str, Any]:
+    variables = {"project": project, "entrypoint": entrypoint, "gpus": gpus, "cpus": cpus}
+    made = _change("SubmitJob", "submitJob", variables)
+    st.cache_data.clear()
+    return made
+
+
+def stop_job(job_id: str) -> None:
+    _change("StopJob", "stopJob", {"id": job_id})
+    st.cache_data.clear()

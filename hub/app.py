@@ -27,6 +27,7 @@ from hub.http.graphql import GraphQLView
 from hub.http.headers import SecurityHeaders
 from hub.services.audit_trail import write_checkpoint
 from hub.services.authentication import Authenticator
+from hub.services.cluster import sampler as cluster_sampler
 from hub.services.digests import sender as digest_sender
 from hub.services.live import Live
 from hub.services.webhooks import Deliverer
@@ -116,10 +117,12 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         checkpoints = asyncio.create_task(_checkpoint_every(settings, store, keys))
         deliveries = asyncio.create_task(Deliverer(store, settings).run())
         digests = asyncio.create_task(digest_sender(store, settings))
+        sampling = asyncio.create_task(cluster_sampler(store, settings))
         log.info("Salon hub ready on %s", settings.database_path)
         yield
         deliveries.cancel()
         digests.cancel()
+        sampling.cancel()
         checkpoints.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await deliveries

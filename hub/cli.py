@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -158,6 +158,42 @@ def _wait_for(url: str, seconds: float) -> bool:
     return False
 
 
+def _start_ray(settings: Settings) -> tuple[Any, Settings]:
+    """A local Ray head for the demo (or None when Ray cannot start here, said once)."""
+    from hub import local_ray
+
+    typer.echo(f"Starting a local Ray cluster ({settings.ray_gpus} logical GPUs)…")
+    try:
+        head = local_ray.start(settings.ray_gpus)
+    except (RuntimeError, OSError) as exc:
+        typer.secho(f"Ray did not start, so the Resources page will be empty: {exc}",
+                    fg=typer.colors.YELLOW, err=True)  # fmt: skip
+        return None, settings
+    return head, settings.replace(ray_address=head.dashboard)
+
+
+def _demo_jobs(store: Store, settings: Settings) -> None:
+    """Two demo people's training jobs, so the demo's cluster is in use."""
+    from hub.services import cluster
+    from hub.services.tokens import principal_for_user
+
+    async def submit() -> None:
+        for name, project, gpus, minutes in (("ana.silva", "vision-defects", 2, 20),
+                                             ("ben.okafor", "churn-forecast", 1, 10)):  # fmt: skip
+            user = await store.users.by_name(name)
+            if user is None:
+                continue
+            person = await principal_for_user(store, user, auth_method="system", auth_id=None)
+            sleep = f"import time; print('training'); time.sleep({minutes * 60})"
+            command = f'{sys.executable} -c "{sleep}"'
+            await cluster.submit(store, settings, person, project, command, gpus=gpus)
+
+    try:
+        asyncio.run(submit())
+    except Exception as exc:  # the demo works without its jobs
+        typer.secho(f"The demo jobs were not submitted: {exc}", fg=typer.colors.YELLOW, err=True)
+
+
 @app.command()
 def up(
     port: PortOption = None,
@@ -188,6 +224,9 @@ def up(
         token = local_admin_token_sync(store, settings.data_dir / "admin-token")
     hub_url = settings.url
     secrets_file = write_dashboard_secrets(settings, ensure_dashboard_client(store, settings))
+    local_cluster = None
+    if not settings.ray_address and settings.ray_start:
+        local_cluster, settings = _start_ray(settings)
 
     dashboard_process: subprocess.Popen[bytes] | None = None
 
@@ -238,6 +277,13 @@ def up(
             lines.append(
                 "    Admin account: admin; set its password with `salon user password admin`"
             )
+        if local_cluster is not None:
+            lines.append(f"  Ray:        {local_cluster.dashboard}   (a local head with "
+                         f"{local_cluster.gpus} logical GPUs; stops with Salon)")  # fmt: skip
+            if demo_password is not None:
+                _demo_jobs(store, settings)
+        elif settings.ray_address:
+            lines.append(f"  Ray:        {settings.ray_address}")
         lines += [
             f"  Admin token (send as 'Authorization: Bearer …'):  {token}",
             f"    (kept in {settings.data_dir / 'admin-token'}, readable only by you)"
@@ -257,6 +303,12 @@ def up(
     finally:
         if dashboard_process is not None:
             dashboard_process.send_signal(signal.SIGTERM)
+        if local_cluster is not None:
+            from hub import local_ray
+
+            typer.echo("Stopping the local Ray cluster…")
+            local_ray.remove(local_cluster)
+        if dashboard_process is not None:
             try:
                 dashboard_process.wait(timeout=10)
             except subprocess.TimeoutExpired:

@@ -158,6 +158,21 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("webhook_timeout_seconds", "10", "How long a webhook receiver has to answer."),
     Setting(
+        "ray_address",
+        "",
+        "The Ray cluster's dashboard address (http://head:8265) the hub samples and submits "
+        "jobs to; empty: no cluster (salon up starts a local one unless SALON_RAY_START=false).",
+    ),
+    Setting(
+        "ray_start",
+        "true",
+        "Whether salon up starts a local Ray head (127.0.0.1, SALON_RAY_GPUS logical GPUs) "
+        "when SALON_RAY_ADDRESS is empty.",
+    ),
+    Setting("ray_gpus", "4", "Logical GPUs the local Ray head declares (the demo's cluster)."),
+    Setting("ray_sample_seconds", "30", "How often the hub samples the cluster's nodes and jobs."),
+    Setting("ray_retention_days", "400", "How long node samples are kept (jobs are kept always)."),
+    Setting(
         "smtp_url",
         "",
         "Where digests are mailed: smtp://user:password@host:587 (STARTTLS when offered) or "
@@ -230,6 +245,11 @@ class Settings:
     webhook_retry_seconds: str = "5,30,120,600,1800,3600,10800,21600"
     webhook_disable_after: int = 15
     webhook_timeout_seconds: float = 10.0
+    ray_address: str = ""
+    ray_start: bool = True
+    ray_gpus: int = 4
+    ray_sample_seconds: float = 30.0
+    ray_retention_days: int = 400
     smtp_url: str = ""
     smtp_from: str = "Salon <salon@localhost>"
     digest_folder: str = ""
@@ -255,6 +275,15 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
+def _flag(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("true", "1", "yes", "on"):
+        return True
+    if lowered in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"{text!r} is neither true nor false")
+
+
 class SettingsError(ValueError):
     """A ``SALON_*`` variable holds a value that cannot be used."""
 
@@ -273,7 +302,7 @@ def load_settings(
         raw = source.get(setting.env, setting.default)
         kind = type(getattr(Settings, setting.name))
         try:
-            values[setting.name] = kind(raw)
+            values[setting.name] = _flag(raw) if kind is bool else kind(raw)
         except ValueError as exc:
             raise SettingsError(
                 f"{setting.env}={raw!r} is not a valid {kind.__name__}: {setting.help}"

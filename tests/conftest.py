@@ -15,10 +15,12 @@ import httpx
 import pytest
 import uvicorn
 
+from hub import local_ray
 from hub.app import create_app
 from hub.demo import load_demo, load_people
 from hub.demo_data import load_datasets
 from hub.demo_discussions import load_discussions
+from hub.local_ray import LocalRay
 from hub.services.principal import SYSTEM
 from hub.services.tokens import create_admin_token_sync
 from hub.settings import Settings
@@ -175,3 +177,22 @@ def s3_server(tmp_path: Path) -> Iterator[S3Server]:
         })  # fmt: skip
     finally:
         stop(process)
+
+
+def start_ray(temp_dir: Path | None = None, dashboard_port: int | None = None) -> LocalRay:
+    """A real local Ray cluster: a head on 127.0.0.1 with 4 logical GPUs."""
+    return local_ray.start(4, temp_dir, dashboard_port)
+
+
+def stop_ray(head: LocalRay) -> None:
+    head.stop()
+
+
+@pytest.fixture(scope="session")
+def ray_head() -> Iterator[LocalRay]:
+    """One Ray cluster for the session's Ray tests (started once: it takes a while)."""
+    head = start_ray()
+    try:
+        yield head
+    finally:
+        local_ray.remove(head)

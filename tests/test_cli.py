@@ -31,7 +31,7 @@ def processes() -> Iterator[list[subprocess.Popen[str]]]:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
             try:
-                process.wait(timeout=20)
+                process.wait(timeout=60)  # salon up stops its Ray cluster too
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
@@ -75,6 +75,7 @@ def test_port_option_and_bad_settings(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.ray
 def test_up_starts_hub_and_dashboard_with_demo_data_and_prints_how_to_sign_in(
     tmp_path: Path, processes: list[subprocess.Popen[str]]
 ) -> None:
@@ -86,7 +87,7 @@ def test_up_starts_hub_and_dashboard_with_demo_data_and_prints_how_to_sign_in(
     processes.append(up)
     assert up.stdout is not None
     lines: list[str] = []
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 240  # Ray's head takes a while to start
     while not any("Stop with Ctrl+C" in line for line in lines):
         assert time.monotonic() < deadline, "".join(lines)
         line = up.stdout.readline()
@@ -104,6 +105,18 @@ def test_up_starts_hub_and_dashboard_with_demo_data_and_prints_how_to_sign_in(
     projects = graphql_call(f"http://127.0.0.1:{port}", token, "{ projects { name } }")
     assert len(projects["data"]["projects"]) == 3
     wait_until_up(f"http://127.0.0.1:{dashboard_port}/_stcore/health", up)
+    # A local Ray cluster with the demo's jobs on it, sampled by the hub.
+    assert "Ray:        http://127.0.0.1:" in output and "4 logical GPUs" in output
+    deadline = time.monotonic() + 120
+    while True:
+        query = "{ cluster { gpus gpusUsed } clusterJobs { user status } }"
+        seen = graphql_call(f"http://127.0.0.1:{port}", token, query)["data"]
+        if seen["cluster"]["gpusUsed"] >= 3 and len(seen["clusterJobs"]) == 2:
+            break
+        assert time.monotonic() < deadline, seen
+        time.sleep(1)
+    assert seen["cluster"]["gpus"] == 4
+    assert sorted(j["user"] for j in seen["clusterJobs"]) == ["ana.silva", "ben.okafor"]
 
 
 def test_salon_up_completes_an_older_demo_store(tmp_path: Path) -> None:

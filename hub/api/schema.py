@@ -21,6 +21,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from hub.api.audit import AuditQueries
+from hub.api.cluster import ClusterMutations, ClusterQueries
 from hub.api.cost import cost_rule
 from hub.api.datasets import DatasetMutations, DatasetQueries
 from hub.api.discussions import (
@@ -54,6 +55,7 @@ class Query(
     DigestQueries,
     TaskQueries,
     PageQueries,
+    ClusterQueries,
     WebhookQueries,
     PeopleQueries,
     AuditQueries,
@@ -74,6 +76,7 @@ class Mutation(
     DigestMutations,
     TaskMutations,
     PageMutations,
+    ClusterMutations,
     WebhookMutations,
     PeopleMutations,
 ):

@@ -61,6 +61,10 @@ def _settings(url: str | None, token: str | None) -> tuple[str, str]:
     return url.rstrip("/"), token
 
 
+SUBMIT_JOB = """mutation($project: String!, $entrypoint: String!, $gpus: Float!, $cpus: Float!,
+  $runId: ID) {
+  submitJob(project: $project, entrypoint: $entrypoint, gpus: $gpus, cpus: $cpus, runId: $runId) {
+    __typename ... on ClusterJob { id status user project gpus } ... on Error { message } } }"""
 ATTACH_NOTEBOOK = """mutation($project: String!, $slug: String!, $body: String!,
   $message: String!, $runId: ID) {
   savePage(project: $project, slug: $slug, body: $body, message: $message, kind: "notebook",
@@ -290,6 +294,27 @@ class Client:
         )  # fmt: skip
         result: dict[str, Any] = response.json()
         return result
+
+    def submit_job(
+        self, entrypoint: str, *, project: str, gpus: float = 0, cpus: float = 1,
+        run_id: str | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Run a command on the team's Ray cluster for ``project``, asking for ``gpus`` and
+        ``cpus``; your name and the project go with it. Returns the job (``id``, ``status``)."""
+        result: dict[str, Any] = self.query(SUBMIT_JOB, {
+            "project": project, "entrypoint": entrypoint, "gpus": gpus, "cpus": cpus,
+            "runId": run_id})["submitJob"]  # fmt: skip
+        if result["__typename"] != "ClusterJob":
+            raise HubError(result["message"])
+        return result
+
+    def stop_job(self, job_id: str) -> bool:
+        result: dict[str, Any] = self.query(
+            'mutation($id: ID!) { stopJob(id: $id) { __typename ... on JobStopped { stopped } '
+            "... on Error { message } } }", {"id": job_id})["stopJob"]  # fmt: skip
+        if result["__typename"] != "JobStopped":
+            raise HubError(result["message"])
+        return bool(result["stopped"])
 
     def attach_notebook(
         self, project: str, path: str | os.PathLike[str], *, run_id: str | None = None,

@@ -12,6 +12,7 @@ from hub.settings import Settings
 from hub.store.access import AccessStore
 from hub.store.activity import ActivityStore, DigestStore
 from hub.store.audit import AuditStore
+from hub.store.cluster import ClusterStore
 from hub.store.comments import CommentStore
 from hub.store.database import Database
 from hub.store.datasets import DatasetStore
@@ -50,6 +51,7 @@ class Store:
         self.tasks = TaskStore(db)
         self.digests = DigestStore(db)
         self.pages = PageStore(db)
+        self.cluster = ClusterStore(db)
 
     def close(self) -> None:
         self.db.close()

@@ -22,6 +22,7 @@ from hub.services import access, accounts, comments, pages, runs, tasks, tokens,
 from hub.services.principal import SYSTEM
 from hub.settings import Settings
 from hub.store import Store
+from hub.store.records import ClusterJob
 from tests.inprocess import InProcessHub, in_process_hub
 
 LEVELS = ("signed_in", "viewer", "commenter", "editor", "maintainer", "site_admin", "audit_reader")
@@ -79,6 +80,12 @@ class Rule:
 PUBLIC_URL = "https://93.184.215.14/matrix"  # a public address: no DNS needed
 
 
+def passes_the_rules(value: Any, world: World) -> bool:
+    """Allowed through the permission check (what happens next needs a Ray cluster, which the
+    matrix hub has not: a typed ValidationError saying so)."""
+    return value is not None and value["__typename"] not in ("NotFoundError", "ForbiddenError")
+
+
 def unique() -> str:
     return "x" + str(abs(hash(now())))[-8:]
 
@@ -122,6 +129,11 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     "pages": lambda w, c: (Rule("viewer", '{ pages(project: "alpha") { slug } }', non_empty), {}),
     "page": lambda w, c: (Rule("viewer", '{ page(project: "alpha", slug: "welcome") { __typename ... on Error { message } } }'), {}),
     "runNotebooks": lambda w, c: (Rule("viewer", "query($id: ID!) { runNotebooks(runId: $id) { slug } }", lambda v, w: v is not None), {"id": w.alpha_run}),
+    "cluster": lambda w, c: (Rule("signed_in", "{ cluster { configured } }"), {}),
+    "clusterHistory": lambda w, c: (Rule("signed_in", "{ clusterHistory { gpus } }", lambda v, w: v is not None), {}),
+    "clusterUsage": lambda w, c: (Rule("signed_in", "{ clusterUsage { who } }", lambda v, w: v is not None), {}),
+    "clusterJobs": lambda w, c: (Rule("signed_in", "{ clusterJobs { id } }", non_empty), {}),
+    "jobLogs": lambda w, c: (Rule("viewer", 'query { jobLogs(id: "salon-matrix") { __typename } }', passes_the_rules), {}),
     "webhooks": lambda w, c: (Rule("maintainer", '{ webhooks(project: "alpha") { id } }', lambda v, w: v is not None), {}),
     "auditVerification": lambda w, c: (
         Rule("audit_reader", "{ auditVerification { __typename ... on Error { message } } }"),
@@ -225,6 +237,14 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     ),
     "savePage": lambda w, c: (
         Rule("commenter", 'mutation { savePage(project: "alpha", slug: "matrix", title: "M", body: "b") { __typename ... on Error { message } } }'),
+        {},
+    ),
+    "submitJob": lambda w, c: (
+        Rule("editor", 'mutation { submitJob(project: "alpha", entrypoint: "echo hi") { __typename } }', passes_the_rules),
+        {},
+    ),
+    "stopJob": lambda w, c: (
+        Rule("maintainer", 'mutation { stopJob(id: "salon-matrix") { __typename } }', passes_the_rules),
         {},
     ),
     "createTask": lambda w, c: (
@@ -369,6 +389,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         hook = _run(webhooks.create(store, Settings(), SYSTEM, "alpha", PUBLIC_URL, []))
         task = _run(tasks.create(store, SYSTEM, "alpha", tasks.TaskInput(title="first")))
         _run(pages.save(store, SYSTEM, "alpha", "welcome", "Welcome", "Hello."))
+        _run(store.cluster.record_job(ClusterJob(
+            "salon-matrix", "RUNNING", "python train.py", "salon", "alpha", 1, 1, None, "system",
+            now(), None, "", now()), audit=[]))  # fmt: skip
         yield World(hub, callers, alpha.id, victim_token, comment.id, hook.id, task.id)
 
 

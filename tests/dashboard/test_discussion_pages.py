@@ -5,13 +5,15 @@ feed of what changed."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import streamlit as st
 
 import hub
 from tests.api.test_datasets import inspections, person
-from tests.conftest import LiveHub
+from tests.api.test_discussions import a_run
+from tests.conftest import LiveHub, start_hub
 from tests.dashboard.test_pages import assert_clean, figures, labelled, open_page
 
 
@@ -174,3 +176,45 @@ def test_a_wiki_page_with_a_live_card_and_a_shared_notebook(
     assert_clean(book)
     html = " ".join(str(h.proto.body) for h in book.get("html"))
     assert "data:image/png;base64," in html and "<td>44.1</td>" in html
+
+
+def test_the_resources_page_shows_the_cluster_usage_and_jobs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page over a day of cluster history (sampled from a real cluster in
+    tests/test_cluster.py; written here as the sampler writes it), while the cluster itself
+    does not answer."""
+    import asyncio
+    from datetime import timedelta
+
+    from hub.clock import now
+    from hub.store.records import ClusterJob, NodeSample
+
+    at = now()
+    jobs = [
+        ClusterJob("salon-a", "SUCCEEDED", "python train.py", "ada", "vision", 2, 4, None, None,
+                   at - timedelta(hours=30), at - timedelta(hours=20), "", at),
+        ClusterJob("salon-b", "RUNNING", "python eval.py", "bob", "vision", 1, 1, None, None,
+                   at - timedelta(hours=1), None, "", at),
+    ]  # fmt: skip
+    for live in start_hub(tmp_path, demo=False, ray_address="http://127.0.0.1:9",
+                          ray_sample_seconds=3600):  # fmt: skip
+        a_run(live)
+        for hours, used in ((30, 2), (20, 4), (1, 3)):
+            sample = NodeSample(at - timedelta(hours=hours), "node-1", "10.0.0.5", True, 32, 8,
+                                4, used)  # fmt: skip
+            asyncio.run(live.store.cluster.sampled([sample], jobs, sample.sampled_at, 400))
+        asyncio.run(live.store.cluster.failed(at, "Cannot reach the Ray cluster at …"))
+        monkeypatch.setenv("SALON_URL", live.url)
+        monkeypatch.setenv("SALON_TOKEN", live.token)
+        app = open_page("resources")
+        assert_clean(app)
+        assert any("does not answer right now" in w.value for w in app.warning)
+        metrics = {m.label: m.value for m in app.metric}
+        assert (metrics["GPUs busy"], metrics["GPUs free"]) == ("3", "1")
+        people = app.dataframe[0].value
+        assert list(people["who"]) == ["ada", "bob"]
+        assert people["GPU-hours"][0] == pytest.approx(20.0)
+        assert app.get("download_button"), "the GPU-hours report"
+        assert list(app.dataframe[1].value["status"]) == ["running", "succeeded"]
+        assert len(figures(app)) == 3  # now, by team over time, history

@@ -1,0 +1,154 @@
+"""A Ray cluster, read and driven through its dashboard's public HTTP APIs.
+
+- Nodes and their resources: the state API (``/api/v0/nodes``).
+- What is in use on each node: the dashboard's cluster status (``/api/cluster_status``, the
+  autoscaler's per-node usage).
+- Jobs: the Jobs REST API (``/api/jobs/``): list, submit, stop, logs.
+
+Nothing here imports ``ray``: the hub stays small, and a cluster of another Ray version can be
+read as long as these documented endpoints answer. Every failure (unreachable, refused, odd
+answer) becomes one :class:`ConnectorError` whose message says what to check.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from connectors.base import Connector, ConnectorError
+
+TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+FINAL = ("SUCCEEDED", "FAILED", "STOPPED")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Node:
+    node_id: str
+    address: str
+    alive: bool
+    is_head: bool
+    cpus: float
+    cpus_used: float
+    gpus: float
+    gpus_used: float
+    memory_bytes: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Job:
+    submission_id: str
+    status: str  # PENDING | RUNNING | SUCCEEDED | FAILED | STOPPED
+    entrypoint: str
+    metadata: dict[str, str]
+    started_at: datetime | None
+    ended_at: datetime | None
+    message: str
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL
+
+
+def _time(millis: Any) -> datetime | None:
+    return datetime.fromtimestamp(millis / 1000, UTC) if millis else None
+
+
+class RayCluster(Connector):
+    """A Ray cluster at its dashboard address (``http://host:8265``)."""
+
+    name = "ray"
+
+    def __init__(self, address: str) -> None:
+        super().__init__(address.rstrip("/"))
+        self._http = httpx.Client(base_url=self.address, timeout=TIMEOUT)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException:
+            raise ConnectorError(
+                f"The Ray cluster at {self.address} did not answer in time."
+            ) from None
+        except httpx.HTTPError as exc:
+            raise ConnectorError(
+                f"Cannot reach the Ray cluster at {self.address} ({type(exc).__name__}). Is its "
+                "head node up, and is this its dashboard address?"
+            ) from None
+        if response.status_code == 404 and "/api/jobs/" in path:
+            raise ConnectorError("Ray knows no such job.")
+        if response.status_code >= 400:
+            raise ConnectorError(
+                f"The Ray cluster at {self.address} refused {method} {path}: "
+                f"HTTP {response.status_code} {response.text[:200]}"
+            )
+        try:
+            return response.json()
+        except ValueError:
+            return response.text
+
+    def check(self) -> None:
+        self._call("GET", "/api/version")
+
+    def nodes(self) -> list[Node]:
+        """Every node with its CPUs, GPUs and memory, and how many CPUs and GPUs are in use."""
+        listed = self._call("GET", "/api/v0/nodes", params={"detail": "true", "limit": 10_000})
+        status = self._call("GET", "/api/cluster_status")
+        try:
+            rows = listed["data"]["result"]["result"]
+            usage = status["data"]["clusterStatus"]["loadMetricsReport"].get("usageByNode") or {}
+        except (KeyError, TypeError):
+            raise ConnectorError("The Ray cluster's answer about its nodes is not understood "
+                                 "(is it Ray 2.x?).") from None  # fmt: skip
+        found = []
+        for row in rows:
+            total = row.get("resources_total") or {}
+            used = usage.get(row["node_id"], {})
+            found.append(Node(
+                row["node_id"], row.get("node_ip", ""), row.get("state") == "ALIVE",
+                bool(row.get("is_head_node")), float(total.get("CPU", 0)),
+                float(used.get("CPU", [0])[0]), float(total.get("GPU", 0)),
+                float(used.get("GPU", [0])[0]), float(total.get("memory", 0)),
+            ))  # fmt: skip
+        return found
+
+    def jobs(self) -> list[Job]:
+        return [self._job(item) for item in self._call("GET", "/api/jobs/")]
+
+    def job(self, submission_id: str) -> Job:
+        return self._job(self._call("GET", f"/api/jobs/{submission_id}"))
+
+    @staticmethod
+    def _job(item: dict[str, Any]) -> Job:
+        metadata = {k: str(v) for k, v in (item.get("metadata") or {}).items()}
+        return Job(
+            item.get("submission_id") or item.get("job_id") or "", item.get("status", "PENDING"),
+            item.get("entrypoint", ""), metadata, _time(item.get("start_time")),
+            _time(item.get("end_time")), item.get("message") or "",
+        )  # fmt: skip
+
+    def submit(
+        self, submission_id: str, entrypoint: str, *, gpus: float, cpus: float,
+        metadata: dict[str, str], working_dir: str | None = None,
+    ) -> str:  # fmt: skip
+        body: dict[str, Any] = {
+            "entrypoint": entrypoint, "submission_id": submission_id, "metadata": metadata,
+            "entrypoint_num_gpus": gpus, "entrypoint_num_cpus": cpus,
+        }  # fmt: skip
+        if working_dir:
+            body["runtime_env"] = {"working_dir": working_dir}
+        answer = self._call("POST", "/api/jobs/", json=body)
+        return str(answer.get("submission_id", submission_id))
+
+    def stop(self, submission_id: str) -> bool:
+        answer = self._call("POST", f"/api/jobs/{submission_id}/stop")
+        return bool(answer.get("stopped")) if isinstance(answer, dict) else False
+
+    def logs(self, submission_id: str) -> str:
+        answer = self._call("GET", f"/api/jobs/{submission_id}/logs")
+        return str(answer.get("logs", "")) if isinstance(answer, dict) else str(answer)
+
+    def close(self) -> None:
+        self._http.close()

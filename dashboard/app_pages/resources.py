@@ -1,0 +1,129 @@
+"""Resources: the team's GPU cluster for everyone — what is busy now, who used what over
+time, the jobs, and a GPU-hours report to download."""
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import hub_client
+from dashboard.discussion import when
+from dashboard.ui import load
+
+RANGES = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90, "Last year": 365}
+
+st.title("Resources")
+state = load(hub_client.cluster)
+if not state["configured"]:
+    st.info("This hub watches no GPU cluster. An admin sets SALON_RAY_ADDRESS to a Ray "
+            "cluster's dashboard address (salon up starts a local one).")  # fmt: skip
+    st.stop()
+if not state["reachable"]:
+    last = when(state["lastAnswerAt"]) if state["lastAnswerAt"] else "never"
+    st.warning(f"The cluster does not answer right now ({state['problem']}). It last answered: "
+               f"{last}. The history below is kept.", icon=":material/cloud_off:")  # fmt: skip
+
+busy, free, nodes = st.columns(3)
+busy.metric("GPUs busy", f"{state['gpusUsed']:g}", border=True)
+free.metric("GPUs free", f"{state['gpus'] - state['gpusUsed']:g}", border=True)
+nodes.metric("Nodes up", sum(1 for n in state["nodes"] if n["alive"]), border=True)
+if state["nodes"]:
+    figure = go.Figure([
+        go.Bar(name="busy", y=[n["address"] or n["nodeId"][:8] for n in state["nodes"]],
+               x=[n["gpusUsed"] for n in state["nodes"]], orientation="h"),
+        go.Bar(name="free", y=[n["address"] or n["nodeId"][:8] for n in state["nodes"]],
+               x=[n["gpus"] - n["gpusUsed"] for n in state["nodes"]], orientation="h"),
+    ])  # fmt: skip
+    figure.update_layout(barmode="stack", height=80 + 40 * len(state["nodes"]),
+                         margin={"t": 10, "b": 30}, xaxis_title="GPUs")  # fmt: skip
+    st.plotly_chart(figure, key="now")
+
+span = st.selectbox("Period", list(RANGES), index=1)
+since = (datetime.now(UTC) - timedelta(days=RANGES[span])).isoformat()
+period = "day" if RANGES[span] <= 90 else "week"
+
+st.subheader("Usage over time, by team")
+by_team = load(hub_client.cluster_usage, since, period, "team")
+if by_team:
+    table = pd.DataFrame(by_team)
+    figure = go.Figure([go.Bar(name=team, x=rows["period"], y=rows["gpuHours"])
+                        for team, rows in table.groupby("who")])  # fmt: skip
+    figure.update_layout(barmode="stack", height=320, margin={"t": 10},
+                         yaxis_title=f"GPU-hours per {period}")  # fmt: skip
+    st.plotly_chart(figure, key="teams")
+else:
+    st.caption("No GPU time used in this period.")
+history = load(hub_client.cluster_history, since)
+if history:
+    figure = go.Figure([
+        go.Scatter(name="in the cluster", x=[p["at"] for p in history],
+                   y=[p["gpus"] for p in history], mode="lines"),
+        go.Scatter(name="in use", x=[p["at"] for p in history],
+                   y=[p["gpusUsed"] for p in history], mode="lines", fill="tozeroy"),
+    ])  # fmt: skip
+    figure.update_layout(height=260, margin={"t": 10}, yaxis_title="GPUs")
+    st.plotly_chart(figure, key="history")
+
+st.subheader("Top consumers")
+by_person = load(hub_client.cluster_usage, since, "month", "person")
+if by_person:
+    people = (pd.DataFrame(by_person).groupby("who")[["gpuHours", "cpuHours", "jobs"]].sum()
+              .sort_values("gpuHours", ascending=False).reset_index())  # fmt: skip
+    people.columns = ["who", "GPU-hours", "CPU-hours", "jobs"]
+    st.dataframe(people.round(2), hide_index=True, width="stretch")
+    report = pd.DataFrame(load(hub_client.cluster_usage, since, "day", "person"))
+    st.download_button(
+        "Download the GPU-hours report (CSV)", report.to_csv(index=False).encode(),
+        file_name=f"gpu-hours-{datetime.now(UTC):%Y%m%d}.csv", mime="text/csv",
+        icon=":material/download:",
+    )  # fmt: skip
+
+st.subheader("Jobs")
+jobs = load(hub_client.cluster_jobs)
+if jobs:
+    st.dataframe(
+        pd.DataFrame({
+            "status": [j["status"].lower() for j in jobs], "who": [j["user"] for j in jobs],
+            "project": [j["project"] or "" for j in jobs], "GPUs": [j["gpus"] for j in jobs],
+            "started": [when(j["startedAt"]) for j in jobs],
+            "ended": [when(j["endedAt"]) for j in jobs],
+            "command": [j["entrypoint"] for j in jobs],
+        }),
+        hide_index=True, width="stretch",
+    )  # fmt: skip
+    running = [j for j in jobs if j["status"] in ("PENDING", "RUNNING")]
+    if running:
+        with st.form("stop-job"):
+            chosen = st.selectbox("Stop a job", [j["id"] for j in running],
+                                  format_func=lambda i: next(
+                                      f"{j['user']}: {j['entrypoint'][:60]}" for j in running
+                                      if j["id"] == i))  # fmt: skip
+            if st.form_submit_button("Stop it", icon=":material/stop_circle:"):
+                try:
+                    hub_client.stop_job(chosen)
+                except hub_client.HubError as exc:
+                    st.error(str(exc), icon=":material/error:")
+                else:
+                    st.toast("Asked the cluster to stop it.")
+                    st.rerun()
+else:
+    st.caption("No jobs seen yet.")
+
+with (
+    st.expander("Run a job on the cluster", icon=":material/rocket_launch:"),
+    st.form("submit-job"),
+):
+    projects = [p["name"] for p in load(hub_client.projects)]
+    project = st.selectbox("For project", projects)
+    command = st.text_input("Command", placeholder="python train.py --config configs/base.yaml")
+    left, right = st.columns(2)
+    gpus = left.number_input("GPUs", min_value=0.0, max_value=64.0, value=1.0, step=1.0)
+    cpus = right.number_input("CPUs", min_value=0.0, max_value=256.0, value=1.0, step=1.0)
+    if st.form_submit_button("Submit", icon=":material/send:"):
+        try:
+            made = hub_client.submit_job(project, command, gpus, cpus)
+        except hub_client.HubError as exc:
+            st.error(str(exc), icon=":material/error:")
+        else:
+            st.success(f"Submitted as {made['id']}.")

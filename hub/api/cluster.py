@@ -1,0 +1,177 @@
+"""The GPU cluster in GraphQL: state now, history, usage by person, project or team, jobs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import strawberry
+
+from hub.api.context import Info
+from hub.api.errors import (
+    ConflictErrorType,
+    ForbiddenErrorType,
+    NotFoundErrorType,
+    ValidationErrorType,
+    result_of,
+)
+from hub.clock import now
+from hub.services import cluster
+from hub.store.records import ClusterJob
+
+
+@strawberry.type(name="ClusterNode", description="A node as last sampled.")
+class NodeType:
+    node_id: str
+    address: str
+    alive: bool
+    cpus: float
+    cpus_used: float
+    gpus: float
+    gpus_used: float
+
+
+@strawberry.type(name="Cluster", description="The GPU cluster as Salon last saw it.")
+class ClusterType:
+    configured: bool = strawberry.field(description="Whether the hub has a cluster to watch.")
+    reachable: bool = strawberry.field(description="Whether the last look got an answer.")
+    checked_at: datetime | None
+    last_answer_at: datetime | None
+    problem: str | None = strawberry.field(description="Why the last look failed, if it did.")
+    nodes: list[NodeType]
+    gpus: float
+    gpus_used: float
+
+
+@strawberry.type(name="ClusterPoint", description="GPUs in the cluster and in use, on average.")
+class PointType:
+    at: datetime
+    gpus: float
+    gpus_used: float
+
+
+@strawberry.type(name="UsageRow", description="Resource-hours of one group in one period.")
+class UsageType:
+    period: datetime
+    who: str = strawberry.field(description="A person's sign-in name, a project or a team.")
+    gpu_hours: float
+    cpu_hours: float
+    jobs: int
+
+
+@strawberry.type(name="ClusterJob", description="A job on the cluster.")
+class JobType:
+    id: strawberry.ID
+    status: str
+    entrypoint: str
+    user: str
+    project: str | None
+    gpus: float
+    cpus: float
+    run_id: strawberry.ID | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    message: str
+
+    @classmethod
+    def of(cls, job: ClusterJob) -> JobType:
+        return cls(
+            id=strawberry.ID(job.submission_id), status=job.status, entrypoint=job.entrypoint,
+            user=job.user_name, project=job.project, gpus=job.gpus, cpus=job.cpus,
+            run_id=strawberry.ID(job.run_id) if job.run_id else None, started_at=job.started_at,
+            ended_at=job.ended_at, message=job.message,
+        )  # fmt: skip
+
+
+@strawberry.type(name="JobLogs", description="What a job printed.")
+class LogsType:
+    text: str
+
+
+@strawberry.type(name="JobStopped", description="Whether Ray stopped the job.")
+class StoppedType:
+    stopped: bool
+
+
+Errors = ValidationErrorType | NotFoundErrorType | ForbiddenErrorType | ConflictErrorType
+JobResult = Annotated[JobType | Errors, strawberry.union("SubmitJobResult")]
+StopResult = Annotated[StoppedType | Errors, strawberry.union("StopJobResult")]
+LogsResult = Annotated[LogsType | Errors, strawberry.union("JobLogsResult")]
+
+
+@strawberry.type
+class ClusterQueries:
+    @strawberry.field(description="The GPU cluster now: nodes, GPUs busy and free.")
+    async def cluster(self, info: Info) -> ClusterType:
+        ctx = info.context
+        seen = await cluster.state(ctx.store, ctx.settings, ctx.principal)
+        alive = [n for n in seen.nodes if n.alive]
+        return ClusterType(
+            configured=seen.configured, reachable=bool(seen.check and seen.check.ok),
+            checked_at=seen.check.checked_at if seen.check else None,
+            last_answer_at=seen.last_answer,
+            problem=seen.check.error if seen.check and not seen.check.ok else None,
+            nodes=[NodeType(node_id=n.node_id, address=n.address, alive=n.alive, cpus=n.cpus,
+                            cpus_used=n.cpus_used, gpus=n.gpus, gpus_used=n.gpus_used)
+                   for n in seen.nodes],
+            gpus=sum(n.gpus for n in alive), gpus_used=sum(n.gpus_used for n in alive),
+        )  # fmt: skip
+
+    @strawberry.field(description="GPUs in the cluster and in use over time (default: a week).")
+    async def cluster_history(
+        self, info: Info, since: datetime | None = None, until: datetime | None = None,
+        buckets: int = 200,
+    ) -> list[PointType]:  # fmt: skip
+        ctx = info.context
+        until = until or now()
+        found = await cluster.history(ctx.store, ctx.principal, since or until - timedelta(days=7),
+                                      until, buckets)  # fmt: skip
+        return [PointType(at=at, gpus=g, gpus_used=u) for at, g, u in found]
+
+    @strawberry.field(
+        description="GPU- and CPU-hours per day, week or month, by person, project or team "
+        "(default: the last 30 days by person)."
+    )
+    async def cluster_usage(
+        self, info: Info, since: datetime | None = None, until: datetime | None = None,
+        period: str = "day", by: str = "person",
+    ) -> list[UsageType]:  # fmt: skip
+        ctx = info.context
+        until = until or now()
+        rows = await cluster.usage(ctx.store, ctx.principal, since or until - timedelta(days=30),
+                                   until, period, by)  # fmt: skip
+        return [UsageType(period=r.period, who=r.who, gpu_hours=r.gpu_hours,
+                          cpu_hours=r.cpu_hours, jobs=r.jobs) for r in rows]  # fmt: skip
+
+    @strawberry.field(description="Recent jobs on the cluster, newest first.")
+    async def cluster_jobs(self, info: Info, limit: int = 200) -> list[JobType]:
+        ctx = info.context
+        return [JobType.of(j) for j in await cluster.jobs(ctx.store, ctx.principal, limit)]
+
+    @strawberry.field(description="What a job printed (readers of its project).")
+    async def job_logs(self, info: Info, id: strawberry.ID) -> LogsResult:
+        ctx = info.context
+        work = cluster.logs(ctx.store, ctx.settings, ctx.principal, id)
+        return await result_of(work, lambda t: LogsType(text=t))  # type: ignore[return-value]
+
+
+@strawberry.type
+class ClusterMutations:
+    @strawberry.mutation(
+        description="Run a command on the cluster for a project (editors and up), asking for "
+        "GPUs and CPUs; your name and the project are attached for accounting."
+    )
+    async def submit_job(
+        self, info: Info, project: str, entrypoint: str, gpus: float = 0, cpus: float = 1,
+        run_id: strawberry.ID | None = None,
+    ) -> JobResult:  # fmt: skip
+        ctx = info.context
+        work = cluster.submit(ctx.store, ctx.settings, ctx.principal, project, entrypoint, gpus,
+                              cpus, run_id)  # fmt: skip
+        return await result_of(work, JobType.of)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Stop a job: whoever submitted it, a maintainer, an admin.")
+    async def stop_job(self, info: Info, id: strawberry.ID) -> StopResult:
+        ctx = info.context
+        work = cluster.stop(ctx.store, ctx.settings, ctx.principal, id)
+        return await result_of(work, lambda s: StoppedType(stopped=s))  # type: ignore[return-value]

@@ -1,0 +1,97 @@
+"""A Ray cluster on this machine for `salon up` (and the tests): one head on 127.0.0.1 with
+logical GPUs, started as ``ray start --head --block`` so that stopping that one process stops
+the whole cluster."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclasses.dataclass
+class LocalRay:
+    dashboard: str  # the address the hub samples and submits to
+    process: subprocess.Popen[bytes]
+    temp_dir: Path
+    gpus: int
+    log: Path
+
+    def stop(self, seconds: float = 10) -> None:
+        """Stop the cluster: ask its head to stop everything, then kill whatever of it is still
+        running after ``seconds`` (running jobs make a polite stop take half a minute)."""
+        import psutil
+
+        if self.process.poll() is not None:
+            return
+        try:
+            family = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            family = []
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        for member in family:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                member.kill()
+        psutil.wait_procs(family, timeout=10)
+
+
+def start(
+    gpus: int = 4, temp_dir: Path | None = None, dashboard_port: int | None = None,
+    cpus: int = 2, seconds: float = 120,
+) -> LocalRay:  # fmt: skip
+    """Start a head node and wait until its dashboard answers; raise RuntimeError with the
+    end of Ray's log if it does not. Ray's sockets live under ``temp_dir``, whose path must be
+    short (default: a new folder in /tmp)."""
+    folder = temp_dir or Path(tempfile.mkdtemp(prefix="salon-ray-", dir="/tmp"))
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / "ray.log"
+    port = dashboard_port or free_port()
+    ray = Path(sys.executable).parent / "ray"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [str(ray), "start", "--head", "--block", "--node-ip-address", "127.0.0.1",
+             "--num-gpus", str(gpus), "--num-cpus", str(cpus), "--port", str(free_port()),
+             "--dashboard-host", "127.0.0.1", "--dashboard-port", str(port),
+             "--include-dashboard", "true", "--disable-usage-stats",
+             "--temp-dir", str(folder / "ray")],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    head = LocalRay(f"http://127.0.0.1:{port}", process, folder, gpus, log)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"Ray's head node stopped:\n{log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{head.dashboard}/api/version", timeout=1).status_code == 200:
+                return head
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    head.stop()
+    raise RuntimeError(f"Ray's dashboard did not answer in {seconds:.0f} s:\n"
+                       f"{log.read_text()[-2000:]}")  # fmt: skip
+
+
+def remove(head: LocalRay) -> None:
+    head.stop()
+    shutil.rmtree(head.temp_dir, ignore_errors=True)

@@ -1,0 +1,287 @@
+"""The GPU cluster: its state now, its history, who used what, and jobs submitted through
+Salon.
+
+:class:`Sampler` reads the cluster every ``SALON_RAY_SAMPLE_SECONDS`` (nodes and jobs) into
+Salon's store, so usage can be charted over months and survives the head node going away; a
+cluster that does not answer is recorded as such and shown, never a crash. Accounting counts
+each job's GPUs and CPUs over its own start and end time, by person (the job's ``user``),
+project or team (the person's groups); jobs Salon did not submit show their submitter as Ray's
+metadata names it, or ``unknown``.
+
+Everyone signed in sees the cluster and its usage (a shared machine is fairly shared only when
+everyone sees who uses it); a job's command and logs are for readers of its project.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import re
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from connectors.base import ConnectorError
+from connectors.ray import Job, Node, RayCluster
+from hub.clock import now
+from hub.errors import Forbidden, InvalidInput, LimitExceeded, NotFound, StoreUnavailable
+from hub.ids import new_id
+from hub.services import activity, audit, datasets, permissions, runs
+from hub.services.permissions import MANAGE, WRITE
+from hub.services.principal import Principal
+from hub.settings import Settings
+from hub.store import Store
+from hub.store.records import ClusterCheck, ClusterJob, EventDraft, NodeSample, Usage
+
+log = logging.getLogger("salon.cluster")
+BY = ("person", "project", "team")
+MAX_ENTRYPOINT = 5000
+SAFE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+
+
+def connect(settings: Settings) -> RayCluster | None:
+    return RayCluster(settings.ray_address) if settings.ray_address else None
+
+
+def _number(text: str | None) -> float:
+    try:
+        return float(text) if text else 0.0
+    except ValueError:
+        return 0.0
+
+
+def as_record(job: Job, at: datetime) -> ClusterJob:
+    meta = job.metadata
+    return ClusterJob(
+        job.submission_id, job.status, job.entrypoint, meta.get("user") or "unknown",
+        meta.get("project") or None, _number(meta.get("gpus")), _number(meta.get("cpus")),
+        meta.get("run_id") or None, None, job.started_at, job.ended_at, job.message[:500], at,
+    )  # fmt: skip
+
+
+def samples(nodes: list[Node], at: datetime) -> list[NodeSample]:
+    return [NodeSample(at, n.node_id, n.address, n.alive, n.cpus, n.cpus_used, n.gpus,
+                       n.gpus_used) for n in nodes]  # fmt: skip
+
+
+async def sample_once(store: Store, settings: Settings, cluster: RayCluster) -> bool:
+    """One look at the cluster, recorded; whether it answered."""
+    at = now()
+    try:
+        nodes = await asyncio.to_thread(cluster.nodes)
+        jobs = await asyncio.to_thread(cluster.jobs)
+    except ConnectorError as exc:
+        await store.cluster.failed(at, exc.message)
+        return False
+    await store.cluster.sampled(samples(nodes, at), [as_record(j, at) for j in jobs], at,
+                                settings.ray_retention_days)  # fmt: skip
+    return True
+
+
+async def sampler(store: Store, settings: Settings) -> None:
+    """Sample the cluster every SALON_RAY_SAMPLE_SECONDS while the hub runs."""
+    cluster = connect(settings)
+    if cluster is None:
+        return
+    answered = True
+    try:
+        while True:
+            try:
+                ok = await sample_once(store, settings, cluster)
+            except Exception:
+                log.exception("Sampling the Ray cluster failed")
+                ok = False
+            if ok != answered:
+                log.warning("The Ray cluster at %s %s", settings.ray_address,
+                            "answers again" if ok else "does not answer")  # fmt: skip
+                answered = ok
+            await asyncio.sleep(settings.ray_sample_seconds)
+    finally:
+        cluster.close()
+
+
+# Reading ------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class State:
+    configured: bool
+    check: ClusterCheck | None
+    last_answer: datetime | None
+    nodes: list[NodeSample]
+
+
+async def state(store: Store, settings: Settings, principal: Principal) -> State:
+    check, last = await store.cluster.last_check()
+    nodes = await store.cluster.latest_nodes()
+    await audit.read(store, principal, "cluster.read", "cluster", None, None, len(nodes))
+    return State(bool(settings.ray_address), check, last, nodes)
+
+
+async def history(
+    store: Store, principal: Principal, since: datetime, until: datetime, buckets: int = 200
+) -> list[tuple[datetime, float, float]]:
+    if until <= since:
+        raise InvalidInput("The end of the range must come after its start.", field="until")
+    if not 1 <= buckets <= 2000:
+        raise LimitExceeded("Ask for 1 to 2,000 buckets.", field="buckets")
+    found = await store.cluster.history(since, until, buckets)
+    await audit.read(store, principal, "cluster.history", "cluster", None, None, len(found))
+    return found
+
+
+async def usage(
+    store: Store, principal: Principal, since: datetime, until: datetime, period: str, by: str
+) -> list[Usage]:
+    """GPU- and CPU-hours per period by person, project or team (a person in two teams
+    counts for both)."""
+    if period not in ("day", "week", "month"):
+        raise InvalidInput("The period is day, week or month.", field="period")
+    if by not in BY:
+        raise InvalidInput(f"Group usage by {', '.join(BY)}.", field="by")
+    if until <= since or until - since > timedelta(days=3700):
+        raise InvalidInput("Give a range of up to ten years, its end after its start.",
+                           field="until")  # fmt: skip
+    rows = await store.cluster.usage(since, until, period, "person" if by == "team" else by)
+    if by == "team":
+        rows = await _by_team(store, rows)
+    await audit.read(store, principal, "cluster.usage", "cluster", None, None, len(rows))
+    return rows
+
+
+async def _by_team(store: Store, rows: list[Usage]) -> list[Usage]:
+    people = {u.name: u.id for u in await store.users.all()}
+    groups = {g.id: g.name for g in await store.users.groups()}
+    members = await store.users.group_members(sorted(groups))
+    teams_of: dict[str, list[str]] = defaultdict(list)
+    for group_id, user_ids in members.items():
+        for user_id in user_ids:
+            teams_of[user_id].append(groups[group_id])
+    summed: dict[tuple[datetime, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    for row in rows:
+        for team in teams_of.get(people.get(row.who, ""), []) or ["no team"]:
+            total = summed[(row.period, team)]
+            total[0] += row.gpu_hours
+            total[1] += row.cpu_hours
+            total[2] += row.jobs
+    return [Usage(period, team, g, c, int(n))
+            for (period, team), (g, c, n) in sorted(summed.items())]  # fmt: skip
+
+
+async def jobs(store: Store, principal: Principal, limit: int = 200) -> list[ClusterJob]:
+    """Recent jobs, newest first. Jobs of projects the principal may not read show no command."""
+    found = await store.cluster.jobs(min(max(limit, 1), 1000))
+    readable = await activity.readable(store, principal)
+    names = {p.name for p in (await store.projects.by_ids(sorted(readable))).values()}
+    shown = [j if j.project is None or j.project in names else
+             dataclasses.replace(j, entrypoint="(hidden: not your project)", message="")
+             for j in found]  # fmt: skip
+    await audit.read(store, principal, "cluster.jobs", "cluster", None, None, len(shown))
+    return shown
+
+
+# Submitting ----------------------------------------------------------------------------------
+
+
+def _cluster(settings: Settings) -> RayCluster:
+    cluster = connect(settings)
+    if cluster is None:
+        raise StoreUnavailable("This hub has no Ray cluster (SALON_RAY_ADDRESS is empty).")
+    return cluster
+
+
+async def submit(
+    store: Store, settings: Settings, principal: Principal, project: str, entrypoint: str,
+    gpus: float = 0, cpus: float = 1, run_id: str | None = None,
+) -> ClusterJob:  # fmt: skip
+    """Run ``entrypoint`` on the cluster for a project (editors and up), with the person and
+    project attached so the usage is theirs."""
+    found = await datasets.find_project(store, principal, project, "job.submit")
+    await permissions.demand(store, principal, found.project.id, found.access, WRITE,
+                             action="job.submit", object_kind="job")  # fmt: skip
+    if not entrypoint.strip() or len(entrypoint) > MAX_ENTRYPOINT:
+        raise InvalidInput(f"Give the command to run (up to {MAX_ENTRYPOINT:,} characters).",
+                           field="entrypoint")  # fmt: skip
+    if not 0 <= gpus <= 64 or not 0 <= cpus <= 256:
+        raise InvalidInput("Ask for 0 to 64 GPUs and 0 to 256 CPUs.", field="gpus")
+    if run_id is not None:
+        (run,) = await runs.visible_runs(store, principal, [run_id], "job.submit")
+        if run.project_id != found.project.id:
+            raise InvalidInput("That run is in another project.", field="runId")
+    cluster = _cluster(settings)
+    submission_id = f"salon-{new_id()}"
+    metadata = {"user": principal.user_name, "project": found.project.name,
+                "gpus": f"{gpus:g}", "cpus": f"{cpus:g}"}  # fmt: skip
+    if run_id:
+        metadata["run_id"] = run_id
+    try:
+        await asyncio.to_thread(cluster.submit, submission_id, entrypoint, gpus=gpus, cpus=cpus,
+                                metadata=metadata)  # fmt: skip
+    except ConnectorError as exc:
+        await audit.deny(store, principal, "job.submit", "job", submission_id, found.project.id)
+        raise StoreUnavailable(exc.message) from None
+    finally:
+        cluster.close()
+    at = now()
+    job = ClusterJob(submission_id, "PENDING", entrypoint, principal.user_name, found.project.name,
+                     gpus, cpus, run_id, principal.user_id, None, None, "", at)  # fmt: skip
+    events: list[EventDraft] = [
+        audit.event(principal, "job.submit", "job", submission_id, found.project.id),
+        activity.entry(principal, "job.submit", "job", submission_id, found.project.id,
+                       f"submitted a job asking for {gpus:g} GPU(s): {entrypoint[:80]}",
+                       detail={"gpus": gpus, "cpus": cpus}),
+    ]  # fmt: skip
+    await store.cluster.record_job(job, audit=events)
+    return job
+
+
+async def _own_job(store: Store, principal: Principal, submission_id: str, action: str,
+                   manage: bool) -> ClusterJob:  # fmt: skip
+    if not SAFE_ID.match(submission_id):
+        raise InvalidInput("That is not a job id.", field="id")
+    job = await store.cluster.job(submission_id)
+    project = await store.projects.by_name(job.project) if job and job.project else None
+    held = await permissions.access_to(store, principal, project.id) if project else None
+    if job is None or (project is not None and held is None) or (
+            project is None and not principal.is_admin):  # fmt: skip
+        await audit.deny(store, principal, action, "job", submission_id)
+        raise NotFound(f"No job with id {submission_id!r}.", field="id")
+    mine = job.submitted_by == principal.user_id
+    if manage and not (mine or principal.is_admin or (held and held.allows(MANAGE))):
+        await audit.deny(store, principal, action, "job", submission_id,
+                         project.id if project else None)  # fmt: skip
+        raise Forbidden("Only whoever submitted a job, a project maintainer or an admin can "
+                        "stop it.")  # fmt: skip
+    return job
+
+
+async def stop(store: Store, settings: Settings, principal: Principal, submission_id: str) -> bool:
+    job = await _own_job(store, principal, submission_id, "job.stop", manage=True)
+    cluster = _cluster(settings)
+    try:
+        stopped = await asyncio.to_thread(cluster.stop, job.submission_id)
+    except ConnectorError as exc:
+        raise StoreUnavailable(exc.message) from None
+    finally:
+        cluster.close()
+    project = await store.projects.by_name(job.project) if job.project else None
+    events: list[EventDraft] = [audit.event(principal, "job.stop", "job", job.submission_id,
+                                            project.id if project else None)]  # fmt: skip
+    if project is not None:
+        events.append(activity.entry(principal, "job.stop", "job", job.submission_id, project.id,
+                                     f"stopped a job: {job.entrypoint[:80]}"))  # fmt: skip
+    await store.cluster.note(events)
+    return stopped
+
+
+async def logs(store: Store, settings: Settings, principal: Principal, submission_id: str) -> str:
+    job = await _own_job(store, principal, submission_id, "job.logs", manage=False)
+    cluster = _cluster(settings)
+    try:
+        text = await asyncio.to_thread(cluster.logs, job.submission_id)
+    except ConnectorError as exc:
+        raise StoreUnavailable(exc.message) from None
+    finally:
+        cluster.close()
+    await audit.read(store, principal, "job.logs", "job", job.submission_id, None, 1)
+    return text[-200_000:]

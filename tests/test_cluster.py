@@ -1,0 +1,173 @@
+"""The GPU cluster against a real local Ray cluster (a head on 127.0.0.1 with 4 logical GPUs):
+jobs submitted by different people through Salon, watched until they finish, the sampled
+history, GPU-hours checked against the jobs' own times, stopping, logs, and the cluster going
+away mid-sampling and coming back."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import hub
+from hub.local_ray import LocalRay
+from hub.services import accounts
+from hub.services.principal import SYSTEM
+from tests.api.test_datasets import person
+from tests.conftest import LiveHub, graphql_call, start_hub, start_ray, stop_ray
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+JOBS = """{ clusterJobs { id status user project gpus startedAt endedAt } }"""
+CLUSTER = "{ cluster { configured reachable problem gpus gpusUsed nodes { gpus alive } } }"
+USAGE = """query($by: String!, $period: String!) { clusterUsage(by: $by, period: $period) {
+  who gpuHours cpuHours jobs } }"""
+
+
+def sleep_for(seconds: float, say: str = "") -> str:
+    return f"{sys.executable} -c \"import time; print('{say}'); time.sleep({seconds})\""
+
+
+def eventually(check: Callable[[], Any], seconds: float = 90) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "did not happen in time"
+        time.sleep(0.25)
+
+
+@pytest.fixture
+def live(tmp_path: Path, ray_head: LocalRay) -> Iterator[LiveHub]:
+    for hub_ in start_hub(tmp_path, demo=False, ray_address=ray_head.dashboard,
+                          ray_sample_seconds=0.5):  # fmt: skip
+        hub.init(project="vision", experiment="e", url=hub_.url, token=hub_.token,
+                 capture_environment=False).finish()  # fmt: skip
+        yield hub_
+
+
+def jobs_by_id(live: LiveHub, token: str | None = None) -> dict[str, dict[str, Any]]:
+    found = graphql_call(live.url, token or live.token, JOBS)["data"]["clusterJobs"]
+    return {j["id"]: j for j in found}
+
+
+def test_jobs_by_two_people_their_history_and_gpu_hours(live: LiveHub) -> None:
+    ana = person(live, "ana", "editor", "vision")
+    bob = person(live, "bob", "editor", "vision")
+    asyncio_run(accounts.create_group(live.store, SYSTEM, "vision-team"))
+    asyncio_run(accounts.add_member(live.store, SYSTEM, "vision-team", "ana"))
+    eventually(lambda: graphql_call(live.url, ana, CLUSTER)["data"]["cluster"]["gpus"] == 4)
+    began = datetime.now(UTC).isoformat()
+    first = hub.Client(live.url, ana).submit_job(sleep_for(4, "training"), project="vision",
+                                                 gpus=2)  # fmt: skip
+    second = hub.Client(live.url, bob).submit_job(sleep_for(2), project="vision", gpus=1,
+                                                  cpus=0.5)  # fmt: skip
+    assert (first["user"], first["gpus"], first["status"]) == ("ana", 2, "PENDING")
+    busy = eventually(lambda: (c := graphql_call(live.url, ana, CLUSTER)["data"]["cluster"])[
+        "gpusUsed"] >= 1 and c)  # fmt: skip
+    assert busy["reachable"] and busy["nodes"][0]["alive"]
+    done = eventually(lambda: (j := jobs_by_id(live)) and all(
+        j[x["id"]]["status"] == "SUCCEEDED" for x in (first, second)) and j)  # fmt: skip
+    a, b = done[first["id"]], done[second["id"]]
+    assert (a["user"], a["project"], b["user"]) == ("ana", "vision", "bob")
+
+    def hours(job: dict[str, Any]) -> float:
+        from datetime import datetime
+
+        span = datetime.fromisoformat(job["endedAt"]) - datetime.fromisoformat(job["startedAt"])
+        return job["gpus"] * span.total_seconds() / 3600
+
+    by_person = {r["who"]: r for r in graphql_call(live.url, ana, USAGE,
+                                                   {"by": "person", "period": "day"})[
+        "data"]["clusterUsage"]}  # fmt: skip
+    # Both jobs may straddle midnight UTC: sum the days.
+    assert by_person["ana"]["gpuHours"] == pytest.approx(hours(a), rel=1e-6)
+    assert by_person["bob"]["gpuHours"] == pytest.approx(hours(b), rel=1e-6)
+    assert by_person["bob"]["cpuHours"] == pytest.approx(hours(b) / 2, rel=1e-6)
+    by_project = graphql_call(live.url, bob, USAGE, {"by": "project", "period": "month"})[
+        "data"]["clusterUsage"]  # fmt: skip
+    assert sum(r["gpuHours"] for r in by_project if r["who"] == "vision") == pytest.approx(
+        hours(a) + hours(b), rel=1e-6)  # fmt: skip
+    teams = graphql_call(live.url, bob, USAGE, {"by": "team", "period": "week"})
+    by_team = {r["who"]: r["gpuHours"] for r in teams["data"]["clusterUsage"]}
+    assert by_team["vision-team"] == pytest.approx(hours(a), rel=1e-6)
+    assert by_team["no team"] == pytest.approx(hours(b), rel=1e-6)
+    # Buckets of a few seconds over the test's own minutes: each holds the samples taken then.
+    query = "query($s: DateTime!) { clusterHistory(since: $s) { gpus gpusUsed } }"
+    history = graphql_call(live.url, ana, query, {"s": began})["data"]["clusterHistory"]
+    assert max(p["gpusUsed"] for p in history) >= 1 and max(p["gpus"] for p in history) == 4
+    logs = graphql_call(live.url, ana, 'query($id: ID!) { jobLogs(id: $id) { __typename '
+                        "... on JobLogs { text } } }", {"id": first["id"]})  # fmt: skip
+    assert "training" in logs["data"]["jobLogs"]["text"]
+
+
+def test_stopping_is_for_the_owner_and_bad_jobs_are_refused(live: LiveHub) -> None:
+    ana = person(live, "ana", "editor", "vision")
+    bob = person(live, "bob", "editor", "vision")
+    viewer = person(live, "vic", "viewer", "vision")
+    outsider = person(live, "oz", None)
+    long = hub.Client(live.url, ana).submit_job(sleep_for(120), project="vision", gpus=1)
+    with pytest.raises(hub.HubError, match="Only whoever submitted a job"):
+        hub.Client(live.url, bob).stop_job(long["id"])
+    with pytest.raises(hub.HubError, match="No job with id"):
+        hub.Client(live.url, outsider).stop_job(long["id"])
+    assert hub.Client(live.url, ana).stop_job(long["id"]) in (True, False)
+    eventually(lambda: jobs_by_id(live)[long["id"]]["status"] == "STOPPED")
+    for token, values, words in (
+        (viewer, {"gpus": 1}, "needs editor"),
+        (outsider, {"gpus": 1}, "No project named"),
+        (ana, {"gpus": 100}, "0 to 64 GPUs"),
+        (ana, {"gpus": -1}, "0 to 64 GPUs"),
+    ):
+        with pytest.raises(hub.HubError, match=words):
+            hub.Client(live.url, token).submit_job("echo hi", project="vision", **values)
+    with pytest.raises(hub.HubError, match="Give the command"):
+        hub.Client(live.url, ana).submit_job("  ", project="vision")
+    with pytest.raises(hub.HubError, match="not a job id"):
+        hub.Client(live.url, ana).stop_job("../../etc")
+
+
+def test_the_cluster_going_away_is_shown_and_history_survives(tmp_path: Path) -> None:
+    head = start_ray()
+    folder = head.temp_dir
+    port = int(head.dashboard.rsplit(":", 1)[1])
+    try:
+        for live in start_hub(tmp_path, demo=False, ray_address=head.dashboard,
+                              ray_sample_seconds=0.5):  # fmt: skip
+
+            def seen(live: LiveHub = live) -> dict[str, Any]:
+                return dict(graphql_call(live.url, live.token, CLUSTER)["data"]["cluster"])
+
+            eventually(lambda: seen()["gpus"] == 4)
+            stop_ray(head)
+            gone = eventually(lambda: not (c := seen())["reachable"] and c)
+            assert "Cannot reach the Ray cluster" in gone["problem"]
+            history = graphql_call(live.url, live.token, "{ clusterHistory { gpus } }")
+            assert history["data"]["clusterHistory"], "samples from before stay"
+            head = start_ray(folder, dashboard_port=port)
+            back = eventually(lambda: (c := seen())["reachable"] and c["gpus"] == 4 and c, 120)
+            assert back["problem"] is None
+    finally:
+        stop_ray(head)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_without_a_cluster_jobs_are_refused_with_a_reason(hub_server: LiveHub) -> None:
+    hub.init(project="vision", experiment="e", url=hub_server.url, token=hub_server.token,
+             capture_environment=False).finish()  # fmt: skip
+    state = hub_server.graphql(CLUSTER)["data"]["cluster"]
+    assert (state["configured"], state["reachable"], state["nodes"]) == (False, False, [])
+    with pytest.raises(hub.HubError, match="no Ray cluster"):
+        hub.Client(hub_server.url, hub_server.token).submit_job("echo hi", project="vision")
+
+
+def asyncio_run(work: Any) -> Any:
+    import asyncio
+
+    return asyncio.run(work)
