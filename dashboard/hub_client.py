@@ -572,3 +572,25 @@ def submit_job(project: str, entrypoint: str, gpus: float, cpus: float) -> dict[
 def stop_job(job_id: str) -> None:
     _change("StopJob", "stopJob", {"id": job_id})
     st.cache_data.clear()
+
+
+def bookings() -> list[dict[str, Any]]:
+    """The next two weeks' GPU bookings (never cached: a new booking must show at once)."""
+    result: list[dict[str, Any]] = _post(hub_url(), _token(), "Bookings", {})["gpuBookings"]
+    return result
+
+
+def fair_share(by: str) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = read("FairShare", {"by": by})["fairShare"]
+    return result
+
+
+def book_gpus(project: str, gpus: float, start: str, end: str, time_zone: str,
+              note: str) -> dict[str, Any]:  # fmt: skip
+    variables = {"project": project, "gpus": gpus, "start": start, "end": end,
+                 "timeZone": time_zone, "note": note}  # fmt: skip
+    return _change("BookGpus", "bookGpus", variables)
+
+
+def release_booking(booking_id: str) -> None:
+    _change("ReleaseBooking", "releaseBooking", {"id": booking_id})

@@ -178,6 +178,11 @@ def _demo_jobs(store: Store, settings: Settings) -> None:
     from hub.services.tokens import principal_for_user
 
     async def submit() -> None:
+        from hub.services import bookings
+        from hub.services.principal import SYSTEM
+
+        for project, quota in (("vision-defects", 3), ("churn-forecast", 2), ("support-llm", 2)):
+            await bookings.set_quota(store, SYSTEM, "project", project, quota)
         for name, project, gpus, minutes in (("ana.silva", "vision-defects", 2, 20),
                                              ("ben.okafor", "churn-forecast", 1, 10)):  # fmt: skip
             user = await store.users.by_name(name)

@@ -171,6 +171,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("ray_gpus", "4", "Logical GPUs the local Ray head declares (the demo's cluster)."),
     Setting("ray_sample_seconds", "30", "How often the hub samples the cluster's nodes and jobs."),
+    Setting(
+        "booking_grace_minutes",
+        "30",
+        "A GPU booking with nothing of its project running on the cluster this long into it is "
+        "released for others.",
+    ),
     Setting("ray_retention_days", "400", "How long node samples are kept (jobs are kept always)."),
     Setting(
         "smtp_url",
@@ -250,6 +256,7 @@ class Settings:
     ray_gpus: int = 4
     ray_sample_seconds: float = 30.0
     ray_retention_days: int = 400
+    booking_grace_minutes: int = 30
     smtp_url: str = ""
     smtp_from: str = "Salon <salon@localhost>"
     digest_folder: str = ""

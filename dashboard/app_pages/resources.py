@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import hub_client
-from dashboard.discussion import when
+from dashboard.discussion import reader_zone, when
 from dashboard.ui import load
 
 RANGES = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90, "Last year": 365}
@@ -77,6 +77,75 @@ if by_person:
         "Download the GPU-hours report (CSV)", report.to_csv(index=False).encode(),
         file_name=f"gpu-hours-{datetime.now(UTC):%Y%m%d}.csv", mime="text/csv",
         icon=":material/download:",
+    )  # fmt: skip
+
+st.subheader("Bookings")
+st.caption(f"Book GPUs for a time slot so others can plan around you. Times in "
+           f"{reader_zone().key}.")  # fmt: skip
+booked = [b for b in load(hub_client.bookings) if not b["releasedAt"]]
+me = (hub_client.me_or_none() or {}).get("user", {}).get("name")
+if booked:
+    zone = reader_zone()
+    figure = go.Figure([
+        go.Bar(
+            y=[f"{b['project']} ({b['user']})" for b in booked],
+            base=[datetime.fromisoformat(b["startsAt"]).astimezone(zone).isoformat()
+                  for b in booked],
+            x=[(datetime.fromisoformat(b["endsAt"]) - datetime.fromisoformat(b["startsAt"]))
+               .total_seconds() * 1000 for b in booked],
+            orientation="h", text=[f"{b['gpus']:g} GPUs" for b in booked],
+        )
+    ])  # fmt: skip
+    figure.update_layout(height=120 + 30 * len(booked), margin={"t": 10}, xaxis_type="date")
+    st.plotly_chart(figure, key="calendar")
+    st.dataframe(
+        pd.DataFrame({
+            "project": [b["project"] for b in booked], "who": [b["user"] for b in booked],
+            "GPUs": [b["gpus"] for b in booked], "from": [when(b["startsAt"]) for b in booked],
+            "to": [when(b["endsAt"]) for b in booked], "note": [b["note"] for b in booked],
+        }),
+        hide_index=True, width="stretch",
+    )  # fmt: skip
+    for b in booked:
+        label = f"Release my {b['gpus']:g} GPUs from {when(b['startsAt'])}"
+        if b["user"] == me and st.button(label, key=f"release:{b['id']}"):
+            hub_client.release_booking(b["id"])
+            st.rerun()
+else:
+    st.caption("Nothing booked in the next two weeks.")
+with st.form("book"):
+    left, middle, right = st.columns(3)
+    book_project = left.selectbox("Project", [p["name"] for p in load(hub_client.projects)])
+    book_gpus = middle.number_input("GPUs to book", min_value=1, max_value=64, value=1)
+    day = right.date_input("Day", value=datetime.now(reader_zone()).date() + timedelta(days=1))
+    left, middle, right = st.columns(3)
+    begins = left.time_input("From", value=datetime.strptime("09:00", "%H:%M").time())
+    ends = middle.time_input("To", value=datetime.strptime("17:00", "%H:%M").time())
+    note = right.text_input("Note", placeholder="what for")
+    if st.form_submit_button("Book", icon=":material/event_available:"):
+        try:
+            hub_client.book_gpus(book_project, float(book_gpus), f"{day}T{begins:%H:%M}",
+                                 f"{day}T{ends:%H:%M}", reader_zone().key, note)  # fmt: skip
+        except hub_client.HubError as exc:
+            st.error(str(exc), icon=":material/event_busy:")
+        else:
+            st.toast("Booked")
+            st.rerun()
+
+st.subheader("Is it fairly shared?")
+shares = load(hub_client.fair_share, "project")
+if shares:
+    st.dataframe(
+        pd.DataFrame({
+            "project": [r["who"] for r in shares],
+            "GPU-hours (30 days)": [round(r["gpuHours"], 1) for r in shares],
+            "share of use": [f"{r['shareOfUse']:.0%}" for r in shares],
+            "quota (GPUs)": [r["quotaGpus"] if r["quotaGpus"] is not None else "none"
+                             for r in shares],
+            "share the quota promises": [f"{r['shareOfQuota']:.0%}" if r["shareOfQuota"]
+                                         is not None else "" for r in shares],
+        }),
+        hide_index=True, width="stretch",
     )  # fmt: skip
 
 st.subheader("Jobs")

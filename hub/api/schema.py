@@ -21,6 +21,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from hub.api.audit import AuditQueries
+from hub.api.bookings import BookingMutations, BookingQueries
 from hub.api.cluster import ClusterMutations, ClusterQueries
 from hub.api.cost import cost_rule
 from hub.api.datasets import DatasetMutations, DatasetQueries
@@ -56,6 +57,7 @@ class Query(
     TaskQueries,
     PageQueries,
     ClusterQueries,
+    BookingQueries,
     WebhookQueries,
     PeopleQueries,
     AuditQueries,
@@ -77,6 +79,7 @@ class Mutation(
     TaskMutations,
     PageMutations,
     ClusterMutations,
+    BookingMutations,
     WebhookMutations,
     PeopleMutations,
 ):

@@ -24,9 +24,16 @@ from datetime import datetime, timedelta
 from connectors.base import ConnectorError
 from connectors.ray import Job, Node, RayCluster
 from hub.clock import now
-from hub.errors import Forbidden, InvalidInput, LimitExceeded, NotFound, StoreUnavailable
+from hub.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    StoreUnavailable,
+)
 from hub.ids import new_id
-from hub.services import activity, audit, datasets, permissions, runs
+from hub.services import activity, audit, bookings, datasets, permissions, runs
 from hub.services.permissions import MANAGE, WRITE
 from hub.services.principal import Principal
 from hub.settings import Settings
@@ -75,6 +82,10 @@ async def sample_once(store: Store, settings: Settings, cluster: RayCluster) -> 
         return False
     await store.cluster.sampled(samples(nodes, at), [as_record(j, at) for j in jobs], at,
                                 settings.ray_retention_days)  # fmt: skip
+    for booking in await bookings.release_idle(
+        store, timedelta(minutes=settings.booking_grace_minutes)
+    ):
+        log.info("Released idle GPU booking %s", booking.id)
     return True
 
 
@@ -208,6 +219,7 @@ async def submit(
         (run,) = await runs.visible_runs(store, principal, [run_id], "job.submit")
         if run.project_id != found.project.id:
             raise InvalidInput("That run is in another project.", field="runId")
+    await _fits(store, found.project.id, found.project.name, gpus)
     cluster = _cluster(settings)
     submission_id = f"salon-{new_id()}"
     metadata = {"user": principal.user_name, "project": found.project.name,
@@ -233,6 +245,35 @@ async def submit(
     ]  # fmt: skip
     await store.cluster.record_job(job, audit=events)
     return job
+
+
+async def _fits(store: Store, project_id: str, project: str, gpus: float) -> None:
+    """Refuse a job that would take GPUs booked by other projects right now, or go past the
+    project's quota with what it already runs."""
+    if gpus <= 0:
+        return
+    at = now()
+    capacity = sum(n.gpus for n in await store.cluster.latest_nodes() if n.alive)
+    booked = [b for b in await store.bookings.between(at, at + timedelta(seconds=1))
+              if b.project_id != project_id]  # fmt: skip
+    held = sum(b.gpus for b in booked)
+    if capacity and held + gpus > capacity:
+        until = min(b.ends_at for b in booked)
+        raise Conflict(
+            f"{held:g} of the cluster's {capacity:g} GPUs are booked by other projects until "
+            f"{until:%H:%M} UTC; ask for {max(capacity - held, 0):g} or fewer, or book a slot.",
+            field="gpus",
+        )
+    quota = next((q for q in await store.bookings.quotas()
+                  if q.scope_kind == "project" and q.scope_id == project_id), None)  # fmt: skip
+    if quota is not None:
+        running = sum(j.gpus for j in await store.cluster.jobs(1000)
+                      if j.project == project and j.status in ("PENDING", "RUNNING"))  # fmt: skip
+        if running + gpus > quota.gpus:
+            raise Conflict(
+                f"The project's quota is {quota.gpus:g} GPUs and its jobs already use "
+                f"{running:g}.", field="gpus",
+            )  # fmt: skip
 
 
 async def _own_job(store: Store, principal: Principal, submission_id: str, action: str,

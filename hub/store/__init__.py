@@ -12,6 +12,7 @@ from hub.settings import Settings
 from hub.store.access import AccessStore
 from hub.store.activity import ActivityStore, DigestStore
 from hub.store.audit import AuditStore
+from hub.store.bookings import BookingStore
 from hub.store.cluster import ClusterStore
 from hub.store.comments import CommentStore
 from hub.store.database import Database
@@ -52,6 +53,7 @@ class Store:
         self.digests = DigestStore(db)
         self.pages = PageStore(db)
         self.cluster = ClusterStore(db)
+        self.bookings = BookingStore(db)
 
     def close(self) -> None:
         self.db.close()

@@ -22,7 +22,7 @@ from hub.services import access, accounts, comments, pages, runs, tasks, tokens,
 from hub.services.principal import SYSTEM
 from hub.settings import Settings
 from hub.store import Store
-from hub.store.records import ClusterJob
+from hub.store.records import Booking, ClusterJob, NodeSample
 from tests.inprocess import InProcessHub, in_process_hub
 
 LEVELS = ("signed_in", "viewer", "commenter", "editor", "maintainer", "site_admin", "audit_reader")
@@ -45,6 +45,14 @@ class World:
     comment: str  # by the-commenter, on alpha_run
     webhook: str  # of project alpha
     task: str  # on alpha's board
+    alpha_project: str = ""
+
+    def fresh_booking(self) -> str:
+        """A booking by Salon itself in alpha (nobody's own)."""
+        at = now() + timedelta(days=2)
+        booking = Booking(f"b-{unique()}-{id(at)}", self.alpha_project, "system", 1, at,
+                          at + timedelta(hours=1), "UTC", "", now())  # fmt: skip
+        return _run(self.hub.store.bookings.create(booking, 1000, [], {}, audit=[])).id
 
     def fresh_webhook(self) -> str:
         return _run(webhooks.create(self.hub.store, Settings(), SYSTEM, "alpha", PUBLIC_URL,
@@ -134,6 +142,9 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     "clusterUsage": lambda w, c: (Rule("signed_in", "{ clusterUsage { who } }", lambda v, w: v is not None), {}),
     "clusterJobs": lambda w, c: (Rule("signed_in", "{ clusterJobs { id } }", non_empty), {}),
     "jobLogs": lambda w, c: (Rule("viewer", 'query { jobLogs(id: "salon-matrix") { __typename } }', passes_the_rules), {}),
+    "gpuBookings": lambda w, c: (Rule("signed_in", "{ gpuBookings { id } }", lambda v, w: v is not None), {}),
+    "gpuQuotas": lambda w, c: (Rule("signed_in", "{ gpuQuotas { name } }", lambda v, w: v is not None), {}),
+    "fairShare": lambda w, c: (Rule("signed_in", "{ fairShare { who } }", lambda v, w: v is not None), {}),
     "webhooks": lambda w, c: (Rule("maintainer", '{ webhooks(project: "alpha") { id } }', lambda v, w: v is not None), {}),
     "auditVerification": lambda w, c: (
         Rule("audit_reader", "{ auditVerification { __typename ... on Error { message } } }"),
@@ -237,6 +248,18 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     ),
     "savePage": lambda w, c: (
         Rule("commenter", 'mutation { savePage(project: "alpha", slug: "matrix", title: "M", body: "b") { __typename ... on Error { message } } }'),
+        {},
+    ),
+    "bookGpus": lambda w, c: (
+        Rule("editor", "mutation($s: String!, $e: String!) { bookGpus(project: \"alpha\", gpus: 1, start: $s, end: $e) { __typename ... on Error { message } } }"),
+        {"s": (now() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M"), "e": (now() + timedelta(days=3, hours=1)).strftime("%Y-%m-%dT%H:%M")},
+    ),
+    "releaseBooking": lambda w, c: (
+        Rule("maintainer", "mutation($id: ID!) { releaseBooking(id: $id) { __typename ... on Error { message } } }"),
+        {"id": w.fresh_booking()},
+    ),
+    "setGpuQuota": lambda w, c: (
+        Rule("site_admin", 'mutation { setGpuQuota(scope: "project", name: "alpha", gpus: 100) { __typename ... on Error { message } } }'),
         {},
     ),
     "submitJob": lambda w, c: (
@@ -392,7 +415,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         _run(store.cluster.record_job(ClusterJob(
             "salon-matrix", "RUNNING", "python train.py", "salon", "alpha", 1, 1, None, "system",
             now(), None, "", now()), audit=[]))  # fmt: skip
-        yield World(hub, callers, alpha.id, victim_token, comment.id, hook.id, task.id)
+        node = NodeSample(now(), "node-1", "10.0.0.5", True, 64, 0, 8, 0)
+        _run(store.cluster.sampled([node], [], now(), 400))
+        yield World(hub, callers, alpha.id, victim_token, comment.id, hook.id, task.id,
+                    alpha.project_id)  # fmt: skip
 
 
 def test_every_field_has_a_rule() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import streamlit as st
@@ -178,6 +179,11 @@ def test_a_wiki_page_with_a_live_card_and_a_shared_notebook(
     assert "data:image/png;base64," in html and "<td>44.1</td>" in html
 
 
+def table(app: Any, column: str) -> Any:
+    """The page's first table with this column."""
+    return next(d.value for d in app.dataframe if column in d.value.columns)
+
+
 def test_the_resources_page_shows_the_cluster_usage_and_jobs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -212,9 +218,21 @@ def test_the_resources_page_shows_the_cluster_usage_and_jobs(
         assert any("does not answer right now" in w.value for w in app.warning)
         metrics = {m.label: m.value for m in app.metric}
         assert (metrics["GPUs busy"], metrics["GPUs free"]) == ("3", "1")
-        people = app.dataframe[0].value
+        people = table(app, "GPU-hours")
         assert list(people["who"]) == ["ada", "bob"]
         assert people["GPU-hours"][0] == pytest.approx(20.0)
         assert app.get("download_button"), "the GPU-hours report"
-        assert list(app.dataframe[1].value["status"]) == ["running", "succeeded"]
+        assert list(table(app, "status")["status"]) == ["running", "succeeded"]
         assert len(figures(app)) == 3  # now, by team over time, history
+        assert any("Nothing booked" in c.value for c in app.caption)
+        labelled(app.selectbox, "Project").set_value("vision")
+        labelled(app.number_input, "GPUs to book").set_value(3)
+        labelled(app.text_input, "Note").input("ablation study")
+        labelled(app.button, "Book").click().run()
+        assert_clean(app)
+        booked = table(app, "note")
+        assert list(booked["GPUs"]) == [3] and list(booked["note"]) == ["ablation study"]
+        labelled(app.number_input, "GPUs to book").set_value(2)
+        labelled(app.button, "Book").click().run()
+        assert any("has 4 GPUs and 3 are already booked" in e.value for e in app.error)
+        assert len(figures(app)) == 4  # and the calendar
