@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,3 +37,15 @@ def stop(process: subprocess.Popen[Any], seconds: float = 15) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def eventually(check: Callable[[], Any], seconds: float = 30, pause: float = 0.1) -> Any:
+    """``check()``'s first truthy answer, asked every ``pause`` seconds; fails after
+    ``seconds`` (a bound for a test that would otherwise hang, never a speed assertion)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "did not happen in time"
+        time.sleep(pause)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from hub.services import accounts
 from hub.services.principal import SYSTEM
 from tests.api.test_datasets import person
 from tests.conftest import LiveHub, graphql_call, start_hub, start_ray, stop_ray
+from tests.processes import eventually as wait_for
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 JOBS = """{ clusterJobs { id status user project gpus startedAt endedAt } }"""
@@ -29,18 +29,12 @@ USAGE = """query($by: String!, $period: String!) { clusterUsage(by: $by, period:
   who gpuHours cpuHours jobs } }"""
 
 
+def eventually(check: Callable[[], Any], seconds: float = 90) -> Any:
+    return wait_for(check, seconds, pause=0.25)
+
+
 def sleep_for(seconds: float, say: str = "") -> str:
     return f"{sys.executable} -c \"import time; print('{say}'); time.sleep({seconds})\""
-
-
-def eventually(check: Callable[[], Any], seconds: float = 90) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "did not happen in time"
-        time.sleep(0.25)
 
 
 @pytest.fixture

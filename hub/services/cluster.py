@@ -19,7 +19,9 @@ import dataclasses
 import logging
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from connectors.base import ConnectorError
 from connectors.ray import Job, Node, RayCluster
@@ -41,6 +43,7 @@ from hub.store import Store
 from hub.store.records import ClusterCheck, ClusterJob, EventDraft, NodeSample, Usage
 
 log = logging.getLogger("salon.cluster")
+T = TypeVar("T")
 BY = ("person", "project", "team")
 MAX_ENTRYPOINT = 5000
 SAFE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
@@ -194,11 +197,18 @@ async def jobs(store: Store, principal: Principal, limit: int = 200) -> list[Clu
 # Submitting ----------------------------------------------------------------------------------
 
 
-def _cluster(settings: Settings) -> RayCluster:
+async def _ask(settings: Settings, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``call(cluster, ...)`` on a worker thread; the cluster missing or failing becomes
+    StoreUnavailable with its reason."""
     cluster = connect(settings)
     if cluster is None:
         raise StoreUnavailable("This hub has no Ray cluster (SALON_RAY_ADDRESS is empty).")
-    return cluster
+    try:
+        return await asyncio.to_thread(call, cluster, *args, **kwargs)
+    except ConnectorError as exc:
+        raise StoreUnavailable(exc.message) from None
+    finally:
+        cluster.close()
 
 
 async def submit(
@@ -220,20 +230,17 @@ async def submit(
         if run.project_id != found.project.id:
             raise InvalidInput("That run is in another project.", field="runId")
     await _fits(store, found.project.id, found.project.name, gpus)
-    cluster = _cluster(settings)
     submission_id = f"salon-{new_id()}"
     metadata = {"user": principal.user_name, "project": found.project.name,
                 "gpus": f"{gpus:g}", "cpus": f"{cpus:g}"}  # fmt: skip
     if run_id:
         metadata["run_id"] = run_id
     try:
-        await asyncio.to_thread(cluster.submit, submission_id, entrypoint, gpus=gpus, cpus=cpus,
-                                metadata=metadata)  # fmt: skip
-    except ConnectorError as exc:
+        await _ask(settings, RayCluster.submit, submission_id, entrypoint, gpus=gpus, cpus=cpus,
+                   metadata=metadata)  # fmt: skip
+    except StoreUnavailable:
         await audit.deny(store, principal, "job.submit", "job", submission_id, found.project.id)
-        raise StoreUnavailable(exc.message) from None
-    finally:
-        cluster.close()
+        raise
     at = now()
     job = ClusterJob(submission_id, "PENDING", entrypoint, principal.user_name, found.project.name,
                      gpus, cpus, run_id, principal.user_id, None, None, "", at)  # fmt: skip
@@ -298,13 +305,7 @@ async def _own_job(store: Store, principal: Principal, submission_id: str, actio
 
 async def stop(store: Store, settings: Settings, principal: Principal, submission_id: str) -> bool:
     job = await _own_job(store, principal, submission_id, "job.stop", manage=True)
-    cluster = _cluster(settings)
-    try:
-        stopped = await asyncio.to_thread(cluster.stop, job.submission_id)
-    except ConnectorError as exc:
-        raise StoreUnavailable(exc.message) from None
-    finally:
-        cluster.close()
+    stopped = await _ask(settings, RayCluster.stop, job.submission_id)
     project = await store.projects.by_name(job.project) if job.project else None
     events: list[EventDraft] = [audit.event(principal, "job.stop", "job", job.submission_id,
                                             project.id if project else None)]  # fmt: skip
@@ -317,12 +318,6 @@ async def stop(store: Store, settings: Settings, principal: Principal, submissio
 
 async def logs(store: Store, settings: Settings, principal: Principal, submission_id: str) -> str:
     job = await _own_job(store, principal, submission_id, "job.logs", manage=False)
-    cluster = _cluster(settings)
-    try:
-        text = await asyncio.to_thread(cluster.logs, job.submission_id)
-    except ConnectorError as exc:
-        raise StoreUnavailable(exc.message) from None
-    finally:
-        cluster.close()
+    text = await _ask(settings, RayCluster.logs, job.submission_id)
     await audit.read(store, principal, "job.logs", "job", job.submission_id, None, 1)
     return text[-200_000:]

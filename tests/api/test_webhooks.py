@@ -12,7 +12,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ import hub
 from hub.services import egress
 from tests.api.test_datasets import inspections, restrict
 from tests.conftest import LiveHub, free_port, graphql_call, start_hub
-from tests.processes import stop
+from tests.processes import eventually, stop
 from tests.test_cli import SALON, salon_env
 
 CREATE = """mutation($p: String!, $url: String!, $events: [String!], $format: WebhookFormat!) {
@@ -95,16 +95,6 @@ def serve_receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-def eventually(check: Callable[[], Any], seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "did not happen in time"
-        time.sleep(0.1)
 
 
 def add_hook(live: LiveHub, url: str, events: list[str] | None = None, fmt: str = "STANDARD",
