@@ -594,3 +594,17 @@ def book_gpus(project: str, gpus: float, start: str, end: str, time_zone: str,
 
 def release_booking(booking_id: str) -> None:
     _change("ReleaseBooking", "releaseBooking", {"id": booking_id})
+
+
+def run_jobs(run_id: str) -> list[dict[str, Any]]:
+    """The cluster jobs submitted for a run."""
+    result: list[dict[str, Any]] = read("RunJobs", {"runId": run_id})["clusterJobs"]
+    return result
+
+
+def job_logs(job_id: str) -> str:
+    found: dict[str, Any] = _post(hub_url(), _token(), "JobLogs", {"id": job_id})["jobLogs"]
+    if found["__typename"] != "JobLogs":
+        raise HubError(found["message"])
+    text: str = found["text"]
+    return text

@@ -165,3 +165,27 @@ def asyncio_run(work: Any) -> Any:
     import asyncio
 
     return asyncio.run(work)
+
+
+def test_a_job_for_a_run_shows_on_the_run_page(
+    live: LiveHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.dashboard.test_pages import assert_clean, open_page
+
+    ana = person(live, "ana", "editor", "vision")
+    run = hub.init(project="vision", experiment="e", name="retrain", url=live.url, token=ana,
+                   capture_environment=False)  # fmt: skip
+    job = hub.Client(live.url, ana).submit_job(sleep_for(1, "epoch 1 done"), project="vision",
+                                               gpus=1, run_id=run.id)  # fmt: skip
+    query = "query($id: ID!) { clusterJobs(runId: $id) { id status } }"
+    eventually(lambda: graphql_call(live.url, ana, query, {"id": run.id})["data"][
+        "clusterJobs"] == [{"id": job["id"], "status": "SUCCEEDED"}])  # fmt: skip
+    other = graphql_call(live.url, ana, query, {"id": "no-such-run"}, expect_errors=True)
+    assert "No run with id" in other["errors"][0]["message"]
+    monkeypatch.setenv("SALON_URL", live.url)
+    monkeypatch.setenv("SALON_TOKEN", ana)
+    page = open_page("run", id=run.id)
+    assert_clean(page)
+    (shown,) = [e for e in page.expander if e.label.startswith("succeeded · 1 GPUs · ana")]
+    assert "epoch 1 done" in shown.code[0].value
+    run.finish()

@@ -107,6 +107,19 @@ for shared in load(hub_client.run_notebooks, run["id"]):
     st.page_link("app_pages/wiki.py", label=f"Notebook: {shared['title']}", icon=":material/book:",
                  query_params={"project": shared["project"], "slug": shared["slug"]})  # fmt: skip
 
+jobs = load(hub_client.run_jobs, run["id"])
+if jobs:
+    st.subheader("Cluster jobs")
+    for job in jobs:
+        ended = f" to {discussion.when(job['endedAt'])}" if job["endedAt"] else ""
+        with st.expander(f"{job['status'].lower()} · {job['gpus']:g} GPUs · {job['user']} · "
+                         f"{discussion.when(job['startedAt'])}{ended}"):  # fmt: skip
+            try:
+                st.code(hub_client.job_logs(job["id"])[-20_000:] or "(no output yet)",
+                        language="text")  # fmt: skip
+            except hub_client.HubError as exc:
+                st.caption(f"The logs cannot be read now: {exc}")
+
 st.subheader("Environment")
 st.caption("What you need to run it again.")
 environment = run["environment"]

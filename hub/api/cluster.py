@@ -143,10 +143,14 @@ class ClusterQueries:
         return [UsageType(period=r.period, who=r.who, gpu_hours=r.gpu_hours,
                           cpu_hours=r.cpu_hours, jobs=r.jobs) for r in rows]  # fmt: skip
 
-    @strawberry.field(description="Recent jobs on the cluster, newest first.")
-    async def cluster_jobs(self, info: Info, limit: int = 200) -> list[JobType]:
+    @strawberry.field(description="Recent jobs on the cluster, newest first; of one run when "
+                      "runId is given.")  # fmt: skip
+    async def cluster_jobs(
+        self, info: Info, limit: int = 200, run_id: strawberry.ID | None = None
+    ) -> list[JobType]:
         ctx = info.context
-        return [JobType.of(j) for j in await cluster.jobs(ctx.store, ctx.principal, limit)]
+        found = await cluster.jobs(ctx.store, ctx.principal, limit, run_id)
+        return [JobType.of(j) for j in found]
 
     @strawberry.field(description="What a job printed (readers of its project).")
     async def job_logs(self, info: Info, id: strawberry.ID) -> LogsResult:

@@ -182,9 +182,14 @@ async def _by_team(store: Store, rows: list[Usage]) -> list[Usage]:
             for (period, team), (g, c, n) in sorted(summed.items())]  # fmt: skip
 
 
-async def jobs(store: Store, principal: Principal, limit: int = 200) -> list[ClusterJob]:
-    """Recent jobs, newest first. Jobs of projects the principal may not read show no command."""
-    found = await store.cluster.jobs(min(max(limit, 1), 1000))
+async def jobs(
+    store: Store, principal: Principal, limit: int = 200, run_id: str | None = None
+) -> list[ClusterJob]:
+    """Recent jobs, newest first (of one run, if ``run_id``). Jobs of projects the principal
+    may not read show no command."""
+    if run_id is not None:
+        await runs.visible_runs(store, principal, [run_id], "cluster.jobs")
+    found = await store.cluster.jobs(min(max(limit, 1), 1000), run_id)
     readable = await activity.readable(store, principal)
     names = {p.name for p in (await store.projects.by_ids(sorted(readable))).values()}
     shown = [j if j.project is None or j.project in names else

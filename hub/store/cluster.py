@@ -122,11 +122,12 @@ class ClusterStore:
 
         return await self._db.read(select)
 
-    async def jobs(self, limit: int = 500) -> list[ClusterJob]:
+    async def jobs(self, limit: int = 500, run_id: str | None = None) -> list[ClusterJob]:
         def select(cur: Cursor) -> list[ClusterJob]:
             rows = cur.execute(
-                f"SELECT {_JOB} FROM cluster_jobs ORDER BY coalesce(started_at, last_seen) DESC "
-                "LIMIT ?", [limit]).fetchall()  # fmt: skip
+                f"SELECT {_JOB} FROM cluster_jobs WHERE ? IS NULL OR run_id = ? "
+                "ORDER BY coalesce(started_at, last_seen) DESC LIMIT ?",
+                [run_id, run_id, limit]).fetchall()  # fmt: skip
             return [_job(r) for r in rows]
 
         return await self._db.read(select)
