@@ -180,6 +180,9 @@ def test_a_job_for_a_run_shows_on_the_run_page(
     query = "query($id: ID!) { clusterJobs(runId: $id) { id status } }"
     eventually(lambda: graphql_call(live.url, ana, query, {"id": run.id})["data"][
         "clusterJobs"] == [{"id": job["id"], "status": "SUCCEEDED"}])  # fmt: skip
+    cost = graphql_call(live.url, ana, USAGE, {"by": "run", "period": "month"})["data"]
+    per_run = {r["who"]: r["gpuHours"] for r in cost["clusterUsage"]}  # others: the session's
+    assert per_run["retrain"] > 0 and set(per_run) <= {"retrain", "no run"}
     other = graphql_call(live.url, ana, query, {"id": "no-such-run"}, expect_errors=True)
     assert "No run with id" in other["errors"][0]["message"]
     monkeypatch.setenv("SALON_URL", live.url)

@@ -44,7 +44,7 @@ from hub.store.records import ClusterCheck, ClusterJob, EventDraft, NodeSample, 
 
 log = logging.getLogger("salon.cluster")
 T = TypeVar("T")
-BY = ("person", "project", "team")
+BY = ("person", "project", "team", "run")
 MAX_ENTRYPOINT = 5000
 SAFE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
@@ -159,8 +159,39 @@ async def usage(
     rows = await store.cluster.usage(since, until, period, "person" if by == "team" else by)
     if by == "team":
         rows = await _by_team(store, rows)
+    elif by == "run":
+        rows = await _by_run(store, principal, rows)
     await audit.read(store, principal, "cluster.usage", "cluster", None, None, len(rows))
     return rows
+
+
+def _regroup(rows: list[Usage], names_of: Callable[[str], list[str]]) -> list[Usage]:
+    """The rows summed under new names (one row may count under several)."""
+    summed: dict[tuple[datetime, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    for row in rows:
+        for name in names_of(row.who):
+            total = summed[(row.period, name)]
+            total[0] += row.gpu_hours
+            total[1] += row.cpu_hours
+            total[2] += row.jobs
+    return [Usage(period, name, g, c, int(n))
+            for (period, name), (g, c, n) in sorted(summed.items())]  # fmt: skip
+
+
+async def _by_run(store: Store, principal: Principal, rows: list[Usage]) -> list[Usage]:
+    """Rows named by run (the cost of each run); runs the principal may not see, and jobs
+    for no run, are summed under one name each."""
+    found = await store.runs.by_ids(sorted({r.who for r in rows if r.who}))
+    projects = {run.project_id for run in found.values()}
+    readable = await permissions.readable_projects(store, principal, projects)
+
+    def name(run_id: str) -> list[str]:
+        run = found.get(run_id)
+        if not run_id:
+            return ["no run"]
+        return [run.name if run and run.project_id in readable else "runs you may not see"]
+
+    return _regroup(rows, name)
 
 
 async def _by_team(store: Store, rows: list[Usage]) -> list[Usage]:
@@ -171,15 +202,7 @@ async def _by_team(store: Store, rows: list[Usage]) -> list[Usage]:
     for group_id, user_ids in members.items():
         for user_id in user_ids:
             teams_of[user_id].append(groups[group_id])
-    summed: dict[tuple[datetime, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
-    for row in rows:
-        for team in teams_of.get(people.get(row.who, ""), []) or ["no team"]:
-            total = summed[(row.period, team)]
-            total[0] += row.gpu_hours
-            total[1] += row.cpu_hours
-            total[2] += row.jobs
-    return [Usage(period, team, g, c, int(n))
-            for (period, team), (g, c, n) in sorted(summed.items())]  # fmt: skip
+    return _regroup(rows, lambda who: teams_of.get(people.get(who, ""), []) or ["no team"])
 
 
 async def jobs(

@@ -153,7 +153,8 @@ class ClusterStore:
         and ``until``: each job's resources times its running time inside each period (a job
         still running counts until ``until``)."""
         step = PERIODS[period]
-        column = {"person": "user_name", "project": "coalesce(project, 'no project')"}[by]
+        column = {"person": "user_name", "project": "coalesce(project, 'no project')",
+                  "run": "coalesce(run_id, '')"}[by]  # fmt: skip
 
         def select(cur: Cursor) -> list[Usage]:
             rows = cur.execute(
