@@ -8,13 +8,7 @@ from typing import Annotated
 import strawberry
 
 from hub.api.context import Info
-from hub.api.errors import (
-    ConflictErrorType,
-    ForbiddenErrorType,
-    NotFoundErrorType,
-    ValidationErrorType,
-    result_of,
-)
+from hub.api.errors import Errors, result_of
 from hub.clock import now
 from hub.errors import InvalidInput
 from hub.services import bookings
@@ -54,7 +48,6 @@ class FairShareType:
     )
 
 
-Errors = ValidationErrorType | NotFoundErrorType | ForbiddenErrorType | ConflictErrorType
 BookingResult = Annotated[BookingType | Errors, strawberry.union("BookingResult")]
 QuotaResult = Annotated[QuotaType | Errors, strawberry.union("QuotaResult")]
 

@@ -8,13 +8,7 @@ from typing import Annotated
 import strawberry
 
 from hub.api.context import Info
-from hub.api.errors import (
-    ConflictErrorType,
-    ForbiddenErrorType,
-    NotFoundErrorType,
-    ValidationErrorType,
-    result_of,
-)
+from hub.api.errors import Errors, result_of
 from hub.clock import now
 from hub.services import cluster
 from hub.store.records import ClusterJob
@@ -93,7 +87,6 @@ class StoppedType:
     stopped: bool
 
 
-Errors = ValidationErrorType | NotFoundErrorType | ForbiddenErrorType | ConflictErrorType
 JobResult = Annotated[JobType | Errors, strawberry.union("SubmitJobResult")]
 StopResult = Annotated[StoppedType | Errors, strawberry.union("StopJobResult")]
 LogsResult = Annotated[LogsType | Errors, strawberry.union("JobLogsResult")]

@@ -13,14 +13,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from hub.api.context import Info
-from hub.api.errors import (
-    ConflictErrorType,
-    FilterErrorType,
-    ForbiddenErrorType,
-    NotFoundErrorType,
-    ValidationErrorType,
-    result_of,
-)
+from hub.api.errors import Errors, FilterErrorType, result_of
 from hub.services import activity, comments, digests
 from hub.services.comments import EMOJI, Anchor
 from hub.services.markdown import render
@@ -165,7 +158,6 @@ class CountType:
     count: int
 
 
-Errors = ValidationErrorType | NotFoundErrorType | ForbiddenErrorType | ConflictErrorType
 CommentResult = Annotated[CommentType | Errors | FilterErrorType, strawberry.union("CommentResult")]
 DiscussionResult = Annotated[DiscussionType | Errors, strawberry.union("DiscussionResult")]
 ActivityResult = Annotated[ActivityPageType | Errors, strawberry.union("ActivityResult")]

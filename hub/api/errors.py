@@ -56,6 +56,10 @@ ErrorResult = (
 )
 
 
+# What a change to one object can fail with (every typed error but the filter's).
+Errors = ValidationErrorType | NotFoundErrorType | ForbiddenErrorType | ConflictErrorType
+
+
 def as_error(exc: SalonError) -> ErrorResult:
     """The typed result for an expected failure."""
     if isinstance(exc, FilterSyntaxError):

@@ -8,13 +8,7 @@ from typing import Annotated
 import strawberry
 
 from hub.api.context import Info
-from hub.api.errors import (
-    ConflictErrorType,
-    ForbiddenErrorType,
-    NotFoundErrorType,
-    ValidationErrorType,
-    result_of,
-)
+from hub.api.errors import Errors, result_of
 from hub.services import notebooks, pages
 from hub.services.markdown import render
 from hub.store import Store
@@ -101,7 +95,6 @@ async def shown(store: Store, found: list[PageRecord]) -> list[PageType]:
     ]  # fmt: skip
 
 
-Errors = ValidationErrorType | NotFoundErrorType | ForbiddenErrorType | ConflictErrorType
 PageResult = Annotated[PageType | Errors, strawberry.union("PageResult")]
 
 

@@ -9,13 +9,7 @@ import strawberry
 
 from hub.api.context import Info
 from hub.api.discussions import TargetKind
-from hub.api.errors import (
-    ConflictErrorType,
-    ForbiddenErrorType,
-    NotFoundErrorType,
-    ValidationErrorType,
-    result_of,
-)
+from hub.api.errors import Errors, result_of
 from hub.services import tasks
 from hub.services.markdown import render
 from hub.store import Store
@@ -81,7 +75,6 @@ class TaskInput:
         )  # fmt: skip
 
 
-Errors = ValidationErrorType | NotFoundErrorType | ForbiddenErrorType | ConflictErrorType
 TaskResult = Annotated[TaskType | Errors, strawberry.union("TaskResult")]
 
 

@@ -9,13 +9,7 @@ from typing import Annotated
 import strawberry
 
 from hub.api.context import Info
-from hub.api.errors import (
-    ConflictErrorType,
-    ForbiddenErrorType,
-    NotFoundErrorType,
-    ValidationErrorType,
-    result_of,
-)
+from hub.api.errors import Errors, result_of
 from hub.api.people import DoneResult, DoneType
 from hub.services import webhooks
 from hub.store.records import DeliveryRecord, WebhookRecord
@@ -83,7 +77,6 @@ class WebhookCreatedType:
     )
 
 
-Errors = ValidationErrorType | NotFoundErrorType | ForbiddenErrorType | ConflictErrorType
 CreatedResult = Annotated[WebhookCreatedType | Errors, strawberry.union("CreateWebhookResult")]
 WebhookResult = Annotated[WebhookType | Errors, strawberry.union("WebhookResult")]
 
