@@ -2,6 +2,7 @@
 time, the jobs, and a GPU-hours report to download."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import available_timezones
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -80,7 +81,7 @@ if by_person:
     )  # fmt: skip
 
 st.subheader("Bookings")
-st.caption(f"Book GPUs for a time slot so others can plan around you. Times in "
+st.caption(f"Book GPUs for a time slot so others can plan around you. Times shown in "
            f"{reader_zone().key}.")  # fmt: skip
 booked = [b for b in load(hub_client.bookings) if not b["releasedAt"]]
 me = (hub_client.me_or_none() or {}).get("user", {}).get("name")
@@ -117,15 +118,21 @@ with st.form("book"):
     left, middle, right = st.columns(3)
     book_project = left.selectbox("Project", [p["name"] for p in load(hub_client.projects)])
     book_gpus = middle.number_input("GPUs to book", min_value=1, max_value=64, value=1)
-    day = right.date_input("Day", value=datetime.now(reader_zone()).date() + timedelta(days=1))
-    left, middle, right = st.columns(3)
-    begins = left.time_input("From", value=datetime.strptime("09:00", "%H:%M").time())
-    ends = middle.time_input("To", value=datetime.strptime("17:00", "%H:%M").time())
     note = right.text_input("Note", placeholder="what for")
+    tomorrow = datetime.now(reader_zone()).date() + timedelta(days=1)
+    columns = st.columns(5)
+    first_day = columns[0].date_input("From", value=tomorrow)
+    begins = columns[1].time_input("at", value=datetime.strptime("09:00", "%H:%M").time())
+    last_day = columns[2].date_input("To", value=tomorrow)
+    ends = columns[3].time_input("until", value=datetime.strptime("17:00", "%H:%M").time())
+    zones = sorted(available_timezones())
+    here = reader_zone().key
+    zone = columns[4].selectbox("Time zone", zones, index=zones.index(here) if here in zones
+                                else zones.index("UTC"))  # fmt: skip
     if st.form_submit_button("Book", icon=":material/event_available:"):
         try:
-            hub_client.book_gpus(book_project, float(book_gpus), f"{day}T{begins:%H:%M}",
-                                 f"{day}T{ends:%H:%M}", reader_zone().key, note)  # fmt: skip
+            hub_client.book_gpus(book_project, float(book_gpus), f"{first_day}T{begins:%H:%M}",
+                                 f"{last_day}T{ends:%H:%M}", zone, note)  # fmt: skip
         except hub_client.HubError as exc:
             st.error(str(exc), icon=":material/event_busy:")
         else:

@@ -191,7 +191,7 @@ def test_the_resources_page_shows_the_cluster_usage_and_jobs(
     tests/test_cluster.py; written here as the sampler writes it), while the cluster itself
     does not answer."""
     import asyncio
-    from datetime import timedelta
+    from datetime import datetime, time, timedelta
 
     from hub.clock import now
     from hub.store.records import ClusterJob, NodeSample
@@ -236,3 +236,17 @@ def test_the_resources_page_shows_the_cluster_usage_and_jobs(
         labelled(app.button, "Book").click().run()
         assert any("has 4 GPUs and 3 are already booked" in e.value for e in app.error)
         assert len(figures(app)) == 4  # and the calendar
+        # Overnight, booked from New York: 22:00 to 02:00 the next day is four hours.
+        first = labelled(app.date_input, "From").value
+        labelled(app.number_input, "GPUs to book").set_value(1)
+        labelled(app.time_input, "at").set_value(time(22, 0))
+        labelled(app.date_input, "To").set_value(first + timedelta(days=1))
+        labelled(app.time_input, "until").set_value(time(2, 0))
+        labelled(app.selectbox, "Time zone").set_value("America/New_York")
+        labelled(app.button, "Book").click().run()
+        assert_clean(app)
+        assert sorted(table(app, "note")["GPUs"]) == [1, 3]
+        (night,) = [b for b in live.graphql("{ gpuBookings { gpus startsAt endsAt timeZone } }")[
+            "data"]["gpuBookings"] if b["gpus"] == 1]  # fmt: skip
+        span = datetime.fromisoformat(night["endsAt"]) - datetime.fromisoformat(night["startsAt"])
+        assert span == timedelta(hours=4) and night["timeZone"] == "America/New_York"
