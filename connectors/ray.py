@@ -35,6 +35,9 @@ class Node:
     gpus: float
     gpus_used: float
     memory_bytes: float
+    gpu_utilization: float | None = None  # mean % over the node's GPUs, when reported
+    gpu_memory_used_mb: float | None = None
+    gpu_memory_total_mb: float | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -102,16 +105,43 @@ class RayCluster(Connector):
         except (KeyError, TypeError):
             raise ConnectorError("The Ray cluster's answer about its nodes is not understood "
                                  "(is it Ray 2.x?).") from None  # fmt: skip
+        devices = self._gpu_devices()
         found = []
         for row in rows:
             total = row.get("resources_total") or {}
             used = usage.get(row["node_id"], {})
+            reported = devices.get(row["node_id"], [])
+            utilization = [float(d["utilizationGpu"]) for d in reported
+                           if d.get("utilizationGpu") is not None]  # fmt: skip
+            memory_used = [
+                float(d["memoryUsed"]) for d in reported if d.get("memoryUsed") is not None
+            ]
+            memory_total = [float(d["memoryTotal"]) for d in reported
+                            if d.get("memoryTotal") is not None]  # fmt: skip
             found.append(Node(
                 row["node_id"], row.get("node_ip", ""), row.get("state") == "ALIVE",
                 bool(row.get("is_head_node")), float(total.get("CPU", 0)),
                 float(used.get("CPU", [0])[0]), float(total.get("GPU", 0)),
                 float(used.get("GPU", [0])[0]), float(total.get("memory", 0)),
+                sum(utilization) / len(utilization) if utilization else None,
+                sum(memory_used) if memory_used else None,
+                sum(memory_total) if memory_total else None,
             ))  # fmt: skip
+        return found
+
+    def _gpu_devices(self) -> dict[str, list[dict[str, Any]]]:
+        """Per node id, the GPUs its dashboard agent reports (empty when it reports none, as
+        on nodes with logical GPUs only). Best effort: an odd answer reports nothing."""
+        try:
+            summary = self._call("GET", "/nodes", params={"view": "summary"})
+            nodes = summary["data"]["summary"]
+        except (ConnectorError, KeyError, TypeError):
+            return {}
+        found: dict[str, list[dict[str, Any]]] = {}
+        for node in nodes:
+            node_id = (node.get("raylet") or {}).get("nodeId")
+            if node_id:
+                found[node_id] = [g for g in node.get("gpus") or [] if isinstance(g, dict)]
         return found
 
     def jobs(self) -> list[Job]:

@@ -39,6 +39,21 @@ if state["nodes"]:
     figure.update_layout(barmode="stack", height=80 + 40 * len(state["nodes"]),
                          margin={"t": 10, "b": 30}, xaxis_title="GPUs")  # fmt: skip
     st.plotly_chart(figure, key="now")
+    reporting = [n for n in state["nodes"] if n["gpuUtilization"] is not None]
+    if reporting:
+        st.dataframe(
+            pd.DataFrame({
+                "node": [n["address"] for n in reporting],
+                "GPU utilisation %": [round(n["gpuUtilization"]) for n in reporting],
+                "GPU memory used (GiB)": [round((n["gpuMemoryUsedMb"] or 0) / 1024, 1)
+                                          for n in reporting],
+                "of (GiB)": [round((n["gpuMemoryTotalMb"] or 0) / 1024, 1) for n in reporting],
+            }),
+            hide_index=True, width="stretch",
+        )  # fmt: skip
+    else:
+        st.caption("The nodes report no GPU utilisation (their GPUs are logical, or their "
+                   "drivers do not say).")  # fmt: skip
 
 span = st.selectbox("Period", list(RANGES), index=1)
 since = (datetime.now(UTC) - timedelta(days=RANGES[span])).isoformat()

@@ -23,6 +23,11 @@ class NodeType:
     cpus_used: float
     gpus: float
     gpus_used: float
+    gpu_utilization: float | None = strawberry.field(
+        description="Mean utilisation of the node's GPUs in %, when it reports them."
+    )
+    gpu_memory_used_mb: float | None
+    gpu_memory_total_mb: float | None
 
 
 @strawberry.type(name="Cluster", description="The GPU cluster as Salon last saw it.")
@@ -105,7 +110,10 @@ class ClusterQueries:
             last_answer_at=seen.last_answer,
             problem=seen.check.error if seen.check and not seen.check.ok else None,
             nodes=[NodeType(node_id=n.node_id, address=n.address, alive=n.alive, cpus=n.cpus,
-                            cpus_used=n.cpus_used, gpus=n.gpus, gpus_used=n.gpus_used)
+                            cpus_used=n.cpus_used, gpus=n.gpus, gpus_used=n.gpus_used,
+                            gpu_utilization=n.gpu_utilization,
+                            gpu_memory_used_mb=n.gpu_memory_used_mb,
+                            gpu_memory_total_mb=n.gpu_memory_total_mb)
                    for n in seen.nodes],
             gpus=sum(n.gpus for n in alive), gpus_used=sum(n.gpus_used for n in alive),
         )  # fmt: skip

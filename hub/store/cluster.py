@@ -13,6 +13,7 @@ from hub.store.database import Cursor, Database
 from hub.store.records import ClusterCheck, ClusterJob, EventDraft, NodeSample, Usage
 
 _JOB = ", ".join(f.name for f in dataclasses.fields(ClusterJob))
+_SAMPLE = ", ".join(f.name for f in dataclasses.fields(NodeSample))
 PERIODS = {"day": "1 DAY", "week": "1 WEEK", "month": "1 MONTH"}
 
 
@@ -49,9 +50,9 @@ def _sampled(
 ) -> None:  # fmt: skip
     if nodes:
         cur.executemany(
-            "INSERT INTO cluster_samples VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [[to_naive(n.sampled_at), n.node_id, n.address, n.alive, n.cpus, n.cpus_used, n.gpus,
-              n.gpus_used] for n in nodes],
+            f"INSERT INTO cluster_samples ({_SAMPLE}) VALUES ({', '.join('?' * 11)})",
+            [[to_naive(n.sampled_at) if f.name == "sampled_at" else getattr(n, f.name)
+              for f in dataclasses.fields(NodeSample)] for n in nodes],
         )  # fmt: skip
     _upsert(cur, jobs)
     cur.execute("INSERT INTO cluster_checks VALUES (?, true, NULL)", [to_naive(at)])
@@ -98,7 +99,7 @@ class ClusterStore:
     async def latest_nodes(self) -> list[NodeSample]:
         def select(cur: Cursor) -> list[NodeSample]:
             rows = cur.execute(
-                "SELECT * FROM cluster_samples WHERE sampled_at = "
+                f"SELECT {_SAMPLE} FROM cluster_samples WHERE sampled_at = "
                 "(SELECT max(sampled_at) FROM cluster_samples) ORDER BY address, node_id"
             ).fetchall()
             return [NodeSample(to_utc(r[0]), *r[1:]) for r in rows]

@@ -462,6 +462,9 @@ class NodeSample:
     cpus_used: float
     gpus: float
     gpus_used: float
+    gpu_utilization: float | None = None  # mean %, when the node reports its GPUs
+    gpu_memory_used_mb: float | None = None
+    gpu_memory_total_mb: float | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

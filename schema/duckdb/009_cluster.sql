@@ -35,3 +35,8 @@ CREATE TABLE IF NOT EXISTS cluster_checks (
     ok          BOOLEAN NOT NULL,
     error       VARCHAR
 );
+
+-- What the nodes report of their GPUs' work (mean utilisation %, memory in MiB), when they do.
+ALTER TABLE cluster_samples ADD COLUMN IF NOT EXISTS gpu_utilization DOUBLE;
+ALTER TABLE cluster_samples ADD COLUMN IF NOT EXISTS gpu_memory_used_mb DOUBLE;
+ALTER TABLE cluster_samples ADD COLUMN IF NOT EXISTS gpu_memory_total_mb DOUBLE;

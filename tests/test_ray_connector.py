@@ -1,0 +1,86 @@
+"""The Ray connector's reading of what a cluster reports, against an HTTP server answering with
+Ray 2.x's documented shapes, for what the local test cluster cannot show (physical GPUs with
+utilisation and memory), and its one error for every failure."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from connectors.base import ConnectorError
+from connectors.ray import RayCluster
+from tests.conftest import free_port
+
+NODE = "9e647fb7977d50d24509413a08b7e7e555ae31d8b2025336162e30e9"
+ANSWERS: dict[str, Any] = {
+    "/api/v0/nodes": {"result": True, "data": {"result": {"result": [{
+        "node_id": NODE, "node_ip": "10.0.0.5", "is_head_node": True, "state": "ALIVE",
+        "resources_total": {"CPU": 32.0, "GPU": 2.0, "memory": 2.5e11}}]}}},
+    "/api/cluster_status": {"data": {"clusterStatus": {"loadMetricsReport": {"usageByNode": {
+        NODE: {"CPU": [4.0, 32.0], "GPU": [1.0, 2.0]}}}}}},
+    "/nodes": {"data": {"summary": [{"raylet": {"nodeId": NODE}, "gpus": [
+        {"index": 0, "name": "NVIDIA A100", "utilizationGpu": 90, "memoryUsed": 30000,
+         "memoryTotal": 40960},
+        {"index": 1, "name": "NVIDIA A100", "utilizationGpu": 10, "memoryUsed": 1000,
+         "memoryTotal": 40960}]}]}},
+}  # fmt: skip
+
+
+@pytest.fixture
+def fake_ray() -> Iterator[tuple[str, dict[str, Any]]]:
+    answers = dict(ANSWERS)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?")[0]
+            if path not in answers:
+                self.send_response(500)
+                self.end_headers()
+                return
+            body = json.dumps(answers[path]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", answers
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_physical_gpus_report_utilisation_and_memory(fake_ray: tuple[str, Any]) -> None:
+    address, _ = fake_ray
+    (node,) = RayCluster(address).nodes()
+    assert (node.gpus, node.gpus_used, node.cpus, node.cpus_used) == (2.0, 1.0, 32.0, 4.0)
+    assert node.gpu_utilization == 50.0
+    assert (node.gpu_memory_used_mb, node.gpu_memory_total_mb) == (31000.0, 81920.0)
+
+
+def test_a_node_without_a_summary_still_reads(fake_ray: tuple[str, Any]) -> None:
+    address, answers = fake_ray
+    del answers["/nodes"]  # the agent's summary fails: the node reads without GPU details
+    (node,) = RayCluster(address).nodes()
+    assert node.gpus == 2.0 and node.gpu_utilization is None
+
+
+def test_every_failure_is_one_connector_error(fake_ray: tuple[str, Any]) -> None:
+    address, answers = fake_ray
+    answers["/api/cluster_status"] = {"unexpected": True}
+    with pytest.raises(ConnectorError, match="not understood"):
+        RayCluster(address).nodes()
+    with pytest.raises(ConnectorError, match="refused GET /api/jobs/"):
+        RayCluster(address).jobs()
+    with pytest.raises(ConnectorError, match="Cannot reach the Ray cluster"):
+        RayCluster(f"http://127.0.0.1:{free_port()}").nodes()
