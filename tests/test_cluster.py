@@ -192,3 +192,17 @@ def test_a_job_for_a_run_shows_on_the_run_page(
     (shown,) = [e for e in page.expander if e.label.startswith("succeeded · 1 GPUs · ana")]
     assert "epoch 1 done" in shown.code[0].value
     run.finish()
+
+
+def test_jobs_from_the_command_line(live: LiveHub) -> None:
+    from tests.test_admin_cli import ok, salon
+
+    ana = person(live, "ana", "editor", "vision")
+    said = ok(salon(live, "job", "submit", "vision", "--gpus", "1", "--", sys.executable, "-c",
+                    "print('from the command line')", token=ana))  # fmt: skip
+    job_id = said.split()[1]
+    assert said.startswith("Submitted salon-") and "(1 GPUs) for vision." in said
+    eventually(lambda: jobs_by_id(live).get(job_id, {}).get("status") == "SUCCEEDED")
+    assert "from the command line" in ok(salon(live, "job", "logs", job_id, token=ana))
+    refused = salon(live, "job", "submit", "vision", "--gpus", "99", "--", "true", token=ana)
+    assert refused.returncode != 0 and "0 to 64 GPUs" in refused.stderr
