@@ -119,6 +119,7 @@ if booked:
             "project": [b["project"] for b in booked], "who": [b["user"] for b in booked],
             "GPUs": [b["gpus"] for b in booked], "from": [when(b["startsAt"]) for b in booked],
             "to": [when(b["endsAt"]) for b in booked], "note": [b["note"] for b in booked],
+            "idle now": ["yes" if b["idle"] else "" for b in booked],
         }),
         hide_index=True, width="stretch",
     )  # fmt: skip

@@ -28,6 +28,10 @@ class BookingType:
     note: str
     released_at: datetime | None
     release_reason: str | None = strawberry.field(description="released or idle.")
+    idle: bool = strawberry.field(
+        description="Going on now with nothing of its project running: released after the "
+        "grace period unless a job starts."
+    )
 
 
 @strawberry.type(name="GpuQuota", description="At most this many GPUs booked at once.")
@@ -53,6 +57,7 @@ QuotaResult = Annotated[QuotaType | Errors, strawberry.union("QuotaResult")]
 
 
 async def shown(store: Store, found: list[Booking]) -> list[BookingType]:
+    idle = await bookings.idle_now(store, found)
     people = await store.users.by_ids(sorted({b.user_id for b in found}))
     projects = await store.projects.by_ids(sorted({b.project_id for b in found}))
     return [
@@ -60,7 +65,7 @@ async def shown(store: Store, found: list[Booking]) -> list[BookingType]:
             id=strawberry.ID(b.id), project=projects[b.project_id].name,
             user=people[b.user_id].name if b.user_id in people else "unknown", gpus=b.gpus,
             starts_at=b.starts_at, ends_at=b.ends_at, time_zone=b.time_zone, note=b.note,
-            released_at=b.released_at, release_reason=b.release_reason,
+            released_at=b.released_at, release_reason=b.release_reason, idle=b.id in idle,
         )
         for b in found
     ]  # fmt: skip

@@ -131,6 +131,20 @@ async def between(store: Store, principal: Principal, since: datetime, until: da
     return found
 
 
+async def idle_now(store: Store, found: list[Booking]) -> set[str]:
+    """Ids of the bookings going on now with nothing of their project running on the cluster
+    (released after SALON_BOOKING_GRACE_MINUTES of that)."""
+    at = now()
+    current = [b for b in found if b.released_at is None and b.starts_at <= at < b.ends_at]
+    if not current:
+        return set()
+    running = {j.project for j in await store.cluster.jobs(1000)
+               if j.project and j.gpus > 0 and j.status in ("PENDING", "RUNNING")}  # fmt: skip
+    projects = await store.projects.by_ids(sorted({b.project_id for b in current}))
+    names = {project_id: project.name for project_id, project in projects.items()}
+    return {b.id for b in current if names.get(b.project_id) not in running}
+
+
 async def set_quota(
     store: Store, principal: Principal, scope_kind: str, name: str, gpus: float | None
 ) -> Quota | None:

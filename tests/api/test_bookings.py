@@ -182,6 +182,8 @@ def test_idle_bookings_are_released(hub_server: LiveHub, team: dict[str, str]) -
     made = book(hub_server, team["ana"], 2, start.isoformat(), (start + timedelta(hours=2))
                 .isoformat())  # fmt: skip
     assert made["__typename"] == "GpuBooking", made
+    calendar = hub_server.graphql("{ gpuBookings { id idle } }")["data"]["gpuBookings"]
+    assert {"id": made["id"], "idle": True} in calendar, "flagged while nothing runs"
     assert asyncio.run(bookings.release_idle(store, timedelta(minutes=30))) == [], "in grace"
     (released,) = asyncio.run(bookings.release_idle(store, timedelta(minutes=1)))
     assert released.release_reason == "idle"
