@@ -8,14 +8,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import hub_client
+from dashboard import cluster_client, hub_client
 from dashboard.discussion import reader_zone, when
 from dashboard.ui import load
 
 RANGES = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90, "Last year": 365}
 
 st.title("Resources")
-state = load(hub_client.cluster)
+state = load(cluster_client.cluster)
 if not state["configured"]:
     st.info("This hub watches no GPU cluster. An admin sets SALON_RAY_ADDRESS to a Ray "
             "cluster's dashboard address (salon up starts a local one).")  # fmt: skip
@@ -60,7 +60,7 @@ since = (datetime.now(UTC) - timedelta(days=RANGES[span])).isoformat()
 period = "day" if RANGES[span] <= 90 else "week"
 
 st.subheader("Usage over time, by team")
-by_team = load(hub_client.cluster_usage, since, period, "team")
+by_team = load(cluster_client.cluster_usage, since, period, "team")
 if by_team:
     table = pd.DataFrame(by_team)
     figure = go.Figure([go.Bar(name=team, x=rows["period"], y=rows["gpuHours"])
@@ -70,7 +70,7 @@ if by_team:
     st.plotly_chart(figure, key="teams")
 else:
     st.caption("No GPU time used in this period.")
-history = load(hub_client.cluster_history, since)
+history = load(cluster_client.cluster_history, since)
 if history:
     figure = go.Figure([
         go.Scatter(name="in the cluster", x=[p["at"] for p in history],
@@ -82,13 +82,13 @@ if history:
     st.plotly_chart(figure, key="history")
 
 st.subheader("Top consumers")
-by_person = load(hub_client.cluster_usage, since, "month", "person")
+by_person = load(cluster_client.cluster_usage, since, "month", "person")
 if by_person:
     people = (pd.DataFrame(by_person).groupby("who")[["gpuHours", "cpuHours", "jobs"]].sum()
               .sort_values("gpuHours", ascending=False).reset_index())  # fmt: skip
     people.columns = ["who", "GPU-hours", "CPU-hours", "jobs"]
     st.dataframe(people.round(2), hide_index=True, width="stretch")
-    report = pd.DataFrame(load(hub_client.cluster_usage, since, "day", "person"))
+    report = pd.DataFrame(load(cluster_client.cluster_usage, since, "day", "person"))
     st.download_button(
         "Download the GPU-hours report (CSV)", report.to_csv(index=False).encode(),
         file_name=f"gpu-hours-{datetime.now(UTC):%Y%m%d}.csv", mime="text/csv",
@@ -98,7 +98,7 @@ if by_person:
 st.subheader("Bookings")
 st.caption(f"Book GPUs for a time slot so others can plan around you. Times shown in "
            f"{reader_zone().key}.")  # fmt: skip
-booked = [b for b in load(hub_client.bookings) if not b["releasedAt"]]
+booked = [b for b in load(cluster_client.bookings) if not b["releasedAt"]]
 me = (hub_client.me_or_none() or {}).get("user", {}).get("name")
 if booked:
     zone = reader_zone()
@@ -126,7 +126,7 @@ if booked:
     for b in booked:
         label = f"Release my {b['gpus']:g} GPUs from {when(b['startsAt'])}"
         if b["user"] == me and st.button(label, key=f"release:{b['id']}"):
-            hub_client.release_booking(b["id"])
+            cluster_client.release_booking(b["id"])
             st.rerun()
 else:
     st.caption("Nothing booked in the next two weeks.")
@@ -147,7 +147,7 @@ with st.form("book"):
                                 else zones.index("UTC"))  # fmt: skip
     if st.form_submit_button("Book", icon=":material/event_available:"):
         try:
-            hub_client.book_gpus(book_project, float(book_gpus), f"{first_day}T{begins:%H:%M}",
+            cluster_client.book_gpus(book_project, float(book_gpus), f"{first_day}T{begins:%H:%M}",
                                  f"{last_day}T{ends:%H:%M}", zone, note)  # fmt: skip
         except hub_client.HubError as exc:
             st.error(str(exc), icon=":material/event_busy:")
@@ -156,7 +156,7 @@ with st.form("book"):
             st.rerun()
 
 st.subheader("Is it fairly shared?")
-shares = load(hub_client.fair_share, "project")
+shares = load(cluster_client.fair_share, "project")
 if shares:
     st.dataframe(
         pd.DataFrame({
@@ -172,7 +172,7 @@ if shares:
     )  # fmt: skip
 
 st.subheader("Jobs")
-jobs = load(hub_client.cluster_jobs)
+jobs = load(cluster_client.cluster_jobs)
 if jobs:
     st.dataframe(
         pd.DataFrame({
@@ -193,7 +193,7 @@ if jobs:
                                       if j["id"] == i))  # fmt: skip
             if st.form_submit_button("Stop it", icon=":material/stop_circle:"):
                 try:
-                    hub_client.stop_job(chosen)
+                    cluster_client.stop_job(chosen)
                 except hub_client.HubError as exc:
                     st.error(str(exc), icon=":material/error:")
                 else:
@@ -214,7 +214,7 @@ with (
     cpus = right.number_input("CPUs", min_value=0.0, max_value=256.0, value=1.0, step=1.0)
     if st.form_submit_button("Submit", icon=":material/send:"):
         try:
-            made = hub_client.submit_job(project, command, gpus, cpus)
+            made = cluster_client.submit_job(project, command, gpus, cpus)
         except hub_client.HubError as exc:
             st.error(str(exc), icon=":material/error:")
         else:

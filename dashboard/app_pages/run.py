@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import discussion, hub_client
+from dashboard import cluster_client, discussion, hub_client
 from dashboard.charts import curves_figure
 from dashboard.ui import duration_text, load, number_text, status_badge, status_label
 
@@ -107,7 +107,7 @@ for shared in load(hub_client.run_notebooks, run["id"]):
     st.page_link("app_pages/wiki.py", label=f"Notebook: {shared['title']}", icon=":material/book:",
                  query_params={"project": shared["project"], "slug": shared["slug"]})  # fmt: skip
 
-jobs = load(hub_client.run_jobs, run["id"])
+jobs = load(cluster_client.run_jobs, run["id"])
 if jobs:
     st.subheader("Cluster jobs")
     for job in jobs:
@@ -115,7 +115,7 @@ if jobs:
         with st.expander(f"{job['status'].lower()} · {job['gpus']:g} GPUs · {job['user']} · "
                          f"{discussion.when(job['startedAt'])}{ended}"):  # fmt: skip
             try:
-                st.code(hub_client.job_logs(job["id"])[-20_000:] or "(no output yet)",
+                st.code(cluster_client.job_logs(job["id"])[-20_000:] or "(no output yet)",
                         language="text")  # fmt: skip
             except hub_client.HubError as exc:
                 st.caption(f"The logs cannot be read now: {exc}")

@@ -95,7 +95,7 @@ class BookingQueries:
     async def gpu_quotas(self, info: Info) -> list[QuotaType]:
         ctx = info.context
         return [QuotaType(scope=q.scope_kind, name=q.name, gpus=q.gpus)
-                for q in await ctx.store.bookings.quotas()]  # fmt: skip
+                for q in await bookings.quotas(ctx.store, ctx.principal)]  # fmt: skip
 
     @strawberry.field(description="Is it fairly shared? GPU-hours used by each project or team "
                       "against what its quota promises (default: the last 30 days).")  # fmt: skip

@@ -145,6 +145,13 @@ async def idle_now(store: Store, found: list[Booking]) -> set[str]:
     return {b.id for b in current if names.get(b.project_id) not in running}
 
 
+async def quotas(store: Store, principal: Principal) -> list[Quota]:
+    """Every project's and team's GPU quota (everyone signed in sees them, as the calendar)."""
+    found = await store.bookings.quotas()
+    await audit.read(store, principal, "quotas.read", "cluster", None, None, len(found))
+    return found
+
+
 async def set_quota(
     store: Store, principal: Principal, scope_kind: str, name: str, gpus: float | None
 ) -> Quota | None:

@@ -1,0 +1,110 @@
+"""Command-line groups for the team's shared work, through the hub like every admin command:
+digests, notebooks and jobs on the cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hub.admin_cli import _call, _client, _fail
+
+digest_app = typer.Typer(help="Digests of what people missed, by e-mail or to a folder.")
+
+
+@digest_app.command("send")
+def digest_send(
+    force: Annotated[bool, typer.Option(help="Everyone's digest, due or not.")] = False,
+    user: Annotated[str | None, typer.Option(help="Only this person's.")] = None,
+) -> None:
+    """Send the digests that are due now (by SMTP when SALON_SMTP_URL is set, else to files)."""
+    result = _call(
+        "mutation($f: Boolean!, $u: String) { sendDigests(force: $f, only: $u) { __typename "
+        "... on DigestsSent { people } ... on Error { message } } }",
+        {"f": force, "u": user},
+        "sendDigests",
+    )
+    people = result["people"]
+    typer.echo(f"Sent {len(people)} digest(s){': ' + ', '.join(people) if people else '.'}")
+
+
+notebook_app = typer.Typer(help="Share Jupyter notebooks, read-only with their outputs.")
+
+
+@notebook_app.command("attach")
+def notebook_attach(
+    project: str,
+    path: Annotated[Path, typer.Argument(help="The .ipynb file.", exists=True, dir_okay=False)],
+    run: Annotated[str | None, typer.Option(help="Attach it to this run (its id).")] = None,
+    slug: Annotated[str | None, typer.Option(help="Its address (default: from the name).")] = None,
+    message: Annotated[str, typer.Option("--message", "-m", help="What changed.")] = "",
+) -> None:
+    """Share a notebook in a project (or on a run's page); again, and it gets a new version."""
+    from hub.client.errors import HubError
+
+    try:
+        made = _client().attach_notebook(project, path, run_id=run, slug=slug, message=message)
+    except HubError as exc:
+        _fail(str(exc))
+        raise
+    typer.echo(f"Shared {made['title']!r} as {project}/{made['slug']}, version {made['version']}.")
+
+
+job_app = typer.Typer(help="Jobs on the team's Ray cluster.")
+
+
+@job_app.command("submit")
+def job_submit(
+    project: str,
+    command: Annotated[list[str], typer.Argument(help="The command, after --.")],
+    gpus: Annotated[float, typer.Option(help="GPUs the job needs.")] = 0,
+    cpus: Annotated[float, typer.Option(help="CPUs the job needs.")] = 1,
+    run: Annotated[
+        str | None, typer.Option(help="The run it trains or evaluates (its id).")
+    ] = None,
+) -> None:
+    """Run a command on the cluster for a project: salon job submit vision --gpus 2 -- python
+    train.py. Refused, with the reason, when others booked the GPUs or the quota is reached."""
+    import shlex
+
+    from hub.client.errors import HubError
+
+    try:
+        made = _client().submit_job(shlex.join(command), project=project, gpus=gpus, cpus=cpus,
+                                    run_id=run)  # fmt: skip
+    except HubError as exc:
+        _fail(str(exc))
+        raise
+    typer.echo(f"Submitted {made['id']} ({made['gpus']:g} GPUs) for {made['project']}.")
+
+
+@job_app.command("stop")
+def job_stop(job_id: str) -> None:
+    """Stop a job (yours, or any in a project you maintain)."""
+    from hub.client.errors import HubError
+
+    try:
+        stopped = _client().stop_job(job_id)
+    except HubError as exc:
+        _fail(str(exc))
+        raise
+    typer.echo(f"Asked the cluster to stop {job_id}." if stopped else f"{job_id} had ended.")
+
+
+@job_app.command("logs")
+def job_logs(job_id: str) -> None:
+    """What a job printed."""
+    result = _call(
+        "query($i: ID!) { jobLogs(id: $i) { __typename ... on JobLogs { text } "
+        "... on Error { message } } }",
+        {"i": job_id},
+        "jobLogs",
+    )
+    typer.echo(result["text"], nl=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(digest_app, name="digest")
+    app.add_typer(notebook_app, name="notebook")
+    app.add_typer(job_app, name="job")
