@@ -4,6 +4,8 @@
 - What is in use on each node: the dashboard's cluster status (``/api/cluster_status``, the
   autoscaler's per-node usage).
 - Jobs: the Jobs REST API (``/api/jobs/``): list, submit, stop, logs.
+- Actors and tasks holding GPUs: the state API (``/api/v0/actors``, ``/api/v0/tasks``), each
+  traced to the submitted job it belongs to, or to none (a notebook's ``ray.init()``).
 
 Nothing here imports ``ray``: the hub stays small, and a cluster of another Ray version can be
 read as long as these documented endpoints answer. Every failure (unreachable, refused, odd
@@ -53,6 +55,25 @@ class Job:
     @property
     def finished(self) -> bool:
         return self.status in FINAL
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Holder:
+    """An actor or a running task that holds GPUs."""
+
+    kind: str  # actor | task
+    holder_id: str
+    name: str
+    node_id: str
+    gpus: float
+    ray_job_id: str | None
+    submission_id: str | None  # the job submitted through the Jobs API it runs for, if any
+    pid: int | None
+    started_at: datetime | None
+
+
+SUPERVISOR = "_ray_internal_job_actor_"  # Ray's name for the actor running a job's entrypoint
+LISTED = 10_000
 
 
 def _time(millis: Any) -> datetime | None:
@@ -144,6 +165,45 @@ class RayCluster(Connector):
                 found[node_id] = [g for g in node.get("gpus") or [] if isinstance(g, dict)]
         return found
 
+    def gpu_holders(self) -> list[Holder]:
+        """Live actors and running tasks that hold GPUs. A submitted job's entrypoint holds its
+        GPUs through Ray's supervisor actor, which is named after the submission."""
+        listed = self._call("GET", "/api/jobs/")
+        submitted = {
+            str(j["job_id"]): str(j["submission_id"])
+            for j in listed
+            if isinstance(j, dict) and j.get("job_id") and j.get("submission_id")
+        }
+        found = []
+        for kind, path, state in (("actor", "/api/v0/actors", "ALIVE"),
+                                  ("task", "/api/v0/tasks", "RUNNING")):  # fmt: skip
+            params = {"detail": "true", "limit": LISTED, "filter_keys": "state",
+                      "filter_predicates": "=", "filter_values": state}  # fmt: skip
+            answer = self._call("GET", path, params=params)
+            try:
+                rows = answer["data"]["result"]["result"]
+            except (KeyError, TypeError):
+                raise ConnectorError(f"The Ray cluster's answer about its {kind}s is not "
+                                     "understood (is it Ray 2.x?).") from None  # fmt: skip
+            for row in rows:
+                gpus = float((row.get("required_resources") or {}).get("GPU", 0))
+                if gpus <= 0 or row.get("state") != state:
+                    continue
+                name = str(
+                    row.get("name") or row.get("class_name") or row.get("func_or_class_name") or ""
+                )
+                job_id = row.get("job_id") or None
+                submission = (name.removeprefix(SUPERVISOR) if name.startswith(SUPERVISOR)
+                              else submitted.get(str(job_id)))  # fmt: skip
+                pid = row.get("pid") or row.get("worker_pid")
+                found.append(Holder(
+                    kind, str(row.get("actor_id") or row.get("task_id") or ""),
+                    str(row.get("class_name") or row.get("func_or_class_name") or name),
+                    str(row.get("node_id") or ""), gpus, job_id, submission,
+                    int(pid) if pid else None, _time(row.get("start_time_ms")),
+                ))  # fmt: skip
+        return found
+
     def jobs(self) -> list[Job]:
         return [self._job(item) for item in self._call("GET", "/api/jobs/")]
 
@@ -153,8 +213,11 @@ class RayCluster(Connector):
     @staticmethod
     def _job(item: dict[str, Any]) -> Job:
         metadata = {k: str(v) for k, v in (item.get("metadata") or {}).items()}
+        # A driver started by hand (a notebook's ray.init()) has no submission id; its Ray job id
+        # starts again at 01000000 when the head restarts, so its start time makes it unique.
+        key = item.get("submission_id") or f"driver-{item.get('job_id')}-{item.get('start_time')}"
         return Job(
-            item.get("submission_id") or item.get("job_id") or "", item.get("status", "PENDING"),
+            key, item.get("status", "PENDING"),
             item.get("entrypoint", ""), metadata, _time(item.get("start_time")),
             _time(item.get("end_time")), item.get("message") or "",
         )  # fmt: skip

@@ -31,6 +31,11 @@ def cluster_jobs() -> list[dict[str, Any]]:
     return result
 
 
+def gpu_holders() -> dict[str, Any]:
+    """The actors and tasks holding GPUs now, asked of the cluster (never cached)."""
+    return _change("GpuHolders", "gpuHolders", {})
+
+
 def submit_job(project: str, entrypoint: str, gpus: float, cpus: float) -> dict[str, Any]:
     variables = {"project": project, "entrypoint": entrypoint, "gpus": gpus, "cpus": cpus}
     made = _change("SubmitJob", "submitJob", variables)

@@ -31,6 +31,7 @@ class LocalRay:
     temp_dir: Path
     gpus: int
     log: Path
+    gcs: str = ""  # host:port for drivers (ray.init(address=...))
 
     def stop(self, seconds: float = 10) -> None:
         """Stop the cluster: ask its head to stop everything, then kill whatever of it is still
@@ -66,17 +67,19 @@ def start(
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "ray.log"
     port = dashboard_port or free_port()
+    gcs_port = free_port()
     ray = Path(sys.executable).parent / "ray"
     with log.open("ab") as out:
         process = subprocess.Popen(
             [str(ray), "start", "--head", "--block", "--node-ip-address", "127.0.0.1",
-             "--num-gpus", str(gpus), "--num-cpus", str(cpus), "--port", str(free_port()),
+             "--num-gpus", str(gpus), "--num-cpus", str(cpus), "--port", str(gcs_port),
              "--dashboard-host", "127.0.0.1", "--dashboard-port", str(port),
              "--include-dashboard", "true", "--disable-usage-stats",
              "--temp-dir", str(folder / "ray")],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-    head = LocalRay(f"http://127.0.0.1:{port}", process, folder, gpus, log)
+    head = LocalRay(f"http://127.0.0.1:{port}", process, folder, gpus, log,
+                    f"127.0.0.1:{gcs_port}")  # fmt: skip
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -206,3 +206,90 @@ def test_jobs_from_the_command_line(live: LiveHub) -> None:
     assert "from the command line" in ok(salon(live, "job", "logs", job_id, token=ana))
     refused = salon(live, "job", "submit", "vision", "--gpus", "99", "--", "true", token=ana)
     assert refused.returncode != 0 and "0 to 64 GPUs" in refused.stderr
+
+
+HOLDERS = """{ gpuHolders { __typename ... on GpuHolders { outsideJobs holders {
+  kind name gpus rayJobId pid job { id user project } } } ... on Error { message } } }"""
+NOTEBOOK = """
+import time, ray
+ray.init(address={gcs!r}, logging_level="ERROR")
+
+@ray.remote(num_gpus=1, num_cpus=0)
+class Trainer:
+    def ready(self):
+        return True
+
+@ray.remote(num_gpus=1, num_cpus=0)
+def evaluate():
+    time.sleep(300)
+
+trainer = Trainer.remote()
+ray.get(trainer.ready.remote())
+pending = evaluate.remote()
+print("holding", flush=True)
+time.sleep(300)
+"""
+
+
+def test_gpus_held_outside_jobs_are_listed(
+    live: LiveHub, ray_head: LocalRay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A notebook's ray.init() holds GPUs through an actor and a task that no job accounts
+    for: the hub lists them apart from a job's own, which it traces to the job, and the
+    Resources page warns about them."""
+    import subprocess
+
+    from tests.dashboard.test_pages import assert_clean, open_page
+
+    ana = person(live, "ana", "editor", "vision")
+    outsider = person(live, "oz", None)
+    notebook = subprocess.Popen([sys.executable, "-c", NOTEBOOK.format(gcs=ray_head.gcs)],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # fmt: skip
+    try:
+        job = hub.Client(live.url, ana).submit_job(sleep_for(300), project="vision", gpus=1)
+
+        def holders(token: str) -> dict[str, Any]:
+            return dict(graphql_call(live.url, token, HOLDERS)["data"]["gpuHolders"])
+
+        seen = eventually(
+            lambda: (
+                (h := holders(ana))["outsideJobs"] >= 2
+                and any(x["job"] and x["job"]["id"] == job["id"] for x in h["holders"])
+                and h
+            ),
+            120,
+        )
+        outside = {(x["kind"], x["name"]): x for x in seen["holders"] if x["job"] is None}
+        assert outside[("actor", "Trainer")]["gpus"] == 1
+        assert outside[("task", "evaluate")]["gpus"] == 1
+        assert outside[("actor", "Trainer")]["pid"] > 0
+        assert outside[("actor", "Trainer")]["rayJobId"] == outside[("task", "evaluate")][
+            "rayJobId"]  # fmt: skip
+        (mine,) = [x for x in seen["holders"] if x["job"] and x["job"]["id"] == job["id"]]
+        assert (mine["gpus"], mine["job"]["user"], mine["job"]["project"]) == (1, "ana", "vision")
+        assert seen["holders"][0]["job"] is None, "those outside jobs come first"
+        hidden = holders(outsider)
+        (theirs,) = [x for x in hidden["holders"] if x["job"] and x["job"]["id"] == job["id"]]
+        assert theirs["name"] == "(hidden: not your project)"
+        eventually(lambda: graphql_call(live.url, ana, CLUSTER)["data"]["cluster"][
+            "gpusUsed"] >= 3)  # fmt: skip
+        monkeypatch.setenv("SALON_URL", live.url)
+        monkeypatch.setenv("SALON_TOKEN", ana)
+        page = open_page("resources")
+        assert_clean(page)
+        assert "2 GPU(s) are held outside any job" in page.warning[0].value
+        (table,) = [e for e in page.expander if e.label.startswith("Who holds the GPUs now")]
+        shown = table.dataframe[0].value
+        assert {"actor Trainer", "task evaluate"} <= set(shown["what"])
+        assert "ana · vision" in set(shown["job"])
+    finally:
+        notebook.kill()
+        notebook.wait()
+        hub.Client(live.url, ana).stop_job(job["id"])
+    eventually(lambda: holders(ana)["outsideJobs"] == 0, 120)
+
+
+def test_gpu_holders_without_a_cluster_say_why(hub_server: LiveHub) -> None:
+    answer = hub_server.graphql(HOLDERS)["data"]["gpuHolders"]
+    assert "no Ray cluster" in answer["message"]

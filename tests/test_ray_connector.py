@@ -84,3 +84,42 @@ def test_every_failure_is_one_connector_error(fake_ray: tuple[str, Any]) -> None
         RayCluster(address).jobs()
     with pytest.raises(ConnectorError, match="Cannot reach the Ray cluster"):
         RayCluster(f"http://127.0.0.1:{free_port()}").nodes()
+
+
+def test_gpu_holders_are_traced_to_their_jobs(fake_ray: tuple[str, Any]) -> None:
+    """A submitted job's tasks are traced through Ray's job id, its entrypoint through the
+    supervisor actor's name; a driver started by hand is no submitted job, and is told apart
+    from a later one that reuses its Ray job id after a head restart."""
+    address, answers = fake_ray
+    answers["/api/jobs/"] = [
+        {"type": "SUBMISSION", "job_id": "02000000", "submission_id": "salon-1",
+         "status": "RUNNING", "entrypoint": "python train.py", "start_time": 1700000000000},
+        {"type": "DRIVER", "job_id": "01000000", "submission_id": None, "status": "RUNNING",
+         "entrypoint": "ipython", "start_time": 1700000001000},
+    ]  # fmt: skip
+    answers["/api/v0/actors"] = {"data": {"result": {"result": [
+        {"actor_id": "a1", "class_name": "JobSupervisor", "name": "_ray_internal_job_actor_salon-1",
+         "state": "ALIVE", "job_id": "03000000", "node_id": NODE, "pid": 11,
+         "required_resources": {"GPU": 1.0}},
+        {"actor_id": "a2", "class_name": "Trainer", "name": "", "state": "ALIVE",
+         "job_id": "01000000", "node_id": NODE, "pid": 12, "required_resources": {"GPU": 0.5}},
+        {"actor_id": "a3", "class_name": "Logger", "name": "", "state": "ALIVE",
+         "job_id": "01000000", "node_id": NODE, "pid": 13, "required_resources": {"CPU": 1}},
+    ]}}}  # fmt: skip
+    answers["/api/v0/tasks"] = {"data": {"result": {"result": [
+        {"task_id": "t1", "func_or_class_name": "train_shard", "state": "RUNNING",
+         "job_id": "02000000", "node_id": NODE, "worker_pid": 14, "start_time_ms": 1700000002000,
+         "required_resources": {"GPU": 2.0, "CPU": 1.0}},
+    ]}}}  # fmt: skip
+    found = {h.holder_id: h for h in RayCluster(address).gpu_holders()}
+    assert set(found) == {"a1", "a2", "t1"}, "an actor without GPUs holds none"
+    assert (found["a1"].submission_id, found["a1"].gpus) == ("salon-1", 1.0)
+    assert (found["t1"].submission_id, found["t1"].name, found["t1"].pid) == (
+        "salon-1", "train_shard", 14)  # fmt: skip
+    assert found["t1"].started_at is not None
+    assert (found["a2"].submission_id, found["a2"].ray_job_id) == (None, "01000000")
+    jobs = {j.submission_id: j for j in RayCluster(address).jobs()}
+    assert set(jobs) == {"salon-1", "driver-01000000-1700000001000"}
+    answers["/api/v0/tasks"] = {"data": {}}
+    with pytest.raises(ConnectorError, match="tasks is not understood"):
+        RayCluster(address).gpu_holders()

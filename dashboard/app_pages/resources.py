@@ -55,6 +55,31 @@ if state["nodes"]:
         st.caption("The nodes report no GPU utilisation (their GPUs are logical, or their "
                    "drivers do not say).")  # fmt: skip
 
+if state["reachable"] and state["gpusUsed"]:
+    try:
+        held = cluster_client.gpu_holders()
+    except hub_client.HubError as exc:
+        st.caption(f"Who holds the GPUs is not known right now: {exc}")
+    else:
+        outside = [h for h in held["holders"] if h["job"] is None]
+        if outside:
+            st.warning(f"{held['outsideJobs']:g} GPU(s) are held outside any job (a notebook's "
+                       "ray.init(), for instance): Salon cannot say whose they are, so they "
+                       "count for nobody.", icon=":material/help:")  # fmt: skip
+        with st.expander(f"Who holds the GPUs now ({len(held['holders'])})",
+                         expanded=bool(outside)):  # fmt: skip
+            st.dataframe(
+                pd.DataFrame({
+                    "what": [f"{h['kind']} {h['name']}" for h in held["holders"]],
+                    "GPUs": [h["gpus"] for h in held["holders"]],
+                    "job": [f"{h['job']['user']} · {h['job']['project'] or 'no project'}"
+                            if h["job"] else "outside any job" for h in held["holders"]],
+                    "Ray job": [h["rayJobId"] or "" for h in held["holders"]],
+                    "process": [h["pid"] for h in held["holders"]],
+                }),
+                hide_index=True, width="stretch",
+            )  # fmt: skip
+
 span = st.selectbox("Period", list(RANGES), index=1)
 since = (datetime.now(UTC) - timedelta(days=RANGES[span])).isoformat()
 period = "day" if RANGES[span] <= 90 else "week"

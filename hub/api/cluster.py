@@ -82,6 +82,39 @@ class JobType:
         )  # fmt: skip
 
 
+@strawberry.type(name="GpuHolder", description="An actor or running task that holds GPUs now.")
+class HolderType:
+    kind: str = strawberry.field(description="actor or task")
+    id: strawberry.ID
+    name: str
+    node_id: str
+    gpus: float
+    ray_job_id: str | None = strawberry.field(description="Ray's id of the driver it runs for.")
+    pid: int | None
+    started_at: datetime | None
+    job: JobType | None = strawberry.field(
+        description="The submitted job it runs for (through Salon or Ray's Jobs API); null "
+        "when it runs outside any, as under a notebook's ray.init()."
+    )
+
+    @classmethod
+    def of(cls, found: cluster.GpuHolder) -> HolderType:
+        h = found.holder
+        return cls(
+            kind=h.kind, id=strawberry.ID(h.holder_id), name=h.name, node_id=h.node_id,
+            gpus=h.gpus, ray_job_id=h.ray_job_id, pid=h.pid, started_at=h.started_at,
+            job=JobType.of(found.job) if found.job else None,
+        )  # fmt: skip
+
+
+@strawberry.type(name="GpuHolders", description="Who holds the cluster's GPUs right now.")
+class HoldersType:
+    holders: list[HolderType]
+    outside_jobs: float = strawberry.field(
+        description="GPUs held by actors and tasks outside any submitted job."
+    )
+
+
 @strawberry.type(name="JobLogs", description="What a job printed.")
 class LogsType:
     text: str
@@ -94,6 +127,7 @@ class StoppedType:
 
 JobResult = Annotated[JobType | Errors, strawberry.union("SubmitJobResult")]
 StopResult = Annotated[StoppedType | Errors, strawberry.union("StopJobResult")]
+HoldersResult = Annotated[HoldersType | Errors, strawberry.union("GpuHoldersResult")]
 LogsResult = Annotated[LogsType | Errors, strawberry.union("JobLogsResult")]
 
 
@@ -152,6 +186,20 @@ class ClusterQueries:
         ctx = info.context
         found = await cluster.jobs(ctx.store, ctx.principal, limit, run_id)
         return [JobType.of(j) for j in found]
+
+    @strawberry.field(
+        description="The actors and running tasks holding GPUs now, asked of the cluster, each "
+        "with the submitted job it runs for; those outside any job first."
+    )
+    async def gpu_holders(self, info: Info) -> HoldersResult:
+        ctx = info.context
+
+        def wrap(found: list[cluster.GpuHolder]) -> HoldersType:
+            outside = sum(h.holder.gpus for h in found if h.job is None)
+            return HoldersType(holders=[HolderType.of(h) for h in found], outside_jobs=outside)
+
+        work = cluster.gpu_holders(ctx.store, ctx.settings, ctx.principal)
+        return await result_of(work, wrap)  # type: ignore[return-value]
 
     @strawberry.field(description="What a job printed (readers of its project).")
     async def job_logs(self, info: Info, id: strawberry.ID) -> LogsResult:

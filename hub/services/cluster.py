@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from connectors.base import ConnectorError
-from connectors.ray import Job, Node, RayCluster
+from connectors.ray import Holder, Job, Node, RayCluster
 from hub.clock import now
 from hub.errors import (
     Conflict,
@@ -220,6 +220,33 @@ async def jobs(
              dataclasses.replace(j, entrypoint="(hidden: not your project)", message="")
              for j in found]  # fmt: skip
     await audit.read(store, principal, "cluster.jobs", "cluster", None, None, len(shown))
+    return shown
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GpuHolder:
+    """An actor or task holding GPUs now, with the submitted job it runs for (None: outside
+    any, as under a notebook's ``ray.init()``)."""
+
+    holder: Holder
+    job: ClusterJob | None
+
+
+async def gpu_holders(store: Store, settings: Settings, principal: Principal) -> list[GpuHolder]:
+    """Who holds the cluster's GPUs right now, asked of the cluster itself. Holders of jobs in
+    projects the principal may not read show no name."""
+    found = await _ask(settings, RayCluster.gpu_holders)
+    known = {j.submission_id: j for j in await store.cluster.jobs(1000)}
+    readable = await activity.readable(store, principal)
+    names = {p.name for p in (await store.projects.by_ids(sorted(readable))).values()}
+    shown = []
+    for holder in found:
+        job = known.get(holder.submission_id or "")
+        if job is not None and job.project is not None and job.project not in names:
+            holder = dataclasses.replace(holder, name="(hidden: not your project)")
+        shown.append(GpuHolder(holder, job))
+    shown.sort(key=lambda h: (h.job is not None, -h.holder.gpus, h.holder.name))
+    await audit.read(store, principal, "cluster.holders", "cluster", None, None, len(shown))
     return shown
 
 

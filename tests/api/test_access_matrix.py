@@ -141,6 +141,7 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     "clusterHistory": lambda w, c: (Rule("signed_in", "{ clusterHistory { gpus } }", lambda v, w: v is not None), {}),
     "clusterUsage": lambda w, c: (Rule("signed_in", "{ clusterUsage { who } }", lambda v, w: v is not None), {}),
     "clusterJobs": lambda w, c: (Rule("signed_in", "{ clusterJobs { id } }", non_empty), {}),
+    "gpuHolders": lambda w, c: (Rule("signed_in", "{ gpuHolders { __typename } }", passes_the_rules), {}),
     "jobLogs": lambda w, c: (Rule("viewer", 'query { jobLogs(id: "salon-matrix") { __typename } }', passes_the_rules), {}),
     "gpuBookings": lambda w, c: (Rule("signed_in", "{ gpuBookings { id } }", lambda v, w: v is not None), {}),
     "gpuQuotas": lambda w, c: (Rule("signed_in", "{ gpuQuotas { name } }", lambda v, w: v is not None), {}),
