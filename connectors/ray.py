@@ -225,13 +225,19 @@ class RayCluster(Connector):
     def submit(
         self, submission_id: str, entrypoint: str, *, gpus: float, cpus: float,
         metadata: dict[str, str], working_dir: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> str:  # fmt: skip
         body: dict[str, Any] = {
             "entrypoint": entrypoint, "submission_id": submission_id, "metadata": metadata,
             "entrypoint_num_gpus": gpus, "entrypoint_num_cpus": cpus,
         }  # fmt: skip
+        runtime_env: dict[str, Any] = {}
         if working_dir:
-            body["runtime_env"] = {"working_dir": working_dir}
+            runtime_env["working_dir"] = working_dir
+        if env:
+            runtime_env["env_vars"] = env
+        if runtime_env:
+            body["runtime_env"] = runtime_env
         answer = self._call("POST", "/api/jobs/", json=body)
         return str(answer.get("submission_id", submission_id))
 

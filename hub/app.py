@@ -30,6 +30,7 @@ from hub.services.authentication import Authenticator
 from hub.services.cluster import sampler as cluster_sampler
 from hub.services.digests import sender as digest_sender
 from hub.services.live import Live
+from hub.services.model_checks import runner as check_runner
 from hub.services.webhooks import Deliverer
 from hub.settings import Settings
 from hub.store import Store, store_for
@@ -118,11 +119,13 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         deliveries = asyncio.create_task(Deliverer(store, settings).run())
         digests = asyncio.create_task(digest_sender(store, settings))
         sampling = asyncio.create_task(cluster_sampler(store, settings))
+        checking = asyncio.create_task(check_runner(store, settings))
         log.info("Salon hub ready on %s", settings.database_path)
         yield
         deliveries.cancel()
         digests.cancel()
         sampling.cancel()
+        checking.cancel()
         checkpoints.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await deliveries

@@ -31,6 +31,8 @@ class TargetKind(Enum):
     DATASET_VERSION = "dataset_version"
     TASK = "task"
     PAGE = "page"
+    MODEL = "model"
+    MODEL_VERSION = "model_version"
 
 
 @strawberry.input(description="What a comment is anchored to: give one kind of part.")

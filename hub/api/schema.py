@@ -34,6 +34,7 @@ from hub.api.discussions import (
 from hub.api.lineage import LineageMutations
 from hub.api.live import Subscription
 from hub.api.metrics import FLOAT_LIST, FloatList, MetricQueries
+from hub.api.models import ModelMutations, ModelQueries
 from hub.api.pages import PageMutations, PageQueries
 from hub.api.people import PeopleMutations, PeopleQueries
 from hub.api.projects import ProjectQueries
@@ -58,6 +59,7 @@ class Query(
     PageQueries,
     ClusterQueries,
     BookingQueries,
+    ModelQueries,
     WebhookQueries,
     PeopleQueries,
     AuditQueries,
@@ -80,6 +82,7 @@ class Mutation(
     PageMutations,
     ClusterMutations,
     BookingMutations,
+    ModelMutations,
     WebhookMutations,
     PeopleMutations,
 ):

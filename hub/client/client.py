@@ -19,6 +19,7 @@ import polars as pl
 import pyarrow as pa
 
 from hub.client.errors import HubError
+from hub.client.models import Models
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
@@ -85,6 +86,7 @@ class Client:
             headers={"Authorization": f"Bearer {token}", "User-Agent": "salon-client"},
             timeout=timeout,
         )
+        self.models = Models(self)
 
     _shared: ClassVar[dict[tuple[str, str], Client]] = {}
     _shared_lock: ClassVar[threading.Lock] = threading.Lock()

@@ -255,6 +255,17 @@ class Run:
         number: int = result["version"]
         return number
 
+    def register_model(
+        self, name: str, source: str, *, description: str = "",
+        tags: Mapping[str, Any] | None = None, inputs: Any = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Register this run's model as the next version of ``name``: ``source`` is where the
+        weights are (a path in the run or a URI), ``inputs`` the columns it takes
+        ({name: type}, a pyarrow schema or a frame). The model's checks start at once; returns
+        the version with its checks and gate."""
+        return self.client.models.register(self.id, name, source, description=description,
+                                           tags=tags, inputs=inputs)  # fmt: skip
+
     def attach_notebook(
         self, project: str, path: str | os.PathLike[str], slug: str | None = None,
         message: str = "",

@@ -19,7 +19,7 @@ import dataclasses
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -40,7 +40,14 @@ from hub.services.permissions import MANAGE, WRITE
 from hub.services.principal import Principal
 from hub.settings import Settings
 from hub.store import Store
-from hub.store.records import ClusterCheck, ClusterJob, EventDraft, NodeSample, Usage
+from hub.store.records import (
+    ClusterCheck,
+    ClusterJob,
+    EventDraft,
+    NodeSample,
+    ProjectRecord,
+    Usage,
+)
 
 log = logging.getLogger("salon.cluster")
 T = TypeVar("T")
@@ -235,7 +242,7 @@ class GpuHolder:
 async def gpu_holders(store: Store, settings: Settings, principal: Principal) -> list[GpuHolder]:
     """Who holds the cluster's GPUs right now, asked of the cluster itself. Holders of jobs in
     projects the principal may not read show no name."""
-    found = await _ask(settings, RayCluster.gpu_holders)
+    found = await ask(settings, RayCluster.gpu_holders)
     known = {j.submission_id: j for j in await store.cluster.jobs(1000)}
     readable = await activity.readable(store, principal)
     names = {p.name for p in (await store.projects.by_ids(sorted(readable))).values()}
@@ -253,7 +260,7 @@ async def gpu_holders(store: Store, settings: Settings, principal: Principal) ->
 # Submitting ----------------------------------------------------------------------------------
 
 
-async def _ask(settings: Settings, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+async def ask(settings: Settings, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``call(cluster, ...)`` on a worker thread; the cluster missing or failing becomes
     StoreUnavailable with its reason."""
     cluster = connect(settings)
@@ -285,28 +292,41 @@ async def submit(
         (run,) = await runs.visible_runs(store, principal, [run_id], "job.submit")
         if run.project_id != found.project.id:
             raise InvalidInput("That run is in another project.", field="runId")
-    await _fits(store, found.project.id, found.project.name, gpus)
+    try:
+        return await launch(
+            store, settings, found.project, principal.user_name, principal.user_id, entrypoint,
+            gpus, cpus, run_id,
+            events=lambda job: [
+                audit.event(principal, "job.submit", "job", job.submission_id, found.project.id),
+                activity.entry(principal, "job.submit", "job", job.submission_id,
+                               found.project.id,
+                               f"submitted a job asking for {gpus:g} GPU(s): {entrypoint[:80]}",
+                               detail={"gpus": gpus, "cpus": cpus}),
+            ],
+        )  # fmt: skip
+    except StoreUnavailable:
+        await audit.deny(store, principal, "job.submit", "job", None, found.project.id)
+        raise
+
+
+async def launch(
+    store: Store, settings: Settings, project: ProjectRecord, user_name: str, user_id: str,
+    entrypoint: str, gpus: float, cpus: float, run_id: str | None, *,
+    events: Callable[[ClusterJob], Sequence[EventDraft]], env: dict[str, str] | None = None,
+) -> ClusterJob:  # fmt: skip
+    """Submit ``entrypoint`` for a person and project once it fits the bookings and quota
+    (Conflict otherwise), and record the job with ``events(job)``."""
+    await _fits(store, project.id, project.name, gpus)
     submission_id = f"salon-{new_id()}"
-    metadata = {"user": principal.user_name, "project": found.project.name,
-                "gpus": f"{gpus:g}", "cpus": f"{cpus:g}"}  # fmt: skip
+    metadata = {"user": user_name, "project": project.name, "gpus": f"{gpus:g}",
+                "cpus": f"{cpus:g}"}  # fmt: skip
     if run_id:
         metadata["run_id"] = run_id
-    try:
-        await _ask(settings, RayCluster.submit, submission_id, entrypoint, gpus=gpus, cpus=cpus,
-                   metadata=metadata)  # fmt: skip
-    except StoreUnavailable:
-        await audit.deny(store, principal, "job.submit", "job", submission_id, found.project.id)
-        raise
-    at = now()
-    job = ClusterJob(submission_id, "PENDING", entrypoint, principal.user_name, found.project.name,
-                     gpus, cpus, run_id, principal.user_id, None, None, "", at)  # fmt: skip
-    events: list[EventDraft] = [
-        audit.event(principal, "job.submit", "job", submission_id, found.project.id),
-        activity.entry(principal, "job.submit", "job", submission_id, found.project.id,
-                       f"submitted a job asking for {gpus:g} GPU(s): {entrypoint[:80]}",
-                       detail={"gpus": gpus, "cpus": cpus}),
-    ]  # fmt: skip
-    await store.cluster.record_job(job, audit=events)
+    await ask(settings, RayCluster.submit, submission_id, entrypoint, gpus=gpus, cpus=cpus,
+               metadata=metadata, env=env)  # fmt: skip
+    job = ClusterJob(submission_id, "PENDING", entrypoint, user_name, project.name, gpus, cpus,
+                     run_id, user_id, None, None, "", now())  # fmt: skip
+    await store.cluster.record_job(job, audit=events(job))
     return job
 
 
@@ -361,7 +381,7 @@ async def _own_job(store: Store, principal: Principal, submission_id: str, actio
 
 async def stop(store: Store, settings: Settings, principal: Principal, submission_id: str) -> bool:
     job = await _own_job(store, principal, submission_id, "job.stop", manage=True)
-    stopped = await _ask(settings, RayCluster.stop, job.submission_id)
+    stopped = await ask(settings, RayCluster.stop, job.submission_id)
     project = await store.projects.by_name(job.project) if job.project else None
     events: list[EventDraft] = [audit.event(principal, "job.stop", "job", job.submission_id,
                                             project.id if project else None)]  # fmt: skip
@@ -374,6 +394,6 @@ async def stop(store: Store, settings: Settings, principal: Principal, submissio
 
 async def logs(store: Store, settings: Settings, principal: Principal, submission_id: str) -> str:
     job = await _own_job(store, principal, submission_id, "job.logs", manage=False)
-    text = await _ask(settings, RayCluster.logs, job.submission_id)
+    text = await ask(settings, RayCluster.logs, job.submission_id)
     await audit.read(store, principal, "job.logs", "job", job.submission_id, None, 1)
     return text[-200_000:]

@@ -15,7 +15,8 @@ from hub.services.principal import Principal
 from hub.store import Store
 from hub.store.records import ProjectRecord
 
-KINDS = ("project", "experiment", "run", "dataset", "dataset_version", "task", "page")
+KINDS = ("project", "experiment", "run", "dataset", "dataset_version", "task", "page", "model",
+         "model_version")  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -70,6 +71,15 @@ async def _locate(
         page = await store.pages.by_id(object_id)
         what = "notebook" if page and page.kind == "notebook" else "page"
         return (page.project_id, f"{what} {page.title}", None) if page else None
+    if kind == "model":
+        model = (await store.models.by_ids([object_id])).get(object_id)
+        return (model.project_id, f"model {model.name}", None) if model else None
+    if kind == "model_version":
+        registered = (await store.models.versions_by_ids([object_id])).get(object_id)
+        if registered is None:
+            return None
+        model = (await store.models.by_ids([registered.model_id]))[registered.model_id]
+        return registered.project_id, f"model {model.name} version {registered.number}", None
     return None
 
 

@@ -18,6 +18,7 @@ from hub.store.comments import CommentStore
 from hub.store.database import Database
 from hub.store.datasets import DatasetStore
 from hub.store.metrics import MetricStore
+from hub.store.models import ModelStore
 from hub.store.oauth import OAuthStore
 from hub.store.objects import ObjectStore
 from hub.store.pages import PageStore
@@ -54,6 +55,7 @@ class Store:
         self.pages = PageStore(db)
         self.cluster = ClusterStore(db)
         self.bookings = BookingStore(db)
+        self.models = ModelStore(db)
 
     def close(self) -> None:
         self.db.close()

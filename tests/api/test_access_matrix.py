@@ -18,7 +18,17 @@ import pytest
 
 from hub.api.schema import build_schema
 from hub.clock import now
-from hub.services import access, accounts, comments, pages, runs, tasks, tokens, webhooks
+from hub.services import (
+    access,
+    accounts,
+    comments,
+    models,
+    pages,
+    runs,
+    tasks,
+    tokens,
+    webhooks,
+)
 from hub.services.principal import SYSTEM
 from hub.settings import Settings
 from hub.store import Store
@@ -46,6 +56,13 @@ class World:
     webhook: str  # of project alpha
     task: str  # on alpha's board
     alpha_project: str = ""
+    model_version: str = ""  # version 1 of alpha's matrix-model, registered by Salon itself
+
+    def fresh_model_version(self) -> int:
+        """A new version of matrix-model, for moves that use one up."""
+        _, version, _ = _run(models.register(self.hub.store, SYSTEM, self.alpha_run,
+                                             "matrix-model", "model.onnx"))  # fmt: skip
+        return version.number
 
     def fresh_booking(self) -> str:
         """A booking by Salon itself in alpha (nobody's own)."""
@@ -141,6 +158,9 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     "clusterHistory": lambda w, c: (Rule("signed_in", "{ clusterHistory { gpus } }", lambda v, w: v is not None), {}),
     "clusterUsage": lambda w, c: (Rule("signed_in", "{ clusterUsage { who } }", lambda v, w: v is not None), {}),
     "clusterJobs": lambda w, c: (Rule("signed_in", "{ clusterJobs { id } }", non_empty), {}),
+    "models": lambda w, c: (Rule("viewer", '{ models(project: "alpha") { name } }', non_empty), {}),
+    "model": lambda w, c: (Rule("viewer", '{ model(project: "alpha", name: "matrix-model") { __typename ... on Model { name } } }'), {}),
+    "modelVersion": lambda w, c: (Rule("viewer", "query($id: ID!) { modelVersion(id: $id) { __typename ... on ModelVersion { number } } }"), {"id": w.model_version}),
     "gpuHolders": lambda w, c: (Rule("signed_in", "{ gpuHolders { __typename } }", passes_the_rules), {}),
     "jobLogs": lambda w, c: (Rule("viewer", 'query { jobLogs(id: "salon-matrix") { __typename } }', passes_the_rules), {}),
     "gpuBookings": lambda w, c: (Rule("signed_in", "{ gpuBookings { id } }", lambda v, w: v is not None), {}),
@@ -270,6 +290,30 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     "stopJob": lambda w, c: (
         Rule("maintainer", 'mutation { stopJob(id: "salon-matrix") { __typename } }', passes_the_rules),
         {},
+    ),
+    "createModel": lambda w, c: (
+        Rule("editor", 'mutation($n: String!) { createModel(project: "alpha", name: $n) { __typename ... on Error { message } } }'),
+        {"n": f"m-{c}-{unique()}"},
+    ),
+    "registerModelVersion": lambda w, c: (
+        Rule("editor", 'mutation($r: ID!) { registerModelVersion(runId: $r, name: "matrix-model", source: "model.onnx") { __typename ... on Error { message } } }'),
+        {"r": w.alpha_run},
+    ),
+    "setModelPolicy": lambda w, c: (
+        Rule("maintainer", 'mutation { setModelPolicy(project: "alpha", model: "matrix-model", policy: {}) { __typename ... on Error { message } } }'),
+        {},
+    ),
+    "moveModelAlias": lambda w, c: (
+        Rule("maintainer", 'mutation($v: Int) { moveModelAlias(project: "alpha", model: "matrix-model", alias: "production", version: $v) { __typename ... on Error { message } } }'),
+        {"v": w.fresh_model_version()},
+    ),
+    "reviewModelVersion": lambda w, c: (
+        Rule("commenter", 'mutation($id: ID!) { reviewModelVersion(id: $id, verdict: "approve") { __typename ... on Error { message } } }'),
+        {"id": w.model_version},
+    ),
+    "rerunModelChecks": lambda w, c: (
+        Rule("editor", "mutation($id: ID!) { rerunModelChecks(id: $id) { __typename ... on Error { message } } }"),
+        {"id": w.model_version},
     ),
     "createTask": lambda w, c: (
         Rule("commenter", 'mutation { createTask(project: "alpha", input: {title: "matrix"}) { __typename ... on Error { message } } }'),
@@ -418,8 +462,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             now(), None, "", now()), audit=[]))  # fmt: skip
         node = NodeSample(now(), "node-1", "10.0.0.5", True, 64, 0, 8, 0)
         _run(store.cluster.sampled([node], [], now(), 400))
+        _, version, _ = _run(models.register(store, SYSTEM, alpha.id, "matrix-model",
+                                             "model.onnx"))  # fmt: skip
         yield World(hub, callers, alpha.id, victim_token, comment.id, hook.id, task.id,
-                    alpha.project_id)  # fmt: skip
+                    alpha.project_id, version.id)  # fmt: skip
 
 
 def test_every_field_has_a_rule() -> None:

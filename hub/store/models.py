@@ -1,0 +1,238 @@
+"""The model registry: models, versions, aliases and their moves, policies, checks, reviews."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from hub.errors import Conflict
+from hub.store._time import to_naive, to_utc
+from hub.store.database import Cursor, Database
+from hub.store.records import (
+    AliasMove,
+    EventDraft,
+    ModelAlias,
+    ModelCheck,
+    ModelRecord,
+    ModelReview,
+    ModelVersionRecord,
+)
+
+R = TypeVar("R")
+TABLES: dict[type[Any], str] = {
+    ModelRecord: "models", ModelVersionRecord: "model_versions", ModelAlias: "model_aliases",
+    AliasMove: "model_alias_moves", ModelCheck: "model_checks", ModelReview: "model_reviews",
+}  # fmt: skip
+_COLUMNS = {
+    ModelRecord: "id, project_id, name, description, created_by, created_at",
+    ModelVersionRecord: "id, model_id, project_id, number, run_id, source, description, tags, "
+    "input_schema, policy, created_by, created_at",
+    ModelAlias: "model_id, alias, version_id, moved_by, moved_at",
+    AliasMove: "id, model_id, alias, version_id, previous_id, moved_by, moved_at, automatic",
+    ModelCheck: "id, version_id, position, kind, spec, status, detail, job_id, log, started_at, "
+    "ended_at",
+    ModelReview: "id, version_id, user_id, verdict, body, reviewed_at",
+}  # fmt: skip
+
+
+def _record(kind: type[R], row: tuple[Any, ...]) -> R:
+    return kind(*[to_utc(v) if isinstance(v, datetime) else v for v in row])
+
+
+def _select(cur: Cursor, kind: type[R], where: str, params: list[Any], order: str) -> list[R]:
+    rows = cur.execute(
+        f"SELECT {_COLUMNS[kind]} FROM {TABLES[kind]} WHERE {where} ORDER BY {order}", params
+    ).fetchall()
+    return [_record(kind, row) for row in rows]
+
+
+def _insert(cur: Cursor, item: Any) -> None:
+    values = [to_naive(v) if isinstance(v, datetime) else v for v in dataclasses.astuple(item)]
+    cur.execute(
+        f"INSERT INTO {TABLES[type(item)]} ({_COLUMNS[type(item)]}) "
+        f"VALUES ({', '.join('?' * len(values))})",
+        values,
+    )
+
+
+def _model_named(cur: Cursor, project_id: str, name: str) -> ModelRecord | None:
+    found = _select(cur, ModelRecord, "project_id = ? AND lower(name) = lower(?)",
+                    [project_id, name], "created_at")  # fmt: skip
+    return found[0] if found else None
+
+
+def _register(
+    cur: Cursor, model: ModelRecord, version: ModelVersionRecord, checks: Sequence[ModelCheck]
+) -> tuple[ModelRecord, ModelVersionRecord, list[ModelCheck]]:  # fmt: skip
+    """The model (created when it is new: names are unique per project, checked here under
+    the write lock) and its next version, with the checks its policy asks for."""
+    existing = _model_named(cur, model.project_id, model.name)
+    if existing is None:
+        _insert(cur, model)
+    else:
+        model = existing
+    row = cur.execute("SELECT coalesce(max(number), 0) + 1 FROM model_versions WHERE model_id = ?",
+                      [model.id]).fetchone()  # fmt: skip
+    version = dataclasses.replace(version, model_id=model.id, number=int(row[0]) if row else 1)
+    _insert(cur, version)
+    made = [dataclasses.replace(c, version_id=version.id) for c in checks]
+    for check in made:
+        _insert(cur, check)
+    return model, version, made
+
+
+def _policy(cur: Cursor, model_id: str) -> str | None:
+    row = cur.execute("SELECT policy FROM model_policies WHERE model_id = ?", [model_id]).fetchone()
+    return str(row[0]) if row else None
+
+
+def _set_policy(cur: Cursor, model_id: str, policy_json: str, by: str, at: datetime) -> None:
+    cur.execute("DELETE FROM model_policies WHERE model_id = ?", [model_id])
+    cur.execute("INSERT INTO model_policies VALUES (?, ?, ?, ?)",
+                [model_id, policy_json, by, to_naive(at)])  # fmt: skip
+
+
+def _move(cur: Cursor, move: AliasMove) -> AliasMove:
+    """Point the alias at ``move.version_id`` (None removes it), but only if it still points
+    where the caller saw it (``move.previous_id``): a concurrent move is a conflict."""
+    row = cur.execute("SELECT version_id FROM model_aliases WHERE model_id = ? AND alias = ?",
+                      [move.model_id, move.alias]).fetchone()  # fmt: skip
+    current = row[0] if row else None
+    if current != move.previous_id:
+        raise Conflict(f"The alias {move.alias!r} moved while you were deciding; look again.",
+                       field="alias")  # fmt: skip
+    cur.execute("DELETE FROM model_aliases WHERE model_id = ? AND alias = ?",
+                [move.model_id, move.alias])  # fmt: skip
+    if move.version_id is not None:
+        _insert(cur, ModelAlias(move.model_id, move.alias, move.version_id, move.moved_by,
+                                move.moved_at))  # fmt: skip
+    _insert(cur, move)
+    return move
+
+
+def _update_check(cur: Cursor, check: ModelCheck) -> ModelCheck:
+    cur.execute(
+        "UPDATE model_checks SET status = ?, detail = ?, job_id = ?, log = ?, started_at = ?, "
+        "ended_at = ? WHERE id = ?",
+        [check.status, check.detail, check.job_id, check.log, to_naive(check.started_at),
+         to_naive(check.ended_at), check.id],
+    )  # fmt: skip
+    return check
+
+
+def _replace_checks(cur: Cursor, version_id: str, checks: Sequence[ModelCheck]) -> None:
+    cur.execute("DELETE FROM model_checks WHERE version_id = ?", [version_id])
+    for check in checks:
+        _insert(cur, check)
+
+
+class ModelStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def _list(self, kind: type[R], where: str, params: list[Any], order: str) -> list[R]:
+        return await self._db.read(_select, kind, where, params, order)
+
+    # models and versions
+
+    async def named(self, project_id: str, name: str) -> ModelRecord | None:
+        return await self._db.read(_model_named, project_id, name)
+
+    async def of_project(self, project_id: str) -> list[ModelRecord]:
+        return await self._list(ModelRecord, "project_id = ?", [project_id], "lower(name)")
+
+    async def by_ids(self, ids: list[str]) -> dict[str, ModelRecord]:
+        found = await self._list(ModelRecord, "id IN (SELECT unnest(?))", [ids], "id")
+        return {m.id: m for m in found}
+
+    async def versions(self, model_id: str) -> list[ModelVersionRecord]:
+        return await self._list(ModelVersionRecord, "model_id = ?", [model_id], "number DESC")
+
+    async def versions_by_ids(self, ids: list[str]) -> dict[str, ModelVersionRecord]:
+        found = await self._list(ModelVersionRecord, "id IN (SELECT unnest(?))", [ids], "id")
+        return {v.id: v for v in found}
+
+    async def versions_of_runs(self, run_ids: list[str]) -> list[ModelVersionRecord]:
+        return await self._list(ModelVersionRecord, "run_id IN (SELECT unnest(?))", [run_ids],
+                                "created_at")  # fmt: skip
+
+    async def register(
+        self, model: ModelRecord, version: ModelVersionRecord, checks: Sequence[ModelCheck], *,
+        audit: Callable[[tuple[ModelRecord, ModelVersionRecord, list[ModelCheck]]],
+                        Sequence[EventDraft]],
+    ) -> tuple[ModelRecord, ModelVersionRecord, list[ModelCheck]]:  # fmt: skip
+        return await self._db.audited_write(audit, _register, model, version, checks)
+
+    async def create(self, model: ModelRecord, *, audit: Sequence[EventDraft]) -> ModelRecord:
+        """A new model; a model of that name made meanwhile is a conflict."""
+
+        def write(cur: Cursor) -> ModelRecord:
+            if _model_named(cur, model.project_id, model.name) is not None:
+                raise Conflict(f"There is a model named {model.name!r} already.", field="name")
+            _insert(cur, model)
+            return model
+
+        return await self._db.audited_write(audit, write)
+
+    async def describe(self, model_id: str, description: str, *,
+                       audit: Sequence[EventDraft]) -> None:  # fmt: skip
+        def write(cur: Cursor) -> None:
+            cur.execute("UPDATE models SET description = ? WHERE id = ?", [description, model_id])
+
+        await self._db.audited_write(audit, write)
+
+    # policies
+
+    async def policy(self, model_id: str) -> str | None:
+        return await self._db.read(_policy, model_id)
+
+    async def set_policy(self, model_id: str, policy_json: str, by: str, at: datetime, *,
+                         audit: Sequence[EventDraft]) -> None:  # fmt: skip
+        await self._db.audited_write(audit, _set_policy, model_id, policy_json, by, at)
+
+    # aliases
+
+    async def aliases(self, model_ids: list[str]) -> list[ModelAlias]:
+        return await self._list(ModelAlias, "model_id IN (SELECT unnest(?))", [model_ids],
+                                "alias")  # fmt: skip
+
+    async def moves(self, model_id: str, limit: int = 200) -> list[AliasMove]:
+        return await self._list(AliasMove, "model_id = ?", [model_id],
+                                f"moved_at DESC LIMIT {int(limit)}")  # fmt: skip
+
+    async def move(self, move: AliasMove, *, audit: Sequence[EventDraft]) -> AliasMove:
+        return await self._db.audited_write(audit, _move, move)
+
+    # checks
+
+    async def checks(self, version_ids: list[str]) -> list[ModelCheck]:
+        return await self._list(ModelCheck, "version_id IN (SELECT unnest(?))", [version_ids],
+                                "version_id, position")  # fmt: skip
+
+    async def pending_checks(self) -> list[ModelCheck]:
+        return await self._list(ModelCheck, "kind = 'job' AND status IN ('queued', 'running')",
+                                [], "version_id, position")  # fmt: skip
+
+    async def update_check(
+        self, check: ModelCheck, *, audit: Sequence[EventDraft] = ()
+    ) -> ModelCheck:
+        return await self._db.audited_write(audit, _update_check, check)
+
+    async def replace_checks(self, version_id: str, checks: Sequence[ModelCheck], *,
+                             audit: Sequence[EventDraft]) -> None:  # fmt: skip
+        await self._db.audited_write(audit, _replace_checks, version_id, checks)
+
+    # reviews
+
+    async def reviews(self, version_ids: list[str]) -> list[ModelReview]:
+        return await self._list(ModelReview, "version_id IN (SELECT unnest(?))", [version_ids],
+                                "reviewed_at")  # fmt: skip
+
+    async def review(self, review: ModelReview, *, audit: Sequence[EventDraft]) -> ModelReview:
+        def write(cur: Cursor) -> ModelReview:
+            _insert(cur, review)
+            return review
+
+        return await self._db.audited_write(audit, write)
