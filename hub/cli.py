@@ -93,6 +93,7 @@ def _load_demo(store: Store, settings: Settings, *, runs: bool = True) -> tuple[
     from hub.demo import load_demo, load_people
     from hub.demo_data import load_datasets
     from hub.demo_discussions import load_discussions
+    from hub.demo_models import load_models
     from hub.services.principal import SYSTEM
     from hub.store.activity import FeedQuery
 
@@ -108,6 +109,8 @@ def _load_demo(store: Store, settings: Settings, *, runs: bool = True) -> tuple[
     talked = FeedQuery([vision.id], verbs=["comment."], limit=1)
     if not asyncio.run(store.activity.feed(talked)):
         asyncio.run(load_discussions(store))
+    if not asyncio.run(store.models.of_project(vision.id)):
+        asyncio.run(load_models(store))
     return count, password
 
 

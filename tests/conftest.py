@@ -20,6 +20,7 @@ from hub.app import create_app
 from hub.demo import load_demo, load_people
 from hub.demo_data import load_datasets
 from hub.demo_discussions import load_discussions
+from hub.demo_models import load_models
 from hub.local_ray import LocalRay
 from hub.services.principal import SYSTEM
 from hub.services.tokens import create_admin_token_sync
@@ -99,6 +100,7 @@ def start_hub(data_dir: Path, *, demo: bool, **extra: Any) -> Iterator[LiveHub]:
         asyncio.run(load_people(store, SYSTEM, DEMO_PASSWORD))
         asyncio.run(load_datasets(store, settings, SYSTEM))
         asyncio.run(load_discussions(store))
+        asyncio.run(load_models(store))
     token = create_admin_token_sync(store, "tests")
     server, thread = serve_in_thread(settings, store)
     try:

@@ -91,6 +91,8 @@ class Mutation(
 
 def _is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
+    if error.path is None and error.message.startswith("Variable '$"):
+        return False  # a variable of the wrong shape (an unknown enum value): the caller's to fix
     return original is not None and not isinstance(original, SalonError)
 
 

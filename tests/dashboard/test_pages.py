@@ -16,8 +16,8 @@ from dashboard import hub_client
 from tests.conftest import LiveHub, free_port, graphql_call
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
-PAGES = ("home", "experiments", "compare", "run", "datasets", "tasks", "wiki", "resources",
-         "activity", "settings", "audit")  # fmt: skip
+PAGES = ("home", "experiments", "compare", "run", "datasets", "models", "tasks", "wiki",
+         "resources", "activity", "settings", "audit")  # fmt: skip
 TIMEOUT = 60
 
 

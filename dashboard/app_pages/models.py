@@ -1,0 +1,171 @@
+"""Models: each model's versions, what is in production, the checks each version passed, and
+approving a version or asking for changes — the gate before a protected alias moves."""
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import discussion, model_client
+from dashboard.discussion import when
+from dashboard.hub_client import HubError
+from dashboard.ui import load, pick_project
+
+CHECK_BADGES = {
+    "passed": (":material/check_circle:", "green"),
+    "failed": (":material/error:", "red"),
+    "running": (":material/autorenew:", "blue"),
+    "queued": (":material/schedule:", "gray"),
+}
+
+
+def act(work: Any, done: str) -> None:
+    try:
+        work()
+    except HubError as exc:
+        st.error(str(exc), icon=":material/block:")
+        return
+    st.toast(done, icon=":material/check:")
+    st.rerun()
+
+
+def checks(version: dict[str, Any]) -> None:
+    if not version["checks"]:
+        st.caption("Its policy asked for no checks.")
+        return
+    for check in version["checks"]:
+        icon, color = CHECK_BADGES.get(check["status"], (":material/help:", "gray"))
+        left, right = st.columns([1, 4])
+        with left:
+            st.badge(check["status"], icon=icon, color=color)  # type: ignore[arg-type]
+        right.markdown(f"**{check['title']}**  \n{check['detail']}")
+        if check["log"]:
+            with right.expander("Log of the check's job"):
+                st.code(check["log"][-5000:], language=None)
+
+
+def verdicts(version: dict[str, Any]) -> None:
+    for review in version["reviews"]:
+        said = "approved" if review["verdict"] == "approve" else "asked for changes"
+        with st.container(border=True):
+            st.caption(f"**{review['reviewer']}** {said} · {when(review['at'])}")
+            if review["html"]:
+                st.html(review["html"])
+    with st.form(f"review:{version['id']}", clear_on_submit=True):
+        body = st.text_area("Your review", placeholder="What you looked at, and what you found.")
+        left, right = st.columns(2)
+        approve = left.form_submit_button("Approve", icon=":material/thumb_up:", type="primary")
+        changes = right.form_submit_button("Request changes", icon=":material/edit_note:")
+    if approve:
+        act(lambda: model_client.review(version["id"], "approve", body), "Approved")
+    elif changes:
+        act(lambda: model_client.review(version["id"], "request_changes", body),
+            "Changes requested")  # fmt: skip
+
+
+def gate(version: dict[str, Any], protected: list[str]) -> None:
+    if version["gate"]["open"]:
+        st.success(f"Version {version['number']} may become {' or '.join(protected)}.",
+                   icon=":material/verified:")  # fmt: skip
+    else:
+        st.warning(f"Not ready for {' or '.join(protected)}: "
+                   f"{'; '.join(version['gate']['reasons'])}.", icon=":material/lock:")  # fmt: skip
+
+
+def actions(project: str, model: dict[str, Any], version: dict[str, Any]) -> None:
+    aliases = sorted({a["alias"] for a in model["aliases"]} | set(model["policy"]["protected"])
+                     | {"staging"})  # fmt: skip
+    left, middle, right = st.columns([2, 1, 1], vertical_alignment="bottom")
+    alias = left.selectbox("Alias", aliases, key=f"alias:{version['id']}")
+    if middle.button(f"Point {alias} here", key=f"move:{version['id']}",
+                     icon=":material/rocket_launch:"):  # fmt: skip
+        act(lambda: model_client.move_alias(project, model["name"], alias, version["number"]),
+            f"{alias} is version {version['number']} now")  # fmt: skip
+    if right.button("Run the checks again", key=f"rerun:{version['id']}",
+                    icon=":material/replay:"):  # fmt: skip
+        act(lambda: model_client.rerun_checks(version["id"]), "Checks started again")
+
+
+def version_page(project: str, model: dict[str, Any], version: dict[str, Any]) -> None:
+    title = f"Version {version['number']}"
+    if version["aliases"]:
+        title += " · " + ", ".join(version["aliases"])
+    st.subheader(title)
+    st.caption(f"Registered by {version['createdBy']} · {when(version['createdAt'])} · "
+               f"weights at `{version['source']}`")  # fmt: skip
+    st.page_link("app_pages/run.py", label="The run it came from", icon=":material/description:",
+                 query_params={"id": version["runId"]})  # fmt: skip
+    if version["description"]:
+        st.markdown(version["description"])
+    gate(version, version["policy"]["protected"])
+    tabs = st.tabs(["Checks", f"Reviews ({len(version['reviews'])})", "Inputs", "Discussion"])
+    with tabs[0]:
+        checks(version)
+    with tabs[1]:
+        verdicts(version)
+    with tabs[2]:
+        if version["inputSchema"]:
+            st.dataframe(pd.DataFrame(version["inputSchema"]), hide_index=True)
+        else:
+            st.caption("Registered without its input schema.")
+    with tabs[3]:
+        discussion.show("MODEL_VERSION", version["id"])
+    actions(project, model, version)
+
+
+st.title("Models")
+project = pick_project(st.sidebar)
+found = load(model_client.models, project)
+if not found:
+    st.info(f"No models in {project} yet. Register one from a run: "
+            "`run.register_model(\"name\", \"path or URI\")`.")  # fmt: skip
+    st.stop()
+names = [m["name"] for m in found]
+wanted = st.query_params.get("model")
+name = st.selectbox("Model", names, index=names.index(wanted) if wanted in names else 0)
+st.query_params["model"] = name
+model = load(model_client.model, project, name)
+if model["description"]:
+    st.markdown(model["description"])
+if model["aliases"]:
+    st.markdown(" ".join(f":blue-badge[{a['alias']} → version {a['version']}]"
+                         for a in model["aliases"]))  # fmt: skip
+rules = model["policy"]
+st.caption(
+    f"Before {', '.join(rules['protected'])} moves: {len(rules['checks'])} check(s) "
+    f"({', '.join(c['title'] for c in rules['checks']) or 'none'}) and "
+    f"{rules['approvals']} approval(s)"
+    + (f" from {rules['approverGroup']}" if rules["approverGroup"] else "")
+    + (f"; {rules['autoMove']} moves by itself once they hold." if rules["autoMove"] else ".")
+)  # fmt: skip
+
+versions = model["versions"]
+table = pd.DataFrame({
+    "version": [v["number"] for v in versions],
+    "aliases": [", ".join(v["aliases"]) for v in versions],
+    "checks passed": [f"{sum(c['status'] == 'passed' for c in v['checks'])} of {len(v['checks'])}"
+                      for v in versions],
+    "approvals": [f"{v['gate']['approvals']} of {v['gate']['needed']}" for v in versions],
+    "ready": ["yes" if v["gate"]["open"] else "no" for v in versions],
+    "by": [v["createdBy"] for v in versions],
+    "registered": [when(v["createdAt"]) for v in versions],
+})  # fmt: skip
+st.dataframe(table, hide_index=True, width="stretch")
+numbers = [v["number"] for v in versions]
+asked = st.query_params.get("version")
+chosen = st.selectbox("Version", numbers, format_func=lambda n: f"Version {n}",
+                      index=numbers.index(int(asked)) if asked and asked.isdigit()
+                      and int(asked) in numbers else 0)  # fmt: skip
+st.query_params["version"] = str(chosen)
+version_page(project, model, next(v for v in versions if v["number"] == chosen))
+
+if model["moves"]:
+    with st.expander("Who moved which alias when"):
+        st.dataframe(pd.DataFrame({
+            "when": [when(m["movedAt"]) for m in model["moves"]],
+            "alias": [m["alias"] for m in model["moves"]],
+            "to": [f"version {m['version']}" if m["version"] else "removed"
+                   for m in model["moves"]],
+            "from": [f"version {m['previous']}" if m["previous"] else "" for m in model["moves"]],
+            "by": [("the policy" if m["automatic"] else m["movedBy"]) for m in model["moves"]],
+        }), hide_index=True, width="stretch")  # fmt: skip

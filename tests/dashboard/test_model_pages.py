@@ -1,0 +1,49 @@
+"""The Models page through AppTest against a live hub with the demo team's models: a domain
+expert sees what is in production and why the newest version may not go there yet, approves
+it, and cannot move the alias herself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import streamlit as st
+
+from tests.api.test_discussions import person_token
+from tests.conftest import LiveHub
+from tests.dashboard.test_pages import assert_clean, labelled, open_page
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    st.cache_data.clear()
+    yield
+    st.cache_data.clear()
+
+
+def test_an_expert_reviews_the_newest_version(
+    demo_hub: LiveHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SALON_URL", demo_hub.url)
+    monkeypatch.setenv("SALON_TOKEN", person_token(demo_hub, "farah.haddad"))
+    app = open_page("models", project="vision-defects", model="defect-detector", version="3")
+    assert_clean(app)
+    badges = " ".join(m.value for m in app.markdown)
+    assert "production → version 2" in badges and "staging → version 2" in badges
+    versions = next(d.value for d in app.dataframe if "ready" in d.value.columns)
+    assert list(versions["version"]) == [3, 2, 1]
+    assert list(versions["ready"]) == ["no", "yes", "yes"]
+    assert [w.value for w in app.warning] == [
+        "Not ready for production: 0 of 1 approval(s)."]  # fmt: skip
+    shown = " ".join(m.value for m in app.markdown)
+    assert "**inputs compatible with production**" in shown
+    assert "within the allowed 0.01" in shown
+
+    labelled(app.text_area, "Your review").input("Colour augmentation helps on line B too.")
+    labelled(app.button, "Approve").click().run()
+    assert_clean(app)
+    assert [s.value for s in app.success] == ["Version 3 may become production."]
+    assert any("Colour augmentation helps" in h.proto.body for h in app.get("html"))
+
+    labelled(app.button, "Point production here").click().run()
+    assert any("role on this project is commenter" in e.value for e in app.error)
