@@ -38,6 +38,7 @@ from hub.api.models import ModelMutations, ModelQueries
 from hub.api.pages import PageMutations, PageQueries
 from hub.api.people import PeopleMutations, PeopleQueries
 from hub.api.projects import ProjectQueries
+from hub.api.reviews import ReviewMutations, ReviewQueries
 from hub.api.runs import RunMutations, RunQueries
 from hub.api.tasks import TaskMutations, TaskQueries
 from hub.api.webhooks import WebhookMutations, WebhookQueries
@@ -60,6 +61,7 @@ class Query(
     ClusterQueries,
     BookingQueries,
     ModelQueries,
+    ReviewQueries,
     WebhookQueries,
     PeopleQueries,
     AuditQueries,
@@ -83,6 +85,7 @@ class Mutation(
     ClusterMutations,
     BookingMutations,
     ModelMutations,
+    ReviewMutations,
     WebhookMutations,
     PeopleMutations,
 ):

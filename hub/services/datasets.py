@@ -273,7 +273,7 @@ async def preview(
     positions = [i for i, n in enumerate(names) if n in masked]
     rows, numbers = [], []
     for row in found_rows:
-        values = [_plain(v) for v in row[:-1]]
+        values = [plain(v) for v in row[:-1]]
         for i in positions:
             values[i] = MASK if values[i] is not None else None
         rows.append(values)
@@ -285,7 +285,7 @@ async def preview(
     return Rows(names, rows, total, sorted(masked), numbers)
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A value JSON can carry."""
     if value is None or isinstance(value, bool | int | float | str):
         return value

@@ -24,6 +24,7 @@ from hub.store.objects import ObjectStore
 from hub.store.pages import PageStore
 from hub.store.projects import ProjectStore
 from hub.store.remote import S3, S3Access
+from hub.store.reviews import ReviewStore
 from hub.store.runs import RunStore
 from hub.store.tasks import TaskStore
 from hub.store.tokens import TokenStore
@@ -56,6 +57,7 @@ class Store:
         self.cluster = ClusterStore(db)
         self.bookings = BookingStore(db)
         self.models = ModelStore(db)
+        self.reviews = ReviewStore(db)
 
     def close(self) -> None:
         self.db.close()

@@ -209,6 +209,56 @@ def _write_annotated(
     relation.write_parquet(target, compression="zstd")
 
 
+def _rows_at(cur: Cursor, paths: list[str], columns: list[str],
+             numbers: list[int]) -> dict[int, tuple[Any, ...]]:  # fmt: skip
+    selected = ", ".join(quote(c) for c in columns)
+    found = cur.execute(
+        f"SELECT file_row_number, {selected} FROM read_parquet(?, file_row_number = true) "
+        "WHERE file_row_number IN (SELECT unnest(?))",
+        [paths, numbers],
+    ).fetchall()
+    return {int(row[0]): tuple(row[1:]) for row in found}
+
+
+def _distinct(cur: Cursor, paths: list[str], column: str, limit: int) -> list[str]:
+    rows = cur.execute(
+        f"SELECT DISTINCT CAST({quote(column)} AS VARCHAR) AS v FROM read_parquet(?) "
+        f"WHERE {quote(column)} IS NOT NULL ORDER BY v LIMIT {int(limit)}",
+        [paths],
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def _write_reviewed(
+    cur: Cursor, paths: list[str], columns: list[str], prediction: str,
+    verdicts: list[tuple[int, bool | None, str | None, int]], target: str,
+) -> None:  # fmt: skip
+    """Every row with the reviewers' verdict: review_correct, review_label, review_count."""
+    added = ("review_correct", "review_label", "review_count")
+    kept = ", ".join(f"d.{quote(c)}" for c in columns if c not in added)
+    reviewed = pa.table({
+        "row_number": pa.array([v[0] for v in verdicts], pa.int64()),
+        "correct": pa.array([v[1] for v in verdicts], pa.bool_()),
+        "label": pa.array([v[2] for v in verdicts], pa.string()),
+        "count": pa.array([v[3] for v in verdicts], pa.int32()),
+    })  # fmt: skip
+    cur.register("reviewed", reviewed)
+    try:
+        relation = cur.sql(
+            f"""SELECT {kept}, r.correct AS review_correct,
+                       CASE WHEN r.correct THEN CAST(d.{quote(prediction)} AS VARCHAR)
+                            ELSE r.label END AS review_label,
+                       coalesce(r.count, 0) AS review_count
+                FROM read_parquet(?, file_row_number = true) d
+                LEFT JOIN reviewed r ON r.row_number = d.file_row_number
+                ORDER BY d.file_row_number""",
+            params=[paths],
+        )
+        relation.write_parquet(target, compression="zstd")
+    finally:
+        cur.unregister("reviewed")
+
+
 def _batches(cur: Cursor, paths: list[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
     yield from cur.read_parquet(paths).fetch_record_batch(batch_rows)
 
@@ -291,6 +341,21 @@ class DatasetStore:
         return await self._db.read(
             _rows, paths, columns, where, order_by, offset, limit, total_rows
         )
+
+    async def rows_at(self, paths: list[str], columns: list[str],
+                      numbers: list[int]) -> dict[int, tuple[Any, ...]]:  # fmt: skip
+        """The rows with these numbers, by number."""
+        return await self._db.read(_rows_at, paths, columns, numbers)
+
+    async def distinct(self, paths: list[str], column: str, limit: int) -> list[str]:
+        """Up to ``limit`` distinct values of a column, as text, in order."""
+        return await self._db.read(_distinct, paths, column, limit)
+
+    async def write_reviewed(
+        self, paths: list[str], columns: list[str], prediction: str,
+        verdicts: list[tuple[int, bool | None, str | None, int]], target: Path,
+    ) -> None:  # fmt: skip
+        await self._db.read(_write_reviewed, paths, columns, prediction, verdicts, str(target))
 
     def batches(self, paths: list[str], batch_rows: int = 100_000) -> Any:
         """Every row as Arrow record batches, produced on a worker thread."""

@@ -603,3 +603,31 @@ class ModelReview:
     verdict: str  # approve | request_changes
     body: str
     at: datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReviewQueue:
+    id: str
+    version_id: str
+    project_id: str
+    dataset_version_id: str
+    prediction_column: str
+    truth_column: str | None
+    labels_json: str
+    per_item: int
+    instructions: str
+    created_by: str
+    created_at: datetime
+    closed_at: datetime | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Judgement:
+    id: str
+    queue_id: str
+    position: int
+    user_id: str
+    correct: bool
+    label: str | None
+    comment: str
+    judged_at: datetime

@@ -24,6 +24,7 @@ from hub.services import (
     comments,
     models,
     pages,
+    reviews,
     runs,
     tasks,
     tokens,
@@ -57,6 +58,13 @@ class World:
     task: str  # on alpha's board
     alpha_project: str = ""
     model_version: str = ""  # version 1 of alpha's matrix-model, registered by Salon itself
+
+    review: str = ""  # over alpha's readings, judged once by Salon itself
+
+    def fresh_review(self) -> str:
+        """A review of matrix-model version 1, for changes that use one up."""
+        return _run(reviews.start(self.hub.store, SYSTEM, self.model_version, "readings", "b",
+                                  size=2, per_item=10)).id  # fmt: skip
 
     def fresh_model_version(self) -> int:
         """A new version of matrix-model, for moves that use one up."""
@@ -161,6 +169,9 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     "models": lambda w, c: (Rule("viewer", '{ models(project: "alpha") { name } }', non_empty), {}),
     "model": lambda w, c: (Rule("viewer", '{ model(project: "alpha", name: "matrix-model") { __typename ... on Model { name } } }'), {}),
     "modelVersion": lambda w, c: (Rule("viewer", "query($id: ID!) { modelVersion(id: $id) { __typename ... on ModelVersion { number } } }"), {"id": w.model_version}),
+    "reviews": lambda w, c: (Rule("commenter", "{ reviews { id } }", lambda v, w: bool(v) and any(q["id"] == w.review for q in v)), {}),
+    "review": lambda w, c: (Rule("viewer", "query($id: ID!) { review(id: $id) { __typename ... on ReviewQueue { id } } }"), {"id": w.review}),
+    "reviewSamples": lambda w, c: (Rule("commenter", "query($id: ID!) { reviewSamples(id: $id, limit: 2) { __typename ... on ReviewSamples { total } } }"), {"id": w.review}),
     "gpuHolders": lambda w, c: (Rule("signed_in", "{ gpuHolders { __typename } }", passes_the_rules), {}),
     "jobLogs": lambda w, c: (Rule("viewer", 'query { jobLogs(id: "salon-matrix") { __typename } }', passes_the_rules), {}),
     "gpuBookings": lambda w, c: (Rule("signed_in", "{ gpuBookings { id } }", lambda v, w: v is not None), {}),
@@ -315,6 +326,22 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
         Rule("editor", "mutation($id: ID!) { rerunModelChecks(id: $id) { __typename ... on Error { message } } }"),
         {"id": w.model_version},
     ),
+    "startReview": lambda w, c: (
+        Rule("editor", 'mutation($v: ID!) { startReview(versionId: $v, dataset: "readings", predictionColumn: "b", size: 1) { __typename ... on Error { message } } }'),
+        {"v": w.model_version},
+    ),
+    "judgeSample": lambda w, c: (
+        Rule("commenter", "mutation($id: ID!) { judgeSample(id: $id, position: 0, correct: true) { __typename ... on Error { message } } }"),
+        {"id": w.review},
+    ),
+    "closeReview": lambda w, c: (
+        Rule("editor", "mutation($id: ID!) { closeReview(id: $id) { __typename ... on Error { message } } }"),
+        {"id": w.fresh_review()},
+    ),
+    "publishReview": lambda w, c: (
+        Rule("editor", "mutation($id: ID!) { publishReview(id: $id) { __typename ... on Error { message } } }"),
+        {"id": w.review},
+    ),
     "createTask": lambda w, c: (
         Rule("commenter", 'mutation { createTask(project: "alpha", input: {title: "matrix"}) { __typename ... on Error { message } } }'),
         {},
@@ -464,8 +491,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         _run(store.cluster.sampled([node], [], now(), 400))
         _, version, _ = _run(models.register(store, SYSTEM, alpha.id, "matrix-model",
                                              "model.onnx"))  # fmt: skip
+        review = _run(reviews.start(store, SYSTEM, version.id, "readings", "b", size=2,
+                                    per_item=10))  # fmt: skip
+        _run(reviews.judge(store, SYSTEM, review.id, 1, False, "4"))
         yield World(hub, callers, alpha.id, victim_token, comment.id, hook.id, task.id,
-                    alpha.project_id, version.id)  # fmt: skip
+                    alpha.project_id, version.id, review.id)  # fmt: skip
 
 
 def test_every_field_has_a_rule() -> None:

@@ -1,0 +1,111 @@
+"""Review queues over a model version's predictions: their samples and reviewers' judgements."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from hub.errors import Conflict
+from hub.store._time import maybe_utc, to_naive, to_utc
+from hub.store.database import Cursor, Database
+from hub.store.records import EventDraft, Judgement, ReviewQueue
+
+_QUEUE = ", ".join(f.name if f.name != "labels_json" else "labels"
+                   for f in dataclasses.fields(ReviewQueue))  # fmt: skip
+_JUDGEMENT = ", ".join(f.name for f in dataclasses.fields(Judgement))
+
+
+def _queue(row: tuple[Any, ...]) -> ReviewQueue:
+    values = list(row)
+    values[10], values[11] = to_utc(values[10]), maybe_utc(values[11])
+    return ReviewQueue(*values)
+
+
+def _queues(cur: Cursor, where: str, params: list[Any]) -> list[ReviewQueue]:
+    rows = cur.execute(f"SELECT {_QUEUE} FROM review_queues WHERE {where} ORDER BY created_at DESC",
+                       params).fetchall()  # fmt: skip
+    return [_queue(r) for r in rows]
+
+
+def _values(item: Any) -> list[Any]:
+    return [to_naive(v) if isinstance(v, datetime) else v for v in dataclasses.astuple(item)]
+
+
+def _create(cur: Cursor, queue: ReviewQueue, rows: Sequence[int]) -> ReviewQueue:
+    values = _values(queue)
+    cur.execute(f"INSERT INTO review_queues ({_QUEUE}) VALUES ({', '.join('?' * len(values))})",
+                values)  # fmt: skip
+    cur.executemany("INSERT INTO review_items VALUES (?, ?, ?)",
+                    [[queue.id, i, row] for i, row in enumerate(rows)])  # fmt: skip
+    return queue
+
+
+def _judge(cur: Cursor, judgement: Judgement) -> Judgement:
+    """Record a judgement; a reviewer's earlier one on the same sample is replaced. A queue
+    closed meanwhile refuses it."""
+    row = cur.execute("SELECT closed_at FROM review_queues WHERE id = ?",
+                      [judgement.queue_id]).fetchone()  # fmt: skip
+    if row is None or row[0] is not None:
+        raise Conflict("This review is closed: its results are final.")
+    cur.execute("DELETE FROM review_judgements WHERE queue_id = ? AND position = ? AND user_id = ?",
+                [judgement.queue_id, judgement.position, judgement.user_id])  # fmt: skip
+    values = _values(judgement)
+    cur.execute(f"INSERT INTO review_judgements ({_JUDGEMENT}) VALUES "
+                f"({', '.join('?' * len(values))})", values)  # fmt: skip
+    return judgement
+
+
+def _close(cur: Cursor, queue_id: str, at: datetime) -> None:
+    cur.execute("UPDATE review_queues SET closed_at = ? WHERE id = ? AND closed_at IS NULL",
+                [to_naive(at), queue_id])  # fmt: skip
+
+
+class ReviewStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(self, queue: ReviewQueue, rows: Sequence[int], *,
+                     audit: Sequence[EventDraft]) -> ReviewQueue:  # fmt: skip
+        return await self._db.audited_write(audit, _create, queue, rows)
+
+    async def by_id(self, queue_id: str) -> ReviewQueue | None:
+        found = await self._db.read(_queues, "id = ?", [queue_id])
+        return found[0] if found else None
+
+    async def of_versions(self, version_ids: list[str]) -> list[ReviewQueue]:
+        return await self._db.read(_queues, "version_id IN (SELECT unnest(?))", [version_ids])
+
+    async def open_in(self, project_ids: list[str]) -> list[ReviewQueue]:
+        return await self._db.read(
+            _queues, "closed_at IS NULL AND project_id IN (SELECT unnest(?))", [project_ids]
+        )
+
+    async def items(self, queue_id: str) -> list[int]:
+        """The queue's rows, in the order reviewers see them."""
+
+        def read(cur: Cursor) -> list[int]:
+            rows = cur.execute("SELECT row_number FROM review_items WHERE queue_id = ? "
+                               "ORDER BY position", [queue_id]).fetchall()  # fmt: skip
+            return [int(r[0]) for r in rows]
+
+        return await self._db.read(read)
+
+    async def judgements(self, queue_ids: list[str]) -> list[Judgement]:
+        def read(cur: Cursor) -> list[Judgement]:
+            rows = cur.execute(
+                f"SELECT {_JUDGEMENT} FROM review_judgements "
+                "WHERE queue_id IN (SELECT unnest(?)) ORDER BY judged_at",
+                [queue_ids],
+            ).fetchall()
+            return [Judgement(r[0], r[1], r[2], r[3], r[4], r[5], r[6], to_utc(r[7]))
+                    for r in rows]  # fmt: skip
+
+        return await self._db.read(read)
+
+    async def judge(self, judgement: Judgement, *, audit: Sequence[EventDraft]) -> Judgement:
+        return await self._db.audited_write(audit, _judge, judgement)
+
+    async def close(self, queue_id: str, at: datetime, *, audit: Sequence[EventDraft]) -> None:
+        await self._db.audited_write(audit, _close, queue_id, at)
