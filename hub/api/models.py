@@ -11,6 +11,7 @@ import strawberry
 
 from hub.api.context import Info
 from hub.api.errors import Errors, result_of
+from hub.api.reviews import QueueType, queue_types
 from hub.services import models
 from hub.services.markdown import render
 from hub.services.model_policy import CheckSpec, Policy, inputs_of
@@ -129,7 +130,10 @@ class VersionType:
     created_at: datetime
     policy: PolicyType = strawberry.field(description="The policy it was registered under.")
     checks: list[CheckType]
-    reviews: list[ReviewType]
+    reviews: list[ReviewType] = strawberry.field(description="Approvals and change requests.")
+    review_queues: list[QueueType] = strawberry.field(
+        description="Reviews of its predictions, newest first, with their tallies."
+    )
     gate: GateType
 
 
@@ -171,6 +175,7 @@ async def version_types(
     ids = [v.id for v in found]
     checks = await store.models.checks(ids)
     reviews = await store.models.reviews(ids)
+    queues = await queue_types(store, await store.reviews.of_versions(ids))
     aliases = models.aliases_by_version(await store.models.aliases([model.id]))
     gates = {v.id: await models.gate(store, v, [c for c in checks if c.version_id == v.id],
                                      [r for r in reviews if r.version_id == v.id])
@@ -199,6 +204,7 @@ async def version_types(
             created_at=v.created_at, policy=PolicyType.of(Policy.from_json(v.policy_json)),
             checks=[CheckType.of(c) for c in checks if c.version_id == v.id],
             reviews=[review(r) for r in reviews if r.version_id == v.id],
+            review_queues=[q for q in queues if q.version_id == v.id],
             gate=GateType(open=gate.open, reasons=list(gate.reasons), approvals=gate.approvals,
                           needed=gate.needed, approved_by=[name(u) for u in gate.approved_by],
                           changes_requested_by=[name(u) for u in gate.blocked_by]),
@@ -232,7 +238,7 @@ async def model_type(store: Store, model: ModelRecord, project: str) -> ModelTyp
 
 @strawberry.input(description="A check a policy asks for: give the fields its kind needs.")
 class CheckInput:
-    kind: str = strawberry.field(description="metric, no_worse, schema or job.")
+    kind: str = strawberry.field(description="metric, no_worse, schema, job or review.")
     name: str = ""
     metric: str | None = None
     op: str = strawberry.field(default=">=", description=">=, >, <= or < (metric checks).")
@@ -247,12 +253,15 @@ class CheckInput:
     dataset_version: strawberry.ID | None = strawberry.field(
         default=None, description="Given to a job check as SALON_DATASET_PATH."
     )
+    samples: int = strawberry.field(
+        default=20, description="A review check: the samples reviewers must have decided."
+    )
 
     def spec(self) -> CheckSpec:
         return CheckSpec(
             self.kind, self.name, self.metric, self.op, self.value, self.than, self.by,
             self.higher_is_better, self.entrypoint, self.gpus,
-            str(self.dataset_version) if self.dataset_version else None,
+            str(self.dataset_version) if self.dataset_version else None, self.samples,
         )  # fmt: skip
 
 

@@ -12,7 +12,9 @@ The built-in checks are judged from tracked facts when the version is registered
 - ``schema``: the inputs the version expects are all inputs the ``than`` version accepts, with
   the same types (callers of the current version can call the new one).
 
-A ``job`` check runs an entrypoint on the Ray cluster (see ``model_checks``).
+A ``job`` check runs an entrypoint on the Ray cluster (see ``model_checks``). A ``review``
+check waits for people: it passes once a review of the version's predictions has decided
+``samples`` samples and found at least ``value`` of them correct (see ``reviews``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 
 from hub.errors import InvalidInput, LimitExceeded
 
-CHECK_KINDS = ("metric", "no_worse", "schema", "job")
+CHECK_KINDS = ("metric", "no_worse", "schema", "job", "review")
 OPERATORS = (">=", ">", "<=", "<")
 ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 MAX_CHECKS = 20
@@ -47,6 +49,7 @@ class CheckSpec:
     entrypoint: str | None = None
     gpus: float = 0.0
     dataset_version: str | None = None  # given to a job check as SALON_DATASET_PATH
+    samples: int = 20  # a review check: samples the reviewers must have decided
 
     @property
     def title(self) -> str:
@@ -59,6 +62,8 @@ class CheckSpec:
                 f" by more than {self.by:g}" if self.by else "")  # fmt: skip
         if self.kind == "schema":
             return f"inputs compatible with {self.than}"
+        if self.kind == "review":
+            return f"reviewers judge {self.value:.0%} or more correct ({self.samples} samples)"
         return f"job: {(self.entrypoint or '')[:60]}"
 
 
@@ -112,6 +117,12 @@ def checked_spec(spec: CheckSpec) -> CheckSpec:
         _number(spec.value, "the threshold")
     if spec.kind in ("no_worse", "schema"):
         check_alias(spec.than)
+    if spec.kind == "review":
+        if not 0 <= _number(spec.value, "the accuracy reviewers must find") <= 1:
+            raise InvalidInput("A review check's accuracy is between 0 and 1.", field="checks")
+        if not 1 <= spec.samples <= 5000:
+            raise InvalidInput("A review check asks for 1 to 5,000 decided samples.",
+                               field="checks")  # fmt: skip
     if spec.kind == "no_worse" and (_number(spec.by, "the margin") < 0):
         raise InvalidInput("The margin is zero or more.", field="checks")
     if spec.kind == "job":

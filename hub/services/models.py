@@ -166,10 +166,11 @@ async def _facts(store: Store, model_id: str, run_id: str, inputs_json: str | No
 
 def _judged(version_id: str, position: int, spec: CheckSpec, facts: Facts) -> ModelCheck:
     at = now()
-    if spec.kind == "job":
+    if spec.kind in ("job", "review"):
+        waiting = "Waiting for the cluster." if spec.kind == "job" else "Waiting for reviews."
         return ModelCheck(new_id(), version_id, position, spec.kind,
-                          json.dumps(dataclasses.asdict(spec)), "queued",
-                          "Waiting for the cluster.", None, "", None, None)  # fmt: skip
+                          json.dumps(dataclasses.asdict(spec)), "queued", waiting, None, "",
+                          None, None)  # fmt: skip
     passed, why = judge(spec, facts)
     return ModelCheck(new_id(), version_id, position, spec.kind,
                       json.dumps(dataclasses.asdict(spec)), "passed" if passed else "failed",
@@ -467,6 +468,9 @@ async def rerun_checks(store: Store, principal: Principal, version_id: str) -> l
         audit.event(principal, "model.checks", "model_version", version.id, version.project_id)
     ]
     await store.models.replace_checks(version.id, checks, audit=events)
+    from hub.services import reviews  # which builds on this module
+
+    await reviews.settle_checks(store, version.id)  # review checks count the verdicts given
     await move_if_satisfied(store, version)
     return checks
 

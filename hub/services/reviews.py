@@ -22,6 +22,7 @@ from hub.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
 from hub.services import activity, audit, datasets, models, permissions
 from hub.services.dataset_uploads import store_version
+from hub.services.model_policy import CheckSpec
 from hub.services.permissions import COMMENT, READ, WRITE
 from hub.services.principal import Principal
 from hub.services.review_stats import Tally, tally
@@ -234,7 +235,41 @@ async def judge(
                      comment.strip(), now())  # fmt: skip
     events: list[EventDraft] = [audit.event(principal, "review.judge", "review", queue_id,
                                             opened.queue.project_id)]  # fmt: skip
-    return await store.reviews.judge(made, audit=events)
+    await store.reviews.judge(made, audit=events)
+    await settle_checks(store, opened.queue.version_id)
+    return made
+
+
+async def settle_checks(store: Store, version_id: str) -> None:
+    """Judge the version's review checks by its best-decided review, and move its alias if
+    that opens its gate and its policy says so."""
+    checks = [c for c in await store.models.checks([version_id]) if c.kind == "review"]
+    if not checks:
+        return
+    counted = list((await tallies(store, await store.reviews.of_versions([version_id]))).values())
+    best = max(counted, key=lambda t: t.decided, default=None)
+    for check in checks:
+        spec = CheckSpec(**json.loads(check.spec_json))
+        assert spec.value is not None
+        if best is None or best.decided < spec.samples:
+            decided = best.decided if best else 0
+            updated = dataclasses.replace(
+                check, status="running" if decided else "queued",
+                detail=f"{decided} of {spec.samples} samples decided so far.",
+            )  # fmt: skip
+        else:
+            assert best.accuracy is not None
+            passed = best.accuracy >= spec.value
+            updated = dataclasses.replace(
+                check, status="passed" if passed else "failed", ended_at=now(),
+                detail=f"Reviewers judged {best.accuracy:.0%} of {best.decided} samples correct "
+                f"(95 % interval {best.low:.0%} to {best.high:.0%}); "
+                f"{'at least' if passed else 'below'} {spec.value:.0%}.",
+            )  # fmt: skip
+        if updated != check:
+            await store.models.update_check(updated)
+    version = (await store.models.versions_by_ids([version_id]))[version_id]
+    await models.move_if_satisfied(store, version)
 
 
 async def close(store: Store, principal: Principal, queue_id: str) -> ReviewQueue:

@@ -223,3 +223,39 @@ def test_the_statistics_against_published_values() -> None:
     assert fleiss_kappa([["a", "a"], ["a", "a"]]) is None, "one category: undefined"
     counted = tally(4, 2, {0: [(True, None), (True, None)], 1: [(False, "x")]})
     assert (counted.decided, counted.correct, counted.complete, counted.agreement) == (2, 1, 1, 1)
+
+
+def test_a_review_check_waits_for_people_and_then_moves_the_alias(
+    hub_server: LiveHub, queue: dict[str, Any]
+) -> None:
+    from tests.api.test_models import model, policy
+
+    ana, bob = queue["people"]["ana"], queue["people"]["bob"]
+    mia = person(hub_server, "mia", "maintainer", "vision")
+    rules = {"protected": ["production"], "autoMove": "production", "checks": [
+        {"kind": "review", "value": 0.8, "samples": 5}]}  # fmt: skip
+    assert policy(hub_server, mia, rules)["checks"] == [
+        {"kind": "review", "title": "reviewers judge 80% or more correct (5 samples)"}]  # fmt: skip
+    assert "between 0 and 1" in policy(hub_server, mia, {"checks": [
+        {"kind": "review", "value": 80}]})["message"]  # fmt: skip
+    version = hub.Client(hub_server.url, ana).models.register(
+        trained(hub_server, ana, 0.9).id, "defect-detector", "v2.onnx")  # fmt: skip
+    assert [(c["status"], c["detail"]) for c in version["checks"]] == [
+        ("queued", "Waiting for reviews.")]  # fmt: skip
+    started = as_person(hub_server, ana, START, {"v": version["id"], "size": 10, "per": 1})
+    review_id = started["startReview"]["id"]
+    for position in range(4):
+        judge(hub_server, bob, review_id, position, True)
+    check = hub.Client(hub_server.url, bob).models.version(version["id"])["checks"][0]
+    assert (check["status"], check["detail"]) == ("running", "4 of 5 samples decided so far.")
+    assert model(hub_server, ana)["aliases"] == []
+    judge(hub_server, bob, review_id, 4, True)
+    check = hub.Client(hub_server.url, bob).models.version(version["id"])["checks"][0]
+    assert check["status"] == "passed"
+    assert check["detail"].startswith("Reviewers judged 100% of 5 samples correct (95 % interval")
+    moved = model(hub_server, ana)
+    assert moved["aliases"] == [{"alias": "production", "version": 2, "movedBy": "salon"}]
+    judge(hub_server, bob, review_id, 5, False, "dent")  # 5 of 6: 83 %, still at least 80 %
+    judge(hub_server, bob, review_id, 6, False, "dent")  # 5 of 7: 71 %
+    check = hub.Client(hub_server.url, bob).models.version(version["id"])["checks"][0]
+    assert check["status"] == "failed" and "below 80%" in check["detail"]
