@@ -21,6 +21,7 @@ pages = [
     st.Page("app_pages/run.py", title="Run", icon=":material/description:"),
     st.Page("app_pages/datasets.py", title="Datasets", icon=":material/table:"),
     st.Page("app_pages/models.py", title="Models", icon=":material/model_training:"),
+    st.Page("app_pages/review.py", title="Review", icon=":material/rate_review:"),
     st.Page("app_pages/tasks.py", title="Tasks", icon=":material/view_kanban:"),
     st.Page("app_pages/wiki.py", title="Wiki", icon=":material/menu_book:"),
     st.Page("app_pages/resources.py", title="Resources", icon=":material/memory:"),

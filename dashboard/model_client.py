@@ -26,7 +26,7 @@ def model(project: str, name: str) -> dict[str, Any]:
     return found
 
 
-def review(version_id: str, verdict: str, body: str) -> None:
+def review_version(version_id: str, verdict: str, body: str) -> None:
     _change("ReviewModelVersion", "reviewModelVersion",
             {"id": version_id, "verdict": verdict, "body": body})  # fmt: skip
     st.cache_data.clear()
@@ -40,3 +40,43 @@ def move_alias(project: str, name: str, alias: str, version: int | None) -> None
 
 def rerun_checks(version_id: str) -> None:
     _change("RerunModelChecks", "rerunModelChecks", {"id": version_id})
+
+
+def waiting_reviews() -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = _post(hub_url(), _token(), "Reviews", {})["reviews"]
+    return result
+
+
+def review(review_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = _post(hub_url(), _token(), "Review", {"id": review_id})["review"]
+    if found["__typename"] != "ReviewQueue":
+        raise HubError(found["message"])
+    return found
+
+
+def review_samples(review_id: str, offset: int = 0, limit: int = 1,
+                   position: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """The next sample for you (by default), a page of them, or the one at ``position``."""
+    variables = {"id": review_id, "offset": offset, "limit": limit, "position": position}
+    found: dict[str, Any] = _post(hub_url(), _token(), "ReviewSamples", variables)[
+        "reviewSamples"]  # fmt: skip
+    if found["__typename"] != "ReviewSamples":
+        raise HubError(found["message"])
+    return found
+
+
+def judge(review_id: str, position: int, correct: bool, label: str | None,
+          comment: str) -> None:  # fmt: skip
+    _change("JudgeSample", "judgeSample", {"id": review_id, "position": position,
+                                           "correct": correct, "label": label,
+                                           "comment": comment})  # fmt: skip
+
+
+def close_review(review_id: str) -> None:
+    _change("CloseReview", "closeReview", {"id": review_id})
+
+
+def publish_review(review_id: str, message: str) -> dict[str, Any]:
+    made = _change("PublishReview", "publishReview", {"id": review_id, "message": message})
+    st.cache_data.clear()
+    return made

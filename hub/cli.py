@@ -110,7 +110,7 @@ def _load_demo(store: Store, settings: Settings, *, runs: bool = True) -> tuple[
     if not asyncio.run(store.activity.feed(talked)):
         asyncio.run(load_discussions(store))
     if not asyncio.run(store.models.of_project(vision.id)):
-        asyncio.run(load_models(store))
+        asyncio.run(load_models(store, settings))
     return count, password
 
 

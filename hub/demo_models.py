@@ -4,10 +4,19 @@ the churn model in production. Written as the people who did it, through the ser
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hub.demo_data import DEFECTS, LINES
 from hub.demo_discussions import _as
-from hub.services import models, runs
+from hub.services import dataset_uploads, models, reviews, runs
 from hub.services.model_policy import CheckSpec, Policy
-from hub.services.principal import SYSTEM
+from hub.services.principal import SYSTEM, Principal
+from hub.settings import Settings
 from hub.store import Store
 
 INPUTS = [("image", "binary"), ("line", "string"), ("camera_id", "int32"),
@@ -31,7 +40,49 @@ async def _best(store: Store, project: str, experiment: str, rank: int = 0) -> s
     return page.runs[min(rank, len(page.runs) - 1)].id
 
 
-async def load_models(store: Store) -> int:
+def _predictions(rows: int, seed: int) -> pa.Table:
+    """What version 3 said about parts it had not seen, next to what the inspectors found."""
+    rng = np.random.default_rng(seed)
+    truth = rng.choice(DEFECTS, rows)
+    wrong = rng.random(rows) < 0.12
+    predicted = np.where(wrong, rng.choice(DEFECTS, rows), truth)
+    return pa.table({
+        "part_id": np.arange(200_000, 200_000 + rows),
+        "line": rng.choice(LINES, rows),
+        "camera": rng.choice(["cam-1", "cam-2", "cam-3", "cam-4"], rows),
+        "image": [f"s3://line-camera/2026-11/{200_000 + i}.png" for i in range(rows)],
+        "confidence": np.round(rng.beta(8, 2, rows), 3),
+        "prediction": predicted,
+        "inspector_verdict": truth,
+    })  # fmt: skip
+
+
+async def _review(store: Store, settings: Settings, version_id: str, people: list[Principal],
+                  dmitri: Principal) -> None:  # fmt: skip
+    """Version 3's predictions on held-out parts, half-way through review by two experts."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "predictions.parquet"
+        pq.write_table(_predictions(600, 41), path)
+        await dataset_uploads.upload(
+            store, settings, dmitri, "vision-defects", "detector-v3-predictions", path,
+            "predictions.parquet", "parquet", "Version 3 on 600 held-out parts from November",
+        )  # fmt: skip
+    queue = await reviews.start(
+        store, dmitri, version_id, "detector-v3-predictions", "prediction",
+        truth_column="inspector_verdict", size=40, per_item=2, seed=3,
+        instructions="Look at the **image** and say whether the defect is right. Hairline "
+        "scratches on line C count as scratches.",
+    )  # fmt: skip
+    samples = (await reviews.samples(store, people[0], queue.id, offset=0, limit=40))[1]
+    for person, count in zip(people, (14, 9), strict=True):
+        for sample in samples[:count]:
+            right = sample.prediction if sample.position % 7 else "scratch"
+            ok = right == sample.prediction or (person is people[1] and sample.position == 7)
+            await reviews.judge(store, person, queue.id, sample.position, ok,
+                                None if ok else right)  # fmt: skip
+
+
+async def load_models(store: Store, settings: Settings) -> int:
     """Register the demo's model versions; returns how many."""
     names = ("ana.silva", "dmitri.volkov", "farah.haddad", "ben.okafor")
     ana, dmitri, farah, ben = [await _as(store, n) for n in names]
@@ -52,12 +103,13 @@ async def load_models(store: Store) -> int:
                         "the ResNet missed.")  # fmt: skip
     await models.move_alias(store, ana, "vision-defects", "defect-detector", "production", 2)
     await models.move_alias(store, ana, "vision-defects", "defect-detector", "staging", 2)
-    await models.register(
+    _, newest, _ = await models.register(
         store, dmitri, await _best(store, "vision-defects", "vit-finetune"), "defect-detector",
         "s3://vision-models/defect-detector/vit-b16-f05.onnx",
         "Same as version 2 with stronger colour augmentation. @farah.haddad please review.",
         {"framework": "onnx"}, INPUTS,
     )  # fmt: skip
+    await _review(store, settings, newest.id, [farah, await _as(store, "emi.tanaka")], dmitri)
     churn = await _best(store, "churn-forecast", "gbm-features-v2")
     await models.register(store, ben, churn, "churn-gbm",
                           "s3://growth-models/churn-gbm/lightgbm-v2.txt",

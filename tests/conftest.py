@@ -100,7 +100,7 @@ def start_hub(data_dir: Path, *, demo: bool, **extra: Any) -> Iterator[LiveHub]:
         asyncio.run(load_people(store, SYSTEM, DEMO_PASSWORD))
         asyncio.run(load_datasets(store, settings, SYSTEM))
         asyncio.run(load_discussions(store))
-        asyncio.run(load_models(store))
+        asyncio.run(load_models(store, settings))
     token = create_admin_token_sync(store, "tests")
     server, thread = serve_in_thread(settings, store)
     try:

@@ -57,9 +57,9 @@ def verdicts(version: dict[str, Any]) -> None:
         approve = left.form_submit_button("Approve", icon=":material/thumb_up:", type="primary")
         changes = right.form_submit_button("Request changes", icon=":material/edit_note:")
     if approve:
-        act(lambda: model_client.review(version["id"], "approve", body), "Approved")
+        act(lambda: model_client.review_version(version["id"], "approve", body), "Approved")
     elif changes:
-        act(lambda: model_client.review(version["id"], "request_changes", body),
+        act(lambda: model_client.review_version(version["id"], "request_changes", body),
             "Changes requested")  # fmt: skip
 
 

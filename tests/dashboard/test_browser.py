@@ -150,3 +150,37 @@ def test_a_file_dropped_on_the_datasets_page_becomes_a_profiled_version(
             assert page.locator(".js-plotly-plot").count() >= 1, "a distribution is drawn"
         finally:
             browser.close()
+
+
+def test_reviewing_predictions_in_a_browser(dashboard: str, tmp_path: Path) -> None:
+    """A reviewer's walk: open the review, say one prediction is right and one wrong (with the
+    right answer), and see the count go up; the grid shows the verdicts."""
+    import re
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=LAPTOP)
+            page.goto(f"{dashboard}/review")
+            progress = page.get_by_text(re.compile(r"You have judged \d+ of 40 samples"))
+            progress.wait_for(timeout=60_000)
+            before = int(re.findall(r"judged (\d+)", progress.text_content() or "")[0])
+            page.get_by_role("button", name="Correct", exact=True).click()
+            page.get_by_text(f"You have judged {before + 1} of 40 samples").wait_for(
+                timeout=30_000)  # fmt: skip
+            page.get_by_role("button", name="Wrong", exact=True).click()
+            page.locator('[data-testid="stSelectbox"]').filter(
+                has_text="The right answer").locator("input").click()  # fmt: skip
+            page.get_by_role("option").first.click()
+            page.get_by_role("button", name="Save", exact=True).click()
+            page.get_by_text(f"You have judged {before + 2} of 40 samples").wait_for(
+                timeout=30_000)  # fmt: skip
+            page.screenshot(path=str(tmp_path / "review.png"))
+            page.get_by_text("Grid").click()
+            page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(tmp_path / "review-grid.png"))
+            assert page.locator('[data-testid="stException"]').count() == 0
+            assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+        finally:
+            browser.close()

@@ -47,3 +47,42 @@ def test_an_expert_reviews_the_newest_version(
 
     labelled(app.button, "Point production here").click().run()
     assert any("role on this project is commenter" in e.value for e in app.error)
+
+
+def test_an_expert_judges_predictions_one_at_a_time_and_in_a_grid(
+    demo_hub: LiveHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SALON_URL", demo_hub.url)
+    monkeypatch.setenv("SALON_TOKEN", person_token(demo_hub, "farah.haddad"))
+    app = open_page("review")
+    assert_clean(app)
+    assert labelled(app.selectbox, "Review").value is not None
+    progress = app.get("progress")[0].proto
+    assert progress.text == "You have judged 14 of 40 samples"
+    assert [s.value for s in app.subheader] == ["Sample 15 of 40"]
+    shown = next(d.value for d in app.dataframe if "what" in d.value.columns)
+    assert "inspector_verdict" not in set(shown["what"]), "the truth is not shown to reviewers"
+    assert "prediction" not in set(shown["what"])
+    said = next(m for m in app.metric if m.label == "The model says").value
+
+    labelled(app.button, "Correct").click().run()
+    assert_clean(app)
+    assert app.get("progress")[0].proto.text == "You have judged 15 of 40 samples"
+    labelled(app.button, "Wrong").click().run()
+    answers = labelled(app.selectbox, "The right answer")
+    assert said not in answers.options, "the other answers"
+    answers.set_value(answers.options[0]).run()
+    labelled(app.text_input, "Comment (optional)").input("Hairline scratch near the edge.")
+    labelled(app.button, "Save").click().run()
+    assert_clean(app)
+    assert app.get("progress")[0].proto.text == "You have judged 16 of 40 samples"
+
+    app.get("button_group")[0].set_value("Grid").run()
+    assert_clean(app)
+    grid = next(d.value for d in app.dataframe if "correct?" in d.value.columns)
+    assert len(grid) == 20 and list(grid["sample"][:2]) == [1, 2]
+    assert grid["correct?"][:16].notna().all() and grid["correct?"][16:].isna().all()
+    done = {m.label: m.value for m in app.metric}
+    assert done["Samples done"].endswith("of 40")
+    labelled(app.button, "Publish the reviewed labels").click().run()
+    assert any("role on this project is commenter" in e.value for e in app.error)
