@@ -38,6 +38,29 @@ def move_alias(project: str, name: str, alias: str, version: int | None) -> None
     st.cache_data.clear()
 
 
+def card(version_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = _post(hub_url(), _token(), "ModelCard",
+                                  {"versionId": version_id})["modelCard"]  # fmt: skip
+    if found["__typename"] != "ModelCard":
+        raise HubError(found["message"])
+    return found
+
+
+def write_card(project: str, name: str, section: str, body: str) -> None:
+    _change("WriteModelCard", "writeModelCard",
+            {"project": project, "model": name, "section": section, "body": body})  # fmt: skip
+
+
+def start_review(version_id: str, dataset: str, prediction: str, truth: str | None, size: int,
+                 per_item: int, instructions: str) -> str:  # fmt: skip
+    variables = {
+        "versionId": version_id, "dataset": dataset, "predictionColumn": prediction,
+        "truthColumn": truth, "size": size, "perItem": per_item, "instructions": instructions,
+    }  # fmt: skip
+    made = _change("StartReview", "startReview", variables)
+    return str(made["id"])
+
+
 def rerun_checks(version_id: str) -> None:
     _change("RerunModelChecks", "rerunModelChecks", {"id": version_id})
 

@@ -6,7 +6,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import discussion, model_client
+from dashboard import discussion, hub_client, model_client
 from dashboard.discussion import when
 from dashboard.hub_client import HubError
 from dashboard.ui import load, pick_project
@@ -42,6 +42,36 @@ def checks(version: dict[str, Any]) -> None:
         if check["log"]:
             with right.expander("Log of the check's job"):
                 st.code(check["log"][-5000:], language=None)
+
+
+def prediction_reviews(project: str, version: dict[str, Any]) -> None:
+    for queue in version["reviewQueues"]:
+        tally = queue["tally"]
+        judged = "nothing decided"
+        if tally["accuracy"] is not None:
+            judged = (f"judged correct {tally['accuracy']:.0%} (95 % {tally['low']:.0%} to "
+                      f"{tally['high']:.0%})")  # fmt: skip
+        state = "closed" if queue["closedAt"] else "open"
+        st.page_link("app_pages/review.py", query_params={"review": queue["id"]},
+                     label=f"{queue['dataset']} version {queue['datasetVersion']}: {judged}, "
+                     f"{tally['complete']} of {tally['samples']} samples done ({state})",
+                     icon=":material/rate_review:")  # fmt: skip
+    with st.popover("Ask for a review of its predictions", icon=":material/add:"):
+        tables = [d["name"] for d in hub_client.datasets(project)]
+        with st.form(f"start:{version['id']}"):
+            table = st.selectbox("Predictions table", tables,
+                                 help="A dataset with the inputs, the prediction and, if known, "
+                                 "the true answer per row")  # fmt: skip
+            prediction = st.text_input("Column with the prediction", value="prediction")
+            truth = st.text_input("Column with the true answer (optional)")
+            size = st.number_input("Samples to review", 1, 5000, 100)
+            per_item = st.number_input("Reviewers per sample", 1, 10, 2)
+            instructions = st.text_area("What reviewers should look for")
+            started = st.form_submit_button("Start the review")
+        if started and table:
+            act(lambda: model_client.start_review(version["id"], table, prediction,
+                                                  truth or None, int(size), int(per_item),
+                                                  instructions), "Review started")  # fmt: skip
 
 
 def verdicts(version: dict[str, Any]) -> None:
@@ -86,6 +116,31 @@ def actions(project: str, model: dict[str, Any], version: dict[str, Any]) -> Non
         act(lambda: model_client.rerun_checks(version["id"]), "Checks started again")
 
 
+def model_card(project: str, model: dict[str, Any], version: dict[str, Any]) -> None:
+    try:
+        card = model_client.card(version["id"])
+    except HubError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    st.download_button("Download the card (Markdown)", card["markdown"],
+                       file_name=f"{model['name']}-v{version['number']}-card.md",
+                       mime="text/markdown", icon=":material/download:")  # fmt: skip
+    for section in card["sections"]:
+        st.markdown(f"#### {section['title']}")
+        if section["html"]:
+            st.html(section["html"])
+        else:
+            st.caption("Not written yet.")
+        if section["editable"]:
+            with st.popover(f"Edit “{section['title']}”", icon=":material/edit:"):
+                with st.form(f"card:{version['id']}:{section['key']}"):
+                    body = st.text_area(section["title"], value=section["markdown"], height=160)
+                    saved = st.form_submit_button("Save")
+                if saved:
+                    act(lambda key=section["key"], text=body: model_client.write_card(
+                        project, model["name"], key, text), "Saved")  # fmt: skip
+
+
 def version_page(project: str, model: dict[str, Any], version: dict[str, Any]) -> None:
     title = f"Version {version['number']}"
     if version["aliases"]:
@@ -98,10 +153,12 @@ def version_page(project: str, model: dict[str, Any], version: dict[str, Any]) -
     if version["description"]:
         st.markdown(version["description"])
     gate(version, version["policy"]["protected"])
-    tabs = st.tabs(["Checks", f"Reviews ({len(version['reviews'])})", "Inputs", "Discussion"])
+    tabs = st.tabs(["Checks", f"Reviews ({len(version['reviews'])})", "Inputs", "Model card",
+                    "Discussion"])  # fmt: skip
     with tabs[0]:
         checks(version)
     with tabs[1]:
+        prediction_reviews(project, version)
         verdicts(version)
     with tabs[2]:
         if version["inputSchema"]:
@@ -109,6 +166,8 @@ def version_page(project: str, model: dict[str, Any], version: dict[str, Any]) -
         else:
             st.caption("Registered without its input schema.")
     with tabs[3]:
+        model_card(project, model, version)
+    with tabs[4]:
         discussion.show("MODEL_VERSION", version["id"])
     actions(project, model, version)
 

@@ -34,6 +34,7 @@ from hub.api.discussions import (
 from hub.api.lineage import LineageMutations
 from hub.api.live import Subscription
 from hub.api.metrics import FLOAT_LIST, FloatList, MetricQueries
+from hub.api.model_cards import ModelCardMutations, ModelCardQueries
 from hub.api.models import ModelMutations, ModelQueries
 from hub.api.pages import PageMutations, PageQueries
 from hub.api.people import PeopleMutations, PeopleQueries
@@ -61,6 +62,7 @@ class Query(
     ClusterQueries,
     BookingQueries,
     ModelQueries,
+    ModelCardQueries,
     ReviewQueries,
     WebhookQueries,
     PeopleQueries,
@@ -85,6 +87,7 @@ class Mutation(
     ClusterMutations,
     BookingMutations,
     ModelMutations,
+    ModelCardMutations,
     ReviewMutations,
     WebhookMutations,
     PeopleMutations,

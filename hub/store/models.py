@@ -224,6 +224,26 @@ class ModelStore:
                              audit: Sequence[EventDraft]) -> None:  # fmt: skip
         await self._db.audited_write(audit, _replace_checks, version_id, checks)
 
+    # the card's written sections
+
+    async def card_sections(self, model_id: str) -> dict[str, str]:
+        def read(cur: Cursor) -> dict[str, str]:
+            rows = cur.execute("SELECT section, body FROM model_card_sections WHERE model_id = ?",
+                               [model_id]).fetchall()  # fmt: skip
+            return {str(r[0]): str(r[1]) for r in rows}
+
+        return await self._db.read(read)
+
+    async def set_card_section(self, model_id: str, section: str, body: str, by: str,
+                               at: datetime, *, audit: Sequence[EventDraft]) -> None:  # fmt: skip
+        def write(cur: Cursor) -> None:
+            cur.execute("DELETE FROM model_card_sections WHERE model_id = ? AND section = ?",
+                        [model_id, section])  # fmt: skip
+            cur.execute("INSERT INTO model_card_sections VALUES (?, ?, ?, ?, ?)",
+                        [model_id, section, body, by, to_naive(at)])  # fmt: skip
+
+        await self._db.audited_write(audit, write)
+
     # reviews
 
     async def reviews(self, version_ids: list[str]) -> list[ModelReview]:

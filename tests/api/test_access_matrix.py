@@ -172,6 +172,7 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     "reviews": lambda w, c: (Rule("commenter", "{ reviews { id } }", lambda v, w: bool(v) and any(q["id"] == w.review for q in v)), {}),
     "review": lambda w, c: (Rule("viewer", "query($id: ID!) { review(id: $id) { __typename ... on ReviewQueue { id } } }"), {"id": w.review}),
     "reviewSamples": lambda w, c: (Rule("commenter", "query($id: ID!) { reviewSamples(id: $id, limit: 2) { __typename ... on ReviewSamples { total } } }"), {"id": w.review}),
+    "modelCard": lambda w, c: (Rule("viewer", "query($id: ID!) { modelCard(versionId: $id) { __typename ... on ModelCard { markdown } } }"), {"id": w.model_version}),
     "gpuHolders": lambda w, c: (Rule("signed_in", "{ gpuHolders { __typename } }", passes_the_rules), {}),
     "jobLogs": lambda w, c: (Rule("viewer", 'query { jobLogs(id: "salon-matrix") { __typename } }', passes_the_rules), {}),
     "gpuBookings": lambda w, c: (Rule("signed_in", "{ gpuBookings { id } }", lambda v, w: v is not None), {}),
@@ -341,6 +342,10 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     "publishReview": lambda w, c: (
         Rule("editor", "mutation($id: ID!) { publishReview(id: $id) { __typename ... on Error { message } } }"),
         {"id": w.review},
+    ),
+    "writeModelCard": lambda w, c: (
+        Rule("editor", 'mutation { writeModelCard(project: "alpha", model: "matrix-model", section: "limitations", body: "b") { __typename ... on Error { message } } }'),
+        {},
     ),
     "createTask": lambda w, c: (
         Rule("commenter", 'mutation { createTask(project: "alpha", input: {title: "matrix"}) { __typename ... on Error { message } } }'),

@@ -45,6 +45,13 @@ def test_an_expert_reviews_the_newest_version(
     assert [s.value for s in app.success] == ["Version 3 may become production."]
     assert any("Colour augmentation helps" in h.proto.body for h in app.get("html"))
 
+    headings = [m.value for m in app.markdown if m.value.startswith("#### ")]
+    assert "#### Human review of its predictions" in headings and "#### Intended use" in headings
+    assert app.get("download_button"), "the card, as Markdown"
+    links = [link.proto.label for link in app.get("page_link")]
+    assert any(label.startswith("detector-v3-predictions version 1: judged correct")
+               for label in links), links  # fmt: skip
+
     labelled(app.button, "Point production here").click().run()
     assert any("role on this project is commenter" in e.value for e in app.error)
 
