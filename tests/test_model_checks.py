@@ -1,6 +1,7 @@
 """A full promotion against a real local Ray cluster: a job check runs as a Ray job on a
-held-out dataset version, fails and blocks the alias, a fixed version passes, a reviewer
-approves, the policy moves the alias by itself, and the owner's inbox and a webhook hear of it."""
+held-out dataset version, fails and blocks the alias, a fixed version passes, two reviewers
+judge its predictions, one approves, the policy moves the alias by itself, the owner's inbox and
+a webhook hear of it, and the checks' GPU time is the model's cost."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from hub.local_ray import LocalRay
 from tests.api.test_datasets import inspections, person
 from tests.api.test_discussions import INBOX, as_person
 from tests.api.test_models import POLICY, model, move, trained
+from tests.api.test_reviews import START, judge, predictions
 from tests.api.test_webhooks import FAST, Receiver, add_hook, serve_receiver
 from tests.conftest import LiveHub, start_hub
 from tests.processes import eventually as wait_for
@@ -70,6 +72,7 @@ def test_a_job_check_blocks_a_bad_version_and_a_good_one_is_promoted(
         {"kind": "metric", "metric": "val/accuracy", "op": ">=", "value": 0.9},
         {"kind": "job", "name": "recall on held-out parts", "datasetVersion": holdout["id"],
          "entrypoint": f"{sys.executable} {script}"},
+        {"kind": "review", "value": 0.75, "samples": 4},
     ]}  # fmt: skip
     set_to = as_person(live, mia, POLICY, {"p": "vision", "m": "defect-detector",
                                            "policy": rules})["setModelPolicy"]  # fmt: skip
@@ -77,7 +80,7 @@ def test_a_job_check_blocks_a_bad_version_and_a_good_one_is_promoted(
 
     broken = models.register(trained(live, ana, 0.95).id, "defect-detector",
                              "s3://m/broken.onnx")  # fmt: skip
-    assert [c["status"] for c in broken["checks"]] == ["passed", "queued"]
+    assert [c["status"] for c in broken["checks"]] == ["passed", "queued", "queued"]
     hub.Client(live.url, bob).models.review(broken["id"], "approve", "Predictions look fine.")
 
     def job_check(version_id: str) -> dict[str, Any]:
@@ -97,11 +100,21 @@ def test_a_job_check_blocks_a_bad_version_and_a_good_one_is_promoted(
     fixed = models.register(trained(live, ana, 0.95).id, "defect-detector", "s3://m/v3.onnx")
     hub.Client(live.url, bob).models.review(fixed["id"], "approve")
     assert eventually(lambda: job_check(fixed["id"]))["status"] == "passed"
+    assert model(live, ana)["aliases"][0]["version"] == 1, "its predictions are not reviewed yet"
+    hub.Client(live.url, ana).upload_dataset("vision", "predictions", predictions(40))
+    review = as_person(live, ana, START, {"v": fixed["id"], "size": 4, "per": 2})["startReview"]
+    cyd = person(live, "cyd", "commenter", "vision")
+    for token in (bob, cyd):
+        for position in range(4):
+            judge(live, token, review["id"], position, position != 3 or token == bob)
     moved = eventually(lambda: model(live, ana)["aliases"][0]["version"] == 3 and model(live, ana))
     assert moved["moves"][0] == {"alias": "production", "version": 3, "previous": 1,
                                  "movedBy": "salon", "automatic": True}  # fmt: skip
     jobs = live.graphql("{ clusterJobs { user project status } }")["data"]["clusterJobs"]
     assert {"user": "ana", "project": "vision", "status": "SUCCEEDED"} in jobs, "hers to pay"
+    cost = live.graphql('{ clusterUsage(by: "model", period: "month") { who jobs } }')
+    by_model = {r["who"]: r["jobs"] for r in cost["data"]["clusterUsage"]}
+    assert by_model == {"defect-detector": 2}, "both check jobs ran for the model's versions"
 
     def delivered() -> list[str]:
         return [json.loads(body)["type"] for _, body in receiver.received]

@@ -107,7 +107,10 @@ if history:
     st.plotly_chart(figure, key="history")
 
 st.subheader("Top consumers")
-by_person = load(cluster_client.cluster_usage, since, "month", "person")
+grouping = st.segmented_control("Group by", ["person", "project", "team", "model"],
+                                default="person", help="By model: what the runs behind each "
+                                "model's versions cost")  # fmt: skip
+by_person = load(cluster_client.cluster_usage, since, "month", grouping or "person")
 if by_person:
     people = (pd.DataFrame(by_person).groupby("who")[["gpuHours", "cpuHours", "jobs"]].sum()
               .sort_values("gpuHours", ascending=False).reset_index())  # fmt: skip

@@ -164,8 +164,8 @@ class ClusterQueries:
         return [PointType(at=at, gpus=g, gpus_used=u) for at, g, u in found]
 
     @strawberry.field(
-        description="GPU- and CPU-hours per day, week or month, by person, project, team or "
-        "run (a run's cost; default: the last 30 days by person)."
+        description="GPU- and CPU-hours per day, week or month, by person, project, team, run "
+        "or model (what a run or a model cost; default: the last 30 days by person)."
     )
     async def cluster_usage(
         self, info: Info, since: datetime | None = None, until: datetime | None = None,

@@ -51,7 +51,7 @@ from hub.store.records import (
 
 log = logging.getLogger("salon.cluster")
 T = TypeVar("T")
-BY = ("person", "project", "team", "run")
+BY = ("person", "project", "team", "run", "model")
 MAX_ENTRYPOINT = 5000
 SAFE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
@@ -164,11 +164,14 @@ async def usage(
     if until <= since or until - since > timedelta(days=3700):
         raise InvalidInput("Give a range of up to ten years, its end after its start.",
                            field="until")  # fmt: skip
-    rows = await store.cluster.usage(since, until, period, "person" if by == "team" else by)
+    grouped = {"team": "person", "model": "run"}.get(by, by)
+    rows = await store.cluster.usage(since, until, period, grouped)
     if by == "team":
         rows = await _by_team(store, rows)
     elif by == "run":
         rows = await _by_run(store, principal, rows)
+    elif by == "model":
+        rows = await _by_model(store, principal, rows)
     await audit.read(store, principal, "cluster.usage", "cluster", None, None, len(rows))
     return rows
 
@@ -200,6 +203,22 @@ async def _by_run(store: Store, principal: Principal, rows: list[Usage]) -> list
         return [run.name if run and run.project_id in readable else "runs you may not see"]
 
     return _regroup(rows, name)
+
+
+async def _by_model(store: Store, principal: Principal, rows: list[Usage]) -> list[Usage]:
+    """Rows named by model: what the runs behind each model's versions cost (a run behind two
+    models counts for both); runs of no model, and models the principal may not see, are summed
+    under one name each."""
+    versions = await store.models.versions_of_runs(sorted({r.who for r in rows if r.who}))
+    found = await store.models.by_ids(sorted({v.model_id for v in versions}))
+    projects = {m.project_id for m in found.values()}
+    readable = await permissions.readable_projects(store, principal, projects)
+    models_of: dict[str, set[str]] = defaultdict(set)
+    for version in versions:
+        model = found[version.model_id]
+        models_of[version.run_id].add(model.name if model.project_id in readable
+                                      else "models you may not see")  # fmt: skip
+    return _regroup(rows, lambda run_id: sorted(models_of.get(run_id, ())) or ["no model"])
 
 
 async def _by_team(store: Store, rows: list[Usage]) -> list[Usage]:
