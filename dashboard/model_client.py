@@ -17,6 +17,13 @@ def models(project: str) -> list[dict[str, Any]]:
     return result
 
 
+def of_run(run_id: str) -> list[dict[str, Any]]:
+    """The model versions registered from a run."""
+    found: list[dict[str, Any]] = _post(hub_url(), _token(), "RunModelVersions",
+                                        {"runId": run_id})["runModelVersions"]  # fmt: skip
+    return found
+
+
 def model(project: str, name: str) -> dict[str, Any]:
     """A model with its versions (never cached: checks finish while the page is open)."""
     found: dict[str, Any] = _post(hub_url(), _token(), "Model",

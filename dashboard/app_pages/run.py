@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import cluster_client, discussion, hub_client
+from dashboard import cluster_client, discussion, hub_client, model_client
 from dashboard.charts import curves_figure
 from dashboard.ui import duration_text, load, number_text, status_badge, status_label
 
@@ -102,6 +102,13 @@ for item in used:
         icon=":material/table:",
         query_params={"project": item["project"], "dataset": item["dataset"]},
     )
+
+for registered in load(model_client.of_run, run["id"]):
+    where = f" ({', '.join(registered['aliases'])})" if registered["aliases"] else ""
+    st.page_link("app_pages/models.py", icon=":material/model_training:",
+                 label=f"registered as {registered['model']} version {registered['number']}{where}",
+                 query_params={"project": registered["project"], "model": registered["model"],
+                               "version": str(registered["number"])})  # fmt: skip
 
 for shared in load(hub_client.run_notebooks, run["id"]):
     st.page_link("app_pages/wiki.py", label=f"Notebook: {shared['title']}", icon=":material/book:",

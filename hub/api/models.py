@@ -320,6 +320,19 @@ class ModelQueries:
 
         return await result_of(one(), lambda m: m)  # type: ignore[return-value]
 
+    @strawberry.field(description="The model versions registered from a run.")
+    async def run_model_versions(self, info: Info, run_id: strawberry.ID) -> list[VersionType]:
+        ctx = info.context
+        found = await models.of_run(ctx.store, ctx.principal, run_id)
+        owners = await ctx.store.models.by_ids(sorted({v.model_id for v in found}))
+        projects = await ctx.store.projects.by_ids(sorted({m.project_id for m in owners.values()}))
+        shown = []
+        for version in found:
+            owner = owners[version.model_id]
+            shown += await version_types(ctx.store, owner, projects[owner.project_id].name,
+                                         [version])  # fmt: skip
+        return shown
+
     @strawberry.field(description="One model version with its checks, reviews and gate.")
     async def model_version(self, info: Info, id: strawberry.ID) -> VersionResult:
         ctx = info.context

@@ -501,6 +501,14 @@ async def read_version(
     return version, found
 
 
+async def of_run(store: Store, principal: Principal, run_id: str) -> list[ModelVersionRecord]:
+    """The model versions registered from a run the principal may read: its lineage onward."""
+    (run,) = await runs.visible_runs(store, principal, [run_id], "model.read")
+    found = await store.models.versions_of_runs([run.id])
+    await audit.read(store, principal, "model.read", "run", run.id, run.project_id, len(found))
+    return found
+
+
 def aliases_by_version(aliases: Sequence[ModelAlias]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for alias in aliases:

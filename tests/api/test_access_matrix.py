@@ -172,6 +172,7 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     "reviews": lambda w, c: (Rule("commenter", "{ reviews { id } }", lambda v, w: bool(v) and any(q["id"] == w.review for q in v)), {}),
     "review": lambda w, c: (Rule("viewer", "query($id: ID!) { review(id: $id) { __typename ... on ReviewQueue { id } } }"), {"id": w.review}),
     "reviewSamples": lambda w, c: (Rule("commenter", "query($id: ID!) { reviewSamples(id: $id, limit: 2) { __typename ... on ReviewSamples { total } } }"), {"id": w.review}),
+    "runModelVersions": lambda w, c: (Rule("viewer", "query($id: ID!) { runModelVersions(runId: $id) { number } }", non_empty), {"id": w.alpha_run}),
     "modelCard": lambda w, c: (Rule("viewer", "query($id: ID!) { modelCard(versionId: $id) { __typename ... on ModelCard { markdown } } }"), {"id": w.model_version}),
     "gpuHolders": lambda w, c: (Rule("signed_in", "{ gpuHolders { __typename } }", passes_the_rules), {}),
     "jobLogs": lambda w, c: (Rule("viewer", 'query { jobLogs(id: "salon-matrix") { __typename } }', passes_the_rules), {}),

@@ -127,6 +127,10 @@ def test_a_promotion_through_checks_and_an_approval(hub_server: LiveHub,
     moved = move(hub_server, mia, 3)
     assert (moved["version"], moved["previous"], moved["automatic"]) == (3, 1, False)
 
+    lineage = as_person(hub_server, team["vic"], "query($id: ID!) { runModelVersions(runId: $id) "
+                        "{ model number aliases } }", {"id": fixed["runId"]})  # fmt: skip
+    assert lineage["runModelVersions"] == [
+        {"model": "defect-detector", "number": 3, "aliases": ["production"]}]  # fmt: skip
     seen = model(hub_server, team["vic"])
     assert seen["aliases"] == [{"alias": "production", "version": 3, "movedBy": "mia"}]
     assert [(m["version"], m["previous"], m["movedBy"]) for m in seen["moves"]] == [

@@ -93,3 +93,17 @@ def test_an_expert_judges_predictions_one_at_a_time_and_in_a_grid(
     assert done["Samples done"].endswith("of 40")
     labelled(app.button, "Publish the reviewed labels").click().run()
     assert any("role on this project is commenter" in e.value for e in app.error)
+
+
+def test_a_run_page_shows_the_models_made_from_it(
+    demo_hub: LiveHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = demo_hub.graphql('{ model(project: "vision-defects", name: "defect-detector") { '
+                             "... on Model { versions { number runId } } } }")  # fmt: skip
+    second = next(v for v in found["data"]["model"]["versions"] if v["number"] == 2)
+    monkeypatch.setenv("SALON_URL", demo_hub.url)
+    monkeypatch.setenv("SALON_TOKEN", demo_hub.token)
+    app = open_page("run", id=second["runId"])
+    assert_clean(app)
+    labels = [link.proto.label for link in app.get("page_link")]
+    assert "registered as defect-detector version 2 (production, staging)" in labels
