@@ -16,7 +16,7 @@ from hub.services import models
 from hub.services.markdown import render
 from hub.services.model_policy import CheckSpec, Policy, inputs_of
 from hub.store import Store
-from hub.store.records import ModelCheck, ModelRecord, ModelReview, ModelVersionRecord
+from hub.store.model_records import ModelCheck, ModelRecord, ModelReview, ModelVersionRecord
 
 
 @strawberry.type(name="ModelInput", description="An input a model version expects.")

@@ -16,7 +16,7 @@ from hub.services import reviews
 from hub.services.markdown import render
 from hub.services.review_stats import Tally
 from hub.store import Store
-from hub.store.records import Judgement, ReviewQueue
+from hub.store.model_records import Judgement, ReviewQueue
 
 
 @strawberry.type(name="ReviewTally", description="What the verdicts add up to.")

@@ -21,7 +21,8 @@ from hub.services.model_policy import CheckSpec
 from hub.services.permissions import READ, WRITE
 from hub.services.principal import Principal
 from hub.store import Store
-from hub.store.records import EventDraft, ModelVersionRecord, ReviewQueue
+from hub.store.model_records import ModelVersionRecord, ReviewQueue
+from hub.store.records import EventDraft
 
 SECTIONS = {  # key: title, in the order they appear
     "intended_use": "Intended use",

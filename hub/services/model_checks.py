@@ -29,7 +29,8 @@ from hub.services.model_policy import CheckSpec
 from hub.services.principal import SYSTEM
 from hub.settings import Settings
 from hub.store import Store
-from hub.store.records import EventDraft, ModelCheck, ModelVersionRecord
+from hub.store.model_records import ModelCheck, ModelVersionRecord
+from hub.store.records import EventDraft
 
 log = logging.getLogger("salon.model_checks")
 MARK = "SALON_CHECK "

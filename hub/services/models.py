@@ -36,17 +36,16 @@ from hub.services.permissions import COMMENT, MANAGE, READ, WRITE, Access
 from hub.services.principal import SYSTEM, Principal
 from hub.services.tokens import principal_for_user
 from hub.store import Store
-from hub.store.records import (
+from hub.store.model_records import (
     REVIEW_VERDICTS,
     AliasMove,
-    EventDraft,
     ModelAlias,
     ModelCheck,
     ModelRecord,
     ModelReview,
     ModelVersionRecord,
-    ProjectRecord,
 )
+from hub.store.records import EventDraft, ProjectRecord
 
 MAX_SOURCE = 2000
 MAX_DESCRIPTION = 20_000

@@ -28,7 +28,8 @@ from hub.services.principal import Principal
 from hub.services.review_stats import Tally, tally
 from hub.settings import Settings
 from hub.store import Store
-from hub.store.records import DatasetVersionRecord, EventDraft, Judgement, ReviewQueue
+from hub.store.model_records import Judgement, ReviewQueue
+from hub.store.records import DatasetVersionRecord, EventDraft
 
 MAX_SAMPLES = 5000
 MAX_PER_ITEM = 10

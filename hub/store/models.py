@@ -10,15 +10,15 @@ from typing import Any, TypeVar
 from hub.errors import Conflict
 from hub.store._time import to_naive, to_utc
 from hub.store.database import Cursor, Database
-from hub.store.records import (
+from hub.store.model_records import (
     AliasMove,
-    EventDraft,
     ModelAlias,
     ModelCheck,
     ModelRecord,
     ModelReview,
     ModelVersionRecord,
 )
+from hub.store.records import EventDraft
 
 R = TypeVar("R")
 TABLES: dict[type[Any], str] = {

@@ -10,7 +10,8 @@ from typing import Any
 from hub.errors import Conflict
 from hub.store._time import maybe_utc, to_naive, to_utc
 from hub.store.database import Cursor, Database
-from hub.store.records import EventDraft, Judgement, ReviewQueue
+from hub.store.model_records import Judgement, ReviewQueue
+from hub.store.records import EventDraft
 
 _QUEUE = ", ".join(f.name if f.name != "labels_json" else "labels"
                    for f in dataclasses.fields(ReviewQueue))  # fmt: skip
