@@ -12,6 +12,7 @@ import strawberry
 from hub.api.context import Info
 from hub.api.errors import Errors, result_of
 from hub.api.reviews import QueueType, queue_types
+from hub.api.runs import KeyValueInput, KeyValueType
 from hub.services import models
 from hub.services.markdown import render
 from hub.services.model_policy import CheckSpec, Policy, inputs_of
@@ -23,12 +24,6 @@ from hub.store.model_records import ModelCheck, ModelRecord, ModelReview, ModelV
 class InputType:
     name: str
     type: str
-
-
-@strawberry.type(name="ModelTag", description="A key and value on a model version.")
-class TagType:
-    key: str
-    value: str
 
 
 @strawberry.type(name="ModelCheck", description="A check a version must pass before promotion.")
@@ -123,7 +118,7 @@ class VersionType:
     run_id: strawberry.ID
     source: str = strawberry.field(description="Where the weights are: a path or a URI.")
     description: str
-    tags: list[TagType]
+    tags: list[KeyValueType]
     input_schema: list[InputType] | None
     aliases: list[str]
     created_by: str
@@ -197,7 +192,7 @@ async def version_types(
         shown.append(VersionType(
             id=strawberry.ID(v.id), model=model.name, project=project, number=v.number,
             run_id=strawberry.ID(v.run_id), source=v.source, description=v.description,
-            tags=[TagType(key=k, value=val) for k, val in json.loads(v.tags_json).items()],
+            tags=[KeyValueType(key=k, value=val) for k, val in json.loads(v.tags_json).items()],
             input_schema=None if inputs is None else [InputType(name=n, type=t)
                                                       for n, t in inputs],
             aliases=sorted(aliases.get(v.id, [])), created_by=name(v.created_by),
@@ -276,12 +271,6 @@ class PolicyInput:
     def policy(self) -> Policy:
         return Policy(tuple(self.protected), tuple(c.spec() for c in self.checks),
                       self.approvals, self.approver_group, self.auto_move)  # fmt: skip
-
-
-@strawberry.input(description="A key and value.")
-class TagInput:
-    key: str
-    value: str
 
 
 @strawberry.input(description="An input the version expects.")
@@ -366,7 +355,7 @@ class ModelMutations:
     )
     async def register_model_version(
         self, info: Info, run_id: strawberry.ID, name: str, source: str, description: str = "",
-        tags: list[TagInput] | None = None, input_schema: list[InputInput] | None = None,
+        tags: list[KeyValueInput] | None = None, input_schema: list[InputInput] | None = None,
     ) -> VersionResult:  # fmt: skip
         ctx = info.context
 

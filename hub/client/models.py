@@ -18,7 +18,7 @@ VERSION_FIELDS = """id model project number runId source aliases createdBy creat
   reviews { reviewer verdict body }
   gate { open reasons approvals needed }"""
 REGISTER = f"""mutation($runId: ID!, $name: String!, $source: String!, $description: String!,
-  $tags: [TagInput!], $inputs: [InputInput!]) {{
+  $tags: [KeyValueInput!], $inputs: [InputInput!]) {{
   registerModelVersion(runId: $runId, name: $name, source: $source, description: $description,
     tags: $tags, inputSchema: $inputs) {{
     __typename ... on ModelVersion {{ {VERSION_FIELDS} }} ... on Error {{ message }} }} }}"""
