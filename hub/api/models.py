@@ -349,6 +349,18 @@ class ModelMutations:
 
         return await result_of(made(), lambda m: m)  # type: ignore[return-value]
 
+    @strawberry.mutation(description="Say what a model is for, in Markdown (editors).")
+    async def describe_model(
+        self, info: Info, project: str, model: str, description: str
+    ) -> ModelResult:
+        ctx = info.context
+
+        async def described() -> ModelType:
+            found = await models.describe(ctx.store, ctx.principal, project, model, description)
+            return await model_type(ctx.store, found, project)
+
+        return await result_of(described(), lambda m: m)  # type: ignore[return-value]
+
     @strawberry.mutation(
         description="Register a run's model as the next version of a model (created when new; "
         "editors). The checks of the model's policy start at once."

@@ -30,6 +30,8 @@ MODEL = f"""query($project: String!, $name: String!) {{ model(project: $project,
 REVIEW = """mutation($id: ID!, $verdict: String!, $body: String!) {
   reviewModelVersion(id: $id, verdict: $verdict, body: $body) {
     __typename ... on ModelReview { id verdict } ... on Error { message } } }"""
+CARD = """query($id: ID!) { modelCard(versionId: $id) {
+  __typename ... on ModelCard { markdown } ... on Error { message } } }"""
 MOVE = """mutation($project: String!, $model: String!, $alias: String!, $version: Int) {
   moveModelAlias(project: $project, model: $model, alias: $alias, version: $version) {
     __typename ... on AliasMove { alias version previous } ... on Error { message } } }"""
@@ -92,6 +94,11 @@ class Models:
         variables = {"id": version_id, "verdict": verdict, "body": body}
         return _answer(self._client.query(REVIEW, variables)["reviewModelVersion"],
                        "ModelReview")  # fmt: skip
+
+    def card(self, version_id: str) -> str:
+        """The version's model card, as Markdown."""
+        found = _answer(self._client.query(CARD, {"id": version_id})["modelCard"], "ModelCard")
+        return str(found["markdown"])
 
     def move_alias(self, project: str, name: str, alias: str,
                    version: int | None) -> dict[str, Any]:  # fmt: skip

@@ -249,6 +249,21 @@ async def create_model(
     return await store.models.create(model, audit=events)
 
 
+async def describe(
+    store: Store, principal: Principal, project: str, name: str, description: str
+) -> ModelRecord:
+    """What the model is for, in Markdown (editors)."""
+    found = await find(store, principal, project, name, WRITE, "model.describe")
+    if len(description) > MAX_DESCRIPTION:
+        raise LimitExceeded(f"The description is longer than {MAX_DESCRIPTION:,} characters.",
+                            field="description")  # fmt: skip
+    events: list[EventDraft] = [
+        audit.event(principal, "model.describe", "model", found.model.id, found.project.id)
+    ]
+    await store.models.describe(found.model.id, description.strip(), audit=events)
+    return dataclasses.replace(found.model, description=description.strip())
+
+
 # The policy ---------------------------------------------------------------------------------
 
 

@@ -344,6 +344,10 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
         Rule("editor", "mutation($id: ID!) { publishReview(id: $id) { __typename ... on Error { message } } }"),
         {"id": w.review},
     ),
+    "describeModel": lambda w, c: (
+        Rule("editor", 'mutation { describeModel(project: "alpha", model: "matrix-model", description: "d") { __typename ... on Error { message } } }'),
+        {},
+    ),
     "writeModelCard": lambda w, c: (
         Rule("editor", 'mutation { writeModelCard(project: "alpha", model: "matrix-model", section: "limitations", body: "b") { __typename ... on Error { message } } }'),
         {},

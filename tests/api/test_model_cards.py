@@ -3,8 +3,11 @@ slice, checks, approvals) with the sections owners write, exported as Markdown."
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import hub
+from tests.api.test_datasets import person
 from tests.api.test_discussions import as_person
 from tests.api.test_reviews import judge, queue, samples  # noqa: F401 (queue is a fixture)
 from tests.conftest import LiveHub
@@ -66,3 +69,33 @@ def test_a_card_from_tracked_facts_and_the_owners_words(
     assert "_Not written yet._" in text, "the sections nobody wrote say so"
     assert as_person(hub_server, oz, CARD, {"id": version_id})["modelCard"][
         "__typename"] == "NotFoundError"  # fmt: skip
+    assert hub.Client(hub_server.url, vic).models.card(version_id) == text
+
+
+def test_owners_write_the_card_at_the_same_time(hub_server: LiveHub,
+                                               queue: dict[str, Any]) -> None:  # noqa: F811  # fmt: skip
+    """Two owners saving different sections at once keep both; a description too."""
+    ana = queue["people"]["ana"]
+    mia = person(hub_server, "mia", "editor", "vision")
+    work = [
+        (ana, "limitations", "Not for line D."), (mia, "how_to_use", "Call the endpoint."),
+        (ana, "ethics", "No people in the images."), (mia, "out_of_scope", "Paint."),
+    ]  # fmt: skip
+
+    def write(token: str, section: str, body: str) -> str:
+        said = as_person(hub_server, token, WRITE, {"s": section, "b": body})
+        return str(said["writeModelCard"]["__typename"])
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda w: write(*w), work))
+    assert answers == ["ModelCardSection"] * 4
+    card = hub.Client(hub_server.url, ana).models.card(queue["version"]["id"])
+    assert all(body in card for _, _, body in work)
+    described = as_person(hub_server, mia, 'mutation { describeModel(project: "vision", model: '
+                          '"defect-detector", description: "Finds dents.") { ... on Model { '
+                          "description } } }")  # fmt: skip
+    assert described["describeModel"]["description"] == "Finds dents."
+    too_long = as_person(hub_server, mia, 'mutation($d: String!) { describeModel(project: '
+                         '"vision", model: "defect-detector", description: $d) { __typename } }',
+                         {"d": "x" * 20_001})  # fmt: skip
+    assert too_long["describeModel"]["__typename"] == "ValidationError"
