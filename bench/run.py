@@ -26,6 +26,7 @@ from types import FrameType
 
 from bench import servers
 from bench.datasets import datasets
+from bench.registry import registry
 from bench.report import Result, render_table, write_json
 from bench.search import search
 from bench.workloads import (
@@ -50,6 +51,7 @@ WORKLOADS: dict[str, Workload] = {
     "history": history,
     "series": series,
     "datasets": datasets,
+    "registry": registry,
     "memory": memory,
 }
 OPT_IN: dict[str, Workload] = {"big": big}

@@ -14,27 +14,35 @@ if auth.sign_in_configured() and not st.user.is_logged_in:
     st.navigation([st.Page(auth.sign_in_page, title="Sign in", icon=":material/login:")]).run()
     st.stop()
 
-pages = [
-    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("app_pages/experiments.py", title="Experiments", icon=":material/science:"),
-    st.Page("app_pages/compare.py", title="Compare", icon=":material/stacked_line_chart:"),
-    st.Page("app_pages/run.py", title="Run", icon=":material/description:"),
-    st.Page("app_pages/datasets.py", title="Datasets", icon=":material/table:"),
-    st.Page("app_pages/models.py", title="Models", icon=":material/model_training:"),
-    st.Page("app_pages/review.py", title="Review", icon=":material/rate_review:"),
-    st.Page("app_pages/tasks.py", title="Tasks", icon=":material/view_kanban:"),
-    st.Page("app_pages/wiki.py", title="Wiki", icon=":material/menu_book:"),
-    st.Page("app_pages/resources.py", title="Resources", icon=":material/memory:"),
-]
 me = hub_client.me_or_none()
 unread = hub_client.unread_count_or_zero() if me is not None else 0
-pages += [
-    st.Page("app_pages/activity.py", title=f"Activity ({unread} new)" if unread else "Activity",
-            icon=":material/notifications:"),
-    st.Page("app_pages/settings.py", title="Settings", icon=":material/key:"),
-]  # fmt: skip
+# Every page stays in sight (a collapsed "View more" hid the audit trail): grouped by what
+# people come to do.
+pages = {
+    "": [st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "Experiments": [
+        st.Page("app_pages/experiments.py", title="Experiments", icon=":material/science:"),
+        st.Page("app_pages/compare.py", title="Compare", icon=":material/stacked_line_chart:"),
+        st.Page("app_pages/run.py", title="Run", icon=":material/description:"),
+    ],
+    "Data and models": [
+        st.Page("app_pages/datasets.py", title="Datasets", icon=":material/table:"),
+        st.Page("app_pages/models.py", title="Models", icon=":material/model_training:"),
+        st.Page("app_pages/review.py", title="Review", icon=":material/rate_review:"),
+    ],
+    "Team": [
+        st.Page("app_pages/tasks.py", title="Tasks", icon=":material/view_kanban:"),
+        st.Page("app_pages/wiki.py", title="Wiki", icon=":material/menu_book:"),
+        st.Page("app_pages/activity.py",
+                title=f"Activity ({unread} new)" if unread else "Activity",
+                icon=":material/notifications:"),
+        st.Page("app_pages/resources.py", title="Resources", icon=":material/memory:"),
+    ],
+    "You": [st.Page("app_pages/settings.py", title="Settings", icon=":material/key:")],
+}  # fmt: skip
 if me is not None and me["canReadAudit"]:
-    pages.append(st.Page("app_pages/audit.py", title="Audit trail", icon=":material/policy:"))
+    pages["You"].append(st.Page("app_pages/audit.py", title="Audit trail",
+                                icon=":material/policy:"))  # fmt: skip
 
 with st.sidebar:
     if me is not None:
@@ -42,4 +50,4 @@ with st.sidebar:
     if auth.signed_in() and st.button("Sign out", icon=":material/logout:"):
         st.cache_data.clear()
         st.logout()
-st.navigation(pages).run()
+st.navigation(pages, expanded=True).run()

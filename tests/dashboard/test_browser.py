@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import ViewportSize, sync_playwright
 
 from tests.conftest import LiveHub, free_port
@@ -169,9 +170,17 @@ def test_reviewing_predictions_in_a_browser(dashboard: str, tmp_path: Path) -> N
             page.get_by_text(f"You have judged {before + 1} of 40 samples").wait_for(
                 timeout=30_000)  # fmt: skip
             page.get_by_role("button", name="Wrong", exact=True).click()
-            page.locator('[data-testid="stSelectbox"]').filter(
-                has_text="The right answer").locator("input").click()  # fmt: skip
-            page.get_by_role("option").first.click()
+            answer = page.locator('[data-testid="stSelectbox"]').filter(has_text="The right answer")
+            answer.wait_for(timeout=30_000)
+            option = page.get_by_role("option").first
+            for _ in range(5):  # the box may be redrawn once after it appears
+                answer.locator("input").click()
+                try:
+                    option.wait_for(timeout=5_000)
+                    break
+                except PlaywrightTimeout:
+                    continue
+            option.click()
             page.get_by_role("button", name="Save", exact=True).click()
             page.get_by_text(f"You have judged {before + 2} of 40 samples").wait_for(
                 timeout=30_000)  # fmt: skip
