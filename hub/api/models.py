@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
@@ -15,7 +15,7 @@ from hub.api.reviews import QueueType, queue_types
 from hub.api.runs import KeyValueInput, KeyValueType
 from hub.services import models
 from hub.services.markdown import render
-from hub.services.model_policy import CheckSpec, Policy, inputs_of
+from hub.services.model_policy import CheckSpec, Policy, inputs_of, spec_of
 from hub.store import Store
 from hub.store.model_records import ModelCheck, ModelRecord, ModelReview, ModelVersionRecord
 
@@ -40,7 +40,7 @@ class CheckType:
 
     @classmethod
     def of(cls, check: ModelCheck) -> CheckType:
-        spec = CheckSpec(**json.loads(check.spec_json))
+        spec = spec_of(check.spec_json)
         return cls(
             id=strawberry.ID(check.id), kind=check.kind, title=spec.title, status=check.status,
             detail=check.detail, job_id=strawberry.ID(check.job_id) if check.job_id else None,
@@ -164,17 +164,39 @@ class ModelType:
                                              "first.")  # fmt: skip
 
 
+EXPENSIVE = frozenset({"checks", "reviews", "reviewQueues", "gate", "policy"})
+UNASKED = GateType(open=False, reasons=[], approvals=0, needed=0, approved_by=[],
+                   changes_requested_by=[])  # fmt: skip
+
+
+def asked(info: Info) -> frozenset[str]:
+    """Which of a version's costly fields the query selects (fragments included): the rest
+    are not worked out."""
+    found: set[str] = set()
+    stack: list[Any] = list(info.selected_fields)
+    while stack:
+        node = stack.pop()
+        if getattr(node, "name", None) in EXPENSIVE:
+            found.add(node.name)
+        stack.extend(getattr(node, "selections", None) or [])
+    return frozenset(found)
+
+
 async def version_types(
-    store: Store, model: ModelRecord, project: str, found: list[ModelVersionRecord]
-) -> list[VersionType]:
+    store: Store, model: ModelRecord, project: str, found: list[ModelVersionRecord],
+    wanted: frozenset[str] = EXPENSIVE,
+) -> list[VersionType]:  # fmt: skip
+    """Versions ready to resolve; only the costly fields in ``wanted`` are worked out."""
     ids = [v.id for v in found]
-    checks = await store.models.checks(ids)
-    reviews = await store.models.reviews(ids)
-    queues = await queue_types(store, await store.reviews.of_versions(ids))
+    gated = "gate" in wanted
+    checks = await store.models.checks(ids) if gated or "checks" in wanted else []
+    reviews = await store.models.reviews(ids) if gated or "reviews" in wanted else []
+    queues = (await queue_types(store, await store.reviews.of_versions(ids))
+              if "reviewQueues" in wanted else [])  # fmt: skip
     aliases = models.aliases_by_version(await store.models.aliases([model.id]))
     gates = {v.id: await models.gate(store, v, [c for c in checks if c.version_id == v.id],
                                      [r for r in reviews if r.version_id == v.id])
-             for v in found}  # fmt: skip
+             for v in found} if gated else {}  # fmt: skip
     people = await store.users.by_ids(sorted(
         {v.created_by for v in found} | {r.user_id for r in reviews}))  # fmt: skip
 
@@ -187,7 +209,7 @@ async def version_types(
 
     shown = []
     for v in found:
-        gate = gates[v.id]
+        gate = gates.get(v.id)
         inputs = inputs_of(v.input_schema_json)
         shown.append(VersionType(
             id=strawberry.ID(v.id), model=model.name, project=project, number=v.number,
@@ -196,18 +218,22 @@ async def version_types(
             input_schema=None if inputs is None else [InputType(name=n, type=t)
                                                       for n, t in inputs],
             aliases=sorted(aliases.get(v.id, [])), created_by=name(v.created_by),
-            created_at=v.created_at, policy=PolicyType.of(Policy.from_json(v.policy_json)),
+            created_at=v.created_at,
+            policy=PolicyType.of(Policy.from_json(v.policy_json) if "policy" in wanted
+                                 else Policy()),
             checks=[CheckType.of(c) for c in checks if c.version_id == v.id],
             reviews=[review(r) for r in reviews if r.version_id == v.id],
             review_queues=[q for q in queues if q.version_id == v.id],
-            gate=GateType(open=gate.open, reasons=list(gate.reasons), approvals=gate.approvals,
-                          needed=gate.needed, approved_by=[name(u) for u in gate.approved_by],
-                          changes_requested_by=[name(u) for u in gate.blocked_by]),
+            gate=UNASKED if gate is None else GateType(
+                open=gate.open, reasons=list(gate.reasons), approvals=gate.approvals,
+                needed=gate.needed, approved_by=[name(u) for u in gate.approved_by],
+                changes_requested_by=[name(u) for u in gate.blocked_by]),
         ))  # fmt: skip
     return shown
 
 
-async def model_type(store: Store, model: ModelRecord, project: str) -> ModelType:
+async def model_type(store: Store, model: ModelRecord, project: str,
+                     wanted: frozenset[str] = EXPENSIVE) -> ModelType:  # fmt: skip
     versions = await store.models.versions(model.id)
     numbers = {v.id: v.number for v in versions}
     aliases = await store.models.aliases([model.id])
@@ -224,7 +250,7 @@ async def model_type(store: Store, model: ModelRecord, project: str) -> ModelTyp
         aliases=[AliasType(alias=a.alias, version=numbers[a.version_id], moved_by=name(a.moved_by),
                            moved_at=a.moved_at) for a in aliases],
         policy=PolicyType.of(await models.policy(store, model)),
-        versions=await version_types(store, model, project, versions),
+        versions=await version_types(store, model, project, versions, wanted),
         moves=[MoveType(alias=m.alias, version=numbers.get(m.version_id or ""),
                         previous=numbers.get(m.previous_id or ""), moved_by=name(m.moved_by),
                         moved_at=m.moved_at, automatic=m.automatic) for m in moves],
@@ -297,7 +323,7 @@ class ModelQueries:
     async def models(self, info: Info, project: str) -> list[ModelType]:
         ctx = info.context
         found = await models.of_project(ctx.store, ctx.principal, project)
-        return [await model_type(ctx.store, m, project) for m in found]
+        return [await model_type(ctx.store, m, project, asked(info)) for m in found]
 
     @strawberry.field(description="One model with its versions, aliases and policy.")
     async def model(self, info: Info, project: str, name: str) -> ModelResult:
@@ -305,7 +331,7 @@ class ModelQueries:
 
         async def one() -> ModelType:
             found = await models.read(ctx.store, ctx.principal, project, name)
-            return await model_type(ctx.store, found.model, found.project.name)
+            return await model_type(ctx.store, found.model, found.project.name, asked(info))
 
         return await result_of(one(), lambda m: m)  # type: ignore[return-value]
 

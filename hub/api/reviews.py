@@ -67,6 +67,8 @@ class QueueType:
 
 
 async def queue_types(store: Store, queues: list[ReviewQueue]) -> list[QueueType]:
+    if not queues:
+        return []
     counted = await reviews.tallies(store, queues)
     people = await store.users.by_ids(sorted({q.created_by for q in queues}))
     versions = await store.models.versions_by_ids(sorted({q.version_id for q in queues}))

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from hub.clock import now
 from hub.errors import InvalidInput, LimitExceeded
 from hub.services import audit, datasets, lineage, models, reviews
-from hub.services.model_policy import CheckSpec
+from hub.services.model_policy import spec_of
 from hub.services.permissions import READ, WRITE
 from hub.services.principal import Principal
 from hub.store import Store
@@ -151,7 +151,7 @@ async def _generated(
     checks = await store.models.checks([version.id])
     gate = await models.gate(store, version, checks)
     approvers = await store.users.by_ids(list(gate.approved_by))
-    check_rows = [[CheckSpec(**json.loads(c.spec_json)).title, c.status, c.detail]
+    check_rows = [[spec_of(c.spec_json).title, c.status, c.detail]
                   for c in checks]  # fmt: skip
     approvals = (f"Approved by {', '.join(sorted(u.name for u in approvers.values()))}."
                  if approvers else "Not approved yet.")  # fmt: skip

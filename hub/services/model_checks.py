@@ -25,7 +25,7 @@ from connectors.ray import RayCluster
 from hub.clock import now
 from hub.errors import Conflict, StoreUnavailable
 from hub.services import activity, audit, cluster, datasets, models
-from hub.services.model_policy import CheckSpec
+from hub.services.model_policy import CheckSpec, spec_of
 from hub.services.principal import SYSTEM
 from hub.settings import Settings
 from hub.store import Store
@@ -78,7 +78,7 @@ async def _environment(store: Store, version: ModelVersionRecord, spec: CheckSpe
 
 async def _start(store: Store, settings: Settings, check: ModelCheck,
                  version: ModelVersionRecord) -> ModelCheck:  # fmt: skip
-    spec = CheckSpec(**json.loads(check.spec_json))
+    spec = spec_of(check.spec_json)
     owner = await store.users.by_id(version.created_by)
     project = (await store.projects.by_ids([version.project_id]))[version.project_id]
     try:
@@ -117,7 +117,7 @@ async def _follow(settings: Settings, check: ModelCheck) -> ModelCheck:
 def _events(check: ModelCheck, version: ModelVersionRecord, model_name: str) -> list[EventDraft]:
     if check.status != "failed":
         return []
-    spec = CheckSpec(**json.loads(check.spec_json))
+    spec = spec_of(check.spec_json)
     return [activity.entry(SYSTEM, "model.check_failed", "model_version", version.id,
                            version.project_id,
                            f"check {spec.title!r} failed on version {version.number} of model "

@@ -20,6 +20,7 @@ check waits for people: it passes once a review of the version's predictions has
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import re
@@ -80,14 +81,24 @@ class Policy:
 
     @classmethod
     def from_json(cls, text: str | None) -> Policy:
-        if not text:
-            return cls()
-        raw = json.loads(text)
-        return cls(
-            tuple(raw.get("protected") or ()),
-            tuple(CheckSpec(**c) for c in raw.get("checks") or ()),
-            int(raw.get("approvals") or 0), raw.get("approver_group"), raw.get("auto_move"),
-        )  # fmt: skip
+        return _parsed(text) if text else cls()
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str) -> Policy:
+    """A policy from its JSON (versions share a few policies: each is parsed once)."""
+    raw = json.loads(text)
+    return Policy(
+        tuple(raw.get("protected") or ()),
+        tuple(CheckSpec(**c) for c in raw.get("checks") or ()),
+        int(raw.get("approvals") or 0), raw.get("approver_group"), raw.get("auto_move"),
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4096)
+def spec_of(text: str) -> CheckSpec:
+    """A check's spec from its JSON (each distinct one parsed once)."""
+    return CheckSpec(**json.loads(text))
 
 
 def check_alias(alias: str) -> str:

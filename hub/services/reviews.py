@@ -22,7 +22,7 @@ from hub.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
 from hub.services import activity, audit, datasets, models, permissions
 from hub.services.dataset_uploads import store_version
-from hub.services.model_policy import CheckSpec
+from hub.services.model_policy import spec_of
 from hub.services.permissions import COMMENT, READ, WRITE
 from hub.services.principal import Principal
 from hub.services.review_stats import Tally, tally
@@ -250,7 +250,7 @@ async def settle_checks(store: Store, version_id: str) -> None:
     counted = list((await tallies(store, await store.reviews.of_versions([version_id]))).values())
     best = max(counted, key=lambda t: t.decided, default=None)
     for check in checks:
-        spec = CheckSpec(**json.loads(check.spec_json))
+        spec = spec_of(check.spec_json)
         assert spec.value is not None
         if best is None or best.decided < spec.samples:
             decided = best.decided if best else 0

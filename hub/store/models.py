@@ -133,6 +133,8 @@ class ModelStore:
         self._db = db
 
     async def _list(self, kind: type[R], where: str, params: list[Any], order: str) -> list[R]:
+        if params and params[0] == []:
+            return []  # no ids asked for: no query
         return await self._db.read(_select, kind, where, params, order)
 
     # models and versions
@@ -144,18 +146,18 @@ class ModelStore:
         return await self._list(ModelRecord, "project_id = ?", [project_id], "lower(name)")
 
     async def by_ids(self, ids: list[str]) -> dict[str, ModelRecord]:
-        found = await self._list(ModelRecord, "id IN (SELECT unnest(?))", [ids], "id")
+        found = await self._list(ModelRecord, "list_contains(?, id)", [ids], "id")
         return {m.id: m for m in found}
 
     async def versions(self, model_id: str) -> list[ModelVersionRecord]:
         return await self._list(ModelVersionRecord, "model_id = ?", [model_id], "number DESC")
 
     async def versions_by_ids(self, ids: list[str]) -> dict[str, ModelVersionRecord]:
-        found = await self._list(ModelVersionRecord, "id IN (SELECT unnest(?))", [ids], "id")
+        found = await self._list(ModelVersionRecord, "list_contains(?, id)", [ids], "id")
         return {v.id: v for v in found}
 
     async def versions_of_runs(self, run_ids: list[str]) -> list[ModelVersionRecord]:
-        return await self._list(ModelVersionRecord, "run_id IN (SELECT unnest(?))", [run_ids],
+        return await self._list(ModelVersionRecord, "list_contains(?, run_id)", [run_ids],
                                 "created_at")  # fmt: skip
 
     async def register(
@@ -195,7 +197,7 @@ class ModelStore:
     # aliases
 
     async def aliases(self, model_ids: list[str]) -> list[ModelAlias]:
-        return await self._list(ModelAlias, "model_id IN (SELECT unnest(?))", [model_ids],
+        return await self._list(ModelAlias, "list_contains(?, model_id)", [model_ids],
                                 "alias")  # fmt: skip
 
     async def moves(self, model_id: str, limit: int = 200) -> list[AliasMove]:
@@ -208,7 +210,7 @@ class ModelStore:
     # checks
 
     async def checks(self, version_ids: list[str]) -> list[ModelCheck]:
-        return await self._list(ModelCheck, "version_id IN (SELECT unnest(?))", [version_ids],
+        return await self._list(ModelCheck, "list_contains(?, version_id)", [version_ids],
                                 "version_id, position")  # fmt: skip
 
     async def pending_checks(self) -> list[ModelCheck]:
@@ -247,7 +249,7 @@ class ModelStore:
     # reviews
 
     async def reviews(self, version_ids: list[str]) -> list[ModelReview]:
-        return await self._list(ModelReview, "version_id IN (SELECT unnest(?))", [version_ids],
+        return await self._list(ModelReview, "list_contains(?, version_id)", [version_ids],
                                 "reviewed_at")  # fmt: skip
 
     async def review(self, review: ModelReview, *, audit: Sequence[EventDraft]) -> ModelReview:
