@@ -404,7 +404,8 @@ class ModelMutations:
                 None if input_schema is None else [(i.name, i.type) for i in input_schema],
             )  # fmt: skip
             project = (await ctx.store.projects.by_ids([model.project_id]))[model.project_id]
-            return (await version_types(ctx.store, model, project.name, [version]))[0]
+            shown = await version_types(ctx.store, model, project.name, [version], asked(info))
+            return shown[0]
 
         return await result_of(made(), lambda v: v)  # type: ignore[return-value]
 

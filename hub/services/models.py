@@ -144,23 +144,27 @@ def _check_inputs(inputs: Sequence[tuple[str, str]] | None) -> str | None:
                        for n, (_, k) in zip(names, inputs, strict=True)])  # fmt: skip
 
 
-async def _metrics(store: Store, run_id: str) -> dict[str, float]:
-    return {s.key: s.last_value for s in await store.metrics.summaries([run_id])
-            if s.last_value is not None and math.isfinite(s.last_value)}  # fmt: skip
-
-
 async def _facts(store: Store, model_id: str, run_id: str, inputs_json: str | None,
                  policy: Policy) -> Facts:  # fmt: skip
-    aliases = {a.alias: a.version_id for a in await store.models.aliases([model_id])}
+    """What the built-in checks judge, read in as few queries as the policy allows."""
     wanted = {spec.than for spec in policy.checks if spec.kind in ("no_worse", "schema")}
+    aliases = ({a.alias: a.version_id for a in await store.models.aliases([model_id])}
+               if wanted else {})  # fmt: skip
     pointed = await store.models.versions_by_ids([aliases[a] for a in wanted if a in aliases])
+    measured = any(spec.kind in ("metric", "no_worse") for spec in policy.checks)
+    summaries = await store.metrics.summaries(
+        sorted({run_id} | {v.run_id for v in pointed.values()})) if measured else []  # fmt: skip
+    metrics: dict[str, dict[str, float]] = {}
+    for summary in summaries:
+        if summary.last_value is not None and math.isfinite(summary.last_value):
+            metrics.setdefault(summary.run_id, {})[summary.key] = summary.last_value
     compared = {}
     for alias in wanted:
         other = pointed.get(aliases.get(alias, ""))
         if other is not None:
-            compared[alias] = (other.number, await _metrics(store, other.run_id),
+            compared[alias] = (other.number, metrics.get(other.run_id, {}),
                                inputs_of(other.input_schema_json))  # fmt: skip
-    return Facts(await _metrics(store, run_id), inputs_of(inputs_json), compared)
+    return Facts(metrics.get(run_id, {}), inputs_of(inputs_json), compared)
 
 
 def _judged(version_id: str, position: int, spec: CheckSpec, facts: Facts) -> ModelCheck:
@@ -199,9 +203,9 @@ async def register(
                             field="description")  # fmt: skip
     inputs_json = _check_inputs(inputs)
     at = now()
-    existing = await store.models.named(run.project_id, name)
+    existing, policy_json = await store.models.named_with_policy(run.project_id, name)
     model = existing or ModelRecord(new_id(), run.project_id, name, "", principal.user_id, at)
-    policy = Policy.from_json(await store.models.policy(model.id)) if existing else Policy()
+    policy = Policy.from_json(policy_json)
     version = ModelVersionRecord(
         new_id(), model.id, run.project_id, 0, run.id, _check_source(source), description,
         json.dumps(_check_tags(dict(tags or {}))), inputs_json, policy.to_json(),

@@ -142,6 +142,16 @@ class ModelStore:
     async def named(self, project_id: str, name: str) -> ModelRecord | None:
         return await self._db.read(_model_named, project_id, name)
 
+    async def named_with_policy(self, project_id: str,
+                                name: str) -> tuple[ModelRecord | None, str | None]:  # fmt: skip
+        """The model of that name and its policy's JSON, in one read."""
+
+        def read(cur: Cursor) -> tuple[ModelRecord | None, str | None]:
+            model = _model_named(cur, project_id, name)
+            return model, _policy(cur, model.id) if model else None
+
+        return await self._db.read(read)
+
     async def of_project(self, project_id: str) -> list[ModelRecord]:
         return await self._list(ModelRecord, "project_id = ?", [project_id], "lower(name)")
 
