@@ -90,3 +90,16 @@ class Context:
 
 
 Info = strawberry.Info[Context, None]
+
+
+def selected(info: Info, names: frozenset[str]) -> frozenset[str]:
+    """Which of ``names`` the current field's selection asks for (fragments included): what a
+    resolver must work out, and what it may skip."""
+    found: set[str] = set()
+    stack: list[Any] = list(info.selected_fields)
+    while stack:
+        node = stack.pop()
+        if getattr(node, "name", None) in names:
+            found.add(node.name)
+        stack.extend(getattr(node, "selections", None) or [])
+    return frozenset(found)

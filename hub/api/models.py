@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 
-from hub.api.context import Info
+from hub.api.context import Info, selected
 from hub.api.errors import Errors, result_of
 from hub.api.reviews import QueueType, queue_types
 from hub.api.runs import KeyValueInput, KeyValueType
@@ -169,19 +169,6 @@ UNASKED = GateType(open=False, reasons=[], approvals=0, needed=0, approved_by=[]
                    changes_requested_by=[])  # fmt: skip
 
 
-def asked(info: Info) -> frozenset[str]:
-    """Which of a version's costly fields the query selects (fragments included): the rest
-    are not worked out."""
-    found: set[str] = set()
-    stack: list[Any] = list(info.selected_fields)
-    while stack:
-        node = stack.pop()
-        if getattr(node, "name", None) in EXPENSIVE:
-            found.add(node.name)
-        stack.extend(getattr(node, "selections", None) or [])
-    return frozenset(found)
-
-
 async def version_types(
     store: Store, model: ModelRecord, project: str, found: list[ModelVersionRecord],
     wanted: frozenset[str] = EXPENSIVE,
@@ -323,7 +310,7 @@ class ModelQueries:
     async def models(self, info: Info, project: str) -> list[ModelType]:
         ctx = info.context
         found = await models.of_project(ctx.store, ctx.principal, project)
-        return [await model_type(ctx.store, m, project, asked(info)) for m in found]
+        return [await model_type(ctx.store, m, project, selected(info, EXPENSIVE)) for m in found]
 
     @strawberry.field(description="One model with its versions, aliases and policy.")
     async def model(self, info: Info, project: str, name: str) -> ModelResult:
@@ -331,7 +318,9 @@ class ModelQueries:
 
         async def one() -> ModelType:
             found = await models.read(ctx.store, ctx.principal, project, name)
-            return await model_type(ctx.store, found.model, found.project.name, asked(info))
+            return await model_type(
+                ctx.store, found.model, found.project.name, selected(info, EXPENSIVE)
+            )
 
         return await result_of(one(), lambda m: m)  # type: ignore[return-value]
 
@@ -404,7 +393,9 @@ class ModelMutations:
                 None if input_schema is None else [(i.name, i.type) for i in input_schema],
             )  # fmt: skip
             project = (await ctx.store.projects.by_ids([model.project_id]))[model.project_id]
-            shown = await version_types(ctx.store, model, project.name, [version], asked(info))
+            shown = await version_types(
+                ctx.store, model, project.name, [version], selected(info, EXPENSIVE)
+            )
             return shown[0]
 
         return await result_of(made(), lambda v: v)  # type: ignore[return-value]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from hub.api.context import Info
+from hub.api.context import Info, selected
 from hub.api.errors import (
     ConflictErrorType,
     FilterErrorType,
@@ -140,23 +140,12 @@ class RunType:
         return [MetricSeriesType.of(record) for record in found]
 
 
-def _selects_any(info: Info, names: frozenset[str]) -> bool:
-    """Whether the current field's selection (fragments included) names any of ``names``."""
-    stack: list[Any] = list(info.selected_fields)
-    while stack:
-        node = stack.pop()
-        if getattr(node, "name", None) in names:
-            return True
-        stack.extend(getattr(node, "selections", None) or [])
-    return False
-
-
 async def load_runs(info: Info, records: list[RunRecord]) -> list[RunType]:
     """Runs ready to resolve. When the query asks for params, tags, metrics, project or
     experiment, they are read for the whole list at once: five queries per page, side by side,
     never one per run."""
     details = None
-    if records and _selects_any(info, DETAIL_FIELDS):
+    if records and selected(info, DETAIL_FIELDS):
         ctx = info.context
         details = await runs.details(ctx.store, ctx.principal, records)
     result = []
