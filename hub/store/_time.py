@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
+from typing import Any
 
 
 def to_utc(value: datetime) -> datetime:
@@ -18,3 +20,8 @@ def to_naive(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is None:
         return value
     return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def row_of(record: Any) -> list[Any]:
+    """A frozen record's field values in order, datetimes as naive UTC: a row to insert."""
+    return [to_naive(v) if isinstance(v, datetime) else v for v in dataclasses.astuple(record)]

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from hub.errors import Conflict
-from hub.store._time import maybe_utc, to_naive, to_utc
+from hub.store._time import maybe_utc, row_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
 from hub.store.records import Booking, EventDraft, Quota
 
@@ -72,7 +72,7 @@ def _create(
                 f"booking it would have {used:g} booked at once.",
                 field="gpus",
             )
-    values = [to_naive(v) if isinstance(v, datetime) else v for v in dataclasses.astuple(booking)]
+    values = row_of(booking)
     cur.execute(f"INSERT INTO gpu_bookings ({_BOOKING}) VALUES ({', '.join('?' * len(values))})",
                 values)  # fmt: skip
     return booking

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from hub.store._time import maybe_utc, to_naive, to_utc
+from hub.store._time import maybe_utc, row_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
 from hub.store.records import ClusterCheck, ClusterJob, EventDraft, NodeSample, Usage
 
@@ -39,7 +39,7 @@ def _upsert(cur: Cursor, jobs: Sequence[ClusterJob]) -> None:
                 project=job.project or known.project,
             )  # fmt: skip
             cur.execute("DELETE FROM cluster_jobs WHERE submission_id = ?", [job.submission_id])
-        values = [to_naive(v) if isinstance(v, datetime) else v for v in dataclasses.astuple(job)]
+        values = row_of(job)
         cur.execute(f"INSERT INTO cluster_jobs ({_JOB}) VALUES ({', '.join('?' * len(values))})",
                     values)  # fmt: skip
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from hub.store._time import maybe_utc, to_naive, to_utc
+from hub.store._time import maybe_utc, row_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
 from hub.store.records import CommentEdit, CommentRecord, EventDraft, Mention, Reaction
 
@@ -38,7 +38,7 @@ def _set_mentions(cur: Cursor, comment_id: str, mentions: Sequence[Mention]) -> 
 
 
 def _insert(cur: Cursor, record: CommentRecord, mentions: Sequence[Mention]) -> CommentRecord:
-    values = [to_naive(v) if isinstance(v, datetime) else v for v in dataclasses.astuple(record)]
+    values = row_of(record)
     cur.execute(f"INSERT INTO comments ({_COLUMNS}) VALUES ({', '.join('?' * len(values))})",
                 values)  # fmt: skip
     _set_mentions(cur, record.id, mentions)

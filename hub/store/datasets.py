@@ -8,7 +8,6 @@ import json
 import resource
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import pyarrow as pa
 
 from hub.errors import InvalidInput
 from hub.run_filter import And, Filter, Not, Or
-from hub.store._time import to_naive, to_utc
+from hub.store._time import row_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
 from hub.store.records import (
     Annotation,
@@ -94,7 +93,7 @@ def _insert_version(
         number=(latest.number + 1) if latest else 1,
         parent_id=version.parent_id or (latest.id if latest else None),
     )
-    values = [to_naive(v) if isinstance(v, datetime) else v for v in dataclasses.astuple(version)]
+    values = row_of(version)
     cur.execute(
         f"INSERT INTO dataset_versions ({_VERSION}) VALUES ({', '.join('?' * len(values))})", values
     )

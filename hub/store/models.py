@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from hub.errors import Conflict
-from hub.store._time import to_naive, to_utc
+from hub.store._time import row_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
 from hub.store.model_records import (
     AliasMove,
@@ -49,7 +49,7 @@ def _select(cur: Cursor, kind: type[R], where: str, params: list[Any], order: st
 
 
 def _insert(cur: Cursor, item: Any) -> None:
-    values = [to_naive(v) if isinstance(v, datetime) else v for v in dataclasses.astuple(item)]
+    values = row_of(item)
     cur.execute(
         f"INSERT INTO {TABLES[type(item)]} ({_COLUMNS[type(item)]}) "
         f"VALUES ({', '.join('?' * len(values))})",

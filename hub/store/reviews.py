@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from hub.errors import Conflict
-from hub.store._time import maybe_utc, to_naive, to_utc
+from hub.store._time import maybe_utc, row_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
 from hub.store.model_records import Judgement, ReviewQueue
 from hub.store.records import EventDraft
@@ -30,12 +30,8 @@ def _queues(cur: Cursor, where: str, params: list[Any]) -> list[ReviewQueue]:
     return [_queue(r) for r in rows]
 
 
-def _values(item: Any) -> list[Any]:
-    return [to_naive(v) if isinstance(v, datetime) else v for v in dataclasses.astuple(item)]
-
-
 def _create(cur: Cursor, queue: ReviewQueue, rows: Sequence[int]) -> ReviewQueue:
-    values = _values(queue)
+    values = row_of(queue)
     cur.execute(f"INSERT INTO review_queues ({_QUEUE}) VALUES ({', '.join('?' * len(values))})",
                 values)  # fmt: skip
     cur.executemany("INSERT INTO review_items VALUES (?, ?, ?)",
@@ -52,7 +48,7 @@ def _judge(cur: Cursor, judgement: Judgement) -> Judgement:
         raise Conflict("This review is closed: its results are final.")
     cur.execute("DELETE FROM review_judgements WHERE queue_id = ? AND position = ? AND user_id = ?",
                 [judgement.queue_id, judgement.position, judgement.user_id])  # fmt: skip
-    values = _values(judgement)
+    values = row_of(judgement)
     cur.execute(f"INSERT INTO review_judgements ({_JUDGEMENT}) VALUES "
                 f"({', '.join('?' * len(values))})", values)  # fmt: skip
     return judgement

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from hub.store._time import maybe_utc, to_naive, to_utc
+from hub.store._time import maybe_utc, row_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
 from hub.store.records import DeliveryRecord, EventDraft, WebhookRecord
 
@@ -30,7 +30,7 @@ def _delivery(row: tuple[Any, ...]) -> DeliveryRecord:
 
 
 def _insert(cur: Cursor, hook: WebhookRecord) -> WebhookRecord:
-    values = [to_naive(v) if isinstance(v, datetime) else v for v in dataclasses.astuple(hook)]
+    values = row_of(hook)
     cur.execute(f"INSERT INTO webhooks ({_HOOK}) VALUES ({', '.join('?' * len(values))})", values)
     return hook
 
