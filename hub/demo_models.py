@@ -73,7 +73,7 @@ async def _review(store: Store, settings: Settings, version_id: str, people: lis
         instructions="Look at the **image** and say whether the defect is right. Hairline "
         "scratches on line C count as scratches.",
     )  # fmt: skip
-    samples = (await reviews.samples(store, people[0], queue.id, offset=0, limit=40))[1]
+    samples = (await reviews.samples(store, people[0], queue.id, offset=0, limit=40)).samples
     for person, count in zip(people, (14, 9), strict=True):
         for sample in samples[:count]:
             right = sample.prediction if sample.position % 7 else "scratch"

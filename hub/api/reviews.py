@@ -173,24 +173,22 @@ class ReviewQueries:
         ctx = info.context
 
         async def found() -> SamplesType:
-            opened, shown = await reviews.samples(
+            page = await reviews.samples(
                 ctx.store, ctx.principal, id, position=position, offset=offset, limit=limit
             )
-            rows = await ctx.store.reviews.items(id)
-            mine = [j for j in await ctx.store.reviews.judgements([id])
-                    if j.user_id == ctx.principal.user_id]  # fmt: skip
+            opened = page.opened
             return SamplesType(
                 model=opened.model, version=opened.version, dataset=opened.found.dataset.name,
                 dataset_version=opened.record.number,
                 instructions_html=render(opened.queue.instructions),
-                labels=json.loads(opened.queue.labels_json), total=len(rows),
-                judged_by_me=len(mine),
+                labels=json.loads(opened.queue.labels_json), total=page.total,
+                judged_by_me=page.judged_by_me,
                 samples=[SampleType(position=s.position, row_number=s.row_number,
                                     columns=s.columns, values=JSON(s.values),
                                     prediction=JSON(s.prediction), truth=JSON(s.truth),
                                     judgements=s.judgements,
                                     mine=_judgement(s.mine) if s.mine else None)
-                         for s in shown],
+                         for s in page.samples],
             )  # fmt: skip
 
         return await result_of(found(), lambda s: s)  # type: ignore[return-value]

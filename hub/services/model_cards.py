@@ -20,6 +20,7 @@ from hub.services import audit, datasets, lineage, models, reviews
 from hub.services.model_policy import spec_of
 from hub.services.permissions import READ, WRITE
 from hub.services.principal import Principal
+from hub.services.review_stats import majority
 from hub.store import Store
 from hub.store.model_records import ModelVersionRecord, ReviewQueue
 from hub.store.records import EventDraft
@@ -75,7 +76,8 @@ async def _slices(store: Store, queue: ReviewQueue) -> str:
     verdicts: dict[int, list[bool]] = defaultdict(list)
     for judgement in judgements:
         verdicts[rows[judgement.position]].append(judgement.correct)
-    decided = {row: sum(v) > len(v) / 2 for row, v in verdicts.items() if sum(v) * 2 != len(v)}
+    said = {row: majority(v) for row, v in verdicts.items()}
+    decided = {row: ok for row, ok in said.items() if ok is not None}
     if not decided:
         return ""
     record = (await store.datasets.versions_by_ids([queue.dataset_version_id]))[

@@ -66,6 +66,12 @@ class Tally:
     disagreements: tuple[int, ...]  # positions
 
 
+def majority(verdicts: Sequence[bool]) -> bool | None:
+    """What most said of one sample: correct (True), wrong (False), or None on a tie."""
+    yes = sum(verdicts)
+    return None if yes * 2 == len(verdicts) else yes * 2 > len(verdicts)
+
+
 def tally(samples: int, per_item: int, verdicts: dict[int, list[tuple[bool, str | None]]]) -> Tally:
     """``verdicts``: per position, each reviewer's (correct, right label)."""
     correct = decided = complete = 0
@@ -74,11 +80,10 @@ def tally(samples: int, per_item: int, verdicts: dict[int, list[tuple[bool, str 
     for position, given in sorted(verdicts.items()):
         if len(given) >= per_item:
             complete += 1
-        yes = sum(1 for ok, _ in given if ok)
-        no = len(given) - yes
-        if yes != no:
+        said = majority([ok for ok, _ in given])
+        if said is not None:
             decided += 1
-            correct += yes > no
+            correct += said
         words = ["correct" if ok else f"wrong: {label or '?'}" for ok, label in given]
         categories.append(words)
         if len(set(words)) > 1:

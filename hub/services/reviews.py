@@ -25,7 +25,7 @@ from hub.services.dataset_uploads import store_version
 from hub.services.model_policy import spec_of
 from hub.services.permissions import COMMENT, READ, WRITE
 from hub.services.principal import Principal
-from hub.services.review_stats import Tally, tally
+from hub.services.review_stats import Tally, majority, tally
 from hub.settings import Settings
 from hub.store import Store
 from hub.store.model_records import Judgement, ReviewQueue
@@ -61,6 +61,14 @@ class Sample:
     truth: Any
     mine: Judgement | None
     judgements: int  # by anyone
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SamplePage:
+    opened: Opened
+    samples: list[Sample]
+    total: int  # samples in the queue
+    judged_by_me: int
 
 
 async def _open(store: Store, principal: Principal, queue_id: str, needed: str,
@@ -174,7 +182,7 @@ async def waiting(store: Store, principal: Principal) -> list[ReviewQueue]:
 async def samples(
     store: Store, principal: Principal, queue_id: str, *, position: int | None = None,
     offset: int = 0, limit: int = 1,
-) -> tuple[Opened, list[Sample]]:  # fmt: skip
+) -> SamplePage:  # fmt: skip
     """Samples to judge with their values (PII masked for those without the grant): by default
     the next one the principal has not judged that still needs judging; or ``limit`` samples
     from ``offset`` (the grid); or the one at ``position``."""
@@ -208,7 +216,7 @@ async def samples(
                             truth, mine.get(p), len(given.get(p, []))))  # fmt: skip
     await audit.read(store, principal, "review.read", "review", queue_id,
                      opened.queue.project_id, len(shown))  # fmt: skip
-    return opened, shown
+    return SamplePage(opened, shown, len(rows), len(mine))
 
 
 async def judge(
@@ -306,12 +314,10 @@ async def publish(
         raise InvalidInput("Nothing has been reviewed yet.")
     verdicts = []
     for position, judgements in given.items():
-        yes = sum(1 for j in judgements if j.correct)
-        no = len(judgements) - yes
-        majority = None if yes == no else yes > no
+        said = majority([j.correct for j in judgements])
         wrong = [j.label for j in judgements if not j.correct and j.label]
-        label = max(set(wrong), key=wrong.count) if wrong and majority is False else None
-        verdicts.append((rows[position], majority, label, len(judgements)))
+        label = max(set(wrong), key=wrong.count) if wrong and said is False else None
+        verdicts.append((rows[position], said, label, len(judgements)))
     names = [c["name"] for c in json.loads(opened.record.schema_json)]
     paths = await datasets.paths_of(store, await store.datasets.files(opened.record.id))
     scratch = settings.data_dir / "tmp"
