@@ -232,6 +232,12 @@ async def _by_team(store: Store, rows: list[Usage]) -> list[Usage]:
     return _regroup(rows, lambda who: teams_of.get(people.get(who, ""), []) or ["no team"])
 
 
+async def _readable_names(store: Store, principal: Principal) -> set[str]:
+    """The names of the projects the principal may read (jobs carry project names)."""
+    readable = await activity.readable(store, principal)
+    return {p.name for p in (await store.projects.by_ids(sorted(readable))).values()}
+
+
 async def jobs(
     store: Store, principal: Principal, limit: int = 200, run_id: str | None = None
 ) -> list[ClusterJob]:
@@ -240,8 +246,7 @@ async def jobs(
     if run_id is not None:
         await runs.visible_runs(store, principal, [run_id], "cluster.jobs")
     found = await store.cluster.jobs(min(max(limit, 1), 1000), run_id)
-    readable = await activity.readable(store, principal)
-    names = {p.name for p in (await store.projects.by_ids(sorted(readable))).values()}
+    names = await _readable_names(store, principal)
     shown = [j if j.project is None or j.project in names else
              dataclasses.replace(j, entrypoint="(hidden: not your project)", message="")
              for j in found]  # fmt: skip
@@ -263,8 +268,7 @@ async def gpu_holders(store: Store, settings: Settings, principal: Principal) ->
     projects the principal may not read show no name."""
     found = await ask(settings, RayCluster.gpu_holders)
     known = {j.submission_id: j for j in await store.cluster.jobs(1000)}
-    readable = await activity.readable(store, principal)
-    names = {p.name for p in (await store.projects.by_ids(sorted(readable))).values()}
+    names = await _readable_names(store, principal)
     shown = []
     for holder in found:
         job = known.get(holder.submission_id or "")
