@@ -330,11 +330,12 @@ class ModelQueries:
         found = await models.of_run(ctx.store, ctx.principal, run_id)
         owners = await ctx.store.models.by_ids(sorted({v.model_id for v in found}))
         projects = await ctx.store.projects.by_ids(sorted({m.project_id for m in owners.values()}))
+        wanted = selected(info, EXPENSIVE)
         shown = []
-        for version in found:
-            owner = owners[version.model_id]
-            shown += await version_types(ctx.store, owner, projects[owner.project_id].name,
-                                         [version])  # fmt: skip
+        for owner in owners.values():  # a run is behind a version or two: one pass per model
+            mine = [v for v in found if v.model_id == owner.id]
+            shown += await version_types(ctx.store, owner, projects[owner.project_id].name, mine,
+                                         wanted)  # fmt: skip
         return shown
 
     @strawberry.field(description="One model version with its checks, reviews and gate.")
