@@ -28,7 +28,11 @@ system-deps:  ## Debian packages the tests need (headless Chromium for page test
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; }
 
-test: install system-deps  ## Install what tests need, then run them all.
+MLFLOW := bench/.mlflow-venv/bin/mlflow
+$(MLFLOW): | $(STAMP)  # the reference MLflow server, in its own venv (see bench/servers.py)
+	$(PY) -c "from bench.servers import ensure_mlflow_venv; ensure_mlflow_venv()"
+
+test: install system-deps $(MLFLOW)  ## Install what tests need, then run them all.
 	$(PY) -m pytest -q
 
 check: install  ## Lint, format check and type check.

@@ -19,7 +19,7 @@ from hub.auth.provider import Provider
 from hub.auth.routes import SignIn, auth_routes
 from hub.auth.sessions import Sessions, discover
 from hub.errors import SalonError
-from hub.http import audit, datasets, health, metrics
+from hub.http import audit, datasets, health, metrics, mlflow
 from hub.http.auth import AuthMiddleware
 from hub.http.body import GraphQLBodyLimit
 from hub.http.errors import salon_error_handler, unexpected_error_handler
@@ -68,12 +68,14 @@ async def _checkpoint_every(settings: Settings, store: Store, keys: KeyRing) -> 
 
 def _clean_up(settings: Settings, store: Store) -> None:
     """What an interrupted upload or a crash left behind: scratch files, and objects that no
-    dataset version refers to. Nothing is in flight before the app starts."""
+    dataset version or artifact refers to. Nothing is in flight before the app starts."""
     scratch = settings.data_dir / "tmp"
     if scratch.is_dir():
         for leftover in scratch.iterdir():
             leftover.unlink(missing_ok=True)
-    removed = store.objects.sweep(store.datasets.referenced_objects_sync())
+    removed = store.objects.sweep(
+        store.datasets.referenced_objects_sync() | store.artifacts.referenced_objects_sync()
+    )
     if removed:
         log.info("Removed %d stored objects no dataset version refers to", removed)
 
@@ -163,6 +165,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
                 datasets.download,
                 methods=["GET"],
             ),
+            *mlflow.routes(),
             *auth_routes(provider, store, authenticator, signin, return_origins),
         ],
         middleware=[

@@ -12,6 +12,7 @@ client and logged with an id::
      │    ├── FilterSyntaxError a run filter that does not parse            → 400
      │    └── LimitExceeded     input larger than a configured limit        → 413 / 400
      ├── Conflict               the change clashes with the current state   → 409
+     │    └── AlreadyExists     a name that is taken                        → 409
      └── StoreUnavailable       the database file cannot be opened (in use)  → 503
 
 An object the caller may not see is reported as :class:`NotFound`, so that an outsider cannot
@@ -87,6 +88,10 @@ class LimitExceeded(InvalidInput):
 class Conflict(SalonError):
     status = 409
     code = "conflict"
+
+
+class AlreadyExists(Conflict):
+    code = "already_exists"
 
 
 class StoreUnavailable(SalonError):

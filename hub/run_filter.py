@@ -7,7 +7,7 @@ Examples::
     metrics.`val/loss` < 0.5 or name like 'resnet%'
 
 A field is ``metrics.KEY``, ``params.KEY``, ``tags.KEY`` or an attribute (``name``, ``status``,
-``user``, ``experiment``, ``started_at``, ``ended_at``, ``id``, ``git_commit``, ``host``, also
+``user``, ``experiment``, ``experiment_id``, ``started_at``, ``ended_at``, ``id``, ``git_commit``, ``host``, also
 written ``attributes.status``). Keys with unusual characters go in backticks. The store compiles
 the tree to parameterised SQL (``hub/store/run_search.py``).
 
@@ -34,6 +34,7 @@ ATTRIBUTES = (
     "status",
     "user",
     "experiment",
+    "experiment_id",
     "started_at",
     "ended_at",
     "id",

@@ -63,6 +63,17 @@ SETTINGS: tuple[Setting, ...] = (
         "document.",
     ),
     Setting(
+        "mlflow_project",
+        "mlflow",
+        "Project that MLflow experiment and model names without a project prefix belong to "
+        "(a token scoped to one project uses that project instead).",
+    ),
+    Setting(
+        "max_artifact_bytes",
+        "4294967296",
+        "Largest single file accepted by the MLflow artifact proxy.",
+    ),
+    Setting(
         "max_dataset_bytes",
         "4294967296",
         "Largest data file (CSV or Parquet) accepted in one dataset upload.",
@@ -227,6 +238,8 @@ class Settings:
     graphql_max_aliases: int = 40
     graphql_max_tokens: int = 4000
     graphql_max_cost: int = 200_000
+    mlflow_project: str = "mlflow"
+    max_artifact_bytes: int = 4_294_967_296
     max_dataset_bytes: int = 4_294_967_296
     dataset_roots: str = ""
     s3_endpoint: str = ""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hub.errors import Unauthenticated
 from hub.http.errors import error_response
+from hub.http.mlflow import PREFIXES as MLFLOW_PREFIXES
+from hub.http.mlflow.protocol import error as mlflow_error
 from hub.services.authentication import Authenticator
 
 PUBLIC_PATHS = ("/healthz", "/")
@@ -21,6 +25,19 @@ def _is_public(scope: Scope, headers: Headers) -> bool:
     return (
         path == "/graphql" and scope["method"] == "GET" and "text/html" in headers.get("accept", "")
     )
+
+
+def _bearer_from_basic(authorization: str | None) -> str | None:
+    """MLflow clients configured with MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD send
+    Basic credentials; the password is a Salon API token (the user name is not checked)."""
+    if not authorization or not authorization.lower().startswith("basic "):
+        return authorization
+    try:
+        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return authorization
+    _, _, password = decoded.partition(":")
+    return f"Bearer {password}" if password else authorization
 
 
 def client_address(scope: Scope) -> str | None:
@@ -47,12 +64,15 @@ class AuthMiddleware:
             scope["state"]["principal"] = None
             await self.app(scope, receive, send)
             return
+        authorization = headers.get("authorization")
+        is_mlflow = scope["path"].startswith(MLFLOW_PREFIXES)
+        if is_mlflow:
+            authorization = _bearer_from_basic(authorization)
         try:
-            principal = await self.authenticator.authenticate(
-                headers.get("authorization"), client_address(scope)
-            )
+            principal = await self.authenticator.authenticate(authorization, client_address(scope))
         except Unauthenticated as exc:
-            await error_response(exc)(scope, receive, send)
+            answer = mlflow_error(exc) if is_mlflow else error_response(exc)
+            await answer(scope, receive, send)
             return
         scope["state"]["principal"] = principal
         await self.app(scope, receive, send)

@@ -6,62 +6,20 @@ import re
 from collections.abc import AsyncIterator
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from hub.errors import InvalidInput, LimitExceeded
 from hub.services import audit, permissions
-from hub.services.limits import MAX_KEY, MAX_SERIES_BUCKETS, MAX_SERIES_REQUEST
+from hub.services.limits import MAX_SERIES_BUCKETS, MAX_SERIES_REQUEST
+from hub.services.metric_batches import conform_batch, read_batch
 from hub.services.permissions import READ
 from hub.services.principal import Principal
 from hub.services.runs import record_read, visible_runs, writable_run
 from hub.store import Store
 from hub.store import metrics as metric_store
-from hub.store.metrics import BATCH_SCHEMA
 from hub.store.records import MetricSeries
 
 HISTORY_SCHEMA = metric_store.HISTORY_SCHEMA  # the columns of a history stream
 _BATCH_ID = re.compile(r"^[A-Za-z0-9_\-:.]{1,100}$")
-
-
-def read_batch(body: bytes) -> pa.Table:
-    """Decode an Arrow IPC stream into a table, or say what is wrong with it."""
-    try:
-        with pa.ipc.open_stream(body) as reader:
-            return reader.read_all()
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
-        raise InvalidInput(
-            f"The body is not an Arrow IPC stream ({exc}). Send columns key (string), "
-            "step (int64), ts (int64, ms since epoch) and value (float64)."
-        ) from None
-
-
-def conform_batch(table: pa.Table) -> pa.Table:
-    """``table`` as ``BATCH_SCHEMA``: right columns, right types, no nulls, names in limits."""
-    missing = [name for name in BATCH_SCHEMA.names if name not in table.column_names]
-    if missing:
-        raise InvalidInput(
-            f"The batch lacks column(s) {', '.join(missing)}; expected key, step, ts, value."
-        )
-    table = table.select(BATCH_SCHEMA.names)
-    for name in BATCH_SCHEMA.names:
-        if table.column(name).null_count:
-            raise InvalidInput(f"Column {name!r} has empty (null) entries; every point needs one.")
-    try:
-        table = table.cast(BATCH_SCHEMA, safe=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
-        raise InvalidInput(
-            f"A column has the wrong type ({exc}); expected key: string, step: int64, "
-            "ts: int64, value: float64."
-        ) from None
-    if table.num_rows == 0:
-        return table
-    lengths = pc.utf8_length(table.column("key"))
-    longest = pc.max(lengths).as_py()
-    if longest is not None and longest > MAX_KEY:
-        raise LimitExceeded(f"A metric name is {longest} characters long; the limit is {MAX_KEY}.")
-    if pc.min(lengths).as_py() == 0:
-        raise InvalidInput("A metric name is empty; every point needs a name.")
-    return table
 
 
 async def ingest(
@@ -143,6 +101,18 @@ async def history(
     )
     await record_read(store, principal, "metrics.history", runs, points)
     return store.metrics.history(run_ids, keys)
+
+
+async def points(
+    store: Store, principal: Principal, run_id: str, key: str, limit: int, offset: int
+) -> tuple[list[int], list[int], list[float]]:
+    """One page of one series at full resolution, by step: (steps, times in ms, values)."""
+    if limit < 1 or offset < 0:
+        raise InvalidInput("Ask for at least one point, from a position of 0 or more.")
+    runs = await visible_runs(store, principal, [run_id], "metrics.history")
+    found = await store.metrics.points(run_id, key, limit, offset)
+    await record_read(store, principal, "metrics.history", runs, len(found[0]))
+    return found
 
 
 async def metric_keys(store: Store, principal: Principal, project_id: str) -> list[str]:

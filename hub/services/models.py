@@ -18,7 +18,7 @@ import math
 from collections.abc import Sequence
 
 from hub.clock import now
-from hub.errors import Forbidden, InvalidInput, LimitExceeded, NotFound
+from hub.errors import AlreadyExists, Forbidden, InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
 from hub.services import activity, audit, datasets, permissions, runs
 from hub.services.limits import check_name
@@ -106,6 +106,15 @@ async def find_version(
     model = (await store.models.by_ids([version.model_id]))[version.model_id]
     project = (await store.projects.by_ids([version.project_id]))[version.project_id]
     return version, FoundModel(model, project, held)
+
+
+async def numbered(store: Store, found: FoundModel, number: int) -> ModelVersionRecord:
+    """Version ``number`` of a model the caller has been allowed to see."""
+    version = next((v for v in await store.models.versions(found.model.id) if v.number == number),
+                   None)  # fmt: skip
+    if version is None:
+        raise NotFound(f"Model {found.model.name} has no version {number}.", field="version")
+    return version
 
 
 # Registering --------------------------------------------------------------------------------
@@ -239,7 +248,8 @@ async def create_model(
                              action="model.create", object_kind="model")  # fmt: skip
     name = check_name(name, "model")
     if await store.models.named(found.project.id, name) is not None:
-        raise InvalidInput(f"There is a model named {name!r} in {project} already.", field="name")
+        raise AlreadyExists(f"There is a model named {name!r} in {project} already.",
+                            field="name")  # fmt: skip
     if len(description) > MAX_DESCRIPTION:
         raise LimitExceeded(f"The description is longer than {MAX_DESCRIPTION:,} characters.",
                             field="description")  # fmt: skip

@@ -9,10 +9,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import pyarrow as pa
+
 from hub.clock import now
 from hub.errors import InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
-from hub.run_filter import parse_filter, parse_sort
+from hub.run_filter import Filter, SortKey, parse_filter, parse_sort
 from hub.services import activity, audit, permissions, projects, tasks
 from hub.services.limits import (
     MAX_NOTES,
@@ -24,10 +26,12 @@ from hub.services.limits import (
     check_name,
     check_pairs,
 )
+from hub.services.metric_batches import conform_batch
 from hub.services.pagination import decode_cursor, encode_cursor
 from hub.services.permissions import READ, WRITE
 from hub.services.principal import Principal
 from hub.store import Store
+from hub.store.model_records import RunInputRecord
 from hub.store.records import (
     RUN_STATUSES,
     AuditDraft,
@@ -41,6 +45,7 @@ from hub.store.records import (
     RunRecord,
 )
 
+MAX_INPUTS_PER_CALL = 100
 FINAL_STATUSES = tuple(s for s in RUN_STATUSES if s != "running")
 
 
@@ -189,6 +194,19 @@ async def finish_run(
     return finished
 
 
+async def resume_run(store: Store, principal: Principal, run_id: str) -> RunRecord:
+    """Set an ended run running again, as a training job resumed from a checkpoint does."""
+    run = await writable_run(store, principal, run_id, "run.resume")
+    if run.status == "running":
+        return run
+    events: list[EventDraft] = [
+        *_event(principal, "run.resume", run, 1),
+        activity.entry(principal, "run.resume", "run", run.id, run.project_id,
+                       f"run {run.name} resumed"),
+    ]  # fmt: skip
+    return await audit.change(store, events, store.runs.resume(run_id, audit=events))
+
+
 async def log_params(
     store: Store, principal: Principal, run_id: str, params: Mapping[str, str]
 ) -> RunRecord:
@@ -227,12 +245,7 @@ async def search_runs(
     max_page_size: int,
 ) -> RunPage:
     """A page of runs matching the filter language (see ``hub.run_filter``)."""
-    if first < 0 or first > max_page_size:
-        raise LimitExceeded(
-            f"Ask for between 0 and {max_page_size} runs per page (got {first}); "
-            "use the 'after' cursor for more.",
-            field="first",
-        )
+    _check_page_size(first, max_page_size)
     where = parse_filter(filter_text)
     sort = parse_sort(order_by)
     if project is not None:
@@ -241,9 +254,36 @@ async def search_runs(
         every = [p.id for p in await store.projects.all()]
         project_ids = sorted(await permissions.readable_projects(store, principal, every))
     query = repr((project_ids, filter_text, order_by))
+    only = project_ids[0] if project is not None else None
+    return await search_parsed(
+        store, principal, project_ids, where, sort, first, after, query, only
+    )
+
+
+def _check_page_size(first: int, max_page_size: int) -> None:
+    if first < 0 or first > max_page_size:
+        raise LimitExceeded(
+            f"Ask for between 0 and {max_page_size} runs per page (got {first}); "
+            "use the 'after' cursor for more.",
+            field="first",
+        )
+
+
+async def search_parsed(
+    store: Store,
+    principal: Principal,
+    project_ids: list[str],
+    where: Filter | None,
+    sort: list[SortKey],
+    first: int,
+    after: str | None,
+    query: str,
+    only: str | None = None,
+) -> RunPage:
+    """A page of runs of projects the caller has been allowed to read; ``query`` names the
+    search for its cursors, ``only`` is the project it is audited against (if one)."""
     offset, snapshot = decode_cursor(after, query)
     page = await store.runs.search(project_ids, where, sort, first, offset, snapshot)
-    only = project_ids[0] if project is not None else None
     await audit.read(store, principal, "runs.search", "project", only, only, len(page.runs))
     if page.next_offset is None:
         return page
@@ -295,3 +335,39 @@ async def param_keys(store: Store, principal: Principal, project_id: str) -> lis
     keys = await store.runs.param_keys(project_id)
     await audit.read(store, principal, "params.keys", "project", project_id, project_id, len(keys))
     return keys
+
+
+async def log_batch(
+    store: Store,
+    principal: Principal,
+    run_id: str,
+    params: Sequence[tuple[str, str]],
+    tags: Sequence[tuple[str, str]],
+    points: pa.Table,
+) -> RunRecord:
+    """Params, tags and metric points (``metrics.BATCH_SCHEMA``) in one transaction, as MLflow's
+    log-batch: all are stored or, on a bad item or a changed param, none."""
+    checked_params = check_pairs(params, "param", MAX_PARAM_VALUE, MAX_PARAMS_PER_CALL)
+    checked_tags = check_pairs(tags, "tag", MAX_TAG_VALUE, MAX_TAGS_PER_CALL)
+    points = conform_batch(points)
+    run = await writable_run(store, principal, run_id, "run.log_batch")
+    rows = len(checked_params) + len(checked_tags) + points.num_rows
+    events = _event(principal, "run.log_batch", run, rows)
+    await audit.change(
+        store,
+        events,
+        store.runs.log_batch(run_id, checked_params, checked_tags, new_id(), points, audit=events),
+    )
+    return run
+
+
+async def log_inputs(
+    store: Store, principal: Principal, run_id: str, inputs: Sequence[RunInputRecord]
+) -> RunRecord:
+    """Datasets the run read (MLflow's ``log_input``)."""
+    if len(inputs) > MAX_INPUTS_PER_CALL:
+        raise LimitExceeded(f"At most {MAX_INPUTS_PER_CALL} datasets per call.", field="datasets")
+    run = await writable_run(store, principal, run_id, "run.log_inputs")
+    events = _event(principal, "run.log_inputs", run, len(inputs))
+    await audit.change(store, events, store.runs.add_inputs(inputs, audit=events))
+    return run

@@ -11,12 +11,14 @@ from pathlib import Path
 from hub.settings import Settings
 from hub.store.access import AccessStore
 from hub.store.activity import ActivityStore, DigestStore
+from hub.store.artifacts import ArtifactStore
 from hub.store.audit import AuditStore
 from hub.store.bookings import BookingStore
 from hub.store.cluster import ClusterStore
 from hub.store.comments import CommentStore
 from hub.store.database import Database
 from hub.store.datasets import DatasetStore
+from hub.store.logged_models import LoggedModelStore
 from hub.store.metrics import MetricStore
 from hub.store.models import ModelStore
 from hub.store.oauth import OAuthStore
@@ -58,6 +60,8 @@ class Store:
         self.bookings = BookingStore(db)
         self.models = ModelStore(db)
         self.reviews = ReviewStore(db)
+        self.artifacts = ArtifactStore(db)
+        self.logged_models = LoggedModelStore(db)
 
     def close(self) -> None:
         self.db.close()

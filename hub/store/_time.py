@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
+
+R = TypeVar("R")
 
 
 def to_utc(value: datetime) -> datetime:
@@ -20,6 +23,11 @@ def to_naive(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is None:
         return value
     return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def record_of(kind: type[R], row: Sequence[Any]) -> R:
+    """A frozen record from a row, datetimes as aware UTC."""
+    return kind(*[to_utc(v) if isinstance(v, datetime) else v for v in row])
 
 
 def row_of(record: Any) -> list[Any]:

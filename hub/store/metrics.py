@@ -39,6 +39,8 @@ HISTORY_SCHEMA = pa.schema(
     ]
 )
 
+SUMMARY_TYPES = (pa.int64(), pa.string(), pa.string(), pa.int64(), pa.int64(), pa.float64(),
+                 pa.float64(), pa.float64(), pa.int64(), pa.int64())  # fmt: skip
 _HASH_BITS = 22
 _SUMMARY_COLUMNS = (
     "series_id, run_id, key, last_step, last_ts, last_value, min_value, max_value, min_step, "
@@ -122,8 +124,12 @@ def _merged_summaries(
     return rows
 
 
-def _ingest(cur: Cursor, run_id: str, batch_id: str, batch: pa.Table) -> int:
-    """Append a batch once: a batch id seen before is acknowledged without storing again."""
+def ingest_batch(
+    cur: Cursor, run_id: str, batch_id: str, batch: pa.Table, skip_repeats: bool = False
+) -> int:
+    """Append a batch once: a batch id seen before is acknowledged without storing again.
+    With ``skip_repeats``, points equal in step, time and value to a stored one are left out,
+    as MLflow does (its clients log some points twice)."""
     row = cur.execute(
         "SELECT (SELECT count(*) FROM runs WHERE id = $run), (SELECT count(*) FROM "
         "ingest_batches WHERE batch_id = $batch AND run_id = $run)",
@@ -156,6 +162,10 @@ def _ingest(cur: Cursor, run_id: str, batch_id: str, batch: pa.Table) -> int:
             "value": batch.column("value"),
         }
     )
+    if skip_repeats and current:
+        points = _without_repeats(cur, points)
+        if points.num_rows == 0:
+            return 0
     cur.from_arrow(points).insert_into("metrics")
     summaries = _merged_summaries(
         run_id, {series_id: key for key, series_id in ids.items()}, current, _aggregate(points)
@@ -164,18 +174,34 @@ def _ingest(cur: Cursor, run_id: str, batch_id: str, batch: pa.Table) -> int:
         cur.execute(
             "DELETE FROM metric_summaries WHERE series_id IN (SELECT unnest(?))", [list(current)]
         )
+    # Through Arrow, not list parameters: DuckDB reads a NaN inside a list parameter as NULL.
     columns = list(zip(*summaries, strict=True))
-    cur.execute(
-        f"INSERT INTO metric_summaries ({_SUMMARY_COLUMNS}) SELECT "
-        + ", ".join("unnest(?)" for _ in columns),
-        [list(column) for column in columns],
-    )
+    arrays = [pa.array(c, t) for c, t in zip(columns, SUMMARY_TYPES, strict=True)]
+    table = pa.table(arrays, names=_SUMMARY_COLUMNS.split(", "))
+    cur.from_arrow(table).insert_into("metric_summaries")
     cur.execute(
         "INSERT INTO ingest_batches (batch_id, run_id, point_count, received_at) "
         "VALUES (?, ?, ?, ?)",
         [batch_id, run_id, batch.num_rows, datetime.now(UTC).replace(tzinfo=None)],
     )
     return int(batch.num_rows)
+
+
+def _without_repeats(cur: Cursor, points: pa.Table) -> pa.Table:
+    """The points not already stored with the same step, time and value."""
+    fresh: pa.Table = (
+        cur.from_arrow(points)
+        .set_alias("p")
+        .join(
+            cur.sql("SELECT series_id, step, ts, value FROM metrics").set_alias("m"),
+            "p.series_id = m.series_id AND p.step = m.step AND p.ts = m.ts "
+            "AND p.value IS NOT DISTINCT FROM m.value",
+            how="anti",
+        )
+        .select("p.series_id, p.step, p.ts, p.value")
+        .fetch_arrow_table()
+    )
+    return fresh
 
 
 def _lookup(cur: Cursor, run_ids: list[str], keys: list[str] | None) -> dict[int, tuple[str, str]]:
@@ -322,7 +348,7 @@ class MetricStore:
         self, run_id: str, batch_id: str, batch: pa.Table, *, audit: Sequence[EventDraft]
     ) -> int:
         """Store a batch (columns of ``BATCH_SCHEMA``) exactly once; returns points stored."""
-        return await self._db.audited_write(audit, _ingest, run_id, batch_id, batch)
+        return await self._db.audited_write(audit, ingest_batch, run_id, batch_id, batch)
 
     async def series(
         self,
@@ -356,6 +382,12 @@ class MetricStore:
         async for batch in self._db.stream(_history_batches, labels, rows_per_batch):
             yield batch
 
+    async def points(
+        self, run_id: str, key: str, limit: int, offset: int
+    ) -> tuple[list[int], list[int], list[float]]:
+        """One page of a series' points by step: (steps, times in ms, values)."""
+        return await self._db.read(_points, run_id, key, limit, offset)
+
     async def summaries(self, run_ids: list[str]) -> list[MetricSummary]:
         """Latest value, range and count of every metric of the given runs."""
         return await self._db.read(_summaries, run_ids) if run_ids else []
@@ -370,3 +402,19 @@ class MetricStore:
             ).fetchall()
         )
         return [row[0] for row in rows]
+
+
+def _points(
+    cur: Cursor, run_id: str, key: str, limit: int, offset: int
+) -> tuple[list[int], list[int], list[float]]:
+    row = cur.execute(
+        "SELECT series_id FROM metric_summaries WHERE run_id = ? AND key = ?", [run_id, key]
+    ).fetchone()
+    if row is None:
+        return [], [], []
+    found = cur.execute(
+        "SELECT step, ts, value FROM metrics WHERE series_id = ? ORDER BY step, ts "
+        "LIMIT ? OFFSET ?",
+        [row[0], limit, offset],
+    ).fetchnumpy()
+    return found["step"].tolist(), found["ts"].tolist(), found["value"].tolist()

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from hub.errors import Conflict
-from hub.store._time import row_of, to_naive, to_utc
+from hub.errors import AlreadyExists, Conflict
+from hub.store._time import record_of, row_of, to_naive
 from hub.store.database import Cursor, Database
 from hub.store.model_records import (
     AliasMove,
@@ -37,8 +37,7 @@ _COLUMNS = {
 }  # fmt: skip
 
 
-def _record(kind: type[R], row: tuple[Any, ...]) -> R:
-    return kind(*[to_utc(v) if isinstance(v, datetime) else v for v in row])
+_record = record_of
 
 
 def _select(cur: Cursor, kind: type[R], where: str, params: list[Any], order: str) -> list[R]:
@@ -182,7 +181,8 @@ class ModelStore:
 
         def write(cur: Cursor) -> ModelRecord:
             if _model_named(cur, model.project_id, model.name) is not None:
-                raise Conflict(f"There is a model named {model.name!r} already.", field="name")
+                raise AlreadyExists(f"There is a model named {model.name!r} already.",
+                                    field="name")  # fmt: skip
             _insert(cur, model)
             return model
 
@@ -192,6 +192,48 @@ class ModelStore:
                        audit: Sequence[EventDraft]) -> None:  # fmt: skip
         def write(cur: Cursor) -> None:
             cur.execute("UPDATE models SET description = ? WHERE id = ?", [description, model_id])
+
+        await self._db.audited_write(audit, write)
+
+    async def describe_version(self, version_id: str, description: str, *,
+                               audit: Sequence[EventDraft]) -> None:  # fmt: skip
+        def write(cur: Cursor) -> None:
+            cur.execute("UPDATE model_versions SET description = ? WHERE id = ?",
+                        [description, version_id])  # fmt: skip
+
+        await self._db.audited_write(audit, write)
+
+    async def set_version_tags(self, version_id: str, tags_json: str, *,
+                               audit: Sequence[EventDraft]) -> None:  # fmt: skip
+        def write(cur: Cursor) -> None:
+            cur.execute("UPDATE model_versions SET tags = ? WHERE id = ?", [tags_json, version_id])
+
+        await self._db.audited_write(audit, write)
+
+    # tags of models
+
+    async def tags(self, model_ids: list[str]) -> dict[str, dict[str, str]]:
+        """Each model's tags, by model id."""
+
+        def read(cur: Cursor) -> dict[str, dict[str, str]]:
+            found: dict[str, dict[str, str]] = {}
+            for model_id, key, value in cur.execute(
+                "SELECT model_id, key, value FROM model_tags WHERE list_contains(?, model_id) "
+                "ORDER BY model_id, key", [model_ids]
+            ).fetchall():  # fmt: skip
+                found.setdefault(model_id, {})[key] = value
+            return found
+
+        return await self._db.read(read) if model_ids else {}
+
+    async def set_tag(self, model_id: str, key: str, value: str | None, *,
+                      audit: Sequence[EventDraft]) -> None:  # fmt: skip
+        """Set a tag (``None`` removes it)."""
+
+        def write(cur: Cursor) -> None:
+            cur.execute("DELETE FROM model_tags WHERE model_id = ? AND key = ?", [model_id, key])
+            if value is not None:
+                cur.execute("INSERT INTO model_tags VALUES (?, ?, ?)", [model_id, key, value])
 
         await self._db.audited_write(audit, write)
 

@@ -20,6 +20,7 @@ _ATTRIBUTE_COLUMNS = {
     "status": "r.status",
     "user": "r.user_name",
     "experiment": "e.name",
+    "experiment_id": "r.experiment_id",
     "started_at": "r.started_at",
     "ended_at": "r.ended_at",
     "id": "r.id",

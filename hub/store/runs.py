@@ -7,10 +7,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import pyarrow as pa
+
 from hub.errors import Conflict, NotFound
 from hub.run_filter import Filter, SortKey
-from hub.store._time import to_naive
+from hub.store._time import record_of, row_of, to_naive
 from hub.store.database import Cursor, Database
+from hub.store.metrics import ingest_batch
+from hub.store.model_records import RunInputRecord
 from hub.store.records import EventDraft, KeyValue, RunPage, RunRecord
 from hub.store.run_rows import RUN_COLUMNS, run_from_row
 from hub.store.run_search import search_runs
@@ -119,6 +123,31 @@ def _update(cur: Cursor, run_id: str, assignments: dict[str, Any]) -> RunRecord:
     return run_from_row(row)
 
 
+def _log_batch(
+    cur: Cursor,
+    run_id: str,
+    params: Sequence[tuple[str, str]],
+    tags: Sequence[tuple[str, str]],
+    batch_id: str,
+    points: pa.Table,
+) -> int:
+    _require_run(cur, run_id)
+    _insert_params(cur, run_id, params)
+    _upsert_tags(cur, run_id, tags)
+    if not points.num_rows:
+        return 0
+    return ingest_batch(cur, run_id, batch_id, points, skip_repeats=True)
+
+
+def _add_inputs(cur: Cursor, inputs: Sequence[RunInputRecord]) -> None:
+    for item in inputs:
+        cur.execute(
+            "DELETE FROM run_inputs WHERE run_id = ? AND name = ? AND digest = ?",
+            [item.run_id, item.name, item.digest],
+        )
+        cur.execute("INSERT INTO run_inputs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row_of(item))
+
+
 def _runs_by_ids(cur: Cursor, ids: list[str]) -> list[RunRecord]:
     if len(ids) == 1:  # the common case, answered from the index
         rows = cur.execute(f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id = ?", ids).fetchall()
@@ -185,11 +214,52 @@ class RunStore:
             audit, _update, run_id, {"status": status, "ended_at": to_naive(ended_at)}
         )
 
+    async def resume(self, run_id: str, *, audit: Sequence[EventDraft]) -> RunRecord:
+        """Set an ended run running again (a resumed training job)."""
+        return await self._db.audited_write(
+            audit, _update, run_id, {"status": "running", "ended_at": None}
+        )
+
     async def params_for(self, run_ids: list[str]) -> list[KeyValue]:
         return await self._db.read(_key_values, "params", run_ids) if run_ids else []
 
     async def tags_for(self, run_ids: list[str]) -> list[KeyValue]:
         return await self._db.read(_key_values, "tags", run_ids) if run_ids else []
+
+    async def log_batch(
+        self,
+        run_id: str,
+        params: Sequence[tuple[str, str]],
+        tags: Sequence[tuple[str, str]],
+        batch_id: str,
+        points: pa.Table,
+        *,
+        audit: Sequence[EventDraft],
+    ) -> int:
+        """Params, tags and metric points (``metrics.BATCH_SCHEMA``) in one transaction: all
+        are stored or none; points equal to stored ones are skipped. Returns the points
+        stored."""
+        return await self._db.audited_write(
+            audit, _log_batch, run_id, params, tags, batch_id, points
+        )
+
+    async def add_inputs(
+        self, inputs: Sequence[RunInputRecord], *, audit: Sequence[EventDraft]
+    ) -> None:
+        """Datasets runs read; the same dataset (name and digest) logged again replaces it."""
+        await self._db.audited_write(audit, _add_inputs, inputs)
+
+    async def inputs_for(self, run_ids: list[str]) -> list[RunInputRecord]:
+        if not run_ids:
+            return []
+        rows = await self._db.read(
+            lambda cur: cur.execute(
+                "SELECT * FROM run_inputs WHERE run_id IN (SELECT unnest(?)) "
+                "ORDER BY run_id, logged_at",
+                [run_ids],
+            ).fetchall()
+        )
+        return [record_of(RunInputRecord, row) for row in rows]
 
     async def param_keys(self, project_id: str) -> list[str]:
         """Distinct param names used in a project, for pickers and autocompletion."""

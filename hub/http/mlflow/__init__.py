@@ -1,0 +1,94 @@
+"""MLflow's REST API on the hub, so that unchanged MLflow client code logs to Salon.
+
+Point ``MLFLOW_TRACKING_URI`` at the hub and ``MLFLOW_TRACKING_TOKEN`` at a Salon API token.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from hub.http.mlflow import artifacts, logged_models, registry, tracking
+from hub.http.mlflow.protocol import Fields, Handler, NotSupported, endpoint
+
+PREFIXES = ("/api/2.0/mlflow/", "/api/2.0/mlflow-artifacts/")
+_API = "/api/2.0/mlflow"
+_ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
+
+
+async def _unsupported(request: Request, fields: Fields) -> Response:
+    raise NotSupported(
+        f"Salon does not serve {request.method} {request.url.path}; see the README's MLflow "
+        "section for the calls it serves."
+    )
+
+
+def _route(path: str, handler: Handler, *methods: str, raw: bool = False) -> Route:
+    return Route(path, endpoint(handler, raw=raw), methods=list(methods))
+
+
+def routes() -> list[BaseRoute]:
+    get, post, patch, delete, put = "GET", "POST", "PATCH", "DELETE", "PUT"
+    table: list[tuple[str, Handler, tuple[str, ...]]] = [
+        ("experiments/get-by-name", tracking.get_experiment_by_name, (get,)),
+        ("experiments/get", tracking.get_experiment, (get,)),
+        ("experiments/create", tracking.create_experiment, (post,)),
+        (
+            "experiments/search",
+            tracking.search_experiments,
+            (
+                post,
+                get,
+            ),
+        ),
+        ("runs/create", tracking.create_run, (post,)),
+        ("runs/get", tracking.get_run, (get,)),
+        ("runs/update", tracking.update_run, (post,)),
+        ("runs/log-metric", tracking.log_metric, (post,)),
+        ("runs/log-parameter", tracking.log_param, (post,)),
+        ("runs/set-tag", tracking.set_tag, (post,)),
+        ("runs/log-batch", tracking.log_batch, (post,)),
+        ("runs/log-inputs", tracking.log_inputs, (post,)),
+        ("runs/outputs", tracking.log_outputs, (post,)),
+        ("runs/search", tracking.search_runs, (post,)),
+        ("metrics/get-history", tracking.get_metric_history, (get,)),
+        ("logged-models", logged_models.create, (post,)),
+        ("logged-models/search", logged_models.search, (post,)),
+        ("logged-models/{model_id}", logged_models.get, (get,)),
+        ("logged-models/{model_id}", logged_models.finalize, (patch,)),
+        ("logged-models/{model_id}/tags", logged_models.set_tags, (patch,)),
+        ("logged-models/{model_id}/tags/{key:path}", logged_models.delete_tag, (delete,)),
+        ("logged-models/{model_id}/params", logged_models.log_params, (post,)),
+        ("registered-models/create", registry.create_model, (post,)),
+        ("registered-models/get", registry.get_model, (get,)),
+        ("registered-models/update", registry.update_model, (patch,)),
+        ("registered-models/search", registry.search_models, (get,)),
+        ("registered-models/set-tag", registry.set_model_tag, (post,)),
+        ("registered-models/delete-tag", registry.delete_model_tag, (delete,)),
+        ("registered-models/alias", registry.set_alias, (post,)),
+        ("registered-models/alias", registry.version_by_alias, (get,)),
+        ("registered-models/alias", registry.delete_alias, (delete,)),
+        (
+            "registered-models/get-latest-versions",
+            registry.latest_versions,
+            (
+                post,
+                get,
+            ),
+        ),
+        ("model-versions/create", registry.create_version, (post,)),
+        ("model-versions/get", registry.get_version, (get,)),
+        ("model-versions/update", registry.update_version, (patch,)),
+        ("model-versions/search", registry.search_versions, (get,)),
+        ("model-versions/set-tag", registry.set_version_tag, (post,)),
+        ("model-versions/delete-tag", registry.delete_version_tag, (delete,)),
+        ("model-versions/get-download-uri", registry.download_uri, (get,)),
+    ]
+    return [
+        *(_route(f"{_API}/{path}", handler, *methods) for path, handler, methods in table),
+        _route(_ARTIFACTS, artifacts.listing, get),
+        _route(_ARTIFACTS + "/{path:path}", artifacts.upload, put, raw=True),
+        _route(_ARTIFACTS + "/{path:path}", artifacts.download, get, raw=True),
+        _route(_API + "/{rest:path}", _unsupported, get, post, patch, delete, put, raw=True),
+    ]

@@ -1,0 +1,62 @@
+"""MLflow's artifact proxy (``/api/2.0/mlflow-artifacts/artifacts``) over Salon's artifacts.
+
+Runs answer ``artifact_uri = mlflow-artifacts:/<experiment>/<run>/artifacts`` and logged models
+``mlflow-artifacts:/<experiment>/models/<model>/artifacts``; the client puts, lists and gets
+files under those paths, which name the run or model the file belongs to.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+
+from hub.errors import NotFound
+from hub.http.body import save_limited
+from hub.http.mlflow.protocol import Fields, parts
+from hub.services import artifacts
+
+
+def _owner(path: str) -> tuple[str, str, str]:
+    """(owner kind, owner id, path inside the owner's files) of an artifact proxy path."""
+    segments = path.strip("/").split("/")
+    if len(segments) >= 3 and segments[2] == "artifacts":
+        return "run", segments[1], "/".join(segments[3:])
+    if len(segments) >= 4 and segments[1] == "models" and segments[3] == "artifacts":
+        return "logged_model", segments[2], "/".join(segments[4:])
+    raise NotFound(
+        f"{path!r} is not under a run's or a logged model's artifacts "
+        "(<experiment>/<run>/artifacts/… or <experiment>/models/<model>/artifacts/…).",
+        field="path",
+    )
+
+
+async def upload(request: Request, fields: Fields) -> Fields:
+    store, settings, principal = parts(request)
+    kind, owner_id, inside = _owner(request.path_params["path"])
+
+    async def receive(target: Path) -> int:
+        return await save_limited(request, target, settings.max_artifact_bytes)
+
+    await artifacts.upload(store, settings, principal, kind, owner_id, inside, receive)
+    return {}
+
+
+async def download(request: Request, fields: Fields) -> Response:
+    store, _, principal = parts(request)
+    kind, owner_id, inside = _owner(request.path_params["path"])
+    artifact, location = await artifacts.open_file(store, principal, kind, owner_id, inside)
+    return FileResponse(location, media_type="application/octet-stream",
+                        filename=artifact.path.rsplit("/", 1)[-1])  # fmt: skip
+
+
+async def listing(request: Request, fields: Fields) -> Fields:
+    store, _, principal = parts(request)
+    kind, owner_id, inside = _owner(str(fields.get("path") or ""))
+    files, folders = await artifacts.listing(store, principal, kind, owner_id, inside)
+    found: list[Fields] = [{"path": name, "is_dir": True} for name in folders]
+    found += [
+        {"path": f.path.rsplit("/", 1)[-1], "is_dir": False, "file_size": f.size} for f in files
+    ]
+    return {"files": sorted(found, key=lambda item: item["path"])}

@@ -1,0 +1,225 @@
+"""The wire rules of MLflow's REST API: how requests carry their fields, how errors look, how
+non-finite numbers and times are written.
+
+GET requests carry their fields in the query string (a list as repeated keys); the others send
+JSON. Errors are ``{"error_code", "message"}`` with the status MLflow gives each code. The
+client retries 408, 429 and 5xx, so no error a caller causes may use those.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import math
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hub.errors import (
+    AlreadyExists,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    SalonError,
+    Unauthenticated,
+)
+from hub.http.body import read_limited
+from hub.services.principal import Principal
+from hub.settings import Settings
+from hub.store import Store
+
+log = logging.getLogger("salon.mlflow")
+MAX_JSON_BODY = 32 * 1024 * 1024  # a full log-batch of long values stays far below this
+MAX_RESULTS = 50_000  # MLflow's largest search page
+
+Fields = dict[str, Any]
+Handler = Callable[[Request, Fields], Awaitable[Fields | Response]]
+
+
+class NotSupported(SalonError):
+    """An MLflow call Salon does not serve; the client reads ENDPOINT_NOT_FOUND."""
+
+    status = 404
+    code = "ENDPOINT_NOT_FOUND"
+
+
+def _code(exc: SalonError) -> tuple[int, str]:
+    if isinstance(exc, NotSupported):
+        return 404, "ENDPOINT_NOT_FOUND"
+    if isinstance(exc, RateLimited):
+        return 429, "REQUEST_LIMIT_EXCEEDED"
+    if isinstance(exc, Unauthenticated):
+        return 401, "UNAUTHENTICATED"
+    if isinstance(exc, Forbidden):
+        return 403, "PERMISSION_DENIED"
+    if isinstance(exc, NotFound):
+        return 404, "RESOURCE_DOES_NOT_EXIST"
+    if isinstance(exc, AlreadyExists):
+        return 400, "RESOURCE_ALREADY_EXISTS"
+    if isinstance(exc, InvalidInput | Conflict):
+        return 400, "INVALID_PARAMETER_VALUE"
+    return 400, "BAD_REQUEST"
+
+
+def error(exc: SalonError) -> Response:
+    status, code = _code(exc)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    return Response(
+        json.dumps({"error_code": code, "message": exc.message}),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def respond(fields: Fields) -> Response:
+    return Response(
+        json.dumps(fields, separators=(",", ":"), allow_nan=False), media_type="application/json"
+    )
+
+
+async def fields_of(request: Request) -> Fields:
+    """The request's fields: the query string of a GET, the JSON body otherwise."""
+    if request.method == "GET":
+        query = request.query_params
+        return {
+            key: (values if len(values := query.getlist(key)) > 1 else values[0]) for key in query
+        }
+    body = await read_limited(request, MAX_JSON_BODY)
+    if not body.strip():
+        return {}
+    try:
+        fields = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("The request body is not JSON.") from None
+    if not isinstance(fields, dict):
+        raise InvalidInput("The request body must be a JSON object.")
+    return fields
+
+
+def endpoint(handler: Handler, raw: bool = False) -> Callable[[Request], Awaitable[Response]]:
+    """A route from a handler of (request, fields): errors come out in MLflow's shape. A
+    ``raw`` handler reads the body itself (uploads); its fields are the query string's."""
+
+    @functools.wraps(handler)
+    async def route(request: Request) -> Response:
+        try:
+            fields = dict(request.query_params) if raw else await fields_of(request)
+            result = await handler(request, fields)
+        except SalonError as exc:
+            return error(exc)
+        except Exception:
+            error_id = secrets.token_hex(4)
+            log.exception("unexpected error %s on %s %s", error_id, request.method,
+                          request.url.path)  # fmt: skip
+            return Response(
+                json.dumps({"error_code": "INTERNAL_ERROR",
+                            "message": f"Unexpected error (id {error_id}); see the hub's log."}),
+                status_code=500, media_type="application/json",
+            )  # fmt: skip
+        return result if isinstance(result, Response) else respond(result)
+
+    return route
+
+
+def parts(request: Request) -> tuple[Store, Settings, Principal]:
+    """The hub's store and settings, and the caller."""
+    hub = request.app.state.hub
+    return hub.store, hub.settings, request.state.principal
+
+
+def offset_of(fields: Fields) -> int:
+    """Where a page starts: MLflow's ``page_token`` as this hub gave it out."""
+    token = fields.get("page_token")
+    if token in (None, ""):
+        return 0
+    if not isinstance(token, str) or not token.isdigit():
+        raise InvalidInput("The page token is not one this hub gave out.", field="page_token")
+    return int(token)
+
+
+# Field readers: each names the field and what it should be when the value is wrong. ---------
+
+
+def text(fields: Fields, name: str, default: str | None = None) -> str:
+    value = fields.get(name, default)
+    if value is None:
+        raise InvalidInput(f"Missing value for required parameter '{name}'.", field=name)
+    if not isinstance(value, str):
+        raise InvalidInput(f"Parameter '{name}' must be a string.", field=name)
+    return value
+
+
+def optional_text(fields: Fields, name: str) -> str | None:
+    return None if fields.get(name) in (None, "") else text(fields, name)
+
+
+def whole(fields: Fields, name: str, default: int | None = None) -> int:
+    value = fields.get(name, default)
+    if value is None:
+        raise InvalidInput(f"Missing value for required parameter '{name}'.", field=name)
+    try:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"Parameter '{name}' must be a whole number.", field=name) from None
+    if not -(2**63) <= number < 2**63:
+        raise InvalidInput(f"Parameter '{name}' is out of range.", field=name)
+    return number
+
+
+def number(value: Any, name: str) -> float:
+    """A double as MLflow writes it: a number, or "NaN", "Infinity", "-Infinity"."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
+        return float(value.replace("Infinity", "inf"))
+    raise InvalidInput(f"Parameter '{name}' must be a number.", field=name)
+
+
+def double(value: float) -> float | str:
+    """A double for a response: non-finite values as MLflow's strings."""
+    if math.isfinite(value):
+        return value
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+
+
+def pairs(fields: Fields, name: str) -> list[tuple[str, str]]:
+    """``[{"key", "value"}, …]`` as (key, value) pairs; values become text."""
+    items = fields.get(name) or []
+    if not isinstance(items, list):
+        raise InvalidInput(f"Parameter '{name}' must be a list of key-value pairs.", field=name)
+    found = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("key"), str):
+            raise InvalidInput(f"Each of '{name}' needs a 'key' string.", field=name)
+        value = item.get("value", "")
+        found.append((item["key"], value if isinstance(value, str) else json.dumps(value)))
+    return found
+
+
+def listed(fields: Fields, name: str) -> list[str]:
+    value = fields.get(name) or []
+    values = value if isinstance(value, list) else [value]
+    if not all(isinstance(v, str) for v in values):
+        raise InvalidInput(f"Parameter '{name}' must be a list of strings.", field=name)
+    return values
+
+
+def millis(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
+def moment(ms: int) -> datetime:
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise InvalidInput(f"{ms} is not a time in milliseconds since 1970.") from None

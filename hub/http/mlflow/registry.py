@@ -1,0 +1,347 @@
+"""MLflow's model registry calls (``/api/2.0/mlflow/registered-models|model-versions``) over
+Salon's registry. A registered model is a Salon model (named ``project.model`` unless it is in
+the MLflow project); its versions, aliases, tags and descriptions are Salon's, so an alias
+guarded by a promotion policy stays guarded when moved through MLflow.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from starlette.requests import Request
+
+from hub.errors import InvalidInput, NotFound
+from hub.http.mlflow.protocol import (
+    MAX_RESULTS,
+    Fields,
+    millis,
+    offset_of,
+    optional_text,
+    pairs,
+    parts,
+    text,
+    whole,
+)
+from hub.services import logged_models, mlflow_names, model_tags, models, runs
+from hub.services.mlflow_names import Name
+from hub.services.models import FoundModel
+from hub.services.permissions import WRITE
+from hub.services.principal import Principal
+from hub.settings import Settings
+from hub.store import Store
+from hub.store.model_records import ModelAlias, ModelVersionRecord
+
+MODEL_ID_TAG = "salon.mlflow.model_id"  # the logged model a version came from
+_RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
+
+
+async def _name(store: Store, settings: Settings, principal: Principal, fields: Fields) -> Name:
+    home = await mlflow_names.home_project(store, settings, principal)
+    return await mlflow_names.split_model(store, text(fields, "name"), home)
+
+
+async def _found(request: Request, fields: Fields, needed: str = "viewer") -> FoundModel:
+    store, settings, principal = parts(request)
+    wanted = await _name(store, settings, principal, fields)
+    if needed == WRITE:
+        return await models.find(store, principal, wanted.project, wanted.name, WRITE,
+                                 "model.update")  # fmt: skip
+    return await models.read(store, principal, wanted.project, wanted.name)
+
+
+def _number(fields: Fields) -> int:
+    number = whole(fields, "version")
+    if number < 1:
+        raise InvalidInput("A version number is 1 or more.", field="version")
+    return number
+
+
+async def _mlflow_name(request: Request, found: FoundModel) -> str:
+    store, settings, principal = parts(request)
+    home = await mlflow_names.home_project(store, settings, principal)
+    return mlflow_names.joined_model(found.project, found.model.name, home)
+
+
+def version_fields(name: str, version: ModelVersionRecord, aliases: list[ModelAlias]) -> Fields:
+    tags = json.loads(version.tags_json)
+    return {
+        "name": name,
+        "version": str(version.number),
+        "creation_timestamp": millis(version.created_at),
+        "last_updated_timestamp": millis(version.created_at),
+        "user_id": version.created_by,
+        "current_stage": "None",
+        "description": version.description,
+        "source": version.source,
+        "run_id": version.run_id,
+        "status": "READY",  # the client waits while a version is not READY
+        "tags": [{"key": k, "value": v} for k, v in tags.items() if not k.startswith("salon.")],
+        "aliases": [a.alias for a in aliases if a.version_id == version.id],
+        "model_id": tags.get(MODEL_ID_TAG, ""),
+    }
+
+
+async def _model_fields(request: Request, found: FoundModel) -> Fields:
+    store, _, _ = parts(request)
+    name = await _mlflow_name(request, found)
+    versions = await store.models.versions(found.model.id)
+    aliases = await store.models.aliases([found.model.id])
+    numbers = {v.id: v.number for v in versions}
+    tags = await model_tags.model_tags(store, found)
+    return {
+        "name": name,
+        "creation_timestamp": millis(found.model.created_at),
+        "last_updated_timestamp": millis(
+            max([found.model.created_at, *(v.created_at for v in versions)])
+        ),
+        "user_id": found.model.created_by,
+        "description": found.model.description,
+        "latest_versions": [version_fields(name, v, aliases) for v in versions[:1]],
+        "tags": [{"key": k, "value": v} for k, v in tags.items()],
+        "aliases": [{"alias": a.alias, "version": str(numbers[a.version_id])} for a in aliases],
+    }
+
+
+# Registered models ---------------------------------------------------------------------------
+
+
+async def create_model(request: Request, fields: Fields) -> Fields:
+    store, settings, principal = parts(request)
+    wanted = await _name(store, settings, principal, fields)
+    await models.create_model(store, principal, wanted.project, wanted.name,
+                              optional_text(fields, "description") or "")  # fmt: skip
+    for key, value in pairs(fields, "tags"):
+        await model_tags.set_model_tag(store, principal, wanted.project, wanted.name, key, value)
+    found = await models.read(store, principal, wanted.project, wanted.name)
+    return {"registered_model": await _model_fields(request, found)}
+
+
+async def get_model(request: Request, fields: Fields) -> Fields:
+    return {"registered_model": await _model_fields(request, await _found(request, fields))}
+
+
+async def update_model(request: Request, fields: Fields) -> Fields:
+    store, settings, principal = parts(request)
+    wanted = await _name(store, settings, principal, fields)
+    description = optional_text(fields, "description")
+    if description is not None:
+        await models.describe(store, principal, wanted.project, wanted.name, description)
+    found = await models.read(store, principal, wanted.project, wanted.name)
+    return {"registered_model": await _model_fields(request, found)}
+
+
+async def set_model_tag(request: Request, fields: Fields) -> Fields:
+    store, settings, principal = parts(request)
+    wanted = await _name(store, settings, principal, fields)
+    await model_tags.set_model_tag(store, principal, wanted.project, wanted.name,
+                                   text(fields, "key"), text(fields, "value", ""))  # fmt: skip
+    return {}
+
+
+async def delete_model_tag(request: Request, fields: Fields) -> Fields:
+    store, settings, principal = parts(request)
+    wanted = await _name(store, settings, principal, fields)
+    await model_tags.set_model_tag(store, principal, wanted.project, wanted.name,
+                                   text(fields, "key"), None)  # fmt: skip
+    return {}
+
+
+_NAME_FILTER = re.compile(r"^\s*name\s+(=|like|ilike)\s*(['\"])(.*)\2\s*$", re.IGNORECASE)
+
+
+def _name_matcher(filter_text: str | None) -> re.Pattern[str] | None:
+    """``name = 'x'``, ``name LIKE '%x%'`` or ``name ILIKE …`` as a regular expression."""
+    if not filter_text:
+        return None
+    match = _NAME_FILTER.match(filter_text)
+    if match is None:
+        raise InvalidInput("Salon searches registered models by name only: name = 'x' or "
+                           "name LIKE '%x%'.", field="filter")  # fmt: skip
+    op, value = match.group(1).lower(), match.group(3)
+    if op == "=":
+        return re.compile(re.escape(value) + r"\Z")
+    pattern = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in value)
+    return re.compile(pattern + r"\Z", re.IGNORECASE if op == "ilike" else 0)
+
+
+async def search_models(request: Request, fields: Fields) -> Fields:
+    store, settings, principal = parts(request)
+    matcher = _name_matcher(optional_text(fields, "filter"))
+    limit = whole(fields, "max_results", 100)
+    if not 1 <= limit <= MAX_RESULTS:
+        raise InvalidInput(f"max_results must be between 1 and {MAX_RESULTS}.")
+    offset = offset_of(fields)
+    home = await mlflow_names.home_project(store, settings, principal)
+    every = [
+        (project, model)
+        for project, model in await mlflow_names.every_model(store, principal)
+        if matcher is None or matcher.match(mlflow_names.joined_model(project, model.name, home))
+    ]
+    found = []
+    for project, model in every[offset : offset + limit]:
+        held = await models.read(store, principal, project.name, model.name)
+        found.append(await _model_fields(request, held))
+    answer: Fields = {"registered_models": found}
+    if offset + limit < len(every):
+        answer["next_page_token"] = str(offset + limit)
+    return answer
+
+
+# Aliases ---------------------------------------------------------------------------------
+
+
+def _alias(fields: Fields) -> str:
+    alias = text(fields, "alias")
+    if _RESERVED_ALIAS.match(alias):
+        raise InvalidInput(f"'{alias}' is reserved and cannot be used as an alias.",
+                           field="alias")  # fmt: skip
+    return alias
+
+
+async def set_alias(request: Request, fields: Fields) -> Fields:
+    store, settings, principal = parts(request)
+    wanted = await _name(store, settings, principal, fields)
+    await models.move_alias(store, principal, wanted.project, wanted.name, _alias(fields),
+                            _number(fields))  # fmt: skip
+    return {}
+
+
+async def delete_alias(request: Request, fields: Fields) -> Fields:
+    store, settings, principal = parts(request)
+    wanted = await _name(store, settings, principal, fields)
+    await models.move_alias(store, principal, wanted.project, wanted.name, _alias(fields), None)
+    return {}
+
+
+async def version_by_alias(request: Request, fields: Fields) -> Fields:
+    store, _, _ = parts(request)
+    found = await _found(request, fields)
+    alias = text(fields, "alias")
+    aliases = await store.models.aliases([found.model.id])
+    at = next((a for a in aliases if a.alias == alias), None)
+    if at is None:
+        raise NotFound(f"Registered model alias {alias} not found.", field="alias")
+    version = (await store.models.versions_by_ids([at.version_id]))[at.version_id]
+    return {"model_version": version_fields(await _mlflow_name(request, found), version, aliases)}
+
+
+# Versions --------------------------------------------------------------------------------
+
+
+def _run_of(source: str, run_id: str | None) -> str | None:
+    if run_id:
+        return run_id
+    match = re.match(r"^runs:/([^/]+)", source)
+    return match.group(1) if match else None
+
+
+async def create_version(request: Request, fields: Fields) -> Fields:
+    store, settings, principal = parts(request)
+    wanted = await _name(store, settings, principal, fields)
+    source = text(fields, "source")
+    model_id = optional_text(fields, "model_id")
+    run_id = _run_of(source, optional_text(fields, "run_id"))
+    if run_id is None and model_id is not None:
+        run_id = (await logged_models.get(store, principal, model_id)).run_id
+    if run_id is None:
+        raise InvalidInput("Salon keeps each model version with the run it came from; pass "
+                           "run_id (or a runs:/ source).", field="run_id")  # fmt: skip
+    (run,) = await runs.visible_runs(store, principal, [run_id], "model.register")
+    await mlflow_names.check_run_project(store, run, wanted.project, text(fields, "name"))
+    tags = dict(pairs(fields, "tags"))
+    if model_id:
+        tags[MODEL_ID_TAG] = model_id
+    model, version, _ = await models.register(
+        store, principal, run.id, wanted.name, source,
+        optional_text(fields, "description") or "", tags,
+    )  # fmt: skip
+    aliases = await store.models.aliases([model.id])
+    return {"model_version": version_fields(text(fields, "name"), version, aliases)}
+
+
+async def _version_answer(request: Request, found: FoundModel, number: int) -> Fields:
+    store, _, _ = parts(request)
+    version = await models.numbered(store, found, number)
+    aliases = await store.models.aliases([found.model.id])
+    return {"model_version": version_fields(await _mlflow_name(request, found), version, aliases)}
+
+
+async def get_version(request: Request, fields: Fields) -> Fields:
+    return await _version_answer(request, await _found(request, fields), _number(fields))
+
+
+async def update_version(request: Request, fields: Fields) -> Fields:
+    store, settings, principal = parts(request)
+    wanted = await _name(store, settings, principal, fields)
+    description = optional_text(fields, "description")
+    if description is not None:
+        await model_tags.describe_version(store, principal, wanted.project, wanted.name,
+                                          _number(fields), description)  # fmt: skip
+    return await get_version(request, fields)
+
+
+async def set_version_tag(request: Request, fields: Fields) -> Fields:
+    store, settings, principal = parts(request)
+    wanted = await _name(store, settings, principal, fields)
+    await model_tags.set_version_tag(store, principal, wanted.project, wanted.name,
+                                     _number(fields), text(fields, "key"),
+                                     text(fields, "value", ""))  # fmt: skip
+    return {}
+
+
+async def delete_version_tag(request: Request, fields: Fields) -> Fields:
+    store, settings, principal = parts(request)
+    wanted = await _name(store, settings, principal, fields)
+    await model_tags.set_version_tag(store, principal, wanted.project, wanted.name,
+                                     _number(fields), text(fields, "key"), None)  # fmt: skip
+    return {}
+
+
+async def download_uri(request: Request, fields: Fields) -> Fields:
+    answer = await get_version(request, fields)
+    return {"artifact_uri": answer["model_version"]["source"]}
+
+
+async def latest_versions(request: Request, fields: Fields) -> Fields:
+    found = await _found(request, fields)
+    answer = await _model_fields(request, found)
+    return {"model_versions": answer["latest_versions"]}
+
+
+_VERSION_FILTER = re.compile(r"^\s*(name|run_id)\s*=\s*(['\"])(.*?)\2\s*$", re.IGNORECASE)
+
+
+async def search_versions(request: Request, fields: Fields) -> Fields:
+    """Filters Salon understands: ``name = 'm'`` and ``run_id = '…'``, joined by AND."""
+    store, settings, principal = parts(request)
+    wanted: dict[str, str] = {}
+    for clause in re.split(r"\s+and\s+", optional_text(fields, "filter") or "", flags=re.I):
+        if not clause.strip():
+            continue
+        match = _VERSION_FILTER.match(clause)
+        if match is None:
+            raise InvalidInput("Salon searches model versions by name = '…' and run_id = '…' "
+                               "only.", field="filter")  # fmt: skip
+        wanted[match.group(1).lower()] = match.group(3)
+    limit = whole(fields, "max_results", 10_000)
+    if not 1 <= limit <= 200_000:
+        raise InvalidInput("max_results must be between 1 and 200000.")
+    offset = offset_of(fields)
+    home = await mlflow_names.home_project(store, settings, principal)
+    found: list[Fields] = []
+    for project, model in await mlflow_names.every_model(store, principal):
+        name = mlflow_names.joined_model(project, model.name, home)
+        if "name" in wanted and wanted["name"] != name:
+            continue
+        versions = await store.models.versions(model.id)
+        aliases = await store.models.aliases([model.id])
+        found += [
+            version_fields(name, v, aliases)
+            for v in versions
+            if "run_id" not in wanted or v.run_id == wanted["run_id"]
+        ]
+    answer: Fields = {"model_versions": found[offset : offset + limit]}
+    if offset + limit < len(found):
+        answer["next_page_token"] = str(offset + limit)
+    return answer

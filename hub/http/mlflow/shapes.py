@@ -1,0 +1,112 @@
+"""Salon's records in the JSON shapes of MLflow's protos (``service.proto``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from hub.http.mlflow.protocol import Fields, double, millis
+from hub.services.runs import RunDetails
+from hub.store.model_records import LoggedModelRecord, RunInputRecord, RunOutput
+from hub.store.records import ExperimentRecord, KeyValue, ProjectRecord, RunRecord
+
+
+def experiment(project: ProjectRecord, record: ExperimentRecord, name: str) -> Fields:
+    return {
+        "experiment_id": record.id,
+        "name": name,
+        "artifact_location": f"mlflow-artifacts:/{record.id}",
+        "lifecycle_stage": "active",
+        "creation_time": millis(record.created_at),
+        "last_update_time": millis(record.created_at),
+        "tags": [{"key": "salon.project", "value": project.name}],
+    }
+
+
+def run_info(run: RunRecord) -> Fields:
+    info: Fields = {
+        "run_id": run.id,
+        "run_uuid": run.id,
+        "run_name": run.name,
+        "experiment_id": run.experiment_id,
+        "user_id": run.user_name,
+        "status": run.status.upper(),
+        "start_time": millis(run.started_at),
+        "artifact_uri": f"mlflow-artifacts:/{run.experiment_id}/{run.id}/artifacts",
+        "lifecycle_stage": "active",
+    }
+    if run.ended_at is not None:
+        info["end_time"] = millis(run.ended_at)
+    return info
+
+
+def _pairs(items: Sequence[KeyValue]) -> list[Fields]:
+    return [{"key": item.key, "value": item.value} for item in items]
+
+
+def run(
+    record: RunRecord,
+    details: RunDetails,
+    inputs: Sequence[RunInputRecord] = (),
+    outputs: Sequence[RunOutput] = (),
+) -> Fields:
+    metrics = [
+        {"key": m.key, "value": double(m.last_value), "timestamp": m.last_ts, "step": m.last_step}
+        for m in details.metrics.get(record.id, [])
+    ]
+    return {
+        "info": run_info(record),
+        "data": {
+            "metrics": metrics,
+            "params": _pairs(details.params.get(record.id, [])),
+            "tags": _pairs(details.tags.get(record.id, [])),
+        },
+        "inputs": {
+            "dataset_inputs": [dataset_input(i) for i in inputs if i.run_id == record.id],
+        },
+        "outputs": {
+            "model_outputs": [
+                {"model_id": o.model_id, "step": o.step} for o in outputs if o.run_id == record.id
+            ]
+        },
+    }
+
+
+def tags_json(items: Sequence[tuple[str, str]]) -> str:
+    return json.dumps(dict(items))
+
+
+def dataset_input(item: RunInputRecord) -> Fields:
+    return {
+        "tags": [{"key": k, "value": v} for k, v in json.loads(item.tags_json).items()],
+        "dataset": {
+            "name": item.name,
+            "digest": item.digest,
+            "source_type": item.source_type,
+            "source": item.source,
+            "schema": item.schema,
+            "profile": item.profile,
+        },
+    }
+
+
+def logged_model(model: LoggedModelRecord, metrics: Sequence[Fields] = ()) -> Fields:
+    return {
+        "info": {
+            "model_id": model.id,
+            "experiment_id": model.experiment_id,
+            "name": model.name,
+            "artifact_uri": f"mlflow-artifacts:/{model.experiment_id}/models/{model.id}/artifacts",
+            "creation_timestamp_ms": millis(model.created_at),
+            "last_updated_timestamp_ms": millis(model.updated_at),
+            "status": model.status,
+            "status_message": model.status_message,
+            "model_type": model.model_type,
+            "source_run_id": model.run_id or "",
+            "tags": [{"key": k, "value": v} for k, v in json.loads(model.tags_json).items()],
+        },
+        "data": {
+            "params": [{"key": k, "value": v} for k, v in json.loads(model.params_json).items()],
+            "metrics": list(metrics),
+        },
+    }

@@ -1,0 +1,327 @@
+"""MLflow's tracking calls (``/api/2.0/mlflow/experiments|runs|metrics/...``) over Salon's runs.
+
+Each handler reads MLflow's fields, calls the same services the GraphQL API calls, and answers
+in MLflow's shapes; see ``hub.services.mlflow_names`` for where experiments live.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import pyarrow as pa
+from starlette.requests import Request
+
+from hub.clock import now
+from hub.errors import InvalidInput, LimitExceeded
+from hub.http.mlflow import shapes
+from hub.http.mlflow.filters import run_filter, run_order
+from hub.http.mlflow.protocol import (
+    MAX_RESULTS,
+    Fields,
+    double,
+    listed,
+    moment,
+    number,
+    offset_of,
+    optional_text,
+    pairs,
+    parts,
+    text,
+    whole,
+)
+from hub.services import logged_models, metrics, mlflow_names, runs
+from hub.services.principal import Principal
+from hub.services.runs import NewRun
+from hub.settings import Settings
+from hub.store import Store
+from hub.store.metrics import BATCH_SCHEMA
+from hub.store.model_records import RunInputRecord
+from hub.store.records import RunEnvironment, RunRecord
+
+# MLflow's own limits on one log-batch call (``mlflow/utils/validation.py``).
+MAX_METRICS_PER_BATCH = 1000
+MAX_PARAMS_TAGS_PER_BATCH = 100
+MAX_ENTITIES_PER_BATCH = 1000
+MAX_HISTORY_PAGE = 1_000_000
+
+
+def _run_id(fields: Fields) -> str:
+    value = fields.get("run_id") or fields.get("run_uuid")
+    if not isinstance(value, str) or not value:
+        raise InvalidInput("Missing value for required parameter 'run_id'.", field="run_id")
+    return value
+
+
+# Experiments ---------------------------------------------------------------------------------
+
+
+async def _experiment_fields(store: Store, settings: Settings, principal: Principal,
+                             found: tuple[Any, Any]) -> Fields:  # fmt: skip
+    project, experiment = found
+    home = await mlflow_names.home_project(store, settings, principal)
+    return shapes.experiment(project, experiment, mlflow_names.joined(project, experiment.name,
+                                                                       home))  # fmt: skip
+
+
+async def get_experiment_by_name(request: Request, fields: Fields) -> Fields:
+    store, settings, principal = parts(request)
+    found = await mlflow_names.experiment_named(
+        store, settings, principal, text(fields, "experiment_name")
+    )
+    return {"experiment": await _experiment_fields(store, settings, principal, found)}
+
+
+async def get_experiment(request: Request, fields: Fields) -> Fields:
+    store, settings, principal = parts(request)
+    experiment_id = text(fields, "experiment_id")
+    (found,) = await mlflow_names.experiments(
+        store, settings, principal, [experiment_id], "experiment.read"
+    )
+    return {"experiment": await _experiment_fields(store, settings, principal, found)}
+
+
+async def create_experiment(request: Request, fields: Fields) -> Fields:
+    store, settings, principal = parts(request)
+    _, experiment = await mlflow_names.create_experiment(
+        store, settings, principal, text(fields, "name")
+    )
+    return {"experiment_id": experiment.id}
+
+
+async def search_experiments(request: Request, fields: Fields) -> Fields:
+    store, settings, principal = parts(request)
+    if optional_text(fields, "filter"):
+        raise InvalidInput("Salon does not filter experiments yet; leave out the filter.")
+    if fields.get("view_type", "ACTIVE_ONLY") == "DELETED_ONLY":
+        return {"experiments": []}
+    limit = whole(fields, "max_results", 1000)
+    if not 1 <= limit <= MAX_RESULTS:
+        raise InvalidInput(f"max_results must be between 1 and {MAX_RESULTS}.")
+    offset = offset_of(fields)
+    every = await mlflow_names.every_experiment(store, principal)
+    home = await mlflow_names.home_project(store, settings, principal)
+    page = every[offset : offset + limit]
+    answer: Fields = {
+        "experiments": [
+            shapes.experiment(p, e, mlflow_names.joined(p, e.name, home)) for p, e in page
+        ]
+    }
+    if offset + limit < len(every):
+        answer["next_page_token"] = str(offset + limit)
+    return answer
+
+
+# Runs ----------------------------------------------------------------------------------------
+
+
+async def _run_fields(store: Store, principal: Principal, run: RunRecord) -> Fields:
+    details = await runs.details(store, principal, [run])
+    inputs = await store.runs.inputs_for([run.id])
+    outputs = await store.logged_models.outputs([run.id])
+    return shapes.run(run, details, inputs, outputs)
+
+
+async def create_run(request: Request, fields: Fields) -> Fields:
+    store, settings, principal = parts(request)
+    experiment_id = text(fields, "experiment_id", mlflow_names.DEFAULT_EXPERIMENT_ID)
+    ((project, experiment),) = await mlflow_names.experiments(
+        store, settings, principal, [experiment_id], "run.create"
+    )
+    tags = dict(pairs(fields, "tags"))
+    name = optional_text(fields, "run_name") or tags.get("mlflow.runName")
+    name = name or f"run-{secrets.token_hex(3)}"
+    tags["mlflow.runName"] = name
+    started = fields.get("start_time")
+    new = NewRun(
+        project=project.name,
+        experiment=experiment.name,
+        name=name,
+        tags=tags,
+        environment=RunEnvironment(
+            git_commit=tags.get("mlflow.source.git.commit"),
+            command=tags.get("mlflow.source.name"),
+        ),
+        started_at=None if started is None else moment(whole(fields, "start_time")),
+        notes=tags.get("mlflow.note.content", ""),
+    )
+    run = await runs.create_run(store, principal, new)
+    return {"run": await _run_fields(store, principal, run)}
+
+
+async def get_run(request: Request, fields: Fields) -> Fields:
+    store, _, principal = parts(request)
+    run = await runs.get_run(store, principal, _run_id(fields))
+    return {"run": await _run_fields(store, principal, run)}
+
+
+async def update_run(request: Request, fields: Fields) -> Fields:
+    store, _, principal = parts(request)
+    run_id = _run_id(fields)
+    status = (optional_text(fields, "status") or "").lower()
+    name = optional_text(fields, "run_name")
+    if status in runs.FINAL_STATUSES:
+        ended = fields.get("end_time")
+        at = None if ended is None else moment(whole(fields, "end_time"))
+        run = await runs.finish_run(store, principal, run_id, status, at)
+    elif status == "running":
+        run = await runs.resume_run(store, principal, run_id)
+    elif status == "":
+        run = await runs.writable_run(store, principal, run_id, "run.update")
+    else:
+        raise InvalidInput(f"Salon has no run status {status.upper()}; use RUNNING, FINISHED, "
+                           "FAILED or KILLED.", field="status")  # fmt: skip
+    if name is not None and name != run.name:
+        raise InvalidInput("Salon does not rename runs yet.", field="run_name")
+    return {"run_info": shapes.run_info(run)}
+
+
+def _points(items: list[Any]) -> pa.Table:
+    keys, values, stamps, steps = [], [], [], []
+    for item in items:
+        if not isinstance(item, dict):
+            raise InvalidInput("Each metric must be an object with key, value and timestamp.")
+        keys.append(text(item, "key"))
+        values.append(number(item.get("value"), "value"))
+        stamps.append(whole(item, "timestamp"))
+        steps.append(whole(item, "step", 0))
+    return pa.table(
+        {"key": keys, "step": steps, "ts": stamps, "value": values}, schema=BATCH_SCHEMA
+    )
+
+
+async def log_metric(request: Request, fields: Fields) -> Fields:
+    store, _, principal = parts(request)
+    points = _points([fields])
+    await runs.log_batch(store, principal, _run_id(fields), [], [], points)
+    return {}
+
+
+async def log_param(request: Request, fields: Fields) -> Fields:
+    store, _, principal = parts(request)
+    value = fields.get("value")
+    value = value if isinstance(value, str) else "" if value is None else str(value)
+    await runs.log_params(store, principal, _run_id(fields), {text(fields, "key"): value})
+    return {}
+
+
+async def set_tag(request: Request, fields: Fields) -> Fields:
+    store, _, principal = parts(request)
+    value = fields.get("value")
+    value = value if isinstance(value, str) else "" if value is None else str(value)
+    await runs.set_tags(store, principal, _run_id(fields), {text(fields, "key"): value})
+    return {}
+
+
+async def log_batch(request: Request, fields: Fields) -> Fields:
+    store, _, principal = parts(request)
+    metric_items = fields.get("metrics") or []
+    if not isinstance(metric_items, list):
+        raise InvalidInput("'metrics' must be a list.", field="metrics")
+    params, tags = pairs(fields, "params"), pairs(fields, "tags")
+    if len(metric_items) > MAX_METRICS_PER_BATCH:
+        raise LimitExceeded(f"A batch logging request can contain at most "
+                            f"{MAX_METRICS_PER_BATCH} metrics.", field="metrics")  # fmt: skip
+    if max(len(params), len(tags)) > MAX_PARAMS_TAGS_PER_BATCH:
+        raise LimitExceeded(f"A batch logging request can contain at most "
+                            f"{MAX_PARAMS_TAGS_PER_BATCH} params and "
+                            f"{MAX_PARAMS_TAGS_PER_BATCH} tags.")  # fmt: skip
+    if len(metric_items) + len(params) + len(tags) > MAX_ENTITIES_PER_BATCH:
+        raise LimitExceeded(f"A batch logging request can contain at most "
+                            f"{MAX_ENTITIES_PER_BATCH} items in all.")  # fmt: skip
+    keys = [key for key, _ in params]
+    if len(set(keys)) != len(keys):
+        raise InvalidInput("The batch names a param twice.", field="params")
+    await runs.log_batch(store, principal, _run_id(fields), params, tags, _points(metric_items))
+    return {}
+
+
+async def log_inputs(request: Request, fields: Fields) -> Fields:
+    store, _, principal = parts(request)
+    run_id = _run_id(fields)
+    items = fields.get("datasets") or []
+    if not isinstance(items, list):
+        raise InvalidInput("'datasets' must be a list.", field="datasets")
+    found = []
+    for item in items:
+        dataset = item.get("dataset") if isinstance(item, dict) else None
+        if not isinstance(dataset, dict):
+            raise InvalidInput("Each input needs a 'dataset' object.", field="datasets")
+        found.append(
+            RunInputRecord(
+                run_id, text(dataset, "name"), text(dataset, "digest"),
+                text(dataset, "source_type", ""), text(dataset, "source", ""),
+                text(dataset, "schema", ""), text(dataset, "profile", ""),
+                shapes.tags_json(pairs(item, "tags")), now(),
+            )
+        )  # fmt: skip
+    if found:
+        await runs.log_inputs(store, principal, run_id, found)
+    models = fields.get("models") or []
+    if models:
+        await runs.writable_run(store, principal, run_id, "run.log_inputs")
+    return {}
+
+
+async def log_outputs(request: Request, fields: Fields) -> Fields:
+    store, _, principal = parts(request)
+    items = fields.get("models") or []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise InvalidInput("'models' must be a list of {model_id, step}.", field="models")
+    outputs = [(text(item, "model_id"), whole(item, "step", 0)) for item in items]
+    await logged_models.record_outputs(store, principal, _run_id(fields), outputs)
+    return {}
+
+
+async def search_runs(request: Request, fields: Fields) -> Fields:
+    store, settings, principal = parts(request)
+    if fields.get("run_view_type", "ACTIVE_ONLY") == "DELETED_ONLY":
+        return {"runs": []}
+    experiment_ids = listed(fields, "experiment_ids")
+    if not experiment_ids:
+        raise InvalidInput("Name at least one experiment id.", field="experiment_ids")
+    found = await mlflow_names.experiments(
+        store, settings, principal, experiment_ids, "runs.search"
+    )
+    ids = [experiment.id for _, experiment in found]
+    limit = whole(fields, "max_results", 1000)
+    if not 1 <= limit <= MAX_RESULTS:
+        raise InvalidInput(f"max_results must be between 1 and {MAX_RESULTS}.")
+    filter_text = optional_text(fields, "filter")
+    order = listed(fields, "order_by")
+    project_ids = sorted({project.id for project, _ in found})
+    page = await runs.search_parsed(
+        store, principal, project_ids, run_filter(filter_text, ids), run_order(order), limit,
+        optional_text(fields, "page_token"), repr(("mlflow", ids, filter_text, order)),
+        project_ids[0] if len(project_ids) == 1 else None,
+    )  # fmt: skip
+    details = await runs.details(store, principal, page.runs)
+    run_ids = [run.id for run in page.runs]
+    inputs = await store.runs.inputs_for(run_ids)
+    outputs = await store.logged_models.outputs(run_ids)
+    answer: Fields = {"runs": [shapes.run(run, details, inputs, outputs) for run in page.runs]}
+    if page.next_cursor:
+        answer["next_page_token"] = page.next_cursor
+    return answer
+
+
+async def get_metric_history(request: Request, fields: Fields) -> Fields:
+    store, _, principal = parts(request)
+    key = text(fields, "metric_key")
+    limit = whole(fields, "max_results", MAX_HISTORY_PAGE)
+    if not 1 <= limit <= MAX_HISTORY_PAGE:
+        raise InvalidInput(f"max_results must be between 1 and {MAX_HISTORY_PAGE}.")
+    offset = offset_of(fields)
+    steps, stamps, values = await metrics.points(
+        store, principal, _run_id(fields), key, limit + 1, offset
+    )
+    more = len(steps) > limit
+    answer: Fields = {
+        "metrics": [
+            {"key": key, "value": double(v), "timestamp": t, "step": s}
+            for s, t, v in zip(steps[:limit], stamps[:limit], values[:limit], strict=True)
+        ]
+    }
+    if more:
+        answer["next_page_token"] = str(offset + limit)
+    return answer

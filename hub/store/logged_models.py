@@ -1,0 +1,107 @@
+"""MLflow 3 logged models and the runs' outputs that name them."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+
+from hub.errors import NotFound
+from hub.store._time import record_of, row_of, to_naive
+from hub.store.database import Cursor, Database
+from hub.store.model_records import LoggedModelRecord, RunOutput
+from hub.store.records import EventDraft
+
+_COLUMNS = (
+    "id, project_id, experiment_id, run_id, name, model_type, status, status_message, params, "
+    "tags, created_by, created_at, updated_at"
+)
+
+
+def _create(cur: Cursor, model: LoggedModelRecord) -> LoggedModelRecord:
+    marks = ", ".join("?" for _ in _COLUMNS.split(","))
+    cur.execute(f"INSERT INTO logged_models ({_COLUMNS}) VALUES ({marks})", row_of(model))
+    return model
+
+
+def _by_ids(cur: Cursor, ids: list[str]) -> list[LoggedModelRecord]:
+    rows = cur.execute(
+        f"SELECT {_COLUMNS} FROM logged_models WHERE id IN (SELECT unnest(?))", [ids]
+    ).fetchall()
+    return [record_of(LoggedModelRecord, row) for row in rows]
+
+
+def _update(cur: Cursor, model_id: str, changes: dict[str, object]) -> LoggedModelRecord:
+    found = _by_ids(cur, [model_id])
+    if not found:
+        raise NotFound(f"No logged model with id {model_id!r}.")
+    updated = dataclasses.replace(found[0], **changes)  # type: ignore[arg-type]
+    cur.execute("DELETE FROM logged_models WHERE id = ?", [model_id])
+    return _create(cur, updated)
+
+
+def _in_experiments(
+    cur: Cursor, experiment_ids: list[str], name: str | None, limit: int, offset: int
+) -> list[LoggedModelRecord]:
+    rows = cur.execute(
+        f"SELECT {_COLUMNS} FROM logged_models WHERE experiment_id IN (SELECT unnest(?)) "
+        "AND (?::VARCHAR IS NULL OR name = ?) ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+        [experiment_ids, name, name, limit, offset],
+    ).fetchall()
+    return [record_of(LoggedModelRecord, row) for row in rows]
+
+
+def _add_outputs(cur: Cursor, outputs: list[RunOutput]) -> None:
+    for output in outputs:
+        cur.execute(
+            "DELETE FROM run_outputs WHERE run_id = ? AND model_id = ?",
+            [output.run_id, output.model_id],
+        )
+    cur.execute(
+        "INSERT INTO run_outputs SELECT unnest(?), unnest(?), unnest(?)",
+        [[o.run_id for o in outputs], [o.model_id for o in outputs], [o.step for o in outputs]],
+    )
+
+
+def _outputs(cur: Cursor, run_ids: list[str]) -> list[RunOutput]:
+    rows = cur.execute(
+        "SELECT run_id, model_id, step FROM run_outputs WHERE run_id IN (SELECT unnest(?)) "
+        "ORDER BY run_id, model_id",
+        [run_ids],
+    ).fetchall()
+    return [RunOutput(*row) for row in rows]
+
+
+class LoggedModelStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self, model: LoggedModelRecord, *, audit: Sequence[EventDraft]
+    ) -> LoggedModelRecord:
+        return await self._db.audited_write(audit, _create, model)
+
+    async def by_ids(self, ids: list[str]) -> dict[str, LoggedModelRecord]:
+        if not ids:
+            return {}
+        return {m.id: m for m in await self._db.read(_by_ids, ids)}
+
+    async def update(
+        self, model_id: str, at: datetime, *, audit: Sequence[EventDraft], **changes: object
+    ) -> LoggedModelRecord:
+        """Change fields of a logged model (status, tags, params) and its update time."""
+        changes["updated_at"] = to_naive(at)
+        return await self._db.audited_write(audit, _update, model_id, changes)
+
+    async def in_experiments(
+        self, experiment_ids: list[str], name: str | None, limit: int, offset: int
+    ) -> list[LoggedModelRecord]:
+        """Newest first; only those called ``name`` when given."""
+        return await self._db.read(_in_experiments, experiment_ids, name, limit, offset)
+
+    async def add_outputs(self, outputs: list[RunOutput], *, audit: Sequence[EventDraft]) -> None:
+        if outputs:
+            await self._db.audited_write(audit, _add_outputs, outputs)
+
+    async def outputs(self, run_ids: list[str]) -> list[RunOutput]:
+        return await self._db.read(_outputs, run_ids) if run_ids else []

@@ -1,0 +1,83 @@
+"""The stock MLflow client against a real ``mlflow server`` and against the hub: the same script
+(``tests/mlflow/script.py``) runs once against each, and what it reads back must be equal, field
+by field: runs, params, metric histories, tags, artifacts, inputs, registered versions, search
+results and error codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.servers import Server, start_mlflow
+from tests.conftest import LiveHub
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = start_mlflow(tmp_path_factory.mktemp("mlflow-server"))
+    try:
+        server.wait_healthy()
+        yield server
+    finally:
+        server.stop()
+
+
+def script(url: str, out: Path, token: str | None = None) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": url,
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",  # a server error fails at once
+        "MLFLOW_ENABLE_ASYNC_LOGGING": "false",
+    }
+    env.pop("MLFLOW_TRACKING_TOKEN", None)
+    if token:
+        env["MLFLOW_TRACKING_TOKEN"] = token
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.mlflow.script", str(out)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def finished(process: subprocess.Popen[bytes], out: Path, server: str) -> dict[str, Any]:
+    _, errors = process.communicate(timeout=240)
+    assert process.returncode == 0, f"the script failed against {server}:\n{errors.decode()}"
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+def differences(left: Any, right: Any, path: str = "") -> list[str]:
+    """Where two JSON values differ, as readable paths."""
+    if isinstance(left, dict) and isinstance(right, dict):
+        found = []
+        for key in sorted(set(left) | set(right)):
+            if key not in left or key not in right:
+                found.append(f"{path}/{key}: only on {'MLflow' if key in left else 'Salon'}")
+            else:
+                found += differences(left[key], right[key], f"{path}/{key}")
+        return found
+    return [] if left == right else [f"{path}: MLflow {left!r} != Salon {right!r}"]
+
+
+@pytest.mark.slow
+def test_the_same_script_reads_back_the_same_from_mlflow_and_from_salon(
+    mlflow_server: Server, hub_server: LiveHub, tmp_path: Path
+) -> None:
+    reference = script(mlflow_server.url, tmp_path / "mlflow.json")
+    ours = script(hub_server.url, tmp_path / "salon.json", hub_server.token)
+    expected = finished(reference, tmp_path / "mlflow.json", "MLflow")
+    got = finished(ours, tmp_path / "salon.json", "Salon")
+    assert expected["runs"]["baseline"]["histories"]["loss"], "the script logged nothing"
+    assert expected["errors"]["changed param"] == "INVALID_PARAMETER_VALUE"
+    assert differences(expected, got) == []

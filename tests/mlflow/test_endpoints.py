@@ -1,0 +1,461 @@
+"""The hub's MLflow endpoints on their own: what MLflow clients depend on (error codes and
+statuses, limits, pagination), and Salon's rules behind them: roles, token scopes, the
+promotion gate, the audit trail, and bad, oversized, unauthorized and concurrent input."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+import hub
+from hub.services import access, tokens
+from hub.services.principal import SYSTEM
+from hub.store.audit import AuditQuery
+from tests.api.test_datasets import person
+from tests.api.test_models import POLICY, as_person
+from tests.conftest import LiveHub, start_hub
+
+API = "/api/2.0/mlflow"
+ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
+
+
+def rest(
+    live: LiveHub, method: str, path: str, token: str | None = None, **kwargs: Any
+) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token or live.token}"} if token != "" else {}
+    return httpx.request(method, live.url + path, headers=headers, timeout=30, **kwargs)
+
+
+def ok(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def refused(response: httpx.Response, status: int, code: str) -> str:
+    assert (response.status_code, response.json()["error_code"]) == (status, code), response.text
+    message: str = response.json()["message"]
+    return message
+
+
+def new_run(live: LiveHub, token: str | None = None, experiment: str = "vision/e") -> str:
+    found = rest(
+        live, "GET", f"{API}/experiments/get-by-name", token, params={"experiment_name": experiment}
+    )
+    if found.status_code == 404:
+        experiment_id = ok(
+            rest(live, "POST", f"{API}/experiments/create", token, json={"name": experiment})
+        )["experiment_id"]
+    else:
+        experiment_id = found.json()["experiment"]["experiment_id"]
+    made = ok(
+        rest(
+            live,
+            "POST",
+            f"{API}/runs/create",
+            token,
+            json={"experiment_id": experiment_id, "start_time": 1_700_000_000_000},
+        )
+    )
+    run_id: str = made["run"]["info"]["run_id"]
+    return run_id
+
+
+@pytest.fixture
+def team(hub_server: LiveHub) -> dict[str, str]:
+    hub.init(
+        project="vision",
+        experiment="e",
+        url=hub_server.url,
+        token=hub_server.token,
+        capture_environment=False,
+    ).finish()
+    return {
+        "ana": person(hub_server, "ana", "editor", "vision"),
+        "vic": person(hub_server, "vic", "viewer", "vision"),
+        "mia": person(hub_server, "mia", "maintainer", "vision"),
+        "otto": person(hub_server, "otto", None),
+    }
+
+
+def test_runs_logged_through_mlflow_are_ordinary_salon_runs(
+    hub_server: LiveHub, team: dict[str, str]
+) -> None:
+    run_id = new_run(hub_server, team["ana"])
+    batch = {
+        "run_id": run_id,
+        "params": [{"key": "lr", "value": "0.1"}],
+        "tags": [{"key": "team", "value": "vision"}],
+        "metrics": [
+            {"key": "loss", "value": 1 / (s + 1), "timestamp": 1_700_000_000_000 + s, "step": s}
+            for s in range(50)
+        ],
+    }
+    ok(rest(hub_server, "POST", f"{API}/runs/log-batch", team["ana"], json=batch))
+    ok(
+        rest(
+            hub_server,
+            "POST",
+            f"{API}/runs/update",
+            team["ana"],
+            json={"run_id": run_id, "status": "FINISHED", "end_time": 1_700_000_100_000},
+        )
+    )
+    seen = hub_server.graphql(
+        "query($id: ID!) { run(id: $id) { name status user experiment { name } "
+        "params { key value } metrics { key lastStep lastValue } } }",
+        {"id": run_id},
+    )["data"]["run"]
+    assert seen["status"] == "FINISHED" and seen["user"] == "ana"
+    assert seen["experiment"]["name"] == "e"
+    assert seen["params"] == [{"key": "lr", "value": "0.1"}]
+    assert seen["metrics"] == [{"key": "loss", "lastStep": 49, "lastValue": 0.02}]
+    events = asyncio.run(hub_server.store.audit.search(AuditQuery(), 200))
+    assert {"run.log_batch", "run.finish", "experiment.read"} <= {e.action for e in events}
+    history = ok(
+        rest(
+            hub_server,
+            "GET",
+            f"{API}/metrics/get-history",
+            team["vic"],
+            params={"run_id": run_id, "metric_key": "loss", "max_results": 20},
+        )
+    )
+    assert [m["step"] for m in history["metrics"]] == list(range(20))
+    rest_of = ok(
+        rest(
+            hub_server,
+            "GET",
+            f"{API}/metrics/get-history",
+            team["vic"],
+            params={
+                "run_id": run_id,
+                "metric_key": "loss",
+                "page_token": history["next_page_token"],
+            },
+        )
+    )
+    assert [m["step"] for m in rest_of["metrics"]] == list(range(20, 50))
+    assert "next_page_token" not in rest_of
+
+
+def test_names_without_a_project_belong_to_the_mlflow_project_or_the_tokens_own(
+    hub_server: LiveHub, team: dict[str, str]
+) -> None:
+    bare = ok(rest(hub_server, "POST", f"{API}/experiments/create", json={"name": "plain"}))
+    got = ok(
+        rest(
+            hub_server,
+            "GET",
+            f"{API}/experiments/get",
+            params={"experiment_id": bare["experiment_id"]},
+        )
+    )["experiment"]
+    assert (got["name"], got["tags"]) == ("plain", [{"key": "salon.project", "value": "mlflow"}])
+    store = hub_server.store
+    user = asyncio.run(store.users.by_name("ana"))
+    assert user is not None
+    ana = asyncio.run(tokens.principal_for_user(store, user, auth_method="session", auth_id=None))
+    scoped = asyncio.run(tokens.create_token(store, ana, "ci", projects=["vision"]))[1]
+    made = ok(
+        rest(hub_server, "POST", f"{API}/experiments/create", scoped, json={"name": "nightly"})
+    )
+    got = ok(
+        rest(
+            hub_server,
+            "GET",
+            f"{API}/experiments/get-by-name",
+            scoped,
+            params={"experiment_name": "nightly"},
+        )
+    )["experiment"]
+    assert got["experiment_id"] == made["experiment_id"]
+    assert got["tags"] == [{"key": "salon.project", "value": "vision"}]
+    admin_view = ok(
+        rest(
+            hub_server,
+            "GET",
+            f"{API}/experiments/get",
+            params={"experiment_id": made["experiment_id"]},
+        )
+    )["experiment"]
+    assert admin_view["name"] == "vision/nightly"
+    run_id = new_run(hub_server, experiment="plain")
+    refused(
+        rest(hub_server, "GET", f"{API}/runs/get", scoped, params={"run_id": run_id}),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    )
+
+
+def test_roles_and_scopes_hold_through_the_mlflow_endpoints(
+    hub_server: LiveHub, team: dict[str, str]
+) -> None:
+    run_id = new_run(hub_server, team["ana"])
+    ok(
+        rest(
+            hub_server,
+            "PUT",
+            f"{ARTIFACTS}/x/{run_id}/artifacts/model.txt",
+            team["ana"],
+            content=b"weights",
+        )
+    )
+    reads = [
+        ("GET", f"{API}/runs/get", {"params": {"run_id": run_id}}),
+        ("GET", f"{API}/metrics/get-history", {"params": {"run_id": run_id, "metric_key": "l"}}),
+        ("GET", ARTIFACTS, {"params": {"path": f"x/{run_id}/artifacts"}}),
+        ("GET", f"{ARTIFACTS}/x/{run_id}/artifacts/model.txt", {}),
+    ]
+    for method, path, kwargs in reads:
+        assert rest(hub_server, method, path, team["vic"], **kwargs).status_code == 200, path
+        refused(
+            rest(hub_server, method, path, team["otto"], **kwargs), 404, "RESOURCE_DOES_NOT_EXIST"
+        )
+        refused(rest(hub_server, method, path, "", **kwargs), 401, "UNAUTHENTICATED")
+    assert (
+        rest(hub_server, "GET", f"{ARTIFACTS}/x/{run_id}/artifacts/model.txt", team["vic"]).content
+        == b"weights"
+    )
+    writes = [
+        (
+            "POST",
+            f"{API}/runs/log-parameter",
+            {"json": {"run_id": run_id, "key": "a", "value": "1"}},
+        ),
+        ("POST", f"{API}/runs/set-tag", {"json": {"run_id": run_id, "key": "a", "value": "1"}}),
+        (
+            "POST",
+            f"{API}/runs/log-metric",
+            {"json": {"run_id": run_id, "key": "l", "value": 1, "timestamp": 1}},
+        ),
+        ("POST", f"{API}/runs/update", {"json": {"run_id": run_id, "status": "KILLED"}}),
+        ("PUT", f"{ARTIFACTS}/x/{run_id}/artifacts/evil.txt", {"content": b"x"}),
+    ]
+    for method, path, kwargs in writes:
+        refused(rest(hub_server, method, path, team["vic"], **kwargs), 403, "PERMISSION_DENIED")
+        refused(
+            rest(hub_server, method, path, team["otto"], **kwargs), 404, "RESOURCE_DOES_NOT_EXIST"
+        )
+    listed = ok(
+        rest(hub_server, "GET", ARTIFACTS, team["ana"], params={"path": f"x/{run_id}/artifacts"})
+    )["files"]
+    assert listed == [{"path": "model.txt", "is_dir": False, "file_size": 7}]
+    searched = ok(rest(hub_server, "POST", f"{API}/experiments/search", team["otto"], json={}))
+    assert searched["experiments"] == []
+    basic = base64.b64encode(f"anything:{team['vic']}".encode()).decode()
+    response = httpx.get(
+        f"{hub_server.url}{API}/runs/get",
+        params={"run_id": run_id},
+        headers={"Authorization": f"Basic {basic}"},
+    )
+    assert ok(response)["run"]["info"]["run_id"] == run_id
+
+
+def test_bad_input_gets_mlflows_error_codes_and_stores_nothing(hub_server: LiveHub) -> None:
+    run_id = new_run(hub_server)
+    bad = [
+        ("POST", "runs/log-batch", {"content": b"{not json"}),
+        ("POST", "runs/log-batch", {"json": ["a list"]}),
+        (
+            "POST",
+            "runs/log-batch",
+            {
+                "json": {
+                    "run_id": run_id,
+                    "metrics": [
+                        {"key": "l", "value": 1.0, "timestamp": 1, "step": s} for s in range(1001)
+                    ],
+                }
+            },
+        ),
+        (
+            "POST",
+            "runs/log-batch",
+            {
+                "json": {
+                    "run_id": run_id,
+                    "params": [{"key": f"p{i}", "value": "v"} for i in range(101)],
+                }
+            },
+        ),
+        (
+            "POST",
+            "runs/log-batch",
+            {
+                "json": {
+                    "run_id": run_id,
+                    "metrics": [{"key": "l", "value": "high", "timestamp": 1}],
+                }
+            },
+        ),
+        (
+            "POST",
+            "runs/log-batch",
+            {
+                "json": {
+                    "run_id": run_id,
+                    "metrics": [
+                        {"key": "l", "value": 1.0, "timestamp": 1},
+                        {"key": "", "value": 2.0, "timestamp": 1},
+                    ],
+                }
+            },
+        ),
+        (
+            "POST",
+            "runs/log-parameter",
+            {"json": {"run_id": run_id, "key": "k" * 300, "value": "v"}},
+        ),
+        ("POST", "runs/log-metric", {"json": {"run_id": run_id, "key": "l", "value": 1.0}}),
+        ("POST", "runs/update", {"json": {"run_id": run_id, "status": "SCHEDULED"}}),
+        ("POST", "runs/search", {"json": {"experiment_ids": ["0"], "filter": "metrics.l >"}}),
+        ("POST", "runs/search", {"json": {"experiment_ids": ["0"], "max_results": 50001}}),
+        (
+            "GET",
+            "metrics/get-history",
+            {"params": {"run_id": run_id, "metric_key": "l", "page_token": "zzz"}},
+        ),
+        ("POST", "experiments/create", {"json": {"name": ""}}),
+        ("POST", "registered-models/alias", {"json": {"name": "m", "alias": "v3", "version": "1"}}),
+    ]
+    for method, path, kwargs in bad:
+        refused(rest(hub_server, method, f"{API}/{path}", **kwargs), 400, "INVALID_PARAMETER_VALUE")
+    run = ok(rest(hub_server, "GET", f"{API}/runs/get", params={"run_id": run_id}))["run"]
+    assert run["data"] == {"metrics": [], "params": [], "tags": run["data"]["tags"]}
+    assert {t["key"] for t in run["data"]["tags"]} == {"mlflow.runName"}
+    refused(
+        rest(hub_server, "GET", f"{API}/runs/get", params={"run_id": "nope"}),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    )
+    refused(
+        rest(hub_server, "POST", f"{API}/runs/delete", json={"run_id": run_id}),
+        404,
+        "ENDPOINT_NOT_FOUND",
+    )
+    for path in ("../../etc/passwd", "a/../../b", "a/%01b", "a/%2e%2e/%2e%2e/b"):
+        response = rest(hub_server, "PUT", f"{ARTIFACTS}/x/{run_id}/artifacts/{path}", content=b"x")
+        assert response.status_code in (400, 404), (path, response.text)
+    ok(
+        rest(
+            hub_server,
+            "POST",
+            f"{API}/runs/log-parameter",
+            json={"run_id": run_id, "key": "lr", "value": "0.1"},
+        )
+    )
+    message = refused(
+        rest(
+            hub_server,
+            "POST",
+            f"{API}/runs/log-parameter",
+            json={"run_id": run_id, "key": "lr", "value": "0.2"},
+        ),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    )
+    assert "immutable" in message
+
+
+def test_an_oversized_artifact_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
+    for live in start_hub(tmp_path, demo=False, max_artifact_bytes=1000):
+        run_id = new_run(live)
+        refused(
+            rest(live, "PUT", f"{ARTIFACTS}/x/{run_id}/artifacts/big.bin", content=b"x" * 5000),
+            400,
+            "INVALID_PARAMETER_VALUE",
+        )
+        ok(rest(live, "PUT", f"{ARTIFACTS}/x/{run_id}/artifacts/small.bin", content=b"y" * 10))
+        files = ok(rest(live, "GET", ARTIFACTS, params={"path": f"x/{run_id}/artifacts"}))
+        assert [f["path"] for f in files["files"]] == ["small.bin"]
+        assert not list((tmp_path / "tmp").glob("artifact-*"))
+        assert len(list((tmp_path / "objects").glob("*/*"))) == 1
+
+
+def test_concurrent_logging_loses_nothing(hub_server: LiveHub) -> None:
+    run_id = new_run(hub_server)
+
+    def batch(worker: int) -> int:
+        metrics = [
+            {"key": f"w{worker}", "value": float(s), "timestamp": s, "step": s} for s in range(200)
+        ]
+        params = [{"key": f"p{worker}", "value": str(worker)}]
+        return rest(
+            hub_server,
+            "POST",
+            f"{API}/runs/log-batch",
+            json={"run_id": run_id, "metrics": metrics, "params": params},
+        ).status_code
+
+    def create(_: int) -> int:
+        return rest(
+            hub_server, "POST", f"{API}/experiments/create", json={"name": "vision/race"}
+        ).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(batch, range(8))) == [200] * 8
+        statuses = sorted(pool.map(create, range(6)))
+    assert statuses[0] == 200 and set(statuses[1:]) <= {200, 400}
+    run = ok(rest(hub_server, "GET", f"{API}/runs/get", params={"run_id": run_id}))["run"]
+    assert len(run["data"]["params"]) == 8
+    for worker in range(8):
+        history = ok(
+            rest(
+                hub_server,
+                "GET",
+                f"{API}/metrics/get-history",
+                params={"run_id": run_id, "metric_key": f"w{worker}"},
+            )
+        )
+        assert len(history["metrics"]) == 200
+    search = ok(rest(hub_server, "POST", f"{API}/experiments/search", json={}))["experiments"]
+    assert [e["name"] for e in search].count("vision/race") == 1
+
+
+def test_the_promotion_gate_holds_for_mlflow_clients(
+    hub_server: LiveHub, team: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", team["ana"])
+    client = MlflowClient(tracking_uri=hub_server.url)
+    run_id = new_run(hub_server, team["ana"])
+    client.create_registered_model("vision.detector", description="finds defects")
+    rules = {"protected": ["production"], "approvals": 1, "checks": []}
+    as_person(hub_server, team["mia"], POLICY, {"p": "vision", "m": "detector", "policy": rules})
+    version = client.create_model_version("vision.detector", f"runs:/{run_id}/model", run_id=run_id)
+    assert (version.version, version.status) == ("1", "READY")
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", team["mia"])
+    with pytest.raises(MlflowException) as refused_move:
+        client.set_registered_model_alias("vision.detector", "production", "1")
+    assert refused_move.value.error_code == "PERMISSION_DENIED", refused_move.value.message
+    assert "approval" in refused_move.value.message
+    client.set_registered_model_alias("vision.detector", "candidate", "1")
+    assert client.get_registered_model("vision.detector").aliases == {"candidate": "1"}
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", team["otto"])
+    with pytest.raises(MlflowException) as hidden:
+        client.get_registered_model("vision.detector")
+    assert hidden.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", team["ana"])
+    other = new_run(hub_server, team["ana"], experiment="elsewhere")
+    asyncio.run(access.grant_role(hub_server.store, SYSTEM, "mlflow", "user", "ana", "editor"))
+    with pytest.raises(MlflowException) as wrong_project:
+        client.create_model_version("vision.detector", f"runs:/{other}/model", run_id=other)
+    assert "is in project mlflow, but model 'vision.detector' is in vision" in (
+        wrong_project.value.message
+    )
+
+
+@pytest.fixture(autouse=True)
+def _no_retries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    yield
