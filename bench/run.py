@@ -26,6 +26,7 @@ from types import FrameType
 
 from bench import servers
 from bench.datasets import datasets
+from bench.mlflow_api import mlflow_api
 from bench.registry import registry
 from bench.report import Result, render_table, write_json
 from bench.search import search
@@ -52,6 +53,7 @@ WORKLOADS: dict[str, Workload] = {
     "series": series,
     "datasets": datasets,
     "registry": registry,
+    "mlflow-api": mlflow_api,
     "memory": memory,
 }
 OPT_IN: dict[str, Workload] = {"big": big}

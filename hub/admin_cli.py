@@ -34,17 +34,21 @@ def _settings() -> Settings:
     return load()
 
 
-def _client() -> Any:
-    from hub.client.client import Client
-
-    settings = _settings()
+def _token(settings: Settings) -> str:
     token = settings.token
     kept = settings.data_dir / "admin-token"
     if not token and kept.is_file():
         token = kept.read_text().strip()
     if not token:
         _fail("No token: set SALON_TOKEN, or run this where `salon up` keeps its admin token.")
-    return Client(settings.url, token)
+    return token
+
+
+def _client() -> Any:
+    from hub.client.client import Client
+
+    settings = _settings()
+    return Client(settings.url, _token(settings))
 
 
 def _call(document: str, variables: dict[str, Any], field: str) -> dict[str, Any]:

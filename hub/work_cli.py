@@ -104,7 +104,58 @@ def job_logs(job_id: str) -> None:
     typer.echo(result["text"], nl=False)
 
 
+import_app = typer.Typer(help="Bring what another tool holds into Salon.")
+
+
+@import_app.command("mlflow")
+def import_mlflow(
+    source: Annotated[str, typer.Option("--from", help="A tracking server URL, a SQLite or "
+                                        "PostgreSQL store URI, or an mlruns folder.")],
+    project: Annotated[str | None, typer.Option(help="Put every experiment and model in this "
+                                                "project (default: by their names, see the "
+                                                "README).")] = None,
+) -> None:  # fmt: skip
+    """Copy experiments, runs (params, tags, full metric histories, artifacts) and registered
+    models from MLflow, through the running hub. Run it again to resume: what is done is
+    skipped."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from connectors.base import ConnectorError
+    from connectors.mlflow import MlflowSource, quiet
+    from hub.admin_cli import _settings, _token
+    from hub.mlflow_import import Hub, Importer, ImportFailed
+
+    quiet()
+    settings = _settings()
+    try:
+        reader = MlflowSource(source)
+        reader.check()
+    except ConnectorError as exc:
+        _fail(exc.message)
+        raise
+    writer = Hub(settings.url, _token(settings))
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  transient=True) as progress:  # fmt: skip
+        reading = progress.add_task("Reading the MLflow store…", total=None)
+        importer = Importer(reader, writer, project)
+        try:
+            plan = importer.plan()
+            progress.update(reading, description="Importing runs",
+                            total=sum(len(runs) for _, _, runs in plan))  # fmt: skip
+            importer.step = lambda name: progress.advance(reading)
+            summary = importer.run(plan)
+        except (ConnectorError, ImportFailed) as exc:
+            writer.close()
+            _fail(f"{exc}\nRun the same command again to resume where it stopped.")
+            raise
+    writer.close()
+    typer.echo(f"Imported from {source}:")
+    for line in summary.lines():
+        typer.echo(f"  {line}")
+
+
 def register(app: typer.Typer) -> None:
+    app.add_typer(import_app, name="import")
     app.add_typer(digest_app, name="digest")
     app.add_typer(notebook_app, name="notebook")
     app.add_typer(job_app, name="job")

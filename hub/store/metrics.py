@@ -163,7 +163,7 @@ def ingest_batch(
         }
     )
     if skip_repeats and current:
-        points = _without_repeats(cur, points)
+        points = _without_repeats(cur, points, {sid: row[3] for sid, row in current.items()})
         if points.num_rows == 0:
             return 0
     cur.from_arrow(points).insert_into("metrics")
@@ -187,13 +187,29 @@ def ingest_batch(
     return int(batch.num_rows)
 
 
-def _without_repeats(cur: Cursor, points: pa.Table) -> pa.Table:
-    """The points not already stored with the same step, time and value."""
-    fresh: pa.Table = (
-        cur.from_arrow(points)
+def _without_repeats(cur: Cursor, points: pa.Table, last_steps: dict[int, int]) -> pa.Table:
+    """The points not already stored with the same step, time and value. Only points at or
+    before their series' last step can repeat one, so a run logging forward reads nothing."""
+    last = pc.take(
+        pa.array(list(last_steps.values()), pa.int64()),
+        pc.index_in(points.column("series_id"), pa.array(list(last_steps), pa.int64())),
+    )
+    maybe = pc.fill_null(pc.less_equal(points.column("step"), last), False)
+    if not pc.any(maybe).as_py():
+        return points
+    fresh = points.filter(pc.invert(maybe))
+    earlier = points.filter(maybe)
+    low, high = pc.min_max(earlier.column("step")).values()
+    series = sorted(set(earlier.column("series_id").to_pylist()))
+    kept: pa.Table = (
+        cur.from_arrow(earlier)
         .set_alias("p")
         .join(
-            cur.sql("SELECT series_id, step, ts, value FROM metrics").set_alias("m"),
+            cur.sql(
+                "SELECT series_id, step, ts, value FROM metrics "
+                "WHERE list_contains($ids, series_id) AND step BETWEEN $low AND $high",
+                params={"ids": series, "low": low.as_py(), "high": high.as_py()},
+            ).set_alias("m"),
             "p.series_id = m.series_id AND p.step = m.step AND p.ts = m.ts "
             "AND p.value IS NOT DISTINCT FROM m.value",
             how="anti",
@@ -201,7 +217,7 @@ def _without_repeats(cur: Cursor, points: pa.Table) -> pa.Table:
         .select("p.series_id, p.step, p.ts, p.value")
         .fetch_arrow_table()
     )
-    return fresh
+    return pa.concat_tables([fresh, kept.cast(points.schema)])
 
 
 def _lookup(cur: Cursor, run_ids: list[str], keys: list[str] | None) -> dict[int, tuple[str, str]]:

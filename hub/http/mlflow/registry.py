@@ -76,7 +76,7 @@ def version_fields(name: str, version: ModelVersionRecord, aliases: list[ModelAl
         "source": version.source,
         "run_id": version.run_id,
         "status": "READY",  # the client waits while a version is not READY
-        "tags": [{"key": k, "value": v} for k, v in tags.items() if not k.startswith("salon.")],
+        "tags": [{"key": k, "value": v} for k, v in tags.items() if k != MODEL_ID_TAG],
         "aliases": [a.alias for a in aliases if a.version_id == version.id],
         "model_id": tags.get(MODEL_ID_TAG, ""),
     }
@@ -200,10 +200,15 @@ def _alias(fields: Fields) -> str:
 
 
 async def set_alias(request: Request, fields: Fields) -> Fields:
+    """Point an alias at a version; where it points already, nothing changes (as MLflow)."""
     store, settings, principal = parts(request)
     wanted = await _name(store, settings, principal, fields)
-    await models.move_alias(store, principal, wanted.project, wanted.name, _alias(fields),
-                            _number(fields))  # fmt: skip
+    alias, number = _alias(fields), _number(fields)
+    found = await models.read(store, principal, wanted.project, wanted.name)
+    at = {a.alias: a.version_id for a in await store.models.aliases([found.model.id])}
+    if alias in at and at[alias] == (await models.numbered(store, found, number)).id:
+        return {}
+    await models.move_alias(store, principal, wanted.project, wanted.name, alias, number)
     return {}
 
 

@@ -1,0 +1,166 @@
+"""MLflow's REST API itself: the same requests, body for body, sent to MLflow's tracking server
+and to Salon's MLflow endpoints (``/api/2.0/mlflow/...``), as the MLflow client sends them.
+
+What is timed is the HTTP round trip of each call from one ``httpx`` client with keep-alive,
+so the MLflow client's own work (building and parsing protobuf messages), which is the same
+against either server, does not hide the servers' difference:
+
+- log-batch: a run's 100,000 points (FULL) in calls of 1,000 metrics, MLflow's largest batch;
+- get-metric-history of those points, in pages of 25,000 as ``MlflowClient`` asks for them;
+- runs/search over an experiment of runs with params and metrics: a filtered, ordered page of
+  100, and every run in one page of 1,000 (what ``mlflow.search_runs()`` asks for).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import httpx
+
+from bench.measure import median_ms
+from bench.report import Result
+from bench.workloads import LEARNING_RATES, Bench, with_limit
+
+EXPERIMENT = "bench-mlflow-api"
+BATCH = 1000
+T0 = 1_767_225_600_000
+FILTER = "metrics.val_acc > 0.8 and params.lr = '0.01'"
+
+
+class _Api:
+    """One server's MLflow REST API over one keep-alive connection."""
+
+    def __init__(self, url: str, token: str | None) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=url + "/api/2.0/mlflow", headers=headers, timeout=600)
+
+    def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self.http.request(method, path, **kwargs)
+        response.raise_for_status()
+        body: dict[str, Any] = response.json() if response.content else {}
+        return body
+
+    def experiment(self) -> str:
+        found = self.http.get("experiments/get-by-name", params={"experiment_name": EXPERIMENT})
+        if found.status_code == 200:
+            return str(found.json()["experiment"]["experiment_id"])
+        return str(self.call("POST", "experiments/create", json={"name": EXPERIMENT})[
+            "experiment_id"])  # fmt: skip
+
+    def run(self, experiment_id: str, name: str) -> str:
+        made = self.call("POST", "runs/create", json={
+            "experiment_id": experiment_id, "run_name": name, "start_time": T0})  # fmt: skip
+        return str(made["run"]["info"]["run_id"])
+
+    def history(self, run_id: str) -> int:
+        """Every point of ``loss``, page by page as MlflowClient.get_metric_history asks."""
+        points, token = 0, None
+        while True:
+            params = {"run_id": run_id, "metric_key": "loss", "max_results": 25_000}
+            if token:
+                params["page_token"] = token
+            page = self.call("GET", "metrics/get-history", params=params)
+            points += len(page.get("metrics", []))
+            token = page.get("next_page_token")
+            if not token:
+                return points
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _batches(points: int) -> list[list[dict[str, Any]]]:
+    metrics = [
+        {"key": "loss", "value": 2 * math.exp(-step / points * 5) + 0.01 * (step % 7),
+         "timestamp": T0 + step, "step": step}
+        for step in range(points)
+    ]  # fmt: skip
+    return [metrics[i : i + BATCH] for i in range(0, points, BATCH)]
+
+
+def _search_runs(api: _Api, experiment_id: str, count: int) -> None:
+    for i in range(count):
+        run_id = api.run(experiment_id, f"trial-{i}")
+        api.call("POST", "runs/log-batch", json={
+            "run_id": run_id,
+            "params": [{"key": "lr", "value": LEARNING_RATES[i % 5]},
+                       {"key": "batch", "value": str(32 * (1 + i % 4))},
+                       {"key": "optimizer", "value": ("adam", "sgd")[i % 2]}],
+            "metrics": [{"key": key, "value": value, "timestamp": T0, "step": 10}
+                        for key, value in (("loss", 1 / (i + 1)), ("val_loss", 1.2 / (i + 1)),
+                                           ("acc", 0.5 + 0.5 * i / count),
+                                           ("val_acc", 0.45 + 0.5 * i / count),
+                                           ("lr", 0.01))],
+        })  # fmt: skip
+
+
+def _side(api: _Api, bench: Bench, points: int, runs: int) -> dict[str, float]:
+    """Time one server: log-batch, history, search. Data for search is made untimed."""
+    experiment_id = api.experiment()
+    run_id = api.run(experiment_id, "history")
+    batches = _batches(points)
+    start = time.perf_counter()
+    for batch in batches:
+        api.call("POST", "runs/log-batch", json={"run_id": run_id, "metrics": batch})
+    logged = time.perf_counter() - start
+    assert api.history(run_id) == points
+    history_ms = median_ms(lambda: api.history(run_id), bench.sizes.mlflow_repeats)
+    _search_runs(api, experiment_id, runs)
+
+    def filtered() -> None:
+        found = api.call("POST", "runs/search", json={
+            "experiment_ids": [experiment_id], "filter": FILTER,
+            "order_by": ["metrics.val_acc DESC"], "max_results": 100})  # fmt: skip
+        assert found.get("runs"), "the filter matched nothing"
+
+    def everything() -> None:
+        found = api.call("POST", "runs/search", json={
+            "experiment_ids": [experiment_id], "max_results": 1000})  # fmt: skip
+        assert len(found["runs"]) == runs + 1
+
+    return {
+        "log_batch": points / logged,
+        "history": history_ms,
+        "search": median_ms(filtered, bench.sizes.repeats),
+        "search_all": median_ms(everything, bench.sizes.mlflow_repeats),
+    }
+
+
+def mlflow_api(bench: Bench) -> list[Result]:
+    points = bench.sizes.history_points
+    runs = max(bench.sizes.runs // 2, 25)
+    salon_api = _Api(bench.salon_url, bench.token)
+    with bench.probe("mlflow-api") as measured:
+        ours = _side(salon_api, bench, points, runs)
+    salon_api.close()
+    mlflow_api = _Api(bench.mlflow_url, None)
+    theirs = _side(mlflow_api, bench, points, runs)
+    mlflow_api.close()
+    note = "same JSON bodies to both servers' /api/2.0/mlflow endpoints, one httpx client"
+    return [
+        with_limit(Result(
+            f"MLflow API: log-batch, {points:,} points in calls of {BATCH}", "points/s", True,
+            ours["log_batch"], theirs["log_batch"], "≥ 10x", target_ratio=10,
+            detail=f"runs/log-batch; {note}; " + measured.cpu_note(),
+        ), measured),
+        Result(
+            f"MLflow API: get-metric-history, {points:,} points", "ms", False, ours["history"],
+            theirs["history"], "≥ 50x", target_ratio=50,
+            detail=f"metrics/get-history in pages of 25,000 as MlflowClient asks; {note}; "
+            f"median of {bench.sizes.mlflow_repeats}",
+        ),
+        Result(
+            f"MLflow API: search {runs + 1} runs, filtered, top 100", "ms", False, ours["search"],
+            theirs["search"], "≥ 10x", target_ratio=10,
+            detail=f"runs/search {FILTER!r} ordered by metrics.val_acc DESC; {note}; median of "
+            f"{bench.sizes.repeats}",
+        ),
+        Result(
+            f"MLflow API: search, all {runs + 1} runs in one page", "ms", False,
+            ours["search_all"], theirs["search_all"], "≥ 10x", target_ratio=10,
+            detail=f"runs/search max_results=1000 (mlflow.search_runs()); {note}; median of "
+            f"{bench.sizes.mlflow_repeats}",
+        ),
+    ]  # fmt: skip

@@ -1,0 +1,190 @@
+"""An existing MLflow installation, read through MLflow's own client.
+
+The address is anything ``MlflowClient`` reads: a tracking server (``http(s)://…``, with the
+usual ``MLFLOW_TRACKING_*`` credentials), a SQLite or PostgreSQL store (``sqlite:///…``,
+``postgresql://…``) or an ``mlruns`` folder (a path or ``file://…``). What comes out are plain
+values: experiments, runs with params, tags and full metric histories, artifact files, and
+registered models with their versions and aliases.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from connectors.base import Connector, ConnectorError, require
+
+PAGE = 1000
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Experiment:
+    id: str
+    name: str
+    deleted: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Point:
+    key: str
+    value: float
+    timestamp: int
+    step: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Run:
+    id: str
+    experiment_id: str
+    name: str
+    status: str  # RUNNING | SCHEDULED | FINISHED | FAILED | KILLED
+    start_time: int | None  # ms
+    end_time: int | None
+    params: dict[str, str]
+    tags: dict[str, str]
+    metric_keys: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Version:
+    model: str
+    version: str
+    run_id: str | None
+    source: str
+    description: str
+    tags: dict[str, str]
+    aliases: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Model:
+    name: str
+    description: str
+    tags: dict[str, str]
+    versions: tuple[Version, ...]
+
+
+def tracking_uri(address: str) -> str:
+    """An existing folder becomes a ``file://`` URI; anything else is used as given."""
+    if "://" not in address and Path(address).is_dir():
+        return Path(address).resolve().as_uri()
+    return address
+
+
+class MlflowSource(Connector):
+    """Read-only access to one MLflow installation."""
+
+    name = "mlflow"
+
+    def __init__(self, address: str) -> None:
+        super().__init__(tracking_uri(address))
+        require("mlflow", "mlflow")
+        from mlflow import MlflowClient
+
+        try:
+            self._client: Any = MlflowClient(tracking_uri=self.address, registry_uri=self.address)
+        except Exception as exc:
+            raise ConnectorError(f"Cannot open the MLflow store at {address}: {exc}") from exc
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            raise ConnectorError(f"MLflow at {self.address} failed to {what}: {exc}") from exc
+
+    def check(self) -> None:
+        """One quick request (no retries with back-off, unless the caller set them), so that
+        a wrong address is reported at once."""
+        quick = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "15"}
+        before = {name: os.environ.get(name) for name in quick}
+        os.environ.update({k: v for k, v in quick.items() if before[k] is None})
+        try:
+            self._call("list experiments", self._client.search_experiments, max_results=1)
+        finally:
+            for name, value in before.items():
+                if value is None:
+                    os.environ.pop(name, None)
+
+    def experiments(self) -> list[Experiment]:
+        from mlflow.entities import ViewType
+
+        found, token = [], None
+        while True:
+            page = self._call(
+                "list experiments", self._client.search_experiments,
+                view_type=ViewType.ALL, max_results=PAGE, page_token=token,
+            )  # fmt: skip
+            found += [Experiment(e.experiment_id, e.name, e.lifecycle_stage == "deleted")
+                      for e in page]  # fmt: skip
+            token = page.token
+            if not token:
+                return found
+
+    def runs(self, experiment_id: str) -> Iterator[Run]:
+        """Every active run of the experiment, oldest first."""
+        token = None
+        while True:
+            page = self._call(
+                "list runs", self._client.search_runs, [experiment_id], max_results=PAGE,
+                order_by=["attributes.start_time ASC"], page_token=token,
+            )  # fmt: skip
+            for run in page:
+                yield Run(
+                    id=run.info.run_id, experiment_id=run.info.experiment_id,
+                    name=run.info.run_name or run.info.run_id, status=run.info.status,
+                    start_time=run.info.start_time, end_time=run.info.end_time,
+                    params=dict(run.data.params), tags=dict(run.data.tags),
+                    metric_keys=tuple(sorted(run.data.metrics)),
+                )  # fmt: skip
+            token = page.token
+            if not token:
+                return
+
+    def history(self, run_id: str, key: str) -> list[Point]:
+        found = self._call("read a metric history", self._client.get_metric_history, run_id, key)
+        return [Point(m.key, m.value, m.timestamp, m.step) for m in found]
+
+    def artifacts(self, run_id: str, path: str | None = None) -> Iterator[tuple[str, int]]:
+        """(path, size) of every file the run logged."""
+        for item in self._call("list artifacts", self._client.list_artifacts, run_id, path):
+            if item.is_dir:
+                yield from self.artifacts(run_id, item.path)
+            else:
+                yield item.path, int(item.file_size or 0)
+
+    def download(self, run_id: str, path: str, folder: Path) -> Path:
+        local = self._call("download an artifact", self._client.download_artifacts, run_id,
+                           path, str(folder))  # fmt: skip
+        return Path(local)
+
+    def models(self) -> Iterator[Model]:
+        token = None
+        while True:
+            page = self._call("list registered models", self._client.search_registered_models,
+                              max_results=100, page_token=token)  # fmt: skip
+            for model in page:
+                yield Model(model.name, model.description or "", dict(model.tags),
+                            tuple(self._versions(model.name, model.aliases)))  # fmt: skip
+            token = page.token
+            if not token:
+                return
+
+    def _versions(self, name: str, aliases: dict[str, str]) -> Iterator[Version]:
+        by_version: dict[str, list[str]] = {}
+        for alias, version in (aliases or {}).items():
+            by_version.setdefault(str(version), []).append(alias)
+        escaped = name.replace("'", "\\'")
+        found = self._call("list model versions", self._client.search_model_versions,
+                           f"name = '{escaped}'")  # fmt: skip
+        for v in sorted(found, key=lambda v: int(v.version)):
+            yield Version(name, str(v.version), v.run_id or None, v.source or "",
+                          v.description or "", dict(v.tags),
+                          tuple(sorted(by_version.get(str(v.version), []))))  # fmt: skip
+
+
+def quiet() -> None:
+    """Keep MLflow's own progress messages out of the importer's output."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")

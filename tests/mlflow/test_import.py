@@ -1,0 +1,161 @@
+"""`salon import mlflow` from a real MLflow store (SQLite, written by MLflow's own client)
+into a live hub: everything arrives once, an interrupted import resumes, a second run changes
+nothing, and what cannot come is reported with the reason."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import LiveHub
+from tests.test_cli import SALON, salon_env
+
+API = "/api/2.0/mlflow"
+EXPERIMENTS = {"defects": 30, "churn": 20}
+POINTS = 300
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An MLflow SQLite store with 50 runs of 300-point curves, nested runs, artifacts, a
+    deleted experiment and a registered model with an alias."""
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param, RunTag
+
+    folder = tmp_path_factory.mktemp("mlflow-store")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    notes = folder / "notes.txt"
+    notes.write_text("trained on line C\n")
+    first: dict[str, str] = {}
+    for name, count in EXPERIMENTS.items():
+        experiment = client.create_experiment(name, artifact_location=str(folder / name))
+        for i in range(count):
+            tags = {"team": "vision"}
+            if i % 10 == 5:
+                tags["mlflow.parentRunId"] = first[name]
+            run = client.create_run(experiment, start_time=1_767_225_600_000 + i * 60_000,
+                                    tags=tags, run_name=f"{name}-{i}")  # fmt: skip
+            first.setdefault(name, run.info.run_id)
+            metrics = [Metric("loss", 2 * math.exp(-s / 50) + i / 100, 1_767_225_600_000 + s, s)
+                       for s in range(POINTS)]  # fmt: skip
+            metrics.append(Metric("val/acc", 0.7 + i / 100, 1_767_225_600_000, POINTS))
+            params = [Param("lr", str(0.001 * (1 + i % 5))), Param("epochs", "20")]
+            client.log_batch(run.info.run_id, metrics=metrics, params=params,
+                             tags=[RunTag("stage", "sweep")])  # fmt: skip
+            if i % 10 == 0:
+                client.log_artifact(run.info.run_id, str(notes), "docs")
+            client.set_terminated(run.info.run_id, "FAILED" if i == 3 else "FINISHED",
+                                  end_time=1_767_225_600_000 + i * 60_000 + 30_000)  # fmt: skip
+    gone = client.create_experiment("abandoned")
+    client.create_run(gone)
+    client.delete_experiment(gone)
+    client.create_registered_model("detector", description="finds defects")
+    run_ids = [r.info.run_id for r in client.search_runs(
+        [client.get_experiment_by_name("defects").experiment_id],
+        order_by=["attributes.start_time ASC"])]  # fmt: skip
+    for run_id in run_ids[:2]:
+        client.create_model_version("detector", f"runs:/{run_id}/model", run_id=run_id)
+    client.set_registered_model_alias("detector", "champion", "2")
+    yield uri
+
+
+def salon_import(hub: LiveHub, uri: str, *extra: str) -> subprocess.Popen[str]:
+    env = salon_env(hub.settings.data_dir, SALON_URL=hub.url, SALON_TOKEN=hub.token)
+    return subprocess.Popen([*SALON, "import", "mlflow", "--from", uri, *extra], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def hub_runs(hub: LiveHub, experiment: str) -> list[dict[str, Any]]:
+    headers = {"Authorization": f"Bearer {hub.token}"}
+    found = httpx.get(f"{hub.url}{API}/experiments/get-by-name", headers=headers,
+                      params={"experiment_name": experiment})  # fmt: skip
+    if found.status_code != 200:
+        return []
+    experiment_id = found.json()["experiment"]["experiment_id"]
+    page = httpx.post(f"{hub.url}{API}/runs/search", headers=headers, timeout=60, json={
+        "experiment_ids": [experiment_id], "max_results": 1000})  # fmt: skip
+    runs: list[dict[str, Any]] = page.json().get("runs", [])
+    return runs
+
+
+def tags_of(run: dict[str, Any]) -> dict[str, str]:
+    return {t["key"]: t["value"] for t in run["data"]["tags"]}
+
+
+@pytest.mark.slow
+def test_an_interrupted_import_resumes_and_a_second_one_changes_nothing(
+    hub_server: LiveHub, source: str
+) -> None:
+    first = salon_import(hub_server, source, "--project", "vision")
+    deadline = time.monotonic() + 120
+    while len(hub_runs(hub_server, "vision/defects")) < 8:
+        assert first.poll() is None, first.communicate()
+        assert time.monotonic() < deadline, "the import made no progress"
+        time.sleep(0.2)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    partial = hub_runs(hub_server, "vision/defects")
+    assert 8 <= len(partial) < 30, "the import should have been cut short"
+
+    second = salon_import(hub_server, source, "--project", "vision")
+    out, err = second.communicate(timeout=300)
+    assert second.returncode == 0, err
+    assert "runs: 50 imported" not in out, "runs finished before the interruption count as there"
+    assert "1: experiment deleted in MLflow" in out
+    for experiment, count in EXPERIMENTS.items():
+        runs = hub_runs(hub_server, f"vision/{experiment}")
+        assert len(runs) == count
+        assert sorted(tags_of(r)["salon.import.mlflow_run_id"] for r in runs) == sorted(
+            {tags_of(r)["salon.import.mlflow_run_id"] for r in runs}
+        ), "every source run exactly once"
+        by_name = {r["info"]["run_name"]: r for r in runs}
+        assert all(tags_of(r)["salon.import.complete"] == "true" for r in runs)
+        third = by_name[f"{experiment}-3"]
+        assert third["info"]["status"] == "FAILED"
+        assert third["info"]["start_time"] == 1_767_225_600_000 + 3 * 60_000
+        assert {p["key"]: p["value"] for p in third["data"]["params"]} == {
+            "lr": "0.004", "epochs": "20"}  # fmt: skip
+        child = tags_of(by_name[f"{experiment}-5"])
+        assert child["mlflow.parentRunId"] == by_name[f"{experiment}-0"]["info"]["run_id"]
+        headers = {"Authorization": f"Bearer {hub_server.token}"}
+        for run in runs:
+            wanted = {"run_id": run["info"]["run_id"], "metric_key": "loss"}
+            history = httpx.get(f"{hub_server.url}{API}/metrics/get-history", headers=headers,
+                                params=wanted)  # fmt: skip
+            steps = [m["step"] for m in history.json()["metrics"]]
+            assert steps == list(range(POINTS)), "the full history, no point twice"
+        notes = httpx.get(
+            f"{hub_server.url}/api/2.0/mlflow-artifacts/artifacts/"
+            f"{runs[0]['info']['experiment_id']}/{by_name[f'{experiment}-0']['info']['run_id']}"
+            "/artifacts/docs/notes.txt", headers=headers)  # fmt: skip
+        assert notes.content == b"trained on line C\n"
+
+    model = httpx.get(f"{hub_server.url}{API}/registered-models/get", params={
+        "name": "vision.detector"}, headers=headers).json()["registered_model"]  # fmt: skip
+    assert model["description"] == "finds defects"
+    assert model["aliases"] == [{"alias": "champion", "version": "2"}]
+
+    again = salon_import(hub_server, source, "--project", "vision")
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    assert "runs: 0 imported, 50 already there" in out
+    assert "versions: 0 imported, 2 already there" in out
+    assert sum(len(hub_runs(hub_server, f"vision/{e}")) for e in EXPERIMENTS) == 50
+
+
+def test_a_source_that_cannot_be_read_gets_a_clear_message(hub_server: LiveHub,
+                                                          tmp_path: Path) -> None:  # fmt: skip
+    done = salon_import(hub_server, "http://127.0.0.1:9/")
+    _, err = done.communicate(timeout=120)
+    assert done.returncode != 0
+    assert "MLflow at http://127.0.0.1:9/ failed to list experiments" in err
