@@ -84,6 +84,13 @@ class MlflowSource(Connector):
         require("mlflow", "mlflow")
         from mlflow import MlflowClient
 
+        # Some MLflow calls open the default store when none is set: a mlflow.db in the
+        # working directory. Point the default at the source instead.
+        os.environ.setdefault("MLFLOW_TRACKING_URI", self.address)
+        if self.address.startswith("file:"):
+            # MLflow 3 refuses its folder store unless asked; reading an old one is why we are here.
+            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+
         try:
             self._client: Any = MlflowClient(tracking_uri=self.address, registry_uri=self.address)
         except Exception as exc:

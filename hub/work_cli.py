@@ -123,7 +123,7 @@ def import_mlflow(
     from connectors.base import ConnectorError
     from connectors.mlflow import MlflowSource, quiet
     from hub.admin_cli import _settings, _token
-    from hub.mlflow_import import Hub, Importer, ImportFailed
+    from hub.mlflow_import import Hub, Importer, ImportFailed, safe_source
 
     quiet()
     settings = _settings()
@@ -149,7 +149,7 @@ def import_mlflow(
             _fail(f"{exc}\nRun the same command again to resume where it stopped.")
             raise
     writer.close()
-    typer.echo(f"Imported from {source}:")
+    typer.echo(f"Imported from {safe_source(reader.address)}:")
     for line in summary.lines():
         typer.echo(f"  {line}")
 

@@ -159,3 +159,58 @@ def test_a_source_that_cannot_be_read_gets_a_clear_message(hub_server: LiveHub,
     _, err = done.communicate(timeout=120)
     assert done.returncode != 0
     assert "MLflow at http://127.0.0.1:9/ failed to list experiments" in err
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[str]:
+    """A database in the machine's PostgreSQL 15 (started here if it is stopped, and then
+    stopped again), owned by a new role."""
+    status = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True, check=True)
+    started = " online " not in f" {status.stdout} "
+    if started:
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "start"],
+                       check=True)  # fmt: skip
+    name = f"salon_import_{os.getpid()}"
+    sql = (f"CREATE ROLE {name} LOGIN PASSWORD 'secret-{name}';",
+           f"CREATE DATABASE {name} OWNER {name};")  # fmt: skip
+    for statement in sql:
+        subprocess.run(["su", "postgres", "-c", f'psql -q -c "{statement}"'], check=True)
+    try:
+        yield f"postgresql://{name}:secret-{name}@127.0.0.1:5432/{name}"
+    finally:
+        for statement in (f"DROP DATABASE {name};", f"DROP ROLE {name};"):
+            subprocess.run(["su", "postgres", "-c", f'psql -q -c "{statement}"'], check=False)
+        if started:
+            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "stop"],
+                           check=False)  # fmt: skip
+
+
+def small_store(uri: str, experiment: str) -> None:
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric
+
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    run = client.create_run(client.create_experiment(experiment), run_name="only")
+    client.log_batch(run.info.run_id, metrics=[Metric("loss", 1 / (s + 1), s, s)
+                                               for s in range(120)])  # fmt: skip
+    client.set_terminated(run.info.run_id)
+
+
+@pytest.mark.slow
+def test_imports_from_postgresql_and_from_an_mlruns_folder(
+    hub_server: LiveHub, postgres: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    folder = tmp_path / "mlruns"
+    small_store(folder.as_uri(), "from-folder")
+    small_store(postgres, "from-postgres")
+    for uri in (postgres, str(folder)):
+        done = salon_import(hub_server, uri, "--project", "old")
+        out, err = done.communicate(timeout=300)
+        assert done.returncode == 0, err
+        assert "secret-" not in out, "the summary never shows the store's password"
+        assert "metric points: 120" in out
+    for experiment in ("old/from-folder", "old/from-postgres"):
+        (run,) = hub_runs(hub_server, experiment)
+        assert run["data"]["metrics"][0]["step"] == 119
+        assert "secret-" not in tags_of(run)["salon.import.source"]
