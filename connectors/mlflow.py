@@ -18,6 +18,11 @@ from typing import Any
 from connectors.base import Connector, ConnectorError, require
 
 PAGE = 1000
+# Tags a copy (``salon import|export mlflow``) leaves, to know what it copied already.
+RUN_TAG = "salon.copy.source_run_id"
+DONE_TAG = "salon.copy.complete"
+SOURCE_TAG = "salon.copy.source"
+VERSION_TAG = "salon.copy.source_version"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -190,6 +195,107 @@ class MlflowSource(Connector):
             yield Version(name, str(v.version), v.run_id or None, v.source or "",
                           v.description or "", dict(v.tags),
                           tuple(sorted(by_version.get(str(v.version), []))))  # fmt: skip
+
+
+class MlflowTarget:
+    """An MLflow store written through MLflow's client: where ``salon export mlflow`` copies
+    a project to (``hub.mlflow_copy.Target``)."""
+
+    def __init__(self, address: str) -> None:
+        self.address = tracking_uri(address)
+        if "://" not in self.address:
+            Path(address).mkdir(parents=True, exist_ok=True)
+            self.address = Path(address).resolve().as_uri()
+        require("mlflow", "mlflow")
+        from mlflow import MlflowClient
+
+        if self.address.startswith("file:"):
+            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+        self._client: Any = MlflowClient(tracking_uri=self.address, registry_uri=self.address)
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            raise ConnectorError(f"MLflow at {self.address} failed to {what}: {exc}") from exc
+
+    def experiment(self, name: str) -> str:
+        found = self._call("find an experiment", self._client.get_experiment_by_name, name)
+        if found is not None:
+            return str(found.experiment_id)
+        return str(self._call("create an experiment", self._client.create_experiment, name))
+
+    def copied(self, experiment_id: str) -> dict[str, tuple[str, bool]]:
+        found = {}
+        token = None
+        while True:
+            wanted = f"tags.`{RUN_TAG}` LIKE '%'"
+            page = self._call("list runs", self._client.search_runs, [experiment_id], wanted,
+                              max_results=PAGE, page_token=token)  # fmt: skip
+            for run in page:
+                tags = run.data.tags
+                found[tags[RUN_TAG]] = (run.info.run_id, tags.get(DONE_TAG) == "true")
+            token = page.token
+            if not token:
+                return found
+
+    def create_run(self, experiment_id: str, run: Run, tags: dict[str, str]) -> str:
+        made = self._call("create a run", self._client.create_run, experiment_id,
+                          start_time=run.start_time, tags=tags, run_name=run.name)  # fmt: skip
+        return str(made.info.run_id)
+
+    def log_batch(self, run_id: str, params: dict[str, str], tags: dict[str, str],
+                  points: list[Point]) -> None:  # fmt: skip
+        from mlflow.entities import Metric, Param, RunTag
+
+        self._call(
+            "log a batch", self._client.log_batch, run_id,
+            metrics=[Metric(p.key, p.value, p.timestamp, p.step) for p in points],
+            params=[Param(k, v) for k, v in params.items()],
+            tags=[RunTag(k, v) for k, v in tags.items()],
+        )  # fmt: skip
+
+    def finish(self, run_id: str, status: str, end_time: int | None) -> None:
+        self._call("end a run", self._client.set_terminated, run_id, status, end_time)
+
+    def upload(self, experiment_id: str, run_id: str, path: str, local: Path) -> None:
+        folder = path.rsplit("/", 1)[0] if "/" in path else None
+        named = local.with_name(path.rsplit("/", 1)[-1])
+        if named != local:
+            local.rename(named)
+        try:
+            self._call("store an artifact", self._client.log_artifact, run_id, str(named), folder)
+        finally:
+            if named != local:
+                named.rename(local)
+
+    def create_model(self, name: str, description: str, tags: dict[str, str]) -> bool:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self._client.create_registered_model(name, tags=tags, description=description)
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_ALREADY_EXISTS":
+                return False
+            raise ConnectorError(f"MLflow at {self.address} failed to create model {name}: "
+                                 f"{exc}") from exc  # fmt: skip
+        return True
+
+    def copied_versions(self, name: str) -> dict[str, str]:
+        escaped = name.replace("'", "\\'")
+        found = self._call("list model versions", self._client.search_model_versions,
+                           f"name = '{escaped}'")  # fmt: skip
+        return {v.tags[VERSION_TAG]: str(v.version) for v in found if VERSION_TAG in v.tags}
+
+    def create_version(self, name: str, source: str, run_id: str, description: str,
+                       tags: dict[str, str]) -> str:  # fmt: skip
+        made = self._call("create a model version", self._client.create_model_version, name,
+                          source, run_id, tags=tags, description=description)  # fmt: skip
+        return str(made.version)
+
+    def set_alias(self, name: str, alias: str, version: str) -> bool:
+        self._call("set an alias", self._client.set_registered_model_alias, name, alias, version)
+        return True
 
 
 def quiet() -> None:

@@ -3,8 +3,9 @@ digests, notebooks and jobs on the cluster."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -105,6 +106,28 @@ def job_logs(job_id: str) -> None:
 
 
 import_app = typer.Typer(help="Bring what another tool holds into Salon.")
+export_app = typer.Typer(help="Take a project out of Salon, in another tool's format.")
+
+
+def _copy(copier: Any, what: str) -> Any:
+    """Run a copy with a progress bar; on failure say how to resume."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from connectors.base import ConnectorError
+    from hub.mlflow_copy import CopyFailed
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  transient=True) as progress:  # fmt: skip
+        task = progress.add_task(f"Reading {what}…", total=None)
+        try:
+            plan = copier.plan()
+            progress.update(task, description="Copying runs",
+                            total=sum(len(runs) for _, _, runs in plan))  # fmt: skip
+            copier.step = lambda name: progress.advance(task)
+            return copier.run(plan)
+        except (ConnectorError, CopyFailed) as exc:
+            _fail(f"{exc}\nRun the same command again to resume where it stopped.")
+            raise
 
 
 @import_app.command("mlflow")
@@ -118,12 +141,10 @@ def import_mlflow(
     """Copy experiments, runs (params, tags, full metric histories, artifacts) and registered
     models from MLflow, through the running hub. Run it again to resume: what is done is
     skipped."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from connectors.base import ConnectorError
     from connectors.mlflow import MlflowSource, quiet
     from hub.admin_cli import _settings, _token
-    from hub.mlflow_import import Hub, Importer, ImportFailed, safe_source
+    from hub.mlflow_copy import Copier, HubTarget, safe_source
 
     quiet()
     settings = _settings()
@@ -133,29 +154,57 @@ def import_mlflow(
     except ConnectorError as exc:
         _fail(exc.message)
         raise
-    writer = Hub(settings.url, _token(settings))
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  transient=True) as progress:  # fmt: skip
-        reading = progress.add_task("Reading the MLflow store…", total=None)
-        importer = Importer(reader, writer, project)
-        try:
-            plan = importer.plan()
-            progress.update(reading, description="Importing runs",
-                            total=sum(len(runs) for _, _, runs in plan))  # fmt: skip
-            importer.step = lambda name: progress.advance(reading)
-            summary = importer.run(plan)
-        except (ConnectorError, ImportFailed) as exc:
-            writer.close()
-            _fail(f"{exc}\nRun the same command again to resume where it stopped.")
-            raise
-    writer.close()
+    target = HubTarget(settings.url, _token(settings))
+    try:
+        summary = _copy(Copier(reader, target, project), "the MLflow store")
+    finally:
+        target.close()
     typer.echo(f"Imported from {safe_source(reader.address)}:")
+    for line in summary.lines():
+        typer.echo(f"  {line}")
+
+
+@export_app.command("mlflow")
+def export_mlflow(
+    project: str,
+    to: Annotated[str, typer.Option("--to", help="An mlruns folder, a SQLite or PostgreSQL "
+                                    "store URI, or a tracking server URL.")],
+) -> None:  # fmt: skip
+    """Copy a project's experiments, runs and registered models to an MLflow store, readable
+    by MLflow alone. Run it again to resume or to bring the copy up to date."""
+    from connectors.base import ConnectorError
+    from connectors.mlflow import MlflowSource, MlflowTarget, quiet
+    from hub.admin_cli import _settings
+    from hub.mlflow_copy import Copier, safe_source
+
+    quiet()
+    settings = _settings()
+    # The hub, read as an MLflow source with a read-only token for this project alone: its
+    # experiments and models come by their own names, and nothing else is seen.
+    scoped = _call(
+        "mutation($p: [String!]) { createApiToken(name: \"mlflow export\", projects: $p, "
+        "canWrite: false, expiresInDays: 1) { __typename ... on NewApiToken { secret "
+        "token { id } } ... on Error { message } } }", {"p": [project]}, "createApiToken",
+    )  # fmt: skip
+    os.environ["MLFLOW_TRACKING_TOKEN"] = scoped["secret"]
+    try:
+        reader = MlflowSource(settings.url)
+        target = MlflowTarget(to)
+        summary = _copy(Copier(reader, target), f"project {project}")
+    except ConnectorError as exc:
+        _fail(exc.message)
+        raise
+    finally:
+        _call("mutation($id: ID!) { revokeApiToken(id: $id) { __typename } }",
+              {"id": scoped["token"]["id"]}, "revokeApiToken")  # fmt: skip
+    typer.echo(f"Exported {project} to {safe_source(target.address)}:")
     for line in summary.lines():
         typer.echo(f"  {line}")
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(import_app, name="import")
+    app.add_typer(export_app, name="export")
     app.add_typer(digest_app, name="digest")
     app.add_typer(notebook_app, name="notebook")
     app.add_typer(job_app, name="job")

@@ -110,16 +110,16 @@ def test_an_interrupted_import_resumes_and_a_second_one_changes_nothing(
     second = salon_import(hub_server, source, "--project", "vision")
     out, err = second.communicate(timeout=300)
     assert second.returncode == 0, err
-    assert "runs: 50 imported" not in out, "runs finished before the interruption count as there"
+    assert "runs: 50 copied" not in out, "runs finished before the interruption count as there"
     assert "1: experiment deleted in MLflow" in out
     for experiment, count in EXPERIMENTS.items():
         runs = hub_runs(hub_server, f"vision/{experiment}")
         assert len(runs) == count
-        assert sorted(tags_of(r)["salon.import.mlflow_run_id"] for r in runs) == sorted(
-            {tags_of(r)["salon.import.mlflow_run_id"] for r in runs}
+        assert sorted(tags_of(r)["salon.copy.source_run_id"] for r in runs) == sorted(
+            {tags_of(r)["salon.copy.source_run_id"] for r in runs}
         ), "every source run exactly once"
         by_name = {r["info"]["run_name"]: r for r in runs}
-        assert all(tags_of(r)["salon.import.complete"] == "true" for r in runs)
+        assert all(tags_of(r)["salon.copy.complete"] == "true" for r in runs)
         third = by_name[f"{experiment}-3"]
         assert third["info"]["status"] == "FAILED"
         assert third["info"]["start_time"] == 1_767_225_600_000 + 3 * 60_000
@@ -148,8 +148,8 @@ def test_an_interrupted_import_resumes_and_a_second_one_changes_nothing(
     again = salon_import(hub_server, source, "--project", "vision")
     out, err = again.communicate(timeout=300)
     assert again.returncode == 0, err
-    assert "runs: 0 imported, 50 already there" in out
-    assert "versions: 0 imported, 2 already there" in out
+    assert "runs: 0 copied, 50 already there" in out
+    assert "versions: 0 copied, 2 already there" in out
     assert sum(len(hub_runs(hub_server, f"vision/{e}")) for e in EXPERIMENTS) == 50
 
 
@@ -213,4 +213,48 @@ def test_imports_from_postgresql_and_from_an_mlruns_folder(
     for experiment in ("old/from-folder", "old/from-postgres"):
         (run,) = hub_runs(hub_server, experiment)
         assert run["data"]["metrics"][0]["step"] == 119
-        assert "secret-" not in tags_of(run)["salon.import.source"]
+        assert "secret-" not in tags_of(run)["salon.copy.source"]
+
+
+@pytest.mark.slow
+def test_a_project_exports_to_a_store_mlflow_reads_alone(
+    hub_server: LiveHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlflow import MlflowClient
+
+    import hub as salon
+
+    run = salon.init(project="vision", experiment="detector", name="native",
+                     url=hub_server.url, token=hub_server.token, config={"lr": 0.01},
+                     capture_environment=False)  # fmt: skip
+    for step in range(500):
+        run.log({"loss": 1 / (step + 1)}, step=step)
+    run.finish()
+    salon.Client(hub_server.url, hub_server.token).models.register(
+        run.id, "detector", "s3://models/detector.onnx"
+    )
+    other = salon.init(project="secret", experiment="x", url=hub_server.url,
+                       token=hub_server.token, capture_environment=False)  # fmt: skip
+    other.finish()
+    out_dir = tmp_path / "exported"
+    env = salon_env(hub_server.settings.data_dir, SALON_URL=hub_server.url,
+                    SALON_TOKEN=hub_server.token)  # fmt: skip
+    for _ in range(2):
+        done = subprocess.run([*SALON, "export", "mlflow", "vision", "--to", str(out_dir)],
+                              env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    assert "runs: 0 copied, 1 already there" in done.stdout, "a second export changes nothing"
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    client = MlflowClient(tracking_uri=out_dir.as_uri(), registry_uri=out_dir.as_uri())
+    assert [e.name for e in client.search_experiments()] == ["detector"]
+    (exported,) = client.search_runs([client.get_experiment_by_name("detector").experiment_id])
+    assert (exported.info.run_name, exported.info.status) == ("native", "FINISHED")
+    assert exported.data.params == {"lr": "0.01"}
+    history = client.get_metric_history(exported.info.run_id, "loss")
+    assert [m.step for m in history] == list(range(500))
+    (version,) = client.search_model_versions("name = 'detector'")
+    assert (version.source, version.run_id) == ("s3://models/detector.onnx",
+                                                exported.info.run_id)  # fmt: skip
+    tokens = hub_server.graphql("{ apiTokens { name revokedAt } }")["data"]["apiTokens"]
+    assert all(t["revokedAt"] for t in tokens if t["name"] == "mlflow export")

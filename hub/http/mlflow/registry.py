@@ -147,6 +147,23 @@ async def delete_model_tag(request: Request, fields: Fields) -> Fields:
     return {}
 
 
+_PROMPT = re.compile(r"^\s*tags?\.`?mlflow\.prompt\.is_prompt`?\s*(!=|=)\s*'true'\s*$", re.I)
+
+
+def _clauses(filter_text: str | None) -> tuple[list[str], bool]:
+    """The filter's AND-ed clauses without MLflow's prompt clause (Salon keeps no prompts),
+    and whether the caller asked for prompts only."""
+    clauses = []
+    for clause in re.split(r"\s+and\s+", filter_text or "", flags=re.I):
+        prompt = _PROMPT.match(clause)
+        if prompt:
+            if prompt.group(1) == "=":
+                return [], True
+        elif clause.strip():
+            clauses.append(clause)
+    return clauses, False
+
+
 _NAME_FILTER = re.compile(r"^\s*name\s+(=|like|ilike)\s*(['\"])(.*)\2\s*$", re.IGNORECASE)
 
 
@@ -167,7 +184,10 @@ def _name_matcher(filter_text: str | None) -> re.Pattern[str] | None:
 
 async def search_models(request: Request, fields: Fields) -> Fields:
     store, settings, principal = parts(request)
-    matcher = _name_matcher(optional_text(fields, "filter"))
+    clauses, prompts = _clauses(optional_text(fields, "filter"))
+    if prompts:
+        return {"registered_models": []}
+    matcher = _name_matcher(" and ".join(clauses))
     limit = whole(fields, "max_results", 100)
     if not 1 <= limit <= MAX_RESULTS:
         raise InvalidInput(f"max_results must be between 1 and {MAX_RESULTS}.")
@@ -321,9 +341,10 @@ async def search_versions(request: Request, fields: Fields) -> Fields:
     """Filters Salon understands: ``name = 'm'`` and ``run_id = '…'``, joined by AND."""
     store, settings, principal = parts(request)
     wanted: dict[str, str] = {}
-    for clause in re.split(r"\s+and\s+", optional_text(fields, "filter") or "", flags=re.I):
-        if not clause.strip():
-            continue
+    clauses, prompts = _clauses(optional_text(fields, "filter"))
+    if prompts:
+        return {"model_versions": []}
+    for clause in clauses:
         match = _VERSION_FILTER.match(clause)
         if match is None:
             raise InvalidInput("Salon searches model versions by name = '…' and run_id = '…' "

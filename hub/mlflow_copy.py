@@ -1,0 +1,329 @@
+"""``salon import mlflow`` and ``salon export mlflow``: copy runs and registered models from
+one MLflow-speaking place to another.
+
+The source is read with MLflow's own client (``connectors.mlflow``): an MLflow installation
+on import, the hub itself on export (it speaks MLflow's API). The target is the hub's MLflow
+endpoints on import (:class:`HubTarget`, with a Salon token, so everything is checked, audited
+and announced like any other logging) or any MLflow store on export
+(``connectors.mlflow.MlflowTarget``). Each copied run carries the tag
+``salon.copy.source_run_id`` and is marked ``salon.copy.complete`` last, so copying again skips
+what is done and finishes what an interruption left half-done: params and tags are set again to
+the same values, points already there are skipped, artifacts are overwritten.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import urllib.parse
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from connectors.base import ConnectorError
+from connectors.mlflow import (
+    DONE_TAG,
+    RUN_TAG,
+    SOURCE_TAG,
+    VERSION_TAG,
+    MlflowSource,
+    Model,
+    Point,
+    Run,
+)
+from hub.http.mlflow.protocol import double
+
+BATCH, SMALL_BATCH = 1000, 100
+
+
+class CopyFailed(Exception):
+    """The target refused something the copy cannot go on without."""
+
+
+class Target(Protocol):
+    """Where a copy writes: the hub (import) or an MLflow store (export)."""
+
+    def experiment(self, name: str) -> str: ...
+    def copied(self, experiment_id: str) -> dict[str, tuple[str, bool]]: ...
+    def create_run(self, experiment_id: str, run: Run, tags: dict[str, str]) -> str: ...
+    def log_batch(self, run_id: str, params: dict[str, str], tags: dict[str, str],
+                  points: list[Point]) -> None: ...  # fmt: skip
+    def finish(self, run_id: str, status: str, end_time: int | None) -> None: ...
+    def upload(self, experiment_id: str, run_id: str, path: str, local: Path) -> None: ...
+    def create_model(self, name: str, description: str, tags: dict[str, str]) -> bool: ...
+    def copied_versions(self, name: str) -> dict[str, str]: ...
+    def create_version(self, name: str, source: str, run_id: str, description: str,
+                       tags: dict[str, str]) -> str: ...  # fmt: skip
+    def set_alias(self, name: str, alias: str, version: str) -> bool: ...
+
+
+@dataclasses.dataclass
+class Summary:
+    """What was imported, and what was skipped and why."""
+
+    experiments: int = 0
+    runs: int = 0
+    runs_already_there: int = 0
+    points: int = 0
+    artifacts: int = 0
+    artifact_bytes: int = 0
+    models: int = 0
+    versions: int = 0
+    versions_already_there: int = 0
+    skipped: Counter[str] = dataclasses.field(default_factory=Counter)
+
+    def lines(self) -> list[str]:
+        found = [
+            f"experiments: {self.experiments}",
+            f"runs: {self.runs} copied, {self.runs_already_there} already there",
+            f"metric points: {self.points:,}",
+            f"artifacts: {self.artifacts} files, {self.artifact_bytes:,} bytes",
+            f"registered models: {self.models}, versions: {self.versions} copied, "
+            f"{self.versions_already_there} already there",
+        ]
+        if self.skipped:
+            found.append("skipped:")
+            found += [f"  {count}: {why}" for why, count in sorted(self.skipped.items())]
+        return found
+
+
+def safe_source(address: str) -> str:
+    """The source's address without user names or passwords, to record on imported runs."""
+    parts = urllib.parse.urlsplit(address)
+    if parts.username or parts.password:
+        host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+        parts = parts._replace(netloc=host)
+    return urllib.parse.urlunsplit(parts)
+
+
+class HubTarget:
+    """The hub's MLflow endpoints, written to with a Salon token (import)."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.http = httpx.Client(
+            base_url=url.rstrip("/") + "/api/2.0",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=300,
+        )
+
+    def call(self, method: str, path: str, ok: tuple[str, ...] = (), **kwargs: Any) -> Any:
+        """The JSON answer; an MLflow error code listed in ``ok`` comes back as ``None``."""
+        response = self.http.request(method, path, **kwargs)
+        if response.status_code == 200:
+            return response.json() if response.content else {}
+        try:
+            error = response.json()
+        except ValueError:
+            error = {"error_code": str(response.status_code), "message": response.text[:300]}
+        if error.get("error_code") in ok:
+            return None
+        raise CopyFailed(f"{method} {path}: {error.get('message', error)}")
+
+    def experiment(self, name: str) -> str:
+        found = self.call("GET", "mlflow/experiments/get-by-name", ("RESOURCE_DOES_NOT_EXIST",),
+                          params={"experiment_name": name})  # fmt: skip
+        if found is None:
+            made = self.call("POST", "mlflow/experiments/create", ("RESOURCE_ALREADY_EXISTS",),
+                             json={"name": name})  # fmt: skip
+            if made is not None:
+                return str(made["experiment_id"])
+            return self.experiment(name)
+        return str(found["experiment"]["experiment_id"])
+
+    def copied(self, experiment_id: str) -> dict[str, tuple[str, bool]]:
+        """Source run id → (run id here, complete) of runs copied into the experiment."""
+        found: dict[str, tuple[str, bool]] = {}
+        token = None
+        while True:
+            page = self.call("POST", "mlflow/runs/search", json={
+                "experiment_ids": [experiment_id], "filter": f"tags.`{RUN_TAG}` LIKE '%'",
+                "max_results": 50_000, **({"page_token": token} if token else {})})  # fmt: skip
+            for run in page.get("runs", []):
+                tags = {t["key"]: t["value"] for t in run["data"].get("tags", [])}
+                found[tags[RUN_TAG]] = (run["info"]["run_id"], tags.get(DONE_TAG) == "true")
+            token = page.get("next_page_token")
+            if not token:
+                return found
+
+    def create_run(self, experiment_id: str, run: Run, tags: dict[str, str]) -> str:
+        made = self.call("POST", "mlflow/runs/create", json={
+            "experiment_id": experiment_id, "run_name": run.name, "start_time": run.start_time,
+            "tags": _pairs(dict(list(tags.items())[:SMALL_BATCH]))})  # fmt: skip
+        return str(made["run"]["info"]["run_id"])
+
+    def log_batch(self, run_id: str, params: dict[str, str], tags: dict[str, str],
+                  points: list[Point]) -> None:  # fmt: skip
+        """Params, tags and points in as few log-batch calls as MLflow's limits allow."""
+        some = [_pairs(params), _pairs(tags), [
+            {"key": p.key, "value": double(p.value), "timestamp": p.timestamp, "step": p.step}
+            for p in points]]  # fmt: skip
+        while any(some):
+            params_now, some[0] = some[0][:SMALL_BATCH], some[0][SMALL_BATCH:]
+            tags_now, some[1] = some[1][:SMALL_BATCH], some[1][SMALL_BATCH:]
+            room = BATCH - len(params_now) - len(tags_now)
+            metrics_now, some[2] = some[2][:room], some[2][room:]
+            self.call("POST", "mlflow/runs/log-batch", json={
+                "run_id": run_id, "params": params_now, "tags": tags_now,
+                "metrics": metrics_now})  # fmt: skip
+
+    def finish(self, run_id: str, status: str, end_time: int | None) -> None:
+        self.call("POST", "mlflow/runs/update", json={
+            "run_id": run_id, "status": status, "end_time": end_time})  # fmt: skip
+
+    def upload(self, experiment_id: str, run_id: str, path: str, local: Path) -> None:
+        where = f"{experiment_id}/{run_id}/artifacts/{urllib.parse.quote(path)}"
+        with local.open("rb") as handle:
+            self.call("PUT", f"mlflow-artifacts/artifacts/{where}", content=handle)
+
+    def create_model(self, name: str, description: str, tags: dict[str, str]) -> bool:
+        """Whether it was made (False: it was there)."""
+        wanted = {"name": name, "description": description, "tags": _pairs(tags)}
+        made = self.call("POST", "mlflow/registered-models/create", ("RESOURCE_ALREADY_EXISTS",),
+                         json=wanted)  # fmt: skip
+        return made is not None
+
+    def copied_versions(self, name: str) -> dict[str, str]:
+        """Source version key → version number here, of the versions copied into the model."""
+        found = self.call("GET", "mlflow/model-versions/search",
+                          params={"filter": f"name = '{name}'"})  # fmt: skip
+        return {
+            tags[VERSION_TAG]: str(v["version"])
+            for v in found.get("model_versions", [])
+            if VERSION_TAG in (tags := {t["key"]: t["value"] for t in v.get("tags", [])})
+        }
+
+    def create_version(self, name: str, source: str, run_id: str, description: str,
+                       tags: dict[str, str]) -> str:  # fmt: skip
+        made = self.call("POST", "mlflow/model-versions/create", json={
+            "name": name, "source": source, "run_id": run_id, "description": description,
+            "tags": _pairs(tags)})  # fmt: skip
+        return str(made["model_version"]["version"])
+
+    def set_alias(self, name: str, alias: str, version: str) -> bool:
+        """Whether it moved (False: the model's promotion gate refused it)."""
+        moved = self.call("POST", "mlflow/registered-models/alias", ("PERMISSION_DENIED",),
+                          json={"name": name, "alias": alias, "version": version})  # fmt: skip
+        return moved is not None
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _pairs(values: dict[str, str]) -> list[dict[str, Any]]:
+    return [{"key": k, "value": v} for k, v in values.items()]
+
+
+class Copier:
+    """One copy: from ``source`` to ``target``, names put into ``project`` (``project/…``
+    for experiments, ``project.…`` for models) when given."""
+
+    def __init__(self, source: MlflowSource, target: Target, project: str | None = None,
+                 step: Callable[[str], None] = lambda _: None) -> None:  # fmt: skip
+        self.source, self.target, self.project, self.step = source, target, project, step
+        self.summary = Summary()
+        self.run_ids: dict[str, str] = {}  # source run id → run id at the target
+
+    def _name(self, name: str, separator: str) -> str:
+        return name if self.project is None else f"{self.project}{separator}{name}"
+
+    def plan(self) -> list[tuple[str, str, list[Run]]]:
+        """(source experiment id, its name, its runs) for every experiment to copy."""
+        found = []
+        for experiment in self.source.experiments():
+            if experiment.deleted:
+                self.summary.skipped["experiment deleted in MLflow"] += 1
+                continue
+            runs = list(self.source.runs(experiment.id))
+            if runs or experiment.name != "Default":
+                found.append((experiment.id, experiment.name, runs))
+        return found
+
+    def run(self, plan: list[tuple[str, str, list[Run]]]) -> Summary:
+        parents: list[tuple[str, str]] = []
+        for _, name, runs in plan:
+            experiment_id = self.target.experiment(self._name(name, "/"))
+            self.summary.experiments += 1
+            done = self.target.copied(experiment_id)
+            for run in runs:
+                self.step(run.name)
+                before = done.get(run.id)
+                if before is not None and before[1]:
+                    self.run_ids[run.id] = before[0]
+                    self.summary.runs_already_there += 1
+                    continue
+                run_id = before[0] if before else self._create(experiment_id, run)
+                self.run_ids[run.id] = run_id
+                parent = run.tags.get("mlflow.parentRunId")
+                waits = bool(parent) and parent not in self.run_ids
+                if waits:
+                    parents.append((run_id, str(parent)))
+                self._fill(run_id, experiment_id, run, done=not waits)
+                self.summary.runs += 1
+        for run_id, parent in parents:  # runs that started before their parent
+            tags = {"mlflow.parentRunId": self.run_ids.get(parent, parent), DONE_TAG: "true"}
+            self.target.log_batch(run_id, {}, tags, [])
+        for model in self.source.models():
+            self._model(model)
+        return self.summary
+
+    def _create(self, experiment_id: str, run: Run) -> str:
+        tags = {k: v for k, v in run.tags.items() if k != "mlflow.parentRunId"}
+        tags.update({RUN_TAG: run.id, SOURCE_TAG: safe_source(self.source.address)})
+        return self.target.create_run(experiment_id, run, tags)
+
+    def _fill(self, run_id: str, experiment_id: str, run: Run, done: bool) -> None:
+        """Everything of the run; marked complete last (``done``) unless it waits for its
+        parent run to be copied."""
+        tags = dict(run.tags)
+        parent = tags.pop("mlflow.parentRunId", None)
+        if parent in self.run_ids:
+            tags["mlflow.parentRunId"] = self.run_ids[parent]
+        tags.update({RUN_TAG: run.id, SOURCE_TAG: safe_source(self.source.address)})
+        points = [point for key in run.metric_keys for point in self.source.history(run.id, key)]
+        self.target.log_batch(run_id, run.params, tags, points)
+        self.summary.points += len(points)
+        self._artifacts(run_id, experiment_id, run)
+        if run.status in ("FINISHED", "FAILED", "KILLED"):
+            self.target.finish(run_id, run.status, run.end_time)
+        elif run.status != "RUNNING":
+            self.summary.skipped[f"run status {run.status} (kept as running)"] += 1
+        if done:
+            self.target.log_batch(run_id, {}, {DONE_TAG: "true"}, [])
+
+    def _artifacts(self, run_id: str, experiment_id: str, run: Run) -> None:
+        try:
+            files = list(self.source.artifacts(run.id))
+        except ConnectorError as exc:
+            self.summary.skipped[f"artifacts of a run that could not be listed ({exc})"] += 1
+            return
+        with tempfile.TemporaryDirectory() as folder:
+            for path, _ in files:
+                local = self.source.download(run.id, path, Path(folder))
+                self.target.upload(experiment_id, run_id, path, local)
+                self.summary.artifacts += 1
+                self.summary.artifact_bytes += local.stat().st_size
+                local.unlink()
+
+    def _model(self, model: Model) -> None:
+        name = self._name(model.name, ".")
+        self.summary.models += self.target.create_model(name, model.description, model.tags)
+        numbers = self.target.copied_versions(name)
+        for version in model.versions:
+            key = f"{model.name}/{version.version}"
+            if key in numbers:
+                self.summary.versions_already_there += 1
+            elif version.run_id is None or version.run_id not in self.run_ids:
+                self.summary.skipped["model version whose run was not copied"] += 1
+                continue
+            else:
+                numbers[key] = self.target.create_version(
+                    name, version.source, self.run_ids[version.run_id], version.description,
+                    {**version.tags, VERSION_TAG: key},
+                )  # fmt: skip
+                self.summary.versions += 1
+            for alias in version.aliases:
+                if not self.target.set_alias(name, alias, numbers[key]):
+                    self.summary.skipped["alias refused by the model's promotion gate"] += 1
