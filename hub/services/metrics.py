@@ -103,16 +103,17 @@ async def history(
     return store.metrics.history(run_ids, keys)
 
 
-async def points(
+async def points_json(
     store: Store, principal: Principal, run_id: str, key: str, limit: int, offset: int
-) -> tuple[list[int], list[int], list[float]]:
-    """One page of one series at full resolution, by step: (steps, times in ms, values)."""
+) -> tuple[str, bool]:
+    """One page of one series at full resolution, by step, as JSON (see
+    ``MetricStore.points_json``), and whether more points follow."""
     if limit < 1 or offset < 0:
         raise InvalidInput("Ask for at least one point, from a position of 0 or more.")
     runs = await visible_runs(store, principal, [run_id], "metrics.history")
-    found = await store.metrics.points(run_id, key, limit, offset)
-    await record_read(store, principal, "metrics.history", runs, len(found[0]))
-    return found
+    text, count, more = await store.metrics.points_json(run_id, key, limit, offset)
+    await record_read(store, principal, "metrics.history", runs, count)
+    return text, more
 
 
 async def metric_keys(store: Store, principal: Principal, project_id: str) -> list[str]:

@@ -356,7 +356,7 @@ async def log_batch(
     await audit.change(
         store,
         events,
-        store.runs.log_batch(run_id, checked_params, checked_tags, new_id(), points, audit=events),
+        store.runs.log_batch(run_id, checked_params, checked_tags, points, audit=events),
     )
     return run
 

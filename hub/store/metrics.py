@@ -10,6 +10,7 @@ resolved by probing, under the store's single writer.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -39,8 +40,7 @@ HISTORY_SCHEMA = pa.schema(
     ]
 )
 
-SUMMARY_TYPES = (pa.int64(), pa.string(), pa.string(), pa.int64(), pa.int64(), pa.float64(),
-                 pa.float64(), pa.float64(), pa.int64(), pa.int64())  # fmt: skip
+_DOUBLE_COLUMNS = (5, 6, 7)  # last_value, min_value, max_value
 _HASH_BITS = 22
 _SUMMARY_COLUMNS = (
     "series_id, run_id, key, last_step, last_ts, last_value, min_value, max_value, min_step, "
@@ -125,21 +125,23 @@ def _merged_summaries(
 
 
 def ingest_batch(
-    cur: Cursor, run_id: str, batch_id: str, batch: pa.Table, skip_repeats: bool = False
+    cur: Cursor, run_id: str, batch_id: str | None, batch: pa.Table, skip_repeats: bool = False
 ) -> int:
-    """Append a batch once: a batch id seen before is acknowledged without storing again.
-    With ``skip_repeats``, points equal in step, time and value to a stored one are left out,
-    as MLflow does (its clients log some points twice)."""
-    row = cur.execute(
-        "SELECT (SELECT count(*) FROM runs WHERE id = $run), (SELECT count(*) FROM "
-        "ingest_batches WHERE batch_id = $batch AND run_id = $run)",
-        {"run": run_id, "batch": batch_id},
-    ).fetchone()
-    assert row is not None
-    if not row[0]:
-        raise NotFound(f"No run with id {run_id!r}.")
-    if row[1]:
-        return 0
+    """Append a batch once: a batch id seen before is acknowledged without storing again
+    (``None``: a batch without an id, whose run the caller has checked). With
+    ``skip_repeats``, points equal in step, time and value to a stored one are left out, as
+    MLflow does (its clients log some points twice)."""
+    if batch_id is not None:
+        row = cur.execute(
+            "SELECT (SELECT count(*) FROM runs WHERE id = $run), (SELECT count(*) FROM "
+            "ingest_batches WHERE batch_id = $batch AND run_id = $run)",
+            {"run": run_id, "batch": batch_id},
+        ).fetchone()
+        assert row is not None
+        if not row[0]:
+            raise NotFound(f"No run with id {run_id!r}.")
+        if row[1]:
+            return 0
     encoded = pc.dictionary_encode(batch.column("key").combine_chunks())
     keys = encoded.dictionary.to_pylist()
     current = {
@@ -174,16 +176,20 @@ def ingest_batch(
         cur.execute(
             "DELETE FROM metric_summaries WHERE series_id IN (SELECT unnest(?))", [list(current)]
         )
-    # Through Arrow, not list parameters: DuckDB reads a NaN inside a list parameter as NULL.
-    columns = list(zip(*summaries, strict=True))
-    arrays = [pa.array(c, t) for c, t in zip(columns, SUMMARY_TYPES, strict=True)]
-    table = pa.table(arrays, names=_SUMMARY_COLUMNS.split(", "))
-    cur.from_arrow(table).insert_into("metric_summaries")
-    cur.execute(
-        "INSERT INTO ingest_batches (batch_id, run_id, point_count, received_at) "
-        "VALUES (?, ?, ?, ?)",
-        [batch_id, run_id, batch.num_rows, datetime.now(UTC).replace(tzinfo=None)],
+    # DuckDB reads a NaN inside a list parameter as NULL, so doubles travel as their repr.
+    columns = [list(column) for column in zip(*summaries, strict=True)]
+    for index in _DOUBLE_COLUMNS:
+        columns[index] = [repr(value) for value in columns[index]]
+    selected = ", ".join(
+        "unnest(?)::DOUBLE" if i in _DOUBLE_COLUMNS else "unnest(?)" for i in range(len(columns))
     )
+    cur.execute(f"INSERT INTO metric_summaries ({_SUMMARY_COLUMNS}) SELECT {selected}", columns)
+    if batch_id is not None:
+        cur.execute(
+            "INSERT INTO ingest_batches (batch_id, run_id, point_count, received_at) "
+            "VALUES (?, ?, ?, ?)",
+            [batch_id, run_id, batch.num_rows, datetime.now(UTC).replace(tzinfo=None)],
+        )
     return int(batch.num_rows)
 
 
@@ -215,7 +221,7 @@ def _without_repeats(cur: Cursor, points: pa.Table, last_steps: dict[int, int]) 
             how="anti",
         )
         .select("p.series_id, p.step, p.ts, p.value")
-        .fetch_arrow_table()
+        .to_arrow_table()
     )
     return pa.concat_tables([fresh, kept.cast(points.schema)])
 
@@ -354,6 +360,31 @@ def _summaries(cur: Cursor, run_ids: list[str]) -> list[MetricSummary]:
     return [MetricSummary(*row) for row in rows]
 
 
+def _points_json(
+    cur: Cursor, run_id: str, key: str, limit: int, offset: int
+) -> tuple[str, int, bool]:
+    """Written by DuckDB: a 25,000-point page is several times faster than through Python."""
+    row = cur.execute(
+        "SELECT series_id, point_count FROM metric_summaries WHERE run_id = ? AND key = ?",
+        [run_id, key],
+    ).fetchone()
+    if row is None:
+        return "[]", 0, False
+    value = (
+        "CASE WHEN isnan(value) THEN '\"NaN\"' WHEN isinf(value) AND value > 0 THEN "
+        "'\"Infinity\"' WHEN isinf(value) THEN '\"-Infinity\"' ELSE value::VARCHAR END"
+    )
+    found = cur.execute(
+        "SELECT '[' || coalesce(string_agg('{\"key\":' || $key || ',\"value\":' || "
+        f"{value} || ',\"timestamp\":' || ts || ',\"step\":' || step || '}}', ',' "
+        "ORDER BY step, ts, value), '') || ']', count(*) FROM (SELECT step, ts, value FROM metrics "
+        "WHERE series_id = $series ORDER BY step, ts, value LIMIT $limit OFFSET $offset)",
+        {"key": json.dumps(key), "series": row[0], "limit": limit, "offset": offset},
+    ).fetchone()
+    assert found is not None
+    return str(found[0]), int(found[1]), offset + limit < int(row[1])
+
+
 class MetricStore:
     """Reads and writes metric points and their per-series summaries."""
 
@@ -398,11 +429,13 @@ class MetricStore:
         async for batch in self._db.stream(_history_batches, labels, rows_per_batch):
             yield batch
 
-    async def points(
+    async def points_json(
         self, run_id: str, key: str, limit: int, offset: int
-    ) -> tuple[list[int], list[int], list[float]]:
-        """One page of a series' points by step: (steps, times in ms, values)."""
-        return await self._db.read(_points, run_id, key, limit, offset)
+    ) -> tuple[str, int, bool]:
+        """One page of a series' points by step, as a JSON array of ``{"key", "value",
+        "timestamp", "step"}`` objects (MLflow's metric; NaN and infinities as the strings
+        "NaN", "Infinity", "-Infinity"), how many it holds and whether more follow."""
+        return await self._db.read(_points_json, run_id, key, limit, offset)
 
     async def summaries(self, run_ids: list[str]) -> list[MetricSummary]:
         """Latest value, range and count of every metric of the given runs."""
@@ -418,19 +451,3 @@ class MetricStore:
             ).fetchall()
         )
         return [row[0] for row in rows]
-
-
-def _points(
-    cur: Cursor, run_id: str, key: str, limit: int, offset: int
-) -> tuple[list[int], list[int], list[float]]:
-    row = cur.execute(
-        "SELECT series_id FROM metric_summaries WHERE run_id = ? AND key = ?", [run_id, key]
-    ).fetchone()
-    if row is None:
-        return [], [], []
-    found = cur.execute(
-        "SELECT step, ts, value FROM metrics WHERE series_id = ? ORDER BY step, ts "
-        "LIMIT ? OFFSET ?",
-        [row[0], limit, offset],
-    ).fetchnumpy()
-    return found["step"].tolist(), found["ts"].tolist(), found["value"].tolist()

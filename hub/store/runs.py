@@ -128,7 +128,6 @@ def _log_batch(
     run_id: str,
     params: Sequence[tuple[str, str]],
     tags: Sequence[tuple[str, str]],
-    batch_id: str,
     points: pa.Table,
 ) -> int:
     _require_run(cur, run_id)
@@ -136,7 +135,7 @@ def _log_batch(
     _upsert_tags(cur, run_id, tags)
     if not points.num_rows:
         return 0
-    return ingest_batch(cur, run_id, batch_id, points, skip_repeats=True)
+    return ingest_batch(cur, run_id, None, points, skip_repeats=True)
 
 
 def _add_inputs(cur: Cursor, inputs: Sequence[RunInputRecord]) -> None:
@@ -231,7 +230,6 @@ class RunStore:
         run_id: str,
         params: Sequence[tuple[str, str]],
         tags: Sequence[tuple[str, str]],
-        batch_id: str,
         points: pa.Table,
         *,
         audit: Sequence[EventDraft],
@@ -239,9 +237,7 @@ class RunStore:
         """Params, tags and metric points (``metrics.BATCH_SCHEMA``) in one transaction: all
         are stored or none; points equal to stored ones are skipped. Returns the points
         stored."""
-        return await self._db.audited_write(
-            audit, _log_batch, run_id, params, tags, batch_id, points
-        )
+        return await self._db.audited_write(audit, _log_batch, run_id, params, tags, points)
 
     async def add_inputs(
         self, inputs: Sequence[RunInputRecord], *, audit: Sequence[EventDraft]

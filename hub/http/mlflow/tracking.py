@@ -11,6 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 from starlette.requests import Request
+from starlette.responses import Response
 
 from hub.clock import now
 from hub.errors import InvalidInput, LimitExceeded
@@ -19,7 +20,6 @@ from hub.http.mlflow.filters import run_filter, run_order
 from hub.http.mlflow.protocol import (
     MAX_RESULTS,
     Fields,
-    double,
     listed,
     moment,
     number,
@@ -181,7 +181,7 @@ def _points(items: list[Any]) -> pa.Table:
     type (whole steps and times, numeric values), one item at a time otherwise, to say which
     item is wrong or to read "NaN" and "Infinity"."""
     try:
-        keys = pa.array([item["key"] for item in items])
+        keys = pa.array([item["key"] for item in items], pa.string())
         steps = pa.array([item.get("step", 0) for item in items])
         stamps = pa.array([item["timestamp"] for item in items])
         values = pa.array([item["value"] for item in items])
@@ -327,23 +327,13 @@ async def search_runs(request: Request, fields: Fields) -> Fields:
     return answer
 
 
-async def get_metric_history(request: Request, fields: Fields) -> Fields:
+async def get_metric_history(request: Request, fields: Fields) -> Response:
     store, _, principal = parts(request)
     key = text(fields, "metric_key")
     limit = whole(fields, "max_results", MAX_HISTORY_PAGE)
     if not 1 <= limit <= MAX_HISTORY_PAGE:
         raise InvalidInput(f"max_results must be between 1 and {MAX_HISTORY_PAGE}.")
     offset = offset_of(fields)
-    steps, stamps, values = await metrics.points(
-        store, principal, _run_id(fields), key, limit + 1, offset
-    )
-    more = len(steps) > limit
-    answer: Fields = {
-        "metrics": [
-            {"key": key, "value": double(v), "timestamp": t, "step": s}
-            for s, t, v in zip(steps[:limit], stamps[:limit], values[:limit], strict=True)
-        ]
-    }
-    if more:
-        answer["next_page_token"] = str(offset + limit)
-    return answer
+    found, more = await metrics.points_json(store, principal, _run_id(fields), key, limit, offset)
+    tail = f',"next_page_token":"{offset + limit}"' if more else ""
+    return Response(f'{{"metrics":{found}{tail}}}', media_type="application/json")
