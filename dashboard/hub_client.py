@@ -261,6 +261,18 @@ def audit_export(filters: dict[str, Any], kind: str, token: str) -> bytes:
     return response.content
 
 
+def artifact(download_path: str, token: str) -> bytes:
+    """A file logged with a run, from the hub's artifact proxy."""
+    try:
+        response = httpx.get(f"{hub_url()}{download_path}",
+                             headers={"Authorization": f"Bearer {token}"}, timeout=300)  # fmt: skip
+    except httpx.HTTPError:
+        raise HubError(f"Cannot reach the Salon hub at {hub_url()}.") from None
+    if response.status_code != 200:
+        raise HubError(f"The file cannot be read: {response.json().get('message', response.text)}")
+    return response.content
+
+
 def users() -> list[dict[str, Any]]:
     """Everyone with an account: id, name, display name."""
     result: list[dict[str, Any]] = read("Users")["users"]

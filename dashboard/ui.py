@@ -91,6 +91,16 @@ def preferred_metrics(keys: list[str], count: int = 2) -> list[str]:
     return ranked[:count]
 
 
+def size_text(size: float) -> str:
+    """Bytes in words: 512 B, 3.4 kB, 12 MB, 1.2 GB."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return (
+                f"{size / scale:.1f} {unit}" if size < 10 * scale else f"{size / scale:.0f} {unit}"
+            )
+    return f"{size:.0f} B"
+
+
 def number_text(value: float | None) -> str:
     if value is None:
         return "—"

@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from hub.services import access, accounts, metrics, projects, runs
+from hub.services import access, accounts, artifacts, metrics, projects, runs
 from hub.services.principal import Principal
 from hub.store import Store
 from hub.store.records import RunEnvironment
@@ -124,6 +125,24 @@ async def load_people(store: Store, principal: Principal, password: str) -> None
         await access.grant_role(store, principal, project, kind, name, role, pii=role == "admin")
 
 
+async def _files(store: Store, principal: Principal, run_id: str, experiment: str,
+                 curves: dict[str, np.ndarray], diverged: bool) -> None:  # fmt: skip
+    """What a training script leaves next to its curves: its config and an evaluation note."""
+    finals = "\n".join(f"| {key} | {values[-1]:.4f} |" for key, values in curves.items())
+    verdict = "Diverged: the loss blew up; lower the learning rate." if diverged else "Converged."
+    files = {
+        "config.yaml": f"experiment: {experiment}\nrun: {run_id}\n",
+        "eval/report.md": f"# Evaluation\n\n{verdict}\n\n| metric | final |\n|---|---|\n{finals}\n",
+    }
+    for path, text in files.items():
+
+        async def receive(target: Path, text: str = text) -> int:
+            target.write_text(text)
+            return len(text)
+
+        await artifacts.upload(store, principal, "run", run_id, path, receive)
+
+
 async def load_demo(store: Store, principal: Principal, seed: int = 7) -> int:
     """Fill ``store`` with the demo team's work; returns the number of runs created."""
     rng = np.random.default_rng(seed)
@@ -197,6 +216,7 @@ async def load_demo(store: Store, principal: Principal, seed: int = 7) -> int:
             await metrics.ingest_table(store, principal, run.id, "demo", table)
             if not is_last:
                 status = "failed" if diverge else "finished"
+                await _files(store, principal, run.id, exp.name, curves, diverge)
                 await runs.finish_run(
                     store, principal, run.id, status, started + timedelta(seconds=seconds)
                 )

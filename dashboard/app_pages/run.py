@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard import cluster_client, discussion, hub_client, model_client
 from dashboard.charts import curves_figure
-from dashboard.ui import duration_text, load, number_text, status_badge, status_label
+from dashboard.ui import duration_text, load, number_text, size_text, status_badge, status_label
 
 BUCKETS = 300
 CHARTS_PER_ROW = 3
@@ -101,6 +101,24 @@ for item in used:
         label=f"{verb} {item['dataset']} version {item['version']} ({item['project']})",
         icon=":material/table:",
         query_params={"project": item["project"], "dataset": item["dataset"]},
+    )
+
+files = run["artifacts"]
+if files:
+    st.subheader("Files")
+    st.dataframe(
+        pd.DataFrame([(f["path"], size_text(f["size"])) for f in files], columns=["file", "size"]),
+        hide_index=True, width="stretch",
+    )  # fmt: skip
+    chosen = st.selectbox("File", [f["path"] for f in files], key="artifact")
+    picked = next(f for f in files if f["path"] == chosen)
+    token = hub_client.current_token()
+    st.download_button(
+        f"Download {chosen.rsplit('/', 1)[-1]}",
+        data=lambda: hub_client.artifact(picked["downloadPath"], token),
+        file_name=chosen.rsplit("/", 1)[-1],
+        on_click="ignore",  # a rerun would drop the file before the browser fetches it
+        icon=":material/download:",
     )
 
 for registered in load(model_client.of_run, run["id"]):

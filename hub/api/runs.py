@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
+from urllib.parse import quote
 
 import strawberry
 
@@ -20,7 +21,7 @@ from hub.api.errors import (
 from hub.api.metrics import MetricSeriesType, MetricSummaryType
 from hub.api.projects import ExperimentType, ProjectType
 from hub.errors import NotFound, SalonError
-from hub.services import runs
+from hub.services import artifacts, runs
 from hub.store.records import KeyValue, RunEnvironment, RunRecord
 
 if TYPE_CHECKING:
@@ -67,6 +68,17 @@ class RunEnvironmentType:
 
 
 DETAIL_FIELDS = frozenset({"project", "experiment", "params", "tags", "metrics"})
+
+
+@strawberry.type(name="Artifact", description="A file logged with a run (MLflow's log_artifact).")
+class ArtifactType:
+    path: str = strawberry.field(description="Where it is among the run's files, e.g. plots/a.png.")
+    size: float = strawberry.field(description="Bytes.")
+    uploaded_by: str = strawberry.field(description="Who logged it.")
+    uploaded_at: datetime = strawberry.field(description="When (UTC).")
+    download_path: str = strawberry.field(
+        description="Where the hub serves it (with your token): the MLflow artifact proxy path."
+    )
 
 
 @strawberry.type(name="Run", description="One training or evaluation run.")
@@ -118,6 +130,16 @@ class RunType:
 
         found = await info.context.loaders.run_data.load(self.record)
         return [DatasetUseType.of(item) for item in found]
+
+    @strawberry.field(description="Files logged with the run, by path.")
+    async def artifacts(self, info: Info) -> list[ArtifactType]:
+        run = self.record
+        found = await artifacts.every_file(info.context.store, info.context.principal, "run",
+                                           run.id)  # fmt: skip
+        where = f"/api/2.0/mlflow-artifacts/artifacts/{run.experiment_id}/{run.id}/artifacts/"
+        return [ArtifactType(path=a.path, size=a.size, uploaded_by=a.created_by,
+                             uploaded_at=a.created_at, download_path=where + quote(a.path))
+                for a in found]  # fmt: skip
 
     @strawberry.field(description="Curves of this run, downsampled to at most `buckets` points.")
     async def series(

@@ -13,7 +13,6 @@ from hub.errors import InvalidInput, NotFound
 from hub.services import audit, logged_models, permissions, runs
 from hub.services.permissions import READ, WRITE
 from hub.services.principal import Principal
-from hub.settings import Settings
 from hub.store import Store
 from hub.store.model_records import ArtifactRecord
 
@@ -63,14 +62,14 @@ async def _owner_project(
 
 
 async def upload(
-    store: Store, settings: Settings, principal: Principal, kind: str, owner_id: str, path: str,
+    store: Store, principal: Principal, kind: str, owner_id: str, path: str,
     receive: Callable[[Path], Awaitable[int]],
 ) -> ArtifactRecord:  # fmt: skip
     """Store one file: rights are checked before a byte is read; ``receive`` writes the body
     into the scratch file it is given (within the size limit) and returns its size."""
     path = check_path(path)
     project_id = await _owner_project(store, principal, kind, owner_id, WRITE, "artifact.upload")
-    scratch = settings.data_dir / "tmp" / f"artifact-{uuid.uuid4().hex}"
+    scratch = store.scratch / f"artifact-{uuid.uuid4().hex}"
     scratch.parent.mkdir(parents=True, exist_ok=True)
     try:
         await receive(scratch)
@@ -98,6 +97,16 @@ async def listing(
             files.append(artifact)
     await audit.read(store, principal, "artifact.list", kind, owner_id, project_id, len(files))
     return files, sorted(folders)
+
+
+async def every_file(
+    store: Store, principal: Principal, kind: str, owner_id: str
+) -> list[ArtifactRecord]:
+    """Every file of the run or logged model, by path."""
+    project_id = await _owner_project(store, principal, kind, owner_id, READ, "artifact.list")
+    found = await store.artifacts.under(kind, owner_id)
+    await audit.read(store, principal, "artifact.list", kind, owner_id, project_id, len(found))
+    return found
 
 
 async def open_file(

@@ -49,6 +49,7 @@ class Store:
         self.audit = AuditStore(db)
         self.oauth = OAuthStore(db)
         self.objects = ObjectStore(db.path.parent / "objects")
+        self.scratch = db.path.parent / "tmp"  # half-received uploads; emptied at start-up
         self.datasets = DatasetStore(db, self.objects.root)
         self.comments = CommentStore(db)
         self.activity = ActivityStore(db)

@@ -172,6 +172,13 @@ def test_run_page_shows_one_run(hub_env: LiveHub) -> None:
     assert "Git commit" in text and "gpu-node-" in text
     assert "python train.py" in app.code[0].value
     assert len(figures(app)) == 4  # every metric as a small chart
+    files = app.dataframe[2].value
+    assert list(files["file"]) == ["config.yaml", "eval/report.md"]
+    assert app.selectbox(key="artifact").options == ["config.yaml", "eval/report.md"]
+    token = hub_env.token
+    report = hub_client.artifact(f"/api/2.0/mlflow-artifacts/artifacts/x/{run_id}/artifacts/"
+                                 "eval/report.md", token)  # fmt: skip
+    assert report.startswith(b"# Evaluation")
 
 
 def test_run_page_without_id_offers_a_picker(hub_env: LiveHub) -> None:

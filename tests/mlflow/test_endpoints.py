@@ -110,12 +110,18 @@ def test_runs_logged_through_mlflow_are_ordinary_salon_runs(
             json={"run_id": run_id, "status": "FINISHED", "end_time": 1_700_000_100_000},
         )
     )
+    ok(rest(hub_server, "PUT", f"{ARTIFACTS}/x/{run_id}/artifacts/plots/roc.csv", team["ana"],
+            content=b"fpr,tpr\n0,0\n1,1\n"))  # fmt: skip
     seen = hub_server.graphql(
         "query($id: ID!) { run(id: $id) { name status user experiment { name } "
+        "artifacts { path size uploadedBy downloadPath } "
         "params { key value } metrics { key lastStep lastValue } } }",
         {"id": run_id},
     )["data"]["run"]
     assert seen["status"] == "FINISHED" and seen["user"] == "ana"
+    (roc,) = seen["artifacts"]
+    assert (roc["path"], roc["size"], roc["uploadedBy"]) == ("plots/roc.csv", 16, "ana")
+    assert rest(hub_server, "GET", roc["downloadPath"], team["vic"]).content.startswith(b"fpr")
     assert seen["experiment"]["name"] == "e"
     assert seen["params"] == [{"key": "lr", "value": "0.1"}]
     assert seen["metrics"] == [{"key": "loss", "lastStep": 49, "lastValue": 0.02}]

@@ -39,7 +39,7 @@ async def upload(request: Request, fields: Fields) -> Fields:
     async def receive(target: Path) -> int:
         return await save_limited(request, target, settings.max_artifact_bytes)
 
-    await artifacts.upload(store, settings, principal, kind, owner_id, inside, receive)
+    await artifacts.upload(store, principal, kind, owner_id, inside, receive)
     return {}
 
 
