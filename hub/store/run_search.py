@@ -185,20 +185,18 @@ def search_runs(
         f"FROM runs r JOIN experiments e ON e.id = r.experiment_id {' '.join(joins)} "
         f"WHERE {condition}"
     )
-    # Sort and count over narrow rows first, then read the page's full rows by id.
+    # Sort over narrow rows first, then read the page's full rows by id. The total is a query
+    # of its own: a filtered count(*) OVER () fails now and then in DuckDB 1.5.5 and leaves the
+    # database unusable until restart (duckdb/duckdb#25713).
     page = cur.execute(
-        f"SELECT r.id, count(*) OVER () AS total, max(r.id) OVER () AS newest {source} "
-        f"ORDER BY {', '.join(orders)} LIMIT ? OFFSET ?",
+        f"SELECT r.id {source} ORDER BY {', '.join(orders)} LIMIT ? OFFSET ?",
         [*join_params, *where_params, limit, offset],
     ).fetchall()
-    if page:
-        total, newest = int(page[0][1]), page[0][2]
-    else:  # past the end (or nothing matches): count separately
-        counted = cur.execute(
-            f"SELECT count(*), max(r.id) {source}", [*join_params, *where_params]
-        ).fetchone()
-        assert counted is not None
-        total, newest = int(counted[0]), counted[1]
+    counted = cur.execute(
+        f"SELECT count(*), max(r.id) {source}", [*join_params, *where_params]
+    ).fetchone()
+    assert counted is not None
+    total, newest = int(counted[0]), counted[1]
     ids = [row[0] for row in page]
     found = (
         {
