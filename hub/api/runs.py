@@ -310,12 +310,13 @@ class RunQueries:
                 first,
                 after,
                 ctx.settings.max_page_size,
+                count=bool(selected(info, frozenset({"totalCount"}))),
             )
         except SalonError as exc:
             return as_error(exc)  # type: ignore[return-value]
         return RunConnectionType(
             nodes=await load_runs(info, page.runs),
-            total_count=page.total,
+            total_count=page.total or 0,  # counted whenever the query asks for it
             page_info=PageInfoType(
                 has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor
             ),

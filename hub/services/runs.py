@@ -243,8 +243,10 @@ async def search_runs(
     first: int,
     after: str | None,
     max_page_size: int,
+    count: bool = True,
 ) -> RunPage:
-    """A page of runs matching the filter language (see ``hub.run_filter``)."""
+    """A page of runs matching the filter language (see ``hub.run_filter``); with ``count``,
+    how many match in all."""
     _check_page_size(first, max_page_size)
     where = parse_filter(filter_text)
     sort = parse_sort(order_by)
@@ -256,7 +258,7 @@ async def search_runs(
     query = repr((project_ids, filter_text, order_by))
     only = project_ids[0] if project is not None else None
     return await search_parsed(
-        store, principal, project_ids, where, sort, first, after, query, only
+        store, principal, project_ids, where, sort, first, after, query, only, count
     )
 
 
@@ -279,11 +281,12 @@ async def search_parsed(
     after: str | None,
     query: str,
     only: str | None = None,
+    count: bool = True,
 ) -> RunPage:
     """A page of runs of projects the caller has been allowed to read; ``query`` names the
     search for its cursors, ``only`` is the project it is audited against (if one)."""
     offset, snapshot = decode_cursor(after, query)
-    page = await store.runs.search(project_ids, where, sort, first, offset, snapshot)
+    page = await store.runs.search(project_ids, where, sort, first, offset, snapshot, count)
     await audit.read(store, principal, "runs.search", "project", only, only, len(page.runs))
     if page.next_offset is None:
         return page

@@ -94,7 +94,7 @@ class RunPage:
     pages pass it back so that runs created meanwhile do not shift them."""
 
     runs: list[RunRecord]
-    total: int
+    total: int | None  # None when the caller did not ask for it
     next_offset: int | None
     snapshot: str | None
     next_cursor: str | None = None  # set by the service: opaque, bound to the query

@@ -163,9 +163,11 @@ def search_runs(
     limit: int,
     offset: int,
     snapshot: str | None = None,
+    count: bool = True,
 ) -> RunPage:
-    """One page of runs, newest first unless ``order_by`` says otherwise, and the total.
-    With ``snapshot``, runs with a later (UUIDv7, so time-ordered) id are left out."""
+    """One page of runs, newest first unless ``order_by`` says otherwise, and (``count``) how
+    many match in all. With ``snapshot``, runs with a later (UUIDv7, so time-ordered) id are
+    left out."""
     join_params: list[Any] = []
     joins: list[str] = []
     orders = [
@@ -185,18 +187,21 @@ def search_runs(
         f"FROM runs r JOIN experiments e ON e.id = r.experiment_id {' '.join(joins)} "
         f"WHERE {condition}"
     )
-    # Sort over narrow rows first, then read the page's full rows by id. The total is a query
-    # of its own: a filtered count(*) OVER () fails now and then in DuckDB 1.5.5 and leaves the
-    # database unusable until restart (duckdb/duckdb#25713).
+    # Sort over narrow rows first (one more than the page says whether another follows), then
+    # read the page's full rows by id. The total is a query of its own: a filtered count(*)
+    # OVER () fails now and then in DuckDB 1.5.5 and leaves the database unusable until restart
+    # (duckdb/duckdb#25713).
     page = cur.execute(
         f"SELECT r.id {source} ORDER BY {', '.join(orders)} LIMIT ? OFFSET ?",
-        [*join_params, *where_params, limit, offset],
+        [*join_params, *where_params, limit + 1, offset],
     ).fetchall()
-    counted = cur.execute(
-        f"SELECT count(*), max(r.id) {source}", [*join_params, *where_params]
-    ).fetchone()
-    assert counted is not None
-    total, newest = int(counted[0]), counted[1]
+    more, page = len(page) > limit, page[:limit]
+    total = None
+    if count:
+        counted = cur.execute(f"SELECT count(*) {source}", [*join_params, *where_params])
+        total = int(counted.fetchone()[0])  # type: ignore[index]
+    if snapshot is None:  # every run there is now has an id up to the newest one
+        snapshot = cur.execute("SELECT max(id) FROM runs").fetchone()[0]  # type: ignore[index]
     ids = [row[0] for row in page]
     found = (
         {
@@ -208,10 +213,9 @@ def search_runs(
         if ids
         else {}
     )
-    next_offset = offset + len(page)
     return RunPage(
         runs=[found[run_id] for run_id in ids if run_id in found],
         total=total,
-        next_offset=next_offset if next_offset < total else None,
-        snapshot=snapshot or newest,
+        next_offset=offset + len(page) if more else None,
+        snapshot=snapshot,
     )

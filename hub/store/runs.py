@@ -276,9 +276,10 @@ class RunStore:
         limit: int,
         offset: int,
         snapshot: str | None = None,
+        count: bool = True,
     ) -> RunPage:
         """Runs of the projects matching ``where``, sorted, one page at ``offset``; with
         ``snapshot``, only runs that existed when the first page was read."""
         return await self._db.read(
-            search_runs, project_ids, where, order_by, limit, offset, snapshot
+            search_runs, project_ids, where, order_by, limit, offset, snapshot, count
         )

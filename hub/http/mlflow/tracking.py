@@ -219,19 +219,22 @@ async def log_metric(request: Request, fields: Fields) -> Fields:
     return {}
 
 
+def _pair(fields: Fields) -> dict[str, str]:
+    """A single param or tag: its key, and its value as text (MLflow sends numbers too)."""
+    value = fields.get("value")
+    return {text(fields, "key"): value if isinstance(value, str) else "" if value is None
+            else str(value)}  # fmt: skip
+
+
 async def log_param(request: Request, fields: Fields) -> Fields:
     store, _, principal = parts(request)
-    value = fields.get("value")
-    value = value if isinstance(value, str) else "" if value is None else str(value)
-    await runs.log_params(store, principal, _run_id(fields), {text(fields, "key"): value})
+    await runs.log_params(store, principal, _run_id(fields), _pair(fields))
     return {}
 
 
 async def set_tag(request: Request, fields: Fields) -> Fields:
     store, _, principal = parts(request)
-    value = fields.get("value")
-    value = value if isinstance(value, str) else "" if value is None else str(value)
-    await runs.set_tags(store, principal, _run_id(fields), {text(fields, "key"): value})
+    await runs.set_tags(store, principal, _run_id(fields), _pair(fields))
     return {}
 
 
@@ -315,7 +318,7 @@ async def search_runs(request: Request, fields: Fields) -> Fields:
     page = await runs.search_parsed(
         store, principal, project_ids, run_filter(filter_text, ids), run_order(order), limit,
         optional_text(fields, "page_token"), repr(("mlflow", ids, filter_text, order)),
-        project_ids[0] if len(project_ids) == 1 else None,
+        project_ids[0] if len(project_ids) == 1 else None, count=False,
     )  # fmt: skip
     details = await runs.details(store, principal, page.runs)
     run_ids = [run.id for run in page.runs]
