@@ -79,6 +79,28 @@ def tracking_uri(address: str) -> str:
     return address
 
 
+def _client_for(address: str) -> Any:
+    """MLflow's client for one store (tracking and registry), or ConnectorError."""
+    require("mlflow", "mlflow")
+    from mlflow import MlflowClient
+
+    if address.startswith("file:"):
+        # MLflow 3 refuses its folder store unless asked; reading an old one is why we are here.
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    try:
+        return MlflowClient(tracking_uri=address, registry_uri=address)
+    except Exception as exc:
+        raise ConnectorError(f"Cannot open the MLflow store at {address}: {exc}") from exc
+
+
+def _called(address: str, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, its failure as one ConnectorError saying what failed."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:
+        raise ConnectorError(f"MLflow at {address} failed to {what}: {exc}") from exc
+
+
 class MlflowSource(Connector):
     """Read-only access to one MLflow installation."""
 
@@ -86,26 +108,13 @@ class MlflowSource(Connector):
 
     def __init__(self, address: str) -> None:
         super().__init__(tracking_uri(address))
-        require("mlflow", "mlflow")
-        from mlflow import MlflowClient
-
         # Some MLflow calls open the default store when none is set: a mlflow.db in the
         # working directory. Point the default at the source instead.
         os.environ.setdefault("MLFLOW_TRACKING_URI", self.address)
-        if self.address.startswith("file:"):
-            # MLflow 3 refuses its folder store unless asked; reading an old one is why we are here.
-            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
-
-        try:
-            self._client: Any = MlflowClient(tracking_uri=self.address, registry_uri=self.address)
-        except Exception as exc:
-            raise ConnectorError(f"Cannot open the MLflow store at {address}: {exc}") from exc
+        self._client = _client_for(self.address)
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:
-            raise ConnectorError(f"MLflow at {self.address} failed to {what}: {exc}") from exc
+        return _called(self.address, what, fn, *args, **kwargs)
 
     def check(self) -> None:
         """One quick request (no retries with back-off, unless the caller set them), so that
@@ -206,18 +215,10 @@ class MlflowTarget:
         if "://" not in self.address:
             Path(address).mkdir(parents=True, exist_ok=True)
             self.address = Path(address).resolve().as_uri()
-        require("mlflow", "mlflow")
-        from mlflow import MlflowClient
-
-        if self.address.startswith("file:"):
-            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
-        self._client: Any = MlflowClient(tracking_uri=self.address, registry_uri=self.address)
+        self._client = _client_for(self.address)
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:
-            raise ConnectorError(f"MLflow at {self.address} failed to {what}: {exc}") from exc
+        return _called(self.address, what, fn, *args, **kwargs)
 
     def experiment(self, name: str) -> str:
         found = self._call("find an experiment", self._client.get_experiment_by_name, name)
