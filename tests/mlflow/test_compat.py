@@ -13,10 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from bench.servers import Server, start_mlflow
 from tests.conftest import LiveHub
+from tests.test_cli import SALON, salon_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,3 +83,49 @@ def test_the_same_script_reads_back_the_same_from_mlflow_and_from_salon(
     assert expected["runs"]["baseline"]["histories"]["loss"], "the script logged nothing"
     assert expected["errors"]["changed param"] == "INVALID_PARAMETER_VALUE"
     assert differences(expected, got) == []
+
+
+@pytest.mark.slow
+def test_salon_imports_from_a_running_mlflow_server(
+    mlflow_server: Server, hub_server: LiveHub
+) -> None:
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric
+
+    client = MlflowClient(tracking_uri=mlflow_server.url)
+    experiment = client.create_experiment("served")
+    run = client.create_run(experiment, run_name="on-the-server")
+    client.log_batch(
+        run.info.run_id, metrics=[Metric("loss", 1 / (s + 1), s, s) for s in range(2500)]
+    )
+    client.log_param(run.info.run_id, "lr", "0.01")
+    client.set_terminated(run.info.run_id)
+    done = subprocess.run(
+        [*SALON, "import", "mlflow", "--from", mlflow_server.url, "--project", "served"],
+        env=salon_env(
+            hub_server.settings.data_dir, SALON_URL=hub_server.url, SALON_TOKEN=hub_server.token
+        ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    headers = {"Authorization": f"Bearer {hub_server.token}"}
+    found = httpx.get(
+        f"{hub_server.url}/api/2.0/mlflow/experiments/get-by-name",
+        params={"experiment_name": "served/served"},
+        headers=headers,
+    )
+    runs = httpx.post(
+        f"{hub_server.url}/api/2.0/mlflow/runs/search",
+        headers=headers,
+        json={"experiment_ids": [found.json()["experiment"]["experiment_id"]]},
+    ).json()["runs"]
+    (copied,) = [r for r in runs if r["info"]["run_name"] == "on-the-server"]
+    assert copied["data"]["params"] == [{"key": "lr", "value": "0.01"}]
+    history = httpx.get(
+        f"{hub_server.url}/api/2.0/mlflow/metrics/get-history",
+        headers=headers,
+        params={"run_id": copied["info"]["run_id"], "metric_key": "loss"},
+    )
+    assert [m["step"] for m in history.json()["metrics"]] == list(range(2500))
