@@ -46,10 +46,9 @@ async def _owner_project(
 ) -> str:
     """The project of the run or logged model, if the caller holds ``needed`` there."""
     if kind == "run":
-        run = (await runs.visible_runs(store, principal, [owner_id], action))[0]
         if needed == WRITE:
-            await runs.writable_run(store, principal, owner_id, action)
-        return run.project_id
+            return (await runs.writable_run(store, principal, owner_id, action)).project_id
+        return (await runs.visible_runs(store, principal, [owner_id], action))[0].project_id
     if kind == "logged_model":
         if needed == WRITE:
             return (await logged_models.writable(store, principal, owner_id)).project_id

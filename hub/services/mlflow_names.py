@@ -16,10 +16,10 @@ import dataclasses
 from hub.errors import AlreadyExists, InvalidInput, NotFound
 from hub.services import audit, permissions, projects
 from hub.services.limits import check_name
+from hub.services.models import FoundModel
 from hub.services.principal import Principal
 from hub.settings import Settings
 from hub.store import Store
-from hub.store.model_records import ModelRecord
 from hub.store.records import ExperimentRecord, ProjectRecord, RunRecord
 
 DEFAULT_EXPERIMENT_ID = "0"
@@ -151,17 +151,17 @@ async def every_experiment(
     return [(every[e.project_id], e) for e in found]
 
 
-async def every_model(
-    store: Store, principal: Principal
-) -> list[tuple[ProjectRecord, ModelRecord]]:
-    """Every model of every project the caller may read, by project then name."""
+async def every_model(store: Store, principal: Principal) -> list[FoundModel]:
+    """Every model of every project the caller may read, by project then name, with the
+    caller's access (one audited read for them all)."""
     every = {p.id: p for p in await store.projects.all()}
     readable = await permissions.readable_projects(store, principal, set(every))
-    found = [
-        (every[project_id], model)
-        for project_id in sorted(readable, key=lambda i: every[i].name)
-        for model in await store.models.of_project(project_id)
-    ]
+    found = []
+    for project_id in sorted(readable, key=lambda i: every[i].name):
+        access = await permissions.access_to(store, principal, project_id)
+        assert access is not None, "readable projects are ones the caller holds access to"
+        found += [FoundModel(model, every[project_id], access)
+                  for model in await store.models.of_project(project_id)]  # fmt: skip
     await audit.read(store, principal, "model.list", "project", None, None, len(found))
     return found
 

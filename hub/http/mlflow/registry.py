@@ -194,14 +194,12 @@ async def search_models(request: Request, fields: Fields) -> Fields:
     offset = offset_of(fields)
     home = await mlflow_names.home_project(store, settings, principal)
     every = [
-        (project, model)
-        for project, model in await mlflow_names.every_model(store, principal)
-        if matcher is None or matcher.match(mlflow_names.joined_model(project, model.name, home))
+        held
+        for held in await mlflow_names.every_model(store, principal)
+        if matcher is None
+        or matcher.match(mlflow_names.joined_model(held.project, held.model.name, home))
     ]
-    found = []
-    for project, model in every[offset : offset + limit]:
-        held = await models.read(store, principal, project.name, model.name)
-        found.append(await _model_fields(request, held))
+    found = [await _model_fields(request, held) for held in every[offset : offset + limit]]
     answer: Fields = {"registered_models": found}
     if offset + limit < len(every):
         answer["next_page_token"] = str(offset + limit)
@@ -356,12 +354,12 @@ async def search_versions(request: Request, fields: Fields) -> Fields:
     offset = offset_of(fields)
     home = await mlflow_names.home_project(store, settings, principal)
     found: list[Fields] = []
-    for project, model in await mlflow_names.every_model(store, principal):
-        name = mlflow_names.joined_model(project, model.name, home)
+    for held in await mlflow_names.every_model(store, principal):
+        name = mlflow_names.joined_model(held.project, held.model.name, home)
         if "name" in wanted and wanted["name"] != name:
             continue
-        versions = await store.models.versions(model.id)
-        aliases = await store.models.aliases([model.id])
+        versions = await store.models.versions(held.model.id)
+        aliases = await store.models.aliases([held.model.id])
         found += [
             version_fields(name, v, aliases)
             for v in versions
