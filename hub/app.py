@@ -8,6 +8,7 @@ import dataclasses
 import logging
 from collections.abc import AsyncIterator
 
+import strawberry
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
@@ -19,7 +20,7 @@ from hub.auth.provider import Provider
 from hub.auth.routes import SignIn, auth_routes
 from hub.auth.sessions import Sessions, discover
 from hub.errors import SalonError
-from hub.http import audit, datasets, health, metrics, mlflow
+from hub.http import audit, datasets, health, metrics, mlflow, share
 from hub.http.auth import AuthMiddleware
 from hub.http.body import GraphQLBodyLimit
 from hub.http.errors import salon_error_handler, unexpected_error_handler
@@ -48,6 +49,7 @@ class Hub:
     authenticator: Authenticator
     keys: KeyRing
     live: Live
+    schema: strawberry.Schema
 
 
 async def _checkpoint_every(settings: Settings, store: Store, keys: KeyRing) -> None:
@@ -99,7 +101,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     return_origins = sorted(
         {"/".join(uri.split("/")[:3]) for uri in dashboard_redirect_uris(settings)}
     )
-    hub = Hub(settings, store, authenticator, keys, Live(store))
+    schema = build_schema(settings)
+    hub = Hub(settings, store, authenticator, keys, Live(store), schema)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -137,7 +140,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             store.close()
 
     graphql = GraphQLView(
-        build_schema(settings),
+        schema,
         graphql_ide=None if settings.production else "graphiql",
         allow_queries_via_get=False,
     )
@@ -165,6 +168,9 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
                 datasets.download,
                 methods=["GET"],
             ),
+            Route("/api/share/view", share.view, methods=["GET"]),
+            Route("/api/share/snapshot.{kind:str}", share.snapshot, methods=["GET"]),
+            Route("/oembed", share.oembed, methods=["GET"]),
             *mlflow.routes(),
             *auth_routes(provider, store, authenticator, signin, return_origins),
         ],

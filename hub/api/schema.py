@@ -41,6 +41,7 @@ from hub.api.people import PeopleMutations, PeopleQueries
 from hub.api.projects import ProjectQueries
 from hub.api.reviews import ReviewMutations, ReviewQueries
 from hub.api.runs import RunMutations, RunQueries
+from hub.api.share_links import ShareLinkMutations, ShareLinkQueries
 from hub.api.tasks import TaskMutations, TaskQueries
 from hub.api.webhooks import WebhookMutations, WebhookQueries
 from hub.errors import SalonError
@@ -65,6 +66,7 @@ class Query(
     ModelCardQueries,
     ReviewQueries,
     WebhookQueries,
+    ShareLinkQueries,
     PeopleQueries,
     AuditQueries,
 ):
@@ -90,6 +92,7 @@ class Mutation(
     ModelCardMutations,
     ReviewMutations,
     WebhookMutations,
+    ShareLinkMutations,
     PeopleMutations,
 ):
     pass

@@ -13,8 +13,9 @@ from hub.http.mlflow import PREFIXES as MLFLOW_PREFIXES
 from hub.http.mlflow.protocol import error as mlflow_error
 from hub.services.authentication import Authenticator
 
-PUBLIC_PATHS = ("/healthz", "/")
-PUBLIC_PREFIXES = ("/oauth/", "/.well-known/", "/login", "/logout", "/static/")
+PUBLIC_PATHS = ("/healthz", "/", "/oembed")
+# Share links carry their own credential, checked by the handler (hub.http.share).
+PUBLIC_PREFIXES = ("/oauth/", "/.well-known/", "/login", "/logout", "/static/", "/api/share/")
 
 
 def _is_public(scope: Scope, headers: Headers) -> bool:

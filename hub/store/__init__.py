@@ -28,6 +28,7 @@ from hub.store.projects import ProjectStore
 from hub.store.remote import S3, S3Access
 from hub.store.reviews import ReviewStore
 from hub.store.runs import RunStore
+from hub.store.share_links import ShareLinkStore
 from hub.store.tasks import TaskStore
 from hub.store.tokens import TokenStore
 from hub.store.users import UserStore
@@ -63,6 +64,7 @@ class Store:
         self.reviews = ReviewStore(db)
         self.artifacts = ArtifactStore(db)
         self.logged_models = LoggedModelStore(db)
+        self.share_links = ShareLinkStore(db)
 
     def close(self) -> None:
         self.db.close()

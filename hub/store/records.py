@@ -525,3 +525,24 @@ class Booking:
     created_at: datetime
     released_at: datetime | None = None
     release_reason: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ShareLinkRecord:
+    """A read-only link to one view of one object (``arguments`` is the view's JSON: which runs,
+    which metrics, how many days)."""
+
+    id: str
+    project_id: str
+    view: str
+    object_id: str
+    arguments: str
+    title: str
+    created_by: str
+    created_by_name: str
+    created_at: datetime
+    expires_at: datetime
+    signed_in_only: bool
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+    last_viewed_at: datetime | None = None

@@ -26,6 +26,7 @@ from hub.services import (
     pages,
     reviews,
     runs,
+    share_links,
     tasks,
     tokens,
     webhooks,
@@ -82,6 +83,15 @@ class World:
     def fresh_webhook(self) -> str:
         return _run(webhooks.create(self.hub.store, Settings(), SYSTEM, "alpha", PUBLIC_URL,
                                     [])).id  # fmt: skip
+
+    def fresh_share_link(self) -> str:
+        """A link made by Salon itself (nobody's own) to alpha's usage chart."""
+
+        async def shows_anything(*_: object) -> None:
+            return None
+
+        request = share_links.ShareRequest("resource_usage", "alpha", "matrix")
+        return _run(share_links.create(self.hub.store, SYSTEM, request, shows_anything))[0].id
 
     def fresh_comment(self) -> str:
         """A comment by Salon itself (nobody's own), for changes that use one up."""
@@ -371,6 +381,19 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     "deleteWebhook": lambda w, c: (
         Rule("maintainer", "mutation($id: ID!) { deleteWebhook(id: $id) { __typename ... on Error { message } } }"),
         {"id": w.fresh_webhook()},
+    ),
+    "shareLinks": lambda w, c: (
+        Rule("viewer", '{ shareLinks(project: "alpha") { id } }', lambda v, w: v is not None), {}
+    ),
+    "createShareLink": lambda w, c: (
+        Rule("editor", 'mutation { createShareLink(input: {view: RESOURCE_USAGE, project: "alpha", '
+             'title: "matrix"}) { __typename ... on Error { message } } }'),
+        {},
+    ),
+    "revokeShareLink": lambda w, c: (
+        Rule("maintainer", "mutation($id: ID!) { revokeShareLink(id: $id) "
+             "{ __typename ... on Error { message } } }"),
+        {"id": w.fresh_share_link()},
     ),
     "createApiToken": lambda w, c: (
         Rule("signed_in", 'mutation { createApiToken(name: "matrix", expiresInDays: 1) '

@@ -1,0 +1,109 @@
+"""What a share link shows: one fixed GraphQL operation per view, run as the link.
+
+The operations live in ``share_views.graphql``. A link's arguments (fixed when it was made)
+are the operation's only input, so a link reads its one view of its one object and nothing
+else; the services check every read as usual, as the link's maker narrowed to reading one
+project, and audit it with the link's id. The same rendering checks a link before it is made.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import strawberry
+
+from hub.api.context import Context, Loaders
+from hub.clock import now
+from hub.errors import NotFound
+from hub.services import share_links
+from hub.services.principal import Principal
+
+DOCUMENT = (Path(__file__).with_name("share_views.graphql")).read_text()
+
+OPERATIONS = {
+    "run_comparison": "SharedCurves",
+    "metric_chart": "SharedCurves",
+    "dataset_profile": "SharedDataset",
+    "model_card": "SharedModelCard",
+    "review_summary": "SharedReview",
+    "resource_usage": "SharedUsage",
+    "wiki_page": "SharedPage",
+}
+
+
+def _variables(view: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    project = arguments["project"]
+    if OPERATIONS[view] == "SharedCurves":
+        ids = ", ".join(f"'{run_id}'" for run_id in arguments["runIds"])  # ids are checked
+        return {"project": project, "filter": f"id in ({ids})", "runIds": arguments["runIds"],
+                "keys": arguments["metrics"]}  # fmt: skip
+    if view == "dataset_profile":
+        return {"project": project, "name": arguments["dataset"], "number": arguments["version"]}
+    if view in ("model_card", "review_summary"):
+        return {"id": arguments["id"]}
+    if view == "resource_usage":
+        return {"since": (now() - timedelta(days=arguments["days"])).isoformat()}
+    return {"project": project, "slug": arguments["slug"]}
+
+
+def _shown(view: str, arguments: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """The view's data, or NotFound when its object is gone or out of reach. What a wiki
+    reader must not get is dropped here: the profiles of PII columns, other projects' usage."""
+    if OPERATIONS[view] == "SharedCurves":
+        runs = data["runs"]
+        if runs["__typename"] != "RunConnection" or len(runs["nodes"]) != len(arguments["runIds"]):
+            raise NotFound("Some of these runs are not found.", field="runIds")
+        if not data["metricSeries"]:
+            raise NotFound("None of these metrics were logged by these runs.", field="metrics")
+        return data
+    if view == "dataset_profile":
+        version = (data["dataset"] or {}).get("version")
+        if version is None:
+            raise NotFound("No such dataset version.", field="dataset")
+        for column in version["columns"]:
+            if column["pii"]:
+                column["profile"] = None
+        return data
+    if view == "resource_usage":
+        data["clusterUsage"] = [r for r in data["clusterUsage"] if r["who"] == arguments["project"]]
+        return data
+    (value,) = data.values()
+    if value is None or str(value.get("__typename", "")).endswith("Error"):
+        message = None if value is None else value.get("message")
+        raise NotFound(message or "Not found.", field="id")
+    return data
+
+
+async def render(
+    schema: strawberry.Schema, context: Context, view: str, arguments: dict[str, Any]
+) -> dict[str, Any]:
+    """The data of ``view``, read as ``context.principal`` (a link)."""
+    result = await schema.execute(
+        DOCUMENT,
+        variable_values=_variables(view, arguments),
+        context_value=context,
+        operation_name=OPERATIONS[view],
+    )
+    if result.errors or result.data is None:
+        raise NotFound("; ".join(e.message for e in result.errors or []) or "Not found.")
+    return _shown(view, arguments, dict(result.data))
+
+
+def context_for(base: Context, principal: Principal) -> Context:
+    """A resolver context for reading as ``principal``, from another request's context."""
+    return Context(
+        store=base.store, settings=base.settings, principal_or_none=principal,
+        loaders=Loaders(base.store, principal), auth=base.auth, keys=base.keys, live=base.live,
+        address=principal.address,
+    )  # fmt: skip
+
+
+def checker(schema: strawberry.Schema, base: Context) -> share_links.Check:
+    """What :func:`share_links.create` calls: the view rendered as the new link would."""
+
+    async def check(principal: Principal, view: str, arguments: dict[str, Any]) -> None:
+        await render(schema, context_for(base, principal), view, arguments)
+
+    return check

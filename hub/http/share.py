@@ -1,0 +1,195 @@
+"""What share links serve: a view's data, oEmbed, and static snapshots.
+
+These routes need no account: the link's secret is the credential, checked on every request
+(``X-Salon-Link`` for the data the dashboard's embed page draws, ``?link=`` for snapshots,
+which wikis fetch as images). A signed-in viewer may add their own ``Authorization`` (links
+made for signed-in people only need it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from hub import snapshots
+from hub.api.context import Context, Loaders
+from hub.api.share_views import render
+from hub.clock import now
+from hub.errors import InvalidInput, NotFound, SalonError
+from hub.http.auth import client_address
+from hub.http.errors import error_response
+from hub.services import share_links
+from hub.services.principal import Principal
+from hub.store.records import ShareLinkRecord
+
+PNG_REUSE_SECONDS = 60.0
+_drawing = asyncio.Semaphore(1)  # one Chromium at a time on a small machine
+_pictures: dict[str, tuple[float, bytes]] = {}
+
+
+async def _viewer(request: Request) -> Principal | None:
+    """The signed-in person looking, when they sent their own credentials."""
+    authorization = request.headers.get("authorization")
+    if not authorization:
+        return None
+    hub: Any = request.app.state.hub
+    viewer: Principal = await hub.authenticator.authenticate(
+        authorization, client_address(request.scope)
+    )
+    return viewer
+
+
+async def _open(request: Request, secret: str) -> tuple[ShareLinkRecord, dict[str, Any]]:
+    """The link and its view's data, the view audited; or the reason it cannot be shown."""
+    hub: Any = request.app.state.hub
+    viewer = await _viewer(request)
+    link, principal = await share_links.open_link(
+        hub.store, secret, viewer, client_address(request.scope)
+    )
+    context = Context(
+        store=hub.store, settings=hub.settings, principal_or_none=principal,
+        loaders=Loaders(hub.store, principal), auth=hub.authenticator, keys=hub.keys,
+        live=hub.live, address=principal.address,
+    )  # fmt: skip
+    try:
+        data = await render(hub.schema, context, link.view, share_links.arguments_of(link))
+    except NotFound:
+        await share_links.refused_view(hub.store, link, viewer)
+        raise share_links.gone() from None
+    await share_links.viewed(hub.store, link, principal, viewer)
+    return link, data
+
+
+def _secret(request: Request) -> str:
+    secret = request.headers.get("x-salon-link") or request.query_params.get("link")
+    if not secret:
+        raise share_links.LinkRefused("This address has no share link in it.")
+    return secret
+
+
+def _answer(exc: SalonError) -> Response:
+    response = error_response(exc)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def view(request: Request) -> Response:
+    """``GET /api/share/view``: the data of the link's view, with what the page needs to say
+    about it."""
+    try:
+        secret = _secret(request)
+        link, data = await _open(request, secret)
+    except SalonError as exc:
+        return _answer(exc)
+    settings = request.app.state.hub.settings
+    body = {
+        "link": {
+            "id": link.id, "view": link.view, "title": link.title,
+            "createdBy": link.created_by_name, "expiresAt": link.expires_at.isoformat(),
+            "url": share_links.share_url(settings, secret),
+            "embedHtml": share_links.embed_html(settings, secret, link),
+            "snapshotPng": share_links.snapshot_url(settings, secret, "png")
+            if link.view in snapshots.CHARTS else None,
+            "snapshotHtml": share_links.snapshot_url(settings, secret, "html"),
+        },
+        "data": data,
+    }  # fmt: skip
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+async def oembed(request: Request) -> Response:
+    """``GET /oembed?url=…``: what wikis and chat tools need to show a pasted share link as
+    the live view (https://oembed.com, type ``rich``)."""
+    settings = request.app.state.hub.settings
+    given = request.query_params.get("url", "")
+    fmt = request.query_params.get("format", "json")
+    if fmt != "json":
+        return Response("Only format=json is served.", status_code=501)
+    try:
+        if not given or len(given) > 2048:
+            raise InvalidInput("Pass the share link as ?url=…", field="url")
+        secret = share_links.secret_in(given, settings)
+        if secret is None:
+            raise NotFound("That is not a share link of this Salon.", field="url")
+        hub: Any = request.app.state.hub
+        link, _ = await share_links.open_link(
+            hub.store, secret, None, client_address(request.scope)
+        )
+        width = _bounded(request.query_params.get("maxwidth"), 600)
+        height = _bounded(
+            request.query_params.get("maxheight"), share_links.HEIGHTS.get(link.view, 520)
+        )
+    except SalonError as exc:
+        return _answer(exc)
+    frame = share_links.embed_html(settings, secret, link, width, height)
+    body = {
+        "version": "1.0", "type": "rich", "provider_name": "Salon",
+        "provider_url": settings.dashboard_url, "title": link.title,
+        "author_name": link.created_by_name, "html": frame, "width": width, "height": height,
+        "cache_age": 300,
+    }  # fmt: skip
+    return JSONResponse(body)
+
+
+def _bounded(raw: str | None, default: int) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"{raw[:20]!r} is not a number of pixels.") from None
+    return max(200, min(default, value))
+
+
+async def snapshot(request: Request) -> Response:
+    """``GET /api/share/snapshot.png`` or ``.html``: the view drawn now, as a picture or as a
+    page that loads nothing from anywhere."""
+    kind = request.path_params["kind"]
+    try:
+        secret = _secret(request)
+        link, data = await _open(request, secret)
+        if kind == "html":
+            settings = request.app.state.hub.settings
+            text = snapshots.page(link.view, link.title, data,
+                                  share_links.share_url(settings, secret), now())  # fmt: skip
+            return Response(text, media_type="text/html; charset=utf-8", headers={
+                "Cache-Control": "no-store", "Content-Security-Policy": SNAPSHOT_CSP,
+                "Content-Disposition": f'inline; filename="{_file_name(link)}.html"',
+            })  # fmt: skip
+        picture = await _png(link, data)
+    except SalonError as exc:
+        return _answer(exc)
+    return Response(picture, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+SNAPSHOT_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
+    "img-src data:; font-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def _file_name(link: ShareLinkRecord) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in link.title)[:60] or "salon"
+
+
+async def _png(link: ShareLinkRecord, data: dict[str, Any]) -> bytes:
+    if link.view not in snapshots.CHARTS:
+        raise InvalidInput("Only charts have a PNG snapshot; use the HTML snapshot for cards.")
+    kept = _pictures.get(link.id)
+    if kept is not None and time.monotonic() - kept[0] < PNG_REUSE_SECONDS:
+        return kept[1]
+    async with _drawing:
+        try:
+            picture = await run_in_threadpool(snapshots.png, link.view, data)
+        except Exception as exc:  # Kaleido could not start a browser
+            raise SalonError(
+                f"The PNG could not be drawn ({type(exc).__name__}); install Chromium "
+                "(apt-get install chromium) or use the HTML snapshot."
+            ) from exc
+    _pictures[link.id] = (time.monotonic(), picture)
+    return picture
