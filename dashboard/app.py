@@ -6,9 +6,21 @@ secrets configure it (``salon up`` does); otherwise the dashboard uses SALON_TOK
 
 import streamlit as st
 
-from dashboard import auth, hub_client
+from dashboard import auth, hub_client, share
 
 st.set_page_config(layout="wide", page_title="Salon", page_icon=":material/forum:")
+
+
+if st.query_params.get("link"):
+    # A share link: its one view, for anyone holding the link (a wiki's iframe has no cookies,
+    # so no sign-in); the hub checks the link on every request. It shows what the link was made
+    # for and nothing else: an address that asks for more (other runs, another page) is refused
+    # rather than quietly answered with something else. (?embed=true is not in query_params.)
+    refusal = st.Page(share.refuse_more, title="Salon", url_path="refused", default=True)
+    shared = st.Page("app_pages/shared.py", title="Shared view", icon=":material/share:",
+                     url_path="shared")  # fmt: skip
+    st.navigation([refusal, shared], position="hidden").run()
+    st.stop()
 
 if auth.sign_in_configured() and not st.user.is_logged_in:
     st.navigation([st.Page(auth.sign_in_page, title="Sign in", icon=":material/login:")]).run()

@@ -131,3 +131,15 @@ def parallel_figure(runs: list[dict[str, Any]], metric: str, *, height: int = 42
     )
     figure.update_layout(height=height, margin={"l": 70, "r": 130, "t": 60, "b": 30})
     return figure
+
+
+def gpu_history_figure(history: list[dict[str, Any]], *, height: int = 260) -> go.Figure:
+    """The cluster's GPUs over time, and how many were in use."""
+    at = [point["at"] for point in history]
+    figure = go.Figure([
+        go.Scatter(name="in the cluster", x=at, y=[p["gpus"] for p in history], mode="lines"),
+        go.Scatter(name="in use", x=at, y=[p["gpusUsed"] for p in history], mode="lines",
+                   fill="tozeroy"),
+    ])  # fmt: skip
+    figure.update_layout(height=height, margin={"t": 10}, yaxis_title="GPUs")
+    return figure

@@ -116,3 +116,23 @@ def recent_runs_frame(runs: list[dict[str, Any]]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def profile_table(columns: list[dict[str, Any]], row_count: int) -> pd.DataFrame:
+    """A dataset version's columns with their profile (empty when a column's profile is
+    withheld, as share links withhold PII columns' profiles)."""
+    profiles = [c["profile"] or {} for c in columns]
+    return pd.DataFrame(
+        {
+            "column": [c["name"] + (" 🔒" if c["pii"] else "") for c in columns],
+            "type": [c["type"] for c in columns],
+            "what it holds": [c["description"] for c in columns],
+            "empty": [
+                f"{p['nulls'] / max(row_count, 1):.0%}" if "nulls" in p else "" for p in profiles
+            ],
+            "distinct (about)": [p.get("distinct") for p in profiles],
+            "smallest": [p.get("min") for p in profiles],
+            "largest": [p.get("max") for p in profiles],
+            "average": ["" if p.get("mean") is None else f"{p['mean']:.4g}" for p in profiles],
+        }
+    )

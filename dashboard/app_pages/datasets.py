@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard import discussion, hub_client
 from dashboard.lineage_chart import lineage_figure
+from dashboard.tables import profile_table
 from dashboard.ui import load, pick_project
 
 PAGE_ROWS = 50
@@ -125,24 +126,7 @@ if name is not None:
 
     with profile:
         columns = current["columns"]
-        table = pd.DataFrame(
-            {
-                "column": [c["name"] + (" 🔒" if c["pii"] else "") for c in columns],
-                "type": [c["type"] for c in columns],
-                "what it holds": [c["description"] for c in columns],
-                "empty": [
-                    f"{c['profile'].get('nulls', 0) / max(current['rowCount'], 1):.0%}"
-                    for c in columns
-                ],
-                "distinct (about)": [c["profile"].get("distinct") for c in columns],
-                "smallest": [c["profile"].get("min") for c in columns],
-                "largest": [c["profile"].get("max") for c in columns],
-                "average": [
-                    "" if c["profile"].get("mean") is None else f"{c['profile']['mean']:.4g}"
-                    for c in columns
-                ],
-            }
-        )
+        table = profile_table(columns, current["rowCount"])
         st.dataframe(table, hide_index=True, width="stretch")
         st.caption("🔒 personal data: shown as ••• unless you have the PII right on this project.")
         pick = st.selectbox("Look closer at", [c["name"] for c in columns])

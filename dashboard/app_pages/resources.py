@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import cluster_client, hub_client
+from dashboard.charts import gpu_history_figure
 from dashboard.discussion import reader_zone, when
 from dashboard.ui import load
 
@@ -97,14 +98,7 @@ else:
     st.caption("No GPU time used in this period.")
 history = load(cluster_client.cluster_history, since)
 if history:
-    figure = go.Figure([
-        go.Scatter(name="in the cluster", x=[p["at"] for p in history],
-                   y=[p["gpus"] for p in history], mode="lines"),
-        go.Scatter(name="in use", x=[p["at"] for p in history],
-                   y=[p["gpusUsed"] for p in history], mode="lines", fill="tozeroy"),
-    ])  # fmt: skip
-    figure.update_layout(height=260, margin={"t": 10}, yaxis_title="GPUs")
-    st.plotly_chart(figure, key="history")
+    st.plotly_chart(gpu_history_figure(history), key="history")
 
 st.subheader("Top consumers")
 grouping = st.segmented_control("Group by", ["person", "project", "team", "model"],

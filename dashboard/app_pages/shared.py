@@ -1,0 +1,136 @@
+"""A shared view, as its link shows it: in a wiki's iframe (``?embed=true``, without
+Streamlit's chrome) or in a browser tab. It needs no sign-in and no cookie: the link's secret is
+sent to the hub with every request for the data, and the hub checks it each time."""
+
+import html
+from typing import Any
+
+import streamlit as st
+
+from dashboard import auth, share, share_client
+from dashboard.charts import curves_figure, gpu_history_figure
+from dashboard.tables import profile_table
+from dashboard.ui import load
+
+REFUSALS = {
+    "link_expired": ("This link has expired", ":material/timer_off:"),
+    "link_revoked": ("This link was revoked", ":material/link_off:"),
+    "link_orphaned": ("This link no longer works", ":material/link_off:"),
+    "link_sign_in": ("Sign in to see this", ":material/lock:"),
+    "link_invalid": ("This link is not valid", ":material/link_off:"),
+}
+
+
+if set(st.query_params) - {"link"}:
+    share.refuse_more()
+secret = st.query_params.get("link", "")
+embedded = bool(st.context.is_embedded)  # ?embed=true: inside an iframe
+viewer = auth.token() if auth.signed_in() else None
+shared = load(share_client.view, secret, viewer)
+
+if shared.link is None or shared.data is None:
+    title, icon = REFUSALS.get(shared.refusal or "", REFUSALS["link_invalid"])
+    st.error(f"**{title}.** {shared.message or ''}", icon=icon)
+    if shared.refusal == "link_sign_in":
+        st.link_button("Open Salon to sign in", "/", icon=":material/login:")
+    st.stop()
+
+link: dict[str, Any] = shared.link
+data: dict[str, Any] = shared.data
+view = link["view"]
+if embedded:
+    st.subheader(link["title"])
+else:
+    st.title(link["title"])
+
+
+def curves() -> None:
+    names = {run["id"]: run["name"] for run in data["runs"]["nodes"]}
+    keys = list(dict.fromkeys(series["key"] for series in data["metricSeries"]))
+    for key in keys:
+        figure = curves_figure(data["metricSeries"], key, names, height=300 if embedded else 380)
+        st.plotly_chart(figure, key=f"curve-{key}", config={"displaylogo": False})
+
+
+def dataset_profile() -> None:
+    version = data["dataset"]["version"]
+    st.caption(f"{data['dataset']['name']} version {version['number']} · "
+               f"{version['rowCount']:,} rows · {version['message']}")  # fmt: skip
+    table = profile_table(version["columns"], version["rowCount"])
+    st.dataframe(table, hide_index=True, width="stretch")
+    if any(column["pii"] for column in version["columns"]):
+        st.caption("🔒 personal data: its profile is not shared.")
+
+
+def model_card() -> None:
+    card = data["modelCard"]
+    st.caption(f"{card['model']} version {card['version']}")
+    for section in card["sections"]:
+        st.markdown(f"**{section['title']}**")
+        if section["html"].strip():
+            st.html(section["html"])
+        else:
+            st.caption("Not written yet.")
+
+
+def review_summary() -> None:
+    review, tally = data["review"], data["review"]["tally"]
+    st.caption(f"{review['model']} version {review['version']}, judged on {review['dataset']} "
+               f"version {review['datasetVersion']}"
+               + (" · closed" if review["closedAt"] else " · in progress"))  # fmt: skip
+    judged, accuracy, agreement = st.columns(3)
+    judged.metric("Samples judged", f"{tally['judged']} of {tally['samples']}", border=True)
+    if tally["accuracy"] is None:
+        accuracy.metric("Accuracy", "—", border=True)
+    else:
+        accuracy.metric("Accuracy", f"{tally['accuracy']:.0%}", border=True,
+                        help=f"95% interval {tally['low']:.0%} to {tally['high']:.0%}")  # fmt: skip
+    shown = "—" if tally["agreement"] is None else f"{tally['agreement']:.0%}"
+    agreement.metric("Reviewers agree", shown, border=True)
+
+
+def resource_usage() -> None:
+    history = data["clusterHistory"]
+    if history:
+        st.plotly_chart(gpu_history_figure(history, height=280), config={"displaylogo": False})
+    else:
+        st.caption("No samples of the cluster in this period.")
+    hours = sum(row["gpuHours"] for row in data["clusterUsage"])
+    jobs = sum(row["jobs"] for row in data["clusterUsage"])
+    st.caption(f"This project used {hours:,.1f} GPU-hours in {jobs} jobs in the period.")
+
+
+def wiki_page() -> None:
+    page = data["page"]
+    if page["html"].strip():
+        st.html(page["html"])
+    st.caption(f"Version {page['version']} by {page['author']}")
+
+
+{
+    "run_comparison": curves,
+    "metric_chart": curves,
+    "dataset_profile": dataset_profile,
+    "model_card": model_card,
+    "review_summary": review_summary,
+    "resource_usage": resource_usage,
+    "wiki_page": wiki_page,
+}[view]()
+
+st.markdown(
+    f"<small>Live from Salon · shared by {html.escape(link['createdBy'])} · "
+    f"<a href='{html.escape(link['url'])}' target='_blank' rel='noopener'>Open in Salon ↗</a>"
+    "</small>",
+    unsafe_allow_html=True,
+)
+if not embedded:
+    with st.expander("Embed this view", icon=":material/code:"):
+        st.caption("Paste this into a wiki page (its site must be allowed to frame Salon):")
+        st.code(link["embedHtml"], language="html", wrap_lines=True)
+        st.caption("Or the plain address, for wikis and chats that understand oEmbed:")
+        st.code(link["url"], language=None, wrap_lines=True)
+        if link["snapshotPng"]:
+            st.markdown(f"[PNG snapshot]({link['snapshotPng']}) · "
+                        f"[HTML snapshot]({link['snapshotHtml']})")  # fmt: skip
+        else:
+            st.markdown(f"[HTML snapshot]({link['snapshotHtml']})")
