@@ -4,7 +4,7 @@ import math
 
 import streamlit as st
 
-from dashboard import hub_client
+from dashboard import hub_client, share
 from dashboard.charts import curves_figure, parallel_figure
 from dashboard.ui import key_metric, load, preferred_metrics, query_param_list
 
@@ -62,6 +62,11 @@ keys = right.multiselect(
 )
 
 st.subheader("Curves")
+if run_ids and keys:
+    share.share_button(
+        {"view": "RUN_COMPARISON", "project": project, "runIds": run_ids, "metrics": keys},
+        f"{', '.join(keys[:3])}: {len(run_ids)} runs compared",
+    )
 if not run_ids or not keys:
     st.info("Pick at least one run and one metric to see curves.")
 else:

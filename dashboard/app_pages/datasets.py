@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import discussion, hub_client
+from dashboard import discussion, hub_client, share
 from dashboard.lineage_chart import lineage_figure
 from dashboard.tables import profile_table
 from dashboard.ui import load, pick_project
@@ -125,6 +125,9 @@ if name is not None:
             )  # fmt: skip
 
     with profile:
+        shared = {"view": "DATASET_PROFILE", "project": project, "dataset": name,
+                  "datasetVersion": number}  # fmt: skip
+        share.share_button(shared, f"{name} version {number}: profile")
         columns = current["columns"]
         table = profile_table(columns, current["rowCount"])
         st.dataframe(table, hide_index=True, width="stretch")

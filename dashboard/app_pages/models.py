@@ -6,7 +6,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import discussion, hub_client, model_client
+from dashboard import discussion, hub_client, model_client, share
 from dashboard.discussion import when
 from dashboard.hub_client import HubError
 from dashboard.ui import load, pick_project
@@ -122,6 +122,8 @@ def model_card(project: str, model: dict[str, Any], version: dict[str, Any]) -> 
     except HubError as exc:
         st.error(str(exc), icon=":material/error:")
         return
+    share.share_button({"view": "MODEL_CARD", "project": project, "modelVersionId": version["id"]},
+                       f"{model['name']} version {version['number']}: model card")  # fmt: skip
     st.download_button("Download the card (Markdown)", card["markdown"],
                        file_name=f"{model['name']}-v{version['number']}-card.md",
                        mime="text/markdown", icon=":material/download:")  # fmt: skip

@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import cluster_client, hub_client
+from dashboard import cluster_client, hub_client, share
 from dashboard.charts import gpu_history_figure
 from dashboard.discussion import reader_zone, when
 from dashboard.ui import load
@@ -84,6 +84,9 @@ if state["reachable"] and state["gpusUsed"]:
 span = st.selectbox("Period", list(RANGES), index=1)
 since = (datetime.now(UTC) - timedelta(days=RANGES[span])).isoformat()
 period = "day" if RANGES[span] <= 90 else "week"
+share.share_button({"view": "RESOURCE_USAGE", "days": min(RANGES[span], share.MAX_USAGE_DAYS)},
+                   f"GPU use, {span.lower()}",
+                   projects=[p["name"] for p in load(hub_client.projects)])  # fmt: skip
 
 st.subheader("Usage over time, by team")
 by_team = load(cluster_client.cluster_usage, since, period, "team")

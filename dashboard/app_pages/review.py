@@ -6,7 +6,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import model_client
+from dashboard import model_client, share
 from dashboard.hub_client import HubError
 from dashboard.ui import load
 
@@ -114,6 +114,9 @@ def grid(review: dict[str, Any], total: int) -> None:
 
 def standing(review: dict[str, Any]) -> None:
     tally = review["tally"]
+    share.share_button({"view": "REVIEW_SUMMARY", "project": review["project"],
+                        "reviewId": review["id"]},
+                       f"{review['model']} version {review['version']}: review")  # fmt: skip
     accuracy, agreement, judged = st.columns(3)
     accuracy.metric("Judged correct", percent(tally["accuracy"]), border=True,
                     help=f"95 % interval {percent(tally['low'])} to {percent(tally['high'])}, "

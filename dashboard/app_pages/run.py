@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import cluster_client, discussion, hub_client, model_client
+from dashboard import cluster_client, discussion, hub_client, model_client, share
 from dashboard.charts import curves_figure
 from dashboard.ui import duration_text, load, number_text, size_text, status_badge, status_label
 
@@ -167,6 +167,11 @@ with machine:
 
 st.subheader("Curves")
 keys = [m["key"] for m in run["metrics"]]
+if keys:
+    shown_keys = keys[: share.MAX_METRICS]
+    share.share_button({"view": "METRIC_CHART", "project": run["project"]["name"],
+                        "runIds": [run["id"]], "metrics": shown_keys},
+                       f"{run['name']}: {', '.join(shown_keys[:3])}")  # fmt: skip
 series = load(hub_client.metric_series, [run["id"]], keys, BUCKETS) if keys else []
 if not keys:
     st.info("This run has not logged any metrics yet.")

@@ -1,9 +1,11 @@
-"""Settings: your account and your personal API tokens for notebooks and CI."""
+"""Settings: your account, your personal API tokens for notebooks and CI, and what each
+project shares through links."""
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import hub_client
+from dashboard import hub_client, share_client
+from dashboard.hub_client import HubError
 from dashboard.ui import load
 
 st.title("Settings")
@@ -66,3 +68,42 @@ else:
                     st.toast("Token revoked; it no longer works.")
                     st.rerun()
                 st.error(result["message"])
+
+st.subheader("Share links")
+st.caption(
+    "Read-only links to one view (a chart, a card, a page), made with the Share button on "
+    "those pages for wikis and people without an account. Each reads as whoever made it and "
+    "stops working when it expires, is revoked, or its maker loses access."
+)
+project = st.selectbox("Project", projects, key="share-links-project")
+links = load(share_client.of_project, project) if project else []
+if not links:
+    st.info("Nothing from this project is shared.")
+else:
+    st.dataframe(
+        pd.DataFrame({
+            "title": [link["title"] for link in links],
+            "shows": [link["view"].replace("_", " ").lower() for link in links],
+            "made by": [link["createdBy"] for link in links],
+            "for": ["signed-in people" if link["signedInOnly"] else "anyone with it"
+                    for link in links],
+            "expires": [link["expiresAt"][:10] for link in links],
+            "last viewed": [(link["lastViewedAt"] or "never")[:16].replace("T", " ")
+                            for link in links],
+            "state": [link["state"] for link in links],
+        }),
+        hide_index=True, width="stretch",
+    )  # fmt: skip
+    working = {f"{link['title']} ({link['createdBy']}, {link['createdAt'][:10]})": link["id"]
+               for link in links if link["state"] == "active"}  # fmt: skip
+    if working:
+        with st.form("revoke-link"):
+            choice = st.selectbox("Revoke a link", list(working))
+            if st.form_submit_button("Revoke", icon=":material/link_off:"):
+                try:
+                    share_client.revoke(working[choice])
+                except HubError as exc:
+                    st.error(str(exc))
+                else:
+                    st.toast("Link revoked; its embeds now say so.")
+                    st.rerun()

@@ -5,7 +5,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import discussion, hub_client
+from dashboard import discussion, hub_client, share
 from dashboard.ui import load, pick_project
 
 REFERENCE_HELP = (
@@ -107,6 +107,8 @@ st.caption(f"Version {found['version']} by {found['author']} on "
 if found["kind"] == "notebook":
     notebook(found)
 else:
+    share.share_button({"view": "WIKI_PAGE", "project": project, "slug": found["slug"]},
+                       found["title"])  # fmt: skip
     st.html(found["html"])
     cards(found)
     with st.expander("Edit this page", icon=":material/edit:"):
