@@ -26,7 +26,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-DASHBOARD_ENTRY = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+# Streamlit with Salon's frame policy in front (dashboard/serve.py serves dashboard/app.py).
+DASHBOARD_ENTRY = Path(__file__).resolve().parents[1] / "dashboard" / "serve.py"
 
 PortOption = Annotated[
     int | None, typer.Option("--port", help="Port of the hub (default: SALON_PORT or 8000).")
@@ -247,6 +248,8 @@ def up(
             env = {
                 **os.environ,
                 "SALON_URL": hub_url,
+                "SALON_DASHBOARD_URL": settings.dashboard_url,
+                "SALON_EMBED_ORIGINS": settings.embed_origins,
                 "STREAMLIT_SECRETS_FILES": str(secrets_file),
             }
             env.pop("SALON_TOKEN", None)  # people sign in; the dashboard acts as them

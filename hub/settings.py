@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,13 @@ SETTINGS: tuple[Setting, ...] = (
         "SALON_HOST and SALON_DASHBOARD_PORT).",
     ),
     Setting("token", "", "API token used by the Python client and dashboard."),
+    Setting(
+        "embed_origins",
+        "",
+        "Wiki origins allowed to frame share links' views, separated by commas "
+        "(https://acme.atlassian.net, https://*.notion.site); empty: only Salon's own pages. "
+        "Every other dashboard page refuses to be framed.",
+    ),
     Setting("max_page_size", "500", "Largest page a list query may ask for."),
     Setting("max_upload_bytes", "268435456", "Largest request body accepted by bulk endpoints."),
     Setting("graphql_max_depth", "12", "Deepest GraphQL selection accepted."),
@@ -232,6 +240,7 @@ class Settings:
     url: str = "http://127.0.0.1:8000"
     dashboard_url: str = "http://127.0.0.1:8501"
     token: str = ""
+    embed_origins: str = ""
     max_page_size: int = 500
     max_upload_bytes: int = 268_435_456
     graphql_max_depth: int = 12
@@ -304,6 +313,9 @@ def _flag(text: str) -> bool:
     raise ValueError(f"{text!r} is neither true nor false")
 
 
+_ORIGIN = re.compile(r"^https?://(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$")
+
+
 class SettingsError(ValueError):
     """A ``SALON_*`` variable holds a value that cannot be used."""
 
@@ -333,6 +345,16 @@ def load_settings(
         values["url"] = f"http://{values['host']}:{values['port']}"
     if "SALON_DASHBOARD_URL" not in source:
         values["dashboard_url"] = f"http://{values['host']}:{values['dashboard_port']}"
+    bad = [
+        o
+        for o in re.split(r"[\s,]+", values["embed_origins"].strip())
+        if o and not _ORIGIN.match(o.rstrip("/"))
+    ]
+    if bad:
+        raise SettingsError(
+            f"SALON_EMBED_ORIGINS: {bad[0]!r} is not an origin like https://wiki.example.com "
+            "(scheme, host and an optional port; *. for every subdomain)."
+        )
     if values["oidc_forward_token"] not in ("access", "id"):
         raise SettingsError("SALON_OIDC_FORWARD_TOKEN: use access or id.")
     if values["env"] not in ("development", "production"):

@@ -176,6 +176,10 @@ def test_a_wiki_page_embeds_live_views_and_refuses_bad_links(
     (folder / "release-notes.html").write_text(
         f"<!doctype html><html><body><h1>Release notes</h1>{iframes}</body></html>"
     )
+    (folder / "app.html").write_text(  # the rest of the app, on the allowed wiki
+        f'<!doctype html><html><body><iframe id="app" src="{embed_dashboard}/settings" '
+        'width="600" height="520"></iframe></body></html>'
+    )
     (folder / "elsewhere.html").write_text(
         f'<!doctype html><html><body><iframe id="stolen" src="{frames["comparison"]}" '
         'width="600" height="520"></iframe></body></html>'
@@ -216,13 +220,17 @@ def test_a_wiki_page_embeds_live_views_and_refuses_bad_links(
             # Nothing was stored for the dashboard's site: the views needed no cookie.
             assert context.cookies(embed_dashboard) == []
 
-            refused: list[str] = []
-            other = context.new_page()
-            other.on("console", lambda message: refused.append(message.text))
-            other.goto(f"{elsewhere_url}/elsewhere.html")
-            other.wait_for_timeout(3000)
-            stolen = other.frame_locator("#stolen")
-            assert stolen.locator("[data-testid='stApp']").count() == 0
-            assert any("frame-ancestors" in text for text in refused), refused
+            # A share page on a site not allowed, and any other page of the dashboard even on
+            # the allowed wiki, are refused by the browser.
+            for address, frame_id in [(f"{elsewhere_url}/elsewhere.html", "stolen"),
+                                      (f"{wiki_url}/app.html", "app")]:  # fmt: skip
+                refused: list[str] = []
+                other = context.new_page()
+                other.on("console", lambda message, seen=refused: seen.append(message.text))
+                other.goto(address)
+                other.wait_for_timeout(3000)
+                framed = other.frame_locator(f"#{frame_id}")
+                assert framed.locator("[data-testid='stApp']").count() == 0, frame_id
+                assert any("frame-ancestors" in text for text in refused), (frame_id, refused)
         finally:
             context.close()

@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from hub.auth.clients import ensure_dashboard_client, write_dashboard_secrets
+from hub.cli import DASHBOARD_ENTRY
 from hub.demo import load_demo, load_people
 from hub.services.principal import SYSTEM
 from hub.services.tokens import create_admin_token_sync
@@ -65,7 +66,7 @@ def start_stack(data_dir: Path, **extra: str) -> Iterator[Stack]:
     env.pop("SALON_TOKEN", None)
     with log.open("wb") as out:
         streamlit = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+            [sys.executable, "-m", "streamlit", "run", str(DASHBOARD_ENTRY),  # as `salon up`
              "--server.port", str(dashboard_port), "--server.address", "127.0.0.1",
              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
