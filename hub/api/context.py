@@ -92,6 +92,23 @@ class Context:
 Info = strawberry.Info[Context, None]
 
 
+def context_for(hub: Any, principal: Principal | None, address: str | None) -> Context:
+    """A resolver context for ``principal`` from the hub's parts (``hub.app.Hub``)."""
+    return Context(
+        store=hub.store, settings=hub.settings, principal_or_none=principal,
+        loaders=Loaders(hub.store, principal), auth=hub.authenticator, keys=hub.keys,
+        live=hub.live, address=address,
+    )  # fmt: skip
+
+
+def reading_as(base: Context, principal: Principal) -> Context:
+    """``base`` for another principal (its own DataLoaders: nothing read is shared)."""
+    return dataclasses.replace(
+        base, principal_or_none=principal, loaders=Loaders(base.store, principal),
+        address=principal.address,
+    )  # fmt: skip
+
+
 def selected(info: Info, names: frozenset[str]) -> frozenset[str]:
     """Which of ``names`` the current field's selection asks for (fragments included): what a
     resolver must work out, and what it may skip."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import strawberry
 
-from hub.api.context import Context, Loaders
+from hub.api.context import Context, reading_as
 from hub.clock import now
 from hub.errors import NotFound
 from hub.services import share_links
@@ -91,19 +91,10 @@ async def render(
     return _shown(view, arguments, dict(result.data))
 
 
-def context_for(base: Context, principal: Principal) -> Context:
-    """A resolver context for reading as ``principal``, from another request's context."""
-    return Context(
-        store=base.store, settings=base.settings, principal_or_none=principal,
-        loaders=Loaders(base.store, principal), auth=base.auth, keys=base.keys, live=base.live,
-        address=principal.address,
-    )  # fmt: skip
-
-
 def checker(schema: strawberry.Schema, base: Context) -> share_links.Check:
     """What :func:`share_links.create` calls: the view rendered as the new link would."""
 
     async def check(principal: Principal, view: str, arguments: dict[str, Any]) -> None:
-        await render(schema, context_for(base, principal), view, arguments)
+        await render(schema, reading_as(base, principal), view, arguments)
 
     return check

@@ -9,8 +9,6 @@ any bearer token before anything else is accepted. Pages on other origins may no
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -18,7 +16,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UnsetType
 
-from hub.api.context import Context, Loaders
+from hub.api.context import Context, Loaders, context_for
 from hub.errors import Unauthenticated
 from hub.http.auth import client_address
 
@@ -27,18 +25,8 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        hub: Any = request.app.state.hub
         principal = request.scope.get("state", {}).get("principal")
-        return Context(
-            store=hub.store,
-            settings=hub.settings,
-            principal_or_none=principal,
-            loaders=Loaders(hub.store, principal),
-            auth=hub.authenticator,
-            keys=hub.keys,
-            live=hub.live,
-            address=client_address(request.scope),
-        )
+        return context_for(request.app.state.hub, principal, client_address(request.scope))
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         params = context.connection_params or {}

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hub import snapshots
-from hub.api.context import Context, Loaders
+from hub.api.context import context_for
 from hub.api.share_views import render
 from hub.clock import now
 from hub.errors import InvalidInput, NotFound, SalonError
@@ -51,11 +51,7 @@ async def _open(request: Request, secret: str) -> tuple[ShareLinkRecord, dict[st
     link, principal = await share_links.open_link(
         hub.store, secret, viewer, client_address(request.scope)
     )
-    context = Context(
-        store=hub.store, settings=hub.settings, principal_or_none=principal,
-        loaders=Loaders(hub.store, principal), auth=hub.authenticator, keys=hub.keys,
-        live=hub.live, address=principal.address,
-    )  # fmt: skip
+    context = context_for(hub, principal, principal.address)
     try:
         data = await render(hub.schema, context, link.view, share_links.arguments_of(link))
     except NotFound:
