@@ -1,5 +1,5 @@
 """Command-line groups for the team's shared work, through the hub like every admin command:
-digests, notebooks and jobs on the cluster."""
+digests, notebooks, jobs on the cluster, share links, imports and exports."""
 
 from __future__ import annotations
 
@@ -202,7 +202,46 @@ def export_mlflow(
         typer.echo(f"  {line}")
 
 
+share_app = typer.Typer(help="Share links: list a project's, revoke one.")
+
+
+@share_app.command("list")
+def share_list(project: str) -> None:
+    """A project's share links, newest first: what they show, who made them, their state."""
+    from hub.client.errors import HubError
+
+    try:
+        found = _client().query(
+            "query($p: String!) { shareLinks(project: $p) "
+            "{ id view title createdBy expiresAt lastViewedAt state } }",
+            {"p": project},
+        )
+    except HubError as exc:
+        _fail(str(exc))
+        raise
+    for link in found["shareLinks"]:
+        seen = (link["lastViewedAt"] or "never")[:16].replace("T", " ")
+        typer.echo(f"{link['id']}  {link['state']:<8} {link['view'].lower():<16} "
+                   f"by {link['createdBy']:<14} expires {link['expiresAt'][:10]}  "
+                   f"last viewed {seen}  {link['title']}")  # fmt: skip
+    if not found["shareLinks"]:
+        typer.echo(f"Nothing from {project} is shared.")
+
+
+@share_app.command("revoke")
+def share_revoke(link_id: str) -> None:
+    """Revoke a share link (its maker, or a maintainer): its embeds stop showing data at once."""
+    _call(
+        "mutation($i: ID!) { revokeShareLink(id: $i) { __typename ... on ShareLink { id }"
+        " ... on Error { message } } }",
+        {"i": link_id},
+        "revokeShareLink",
+    )
+    typer.echo(f"Revoked {link_id}.")
+
+
 def register(app: typer.Typer) -> None:
+    app.add_typer(share_app, name="share")
     app.add_typer(import_app, name="import")
     app.add_typer(export_app, name="export")
     app.add_typer(digest_app, name="digest")

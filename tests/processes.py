@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +51,22 @@ def eventually(check: Callable[[], Any], seconds: float = 30, pause: float = 0.1
             return value
         assert time.monotonic() < deadline, "did not happen in time"
         time.sleep(pause)
+
+
+@contextlib.contextmanager
+def streamlit(entry: Path, port: int, env: dict[str, str], log: Path, cwd: Path) -> Iterator[str]:
+    """``streamlit run ENTRY`` on 127.0.0.1:PORT (headless, no usage stats) until the block
+    ends; yields the dashboard's address once it answers."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--browser.gatherUsageStats", "false"],
+            cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{url}/_stcore/health", process, seconds=60, log=log)
+        yield url
+    finally:
+        stop(process)

@@ -144,3 +144,24 @@ def test_notebooks_and_digests_from_the_command_line(hub_server: LiveHub, tmp_pa
     assert refused.returncode != 0 and "not a Jupyter notebook" in refused.stderr
     assert ok(salon(hub_server, "digest", "send", "--force")).startswith("Sent 0 digest(s)")
     run.finish()
+
+
+def test_share_links_are_listed_and_revoked_from_the_command_line(hub_server: LiveHub) -> None:
+    run = hub.init(project="vision", experiment="e", url=hub_server.url, token=hub_server.token,
+                   capture_environment=False)  # fmt: skip
+    run.log({"loss": 1.0}, step=1)
+    run.finish()
+    made = hub_server.graphql(
+        'mutation($r: ID!) { createShareLink(input: {view: METRIC_CHART, project: "vision", '
+        'title: "Loss for the wiki", runIds: [$r], metrics: ["loss"]}) '
+        "{ ... on NewShareLink { link { id } } } }",
+        {"r": run.id},
+    )["data"]["createShareLink"]["link"]["id"]
+    listed = ok(salon(hub_server, "share", "list", "vision"))
+    assert made in listed and "active" in listed and "Loss for the wiki" in listed
+    assert ok(salon(hub_server, "share", "revoke", made)).strip() == f"Revoked {made}."
+    assert "revoked" in ok(salon(hub_server, "share", "list", "vision"))
+    unknown = salon(hub_server, "share", "list", "no-such-project")
+    assert unknown.returncode != 0 and "No project" in unknown.stderr
+    again = salon(hub_server, "share", "revoke", "no-such-link")
+    assert again.returncode != 0 and "No share link" in again.stderr

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +11,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import ViewportSize, sync_playwright
 
 from tests.conftest import LiveHub, free_port
-from tests.processes import stop, wait_until_up
+from tests.processes import streamlit
 
 pytestmark = pytest.mark.slow
 
@@ -34,37 +32,10 @@ LAPTOP: ViewportSize = {"width": 1366, "height": 768}
 @pytest.fixture(scope="module")
 def dashboard(demo_hub: LiveHub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``streamlit run dashboard/app.py`` against the demo hub; yields the dashboard's URL."""
-    port = free_port()
-    log = (tmp_path_factory.mktemp("streamlit") / "streamlit.log").open("wb")
+    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     env = {**os.environ, "SALON_URL": demo_hub.url, "SALON_TOKEN": demo_hub.token}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "dashboard" / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/_stcore/health", process, seconds=60, log=Path(log.name))
+    with streamlit(ROOT / "dashboard" / "app.py", free_port(), env, log, ROOT) as url:
         yield url
-    finally:
-        stop(process)
-        log.close()
 
 
 def two_runs(hub: LiveHub) -> dict[str, str]:

@@ -9,8 +9,6 @@ import html
 import http.server
 import json
 import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -28,7 +26,7 @@ from hub.services.principal import SYSTEM
 from tests.api.test_datasets import person
 from tests.conftest import LiveHub, free_port
 from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT
-from tests.processes import stop, wait_until_up
+from tests.processes import streamlit
 
 pytestmark = pytest.mark.slow
 
@@ -62,23 +60,11 @@ def embed_dashboard(
 ) -> Iterator[str]:
     """``streamlit run dashboard/serve.py`` (the frame policy in front), allowing the wiki;
     with no token of its own, as a wiki reader has none."""
-    port = free_port()
-    log = (tmp_path_factory.mktemp("streamlit-embed") / "streamlit.log").open("wb")
+    log = tmp_path_factory.mktemp("streamlit-embed") / "streamlit.log"
     env = {k: v for k, v in os.environ.items() if k != "SALON_TOKEN"}
     env.update({"SALON_URL": demo_hub.url, "SALON_EMBED_ORIGINS": wiki[1]})
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "serve.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/_stcore/health", process, seconds=60, log=Path(log.name))
+    with streamlit(ROOT / "dashboard" / "serve.py", free_port(), env, log, ROOT) as url:
         yield url
-    finally:
-        stop(process)
-        log.close()
 
 
 CREATE = """mutation($i: ShareLinkInput!) { createShareLink(input: $i) {
@@ -222,15 +208,18 @@ def test_a_wiki_page_embeds_live_views_and_refuses_bad_links(
 
             # A share page on a site not allowed, and any other page of the dashboard even on
             # the allowed wiki, are refused by the browser.
-            for address, frame_id in [(f"{elsewhere_url}/elsewhere.html", "stolen"),
-                                      (f"{wiki_url}/app.html", "app")]:  # fmt: skip
-                refused: list[str] = []
+            for address, frame_id, policy in [
+                (f"{elsewhere_url}/elsewhere.html", "stolen", f"frame-ancestors 'self' {wiki_url}"),
+                (f"{wiki_url}/app.html", "app", "frame-ancestors 'none'"),
+            ]:
                 other = context.new_page()
-                other.on("console", lambda message, seen=refused: seen.append(message.text))
-                other.goto(address)
-                other.wait_for_timeout(3000)
+                with other.expect_console_message(
+                    lambda message: "frame-ancestors" in message.text, timeout=30_000
+                ) as refusal:
+                    other.goto(address)
+                said = refusal.value.text
+                assert "has been blocked" in said and f'"{policy}"' in said, said
                 framed = other.frame_locator(f"#{frame_id}")
                 assert framed.locator("[data-testid='stApp']").count() == 0, frame_id
-                assert any("frame-ancestors" in text for text in refused), (frame_id, refused)
         finally:
             context.close()

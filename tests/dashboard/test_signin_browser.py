@@ -27,7 +27,7 @@ from hub.store import open_store
 from tests.conftest import free_port, graphql_call, serve_in_thread
 from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, LAPTOP, ROOT
 from tests.inprocess import DEMO_PASSWORD
-from tests.processes import stop, wait_until_up
+from tests.processes import stop, streamlit, wait_until_up
 
 pytestmark = pytest.mark.slow
 WAIT = 60_000
@@ -64,18 +64,10 @@ def start_stack(data_dir: Path, **extra: str) -> Iterator[Stack]:
     log = data_dir / "streamlit.log"
     env = {**os.environ, "SALON_URL": settings.url, "STREAMLIT_SECRETS_FILES": str(secrets_file)}
     env.pop("SALON_TOKEN", None)
-    with log.open("wb") as out:
-        streamlit = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(DASHBOARD_ENTRY),  # as `salon up`
-             "--server.port", str(dashboard_port), "--server.address", "127.0.0.1",
-             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
     try:
-        wait_until_up(f"{settings.dashboard_url}/_stcore/health", streamlit, log=log)
-        yield Stack(settings.url, settings.dashboard_url, data_dir, token)
+        with streamlit(DASHBOARD_ENTRY, dashboard_port, env, log, ROOT):  # as `salon up` runs it
+            yield Stack(settings.url, settings.dashboard_url, data_dir, token)
     finally:
-        stop(streamlit)
         server.should_exit = True
         thread.join(timeout=30)
         store.close()
