@@ -117,9 +117,7 @@ async def oembed(request: Request) -> Response:
             hub.store, secret, None, client_address(request.scope)
         )
         width = _bounded(request.query_params.get("maxwidth"), 600)
-        height = _bounded(
-            request.query_params.get("maxheight"), share_links.HEIGHTS.get(link.view, 520)
-        )
+        height = _bounded(request.query_params.get("maxheight"), share_links.height_of(link))
     except SalonError as exc:
         return _answer(exc)
     frame = share_links.embed_html(settings, secret, link, width, height)

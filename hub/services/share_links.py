@@ -335,9 +335,17 @@ def gone() -> LinkRefused:
 
 # Addresses ------------------------------------------------------------------------------------
 
-HEIGHTS = {"run_comparison": 520, "metric_chart": 460, "dataset_profile": 640, "model_card": 640,
-           "review_summary": 420, "resource_usage": 460, "wiki_page": 640}  # fmt: skip
-"""The height an embed asks for (it reads well from 600 px wide)."""
+HEIGHTS = {"dataset_profile": 640, "model_card": 640, "review_summary": 300,
+           "resource_usage": 460, "wiki_page": 640}  # fmt: skip
+CHART_HEIGHT, FRAME_HEIGHT = 320, 150  # a chart of the embed, and its title and footer
+
+
+def height_of(link: ShareLinkRecord) -> int:
+    """The height an embed asks for: its content's, for charts (one per metric); cards and
+    pages scroll inside it. Every view reads well from 600 px wide."""
+    if link.view in ("run_comparison", "metric_chart"):
+        return FRAME_HEIGHT + CHART_HEIGHT * len(arguments_of(link)["metrics"])
+    return HEIGHTS[link.view]
 
 
 def share_url(settings: Settings, secret: str) -> str:
@@ -358,7 +366,7 @@ def embed_html(
     height: int | None = None,
 ) -> str:
     """The iframe to paste into a wiki page."""
-    height = height or HEIGHTS.get(link.view, 520)
+    height = height or height_of(link)
     return (
         f'<iframe src="{html.escape(embed_url(settings, secret))}" '
         f'title="{html.escape(link.title)}" width="{width}" height="{height}" '
