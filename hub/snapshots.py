@@ -9,14 +9,25 @@ nothing from anywhere.
 from __future__ import annotations
 
 import html
+import threading
 from datetime import datetime
 from typing import Any
 
 import plotly.graph_objects as go
 
-from hub.errors import InvalidInput
+from hub.errors import InvalidInput, SalonError
 
 CHARTS = ("run_comparison", "metric_chart", "resource_usage")
+_drawing = threading.Lock()  # one Chromium at a time on a small machine
+
+
+class DrawingUnavailable(SalonError):
+    """This machine cannot draw PNGs (no Chromium for Kaleido)."""
+
+    status = 503
+    code = "snapshot_unavailable"
+
+
 WIDTH, HEIGHT = 800, 480
 
 
@@ -51,8 +62,10 @@ def figure(view: str, data: dict[str, Any]) -> go.Figure:
 
 
 def png(view: str, data: dict[str, Any]) -> bytes:
-    """The chart as a PNG (a few seconds: Kaleido starts Chromium)."""
-    picture: bytes = figure(view, data).to_image(format="png", width=WIDTH, height=HEIGHT)
+    """The chart as a PNG (a few seconds: Kaleido starts Chromium; one at a time)."""
+    chart = figure(view, data)
+    with _drawing:
+        picture: bytes = chart.to_image(format="png", width=WIDTH, height=HEIGHT)
     return picture
 
 

@@ -8,7 +8,6 @@ made for signed-in people only need it).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -28,8 +27,7 @@ from hub.services.principal import Principal
 from hub.store.records import ShareLinkRecord
 
 PNG_REUSE_SECONDS = 60.0
-_drawing = asyncio.Semaphore(1)  # one Chromium at a time on a small machine
-_pictures: dict[str, tuple[float, bytes]] = {}
+_pictures: dict[str, tuple[float, bytes]] = {}  # link id: (drawn at, PNG), for a minute
 
 
 async def _viewer(request: Request) -> Principal | None:
@@ -174,16 +172,17 @@ def _file_name(link: ShareLinkRecord) -> str:
 async def _png(link: ShareLinkRecord, data: dict[str, Any]) -> bytes:
     if link.view not in snapshots.CHARTS:
         raise InvalidInput("Only charts have a PNG snapshot; use the HTML snapshot for cards.")
-    kept = _pictures.get(link.id)
-    if kept is not None and time.monotonic() - kept[0] < PNG_REUSE_SECONDS:
-        return kept[1]
-    async with _drawing:
-        try:
-            picture = await run_in_threadpool(snapshots.png, link.view, data)
-        except Exception as exc:  # Kaleido could not start a browser
-            raise SalonError(
-                f"The PNG could not be drawn ({type(exc).__name__}); install Chromium "
-                "(apt-get install chromium) or use the HTML snapshot."
-            ) from exc
+    at = time.monotonic()
+    for stale in [key for key, (drawn, _) in _pictures.items() if at - drawn > PNG_REUSE_SECONDS]:
+        _pictures.pop(stale, None)
+    if link.id in _pictures:
+        return _pictures[link.id][1]
+    try:
+        picture = await run_in_threadpool(snapshots.png, link.view, data)
+    except Exception as exc:  # Kaleido could not start a browser
+        raise snapshots.DrawingUnavailable(
+            f"The PNG could not be drawn ({type(exc).__name__}); install Chromium "
+            "(apt-get install chromium) or use the HTML snapshot."
+        ) from exc
     _pictures[link.id] = (time.monotonic(), picture)
     return picture
