@@ -30,6 +30,8 @@ from tests.processes import streamlit
 
 pytestmark = pytest.mark.slow
 
+WIDER_THAN_THE_FRAME = """() => [document.documentElement,
+    document.querySelector("[data-testid='stMain']")].map(e => e.scrollWidth - e.clientWidth)"""
 WIKI, ELSEWHERE = "wiki.test", "elsewhere.test"  # other sites than the dashboard's 127.0.0.1
 
 
@@ -202,6 +204,10 @@ def test_a_wiki_page_embeds_live_views_and_refuses_bad_links(
                 frame = page.frame_locator(f"#{name}")
                 assert frame.locator(".js-plotly-plot").count() == 0, name
                 assert "chart" not in shown.lower() or name == "scope", (name, shown)
+            for name, secret in good.items():  # readable at 600 px: nothing runs off the side
+                frame = next(f for f in page.frames if secret in f.url)
+                overflow = frame.evaluate(WIDER_THAN_THE_FRAME)
+                assert max(overflow) <= 0, (name, overflow)
             page.screenshot(path=str(tmp_path / "wiki.png"), full_page=True)
             # Nothing was stored for the dashboard's site: the views needed no cookie.
             assert context.cookies(embed_dashboard) == []
