@@ -250,6 +250,7 @@ def up(
                 "SALON_URL": hub_url,
                 "SALON_DASHBOARD_URL": settings.dashboard_url,
                 "SALON_EMBED_ORIGINS": settings.embed_origins,
+                "SALON_EMBED_REFRESH_SECONDS": str(settings.embed_refresh_seconds),
                 "STREAMLIT_SECRETS_FILES": str(secrets_file),
             }
             env.pop("SALON_TOKEN", None)  # people sign in; the dashboard acts as them

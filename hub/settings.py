@@ -59,6 +59,12 @@ SETTINGS: tuple[Setting, ...] = (
         "(https://acme.atlassian.net, https://*.notion.site); empty: only Salon's own pages. "
         "Every other dashboard page refuses to be framed.",
     ),
+    Setting(
+        "embed_refresh_seconds",
+        "300",
+        "How often a shared view open in a wiki redraws itself from the hub (which checks its "
+        "link again each time, so a revoke shows there within this time).",
+    ),
     Setting("max_page_size", "500", "Largest page a list query may ask for."),
     Setting("max_upload_bytes", "268435456", "Largest request body accepted by bulk endpoints."),
     Setting("graphql_max_depth", "12", "Deepest GraphQL selection accepted."),
@@ -241,6 +247,7 @@ class Settings:
     dashboard_url: str = "http://127.0.0.1:8501"
     token: str = ""
     embed_origins: str = ""
+    embed_refresh_seconds: int = 300
     max_page_size: int = 500
     max_upload_bytes: int = 268_435_456
     graphql_max_depth: int = 12
@@ -355,6 +362,8 @@ def load_settings(
             f"SALON_EMBED_ORIGINS: {bad[0]!r} is not an origin like https://wiki.example.com "
             "(scheme, host and an optional port; *. for every subdomain)."
         )
+    if values["embed_refresh_seconds"] < 5:
+        raise SettingsError("SALON_EMBED_REFRESH_SECONDS: at least 5 (each redraw asks the hub).")
     if values["oidc_forward_token"] not in ("access", "id"):
         raise SettingsError("SALON_OIDC_FORWARD_TOKEN: use access or id.")
     if values["env"] not in ("development", "production"):

@@ -3,6 +3,9 @@ Streamlit's chrome) or in a browser tab. It needs no sign-in and no cookie: the 
 sent to the hub with every request for the data, and the hub checks it each time."""
 
 import html
+import os
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import streamlit as st
@@ -19,32 +22,11 @@ REFUSALS = {
     "link_sign_in": ("Sign in to see this", ":material/lock:"),
     "link_invalid": ("This link is not valid", ":material/link_off:"),
 }
+# An open wiki page stays current, and learns of a revoke (SALON_EMBED_REFRESH_SECONDS).
+REFRESH = timedelta(seconds=max(5, int(os.environ.get("SALON_EMBED_REFRESH_SECONDS") or 300)))
 
 
-if set(st.query_params) - {"link"}:
-    share.refuse_more()
-secret = st.query_params.get("link", "")
-embedded = bool(st.context.is_embedded)  # ?embed=true: inside an iframe
-viewer = auth.token() if auth.signed_in() else None
-shared = load(share_client.view, secret, viewer)
-
-if shared.link is None or shared.data is None:
-    title, icon = REFUSALS.get(shared.refusal or "", REFUSALS["link_invalid"])
-    st.error(f"**{title}.** {shared.message or ''}", icon=icon)
-    if shared.refusal == "link_sign_in":
-        st.link_button("Open Salon to sign in", "/", icon=":material/login:")
-    st.stop()
-
-link: dict[str, Any] = shared.link
-data: dict[str, Any] = shared.data
-view = link["view"]
-if embedded:
-    st.subheader(link["title"])
-else:
-    st.title(link["title"])
-
-
-def curves() -> None:
+def curves(data: dict[str, Any], embedded: bool) -> None:
     names = {run["id"]: run["name"] for run in data["runs"]["nodes"]}
     keys = list(dict.fromkeys(series["key"] for series in data["metricSeries"]))
     for key in keys:
@@ -52,7 +34,7 @@ def curves() -> None:
         st.plotly_chart(figure, key=f"curve-{key}", config={"displaylogo": False})
 
 
-def dataset_profile() -> None:
+def dataset_profile(data: dict[str, Any], embedded: bool) -> None:
     version = data["dataset"]["version"]
     st.caption(f"{data['dataset']['name']} version {version['number']} · "
                f"{version['rowCount']:,} rows · {version['message']}")  # fmt: skip
@@ -62,7 +44,7 @@ def dataset_profile() -> None:
         st.caption("🔒 personal data: its profile is not shared.")
 
 
-def model_card() -> None:
+def model_card(data: dict[str, Any], embedded: bool) -> None:
     card = data["modelCard"]
     st.caption(f"{card['model']} version {card['version']}")
     for section in card["sections"]:
@@ -73,7 +55,7 @@ def model_card() -> None:
             st.caption("Not written yet.")
 
 
-def review_summary() -> None:
+def review_summary(data: dict[str, Any], embedded: bool) -> None:
     review, tally = data["review"], data["review"]["tally"]
     st.caption(f"{review['model']} version {review['version']}, judged on {review['dataset']} "
                f"version {review['datasetVersion']}"
@@ -89,7 +71,7 @@ def review_summary() -> None:
     agreement.metric("Reviewers agree", shown, border=True)
 
 
-def resource_usage() -> None:
+def resource_usage(data: dict[str, Any], embedded: bool) -> None:
     history = data["clusterHistory"]
     if history:
         st.plotly_chart(gpu_history_figure(history, height=280), config={"displaylogo": False})
@@ -100,14 +82,14 @@ def resource_usage() -> None:
     st.caption(f"This project used {hours:,.1f} GPU-hours in {jobs} jobs in the period.")
 
 
-def wiki_page() -> None:
+def wiki_page(data: dict[str, Any], embedded: bool) -> None:
     page = data["page"]
     if page["html"].strip():
         st.html(page["html"])
     st.caption(f"Version {page['version']} by {page['author']}")
 
 
-{
+VIEWS: dict[str, Callable[[dict[str, Any], bool], None]] = {
     "run_comparison": curves,
     "metric_chart": curves,
     "dataset_profile": dataset_profile,
@@ -115,15 +97,10 @@ def wiki_page() -> None:
     "review_summary": review_summary,
     "resource_usage": resource_usage,
     "wiki_page": wiki_page,
-}[view]()
+}
 
-st.markdown(
-    f"<small>Live from Salon · shared by {html.escape(link['createdBy'])} · "
-    f"<a href='{html.escape(link['url'])}' target='_blank' rel='noopener'>Open in Salon ↗</a>"
-    "</small>",
-    unsafe_allow_html=True,
-)
-if not embedded:
+
+def embed_codes(link: dict[str, Any]) -> None:
     with st.expander("Embed this view", icon=":material/code:"):
         st.caption("Paste this into a wiki page (its site must be allowed to frame Salon):")
         st.code(link["embedHtml"], language="html", wrap_lines=True)
@@ -134,3 +111,38 @@ if not embedded:
                         f"[HTML snapshot]({link['snapshotHtml']})")  # fmt: skip
         else:
             st.markdown(f"[HTML snapshot]({link['snapshotHtml']})")
+
+
+@st.fragment(run_every=REFRESH)
+def live_view(secret: str, viewer: str | None, embedded: bool) -> None:
+    """The view as the hub shows it now; drawn again every few minutes, each time checked."""
+    shared = load(share_client.view, secret, viewer)
+    if shared.link is None or shared.data is None:
+        title, icon = REFUSALS.get(shared.refusal or "", REFUSALS["link_invalid"])
+        st.error(f"**{title}.** {shared.message or ''}", icon=icon)
+        if shared.refusal == "link_sign_in":
+            st.link_button("Open Salon to sign in", "/", icon=":material/login:")
+        return
+    link = shared.link
+    if embedded:
+        st.subheader(link["title"])
+    else:
+        st.title(link["title"])
+    VIEWS[link["view"]](shared.data, embedded)
+    st.markdown(
+        f"<small>Live from Salon · shared by {html.escape(link['createdBy'])} · "
+        f"<a href='{html.escape(link['url'])}' target='_blank' rel='noopener'>Open in Salon ↗</a>"
+        "</small>",
+        unsafe_allow_html=True,
+    )
+    if not embedded:
+        embed_codes(link)
+
+
+if set(st.query_params) - {"link"}:
+    share.refuse_more()
+live_view(
+    st.query_params.get("link", ""),
+    auth.token() if auth.signed_in() else None,
+    bool(st.context.is_embedded),  # ?embed=true: inside an iframe
+)

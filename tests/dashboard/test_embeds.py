@@ -64,7 +64,8 @@ def embed_dashboard(
     with no token of its own, as a wiki reader has none."""
     log = tmp_path_factory.mktemp("streamlit-embed") / "streamlit.log"
     env = {k: v for k, v in os.environ.items() if k != "SALON_TOKEN"}
-    env.update({"SALON_URL": demo_hub.url, "SALON_EMBED_ORIGINS": wiki[1]})
+    env.update({"SALON_URL": demo_hub.url, "SALON_EMBED_ORIGINS": wiki[1],
+                "SALON_EMBED_REFRESH_SECONDS": "5"})  # fmt: skip
     with streamlit(ROOT / "dashboard" / "serve.py", free_port(), env, log, ROOT) as url:
         yield url
 
@@ -135,10 +136,10 @@ def test_a_wiki_page_embeds_live_views_and_refuses_bad_links(
     expired = share(demo_hub, editor, title="Expired chart", **chart)
     revoked = share(demo_hub, editor, title="Revoked chart", **chart)
     orphaned = share(demo_hub, leaver, title="Orphaned chart", **chart)
-    expired_id = demo_hub.graphql('{ shareLinks(project: "vision-defects") { id title } }')["data"][
+    listed = demo_hub.graphql('{ shareLinks(project: "vision-defects") { id title } }')["data"][
         "shareLinks"
     ]
-    by_title = {link["title"]: link["id"] for link in expired_id}
+    by_title = {link["title"]: link["id"] for link in listed}
     asyncio.run(demo_hub.store.db.write(lambda cur: cur.execute(
         "UPDATE share_links SET expires_at = ? WHERE id = ?",
         [(now() - timedelta(hours=1)).replace(tzinfo=None), by_title["Expired chart"]],
@@ -209,6 +210,12 @@ def test_a_wiki_page_embeds_live_views_and_refuses_bad_links(
                 overflow = frame.evaluate(WIDER_THAN_THE_FRAME)
                 assert max(overflow) <= 0, (name, overflow)
             page.screenshot(path=str(tmp_path / "wiki.png"), full_page=True)
+            # The open page learns of a revoke at its next redraw, without a reload.
+            revoked_now = by_title["Val loss <this week>"]
+            demo_hub.graphql("mutation($id: ID!) { revokeShareLink(id: $id) { __typename } }",
+                             {"id": revoked_now})  # fmt: skip
+            frame_text(page, "comparison", "This link was revoked")
+            assert page.frame_locator("#comparison").locator(".js-plotly-plot").count() == 0
             # Nothing was stored for the dashboard's site: the views needed no cookie.
             assert context.cookies(embed_dashboard) == []
 

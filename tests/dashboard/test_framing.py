@@ -37,3 +37,9 @@ def test_discovery_tags_name_the_hubs_oembed_endpoint_with_the_page_escaped() ->
         in tag
     )
     assert "<x>" not in tag
+
+
+def test_embeds_redraw_no_more_often_than_every_five_seconds() -> None:
+    assert load_settings({}, env_file=None).embed_refresh_seconds == 300
+    with pytest.raises(SettingsError, match="at least 5"):
+        load_settings({"SALON_EMBED_REFRESH_SECONDS": "1"}, env_file=None)
