@@ -15,7 +15,7 @@ from hub.api.errors import (
     ValidationErrorType,
     result_of,
 )
-from hub.api.share_views import checker
+from hub.api.share_views import renderer
 from hub.services import share_links
 from hub.settings import Settings
 from hub.store.records import ShareLinkRecord
@@ -148,7 +148,7 @@ class ShareLinkMutations:
             slug=input.slug, days=input.days, expires_in_days=input.expires_in_days,
             signed_in_only=input.signed_in_only,
         )  # fmt: skip
-        work = share_links.create(ctx.store, ctx.principal, request, checker(info.schema, ctx))
+        work = share_links.create(ctx.store, ctx.principal, request, renderer(info.schema, ctx))
         return await result_of(  # type: ignore[return-value]
             work, lambda made: NewShareLinkType.of(ctx.settings, made)
         )

@@ -49,8 +49,7 @@ def _variables(view: str, arguments: dict[str, Any]) -> dict[str, Any]:
 
 
 def _shown(view: str, arguments: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    """The view's data, or NotFound when its object is gone or out of reach. What a wiki
-    reader must not get is dropped here: the profiles of PII columns, other projects' usage."""
+    """The view's data, or NotFound when its object is gone or out of reach."""
     if OPERATIONS[view] == "SharedCurves":
         runs = data["runs"]
         if runs["__typename"] != "RunConnection" or len(runs["nodes"]) != len(arguments["runIds"]):
@@ -59,15 +58,10 @@ def _shown(view: str, arguments: dict[str, Any], data: dict[str, Any]) -> dict[s
             raise NotFound("None of these metrics were logged by these runs.", field="metrics")
         return data
     if view == "dataset_profile":
-        version = (data["dataset"] or {}).get("version")
-        if version is None:
+        if (data["dataset"] or {}).get("version") is None:
             raise NotFound("No such dataset version.", field="dataset")
-        for column in version["columns"]:
-            if column["pii"]:
-                column["profile"] = None
         return data
     if view == "resource_usage":
-        data["clusterUsage"] = [r for r in data["clusterUsage"] if r["who"] == arguments["project"]]
         return data
     (value,) = data.values()
     if value is None or str(value.get("__typename", "")).endswith("Error"):
@@ -91,10 +85,11 @@ async def render(
     return _shown(view, arguments, dict(result.data))
 
 
-def checker(schema: strawberry.Schema, base: Context) -> share_links.Check:
-    """What :func:`share_links.create` calls: the view rendered as the new link would."""
+def renderer(schema: strawberry.Schema, base: Context) -> share_links.Render:
+    """How :mod:`hub.services.share_links` reads a view: this schema, in ``base``'s hub, as
+    the principal it is given."""
 
-    async def check(principal: Principal, view: str, arguments: dict[str, Any]) -> None:
-        await render(schema, reading_as(base, principal), view, arguments)
+    async def read(principal: Principal, view: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        return await render(schema, reading_as(base, principal), view, arguments)
 
-    return check
+    return read

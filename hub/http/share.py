@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from hub import snapshots
 from hub.api.context import context_for
-from hub.api.share_views import render
+from hub.api.share_views import renderer
 from hub.clock import now
 from hub.errors import InvalidInput, NotFound, SalonError
 from hub.http.auth import client_address
@@ -45,18 +45,9 @@ async def _viewer(request: Request) -> Principal | None:
 async def _open(request: Request, secret: str) -> tuple[ShareLinkRecord, dict[str, Any]]:
     """The link and its view's data, the view audited; or the reason it cannot be shown."""
     hub: Any = request.app.state.hub
-    viewer = await _viewer(request)
-    link, principal = await share_links.open_link(
-        hub.store, secret, viewer, client_address(request.scope)
-    )
-    context = context_for(hub, principal, principal.address)
-    try:
-        data = await render(hub.schema, context, link.view, share_links.arguments_of(link))
-    except NotFound:
-        await share_links.refused_view(hub.store, link, viewer)
-        raise share_links.gone() from None
-    await share_links.viewed(hub.store, link, principal, viewer)
-    return link, data
+    address = client_address(request.scope)
+    read = renderer(hub.schema, context_for(hub, None, address))
+    return await share_links.show(hub.store, secret, await _viewer(request), address, read)
 
 
 def _secret(request: Request) -> str:

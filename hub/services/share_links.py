@@ -22,9 +22,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from hub.clock import now
-from hub.errors import InvalidInput, LimitExceeded, SalonError
+from hub.errors import InvalidInput, LimitExceeded, NotFound, SalonError
 from hub.ids import new_id
-from hub.services import audit, permissions
+from hub.services import audit, datasets, permissions
 from hub.services.limits import MAX_NAME
 from hub.services.principal import Principal
 from hub.services.tokens import hash_token, principal_for_user
@@ -100,9 +100,10 @@ class ShareRequest:
     signed_in_only: bool = False
 
 
-Check = Callable[[Principal, str, dict[str, Any]], Awaitable[None]]
-"""Renders a view as a link would (raises NotFound when it shows nothing): a link is made only
-for what its maker can see now."""
+Render = Callable[[Principal, str, dict[str, Any]], Awaitable[dict[str, Any]]]
+"""Reads a view's data as the given principal (a link), raising NotFound when it shows nothing:
+how a link is shown, and how it is checked before it is made (only for what its maker can see
+now)."""
 
 
 def arguments_of(link: ShareLinkRecord) -> dict[str, Any]:
@@ -199,7 +200,7 @@ def as_link(principal: Principal, link: ShareLinkRecord) -> Principal:
 
 
 async def create(
-    store: Store, principal: Principal, request: ShareRequest, check: Check
+    store: Store, principal: Principal, request: ShareRequest, render: Render
 ) -> tuple[ShareLinkRecord, str]:
     """A new link and its secret (shown once). Editors share what they can see."""
     object_id, arguments = _view_arguments(request)
@@ -209,13 +210,10 @@ async def create(
             f"Links expire after 1 to {MAX_DAYS} days (asked for {request.expires_in_days}).",
             field="expiresInDays",
         )
-    project = await store.projects.by_name(request.project)
-    if project is None:
-        raise permissions.not_found("project", field="project")
-    await permissions.require(
-        store, principal, project.id, permissions.WRITE, action="share_link.create",
-        object_kind="share_link",
-    )  # fmt: skip
+    found = await datasets.find_project(store, principal, request.project, "share_link.create")
+    project = found.project
+    await permissions.demand(store, principal, project.id, found.access, permissions.WRITE,
+                             action="share_link.create", object_kind="share_link")  # fmt: skip
     at = now()
     if await store.share_links.count_active_by(principal.user_id, at) >= MAX_ACTIVE_PER_PERSON:
         raise LimitExceeded(
@@ -226,7 +224,7 @@ async def create(
         title, principal.user_id, principal.user_name, at,
         at + timedelta(days=request.expires_in_days), request.signed_in_only,
     )  # fmt: skip
-    await check(as_link(principal, link), link.view, arguments)
+    await render(as_link(principal, link), link.view, arguments)
     secret = PREFIX + secrets.token_urlsafe(32)
     events = [audit.event(principal, "share_link.create", "share_link", link.id, project.id,
                           rows=1)]  # fmt: skip
@@ -236,13 +234,7 @@ async def create(
 
 async def list_links(store: Store, principal: Principal, project: str) -> list[ShareLinkRecord]:
     """A project's links, newest first: everyone on the project sees what leaves it."""
-    found = await store.projects.by_name(project)
-    if found is None:
-        raise permissions.not_found("project", field="project")
-    await permissions.require(
-        store, principal, found.id, permissions.READ, action="share_link.list",
-        object_kind="share_link",
-    )  # fmt: skip
+    found = (await datasets.find_project(store, principal, project, "share_link.list")).project
     links = await store.share_links.of_project(found.id)
     await audit.read(store, principal, "share_link.list", "share_link", None, found.id, len(links))
     return links
@@ -263,13 +255,14 @@ async def revoke(store: Store, principal: Principal, link_id: str) -> ShareLinkR
             store, principal, link.project_id, access, permissions.MANAGE,
             action="share_link.revoke", object_kind="share_link", object_id=link.id,
         )  # fmt: skip
-    if link.revoked_at is None:
-        events = [audit.event(principal, "share_link.revoke", "share_link", link.id,
-                              link.project_id, rows=1)]  # fmt: skip
-        await store.share_links.revoke(link.id, now(), principal.user_id, audit=events)
-    revoked = await store.share_links.by_id(link.id)
-    assert revoked is not None
-    return revoked
+    if link.revoked_at is not None:
+        return link
+    at = now()
+    events = [audit.event(principal, "share_link.revoke", "share_link", link.id,
+                          link.project_id, rows=1)]  # fmt: skip
+    if not await store.share_links.revoke(link.id, at, principal.user_id, audit=events):
+        return await revoke(store, principal, link_id)  # revoked meanwhile: answer with that
+    return dataclasses.replace(link, revoked_at=at, revoked_by=principal.user_id)
 
 
 async def open_link(
@@ -311,26 +304,36 @@ async def open_link(
     return link, principal
 
 
-async def viewed(
-    store: Store, link: ShareLinkRecord, principal: Principal, viewer: Principal | None
-) -> None:
-    """Record a view through the link (by the signed-in viewer when there is one)."""
+async def show(
+    store: Store, secret: str, viewer: Principal | None, address: str | None, render: Render
+) -> tuple[ShareLinkRecord, dict[str, Any]]:
+    """What the link behind ``secret`` shows now, read as the link and audited (by the signed-in
+    viewer when there is one); or the reason it cannot be shown, audited as a denial."""
+    link, principal = await open_link(store, secret, viewer, address)
+    arguments = arguments_of(link)
+    try:
+        data = await render(principal, link.view, arguments)
+    except NotFound:
+        await audit.deny(store, viewer, "share_link.view", "share_link", link.id, link.project_id)
+        raise LinkOrphaned(
+            "This link no longer works: what it showed is gone, or its maker can no longer see it."
+        ) from None
     event = audit.event(viewer or principal, "share_link.view", "share_link", link.id,
                         link.project_id, rows=1)  # fmt: skip
     await store.share_links.viewed(link.id, now(), audit=[event])
+    return link, _withheld(link.view, arguments, data)
 
 
-async def refused_view(store: Store, link: ShareLinkRecord, viewer: Principal | None) -> None:
-    """Record a view through the link that found nothing to show."""
-    await audit.deny(store, viewer, "share_link.view", "share_link", link.id, link.project_id)
-
-
-def gone() -> LinkRefused:
-    """What a viewer is told when the view finds nothing any more (deleted, or restricted
-    since): much the same as when its maker lost access."""
-    return LinkOrphaned(
-        "This link no longer works: what it showed is gone, or its maker can no longer see it."
-    )
+def _withheld(view: str, arguments: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """A view's data without what a wiki reader must not get: the profiles of PII columns (the
+    maker may hold the PII grant; the reader does not) and other projects' GPU use."""
+    if view == "dataset_profile":
+        for column in data["dataset"]["version"]["columns"]:
+            if column["pii"]:
+                column["profile"] = None
+    if view == "resource_usage":
+        data["clusterUsage"] = [r for r in data["clusterUsage"] if r["who"] == arguments["project"]]
+    return data
 
 
 # Addresses ------------------------------------------------------------------------------------
