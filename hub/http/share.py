@@ -19,9 +19,8 @@ from hub import snapshots
 from hub.api.context import context_for
 from hub.api.share_views import renderer
 from hub.clock import now
-from hub.errors import InvalidInput, NotFound, SalonError
+from hub.errors import InvalidInput, NotFound
 from hub.http.auth import client_address
-from hub.http.errors import error_response
 from hub.services import share_links
 from hub.services.principal import Principal
 from hub.store.records import ShareLinkRecord
@@ -57,20 +56,11 @@ def _secret(request: Request) -> str:
     return secret
 
 
-def _answer(exc: SalonError) -> Response:
-    response = error_response(exc)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 async def view(request: Request) -> Response:
     """``GET /api/share/view``: the data of the link's view, with what the page needs to say
     about it."""
-    try:
-        secret = _secret(request)
-        link, data = await _open(request, secret)
-    except SalonError as exc:
-        return _answer(exc)
+    secret = _secret(request)
+    link, data = await _open(request, secret)
     settings = request.app.state.hub.settings
     body = {
         "link": {
@@ -95,20 +85,15 @@ async def oembed(request: Request) -> Response:
     fmt = request.query_params.get("format", "json")
     if fmt != "json":
         return Response("Only format=json is served.", status_code=501)
-    try:
-        if not given or len(given) > 2048:
-            raise InvalidInput("Pass the share link as ?url=…", field="url")
-        secret = share_links.secret_in(given, settings)
-        if secret is None:
-            raise NotFound("That is not a share link of this Salon.", field="url")
-        hub: Any = request.app.state.hub
-        link, _ = await share_links.open_link(
-            hub.store, secret, None, client_address(request.scope)
-        )
-        width = _bounded(request.query_params.get("maxwidth"), 600)
-        height = _bounded(request.query_params.get("maxheight"), share_links.height_of(link))
-    except SalonError as exc:
-        return _answer(exc)
+    if not given or len(given) > 2048:
+        raise InvalidInput("Pass the share link as ?url=…", field="url")
+    secret = share_links.secret_in(given, settings)
+    if secret is None:
+        raise NotFound("That is not a share link of this Salon.", field="url")
+    hub: Any = request.app.state.hub
+    link, _ = await share_links.open_link(hub.store, secret, None, client_address(request.scope))
+    width = _bounded(request.query_params.get("maxwidth"), 600)
+    height = _bounded(request.query_params.get("maxheight"), share_links.height_of(link))
     frame = share_links.embed_html(settings, secret, link, width, height)
     body = {
         "version": "1.0", "type": "rich", "provider_name": "Salon",
@@ -133,20 +118,19 @@ async def snapshot(request: Request) -> Response:
     """``GET /api/share/snapshot.png`` or ``.html``: the view drawn now, as a picture or as a
     page that loads nothing from anywhere."""
     kind = request.path_params["kind"]
-    try:
-        secret = _secret(request)
-        link, data = await _open(request, secret)
-        if kind == "html":
-            settings = request.app.state.hub.settings
-            text = snapshots.page(link.view, link.title, data,
-                                  share_links.share_url(settings, secret), now())  # fmt: skip
-            return Response(text, media_type="text/html; charset=utf-8", headers={
-                "Cache-Control": "no-store", "Content-Security-Policy": SNAPSHOT_CSP,
-                "Content-Disposition": f'inline; filename="{_file_name(link)}.html"',
-            })  # fmt: skip
-        picture = await _png(link, data)
-    except SalonError as exc:
-        return _answer(exc)
+    if kind not in ("png", "html"):
+        raise NotFound("Snapshots come as .png or .html.")
+    secret = _secret(request)
+    link, data = await _open(request, secret)
+    if kind == "html":
+        settings = request.app.state.hub.settings
+        text = snapshots.page(link.view, link.title, data,
+                              share_links.share_url(settings, secret), now())  # fmt: skip
+        return Response(text, media_type="text/html; charset=utf-8", headers={
+            "Cache-Control": "no-store", "Content-Security-Policy": SNAPSHOT_CSP,
+            "Content-Disposition": f'inline; filename="{_file_name(link)}.html"',
+        })  # fmt: skip
+    picture = await _png(link, data)
     return Response(picture, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
