@@ -50,7 +50,7 @@ def share_button(
         st.caption("The plain address, for chat and for wikis that understand oEmbed:")
         st.code(made["url"], language=None, wrap_lines=True)
         pictures = f"[HTML]({made['snapshotHtmlUrl']})"
-        if values["view"] in ("RUN_COMPARISON", "METRIC_CHART", "RESOURCE_USAGE"):
+        if made["snapshotPngUrl"]:  # charts only
             pictures = f"[PNG]({made['snapshotPngUrl']}) · " + pictures
         st.markdown(f"Snapshot, for wikis that forbid iframes: {pictures}")
         if st.button("Make another link", key=f"{key}:again", icon=":material/add_link:"):

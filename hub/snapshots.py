@@ -16,8 +16,8 @@ from typing import Any
 import plotly.graph_objects as go
 
 from hub.errors import InvalidInput, SalonError
+from hub.services.share_links import CHART_VIEWS
 
-CHARTS = ("run_comparison", "metric_chart", "resource_usage")
 _drawing = threading.Lock()  # one Chromium at a time on a small machine
 
 
@@ -102,7 +102,7 @@ def _table(rows: list[tuple[str, Any]]) -> str:
 
 def page(view: str, title: str, data: dict[str, Any], open_url: str, at: datetime) -> str:
     """A self-contained page of the view (charts carry plotly.js inline)."""
-    if view in CHARTS:
+    if view in CHART_VIEWS:
         body = figure(view, data).to_html(full_html=False, include_plotlyjs=True)
     else:
         body = _card(view, data)

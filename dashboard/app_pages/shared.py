@@ -106,11 +106,8 @@ def embed_codes(link: dict[str, Any]) -> None:
         st.code(link["embedHtml"], language="html", wrap_lines=True)
         st.caption("Or the plain address, for wikis and chats that understand oEmbed:")
         st.code(link["url"], language=None, wrap_lines=True)
-        if link["snapshotPng"]:
-            st.markdown(f"[PNG snapshot]({link['snapshotPng']}) · "
-                        f"[HTML snapshot]({link['snapshotHtml']})")  # fmt: skip
-        else:
-            st.markdown(f"[HTML snapshot]({link['snapshotHtml']})")
+        st.markdown(" · ".join(f"[{kind.upper()} snapshot]({url})"
+                               for kind, url in link["snapshots"].items() if url))  # fmt: skip
 
 
 @st.fragment(run_every=REFRESH)

@@ -99,18 +99,20 @@ class NewShareLinkType:
     url: str = strawberry.field(description="Open in a browser, or paste into a chat or wiki.")
     embed_url: str = strawberry.field(description="The view alone, for an iframe.")
     embed_html: str = strawberry.field(description="The iframe to paste into a wiki page.")
-    snapshot_png_url: str = strawberry.field(description="A picture of the view, drawn on request.")
+    snapshot_png_url: str | None = strawberry.field(
+        description="A picture of the view, drawn on request (charts only; null for cards)."
+    )
     snapshot_html_url: str = strawberry.field(description="A self-contained page of the view.")
 
     @classmethod
     def of(cls, settings: Settings, made: tuple[ShareLinkRecord, str]) -> NewShareLinkType:
         link, secret = made
+        snapshots = share_links.snapshot_urls(settings, secret, link)
         return cls(
             link=ShareLinkType.of(link), url=share_links.share_url(settings, secret),
             embed_url=share_links.embed_url(settings, secret),
             embed_html=share_links.embed_html(settings, secret, link),
-            snapshot_png_url=share_links.snapshot_url(settings, secret, "png"),
-            snapshot_html_url=share_links.snapshot_url(settings, secret, "html"),
+            snapshot_png_url=snapshots["png"], snapshot_html_url=str(snapshots["html"]),
         )  # fmt: skip
 
 

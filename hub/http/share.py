@@ -68,9 +68,7 @@ async def view(request: Request) -> Response:
             "createdBy": link.created_by_name, "expiresAt": link.expires_at.isoformat(),
             "url": share_links.share_url(settings, secret),
             "embedHtml": share_links.embed_html(settings, secret, link),
-            "snapshotPng": share_links.snapshot_url(settings, secret, "png")
-            if link.view in snapshots.CHARTS else None,
-            "snapshotHtml": share_links.snapshot_url(settings, secret, "html"),
+            "snapshots": share_links.snapshot_urls(settings, secret, link),
         },
         "data": data,
     }  # fmt: skip
@@ -145,7 +143,7 @@ def _file_name(link: ShareLinkRecord) -> str:
 
 
 async def _png(link: ShareLinkRecord, data: dict[str, Any]) -> bytes:
-    if link.view not in snapshots.CHARTS:
+    if link.view not in share_links.CHART_VIEWS:
         raise InvalidInput("Only charts have a PNG snapshot; use the HTML snapshot for cards.")
     at = time.monotonic()
     for stale in [key for key, (drawn, _) in _pictures.items() if at - drawn > PNG_REUSE_SECONDS]:

@@ -52,6 +52,8 @@ VIEWS: dict[str, str] = {
     "wiki_page": "a wiki page",
 }
 """Every view a link can show, with how it is described."""
+CHART_VIEWS = ("run_comparison", "metric_chart", "resource_usage")
+"""The views that are charts (the others are cards): only these have a PNG snapshot."""
 
 
 class LinkRefused(SalonError):
@@ -378,9 +380,16 @@ def embed_html(
     )
 
 
-def snapshot_url(settings: Settings, secret: str, kind: str) -> str:
-    """A static picture (png) or page (html) of the view, drawn afresh when fetched."""
-    return f"{settings.url.rstrip('/')}/api/share/snapshot.{kind}?{urlencode({'link': secret})}"
+def snapshot_urls(settings: Settings, secret: str, link: ShareLinkRecord) -> dict[str, str | None]:
+    """A static picture (``png``, of charts only) and page (``html``) of the view, each drawn
+    afresh when fetched."""
+    query = urlencode({"link": secret})
+    return {
+        kind: f"{settings.url.rstrip('/')}/api/share/snapshot.{kind}?{query}"
+        if kind == "html" or link.view in CHART_VIEWS
+        else None
+        for kind in ("png", "html")
+    }
 
 
 def secret_in(url: str, settings: Settings) -> str | None:

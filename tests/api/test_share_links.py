@@ -307,7 +307,9 @@ def test_snapshots_are_drawn_on_request(
                   title="Card", **VP)  # fmt: skip
     card_url = card["snapshotHtmlUrl"].replace("http://127.0.0.1:8000", demo_hub.url)
     assert "Intended use" in httpx.get(card_url).text
-    no_png = httpx.get(card["snapshotPngUrl"].replace("http://127.0.0.1:8000", demo_hub.url))
+    assert card["snapshotPngUrl"] is None, "cards have no PNG"
+    asked = card_url.replace("snapshot.html", "snapshot.png")
+    no_png = httpx.get(asked)
     assert no_png.status_code == 400 and "HTML snapshot" in no_png.json()["message"]
     png = httpx.get(chart["snapshotPngUrl"].replace("http://127.0.0.1:8000", demo_hub.url),
                     timeout=120)  # fmt: skip
