@@ -37,17 +37,47 @@ def networks(text: str) -> tuple[Network, ...]:
         raise ValueError(f"Not a network in CIDR form: {exc}") from None
 
 
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the IPv4 address is the last 32 bits
+LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: a site's own translators
+TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # RFC 2765 (SIIT)
+COMPATIBLE = ipaddress.IPv6Network("::/96")  # RFC 4291's deprecated IPv4-compatible form
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to: a packet to ``64:ff9b::7f00:1`` (NAT64),
+    ``2002:7f00:1::`` (6to4), ``::127.0.0.1`` or ``::ffff:127.0.0.1`` ends at 127.0.0.1, and a
+    Teredo address goes through its server to its client."""
+    low = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    if address.sixtofour is not None:
+        return [address.sixtofour]
+    if address.teredo is not None:
+        return list(address.teredo)
+    if address in NAT64 or address in TRANSLATED:
+        return [low]
+    if address in COMPATIBLE and not (address.is_loopback or address.is_unspecified):
+        return [low]  # but ::1 and :: are IPv6's own loopback and unspecified addresses
+    return []
+
+
 def is_public(address: Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return is_public(address.ipv4_mapped)  # ::ffff:127.0.0.1 is loopback
+    """Whether ``address`` and every IPv4 address it embeds are globally reachable unicast."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in LOCAL_NAT64:
+            return False
+        if not all(is_public(inner) for inner in embedded_ipv4(address)):
+            return False
     return address.is_global and not address.is_multicast
 
 
 def check_address(address: Address, allowed: Iterable[Network]) -> None:
     if is_public(address) or any(address in network for network in allowed):
         return
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped  # named as what it really is
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = [each for each in embedded_ipv4(address) if not is_public(each)]
+        if inner:
+            address = inner[0]  # named as what it really is: ::ffff:127.0.0.1 is loopback
     kind = (
         "loopback" if address.is_loopback else "link-local" if address.is_link_local
         else "private" if address.is_private else "multicast" if address.is_multicast

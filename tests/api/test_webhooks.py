@@ -205,8 +205,15 @@ BLOCKED = (
     "127.0.0.1", "127.8.9.10", "10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254",
     "100.64.0.1", "0.0.0.0", "224.0.0.1", "255.255.255.255", "::1", "fe80::1", "fd00::1",
     "::ffff:127.0.0.1", "::ffff:169.254.169.254", "::", "ff02::1", "192.0.2.1", "198.18.0.1",
+    # IPv6 forms that embed an IPv4 target: NAT64, 6to4, IPv4-compatible, SIIT, Teredo
+    "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b::a00:1", "64:ff9b:1::808:808",
+    "2002:7f00:1::", "2002:a9fe:a9fe::", "2002:c0a8:101::1", "::7f00:1", "::127.0.0.1",
+    "::a9fe:a9fe", "::ffff:0:7f00:1", "2001:0:4136:e378:8000:63bf:80ff:fffe",
 )  # fmt: skip
-PUBLIC = ("93.184.215.14", "8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "2001:4860:4860::8888")
+PUBLIC = (
+    "93.184.215.14", "8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "2001:4860:4860::8888",
+    "64:ff9b::808:808", "2002:808:808::1",
+)  # fmt: skip
 
 
 def test_the_ssrf_address_matrix() -> None:
@@ -230,6 +237,12 @@ def test_webhooks_to_the_hub_s_own_network_are_refused(hub_server: LiveHub) -> N
         ("http://10.1.2.3/x", "private"),
         ("http://[::1]/x", "loopback"),
         ("http://[::ffff:127.0.0.1]/x", "loopback"),
+        ("http://[64:ff9b::7f00:1]/x", "127.0.0.1 is a loopback"),
+        ("http://[64:ff9b::a9fe:a9fe]/x", "169.254.169.254 is a link-local"),
+        ("http://[2002:7f00:1::]/x", "127.0.0.1 is a loopback"),
+        ("http://[2002:a9fe:a9fe::]/x", "169.254.169.254 is a link-local"),
+        ("http://[::7f00:1]/x", "127.0.0.1 is a loopback"),
+        ("http://[::127.0.0.1]/x", "127.0.0.1 is a loopback"),
         ("http://0.0.0.0/x", "address"),
         ("file:///etc/passwd", "http:// or https://"),
         ("gopher://example.com/", "http:// or https://"),
