@@ -346,6 +346,13 @@ def audit_verify() -> None:
     from hub.store import open_store
 
     settings = _settings()
+    if not settings.database_path.is_file():
+        # Opening would create an empty store and a signing key, and "verify" it.
+        _fail(
+            f"There is no Salon store at {settings.database_path}: nothing to verify. Set "
+            "SALON_DATA_DIR to the data folder of the hub whose trail you want to check.",
+            2,
+        )
     try:
         store = open_store(settings.database_path)
     except StoreUnavailable:
@@ -358,7 +365,7 @@ def audit_verify() -> None:
         _report(result["ok"], result["checked"], result["problem"], result["checkpointFound"])
         return
     try:
-        keys = KeyRing(settings.data_dir / "keys")
+        keys = KeyRing(settings.data_dir / "keys", create=False)
         try:
             checkpoint = read_checkpoint(settings.data_dir, keys.verify_bytes)
         except InvalidInput as exc:

@@ -346,3 +346,23 @@ def test_kill_9_mid_writes_keeps_every_committed_change_with_its_audit_event(
     assert verification["ok"] and verification["problem"] is None, verification
     assert verification["checkpointFound"]
     assert verification["checked"] == verification["headSeq"] > head_seq
+
+
+def test_audit_verify_refuses_a_folder_without_a_store(tmp_path: Path) -> None:
+    """A verifier pointed at the wrong folder says so; it must not create an empty store (and a
+    signing key) and then report it intact."""
+    for folder in (tmp_path / "empty", tmp_path / "missing"):
+        if folder.name == "empty":
+            folder.mkdir()
+        done = subprocess.run(
+            [*SALON, "audit", "verify"],
+            env=salon_env(folder),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 2, done
+        assert "no Salon store" in done.stderr and "SALON_DATA_DIR" in done.stderr, done.stderr
+        assert "intact" not in done.stdout
+        present = sorted(p.name for p in folder.rglob("*")) if folder.exists() else None
+        assert present == ([] if folder.name == "empty" else None), present

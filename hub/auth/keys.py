@@ -33,12 +33,14 @@ def _write_private(path: Path, data: Mapping[str, Any]) -> None:
 class KeyRing:
     """The signing keys of one data directory."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, create: bool = True) -> None:
+        """The keys in ``folder``; with ``create`` (the hub) a first key is made when there is
+        none, without it (a verifier) the folder is only read."""
         self.folder = folder
         self._lock = threading.Lock()
         self._keys: list[RSAKey] = []
         self.reload()
-        if not self._keys:
+        if not self._keys and create:
             self.rotate()
 
     def reload(self) -> None:
