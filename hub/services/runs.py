@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 
 from hub.clock import now
-from hub.errors import InvalidInput, LimitExceeded, NotFound
+from hub.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
 from hub.run_filter import Filter, SortKey, parse_filter, parse_sort
 from hub.services import activity, audit, permissions, projects, tasks
@@ -170,14 +170,29 @@ async def finish_run(
     run_id: str,
     status: str,
     ended_at: datetime | None = None,
+    *,
+    may_change: bool = False,
 ) -> RunRecord:
-    """Mark a run finished, failed or killed."""
+    """Mark a running run finished, failed or killed.
+
+    A final status is final: ending the run again with the same status changes nothing (a
+    client retrying its finish), with another status raises Conflict, so a run someone marked
+    failed does not turn finished when its script exits. ``may_change`` keeps MLflow's API,
+    where ``update_run`` may set an ended run's status again.
+    """
     if status not in FINAL_STATUSES:
         raise InvalidInput(
             f"Status {status!r} cannot end a run; use one of {', '.join(FINAL_STATUSES)}.",
             field="status",
         )
     run = await writable_run(store, principal, run_id, "run.finish")
+    if run.status == status:
+        return run
+    if run.status != "running" and not may_change:
+        raise Conflict(
+            f"Run {run.name!r} already ended {run.status}; a run's final status does not change.",
+            field="status",
+        )
     watchers = await store.activity.watchers([("run", run.id), ("project", run.project_id)])
     events: list[EventDraft] = [
         *_event(principal, "run.finish", run, 1),
@@ -187,9 +202,11 @@ async def finish_run(
                        at=ended_at),
     ]  # fmt: skip
     finished = await audit.change(
-        store, events, store.runs.finish(run_id, status, ended_at or now(), audit=events)
+        store,
+        events,
+        store.runs.finish(run_id, status, ended_at or now(), was=run.status, audit=events),
     )
-    if status == "finished":
+    if status == "finished" and run.status == "running":
         await tasks.close_with_run(store, run.id, run.project_id, run.name)
     return finished
 

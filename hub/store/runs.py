@@ -123,6 +123,15 @@ def _update(cur: Cursor, run_id: str, assignments: dict[str, Any]) -> RunRecord:
     return run_from_row(row)
 
 
+def _finish(cur: Cursor, run_id: str, was: str, assignments: dict[str, Any]) -> RunRecord:
+    found = cur.execute("SELECT status FROM runs WHERE id = ?", [run_id]).fetchone()
+    if found is None:
+        raise NotFound(f"No run with id {run_id!r}.")
+    if found[0] != was:  # another finish came first
+        raise Conflict(f"The run ended {found[0]} meanwhile; a run's final status does not change.")
+    return _update(cur, run_id, assignments)
+
+
 def _log_batch(
     cur: Cursor,
     run_id: str,
@@ -206,11 +215,18 @@ class RunStore:
         return await self._db.audited_write(audit, _update, run_id, {"notes": notes})
 
     async def finish(
-        self, run_id: str, status: str, ended_at: datetime, *, audit: Sequence[EventDraft]
+        self,
+        run_id: str,
+        status: str,
+        ended_at: datetime,
+        *,
+        was: str,
+        audit: Sequence[EventDraft],
     ) -> RunRecord:
-        """Set a run's final status and end time; returns the updated run."""
+        """Set a run's final status and end time, if its status is still ``was`` (else Conflict,
+        and nothing is written); returns the updated run."""
         return await self._db.audited_write(
-            audit, _update, run_id, {"status": status, "ended_at": to_naive(ended_at)}
+            audit, _finish, run_id, was, {"status": status, "ended_at": to_naive(ended_at)}
         )
 
     async def resume(self, run_id: str, *, audit: Sequence[EventDraft]) -> RunRecord:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
+
 import hub
 from tests.api.test_datasets import inspections, person, restrict
 from tests.api.test_discussions import ADD, INBOX, a_run, as_person
@@ -118,3 +120,52 @@ def test_concurrent_tasks_get_their_own_numbers(hub_server: LiveHub) -> None:
     with ThreadPoolExecutor(8) as pool:
         numbers = sorted(pool.map(one, range(30)))
     assert numbers == list(range(1, 31))
+
+
+FINISH = """mutation($id: ID!, $s: RunStatus!) { finishRun(id: $id, status: $s) {
+  __typename ... on Run { status } ... on Error { message } } }"""
+
+
+def test_a_run_marked_failed_stays_failed_when_its_script_exits(hub_server: LiveHub) -> None:
+    """Someone marks a run FAILED while its script still runs; when the script ends, the
+    client's own finish is refused, the run stays failed and its task stays open."""
+    run = hub.init(project="vision", experiment="e", name="bad-data", url=hub_server.url,
+                   token=hub_server.token, capture_environment=False)  # fmt: skip
+    made = create(hub_server, hub_server.token, title="Retrain", closeWithRun=True,
+                  links=[{"kind": "RUN", "id": run.id}])  # fmt: skip
+    failed = hub_server.graphql(FINISH, {"id": run.id, "s": "FAILED"})["data"]["finishRun"]
+    assert failed == {"__typename": "Run", "status": "FAILED"}
+    again = hub_server.graphql(FINISH, {"id": run.id, "s": "FAILED"})["data"]["finishRun"]
+    assert again == {"__typename": "Run", "status": "FAILED"}, "a retried finish is a no-op"
+    with pytest.warns(hub.HubWarning, match="already ended failed"):
+        run.finish()  # what the script does at exit
+    for status in ("FINISHED", "KILLED"):
+        refused = hub_server.graphql(FINISH, {"id": run.id, "s": status})["data"]["finishRun"]
+        assert refused["__typename"] == "ConflictError", refused
+        assert "final status does not change" in refused["message"]
+    stored = hub_server.graphql("query($id: ID!) { run(id: $id) { status } }", {"id": run.id})
+    assert stored["data"]["run"]["status"] == "FAILED"
+    board = as_person(hub_server, hub_server.token, BOARD, {"p": "vision"})["tasks"]
+    assert [t["status"] for t in board if t["title"] == made["title"]] == ["todo"]
+
+
+def test_concurrent_finishes_with_different_statuses_end_the_run_once(
+    hub_server: LiveHub,
+) -> None:
+    run = a_run(hub_server)
+    statuses = ["FINISHED", "FAILED", "KILLED"] * 4
+    with ThreadPoolExecutor(6) as pool:
+        results = list(
+            pool.map(
+                lambda s: hub_server.graphql(FINISH, {"id": run, "s": s})["data"]["finishRun"],
+                statuses,
+            )
+        )
+    ended = {r["status"] for r in results if r["__typename"] == "Run"}
+    assert len(ended) == 1, results
+    assert all(r["__typename"] in ("Run", "ConflictError") for r in results), results
+    finishes = hub_server.graphql(
+        '{ activity(project: "vision", verbs: ["run.finish"]) '
+        "{ ... on ActivityPage { entries { summary } } } }"
+    )["data"]["activity"]["entries"]
+    assert len(finishes) == 1, finishes

@@ -163,7 +163,7 @@ async def update_run(request: Request, fields: Fields) -> Fields:
     if status in runs.FINAL_STATUSES:
         ended = fields.get("end_time")
         at = None if ended is None else moment(whole(fields, "end_time"))
-        run = await runs.finish_run(store, principal, run_id, status, at)
+        run = await runs.finish_run(store, principal, run_id, status, at, may_change=True)
     elif status == "running":
         run = await runs.resume_run(store, principal, run_id)
     elif status == "":
