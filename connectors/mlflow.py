@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from connectors.base import Connector, ConnectorError, require
 
 PAGE = 1000
+DATABASES = ("postgresql", "mysql", "mssql")  # stores MLflow migrates in place when it opens
 # Tags a copy (``salon import|export mlflow``) leaves, to know what it copied already.
 RUN_TAG = "salon.copy.source_run_id"
 DONE_TAG = "salon.copy.complete"
@@ -79,6 +81,104 @@ def tracking_uri(address: str) -> str:
     return address
 
 
+def sqlite_file(address: str) -> Path | None:
+    """The file of a ``sqlite:///…`` store address (relative, or absolute with four slashes)."""
+    if not address.startswith("sqlite:///"):
+        return None
+    return Path(address[len("sqlite:///") :].split("?", 1)[0])
+
+
+def _readable_copy(path: Path, folder: Path) -> str:
+    """A copy of the SQLite store at ``path``, brought to this MLflow's schema: MLflow
+    migrates a store it opens in place, and the team's own (older) MLflow server would then
+    refuse the original. The source is opened read-only and copied with SQLite's backup API,
+    so a store in use is copied consistently."""
+    import sqlite3
+
+    if not path.is_file():
+        raise ConnectorError(f"There is no SQLite file at {path}.")
+    copy = folder / "mlflow.db"
+    try:
+        source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        target = sqlite3.connect(copy)
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
+    except sqlite3.Error as exc:
+        raise ConnectorError(f"Cannot read the SQLite store at {path}: {exc}") from exc
+    address = f"sqlite:///{copy}"
+    _upgrade(address)
+    return address
+
+
+def _shown(address: str) -> str:
+    """The address with its password hidden, for messages."""
+    import sqlalchemy
+
+    try:
+        return str(sqlalchemy.make_url(address).render_as_string(hide_password=True))
+    except Exception:
+        return address.split("@")[-1]
+
+
+def _schema(address: str) -> tuple[set[str], str | None]:
+    """The tables of the database at ``address`` and its MLflow schema revision, read only."""
+    import sqlalchemy
+
+    try:
+        engine = sqlalchemy.create_engine(address)
+        try:
+            with engine.connect() as connection:
+                tables = set(sqlalchemy.inspect(connection).get_table_names())
+                if "alembic_version" not in tables:
+                    return tables, None
+                query = sqlalchemy.text("SELECT version_num FROM alembic_version")
+                return tables, connection.execute(query).scalar()
+        finally:
+            engine.dispose()
+    except Exception as exc:
+        raise ConnectorError(f"Cannot read the MLflow store at {_shown(address)}: {exc}") from exc
+
+
+def _upgrade(address: str) -> None:
+    """Migrate the store at ``address`` (Salon's own copy) to this MLflow's schema."""
+    import sqlalchemy
+
+    utils = require("mlflow.store.db.utils", "mlflow")
+    _, current = _schema(address)
+    if current is None or current == utils._get_latest_schema_revision():
+        return  # MLflow creates the tables of an empty store itself
+    engine = sqlalchemy.create_engine(address)
+    try:
+        utils._upgrade_db(engine)
+    except Exception as exc:
+        raise ConnectorError(f"Cannot bring a copy of the MLflow store up to date: {exc}") from exc
+    finally:
+        engine.dispose()
+
+
+def _refuse_older_schema(address: str) -> None:
+    """Refuse a database store whose schema this MLflow would migrate in place: reading must
+    never change the source (the team's MLflow server would refuse it afterwards)."""
+    utils = require("mlflow.store.db.utils", "mlflow")
+    tables, current = _schema(address)
+    if "experiments" not in tables:
+        raise ConnectorError(f"The database at {_shown(address)} holds no MLflow store.")
+    wanted = utils._get_latest_schema_revision()
+    if current != wanted:
+        import mlflow
+
+        raise ConnectorError(
+            f"The MLflow store at {_shown(address)} has schema revision {current}; MLflow "
+            f"{mlflow.__version__}, which this import uses, expects {wanted} and would migrate "
+            "the store in place, and Salon never writes to its source. Import through the "
+            "team's MLflow tracking server instead (--from http://…), or from a copy of the "
+            "database."
+        )
+
+
 def _client_for(address: str) -> Any:
     """MLflow's client for one store (tracking and registry), or ConnectorError."""
     require("mlflow", "mlflow")
@@ -90,7 +190,7 @@ def _client_for(address: str) -> Any:
     try:
         return MlflowClient(tracking_uri=address, registry_uri=address)
     except Exception as exc:
-        raise ConnectorError(f"Cannot open the MLflow store at {address}: {exc}") from exc
+        raise ConnectorError(f"Cannot open the MLflow store at {_shown(address)}: {exc}") from exc
 
 
 def _called(address: str, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -98,7 +198,7 @@ def _called(address: str, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
     except Exception as exc:
-        raise ConnectorError(f"MLflow at {address} failed to {what}: {exc}") from exc
+        raise ConnectorError(f"MLflow at {_shown(address)} failed to {what}: {exc}") from exc
 
 
 class MlflowSource(Connector):
@@ -108,10 +208,28 @@ class MlflowSource(Connector):
 
     def __init__(self, address: str) -> None:
         super().__init__(tracking_uri(address))
+        require("mlflow", "mlflow")
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
+        readable = self.address
+        if (path := sqlite_file(self.address)) is not None:
+            self._folder = tempfile.TemporaryDirectory(prefix="salon-mlflow-")
+            try:
+                readable = _readable_copy(path, Path(self._folder.name))
+            except ConnectorError:
+                self.close()
+                raise
+        elif self.address.split(":", 1)[0].split("+", 1)[0] in DATABASES:
+            _refuse_older_schema(self.address)
         # Some MLflow calls open the default store when none is set: a mlflow.db in the
         # working directory. Point the default at the source instead.
-        os.environ.setdefault("MLFLOW_TRACKING_URI", self.address)
-        self._client = _client_for(self.address)
+        os.environ.setdefault("MLFLOW_TRACKING_URI", readable)
+        self._client = _client_for(readable)
+
+    def close(self) -> None:
+        """Remove the copy of a SQLite store."""
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return _called(self.address, what, fn, *args, **kwargs)

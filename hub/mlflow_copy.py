@@ -216,6 +216,20 @@ def _pairs(values: dict[str, str]) -> list[dict[str, Any]]:
     return [{"key": k, "value": v} for k, v in values.items()]
 
 
+def moved_source(source: str, old_run: str, new_run: str) -> str:
+    """A model version's source, pointing at the copy of its run: ``runs:/<old>/model`` and
+    the old run's artifact location (``…/<old>/artifacts/model``, as MLflow 2 wrote it) both
+    become ``runs:/<new>/model``, which MLflow resolves at the target. Other sources (an
+    object store path, MLflow 3's ``models:/m-…``) are kept as they are."""
+    prefix = f"runs:/{old_run}/"
+    if source.startswith(prefix):
+        return f"runs:/{new_run}/{source[len(prefix) :]}"
+    marker = f"/{old_run}/artifacts/"
+    if marker in source:
+        return f"runs:/{new_run}/{source.split(marker, 1)[1]}"
+    return source
+
+
 class Copier:
     """One copy: from ``source`` to ``target``, names put into ``project`` (``project/…``
     for experiments, ``project.…`` for models) when given."""
@@ -319,9 +333,10 @@ class Copier:
                 self.summary.skipped["model version whose run was not copied"] += 1
                 continue
             else:
+                run_id = self.run_ids[version.run_id]
                 numbers[key] = self.target.create_version(
-                    name, version.source, self.run_ids[version.run_id], version.description,
-                    {**version.tags, VERSION_TAG: key},
+                    name, moved_source(version.source, version.run_id, run_id), run_id,
+                    version.description, {**version.tags, VERSION_TAG: key},
                 )  # fmt: skip
                 self.summary.versions += 1
             for alias in version.aliases:

@@ -159,6 +159,7 @@ def import_mlflow(
         summary = _copy(Copier(reader, target, project), "the MLflow store")
     finally:
         target.close()
+        reader.close()
     typer.echo(f"Imported from {safe_source(reader.address)}:")
     for line in summary.lines():
         typer.echo(f"  {line}")

@@ -4,10 +4,13 @@ nothing, and what cannot come is reported with the reason."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import signal
+import sqlite3
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -230,9 +233,9 @@ def test_a_project_exports_to_a_store_mlflow_reads_alone(
     for step in range(500):
         run.log({"loss": 1 / (step + 1)}, step=step)
     run.finish()
-    salon.Client(hub_server.url, hub_server.token).models.register(
-        run.id, "detector", "s3://models/detector.onnx"
-    )
+    registry = salon.Client(hub_server.url, hub_server.token).models
+    registry.register(run.id, "detector", "s3://models/detector.onnx")
+    registry.register(run.id, "detector", f"runs:/{run.id}/model")
     other = salon.init(project="secret", experiment="x", url=hub_server.url,
                        token=hub_server.token, capture_environment=False)  # fmt: skip
     other.finish()
@@ -253,8 +256,109 @@ def test_a_project_exports_to_a_store_mlflow_reads_alone(
     assert exported.data.params == {"lr": "0.01"}
     history = client.get_metric_history(exported.info.run_id, "loss")
     assert [m.step for m in history] == list(range(500))
-    (version,) = client.search_model_versions("name = 'detector'")
-    assert (version.source, version.run_id) == ("s3://models/detector.onnx",
-                                                exported.info.run_id)  # fmt: skip
+    versions = sorted(client.search_model_versions("name = 'detector'"), key=lambda v: v.version)
+    assert [(v.source, v.run_id) for v in versions] == [
+        ("s3://models/detector.onnx", exported.info.run_id),
+        (f"runs:/{exported.info.run_id}/model", exported.info.run_id),
+    ], "a runs:/ source names the exported run"
     tokens = hub_server.graphql("{ apiTokens { name revokedAt } }")["data"]["apiTokens"]
     assert all(t["revokedAt"] for t in tokens if t["name"] == "mlflow export")
+
+
+def older_store(folder: Path) -> str:
+    """A SQLite store as a team's older MLflow left it: a scikit-learn model saved the MLflow 2
+    way (in its run's artifacts) and registered as ``detector`` version 1 from the artifact
+    location, and the schema five migrations behind this MLflow's."""
+    from mlflow import MlflowClient
+    from mlflow.sklearn import save_model
+    from sklearn.linear_model import LogisticRegression
+
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiment = client.create_experiment("detector", artifact_location=str(folder / "art"))
+    run = client.create_run(experiment, run_name="fit")
+    model = LogisticRegression().fit([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]], [0, 1, 0, 1])
+    save_model(model, str(folder / "saved"), serialization_format="cloudpickle")
+    client.log_artifacts(run.info.run_id, str(folder / "saved"), "model")
+    client.set_terminated(run.info.run_id)
+    client.create_registered_model("detector")
+    source = f"{folder / 'art'}/{run.info.run_id}/artifacts/model"
+    client.create_model_version("detector", source, run.info.run_id)
+    downgrade(uri, 5)
+    return uri
+
+
+def revision(path: Path) -> str:
+    with sqlite3.connect(path) as db:
+        return str(db.execute("SELECT version_num FROM alembic_version").fetchone()[0])
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::UserWarning")  # MLflow's own notes on saving the model
+def test_an_older_sqlite_store_is_left_as_it_was_and_its_models_load_after_import(
+    hub_server: LiveHub, tmp_path: Path
+) -> None:
+    uri = older_store(tmp_path)
+    path = tmp_path / "mlflow.db"
+    before, old_revision = hashlib.sha256(path.read_bytes()).hexdigest(), revision(path)
+    done = salon_import(hub_server, uri, "--project", "legacy")
+    out, err = done.communicate(timeout=300)
+    assert done.returncode == 0, err
+    assert "versions: 1 copied" in out
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before, "the source is never written"
+    assert revision(path) == old_revision
+    assert sorted(p.name for p in tmp_path.glob("mlflow.db*")) == ["mlflow.db"]
+
+    (run,) = hub_runs(hub_server, "legacy/detector")
+    headers = {"Authorization": f"Bearer {hub_server.token}"}
+    version = httpx.get(f"{hub_server.url}{API}/model-versions/get", headers=headers,
+                        params={"name": "legacy.detector", "version": "1"})  # fmt: skip
+    assert version.json()["model_version"]["source"] == f"runs:/{run['info']['run_id']}/model"
+    loads = subprocess.run(
+        [sys.executable, "-c", "import mlflow; model = mlflow.pyfunc.load_model("
+         "'models:/legacy.detector/1'); print(list(model.predict([[1.0, 1.0], [0.0, 0.0]])))"],
+        env={**os.environ, "MLFLOW_TRACKING_URI": hub_server.url,
+             "MLFLOW_TRACKING_TOKEN": hub_server.token},
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert loads.returncode == 0, loads.stderr[-3000:]
+    assert loads.stdout.strip() == "[np.int64(1), np.int64(0)]"
+
+
+def downgrade(uri: str, steps: int) -> str:
+    """Take the MLflow store at ``uri`` ``steps`` migrations back; returns that revision."""
+    import sqlalchemy
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from mlflow.store.db.utils import _get_alembic_config
+
+    config = _get_alembic_config(uri)
+    older = [s.revision for s in ScriptDirectory.from_config(config).walk_revisions()][steps]
+    engine = sqlalchemy.create_engine(uri)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, older)
+    engine.dispose()
+    return str(older)
+
+
+@pytest.mark.slow
+def test_an_older_postgresql_store_is_refused_and_left_as_it_was(
+    hub_server: LiveHub, postgres: str
+) -> None:
+    """A database server's store cannot be copied first, so one this MLflow would migrate is
+    refused before MLflow opens it, with what to do instead; the password is not shown."""
+    import sqlalchemy
+
+    small_store(postgres, "before-the-upgrade")
+    older = downgrade(postgres, 5)
+    done = salon_import(hub_server, postgres, "--project", "old")
+    _, err = done.communicate(timeout=300)
+    assert done.returncode != 0
+    assert "would migrate the store in place" in err and "--from http" in err, err
+    assert "secret-" not in err
+    engine = sqlalchemy.create_engine(postgres)
+    with engine.connect() as connection:
+        stored = connection.execute(sqlalchemy.text("SELECT version_num FROM alembic_version"))
+        assert stored.scalar() == older
+    engine.dispose()
