@@ -408,8 +408,18 @@ class MlflowTarget:
 
     def create_version(self, name: str, source: str, run_id: str, description: str,
                        tags: dict[str, str]) -> str:  # fmt: skip
-        made = self._call("create a model version", self._client.create_model_version, name,
-                          source, run_id, tags=tags, description=description)  # fmt: skip
+        # MLflow resolves a runs:/ source through the process's tracking URI (by default a
+        # mlflow.db in the working directory); here the run is the target's.
+        before = os.environ.get("MLFLOW_TRACKING_URI")
+        os.environ["MLFLOW_TRACKING_URI"] = self.address
+        try:
+            made = self._call("create a model version", self._client.create_model_version,
+                              name, source, run_id, tags=tags, description=description)  # fmt: skip
+        finally:
+            if before is None:
+                os.environ.pop("MLFLOW_TRACKING_URI", None)
+            else:
+                os.environ["MLFLOW_TRACKING_URI"] = before
         return str(made.version)
 
     def set_alias(self, name: str, alias: str, version: str) -> bool:

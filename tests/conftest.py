@@ -111,6 +111,21 @@ def start_hub(data_dir: Path, *, demo: bool, **extra: Any) -> Iterator[LiveHub]:
         store.close()
 
 
+REPOSITORY = Path(__file__).resolve().parents[1]
+# What MLflow writes to the working directory when no tracking URI is set.
+MLFLOW_LEFTOVERS = ("mlflow.db", "mlruns", "mlartifacts")
+
+
+@pytest.fixture(autouse=True)
+def _writes_only_under_temporary_folders() -> Iterator[None]:
+    """Fails the test that leaves MLflow's default store in the checkout (tests and the code
+    they run write only under temporary folders)."""
+    before = {name for name in MLFLOW_LEFTOVERS if (REPOSITORY / name).exists()}
+    yield
+    left = {name for name in MLFLOW_LEFTOVERS if (REPOSITORY / name).exists()} - before
+    assert not left, f"the test left {sorted(left)} in {REPOSITORY}"
+
+
 @pytest.fixture(scope="session")
 def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
     """A hub with the demo team's data, shared by every test that only reads."""

@@ -249,6 +249,9 @@ def test_a_project_exports_to_a_store_mlflow_reads_alone(
     assert "runs: 0 copied, 1 already there" in done.stdout, "a second export changes nothing"
 
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    # MLflow's registry reads runs:/ sources through the default tracking URI (else a
+    # mlflow.db in the working directory).
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", out_dir.as_uri())
     client = MlflowClient(tracking_uri=out_dir.as_uri(), registry_uri=out_dir.as_uri())
     assert [e.name for e in client.search_experiments()] == ["detector"]
     (exported,) = client.search_runs([client.get_experiment_by_name("detector").experiment_id])
