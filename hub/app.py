@@ -12,6 +12,7 @@ import strawberry
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hub.api.schema import build_schema
 from hub.auth.clients import dashboard_redirect_uris, ensure_dashboard_client, private_secret
@@ -175,6 +176,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             *auth_routes(provider, store, authenticator, signin, return_origins),
         ],
         middleware=[
+            *proxy_headers(settings),
             Middleware(SecurityHeaders),
             Middleware(GraphQLBodyLimit, limit=GRAPHQL_MAX_BODY),
             Middleware(AuthMiddleware, authenticator=authenticator),
@@ -184,3 +186,12 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     )
     app.state.hub = hub
     return app
+
+
+def proxy_headers(settings: Settings) -> list[Middleware]:
+    """X-Forwarded-For is believed only from ``SALON_TRUSTED_PROXIES`` (uvicorn's middleware
+    takes the rightmost address that is not a trusted proxy); servers run the app with
+    uvicorn's own handling off, which would trust any local process."""
+    if not settings.trusted_proxies.strip():
+        return []
+    return [Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)]

@@ -127,6 +127,7 @@ def _serve(settings: Settings, store: Store) -> None:
         port=settings.port,
         log_level=settings.log_level,
         access_log=False,
+        proxy_headers=False,  # SALON_TRUSTED_PROXIES decides (hub.app.proxy_headers)
     )
     server = uvicorn.Server(config)
     try:

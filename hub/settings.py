@@ -7,6 +7,7 @@ them all, and a test checks that it does. Nothing else in Salon reads ``os.envir
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -164,6 +165,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Salon group.",
     ),
     Setting(
+        "trusted_proxies",
+        "",
+        "Addresses or networks (CIDR, comma-separated) of the reverse proxies in front of the "
+        "hub; only from them is X-Forwarded-For believed (its rightmost address not among "
+        "them is the caller's). Empty: the header is ignored and the connecting address counts.",
+    ),
+    Setting(
         "webhook_allow_networks",
         "",
         "Networks (CIDR, comma-separated) webhooks may reach besides public addresses, e.g. "
@@ -276,6 +284,7 @@ class Settings:
     oidc_client_secret: str = ""
     oidc_forward_token: str = "access"
     oidc_groups_claim: str = "groups"
+    trusted_proxies: str = ""
     webhook_allow_networks: str = ""
     webhook_retry_seconds: str = "5,30,120,600,1800,3600,10800,21600"
     webhook_disable_after: int = 15
@@ -362,6 +371,14 @@ def load_settings(
             f"SALON_EMBED_ORIGINS: {bad[0]!r} is not an origin like https://wiki.example.com "
             "(scheme, host and an optional port; *. for every subdomain)."
         )
+    for proxy in filter(None, (p.strip() for p in values["trusted_proxies"].split(","))):
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"SALON_TRUSTED_PROXIES: {proxy!r} is not an IP address or a network like "
+                "10.0.0.0/8."
+            ) from None
     if values["embed_refresh_seconds"] < 5:
         raise SettingsError("SALON_EMBED_REFRESH_SECONDS: at least 5 (each redraw asks the hub).")
     if values["oidc_forward_token"] not in ("access", "id"):

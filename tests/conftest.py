@@ -79,6 +79,7 @@ def serve_in_thread(settings: Settings, store: Store) -> tuple[uvicorn.Server, t
         port=settings.port,
         log_level="warning",
         access_log=False,
+        proxy_headers=False,  # as `salon serve` runs it: SALON_TRUSTED_PROXIES decides
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from graphql import parse, validate
 
 from dashboard.hub_client import operations
 from hub.api.schema import build_schema
-from hub.settings import Settings
+from hub.settings import Settings, SettingsError, load_settings
+from tests.conftest import LiveHub, start_hub
 from tests.inprocess import DEMO_PASSWORD, InProcessHub, in_process_hub
 
 
@@ -90,3 +92,51 @@ def test_the_sign_in_cookie_does_not_authenticate_the_api(tmp_path: Path) -> Non
         assert (
             hub.http.post("/graphql", json={"query": "{ me { user { name } } }"}).status_code == 401
         )
+
+
+AUDIT = """{ auditEvents(filter: {action: "run.create"}, first: 5) {
+  ... on AuditPage { events { address } } } }"""
+CREATE = 'mutation { createRun(input: {project: "p", experiment: "e"}) { __typename } }'
+
+
+def addresses_of_run_creations(live: LiveHub, forwarded: str) -> list[str | None]:
+    made = httpx.post(f"{live.url}/graphql", json={"query": CREATE},
+                      headers={"Authorization": f"Bearer {live.token}",
+                               "X-Forwarded-For": forwarded})  # fmt: skip
+    assert made.json()["data"]["createRun"]["__typename"] == "Run", made.text
+    events = live.graphql(AUDIT)["data"]["auditEvents"]["events"]
+    return [event["address"] for event in events]
+
+
+def bad_tokens_until_refused(live: LiveHub) -> list[int]:
+    """Bad tokens from one process, each claiming another address."""
+    return [
+        httpx.post(f"{live.url}/graphql", json={"query": "{ version }"},
+                   headers={"Authorization": "Bearer salon_not-a-token",
+                            "X-Forwarded-For": f"198.51.100.{n}"}).status_code
+        for n in range(1, 6)
+    ]  # fmt: skip
+
+
+def test_x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(tmp_path: Path) -> None:
+    """A local process cannot choose the address written to the audit trail, nor escape the
+    bad-token limit by changing it each time."""
+    for live in start_hub(tmp_path / "plain", demo=False, auth_failures_per_address="3/minute"):
+        assert addresses_of_run_creations(live, "203.0.113.7") == ["127.0.0.1"]
+        assert bad_tokens_until_refused(live) == [401, 401, 401, 429, 429]
+    trusted = {
+        "trusted_proxies": "127.0.0.1/32, 10.0.0.0/8",
+        "auth_failures_per_address": "3/minute",
+    }
+    for live in start_hub(tmp_path / "proxied", demo=False, **trusted):
+        # The rightmost address that is not one of the proxies is the caller's.
+        assert addresses_of_run_creations(live, "192.0.2.1, 203.0.113.7, 10.1.2.3") == [
+            "203.0.113.7"
+        ]
+        assert bad_tokens_until_refused(live) == [401] * 5, "each is another caller now"
+
+
+def test_trusted_proxies_must_be_addresses_or_networks() -> None:
+    assert load_settings({"SALON_TRUSTED_PROXIES": "10.0.0.0/8,::1"}, env_file=None)
+    with pytest.raises(SettingsError, match="SALON_TRUSTED_PROXIES: '\\*'"):
+        load_settings({"SALON_TRUSTED_PROXIES": "10.0.0.0/8, *"}, env_file=None)
