@@ -20,7 +20,12 @@ async def upload(request: Request) -> Response:
     hub = request.app.state.hub
     params = request.query_params
     filename = params.get("filename", "upload")
-    dataset_uploads.kind_of(filename, params.get("format"))  # refuse before reading the body
+    # Refuse before reading the body: a bad format, or a caller who may not write there.
+    dataset_uploads.kind_of(filename, params.get("format"))
+    await dataset_uploads.may_upload(
+        hub.store, request.state.principal, request.path_params["project"],
+        request.path_params["dataset"], params.get("message", ""),
+    )  # fmt: skip
     scratch = hub.settings.data_dir / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
     source = scratch / f"{new_id()}.upload"

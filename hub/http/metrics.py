@@ -13,14 +13,10 @@ from hub.services import metrics
 async def ingest_metrics(request: Request) -> Response:
     """POST /api/v1/runs/{run_id}/metrics?batch_id=… with an Arrow IPC stream body."""
     hub = request.app.state.hub
+    run_id, batch_id = request.path_params["run_id"], request.query_params.get("batch_id", "")
+    await metrics.may_ingest(hub.store, request.state.principal, run_id, batch_id)  # body unread
     body = await read_limited(request, hub.settings.max_upload_bytes)
-    stored = await metrics.ingest(
-        hub.store,
-        request.state.principal,
-        request.path_params["run_id"],
-        request.query_params.get("batch_id", ""),
-        body,
-    )
+    stored = await metrics.ingest(hub.store, request.state.principal, run_id, batch_id, body)
     return JSONResponse({"stored": stored})
 
 

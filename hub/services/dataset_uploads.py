@@ -89,6 +89,19 @@ async def fix_schema(store: Store, principal: Principal, found: Found, fixed: bo
     await store.datasets.set_fixed_schema(found.dataset.id, fixed, audit=[event])
 
 
+async def may_upload(
+    store: Store, principal: Principal, project_name: str, name: str, message: str = ""
+) -> None:
+    """Refuse, as :func:`upload` would, a caller who may not add a version to the dataset,
+    before the hub reads a byte of the file; creates nothing."""
+    name = check_name(name, "dataset")
+    if len(message) > MAX_MESSAGE:
+        raise LimitExceeded(f"The message is limited to {MAX_MESSAGE} characters.", field="message")
+    project = await projects.writable_project(store, principal, project_name)
+    if project is not None and await store.datasets.by_name(project.id, name) is not None:
+        await find(store, principal, project_name, name, WRITE, "dataset.upload")
+
+
 async def upload(
     store: Store,
     settings: Settings,

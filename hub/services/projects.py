@@ -42,11 +42,10 @@ async def get_project(store: Store, principal: Principal, name: str) -> ProjectR
     return project
 
 
-async def ensure_project(
-    store: Store, principal: Principal, name: str, description: str = ""
-) -> ProjectRecord:
-    """The project called ``name``, created first (with the principal as its admin) when it
-    does not exist and the principal may create projects."""
+async def writable_project(store: Store, principal: Principal, name: str) -> ProjectRecord | None:
+    """The project called ``name`` when the principal may write in it, None when there is no
+    such project and they may create it; NotFound or Forbidden (audited) otherwise. Creates
+    nothing: an upload asks this before it reads its body."""
     name = check_name(name, "project")
     existing = await store.projects.by_name(name)
     if existing is not None:
@@ -58,6 +57,18 @@ async def ensure_project(
     if not permissions.can_create_project(principal):
         await audit.deny(store, principal, "project.create", "project")
         raise NotFound(f"No project named {name!r}; this token may not create projects.")
+    return None
+
+
+async def ensure_project(
+    store: Store, principal: Principal, name: str, description: str = ""
+) -> ProjectRecord:
+    """The project called ``name``, created first (with the principal as its admin) when it
+    does not exist and the principal may create projects."""
+    existing = await writable_project(store, principal, name)
+    if existing is not None:
+        return existing
+    name = check_name(name, "project")
     record = ProjectRecord(new_id(), name, description, now(), principal.user_name)
     owner = None
     if principal.user_id != "system":
