@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
+import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from hub.services.limits import MAX_NOTES
 from hub.services.permissions import MANAGE, READ, Access
 from hub.services.principal import Principal
 from hub.store import Store
+from hub.store.objects import sha256_of
 from hub.store.records import (
     ColumnNote,
     DatasetFile,
@@ -186,7 +189,7 @@ async def paths_of(store: Store, files: list[DatasetFile]) -> list[str]:
         elif f.location.startswith("s3://"):
             paths.append(await _unchanged_remote(store, f))
         else:
-            paths.append(_unchanged_local(f))
+            paths.append(await _unchanged_local(f))
     return paths
 
 
@@ -201,14 +204,35 @@ def _changed(location: str, how: str) -> Conflict:
     )
 
 
-def _unchanged_local(f: DatasetFile) -> str:
+# Files whose content was hashed and found as registered, by what identifies that very file
+# (device, inode, size, modification and change times): the change time cannot be set by
+# anyone, so replacing or rewriting the file, or linking another in its place, is hashed again.
+_verified: dict[tuple[str, int, int, int, int, int], None] = {}
+_VERIFIED_KEEP = 4096
+
+
+async def _unchanged_local(f: DatasetFile) -> str:
+    """The registered file's path, when it is still the very file registered: the path leads
+    to it without any link (registration stored the resolved path inside SALON_DATASET_ROOTS),
+    and its size, time and SHA-256 are as recorded."""
     assert f.location is not None
     try:
-        status = Path(f.location).stat()
-    except OSError:
+        status = os.stat(f.location, follow_symlinks=False)
+        real = os.path.realpath(f.location, strict=True)
+    except (OSError, ValueError):
         raise _gone(f.location) from None
+    if real != f.location or not stat.S_ISREG(status.st_mode):
+        raise _changed(f.location, "path, which now leads elsewhere through a link")
     if status.st_size != f.size_bytes or status.st_mtime != f.source_mtime:
         raise _changed(f.location, "size or time")
+    identity = (f.location, status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns,
+                status.st_ctime_ns)  # fmt: skip
+    if identity not in _verified:
+        if await asyncio.to_thread(sha256_of, Path(f.location)) != f.object_hash:
+            raise _changed(f.location, "content (SHA-256)")
+        if len(_verified) >= _VERIFIED_KEEP:
+            _verified.pop(next(iter(_verified)))
+        _verified[identity] = None
     return f.location
 
 
