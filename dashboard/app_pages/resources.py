@@ -209,7 +209,8 @@ if jobs:
         }),
         hide_index=True, width="stretch",
     )  # fmt: skip
-    running = [j for j in jobs if j["status"] in ("PENDING", "RUNNING")]
+    # Jobs of projects one may not read come without project or person: nobody can stop them.
+    running = [j for j in jobs if j["status"] in ("PENDING", "RUNNING") and j["user"]]
     if running:
         with st.form("stop-job"):
             chosen = st.selectbox("Stop a job", [j["id"] for j in running],

@@ -146,10 +146,25 @@ async def idle_now(store: Store, found: list[Booking]) -> set[str]:
 
 
 async def quotas(store: Store, principal: Principal) -> list[Quota]:
-    """Every project's and team's GPU quota (everyone signed in sees them, as the calendar)."""
+    """Every team's GPU quota and those of the projects the principal may read; the quotas
+    of other projects come as one total (``other projects``)."""
+    shown = await _quotas_as_seen(store, principal)
+    await audit.read(store, principal, "quotas.read", "cluster", None, None, len(shown))
+    return shown
+
+
+async def _quotas_as_seen(store: Store, principal: Principal) -> list[Quota]:
+    from hub.services.cluster import OTHER_PROJECTS, readable_project_names
+
     found = await store.bookings.quotas()
-    await audit.read(store, principal, "quotas.read", "cluster", None, None, len(found))
-    return found
+    names = await readable_project_names(store, principal)
+    shown = [q for q in found if q.scope_kind != "project" or q.name in names]
+    others = [q for q in found if q not in shown]
+    if others:
+        last = max(others, key=lambda q: q.set_at)
+        total = sum(q.gpus for q in others)
+        shown.append(Quota("project", "", OTHER_PROJECTS, total, "", last.set_at))
+    return shown
 
 
 async def set_quota(
@@ -226,7 +241,7 @@ async def fair_share(
         used[row.who] = used.get(row.who, 0.0) + row.gpu_hours
     total = sum(used.values())
     capacity = sum(n.gpus for n in await store.cluster.latest_nodes() if n.alive)
-    quotas = {q.name: q.gpus for q in await store.bookings.quotas()
+    quotas = {q.name: q.gpus for q in await _quotas_as_seen(store, principal)
               if q.scope_kind == ("project" if by == "project" else "team")}  # fmt: skip
     names = sorted(set(used) | set(quotas), key=lambda n: -used.get(n, 0.0))
     return [

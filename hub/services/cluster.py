@@ -52,6 +52,9 @@ from hub.store.records import (
 log = logging.getLogger("salon.cluster")
 T = TypeVar("T")
 BY = ("person", "project", "team", "run", "model")
+# What people see of the cluster's use by projects they may not read: totals under one name.
+OTHER_PROJECTS = "other projects"
+HIDDEN = "(hidden: not your project)"
 MAX_ENTRYPOINT = 5000
 SAFE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
@@ -164,9 +167,11 @@ async def usage(
     if until <= since or until - since > timedelta(days=3700):
         raise InvalidInput("Give a range of up to ten years, its end after its start.",
                            field="until")  # fmt: skip
-    grouped = {"team": "person", "model": "run"}.get(by, by)
+    grouped = {"team": "person", "model": "run", "person": "person_project"}.get(by, by)
     rows = await store.cluster.usage(since, until, period, grouped)
-    if by == "team":
+    if by in ("person", "project"):
+        rows = await _by_readable(store, principal, rows, by)
+    elif by == "team":
         rows = await _by_team(store, rows)
     elif by == "run":
         rows = await _by_run(store, principal, rows)
@@ -221,6 +226,21 @@ async def _by_model(store: Store, principal: Principal, rows: list[Usage]) -> li
     return _regroup(rows, lambda run_id: sorted(models_of.get(run_id, ())) or ["no model"])
 
 
+async def _by_readable(store: Store, principal: Principal, rows: list[Usage], by: str
+                       ) -> list[Usage]:  # fmt: skip
+    """Rows by person or project where the principal may read the project (or the job had
+    none); everything done in other projects is one total, named :data:`OTHER_PROJECTS`."""
+    names = await readable_project_names(store, principal)
+
+    def name(who: str) -> list[str]:
+        person, _, project = who.partition("\x1f") if by == "person" else ("", "", who)
+        if project and project != "no project" and project not in names:
+            return [OTHER_PROJECTS]
+        return [person if by == "person" else project]
+
+    return _regroup(rows, name)
+
+
 async def _by_team(store: Store, rows: list[Usage]) -> list[Usage]:
     people = {u.name: u.id for u in await store.users.all()}
     groups = {g.id: g.name for g in await store.users.groups()}
@@ -232,7 +252,7 @@ async def _by_team(store: Store, rows: list[Usage]) -> list[Usage]:
     return _regroup(rows, lambda who: teams_of.get(people.get(who, ""), []) or ["no team"])
 
 
-async def _readable_names(store: Store, principal: Principal) -> set[str]:
+async def readable_project_names(store: Store, principal: Principal) -> set[str]:
     """The names of the projects the principal may read (jobs carry project names)."""
     readable = await activity.readable(store, principal)
     return {p.name for p in (await store.projects.by_ids(sorted(readable))).values()}
@@ -246,12 +266,19 @@ async def jobs(
     if run_id is not None:
         await runs.visible_runs(store, principal, [run_id], "cluster.jobs")
     found = await store.cluster.jobs(min(max(limit, 1), 1000), run_id)
-    names = await _readable_names(store, principal)
-    shown = [j if j.project is None or j.project in names else
-             dataclasses.replace(j, entrypoint="(hidden: not your project)", message="")
-             for j in found]  # fmt: skip
+    names = await readable_project_names(store, principal)
+    shown = [j if j.project is None or j.project in names else hidden(j) for j in found]
     await audit.read(store, principal, "cluster.jobs", "cluster", None, None, len(shown))
     return shown
+
+
+def hidden(job: ClusterJob) -> ClusterJob:
+    """A job of a project the principal may not read: its use of the cluster, and nothing of
+    who ran what where (no project, person, command, run or message)."""
+    return dataclasses.replace(
+        job, project=OTHER_PROJECTS, user_name="", submitted_by=None, run_id=None,
+        entrypoint=HIDDEN, message="",
+    )  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -268,12 +295,12 @@ async def gpu_holders(store: Store, settings: Settings, principal: Principal) ->
     projects the principal may not read show no name."""
     found = await ask(settings, RayCluster.gpu_holders)
     known = {j.submission_id: j for j in await store.cluster.jobs(1000)}
-    names = await _readable_names(store, principal)
+    names = await readable_project_names(store, principal)
     shown = []
     for holder in found:
         job = known.get(holder.submission_id or "")
         if job is not None and job.project is not None and job.project not in names:
-            holder = dataclasses.replace(holder, name="(hidden: not your project)")
+            holder, job = dataclasses.replace(holder, name=HIDDEN), hidden(job)
         shown.append(GpuHolder(holder, job))
     shown.sort(key=lambda h: (h.job is not None, -h.holder.gpus, h.holder.name))
     await audit.read(store, principal, "cluster.holders", "cluster", None, None, len(shown))

@@ -150,12 +150,17 @@ class ClusterStore:
 
     async def usage(self, since: datetime, until: datetime, period: str, by: str
                     ) -> list[Usage]:  # fmt: skip
-        """GPU- and CPU-hours per period and per ``by`` (user_name or project) between ``since``
+        """GPU- and CPU-hours per period and per ``by`` (user_name, project, run_id, or
+        ``person_project``: user name and project joined by a unit separator) between ``since``
         and ``until``: each job's resources times its running time inside each period (a job
         still running counts until ``until``)."""
         step = PERIODS[period]
-        column = {"person": "user_name", "project": "coalesce(project, 'no project')",
-                  "run": "coalesce(run_id, '')"}[by]  # fmt: skip
+        column = {
+            "person": "user_name",
+            "project": "coalesce(project, 'no project')",
+            "run": "coalesce(run_id, '')",
+            "person_project": "user_name || chr(31) || coalesce(project, '')",
+        }[by]
 
         def select(cur: Cursor) -> list[Usage]:
             rows = cur.execute(

@@ -21,6 +21,7 @@ from hub.clock import now
 from hub.services import (
     access,
     accounts,
+    bookings,
     comments,
     models,
     pages,
@@ -113,6 +114,17 @@ def non_empty(value: Any, world: World) -> bool:
     return bool(value)
 
 
+def names_alpha(field: str) -> Check:
+    """A list that names project alpha; to others the same list, with alpha's share under
+    "other projects"."""
+
+    def check(value: Any, world: World) -> bool:
+        assert value is not None
+        return any(row[field] == "alpha" for row in value)
+
+    return check
+
+
 @dataclasses.dataclass(frozen=True)
 class Rule:
     level: str
@@ -174,8 +186,9 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     "runNotebooks": lambda w, c: (Rule("viewer", "query($id: ID!) { runNotebooks(runId: $id) { slug } }", lambda v, w: v is not None), {"id": w.alpha_run}),
     "cluster": lambda w, c: (Rule("signed_in", "{ cluster { configured } }"), {}),
     "clusterHistory": lambda w, c: (Rule("signed_in", "{ clusterHistory { gpus } }", lambda v, w: v is not None), {}),
-    "clusterUsage": lambda w, c: (Rule("signed_in", "{ clusterUsage { who } }", lambda v, w: v is not None), {}),
-    "clusterJobs": lambda w, c: (Rule("signed_in", "{ clusterJobs { id } }", non_empty), {}),
+    # Everyone signed in sees the cluster's use; alpha's name (and its people) only its readers.
+    "clusterUsage": lambda w, c: (Rule("viewer", '{ clusterUsage(by: "project") { who } }', names_alpha("who")), {}),
+    "clusterJobs": lambda w, c: (Rule("viewer", "{ clusterJobs { project user entrypoint } }", lambda v, w: bool(v) and v[0]["project"] == "alpha" and v[0]["user"] == "salon"), {}),
     "models": lambda w, c: (Rule("viewer", '{ models(project: "alpha") { name } }', non_empty), {}),
     "model": lambda w, c: (Rule("viewer", '{ model(project: "alpha", name: "matrix-model") { __typename ... on Model { name } } }'), {}),
     "modelVersion": lambda w, c: (Rule("viewer", "query($id: ID!) { modelVersion(id: $id) { __typename ... on ModelVersion { number } } }"), {"id": w.model_version}),
@@ -187,8 +200,8 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     "gpuHolders": lambda w, c: (Rule("signed_in", "{ gpuHolders { __typename } }", passes_the_rules), {}),
     "jobLogs": lambda w, c: (Rule("viewer", 'query { jobLogs(id: "salon-matrix") { __typename } }', passes_the_rules), {}),
     "gpuBookings": lambda w, c: (Rule("signed_in", "{ gpuBookings { id } }", lambda v, w: v is not None), {}),
-    "gpuQuotas": lambda w, c: (Rule("signed_in", "{ gpuQuotas { name } }", lambda v, w: v is not None), {}),
-    "fairShare": lambda w, c: (Rule("signed_in", "{ fairShare { who } }", lambda v, w: v is not None), {}),
+    "gpuQuotas": lambda w, c: (Rule("viewer", "{ gpuQuotas { name } }", names_alpha("name")), {}),
+    "fairShare": lambda w, c: (Rule("viewer", "{ fairShare { who } }", names_alpha("who")), {}),
     "webhooks": lambda w, c: (Rule("maintainer", '{ webhooks(project: "alpha") { id } }', lambda v, w: v is not None), {}),
     "auditVerification": lambda w, c: (
         Rule("audit_reader", "{ auditVerification { __typename ... on Error { message } } }"),
@@ -520,6 +533,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         _run(store.cluster.record_job(ClusterJob(
             "salon-matrix", "RUNNING", "python train.py", "salon", "alpha", 1, 1, None, "system",
             now(), None, "", now()), audit=[]))  # fmt: skip
+        _run(bookings.set_quota(store, SYSTEM, "project", "alpha", 1000))
         node = NodeSample(now(), "node-1", "10.0.0.5", True, 64, 0, 8, 0)
         _run(store.cluster.sampled([node], [], now(), 400))
         _, version, _ = _run(models.register(store, SYSTEM, alpha.id, "matrix-model",
