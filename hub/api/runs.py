@@ -244,7 +244,10 @@ class CreateRunInput:
     params: list[KeyValueInput] = strawberry.field(default_factory=list)
     tags: list[KeyValueInput] = strawberry.field(default_factory=list)
     notes: str = ""
-    user: str | None = strawberry.field(default=None, description="Defaults to the caller.")
+    user: str | None = strawberry.field(
+        default=None,
+        deprecation_reason="Ignored: a run is always recorded as the caller's.",
+    )
     environment: RunEnvironmentInput | None = None
 
 
@@ -261,7 +264,6 @@ def _new_run(data: CreateRunInput) -> runs.NewRun:
         params=_pairs(data.params),
         tags=_pairs(data.tags),
         notes=data.notes,
-        user_name=data.user,
         environment=RunEnvironment(
             env.git_commit,
             env.git_dirty,

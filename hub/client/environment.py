@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import importlib.metadata
 import platform
 import shlex
@@ -31,13 +30,6 @@ def packages() -> list[str]:
         if dist.metadata["Name"]
     }
     return sorted(found, key=str.lower)
-
-
-def user_name() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def capture(cwd: Path | None = None) -> dict[str, Any]:

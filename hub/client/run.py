@@ -519,7 +519,6 @@ def init(
                 "params": [{"key": k, "value": v} for k, v in params.items()],
                 "tags": [{"key": k, "value": str(v)} for k, v in (tags or {}).items()],
                 "notes": notes,
-                "user": environment.user_name(),
                 "environment": env,
             }
         },

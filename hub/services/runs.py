@@ -29,7 +29,7 @@ from hub.services.limits import (
 from hub.services.metric_batches import conform_batch
 from hub.services.pagination import decode_cursor, encode_cursor
 from hub.services.permissions import READ, WRITE
-from hub.services.principal import Principal
+from hub.services.principal import SYSTEM, Principal
 from hub.store import Store
 from hub.store.model_records import RunInputRecord
 from hub.store.records import (
@@ -59,7 +59,7 @@ class NewRun:
     params: Mapping[str, str] = dataclasses.field(default_factory=dict)
     tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
     notes: str = ""
-    user_name: str | None = None
+    user_name: str | None = None  # whose run it is, when Salon itself writes it (the demo)
     environment: RunEnvironment = dataclasses.field(default_factory=RunEnvironment)
     started_at: datetime | None = None  # set when importing history; default: now
 
@@ -87,7 +87,11 @@ async def create_run(store: Store, principal: Principal, new: NewRun) -> RunReco
         experiment_id=experiment.id,
         name=check_name(new.name, "run") if new.name else f"run-{run_id[-6:]}",
         status="running",
-        user_name=new.user_name or principal.user_name,
+        user_name=(
+            new.user_name
+            if principal.user_id == SYSTEM.user_id and new.user_name
+            else principal.user_name
+        ),  # a person's runs are their own
         notes=_check_notes(new.notes),
         started_at=new.started_at or now(),
         ended_at=None,

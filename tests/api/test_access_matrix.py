@@ -209,8 +209,10 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     ),
     # mutations
     "createRun": lambda w, c: (
-        Rule("editor", 'mutation { createRun(input: {project: "alpha", experiment: "m"}) '
-             "{ __typename ... on Error { message } } }"),
+        # The run is the caller's, whoever it names as its user.
+        Rule("editor", 'mutation { createRun(input: {project: "alpha", experiment: "m", user: "victim"}) '
+             "{ __typename ... on Run { user } ... on Error { message } } }",
+             lambda v, w: v["__typename"] == "Run" and v["user"] != "victim"),
         {},
     ),
     "finishRun": lambda w, c: (
