@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from hub.clock import now
-from hub.errors import Forbidden, InvalidInput, LimitExceeded
+from hub.errors import Forbidden, InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
 from hub.run_filter import parse_filter
 from hub.services import activity, audit, notebooks, permissions, targets
@@ -200,6 +200,18 @@ async def on(store: Store, principal: Principal, kind: str, object_id: str) -> l
     return found
 
 
+async def _target_of(
+    store: Store, principal: Principal, comment: CommentRecord, needed: str, action: str
+) -> Target:
+    """What the comment is on, when the principal may see it; otherwise the same NotFound as
+    for a comment id that does not exist (naming the target would tell what it is on)."""
+    try:
+        return await targets.find(store, principal, comment.target_kind, comment.target_id,
+                                  needed, action=action)  # fmt: skip
+    except NotFound:
+        raise permissions.not_found(f"comment with id {comment.id!r}") from None
+
+
 async def _own(
     store: Store, principal: Principal, comment_id: str, needed: str, action: str
 ) -> tuple[CommentRecord, Target]:
@@ -207,8 +219,7 @@ async def _own(
     if comment is None:
         await audit.deny(store, principal, action, "comment", comment_id)
         raise permissions.not_found(f"comment with id {comment_id!r}")
-    target = await targets.find(store, principal, comment.target_kind, comment.target_id, needed,
-                                action=action)  # fmt: skip
+    target = await _target_of(store, principal, comment, needed, action)
     if comment.deleted_at is not None:
         raise InvalidInput("This comment was deleted.", field="id")
     return comment, target
@@ -298,9 +309,9 @@ async def history(store: Store, principal: Principal, comment_id: str) -> list[A
     """The earlier texts of a comment (its author and maintainers)."""
     comment = await store.comments.by_id(comment_id)
     if comment is None:
+        await audit.deny(store, principal, "comment.history", "comment", comment_id)
         raise permissions.not_found(f"comment with id {comment_id!r}")
-    target = await targets.find(store, principal, comment.target_kind, comment.target_id,
-                                action="comment.history")  # fmt: skip
+    target = await _target_of(store, principal, comment, READ, "comment.history")
     if comment.author_id != principal.user_id and not target.access.allows(MANAGE):
         raise Forbidden("Only its author or a project maintainer can read a comment's history.")
     edits = (await store.comments.history([comment_id])).get(comment_id, [])

@@ -291,3 +291,33 @@ def test_the_feed_tells_uploads_and_role_changes_to_those_who_may_see_them(
     assert any("open-data" in s for s in seen)
     told = as_person(hub_server, viewer, INBOX)["inbox"]
     assert [(n["reason"], n["entry"]["verb"]) for n in told] == [("assign", "membership.grant")]
+
+
+def test_a_comment_id_from_another_project_answers_as_one_that_does_not_exist(
+    hub_server: LiveHub,
+) -> None:
+    """An outsider learns nothing from a comment id: not what it is on, nor that it exists."""
+    run = a_run(hub_server)
+    said = hub_server.graphql(ADD, {"k": "RUN", "id": run, "body": "secret plans"})
+    real = said["data"]["addComment"]["id"]
+    missing = "01a23e6b-0000-7000-8000-000000000000"
+    outsider = person(hub_server, "oscar", None, "vision")
+    typed = "{ __typename ... on Error { message } } }"
+    operations = (
+        "query($id: ID!) { commentHistory(id: $id) { body } }",
+        'mutation($id: ID!) { editComment(id: $id, body: "x") ' + typed,
+        'mutation($id: ID!) { react(id: $id, emoji: "+1") ' + typed,
+        "mutation($id: ID!) { resolveThread(id: $id) " + typed,
+        "mutation($id: ID!) { deleteComment(id: $id) " + typed,
+    )
+    for document in operations:
+        answers = []
+        for comment_id in (real, missing):
+            response = httpx.post(
+                f"{hub_server.url}/graphql",
+                json={"query": document, "variables": {"id": comment_id}},
+                headers={"Authorization": f"Bearer {outsider}"},
+            )
+            answers.append(response.text.replace(comment_id, "<id>"))
+        assert answers[0] == answers[1], document
+        assert run not in answers[0] and "No comment with id '<id>'" in answers[0], answers[0]
