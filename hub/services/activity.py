@@ -114,19 +114,23 @@ async def inbox(
     store: Store, principal: Principal, unread: bool = False, limit: int = 50
 ) -> list[NotificationRecord]:
     """The principal's notifications, newest first, leaving out what they may no longer see."""
-    held = await readable(store, principal)
-    hidden = {object_id for _, object_id in await targets.hidden(store, principal, held)}
-    notices = await store.activity.inbox(principal.user_id, unread, _page(limit))
-    shown = [
-        n for n in notices
-        if n.activity.project_id in held and n.activity.guard_id not in hidden
-    ]  # fmt: skip
+    projects, hidden = await _visible(store, principal)
+    shown = await store.activity.inbox(principal.user_id, unread, _page(limit), projects, hidden)
     await audit.read(store, principal, "inbox.read", "user", principal.user_id, None, len(shown))
     return shown
 
 
 async def unread_count(store: Store, principal: Principal) -> int:
-    return await store.activity.unread_count(principal.user_id)
+    """How many unread notifications the inbox shows (none about what they may not see)."""
+    projects, hidden = await _visible(store, principal)
+    return await store.activity.unread_count(principal.user_id, projects, hidden)
+
+
+async def _visible(store: Store, principal: Principal) -> tuple[list[str], list[str]]:
+    """The projects the principal reads, and the restricted objects in them hidden from them."""
+    held = await readable(store, principal)
+    hidden = sorted({object_id for _, object_id in await targets.hidden(store, principal, held)})
+    return sorted(held), hidden
 
 
 async def mark_read(store: Store, principal: Principal, activity_ids: list[str] | None) -> int:

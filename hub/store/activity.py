@@ -129,13 +129,23 @@ def _feed(cur: Cursor, q: FeedQuery) -> list[ActivityRecord]:
     return [_entry(row) for row in rows]
 
 
-def _inbox(cur: Cursor, user_id: str, unread: bool, limit: int) -> list[NotificationRecord]:
+# A person's notifications about what they may still see: in the projects they read, not
+# about restricted objects hidden from them.
+_VISIBLE = (
+    "FROM notifications n JOIN activity a ON a.id = n.activity_id WHERE n.user_id = ? "
+    "AND list_contains(?, a.project_id) "
+    "AND (a.guard_id IS NULL OR NOT list_contains(?, a.guard_id)) "
+)
+
+
+def _inbox(
+    cur: Cursor, user_id: str, unread: bool, limit: int, projects: list[str], hidden: list[str]
+) -> list[NotificationRecord]:
     columns = ", ".join(f"a.{c.strip()}" for c in _COLUMNS.split(","))
     rows = cur.execute(
-        f"SELECT {columns}, n.reason, n.created_at, n.read_at FROM notifications n "
-        "JOIN activity a ON a.id = n.activity_id WHERE n.user_id = ? "
+        f"SELECT {columns}, n.reason, n.created_at, n.read_at {_VISIBLE}"
         f"{'AND n.read_at IS NULL ' if unread else ''}ORDER BY a.id DESC LIMIT ?",
-        [user_id, limit],
+        [user_id, projects, hidden, limit],
     ).fetchall()
     return [
         NotificationRecord(_entry(row[:13]), row[13], to_utc(row[14]), maybe_utc(row[15]))
@@ -188,14 +198,19 @@ class ActivityStore:
 
         return await self._db.read(select) if ids else {}
 
-    async def inbox(self, user_id: str, unread: bool, limit: int) -> list[NotificationRecord]:
-        return await self._db.read(_inbox, user_id, unread, limit)
+    async def inbox(
+        self, user_id: str, unread: bool, limit: int, projects: list[str], hidden: list[str]
+    ) -> list[NotificationRecord]:
+        """The newest notifications about entries in ``projects`` and not guarded by one of
+        the ``hidden`` objects."""
+        return await self._db.read(_inbox, user_id, unread, limit, projects, hidden)
 
-    async def unread_count(self, user_id: str) -> int:
+    async def unread_count(self, user_id: str, projects: list[str], hidden: list[str]) -> int:
+        """How many unread notifications :meth:`inbox` would show."""
+
         def count(cur: Cursor) -> int:
             row = cur.execute(
-                "SELECT count(*) FROM notifications WHERE user_id = ? AND read_at IS NULL",
-                [user_id],
+                f"SELECT count(*) {_VISIBLE}AND n.read_at IS NULL", [user_id, projects, hidden]
             ).fetchone()
             return int(row[0]) if row else 0
 

@@ -321,3 +321,24 @@ def test_a_comment_id_from_another_project_answers_as_one_that_does_not_exist(
             answers.append(response.text.replace(comment_id, "<id>"))
         assert answers[0] == answers[1], document
         assert run not in answers[0] and "No comment with id '<id>'" in answers[0], answers[0]
+
+
+def test_the_unread_count_counts_only_what_the_inbox_shows(hub_server: LiveHub) -> None:
+    """A role granted then revoked, and a dataset restricted away: the notifications about
+    them leave both the inbox and the unread count."""
+    run = a_run(hub_server)
+    hub.Client(hub_server.url, hub_server.token).upload_dataset("vision", "labels", inspections())
+    dataset_id = hub_server.graphql('{ dataset(project: "vision", name: "labels") { id } }')[
+        "data"
+    ]["dataset"]["id"]
+    kim = person(hub_server, "kim", "commenter", "vision")
+    for kind, target in (("RUN", run), ("DATASET", dataset_id)):
+        hub_server.graphql(ADD, {"k": kind, "id": target, "body": "@kim have a look"})
+    told = as_person(hub_server, kim, INBOX)
+    assert (told["unreadNotifications"], len(told["inbox"])) == (3, 3), "the role, 2 mentions"
+    restrict(hub_server, "vision", "labels", "label-team")
+    told = as_person(hub_server, kim, INBOX)
+    assert (told["unreadNotifications"], len(told["inbox"])) == (2, 2)
+    asyncio.run(access.revoke_role(hub_server.store, SYSTEM, "vision", "user", "kim"))
+    told = as_person(hub_server, kim, INBOX)
+    assert (told["unreadNotifications"], told["inbox"]) == (0, [])
