@@ -41,6 +41,9 @@ class Loaders:
             groups: dict[tuple[Any, ...], list[str]] = defaultdict(list)
             for run_id, names, buckets, low, high in keys:
                 groups[(names, buckets, low, high)].append(run_id)
+            # The whole batch against the request's limit before anything is read.
+            asked = sum(len(set(ids)) * max(len(group[0]), 1) for group, ids in groups.items())
+            self.series_budget.take(asked)
             found: dict[tuple[Any, ...], MetricSeries] = {}
             for (names, buckets, low, high), run_ids in groups.items():
                 per_call = max(1, MAX_SERIES_REQUEST // max(1, len(names)))
@@ -65,6 +68,7 @@ class Loaders:
             found = await lineage.data_of_runs(store, principal, keys)
             return [found.get(run.id, []) for run in keys]
 
+        self.series_budget = metrics.SeriesBudget()
         self.run_counts = DataLoader(run_counts)
         self.series = DataLoader(series)
         self.run_data = DataLoader(run_data, cache_key_fn=lambda run: run.id)

@@ -113,6 +113,7 @@ async def resolve_series(
         buckets,
         None if step_min is None else int(step_min),
         None if step_max is None else int(step_max),
+        budget=ctx.loaders.series_budget,
     )
     return [MetricSeriesType.of(record) for record in found]
 

@@ -78,6 +78,22 @@ def _check_series_request(
         )
 
 
+class SeriesBudget:
+    """How many (run, metric) series one request may still ask for. The limit holds for the
+    request, however many fields (``metricSeries``, each run's ``series``) or aliases ask."""
+
+    def __init__(self, total: int = MAX_SERIES_REQUEST) -> None:
+        self.left = total
+
+    def take(self, count: int) -> None:
+        if count > self.left:
+            raise LimitExceeded(
+                f"At most {MAX_SERIES_REQUEST} run-and-metric series per request, across all "
+                "its fields and aliases; ask for fewer runs or metrics, or page through them."
+            )
+        self.left -= count
+
+
 async def series(
     store: Store,
     principal: Principal,
@@ -86,9 +102,14 @@ async def series(
     buckets: int,
     step_min: int | None = None,
     step_max: int | None = None,
+    *,
+    budget: SeriesBudget | None = None,
 ) -> list[MetricSeries]:
-    """Downsampled series for each (run, key); see :meth:`MetricStore.series`."""
+    """Downsampled series for each (run, key); see :meth:`MetricStore.series`. ``budget`` is
+    the request's: what this call asks for is taken from it."""
     _check_series_request(run_ids, keys, buckets, (step_min, step_max))
+    if budget is not None:
+        budget.take(len(set(run_ids)) * max(len(set(keys)), 1))
     runs = await visible_runs(store, principal, run_ids, "metrics.series")
     found = await store.metrics.series(run_ids, keys, buckets, step_min, step_max)
     await record_read(store, principal, "metrics.series", runs, len(found))

@@ -251,3 +251,30 @@ def test_curves_of_every_run_in_a_page_match_a_direct_series_query(
         {"id": page[3]["id"]},
     )["data"]["metricSeries"][0]
     assert direct == {k: page[3]["series"][0][k] for k in ("values", "maxs")}
+
+
+def test_one_limit_on_curves_per_request_across_fields_and_aliases(demo_api: InProcessHub) -> None:
+    """200 run-and-metric series per request, whether asked through metricSeries, each run's
+    series, or many aliases of either."""
+    ids = [node["id"] for node in demo_api.graphql(RUNS, {"first": 100})["data"]["runs"]["nodes"]]
+    assert len(ids) == 46
+    five = '["loss", "val/acc", "val/loss", "lr", "grad_norm"]'
+    per_run = "{ runs(first: 100) { ... on RunConnection { nodes { series(keys: %s) { key } } } } }"
+    aliases = " ".join(
+        f'a{n}: metricSeries(runIds: $ids, keys: ["loss", "val/acc"], buckets: 10) {{ key }}'
+        for n in range(3)
+    )
+    for document, variables in (
+        (per_run % five, {}),  # 46 runs x 5 metrics
+        (f"query($ids: [ID!]!) {{ {aliases} }}", {"ids": ids}),  # 3 x 46 x 2
+        (
+            'query($ids: [ID!]!) { metricSeries(runIds: $ids, keys: ["loss", "val/acc", "lr"]) '
+            + "{ key } " + per_run[1:] % '["loss", "val/acc"]',
+            {"ids": ids},
+        ),  # 138 + 92
+    ):
+        body = demo_api.graphql(document, variables, expect_errors=True)
+        messages = {error["message"] for error in body["errors"]}
+        assert any("At most 200 run-and-metric series per request" in m for m in messages), body
+    fits = demo_api.graphql(per_run % '["loss", "val/acc", "val/loss", "lr"]')  # 184
+    assert len(fits["data"]["runs"]["nodes"]) == 46
