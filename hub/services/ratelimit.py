@@ -1,8 +1,9 @@
 """Limits on failed sign-ins and token guesses, per account and per client address.
 
 Only failures count, so a busy notebook with a good token is never slowed. When a key has
-failed too often in the window, further attempts get :class:`RateLimited` (429) without being
-checked, so guessing costs an attacker time without costing the hub work.
+failed too often in the window, further failures get :class:`RateLimited` (429): an API token
+is checked first (a hash and a lookup), so a valid one from the same address still works;
+passwords are refused unchecked while their account is over its limit.
 """
 
 from __future__ import annotations

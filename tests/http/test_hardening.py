@@ -140,3 +140,15 @@ def test_trusted_proxies_must_be_addresses_or_networks() -> None:
     assert load_settings({"SALON_TRUSTED_PROXIES": "10.0.0.0/8,::1"}, env_file=None)
     with pytest.raises(SettingsError, match="SALON_TRUSTED_PROXIES: '\\*'"):
         load_settings({"SALON_TRUSTED_PROXIES": "10.0.0.0/8, *"}, env_file=None)
+
+
+def test_too_many_bad_tokens_from_an_address_do_not_lock_out_good_ones(tmp_path: Path) -> None:
+    """Everyone behind one proxy shares its address: one person's bad token must not stop the
+    others' good ones."""
+    for live in start_hub(tmp_path, demo=False, auth_failures_per_address="3/minute"):
+        assert bad_tokens_until_refused(live) == [401, 401, 401, 429, 429]
+        for _ in range(3):
+            good = httpx.post(f"{live.url}/graphql", json={"query": "{ version }"},
+                              headers={"Authorization": f"Bearer {live.token}"})  # fmt: skip
+            assert good.status_code == 200 and good.json()["data"]["version"], good.text
+        assert bad_tokens_until_refused(live)[0] == 429, "bad ones are still refused"
