@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import secrets
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -46,6 +47,8 @@ from hub.services import audit
 from hub.store import Store
 from hub.store.oauth import ClientRecord, CodeRecord, SessionRecord
 from hub.store.records import UserRecord
+
+log = logging.getLogger("salon.auth")
 
 CODE_TTL = timedelta(minutes=10)
 SESSION_TTL = timedelta(days=30)
@@ -227,12 +230,17 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
 
     def query_authorization_code(self, code: str, client: Client) -> Code | None:
         record = self.server.store.oauth.code(digest(code), now())
-        if record is None or record.client_id != client.get_client_id():
+        if record is None:
+            self.server.replayed(digest(code), "code")
+            return None
+        if record.client_id != client.get_client_id():
             return None
         return Code(record)
 
     def delete_authorization_code(self, authorization_code: Code) -> None:
-        self.server.store.oauth.take_code(authorization_code.record.code_hash)
+        self.server.store.oauth.take_code(
+            authorization_code.record.code_hash, getattr(self.request.user, "session_id", None)
+        )
 
     def authenticate_user(self, authorization_code: Code) -> SignedIn | None:
         user = _active_user(self.server, authorization_code.record.user_id)
@@ -248,7 +256,10 @@ class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
 
     def authenticate_refresh_token(self, refresh_token: str) -> Session | None:
         record = self.server.store.oauth.session_by_refresh(digest(refresh_token), now())
-        return None if record is None else Session(record)
+        if record is None:
+            self.server.replayed(digest(refresh_token), "refresh token")
+            return None
+        return Session(record)
 
     def authenticate_user(self, refresh_token: Session) -> SignedIn | None:
         user = _active_user(self.server, refresh_token.record.user_id)
@@ -384,6 +395,18 @@ class Provider(AuthorizationServer):  # type: ignore[misc]
         )  # fmt: skip
         event = self.event(request, signed_in.user.id, "session.start", client_id)
         self.store.oauth.start_session(session, digest(refresh), audit=[event])
+
+    def replayed(self, credential_hash: str, what: str) -> None:
+        """A refresh token or code that is not current: if it was used before, someone holds
+        a copy, so the session it belongs to ends, with every token issued from it."""
+        session_id = self.store.oauth.spent(credential_hash, now())
+        if session_id is None:
+            return
+        log.warning("A used %s was presented again; its sign-in session is ended.", what)
+        event = audit.event(None, "session.replay", "session", session_id, outcome="deny")
+        self.store.oauth.end_session(session_id, now(), audit=[event])
+        for callback in self.on_sessions_ended:
+            callback()
 
     def end_sessions(self, user_id: str, client_id: str | None) -> None:
         action = audit.event(None, "session.end", "user", user_id)

@@ -99,7 +99,12 @@ class Sessions:
         )
         session = await self.store.oauth.active_session(str(claims.get("sid", "")), now())
         user = await self.store.users.by_id(str(claims["sub"]))
-        if session is None or user is None or user.disabled_at is not None:
+        if (
+            session is None
+            or user is None
+            or session.user_id != user.id  # a token's person is its session's person
+            or user.disabled_at is not None
+        ):
             raise Unauthenticated("This sign-in has ended; please sign in again.")
         principal = await principal_for_user(
             self.store, user, auth_method="session", auth_id=session.id

@@ -146,7 +146,8 @@ async def set_password(
 async def set_disabled(
     store: Store, principal: Principal, user_name: str, disabled: bool
 ) -> UserRecord:
-    """Disable (or re-enable) an account: its sessions and tokens stop working at once."""
+    """Disable (or re-enable) an account. Disabling revokes its API tokens and ends its
+    sign-in sessions for good: re-enabled, the person signs in again and makes new tokens."""
     await _deny_unless_manager(store, principal, "user.disable")
     user = await store.users.by_name(user_name)
     if user is None:
@@ -155,9 +156,10 @@ async def set_disabled(
         raise InvalidInput("You cannot disable your own account.")
     action = "user.disable" if disabled else "user.enable"
     events = [audit.event(principal, action, "user", user.id, rows=1)]
-    updated = await store.users.update(
-        user.id, {"disabled_at": now() if disabled else None}, audit=events
-    )
+    if disabled:
+        updated = await store.users.disable(user.id, now(), audit=events)
+    else:
+        updated = await store.users.update(user.id, {"disabled_at": None}, audit=events)
     assert updated is not None
     return updated
 

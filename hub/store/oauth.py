@@ -100,7 +100,29 @@ def _start_session(cur: Cursor, session: SessionRecord, refresh_hash: str) -> No
 
 
 def _rotate(cur: Cursor, session_id: str, refresh_hash: str) -> None:
+    cur.execute(
+        "INSERT INTO oauth_spent SELECT refresh_hash, id, expires_at FROM sessions "
+        "WHERE id = ? AND refresh_hash IS NOT NULL",
+        [session_id],
+    )
     cur.execute("UPDATE sessions SET refresh_hash = ? WHERE id = ?", [refresh_hash, session_id])
+
+
+def _spend_code(cur: Cursor, code_hash: str, session_id: str) -> None:
+    """The code is used up: deleted, and remembered with the session it started."""
+    cur.execute(
+        "INSERT INTO oauth_spent SELECT ?, id, expires_at FROM sessions WHERE id = ?",
+        [code_hash, session_id],
+    )
+    cur.execute("DELETE FROM oauth_codes WHERE code_hash = ?", [code_hash])
+
+
+def _end_session(cur: Cursor, session_id: str, at: datetime) -> None:
+    cur.execute(
+        "UPDATE sessions SET revoked_at = ?, refresh_hash = NULL "
+        "WHERE id = ? AND revoked_at IS NULL",
+        [to_naive(at), session_id],
+    )
 
 
 def _end_sessions(cur: Cursor, user_id: str, client_id: str | None, at: datetime) -> int:
@@ -159,9 +181,27 @@ class OAuthStore:
         )
         return row is not None
 
-    def take_code(self, code_hash: str) -> None:
-        """Codes are single-use: delete once exchanged (audited with the session it starts)."""
-        self._db.audited_write_sync((), _take_code, code_hash)
+    def take_code(self, code_hash: str, session_id: str | None = None) -> None:
+        """Codes are single-use: delete once exchanged (audited with the session it starts),
+        remembering which session it started so that a replay can end it."""
+        if session_id is None:
+            self._db.audited_write_sync((), _take_code, code_hash)
+        else:
+            self._db.audited_write_sync((), _spend_code, code_hash, session_id)
+
+    def spent(self, credential_hash: str, now: datetime) -> str | None:
+        """The session an already used refresh token or code belonged to (None: never seen)."""
+        row = self._db.read_sync(
+            lambda cur: cur.execute(
+                "SELECT session_id FROM oauth_spent WHERE hash = ? AND expires_at > ? LIMIT 1",
+                [credential_hash, to_naive(now)],
+            ).fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    def end_session(self, session_id: str, at: datetime, *, audit: Sequence[EventDraft]) -> None:
+        """End one session (its refresh token and the access tokens issued under it)."""
+        self._db.audited_write_sync(audit, _end_session, session_id, at)
 
     def start_session(
         self, session: SessionRecord, refresh_hash: str, *, audit: Sequence[EventDraft]

@@ -69,6 +69,23 @@ def _update_user(cur: Cursor, user_id: str, changes: dict[str, Any]) -> UserReco
     return _user_where(cur, "id = ?", [user_id])
 
 
+def _disable(cur: Cursor, user_id: str, when: datetime) -> UserRecord | None:
+    """Disable the account and end, for good, what it had signed in with: re-enabling it later
+    does not bring its API tokens or sign-in sessions back."""
+    at = to_naive(when)
+    cur.execute("UPDATE users SET disabled_at = ? WHERE id = ?", [at, user_id])
+    cur.execute(
+        "UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+        [at, user_id],
+    )
+    cur.execute(
+        "UPDATE sessions SET revoked_at = ?, refresh_hash = NULL "
+        "WHERE user_id = ? AND revoked_at IS NULL",
+        [at, user_id],
+    )
+    return _user_where(cur, "id = ?", [user_id])
+
+
 def _group_ids_of(cur: Cursor, user_id: str, claimed: Sequence[str]) -> list[str]:
     """Groups the user belongs to in Salon, plus those named in an outside provider's claim."""
     rows = cur.execute(
@@ -146,6 +163,12 @@ class UserStore:
         """Change columns of a user (``disabled_at``, ``password_hash``, flags, names)."""
         stored = {k: to_naive(v) if isinstance(v, datetime) else v for k, v in changes.items()}
         return await self._db.audited_write(audit, _update_user, user_id, stored)
+
+    async def disable(
+        self, user_id: str, at: datetime, *, audit: Sequence[EventDraft]
+    ) -> UserRecord | None:
+        """Disable a user, revoking their API tokens and sessions in the same transaction."""
+        return await self._db.audited_write(audit, _disable, user_id, at)
 
     async def group_ids_of(self, user_id: str, claimed: Sequence[str] = ()) -> list[str]:
         return await self._db.read(_group_ids_of, user_id, claimed)

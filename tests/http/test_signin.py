@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import secrets
@@ -17,10 +18,12 @@ from starlette.testclient import TestClient
 
 from hub.app import create_app
 from hub.auth.clients import DASHBOARD_CLIENT_ID
+from hub.auth.keys import KeyRing
 from hub.demo import load_people
+from hub.services import tokens as hub_tokens
 from hub.services.principal import SYSTEM
 from hub.settings import Settings
-from hub.store import open_store
+from hub.store import Store, open_store
 from tests.inprocess import DEMO_PASSWORD
 
 HUB = "http://127.0.0.1:8000"
@@ -28,9 +31,11 @@ CALLBACK = "http://127.0.0.1:8501/oauth2callback"
 
 
 class Provider:
-    def __init__(self, http: TestClient, client_secret: str) -> None:
+    def __init__(self, http: TestClient, client_secret: str, store: Store, keys: Path) -> None:
         self.http = http
         self.client_secret = client_secret
+        self.store = store
+        self.keys = keys
 
     def sign_in(self, name: str, password: str = DEMO_PASSWORD) -> Any:
         form = self.http.get("/login")
@@ -82,8 +87,6 @@ class Provider:
 def provider(tmp_path: Path) -> Iterator[Provider]:
     settings = Settings(data_dir=tmp_path, auth_failures_per_account="3/minute")
     store = open_store(settings.database_path)
-    import asyncio
-
     from hub.demo import load_demo
 
     asyncio.run(load_demo(store, SYSTEM))
@@ -91,7 +94,7 @@ def provider(tmp_path: Path) -> Iterator[Provider]:
     try:
         with TestClient(create_app(settings, store), base_url=HUB) as http:
             secret = (tmp_path / "dashboard-client-secret").read_text().strip()
-            yield Provider(http, secret)
+            yield Provider(http, secret, store, tmp_path / "keys")
     finally:
         store.close()
 
@@ -121,12 +124,31 @@ def test_code_flow_gives_tokens_that_the_api_accepts(provider: Provider) -> None
     assert provider.projects(tokens["id_token"]).status_code == 401
 
 
-def test_refresh_rotates_and_logout_ends_the_session(provider: Provider) -> None:
+def test_refresh_rotates_and_a_replayed_refresh_token_ends_the_session(
+    provider: Provider,
+) -> None:
+    """A rotated refresh token presented again means someone holds a copy: the session ends,
+    with every token issued from it (RFC 6749 10.4, the OAuth security BCP)."""
     tokens = provider.code_flow("ben.okafor")
     refreshed = provider.tokens(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
     assert refreshed.status_code == 200, refreshed.text
+    new_access = refreshed.json()["access_token"]
+    assert provider.projects(new_access).status_code == 200
     again = provider.tokens(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    assert provider.projects(new_access).status_code == 401
+    latest = provider.tokens(
+        grant_type="refresh_token", refresh_token=refreshed.json()["refresh_token"]
+    )
+    assert latest.status_code == 400, "the current refresh token ended with its session"
+    garbage = provider.tokens(grant_type="refresh_token", refresh_token="never-issued")
+    assert garbage.status_code == 400
+    assert provider.projects(provider.code_flow("ben.okafor")["access_token"]).status_code == 200
+
+
+def test_logout_ends_the_session(provider: Provider) -> None:
+    tokens = provider.code_flow("ben.okafor")
+    refreshed = provider.tokens(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
     new_access = refreshed.json()["access_token"]
     assert provider.projects(new_access).status_code == 200
     logout = provider.http.get(
@@ -159,8 +181,55 @@ def test_pkce_is_required_and_codes_are_single_use(provider: Provider) -> None:
     code = parse_qs(urlsplit(provider.authorize(verifier).headers["location"]).query)["code"][0]
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
             "code_verifier": verifier}  # fmt: skip
-    assert provider.tokens(**form).status_code == 200
+    first = provider.tokens(**form)
+    assert first.status_code == 200
+    assert provider.projects(first.json()["access_token"]).status_code == 200
     assert provider.tokens(**form).status_code == 400, "a code works once"
+    # A used code presented again was leaked: what it gave is revoked (RFC 6749 4.1.2).
+    assert provider.projects(first.json()["access_token"]).status_code == 401
+    refresh = provider.tokens(
+        grant_type="refresh_token", refresh_token=first.json()["refresh_token"]
+    )
+    assert refresh.status_code == 400
+
+
+def test_disabling_ends_sessions_and_tokens_for_good(provider: Provider) -> None:
+    tokens = provider.code_flow("ana.silva")
+    ana = asyncio.run(provider.store.users.by_name("ana.silva"))
+    assert ana is not None
+    principal = asyncio.run(
+        hub_tokens.principal_for_user(provider.store, ana, auth_method="session", auth_id=None)
+    )
+    _, api_token = asyncio.run(hub_tokens.create_token(provider.store, principal, "notebook"))
+    assert provider.projects(api_token).status_code == 200
+    admin = hub_tokens.create_admin_token_sync(provider.store, "admin")
+    for disabled in (True, False):  # as an admin does it, through the API
+        done = provider.http.post(
+            "/graphql",
+            json={"query": "mutation($d: Boolean!) { setUserDisabled(name: \"ana.silva\", "
+                           "disabled: $d) { __typename } }", "variables": {"d": disabled}},
+            headers={"Authorization": f"Bearer {admin}"},
+        )  # fmt: skip
+        assert done.json()["data"]["setUserDisabled"]["__typename"] == "User", done.text
+    assert provider.projects(api_token).status_code == 401
+    assert provider.projects(tokens["access_token"]).status_code == 401
+    refresh = provider.tokens(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+    assert refresh.status_code == 400
+    assert provider.projects(provider.code_flow("ana.silva")["access_token"]).status_code == 200
+
+
+def test_an_access_token_must_name_its_session_s_person(provider: Provider) -> None:
+    """A token signed with the hub's key that names one person and another's session."""
+    bens = provider.code_flow("ben.okafor")
+    ana = asyncio.run(provider.store.users.by_name("ana.silva"))
+    assert ana is not None
+    claims = jwt.decode(bens["access_token"], KeySet.import_key_set(
+        provider.http.get("/oauth/jwks").json()), algorithms=["RS256"]).claims  # fmt: skip
+    keys = KeyRing(provider.keys)
+    header = {"alg": "RS256", "typ": "at+jwt", "kid": keys.signing_key.kid}
+    forged = jwt.encode(header, {**claims, "sub": ana.id}, keys.signing_key)
+    assert provider.projects(bens["access_token"]).status_code == 200
+    assert provider.projects(forged).status_code == 401
 
 
 def test_unknown_redirect_uris_are_refused_without_redirecting(provider: Provider) -> None:

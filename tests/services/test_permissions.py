@@ -140,6 +140,10 @@ def test_revoked_expired_and_disabled_tokens_stop_at_once(
     run(accounts.set_disabled(store, SYSTEM, "cleo", True))
     with pytest.raises(Unauthenticated):
         run(tokens.principal_for_token(store, other))
+    run(accounts.set_disabled(store, SYSTEM, "cleo", False))
+    with pytest.raises(Unauthenticated):  # disabling ended the token for good
+        run(tokens.principal_for_token(store, other))
+    assert all(t.revoked_at is not None for t in run(store.tokens.of_user(team["cleo"].user_id)))
     for days in (0, 400, None):
         with pytest.raises(InvalidInput):
             run(tokens.create_token(store, team["ben"], "t", expires_in_days=days))
