@@ -136,3 +136,19 @@ def profile_table(columns: list[dict[str, Any]], row_count: int) -> pd.DataFrame
             "average": ["" if p.get("mean") is None else f"{p['mean']:.4g}" for p in profiles],
         }
     )
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """``frame`` as CSV that a spreadsheet will not run: text cells that begin like a formula
+    get a leading ``'`` (OWASP's advice on CSV injection; the hub does the same in
+    ``hub.client.cells`` for its own exports)."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[column]):
+            safe[column] = safe[column].map(
+                lambda v: f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_START) else v
+            )
+    return safe.to_csv(index=False).encode()

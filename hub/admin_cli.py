@@ -529,7 +529,11 @@ def dataset_download(
         _fail(str(exc))
         raise
     if out.suffix == ".csv":
-        frame.write_csv(out)
+        import pyarrow.csv as pa_csv
+
+        from hub.client.cells import defused
+
+        pa_csv.write_csv(defused(frame.to_arrow()), out)  # no cell runs as a formula
     else:
         frame.write_parquet(out)
     typer.echo(f"Wrote {len(frame):,} rows to {out}.")

@@ -6,6 +6,8 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 import hub
@@ -165,3 +167,33 @@ def test_share_links_are_listed_and_revoked_from_the_command_line(hub_server: Li
     assert unknown.returncode != 0 and "No project" in unknown.stderr
     again = salon(hub_server, "share", "revoke", "no-such-link")
     assert again.returncode != 0 and "No share link" in again.stderr
+
+
+FORMULAS = ["=cmd|' /C calc'!A0", "@SUM(1)", '=HYPERLINK("http://x.test","y")', "+1", "\tx"]
+
+
+def test_csv_downloads_do_not_carry_formulas(hub_server: LiveHub, tmp_path: Path) -> None:
+    """Text cells a spreadsheet would run are defused with a leading quote (OWASP); numbers,
+    negative ones included, stay numbers."""
+    source = tmp_path / "notes.csv"
+    rows = "".join(f'"{text.replace(chr(34), chr(34) * 2)}",{-n}\n' for n, text in
+                   enumerate([*FORMULAS, "plain"]))  # fmt: skip
+    source.write_text("note,delta\n" + rows)
+    ok(salon(hub_server, "dataset", "upload", "plant", "notes", str(source)))
+    out = tmp_path / "back.csv"
+    ok(salon(hub_server, "dataset", "download", "plant", "notes", "--out", str(out)))
+    back = pl.read_csv(out)
+    assert back["note"].to_list() == [f"'{text}" for text in FORMULAS] + ["plain"]
+    assert back["delta"].to_list() == [0, -1, -2, -3, -4, -5]
+
+
+def test_every_csv_writer_defuses_formula_cells() -> None:
+    from dashboard.tables import csv_bytes
+    from hub.client.cells import defused
+
+    table = pa.table({"who": [*FORMULAS, "-", "ok"], "hours": [1.5, -2.0, 0, 1, 2, 3, 4]})
+    assert defused(table).column("who").to_pylist() == [f"'{t}" for t in FORMULAS] + ["'-", "ok"]
+    assert defused(table).column("hours") == table.column("hours")
+    written = csv_bytes(table.to_pandas()).decode()
+    assert "\n'=cmd|' /C calc'!A0" in written and "\n'@SUM(1)" in written
+    assert "\nok,4" in written and ",-2.0\n" in written

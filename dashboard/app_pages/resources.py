@@ -11,6 +11,7 @@ import streamlit as st
 from dashboard import cluster_client, hub_client, share
 from dashboard.charts import gpu_history_figure
 from dashboard.discussion import reader_zone, when
+from dashboard.tables import csv_bytes
 from dashboard.ui import load
 
 RANGES = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90, "Last year": 365}
@@ -115,7 +116,7 @@ if by_person:
     st.dataframe(people.round(2), hide_index=True, width="stretch")
     report = pd.DataFrame(load(cluster_client.cluster_usage, since, "day", "person"))
     st.download_button(
-        "Download the GPU-hours report (CSV)", report.to_csv(index=False).encode(),
+        "Download the GPU-hours report (CSV)", csv_bytes(report),
         file_name=f"gpu-hours-{datetime.now(UTC):%Y%m%d}.csv", mime="text/csv",
         icon=":material/download:",
     )  # fmt: skip

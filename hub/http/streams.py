@@ -9,6 +9,8 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from hub.client.cells import defused
+
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 WRITERS: dict[str, Callable[[Any, pa.Schema], Any]] = {
     "arrow": pa.ipc.new_stream,
@@ -46,13 +48,14 @@ async def written(
 ) -> AsyncIterator[bytes]:
     """``batches`` written as ``kind`` (arrow, csv or parquet), a piece per batch, so a large
     result never sits whole in memory. With ``schema`` the header goes out even when there are
-    no batches; otherwise the first batch's schema is used."""
+    no batches; otherwise the first batch's schema is used. CSV text cells that could start a
+    spreadsheet formula are defused (:mod:`hub.client.cells`)."""
     sink = Chunks()
     writer = None if schema is None else WRITERS[kind](sink, schema)
     async for batch in batches:
         if writer is None:
             writer = WRITERS[kind](sink, batch.schema)
-        writer.write_batch(batch)
+        writer.write_batch(defused(batch) if kind == "csv" else batch)
         yield sink.take()
     if writer is not None:
         writer.close()
