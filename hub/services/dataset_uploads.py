@@ -203,9 +203,12 @@ def _local_file(settings: Settings, text: str) -> Path:
     """The file at ``text``, resolved (symlinks followed), when it lies inside one of the
     folders Salon may read (``SALON_DATASET_ROOTS``)."""
     roots = [Path(r).resolve() for r in _roots(settings) if not r.startswith("s3://")]
+    if "\x00" in text:
+        message = "The path has a NUL character in it; name the file plainly."
+        raise InvalidInput(message, field="path")
     try:
         path = Path(text).resolve(strict=True)
-    except (OSError, RuntimeError):
+    except (OSError, RuntimeError, ValueError):
         raise InvalidInput(f"There is no file at {text!r} on the hub.", field="path") from None
     if not any(path.is_relative_to(root) for root in roots):
         raise InvalidInput(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -62,3 +63,15 @@ def test_a_link_or_other_bytes_in_place_of_registered_data_are_refused(tmp_path:
         numbers(source, 0)
         os.utime(source, ns=(registered.st_atime_ns, registered.st_mtime_ns))
         assert client.dataset("quality", "april")["x"].to_list() == list(range(100))
+
+
+def test_a_path_with_a_nul_byte_is_refused_with_a_reason(tmp_path: Path) -> None:
+    (tmp_path / "lake").mkdir()
+    for live in start_hub(tmp_path / "hub", demo=False, dataset_roots=str(tmp_path / "lake")):
+        for path in (f"{tmp_path}/lake/a\x00.parquet", "s3://lake/a\x00.parquet"):
+            answer = httpx.post(
+                f"{live.url}/api/v1/projects/quality/datasets/april/register",
+                json={"path": path}, headers={"Authorization": f"Bearer {live.token}"},
+            )  # fmt: skip
+            assert answer.status_code == 400, answer.text
+            assert "NUL" in answer.json()["message"] or "S3 prefix" in answer.json()["message"]
