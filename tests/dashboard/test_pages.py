@@ -13,7 +13,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard import hub_client
-from tests.conftest import LiveHub, free_port, graphql_call
+from tests.api.test_datasets import person
+from tests.conftest import LiveHub, free_port, graphql_call, start_hub
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 PAGES = ("home", "experiments", "compare", "run", "datasets", "models", "tasks", "wiki",
@@ -348,3 +349,22 @@ def test_datasets_page_draws_the_lineage_of_a_version(hub_env: LiveHub) -> None:
         "{ version { runs { run { name } } } } }"
     )["data"]["dataset"]["version"]["runs"]
     assert used and {u["run"]["name"] for u in used} <= set(labels)
+
+
+def test_resources_for_someone_with_no_project_role(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compliance officer has no role in any project: the whole page still draws (it
+    stopped at a KeyError below the Share button), and Share says why it cannot make a link."""
+    gone = f"http://127.0.0.1:{free_port()}"  # a cluster that does not answer
+    for live in start_hub(tmp_path, demo=False, ray_address=gone):
+        live.graphql(
+            'mutation { createRun(input: {project: "p", experiment: "e"}) { __typename } }'
+        )
+        monkeypatch.setenv("SALON_URL", live.url)
+        monkeypatch.setenv("SALON_TOKEN", person(live, "no-role-reader", None))
+        app = open_page("resources")
+        assert_clean(app)
+        said = [info.value for info in app.info]
+        assert any("no role in any" in text for text in said), said
+        assert "Jobs" in [header.value for header in app.subheader]
