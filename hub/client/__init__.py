@@ -1,7 +1,7 @@
 """The Python client: ``hub.init`` to log runs, ``hub.Client`` to query from notebooks."""
 
 from hub.client.client import Client
-from hub.client.errors import HubError
-from hub.client.run import HubWarning, Run, init
+from hub.client.errors import HubError, HubWarning
+from hub.client.run import Run, init
 
 __all__ = ["Client", "HubError", "HubWarning", "Run", "init"]

@@ -9,6 +9,7 @@ import re
 import shutil
 import tempfile
 import threading
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal, overload
@@ -18,7 +19,7 @@ import httpx
 import polars as pl
 import pyarrow as pa
 
-from hub.client.errors import HubError
+from hub.client.errors import HubError, HubWarning
 from hub.client.models import Models
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -157,25 +158,27 @@ class Client:
         project: str | None = None,
         filter: str | None = None,
         order_by: str | Iterable[str] | None = None,
-        limit: int = 100,
+        limit: int | None = None,
     ) -> pl.DataFrame:
         """Runs as a DataFrame: one row per run, ``params.*`` and ``metrics.*`` as columns.
 
         ``filter`` uses Salon's filter language, e.g.
         ``"metrics.val_acc > 0.8 and params.lr = '0.01'"``; ``order_by`` e.g.
-        ``"metrics.val_acc desc"``. Pages are fetched until ``limit`` runs are in.
+        ``"metrics.val_acc desc"``. Every matching run comes back, a page of 500 at a time,
+        unless ``limit`` says how many; when more match than that, a :class:`HubWarning` says
+        how many there are.
         """
         orders = [order_by] if isinstance(order_by, str) else list(order_by or [])
         rows: list[dict[str, Any]] = []
         after = None
-        while len(rows) < limit:
+        while limit is None or len(rows) < limit:
             result = self.query(
                 RUNS_QUERY,
                 {
                     "project": project,
                     "filter": filter,
                     "orderBy": orders,
-                    "first": min(500, limit - len(rows)),
+                    "first": 500 if limit is None else min(500, limit - len(rows)),
                     "after": after,
                 },
             )["runs"]
@@ -185,11 +188,21 @@ class Client:
             after = result["pageInfo"]["endCursor"]
             if not result["pageInfo"]["hasNextPage"]:
                 break
+            if limit is not None and len(rows) >= limit:
+                warnings.warn(
+                    f"Salon: {result['totalCount']:,} runs match; these are the first {limit:,} "
+                    "(limit=None brings them all).",
+                    HubWarning,
+                    stacklevel=2,
+                )
         if not rows:
             return pl.DataFrame(schema={"id": pl.String, "name": pl.String, "status": pl.String})
         frame = pl.DataFrame(rows, infer_schema_length=None)
+        # Cast first: a column with no value at all (no run has ended) comes in as nulls.
         return frame.with_columns(
-            pl.col("started_at", "ended_at").str.to_datetime(time_zone="UTC", strict=False)
+            pl.col("started_at", "ended_at")
+            .cast(pl.String)
+            .str.to_datetime(time_zone="UTC", strict=False)
         )
 
     def run(self, run_id: str) -> dict[str, Any]:

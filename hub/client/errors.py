@@ -13,3 +13,9 @@ class HubError(Exception):
         self.message = message
         self.status = status
         self.details = details
+
+
+class HubWarning(UserWarning):
+    """Something worth knowing that is not an error: logging to the hub is degraded
+    (unreachable, refusing a batch, buffer full), or a query returned only part of what
+    matches."""

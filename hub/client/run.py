@@ -10,8 +10,10 @@ and waits.
 from __future__ import annotations
 
 import atexit
+import inspect
 import logging
 import os
+import random
 import sys
 import threading
 import time
@@ -24,7 +26,7 @@ import pyarrow as pa
 
 from hub.client import environment
 from hub.client.client import Client
-from hub.client.errors import HubError
+from hub.client.errors import HubError, HubWarning
 
 log = logging.getLogger("salon.client")
 
@@ -52,10 +54,6 @@ mutation ClientSetTags($runId: ID!, $tags: [KeyValueInput!]!) {
   setTags(runId: $runId, tags: $tags) { __typename ... on Error { message } }
 }
 """
-
-
-class HubWarning(UserWarning):
-    """Logging to the hub is degraded (unreachable, refusing a batch, buffer full)."""
 
 
 def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
@@ -305,7 +303,7 @@ class Run:
         backoff = 0.0
         failing_since: float | None = None
         while True:
-            self._wake.wait(timeout=backoff or self._flush_interval)
+            self._wake.wait(timeout=jittered(backoff) if backoff else self._flush_interval)
             self._wake.clear()
             with self._lock:
                 table = self._buffer.take()
@@ -481,10 +479,24 @@ def _install_excepthook() -> None:
         sys.excepthook = _remember_uncaught(sys.excepthook)
 
 
+def jittered(backoff: float) -> float:
+    """A pause between ``backoff / 2`` and ``backoff`` ("equal jitter"): many scripts that lost
+    the hub at the same moment do not all come back at the same moment."""
+    return random.uniform(backoff / 2, backoff)
+
+
 def _check(result: Mapping[str, Any]) -> Mapping[str, Any]:
     if "message" in result and result.get("__typename") != "Run":
         raise HubError(str(result["message"]))
     return result
+
+
+# What init passes on to Run: the sender's tuning.
+RUN_OPTIONS = frozenset(
+    name
+    for name, parameter in inspect.signature(Run.__init__).parameters.items()
+    if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+)
 
 
 def init(
@@ -506,6 +518,13 @@ def init(
     line, Python version, host, user and installed packages are recorded unless
     ``capture_environment`` is False.
     """
+    unknown = sorted(set(run_options) - RUN_OPTIONS)
+    if unknown:  # before the run exists: a typo must not leave a run running forever
+        raise TypeError(
+            f"hub.init() got unexpected keyword argument(s) {', '.join(map(repr, unknown))}; "
+            f"it takes project, experiment, name, config, tags, notes, url, token, "
+            f"capture_environment and {', '.join(sorted(RUN_OPTIONS))}."
+        )
     client = Client.shared(url, token)
     params = flatten_config(config or {})
     env = environment.capture() if capture_environment else None

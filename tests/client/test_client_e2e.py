@@ -14,6 +14,7 @@ import pytest
 
 import hub
 from hub.client import HubWarning, environment
+from hub.client.run import jittered
 from hub.services.tokens import create_admin_token_sync
 from hub.settings import Settings
 from hub.store import open_store
@@ -216,3 +217,31 @@ def test_environment_records_git_state(tmp_path: Path) -> None:
     assert environment.capture(tmp_path)["gitDirty"] is True
     assert any(p.startswith("polars==") for p in clean["packages"])
     assert clean["pythonVersion"].count(".") == 2 and clean["host"]
+
+
+def test_an_unknown_keyword_is_refused_before_a_run_is_made(hub_server: LiveHub) -> None:
+    with pytest.raises(TypeError, match=r"'group'.*batch_points"):
+        hub.init(project="vision", experiment="e", group="ablation", url=hub_server.url,
+                 token=hub_server.token, capture_environment=False)  # type: ignore[call-arg]  # fmt: skip
+    assert hub_server.graphql("{ projects { name } }")["data"]["projects"] == [], "no run made"
+
+
+def test_runs_come_back_whole_and_a_limit_says_how_many_match(hub_server: LiveHub) -> None:
+    client = hub.Client(hub_server.url, hub_server.token)
+    for number in range(120):
+        hub_server.graphql(
+            'mutation($n: String!) { createRun(input: {project: "vision", experiment: "e", '
+            "name: $n}) { __typename } }",
+            {"n": f"r{number}"},
+        )
+    running = client.runs("vision", filter="status = 'running'")  # no run has ended yet
+    assert len(running) == 120 and running["ended_at"].null_count() == 120
+    assert running.schema["ended_at"] == pl.Datetime("us", "UTC")
+    with pytest.warns(hub.HubWarning, match="120 runs match; these are the first 50"):
+        assert len(client.runs("vision", limit=50)) == 50
+
+
+def test_retries_wait_a_jittered_time() -> None:
+    """Scripts that lost the hub together do not all retry at the same instant."""
+    waits = {jittered(8.0) for _ in range(50)}
+    assert len(waits) > 40 and all(4.0 <= wait <= 8.0 for wait in waits)
