@@ -139,6 +139,12 @@ def projects() -> list[dict[str, Any]]:
     return result
 
 
+def projects_out_of_reach() -> dict[str, Any]:
+    """How many projects you have no role in, and the site admins who can give you one."""
+    result: dict[str, Any] = read("ProjectsOutOfReach")["projectsOutOfReach"]
+    return result
+
+
 def project(name: str) -> dict[str, Any] | None:
     """One project with its metric keys, param keys and experiments, or None."""
     result: dict[str, Any] | None = read("ProjectKeys", {"name": name})["project"]

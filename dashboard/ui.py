@@ -115,12 +115,26 @@ def query_param_list(name: str) -> list[str]:
     return [part for part in raw.split(",") if part.strip()]
 
 
+def no_projects() -> None:
+    """What a page says when the person sees no project: that there are none yet, or that
+    there are some they have no role in, and whom to ask."""
+    reach = load(hub_client.projects_out_of_reach)
+    if not reach["count"]:
+        st.info("No projects yet. Log a run from a notebook and its project appears here.",
+                icon=":material/science:")  # fmt: skip
+        return
+    admins = ", ".join(reach["siteAdmins"]) or "a site admin"
+    some = "1 project" if reach["count"] == 1 else f"{reach['count']} projects"
+    st.info(f"This hub has {some} you have no role in yet. Ask its maintainers, or {admins}, "
+            "to add you.", icon=":material/group_add:")  # fmt: skip
+
+
 def pick_project(where: Any = st) -> str:
     """A project chooser that starts at the project in the link (``?project=``), stops the page
     with a note when there is none, and keeps the choice in the link."""
     projects = [p["name"] for p in load(hub_client.projects)]
     if not projects:
-        st.info("No projects yet.")
+        no_projects()
         st.stop()
     wanted = st.query_params.get("project") or st.session_state.get("project")
     project: str = where.selectbox(

@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import hub_client
 from dashboard.discussion import reader_zone, when
-from dashboard.ui import load
+from dashboard.ui import load, no_projects
 
 REASONS = {"mention": "mentioned you", "reply": "in your thread", "watch": "you follow this",
            "assign": "assigned to you"}  # fmt: skip
@@ -92,7 +92,7 @@ with inbox_tab:
 with feed_tab:
     projects = [p["name"] for p in load(hub_client.projects)]
     if not projects:
-        st.info("No projects yet.")
+        no_projects()
         st.stop()
     left, middle, right = st.columns([2, 2, 2])
     project = left.selectbox("Project", projects)

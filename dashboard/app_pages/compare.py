@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import hub_client, share
 from dashboard.charts import curves_figure, parallel_figure
-from dashboard.ui import key_metric, load, preferred_metrics, query_param_list
+from dashboard.ui import key_metric, load, no_projects, preferred_metrics, query_param_list
 
 BUCKETS = 400
 RUN_LIMIT = 300
@@ -23,7 +23,7 @@ st.caption(
 wanted_runs = query_param_list("runs") or st.session_state.get("selected_runs", [])
 projects = [p["name"] for p in load(hub_client.projects)]
 if not projects:
-    st.info("No projects yet. Log a run from a notebook and its project appears here.")
+    no_projects()
     st.stop()
 wanted_project = st.query_params.get("project")
 if not wanted_project and wanted_runs:

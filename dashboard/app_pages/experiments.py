@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard import hub_client
 from dashboard.tables import runs_column_config, runs_frame, styled
-from dashboard.ui import load
+from dashboard.ui import load, no_projects
 
 PAGE_SIZE = 300
 NEWEST_FIRST = "newest first"
@@ -23,7 +23,7 @@ st.caption(
 
 projects = [p["name"] for p in load(hub_client.projects)]
 if not projects:
-    st.info("No projects yet. Log a run from a notebook and its project appears here.")
+    no_projects()
     st.stop()
 wanted = st.query_params.get("project") or st.session_state.get("project")
 project = st.columns([1, 2])[0].selectbox(

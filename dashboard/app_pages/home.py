@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard import hub_client
 from dashboard.tables import recent_runs_frame, styled
-from dashboard.ui import load
+from dashboard.ui import load, no_projects
 
 RECENT_RUNS = 15
 CARDS_PER_ROW = 3
@@ -15,7 +15,7 @@ st.caption("Your team's projects and the runs started most recently.")
 st.subheader("Projects")
 projects = load(hub_client.projects)
 if not projects:
-    st.info("No projects yet. Log a run from a notebook and its project appears here.")
+    no_projects()
 for start in range(0, len(projects), CARDS_PER_ROW):
     for column, project in zip(
         st.columns(CARDS_PER_ROW), projects[start : start + CARDS_PER_ROW], strict=False

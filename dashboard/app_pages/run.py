@@ -5,7 +5,15 @@ import streamlit as st
 
 from dashboard import cluster_client, discussion, hub_client, model_client, share
 from dashboard.charts import curves_figure
-from dashboard.ui import duration_text, load, number_text, size_text, status_badge, status_label
+from dashboard.ui import (
+    duration_text,
+    load,
+    no_projects,
+    number_text,
+    size_text,
+    status_badge,
+    status_label,
+)
 
 BUCKETS = 300
 CHARTS_PER_ROW = 3
@@ -16,7 +24,7 @@ if not run_id:
     st.caption("Everything about one run. Pick a project and one of its runs.")
     projects = [p["name"] for p in load(hub_client.projects)]
     if not projects:
-        st.info("No projects yet.")
+        no_projects()
         st.stop()
     wanted = st.session_state.get("project")
     left, right = st.columns([1, 3])

@@ -107,12 +107,26 @@ class ProjectType:
         return await runs.param_keys(ctx.store, ctx.principal, str(self.id))
 
 
+@strawberry.type(name="ProjectsOutOfReach")
+class OutOfReachType:
+    count: int = strawberry.field(description="Projects on this hub you have no role in.")
+    site_admins: list[str] = strawberry.field(description="Who can give you a role.")
+
+
 @strawberry.type
 class ProjectQueries:
     @strawberry.field(description="Every project you can see, by name.")
     async def projects(self, info: Info) -> list[ProjectType]:
         records = await projects.list_projects(info.context.store, info.context.principal)
         return [ProjectType.of(record) for record in records]
+
+    @strawberry.field(
+        description="What to do when a project you need is not in your list: how many projects "
+        "you have no role in (never their names), and the site admins who can grant one."
+    )
+    async def projects_out_of_reach(self, info: Info) -> OutOfReachType:
+        found = await projects.out_of_reach(info.context.store, info.context.principal)
+        return OutOfReachType(count=found.hidden_projects, site_admins=found.site_admins)
 
     @strawberry.field(description="One project by name, or null if there is none you can see.")
     async def project(self, info: Info, name: str) -> ProjectType | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from hub.clock import now
 from hub.errors import NotFound
 from hub.ids import new_id
@@ -20,6 +22,22 @@ async def list_projects(store: Store, principal: Principal) -> list[ProjectRecor
     shown = [p for p in projects if p.id in readable]
     await audit.read(store, principal, "projects.list", "project", None, None, len(shown))
     return shown
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OutOfReach:
+    """What someone who sees few projects (or none) needs to know to ask for more: how many
+    others there are (never their names) and who can grant a role."""
+
+    hidden_projects: int
+    site_admins: list[str]
+
+
+async def out_of_reach(store: Store, principal: Principal) -> OutOfReach:
+    projects = await store.projects.all()
+    readable = await permissions.readable_projects(store, principal, [p.id for p in projects])
+    admins = sorted(u.name for u in await store.users.all() if u.is_admin and not u.disabled_at)
+    return OutOfReach(len(projects) - len(readable), admins)
 
 
 async def visible_project(store: Store, principal: Principal, name: str) -> ProjectRecord:

@@ -153,6 +153,7 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     "groups": lambda w, c: (Rule("signed_in", "{ groups { name } }", lambda v, w: v is not None), {}),
     "apiTokens": lambda w, c: (Rule("signed_in", "{ apiTokens { id } }", lambda v, w: v is not None), {}),
     "projects": lambda w, c: (Rule("viewer", "{ projects { name } }", sees_alpha), {}),
+    "projectsOutOfReach": lambda w, c: (Rule("signed_in", "{ projectsOutOfReach { count siteAdmins } }"), {}),
     "project": lambda w, c: (Rule("viewer", '{ project(name: "alpha") { name members { name } } }'), {}),
     "run": lambda w, c: (Rule("viewer", "query($id: ID!) { run(id: $id) { name } }"), {"id": w.alpha_run}),
     "runs": lambda w, c: (

@@ -368,3 +368,20 @@ def test_resources_for_someone_with_no_project_role(
         said = [info.value for info in app.info]
         assert any("no role in any" in text for text in said), said
         assert "Jobs" in [header.value for header in app.subheader]
+
+
+def test_someone_with_no_role_is_told_whom_to_ask(
+    hub_env: LiveHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not "No projects yet" on a hub with three projects: say there are projects they have
+    no role in (not which) and who can add them, on every page that needs a project."""
+    monkeypatch.setenv("SALON_TOKEN", person(hub_env, "new-hire", None))
+    admins = hub_env.graphql("{ projectsOutOfReach { siteAdmins } }")["data"]
+    named = admins["projectsOutOfReach"]["siteAdmins"]
+    assert named, "the demo team has a site admin"
+    for page in ("home", "experiments", "compare", "run", "datasets", "models", "tasks", "wiki"):
+        app = open_page(page)
+        assert_clean(app)
+        said = " ".join(info.value for info in app.info)
+        assert "3 projects you have no role in" in said and named[0] in said, (page, said)
+        assert "No projects yet" not in said and "vision-defects" not in said, page
