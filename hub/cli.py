@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import os
 import signal
@@ -204,6 +205,10 @@ def _demo_jobs(store: Store, settings: Settings) -> None:
         typer.secho(f"The demo jobs were not submitted: {exc}", fg=typer.colors.YELLOW, err=True)
 
 
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 @app.command()
 def up(
     port: PortOption = None,
@@ -218,6 +223,10 @@ def up(
 
     settings = _settings(port)
     _configure_logging(settings.log_level)
+    # systemd, Docker and kill stop a service with SIGTERM: end as on Ctrl+C, through the
+    # finally below that stops the dashboard and the local Ray cluster. (uvicorn handles the
+    # signal while it serves, then raises it again, which lands here.)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     store = _open_store(settings)
     if demo_data:
         empty = not asyncio.run(store.projects.all())
@@ -237,6 +246,10 @@ def up(
     local_cluster = None
     if not settings.ray_address and settings.ray_start:
         local_cluster, settings = _start_ray(settings)
+    if local_cluster is not None:  # also when stopped before serving starts
+        from hub import local_ray
+
+        atexit.register(local_ray.remove, local_cluster)
 
     dashboard_process: subprocess.Popen[bytes] | None = None
 

@@ -24,6 +24,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+RAY_PORTS = (
+    "ray-client-server-port", "dashboard-agent-listen-port", "dashboard-agent-grpc-port",
+    "metrics-export-port", "runtime-env-agent-port", "node-manager-port", "object-manager-port",
+)  # fmt: skip
+
+
 @dataclasses.dataclass
 class LocalRay:
     dashboard: str  # the address the hub samples and submits to
@@ -69,11 +75,14 @@ def start(
     port = dashboard_port or free_port()
     gcs_port = free_port()
     ray = Path(sys.executable).parent / "ray"
+    # Every port Ray would otherwise take at a fixed default (client server 10001, agent 52365,
+    # metrics, ...) is a free one, so that another Ray on this machine does not take our jobs.
+    ports = [f"--{name}={free_port()}" for name in RAY_PORTS]
     with log.open("ab") as out:
         process = subprocess.Popen(
             [str(ray), "start", "--head", "--block", "--node-ip-address", "127.0.0.1",
              "--num-gpus", str(gpus), "--num-cpus", str(cpus), "--port", str(gcs_port),
-             "--dashboard-host", "127.0.0.1", "--dashboard-port", str(port),
+             "--dashboard-host", "127.0.0.1", "--dashboard-port", str(port), *ports,
              "--include-dashboard", "true", "--disable-usage-stats",
              "--temp-dir", str(folder / "ray")],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
@@ -81,15 +90,19 @@ def start(
     head = LocalRay(f"http://127.0.0.1:{port}", process, folder, gpus, log,
                     f"127.0.0.1:{gcs_port}")  # fmt: skip
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"Ray's head node stopped:\n{log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{head.dashboard}/api/version", timeout=1).status_code == 200:
-                return head
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"Ray's head node stopped:\n{log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{head.dashboard}/api/version", timeout=1).status_code == 200:
+                    return head
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+    except BaseException:  # stopped while starting (Ctrl+C, SIGTERM): leave nothing running
+        remove(head)
+        raise
     head.stop()
     raise RuntimeError(f"Ray's dashboard did not answer in {seconds:.0f} s:\n"
                        f"{log.read_text()[-2000:]}")  # fmt: skip

@@ -147,3 +147,31 @@ def test_salon_up_completes_an_older_demo_store(tmp_path: Path) -> None:
         assert sum(runs.values()) == made
     finally:
         store.close()
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_sigterm_stops_salon_up_and_its_ray_cluster(
+    tmp_path: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    """systemd, Docker and kill stop a service with SIGTERM: salon up then stops its Ray head
+    and removes its folder, as on Ctrl+C."""
+    import psutil
+
+    before = set(Path("/tmp").glob("salon-ray-*"))
+    port = free_port()
+    env = salon_env(tmp_path, SALON_PORT=str(port), SALON_RAY_GPUS="1")
+    up = subprocess.Popen([*SALON, "up", "--no-dashboard", "--no-demo"], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    processes.append(up)
+    wait_until_up(f"http://127.0.0.1:{port}/healthz", up)
+    (folder,) = set(Path("/tmp").glob("salon-ray-*")) - before
+    ray = [p for p in psutil.process_iter(["cmdline"]) if str(folder) in " ".join(
+        p.info["cmdline"] or [])]  # fmt: skip
+    assert ray, "the local Ray head runs"
+    up.send_signal(signal.SIGTERM)
+    output, _ = up.communicate(timeout=90)
+    assert "Stopping the local Ray cluster" in output, output
+    _, alive = psutil.wait_procs(ray, timeout=30)
+    assert not alive, [p.info["cmdline"] for p in alive]
+    assert not folder.exists()
