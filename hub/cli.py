@@ -197,12 +197,13 @@ def _demo_jobs(store: Store, settings: Settings) -> None:
             person = await principal_for_user(store, user, auth_method="system", auth_id=None)
             sleep = f"import time; print('training'); time.sleep({minutes * 60})"
             command = f'{sys.executable} -c "{sleep}"'
-            await cluster.submit(store, settings, person, project, command, gpus=gpus)
+            try:
+                await cluster.submit(store, settings, person, project, command, gpus=gpus)
+            except Exception as exc:  # the demo works without its jobs; say which and why
+                typer.secho(f"The demo job of {name} in {project} was not submitted: {exc}",
+                            fg=typer.colors.YELLOW, err=True)  # fmt: skip
 
-    try:
-        asyncio.run(submit())
-    except Exception as exc:  # the demo works without its jobs
-        typer.secho(f"The demo jobs were not submitted: {exc}", fg=typer.colors.YELLOW, err=True)
+    asyncio.run(submit())
 
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
@@ -296,10 +297,13 @@ def up(
         if dashboard:
             lines.append(f"  Dashboard:  {settings.dashboard_url}")
             if demo_password is not None:
+                from hub.demo import who_is_who
+
                 lines.append(
                     f"    Sign in as ana.silva (or ben.okafor, farah.haddad, hana.kim, …) with the "
-                    f"demo password {demo_password}"
+                    f"demo password {demo_password}. Who is who:"
                 )
+                lines += [f"      {person}" for person in who_is_who()]
             lines.append(
                 "    Admin account: admin; set its password with `salon user password admin`"
             )

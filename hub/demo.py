@@ -27,6 +27,17 @@ PEOPLE = {  # name: (display name, e-mail, what they do)
     "hana.kim": ("Hana Kim", "hana.kim@example.com", "compliance officer"),
 }
 COMPLIANCE = ("hana.kim",)
+RANKS = ("viewer", "commenter", "editor", "maintainer", "admin")
+TRY = {  # what each demo person is there to show
+    "ana.silva": "compare the detector runs and promote a model version",
+    "ben.okafor": "read the churn forecasts and book GPUs",
+    "chioma.eze": "the support assistant's runs and wiki",
+    "dmitri.volkov": "log a run from a notebook and discuss it",
+    "emi.tanaka": "the leads' view of every project",
+    "farah.haddad": "review the detector version waiting for approval",
+    "gus.lindqvist": "review the assistant's answers",
+    "hana.kim": "the audit trail and the GPU usage report (no project role)",
+}
 GROUPS = {
     "vision-team": ("Trains the defect detectors.", ("ana.silva", "dmitri.volkov")),
     "growth-team": ("Forecasts churn.", ("ben.okafor",)),
@@ -108,6 +119,23 @@ def _curves(
         "val/acc": np.clip(val_acc, 0, 1),
         "lr": schedule,
     }
+
+
+def who_is_who() -> list[str]:
+    """A line per demo person: what they do, their roles, and what to try as them."""
+    lines = []
+    for name, (_, _, what) in PEOPLE.items():
+        groups = {group for group, (_, members) in GROUPS.items() if name in members}
+        best: dict[str, str] = {}  # project: the strongest role, in person or by a group
+        for project, kind, who, role in MEMBERSHIPS:
+            if (kind, who) == ("user", name) or (kind == "group" and who in groups):
+                if RANKS.index(role) > RANKS.index(best.get(project, "viewer")):
+                    best[project] = role
+                best.setdefault(project, role)
+        roles = [f"{role} on {project}" for project, role in best.items()]
+        held = ", ".join(roles) or ("audit reader" if name in COMPLIANCE else "no role")
+        lines.append(f"{name} ({what}; {held}): {TRY[name]}")
+    return lines
 
 
 async def load_people(store: Store, principal: Principal, password: str) -> None:

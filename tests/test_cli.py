@@ -98,6 +98,9 @@ def test_up_starts_hub_and_dashboard_with_demo_data_and_prints_how_to_sign_in(
     assert f"Dashboard:  http://127.0.0.1:{dashboard_port}" in output
     password = (tmp_path / "demo-password").read_text().strip()
     assert "Sign in as ana.silva" in output and f"demo password {password}" in output
+    # Who each demo person is, their roles and what to try as them.
+    assert "farah.haddad (quality engineer (expert); commenter on vision-defects): review" in output
+    assert "hana.kim (compliance officer; audit reader)" in output
     secrets = (tmp_path / "dashboard" / "secrets.toml").read_text()
     assert f'redirect_uri = "http://127.0.0.1:{dashboard_port}/oauth2callback"' in secrets
     assert (tmp_path / "dashboard" / "secrets.toml").stat().st_mode & 0o777 == 0o600
@@ -117,6 +120,7 @@ def test_up_starts_hub_and_dashboard_with_demo_data_and_prints_how_to_sign_in(
         time.sleep(1)
     assert seen["cluster"]["gpus"] == 4
     assert sorted(j["user"] for j in seen["clusterJobs"]) == ["ana.silva", "ben.okafor"]
+    assert "was not submitted" not in output and "were not submitted" not in output
 
 
 def test_salon_up_completes_an_older_demo_store(tmp_path: Path) -> None:
