@@ -342,3 +342,17 @@ def test_the_unread_count_counts_only_what_the_inbox_shows(hub_server: LiveHub) 
     asyncio.run(access.revoke_role(hub_server.store, SYSTEM, "vision", "user", "kim"))
     told = as_person(hub_server, kim, INBOX)
     assert (told["unreadNotifications"], told["inbox"]) == (0, [])
+
+
+def test_changing_a_run_s_notes_is_in_the_feed(hub_server: LiveHub) -> None:
+    run = a_run(hub_server)
+    name = hub_server.graphql("query($id: ID!) { run(id: $id) { name } }", {"id": run})
+    notes = "mutation($id: ID!, $n: String!) { setRunNotes(runId: $id, notes: $n) { __typename } }"
+    for _ in range(2):
+        hub_server.graphql(notes, {"id": run, "n": "Diverged after step 400: **bad shard**."})
+    feed = hub_server.graphql(FEED, {"p": "vision", "verbs": ["run.set_notes"]})["data"]
+    entries = feed["activity"]["entries"]
+    assert [e["summary"] for e in entries] == [
+        f"changed the notes of run {name['data']['run']['name']}"
+    ], "once: the same notes again change nothing"
+    assert entries[0]["detail"]["excerpt"].startswith("Diverged after step 400")
