@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Iterator
 from typing import Any
 
 import strawberry
@@ -130,6 +131,22 @@ class SalonSchema(strawberry.Schema):
         return None
 
 
+class SyntaxSafeParserCache(ParserCache):
+    """Strawberry's parser cache, but a document that does not parse is left to Strawberry's
+    own parse, which answers with the syntax error: raised from the cache, it escaped the
+    subscription handler (logged as unhandled, and the client got a bare ``complete``)."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        try:
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        except GraphQLError:
+            context.graphql_document = None
+        yield
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema with its limits (depth, aliases, tokens) and error masking."""
     settings = settings or Settings()
@@ -138,7 +155,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
         MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         # Clients send the same few documents with new variables: parse and validate once.
-        ParserCache(maxsize=512),
+        SyntaxSafeParserCache(maxsize=512),
         ValidationCache(maxsize=512),
         AddValidationRules([cost_rule(settings.graphql_max_cost, settings.max_page_size)]),
         MaskUnexpectedErrors,

@@ -9,11 +9,15 @@ any bearer token before anything else is accepted. Pages on other origins may no
 
 from __future__ import annotations
 
+from graphql import GraphQLError, GraphQLSyntaxError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
 from strawberry.types.unset import UnsetType
 
 from hub.api.context import Context, Loaders, context_for
@@ -21,7 +25,22 @@ from hub.errors import Unauthenticated
 from hub.http.auth import client_address
 
 
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws as Strawberry speaks it, except that a subscription that does not
+    parse gets an ``error`` message with the syntax error, as the protocol describes for
+    errors before execution: Strawberry closed the whole socket (every other subscription on
+    it with it)."""
+
+    @staticmethod
+    def _get_pre_execution_close_reason(error: GraphQLError) -> str | None:
+        if isinstance(error, GraphQLSyntaxError):
+            return None
+        return BaseGraphQLTransportWSHandler._get_pre_execution_close_reason(error)
+
+
 class GraphQLView(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:

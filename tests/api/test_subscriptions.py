@@ -5,6 +5,7 @@ restricted dataset only for its groups."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable
 from typing import Any
 
@@ -173,3 +174,30 @@ def test_queries_still_need_the_header_over_http(hub_server: LiveHub) -> None:
     response = httpx.post(f"{hub_server.url}/graphql", json={"query": "{ version }"})
     assert response.status_code == 401
     assert graphql_call(hub_server.url, hub_server.token, "{ version }")["data"]["version"]
+
+
+def test_a_subscription_that_does_not_parse_gets_an_error_message(
+    hub_server: LiveHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The graphql-transport-ws ``error`` message with the syntax error, on a socket that stays
+    open for the next subscription; nothing is logged as unhandled."""
+
+    async def talk() -> list[dict[str, Any]]:
+        url = hub_server.url.replace("http", "ws") + "/graphql"
+        async with websockets.connect(url, origin=hub_server.url,  # type: ignore[arg-type]
+                                      subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]  # fmt: skip
+            hello = {"authorization": f"Bearer {hub_server.token}"}
+            await ws.send(json.dumps({"type": "connection_init", "payload": hello}))
+            answers = [json.loads(await ws.recv())]
+            bad = 'subscription { activityAdded(project: "x" { verb }'
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": bad}}))
+            answers.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+            await ws.send(json.dumps({"type": "ping"}))
+            answers.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+            return answers
+
+    ack, error, pong = asyncio.run(talk())
+    assert ack["type"] == "connection_ack" and pong["type"] == "pong"
+    assert error["type"] == "error" and error["id"] == "1", error
+    assert error["payload"][0]["message"] == "Syntax Error: Expected Name, found '{'."
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
