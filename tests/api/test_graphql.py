@@ -269,7 +269,8 @@ def test_one_limit_on_curves_per_request_across_fields_and_aliases(demo_api: InP
         (f"query($ids: [ID!]!) {{ {aliases} }}", {"ids": ids}),  # 3 x 46 x 2
         (
             'query($ids: [ID!]!) { metricSeries(runIds: $ids, keys: ["loss", "val/acc", "lr"]) '
-            + "{ key } " + per_run[1:] % '["loss", "val/acc"]',
+            + "{ key } "
+            + per_run[1:] % '["loss", "val/acc"]',
             {"ids": ids},
         ),  # 138 + 92
     ):
