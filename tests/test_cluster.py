@@ -142,6 +142,8 @@ def test_the_cluster_going_away_is_shown_and_history_survives(tmp_path: Path) ->
             stop_ray(head)
             gone = eventually(lambda: not (c := seen())["reachable"] and c)
             assert "Cannot reach the Ray cluster" in gone["problem"]
+            assert gone["nodes"] and not any(n["alive"] for n in gone["nodes"]), gone
+            assert gone["gpus"] == gone["gpusUsed"] == 0, "nothing is known to be up"
             history = graphql_call(live.url, live.token, "{ clusterHistory { gpus } }")
             assert history["data"]["clusterHistory"], "samples from before stay"
             head = start_ray(folder, dashboard_port=port)

@@ -137,8 +137,12 @@ class State:
 
 
 async def state(store: Store, settings: Settings, principal: Principal) -> State:
+    """The cluster as last seen. While it does not answer, no node is shown alive: the last
+    sample says what was there, not what is (``lastAnswerAt`` says when it last answered)."""
     check, last = await store.cluster.last_check()
     nodes = await store.cluster.latest_nodes()
+    if check is not None and not check.ok:
+        nodes = [dataclasses.replace(node, alive=False, cpus_used=0, gpus_used=0) for node in nodes]
     await audit.read(store, principal, "cluster.read", "cluster", None, None, len(nodes))
     return State(bool(settings.ray_address), check, last, nodes)
 
