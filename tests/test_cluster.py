@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 import hub
@@ -139,7 +140,12 @@ def test_the_cluster_going_away_is_shown_and_history_survives(tmp_path: Path) ->
                 return dict(graphql_call(live.url, live.token, CLUSTER)["data"]["cluster"])
 
             eventually(lambda: seen()["gpus"] == 4)
-            stop_ray(head)
+            # The machine dies: killed at once, Ray cannot mark its node dead on the way out.
+            ray = psutil.Process(head.process.pid)
+            family = [ray, *ray.children(recursive=True)]
+            for process in family:
+                process.kill()
+            psutil.wait_procs(family, timeout=30)
             gone = eventually(lambda: not (c := seen())["reachable"] and c)
             assert "Cannot reach the Ray cluster" in gone["problem"]
             assert gone["nodes"] and not any(n["alive"] for n in gone["nodes"]), gone
