@@ -170,6 +170,9 @@ def _threads(kind: str, object_id: str, title: str) -> None:
         _act(lambda: hub_client.watch(kind, object_id, not watching), said)
     show_resolved = st.toggle("Show resolved threads", key=f"resolved:{kind}:{object_id}")
     threads = [t for t in found["threads"] if show_resolved or not t["resolvedAt"]]
+    if found["pageInfo"]["hasNextPage"]:
+        st.caption(f"Showing the first {len(found['threads'])} threads; notebooks page "
+                   "through the rest with GraphQL's discussion(after: …).")  # fmt: skip
     if not found["threads"]:
         st.caption("No comments yet. Start the discussion below.")
     elif not threads:

@@ -397,13 +397,25 @@ def lineage(project: str, name: str, number: int | None) -> list[dict[str, Any]]
 # Discussions, activity and the inbox --------------------------------------------------------
 
 
+MAX_THREADS_SHOWN = 400
+
+
 def discussion(kind: str, object_id: str) -> dict[str, Any]:
-    """The threads on an object (never cached: a new comment must show on the next rerun)."""
-    found: dict[str, Any] = _post(hub_url(), _token(), "Discussion",
-                                  {"kind": kind, "id": object_id})["discussion"]  # fmt: skip
-    if found["__typename"] != "Discussion":
-        raise HubError(found["message"])
-    return found
+    """The threads on an object, oldest first, up to :data:`MAX_THREADS_SHOWN` (fetched 40 at
+    a time; never cached: a new comment must show on the next rerun)."""
+    whole: dict[str, Any] | None = None
+    after = None
+    while whole is None or (whole["pageInfo"]["hasNextPage"]
+                            and len(whole["threads"]) < MAX_THREADS_SHOWN):  # fmt: skip
+        found: dict[str, Any] = _post(hub_url(), _token(), "Discussion",
+                                      {"kind": kind, "id": object_id, "after": after}
+                                      )["discussion"]  # fmt: skip
+        if found["__typename"] != "Discussion":
+            raise HubError(found["message"])
+        if whole is not None:
+            found["threads"] = whole["threads"] + found["threads"]
+        whole, after = found, found["pageInfo"]["endCursor"]
+    return whole
 
 
 def mention_candidates(kind: str, object_id: str) -> list[dict[str, Any]]:

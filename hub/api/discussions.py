@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 
 from hub.api.context import Info
 from hub.api.errors import Errors, FilterErrorType, result_of
+from hub.api.runs import PageInfoType
 from hub.services import activity, comments, digests
 from hub.services.comments import EMOJI, Anchor
 from hub.services.markdown import render
@@ -102,8 +103,11 @@ class DiscussionType:
     kind: TargetKind
     id: strawberry.ID
     threads: list[ThreadType]
-    open_threads: int = strawberry.field(description="Threads not resolved.")
+    open_threads: int = strawberry.field(description="Threads not resolved, over all pages.")
     watching: bool = strawberry.field(description="Whether the caller follows this object.")
+    page_info: PageInfoType = strawberry.field(
+        description="Pass endCursor as `after` for the threads that follow."
+    )
 
 
 @strawberry.type(name="ActivityEntry", description="A change, as the feed shows it.")
@@ -218,9 +222,12 @@ def _anchor(text: str | None) -> CommentAnchorType | None:
     )  # fmt: skip
 
 
-async def _discussion(info: Info, kind: TargetKind, object_id: str) -> DiscussionType:
+async def _discussion(
+    info: Info, kind: TargetKind, object_id: str, first: int, after: str | None
+) -> DiscussionType:
     ctx = info.context
-    found = await comments.on(ctx.store, ctx.principal, kind.value, object_id)
+    page = await comments.threads(ctx.store, ctx.principal, kind.value, object_id, first, after)
+    found = page.comments
     shown = await comments_of(ctx.store, found, ctx.principal.user_id)
     names = await _names(ctx.store, {c.resolved_by for c in found if c.resolved_by})
     threads: dict[str, ThreadType] = {}
@@ -236,9 +243,9 @@ async def _discussion(info: Info, kind: TargetKind, object_id: str) -> Discussio
     watching = await ctx.store.activity.watching(ctx.principal.user_id, kind.value, object_id)
     return DiscussionType(
         kind=kind, id=strawberry.ID(object_id), threads=list(threads.values()),
-        open_threads=sum(1 for t in threads.values() if t.resolved_at is None
-                         and t.comments[0].deleted_at is None),
-        watching=watching,
+        open_threads=page.open_threads, watching=watching,
+        page_info=PageInfoType(has_next_page=page.has_more,
+                               end_cursor=next(reversed(threads), None)),
     )  # fmt: skip
 
 
@@ -290,9 +297,13 @@ async def _one(info: Info, work: Awaitable[CommentRecord]) -> CommentResult:
 
 @strawberry.type
 class DiscussionQueries:
-    @strawberry.field(description="The threads on an object, oldest first.")
-    async def discussion(self, info: Info, kind: TargetKind, id: strawberry.ID) -> DiscussionResult:
-        return await result_of(_discussion(info, kind, id), lambda d: d)  # type: ignore[return-value]
+    @strawberry.field(description="The threads on an object, oldest first, `first` at a time "
+                      "(at most 500), after the thread `after`.")  # fmt: skip
+    async def discussion(
+        self, info: Info, kind: TargetKind, id: strawberry.ID, first: int = 100,
+        after: str | None = None,
+    ) -> DiscussionResult:  # fmt: skip
+        return await result_of(_discussion(info, kind, id, first, after), lambda d: d)  # type: ignore[return-value]
 
     @strawberry.field(
         description="The activity feed, newest first: one project's, one object's (its changes "

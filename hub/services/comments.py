@@ -27,7 +27,7 @@ from hub.store.records import CommentRecord, EventDraft, Mention
 
 MAX_BODY = 20_000
 MAX_MENTIONS = 50
-MAX_COMMENTS = 2000  # on one object, in one read
+MAX_THREADS_PAGE = 500  # threads of one object in one read
 EMOJI = {"+1": "👍", "-1": "👎", "tada": "🎉", "heart": "❤️", "eyes": "👀", "rocket": "🚀",
          "laugh": "😄", "confused": "😕"}  # fmt: skip
 
@@ -191,13 +191,29 @@ async def add(
     return await audit.change(store, events, store.comments.create(record, mentions, audit=events))
 
 
-async def on(store: Store, principal: Principal, kind: str, object_id: str) -> list[CommentRecord]:
-    """Every comment on an object, oldest first (deleted ones keep their place, emptied)."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class ThreadPage:
+    """A page of an object's threads: their comments oldest first (deleted ones keep their
+    place, emptied), whether more threads follow, and the open threads over all pages."""
+
+    comments: list[CommentRecord]
+    has_more: bool
+    open_threads: int
+
+
+async def threads(
+    store: Store, principal: Principal, kind: str, object_id: str, first: int = 100,
+    after: str | None = None,
+) -> ThreadPage:  # fmt: skip
+    """Up to ``first`` threads on an object, oldest first, after the thread ``after``."""
+    if not 1 <= first <= MAX_THREADS_PAGE:
+        raise LimitExceeded(f"Ask for 1 to {MAX_THREADS_PAGE} threads at a time.", field="first")
     target = await targets.find(store, principal, kind, object_id, READ, action="comments.read")
-    found = await store.comments.on([target.ref], MAX_COMMENTS)
+    found, more = await store.comments.threads_on(target.id, after, first)
+    _, open_threads = (await store.comments.counts([target.id])).get(target.id, (0, 0))
     await audit.read(store, principal, "comments.read", kind, object_id, target.project.id,
                      len(found))  # fmt: skip
-    return found
+    return ThreadPage(found, more, open_threads)
 
 
 async def _target_of(

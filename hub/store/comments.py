@@ -106,18 +106,31 @@ class CommentStore:
     async def by_id(self, comment_id: str) -> CommentRecord | None:
         return await self._db.read(_by_id, comment_id)
 
-    async def on(self, targets: list[tuple[str, str]], limit: int) -> list[CommentRecord]:
-        """The comments on these objects (kind, id), oldest first."""
+    async def threads_on(
+        self, target_id: str, after: str | None, limit: int
+    ) -> tuple[list[CommentRecord], bool]:
+        """Every comment of up to ``limit`` threads on an object, oldest thread first, starting
+        after the thread ``after``; and whether more threads follow. Ids are unique across
+        kinds and ordered by time."""
 
-        def select(cur: Cursor) -> list[CommentRecord]:
+        def select(cur: Cursor) -> tuple[list[CommentRecord], bool]:
+            starts = [
+                row[0]
+                for row in cur.execute(
+                    "SELECT id FROM comments WHERE target_id = ? AND id = thread_id "
+                    "AND (CAST(? AS VARCHAR) IS NULL OR id > ?) ORDER BY id LIMIT ?",
+                    [target_id, after, after, limit + 1],
+                ).fetchall()
+            ]
+            page = starts[:limit]
             rows = cur.execute(
-                f"SELECT {_COLUMNS} FROM comments WHERE target_id IN (SELECT unnest(?)) "
-                "ORDER BY id LIMIT ?",  # ids are unique across kinds, and ordered by time
-                [[target_id for _, target_id in targets], limit],
+                f"SELECT {_COLUMNS} FROM comments WHERE thread_id IN (SELECT unnest(?)) "
+                "ORDER BY id",
+                [page],
             ).fetchall()
-            return [_comment(row) for row in rows]
+            return [_comment(row) for row in rows], len(starts) > limit
 
-        return await self._db.read(select) if targets else []
+        return await self._db.read(select)
 
     async def counts(self, target_ids: list[str]) -> dict[str, tuple[int, int]]:
         """Per object: its comments (not deleted) and its open threads."""

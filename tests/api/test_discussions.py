@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 import hub
-from hub.services import access, accounts
+from hub.services import access, accounts, comments
 from hub.services.principal import SYSTEM
 from tests.api.test_datasets import inspections, person, restrict
 from tests.conftest import LiveHub, graphql_call
@@ -356,3 +356,32 @@ def test_changing_a_run_s_notes_is_in_the_feed(hub_server: LiveHub) -> None:
         f"changed the notes of run {name['data']['run']['name']}"
     ], "once: the same notes again change nothing"
     assert entries[0]["detail"]["excerpt"].startswith("Diverged after step 400")
+
+
+def test_a_long_discussion_pages_through_every_thread(hub_server: LiveHub) -> None:
+    """2,005 threads on one run: every one is reachable, newest included, a page at a time."""
+    run = a_run(hub_server)
+
+    async def talk() -> None:
+        for number in range(2005):
+            await comments.add(hub_server.store, SYSTEM, "run", run, f"thread {number}")
+
+    asyncio.run(talk())
+    page = """query($id: ID!, $after: String) { discussion(kind: RUN, id: $id, first: 500,
+      after: $after) { ... on Discussion { openThreads pageInfo { hasNextPage endCursor }
+      threads { comments { body } } } } }"""
+    bodies, after, pages = [], None, 0
+    while True:
+        found = hub_server.graphql(page, {"id": run, "after": after})["data"]["discussion"]
+        bodies += [t["comments"][0]["body"] for t in found["threads"]]
+        pages += 1
+        if not found["pageInfo"]["hasNextPage"]:
+            break
+        after = found["pageInfo"]["endCursor"]
+    assert (pages, found["openThreads"]) == (5, 2005)
+    assert bodies == [f"thread {number}" for number in range(2005)]
+    too_many = hub_server.graphql(
+        'query($id: ID!) { discussion(kind: RUN, id: $id, first: 501) { __typename '
+        "... on Error { message } } }", {"id": run},
+    )["data"]["discussion"]  # fmt: skip
+    assert too_many["__typename"] == "ValidationError" and "1 to 500" in too_many["message"]
