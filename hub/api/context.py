@@ -41,16 +41,20 @@ class Loaders:
             groups: dict[tuple[Any, ...], list[str]] = defaultdict(list)
             for run_id, names, buckets, low, high in keys:
                 groups[(names, buckets, low, high)].append(run_id)
-            # The whole batch against the request's limit before anything is read.
-            asked = sum(len(set(ids)) * max(len(group[0]), 1) for group, ids in groups.items())
-            self.series_budget.take(asked)
             found: dict[tuple[Any, ...], MetricSeries] = {}
             for (names, buckets, low, high), run_ids in groups.items():
                 per_call = max(1, MAX_SERIES_REQUEST // max(1, len(names)))
                 for start in range(0, len(run_ids), per_call):
                     chunk = list(dict.fromkeys(run_ids[start : start + per_call]))
                     for item in await metrics.series(
-                        store, principal, chunk, list(names), buckets, low, high
+                        store,
+                        principal,
+                        chunk,
+                        list(names),
+                        buckets,
+                        low,
+                        high,
+                        budget=self.series_budget,
                     ):
                         found[(item.run_id, item.key, names, buckets, low, high)] = item
             return [
