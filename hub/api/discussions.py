@@ -240,13 +240,16 @@ async def _discussion(
             )  # fmt: skip
         elif record.thread_id in threads:
             threads[record.thread_id].comments.append(item)
-    watching = await ctx.store.activity.watching(ctx.principal.user_id, kind.value, object_id)
     return DiscussionType(
-        kind=kind, id=strawberry.ID(object_id), threads=list(threads.values()),
-        open_threads=page.open_threads, watching=watching,
-        page_info=PageInfoType(has_next_page=page.has_more,
-                               end_cursor=next(reversed(threads), None)),
-    )  # fmt: skip
+        kind=kind,
+        id=strawberry.ID(object_id),
+        threads=list(threads.values()),
+        open_threads=page.open_threads,
+        watching=page.watching,
+        page_info=PageInfoType(
+            has_next_page=page.has_more, end_cursor=next(reversed(threads), None)
+        ),
+    )
 
 
 async def entries(store: Store, found: list[ActivityRecord]) -> list[ActivityEntryType]:
@@ -297,13 +300,20 @@ async def _one(info: Info, work: Awaitable[CommentRecord]) -> CommentResult:
 
 @strawberry.type
 class DiscussionQueries:
-    @strawberry.field(description="The threads on an object, oldest first, `first` at a time "
-                      "(at most 500), after the thread `after`.")  # fmt: skip
+    @strawberry.field(
+        description="The threads on an object, oldest first, `first` at a time (at most 500), "
+        "after the thread `after`."
+    )
     async def discussion(
-        self, info: Info, kind: TargetKind, id: strawberry.ID, first: int = 100,
+        self,
+        info: Info,
+        kind: TargetKind,
+        id: strawberry.ID,
+        first: int = 100,
         after: str | None = None,
-    ) -> DiscussionResult:  # fmt: skip
-        return await result_of(_discussion(info, kind, id, first, after), lambda d: d)  # type: ignore[return-value]
+    ) -> DiscussionResult:
+        found = _discussion(info, kind, id, first, after)
+        return await result_of(found, lambda d: d)  # type: ignore[return-value]
 
     @strawberry.field(
         description="The activity feed, newest first: one project's, one object's (its changes "

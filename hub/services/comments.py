@@ -199,21 +199,28 @@ class ThreadPage:
     comments: list[CommentRecord]
     has_more: bool
     open_threads: int
+    watching: bool  # whether the reader follows the object
 
 
 async def threads(
-    store: Store, principal: Principal, kind: str, object_id: str, first: int = 100,
+    store: Store,
+    principal: Principal,
+    kind: str,
+    object_id: str,
+    first: int = 100,
     after: str | None = None,
-) -> ThreadPage:  # fmt: skip
+) -> ThreadPage:
     """Up to ``first`` threads on an object, oldest first, after the thread ``after``."""
     if not 1 <= first <= MAX_THREADS_PAGE:
         raise LimitExceeded(f"Ask for 1 to {MAX_THREADS_PAGE} threads at a time.", field="first")
     target = await targets.find(store, principal, kind, object_id, READ, action="comments.read")
     found, more = await store.comments.threads_on(target.id, after, first)
     _, open_threads = (await store.comments.counts([target.id])).get(target.id, (0, 0))
-    await audit.read(store, principal, "comments.read", kind, object_id, target.project.id,
-                     len(found))  # fmt: skip
-    return ThreadPage(found, more, open_threads)
+    watching = await store.activity.watching(principal.user_id, kind, target.id)
+    await audit.read(
+        store, principal, "comments.read", kind, object_id, target.project.id, len(found)
+    )
+    return ThreadPage(found, more, open_threads, watching)
 
 
 async def _target_of(
@@ -221,9 +228,9 @@ async def _target_of(
 ) -> Target:
     """What the comment is on, when the principal may see it; otherwise the same NotFound as
     for a comment id that does not exist (naming the target would tell what it is on)."""
+    kind, object_id = comment.target_kind, comment.target_id
     try:
-        return await targets.find(store, principal, comment.target_kind, comment.target_id,
-                                  needed, action=action)  # fmt: skip
+        return await targets.find(store, principal, kind, object_id, needed, action=action)
     except NotFound:
         raise permissions.not_found(f"comment with id {comment.id!r}") from None
 

@@ -37,7 +37,9 @@ async def out_of_reach(store: Store, principal: Principal) -> OutOfReach:
     projects = await store.projects.all()
     readable = await permissions.readable_projects(store, principal, [p.id for p in projects])
     admins = sorted(u.name for u in await store.users.all() if u.is_admin and not u.disabled_at)
-    return OutOfReach(len(projects) - len(readable), admins)
+    hidden = len(projects) - len(readable)
+    await audit.read(store, principal, "projects.out_of_reach", "project", None, None, hidden)
+    return OutOfReach(hidden, admins)
 
 
 async def visible_project(store: Store, principal: Principal, name: str) -> ProjectRecord:
