@@ -125,7 +125,8 @@ def _end_session(cur: Cursor, session_id: str, at: datetime) -> None:
     )
 
 
-def _end_sessions(cur: Cursor, user_id: str, client_id: str | None, at: datetime) -> int:
+def end_user_sessions(cur: Cursor, user_id: str, client_id: str | None, at: datetime) -> int:
+    """Revoke a person's sessions (at one client, or all) in the caller's transaction."""
     rows = cur.execute(
         "UPDATE sessions SET revoked_at = ?, refresh_hash = NULL "
         "WHERE user_id = ? AND (? IS NULL OR client_id = ?) AND revoked_at IS NULL RETURNING id",
@@ -237,5 +238,5 @@ class OAuthStore:
         self, user_id: str, client_id: str | None, at: datetime, *, audit: Sequence[EventDraft]
     ) -> int:
         """Revoke the person's sessions (at one client, or everywhere); returns how many."""
-        ended: int = self._db.audited_write_sync(audit, _end_sessions, user_id, client_id, at)
+        ended: int = self._db.audited_write_sync(audit, end_user_sessions, user_id, client_id, at)
         return ended

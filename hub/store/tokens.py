@@ -68,6 +68,14 @@ def _revoke(cur: Cursor, token_id: str, at: datetime) -> str | None:
     return None if row is None else str(row[0])
 
 
+def revoke_user_tokens(cur: Cursor, user_id: str, at: datetime) -> None:
+    """Revoke every API token of a person, in the caller's transaction."""
+    cur.execute(
+        "UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+        [to_naive(at), user_id],
+    )
+
+
 class TokenStore:
     """Reads and writes API tokens."""
 

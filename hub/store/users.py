@@ -8,7 +8,9 @@ from typing import Any
 
 from hub.store._time import maybe_utc, to_naive, to_utc
 from hub.store.database import Cursor, Database
+from hub.store.oauth import end_user_sessions
 from hub.store.records import EventDraft, GroupRecord, UserRecord
+from hub.store.tokens import revoke_user_tokens
 
 _USER_COLUMNS = (
     "id, name, display_name, email, is_admin, is_compliance, created_at, disabled_at, "
@@ -69,20 +71,12 @@ def _update_user(cur: Cursor, user_id: str, changes: dict[str, Any]) -> UserReco
     return _user_where(cur, "id = ?", [user_id])
 
 
-def _disable(cur: Cursor, user_id: str, when: datetime) -> UserRecord | None:
+def _disable(cur: Cursor, user_id: str, at: datetime) -> UserRecord | None:
     """Disable the account and end, for good, what it had signed in with: re-enabling it later
     does not bring its API tokens or sign-in sessions back."""
-    at = to_naive(when)
-    cur.execute("UPDATE users SET disabled_at = ? WHERE id = ?", [at, user_id])
-    cur.execute(
-        "UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
-        [at, user_id],
-    )
-    cur.execute(
-        "UPDATE sessions SET revoked_at = ?, refresh_hash = NULL "
-        "WHERE user_id = ? AND revoked_at IS NULL",
-        [at, user_id],
-    )
+    cur.execute("UPDATE users SET disabled_at = ? WHERE id = ?", [to_naive(at), user_id])
+    revoke_user_tokens(cur, user_id, at)
+    end_user_sessions(cur, user_id, None, at)
     return _user_where(cur, "id = ?", [user_id])
 
 
