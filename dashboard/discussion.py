@@ -171,8 +171,11 @@ def _threads(kind: str, object_id: str, title: str) -> None:
     show_resolved = st.toggle("Show resolved threads", key=f"resolved:{kind}:{object_id}")
     threads = [t for t in found["threads"] if show_resolved or not t["resolvedAt"]]
     if found["pageInfo"]["hasNextPage"]:
-        st.caption(f"Showing the first {len(found['threads'])} threads; notebooks page "
-                   "through the rest with GraphQL's discussion(after: …).")  # fmt: skip
+        shown = len(found["threads"])
+        st.caption(
+            f"Showing the first {shown} threads; notebooks page through the rest with "
+            "GraphQL's discussion(after: …)."
+        )
     if not found["threads"]:
         st.caption("No comments yet. Start the discussion below.")
     elif not threads:

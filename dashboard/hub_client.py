@@ -403,19 +403,17 @@ MAX_THREADS_SHOWN = 400
 def discussion(kind: str, object_id: str) -> dict[str, Any]:
     """The threads on an object, oldest first, up to :data:`MAX_THREADS_SHOWN` (fetched 40 at
     a time; never cached: a new comment must show on the next rerun)."""
-    whole: dict[str, Any] | None = None
+    threads: list[dict[str, Any]] = []
     after = None
-    while whole is None or (whole["pageInfo"]["hasNextPage"]
-                            and len(whole["threads"]) < MAX_THREADS_SHOWN):  # fmt: skip
-        found: dict[str, Any] = _post(hub_url(), _token(), "Discussion",
-                                      {"kind": kind, "id": object_id, "after": after}
-                                      )["discussion"]  # fmt: skip
+    while True:
+        variables = {"kind": kind, "id": object_id, "after": after}
+        found: dict[str, Any] = _post(hub_url(), _token(), "Discussion", variables)["discussion"]
         if found["__typename"] != "Discussion":
             raise HubError(found["message"])
-        if whole is not None:
-            found["threads"] = whole["threads"] + found["threads"]
-        whole, after = found, found["pageInfo"]["endCursor"]
-    return whole
+        threads += found["threads"]
+        after = found["pageInfo"]["endCursor"]
+        if not found["pageInfo"]["hasNextPage"] or len(threads) >= MAX_THREADS_SHOWN:
+            return {**found, "threads": threads}
 
 
 def mention_candidates(kind: str, object_id: str) -> list[dict[str, Any]]:

@@ -206,6 +206,13 @@ def _demo_jobs(store: Store, settings: Settings) -> None:
     asyncio.run(submit())
 
 
+def _stop_local_ray(head: Any) -> None:
+    from hub import local_ray
+
+    typer.echo("Stopping the local Ray cluster…")
+    local_ray.remove(head)
+
+
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
@@ -225,8 +232,9 @@ def up(
     settings = _settings(port)
     _configure_logging(settings.log_level)
     # systemd, Docker and kill stop a service with SIGTERM: end as on Ctrl+C, through the
-    # finally below that stops the dashboard and the local Ray cluster. (uvicorn handles the
-    # signal while it serves, then raises it again, which lands here.)
+    # finally below that stops the dashboard and the exit handler that stops the local Ray
+    # cluster. (uvicorn handles the signal while it serves, then raises it again, which lands
+    # here.)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     store = _open_store(settings)
     if demo_data:
@@ -247,10 +255,8 @@ def up(
     local_cluster = None
     if not settings.ray_address and settings.ray_start:
         local_cluster, settings = _start_ray(settings)
-    if local_cluster is not None:  # also when stopped before serving starts
-        from hub import local_ray
-
-        atexit.register(local_ray.remove, local_cluster)
+    if local_cluster is not None:  # at exit, however it comes, even before serving starts
+        atexit.register(_stop_local_ray, local_cluster)
 
     dashboard_process: subprocess.Popen[bytes] | None = None
 
@@ -333,12 +339,6 @@ def up(
     finally:
         if dashboard_process is not None:
             dashboard_process.send_signal(signal.SIGTERM)
-        if local_cluster is not None:
-            from hub import local_ray
-
-            typer.echo("Stopping the local Ray cluster…")
-            local_ray.remove(local_cluster)
-        if dashboard_process is not None:
             try:
                 dashboard_process.wait(timeout=10)
             except subprocess.TimeoutExpired:
