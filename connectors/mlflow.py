@@ -413,8 +413,15 @@ class MlflowTarget:
         before = os.environ.get("MLFLOW_TRACKING_URI")
         os.environ["MLFLOW_TRACKING_URI"] = self.address
         try:
-            made = self._call("create a model version", self._client.create_model_version,
-                              name, source, run_id, tags=tags, description=description)  # fmt: skip
+            made = self._call(
+                "create a model version",
+                self._client.create_model_version,
+                name,
+                source,
+                run_id,
+                tags=tags,
+                description=description,
+            )
         finally:
             if before is None:
                 os.environ.pop("MLFLOW_TRACKING_URI", None)

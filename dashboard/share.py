@@ -41,8 +41,11 @@ def share_button(
         made: dict[str, Any] | None = st.session_state.get(key)
         if made is None and projects is not None and not projects:
             # A link reads as its maker within one project: without a role, there is none.
-            st.info("A share link belongs to a project, and you have no role in any yet. Ask "
-                    "a project's maintainer to add you.", icon=":material/group_add:")  # fmt: skip
+            st.info(
+                "A share link belongs to a project, and you have no role in any yet. Ask "
+                "a project's maintainer to add you.",
+                icon=":material/group_add:",
+            )
             return
         if made is None:
             _form(key, values, title, projects)

@@ -120,13 +120,18 @@ def no_projects() -> None:
     there are some they have no role in, and whom to ask."""
     reach = load(hub_client.projects_out_of_reach)
     if not reach["count"]:
-        st.info("No projects yet. Log a run from a notebook and its project appears here.",
-                icon=":material/science:")  # fmt: skip
+        st.info(
+            "No projects yet. Log a run from a notebook and its project appears here.",
+            icon=":material/science:",
+        )
         return
     admins = ", ".join(reach["siteAdmins"]) or "a site admin"
     some = "1 project" if reach["count"] == 1 else f"{reach['count']} projects"
-    st.info(f"This hub has {some} you have no role in yet. Ask its maintainers, or {admins}, "
-            "to add you.", icon=":material/group_add:")  # fmt: skip
+    st.info(
+        f"This hub has {some} you have no role in yet. Ask its maintainers, or {admins}, "
+        "to add you.",
+        icon=":material/group_add:",
+    )
 
 
 def pick_project(where: Any = st) -> str:

@@ -200,8 +200,11 @@ def _demo_jobs(store: Store, settings: Settings) -> None:
             try:
                 await cluster.submit(store, settings, person, project, command, gpus=gpus)
             except Exception as exc:  # the demo works without its jobs; say which and why
-                typer.secho(f"The demo job of {name} in {project} was not submitted: {exc}",
-                            fg=typer.colors.YELLOW, err=True)  # fmt: skip
+                typer.secho(
+                    f"The demo job of {name} in {project} was not submitted: {exc}",
+                    fg=typer.colors.YELLOW,
+                    err=True,
+                )
 
     asyncio.run(submit())
 

@@ -25,9 +25,14 @@ def free_port() -> int:
 
 
 RAY_PORTS = (
-    "ray-client-server-port", "dashboard-agent-listen-port", "dashboard-agent-grpc-port",
-    "metrics-export-port", "runtime-env-agent-port", "node-manager-port", "object-manager-port",
-)  # fmt: skip
+    "ray-client-server-port",
+    "dashboard-agent-listen-port",
+    "dashboard-agent-grpc-port",
+    "metrics-export-port",
+    "runtime-env-agent-port",
+    "node-manager-port",
+    "object-manager-port",
+)
 
 
 @dataclasses.dataclass

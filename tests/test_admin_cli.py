@@ -176,8 +176,10 @@ def test_csv_downloads_do_not_carry_formulas(hub_server: LiveHub, tmp_path: Path
     """Text cells a spreadsheet would run are defused with a leading quote (OWASP); numbers,
     negative ones included, stay numbers."""
     source = tmp_path / "notes.csv"
-    rows = "".join(f'"{text.replace(chr(34), chr(34) * 2)}",{-n}\n' for n, text in
-                   enumerate([*FORMULAS, "plain"]))  # fmt: skip
+    rows = "".join(
+        f'"{text.replace(chr(34), chr(34) * 2)}",{-n}\n'
+        for n, text in enumerate([*FORMULAS, "plain"])
+    )
     source.write_text("note,delta\n" + rows)
     ok(salon(hub_server, "dataset", "upload", "plant", "notes", str(source)))
     out = tmp_path / "back.csv"

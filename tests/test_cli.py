@@ -165,13 +165,21 @@ def test_sigterm_stops_salon_up_and_its_ray_cluster(
     before = set(Path("/tmp").glob("salon-ray-*"))
     port = free_port()
     env = salon_env(tmp_path, SALON_PORT=str(port), SALON_RAY_GPUS="1")
-    up = subprocess.Popen([*SALON, "up", "--no-dashboard", "--no-demo"], env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    up = subprocess.Popen(
+        [*SALON, "up", "--no-dashboard", "--no-demo"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     processes.append(up)
     wait_until_up(f"http://127.0.0.1:{port}/healthz", up)
     (folder,) = set(Path("/tmp").glob("salon-ray-*")) - before
-    ray = [p for p in psutil.process_iter(["cmdline"]) if str(folder) in " ".join(
-        p.info["cmdline"] or [])]  # fmt: skip
+    ray = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if str(folder) in " ".join(p.info["cmdline"] or [])
+    ]
     assert ray, "the local Ray head runs"
     up.send_signal(signal.SIGTERM)
     output, _ = up.communicate(timeout=90)

@@ -54,8 +54,11 @@ def test_the_notebook_snippets_run_as_written(tmp_path: Path) -> None:
         done = subprocess.run(
             [sys.executable, "-c", script],
             env={**os.environ, "SALON_URL": live.url, "SALON_TOKEN": live.token},
-            capture_output=True, text=True, timeout=300, cwd=tmp_path,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         assert "Salon:" not in done.stderr, "no warning either"
         found = live.graphql(

@@ -23,9 +23,12 @@ async def upload(request: Request) -> Response:
     # Refuse before reading the body: a bad format, or a caller who may not write there.
     dataset_uploads.kind_of(filename, params.get("format"))
     await dataset_uploads.may_upload(
-        hub.store, request.state.principal, request.path_params["project"],
-        request.path_params["dataset"], params.get("message", ""),
-    )  # fmt: skip
+        hub.store,
+        request.state.principal,
+        request.path_params["project"],
+        request.path_params["dataset"],
+        params.get("message", ""),
+    )
     scratch = hub.settings.data_dir / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
     source = scratch / f"{new_id()}.upload"

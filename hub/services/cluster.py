@@ -230,8 +230,9 @@ async def _by_model(store: Store, principal: Principal, rows: list[Usage]) -> li
     return _regroup(rows, lambda run_id: sorted(models_of.get(run_id, ())) or ["no model"])
 
 
-async def _by_readable(store: Store, principal: Principal, rows: list[Usage], by: str
-                       ) -> list[Usage]:  # fmt: skip
+async def _by_readable(
+    store: Store, principal: Principal, rows: list[Usage], by: str
+) -> list[Usage]:
     """Rows by person or project where the principal may read the project (or the job had
     none); everything done in other projects is one total, named :data:`OTHER_PROJECTS`."""
     names = await readable_project_names(store, principal)
@@ -280,9 +281,14 @@ def hidden(job: ClusterJob) -> ClusterJob:
     """A job of a project the principal may not read: its use of the cluster, and nothing of
     who ran what where (no project, person, command, run or message)."""
     return dataclasses.replace(
-        job, project=OTHER_PROJECTS, user_name="", submitted_by=None, run_id=None,
-        entrypoint=HIDDEN, message="",
-    )  # fmt: skip
+        job,
+        project=OTHER_PROJECTS,
+        user_name="",
+        submitted_by=None,
+        run_id=None,
+        entrypoint=HIDDEN,
+        message="",
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -225,8 +225,14 @@ async def _unchanged_local(f: DatasetFile) -> str:
         raise _changed(f.location, "path, which now leads elsewhere through a link")
     if status.st_size != f.size_bytes or status.st_mtime != f.source_mtime:
         raise _changed(f.location, "size or time")
-    identity = (f.location, status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns,
-                status.st_ctime_ns)  # fmt: skip
+    identity = (
+        f.location,
+        status.st_dev,
+        status.st_ino,
+        status.st_size,
+        status.st_mtime_ns,
+        status.st_ctime_ns,
+    )
     if identity not in _verified:
         if await asyncio.to_thread(sha256_of, Path(f.location)) != f.object_hash:
             raise _changed(f.location, "content (SHA-256)")

@@ -256,11 +256,19 @@ async def set_notes(store: Store, principal: Principal, run_id: str, notes: str)
     watchers = await store.activity.watchers([("run", run.id), ("project", run.project_id)])
     events: list[EventDraft] = [
         *_event(principal, "run.set_notes", run, 1),
-        activity.entry(principal, "run.set_notes", "run", run.id, run.project_id,
-                       f"changed the notes of run {run.name}", detail={"excerpt": notes[:200]},
-                       recipients=[(user_id, "watch") for user_id in sorted(watchers)
-                                   if user_id != principal.user_id]),
-    ]  # fmt: skip
+        activity.entry(
+            principal,
+            "run.set_notes",
+            "run",
+            run.id,
+            run.project_id,
+            f"changed the notes of run {run.name}",
+            detail={"excerpt": notes[:200]},
+            recipients=[
+                (user_id, "watch") for user_id in sorted(watchers) if user_id != principal.user_id
+            ],
+        ),
+    ]
     return await audit.change(store, events, store.runs.set_notes(run_id, notes, audit=events))
 
 

@@ -50,7 +50,9 @@ def test_a_link_or_other_bytes_in_place_of_registered_data_are_refused(tmp_path:
         source.symlink_to(secret)
         os.utime(secret, ns=(registered.st_atime_ns, registered.st_mtime_ns))
         assert (source.stat().st_size, source.stat().st_mtime) == (
-            registered.st_size, registered.st_mtime)  # fmt: skip
+            registered.st_size,
+            registered.st_mtime,
+        )
         refused_everywhere(live, client, "leads elsewhere through a link")
 
         # Other bytes of the same size, given back the registered time.
@@ -71,7 +73,8 @@ def test_a_path_with_a_nul_byte_is_refused_with_a_reason(tmp_path: Path) -> None
         for path in (f"{tmp_path}/lake/a\x00.parquet", "s3://lake/a\x00.parquet"):
             answer = httpx.post(
                 f"{live.url}/api/v1/projects/quality/datasets/april/register",
-                json={"path": path}, headers={"Authorization": f"Bearer {live.token}"},
-            )  # fmt: skip
+                json={"path": path},
+                headers={"Authorization": f"Bearer {live.token}"},
+            )
             assert answer.status_code == 400, answer.text
             assert "NUL" in answer.json()["message"] or "S3 prefix" in answer.json()["message"]

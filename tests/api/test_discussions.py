@@ -381,7 +381,8 @@ def test_a_long_discussion_pages_through_every_thread(hub_server: LiveHub) -> No
     assert (pages, found["openThreads"]) == (5, 2005)
     assert bodies == [f"thread {number}" for number in range(2005)]
     too_many = hub_server.graphql(
-        'query($id: ID!) { discussion(kind: RUN, id: $id, first: 501) { __typename '
-        "... on Error { message } } }", {"id": run},
-    )["data"]["discussion"]  # fmt: skip
+        "query($id: ID!) { discussion(kind: RUN, id: $id, first: 501) { __typename "
+        "... on Error { message } } }",
+        {"id": run},
+    )["data"]["discussion"]
     assert too_many["__typename"] == "ValidationError" and "1 to 500" in too_many["message"]

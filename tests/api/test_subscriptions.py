@@ -184,8 +184,11 @@ def test_a_subscription_that_does_not_parse_gets_an_error_message(
 
     async def talk() -> list[dict[str, Any]]:
         url = hub_server.url.replace("http", "ws") + "/graphql"
-        async with websockets.connect(url, origin=hub_server.url,  # type: ignore[arg-type]
-                                      subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]  # fmt: skip
+        async with websockets.connect(
+            url,
+            origin=hub_server.url,  # type: ignore[arg-type]
+            subprotocols=["graphql-transport-ws"],
+        ) as ws:  # type: ignore[list-item]
             hello = {"authorization": f"Bearer {hub_server.token}"}
             await ws.send(json.dumps({"type": "connection_init", "payload": hello}))
             answers = [json.loads(await ws.recv())]

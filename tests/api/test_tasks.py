@@ -129,10 +129,21 @@ FINISH = """mutation($id: ID!, $s: RunStatus!) { finishRun(id: $id, status: $s) 
 def test_a_run_marked_failed_stays_failed_when_its_script_exits(hub_server: LiveHub) -> None:
     """Someone marks a run FAILED while its script still runs; when the script ends, the
     client's own finish is refused, the run stays failed and its task stays open."""
-    run = hub.init(project="vision", experiment="e", name="bad-data", url=hub_server.url,
-                   token=hub_server.token, capture_environment=False)  # fmt: skip
-    made = create(hub_server, hub_server.token, title="Retrain", closeWithRun=True,
-                  links=[{"kind": "RUN", "id": run.id}])  # fmt: skip
+    run = hub.init(
+        project="vision",
+        experiment="e",
+        name="bad-data",
+        url=hub_server.url,
+        token=hub_server.token,
+        capture_environment=False,
+    )
+    made = create(
+        hub_server,
+        hub_server.token,
+        title="Retrain",
+        closeWithRun=True,
+        links=[{"kind": "RUN", "id": run.id}],
+    )
     failed = hub_server.graphql(FINISH, {"id": run.id, "s": "FAILED"})["data"]["finishRun"]
     assert failed == {"__typename": "Run", "status": "FAILED"}
     again = hub_server.graphql(FINISH, {"id": run.id, "s": "FAILED"})["data"]["finishRun"]

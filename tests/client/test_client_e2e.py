@@ -221,8 +221,14 @@ def test_environment_records_git_state(tmp_path: Path) -> None:
 
 def test_an_unknown_keyword_is_refused_before_a_run_is_made(hub_server: LiveHub) -> None:
     with pytest.raises(TypeError, match=r"'group'.*batch_points"):
-        hub.init(project="vision", experiment="e", group="ablation", url=hub_server.url,
-                 token=hub_server.token, capture_environment=False)  # type: ignore[call-arg]  # fmt: skip
+        hub.init(
+            project="vision",
+            experiment="e",
+            group="ablation",
+            url=hub_server.url,
+            token=hub_server.token,
+            capture_environment=False,
+        )  # type: ignore[call-arg]
     assert hub_server.graphql("{ projects { name } }")["data"]["projects"] == [], "no run made"
 
 

@@ -100,9 +100,11 @@ CREATE = 'mutation { createRun(input: {project: "p", experiment: "e"}) { __typen
 
 
 def addresses_of_run_creations(live: LiveHub, forwarded: str) -> list[str | None]:
-    made = httpx.post(f"{live.url}/graphql", json={"query": CREATE},
-                      headers={"Authorization": f"Bearer {live.token}",
-                               "X-Forwarded-For": forwarded})  # fmt: skip
+    made = httpx.post(
+        f"{live.url}/graphql",
+        json={"query": CREATE},
+        headers={"Authorization": f"Bearer {live.token}", "X-Forwarded-For": forwarded},
+    )
     assert made.json()["data"]["createRun"]["__typename"] == "Run", made.text
     events = live.graphql(AUDIT)["data"]["auditEvents"]["events"]
     return [event["address"] for event in events]
@@ -111,11 +113,16 @@ def addresses_of_run_creations(live: LiveHub, forwarded: str) -> list[str | None
 def bad_tokens_until_refused(live: LiveHub) -> list[int]:
     """Bad tokens from one process, each claiming another address."""
     return [
-        httpx.post(f"{live.url}/graphql", json={"query": "{ version }"},
-                   headers={"Authorization": "Bearer salon_not-a-token",
-                            "X-Forwarded-For": f"198.51.100.{n}"}).status_code
+        httpx.post(
+            f"{live.url}/graphql",
+            json={"query": "{ version }"},
+            headers={
+                "Authorization": "Bearer salon_not-a-token",
+                "X-Forwarded-For": f"198.51.100.{n}",
+            },
+        ).status_code
         for n in range(1, 6)
-    ]  # fmt: skip
+    ]
 
 
 def test_x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(tmp_path: Path) -> None:
@@ -148,7 +155,10 @@ def test_too_many_bad_tokens_from_an_address_do_not_lock_out_good_ones(tmp_path:
     for live in start_hub(tmp_path, demo=False, auth_failures_per_address="3/minute"):
         assert bad_tokens_until_refused(live) == [401, 401, 401, 429, 429]
         for _ in range(3):
-            good = httpx.post(f"{live.url}/graphql", json={"query": "{ version }"},
-                              headers={"Authorization": f"Bearer {live.token}"})  # fmt: skip
+            good = httpx.post(
+                f"{live.url}/graphql",
+                json={"query": "{ version }"},
+                headers={"Authorization": f"Bearer {live.token}"},
+            )
             assert good.status_code == 200 and good.json()["data"]["version"], good.text
         assert bad_tokens_until_refused(live)[0] == 429, "bad ones are still refused"

@@ -206,10 +206,13 @@ def test_disabling_ends_sessions_and_tokens_for_good(provider: Provider) -> None
     for disabled in (True, False):  # as an admin does it, through the API
         done = provider.http.post(
             "/graphql",
-            json={"query": "mutation($d: Boolean!) { setUserDisabled(name: \"ana.silva\", "
-                           "disabled: $d) { __typename } }", "variables": {"d": disabled}},
+            json={
+                "query": 'mutation($d: Boolean!) { setUserDisabled(name: "ana.silva", '
+                "disabled: $d) { __typename } }",
+                "variables": {"d": disabled},
+            },
             headers={"Authorization": f"Bearer {admin}"},
-        )  # fmt: skip
+        )
         assert done.json()["data"]["setUserDisabled"]["__typename"] == "User", done.text
     assert provider.projects(api_token).status_code == 401
     assert provider.projects(tokens["access_token"]).status_code == 401
@@ -223,8 +226,11 @@ def test_an_access_token_must_name_its_session_s_person(provider: Provider) -> N
     bens = provider.code_flow("ben.okafor")
     ana = asyncio.run(provider.store.users.by_name("ana.silva"))
     assert ana is not None
-    claims = jwt.decode(bens["access_token"], KeySet.import_key_set(
-        provider.http.get("/oauth/jwks").json()), algorithms=["RS256"]).claims  # fmt: skip
+    claims = jwt.decode(
+        bens["access_token"],
+        KeySet.import_key_set(provider.http.get("/oauth/jwks").json()),
+        algorithms=["RS256"],
+    ).claims
     keys = KeyRing(provider.keys)
     header = {"alg": "RS256", "typ": "at+jwt", "kid": keys.signing_key.kid}
     forged = jwt.encode(header, {**claims, "sub": ana.id}, keys.signing_key)

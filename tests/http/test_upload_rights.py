@@ -31,8 +31,13 @@ def test_dataset_and_metric_uploads_are_refused_before_the_body_is_read(
 ) -> None:
     client = hub.Client(hub_server.url, hub_server.token)
     client.upload_dataset("quality", "inspections", inspections())
-    run = hub.init(project="quality", experiment="e", url=hub_server.url,
-                   token=hub_server.token, capture_environment=False)  # fmt: skip
+    run = hub.init(
+        project="quality",
+        experiment="e",
+        url=hub_server.url,
+        token=hub_server.token,
+        capture_environment=False,
+    )
     outsider = person(hub_server, "olga", None)
     viewer = person(hub_server, "vic", "viewer")
     scratch = hub_server.settings.data_dir / "tmp"

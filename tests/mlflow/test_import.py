@@ -314,16 +314,28 @@ def test_an_older_sqlite_store_is_left_as_it_was_and_its_models_load_after_impor
 
     (run,) = hub_runs(hub_server, "legacy/detector")
     headers = {"Authorization": f"Bearer {hub_server.token}"}
-    version = httpx.get(f"{hub_server.url}{API}/model-versions/get", headers=headers,
-                        params={"name": "legacy.detector", "version": "1"})  # fmt: skip
+    version = httpx.get(
+        f"{hub_server.url}{API}/model-versions/get",
+        headers=headers,
+        params={"name": "legacy.detector", "version": "1"},
+    )
     assert version.json()["model_version"]["source"] == f"runs:/{run['info']['run_id']}/model"
     loads = subprocess.run(
-        [sys.executable, "-c", "import mlflow; model = mlflow.pyfunc.load_model("
-         "'models:/legacy.detector/1'); print(list(model.predict([[1.0, 1.0], [0.0, 0.0]])))"],
-        env={**os.environ, "MLFLOW_TRACKING_URI": hub_server.url,
-             "MLFLOW_TRACKING_TOKEN": hub_server.token},
-        capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import mlflow; model = mlflow.pyfunc.load_model("
+            "'models:/legacy.detector/1'); print(list(model.predict([[1.0, 1.0], [0.0, 0.0]])))",
+        ],
+        env={
+            **os.environ,
+            "MLFLOW_TRACKING_URI": hub_server.url,
+            "MLFLOW_TRACKING_TOKEN": hub_server.token,
+        },
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert loads.returncode == 0, loads.stderr[-3000:]
     assert loads.stdout.strip() == "[np.int64(1), np.int64(0)]"
 
