@@ -39,10 +39,44 @@ def _quote(name: str) -> str:
 
 
 def _source(con: duckdb.DuckDBPyConnection, path: str, kind: str) -> duckdb.DuckDBPyRelation:
+    """The file as a relation, once its width is known to be acceptable: binding a very wide
+    file costs minutes (Parquet) or more memory than an upload may use (CSV), so the width is
+    read first from the Parquet footer or the CSV header."""
     # The relational API takes the path as a value (table functions cannot be prepared).
     if kind == "parquet":
+        _check_width(_parquet_width(con, path))
         return con.read_parquet(path)
-    return con.read_csv(path, header=True, sample_size=20480, max_line_size=MAX_LINE_BYTES)
+    _check_width(len(_csv_header(path)))
+    options: dict[str, Any] = {"header": True, "sample_size": 20480,
+                               "max_line_size": MAX_LINE_BYTES}  # fmt: skip
+    sniffed = con.execute(
+        "SELECT Delimiter, Quote FROM sniff_csv(?, sample_size = 20480, max_line_size = ?)",
+        [path, MAX_LINE_BYTES],
+    ).fetchone()
+    if sniffed is None or sniffed[1] != "(empty)":
+        return con.read_csv(path, **options)
+    # The sniffer gives up on quotes when one is never closed, and then reads the quote and
+    # everything after it as text. Reading with quotes as RFC 4180 has them tells the two apart:
+    # a file without quoted values reads the same, and one with an unclosed quote is refused.
+    try:
+        return con.read_csv(path, **options, quotechar='"', delimiter=sniffed[0])
+    except duckdb.InvalidInputException:
+        raise ValueError(
+            'A quoted value is never closed: a " opens a value and no " ends it, so the rows '
+            'after it cannot be told apart. Close the quote (write "" for a quote inside a '
+            "quoted value) and upload again."
+        ) from None
+
+
+def _parquet_width(con: duckdb.DuckDBPyConnection, path: str) -> int:
+    """The number of top-level columns, from the footer's schema root."""
+    row = con.execute("SELECT num_children FROM parquet_schema(?) LIMIT 1", [path]).fetchone()
+    return int(row[0] or 0) if row else 0
+
+
+def _check_width(columns: int) -> None:
+    if columns > MAX_COLUMNS:
+        raise ValueError(f"The file has {columns} columns; at most {MAX_COLUMNS} are accepted.")
 
 
 def _csv_header(path: str) -> list[str]:
@@ -141,8 +175,7 @@ def convert(
         con.execute(options["secret"])
     relation = _source(con, source, kind)
     names = relation.columns
-    if len(names) > MAX_COLUMNS:
-        raise ValueError(f"The file has {len(names)} columns; at most {MAX_COLUMNS} are accepted.")
+    _check_width(len(names))  # a header that did not parse, or a sniffed delimiter
     header = [name.strip() for name in _csv_header(source)] if kind == "csv" else names
     repeated = sorted({name for name in header if header.count(name) > 1})
     if len(set(names)) != len(names) or repeated:
@@ -170,7 +203,7 @@ def _message(exc: Exception) -> str:
     text = " ".join(lines[:2])[:400]
     if "not utf-8" in full.lower() or "invalid unicode" in full.lower():
         return "The file is not UTF-8 text. Save it as UTF-8 (or send Parquet) and upload again."
-    if isinstance(exc, duckdb.OutOfMemoryException | MemoryError):
+    if isinstance(exc, duckdb.OutOfMemoryException | MemoryError) or "MemoryError" in full:
         return (
             "Reading the file needed more memory than an upload may use; split it or send Parquet."
         )

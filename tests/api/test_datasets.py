@@ -4,6 +4,7 @@ profiles, previews, downloads, access, PII masking and bad files."""
 from __future__ import annotations
 
 import asyncio
+import io
 import socket
 import time
 from pathlib import Path
@@ -101,17 +102,49 @@ def test_a_csv_file_streams_in_from_disk(hub_server: LiveHub, tmp_path: Path) ->
     assert versions["versions"][0]["source"] == "readings.csv"
 
 
+def _wide_parquet(columns: int) -> bytes:
+    out = io.BytesIO()
+    pl.DataFrame({f"c{i}": [1] for i in range(columns)}).write_parquet(out)
+    return out.getvalue()
+
+
+WIDE_PARQUET = _wide_parquet(3000)
+
+
 @pytest.mark.parametrize(
     ("filename", "content", "status", "words"),
     [
         ("broken.parquet", b"PAR1 this is not parquet", 400, "could not be read as PARQUET"),
         ("latin1.csv", "name,city\nJosé,Zürich\n".encode("latin-1"), 400, "not UTF-8"),
         ("notes.txt", b"hello", 400, "Upload a .csv or .parquet"),
-        ("wide.csv", (",".join(f"c{i}" for i in range(2500)) + "\n" + ",".join("1" * 2500)).encode(), 400, "at most 2000 are accepted"),
+        (
+            "wide.csv",
+            (",".join(f"c{i}" for i in range(2500)) + "\n" + ",".join("1" * 2500)).encode(),
+            400,
+            "at most 2000 are accepted",
+        ),
         ("dupes.csv", b"a,a\n1,2\n", 400, "same name"),
+        ("open-quote.csv", b'name,score\nalice,1\nbob,"2\ncarol,3\n', 400, "never closed"),
+        # Sniffing 20,000 columns needed more memory than the reader has: the header says it.
+        (
+            "very-wide.csv",
+            (",".join(f"c{i}" for i in range(20_000)) + "\n" + ",".join("1" * 20_000)).encode(),
+            400,
+            "The file has 20000 columns",
+        ),
+        ("wide.parquet", WIDE_PARQUET, 400, "The file has 3000 columns"),
     ],
-    ids=["corrupt-parquet", "wrong-encoding", "unknown-format", "too-many-columns", "duplicate-columns"],
-)  # fmt: skip
+    ids=[
+        "corrupt-parquet",
+        "wrong-encoding",
+        "unknown-format",
+        "too-many-columns",
+        "duplicate-columns",
+        "unclosed-quote",
+        "very-wide-csv",
+        "wide-parquet",
+    ],
+)
 def test_bad_files_get_a_clear_4xx_and_leave_nothing_behind(
     hub_server: LiveHub, filename: str, content: bytes, status: int, words: str
 ) -> None:
