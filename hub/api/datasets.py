@@ -69,7 +69,9 @@ DatasetRowsResult = Annotated[
 ]
 
 
-@strawberry.type(name="Annotation", description="The latest label, note or vote on a row.")
+@strawberry.type(
+    name="Annotation", description="A row's latest annotation: its label, note and vote."
+)
 class AnnotationType:
     row: int = strawberry.field(description="The row's number in the version.")
     label: str | None
@@ -79,7 +81,11 @@ class AnnotationType:
     created_at: datetime
 
 
-@strawberry.input(name="AnnotationInput", description="A label, note or vote on one row.")
+@strawberry.input(
+    name="AnnotationInput",
+    description="A label, note and vote on one row; it replaces the row's earlier annotation as "
+    "a whole (send all three to keep them).",
+)
 class AnnotationInput:
     row: int
     label: str | None = None

@@ -34,7 +34,8 @@ async def annotate(
     store: Store, principal: Principal, found: Found, record: DatasetVersionRecord,
     items: list[NewAnnotation],
 ) -> int:  # fmt: skip
-    """Label, note or vote on rows of a version (commenters and up); attributed and dated."""
+    """Label, note or vote on rows of a version (commenters and up); attributed and dated. A
+    row's new annotation replaces its earlier one as a whole."""
     if not 1 <= len(items) <= MAX_ANNOTATIONS_PER_CALL:
         raise LimitExceeded(f"Send 1 to {MAX_ANNOTATIONS_PER_CALL} annotations at a time.")
     stamped = []
@@ -58,6 +59,8 @@ async def annotate(
         stamped.append(
             Annotation(item.row_number, item.label, item.note, vote, principal.user_name, at)
         )
+    # A row named twice in one call: the last one counts (they share a time).
+    stamped = list({a.row_number: a for a in stamped}.values())
     events = [audit.event(principal, "dataset.annotate", "dataset", found.dataset.id,
                           found.project.id, rows=len(stamped))]  # fmt: skip
     return await store.datasets.annotate(record.id, found.dataset.id, stamped, audit=events)

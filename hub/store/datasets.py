@@ -183,22 +183,27 @@ def _rows(
     return found, int(total[0]) if total else 0
 
 
+# A row's latest annotation is its annotation, as a whole: a label sent alone clears the note
+# and vote of an earlier one. Ties (one call naming a row twice) are settled by the service.
+_LATEST_ANNOTATIONS = """SELECT row_number, label, note, vote, author, created_at
+    FROM dataset_annotations WHERE version_id = ?
+    QUALIFY row_number() OVER (PARTITION BY row_number ORDER BY created_at DESC) = 1"""
+
+
 def _write_annotated(
     cur: Cursor, paths: list[str], version_id: str, columns: list[str], target: str
 ) -> None:
     added = {"label": "label", "annotation_note": "note", "vote": "vote"}
     kept = ", ".join(f"d.{quote(c)}" for c in columns if c not in added)
     merged = ", ".join(
-        f"coalesce(a.{source}, d.{quote(name)}) AS {quote(name)}" if name in columns
+        f"CASE WHEN a.row_number IS NULL THEN d.{quote(name)} ELSE a.{source} END AS {quote(name)}"
+        if name in columns
         else f"a.{source} AS {quote(name)}"
         for name, source in added.items()
-    )  # fmt: skip
+    )
     selected = ", ".join(part for part in (kept, merged) if part)
     relation = cur.sql(
-        f"""WITH a AS (
-              SELECT row_number, arg_max(label, created_at) AS label,
-                     arg_max(note, created_at) AS note, arg_max(vote, created_at) AS vote
-              FROM dataset_annotations WHERE version_id = ? GROUP BY row_number)
+        f"""WITH a AS ({_LATEST_ANNOTATIONS})
             SELECT {selected}
             FROM read_parquet(?, file_row_number = true) d
             LEFT JOIN a ON a.row_number = d.file_row_number
@@ -440,14 +445,10 @@ class DatasetStore:
         return await self._db.audited_write(audit, insert)
 
     async def annotations(self, version_id: str) -> list[Annotation]:
-        """The latest annotation of each annotated row, by row number."""
+        """The latest annotation of each annotated row (as a whole), by row number."""
         rows = await self._db.read(
             lambda cur: cur.execute(
-                "SELECT row_number, arg_max(label, created_at), arg_max(note, created_at), "
-                "arg_max(vote, created_at), arg_max(author, created_at), max(created_at) "
-                "FROM dataset_annotations WHERE version_id = ? GROUP BY row_number "
-                "ORDER BY row_number",
-                [version_id],
+                f"{_LATEST_ANNOTATIONS} ORDER BY row_number", [version_id]
             ).fetchall()
         )
         return [Annotation(r[0], r[1], r[2], r[3], r[4], to_utc(r[5])) for r in rows]
@@ -456,7 +457,7 @@ class DatasetStore:
         self, paths: list[str], version_id: str, columns: list[str], target: Path
     ) -> None:
         """Write the version's rows with its latest annotations as columns ``label``,
-        ``annotation_note`` and ``vote`` (a row's new annotation wins over an old value)."""
+        ``annotation_note`` and ``vote`` (a row's new annotation replaces the values it had)."""
         await self._db.read(_write_annotated, paths, version_id, columns, str(target))
 
     async def notes(self, dataset_id: str) -> dict[str, ColumnNote]:

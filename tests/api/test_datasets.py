@@ -498,15 +498,23 @@ def test_experts_annotate_rows_and_publishing_makes_a_child_version(hub_server: 
                     "vote": -1,
                 },
                 {"row": numbers[1], "vote": 1},
+                {"row": numbers[2], "label": "scratch", "note": "deep one", "vote": -1},
             ],
         },
     )["data"]["annotateRows"]
-    assert said == {"__typename": "Annotated", "count": 2}
+    assert said == {"__typename": "Annotated", "count": 3}
+    # A row's latest annotation is its annotation: relabelling clears the earlier note and vote.
     graphql_call(
         hub_server.url,
         expert,
         ANNOTATE,
-        {"v": 1, "a": [{"row": numbers[1], "label": "dent", "vote": 1}]},
+        {
+            "v": 1,
+            "a": [
+                {"row": numbers[1], "label": "dent", "vote": 1},
+                {"row": numbers[2], "label": "dent"},
+            ],
+        },
     )
     refused = graphql_call(hub_server.url, viewer, ANNOTATE, {"v": 1, "a": [{"row": 0, "vote": 1}]})
     assert refused["data"]["annotateRows"]["__typename"] == "ForbiddenError"
@@ -519,8 +527,12 @@ def test_experts_annotate_rows_and_publishing_makes_a_child_version(hub_server: 
         '{ dataset(project: "quality", name: "inspections") { version(number: 1) { annotations { row label note vote author } } } }'
     )
     marks = listed["data"]["dataset"]["version"]["annotations"]
-    assert [(m["row"], m["label"], m["vote"], m["author"]) for m in marks] == sorted(
-        [(numbers[0], "scratch", -1, "farah"), (numbers[1], "dent", 1, "farah")]
+    assert [(m["row"], m["label"], m["note"], m["vote"], m["author"]) for m in marks] == sorted(
+        [
+            (numbers[0], "scratch", "it is a scratch, not a dent", -1, "farah"),
+            (numbers[1], "dent", None, 1, "farah"),
+            (numbers[2], "dent", None, None, "farah"),
+        ]
     )
 
     assert (
@@ -535,7 +547,9 @@ def test_experts_annotate_rows_and_publishing_makes_a_child_version(hub_server: 
     labelled = client.dataset("quality", "inspections", version=2)
     assert labelled.drop("label", "annotation_note", "vote").equals(frame), "rows kept in order"
     assert labelled["label"][numbers[0]] == "scratch" and labelled["vote"][numbers[1]] == 1
-    assert labelled["label"].null_count() == 298
+    assert labelled["label"].null_count() == 297
+    assert labelled["label"][numbers[2]] == "dent" and labelled["vote"][numbers[2]] is None
+    assert labelled["annotation_note"][numbers[2]] is None
     versions = hub_server.graphql(DATASET, {"p": "quality", "n": "inspections"})["data"]["dataset"][
         "versions"
     ]
