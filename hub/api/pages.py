@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated
 
@@ -10,7 +11,6 @@ import strawberry
 from hub.api.context import Info
 from hub.api.errors import Errors, result_of
 from hub.services import notebooks, pages
-from hub.services.markdown import render
 from hub.store import Store
 from hub.store.records import PageRecord
 
@@ -49,14 +49,27 @@ class PageType:
     updated_at: datetime
     created_at: datetime
     record: strawberry.Private[PageRecord]
+    # The cards are read once for a page, whether asked for as cards, in its html or both.
+    found_cards: strawberry.Private[asyncio.Future[list[pages.Card]] | None] = None
+
+    def _cards(self, info: Info) -> asyncio.Future[list[pages.Card]]:
+        if self.found_cards is None:
+            ctx = info.context
+            self.found_cards = asyncio.ensure_future(
+                pages.cards(ctx.store, ctx.principal, self.record)
+            )
+        return self.found_cards
 
     @strawberry.field(description="Markdown (pages) or the notebook's JSON.")
     def body(self) -> str:
         return self.record.body
 
-    @strawberry.field(description="The page rendered and sanitized (empty for notebooks).")
-    def html(self) -> str:
-        return render(self.record.body) if self.record.kind == "page" else ""
+    @strawberry.field(
+        description="The page rendered and sanitized, each reference shown as its card's title "
+        "and state (empty for notebooks)."
+    )
+    async def html(self, info: Info) -> str:
+        return pages.html(self.record, await self._cards(info))
 
     @strawberry.field(description="The notebook's cells (empty for pages).")
     def cells(self) -> list[CellType]:
@@ -68,10 +81,16 @@ class PageType:
 
     @strawberry.field(description="What the page refers to, each as you may see it now.")
     async def cards(self, info: Info) -> list[CardType]:
-        ctx = info.context
-        return [CardType(reference=c.reference, kind=c.kind, title=c.title, state=c.state,
-                         object_id=strawberry.ID(c.object_id) if c.object_id else None)
-                for c in await pages.cards(ctx.store, ctx.principal, self.record)]  # fmt: skip
+        return [
+            CardType(
+                reference=c.reference,
+                kind=c.kind,
+                title=c.title,
+                state=c.state,
+                object_id=strawberry.ID(c.object_id) if c.object_id else None,
+            )
+            for c in await self._cards(info)
+        ]
 
     @strawberry.field(description="Every version, newest first (body included).")
     async def history(self, info: Info) -> list[PageType]:

@@ -18,7 +18,7 @@ from hub.errors import InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
 from hub.services import activity, audit, datasets, notebooks, permissions, runs
 from hub.services.datasets import FoundProject
-from hub.services.markdown import plain
+from hub.services.markdown import plain, render
 from hub.services.permissions import COMMENT
 from hub.services.principal import Principal
 from hub.store import Store
@@ -39,6 +39,12 @@ class Card:
     title: str
     state: str  # a line about its current state
     object_id: str | None = None  # None: not found, or not theirs to see
+    written: str = ""  # the reference as the page has it, brackets included
+
+    @property
+    def words(self) -> str:
+        """The card in a few words, for the page's text where it was referred to."""
+        return f"{self.title} ({self.state})"
 
 
 def _slug(text: str) -> str:
@@ -139,9 +145,17 @@ async def cards(store: Store, principal: Principal, page: PageRecord) -> list[Ca
     found: list[Card] = []
     project = (await store.projects.by_ids([page.project_id]))[page.project_id]
     for kind, ref in list(dict.fromkeys(REFERENCE.findall(page.body)))[:MAX_CARDS]:
-        found.append(await _card(store, principal, project.name, page.project_id, kind,
-                                 ref.strip()))  # fmt: skip
+        card = await _card(store, principal, project.name, page.project_id, kind, ref.strip())
+        found.append(dataclasses.replace(card, written=f"[[{kind}:{ref}]]"))
     return found
+
+
+def html(page: PageRecord, cards: list[Card]) -> str:
+    """A page rendered and sanitized, each reference in its text replaced by its card's words
+    (as the reader of ``cards`` may see it); empty for notebooks."""
+    if page.kind != "page":
+        return ""
+    return render(page.body, references=tuple((c.written, c.words) for c in cards))
 
 
 async def _card(

@@ -72,9 +72,17 @@ def test_pages_are_versioned_and_their_cards_follow_each_reader(hub_server: Live
     assert {k: v for k, v in cards["dataset:nope"].items() if k != "reference"} == {
         k: v for k, v in cards["dataset:faces"].items() if k != "reference"
     } | {"title": "dataset nope"}, "a hidden dataset looks like a missing one"
-    admin_cards = {c["reference"]: c for c in page(hub_server, hub_server.token, "decisions")[
-        "cards"]}  # fmt: skip
+    # In the text, each reference reads as its card: the same words, for the same reader.
+    assert "[[" not in seen["html"]
+    assert '<span class="reference">run lr-3e-4 (finished)</span>' in seen["html"]
+    assert (
+        '<span class="reference">dataset faces (not found, or not yours to see)</span>'
+        in seen["html"]
+    )
+    as_admin = page(hub_server, hub_server.token, "decisions")
+    admin_cards = {c["reference"]: c for c in as_admin["cards"]}
     assert admin_cards["dataset:faces"]["objectId"] is not None
+    assert '<span class="reference">dataset faces (version 1: 5 rows' in as_admin["html"]
     assert page(hub_server, ada, "decisions", 1)["body"] == body
 
 

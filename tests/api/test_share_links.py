@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import html
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -100,7 +101,14 @@ def test_each_view_is_shared_and_read_through_its_link(
         if view == "RESOURCE_USAGE":
             assert {row["who"] for row in data["clusterUsage"]} <= {"vision-defects"}
         if view == "WIKI_PAGE":
-            assert "Baseline for the quarterly review" in data["page"]["html"]
+            shown = data["page"]["html"]
+            assert "Baseline for the quarterly review" in shown
+            # References read as the link reads them, in place of the markup.
+            assert "[[" not in shown, shown
+            assert re.search(
+                r'<span class="reference">dataset line-inspections \(version \d: [\d,]+ rows', shown
+            )
+            assert '<span class="reference">#2 Label the line C readings' in shown
 
 
 BAD = [
