@@ -76,9 +76,37 @@ slug = right.selectbox("Page", list(labels), format_func=labels.get,
                        index=list(labels).index(chosen) if chosen in labels else None,
                        placeholder="Choose a page")  # fmt: skip
 
+
+def contents(project: str, listed: list[dict[str, Any]]) -> None:
+    """The project's pages and notebooks, newest first, each a link to itself."""
+    if not listed:
+        st.info(
+            f"No pages in {project} yet. Teams keep their decisions, onboarding notes and "
+            "experiment logs here; write the first one below.",
+            icon=":material/article:",
+        )
+        return
+    st.subheader(f"Pages in {project}")
+    for found in sorted(listed, key=lambda p: p["updatedAt"], reverse=True):
+        notebook = found["kind"] == "notebook"
+        st.page_link(
+            "app_pages/wiki.py",
+            label=found["title"] or found["slug"],
+            query_params={"project": project, "slug": found["slug"]},
+            icon=":material/book_2:" if notebook else ":material/article:",
+        )
+        st.caption(
+            f"{'Notebook' if notebook else 'Page'} · version {found['version']} by "
+            f"{found['author']} · {discussion.when(found['updatedAt'])}"
+        )
+
+
 if slug is None:
-    st.caption(f"{len(listed)} pages and notebooks in {project}.")
-    new_page, new_notebook = st.tabs(["Write a page", "Share a notebook"])
+    contents(project, listed)
+    adding = st.expander(
+        "Write a page or share a notebook", icon=":material/add:", expanded=not listed
+    )
+    new_page, new_notebook = adding.tabs(["Write a page", "Share a notebook"])
     with new_page:
         editor(project, None)
     with new_notebook:

@@ -161,6 +161,7 @@ def test_a_wiki_page_with_a_live_card_and_a_shared_notebook(
 
     app = open_page("wiki", project="vision")
     assert_clean(app)
+    assert any("No pages in vision yet" in i.value for i in app.info)
     labelled(app.text_input, "Address").input("decisions")
     labelled(app.text_input, "Title").input("Decisions")
     labelled(app.text_area, "Text (Markdown)").input("We ship [[run:lr-3e-4]].")
@@ -169,6 +170,18 @@ def test_a_wiki_page_with_a_live_card_and_a_shared_notebook(
     assert any("We ship" in str(h.proto.body) for h in app.get("html"))
     assert any(m.value == "**run lr-3e-4**" for m in app.markdown), "the live card"
     assert any(c.value == "finished" for c in app.caption)
+    page_text = " ".join(str(h.proto.body) for h in app.get("html"))
+    assert "[[run:" not in page_text and "run lr-3e-4 (finished)" in page_text
+
+    # The wiki opens on the project's pages, not on an empty form.
+    landing = open_page("wiki", project="vision")
+    assert_clean(landing)
+    links = [link.proto for link in landing.get("page_link")]
+    assert [(link.label, link.query_string) for link in links] == [
+        ("Decisions", "project=vision&slug=decisions")
+    ]
+    assert any(c.value.startswith("Page · version 1 by ") for c in landing.caption)
+    assert not [e for e in landing.expander if e.proto.expanded], "the form waits, folded"
 
     run = hub.Client(hub_server.url, hub_server.token)
     run.query('mutation($b: String!) { savePage(project: "vision", slug: "drift", body: $b, '
