@@ -15,7 +15,7 @@ from hub.demo import load_demo, load_people
 from hub.services.principal import SYSTEM
 from hub.services.tokens import create_admin_token_sync
 from hub.settings import Settings
-from hub.store import Store, open_store
+from hub.store import Store, store_for
 
 DEMO_PASSWORD = "demo-password-2026"  # every demo person's password in tests
 
@@ -25,6 +25,7 @@ class InProcessHub:
     http: TestClient
     token: str
     store: Store
+    settings: Settings
 
     @property
     def auth(self) -> dict[str, str]:
@@ -48,13 +49,13 @@ class InProcessHub:
 
 def in_process_hub(data_dir: Path, demo: bool, **settings: Any) -> Iterator[InProcessHub]:
     config = Settings(data_dir=data_dir, **settings)
-    store = open_store(config.database_path)
+    store = store_for(config)
     if demo:
         asyncio.run(load_demo(store, SYSTEM))
         asyncio.run(load_people(store, SYSTEM, DEMO_PASSWORD))
     token = create_admin_token_sync(store, "tests")
     try:
         with TestClient(create_app(config, store), raise_server_exceptions=False) as http:
-            yield InProcessHub(http, token, store)
+            yield InProcessHub(http, token, store, config)
     finally:
         store.close()

@@ -26,7 +26,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import duckdb
 
 from hub.clock import now
-from hub.errors import StoreUnavailable
+from hub.errors import LimitExceeded, StoreUnavailable
 from hub.store import activity, audit
 from hub.store.records import ActivityDraft, ActivityRecord, AuditDraft, EventDraft
 from hub.store.remote import S3Access, httpfs_extension
@@ -59,6 +59,7 @@ class Database:
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.memory_limit = memory_limit
         try:
             self._connection = duckdb.connect(
                 str(path),
@@ -113,8 +114,16 @@ class Database:
     def read_sync(
         self, fn: Callable[Concatenate[Cursor, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """Run ``fn(cursor, ...)`` on the calling thread's cursor."""
-        return fn(self._cursor(), *args, **kwargs)
+        """Run ``fn(cursor, ...)`` on the calling thread's cursor. A read that needs more
+        memory than the hub's limit is refused as too large (it was an unexpected error)."""
+        try:
+            return fn(self._cursor(), *args, **kwargs)
+        except duckdb.OutOfMemoryException:
+            raise LimitExceeded(
+                f"This needed more memory than the hub gives a request ({self.memory_limit}); "
+                "ask for less (filter, or fewer rows or columns), or raise "
+                "SALON_DUCKDB_MEMORY_LIMIT."
+            ) from None
 
     def write_sync(
         self, fn: Callable[Concatenate[Cursor, P], T], *args: P.args, **kwargs: P.kwargs

@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from hub.errors import InvalidInput
+from hub.errors import InvalidInput, LimitExceeded
 from hub.run_filter import And, Filter, Not, Or
 from hub.store._time import row_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
@@ -378,7 +378,15 @@ class DatasetStore:
         self, before: list[str], after: list[str], key: str, compared: list[str]
     ) -> tuple[int, int, int, int]:
         """Rows added, removed, changed by ``key``, and repeated keys (see ``_key_changes``)."""
-        return await self._db.read(_key_changes, before, after, key, compared)
+        try:
+            return await self._db.read(_key_changes, before, after, key, compared)
+        except LimitExceeded:
+            raise LimitExceeded(
+                f"Matching the rows of both versions by {key} needed more memory than the hub "
+                f"gives a request ({self._db.memory_limit}). Compare without a key (the column "
+                "changes need none), or raise SALON_DUCKDB_MEMORY_LIMIT.",
+                field="key",
+            ) from None
 
     async def record_use(self, use: DatasetUse, *, audit: Sequence[EventDraft]) -> bool:
         """Record that a run used a version (once per run, version and direction)."""

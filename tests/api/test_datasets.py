@@ -313,6 +313,32 @@ COMPARE = """query($p: String!, $n: String!, $k: String) { dataset(project: $p, 
     ... on Error { message } } } }"""
 
 
+def test_a_comparison_too_big_for_memory_says_so(tmp_path: Path) -> None:
+    """Matching 300,000 long keys in a hub with 24 MB for DuckDB: a limit the person can act
+    on (it was "Unexpected error"), and the hub answers the next request."""
+    from tests.inprocess import in_process_hub
+
+    rows = 300_000
+    before = pl.DataFrame(
+        {"id": [f"part-{i:09d}-{'x' * 30}" for i in range(rows)], "v": np.arange(rows) * 0.5}
+    )
+    for api in in_process_hub(tmp_path, demo=False, duckdb_memory_limit="24MB"):
+        for number, frame in enumerate([before, before.with_columns(pl.col("v") + 1)]):
+            path = tmp_path / f"v{number}.parquet"
+            frame.write_parquet(path)
+            made = dataset_uploads.upload(
+                api.store, api.settings, SYSTEM, "quality", "big", path, path.name
+            )
+            asyncio.run(made)
+        found = api.graphql(COMPARE, {"p": "quality", "n": "big", "k": "id"})["data"]
+        result = found["dataset"]["compare"]
+        assert result["__typename"] == "ValidationError", result
+        assert "needed more memory than the hub gives a request (24MB)" in result["message"]
+        assert "Compare without a key" in result["message"]
+        unkeyed = api.graphql(COMPARE, {"p": "quality", "n": "big", "k": None})["data"]
+        assert unkeyed["dataset"]["compare"]["rowsAfter"] == rows
+
+
 def test_two_versions_compared_in_words_and_numbers(hub_server: LiveHub) -> None:
     client = hub.Client(hub_server.url, hub_server.token)
     before = inspections(5000)
