@@ -23,6 +23,10 @@ import httpx
 from connectors.base import Connector, ConnectorError
 
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+# Ray's dashboard waits up to 10 s (WAIT_AVAILABLE_AGENT_TIMEOUT) for a job agent before it
+# answers "No available agent": a submission waits longer, so Ray's own answer comes through.
+SUBMIT_TIMEOUT = httpx.Timeout(30.0, connect=3.0)
+NO_AGENT = "No available agent"
 FINAL = ("SUCCEEDED", "FAILED", "STOPPED")
 
 
@@ -93,8 +97,10 @@ class RayCluster(Connector):
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TimeoutException:
+            waited = kwargs.get("timeout", TIMEOUT).read
             raise ConnectorError(
-                f"The Ray cluster at {self.address} did not answer in time."
+                f"The Ray cluster at {self.address} did not answer {method} {path} within "
+                f"{waited:.0f} s."
             ) from None
         except httpx.HTTPError as exc:
             raise ConnectorError(
@@ -103,6 +109,12 @@ class RayCluster(Connector):
             ) from None
         if response.status_code == 404 and "/api/jobs/" in path:
             raise ConnectorError("Ray knows no such job.")
+        if response.status_code >= 500 and NO_AGENT in response.text:
+            raise ConnectorError(
+                f"The Ray cluster at {self.address} has no job agent to take the job (Ray said: "
+                f"{response.text.strip()[:200]!r}). The head's dashboard agent did not start or "
+                "does not answer: if another Ray runs on this machine, they may share ports."
+            )
         if response.status_code >= 400:
             raise ConnectorError(
                 f"The Ray cluster at {self.address} refused {method} {path}: "
@@ -238,7 +250,7 @@ class RayCluster(Connector):
             runtime_env["env_vars"] = env
         if runtime_env:
             body["runtime_env"] = runtime_env
-        answer = self._call("POST", "/api/jobs/", json=body)
+        answer = self._call("POST", "/api/jobs/", json=body, timeout=SUBMIT_TIMEOUT)
         return str(answer.get("submission_id", submission_id))
 
     def stop(self, submission_id: str) -> bool:

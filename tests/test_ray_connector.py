@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -47,6 +48,12 @@ def fake_ray() -> Iterator[tuple[str, dict[str, Any]]]:
             self.send_header("Content-Type", "application/json")
             self.end_headers()
             self.wfile.write(body)
+
+        def do_POST(self) -> None:  # Ray without a job agent: it waits 10 s, then says so
+            time.sleep(10.5)
+            self.send_response(500)
+            self.end_headers()
+            self.wfile.write(b"No available agent to submit job, please try again later.")
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -123,3 +130,12 @@ def test_gpu_holders_are_traced_to_their_jobs(fake_ray: tuple[str, Any]) -> None
     answers["/api/v0/tasks"] = {"data": {}}
     with pytest.raises(ConnectorError, match="tasks is not understood"):
         RayCluster(address).gpu_holders()
+
+
+def test_a_submission_reports_ray_s_own_refusal(fake_ray: tuple[str, Any]) -> None:
+    """Ray answers a submission it cannot place after waiting 10 s for a job agent: that answer
+    is what the person sees (the connector gave up at 10 s with "did not answer in time")."""
+    address, _ = fake_ray
+    with pytest.raises(ConnectorError, match="no job agent") as refused:
+        RayCluster(address).submit("salon-1", "python train.py", gpus=1, cpus=1, metadata={})
+    assert "No available agent to submit job" in str(refused.value)
