@@ -61,9 +61,14 @@ def status_badge(status: str) -> None:
 
 
 def duration_text(seconds: float | None) -> str:
-    """``5400`` -> ``1 h 30 min``; short and readable, not precise."""
+    """``5400`` -> ``1 h 30 min``; short and readable, not precise. A run of a fraction of a
+    second (a notebook's quick check) reads as such, not as ``0 s``."""
     if seconds is None:
         return "—"
+    if seconds < 1:
+        return "under 1 s"
+    if seconds < 10:
+        return f"{seconds:.1f} s"
     seconds = round(seconds)
     if seconds < 60:
         return f"{seconds} s"

@@ -182,6 +182,24 @@ def test_run_page_shows_one_run(hub_env: LiveHub) -> None:
     assert report.startswith(b"# Evaluation")
 
 
+def test_a_run_of_a_fraction_of_a_second_says_so(hub_env: LiveHub) -> None:
+    """A notebook's quick run reads as under a second, not "0 s" (which looks broken)."""
+    import hub
+
+    quick = hub.init(
+        project="vision-defects",
+        experiment="notebook",
+        url=hub_env.url,
+        token=hub_env.token,
+        capture_environment=False,
+    )
+    quick.log({"loss": 0.5}, step=1)
+    quick.finish()
+    app = open_page("run", id=quick.id)
+    assert_clean(app)
+    assert any(m.value == ":material/timer: under 1 s" for m in app.markdown)
+
+
 def test_run_page_without_id_offers_a_picker(hub_env: LiveHub) -> None:
     app = open_page("run")
     assert_clean(app)
