@@ -89,9 +89,11 @@ class RayCluster(Connector):
 
     name = "ray"
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, token: str = "") -> None:
         super().__init__(address.rstrip("/"))
-        self._http = httpx.Client(base_url=self.address, timeout=TIMEOUT)
+        # A cluster with Ray's token authentication (RAY_AUTH_MODE=token) wants it on every call.
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=self.address, timeout=TIMEOUT, headers=headers)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
@@ -107,6 +109,12 @@ class RayCluster(Connector):
                 f"Cannot reach the Ray cluster at {self.address} ({type(exc).__name__}). Is its "
                 "head node up, and is this its dashboard address?"
             ) from None
+        if response.status_code in (401, 403):
+            raise ConnectorError(
+                f"The Ray cluster at {self.address} runs with token authentication and "
+                f"{'refused the token given' if response.status_code == 403 else 'wants a token'}"
+                ": set SALON_RAY_TOKEN to its RAY_AUTH_TOKEN."
+            )
         if response.status_code == 404 and "/api/jobs/" in path:
             raise ConnectorError("Ray knows no such job.")
         if response.status_code >= 500 and NO_AGENT in response.text:

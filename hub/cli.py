@@ -175,7 +175,7 @@ def _start_ray(settings: Settings) -> tuple[Any, Settings]:
         typer.secho(f"Ray did not start, so the Resources page will be empty: {exc}",
                     fg=typer.colors.YELLOW, err=True)  # fmt: skip
         return None, settings
-    return head, settings.replace(ray_address=head.dashboard)
+    return head, settings.replace(ray_address=head.dashboard, ray_token=head.token)
 
 
 def _demo_jobs(store: Store, settings: Settings) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
+import secrets
 import shutil
 import signal
 import socket
@@ -43,6 +45,12 @@ class LocalRay:
     gpus: int
     log: Path
     gcs: str = ""  # host:port for drivers (ray.init(address=...))
+    token: str = ""  # Ray's token authentication: every call to the cluster must carry it
+
+    @property
+    def driver_env(self) -> dict[str, str]:
+        """What a driver's environment needs to join this cluster (``ray.init(address=...)``)."""
+        return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": self.token}
 
     def stop(self, seconds: float = 10) -> None:
         """Stop the cluster: ask its head to stop everything, then kill whatever of it is still
@@ -69,11 +77,16 @@ class LocalRay:
 
 def start(
     gpus: int = 4, temp_dir: Path | None = None, dashboard_port: int | None = None,
-    cpus: int = 2, seconds: float = 120,
+    cpus: int = 2, seconds: float = 120, token: str | None = None,
 ) -> LocalRay:  # fmt: skip
     """Start a head node and wait until its dashboard answers; raise RuntimeError with the
     end of Ray's log if it does not. Ray's sockets live under ``temp_dir``, whose path must be
-    short (default: a new folder in /tmp)."""
+    short (default: a new folder in /tmp).
+
+    Ray's GCS, raylet and agents listen on every interface whatever the node's address (Ray
+    has no setting for it), so the head runs with Ray's token authentication and a new token:
+    whoever reaches those ports from elsewhere is refused without it (``token``: the one to
+    keep when a head is started again)."""
     folder = temp_dir or Path(tempfile.mkdtemp(prefix="salon-ray-", dir="/tmp"))
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "ray.log"
@@ -83,6 +96,9 @@ def start(
     # Every port Ray would otherwise take at a fixed default (client server 10001, agent 52365,
     # metrics, ...) is a free one, so that another Ray on this machine does not take our jobs.
     ports = [f"--{name}={free_port()}" for name in RAY_PORTS]
+    token = token or secrets.token_urlsafe(32)
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token}
+    env.pop("RAY_AUTH_TOKEN_PATH", None)
     with log.open("ab") as out:
         process = subprocess.Popen(
             [str(ray), "start", "--head", "--block", "--node-ip-address", "127.0.0.1",
@@ -90,17 +106,20 @@ def start(
              "--dashboard-host", "127.0.0.1", "--dashboard-port", str(port), *ports,
              "--include-dashboard", "true", "--disable-usage-stats",
              "--temp-dir", str(folder / "ray")],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env,
         )  # fmt: skip
-    head = LocalRay(f"http://127.0.0.1:{port}", process, folder, gpus, log,
-                    f"127.0.0.1:{gcs_port}")  # fmt: skip
+    head = LocalRay(
+        f"http://127.0.0.1:{port}", process, folder, gpus, log, f"127.0.0.1:{gcs_port}", token
+    )
+    signed = {"Authorization": f"Bearer {token}"}
     deadline = time.monotonic() + seconds
     try:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError(f"Ray's head node stopped:\n{log.read_text()[-2000:]}")
             try:
-                if httpx.get(f"{head.dashboard}/api/version", timeout=1).status_code == 200:
+                answer = httpx.get(f"{head.dashboard}/api/version", headers=signed, timeout=1)
+                if answer.status_code == 200:
                     return head
             except httpx.HTTPError:
                 pass

@@ -197,6 +197,13 @@ SETTINGS: tuple[Setting, ...] = (
         "jobs to; empty: no cluster (salon up starts a local one unless SALON_RAY_START=false).",
     ),
     Setting(
+        "ray_token",
+        "",
+        "The token of a Ray cluster that runs with Ray's token authentication "
+        "(RAY_AUTH_MODE=token), sent with every call to its dashboard; salon up's local head "
+        "makes its own.",
+    ),
+    Setting(
         "ray_start",
         "true",
         "Whether salon up starts a local Ray head (127.0.0.1, SALON_RAY_GPUS logical GPUs) "
@@ -290,6 +297,7 @@ class Settings:
     webhook_disable_after: int = 15
     webhook_timeout_seconds: float = 10.0
     ray_address: str = ""
+    ray_token: str = ""
     ray_start: bool = True
     ray_gpus: int = 4
     ray_sample_seconds: float = 30.0

@@ -197,9 +197,11 @@ def s3_server(tmp_path: Path) -> Iterator[S3Server]:
         stop(process)
 
 
-def start_ray(temp_dir: Path | None = None, dashboard_port: int | None = None) -> LocalRay:
+def start_ray(
+    temp_dir: Path | None = None, dashboard_port: int | None = None, token: str | None = None
+) -> LocalRay:
     """A real local Ray cluster: a head on 127.0.0.1 with 4 logical GPUs."""
-    return local_ray.start(4, temp_dir, dashboard_port)
+    return local_ray.start(4, temp_dir, dashboard_port, token=token)
 
 
 def stop_ray(head: LocalRay) -> None:

@@ -5,6 +5,7 @@ away mid-sampling and coming back."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -12,10 +13,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import grpc
+import httpx
 import psutil
 import pytest
 
 import hub
+from connectors.base import ConnectorError
+from connectors.ray import RayCluster
 from hub.local_ray import LocalRay
 from hub.services import accounts
 from hub.services.principal import SYSTEM
@@ -40,8 +45,13 @@ def sleep_for(seconds: float, say: str = "") -> str:
 
 @pytest.fixture
 def live(tmp_path: Path, ray_head: LocalRay) -> Iterator[LiveHub]:
-    for hub_ in start_hub(tmp_path, demo=False, ray_address=ray_head.dashboard,
-                          ray_sample_seconds=0.5):  # fmt: skip
+    for hub_ in start_hub(
+        tmp_path,
+        demo=False,
+        ray_address=ray_head.dashboard,
+        ray_token=ray_head.token,
+        ray_sample_seconds=0.5,
+    ):
         hub.init(project="vision", experiment="e", url=hub_.url, token=hub_.token,
                  capture_environment=False).finish()  # fmt: skip
         yield hub_
@@ -133,8 +143,13 @@ def test_the_cluster_going_away_is_shown_and_history_survives(tmp_path: Path) ->
     folder = head.temp_dir
     port = int(head.dashboard.rsplit(":", 1)[1])
     try:
-        for live in start_hub(tmp_path, demo=False, ray_address=head.dashboard,
-                              ray_sample_seconds=0.5):  # fmt: skip
+        for live in start_hub(
+            tmp_path,
+            demo=False,
+            ray_address=head.dashboard,
+            ray_token=head.token,
+            ray_sample_seconds=0.5,
+        ):
 
             def seen(live: LiveHub = live) -> dict[str, Any]:
                 return dict(graphql_call(live.url, live.token, CLUSTER)["data"]["cluster"])
@@ -152,7 +167,7 @@ def test_the_cluster_going_away_is_shown_and_history_survives(tmp_path: Path) ->
             assert gone["gpus"] == gone["gpusUsed"] == 0, "nothing is known to be up"
             history = graphql_call(live.url, live.token, "{ clusterHistory { gpus } }")
             assert history["data"]["clusterHistory"], "samples from before stay"
-            head = start_ray(folder, dashboard_port=port)
+            head = start_ray(folder, dashboard_port=port, token=head.token)
             back = eventually(lambda: (c := seen())["reachable"] and c["gpus"] == 4 and c, 120)
             assert back["problem"] is None
     finally:
@@ -251,9 +266,13 @@ def test_gpus_held_outside_jobs_are_listed(
 
     ana = person(live, "ana", "editor", "vision")
     outsider = person(live, "oz", None)
-    notebook = subprocess.Popen([sys.executable, "-c", NOTEBOOK.format(gcs=ray_head.gcs)],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                start_new_session=True)  # fmt: skip
+    notebook = subprocess.Popen(
+        [sys.executable, "-c", NOTEBOOK.format(gcs=ray_head.gcs)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, **ray_head.driver_env},
+    )
     try:
         job = hub.Client(live.url, ana).submit_job(sleep_for(300), project="vision", gpus=1)
 
@@ -301,3 +320,34 @@ def test_gpus_held_outside_jobs_are_listed(
 def test_gpu_holders_without_a_cluster_say_why(hub_server: LiveHub) -> None:
     answer = hub_server.graphql(HOLDERS)["data"]["gpuHolders"]
     assert "no Ray cluster" in answer["message"]
+
+
+def test_the_local_head_lets_in_only_who_has_its_token(ray_head: LocalRay) -> None:
+    """Ray's GCS and raylet listen on every interface whatever the node address: the local head
+    runs with Ray's token authentication, so neither its dashboard nor its GCS serves anyone
+    without the token (a driver elsewhere on the network, or a forged one)."""
+    bare = httpx.get(f"{ray_head.dashboard}/api/jobs/", timeout=10)
+    assert bare.status_code == 401
+    with pytest.raises(ConnectorError, match="set SALON_RAY_TOKEN"):
+        RayCluster(ray_head.dashboard).jobs()
+    with pytest.raises(ConnectorError, match="refused the token given"):
+        RayCluster(ray_head.dashboard, "forged").jobs()
+    signed = RayCluster(ray_head.dashboard, ray_head.token)
+    signed.check()
+    assert isinstance(signed.jobs(), list)
+    # The GCS itself (what ray.init(address=...) talks to), asked as Ray's own clients ask.
+    from ray.core.generated import gcs_service_pb2, gcs_service_pb2_grpc
+
+    with grpc.insecure_channel(ray_head.gcs) as channel:
+        gcs = gcs_service_pb2_grpc.NodeInfoGcsServiceStub(channel)
+        for metadata in ([], [("authorization", "Bearer forged")]):
+            with pytest.raises(grpc.RpcError) as refused:
+                gcs.GetAllNodeInfo(
+                    gcs_service_pb2.GetAllNodeInfoRequest(), timeout=10, metadata=metadata
+                )
+            assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        signed_in = [("authorization", f"Bearer {ray_head.token}")]
+        nodes = gcs.GetAllNodeInfo(
+            gcs_service_pb2.GetAllNodeInfoRequest(), timeout=10, metadata=signed_in
+        )
+        assert len(nodes.node_info_list) == 1

@@ -48,8 +48,14 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def live(tmp_path: Path, ray_head: LocalRay) -> Iterator[LiveHub]:
-    for hub_ in start_hub(tmp_path, demo=False, ray_address=ray_head.dashboard,
-                          ray_sample_seconds=0.5, **FAST):  # fmt: skip
+    for hub_ in start_hub(
+        tmp_path,
+        demo=False,
+        ray_address=ray_head.dashboard,
+        ray_token=ray_head.token,
+        ray_sample_seconds=0.5,
+        **FAST,
+    ):
         hub.init(project="vision", experiment="detector", url=hub_.url, token=hub_.token,
                  capture_environment=False).finish()  # fmt: skip
         yield hub_

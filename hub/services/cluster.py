@@ -60,7 +60,7 @@ SAFE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
 
 def connect(settings: Settings) -> RayCluster | None:
-    return RayCluster(settings.ray_address) if settings.ray_address else None
+    return RayCluster(settings.ray_address, settings.ray_token) if settings.ray_address else None
 
 
 def _number(text: str | None) -> float:
