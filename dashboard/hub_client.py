@@ -37,6 +37,10 @@ class HubError(Exception):
     """The hub could not be asked, or did not answer; the message says what to do."""
 
 
+class HubRefused(HubError):
+    """The hub answered and refused (rights, input, a missing object); the message says why."""
+
+
 @dataclasses.dataclass(frozen=True)
 class RunSearch:
     """One page of a run search, or why the search could not run."""
@@ -263,7 +267,7 @@ def audit_export(filters: dict[str, Any], kind: str, token: str) -> bytes:
     except httpx.HTTPError:
         raise HubError(f"Cannot reach the Salon hub at {hub_url()}.") from None
     if response.status_code != 200:
-        raise HubError(f"The export failed: {response.json().get('message', response.text)}")
+        raise HubRefused(f"The export failed: {response.json().get('message', response.text)}")
     return response.content
 
 
@@ -275,7 +279,8 @@ def artifact(download_path: str, token: str) -> bytes:
     except httpx.HTTPError:
         raise HubError(f"Cannot reach the Salon hub at {hub_url()}.") from None
     if response.status_code != 200:
-        raise HubError(f"The file cannot be read: {response.json().get('message', response.text)}")
+        said = response.json().get("message", response.text)
+        raise HubRefused(f"The file cannot be read: {said}")
     return response.content
 
 
@@ -312,7 +317,7 @@ def dataset_rows(
                  "filter": (filter or "").strip() or None}  # fmt: skip
     found = _post(hub_url(), _token(), "DatasetRows", variables)["dataset"]
     if found is None or found["version"] is None:
-        raise HubError(f"The dataset {name!r} is not there any more, or you may not see it.")
+        raise HubRefused(f"The dataset {name!r} is not there any more, or you may not see it.")
     result: dict[str, Any] = found["version"]["rows"]
     return result
 
@@ -340,7 +345,7 @@ def upload_dataset(project: str, name: str, filename: str, content: bytes, messa
         raise HubError(f"Cannot reach the Salon hub at {hub_url()}.") from None
     body = response.json()
     if response.status_code >= 400:
-        raise HubError(body.get("message", response.text))
+        raise HubRefused(body.get("message", response.text))
     st.cache_data.clear()
     if not body["created"]:
         return f"Same content as version {body['version']}: nothing new was stored."
@@ -354,7 +359,7 @@ def compare_versions(
     variables = {"project": project, "name": name, "before": before, "after": after, "key": key}
     found = read("CompareDatasetVersions", variables)["dataset"]
     if found is None:
-        raise HubError(f"The dataset {name!r} is not there any more, or you may not see it.")
+        raise HubRefused(f"The dataset {name!r} is not there any more, or you may not see it.")
     result: dict[str, Any] = found["compare"]
     return result
 
@@ -409,7 +414,7 @@ def discussion(kind: str, object_id: str) -> dict[str, Any]:
         variables = {"kind": kind, "id": object_id, "after": after}
         found: dict[str, Any] = _post(hub_url(), _token(), "Discussion", variables)["discussion"]
         if found["__typename"] != "Discussion":
-            raise HubError(found["message"])
+            raise HubRefused(found["message"])
         threads += found["threads"]
         after = found["pageInfo"]["endCursor"]
         if not found["pageInfo"]["hasNextPage"] or len(threads) >= MAX_THREADS_SHOWN:
@@ -427,7 +432,7 @@ def _change(operation: str, field: str, variables: dict[str, Any]) -> dict[str, 
     """Send a mutation that answers with a typed result; raise its error's message."""
     result: dict[str, Any] = _post(hub_url(), _token(), operation, variables)[field]
     if result["__typename"].endswith("Error"):
-        raise HubError(result["message"])
+        raise HubRefused(result["message"])
     return result
 
 
@@ -469,7 +474,7 @@ def activity(
                  "limit": limit, "sinceLastLook": since_last_look}  # fmt: skip
     found: dict[str, Any] = _post(hub_url(), _token(), "Activity", variables)["activity"]
     if found["__typename"] != "ActivityPage":
-        raise HubError(found["message"])
+        raise HubRefused(found["message"])
     return found
 
 
@@ -550,7 +555,7 @@ def page(project: str, slug: str, version: int | None = None) -> dict[str, Any]:
     variables = {"project": project, "slug": slug, "version": version}
     found: dict[str, Any] = _post(hub_url(), _token(), "Page", variables)["page"]
     if found["__typename"] != "Page":
-        raise HubError(found["message"])
+        raise HubRefused(found["message"])
     return found
 
 

@@ -8,7 +8,7 @@ from typing import Any, ParamSpec, TypeVar
 import streamlit as st
 
 from dashboard import hub_client
-from dashboard.hub_client import HubError
+from dashboard.hub_client import HubError, HubRefused
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -37,9 +37,41 @@ def load(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     try:
         return call(*args, **kwargs)
     except HubError as exc:
-        st.error(str(exc), icon=":material/cloud_off:")
+        # A refusal is no network fault: it gets a sign of its own.
+        refused = isinstance(exc, HubRefused)
+        st.error(str(exc), icon=":material/block:" if refused else ":material/cloud_off:")
         st.stop()
         raise  # st.stop() raises; this keeps type checkers honest.
+
+
+ROLES = ("viewer", "commenter", "editor", "maintainer", "admin")  # each may what those before may
+
+
+def role_in(project: str) -> str | None:
+    """The signed-in person's role in ``project`` (by name, through groups too), or None."""
+    ids = {p["name"]: p["id"] for p in load(hub_client.projects)}
+    roles = {r["projectId"]: r["role"] for r in load(hub_client.me)["roles"]}
+    return roles.get(ids.get(project, ""))
+
+
+def may(project: str, needed: str) -> bool:
+    """Whether the signed-in person may do what needs the ``needed`` role in ``project``: pages
+    show only the controls a person can use (the hub checks every call again). A read-only
+    token may only read."""
+    role = role_in(project)
+    if role is None or (needed != "viewer" and not load(hub_client.me)["canWrite"]):
+        return False
+    return ROLES.index(role) >= ROLES.index(needed)
+
+
+def not_allowed(project: str, what: str, needed: str) -> None:
+    """Say, where a control would be, why it is not there and whom to ask."""
+    role = role_in(project)
+    st.caption(
+        f":material/lock: {what} needs the {needed} role or above in {project}"
+        + (f"; you are a {role}." if role else ".")
+        + " A maintainer of the project can change your role."
+    )
 
 
 def status_label(status: str) -> str:

@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard import discussion, hub_client, share
 from dashboard.lineage_chart import lineage_figure
 from dashboard.tables import profile_table
-from dashboard.ui import load, pick_project
+from dashboard.ui import load, may, not_allowed, pick_project
 
 PAGE_ROWS = 50
 
@@ -51,7 +51,9 @@ def annotate_page(project: str, name: str, number: int, shown: dict) -> None:  #
                 st.success(f"Saved {result['count']} annotation(s).")
             else:
                 st.error(result["message"])
-    if right.button("Publish annotations as a new version", icon=":material/publish:"):
+    if not may(project, "editor"):
+        right.caption(":material/lock: Editors publish annotations as a new version.")
+    elif right.button("Publish annotations as a new version", icon=":material/publish:"):
         result = load(hub_client.publish_annotations, project, name, number,
                       f"Annotations of version {number}")  # fmt: skip
         if result["__typename"] == "DatasetVersion":
@@ -64,7 +66,10 @@ st.title("Datasets")
 project = pick_project()
 found = load(hub_client.datasets, project)
 if not found:
-    st.info("This project has no datasets yet; upload one below.")
+    st.info(
+        "This project has no datasets yet"
+        + ("; upload one below." if may(project, "editor") else ".")
+    )
 names = [d["name"] for d in found]
 name = None
 if names:
@@ -236,6 +241,9 @@ if name is not None:
                         title=f"Discussion of version {number}")  # fmt: skip
 
 st.subheader("Upload a version")
+if not may(project, "editor"):
+    not_allowed(project, "Uploading a version", "editor")
+    st.stop()
 with st.form("upload", clear_on_submit=True):
     target = st.text_input("Dataset name", value=name or "", max_chars=200)
     upload = st.file_uploader("CSV or Parquet file", type=["csv", "parquet"])

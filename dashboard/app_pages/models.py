@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard import discussion, hub_client, model_client, share
 from dashboard.discussion import when
 from dashboard.hub_client import HubError
-from dashboard.ui import load, pick_project
+from dashboard.ui import load, may, not_allowed, pick_project
 
 CHECK_BADGES = {
     "passed": (":material/check_circle:", "green"),
@@ -103,17 +103,29 @@ def gate(version: dict[str, Any], protected: list[str]) -> None:
 
 
 def actions(project: str, model: dict[str, Any], version: dict[str, Any]) -> None:
-    aliases = sorted({a["alias"] for a in model["aliases"]} | set(model["policy"]["protected"])
-                     | {"staging"})  # fmt: skip
+    """Moving an alias (editors; a protected one, maintainers) and running the checks again
+    (editors), shown to those who may."""
+    if not may(project, "editor"):
+        not_allowed(project, "Moving an alias or running the checks again", "editor")
+        return
+    protected = set(model["policy"]["protected"])
+    aliases = sorted({a["alias"] for a in model["aliases"]} | protected | {"staging"})
+    if not may(project, "maintainer"):
+        aliases = [a for a in aliases if a not in protected]
     left, middle, right = st.columns([2, 1, 1], vertical_alignment="bottom")
     alias = left.selectbox("Alias", aliases, key=f"alias:{version['id']}")
-    if middle.button(f"Point {alias} here", key=f"move:{version['id']}",
-                     icon=":material/rocket_launch:"):  # fmt: skip
-        act(lambda: model_client.move_alias(project, model["name"], alias, version["number"]),
-            f"{alias} is version {version['number']} now")  # fmt: skip
-    if right.button("Run the checks again", key=f"rerun:{version['id']}",
-                    icon=":material/replay:"):  # fmt: skip
+    if alias and middle.button(
+        f"Point {alias} here", key=f"move:{version['id']}", icon=":material/rocket_launch:"
+    ):
+        act(
+            lambda: model_client.move_alias(project, model["name"], alias, version["number"]),
+            f"{alias} is version {version['number']} now",
+        )
+    if right.button("Run the checks again", key=f"rerun:{version['id']}", icon=":material/replay:"):
         act(lambda: model_client.rerun_checks(version["id"]), "Checks started again")
+    if protected and not may(project, "maintainer"):
+        named = " and ".join(sorted(protected))
+        st.caption(f":material/lock: {named} move only by a maintainer of the project.")
 
 
 def model_card(project: str, model: dict[str, Any], version: dict[str, Any]) -> None:

@@ -118,7 +118,10 @@ class MeType:
     user: UserType
     auth_method: str = strawberry.field(description="token or session.")
     can_write: bool = strawberry.field(description="False when acting through a read-only token.")
-    roles: list[ProjectRoleType] = strawberry.field(description="Your role on each project.")
+    roles: list[ProjectRoleType] = strawberry.field(
+        description="Your role on each project you hold one on (a site admin: admin on every "
+        "project), as your token narrows it."
+    )
     can_read_audit: bool
     can_manage_people: bool
 
@@ -160,7 +163,7 @@ class PeopleQueries:
         principal = ctx.principal
         user = await ctx.store.users.by_id(principal.user_id)
         assert user is not None
-        held = await permissions.project_access(ctx.store, principal)
+        held = await permissions.roles_held(ctx.store, principal)
         return MeType(
             user=UserType.of(user, show_email=True),
             auth_method=principal.auth_method,

@@ -69,6 +69,18 @@ async def project_access(store: Store, principal: Principal) -> dict[str, Access
     }
 
 
+async def roles_held(store: Store, principal: Principal) -> dict[str, Access]:
+    """The principal's access per project id as every check sees it: a site admin's admin on
+    every project, anyone else's memberships (both narrowed by the token's scope)."""
+    if not principal.is_admin:
+        return await project_access(store, principal)
+    return {
+        project.id: access
+        for project in await store.projects.all()
+        if (access := _narrow(principal, project.id, Access(ADMIN, True))) is not None
+    }
+
+
 async def access_to(store: Store, principal: Principal, project_id: str) -> Access | None:
     """The principal's access to one project, or None when they may not see it."""
     if principal.is_admin:

@@ -1,6 +1,6 @@
 """The Models page through AppTest against a live hub with the demo team's models: a domain
 expert sees what is in production and why the newest version may not go there yet, approves
-it, and cannot move the alias herself."""
+it, and is not offered to move the alias herself."""
 
 from __future__ import annotations
 
@@ -52,8 +52,15 @@ def test_an_expert_reviews_the_newest_version(
     assert any(label.startswith("detector-v3-predictions version 1: judged correct")
                for label in links), links  # fmt: skip
 
-    labelled(app.button, "Point production here").click().run()
-    assert any("role on this project is commenter" in e.value for e in app.error)
+    # A commenter is shown no control she cannot use, and why (issue 17, item 24: the button
+    # was there and its click was refused).
+    labels = {b.label for b in app.button}
+    assert not {"Point production here", "Run the checks again"} & labels, labels
+    assert any(
+        "Moving an alias or running the checks again needs the editor role or above in "
+        "vision-defects; you are a commenter." in c.value
+        for c in app.caption
+    )
 
 
 def test_an_expert_judges_predictions_one_at_a_time_and_in_a_grid(
@@ -107,3 +114,21 @@ def test_a_run_page_shows_the_models_made_from_it(
     assert_clean(app)
     labels = [link.proto.label for link in app.get("page_link")]
     assert "registered as defect-detector version 2 (production, staging)" in labels
+
+
+def test_an_editor_moves_staging_but_only_a_maintainer_moves_production(
+    demo_hub: LiveHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.api.test_datasets import person
+
+    monkeypatch.setenv("SALON_URL", demo_hub.url)
+    monkeypatch.setenv("SALON_TOKEN", person(demo_hub, "eddie-editor", "editor", "vision-defects"))
+    app = open_page("models", project="vision-defects", model="defect-detector", version="3")
+    assert_clean(app)
+    assert "production" not in labelled(app.selectbox, "Alias").options
+    assert {"Point staging here", "Run the checks again"} <= {b.label for b in app.button}
+    assert any("production move only by a maintainer" in c.value for c in app.caption)
+    monkeypatch.setenv("SALON_TOKEN", demo_hub.token)
+    st.cache_data.clear()
+    admin = open_page("models", project="vision-defects", model="defect-detector", version="3")
+    assert "production" in labelled(admin.selectbox, "Alias").options

@@ -305,6 +305,24 @@ def test_datasets_page_shows_history_profile_and_rows(hub_env: LiveHub) -> None:
     assert ordered == sorted(ordered, reverse=True)
 
 
+def test_datasets_page_offers_upload_only_to_editors(
+    hub_env: LiveHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commenter is not shown an Upload form whose use the hub refuses; she is told why."""
+    assert "Upload" in {b.label for b in open_page("datasets", project="vision-defects").button}
+    monkeypatch.setenv("SALON_TOKEN", person(hub_env, "cora", "commenter", "vision-defects"))
+    st.cache_data.clear()
+    app = open_page("datasets", project="vision-defects", dataset="line-inspections")
+    assert_clean(app)
+    assert "Upload" not in {b.label for b in app.button}
+    assert not app.get("file_uploader")
+    assert any(
+        "Uploading a version needs the editor role or above in vision-defects; you are a "
+        "commenter." in c.value
+        for c in app.caption
+    )
+
+
 def test_datasets_page_older_version_and_descriptions(hub_env: LiveHub) -> None:
     app = open_page("datasets", project="vision-defects", dataset="line-inspections")
     labelled(app.selectbox, "Version").select(1).run()
