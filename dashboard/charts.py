@@ -143,3 +143,60 @@ def gpu_history_figure(history: list[dict[str, Any]], *, height: int = 260) -> g
     ])  # fmt: skip
     figure.update_layout(height=height, margin={"t": 10}, yaxis_title="GPUs")
     return figure
+
+
+INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"}
+INTEGERS |= {"U" + name for name in INTEGERS}
+
+
+def is_identifier(shift: dict[str, Any], rows_before: int, rows_after: int) -> bool:
+    """A column that names rows rather than measures them: called ``id`` or ``..._id``, or
+    whole numbers that (almost: the hub's distinct counts are estimates) never repeat."""
+    name = shift["name"].lower()
+    if name == "id" or name.endswith("_id"):
+        return True
+    sides = [(shift["distinctBefore"], rows_before), (shift["distinctAfter"], rows_after)]
+    unique = all((distinct or 0) >= 0.97 * rows > 0 for distinct, rows in sides)
+    return unique and shift["type"].split("(")[0] in INTEGERS
+
+
+def mean_change_figure(
+    comparison: dict[str, Any], before: int, after: int, *, height: int = 320
+) -> go.Figure | None:
+    """How much each measured column's average moved, as % of version ``before``'s: columns of
+    very different scales side by side, and keys (which only name rows) left out. None when
+    no column can be drawn."""
+    rows = comparison["rowsBefore"], comparison["rowsAfter"]
+    drawn = [
+        s
+        for s in comparison["shifts"]
+        if s["meanBefore"] not in (None, 0)
+        and s["meanAfter"] is not None
+        and s["name"] != comparison["key"]
+        and not is_identifier(s, *rows)
+    ]
+    if not drawn:
+        return None
+    drawn.sort(key=lambda s: abs(s["meanAfter"] / s["meanBefore"] - 1))
+    change = [100 * (s["meanAfter"] - s["meanBefore"]) / abs(s["meanBefore"]) for s in drawn]
+    figure = go.Figure(
+        go.Bar(
+            x=change,
+            y=[s["name"] for s in drawn],
+            orientation="h",
+            marker_color=["#21a366" if c >= 0 else "#e0393e" for c in change],
+            text=[f"{c:+.1f} %" for c in change],
+            textposition="auto",
+            customdata=[[s["meanBefore"], s["meanAfter"]] for s in drawn],
+            hovertemplate="%{y}: average %{customdata[0]:.4g} → %{customdata[1]:.4g}"
+            " (%{x:+.1f} %)<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        height=max(height, 40 * len(drawn) + 80),
+        margin={"t": 30, "l": 10, "r": 10},
+        title={"text": f"Change in the average, version {before} → {after}", "font_size": 14},
+        xaxis={"title": f"% of version {before}'s average", "ticksuffix": " %"},
+        yaxis={"automargin": True},
+    )
+    return figure

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import discussion, hub_client, share
+from dashboard.charts import mean_change_figure
 from dashboard.lineage_chart import lineage_figure
 from dashboard.tables import profile_table
 from dashboard.ui import load, may, not_allowed, pick_project
@@ -197,19 +198,10 @@ if name is not None:
                 st.warning(result["message"])
             else:
                 st.markdown("\n".join(f"- {line}" for line in result["summary"]))
-                moved = [s for s in result["shifts"] if s["meanBefore"] is not None]
-                if moved:
-                    figure = go.Figure(
-                        [
-                            go.Bar(name=f"version {before}", x=[s["name"] for s in moved],
-                                   y=[s["meanBefore"] for s in moved]),
-                            go.Bar(name=f"version {after}", x=[s["name"] for s in moved],
-                                   y=[s["meanAfter"] for s in moved]),
-                        ]
-                    )  # fmt: skip
-                    figure.update_layout(barmode="group", height=320, margin={"t": 20},
-                                         yaxis_title="average")  # fmt: skip
+                figure = mean_change_figure(result, before, after)
+                if figure is not None:
                     st.plotly_chart(figure, width="stretch")
+                    st.caption("Keys and identifiers are left out; hover a bar for both averages.")
 
     with graph:
         uses = load(hub_client.lineage, project, name, number)

@@ -343,6 +343,15 @@ def test_datasets_page_compares_two_versions_in_words(hub_env: LiveHub) -> None:
     assert "500 more rows (4,000 → 4,500)." in said
     assert "Matched by part_id: 500 rows added, 0 removed" in said
     assert "surface_temp_c rose on average" in said
+    # The chart: how far each measured column's average moved, in % of the older version's,
+    # so columns of any scale compare; the key and other identifiers are left out.
+    (chart,) = [f for f in figures(app) if f["data"][0].get("orientation") == "h"]
+    bars = chart["data"][0]
+    assert "part_id" not in bars["y"] and "surface_temp_c" in bars["y"], bars["y"]
+    before, after = (bars["customdata"][bars["y"].index("surface_temp_c")][i] for i in (0, 1))
+    change = bars["x"][bars["y"].index("surface_temp_c")]
+    assert change == pytest.approx(100 * (after - before) / abs(before)) and change > 0
+    assert chart["layout"]["xaxis"]["ticksuffix"] == " %"
 
 
 def test_datasets_page_filters_rows_and_explains_a_bad_filter(hub_env: LiveHub) -> None:
