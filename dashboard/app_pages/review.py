@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import model_client, share
 from dashboard.hub_client import HubError
-from dashboard.ui import load
+from dashboard.ui import load, may
 
 PAGE = 20
 IMAGE_ENDINGS = (".png", ".jpg", ".jpeg", ".webp", ".gif")
@@ -124,14 +124,22 @@ def standing(review: dict[str, Any]) -> None:
     agreement.metric("Reviewers agree on", percent(tally["agreement"]), border=True,
                      help="Samples judged twice or more on which everyone agreed. Fleiss' kappa: "
                      + ("—" if tally["kappa"] is None else f"{tally['kappa']:.2f}"))  # fmt: skip
-    judged.metric("Samples done", f"{tally['complete']} of {tally['samples']}", border=True,
-                  help=f"With {review['perItem']} verdict(s) each")  # fmt: skip
+    judged.metric(
+        f"Samples with {review['perItem']} verdicts",
+        f"{tally['complete']} of {tally['samples']}",
+        border=True,
+        help=f"A sample is done once {review['perItem']} reviewers have judged it; the bar "
+        "above counts the samples you judged yourself.",
+    )
     if tally["disagreements"]:
         st.caption("Reviewers disagree on samples " + ", ".join(
             str(p + 1) for p in tally["disagreements"][:30]))  # fmt: skip
 
 
 def owners(review: dict[str, Any]) -> None:
+    """Publishing the reviewed labels and closing the review, for editors of the project."""
+    if not may(review["project"], "editor"):
+        return
     with st.expander("For the model's owners"):
         message = st.text_input("What the new dataset version is", value="Reviewed labels")
         left, right = st.columns(2)
@@ -171,8 +179,14 @@ chosen = st.selectbox("Review", ids, index=ids.index(wanted) if wanted in ids el
 st.query_params["review"] = chosen
 review = load(model_client.review, chosen)
 found = load(model_client.review_samples, chosen)
-st.progress(found["judgedByMe"] / max(found["total"], 1),
-            text=f"You have judged {found['judgedByMe']} of {found['total']} samples")  # fmt: skip
+st.progress(
+    found["judgedByMe"] / max(found["total"], 1),
+    text=f"You have judged {found['judgedByMe']} of {found['total']} samples",
+)
+st.caption(
+    f"Each sample needs {review['perItem']} verdicts from different reviewers: "
+    f"{review['tally']['complete']} of {review['tally']['samples']} have them so far."
+)
 if found["instructionsHtml"]:
     with st.container(border=True):
         st.html(found["instructionsHtml"])
