@@ -250,6 +250,12 @@ def audit_events(filters: dict[str, Any], first: int = 200) -> dict[str, Any]:
     return result
 
 
+def audit_projects() -> list[dict[str, Any]]:
+    """Every project (id, name), for audit readers, who may hold no role in any."""
+    result: list[dict[str, Any]] = read("AuditProjects")["auditProjects"]
+    return result
+
+
 def current_token() -> str:
     """The token to send; read it while the page runs (a download's deferred callable runs
     outside the page, where the signed-in person is not known)."""

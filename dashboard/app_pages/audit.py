@@ -14,11 +14,12 @@ from dashboard.ui import load
 st.title("Audit trail")
 st.caption(
     "Every read of project data and every change, with who did it, from where and whether it "
-    "was allowed. People appear by their account id; looking at this page is recorded too."
+    "was allowed. The trail keeps account and object ids; people, projects and objects are "
+    "shown by today's names, the ids beside them. Looking at this page is recorded too."
 )
 
 people = {u["id"]: u["name"] for u in load(hub_client.users)}
-projects = {p["id"]: p["name"] for p in load(hub_client.projects)}
+projects = {p["id"]: p["name"] for p in load(hub_client.audit_projects)}
 
 with st.form("audit-filter"):
     left, middle, right = st.columns(3)
@@ -52,17 +53,30 @@ if not events:
 frame = pd.DataFrame(
     {
         "when (UTC)": [e["occurredAt"][:19].replace("T", " ") for e in events],
-        "who": [people.get(e["actorId"], e["actorId"]) for e in events],
+        "who": [e["actorName"] or e["actorId"] for e in events],
         "how": [e["authMethod"] for e in events],
         "from": [e["address"] or "" for e in events],
         "action": [e["action"] for e in events],
-        "object": [f"{e['objectKind']} {e['objectId'] or ''}".strip() for e in events],
-        "project": [projects.get(e["projectId"] or "", e["projectId"] or "") for e in events],
+        "object": [
+            f"{e['objectKind']} {e['objectName'] or e['objectId'] or ''}".strip() for e in events
+        ],
+        "project": [e["projectName"] or e["projectId"] or "" for e in events],
         "outcome": [e["outcome"] for e in events],
         "rows": [e["rowCount"] for e in events],
+        "object id": [e["objectId"] or "" for e in events],
+        "project id": [e["projectId"] or "" for e in events],
+        "account id": [e["actorId"] for e in events],
     }
 )
-st.dataframe(frame, hide_index=True, width="stretch")
+st.dataframe(
+    frame,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "object": st.column_config.TextColumn(help="By today's name; its id is further right."),
+        "project": st.column_config.TextColumn(help="By today's name; its id is further right."),
+    },
+)
 if page["nextBefore"] is not None:
     st.caption(f"Showing the newest {len(events)}; narrow the filters or export to see all.")
 

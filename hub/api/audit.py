@@ -30,15 +30,43 @@ class AuditEventType:
     outcome: str = strawberry.field(description="allow, deny or error.")
     row_count: int | None = strawberry.field(description="Rows read or written.")
     hash: str
+    actor_name: str | None = strawberry.field(
+        description="The person's sign-in name today (null: system, anonymous or erased)."
+    )
+    project_name: str | None = strawberry.field(
+        description="The project's name today (null when it is gone)."
+    )
+    object_name: str | None = strawberry.field(
+        description="The object's name or title today, for runs, datasets, models, model "
+        "versions, projects and people (the trail itself keeps ids only)."
+    )
 
     @classmethod
-    def of(cls, e: AuditEvent) -> AuditEventType:
+    def of(cls, e: AuditEvent, names: dict[str, str]) -> AuditEventType:
         return cls(
-            seq=e.seq, occurred_at=e.at, actor_id=e.actor_id, auth_method=e.auth_method,
-            auth_id=e.auth_id, address=e.address, action=e.action, object_kind=e.object_kind,
-            object_id=e.object_id, project_id=e.project_id, outcome=e.outcome,
-            row_count=e.row_count, hash=e.hash,
-        )  # fmt: skip
+            seq=e.seq,
+            occurred_at=e.at,
+            actor_id=e.actor_id,
+            auth_method=e.auth_method,
+            auth_id=e.auth_id,
+            address=e.address,
+            action=e.action,
+            object_kind=e.object_kind,
+            object_id=e.object_id,
+            project_id=e.project_id,
+            outcome=e.outcome,
+            row_count=e.row_count,
+            hash=e.hash,
+            actor_name=names.get(e.actor_id),
+            project_name=names.get(e.project_id or ""),
+            object_name=names.get(e.object_id or ""),
+        )
+
+
+@strawberry.type(name="AuditProject", description="A project, as the audit trail names it.")
+class AuditProjectType:
+    id: strawberry.ID
+    name: str
 
 
 @strawberry.input(name="AuditFilter", description="Narrow the audit trail; every field optional.")
@@ -100,10 +128,23 @@ class AuditQueries:
             found = await audit_trail.search_events(ctx.store, ctx.principal, query, first, before)
         except SalonError as exc:
             return as_error(exc)  # type: ignore[return-value]
+        events = found.events
         return AuditPageType(
-            events=[AuditEventType.of(e) for e in found],
-            next_before=found[-1].seq if len(found) == first else None,
+            events=[AuditEventType.of(e, found.names) for e in events],
+            next_before=events[-1].seq if len(events) == first else None,
         )
+
+    @strawberry.field(
+        description="Every project, to narrow the trail by (admins and compliance officers, "
+        "who may hold no role in any); empty for others."
+    )
+    async def audit_projects(self, info: Info) -> list[AuditProjectType]:
+        ctx = info.context
+        try:
+            found = await audit_trail.audited_projects(ctx.store, ctx.principal)
+        except SalonError:
+            return []
+        return [AuditProjectType(id=strawberry.ID(p.id), name=p.name) for p in found]
 
     @strawberry.field(description="Recompute the hash chain and compare with the checkpoint.")
     async def audit_verification(self, info: Info) -> AuditVerificationResult:

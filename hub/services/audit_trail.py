@@ -3,6 +3,7 @@ head, kept outside the database file. Reading the trail is itself audited."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import AsyncIterator, Callable
@@ -16,7 +17,7 @@ from hub.services import audit, permissions
 from hub.services.principal import Principal
 from hub.store import Store
 from hub.store.audit import AuditQuery
-from hub.store.records import AuditEvent, ChainReport
+from hub.store.records import AuditEvent, ChainReport, ProjectRecord
 
 MAX_AUDIT_PAGE = 500
 
@@ -28,16 +29,56 @@ async def _require_reader(store: Store, principal: Principal, action: str) -> No
     raise Forbidden("Only admins and compliance officers may read the audit trail.")
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditPage:
+    """Events, newest first, with what their ids are called now."""
+
+    events: list[AuditEvent]
+    names: dict[str, str]  # project, object or person id -> name or title
+
+
 async def search_events(
     store: Store, principal: Principal, query: AuditQuery, first: int, before: int | None
-) -> list[AuditEvent]:
+) -> AuditPage:
     """A page of events, newest first. Reading the trail is itself recorded."""
     await _require_reader(store, principal, "audit.read")
     if not 1 <= first <= MAX_AUDIT_PAGE:
         raise LimitExceeded(f"Ask for 1 to {MAX_AUDIT_PAGE} events per page.", field="first")
     found = await store.audit.search(query, first, before)
     await audit.read(store, principal, "audit.read", "audit", None, query.project_id, len(found))
-    return found
+    return AuditPage(found, await _names(store, found))
+
+
+async def _names(store: Store, events: list[AuditEvent]) -> dict[str, str]:
+    """What the events' projects, objects and people are called now. The chained trail keeps
+    only ids (so that a person can be erased without breaking it): a name is today's, and
+    what is gone (or erased) keeps its id."""
+
+    def ids(*kinds: str) -> list[str]:
+        return sorted({e.object_id for e in events if e.object_kind in kinds and e.object_id})
+
+    people = sorted({e.actor_id for e in events} | set(ids("user")))
+    projects = sorted({e.project_id for e in events if e.project_id} | set(ids("project")))
+    names = {i: u.name for i, u in (await store.users.by_ids(people)).items()}
+    names |= {i: p.name for i, p in (await store.projects.by_ids(projects)).items()}
+    names |= {i: r.name for i, r in (await store.runs.by_ids(ids("run"))).items()}
+    names |= {i: d.name for i, d in (await store.datasets.by_ids(ids("dataset"))).items()}
+    models = await store.models.by_ids(ids("model"))
+    versions = await store.models.versions_by_ids(ids("model_version"))
+    models |= await store.models.by_ids(sorted({v.model_id for v in versions.values()}))
+    names |= {i: m.name for i, m in models.items()}
+    names |= {
+        i: f"{models[v.model_id].name} version {v.number}"
+        for i, v in versions.items()
+        if v.model_id in models
+    }
+    return names
+
+
+async def audited_projects(store: Store, principal: Principal) -> list[ProjectRecord]:
+    """Every project, for narrowing the trail (its readers may hold no role in any)."""
+    await _require_reader(store, principal, "audit.read")
+    return sorted(await store.projects.all(), key=lambda p: p.name)
 
 
 async def export_events(

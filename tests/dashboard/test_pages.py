@@ -284,6 +284,33 @@ def test_audit_page_lists_events_with_people_by_name(hub_env: LiveHub) -> None:
     assert_clean(app)
 
 
+def test_a_compliance_officer_narrows_the_trail_by_project_and_reads_names(
+    hub_env: LiveHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hana holds no project role: the project filter still lists every project, and projects
+    and objects read by name, their ids beside them (they were truncated ids)."""
+    from tests.api.test_discussions import person_token
+
+    (run_id, name), *_ = run_ids(hub_env, "vision-defects", 1)
+    hub_env.graphql("query($id: ID!) { run(id: $id) { name } }", {"id": run_id})
+    monkeypatch.setenv("SALON_TOKEN", person_token(hub_env, "hana.kim"))
+    st.cache_data.clear()
+    app = open_page("audit")
+    assert_clean(app)
+    options = labelled(app.selectbox, "Project").options
+    assert {"vision-defects", "churn-forecast", "support-llm"} <= set(options), options
+    labelled(app.selectbox, "Project").select("vision-defects")
+    labelled(app.text_input, "Action").input("run.read")
+    labelled(app.button, "Show").click().run()
+    assert_clean(app)
+    frame = app.dataframe[0].value
+    read = frame[frame["object id"] == run_id].iloc[0]
+    shown = (read["object"], read["project"], read["who"])
+    assert shown == (f"run {name}", "vision-defects", "admin")
+    assert set(frame["project"]) == {"vision-defects"}
+    assert not any("People appear by their account id" in c.value for c in app.caption)
+
+
 def test_datasets_page_shows_history_profile_and_rows(hub_env: LiveHub) -> None:
     app = open_page("datasets", project="vision-defects", dataset="line-inspections")
     assert_clean(app)
