@@ -44,6 +44,7 @@ class Node:
     gpu_utilization: float | None = None  # mean % over the node's GPUs, when reported
     gpu_memory_used_mb: float | None = None
     gpu_memory_total_mb: float | None = None
+    name: str = ""  # Ray's node name: its host name when set (--node-name), else its address
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -167,6 +168,7 @@ class RayCluster(Connector):
                 sum(utilization) / len(utilization) if utilization else None,
                 sum(memory_used) if memory_used else None,
                 sum(memory_total) if memory_total else None,
+                str(row.get("node_name") or row.get("node_ip") or ""),
             ))  # fmt: skip
         return found
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import plotly.graph_objects as go
@@ -133,15 +134,75 @@ def parallel_figure(runs: list[dict[str, Any]], metric: str, *, height: int = 42
     return figure
 
 
-def gpu_history_figure(history: list[dict[str, Any]], *, height: int = 260) -> go.Figure:
-    """The cluster's GPUs over time, and how many were in use."""
+def gpu_history_figure(
+    history: list[dict[str, Any]],
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    height: int = 260,
+) -> go.Figure:
+    """The cluster's GPUs over time, and how many were in use, over the whole period asked
+    for (a cluster watched for an hour of a 30-day period is one point at its end, not a chart
+    zoomed into milliseconds); points are marked while there are few."""
     at = [point["at"] for point in history]
-    figure = go.Figure([
-        go.Scatter(name="in the cluster", x=at, y=[p["gpus"] for p in history], mode="lines"),
-        go.Scatter(name="in use", x=at, y=[p["gpusUsed"] for p in history], mode="lines",
-                   fill="tozeroy"),
-    ])  # fmt: skip
-    figure.update_layout(height=height, margin={"t": 10}, yaxis_title="GPUs")
+    mode = "lines+markers" if len(history) < 30 else "lines"
+    figure = go.Figure(
+        [
+            go.Scatter(name="in the cluster", x=at, y=[p["gpus"] for p in history], mode=mode),
+            go.Scatter(
+                name="in use",
+                x=at,
+                y=[p["gpusUsed"] for p in history],
+                mode=mode,
+                fill="tozeroy",
+            ),
+        ]
+    )
+    xaxis: dict[str, Any] = {"type": "date", "tickformat": "%d %b\n%H:%M"}
+    if since is not None:
+        xaxis["range"] = [since.isoformat(), (until or datetime.now(UTC)).isoformat()]
+    figure.update_layout(
+        height=height,
+        margin={"t": 10},
+        yaxis={"title": "GPUs", "rangemode": "tozero"},
+        xaxis=xaxis,
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return figure
+
+
+def usage_figure(
+    rows: list[dict[str, Any]], period: str, *, grouped_as: str, height: int = 320
+) -> go.Figure:
+    """GPU-hours per ``period`` (day, week or month), stacked by who used them (a legend even
+    for one): periods are named on a category axis, not placed on a time axis of one bar."""
+    labels = {"day": "%d %b", "week": "week of %d %b", "month": "%B %Y"}
+    periods = sorted({row["period"] for row in rows})
+    named = {p: datetime.fromisoformat(p).strftime(labels.get(period, "%d %b %Y")) for p in periods}
+    who = sorted({row["who"] for row in rows})
+    figure = go.Figure(
+        [
+            go.Bar(
+                name=name,
+                x=[named[p] for p in periods],
+                y=[
+                    sum(r["gpuHours"] for r in rows if r["who"] == name and r["period"] == p)
+                    for p in periods
+                ],
+                marker_color=PALETTE[index % len(PALETTE)],
+            )
+            for index, name in enumerate(who)
+        ]
+    )
+    figure.update_layout(
+        barmode="stack",
+        height=height,
+        margin={"t": 10},
+        showlegend=True,
+        legend_title_text=grouped_as,
+        xaxis={"type": "category", "title": period},
+        yaxis_title=f"GPU-hours per {period}",
+    )
     return figure
 
 

@@ -2,6 +2,7 @@
 time, the jobs, and a GPU-hours report to download."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import available_timezones
 
 import pandas as pd
@@ -9,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import cluster_client, hub_client, share
-from dashboard.charts import gpu_history_figure
+from dashboard.charts import gpu_history_figure, usage_figure
 from dashboard.discussion import reader_zone, when
 from dashboard.tables import csv_bytes
 from dashboard.ui import load
@@ -31,13 +32,30 @@ busy, free, nodes = st.columns(3)
 busy.metric("GPUs busy", f"{state['gpusUsed']:g}", border=True)
 free.metric("GPUs free", f"{state['gpus'] - state['gpusUsed']:g}", border=True)
 nodes.metric("Nodes up", sum(1 for n in state["nodes"] if n["alive"]), border=True)
+
+
+def node_label(node: dict[str, Any]) -> str:
+    """``head node 127.0.0.1``, ``worker gpu-07 (10.0.0.7)``: its role and Ray's name for it."""
+    name = node["name"] or node["address"] or node["nodeId"][:8]
+    role = {True: "head node ", False: "worker "}.get(node["isHead"], "")
+    return role + name + (f" ({node['address']})" if node["address"] not in ("", name) else "")
+
+
 if state["nodes"]:
-    figure = go.Figure([
-        go.Bar(name="busy", y=[n["address"] or n["nodeId"][:8] for n in state["nodes"]],
-               x=[n["gpusUsed"] for n in state["nodes"]], orientation="h"),
-        go.Bar(name="free", y=[n["address"] or n["nodeId"][:8] for n in state["nodes"]],
-               x=[n["gpus"] - n["gpusUsed"] for n in state["nodes"]], orientation="h"),
-    ])  # fmt: skip
+    labels = [node_label(n) for n in state["nodes"]]
+    figure = go.Figure(
+        [
+            go.Bar(
+                name="busy", y=labels, x=[n["gpusUsed"] for n in state["nodes"]], orientation="h"
+            ),
+            go.Bar(
+                name="free",
+                y=labels,
+                x=[n["gpus"] - n["gpusUsed"] for n in state["nodes"]],
+                orientation="h",
+            ),
+        ]
+    )
     figure.update_layout(barmode="stack", height=80 + 40 * len(state["nodes"]),
                          margin={"t": 10, "b": 30}, xaxis_title="GPUs")  # fmt: skip
     st.plotly_chart(figure, key="now")
@@ -45,7 +63,7 @@ if state["nodes"]:
     if reporting:
         st.dataframe(
             pd.DataFrame({
-                "node": [n["address"] for n in reporting],
+                "node": [node_label(n) for n in reporting],
                 "GPU utilisation %": [round(n["gpuUtilization"]) for n in reporting],
                 "GPU memory used (GiB)": [round((n["gpuMemoryUsedMb"] or 0) / 1024, 1)
                                           for n in reporting],
@@ -92,17 +110,17 @@ share.share_button({"view": "RESOURCE_USAGE", "days": min(RANGES[span], share.MA
 st.subheader("Usage over time, by team")
 by_team = load(cluster_client.cluster_usage, since, period, "team")
 if by_team:
-    table = pd.DataFrame(by_team)
-    figure = go.Figure([go.Bar(name=team, x=rows["period"], y=rows["gpuHours"])
-                        for team, rows in table.groupby("who")])  # fmt: skip
-    figure.update_layout(barmode="stack", height=320, margin={"t": 10},
-                         yaxis_title=f"GPU-hours per {period}")  # fmt: skip
-    st.plotly_chart(figure, key="teams")
+    st.plotly_chart(usage_figure(by_team, period, grouped_as="team"), key="teams")
 else:
     st.caption("No GPU time used in this period.")
 history = load(cluster_client.cluster_history, since)
 if history:
-    st.plotly_chart(gpu_history_figure(history), key="history")
+    st.subheader("GPUs in the cluster and in use")
+    start = datetime.fromisoformat(since)
+    st.plotly_chart(gpu_history_figure(history, since=start), key="history")
+    first = datetime.fromisoformat(history[0]["at"])
+    if first - start > timedelta(days=1):
+        st.caption(f"Salon has watched the cluster since {when(history[0]['at'])}.")
 
 st.subheader("Top consumers")
 grouping = st.segmented_control("Group by", ["person", "project", "team", "model"],

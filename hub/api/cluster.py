@@ -28,6 +28,12 @@ class NodeType:
     )
     gpu_memory_used_mb: float | None
     gpu_memory_total_mb: float | None
+    name: str = strawberry.field(
+        description="Ray's name for the node: its host name when set, else its address."
+    )
+    is_head: bool | None = strawberry.field(
+        description="Whether it is the head node (null: sampled before this was recorded)."
+    )
 
 
 @strawberry.type(name="Cluster", description="The GPU cluster as Salon last saw it.")
@@ -147,7 +153,8 @@ class ClusterQueries:
                             cpus_used=n.cpus_used, gpus=n.gpus, gpus_used=n.gpus_used,
                             gpu_utilization=n.gpu_utilization,
                             gpu_memory_used_mb=n.gpu_memory_used_mb,
-                            gpu_memory_total_mb=n.gpu_memory_total_mb)
+                            gpu_memory_total_mb=n.gpu_memory_total_mb,
+                            name=n.name or n.address, is_head=n.is_head)
                    for n in seen.nodes],
             gpus=sum(n.gpus for n in alive), gpus_used=sum(n.gpus_used for n in alive),
         )  # fmt: skip

@@ -80,9 +80,24 @@ def as_record(job: Job, at: datetime) -> ClusterJob:
 
 
 def samples(nodes: list[Node], at: datetime) -> list[NodeSample]:
-    return [NodeSample(at, n.node_id, n.address, n.alive, n.cpus, n.cpus_used, n.gpus,
-                       n.gpus_used, n.gpu_utilization, n.gpu_memory_used_mb,
-                       n.gpu_memory_total_mb) for n in nodes]  # fmt: skip
+    return [
+        NodeSample(
+            at,
+            n.node_id,
+            n.address,
+            n.alive,
+            n.cpus,
+            n.cpus_used,
+            n.gpus,
+            n.gpus_used,
+            n.gpu_utilization,
+            n.gpu_memory_used_mb,
+            n.gpu_memory_total_mb,
+            n.name or n.address,
+            n.is_head,
+        )
+        for n in nodes
+    ]
 
 
 async def sample_once(store: Store, settings: Settings, cluster: RayCluster) -> bool:

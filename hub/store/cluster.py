@@ -14,6 +14,7 @@ from hub.store.records import ClusterCheck, ClusterJob, EventDraft, NodeSample, 
 
 _JOB = ", ".join(f.name for f in dataclasses.fields(ClusterJob))
 _SAMPLE = ", ".join(f.name for f in dataclasses.fields(NodeSample))
+_SAMPLE_COUNT = len(dataclasses.fields(NodeSample))
 PERIODS = {"day": "1 DAY", "week": "1 WEEK", "month": "1 MONTH"}
 
 
@@ -50,7 +51,7 @@ def _sampled(
 ) -> None:  # fmt: skip
     if nodes:
         cur.executemany(
-            f"INSERT INTO cluster_samples ({_SAMPLE}) VALUES ({', '.join('?' * 11)})",
+            f"INSERT INTO cluster_samples ({_SAMPLE}) VALUES ({', '.join('?' * _SAMPLE_COUNT)})",
             [[to_naive(n.sampled_at) if f.name == "sampled_at" else getattr(n, f.name)
               for f in dataclasses.fields(NodeSample)] for n in nodes],
         )  # fmt: skip

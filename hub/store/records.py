@@ -465,6 +465,8 @@ class NodeSample:
     gpu_utilization: float | None = None  # mean %, when the node reports its GPUs
     gpu_memory_used_mb: float | None = None
     gpu_memory_total_mb: float | None = None
+    name: str | None = None  # Ray's name for the node (None: sampled before names were kept)
+    is_head: bool | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -40,3 +40,6 @@ CREATE TABLE IF NOT EXISTS cluster_checks (
 ALTER TABLE cluster_samples ADD COLUMN IF NOT EXISTS gpu_utilization DOUBLE;
 ALTER TABLE cluster_samples ADD COLUMN IF NOT EXISTS gpu_memory_used_mb DOUBLE;
 ALTER TABLE cluster_samples ADD COLUMN IF NOT EXISTS gpu_memory_total_mb DOUBLE;
+-- Ray's name for the node (its host name when set, else its address) and whether it is the head.
+ALTER TABLE cluster_samples ADD COLUMN IF NOT EXISTS name VARCHAR;
+ALTER TABLE cluster_samples ADD COLUMN IF NOT EXISTS is_head BOOLEAN;

@@ -220,8 +220,18 @@ def test_the_resources_page_shows_the_cluster_usage_and_jobs(
                           ray_sample_seconds=3600):  # fmt: skip
         a_run(live)
         for hours, used in ((30, 2), (20, 4), (1, 3)):
-            sample = NodeSample(at - timedelta(hours=hours), "node-1", "10.0.0.5", True, 32, 8,
-                                4, used)  # fmt: skip
+            sample = NodeSample(
+                at - timedelta(hours=hours),
+                "node-1",
+                "10.0.0.5",
+                True,
+                32,
+                8,
+                4,
+                used,
+                name="gpu-node-1",
+                is_head=True,
+            )
             asyncio.run(live.store.cluster.sampled([sample], jobs, sample.sampled_at, 400))
         asyncio.run(live.store.cluster.failed(at, "Cannot reach the Ray cluster at …"))
         monkeypatch.setenv("SALON_URL", live.url)
@@ -239,6 +249,15 @@ def test_the_resources_page_shows_the_cluster_usage_and_jobs(
         assert app.get("download_button"), "the GPU-hours report"
         assert list(table(app, "status")["status"]) == ["running", "succeeded"]
         assert len(figures(app)) == 3  # now, by team over time, history
+        now_chart, teams, history = figures(app)
+        # The node by its role and name; usage by named periods with a legend even for one
+        # team; the history over the whole period chosen (it zoomed into milliseconds).
+        assert now_chart["data"][0]["y"] == ["head node gpu-node-1 (10.0.0.5)"]
+        assert teams["layout"]["showlegend"] and teams["layout"]["xaxis"]["type"] == "category"
+        assert teams["layout"]["legend"]["title"]["text"] == "team"
+        assert all(":" not in label for trace in teams["data"] for label in trace["x"])
+        start, end = (datetime.fromisoformat(x) for x in history["layout"]["xaxis"]["range"])
+        assert end - start > timedelta(days=29), "the 30 days asked for"
         assert any("Nothing booked" in c.value for c in app.caption)
         labelled(app.selectbox, "Project").set_value("vision")
         labelled(app.number_input, "GPUs to book").set_value(3)
