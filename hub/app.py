@@ -171,6 +171,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             ),
             Route("/api/share/view", share.view, methods=["GET"]),
             Route("/api/share/snapshot.{kind:str}", share.snapshot, methods=["GET"]),
+            Route("/static/plotly-{version:str}.min.js", share.plotly_js, methods=["GET"]),
             Route("/oembed", share.oembed, methods=["GET"]),
             *mlflow.routes(),
             *auth_routes(provider, store, authenticator, signin, return_origins),

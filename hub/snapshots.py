@@ -2,8 +2,8 @@
 self-contained HTML page of a chart or a card. Drawn afresh from the view's data on request.
 
 PNGs are drawn by Kaleido in headless Chromium (Debian's ``chromium``; ``BROWSER_PATH`` points
-Kaleido at it when it is not on the PATH). HTML pages carry plotly.js inline, so they load
-nothing from anywhere.
+Kaleido at it when it is not on the PATH). HTML pages load plotly.js from the hub (one cached
+file for every snapshot), or carry it inline when asked, to be saved and opened anywhere.
 """
 
 from __future__ import annotations
@@ -11,9 +11,14 @@ from __future__ import annotations
 import html
 import threading
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import plotly
 import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.offline import get_plotlyjs_version
+from plotly.subplots import make_subplots
 
 from hub.errors import InvalidInput, SalonError
 from hub.services.share_links import CHART_VIEWS
@@ -29,43 +34,79 @@ class DrawingUnavailable(SalonError):
 
 
 WIDTH, HEIGHT = 800, 480
+PANEL_HEIGHT = 280  # each metric of a comparison has a panel of its own
+PALETTE = qualitative.Plotly + qualitative.D3  # the dashboard's colours, run by run
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+PLOTLY_JS_VERSION = get_plotlyjs_version()
 
 
-def figure(view: str, data: dict[str, Any]) -> go.Figure:
-    """The chart of a chart view."""
-    fig = go.Figure()
+def figure(view: str, data: dict[str, Any], title: str = "") -> go.Figure:
+    """The chart of a chart view, titled: a panel per metric (loss and accuracy never share
+    an axis), each run in the same colour in every panel."""
     if view in ("run_comparison", "metric_chart"):
-        names = {run["id"]: run["name"] for run in data["runs"]["nodes"]}
-        keys = list(dict.fromkeys(series["key"] for series in data["metricSeries"]))
-        for series in data["metricSeries"]:
-            label = names.get(series["runId"], series["runId"])
-            fig.add_trace(go.Scatter(
-                x=series["steps"], y=series["values"], mode="lines",
-                name=f"{label} · {series['key']}" if len(keys) > 1 else label,
-            ))  # fmt: skip
-        fig.update_layout(xaxis_title="step", yaxis_title=keys[0] if len(keys) == 1 else "value")
+        fig = _curves(data)
     elif view == "resource_usage":
+        fig = go.Figure()
         points = data["clusterHistory"]
         at = [point["at"] for point in points]
         fig.add_trace(go.Scatter(x=at, y=[p["gpusUsed"] for p in points], name="GPUs in use",
                                  mode="lines", fill="tozeroy"))  # fmt: skip
         fig.add_trace(go.Scatter(x=at, y=[p["gpus"] for p in points], name="GPUs",
                                  mode="lines", line={"dash": "dot"}))  # fmt: skip
-        fig.update_layout(yaxis_title="GPUs")
+        fig.update_layout(yaxis_title="GPUs", height=HEIGHT)
     else:
         raise InvalidInput("Only charts have a PNG snapshot; use the HTML snapshot for cards.")
     fig.update_layout(
-        template="plotly_white", margin={"l": 50, "r": 20, "t": 30, "b": 40},
-        legend={"orientation": "h", "y": -0.2}, width=WIDTH, height=HEIGHT,
-    )  # fmt: skip
+        title={"text": html.escape(title), "x": 0.01, "font": {"size": 17}},
+        template="plotly_white",
+        margin={"l": 60, "r": 20, "t": 70, "b": 40},
+        legend={"orientation": "h", "y": -0.12},
+        width=WIDTH,
+    )
     return fig
 
 
-def png(view: str, data: dict[str, Any]) -> bytes:
+def _curves(data: dict[str, Any]) -> go.Figure:
+    names = {run["id"]: run["name"] for run in data["runs"]["nodes"]}
+    order = list(names)
+    keys = list(dict.fromkeys(series["key"] for series in data["metricSeries"]))
+    fig = make_subplots(
+        rows=len(keys),
+        cols=1,
+        shared_xaxes=True,
+        subplot_titles=keys,
+        vertical_spacing=min(0.12, 0.3 / len(keys)),
+    )
+    shown: set[str] = set()
+    for series in data["metricSeries"]:
+        run_id = series["runId"]
+        index = order.index(run_id) if run_id in order else len(order)
+        fig.add_trace(
+            go.Scatter(
+                x=series["steps"],
+                y=series["values"],
+                mode="lines",
+                name=names.get(run_id, run_id),
+                legendgroup=run_id,
+                showlegend=run_id not in shown,
+                line={"color": PALETTE[index % len(PALETTE)], "width": 1.8},
+            ),
+            row=keys.index(series["key"]) + 1,
+            col=1,
+        )
+        shown.add(run_id)
+    for row, key in enumerate(keys, start=1):
+        fig.update_yaxes(title_text=key, row=row, col=1)
+    fig.update_xaxes(title_text="step", row=len(keys), col=1)
+    fig.update_layout(height=max(HEIGHT, 120 + PANEL_HEIGHT * len(keys)))
+    return fig
+
+
+def png(view: str, data: dict[str, Any], title: str = "") -> bytes:
     """The chart as a PNG (a few seconds: Kaleido starts Chromium; one at a time)."""
-    chart = figure(view, data)
+    chart = figure(view, data, title)
     with _drawing:
-        picture: bytes = chart.to_image(format="png", width=WIDTH, height=HEIGHT)
+        picture: bytes = chart.to_image(format="png", width=WIDTH, height=chart.layout.height)
     return picture
 
 
@@ -100,10 +141,20 @@ def _table(rows: list[tuple[str, Any]]) -> str:
     return f"<table>{cells}</table>"
 
 
-def page(view: str, title: str, data: dict[str, Any], open_url: str, at: datetime) -> str:
-    """A self-contained page of the view (charts carry plotly.js inline)."""
+def page(
+    view: str,
+    title: str,
+    data: dict[str, Any],
+    open_url: str,
+    at: datetime,
+    plotly_js: str | None = None,
+) -> str:
+    """A page of the view. Charts load plotly.js from ``plotly_js`` (the hub's copy, which
+    browsers cache: the page is a few KB), or carry it inline when None (4.8 MB, for a copy
+    that loads nothing from anywhere)."""
     if view in CHART_VIEWS:
-        body = figure(view, data).to_html(full_html=False, include_plotlyjs=True)
+        chart = figure(view, data)  # the page's own heading carries the title
+        body = chart.to_html(full_html=False, include_plotlyjs=plotly_js or True)
     else:
         body = _card(view, data)
     return (

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 
 from hub import snapshots
 from hub.api.context import context_for
@@ -122,20 +123,48 @@ async def snapshot(request: Request) -> Response:
     link, data = await _open(request, secret)
     if kind == "html":
         settings = request.app.state.hub.settings
-        text = snapshots.page(link.view, link.title, data,
-                              share_links.share_url(settings, secret), now())  # fmt: skip
-        return Response(text, media_type="text/html; charset=utf-8", headers={
-            "Cache-Control": "no-store", "Content-Security-Policy": SNAPSHOT_CSP,
+        # plotly.js from the hub, cached once for every snapshot; inline on request, for a
+        # copy to keep that loads nothing from anywhere.
+        inline = request.query_params.get("inline", "").lower() in ("1", "true", "yes")
+        script = None if inline else plotly_js_url(settings.url)
+        text = snapshots.page(
+            link.view, link.title, data, share_links.share_url(settings, secret), now(), script
+        )
+        headers = {
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": snapshot_csp(settings.url),
             "Content-Disposition": f'inline; filename="{_file_name(link)}.html"',
-        })  # fmt: skip
+        }
+        return Response(text, media_type="text/html; charset=utf-8", headers=headers)
     picture = await _png(link, data)
     return Response(picture, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
-SNAPSHOT_CSP = (
-    "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
-    "img-src data:; font-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
+def plotly_js_url(hub_url: str) -> str:
+    """Where the hub serves plotly.js, named by its version so browsers may keep it forever."""
+    return f"{hub_url.rstrip('/')}/static/plotly-{snapshots.PLOTLY_JS_VERSION}.min.js"
+
+
+def snapshot_csp(hub_url: str) -> str:
+    """Scripts only inline or from the hub (plotly.js); nothing else from anywhere."""
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(hub_url))
+    return (
+        f"default-src 'none'; script-src 'self' {origin} 'unsafe-inline' 'unsafe-eval'; "
+        "style-src 'unsafe-inline'; img-src data:; font-src data:; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    )
+
+
+async def plotly_js(request: Request) -> Response:
+    """``GET /static/plotly-VERSION.min.js``: the plotly.js HTML snapshots load (public, as on
+    any CDN; only the version the hub ships)."""
+    if request.path_params["version"] != snapshots.PLOTLY_JS_VERSION:
+        raise NotFound(f"This hub serves plotly.js {snapshots.PLOTLY_JS_VERSION} only.")
+    return FileResponse(
+        snapshots.PLOTLY_JS,
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=31536000, immutable"},
+    )
 
 
 def _file_name(link: ShareLinkRecord) -> str:
@@ -151,7 +180,7 @@ async def _png(link: ShareLinkRecord, data: dict[str, Any]) -> bytes:
     if link.id in _pictures:
         return _pictures[link.id][1]
     try:
-        picture = await run_in_threadpool(snapshots.png, link.view, data)
+        picture = await run_in_threadpool(snapshots.png, link.view, data, link.title)
     except Exception as exc:  # Kaleido could not start a browser
         raise snapshots.DrawingUnavailable(
             f"The PNG could not be drawn ({type(exc).__name__}); install Chromium "

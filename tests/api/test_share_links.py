@@ -7,6 +7,7 @@ import asyncio
 import concurrent.futures
 import html
 import re
+import struct
 from datetime import timedelta
 from typing import Any
 
@@ -305,12 +306,24 @@ def test_snapshots_are_drawn_on_request(
     demo_hub: LiveHub, editor: str, demo: dict[str, Any]
 ) -> None:
     chart = create(demo_hub, editor, view="RUN_COMPARISON", runIds=demo["runs"][:2],
-                   metrics=["val/loss"], title="Loss <for the wiki>", **VP)  # fmt: skip
-    page = httpx.get(chart["snapshotHtmlUrl"].replace("http://127.0.0.1:8000", demo_hub.url))
+                   metrics=["val/loss", "val/acc"], title="Loss <for the wiki>", **VP)  # fmt: skip
+    html_url = chart["snapshotHtmlUrl"].replace("http://127.0.0.1:8000", demo_hub.url)
+    page = httpx.get(html_url)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert "Loss &lt;for the wiki&gt;" in page.text and "Plotly.newPlot" in page.text
-    assert "<script src=" not in page.text, "the page loads nothing from anywhere"
+    # plotly.js comes from the hub, once for every snapshot (each page carried 4.8 MB of it).
+    assert len(page.content) < 200_000, len(page.content)
+    (script,) = re.findall(r'<script[^>]* src="([^"]+)"', page.text)
+    assert script.startswith(demo_hub.url + "/static/plotly-")
+    served = httpx.get(script)
+    assert served.status_code == 200 and "immutable" in served.headers["cache-control"]
+    assert len(served.content) > 1_000_000 and served.headers["content-type"].startswith(
+        "text/javascript"
+    )
+    assert httpx.get(f"{demo_hub.url}/static/plotly-0.0.1.min.js").status_code == 404
+    kept = httpx.get(html_url + "&inline=1")
+    assert " src=" not in kept.text and len(kept.content) > 1_000_000, "a copy to keep"
     card = create(demo_hub, editor, view="MODEL_CARD", modelVersionId=demo["version"],
                   title="Card", **VP)  # fmt: skip
     card_url = card["snapshotHtmlUrl"].replace("http://127.0.0.1:8000", demo_hub.url)
@@ -323,3 +336,16 @@ def test_snapshots_are_drawn_on_request(
                     timeout=120)  # fmt: skip
     assert png.status_code == 200, png.text
     assert png.headers["content-type"] == "image/png" and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    # Loss and accuracy in panels of their own, under the link's title (one "value" axis and
+    # no title before): the figure drawn is the one the PNG is made of.
+    from hub import snapshots
+
+    data = look(demo_hub, secret_of(chart)).json()["data"]
+    figure = snapshots.figure("run_comparison", data, "Loss <for the wiki>")
+    assert {figure.layout.yaxis.title.text, figure.layout.yaxis2.title.text} == {
+        "val/loss",
+        "val/acc",
+    }
+    assert figure.layout.title.text == "Loss &lt;for the wiki&gt;"
+    width, height = struct.unpack(">II", png.content[16:24])
+    assert (width, height) == (800, figure.layout.height) and height > 480
