@@ -4,10 +4,12 @@ like every other operation)."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
+import httpx
 import streamlit as st
 
-from dashboard.hub_client import HubError, _change, _post, _token, hub_url
+from dashboard.hub_client import HubError, HubRefused, _change, _post, _token, hub_url
 
 
 def models(project: str) -> list[dict[str, Any]]:
@@ -110,3 +112,22 @@ def publish_review(review_id: str, message: str) -> dict[str, Any]:
     made = _change("PublishReview", "publishReview", {"id": review_id, "message": message})
     st.cache_data.clear()
     return made
+
+
+@st.cache_data(ttl=300, show_spinner=False, max_entries=200)
+def sample_image(review_id: str, position: int, column: str, token: str) -> bytes:
+    """The image a review sample names (a run artifact, or a file or object the hub may read),
+    fetched through the hub, which holds the keys."""
+    path = f"/api/v1/reviews/{quote(review_id, safe='')}/samples/{position}/image"
+    try:
+        response = httpx.get(
+            f"{hub_url()}{path}",
+            params={"column": column},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+    except httpx.HTTPError:
+        raise HubError(f"Cannot reach the Salon hub at {hub_url()}.") from None
+    if response.status_code != 200:
+        raise HubRefused(response.json().get("message", response.text))
+    return response.content

@@ -21,7 +21,7 @@ from hub.auth.provider import Provider
 from hub.auth.routes import SignIn, auth_routes
 from hub.auth.sessions import Sessions, discover
 from hub.errors import SalonError
-from hub.http import audit, datasets, health, metrics, mlflow, share
+from hub.http import audit, datasets, health, metrics, mlflow, reviews, share
 from hub.http.auth import AuthMiddleware
 from hub.http.body import GraphQLBodyLimit
 from hub.http.errors import salon_error_handler, unexpected_error_handler
@@ -167,6 +167,11 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             Route(
                 "/api/v1/projects/{project}/datasets/{dataset}/versions/{version}/data",
                 datasets.download,
+                methods=["GET"],
+            ),
+            Route(
+                "/api/v1/reviews/{review_id}/samples/{position}/image",
+                reviews.sample_image,
                 methods=["GET"],
             ),
             Route("/api/share/view", share.view, methods=["GET"]),

@@ -4,16 +4,18 @@ the churn model in production. Written as the people who did it, through the ser
 
 from __future__ import annotations
 
+import io
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from PIL import Image, ImageDraw
 
 from hub.demo_data import DEFECTS, LINES
 from hub.demo_discussions import _as
-from hub.services import dataset_uploads, models, reviews, runs
+from hub.services import artifacts, dataset_uploads, models, reviews, runs
 from hub.services.model_policy import CheckSpec, Policy
 from hub.services.principal import SYSTEM, Principal
 from hub.settings import Settings
@@ -40,8 +42,9 @@ async def _best(store: Store, project: str, experiment: str, rank: int = 0) -> s
     return page.runs[min(rank, len(page.runs) - 1)].id
 
 
-def _predictions(rows: int, seed: int) -> pa.Table:
-    """What version 3 said about parts it had not seen, next to what the inspectors found."""
+def _predictions(rows: int, seed: int, run_id: str) -> pa.Table:
+    """What version 3 said about parts it had not seen, next to what the inspectors found; each
+    part's camera image is an artifact of the run that made version 3."""
     rng = np.random.default_rng(seed)
     truth = rng.choice(DEFECTS, rows)
     wrong = rng.random(rows) < 0.12
@@ -50,19 +53,65 @@ def _predictions(rows: int, seed: int) -> pa.Table:
         "part_id": np.arange(200_000, 200_000 + rows),
         "line": rng.choice(LINES, rows),
         "camera": rng.choice(["cam-1", "cam-2", "cam-3", "cam-4"], rows),
-        "image": [f"s3://line-camera/2026-11/{200_000 + i}.png" for i in range(rows)],
+        "image": [image_address(run_id, 200_000 + i) for i in range(rows)],
         "confidence": np.round(rng.beta(8, 2, rows), 3),
         "prediction": predicted,
         "inspector_verdict": truth,
     })  # fmt: skip
 
 
+def image_address(run_id: str, part_id: int) -> str:
+    return f"runs:/{run_id}/line-camera/2026-11/{part_id}.png"
+
+
+def part_image(defect: str, seed: int) -> bytes:
+    """A camera picture of a part's brushed-metal surface, with its defect drawn on it."""
+    rng = np.random.default_rng(seed)
+    size = 160
+    grain = rng.normal(0, 6, (size, 1)) + rng.normal(0, 3, (size, size))  # brushed: rows
+    surface = np.clip(150 + grain + np.linspace(-12, 12, size)[None, :], 0, 255)
+    picture = Image.fromarray(np.repeat(surface[:, :, None], 3, axis=2).astype(np.uint8))
+    draw = ImageDraw.Draw(picture)
+    x, y = (int(v) for v in rng.integers(40, 120, 2))
+    if defect == "scratch":
+        draw.line([(x - 45, y - 30), (x + 45, y + 25)], fill=(225, 225, 230), width=2)
+    elif defect == "dent":
+        for radius, shade in ((22, 120), (15, 100), (8, 80)):
+            draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=(shade,) * 3)
+    elif defect == "discoloration":
+        tint = Image.new("RGB", picture.size, (150, 105, 60))
+        mask = Image.new("L", picture.size, 0)
+        ImageDraw.Draw(mask).ellipse([x - 35, y - 25, x + 35, y + 25], fill=110)
+        picture.paste(tint, mask=mask)
+    out = io.BytesIO()
+    picture.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+async def _images(
+    store: Store, person: Principal, run_id: str, table: pa.Table, rows: list[int]
+) -> None:
+    """The camera images of the parts under review, logged with the run that judged them."""
+    for row in rows:
+        part_id = int(table["part_id"][row].as_py())
+        picture = part_image(str(table["inspector_verdict"][row].as_py()), part_id)
+        path = image_address(run_id, part_id).removeprefix(f"runs:/{run_id}/")
+
+        async def receive(target: Path, picture: bytes = picture) -> int:
+            target.write_bytes(picture)
+            return len(picture)
+
+        await artifacts.upload(store, person, "run", run_id, path, receive)
+
+
 async def _review(store: Store, settings: Settings, version_id: str, people: list[Principal],
                   dmitri: Principal) -> None:  # fmt: skip
     """Version 3's predictions on held-out parts, half-way through review by two experts."""
+    run_id = (await store.models.versions_by_ids([version_id]))[version_id].run_id
+    table = _predictions(600, 41, run_id)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "predictions.parquet"
-        pq.write_table(_predictions(600, 41), path)
+        pq.write_table(table, path)
         await dataset_uploads.upload(
             store, settings, dmitri, "vision-defects", "detector-v3-predictions", path,
             "predictions.parquet", "parquet", "Version 3 on 600 held-out parts from November",
@@ -73,6 +122,7 @@ async def _review(store: Store, settings: Settings, version_id: str, people: lis
         instructions="Look at the **image** and say whether the defect is right. Hairline "
         "scratches on line C count as scratches.",
     )  # fmt: skip
+    await _images(store, dmitri, run_id, table, await store.reviews.items(queue.id))
     samples = (await reviews.samples(store, people[0], queue.id, offset=0, limit=40)).samples
     for person, count in zip(people, (14, 9), strict=True):
         for sample in samples[:count]:

@@ -6,7 +6,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import model_client, share
+from dashboard import hub_client, model_client, share
 from dashboard.hub_client import HubError
 from dashboard.ui import load, may
 
@@ -27,13 +27,25 @@ def save(review_id: str, position: int, correct: bool, label: str | None, commen
     return True
 
 
-def inputs(sample: dict[str, Any], hidden: set[str]) -> None:
+def inputs(review_id: str, sample: dict[str, Any], hidden: set[str]) -> None:
+    """The sample's values, its images drawn: web addresses by the browser, the rest (run
+    artifacts, files, S3 objects) through the hub, which holds the keys."""
     shown = [(c, v) for c, v in zip(sample["columns"], sample["values"], strict=True)
              if c not in hidden]  # fmt: skip
-    for _, value in shown:
-        if isinstance(value, str) and value.startswith(("http://", "https://")) and (
-                value.lower().endswith(IMAGE_ENDINGS)):  # fmt: skip
-            st.image(value, width=360)
+    for column, value in shown:
+        if not isinstance(value, str) or not value.lower().endswith(IMAGE_ENDINGS):
+            continue
+        if value.startswith(("http://", "https://")):
+            st.image(value, width=360, caption=column)
+            continue
+        try:
+            picture = model_client.sample_image(
+                review_id, sample["position"], column, hub_client.current_token()
+            )
+        except HubError as exc:
+            st.warning(f"The image in {column} cannot be shown: {exc}", icon=":material/image:")
+        else:
+            st.image(picture, width=360, caption=column)
     st.dataframe(pd.DataFrame({"what": [c for c, _ in shown],
                                "value": [str(v) for _, v in shown]}),
                  hide_index=True, width="stretch")  # fmt: skip
@@ -48,7 +60,7 @@ def one_at_a_time(review: dict[str, Any], found: dict[str, Any]) -> None:
     st.subheader(f"Sample {sample['position'] + 1} of {found['total']}")
     left, right = st.columns([3, 2])
     with left:
-        inputs(sample, {review["predictionColumn"], review["truthColumn"]})
+        inputs(review["id"], sample, {review["predictionColumn"], review["truthColumn"]})
     with right:
         st.metric("The model says", str(sample["prediction"]), border=True)
         comment = st.text_input("Comment (optional)", key=f"comment:{sample['position']}")

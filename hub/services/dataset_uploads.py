@@ -199,9 +199,9 @@ def _roots(settings: Settings) -> list[str]:
     return roots
 
 
-def _local_file(settings: Settings, text: str) -> Path:
+def local_file(settings: Settings, text: str, suffixes: tuple[str, ...] = (".parquet",)) -> Path:
     """The file at ``text``, resolved (symlinks followed), when it lies inside one of the
-    folders Salon may read (``SALON_DATASET_ROOTS``)."""
+    folders Salon may read (``SALON_DATASET_ROOTS``) and is of a kind in ``suffixes``."""
     roots = [Path(r).resolve() for r in _roots(settings) if not r.startswith("s3://")]
     if "\x00" in text:
         message = "The path has a NUL character in it; name the file plainly."
@@ -215,14 +215,18 @@ def _local_file(settings: Settings, text: str) -> Path:
             f"{text!r} is not inside a folder this hub may read ({', '.join(map(str, roots))}).",
             field="path",
         )
-    if not path.is_file() or path.suffix.lower() != ".parquet":
-        raise InvalidInput(
-            "Register a Parquet file in place; upload CSV files instead.", field="path"
-        )
+    if not path.is_file() or path.suffix.lower() not in suffixes:
+        raise InvalidInput(_kinds_message(suffixes), field="path")
     return path
 
 
-def _s3_object(settings: Settings, uri: str) -> str:
+def _kinds_message(suffixes: tuple[str, ...]) -> str:
+    if suffixes == (".parquet",):
+        return "Register a Parquet file in place; upload CSV files instead."
+    return f"Only {', '.join(s.lstrip('.') for s in suffixes)} files are read from here."
+
+
+def s3_object(settings: Settings, uri: str, suffixes: tuple[str, ...] = (".parquet",)) -> str:
     """``uri`` when it lies under one of the S3 prefixes in ``SALON_DATASET_ROOTS``. Keys with
     ``.`` or ``..`` segments are refused: an HTTP layer may resolve them out of the prefix."""
     prefixes = [r for r in _roots(settings) if r.startswith("s3://")]
@@ -242,9 +246,8 @@ def _s3_object(settings: Settings, uri: str) -> str:
             f"({', '.join(prefixes) or 'none is configured'}).",
             field="path",
         )
-    if not key.lower().endswith(".parquet"):
-        raise InvalidInput("Register a Parquet file in place; upload CSV files instead.",
-                           field="path")  # fmt: skip
+    if not key.lower().endswith(suffixes):
+        raise InvalidInput(_kinds_message(suffixes), field="path")
     return full
 
 
@@ -252,11 +255,11 @@ async def _located(store: Store, settings: Settings, text: str) -> DatasetFile:
     """Where the data lies and what it is now: size, time, ETag (S3) and SHA-256. The row
     count is filled in once the file has been read."""
     if not text.startswith("s3://"):
-        path = _local_file(settings, text)
+        path = local_file(settings, text)
         status = path.stat()
         digest = await asyncio.to_thread(sha256_of, path)
         return DatasetFile(digest, 0, status.st_size, str(path), status.st_mtime)
-    uri = _s3_object(settings, text)
+    uri = s3_object(settings, text)
     if store.s3 is None:  # only when SALON_DATASET_ROOTS names no S3 prefix
         raise InvalidInput("This hub has no S3 prefix in SALON_DATASET_ROOTS.", field="path")
     try:

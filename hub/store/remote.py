@@ -130,6 +130,17 @@ class S3:
             uri, int(found["ContentLength"]), str(found["ETag"]).strip('"'), modified.timestamp()
         )
 
+    def read(self, uri: str, limit: int) -> bytes:
+        """The object's bytes, when it has at most ``limit`` of them."""
+        found = self.head(uri)
+        if found.size > limit:
+            raise RemoteError(f"{uri} has {found.size:,} bytes; at most {limit:,} are shown.")
+        body = self._call(uri, "get_object", IfMatch=f'"{found.etag}"')["Body"]
+        try:
+            return bytes(body.read(limit + 1)[:limit])
+        finally:
+            body.close()
+
     def sha256(self, uri: str, etag: str) -> str:
         """The object's SHA-256, read as a stream; ``IfMatch`` makes sure it is the version
         whose ``etag`` was recorded, not one written in between."""

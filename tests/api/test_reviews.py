@@ -5,18 +5,21 @@ concurrent verdicts, closing, and publishing the reviewed labels as a new datase
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import polars as pl
 import pytest
 
 import hub
+from hub.demo_models import part_image
 from hub.services.review_stats import fleiss_kappa, tally, wilson
 from tests.api.test_datasets import person
 from tests.api.test_discussions import as_person
 from tests.api.test_models import trained
-from tests.conftest import LiveHub, graphql_call
+from tests.conftest import LiveHub, S3Server, graphql_call
 
 START = """mutation($v: ID!, $size: Int!, $per: Int!, $labels: [String!]) {
   startReview(versionId: $v, dataset: "predictions", predictionColumn: "prediction",
@@ -259,3 +262,82 @@ def test_a_review_check_waits_for_people_and_then_moves_the_alias(
     judge(hub_server, bob, review_id, 6, False, "dent")  # 5 of 7: 71 %
     check = hub.Client(hub_server.url, bob).models.version(version["id"])["checks"][0]
     assert check["status"] == "failed" and "below 80%" in check["detail"]
+
+
+def test_sample_images_come_through_the_hub(tmp_path: Path, s3_server: S3Server) -> None:
+    """A sample's picture is fetched by the hub from where it lies (a run artifact, a file under
+    the dataset roots, an S3 object under them) for those who may judge it, and nothing else."""
+    from tests.conftest import start_hub
+
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    picture = part_image("scratch", 1)
+    (scans / "0.png").write_bytes(picture)
+    (tmp_path / "elsewhere.png").write_bytes(picture)
+    s3_server.client.create_bucket(Bucket="cams")
+    s3_server.client.put_object(Bucket="cams", Key="line/0.png", Body=picture)
+    roots = f"{scans},s3://cams/line"
+    for live in start_hub(tmp_path / "hub", demo=False, dataset_roots=roots, **s3_server.settings):
+        hub.init(
+            project="vision",
+            experiment="e",
+            url=live.url,
+            token=live.token,
+            capture_environment=False,
+        ).finish()
+        ana = person(live, "ana", "editor", "vision")
+        bob = person(live, "bob", "commenter", "vision")
+        oz = person(live, "oz", None)
+        run = trained(live, ana, 0.9)
+        put = httpx.put(
+            f"{live.url}/api/2.0/mlflow-artifacts/artifacts/x/{run.id}/artifacts/cam/0.png",
+            content=picture,
+            headers={"Authorization": f"Bearer {ana}"},
+            timeout=30,
+        )
+        assert put.status_code == 200, put.text
+        rows = 4
+        table = predictions(rows).with_columns(
+            pl.lit(f"runs:/{run.id}/cam/0.png").alias("artifact"),
+            pl.lit(str(scans / "0.png")).alias("scan"),
+            pl.lit("s3://cams/line/0.png").alias("bucket"),
+            pl.lit(str(tmp_path / "elsewhere.png")).alias("outside"),
+            pl.lit("s3://cams/private/0.png").alias("other_prefix"),
+        )
+        client = hub.Client(live.url, ana)
+        client.upload_dataset("vision", "predictions", table)
+        version = client.models.register(run.id, "defect-detector", "model.onnx")
+        started = as_person(live, ana, START, {"v": version["id"], "size": rows, "per": 1})
+        queue_id = started["startReview"]["id"]
+
+        base = f"{live.url}/api/v1/reviews/{queue_id}/samples"
+
+        def image(
+            token: str, column: str, position: int | str = 0, base: str = base
+        ) -> httpx.Response:
+            return httpx.get(
+                f"{base}/{position}/image",
+                params={"column": column},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            )
+
+        for column in ("artifact", "scan", "bucket"):
+            shown = image(bob, column)
+            assert shown.status_code == 200, (column, shown.text)
+            assert shown.headers["content-type"] == "image/png" and shown.content == picture
+        refused = {
+            "outside": (400, "not inside a folder this hub may read"),
+            "other_prefix": (400, "not under an S3 prefix"),
+            "image": (400, "not under an S3 prefix"),  # the table's own s3:// addresses
+            "line": (400, "does not name an image"),
+            "nope": (404, "no column 'nope'"),
+        }
+        for column, (status, words) in refused.items():
+            answer = image(bob, column)
+            said = (answer.status_code, words in answer.json()["message"])
+            assert said == (status, True), (column, answer.text)
+        assert image(oz, "artifact").status_code == 404, "no role: as if there were no review"
+        assert image(bob, "artifact", 99).status_code == 404
+        assert image(bob, "artifact", "x").status_code == 400
+        assert image(bob, "").status_code == 400

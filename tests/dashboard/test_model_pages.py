@@ -77,6 +77,10 @@ def test_an_expert_judges_predictions_one_at_a_time_and_in_a_grid(
     shown = next(d.value for d in app.dataframe if "what" in d.value.columns)
     assert "inspector_verdict" not in set(shown["what"]), "the truth is not shown to reviewers"
     assert "prediction" not in set(shown["what"])
+    # The part's picture, fetched through the hub (its address was all a reviewer saw).
+    assert not app.warning, [w.value for w in app.warning]
+    (picture,) = app.get("image")
+    assert picture.captions == ["image"]
     said = next(m for m in app.metric if m.label == "The model says").value
 
     labelled(app.button, "Correct").click().run()
