@@ -171,6 +171,7 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
         Rule("audit_reader", "{ auditEvents(first: 5) { __typename ... on Error { message } } }"),
         {},
     ),
+    "auditProjects": lambda w, c: (Rule("audit_reader", "{ auditProjects { name } }", non_empty), {}),
     "discussion": lambda w, c: (Rule("viewer", 'query($id: ID!) { discussion(kind: RUN, id: $id) { __typename ... on Error { message } } }'), {"id": w.alpha_run}),
     "activity": lambda w, c: (Rule("viewer", '{ activity(project: "alpha") { __typename ... on Error { message } } }'), {}),
     "inbox": lambda w, c: (Rule("signed_in", "{ inbox { reason } }", lambda v, w: v is not None), {}),
