@@ -31,7 +31,7 @@ from hub.store import activity, audit
 from hub.store.records import ActivityDraft, ActivityRecord, AuditDraft, EventDraft
 from hub.store.remote import S3Access, httpfs_extension
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schema" / "duckdb"
+SCHEMA_DIR = Path(__file__).with_name("schema")  # in the package: a wheel carries it
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -93,7 +93,7 @@ class Database:
         self.listeners: list[Callable[[Committed], None]] = []
 
     def apply_schema(self) -> None:
-        """Apply every ``schema/duckdb/*.sql`` file in name order (each is idempotent)."""
+        """Apply every ``hub/store/schema/*.sql`` file in name order (each is idempotent)."""
         for sql_file in sorted(SCHEMA_DIR.glob("*.sql")):
             self._connection.execute(sql_file.read_text())
         # Fold whatever the write-ahead log replayed (after a crash) into the file now, with
