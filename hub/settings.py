@@ -249,6 +249,12 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+# Secrets (tokens, keys, passwords in URLs) are left out of repr(), so that no log line, error
+# or traceback that shows the settings shows them.
+def secret() -> Any:
+    return dataclasses.field(default="", repr=False)
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """The hub's configuration, immutable once read. Build it with :func:`load_settings`."""
@@ -257,10 +263,10 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     dashboard_port: int = 8501
-    admin_token: str = ""
+    admin_token: str = secret()
     url: str = "http://127.0.0.1:8000"
     dashboard_url: str = "http://127.0.0.1:8501"
-    token: str = ""
+    token: str = secret()
     embed_origins: str = ""
     embed_refresh_seconds: int = 300
     max_page_size: int = 500
@@ -276,7 +282,7 @@ class Settings:
     s3_endpoint: str = ""
     s3_region: str = "us-east-1"
     s3_access_key_id: str = ""
-    s3_secret_access_key: str = ""
+    s3_secret_access_key: str = secret()
     s3_url_style: str = ""
     dataset_worker_memory_mb: int = 2048
     dataset_worker_seconds: int = 900
@@ -288,7 +294,7 @@ class Settings:
     oidc_discovery_url: str = ""
     oidc_audience: str = ""
     oidc_client_id: str = ""
-    oidc_client_secret: str = ""
+    oidc_client_secret: str = secret()
     oidc_forward_token: str = "access"
     oidc_groups_claim: str = "groups"
     trusted_proxies: str = ""
@@ -297,13 +303,13 @@ class Settings:
     webhook_disable_after: int = 15
     webhook_timeout_seconds: float = 10.0
     ray_address: str = ""
-    ray_token: str = ""
+    ray_token: str = secret()
     ray_start: bool = True
     ray_gpus: int = 4
     ray_sample_seconds: float = 30.0
     ray_retention_days: int = 400
     booking_grace_minutes: int = 30
-    smtp_url: str = ""
+    smtp_url: str = secret()
     smtp_from: str = "Salon <salon@localhost>"
     digest_folder: str = ""
     digest_check_seconds: int = 300

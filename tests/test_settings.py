@@ -30,3 +30,21 @@ def test_defaults_and_overrides(tmp_path: Path) -> None:
 def test_bad_values_name_the_variable() -> None:
     with pytest.raises(SettingsError, match="SALON_PORT='eighty' is not a valid int"):
         load_settings({"SALON_PORT": "eighty"}, env_file=None)
+
+
+def test_secrets_stay_out_of_what_settings_print() -> None:
+    """repr() of the settings (in a log line, an error, a traceback) shows no token, key or
+    password; the values are there for the code that needs them."""
+    secrets = {
+        "SALON_ADMIN_TOKEN": "salon_admin-secret-1",
+        "SALON_TOKEN": "salon_client-secret-2",
+        "SALON_S3_SECRET_ACCESS_KEY": "s3-secret-3",
+        "SALON_OIDC_CLIENT_SECRET": "oidc-secret-4",
+        "SALON_RAY_TOKEN": "ray-secret-5",
+        "SALON_SMTP_URL": "smtp://mail:password-6@mail.example:587",
+    }
+    settings = load_settings(secrets, env_file=None)
+    shown = repr(settings)
+    assert not [value for value in secrets.values() if value in shown], shown
+    assert "password-6" not in shown and "data_dir=" in shown
+    assert settings.admin_token == "salon_admin-secret-1" and settings.ray_token == "ray-secret-5"
