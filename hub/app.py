@@ -149,6 +149,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         routes=[
             Route("/", health.index),
             Route("/healthz", health.healthz),
+            Route("/readyz", health.readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/api/v1/runs/{run_id}/metrics", metrics.ingest_metrics, methods=["POST"]),

@@ -13,7 +13,7 @@ from hub.http.mlflow import PREFIXES as MLFLOW_PREFIXES
 from hub.http.mlflow.protocol import error as mlflow_error
 from hub.services.authentication import Authenticator
 
-PUBLIC_PATHS = ("/healthz", "/", "/oembed")
+PUBLIC_PATHS = ("/healthz", "/readyz", "/", "/oembed")
 # Share links carry their own credential, checked by the handler (hub.http.share).
 PUBLIC_PREFIXES = ("/oauth/", "/.well-known/", "/login", "/logout", "/static/", "/api/share/")
 

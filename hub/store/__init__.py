@@ -66,6 +66,10 @@ class Store:
         self.logged_models = LoggedModelStore(db)
         self.share_links = ShareLinkStore(db)
 
+    async def ping(self) -> None:
+        """One trivial read: raises unless the database answers."""
+        await self.db.read(lambda cur: cur.execute("SELECT 1").fetchone())
+
     def close(self) -> None:
         self.db.close()
 

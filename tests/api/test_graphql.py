@@ -279,3 +279,23 @@ def test_one_limit_on_curves_per_request_across_fields_and_aliases(demo_api: InP
         assert any("At most 200 run-and-metric series per request" in m for m in messages), body
     fits = demo_api.graphql(per_run % '["loss", "val/acc", "val/loss", "lr"]')  # 184
     assert len(fits["data"]["runs"]["nodes"]) == 46
+
+
+def test_readiness_checks_the_database_and_the_object_store(api: InProcessHub) -> None:
+    """/readyz answers 200 only while the database answers and the object store takes files;
+    /healthz only says the process serves."""
+    ready = api.http.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json() == {"status": "ready", "checks": {"database": "ok", "objects": "ok"}}
+    objects = api.store.objects.root
+    objects.mkdir(parents=True, exist_ok=True)
+    objects.rmdir()
+    objects.write_text("a file where the folder should be")  # as a broken mount would
+    broken = api.http.get("/readyz")
+    assert broken.status_code == 503 and broken.json()["checks"]["database"] == "ok"
+    assert str(objects) in broken.json()["checks"]["objects"]
+    objects.unlink()
+    api.store.close()  # the database gone
+    gone = api.http.get("/readyz")
+    assert gone.status_code == 503 and gone.json()["checks"]["database"] != "ok", gone.text
+    assert api.http.get("/healthz").status_code == 200

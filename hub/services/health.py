@@ -1,0 +1,46 @@
+"""Whether the hub can do its work now: its database answers and its object store takes files
+(``/readyz``, for load balancers and orchestrators; ``/healthz`` only says the process is up)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import tempfile
+
+from hub.store import Store
+
+CHECK_SECONDS = 5.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str  # "ok", or what failed
+
+
+async def readiness(store: Store) -> list[Check]:
+    """Each part the hub needs, checked now, within a few seconds each."""
+    return [await _database(store), await asyncio.to_thread(_objects, store)]
+
+
+async def _database(store: Store) -> Check:
+    try:
+        await asyncio.wait_for(store.ping(), CHECK_SECONDS)
+    except TimeoutError:
+        return Check("database", False, f"no answer in {CHECK_SECONDS:.0f} s")
+    except Exception as exc:  # whatever stops it, the answer is "not ready" and why
+        return Check("database", False, f"{type(exc).__name__}: {exc}"[:300])
+    return Check("database", True, "ok")
+
+
+def _objects(store: Store) -> Check:
+    """The object store's folder takes a file (a full or read-only disk does not)."""
+    try:
+        store.objects.root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=store.objects.root, prefix=".ready-") as probe:
+            probe.write(b"ok")
+            probe.flush()
+    except OSError as exc:
+        return Check("objects", False, f"{store.objects.root}: {exc.strerror or exc}")
+    return Check("objects", True, "ok")
