@@ -73,6 +73,24 @@ def version() -> None:
     typer.echo(f"salon {__version__}")
 
 
+def _version_option(value: bool) -> None:
+    if value:
+        version()
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_option, is_eager=True, help="Print Salon's version."
+        ),
+    ] = False,
+) -> None:
+    """Salon: the collaboration hub for machine-learning teams."""
+
+
 @app.command()
 def demo() -> None:
     """Load the demo team's projects, runs and curves into the store (hub must be stopped)."""

@@ -38,8 +38,9 @@ def processes() -> Iterator[list[subprocess.Popen[str]]]:
 
 
 def test_version() -> None:
-    done = subprocess.run([*SALON, "version"], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "salon 0.1.0"
+    for asked in (["version"], ["--version"]):
+        done = subprocess.run([*SALON, *asked], capture_output=True, text=True, check=True)
+        assert done.stdout.strip() == "salon 0.1.0"
 
 
 def test_serve_uses_the_automation_contract(
