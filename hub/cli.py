@@ -372,7 +372,15 @@ register(app)
 
 
 def main() -> None:
-    app()
+    """The ``salon`` command: a hub that is down or a refused token is one line and status 1,
+    never a traceback."""
+    from hub.client.errors import HubError
+
+    try:
+        app()
+    except HubError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

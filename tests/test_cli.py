@@ -43,6 +43,24 @@ def test_version() -> None:
         assert done.stdout.strip() == "salon 0.1.0"
 
 
+def test_a_hub_that_is_down_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """Client commands with the hub down: one line saying so, status 1 (it printed about 200
+    lines of traceback)."""
+    env = {**os.environ, "SALON_URL": f"http://127.0.0.1:{free_port()}", "SALON_TOKEN": "x"}
+    for command in (
+        ["user", "list"],
+        ["share", "list", "vision"],
+        ["dataset", "list", "vision"],
+        ["token", "list"],
+    ):
+        done = subprocess.run(
+            [*SALON, *command], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+        )
+        assert done.returncode == 1, (command, done.stdout, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Cannot reach the hub at"), done.stderr
+
+
 def test_serve_uses_the_automation_contract(
     tmp_path: Path, processes: list[subprocess.Popen[str]]
 ) -> None:
