@@ -21,12 +21,13 @@ from hub.auth.provider import Provider
 from hub.auth.routes import SignIn, auth_routes
 from hub.auth.sessions import Sessions, discover
 from hub.errors import SalonError
-from hub.http import audit, datasets, health, metrics, mlflow, reviews, share
+from hub.http import audit, datasets, health, metrics, mlflow, prometheus, reviews, share
 from hub.http.auth import AuthMiddleware
 from hub.http.body import GraphQLBodyLimit
 from hub.http.errors import salon_error_handler, unexpected_error_handler
 from hub.http.graphql import GraphQLView
 from hub.http.headers import SecurityHeaders
+from hub.http.prometheus import HubMetrics, RequestMetrics
 from hub.services.audit_trail import write_checkpoint
 from hub.services.authentication import Authenticator
 from hub.services.cluster import sampler as cluster_sampler
@@ -51,6 +52,7 @@ class Hub:
     keys: KeyRing
     live: Live
     schema: strawberry.Schema
+    metrics: HubMetrics = dataclasses.field(default_factory=HubMetrics)
 
 
 async def _checkpoint_every(settings: Settings, store: Store, keys: KeyRing) -> None:
@@ -150,6 +152,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             Route("/", health.index),
             Route("/healthz", health.healthz),
             Route("/readyz", health.readyz),
+            Route("/metrics", prometheus.export, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/api/v1/runs/{run_id}/metrics", metrics.ingest_metrics, methods=["POST"]),
@@ -183,6 +186,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             *auth_routes(provider, store, authenticator, signin, return_origins),
         ],
         middleware=[
+            Middleware(RequestMetrics, metrics=hub.metrics),
             *proxy_headers(settings),
             Middleware(SecurityHeaders),
             Middleware(GraphQLBodyLimit, limit=GRAPHQL_MAX_BODY),

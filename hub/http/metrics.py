@@ -17,6 +17,7 @@ async def ingest_metrics(request: Request) -> Response:
     await metrics.may_ingest(hub.store, request.state.principal, run_id, batch_id)  # body unread
     body = await read_limited(request, hub.settings.max_upload_bytes)
     stored = await metrics.ingest(hub.store, request.state.principal, run_id, batch_id, body)
+    hub.metrics.points.inc(stored)
     return JSONResponse({"stored": stored})
 
 

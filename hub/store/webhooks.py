@@ -124,6 +124,16 @@ class WebhookStore:
 
         return await self._db.read(select)
 
+    async def pending_count(self) -> int:
+        """Messages neither delivered nor given up on."""
+        row = await self._db.read(
+            lambda cur: cur.execute(
+                "SELECT count(*) FROM webhook_outbox "
+                "WHERE delivered_at IS NULL AND gave_up_at IS NULL"
+            ).fetchone()
+        )
+        return int(row[0]) if row else 0
+
     async def due(self, at: datetime, limit: int) -> list[DeliveryRecord]:
         """Messages waiting for an attempt, oldest first, of enabled webhooks."""
 

@@ -299,3 +299,33 @@ def test_readiness_checks_the_database_and_the_object_store(api: InProcessHub) -
     gone = api.http.get("/readyz")
     assert gone.status_code == 503 and gone.json()["checks"]["database"] != "ok", gone.text
     assert api.http.get("/healthz").status_code == 200
+
+
+def test_metrics_for_prometheus(api: InProcessHub) -> None:
+    """/metrics counts requests by route template (not by path: ids would make a series each)
+    and reports queue depths and sizes, to site admins only."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tests.api.test_datasets import person
+
+    api.http.get("/api/v1/reviews/some-review/samples/3/image?column=x", headers=api.auth)
+    api.http.post("/graphql", json={"query": "{ version }"}, headers=api.auth)
+    answer = api.http.get("/metrics", headers=api.auth)
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(answer.text)
+        for s in family.samples
+    }
+    image_route = "/api/v1/reviews/{review_id}/samples/{position}/image"
+    labels = (("method", "GET"), ("route", image_route), ("status", "404"))
+    assert samples[("salon_http_requests_total", labels)] == 1
+    assert not [key for key in samples if "some-review" in str(key)], "no ids in labels"
+    timed = ("salon_http_request_seconds_count", (("method", "POST"), ("route", "/graphql")))
+    assert samples[timed] >= 1
+    assert samples[("salon_webhook_outbox_pending", ())] == 0
+    assert samples[("salon_database_bytes", ())] > 0
+    assert api.http.get("/metrics").status_code == 401
+    reader = person(api, "vera", None)  # type: ignore[arg-type]
+    refused = api.http.get("/metrics", headers={"Authorization": f"Bearer {reader}"})
+    assert refused.status_code == 403

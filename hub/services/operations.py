@@ -1,0 +1,36 @@
+"""What operators watch (``/metrics``): queue depths and sizes, read now, for site admins."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+from hub.errors import Forbidden
+from hub.services import audit
+from hub.services.principal import Principal
+from hub.store import Store
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class State:
+    outbox_pending: int
+    database_bytes: int
+    object_files: int
+
+
+async def state(store: Store, principal: Principal) -> State:
+    if not principal.is_admin:
+        await audit.deny(store, principal, "metrics.read", "hub")
+        raise Forbidden("Only site admins read the hub's metrics.")
+    pending = await store.webhooks.pending_count()
+    size, files = await asyncio.to_thread(_sizes, store)
+    return State(pending, size, files)
+
+
+def _sizes(store: Store) -> tuple[int, int]:
+    database = store.db.path
+    wal = database.with_name(database.name + ".wal")
+    size = sum(p.stat().st_size for p in (database, wal) if p.exists())
+    root = store.objects.root
+    files = sum(1 for _ in root.glob("*/*")) if root.is_dir() else 0
+    return size, files
