@@ -73,6 +73,23 @@ def version() -> None:
     typer.echo(f"salon {__version__}")
 
 
+@app.command("settings")
+def show_settings() -> None:
+    """Print every setting's effective value (environment over .env over the default); secrets
+    show only whether they are set."""
+    import dataclasses
+
+    from hub.settings import SETTINGS
+
+    settings = _settings()
+    hidden = {f.name for f in dataclasses.fields(settings) if not f.repr}
+    for setting in SETTINGS:
+        value = getattr(settings, setting.name)
+        if setting.name in hidden:
+            value = "(set, not shown)" if value else ""
+        typer.echo(f"{setting.env}={value}")
+
+
 def _version_option(value: bool) -> None:
     if value:
         version()

@@ -43,6 +43,18 @@ def test_version() -> None:
         assert done.stdout.strip() == "salon 0.1.0"
 
 
+def test_settings_prints_effective_values_without_secrets(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("SALON_PORT=8123\nSALON_RAY_GPUS=2\n")
+    env = {**os.environ, "SALON_RAY_GPUS": "3", "SALON_ADMIN_TOKEN": "salon_do-not-print-me"}
+    done = subprocess.run(
+        [*SALON, "settings"], capture_output=True, text=True, env=env, cwd=tmp_path, check=True
+    )
+    shown = dict(line.split("=", 1) for line in done.stdout.splitlines())
+    assert shown["SALON_PORT"] == "8123" and shown["SALON_RAY_GPUS"] == "3", "env over .env"
+    assert shown["SALON_ADMIN_TOKEN"] == "(set, not shown)" and shown["SALON_RAY_TOKEN"] == ""
+    assert "do-not-print-me" not in done.stdout
+
+
 def test_a_hub_that_is_down_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     """Client commands with the hub down: one line saying so, status 1 (it printed about 200
     lines of traceback)."""
