@@ -441,6 +441,9 @@ def register(app: typer.Typer) -> None:
     from hub import work_cli
 
     work_cli.register(app)
+    from hub.db_cli import db_app
+
+    app.add_typer(db_app, name="db")
     app.command("grant")(grant)
     app.command("revoke")(revoke)
 

@@ -125,6 +125,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Time the process that reads an upload may take.",
     ),
     Setting("duckdb_memory_limit", "768MB", "DuckDB's memory limit inside the hub."),
+    Setting(
+        "auto_migrate",
+        "true",
+        "Whether the hub applies pending schema migrations at start (after backing the store up "
+        "to SALON_DATA_DIR/backups); false: it refuses to start until `salon db upgrade`.",
+    ),
     Setting("duckdb_threads", "2", "Threads DuckDB may use for one query."),
     Setting("log_level", "info", "Log level of the hub: debug, info, warning or error."),
     Setting(
@@ -287,6 +293,7 @@ class Settings:
     dataset_worker_memory_mb: int = 2048
     dataset_worker_seconds: int = 900
     duckdb_memory_limit: str = "768MB"
+    auto_migrate: bool = True
     duckdb_threads: int = 2
     log_level: str = "info"
     env: str = "development"

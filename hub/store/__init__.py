@@ -75,11 +75,21 @@ class Store:
 
 
 def open_store(
-    path: Path, *, memory_limit: str = "768MB", threads: int = 2, s3: S3Access | None = None
+    path: Path,
+    *,
+    memory_limit: str = "768MB",
+    threads: int = 2,
+    s3: S3Access | None = None,
+    auto_migrate: bool = True,
 ) -> Store:
-    """Open (creating if needed) the DuckDB file at ``path`` and apply the schema."""
+    """Open (creating if needed) the DuckDB file at ``path`` and bring it to this Salon's
+    schema (``auto_migrate`` false: refuse when migrations are pending)."""
     db = Database(path, memory_limit=memory_limit, threads=threads, s3=s3)
-    db.apply_schema()
+    try:
+        db.apply_schema(auto_migrate=auto_migrate)
+    except BaseException:
+        db.close()
+        raise
     return Store(db, s3)
 
 
@@ -90,6 +100,7 @@ def store_for(settings: Settings) -> Store:
         memory_limit=settings.duckdb_memory_limit,
         threads=settings.duckdb_threads,
         s3=s3_access(settings),
+        auto_migrate=settings.auto_migrate,
     )
 
 

@@ -27,11 +27,9 @@ import duckdb
 
 from hub.clock import now
 from hub.errors import LimitExceeded, StoreUnavailable
-from hub.store import activity, audit
+from hub.store import activity, audit, migrations
 from hub.store.records import ActivityDraft, ActivityRecord, AuditDraft, EventDraft
 from hub.store.remote import S3Access, httpfs_extension
-
-SCHEMA_DIR = Path(__file__).with_name("schema")  # in the package: a wheel carries it
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -92,15 +90,20 @@ class Database:
         # Called with what each change recorded, once it has committed (live updates, webhooks).
         self.listeners: list[Callable[[Committed], None]] = []
 
-    def apply_schema(self) -> None:
-        """Apply every ``hub/store/schema/*.sql`` file in name order (each is idempotent)."""
-        for sql_file in sorted(SCHEMA_DIR.glob("*.sql")):
+    def apply_schema(self, *, auto_migrate: bool = True) -> list[migrations.Migration]:
+        """Bring the file to this Salon's schema (see ``migrations``; with ``auto_migrate``
+        false, pending migrations are refused), then run the every-start scripts."""
+        from hub import __version__
+
+        applied = migrations.upgrade(self._connection, self.path, __version__, allowed=auto_migrate)
+        for sql_file in migrations.known()[1]:
             self._connection.execute(sql_file.read_text())
         # Fold whatever the write-ahead log replayed (after a crash) into the file now, with
         # the indexes just rebuilt (see 900_indexes.sql).
         self._connection.execute("CHECKPOINT")
         with self._write_lock:
             self._head = audit.load_head(self._connection)
+        return applied
 
     def _cursor(self) -> Cursor:
         cursor: Cursor | None = getattr(self._local, "cursor", None)
