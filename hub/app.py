@@ -28,6 +28,7 @@ from hub.http.errors import salon_error_handler, unexpected_error_handler
 from hub.http.graphql import GraphQLView
 from hub.http.headers import SecurityHeaders
 from hub.http.prometheus import HubMetrics, RequestMetrics
+from hub.logs import RequestIds
 from hub.services.audit_trail import write_checkpoint
 from hub.services.authentication import Authenticator
 from hub.services.cluster import sampler as cluster_sampler
@@ -186,6 +187,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             *auth_routes(provider, store, authenticator, signin, return_origins),
         ],
         middleware=[
+            Middleware(RequestIds),
             Middleware(RequestMetrics, metrics=hub.metrics),
             *proxy_headers(settings),
             Middleware(SecurityHeaders),

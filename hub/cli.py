@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import logging
 import os
 import signal
 import subprocess
@@ -60,11 +59,10 @@ def _open_store(settings: Settings) -> Store:
         raise typer.Exit(1) from None
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+def _configure_logging(settings: Settings) -> None:
+    from hub import logs
+
+    logs.configure(settings.log_level, settings.log_format)
 
 
 @app.command()
@@ -162,7 +160,8 @@ def _serve(settings: Settings, store: Store) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        access_log=False,
+        log_config=None,  # uvicorn's lines go through the hub's own (hub.logs)
+        access_log=False,  # hub.logs writes one line a request, with its route and id
         proxy_headers=False,  # SALON_TRUSTED_PROXIES decides (hub.app.proxy_headers)
     )
     server = uvicorn.Server(config)
@@ -178,7 +177,7 @@ def serve(port: PortOption = None) -> None:
     from hub.services.tokens import ensure_admin_token_sync
 
     settings = _settings(port)
-    _configure_logging(settings.log_level)
+    _configure_logging(settings)
     store = _open_store(settings)
     if settings.admin_token:
         ensure_admin_token_sync(store, "bootstrap (SALON_ADMIN_TOKEN)", settings.admin_token)
@@ -268,7 +267,7 @@ def up(
     from hub.services.tokens import ensure_admin_token_sync, local_admin_token_sync
 
     settings = _settings(port)
-    _configure_logging(settings.log_level)
+    _configure_logging(settings)
     # systemd, Docker and kill stop a service with SIGTERM: end as on Ctrl+C, through the
     # finally below that stops the dashboard and the exit handler that stops the local Ray
     # cluster. (uvicorn handles the signal while it serves, then raises it again, which lands

@@ -134,6 +134,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("duckdb_threads", "2", "Threads DuckDB may use for one query."),
     Setting("log_level", "info", "Log level of the hub: debug, info, warning or error."),
     Setting(
+        "log_format",
+        "text",
+        "text, or json: one JSON object a line (time, level, logger, message, request_id) for "
+        "log collectors.",
+    ),
+    Setting(
         "env",
         "development",
         "development or production. Production turns off GraphiQL, introspection and field "
@@ -296,6 +302,7 @@ class Settings:
     auto_migrate: bool = True
     duckdb_threads: int = 2
     log_level: str = "info"
+    log_format: str = "text"
     env: str = "development"
     access_token_minutes: int = 480
     oidc_discovery_url: str = ""
@@ -404,6 +411,8 @@ def load_settings(
         raise SettingsError("SALON_EMBED_REFRESH_SECONDS: at least 5 (each redraw asks the hub).")
     if values["oidc_forward_token"] not in ("access", "id"):
         raise SettingsError("SALON_OIDC_FORWARD_TOKEN: use access or id.")
+    if values["log_format"] not in ("text", "json"):
+        raise SettingsError(f"SALON_LOG_FORMAT={values['log_format']!r}: use text or json.")
     if values["env"] not in ("development", "production"):
         raise SettingsError(f"SALON_ENV={values['env']!r}: use development or production.")
     return Settings(**values)

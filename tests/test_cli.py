@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port, graphql_call
-from tests.processes import wait_until_up
+from tests.processes import stop, wait_until_up
 
 SALON = [sys.executable, "-m", "hub.cli"]
 
@@ -93,6 +94,31 @@ def test_serve_uses_the_automation_contract(
     demo = subprocess.run([*SALON, "demo"], env=env, capture_output=True, text=True)
     assert demo.returncode == 1
     assert "Is a hub already running" in demo.stderr
+
+
+def test_json_logs_carry_each_request_s_id(tmp_path: Path) -> None:
+    """SALON_LOG_FORMAT=json: every line is one JSON object, uvicorn's included; a request's
+    line carries its id (the caller's X-Request-ID, sent back with the answer)."""
+    port = free_port()
+    env = salon_env(tmp_path, SALON_PORT=str(port), SALON_LOG_FORMAT="json", SALON_LOG_LEVEL="info")
+    log = tmp_path / "hub.log"
+    with log.open("w") as out:
+        serve = subprocess.Popen([*SALON, "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_up(f"{url}/healthz", serve)
+        answer = httpx.get(f"{url}/readyz", headers={"X-Request-ID": "from-the-proxy-42"})
+        assert answer.headers["x-request-id"] == "from-the-proxy-42"
+        made = httpx.get(f"{url}/healthz", headers={"X-Request-ID": "bad id\twith spaces"})
+        assert len(made.headers["x-request-id"]) == 32, "a new id for one that is not plain"
+    finally:
+        stop(serve)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    assert {"time", "level", "logger", "message", "request_id"} <= set(lines[0])
+    assert any(line["logger"].startswith("uvicorn") for line in lines), "uvicorn's lines too"
+    access = [line for line in lines if line["logger"] == "salon.access"]
+    (ready,) = [line for line in access if line["message"].startswith("GET /readyz 200")]
+    assert ready["request_id"] == "from-the-proxy-42"
 
 
 def test_port_option_and_bad_settings(tmp_path: Path) -> None:
