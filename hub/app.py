@@ -25,7 +25,7 @@ from hub.http import audit, datasets, health, metrics, mlflow, prometheus, revie
 from hub.http.auth import AuthMiddleware
 from hub.http.body import GraphQLBodyLimit
 from hub.http.errors import salon_error_handler, unexpected_error_handler
-from hub.http.graphql import GraphQLView
+from hub.http.graphql import GraphQLView, graphiql_file
 from hub.http.headers import SecurityHeaders
 from hub.http.prometheus import HubMetrics, RequestMetrics
 from hub.logs import RequestIds
@@ -182,6 +182,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             Route("/api/share/view", share.view, methods=["GET"]),
             Route("/api/share/snapshot.{kind:str}", share.snapshot, methods=["GET"]),
             Route("/static/plotly-{version:str}.min.js", share.plotly_js, methods=["GET"]),
+            Route("/static/graphiql/{name:str}", graphiql_file, methods=["GET"]),
             Route("/oembed", share.oembed, methods=["GET"]),
             *mlflow.routes(),
             *auth_routes(provider, store, authenticator, signin, return_origins),

@@ -9,9 +9,11 @@ any bearer token before anything else is accepted. Pages on other origins may no
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from graphql import GraphQLError, GraphQLSyntaxError
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -38,8 +40,36 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         return BaseGraphQLTransportWSHandler._get_pre_execution_close_reason(error)
 
 
+# GraphiQL's scripts and styles, served by the hub itself (hub/http/graphiql, the same bytes as
+# on the CDN, so the page's integrity hashes hold): it works where no CDN can be reached.
+GRAPHIQL_FILES = Path(__file__).with_name("graphiql")
+GRAPHIQL_CDN = {
+    "https://unpkg.com/react@18.2.0/umd/react.production.min.js": "react.production.min.js",
+    "https://unpkg.com/react-dom@18.2.0/umd/react-dom.production.min.js": (
+        "react-dom.production.min.js"
+    ),
+    "https://unpkg.com/js-cookie@3.0.5/dist/js.cookie.min.js": "js.cookie.min.js",
+    "https://unpkg.com/graphiql@3.8.3/graphiql.min.css": "graphiql.min.css",
+    "https://unpkg.com/graphiql@3.8.3/graphiql.min.js": "graphiql.min.js",
+    "https://unpkg.com/@graphiql/plugin-explorer@1.0.2/dist/style.css": "plugin-explorer.css",
+    "https://unpkg.com/@graphiql/plugin-explorer@1.0.2/dist/index.umd.js": (
+        "plugin-explorer.umd.js"
+    ),
+}
+
+
 class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
+
+    @property
+    def graphql_ide_html(self) -> str:
+        """Strawberry's GraphiQL page, loading its files from the hub instead of unpkg.com."""
+        page = super().graphql_ide_html
+        for address, name in GRAPHIQL_CDN.items():
+            page = page.replace(address, f"/static/graphiql/{name}")
+        if "unpkg.com" in page:  # Strawberry moved to other versions: vendor them too
+            raise RuntimeError("GraphiQL's page names files the hub does not serve.")
+        return page
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -61,3 +91,18 @@ class GraphQLView(GraphQL[Context, None]):
         context.principal_or_none = principal
         context.loaders = Loaders(context.store, principal)
         return {"user": principal.user_name}
+
+
+_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+
+
+async def graphiql_file(request: Request) -> Response:
+    """``GET /static/graphiql/NAME``: one of GraphiQL's files, stored gzipped and sent so."""
+    name = request.path_params["name"]
+    if name not in GRAPHIQL_CDN.values():
+        return Response("Not found.", status_code=404, media_type="text/plain")
+    return FileResponse(
+        GRAPHIQL_FILES / f"{name}.gz",
+        media_type=_TYPES[Path(name).suffix],
+        headers={"Content-Encoding": "gzip", "Cache-Control": "public, max-age=86400"},
+    )

@@ -329,3 +329,25 @@ def test_metrics_for_prometheus(api: InProcessHub) -> None:
     reader = person(api, "vera", None)  # type: ignore[arg-type]
     refused = api.http.get("/metrics", headers={"Authorization": f"Bearer {reader}"})
     assert refused.status_code == 403
+
+
+def test_graphiql_loads_nothing_from_a_cdn(api: InProcessHub) -> None:
+    """GraphiQL's page names the hub's own copies of its files (an air-gapped install showed a
+    blank page), and each copy is the very file its integrity hash names."""
+    import base64
+    import hashlib
+    import re
+
+    page = api.http.get("/graphql", headers={"Accept": "text/html"}).text
+    assert "unpkg.com" not in page
+    found = re.findall(
+        r'(?:src|href)="(/static/graphiql/[^"]+)"\s+integrity="sha384-([^"]+)"', page
+    )
+    assert len(found) == 7, found
+    for address, expected in found:
+        answer = api.http.get(address)
+        assert answer.status_code == 200 and answer.headers["content-encoding"] == "gzip"
+        digest = base64.b64encode(hashlib.sha384(answer.content).digest()).decode()
+        assert digest == expected, address
+    assert api.http.get("/static/graphiql/..%2F..%2Fsettings.py").status_code == 404
+    assert api.http.get("/static/graphiql/evil.js").status_code == 404
