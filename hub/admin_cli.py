@@ -441,9 +441,11 @@ def register(app: typer.Typer) -> None:
     from hub import work_cli
 
     work_cli.register(app)
-    from hub.db_cli import db_app
+    from hub.db_cli import backup, db_app, restore
 
     app.add_typer(db_app, name="db")
+    app.command("backup")(backup)
+    app.command("restore")(restore)
     app.command("grant")(grant)
     app.command("revoke")(revoke)
 

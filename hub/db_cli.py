@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -12,8 +13,6 @@ db_app = typer.Typer(help="The store's schema: status, upgrade (stop the hub fir
 @db_app.command("status")
 def db_status() -> None:
     """The migrations applied to SALON_DATA_DIR's store and those pending."""
-    import duckdb
-
     from hub.cli import _settings
     from hub.store import migrations
 
@@ -23,18 +22,10 @@ def db_status() -> None:
         typer.echo(f"No store at {path} yet: the hub creates it at its first start.")
         return
     try:
-        connection = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as exc:
-        typer.secho(
-            f"Cannot open {path}: {exc}. Is the hub running? Stop it first.",
-            fg=typer.colors.RED,
-            err=True,
-        )
+        found = migrations.status_of_file(path)
+    except migrations.MigrationError as exc:
+        typer.secho(exc.message, fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
-    try:
-        found = migrations.status(connection)
-    finally:
-        connection.close()
     typer.echo(f"{path}: migration {found.current:03d}, {len(found.applied)} applied.")
     for migration in found.pending:
         typer.echo(f"  pending  {migration.version:03d} {migration.name}")
@@ -68,18 +59,64 @@ def db_upgrade() -> None:
     typer.echo(f"{settings.database_path} is up to date.")
 
 
-def _pending(path: Path) -> list[str]:
-    import duckdb
+def backup(
+    destination: Annotated[str, typer.Argument(help="A new or empty folder on the hub's machine.")],
+) -> None:
+    """Back the running hub up (database, objects, keys) without stopping it (admins)."""
+    import httpx
 
+    from hub.admin_cli import _fail, _settings, _token
+
+    settings = _settings()
+    folder = str(Path(destination).expanduser().absolute())
+    try:
+        answer = httpx.post(
+            f"{settings.url}/api/v1/backups",
+            json={"destination": folder},
+            headers={"Authorization": f"Bearer {_token(settings)}"},
+            timeout=None,  # as long as copying takes
+        )
+    except httpx.HTTPError as exc:
+        _fail(f"Cannot reach the hub at {settings.url}: {exc}")
+        raise
+    body = answer.json()
+    if answer.status_code != 200:
+        _fail(body.get("message", answer.text))
+    typer.echo(
+        f"Backed up to {body['folder']}: the database at migration {body['migration']:03d} "
+        f"({body['database_bytes']:,} bytes) and {body['files']} other files."
+    )
+
+
+def restore(
+    source: Annotated[Path, typer.Argument(help="A folder made by `salon backup`.")],
+) -> None:
+    """Fill SALON_DATA_DIR (new or empty; the hub stopped) from a backup."""
+    from hub.admin_cli import _fail
+    from hub.cli import _settings
+    from hub.errors import InvalidInput
+    from hub.services import backups
+
+    settings = _settings()
+    try:
+        made = backups.restore(source.expanduser().absolute(), settings.data_dir)
+    except InvalidInput as exc:
+        _fail(exc.message)
+        raise
+    typer.echo(
+        f"Restored {settings.data_dir} from the backup of {made.created_at} (Salon {made.salon}, "
+        f"migration {made.migration:03d}). Start the hub on it; `salon audit verify` checks "
+        "the audit trail."
+    )
+
+
+def _pending(path: Path) -> list[str]:
     from hub.store import migrations
 
     if not path.is_file():
         return []
     try:
-        connection = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error:
-        return []  # opening it again below says why
-    try:
-        return [f"{m.version:03d} {m.name}" for m in migrations.status(connection).pending]
-    finally:
-        connection.close()
+        found = migrations.status_of_file(path)
+    except migrations.MigrationError:
+        return []  # opening it again says why
+    return [f"{m.version:03d} {m.name}" for m in found.pending]

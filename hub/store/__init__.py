@@ -16,7 +16,7 @@ from hub.store.audit import AuditStore
 from hub.store.bookings import BookingStore
 from hub.store.cluster import ClusterStore
 from hub.store.comments import CommentStore
-from hub.store.database import Database
+from hub.store.database import Cursor, Database
 from hub.store.datasets import DatasetStore
 from hub.store.logged_models import LoggedModelStore
 from hub.store.metrics import MetricStore
@@ -66,12 +66,33 @@ class Store:
         self.logged_models = LoggedModelStore(db)
         self.share_links = ShareLinkStore(db)
 
+    async def copy_database(self, target: Path) -> int:
+        """A consistent copy of the database into a new file at ``target`` while the hub
+        serves (one snapshot of every table); returns the schema migration it is at."""
+
+        def copy(cur: Cursor) -> int:
+            name = cur.execute("SELECT current_database()").fetchone()
+            assert name is not None
+            cur.execute(f"ATTACH '{_literal(target)}' AS salon_backup")
+            try:
+                cur.execute(f'COPY FROM DATABASE "{name[0]}" TO salon_backup')
+            finally:
+                cur.execute("DETACH salon_backup")
+            row = cur.execute("SELECT max(version) FROM schema_migrations").fetchone()
+            return int(row[0]) if row and row[0] is not None else 0
+
+        return await self.db.read(copy)
+
     async def ping(self) -> None:
         """One trivial read: raises unless the database answers."""
         await self.db.read(lambda cur: cur.execute("SELECT 1").fetchone())
 
     def close(self) -> None:
         self.db.close()
+
+
+def _literal(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def open_store(

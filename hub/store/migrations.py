@@ -89,6 +89,20 @@ def status(connection: duckdb.DuckDBPyConnection, folder: Path | None = None) ->
     )
 
 
+def status_of_file(path: Path) -> Status:
+    """The migrations of the database file at ``path``, read without writing to it."""
+    try:
+        connection = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise MigrationError(
+            f"Cannot open {path}: {str(exc).splitlines()[0]}. Is the hub running? Stop it first."
+        ) from None
+    try:
+        return status(connection)
+    finally:
+        connection.close()
+
+
 def _exists(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
     row = connection.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]
