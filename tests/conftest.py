@@ -204,6 +204,14 @@ def start_ray(
     return local_ray.start(4, temp_dir, dashboard_port, token=token)
 
 
+def start_hub_on(data_dir: Path, head: LocalRay, **extra: Any) -> Iterator[LiveHub]:
+    """A fresh hub watching the Ray cluster ``head`` (with its token), sampling it often."""
+    extra = {"ray_sample_seconds": 0.5, **extra}
+    yield from start_hub(
+        data_dir, demo=False, ray_address=head.dashboard, ray_token=head.token, **extra
+    )
+
+
 def stop_ray(head: LocalRay) -> None:
     head.stop()
 

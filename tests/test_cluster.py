@@ -25,7 +25,7 @@ from hub.local_ray import LocalRay
 from hub.services import accounts
 from hub.services.principal import SYSTEM
 from tests.api.test_datasets import person
-from tests.conftest import LiveHub, graphql_call, start_hub, start_ray, stop_ray
+from tests.conftest import LiveHub, graphql_call, start_hub_on, start_ray, stop_ray
 from tests.processes import eventually as wait_for
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -45,13 +45,7 @@ def sleep_for(seconds: float, say: str = "") -> str:
 
 @pytest.fixture
 def live(tmp_path: Path, ray_head: LocalRay) -> Iterator[LiveHub]:
-    for hub_ in start_hub(
-        tmp_path,
-        demo=False,
-        ray_address=ray_head.dashboard,
-        ray_token=ray_head.token,
-        ray_sample_seconds=0.5,
-    ):
+    for hub_ in start_hub_on(tmp_path, ray_head):
         hub.init(project="vision", experiment="e", url=hub_.url, token=hub_.token,
                  capture_environment=False).finish()  # fmt: skip
         yield hub_
@@ -143,13 +137,7 @@ def test_the_cluster_going_away_is_shown_and_history_survives(tmp_path: Path) ->
     folder = head.temp_dir
     port = int(head.dashboard.rsplit(":", 1)[1])
     try:
-        for live in start_hub(
-            tmp_path,
-            demo=False,
-            ray_address=head.dashboard,
-            ray_token=head.token,
-            ray_sample_seconds=0.5,
-        ):
+        for live in start_hub_on(tmp_path, head):
 
             def seen(live: LiveHub = live) -> dict[str, Any]:
                 return dict(graphql_call(live.url, live.token, CLUSTER)["data"]["cluster"])

@@ -20,7 +20,7 @@ from tests.api.test_discussions import INBOX, as_person
 from tests.api.test_models import POLICY, model, move, trained
 from tests.api.test_reviews import START, judge, predictions
 from tests.api.test_webhooks import FAST, Receiver, add_hook, serve_receiver
-from tests.conftest import LiveHub, start_hub
+from tests.conftest import LiveHub, start_hub_on
 from tests.processes import eventually as wait_for
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -48,14 +48,7 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def live(tmp_path: Path, ray_head: LocalRay) -> Iterator[LiveHub]:
-    for hub_ in start_hub(
-        tmp_path,
-        demo=False,
-        ray_address=ray_head.dashboard,
-        ray_token=ray_head.token,
-        ray_sample_seconds=0.5,
-        **FAST,
-    ):
+    for hub_ in start_hub_on(tmp_path, ray_head, **FAST):
         hub.init(project="vision", experiment="detector", url=hub_.url, token=hub_.token,
                  capture_environment=False).finish()  # fmt: skip
         yield hub_
