@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="Salon: the collaboration hub for machine-learning teams.",
     no_args_is_help=True,
-    add_completion=False,
 )
 # Streamlit with Salon's frame policy in front (dashboard/serve.py serves dashboard/app.py).
 DASHBOARD_ENTRY = Path(__file__).resolve().parents[1] / "dashboard" / "serve.py"

@@ -44,6 +44,14 @@ def test_version() -> None:
         assert done.stdout.strip() == "salon 0.1.0"
 
 
+def test_shell_completion_is_offered() -> None:
+    salon = Path(sys.executable).parent / "salon"  # the installed command, as people run it
+    done = subprocess.run(
+        [str(salon), "--show-completion", "bash"], capture_output=True, text=True, check=True
+    )
+    assert "complete -o default -F _salon_completion salon" in done.stdout
+
+
 def test_settings_prints_effective_values_without_secrets(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("SALON_PORT=8123\nSALON_RAY_GPUS=2\n")
     env = {**os.environ, "SALON_RAY_GPUS": "3", "SALON_ADMIN_TOKEN": "salon_do-not-print-me"}

@@ -41,6 +41,9 @@ def test_the_installed_wheel_starts_a_hub_outside_the_checkout(tmp_path: Path) -
         "hub/api/share_views.graphql",
         "dashboard/queries/runs.graphql",
         "dashboard/serve.py",
+        "hub/py.typed",
+        "hub/http/graphiql/graphiql.min.js.gz",
+        "salon-0.1.0.dist-info/licenses/LICENSE",
     ):
         assert needed in names, f"{needed} is missing from the wheel"
     assert not [n for n in names if n.startswith("tests/")], "tests stay out of the wheel"
