@@ -23,6 +23,18 @@ audit_app = typer.Typer(help="The audit trail: verify the hash chain, export eve
 keys_app = typer.Typer(help="The hub's signing keys.")
 
 
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print the hub's answer as JSON, for scripts.")
+]
+
+
+def print_json(value: Any) -> None:
+    """What a list or show command found, as JSON on stdout (one document)."""
+    import json
+
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
 def _fail(message: str, code: int = 1) -> None:
     typer.secho(message, fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
@@ -115,9 +127,12 @@ def user_add(
 
 
 @users_app.command("list")
-def user_list() -> None:
+def user_list(as_json: JsonOption = False) -> None:
     """Everyone with an account."""
     found = _client().query("{ users { name displayName isAdmin isCompliance disabled } }")
+    if as_json:
+        print_json(found["users"])
+        return
     for user in found["users"]:
         flags = [
             f
@@ -190,9 +205,13 @@ def group_add(name: str, description: Annotated[str, typer.Option()] = "") -> No
 
 
 @groups_app.command("list")
-def group_list() -> None:
+def group_list(as_json: JsonOption = False) -> None:
     """Every group."""
-    for group in _client().query("{ groups { name description } }")["groups"]:
+    groups = _client().query("{ groups { name description } }")["groups"]
+    if as_json:
+        print_json(groups)
+        return
+    for group in groups:
         typer.echo(f"{group['name']:<24} {group['description']}")
 
 
@@ -308,11 +327,14 @@ def token_create(
 
 
 @tokens_app.command("list")
-def token_list() -> None:
+def token_list(as_json: JsonOption = False) -> None:
     """Your tokens."""
     found = _client().query(
         "{ apiTokens { id name createdAt expiresAt revokedAt canWrite projectIds } }"
     )
+    if as_json:
+        print_json(found["apiTokens"])
+        return
     for token in found["apiTokens"]:
         expires = token["expiresAt"]
         state = "revoked" if token["revokedAt"] else f"expires {expires[:10]}" if expires else ""
@@ -500,13 +522,16 @@ def dataset_upload(
 
 
 @datasets_app.command("list")
-def dataset_list(project: str) -> None:
+def dataset_list(project: str, as_json: JsonOption = False) -> None:
     """A project's datasets and their latest versions."""
     found = _client().query(
         "query($p: String!) { datasets(project: $p) { name versions { number rowCount author "
         "createdAt message } } }",
         {"p": project},
     )["datasets"]
+    if as_json:
+        print_json(found)
+        return
     for item in found:
         latest = item["versions"][0] if item["versions"] else None
         if latest is None:

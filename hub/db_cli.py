@@ -11,7 +11,9 @@ db_app = typer.Typer(help="The store's schema: status, upgrade (stop the hub fir
 
 
 @db_app.command("status")
-def db_status() -> None:
+def db_status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")] = False,
+) -> None:
     """The migrations applied to SALON_DATA_DIR's store and those pending."""
     from hub.cli import _settings
     from hub.store import migrations
@@ -26,6 +28,18 @@ def db_status() -> None:
     except migrations.MigrationError as exc:
         typer.secho(exc.message, fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
+    if as_json:
+        import json
+
+        shown = {
+            "database": str(path),
+            "migration": found.current,
+            "applied": found.applied,
+            "pending": [f"{m.version:03d}_{m.name}" for m in found.pending],
+            "unknown": found.unknown,
+        }
+        typer.echo(json.dumps(shown, indent=2))
+        raise typer.Exit(1 if found.unknown else 0)
     typer.echo(f"{path}: migration {found.current:03d}, {len(found.applied)} applied.")
     for migration in found.pending:
         typer.echo(f"  pending  {migration.version:03d} {migration.name}")

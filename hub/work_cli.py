@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hub.admin_cli import _call, _client, _fail
+from hub.admin_cli import JsonOption, _call, _client, _fail, print_json
 
 digest_app = typer.Typer(help="Digests of what people missed, by e-mail or to a folder.")
 
@@ -207,7 +207,7 @@ share_app = typer.Typer(help="Share links: list a project's, revoke one.")
 
 
 @share_app.command("list")
-def share_list(project: str) -> None:
+def share_list(project: str, as_json: JsonOption = False) -> None:
     """A project's share links, newest first: what they show, who made them, their state."""
     from hub.client.errors import HubError
 
@@ -220,6 +220,9 @@ def share_list(project: str) -> None:
     except HubError as exc:
         _fail(str(exc))
         raise
+    if as_json:
+        print_json(found["shareLinks"])
+        return
     for link in found["shareLinks"]:
         seen = (link["lastViewedAt"] or "never")[:16].replace("T", " ")
         typer.echo(f"{link['id']}  {link['state']:<8} {link['view'].lower():<16} "

@@ -199,3 +199,33 @@ def test_every_csv_writer_defuses_formula_cells() -> None:
     written = csv_bytes(table.to_pandas()).decode()
     assert "\n'=cmd|' /C calc'!A0" in written and "\n'@SUM(1)" in written
     assert "\nok,4" in written and ",-2.0\n" in written
+
+
+def test_list_commands_speak_json_for_scripts(hub_server: LiveHub) -> None:
+    """--json prints the hub's answer as one JSON document, the same rows as the table."""
+    import json
+
+    import polars as pl
+
+    import hub
+
+    hub.Client(hub_server.url, hub_server.token).upload_dataset(
+        "vision", "parts", pl.DataFrame({"part": [1, 2, 3]})
+    )
+    users = json.loads(ok(salon(hub_server, "user", "list", "--json")))
+    assert {"name", "displayName", "isAdmin", "disabled"} <= set(users[0])
+    datasets = json.loads(ok(salon(hub_server, "dataset", "list", "vision", "--json")))
+    assert [(d["name"], d["versions"][0]["rowCount"]) for d in datasets] == [("parts", 3)]
+    assert json.loads(ok(salon(hub_server, "share", "list", "vision", "--json"))) == []
+    tokens = json.loads(ok(salon(hub_server, "token", "list", "--json")))
+    assert tokens and {"id", "name", "canWrite"} <= set(tokens[0])
+    assert json.loads(ok(salon(hub_server, "group", "list", "--json"))) == []
+    status = subprocess.run(
+        [*SALON, "db", "status", "--json"],
+        env=salon_env(hub_server.settings.data_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # The hub holds the file: one line saying so, not a traceback.
+    assert status.returncode == 1 and len(status.stderr.strip().splitlines()) == 1

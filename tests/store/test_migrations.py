@@ -7,6 +7,7 @@ the command line."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -128,6 +129,8 @@ def test_salon_db_status_and_upgrade(tmp_path: Path) -> None:
     assert before.returncode == 0 and "pending  001 core" in before.stdout, before.stdout
     done = salon("db", "upgrade")
     assert done.returncode == 0 and "applied  016" in done.stdout, done.stdout + done.stderr
+    shown = json.loads(salon("db", "status", "--json").stdout)
+    assert (shown["pending"], shown["migration"]) == ([], known_versions()[-1])
     after = salon("db", "status")
     assert "Up to date." in after.stdout and f"migration {known_versions()[-1]:03d}" in after.stdout
     serving = open_store(path)  # the hub holds the file: the command says so, in one line
