@@ -31,6 +31,7 @@ from hub.http.prometheus import HubMetrics, RequestMetrics
 from hub.logs import RequestIds
 from hub.services.audit_trail import write_checkpoint
 from hub.services.authentication import Authenticator
+from hub.services.backups import every as scheduled_backups
 from hub.services.cluster import sampler as cluster_sampler
 from hub.services.digests import sender as digest_sender
 from hub.services.live import Live
@@ -129,12 +130,14 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         digests = asyncio.create_task(digest_sender(store, settings))
         sampling = asyncio.create_task(cluster_sampler(store, settings))
         checking = asyncio.create_task(check_runner(store, settings))
+        backing_up = asyncio.create_task(scheduled_backups(store, settings))
         log.info("Salon hub ready on %s", settings.database_path)
         yield
         deliveries.cancel()
         digests.cancel()
         sampling.cancel()
         checking.cancel()
+        backing_up.cancel()
         checkpoints.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await deliveries

@@ -126,6 +126,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("duckdb_memory_limit", "768MB", "DuckDB's memory limit inside the hub."),
     Setting(
+        "backup_folder",
+        "",
+        "A folder on the hub's machine for scheduled backups (outside SALON_DATA_DIR); empty: "
+        "none (salon backup still works).",
+    ),
+    Setting("backup_every_hours", "24", "How often the scheduled backup runs."),
+    Setting("backup_keep", "7", "How many scheduled backups are kept (the oldest go first)."),
+    Setting(
         "auto_migrate",
         "true",
         "Whether the hub applies pending schema migrations at start (after backing the store up "
@@ -300,6 +308,9 @@ class Settings:
     dataset_worker_seconds: int = 900
     duckdb_memory_limit: str = "768MB"
     auto_migrate: bool = True
+    backup_folder: str = ""
+    backup_every_hours: float = 24.0
+    backup_keep: int = 7
     duckdb_threads: int = 2
     log_level: str = "info"
     log_format: str = "text"
@@ -411,6 +422,10 @@ def load_settings(
         raise SettingsError("SALON_EMBED_REFRESH_SECONDS: at least 5 (each redraw asks the hub).")
     if values["oidc_forward_token"] not in ("access", "id"):
         raise SettingsError("SALON_OIDC_FORWARD_TOKEN: use access or id.")
+    if values["backup_every_hours"] <= 0 or values["backup_keep"] < 1:
+        raise SettingsError(
+            "SALON_BACKUP_EVERY_HOURS must be above 0 and SALON_BACKUP_KEEP at least 1."
+        )
     if values["log_format"] not in ("text", "json"):
         raise SettingsError(f"SALON_LOG_FORMAT={values['log_format']!r}: use text or json.")
     if values["env"] not in ("development", "production"):

@@ -126,3 +126,31 @@ def test_a_backup_while_serving_restores_the_same_hub(
         assert client.dataset("vision", "parts").equals(parts)
         (back,) = client.runs(project="vision")["id"].to_list()
         assert back == run.id
+
+
+def test_scheduled_backups_keep_the_newest(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """SALON_BACKUP_FOLDER: the hub backs itself up on a schedule and keeps SALON_BACKUP_KEEP."""
+    from tests.processes import eventually
+
+    folder = tmp_path_factory.mktemp("scheduled")
+    every = 1.5 / 3600  # a backup every second and a half
+
+    def complete() -> list[str]:
+        return sorted(p.name for p in folder.glob("salon-*") if (p / "salon-backup.json").exists())
+
+    def two() -> list[str] | None:
+        found = complete()
+        return found if len(found) == 2 else None
+
+    def moved_on(first: list[str]) -> list[str] | None:
+        found = complete()
+        return found if found and found[0] != first[0] else None
+
+    data = tmp_path_factory.mktemp("hub")
+    for _ in start_hub(
+        data, demo=False, backup_folder=str(folder), backup_every_hours=every, backup_keep=2
+    ):
+        first = eventually(two, 60)
+        later = eventually(lambda first=first: moved_on(first), 60)
+        assert len(later) == 2 and later[0] == first[1], "the oldest went first"
+    assert not list(folder.glob("*.part"))
