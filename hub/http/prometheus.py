@@ -51,6 +51,11 @@ class HubMetrics:
             "Metric points stored (Arrow ingest, GraphQL, MLflow).",
             registry=self.registry,
         )
+        self.stored_points = Gauge(
+            "salon_metric_points",
+            "Metric points stored, by every way in (Arrow, GraphQL, MLflow, imports).",
+            registry=self.registry,
+        )
         self.outbox = Gauge(
             "salon_webhook_outbox_pending",
             "Webhook messages waiting to be delivered.",
@@ -106,4 +111,5 @@ async def export(request: Request) -> Response:
     metrics.outbox.set(state.outbox_pending)
     metrics.database.set(state.database_bytes)
     metrics.objects.set(state.object_files)
+    metrics.stored_points.set(state.metric_points)
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

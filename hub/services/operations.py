@@ -16,6 +16,7 @@ class State:
     outbox_pending: int
     database_bytes: int
     object_files: int
+    metric_points: int
 
 
 async def state(store: Store, principal: Principal) -> State:
@@ -24,7 +25,7 @@ async def state(store: Store, principal: Principal) -> State:
         raise Forbidden("Only site admins read the hub's metrics.")
     pending = await store.webhooks.pending_count()
     size, files = await asyncio.to_thread(_sizes, store)
-    return State(pending, size, files)
+    return State(pending, size, files, await store.metrics.count())
 
 
 def _sizes(store: Store) -> tuple[int, int]:

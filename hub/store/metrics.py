@@ -437,6 +437,13 @@ class MetricStore:
         "NaN", "Infinity", "-Infinity"), how many it holds and whether more follow."""
         return await self._db.read(_points_json, run_id, key, limit, offset)
 
+    async def count(self) -> int:
+        """Every metric point stored, by any way in (Arrow, GraphQL, MLflow, imports)."""
+        row = await self._db.read(
+            lambda cur: cur.execute("SELECT count(*) FROM metrics").fetchone()
+        )
+        return int(row[0]) if row else 0
+
     async def summaries(self, run_ids: list[str]) -> list[MetricSummary]:
         """Latest value, range and count of every metric of the given runs."""
         return await self._db.read(_summaries, run_ids) if run_ids else []

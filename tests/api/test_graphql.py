@@ -308,6 +308,17 @@ def test_metrics_for_prometheus(api: InProcessHub) -> None:
 
     from tests.api.test_datasets import person
 
+    made = api.graphql(
+        'mutation { createRun(input: {project: "p", experiment: "e"}) { ... on Run { id } } }'
+    )
+    run_id = made["data"]["createRun"]["id"]
+    for step in range(3):  # through MLflow's REST API: points counted whichever way they come
+        logged = api.http.post(
+            "/api/2.0/mlflow/runs/log-metric",
+            json={"run_id": run_id, "key": "loss", "value": 1.0, "timestamp": 0, "step": step},
+            headers=api.auth,
+        )
+        assert logged.status_code == 200, logged.text
     api.http.get("/api/v1/reviews/some-review/samples/3/image?column=x", headers=api.auth)
     api.http.post("/graphql", json={"query": "{ version }"}, headers=api.auth)
     answer = api.http.get("/metrics", headers=api.auth)
@@ -324,6 +335,7 @@ def test_metrics_for_prometheus(api: InProcessHub) -> None:
     timed = ("salon_http_request_seconds_count", (("method", "POST"), ("route", "/graphql")))
     assert samples[timed] >= 1
     assert samples[("salon_webhook_outbox_pending", ())] == 0
+    assert samples[("salon_metric_points", ())] == 3
     assert samples[("salon_database_bytes", ())] > 0
     assert api.http.get("/metrics").status_code == 401
     reader = person(api, "vera", None)  # type: ignore[arg-type]
