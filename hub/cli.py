@@ -199,9 +199,15 @@ def _wait_for(url: str, seconds: float) -> bool:
 
 def _start_ray(settings: Settings) -> tuple[Any, Settings]:
     """A local Ray head for the demo (or None when Ray cannot start here, said once)."""
-    from hub import local_ray
+    from hub import extras, local_ray
 
     typer.echo(f"Starting a local Ray cluster ({settings.ray_gpus} logical GPUs)…")
+    try:
+        extras.needs("ray", "psutil")
+    except extras.MissingExtra as exc:
+        message = f"No local Ray cluster, so the Resources page will be empty. {exc}"
+        typer.secho(message, fg=typer.colors.YELLOW, err=True)
+        return None, settings
     try:
         head = local_ray.start(settings.ray_gpus)
     except (RuntimeError, OSError) as exc:
@@ -262,6 +268,9 @@ def up(
     ] = True,
 ) -> None:
     """Start the hub and the dashboard on an embedded store, with demo data the first time."""
+    from hub import extras
+
+    extras.needs("duckdb", *(["streamlit"] if dashboard else []))
     from hub.auth.clients import ensure_dashboard_client, write_dashboard_secrets
     from hub.services.tokens import ensure_admin_token_sync, local_admin_token_sync
 
@@ -389,12 +398,19 @@ register(app)
 def main() -> None:
     """The ``salon`` command: a hub that is down or a refused token is one line and status 1,
     never a traceback."""
+    from hub import extras
     from hub.client.errors import HubError
 
     try:
         app()
-    except HubError as exc:
+    except (HubError, extras.MissingExtra) as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        sys.exit(1)
+    except ModuleNotFoundError as exc:  # a part of Salon that this install left out
+        found = extras.missing(exc)
+        if found is None:
+            raise
+        typer.secho(str(found), fg=typer.colors.RED, err=True)
         sys.exit(1)
 
 

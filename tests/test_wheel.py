@@ -9,6 +9,7 @@ so the checkout's editable install of Salon is not seen: ``hub`` comes from the 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import sysconfig
@@ -18,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import LiveHub, free_port
 from tests.processes import stop, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,3 +101,73 @@ def test_the_installed_wheel_starts_a_hub_outside_the_checkout(tmp_path: Path) -
         assert "Table" not in log.read_text(), log.read_text()[-2000:]
     finally:
         stop(process)
+
+
+@pytest.mark.slow
+def test_the_light_client_installs_alone_and_logs_a_run(
+    tmp_path: Path, hub_server: LiveHub
+) -> None:
+    """`pip install salon`: the notebook client and the command line's client commands, none
+    of the server; a server command says which extra brings it."""
+    built = subprocess.run(
+        [str(UV), "build", "--wheel", "--out-dir", str(tmp_path / "dist"), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+    (wheel,) = (tmp_path / "dist").glob("salon-*.whl")
+    venv = tmp_path / "light"
+    subprocess.run([str(UV), "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    python = venv / "bin" / "python"
+    installed = subprocess.run(
+        [str(UV), "pip", "install", "-q", "--python", str(python), str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    listed = subprocess.run(
+        [str(UV), "pip", "list", "--python", str(python), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    names = {item["name"].lower() for item in json.loads(listed)}
+    assert not names & {"duckdb", "streamlit", "ray", "strawberry-graphql", "kaleido"}, names
+    script = (
+        "import hub\n"
+        "run = hub.init(project='light', experiment='e', capture_environment=False)\n"
+        "run.log({'loss': 0.5}, step=1)\n"
+        "run.finish()\n"
+        "print(len(hub.Client().runs(project='light')))\n"
+    )
+    env = {
+        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "SALON_URL": hub_server.url,
+        "SALON_TOKEN": hub_server.token,
+    }
+    logged = subprocess.run(
+        [str(python), "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert logged.returncode == 0 and logged.stdout.strip() == "1", logged.stderr[-2000:]
+    listed_users = subprocess.run(
+        [str(venv / "bin" / "salon"), "user", "list", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert listed_users.returncode == 0, listed_users.stderr
+    serve = subprocess.run(
+        [str(venv / "bin" / "salon"), "serve"],
+        capture_output=True,
+        text=True,
+        env={**env, "SALON_DATA_DIR": str(tmp_path / "d")},
+        cwd=tmp_path,
+        timeout=60,
+    )
+    lines = serve.stderr.strip().splitlines()
+    assert serve.returncode == 1 and len(lines) == 1, serve.stderr[-2000:]
+    assert "pip install 'salon[server]'" in lines[0]

@@ -184,7 +184,8 @@ async def _png(link: ShareLinkRecord, data: dict[str, Any]) -> bytes:
     except Exception as exc:  # Kaleido could not start a browser
         raise snapshots.DrawingUnavailable(
             f"The PNG could not be drawn ({type(exc).__name__}); install Chromium "
-            "(apt-get install chromium) or use the HTML snapshot."
+            "(apt-get install chromium) and pip install 'salon[snapshots]', or use the HTML "
+            "snapshot."
         ) from exc
     _pictures[link.id] = (time.monotonic(), picture)
     return picture

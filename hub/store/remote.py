@@ -91,8 +91,13 @@ class S3:
 
     def _s3(self) -> Any:
         if self._client is None:
-            import boto3
-            from botocore.config import Config
+            try:
+                import boto3
+                from botocore.config import Config
+            except ModuleNotFoundError:
+                raise RemoteError(
+                    "Reading S3 needs boto3, which this install left out: pip install 'salon[s3]'."
+                ) from None
 
             self._client = boto3.client(
                 "s3",
