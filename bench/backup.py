@@ -1,0 +1,95 @@
+"""``python -m bench.backup``: a backup of a serving hub holding 5 million points, and what it
+costs the people reading meanwhile: the backup's time, and the p95 of a dashboard-like read
+(the project's runs with their metrics) during the backup against without one.
+
+No other tool backs up a live tracking server (MLflow's answer is to copy its database with the
+server's own tools), so Salon is measured against itself: reads with and without a backup.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+import hub
+from bench.servers import start_salon
+
+WORK = Path(__file__).resolve().parent / ".work" / "backup"
+POINTS = 5_000_000
+KEYS = ("loss", "acc", "lr", "grad_norm", "throughput")
+READ = '{ runs(project: "bench", first: 20) { ... on RunConnection { nodes { id metrics { key lastValue } } } } }'  # noqa: E501
+
+
+def _reads(url: str, token: str, stop: threading.Event, seconds: list[float]) -> None:
+    with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+        while not stop.is_set():
+            started = time.perf_counter()
+            client.post(f"{url}/graphql", json={"query": READ}).raise_for_status()
+            seconds.append(time.perf_counter() - started)
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1] * 1000
+
+
+def main() -> None:
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    server, token = start_salon(WORK)
+    with server:
+        server.wait_healthy()
+        steps = POINTS // len(KEYS)
+        rng = np.random.default_rng(0)
+        run = hub.init(
+            project="bench",
+            experiment="backup",
+            url=server.url,
+            token=token,
+            capture_environment=False,
+        )
+        for start in range(0, steps, 100_000):
+            stop = min(steps, start + 100_000)
+            run.log_columns(np.arange(start, stop), {k: rng.random(stop - start) for k in KEYS})
+        run.finish()
+
+        quiet: list[float] = []
+        done = threading.Event()
+        reader = threading.Thread(target=_reads, args=(server.url, token, done, quiet))
+        reader.start()
+        time.sleep(10)
+        done.set()
+        reader.join()
+
+        busy: list[float] = []
+        done = threading.Event()
+        reader = threading.Thread(target=_reads, args=(server.url, token, done, busy))
+        reader.start()
+        started = time.perf_counter()
+        answer = httpx.post(
+            f"{server.url}/api/v1/backups",
+            json={"destination": str(WORK / "copy")},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=None,
+        )
+        took = time.perf_counter() - started
+        done.set()
+        reader.join()
+        answer.raise_for_status()
+        made = answer.json()
+    size = made["database_bytes"] / 1e6
+    print(f"backup of {POINTS:,} points: {took:.1f} s, database {size:.0f} MB")
+    print(f"reads without a backup: p95 {_p95(quiet):.1f} ms over {len(quiet)} reads")
+    print(
+        f"reads during the backup: p95 {_p95(busy):.1f} ms over {len(busy)} reads "
+        f"({_p95(busy) / _p95(quiet):.2f}x)"
+    )
+
+
+if __name__ == "__main__":
+    main()
