@@ -26,16 +26,22 @@ ROOT = Path(__file__).resolve().parents[1]
 UV = Path(sys.executable).parent / "uv"
 
 
-@pytest.mark.slow
-def test_the_installed_wheel_starts_a_hub_outside_the_checkout(tmp_path: Path) -> None:
+def build_wheel(folder: Path) -> Path:
+    """The checkout's wheel, built as a release is (``uv build``)."""
     built = subprocess.run(
-        [str(UV), "build", "--wheel", "--out-dir", str(tmp_path / "dist"), str(ROOT)],
+        [str(UV), "build", "--wheel", "--out-dir", str(folder), str(ROOT)],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert built.returncode == 0, built.stderr[-2000:]
-    (wheel,) = (tmp_path / "dist").glob("salon-*.whl")
+    (wheel,) = folder.glob("salon-*.whl")
+    return wheel
+
+
+@pytest.mark.slow
+def test_the_installed_wheel_starts_a_hub_outside_the_checkout(tmp_path: Path) -> None:
+    wheel = build_wheel(tmp_path / "dist")
     names = zipfile.ZipFile(wheel).namelist()
     for needed in (
         "hub/store/schema/001_core.sql",
@@ -109,14 +115,7 @@ def test_the_light_client_installs_alone_and_logs_a_run(
 ) -> None:
     """`pip install salon`: the notebook client and the command line's client commands, none
     of the server; a server command says which extra brings it."""
-    built = subprocess.run(
-        [str(UV), "build", "--wheel", "--out-dir", str(tmp_path / "dist"), str(ROOT)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert built.returncode == 0, built.stderr[-2000:]
-    (wheel,) = (tmp_path / "dist").glob("salon-*.whl")
+    wheel = build_wheel(tmp_path / "dist")
     venv = tmp_path / "light"
     subprocess.run([str(UV), "venv", "-q", "--python", sys.executable, str(venv)], check=True)
     python = venv / "bin" / "python"
