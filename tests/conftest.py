@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -224,3 +226,85 @@ def ray_head() -> Iterator[LocalRay]:
         yield head
     finally:
         local_ray.remove(head)
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def run_sql(cluster: str, statement: str) -> None:
+    """One statement as the cluster's superuser (``cluster`` is host:port)."""
+    host, port = cluster.split(":")
+    subprocess.run(
+        [
+            str(PG_BIN / "psql"),
+            "-q",
+            "-h",
+            host,
+            "-p",
+            port,
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-c",
+            statement,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL 15 cluster of the suite's own (``initdb`` in a temporary folder, on a free
+    port of 127.0.0.1, stopped at the end), so that the machine's cluster is never touched and
+    need not run; yields ``host:port``. PostgreSQL refuses to run as root, so as root the
+    cluster runs as the ``postgres`` account, which owns its folder."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("postgres")
+    data, sockets = folder / "data", folder / "sockets"
+    sockets.mkdir()
+    as_root = os.geteuid() == 0
+    if as_root:
+        shutil.chown(folder, "postgres")
+        shutil.chown(sockets, "postgres")
+        folder.chmod(0o700)
+        for parent in folder.parents:  # the account must reach its folder
+            parent.chmod(parent.stat().st_mode | 0o001)
+
+    def as_owner(*command: str) -> list[str]:
+        text = " ".join(f"'{part}'" for part in command)
+        return ["su", "postgres", "-c", text] if as_root else list(command)
+
+    port = free_port()
+    subprocess.run(
+        as_owner(str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"),
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1"
+    subprocess.run(
+        as_owner(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(folder / "log"),
+            "-w",
+            "start",
+        ),
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run(
+            as_owner(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"),
+            check=False,
+            capture_output=True,
+        )

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import LiveHub
+from tests.conftest import LiveHub, run_sql
 from tests.test_cli import SALON, salon_env
 
 API = "/api/2.0/mlflow"
@@ -165,27 +165,20 @@ def test_a_source_that_cannot_be_read_gets_a_clear_message(hub_server: LiveHub,
 
 
 @pytest.fixture(scope="module")
-def postgres() -> Iterator[str]:
-    """A database in the machine's PostgreSQL 15 (started here if it is stopped, and then
-    stopped again), owned by a new role."""
-    status = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True, check=True)
-    started = " online " not in f" {status.stdout} "
-    if started:
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "start"],
-                       check=True)  # fmt: skip
+def postgres(postgres_cluster: str) -> Iterator[str]:
+    """A database owned by a new role, in the suite's own PostgreSQL cluster."""
     name = f"salon_import_{os.getpid()}"
-    sql = (f"CREATE ROLE {name} LOGIN PASSWORD 'secret-{name}';",
-           f"CREATE DATABASE {name} OWNER {name};")  # fmt: skip
-    for statement in sql:
-        subprocess.run(["su", "postgres", "-c", f'psql -q -c "{statement}"'], check=True)
+    made = (
+        f"CREATE ROLE {name} LOGIN PASSWORD 'secret-{name}'",
+        f"CREATE DATABASE {name} OWNER {name}",
+    )
+    for statement in made:
+        run_sql(postgres_cluster, statement)
     try:
-        yield f"postgresql://{name}:secret-{name}@127.0.0.1:5432/{name}"
+        yield f"postgresql://{name}:secret-{name}@{postgres_cluster}/{name}"
     finally:
-        for statement in (f"DROP DATABASE {name};", f"DROP ROLE {name};"):
-            subprocess.run(["su", "postgres", "-c", f'psql -q -c "{statement}"'], check=False)
-        if started:
-            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "stop"],
-                           check=False)  # fmt: skip
+        for statement in (f"DROP DATABASE {name} WITH (FORCE)", f"DROP ROLE {name}"):
+            run_sql(postgres_cluster, statement)
 
 
 def small_store(uri: str, experiment: str) -> None:
