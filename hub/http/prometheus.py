@@ -56,6 +56,11 @@ class HubMetrics:
             "Metric points stored, by every way in (Arrow, GraphQL, MLflow, imports).",
             registry=self.registry,
         )
+        self.digests = Gauge(
+            "salon_digests_due",
+            "Digests due to be sent (the queue the digest sender works through).",
+            registry=self.registry,
+        )
         self.outbox = Gauge(
             "salon_webhook_outbox_pending",
             "Webhook messages waiting to be delivered.",
@@ -112,4 +117,5 @@ async def export(request: Request) -> Response:
     metrics.database.set(state.database_bytes)
     metrics.objects.set(state.object_files)
     metrics.stored_points.set(state.metric_points)
+    metrics.digests.set(state.digests_due)
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -193,6 +193,17 @@ def _write(folder: Path, user: UserRecord, digest: Digest, at: datetime) -> Path
     return target / f"{stem}.html"
 
 
+async def due_count(store: Store) -> int:
+    """How many wanted digests are due now (the queue the sender works through)."""
+    at = now()
+    due = 0
+    for chosen in await store.digests.wanted():
+        span = FREQUENCIES[chosen.frequency]
+        if span is not None and (chosen.last_sent_at is None or at - chosen.last_sent_at >= span):
+            due += 1
+    return due
+
+
 async def send_due(
     store: Store, settings: Settings, *, force: bool = False, only: str | None = None
 ) -> list[str]:

@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 
 from hub.errors import Forbidden
-from hub.services import audit
+from hub.services import audit, digests
 from hub.services.principal import Principal
 from hub.store import Store
 
@@ -17,6 +17,7 @@ class State:
     database_bytes: int
     object_files: int
     metric_points: int
+    digests_due: int
 
 
 async def state(store: Store, principal: Principal) -> State:
@@ -25,7 +26,8 @@ async def state(store: Store, principal: Principal) -> State:
         raise Forbidden("Only site admins read the hub's metrics.")
     pending = await store.webhooks.pending_count()
     size, files = await asyncio.to_thread(_sizes, store)
-    return State(pending, size, files, await store.metrics.count())
+    due = await digests.due_count(store)
+    return State(pending, size, files, await store.metrics.count(), due)
 
 
 def _sizes(store: Store) -> tuple[int, int]:

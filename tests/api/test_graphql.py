@@ -319,6 +319,7 @@ def test_metrics_for_prometheus(api: InProcessHub) -> None:
             headers=api.auth,
         )
         assert logged.status_code == 200, logged.text
+    api.graphql('mutation { setDigestSettings(frequency: "daily") { __typename } }')
     api.http.get("/api/v1/reviews/some-review/samples/3/image?column=x", headers=api.auth)
     api.http.post("/graphql", json={"query": "{ version }"}, headers=api.auth)
     answer = api.http.get("/metrics", headers=api.auth)
@@ -336,6 +337,7 @@ def test_metrics_for_prometheus(api: InProcessHub) -> None:
     assert samples[timed] >= 1
     assert samples[("salon_webhook_outbox_pending", ())] == 0
     assert samples[("salon_metric_points", ())] == 3
+    assert samples[("salon_digests_due", ())] == 1, "a daily digest never sent is due"
     assert samples[("salon_database_bytes", ())] > 0
     assert api.http.get("/metrics").status_code == 401
     reader = person(api, "vera", None)  # type: ignore[arg-type]
