@@ -11,7 +11,7 @@ from hub.api.context import Info
 from hub.api.errors import Errors, result_of
 from hub.clock import now
 from hub.errors import InvalidInput
-from hub.services import bookings
+from hub.services import bookings, names
 from hub.store import Store
 from hub.store.records import Booking
 
@@ -58,12 +58,13 @@ QuotaResult = Annotated[QuotaType | Errors, strawberry.union("QuotaResult")]
 
 async def shown(store: Store, found: list[Booking]) -> list[BookingType]:
     idle = await bookings.idle_now(store, found)
-    people = await store.users.by_ids(sorted({b.user_id for b in found}))
-    projects = await store.projects.by_ids(sorted({b.project_id for b in found}))
+    people, projects = await names.people_and_projects(
+        store, (b.user_id for b in found), (b.project_id for b in found)
+    )
     return [
         BookingType(
-            id=strawberry.ID(b.id), project=projects[b.project_id].name,
-            user=people[b.user_id].name if b.user_id in people else "unknown", gpus=b.gpus,
+            id=strawberry.ID(b.id), project=projects[b.project_id],
+            user=people.get(b.user_id, "unknown"), gpus=b.gpus,
             starts_at=b.starts_at, ends_at=b.ends_at, time_zone=b.time_zone, note=b.note,
             released_at=b.released_at, release_reason=b.release_reason, idle=b.id in idle,
         )

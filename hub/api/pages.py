@@ -10,7 +10,7 @@ import strawberry
 
 from hub.api.context import Info
 from hub.api.errors import Errors, result_of
-from hub.services import notebooks, pages
+from hub.services import names, notebooks, pages
 from hub.store import Store
 from hub.store.records import PageRecord
 
@@ -100,14 +100,15 @@ class PageType:
 
 
 async def shown(store: Store, found: list[PageRecord]) -> list[PageType]:
-    people = await store.users.by_ids(sorted({p.author_id for p in found}))
-    projects = await store.projects.by_ids(sorted({p.project_id for p in found}))
+    people, projects = await names.people_and_projects(
+        store, (p.author_id for p in found), (p.project_id for p in found)
+    )
     return [
         PageType(
-            id=strawberry.ID(p.id), project=projects[p.project_id].name, slug=p.slug,
+            id=strawberry.ID(p.id), project=projects[p.project_id], slug=p.slug,
             kind=p.kind, run_id=strawberry.ID(p.run_id) if p.run_id else None, title=p.title,
             version=p.number, message=p.message,
-            author=people[p.author_id].name if p.author_id in people else "salon",
+            author=people.get(p.author_id, "salon"),
             updated_at=p.updated_at or p.created_at, created_at=p.created_at, record=p,
         )
         for p in found

@@ -161,9 +161,7 @@ class PeopleQueries:
     async def me(self, info: Info) -> MeType:
         ctx = info.context
         principal = ctx.principal
-        user = await ctx.store.users.by_id(principal.user_id)
-        assert user is not None
-        held = await permissions.roles_held(ctx.store, principal)
+        user, held = await accounts.own_account(ctx.store, principal)
         return MeType(
             user=UserType.of(user, show_email=True),
             auth_method=principal.auth_method,

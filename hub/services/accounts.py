@@ -164,6 +164,16 @@ async def set_disabled(
     return updated
 
 
+async def own_account(
+    store: Store, principal: Principal
+) -> tuple[UserRecord, dict[str, permissions.Access]]:
+    """The principal's account and their role on each project, as every check sees it."""
+    user = await store.users.by_id(principal.user_id)
+    if user is None:
+        raise NotFound("Your account is not there any more.")
+    return user, await permissions.roles_held(store, principal)
+
+
 async def list_users(store: Store, principal: Principal) -> list[UserRecord]:
     """Everyone, for admins; for others, the people they can mention and add (names only are
     shown to them by the API)."""

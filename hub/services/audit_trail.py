@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from hub.clock import now
 from hub.errors import Forbidden, InvalidInput, LimitExceeded
-from hub.services import audit, permissions
+from hub.services import audit, names, permissions
 from hub.services.principal import Principal
 from hub.store import Store
 from hub.store.audit import AuditQuery
@@ -57,22 +57,24 @@ async def _names(store: Store, events: list[AuditEvent]) -> dict[str, str]:
     def ids(*kinds: str) -> list[str]:
         return sorted({e.object_id for e in events if e.object_kind in kinds and e.object_id})
 
-    people = sorted({e.actor_id for e in events} | set(ids("user")))
-    projects = sorted({e.project_id for e in events if e.project_id} | set(ids("project")))
-    names = {i: u.name for i, u in (await store.users.by_ids(people)).items()}
-    names |= {i: p.name for i, p in (await store.projects.by_ids(projects)).items()}
-    names |= {i: r.name for i, r in (await store.runs.by_ids(ids("run"))).items()}
-    names |= {i: d.name for i, d in (await store.datasets.by_ids(ids("dataset"))).items()}
+    people, projects = await names.people_and_projects(
+        store,
+        {e.actor_id for e in events} | set(ids("user")),
+        {e.project_id for e in events if e.project_id} | set(ids("project")),
+    )
+    found = people | projects
+    found |= {i: r.name for i, r in (await store.runs.by_ids(ids("run"))).items()}
+    found |= {i: d.name for i, d in (await store.datasets.by_ids(ids("dataset"))).items()}
     models = await store.models.by_ids(ids("model"))
     versions = await store.models.versions_by_ids(ids("model_version"))
     models |= await store.models.by_ids(sorted({v.model_id for v in versions.values()}))
-    names |= {i: m.name for i, m in models.items()}
-    names |= {
+    found |= {i: m.name for i, m in models.items()}
+    found |= {
         i: f"{models[v.model_id].name} version {v.number}"
         for i, v in versions.items()
         if v.model_id in models
     }
-    return names
+    return found
 
 
 async def audited_projects(store: Store, principal: Principal) -> list[ProjectRecord]:
