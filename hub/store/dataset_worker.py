@@ -47,8 +47,11 @@ def _source(con: duckdb.DuckDBPyConnection, path: str, kind: str) -> duckdb.Duck
         _check_width(_parquet_width(con, path))
         return con.read_parquet(path)
     _check_width(len(_csv_header(path)))
-    options: dict[str, Any] = {"header": True, "sample_size": 20480,
-                               "max_line_size": MAX_LINE_BYTES}  # fmt: skip
+    options: dict[str, Any] = {
+        "header": True,
+        "sample_size": 20480,
+        "max_line_size": MAX_LINE_BYTES,
+    }
     sniffed = con.execute(
         "SELECT Delimiter, Quote FROM sniff_csv(?, sample_size = 20480, max_line_size = ?)",
         [path, MAX_LINE_BYTES],

@@ -305,8 +305,15 @@ def test_oembed_describes_a_link_and_escapes_its_title(
 def test_snapshots_are_drawn_on_request(
     demo_hub: LiveHub, editor: str, demo: dict[str, Any]
 ) -> None:
-    chart = create(demo_hub, editor, view="RUN_COMPARISON", runIds=demo["runs"][:2],
-                   metrics=["val/loss", "val/acc"], title="Loss <for the wiki>", **VP)  # fmt: skip
+    chart = create(
+        demo_hub,
+        editor,
+        view="RUN_COMPARISON",
+        runIds=demo["runs"][:2],
+        metrics=["val/loss", "val/acc"],
+        title="Loss <for the wiki>",
+        **VP,
+    )
     html_url = chart["snapshotHtmlUrl"].replace("http://127.0.0.1:8000", demo_hub.url)
     page = httpx.get(html_url)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
