@@ -9,10 +9,11 @@ The dashboard itself never decides permissions.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import streamlit as st
+
+from dashboard.config import settings
 
 
 def sign_in_configured() -> bool:
@@ -37,7 +38,7 @@ def token() -> str:
             if kind in tokens:
                 return str(tokens[kind])
         return ""
-    return os.environ.get("SALON_TOKEN", "")
+    return settings().token.get_secret_value()
 
 
 def sign_in_page() -> None:

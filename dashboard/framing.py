@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import html
 import logging
-import os
 import re
 from urllib.parse import parse_qs, quote
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dashboard.config import settings
 
 log = logging.getLogger("salon.dashboard")
 
@@ -28,7 +29,7 @@ def embed_origins(raw: str | None = None) -> list[str]:
     """The wiki origins allowed to frame share pages (``https://wiki.example.com``, or
     ``https://*.atlassian.net`` for every subdomain); anything else in the setting is ignored
     with a warning."""
-    raw = os.environ.get("SALON_EMBED_ORIGINS", "") if raw is None else raw
+    raw = settings().embed_origins if raw is None else raw
     origins = []
     for item in re.split(r"[\s,]+", raw.strip()):
         if not item:
@@ -64,8 +65,8 @@ class FramePolicy:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.origins = embed_origins()
-        self.hub_url = os.environ.get("SALON_URL", "http://127.0.0.1:8000")
-        self.page_url = os.environ.get("SALON_DASHBOARD_URL", "").rstrip("/")
+        self.hub_url = settings().url
+        self.page_url = settings().dashboard_url.rstrip("/")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,18 +91,14 @@ class FramePolicy:
             elif message["type"] == "http.response.body" and shared and document["html"]:
                 body = message.get("body", b"")
                 if b"</head>" in body:
-                    page = self._page_url(scope, query)
+                    page = self._page_url(query)
                     tags = discovery_tags(self.hub_url, page)
                     message = {**message, "body": body.replace(b"</head>", tags + b"</head>", 1)}
             await send(message)
 
         await self.app(scope, receive, with_policy)
 
-    def _page_url(self, scope: Scope, query: str) -> str:
-        """The share page's address as the browser asked for it (without ``embed=true``)."""
-        base = self.page_url
-        if not base:
-            host = dict(scope.get("headers") or []).get(b"host", b"127.0.0.1").decode("latin-1")
-            base = f"{scope.get('scheme', 'http')}://{host}"
+    def _page_url(self, query: str) -> str:
+        """The share page's address (SALON_DASHBOARD_URL), without ``embed=true``."""
         link = parse_qs(query).get("link", [""])[0]
-        return f"{base}{SHARE_PATH}?link={quote(link, safe='')}"
+        return f"{self.page_url}{SHARE_PATH}?link={quote(link, safe='')}"

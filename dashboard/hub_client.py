@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,10 @@ import httpx
 import streamlit as st
 
 from dashboard import auth
+from dashboard.config import settings
+from hub.client.errors import HubError as ClientError
+from hub.client.transport import Connection, HubUnreachable, shared_connection
 
-DEFAULT_URL = "http://127.0.0.1:8000"
 QUERIES_DIR = Path(__file__).parent / "queries"
 CACHE_SECONDS = 15
 TIMEOUT_SECONDS = 15.0
@@ -65,7 +66,7 @@ def operations() -> dict[str, str]:
 
 
 def hub_url() -> str:
-    return os.environ.get("SALON_URL", DEFAULT_URL).rstrip("/")
+    return settings().url.rstrip("/")
 
 
 def _token() -> str:
@@ -84,54 +85,62 @@ def read(operation: str, variables: dict[str, Any] | None = None) -> dict[str, A
     return _cached(hub_url(), _token(), operation, variables_json)
 
 
+def connection(token: str | None = None, timeout: float = TIMEOUT_SECONDS) -> Connection:
+    """The pooled connection to the hub for this token (the signed-in person's by default)."""
+    return shared_connection(hub_url(), _token() if token is None else token, timeout)
+
+
 def _post(url: str, token: str, operation: str, variables: dict[str, Any]) -> dict[str, Any]:
     document = operations().get(operation)
     if document is None:
         raise HubError(f"The dashboard has no GraphQL operation named {operation!r}.")
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        response = httpx.post(
-            f"{url}/graphql",
-            json={"query": document, "operationName": operation, "variables": variables},
-            headers=headers,
-            timeout=TIMEOUT_SECONDS,
-        )
-    except httpx.TimeoutException:
-        raise HubError(
-            f"The Salon hub at {url} took longer than {TIMEOUT_SECONDS:.0f} s to answer. "
-            "Try again in a moment; if it keeps happening, check the hub's log."
-        ) from None
-    except httpx.HTTPError:
+        hub = shared_connection(url, token, TIMEOUT_SECONDS)
+        return hub.graphql(document, variables, operation)
+    except HubUnreachable as exc:
+        if exc.timed_out:
+            raise HubError(
+                f"The Salon hub at {url} took longer than {TIMEOUT_SECONDS:.0f} s to answer. "
+                "Try again in a moment; if it keeps happening, check the hub's log."
+            ) from None
         raise HubError(
             f"Cannot reach the Salon hub at {url}. Start it with `salon up` (or `make run`), "
             "or set SALON_URL to the address where it runs."
         ) from None
-    if response.status_code == 429:
-        raise HubError("Too many failed attempts from this address; wait a minute and retry.")
-    if response.status_code in (401, 403):
+    except ClientError as exc:
+        raise HubError(_explain(url, operation, exc)) from None
+
+
+def _explain(url: str, operation: str, refused: ClientError) -> str:
+    """What the person at the screen should know of a refused request."""
+    if refused.status == 429:
+        return "Too many failed attempts from this address; wait a minute and retry."
+    if refused.status in (401, 403):
         if auth.sign_in_configured():
-            raise HubError("Your sign-in has expired. Sign out (in the sidebar) and sign in again.")
-        raise HubError(
+            return "Your sign-in has expired. Sign out (in the sidebar) and sign in again."
+        return (
             f"The Salon hub at {url} did not accept the dashboard's token. Set SALON_TOKEN to "
             "a valid API token (`salon up` prints one)."
         )
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict) or (response.status_code != 200 and "errors" not in body):
-        raise HubError(
-            f"The Salon hub at {url} answered with HTTP {response.status_code}. "
-            "Check that SALON_URL points at a Salon hub and look at the hub's log."
-        )
-    if body.get("errors"):
-        first = body["errors"][0].get("message", "unknown error")
-        raise HubError(
-            f"The Salon hub could not answer {operation}: {first} "
+    if refused.details:
+        return (
+            f"The Salon hub could not answer {operation}: {refused.details[0].get('message')} "
             "If this persists, the dashboard and hub versions may not match."
         )
-    data: dict[str, Any] = body.get("data") or {}
-    return data
+    return (
+        f"The Salon hub at {url} answered with HTTP {refused.status}. "
+        "Check that SALON_URL points at a Salon hub and look at the hub's log."
+    )
+
+
+def fetch(method: str, path: str, token: str | None, what: str, **kwargs: Any) -> httpx.Response:
+    """A request to the hub's REST side; a refusal raises HubRefused saying ``what`` failed."""
+    try:
+        return connection(token).send(method, path, **kwargs)
+    except HubUnreachable:
+        raise HubError(f"Cannot reach the Salon hub at {hub_url()}.") from None
+    except ClientError as exc:
+        raise HubRefused(f"{what}: {exc.message}" if what else exc.message) from None
 
 
 # Reads used by the pages -------------------------------------------------------------------
@@ -265,29 +274,13 @@ def current_token() -> str:
 def audit_export(filters: dict[str, Any], kind: str, token: str) -> bytes:
     """The matching events as a CSV or Parquet file."""
     params = {"format": kind, **{k: v for k, v in filters.items() if v}}
-    try:
-        response = httpx.get(
-            f"{hub_url()}/api/v1/audit/export", params=params,
-            headers={"Authorization": f"Bearer {token}"}, timeout=120,
-        )  # fmt: skip
-    except httpx.HTTPError:
-        raise HubError(f"Cannot reach the Salon hub at {hub_url()}.") from None
-    if response.status_code != 200:
-        raise HubRefused(f"The export failed: {response.json().get('message', response.text)}")
-    return response.content
+    path = "/api/v1/audit/export"
+    return fetch("GET", path, token, "The export failed", params=params, timeout=120).content
 
 
 def artifact(download_path: str, token: str) -> bytes:
     """A file logged with a run, from the hub's artifact proxy."""
-    try:
-        response = httpx.get(f"{hub_url()}{download_path}",
-                             headers={"Authorization": f"Bearer {token}"}, timeout=300)  # fmt: skip
-    except httpx.HTTPError:
-        raise HubError(f"Cannot reach the Salon hub at {hub_url()}.") from None
-    if response.status_code != 200:
-        said = response.json().get("message", response.text)
-        raise HubRefused(f"The file cannot be read: {said}")
-    return response.content
+    return fetch("GET", download_path, token, "The file cannot be read", timeout=300).content
 
 
 def users() -> list[dict[str, Any]]:
@@ -341,17 +334,9 @@ def describe_column(project: str, dataset: str, column: str, description: str) -
 def upload_dataset(project: str, name: str, filename: str, content: bytes, message: str) -> str:
     """Send a file as a new version; returns what happened, in words."""
     where = f"projects/{quote(project, safe='')}/datasets/{quote(name, safe='')}"
-    url = f"{hub_url()}/api/v1/{where}/versions"
-    try:
-        response = httpx.post(
-            url, params={"filename": filename, "message": message}, content=content,
-            headers={"Authorization": f"Bearer {_token()}"}, timeout=600,
-        )  # fmt: skip
-    except httpx.HTTPError:
-        raise HubError(f"Cannot reach the Salon hub at {hub_url()}.") from None
-    body = response.json()
-    if response.status_code >= 400:
-        raise HubRefused(body.get("message", response.text))
+    params = {"filename": filename, "message": message}
+    path = f"/api/v1/{where}/versions"
+    body = fetch("POST", path, None, "", params=params, content=content, timeout=600).json()
     st.cache_data.clear()
     if not body["created"]:
         return f"Same content as version {body['version']}: nothing new was stored."

@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import streamlit as st
 
-from dashboard.hub_client import HubError, HubRefused, _change, _post, _token, hub_url
+from dashboard.hub_client import HubError, _change, _post, _token, fetch, hub_url
 
 
 def models(project: str) -> list[dict[str, Any]]:
@@ -119,15 +118,4 @@ def sample_image(review_id: str, position: int, column: str, token: str) -> byte
     """The image a review sample names (a run artifact, or a file or object the hub may read),
     fetched through the hub, which holds the keys."""
     path = f"/api/v1/reviews/{quote(review_id, safe='')}/samples/{position}/image"
-    try:
-        response = httpx.get(
-            f"{hub_url()}{path}",
-            params={"column": column},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=60,
-        )
-    except httpx.HTTPError:
-        raise HubError(f"Cannot reach the Salon hub at {hub_url()}.") from None
-    if response.status_code != 200:
-        raise HubRefused(response.json().get("message", response.text))
-    return response.content
+    return fetch("GET", path, token, "", params={"column": column}, timeout=60).content

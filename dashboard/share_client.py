@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import streamlit as st
 
-from dashboard.hub_client import TIMEOUT_SECONDS, HubError, _change, _post, _token, hub_url
+from dashboard.hub_client import HubError, _change, _post, _token, connection, hub_url
+from hub.client.errors import HubError as ClientError
+from hub.client.transport import HubUnreachable
 
 
 def create(values: dict[str, Any]) -> dict[str, Any]:
@@ -41,20 +42,16 @@ class Shared:
 
 def view(secret: str, viewer_token: str | None) -> Shared:
     """What a link shows now: the hub checks the link on every call."""
-    headers = {"X-Salon-Link": secret}
-    if viewer_token:
-        headers["Authorization"] = f"Bearer {viewer_token}"
     try:
-        response = httpx.get(f"{hub_url()}/api/share/view", headers=headers,
-                             timeout=TIMEOUT_SECONDS)  # fmt: skip
-    except httpx.HTTPError:
+        response = connection(viewer_token or "").send(
+            "GET", "/api/share/view", headers={"X-Salon-Link": secret}
+        )
+    except HubUnreachable:
         raise HubError("Salon cannot be reached just now; try again in a minute.") from None
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if response.status_code == 200:
-        return Shared(body["link"], body["data"])
-    if response.status_code in (401, 404, 410) and "error" in body:
-        return Shared(None, None, body["error"], body.get("message"))
-    raise HubError(f"Salon could not show this view (HTTP {response.status_code}).")
+    except ClientError as exc:
+        body = exc.details if isinstance(exc.details, dict) else {}
+        if exc.status in (401, 404, 410) and "error" in body:
+            return Shared(None, None, body["error"], body.get("message"))
+        raise HubError(f"Salon could not show this view (HTTP {exc.status}).") from None
+    body = response.json()
+    return Shared(body["link"], body["data"])

@@ -47,7 +47,7 @@ def _settings() -> Settings:
 
 
 def _token(settings: Settings) -> str:
-    token = settings.token
+    token = settings.token.get_secret_value()
     kept = settings.data_dir / "admin-token"
     if not token and kept.is_file():
         token = kept.read_text().strip()
@@ -427,18 +427,19 @@ def audit_export(
         "since": since,
         "until": until,
     }
-    client = _client()
-    with (
-        out.open("wb") as handle,
-        client._http.stream(
-            "GET", "/api/v1/audit/export", params={k: v for k, v in params.items() if v}
-        ) as response,
-    ):
-        if response.status_code >= 400:
-            response.read()
-            _fail(response.json().get("message", response.text))
-        for chunk in response.iter_bytes():
-            handle.write(chunk)
+    from hub.client.errors import HubError
+
+    try:
+        with (
+            _client().connection.stream(
+                "GET", "/api/v1/audit/export", params={k: v for k, v in params.items() if v}
+            ) as response,
+            out.open("wb") as handle,
+        ):
+            for chunk in response.iter_bytes():
+                handle.write(chunk)
+    except HubError as exc:
+        _fail(exc.message)
     typer.echo(f"Wrote {out}.")
 
 
@@ -491,6 +492,8 @@ def dataset_upload(
 
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
+    from hub.client.errors import HubError
+
     client = _client()
     size = file.stat().st_size
     path = f"/api/v1/projects/{quote(project, safe='')}/datasets/{quote(name, safe='')}/versions"
@@ -508,13 +511,19 @@ def dataset_upload(
                     yield chunk
             progress.update(task, description="Reading and profiling on the hub")
 
-        response = client._http.post(
-            path, params=params, content=chunks(), timeout=None,
-            headers={"Content-Length": str(size)},
-        )  # fmt: skip
+        try:
+            response = client.connection.send(
+                "POST",
+                path,
+                params=params,
+                content=chunks(),
+                timeout=None,
+                headers={"Content-Length": str(size)},
+            )
+        except HubError as exc:
+            _fail(exc.message)
+            raise
     body = response.json()
-    if response.status_code >= 400:
-        _fail(body.get("message", response.text))
     if body["created"]:
         typer.echo(f"{project}/{name} version {body['version']}: {body['rows']:,} rows.")
     else:

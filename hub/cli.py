@@ -74,17 +74,14 @@ def version() -> None:
 def show_settings() -> None:
     """Print every setting's effective value (environment over .env over the default); secrets
     show only whether they are set."""
-    import dataclasses
-
-    from hub.settings import SETTINGS
+    from hub.settings import env_name, is_secret
 
     settings = _settings()
-    hidden = {f.name for f in dataclasses.fields(settings) if not f.repr}
-    for setting in SETTINGS:
-        value = getattr(settings, setting.name)
-        if setting.name in hidden:
-            value = "(set, not shown)" if value else ""
-        typer.echo(f"{setting.env}={value}")
+    for field in type(settings).model_fields:
+        value = getattr(settings, field)
+        if is_secret(field):
+            value = "(set, not shown)" if value.get_secret_value() else ""
+        typer.echo(f"{env_name(field)}={value}")
 
 
 def _version_option(value: bool) -> None:
@@ -179,7 +176,9 @@ def serve(port: PortOption = None) -> None:
     _configure_logging(settings)
     store = _open_store(settings)
     if settings.admin_token:
-        ensure_admin_token_sync(store, "bootstrap (SALON_ADMIN_TOKEN)", settings.admin_token)
+        ensure_admin_token_sync(
+            store, "bootstrap (SALON_ADMIN_TOKEN)", settings.admin_token.get_secret_value()
+        )
     _serve(settings, store)
 
 
@@ -291,7 +290,7 @@ def up(
     demo_password = kept.read_text().strip() if kept.is_file() else None
     if settings.admin_token:
         token = ensure_admin_token_sync(
-            store, "bootstrap (SALON_ADMIN_TOKEN)", settings.admin_token
+            store, "bootstrap (SALON_ADMIN_TOKEN)", settings.admin_token.get_secret_value()
         )
     else:
         token = local_admin_token_sync(store, settings.data_dir / "admin-token")

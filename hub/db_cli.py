@@ -77,25 +77,21 @@ def backup(
     destination: Annotated[str, typer.Argument(help="A new or empty folder on the hub's machine.")],
 ) -> None:
     """Back the running hub up (database, objects, keys) without stopping it (admins)."""
-    import httpx
+    from hub.admin_cli import _client, _fail
+    from hub.client.errors import HubError
 
-    from hub.admin_cli import _fail, _settings, _token
-
-    settings = _settings()
     folder = str(Path(destination).expanduser().absolute())
     try:
-        answer = httpx.post(
-            f"{settings.url}/api/v1/backups",
+        answer = _client().connection.send(
+            "POST",
+            "/api/v1/backups",
             json={"destination": folder},
-            headers={"Authorization": f"Bearer {_token(settings)}"},
             timeout=None,  # as long as copying takes
         )
-    except httpx.HTTPError as exc:
-        _fail(f"Cannot reach the hub at {settings.url}: {exc}")
+    except HubError as exc:
+        _fail(exc.message)
         raise
     body = answer.json()
-    if answer.status_code != 200:
-        _fail(body.get("message", answer.text))
     typer.echo(
         f"Backed up to {body['folder']}: the database at migration {body['migration']:03d} "
         f"({body['database_bytes']:,} bytes) and {body['files']} other files."

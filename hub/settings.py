@@ -1,346 +1,396 @@
-"""Salon's settings: read once from ``SALON_*`` environment variables (and an optional ``.env``).
+"""Salon's settings: one declaration each, read from ``SALON_*`` environment variables over an
+optional ``.env`` file (pydantic-settings does the reading and the type checks).
 
-Every setting is a row in ``SETTINGS``: its name, default and a line of help. The README lists
-them all, and a test checks that it does. Nothing else in Salon reads ``os.environ``.
+Each field of :class:`Settings` is a setting: its type, default and a line of help. The README
+lists them all and a test checks that it does; ``salon settings`` prints the effective values.
+Secrets are ``SecretStr``: no repr, log line or error shows them (``.get_secret_value()`` does).
+The hub, the CLI, the dashboard and the notebook client all read their settings here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
-import os
 import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dotenv import dotenv_values
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "SALON_"
+_ORIGIN = re.compile(r"^https?://(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$")
 
 
-@dataclasses.dataclass(frozen=True)
-class Setting:
-    """One configurable value: the field name on :class:`Settings`, its default and help."""
-
-    name: str
-    default: str
-    help: str
-
-    @property
-    def env(self) -> str:
-        return "SALON_" + self.name.upper()
+class SettingsError(ValueError):
+    """A ``SALON_*`` variable holds a value that cannot be used."""
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("data_dir", "./.salon", "Folder holding the DuckDB file and stored objects."),
-    Setting("host", "127.0.0.1", "Address the hub binds to."),
-    Setting("port", "8000", "Port of the hub (GraphQL at /graphql)."),
-    Setting("dashboard_port", "8501", "Port of the Streamlit dashboard started by `salon up`."),
-    Setting(
-        "admin_token",
-        "",
-        "Bootstrap admin API token. When empty, `salon up` generates one and prints it.",
-    ),
-    Setting(
-        "url",
+class Settings(BaseSettings):
+    """Salon's configuration, immutable once read. ``load_settings()`` reads it as commands do
+    (with ``.env``); ``Settings(field=value)`` sets fields over the environment (tests)."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+
+    data_dir: Path = Field(
+        Path("./.salon"), description="Folder holding the DuckDB file and stored objects."
+    )
+    host: str = Field("127.0.0.1", description="Address the hub binds to.")
+    port: int = Field(8000, description="Port of the hub (GraphQL at /graphql).")
+    dashboard_port: int = Field(
+        8501, description="Port of the Streamlit dashboard started by `salon up`."
+    )
+    admin_token: SecretStr = Field(
+        SecretStr(""),
+        description=(
+            "Bootstrap admin API token. When empty, `salon up` generates one and prints it."
+        ),
+    )
+    url: str = Field(
         "http://127.0.0.1:8000",
-        "The hub's address as clients reach it (default: from SALON_HOST and SALON_PORT): used "
-        "by the Python client and dashboard, and the issuer of the hub's sign-in tokens.",
-    ),
-    Setting(
-        "dashboard_url",
+        description=(
+            "The hub's address as clients reach it (default: from SALON_HOST and SALON_PORT): used"
+            " by the Python client and dashboard, and the issuer of the hub's sign-in tokens."
+        ),
+    )
+    dashboard_url: str = Field(
         "http://127.0.0.1:8501",
-        "The dashboard's address as browsers reach it, where sign-in returns to (default: from "
-        "SALON_HOST and SALON_DASHBOARD_PORT).",
-    ),
-    Setting("token", "", "API token used by the Python client and dashboard."),
-    Setting(
-        "embed_origins",
+        description=(
+            "The dashboard's address as browsers reach it, where sign-in returns to (default: from"
+            " SALON_HOST and SALON_DASHBOARD_PORT)."
+        ),
+    )
+    token: SecretStr = Field(
+        SecretStr(""), description="API token used by the Python client and dashboard."
+    )
+    embed_origins: str = Field(
         "",
-        "Wiki origins allowed to frame share links' views, separated by commas "
-        "(https://acme.atlassian.net, https://*.notion.site); empty: only Salon's own pages. "
-        "Every other dashboard page refuses to be framed.",
-    ),
-    Setting(
-        "embed_refresh_seconds",
-        "300",
-        "How often a shared view open in a wiki redraws itself from the hub (which checks its "
-        "link again each time, so a revoke shows there within this time).",
-    ),
-    Setting("max_page_size", "500", "Largest page a list query may ask for."),
-    Setting("max_upload_bytes", "268435456", "Largest request body accepted by bulk endpoints."),
-    Setting("graphql_max_depth", "12", "Deepest GraphQL selection accepted."),
-    Setting("graphql_max_aliases", "40", "Most aliases accepted in one GraphQL document."),
-    Setting("graphql_max_tokens", "4000", "Most tokens accepted in one GraphQL document."),
-    Setting(
-        "graphql_max_cost",
-        "200000",
-        "Largest estimated cost (field reads, lists counted by their page size) of a GraphQL "
-        "document.",
-    ),
-    Setting(
-        "mlflow_project",
+        description=(
+            "Wiki origins allowed to frame share links' views, separated by commas "
+            "(https://acme.atlassian.net, https://*.notion.site); empty: only Salon's own pages. "
+            "Every other dashboard page refuses to be framed."
+        ),
+    )
+    embed_refresh_seconds: int = Field(
+        300,
+        description=(
+            "How often a shared view open in a wiki redraws itself from the hub (which checks its "
+            "link again each time, so a revoke shows there within this time)."
+        ),
+    )
+    max_page_size: int = Field(500, description="Largest page a list query may ask for.")
+    max_upload_bytes: int = Field(
+        268_435_456, description="Largest request body accepted by bulk endpoints."
+    )
+    graphql_max_depth: int = Field(12, description="Deepest GraphQL selection accepted.")
+    graphql_max_aliases: int = Field(
+        40, description="Most aliases accepted in one GraphQL document."
+    )
+    graphql_max_tokens: int = Field(
+        4000, description="Most tokens accepted in one GraphQL document."
+    )
+    graphql_max_cost: int = Field(
+        200_000,
+        description=(
+            "Largest estimated cost (field reads, lists counted by their page size) of a GraphQL "
+            "document."
+        ),
+    )
+    mlflow_project: str = Field(
         "mlflow",
-        "Project that MLflow experiment and model names without a project prefix belong to "
-        "(a token scoped to one project uses that project instead).",
-    ),
-    Setting(
-        "max_artifact_bytes",
-        "4294967296",
-        "Largest single file accepted by the MLflow artifact proxy.",
-    ),
-    Setting(
-        "max_dataset_bytes",
-        "4294967296",
-        "Largest data file (CSV or Parquet) accepted in one dataset upload.",
-    ),
-    Setting(
-        "dataset_roots",
+        description=(
+            "Project that MLflow experiment and model names without a project prefix belong to (a "
+            "token scoped to one project uses that project instead)."
+        ),
+    )
+    max_artifact_bytes: int = Field(
+        4_294_967_296, description="Largest single file accepted by the MLflow artifact proxy."
+    )
+    max_dataset_bytes: int = Field(
+        4_294_967_296,
+        description="Largest data file (CSV or Parquet) accepted in one dataset upload.",
+    )
+    dataset_roots: str = Field(
         "",
-        "Folders on the hub's machine, and S3 prefixes (s3://bucket/folder/), whose Parquet "
-        "files may be registered as dataset versions without copying (comma-separated; empty: "
-        "off).",
-    ),
-    Setting(
-        "s3_endpoint",
+        description=(
+            "Folders on the hub's machine, and S3 prefixes (s3://bucket/folder/), whose Parquet "
+            "files may be registered as dataset versions without copying (comma-separated; empty: "
+            "off)."
+        ),
+    )
+    s3_endpoint: str = Field(
         "",
-        "The S3 API's address for S3-compatible stores such as MinIO "
-        "(http://127.0.0.1:9000); empty: AWS.",
-    ),
-    Setting("s3_region", "us-east-1", "The S3 region of the buckets in SALON_DATASET_ROOTS."),
-    Setting("s3_access_key_id", "", "Access key the hub reads S3 with."),
-    Setting("s3_secret_access_key", "", "Secret key the hub reads S3 with."),
-    Setting(
-        "s3_url_style",
+        description=(
+            "The S3 API's address for S3-compatible stores such as MinIO (http://127.0.0.1:9000); "
+            "empty: AWS."
+        ),
+    )
+    s3_region: str = Field(
+        "us-east-1", description="The S3 region of the buckets in SALON_DATASET_ROOTS."
+    )
+    s3_access_key_id: str = Field("", description="Access key the hub reads S3 with.")
+    s3_secret_access_key: SecretStr = Field(
+        SecretStr(""), description="Secret key the hub reads S3 with."
+    )
+    s3_url_style: str = Field(
         "",
-        "path or vhost addressing of buckets (default: path with SALON_S3_ENDPOINT, else vhost).",
-    ),
-    Setting(
-        "dataset_worker_memory_mb",
-        "2048",
-        "Memory (address space) the process that reads an upload may use.",
-    ),
-    Setting(
-        "dataset_worker_seconds",
-        "900",
-        "Time the process that reads an upload may take.",
-    ),
-    Setting("duckdb_memory_limit", "768MB", "DuckDB's memory limit inside the hub."),
-    Setting(
-        "backup_folder",
+        description=(
+            "path or vhost addressing of buckets (default: path with SALON_S3_ENDPOINT, else "
+            "vhost)."
+        ),
+    )
+    dataset_worker_memory_mb: int = Field(
+        2048, description="Memory (address space) the process that reads an upload may use."
+    )
+    dataset_worker_seconds: int = Field(
+        900, description="Time the process that reads an upload may take."
+    )
+    duckdb_memory_limit: str = Field("768MB", description="DuckDB's memory limit inside the hub.")
+    backup_folder: str = Field(
         "",
-        "A folder on the hub's machine for scheduled backups (outside SALON_DATA_DIR); empty: "
-        "none (salon backup still works).",
-    ),
-    Setting("backup_every_hours", "24", "How often the scheduled backup runs."),
-    Setting("backup_keep", "7", "How many scheduled backups are kept (the oldest go first)."),
-    Setting(
-        "auto_migrate",
-        "true",
-        "Whether the hub applies pending schema migrations at start (after backing the store up "
-        "to SALON_DATA_DIR/backups); false: it refuses to start until `salon db upgrade`.",
-    ),
-    Setting("duckdb_threads", "2", "Threads DuckDB may use for one query."),
-    Setting("log_level", "info", "Log level of the hub: debug, info, warning or error."),
-    Setting(
-        "log_format",
+        description=(
+            "A folder on the hub's machine for scheduled backups (outside SALON_DATA_DIR); empty: "
+            "none (salon backup still works)."
+        ),
+    )
+    backup_every_hours: float = Field(24.0, description="How often the scheduled backup runs.")
+    backup_keep: int = Field(
+        7, description="How many scheduled backups are kept (the oldest go first)."
+    )
+    auto_migrate: bool = Field(
+        True,
+        description=(
+            "Whether the hub applies pending schema migrations at start (after backing the store "
+            "up to SALON_DATA_DIR/backups); false: it refuses to start until `salon db upgrade`."
+        ),
+    )
+    duckdb_threads: int = Field(2, description="Threads DuckDB may use for one query.")
+    log_level: str = Field(
+        "info", description="Log level of the hub: debug, info, warning or error."
+    )
+    log_format: str = Field(
         "text",
-        "text, or json: one JSON object a line (time, level, logger, message, request_id) for "
-        "log collectors.",
-    ),
-    Setting(
-        "env",
+        description=(
+            "text, or json: one JSON object a line (time, level, logger, message, request_id) for "
+            "log collectors."
+        ),
+    )
+    env: str = Field(
         "development",
-        "development or production. Production turns off GraphiQL, introspection and field "
-        "suggestions.",
-    ),
-    Setting(
-        "access_token_minutes",
-        "480",
-        "Lifetime of access tokens from the hub's sign-in (the dashboard signs in again after).",
-    ),
-    Setting(
-        "oidc_discovery_url",
+        description=(
+            "development or production. Production turns off GraphiQL, introspection and field "
+            "suggestions."
+        ),
+    )
+    access_token_minutes: int = Field(
+        480,
+        description=(
+            "Lifetime of access tokens from the hub's sign-in (the dashboard signs in again after)."
+        ),
+    )
+    oidc_discovery_url: str = Field(
         "",
-        "An outside OpenID Connect provider's discovery URL (Okta, Entra ID, Keycloak, Google); "
-        "its tokens are then accepted and the dashboard signs in there.",
-    ),
-    Setting(
-        "oidc_audience",
+        description=(
+            "An outside OpenID Connect provider's discovery URL (Okta, Entra ID, Keycloak, "
+            "Google); its tokens are then accepted and the dashboard signs in there."
+        ),
+    )
+    oidc_audience: str = Field(
         "",
-        "Audiences accepted in the outside provider's tokens, comma-separated (default: the "
-        "client id).",
-    ),
-    Setting("oidc_client_id", "", "The dashboard's client id at the outside provider."),
-    Setting("oidc_client_secret", "", "The dashboard's client secret at the outside provider."),
-    Setting(
-        "oidc_forward_token",
+        description=(
+            "Audiences accepted in the outside provider's tokens, comma-separated (default: the "
+            "client id)."
+        ),
+    )
+    oidc_client_id: str = Field(
+        "", description="The dashboard's client id at the outside provider."
+    )
+    oidc_client_secret: SecretStr = Field(
+        SecretStr(""), description="The dashboard's client secret at the outside provider."
+    )
+    oidc_forward_token: str = Field(
         "access",
-        "Which of the outside provider's tokens the dashboard sends to the hub: access, or id "
-        "when its access tokens are not JWTs (set SALON_OIDC_AUDIENCE to the client id then).",
-    ),
-    Setting(
-        "oidc_groups_claim",
+        description=(
+            "Which of the outside provider's tokens the dashboard sends to the hub: access, or id "
+            "when its access tokens are not JWTs (set SALON_OIDC_AUDIENCE to the client id then)."
+        ),
+    )
+    oidc_groups_claim: str = Field(
         "groups",
-        "Claim of the outside provider's tokens that lists the person's groups; each names a "
-        "Salon group.",
-    ),
-    Setting(
-        "trusted_proxies",
+        description=(
+            "Claim of the outside provider's tokens that lists the person's groups; each names a "
+            "Salon group."
+        ),
+    )
+    trusted_proxies: str = Field(
         "",
-        "Addresses or networks (CIDR, comma-separated) of the reverse proxies in front of the "
-        "hub; only from them is X-Forwarded-For believed (its rightmost address not among "
-        "them is the caller's). Empty: the header is ignored and the connecting address counts.",
-    ),
-    Setting(
-        "webhook_allow_networks",
+        description=(
+            "Addresses or networks (CIDR, comma-separated) of the reverse proxies in front of the "
+            "hub; only from them is X-Forwarded-For believed (its rightmost address not among them"
+            " is the caller's). Empty: the header is ignored and the connecting address counts."
+        ),
+    )
+    webhook_allow_networks: str = Field(
         "",
-        "Networks (CIDR, comma-separated) webhooks may reach besides public addresses, e.g. "
-        "10.20.0.0/16 for an internal chat server; empty: public addresses only.",
-    ),
-    Setting(
-        "webhook_retry_seconds",
+        description=(
+            "Networks (CIDR, comma-separated) webhooks may reach besides public addresses, e.g. "
+            "10.20.0.0/16 for an internal chat server; empty: public addresses only."
+        ),
+    )
+    webhook_retry_seconds: str = Field(
         "5,30,120,600,1800,3600,10800,21600",
-        "Pauses before each retry of a failed webhook delivery; after the last, the message is "
-        "given up.",
-    ),
-    Setting(
-        "webhook_disable_after",
-        "15",
-        "Failed deliveries in a row after which a webhook is disabled (a maintainer re-enables "
-        "it).",
-    ),
-    Setting("webhook_timeout_seconds", "10", "How long a webhook receiver has to answer."),
-    Setting(
-        "ray_address",
+        description=(
+            "Pauses before each retry of a failed webhook delivery; after the last, the message is"
+            " given up."
+        ),
+    )
+    webhook_disable_after: int = Field(
+        15,
+        description=(
+            "Failed deliveries in a row after which a webhook is disabled (a maintainer re-enables"
+            " it)."
+        ),
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0, description="How long a webhook receiver has to answer."
+    )
+    ray_address: str = Field(
         "",
-        "The Ray cluster's dashboard address (http://head:8265) the hub samples and submits "
-        "jobs to; empty: no cluster (salon up starts a local one unless SALON_RAY_START=false).",
-    ),
-    Setting(
-        "ray_token",
+        description=(
+            "The Ray cluster's dashboard address (http://head:8265) the hub samples and submits "
+            "jobs to; empty: no cluster (salon up starts a local one unless "
+            "SALON_RAY_START=false)."
+        ),
+    )
+    ray_token: SecretStr = Field(
+        SecretStr(""),
+        description=(
+            "The token of a Ray cluster that runs with Ray's token authentication "
+            "(RAY_AUTH_MODE=token), sent with every call to its dashboard; salon up's local head "
+            "makes its own."
+        ),
+    )
+    ray_start: bool = Field(
+        True,
+        description=(
+            "Whether salon up starts a local Ray head (127.0.0.1, SALON_RAY_GPUS logical GPUs) "
+            "when SALON_RAY_ADDRESS is empty."
+        ),
+    )
+    ray_gpus: int = Field(
+        4, description="Logical GPUs the local Ray head declares (the demo's cluster)."
+    )
+    ray_sample_seconds: float = Field(
+        30.0, description="How often the hub samples the cluster's nodes and jobs."
+    )
+    booking_grace_minutes: int = Field(
+        30,
+        description=(
+            "A GPU booking with nothing of its project running on the cluster this long into it is"
+            " released for others."
+        ),
+    )
+    ray_retention_days: int = Field(
+        400, description="How long node samples are kept (jobs are kept always)."
+    )
+    smtp_url: SecretStr = Field(
+        SecretStr(""),
+        description=(
+            "Where digests are mailed: smtp://user:password@host:587 (STARTTLS when offered) or "
+            "smtps://…:465; empty: digests are written to SALON_DIGEST_FOLDER instead."
+        ),
+    )
+    smtp_from: str = Field("Salon <salon@localhost>", description="The From of digest e-mails.")
+    digest_folder: str = Field(
         "",
-        "The token of a Ray cluster that runs with Ray's token authentication "
-        "(RAY_AUTH_MODE=token), sent with every call to its dashboard; salon up's local head "
-        "makes its own.",
-    ),
-    Setting(
-        "ray_start",
-        "true",
-        "Whether salon up starts a local Ray head (127.0.0.1, SALON_RAY_GPUS logical GPUs) "
-        "when SALON_RAY_ADDRESS is empty.",
-    ),
-    Setting("ray_gpus", "4", "Logical GPUs the local Ray head declares (the demo's cluster)."),
-    Setting("ray_sample_seconds", "30", "How often the hub samples the cluster's nodes and jobs."),
-    Setting(
-        "booking_grace_minutes",
-        "30",
-        "A GPU booking with nothing of its project running on the cluster this long into it is "
-        "released for others.",
-    ),
-    Setting("ray_retention_days", "400", "How long node samples are kept (jobs are kept always)."),
-    Setting(
-        "smtp_url",
-        "",
-        "Where digests are mailed: smtp://user:password@host:587 (STARTTLS when offered) or "
-        "smtps://…:465; empty: digests are written to SALON_DIGEST_FOLDER instead.",
-    ),
-    Setting("smtp_from", "Salon <salon@localhost>", "The From of digest e-mails."),
-    Setting(
-        "digest_folder",
-        "",
-        "Folder digests are written to when no SMTP server is set (default: <data dir>/digests).",
-    ),
-    Setting("digest_check_seconds", "300", "How often the hub looks for digests that are due."),
-    Setting(
-        "audit_checkpoint_seconds",
-        "60",
-        "How often the hub signs the audit chain's head into <data dir>/audit-checkpoint.jws.",
-    ),
-    Setting(
-        "auth_failures_per_address",
+        description=(
+            "Folder digests are written to when no SMTP server is set (default: <data "
+            "dir>/digests)."
+        ),
+    )
+    digest_check_seconds: int = Field(
+        300, description="How often the hub looks for digests that are due."
+    )
+    audit_checkpoint_seconds: int = Field(
+        60,
+        description=(
+            "How often the hub signs the audit chain's head into <data dir>/audit-checkpoint.jws."
+        ),
+    )
+    auth_failures_per_address: str = Field(
         "30/minute",
-        "Failed sign-ins and token guesses allowed per client address (then 429).",
-    ),
-    Setting(
-        "auth_failures_per_account",
-        "5/minute",
-        "Failed sign-ins allowed per account name (then 429).",
-    ),
-)
+        description="Failed sign-ins and token guesses allowed per client address (then 429).",
+    )
+    auth_failures_per_account: str = Field(
+        "5/minute", description="Failed sign-ins allowed per account name (then 429)."
+    )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _addresses_follow_host_and_ports(cls, values: Any) -> Any:
+        """Unless set, the addresses follow the host and ports (so `--port 9000` needs nothing
+        else)."""
+        if not isinstance(values, dict):
+            return values
+        host = values.get("host", cls.model_fields["host"].default)
+        if "url" not in values:
+            port = values.get("port", cls.model_fields["port"].default)
+            values = {**values, "url": f"http://{host}:{port}"}
+        if "dashboard_url" not in values:
+            port = values.get("dashboard_port", cls.model_fields["dashboard_port"].default)
+            values = {**values, "dashboard_url": f"http://{host}:{port}"}
+        return values
 
-# Secrets (tokens, keys, passwords in URLs) are left out of repr(), so that no log line, error
-# or traceback that shows the settings shows them.
-def secret() -> Any:
-    return dataclasses.field(default="", repr=False)
+    @field_validator("embed_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in re.split(r"[\s,]+", value.strip()):
+            if origin and not _ORIGIN.match(origin.rstrip("/")):
+                raise ValueError(
+                    f"{origin!r} is not an origin like https://wiki.example.com (scheme, host and "
+                    "an optional port; *. for every subdomain)."
+                )
+        return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for proxy in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{proxy!r} is not an IP address or a network like 10.0.0.0/8."
+                ) from None
+        return value
 
-@dataclasses.dataclass(frozen=True)
-class Settings:
-    """The hub's configuration, immutable once read. Build it with :func:`load_settings`."""
+    @field_validator("embed_refresh_seconds")
+    @classmethod
+    def _refresh(cls, value: int) -> int:
+        if value < 5:
+            raise ValueError("at least 5 (each redraw asks the hub).")
+        return value
 
-    data_dir: Path = Path("./.salon")
-    host: str = "127.0.0.1"
-    port: int = 8000
-    dashboard_port: int = 8501
-    admin_token: str = secret()
-    url: str = "http://127.0.0.1:8000"
-    dashboard_url: str = "http://127.0.0.1:8501"
-    token: str = secret()
-    embed_origins: str = ""
-    embed_refresh_seconds: int = 300
-    max_page_size: int = 500
-    max_upload_bytes: int = 268_435_456
-    graphql_max_depth: int = 12
-    graphql_max_aliases: int = 40
-    graphql_max_tokens: int = 4000
-    graphql_max_cost: int = 200_000
-    mlflow_project: str = "mlflow"
-    max_artifact_bytes: int = 4_294_967_296
-    max_dataset_bytes: int = 4_294_967_296
-    dataset_roots: str = ""
-    s3_endpoint: str = ""
-    s3_region: str = "us-east-1"
-    s3_access_key_id: str = ""
-    s3_secret_access_key: str = secret()
-    s3_url_style: str = ""
-    dataset_worker_memory_mb: int = 2048
-    dataset_worker_seconds: int = 900
-    duckdb_memory_limit: str = "768MB"
-    auto_migrate: bool = True
-    backup_folder: str = ""
-    backup_every_hours: float = 24.0
-    backup_keep: int = 7
-    duckdb_threads: int = 2
-    log_level: str = "info"
-    log_format: str = "text"
-    env: str = "development"
-    access_token_minutes: int = 480
-    oidc_discovery_url: str = ""
-    oidc_audience: str = ""
-    oidc_client_id: str = ""
-    oidc_client_secret: str = secret()
-    oidc_forward_token: str = "access"
-    oidc_groups_claim: str = "groups"
-    trusted_proxies: str = ""
-    webhook_allow_networks: str = ""
-    webhook_retry_seconds: str = "5,30,120,600,1800,3600,10800,21600"
-    webhook_disable_after: int = 15
-    webhook_timeout_seconds: float = 10.0
-    ray_address: str = ""
-    ray_token: str = secret()
-    ray_start: bool = True
-    ray_gpus: int = 4
-    ray_sample_seconds: float = 30.0
-    ray_retention_days: int = 400
-    booking_grace_minutes: int = 30
-    smtp_url: str = secret()
-    smtp_from: str = "Salon <salon@localhost>"
-    digest_folder: str = ""
-    digest_check_seconds: int = 300
-    audit_checkpoint_seconds: int = 60
-    auth_failures_per_address: str = "30/minute"
-    auth_failures_per_account: str = "5/minute"
+    @field_validator("backup_every_hours")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be above 0.")
+        return value
+
+    @field_validator("backup_keep")
+    @classmethod
+    def _at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("at least 1.")
+        return value
+
+    @field_validator("oidc_forward_token", "log_format", "env")
+    @classmethod
+    def _one_of(cls, value: str, info: Any) -> str:
+        allowed = _CHOICES[info.field_name]
+        if value not in allowed:
+            raise ValueError(f"use {' or '.join(allowed)}.")
+        return value
 
     @property
     def oidc_audiences(self) -> tuple[str, ...]:
@@ -356,78 +406,42 @@ class Settings:
         return self.data_dir / "salon.duckdb"
 
     def replace(self, **changes: Any) -> Settings:
-        return dataclasses.replace(self, **changes)
+        """A copy with some fields changed, checked as a loaded setting would be."""
+        return type(self).model_validate({**self.model_dump(), **changes})
 
 
-def _flag(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in ("true", "1", "yes", "on"):
-        return True
-    if lowered in ("false", "0", "no", "off"):
-        return False
-    raise ValueError(f"{text!r} is neither true nor false")
+_CHOICES = {
+    "oidc_forward_token": ("access", "id"),
+    "log_format": ("text", "json"),
+    "env": ("development", "production"),
+}
 
 
-_ORIGIN = re.compile(r"^https?://(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$")
+def env_name(field: str) -> str:
+    """The environment variable of a setting: ``data_dir`` is ``SALON_DATA_DIR``."""
+    return ENV_PREFIX + field.upper()
 
 
-class SettingsError(ValueError):
-    """A ``SALON_*`` variable holds a value that cannot be used."""
+def is_secret(field: str) -> bool:
+    return Settings.model_fields[field].annotation in (SecretStr, "SecretStr")
 
 
-def load_settings(
-    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
-) -> Settings:
-    """Read settings from ``environ`` (default: the process environment) over an optional .env."""
-    source: dict[str, str] = {}
-    if env_file is not None and env_file.is_file():
-        source.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-    source.update(os.environ if environ is None else environ)
-    fields = {f.name: f for f in dataclasses.fields(Settings)}
-    values: dict[str, Any] = {}
-    for setting in SETTINGS:
-        raw = source.get(setting.env, setting.default)
-        kind = type(getattr(Settings, setting.name))
-        try:
-            values[setting.name] = _flag(raw) if kind is bool else kind(raw)
-        except ValueError as exc:
-            raise SettingsError(
-                f"{setting.env}={raw!r} is not a valid {kind.__name__}: {setting.help}"
-            ) from exc
-    assert set(values) == set(fields), "SETTINGS and Settings must list the same names"
-    # Unless set, the addresses follow the host and ports (so `--port 9000` needs nothing else).
-    if "SALON_URL" not in source:
-        values["url"] = f"http://{values['host']}:{values['port']}"
-    if "SALON_DASHBOARD_URL" not in source:
-        values["dashboard_url"] = f"http://{values['host']}:{values['dashboard_port']}"
-    bad = [
-        o
-        for o in re.split(r"[\s,]+", values["embed_origins"].strip())
-        if o and not _ORIGIN.match(o.rstrip("/"))
-    ]
-    if bad:
-        raise SettingsError(
-            f"SALON_EMBED_ORIGINS: {bad[0]!r} is not an origin like https://wiki.example.com "
-            "(scheme, host and an optional port; *. for every subdomain)."
-        )
-    for proxy in filter(None, (p.strip() for p in values["trusted_proxies"].split(","))):
-        try:
-            ipaddress.ip_network(proxy, strict=False)
-        except ValueError:
-            raise SettingsError(
-                f"SALON_TRUSTED_PROXIES: {proxy!r} is not an IP address or a network like "
-                "10.0.0.0/8."
-            ) from None
-    if values["embed_refresh_seconds"] < 5:
-        raise SettingsError("SALON_EMBED_REFRESH_SECONDS: at least 5 (each redraw asks the hub).")
-    if values["oidc_forward_token"] not in ("access", "id"):
-        raise SettingsError("SALON_OIDC_FORWARD_TOKEN: use access or id.")
-    if values["backup_every_hours"] <= 0 or values["backup_keep"] < 1:
-        raise SettingsError(
-            "SALON_BACKUP_EVERY_HOURS must be above 0 and SALON_BACKUP_KEEP at least 1."
-        )
-    if values["log_format"] not in ("text", "json"):
-        raise SettingsError(f"SALON_LOG_FORMAT={values['log_format']!r}: use text or json.")
-    if values["env"] not in ("development", "production"):
-        raise SettingsError(f"SALON_ENV={values['env']!r}: use development or production.")
-    return Settings(**values)
+def load_settings(env_file: Path | None = Path(".env")) -> Settings:
+    """Read settings from the environment over an optional .env file; a bad value raises
+    :class:`SettingsError` naming the variable and what it takes."""
+    try:
+        return Settings(_env_file=env_file)
+    except ValidationError as exc:
+        raise SettingsError(_explain(exc)) from None
+
+
+def _explain(error: ValidationError) -> str:
+    first = error.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else ""
+    if field not in Settings.model_fields:
+        return str(error)
+    declared = Settings.model_fields[field]
+    if first["type"] == "value_error":
+        return f"{env_name(field)}: {first['ctx']['error']}"
+    kind = getattr(declared.annotation, "__name__", str(declared.annotation))
+    return f"{env_name(field)}={first['input']!r} is not a valid {kind}: {declared.description}"

@@ -30,6 +30,11 @@ from hub.settings import Settings
 from hub.store import Store, open_store, store_for
 from tests.inprocess import DEMO_PASSWORD, InProcessHub, in_process_hub
 
+# Each test says the settings it needs: SALON_* variables of the shell running the suite (a
+# developer's SALON_TOKEN or SALON_DATA_DIR) would reach Settings() and the servers it starts.
+for _name in [name for name in os.environ if name.startswith("SALON_")]:
+    del os.environ[_name]
+
 
 def free_port() -> int:
     with socket.socket() as sock:

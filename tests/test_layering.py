@@ -41,22 +41,36 @@ def test_connectors_import_nothing_from_hub() -> None:
     assert not offenders, offenders
 
 
-def test_dashboard_pages_never_touch_the_hub_package_or_the_database() -> None:
+# What the dashboard may use of the hub package: the client it speaks to the hub through (the
+# notebook's) and the settings every part reads. Nothing of the server, nor the database.
+CLIENT_SIDE = ("hub.client", "hub.settings")
+
+
+def test_the_dashboard_reaches_the_hub_only_through_the_client_package() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in python_files("dashboard")
+        for name in sorted(imports(path))
+        if name == "duckdb"
+        or ((name == "hub" or name.startswith("hub.")) and not name.startswith(CLIENT_SIDE))
+    ]
+    assert not offenders, f"the dashboard uses hub.client and hub.settings only: {offenders}"
+
+
+def test_only_the_client_package_speaks_http_to_the_hub_from_the_dashboard() -> None:
     offenders = [
         str(path.relative_to(ROOT))
         for path in python_files("dashboard")
-        if any(
-            name == "hub" or name.startswith("hub.") or name == "duckdb" for name in imports(path)
-        )
+        if "httpx" in imports(path) and path.name != "hub_client.py"
     ]
-    assert not offenders, f"the dashboard reaches data only through hub_client.py: {offenders}"
+    assert not offenders, f"send requests through hub.client.transport: {offenders}"
 
 
 def test_the_client_package_does_not_load_the_server() -> None:
     server = ("hub.store", "hub.services", "hub.api", "hub.http", "hub.app")
     offenders = [
         str(path.relative_to(ROOT))
-        for path in python_files("hub/client")
+        for path in [*python_files("hub/client"), ROOT / "hub" / "settings.py"]
         if any(name.startswith(server) for name in imports(path))
     ]
     assert not offenders, offenders

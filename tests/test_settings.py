@@ -6,33 +6,35 @@ from pathlib import Path
 
 import pytest
 
-from hub.settings import SETTINGS, SettingsError, load_settings
+from hub.settings import Settings, SettingsError, env_name, load_settings
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_readme_lists_every_setting() -> None:
     text = README.read_text()
-    missing = [s.env for s in SETTINGS if f"`{s.env}`" not in text]
+    missing = [env_name(f) for f in Settings.model_fields if f"`{env_name(f)}`" not in text]
     assert not missing, f"document these settings in README.md: {missing}"
 
 
-def test_defaults_and_overrides(tmp_path: Path) -> None:
-    settings = load_settings({}, env_file=None)
+def test_defaults_and_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings(env_file=None)
     assert (settings.port, str(settings.data_dir)) == (8000, ".salon")
     env_file = tmp_path / ".env"
     env_file.write_text("SALON_PORT=9001\nSALON_DATA_DIR=/from/env-file\n")
-    settings = load_settings({"SALON_PORT": "9002"}, env_file=env_file)
+    monkeypatch.setenv("SALON_PORT", "9002")
+    settings = load_settings(env_file=env_file)
     assert settings.port == 9002, "the environment wins over .env"
     assert settings.database_path == Path("/from/env-file/salon.duckdb")
 
 
-def test_bad_values_name_the_variable() -> None:
+def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SALON_PORT", "eighty")
     with pytest.raises(SettingsError, match="SALON_PORT='eighty' is not a valid int"):
-        load_settings({"SALON_PORT": "eighty"}, env_file=None)
+        load_settings(env_file=None)
 
 
-def test_secrets_stay_out_of_what_settings_print() -> None:
+def test_secrets_stay_out_of_what_settings_print(monkeypatch: pytest.MonkeyPatch) -> None:
     """repr() of the settings (in a log line, an error, a traceback) shows no token, key or
     password; the values are there for the code that needs them."""
     secrets = {
@@ -43,8 +45,11 @@ def test_secrets_stay_out_of_what_settings_print() -> None:
         "SALON_RAY_TOKEN": "ray-secret-5",
         "SALON_SMTP_URL": "smtp://mail:password-6@mail.example:587",
     }
-    settings = load_settings(secrets, env_file=None)
-    shown = repr(settings)
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings(env_file=None)
+    shown = f"{settings!r} {settings} {settings.model_dump()} {settings.smtp_url}"
     assert not [value for value in secrets.values() if value in shown], shown
     assert "password-6" not in shown and "data_dir=" in shown
-    assert settings.admin_token == "salon_admin-secret-1" and settings.ray_token == "ray-secret-5"
+    assert settings.admin_token.get_secret_value() == "salon_admin-secret-1"
+    assert settings.ray_token.get_secret_value() == "ray-secret-5"

@@ -3,7 +3,6 @@ Streamlit's chrome) or in a browser tab. It needs no sign-in and no cookie: the 
 sent to the hub with every request for the data, and the hub checks it each time."""
 
 import html
-import os
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -12,6 +11,7 @@ import streamlit as st
 
 from dashboard import auth, share, share_client
 from dashboard.charts import curves_figure, gpu_history_figure
+from dashboard.config import settings
 from dashboard.tables import profile_table
 from dashboard.ui import load
 
@@ -23,7 +23,7 @@ REFUSALS = {
     "link_invalid": ("This link is not valid", ":material/link_off:"),
 }
 # An open wiki page stays current, and learns of a revoke (SALON_EMBED_REFRESH_SECONDS).
-REFRESH = timedelta(seconds=max(5, int(os.environ.get("SALON_EMBED_REFRESH_SECONDS") or 300)))
+REFRESH = timedelta(seconds=settings().embed_refresh_seconds)
 
 
 def curves(data: dict[str, Any], embedded: bool) -> None:

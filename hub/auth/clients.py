@@ -59,7 +59,8 @@ def dashboard_secrets(settings: Settings, client_secret: str) -> str:
     outside one when configured, forwarding the person's token to the hub."""
     cookie_secret = private_secret(settings.data_dir / "dashboard-cookie-secret")
     if settings.oidc_discovery_url:
-        client_id, secret = settings.oidc_client_id, settings.oidc_client_secret
+        client_id = settings.oidc_client_id
+        secret = settings.oidc_client_secret.get_secret_value()
         metadata, expose = settings.oidc_discovery_url, settings.oidc_forward_token
     else:
         client_id, secret = DASHBOARD_CLIENT_ID, client_secret

@@ -21,8 +21,9 @@ import pyarrow as pa
 
 from hub.client.errors import HubError, HubWarning
 from hub.client.models import Models
+from hub.client.transport import Connection
+from hub.settings import SettingsError, load_settings
 
-DEFAULT_URL = "http://127.0.0.1:8000"
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 
 RUNS_QUERY = """
@@ -56,8 +57,15 @@ query ClientSeries($runIds: [ID!]!, $keys: [String!]!, $buckets: Int!) {
 
 
 def _settings(url: str | None, token: str | None) -> tuple[str, str]:
-    url = url or os.environ.get("SALON_URL") or DEFAULT_URL
-    token = token or os.environ.get("SALON_TOKEN") or ""
+    """The hub's address and token: as given, else from the settings (SALON_URL, SALON_TOKEN,
+    or a .env file)."""
+    if not (url and token):
+        try:
+            settings = load_settings()
+        except SettingsError as exc:
+            raise HubError(str(exc)) from None
+        url = url or settings.url
+        token = token or settings.token.get_secret_value()
     if not token:
         raise HubError("No API token: pass token=... or set SALON_TOKEN (`salon up` prints one).")
     return url.rstrip("/"), token
@@ -82,11 +90,7 @@ class Client:
 
     def __init__(self, url: str | None = None, token: str | None = None, *, timeout: float = 30.0):
         self.url, token = _settings(url, token)
-        self._http = httpx.Client(
-            base_url=self.url,
-            headers={"Authorization": f"Bearer {token}", "User-Agent": "salon-client"},
-            timeout=timeout,
-        )
+        self.connection = Connection(self.url, token, timeout=timeout)
         self.models = Models(self)
 
     _shared: ClassVar[dict[tuple[str, str], Client]] = {}
@@ -104,7 +108,7 @@ class Client:
             return client
 
     def close(self) -> None:
-        self._http.close()
+        self.connection.close()
 
     def __enter__(self) -> Client:
         return self
@@ -115,27 +119,11 @@ class Client:
     # -- plumbing -----------------------------------------------------------------------------
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise HubError(f"Cannot reach the hub at {self.url}: {exc}") from exc
-        if response.status_code >= 400:
-            try:
-                message = response.json().get("message", response.text)
-            except ValueError:
-                message = response.text
-            raise HubError(message, status=response.status_code)
-        return response
+        return self.connection.send(method, path, **kwargs)
 
     def query(self, graphql: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Run any GraphQL operation and return its ``data``; raises HubError on ``errors``."""
-        response = self._send("POST", "/graphql", json={"query": graphql, "variables": variables})
-        body = response.json()
-        if body.get("errors"):
-            messages = "; ".join(error.get("message", "?") for error in body["errors"])
-            raise HubError(messages, details=body["errors"])
-        data: dict[str, Any] = body["data"]
-        return data
+        return self.connection.graphql(graphql, variables)
 
     def post_arrow(self, path: str, table: pa.Table, params: Mapping[str, str]) -> dict[str, Any]:
         sink = pa.BufferOutputStream()
@@ -380,28 +368,21 @@ class Client:
         Columns tagged PII come as ••• unless you hold the PII grant."""
         which = "latest" if version is None else str(int(version))
         path = f"{_dataset_path(project, name)}/versions/{which}/data"
-        try:
-            with self._http.stream("GET", path) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    message = response.json().get("message", response.text)
-                    raise HubError(message, status=response.status_code)
-                try:
-                    body = io.BufferedReader(_Chunks(response.iter_bytes()), 1 << 20)
-                    reader = pa.ipc.open_stream(body)
-                except pa.ArrowInvalid:  # a version without rows sends an empty body
-                    return pl.LazyFrame() if lazy else pl.DataFrame()
-                if not lazy:
-                    frame = pl.from_arrow(reader.read_all())
-                    assert isinstance(frame, pl.DataFrame)
-                    return frame
-                target = Path(_scratch()) / f"{new_name()}.arrow"
-                with pa.ipc.new_file(target, reader.schema) as writer:
-                    for batch in reader:
-                        writer.write_batch(batch)
-                return pl.scan_ipc(target)
-        except httpx.HTTPError as exc:
-            raise HubError(f"Cannot reach the hub at {self.url}: {exc}") from exc
+        with self.connection.stream("GET", path) as response:
+            try:
+                body = io.BufferedReader(_Chunks(response.iter_bytes()), 1 << 20)
+                reader = pa.ipc.open_stream(body)
+            except pa.ArrowInvalid:  # a version without rows sends an empty body
+                return pl.LazyFrame() if lazy else pl.DataFrame()
+            if not lazy:
+                frame = pl.from_arrow(reader.read_all())
+                assert isinstance(frame, pl.DataFrame)
+                return frame
+            target = Path(_scratch()) / f"{new_name()}.arrow"
+            with pa.ipc.new_file(target, reader.schema) as writer:
+                for batch in reader:
+                    writer.write_batch(batch)
+            return pl.scan_ipc(target)
 
 
 _SCRATCH: list[str] = []

@@ -60,7 +60,9 @@ SAFE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
 
 def connect(settings: Settings) -> RayCluster | None:
-    return RayCluster(settings.ray_address, settings.ray_token) if settings.ray_address else None
+    if not settings.ray_address:
+        return None
+    return RayCluster(settings.ray_address, settings.ray_token.get_secret_value())
 
 
 def _number(text: str | None) -> float:

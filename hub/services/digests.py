@@ -163,7 +163,7 @@ def _period(frequency: str) -> str:
 def _mail(settings: Settings, user: UserRecord, digest: Digest) -> None:
     """Send one digest through the SMTP server in SALON_SMTP_URL (smtp:// with STARTTLS when
     the server offers it, smtps:// for TLS from the start)."""
-    parts = urlsplit(settings.smtp_url)
+    parts = urlsplit(settings.smtp_url.get_secret_value())
     message = EmailMessage()
     message["Subject"] = digest.subject
     message["From"] = settings.smtp_from

@@ -130,9 +130,12 @@ def s3_access(settings: Settings) -> S3Access | None:
     if not any(root.strip().startswith("s3://") for root in settings.dataset_roots.split(",")):
         return None
     return S3Access(
-        settings.s3_endpoint, settings.s3_region, settings.s3_access_key_id,
-        settings.s3_secret_access_key, settings.s3_url_style,
-    )  # fmt: skip
+        settings.s3_endpoint,
+        settings.s3_region,
+        settings.s3_access_key_id,
+        settings.s3_secret_access_key.get_secret_value(),
+        settings.s3_url_style,
+    )
 
 
 __all__ = ["Database", "Store", "open_store", "store_for"]

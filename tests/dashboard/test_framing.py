@@ -20,13 +20,16 @@ def test_only_share_pages_may_be_framed_and_only_by_the_allowed_origins() -> Non
         assert frame_policy(path, query, origins) == "frame-ancestors 'none'", (path, query)
 
 
-def test_a_bad_origin_is_left_out_by_the_dashboard_and_refused_by_the_hub() -> None:
+def test_a_bad_origin_is_left_out_by_the_dashboard_and_refused_by_the_hub(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     assert embed_origins("javascript:alert(1), https://ok.example 'unsafe-inline'") == [
         "https://ok.example"
     ]
     for bad in ("javascript:alert(1)", "https://a.example/path", "'self'", "*", "https://a b"):
+        monkeypatch.setenv("SALON_EMBED_ORIGINS", bad)
         with pytest.raises(SettingsError, match="SALON_EMBED_ORIGINS"):
-            load_settings({"SALON_EMBED_ORIGINS": bad}, env_file=None)
+            load_settings(env_file=None)
 
 
 def test_discovery_tags_name_the_hubs_oembed_endpoint_with_the_page_escaped() -> None:
@@ -39,7 +42,10 @@ def test_discovery_tags_name_the_hubs_oembed_endpoint_with_the_page_escaped() ->
     assert "<x>" not in tag
 
 
-def test_embeds_redraw_no_more_often_than_every_five_seconds() -> None:
-    assert load_settings({}, env_file=None).embed_refresh_seconds == 300
+def test_embeds_redraw_no_more_often_than_every_five_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings(env_file=None).embed_refresh_seconds == 300
+    monkeypatch.setenv("SALON_EMBED_REFRESH_SECONDS", "1")
     with pytest.raises(SettingsError, match="at least 5"):
-        load_settings({"SALON_EMBED_REFRESH_SECONDS": "1"}, env_file=None)
+        load_settings(env_file=None)
