@@ -34,6 +34,4 @@ def _sizes(store: Store) -> tuple[int, int]:
     database = store.db.path
     wal = database.with_name(database.name + ".wal")
     size = sum(p.stat().st_size for p in (database, wal) if p.exists())
-    root = store.objects.root
-    files = sum(1 for _ in root.glob("*/*")) if root.is_dir() else 0
-    return size, files
+    return size, store.objects.count()

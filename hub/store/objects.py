@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import threading
 from pathlib import Path
 
 CHUNK = 1024 * 1024
@@ -23,6 +24,22 @@ class ObjectStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._lock = threading.Lock()
+        self._count: int | None = None  # counted on first ask, then kept by put and sweep
+
+    def count(self) -> int:
+        """How many objects are stored. The folder is walked once; after that put and sweep
+        keep the number, so that a metrics scrape every few seconds costs nothing."""
+        with self._lock:
+            if self._count is None:
+                found = self.root.glob("*/*") if self.root.is_dir() else ()
+                self._count = sum(1 for path in found if not path.name.endswith(".part"))
+            return self._count
+
+    def _counted(self, change: int) -> None:
+        with self._lock:
+            if self._count is not None:
+                self._count += change
 
     def path(self, digest: str, suffix: str = ".parquet") -> Path:
         if len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
@@ -42,7 +59,11 @@ class ObjectStore:
         staging = target.with_suffix(target.suffix + ".part")
         shutil.move(str(source), staging)
         os.chmod(staging, 0o440)
-        os.replace(staging, target)
+        with self._lock:
+            new = not target.exists()  # another thread may have stored the same content
+            os.replace(staging, target)
+            if new and self._count is not None:
+                self._count += 1
         return digest, size
 
     def exists(self, digest: str, suffix: str = ".parquet") -> bool:
@@ -60,4 +81,6 @@ class ObjectStore:
             if path.name.endswith(".part") or digest not in keep:
                 path.unlink(missing_ok=True)
                 removed += 1
+                if not path.name.endswith(".part"):
+                    self._counted(-1)
         return removed
