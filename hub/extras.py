@@ -33,6 +33,7 @@ EXTRA_OF = {
     "plotly": "server",
     "PIL": "server",
     "prometheus_client": "server",
+    "numpy": "server",
     "streamlit": "dashboard",
     "pandas": "dashboard",
     "ray": "ray",

@@ -21,8 +21,8 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hub.client import environment
 from hub.client.client import Client
@@ -180,25 +180,25 @@ class Run:
     def log_columns(self, steps: Any, metrics: Mapping[str, Any]) -> None:
         """Record whole columns at once: ``steps`` and, per metric, values of the same length.
 
-        The fast path for many points (e.g. replaying a log): arrays go to Arrow without a
-        Python loop.
+        The fast path for many points (e.g. replaying a log): NumPy arrays, lists, or any
+        array Arrow reads go to Arrow without a Python loop.
         """
-        step_array = np.asarray(steps, dtype=np.int64)
+        step_array = _column(steps, pa.int64(), "steps")
         n = len(step_array)
         stamp = int(time.time() * 1000)
         tables = []
         for key, values in metrics.items():
-            value_array = np.asarray(values, dtype=np.float64)
+            value_array = _column(values, pa.float64(), repr(key))
             if len(value_array) != n:
                 raise ValueError(f"{key!r} has {len(value_array)} values for {n} steps.")
             tables.append(
                 pa.table(
                     {
                         "key": pa.DictionaryArray.from_arrays(
-                            pa.array(np.zeros(n, dtype=np.int32)), pa.array([key])
+                            pa.repeat(pa.scalar(0, pa.int32()), n), pa.array([key])
                         ),
                         "step": step_array,
-                        "ts": np.full(n, stamp, dtype=np.int64),
+                        "ts": pa.repeat(pa.scalar(stamp, pa.int64()), n),
                         "value": value_array,
                     }
                 )
@@ -208,7 +208,7 @@ class Run:
         points = n * len(tables)
         with self._lock:
             if n:
-                self._step = max(self._step, int(step_array.max()) + 1)
+                self._step = max(self._step, int(pc.max(step_array).as_py()) + 1)
             if self._room() < points:
                 self._drop(points)
                 return
@@ -546,3 +546,12 @@ def init(
         raise HubError(data["message"])
     _install_excepthook()
     return Run(client, data["id"], data["name"], **run_options)
+
+
+def _column(values: Any, kind: pa.DataType, name: str) -> pa.Array:
+    """One column of ``log_columns`` as an Arrow array of ``kind``; anything else is refused
+    with its name."""
+    try:
+        return pa.array(values, type=kind)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as exc:
+        raise ValueError(f"{name} cannot be read as {kind} numbers: {exc}") from None
