@@ -360,7 +360,7 @@ def token_revoke(token_id: str) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
+def audit_verify(as_json: JsonOption = False) -> None:
     """Recompute the audit hash chain; report the first broken event (exit 1 if any)."""
     from hub.auth.keys import KeyRing
     from hub.errors import InvalidInput, StoreUnavailable
@@ -384,7 +384,9 @@ def audit_verify() -> None:
             {},
             "auditVerification",
         )
-        _report(result["ok"], result["checked"], result["problem"], result["checkpointFound"])
+        _report(
+            result["ok"], result["checked"], result["problem"], result["checkpointFound"], as_json
+        )
         return
     try:
         keys = KeyRing(settings.data_dir / "keys", create=False)
@@ -396,10 +398,17 @@ def audit_verify() -> None:
         report = store.audit.verify_sync([checkpoint] if checkpoint else [])
     finally:
         store.close()
-    _report(report.ok, report.checked, report.problem, checkpoint is not None)
+    _report(report.ok, report.checked, report.problem, checkpoint is not None, as_json)
 
 
-def _report(ok: bool, checked: int, problem: str | None, checkpoint: bool) -> None:
+def _report(
+    ok: bool, checked: int, problem: str | None, checkpoint: bool, as_json: bool = False
+) -> None:
+    if as_json:
+        print_json({"ok": ok, "checked": checked, "problem": problem, "checkpoint": checkpoint})
+        if not ok:
+            raise typer.Exit(1)
+        return
     if not checkpoint:
         typer.secho("No signed checkpoint yet: a truncated tail would go unnoticed.", err=True)
     if ok:

@@ -71,17 +71,28 @@ def version() -> None:
 
 
 @app.command("settings")
-def show_settings() -> None:
+def show_settings(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the settings as one JSON object, for scripts.")
+    ] = False,
+) -> None:
     """Print every setting's effective value (environment over .env over the default); secrets
     show only whether they are set."""
+    from hub.admin_cli import print_json
     from hub.settings import env_name, is_secret
 
     settings = _settings()
+    shown: dict[str, str] = {}
     for field in type(settings).model_fields:
         value = getattr(settings, field)
         if is_secret(field):
             value = "(set, not shown)" if value.get_secret_value() else ""
-        typer.echo(f"{env_name(field)}={value}")
+        shown[env_name(field)] = str(value)
+    if as_json:
+        print_json(shown)
+        return
+    for name, value in shown.items():
+        typer.echo(f"{name}={value}")
 
 
 def _version_option(value: bool) -> None:

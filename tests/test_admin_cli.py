@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -97,6 +98,8 @@ def test_audit_verify_and_export(hub_server: LiveHub, tmp_path: Path) -> None:
     )
     hub_server.graphql("{ projects { name } }")
     assert "The audit trail is intact" in ok(salon(hub_server, "audit", "verify"))
+    report = json.loads(ok(salon(hub_server, "audit", "verify", "--json")))
+    assert report["ok"] is True and report["checked"] >= 2 and report["problem"] is None
     csv_file, parquet_file = tmp_path / "audit.csv", tmp_path / "audit.parquet"
     ok(salon(hub_server, "audit", "export", "--out", str(csv_file)))
     lines = csv_file.read_text().splitlines()

@@ -62,6 +62,10 @@ def test_settings_prints_effective_values_without_secrets(tmp_path: Path) -> Non
     assert shown["SALON_PORT"] == "8123" and shown["SALON_RAY_GPUS"] == "3", "env over .env"
     assert shown["SALON_ADMIN_TOKEN"] == "(set, not shown)" and shown["SALON_RAY_TOKEN"] == ""
     assert "do-not-print-me" not in done.stdout
+    as_json = subprocess.run(
+        [*SALON, "settings", "--json"], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert json.loads(as_json.stdout) == shown, "the same values, as one JSON object"
 
 
 def test_a_hub_that_is_down_is_one_line_not_a_traceback(tmp_path: Path) -> None:
