@@ -37,8 +37,28 @@ DATASET = "events"
 CHUNK_ROWS = 1_000_000  # rows generated and written at a time
 SAMPLE_SECONDS = 0.05
 BYTES_PER_ROW = 45  # a generous estimate of the generated Parquet, for the disk check
-COUNTRIES = ("US", "DE", "FR", "GB", "JP", "BR", "IN", "CN", "CA", "AU", "ES", "IT", "NL",
-             "SE", "PL", "MX", "KR", "ZA", "NG", "AR")  # fmt: skip
+COUNTRIES = (
+    "US",
+    "DE",
+    "FR",
+    "GB",
+    "JP",
+    "BR",
+    "IN",
+    "CN",
+    "CA",
+    "AU",
+    "ES",
+    "IT",
+    "NL",
+    "SE",
+    "PL",
+    "MX",
+    "KR",
+    "ZA",
+    "NG",
+    "AR",
+)
 CHANNELS = ("web", "ios", "android", "email", "partner")
 STATUSES = ("ok", "refunded", "failed")
 SEGMENTS = ("new", "returning", "vip", "churned")
@@ -293,8 +313,10 @@ def _datasets(bench: Bench, rows: int, folder: Path) -> list[Result]:
     size = _write(first, rows, second=False)
     size_two = _write(second, rows, second=True)
     mb, mb_two = size / 2**20, size_two / 2**20
-    _say(f"wrote {rows:,} rows x 20 columns twice ({mb:,.0f} + {mb_two:,.0f} MB) in "
-         f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+    _say(
+        f"wrote {rows:,} rows x 20 columns twice ({mb:,.0f} + {mb_two:,.0f} MB) in "
+        f"{time.perf_counter() - started:.0f} s"
+    )
     label = f"{rows / 1e6:g}M rows x 20 cols, {mb:,.0f} MB Parquet"
 
     with bench.salon() as salon:
@@ -302,9 +324,13 @@ def _datasets(bench: Bench, rows: int, folder: Path) -> list[Result]:
 
 
 def _measure(
-    bench: Bench, salon: hub.Client, rows: int, label: str, first_file: tuple[Path, float],
+    bench: Bench,
+    salon: hub.Client,
+    rows: int,
+    label: str,
+    first_file: tuple[Path, float],
     second_file: tuple[Path, float],
-) -> list[Result]:  # fmt: skip
+) -> list[Result]:
     (first, mb), (second, mb_two) = first_file, second_file
     error = ""
     uploaded: dict[str, Any] = {}
@@ -453,12 +479,22 @@ def _previews(bench: Bench, salon: hub.Client, rows: int) -> list[Result]:
 
 
 def _preview(
-    bench: Bench, salon: hub.Client, name: str, offset: int, order_by: list[str] | None,
-    target: str, bound: float,
-) -> Result:  # fmt: skip
+    bench: Bench,
+    salon: hub.Client,
+    name: str,
+    offset: int,
+    order_by: list[str] | None,
+    target: str,
+    bound: float,
+) -> Result:
     """Median time of one 50-row page of the latest version, through GraphQL."""
-    variables = {"project": PROJECT, "name": DATASET, "offset": offset, "limit": 50,
-                 "orderBy": order_by}  # fmt: skip
+    variables = {
+        "project": PROJECT,
+        "name": DATASET,
+        "offset": offset,
+        "limit": 50,
+        "orderBy": order_by,
+    }
     pages: list[dict[str, Any]] = []
 
     def page() -> None:

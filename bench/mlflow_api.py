@@ -52,12 +52,16 @@ class _Api:
         found = self.http.get("experiments/get-by-name", params={"experiment_name": EXPERIMENT})
         if found.status_code == 200:
             return str(found.json()["experiment"]["experiment_id"])
-        return str(self.call("POST", "experiments/create", json={"name": EXPERIMENT})[
-            "experiment_id"])  # fmt: skip
+        return str(
+            self.call("POST", "experiments/create", json={"name": EXPERIMENT})["experiment_id"]
+        )
 
     def run(self, experiment_id: str, name: str) -> str:
-        made = self.call("POST", "runs/create", json={
-            "experiment_id": experiment_id, "run_name": name, "start_time": T0})  # fmt: skip
+        made = self.call(
+            "POST",
+            "runs/create",
+            json={"experiment_id": experiment_id, "run_name": name, "start_time": T0},
+        )
         return str(made["run"]["info"]["run_id"])
 
     def history(self, run_id: str) -> int:
@@ -86,27 +90,42 @@ class _Api:
 
 def _batches(points: int) -> list[list[dict[str, Any]]]:
     metrics = [
-        {"key": "loss", "value": 2 * math.exp(-step / points * 5) + 0.01 * (step % 7),
-         "timestamp": T0 + step, "step": step}
+        {
+            "key": "loss",
+            "value": 2 * math.exp(-step / points * 5) + 0.01 * (step % 7),
+            "timestamp": T0 + step,
+            "step": step,
+        }
         for step in range(points)
-    ]  # fmt: skip
+    ]
     return [metrics[i : i + BATCH] for i in range(0, points, BATCH)]
 
 
 def _search_runs(api: _Api, experiment_id: str, count: int) -> None:
     for i in range(count):
         run_id = api.run(experiment_id, f"trial-{i}")
-        api.call("POST", "runs/log-batch", json={
-            "run_id": run_id,
-            "params": [{"key": "lr", "value": LEARNING_RATES[i % 5]},
-                       {"key": "batch", "value": str(32 * (1 + i % 4))},
-                       {"key": "optimizer", "value": ("adam", "sgd")[i % 2]}],
-            "metrics": [{"key": key, "value": value, "timestamp": T0, "step": 10}
-                        for key, value in (("loss", 1 / (i + 1)), ("val_loss", 1.2 / (i + 1)),
-                                           ("acc", 0.5 + 0.5 * i / count),
-                                           ("val_acc", 0.45 + 0.5 * i / count),
-                                           ("lr", 0.01))],
-        })  # fmt: skip
+        api.call(
+            "POST",
+            "runs/log-batch",
+            json={
+                "run_id": run_id,
+                "params": [
+                    {"key": "lr", "value": LEARNING_RATES[i % 5]},
+                    {"key": "batch", "value": str(32 * (1 + i % 4))},
+                    {"key": "optimizer", "value": ("adam", "sgd")[i % 2]},
+                ],
+                "metrics": [
+                    {"key": key, "value": value, "timestamp": T0, "step": 10}
+                    for key, value in (
+                        ("loss", 1 / (i + 1)),
+                        ("val_loss", 1.2 / (i + 1)),
+                        ("acc", 0.5 + 0.5 * i / count),
+                        ("val_acc", 0.45 + 0.5 * i / count),
+                        ("lr", 0.01),
+                    )
+                ],
+            },
+        )
 
 
 def _side(api: _Api, bench: Bench, points: int, runs: int, searched: str | None) -> dict[str, Any]:
@@ -125,19 +144,30 @@ def _side(api: _Api, bench: Bench, points: int, runs: int, searched: str | None)
         _search_runs(api, experiment_id, runs - 1)  # and the history run
         where = experiment_id
     else:
-        where = str(api.call("GET", "experiments/get-by-name", params={
-            "experiment_name": searched})["experiment"]["experiment_id"])  # fmt: skip
+        where = str(
+            api.call("GET", "experiments/get-by-name", params={"experiment_name": searched})[
+                "experiment"
+            ]["experiment_id"]
+        )
     found: list[int] = []
 
     def filtered() -> None:
-        page = api.call("POST", "runs/search", json={
-            "experiment_ids": [where], "filter": FILTER,
-            "order_by": ["metrics.val_acc DESC"], "max_results": 100})  # fmt: skip
+        page = api.call(
+            "POST",
+            "runs/search",
+            json={
+                "experiment_ids": [where],
+                "filter": FILTER,
+                "order_by": ["metrics.val_acc DESC"],
+                "max_results": 100,
+            },
+        )
         found[:] = [len(page.get("runs", []))]
 
     def page_of_1000() -> None:
-        page = api.call("POST", "runs/search", json={
-            "experiment_ids": [where], "max_results": 1000})  # fmt: skip
+        page = api.call(
+            "POST", "runs/search", json={"experiment_ids": [where], "max_results": 1000}
+        )
         assert len(page["runs"]) == min(1000, runs)
 
     return {
@@ -167,28 +197,51 @@ def mlflow_api(bench: Bench) -> list[Result]:
     assert ours["matches"] == theirs["matches"] > 0, (ours["matches"], theirs["matches"])
     note = "same JSON bodies to both servers' /api/2.0/mlflow endpoints, one httpx client"
     return [
-        with_limit(Result(
-            f"MLflow API: log-batch, {points:,} points in calls of {BATCH}", "points/s", True,
-            ours["log_batch"], theirs["log_batch"], "≥ 10x", target_ratio=10,
-            detail=f"runs/log-batch; {note}; " + measured.cpu_note(),
-        ), measured),
+        with_limit(
+            Result(
+                f"MLflow API: log-batch, {points:,} points in calls of {BATCH}",
+                "points/s",
+                True,
+                ours["log_batch"],
+                theirs["log_batch"],
+                "≥ 10x",
+                target_ratio=10,
+                detail=f"runs/log-batch; {note}; " + measured.cpu_note(),
+            ),
+            measured,
+        ),
         Result(
-            f"MLflow API: get-metric-history, {points:,} points", "ms", False, ours["history"],
-            theirs["history"], "≥ 50x", target_ratio=50,
+            f"MLflow API: get-metric-history, {points:,} points",
+            "ms",
+            False,
+            ours["history"],
+            theirs["history"],
+            "≥ 50x",
+            target_ratio=50,
             detail=f"metrics/get-history in pages of 25,000 as MlflowClient asks; {note}; "
             f"median of {bench.sizes.mlflow_repeats}",
         ),
         Result(
-            f"MLflow API: search {runs:,} runs, filtered, top 100", "ms", False, ours["search"],
-            theirs["search"], "≥ 10x", target_ratio=10,
+            f"MLflow API: search {runs:,} runs, filtered, top 100",
+            "ms",
+            False,
+            ours["search"],
+            theirs["search"],
+            "≥ 10x",
+            target_ratio=10,
             detail=f"runs/search {FILTER!r} ordered by metrics.val_acc DESC; {note}; median of "
             f"{bench.sizes.repeats}",
         ),
         Result(
-            f"MLflow API: search {runs:,} runs, a page of 1,000", "ms", False,
-            ours["search_page"], theirs["search_page"], "≥ 10x", target_ratio=10,
+            f"MLflow API: search {runs:,} runs, a page of 1,000",
+            "ms",
+            False,
+            ours["search_page"],
+            theirs["search_page"],
+            "≥ 10x",
+            target_ratio=10,
             detail=f"runs/search max_results=1000 (mlflow.search_runs() asks for pages); {note}; "
             "median of "
             f"{bench.sizes.mlflow_repeats}",
         ),
-    ]  # fmt: skip
+    ]

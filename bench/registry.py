@@ -32,14 +32,14 @@ def registry(bench: Bench) -> list[Result]:
     run.log({"val/acc": 0.9}, step=0)
     run.finish()
     salon = bench.salon()
-    first = salon.models.register(run.id, "detector", "s3://models/detector/0.onnx",
-                                  inputs=INPUTS)  # fmt: skip
+    first = salon.models.register(run.id, "detector", "s3://models/detector/0.onnx", inputs=INPUTS)
     salon.query(POLICY, {"p": "bench-registry", "m": "detector"})
     salon.models.move_alias("bench-registry", "detector", "production", first["number"])
     with bench.probe("registry") as measured:
         for i in range(versions):
-            made = salon.models.register(run.id, "detector", f"s3://models/detector/{i}.onnx",
-                                         inputs=INPUTS)  # fmt: skip
+            made = salon.models.register(
+                run.id, "detector", f"s3://models/detector/{i}.onnx", inputs=INPUTS
+            )
     assert [c["status"] for c in made["checks"]] == ["passed"] * 3, made["checks"]
     salon_rate = versions / measured.seconds
 
@@ -69,18 +69,31 @@ def registry(bench: Bench) -> list[Result]:
 
     mlflow_ms = median_ms(mlflow_read, bench.sizes.mlflow_repeats)
     return [
-        with_limit(Result(
-            f"register model versions ({versions})", "versions/s", True, salon_rate, mlflow_rate,
-            "≥ 1x", target_ratio=1,
-            detail="Salon: client.models.register, judging 3 policy checks each; MLflow: "
-            "create_model_version; " + measured.cpu_note(),
-        ), measured),
+        with_limit(
+            Result(
+                f"register model versions ({versions})",
+                "versions/s",
+                True,
+                salon_rate,
+                mlflow_rate,
+                "≥ 1x",
+                target_ratio=1,
+                detail="Salon: client.models.register, judging 3 policy checks each; MLflow: "
+                "create_model_version; " + measured.cpu_note(),
+            ),
+            measured,
+        ),
         Result(
-            f"read a model with {versions + 1} versions", "ms", False, salon_read, mlflow_ms,
-            "≥ 1x", target_ratio=1,
+            f"read a model with {versions + 1} versions",
+            "ms",
+            False,
+            salon_read,
+            mlflow_ms,
+            "≥ 1x",
+            target_ratio=1,
             detail="Salon: the model and its versions with the fields MLflow returns (number, "
             "source, run, description, aliases, creator, time, tags) over GraphQL; MLflow: "
             "get_registered_model + search_model_versions; median of "
             f"{bench.sizes.mlflow_repeats}",
         ),
-    ]  # fmt: skip
+    ]

@@ -41,16 +41,31 @@ def median_ms(call: Callable[[], object], times: int) -> float:
 def measure(url: str, editor: str, runs: list[str], metrics: list[str]) -> list[tuple[str, float]]:
     """Median times of each request against the hub at ``url``, for a link made by ``editor``."""
     with httpx.Client(base_url=url, timeout=120) as client:
-        wanted = {"view": "RUN_COMPARISON", "project": "vision-defects", "title": "bench",
-                  "runIds": runs, "metrics": metrics}  # fmt: skip
-        answer = client.post("/graphql", headers={"Authorization": f"Bearer {editor}"},
-                             json={"query": CREATE, "variables": {"i": wanted}})  # fmt: skip
+        wanted = {
+            "view": "RUN_COMPARISON",
+            "project": "vision-defects",
+            "title": "bench",
+            "runIds": runs,
+            "metrics": metrics,
+        }
+        answer = client.post(
+            "/graphql",
+            headers={"Authorization": f"Bearer {editor}"},
+            json={"query": CREATE, "variables": {"i": wanted}},
+        )
         made = answer.json()["data"]["createShareLink"]
         page, secret = made["url"], made["url"].split("link=")[1]
         ids = ", ".join(f"'{r}'" for r in runs)
-        own = {"query": DOCUMENT, "operationName": "SharedCurves", "variables": {
-            "project": "vision-defects", "filter": f"id in ({ids})", "runIds": runs,
-            "keys": metrics}}  # fmt: skip
+        own = {
+            "query": DOCUMENT,
+            "operationName": "SharedCurves",
+            "variables": {
+                "project": "vision-defects",
+                "filter": f"id in ({ids})",
+                "runIds": runs,
+                "keys": metrics,
+            },
+        }
 
         def get(path: str, **params: str) -> Callable[[], object]:
             return lambda: client.get(path, params=params).raise_for_status()

@@ -253,11 +253,15 @@ class MlflowSource(Connector):
         found, token = [], None
         while True:
             page = self._call(
-                "list experiments", self._client.search_experiments,
-                view_type=ViewType.ALL, max_results=PAGE, page_token=token,
-            )  # fmt: skip
-            found += [Experiment(e.experiment_id, e.name, e.lifecycle_stage == "deleted")
-                      for e in page]  # fmt: skip
+                "list experiments",
+                self._client.search_experiments,
+                view_type=ViewType.ALL,
+                max_results=PAGE,
+                page_token=token,
+            )
+            found += [
+                Experiment(e.experiment_id, e.name, e.lifecycle_stage == "deleted") for e in page
+            ]
             token = page.token
             if not token:
                 return found
@@ -267,17 +271,25 @@ class MlflowSource(Connector):
         token = None
         while True:
             page = self._call(
-                "list runs", self._client.search_runs, [experiment_id], max_results=PAGE,
-                order_by=["attributes.start_time ASC"], page_token=token,
-            )  # fmt: skip
+                "list runs",
+                self._client.search_runs,
+                [experiment_id],
+                max_results=PAGE,
+                order_by=["attributes.start_time ASC"],
+                page_token=token,
+            )
             for run in page:
                 yield Run(
-                    id=run.info.run_id, experiment_id=run.info.experiment_id,
-                    name=run.info.run_name or run.info.run_id, status=run.info.status,
-                    start_time=run.info.start_time, end_time=run.info.end_time,
-                    params=dict(run.data.params), tags=dict(run.data.tags),
+                    id=run.info.run_id,
+                    experiment_id=run.info.experiment_id,
+                    name=run.info.run_name or run.info.run_id,
+                    status=run.info.status,
+                    start_time=run.info.start_time,
+                    end_time=run.info.end_time,
+                    params=dict(run.data.params),
+                    tags=dict(run.data.tags),
                     metric_keys=tuple(sorted(run.data.metrics)),
-                )  # fmt: skip
+                )
             token = page.token
             if not token:
                 return
@@ -295,18 +307,27 @@ class MlflowSource(Connector):
                 yield item.path, int(item.file_size or 0)
 
     def download(self, run_id: str, path: str, folder: Path) -> Path:
-        local = self._call("download an artifact", self._client.download_artifacts, run_id,
-                           path, str(folder))  # fmt: skip
+        local = self._call(
+            "download an artifact", self._client.download_artifacts, run_id, path, str(folder)
+        )
         return Path(local)
 
     def models(self) -> Iterator[Model]:
         token = None
         while True:
-            page = self._call("list registered models", self._client.search_registered_models,
-                              max_results=100, page_token=token)  # fmt: skip
+            page = self._call(
+                "list registered models",
+                self._client.search_registered_models,
+                max_results=100,
+                page_token=token,
+            )
             for model in page:
-                yield Model(model.name, model.description or "", dict(model.tags),
-                            tuple(self._versions(model.name, model.aliases)))  # fmt: skip
+                yield Model(
+                    model.name,
+                    model.description or "",
+                    dict(model.tags),
+                    tuple(self._versions(model.name, model.aliases)),
+                )
             token = page.token
             if not token:
                 return
@@ -316,12 +337,19 @@ class MlflowSource(Connector):
         for alias, version in (aliases or {}).items():
             by_version.setdefault(str(version), []).append(alias)
         escaped = name.replace("'", "\\'")
-        found = self._call("list model versions", self._client.search_model_versions,
-                           f"name = '{escaped}'")  # fmt: skip
+        found = self._call(
+            "list model versions", self._client.search_model_versions, f"name = '{escaped}'"
+        )
         for v in sorted(found, key=lambda v: int(v.version)):
-            yield Version(name, str(v.version), v.run_id or None, v.source or "",
-                          v.description or "", dict(v.tags),
-                          tuple(sorted(by_version.get(str(v.version), []))))  # fmt: skip
+            yield Version(
+                name,
+                str(v.version),
+                v.run_id or None,
+                v.source or "",
+                v.description or "",
+                dict(v.tags),
+                tuple(sorted(by_version.get(str(v.version), []))),
+            )
 
 
 class MlflowTarget:
@@ -349,8 +377,14 @@ class MlflowTarget:
         token = None
         while True:
             wanted = f"tags.`{RUN_TAG}` LIKE '%'"
-            page = self._call("list runs", self._client.search_runs, [experiment_id], wanted,
-                              max_results=PAGE, page_token=token)  # fmt: skip
+            page = self._call(
+                "list runs",
+                self._client.search_runs,
+                [experiment_id],
+                wanted,
+                max_results=PAGE,
+                page_token=token,
+            )
             for run in page:
                 tags = run.data.tags
                 found[tags[RUN_TAG]] = (run.info.run_id, tags.get(DONE_TAG) == "true")
@@ -359,20 +393,29 @@ class MlflowTarget:
                 return found
 
     def create_run(self, experiment_id: str, run: Run, tags: dict[str, str]) -> str:
-        made = self._call("create a run", self._client.create_run, experiment_id,
-                          start_time=run.start_time, tags=tags, run_name=run.name)  # fmt: skip
+        made = self._call(
+            "create a run",
+            self._client.create_run,
+            experiment_id,
+            start_time=run.start_time,
+            tags=tags,
+            run_name=run.name,
+        )
         return str(made.info.run_id)
 
-    def log_batch(self, run_id: str, params: dict[str, str], tags: dict[str, str],
-                  points: list[Point]) -> None:  # fmt: skip
+    def log_batch(
+        self, run_id: str, params: dict[str, str], tags: dict[str, str], points: list[Point]
+    ) -> None:
         from mlflow.entities import Metric, Param, RunTag
 
         self._call(
-            "log a batch", self._client.log_batch, run_id,
+            "log a batch",
+            self._client.log_batch,
+            run_id,
             metrics=[Metric(p.key, p.value, p.timestamp, p.step) for p in points],
             params=[Param(k, v) for k, v in params.items()],
             tags=[RunTag(k, v) for k, v in tags.items()],
-        )  # fmt: skip
+        )
 
     def finish(self, run_id: str, status: str, end_time: int | None) -> None:
         self._call("end a run", self._client.set_terminated, run_id, status, end_time)
@@ -396,18 +439,21 @@ class MlflowTarget:
         except MlflowException as exc:
             if exc.error_code == "RESOURCE_ALREADY_EXISTS":
                 return False
-            raise ConnectorError(f"MLflow at {self.address} failed to create model {name}: "
-                                 f"{exc}") from exc  # fmt: skip
+            raise ConnectorError(
+                f"MLflow at {self.address} failed to create model {name}: {exc}"
+            ) from exc
         return True
 
     def copied_versions(self, name: str) -> dict[str, str]:
         escaped = name.replace("'", "\\'")
-        found = self._call("list model versions", self._client.search_model_versions,
-                           f"name = '{escaped}'")  # fmt: skip
+        found = self._call(
+            "list model versions", self._client.search_model_versions, f"name = '{escaped}'"
+        )
         return {v.tags[VERSION_TAG]: str(v.version) for v in found if VERSION_TAG in v.tags}
 
-    def create_version(self, name: str, source: str, run_id: str, description: str,
-                       tags: dict[str, str]) -> str:  # fmt: skip
+    def create_version(
+        self, name: str, source: str, run_id: str, description: str, tags: dict[str, str]
+    ) -> str:
         # MLflow resolves a runs:/ source through the process's tracking URI (by default a
         # mlflow.db in the working directory); here the run is the target's.
         before = os.environ.get("MLFLOW_TRACKING_URI")

@@ -145,31 +145,41 @@ class RayCluster(Connector):
             rows = listed["data"]["result"]["result"]
             usage = status["data"]["clusterStatus"]["loadMetricsReport"].get("usageByNode") or {}
         except (KeyError, TypeError):
-            raise ConnectorError("The Ray cluster's answer about its nodes is not understood "
-                                 "(is it Ray 2.x?).") from None  # fmt: skip
+            raise ConnectorError(
+                "The Ray cluster's answer about its nodes is not understood (is it Ray 2.x?)."
+            ) from None
         devices = self._gpu_devices()
         found = []
         for row in rows:
             total = row.get("resources_total") or {}
             used = usage.get(row["node_id"], {})
             reported = devices.get(row["node_id"], [])
-            utilization = [float(d["utilizationGpu"]) for d in reported
-                           if d.get("utilizationGpu") is not None]  # fmt: skip
+            utilization = [
+                float(d["utilizationGpu"]) for d in reported if d.get("utilizationGpu") is not None
+            ]
             memory_used = [
                 float(d["memoryUsed"]) for d in reported if d.get("memoryUsed") is not None
             ]
-            memory_total = [float(d["memoryTotal"]) for d in reported
-                            if d.get("memoryTotal") is not None]  # fmt: skip
-            found.append(Node(
-                row["node_id"], row.get("node_ip", ""), row.get("state") == "ALIVE",
-                bool(row.get("is_head_node")), float(total.get("CPU", 0)),
-                float(used.get("CPU", [0])[0]), float(total.get("GPU", 0)),
-                float(used.get("GPU", [0])[0]), float(total.get("memory", 0)),
-                sum(utilization) / len(utilization) if utilization else None,
-                sum(memory_used) if memory_used else None,
-                sum(memory_total) if memory_total else None,
-                str(row.get("node_name") or row.get("node_ip") or ""),
-            ))  # fmt: skip
+            memory_total = [
+                float(d["memoryTotal"]) for d in reported if d.get("memoryTotal") is not None
+            ]
+            found.append(
+                Node(
+                    row["node_id"],
+                    row.get("node_ip", ""),
+                    row.get("state") == "ALIVE",
+                    bool(row.get("is_head_node")),
+                    float(total.get("CPU", 0)),
+                    float(used.get("CPU", [0])[0]),
+                    float(total.get("GPU", 0)),
+                    float(used.get("GPU", [0])[0]),
+                    float(total.get("memory", 0)),
+                    sum(utilization) / len(utilization) if utilization else None,
+                    sum(memory_used) if memory_used else None,
+                    sum(memory_total) if memory_total else None,
+                    str(row.get("node_name") or row.get("node_ip") or ""),
+                )
+            )
         return found
 
     def _gpu_devices(self) -> dict[str, list[dict[str, Any]]]:
@@ -197,16 +207,25 @@ class RayCluster(Connector):
             if isinstance(j, dict) and j.get("job_id") and j.get("submission_id")
         }
         found = []
-        for kind, path, state in (("actor", "/api/v0/actors", "ALIVE"),
-                                  ("task", "/api/v0/tasks", "RUNNING")):  # fmt: skip
-            params = {"detail": "true", "limit": LISTED, "filter_keys": "state",
-                      "filter_predicates": "=", "filter_values": state}  # fmt: skip
+        for kind, path, state in (
+            ("actor", "/api/v0/actors", "ALIVE"),
+            ("task", "/api/v0/tasks", "RUNNING"),
+        ):
+            params = {
+                "detail": "true",
+                "limit": LISTED,
+                "filter_keys": "state",
+                "filter_predicates": "=",
+                "filter_values": state,
+            }
             answer = self._call("GET", path, params=params)
             try:
                 rows = answer["data"]["result"]["result"]
             except (KeyError, TypeError):
-                raise ConnectorError(f"The Ray cluster's answer about its {kind}s is not "
-                                     "understood (is it Ray 2.x?).") from None  # fmt: skip
+                raise ConnectorError(
+                    f"The Ray cluster's answer about its {kind}s is not "
+                    "understood (is it Ray 2.x?)."
+                ) from None
             for row in rows:
                 gpus = float((row.get("required_resources") or {}).get("GPU", 0))
                 if gpus <= 0 or row.get("state") != state:
@@ -215,15 +234,25 @@ class RayCluster(Connector):
                     row.get("name") or row.get("class_name") or row.get("func_or_class_name") or ""
                 )
                 job_id = row.get("job_id") or None
-                submission = (name.removeprefix(SUPERVISOR) if name.startswith(SUPERVISOR)
-                              else submitted.get(str(job_id)))  # fmt: skip
+                submission = (
+                    name.removeprefix(SUPERVISOR)
+                    if name.startswith(SUPERVISOR)
+                    else submitted.get(str(job_id))
+                )
                 pid = row.get("pid") or row.get("worker_pid")
-                found.append(Holder(
-                    kind, str(row.get("actor_id") or row.get("task_id") or ""),
-                    str(row.get("class_name") or row.get("func_or_class_name") or name),
-                    str(row.get("node_id") or ""), gpus, job_id, submission,
-                    int(pid) if pid else None, _time(row.get("start_time_ms")),
-                ))  # fmt: skip
+                found.append(
+                    Holder(
+                        kind,
+                        str(row.get("actor_id") or row.get("task_id") or ""),
+                        str(row.get("class_name") or row.get("func_or_class_name") or name),
+                        str(row.get("node_id") or ""),
+                        gpus,
+                        job_id,
+                        submission,
+                        int(pid) if pid else None,
+                        _time(row.get("start_time_ms")),
+                    )
+                )
         return found
 
     def jobs(self) -> list[Job]:
@@ -239,20 +268,33 @@ class RayCluster(Connector):
         # starts again at 01000000 when the head restarts, so its start time makes it unique.
         key = item.get("submission_id") or f"driver-{item.get('job_id')}-{item.get('start_time')}"
         return Job(
-            key, item.get("status", "PENDING"),
-            item.get("entrypoint", ""), metadata, _time(item.get("start_time")),
-            _time(item.get("end_time")), item.get("message") or "",
-        )  # fmt: skip
+            key,
+            item.get("status", "PENDING"),
+            item.get("entrypoint", ""),
+            metadata,
+            _time(item.get("start_time")),
+            _time(item.get("end_time")),
+            item.get("message") or "",
+        )
 
     def submit(
-        self, submission_id: str, entrypoint: str, *, gpus: float, cpus: float,
-        metadata: dict[str, str], working_dir: str | None = None,
+        self,
+        submission_id: str,
+        entrypoint: str,
+        *,
+        gpus: float,
+        cpus: float,
+        metadata: dict[str, str],
+        working_dir: str | None = None,
         env: dict[str, str] | None = None,
-    ) -> str:  # fmt: skip
+    ) -> str:
         body: dict[str, Any] = {
-            "entrypoint": entrypoint, "submission_id": submission_id, "metadata": metadata,
-            "entrypoint_num_gpus": gpus, "entrypoint_num_cpus": cpus,
-        }  # fmt: skip
+            "entrypoint": entrypoint,
+            "submission_id": submission_id,
+            "metadata": metadata,
+            "entrypoint_num_gpus": gpus,
+            "entrypoint_num_cpus": cpus,
+        }
         runtime_env: dict[str, Any] = {}
         if working_dir:
             runtime_env["working_dir"] = working_dir

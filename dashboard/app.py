@@ -17,8 +17,9 @@ if st.query_params.get("link"):
     # for and nothing else: an address that asks for more (other runs, another page) is refused
     # rather than quietly answered with something else. (?embed=true is not in query_params.)
     refusal = st.Page(share.refuse_more, title="Salon", url_path="refused", default=True)
-    shared = st.Page("app_pages/shared.py", title="Shared view", icon=":material/share:",
-                     url_path="shared")  # fmt: skip
+    shared = st.Page(
+        "app_pages/shared.py", title="Shared view", icon=":material/share:", url_path="shared"
+    )
     st.navigation([refusal, shared], position="hidden").run()
     st.stop()
 
@@ -45,16 +46,19 @@ pages = {
     "Team": [
         st.Page("app_pages/tasks.py", title="Tasks", icon=":material/view_kanban:"),
         st.Page("app_pages/wiki.py", title="Wiki", icon=":material/menu_book:"),
-        st.Page("app_pages/activity.py",
-                title=f"Activity ({unread} new)" if unread else "Activity",
-                icon=":material/notifications:"),
+        st.Page(
+            "app_pages/activity.py",
+            title=f"Activity ({unread} new)" if unread else "Activity",
+            icon=":material/notifications:",
+        ),
         st.Page("app_pages/resources.py", title="Resources", icon=":material/memory:"),
     ],
     "You": [st.Page("app_pages/settings.py", title="Settings", icon=":material/key:")],
-}  # fmt: skip
+}
 if me is not None and me["canReadAudit"]:
-    pages["You"].append(st.Page("app_pages/audit.py", title="Audit trail",
-                                icon=":material/policy:"))  # fmt: skip
+    pages["You"].append(
+        st.Page("app_pages/audit.py", title="Audit trail", icon=":material/policy:")
+    )
 
 with st.sidebar:
     if me is not None:

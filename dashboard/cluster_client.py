@@ -59,10 +59,17 @@ def fair_share(by: str) -> list[dict[str, Any]]:
     return result
 
 
-def book_gpus(project: str, gpus: float, start: str, end: str, time_zone: str,
-              note: str) -> dict[str, Any]:  # fmt: skip
-    variables = {"project": project, "gpus": gpus, "start": start, "end": end,
-                 "timeZone": time_zone, "note": note}  # fmt: skip
+def book_gpus(
+    project: str, gpus: float, start: str, end: str, time_zone: str, note: str
+) -> dict[str, Any]:
+    variables = {
+        "project": project,
+        "gpus": gpus,
+        "start": start,
+        "end": end,
+        "timeZone": time_zone,
+        "note": note,
+    }
     return _change("BookGpus", "bookGpus", variables)
 
 

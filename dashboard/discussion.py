@@ -73,8 +73,13 @@ def _with_mentions(body: str, names: list[str]) -> str:
     return (body.rstrip() + " " + " ".join(f"@{n}" for n in missing)).strip()
 
 
-def _composer(kind: str, object_id: str, key: str, anchors: list[tuple[str, Anchor | None]],
-              reply_to: str | None = None) -> None:  # fmt: skip
+def _composer(
+    kind: str,
+    object_id: str,
+    key: str,
+    anchors: list[tuple[str, Anchor | None]],
+    reply_to: str | None = None,
+) -> None:
     """A form to write a comment: text, people to mention and (for a new thread) the part of
     the object it is about."""
     try:
@@ -84,12 +89,19 @@ def _composer(kind: str, object_id: str, key: str, anchors: list[tuple[str, Anch
     labels = {p["name"]: f"@{p['name']} ({p['displayName']})" for p in people}
     with st.form(key, clear_on_submit=True, border=reply_to is None):
         body = st.text_area(
-            "Reply" if reply_to else "Comment", key=f"{key}:body", height=90,
+            "Reply" if reply_to else "Comment",
+            key=f"{key}:body",
+            height=90,
             placeholder="Markdown works: **bold**, `code`, [links](https://…). Type @name to "
             "mention someone, or pick people below.",
-        )  # fmt: skip
-        mention = st.multiselect("Mention", list(labels), format_func=labels.get,
-                                 key=f"{key}:mention", placeholder="Type a name")  # fmt: skip
+        )
+        mention = st.multiselect(
+            "Mention",
+            list(labels),
+            format_func=labels.get,
+            key=f"{key}:mention",
+            placeholder="Type a name",
+        )
         anchor = None
         if anchors and reply_to is None:
             chosen = st.selectbox("About", [label for label, _ in anchors], key=f"{key}:about")
@@ -99,8 +111,10 @@ def _composer(kind: str, object_id: str, key: str, anchors: list[tuple[str, Anch
             if not text.strip():
                 st.warning("Write something first.")
                 return
-            _act(lambda: hub_client.add_comment(kind, object_id, text, anchor, reply_to),
-                 "Comment sent")  # fmt: skip
+            _act(
+                lambda: hub_client.add_comment(kind, object_id, text, anchor, reply_to),
+                "Comment sent",
+            )
 
 
 def _comment(comment: dict[str, Any], me: str | None, key: str) -> None:
@@ -119,23 +133,31 @@ def _comment(comment: dict[str, Any], me: str | None, key: str) -> None:
         mine = reacted.get(emoji, {}).get("mine", False)
         count = reacted.get(emoji, {}).get("count", 0)
         who = ", ".join(reacted.get(emoji, {}).get("people", [])) or "nobody yet"
-        if column.button(f"{symbol} {count}" if count else symbol, key=f"{key}:{emoji}",
-                         type="primary" if mine else "tertiary", help=who):  # fmt: skip
+        if column.button(
+            f"{symbol} {count}" if count else symbol,
+            key=f"{key}:{emoji}",
+            type="primary" if mine else "tertiary",
+            help=who,
+        ):
             _act(lambda e=emoji, m=mine: hub_client.react(comment["id"], e, not m))
     if me is not None and comment["author"] == me:
         with buttons[4].popover("Edit", icon=":material/edit:"), st.form(f"{key}:edit"):
             text = st.text_area("Your comment", comment["body"], key=f"{key}:edit:body")
             if st.form_submit_button("Save"):
                 _act(lambda: hub_client.edit_comment(comment["id"], text), "Comment saved")
-        if buttons[5].button("Delete", key=f"{key}:delete", icon=":material/delete:",
-                             type="tertiary"):  # fmt: skip
+        if buttons[5].button(
+            "Delete", key=f"{key}:delete", icon=":material/delete:", type="tertiary"
+        ):
             _act(lambda: hub_client.delete_comment(comment["id"]), "Comment deleted")
 
 
 def show(
-    kind: str, object_id: str, *, anchors: list[tuple[str, Anchor | None]] | None = None,
+    kind: str,
+    object_id: str,
+    *,
+    anchors: list[tuple[str, Anchor | None]] | None = None,
     title: str = "Discussion",
-) -> dict[str, Any] | None:  # fmt: skip
+) -> dict[str, Any] | None:
     """The threads on an object, refreshed every :data:`POLL_SECONDS` so that others'
     comments appear while the page is open, and a box to start one. Returns the discussion as
     the page opened (for pages that mark anchored threads elsewhere, such as on a chart), or
@@ -163,9 +185,12 @@ def _threads(kind: str, object_id: str, title: str) -> None:
     open_count = found["openThreads"]
     head.subheader(f"{title} ({open_count} open)" if found["threads"] else title)
     watching = found["watching"]
-    if follow.button("Unfollow" if watching else "Follow", key=f"watch:{kind}:{object_id}",
-                     icon=":material/notifications:",
-                     help="Followers get new comments and changes in their inbox."):  # fmt: skip
+    if follow.button(
+        "Unfollow" if watching else "Follow",
+        key=f"watch:{kind}:{object_id}",
+        icon=":material/notifications:",
+        help="Followers get new comments and changes in their inbox.",
+    ):
         said = "Stopped following" if watching else "Following: news arrives in your inbox"
         _act(lambda: hub_client.watch(kind, object_id, not watching), said)
     show_resolved = st.toggle("Show resolved threads", key=f"resolved:{kind}:{object_id}")

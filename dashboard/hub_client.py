@@ -237,8 +237,12 @@ def create_api_token(
     name: str, projects: list[str] | None, can_write: bool, expires_in_days: int
 ) -> dict[str, Any]:
     """A new token with its secret, or an error result (``__typename`` ends in Error)."""
-    variables = {"name": name, "projects": projects or None, "canWrite": can_write,
-                 "expiresInDays": expires_in_days}  # fmt: skip
+    variables = {
+        "name": name,
+        "projects": projects or None,
+        "canWrite": can_write,
+        "expiresInDays": expires_in_days,
+    }
     result: dict[str, Any] = _post(hub_url(), _token(), "CreateApiToken", variables)[
         "createApiToken"
     ]
@@ -306,14 +310,25 @@ def dataset_version(project: str, name: str, number: int | None) -> dict[str, An
 
 
 def dataset_rows(
-    project: str, name: str, number: int | None, offset: int, limit: int,
-    order_by: list[str] | None, filter: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    project: str,
+    name: str,
+    number: int | None,
+    offset: int,
+    limit: int,
+    order_by: list[str] | None,
+    filter: str | None = None,
+) -> dict[str, Any]:
     """A page of rows, or an error result (``__typename`` FilterError or ValidationError)
     saying why the filter cannot run. Not cached: every preview is audited."""
-    variables = {"project": project, "name": name, "number": number, "offset": offset,
-                 "limit": limit, "orderBy": order_by or None,
-                 "filter": (filter or "").strip() or None}  # fmt: skip
+    variables = {
+        "project": project,
+        "name": name,
+        "number": number,
+        "offset": offset,
+        "limit": limit,
+        "orderBy": order_by or None,
+        "filter": (filter or "").strip() or None,
+    }
     found = _post(hub_url(), _token(), "DatasetRows", variables)["dataset"]
     if found is None or found["version"] is None:
         raise HubRefused(f"The dataset {name!r} is not there any more, or you may not see it.")
@@ -322,8 +337,12 @@ def dataset_rows(
 
 
 def describe_column(project: str, dataset: str, column: str, description: str) -> dict[str, Any]:
-    variables = {"project": project, "dataset": dataset, "column": column,
-                 "description": description}  # fmt: skip
+    variables = {
+        "project": project,
+        "dataset": dataset,
+        "column": column,
+        "description": description,
+    }
     result: dict[str, Any] = _post(hub_url(), _token(), "DescribeDatasetColumn", variables)[
         "describeDatasetColumn"
     ]
@@ -357,8 +376,12 @@ def compare_versions(
 
 def annotations(project: str, name: str, number: int | None) -> dict[int, dict[str, Any]]:
     """The latest annotation per row number of a version."""
-    found = _post(hub_url(), _token(), "DatasetAnnotations",
-                  {"project": project, "name": name, "number": number})["dataset"]  # fmt: skip
+    found = _post(
+        hub_url(),
+        _token(),
+        "DatasetAnnotations",
+        {"project": project, "name": name, "number": number},
+    )["dataset"]
     if found is None or found["version"] is None:
         return {}
     return {item["row"]: item for item in found["version"]["annotations"]}
@@ -428,11 +451,13 @@ def _change(operation: str, field: str, variables: dict[str, Any]) -> dict[str, 
 
 
 def add_comment(
-    kind: str, object_id: str, body: str, anchor: dict[str, Any] | None = None,
+    kind: str,
+    object_id: str,
+    body: str,
+    anchor: dict[str, Any] | None = None,
     reply_to: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    variables = {"kind": kind, "id": object_id, "body": body, "anchor": anchor,
-                 "replyTo": reply_to}  # fmt: skip
+) -> dict[str, Any]:
+    variables = {"kind": kind, "id": object_id, "body": body, "anchor": anchor, "replyTo": reply_to}
     return _change("AddComment", "addComment", variables)
 
 
@@ -457,12 +482,22 @@ def watch(kind: str, object_id: str, on: bool) -> dict[str, Any]:
 
 
 def activity(
-    project: str | None, actor: str | None = None, verbs: list[str] | None = None,
-    before: str | None = None, since_last_look: bool = False, limit: int = 50,
-) -> dict[str, Any]:  # fmt: skip
+    project: str | None,
+    actor: str | None = None,
+    verbs: list[str] | None = None,
+    before: str | None = None,
+    since_last_look: bool = False,
+    limit: int = 50,
+) -> dict[str, Any]:
     """A page of the activity feed (never cached: reads are audited and should be fresh)."""
-    variables = {"project": project, "actor": actor, "verbs": verbs, "before": before,
-                 "limit": limit, "sinceLastLook": since_last_look}  # fmt: skip
+    variables = {
+        "project": project,
+        "actor": actor,
+        "verbs": verbs,
+        "before": before,
+        "limit": limit,
+        "sinceLastLook": since_last_look,
+    }
     found: dict[str, Any] = _post(hub_url(), _token(), "Activity", variables)["activity"]
     if found["__typename"] != "ActivityPage":
         raise HubRefused(found["message"])
@@ -528,8 +563,9 @@ def digest_preview() -> dict[str, Any]:
 
 
 def set_digest_settings(frequency: str, time_zone: str) -> None:
-    _change("SetDigestSettings", "setDigestSettings",
-            {"frequency": frequency, "timeZone": time_zone})  # fmt: skip
+    _change(
+        "SetDigestSettings", "setDigestSettings", {"frequency": frequency, "timeZone": time_zone}
+    )
 
 
 # Wiki pages and notebooks ------------------------------------------------------------------
@@ -555,8 +591,15 @@ def run_notebooks(run_id: str) -> list[dict[str, Any]]:
     return result
 
 
-def save_page(project: str, slug: str, title: str, body: str, message: str,
-              kind: str = "page") -> dict[str, Any]:  # fmt: skip
-    variables = {"project": project, "slug": slug, "title": title, "body": body,
-                 "message": message, "kind": kind}  # fmt: skip
+def save_page(
+    project: str, slug: str, title: str, body: str, message: str, kind: str = "page"
+) -> dict[str, Any]:
+    variables = {
+        "project": project,
+        "slug": slug,
+        "title": title,
+        "body": body,
+        "message": message,
+        "kind": kind,
+    }
     return _change("SavePage", "savePage", variables)

@@ -20,51 +20,75 @@ def models(project: str) -> list[dict[str, Any]]:
 
 def of_run(run_id: str) -> list[dict[str, Any]]:
     """The model versions registered from a run."""
-    found: list[dict[str, Any]] = _post(hub_url(), _token(), "RunModelVersions",
-                                        {"runId": run_id})["runModelVersions"]  # fmt: skip
+    found: list[dict[str, Any]] = _post(hub_url(), _token(), "RunModelVersions", {"runId": run_id})[
+        "runModelVersions"
+    ]
     return found
 
 
 def model(project: str, name: str) -> dict[str, Any]:
     """A model with its versions (never cached: checks finish while the page is open)."""
-    found: dict[str, Any] = _post(hub_url(), _token(), "Model",
-                                  {"project": project, "name": name})["model"]  # fmt: skip
+    found: dict[str, Any] = _post(hub_url(), _token(), "Model", {"project": project, "name": name})[
+        "model"
+    ]
     if found["__typename"] != "Model":
         raise HubError(found["message"])
     return found
 
 
 def review_version(version_id: str, verdict: str, body: str) -> None:
-    _change("ReviewModelVersion", "reviewModelVersion",
-            {"id": version_id, "verdict": verdict, "body": body})  # fmt: skip
+    _change(
+        "ReviewModelVersion",
+        "reviewModelVersion",
+        {"id": version_id, "verdict": verdict, "body": body},
+    )
     st.cache_data.clear()
 
 
 def move_alias(project: str, name: str, alias: str, version: int | None) -> None:
-    _change("MoveModelAlias", "moveModelAlias",
-            {"project": project, "model": name, "alias": alias, "version": version})  # fmt: skip
+    _change(
+        "MoveModelAlias",
+        "moveModelAlias",
+        {"project": project, "model": name, "alias": alias, "version": version},
+    )
     st.cache_data.clear()
 
 
 def card(version_id: str) -> dict[str, Any]:
-    found: dict[str, Any] = _post(hub_url(), _token(), "ModelCard",
-                                  {"versionId": version_id})["modelCard"]  # fmt: skip
+    found: dict[str, Any] = _post(hub_url(), _token(), "ModelCard", {"versionId": version_id})[
+        "modelCard"
+    ]
     if found["__typename"] != "ModelCard":
         raise HubError(found["message"])
     return found
 
 
 def write_card(project: str, name: str, section: str, body: str) -> None:
-    _change("WriteModelCard", "writeModelCard",
-            {"project": project, "model": name, "section": section, "body": body})  # fmt: skip
+    _change(
+        "WriteModelCard",
+        "writeModelCard",
+        {"project": project, "model": name, "section": section, "body": body},
+    )
 
 
-def start_review(version_id: str, dataset: str, prediction: str, truth: str | None, size: int,
-                 per_item: int, instructions: str) -> str:  # fmt: skip
+def start_review(
+    version_id: str,
+    dataset: str,
+    prediction: str,
+    truth: str | None,
+    size: int,
+    per_item: int,
+    instructions: str,
+) -> str:
     variables = {
-        "versionId": version_id, "dataset": dataset, "predictionColumn": prediction,
-        "truthColumn": truth, "size": size, "perItem": per_item, "instructions": instructions,
-    }  # fmt: skip
+        "versionId": version_id,
+        "dataset": dataset,
+        "predictionColumn": prediction,
+        "truthColumn": truth,
+        "size": size,
+        "perItem": per_item,
+        "instructions": instructions,
+    }
     made = _change("StartReview", "startReview", variables)
     return str(made["id"])
 
@@ -85,22 +109,29 @@ def review(review_id: str) -> dict[str, Any]:
     return found
 
 
-def review_samples(review_id: str, offset: int = 0, limit: int = 1,
-                   position: int | None = None) -> dict[str, Any]:  # fmt: skip
+def review_samples(
+    review_id: str, offset: int = 0, limit: int = 1, position: int | None = None
+) -> dict[str, Any]:
     """The next sample for you (by default), a page of them, or the one at ``position``."""
     variables = {"id": review_id, "offset": offset, "limit": limit, "position": position}
-    found: dict[str, Any] = _post(hub_url(), _token(), "ReviewSamples", variables)[
-        "reviewSamples"]  # fmt: skip
+    found: dict[str, Any] = _post(hub_url(), _token(), "ReviewSamples", variables)["reviewSamples"]
     if found["__typename"] != "ReviewSamples":
         raise HubError(found["message"])
     return found
 
 
-def judge(review_id: str, position: int, correct: bool, label: str | None,
-          comment: str) -> None:  # fmt: skip
-    _change("JudgeSample", "judgeSample", {"id": review_id, "position": position,
-                                           "correct": correct, "label": label,
-                                           "comment": comment})  # fmt: skip
+def judge(review_id: str, position: int, correct: bool, label: str | None, comment: str) -> None:
+    _change(
+        "JudgeSample",
+        "judgeSample",
+        {
+            "id": review_id,
+            "position": position,
+            "correct": correct,
+            "label": label,
+            "comment": comment,
+        },
+    )
 
 
 def close_review(review_id: str) -> None:

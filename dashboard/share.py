@@ -15,8 +15,11 @@ from dashboard.hub_client import HubError
 def refuse_more() -> None:
     """The share page's answer to an address that names more than its link (other runs,
     another page): a clear refusal, never something else quietly shown instead."""
-    st.error("**This address asks for more than its link shares.** A share link shows one "
-             "view; open it as it was shared.", icon=":material/block:")  # fmt: skip
+    st.error(
+        "**This address asks for more than its link shares.** A share link shows one "
+        "view; open it as it was shared.",
+        icon=":material/block:",
+    )
     st.stop()
 
 
@@ -68,8 +71,10 @@ def share_button(
 
 def _form(key: str, values: dict[str, Any], title: str, projects: list[str] | None) -> None:
     with st.form(f"{key}:form", border=False):
-        st.caption("A read-only link to this view, for a wiki or someone without an account. "
-                   "It reads as you: if you lose access, it stops working.")  # fmt: skip
+        st.caption(
+            "A read-only link to this view, for a wiki or someone without an account. "
+            "It reads as you: if you lose access, it stops working."
+        )
         project = st.selectbox("Project", projects) if projects else values["project"]
         named = st.text_input("Title", value=title[:200], max_chars=200)
         days = st.selectbox("Expires after", list(EXPIRY), index=2)
@@ -77,10 +82,15 @@ def _form(key: str, values: dict[str, Any], title: str, projects: list[str] | No
         if not st.form_submit_button("Create link", type="primary", icon=":material/link:"):
             return
     try:
-        made = share_client.create({
-            **values, "project": project, "title": named, "expiresInDays": EXPIRY[days],
-            "signedInOnly": signed_in_only,
-        })  # fmt: skip
+        made = share_client.create(
+            {
+                **values,
+                "project": project,
+                "title": named,
+                "expiresInDays": EXPIRY[days],
+                "signedInOnly": signed_in_only,
+            }
+        )
     except HubError as exc:
         st.error(str(exc))
         return

@@ -21,8 +21,9 @@ def create(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def of_project(project: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = _post(hub_url(), _token(), "ShareLinks",
-                                        {"project": project})["shareLinks"]  # fmt: skip
+    found: list[dict[str, Any]] = _post(hub_url(), _token(), "ShareLinks", {"project": project})[
+        "shareLinks"
+    ]
     return found
 
 

@@ -495,7 +495,7 @@ def dataset_upload(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     message: Annotated[str, typer.Option("--message", "-m", help="What changed.")] = "",
     format: FormatOption = None,
-) -> None:  # fmt: skip
+) -> None:
     """Upload a CSV or Parquet file as a new version of a dataset, with a progress bar."""
     from urllib.parse import quote
 
@@ -508,9 +508,12 @@ def dataset_upload(
     path = f"/api/v1/projects/{quote(project, safe='')}/datasets/{quote(name, safe='')}/versions"
     params = {"filename": file.name, "message": message, **({"format": format} if format else {})}
     with Progress(
-        "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-        TransferSpeedColumn(), transient=True,
-    ) as progress:  # fmt: skip
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        transient=True,
+    ) as progress:
         task = progress.add_task(f"Uploading {file.name}", total=size)
 
         def chunks() -> Any:

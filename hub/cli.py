@@ -221,8 +221,11 @@ def _start_ray(settings: Settings) -> tuple[Any, Settings]:
     try:
         head = local_ray.start(settings.ray_gpus)
     except (RuntimeError, OSError) as exc:
-        typer.secho(f"Ray did not start, so the Resources page will be empty: {exc}",
-                    fg=typer.colors.YELLOW, err=True)  # fmt: skip
+        typer.secho(
+            f"Ray did not start, so the Resources page will be empty: {exc}",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
         return None, settings
     return head, settings.replace(ray_address=head.dashboard, ray_token=head.token)
 
@@ -238,8 +241,10 @@ def _demo_jobs(store: Store, settings: Settings) -> None:
 
         for project, quota in (("vision-defects", 3), ("churn-forecast", 2), ("support-llm", 2)):
             await bookings.set_quota(store, SYSTEM, "project", project, quota)
-        for name, project, gpus, minutes in (("ana.silva", "vision-defects", 2, 20),
-                                             ("ben.okafor", "churn-forecast", 1, 10)):  # fmt: skip
+        for name, project, gpus, minutes in (
+            ("ana.silva", "vision-defects", 2, 20),
+            ("ben.okafor", "churn-forecast", 1, 10),
+        ):
             user = await store.users.by_name(name)
             if user is None:
                 continue
@@ -369,8 +374,10 @@ def up(
                 "    Admin account: admin; set its password with `salon user password admin`"
             )
         if local_cluster is not None:
-            lines.append(f"  Ray:        {local_cluster.dashboard}   (a local head with "
-                         f"{local_cluster.gpus} logical GPUs; stops with Salon)")  # fmt: skip
+            lines.append(
+                f"  Ray:        {local_cluster.dashboard}   (a local head with "
+                f"{local_cluster.gpus} logical GPUs; stops with Salon)"
+            )
             if demo_password is not None:
                 _demo_jobs(store, settings)
         elif settings.ray_address:

@@ -142,9 +142,14 @@ async def load_people(store: Store, principal: Principal, password: str) -> None
     """The demo team's accounts (all with ``password``), groups and roles on the projects."""
     for name, (display, email, _) in PEOPLE.items():
         await accounts.create_user(
-            store, principal, name, password, display_name=display, email=email,
+            store,
+            principal,
+            name,
+            password,
+            display_name=display,
+            email=email,
             is_compliance=name in COMPLIANCE,
-        )  # fmt: skip
+        )
     for group, (description, members) in GROUPS.items():
         await accounts.create_group(store, principal, group, description)
         for member in members:
@@ -153,8 +158,14 @@ async def load_people(store: Store, principal: Principal, password: str) -> None
         await access.grant_role(store, principal, project, kind, name, role, pii=role == "admin")
 
 
-async def _files(store: Store, principal: Principal, run_id: str, experiment: str,
-                 curves: dict[str, np.ndarray], diverged: bool) -> None:  # fmt: skip
+async def _files(
+    store: Store,
+    principal: Principal,
+    run_id: str,
+    experiment: str,
+    curves: dict[str, np.ndarray],
+    diverged: bool,
+) -> None:
     """What a training script leaves next to its curves: its config and an evaluation note."""
     finals = "\n".join(f"| {key} | {values[-1]:.4f} |" for key, values in curves.items())
     verdict = "Diverged: the loss blew up; lower the learning rate." if diverged else "Converged."

@@ -35,7 +35,7 @@ def _inspections(rows: int, seed: int, drift: float = 0.0) -> pa.Table:
             "defect_area_mm2": area,
             "inspector_email": [f"inspector{i % 12:02d}@plant.example" for i in range(rows)],
         }
-    )  # fmt: skip
+    )
 
 
 def _subscribers(rows: int, seed: int) -> pa.Table:
@@ -86,9 +86,16 @@ async def load_datasets(store: Store, settings: Settings, principal: Principal) 
             path = Path(folder) / f"{name}-{index}.parquet"
             pq.write_table(table, path)
             _, created = await dataset_uploads.upload(
-                store, settings, principal, project, name, path, f"{name}.parquet", "parquet",
+                store,
+                settings,
+                principal,
+                project,
+                name,
+                path,
+                f"{name}.parquet",
+                "parquet",
                 message,
-            )  # fmt: skip
+            )
             made += created
     await _lineage(store, principal)
     for project, name, column, description in (
@@ -103,10 +110,13 @@ async def load_datasets(store: Store, settings: Settings, principal: Principal) 
 async def _lineage(store: Store, principal: Principal) -> None:
     """The vision runs trained on the inspections: the older half on version 1, the rest on
     version 2; the churn runs on the subscribers."""
-    for project, name, split in (("vision-defects", "line-inspections", True),
-                                 ("churn-forecast", "subscribers", False)):  # fmt: skip
-        page = await runs.search_runs(store, principal, project, None, ["started_at asc"], 200,
-                                      None, 500)  # fmt: skip
+    for project, name, split in (
+        ("vision-defects", "line-inspections", True),
+        ("churn-forecast", "subscribers", False),
+    ):
+        page = await runs.search_runs(
+            store, principal, project, None, ["started_at asc"], 200, None, 500
+        )
         for index, run in enumerate(page.runs):
             number = (1 if index < len(page.runs) // 2 else 2) if split else 1
             await lineage.use_dataset(store, principal, run.id, project, name, number)

@@ -29,47 +29,66 @@ async def _as(store: Store, name: str) -> Principal:
 
 
 async def _latest_run(store: Store, project: str, experiment: str) -> str:
-    page = await runs.search_runs(store, SYSTEM, project, f"experiment = '{experiment}'",
-                                  ["started_at desc"], 1, None, 500)  # fmt: skip
+    page = await runs.search_runs(
+        store, SYSTEM, project, f"experiment = '{experiment}'", ["started_at desc"], 1, None, 500
+    )
     return page.runs[0].id
 
 
 async def load_discussions(store: Store) -> int:
     """Write the demo conversations; returns how many comments were made."""
     ana, dmitri, emi = [await _as(store, n) for n in ("ana.silva", "dmitri.volkov", "emi.tanaka")]
-    farah, chioma, gus = [await _as(store, n) for n in ("farah.haddad", "chioma.eze",
-                                                       "gus.lindqvist")]  # fmt: skip
+    farah, chioma, gus = [
+        await _as(store, n) for n in ("farah.haddad", "chioma.eze", "gus.lindqvist")
+    ]
     made = 0
     await digests.choose(store, ana, "weekly", "Europe/Lisbon")
     await digests.choose(store, farah, "daily", "Europe/Berlin")
     vit = await _latest_run(store, "vision-defects", "vit-finetune")
     await activity.watch(store, ana, "run", vit, True)
     first = await comments.add(
-        store, dmitri, "run", vit,
+        store,
+        dmitri,
+        "run",
+        vit,
         "Validation loss bumps up around here while train loss keeps falling. Overfitting, or "
         "the new augmentation? @ana.silva can you check the crops?",
         Anchor(metric="val_loss", steps=(900, 1300)),
-    )  # fmt: skip
+    )
     reply = await comments.add(
-        store, ana, "run", vit,
+        store,
+        ana,
+        "run",
+        vit,
         "Looked at 50 crops: the random erasing hides the scratch on small parts. I'll rerun "
         "with `erase_p=0.1`.",
         reply_to=first.id,
-    )  # fmt: skip
+    )
     await comments.react(store, dmitri, reply.id, "+1", True)
-    await tasks.create(store, ana, "vision-defects", tasks.TaskInput(
-        title="Rerun vit-finetune with erase_p=0.1", assignee="ana.silva",
-        due_date=today() + timedelta(days=3), labels=["augmentation"],
-        links=[("run", vit)], description="See the thread on the val_loss bump.",
-    ))  # fmt: skip
+    await tasks.create(
+        store,
+        ana,
+        "vision-defects",
+        tasks.TaskInput(
+            title="Rerun vit-finetune with erase_p=0.1",
+            assignee="ana.silva",
+            due_date=today() + timedelta(days=3),
+            labels=["augmentation"],
+            links=[("run", vit)],
+            description="See the thread on the val_loss bump.",
+        ),
+    )
     await comments.react(store, emi, reply.id, "eyes", True)
     made += 2
     baseline = await _latest_run(store, "vision-defects", "resnet-baseline")
     note = await comments.add(
-        store, emi, "run", baseline,
+        store,
+        emi,
+        "run",
+        baseline,
         "This is the baseline for the quarterly review. **Please don't delete it.** "
         "@vision-team compare new runs against it.",
-    )  # fmt: skip
+    )
     await comments.resolve(store, emi, note.id, True)
     made += 1
 
@@ -81,52 +100,85 @@ async def load_discussions(store: Store) -> int:
     versions = await store.datasets.versions([inspections.id])
     latest = max(versions, key=lambda v: v.number)
     question = await comments.add(
-        store, ana, "dataset_version", latest.id,
+        store,
+        ana,
+        "dataset_version",
+        latest.id,
         "Line C reads 3 °C warmer than A and B since version 2. Sensor drift, or a real "
         "process change? @farah.haddad you know the line best.",
         Anchor(filter="line = 'C'"),
-    )  # fmt: skip
+    )
     await comments.add(
-        store, farah, "dataset_version", latest.id,
+        store,
+        farah,
+        "dataset_version",
+        latest.id,
         "Real change: line C got the new oven on the 3rd. The readings are right; the model "
         "should learn it. I labelled 40 rows on the Rows tab.",
         reply_to=question.id,
-    )  # fmt: skip
+    )
     made += 2
 
     lora = await _latest_run(store, "support-llm", "lora-r16")
     ask = await comments.add(
-        store, gus, "run", lora,
+        store,
+        gus,
+        "run",
+        lora,
         "The drafts are polite but too long for refund questions; agents cut most of it. "
         "@chioma.eze could the next run penalise length?",
-    )  # fmt: skip
-    await comments.add(store, chioma, "run", lora, "Yes: adding a length term to the reward.",
-                       reply_to=ask.id)  # fmt: skip
+    )
+    await comments.add(
+        store, chioma, "run", lora, "Yes: adding a length term to the reward.", reply_to=ask.id
+    )
     made += 2
-    await tasks.create(store, farah, "vision-defects", tasks.TaskInput(
-        title="Label the line C readings after the oven change", assignee="farah.haddad",
-        status="doing", labels=["data", "line C"], links=[("dataset_version", latest.id)],
-    ))  # fmt: skip
+    await tasks.create(
+        store,
+        farah,
+        "vision-defects",
+        tasks.TaskInput(
+            title="Label the line C readings after the oven change",
+            assignee="farah.haddad",
+            status="doing",
+            labels=["data", "line C"],
+            links=[("dataset_version", latest.id)],
+        ),
+    )
     await pages.save(
-        store, emi, "vision-defects", "decisions", "Decisions",
-        "# Decisions\n\n- **Baseline for the quarterly review:** [[run:" + (
-            (await store.runs.by_ids([baseline]))[baseline].name
-        ) + "]]. Compare new runs against it.\n- **Training data:** from version 2 on, "
+        store,
+        emi,
+        "vision-defects",
+        "decisions",
+        "Decisions",
+        "# Decisions\n\n- **Baseline for the quarterly review:** [[run:"
+        + ((await store.runs.by_ids([baseline]))[baseline].name)
+        + "]]. Compare new runs against it.\n- **Training data:** from version 2 on, "
         "[[dataset:line-inspections]] includes line C after the oven change (see the thread "
         "on version 2 and [[task:2]]).\n- **Augmentation:** random erasing at 0.1 at most "
         "([[task:1]]).\n",
         "baseline and data decided in the Monday review",
-    )  # fmt: skip
+    )
     await pages.save(
-        store, ana, "vision-defects", "onboarding", "Onboarding",
+        store,
+        ana,
+        "vision-defects",
+        "onboarding",
+        "Onboarding",
         "# Welcome to vision-defects\n\n1. Read [[page:decisions]].\n2. Log runs with "
-        "`hub.init(project=\"vision-defects\", ...)` and record the data with "
+        '`hub.init(project="vision-defects", ...)` and record the data with '
         "`run.use_dataset(...)`.\n3. Ask in the run's discussion, and @mention people.\n",
-    )  # fmt: skip
+    )
     await pages.save(
-        store, dmitri, "vision-defects", "val-loss-bump", "", _notebook(), kind="notebook",
-        run_id=vit, message="the crops that random erasing hides",
-    )  # fmt: skip
+        store,
+        dmitri,
+        "vision-defects",
+        "val-loss-bump",
+        "",
+        _notebook(),
+        kind="notebook",
+        run_id=vit,
+        message="the crops that random erasing hides",
+    )
     return made
 
 
@@ -136,20 +188,34 @@ def _notebook() -> str:
     def markdown(cell_id: str, text: str) -> dict[str, object]:
         return {"id": cell_id, "cell_type": "markdown", "metadata": {}, "source": text}
 
-    result = {"output_type": "execute_result", "execution_count": 1, "metadata": {},
-              "data": {"text/plain": "count    50.00\nmean      0.62\nmax       1.00"}}  # fmt: skip
+    result = {
+        "output_type": "execute_result",
+        "execution_count": 1,
+        "metadata": {},
+        "data": {"text/plain": "count    50.00\nmean      0.62\nmax       1.00"},
+    }
     code = {
-        "id": "measure", "cell_type": "code", "execution_count": 1, "metadata": {},
+        "id": "measure",
+        "cell_type": "code",
+        "execution_count": 1,
+        "metadata": {},
         "outputs": [result],
         "source": "crops = load_crops(run, step=1000)\n"
-                  "(crops.erased_area / crops.defect_area).describe()",
-    }  # fmt: skip
-    return json.dumps({
-        "nbformat": 4, "nbformat_minor": 5, "metadata": {},
-        "cells": [
-            markdown("question", "# Why val_loss bumps at step 1,000\nRandom erasing covers "
-                     "the scratch on **small parts**."),
-            code,
-            markdown("answer", "On 18 of 50 crops the erased box hides the whole defect."),
-        ],
-    })  # fmt: skip
+        "(crops.erased_area / crops.defect_area).describe()",
+    }
+    return json.dumps(
+        {
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {},
+            "cells": [
+                markdown(
+                    "question",
+                    "# Why val_loss bumps at step 1,000\nRandom erasing covers "
+                    "the scratch on **small parts**.",
+                ),
+                code,
+                markdown("answer", "On 18 of 50 crops the erased box hides the whole defect."),
+            ],
+        }
+    )

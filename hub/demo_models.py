@@ -21,8 +21,12 @@ from hub.services.principal import SYSTEM, Principal
 from hub.settings import Settings
 from hub.store import Store
 
-INPUTS = [("image", "binary"), ("line", "string"), ("camera_id", "int32"),
-          ("exposure_ms", "float32")]  # fmt: skip
+INPUTS = [
+    ("image", "binary"),
+    ("line", "string"),
+    ("camera_id", "int32"),
+    ("exposure_ms", "float32"),
+]
 DETECTOR_POLICY = Policy(
     protected=("production",),
     checks=(
@@ -36,9 +40,16 @@ DETECTOR_POLICY = Policy(
 
 async def _best(store: Store, project: str, experiment: str, rank: int = 0) -> str:
     """A finished run of the experiment, best by its last validation accuracy."""
-    page = await runs.search_runs(store, SYSTEM, project,
-                                  f"experiment = '{experiment}' and status = 'finished'",
-                                  ["metrics.`val/acc` desc"], 5, None, 500)  # fmt: skip
+    page = await runs.search_runs(
+        store,
+        SYSTEM,
+        project,
+        f"experiment = '{experiment}' and status = 'finished'",
+        ["metrics.`val/acc` desc"],
+        5,
+        None,
+        500,
+    )
     return page.runs[min(rank, len(page.runs) - 1)].id
 
 
@@ -49,15 +60,17 @@ def _predictions(rows: int, seed: int, run_id: str) -> pa.Table:
     truth = rng.choice(DEFECTS, rows)
     wrong = rng.random(rows) < 0.12
     predicted = np.where(wrong, rng.choice(DEFECTS, rows), truth)
-    return pa.table({
-        "part_id": np.arange(200_000, 200_000 + rows),
-        "line": rng.choice(LINES, rows),
-        "camera": rng.choice(["cam-1", "cam-2", "cam-3", "cam-4"], rows),
-        "image": [image_address(run_id, 200_000 + i) for i in range(rows)],
-        "confidence": np.round(rng.beta(8, 2, rows), 3),
-        "prediction": predicted,
-        "inspector_verdict": truth,
-    })  # fmt: skip
+    return pa.table(
+        {
+            "part_id": np.arange(200_000, 200_000 + rows),
+            "line": rng.choice(LINES, rows),
+            "camera": rng.choice(["cam-1", "cam-2", "cam-3", "cam-4"], rows),
+            "image": [image_address(run_id, 200_000 + i) for i in range(rows)],
+            "confidence": np.round(rng.beta(8, 2, rows), 3),
+            "prediction": predicted,
+            "inspector_verdict": truth,
+        }
+    )
 
 
 def image_address(run_id: str, part_id: int) -> str:
@@ -104,8 +117,9 @@ async def _images(
         await artifacts.upload(store, person, "run", run_id, path, receive)
 
 
-async def _review(store: Store, settings: Settings, version_id: str, people: list[Principal],
-                  dmitri: Principal) -> None:  # fmt: skip
+async def _review(
+    store: Store, settings: Settings, version_id: str, people: list[Principal], dmitri: Principal
+) -> None:
     """Version 3's predictions on held-out parts, half-way through review by two experts."""
     run_id = (await store.models.versions_by_ids([version_id]))[version_id].run_id
     table = _predictions(600, 41, run_id)
@@ -113,23 +127,36 @@ async def _review(store: Store, settings: Settings, version_id: str, people: lis
         path = Path(folder) / "predictions.parquet"
         pq.write_table(table, path)
         await dataset_uploads.upload(
-            store, settings, dmitri, "vision-defects", "detector-v3-predictions", path,
-            "predictions.parquet", "parquet", "Version 3 on 600 held-out parts from November",
-        )  # fmt: skip
+            store,
+            settings,
+            dmitri,
+            "vision-defects",
+            "detector-v3-predictions",
+            path,
+            "predictions.parquet",
+            "parquet",
+            "Version 3 on 600 held-out parts from November",
+        )
     queue = await reviews.start(
-        store, dmitri, version_id, "detector-v3-predictions", "prediction",
-        truth_column="inspector_verdict", size=40, per_item=2, seed=3,
+        store,
+        dmitri,
+        version_id,
+        "detector-v3-predictions",
+        "prediction",
+        truth_column="inspector_verdict",
+        size=40,
+        per_item=2,
+        seed=3,
         instructions="Look at the **image** and say whether the defect is right. Hairline "
         "scratches on line C count as scratches.",
-    )  # fmt: skip
+    )
     await _images(store, dmitri, run_id, table, await store.reviews.items(queue.id))
     samples = (await reviews.samples(store, people[0], queue.id, offset=0, limit=40)).samples
     for person, count in zip(people, (14, 9), strict=True):
         for sample in samples[:count]:
             right = sample.prediction if sample.position % 7 else "scratch"
             ok = right == sample.prediction or (person is people[1] and sample.position == 7)
-            await reviews.judge(store, person, queue.id, sample.position, ok,
-                                None if ok else right)  # fmt: skip
+            await reviews.judge(store, person, queue.id, sample.position, ok, None if ok else right)
 
 
 async def load_models(store: Store, settings: Settings) -> int:
@@ -137,34 +164,58 @@ async def load_models(store: Store, settings: Settings) -> int:
     names = ("ana.silva", "dmitri.volkov", "farah.haddad", "ben.okafor")
     ana, dmitri, farah, ben = [await _as(store, n) for n in names]
     baseline = await _best(store, "vision-defects", "resnet-baseline")
-    await models.register(store, ana, baseline, "defect-detector",
-                          "s3://vision-models/defect-detector/resnet50-b07.onnx",
-                          "ResNet-50 on line A and B images.", {"framework": "onnx"},
-                          INPUTS)  # fmt: skip
+    await models.register(
+        store,
+        ana,
+        baseline,
+        "defect-detector",
+        "s3://vision-models/defect-detector/resnet50-b07.onnx",
+        "ResNet-50 on line A and B images.",
+        {"framework": "onnx"},
+        INPUTS,
+    )
     await models.move_alias(store, ana, "vision-defects", "defect-detector", "production", 1)
     await models.set_policy(store, ana, "vision-defects", "defect-detector", DETECTOR_POLICY)
     _, vit, _ = await models.register(
-        store, dmitri, await _best(store, "vision-defects", "vit-finetune", 1),
-        "defect-detector", "s3://vision-models/defect-detector/vit-b16-f03.onnx",
-        "ViT-B/16 fine-tuned with line C images.", {"framework": "onnx"}, INPUTS,
-    )  # fmt: skip
-    await models.review(store, farah, vit.id, "approve",
-                        "Checked 40 scratch images from line C: it catches the hairline ones "
-                        "the ResNet missed.")  # fmt: skip
+        store,
+        dmitri,
+        await _best(store, "vision-defects", "vit-finetune", 1),
+        "defect-detector",
+        "s3://vision-models/defect-detector/vit-b16-f03.onnx",
+        "ViT-B/16 fine-tuned with line C images.",
+        {"framework": "onnx"},
+        INPUTS,
+    )
+    await models.review(
+        store,
+        farah,
+        vit.id,
+        "approve",
+        "Checked 40 scratch images from line C: it catches the hairline ones the ResNet missed.",
+    )
     await models.move_alias(store, ana, "vision-defects", "defect-detector", "production", 2)
     await models.move_alias(store, ana, "vision-defects", "defect-detector", "staging", 2)
     _, newest, _ = await models.register(
-        store, dmitri, await _best(store, "vision-defects", "vit-finetune"), "defect-detector",
+        store,
+        dmitri,
+        await _best(store, "vision-defects", "vit-finetune"),
+        "defect-detector",
         "s3://vision-models/defect-detector/vit-b16-f05.onnx",
         "Same as version 2 with stronger colour augmentation. @farah.haddad please review.",
-        {"framework": "onnx"}, INPUTS,
-    )  # fmt: skip
+        {"framework": "onnx"},
+        INPUTS,
+    )
     await _review(store, settings, newest.id, [farah, await _as(store, "emi.tanaka")], dmitri)
     churn = await _best(store, "churn-forecast", "gbm-features-v2")
-    await models.register(store, ben, churn, "churn-gbm",
-                          "s3://growth-models/churn-gbm/lightgbm-v2.txt",
-                          "LightGBM on 40 account features.", {"framework": "lightgbm"},
-                          [("tenure_months", "int32"), ("plan", "string"),
-                           ("tickets_90d", "int32")])  # fmt: skip
+    await models.register(
+        store,
+        ben,
+        churn,
+        "churn-gbm",
+        "s3://growth-models/churn-gbm/lightgbm-v2.txt",
+        "LightGBM on 40 account features.",
+        {"framework": "lightgbm"},
+        [("tenure_months", "int32"), ("plan", "string"), ("tickets_90d", "int32")],
+    )
     await models.move_alias(store, ben, "churn-forecast", "churn-gbm", "production", 1)
     return 4

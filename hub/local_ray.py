@@ -76,9 +76,13 @@ class LocalRay:
 
 
 def start(
-    gpus: int = 4, temp_dir: Path | None = None, dashboard_port: int | None = None,
-    cpus: int = 2, seconds: float = 120, token: str | None = None,
-) -> LocalRay:  # fmt: skip
+    gpus: int = 4,
+    temp_dir: Path | None = None,
+    dashboard_port: int | None = None,
+    cpus: int = 2,
+    seconds: float = 120,
+    token: str | None = None,
+) -> LocalRay:
     """Start a head node and wait until its dashboard answers; raise RuntimeError with the
     end of Ray's log if it does not. Ray's sockets live under ``temp_dir``, whose path must be
     short (default: a new folder in /tmp).
@@ -101,13 +105,35 @@ def start(
     env.pop("RAY_AUTH_TOKEN_PATH", None)
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [str(ray), "start", "--head", "--block", "--node-ip-address", "127.0.0.1",
-             "--num-gpus", str(gpus), "--num-cpus", str(cpus), "--port", str(gcs_port),
-             "--dashboard-host", "127.0.0.1", "--dashboard-port", str(port), *ports,
-             "--include-dashboard", "true", "--disable-usage-stats",
-             "--temp-dir", str(folder / "ray")],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env,
-        )  # fmt: skip
+            [
+                str(ray),
+                "start",
+                "--head",
+                "--block",
+                "--node-ip-address",
+                "127.0.0.1",
+                "--num-gpus",
+                str(gpus),
+                "--num-cpus",
+                str(cpus),
+                "--port",
+                str(gcs_port),
+                "--dashboard-host",
+                "127.0.0.1",
+                "--dashboard-port",
+                str(port),
+                *ports,
+                "--include-dashboard",
+                "true",
+                "--disable-usage-stats",
+                "--temp-dir",
+                str(folder / "ray"),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+        )
     head = LocalRay(
         f"http://127.0.0.1:{port}", process, folder, gpus, log, f"127.0.0.1:{gcs_port}", token
     )
@@ -128,8 +154,9 @@ def start(
         remove(head)
         raise
     head.stop()
-    raise RuntimeError(f"Ray's dashboard did not answer in {seconds:.0f} s:\n"
-                       f"{log.read_text()[-2000:]}")  # fmt: skip
+    raise RuntimeError(
+        f"Ray's dashboard did not answer in {seconds:.0f} s:\n{log.read_text()[-2000:]}"
+    )
 
 
 def remove(head: LocalRay) -> None:

@@ -49,14 +49,16 @@ class Target(Protocol):
     def experiment(self, name: str) -> str: ...
     def copied(self, experiment_id: str) -> dict[str, tuple[str, bool]]: ...
     def create_run(self, experiment_id: str, run: Run, tags: dict[str, str]) -> str: ...
-    def log_batch(self, run_id: str, params: dict[str, str], tags: dict[str, str],
-                  points: list[Point]) -> None: ...  # fmt: skip
+    def log_batch(
+        self, run_id: str, params: dict[str, str], tags: dict[str, str], points: list[Point]
+    ) -> None: ...
     def finish(self, run_id: str, status: str, end_time: int | None) -> None: ...
     def upload(self, experiment_id: str, run_id: str, path: str, local: Path) -> None: ...
     def create_model(self, name: str, description: str, tags: dict[str, str]) -> bool: ...
     def copied_versions(self, name: str) -> dict[str, str]: ...
-    def create_version(self, name: str, source: str, run_id: str, description: str,
-                       tags: dict[str, str]) -> str: ...  # fmt: skip
+    def create_version(
+        self, name: str, source: str, run_id: str, description: str, tags: dict[str, str]
+    ) -> str: ...
     def set_alias(self, name: str, alias: str, version: str) -> bool: ...
 
 
@@ -123,11 +125,19 @@ class HubTarget:
         raise CopyFailed(f"{method} {path}: {error.get('message', error)}")
 
     def experiment(self, name: str) -> str:
-        found = self.call("GET", "mlflow/experiments/get-by-name", ("RESOURCE_DOES_NOT_EXIST",),
-                          params={"experiment_name": name})  # fmt: skip
+        found = self.call(
+            "GET",
+            "mlflow/experiments/get-by-name",
+            ("RESOURCE_DOES_NOT_EXIST",),
+            params={"experiment_name": name},
+        )
         if found is None:
-            made = self.call("POST", "mlflow/experiments/create", ("RESOURCE_ALREADY_EXISTS",),
-                             json={"name": name})  # fmt: skip
+            made = self.call(
+                "POST",
+                "mlflow/experiments/create",
+                ("RESOURCE_ALREADY_EXISTS",),
+                json={"name": name},
+            )
             if made is not None:
                 return str(made["experiment_id"])
             return self.experiment(name)
@@ -138,9 +148,16 @@ class HubTarget:
         found: dict[str, tuple[str, bool]] = {}
         token = None
         while True:
-            page = self.call("POST", "mlflow/runs/search", json={
-                "experiment_ids": [experiment_id], "filter": f"tags.`{RUN_TAG}` LIKE '%'",
-                "max_results": 50_000, **({"page_token": token} if token else {})})  # fmt: skip
+            page = self.call(
+                "POST",
+                "mlflow/runs/search",
+                json={
+                    "experiment_ids": [experiment_id],
+                    "filter": f"tags.`{RUN_TAG}` LIKE '%'",
+                    "max_results": 50_000,
+                    **({"page_token": token} if token else {}),
+                },
+            )
             for run in page.get("runs", []):
                 tags = {t["key"]: t["value"] for t in run["data"].get("tags", [])}
                 found[tags[RUN_TAG]] = (run["info"]["run_id"], tags.get(DONE_TAG) == "true")
@@ -149,29 +166,52 @@ class HubTarget:
                 return found
 
     def create_run(self, experiment_id: str, run: Run, tags: dict[str, str]) -> str:
-        made = self.call("POST", "mlflow/runs/create", json={
-            "experiment_id": experiment_id, "run_name": run.name, "start_time": run.start_time,
-            "tags": _pairs(dict(list(tags.items())[:SMALL_BATCH]))})  # fmt: skip
+        made = self.call(
+            "POST",
+            "mlflow/runs/create",
+            json={
+                "experiment_id": experiment_id,
+                "run_name": run.name,
+                "start_time": run.start_time,
+                "tags": _pairs(dict(list(tags.items())[:SMALL_BATCH])),
+            },
+        )
         return str(made["run"]["info"]["run_id"])
 
-    def log_batch(self, run_id: str, params: dict[str, str], tags: dict[str, str],
-                  points: list[Point]) -> None:  # fmt: skip
+    def log_batch(
+        self, run_id: str, params: dict[str, str], tags: dict[str, str], points: list[Point]
+    ) -> None:
         """Params, tags and points in as few log-batch calls as MLflow's limits allow."""
-        some = [_pairs(params), _pairs(tags), [
-            {"key": p.key, "value": double(p.value), "timestamp": p.timestamp, "step": p.step}
-            for p in points]]  # fmt: skip
+        some = [
+            _pairs(params),
+            _pairs(tags),
+            [
+                {"key": p.key, "value": double(p.value), "timestamp": p.timestamp, "step": p.step}
+                for p in points
+            ],
+        ]
         while any(some):
             params_now, some[0] = some[0][:SMALL_BATCH], some[0][SMALL_BATCH:]
             tags_now, some[1] = some[1][:SMALL_BATCH], some[1][SMALL_BATCH:]
             room = BATCH - len(params_now) - len(tags_now)
             metrics_now, some[2] = some[2][:room], some[2][room:]
-            self.call("POST", "mlflow/runs/log-batch", json={
-                "run_id": run_id, "params": params_now, "tags": tags_now,
-                "metrics": metrics_now})  # fmt: skip
+            self.call(
+                "POST",
+                "mlflow/runs/log-batch",
+                json={
+                    "run_id": run_id,
+                    "params": params_now,
+                    "tags": tags_now,
+                    "metrics": metrics_now,
+                },
+            )
 
     def finish(self, run_id: str, status: str, end_time: int | None) -> None:
-        self.call("POST", "mlflow/runs/update", json={
-            "run_id": run_id, "status": status, "end_time": end_time})  # fmt: skip
+        self.call(
+            "POST",
+            "mlflow/runs/update",
+            json={"run_id": run_id, "status": status, "end_time": end_time},
+        )
 
     def upload(self, experiment_id: str, run_id: str, path: str, local: Path) -> None:
         where = f"{experiment_id}/{run_id}/artifacts/{urllib.parse.quote(path)}"
@@ -181,31 +221,46 @@ class HubTarget:
     def create_model(self, name: str, description: str, tags: dict[str, str]) -> bool:
         """Whether it was made (False: it was there)."""
         wanted = {"name": name, "description": description, "tags": _pairs(tags)}
-        made = self.call("POST", "mlflow/registered-models/create", ("RESOURCE_ALREADY_EXISTS",),
-                         json=wanted)  # fmt: skip
+        made = self.call(
+            "POST", "mlflow/registered-models/create", ("RESOURCE_ALREADY_EXISTS",), json=wanted
+        )
         return made is not None
 
     def copied_versions(self, name: str) -> dict[str, str]:
         """Source version key → version number here, of the versions copied into the model."""
-        found = self.call("GET", "mlflow/model-versions/search",
-                          params={"filter": f"name = '{name}'"})  # fmt: skip
+        found = self.call(
+            "GET", "mlflow/model-versions/search", params={"filter": f"name = '{name}'"}
+        )
         return {
             tags[VERSION_TAG]: str(v["version"])
             for v in found.get("model_versions", [])
             if VERSION_TAG in (tags := {t["key"]: t["value"] for t in v.get("tags", [])})
         }
 
-    def create_version(self, name: str, source: str, run_id: str, description: str,
-                       tags: dict[str, str]) -> str:  # fmt: skip
-        made = self.call("POST", "mlflow/model-versions/create", json={
-            "name": name, "source": source, "run_id": run_id, "description": description,
-            "tags": _pairs(tags)})  # fmt: skip
+    def create_version(
+        self, name: str, source: str, run_id: str, description: str, tags: dict[str, str]
+    ) -> str:
+        made = self.call(
+            "POST",
+            "mlflow/model-versions/create",
+            json={
+                "name": name,
+                "source": source,
+                "run_id": run_id,
+                "description": description,
+                "tags": _pairs(tags),
+            },
+        )
         return str(made["model_version"]["version"])
 
     def set_alias(self, name: str, alias: str, version: str) -> bool:
         """Whether it moved (False: the model's promotion gate refused it)."""
-        moved = self.call("POST", "mlflow/registered-models/alias", ("PERMISSION_DENIED",),
-                          json={"name": name, "alias": alias, "version": version})  # fmt: skip
+        moved = self.call(
+            "POST",
+            "mlflow/registered-models/alias",
+            ("PERMISSION_DENIED",),
+            json={"name": name, "alias": alias, "version": version},
+        )
         return moved is not None
 
     def close(self) -> None:
@@ -234,8 +289,13 @@ class Copier:
     """One copy: from ``source`` to ``target``, names put into ``project`` (``project/…``
     for experiments, ``project.…`` for models) when given."""
 
-    def __init__(self, source: MlflowSource, target: Target, project: str | None = None,
-                 step: Callable[[str], None] = lambda _: None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        source: MlflowSource,
+        target: Target,
+        project: str | None = None,
+        step: Callable[[str], None] = lambda _: None,
+    ) -> None:
         self.source, self.target, self.project, self.step = source, target, project, step
         self.summary = Summary()
         self.run_ids: dict[str, str] = {}  # source run id → run id at the target
@@ -335,9 +395,12 @@ class Copier:
             else:
                 run_id = self.run_ids[version.run_id]
                 numbers[key] = self.target.create_version(
-                    name, moved_source(version.source, version.run_id, run_id), run_id,
-                    version.description, {**version.tags, VERSION_TAG: key},
-                )  # fmt: skip
+                    name,
+                    moved_source(version.source, version.run_id, run_id),
+                    run_id,
+                    version.description,
+                    {**version.tags, VERSION_TAG: key},
+                )
                 self.summary.versions += 1
             for alias in version.aliases:
                 if not self.target.set_alias(name, alias, numbers[key]):

@@ -49,10 +49,20 @@ def figure(view: str, data: dict[str, Any], title: str = "") -> go.Figure:
         fig = go.Figure()
         points = data["clusterHistory"]
         at = [point["at"] for point in points]
-        fig.add_trace(go.Scatter(x=at, y=[p["gpusUsed"] for p in points], name="GPUs in use",
-                                 mode="lines", fill="tozeroy"))  # fmt: skip
-        fig.add_trace(go.Scatter(x=at, y=[p["gpus"] for p in points], name="GPUs",
-                                 mode="lines", line={"dash": "dot"}))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=at,
+                y=[p["gpusUsed"] for p in points],
+                name="GPUs in use",
+                mode="lines",
+                fill="tozeroy",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=at, y=[p["gpus"] for p in points], name="GPUs", mode="lines", line={"dash": "dot"}
+            )
+        )
         fig.update_layout(yaxis_title="GPUs", height=HEIGHT)
     else:
         raise InvalidInput("Only charts have a PNG snapshot; use the HTML snapshot for cards.")
@@ -121,11 +131,16 @@ def _card(view: str, data: dict[str, Any]) -> str:
         return str(data["page"]["html"])
     if view == "review_summary":
         tally = data["review"]["tally"]
-        rows = [("samples", tally["samples"]), ("judged", tally["judged"]),
-                ("decided", tally["decided"]), ("correct", tally["correct"])]  # fmt: skip
+        rows = [
+            ("samples", tally["samples"]),
+            ("judged", tally["judged"]),
+            ("decided", tally["decided"]),
+            ("correct", tally["correct"]),
+        ]
         if tally["accuracy"] is not None:
-            rows.append(("accuracy", f"{tally['accuracy']:.1%} ({tally['low']:.1%} to "
-                                     f"{tally['high']:.1%})"))  # fmt: skip
+            rows.append(
+                ("accuracy", f"{tally['accuracy']:.1%} ({tally['low']:.1%} to {tally['high']:.1%})")
+            )
         return _table(rows)
     version = data["dataset"]["version"]
     header = f"<p>{version['rowCount']:,} rows, {len(version['columns'])} columns.</p>"

@@ -72,8 +72,9 @@ def job_submit(
     from hub.client.errors import HubError
 
     try:
-        made = _client().submit_job(shlex.join(command), project=project, gpus=gpus, cpus=cpus,
-                                    run_id=run)  # fmt: skip
+        made = _client().submit_job(
+            shlex.join(command), project=project, gpus=gpus, cpus=cpus, run_id=run
+        )
     except HubError as exc:
         _fail(str(exc))
         raise
@@ -116,13 +117,15 @@ def _copy(copier: Any, what: str) -> Any:
     from connectors.base import ConnectorError
     from hub.mlflow_copy import CopyFailed
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  transient=True) as progress:  # fmt: skip
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True
+    ) as progress:
         task = progress.add_task(f"Reading {what}…", total=None)
         try:
             plan = copier.plan()
-            progress.update(task, description="Copying runs",
-                            total=sum(len(runs) for _, _, runs in plan))  # fmt: skip
+            progress.update(
+                task, description="Copying runs", total=sum(len(runs) for _, _, runs in plan)
+            )
             copier.step = lambda name: progress.advance(task)
             return copier.run(plan)
         except (ConnectorError, CopyFailed) as exc:
@@ -132,12 +135,22 @@ def _copy(copier: Any, what: str) -> Any:
 
 @import_app.command("mlflow")
 def import_mlflow(
-    source: Annotated[str, typer.Option("--from", help="A tracking server URL, a SQLite or "
-                                        "PostgreSQL store URI, or an mlruns folder.")],
-    project: Annotated[str | None, typer.Option(help="Put every experiment and model in this "
-                                                "project (default: by their names, see the "
-                                                "README).")] = None,
-) -> None:  # fmt: skip
+    source: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            help="A tracking server URL, a SQLite or PostgreSQL store URI, or an mlruns folder.",
+        ),
+    ],
+    project: Annotated[
+        str | None,
+        typer.Option(
+            help="Put every experiment and model in this "
+            "project (default: by their names, see the "
+            "README)."
+        ),
+    ] = None,
+) -> None:
     """Copy experiments, runs (params, tags, full metric histories, artifacts) and registered
     models from MLflow, through the running hub. Run it again to resume: what is done is
     skipped."""
@@ -168,9 +181,14 @@ def import_mlflow(
 @export_app.command("mlflow")
 def export_mlflow(
     project: str,
-    to: Annotated[str, typer.Option("--to", help="An mlruns folder, a SQLite or PostgreSQL "
-                                    "store URI, or a tracking server URL.")],
-) -> None:  # fmt: skip
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            help="An mlruns folder, a SQLite or PostgreSQL store URI, or a tracking server URL.",
+        ),
+    ],
+) -> None:
     """Copy a project's experiments, runs and registered models to an MLflow store, readable
     by MLflow alone. Run it again to resume or to bring the copy up to date."""
     from connectors.base import ConnectorError
@@ -183,10 +201,12 @@ def export_mlflow(
     # The hub, read as an MLflow source with a read-only token for this project alone: its
     # experiments and models come by their own names, and nothing else is seen.
     scoped = _call(
-        "mutation($p: [String!]) { createApiToken(name: \"mlflow export\", projects: $p, "
+        'mutation($p: [String!]) { createApiToken(name: "mlflow export", projects: $p, '
         "canWrite: false, expiresInDays: 1) { __typename ... on NewApiToken { secret "
-        "token { id } } ... on Error { message } } }", {"p": [project]}, "createApiToken",
-    )  # fmt: skip
+        "token { id } } ... on Error { message } } }",
+        {"p": [project]},
+        "createApiToken",
+    )
     os.environ["MLFLOW_TRACKING_TOKEN"] = scoped["secret"]
     try:
         reader = MlflowSource(settings.url)
@@ -196,8 +216,11 @@ def export_mlflow(
         _fail(exc.message)
         raise
     finally:
-        _call("mutation($id: ID!) { revokeApiToken(id: $id) { __typename } }",
-              {"id": scoped["token"]["id"]}, "revokeApiToken")  # fmt: skip
+        _call(
+            "mutation($id: ID!) { revokeApiToken(id: $id) { __typename } }",
+            {"id": scoped["token"]["id"]},
+            "revokeApiToken",
+        )
     typer.echo(f"Exported {project} to {safe_source(target.address)}:")
     for line in summary.lines():
         typer.echo(f"  {line}")
@@ -225,9 +248,11 @@ def share_list(project: str, as_json: JsonOption = False) -> None:
         return
     for link in found["shareLinks"]:
         seen = (link["lastViewedAt"] or "never")[:16].replace("T", " ")
-        typer.echo(f"{link['id']}  {link['state']:<8} {link['view'].lower():<16} "
-                   f"by {link['createdBy']:<14} expires {link['expiresAt'][:10]}  "
-                   f"last viewed {seen}  {link['title']}")  # fmt: skip
+        typer.echo(
+            f"{link['id']}  {link['state']:<8} {link['view'].lower():<16} "
+            f"by {link['createdBy']:<14} expires {link['expiresAt'][:10]}  "
+            f"last viewed {seen}  {link['title']}"
+        )
     if not found["shareLinks"]:
         typer.echo(f"Nothing from {project} is shared.")
 

@@ -189,17 +189,23 @@ def s3_server(tmp_path: Path) -> Iterator[S3Server]:
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     endpoint = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(endpoint, process, log=log)
         keys = {"aws_access_key_id": "salon-test", "aws_secret_access_key": "salon-secret"}
         client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **keys)
-        yield S3Server(endpoint, client, {
-            "s3_endpoint": endpoint, "s3_access_key_id": keys["aws_access_key_id"],
-            "s3_secret_access_key": keys["aws_secret_access_key"],
-        })  # fmt: skip
+        yield S3Server(
+            endpoint,
+            client,
+            {
+                "s3_endpoint": endpoint,
+                "s3_access_key_id": keys["aws_access_key_id"],
+                "s3_secret_access_key": keys["aws_secret_access_key"],
+            },
+        )
     finally:
         stop(process)
 

@@ -135,8 +135,13 @@ def test_a_dataset_goes_up_with_a_progress_bar_and_comes_back(
 def test_notebooks_and_digests_from_the_command_line(hub_server: LiveHub, tmp_path: Path) -> None:
     from tests.api.test_pages import notebook
 
-    run = hub.init(project="vision", experiment="e", url=hub_server.url, token=hub_server.token,
-                   capture_environment=False)  # fmt: skip
+    run = hub.init(
+        project="vision",
+        experiment="e",
+        url=hub_server.url,
+        token=hub_server.token,
+        capture_environment=False,
+    )
     path = tmp_path / "drift.ipynb"
     path.write_text(notebook())
     said = ok(salon(hub_server, "notebook", "attach", "vision", str(path), "--run", run.id))
@@ -152,8 +157,13 @@ def test_notebooks_and_digests_from_the_command_line(hub_server: LiveHub, tmp_pa
 
 
 def test_share_links_are_listed_and_revoked_from_the_command_line(hub_server: LiveHub) -> None:
-    run = hub.init(project="vision", experiment="e", url=hub_server.url, token=hub_server.token,
-                   capture_environment=False)  # fmt: skip
+    run = hub.init(
+        project="vision",
+        experiment="e",
+        url=hub_server.url,
+        token=hub_server.token,
+        capture_environment=False,
+    )
     run.log({"loss": 1.0}, step=1)
     run.finish()
     made = hub_server.graphql(

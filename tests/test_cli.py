@@ -211,8 +211,12 @@ def test_salon_up_completes_an_older_demo_store(tmp_path: Path) -> None:
         for _ in range(2):
             assert _load_demo(store, settings, runs=False)[0] == 0
         assert store.users.by_name_sync("ana.silva") is not None
-        names = {d.name for d in asyncio.run(store.datasets.of_projects(
-            [p.id for p in asyncio.run(store.projects.all())]))}  # fmt: skip
+        names = {
+            d.name
+            for d in asyncio.run(
+                store.datasets.of_projects([p.id for p in asyncio.run(store.projects.all())])
+            )
+        }
         assert {"line-inspections", "subscribers", "tickets"} <= names
         runs = asyncio.run(
             store.projects.run_counts([p.id for p in asyncio.run(store.projects.all())])

@@ -46,8 +46,13 @@ def sleep_for(seconds: float, say: str = "") -> str:
 @pytest.fixture
 def live(tmp_path: Path, ray_head: LocalRay) -> Iterator[LiveHub]:
     for hub_ in start_hub_on(tmp_path, ray_head):
-        hub.init(project="vision", experiment="e", url=hub_.url, token=hub_.token,
-                 capture_environment=False).finish()  # fmt: skip
+        hub.init(
+            project="vision",
+            experiment="e",
+            url=hub_.url,
+            token=hub_.token,
+            capture_environment=False,
+        ).finish()
         yield hub_
 
 
@@ -63,16 +68,22 @@ def test_jobs_by_two_people_their_history_and_gpu_hours(live: LiveHub) -> None:
     asyncio_run(accounts.add_member(live.store, SYSTEM, "vision-team", "ana"))
     eventually(lambda: graphql_call(live.url, ana, CLUSTER)["data"]["cluster"]["gpus"] == 4)
     began = datetime.now(UTC).isoformat()
-    first = hub.Client(live.url, ana).submit_job(sleep_for(4, "training"), project="vision",
-                                                 gpus=2)  # fmt: skip
-    second = hub.Client(live.url, bob).submit_job(sleep_for(2), project="vision", gpus=1,
-                                                  cpus=0.5)  # fmt: skip
+    first = hub.Client(live.url, ana).submit_job(sleep_for(4, "training"), project="vision", gpus=2)
+    second = hub.Client(live.url, bob).submit_job(sleep_for(2), project="vision", gpus=1, cpus=0.5)
     assert (first["user"], first["gpus"], first["status"]) == ("ana", 2, "PENDING")
-    busy = eventually(lambda: (c := graphql_call(live.url, ana, CLUSTER)["data"]["cluster"])[
-        "gpusUsed"] >= 1 and c)  # fmt: skip
+    busy = eventually(
+        lambda: (
+            (c := graphql_call(live.url, ana, CLUSTER)["data"]["cluster"])["gpusUsed"] >= 1 and c
+        )
+    )
     assert busy["reachable"] and busy["nodes"][0]["alive"]
-    done = eventually(lambda: (j := jobs_by_id(live)) and all(
-        j[x["id"]]["status"] == "SUCCEEDED" for x in (first, second)) and j)  # fmt: skip
+    done = eventually(
+        lambda: (
+            (j := jobs_by_id(live))
+            and all(j[x["id"]]["status"] == "SUCCEEDED" for x in (first, second))
+            and j
+        )
+    )
     a, b = done[first["id"]], done[second["id"]]
     assert (a["user"], a["project"], b["user"]) == ("ana", "vision", "bob")
 
@@ -82,17 +93,22 @@ def test_jobs_by_two_people_their_history_and_gpu_hours(live: LiveHub) -> None:
         span = datetime.fromisoformat(job["endedAt"]) - datetime.fromisoformat(job["startedAt"])
         return job["gpus"] * span.total_seconds() / 3600
 
-    by_person = {r["who"]: r for r in graphql_call(live.url, ana, USAGE,
-                                                   {"by": "person", "period": "day"})[
-        "data"]["clusterUsage"]}  # fmt: skip
+    by_person = {
+        r["who"]: r
+        for r in graphql_call(live.url, ana, USAGE, {"by": "person", "period": "day"})["data"][
+            "clusterUsage"
+        ]
+    }
     # Both jobs may straddle midnight UTC: sum the days.
     assert by_person["ana"]["gpuHours"] == pytest.approx(hours(a), rel=1e-6)
     assert by_person["bob"]["gpuHours"] == pytest.approx(hours(b), rel=1e-6)
     assert by_person["bob"]["cpuHours"] == pytest.approx(hours(b) / 2, rel=1e-6)
-    by_project = graphql_call(live.url, bob, USAGE, {"by": "project", "period": "month"})[
-        "data"]["clusterUsage"]  # fmt: skip
+    by_project = graphql_call(live.url, bob, USAGE, {"by": "project", "period": "month"})["data"][
+        "clusterUsage"
+    ]
     assert sum(r["gpuHours"] for r in by_project if r["who"] == "vision") == pytest.approx(
-        hours(a) + hours(b), rel=1e-6)  # fmt: skip
+        hours(a) + hours(b), rel=1e-6
+    )
     teams = graphql_call(live.url, bob, USAGE, {"by": "team", "period": "week"})
     by_team = {r["who"]: r["gpuHours"] for r in teams["data"]["clusterUsage"]}
     assert by_team["vision-team"] == pytest.approx(hours(a), rel=1e-6)
@@ -101,8 +117,12 @@ def test_jobs_by_two_people_their_history_and_gpu_hours(live: LiveHub) -> None:
     query = "query($s: DateTime!) { clusterHistory(since: $s) { gpus gpusUsed } }"
     history = graphql_call(live.url, ana, query, {"s": began})["data"]["clusterHistory"]
     assert max(p["gpusUsed"] for p in history) >= 1 and max(p["gpus"] for p in history) == 4
-    logs = graphql_call(live.url, ana, 'query($id: ID!) { jobLogs(id: $id) { __typename '
-                        "... on JobLogs { text } } }", {"id": first["id"]})  # fmt: skip
+    logs = graphql_call(
+        live.url,
+        ana,
+        "query($id: ID!) { jobLogs(id: $id) { __typename ... on JobLogs { text } } }",
+        {"id": first["id"]},
+    )
     assert "training" in logs["data"]["jobLogs"]["text"]
 
 
@@ -164,8 +184,13 @@ def test_the_cluster_going_away_is_shown_and_history_survives(tmp_path: Path) ->
 
 
 def test_without_a_cluster_jobs_are_refused_with_a_reason(hub_server: LiveHub) -> None:
-    hub.init(project="vision", experiment="e", url=hub_server.url, token=hub_server.token,
-             capture_environment=False).finish()  # fmt: skip
+    hub.init(
+        project="vision",
+        experiment="e",
+        url=hub_server.url,
+        token=hub_server.token,
+        capture_environment=False,
+    ).finish()
     state = hub_server.graphql(CLUSTER)["data"]["cluster"]
     assert (state["configured"], state["reachable"], state["nodes"]) == (False, False, [])
     with pytest.raises(hub.HubError, match="no Ray cluster"):
@@ -184,13 +209,24 @@ def test_a_job_for_a_run_shows_on_the_run_page(
     from tests.dashboard.test_pages import assert_clean, open_page
 
     ana = person(live, "ana", "editor", "vision")
-    run = hub.init(project="vision", experiment="e", name="retrain", url=live.url, token=ana,
-                   capture_environment=False)  # fmt: skip
-    job = hub.Client(live.url, ana).submit_job(sleep_for(1, "epoch 1 done"), project="vision",
-                                               gpus=1, run_id=run.id)  # fmt: skip
+    run = hub.init(
+        project="vision",
+        experiment="e",
+        name="retrain",
+        url=live.url,
+        token=ana,
+        capture_environment=False,
+    )
+    job = hub.Client(live.url, ana).submit_job(
+        sleep_for(1, "epoch 1 done"), project="vision", gpus=1, run_id=run.id
+    )
     query = "query($id: ID!) { clusterJobs(runId: $id) { id status } }"
-    eventually(lambda: graphql_call(live.url, ana, query, {"id": run.id})["data"][
-        "clusterJobs"] == [{"id": job["id"], "status": "SUCCEEDED"}])  # fmt: skip
+    eventually(
+        lambda: (
+            graphql_call(live.url, ana, query, {"id": run.id})["data"]["clusterJobs"]
+            == [{"id": job["id"], "status": "SUCCEEDED"}]
+        )
+    )
     cost = graphql_call(live.url, ana, USAGE, {"by": "run", "period": "month"})["data"]
     per_run = {r["who"]: r["gpuHours"] for r in cost["clusterUsage"]}  # others: the session's
     assert per_run["retrain"] > 0 and set(per_run) <= {"retrain", "no run"}
@@ -209,8 +245,21 @@ def test_jobs_from_the_command_line(live: LiveHub) -> None:
     from tests.test_admin_cli import ok, salon
 
     ana = person(live, "ana", "editor", "vision")
-    said = ok(salon(live, "job", "submit", "vision", "--gpus", "1", "--", sys.executable, "-c",
-                    "print('from the command line')", token=ana))  # fmt: skip
+    said = ok(
+        salon(
+            live,
+            "job",
+            "submit",
+            "vision",
+            "--gpus",
+            "1",
+            "--",
+            sys.executable,
+            "-c",
+            "print('from the command line')",
+            token=ana,
+        )
+    )
     job_id = said.split()[1]
     assert said.startswith("Submitted salon-") and "(1 GPUs) for vision." in said
     eventually(lambda: jobs_by_id(live).get(job_id, {}).get("status") == "SUCCEEDED")
@@ -279,16 +328,16 @@ def test_gpus_held_outside_jobs_are_listed(
         assert outside[("actor", "Trainer")]["gpus"] == 1
         assert outside[("task", "evaluate")]["gpus"] == 1
         assert outside[("actor", "Trainer")]["pid"] > 0
-        assert outside[("actor", "Trainer")]["rayJobId"] == outside[("task", "evaluate")][
-            "rayJobId"]  # fmt: skip
+        assert (
+            outside[("actor", "Trainer")]["rayJobId"] == outside[("task", "evaluate")]["rayJobId"]
+        )
         (mine,) = [x for x in seen["holders"] if x["job"] and x["job"]["id"] == job["id"]]
         assert (mine["gpus"], mine["job"]["user"], mine["job"]["project"]) == (1, "ana", "vision")
         assert seen["holders"][0]["job"] is None, "those outside jobs come first"
         hidden = holders(outsider)
         (theirs,) = [x for x in hidden["holders"] if x["job"] and x["job"]["id"] == job["id"]]
         assert theirs["name"] == "(hidden: not your project)"
-        eventually(lambda: graphql_call(live.url, ana, CLUSTER)["data"]["cluster"][
-            "gpusUsed"] >= 3)  # fmt: skip
+        eventually(lambda: graphql_call(live.url, ana, CLUSTER)["data"]["cluster"]["gpusUsed"] >= 3)
         monkeypatch.setenv("SALON_URL", live.url)
         monkeypatch.setenv("SALON_TOKEN", ana)
         page = open_page("resources")

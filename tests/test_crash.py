@@ -305,10 +305,13 @@ def test_kill_9_mid_writes_keeps_every_committed_change_with_its_audit_event(
             # (6) At most one change committed without an acknowledgement: the one in flight.
             unacknowledged = (
                 extra_notes
-                + sum(1 for n in stored_runs.values() if n.startswith(prefix)) - len(writer.runs)
-                + sum(1 for b in batch_runs if b.startswith(prefix)) - len(writer.batches)
-                + sum(1 for k in params if k.startswith(prefix)) - len(writer.params)
-            )  # fmt: skip
+                + sum(1 for n in stored_runs.values() if n.startswith(prefix))
+                - len(writer.runs)
+                + sum(1 for b in batch_runs if b.startswith(prefix))
+                - len(writer.batches)
+                + sum(1 for k in params if k.startswith(prefix))
+                - len(writer.params)
+            )
             assert unacknowledged in (0, 1), (unacknowledged, writer)
             unacknowledged_total += unacknowledged
         print(

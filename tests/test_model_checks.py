@@ -49,8 +49,13 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def live(tmp_path: Path, ray_head: LocalRay) -> Iterator[LiveHub]:
     for hub_ in start_hub_on(tmp_path, ray_head, **FAST):
-        hub.init(project="vision", experiment="detector", url=hub_.url, token=hub_.token,
-                 capture_environment=False).finish()  # fmt: skip
+        hub.init(
+            project="vision",
+            experiment="detector",
+            url=hub_.url,
+            token=hub_.token,
+            capture_environment=False,
+        ).finish()
         yield hub_
 
 
@@ -67,18 +72,27 @@ def test_a_job_check_blocks_a_bad_version_and_a_good_one_is_promoted(
     models = hub.Client(live.url, ana).models
     models.register(trained(live, ana, 0.9).id, "defect-detector", "s3://m/v1.onnx")
     assert move(live, mia, 1)["version"] == 1
-    rules = {"protected": ["production"], "approvals": 1, "autoMove": "production", "checks": [
-        {"kind": "metric", "metric": "val/accuracy", "op": ">=", "value": 0.9},
-        {"kind": "job", "name": "recall on held-out parts", "datasetVersion": holdout["id"],
-         "entrypoint": f"{sys.executable} {script}"},
-        {"kind": "review", "value": 0.75, "samples": 4},
-    ]}  # fmt: skip
-    set_to = as_person(live, mia, POLICY, {"p": "vision", "m": "defect-detector",
-                                           "policy": rules})["setModelPolicy"]  # fmt: skip
+    rules = {
+        "protected": ["production"],
+        "approvals": 1,
+        "autoMove": "production",
+        "checks": [
+            {"kind": "metric", "metric": "val/accuracy", "op": ">=", "value": 0.9},
+            {
+                "kind": "job",
+                "name": "recall on held-out parts",
+                "datasetVersion": holdout["id"],
+                "entrypoint": f"{sys.executable} {script}",
+            },
+            {"kind": "review", "value": 0.75, "samples": 4},
+        ],
+    }
+    set_to = as_person(live, mia, POLICY, {"p": "vision", "m": "defect-detector", "policy": rules})[
+        "setModelPolicy"
+    ]
     assert set_to["checks"][1] == {"kind": "job", "title": "recall on held-out parts"}
 
-    broken = models.register(trained(live, ana, 0.95).id, "defect-detector",
-                             "s3://m/broken.onnx")  # fmt: skip
+    broken = models.register(trained(live, ana, 0.95).id, "defect-detector", "s3://m/broken.onnx")
     assert [c["status"] for c in broken["checks"]] == ["passed", "queued", "queued"]
     hub.Client(live.url, bob).models.review(broken["id"], "approve", "Predictions look fine.")
 
@@ -107,8 +121,13 @@ def test_a_job_check_blocks_a_bad_version_and_a_good_one_is_promoted(
         for position in range(4):
             judge(live, token, review["id"], position, position != 3 or token == bob)
     moved = eventually(lambda: model(live, ana)["aliases"][0]["version"] == 3 and model(live, ana))
-    assert moved["moves"][0] == {"alias": "production", "version": 3, "previous": 1,
-                                 "movedBy": "salon", "automatic": True}  # fmt: skip
+    assert moved["moves"][0] == {
+        "alias": "production",
+        "version": 3,
+        "previous": 1,
+        "movedBy": "salon",
+        "automatic": True,
+    }
     jobs = live.graphql("{ clusterJobs { user project status } }")["data"]["clusterJobs"]
     assert {"user": "ana", "project": "vision", "status": "SUCCEEDED"} in jobs, "hers to pay"
     cost = live.graphql('{ clusterUsage(by: "model", period: "month") { who jobs } }')

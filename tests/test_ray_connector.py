@@ -19,17 +19,57 @@ from tests.conftest import free_port
 
 NODE = "9e647fb7977d50d24509413a08b7e7e555ae31d8b2025336162e30e9"
 ANSWERS: dict[str, Any] = {
-    "/api/v0/nodes": {"result": True, "data": {"result": {"result": [{
-        "node_id": NODE, "node_ip": "10.0.0.5", "is_head_node": True, "state": "ALIVE",
-        "resources_total": {"CPU": 32.0, "GPU": 2.0, "memory": 2.5e11}}]}}},
-    "/api/cluster_status": {"data": {"clusterStatus": {"loadMetricsReport": {"usageByNode": {
-        NODE: {"CPU": [4.0, 32.0], "GPU": [1.0, 2.0]}}}}}},
-    "/nodes": {"data": {"summary": [{"raylet": {"nodeId": NODE}, "gpus": [
-        {"index": 0, "name": "NVIDIA A100", "utilizationGpu": 90, "memoryUsed": 30000,
-         "memoryTotal": 40960},
-        {"index": 1, "name": "NVIDIA A100", "utilizationGpu": 10, "memoryUsed": 1000,
-         "memoryTotal": 40960}]}]}},
-}  # fmt: skip
+    "/api/v0/nodes": {
+        "result": True,
+        "data": {
+            "result": {
+                "result": [
+                    {
+                        "node_id": NODE,
+                        "node_ip": "10.0.0.5",
+                        "is_head_node": True,
+                        "state": "ALIVE",
+                        "resources_total": {"CPU": 32.0, "GPU": 2.0, "memory": 2.5e11},
+                    }
+                ]
+            }
+        },
+    },
+    "/api/cluster_status": {
+        "data": {
+            "clusterStatus": {
+                "loadMetricsReport": {
+                    "usageByNode": {NODE: {"CPU": [4.0, 32.0], "GPU": [1.0, 2.0]}}
+                }
+            }
+        }
+    },
+    "/nodes": {
+        "data": {
+            "summary": [
+                {
+                    "raylet": {"nodeId": NODE},
+                    "gpus": [
+                        {
+                            "index": 0,
+                            "name": "NVIDIA A100",
+                            "utilizationGpu": 90,
+                            "memoryUsed": 30000,
+                            "memoryTotal": 40960,
+                        },
+                        {
+                            "index": 1,
+                            "name": "NVIDIA A100",
+                            "utilizationGpu": 10,
+                            "memoryUsed": 1000,
+                            "memoryTotal": 40960,
+                        },
+                    ],
+                }
+            ]
+        }
+    },
+}
 
 
 @pytest.fixture
@@ -99,30 +139,87 @@ def test_gpu_holders_are_traced_to_their_jobs(fake_ray: tuple[str, Any]) -> None
     from a later one that reuses its Ray job id after a head restart."""
     address, answers = fake_ray
     answers["/api/jobs/"] = [
-        {"type": "SUBMISSION", "job_id": "02000000", "submission_id": "salon-1",
-         "status": "RUNNING", "entrypoint": "python train.py", "start_time": 1700000000000},
-        {"type": "DRIVER", "job_id": "01000000", "submission_id": None, "status": "RUNNING",
-         "entrypoint": "ipython", "start_time": 1700000001000},
-    ]  # fmt: skip
-    answers["/api/v0/actors"] = {"data": {"result": {"result": [
-        {"actor_id": "a1", "class_name": "JobSupervisor", "name": "_ray_internal_job_actor_salon-1",
-         "state": "ALIVE", "job_id": "03000000", "node_id": NODE, "pid": 11,
-         "required_resources": {"GPU": 1.0}},
-        {"actor_id": "a2", "class_name": "Trainer", "name": "", "state": "ALIVE",
-         "job_id": "01000000", "node_id": NODE, "pid": 12, "required_resources": {"GPU": 0.5}},
-        {"actor_id": "a3", "class_name": "Logger", "name": "", "state": "ALIVE",
-         "job_id": "01000000", "node_id": NODE, "pid": 13, "required_resources": {"CPU": 1}},
-    ]}}}  # fmt: skip
-    answers["/api/v0/tasks"] = {"data": {"result": {"result": [
-        {"task_id": "t1", "func_or_class_name": "train_shard", "state": "RUNNING",
-         "job_id": "02000000", "node_id": NODE, "worker_pid": 14, "start_time_ms": 1700000002000,
-         "required_resources": {"GPU": 2.0, "CPU": 1.0}},
-    ]}}}  # fmt: skip
+        {
+            "type": "SUBMISSION",
+            "job_id": "02000000",
+            "submission_id": "salon-1",
+            "status": "RUNNING",
+            "entrypoint": "python train.py",
+            "start_time": 1700000000000,
+        },
+        {
+            "type": "DRIVER",
+            "job_id": "01000000",
+            "submission_id": None,
+            "status": "RUNNING",
+            "entrypoint": "ipython",
+            "start_time": 1700000001000,
+        },
+    ]
+    answers["/api/v0/actors"] = {
+        "data": {
+            "result": {
+                "result": [
+                    {
+                        "actor_id": "a1",
+                        "class_name": "JobSupervisor",
+                        "name": "_ray_internal_job_actor_salon-1",
+                        "state": "ALIVE",
+                        "job_id": "03000000",
+                        "node_id": NODE,
+                        "pid": 11,
+                        "required_resources": {"GPU": 1.0},
+                    },
+                    {
+                        "actor_id": "a2",
+                        "class_name": "Trainer",
+                        "name": "",
+                        "state": "ALIVE",
+                        "job_id": "01000000",
+                        "node_id": NODE,
+                        "pid": 12,
+                        "required_resources": {"GPU": 0.5},
+                    },
+                    {
+                        "actor_id": "a3",
+                        "class_name": "Logger",
+                        "name": "",
+                        "state": "ALIVE",
+                        "job_id": "01000000",
+                        "node_id": NODE,
+                        "pid": 13,
+                        "required_resources": {"CPU": 1},
+                    },
+                ]
+            }
+        }
+    }
+    answers["/api/v0/tasks"] = {
+        "data": {
+            "result": {
+                "result": [
+                    {
+                        "task_id": "t1",
+                        "func_or_class_name": "train_shard",
+                        "state": "RUNNING",
+                        "job_id": "02000000",
+                        "node_id": NODE,
+                        "worker_pid": 14,
+                        "start_time_ms": 1700000002000,
+                        "required_resources": {"GPU": 2.0, "CPU": 1.0},
+                    },
+                ]
+            }
+        }
+    }
     found = {h.holder_id: h for h in RayCluster(address).gpu_holders()}
     assert set(found) == {"a1", "a2", "t1"}, "an actor without GPUs holds none"
     assert (found["a1"].submission_id, found["a1"].gpus) == ("salon-1", 1.0)
     assert (found["t1"].submission_id, found["t1"].name, found["t1"].pid) == (
-        "salon-1", "train_shard", 14)  # fmt: skip
+        "salon-1",
+        "train_shard",
+        14,
+    )
     assert found["t1"].started_at is not None
     assert (found["a2"].submission_id, found["a2"].ray_job_id) == (None, "01000000")
     jobs = {j.submission_id: j for j in RayCluster(address).jobs()}

@@ -11,8 +11,12 @@ from dashboard import hub_client
 from dashboard.discussion import reader_zone, when
 from dashboard.ui import load, no_projects
 
-REASONS = {"mention": "mentioned you", "reply": "in your thread", "watch": "you follow this",
-           "assign": "assigned to you"}  # fmt: skip
+REASONS = {
+    "mention": "mentioned you",
+    "reply": "in your thread",
+    "watch": "you follow this",
+    "assign": "assigned to you",
+}
 KINDS = {
     "Everything": None,
     "Runs": ["run."],
@@ -27,8 +31,12 @@ def link(entry: dict) -> None:  # type: ignore[type-arg]
     kind = entry["targetKind"] or entry["objectKind"]
     object_id = entry["targetId"] or entry["objectId"]
     if kind == "run" and object_id:
-        st.page_link("app_pages/run.py", label="Open the run", icon=":material/description:",
-                     query_params={"id": object_id})  # fmt: skip
+        st.page_link(
+            "app_pages/run.py",
+            label="Open the run",
+            icon=":material/description:",
+            query_params={"id": object_id},
+        )
 
 
 st.title("Activity")
@@ -37,12 +45,15 @@ inbox_tab, feed_tab, digest_tab = st.tabs(["Inbox", "What changed", "Digest by e
 
 with digest_tab:
     chosen = load(hub_client.digest_settings)
-    st.caption("A summary of what you missed: your notifications, your open tasks and each "
-               "project's changes.")  # fmt: skip
+    st.caption(
+        "A summary of what you missed: your notifications, your open tasks and each "
+        "project's changes."
+    )
     with st.form("digest"):
         options = ["off", "daily", "weekly"]
-        frequency = st.radio("Send me a digest", options, horizontal=True,
-                             index=options.index(chosen["frequency"]))  # fmt: skip
+        frequency = st.radio(
+            "Send me a digest", options, horizontal=True, index=options.index(chosen["frequency"])
+        )
         known = chosen["timeZone"] if chosen["frequency"] != "off" else reader_zone().key
         zone = st.text_input("Time zone", value=known, help="Times in the digest are shown in it.")
         if st.form_submit_button("Save"):
@@ -70,15 +81,19 @@ with inbox_tab:
         load(hub_client.mark_read, None)
         st.rerun()
     if not mail["inbox"]:
-        st.caption("When someone mentions you, replies in your thread, or changes something "
-                   "you follow, it shows up here.")  # fmt: skip
+        st.caption(
+            "When someone mentions you, replies in your thread, or changes something "
+            "you follow, it shows up here."
+        )
     for notice in mail["inbox"]:
         entry = notice["entry"]
         with st.container(border=True):
             fresh = "" if notice["readAt"] else ":blue-badge[new] "
             st.markdown(f"{fresh}**{entry['actorDisplayName']}** {entry['summary']}")
-            st.caption(f"{entry['project'] or ''} · {when(entry['at'])} · "
-                       f"{REASONS.get(notice['reason'], notice['reason'])}")  # fmt: skip
+            st.caption(
+                f"{entry['project'] or ''} · {when(entry['at'])} · "
+                f"{REASONS.get(notice['reason'], notice['reason'])}"
+            )
             excerpt = (entry["detail"] or {}).get("excerpt")
             if excerpt:
                 st.markdown(f"> {excerpt}")
@@ -98,10 +113,11 @@ with feed_tab:
     project = left.selectbox("Project", projects)
     kind = middle.selectbox("Show", list(KINDS))
     person = right.text_input("By (sign-in name)", placeholder="anyone")
-    since = st.toggle("Only since I last looked", help="Changes since you last pressed "
-                      "“Mark all as seen” for this project.")  # fmt: skip
-    page = load(hub_client.activity, project, person.strip() or None, KINDS[kind],
-                None, since, 100)  # fmt: skip
+    since = st.toggle(
+        "Only since I last looked",
+        help="Changes since you last pressed “Mark all as seen” for this project.",
+    )
+    page = load(hub_client.activity, project, person.strip() or None, KINDS[kind], None, since, 100)
     if since:
         looked = page["lastLooked"]
         never = "You have not marked this project seen before: showing recent changes."

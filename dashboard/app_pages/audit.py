@@ -81,10 +81,13 @@ if page["nextBefore"] is not None:
     st.caption(f"Showing the newest {len(events)}; narrow the filters or export to see all.")
 
 export_filters = {
-    "actor_id": filters["actorId"], "project_id": filters["projectId"],
-    "outcome": filters["outcome"], "action": filters["action"],
-    "since": filters["since"], "until": filters["until"],
-}  # fmt: skip
+    "actor_id": filters["actorId"],
+    "project_id": filters["projectId"],
+    "outcome": filters["outcome"],
+    "action": filters["action"],
+    "since": filters["since"],
+    "until": filters["until"],
+}
 token = hub_client.current_token()
 left, right = st.columns(2)
 for column, kind in ((left, "csv"), (right, "parquet")):

@@ -31,19 +31,26 @@ def annotate_page(project: str, name: str, number: int, shown: dict) -> None:  #
     by_vote = {value: symbol for symbol, value in VOTES.items()}
     frame["vote"] = [by_vote.get((marks.get(n) or {}).get("vote"), "") for n in numbers]
     edited = st.data_editor(
-        frame, hide_index=True, width="stretch", disabled=["row", *first],
+        frame,
+        hide_index=True,
+        width="stretch",
+        disabled=["row", *first],
         column_config={"vote": st.column_config.SelectboxColumn("vote", options=list(VOTES))},
         key=f"annotate-{name}-{number}-{numbers[:1]}",
-    )  # fmt: skip
+    )
     st.caption("Your labels are saved with your name and the time; the latest per row counts.")
     left, right = st.columns(2)
     if left.button("Save annotations", icon=":material/save:"):
         changed = [
-            {"row": int(new["row"]), "label": new["label"] or None, "note": new["note"] or None,
-             "vote": VOTES.get(new["vote"] or "")}
+            {
+                "row": int(new["row"]),
+                "label": new["label"] or None,
+                "note": new["note"] or None,
+                "vote": VOTES.get(new["vote"] or ""),
+            }
             for (_, old), (_, new) in zip(frame.iterrows(), edited.iterrows(), strict=True)
             if (old["label"], old["note"], old["vote"]) != (new["label"], new["note"], new["vote"])
-        ]  # fmt: skip
+        ]
         if not changed:
             st.info("Nothing changed on this page.")
         else:
@@ -55,8 +62,13 @@ def annotate_page(project: str, name: str, number: int, shown: dict) -> None:  #
     if not may(project, "editor"):
         right.caption(":material/lock: Editors publish annotations as a new version.")
     elif right.button("Publish annotations as a new version", icon=":material/publish:"):
-        result = load(hub_client.publish_annotations, project, name, number,
-                      f"Annotations of version {number}")  # fmt: skip
+        result = load(
+            hub_client.publish_annotations,
+            project,
+            name,
+            number,
+            f"Annotations of version {number}",
+        )
         if result["__typename"] == "DatasetVersion":
             st.success(f"Version {result['number']} made, with label, note and vote columns.")
         else:
@@ -100,9 +112,16 @@ if name is not None:
         f"{about['message'] or 'no message'}"
     )
     history, profile, rows, changes, graph, describe, talk = st.tabs(
-        ["History", "Columns", "Rows", "Compare versions", "Lineage", "Describe columns",
-         "Discussion"]
-    )  # fmt: skip
+        [
+            "History",
+            "Columns",
+            "Rows",
+            "Compare versions",
+            "Lineage",
+            "Describe columns",
+            "Discussion",
+        ]
+    )
 
     with history:
         st.dataframe(
@@ -126,13 +145,19 @@ if name is not None:
         for use in current["runs"]:
             verb = "trained on" if use["direction"] == "input" else "produced"
             st.page_link(
-                "app_pages/run.py", label=f"{use['run']['name']} {verb} it",
-                icon=":material/description:", query_params={"id": use["run"]["id"]},
-            )  # fmt: skip
+                "app_pages/run.py",
+                label=f"{use['run']['name']} {verb} it",
+                icon=":material/description:",
+                query_params={"id": use["run"]["id"]},
+            )
 
     with profile:
-        shared = {"view": "DATASET_PROFILE", "project": project, "dataset": name,
-                  "datasetVersion": number}  # fmt: skip
+        shared = {
+            "view": "DATASET_PROFILE",
+            "project": project,
+            "dataset": name,
+            "datasetVersion": number,
+        }
         share.share_button(shared, f"{name} version {number}: profile")
         columns = current["columns"]
         table = profile_table(columns, current["rowCount"])
@@ -148,8 +173,9 @@ if name is not None:
             st.plotly_chart(figure, width="stretch")
         elif stats.get("top"):
             top = stats["top"]
-            figure = go.Figure(go.Bar(x=[t["count"] for t in top], y=[t["value"] for t in top],
-                                      orientation="h"))  # fmt: skip
+            figure = go.Figure(
+                go.Bar(x=[t["count"] for t in top], y=[t["value"] for t in top], orientation="h")
+            )
             figure.update_layout(height=300, margin={"t": 20}, xaxis_title="rows")
             st.plotly_chart(figure, width="stretch")
         else:
@@ -168,13 +194,24 @@ if name is not None:
         pages = max(1, -(-current["rowCount"] // PAGE_ROWS))
         page = right.number_input("Page", min_value=1, max_value=pages, value=1)
         order = None if sort == "(as stored)" else [f"{sort} {'desc' if descending else 'asc'}"]
-        shown = load(hub_client.dataset_rows, project, name, number, (page - 1) * PAGE_ROWS,
-                     PAGE_ROWS, order, condition)  # fmt: skip
+        shown = load(
+            hub_client.dataset_rows,
+            project,
+            name,
+            number,
+            (page - 1) * PAGE_ROWS,
+            PAGE_ROWS,
+            order,
+            condition,
+        )
         if shown["__typename"] != "DatasetRows":
             st.warning(shown["message"], icon=":material/filter_alt_off:")
         else:
-            st.dataframe(pd.DataFrame(shown["rows"], columns=shown["columns"]), hide_index=True,
-                         width="stretch")  # fmt: skip
+            st.dataframe(
+                pd.DataFrame(shown["rows"], columns=shown["columns"]),
+                hide_index=True,
+                width="stretch",
+            )
             matching = f"{shown['total']:,} rows" + (" match" if condition.strip() else "")
             st.caption(f"Page {page} of {pages} ({matching}).")
             if shown["masked"]:
@@ -229,8 +266,12 @@ if name is not None:
         if condition.strip():
             anchors.append((f"Rows where {condition.strip()}", {"filter": condition.strip()}))
         anchors += [(f"Column {c['name']}", {"column": c["name"]}) for c in current["columns"]]
-        discussion.show("DATASET_VERSION", current["id"], anchors=anchors,
-                        title=f"Discussion of version {number}")  # fmt: skip
+        discussion.show(
+            "DATASET_VERSION",
+            current["id"],
+            anchors=anchors,
+            title=f"Discussion of version {number}",
+        )
 
 st.subheader("Upload a version")
 if not may(project, "editor"):
@@ -245,6 +286,12 @@ with st.form("upload", clear_on_submit=True):
             st.error("Choose a file and name the dataset.")
         else:
             with st.spinner("Reading and profiling the file…"):
-                said = load(hub_client.upload_dataset, project, target.strip(), upload.name,
-                            upload.getvalue(), message)  # fmt: skip
+                said = load(
+                    hub_client.upload_dataset,
+                    project,
+                    target.strip(),
+                    upload.name,
+                    upload.getvalue(),
+                    message,
+                )
             st.success(said)

@@ -49,19 +49,27 @@ def prediction_reviews(project: str, version: dict[str, Any]) -> None:
         tally = queue["tally"]
         judged = "nothing decided"
         if tally["accuracy"] is not None:
-            judged = (f"judged correct {tally['accuracy']:.0%} (95 % {tally['low']:.0%} to "
-                      f"{tally['high']:.0%})")  # fmt: skip
+            judged = (
+                f"judged correct {tally['accuracy']:.0%} (95 % {tally['low']:.0%} to "
+                f"{tally['high']:.0%})"
+            )
         state = "closed" if queue["closedAt"] else "open"
-        st.page_link("app_pages/review.py", query_params={"review": queue["id"]},
-                     label=f"{queue['dataset']} version {queue['datasetVersion']}: {judged}, "
-                     f"{tally['complete']} of {tally['samples']} samples done ({state})",
-                     icon=":material/rate_review:")  # fmt: skip
+        st.page_link(
+            "app_pages/review.py",
+            query_params={"review": queue["id"]},
+            label=f"{queue['dataset']} version {queue['datasetVersion']}: {judged}, "
+            f"{tally['complete']} of {tally['samples']} samples done ({state})",
+            icon=":material/rate_review:",
+        )
     with st.popover("Ask for a review of its predictions", icon=":material/add:"):
         tables = [d["name"] for d in hub_client.datasets(project)]
         with st.form(f"start:{version['id']}"):
-            table = st.selectbox("Predictions table", tables,
-                                 help="A dataset with the inputs, the prediction and, if known, "
-                                 "the true answer per row")  # fmt: skip
+            table = st.selectbox(
+                "Predictions table",
+                tables,
+                help="A dataset with the inputs, the prediction and, if known, "
+                "the true answer per row",
+            )
             prediction = st.text_input("Column with the prediction", value="prediction")
             truth = st.text_input("Column with the true answer (optional)")
             size = st.number_input("Samples to review", 1, 5000, 100)
@@ -69,9 +77,18 @@ def prediction_reviews(project: str, version: dict[str, Any]) -> None:
             instructions = st.text_area("What reviewers should look for")
             started = st.form_submit_button("Start the review")
         if started and table:
-            act(lambda: model_client.start_review(version["id"], table, prediction,
-                                                  truth or None, int(size), int(per_item),
-                                                  instructions), "Review started")  # fmt: skip
+            act(
+                lambda: model_client.start_review(
+                    version["id"],
+                    table,
+                    prediction,
+                    truth or None,
+                    int(size),
+                    int(per_item),
+                    instructions,
+                ),
+                "Review started",
+            )
 
 
 def verdicts(version: dict[str, Any]) -> None:
@@ -89,17 +106,23 @@ def verdicts(version: dict[str, Any]) -> None:
     if approve:
         act(lambda: model_client.review_version(version["id"], "approve", body), "Approved")
     elif changes:
-        act(lambda: model_client.review_version(version["id"], "request_changes", body),
-            "Changes requested")  # fmt: skip
+        act(
+            lambda: model_client.review_version(version["id"], "request_changes", body),
+            "Changes requested",
+        )
 
 
 def gate(version: dict[str, Any], protected: list[str]) -> None:
     if version["gate"]["open"]:
-        st.success(f"Version {version['number']} may become {' or '.join(protected)}.",
-                   icon=":material/verified:")  # fmt: skip
+        st.success(
+            f"Version {version['number']} may become {' or '.join(protected)}.",
+            icon=":material/verified:",
+        )
     else:
-        st.warning(f"Not ready for {' or '.join(protected)}: "
-                   f"{'; '.join(version['gate']['reasons'])}.", icon=":material/lock:")  # fmt: skip
+        st.warning(
+            f"Not ready for {' or '.join(protected)}: {'; '.join(version['gate']['reasons'])}.",
+            icon=":material/lock:",
+        )
 
 
 def actions(project: str, model: dict[str, Any], version: dict[str, Any]) -> None:
@@ -134,11 +157,17 @@ def model_card(project: str, model: dict[str, Any], version: dict[str, Any]) -> 
     except HubError as exc:
         st.error(str(exc), icon=":material/error:")
         return
-    share.share_button({"view": "MODEL_CARD", "project": project, "modelVersionId": version["id"]},
-                       f"{model['name']} version {version['number']}: model card")  # fmt: skip
-    st.download_button("Download the card (Markdown)", card["markdown"],
-                       file_name=f"{model['name']}-v{version['number']}-card.md",
-                       mime="text/markdown", icon=":material/download:")  # fmt: skip
+    share.share_button(
+        {"view": "MODEL_CARD", "project": project, "modelVersionId": version["id"]},
+        f"{model['name']} version {version['number']}: model card",
+    )
+    st.download_button(
+        "Download the card (Markdown)",
+        card["markdown"],
+        file_name=f"{model['name']}-v{version['number']}-card.md",
+        mime="text/markdown",
+        icon=":material/download:",
+    )
     for section in card["sections"]:
         st.markdown(f"#### {section['title']}")
         if section["html"]:
@@ -151,8 +180,12 @@ def model_card(project: str, model: dict[str, Any], version: dict[str, Any]) -> 
                     body = st.text_area(section["title"], value=section["markdown"], height=160)
                     saved = st.form_submit_button("Save")
                 if saved:
-                    act(lambda key=section["key"], text=body: model_client.write_card(
-                        project, model["name"], key, text), "Saved")  # fmt: skip
+                    act(
+                        lambda key=section["key"], text=body: model_client.write_card(
+                            project, model["name"], key, text
+                        ),
+                        "Saved",
+                    )
 
 
 def version_page(project: str, model: dict[str, Any], version: dict[str, Any]) -> None:
@@ -160,15 +193,22 @@ def version_page(project: str, model: dict[str, Any], version: dict[str, Any]) -
     if version["aliases"]:
         title += " · " + ", ".join(version["aliases"])
     st.subheader(title)
-    st.caption(f"Registered by {version['createdBy']} · {when(version['createdAt'])} · "
-               f"weights at `{version['source']}`")  # fmt: skip
-    st.page_link("app_pages/run.py", label="The run it came from", icon=":material/description:",
-                 query_params={"id": version["runId"]})  # fmt: skip
+    st.caption(
+        f"Registered by {version['createdBy']} · {when(version['createdAt'])} · "
+        f"weights at `{version['source']}`"
+    )
+    st.page_link(
+        "app_pages/run.py",
+        label="The run it came from",
+        icon=":material/description:",
+        query_params={"id": version["runId"]},
+    )
     if version["description"]:
         st.markdown(version["description"])
     gate(version, version["policy"]["protected"])
-    tabs = st.tabs(["Checks", f"Reviews ({len(version['reviews'])})", "Inputs", "Model card",
-                    "Discussion"])  # fmt: skip
+    tabs = st.tabs(
+        ["Checks", f"Reviews ({len(version['reviews'])})", "Inputs", "Model card", "Discussion"]
+    )
     with tabs[0]:
         checks(version)
     with tabs[1]:
@@ -190,8 +230,10 @@ st.title("Models")
 project = pick_project(st.sidebar)
 found = load(model_client.models, project)
 if not found:
-    st.info(f"No models in {project} yet. Register one from a run: "
-            "`run.register_model(\"name\", \"path or URI\")`.")  # fmt: skip
+    st.info(
+        f"No models in {project} yet. Register one from a run: "
+        '`run.register_model("name", "path or URI")`.'
+    )
     st.stop()
 names = [m["name"] for m in found]
 wanted = st.query_params.get("model")
@@ -201,8 +243,9 @@ model = load(model_client.model, project, name)
 if model["description"]:
     st.markdown(model["description"])
 if model["aliases"]:
-    st.markdown(" ".join(f":blue-badge[{a['alias']} → version {a['version']}]"
-                         for a in model["aliases"]))  # fmt: skip
+    st.markdown(
+        " ".join(f":blue-badge[{a['alias']} → version {a['version']}]" for a in model["aliases"])
+    )
 rules = model["policy"]
 st.caption(
     f"Before {', '.join(rules['protected'])} moves: {len(rules['checks'])} check(s) "
@@ -210,35 +253,54 @@ st.caption(
     f"{rules['approvals']} approval(s)"
     + (f" from {rules['approverGroup']}" if rules["approverGroup"] else "")
     + (f"; {rules['autoMove']} moves by itself once they hold." if rules["autoMove"] else ".")
-)  # fmt: skip
+)
 
 versions = model["versions"]
-table = pd.DataFrame({
-    "version": [v["number"] for v in versions],
-    "aliases": [", ".join(v["aliases"]) for v in versions],
-    "checks passed": [f"{sum(c['status'] == 'passed' for c in v['checks'])} of {len(v['checks'])}"
-                      for v in versions],
-    "approvals": [f"{v['gate']['approvals']} of {v['gate']['needed']}" for v in versions],
-    "ready": ["yes" if v["gate"]["open"] else "no" for v in versions],
-    "by": [v["createdBy"] for v in versions],
-    "registered": [when(v["createdAt"]) for v in versions],
-})  # fmt: skip
+table = pd.DataFrame(
+    {
+        "version": [v["number"] for v in versions],
+        "aliases": [", ".join(v["aliases"]) for v in versions],
+        "checks passed": [
+            f"{sum(c['status'] == 'passed' for c in v['checks'])} of {len(v['checks'])}"
+            for v in versions
+        ],
+        "approvals": [f"{v['gate']['approvals']} of {v['gate']['needed']}" for v in versions],
+        "ready": ["yes" if v["gate"]["open"] else "no" for v in versions],
+        "by": [v["createdBy"] for v in versions],
+        "registered": [when(v["createdAt"]) for v in versions],
+    }
+)
 st.dataframe(table, hide_index=True, width="stretch")
 numbers = [v["number"] for v in versions]
 asked = st.query_params.get("version")
-chosen = st.selectbox("Version", numbers, format_func=lambda n: f"Version {n}",
-                      index=numbers.index(int(asked)) if asked and asked.isdigit()
-                      and int(asked) in numbers else 0)  # fmt: skip
+chosen = st.selectbox(
+    "Version",
+    numbers,
+    format_func=lambda n: f"Version {n}",
+    index=numbers.index(int(asked)) if asked and asked.isdigit() and int(asked) in numbers else 0,
+)
 st.query_params["version"] = str(chosen)
 version_page(project, model, next(v for v in versions if v["number"] == chosen))
 
 if model["moves"]:
     with st.expander("Who moved which alias when"):
-        st.dataframe(pd.DataFrame({
-            "when": [when(m["movedAt"]) for m in model["moves"]],
-            "alias": [m["alias"] for m in model["moves"]],
-            "to": [f"version {m['version']}" if m["version"] else "removed"
-                   for m in model["moves"]],
-            "from": [f"version {m['previous']}" if m["previous"] else "" for m in model["moves"]],
-            "by": [("the policy" if m["automatic"] else m["movedBy"]) for m in model["moves"]],
-        }), hide_index=True, width="stretch")  # fmt: skip
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "when": [when(m["movedAt"]) for m in model["moves"]],
+                    "alias": [m["alias"] for m in model["moves"]],
+                    "to": [
+                        f"version {m['version']}" if m["version"] else "removed"
+                        for m in model["moves"]
+                    ],
+                    "from": [
+                        f"version {m['previous']}" if m["previous"] else "" for m in model["moves"]
+                    ],
+                    "by": [
+                        ("the policy" if m["automatic"] else m["movedBy"]) for m in model["moves"]
+                    ],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )

@@ -30,8 +30,9 @@ def save(review_id: str, position: int, correct: bool, label: str | None, commen
 def inputs(review_id: str, sample: dict[str, Any], hidden: set[str]) -> None:
     """The sample's values, its images drawn: web addresses by the browser, the rest (run
     artifacts, files, S3 objects) through the hub, which holds the keys."""
-    shown = [(c, v) for c, v in zip(sample["columns"], sample["values"], strict=True)
-             if c not in hidden]  # fmt: skip
+    shown = [
+        (c, v) for c, v in zip(sample["columns"], sample["values"], strict=True) if c not in hidden
+    ]
     for column, value in shown:
         if not isinstance(value, str) or not value.lower().endswith(IMAGE_ENDINGS):
             continue
@@ -46,15 +47,19 @@ def inputs(review_id: str, sample: dict[str, Any], hidden: set[str]) -> None:
             st.warning(f"The image in {column} cannot be shown: {exc}", icon=":material/image:")
         else:
             st.image(picture, width=360, caption=column)
-    st.dataframe(pd.DataFrame({"what": [c for c, _ in shown],
-                               "value": [str(v) for _, v in shown]}),
-                 hide_index=True, width="stretch")  # fmt: skip
+    st.dataframe(
+        pd.DataFrame({"what": [c for c, _ in shown], "value": [str(v) for _, v in shown]}),
+        hide_index=True,
+        width="stretch",
+    )
 
 
 def one_at_a_time(review: dict[str, Any], found: dict[str, Any]) -> None:
     if not found["samples"]:
-        st.success("You have judged every sample that still needs a verdict. Thank you!",
-                   icon=":material/task_alt:")  # fmt: skip
+        st.success(
+            "You have judged every sample that still needs a verdict. Thank you!",
+            icon=":material/task_alt:",
+        )
         return
     sample = found["samples"][0]
     st.subheader(f"Sample {sample['position'] + 1} of {found['total']}")
@@ -65,8 +70,9 @@ def one_at_a_time(review: dict[str, Any], found: dict[str, Any]) -> None:
         st.metric("The model says", str(sample["prediction"]), border=True)
         comment = st.text_input("Comment (optional)", key=f"comment:{sample['position']}")
         yes, no = st.columns(2)
-        right_answer = yes.button("Correct", icon=":material/check:", type="primary",
-                                  width="stretch")  # fmt: skip
+        right_answer = yes.button(
+            "Correct", icon=":material/check:", type="primary", width="stretch"
+        )
         if right_answer and save(review["id"], sample["position"], True, None, comment):
             st.rerun()
         wrong_key = f"wrong:{review['id']}:{sample['position']}"
@@ -74,8 +80,12 @@ def one_at_a_time(review: dict[str, Any], found: dict[str, Any]) -> None:
             st.session_state[wrong_key] = True
         if st.session_state.get(wrong_key):
             others = [label for label in found["labels"] if label != str(sample["prediction"])]
-            label = st.selectbox("The right answer", others, index=None,
-                                 placeholder="Choose what it should have said")  # fmt: skip
+            label = st.selectbox(
+                "The right answer",
+                others,
+                index=None,
+                placeholder="Choose what it should have said",
+            )
             saved = st.button("Save", icon=":material/save:", disabled=label is None)
             if saved and save(review["id"], sample["position"], False, label, comment):
                 st.session_state.pop(wrong_key, None)
@@ -89,23 +99,37 @@ def grid(review: dict[str, Any], total: int) -> None:
     hidden = {review["predictionColumn"], review["truthColumn"]}
     rows = []
     for sample in found["samples"]:
-        values = {c: str(v) for c, v in zip(sample["columns"], sample["values"], strict=True)
-                  if c not in hidden}  # fmt: skip
+        values = {
+            c: str(v)
+            for c, v in zip(sample["columns"], sample["values"], strict=True)
+            if c not in hidden
+        }
         mine = sample["mine"] or {}
-        rows.append({"sample": sample["position"] + 1, **values,
-                     "the model says": str(sample["prediction"]),
-                     "correct?": mine.get("correct"), "right answer": mine.get("label"),
-                     "comment": mine.get("comment", "")})  # fmt: skip
+        rows.append(
+            {
+                "sample": sample["position"] + 1,
+                **values,
+                "the model says": str(sample["prediction"]),
+                "correct?": mine.get("correct"),
+                "right answer": mine.get("label"),
+                "comment": mine.get("comment", ""),
+            }
+        )
     table = pd.DataFrame(rows)
     locked = [c for c in table.columns if c not in ("correct?", "right answer", "comment")]
     edited = st.data_editor(
-        table, hide_index=True, width="stretch", disabled=locked, key=f"grid:{page}",
+        table,
+        hide_index=True,
+        width="stretch",
+        disabled=locked,
+        key=f"grid:{page}",
         column_config={
             "correct?": st.column_config.CheckboxColumn("correct?"),
-            "right answer": st.column_config.SelectboxColumn("right answer",
-                                                             options=found["labels"]),
+            "right answer": st.column_config.SelectboxColumn(
+                "right answer", options=found["labels"]
+            ),
         },
-    )  # fmt: skip
+    )
     if st.button("Save these verdicts", icon=":material/save:", type="primary"):
         saved = 0
         for before, after in zip(rows, edited.to_dict("records"), strict=True):
@@ -113,11 +137,19 @@ def grid(review: dict[str, Any], total: int) -> None:
             if correct is None or pd.isna(correct):
                 continue
             label = None if correct or pd.isna(after["right answer"]) else after["right answer"]
-            if (correct, label, after["comment"]) == (before["correct?"], before["right answer"],
-                                                      before["comment"]):  # fmt: skip
+            if (correct, label, after["comment"]) == (
+                before["correct?"],
+                before["right answer"],
+                before["comment"],
+            ):
                 continue
-            if not save(review["id"], int(after["sample"]) - 1, bool(correct), label,
-                        str(after["comment"] or "")):  # fmt: skip
+            if not save(
+                review["id"],
+                int(after["sample"]) - 1,
+                bool(correct),
+                label,
+                str(after["comment"] or ""),
+            ):
                 return
             saved += 1
         st.toast(f"Saved {saved} verdict(s)", icon=":material/check:")
@@ -126,16 +158,25 @@ def grid(review: dict[str, Any], total: int) -> None:
 
 def standing(review: dict[str, Any]) -> None:
     tally = review["tally"]
-    share.share_button({"view": "REVIEW_SUMMARY", "project": review["project"],
-                        "reviewId": review["id"]},
-                       f"{review['model']} version {review['version']}: review")  # fmt: skip
+    share.share_button(
+        {"view": "REVIEW_SUMMARY", "project": review["project"], "reviewId": review["id"]},
+        f"{review['model']} version {review['version']}: review",
+    )
     accuracy, agreement, judged = st.columns(3)
-    accuracy.metric("Judged correct", percent(tally["accuracy"]), border=True,
-                    help=f"95 % interval {percent(tally['low'])} to {percent(tally['high'])}, "
-                    f"over the {tally['decided']} samples with a majority")  # fmt: skip
-    agreement.metric("Reviewers agree on", percent(tally["agreement"]), border=True,
-                     help="Samples judged twice or more on which everyone agreed. Fleiss' kappa: "
-                     + ("—" if tally["kappa"] is None else f"{tally['kappa']:.2f}"))  # fmt: skip
+    accuracy.metric(
+        "Judged correct",
+        percent(tally["accuracy"]),
+        border=True,
+        help=f"95 % interval {percent(tally['low'])} to {percent(tally['high'])}, "
+        f"over the {tally['decided']} samples with a majority",
+    )
+    agreement.metric(
+        "Reviewers agree on",
+        percent(tally["agreement"]),
+        border=True,
+        help="Samples judged twice or more on which everyone agreed. Fleiss' kappa: "
+        + ("—" if tally["kappa"] is None else f"{tally['kappa']:.2f}"),
+    )
     judged.metric(
         f"Samples with {review['perItem']} verdicts",
         f"{tally['complete']} of {tally['samples']}",
@@ -144,8 +185,10 @@ def standing(review: dict[str, Any]) -> None:
         "above counts the samples you judged yourself.",
     )
     if tally["disagreements"]:
-        st.caption("Reviewers disagree on samples " + ", ".join(
-            str(p + 1) for p in tally["disagreements"][:30]))  # fmt: skip
+        st.caption(
+            "Reviewers disagree on samples "
+            + ", ".join(str(p + 1) for p in tally["disagreements"][:30])
+        )
 
 
 def owners(review: dict[str, Any]) -> None:
@@ -161,8 +204,10 @@ def owners(review: dict[str, Any]) -> None:
             except HubError as exc:
                 st.error(str(exc), icon=":material/error:")
             else:
-                st.success(f"{made['dataset']} version {made['version']} has the reviewed labels "
-                           f"({made['rows']:,} rows).")  # fmt: skip
+                st.success(
+                    f"{made['dataset']} version {made['version']} has the reviewed labels "
+                    f"({made['rows']:,} rows)."
+                )
         if review["closedAt"] is None and right.button("Close the review", icon=":material/lock:"):
             try:
                 model_client.close_review(review["id"])
@@ -186,8 +231,12 @@ names = {
     f"{q['tally']['complete']} of {q['tally']['samples']} done"
     for q in waiting
 }
-chosen = st.selectbox("Review", ids, index=ids.index(wanted) if wanted in ids else 0,
-                      format_func=lambda i: names.get(i, "this review"))  # fmt: skip
+chosen = st.selectbox(
+    "Review",
+    ids,
+    index=ids.index(wanted) if wanted in ids else 0,
+    format_func=lambda i: names.get(i, "this review"),
+)
 st.query_params["review"] = chosen
 review = load(model_client.review, chosen)
 found = load(model_client.review_samples, chosen)

@@ -116,8 +116,9 @@ if files:
     st.subheader("Files")
     st.dataframe(
         pd.DataFrame([(f["path"], size_text(f["size"])) for f in files], columns=["file", "size"]),
-        hide_index=True, width="stretch",
-    )  # fmt: skip
+        hide_index=True,
+        width="stretch",
+    )
     chosen = st.selectbox("File", [f["path"] for f in files], key="artifact")
     picked = next(f for f in files if f["path"] == chosen)
     token = hub_client.current_token()
@@ -131,25 +132,39 @@ if files:
 
 for registered in load(model_client.of_run, run["id"]):
     where = f" ({', '.join(registered['aliases'])})" if registered["aliases"] else ""
-    st.page_link("app_pages/models.py", icon=":material/model_training:",
-                 label=f"registered as {registered['model']} version {registered['number']}{where}",
-                 query_params={"project": registered["project"], "model": registered["model"],
-                               "version": str(registered["number"])})  # fmt: skip
+    st.page_link(
+        "app_pages/models.py",
+        icon=":material/model_training:",
+        label=f"registered as {registered['model']} version {registered['number']}{where}",
+        query_params={
+            "project": registered["project"],
+            "model": registered["model"],
+            "version": str(registered["number"]),
+        },
+    )
 
 for shared in load(hub_client.run_notebooks, run["id"]):
-    st.page_link("app_pages/wiki.py", label=f"Notebook: {shared['title']}", icon=":material/book:",
-                 query_params={"project": shared["project"], "slug": shared["slug"]})  # fmt: skip
+    st.page_link(
+        "app_pages/wiki.py",
+        label=f"Notebook: {shared['title']}",
+        icon=":material/book:",
+        query_params={"project": shared["project"], "slug": shared["slug"]},
+    )
 
 jobs = load(cluster_client.run_jobs, run["id"])
 if jobs:
     st.subheader("Cluster jobs")
     for job in jobs:
         ended = f" to {discussion.when(job['endedAt'])}" if job["endedAt"] else ""
-        with st.expander(f"{job['status'].lower()} · {job['gpus']:g} GPUs · {job['user']} · "
-                         f"{discussion.when(job['startedAt'])}{ended}"):  # fmt: skip
+        with st.expander(
+            f"{job['status'].lower()} · {job['gpus']:g} GPUs · {job['user']} · "
+            f"{discussion.when(job['startedAt'])}{ended}"
+        ):
             try:
-                st.code(cluster_client.job_logs(job["id"])[-20_000:] or "(no output yet)",
-                        language="text")  # fmt: skip
+                st.code(
+                    cluster_client.job_logs(job["id"])[-20_000:] or "(no output yet)",
+                    language="text",
+                )
             except hub_client.HubError as exc:
                 st.caption(f"The logs cannot be read now: {exc}")
 
@@ -177,9 +192,15 @@ st.subheader("Curves")
 keys = [m["key"] for m in run["metrics"]]
 if keys:
     shown_keys = keys[: share.MAX_METRICS]
-    share.share_button({"view": "METRIC_CHART", "project": run["project"]["name"],
-                        "runIds": [run["id"]], "metrics": shown_keys},
-                       f"{run['name']}: {', '.join(shown_keys[:3])}")  # fmt: skip
+    share.share_button(
+        {
+            "view": "METRIC_CHART",
+            "project": run["project"]["name"],
+            "runIds": [run["id"]],
+            "metrics": shown_keys,
+        },
+        f"{run['name']}: {', '.join(shown_keys[:3])}",
+    )
 series = load(hub_client.metric_series, [run["id"]], keys, BUCKETS) if keys else []
 if not keys:
     st.info("This run has not logged any metrics yet.")
@@ -201,8 +222,12 @@ if keys:
             "Steps", low, max(high, low + 1), (low, max(high, low + 1)), key="anchor-steps"
         )
         st.caption("Then write your comment below and choose this part under “About”.")
-    anchors.append((f"{metric}, steps {chosen[0]:,} to {chosen[1]:,}",
-                    {"metric": metric, "steps": list(chosen)}))  # fmt: skip
+    anchors.append(
+        (
+            f"{metric}, steps {chosen[0]:,} to {chosen[1]:,}",
+            {"metric": metric, "steps": list(chosen)},
+        )
+    )
 discussed = discussion.show("RUN", run["id"], anchors=anchors)
 
 names = {run["id"]: run["name"]}
@@ -214,7 +239,12 @@ for key, slot in chart_slots.items():
             low, high = thread["anchor"]["steps"]
             count = len(thread["comments"])
             figure.add_vrect(
-                x0=low, x1=high, fillcolor="#f2c94c", opacity=0.25, line_width=0,
-                annotation_text=f"💬 {count}", annotation_position="top left",
-            )  # fmt: skip
+                x0=low,
+                x1=high,
+                fillcolor="#f2c94c",
+                opacity=0.25,
+                line_width=0,
+                annotation_text=f"💬 {count}",
+                annotation_position="top left",
+            )
     slot.plotly_chart(figure, config={"displaylogo": False}, key=f"run-curve:{key}")

@@ -57,8 +57,11 @@ else:
         }
     )
     st.dataframe(frame, hide_index=True, width="stretch")
-    active = {f"{t['name']} (created {t['createdAt'][:10]})": t["id"] for t in tokens
-              if not t["revokedAt"]}  # fmt: skip
+    active = {
+        f"{t['name']} (created {t['createdAt'][:10]})": t["id"]
+        for t in tokens
+        if not t["revokedAt"]
+    }
     if active:
         with st.form("revoke-token"):
             choice = st.selectbox("Revoke a token", list(active))
@@ -81,21 +84,30 @@ if not links:
     st.info("Nothing from this project is shared.")
 else:
     st.dataframe(
-        pd.DataFrame({
-            "title": [link["title"] for link in links],
-            "shows": [link["view"].replace("_", " ").lower() for link in links],
-            "made by": [link["createdBy"] for link in links],
-            "for": ["signed-in people" if link["signedInOnly"] else "anyone with it"
-                    for link in links],
-            "expires": [link["expiresAt"][:10] for link in links],
-            "last viewed": [(link["lastViewedAt"] or "never")[:16].replace("T", " ")
-                            for link in links],
-            "state": [link["state"] for link in links],
-        }),
-        hide_index=True, width="stretch",
-    )  # fmt: skip
-    working = {f"{link['title']} ({link['createdBy']}, {link['createdAt'][:10]})": link["id"]
-               for link in links if link["state"] == "active"}  # fmt: skip
+        pd.DataFrame(
+            {
+                "title": [link["title"] for link in links],
+                "shows": [link["view"].replace("_", " ").lower() for link in links],
+                "made by": [link["createdBy"] for link in links],
+                "for": [
+                    "signed-in people" if link["signedInOnly"] else "anyone with it"
+                    for link in links
+                ],
+                "expires": [link["expiresAt"][:10] for link in links],
+                "last viewed": [
+                    (link["lastViewedAt"] or "never")[:16].replace("T", " ") for link in links
+                ],
+                "state": [link["state"] for link in links],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    working = {
+        f"{link['title']} ({link['createdBy']}, {link['createdAt'][:10]})": link["id"]
+        for link in links
+        if link["state"] == "active"
+    }
     if working:
         with st.form("revoke-link"):
             choice = st.selectbox("Revoke a link", list(working))

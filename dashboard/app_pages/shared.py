@@ -36,8 +36,10 @@ def curves(data: dict[str, Any], embedded: bool) -> None:
 
 def dataset_profile(data: dict[str, Any], embedded: bool) -> None:
     version = data["dataset"]["version"]
-    st.caption(f"{data['dataset']['name']} version {version['number']} · "
-               f"{version['rowCount']:,} rows · {version['message']}")  # fmt: skip
+    st.caption(
+        f"{data['dataset']['name']} version {version['number']} · "
+        f"{version['rowCount']:,} rows · {version['message']}"
+    )
     table = profile_table(version["columns"], version["rowCount"])
     st.dataframe(table, hide_index=True, width="stretch")
     if any(column["pii"] for column in version["columns"]):
@@ -57,16 +59,22 @@ def model_card(data: dict[str, Any], embedded: bool) -> None:
 
 def review_summary(data: dict[str, Any], embedded: bool) -> None:
     review, tally = data["review"], data["review"]["tally"]
-    st.caption(f"{review['model']} version {review['version']}, judged on {review['dataset']} "
-               f"version {review['datasetVersion']}"
-               + (" · closed" if review["closedAt"] else " · in progress"))  # fmt: skip
+    st.caption(
+        f"{review['model']} version {review['version']}, judged on {review['dataset']} "
+        f"version {review['datasetVersion']}"
+        + (" · closed" if review["closedAt"] else " · in progress")
+    )
     judged, accuracy, agreement = st.columns(3)
     judged.metric("Samples judged", f"{tally['judged']} of {tally['samples']}", border=True)
     if tally["accuracy"] is None:
         accuracy.metric("Accuracy", "—", border=True)
     else:
-        accuracy.metric("Accuracy", f"{tally['accuracy']:.0%}", border=True,
-                        help=f"95% interval {tally['low']:.0%} to {tally['high']:.0%}")  # fmt: skip
+        accuracy.metric(
+            "Accuracy",
+            f"{tally['accuracy']:.0%}",
+            border=True,
+            help=f"95% interval {tally['low']:.0%} to {tally['high']:.0%}",
+        )
     shown = "—" if tally["agreement"] is None else f"{tally['agreement']:.0%}"
     agreement.metric("Reviewers agree", shown, border=True)
 
@@ -106,8 +114,13 @@ def embed_codes(link: dict[str, Any]) -> None:
         st.code(link["embedHtml"], language="html", wrap_lines=True)
         st.caption("Or the plain address, for wikis and chats that understand oEmbed:")
         st.code(link["url"], language=None, wrap_lines=True)
-        st.markdown(" · ".join(f"[{kind.upper()} snapshot]({url})"
-                               for kind, url in link["snapshots"].items() if url))  # fmt: skip
+        st.markdown(
+            " · ".join(
+                f"[{kind.upper()} snapshot]({url})"
+                for kind, url in link["snapshots"].items()
+                if url
+            )
+        )
 
 
 @st.fragment(run_every=REFRESH)

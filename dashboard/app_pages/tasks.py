@@ -39,8 +39,9 @@ def card(task: dict[str, Any]) -> None:
             st.markdown(" ".join(f":gray-badge[{label}]" for label in task["labels"]))
         place = ORDER.index(task["status"])
         left, middle, right = st.columns(3)
-        if place > 0 and left.button("◀", key=f"back:{task['id']}",
-                                     help=f"Move to {COLUMNS[ORDER[place - 1]]}"):  # fmt: skip
+        if place > 0 and left.button(
+            "◀", key=f"back:{task['id']}", help=f"Move to {COLUMNS[ORDER[place - 1]]}"
+        ):
             move(task, ORDER[place - 1])
         if middle.button("Open", key=f"open:{task['id']}", type="tertiary"):
             st.query_params["task"] = task["id"]
@@ -52,19 +53,26 @@ def card(task: dict[str, Any]) -> None:
 
 def details(task: dict[str, Any], people: dict[str, str]) -> None:
     st.subheader(f"#{task['number']} {task['title']}")
-    st.caption(f"{task['project']} · opened by {task['createdBy']} · "
-               f"{COLUMNS[task['status']].lower()}")  # fmt: skip
+    st.caption(
+        f"{task['project']} · opened by {task['createdBy']} · {COLUMNS[task['status']].lower()}"
+    )
     if task["html"]:
         st.html(task["html"])
     with st.form(f"edit:{task['id']}"):
         left, middle, right = st.columns(3)
         names = ["", *people]
-        assignee = left.selectbox("Assignee", names, index=names.index(task["assignee"] or ""),
-                                  format_func=lambda n: people.get(n, "nobody"))  # fmt: skip
-        status = middle.selectbox("Status", ORDER, index=ORDER.index(task["status"]),
-                                  format_func=COLUMNS.get)  # fmt: skip
-        due = right.date_input("Due", value=date.fromisoformat(task["dueDate"])
-                               if task["dueDate"] else None)  # fmt: skip
+        assignee = left.selectbox(
+            "Assignee",
+            names,
+            index=names.index(task["assignee"] or ""),
+            format_func=lambda n: people.get(n, "nobody"),
+        )
+        status = middle.selectbox(
+            "Status", ORDER, index=ORDER.index(task["status"]), format_func=COLUMNS.get
+        )
+        due = right.date_input(
+            "Due", value=date.fromisoformat(task["dueDate"]) if task["dueDate"] else None
+        )
         if st.form_submit_button("Save"):
             values = {
                 "assignee": assignee,
@@ -80,8 +88,12 @@ def details(task: dict[str, Any], people: dict[str, str]) -> None:
                 st.rerun()
     for link in task["links"]:
         if link["kind"] == "RUN":
-            st.page_link("app_pages/run.py", label="The linked run", icon=":material/description:",
-                         query_params={"id": link["id"]})  # fmt: skip
+            st.page_link(
+                "app_pages/run.py",
+                label="The linked run",
+                icon=":material/description:",
+                query_params={"id": link["id"]},
+            )
     discussion.show("TASK", task["id"])
     if st.button("Back to the board", icon=":material/arrow_back:"):
         del st.query_params["task"]
@@ -132,10 +144,12 @@ with board_tab:
             label_text = st.text_input("Labels", placeholder="comma-separated: data, urgent")
             if st.form_submit_button("Open task", icon=":material/add:"):
                 values = {
-                        "title": title, "description": description, "assignee": assignee or None,
-                        "dueDate": due.isoformat() if due else None,
-                        "labels": [x.strip() for x in label_text.split(",") if x.strip()],
-                    }  # fmt: skip
+                    "title": title,
+                    "description": description,
+                    "assignee": assignee or None,
+                    "dueDate": due.isoformat() if due else None,
+                    "labels": [x.strip() for x in label_text.split(",") if x.strip()],
+                }
                 try:
                     made = hub_client.create_task(project, values)
                 except hub_client.HubError as exc:

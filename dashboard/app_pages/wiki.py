@@ -24,8 +24,9 @@ def cards(found: dict[str, Any]) -> None:
             st.markdown(f"**{item['title']}**")
             st.caption(item["state"])
             if item["kind"] == "run" and item["objectId"]:
-                st.page_link("app_pages/run.py", label="Open the run",
-                             query_params={"id": item["objectId"]})  # fmt: skip
+                st.page_link(
+                    "app_pages/run.py", label="Open the run", query_params={"id": item["objectId"]}
+                )
 
 
 def notebook(found: dict[str, Any]) -> None:
@@ -40,8 +41,7 @@ def notebook(found: dict[str, Any]) -> None:
                 text = st.text_area("Comment on this cell", key=f"cell-text:{cell['index']}")
                 if st.form_submit_button("Send"):
                     try:
-                        hub_client.add_comment("PAGE", found["id"], text,
-                                                   {"cell": cell["index"]})  # fmt: skip
+                        hub_client.add_comment("PAGE", found["id"], text, {"cell": cell["index"]})
                     except hub_client.HubError as exc:
                         st.error(str(exc), icon=":material/error:")
                     else:
@@ -50,11 +50,16 @@ def notebook(found: dict[str, Any]) -> None:
 
 def editor(project: str, found: dict[str, Any] | None) -> None:
     with st.form("page-editor"):
-        slug = st.text_input("Address", value=found["slug"] if found else "",
-                             disabled=found is not None, placeholder="onboarding")  # fmt: skip
+        slug = st.text_input(
+            "Address",
+            value=found["slug"] if found else "",
+            disabled=found is not None,
+            placeholder="onboarding",
+        )
         title = st.text_input("Title", value=found["title"] if found else "")
-        body = st.text_area("Text (Markdown)", value=found["body"] if found else "", height=300,
-                            help=REFERENCE_HELP)  # fmt: skip
+        body = st.text_area(
+            "Text (Markdown)", value=found["body"] if found else "", height=300, help=REFERENCE_HELP
+        )
         message = st.text_input("What changed", placeholder="e.g. added the results of run 12")
         if st.form_submit_button("Save", icon=":material/save:"):
             try:
@@ -72,9 +77,13 @@ project = pick_project(left)
 listed = load(hub_client.pages, project)
 labels = {p["slug"]: f"{'📓 ' if p['kind'] == 'notebook' else ''}{p['title']}" for p in listed}
 chosen = st.query_params.get("slug")
-slug = right.selectbox("Page", list(labels), format_func=labels.get,
-                       index=list(labels).index(chosen) if chosen in labels else None,
-                       placeholder="Choose a page")  # fmt: skip
+slug = right.selectbox(
+    "Page",
+    list(labels),
+    format_func=labels.get,
+    index=list(labels).index(chosen) if chosen in labels else None,
+    placeholder="Choose a page",
+)
 
 
 def contents(project: str, listed: list[dict[str, Any]]) -> None:
@@ -115,9 +124,14 @@ if slug is None:
             stem = uploaded.name.rsplit(".", 1)[0].lower()
             address = "".join(c if c.isalnum() else "-" for c in stem).strip("-")[:80]
             try:
-                saved = hub_client.save_page(project, address or "notebook", "",
-                                             uploaded.getvalue().decode("utf-8", "replace"),
-                                             "shared from the dashboard", "notebook")  # fmt: skip
+                saved = hub_client.save_page(
+                    project,
+                    address or "notebook",
+                    "",
+                    uploaded.getvalue().decode("utf-8", "replace"),
+                    "shared from the dashboard",
+                    "notebook",
+                )
             except hub_client.HubError as exc:
                 st.error(str(exc), icon=":material/error:")
             else:
@@ -129,14 +143,17 @@ st.query_params["slug"] = slug
 versions = [h["version"] for h in load(hub_client.page, project, slug)["history"]]
 version = st.selectbox("Version", versions, format_func=lambda v: f"version {v}", index=0)
 found = load(hub_client.page, project, slug, version)
-st.caption(f"Version {found['version']} by {found['author']} on "
-           f"{discussion.when(found['updatedAt'])}"
-           + (f" — {found['message']}" if found["message"] else ""))  # fmt: skip
+st.caption(
+    f"Version {found['version']} by {found['author']} on "
+    f"{discussion.when(found['updatedAt'])}"
+    + (f" — {found['message']}" if found["message"] else "")
+)
 if found["kind"] == "notebook":
     notebook(found)
 else:
-    share.share_button({"view": "WIKI_PAGE", "project": project, "slug": found["slug"]},
-                       found["title"])  # fmt: skip
+    share.share_button(
+        {"view": "WIKI_PAGE", "project": project, "slug": found["slug"]}, found["title"]
+    )
     st.html(found["html"])
     cards(found)
     with st.expander("Edit this page", icon=":material/edit:"):

@@ -82,9 +82,15 @@ class AuditFilterInput:
 
     def query(self) -> AuditQuery:
         return AuditQuery(
-            self.actor_id, self.project_id, self.object_kind, self.object_id, self.action,
-            self.outcome, self.since, self.until,
-        )  # fmt: skip
+            self.actor_id,
+            self.project_id,
+            self.object_kind,
+            self.object_id,
+            self.action,
+            self.outcome,
+            self.since,
+            self.until,
+        )
 
 
 @strawberry.type(name="AuditPage", description="Events, newest first.")
@@ -119,9 +125,12 @@ AuditVerificationResult = Annotated[
 class AuditQueries:
     @strawberry.field(description="Who accessed or changed what, newest first (audited too).")
     async def audit_events(
-        self, info: Info, filter: AuditFilterInput | None = None, first: int = 100,
+        self,
+        info: Info,
+        filter: AuditFilterInput | None = None,
+        first: int = 100,
         before: int | None = None,
-    ) -> AuditPageResult:  # fmt: skip
+    ) -> AuditPageResult:
         ctx = info.context
         query = (filter or AuditFilterInput()).query()
         try:
@@ -156,7 +165,11 @@ class AuditQueries:
         except SalonError as exc:
             return as_error(exc)  # type: ignore[return-value]
         return AuditVerificationType(
-            ok=report.ok, checked=report.checked, head_seq=report.head_seq,
-            head_hash=report.head_hash, problem=report.problem, broken_seq=report.broken_seq,
+            ok=report.ok,
+            checked=report.checked,
+            head_seq=report.head_seq,
+            head_hash=report.head_hash,
+            problem=report.problem,
+            broken_seq=report.broken_seq,
             checkpoint_found=checkpoint,
-        )  # fmt: skip
+        )

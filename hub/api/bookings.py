@@ -63,21 +63,29 @@ async def shown(store: Store, found: list[Booking]) -> list[BookingType]:
     )
     return [
         BookingType(
-            id=strawberry.ID(b.id), project=projects[b.project_id],
-            user=people.get(b.user_id, "unknown"), gpus=b.gpus,
-            starts_at=b.starts_at, ends_at=b.ends_at, time_zone=b.time_zone, note=b.note,
-            released_at=b.released_at, release_reason=b.release_reason, idle=b.id in idle,
+            id=strawberry.ID(b.id),
+            project=projects[b.project_id],
+            user=people.get(b.user_id, "unknown"),
+            gpus=b.gpus,
+            starts_at=b.starts_at,
+            ends_at=b.ends_at,
+            time_zone=b.time_zone,
+            note=b.note,
+            released_at=b.released_at,
+            release_reason=b.release_reason,
+            idle=b.id in idle,
         )
         for b in found
-    ]  # fmt: skip
+    ]
 
 
 def _local(text: str, field: str) -> datetime:
     try:
         return datetime.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidInput(f"{text!r} is not a date and time like 2026-12-01T09:00.",
-                           field=field) from None  # fmt: skip
+        raise InvalidInput(
+            f"{text!r} is not a date and time like 2026-12-01T09:00.", field=field
+        ) from None
 
 
 @strawberry.type
@@ -88,29 +96,45 @@ class BookingQueries:
     ) -> list[BookingType]:
         ctx = info.context
         since = since or now() - timedelta(days=1)
-        found = await bookings.between(ctx.store, ctx.principal, since,
-                                       until or since + timedelta(days=15))  # fmt: skip
+        found = await bookings.between(
+            ctx.store, ctx.principal, since, until or since + timedelta(days=15)
+        )
         return await shown(ctx.store, found)
 
     @strawberry.field(description="GPU quotas of projects and teams.")
     async def gpu_quotas(self, info: Info) -> list[QuotaType]:
         ctx = info.context
-        return [QuotaType(scope=q.scope_kind, name=q.name, gpus=q.gpus)
-                for q in await bookings.quotas(ctx.store, ctx.principal)]  # fmt: skip
+        return [
+            QuotaType(scope=q.scope_kind, name=q.name, gpus=q.gpus)
+            for q in await bookings.quotas(ctx.store, ctx.principal)
+        ]
 
-    @strawberry.field(description="Is it fairly shared? GPU-hours used by each project or team "
-                      "against what its quota promises (default: the last 30 days).")  # fmt: skip
+    @strawberry.field(
+        description="Is it fairly shared? GPU-hours used by each project or team "
+        "against what its quota promises (default: the last 30 days)."
+    )
     async def fair_share(
-        self, info: Info, by: str = "project", since: datetime | None = None,
+        self,
+        info: Info,
+        by: str = "project",
+        since: datetime | None = None,
         until: datetime | None = None,
-    ) -> list[FairShareType]:  # fmt: skip
+    ) -> list[FairShareType]:
         ctx = info.context
         until = until or now()
-        rows = await bookings.fair_share(ctx.store, ctx.principal, by,
-                                         since or until - timedelta(days=30), until)  # fmt: skip
-        return [FairShareType(who=r.who, gpu_hours=r.gpu_hours, share_of_use=r.share_of_use,
-                              quota_gpus=r.quota_gpus, share_of_quota=r.share_of_quota)
-                for r in rows]  # fmt: skip
+        rows = await bookings.fair_share(
+            ctx.store, ctx.principal, by, since or until - timedelta(days=30), until
+        )
+        return [
+            FairShareType(
+                who=r.who,
+                gpu_hours=r.gpu_hours,
+                share_of_use=r.share_of_use,
+                quota_gpus=r.quota_gpus,
+                share_of_quota=r.share_of_quota,
+            )
+            for r in rows
+        ]
 
 
 @strawberry.type
@@ -121,16 +145,24 @@ class BookingMutations:
         "has not that many GPUs free at some moment of the slot."
     )
     async def book_gpus(
-        self, info: Info, project: str, gpus: float, start: str, end: str,
-        time_zone: str = "UTC", note: str = "",
-    ) -> BookingResult:  # fmt: skip
+        self,
+        info: Info,
+        project: str,
+        gpus: float,
+        start: str,
+        end: str,
+        time_zone: str = "UTC",
+        note: str = "",
+    ) -> BookingResult:
         ctx = info.context
 
         async def made() -> BookingType:
-            wanted = bookings.Request(project, gpus, _local(start, "start"), _local(end, "end"),
-                                      time_zone, note)  # fmt: skip
-            return (await shown(ctx.store, [await bookings.book(ctx.store, ctx.principal,
-                                                                 wanted)]))[0]  # fmt: skip
+            wanted = bookings.Request(
+                project, gpus, _local(start, "start"), _local(end, "end"), time_zone, note
+            )
+            return (
+                await shown(ctx.store, [await bookings.book(ctx.store, ctx.principal, wanted)])
+            )[0]
 
         return await result_of(made(), lambda b: b)  # type: ignore[return-value]
 
@@ -144,8 +176,9 @@ class BookingMutations:
 
         return await result_of(released(), lambda b: b)  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Set a project's or team's GPU quota (site admins); no gpus "
-                         "removes it.")  # fmt: skip
+    @strawberry.mutation(
+        description="Set a project's or team's GPU quota (site admins); no gpus removes it."
+    )
     async def set_gpu_quota(
         self, info: Info, scope: str, name: str, gpus: float | None = None
     ) -> QuotaResult:

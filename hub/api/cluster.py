@@ -81,11 +81,18 @@ class JobType:
     @classmethod
     def of(cls, job: ClusterJob) -> JobType:
         return cls(
-            id=strawberry.ID(job.submission_id), status=job.status, entrypoint=job.entrypoint,
-            user=job.user_name, project=job.project, gpus=job.gpus, cpus=job.cpus,
-            run_id=strawberry.ID(job.run_id) if job.run_id else None, started_at=job.started_at,
-            ended_at=job.ended_at, message=job.message,
-        )  # fmt: skip
+            id=strawberry.ID(job.submission_id),
+            status=job.status,
+            entrypoint=job.entrypoint,
+            user=job.user_name,
+            project=job.project,
+            gpus=job.gpus,
+            cpus=job.cpus,
+            run_id=strawberry.ID(job.run_id) if job.run_id else None,
+            started_at=job.started_at,
+            ended_at=job.ended_at,
+            message=job.message,
+        )
 
 
 @strawberry.type(name="GpuHolder", description="An actor or running task that holds GPUs now.")
@@ -107,10 +114,16 @@ class HolderType:
     def of(cls, found: cluster.GpuHolder) -> HolderType:
         h = found.holder
         return cls(
-            kind=h.kind, id=strawberry.ID(h.holder_id), name=h.name, node_id=h.node_id,
-            gpus=h.gpus, ray_job_id=h.ray_job_id, pid=h.pid, started_at=h.started_at,
+            kind=h.kind,
+            id=strawberry.ID(h.holder_id),
+            name=h.name,
+            node_id=h.node_id,
+            gpus=h.gpus,
+            ray_job_id=h.ray_job_id,
+            pid=h.pid,
+            started_at=h.started_at,
             job=JobType.of(found.job) if found.job else None,
-        )  # fmt: skip
+        )
 
 
 @strawberry.type(name="GpuHolders", description="Who holds the cluster's GPUs right now.")
@@ -145,29 +158,45 @@ class ClusterQueries:
         seen = await cluster.state(ctx.store, ctx.settings, ctx.principal)
         alive = [n for n in seen.nodes if n.alive]
         return ClusterType(
-            configured=seen.configured, reachable=bool(seen.check and seen.check.ok),
+            configured=seen.configured,
+            reachable=bool(seen.check and seen.check.ok),
             checked_at=seen.check.checked_at if seen.check else None,
             last_answer_at=seen.last_answer,
             problem=seen.check.error if seen.check and not seen.check.ok else None,
-            nodes=[NodeType(node_id=n.node_id, address=n.address, alive=n.alive, cpus=n.cpus,
-                            cpus_used=n.cpus_used, gpus=n.gpus, gpus_used=n.gpus_used,
-                            gpu_utilization=n.gpu_utilization,
-                            gpu_memory_used_mb=n.gpu_memory_used_mb,
-                            gpu_memory_total_mb=n.gpu_memory_total_mb,
-                            name=n.name or n.address, is_head=n.is_head)
-                   for n in seen.nodes],
-            gpus=sum(n.gpus for n in alive), gpus_used=sum(n.gpus_used for n in alive),
-        )  # fmt: skip
+            nodes=[
+                NodeType(
+                    node_id=n.node_id,
+                    address=n.address,
+                    alive=n.alive,
+                    cpus=n.cpus,
+                    cpus_used=n.cpus_used,
+                    gpus=n.gpus,
+                    gpus_used=n.gpus_used,
+                    gpu_utilization=n.gpu_utilization,
+                    gpu_memory_used_mb=n.gpu_memory_used_mb,
+                    gpu_memory_total_mb=n.gpu_memory_total_mb,
+                    name=n.name or n.address,
+                    is_head=n.is_head,
+                )
+                for n in seen.nodes
+            ],
+            gpus=sum(n.gpus for n in alive),
+            gpus_used=sum(n.gpus_used for n in alive),
+        )
 
     @strawberry.field(description="GPUs in the cluster and in use over time (default: a week).")
     async def cluster_history(
-        self, info: Info, since: datetime | None = None, until: datetime | None = None,
+        self,
+        info: Info,
+        since: datetime | None = None,
+        until: datetime | None = None,
         buckets: int = 200,
-    ) -> list[PointType]:  # fmt: skip
+    ) -> list[PointType]:
         ctx = info.context
         until = until or now()
-        found = await cluster.history(ctx.store, ctx.principal, since or until - timedelta(days=7),
-                                      until, buckets)  # fmt: skip
+        found = await cluster.history(
+            ctx.store, ctx.principal, since or until - timedelta(days=7), until, buckets
+        )
         return [PointType(at=at, gpus=g, gpus_used=u) for at, g, u in found]
 
     @strawberry.field(
@@ -175,18 +204,32 @@ class ClusterQueries:
         "or model (what a run or a model cost; default: the last 30 days by person)."
     )
     async def cluster_usage(
-        self, info: Info, since: datetime | None = None, until: datetime | None = None,
-        period: str = "day", by: str = "person",
-    ) -> list[UsageType]:  # fmt: skip
+        self,
+        info: Info,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        period: str = "day",
+        by: str = "person",
+    ) -> list[UsageType]:
         ctx = info.context
         until = until or now()
-        rows = await cluster.usage(ctx.store, ctx.principal, since or until - timedelta(days=30),
-                                   until, period, by)  # fmt: skip
-        return [UsageType(period=r.period, who=r.who, gpu_hours=r.gpu_hours,
-                          cpu_hours=r.cpu_hours, jobs=r.jobs) for r in rows]  # fmt: skip
+        rows = await cluster.usage(
+            ctx.store, ctx.principal, since or until - timedelta(days=30), until, period, by
+        )
+        return [
+            UsageType(
+                period=r.period,
+                who=r.who,
+                gpu_hours=r.gpu_hours,
+                cpu_hours=r.cpu_hours,
+                jobs=r.jobs,
+            )
+            for r in rows
+        ]
 
-    @strawberry.field(description="Recent jobs on the cluster, newest first; of one run when "
-                      "runId is given.")  # fmt: skip
+    @strawberry.field(
+        description="Recent jobs on the cluster, newest first; of one run when runId is given."
+    )
     async def cluster_jobs(
         self, info: Info, limit: int = 200, run_id: strawberry.ID | None = None
     ) -> list[JobType]:
@@ -222,12 +265,18 @@ class ClusterMutations:
         "GPUs and CPUs; your name and the project are attached for accounting."
     )
     async def submit_job(
-        self, info: Info, project: str, entrypoint: str, gpus: float = 0, cpus: float = 1,
+        self,
+        info: Info,
+        project: str,
+        entrypoint: str,
+        gpus: float = 0,
+        cpus: float = 1,
         run_id: strawberry.ID | None = None,
-    ) -> JobResult:  # fmt: skip
+    ) -> JobResult:
         ctx = info.context
-        work = cluster.submit(ctx.store, ctx.settings, ctx.principal, project, entrypoint, gpus,
-                              cpus, run_id)  # fmt: skip
+        work = cluster.submit(
+            ctx.store, ctx.settings, ctx.principal, project, entrypoint, gpus, cpus, run_id
+        )
         return await result_of(work, JobType.of)  # type: ignore[return-value]
 
     @strawberry.mutation(description="Stop a job: whoever submitted it, a maintainer, an admin.")

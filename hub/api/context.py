@@ -103,18 +103,25 @@ Info = strawberry.Info[Context, None]
 def context_for(hub: Any, principal: Principal | None, address: str | None) -> Context:
     """A resolver context for ``principal`` from the hub's parts (``hub.app.Hub``)."""
     return Context(
-        store=hub.store, settings=hub.settings, principal_or_none=principal,
-        loaders=Loaders(hub.store, principal), auth=hub.authenticator, keys=hub.keys,
-        live=hub.live, address=address,
-    )  # fmt: skip
+        store=hub.store,
+        settings=hub.settings,
+        principal_or_none=principal,
+        loaders=Loaders(hub.store, principal),
+        auth=hub.authenticator,
+        keys=hub.keys,
+        live=hub.live,
+        address=address,
+    )
 
 
 def reading_as(base: Context, principal: Principal) -> Context:
     """``base`` for another principal (its own DataLoaders: nothing read is shared)."""
     return dataclasses.replace(
-        base, principal_or_none=principal, loaders=Loaders(base.store, principal),
+        base,
+        principal_or_none=principal,
+        loaders=Loaders(base.store, principal),
         address=principal.address,
-    )  # fmt: skip
+    )
 
 
 def selected(info: Info, names: frozenset[str]) -> frozenset[str]:

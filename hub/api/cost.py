@@ -61,9 +61,12 @@ def cost_rule(max_cost: int, max_page: int) -> type[ValidationRule]:
             return None
 
         def _selections(
-            self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType,
-            pending: int | None, seen: frozenset[str],
-        ) -> int:  # fmt: skip
+            self,
+            selection_set: SelectionSetNode | None,
+            parent: GraphQLNamedType,
+            pending: int | None,
+            seen: frozenset[str],
+        ) -> int:
             if selection_set is None:
                 return 0
             total = 0
@@ -90,9 +93,12 @@ def cost_rule(max_cost: int, max_page: int) -> type[ValidationRule]:
             return total
 
         def _field(
-            self, node: FieldNode, parent: GraphQLNamedType, pending: int | None,
+            self,
+            node: FieldNode,
+            parent: GraphQLNamedType,
+            pending: int | None,
             seen: frozenset[str],
-        ) -> int:  # fmt: skip
+        ) -> int:
             fields = getattr(parent, "fields", None)
             definition = fields.get(node.name.value) if fields else None
             if definition is None:  # __typename, or an unknown field another rule reports

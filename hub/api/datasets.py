@@ -48,8 +48,13 @@ class DatasetColumnType:
 
     @classmethod
     def of(cls, column: Column) -> DatasetColumnType:
-        return cls(name=column.name, type=column.type, description=column.description,
-                   pii=column.pii, profile=JSON(column.profile))  # fmt: skip
+        return cls(
+            name=column.name,
+            type=column.type,
+            description=column.description,
+            pii=column.pii,
+            profile=JSON(column.profile),
+        )
 
 
 @strawberry.type(name="DatasetRows", description="A page of a version's rows.")
@@ -145,8 +150,10 @@ class DatasetVersionType:
         ctx = info.context
         found = await lineage.runs_of_version(ctx.store, ctx.principal, self.found, self.record)
         loaded = await load_runs(info, [run for _, run in found])
-        return [RunUseType(direction=use.direction, recorded_at=use.recorded_at, run=run)
-                for (use, _), run in zip(found, loaded, strict=True)]  # fmt: skip
+        return [
+            RunUseType(direction=use.direction, recorded_at=use.recorded_at, run=run)
+            for (use, _), run in zip(found, loaded, strict=True)
+        ]
 
     @strawberry.field(
         description="A page of rows matching `filter` (the run filter language over the "
@@ -154,9 +161,13 @@ class DatasetVersionType:
         "'price desc'. `total` counts the matching rows."
     )
     async def rows(
-        self, info: Info, offset: int = 0, limit: int = 50, order_by: list[str] | None = None,
+        self,
+        info: Info,
+        offset: int = 0,
+        limit: int = 50,
+        order_by: list[str] | None = None,
         filter: str | None = None,
-    ) -> DatasetRowsResult:  # fmt: skip
+    ) -> DatasetRowsResult:
         ctx = info.context
         try:
             page = await datasets.preview(
@@ -175,11 +186,18 @@ class DatasetVersionType:
 
 def _version(found: Found, record: DatasetVersionRecord) -> DatasetVersionType:
     return DatasetVersionType(
-        id=strawberry.ID(record.id), number=record.number, author=record.author,
-        message=record.message, created_at=record.created_at, row_count=record.row_count,
-        size_bytes=record.size_bytes, source=record.source, content_hash=record.content_hash,
-        found=found, record=record,
-    )  # fmt: skip
+        id=strawberry.ID(record.id),
+        number=record.number,
+        author=record.author,
+        message=record.message,
+        created_at=record.created_at,
+        row_count=record.row_count,
+        size_bytes=record.size_bytes,
+        source=record.source,
+        content_hash=record.content_hash,
+        found=found,
+        record=record,
+    )
 
 
 @strawberry.type(name="Dataset", description="A named, versioned table in a project.")
@@ -260,15 +278,23 @@ class DatasetComparisonType:
     @classmethod
     def of(cls, c: dataset_compare.Comparison) -> DatasetComparisonType:
         return cls(
-            before=c.before, after=c.after, rows_before=c.rows_before, rows_after=c.rows_after,
-            added_columns=c.added_columns, removed_columns=c.removed_columns,
-            retyped_columns=[RetypedColumnType(name=n, before=b, after=a)
-                             for n, b, a in c.retyped_columns],
-            key=c.key, rows_added=c.rows_added, rows_removed=c.rows_removed,
-            rows_changed=c.rows_changed, repeated_keys=c.repeated_keys,
+            before=c.before,
+            after=c.after,
+            rows_before=c.rows_before,
+            rows_after=c.rows_after,
+            added_columns=c.added_columns,
+            removed_columns=c.removed_columns,
+            retyped_columns=[
+                RetypedColumnType(name=n, before=b, after=a) for n, b, a in c.retyped_columns
+            ],
+            key=c.key,
+            rows_added=c.rows_added,
+            rows_removed=c.rows_removed,
+            rows_changed=c.rows_changed,
+            repeated_keys=c.repeated_keys,
             shifts=[ColumnShiftType(**dataclasses.asdict(s)) for s in c.shifts],
             summary=c.summary,
-        )  # fmt: skip
+        )
 
 
 ComparisonResult = Annotated[
@@ -279,9 +305,15 @@ ComparisonResult = Annotated[
 
 def _dataset(found: Found) -> DatasetType:
     d = found.dataset
-    return DatasetType(id=strawberry.ID(d.id), name=d.name, description=d.description,
-                       created_at=d.created_at, created_by=d.created_by,
-                       fixed_schema=d.fixed_schema, found=found)  # fmt: skip
+    return DatasetType(
+        id=strawberry.ID(d.id),
+        name=d.name,
+        description=d.description,
+        created_at=d.created_at,
+        created_by=d.created_by,
+        fixed_schema=d.fixed_schema,
+        found=found,
+    )
 
 
 AnnotateResult = Annotated[
@@ -330,13 +362,19 @@ class DatasetMutations:
         description="Describe a column (editors); tagging it as PII or not needs a maintainer."
     )
     async def describe_dataset_column(
-        self, info: Info, project: str, dataset: str, column: str, description: str,
+        self,
+        info: Info,
+        project: str,
+        dataset: str,
+        column: str,
+        description: str,
         pii: bool | None = None,
-    ) -> ColumnResult:  # fmt: skip
+    ) -> ColumnResult:
         ctx = info.context
         try:
-            found = await datasets.find(ctx.store, ctx.principal, project, dataset, "editor",
-                                        "dataset.describe_column")  # fmt: skip
+            found = await datasets.find(
+                ctx.store, ctx.principal, project, dataset, "editor", "dataset.describe_column"
+            )
             await datasets.describe_column(
                 ctx.store, ctx.principal, found, column, description, pii
             )
@@ -351,14 +389,19 @@ class DatasetMutations:
         "kept with who and when, the latest per row counting."
     )
     async def annotate_rows(
-        self, info: Info, project: str, dataset: str, version: int,
+        self,
+        info: Info,
+        project: str,
+        dataset: str,
+        version: int,
         annotations: list[AnnotationInput],
-    ) -> AnnotateResult:  # fmt: skip
+    ) -> AnnotateResult:
         ctx = info.context
         items = [row_annotations.NewAnnotation(a.row, a.label, a.note, a.vote) for a in annotations]
         try:
-            found = await datasets.find(ctx.store, ctx.principal, project, dataset, "commenter",
-                                        "dataset.annotate")  # fmt: skip
+            found = await datasets.find(
+                ctx.store, ctx.principal, project, dataset, "commenter", "dataset.annotate"
+            )
             record = await datasets.version(ctx.store, found, version)
             count = await row_annotations.annotate(ctx.store, ctx.principal, found, record, items)
         except SalonError as exc:
@@ -374,8 +417,9 @@ class DatasetMutations:
     ) -> PublishResult:
         ctx = info.context
         try:
-            found = await datasets.find(ctx.store, ctx.principal, project, dataset, "editor",
-                                        "dataset.publish")  # fmt: skip
+            found = await datasets.find(
+                ctx.store, ctx.principal, project, dataset, "editor", "dataset.publish"
+            )
             record = await datasets.version(ctx.store, found, version)
             made, _ = await row_annotations.publish_annotations(
                 ctx.store, ctx.settings, ctx.principal, found, record, message
@@ -393,8 +437,9 @@ class DatasetMutations:
     ) -> RestrictResult:
         ctx = info.context
         try:
-            found = await datasets.find(ctx.store, ctx.principal, project, dataset, "maintainer",
-                                        "dataset.fix_schema")  # fmt: skip
+            found = await datasets.find(
+                ctx.store, ctx.principal, project, dataset, "maintainer", "dataset.fix_schema"
+            )
             await dataset_uploads.fix_schema(ctx.store, ctx.principal, found, fixed)
             again = await datasets.find(ctx.store, ctx.principal, project, dataset)
         except SalonError as exc:
@@ -410,8 +455,9 @@ class DatasetMutations:
     ) -> RestrictResult:
         ctx = info.context
         try:
-            found = await datasets.find(ctx.store, ctx.principal, project, dataset, "maintainer",
-                                        "object.restrict")  # fmt: skip
+            found = await datasets.find(
+                ctx.store, ctx.principal, project, dataset, "maintainer", "object.restrict"
+            )
         except SalonError as exc:
             return as_error(exc)  # type: ignore[return-value]
         work = access.restrict(

@@ -195,18 +195,31 @@ async def comments_of(store: Store, found: list[CommentRecord], me: str) -> list
     for c in found:
         named = [names[m.subject_id][0] for m in mentions.get(c.id, []) if m.subject_id in names]
         author = names.get(c.author_id, (c.author_id, c.author_id))
-        result.append(CommentType(
-            id=strawberry.ID(c.id), thread_id=strawberry.ID(c.thread_id),
-            reply_to=strawberry.ID(c.parent_id) if c.parent_id else None, author=author[0],
-            author_display_name=author[1], body=c.body, html=render(c.body, frozenset(named)),
-            created_at=c.created_at, edited_at=c.edited_at, deleted_at=c.deleted_at,
-            mentions=named,
-            reactions=[
-                ReactionType(emoji=e, symbol=EMOJI[e], count=len(who),
-                             people=[names.get(u, (u,))[0] for u in who], mine=me in who)
-                for e, who in by_comment[c.id].items()
-            ],
-        ))  # fmt: skip
+        result.append(
+            CommentType(
+                id=strawberry.ID(c.id),
+                thread_id=strawberry.ID(c.thread_id),
+                reply_to=strawberry.ID(c.parent_id) if c.parent_id else None,
+                author=author[0],
+                author_display_name=author[1],
+                body=c.body,
+                html=render(c.body, frozenset(named)),
+                created_at=c.created_at,
+                edited_at=c.edited_at,
+                deleted_at=c.deleted_at,
+                mentions=named,
+                reactions=[
+                    ReactionType(
+                        emoji=e,
+                        symbol=EMOJI[e],
+                        count=len(who),
+                        people=[names.get(u, (u,))[0] for u in who],
+                        mine=me in who,
+                    )
+                    for e, who in by_comment[c.id].items()
+                ],
+            )
+        )
     return result
 
 
@@ -216,10 +229,13 @@ def _anchor(text: str | None) -> CommentAnchorType | None:
     values = json.loads(text)
     steps = values.get("steps")
     return CommentAnchorType(
-        metric=values.get("metric"), steps=list(steps) if steps else None,
-        filter=values.get("filter"), row=values.get("row"), column=values.get("column"),
+        metric=values.get("metric"),
+        steps=list(steps) if steps else None,
+        filter=values.get("filter"),
+        row=values.get("row"),
+        column=values.get("column"),
         cell=values.get("cell"),
-    )  # fmt: skip
+    )
 
 
 async def _discussion(
@@ -234,10 +250,12 @@ async def _discussion(
     for record, item in zip(found, shown, strict=True):
         if record.id == record.thread_id:
             threads[record.id] = ThreadType(
-                id=item.id, anchor=_anchor(record.anchor), resolved_at=record.resolved_at,
+                id=item.id,
+                anchor=_anchor(record.anchor),
+                resolved_at=record.resolved_at,
                 resolved_by=names[record.resolved_by][0] if record.resolved_by else None,
                 comments=[item],
-            )  # fmt: skip
+            )
         elif record.thread_id in threads:
             threads[record.thread_id].comments.append(item)
     return DiscussionType(
@@ -257,25 +275,31 @@ async def entries(store: Store, found: list[ActivityRecord]) -> list[ActivityEnt
     projects = await store.projects.by_ids(sorted({e.project_id for e in found if e.project_id}))
     return [
         ActivityEntryType(
-            id=strawberry.ID(e.id), at=e.at, actor=names.get(e.actor_id, (e.actor_id,))[0],
+            id=strawberry.ID(e.id),
+            at=e.at,
+            actor=names.get(e.actor_id, (e.actor_id,))[0],
             actor_display_name=names.get(e.actor_id, (e.actor_id, e.actor_id))[1],
             project=projects[e.project_id].name if e.project_id in projects else None,
-            verb=e.verb, summary=e.summary, object_kind=e.object_kind,
+            verb=e.verb,
+            summary=e.summary,
+            object_kind=e.object_kind,
             object_id=strawberry.ID(e.object_id) if e.object_id else None,
             target_kind=e.target_kind,
             target_id=strawberry.ID(e.target_id) if e.target_id else None,
             detail=json.loads(e.detail),
         )
         for e in found
-    ]  # fmt: skip
+    ]
 
 
-async def _page(store: Store, found: list[ActivityRecord], limit: int,
-                last_looked: datetime | None = None) -> ActivityPageType:  # fmt: skip
+async def _page(
+    store: Store, found: list[ActivityRecord], limit: int, last_looked: datetime | None = None
+) -> ActivityPageType:
     return ActivityPageType(
         entries=await entries(store, found),
-        next_before=found[-1].id if len(found) == limit else None, last_looked=last_looked,
-    )  # fmt: skip
+        next_before=found[-1].id if len(found) == limit else None,
+        last_looked=last_looked,
+    )
 
 
 async def _notifications(store: Store, found: list[NotificationRecord]) -> list[NotificationType]:
@@ -322,17 +346,25 @@ class DiscussionQueries:
         "the project since you last marked it seen."
     )
     async def activity(
-        self, info: Info, project: str | None = None, about_kind: TargetKind | None = None,
-        about_id: strawberry.ID | None = None, actor: str | None = None,
-        verbs: list[str] | None = None, since: datetime | None = None,
-        before: str | None = None, limit: int = 50, since_last_look: bool = False,
-    ) -> ActivityResult:  # fmt: skip
+        self,
+        info: Info,
+        project: str | None = None,
+        about_kind: TargetKind | None = None,
+        about_id: strawberry.ID | None = None,
+        actor: str | None = None,
+        verbs: list[str] | None = None,
+        since: datetime | None = None,
+        before: str | None = None,
+        limit: int = 50,
+        since_last_look: bool = False,
+    ) -> ActivityResult:
         ctx = info.context
         if since_last_look and project is not None:
 
             async def last_look() -> ActivityPageType:
-                seen, found = await activity.since_last_look(ctx.store, ctx.principal, project,
-                                                             limit)  # fmt: skip
+                seen, found = await activity.since_last_look(
+                    ctx.store, ctx.principal, project, limit
+                )
                 return await _page(ctx.store, found, limit, seen)
 
             return await result_of(last_look(), lambda p: p)  # type: ignore[return-value]
@@ -340,9 +372,16 @@ class DiscussionQueries:
 
         async def read() -> ActivityPageType:
             found = await activity.feed(
-                ctx.store, ctx.principal, project=project, about=about, actor=actor,
-                verbs=verbs, since=since, before=before, limit=limit,
-            )  # fmt: skip
+                ctx.store,
+                ctx.principal,
+                project=project,
+                about=about,
+                actor=actor,
+                verbs=verbs,
+                since=since,
+                before=before,
+                limit=limit,
+            )
             return await _page(ctx.store, found, limit)
 
         return await result_of(read(), lambda p: p)  # type: ignore[return-value]
@@ -372,8 +411,14 @@ class DiscussionQueries:
         ctx = info.context
         edits = await comments.history(ctx.store, ctx.principal, id)
         names = await _names(ctx.store, {e.edited_by for e in edits})
-        return [CommentVersionType(body=e.body, edited_by=names.get(e.edited_by, (e.edited_by,))[0],
-                                   edited_at=e.edited_at) for e in edits]  # fmt: skip
+        return [
+            CommentVersionType(
+                body=e.body,
+                edited_by=names.get(e.edited_by, (e.edited_by,))[0],
+                edited_at=e.edited_at,
+            )
+            for e in edits
+        ]
 
 
 @strawberry.type
@@ -384,12 +429,24 @@ class DiscussionMutations:
         "and groups who can see the object."
     )
     async def add_comment(
-        self, info: Info, kind: TargetKind, id: strawberry.ID, body: str,
-        anchor: CommentAnchorInput | None = None, reply_to: strawberry.ID | None = None,
-    ) -> CommentResult:  # fmt: skip
+        self,
+        info: Info,
+        kind: TargetKind,
+        id: strawberry.ID,
+        body: str,
+        anchor: CommentAnchorInput | None = None,
+        reply_to: strawberry.ID | None = None,
+    ) -> CommentResult:
         ctx = info.context
-        work = comments.add(ctx.store, ctx.principal, kind.value, id, body,
-                            anchor.to_anchor() if anchor else None, reply_to)  # fmt: skip
+        work = comments.add(
+            ctx.store,
+            ctx.principal,
+            kind.value,
+            id,
+            body,
+            anchor.to_anchor() if anchor else None,
+            reply_to,
+        )
         return await _one(info, work)
 
     @strawberry.mutation(description="Change your comment; the earlier text is kept.")
@@ -419,8 +476,9 @@ class DiscussionMutations:
         ctx = info.context
         return await _one(info, comments.react(ctx.store, ctx.principal, id, emoji, on))
 
-    @strawberry.mutation(description="Follow an object (on: false stops): its comments and "
-                         "changes reach your inbox.")  # fmt: skip
+    @strawberry.mutation(
+        description="Follow an object (on: false stops): its comments and changes reach your inbox."
+    )
     async def watch(
         self, info: Info, kind: TargetKind, id: strawberry.ID, on: bool = True
     ) -> CountResult:
@@ -462,8 +520,9 @@ class DigestsSentType:
     people: list[str]
 
 
-DigestSettingsResult = Annotated[DigestSettingsType | Errors, strawberry.union(
-    "DigestSettingsResult")]  # fmt: skip
+DigestSettingsResult = Annotated[
+    DigestSettingsType | Errors, strawberry.union("DigestSettingsResult")
+]
 SentResult = Annotated[DigestsSentType | Errors, strawberry.union("SendDigestsResult")]
 
 
@@ -473,8 +532,9 @@ class DigestQueries:
     async def digest_settings(self, info: Info) -> DigestSettingsType:
         ctx = info.context
         chosen = await digests.settings_of(ctx.store, ctx.principal)
-        return DigestSettingsType(frequency=chosen.frequency, time_zone=chosen.time_zone,
-                                  last_sent_at=chosen.last_sent_at)  # fmt: skip
+        return DigestSettingsType(
+            frequency=chosen.frequency, time_zone=chosen.time_zone, last_sent_at=chosen.last_sent_at
+        )
 
     @strawberry.field(description="Your next digest as it stands now.")
     async def digest_preview(self, info: Info) -> DigestType:
@@ -485,8 +545,10 @@ class DigestQueries:
 
 @strawberry.type
 class DigestMutations:
-    @strawberry.mutation(description="Get a digest daily, weekly or not at (off), with times in "
-                         "this time zone (an IANA name such as Europe/Berlin).")  # fmt: skip
+    @strawberry.mutation(
+        description="Get a digest daily, weekly or not at (off), with times in "
+        "this time zone (an IANA name such as Europe/Berlin)."
+    )
     async def set_digest_settings(
         self, info: Info, frequency: str, time_zone: str = "UTC"
     ) -> DigestSettingsResult:
@@ -499,8 +561,10 @@ class DigestMutations:
             ),
         )
 
-    @strawberry.mutation(description="Send the digests that are due now (site admins); force: "
-                         "everyone's, due or not. only: one person's.")  # fmt: skip
+    @strawberry.mutation(
+        description="Send the digests that are due now (site admins); force: "
+        "everyone's, due or not. only: one person's."
+    )
     async def send_digests(
         self, info: Info, force: bool = False, only: str | None = None
     ) -> SentResult:

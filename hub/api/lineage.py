@@ -33,10 +33,13 @@ class DatasetUseType:
     @classmethod
     def of(cls, item: UsedVersion) -> DatasetUseType:
         return cls(
-            direction=item.use.direction, recorded_at=item.use.recorded_at,
-            project=item.project.name, dataset=item.dataset.name, version=item.version.number,
+            direction=item.use.direction,
+            recorded_at=item.use.recorded_at,
+            project=item.project.name,
+            dataset=item.dataset.name,
+            version=item.version.number,
             version_id=strawberry.ID(item.version.id),
-        )  # fmt: skip
+        )
 
 
 @strawberry.type(name="RunUse", description="A run that read or produced a dataset version.")
@@ -59,9 +62,14 @@ class LineageMutations:
         "the latest when no version is given."
     )
     async def use_dataset(
-        self, info: Info, run_id: strawberry.ID, project: str, dataset: str,
-        version: int | None = None, direction: str = "input",
-    ) -> UseResult:  # fmt: skip
+        self,
+        info: Info,
+        run_id: strawberry.ID,
+        project: str,
+        dataset: str,
+        version: int | None = None,
+        direction: str = "input",
+    ) -> UseResult:
         ctx = info.context
         work = lineage.use_dataset(
             ctx.store, ctx.principal, run_id, project, dataset, version, direction

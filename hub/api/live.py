@@ -34,9 +34,12 @@ class Subscription:
         "project you can read."
     )
     async def activity_added(
-        self, info: Info, project: str | None = None, about_kind: TargetKind | None = None,
+        self,
+        info: Info,
+        project: str | None = None,
+        about_kind: TargetKind | None = None,
         about_id: strawberry.ID | None = None,
-    ) -> AsyncGenerator[ActivityEntryType, None]:  # fmt: skip
+    ) -> AsyncGenerator[ActivityEntryType, None]:
         ctx = info.context
         principal = ctx.principal
         about = (about_kind.value, str(about_id)) if about_kind and about_id else None
@@ -56,10 +59,12 @@ class Subscription:
     ) -> AsyncGenerator[CommentType, None]:
         ctx = info.context
         principal = ctx.principal
-        target = await targets.find(ctx.store, principal, kind.value, id, READ,
-                                    action="comments.subscribe")  # fmt: skip
-        await audit.read(ctx.store, principal, "comments.subscribe", kind.value, id,
-                         target.project.id, 0)  # fmt: skip
+        target = await targets.find(
+            ctx.store, principal, kind.value, id, READ, action="comments.subscribe"
+        )
+        await audit.read(
+            ctx.store, principal, "comments.subscribe", kind.value, id, target.project.id, 0
+        )
         async with ctx.live.changes() as queue:
             while True:
                 committed = await queue.get()
@@ -87,5 +92,6 @@ class Subscription:
                         continue
                     if await permissions.access_to(ctx.store, principal, run.project_id) is None:
                         continue
-                    yield MetricUpdateType(run_id=strawberry.ID(run.id),
-                                           points=event.row_count or 0, at=now())  # fmt: skip
+                    yield MetricUpdateType(
+                        run_id=strawberry.ID(run.id), points=event.row_count or 0, at=now()
+                    )

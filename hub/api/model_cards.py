@@ -22,8 +22,13 @@ class SectionType:
 
     @classmethod
     def of(cls, section: model_cards.Section) -> SectionType:
-        return cls(key=section.key, title=section.title, markdown=section.markdown,
-                   html=render(section.markdown), editable=section.editable)  # fmt: skip
+        return cls(
+            key=section.key,
+            title=section.title,
+            markdown=section.markdown,
+            html=render(section.markdown),
+            editable=section.editable,
+        )
 
 
 @strawberry.type(name="ModelCard", description="What a model version is, from tracked facts.")
@@ -40,14 +45,22 @@ SectionResult = Annotated[SectionType | Errors, strawberry.union("ModelCardSecti
 
 @strawberry.type
 class ModelCardQueries:
-    @strawberry.field(description="A model version's card, generated from what Salon tracked "
-                      "and what the owners wrote.")  # fmt: skip
+    @strawberry.field(
+        description="A model version's card, generated from what Salon tracked "
+        "and what the owners wrote."
+    )
     async def model_card(self, info: Info, version_id: strawberry.ID) -> CardResult:
         ctx = info.context
         work = model_cards.card(ctx.store, ctx.principal, version_id)
-        return await result_of(work, lambda c: CardType(
-            model=c.model, version=c.version, markdown=c.markdown,
-            sections=[SectionType.of(s) for s in c.sections]))  # type: ignore[return-value]  # fmt: skip
+        return await result_of(
+            work,
+            lambda c: CardType(
+                model=c.model,
+                version=c.version,
+                markdown=c.markdown,
+                sections=[SectionType.of(s) for s in c.sections],
+            ),
+        )  # type: ignore[return-value]
 
 
 @strawberry.type

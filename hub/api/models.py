@@ -42,10 +42,16 @@ class CheckType:
     def of(cls, check: ModelCheck) -> CheckType:
         spec = spec_of(check.spec_json)
         return cls(
-            id=strawberry.ID(check.id), kind=check.kind, title=spec.title, status=check.status,
-            detail=check.detail, job_id=strawberry.ID(check.job_id) if check.job_id else None,
-            log=check.log, started_at=check.started_at, ended_at=check.ended_at,
-        )  # fmt: skip
+            id=strawberry.ID(check.id),
+            kind=check.kind,
+            title=spec.title,
+            status=check.status,
+            detail=check.detail,
+            job_id=strawberry.ID(check.job_id) if check.job_id else None,
+            log=check.log,
+            started_at=check.started_at,
+            ended_at=check.ended_at,
+        )
 
 
 @strawberry.type(name="ModelReview", description="A reviewer's verdict on a version.")
@@ -98,15 +104,27 @@ class PolicyType:
     @classmethod
     def of(cls, policy: Policy) -> PolicyType:
         return cls(
-            protected=list(policy.protected), approvals=policy.approvals,
-            approver_group=policy.approver_group, auto_move=policy.auto_move,
-            checks=[CheckSpecType(
-                kind=c.kind, title=c.title, metric=c.metric, op=c.op, value=c.value,
-                than=c.than, by=c.by, higher_is_better=c.higher_is_better,
-                entrypoint=c.entrypoint, gpus=c.gpus,
-                dataset_version=strawberry.ID(c.dataset_version) if c.dataset_version else None,
-            ) for c in policy.checks],
-        )  # fmt: skip
+            protected=list(policy.protected),
+            approvals=policy.approvals,
+            approver_group=policy.approver_group,
+            auto_move=policy.auto_move,
+            checks=[
+                CheckSpecType(
+                    kind=c.kind,
+                    title=c.title,
+                    metric=c.metric,
+                    op=c.op,
+                    value=c.value,
+                    than=c.than,
+                    by=c.by,
+                    higher_is_better=c.higher_is_better,
+                    entrypoint=c.entrypoint,
+                    gpus=c.gpus,
+                    dataset_version=strawberry.ID(c.dataset_version) if c.dataset_version else None,
+                )
+                for c in policy.checks
+            ],
+        )
 
 
 @strawberry.type(name="ModelVersion", description="A version of a model, from a run.")
@@ -160,88 +178,149 @@ class ModelType:
     aliases: list[AliasType]
     policy: PolicyType = strawberry.field(description="The policy new versions are held to.")
     versions: list[VersionType] = strawberry.field(description="Newest first.")
-    moves: list[MoveType] = strawberry.field(description="Who moved which alias when, newest "
-                                             "first.")  # fmt: skip
+    moves: list[MoveType] = strawberry.field(
+        description="Who moved which alias when, newest first."
+    )
 
 
 EXPENSIVE = frozenset({"checks", "reviews", "reviewQueues", "gate", "policy"})
-UNASKED = GateType(open=False, reasons=[], approvals=0, needed=0, approved_by=[],
-                   changes_requested_by=[])  # fmt: skip
+UNASKED = GateType(
+    open=False, reasons=[], approvals=0, needed=0, approved_by=[], changes_requested_by=[]
+)
 
 
 async def version_types(
-    store: Store, model: ModelRecord, project: str, found: list[ModelVersionRecord],
+    store: Store,
+    model: ModelRecord,
+    project: str,
+    found: list[ModelVersionRecord],
     wanted: frozenset[str] = EXPENSIVE,
-) -> list[VersionType]:  # fmt: skip
+) -> list[VersionType]:
     """Versions ready to resolve; only the costly fields in ``wanted`` are worked out."""
     ids = [v.id for v in found]
     gated = "gate" in wanted
     checks = await store.models.checks(ids) if gated or "checks" in wanted else []
     reviews = await store.models.reviews(ids) if gated or "reviews" in wanted else []
-    queues = (await queue_types(store, await store.reviews.of_versions(ids))
-              if "reviewQueues" in wanted else [])  # fmt: skip
+    queues = (
+        await queue_types(store, await store.reviews.of_versions(ids))
+        if "reviewQueues" in wanted
+        else []
+    )
     aliases = models.aliases_by_version(await store.models.aliases([model.id]))
-    gates = {v.id: await models.gate(store, v, [c for c in checks if c.version_id == v.id],
-                                     [r for r in reviews if r.version_id == v.id])
-             for v in found} if gated else {}  # fmt: skip
-    people = await store.users.by_ids(sorted(
-        {v.created_by for v in found} | {r.user_id for r in reviews}))  # fmt: skip
+    gates = (
+        {
+            v.id: await models.gate(
+                store,
+                v,
+                [c for c in checks if c.version_id == v.id],
+                [r for r in reviews if r.version_id == v.id],
+            )
+            for v in found
+        }
+        if gated
+        else {}
+    )
+    people = await store.users.by_ids(
+        sorted({v.created_by for v in found} | {r.user_id for r in reviews})
+    )
 
     def name(user_id: str) -> str:
         return people[user_id].name if user_id in people else "salon"
 
     def review(r: ModelReview) -> ReviewType:
-        return ReviewType(id=strawberry.ID(r.id), reviewer=name(r.user_id), verdict=r.verdict,
-                          body=r.body, html=render(r.body), at=r.at)  # fmt: skip
+        return ReviewType(
+            id=strawberry.ID(r.id),
+            reviewer=name(r.user_id),
+            verdict=r.verdict,
+            body=r.body,
+            html=render(r.body),
+            at=r.at,
+        )
 
     shown = []
     for v in found:
         gate = gates.get(v.id)
         inputs = inputs_of(v.input_schema_json)
-        shown.append(VersionType(
-            id=strawberry.ID(v.id), model=model.name, project=project, number=v.number,
-            run_id=strawberry.ID(v.run_id), source=v.source, description=v.description,
-            tags=[KeyValueType(key=k, value=val) for k, val in json.loads(v.tags_json).items()],
-            input_schema=None if inputs is None else [InputType(name=n, type=t)
-                                                      for n, t in inputs],
-            aliases=sorted(aliases.get(v.id, [])), created_by=name(v.created_by),
-            created_at=v.created_at,
-            policy=PolicyType.of(Policy.from_json(v.policy_json) if "policy" in wanted
-                                 else Policy()),
-            checks=[CheckType.of(c) for c in checks if c.version_id == v.id],
-            reviews=[review(r) for r in reviews if r.version_id == v.id],
-            review_queues=[q for q in queues if q.version_id == v.id],
-            gate=UNASKED if gate is None else GateType(
-                open=gate.open, reasons=list(gate.reasons), approvals=gate.approvals,
-                needed=gate.needed, approved_by=[name(u) for u in gate.approved_by],
-                changes_requested_by=[name(u) for u in gate.blocked_by]),
-        ))  # fmt: skip
+        shown.append(
+            VersionType(
+                id=strawberry.ID(v.id),
+                model=model.name,
+                project=project,
+                number=v.number,
+                run_id=strawberry.ID(v.run_id),
+                source=v.source,
+                description=v.description,
+                tags=[KeyValueType(key=k, value=val) for k, val in json.loads(v.tags_json).items()],
+                input_schema=None
+                if inputs is None
+                else [InputType(name=n, type=t) for n, t in inputs],
+                aliases=sorted(aliases.get(v.id, [])),
+                created_by=name(v.created_by),
+                created_at=v.created_at,
+                policy=PolicyType.of(
+                    Policy.from_json(v.policy_json) if "policy" in wanted else Policy()
+                ),
+                checks=[CheckType.of(c) for c in checks if c.version_id == v.id],
+                reviews=[review(r) for r in reviews if r.version_id == v.id],
+                review_queues=[q for q in queues if q.version_id == v.id],
+                gate=UNASKED
+                if gate is None
+                else GateType(
+                    open=gate.open,
+                    reasons=list(gate.reasons),
+                    approvals=gate.approvals,
+                    needed=gate.needed,
+                    approved_by=[name(u) for u in gate.approved_by],
+                    changes_requested_by=[name(u) for u in gate.blocked_by],
+                ),
+            )
+        )
     return shown
 
 
-async def model_type(store: Store, model: ModelRecord, project: str,
-                     wanted: frozenset[str] = EXPENSIVE) -> ModelType:  # fmt: skip
+async def model_type(
+    store: Store, model: ModelRecord, project: str, wanted: frozenset[str] = EXPENSIVE
+) -> ModelType:
     versions = await store.models.versions(model.id)
     numbers = {v.id: v.number for v in versions}
     aliases = await store.models.aliases([model.id])
     moves = await store.models.moves(model.id)
-    people = await store.users.by_ids(sorted({a.moved_by for a in aliases}
-                                             | {m.moved_by for m in moves}))  # fmt: skip
+    people = await store.users.by_ids(
+        sorted({a.moved_by for a in aliases} | {m.moved_by for m in moves})
+    )
 
     def name(user_id: str) -> str:
         return people[user_id].name if user_id in people else "salon"
 
     return ModelType(
-        id=strawberry.ID(model.id), project=project, name=model.name,
-        description=model.description, created_at=model.created_at,
-        aliases=[AliasType(alias=a.alias, version=numbers[a.version_id], moved_by=name(a.moved_by),
-                           moved_at=a.moved_at) for a in aliases],
+        id=strawberry.ID(model.id),
+        project=project,
+        name=model.name,
+        description=model.description,
+        created_at=model.created_at,
+        aliases=[
+            AliasType(
+                alias=a.alias,
+                version=numbers[a.version_id],
+                moved_by=name(a.moved_by),
+                moved_at=a.moved_at,
+            )
+            for a in aliases
+        ],
         policy=PolicyType.of(await models.policy(store, model)),
         versions=await version_types(store, model, project, versions, wanted),
-        moves=[MoveType(alias=m.alias, version=numbers.get(m.version_id or ""),
-                        previous=numbers.get(m.previous_id or ""), moved_by=name(m.moved_by),
-                        moved_at=m.moved_at, automatic=m.automatic) for m in moves],
-    )  # fmt: skip
+        moves=[
+            MoveType(
+                alias=m.alias,
+                version=numbers.get(m.version_id or ""),
+                previous=numbers.get(m.previous_id or ""),
+                moved_by=name(m.moved_by),
+                moved_at=m.moved_at,
+                automatic=m.automatic,
+            )
+            for m in moves
+        ],
+    )
 
 
 @strawberry.input(description="A check a policy asks for: give the fields its kind needs.")
@@ -267,10 +346,19 @@ class CheckInput:
 
     def spec(self) -> CheckSpec:
         return CheckSpec(
-            self.kind, self.name, self.metric, self.op, self.value, self.than, self.by,
-            self.higher_is_better, self.entrypoint, self.gpus,
-            str(self.dataset_version) if self.dataset_version else None, self.samples,
-        )  # fmt: skip
+            self.kind,
+            self.name,
+            self.metric,
+            self.op,
+            self.value,
+            self.than,
+            self.by,
+            self.higher_is_better,
+            self.entrypoint,
+            self.gpus,
+            str(self.dataset_version) if self.dataset_version else None,
+            self.samples,
+        )
 
 
 @strawberry.input(description="A promotion policy.")
@@ -282,8 +370,13 @@ class PolicyInput:
     auto_move: str | None = None
 
     def policy(self) -> Policy:
-        return Policy(tuple(self.protected), tuple(c.spec() for c in self.checks),
-                      self.approvals, self.approver_group, self.auto_move)  # fmt: skip
+        return Policy(
+            tuple(self.protected),
+            tuple(c.spec() for c in self.checks),
+            self.approvals,
+            self.approver_group,
+            self.auto_move,
+        )
 
 
 @strawberry.input(description="An input the version expects.")
@@ -334,8 +427,9 @@ class ModelQueries:
         shown = []
         for owner in owners.values():  # a run is behind a version or two: one pass per model
             mine = [v for v in found if v.model_id == owner.id]
-            shown += await version_types(ctx.store, owner, projects[owner.project_id].name, mine,
-                                         wanted)  # fmt: skip
+            shown += await version_types(
+                ctx.store, owner, projects[owner.project_id].name, mine, wanted
+            )
         return shown
 
     @strawberry.field(description="One model version with its checks, reviews and gate.")
@@ -351,16 +445,16 @@ class ModelQueries:
 
 @strawberry.type
 class ModelMutations:
-    @strawberry.mutation(description="An empty model, to set its policy before its first "
-                         "version (editors).")  # fmt: skip
+    @strawberry.mutation(
+        description="An empty model, to set its policy before its first version (editors)."
+    )
     async def create_model(
         self, info: Info, project: str, name: str, description: str = ""
     ) -> ModelResult:
         ctx = info.context
 
         async def made() -> ModelType:
-            model = await models.create_model(ctx.store, ctx.principal, project, name,
-                                              description)  # fmt: skip
+            model = await models.create_model(ctx.store, ctx.principal, project, name, description)
             return await model_type(ctx.store, model, project)
 
         return await result_of(made(), lambda m: m)  # type: ignore[return-value]
@@ -382,17 +476,28 @@ class ModelMutations:
         "editors). The checks of the model's policy start at once."
     )
     async def register_model_version(
-        self, info: Info, run_id: strawberry.ID, name: str, source: str, description: str = "",
-        tags: list[KeyValueInput] | None = None, input_schema: list[InputInput] | None = None,
-    ) -> VersionResult:  # fmt: skip
+        self,
+        info: Info,
+        run_id: strawberry.ID,
+        name: str,
+        source: str,
+        description: str = "",
+        tags: list[KeyValueInput] | None = None,
+        input_schema: list[InputInput] | None = None,
+    ) -> VersionResult:
         ctx = info.context
 
         async def made() -> VersionType:
             model, version, _ = await models.register(
-                ctx.store, ctx.principal, run_id, name, source, description,
+                ctx.store,
+                ctx.principal,
+                run_id,
+                name,
+                source,
+                description,
                 {t.key: t.value for t in tags or []},
                 None if input_schema is None else [(i.name, i.type) for i in input_schema],
-            )  # fmt: skip
+            )
             project = (await ctx.store.projects.by_ids([model.project_id]))[model.project_id]
             shown = await version_types(
                 ctx.store, model, project.name, [version], selected(info, EXPENSIVE)
@@ -401,8 +506,10 @@ class ModelMutations:
 
         return await result_of(made(), lambda v: v)  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Set a model's promotion policy (maintainers); versions "
-                         "registered from now on are held to it.")  # fmt: skip
+    @strawberry.mutation(
+        description="Set a model's promotion policy (maintainers); versions "
+        "registered from now on are held to it."
+    )
     async def set_model_policy(
         self, info: Info, project: str, model: str, policy: PolicyInput
     ) -> PolicyResult:
@@ -420,40 +527,54 @@ class ModelMutations:
         ctx = info.context
 
         async def moved() -> MoveType:
-            move = await models.move_alias(ctx.store, ctx.principal, project, model, alias,
-                                           version)  # fmt: skip
+            move = await models.move_alias(ctx.store, ctx.principal, project, model, alias, version)
             found = await ctx.store.models.versions_by_ids(
-                [i for i in (move.version_id, move.previous_id) if i])  # fmt: skip
+                [i for i in (move.version_id, move.previous_id) if i]
+            )
             return MoveType(
                 alias=move.alias,
                 version=found[move.version_id].number if move.version_id else None,
                 previous=found[move.previous_id].number if move.previous_id else None,
-                moved_by=ctx.principal.user_name, moved_at=move.moved_at,
+                moved_by=ctx.principal.user_name,
+                moved_at=move.moved_at,
                 automatic=move.automatic,
-            )  # fmt: skip
+            )
 
         return await result_of(moved(), lambda m: m)  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Approve a version or request changes, with a comment "
-                         "(commenters and up; not a version you registered).")  # fmt: skip
+    @strawberry.mutation(
+        description="Approve a version or request changes, with a comment "
+        "(commenters and up; not a version you registered)."
+    )
     async def review_model_version(
         self, info: Info, id: strawberry.ID, verdict: str, body: str = ""
     ) -> ReviewResult:
         ctx = info.context
         work = models.review(ctx.store, ctx.principal, id, verdict, body)
-        return await result_of(work, lambda r: ReviewType(
-            id=strawberry.ID(r.id), reviewer=ctx.principal.user_name, verdict=r.verdict,
-            body=r.body, html=render(r.body), at=r.at))  # type: ignore[return-value]  # fmt: skip
+        return await result_of(
+            work,
+            lambda r: ReviewType(
+                id=strawberry.ID(r.id),
+                reviewer=ctx.principal.user_name,
+                verdict=r.verdict,
+                body=r.body,
+                html=render(r.body),
+                at=r.at,
+            ),
+        )  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Run a version's checks again, under the policy it was "
-                         "registered with (editors).")  # fmt: skip
+    @strawberry.mutation(
+        description="Run a version's checks again, under the policy it was "
+        "registered with (editors)."
+    )
     async def rerun_model_checks(self, info: Info, id: strawberry.ID) -> VersionResult:
         ctx = info.context
 
         async def again() -> VersionType:
             await models.rerun_checks(ctx.store, ctx.principal, id)
-            version, found = await models.find_version(ctx.store, ctx.principal, id, "viewer",
-                                                       "model.read")  # fmt: skip
+            version, found = await models.find_version(
+                ctx.store, ctx.principal, id, "viewer", "model.read"
+            )
             return await _version(ctx.store, version.id, found)
 
         return await result_of(again(), lambda v: v)  # type: ignore[return-value]

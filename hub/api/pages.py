@@ -75,9 +75,16 @@ class PageType:
     def cells(self) -> list[CellType]:
         if self.record.kind != "notebook":
             return []
-        return [CellType(index=c.index, kind=c.kind, source=c.source, html=c.html,
-                         execution_count=c.execution_count)
-                for c in notebooks.cells(notebooks.read(self.record.body))]  # fmt: skip
+        return [
+            CellType(
+                index=c.index,
+                kind=c.kind,
+                source=c.source,
+                html=c.html,
+                execution_count=c.execution_count,
+            )
+            for c in notebooks.cells(notebooks.read(self.record.body))
+        ]
 
     @strawberry.field(description="What the page refers to, each as you may see it now.")
     async def cards(self, info: Info) -> list[CardType]:
@@ -105,14 +112,21 @@ async def shown(store: Store, found: list[PageRecord]) -> list[PageType]:
     )
     return [
         PageType(
-            id=strawberry.ID(p.id), project=projects[p.project_id], slug=p.slug,
-            kind=p.kind, run_id=strawberry.ID(p.run_id) if p.run_id else None, title=p.title,
-            version=p.number, message=p.message,
+            id=strawberry.ID(p.id),
+            project=projects[p.project_id],
+            slug=p.slug,
+            kind=p.kind,
+            run_id=strawberry.ID(p.run_id) if p.run_id else None,
+            title=p.title,
+            version=p.number,
+            message=p.message,
             author=people.get(p.author_id, "salon"),
-            updated_at=p.updated_at or p.created_at, created_at=p.created_at, record=p,
+            updated_at=p.updated_at or p.created_at,
+            created_at=p.created_at,
+            record=p,
         )
         for p in found
-    ]  # fmt: skip
+    ]
 
 
 PageResult = Annotated[PageType | Errors, strawberry.union("PageResult")]
@@ -150,14 +164,22 @@ class PageMutations:
         "creating it when new; commenters and up. A notebook may be attached to a run."
     )
     async def save_page(
-        self, info: Info, project: str, slug: str, body: str, title: str = "",
-        message: str = "", kind: str = "page", run_id: strawberry.ID | None = None,
-    ) -> PageResult:  # fmt: skip
+        self,
+        info: Info,
+        project: str,
+        slug: str,
+        body: str,
+        title: str = "",
+        message: str = "",
+        kind: str = "page",
+        run_id: strawberry.ID | None = None,
+    ) -> PageResult:
         ctx = info.context
 
         async def saved() -> PageType:
-            page = await pages.save(ctx.store, ctx.principal, project, slug, title, body,
-                                    message, kind, run_id)  # fmt: skip
+            page = await pages.save(
+                ctx.store, ctx.principal, project, slug, title, body, message, kind, run_id
+            )
             return (await shown(ctx.store, [page]))[0]
 
         return await result_of(saved(), lambda p: p)  # type: ignore[return-value]

@@ -40,11 +40,15 @@ class UserType:
     @classmethod
     def of(cls, record: UserRecord, show_email: bool) -> UserType:
         return cls(
-            id=strawberry.ID(record.id), name=record.name, display_name=record.display_name,
-            email=record.email if show_email else None, is_admin=record.is_admin,
-            is_compliance=record.is_compliance, disabled=record.disabled_at is not None,
+            id=strawberry.ID(record.id),
+            name=record.name,
+            display_name=record.display_name,
+            email=record.email if show_email else None,
+            is_admin=record.is_admin,
+            is_compliance=record.is_compliance,
+            disabled=record.disabled_at is not None,
             created_at=record.created_at,
-        )  # fmt: skip
+        )
 
 
 @strawberry.type(name="Group", description="People who share roles (e.g. a team).")
@@ -69,8 +73,9 @@ class MemberType:
     @classmethod
     def of(cls, member: Member) -> MemberType:
         m = member.membership
-        return cls(kind=m.subject_kind, name=member.name, role=m.role, pii=m.pii,
-                   granted_at=m.granted_at)  # fmt: skip
+        return cls(
+            kind=m.subject_kind, name=member.name, role=m.role, pii=m.pii, granted_at=m.granted_at
+        )
 
 
 @strawberry.type(
@@ -90,12 +95,16 @@ class ApiTokenType:
     @classmethod
     def of(cls, record: TokenRecord) -> ApiTokenType:
         return cls(
-            id=strawberry.ID(record.id), name=record.name, created_at=record.created_at,
-            expires_at=record.expires_at, revoked_at=record.revoked_at,
+            id=strawberry.ID(record.id),
+            name=record.name,
+            created_at=record.created_at,
+            expires_at=record.expires_at,
+            revoked_at=record.revoked_at,
             can_write=record.scope_write,
-            project_ids=None if record.scope_projects is None
+            project_ids=None
+            if record.scope_projects is None
             else [strawberry.ID(p) for p in record.scope_projects],
-        )  # fmt: skip
+        )
 
 
 @strawberry.type(name="NewApiToken", description="A token just made, with its secret (shown once).")
@@ -166,11 +175,13 @@ class PeopleQueries:
             user=UserType.of(user, show_email=True),
             auth_method=principal.auth_method,
             can_write=principal.scope_write,
-            roles=[ProjectRoleType(project_id=strawberry.ID(p), role=a.role, pii=a.pii)
-                   for p, a in sorted(held.items())],
+            roles=[
+                ProjectRoleType(project_id=strawberry.ID(p), role=a.role, pii=a.pii)
+                for p, a in sorted(held.items())
+            ],
             can_read_audit=permissions.can_read_audit(principal),
             can_manage_people=permissions.can_manage_people(principal),
-        )  # fmt: skip
+        )
 
     @strawberry.field(description="Everyone with an account (for @mentions and sharing).")
     async def users(self, info: Info) -> list[UserType]:
@@ -193,14 +204,22 @@ class PeopleQueries:
 class PeopleMutations:
     @strawberry.mutation(description="Make a personal API token; its secret is shown once.")
     async def create_api_token(
-        self, info: Info, name: str, projects: list[str] | None = None,
-        can_write: bool = True, expires_in_days: int = tokens.DEFAULT_DAYS,
-    ) -> NewTokenResult:  # fmt: skip
+        self,
+        info: Info,
+        name: str,
+        projects: list[str] | None = None,
+        can_write: bool = True,
+        expires_in_days: int = tokens.DEFAULT_DAYS,
+    ) -> NewTokenResult:
         ctx = info.context
         work = tokens.create_token(
-            ctx.store, ctx.principal, name, projects=projects, write=can_write,
+            ctx.store,
+            ctx.principal,
+            name,
+            projects=projects,
+            write=can_write,
             expires_in_days=expires_in_days,
-        )  # fmt: skip
+        )
         return await result_of(  # type: ignore[return-value]
             work, lambda made: NewApiTokenType(token=ApiTokenType.of(made[0]), secret=made[1])
         )
@@ -213,15 +232,26 @@ class PeopleMutations:
 
     @strawberry.mutation(description="Add an account (site admins).")
     async def create_user(
-        self, info: Info, name: str, password: str | None = None,
-        display_name: str | None = None, email: str | None = None,
-        is_admin: bool = False, is_compliance: bool = False,
-    ) -> UserResult:  # fmt: skip
+        self,
+        info: Info,
+        name: str,
+        password: str | None = None,
+        display_name: str | None = None,
+        email: str | None = None,
+        is_admin: bool = False,
+        is_compliance: bool = False,
+    ) -> UserResult:
         ctx = info.context
         work = accounts.create_user(
-            ctx.store, ctx.principal, name, password, display_name=display_name,
-            email=email, is_admin=is_admin, is_compliance=is_compliance,
-        )  # fmt: skip
+            ctx.store,
+            ctx.principal,
+            name,
+            password,
+            display_name=display_name,
+            email=email,
+            is_admin=is_admin,
+            is_compliance=is_compliance,
+        )
         return await result_of(work, _user)  # type: ignore[return-value]
 
     @strawberry.mutation(description="Disable or re-enable an account (site admins).")

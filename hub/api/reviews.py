@@ -39,10 +39,19 @@ class TallyType:
     @classmethod
     def of(cls, t: Tally) -> TallyType:
         return cls(
-            samples=t.samples, judged=t.judged, complete=t.complete, judgements=t.judgements,
-            correct=t.correct, decided=t.decided, accuracy=t.accuracy, low=t.low, high=t.high,
-            kappa=t.kappa, agreement=t.agreement, disagreements=list(t.disagreements),
-        )  # fmt: skip
+            samples=t.samples,
+            judged=t.judged,
+            complete=t.complete,
+            judgements=t.judgements,
+            correct=t.correct,
+            decided=t.decided,
+            accuracy=t.accuracy,
+            low=t.low,
+            high=t.high,
+            kappa=t.kappa,
+            agreement=t.agreement,
+            disagreements=list(t.disagreements),
+        )
 
 
 @strawberry.type(name="ReviewQueue", description="Predictions of a model version under review.")
@@ -76,18 +85,28 @@ async def queue_types(store: Store, queues: list[ReviewQueue]) -> list[QueueType
     projects = await store.projects.by_ids(sorted({q.project_id for q in queues}))
     tables = await store.datasets.versions_by_ids(sorted({q.dataset_version_id for q in queues}))
     datasets = await store.datasets.by_ids(sorted({t.dataset_id for t in tables.values()}))
-    return [QueueType(
-        id=strawberry.ID(q.id), project=projects[q.project_id].name,
-        model=models[versions[q.version_id].model_id].name,
-        version=versions[q.version_id].number, version_id=strawberry.ID(q.version_id),
-        dataset=datasets[tables[q.dataset_version_id].dataset_id].name,
-        dataset_version=tables[q.dataset_version_id].number,
-        prediction_column=q.prediction_column, truth_column=q.truth_column,
-        labels=json.loads(q.labels_json), per_item=q.per_item, instructions=q.instructions,
-        instructions_html=render(q.instructions),
-        created_by=people[q.created_by].name if q.created_by in people else "salon",
-        created_at=q.created_at, closed_at=q.closed_at, tally=TallyType.of(counted[q.id]),
-    ) for q in queues]  # fmt: skip
+    return [
+        QueueType(
+            id=strawberry.ID(q.id),
+            project=projects[q.project_id].name,
+            model=models[versions[q.version_id].model_id].name,
+            version=versions[q.version_id].number,
+            version_id=strawberry.ID(q.version_id),
+            dataset=datasets[tables[q.dataset_version_id].dataset_id].name,
+            dataset_version=tables[q.dataset_version_id].number,
+            prediction_column=q.prediction_column,
+            truth_column=q.truth_column,
+            labels=json.loads(q.labels_json),
+            per_item=q.per_item,
+            instructions=q.instructions,
+            instructions_html=render(q.instructions),
+            created_by=people[q.created_by].name if q.created_by in people else "salon",
+            created_at=q.created_at,
+            closed_at=q.closed_at,
+            tally=TallyType.of(counted[q.id]),
+        )
+        for q in queues
+    ]
 
 
 @strawberry.type(name="ReviewJudgement", description="Your verdict on a sample.")
@@ -141,8 +160,13 @@ PublishResult = Annotated[PublishedType | Errors, strawberry.union("PublishRevie
 
 
 def _judgement(j: Judgement) -> JudgementType:
-    return JudgementType(position=j.position, correct=j.correct, label=j.label,
-                         comment=j.comment, judged_at=j.judged_at)  # fmt: skip
+    return JudgementType(
+        position=j.position,
+        correct=j.correct,
+        label=j.label,
+        comment=j.comment,
+        judged_at=j.judged_at,
+    )
 
 
 @strawberry.type
@@ -167,9 +191,13 @@ class ReviewQueries:
         "needs verdicts; or `limit` from `offset` (a grid); or the one at `position`."
     )
     async def review_samples(
-        self, info: Info, id: strawberry.ID, offset: int = 0, limit: int = 1,
+        self,
+        info: Info,
+        id: strawberry.ID,
+        offset: int = 0,
+        limit: int = 1,
         position: int | None = None,
-    ) -> SamplesResult:  # fmt: skip
+    ) -> SamplesResult:
         ctx = info.context
 
         async def found() -> SamplesType:
@@ -178,18 +206,28 @@ class ReviewQueries:
             )
             opened = page.opened
             return SamplesType(
-                model=opened.model, version=opened.version, dataset=opened.found.dataset.name,
+                model=opened.model,
+                version=opened.version,
+                dataset=opened.found.dataset.name,
                 dataset_version=opened.record.number,
                 instructions_html=render(opened.queue.instructions),
-                labels=json.loads(opened.queue.labels_json), total=page.total,
+                labels=json.loads(opened.queue.labels_json),
+                total=page.total,
                 judged_by_me=page.judged_by_me,
-                samples=[SampleType(position=s.position, row_number=s.row_number,
-                                    columns=s.columns, values=JSON(s.values),
-                                    prediction=JSON(s.prediction), truth=JSON(s.truth),
-                                    judgements=s.judgements,
-                                    mine=_judgement(s.mine) if s.mine else None)
-                         for s in page.samples],
-            )  # fmt: skip
+                samples=[
+                    SampleType(
+                        position=s.position,
+                        row_number=s.row_number,
+                        columns=s.columns,
+                        values=JSON(s.values),
+                        prediction=JSON(s.prediction),
+                        truth=JSON(s.truth),
+                        judgements=s.judgements,
+                        mine=_judgement(s.mine) if s.mine else None,
+                    )
+                    for s in page.samples
+                ],
+            )
 
         return await result_of(found(), lambda s: s)  # type: ignore[return-value]
 
@@ -201,29 +239,52 @@ class ReviewMutations:
         "dataset of its project with the prediction (and optionally the truth) per row (editors)."
     )
     async def start_review(
-        self, info: Info, version_id: strawberry.ID, dataset: str, prediction_column: str,
-        dataset_version: int | None = None, truth_column: str | None = None,
-        labels: list[str] | None = None, size: int = 200, per_item: int = 2,
-        instructions: str = "", seed: int | None = None,
-    ) -> QueueResult:  # fmt: skip
+        self,
+        info: Info,
+        version_id: strawberry.ID,
+        dataset: str,
+        prediction_column: str,
+        dataset_version: int | None = None,
+        truth_column: str | None = None,
+        labels: list[str] | None = None,
+        size: int = 200,
+        per_item: int = 2,
+        instructions: str = "",
+        seed: int | None = None,
+    ) -> QueueResult:
         ctx = info.context
 
         async def made() -> QueueType:
             queue = await reviews.start(
-                ctx.store, ctx.principal, version_id, dataset, prediction_column,
-                dataset_version=dataset_version, truth_column=truth_column, labels=labels,
-                size=size, per_item=per_item, instructions=instructions, seed=seed,
-            )  # fmt: skip
+                ctx.store,
+                ctx.principal,
+                version_id,
+                dataset,
+                prediction_column,
+                dataset_version=dataset_version,
+                truth_column=truth_column,
+                labels=labels,
+                size=size,
+                per_item=per_item,
+                instructions=instructions,
+                seed=seed,
+            )
             return (await queue_types(ctx.store, [queue]))[0]
 
         return await result_of(made(), lambda q: q)  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Your verdict on a sample (commenters and up); judging it "
-                         "again replaces it.")  # fmt: skip
+    @strawberry.mutation(
+        description="Your verdict on a sample (commenters and up); judging it again replaces it."
+    )
     async def judge_sample(
-        self, info: Info, id: strawberry.ID, position: int, correct: bool,
-        label: str | None = None, comment: str = "",
-    ) -> JudgeResult:  # fmt: skip
+        self,
+        info: Info,
+        id: strawberry.ID,
+        position: int,
+        correct: bool,
+        label: str | None = None,
+        comment: str = "",
+    ) -> JudgeResult:
         ctx = info.context
         work = reviews.judge(ctx.store, ctx.principal, id, position, correct, label, comment)
         return await result_of(work, _judgement)  # type: ignore[return-value]
@@ -248,10 +309,12 @@ class ReviewMutations:
         ctx = info.context
 
         async def published() -> PublishedType:
-            record, created = await reviews.publish(ctx.store, ctx.settings, ctx.principal, id,
-                                                    message)  # fmt: skip
+            record, created = await reviews.publish(
+                ctx.store, ctx.settings, ctx.principal, id, message
+            )
             dataset = (await ctx.store.datasets.by_ids([record.dataset_id]))[record.dataset_id]
-            return PublishedType(dataset=dataset.name, version=record.number,
-                                 rows=record.row_count, created=created)  # fmt: skip
+            return PublishedType(
+                dataset=dataset.name, version=record.number, rows=record.row_count, created=created
+            )
 
         return await result_of(published(), lambda p: p)  # type: ignore[return-value]

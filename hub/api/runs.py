@@ -134,12 +134,20 @@ class RunType:
     @strawberry.field(description="Files logged with the run, by path.")
     async def artifacts(self, info: Info) -> list[ArtifactType]:
         run = self.record
-        found = await artifacts.every_file(info.context.store, info.context.principal, "run",
-                                           run.id)  # fmt: skip
+        found = await artifacts.every_file(
+            info.context.store, info.context.principal, "run", run.id
+        )
         where = f"/api/2.0/mlflow-artifacts/artifacts/{run.experiment_id}/{run.id}/artifacts/"
-        return [ArtifactType(path=a.path, size=a.size, uploaded_by=a.created_by,
-                             uploaded_at=a.created_at, download_path=where + quote(a.path))
-                for a in found]  # fmt: skip
+        return [
+            ArtifactType(
+                path=a.path,
+                size=a.size,
+                uploaded_by=a.created_by,
+                uploaded_at=a.created_at,
+                download_path=where + quote(a.path),
+            )
+            for a in found
+        ]
 
     @strawberry.field(description="Curves of this run, downsampled to at most `buckets` points.")
     async def series(

@@ -83,12 +83,18 @@ class ShareLinkType:
     @classmethod
     def of(cls, link: ShareLinkRecord) -> ShareLinkType:
         return cls(
-            id=strawberry.ID(link.id), view=ShareView(link.view), object_id=link.object_id,
-            title=link.title, created_by=link.created_by_name, created_at=link.created_at,
-            expires_at=link.expires_at, signed_in_only=link.signed_in_only,
-            revoked_at=link.revoked_at, last_viewed_at=link.last_viewed_at,
+            id=strawberry.ID(link.id),
+            view=ShareView(link.view),
+            object_id=link.object_id,
+            title=link.title,
+            created_by=link.created_by_name,
+            created_at=link.created_at,
+            expires_at=link.expires_at,
+            signed_in_only=link.signed_in_only,
+            revoked_at=link.revoked_at,
+            last_viewed_at=link.last_viewed_at,
             state=share_links.state_of(link),
-        )  # fmt: skip
+        )
 
 
 @strawberry.type(
@@ -109,11 +115,13 @@ class NewShareLinkType:
         link, secret = made
         snapshots = share_links.snapshot_urls(settings, secret, link)
         return cls(
-            link=ShareLinkType.of(link), url=share_links.share_url(settings, secret),
+            link=ShareLinkType.of(link),
+            url=share_links.share_url(settings, secret),
             embed_url=share_links.embed_url(settings, secret),
             embed_html=share_links.embed_html(settings, secret, link),
-            snapshot_png_url=snapshots["png"], snapshot_html_url=str(snapshots["html"]),
-        )  # fmt: skip
+            snapshot_png_url=snapshots["png"],
+            snapshot_html_url=str(snapshots["html"]),
+        )
 
 
 NewShareLinkResult = Annotated[
@@ -143,13 +151,20 @@ class ShareLinkMutations:
     async def create_share_link(self, info: Info, input: ShareLinkInput) -> NewShareLinkResult:
         ctx = info.context
         request = share_links.ShareRequest(
-            view=input.view.value, project=input.project, title=input.title,
-            run_ids=[str(r) for r in input.run_ids or []], metrics=input.metrics or [],
-            dataset=input.dataset, dataset_version=input.dataset_version,
-            model_version_id=input.model_version_id, review_id=input.review_id,
-            slug=input.slug, days=input.days, expires_in_days=input.expires_in_days,
+            view=input.view.value,
+            project=input.project,
+            title=input.title,
+            run_ids=[str(r) for r in input.run_ids or []],
+            metrics=input.metrics or [],
+            dataset=input.dataset,
+            dataset_version=input.dataset_version,
+            model_version_id=input.model_version_id,
+            review_id=input.review_id,
+            slug=input.slug,
+            days=input.days,
+            expires_in_days=input.expires_in_days,
             signed_in_only=input.signed_in_only,
-        )  # fmt: skip
+        )
         work = share_links.create(ctx.store, ctx.principal, request, renderer(info.schema, ctx))
         return await result_of(  # type: ignore[return-value]
             work, lambda made: NewShareLinkType.of(ctx.settings, made)

@@ -37,8 +37,12 @@ def _variables(view: str, arguments: dict[str, Any]) -> dict[str, Any]:
     project = arguments["project"]
     if OPERATIONS[view] == "SharedCurves":
         ids = ", ".join(f"'{run_id}'" for run_id in arguments["runIds"])  # ids are checked
-        return {"project": project, "filter": f"id in ({ids})", "runIds": arguments["runIds"],
-                "keys": arguments["metrics"]}  # fmt: skip
+        return {
+            "project": project,
+            "filter": f"id in ({ids})",
+            "runIds": arguments["runIds"],
+            "keys": arguments["metrics"],
+        }
     if view == "dataset_profile":
         return {"project": project, "name": arguments["dataset"], "number": arguments["version"]}
     if view in ("model_card", "review_summary"):

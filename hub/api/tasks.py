@@ -70,32 +70,51 @@ class TaskInput:
     def values(self) -> tasks.TaskInput:
         links = None if self.links is None else [(k.kind.value, str(k.id)) for k in self.links]
         return tasks.TaskInput(
-            self.title, self.description, self.status, self.assignee, self.due_date,
-            self.clear_due_date, self.labels, links, self.close_with_run,
-        )  # fmt: skip
+            self.title,
+            self.description,
+            self.status,
+            self.assignee,
+            self.due_date,
+            self.clear_due_date,
+            self.labels,
+            links,
+            self.close_with_run,
+        )
 
 
 TaskResult = Annotated[TaskType | Errors, strawberry.union("TaskResult")]
 
 
 async def shown(store: Store, found: list[TaskRecord]) -> list[TaskType]:
-    people = await store.users.by_ids(sorted({t.assignee_id for t in found if t.assignee_id}
-                                             | {t.created_by for t in found}))  # fmt: skip
+    people = await store.users.by_ids(
+        sorted({t.assignee_id for t in found if t.assignee_id} | {t.created_by for t in found})
+    )
     projects = await store.projects.by_ids(sorted({t.project_id for t in found}))
     result = []
     for t in found:
         assignee = people.get(t.assignee_id) if t.assignee_id else None
         creator = people.get(t.created_by)
-        result.append(TaskType(
-            id=strawberry.ID(t.id), project=projects[t.project_id].name, number=t.number,
-            title=t.title, description=t.description, html=render(t.description),
-            status=t.status, assignee=assignee.name if assignee else None,
-            assignee_display_name=assignee.display_name if assignee else None,
-            due_date=t.due_date, labels=t.labels,
-            links=[TaskLinkType(kind=TargetKind(k), id=strawberry.ID(i)) for k, i in t.links],
-            close_with_run=t.close_with_run, created_by=creator.name if creator else "salon",
-            created_at=t.created_at, updated_at=t.updated_at, closed_at=t.closed_at,
-        ))  # fmt: skip
+        result.append(
+            TaskType(
+                id=strawberry.ID(t.id),
+                project=projects[t.project_id].name,
+                number=t.number,
+                title=t.title,
+                description=t.description,
+                html=render(t.description),
+                status=t.status,
+                assignee=assignee.name if assignee else None,
+                assignee_display_name=assignee.display_name if assignee else None,
+                due_date=t.due_date,
+                labels=t.labels,
+                links=[TaskLinkType(kind=TargetKind(k), id=strawberry.ID(i)) for k, i in t.links],
+                close_with_run=t.close_with_run,
+                created_by=creator.name if creator else "salon",
+                created_at=t.created_at,
+                updated_at=t.updated_at,
+                closed_at=t.closed_at,
+            )
+        )
     return result
 
 

@@ -36,11 +36,16 @@ class DeliveryType:
     @classmethod
     def of(cls, d: DeliveryRecord) -> DeliveryType:
         return cls(
-            id=strawberry.ID(d.id), activity_id=strawberry.ID(d.activity_id),
-            created_at=d.created_at, attempts=d.attempts, next_attempt_at=d.next_attempt_at,
-            delivered_at=d.delivered_at, gave_up_at=d.gave_up_at, last_status=d.last_status,
+            id=strawberry.ID(d.id),
+            activity_id=strawberry.ID(d.activity_id),
+            created_at=d.created_at,
+            attempts=d.attempts,
+            next_attempt_at=d.next_attempt_at,
+            delivered_at=d.delivered_at,
+            gave_up_at=d.gave_up_at,
+            last_status=d.last_status,
             last_error=d.last_error,
-        )  # fmt: skip
+        )
 
 
 @strawberry.type(name="Webhook", description="Where a project's activity is pushed.")
@@ -63,10 +68,15 @@ class WebhookType:
     @classmethod
     def of(cls, hook: WebhookRecord) -> WebhookType:
         return cls(
-            id=strawberry.ID(hook.id), url=hook.url, events=hook.events,
-            format=WebhookFormat(hook.format), created_at=hook.created_at, failures=hook.failures,
-            disabled_at=hook.disabled_at, disabled_reason=hook.disabled_reason,
-        )  # fmt: skip
+            id=strawberry.ID(hook.id),
+            url=hook.url,
+            events=hook.events,
+            format=WebhookFormat(hook.format),
+            created_at=hook.created_at,
+            failures=hook.failures,
+            disabled_at=hook.disabled_at,
+            disabled_reason=hook.disabled_reason,
+        )
 
 
 @strawberry.type(name="WebhookCreated", description="A new webhook and its signing secret.")
@@ -86,8 +96,9 @@ class WebhookQueries:
     @strawberry.field(description="A project's webhooks (maintainers).")
     async def webhooks(self, info: Info, project: str) -> list[WebhookType]:
         ctx = info.context
-        return [WebhookType.of(h) for h in await webhooks.of_project(ctx.store, ctx.principal,
-                                                                     project)]  # fmt: skip
+        return [
+            WebhookType.of(h) for h in await webhooks.of_project(ctx.store, ctx.principal, project)
+        ]
 
 
 @strawberry.type
@@ -98,12 +109,17 @@ class WebhookMutations:
         "public addresses are accepted."
     )
     async def create_webhook(
-        self, info: Info, project: str, url: str, events: list[str] | None = None,
+        self,
+        info: Info,
+        project: str,
+        url: str,
+        events: list[str] | None = None,
         format: WebhookFormat = WebhookFormat.STANDARD,
-    ) -> CreatedResult:  # fmt: skip
+    ) -> CreatedResult:
         ctx = info.context
-        work = webhooks.create(ctx.store, ctx.settings, ctx.principal, project, url,
-                               events or [], format.value)  # fmt: skip
+        work = webhooks.create(
+            ctx.store, ctx.settings, ctx.principal, project, url, events or [], format.value
+        )
         return await result_of(  # type: ignore[return-value]
             work, lambda h: WebhookCreatedType(webhook=WebhookType.of(h), secret=h.secret)
         )

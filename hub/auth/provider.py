@@ -220,11 +220,17 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
         at = now()
         auth_time = request.auth_time or _epoch(at)
         record = CodeRecord(
-            digest(code), request.client.get_client_id(), request.user.id,
-            request.payload.redirect_uri, request.scope, data.get("nonce"),
-            data.get("code_challenge"), data.get("code_challenge_method"),
-            datetime.fromtimestamp(auth_time, at.tzinfo), at + CODE_TTL,
-        )  # fmt: skip
+            digest(code),
+            request.client.get_client_id(),
+            request.user.id,
+            request.payload.redirect_uri,
+            request.scope,
+            data.get("nonce"),
+            data.get("code_challenge"),
+            data.get("code_challenge_method"),
+            datetime.fromtimestamp(auth_time, at.tzinfo),
+            at + CODE_TTL,
+        )
         event = self.server.event(request, request.user.id, "oauth.authorize", record.client_id)
         self.server.store.oauth.save_code(record, audit=[event])
 
@@ -390,9 +396,14 @@ class Provider(AuthorizationServer):  # type: ignore[misc]
             return
         at = now()
         session = SessionRecord(
-            signed_in.session_id, signed_in.user.id, client_id, token.get("scope", ""),
-            datetime.fromtimestamp(signed_in.auth_time, at.tzinfo), at + SESSION_TTL, None,
-        )  # fmt: skip
+            signed_in.session_id,
+            signed_in.user.id,
+            client_id,
+            token.get("scope", ""),
+            datetime.fromtimestamp(signed_in.auth_time, at.tzinfo),
+            at + SESSION_TTL,
+            None,
+        )
         event = self.event(request, signed_in.user.id, "session.start", client_id)
         self.store.oauth.start_session(session, digest(refresh), audit=[event])
 
@@ -449,9 +460,18 @@ class Provider(AuthorizationServer):  # type: ignore[misc]
             id_token_signing_alg_values_supported=[ALGORITHM],
             code_challenge_methods_supported=["S256"],
             claims_supported=[
-                "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "name",
-                "preferred_username", "email", "email_verified",
+                "sub",
+                "iss",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "nonce",
+                "name",
+                "preferred_username",
+                "email",
+                "email_verified",
             ],
-        )  # fmt: skip
+        )
         meta.validate(metadata_classes=[rpinitiated.OpenIDProviderMetadata])
         return dict(meta)

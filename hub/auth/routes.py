@@ -77,9 +77,14 @@ class SignIn:
     def write(self, response: Response, user_id: str, auth_time: int) -> None:
         value = self._serializer.dumps({"uid": user_id, "at": auth_time})
         response.set_cookie(
-            SIGNIN_COOKIE, value, max_age=SIGNIN_SECONDS, httponly=True, samesite="lax",
-            secure=self.secure, path="/",
-        )  # fmt: skip
+            SIGNIN_COOKIE,
+            value,
+            max_age=SIGNIN_SECONDS,
+            httponly=True,
+            samesite="lax",
+            secure=self.secure,
+            path="/",
+        )
 
     def clear(self, response: Response) -> None:
         response.delete_cookie(SIGNIN_COOKIE, path="/")
@@ -135,9 +140,12 @@ def auth_routes(
             authenticator.limiter.fail(address, name)
             await store.audit.record([_signin_event(None, address, "deny")])
             return page(
-                request, 401, error="That user name and password do not match.",
-                username=name, next=target,
-            )  # fmt: skip
+                request,
+                401,
+                error="That user name and password do not match.",
+                username=name,
+                next=target,
+            )
         at = int(time.time())
         await store.audit.record([_signin_event(user.id, address, "allow")])
         response = RedirectResponse(target, status_code=303)
@@ -171,8 +179,9 @@ def auth_routes(
         except RateLimited as exc:
             return JSONResponse(
                 {"error": "slow_down", "error_description": exc.message},
-                status_code=429, headers={"Retry-After": str(exc.retry_after)},
-            )  # fmt: skip
+                status_code=429,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
         oreq = await oauth_request(request)
         response: Response = await run_in_threadpool(provider.create_token_response, oreq)
         if response.status_code >= 400:
@@ -216,9 +225,14 @@ def auth_routes(
         user = await store.users.by_id(principal.user_id)
         assert user is not None
         return JSONResponse(
-            {"sub": user.id, "name": user.display_name, "preferred_username": user.name,
-             "email": user.email, "email_verified": user.email is not None}
-        )  # fmt: skip
+            {
+                "sub": user.id,
+                "name": user.display_name,
+                "preferred_username": user.name,
+                "email": user.email,
+                "email_verified": user.email is not None,
+            }
+        )
 
     async def discovery(request: Request) -> Response:
         return JSONResponse(provider.metadata(), headers={"Cache-Control": "max-age=300"})

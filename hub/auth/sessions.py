@@ -119,19 +119,24 @@ class Sessions:
         name = str(claims.get("preferred_username") or claims.get("email") or claims["sub"])
         email, display = claims.get("email"), claims.get("name")
         user = await accounts.user_from_provider(
-            self.store, provider.issuer, str(claims["sub"]), name,
+            self.store,
+            provider.issuer,
+            str(claims["sub"]),
+            name,
             email if isinstance(email, str) else None,
             display if isinstance(display, str) else None,
-        )  # fmt: skip
+        )
         if user.disabled_at is not None:
             raise Unauthenticated("This account is disabled in Salon.")
         groups = claims.get(provider.groups_claim) or []
         claimed = [str(g) for g in groups] if isinstance(groups, list) else [str(groups)]
         principal = await principal_for_user(
-            self.store, user, auth_method="session",
+            self.store,
+            user,
+            auth_method="session",
             auth_id=str(claims.get("jti") or claims.get("sid") or "")[:100] or None,
             claimed_groups=claimed[:200],
-        )  # fmt: skip
+        )
         return principal, _expiry(claims)
 
 

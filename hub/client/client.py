@@ -292,46 +292,74 @@ class Client:
 
         params = {"filename": filename, "message": message, **({"format": kind} if kind else {})}
         response = self._send(
-            "POST", f"{_dataset_path(project, name)}/versions", params=params, content=chunks(),
-            headers={"Content-Length": str(path.stat().st_size)}, timeout=None,
-        )  # fmt: skip
+            "POST",
+            f"{_dataset_path(project, name)}/versions",
+            params=params,
+            content=chunks(),
+            headers={"Content-Length": str(path.stat().st_size)},
+            timeout=None,
+        )
         result: dict[str, Any] = response.json()
         return result
 
     def submit_job(
-        self, entrypoint: str, *, project: str, gpus: float = 0, cpus: float = 1,
+        self,
+        entrypoint: str,
+        *,
+        project: str,
+        gpus: float = 0,
+        cpus: float = 1,
         run_id: str | None = None,
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> dict[str, Any]:
         """Run a command on the team's Ray cluster for ``project``, asking for ``gpus`` and
         ``cpus``; your name and the project go with it. Returns the job (``id``, ``status``)."""
-        result: dict[str, Any] = self.query(SUBMIT_JOB, {
-            "project": project, "entrypoint": entrypoint, "gpus": gpus, "cpus": cpus,
-            "runId": run_id})["submitJob"]  # fmt: skip
+        result: dict[str, Any] = self.query(
+            SUBMIT_JOB,
+            {
+                "project": project,
+                "entrypoint": entrypoint,
+                "gpus": gpus,
+                "cpus": cpus,
+                "runId": run_id,
+            },
+        )["submitJob"]
         if result["__typename"] != "ClusterJob":
             raise HubError(result["message"])
         return result
 
     def stop_job(self, job_id: str) -> bool:
         result: dict[str, Any] = self.query(
-            'mutation($id: ID!) { stopJob(id: $id) { __typename ... on JobStopped { stopped } '
-            "... on Error { message } } }", {"id": job_id})["stopJob"]  # fmt: skip
+            "mutation($id: ID!) { stopJob(id: $id) { __typename ... on JobStopped { stopped } "
+            "... on Error { message } } }",
+            {"id": job_id},
+        )["stopJob"]
         if result["__typename"] != "JobStopped":
             raise HubError(result["message"])
         return bool(result["stopped"])
 
     def attach_notebook(
-        self, project: str, path: str | os.PathLike[str], *, run_id: str | None = None,
-        slug: str | None = None, message: str = "",
-    ) -> dict[str, Any]:  # fmt: skip
+        self,
+        project: str,
+        path: str | os.PathLike[str],
+        *,
+        run_id: str | None = None,
+        slug: str | None = None,
+        message: str = "",
+    ) -> dict[str, Any]:
         """Share a Jupyter notebook (read-only, outputs included) in a project, attached to a
         run if ``run_id``; saving it again adds a version. Returns slug, version and title."""
         notebook = Path(path)
         wanted = slug or re.sub(r"[^a-z0-9-]+", "-", notebook.stem.lower()).strip("-")[:80]
         result: dict[str, Any] = self.query(
             ATTACH_NOTEBOOK,
-            {"project": project, "slug": wanted or "notebook", "body": notebook.read_text(),
-             "message": message, "runId": run_id},
-        )["savePage"]  # fmt: skip
+            {
+                "project": project,
+                "slug": wanted or "notebook",
+                "body": notebook.read_text(),
+                "message": message,
+                "runId": run_id,
+            },
+        )["savePage"]
         if result["__typename"] != "Page":
             raise HubError(result["message"])
         return result
@@ -343,9 +371,11 @@ class Client:
         under a folder or prefix the hub may read) as a new version, without copying it; its
         checksum is recorded."""
         response = self._send(
-            "POST", f"{_dataset_path(project, name)}/register",
-            json={"path": path, "message": message}, timeout=None,
-        )  # fmt: skip
+            "POST",
+            f"{_dataset_path(project, name)}/register",
+            json={"path": path, "message": message},
+            timeout=None,
+        )
         result: dict[str, Any] = response.json()
         return result
 

@@ -68,39 +68,51 @@ class Models:
         self._client = client
 
     def register(
-        self, run_id: str, name: str, source: str, *, description: str = "",
-        tags: Mapping[str, Any] | None = None, inputs: Any = None,
-    ) -> dict[str, Any]:  # fmt: skip
+        self,
+        run_id: str,
+        name: str,
+        source: str,
+        *,
+        description: str = "",
+        tags: Mapping[str, Any] | None = None,
+        inputs: Any = None,
+    ) -> dict[str, Any]:
         """Register the run's model (``source``: a path in the run or a URI) as the next
         version of ``name``; returns the version with its checks and gate."""
         variables = {
-            "runId": run_id, "name": name, "source": source, "description": description,
+            "runId": run_id,
+            "name": name,
+            "source": source,
+            "description": description,
             "tags": [{"key": k, "value": str(v)} for k, v in (tags or {}).items()],
             "inputs": input_schema(inputs),
-        }  # fmt: skip
-        return _answer(self._client.query(REGISTER, variables)["registerModelVersion"],
-                       "ModelVersion")  # fmt: skip
+        }
+        return _answer(
+            self._client.query(REGISTER, variables)["registerModelVersion"], "ModelVersion"
+        )
 
     def version(self, version_id: str) -> dict[str, Any]:
-        return _answer(self._client.query(VERSION, {"id": version_id})["modelVersion"],
-                       "ModelVersion")  # fmt: skip
+        return _answer(
+            self._client.query(VERSION, {"id": version_id})["modelVersion"], "ModelVersion"
+        )
 
     def get(self, project: str, name: str) -> dict[str, Any]:
-        return _answer(self._client.query(MODEL, {"project": project, "name": name})["model"],
-                       "Model")  # fmt: skip
+        return _answer(
+            self._client.query(MODEL, {"project": project, "name": name})["model"], "Model"
+        )
 
     def review(self, version_id: str, verdict: str, body: str = "") -> dict[str, Any]:
         """``verdict``: ``approve`` or ``request_changes`` (with what should change)."""
         variables = {"id": version_id, "verdict": verdict, "body": body}
-        return _answer(self._client.query(REVIEW, variables)["reviewModelVersion"],
-                       "ModelReview")  # fmt: skip
+        return _answer(self._client.query(REVIEW, variables)["reviewModelVersion"], "ModelReview")
 
     def card(self, version_id: str) -> str:
         """The version's model card, as Markdown."""
         found = _answer(self._client.query(CARD, {"id": version_id})["modelCard"], "ModelCard")
         return str(found["markdown"])
 
-    def move_alias(self, project: str, name: str, alias: str,
-                   version: int | None) -> dict[str, Any]:  # fmt: skip
+    def move_alias(
+        self, project: str, name: str, alias: str, version: int | None
+    ) -> dict[str, Any]:
         variables = {"project": project, "model": name, "alias": alias, "version": version}
         return _answer(self._client.query(MOVE, variables)["moveModelAlias"], "AliasMove")

@@ -246,31 +246,46 @@ class Run:
         dataset version, the latest unless ``version``; returns the version number."""
         result = self.client.query(
             USE_DATASET,
-            {"runId": self.id, "project": project, "dataset": name, "version": version,
-             "direction": direction},
-        )["useDataset"]  # fmt: skip
+            {
+                "runId": self.id,
+                "project": project,
+                "dataset": name,
+                "version": version,
+                "direction": direction,
+            },
+        )["useDataset"]
         _check(result)
         number: int = result["version"]
         return number
 
     def register_model(
-        self, name: str, source: str, *, description: str = "",
-        tags: Mapping[str, Any] | None = None, inputs: Any = None,
-    ) -> dict[str, Any]:  # fmt: skip
+        self,
+        name: str,
+        source: str,
+        *,
+        description: str = "",
+        tags: Mapping[str, Any] | None = None,
+        inputs: Any = None,
+    ) -> dict[str, Any]:
         """Register this run's model as the next version of ``name``: ``source`` is where the
         weights are (a path in the run or a URI), ``inputs`` the columns it takes
         ({name: type}, a pyarrow schema or a frame). The model's checks start at once; returns
         the version with its checks and gate."""
-        return self.client.models.register(self.id, name, source, description=description,
-                                           tags=tags, inputs=inputs)  # fmt: skip
+        return self.client.models.register(
+            self.id, name, source, description=description, tags=tags, inputs=inputs
+        )
 
     def attach_notebook(
-        self, project: str, path: str | os.PathLike[str], slug: str | None = None,
+        self,
+        project: str,
+        path: str | os.PathLike[str],
+        slug: str | None = None,
         message: str = "",
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> dict[str, Any]:
         """Share a Jupyter notebook on this run's page (read-only, outputs included)."""
-        return self.client.attach_notebook(project, path, run_id=self.id, slug=slug,
-                                           message=message)  # fmt: skip
+        return self.client.attach_notebook(
+            project, path, run_id=self.id, slug=slug, message=message
+        )
 
     def _room(self) -> int:
         return self._max_buffered - self._buffer.size - self._pending_points

@@ -35,17 +35,28 @@ async def upload(request: Request) -> Response:
     try:
         await save_limited(request, source, hub.settings.max_dataset_bytes)
         version, created = await dataset_uploads.upload(
-            hub.store, hub.settings, request.state.principal,
-            request.path_params["project"], request.path_params["dataset"], source, filename,
-            params.get("format"), params.get("message", ""),
-        )  # fmt: skip
+            hub.store,
+            hub.settings,
+            request.state.principal,
+            request.path_params["project"],
+            request.path_params["dataset"],
+            source,
+            filename,
+            params.get("format"),
+            params.get("message", ""),
+        )
     finally:
         source.unlink(missing_ok=True)
     return JSONResponse(
-        {"version": version.number, "rows": version.row_count, "bytes": version.size_bytes,
-         "created": created, "id": version.id},
+        {
+            "version": version.number,
+            "rows": version.row_count,
+            "bytes": version.size_bytes,
+            "created": created,
+            "id": version.id,
+        },
         status_code=201 if created else 200,
-    )  # fmt: skip
+    )
 
 
 async def register(request: Request) -> Response:
@@ -62,14 +73,24 @@ async def register(request: Request) -> Response:
             'Send JSON like {"path": "/data/file.parquet", "message": "…"}.'
         ) from None
     version, created = await dataset_uploads.register(
-        hub.store, hub.settings, request.state.principal, request.path_params["project"],
-        request.path_params["dataset"], path, message,
-    )  # fmt: skip
+        hub.store,
+        hub.settings,
+        request.state.principal,
+        request.path_params["project"],
+        request.path_params["dataset"],
+        path,
+        message,
+    )
     return JSONResponse(
-        {"version": version.number, "rows": version.row_count, "bytes": version.size_bytes,
-         "created": created, "id": version.id},
+        {
+            "version": version.number,
+            "rows": version.row_count,
+            "bytes": version.size_bytes,
+            "created": created,
+            "id": version.id,
+        },
         status_code=201 if created else 200,
-    )  # fmt: skip
+    )
 
 
 async def download(request: Request) -> Response:
@@ -81,12 +102,16 @@ async def download(request: Request) -> Response:
     if wanted != "latest" and not wanted.isdigit():
         raise InvalidInput("The version is a number or 'latest'.", field="version")
     found = await datasets.find(
-        hub.store, principal, request.path_params["project"], request.path_params["dataset"],
+        hub.store,
+        principal,
+        request.path_params["project"],
+        request.path_params["dataset"],
         action="dataset.download",
-    )  # fmt: skip
+    )
     record = await datasets.version(hub.store, found, None if wanted == "latest" else int(wanted))
     batches = await datasets.download(hub.store, principal, found, record)
     return StreamingResponse(
-        written(batches, "arrow"), media_type=ARROW_STREAM,
+        written(batches, "arrow"),
+        media_type=ARROW_STREAM,
         headers={"X-Salon-Version": str(record.number), "X-Salon-Rows": str(record.row_count)},
-    )  # fmt: skip
+    )

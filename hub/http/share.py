@@ -65,14 +65,17 @@ async def view(request: Request) -> Response:
     settings = request.app.state.hub.settings
     body = {
         "link": {
-            "id": link.id, "view": link.view, "title": link.title,
-            "createdBy": link.created_by_name, "expiresAt": link.expires_at.isoformat(),
+            "id": link.id,
+            "view": link.view,
+            "title": link.title,
+            "createdBy": link.created_by_name,
+            "expiresAt": link.expires_at.isoformat(),
             "url": share_links.share_url(settings, secret),
             "embedHtml": share_links.embed_html(settings, secret, link),
             "snapshots": share_links.snapshot_urls(settings, secret, link),
         },
         "data": data,
-    }  # fmt: skip
+    }
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
@@ -95,11 +98,17 @@ async def oembed(request: Request) -> Response:
     height = _bounded(request.query_params.get("maxheight"), share_links.height_of(link))
     frame = share_links.embed_html(settings, secret, link, width, height)
     body = {
-        "version": "1.0", "type": "rich", "provider_name": "Salon",
-        "provider_url": settings.dashboard_url, "title": link.title,
-        "author_name": link.created_by_name, "html": frame, "width": width, "height": height,
+        "version": "1.0",
+        "type": "rich",
+        "provider_name": "Salon",
+        "provider_url": settings.dashboard_url,
+        "title": link.title,
+        "author_name": link.created_by_name,
+        "html": frame,
+        "width": width,
+        "height": height,
         "cache_age": 300,
-    }  # fmt: skip
+    }
     return JSONResponse(body)
 
 

@@ -45,9 +45,15 @@ async def _managed_project(
         await audit.deny(store, principal, action, "project")
         raise NotFound(f"No project named {project_name!r}.", field="project")
     await permissions.require(
-        store, principal, project.id, MANAGE, action=action, object_kind="project",
-        object_id=project.id, what=f"project named {project_name!r}",
-    )  # fmt: skip
+        store,
+        principal,
+        project.id,
+        MANAGE,
+        action=action,
+        object_kind="project",
+        object_id=project.id,
+        what=f"project named {project_name!r}",
+    )
     return project
 
 
@@ -77,9 +83,16 @@ async def grant_role(
     said = f"gave {kind} {name} the {role} role on {project.name}" + (" with PII" if pii else "")
     events: list[EventDraft] = [
         audit.event(principal, "membership.grant", kind, subject_id, project.id, rows=1),
-        activity.entry(principal, "membership.grant", kind, subject_id, project.id, said,
-                       recipients=[(subject_id, "assign")] if kind == "user" else []),
-    ]  # fmt: skip
+        activity.entry(
+            principal,
+            "membership.grant",
+            kind,
+            subject_id,
+            project.id,
+            said,
+            recipients=[(subject_id, "assign")] if kind == "user" else [],
+        ),
+    ]
     return await store.access.grant(record, audit=events)
 
 
@@ -89,34 +102,50 @@ async def revoke_role(
     project = await _managed_project(store, principal, project_name, "membership.revoke")
     subject_id = await _subject_id(store, kind, name)
     current = [
-        m for m in await store.access.of_project(project.id)
+        m
+        for m in await store.access.of_project(project.id)
         if m.subject_kind == kind and m.subject_id == subject_id
-    ]  # fmt: skip
+    ]
     access = await permissions.access_to(store, principal, project.id)
     if current and current[0].role == ADMIN and not (access and access.allows(ADMIN)):
         raise InvalidInput("Only project admins may remove an admin.", field="subject")
     events: list[EventDraft] = [
         audit.event(principal, "membership.revoke", kind, subject_id, project.id, rows=1),
-        activity.entry(principal, "membership.revoke", kind, subject_id, project.id,
-                       f"removed {kind} {name} from {project.name}"),
-    ]  # fmt: skip
+        activity.entry(
+            principal,
+            "membership.revoke",
+            kind,
+            subject_id,
+            project.id,
+            f"removed {kind} {name} from {project.name}",
+        ),
+    ]
     return await store.access.revoke(project.id, kind, subject_id, audit=events)
 
 
 async def members(store: Store, principal: Principal, project: ProjectRecord) -> list[Member]:
     """Who holds which role on a project (visible to anyone who can read it)."""
     await permissions.require(
-        store, principal, project.id, READ, action="members.list", object_kind="project",
+        store,
+        principal,
+        project.id,
+        READ,
+        action="members.list",
+        object_kind="project",
         object_id=project.id,
-    )  # fmt: skip
+    )
     found = await store.access.of_project(project.id)
     users = await store.users.by_ids([m.subject_id for m in found if m.subject_kind == "user"])
     groups = {g.id: g.name for g in await store.users.groups()}
     result = [
-        Member(m, users[m.subject_id].name if m.subject_kind == "user" and m.subject_id in users
-               else groups.get(m.subject_id, "?"))
+        Member(
+            m,
+            users[m.subject_id].name
+            if m.subject_kind == "user" and m.subject_id in users
+            else groups.get(m.subject_id, "?"),
+        )
         for m in found
-    ]  # fmt: skip
+    ]
     await audit.read(
         store, principal, "members.list", "project", project.id, project.id, len(result)
     )
@@ -134,23 +163,39 @@ async def restrict(
     """Limit an object of the project to members of these groups (and the project's admins);
     an empty list lifts the restriction. Maintainers and above decide."""
     await permissions.require(
-        store, principal, project.id, MANAGE, action="object.restrict", object_kind=object_kind,
+        store,
+        principal,
+        project.id,
+        MANAGE,
+        action="object.restrict",
+        object_kind=object_kind,
         object_id=object_id,
-    )  # fmt: skip
+    )
     group_ids = []
     for name in dict.fromkeys(group_names):
         group = await store.users.group_by_name(name)
         if group is None:
             raise NotFound(f"No group called {name!r}.", field="groups")
         group_ids.append(group.id)
-    said = (f"limited a {object_kind} to {', '.join(dict.fromkeys(group_names))}" if group_ids
-            else f"lifted the limit on a {object_kind}")  # fmt: skip
+    said = (
+        f"limited a {object_kind} to {', '.join(dict.fromkeys(group_names))}"
+        if group_ids
+        else f"lifted the limit on a {object_kind}"
+    )
     events: list[EventDraft] = [
-        audit.event(principal, "object.restrict", object_kind, object_id, project.id,
-                    rows=len(group_ids)),
-        activity.entry(principal, "object.restrict", object_kind, object_id, project.id, said,
-                       guard=(object_kind, object_id)),
-    ]  # fmt: skip
+        audit.event(
+            principal, "object.restrict", object_kind, object_id, project.id, rows=len(group_ids)
+        ),
+        activity.entry(
+            principal,
+            "object.restrict",
+            object_kind,
+            object_id,
+            project.id,
+            said,
+            guard=(object_kind, object_id),
+        ),
+    ]
     await store.access.restrict(project.id, object_kind, object_id, group_ids, audit=events)
 
 

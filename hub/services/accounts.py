@@ -70,9 +70,15 @@ def _new_user(
     is_compliance: bool,
 ) -> UserRecord:
     return UserRecord(
-        new_id(), name, (display_name or name).strip()[:200], email, is_admin, is_compliance,
-        now(), None,
-    )  # fmt: skip
+        new_id(),
+        name,
+        (display_name or name).strip()[:200],
+        email,
+        is_admin,
+        is_compliance,
+        now(),
+        None,
+    )
 
 
 async def create_user(
@@ -99,9 +105,14 @@ async def create_user(
 
 
 def create_user_sync(
-    store: Store, name: str, password: str | None, *, is_admin: bool = False,
-    display_name: str | None = None, email: str | None = None,
-) -> UserRecord:  # fmt: skip
+    store: Store,
+    name: str,
+    password: str | None,
+    *,
+    is_admin: bool = False,
+    display_name: str | None = None,
+    email: str | None = None,
+) -> UserRecord:
     """For start-up and the command line on a stopped hub (acts as Salon itself)."""
     name = _check_login_name(name, "user")
     if store.users.by_name_sync(name) is not None:
@@ -194,9 +205,17 @@ async def user_from_provider(
     while await store.users.by_name(login) is not None:
         login = f"{base}-{new_id()[-4:]}"
     user = UserRecord(
-        new_id(), login, (display or name or subject)[:200], email, False, False, now(), None,
-        issuer, subject,
-    )  # fmt: skip
+        new_id(),
+        login,
+        (display or name or subject)[:200],
+        email,
+        False,
+        False,
+        now(),
+        None,
+        issuer,
+        subject,
+    )
     events = [audit.event(SYSTEM, "user.create", "user", user.id, rows=1)]
     return await store.users.create(user, None, audit=events)
 

@@ -27,20 +27,38 @@ REASONS = ("mention", "reply", "watch", "assign")
 
 
 def entry(
-    principal: Principal, verb: str, object_kind: str, object_id: str | None,
-    project_id: str | None, summary: str, *, target: Target | None = None,
-    guard: tuple[str, str] | None = None, detail: dict[str, Any] | None = None,
-    recipients: list[tuple[str, str]] | None = None, at: datetime | None = None,
-) -> ActivityDraft:  # fmt: skip
+    principal: Principal,
+    verb: str,
+    object_kind: str,
+    object_id: str | None,
+    project_id: str | None,
+    summary: str,
+    *,
+    target: Target | None = None,
+    guard: tuple[str, str] | None = None,
+    detail: dict[str, Any] | None = None,
+    recipients: list[tuple[str, str]] | None = None,
+    at: datetime | None = None,
+) -> ActivityDraft:
     """One feed entry for a change by ``principal``; ``recipients`` (user id, reason) get it
     in their inbox. ``target``: what the object is about (a comment's object). ``at``: when it
     happened, for history recorded afterwards (imports, the demo)."""
     guard = guard or (target.guard if target else None)
     return ActivityDraft(
-        principal.user_id, project_id, verb, object_kind, object_id, summary[:300],
-        json.dumps(detail or {}), target.kind if target else None, target.id if target else None,
-        guard[0] if guard else None, guard[1] if guard else None, tuple(recipients or ()), at,
-    )  # fmt: skip
+        principal.user_id,
+        project_id,
+        verb,
+        object_kind,
+        object_id,
+        summary[:300],
+        json.dumps(detail or {}),
+        target.kind if target else None,
+        target.id if target else None,
+        guard[0] if guard else None,
+        guard[1] if guard else None,
+        tuple(recipients or ()),
+        at,
+    )
 
 
 async def readable(store: Store, principal: Principal) -> dict[str, Access]:
@@ -59,11 +77,17 @@ def _page(limit: int) -> int:
 
 
 async def feed(
-    store: Store, principal: Principal, *, project: str | None = None,
-    about: tuple[str, str] | None = None, actor: str | None = None,
-    verbs: list[str] | None = None, since: datetime | None = None,
-    before: str | None = None, limit: int = 50,
-) -> list[ActivityRecord]:  # fmt: skip
+    store: Store,
+    principal: Principal,
+    *,
+    project: str | None = None,
+    about: tuple[str, str] | None = None,
+    actor: str | None = None,
+    verbs: list[str] | None = None,
+    since: datetime | None = None,
+    before: str | None = None,
+    limit: int = 50,
+) -> list[ActivityRecord]:
     """Entries newest first: of one project, about one object (its own and its comments'),
     or of every project the principal may read; optionally by one person, of some kinds
     (verb prefixes such as ``run.`` or ``comment.``) and after a time."""
@@ -81,13 +105,25 @@ async def feed(
             raise InvalidInput(f"There is nobody called {actor!r}.", field="actor")
         actor_id = person.id
     query = FeedQuery(
-        sorted(held), await targets.hidden(store, principal, held), about, actor_id,
-        [v for v in verbs or [] if v.strip()] or None, since, before, _page(limit),
-    )  # fmt: skip
+        sorted(held),
+        await targets.hidden(store, principal, held),
+        about,
+        actor_id,
+        [v for v in verbs or [] if v.strip()] or None,
+        since,
+        before,
+        _page(limit),
+    )
     found_entries = await store.activity.feed(query) if held else []
-    await audit.read(store, principal, "activity.read", "project",
-                     next(iter(held)) if len(held) == 1 else None, None,
-                     len(found_entries))  # fmt: skip
+    await audit.read(
+        store,
+        principal,
+        "activity.read",
+        "project",
+        next(iter(held)) if len(held) == 1 else None,
+        None,
+        len(found_entries),
+    )
     return found_entries
 
 
@@ -104,8 +140,9 @@ async def since_last_look(
 async def mark_seen(store: Store, principal: Principal, project: str) -> datetime:
     chosen = await datasets.find_project(store, principal, project, "activity.mark_seen")
     at = now()
-    event = audit.event(principal, "activity.mark_seen", "project", chosen.project.id,
-                        chosen.project.id)  # fmt: skip
+    event = audit.event(
+        principal, "activity.mark_seen", "project", chosen.project.id, chosen.project.id
+    )
     await store.activity.mark_seen(principal.user_id, chosen.project.id, at, audit=[event])
     return at
 
@@ -144,16 +181,18 @@ async def mark_read(store: Store, principal: Principal, activity_ids: list[str] 
 async def watch(store: Store, principal: Principal, kind: str, object_id: str, on: bool) -> Target:
     """Follow (or stop following) an object: its comments and changes reach the inbox."""
     found = await targets.find(store, principal, kind, object_id, action="watch")
-    event = audit.event(principal, "watch" if on else "unwatch", kind, object_id,
-                        found.project.id)  # fmt: skip
+    event = audit.event(principal, "watch" if on else "unwatch", kind, object_id, found.project.id)
     await store.activity.watch(principal.user_id, kind, object_id, on, now(), audit=[event])
     return found
 
 
 async def visible(
-    store: Store, principal: Principal, entry: ActivityRecord, project_id: str | None = None,
+    store: Store,
+    principal: Principal,
+    entry: ActivityRecord,
+    project_id: str | None = None,
     about: tuple[str, str] | None = None,
-) -> bool:  # fmt: skip
+) -> bool:
     """Whether a live entry reaches this subscriber: they can read its project now, it is not
     about a restricted object outside their groups, and it matches what they asked for."""
     if entry.project_id is None or (project_id is not None and entry.project_id != project_id):
@@ -180,10 +219,12 @@ async def subscribe(
     the project id it is narrowed to, if any."""
     project_id = None
     if about is not None:
-        project_id = (await targets.find(store, principal, *about, action="activity.subscribe")
-                      ).project.id  # fmt: skip
+        project_id = (
+            await targets.find(store, principal, *about, action="activity.subscribe")
+        ).project.id
     elif project is not None:
-        project_id = (await datasets.find_project(store, principal, project,
-                                                  "activity.subscribe")).project.id  # fmt: skip
+        project_id = (
+            await datasets.find_project(store, principal, project, "activity.subscribe")
+        ).project.id
     await audit.read(store, principal, "activity.subscribe", "project", project_id, project_id, 0)
     return project_id

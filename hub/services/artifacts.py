@@ -54,16 +54,27 @@ async def _owner_project(
             return (await logged_models.writable(store, principal, owner_id)).project_id
         model = (await store.logged_models.by_ids([owner_id])).get(owner_id)
         if model is not None:
-            await permissions.require(store, principal, model.project_id, READ, action=action,
-                                      object_kind=kind, object_id=owner_id)  # fmt: skip
+            await permissions.require(
+                store,
+                principal,
+                model.project_id,
+                READ,
+                action=action,
+                object_kind=kind,
+                object_id=owner_id,
+            )
             return model.project_id
     raise NotFound(f"No {kind.replace('_', ' ')} with id {owner_id!r}.")
 
 
 async def upload(
-    store: Store, principal: Principal, kind: str, owner_id: str, path: str,
+    store: Store,
+    principal: Principal,
+    kind: str,
+    owner_id: str,
+    path: str,
     receive: Callable[[Path], Awaitable[int]],
-) -> ArtifactRecord:  # fmt: skip
+) -> ArtifactRecord:
     """Store one file: rights are checked before a byte is read; ``receive`` writes the body
     into the scratch file it is given (within the size limit) and returns its size."""
     path = check_path(path)

@@ -31,8 +31,9 @@ def zone_of(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"{name!r} is not a time zone name like Europe/Berlin.",
-                           field="timeZone") from None  # fmt: skip
+        raise InvalidInput(
+            f"{name!r} is not a time zone name like Europe/Berlin.", field="timeZone"
+        ) from None
 
 
 def to_utc(local: datetime, zone: ZoneInfo, field: str) -> datetime:
@@ -45,13 +46,15 @@ def to_utc(local: datetime, zone: ZoneInfo, field: str) -> datetime:
     if back_first != local:
         raise InvalidInput(
             f"{local:%d %b %Y %H:%M} does not exist in {zone.key}: the clocks go forward then. "
-            "Pick a time before or after the change.", field=field,
-        )  # fmt: skip
+            "Pick a time before or after the change.",
+            field=field,
+        )
     if first.utcoffset() != second.utcoffset():
         raise InvalidInput(
             f"{local:%d %b %Y %H:%M} happens twice in {zone.key}: the clocks go back then. "
-            "Pick another time, or give it in UTC.", field=field,
-        )  # fmt: skip
+            "Pick another time, or give it in UTC.",
+            field=field,
+        )
     return first.astimezone(ZoneInfo("UTC"))
 
 
@@ -68,8 +71,15 @@ class Request:
 async def book(store: Store, principal: Principal, wanted: Request) -> Booking:
     """Book GPUs for a slot (editors and up of the project)."""
     found = await datasets.find_project(store, principal, wanted.project, "booking.create")
-    await permissions.demand(store, principal, found.project.id, found.access, WRITE,
-                             action="booking.create", object_kind="booking")  # fmt: skip
+    await permissions.demand(
+        store,
+        principal,
+        found.project.id,
+        found.access,
+        WRITE,
+        action="booking.create",
+        object_kind="booking",
+    )
     zone = zone_of(wanted.time_zone)
     starts, ends = to_utc(wanted.start, zone, "start"), to_utc(wanted.end, zone, "end")
     at = now()
@@ -86,24 +96,49 @@ async def book(store: Store, principal: Principal, wanted: Request) -> Booking:
     nodes = await store.cluster.latest_nodes()
     capacity = sum(n.gpus for n in nodes if n.alive)
     if capacity <= 0:
-        raise Conflict("The cluster's size is not known yet (it has not been sampled), so "
-                       "nothing can be booked.", field="gpus")  # fmt: skip
+        raise Conflict(
+            "The cluster's size is not known yet (it has not been sampled), so "
+            "nothing can be booked.",
+            field="gpus",
+        )
     teams = {g for g in principal.group_ids}
-    quotas = [q for q in await store.bookings.quotas()
-              if (q.scope_kind == "project" and q.scope_id == found.project.id)
-              or (q.scope_kind == "team" and q.scope_id in teams)]  # fmt: skip
-    booking = Booking(new_id(), found.project.id, principal.user_id, float(wanted.gpus), starts,
-                      ends, zone.key, wanted.note.strip(), at)  # fmt: skip
-    said = (f"booked {wanted.gpus:g} GPU(s) from {wanted.start:%a %d %b %H:%M} to "
-            f"{wanted.end:%a %d %b %H:%M} ({zone.key})")  # fmt: skip
+    quotas = [
+        q
+        for q in await store.bookings.quotas()
+        if (q.scope_kind == "project" and q.scope_id == found.project.id)
+        or (q.scope_kind == "team" and q.scope_id in teams)
+    ]
+    booking = Booking(
+        new_id(),
+        found.project.id,
+        principal.user_id,
+        float(wanted.gpus),
+        starts,
+        ends,
+        zone.key,
+        wanted.note.strip(),
+        at,
+    )
+    said = (
+        f"booked {wanted.gpus:g} GPU(s) from {wanted.start:%a %d %b %H:%M} to "
+        f"{wanted.end:%a %d %b %H:%M} ({zone.key})"
+    )
     events: list[EventDraft] = [
         audit.event(principal, "booking.create", "booking", booking.id, found.project.id),
-        activity.entry(principal, "booking.create", "booking", booking.id, found.project.id,
-                       said, detail={"gpus": wanted.gpus}),
-    ]  # fmt: skip
+        activity.entry(
+            principal,
+            "booking.create",
+            "booking",
+            booking.id,
+            found.project.id,
+            said,
+            detail={"gpus": wanted.gpus},
+        ),
+    ]
     members = await store.users.group_members(sorted(teams)) if teams else {}
-    return await audit.change(store, events, store.bookings.create(
-        booking, capacity, quotas, members, audit=events))  # fmt: skip
+    return await audit.change(
+        store, events, store.bookings.create(booking, capacity, quotas, members, audit=events)
+    )
 
 
 async def release(store: Store, principal: Principal, booking_id: str) -> Booking:
@@ -114,15 +149,17 @@ async def release(store: Store, principal: Principal, booking_id: str) -> Bookin
         await audit.deny(store, principal, "booking.release", "booking", booking_id)
         raise NotFound(f"No booking with id {booking_id!r}.", field="id")
     if booking.user_id != principal.user_id and not held.allows(MANAGE):
-        await audit.deny(store, principal, "booking.release", "booking", booking_id,
-                         booking.project_id)  # fmt: skip
+        await audit.deny(
+            store, principal, "booking.release", "booking", booking_id, booking.project_id
+        )
         raise Forbidden("Only whoever booked it or a project maintainer can release a booking.")
     event = audit.event(principal, "booking.release", "booking", booking.id, booking.project_id)
     return await store.bookings.release(booking.id, now(), "released", audit=[event])
 
 
-async def between(store: Store, principal: Principal, since: datetime, until: datetime
-                  ) -> list[Booking]:  # fmt: skip
+async def between(
+    store: Store, principal: Principal, since: datetime, until: datetime
+) -> list[Booking]:
     """Bookings overlapping a range (everyone signed in sees the calendar)."""
     if until <= since or until - since > timedelta(days=400):
         raise InvalidInput("Ask for a range of up to 400 days.", field="until")
@@ -138,8 +175,11 @@ async def idle_now(store: Store, found: list[Booking]) -> set[str]:
     current = [b for b in found if b.released_at is None and b.starts_at <= at < b.ends_at]
     if not current:
         return set()
-    running = {j.project for j in await store.cluster.jobs(1000)
-               if j.project and j.gpus > 0 and j.status in ("PENDING", "RUNNING")}  # fmt: skip
+    running = {
+        j.project
+        for j in await store.cluster.jobs(1000)
+        if j.project and j.gpus > 0 and j.status in ("PENDING", "RUNNING")
+    }
     projects = await store.projects.by_ids(sorted({b.project_id for b in current}))
     names = {project_id: project.name for project_id, project in projects.items()}
     return {b.id for b in current if names.get(b.project_id) not in running}
@@ -188,8 +228,11 @@ async def set_quota(
         raise InvalidInput("A quota is for a project or a team.", field="scope")
     if gpus is not None and not 0 <= gpus <= 100_000:
         raise InvalidInput("A quota is 0 or more GPUs.", field="gpus")
-    quota = None if gpus is None else Quota(scope_kind, scope_id, name, float(gpus),
-                                            principal.user_id, now())  # fmt: skip
+    quota = (
+        None
+        if gpus is None
+        else Quota(scope_kind, scope_id, name, float(gpus), principal.user_id, now())
+    )
     event = audit.event(principal, "quota.set", scope_kind, scope_id)
     await store.bookings.set_quota(scope_kind, scope_id, quota, audit=[event])
     return quota
@@ -205,9 +248,15 @@ async def release_idle(store: Store, grace: timedelta) -> list[Booking]:
             continue
         project = (await store.projects.by_ids([booking.project_id])).get(booking.project_id)
         jobs = await store.cluster.jobs(500)
-        busy = [j for j in jobs if project and j.project == project.name and j.gpus > 0
-                and (j.ended_at is None or j.ended_at > at - grace)
-                and (j.started_at is not None and j.started_at < at)]  # fmt: skip
+        busy = [
+            j
+            for j in jobs
+            if project
+            and j.project == project.name
+            and j.gpus > 0
+            and (j.ended_at is None or j.ended_at > at - grace)
+            and (j.started_at is not None and j.started_at < at)
+        ]
         if busy:
             continue
         events: list[EventDraft] = [
@@ -241,11 +290,19 @@ async def fair_share(
         used[row.who] = used.get(row.who, 0.0) + row.gpu_hours
     total = sum(used.values())
     capacity = sum(n.gpus for n in await store.cluster.latest_nodes() if n.alive)
-    quotas = {q.name: q.gpus for q in await _quotas_as_seen(store, principal)
-              if q.scope_kind == ("project" if by == "project" else "team")}  # fmt: skip
+    quotas = {
+        q.name: q.gpus
+        for q in await _quotas_as_seen(store, principal)
+        if q.scope_kind == ("project" if by == "project" else "team")
+    }
     names = sorted(set(used) | set(quotas), key=lambda n: -used.get(n, 0.0))
     return [
-        Share(name, used.get(name, 0.0), used.get(name, 0.0) / total if total else 0.0,
-              quotas.get(name), quotas[name] / capacity if name in quotas and capacity else None)
+        Share(
+            name,
+            used.get(name, 0.0),
+            used.get(name, 0.0) / total if total else 0.0,
+            quotas.get(name),
+            quotas[name] / capacity if name in quotas and capacity else None,
+        )
         for name in names
-    ]  # fmt: skip
+    ]

@@ -75,10 +75,20 @@ def _number(text: str | None) -> float:
 def as_record(job: Job, at: datetime) -> ClusterJob:
     meta = job.metadata
     return ClusterJob(
-        job.submission_id, job.status, job.entrypoint, meta.get("user") or "unknown",
-        meta.get("project") or None, _number(meta.get("gpus")), _number(meta.get("cpus")),
-        meta.get("run_id") or None, None, job.started_at, job.ended_at, job.message[:500], at,
-    )  # fmt: skip
+        job.submission_id,
+        job.status,
+        job.entrypoint,
+        meta.get("user") or "unknown",
+        meta.get("project") or None,
+        _number(meta.get("gpus")),
+        _number(meta.get("cpus")),
+        meta.get("run_id") or None,
+        None,
+        job.started_at,
+        job.ended_at,
+        job.message[:500],
+        at,
+    )
 
 
 def samples(nodes: list[Node], at: datetime) -> list[NodeSample]:
@@ -111,8 +121,9 @@ async def sample_once(store: Store, settings: Settings, cluster: RayCluster) -> 
     except ConnectorError as exc:
         await store.cluster.failed(at, exc.message)
         return False
-    await store.cluster.sampled(samples(nodes, at), [as_record(j, at) for j in jobs], at,
-                                settings.ray_retention_days)  # fmt: skip
+    await store.cluster.sampled(
+        samples(nodes, at), [as_record(j, at) for j in jobs], at, settings.ray_retention_days
+    )
     for booking in await bookings.release_idle(
         store, timedelta(minutes=settings.booking_grace_minutes)
     ):
@@ -134,8 +145,11 @@ async def sampler(store: Store, settings: Settings) -> None:
                 log.exception("Sampling the Ray cluster failed")
                 ok = False
             if ok != answered:
-                log.warning("The Ray cluster at %s %s", settings.ray_address,
-                            "answers again" if ok else "does not answer")  # fmt: skip
+                log.warning(
+                    "The Ray cluster at %s %s",
+                    settings.ray_address,
+                    "answers again" if ok else "does not answer",
+                )
                 answered = ok
             await asyncio.sleep(settings.ray_sample_seconds)
     finally:
@@ -186,8 +200,9 @@ async def usage(
     if by not in BY:
         raise InvalidInput(f"Group usage by {', '.join(BY)}.", field="by")
     if until <= since or until - since > timedelta(days=3700):
-        raise InvalidInput("Give a range of up to ten years, its end after its start.",
-                           field="until")  # fmt: skip
+        raise InvalidInput(
+            "Give a range of up to ten years, its end after its start.", field="until"
+        )
     grouped = {"team": "person", "model": "run", "person": "person_project"}.get(by, by)
     rows = await store.cluster.usage(since, until, period, grouped)
     if by in ("person", "project"):
@@ -211,8 +226,9 @@ def _regroup(rows: list[Usage], names_of: Callable[[str], list[str]]) -> list[Us
             total[0] += row.gpu_hours
             total[1] += row.cpu_hours
             total[2] += row.jobs
-    return [Usage(period, name, g, c, int(n))
-            for (period, name), (g, c, n) in sorted(summed.items())]  # fmt: skip
+    return [
+        Usage(period, name, g, c, int(n)) for (period, name), (g, c, n) in sorted(summed.items())
+    ]
 
 
 async def _by_run(store: Store, principal: Principal, rows: list[Usage]) -> list[Usage]:
@@ -242,8 +258,9 @@ async def _by_model(store: Store, principal: Principal, rows: list[Usage]) -> li
     models_of: dict[str, set[str]] = defaultdict(set)
     for version in versions:
         model = found[version.model_id]
-        models_of[version.run_id].add(model.name if model.project_id in readable
-                                      else "models you may not see")  # fmt: skip
+        models_of[version.run_id].add(
+            model.name if model.project_id in readable else "models you may not see"
+        )
     return _regroup(rows, lambda run_id: sorted(models_of.get(run_id, ())) or ["no model"])
 
 
@@ -352,17 +369,31 @@ async def ask(settings: Settings, call: Callable[..., T], *args: Any, **kwargs: 
 
 
 async def submit(
-    store: Store, settings: Settings, principal: Principal, project: str, entrypoint: str,
-    gpus: float = 0, cpus: float = 1, run_id: str | None = None,
-) -> ClusterJob:  # fmt: skip
+    store: Store,
+    settings: Settings,
+    principal: Principal,
+    project: str,
+    entrypoint: str,
+    gpus: float = 0,
+    cpus: float = 1,
+    run_id: str | None = None,
+) -> ClusterJob:
     """Run ``entrypoint`` on the cluster for a project (editors and up), with the person and
     project attached so the usage is theirs."""
     found = await datasets.find_project(store, principal, project, "job.submit")
-    await permissions.demand(store, principal, found.project.id, found.access, WRITE,
-                             action="job.submit", object_kind="job")  # fmt: skip
+    await permissions.demand(
+        store,
+        principal,
+        found.project.id,
+        found.access,
+        WRITE,
+        action="job.submit",
+        object_kind="job",
+    )
     if not entrypoint.strip() or len(entrypoint) > MAX_ENTRYPOINT:
-        raise InvalidInput(f"Give the command to run (up to {MAX_ENTRYPOINT:,} characters).",
-                           field="entrypoint")  # fmt: skip
+        raise InvalidInput(
+            f"Give the command to run (up to {MAX_ENTRYPOINT:,} characters).", field="entrypoint"
+        )
     if not 0 <= gpus <= 64 or not 0 <= cpus <= 256:
         raise InvalidInput("Ask for 0 to 64 GPUs and 0 to 256 CPUs.", field="gpus")
     if run_id is not None:
@@ -371,38 +402,84 @@ async def submit(
             raise InvalidInput("That run is in another project.", field="runId")
     try:
         return await launch(
-            store, settings, found.project, principal.user_name, principal.user_id, entrypoint,
-            gpus, cpus, run_id,
+            store,
+            settings,
+            found.project,
+            principal.user_name,
+            principal.user_id,
+            entrypoint,
+            gpus,
+            cpus,
+            run_id,
             events=lambda job: [
                 audit.event(principal, "job.submit", "job", job.submission_id, found.project.id),
-                activity.entry(principal, "job.submit", "job", job.submission_id,
-                               found.project.id,
-                               f"submitted a job asking for {gpus:g} GPU(s): {entrypoint[:80]}",
-                               detail={"gpus": gpus, "cpus": cpus}),
+                activity.entry(
+                    principal,
+                    "job.submit",
+                    "job",
+                    job.submission_id,
+                    found.project.id,
+                    f"submitted a job asking for {gpus:g} GPU(s): {entrypoint[:80]}",
+                    detail={"gpus": gpus, "cpus": cpus},
+                ),
             ],
-        )  # fmt: skip
+        )
     except StoreUnavailable:
         await audit.deny(store, principal, "job.submit", "job", None, found.project.id)
         raise
 
 
 async def launch(
-    store: Store, settings: Settings, project: ProjectRecord, user_name: str, user_id: str,
-    entrypoint: str, gpus: float, cpus: float, run_id: str | None, *,
-    events: Callable[[ClusterJob], Sequence[EventDraft]], env: dict[str, str] | None = None,
-) -> ClusterJob:  # fmt: skip
+    store: Store,
+    settings: Settings,
+    project: ProjectRecord,
+    user_name: str,
+    user_id: str,
+    entrypoint: str,
+    gpus: float,
+    cpus: float,
+    run_id: str | None,
+    *,
+    events: Callable[[ClusterJob], Sequence[EventDraft]],
+    env: dict[str, str] | None = None,
+) -> ClusterJob:
     """Submit ``entrypoint`` for a person and project once it fits the bookings and quota
     (Conflict otherwise), and record the job with ``events(job)``."""
     await _fits(store, project.id, project.name, gpus)
     submission_id = f"salon-{new_id()}"
-    metadata = {"user": user_name, "project": project.name, "gpus": f"{gpus:g}",
-                "cpus": f"{cpus:g}"}  # fmt: skip
+    metadata = {
+        "user": user_name,
+        "project": project.name,
+        "gpus": f"{gpus:g}",
+        "cpus": f"{cpus:g}",
+    }
     if run_id:
         metadata["run_id"] = run_id
-    await ask(settings, RayCluster.submit, submission_id, entrypoint, gpus=gpus, cpus=cpus,
-               metadata=metadata, env=env)  # fmt: skip
-    job = ClusterJob(submission_id, "PENDING", entrypoint, user_name, project.name, gpus, cpus,
-                     run_id, user_id, None, None, "", now())  # fmt: skip
+    await ask(
+        settings,
+        RayCluster.submit,
+        submission_id,
+        entrypoint,
+        gpus=gpus,
+        cpus=cpus,
+        metadata=metadata,
+        env=env,
+    )
+    job = ClusterJob(
+        submission_id,
+        "PENDING",
+        entrypoint,
+        user_name,
+        project.name,
+        gpus,
+        cpus,
+        run_id,
+        user_id,
+        None,
+        None,
+        "",
+        now(),
+    )
     await store.cluster.record_job(job, audit=events(job))
     return job
 
@@ -414,8 +491,11 @@ async def _fits(store: Store, project_id: str, project: str, gpus: float) -> Non
         return
     at = now()
     capacity = sum(n.gpus for n in await store.cluster.latest_nodes() if n.alive)
-    booked = [b for b in await store.bookings.between(at, at + timedelta(seconds=1))
-              if b.project_id != project_id]  # fmt: skip
+    booked = [
+        b
+        for b in await store.bookings.between(at, at + timedelta(seconds=1))
+        if b.project_id != project_id
+    ]
     held = sum(b.gpus for b in booked)
     if capacity and held + gpus > capacity:
         until = min(b.ends_at for b in booked)
@@ -424,35 +504,50 @@ async def _fits(store: Store, project_id: str, project: str, gpus: float) -> Non
             f"{until:%H:%M} UTC; ask for {max(capacity - held, 0):g} or fewer, or book a slot.",
             field="gpus",
         )
-    quota = next((q for q in await store.bookings.quotas()
-                  if q.scope_kind == "project" and q.scope_id == project_id), None)  # fmt: skip
+    quota = next(
+        (
+            q
+            for q in await store.bookings.quotas()
+            if q.scope_kind == "project" and q.scope_id == project_id
+        ),
+        None,
+    )
     if quota is not None:
-        running = sum(j.gpus for j in await store.cluster.jobs(1000)
-                      if j.project == project and j.status in ("PENDING", "RUNNING"))  # fmt: skip
+        running = sum(
+            j.gpus
+            for j in await store.cluster.jobs(1000)
+            if j.project == project and j.status in ("PENDING", "RUNNING")
+        )
         if running + gpus > quota.gpus:
             raise Conflict(
-                f"The project's quota is {quota.gpus:g} GPUs and its jobs already use "
-                f"{running:g}.", field="gpus",
-            )  # fmt: skip
+                f"The project's quota is {quota.gpus:g} GPUs and its jobs already use {running:g}.",
+                field="gpus",
+            )
 
 
-async def _own_job(store: Store, principal: Principal, submission_id: str, action: str,
-                   manage: bool) -> ClusterJob:  # fmt: skip
+async def _own_job(
+    store: Store, principal: Principal, submission_id: str, action: str, manage: bool
+) -> ClusterJob:
     if not SAFE_ID.match(submission_id):
         raise InvalidInput("That is not a job id.", field="id")
     job = await store.cluster.job(submission_id)
     project = await store.projects.by_name(job.project) if job and job.project else None
     held = await permissions.access_to(store, principal, project.id) if project else None
-    if job is None or (project is not None and held is None) or (
-            project is None and not principal.is_admin):  # fmt: skip
+    if (
+        job is None
+        or (project is not None and held is None)
+        or (project is None and not principal.is_admin)
+    ):
         await audit.deny(store, principal, action, "job", submission_id)
         raise NotFound(f"No job with id {submission_id!r}.", field="id")
     mine = job.submitted_by == principal.user_id
     if manage and not (mine or principal.is_admin or (held and held.allows(MANAGE))):
-        await audit.deny(store, principal, action, "job", submission_id,
-                         project.id if project else None)  # fmt: skip
-        raise Forbidden("Only whoever submitted a job, a project maintainer or an admin can "
-                        "stop it.")  # fmt: skip
+        await audit.deny(
+            store, principal, action, "job", submission_id, project.id if project else None
+        )
+        raise Forbidden(
+            "Only whoever submitted a job, a project maintainer or an admin can stop it."
+        )
     return job
 
 
@@ -460,11 +555,22 @@ async def stop(store: Store, settings: Settings, principal: Principal, submissio
     job = await _own_job(store, principal, submission_id, "job.stop", manage=True)
     stopped = await ask(settings, RayCluster.stop, job.submission_id)
     project = await store.projects.by_name(job.project) if job.project else None
-    events: list[EventDraft] = [audit.event(principal, "job.stop", "job", job.submission_id,
-                                            project.id if project else None)]  # fmt: skip
+    events: list[EventDraft] = [
+        audit.event(
+            principal, "job.stop", "job", job.submission_id, project.id if project else None
+        )
+    ]
     if project is not None:
-        events.append(activity.entry(principal, "job.stop", "job", job.submission_id, project.id,
-                                     f"stopped a job: {job.entrypoint[:80]}"))  # fmt: skip
+        events.append(
+            activity.entry(
+                principal,
+                "job.stop",
+                "job",
+                job.submission_id,
+                project.id,
+                f"stopped a job: {job.entrypoint[:80]}",
+            )
+        )
     await store.cluster.note(events)
     return stopped
 

@@ -28,8 +28,16 @@ from hub.store.records import CommentRecord, EventDraft, Mention
 MAX_BODY = 20_000
 MAX_MENTIONS = 50
 MAX_THREADS_PAGE = 500  # threads of one object in one read
-EMOJI = {"+1": "👍", "-1": "👎", "tada": "🎉", "heart": "❤️", "eyes": "👀", "rocket": "🚀",
-         "laugh": "😄", "confused": "😕"}  # fmt: skip
+EMOJI = {
+    "+1": "👍",
+    "-1": "👎",
+    "tada": "🎉",
+    "heart": "❤️",
+    "eyes": "👀",
+    "rocket": "🚀",
+    "laugh": "😄",
+    "confused": "😕",
+}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -79,23 +87,27 @@ async def _check_anchor(store: Store, target: Target, anchor: Anchor | None) -> 
             raise InvalidInput("A cell anchors a comment on a notebook.", field="anchor")
         count = len(notebooks.read(page.body).cells)
         if not 0 <= anchor.cell < count:
-            raise InvalidInput(f"The notebook's cells are numbered 0 to {count - 1}.",
-                               field="anchor")  # fmt: skip
+            raise InvalidInput(
+                f"The notebook's cells are numbered 0 to {count - 1}.", field="anchor"
+            )
         return anchor.to_json()
     if anchor.filter is not None or anchor.row is not None or anchor.column is not None:
         if target.kind != "dataset_version":
-            raise InvalidInput("A row filter or cell anchors a comment on a dataset version.",
-                               field="anchor")  # fmt: skip
+            raise InvalidInput(
+                "A row filter or cell anchors a comment on a dataset version.", field="anchor"
+            )
         version = (await store.datasets.versions_by_ids([target.id]))[target.id]
         names = [c["name"] for c in json.loads(version.schema_json)]
         if anchor.filter is not None:
             if len(anchor.filter) > 2000:
-                raise LimitExceeded("The anchor's filter is too long (2,000 characters).",
-                                    field="anchor")  # fmt: skip
+                raise LimitExceeded(
+                    "The anchor's filter is too long (2,000 characters).", field="anchor"
+                )
             parse_filter(anchor.filter, names)  # raises with where and why
         if anchor.column is not None and anchor.column not in names:
-            raise InvalidInput(f"There is no column {anchor.column!r} in this version.",
-                               field="anchor")  # fmt: skip
+            raise InvalidInput(
+                f"There is no column {anchor.column!r} in this version.", field="anchor"
+            )
         if anchor.row is not None and not 0 <= anchor.row < version.row_count:
             raise InvalidInput(f"Rows are numbered 0 to {version.row_count - 1}.", field="anchor")
     return anchor.to_json()
@@ -160,9 +172,14 @@ async def _recipients(
 
 
 async def add(
-    store: Store, principal: Principal, kind: str, object_id: str, body: str,
-    anchor: Anchor | None = None, reply_to: str | None = None,
-) -> CommentRecord:  # fmt: skip
+    store: Store,
+    principal: Principal,
+    kind: str,
+    object_id: str,
+    body: str,
+    anchor: Anchor | None = None,
+    reply_to: str | None = None,
+) -> CommentRecord:
     """A new comment on an object, starting a thread or replying in one (``reply_to``)."""
     target = await targets.find(store, principal, kind, object_id, COMMENT, action="comment.create")
     body = _check_body(body)
@@ -176,18 +193,34 @@ async def add(
     comment_id = new_id()
     thread_id = parent.thread_id if parent else comment_id
     record = CommentRecord(
-        comment_id, target.project.id, target.kind, target.id, thread_id,
-        parent.id if parent else None, anchor_json, principal.user_id, body, now(),
-    )  # fmt: skip
+        comment_id,
+        target.project.id,
+        target.kind,
+        target.id,
+        thread_id,
+        parent.id if parent else None,
+        anchor_json,
+        principal.user_id,
+        body,
+        now(),
+    )
     recipients = await _recipients(store, target, mentions, parent.thread_id if parent else None)
     verb = "comment.reply" if parent else "comment.create"
     said = f"{'replied' if parent else 'commented'} on {target.title}: “{plain(body, 80)}”"
     events: list[EventDraft] = [
         audit.event(principal, verb, "comment", comment_id, target.project.id),
-        activity.entry(principal, verb, "comment", comment_id, target.project.id, said,
-                       target=target, detail={"excerpt": plain(body), "thread": thread_id},
-                       recipients=recipients),
-    ]  # fmt: skip
+        activity.entry(
+            principal,
+            verb,
+            "comment",
+            comment_id,
+            target.project.id,
+            said,
+            target=target,
+            detail={"excerpt": plain(body), "thread": thread_id},
+            recipients=recipients,
+        ),
+    ]
     return await audit.change(store, events, store.comments.create(record, mentions, audit=events))
 
 
@@ -264,11 +297,18 @@ async def edit(store: Store, principal: Principal, comment_id: str, body: str) -
     recipients = [r for r in await _recipients(store, target, new, None) if r[1] == "mention"]
     events: list[EventDraft] = [
         audit.event(principal, "comment.edit", "comment", comment_id, target.project.id),
-        activity.entry(principal, "comment.edit", "comment", comment_id, target.project.id,
-                       f"edited a comment on {target.title}", target=target,
-                       detail={"excerpt": plain(body), "thread": comment.thread_id},
-                       recipients=recipients),
-    ]  # fmt: skip
+        activity.entry(
+            principal,
+            "comment.edit",
+            "comment",
+            comment_id,
+            target.project.id,
+            f"edited a comment on {target.title}",
+            target=target,
+            detail={"excerpt": plain(body), "thread": comment.thread_id},
+            recipients=recipients,
+        ),
+    ]
     work = store.comments.edit(comment_id, body, principal.user_id, now(), mentions, audit=events)
     return await audit.change(store, events, work)
 
@@ -278,16 +318,25 @@ async def delete(store: Store, principal: Principal, comment_id: str) -> Comment
     the text stays in the edit history for maintainers and the audit trail."""
     comment, target = await _own(store, principal, comment_id, COMMENT, "comment.delete")
     if comment.author_id != principal.user_id and not target.access.allows(MANAGE):
-        await audit.deny(store, principal, "comment.delete", "comment", comment_id,
-                         target.project.id)  # fmt: skip
+        await audit.deny(
+            store, principal, "comment.delete", "comment", comment_id, target.project.id
+        )
         raise Forbidden("Only its author or a project maintainer can delete a comment.")
     events: list[EventDraft] = [
         audit.event(principal, "comment.delete", "comment", comment_id, target.project.id),
-        activity.entry(principal, "comment.delete", "comment", comment_id, target.project.id,
-                       f"deleted a comment on {target.title}", target=target),
-    ]  # fmt: skip
-    work = store.comments.edit(comment_id, "", principal.user_id, now(), [], delete=True,
-                               audit=events)  # fmt: skip
+        activity.entry(
+            principal,
+            "comment.delete",
+            "comment",
+            comment_id,
+            target.project.id,
+            f"deleted a comment on {target.title}",
+            target=target,
+        ),
+    ]
+    work = store.comments.edit(
+        comment_id, "", principal.user_id, now(), [], delete=True, audit=events
+    )
     return await audit.change(store, events, work)
 
 
@@ -299,17 +348,27 @@ async def resolve(
     thread = await store.comments.by_id(comment.thread_id)
     assert thread is not None
     if thread.author_id != principal.user_id and not target.access.allows(WRITE):
-        await audit.deny(store, principal, "comment.resolve", "comment", thread.id,
-                         target.project.id)  # fmt: skip
+        await audit.deny(
+            store, principal, "comment.resolve", "comment", thread.id, target.project.id
+        )
         raise Forbidden("Only whoever started the thread or an editor can resolve it.")
     verb = "comment.resolve" if resolved else "comment.reopen"
     said = f"{'resolved' if resolved else 'reopened'} a thread on {target.title}"
     recipients = [(thread.author_id, "reply")] if thread.author_id != principal.user_id else []
     events: list[EventDraft] = [
         audit.event(principal, verb, "comment", thread.id, target.project.id),
-        activity.entry(principal, verb, "comment", thread.id, target.project.id, said,
-                       target=target, detail={"thread": thread.id}, recipients=recipients),
-    ]  # fmt: skip
+        activity.entry(
+            principal,
+            verb,
+            "comment",
+            thread.id,
+            target.project.id,
+            said,
+            target=target,
+            detail={"thread": thread.id},
+            recipients=recipients,
+        ),
+    ]
     by, at = (principal.user_id, now()) if resolved else (None, None)
     return await audit.change(
         store, events, store.comments.resolve(thread.id, by, at, audit=events)
@@ -338,8 +397,9 @@ async def history(store: Store, principal: Principal, comment_id: str) -> list[A
     if comment.author_id != principal.user_id and not target.access.allows(MANAGE):
         raise Forbidden("Only its author or a project maintainer can read a comment's history.")
     edits = (await store.comments.history([comment_id])).get(comment_id, [])
-    await audit.read(store, principal, "comment.history", "comment", comment_id,
-                     target.project.id, len(edits))  # fmt: skip
+    await audit.read(
+        store, principal, "comment.history", "comment", comment_id, target.project.id, len(edits)
+    )
     return edits
 
 
@@ -350,10 +410,18 @@ async def mention_candidates(
     (kind, name, display name), matching ``prefix``: the dashboard's autocomplete."""
     target = await targets.find(store, principal, kind, object_id, READ, action="mentions.list")
     wanted = prefix.strip().lstrip("@").lower()[:64]
-    people = [u for u in await store.users.all() if u.disabled_at is None and
-              (u.name.startswith(wanted) or u.display_name.lower().startswith(wanted))]  # fmt: skip
-    found = [("user", u.name, u.display_name) for u in people[:200]
-             if await can_see(store, u.id, target)]  # fmt: skip
-    found += [("group", g.name, g.description or g.name) for g in await store.users.groups()
-              if g.name.startswith(wanted)]  # fmt: skip
+    people = [
+        u
+        for u in await store.users.all()
+        if u.disabled_at is None
+        and (u.name.startswith(wanted) or u.display_name.lower().startswith(wanted))
+    ]
+    found = [
+        ("user", u.name, u.display_name) for u in people[:200] if await can_see(store, u.id, target)
+    ]
+    found += [
+        ("group", g.name, g.description or g.name)
+        for g in await store.users.groups()
+        if g.name.startswith(wanted)
+    ]
     return found[:50]

@@ -118,8 +118,9 @@ async def compare(
         counts = await store.datasets.key_changes(
             await paths_of(store, await store.datasets.files(old.id)),
             await paths_of(store, await store.datasets.files(new.id)),
-            key, [c for c in same_type if c != key],
-        )  # fmt: skip
+            key,
+            [c for c in same_type if c != key],
+        )
     masked = await masked_columns(store, found)
     old_profile, new_profile = json.loads(old.profile_json), json.loads(new.profile_json)
     shifts = []
@@ -139,12 +140,28 @@ async def compare(
             )
         )
     result = Comparison(
-        old.number, new.number, old.row_count, new.row_count, added, removed, retyped, key,
-        counts[0] if counts else None, counts[1] if counts else None,
-        counts[2] if counts else None, counts[3] if counts else None, shifts, [],
-    )  # fmt: skip
+        old.number,
+        new.number,
+        old.row_count,
+        new.row_count,
+        added,
+        removed,
+        retyped,
+        key,
+        counts[0] if counts else None,
+        counts[1] if counts else None,
+        counts[2] if counts else None,
+        counts[3] if counts else None,
+        shifts,
+        [],
+    )
     await audit.read(
-        store, principal, "dataset.compare", "dataset", found.dataset.id, found.project.id,
+        store,
+        principal,
+        "dataset.compare",
+        "dataset",
+        found.dataset.id,
+        found.project.id,
         old.row_count + new.row_count,
-    )  # fmt: skip
+    )
     return dataclasses.replace(result, summary=_summary(result))

@@ -50,9 +50,14 @@ async def ensure_dataset(
     project = await projects.ensure_project(store, principal, project_name)
     if await store.datasets.by_name(project.id, name) is None:
         await permissions.require(
-            store, principal, project.id, WRITE, action="dataset.create", object_kind="dataset",
+            store,
+            principal,
+            project.id,
+            WRITE,
+            action="dataset.create",
+            object_kind="dataset",
             what=f"project named {project_name!r}",
-        )  # fmt: skip
+        )
         record = DatasetRecord(new_id(), project.id, name, "", now(), principal.user_name)
         event = audit.event(principal, "dataset.create", "dataset", record.id, project.id, rows=1)
         await store.datasets.create(record, audit=[event])
@@ -68,8 +73,11 @@ async def _check_schema(store: Store, found: Found, schema: list[dict[str, str]]
     after = {c["name"]: c["type"] for c in schema}
     problems = [f"{n} is missing" for n in before if n not in after]
     problems += [f"{n} is new" for n in after if n not in before]
-    problems += [f"{n} is {after[n]} instead of {before[n]}" for n in before
-                 if n in after and after[n] != before[n]]  # fmt: skip
+    problems += [
+        f"{n} is {after[n]} instead of {before[n]}"
+        for n in before
+        if n in after and after[n] != before[n]
+    ]
     if problems:
         raise InvalidInput(
             f"The dataset {found.dataset.name!r} keeps a fixed schema, and this file differs: "
@@ -81,11 +89,17 @@ async def _check_schema(store: Store, found: Found, schema: list[dict[str, str]]
 async def fix_schema(store: Store, principal: Principal, found: Found, fixed: bool) -> None:
     """Require (or stop requiring) new versions to keep the latest version's columns."""
     await permissions.require(
-        store, principal, found.project.id, permissions.MANAGE, action="dataset.fix_schema",
-        object_kind="dataset", object_id=found.dataset.id,
-    )  # fmt: skip
-    event = audit.event(principal, "dataset.fix_schema", "dataset", found.dataset.id,
-                        found.project.id, rows=1)  # fmt: skip
+        store,
+        principal,
+        found.project.id,
+        permissions.MANAGE,
+        action="dataset.fix_schema",
+        object_kind="dataset",
+        object_id=found.dataset.id,
+    )
+    event = audit.event(
+        principal, "dataset.fix_schema", "dataset", found.dataset.id, found.project.id, rows=1
+    )
     await store.datasets.set_fixed_schema(found.dataset.id, fixed, audit=[event])
 
 
@@ -119,9 +133,17 @@ async def upload(
     kind = kind_of(filename, kind)
     found = await ensure_dataset(store, principal, project_name, name, message, "dataset.upload")
     return await store_version(
-        store, settings, principal, found, source, kind, filename, message, None,
+        store,
+        settings,
+        principal,
+        found,
+        source,
+        kind,
+        filename,
+        message,
+        None,
         "dataset.upload",
-    )  # fmt: skip
+    )
 
 
 def _announce(
@@ -134,21 +156,42 @@ def _announce(
         version, created = made
         said = f"{verb} version {version.number} of dataset {found.dataset.name} ({rows:,} rows)"
         return [
-            audit.event(principal, action, "dataset", found.dataset.id, found.project.id,
-                        rows=rows),
-            *([activity.entry(principal, action, "dataset_version", version.id,
-                              found.project.id, said, guard=("dataset", found.dataset.id),
-                              detail={"dataset": found.dataset.name, "version": version.number})]
-              if created else []),
-        ]  # fmt: skip
+            audit.event(
+                principal, action, "dataset", found.dataset.id, found.project.id, rows=rows
+            ),
+            *(
+                [
+                    activity.entry(
+                        principal,
+                        action,
+                        "dataset_version",
+                        version.id,
+                        found.project.id,
+                        said,
+                        guard=("dataset", found.dataset.id),
+                        detail={"dataset": found.dataset.name, "version": version.number},
+                    )
+                ]
+                if created
+                else []
+            ),
+        ]
 
     return events
 
 
 async def store_version(
-    store: Store, settings: Settings, principal: Principal, found: Found, source: Path,
-    kind: str, filename: str, message: str, parent_id: str | None, action: str,
-) -> tuple[DatasetVersionRecord, bool]:  # fmt: skip
+    store: Store,
+    settings: Settings,
+    principal: Principal,
+    found: Found,
+    source: Path,
+    kind: str,
+    filename: str,
+    message: str,
+    parent_id: str | None,
+    action: str,
+) -> tuple[DatasetVersionRecord, bool]:
     """Parse ``source`` in the worker, store its object once, and record the version."""
     project = found.project
     scratch = settings.data_dir / "tmp"
@@ -156,9 +199,13 @@ async def store_version(
     target = scratch / f"{new_id()}.parquet"
     try:
         converted = await convert(
-            source, kind, target, memory_mb=settings.dataset_worker_memory_mb,
-            seconds=settings.dataset_worker_seconds, output_bytes=settings.max_dataset_bytes * 4,
-        )  # fmt: skip
+            source,
+            kind,
+            target,
+            memory_mb=settings.dataset_worker_memory_mb,
+            seconds=settings.dataset_worker_seconds,
+            output_bytes=settings.max_dataset_bytes * 4,
+        )
     except ConversionError as exc:
         target.unlink(missing_ok=True)
         failed = audit.event(
@@ -176,13 +223,32 @@ async def store_version(
     files = [DatasetFile(digest, converted.rows, size)]
     content = hashlib.sha256(json.dumps([digest]).encode()).hexdigest()
     draft = DatasetVersionRecord(
-        new_id(), found.dataset.id, project.id, 0, parent_id, principal.user_name, message,
-        now(), content, converted.rows, size, json.dumps(converted.schema),
-        json.dumps(converted.profile), Path(filename).name[:255],
-    )  # fmt: skip
-    return await store.datasets.add_version(draft, files, audit=_announce(
-        principal, action, found, converted.rows, "uploaded" if parent_id is None else
-        "published annotations as"))  # fmt: skip
+        new_id(),
+        found.dataset.id,
+        project.id,
+        0,
+        parent_id,
+        principal.user_name,
+        message,
+        now(),
+        content,
+        converted.rows,
+        size,
+        json.dumps(converted.schema),
+        json.dumps(converted.profile),
+        Path(filename).name[:255],
+    )
+    return await store.datasets.add_version(
+        draft,
+        files,
+        audit=_announce(
+            principal,
+            action,
+            found,
+            converted.rows,
+            "uploaded" if parent_id is None else "published annotations as",
+        ),
+    )
 
 
 # Registering data in place ------------------------------------------------------------------
@@ -236,8 +302,9 @@ def s3_object(settings: Settings, uri: str, suffixes: tuple[str, ...] = (".parqu
         raise InvalidInput(str(exc), field="path") from None
     segments = key.split("/")
     if any(part in ("", ".", "..") for part in segments):
-        raise InvalidInput(f"{uri!r} has an empty, '.' or '..' part; name the object plainly.",
-                           field="path")  # fmt: skip
+        raise InvalidInput(
+            f"{uri!r} has an empty, '.' or '..' part; name the object plainly.", field="path"
+        )
     full = f"s3://{bucket}/{key}"
     inside = [p for p in prefixes if full.startswith(p if p.endswith("/") else p + "/")]
     if not inside:
@@ -271,9 +338,14 @@ async def _located(store: Store, settings: Settings, text: str) -> DatasetFile:
 
 
 async def register(
-    store: Store, settings: Settings, principal: Principal, project_name: str, name: str,
-    path_text: str, message: str = "",
-) -> tuple[DatasetVersionRecord, bool]:  # fmt: skip
+    store: Store,
+    settings: Settings,
+    principal: Principal,
+    project_name: str,
+    name: str,
+    path_text: str,
+    message: str = "",
+) -> tuple[DatasetVersionRecord, bool]:
     """A new version made of a Parquet file that stays where it is: a folder on the hub's
     machine or an S3 prefix listed in ``SALON_DATASET_ROOTS``. Its checksum, size, time (and
     S3 ETag) are recorded; if it changes later, reading the version says so instead of showing
@@ -286,10 +358,14 @@ async def register(
     profiled = scratch / f"{new_id()}.parquet"
     try:
         converted = await convert(
-            source.location, "parquet", profiled, memory_mb=settings.dataset_worker_memory_mb,
-            seconds=settings.dataset_worker_seconds, output_bytes=settings.max_dataset_bytes * 4,
+            source.location,
+            "parquet",
+            profiled,
+            memory_mb=settings.dataset_worker_memory_mb,
+            seconds=settings.dataset_worker_seconds,
+            output_bytes=settings.max_dataset_bytes * 4,
             s3=store.s3.access if store.s3 else None,
-        )  # fmt: skip
+        )
     except ConversionError as exc:
         raise InvalidInput(f"{source.location}: {exc}", field="path") from None
     finally:
@@ -297,9 +373,20 @@ async def register(
     files = [dataclasses.replace(source, row_count=converted.rows)]
     content = hashlib.sha256(json.dumps([source.object_hash]).encode()).hexdigest()
     draft = DatasetVersionRecord(
-        new_id(), found.dataset.id, found.project.id, 0, None, principal.user_name, message,
-        now(), content, converted.rows, source.size_bytes, json.dumps(converted.schema),
-        json.dumps(converted.profile), source.location,
-    )  # fmt: skip
+        new_id(),
+        found.dataset.id,
+        found.project.id,
+        0,
+        None,
+        principal.user_name,
+        message,
+        now(),
+        content,
+        converted.rows,
+        source.size_bytes,
+        json.dumps(converted.schema),
+        json.dumps(converted.profile),
+        source.location,
+    )
     events = _announce(principal, "dataset.register", found, converted.rows, "registered")
     return await store.datasets.add_version(draft, files, audit=events)

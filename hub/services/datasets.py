@@ -78,9 +78,13 @@ class FoundProject:
 
 
 async def find(
-    store: Store, principal: Principal, project_name: str, name: str, needed: str = READ,
+    store: Store,
+    principal: Principal,
+    project_name: str,
+    name: str,
+    needed: str = READ,
     action: str = "dataset.read",
-) -> Found:  # fmt: skip
+) -> Found:
     """The dataset, when the principal may see it and holds ``needed``; NotFound otherwise
     (a restricted dataset outside their groups does not exist for them)."""
     readable = await find_project(store, principal, project_name, action)
@@ -93,9 +97,16 @@ async def find(
         await audit.deny(store, principal, action, "dataset", None, project.id)
         raise permissions.not_found(f"dataset named {name!r} in {project_name!r}")
     held = await permissions.demand(
-        store, principal, project.id, readable.access, needed, action=action,
-        object_kind="dataset", object_id=dataset.id, what=f"dataset named {name!r}",
-    )  # fmt: skip
+        store,
+        principal,
+        project.id,
+        readable.access,
+        needed,
+        action=action,
+        object_kind="dataset",
+        object_id=dataset.id,
+        what=f"dataset named {name!r}",
+    )
     return Found(project, dataset, held)
 
 
@@ -110,9 +121,16 @@ async def find_project(
         raise permissions.not_found(f"project named {project_name!r}")
     held = await permissions.access_to(store, principal, project.id)
     held = await permissions.demand(
-        store, principal, project.id, held, READ, action=action, object_kind="project",
-        object_id=project.id, what=f"project named {project_name!r}",
-    )  # fmt: skip
+        store,
+        principal,
+        project.id,
+        held,
+        READ,
+        action=action,
+        object_kind="project",
+        object_id=project.id,
+        what=f"project named {project_name!r}",
+    )
     return FoundProject(project, held)
 
 
@@ -277,9 +295,15 @@ def _fields(node: Filter | None) -> set[str]:
 
 
 async def preview(
-    store: Store, principal: Principal, found: Found, record: DatasetVersionRecord,
-    offset: int, limit: int, order_by: list[str] | None, filter_text: str | None = None,
-) -> Rows:  # fmt: skip
+    store: Store,
+    principal: Principal,
+    found: Found,
+    record: DatasetVersionRecord,
+    offset: int,
+    limit: int,
+    order_by: list[str] | None,
+    filter_text: str | None = None,
+) -> Rows:
     """A page of rows matching the filter (the run filter language over the columns, e.g.
     ``temperature_c > 40 and line = 'A'``), sorted as asked; PII columns masked for those
     without the grant, who may not filter or sort by them either (that would reveal them)."""
@@ -309,9 +333,14 @@ async def preview(
         rows.append(values)
         numbers.append(int(row[-1]))
     await audit.read(
-        store, principal, "dataset.preview", "dataset", found.dataset.id, found.project.id,
+        store,
+        principal,
+        "dataset.preview",
+        "dataset",
+        found.dataset.id,
+        found.project.id,
         len(rows),
-    )  # fmt: skip
+    )
     return Rows(names, rows, total, sorted(masked), numbers)
 
 
@@ -329,9 +358,14 @@ async def download(
     files = await store.datasets.files(record.id)
     masked = await masked_columns(store, found)
     await audit.read(
-        store, principal, "dataset.download", "dataset", found.dataset.id, found.project.id,
+        store,
+        principal,
+        "dataset.download",
+        "dataset",
+        found.dataset.id,
+        found.project.id,
         record.row_count,
-    )  # fmt: skip
+    )
     batches = store.datasets.batches(await paths_of(store, files))
     if not masked:
         return batches  # type: ignore[no-any-return]
@@ -344,16 +378,21 @@ async def _mask_batches(
     async for batch in batches:
         arrays = [
             pa.array([None if v is None else MASK for v in column.to_pylist()], pa.string())
-            if name in masked else column
+            if name in masked
+            else column
             for name, column in zip(batch.schema.names, batch.columns, strict=True)
-        ]  # fmt: skip
+        ]
         yield pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
 async def describe_column(
-    store: Store, principal: Principal, found: Found, column: str, description: str,
+    store: Store,
+    principal: Principal,
+    found: Found,
+    column: str,
+    description: str,
     pii: bool | None,
-) -> ColumnNote:  # fmt: skip
+) -> ColumnNote:
     """Owners (editors and up) describe columns; tagging or untagging PII needs a maintainer."""
     latest = await version(store, found, None)
     if column not in [c["name"] for c in json.loads(latest.schema_json)]:
@@ -367,10 +406,23 @@ async def describe_column(
     wants_pii = tagged if pii is None else pii
     if wants_pii != tagged:
         await permissions.require(
-            store, principal, found.project.id, MANAGE, action="dataset.tag_pii",
-            object_kind="dataset", object_id=found.dataset.id,
-        )  # fmt: skip
+            store,
+            principal,
+            found.project.id,
+            MANAGE,
+            action="dataset.tag_pii",
+            object_kind="dataset",
+            object_id=found.dataset.id,
+        )
     note = ColumnNote(found.dataset.id, column, description, wants_pii, principal.user_name, now())
-    events = [audit.event(principal, "dataset.describe_column", "dataset", found.dataset.id,
-                          found.project.id, rows=1)]  # fmt: skip
+    events = [
+        audit.event(
+            principal,
+            "dataset.describe_column",
+            "dataset",
+            found.dataset.id,
+            found.project.id,
+            rows=1,
+        )
+    ]
     return await store.datasets.set_note(note, audit=events)

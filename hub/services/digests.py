@@ -42,8 +42,12 @@ PER_PROJECT = 15
 _TEMPLATES = Path(__file__).parent / "templates"
 _html = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True)
 _text = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=False)
-REASONS = {"mention": "mentioned you", "reply": "in your thread", "watch": "you follow it",
-           "assign": "assigned to you"}  # fmt: skip
+REASONS = {
+    "mention": "mentioned you",
+    "reply": "in your thread",
+    "watch": "you follow it",
+    "assign": "assigned to you",
+}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -62,8 +66,9 @@ def _zone(name: str) -> ZoneInfo:
 
 
 async def settings_of(store: Store, principal: Principal) -> DigestSettings:
-    return await store.digests.of(principal.user_id) or DigestSettings(principal.user_id, "off",
-                                                                       "UTC")  # fmt: skip
+    return await store.digests.of(principal.user_id) or DigestSettings(
+        principal.user_id, "off", "UTC"
+    )
 
 
 async def choose(
@@ -73,8 +78,9 @@ async def choose(
     if frequency not in FREQUENCIES:
         raise InvalidInput(f"Digests come {', '.join(FREQUENCIES)}.", field="frequency")
     if time_zone not in available_timezones() and time_zone != "UTC":
-        raise InvalidInput(f"{time_zone!r} is not a time zone name like Europe/Berlin.",
-                           field="timeZone")  # fmt: skip
+        raise InvalidInput(
+            f"{time_zone!r} is not a time zone name like Europe/Berlin.", field="timeZone"
+        )
     current = await settings_of(store, principal)
     chosen = DigestSettings(principal.user_id, frequency, time_zone, current.last_sent_at)
     event = audit.event(principal, "digest.settings", "user", principal.user_id)
@@ -83,9 +89,14 @@ async def choose(
 
 
 async def compose(
-    store: Store, settings: Settings, principal: Principal, since: datetime, period: str,
-    zone_name: str, display_name: str,
-) -> Digest:  # fmt: skip
+    store: Store,
+    settings: Settings,
+    principal: Principal,
+    since: datetime,
+    period: str,
+    zone_name: str,
+    display_name: str,
+) -> Digest:
     """The digest of what happened since ``since`` that the principal may see."""
     zone = _zone(zone_name)
 
@@ -102,8 +113,11 @@ async def compose(
 
     held = await activity.readable(store, principal)
     projects = await store.projects.by_ids(sorted(held))
-    notices = [n for n in await activity.inbox(store, principal, unread=True, limit=100)
-               if n.activity.at > since]  # fmt: skip
+    notices = [
+        n
+        for n in await activity.inbox(store, principal, unread=True, limit=100)
+        if n.activity.at > since
+    ]
     hidden = await targets.hidden(store, principal, held)
     changes = await store.activity.feed(FeedQuery(sorted(held), hidden, since=since, limit=500))
     by_project: dict[str, list[Any]] = defaultdict(list)
@@ -113,29 +127,54 @@ async def compose(
     today = now().astimezone(zone).date()
     open_tasks = await tasks.my_work(store, principal)
     context = {
-        "name": display_name, "period": period, "zone": zone.key,
+        "name": display_name,
+        "period": period,
+        "zone": zone.key,
         "dashboard": settings.dashboard_url,
-        "notices": [{"actor": await actor(n.activity.actor_id), "summary": n.activity.summary,
-                     "project": projects[n.activity.project_id].name
-                     if n.activity.project_id in projects else "",
-                     "when": when(n.activity.at), "reason": REASONS.get(n.reason, n.reason)}
-                    for n in notices],
-        "tasks": [{"project": projects[t.project_id].name if t.project_id in projects else "",
-                   "number": t.number, "title": t.title,
-                   "due": t.due_date.strftime("%d %b") if t.due_date else None,
-                   "late": bool(t.due_date and t.due_date < today)} for t in open_tasks],
-        "projects": [{"name": projects[pid].name, "count": len(items),
-                      "more": max(0, len(items) - PER_PROJECT),
-                      "entries": [{"actor": await actor(e.actor_id), "summary": e.summary,
-                                   "when": when(e.at)} for e in items[:PER_PROJECT]]}
-                     for pid, items in sorted(by_project.items(),
-                                              key=lambda kv: projects[kv[0]].name)],
-    }  # fmt: skip
+        "notices": [
+            {
+                "actor": await actor(n.activity.actor_id),
+                "summary": n.activity.summary,
+                "project": projects[n.activity.project_id].name
+                if n.activity.project_id in projects
+                else "",
+                "when": when(n.activity.at),
+                "reason": REASONS.get(n.reason, n.reason),
+            }
+            for n in notices
+        ],
+        "tasks": [
+            {
+                "project": projects[t.project_id].name if t.project_id in projects else "",
+                "number": t.number,
+                "title": t.title,
+                "due": t.due_date.strftime("%d %b") if t.due_date else None,
+                "late": bool(t.due_date and t.due_date < today),
+            }
+            for t in open_tasks
+        ],
+        "projects": [
+            {
+                "name": projects[pid].name,
+                "count": len(items),
+                "more": max(0, len(items) - PER_PROJECT),
+                "entries": [
+                    {"actor": await actor(e.actor_id), "summary": e.summary, "when": when(e.at)}
+                    for e in items[:PER_PROJECT]
+                ],
+            }
+            for pid, items in sorted(by_project.items(), key=lambda kv: projects[kv[0]].name)
+        ],
+    }
     count = len(notices) + len(open_tasks) + len(changes)
     subject = f"Salon {period}: {len(notices)} for you, {len(changes)} changes"
     context["subject"] = subject
-    return Digest(subject, _text.get_template("digest.md").render(context),
-                  _html.get_template("digest.html").render(context), count)  # fmt: skip
+    return Digest(
+        subject,
+        _text.get_template("digest.md").render(context),
+        _html.get_template("digest.html").render(context),
+        count,
+    )
 
 
 async def preview(store: Store, settings: Settings, principal: Principal) -> Digest:
@@ -148,8 +187,9 @@ async def preview(store: Store, settings: Settings, principal: Principal) -> Dig
     digest = await compose(
         store, settings, principal, since, _period(chosen.frequency), chosen.time_zone, name
     )
-    await audit.read(store, principal, "digest.preview", "user", principal.user_id, None,
-                     digest.items)  # fmt: skip
+    await audit.read(
+        store, principal, "digest.preview", "user", principal.user_id, None, digest.items
+    )
     return digest
 
 
@@ -210,8 +250,9 @@ async def send_due(
     """Send every digest that is due (all that are wanted, with ``force``); the names of the
     people served. A person with nothing new gets nothing."""
     served = []
-    folder = Path(settings.digest_folder) if settings.digest_folder else \
-        settings.data_dir / "digests"  # fmt: skip
+    folder = (
+        Path(settings.digest_folder) if settings.digest_folder else settings.data_dir / "digests"
+    )
     for chosen in await store.digests.wanted():
         span = FREQUENCIES[chosen.frequency]
         assert span is not None
@@ -224,9 +265,14 @@ async def send_due(
         principal = await principal_for_user(store, user, auth_method="system", auth_id=None)
         since = chosen.last_sent_at or at - span
         digest = await compose(
-            store, settings, principal, since, _period(chosen.frequency), chosen.time_zone,
+            store,
+            settings,
+            principal,
+            since,
+            _period(chosen.frequency),
+            chosen.time_zone,
             user.display_name,
-        )  # fmt: skip
+        )
         if digest.items == 0:
             await store.digests.sent(user.id, at)
             continue

@@ -79,10 +79,16 @@ def check_address(address: Address, allowed: Iterable[Network]) -> None:
         if inner:
             address = inner[0]  # named as what it really is: ::ffff:127.0.0.1 is loopback
     kind = (
-        "loopback" if address.is_loopback else "link-local" if address.is_link_local
-        else "private" if address.is_private else "multicast" if address.is_multicast
+        "loopback"
+        if address.is_loopback
+        else "link-local"
+        if address.is_link_local
+        else "private"
+        if address.is_private
+        else "multicast"
+        if address.is_multicast
         else "reserved or unspecified"
-    )  # fmt: skip
+    )
     raise Refused(f"{address} is a {kind} address; webhooks only go to public addresses.")
 
 
@@ -109,8 +115,9 @@ def check_url(url: str) -> tuple[str, str, int]:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput("Give an http:// or https:// URL with a host name.", field="url")
     if parts.username or parts.password:
-        raise InvalidInput("Put no user name or password in the URL; deliveries are signed.",
-                           field="url")  # fmt: skip
+        raise InvalidInput(
+            "Put no user name or password in the URL; deliveries are signed.", field="url"
+        )
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
@@ -126,17 +133,22 @@ class _PublicOnly(httpcore.AsyncNetworkBackend):
         self._inner = httpcore.AnyIOBackend()
 
     async def connect_tcp(
-        self, host: str, port: int, timeout: float | None = None,
-        local_address: str | None = None, socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:  # fmt: skip
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
         address = await resolve(host, port, self._allowed)
-        return await self._inner.connect_tcp(address, port, timeout, local_address,
-                                             socket_options)  # fmt: skip
+        return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
 
     async def connect_unix_socket(
-        self, path: str, timeout: float | None = None,
+        self,
+        path: str,
+        timeout: float | None = None,
         socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:  # fmt: skip
+    ) -> httpcore.AsyncNetworkStream:
         raise Refused("Webhooks do not go to local sockets.")
 
     async def sleep(self, seconds: float) -> None:
@@ -146,5 +158,6 @@ class _PublicOnly(httpcore.AsyncNetworkBackend):
 def client(allowed: tuple[Network, ...]) -> httpcore.AsyncConnectionPool:
     """A connection pool that only reaches public addresses (and ``allowed`` networks); as an
     httpcore pool it never follows redirects."""
-    return httpcore.AsyncConnectionPool(network_backend=_PublicOnly(allowed), max_connections=20,
-                                        keepalive_expiry=30)  # fmt: skip
+    return httpcore.AsyncConnectionPool(
+        network_backend=_PublicOnly(allowed), max_connections=20, keepalive_expiry=30
+    )

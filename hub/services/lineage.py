@@ -35,9 +35,14 @@ class UsedVersion:
 
 
 async def use_dataset(
-    store: Store, principal: Principal, run_id: str, project: str, name: str,
-    number: int | None, direction: str = "input",
-) -> UsedVersion:  # fmt: skip
+    store: Store,
+    principal: Principal,
+    run_id: str,
+    project: str,
+    name: str,
+    number: int | None,
+    direction: str = "input",
+) -> UsedVersion:
     """Record that a run read (or produced) a dataset version; the latest when no number."""
     if direction not in DIRECTIONS:
         raise InvalidInput("direction is input or output.", field="direction")
@@ -86,10 +91,18 @@ async def runs_of_version(
     readable = await permissions.readable_projects(
         store, principal, {run.project_id for run in runs.values()}
     )
-    shown = [(use, runs[use.run_id]) for use in uses
-             if use.run_id in runs and runs[use.run_id].project_id in readable]  # fmt: skip
+    shown = [
+        (use, runs[use.run_id])
+        for use in uses
+        if use.run_id in runs and runs[use.run_id].project_id in readable
+    ]
     await audit.read(
-        store, principal, "lineage.read", "dataset", found.dataset.id, found.project.id,
+        store,
+        principal,
+        "lineage.read",
+        "dataset",
+        found.dataset.id,
+        found.project.id,
         len(shown),
-    )  # fmt: skip
+    )
     return shown

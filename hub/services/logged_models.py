@@ -20,27 +20,47 @@ MAX_PAIRS = 1000
 
 
 async def create(
-    store: Store, principal: Principal, experiment: ExperimentRecord, run_id: str | None,
-    name: str, model_type: str, params: Mapping[str, str], tags: Mapping[str, str],
-) -> LoggedModelRecord:  # fmt: skip
+    store: Store,
+    principal: Principal,
+    experiment: ExperimentRecord,
+    run_id: str | None,
+    name: str,
+    model_type: str,
+    params: Mapping[str, str],
+    tags: Mapping[str, str],
+) -> LoggedModelRecord:
     """A pending logged model in the experiment (editors), written by ``run_id`` if given."""
-    await permissions.require(store, principal, experiment.project_id, WRITE,
-                              action="logged_model.create", object_kind="logged_model")  # fmt: skip
+    await permissions.require(
+        store,
+        principal,
+        experiment.project_id,
+        WRITE,
+        action="logged_model.create",
+        object_kind="logged_model",
+    )
     if run_id is not None:
         run = await runs.writable_run(store, principal, run_id, "logged_model.create")
         if run.experiment_id != experiment.id:
             raise InvalidInput("The run belongs to another experiment.", field="source_run_id")
     at = now()
     model = LoggedModelRecord(
-        id=f"m-{uuid.uuid4().hex}", project_id=experiment.project_id,
-        experiment_id=experiment.id, run_id=run_id, name=check_name(name, "model"),
-        model_type=model_type[:200], status="LOGGED_MODEL_PENDING", status_message="",
+        id=f"m-{uuid.uuid4().hex}",
+        project_id=experiment.project_id,
+        experiment_id=experiment.id,
+        run_id=run_id,
+        name=check_name(name, "model"),
+        model_type=model_type[:200],
+        status="LOGGED_MODEL_PENDING",
+        status_message="",
         params_json=json.dumps(dict(_pairs(params, "param", MAX_PARAM_VALUE))),
         tags_json=json.dumps(dict(_pairs(tags, "tag", MAX_TAG_VALUE))),
-        created_by=principal.user_name, created_at=at, updated_at=at,
-    )  # fmt: skip
-    events = [audit.event(principal, "logged_model.create", "logged_model", model.id,
-                          model.project_id)]  # fmt: skip
+        created_by=principal.user_name,
+        created_at=at,
+        updated_at=at,
+    )
+    events = [
+        audit.event(principal, "logged_model.create", "logged_model", model.id, model.project_id)
+    ]
     return await store.logged_models.create(model, audit=events)
 
 
@@ -55,16 +75,24 @@ async def _find(
     if model is None:
         await audit.deny(store, principal, action, "logged_model", model_id)
         raise NotFound(f"No logged model with id {model_id!r}.", field="model_id")
-    await permissions.require(store, principal, model.project_id, needed, action=action,
-                              object_kind="logged_model", object_id=model.id,
-                              what=f"logged model {model_id!r}")  # fmt: skip
+    await permissions.require(
+        store,
+        principal,
+        model.project_id,
+        needed,
+        action=action,
+        object_kind="logged_model",
+        object_id=model.id,
+        what=f"logged model {model_id!r}",
+    )
     return model
 
 
 async def get(store: Store, principal: Principal, model_id: str) -> LoggedModelRecord:
     model = await _find(store, principal, model_id, READ, "logged_model.read")
-    await audit.read(store, principal, "logged_model.read", "logged_model", model.id,
-                     model.project_id, 1)  # fmt: skip
+    await audit.read(
+        store, principal, "logged_model.read", "logged_model", model.id, model.project_id, 1
+    )
     return model
 
 
@@ -77,17 +105,21 @@ async def finalize(
 ) -> LoggedModelRecord:
     """Mark the upload of the model's files done (or failed)."""
     if status not in LOGGED_MODEL_STATUSES:
-        raise InvalidInput(f"Status must be one of {', '.join(LOGGED_MODEL_STATUSES)}.",
-                           field="status")  # fmt: skip
+        raise InvalidInput(
+            f"Status must be one of {', '.join(LOGGED_MODEL_STATUSES)}.", field="status"
+        )
     model = await writable(store, principal, model_id)
     return await _update(store, principal, model, status=status)
 
 
 async def merge(
-    store: Store, principal: Principal, model_id: str,
-    params: Mapping[str, str] | None = None, tags: Mapping[str, str] | None = None,
+    store: Store,
+    principal: Principal,
+    model_id: str,
+    params: Mapping[str, str] | None = None,
+    tags: Mapping[str, str] | None = None,
     drop_tag: str | None = None,
-) -> LoggedModelRecord:  # fmt: skip
+) -> LoggedModelRecord:
     """Add params or set tags (or remove one tag) on a logged model."""
     model = await writable(store, principal, model_id)
     changes: dict[str, object] = {}
@@ -104,20 +136,26 @@ async def merge(
 async def _update(
     store: Store, principal: Principal, model: LoggedModelRecord, **changes: object
 ) -> LoggedModelRecord:
-    events = [audit.event(principal, "logged_model.update", "logged_model", model.id,
-                          model.project_id)]  # fmt: skip
+    events = [
+        audit.event(principal, "logged_model.update", "logged_model", model.id, model.project_id)
+    ]
     return await audit.change(
         store, events, store.logged_models.update(model.id, now(), audit=events, **changes)
     )
 
 
 async def search(
-    store: Store, principal: Principal, experiments: Sequence[ExperimentRecord],
-    name: str | None, limit: int, offset: int,
-) -> list[LoggedModelRecord]:  # fmt: skip
+    store: Store,
+    principal: Principal,
+    experiments: Sequence[ExperimentRecord],
+    name: str | None,
+    limit: int,
+    offset: int,
+) -> list[LoggedModelRecord]:
     """Logged models of experiments the caller has been shown, newest first."""
-    found = await store.logged_models.in_experiments([e.id for e in experiments], name, limit,
-                                                     offset)  # fmt: skip
+    found = await store.logged_models.in_experiments(
+        [e.id for e in experiments], name, limit, offset
+    )
     only = experiments[0].project_id if len({e.project_id for e in experiments}) == 1 else None
     await audit.read(store, principal, "logged_models.search", "project", only, only, len(found))
     return found
@@ -132,8 +170,9 @@ async def record_outputs(
     for model_id, _ in outputs:
         if model_id not in known or known[model_id].project_id != run.project_id:
             raise NotFound(f"No logged model with id {model_id!r}.", field="model_id")
-    events = [audit.event(principal, "run.log_outputs", "run", run.id, run.project_id,
-                          rows=len(outputs))]  # fmt: skip
+    events = [
+        audit.event(principal, "run.log_outputs", "run", run.id, run.project_id, rows=len(outputs))
+    ]
     await store.logged_models.add_outputs(
         [RunOutput(run.id, model_id, step) for model_id, step in outputs], audit=events
     )

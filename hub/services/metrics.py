@@ -53,8 +53,9 @@ async def ingest_table(
     table = conform_batch(table)
     if table.num_rows == 0:
         return 0
-    events = [audit.event(principal, "metrics.ingest", "run", run.id, run.project_id,
-                          rows=table.num_rows)]  # fmt: skip
+    events = [
+        audit.event(principal, "metrics.ingest", "run", run.id, run.project_id, rows=table.num_rows)
+    ]
     return await store.metrics.ingest(run_id, batch_id, table, audit=events)
 
 
@@ -150,9 +151,14 @@ async def points_json(
 
 async def metric_keys(store: Store, principal: Principal, project_id: str) -> list[str]:
     await permissions.require(
-        store, principal, project_id, READ, action="metrics.keys", object_kind="project",
+        store,
+        principal,
+        project_id,
+        READ,
+        action="metrics.keys",
+        object_kind="project",
         object_id=project_id,
-    )  # fmt: skip
+    )
     keys = await store.metrics.keys(project_id)
     await audit.read(store, principal, "metrics.keys", "project", project_id, project_id, len(keys))
     return keys

@@ -121,7 +121,7 @@ async def default_experiment(
 
 async def experiments(
     store: Store, settings: Settings, principal: Principal, ids: list[str], action: str
-) -> list[tuple[ProjectRecord, ExperimentRecord]]:  # fmt: skip
+) -> list[tuple[ProjectRecord, ExperimentRecord]]:
     """The experiments with these ids, in order, when the caller may read them all; NotFound
     naming the first that is missing or hidden."""
     found: dict[str, tuple[ProjectRecord, ExperimentRecord]] = {}
@@ -160,8 +160,10 @@ async def every_model(store: Store, principal: Principal) -> list[FoundModel]:
     for project_id in sorted(readable, key=lambda i: every[i].name):
         access = await permissions.access_to(store, principal, project_id)
         assert access is not None, "readable projects are ones the caller holds access to"
-        found += [FoundModel(model, every[project_id], access)
-                  for model in await store.models.of_project(project_id)]  # fmt: skip
+        found += [
+            FoundModel(model, every[project_id], access)
+            for model in await store.models.of_project(project_id)
+        ]
     await audit.read(store, principal, "model.list", "project", None, None, len(found))
     return found
 

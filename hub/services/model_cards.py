@@ -81,9 +81,13 @@ async def _slices(store: Store, queue: ReviewQueue) -> str:
     if not decided:
         return ""
     record = (await store.datasets.versions_by_ids([queue.dataset_version_id]))[
-        queue.dataset_version_id]  # fmt: skip
-    names = [c["name"] for c in json.loads(record.schema_json)
-             if c["name"] not in (queue.prediction_column, queue.truth_column)]  # fmt: skip
+        queue.dataset_version_id
+    ]
+    names = [
+        c["name"]
+        for c in json.loads(record.schema_json)
+        if c["name"] not in (queue.prediction_column, queue.truth_column)
+    ]
     notes = await store.datasets.notes(record.dataset_id)
     names = [n for n in names if not (notes.get(n) and notes[n].pii)]  # never slice by PII
     paths = await datasets.paths_of(store, await store.datasets.files(record.id))
@@ -95,8 +99,9 @@ async def _slices(store: Store, queue: ReviewQueue) -> str:
             groups[str(values[row][index])].append(ok)
         if not 2 <= len(groups) <= MAX_SLICE_VALUES:
             continue
-        table = [[value, len(oks), f"{sum(oks) / len(oks):.0%}"]
-                 for value, oks in sorted(groups.items())]  # fmt: skip
+        table = [
+            [value, len(oks), f"{sum(oks) / len(oks):.0%}"] for value, oks in sorted(groups.items())
+        ]
         parts.append(f"By {name}:\n\n" + _table([name, "samples", "judged correct"], table))
     return "\n\n".join(parts)
 
@@ -105,10 +110,12 @@ async def _generated(
     store: Store, principal: Principal, version: ModelVersionRecord, found: models.FoundModel
 ) -> list[Section]:
     run = (await store.runs.by_ids([version.run_id]))[version.run_id]
-    people = {u.id: u.name for u in (await store.users.by_ids(
-        [version.created_by])).values()}  # fmt: skip
-    aliases = [a.alias for a in await store.models.aliases([version.model_id])
-               if a.version_id == version.id]  # fmt: skip
+    people = {u.id: u.name for u in (await store.users.by_ids([version.created_by])).values()}
+    aliases = [
+        a.alias
+        for a in await store.models.aliases([version.model_id])
+        if a.version_id == version.id
+    ]
     about = [
         f"**{found.model.name}** version {version.number} in project {found.project.name}, "
         f"registered by {people.get(version.created_by, 'salon')} on "
@@ -122,29 +129,46 @@ async def _generated(
     if params:
         trained.append(_table(["setting", "value"], [[p.key, p.value] for p in params]))
     used = (await lineage.data_of_runs(store, principal, [run])).get(run.id, [])
-    data = [f"- {u.use.direction}: **{u.dataset.name}** version {u.version.number} "
-            f"({u.version.row_count:,} rows)" for u in used]  # fmt: skip
+    data = [
+        f"- {u.use.direction}: **{u.dataset.name}** version {u.version.number} "
+        f"({u.version.row_count:,} rows)"
+        for u in used
+    ]
     summaries = await store.metrics.summaries([run.id])
     metrics = "_None logged._"
     if summaries:
         metrics = _table(
             ["metric", "last", "min", "max", "points"],
-            [[m.key, f"{m.last_value:.6g}", f"{m.min_value:.6g}", f"{m.max_value:.6g}",
-              m.point_count] for m in summaries],
-        )  # fmt: skip
+            [
+                [
+                    m.key,
+                    f"{m.last_value:.6g}",
+                    f"{m.min_value:.6g}",
+                    f"{m.max_value:.6g}",
+                    m.point_count,
+                ]
+                for m in summaries
+            ],
+        )
     queues = await store.reviews.of_versions([version.id])
     counted = await reviews.tallies(store, queues)
     review_parts = []
     for queue in queues:
         t = counted[queue.id]
         table = (await store.datasets.versions_by_ids([queue.dataset_version_id]))[
-            queue.dataset_version_id]  # fmt: skip
+            queue.dataset_version_id
+        ]
         dataset = (await store.datasets.by_ids([table.dataset_id]))[table.dataset_id]
-        data.append(f"- evaluated on: **{dataset.name}** version {table.number} "
-                    f"({table.row_count:,} rows), {t.samples} sampled for review")  # fmt: skip
-        line = (f"Reviewers judged **{t.accuracy:.0%}** of {t.decided} samples correct (95 % "
-                f"interval {t.low:.0%} to {t.high:.0%})" if t.accuracy is not None
-                else f"No sample decided yet of {t.samples}")  # fmt: skip
+        data.append(
+            f"- evaluated on: **{dataset.name}** version {table.number} "
+            f"({table.row_count:,} rows), {t.samples} sampled for review"
+        )
+        line = (
+            f"Reviewers judged **{t.accuracy:.0%}** of {t.decided} samples correct (95 % "
+            f"interval {t.low:.0%} to {t.high:.0%})"
+            if t.accuracy is not None
+            else f"No sample decided yet of {t.samples}"
+        )
         agree = "" if t.agreement is None else f"; they agreed on {t.agreement:.0%} of samples"
         kappa = "" if t.kappa is None else f" (Fleiss' kappa {t.kappa:.2f})"
         review_parts.append(f"{line}{agree}{kappa}; {t.judgements} verdicts in all.")
@@ -153,10 +177,12 @@ async def _generated(
     checks = await store.models.checks([version.id])
     gate = await models.gate(store, version, checks)
     approvers = await store.users.by_ids(list(gate.approved_by))
-    check_rows = [[spec_of(c.spec_json).title, c.status, c.detail]
-                  for c in checks]  # fmt: skip
-    approvals = (f"Approved by {', '.join(sorted(u.name for u in approvers.values()))}."
-                 if approvers else "Not approved yet.")  # fmt: skip
+    check_rows = [[spec_of(c.spec_json).title, c.status, c.detail] for c in checks]
+    approvals = (
+        f"Approved by {', '.join(sorted(u.name for u in approvers.values()))}."
+        if approvers
+        else "Not approved yet."
+    )
     if gate.reasons:
         approvals += f" Still missing: {'; '.join(gate.reasons)}."
     checked = _table(["check", "status", "detail"], check_rows) + "\n\n" if check_rows else ""
@@ -178,15 +204,16 @@ async def _generated(
 
 async def card(store: Store, principal: Principal, version_id: str) -> Card:
     """The version's card (readers of the project)."""
-    version, found = await models.find_version(store, principal, version_id, READ,
-                                               "model.card")  # fmt: skip
+    version, found = await models.find_version(store, principal, version_id, READ, "model.card")
     written = await store.models.card_sections(version.model_id)
     sections = await _generated(store, principal, version, found)
     owned = [Section(key, title, written.get(key, ""), True) for key, title in SECTIONS.items()]
-    await audit.read(store, principal, "model.card", "model_version", version.id,
-                     version.project_id, 1)  # fmt: skip
-    return Card(found.model.name, version.number, sections[:1] + owned[:2] + sections[1:]
-                + owned[2:])  # fmt: skip
+    await audit.read(
+        store, principal, "model.card", "model_version", version.id, version.project_id, 1
+    )
+    return Card(
+        found.model.name, version.number, sections[:1] + owned[:2] + sections[1:] + owned[2:]
+    )
 
 
 async def write(
@@ -198,8 +225,10 @@ async def write(
         raise InvalidInput(f"The card's sections are {', '.join(SECTIONS)}.", field="section")
     if len(body) > MAX_SECTION:
         raise LimitExceeded(f"A section is at most {MAX_SECTION:,} characters.", field="body")
-    events: list[EventDraft] = [audit.event(principal, "model.card", "model", found.model.id,
-                                            found.project.id)]  # fmt: skip
-    await store.models.set_card_section(found.model.id, section, body.strip(), principal.user_id,
-                                        now(), audit=events)  # fmt: skip
+    events: list[EventDraft] = [
+        audit.event(principal, "model.card", "model", found.model.id, found.project.id)
+    ]
+    await store.models.set_card_section(
+        found.model.id, section, body.strip(), principal.user_id, now(), audit=events
+    )
     return Section(section, SECTIONS[section], body.strip(), True)

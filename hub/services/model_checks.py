@@ -64,37 +64,57 @@ def verdict(succeeded: bool, logs: str) -> tuple[bool, str]:
     return passed, str(said.get("detail") or ("Passed." if passed else "The job said it failed."))
 
 
-async def _environment(store: Store, version: ModelVersionRecord, spec: CheckSpec
-                       ) -> dict[str, str]:  # fmt: skip
+async def _environment(
+    store: Store, version: ModelVersionRecord, spec: CheckSpec
+) -> dict[str, str]:
     model = (await store.models.by_ids([version.model_id]))[version.model_id]
-    env = {"SALON_MODEL": model.name, "SALON_MODEL_VERSION": str(version.number),
-           "SALON_MODEL_VERSION_ID": version.id, "SALON_MODEL_SOURCE": version.source,
-           "SALON_RUN_ID": version.run_id}  # fmt: skip
+    env = {
+        "SALON_MODEL": model.name,
+        "SALON_MODEL_VERSION": str(version.number),
+        "SALON_MODEL_VERSION_ID": version.id,
+        "SALON_MODEL_SOURCE": version.source,
+        "SALON_RUN_ID": version.run_id,
+    }
     if spec.dataset_version:
         files = await store.datasets.files(spec.dataset_version)
         env["SALON_DATASET_PATH"] = ",".join(await datasets.paths_of(store, files))
     return env
 
 
-async def _start(store: Store, settings: Settings, check: ModelCheck,
-                 version: ModelVersionRecord) -> ModelCheck:  # fmt: skip
+async def _start(
+    store: Store, settings: Settings, check: ModelCheck, version: ModelVersionRecord
+) -> ModelCheck:
     spec = spec_of(check.spec_json)
     owner = await store.users.by_id(version.created_by)
     project = (await store.projects.by_ids([version.project_id]))[version.project_id]
     try:
         env = await _environment(store, version, spec)
         job = await cluster.launch(
-            store, settings, project, owner.name if owner else "unknown", version.created_by,
-            spec.entrypoint or "", spec.gpus, 1, version.run_id, env=env,
-            events=lambda job: [audit.event(SYSTEM, "job.submit", "job", job.submission_id,
-                                            project.id)],
-        )  # fmt: skip
+            store,
+            settings,
+            project,
+            owner.name if owner else "unknown",
+            version.created_by,
+            spec.entrypoint or "",
+            spec.gpus,
+            1,
+            version.run_id,
+            env=env,
+            events=lambda job: [
+                audit.event(SYSTEM, "job.submit", "job", job.submission_id, project.id)
+            ],
+        )
     except Conflict as exc:
         return dataclasses.replace(check, detail=f"Waiting for GPUs: {exc.message}")
     except StoreUnavailable as exc:
         return dataclasses.replace(check, status="failed", detail=exc.message, ended_at=now())
-    return dataclasses.replace(check, status="running", job_id=job.submission_id,
-                               detail="Running on the cluster.", started_at=now())  # fmt: skip
+    return dataclasses.replace(
+        check,
+        status="running",
+        job_id=job.submission_id,
+        detail="Running on the cluster.",
+        started_at=now(),
+    )
 
 
 async def _follow(settings: Settings, check: ModelCheck) -> ModelCheck:
@@ -110,27 +130,43 @@ async def _follow(settings: Settings, check: ModelCheck) -> ModelCheck:
     passed, detail = verdict(job.status == "SUCCEEDED", logs)
     if job.status == "STOPPED":
         passed, detail = False, "The job was stopped."
-    return dataclasses.replace(check, status="passed" if passed else "failed", detail=detail,
-                               log=logs[-KEPT_LOG:], ended_at=now())  # fmt: skip
+    return dataclasses.replace(
+        check,
+        status="passed" if passed else "failed",
+        detail=detail,
+        log=logs[-KEPT_LOG:],
+        ended_at=now(),
+    )
 
 
 def _events(check: ModelCheck, version: ModelVersionRecord, model_name: str) -> list[EventDraft]:
     if check.status != "failed":
         return []
     spec = spec_of(check.spec_json)
-    return [activity.entry(SYSTEM, "model.check_failed", "model_version", version.id,
-                           version.project_id,
-                           f"check {spec.title!r} failed on version {version.number} of model "
-                           f"{model_name}: {check.detail[:150]}",
-                           recipients=[(version.created_by, "model")])]  # fmt: skip
+    return [
+        activity.entry(
+            SYSTEM,
+            "model.check_failed",
+            "model_version",
+            version.id,
+            version.project_id,
+            f"check {spec.title!r} failed on version {version.number} of model "
+            f"{model_name}: {check.detail[:150]}",
+            recipients=[(version.created_by, "model")],
+        )
+    ]
 
 
 async def step(store: Store, settings: Settings) -> int:
     """Start queued job checks and look at running ones; how many changed."""
     pending = await store.models.pending_checks()
     versions = await store.models.versions_by_ids(sorted({c.version_id for c in pending}))
-    names = {m.id: m.name for m in (await store.models.by_ids(
-        sorted({v.model_id for v in versions.values()}))).values()}  # fmt: skip
+    names = {
+        m.id: m.name
+        for m in (
+            await store.models.by_ids(sorted({v.model_id for v in versions.values()}))
+        ).values()
+    }
     changed = 0
     for check in pending:
         version = versions[check.version_id]

@@ -60,7 +60,8 @@ class CheckSpec:
             return f"{self.metric} {self.op} {self.value:g}"
         if self.kind == "no_worse":
             return f"{self.metric} no worse than {self.than}" + (
-                f" by more than {self.by:g}" if self.by else "")  # fmt: skip
+                f" by more than {self.by:g}" if self.by else ""
+            )
         if self.kind == "schema":
             return f"inputs compatible with {self.than}"
         if self.kind == "review":
@@ -91,8 +92,10 @@ def _parsed(text: str) -> Policy:
     return Policy(
         tuple(raw.get("protected") or ()),
         tuple(CheckSpec(**c) for c in raw.get("checks") or ()),
-        int(raw.get("approvals") or 0), raw.get("approver_group"), raw.get("auto_move"),
-    )  # fmt: skip
+        int(raw.get("approvals") or 0),
+        raw.get("approver_group"),
+        raw.get("auto_move"),
+    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -103,8 +106,11 @@ def spec_of(text: str) -> CheckSpec:
 
 def check_alias(alias: str) -> str:
     if not ALIAS.match(alias or ""):
-        raise InvalidInput("An alias is 1 to 40 lowercase letters, digits, '-' or '_', starting "
-                           "with a letter (staging, production).", field="alias")  # fmt: skip
+        raise InvalidInput(
+            "An alias is 1 to 40 lowercase letters, digits, '-' or '_', starting "
+            "with a letter (staging, production).",
+            field="alias",
+        )
     return alias
 
 
@@ -132,14 +138,17 @@ def checked_spec(spec: CheckSpec) -> CheckSpec:
         if not 0 <= _number(spec.value, "the accuracy reviewers must find") <= 1:
             raise InvalidInput("A review check's accuracy is between 0 and 1.", field="checks")
         if not 1 <= spec.samples <= 5000:
-            raise InvalidInput("A review check asks for 1 to 5,000 decided samples.",
-                               field="checks")  # fmt: skip
+            raise InvalidInput(
+                "A review check asks for 1 to 5,000 decided samples.", field="checks"
+            )
     if spec.kind == "no_worse" and (_number(spec.by, "the margin") < 0):
         raise InvalidInput("The margin is zero or more.", field="checks")
     if spec.kind == "job":
         if not (spec.entrypoint or "").strip() or len(spec.entrypoint or "") > MAX_ENTRYPOINT:
-            raise InvalidInput(f"A job check gives the command to run (up to "
-                               f"{MAX_ENTRYPOINT:,} characters).", field="checks")  # fmt: skip
+            raise InvalidInput(
+                f"A job check gives the command to run (up to {MAX_ENTRYPOINT:,} characters).",
+                field="checks",
+            )
         if not 0 <= spec.gpus <= 64:
             raise InvalidInput("A job check asks for 0 to 64 GPUs.", field="checks")
     return spec
@@ -156,8 +165,9 @@ def checked(policy: Policy) -> Policy:
     for alias in policy.protected:
         check_alias(alias)
     if policy.auto_move is not None and policy.auto_move not in policy.protected:
-        raise InvalidInput("The alias to move by itself must be one the policy protects.",
-                           field="autoMove")  # fmt: skip
+        raise InvalidInput(
+            "The alias to move by itself must be one the policy protects.", field="autoMove"
+        )
     for spec in policy.checks:
         checked_spec(spec)
     return dataclasses.replace(policy, protected=tuple(dict.fromkeys(policy.protected)))
@@ -177,8 +187,12 @@ class Facts:
 
 
 def _holds(value: float, op: str, threshold: float) -> bool:
-    return {">=": value >= threshold, ">": value > threshold, "<=": value <= threshold,
-            "<": value < threshold}[op]  # fmt: skip
+    return {
+        ">=": value >= threshold,
+        ">": value > threshold,
+        "<=": value <= threshold,
+        "<": value < threshold,
+    }[op]
 
 
 def judge(spec: CheckSpec, facts: Facts) -> tuple[bool, str]:
@@ -214,10 +228,12 @@ def judge(spec: CheckSpec, facts: Facts) -> tuple[bool, str]:
         return True, f"Version {number} at {spec.than} has no input schema to compare with."
     theirs_by_name = dict(their_inputs)
     problems = [
-        f"{name} ({kind}) is not an input of version {number}" if name not in theirs_by_name
+        f"{name} ({kind}) is not an input of version {number}"
+        if name not in theirs_by_name
         else f"{name} is {kind} here but {theirs_by_name[name]} in version {number}"
-        for name, kind in facts.inputs if theirs_by_name.get(name) != kind
-    ]  # fmt: skip
+        for name, kind in facts.inputs
+        if theirs_by_name.get(name) != kind
+    ]
     if problems:
         return False, "Incompatible inputs: " + "; ".join(problems[:10]) + "."
     return True, f"Every input is one version {number} takes, with the same type."

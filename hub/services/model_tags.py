@@ -16,8 +16,9 @@ from hub.store.model_records import ModelVersionRecord
 
 def _value(value: str) -> str:
     if len(value) > MAX_TAG_VALUE:
-        raise LimitExceeded(f"A tag value is limited to {MAX_TAG_VALUE:,} characters.",
-                            field="value")  # fmt: skip
+        raise LimitExceeded(
+            f"A tag value is limited to {MAX_TAG_VALUE:,} characters.", field="value"
+        )
     return value
 
 
@@ -32,8 +33,9 @@ async def set_model_tag(
         if len(await model_tags(store, found)) >= MAX_TAGS:
             raise LimitExceeded(f"A model keeps at most {MAX_TAGS} tags.", field="key")
     events = [audit.event(principal, "model.tag", "model", found.model.id, found.project.id)]
-    await audit.change(store, events, store.models.set_tag(found.model.id, key, value,
-                                                           audit=events))  # fmt: skip
+    await audit.change(
+        store, events, store.models.set_tag(found.model.id, key, value, audit=events)
+    )
     return found
 
 
@@ -51,9 +53,14 @@ async def _version(
 
 
 async def set_version_tag(
-    store: Store, principal: Principal, project: str, name: str, number: int, key: str,
+    store: Store,
+    principal: Principal,
+    project: str,
+    name: str,
+    number: int,
+    key: str,
     value: str | None,
-) -> ModelVersionRecord:  # fmt: skip
+) -> ModelVersionRecord:
     """Set a tag on a version (``None`` removes it)."""
     found, version = await _version(store, principal, project, name, number, "model.tag")
     check_key(key, "tag")
@@ -66,8 +73,9 @@ async def set_version_tag(
         raise LimitExceeded(f"A version keeps at most {MAX_TAGS} tags.", field="key")
     events = [audit.event(principal, "model.tag", "model_version", version.id, found.project.id)]
     tags_json = json.dumps(tags)
-    await audit.change(store, events, store.models.set_version_tags(version.id, tags_json,
-                                                                    audit=events))  # fmt: skip
+    await audit.change(
+        store, events, store.models.set_version_tags(version.id, tags_json, audit=events)
+    )
     return await models.numbered(store, found, number)
 
 
@@ -76,10 +84,13 @@ async def describe_version(
 ) -> ModelVersionRecord:
     found, version = await _version(store, principal, project, name, number, "model.describe")
     if len(description) > MAX_DESCRIPTION:
-        raise LimitExceeded(f"The description is longer than {MAX_DESCRIPTION:,} characters.",
-                            field="description")  # fmt: skip
-    events = [audit.event(principal, "model.describe", "model_version", version.id,
-                          found.project.id)]  # fmt: skip
-    await audit.change(store, events, store.models.describe_version(version.id, description,
-                                                                    audit=events))  # fmt: skip
+        raise LimitExceeded(
+            f"The description is longer than {MAX_DESCRIPTION:,} characters.", field="description"
+        )
+    events = [
+        audit.event(principal, "model.describe", "model_version", version.id, found.project.id)
+    ]
+    await audit.change(
+        store, events, store.models.describe_version(version.id, description, audit=events)
+    )
     return await models.numbered(store, found, number)

@@ -85,9 +85,15 @@ async def find(
         await audit.deny(store, principal, action, "model", None, found.project.id)
         raise permissions.not_found(f"model named {name!r} in {project}")
     held = await permissions.demand(
-        store, principal, found.project.id, found.access, needed, action=action,
-        object_kind="model", object_id=model.id,
-    )  # fmt: skip
+        store,
+        principal,
+        found.project.id,
+        found.access,
+        needed,
+        action=action,
+        object_kind="model",
+        object_id=model.id,
+    )
     return FoundModel(model, found.project, held)
 
 
@@ -95,14 +101,24 @@ async def find_version(
     store: Store, principal: Principal, version_id: str, needed: str, action: str
 ) -> tuple[ModelVersionRecord, FoundModel]:
     version = (await store.models.versions_by_ids([version_id])).get(version_id)
-    held = None if version is None else await permissions.access_to(
-        store, principal, version.project_id)  # fmt: skip
+    held = (
+        None
+        if version is None
+        else await permissions.access_to(store, principal, version.project_id)
+    )
     if version is None or held is None:
         await audit.deny(store, principal, action, "model_version", version_id)
         raise permissions.not_found(f"model version with id {version_id!r}")
-    held = await permissions.demand(store, principal, version.project_id, held, needed,
-                                    action=action, object_kind="model_version",
-                                    object_id=version_id)  # fmt: skip
+    held = await permissions.demand(
+        store,
+        principal,
+        version.project_id,
+        held,
+        needed,
+        action=action,
+        object_kind="model_version",
+        object_id=version_id,
+    )
     model = (await store.models.by_ids([version.model_id]))[version.model_id]
     project = (await store.projects.by_ids([version.project_id]))[version.project_id]
     return version, FoundModel(model, project, held)
@@ -110,8 +126,9 @@ async def find_version(
 
 async def numbered(store: Store, found: FoundModel, number: int) -> ModelVersionRecord:
     """Version ``number`` of a model the caller has been allowed to see."""
-    version = next((v for v in await store.models.versions(found.model.id) if v.number == number),
-                   None)  # fmt: skip
+    version = next(
+        (v for v in await store.models.versions(found.model.id) if v.number == number), None
+    )
     if version is None:
         raise NotFound(f"Model {found.model.name} has no version {number}.", field="version")
     return version
@@ -123,17 +140,22 @@ async def numbered(store: Store, found: FoundModel, number: int) -> ModelVersion
 def _check_source(source: str) -> str:
     source = source.strip()
     if not source or len(source) > MAX_SOURCE or any(ord(c) < 32 for c in source):
-        raise InvalidInput(f"Say where the model is: a path in the run or a URI (up to "
-                           f"{MAX_SOURCE:,} characters, no control characters).",
-                           field="source")  # fmt: skip
+        raise InvalidInput(
+            f"Say where the model is: a path in the run or a URI (up to "
+            f"{MAX_SOURCE:,} characters, no control characters).",
+            field="source",
+        )
     return source
 
 
 def _check_tags(tags: dict[str, str]) -> dict[str, str]:
-    if len(tags) > MAX_TAGS or any(len(k) > 250 or len(v) > 5000 or not k.strip()
-                                   for k, v in tags.items()):  # fmt: skip
-        raise LimitExceeded(f"At most {MAX_TAGS} tags, keys up to 250 characters and values "
-                            "up to 5,000.", field="tags")  # fmt: skip
+    if len(tags) > MAX_TAGS or any(
+        len(k) > 250 or len(v) > 5000 or not k.strip() for k, v in tags.items()
+    ):
+        raise LimitExceeded(
+            f"At most {MAX_TAGS} tags, keys up to 250 characters and values up to 5,000.",
+            field="tags",
+        )
     return tags
 
 
@@ -144,25 +166,34 @@ def _check_inputs(inputs: Sequence[tuple[str, str]] | None) -> str | None:
         raise LimitExceeded(f"At most {MAX_INPUTS:,} inputs.", field="inputSchema")
     names = [name.strip() for name, _ in inputs]
     if any(not n or len(n) > 250 for n in names) or len(set(names)) != len(names):
-        raise InvalidInput("Every input has a distinct name of 1 to 250 characters.",
-                           field="inputSchema")  # fmt: skip
+        raise InvalidInput(
+            "Every input has a distinct name of 1 to 250 characters.", field="inputSchema"
+        )
     if any(not kind.strip() or len(kind) > 100 for _, kind in inputs):
-        raise InvalidInput("Every input has a type of up to 100 characters (int64, "
-                           "float32, string…).", field="inputSchema")  # fmt: skip
-    return json.dumps([{"name": n, "type": k.strip().lower()}
-                       for n, (_, k) in zip(names, inputs, strict=True)])  # fmt: skip
+        raise InvalidInput(
+            "Every input has a type of up to 100 characters (int64, float32, string…).",
+            field="inputSchema",
+        )
+    return json.dumps(
+        [{"name": n, "type": k.strip().lower()} for n, (_, k) in zip(names, inputs, strict=True)]
+    )
 
 
-async def _facts(store: Store, model_id: str, run_id: str, inputs_json: str | None,
-                 policy: Policy) -> Facts:  # fmt: skip
+async def _facts(
+    store: Store, model_id: str, run_id: str, inputs_json: str | None, policy: Policy
+) -> Facts:
     """What the built-in checks judge, read in as few queries as the policy allows."""
     wanted = {spec.than for spec in policy.checks if spec.kind in ("no_worse", "schema")}
-    aliases = ({a.alias: a.version_id for a in await store.models.aliases([model_id])}
-               if wanted else {})  # fmt: skip
+    aliases = (
+        {a.alias: a.version_id for a in await store.models.aliases([model_id])} if wanted else {}
+    )
     pointed = await store.models.versions_by_ids([aliases[a] for a in wanted if a in aliases])
     measured = any(spec.kind in ("metric", "no_worse") for spec in policy.checks)
-    summaries = await store.metrics.summaries(
-        sorted({run_id} | {v.run_id for v in pointed.values()})) if measured else []  # fmt: skip
+    summaries = (
+        await store.metrics.summaries(sorted({run_id} | {v.run_id for v in pointed.values()}))
+        if measured
+        else []
+    )
     metrics: dict[str, dict[str, float]] = {}
     for summary in summaries:
         if summary.last_value is not None and math.isfinite(summary.last_value):
@@ -171,8 +202,11 @@ async def _facts(store: Store, model_id: str, run_id: str, inputs_json: str | No
     for alias in wanted:
         other = pointed.get(aliases.get(alias, ""))
         if other is not None:
-            compared[alias] = (other.number, metrics.get(other.run_id, {}),
-                               inputs_of(other.input_schema_json))  # fmt: skip
+            compared[alias] = (
+                other.number,
+                metrics.get(other.run_id, {}),
+                inputs_of(other.input_schema_json),
+            )
     return Facts(metrics.get(run_id, {}), inputs_of(inputs_json), compared)
 
 
@@ -180,13 +214,33 @@ def _judged(version_id: str, position: int, spec: CheckSpec, facts: Facts) -> Mo
     at = now()
     if spec.kind in ("job", "review"):
         waiting = "Waiting for the cluster." if spec.kind == "job" else "Waiting for reviews."
-        return ModelCheck(new_id(), version_id, position, spec.kind,
-                          json.dumps(dataclasses.asdict(spec)), "queued", waiting, None, "",
-                          None, None)  # fmt: skip
+        return ModelCheck(
+            new_id(),
+            version_id,
+            position,
+            spec.kind,
+            json.dumps(dataclasses.asdict(spec)),
+            "queued",
+            waiting,
+            None,
+            "",
+            None,
+            None,
+        )
     passed, why = judge(spec, facts)
-    return ModelCheck(new_id(), version_id, position, spec.kind,
-                      json.dumps(dataclasses.asdict(spec)), "passed" if passed else "failed",
-                      why, None, "", at, at)  # fmt: skip
+    return ModelCheck(
+        new_id(),
+        version_id,
+        position,
+        spec.kind,
+        json.dumps(dataclasses.asdict(spec)),
+        "passed" if passed else "failed",
+        why,
+        None,
+        "",
+        at,
+        at,
+    )
 
 
 async def _checks_for(store: Store, version: ModelVersionRecord, model_id: str) -> list[ModelCheck]:
@@ -196,30 +250,46 @@ async def _checks_for(store: Store, version: ModelVersionRecord, model_id: str) 
 
 
 async def register(
-    store: Store, principal: Principal, run_id: str, name: str, source: str,
-    description: str = "", tags: dict[str, str] | None = None,
+    store: Store,
+    principal: Principal,
+    run_id: str,
+    name: str,
+    source: str,
+    description: str = "",
+    tags: dict[str, str] | None = None,
     inputs: Sequence[tuple[str, str]] | None = None,
-) -> tuple[ModelRecord, ModelVersionRecord, list[ModelCheck]]:  # fmt: skip
+) -> tuple[ModelRecord, ModelVersionRecord, list[ModelCheck]]:
     """A new version of the model ``name`` (created with it when new) from a run the principal
     may edit; the checks of the model's policy start at once."""
     (run,) = await runs.visible_runs(store, principal, [run_id], "model.register")
     held = await permissions.access_to(store, principal, run.project_id)
-    await permissions.demand(store, principal, run.project_id, held, WRITE,
-                             action="model.register", object_kind="model")  # fmt: skip
+    await permissions.demand(
+        store, principal, run.project_id, held, WRITE, action="model.register", object_kind="model"
+    )
     name = check_name(name, "model")
     if len(description) > MAX_DESCRIPTION:
-        raise LimitExceeded(f"The description is longer than {MAX_DESCRIPTION:,} characters.",
-                            field="description")  # fmt: skip
+        raise LimitExceeded(
+            f"The description is longer than {MAX_DESCRIPTION:,} characters.", field="description"
+        )
     inputs_json = _check_inputs(inputs)
     at = now()
     existing, policy_json = await store.models.named_with_policy(run.project_id, name)
     model = existing or ModelRecord(new_id(), run.project_id, name, "", principal.user_id, at)
     policy = Policy.from_json(policy_json)
     version = ModelVersionRecord(
-        new_id(), model.id, run.project_id, 0, run.id, _check_source(source), description,
-        json.dumps(_check_tags(dict(tags or {}))), inputs_json, policy.to_json(),
-        principal.user_id, at,
-    )  # fmt: skip
+        new_id(),
+        model.id,
+        run.project_id,
+        0,
+        run.id,
+        _check_source(source),
+        description,
+        json.dumps(_check_tags(dict(tags or {}))),
+        inputs_json,
+        policy.to_json(),
+        principal.user_id,
+        at,
+    )
     checks = await _checks_for(store, version, model.id)
     watchers = await store.activity.watchers([("model", model.id)])
 
@@ -228,11 +298,17 @@ async def register(
         told = [(u, "watch") for u in sorted(watchers) if u != principal.user_id]
         return [
             audit.event(principal, "model.register", "model_version", v.id, m.project_id),
-            activity.entry(principal, "model.register", "model_version", v.id, m.project_id,
-                           f"registered version {v.number} of model {m.name} from run {run.name}",
-                           detail={"model": m.name, "version": v.number, "run_id": run.id},
-                           recipients=told),
-        ]  # fmt: skip
+            activity.entry(
+                principal,
+                "model.register",
+                "model_version",
+                v.id,
+                m.project_id,
+                f"registered version {v.number} of model {m.name} from run {run.name}",
+                detail={"model": m.name, "version": v.number, "run_id": run.id},
+                recipients=told,
+            ),
+        ]
 
     made = await store.models.register(model, version, checks, audit=events)
     await move_if_satisfied(store, made[1])
@@ -244,22 +320,35 @@ async def create_model(
 ) -> ModelRecord:
     """An empty model, so its policy can be set before its first version (editors)."""
     found = await datasets.find_project(store, principal, project, "model.create")
-    await permissions.demand(store, principal, found.project.id, found.access, WRITE,
-                             action="model.create", object_kind="model")  # fmt: skip
+    await permissions.demand(
+        store,
+        principal,
+        found.project.id,
+        found.access,
+        WRITE,
+        action="model.create",
+        object_kind="model",
+    )
     name = check_name(name, "model")
     if await store.models.named(found.project.id, name) is not None:
-        raise AlreadyExists(f"There is a model named {name!r} in {project} already.",
-                            field="name")  # fmt: skip
+        raise AlreadyExists(f"There is a model named {name!r} in {project} already.", field="name")
     if len(description) > MAX_DESCRIPTION:
-        raise LimitExceeded(f"The description is longer than {MAX_DESCRIPTION:,} characters.",
-                            field="description")  # fmt: skip
+        raise LimitExceeded(
+            f"The description is longer than {MAX_DESCRIPTION:,} characters.", field="description"
+        )
     model = ModelRecord(new_id(), found.project.id, name, description, principal.user_id, now())
 
     events: list[EventDraft] = [
         audit.event(principal, "model.create", "model", model.id, found.project.id),
-        activity.entry(principal, "model.create", "model", model.id, found.project.id,
-                       f"created model {model.name}"),
-    ]  # fmt: skip
+        activity.entry(
+            principal,
+            "model.create",
+            "model",
+            model.id,
+            found.project.id,
+            f"created model {model.name}",
+        ),
+    ]
     return await store.models.create(model, audit=events)
 
 
@@ -269,8 +358,9 @@ async def describe(
     """What the model is for, in Markdown (editors)."""
     found = await find(store, principal, project, name, WRITE, "model.describe")
     if len(description) > MAX_DESCRIPTION:
-        raise LimitExceeded(f"The description is longer than {MAX_DESCRIPTION:,} characters.",
-                            field="description")  # fmt: skip
+        raise LimitExceeded(
+            f"The description is longer than {MAX_DESCRIPTION:,} characters.", field="description"
+        )
     events: list[EventDraft] = [
         audit.event(principal, "model.describe", "model", found.model.id, found.project.id)
     ]
@@ -294,33 +384,47 @@ async def set_policy(
     if new.approver_group is not None:
         groups = {g.name: g.id for g in await store.users.groups()}
         if new.approver_group not in groups:
-            raise InvalidInput(f"There is no group named {new.approver_group!r}.",
-                               field="approverGroup")  # fmt: skip
+            raise InvalidInput(
+                f"There is no group named {new.approver_group!r}.", field="approverGroup"
+            )
     for spec in new.checks:
         if spec.dataset_version is not None:
             version = (await store.datasets.versions_by_ids([spec.dataset_version])).get(
-                spec.dataset_version)  # fmt: skip
+                spec.dataset_version
+            )
             if version is None or version.project_id != found.project.id:
-                raise InvalidInput("A job check's dataset version must be one of this "
-                                   "project's.", field="checks")  # fmt: skip
+                raise InvalidInput(
+                    "A job check's dataset version must be one of this project's.", field="checks"
+                )
     events: list[EventDraft] = [
         audit.event(principal, "model.policy", "model", found.model.id, found.project.id),
-        activity.entry(principal, "model.policy", "model", found.model.id, found.project.id,
-                       f"set the promotion policy of model {found.model.name}: "
-                       f"{len(new.checks)} check(s), {new.approvals} approval(s) for "
-                       f"{', '.join(new.protected)}", detail=json.loads(new.to_json())),
-    ]  # fmt: skip
-    await store.models.set_policy(found.model.id, new.to_json(), principal.user_id, now(),
-                                  audit=events)  # fmt: skip
+        activity.entry(
+            principal,
+            "model.policy",
+            "model",
+            found.model.id,
+            found.project.id,
+            f"set the promotion policy of model {found.model.name}: "
+            f"{len(new.checks)} check(s), {new.approvals} approval(s) for "
+            f"{', '.join(new.protected)}",
+            detail=json.loads(new.to_json()),
+        ),
+    ]
+    await store.models.set_policy(
+        found.model.id, new.to_json(), principal.user_id, now(), audit=events
+    )
     return new
 
 
 # The gate -----------------------------------------------------------------------------------
 
 
-async def gate(store: Store, version: ModelVersionRecord,
-               checks: Sequence[ModelCheck] | None = None,
-               reviews: Sequence[ModelReview] | None = None) -> Gate:  # fmt: skip
+async def gate(
+    store: Store,
+    version: ModelVersionRecord,
+    checks: Sequence[ModelCheck] | None = None,
+    reviews: Sequence[ModelReview] | None = None,
+) -> Gate:
     """What the version's own policy says about it now."""
     rules = Policy.from_json(version.policy_json)
     checks = await store.models.checks([version.id]) if checks is None else checks
@@ -332,8 +436,9 @@ async def gate(store: Store, version: ModelVersionRecord,
     if rules.approver_group:
         groups = {g.name: g.id for g in await store.users.groups()}
         group_id = groups.get(rules.approver_group)
-        members = set((await store.users.group_members([group_id])).get(group_id, [])
-                      if group_id else [])  # fmt: skip
+        members = set(
+            (await store.users.group_members([group_id])).get(group_id, []) if group_id else []
+        )
     approved, blocked = [], []
     for user_id, review in latest.items():
         if user_id == version.created_by or not await _may_review(store, user_id, version):
@@ -354,8 +459,9 @@ async def gate(store: Store, version: ModelVersionRecord,
         reasons.append(f"{len(approved)} of {rules.approvals} approval(s){who}")
     if blocked:
         reasons.append(f"changes requested by {len(blocked)} reviewer(s)")
-    return Gate(not reasons, tuple(reasons), len(approved), rules.approvals, tuple(approved),
-                tuple(blocked))  # fmt: skip
+    return Gate(
+        not reasons, tuple(reasons), len(approved), rules.approvals, tuple(approved), tuple(blocked)
+    )
 
 
 async def _may_review(store: Store, user_id: str, version: ModelVersionRecord) -> bool:
@@ -371,18 +477,29 @@ async def _may_review(store: Store, user_id: str, version: ModelVersionRecord) -
 
 
 async def move_alias(
-    store: Store, principal: Principal, project: str, name: str, alias: str,
+    store: Store,
+    principal: Principal,
+    project: str,
+    name: str,
+    alias: str,
     version_number: int | None,
-) -> AliasMove:  # fmt: skip
+) -> AliasMove:
     """Point ``alias`` at a version (None removes it). A protected alias needs a maintainer
     and the version's gate open; others need an editor."""
     alias = check_alias(alias)
     found = await find(store, principal, project, name, READ, "model.alias")
     rules = await policy(store, found.model)
     protected = alias in rules.protected
-    await permissions.demand(store, principal, found.project.id, found.access,
-                             MANAGE if protected else WRITE, action="model.alias",
-                             object_kind="model", object_id=found.model.id)  # fmt: skip
+    await permissions.demand(
+        store,
+        principal,
+        found.project.id,
+        found.access,
+        MANAGE if protected else WRITE,
+        action="model.alias",
+        object_kind="model",
+        object_id=found.model.id,
+    )
     versions = await store.models.versions(found.model.id)
     target = None
     if version_number is not None:
@@ -393,44 +510,74 @@ async def move_alias(
             # The version's own gate: the policy it was registered under.
             opened = await gate(store, target)
             if not opened.open:
-                await audit.deny(store, principal, "model.alias", "model_version", target.id,
-                                 found.project.id)  # fmt: skip
-                raise Forbidden(f"Version {target.number} may not be {alias} yet: "
-                                f"{'; '.join(opened.reasons)}.")  # fmt: skip
+                await audit.deny(
+                    store, principal, "model.alias", "model_version", target.id, found.project.id
+                )
+                raise Forbidden(
+                    f"Version {target.number} may not be {alias} yet: {'; '.join(opened.reasons)}."
+                )
     return await _move(store, principal, found.model, alias, target, automatic=False)
 
 
 async def _move(
-    store: Store, principal: Principal, model: ModelRecord, alias: str,
-    target: ModelVersionRecord | None, *, automatic: bool,
-) -> AliasMove:  # fmt: skip
+    store: Store,
+    principal: Principal,
+    model: ModelRecord,
+    alias: str,
+    target: ModelVersionRecord | None,
+    *,
+    automatic: bool,
+) -> AliasMove:
     current = {a.alias: a for a in await store.models.aliases([model.id])}.get(alias)
     if (current.version_id if current else None) == (target.id if target else None):
         raise InvalidInput(f"{alias} is there already.", field="alias")
-    previous = (await store.models.versions_by_ids([current.version_id])).get(
-        current.version_id) if current else None  # fmt: skip
-    move = AliasMove(new_id(), model.id, alias, target.id if target else None,
-                     current.version_id if current else None, principal.user_id, now(),
-                     automatic)  # fmt: skip
+    previous = (
+        (await store.models.versions_by_ids([current.version_id])).get(current.version_id)
+        if current
+        else None
+    )
+    move = AliasMove(
+        new_id(),
+        model.id,
+        alias,
+        target.id if target else None,
+        current.version_id if current else None,
+        principal.user_id,
+        now(),
+        automatic,
+    )
     watchers = await store.activity.watchers([("model", model.id)])
     told = {u: "watch" for u in watchers}
     if target is not None:
         told.setdefault(target.created_by, "model")
     told.pop(principal.user_id, None)
-    words = (f"moved {alias} of model {model.name} to version {target.number}"
-             if target else f"removed {alias} from model {model.name}")  # fmt: skip
+    words = (
+        f"moved {alias} of model {model.name} to version {target.number}"
+        if target
+        else f"removed {alias} from model {model.name}"
+    )
     if previous is not None and target is not None:
         words += f" (was version {previous.number})"
     if automatic:
         words += ", its policy satisfied"
     events: list[EventDraft] = [
         audit.event(principal, "model.alias", "model", model.id, model.project_id),
-        activity.entry(principal, "model.alias", "model", model.id, model.project_id, words,
-                       detail={"alias": alias, "version": target.number if target else None,
-                               "previous": previous.number if previous else None,
-                               "automatic": automatic},
-                       recipients=sorted(told.items())),
-    ]  # fmt: skip
+        activity.entry(
+            principal,
+            "model.alias",
+            "model",
+            model.id,
+            model.project_id,
+            words,
+            detail={
+                "alias": alias,
+                "version": target.number if target else None,
+                "previous": previous.number if previous else None,
+                "automatic": automatic,
+            },
+            recipients=sorted(told.items()),
+        ),
+    ]
     return await store.models.move(move, audit=events)
 
 
@@ -461,13 +608,13 @@ async def review(
     if verdict not in REVIEW_VERDICTS:
         raise InvalidInput("The verdict is approve or request_changes.", field="verdict")
     if len(body) > MAX_REVIEW:
-        raise LimitExceeded(f"The comment is longer than {MAX_REVIEW:,} characters.",
-                            field="body")  # fmt: skip
+        raise LimitExceeded(f"The comment is longer than {MAX_REVIEW:,} characters.", field="body")
     if verdict == "request_changes" and not body.strip():
         raise InvalidInput("Say what should change.", field="body")
     if version.created_by == principal.user_id and verdict == "approve":
-        await audit.deny(store, principal, "model.review", "model_version", version.id,
-                         version.project_id)  # fmt: skip
+        await audit.deny(
+            store, principal, "model.review", "model_version", version.id, version.project_id
+        )
         raise Forbidden("You registered this version: someone else approves it.")
     made = ModelReview(new_id(), version.id, principal.user_id, verdict, body.strip(), now())
     told = {u: "watch" for u in await store.activity.watchers([("model", found.model.id)])}
@@ -476,13 +623,21 @@ async def review(
     words = "approved" if verdict == "approve" else "requested changes to"
     events: list[EventDraft] = [
         audit.event(principal, "model.review", "model_version", version.id, version.project_id),
-        activity.entry(principal, f"model.{verdict}", "model_version", version.id,
-                       version.project_id,
-                       f"{words} version {version.number} of model {found.model.name}",
-                       detail={"model": found.model.name, "version": version.number,
-                               "excerpt": plain(made.body)},
-                       recipients=sorted(told.items())),
-    ]  # fmt: skip
+        activity.entry(
+            principal,
+            f"model.{verdict}",
+            "model_version",
+            version.id,
+            version.project_id,
+            f"{words} version {version.number} of model {found.model.name}",
+            detail={
+                "model": found.model.name,
+                "version": version.number,
+                "excerpt": plain(made.body),
+            },
+            recipients=sorted(told.items()),
+        ),
+    ]
     await store.models.review(made, audit=events)
     await move_if_satisfied(store, version)
     return made
@@ -509,8 +664,9 @@ async def rerun_checks(store: Store, principal: Principal, version_id: str) -> l
 async def of_project(store: Store, principal: Principal, project: str) -> list[ModelRecord]:
     found = await datasets.find_project(store, principal, project, "model.list")
     models = await store.models.of_project(found.project.id)
-    await audit.read(store, principal, "model.list", "project", found.project.id,
-                     found.project.id, len(models))  # fmt: skip
+    await audit.read(
+        store, principal, "model.list", "project", found.project.id, found.project.id, len(models)
+    )
     return models
 
 
@@ -524,8 +680,9 @@ async def read_version(
     store: Store, principal: Principal, version_id: str
 ) -> tuple[ModelVersionRecord, FoundModel]:
     version, found = await find_version(store, principal, version_id, READ, "model.read")
-    await audit.read(store, principal, "model.read", "model_version", version.id,
-                     version.project_id, 1)  # fmt: skip
+    await audit.read(
+        store, principal, "model.read", "model_version", version.id, version.project_id, 1
+    )
     return version, found
 
 

@@ -26,11 +26,27 @@ MAX_CELLS = 2000
 IMAGES = ("image/png", "image/jpeg", "image/gif")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TABLES = nh3.Cleaner(
-    tags={"table", "thead", "tbody", "tr", "th", "td", "div", "p", "span", "br", "b", "i",
-          "strong", "em", "code", "pre"},
+    tags={
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "div",
+        "p",
+        "span",
+        "br",
+        "b",
+        "i",
+        "strong",
+        "em",
+        "code",
+        "pre",
+    },
     attributes={},
     url_schemes=set(),
-)  # fmt: skip
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -51,8 +67,9 @@ def read(text: str) -> Any:
         nbformat.validate(notebook)
     except Exception as exc:  # nbformat raises JSON, validation and version errors alike
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise InvalidInput(f"This is not a Jupyter notebook nbformat can read: {first}",
-                           field="body") from None  # fmt: skip
+        raise InvalidInput(
+            f"This is not a Jupyter notebook nbformat can read: {first}", field="body"
+        ) from None
     if len(notebook.cells) > MAX_CELLS:
         raise LimitExceeded(f"The notebook has more than {MAX_CELLS:,} cells.", field="body")
     return notebook

@@ -50,19 +50,36 @@ class Card:
 def _slug(text: str) -> str:
     slug = text.strip().lower()
     if not SLUG.match(slug):
-        raise InvalidInput("A page's address is 1 to 80 lowercase letters, digits and dashes, "
-                           "like 'onboarding' or 'decisions-2026'.", field="slug")  # fmt: skip
+        raise InvalidInput(
+            "A page's address is 1 to 80 lowercase letters, digits and dashes, "
+            "like 'onboarding' or 'decisions-2026'.",
+            field="slug",
+        )
     return slug
 
 
 async def save(
-    store: Store, principal: Principal, project: str, slug: str, title: str, body: str,
-    message: str = "", kind: str = "page", run_id: str | None = None,
-) -> PageRecord:  # fmt: skip
+    store: Store,
+    principal: Principal,
+    project: str,
+    slug: str,
+    title: str,
+    body: str,
+    message: str = "",
+    kind: str = "page",
+    run_id: str | None = None,
+) -> PageRecord:
     """A new version of a page or notebook (creating it when new)."""
     found = await datasets.find_project(store, principal, project, "page.save")
-    await permissions.demand(store, principal, found.project.id, found.access, COMMENT,
-                             action="page.save", object_kind="page")  # fmt: skip
+    await permissions.demand(
+        store,
+        principal,
+        found.project.id,
+        found.access,
+        COMMENT,
+        action="page.save",
+        object_kind="page",
+    )
     slug = _slug(slug)
     if kind not in ("page", "notebook"):
         raise InvalidInput("A page is a page or a notebook.", field="kind")
@@ -83,23 +100,44 @@ async def save(
     if existing is not None and existing.kind != kind:
         raise InvalidInput(f"{slug!r} is already a {existing.kind}.", field="slug")
     at = now()
-    draft = PageRecord(new_id(), found.project.id, slug, kind, run_id, principal.user_id, at, 0,
-                       title.strip(), body, message.strip(), principal.user_id, at)  # fmt: skip
+    draft = PageRecord(
+        new_id(),
+        found.project.id,
+        slug,
+        kind,
+        run_id,
+        principal.user_id,
+        at,
+        0,
+        title.strip(),
+        body,
+        message.strip(),
+        principal.user_id,
+        at,
+    )
 
     watching = await store.activity.watchers([("page", existing.id)]) if existing else set()
 
     def events(page: PageRecord) -> list[EventDraft]:
         verb = "page.create" if page.number == 1 else "page.edit"
         what = "notebook" if kind == "notebook" else "page"
-        said = (f"{'added' if page.number == 1 else 'edited'} the {what} {page.title}"
-                + (f": {plain(message, 80)}" if message.strip() else ""))  # fmt: skip
+        said = f"{'added' if page.number == 1 else 'edited'} the {what} {page.title}" + (
+            f": {plain(message, 80)}" if message.strip() else ""
+        )
         watchers = [] if page.number == 1 else sorted(watching)
         return [
             audit.event(principal, verb, "page", page.id, page.project_id),
-            activity.entry(principal, verb, "page", page.id, page.project_id, said,
-                           detail={"slug": page.slug, "version": page.number, "kind": kind},
-                           recipients=[(w, "watch") for w in watchers]),
-        ]  # fmt: skip
+            activity.entry(
+                principal,
+                verb,
+                "page",
+                page.id,
+                page.project_id,
+                said,
+                detail={"slug": page.slug, "version": page.number, "kind": kind},
+                recipients=[(w, "watch") for w in watchers],
+            ),
+        ]
 
     return await store.pages.save(draft, audit=events)
 
@@ -122,8 +160,9 @@ async def get(
 async def of_project(store: Store, principal: Principal, project: str) -> list[PageRecord]:
     found = await _readable(store, principal, project, "pages.list")
     pages = await store.pages.of_project(found.project.id)
-    await audit.read(store, principal, "pages.list", "project", found.project.id,
-                     found.project.id, len(pages))  # fmt: skip
+    await audit.read(
+        store, principal, "pages.list", "project", found.project.id, found.project.id, len(pages)
+    )
     return pages
 
 
@@ -164,9 +203,9 @@ async def _card(
     hidden = Card(f"{kind}:{ref}", kind, f"{kind} {ref}", "not found, or not yours to see")
     try:
         if kind == "run":
-            page = await runs.search_runs(store, principal, project,
-                                          f"name = '{ref.replace(chr(39), '')}'", None, 1, None,
-                                          1)  # fmt: skip
+            page = await runs.search_runs(
+                store, principal, project, f"name = '{ref.replace(chr(39), '')}'", None, 1, None, 1
+            )
             if not page.runs:
                 return hidden
             run = page.runs[0]
@@ -174,18 +213,17 @@ async def _card(
         if kind == "dataset":
             name, _, number = ref.partition("@")
             found = await datasets.find(store, principal, project, name.strip())
-            version = await datasets.version(store, found, int(number) if number.isdigit()
-                                             else None)  # fmt: skip
-            state = (f"version {version.number}: {version.row_count:,} rows, by "
-                     f"{version.author}")  # fmt: skip
+            version = await datasets.version(
+                store, found, int(number) if number.isdigit() else None
+            )
+            state = f"version {version.number}: {version.row_count:,} rows, by {version.author}"
             return Card(f"{kind}:{ref}", kind, f"dataset {found.dataset.name}", state, version.id)
         if kind == "task":
             tasks = await store.tasks.of_project(project_id)
             task = next((t for t in tasks if str(t.number) == ref.lstrip("#")), None)
             if task is None:
                 return hidden
-            return Card(f"{kind}:{ref}", kind, f"#{task.number} {task.title}", task.status,
-                        task.id)  # fmt: skip
+            return Card(f"{kind}:{ref}", kind, f"#{task.number} {task.title}", task.status, task.id)
         other = await store.pages.by_slug(project_id, ref.lower())
         if other is None:
             return hidden

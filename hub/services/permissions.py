@@ -119,9 +119,16 @@ async def require(
     denial is audited and NotFound (no role at all) or Forbidden (too weak a role) raised."""
     access = await access_to(store, principal, project_id)
     return await demand(
-        store, principal, project_id, access, needed, action=action, object_kind=object_kind,
-        object_id=object_id, what=what,
-    )  # fmt: skip
+        store,
+        principal,
+        project_id,
+        access,
+        needed,
+        action=action,
+        object_kind=object_kind,
+        object_id=object_id,
+        what=what,
+    )
 
 
 async def demand(

@@ -50,9 +50,15 @@ async def visible_project(store: Store, principal: Principal, name: str) -> Proj
         await audit.deny(store, principal, "project.read", "project")
         raise permissions.not_found(f"project named {name!r}")
     await permissions.require(
-        store, principal, project.id, READ, action="project.read", object_kind="project",
-        object_id=project.id, what=f"project named {name!r}",
-    )  # fmt: skip
+        store,
+        principal,
+        project.id,
+        READ,
+        action="project.read",
+        object_kind="project",
+        object_id=project.id,
+        what=f"project named {name!r}",
+    )
     return project
 
 
@@ -70,9 +76,15 @@ async def writable_project(store: Store, principal: Principal, name: str) -> Pro
     existing = await store.projects.by_name(name)
     if existing is not None:
         await permissions.require(
-            store, principal, existing.id, WRITE, action="run.create", object_kind="project",
-            object_id=existing.id, what=f"project named {name!r}",
-        )  # fmt: skip
+            store,
+            principal,
+            existing.id,
+            WRITE,
+            action="run.create",
+            object_kind="project",
+            object_id=existing.id,
+            what=f"project named {name!r}",
+        )
         return existing
     if not permissions.can_create_project(principal):
         await audit.deny(store, principal, "project.create", "project")
@@ -92,13 +104,21 @@ async def ensure_project(
     record = ProjectRecord(new_id(), name, description, now(), principal.user_name)
     owner = None
     if principal.user_id != "system":
-        owner = MembershipRecord(record.id, "user", principal.user_id, "admin", True,
-                                 principal.user_id, record.created_at)  # fmt: skip
+        owner = MembershipRecord(
+            record.id,
+            "user",
+            principal.user_id,
+            "admin",
+            True,
+            principal.user_id,
+            record.created_at,
+        )
     events: list[EventDraft] = [
         audit.event(principal, "project.create", "project", record.id, record.id, rows=1),
-        activity.entry(principal, "project.create", "project", record.id, record.id,
-                       f"created project {name}"),
-    ]  # fmt: skip
+        activity.entry(
+            principal, "project.create", "project", record.id, record.id, f"created project {name}"
+        ),
+    ]
     return await store.projects.create(record, owner, audit=events)
 
 
@@ -108,9 +128,14 @@ async def ensure_experiment(
     """The project's experiment called ``name``, created first when missing."""
     name = check_name(name, "experiment")
     await permissions.require(
-        store, principal, project.id, WRITE, action="experiment.create",
-        object_kind="experiment", what=f"project named {project.name!r}",
-    )  # fmt: skip
+        store,
+        principal,
+        project.id,
+        WRITE,
+        action="experiment.create",
+        object_kind="experiment",
+        what=f"project named {project.name!r}",
+    )
     existing = await store.projects.experiment_by_name(project.id, name)
     if existing is not None:
         return existing
@@ -123,9 +148,14 @@ async def experiments(
     store: Store, principal: Principal, project: ProjectRecord
 ) -> list[ExperimentRecord]:
     await permissions.require(
-        store, principal, project.id, READ, action="experiments.list", object_kind="project",
+        store,
+        principal,
+        project.id,
+        READ,
+        action="experiments.list",
+        object_kind="project",
         object_id=project.id,
-    )  # fmt: skip
+    )
     found = await store.projects.experiments([project.id])
     await audit.read(
         store, principal, "experiments.list", "project", project.id, project.id, len(found)

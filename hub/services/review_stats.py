@@ -36,9 +36,11 @@ def fleiss_kappa(ratings: Sequence[Sequence[str]]) -> float | None:
     rated = [Counter(r) for r in ratings if len(r) >= 2]
     if len(rated) < 2:
         return None
-    agreement = [sum(n * (n - 1) for n in counts.values())
-                 / (sum(counts.values()) * (sum(counts.values()) - 1))
-                 for counts in rated]  # fmt: skip
+    agreement = [
+        sum(n * (n - 1) for n in counts.values())
+        / (sum(counts.values()) * (sum(counts.values()) - 1))
+        for counts in rated
+    ]
     totals: Counter[str] = Counter()
     for counts in rated:
         totals.update(counts)
@@ -91,8 +93,16 @@ def tally(samples: int, per_item: int, verdicts: dict[int, list[tuple[bool, str 
     multiple = [c for c in categories if len(c) >= 2]
     low, high = wilson(correct, decided)
     return Tally(
-        samples, len(verdicts), complete, sum(len(v) for v in verdicts.values()), correct,
-        decided, correct / decided if decided else None, low, high, fleiss_kappa(categories),
+        samples,
+        len(verdicts),
+        complete,
+        sum(len(v) for v in verdicts.values()),
+        correct,
+        decided,
+        correct / decided if decided else None,
+        low,
+        high,
+        fleiss_kappa(categories),
         sum(1 for c in multiple if len(set(c)) == 1) / len(multiple) if multiple else None,
         tuple(disagreements),
-    )  # fmt: skip
+    )

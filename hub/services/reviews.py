@@ -71,47 +71,68 @@ class SamplePage:
     judged_by_me: int
 
 
-async def _open(store: Store, principal: Principal, queue_id: str, needed: str,
-                action: str) -> Opened:  # fmt: skip
+async def _open(
+    store: Store, principal: Principal, queue_id: str, needed: str, action: str
+) -> Opened:
     queue = await store.reviews.by_id(queue_id)
     if queue is None:
         await audit.deny(store, principal, action, "review", queue_id)
         raise permissions.not_found(f"review with id {queue_id!r}", field="id")
-    version, found_model = await models.find_version(store, principal, queue.version_id, needed,
-                                                     action)  # fmt: skip
+    version, found_model = await models.find_version(
+        store, principal, queue.version_id, needed, action
+    )
     record = (await store.datasets.versions_by_ids([queue.dataset_version_id]))[
-        queue.dataset_version_id]  # fmt: skip
+        queue.dataset_version_id
+    ]
     dataset = (await store.datasets.by_ids([record.dataset_id]))[record.dataset_id]
-    found = await datasets.find(store, principal, found_model.project.name, dataset.name, READ,
-                                action)  # fmt: skip
+    found = await datasets.find(
+        store, principal, found_model.project.name, dataset.name, READ, action
+    )
     return Opened(queue, found_model.model.name, version.number, found, record)
 
 
 async def start(
-    store: Store, principal: Principal, version_id: str, dataset: str, prediction_column: str,
-    *, dataset_version: int | None = None, truth_column: str | None = None,
-    labels: list[str] | None = None, size: int = 200, per_item: int = 2,
-    instructions: str = "", seed: int | None = None,
-) -> ReviewQueue:  # fmt: skip
+    store: Store,
+    principal: Principal,
+    version_id: str,
+    dataset: str,
+    prediction_column: str,
+    *,
+    dataset_version: int | None = None,
+    truth_column: str | None = None,
+    labels: list[str] | None = None,
+    size: int = 200,
+    per_item: int = 2,
+    instructions: str = "",
+    seed: int | None = None,
+) -> ReviewQueue:
     """A queue over ``size`` random rows of the predictions table (editors)."""
-    version, found_model = await models.find_version(store, principal, version_id, WRITE,
-                                                     "review.start")  # fmt: skip
-    found = await datasets.find(store, principal, found_model.project.name, dataset, READ,
-                                "review.start")  # fmt: skip
+    version, found_model = await models.find_version(
+        store, principal, version_id, WRITE, "review.start"
+    )
+    found = await datasets.find(
+        store, principal, found_model.project.name, dataset, READ, "review.start"
+    )
     record = await datasets.version(store, found, dataset_version)
     names = [c["name"] for c in json.loads(record.schema_json)]
     for column, field in ((prediction_column, "predictionColumn"), (truth_column, "truthColumn")):
         if column is not None and column not in names:
-            raise InvalidInput(f"Version {record.number} of {dataset} has no column {column!r}.",
-                               field=field)  # fmt: skip
+            raise InvalidInput(
+                f"Version {record.number} of {dataset} has no column {column!r}.", field=field
+            )
     if not 1 <= size <= min(MAX_SAMPLES, record.row_count):
-        raise LimitExceeded(f"Review 1 to {min(MAX_SAMPLES, record.row_count):,} samples (the "
-                            f"table has {record.row_count:,} rows).", field="size")  # fmt: skip
+        raise LimitExceeded(
+            f"Review 1 to {min(MAX_SAMPLES, record.row_count):,} samples (the "
+            f"table has {record.row_count:,} rows).",
+            field="size",
+        )
     if not 1 <= per_item <= MAX_PER_ITEM:
         raise InvalidInput(f"Ask for 1 to {MAX_PER_ITEM} reviewers per sample.", field="perItem")
     if len(instructions) > MAX_INSTRUCTIONS:
-        raise LimitExceeded(f"The instructions are longer than {MAX_INSTRUCTIONS:,} "
-                            "characters.", field="instructions")  # fmt: skip
+        raise LimitExceeded(
+            f"The instructions are longer than {MAX_INSTRUCTIONS:,} characters.",
+            field="instructions",
+        )
     if labels is None:
         paths = await datasets.paths_of(store, await store.datasets.files(record.id))
         labels = await store.datasets.distinct(paths, prediction_column, MAX_LABELS + 1)
@@ -119,21 +140,38 @@ async def start(
     if len(labels) > MAX_LABELS or any(len(label) > MAX_LABEL for label in labels):
         raise LimitExceeded(
             f"At most {MAX_LABELS} labels of {MAX_LABEL} characters (give them when the "
-            "prediction is a number or free text).", field="labels",
-        )  # fmt: skip
+            "prediction is a number or free text).",
+            field="labels",
+        )
     rows = random.Random(seed).sample(range(record.row_count), size)
-    queue = ReviewQueue(new_id(), version.id, version.project_id, record.id, prediction_column,
-                        truth_column, json.dumps(labels), per_item, instructions,
-                        principal.user_id, now(), None)  # fmt: skip
+    queue = ReviewQueue(
+        new_id(),
+        version.id,
+        version.project_id,
+        record.id,
+        prediction_column,
+        truth_column,
+        json.dumps(labels),
+        per_item,
+        instructions,
+        principal.user_id,
+        now(),
+        None,
+    )
     watchers = await store.activity.watchers([("model", version.model_id)])
     events: list[EventDraft] = [
         audit.event(principal, "review.start", "review", queue.id, version.project_id),
-        activity.entry(principal, "review.start", "model_version", version.id, version.project_id,
-                       f"asked for a review of {size} predictions of {found_model.model.name} "
-                       f"version {version.number}",
-                       recipients=[(u, "watch") for u in sorted(watchers)
-                                   if u != principal.user_id]),
-    ]  # fmt: skip
+        activity.entry(
+            principal,
+            "review.start",
+            "model_version",
+            version.id,
+            version.project_id,
+            f"asked for a review of {size} predictions of {found_model.model.name} "
+            f"version {version.number}",
+            recipients=[(u, "watch") for u in sorted(watchers) if u != principal.user_id],
+        ),
+    ]
     return await store.reviews.create(queue, rows, audit=events)
 
 
@@ -145,16 +183,18 @@ async def _verdicts(store: Store, queue: ReviewQueue) -> dict[int, list[Judgemen
 
 
 def _tally(queue: ReviewQueue, rows: int, given: dict[int, list[Judgement]]) -> Tally:
-    return tally(rows, queue.per_item,
-                 {p: [(j.correct, j.label) for j in js] for p, js in given.items()})  # fmt: skip
+    return tally(
+        rows, queue.per_item, {p: [(j.correct, j.label) for j in js] for p, js in given.items()}
+    )
 
 
 async def summary(store: Store, principal: Principal, queue_id: str) -> tuple[Opened, Tally]:
     opened = await _open(store, principal, queue_id, READ, "review.read")
     rows = await store.reviews.items(queue_id)
     result = _tally(opened.queue, len(rows), await _verdicts(store, opened.queue))
-    await audit.read(store, principal, "review.read", "review", queue_id,
-                     opened.queue.project_id, 1)  # fmt: skip
+    await audit.read(
+        store, principal, "review.read", "review", queue_id, opened.queue.project_id, 1
+    )
     return opened, result
 
 
@@ -180,9 +220,14 @@ async def waiting(store: Store, principal: Principal) -> list[ReviewQueue]:
 
 
 async def samples(
-    store: Store, principal: Principal, queue_id: str, *, position: int | None = None,
-    offset: int = 0, limit: int = 1,
-) -> SamplePage:  # fmt: skip
+    store: Store,
+    principal: Principal,
+    queue_id: str,
+    *,
+    position: int | None = None,
+    offset: int = 0,
+    limit: int = 1,
+) -> SamplePage:
     """Samples to judge with their values (PII masked for those without the grant): by default
     the next one the principal has not judged that still needs judging; or ``limit`` samples
     from ``offset`` (the grid); or the one at ``position``."""
@@ -198,8 +243,9 @@ async def samples(
         chosen = [position]
     elif limit == 1 and offset == 0:
         wanted = opened.queue.per_item
-        chosen = [p for p in range(len(rows))
-                  if p not in mine and len(given.get(p, [])) < wanted][:1]  # fmt: skip
+        chosen = [p for p in range(len(rows)) if p not in mine and len(given.get(p, [])) < wanted][
+            :1
+        ]
     else:
         chosen = list(range(offset, min(offset + limit, len(rows))))
     names = [c["name"] for c in json.loads(opened.record.schema_json)]
@@ -208,21 +254,39 @@ async def samples(
     values = await store.datasets.rows_at(paths, names, [rows[p] for p in chosen])
     shown = []
     for p in chosen:
-        row = [None if v is None else (datasets.MASK if n in masked else datasets.plain(v))
-               for n, v in zip(names, values[rows[p]], strict=True)]  # fmt: skip
+        row = [
+            None if v is None else (datasets.MASK if n in masked else datasets.plain(v))
+            for n, v in zip(names, values[rows[p]], strict=True)
+        ]
         by_name = dict(zip(names, row, strict=True))
         truth = by_name.get(opened.queue.truth_column) if opened.queue.truth_column else None
-        shown.append(Sample(p, rows[p], names, row, by_name[opened.queue.prediction_column],
-                            truth, mine.get(p), len(given.get(p, []))))  # fmt: skip
-    await audit.read(store, principal, "review.read", "review", queue_id,
-                     opened.queue.project_id, len(shown))  # fmt: skip
+        shown.append(
+            Sample(
+                p,
+                rows[p],
+                names,
+                row,
+                by_name[opened.queue.prediction_column],
+                truth,
+                mine.get(p),
+                len(given.get(p, [])),
+            )
+        )
+    await audit.read(
+        store, principal, "review.read", "review", queue_id, opened.queue.project_id, len(shown)
+    )
     return SamplePage(opened, shown, len(rows), len(mine))
 
 
 async def judge(
-    store: Store, principal: Principal, queue_id: str, position: int, correct: bool,
-    label: str | None = None, comment: str = "",
-) -> Judgement:  # fmt: skip
+    store: Store,
+    principal: Principal,
+    queue_id: str,
+    position: int,
+    correct: bool,
+    label: str | None = None,
+    comment: str = "",
+) -> Judgement:
     """The principal's verdict on one sample (commenters and up); a second verdict on the same
     sample replaces the first."""
     opened = await _open(store, principal, queue_id, COMMENT, "review.judge")
@@ -232,18 +296,23 @@ async def judge(
     labels = json.loads(opened.queue.labels_json)
     label = (label or "").strip() or None
     if correct and label is not None:
-        raise InvalidInput("Give the right label only when the prediction is wrong.",
-                           field="label")  # fmt: skip
+        raise InvalidInput("Give the right label only when the prediction is wrong.", field="label")
     if label is not None and (len(label) > MAX_LABEL or (labels and label not in labels)):
-        raise InvalidInput(f"Choose the right label from: {', '.join(labels[:20])}"
-                           f"{'…' if len(labels) > 20 else ''}.", field="label")  # fmt: skip
+        raise InvalidInput(
+            f"Choose the right label from: {', '.join(labels[:20])}"
+            f"{'…' if len(labels) > 20 else ''}.",
+            field="label",
+        )
     if len(comment) > MAX_COMMENT:
-        raise LimitExceeded(f"The comment is longer than {MAX_COMMENT:,} characters.",
-                            field="comment")  # fmt: skip
-    made = Judgement(new_id(), queue_id, position, principal.user_id, correct, label,
-                     comment.strip(), now())  # fmt: skip
-    events: list[EventDraft] = [audit.event(principal, "review.judge", "review", queue_id,
-                                            opened.queue.project_id)]  # fmt: skip
+        raise LimitExceeded(
+            f"The comment is longer than {MAX_COMMENT:,} characters.", field="comment"
+        )
+    made = Judgement(
+        new_id(), queue_id, position, principal.user_id, correct, label, comment.strip(), now()
+    )
+    events: list[EventDraft] = [
+        audit.event(principal, "review.judge", "review", queue_id, opened.queue.project_id)
+    ]
     await store.reviews.judge(made, audit=events)
     await settle_checks(store, opened.queue.version_id)
     return made
@@ -263,18 +332,21 @@ async def settle_checks(store: Store, version_id: str) -> None:
         if best is None or best.decided < spec.samples:
             decided = best.decided if best else 0
             updated = dataclasses.replace(
-                check, status="running" if decided else "queued",
+                check,
+                status="running" if decided else "queued",
                 detail=f"{decided} of {spec.samples} samples decided so far.",
-            )  # fmt: skip
+            )
         else:
             assert best.accuracy is not None
             passed = best.accuracy >= spec.value
             updated = dataclasses.replace(
-                check, status="passed" if passed else "failed", ended_at=now(),
+                check,
+                status="passed" if passed else "failed",
+                ended_at=now(),
                 detail=f"Reviewers judged {best.accuracy:.0%} of {best.decided} samples correct "
                 f"(95 % interval {best.low:.0%} to {best.high:.0%}); "
                 f"{'at least' if passed else 'below'} {spec.value:.0%}.",
-            )  # fmt: skip
+            )
         if updated != check:
             await store.models.update_check(updated)
     version = (await store.models.versions_by_ids([version_id]))[version_id]
@@ -289,10 +361,15 @@ async def close(store: Store, principal: Principal, queue_id: str) -> ReviewQueu
     at = now()
     events: list[EventDraft] = [
         audit.event(principal, "review.close", "review", queue_id, opened.queue.project_id),
-        activity.entry(principal, "review.close", "model_version", opened.queue.version_id,
-                       opened.queue.project_id,
-                       f"closed the review of {opened.model} version {opened.version}"),
-    ]  # fmt: skip
+        activity.entry(
+            principal,
+            "review.close",
+            "model_version",
+            opened.queue.version_id,
+            opened.queue.project_id,
+            f"closed the review of {opened.model} version {opened.version}",
+        ),
+    ]
     await store.reviews.close(queue_id, at, audit=events)
     return dataclasses.replace(opened.queue, closed_at=at)
 
@@ -305,9 +382,16 @@ async def publish(
     ``review_label`` (the right label: the prediction when judged correct, the reviewers' most
     given label otherwise) and ``review_count`` (editors of the dataset)."""
     opened = await _open(store, principal, queue_id, WRITE, "review.publish")
-    await permissions.demand(store, principal, opened.found.project.id, opened.found.access,
-                             WRITE, action="review.publish", object_kind="dataset",
-                             object_id=opened.found.dataset.id)  # fmt: skip
+    await permissions.demand(
+        store,
+        principal,
+        opened.found.project.id,
+        opened.found.access,
+        WRITE,
+        action="review.publish",
+        object_kind="dataset",
+        object_id=opened.found.dataset.id,
+    )
     rows = await store.reviews.items(queue_id)
     given = await _verdicts(store, opened.queue)
     if not given:
@@ -324,12 +408,20 @@ async def publish(
     scratch.mkdir(parents=True, exist_ok=True)
     merged = scratch / f"{new_id()}.parquet"
     try:
-        await store.datasets.write_reviewed(paths, names, opened.queue.prediction_column,
-                                            verdicts, merged)  # fmt: skip
+        await store.datasets.write_reviewed(
+            paths, names, opened.queue.prediction_column, verdicts, merged
+        )
         return await store_version(
-            store, settings, principal, opened.found, merged, "parquet",
-            f"review of {opened.model} version {opened.version}", message, opened.record.id,
+            store,
+            settings,
+            principal,
+            opened.found,
+            merged,
+            "parquet",
+            f"review of {opened.model} version {opened.version}",
+            message,
+            opened.record.id,
             "dataset.publish",
-        )  # fmt: skip
+        )
     finally:
         merged.unlink(missing_ok=True)

@@ -31,9 +31,12 @@ class NewAnnotation:
 
 
 async def annotate(
-    store: Store, principal: Principal, found: Found, record: DatasetVersionRecord,
+    store: Store,
+    principal: Principal,
+    found: Found,
+    record: DatasetVersionRecord,
     items: list[NewAnnotation],
-) -> int:  # fmt: skip
+) -> int:
     """Label, note or vote on rows of a version (commenters and up); attributed and dated. A
     row's new annotation replaces its earlier one as a whole."""
     if not 1 <= len(items) <= MAX_ANNOTATIONS_PER_CALL:
@@ -61,8 +64,16 @@ async def annotate(
         )
     # A row named twice in one call: the last one counts (they share a time).
     stamped = list({a.row_number: a for a in stamped}.values())
-    events = [audit.event(principal, "dataset.annotate", "dataset", found.dataset.id,
-                          found.project.id, rows=len(stamped))]  # fmt: skip
+    events = [
+        audit.event(
+            principal,
+            "dataset.annotate",
+            "dataset",
+            found.dataset.id,
+            found.project.id,
+            rows=len(stamped),
+        )
+    ]
     return await store.datasets.annotate(record.id, found.dataset.id, stamped, audit=events)
 
 
@@ -71,16 +82,25 @@ async def version_annotations(
 ) -> list[Annotation]:
     found_items = await store.datasets.annotations(record.id)
     await audit.read(
-        store, principal, "dataset.annotations", "dataset", found.dataset.id, found.project.id,
+        store,
+        principal,
+        "dataset.annotations",
+        "dataset",
+        found.dataset.id,
+        found.project.id,
         len(found_items),
-    )  # fmt: skip
+    )
     return found_items
 
 
 async def publish_annotations(
-    store: Store, settings: Settings, principal: Principal, found: Found,
-    record: DatasetVersionRecord, message: str,
-) -> tuple[DatasetVersionRecord, bool]:  # fmt: skip
+    store: Store,
+    settings: Settings,
+    principal: Principal,
+    found: Found,
+    record: DatasetVersionRecord,
+    message: str,
+) -> tuple[DatasetVersionRecord, bool]:
     """A new version whose parent is ``record``: its rows with the latest annotations as the
     columns ``label``, ``annotation_note`` and ``vote`` (editors and up)."""
     if not await store.datasets.annotations(record.id):
@@ -93,8 +113,16 @@ async def publish_annotations(
     try:
         await store.datasets.write_annotated(await paths_of(store, files), record.id, names, merged)
         return await store_version(
-            store, settings, principal, found, merged, "parquet",
-            f"annotations of version {record.number}", message, record.id, "dataset.publish",
-        )  # fmt: skip
+            store,
+            settings,
+            principal,
+            found,
+            merged,
+            "parquet",
+            f"annotations of version {record.number}",
+            message,
+            record.id,
+            "dataset.publish",
+        )
     finally:
         merged.unlink(missing_ok=True)

@@ -100,10 +100,17 @@ async def create_run(store: Store, principal: Principal, new: NewRun) -> RunReco
     )
     events: list[EventDraft] = [
         audit.event(principal, "run.create", "run", run.id, project.id, rows=1),
-        activity.entry(principal, "run.create", "run", run.id, project.id,
-                       f"started run {run.name} in {experiment.name}",
-                       detail={"experiment": experiment.name}, at=new.started_at),
-    ]  # fmt: skip
+        activity.entry(
+            principal,
+            "run.create",
+            "run",
+            run.id,
+            project.id,
+            f"started run {run.name} in {experiment.name}",
+            detail={"experiment": experiment.name},
+            at=new.started_at,
+        ),
+    ]
     await store.runs.create(run, params, tags, audit=events)
     return run
 
@@ -158,9 +165,15 @@ async def writable_run(store: Store, principal: Principal, run_id: str, action: 
     """The run, when the principal may change it (editor or above on its project)."""
     run = (await visible_runs(store, principal, [run_id], action))[0]
     await permissions.require(
-        store, principal, run.project_id, WRITE, action=action, object_kind="run",
-        object_id=run.id, what="run",
-    )  # fmt: skip
+        store,
+        principal,
+        run.project_id,
+        WRITE,
+        action=action,
+        object_kind="run",
+        object_id=run.id,
+        what="run",
+    )
     return run
 
 
@@ -200,11 +213,18 @@ async def finish_run(
     watchers = await store.activity.watchers([("run", run.id), ("project", run.project_id)])
     events: list[EventDraft] = [
         *_event(principal, "run.finish", run, 1),
-        activity.entry(principal, "run.finish", "run", run.id, run.project_id,
-                       f"run {run.name} ended: {status}", detail={"status": status},
-                       recipients=[(user_id, "watch") for user_id in sorted(watchers)],
-                       at=ended_at),
-    ]  # fmt: skip
+        activity.entry(
+            principal,
+            "run.finish",
+            "run",
+            run.id,
+            run.project_id,
+            f"run {run.name} ended: {status}",
+            detail={"status": status},
+            recipients=[(user_id, "watch") for user_id in sorted(watchers)],
+            at=ended_at,
+        ),
+    ]
     finished = await audit.change(
         store,
         events,
@@ -222,9 +242,10 @@ async def resume_run(store: Store, principal: Principal, run_id: str) -> RunReco
         return run
     events: list[EventDraft] = [
         *_event(principal, "run.resume", run, 1),
-        activity.entry(principal, "run.resume", "run", run.id, run.project_id,
-                       f"run {run.name} resumed"),
-    ]  # fmt: skip
+        activity.entry(
+            principal, "run.resume", "run", run.id, run.project_id, f"run {run.name} resumed"
+        ),
+    ]
     return await audit.change(store, events, store.runs.resume(run_id, audit=events))
 
 
@@ -370,9 +391,14 @@ async def details(store: Store, principal: Principal, runs: list[RunRecord]) -> 
 async def param_keys(store: Store, principal: Principal, project_id: str) -> list[str]:
     """Names of every param logged in a project."""
     await permissions.require(
-        store, principal, project_id, READ, action="params.keys", object_kind="project",
+        store,
+        principal,
+        project_id,
+        READ,
+        action="params.keys",
+        object_kind="project",
         object_id=project_id,
-    )  # fmt: skip
+    )
     keys = await store.runs.param_keys(project_id)
     await audit.read(store, principal, "params.keys", "project", project_id, project_id, len(keys))
     return keys

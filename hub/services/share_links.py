@@ -214,22 +214,38 @@ async def create(
         )
     found = await datasets.find_project(store, principal, request.project, "share_link.create")
     project = found.project
-    await permissions.demand(store, principal, project.id, found.access, permissions.WRITE,
-                             action="share_link.create", object_kind="share_link")  # fmt: skip
+    await permissions.demand(
+        store,
+        principal,
+        project.id,
+        found.access,
+        permissions.WRITE,
+        action="share_link.create",
+        object_kind="share_link",
+    )
     at = now()
     if await store.share_links.count_active_by(principal.user_id, at) >= MAX_ACTIVE_PER_PERSON:
         raise LimitExceeded(
             f"You have {MAX_ACTIVE_PER_PERSON} working links; revoke some before making more."
         )
     link = ShareLinkRecord(
-        new_id(), project.id, request.view, object_id, json.dumps(arguments, sort_keys=True),
-        title, principal.user_id, principal.user_name, at,
-        at + timedelta(days=request.expires_in_days), request.signed_in_only,
-    )  # fmt: skip
+        new_id(),
+        project.id,
+        request.view,
+        object_id,
+        json.dumps(arguments, sort_keys=True),
+        title,
+        principal.user_id,
+        principal.user_name,
+        at,
+        at + timedelta(days=request.expires_in_days),
+        request.signed_in_only,
+    )
     await render(as_link(principal, link), link.view, arguments)
     secret = PREFIX + secrets.token_urlsafe(32)
-    events = [audit.event(principal, "share_link.create", "share_link", link.id, project.id,
-                          rows=1)]  # fmt: skip
+    events = [
+        audit.event(principal, "share_link.create", "share_link", link.id, project.id, rows=1)
+    ]
     await store.share_links.create(link, hash_token(secret), audit=events)
     return link, secret
 
@@ -254,14 +270,21 @@ async def revoke(store: Store, principal: Principal, link_id: str) -> ShareLinkR
     own = link.created_by == principal.user_id and principal.scope_write
     if not own:
         await permissions.demand(
-            store, principal, link.project_id, access, permissions.MANAGE,
-            action="share_link.revoke", object_kind="share_link", object_id=link.id,
-        )  # fmt: skip
+            store,
+            principal,
+            link.project_id,
+            access,
+            permissions.MANAGE,
+            action="share_link.revoke",
+            object_kind="share_link",
+            object_id=link.id,
+        )
     if link.revoked_at is not None:
         return link
     at = now()
-    events = [audit.event(principal, "share_link.revoke", "share_link", link.id,
-                          link.project_id, rows=1)]  # fmt: skip
+    events = [
+        audit.event(principal, "share_link.revoke", "share_link", link.id, link.project_id, rows=1)
+    ]
     if not await store.share_links.revoke(link.id, at, principal.user_id, audit=events):
         return await revoke(store, principal, link_id)  # revoked meanwhile: answer with that
     return dataclasses.replace(link, revoked_at=at, revoked_by=principal.user_id)
@@ -300,9 +323,11 @@ async def open_link(
         if await permissions.access_to(store, principal, link.project_id) is None:
             principal = None
     if principal is None:
-        raise await refuse(LinkOrphaned(
-            "This link no longer works: whoever shared it can no longer see what it shows."
-        ))  # fmt: skip
+        raise await refuse(
+            LinkOrphaned(
+                "This link no longer works: whoever shared it can no longer see what it shows."
+            )
+        )
     return link, principal
 
 
@@ -320,8 +345,9 @@ async def show(
         raise LinkOrphaned(
             "This link no longer works: what it showed is gone, or its maker can no longer see it."
         ) from None
-    event = audit.event(viewer or principal, "share_link.view", "share_link", link.id,
-                        link.project_id, rows=1)  # fmt: skip
+    event = audit.event(
+        viewer or principal, "share_link.view", "share_link", link.id, link.project_id, rows=1
+    )
     await store.share_links.viewed(link.id, now(), audit=[event])
     return link, _withheld(link.view, arguments, data)
 
@@ -340,8 +366,13 @@ def _withheld(view: str, arguments: dict[str, Any], data: dict[str, Any]) -> dic
 
 # Addresses ------------------------------------------------------------------------------------
 
-HEIGHTS = {"dataset_profile": 640, "model_card": 640, "review_summary": 300,
-           "resource_usage": 460, "wiki_page": 640}  # fmt: skip
+HEIGHTS = {
+    "dataset_profile": 640,
+    "model_card": 640,
+    "review_summary": 300,
+    "resource_usage": 460,
+    "wiki_page": 640,
+}
 CHART_HEIGHT, FRAME_HEIGHT = 320, 150  # a chart of the embed, and its title and footer
 
 

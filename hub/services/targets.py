@@ -15,8 +15,17 @@ from hub.services.principal import Principal
 from hub.store import Store
 from hub.store.records import ProjectRecord
 
-KINDS = ("project", "experiment", "run", "dataset", "dataset_version", "task", "page", "model",
-         "model_version")  # fmt: skip
+KINDS = (
+    "project",
+    "experiment",
+    "run",
+    "dataset",
+    "dataset_version",
+    "task",
+    "page",
+    "model",
+    "model_version",
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -84,9 +93,14 @@ async def _locate(
 
 
 async def find(
-    store: Store, principal: Principal, kind: str, object_id: str, needed: str = READ,
-    *, action: str,
-) -> Target:  # fmt: skip
+    store: Store,
+    principal: Principal,
+    kind: str,
+    object_id: str,
+    needed: str = READ,
+    *,
+    action: str,
+) -> Target:
     """The object when the principal may see it and holds ``needed`` on its project; NotFound
     (no such object, or not theirs to see) or Forbidden (too weak a role) otherwise."""
     what = f"{kind.replace('_', ' ')} with id {object_id!r}"
@@ -101,9 +115,16 @@ async def find(
     ):
         held = None  # a restricted dataset outside their groups does not exist for them
     held = await permissions.demand(
-        store, principal, project_id, held, needed, action=action, object_kind=kind,
-        object_id=object_id, what=what,
-    )  # fmt: skip
+        store,
+        principal,
+        project_id,
+        held,
+        needed,
+        action=action,
+        object_kind=kind,
+        object_id=object_id,
+        what=what,
+    )
     project = (await store.projects.by_ids([project_id]))[project_id]
     return Target(kind, object_id, project, held, title, guard)
 

@@ -72,11 +72,11 @@ def _check(values: TaskInput) -> None:
     if values.title is not None:
         check_name(values.title, "task")
     if values.description is not None and len(values.description) > MAX_DESCRIPTION:
-        raise LimitExceeded(f"The description is longer than {MAX_DESCRIPTION:,} characters.",
-                            field="description")  # fmt: skip
+        raise LimitExceeded(
+            f"The description is longer than {MAX_DESCRIPTION:,} characters.", field="description"
+        )
     if values.status is not None and values.status not in TASK_STATUSES:
-        raise InvalidInput(f"A task's status is one of {', '.join(TASK_STATUSES)}.",
-                           field="status")  # fmt: skip
+        raise InvalidInput(f"A task's status is one of {', '.join(TASK_STATUSES)}.", field="status")
     if values.labels is not None and (
         len(values.labels) > MAX_LABELS or any(len(label) > 50 for label in values.labels)
     ):
@@ -85,8 +85,15 @@ def _check(values: TaskInput) -> None:
 
 async def create(store: Store, principal: Principal, project: str, values: TaskInput) -> TaskRecord:
     found = await datasets.find_project(store, principal, project, "task.create")
-    await permissions.demand(store, principal, found.project.id, found.access, COMMENT,
-                             action="task.create", object_kind="task")  # fmt: skip
+    await permissions.demand(
+        store,
+        principal,
+        found.project.id,
+        found.access,
+        COMMENT,
+        action="task.create",
+        object_kind="task",
+    )
     if not values.title:
         raise InvalidInput("Give the task a title.", field="title")
     _check(values)
@@ -94,23 +101,38 @@ async def create(store: Store, principal: Principal, project: str, values: TaskI
     assignee = await _assignee(store, values.assignee, None)
     status = values.status or "todo"
     task = TaskRecord(
-        new_id(), found.project.id, 0, check_name(values.title, "task"),
-        values.description or "", status, assignee, values.due_date,
+        new_id(),
+        found.project.id,
+        0,
+        check_name(values.title, "task"),
+        values.description or "",
+        status,
+        assignee,
+        values.due_date,
         [label.strip() for label in values.labels or [] if label.strip()],
-        bool(values.close_with_run), principal.user_id, at, at,
+        bool(values.close_with_run),
+        principal.user_id,
+        at,
+        at,
         at if status == "done" else None,
         await _links(store, principal, found.project.id, values.links or []),
-    )  # fmt: skip
+    )
 
     def events(made: TaskRecord) -> list[EventDraft]:
         told = [(assignee, "assign")] if assignee else []
         return [
             audit.event(principal, "task.create", "task", made.id, made.project_id),
-            activity.entry(principal, "task.create", "task", made.id, made.project_id,
-                           f"opened task #{made.number}: {made.title}",
-                           detail={"number": made.number, "excerpt": plain(made.description)},
-                           recipients=told),
-        ]  # fmt: skip
+            activity.entry(
+                principal,
+                "task.create",
+                "task",
+                made.id,
+                made.project_id,
+                f"opened task #{made.number}: {made.title}",
+                detail={"number": made.number, "excerpt": plain(made.description)},
+                recipients=told,
+            ),
+        ]
 
     return await store.tasks.create(task, audit=events)
 
@@ -123,8 +145,16 @@ async def _visible_task(
     if task is None or held is None:
         await audit.deny(store, principal, action, "task", task_id)
         raise permissions.not_found(f"task with id {task_id!r}")
-    await permissions.demand(store, principal, task.project_id, held, needed, action=action,
-                             object_kind="task", object_id=task.id)  # fmt: skip
+    await permissions.demand(
+        store,
+        principal,
+        task.project_id,
+        held,
+        needed,
+        action=action,
+        object_kind="task",
+        object_id=task.id,
+    )
     return task
 
 
@@ -142,16 +172,19 @@ async def update(store: Store, principal: Principal, task_id: str, values: TaskI
         task,
         title=check_name(values.title, "task") if values.title is not None else task.title,
         description=task.description if values.description is None else values.description,
-        status=status, assignee_id=assignee,
+        status=status,
+        assignee_id=assignee,
         due_date=None if values.clear_due_date else (values.due_date or task.due_date),
-        labels=task.labels if values.labels is None else [x.strip() for x in values.labels
-                                                          if x.strip()],
-        close_with_run=task.close_with_run if values.close_with_run is None
+        labels=task.labels
+        if values.labels is None
+        else [x.strip() for x in values.labels if x.strip()],
+        close_with_run=task.close_with_run
+        if values.close_with_run is None
         else values.close_with_run,
         updated_at=at,
         closed_at=(task.closed_at or at) if status == "done" else None,
         links=links,
-    )  # fmt: skip
+    )
     if status != task.status:
         said = f"moved task #{task.number} to {STATUS_WORDS[status]}: {changed.title}"
     else:
@@ -163,10 +196,17 @@ async def update(store: Store, principal: Principal, task_id: str, values: TaskI
         told.append((task.assignee_id, "assign"))
     events: list[EventDraft] = [
         audit.event(principal, "task.update", "task", task.id, task.project_id),
-        activity.entry(principal, "task.update" if status == task.status else "task.move",
-                       "task", task.id, task.project_id, said,
-                       detail={"number": task.number, "status": status}, recipients=told),
-    ]  # fmt: skip
+        activity.entry(
+            principal,
+            "task.update" if status == task.status else "task.move",
+            "task",
+            task.id,
+            task.project_id,
+            said,
+            detail={"number": task.number, "status": status},
+            recipients=told,
+        ),
+    ]
     return await audit.change(store, events, store.tasks.update(changed, audit=events))
 
 
@@ -175,8 +215,9 @@ async def board(store: Store, principal: Principal, project: str) -> list[TaskRe
     left out."""
     found = await datasets.find_project(store, principal, project, "tasks.list")
     tasks = await store.tasks.of_project(found.project.id)
-    await audit.read(store, principal, "tasks.list", "project", found.project.id,
-                     found.project.id, len(tasks))  # fmt: skip
+    await audit.read(
+        store, principal, "tasks.list", "project", found.project.id, found.project.id, len(tasks)
+    )
     return [await visible_links(store, principal, task) for task in tasks]
 
 
@@ -197,10 +238,14 @@ async def get(store: Store, principal: Principal, task_id: str) -> TaskRecord:
 
 async def visible_links(store: Store, principal: Principal, task: TaskRecord) -> TaskRecord:
     held = await permissions.access_to(store, principal, task.project_id)
-    hidden = {i for _, i in await targets.hidden(store, principal, {task.project_id: held})} \
-        if held else set()  # fmt: skip
-    return dataclasses.replace(task, links=tuple(link for link in task.links
-                                                 if link[1] not in hidden))  # fmt: skip
+    hidden = (
+        {i for _, i in await targets.hidden(store, principal, {task.project_id: held})}
+        if held
+        else set()
+    )
+    return dataclasses.replace(
+        task, links=tuple(link for link in task.links if link[1] not in hidden)
+    )
 
 
 async def close_with_run(store: Store, run_id: str, project_id: str, run_name: str) -> int:
@@ -214,11 +259,17 @@ async def close_with_run(store: Store, run_id: str, project_id: str, run_name: s
             told = [(task.assignee_id, "assign")] if task.assignee_id else []
             made += [
                 audit.event(SYSTEM, "task.close", "task", task.id, project_id),
-                activity.entry(SYSTEM, "task.move", "task", task.id, project_id,
-                               f"closed task #{task.number} because run {run_name} finished: "
-                               f"{task.title}", detail={"number": task.number, "status": "done"},
-                               recipients=told),
-            ]  # fmt: skip
+                activity.entry(
+                    SYSTEM,
+                    "task.move",
+                    "task",
+                    task.id,
+                    project_id,
+                    f"closed task #{task.number} because run {run_name} finished: {task.title}",
+                    detail={"number": task.number, "status": "done"},
+                    recipients=told,
+                ),
+            ]
         return made
 
     return len(await store.tasks.close_with_run(run_id, now(), audit=events))

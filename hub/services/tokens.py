@@ -176,9 +176,16 @@ async def create_token(
         raise LimitExceeded(f"You have {len(mine)} tokens; revoke some before making more.")
     at = now()
     record = TokenRecord(
-        new_id(), name, principal.user_id, principal.user_name, at,
-        at + timedelta(days=expires_in_days), None, scope, write,
-    )  # fmt: skip
+        new_id(),
+        name,
+        principal.user_id,
+        principal.user_name,
+        at,
+        at + timedelta(days=expires_in_days),
+        None,
+        scope,
+        write,
+    )
     secret = new_secret()
     events = [audit.event(principal, "token.create", "token", record.id, rows=1)]
     await store.tokens.create(record, hash_token(secret), audit=events)

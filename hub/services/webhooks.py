@@ -46,24 +46,37 @@ def new_secret() -> str:
 
 async def _managed(store: Store, principal: Principal, project: str, action: str) -> str:
     found = await datasets.find_project(store, principal, project, action)
-    await permissions.demand(store, principal, found.project.id, found.access, MANAGE,
-                             action=action, object_kind="project",
-                             object_id=found.project.id)  # fmt: skip
+    await permissions.demand(
+        store,
+        principal,
+        found.project.id,
+        found.access,
+        MANAGE,
+        action=action,
+        object_kind="project",
+        object_id=found.project.id,
+    )
     return found.project.id
 
 
 async def create(
-    store: Store, settings: Settings, principal: Principal, project: str, url: str,
-    events: list[str], format: str = "standard",
-) -> WebhookRecord:  # fmt: skip
+    store: Store,
+    settings: Settings,
+    principal: Principal,
+    project: str,
+    url: str,
+    events: list[str],
+    format: str = "standard",
+) -> WebhookRecord:
     """A new webhook (maintainers); its secret is in the record, shown to its creator once."""
     project_id = await _managed(store, principal, project, "webhook.create")
     if format not in FORMATS:
         raise InvalidInput(f"The format is one of {', '.join(FORMATS)}.", field="format")
     events = [e.strip() for e in events if e.strip()]
     if len(events) > MAX_EVENTS or any(len(e) > 100 for e in events):
-        raise LimitExceeded(f"Name at most {MAX_EVENTS} kinds of entries, each short.",
-                            field="events")  # fmt: skip
+        raise LimitExceeded(
+            f"Name at most {MAX_EVENTS} kinds of entries, each short.", field="events"
+        )
     _, host, port = check_url(url)
     try:
         await resolve(host, port, networks(settings.webhook_allow_networks))
@@ -71,8 +84,9 @@ async def create(
         raise InvalidInput(str(exc), field="url") from None
     if len(await store.webhooks.of_project(project_id)) >= MAX_WEBHOOKS:
         raise LimitExceeded(f"A project has at most {MAX_WEBHOOKS} webhooks.", field="url")
-    hook = WebhookRecord(new_id(), project_id, url.strip(), new_secret(), events, format,
-                         principal.user_id, now())  # fmt: skip
+    hook = WebhookRecord(
+        new_id(), project_id, url.strip(), new_secret(), events, format, principal.user_id, now()
+    )
     event = audit.event(principal, "webhook.create", "webhook", hook.id, project_id)
     return await store.webhooks.create(hook, audit=[event])
 
@@ -80,8 +94,9 @@ async def create(
 async def of_project(store: Store, principal: Principal, project: str) -> list[WebhookRecord]:
     project_id = await _managed(store, principal, project, "webhooks.list")
     found = await store.webhooks.of_project(project_id)
-    await audit.read(store, principal, "webhooks.list", "project", project_id, project_id,
-                     len(found))  # fmt: skip
+    await audit.read(
+        store, principal, "webhooks.list", "project", project_id, project_id, len(found)
+    )
     return found
 
 
@@ -90,9 +105,16 @@ async def _own(store: Store, principal: Principal, hook_id: str, action: str) ->
     if hook is None:
         await audit.deny(store, principal, action, "webhook", hook_id)
         raise permissions.not_found(f"webhook with id {hook_id!r}")
-    await permissions.require(store, principal, hook.project_id, MANAGE, action=action,
-                              object_kind="webhook", object_id=hook.id,
-                              what=f"webhook with id {hook_id!r}")  # fmt: skip
+    await permissions.require(
+        store,
+        principal,
+        hook.project_id,
+        MANAGE,
+        action=action,
+        object_kind="webhook",
+        object_id=hook.id,
+        what=f"webhook with id {hook_id!r}",
+    )
     return hook
 
 
@@ -126,16 +148,23 @@ def payload(hook: WebhookRecord, entry: ActivityRecord, actor: str, project: str
     Slack-compatible {text}."""
     if hook.format == "slack":
         return json.dumps({"text": f"*{actor}* {entry.summary} ({project})"})
-    return json.dumps({
-        "type": entry.verb,
-        "timestamp": entry.at.isoformat(),
-        "data": {
-            "id": entry.id, "project": project, "actor": actor, "summary": entry.summary,
-            "objectKind": entry.object_kind, "objectId": entry.object_id,
-            "targetKind": entry.target_kind, "targetId": entry.target_id,
-            "detail": json.loads(entry.detail),
-        },
-    })  # fmt: skip
+    return json.dumps(
+        {
+            "type": entry.verb,
+            "timestamp": entry.at.isoformat(),
+            "data": {
+                "id": entry.id,
+                "project": project,
+                "actor": actor,
+                "summary": entry.summary,
+                "objectKind": entry.object_kind,
+                "objectId": entry.object_id,
+                "targetKind": entry.target_kind,
+                "targetId": entry.target_id,
+                "detail": json.loads(entry.detail),
+            },
+        }
+    )
 
 
 class Deliverer:
@@ -201,8 +230,9 @@ class Deliverer:
             and entry.guard_id
             and await self.store.access.restrictions(entry.guard_kind, [entry.guard_id])
         ):  # restricted since it was queued: it stays in the hub
-            await self.store.webhooks.failed(message.id, hook.id, None, "restricted since",
-                                             None, now(), self.disable_after + 1)  # fmt: skip
+            await self.store.webhooks.failed(
+                message.id, hook.id, None, "restricted since", None, now(), self.disable_after + 1
+            )
             return False
         users = await self.store.users.by_ids([entry.actor_id])
         actor = users[entry.actor_id].name if entry.actor_id in users else "salon"
@@ -219,18 +249,27 @@ class Deliverer:
         status, error = None, ""
         try:
             response = await asyncio.wait_for(
-                self._pool.request("POST", hook.url, headers=list(headers.items()),
-                                   content=body.encode(),
-                                   extensions={"timeout": {"connect": self.timeout,
-                                                           "read": self.timeout}}),
+                self._pool.request(
+                    "POST",
+                    hook.url,
+                    headers=list(headers.items()),
+                    content=body.encode(),
+                    extensions={"timeout": {"connect": self.timeout, "read": self.timeout}},
+                ),
                 timeout=self.timeout + 1,
-            )  # fmt: skip
+            )
             status = response.status
             if 200 <= status < 300:
                 await self.store.webhooks.delivered(message.id, hook.id, status, now())
                 return False
-            where = next((v.decode(errors="replace") for k, v in response.headers
-                          if k.lower() == b"location"), "")  # fmt: skip
+            where = next(
+                (
+                    v.decode(errors="replace")
+                    for k, v in response.headers
+                    if k.lower() == b"location"
+                ),
+                "",
+            )
             error = f"HTTP {status}" + (f" (redirect to {where} not followed)" if where else "")
         except Refused as exc:
             error = str(exc)
@@ -241,8 +280,9 @@ class Deliverer:
         except httpcore.ProtocolError as exc:
             error = f"bad answer ({exc or type(exc).__name__})"
         retry_at = next_attempt(self.pauses, message.attempts + 1, now())
-        disabled = await self.store.webhooks.failed(message.id, hook.id, status, error, retry_at,
-                                                    now(), self.disable_after)  # fmt: skip
+        disabled = await self.store.webhooks.failed(
+            message.id, hook.id, status, error, retry_at, now(), self.disable_after
+        )
         if disabled:
             log.warning("Disabled webhook %s of project %s: %s", hook.id, hook.project_id, error)
         return True

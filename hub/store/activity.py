@@ -41,22 +41,39 @@ def append(cur: Cursor, drafts: Sequence[ActivityDraft], at: datetime) -> list[A
     for d in drafts:
         when = d.at or at
         entry = ActivityRecord(
-            new_id(d.at), when, d.actor_id, d.project_id, d.verb, d.object_kind, d.object_id,
-            d.target_kind, d.target_id, d.guard_kind, d.guard_id, d.summary, d.detail,
-        )  # fmt: skip
+            new_id(d.at),
+            when,
+            d.actor_id,
+            d.project_id,
+            d.verb,
+            d.object_kind,
+            d.object_id,
+            d.target_kind,
+            d.target_id,
+            d.guard_kind,
+            d.guard_id,
+            d.summary,
+            d.detail,
+        )
         entries.append(entry)
         reasons: dict[str, str] = {}  # one notice per person: the first reason given wins
         for user_id, reason in d.recipients:
             reasons.setdefault(user_id, reason)
         reasons.pop(d.actor_id, None)  # nobody is told of what they did themselves
-        notices += [[user_id, entry.id, reason, to_naive(at)] for user_id, reason in
-                    reasons.items()]  # fmt: skip
+        notices += [
+            [user_id, entry.id, reason, to_naive(at)] for user_id, reason in reasons.items()
+        ]
     if entries:
         cur.executemany(
             f"INSERT INTO activity ({_COLUMNS}) VALUES ({', '.join('?' * 13)})",
-            [[to_naive(e.at) if f.name == "at" else getattr(e, f.name) for f in
-              dataclasses.fields(ActivityRecord)] for e in entries],
-        )  # fmt: skip
+            [
+                [
+                    to_naive(e.at) if f.name == "at" else getattr(e, f.name)
+                    for f in dataclasses.fields(ActivityRecord)
+                ]
+                for e in entries
+            ],
+        )
     if notices:
         cur.executemany(
             "INSERT INTO notifications (user_id, activity_id, reason, created_at) "
@@ -217,15 +234,25 @@ class ActivityStore:
         return await self._db.read(count)
 
     async def mark_read(
-        self, user_id: str, activity_ids: list[str] | None, at: datetime,
-        *, audit: Sequence[EventDraft],
-    ) -> int:  # fmt: skip
+        self,
+        user_id: str,
+        activity_ids: list[str] | None,
+        at: datetime,
+        *,
+        audit: Sequence[EventDraft],
+    ) -> int:
         return await self._db.audited_write(audit, _mark_read, user_id, activity_ids, at)
 
     async def watch(
-        self, user_id: str, kind: str, target_id: str, on: bool, at: datetime,
-        *, audit: Sequence[EventDraft],
-    ) -> None:  # fmt: skip
+        self,
+        user_id: str,
+        kind: str,
+        target_id: str,
+        on: bool,
+        at: datetime,
+        *,
+        audit: Sequence[EventDraft],
+    ) -> None:
         await self._db.audited_write(audit, _watch, user_id, kind, target_id, on, at)
 
     async def watchers(self, targets: list[tuple[str, str]]) -> set[str]:
@@ -306,9 +333,13 @@ class DigestStore:
             cur.execute("DELETE FROM digest_settings WHERE user_id = ?", [settings.user_id])
             cur.execute(
                 "INSERT INTO digest_settings VALUES (?, ?, ?, ?)",
-                [settings.user_id, settings.frequency, settings.time_zone,
-                 to_naive(settings.last_sent_at)],
-            )  # fmt: skip
+                [
+                    settings.user_id,
+                    settings.frequency,
+                    settings.time_zone,
+                    to_naive(settings.last_sent_at),
+                ],
+            )
 
         await self._db.audited_write(audit, replace)
 

@@ -46,9 +46,12 @@ def peak(bookings: Sequence[Booking], starts: datetime, ends: datetime) -> float
 
 
 def _create(
-    cur: Cursor, booking: Booking, capacity: float, quotas: Sequence[Quota],
+    cur: Cursor,
+    booking: Booking,
+    capacity: float,
+    quotas: Sequence[Quota],
     members: Mapping[str, list[str]],
-) -> Booking:  # fmt: skip
+) -> Booking:
     others = _overlapping(cur, booking.starts_at, booking.ends_at)
     everything = [*others, booking]
     busiest = peak(everything, booking.starts_at, booking.ends_at)
@@ -73,8 +76,9 @@ def _create(
                 field="gpus",
             )
     values = row_of(booking)
-    cur.execute(f"INSERT INTO gpu_bookings ({_BOOKING}) VALUES ({', '.join('?' * len(values))})",
-                values)  # fmt: skip
+    cur.execute(
+        f"INSERT INTO gpu_bookings ({_BOOKING}) VALUES ({', '.join('?' * len(values))})", values
+    )
     return booking
 
 
@@ -83,15 +87,21 @@ class BookingStore:
         self._db = db
 
     async def create(
-        self, booking: Booking, capacity: float, quotas: Sequence[Quota],
-        members: Mapping[str, list[str]], *, audit: Sequence[EventDraft],
-    ) -> Booking:  # fmt: skip
+        self,
+        booking: Booking,
+        capacity: float,
+        quotas: Sequence[Quota],
+        members: Mapping[str, list[str]],
+        *,
+        audit: Sequence[EventDraft],
+    ) -> Booking:
         return await self._db.audited_write(audit, _create, booking, capacity, quotas, members)
 
     async def by_id(self, booking_id: str) -> Booking | None:
         def select(cur: Cursor) -> Booking | None:
-            row = cur.execute(f"SELECT {_BOOKING} FROM gpu_bookings WHERE id = ?",
-                              [booking_id]).fetchone()  # fmt: skip
+            row = cur.execute(
+                f"SELECT {_BOOKING} FROM gpu_bookings WHERE id = ?", [booking_id]
+            ).fetchone()
             return _booking(row) if row else None
 
         return await self._db.read(select)
@@ -108,8 +118,9 @@ class BookingStore:
                 "AND released_at IS NULL",
                 [to_naive(at), reason, booking_id],
             )
-            row = cur.execute(f"SELECT {_BOOKING} FROM gpu_bookings WHERE id = ?",
-                              [booking_id]).fetchone()  # fmt: skip
+            row = cur.execute(
+                f"SELECT {_BOOKING} FROM gpu_bookings WHERE id = ?", [booking_id]
+            ).fetchone()
             assert row is not None
             return _booking(row)
 
@@ -126,17 +137,29 @@ class BookingStore:
         return await self._db.read(select)
 
     async def set_quota(
-        self, scope_kind: str, scope_id: str, quota: Quota | None, *,
+        self,
+        scope_kind: str,
+        scope_id: str,
+        quota: Quota | None,
+        *,
         audit: Sequence[EventDraft],
-    ) -> None:  # fmt: skip
+    ) -> None:
         def replace(cur: Cursor) -> None:
-            cur.execute("DELETE FROM gpu_quotas WHERE scope_kind = ? AND scope_id = ?",
-                        [scope_kind, scope_id])  # fmt: skip
+            cur.execute(
+                "DELETE FROM gpu_quotas WHERE scope_kind = ? AND scope_id = ?",
+                [scope_kind, scope_id],
+            )
             if quota is not None:
                 cur.execute(
                     "INSERT INTO gpu_quotas VALUES (?, ?, ?, ?, ?, ?)",
-                    [quota.scope_kind, quota.scope_id, quota.name, quota.gpus, quota.set_by,
-                     to_naive(quota.set_at)],
-                )  # fmt: skip
+                    [
+                        quota.scope_kind,
+                        quota.scope_id,
+                        quota.name,
+                        quota.gpus,
+                        quota.set_by,
+                        to_naive(quota.set_at),
+                    ],
+                )
 
         await self._db.audited_write(audit, replace)

@@ -20,8 +20,11 @@ PERIODS = {"day": "1 DAY", "week": "1 WEEK", "month": "1 MONTH"}
 
 def _job(row: tuple[Any, ...]) -> ClusterJob:
     values = list(row)
-    values[9], values[10], values[12] = maybe_utc(values[9]), maybe_utc(values[10]), to_utc(
-        values[12])  # fmt: skip
+    values[9], values[10], values[12] = (
+        maybe_utc(values[9]),
+        maybe_utc(values[10]),
+        to_utc(values[12]),
+    )
     return ClusterJob(*values)
 
 
@@ -29,32 +32,45 @@ def _upsert(cur: Cursor, jobs: Sequence[ClusterJob]) -> None:
     """Record jobs as last seen; what Salon knew first (who submitted it, for which run) and a
     known start stays when Ray's answer lacks it."""
     for job in jobs:
-        old = cur.execute(f"SELECT {_JOB} FROM cluster_jobs WHERE submission_id = ?",
-                          [job.submission_id]).fetchone()  # fmt: skip
+        old = cur.execute(
+            f"SELECT {_JOB} FROM cluster_jobs WHERE submission_id = ?", [job.submission_id]
+        ).fetchone()
         if old is not None:
             known = _job(old)
             job = dataclasses.replace(
-                job, submitted_by=known.submitted_by or job.submitted_by,
-                run_id=known.run_id or job.run_id, gpus=job.gpus or known.gpus,
-                cpus=job.cpus or known.cpus, started_at=job.started_at or known.started_at,
+                job,
+                submitted_by=known.submitted_by or job.submitted_by,
+                run_id=known.run_id or job.run_id,
+                gpus=job.gpus or known.gpus,
+                cpus=job.cpus or known.cpus,
+                started_at=job.started_at or known.started_at,
                 project=job.project or known.project,
-            )  # fmt: skip
+            )
             cur.execute("DELETE FROM cluster_jobs WHERE submission_id = ?", [job.submission_id])
         values = row_of(job)
-        cur.execute(f"INSERT INTO cluster_jobs ({_JOB}) VALUES ({', '.join('?' * len(values))})",
-                    values)  # fmt: skip
+        cur.execute(
+            f"INSERT INTO cluster_jobs ({_JOB}) VALUES ({', '.join('?' * len(values))})", values
+        )
 
 
 def _sampled(
-    cur: Cursor, nodes: Sequence[NodeSample], jobs: Sequence[ClusterJob], at: datetime,
+    cur: Cursor,
+    nodes: Sequence[NodeSample],
+    jobs: Sequence[ClusterJob],
+    at: datetime,
     keep_days: int,
-) -> None:  # fmt: skip
+) -> None:
     if nodes:
         cur.executemany(
             f"INSERT INTO cluster_samples ({_SAMPLE}) VALUES ({', '.join('?' * _SAMPLE_COUNT)})",
-            [[to_naive(n.sampled_at) if f.name == "sampled_at" else getattr(n, f.name)
-              for f in dataclasses.fields(NodeSample)] for n in nodes],
-        )  # fmt: skip
+            [
+                [
+                    to_naive(n.sampled_at) if f.name == "sampled_at" else getattr(n, f.name)
+                    for f in dataclasses.fields(NodeSample)
+                ]
+                for n in nodes
+            ],
+        )
     _upsert(cur, jobs)
     cur.execute("INSERT INTO cluster_checks VALUES (?, true, NULL)", [to_naive(at)])
     _prune(cur, at, keep_days)
@@ -73,9 +89,12 @@ class ClusterStore:
         self._db = db
 
     async def sampled(
-        self, nodes: Sequence[NodeSample], jobs: Sequence[ClusterJob], at: datetime,
+        self,
+        nodes: Sequence[NodeSample],
+        jobs: Sequence[ClusterJob],
+        at: datetime,
         keep_days: int,
-    ) -> None:  # fmt: skip
+    ) -> None:
         await self._db.write(_sampled, nodes, jobs, at, keep_days)
 
     async def failed(self, at: datetime, error: str) -> None:
@@ -89,8 +108,9 @@ class ClusterStore:
         """The latest look at the cluster, and when it last answered."""
 
         def select(cur: Cursor) -> tuple[ClusterCheck | None, datetime | None]:
-            row = cur.execute("SELECT checked_at, ok, error FROM cluster_checks "
-                              "ORDER BY checked_at DESC LIMIT 1").fetchone()  # fmt: skip
+            row = cur.execute(
+                "SELECT checked_at, ok, error FROM cluster_checks ORDER BY checked_at DESC LIMIT 1"
+            ).fetchone()
             good = cur.execute("SELECT max(checked_at) FROM cluster_checks WHERE ok").fetchone()
             check = ClusterCheck(to_utc(row[0]), row[1], row[2]) if row else None
             return check, maybe_utc(good[0]) if good else None
@@ -107,8 +127,9 @@ class ClusterStore:
 
         return await self._db.read(select)
 
-    async def history(self, since: datetime, until: datetime, buckets: int
-                      ) -> list[tuple[datetime, float, float]]:  # fmt: skip
+    async def history(
+        self, since: datetime, until: datetime, buckets: int
+    ) -> list[tuple[datetime, float, float]]:
         """GPUs in the cluster and in use over time: per bucket, the average of the samples."""
 
         def select(cur: Cursor) -> list[tuple[datetime, float, float]]:
@@ -129,15 +150,17 @@ class ClusterStore:
             rows = cur.execute(
                 f"SELECT {_JOB} FROM cluster_jobs WHERE ? IS NULL OR run_id = ? "
                 "ORDER BY coalesce(started_at, last_seen) DESC LIMIT ?",
-                [run_id, run_id, limit]).fetchall()  # fmt: skip
+                [run_id, run_id, limit],
+            ).fetchall()
             return [_job(r) for r in rows]
 
         return await self._db.read(select)
 
     async def job(self, submission_id: str) -> ClusterJob | None:
         def select(cur: Cursor) -> ClusterJob | None:
-            row = cur.execute(f"SELECT {_JOB} FROM cluster_jobs WHERE submission_id = ?",
-                              [submission_id]).fetchone()  # fmt: skip
+            row = cur.execute(
+                f"SELECT {_JOB} FROM cluster_jobs WHERE submission_id = ?", [submission_id]
+            ).fetchone()
             return _job(row) if row else None
 
         return await self._db.read(select)
@@ -149,8 +172,7 @@ class ClusterStore:
     async def record_job(self, job: ClusterJob, *, audit: Sequence[EventDraft]) -> None:
         await self._db.audited_write(audit, _upsert, [job])
 
-    async def usage(self, since: datetime, until: datetime, period: str, by: str
-                    ) -> list[Usage]:  # fmt: skip
+    async def usage(self, since: datetime, until: datetime, period: str, by: str) -> list[Usage]:
         """GPU- and CPU-hours per period and per ``by`` (user_name, project, run_id, or
         ``person_project``: user name and project joined by a unit separator) between ``since``
         and ``until``: each job's resources times its running time inside each period (a job
@@ -181,9 +203,15 @@ class ClusterStore:
                   count(*)
                 FROM spans WHERE least(e, period + INTERVAL {step}) > greatest(s, period)
                 GROUP BY period, who ORDER BY period, who""",
-                [to_naive(since), to_naive(until), to_naive(until), to_naive(until),
-                 to_naive(until), to_naive(since)],
-            ).fetchall()  # fmt: skip
+                [
+                    to_naive(since),
+                    to_naive(until),
+                    to_naive(until),
+                    to_naive(until),
+                    to_naive(until),
+                    to_naive(since),
+                ],
+            ).fetchall()
             return [Usage(to_utc(r[0]), r[1], float(r[2]), float(r[3]), int(r[4])) for r in rows]
 
         return await self._db.read(select)

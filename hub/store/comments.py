@@ -39,16 +39,22 @@ def _set_mentions(cur: Cursor, comment_id: str, mentions: Sequence[Mention]) -> 
 
 def _insert(cur: Cursor, record: CommentRecord, mentions: Sequence[Mention]) -> CommentRecord:
     values = row_of(record)
-    cur.execute(f"INSERT INTO comments ({_COLUMNS}) VALUES ({', '.join('?' * len(values))})",
-                values)  # fmt: skip
+    cur.execute(
+        f"INSERT INTO comments ({_COLUMNS}) VALUES ({', '.join('?' * len(values))})", values
+    )
     _set_mentions(cur, record.id, mentions)
     return record
 
 
 def _edit(
-    cur: Cursor, comment_id: str, body: str, editor: str, at: datetime,
-    mentions: Sequence[Mention], delete: bool,
-) -> CommentRecord:  # fmt: skip
+    cur: Cursor,
+    comment_id: str,
+    body: str,
+    editor: str,
+    at: datetime,
+    mentions: Sequence[Mention],
+    delete: bool,
+) -> CommentRecord:
     """Keep the current body in the history, then replace it (with nothing, when deleting)."""
     cur.execute(
         "INSERT INTO comment_edits SELECT id, body, ?, ? FROM comments WHERE id = ?",
@@ -157,9 +163,16 @@ class CommentStore:
         return await self._db.read(select)
 
     async def edit(
-        self, comment_id: str, body: str, editor: str, at: datetime,
-        mentions: Sequence[Mention], *, delete: bool = False, audit: Sequence[EventDraft],
-    ) -> CommentRecord:  # fmt: skip
+        self,
+        comment_id: str,
+        body: str,
+        editor: str,
+        at: datetime,
+        mentions: Sequence[Mention],
+        *,
+        delete: bool = False,
+        audit: Sequence[EventDraft],
+    ) -> CommentRecord:
         return await self._db.audited_write(
             audit, _edit, comment_id, body, editor, at, mentions, delete
         )
@@ -173,8 +186,9 @@ class CommentStore:
             ).fetchall()
             found: dict[str, list[CommentEdit]] = {}
             for row in rows:
-                found.setdefault(row[0], []).append(CommentEdit(row[0], row[1], row[2],
-                                                                to_utc(row[3])))  # fmt: skip
+                found.setdefault(row[0], []).append(
+                    CommentEdit(row[0], row[1], row[2], to_utc(row[3]))
+                )
             return found
 
         return await self._db.read(select) if comment_ids else {}
@@ -186,9 +200,15 @@ class CommentStore:
         return await self._db.audited_write(audit, _resolve, thread_id, by, at)
 
     async def react(
-        self, comment_id: str, user_id: str, emoji: str, on: bool, at: datetime,
-        *, audit: Sequence[EventDraft],
-    ) -> bool:  # fmt: skip
+        self,
+        comment_id: str,
+        user_id: str,
+        emoji: str,
+        on: bool,
+        at: datetime,
+        *,
+        audit: Sequence[EventDraft],
+    ) -> bool:
         return await self._db.audited_write(audit, _react, comment_id, user_id, emoji, on, at)
 
     async def reactions(self, comment_ids: list[str]) -> list[Reaction]:

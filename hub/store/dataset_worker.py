@@ -30,8 +30,20 @@ MAX_LINE_BYTES = 1_000_000
 TOP_VALUES = 5
 MAX_TOP_DISTINCT = 100_000  # top values of an almost unique column say nothing
 BINS = 10
-NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-           "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL")  # fmt: skip
+NUMERIC = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+)
 
 
 def _quote(name: str) -> str:
@@ -106,12 +118,20 @@ def _profile(
     parts: list[str] = []
     for column in columns:
         q = _quote(column["name"])
-        parts += [f"count({q})", f"approx_count_distinct({q})", f"min({q})::VARCHAR",
-                  f"max({q})::VARCHAR"]  # fmt: skip
+        parts += [
+            f"count({q})",
+            f"approx_count_distinct({q})",
+            f"min({q})::VARCHAR",
+            f"max({q})::VARCHAR",
+        ]
         if _is_numeric(column["type"]):
-            parts += [f"avg({q})::DOUBLE", f"stddev_samp({q})::DOUBLE",
-                      f"approx_quantile({q}, [0.25, 0.5, 0.75])::DOUBLE[]", f"min({q})::DOUBLE",
-                      f"max({q})::DOUBLE"]  # fmt: skip
+            parts += [
+                f"avg({q})::DOUBLE",
+                f"stddev_samp({q})::DOUBLE",
+                f"approx_quantile({q}, [0.25, 0.5, 0.75])::DOUBLE[]",
+                f"min({q})::DOUBLE",
+                f"max({q})::DOUBLE",
+            ]
     first = con.execute(f"SELECT {', '.join(parts)} FROM data").fetchone()
     assert first is not None
     values = iter(first)
@@ -122,9 +142,12 @@ def _profile(
         present, distinct, low_text, high_text = (next(values) for _ in range(4))
         nulls = rows - int(present)
         item: dict[str, Any] = {  # the distinct count is an estimate: keep it plausible
-            "type": kind, "nulls": nulls, "distinct": min(int(distinct), rows - nulls),
-            "min": low_text, "max": high_text,
-        }  # fmt: skip
+            "type": kind,
+            "nulls": nulls,
+            "distinct": min(int(distinct), rows - nulls),
+            "min": low_text,
+            "max": high_text,
+        }
         if _is_numeric(kind):
             mean, std, quantiles, low, high = (next(values) for _ in range(5))
             item.update(mean=mean, std=std, quantiles=quantiles)
@@ -194,8 +217,12 @@ def convert(
     ]
     count = con.execute("SELECT count(*) FROM data").fetchone()
     rows = int(count[0]) if count else 0
-    return {"rows": rows, "schema": columns, "profile": _profile(con, columns, rows),
-            "bytes": Path(target).stat().st_size}  # fmt: skip
+    return {
+        "rows": rows,
+        "schema": columns,
+        "profile": _profile(con, columns, rows),
+        "bytes": Path(target).stat().st_size,
+    }
 
 
 def _message(exc: Exception) -> str:

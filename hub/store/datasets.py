@@ -43,9 +43,21 @@ def _dataset(row: tuple[Any, ...]) -> DatasetRecord:
 def _version(row: tuple[Any, ...]) -> DatasetVersionRecord:
     r = row
     return DatasetVersionRecord(
-        r[0], r[1], r[2], r[3], r[4], r[5], r[6], to_utc(r[7]), r[8], r[9], r[10], r[11], r[12],
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        r[5],
+        r[6],
+        to_utc(r[7]),
+        r[8],
+        r[9],
+        r[10],
+        r[11],
+        r[12],
         r[13],
-    )  # fmt: skip
+    )
 
 
 def quote(name: str) -> str:
@@ -76,9 +88,16 @@ def _insert_dataset(cur: Cursor, record: DatasetRecord) -> DatasetRecord:
         return existing
     cur.execute(
         f"INSERT INTO datasets ({_DATASET}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [record.id, record.project_id, record.name, record.description,
-         to_naive(record.created_at), record.created_by, record.fixed_schema],
-    )  # fmt: skip
+        [
+            record.id,
+            record.project_id,
+            record.name,
+            record.description,
+            to_naive(record.created_at),
+            record.created_by,
+            record.fixed_schema,
+        ],
+    )
     return record
 
 
@@ -100,10 +119,20 @@ def _insert_version(
     cur.executemany(
         "INSERT INTO dataset_files (version_id, position, object_hash, row_count, size_bytes, "
         "location, source_mtime, source_etag) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [[version.id, i, f.object_hash, f.row_count, f.size_bytes, f.location, f.source_mtime,
-          f.source_etag]
-         for i, f in enumerate(files)],
-    )  # fmt: skip
+        [
+            [
+                version.id,
+                i,
+                f.object_hash,
+                f.row_count,
+                f.size_bytes,
+                f.location,
+                f.source_mtime,
+                f.source_etag,
+            ]
+            for i, f in enumerate(files)
+        ],
+    )
     return version, True
 
 
@@ -213,8 +242,9 @@ def _write_annotated(
     relation.write_parquet(target, compression="zstd")
 
 
-def _rows_at(cur: Cursor, paths: list[str], columns: list[str],
-             numbers: list[int]) -> dict[int, tuple[Any, ...]]:  # fmt: skip
+def _rows_at(
+    cur: Cursor, paths: list[str], columns: list[str], numbers: list[int]
+) -> dict[int, tuple[Any, ...]]:
     selected = ", ".join(quote(c) for c in columns)
     found = cur.execute(
         f"SELECT file_row_number, {selected} FROM read_parquet(?, file_row_number = true) "
@@ -234,18 +264,24 @@ def _distinct(cur: Cursor, paths: list[str], column: str, limit: int) -> list[st
 
 
 def _write_reviewed(
-    cur: Cursor, paths: list[str], columns: list[str], prediction: str,
-    verdicts: list[tuple[int, bool | None, str | None, int]], target: str,
-) -> None:  # fmt: skip
+    cur: Cursor,
+    paths: list[str],
+    columns: list[str],
+    prediction: str,
+    verdicts: list[tuple[int, bool | None, str | None, int]],
+    target: str,
+) -> None:
     """Every row with the reviewers' verdict: review_correct, review_label, review_count."""
     added = ("review_correct", "review_label", "review_count")
     kept = ", ".join(f"d.{quote(c)}" for c in columns if c not in added)
-    reviewed = pa.table({
-        "row_number": pa.array([v[0] for v in verdicts], pa.int64()),
-        "correct": pa.array([v[1] for v in verdicts], pa.bool_()),
-        "label": pa.array([v[2] for v in verdicts], pa.string()),
-        "count": pa.array([v[3] for v in verdicts], pa.int32()),
-    })  # fmt: skip
+    reviewed = pa.table(
+        {
+            "row_number": pa.array([v[0] for v in verdicts], pa.int64()),
+            "correct": pa.array([v[1] for v in verdicts], pa.bool_()),
+            "label": pa.array([v[2] for v in verdicts], pa.string()),
+            "count": pa.array([v[3] for v in verdicts], pa.int32()),
+        }
+    )
     cur.register("reviewed", reviewed)
     try:
         relation = cur.sql(
@@ -306,9 +342,9 @@ class DatasetStore:
         version: DatasetVersionRecord,
         files: Sequence[DatasetFile],
         *,
-        audit: Sequence[EventDraft] | Callable[[tuple[DatasetVersionRecord, bool]],
-                                               Sequence[EventDraft]],
-    ) -> tuple[DatasetVersionRecord, bool]:  # fmt: skip
+        audit: Sequence[EventDraft]
+        | Callable[[tuple[DatasetVersionRecord, bool]], Sequence[EventDraft]],
+    ) -> tuple[DatasetVersionRecord, bool]:
         """Store a version (numbered next); when its content equals the latest version's,
         store nothing and return that one. The flag says whether a version was added;
         ``audit`` may depend on both."""
@@ -336,9 +372,15 @@ class DatasetStore:
         return [DatasetFile(*row) for row in rows]
 
     async def rows(
-        self, paths: list[str], columns: list[str], where: Filter | None,
-        order_by: list[tuple[str, bool]], offset: int, limit: int, total_rows: int,
-    ) -> tuple[list[tuple[Any, ...]], int]:  # fmt: skip
+        self,
+        paths: list[str],
+        columns: list[str],
+        where: Filter | None,
+        order_by: list[tuple[str, bool]],
+        offset: int,
+        limit: int,
+        total_rows: int,
+    ) -> tuple[list[tuple[Any, ...]], int]:
         """A page of rows matching ``where`` from the version's objects (each row ending with
         its number in the version), and how many rows match in all (``total_rows`` when there
         is no filter). Column names are checked against the schema by the caller."""
@@ -346,8 +388,9 @@ class DatasetStore:
             _rows, paths, columns, where, order_by, offset, limit, total_rows
         )
 
-    async def rows_at(self, paths: list[str], columns: list[str],
-                      numbers: list[int]) -> dict[int, tuple[Any, ...]]:  # fmt: skip
+    async def rows_at(
+        self, paths: list[str], columns: list[str], numbers: list[int]
+    ) -> dict[int, tuple[Any, ...]]:
         """The rows with these numbers, by number."""
         return await self._db.read(_rows_at, paths, columns, numbers)
 
@@ -356,9 +399,13 @@ class DatasetStore:
         return await self._db.read(_distinct, paths, column, limit)
 
     async def write_reviewed(
-        self, paths: list[str], columns: list[str], prediction: str,
-        verdicts: list[tuple[int, bool | None, str | None, int]], target: Path,
-    ) -> None:  # fmt: skip
+        self,
+        paths: list[str],
+        columns: list[str],
+        prediction: str,
+        verdicts: list[tuple[int, bool | None, str | None, int]],
+        target: Path,
+    ) -> None:
         await self._db.read(_write_reviewed, paths, columns, prediction, verdicts, str(target))
 
     def batches(self, paths: list[str], batch_rows: int = 100_000) -> Any:
@@ -400,15 +447,22 @@ class DatasetStore:
                 return False
             cur.execute(
                 "INSERT INTO run_datasets VALUES (?, ?, ?, ?, ?, ?)",
-                [use.run_id, use.version_id, use.dataset_id, use.project_id, use.direction,
-                 to_naive(use.recorded_at)],
-            )  # fmt: skip
+                [
+                    use.run_id,
+                    use.version_id,
+                    use.dataset_id,
+                    use.project_id,
+                    use.direction,
+                    to_naive(use.recorded_at),
+                ],
+            )
             return True
 
         return await self._db.audited_write(audit, insert)
 
-    async def uses(self, *, run_ids: list[str] | None = None,
-                   version_ids: list[str] | None = None) -> list[DatasetUse]:  # fmt: skip
+    async def uses(
+        self, *, run_ids: list[str] | None = None, version_ids: list[str] | None = None
+    ) -> list[DatasetUse]:
         """Lineage rows for these runs, or for these versions."""
         column, ids = ("run_id", run_ids) if run_ids is not None else ("version_id", version_ids)
         rows = await self._db.read(
@@ -437,17 +491,32 @@ class DatasetStore:
         return {row[0]: _version(row) for row in rows}
 
     async def annotate(
-        self, version_id: str, dataset_id: str, items: Sequence[Annotation],
-        *, audit: Sequence[EventDraft],
-    ) -> int:  # fmt: skip
+        self,
+        version_id: str,
+        dataset_id: str,
+        items: Sequence[Annotation],
+        *,
+        audit: Sequence[EventDraft],
+    ) -> int:
         """Store annotations of a version's rows; returns how many."""
 
         def insert(cur: Cursor) -> int:
             cur.executemany(
                 "INSERT INTO dataset_annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [[version_id, dataset_id, a.row_number, a.label, a.note, a.vote, a.author,
-                  to_naive(a.created_at)] for a in items],
-            )  # fmt: skip
+                [
+                    [
+                        version_id,
+                        dataset_id,
+                        a.row_number,
+                        a.label,
+                        a.note,
+                        a.vote,
+                        a.author,
+                        to_naive(a.created_at),
+                    ]
+                    for a in items
+                ],
+            )
             return len(items)
 
         return await self._db.audited_write(audit, insert)
@@ -486,9 +555,15 @@ class DatasetStore:
             )
             cur.execute(
                 "INSERT INTO dataset_columns VALUES (?, ?, ?, ?, ?, ?)",
-                [note.dataset_id, note.name, note.description, note.pii, note.updated_by,
-                 to_naive(note.updated_at)],
-            )  # fmt: skip
+                [
+                    note.dataset_id,
+                    note.name,
+                    note.description,
+                    note.pii,
+                    note.updated_by,
+                    to_naive(note.updated_at),
+                ],
+            )
             return note
 
         return await self._db.audited_write(audit, replace)
@@ -521,17 +596,30 @@ def _limits(memory_bytes: int, output_bytes: int) -> Any:
 
 
 async def convert(
-    source: Path | str, kind: str, target: Path, *, memory_mb: int, seconds: float,
-    output_bytes: int, s3: S3Access | None = None,
-) -> Converted:  # fmt: skip
+    source: Path | str,
+    kind: str,
+    target: Path,
+    *,
+    memory_mb: int,
+    seconds: float,
+    output_bytes: int,
+    s3: S3Access | None = None,
+) -> Converted:
     """Parse ``source`` (a file, or an ``s3://`` address read with ``s3``) in a separate
     process with memory, output and time limits (``hub.store.dataset_worker``) and write it to
     ``target`` as Parquet."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-I", str(WORKER), str(source), kind, str(target),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, preexec_fn=_limits(memory_mb * 1024 * 1024, output_bytes),
-    )  # fmt: skip
+        sys.executable,
+        "-I",
+        str(WORKER),
+        str(source),
+        kind,
+        str(target),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        preexec_fn=_limits(memory_mb * 1024 * 1024, output_bytes),
+    )
     options = (s3.for_worker() if s3 else "{}").encode()
     try:
         out, err = await asyncio.wait_for(process.communicate(options), timeout=seconds)

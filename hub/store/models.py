@@ -22,9 +22,13 @@ from hub.store.records import EventDraft
 
 R = TypeVar("R")
 TABLES: dict[type[Any], str] = {
-    ModelRecord: "models", ModelVersionRecord: "model_versions", ModelAlias: "model_aliases",
-    AliasMove: "model_alias_moves", ModelCheck: "model_checks", ModelReview: "model_reviews",
-}  # fmt: skip
+    ModelRecord: "models",
+    ModelVersionRecord: "model_versions",
+    ModelAlias: "model_aliases",
+    AliasMove: "model_alias_moves",
+    ModelCheck: "model_checks",
+    ModelReview: "model_reviews",
+}
 _COLUMNS = {
     ModelRecord: "id, project_id, name, description, created_by, created_at",
     ModelVersionRecord: "id, model_id, project_id, number, run_id, source, description, tags, "
@@ -34,7 +38,7 @@ _COLUMNS = {
     ModelCheck: "id, version_id, position, kind, spec, status, detail, job_id, log, started_at, "
     "ended_at",
     ModelReview: "id, version_id, user_id, verdict, body, reviewed_at",
-}  # fmt: skip
+}
 
 
 _record = record_of
@@ -57,14 +61,19 @@ def _insert(cur: Cursor, item: Any) -> None:
 
 
 def _model_named(cur: Cursor, project_id: str, name: str) -> ModelRecord | None:
-    found = _select(cur, ModelRecord, "project_id = ? AND lower(name) = lower(?)",
-                    [project_id, name], "created_at")  # fmt: skip
+    found = _select(
+        cur,
+        ModelRecord,
+        "project_id = ? AND lower(name) = lower(?)",
+        [project_id, name],
+        "created_at",
+    )
     return found[0] if found else None
 
 
 def _register(
     cur: Cursor, model: ModelRecord, version: ModelVersionRecord, checks: Sequence[ModelCheck]
-) -> tuple[ModelRecord, ModelVersionRecord, list[ModelCheck]]:  # fmt: skip
+) -> tuple[ModelRecord, ModelVersionRecord, list[ModelCheck]]:
     """The model (created when it is new: names are unique per project, checked here under
     the write lock) and its next version, with the checks its policy asks for."""
     existing = _model_named(cur, model.project_id, model.name)
@@ -72,8 +81,9 @@ def _register(
         _insert(cur, model)
     else:
         model = existing
-    row = cur.execute("SELECT coalesce(max(number), 0) + 1 FROM model_versions WHERE model_id = ?",
-                      [model.id]).fetchone()  # fmt: skip
+    row = cur.execute(
+        "SELECT coalesce(max(number), 0) + 1 FROM model_versions WHERE model_id = ?", [model.id]
+    ).fetchone()
     version = dataclasses.replace(version, model_id=model.id, number=int(row[0]) if row else 1)
     _insert(cur, version)
     made = [dataclasses.replace(c, version_id=version.id) for c in checks]
@@ -89,24 +99,31 @@ def _policy(cur: Cursor, model_id: str) -> str | None:
 
 def _set_policy(cur: Cursor, model_id: str, policy_json: str, by: str, at: datetime) -> None:
     cur.execute("DELETE FROM model_policies WHERE model_id = ?", [model_id])
-    cur.execute("INSERT INTO model_policies VALUES (?, ?, ?, ?)",
-                [model_id, policy_json, by, to_naive(at)])  # fmt: skip
+    cur.execute(
+        "INSERT INTO model_policies VALUES (?, ?, ?, ?)", [model_id, policy_json, by, to_naive(at)]
+    )
 
 
 def _move(cur: Cursor, move: AliasMove) -> AliasMove:
     """Point the alias at ``move.version_id`` (None removes it), but only if it still points
     where the caller saw it (``move.previous_id``): a concurrent move is a conflict."""
-    row = cur.execute("SELECT version_id FROM model_aliases WHERE model_id = ? AND alias = ?",
-                      [move.model_id, move.alias]).fetchone()  # fmt: skip
+    row = cur.execute(
+        "SELECT version_id FROM model_aliases WHERE model_id = ? AND alias = ?",
+        [move.model_id, move.alias],
+    ).fetchone()
     current = row[0] if row else None
     if current != move.previous_id:
-        raise Conflict(f"The alias {move.alias!r} moved while you were deciding; look again.",
-                       field="alias")  # fmt: skip
-    cur.execute("DELETE FROM model_aliases WHERE model_id = ? AND alias = ?",
-                [move.model_id, move.alias])  # fmt: skip
+        raise Conflict(
+            f"The alias {move.alias!r} moved while you were deciding; look again.", field="alias"
+        )
+    cur.execute(
+        "DELETE FROM model_aliases WHERE model_id = ? AND alias = ?", [move.model_id, move.alias]
+    )
     if move.version_id is not None:
-        _insert(cur, ModelAlias(move.model_id, move.alias, move.version_id, move.moved_by,
-                                move.moved_at))  # fmt: skip
+        _insert(
+            cur,
+            ModelAlias(move.model_id, move.alias, move.version_id, move.moved_by, move.moved_at),
+        )
     _insert(cur, move)
     return move
 
@@ -115,9 +132,16 @@ def _update_check(cur: Cursor, check: ModelCheck) -> ModelCheck:
     cur.execute(
         "UPDATE model_checks SET status = ?, detail = ?, job_id = ?, log = ?, started_at = ?, "
         "ended_at = ? WHERE id = ?",
-        [check.status, check.detail, check.job_id, check.log, to_naive(check.started_at),
-         to_naive(check.ended_at), check.id],
-    )  # fmt: skip
+        [
+            check.status,
+            check.detail,
+            check.job_id,
+            check.log,
+            to_naive(check.started_at),
+            to_naive(check.ended_at),
+            check.id,
+        ],
+    )
     return check
 
 
@@ -141,8 +165,9 @@ class ModelStore:
     async def named(self, project_id: str, name: str) -> ModelRecord | None:
         return await self._db.read(_model_named, project_id, name)
 
-    async def named_with_policy(self, project_id: str,
-                                name: str) -> tuple[ModelRecord | None, str | None]:  # fmt: skip
+    async def named_with_policy(
+        self, project_id: str, name: str
+    ) -> tuple[ModelRecord | None, str | None]:
         """The model of that name and its policy's JSON, in one read."""
 
         def read(cur: Cursor) -> tuple[ModelRecord | None, str | None]:
@@ -166,14 +191,20 @@ class ModelStore:
         return {v.id: v for v in found}
 
     async def versions_of_runs(self, run_ids: list[str]) -> list[ModelVersionRecord]:
-        return await self._list(ModelVersionRecord, "list_contains(?, run_id)", [run_ids],
-                                "created_at")  # fmt: skip
+        return await self._list(
+            ModelVersionRecord, "list_contains(?, run_id)", [run_ids], "created_at"
+        )
 
     async def register(
-        self, model: ModelRecord, version: ModelVersionRecord, checks: Sequence[ModelCheck], *,
-        audit: Callable[[tuple[ModelRecord, ModelVersionRecord, list[ModelCheck]]],
-                        Sequence[EventDraft]],
-    ) -> tuple[ModelRecord, ModelVersionRecord, list[ModelCheck]]:  # fmt: skip
+        self,
+        model: ModelRecord,
+        version: ModelVersionRecord,
+        checks: Sequence[ModelCheck],
+        *,
+        audit: Callable[
+            [tuple[ModelRecord, ModelVersionRecord, list[ModelCheck]]], Sequence[EventDraft]
+        ],
+    ) -> tuple[ModelRecord, ModelVersionRecord, list[ModelCheck]]:
         return await self._db.audited_write(audit, _register, model, version, checks)
 
     async def create(self, model: ModelRecord, *, audit: Sequence[EventDraft]) -> ModelRecord:
@@ -181,30 +212,33 @@ class ModelStore:
 
         def write(cur: Cursor) -> ModelRecord:
             if _model_named(cur, model.project_id, model.name) is not None:
-                raise AlreadyExists(f"There is a model named {model.name!r} already.",
-                                    field="name")  # fmt: skip
+                raise AlreadyExists(f"There is a model named {model.name!r} already.", field="name")
             _insert(cur, model)
             return model
 
         return await self._db.audited_write(audit, write)
 
-    async def describe(self, model_id: str, description: str, *,
-                       audit: Sequence[EventDraft]) -> None:  # fmt: skip
+    async def describe(
+        self, model_id: str, description: str, *, audit: Sequence[EventDraft]
+    ) -> None:
         def write(cur: Cursor) -> None:
             cur.execute("UPDATE models SET description = ? WHERE id = ?", [description, model_id])
 
         await self._db.audited_write(audit, write)
 
-    async def describe_version(self, version_id: str, description: str, *,
-                               audit: Sequence[EventDraft]) -> None:  # fmt: skip
+    async def describe_version(
+        self, version_id: str, description: str, *, audit: Sequence[EventDraft]
+    ) -> None:
         def write(cur: Cursor) -> None:
-            cur.execute("UPDATE model_versions SET description = ? WHERE id = ?",
-                        [description, version_id])  # fmt: skip
+            cur.execute(
+                "UPDATE model_versions SET description = ? WHERE id = ?", [description, version_id]
+            )
 
         await self._db.audited_write(audit, write)
 
-    async def set_version_tags(self, version_id: str, tags_json: str, *,
-                               audit: Sequence[EventDraft]) -> None:  # fmt: skip
+    async def set_version_tags(
+        self, version_id: str, tags_json: str, *, audit: Sequence[EventDraft]
+    ) -> None:
         def write(cur: Cursor) -> None:
             cur.execute("UPDATE model_versions SET tags = ? WHERE id = ?", [tags_json, version_id])
 
@@ -219,15 +253,17 @@ class ModelStore:
             found: dict[str, dict[str, str]] = {}
             for model_id, key, value in cur.execute(
                 "SELECT model_id, key, value FROM model_tags WHERE list_contains(?, model_id) "
-                "ORDER BY model_id, key", [model_ids]
-            ).fetchall():  # fmt: skip
+                "ORDER BY model_id, key",
+                [model_ids],
+            ).fetchall():
                 found.setdefault(model_id, {})[key] = value
             return found
 
         return await self._db.read(read) if model_ids else {}
 
-    async def set_tag(self, model_id: str, key: str, value: str | None, *,
-                      audit: Sequence[EventDraft]) -> None:  # fmt: skip
+    async def set_tag(
+        self, model_id: str, key: str, value: str | None, *, audit: Sequence[EventDraft]
+    ) -> None:
         """Set a tag (``None`` removes it)."""
 
         def write(cur: Cursor) -> None:
@@ -242,19 +278,20 @@ class ModelStore:
     async def policy(self, model_id: str) -> str | None:
         return await self._db.read(_policy, model_id)
 
-    async def set_policy(self, model_id: str, policy_json: str, by: str, at: datetime, *,
-                         audit: Sequence[EventDraft]) -> None:  # fmt: skip
+    async def set_policy(
+        self, model_id: str, policy_json: str, by: str, at: datetime, *, audit: Sequence[EventDraft]
+    ) -> None:
         await self._db.audited_write(audit, _set_policy, model_id, policy_json, by, at)
 
     # aliases
 
     async def aliases(self, model_ids: list[str]) -> list[ModelAlias]:
-        return await self._list(ModelAlias, "list_contains(?, model_id)", [model_ids],
-                                "alias")  # fmt: skip
+        return await self._list(ModelAlias, "list_contains(?, model_id)", [model_ids], "alias")
 
     async def moves(self, model_id: str, limit: int = 200) -> list[AliasMove]:
-        return await self._list(AliasMove, "model_id = ?", [model_id],
-                                f"moved_at DESC LIMIT {int(limit)}")  # fmt: skip
+        return await self._list(
+            AliasMove, "model_id = ?", [model_id], f"moved_at DESC LIMIT {int(limit)}"
+        )
 
     async def move(self, move: AliasMove, *, audit: Sequence[EventDraft]) -> AliasMove:
         return await self._db.audited_write(audit, _move, move)
@@ -262,47 +299,67 @@ class ModelStore:
     # checks
 
     async def checks(self, version_ids: list[str]) -> list[ModelCheck]:
-        return await self._list(ModelCheck, "list_contains(?, version_id)", [version_ids],
-                                "version_id, position")  # fmt: skip
+        return await self._list(
+            ModelCheck, "list_contains(?, version_id)", [version_ids], "version_id, position"
+        )
 
     async def pending_checks(self) -> list[ModelCheck]:
-        return await self._list(ModelCheck, "kind = 'job' AND status IN ('queued', 'running')",
-                                [], "version_id, position")  # fmt: skip
+        return await self._list(
+            ModelCheck,
+            "kind = 'job' AND status IN ('queued', 'running')",
+            [],
+            "version_id, position",
+        )
 
     async def update_check(
         self, check: ModelCheck, *, audit: Sequence[EventDraft] = ()
     ) -> ModelCheck:
         return await self._db.audited_write(audit, _update_check, check)
 
-    async def replace_checks(self, version_id: str, checks: Sequence[ModelCheck], *,
-                             audit: Sequence[EventDraft]) -> None:  # fmt: skip
+    async def replace_checks(
+        self, version_id: str, checks: Sequence[ModelCheck], *, audit: Sequence[EventDraft]
+    ) -> None:
         await self._db.audited_write(audit, _replace_checks, version_id, checks)
 
     # the card's written sections
 
     async def card_sections(self, model_id: str) -> dict[str, str]:
         def read(cur: Cursor) -> dict[str, str]:
-            rows = cur.execute("SELECT section, body FROM model_card_sections WHERE model_id = ?",
-                               [model_id]).fetchall()  # fmt: skip
+            rows = cur.execute(
+                "SELECT section, body FROM model_card_sections WHERE model_id = ?", [model_id]
+            ).fetchall()
             return {str(r[0]): str(r[1]) for r in rows}
 
         return await self._db.read(read)
 
-    async def set_card_section(self, model_id: str, section: str, body: str, by: str,
-                               at: datetime, *, audit: Sequence[EventDraft]) -> None:  # fmt: skip
+    async def set_card_section(
+        self,
+        model_id: str,
+        section: str,
+        body: str,
+        by: str,
+        at: datetime,
+        *,
+        audit: Sequence[EventDraft],
+    ) -> None:
         def write(cur: Cursor) -> None:
-            cur.execute("DELETE FROM model_card_sections WHERE model_id = ? AND section = ?",
-                        [model_id, section])  # fmt: skip
-            cur.execute("INSERT INTO model_card_sections VALUES (?, ?, ?, ?, ?)",
-                        [model_id, section, body, by, to_naive(at)])  # fmt: skip
+            cur.execute(
+                "DELETE FROM model_card_sections WHERE model_id = ? AND section = ?",
+                [model_id, section],
+            )
+            cur.execute(
+                "INSERT INTO model_card_sections VALUES (?, ?, ?, ?, ?)",
+                [model_id, section, body, by, to_naive(at)],
+            )
 
         await self._db.audited_write(audit, write)
 
     # reviews
 
     async def reviews(self, version_ids: list[str]) -> list[ModelReview]:
-        return await self._list(ModelReview, "list_contains(?, version_id)", [version_ids],
-                                "reviewed_at")  # fmt: skip
+        return await self._list(
+            ModelReview, "list_contains(?, version_id)", [version_ids], "reviewed_at"
+        )
 
     async def review(self, review: ModelReview, *, audit: Sequence[EventDraft]) -> ModelReview:
         def write(cur: Cursor) -> ModelReview:

@@ -21,10 +21,14 @@ def _page(row: tuple[Any, ...]) -> PageRecord:
     return PageRecord(*values)
 
 
-def _select(cur: Cursor, where: str, params: list[Any], version: int | None = None,
-            limit: int = 500) -> list[PageRecord]:  # fmt: skip
-    chosen = "v.number = ?" if version is not None else (
-        "v.number = (SELECT max(number) FROM page_versions WHERE page_id = p.id)")  # fmt: skip
+def _select(
+    cur: Cursor, where: str, params: list[Any], version: int | None = None, limit: int = 500
+) -> list[PageRecord]:
+    chosen = (
+        "v.number = ?"
+        if version is not None
+        else ("v.number = (SELECT max(number) FROM page_versions WHERE page_id = p.id)")
+    )
     rows = cur.execute(
         f"SELECT {_COLUMNS} FROM pages p JOIN page_versions v ON v.page_id = p.id "
         f"WHERE {where} AND {chosen} ORDER BY v.title LIMIT ?",
@@ -42,9 +46,16 @@ def _save(cur: Cursor, page: PageRecord) -> PageRecord:
     if row is None:
         cur.execute(
             "INSERT INTO pages VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [page.id, page.project_id, page.slug, page.kind, page.run_id, page.created_by,
-             to_naive(page.created_at)],
-        )  # fmt: skip
+            [
+                page.id,
+                page.project_id,
+                page.slug,
+                page.kind,
+                page.run_id,
+                page.created_by,
+                to_naive(page.created_at),
+            ],
+        )
         page_id = page.id
     else:
         page_id = row[0]
@@ -54,9 +65,16 @@ def _save(cur: Cursor, page: PageRecord) -> PageRecord:
     number = int(latest[0]) + 1 if latest else 1
     cur.execute(
         "INSERT INTO page_versions VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [page_id, number, page.title, page.body, page.message, page.author_id,
-         to_naive(page.updated_at)],
-    )  # fmt: skip
+        [
+            page_id,
+            number,
+            page.title,
+            page.body,
+            page.message,
+            page.author_id,
+            to_naive(page.updated_at),
+        ],
+    )
     (saved,) = _select(cur, "p.id = ?", [page_id])
     return saved
 
@@ -66,15 +84,19 @@ class PageStore:
         self._db = db
 
     async def save(
-        self, page: PageRecord, *,
+        self,
+        page: PageRecord,
+        *,
         audit: Sequence[EventDraft] | Callable[[PageRecord], Sequence[EventDraft]],
-    ) -> PageRecord:  # fmt: skip
+    ) -> PageRecord:
         return await self._db.audited_write(audit, _save, page)
 
-    async def by_slug(self, project_id: str, slug: str, version: int | None = None
-                      ) -> PageRecord | None:  # fmt: skip
-        found = await self._db.read(_select, "p.project_id = ? AND p.slug = ?",
-                                    [project_id, slug], version, 1)  # fmt: skip
+    async def by_slug(
+        self, project_id: str, slug: str, version: int | None = None
+    ) -> PageRecord | None:
+        found = await self._db.read(
+            _select, "p.project_id = ? AND p.slug = ?", [project_id, slug], version, 1
+        )
         return found[0] if found else None
 
     async def by_id(self, page_id: str) -> PageRecord | None:

@@ -56,8 +56,9 @@ class S3Access:
         }
         if parts:
             options["ENDPOINT"] = parts.netloc
-        text = ", ".join(f"{key} '{value.replace(chr(39), chr(39) * 2)}'" for key, value in
-                         options.items())  # fmt: skip
+        text = ", ".join(
+            f"{key} '{value.replace(chr(39), chr(39) * 2)}'" for key, value in options.items()
+        )
         ssl = "false" if parts and parts.scheme == "http" else "true"
         return f"CREATE OR REPLACE SECRET salon_s3 (TYPE s3, {text}, USE_SSL {ssl})"
 
@@ -106,10 +107,12 @@ class S3:
                 aws_access_key_id=self.access.key_id or None,
                 aws_secret_access_key=self.access.secret or None,
                 config=Config(
-                    connect_timeout=5, read_timeout=30, retries={"max_attempts": 3},
+                    connect_timeout=5,
+                    read_timeout=30,
+                    retries={"max_attempts": 3},
                     s3={"addressing_style": self.access.url_style or "auto"},
                 ),
-            )  # fmt: skip
+            )
         return self._client
 
     def _call(self, uri: str, what: str, **kwargs: Any) -> Any:

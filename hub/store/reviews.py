@@ -13,8 +13,9 @@ from hub.store.database import Cursor, Database
 from hub.store.model_records import Judgement, ReviewQueue
 from hub.store.records import EventDraft
 
-_QUEUE = ", ".join(f.name if f.name != "labels_json" else "labels"
-                   for f in dataclasses.fields(ReviewQueue))  # fmt: skip
+_QUEUE = ", ".join(
+    f.name if f.name != "labels_json" else "labels" for f in dataclasses.fields(ReviewQueue)
+)
 _JUDGEMENT = ", ".join(f.name for f in dataclasses.fields(Judgement))
 
 
@@ -25,46 +26,58 @@ def _queue(row: tuple[Any, ...]) -> ReviewQueue:
 
 
 def _queues(cur: Cursor, where: str, params: list[Any]) -> list[ReviewQueue]:
-    rows = cur.execute(f"SELECT {_QUEUE} FROM review_queues WHERE {where} ORDER BY created_at DESC",
-                       params).fetchall()  # fmt: skip
+    rows = cur.execute(
+        f"SELECT {_QUEUE} FROM review_queues WHERE {where} ORDER BY created_at DESC", params
+    ).fetchall()
     return [_queue(r) for r in rows]
 
 
 def _create(cur: Cursor, queue: ReviewQueue, rows: Sequence[int]) -> ReviewQueue:
     values = row_of(queue)
-    cur.execute(f"INSERT INTO review_queues ({_QUEUE}) VALUES ({', '.join('?' * len(values))})",
-                values)  # fmt: skip
-    cur.executemany("INSERT INTO review_items VALUES (?, ?, ?)",
-                    [[queue.id, i, row] for i, row in enumerate(rows)])  # fmt: skip
+    cur.execute(
+        f"INSERT INTO review_queues ({_QUEUE}) VALUES ({', '.join('?' * len(values))})", values
+    )
+    cur.executemany(
+        "INSERT INTO review_items VALUES (?, ?, ?)",
+        [[queue.id, i, row] for i, row in enumerate(rows)],
+    )
     return queue
 
 
 def _judge(cur: Cursor, judgement: Judgement) -> Judgement:
     """Record a judgement; a reviewer's earlier one on the same sample is replaced. A queue
     closed meanwhile refuses it."""
-    row = cur.execute("SELECT closed_at FROM review_queues WHERE id = ?",
-                      [judgement.queue_id]).fetchone()  # fmt: skip
+    row = cur.execute(
+        "SELECT closed_at FROM review_queues WHERE id = ?", [judgement.queue_id]
+    ).fetchone()
     if row is None or row[0] is not None:
         raise Conflict("This review is closed: its results are final.")
-    cur.execute("DELETE FROM review_judgements WHERE queue_id = ? AND position = ? AND user_id = ?",
-                [judgement.queue_id, judgement.position, judgement.user_id])  # fmt: skip
+    cur.execute(
+        "DELETE FROM review_judgements WHERE queue_id = ? AND position = ? AND user_id = ?",
+        [judgement.queue_id, judgement.position, judgement.user_id],
+    )
     values = row_of(judgement)
-    cur.execute(f"INSERT INTO review_judgements ({_JUDGEMENT}) VALUES "
-                f"({', '.join('?' * len(values))})", values)  # fmt: skip
+    cur.execute(
+        f"INSERT INTO review_judgements ({_JUDGEMENT}) VALUES ({', '.join('?' * len(values))})",
+        values,
+    )
     return judgement
 
 
 def _close(cur: Cursor, queue_id: str, at: datetime) -> None:
-    cur.execute("UPDATE review_queues SET closed_at = ? WHERE id = ? AND closed_at IS NULL",
-                [to_naive(at), queue_id])  # fmt: skip
+    cur.execute(
+        "UPDATE review_queues SET closed_at = ? WHERE id = ? AND closed_at IS NULL",
+        [to_naive(at), queue_id],
+    )
 
 
 class ReviewStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def create(self, queue: ReviewQueue, rows: Sequence[int], *,
-                     audit: Sequence[EventDraft]) -> ReviewQueue:  # fmt: skip
+    async def create(
+        self, queue: ReviewQueue, rows: Sequence[int], *, audit: Sequence[EventDraft]
+    ) -> ReviewQueue:
         return await self._db.audited_write(audit, _create, queue, rows)
 
     async def by_id(self, queue_id: str) -> ReviewQueue | None:
@@ -83,8 +96,10 @@ class ReviewStore:
         """The queue's rows, in the order reviewers see them."""
 
         def read(cur: Cursor) -> list[int]:
-            rows = cur.execute("SELECT row_number FROM review_items WHERE queue_id = ? "
-                               "ORDER BY position", [queue_id]).fetchall()  # fmt: skip
+            rows = cur.execute(
+                "SELECT row_number FROM review_items WHERE queue_id = ? ORDER BY position",
+                [queue_id],
+            ).fetchall()
             return [int(r[0]) for r in rows]
 
         return await self._db.read(read)
@@ -96,8 +111,7 @@ class ReviewStore:
                 "WHERE queue_id IN (SELECT unnest(?)) ORDER BY judged_at",
                 [queue_ids],
             ).fetchall()
-            return [Judgement(r[0], r[1], r[2], r[3], r[4], r[5], r[6], to_utc(r[7]))
-                    for r in rows]  # fmt: skip
+            return [Judgement(r[0], r[1], r[2], r[3], r[4], r[5], r[6], to_utc(r[7])) for r in rows]
 
         return await self._db.read(read)
 

@@ -47,8 +47,10 @@ def _select(cur: Cursor, where: str, params: list[Any], limit: int = 500) -> lis
 def _set_links(cur: Cursor, task_id: str, links: Sequence[tuple[str, str]]) -> None:
     cur.execute("DELETE FROM task_links WHERE task_id = ?", [task_id])
     if links:
-        cur.executemany("INSERT INTO task_links VALUES (?, ?, ?)",
-                        [[task_id, kind, target_id] for kind, target_id in links])  # fmt: skip
+        cur.executemany(
+            "INSERT INTO task_links VALUES (?, ?, ?)",
+            [[task_id, kind, target_id] for kind, target_id in links],
+        )
 
 
 def _insert(cur: Cursor, task: TaskRecord) -> TaskRecord:
@@ -56,20 +58,27 @@ def _insert(cur: Cursor, task: TaskRecord) -> TaskRecord:
         "SELECT coalesce(max(number), 0) + 1 FROM tasks WHERE project_id = ?", [task.project_id]
     ).fetchone()
     task = dataclasses.replace(task, number=int(row[0]) if row else 1)
-    values = [to_naive(getattr(task, f)) if isinstance(getattr(task, f), datetime)
-              else getattr(task, f) for f in _FIELDS]  # fmt: skip
+    values = [
+        to_naive(getattr(task, f)) if isinstance(getattr(task, f), datetime) else getattr(task, f)
+        for f in _FIELDS
+    ]
     cur.execute(f"INSERT INTO tasks ({_COLUMNS}) VALUES ({', '.join('?' * len(values))})", values)
     _set_links(cur, task.id, task.links)
     return task
 
 
 def _update(cur: Cursor, task: TaskRecord) -> TaskRecord:
-    changed = [f for f in _FIELDS if f not in ("id", "project_id", "number", "created_by",
-                                              "created_at")]  # fmt: skip
-    values = [to_naive(getattr(task, f)) if isinstance(getattr(task, f), datetime)
-              else getattr(task, f) for f in changed]  # fmt: skip
-    cur.execute(f"UPDATE tasks SET {', '.join(f'{f} = ?' for f in changed)} WHERE id = ?",
-                [*values, task.id])  # fmt: skip
+    changed = [
+        f for f in _FIELDS if f not in ("id", "project_id", "number", "created_by", "created_at")
+    ]
+    values = [
+        to_naive(getattr(task, f)) if isinstance(getattr(task, f), datetime) else getattr(task, f)
+        for f in changed
+    ]
+    cur.execute(
+        f"UPDATE tasks SET {', '.join(f'{f} = ?' for f in changed)} WHERE id = ?",
+        [*values, task.id],
+    )
     _set_links(cur, task.id, task.links)
     return task
 
@@ -95,9 +104,11 @@ class TaskStore:
         self._db = db
 
     async def create(
-        self, task: TaskRecord, *,
+        self,
+        task: TaskRecord,
+        *,
         audit: Sequence[EventDraft] | Callable[[TaskRecord], Sequence[EventDraft]],
-    ) -> TaskRecord:  # fmt: skip
+    ) -> TaskRecord:
         """Store a new task, numbered next in its project (``audit`` may depend on it)."""
         return await self._db.audited_write(audit, _insert, task)
 
@@ -116,12 +127,17 @@ class TaskStore:
 
     async def linked_to_run(self, run_id: str) -> list[TaskRecord]:
         return await self._db.read(
-            _select, "close_with_run AND status <> 'done' AND id IN (SELECT task_id FROM "
-            "task_links WHERE target_kind = 'run' AND target_id = ?)", [run_id],
-        )  # fmt: skip
+            _select,
+            "close_with_run AND status <> 'done' AND id IN (SELECT task_id FROM "
+            "task_links WHERE target_kind = 'run' AND target_id = ?)",
+            [run_id],
+        )
 
     async def close_with_run(
-        self, run_id: str, at: datetime, *,
+        self,
+        run_id: str,
+        at: datetime,
+        *,
         audit: Callable[[list[TaskRecord]], Sequence[EventDraft]],
-    ) -> list[TaskRecord]:  # fmt: skip
+    ) -> list[TaskRecord]:
         return await self._db.audited_write(audit, _close_with_run, run_id, at)

@@ -21,9 +21,17 @@ _GROUP_COLUMNS = "id, name, description, created_at"
 
 def _user(row: tuple[Any, ...]) -> UserRecord:
     return UserRecord(
-        row[0], row[1], row[2], row[3], row[4], row[5], to_utc(row[6]), maybe_utc(row[7]),
-        row[8], row[9],
-    )  # fmt: skip
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        to_utc(row[6]),
+        maybe_utc(row[7]),
+        row[8],
+        row[9],
+    )
 
 
 def _group(row: tuple[Any, ...]) -> GroupRecord:

@@ -63,9 +63,15 @@ def _delivered(cur: Cursor, message_id: str, hook_id: str, status: int, at: date
 
 
 def _failed(
-    cur: Cursor, message_id: str, hook_id: str, status: int | None, error: str,
-    retry_at: datetime | None, at: datetime, disable_after: int,
-) -> bool:  # fmt: skip
+    cur: Cursor,
+    message_id: str,
+    hook_id: str,
+    status: int | None,
+    error: str,
+    retry_at: datetime | None,
+    at: datetime,
+    disable_after: int,
+) -> bool:
     """Record a failed attempt; give the message up when there is no ``retry_at``. Disables
     the webhook once ``disable_after`` attempts in a row have failed; returns whether it did."""
     cur.execute(
@@ -153,9 +159,15 @@ class WebhookStore:
         await self._db.write(_delivered, message_id, hook_id, status, at)
 
     async def failed(
-        self, message_id: str, hook_id: str, status: int | None, error: str,
-        retry_at: datetime | None, at: datetime, disable_after: int,
-    ) -> bool:  # fmt: skip
+        self,
+        message_id: str,
+        hook_id: str,
+        status: int | None,
+        error: str,
+        retry_at: datetime | None,
+        at: datetime,
+        disable_after: int,
+    ) -> bool:
         return await self._db.write(
             _failed, message_id, hook_id, status, error, retry_at, at, disable_after
         )

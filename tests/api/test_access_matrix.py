@@ -65,25 +65,37 @@ class World:
 
     def fresh_review(self) -> str:
         """A review of matrix-model version 1, for changes that use one up."""
-        return _run(reviews.start(self.hub.store, SYSTEM, self.model_version, "readings", "b",
-                                  size=2, per_item=10)).id  # fmt: skip
+        return _run(
+            reviews.start(
+                self.hub.store, SYSTEM, self.model_version, "readings", "b", size=2, per_item=10
+            )
+        ).id
 
     def fresh_model_version(self) -> int:
         """A new version of matrix-model, for moves that use one up."""
-        _, version, _ = _run(models.register(self.hub.store, SYSTEM, self.alpha_run,
-                                             "matrix-model", "model.onnx"))  # fmt: skip
+        _, version, _ = _run(
+            models.register(self.hub.store, SYSTEM, self.alpha_run, "matrix-model", "model.onnx")
+        )
         return version.number
 
     def fresh_booking(self) -> str:
         """A booking by Salon itself in alpha (nobody's own)."""
         at = now() + timedelta(days=2)
-        booking = Booking(f"b-{unique()}-{id(at)}", self.alpha_project, "system", 1, at,
-                          at + timedelta(hours=1), "UTC", "", now())  # fmt: skip
+        booking = Booking(
+            f"b-{unique()}-{id(at)}",
+            self.alpha_project,
+            "system",
+            1,
+            at,
+            at + timedelta(hours=1),
+            "UTC",
+            "",
+            now(),
+        )
         return _run(self.hub.store.bookings.create(booking, 1000, [], {}, audit=[])).id
 
     def fresh_webhook(self) -> str:
-        return _run(webhooks.create(self.hub.store, Settings(), SYSTEM, "alpha", PUBLIC_URL,
-                                    [])).id  # fmt: skip
+        return _run(webhooks.create(self.hub.store, Settings(), SYSTEM, "alpha", PUBLIC_URL, [])).id
 
     def fresh_share_link(self) -> str:
         """A link made by Salon itself (nobody's own) to alpha's usage chart."""
@@ -150,61 +162,206 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     "version": lambda w, c: (Rule("signed_in", "{ version }", lambda v, w: bool(v)), {}),
     "me": lambda w, c: (Rule("signed_in", "{ me { user { name } } }"), {}),
     "users": lambda w, c: (Rule("signed_in", "{ users { name } }", non_empty), {}),
-    "groups": lambda w, c: (Rule("signed_in", "{ groups { name } }", lambda v, w: v is not None), {}),
-    "apiTokens": lambda w, c: (Rule("signed_in", "{ apiTokens { id } }", lambda v, w: v is not None), {}),
+    "groups": lambda w, c: (
+        Rule("signed_in", "{ groups { name } }", lambda v, w: v is not None),
+        {},
+    ),
+    "apiTokens": lambda w, c: (
+        Rule("signed_in", "{ apiTokens { id } }", lambda v, w: v is not None),
+        {},
+    ),
     "projects": lambda w, c: (Rule("viewer", "{ projects { name } }", sees_alpha), {}),
-    "projectsOutOfReach": lambda w, c: (Rule("signed_in", "{ projectsOutOfReach { count siteAdmins } }"), {}),
-    "project": lambda w, c: (Rule("viewer", '{ project(name: "alpha") { name members { name } } }'), {}),
-    "run": lambda w, c: (Rule("viewer", "query($id: ID!) { run(id: $id) { name } }"), {"id": w.alpha_run}),
+    "projectsOutOfReach": lambda w, c: (
+        Rule("signed_in", "{ projectsOutOfReach { count siteAdmins } }"),
+        {},
+    ),
+    "project": lambda w, c: (
+        Rule("viewer", '{ project(name: "alpha") { name members { name } } }'),
+        {},
+    ),
+    "run": lambda w, c: (
+        Rule("viewer", "query($id: ID!) { run(id: $id) { name } }"),
+        {"id": w.alpha_run},
+    ),
     "runs": lambda w, c: (
-        Rule("viewer", '{ runs(project: "alpha") { __typename ... on RunConnection { totalCount } } }'),
+        Rule(
+            "viewer",
+            '{ runs(project: "alpha") { __typename ... on RunConnection { totalCount } } }',
+        ),
         {},
     ),
     "metricSeries": lambda w, c: (
-        Rule("viewer", "query($r: [ID!]!) { metricSeries(runIds: $r, keys: [\"loss\"], buckets: 10) { key } }",
-             non_empty),
+        Rule(
+            "viewer",
+            'query($r: [ID!]!) { metricSeries(runIds: $r, keys: ["loss"], buckets: 10) { key } }',
+            non_empty,
+        ),
         {"r": [w.alpha_run]},
     ),
-    "datasets": lambda w, c: (Rule("viewer", '{ datasets(project: "alpha") { name } }', non_empty), {}),
-    "dataset": lambda w, c: (Rule("viewer", '{ dataset(project: "alpha", name: "readings") { version { rows(limit: 1) { ... on DatasetRows { total } } } } }'), {}),
+    "datasets": lambda w, c: (
+        Rule("viewer", '{ datasets(project: "alpha") { name } }', non_empty),
+        {},
+    ),
+    "dataset": lambda w, c: (
+        Rule(
+            "viewer",
+            '{ dataset(project: "alpha", name: "readings") { version { rows(limit: 1) { ... on DatasetRows { total } } } } }',
+        ),
+        {},
+    ),
     "auditEvents": lambda w, c: (
         Rule("audit_reader", "{ auditEvents(first: 5) { __typename ... on Error { message } } }"),
         {},
     ),
-    "auditProjects": lambda w, c: (Rule("audit_reader", "{ auditProjects { name } }", non_empty), {}),
-    "discussion": lambda w, c: (Rule("viewer", 'query($id: ID!) { discussion(kind: RUN, id: $id) { __typename ... on Error { message } } }'), {"id": w.alpha_run}),
-    "activity": lambda w, c: (Rule("viewer", '{ activity(project: "alpha") { __typename ... on Error { message } } }'), {}),
-    "inbox": lambda w, c: (Rule("signed_in", "{ inbox { reason } }", lambda v, w: v is not None), {}),
-    "unreadNotifications": lambda w, c: (Rule("signed_in", "{ unreadNotifications }", lambda v, w: v is not None), {}),
-    "mentionCandidates": lambda w, c: (Rule("viewer", "query($id: ID!) { mentionCandidates(kind: RUN, id: $id) { name } }", non_empty), {"id": w.alpha_run}),
-    "commentHistory": lambda w, c: (Rule("maintainer", "query($id: ID!) { commentHistory(id: $id) { body } }", lambda v, w: v is not None), {"id": w.fresh_comment()}),
+    "auditProjects": lambda w, c: (
+        Rule("audit_reader", "{ auditProjects { name } }", non_empty),
+        {},
+    ),
+    "discussion": lambda w, c: (
+        Rule(
+            "viewer",
+            "query($id: ID!) { discussion(kind: RUN, id: $id) { __typename ... on Error { message } } }",
+        ),
+        {"id": w.alpha_run},
+    ),
+    "activity": lambda w, c: (
+        Rule("viewer", '{ activity(project: "alpha") { __typename ... on Error { message } } }'),
+        {},
+    ),
+    "inbox": lambda w, c: (
+        Rule("signed_in", "{ inbox { reason } }", lambda v, w: v is not None),
+        {},
+    ),
+    "unreadNotifications": lambda w, c: (
+        Rule("signed_in", "{ unreadNotifications }", lambda v, w: v is not None),
+        {},
+    ),
+    "mentionCandidates": lambda w, c: (
+        Rule(
+            "viewer",
+            "query($id: ID!) { mentionCandidates(kind: RUN, id: $id) { name } }",
+            non_empty,
+        ),
+        {"id": w.alpha_run},
+    ),
+    "commentHistory": lambda w, c: (
+        Rule(
+            "maintainer",
+            "query($id: ID!) { commentHistory(id: $id) { body } }",
+            lambda v, w: v is not None,
+        ),
+        {"id": w.fresh_comment()},
+    ),
     "tasks": lambda w, c: (Rule("viewer", '{ tasks(project: "alpha") { number } }', non_empty), {}),
-    "myWork": lambda w, c: (Rule("signed_in", "{ myWork { number } }", lambda v, w: v is not None), {}),
-    "task": lambda w, c: (Rule("viewer", "query($id: ID!) { task(id: $id) { __typename ... on Error { message } } }"), {"id": w.task}),
+    "myWork": lambda w, c: (
+        Rule("signed_in", "{ myWork { number } }", lambda v, w: v is not None),
+        {},
+    ),
+    "task": lambda w, c: (
+        Rule("viewer", "query($id: ID!) { task(id: $id) { __typename ... on Error { message } } }"),
+        {"id": w.task},
+    ),
     "digestSettings": lambda w, c: (Rule("signed_in", "{ digestSettings { frequency } }"), {}),
     "digestPreview": lambda w, c: (Rule("signed_in", "{ digestPreview { subject } }"), {}),
     "pages": lambda w, c: (Rule("viewer", '{ pages(project: "alpha") { slug } }', non_empty), {}),
-    "page": lambda w, c: (Rule("viewer", '{ page(project: "alpha", slug: "welcome") { __typename ... on Error { message } } }'), {}),
-    "runNotebooks": lambda w, c: (Rule("viewer", "query($id: ID!) { runNotebooks(runId: $id) { slug } }", lambda v, w: v is not None), {"id": w.alpha_run}),
+    "page": lambda w, c: (
+        Rule(
+            "viewer",
+            '{ page(project: "alpha", slug: "welcome") { __typename ... on Error { message } } }',
+        ),
+        {},
+    ),
+    "runNotebooks": lambda w, c: (
+        Rule(
+            "viewer",
+            "query($id: ID!) { runNotebooks(runId: $id) { slug } }",
+            lambda v, w: v is not None,
+        ),
+        {"id": w.alpha_run},
+    ),
     "cluster": lambda w, c: (Rule("signed_in", "{ cluster { configured } }"), {}),
-    "clusterHistory": lambda w, c: (Rule("signed_in", "{ clusterHistory { gpus } }", lambda v, w: v is not None), {}),
+    "clusterHistory": lambda w, c: (
+        Rule("signed_in", "{ clusterHistory { gpus } }", lambda v, w: v is not None),
+        {},
+    ),
     # Everyone signed in sees the cluster's use; alpha's name (and its people) only its readers.
-    "clusterUsage": lambda w, c: (Rule("viewer", '{ clusterUsage(by: "project") { who } }', names_alpha("who")), {}),
-    "clusterJobs": lambda w, c: (Rule("viewer", "{ clusterJobs { project user entrypoint } }", lambda v, w: bool(v) and v[0]["project"] == "alpha" and v[0]["user"] == "salon"), {}),
+    "clusterUsage": lambda w, c: (
+        Rule("viewer", '{ clusterUsage(by: "project") { who } }', names_alpha("who")),
+        {},
+    ),
+    "clusterJobs": lambda w, c: (
+        Rule(
+            "viewer",
+            "{ clusterJobs { project user entrypoint } }",
+            lambda v, w: bool(v) and v[0]["project"] == "alpha" and v[0]["user"] == "salon",
+        ),
+        {},
+    ),
     "models": lambda w, c: (Rule("viewer", '{ models(project: "alpha") { name } }', non_empty), {}),
-    "model": lambda w, c: (Rule("viewer", '{ model(project: "alpha", name: "matrix-model") { __typename ... on Model { name } } }'), {}),
-    "modelVersion": lambda w, c: (Rule("viewer", "query($id: ID!) { modelVersion(id: $id) { __typename ... on ModelVersion { number } } }"), {"id": w.model_version}),
-    "reviews": lambda w, c: (Rule("commenter", "{ reviews { id } }", lambda v, w: bool(v) and any(q["id"] == w.review for q in v)), {}),
-    "review": lambda w, c: (Rule("viewer", "query($id: ID!) { review(id: $id) { __typename ... on ReviewQueue { id } } }"), {"id": w.review}),
-    "reviewSamples": lambda w, c: (Rule("commenter", "query($id: ID!) { reviewSamples(id: $id, limit: 2) { __typename ... on ReviewSamples { total } } }"), {"id": w.review}),
-    "runModelVersions": lambda w, c: (Rule("viewer", "query($id: ID!) { runModelVersions(runId: $id) { number } }", non_empty), {"id": w.alpha_run}),
-    "modelCard": lambda w, c: (Rule("viewer", "query($id: ID!) { modelCard(versionId: $id) { __typename ... on ModelCard { markdown } } }"), {"id": w.model_version}),
-    "gpuHolders": lambda w, c: (Rule("signed_in", "{ gpuHolders { __typename } }", passes_the_rules), {}),
-    "jobLogs": lambda w, c: (Rule("viewer", 'query { jobLogs(id: "salon-matrix") { __typename } }', passes_the_rules), {}),
-    "gpuBookings": lambda w, c: (Rule("signed_in", "{ gpuBookings { id } }", lambda v, w: v is not None), {}),
+    "model": lambda w, c: (
+        Rule(
+            "viewer",
+            '{ model(project: "alpha", name: "matrix-model") { __typename ... on Model { name } } }',
+        ),
+        {},
+    ),
+    "modelVersion": lambda w, c: (
+        Rule(
+            "viewer",
+            "query($id: ID!) { modelVersion(id: $id) { __typename ... on ModelVersion { number } } }",
+        ),
+        {"id": w.model_version},
+    ),
+    "reviews": lambda w, c: (
+        Rule(
+            "commenter",
+            "{ reviews { id } }",
+            lambda v, w: bool(v) and any(q["id"] == w.review for q in v),
+        ),
+        {},
+    ),
+    "review": lambda w, c: (
+        Rule(
+            "viewer", "query($id: ID!) { review(id: $id) { __typename ... on ReviewQueue { id } } }"
+        ),
+        {"id": w.review},
+    ),
+    "reviewSamples": lambda w, c: (
+        Rule(
+            "commenter",
+            "query($id: ID!) { reviewSamples(id: $id, limit: 2) { __typename ... on ReviewSamples { total } } }",
+        ),
+        {"id": w.review},
+    ),
+    "runModelVersions": lambda w, c: (
+        Rule("viewer", "query($id: ID!) { runModelVersions(runId: $id) { number } }", non_empty),
+        {"id": w.alpha_run},
+    ),
+    "modelCard": lambda w, c: (
+        Rule(
+            "viewer",
+            "query($id: ID!) { modelCard(versionId: $id) { __typename ... on ModelCard { markdown } } }",
+        ),
+        {"id": w.model_version},
+    ),
+    "gpuHolders": lambda w, c: (
+        Rule("signed_in", "{ gpuHolders { __typename } }", passes_the_rules),
+        {},
+    ),
+    "jobLogs": lambda w, c: (
+        Rule("viewer", 'query { jobLogs(id: "salon-matrix") { __typename } }', passes_the_rules),
+        {},
+    ),
+    "gpuBookings": lambda w, c: (
+        Rule("signed_in", "{ gpuBookings { id } }", lambda v, w: v is not None),
+        {},
+    ),
     "gpuQuotas": lambda w, c: (Rule("viewer", "{ gpuQuotas { name } }", names_alpha("name")), {}),
     "fairShare": lambda w, c: (Rule("viewer", "{ fairShare { who } }", names_alpha("who")), {}),
-    "webhooks": lambda w, c: (Rule("maintainer", '{ webhooks(project: "alpha") { id } }', lambda v, w: v is not None), {}),
+    "webhooks": lambda w, c: (
+        Rule("maintainer", '{ webhooks(project: "alpha") { id } }', lambda v, w: v is not None),
+        {},
+    ),
     "auditVerification": lambda w, c: (
         Rule("audit_reader", "{ auditVerification { __typename ... on Error { message } } }"),
         {},
@@ -212,95 +369,155 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
     # mutations
     "createRun": lambda w, c: (
         # The run is the caller's, whoever it names as its user.
-        Rule("editor", 'mutation { createRun(input: {project: "alpha", experiment: "m", user: "victim"}) '
-             "{ __typename ... on Run { user } ... on Error { message } } }",
-             lambda v, w: v["__typename"] == "Run" and v["user"] != "victim"),
+        Rule(
+            "editor",
+            'mutation { createRun(input: {project: "alpha", experiment: "m", user: "victim"}) '
+            "{ __typename ... on Run { user } ... on Error { message } } }",
+            lambda v, w: v["__typename"] == "Run" and v["user"] != "victim",
+        ),
         {},
     ),
     "finishRun": lambda w, c: (
-        Rule("editor", "mutation($id: ID!) { finishRun(id: $id, status: FINISHED) "
-             "{ __typename ... on Error { message } } }"),
+        Rule(
+            "editor",
+            "mutation($id: ID!) { finishRun(id: $id, status: FINISHED) "
+            "{ __typename ... on Error { message } } }",
+        ),
         {"id": w.alpha_run},
     ),
     "logParams": lambda w, c: (
-        Rule("editor", "mutation($id: ID!, $k: String!) { logParams(runId: $id, params: "
-             '[{key: $k, value: "1"}]) { __typename ... on Error { message } } }'),
+        Rule(
+            "editor",
+            "mutation($id: ID!, $k: String!) { logParams(runId: $id, params: "
+            '[{key: $k, value: "1"}]) { __typename ... on Error { message } } }',
+        ),
         {"id": w.alpha_run, "k": f"p-{c}"},
     ),
     "setTags": lambda w, c: (
-        Rule("editor", "mutation($id: ID!) { setTags(runId: $id, tags: [{key: \"t\", value: \"v\"}]) "
-             "{ __typename ... on Error { message } } }"),
+        Rule(
+            "editor",
+            'mutation($id: ID!) { setTags(runId: $id, tags: [{key: "t", value: "v"}]) '
+            "{ __typename ... on Error { message } } }",
+        ),
         {"id": w.alpha_run},
     ),
     "setRunNotes": lambda w, c: (
-        Rule("editor", 'mutation($id: ID!) { setRunNotes(runId: $id, notes: "n") '
-             "{ __typename ... on Error { message } } }"),
+        Rule(
+            "editor",
+            'mutation($id: ID!) { setRunNotes(runId: $id, notes: "n") '
+            "{ __typename ... on Error { message } } }",
+        ),
         {"id": w.alpha_run},
     ),
     "describeDatasetColumn": lambda w, c: (
-        Rule("editor", 'mutation { describeDatasetColumn(project: "alpha", dataset: "readings", column: "a", description: "d") '
-             "{ __typename ... on Error { message } } }"),
+        Rule(
+            "editor",
+            'mutation { describeDatasetColumn(project: "alpha", dataset: "readings", column: "a", description: "d") '
+            "{ __typename ... on Error { message } } }",
+        ),
         {},
     ),
     "restrictDataset": lambda w, c: (
-        Rule("maintainer", 'mutation { restrictDataset(project: "alpha", dataset: "readings", groups: []) '
-             "{ __typename ... on Error { message } } }"),
+        Rule(
+            "maintainer",
+            'mutation { restrictDataset(project: "alpha", dataset: "readings", groups: []) '
+            "{ __typename ... on Error { message } } }",
+        ),
         {},
     ),
     "useDataset": lambda w, c: (
-        Rule("editor", 'mutation($id: ID!) { useDataset(runId: $id, project: "alpha", dataset: "readings") '
-             "{ __typename ... on Error { message } } }"),
+        Rule(
+            "editor",
+            'mutation($id: ID!) { useDataset(runId: $id, project: "alpha", dataset: "readings") '
+            "{ __typename ... on Error { message } } }",
+        ),
         {"id": w.alpha_run},
     ),
     "annotateRows": lambda w, c: (
-        Rule("commenter", 'mutation { annotateRows(project: "alpha", dataset: "readings", version: 1, annotations: [{row: 0, vote: 1}]) '
-             "{ __typename ... on Error { message } } }"),
+        Rule(
+            "commenter",
+            'mutation { annotateRows(project: "alpha", dataset: "readings", version: 1, annotations: [{row: 0, vote: 1}]) '
+            "{ __typename ... on Error { message } } }",
+        ),
         {},
     ),
     "publishAnnotations": lambda w, c: (
-        Rule("editor", 'mutation { publishAnnotations(project: "alpha", dataset: "readings", version: 1) '
-             "{ __typename ... on Error { message } } }"),
+        Rule(
+            "editor",
+            'mutation { publishAnnotations(project: "alpha", dataset: "readings", version: 1) '
+            "{ __typename ... on Error { message } } }",
+        ),
         {},
     ),
     "fixDatasetSchema": lambda w, c: (
-        Rule("maintainer", 'mutation { fixDatasetSchema(project: "alpha", dataset: "readings", fixed: false) '
-             "{ __typename ... on Error { message } } }"),
+        Rule(
+            "maintainer",
+            'mutation { fixDatasetSchema(project: "alpha", dataset: "readings", fixed: false) '
+            "{ __typename ... on Error { message } } }",
+        ),
         {},
     ),
     "addComment": lambda w, c: (
-        Rule("commenter", 'mutation($id: ID!) { addComment(kind: RUN, id: $id, body: "hi") { __typename ... on Error { message } } }'),
+        Rule(
+            "commenter",
+            'mutation($id: ID!) { addComment(kind: RUN, id: $id, body: "hi") { __typename ... on Error { message } } }',
+        ),
         {"id": w.alpha_run},
     ),
     "editComment": lambda w, c: (
-        Rule("comment_author", 'mutation($id: ID!) { editComment(id: $id, body: "edited") { __typename ... on Error { message } } }'),
+        Rule(
+            "comment_author",
+            'mutation($id: ID!) { editComment(id: $id, body: "edited") { __typename ... on Error { message } } }',
+        ),
         {"id": w.comment},
     ),
     "deleteComment": lambda w, c: (
-        Rule("maintainer", "mutation($id: ID!) { deleteComment(id: $id) { __typename ... on Error { message } } }"),
+        Rule(
+            "maintainer",
+            "mutation($id: ID!) { deleteComment(id: $id) { __typename ... on Error { message } } }",
+        ),
         {"id": w.fresh_comment()},
     ),
     "resolveThread": lambda w, c: (
-        Rule("editor", "mutation($id: ID!) { resolveThread(id: $id) { __typename ... on Error { message } } }"),
+        Rule(
+            "editor",
+            "mutation($id: ID!) { resolveThread(id: $id) { __typename ... on Error { message } } }",
+        ),
         {"id": w.fresh_comment()},
     ),
     "react": lambda w, c: (
-        Rule("commenter", 'mutation($id: ID!) { react(id: $id, emoji: "+1") { __typename ... on Error { message } } }'),
+        Rule(
+            "commenter",
+            'mutation($id: ID!) { react(id: $id, emoji: "+1") { __typename ... on Error { message } } }',
+        ),
         {"id": w.comment},
     ),
     "watch": lambda w, c: (
-        Rule("viewer", "mutation($id: ID!) { watch(kind: RUN, id: $id) { __typename ... on Error { message } } }"),
+        Rule(
+            "viewer",
+            "mutation($id: ID!) { watch(kind: RUN, id: $id) { __typename ... on Error { message } } }",
+        ),
         {"id": w.alpha_run},
     ),
     "markNotificationsRead": lambda w, c: (
-        Rule("signed_in", "mutation { markNotificationsRead { __typename ... on Error { message } } }"),
+        Rule(
+            "signed_in",
+            "mutation { markNotificationsRead { __typename ... on Error { message } } }",
+        ),
         {},
     ),
     "markFeedSeen": lambda w, c: (
-        Rule("viewer", 'mutation { markFeedSeen(project: "alpha") { __typename ... on Error { message } } }'),
+        Rule(
+            "viewer",
+            'mutation { markFeedSeen(project: "alpha") { __typename ... on Error { message } } }',
+        ),
         {},
     ),
     "setDigestSettings": lambda w, c: (
-        Rule("signed_in", 'mutation { setDigestSettings(frequency: "off") { __typename ... on Error { message } } }'),
+        Rule(
+            "signed_in",
+            'mutation { setDigestSettings(frequency: "off") { __typename ... on Error { message } } }',
+        ),
         {},
     ),
     "sendDigests": lambda w, c: (
@@ -308,161 +525,272 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
         {},
     ),
     "savePage": lambda w, c: (
-        Rule("commenter", 'mutation { savePage(project: "alpha", slug: "matrix", title: "M", body: "b") { __typename ... on Error { message } } }'),
+        Rule(
+            "commenter",
+            'mutation { savePage(project: "alpha", slug: "matrix", title: "M", body: "b") { __typename ... on Error { message } } }',
+        ),
         {},
     ),
     "bookGpus": lambda w, c: (
-        Rule("editor", "mutation($s: String!, $e: String!) { bookGpus(project: \"alpha\", gpus: 1, start: $s, end: $e) { __typename ... on Error { message } } }"),
-        {"s": (now() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M"), "e": (now() + timedelta(days=3, hours=1)).strftime("%Y-%m-%dT%H:%M")},
+        Rule(
+            "editor",
+            'mutation($s: String!, $e: String!) { bookGpus(project: "alpha", gpus: 1, start: $s, end: $e) { __typename ... on Error { message } } }',
+        ),
+        {
+            "s": (now() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M"),
+            "e": (now() + timedelta(days=3, hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        },
     ),
     "releaseBooking": lambda w, c: (
-        Rule("maintainer", "mutation($id: ID!) { releaseBooking(id: $id) { __typename ... on Error { message } } }"),
+        Rule(
+            "maintainer",
+            "mutation($id: ID!) { releaseBooking(id: $id) { __typename ... on Error { message } } }",
+        ),
         {"id": w.fresh_booking()},
     ),
     "setGpuQuota": lambda w, c: (
-        Rule("site_admin", 'mutation { setGpuQuota(scope: "project", name: "alpha", gpus: 100) { __typename ... on Error { message } } }'),
+        Rule(
+            "site_admin",
+            'mutation { setGpuQuota(scope: "project", name: "alpha", gpus: 100) { __typename ... on Error { message } } }',
+        ),
         {},
     ),
     "submitJob": lambda w, c: (
-        Rule("editor", 'mutation { submitJob(project: "alpha", entrypoint: "echo hi") { __typename } }', passes_the_rules),
+        Rule(
+            "editor",
+            'mutation { submitJob(project: "alpha", entrypoint: "echo hi") { __typename } }',
+            passes_the_rules,
+        ),
         {},
     ),
     "stopJob": lambda w, c: (
-        Rule("maintainer", 'mutation { stopJob(id: "salon-matrix") { __typename } }', passes_the_rules),
+        Rule(
+            "maintainer",
+            'mutation { stopJob(id: "salon-matrix") { __typename } }',
+            passes_the_rules,
+        ),
         {},
     ),
     "createModel": lambda w, c: (
-        Rule("editor", 'mutation($n: String!) { createModel(project: "alpha", name: $n) { __typename ... on Error { message } } }'),
+        Rule(
+            "editor",
+            'mutation($n: String!) { createModel(project: "alpha", name: $n) { __typename ... on Error { message } } }',
+        ),
         {"n": f"m-{c}-{unique()}"},
     ),
     "registerModelVersion": lambda w, c: (
-        Rule("editor", 'mutation($r: ID!) { registerModelVersion(runId: $r, name: "matrix-model", source: "model.onnx") { __typename ... on Error { message } } }'),
+        Rule(
+            "editor",
+            'mutation($r: ID!) { registerModelVersion(runId: $r, name: "matrix-model", source: "model.onnx") { __typename ... on Error { message } } }',
+        ),
         {"r": w.alpha_run},
     ),
     "setModelPolicy": lambda w, c: (
-        Rule("maintainer", 'mutation { setModelPolicy(project: "alpha", model: "matrix-model", policy: {}) { __typename ... on Error { message } } }'),
+        Rule(
+            "maintainer",
+            'mutation { setModelPolicy(project: "alpha", model: "matrix-model", policy: {}) { __typename ... on Error { message } } }',
+        ),
         {},
     ),
     "moveModelAlias": lambda w, c: (
-        Rule("maintainer", 'mutation($v: Int) { moveModelAlias(project: "alpha", model: "matrix-model", alias: "production", version: $v) { __typename ... on Error { message } } }'),
+        Rule(
+            "maintainer",
+            'mutation($v: Int) { moveModelAlias(project: "alpha", model: "matrix-model", alias: "production", version: $v) { __typename ... on Error { message } } }',
+        ),
         {"v": w.fresh_model_version()},
     ),
     "reviewModelVersion": lambda w, c: (
-        Rule("commenter", 'mutation($id: ID!) { reviewModelVersion(id: $id, verdict: "approve") { __typename ... on Error { message } } }'),
+        Rule(
+            "commenter",
+            'mutation($id: ID!) { reviewModelVersion(id: $id, verdict: "approve") { __typename ... on Error { message } } }',
+        ),
         {"id": w.model_version},
     ),
     "rerunModelChecks": lambda w, c: (
-        Rule("editor", "mutation($id: ID!) { rerunModelChecks(id: $id) { __typename ... on Error { message } } }"),
+        Rule(
+            "editor",
+            "mutation($id: ID!) { rerunModelChecks(id: $id) { __typename ... on Error { message } } }",
+        ),
         {"id": w.model_version},
     ),
     "startReview": lambda w, c: (
-        Rule("editor", 'mutation($v: ID!) { startReview(versionId: $v, dataset: "readings", predictionColumn: "b", size: 1) { __typename ... on Error { message } } }'),
+        Rule(
+            "editor",
+            'mutation($v: ID!) { startReview(versionId: $v, dataset: "readings", predictionColumn: "b", size: 1) { __typename ... on Error { message } } }',
+        ),
         {"v": w.model_version},
     ),
     "judgeSample": lambda w, c: (
-        Rule("commenter", "mutation($id: ID!) { judgeSample(id: $id, position: 0, correct: true) { __typename ... on Error { message } } }"),
+        Rule(
+            "commenter",
+            "mutation($id: ID!) { judgeSample(id: $id, position: 0, correct: true) { __typename ... on Error { message } } }",
+        ),
         {"id": w.review},
     ),
     "closeReview": lambda w, c: (
-        Rule("editor", "mutation($id: ID!) { closeReview(id: $id) { __typename ... on Error { message } } }"),
+        Rule(
+            "editor",
+            "mutation($id: ID!) { closeReview(id: $id) { __typename ... on Error { message } } }",
+        ),
         {"id": w.fresh_review()},
     ),
     "publishReview": lambda w, c: (
-        Rule("editor", "mutation($id: ID!) { publishReview(id: $id) { __typename ... on Error { message } } }"),
+        Rule(
+            "editor",
+            "mutation($id: ID!) { publishReview(id: $id) { __typename ... on Error { message } } }",
+        ),
         {"id": w.review},
     ),
     "describeModel": lambda w, c: (
-        Rule("editor", 'mutation { describeModel(project: "alpha", model: "matrix-model", description: "d") { __typename ... on Error { message } } }'),
+        Rule(
+            "editor",
+            'mutation { describeModel(project: "alpha", model: "matrix-model", description: "d") { __typename ... on Error { message } } }',
+        ),
         {},
     ),
     "writeModelCard": lambda w, c: (
-        Rule("editor", 'mutation { writeModelCard(project: "alpha", model: "matrix-model", section: "limitations", body: "b") { __typename ... on Error { message } } }'),
+        Rule(
+            "editor",
+            'mutation { writeModelCard(project: "alpha", model: "matrix-model", section: "limitations", body: "b") { __typename ... on Error { message } } }',
+        ),
         {},
     ),
     "createTask": lambda w, c: (
-        Rule("commenter", 'mutation { createTask(project: "alpha", input: {title: "matrix"}) { __typename ... on Error { message } } }'),
+        Rule(
+            "commenter",
+            'mutation { createTask(project: "alpha", input: {title: "matrix"}) { __typename ... on Error { message } } }',
+        ),
         {},
     ),
     "updateTask": lambda w, c: (
-        Rule("commenter", 'mutation($id: ID!) { updateTask(id: $id, input: {status: "doing"}) { __typename ... on Error { message } } }'),
+        Rule(
+            "commenter",
+            'mutation($id: ID!) { updateTask(id: $id, input: {status: "doing"}) { __typename ... on Error { message } } }',
+        ),
         {"id": w.task},
     ),
     "createWebhook": lambda w, c: (
-        Rule("maintainer", 'mutation($url: String!) { createWebhook(project: "alpha", url: $url) { __typename ... on Error { message } } }'),
+        Rule(
+            "maintainer",
+            'mutation($url: String!) { createWebhook(project: "alpha", url: $url) { __typename ... on Error { message } } }',
+        ),
         {"url": PUBLIC_URL},
     ),
     "enableWebhook": lambda w, c: (
-        Rule("maintainer", "mutation($id: ID!) { enableWebhook(id: $id) { __typename ... on Error { message } } }"),
+        Rule(
+            "maintainer",
+            "mutation($id: ID!) { enableWebhook(id: $id) { __typename ... on Error { message } } }",
+        ),
         {"id": w.webhook},
     ),
     "deleteWebhook": lambda w, c: (
-        Rule("maintainer", "mutation($id: ID!) { deleteWebhook(id: $id) { __typename ... on Error { message } } }"),
+        Rule(
+            "maintainer",
+            "mutation($id: ID!) { deleteWebhook(id: $id) { __typename ... on Error { message } } }",
+        ),
         {"id": w.fresh_webhook()},
     ),
     "shareLinks": lambda w, c: (
-        Rule("viewer", '{ shareLinks(project: "alpha") { id } }', lambda v, w: v is not None), {}
+        Rule("viewer", '{ shareLinks(project: "alpha") { id } }', lambda v, w: v is not None),
+        {},
     ),
     "createShareLink": lambda w, c: (
-        Rule("editor", 'mutation { createShareLink(input: {view: RESOURCE_USAGE, project: "alpha", '
-             'title: "matrix"}) { __typename ... on Error { message } } }'),
+        Rule(
+            "editor",
+            'mutation { createShareLink(input: {view: RESOURCE_USAGE, project: "alpha", '
+            'title: "matrix"}) { __typename ... on Error { message } } }',
+        ),
         {},
     ),
     "revokeShareLink": lambda w, c: (
-        Rule("maintainer", "mutation($id: ID!) { revokeShareLink(id: $id) "
-             "{ __typename ... on Error { message } } }"),
+        Rule(
+            "maintainer",
+            "mutation($id: ID!) { revokeShareLink(id: $id) "
+            "{ __typename ... on Error { message } } }",
+        ),
         {"id": w.fresh_share_link()},
     ),
     "createApiToken": lambda w, c: (
-        Rule("signed_in", 'mutation { createApiToken(name: "matrix", expiresInDays: 1) '
-             "{ __typename ... on Error { message } } }"),
+        Rule(
+            "signed_in",
+            'mutation { createApiToken(name: "matrix", expiresInDays: 1) '
+            "{ __typename ... on Error { message } } }",
+        ),
         {},
     ),
     "revokeApiToken": lambda w, c: (
-        Rule("site_admin", "mutation($id: ID!) { revokeApiToken(id: $id) "
-             "{ __typename ... on Error { message } } }"),
+        Rule(
+            "site_admin",
+            "mutation($id: ID!) { revokeApiToken(id: $id) "
+            "{ __typename ... on Error { message } } }",
+        ),
         {"id": w.victim_token},
     ),
     "createUser": lambda w, c: (
-        Rule("site_admin", "mutation($n: String!) { createUser(name: $n) "
-             "{ __typename ... on Error { message } } }"),
+        Rule(
+            "site_admin",
+            "mutation($n: String!) { createUser(name: $n) "
+            "{ __typename ... on Error { message } } }",
+        ),
         {"n": f"new-{c}"},
     ),
     "setUserDisabled": lambda w, c: (
-        Rule("site_admin", 'mutation { setUserDisabled(name: "victim", disabled: false) '
-             "{ __typename ... on Error { message } } }"),
+        Rule(
+            "site_admin",
+            'mutation { setUserDisabled(name: "victim", disabled: false) '
+            "{ __typename ... on Error { message } } }",
+        ),
         {},
     ),
     "setPassword": lambda w, c: (
-        Rule("site_admin", 'mutation { setPassword(name: "victim", password: "another-password-1") '
-             "{ __typename ... on Error { message } } }"),
+        Rule(
+            "site_admin",
+            'mutation { setPassword(name: "victim", password: "another-password-1") '
+            "{ __typename ... on Error { message } } }",
+        ),
         {},
     ),
     "createGroup": lambda w, c: (
-        Rule("site_admin", "mutation($n: String!) { createGroup(name: $n) "
-             "{ __typename ... on Error { message } } }"),
+        Rule(
+            "site_admin",
+            "mutation($n: String!) { createGroup(name: $n) "
+            "{ __typename ... on Error { message } } }",
+        ),
         {"n": f"group-{c}"},
     ),
     "addGroupMember": lambda w, c: (
-        Rule("site_admin", 'mutation { addGroupMember(group: "crew", user: "victim") '
-             "{ __typename ... on Error { message } } }"),
+        Rule(
+            "site_admin",
+            'mutation { addGroupMember(group: "crew", user: "victim") '
+            "{ __typename ... on Error { message } } }",
+        ),
         {},
     ),
     "removeGroupMember": lambda w, c: (
-        Rule("site_admin", 'mutation { removeGroupMember(group: "crew", user: "victim") '
-             "{ __typename ... on Error { message } } }"),
+        Rule(
+            "site_admin",
+            'mutation { removeGroupMember(group: "crew", user: "victim") '
+            "{ __typename ... on Error { message } } }",
+        ),
         {},
     ),
     "grantRole": lambda w, c: (
-        Rule("maintainer", 'mutation { grantRole(project: "alpha", kind: "user", name: "victim", '
-             'role: "viewer") { __typename ... on Error { message } } }'),
+        Rule(
+            "maintainer",
+            'mutation { grantRole(project: "alpha", kind: "user", name: "victim", '
+            'role: "viewer") { __typename ... on Error { message } } }',
+        ),
         {},
     ),
     "revokeRole": lambda w, c: (
-        Rule("maintainer", 'mutation { revokeRole(project: "alpha", kind: "user", name: "victim") '
-             "{ __typename ... on Error { message } } }"),
+        Rule(
+            "maintainer",
+            'mutation { revokeRole(project: "alpha", kind: "user", name: "victim") '
+            "{ __typename ... on Error { message } } }",
+        ),
         {},
     ),
-}  # fmt: skip
+}
 
 
 def _run(coro: Any) -> Any:
@@ -490,9 +818,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
         log_points(store, alpha.id, {"loss": [1.0, 0.5]})
         uploaded = hub.http.post(
-            "/api/v1/projects/alpha/datasets/readings/versions", params={"filename": "r.csv"},
-            content=b"a,b\n1,2\n3,4\n", headers=hub.auth,
-        )  # fmt: skip
+            "/api/v1/projects/alpha/datasets/readings/versions",
+            params={"filename": "r.csv"},
+            content=b"a,b\n1,2\n3,4\n",
+            headers=hub.auth,
+        )
         assert uploaded.status_code == 201, uploaded.text
         callers: dict[str, tuple[str | None, set[str]]] = {"anonymous": (None, set())}
         for role in ROLE_LEVELS:
@@ -516,9 +846,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         )
         callers["expired-token"] = (expired, set())
         revoked_record, revoked = _run(
-            tokens.create_token(store, _run(tokens.principal_for_user(
-                store, site, auth_method="session", auth_id=None)), "gone")
-        )  # fmt: skip
+            tokens.create_token(
+                store,
+                _run(tokens.principal_for_user(store, site, auth_method="session", auth_id=None)),
+                "gone",
+            )
+        )
         _run(tokens.revoke_token(store, SYSTEM, revoked_record.id))
         callers["revoked-token"] = (revoked, set())
         victim = _person(store, "victim")
@@ -528,25 +861,53 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         victim_token = _run(tokens.create_token(store, victim_principal, "v"))[0].id
         _run(accounts.create_group(store, SYSTEM, "crew"))
         commenter = _run(store.users.by_name("the-commenter"))
-        writer = _run(tokens.principal_for_user(store, commenter, auth_method="session",
-                                                auth_id=None))  # fmt: skip
+        writer = _run(
+            tokens.principal_for_user(store, commenter, auth_method="session", auth_id=None)
+        )
         comment = _run(comments.add(store, writer, "run", alpha.id, "first"))
         hook = _run(webhooks.create(store, Settings(), SYSTEM, "alpha", PUBLIC_URL, []))
         task = _run(tasks.create(store, SYSTEM, "alpha", tasks.TaskInput(title="first")))
         _run(pages.save(store, SYSTEM, "alpha", "welcome", "Welcome", "Hello."))
-        _run(store.cluster.record_job(ClusterJob(
-            "salon-matrix", "RUNNING", "python train.py", "salon", "alpha", 1, 1, None, "system",
-            now(), None, "", now()), audit=[]))  # fmt: skip
+        _run(
+            store.cluster.record_job(
+                ClusterJob(
+                    "salon-matrix",
+                    "RUNNING",
+                    "python train.py",
+                    "salon",
+                    "alpha",
+                    1,
+                    1,
+                    None,
+                    "system",
+                    now(),
+                    None,
+                    "",
+                    now(),
+                ),
+                audit=[],
+            )
+        )
         _run(bookings.set_quota(store, SYSTEM, "project", "alpha", 1000))
         node = NodeSample(now(), "node-1", "10.0.0.5", True, 64, 0, 8, 0)
         _run(store.cluster.sampled([node], [], now(), 400))
-        _, version, _ = _run(models.register(store, SYSTEM, alpha.id, "matrix-model",
-                                             "model.onnx"))  # fmt: skip
-        review = _run(reviews.start(store, SYSTEM, version.id, "readings", "b", size=2,
-                                    per_item=10))  # fmt: skip
+        _, version, _ = _run(models.register(store, SYSTEM, alpha.id, "matrix-model", "model.onnx"))
+        review = _run(
+            reviews.start(store, SYSTEM, version.id, "readings", "b", size=2, per_item=10)
+        )
         _run(reviews.judge(store, SYSTEM, review.id, 1, False, "4"))
-        yield World(hub, callers, alpha.id, victim_token, comment.id, hook.id, task.id,
-                    alpha.project_id, version.id, review.id)  # fmt: skip
+        yield World(
+            hub,
+            callers,
+            alpha.id,
+            victim_token,
+            comment.id,
+            hook.id,
+            task.id,
+            alpha.project_id,
+            version.id,
+            review.id,
+        )
 
 
 def test_every_field_has_a_rule() -> None:

@@ -26,9 +26,10 @@ def token_of(hub: InProcessHub, name: str, **flags: bool) -> tuple[str, str]:
 
 def call(hub: InProcessHub, token: str, query: str, **variables: object) -> dict[str, object]:
     response = hub.http.post(
-        "/graphql", json={"query": query, "variables": variables},
+        "/graphql",
+        json={"query": query, "variables": variables},
         headers={"Authorization": f"Bearer {token}"},
-    )  # fmt: skip
+    )
     assert response.status_code == 200, response.text
     data: dict[str, object] = response.json()["data"]
     return data
@@ -75,9 +76,11 @@ def test_a_mix_of_operations_leaves_exactly_the_expected_events(tmp_path: Path) 
         with pa.ipc.new_stream(sink, table.schema) as writer:
             writer.write_table(table)
         stored = hub.http.post(
-            f"/api/v1/runs/{run_id}/metrics", params={"batch_id": "b1"},
-            content=sink.getvalue().to_pybytes(), headers={"Authorization": f"Bearer {editor}"},
-        )  # fmt: skip
+            f"/api/v1/runs/{run_id}/metrics",
+            params={"batch_id": "b1"},
+            content=sink.getvalue().to_pybytes(),
+            headers={"Authorization": f"Bearer {editor}"},
+        )
         assert stored.status_code == 200, stored.text
         call(hub, outsider, "{ auditEvents(first: 5) { __typename } }")
         call(hub, officer, "{ auditEvents(first: 5) { __typename } }")
@@ -85,8 +88,9 @@ def test_a_mix_of_operations_leaves_exactly_the_expected_events(tmp_path: Path) 
         events = asyncio.run(hub.store.audit.search(AuditQuery(), 1000))
         got = [
             (e.actor_id, e.auth_method, e.action, e.object_kind, e.outcome, e.row_count)
-            for e in reversed(events) if e.seq > start
-        ]  # fmt: skip
+            for e in reversed(events)
+            if e.seq > start
+        ]
         expected = [
             (editor_id, "token", "project.create", "project", "allow", 1),
             (editor_id, "token", "experiment.create", "experiment", "allow", None),

@@ -42,8 +42,15 @@ def slot(days: int, start: str, end: str) -> tuple[str, str]:
     return f"{day}T{start}", f"{day}T{end}"
 
 
-def book(live: LiveHub, token: str, gpus: float, start: str, end: str,
-         zone: str = "UTC", project: str = "vision") -> dict[str, Any]:  # fmt: skip
+def book(
+    live: LiveHub,
+    token: str,
+    gpus: float,
+    start: str,
+    end: str,
+    zone: str = "UTC",
+    project: str = "vision",
+) -> dict[str, Any]:
     wanted = {"p": project, "g": gpus, "s": start, "e": end, "z": zone}
     made: dict[str, Any] = as_person(live, token, BOOK, wanted)["bookGpus"]
     return made
@@ -52,12 +59,19 @@ def book(live: LiveHub, token: str, gpus: float, start: str, end: str,
 @pytest.fixture
 def team(hub_server: LiveHub) -> dict[str, str]:
     for project in ("vision", "churn"):
-        hub.init(project=project, experiment="e", url=hub_server.url, token=hub_server.token,
-                 capture_environment=False).finish()  # fmt: skip
+        hub.init(
+            project=project,
+            experiment="e",
+            url=hub_server.url,
+            token=hub_server.token,
+            capture_environment=False,
+        ).finish()
     cluster_of(hub_server)
-    return {"ana": person(hub_server, "ana", "editor", "vision"),
-            "bob": person(hub_server, "bob", "editor", "churn"),
-            "vic": person(hub_server, "vic", "viewer", "vision")}  # fmt: skip
+    return {
+        "ana": person(hub_server, "ana", "editor", "vision"),
+        "bob": person(hub_server, "bob", "editor", "churn"),
+        "vic": person(hub_server, "vic", "viewer", "vision"),
+    }
 
 
 def test_conflicts_and_quotas_are_refused_with_the_reason(
@@ -66,21 +80,25 @@ def test_conflicts_and_quotas_are_refused_with_the_reason(
     start, end = slot(2, "09:00", "17:00")
     first = book(hub_server, team["ana"], 6, start, end, "Europe/Berlin")
     assert first["__typename"] == "GpuBooking", first
-    clash = book(hub_server, team["bob"], 4, *slot(2, "16:00", "18:00"), "Europe/Berlin",
-                 project="churn")  # fmt: skip
+    clash = book(
+        hub_server, team["bob"], 4, *slot(2, "16:00", "18:00"), "Europe/Berlin", project="churn"
+    )
     assert clash["__typename"] == "ConflictError"
     assert "has 8 GPUs and 6 are already booked" in clash["message"]
     assert "2 can still be booked" in clash["message"]
-    after = book(hub_server, team["bob"], 4, *slot(2, "17:00", "19:00"), "Europe/Berlin",
-                 project="churn")  # fmt: skip
+    after = book(
+        hub_server, team["bob"], 4, *slot(2, "17:00", "19:00"), "Europe/Berlin", project="churn"
+    )
     assert after["__typename"] == "GpuBooking", "back to back is no clash"
     quota = hub_server.graphql(QUOTA, {"scope": "project", "n": "churn", "g": 5})
     assert quota["data"]["setGpuQuota"]["__typename"] == "GpuQuota"
-    over = book(hub_server, team["bob"], 2, *slot(2, "18:00", "20:00"), "Europe/Berlin",
-                project="churn")  # fmt: skip
+    over = book(
+        hub_server, team["bob"], 2, *slot(2, "18:00", "20:00"), "Europe/Berlin", project="churn"
+    )
     assert "churn's quota is 5 GPUs; with this booking it would have 6" in over["message"]
-    refused = as_person(hub_server, team["ana"], QUOTA, {"scope": "project", "n": "vision",
-                                                         "g": 100})["setGpuQuota"]  # fmt: skip
+    refused = as_person(
+        hub_server, team["ana"], QUOTA, {"scope": "project", "n": "vision", "g": 100}
+    )["setGpuQuota"]
     assert refused["__typename"] == "ForbiddenError"
     asyncio.run(accounts.create_group(hub_server.store, SYSTEM, "vision-team"))
     asyncio.run(accounts.add_member(hub_server.store, SYSTEM, "vision-team", "ana"))
@@ -90,14 +108,20 @@ def test_conflicts_and_quotas_are_refused_with_the_reason(
     assert "team vision-team's quota is 7 GPUs" in team_over["message"]
     released = as_person(hub_server, team["ana"], RELEASE, {"id": first["id"]})["releaseBooking"]
     assert released["releaseReason"] == "released"
-    assert book(hub_server, ana_again, 2, *slot(2, "10:00", "11:00"),
-                "Europe/Berlin")["__typename"] == "GpuBooking"  # fmt: skip
+    assert (
+        book(hub_server, ana_again, 2, *slot(2, "10:00", "11:00"), "Europe/Berlin")["__typename"]
+        == "GpuBooking"
+    )
     taken = as_person(hub_server, team["bob"], RELEASE, {"id": after["id"]})
     assert taken["releaseBooking"]["releaseReason"] == "released"
     not_his = as_person(hub_server, team["vic"], RELEASE, {"id": after["id"]})["releaseBooking"]
     assert not_his["__typename"] == "NotFoundError", "vic cannot see the churn project"
-    fair = {r["who"]: r for r in hub_server.graphql(
-        "{ fairShare { who quotaGpus shareOfQuota } }")["data"]["fairShare"]}  # fmt: skip
+    fair = {
+        r["who"]: r
+        for r in hub_server.graphql("{ fairShare { who quotaGpus shareOfQuota } }")["data"][
+            "fairShare"
+        ]
+    }
     assert fair["churn"]["quotaGpus"] == 5 and fair["churn"]["shareOfQuota"] == pytest.approx(5 / 8)
 
 
@@ -120,26 +144,51 @@ def next_last_sunday(month: int) -> datetime:
 def test_wall_clock_times_across_daylight_saving(hub_server: LiveHub, team: dict[str, str]) -> None:
     spring, autumn = next_last_sunday(3), next_last_sunday(10)
     # The night the clocks go forward in Berlin: 22:00 to 06:00 is 7 hours, not 8.
-    night = book(hub_server, team["ana"], 1, f"{spring - timedelta(days=1):%Y-%m-%d}T22:00",
-                 f"{spring:%Y-%m-%d}T06:00", "Europe/Berlin")  # fmt: skip
+    night = book(
+        hub_server,
+        team["ana"],
+        1,
+        f"{spring - timedelta(days=1):%Y-%m-%d}T22:00",
+        f"{spring:%Y-%m-%d}T06:00",
+        "Europe/Berlin",
+    )
     span = datetime.fromisoformat(night["endsAt"]) - datetime.fromisoformat(night["startsAt"])
     assert span == timedelta(hours=7)
     # And the night they go back: 9 hours.
-    back = book(hub_server, team["ana"], 1, f"{autumn - timedelta(days=1):%Y-%m-%d}T22:00",
-                f"{autumn:%Y-%m-%d}T06:00", "Europe/Berlin")  # fmt: skip
+    back = book(
+        hub_server,
+        team["ana"],
+        1,
+        f"{autumn - timedelta(days=1):%Y-%m-%d}T22:00",
+        f"{autumn:%Y-%m-%d}T06:00",
+        "Europe/Berlin",
+    )
     span = datetime.fromisoformat(back["endsAt"]) - datetime.fromisoformat(back["startsAt"])
     assert span == timedelta(hours=9)
-    gap = book(hub_server, team["ana"], 1, f"{spring:%Y-%m-%d}T02:30", f"{spring:%Y-%m-%d}T05:00",
-               "Europe/Berlin")  # fmt: skip
+    gap = book(
+        hub_server,
+        team["ana"],
+        1,
+        f"{spring:%Y-%m-%d}T02:30",
+        f"{spring:%Y-%m-%d}T05:00",
+        "Europe/Berlin",
+    )
     assert "does not exist in Europe/Berlin" in gap["message"]
-    twice = book(hub_server, team["ana"], 1, f"{autumn:%Y-%m-%d}T02:30",
-                 f"{autumn:%Y-%m-%d}T05:00", "Europe/Berlin")  # fmt: skip
+    twice = book(
+        hub_server,
+        team["ana"],
+        1,
+        f"{autumn:%Y-%m-%d}T02:30",
+        f"{autumn:%Y-%m-%d}T05:00",
+        "Europe/Berlin",
+    )
     assert "happens twice in Europe/Berlin" in twice["message"]
     zone = ZoneInfo("America/New_York")
     start, end = slot(3, "09:00", "17:00")
     there = book(hub_server, team["ana"], 1, start, end, "America/New_York")
     assert datetime.fromisoformat(there["startsAt"]) == datetime.fromisoformat(start).replace(
-        tzinfo=zone)  # fmt: skip
+        tzinfo=zone
+    )
     assert there["timeZone"] == "America/New_York"
 
 
@@ -179,8 +228,9 @@ def test_two_people_booking_the_last_gpus_at_once_cannot_both_get_them(
 def test_idle_bookings_are_released(hub_server: LiveHub, team: dict[str, str]) -> None:
     store = hub_server.store
     start = now() - timedelta(minutes=2)
-    made = book(hub_server, team["ana"], 2, start.isoformat(), (start + timedelta(hours=2))
-                .isoformat())  # fmt: skip
+    made = book(
+        hub_server, team["ana"], 2, start.isoformat(), (start + timedelta(hours=2)).isoformat()
+    )
     assert made["__typename"] == "GpuBooking", made
     calendar = hub_server.graphql("{ gpuBookings { id idle } }")["data"]["gpuBookings"]
     assert {"id": made["id"], "idle": True} in calendar, "flagged while nothing runs"
@@ -195,8 +245,14 @@ def test_jobs_respect_other_projects_bookings_and_the_quota(
     """Checked before anything is sent to the cluster (this hub has none: a job that passes
     the checks is then refused for that reason instead)."""
     start = now() - timedelta(minutes=1)
-    booked = book(hub_server, team["bob"], 7, start.isoformat(),
-                  (start + timedelta(hours=1)).isoformat(), project="churn")  # fmt: skip
+    booked = book(
+        hub_server,
+        team["bob"],
+        7,
+        start.isoformat(),
+        (start + timedelta(hours=1)).isoformat(),
+        project="churn",
+    )
     assert booked["__typename"] == "GpuBooking", booked
     ana = hub.Client(hub_server.url, team["ana"])
     with pytest.raises(hub.HubError, match="7 of the cluster's 8 GPUs are booked by other"):

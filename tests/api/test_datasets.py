@@ -165,9 +165,11 @@ def hub_server_post(
 ) -> httpx.Response:
     return httpx.post(
         f"{hub_server.url}/api/v1/projects/{project}/datasets/{name}/versions",
-        params={"filename": filename}, content=content,
-        headers={"Authorization": f"Bearer {hub_server.token}"}, timeout=60,
-    )  # fmt: skip
+        params={"filename": filename},
+        content=content,
+        headers={"Authorization": f"Bearer {hub_server.token}"},
+        timeout=60,
+    )
 
 
 def test_a_path_in_the_file_name_is_only_a_name(hub_server: LiveHub) -> None:
@@ -209,8 +211,10 @@ def test_roles_restrictions_and_pii_masking(hub_server: LiveHub) -> None:
     assert "@" in client.dataset("quality", "inspections")["inspector_email"][0], "admins see it"
 
     # An editor may describe but not tag PII; a viewer may do neither.
-    untag = ('mutation { describeDatasetColumn(project: "quality", dataset: "inspections", '
-             'column: "inspector_email", description: "x", pii: false) { __typename } }')  # fmt: skip
+    untag = (
+        'mutation { describeDatasetColumn(project: "quality", dataset: "inspections", '
+        'column: "inspector_email", description: "x", pii: false) { __typename } }'
+    )
     assert (
         graphql_call(hub_server.url, editor, untag)["data"]["describeDatasetColumn"]["__typename"]
         == "ForbiddenError"
@@ -273,8 +277,9 @@ def test_an_interrupted_upload_leaves_nothing_behind(hub_server: LiveHub) -> Non
         time.sleep(0.1)
     assert not list(scratch.glob("*")), "the partial upload was removed"
     assert hub_server.graphql(DATASET, {"p": "quality", "n": "cut"})["data"]["dataset"] in (
-        None, {"name": "cut", "versions": [], "version": None},
-    )  # fmt: skip
+        None,
+        {"name": "cut", "versions": [], "version": None},
+    )
 
 
 def test_start_up_sweeps_what_a_crash_left(tmp_path: Path) -> None:

@@ -31,8 +31,9 @@ def test_registering_from_s3_reads_in_place_and_notices_changes(
     roots = f"{tmp_path / 'nowhere'},s3://lake/vision/"
     for live in start_hub(tmp_path / "hub", demo=False, dataset_roots=roots, **s3_server.settings):
         client = hub.Client(live.url, live.token)
-        made = client.register_dataset("quality", "april", "s3://lake/vision/april.parquet",
-                                       message="in the bucket")  # fmt: skip
+        made = client.register_dataset(
+            "quality", "april", "s3://lake/vision/april.parquet", message="in the bucket"
+        )
         assert (made["version"], made["rows"], made["created"]) == (1, 400, True)
         assert not list((tmp_path / "hub" / "objects").rglob("*.parquet")), "nothing copied"
         again = client.register_dataset("quality", "april", "s3://lake/vision/april.parquet")

@@ -29,8 +29,12 @@ class Inbox:
         self.messages: list[Any] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(
-            envelope.content, policy=email.policy.default)))  # fmt: skip
+        self.messages.append(
+            (
+                envelope.rcpt_tos,
+                email.message_from_bytes(envelope.content, policy=email.policy.default),
+            )
+        )
         return "250 OK"
 
 
@@ -47,8 +51,10 @@ def smtp() -> Iterator[tuple[int, Inbox]]:
 
 def scene(live: LiveHub) -> dict[str, str]:
     run_id = a_run(live)
-    tokens = {"ada": person(live, "ada", "commenter", "vision"),
-              "bob": person(live, "bob", "editor", "vision")}  # fmt: skip
+    tokens = {
+        "ada": person(live, "ada", "commenter", "vision"),
+        "bob": person(live, "bob", "editor", "vision"),
+    }
     chosen = as_person(live, tokens["bob"], CHOOSE, {"f": "weekly", "z": "Asia/Tokyo"})
     assert chosen["setDigestSettings"]["timeZone"] == "Asia/Tokyo"
     said = as_person(
@@ -80,12 +86,20 @@ def test_a_digest_goes_to_a_folder_when_there_is_no_mail_server(hub_server: Live
 
 def test_a_digest_is_mailed_through_smtp(tmp_path: Path, smtp: tuple[int, Inbox]) -> None:
     port, inbox = smtp
-    for live in start_hub(tmp_path, demo=False, smtp_url=f"smtp://127.0.0.1:{port}",
-                          smtp_from="Salon <salon@plant.example>"):  # fmt: skip
+    for live in start_hub(
+        tmp_path,
+        demo=False,
+        smtp_url=f"smtp://127.0.0.1:{port}",
+        smtp_from="Salon <salon@plant.example>",
+    ):
         scene(live)
-        asyncio.run(live.store.users.update(  # give bob an address
-            asyncio.run(live.store.users.by_name("bob")).id,  # type: ignore[union-attr]
-            {"email": "bob@plant.example"}, audit=[]))  # fmt: skip
+        asyncio.run(
+            live.store.users.update(  # give bob an address
+                asyncio.run(live.store.users.by_name("bob")).id,  # type: ignore[union-attr]
+                {"email": "bob@plant.example"},
+                audit=[],
+            )
+        )
         assert live.graphql(SEND, {"force": True})["data"]["sendDigests"]["people"] == ["bob"]
     ((to, message),) = inbox.messages
     assert to == ["bob@plant.example"]
@@ -106,7 +120,8 @@ def test_digests_show_nothing_restricted_and_refuse_bad_input(hub_server: LiveHu
     viewer = person(hub_server, "vic", "viewer", "vision")
     as_person(hub_server, viewer, CHOOSE, {"f": "daily", "z": "Europe/Berlin"})
     markdown = as_person(hub_server, viewer, "{ digestPreview { markdown } }")["digestPreview"][
-        "markdown"]  # fmt: skip
+        "markdown"
+    ]
     assert "dataset parts" in markdown and "faces" not in markdown
     for frequency, zone, words in (("hourly", "UTC", "daily"), ("daily", "Mars/Olympus", "zone")):
         bad = as_person(hub_server, viewer, CHOOSE, {"f": frequency, "z": zone})

@@ -46,8 +46,13 @@ def as_person(
 
 
 def a_run(live: LiveHub, project: str = "vision") -> str:
-    run = hub.init(project=project, experiment="detector", url=live.url, token=live.token,
-                   capture_environment=False)  # fmt: skip
+    run = hub.init(
+        project=project,
+        experiment="detector",
+        url=live.url,
+        token=live.token,
+        capture_environment=False,
+    )
     run.log({"loss": 1.0}, step=0)
     run.finish()
     return run.id
@@ -61,17 +66,32 @@ def test_threads_mentions_reactions_resolving_and_history(hub_server: LiveHub) -
     asyncio.run(accounts.create_group(hub_server.store, SYSTEM, "reviewers"))
     asyncio.run(accounts.add_member(hub_server.store, SYSTEM, "reviewers", "bob"))
     anchor = {"metric": "loss", "steps": [100, 200]}
-    first = as_person(hub_server, ada, ADD, {
-        "k": "RUN", "id": run_id, "anchor": anchor,
-        "body": "Loss jumps here, @bob @cyd. Is **warm-up** too short? cc @reviewers",
-    })["addComment"]  # fmt: skip
+    first = as_person(
+        hub_server,
+        ada,
+        ADD,
+        {
+            "k": "RUN",
+            "id": run_id,
+            "anchor": anchor,
+            "body": "Loss jumps here, @bob @cyd. Is **warm-up** too short? cc @reviewers",
+        },
+    )["addComment"]
     assert first["__typename"] == "Comment", first
     assert first["mentions"] == ["bob", "cyd", "reviewers"]
     assert '<span class="mention">@bob</span>' in first["html"]
     assert "<strong>warm-up</strong>" in first["html"]
-    reply = as_person(hub_server, bob, ADD, {
-        "k": "RUN", "id": run_id, "reply": first["id"], "body": "Yes, try 500 steps.",
-    })["addComment"]  # fmt: skip
+    reply = as_person(
+        hub_server,
+        bob,
+        ADD,
+        {
+            "k": "RUN",
+            "id": run_id,
+            "reply": first["id"],
+            "body": "Yes, try 500 steps.",
+        },
+    )["addComment"]
     assert reply["threadId"] == first["id"]
     for token, emoji in ((bob, "+1"), (ada, "+1"), (bob, "eyes")):
         reacted = as_person(hub_server, token, REACT, {"id": first["id"], "e": emoji})
@@ -128,8 +148,9 @@ def person_token(live: LiveHub, name: str) -> str:
 
     user = asyncio.run(live.store.users.by_name(name))
     assert user is not None
-    principal = asyncio.run(tokens.principal_for_user(live.store, user, auth_method="session",
-                                                      auth_id=None))  # fmt: skip
+    principal = asyncio.run(
+        tokens.principal_for_user(live.store, user, auth_method="session", auth_id=None)
+    )
     return asyncio.run(tokens.create_token(live.store, principal, "t2"))[1]
 
 
@@ -183,24 +204,43 @@ def test_roles_restrictions_and_bad_input(hub_server: LiveHub) -> None:
     version_id = hub_server.graphql(
         '{ dataset(project: "quality", name: "patients") { version { id } } }'
     )["data"]["dataset"]["version"]["id"]
-    dataset_id = asyncio.run(hub_server.store.datasets.by_name(
-        asyncio.run(hub_server.store.projects.by_name("quality")).id, "patients")).id  # type: ignore[union-attr]  # fmt: skip
+    dataset_id = asyncio.run(
+        hub_server.store.datasets.by_name(
+            asyncio.run(hub_server.store.projects.by_name("quality")).id, "patients"
+        )
+    ).id  # type: ignore[union-attr]
     viewer = person(hub_server, "vic", "viewer")
     outsider = person(hub_server, "oz", None)
     member = person(hub_server, "mia", "commenter")
     stranger = person(hub_server, "sam", "commenter")
     asyncio.run(accounts.create_group(hub_server.store, SYSTEM, "clinic"))
     asyncio.run(accounts.add_member(hub_server.store, SYSTEM, "clinic", "mia"))
-    asyncio.run(access.restrict(hub_server.store, SYSTEM, asyncio.run(
-        hub_server.store.projects.by_name("quality")), "dataset", dataset_id, ["clinic"]))  # type: ignore[arg-type]  # fmt: skip
+    asyncio.run(
+        access.restrict(
+            hub_server.store,
+            SYSTEM,
+            asyncio.run(hub_server.store.projects.by_name("quality")),
+            "dataset",
+            dataset_id,
+            ["clinic"],
+        )
+    )  # type: ignore[arg-type]
 
-    said = as_person(hub_server, member, ADD, {
-        "k": "DATASET_VERSION", "id": version_id, "body": "Row 3 looks wrong @sam @mia",
-        "anchor": {"filter": "temperature_c > 45"},
-    })["addComment"]  # fmt: skip
+    said = as_person(
+        hub_server,
+        member,
+        ADD,
+        {
+            "k": "DATASET_VERSION",
+            "id": version_id,
+            "body": "Row 3 looks wrong @sam @mia",
+            "anchor": {"filter": "temperature_c > 45"},
+        },
+    )["addComment"]
     assert said["__typename"] == "Comment", said
-    denied = as_person(hub_server, viewer, ADD, {"k": "DATASET_VERSION", "id": version_id,
-                                                 "body": "hi"})["addComment"]  # fmt: skip
+    denied = as_person(
+        hub_server, viewer, ADD, {"k": "DATASET_VERSION", "id": version_id, "body": "hi"}
+    )["addComment"]
     assert denied["__typename"] == "NotFoundError", "vic is not in the clinic group"
     for token in (outsider, stranger):
         seen = as_person(hub_server, token, DISCUSSION, {"k": "DATASET_VERSION", "id": version_id})
@@ -209,8 +249,10 @@ def test_roles_restrictions_and_bad_input(hub_server: LiveHub) -> None:
         assert all(e["targetId"] != version_id for e in feed["entries"]), "feed leaks nothing"
         told = as_person(hub_server, token, INBOX)["inbox"]
         assert all(n["reason"] != "mention" for n in told), "sam is mentioned but blind"
-    assert any(e["targetId"] == version_id for e in as_person(
-        hub_server, member, FEED, {"p": "quality"})["activity"]["entries"])  # fmt: skip
+    assert any(
+        e["targetId"] == version_id
+        for e in as_person(hub_server, member, FEED, {"p": "quality"})["activity"]["entries"]
+    )
 
     run_id = a_run(hub_server, "quality")
     read_only = as_person(hub_server, viewer, ADD, {"k": "RUN", "id": run_id, "body": "hi"})
@@ -225,12 +267,20 @@ def test_roles_restrictions_and_bad_input(hub_server: LiveHub) -> None:
     for extra, words in bad_cases:
         got = hub_server.graphql(ADD, {"k": "RUN", "id": run_id, **extra})["data"]["addComment"]
         assert words in got.get("message", ""), (extra, got)
-    bad_filter = hub_server.graphql(ADD, {
-        "k": "DATASET_VERSION", "id": version_id, "body": "a", "anchor": {"filter": "nope >"},
-    })["data"]["addComment"]  # fmt: skip
+    bad_filter = hub_server.graphql(
+        ADD,
+        {
+            "k": "DATASET_VERSION",
+            "id": version_id,
+            "body": "a",
+            "anchor": {"filter": "nope >"},
+        },
+    )["data"]["addComment"]
     assert bad_filter["__typename"] in ("FilterError", "ValidationError"), bad_filter
-    react = hub_server.graphql('mutation($id: ID!) { react(id: $id, emoji: "<script>") { '
-                               "... on Error { message } } }", {"id": said["id"]})  # fmt: skip
+    react = hub_server.graphql(
+        'mutation($id: ID!) { react(id: $id, emoji: "<script>") { ... on Error { message } } }',
+        {"id": said["id"]},
+    )
     assert "React with one of" in react["data"]["react"]["message"]
     missing = hub_server.graphql(DISCUSSION, {"k": "RUN", "id": "0190-nope"})["data"]["discussion"]
     assert missing["__typename"] == "NotFoundError"
@@ -249,16 +299,18 @@ def test_concurrent_comments_are_all_kept_once(hub_server: LiveHub) -> None:
     seen = hub_server.graphql(DISCUSSION, {"k": "RUN", "id": run_id})["data"]["discussion"]
     bodies = sorted(t["comments"][0]["body"] for t in seen["threads"])
     assert bodies == sorted(f"note {i}" for i in range(40))
-    feed = hub_server.graphql(FEED, {"k": "RUN", "id": run_id, "verbs": ["comment."],
-                                     "limit": 200})["data"]["activity"]["entries"]  # fmt: skip
+    feed = hub_server.graphql(
+        FEED, {"k": "RUN", "id": run_id, "verbs": ["comment."], "limit": 200}
+    )["data"]["activity"]["entries"]
     assert len(feed) == 40
 
 
 def test_unauthenticated_callers_read_nothing(hub_server: LiveHub) -> None:
     run_id = a_run(hub_server)
     for query, variables in ((DISCUSSION, {"k": "RUN", "id": run_id}), (INBOX, {})):
-        response = httpx.post(f"{hub_server.url}/graphql",
-                              json={"query": query, "variables": variables})  # fmt: skip
+        response = httpx.post(
+            f"{hub_server.url}/graphql", json={"query": query, "variables": variables}
+        )
         assert response.status_code == 401 and "data" not in response.json()
 
 
@@ -278,15 +330,21 @@ def test_the_feed_tells_uploads_and_role_changes_to_those_who_may_see_them(
     client.upload_dataset("quality", "open-data", inspections(10))
     restrict(hub_server, "quality", "patients", "clinic")
     viewer = person(hub_server, "vic", "viewer")  # granted after the uploads: told in the inbox
-    summaries = [e["summary"] for e in hub_server.graphql(FEED, {"p": "quality"})["data"][
-        "activity"]["entries"]]  # fmt: skip
+    summaries = [
+        e["summary"]
+        for e in hub_server.graphql(FEED, {"p": "quality"})["data"]["activity"]["entries"]
+    ]
     uploads = [s for s in summaries if s.startswith("uploaded")]
-    assert uploads == ["uploaded version 1 of dataset open-data (10 rows)",
-                       "uploaded version 1 of dataset patients (30 rows)"], summaries  # fmt: skip
+    assert uploads == [
+        "uploaded version 1 of dataset open-data (10 rows)",
+        "uploaded version 1 of dataset patients (30 rows)",
+    ], summaries
     assert "limited a dataset to clinic" in summaries
     assert any(s.startswith("gave user vic the viewer role") for s in summaries)
-    seen = [e["summary"] for e in as_person(hub_server, viewer, FEED, {"p": "quality"})[
-        "activity"]["entries"]]  # fmt: skip
+    seen = [
+        e["summary"]
+        for e in as_person(hub_server, viewer, FEED, {"p": "quality"})["activity"]["entries"]
+    ]
     assert not any("patients" in s or "limited" in s for s in seen), seen
     assert any("open-data" in s for s in seen)
     told = as_person(hub_server, viewer, INBOX)["inbox"]

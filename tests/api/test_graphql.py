@@ -149,8 +149,11 @@ def test_expected_failures_are_typed(api: InProcessHub) -> None:
 
 def test_a_variable_of_the_wrong_shape_says_what_is_wrong(api: InProcessHub) -> None:
     """Not masked as an unexpected error: the caller can fix it."""
-    body = api.graphql("query($k: TargetKind!) { discussion(kind: $k, id: \"x\") { __typename } }",
-                       {"k": "model_version"}, expect_errors=True)  # fmt: skip
+    body = api.graphql(
+        'query($k: TargetKind!) { discussion(kind: $k, id: "x") { __typename } }',
+        {"k": "model_version"},
+        expect_errors=True,
+    )
     message = body["errors"][0]["message"]
     assert "Value 'model_version' does not exist in 'TargetKind' enum" in message
     assert "MODEL_VERSION" in message

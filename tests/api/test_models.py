@@ -32,33 +32,49 @@ MODEL = """query($p: String!, $m: String!) { model(project: $p, name: $m) {
                checks { kind status detail } } } } }"""
 CREATE = """mutation($p: String!, $m: String!) { createModel(project: $p, name: $m) {
   __typename ... on Model { name } ... on Error { message } } }"""
-STRICT = {"protected": ["production"], "approvals": 1, "checks": [
-    {"kind": "metric", "metric": "val/accuracy", "op": ">=", "value": 0.9},
-    {"kind": "no_worse", "metric": "val/accuracy", "by": 0.01},
-    {"kind": "schema"},
-]}  # fmt: skip
+STRICT = {
+    "protected": ["production"],
+    "approvals": 1,
+    "checks": [
+        {"kind": "metric", "metric": "val/accuracy", "op": ">=", "value": 0.9},
+        {"kind": "no_worse", "metric": "val/accuracy", "by": 0.01},
+        {"kind": "schema"},
+    ],
+}
 INPUTS = {"image_id": "string", "width": "int64", "pixels": "list<float>"}
 
 
 def trained(live: LiveHub, token: str, accuracy: float, name: str = "train") -> hub.Run:
-    run = hub.init(project="vision", experiment="detector", name=name, url=live.url,
-                   token=token, capture_environment=False)  # fmt: skip
+    run = hub.init(
+        project="vision",
+        experiment="detector",
+        name=name,
+        url=live.url,
+        token=token,
+        capture_environment=False,
+    )
     for step, value in enumerate((0.5, 0.8, accuracy)):
         run.log({"val/accuracy": value}, step=step)
     run.finish()
     return run
 
 
-def register(live: LiveHub, token: str, accuracy: float, inputs: Any = INPUTS,
-             name: str = "defect-detector") -> dict[str, Any]:  # fmt: skip
+def register(
+    live: LiveHub, token: str, accuracy: float, inputs: Any = INPUTS, name: str = "defect-detector"
+) -> dict[str, Any]:
     run = trained(live, token, accuracy)
     return hub.Client(live.url, token).models.register(
-        run.id, name, "s3://models/defects/model.onnx", inputs=inputs,
-        tags={"framework": "onnx"})  # fmt: skip
+        run.id, name, "s3://models/defects/model.onnx", inputs=inputs, tags={"framework": "onnx"}
+    )
 
 
-def move(live: LiveHub, token: str, version: int | None, alias: str = "production",
-         model: str = "defect-detector") -> dict[str, Any]:  # fmt: skip
+def move(
+    live: LiveHub,
+    token: str,
+    version: int | None,
+    alias: str = "production",
+    model: str = "defect-detector",
+) -> dict[str, Any]:
     variables = {"p": "vision", "m": model, "a": alias, "v": version}
     result: dict[str, Any] = as_person(live, token, MOVE, variables)["moveModelAlias"]
     return result
@@ -69,8 +85,9 @@ def model(live: LiveHub, token: str, name: str = "defect-detector") -> dict[str,
     return result
 
 
-def policy(live: LiveHub, token: str, rules: dict[str, Any],
-           name: str = "defect-detector") -> dict[str, Any]:  # fmt: skip
+def policy(
+    live: LiveHub, token: str, rules: dict[str, Any], name: str = "defect-detector"
+) -> dict[str, Any]:
     variables = {"p": "vision", "m": name, "policy": rules}
     result: dict[str, Any] = as_person(live, token, POLICY, variables)["setModelPolicy"]
     return result
@@ -78,8 +95,13 @@ def policy(live: LiveHub, token: str, rules: dict[str, Any],
 
 @pytest.fixture
 def team(hub_server: LiveHub) -> dict[str, str]:
-    hub.init(project="vision", experiment="detector", url=hub_server.url, token=hub_server.token,
-             capture_environment=False).finish()  # fmt: skip
+    hub.init(
+        project="vision",
+        experiment="detector",
+        url=hub_server.url,
+        token=hub_server.token,
+        capture_environment=False,
+    ).finish()
     return {
         "ana": person(hub_server, "ana", "editor", "vision"),
         "bob": person(hub_server, "bob", "commenter", "vision"),
@@ -88,16 +110,21 @@ def team(hub_server: LiveHub) -> dict[str, str]:
     }
 
 
-def test_a_promotion_through_checks_and_an_approval(hub_server: LiveHub,
-                                                     team: dict[str, str]) -> None:  # fmt: skip
+def test_a_promotion_through_checks_and_an_approval(
+    hub_server: LiveHub, team: dict[str, str]
+) -> None:
     ana, bob, mia = team["ana"], team["bob"], team["mia"]
     first = register(hub_server, ana, 0.91)
     assert (first["number"], first["checks"], first["gate"]["open"]) == (1, [], True)
     assert {i["name"]: i["type"] for i in first["inputSchema"]} == INPUTS
     assert move(hub_server, mia, 1)["version"] == 1, "the default policy asks for nothing"
     model_id = hub.Client(hub_server.url, bob).models.get("vision", "defect-detector")["id"]
-    as_person(hub_server, bob, "mutation($id: ID!) { watch(kind: MODEL, id: $id, on: true) { "
-              "__typename } }", {"id": model_id})  # fmt: skip
+    as_person(
+        hub_server,
+        bob,
+        "mutation($id: ID!) { watch(kind: MODEL, id: $id, on: true) { __typename } }",
+        {"id": model_id},
+    )
     assert policy(hub_server, mia, STRICT)["approvals"] == 1
 
     worse = register(hub_server, ana, 0.85, inputs={**INPUTS, "width": "int32", "depth": "int8"})
@@ -109,15 +136,20 @@ def test_a_promotion_through_checks_and_an_approval(hub_server: LiveHub,
     assert "depth (int8) is not an input of version 1" in checks["schema"]["detail"]
     blocked = move(hub_server, mia, 2)
     assert blocked["__typename"] == "ForbiddenError"
-    assert blocked["message"] == ("Version 2 may not be production yet: 3 check(s) failed; "
-                                  "0 of 1 approval(s).")  # fmt: skip
+    assert blocked["message"] == (
+        "Version 2 may not be production yet: 3 check(s) failed; 0 of 1 approval(s)."
+    )
 
     fixed = register(hub_server, ana, 0.93, inputs={"image_id": "string", "width": "int64"})
     assert [c["status"] for c in fixed["checks"]] == ["passed", "passed", "passed"]
     assert fixed["gate"]["reasons"] == ["0 of 1 approval(s)"]
-    own = as_person(hub_server, ana, 'mutation($id: ID!) { reviewModelVersion(id: $id, '
-                    'verdict: "approve") { __typename ... on Error { message } } }',
-                    {"id": fixed["id"]})["reviewModelVersion"]  # fmt: skip
+    own = as_person(
+        hub_server,
+        ana,
+        "mutation($id: ID!) { reviewModelVersion(id: $id, "
+        'verdict: "approve") { __typename ... on Error { message } } }',
+        {"id": fixed["id"]},
+    )["reviewModelVersion"]
     assert own == {
         "__typename": "ForbiddenError",
         "message": "You registered this version: someone else approves it.",
@@ -127,14 +159,21 @@ def test_a_promotion_through_checks_and_an_approval(hub_server: LiveHub,
     moved = move(hub_server, mia, 3)
     assert (moved["version"], moved["previous"], moved["automatic"]) == (3, 1, False)
 
-    lineage = as_person(hub_server, team["vic"], "query($id: ID!) { runModelVersions(runId: $id) "
-                        "{ model number aliases } }", {"id": fixed["runId"]})  # fmt: skip
+    lineage = as_person(
+        hub_server,
+        team["vic"],
+        "query($id: ID!) { runModelVersions(runId: $id) { model number aliases } }",
+        {"id": fixed["runId"]},
+    )
     assert lineage["runModelVersions"] == [
-        {"model": "defect-detector", "number": 3, "aliases": ["production"]}]  # fmt: skip
+        {"model": "defect-detector", "number": 3, "aliases": ["production"]}
+    ]
     seen = model(hub_server, team["vic"])
     assert seen["aliases"] == [{"alias": "production", "version": 3, "movedBy": "mia"}]
     assert [(m["version"], m["previous"], m["movedBy"]) for m in seen["moves"]] == [
-        (3, 1, "mia"), (1, None, "mia")]  # fmt: skip
+        (3, 1, "mia"),
+        (1, None, "mia"),
+    ]
     told = {(n["reason"], n["entry"]["verb"]) for n in as_person(hub_server, ana, INBOX)["inbox"]}
     assert {("model", "model.approve"), ("model", "model.alias")} <= told
     watched = {n["entry"]["summary"] for n in as_person(hub_server, bob, INBOX)["inbox"]}
@@ -146,8 +185,13 @@ def test_the_gate_holds_for_everyone(hub_server: LiveHub, team: dict[str, str]) 
     site admin; weakening the policy does not open the gate of a version already waiting, and
     re-running checks judges them by the version's own policy."""
     ana, bob, mia = team["ana"], team["bob"], team["mia"]
-    hub.init(project="quality", experiment="e", url=hub_server.url, token=hub_server.token,
-             capture_environment=False).finish()  # fmt: skip
+    hub.init(
+        project="quality",
+        experiment="e",
+        url=hub_server.url,
+        token=hub_server.token,
+        capture_environment=False,
+    ).finish()
     other = person(hub_server, "oli", "maintainer", "quality")
     register(hub_server, ana, 0.95)
     assert policy(hub_server, mia, STRICT)["__typename"] == "ModelPolicy"
@@ -159,9 +203,13 @@ def test_the_gate_holds_for_everyone(hub_server: LiveHub, team: dict[str, str]) 
     assert policy(hub_server, ana, {"approvals": 0})["__typename"] == "ForbiddenError"
     assert policy(hub_server, mia, {"approvals": 0})["approvals"] == 0
     assert move(hub_server, mia, 2)["__typename"] == "ForbiddenError", "registered under 1"
-    again = as_person(hub_server, ana, 'mutation($id: ID!) { rerunModelChecks(id: $id) { '
-                      "__typename ... on ModelVersion { gate { reasons } checks { status } } } }",
-                      {"id": waiting["id"]})["rerunModelChecks"]  # fmt: skip
+    again = as_person(
+        hub_server,
+        ana,
+        "mutation($id: ID!) { rerunModelChecks(id: $id) { "
+        "__typename ... on ModelVersion { gate { reasons } checks { status } } } }",
+        {"id": waiting["id"]},
+    )["rerunModelChecks"]
     assert again["gate"]["reasons"] == ["0 of 1 approval(s)"] and len(again["checks"]) == 3
     unprotected = move(hub_server, ana, 2, alias="staging")
     assert unprotected["version"] == 2, "editors move aliases the policy does not protect"
@@ -186,8 +234,12 @@ def test_an_alias_moves_by_itself_once_the_policy_is_satisfied(
     hub_server: LiveHub, team: dict[str, str]
 ) -> None:
     ana, bob, mia = team["ana"], team["bob"], team["mia"]
-    assert graphql_call(hub_server.url, ana, CREATE, {"p": "vision", "m": "ranker"})["data"][
-        "createModel"]["name"] == "ranker"  # fmt: skip
+    assert (
+        graphql_call(hub_server.url, ana, CREATE, {"p": "vision", "m": "ranker"})["data"][
+            "createModel"
+        ]["name"]
+        == "ranker"
+    )
     rules = {
         "protected": ["production"],
         "approvals": 1,
@@ -256,8 +308,7 @@ def test_concurrent_registrations_and_moves(hub_server: LiveHub, team: dict[str,
     assert sorted(v["number"] for v in made) == [1, 2, 3, 4, 5, 6]
     assert len(hub.Client(hub_server.url, ana).models.get("vision", "twins")["versions"]) == 6
     with ThreadPoolExecutor(6) as pool:
-        answers = list(pool.map(lambda n: move(hub_server, mia, n, model="twins"),
-                                range(1, 7)))  # fmt: skip
+        answers = list(pool.map(lambda n: move(hub_server, mia, n, model="twins"), range(1, 7)))
     won = [a for a in answers if a["__typename"] == "AliasMove"]
     lost = [a for a in answers if a["__typename"] != "AliasMove"]
     assert won and all("moved while you were deciding" in a["message"] for a in lost)

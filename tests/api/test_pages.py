@@ -32,10 +32,21 @@ PNG = base64.b64encode(  # a one-pixel PNG
 ).decode()
 
 
-def save(live: LiveHub, token: str, slug: str, body: str, title: str = "", kind: str = "page",
-         message: str = "") -> dict[str, Any]:  # fmt: skip
-    return as_person(live, token, SAVE, {"p": "vision", "s": slug, "b": body, "t": title,
-                                         "k": kind, "m": message})["savePage"]  # fmt: skip
+def save(
+    live: LiveHub,
+    token: str,
+    slug: str,
+    body: str,
+    title: str = "",
+    kind: str = "page",
+    message: str = "",
+) -> dict[str, Any]:
+    return as_person(
+        live,
+        token,
+        SAVE,
+        {"p": "vision", "s": slug, "b": body, "t": title, "k": kind, "m": message},
+    )["savePage"]
 
 
 def page(live: LiveHub, token: str, slug: str, version: int | None = None) -> dict[str, Any]:
@@ -43,8 +54,14 @@ def page(live: LiveHub, token: str, slug: str, version: int | None = None) -> di
 
 
 def test_pages_are_versioned_and_their_cards_follow_each_reader(hub_server: LiveHub) -> None:
-    run = hub.init(project="vision", experiment="e", name="lr-3e-4", url=hub_server.url,
-                   token=hub_server.token, capture_environment=False)  # fmt: skip
+    run = hub.init(
+        project="vision",
+        experiment="e",
+        name="lr-3e-4",
+        url=hub_server.url,
+        token=hub_server.token,
+        capture_environment=False,
+    )
     run.finish()
     client = hub.Client(hub_server.url, hub_server.token)
     client.upload_dataset("vision", "parts", inspections(20))
@@ -58,8 +75,14 @@ def test_pages_are_versioned_and_their_cards_follow_each_reader(hub_server: Live
     first = save(hub_server, ada, "decisions", body, "Decisions", message="first cut")
     assert (first["__typename"], first["version"]) == ("Page", 1), first
     assert "<script>" not in first["html"] and "<h1>Decisions</h1>" in first["html"]
-    second = save(hub_server, hub_server.token, "decisions", body + "\n\nAgreed on Monday.",
-                  "Decisions", message="agreed")  # fmt: skip
+    second = save(
+        hub_server,
+        hub_server.token,
+        "decisions",
+        body + "\n\nAgreed on Monday.",
+        "Decisions",
+        message="agreed",
+    )
     assert second["version"] == 2
     seen = page(hub_server, ada, "decisions")
     assert seen["version"] == 2 and [h["version"] for h in seen["history"]] == [2, 1]
@@ -67,8 +90,11 @@ def test_pages_are_versioned_and_their_cards_follow_each_reader(hub_server: Live
     cards = {c["reference"]: c for c in seen["cards"]}
     assert cards["run:lr-3e-4"]["state"] == "finished" and cards["run:lr-3e-4"]["objectId"]
     assert cards["dataset:parts@1"]["state"].startswith("version 1: 20 rows")
-    assert cards["dataset:faces"] == {**cards["dataset:faces"], "objectId": None,
-                                      "state": "not found, or not yours to see"}  # fmt: skip
+    assert cards["dataset:faces"] == {
+        **cards["dataset:faces"],
+        "objectId": None,
+        "state": "not found, or not yours to see",
+    }
     assert {k: v for k, v in cards["dataset:nope"].items() if k != "reference"} == {
         k: v for k, v in cards["dataset:faces"].items() if k != "reference"
     } | {"title": "dataset nope"}, "a hidden dataset looks like a missing one"
@@ -90,30 +116,56 @@ def notebook() -> str:
     book = v4.new_notebook()
     book.cells = [
         v4.new_markdown_cell("# Why line C drifts\nA look at the **oven** change."),
-        v4.new_code_cell("df.groupby('line').temperature_c.mean()", execution_count=1,
-                         outputs=[v4.new_output("stream", name="stdout", text="computing\n"),
-                                  v4.new_output("display_data", data={"image/png": PNG}),
-                                  v4.new_output("execute_result", execution_count=1, data={
-                                      "text/html": "<table><tr><td>C</td><td>44.1</td></tr>"
-                                      "</table><script>alert(1)</script>",
-                                      "text/plain": "line C 44.1"})]),
-        v4.new_code_cell("1/0", outputs=[v4.new_output(
-            "error", ename="ZeroDivisionError", evalue="division by zero",
-            traceback=["\x1b[31mZeroDivisionError\x1b[0m: division by zero"])]),
-    ]  # fmt: skip
+        v4.new_code_cell(
+            "df.groupby('line').temperature_c.mean()",
+            execution_count=1,
+            outputs=[
+                v4.new_output("stream", name="stdout", text="computing\n"),
+                v4.new_output("display_data", data={"image/png": PNG}),
+                v4.new_output(
+                    "execute_result",
+                    execution_count=1,
+                    data={
+                        "text/html": "<table><tr><td>C</td><td>44.1</td></tr>"
+                        "</table><script>alert(1)</script>",
+                        "text/plain": "line C 44.1",
+                    },
+                ),
+            ],
+        ),
+        v4.new_code_cell(
+            "1/0",
+            outputs=[
+                v4.new_output(
+                    "error",
+                    ename="ZeroDivisionError",
+                    evalue="division by zero",
+                    traceback=["\x1b[31mZeroDivisionError\x1b[0m: division by zero"],
+                )
+            ],
+        ),
+    ]
     return str(nbformat.writes(book))
 
 
 def test_notebooks_render_cell_by_cell_safely_and_take_comments(
     hub_server: LiveHub, tmp_path: Path
 ) -> None:
-    run = hub.init(project="vision", experiment="e", url=hub_server.url, token=hub_server.token,
-                   capture_environment=False)  # fmt: skip
+    run = hub.init(
+        project="vision",
+        experiment="e",
+        url=hub_server.url,
+        token=hub_server.token,
+        capture_environment=False,
+    )
     path = tmp_path / "Line C drift.ipynb"
     path.write_text(notebook())
     made = run.attach_notebook("vision", path, message="after the oven change")
-    assert (made["slug"], made["version"], made["title"]) == ("line-c-drift", 1,
-                                                              "Why line C drifts")  # fmt: skip
+    assert (made["slug"], made["version"], made["title"]) == (
+        "line-c-drift",
+        1,
+        "Why line C drifts",
+    )
     shown = page(hub_server, hub_server.token, "line-c-drift")
     assert shown["kind"] == "notebook" and shown["runId"] == run.id
     markdown, code, error = shown["cells"]
@@ -121,21 +173,29 @@ def test_notebooks_render_cell_by_cell_safely_and_take_comments(
     assert f'src="data:image/png;base64,{PNG}"' in code["html"]
     assert "<td>44.1</td>" in code["html"] and "script" not in code["html"]
     assert "computing" in code["html"] and "\x1b" not in error["html"]
-    attached = hub_server.graphql("query($id: ID!) { runNotebooks(runId: $id) { slug } }",
-                                  {"id": run.id})["data"]["runNotebooks"]  # fmt: skip
+    attached = hub_server.graphql(
+        "query($id: ID!) { runNotebooks(runId: $id) { slug } }", {"id": run.id}
+    )["data"]["runNotebooks"]
     assert attached == [{"slug": "line-c-drift"}]
-    said = hub_server.graphql(ADD, {"k": "PAGE", "id": shown["id"], "body": "Nice plot",
-                                    "anchor": {"cell": 1}})["data"]["addComment"]  # fmt: skip
+    said = hub_server.graphql(
+        ADD, {"k": "PAGE", "id": shown["id"], "body": "Nice plot", "anchor": {"cell": 1}}
+    )["data"]["addComment"]
     assert said["__typename"] == "Comment"
-    beyond = hub_server.graphql(ADD, {"k": "PAGE", "id": shown["id"], "body": "x",
-                                      "anchor": {"cell": 9}})["data"]["addComment"]  # fmt: skip
+    beyond = hub_server.graphql(
+        ADD, {"k": "PAGE", "id": shown["id"], "body": "x", "anchor": {"cell": 9}}
+    )["data"]["addComment"]
     assert "numbered 0 to 2" in beyond["message"]
     run.finish()
 
 
 def test_bad_pages_and_roles(hub_server: LiveHub) -> None:
-    hub.init(project="vision", experiment="e", url=hub_server.url, token=hub_server.token,
-             capture_environment=False).finish()  # fmt: skip
+    hub.init(
+        project="vision",
+        experiment="e",
+        url=hub_server.url,
+        token=hub_server.token,
+        capture_environment=False,
+    ).finish()
     viewer = person(hub_server, "vic", "viewer", "vision")
     outsider = person(hub_server, "oz", None)
     token = hub_server.token

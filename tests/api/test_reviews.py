@@ -44,20 +44,27 @@ TALLY = """query($id: ID!) { review(id: $id) { __typename ... on Error { message
 def predictions(rows: int = 300) -> pl.DataFrame:
     rng = np.random.default_rng(5)
     defects = ["none", "scratch", "dent"]
-    return pl.DataFrame({
-        "part_id": np.arange(rows),
-        "line": rng.choice(["A", "B", "C"], rows),
-        "image": [f"s3://line-camera/{i:06d}.png" for i in range(rows)],
-        "inspector_email": [f"inspector{i % 7}@plant.example" for i in range(rows)],
-        "prediction": rng.choice(defects, rows),
-        "truth": rng.choice(defects, rows),
-    })  # fmt: skip
+    return pl.DataFrame(
+        {
+            "part_id": np.arange(rows),
+            "line": rng.choice(["A", "B", "C"], rows),
+            "image": [f"s3://line-camera/{i:06d}.png" for i in range(rows)],
+            "inspector_email": [f"inspector{i % 7}@plant.example" for i in range(rows)],
+            "prediction": rng.choice(defects, rows),
+            "truth": rng.choice(defects, rows),
+        }
+    )
 
 
 @pytest.fixture
 def queue(hub_server: LiveHub) -> dict[str, Any]:
-    hub.init(project="vision", experiment="detector", url=hub_server.url, token=hub_server.token,
-             capture_environment=False).finish()  # fmt: skip
+    hub.init(
+        project="vision",
+        experiment="detector",
+        url=hub_server.url,
+        token=hub_server.token,
+        capture_environment=False,
+    ).finish()
     roles = (("ana", "editor"), ("bob", "commenter"), ("cyd", "commenter"), ("vic", "viewer"))
     people = {name: person(hub_server, name, role, "vision") for name, role in roles}
     people["oz"] = person(hub_server, "oz", None)
@@ -67,35 +74,54 @@ def queue(hub_server: LiveHub) -> dict[str, Any]:
         'mutation { describeDatasetColumn(project: "vision", dataset: "predictions", '
         'column: "inspector_email", description: "Who took the picture", pii: true) '
         "{ __typename } }"
-    )  # fmt: skip
-    version = client.models.register(trained(hub_server, people["ana"], 0.9).id,
-                                     "defect-detector", "model.onnx")  # fmt: skip
-    started = as_person(hub_server, people["ana"], START,
-                        {"v": version["id"], "size": 20, "per": 2})["startReview"]  # fmt: skip
+    )
+    version = client.models.register(
+        trained(hub_server, people["ana"], 0.9).id, "defect-detector", "model.onnx"
+    )
+    started = as_person(
+        hub_server, people["ana"], START, {"v": version["id"], "size": 20, "per": 2}
+    )["startReview"]
     return {"people": people, "id": started["id"], "started": started, "version": version}
 
 
-def judge(live: LiveHub, token: str, queue_id: str, position: int, ok: bool,
-          label: str | None = None, comment: str = "") -> dict[str, Any]:  # fmt: skip
+def judge(
+    live: LiveHub,
+    token: str,
+    queue_id: str,
+    position: int,
+    ok: bool,
+    label: str | None = None,
+    comment: str = "",
+) -> dict[str, Any]:
     variables = {"id": queue_id, "p": position, "ok": ok, "label": label, "comment": comment}
     result: dict[str, Any] = as_person(live, token, JUDGE, variables)["judgeSample"]
     return result
 
 
-def samples(live: LiveHub, token: str, queue_id: str, offset: int = 0, limit: int = 1,
-            position: int | None = None) -> dict[str, Any]:  # fmt: skip
+def samples(
+    live: LiveHub,
+    token: str,
+    queue_id: str,
+    offset: int = 0,
+    limit: int = 1,
+    position: int | None = None,
+) -> dict[str, Any]:
     variables = {"id": queue_id, "offset": offset, "limit": limit, "position": position}
     result: dict[str, Any] = as_person(live, token, SAMPLES, variables)["reviewSamples"]
     return result
 
 
-def test_two_reviewers_judge_and_the_tally_adds_up(hub_server: LiveHub,
-                                                   queue: dict[str, Any]) -> None:  # fmt: skip
+def test_two_reviewers_judge_and_the_tally_adds_up(
+    hub_server: LiveHub, queue: dict[str, Any]
+) -> None:
     bob, cyd, ana = (queue["people"][n] for n in ("bob", "cyd", "ana"))
     started = queue["started"]
     assert started["labels"] == ["dent", "none", "scratch"], "from the predictions"
     assert (started["model"], started["version"], started["dataset"]) == (
-        "defect-detector", 1, "predictions")  # fmt: skip
+        "defect-detector",
+        1,
+        "predictions",
+    )
     first = samples(hub_server, bob, queue["id"])
     assert first["total"] == 20 and first["judgedByMe"] == 0
     assert "<strong>defect</strong>" in first["instructionsHtml"]
@@ -113,17 +139,24 @@ def test_two_reviewers_judge_and_the_tally_adds_up(hub_server: LiveHub,
         ok = position < 10 or position >= 15
         judge(hub_server, cyd, queue["id"], position, ok, None if ok else "dent")
     tallied = as_person(hub_server, ana, TALLY, {"id": queue["id"]})["review"]["tally"]
-    assert {k: tallied[k] for k in ("samples", "judged", "complete", "judgements", "correct",
-                                    "decided")} == {"samples": 20, "judged": 20, "complete": 20,
-                                                    "judgements": 40, "correct": 10,
-                                                    "decided": 15}  # fmt: skip
+    assert {
+        k: tallied[k] for k in ("samples", "judged", "complete", "judgements", "correct", "decided")
+    } == {
+        "samples": 20,
+        "judged": 20,
+        "complete": 20,
+        "judgements": 40,
+        "correct": 10,
+        "decided": 15,
+    }
     assert tallied["accuracy"] == pytest.approx(10 / 15)
     assert (tallied["low"], tallied["high"]) == pytest.approx(wilson(10, 15))
     assert tallied["low"] < 10 / 15 < tallied["high"]
     assert tallied["disagreements"] == [15, 16, 17, 18, 19]
     assert tallied["agreement"] == pytest.approx(0.75)
-    expected = fleiss_kappa([["correct"] * 2] * 10 + [["wrong: dent"] * 2] * 5
-                            + [["wrong: dent", "correct"]] * 5)  # fmt: skip
+    expected = fleiss_kappa(
+        [["correct"] * 2] * 10 + [["wrong: dent"] * 2] * 5 + [["wrong: dent", "correct"]] * 5
+    )
     assert tallied["kappa"] == pytest.approx(expected)
     # A second verdict replaces the first.
     judge(hub_server, cyd, queue["id"], 15, False, "dent", "Looked again: a dent.")
@@ -146,33 +179,49 @@ def test_publishing_makes_the_next_training_set_and_closing_ends_it(
     publish = "mutation($id: ID!) { publishReview(id: $id) { __typename } }"
     published = as_person(hub_server, bob, publish, {"id": queue["id"]})
     assert published["publishReview"]["__typename"] == "ForbiddenError"
-    made = as_person(hub_server, ana, 'mutation($id: ID!) { publishReview(id: $id, message: '
-                     '"reviewed labels") { __typename ... on PublishedReview { dataset version '
-                     "rows created } } }", {"id": queue["id"]})["publishReview"]  # fmt: skip
-    assert made == {"__typename": "PublishedReview", "dataset": "predictions", "version": 2,
-                    "rows": 300, "created": True}  # fmt: skip
+    made = as_person(
+        hub_server,
+        ana,
+        "mutation($id: ID!) { publishReview(id: $id, message: "
+        '"reviewed labels") { __typename ... on PublishedReview { dataset version '
+        "rows created } } }",
+        {"id": queue["id"]},
+    )["publishReview"]
+    assert made == {
+        "__typename": "PublishedReview",
+        "dataset": "predictions",
+        "version": 2,
+        "rows": 300,
+        "created": True,
+    }
     table = hub.Client(hub_server.url, ana).dataset("vision", "predictions", 2)
     by_row = {r["part_id"]: r for r in table.to_dicts()}
     first, second, third = (by_row[s["rowNumber"]] for s in grid)
     assert (first["review_correct"], first["review_label"]) == (True, first["prediction"])
     assert (second["review_correct"], second["review_label"]) == (False, "scratch")
     assert (third["review_correct"], third["review_label"], third["review_count"]) == (
-        None, None, 2), "a tie decides nothing"  # fmt: skip
+        None,
+        None,
+        2,
+    ), "a tie decides nothing"
     assert sum(r["review_count"] > 0 for r in by_row.values()) == 3
 
     close = "mutation($id: ID!) { closeReview(id: $id) { ... on ReviewQueue { closedAt } } }"
     closed = as_person(hub_server, ana, close, {"id": queue["id"]})
     assert closed["closeReview"]["closedAt"]
     late = judge(hub_server, cyd, queue["id"], 3, True)
-    assert late == {"__typename": "ConflictError",
-                    "message": "This review is closed: its results are final."}  # fmt: skip
+    assert late == {
+        "__typename": "ConflictError",
+        "message": "This review is closed: its results are final.",
+    }
     assert as_person(hub_server, bob, "{ reviews { id } }")["reviews"] == [], "no longer waiting"
 
 
 def test_rights_and_bad_verdicts(hub_server: LiveHub, queue: dict[str, Any]) -> None:
     vic, oz, bob, ana = (queue["people"][n] for n in ("vic", "oz", "bob", "ana"))
     assert [q["id"] for q in as_person(hub_server, bob, "{ reviews { id } }")["reviews"]] == [
-        queue["id"]]  # fmt: skip
+        queue["id"]
+    ]
     assert judge(hub_server, vic, queue["id"], 0, True)["__typename"] == "ForbiddenError"
     assert judge(hub_server, oz, queue["id"], 0, True)["__typename"] == "NotFoundError"
     assert samples(hub_server, oz, queue["id"])["__typename"] == "NotFoundError"
@@ -187,7 +236,8 @@ def test_rights_and_bad_verdicts(hub_server: LiveHub, queue: dict[str, Any]) -> 
         said = judge(hub_server, bob, queue["id"], position, ok, label, comment)
         assert words in said["message"], said
     assert samples(hub_server, bob, queue["id"], limit=101)["message"] == (
-        "Ask for 1 to 100 samples at a time.")  # fmt: skip
+        "Ask for 1 to 100 samples at a time."
+    )
     version = queue["version"]["id"]
     for variables, words in (
         ({"v": version, "size": 301, "per": 2}, "Review 1 to 300 samples"),
@@ -198,8 +248,9 @@ def test_rights_and_bad_verdicts(hub_server: LiveHub, queue: dict[str, Any]) -> 
         assert words in said["message"], said
     said = as_person(hub_server, bob, START, {"v": version, "size": 5, "per": 1})["startReview"]
     assert said["__typename"] == "ForbiddenError", "editors start reviews"
-    wrong_column = graphql_call(hub_server.url, ana, START.replace('"truth"', '"nope"'),
-                                {"v": version, "size": 5, "per": 1})  # fmt: skip
+    wrong_column = graphql_call(
+        hub_server.url, ana, START.replace('"truth"', '"nope"'), {"v": version, "size": 5, "per": 1}
+    )
     assert "has no column 'nope'" in wrong_column["data"]["startReview"]["message"]
 
 
@@ -215,9 +266,18 @@ def test_concurrent_verdicts_are_all_kept(hub_server: LiveHub, queue: dict[str, 
 
 def test_the_statistics_against_published_values() -> None:
     # Fleiss (1971) as worked on Wikipedia: 10 subjects, 14 raters, 5 categories: kappa 0.210.
-    table = [[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0],
-             [2, 2, 8, 1, 1], [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2],
-             [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]]  # fmt: skip
+    table = [
+        [0, 0, 0, 0, 14],
+        [0, 2, 6, 4, 2],
+        [0, 0, 3, 5, 6],
+        [0, 3, 9, 2, 0],
+        [2, 2, 8, 1, 1],
+        [7, 7, 0, 0, 0],
+        [3, 2, 6, 3, 0],
+        [2, 5, 3, 2, 2],
+        [6, 5, 2, 1, 0],
+        [0, 2, 2, 3, 7],
+    ]
     ratings = [[str(c) for c, n in enumerate(row) for _ in range(n)] for row in table]
     assert fleiss_kappa(ratings) == pytest.approx(0.210, abs=5e-4)
     # Wilson (1927), as in Newcombe (1998), table I: 81 of 263 gives 0.2553 to 0.3662.
@@ -235,16 +295,24 @@ def test_a_review_check_waits_for_people_and_then_moves_the_alias(
 
     ana, bob = queue["people"]["ana"], queue["people"]["bob"]
     mia = person(hub_server, "mia", "maintainer", "vision")
-    rules = {"protected": ["production"], "autoMove": "production", "checks": [
-        {"kind": "review", "value": 0.8, "samples": 5}]}  # fmt: skip
+    rules = {
+        "protected": ["production"],
+        "autoMove": "production",
+        "checks": [{"kind": "review", "value": 0.8, "samples": 5}],
+    }
     assert policy(hub_server, mia, rules)["checks"] == [
-        {"kind": "review", "title": "reviewers judge 80% or more correct (5 samples)"}]  # fmt: skip
-    assert "between 0 and 1" in policy(hub_server, mia, {"checks": [
-        {"kind": "review", "value": 80}]})["message"]  # fmt: skip
+        {"kind": "review", "title": "reviewers judge 80% or more correct (5 samples)"}
+    ]
+    assert (
+        "between 0 and 1"
+        in policy(hub_server, mia, {"checks": [{"kind": "review", "value": 80}]})["message"]
+    )
     version = hub.Client(hub_server.url, ana).models.register(
-        trained(hub_server, ana, 0.9).id, "defect-detector", "v2.onnx")  # fmt: skip
+        trained(hub_server, ana, 0.9).id, "defect-detector", "v2.onnx"
+    )
     assert [(c["status"], c["detail"]) for c in version["checks"]] == [
-        ("queued", "Waiting for reviews.")]  # fmt: skip
+        ("queued", "Waiting for reviews.")
+    ]
     started = as_person(hub_server, ana, START, {"v": version["id"], "size": 10, "per": 1})
     review_id = started["startReview"]["id"]
     for position in range(4):

@@ -114,21 +114,48 @@ def test_each_view_is_shared_and_read_through_its_link(
 
 BAD = [
     ({"view": "RUN_COMPARISON", "runIds": [], "metrics": ["val/loss"]}, "at least one run"),
-    ({"view": "RUN_COMPARISON", "runIds": [f"r{i}" for i in range(13)], "metrics": ["x"]},
-     "at most 12"),
+    (
+        {"view": "RUN_COMPARISON", "runIds": [f"r{i}" for i in range(13)], "metrics": ["x"]},
+        "at most 12",
+    ),
     ({"view": "METRIC_CHART", "runIds": ["a", "b"], "metrics": ["x"]}, "at most 1"),
     ({"view": "METRIC_CHART", "runIds": ["x') or ('1'='1"], "metrics": ["x"]}, "not a run id"),
     ({"view": "RUN_COMPARISON", "runIds": ["{run}"], "metrics": []}, "at least one metric"),
-    ({"view": "RUN_COMPARISON", "runIds": ["{run}"], "metrics": [f"m{i}" for i in range(9)]},
-     "at most 8"),
-    ({"view": "RUN_COMPARISON", "runIds": ["{run}"], "metrics": ["val/loss"], "title": " "},
-     "title"),
-    ({"view": "RUN_COMPARISON", "runIds": ["{run}"], "metrics": ["val/loss"], "title": "t" * 201},
-     "at most 200"),
-    ({"view": "RUN_COMPARISON", "runIds": ["{run}"], "metrics": ["val/loss"],
-      "expiresInDays": 0}, "1 to 366 days"),
-    ({"view": "RUN_COMPARISON", "runIds": ["{run}"], "metrics": ["val/loss"],
-      "expiresInDays": 400}, "1 to 366 days"),
+    (
+        {"view": "RUN_COMPARISON", "runIds": ["{run}"], "metrics": [f"m{i}" for i in range(9)]},
+        "at most 8",
+    ),
+    (
+        {"view": "RUN_COMPARISON", "runIds": ["{run}"], "metrics": ["val/loss"], "title": " "},
+        "title",
+    ),
+    (
+        {
+            "view": "RUN_COMPARISON",
+            "runIds": ["{run}"],
+            "metrics": ["val/loss"],
+            "title": "t" * 201,
+        },
+        "at most 200",
+    ),
+    (
+        {
+            "view": "RUN_COMPARISON",
+            "runIds": ["{run}"],
+            "metrics": ["val/loss"],
+            "expiresInDays": 0,
+        },
+        "1 to 366 days",
+    ),
+    (
+        {
+            "view": "RUN_COMPARISON",
+            "runIds": ["{run}"],
+            "metrics": ["val/loss"],
+            "expiresInDays": 400,
+        },
+        "1 to 366 days",
+    ),
     ({"view": "WIKI_PAGE", "slug": "../../etc/passwd"}, "slug"),
     ({"view": "RESOURCE_USAGE", "days": 0}, "1 to 90 days"),
     ({"view": "DATASET_PROFILE"}, "Name the dataset"),
@@ -137,7 +164,7 @@ BAD = [
     ({"view": "RUN_COMPARISON", "runIds": ["{other}"], "metrics": ["val/loss"]}, "no run"),
     ({"view": "RUN_COMPARISON", "runIds": ["{run}"], "metrics": ["never-logged"]}, "metrics"),
     ({"view": "WIKI_PAGE", "slug": "no-such-page"}, "No page"),
-]  # fmt: skip
+]
 
 
 def test_bad_input_is_refused_with_a_reason_and_makes_no_link(
@@ -146,15 +173,22 @@ def test_bad_input_is_refused_with_a_reason_and_makes_no_link(
     before = len(demo_hub.graphql(LIST)["data"]["shareLinks"])
     for values, reason in BAD:
         given = {"title": "bad", **VP, **values}
-        given["runIds"] = [r.replace("{run}", demo["runs"][0]).replace("{other}", demo["other_run"])
-                           for r in values.get("runIds", [])] or values.get("runIds")  # fmt: skip
+        given["runIds"] = [
+            r.replace("{run}", demo["runs"][0]).replace("{other}", demo["other_run"])
+            for r in values.get("runIds", [])
+        ] or values.get("runIds")
         if given["runIds"] is None:
             del given["runIds"]
         made = create(demo_hub, editor, **given)
         assert made["__typename"].endswith("Error"), (values, made)
         assert reason.lower() in made["message"].lower(), (values, made["message"])
-    graphql_call(demo_hub.url, editor, CREATE, {"i": {"view": "EVERYTHING", "title": "x", **VP}},
-                 expect_errors=True)  # fmt: skip
+    graphql_call(
+        demo_hub.url,
+        editor,
+        CREATE,
+        {"i": {"view": "EVERYTHING", "title": "x", **VP}},
+        expect_errors=True,
+    )
     assert len(demo_hub.graphql(LIST)["data"]["shareLinks"]) == before
 
 
@@ -192,20 +226,32 @@ def test_the_link_is_the_only_credential_and_opens_only_its_view(
     chart = {"view": "METRIC_CHART", "runIds": demo["runs"][:1], "metrics": ["val/loss"], **VP}
     secret = secret_of(create(demo_hub, editor, title="chart", **chart))
     # The link is no API token: GraphQL and the other endpoints refuse it.
-    as_token = httpx.post(f"{demo_hub.url}/graphql", json={"query": "{ projects { name } }"},
-                          headers={"Authorization": f"Bearer {secret}"})  # fmt: skip
+    as_token = httpx.post(
+        f"{demo_hub.url}/graphql",
+        json={"query": "{ projects { name } }"},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
     assert as_token.status_code == 401
-    other = httpx.get(f"{demo_hub.url}/api/v1/metrics", params={"run": demo["runs"][1]},
-                      headers={"Authorization": f"Bearer {secret}"})  # fmt: skip
+    other = httpx.get(
+        f"{demo_hub.url}/api/v1/metrics",
+        params={"run": demo["runs"][1]},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
     assert other.status_code == 401
     # What the request asks for beyond the link is never read.
-    extra = httpx.get(f"{demo_hub.url}/api/share/view", params={"runIds": demo["other_run"]},
-                      headers={"X-Salon-Link": secret})  # fmt: skip
+    extra = httpx.get(
+        f"{demo_hub.url}/api/share/view",
+        params={"runIds": demo["other_run"]},
+        headers={"X-Salon-Link": secret},
+    )
     assert [r["id"] for r in extra.json()["data"]["runs"]["nodes"]] == demo["runs"][:1]
     for given, status, code in [
-        (None, 404, INVALID), ("", 404, INVALID), (secret[:-3] + "abc", 404, INVALID),
-        ("salon_link_" + "x" * 10_000, 404, INVALID), ("\x00\x01", 404, INVALID),
-    ]:  # fmt: skip
+        (None, 404, INVALID),
+        ("", 404, INVALID),
+        (secret[:-3] + "abc", 404, INVALID),
+        ("salon_link_" + "x" * 10_000, 404, INVALID),
+        ("\x00\x01", 404, INVALID),
+    ]:
         headers = {} if given is None else {"X-Salon-Link": given}
         try:
             response = httpx.get(f"{demo_hub.url}/api/share/view", headers=headers)
@@ -221,10 +267,14 @@ def test_the_link_is_the_only_credential_and_opens_only_its_view(
     assert look(demo_hub, signed_in, viewer="salon_wrong").status_code == 401
 
     expired = create(demo_hub, editor, title="old", **chart)
-    asyncio.run(demo_hub.store.db.write(lambda cur: cur.execute(
-        "UPDATE share_links SET expires_at = ? WHERE id = ?",
-        [(now() - timedelta(minutes=1)).replace(tzinfo=None), expired["link"]["id"]],
-    )))  # fmt: skip
+    asyncio.run(
+        demo_hub.store.db.write(
+            lambda cur: cur.execute(
+                "UPDATE share_links SET expires_at = ? WHERE id = ?",
+                [(now() - timedelta(minutes=1)).replace(tzinfo=None), expired["link"]["id"]],
+            )
+        )
+    )
     response = look(demo_hub, secret_of(expired))
     assert (response.status_code, response.json()["error"]) == (410, "link_expired")
     assert "expired on" in response.json()["message"]
@@ -280,8 +330,15 @@ def test_oembed_describes_a_link_and_escapes_its_title(
     demo_hub: LiveHub, editor: str, demo: dict[str, Any]
 ) -> None:
     title = '<script>alert("x")</script> & loss'
-    made = create(demo_hub, editor, view="METRIC_CHART", runIds=demo["runs"][:1],
-                  metrics=["val/loss"], title=title, **VP)  # fmt: skip
+    made = create(
+        demo_hub,
+        editor,
+        view="METRIC_CHART",
+        runIds=demo["runs"][:1],
+        metrics=["val/loss"],
+        title=title,
+        **VP,
+    )
     oembed = f"{demo_hub.url}/oembed"
     response = httpx.get(oembed, params={"url": made["url"], "format": "json", "maxwidth": 480})
     assert response.status_code == 200 and response.headers["content-type"] == "application/json"
@@ -291,12 +348,14 @@ def test_oembed_describes_a_link_and_escapes_its_title(
     assert "<script>" not in body["html"] and html.escape(title) in body["html"]
     assert body["html"].startswith("<iframe ") and "embed=true" in body["html"]
     for params, status in [
-        ({}, 400), ({"url": made["url"], "format": "xml"}, 501),
+        ({}, 400),
+        ({"url": made["url"], "format": "xml"}, 501),
         ({"url": made["url"].replace("127.0.0.1:8501", "evil.example")}, 404),
         ({"url": made["url"].replace("/shared", "/settings")}, 404),
-        ({"url": made["url"][:-4] + "abcd"}, 404), ({"url": made["url"], "maxwidth": "wide"}, 400),
+        ({"url": made["url"][:-4] + "abcd"}, 404),
+        ({"url": made["url"], "maxwidth": "wide"}, 400),
         ({"url": "x" * 5000}, 400),
-    ]:  # fmt: skip
+    ]:
         assert httpx.get(oembed, params=params).status_code == status, params
     graphql_call(demo_hub.url, editor, REVOKE, {"id": made["link"]["id"]})
     assert httpx.get(oembed, params={"url": made["url"]}).status_code == 410
@@ -331,16 +390,18 @@ def test_snapshots_are_drawn_on_request(
     assert httpx.get(f"{demo_hub.url}/static/plotly-0.0.1.min.js").status_code == 404
     kept = httpx.get(html_url + "&inline=1")
     assert " src=" not in kept.text and len(kept.content) > 1_000_000, "a copy to keep"
-    card = create(demo_hub, editor, view="MODEL_CARD", modelVersionId=demo["version"],
-                  title="Card", **VP)  # fmt: skip
+    card = create(
+        demo_hub, editor, view="MODEL_CARD", modelVersionId=demo["version"], title="Card", **VP
+    )
     card_url = card["snapshotHtmlUrl"].replace("http://127.0.0.1:8000", demo_hub.url)
     assert "Intended use" in httpx.get(card_url).text
     assert card["snapshotPngUrl"] is None, "cards have no PNG"
     asked = card_url.replace("snapshot.html", "snapshot.png")
     no_png = httpx.get(asked)
     assert no_png.status_code == 400 and "HTML snapshot" in no_png.json()["message"]
-    png = httpx.get(chart["snapshotPngUrl"].replace("http://127.0.0.1:8000", demo_hub.url),
-                    timeout=120)  # fmt: skip
+    png = httpx.get(
+        chart["snapshotPngUrl"].replace("http://127.0.0.1:8000", demo_hub.url), timeout=120
+    )
     assert png.status_code == 200, png.text
     assert png.headers["content-type"] == "image/png" and png.content[:8] == b"\x89PNG\r\n\x1a\n"
     # Loss and accuracy in panels of their own, under the link's title (one "value" axis and

@@ -29,13 +29,22 @@ POINTS = gql("subscription($id: ID!) { metricPoints(runId: $id) { runId points }
 
 def transport(live: LiveHub, token: str | None, **extra: Any) -> WebsocketsTransport:
     payload = {"authorization": f"Bearer {token}"} if token else {}
-    return WebsocketsTransport(url=live.url.replace("http", "ws") + "/graphql",
-                               init_payload=payload, subprotocols=["graphql-transport-ws"],
-                               **extra)  # fmt: skip
+    return WebsocketsTransport(
+        url=live.url.replace("http", "ws") + "/graphql",
+        init_payload=payload,
+        subprotocols=["graphql-transport-ws"],
+        **extra,
+    )
 
 
-async def collect(live: LiveHub, token: str, document: Any, variables: dict[str, Any],
-                  count: int, ready: asyncio.Event) -> list[dict[str, Any]]:  # fmt: skip
+async def collect(
+    live: LiveHub,
+    token: str,
+    document: Any,
+    variables: dict[str, Any],
+    count: int,
+    ready: asyncio.Event,
+) -> list[dict[str, Any]]:
     """The first ``count`` updates one listener receives."""
     got: list[dict[str, Any]] = []
     async with Client(transport=transport(live, token)) as session:
@@ -65,16 +74,21 @@ def test_several_listeners_see_new_comments_and_activity(hub_server: LiveHub) ->
 
         async def write() -> None:
             for body in ("first look", "second look"):
-                await asyncio.to_thread(hub_server.graphql, ADD,
-                                        {"k": "RUN", "id": run_id, "body": body})  # fmt: skip
+                await asyncio.to_thread(
+                    hub_server.graphql, ADD, {"k": "RUN", "id": run_id, "body": body}
+                )
 
-        return await asyncio.wait_for(asyncio.gather(
-            collect(hub_server, hub_server.token, COMMENTS, {"k": "RUN", "id": run_id}, 2,
-                    ready[0]),
-            collect(hub_server, ada, COMMENTS, {"k": "RUN", "id": run_id}, 2, ready[1]),
-            collect(hub_server, ada, ACTIVITY, {"p": "vision"}, 2, ready[2]),
-            when_ready(ready, write()),
-        ), timeout=30)  # fmt: skip
+        return await asyncio.wait_for(
+            asyncio.gather(
+                collect(
+                    hub_server, hub_server.token, COMMENTS, {"k": "RUN", "id": run_id}, 2, ready[0]
+                ),
+                collect(hub_server, ada, COMMENTS, {"k": "RUN", "id": run_id}, 2, ready[1]),
+                collect(hub_server, ada, ACTIVITY, {"p": "vision"}, 2, ready[2]),
+                when_ready(ready, write()),
+            ),
+            timeout=30,
+        )
 
     admin_saw, ada_saw, feed, _ = asyncio.run(scenario())
     assert [c["commentAdded"]["body"] for c in admin_saw] == ["first look", "second look"]
@@ -84,8 +98,13 @@ def test_several_listeners_see_new_comments_and_activity(hub_server: LiveHub) ->
 
 
 def test_metric_points_arrive_as_they_are_logged(hub_server: LiveHub) -> None:
-    run = hub.init(project="vision", experiment="e", url=hub_server.url, token=hub_server.token,
-                   capture_environment=False)  # fmt: skip
+    run = hub.init(
+        project="vision",
+        experiment="e",
+        url=hub_server.url,
+        token=hub_server.token,
+        capture_environment=False,
+    )
 
     async def scenario() -> Any:
         ready = asyncio.Event()
@@ -94,9 +113,13 @@ def test_metric_points_arrive_as_they_are_logged(hub_server: LiveHub) -> None:
             await ready.wait()
             await asyncio.to_thread(lambda: (run.log({"loss": 0.5}, step=1), run.flush()))
 
-        got, _ = await asyncio.wait_for(asyncio.gather(
-            collect(hub_server, hub_server.token, POINTS, {"id": run.id}, 1, ready), log(),
-        ), timeout=30)  # fmt: skip
+        got, _ = await asyncio.wait_for(
+            asyncio.gather(
+                collect(hub_server, hub_server.token, POINTS, {"id": run.id}, 1, ready),
+                log(),
+            ),
+            timeout=30,
+        )
         return got
 
     (update,) = asyncio.run(scenario())
@@ -130,9 +153,13 @@ def test_restricted_updates_reach_only_the_group(hub_server: LiveHub) -> None:
                     {"k": "DATASET_VERSION", "id": versions[name], "body": f"about {name}"},
                 )
 
-        got, _ = await asyncio.wait_for(asyncio.gather(
-            collect(hub_server, outsider, ACTIVITY, {"p": "quality"}, 1, ready), write(),
-        ), timeout=30)  # fmt: skip
+        got, _ = await asyncio.wait_for(
+            asyncio.gather(
+                collect(hub_server, outsider, ACTIVITY, {"p": "quality"}, 1, ready),
+                write(),
+            ),
+            timeout=30,
+        )
         return got
 
     (seen,) = asyncio.run(scenario())
@@ -140,8 +167,9 @@ def test_restricted_updates_reach_only_the_group(hub_server: LiveHub) -> None:
 
     async def forbidden() -> None:
         async with Client(transport=transport(hub_server, outsider)) as session:
-            stream = session.subscribe(COMMENTS, variable_values={
-                "k": "DATASET_VERSION", "id": versions["patients"]})  # fmt: skip
+            stream = session.subscribe(
+                COMMENTS, variable_values={"k": "DATASET_VERSION", "id": versions["patients"]}
+            )
             await anext(stream)
 
     with pytest.raises(TransportQueryError, match="No dataset version"):
@@ -161,8 +189,11 @@ def test_a_connection_without_a_valid_token_is_refused(hub_server: LiveHub) -> N
 def test_pages_on_other_origins_may_not_open_a_websocket(hub_server: LiveHub) -> None:
     async def handshake(origin: str) -> None:
         url = hub_server.url.replace("http", "ws") + "/graphql"
-        async with websockets.connect(url, origin=origin,  # type: ignore[arg-type]
-                                      subprotocols=["graphql-transport-ws"]):  # type: ignore[list-item]  # fmt: skip
+        async with websockets.connect(
+            url,
+            origin=origin,  # type: ignore[arg-type]
+            subprotocols=["graphql-transport-ws"],
+        ):  # type: ignore[list-item]
             pass
 
     with pytest.raises(websockets.exceptions.InvalidStatus, match="403"):

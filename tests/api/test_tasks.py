@@ -33,14 +33,27 @@ def create(live: LiveHub, token: str, **values: Any) -> dict[str, Any]:
 
 
 def test_the_board_my_work_and_a_task_closing_with_its_run(hub_server: LiveHub) -> None:
-    run = hub.init(project="vision", experiment="e", name="retrain", url=hub_server.url,
-                   token=hub_server.token, capture_environment=False)  # fmt: skip
+    run = hub.init(
+        project="vision",
+        experiment="e",
+        name="retrain",
+        url=hub_server.url,
+        token=hub_server.token,
+        capture_environment=False,
+    )
     ada = person(hub_server, "ada", "commenter", "vision")
     bob = person(hub_server, "bob", "editor", "vision")
-    made = create(hub_server, ada, title="Retrain with the new oven data", assignee="bob",
-                  dueDate="2026-12-04", labels=["data", "line C"],
-                  description="See the **Line C** thread.", closeWithRun=True,
-                  links=[{"kind": "RUN", "id": run.id}])  # fmt: skip
+    made = create(
+        hub_server,
+        ada,
+        title="Retrain with the new oven data",
+        assignee="bob",
+        dueDate="2026-12-04",
+        labels=["data", "line C"],
+        description="See the **Line C** thread.",
+        closeWithRun=True,
+        links=[{"kind": "RUN", "id": run.id}],
+    )
     assert made["__typename"] == "Task", made
     assert (made["number"], made["status"], made["assignee"]) == (1, "todo", "bob")
     assert "<strong>Line C</strong>" in made["html"]
@@ -61,10 +74,14 @@ def test_the_board_my_work_and_a_task_closing_with_its_run(hub_server: LiveHub) 
     assert board[1]["status"] == "done", "closed because its run finished"
     assert board[2]["status"] == "todo"
     assert [t["number"] for t in as_person(hub_server, ada, BOARD, {"p": "vision"})["tasks"]] == [
-        2, 1], "open tasks first"  # fmt: skip
+        2,
+        1,
+    ], "open tasks first"
     assert as_person(hub_server, bob, MINE)["myWork"] == []
-    feed = hub_server.graphql('{ activity(project: "vision", verbs: ["task."]) { '
-                              "... on ActivityPage { entries { summary } } } }")  # fmt: skip
+    feed = hub_server.graphql(
+        '{ activity(project: "vision", verbs: ["task."]) { '
+        "... on ActivityPage { entries { summary } } } }"
+    )
     summaries = [e["summary"] for e in feed["data"]["activity"]["entries"]]
     assert (
         summaries[0]
@@ -81,8 +98,12 @@ def test_links_respect_restrictions_and_bad_input_is_explained(hub_server: LiveH
     faces_id = restrict(hub_server, "vision", "faces", "privacy")
     ada = person(hub_server, "ada", "commenter", "vision")
     viewer = person(hub_server, "vic", "viewer", "vision")
-    made = create(hub_server, hub_server.token, title="Check the faces",
-                  links=[{"kind": "DATASET", "id": faces_id}])  # fmt: skip
+    made = create(
+        hub_server,
+        hub_server.token,
+        title="Check the faces",
+        links=[{"kind": "DATASET", "id": faces_id}],
+    )
     assert made["links"] == [{"kind": "DATASET", "id": faces_id}]
     seen = as_person(hub_server, ada, BOARD, {"p": "vision"})["tasks"]
     assert seen[0]["title"] == "Check the faces" and seen[0]["links"] == [], "hidden link"
@@ -98,8 +119,9 @@ def test_links_respect_restrictions_and_bad_input_is_explained(hub_server: LiveH
     ):
         got = create(hub_server, ada, **values)
         assert words in got.get("message", ""), (values, got)
-    across = create(hub_server, hub_server.token, title="t", links=[{"kind": "RUN",
-                                                                     "id": other_run}])  # fmt: skip
+    across = create(
+        hub_server, hub_server.token, title="t", links=[{"kind": "RUN", "id": other_run}]
+    )
     assert "is in another project" in across["message"]
     denied = create(hub_server, viewer, title="Not mine to open")
     assert denied["__typename"] == "ForbiddenError"

@@ -35,8 +35,11 @@ HOOKS = """query($p: String!) { webhooks(project: $p) { id failures disabledAt d
   deliveries(limit: 50) { id attempts deliveredAt gaveUpAt lastStatus lastError } } }"""
 RUN = """mutation($n: String!) {
   createRun(input: {project: "vision", experiment: "e", name: $n}) { __typename } }"""
-FAST = {"webhook_allow_networks": "127.0.0.1/32", "webhook_retry_seconds": "0.3,0.3,0.3",
-        "webhook_timeout_seconds": 1.0}  # fmt: skip
+FAST = {
+    "webhook_allow_networks": "127.0.0.1/32",
+    "webhook_retry_seconds": "0.3,0.3,0.3",
+    "webhook_timeout_seconds": 1.0,
+}
 
 
 @dataclasses.dataclass
@@ -97,15 +100,21 @@ def serve_receiver() -> Iterator[Receiver]:
         server.server_close()
 
 
-def add_hook(live: LiveHub, url: str, events: list[str] | None = None, fmt: str = "STANDARD",
-             project: str = "vision") -> dict[str, Any]:  # fmt: skip
+def add_hook(
+    live: LiveHub,
+    url: str,
+    events: list[str] | None = None,
+    fmt: str = "STANDARD",
+    project: str = "vision",
+) -> dict[str, Any]:
     made = live.graphql(CREATE, {"p": project, "url": url, "events": events, "format": fmt})
     return made["data"]["createWebhook"]
 
 
 def a_project(live: LiveHub, name: str = "vision") -> str:
-    run = hub.init(project=name, experiment="e", url=live.url, token=live.token,
-                   capture_environment=False)  # fmt: skip
+    run = hub.init(
+        project=name, experiment="e", url=live.url, token=live.token, capture_environment=False
+    )
     run.finish()
     return run.id
 
@@ -123,8 +132,10 @@ def test_deliveries_are_signed_and_follow_the_project_s_activity(
     assert made["__typename"] == "WebhookCreated", made
     slack = add_hook(live, receiver.url + "/slack", ["comment."], "SLACK")
     run_id = a_project(live)
-    live.graphql('mutation($id: ID!) { addComment(kind: RUN, id: $id, body: "Looks good") '
-                 "{ __typename } }", {"id": run_id})  # fmt: skip
+    live.graphql(
+        'mutation($id: ID!) { addComment(kind: RUN, id: $id, body: "Looks good") { __typename } }',
+        {"id": run_id},
+    )
     hub.Client(live.url, live.token).upload_dataset("vision", "d", inspections(5))  # not wanted
     eventually(lambda: len(receiver.received) >= 3)
     time.sleep(0.5)  # nothing else arrives
@@ -177,8 +188,9 @@ def test_a_hanging_receiver_times_out_gives_up_and_the_webhook_is_disabled(
     a_project(live)  # while disabled: waits in the outbox
     time.sleep(1)
     assert receiver.received == []
-    enabled = live.graphql('mutation($id: ID!) { enableWebhook(id: $id) { __typename } }',
-                           {"id": hook["id"]})  # fmt: skip
+    enabled = live.graphql(
+        "mutation($id: ID!) { enableWebhook(id: $id) { __typename } }", {"id": hook["id"]}
+    )
     assert enabled["data"]["enableWebhook"]["__typename"] == "Webhook"
     eventually(lambda: len(receiver.received) >= 2)
     assert len(set(receiver.ids())) == len(receiver.ids())
@@ -236,9 +248,14 @@ BLOCKED = (
     "2001:0:4136:e378:8000:63bf:80ff:fffe",
 )
 PUBLIC = (
-    "93.184.215.14", "8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "2001:4860:4860::8888",
-    "64:ff9b::808:808", "2002:808:808::1",
-)  # fmt: skip
+    "93.184.215.14",
+    "8.8.8.8",
+    "1.1.1.1",
+    "2606:4700:4700::1111",
+    "2001:4860:4860::8888",
+    "64:ff9b::808:808",
+    "2002:808:808::1",
+)
 
 
 def test_the_ssrf_address_matrix() -> None:
@@ -337,23 +354,37 @@ def test_the_outbox_survives_kill_9_without_losing_or_repeating_a_delivery(
     def serve() -> str:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        env = salon_env(tmp_path / "data", SALON_ADMIN_TOKEN=token, SALON_PORT=str(port),
-                        SALON_URL=url, SALON_WEBHOOK_ALLOW_NETWORKS="127.0.0.1/32",
-                        SALON_WEBHOOK_RETRY_SECONDS="0.3,0.3,0.3,0.3,0.3",
-                        SALON_WEBHOOK_TIMEOUT_SECONDS="3")  # fmt: skip
+        env = salon_env(
+            tmp_path / "data",
+            SALON_ADMIN_TOKEN=token,
+            SALON_PORT=str(port),
+            SALON_URL=url,
+            SALON_WEBHOOK_ALLOW_NETWORKS="127.0.0.1/32",
+            SALON_WEBHOOK_RETRY_SECONDS="0.3,0.3,0.3,0.3,0.3",
+            SALON_WEBHOOK_TIMEOUT_SECONDS="3",
+        )
         with log.open("ab") as out:
-            started.append(subprocess.Popen([*SALON, "serve"], env=env, stdout=out,
-                                            stderr=subprocess.STDOUT))  # fmt: skip
+            started.append(
+                subprocess.Popen([*SALON, "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
+            )
         eventually(lambda: _up(url), 60)
         return url
 
     try:
         url = serve()
-        created = graphql_call(url, token, 'mutation { createRun(input: {project: "vision", '
-                               'experiment: "e", name: "first"}) { __typename } }')  # fmt: skip
+        created = graphql_call(
+            url,
+            token,
+            'mutation { createRun(input: {project: "vision", '
+            'experiment: "e", name: "first"}) { __typename } }',
+        )
         assert created["data"]["createRun"]["__typename"] == "Run"
-        made = graphql_call(url, token, CREATE, {"p": "vision", "url": receiver.url,
-                                                 "events": [], "format": "STANDARD"})  # fmt: skip
+        made = graphql_call(
+            url,
+            token,
+            CREATE,
+            {"p": "vision", "url": receiver.url, "events": [], "format": "STANDARD"},
+        )
         assert made["data"]["createWebhook"]["__typename"] == "WebhookCreated"
         receiver.mode = "hang"  # the first delivery is in flight when the hub dies
         names = [f"run-{i}" for i in range(5)]

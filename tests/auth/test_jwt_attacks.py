@@ -115,8 +115,12 @@ class Kit:
     def claims(self, **changes: Any) -> dict[str, Any]:
         """Good claims, with ``changes`` applied (None removes a claim)."""
         claims: dict[str, Any] = {
-            "iss": ISSUER, "aud": AUDIENCE, "sub": "user-1", "iat": NOW - 5, "exp": NOW + 300,
-        }  # fmt: skip
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": "user-1",
+            "iat": NOW - 5,
+            "exp": NOW + 300,
+        }
         claims.update(changes)
         return {k: v for k, v in claims.items() if v is not None}
 
@@ -283,9 +287,10 @@ class LocalProvider:
             def do_GET(self) -> None:
                 if self.path == "/.well-known/openid-configuration":
                     body: dict[str, Any] = {
-                        "issuer": provider.issuer, "jwks_uri": f"{provider.issuer}/jwks",
+                        "issuer": provider.issuer,
+                        "jwks_uri": f"{provider.issuer}/jwks",
                         "id_token_signing_alg_values_supported": ["RS256"],
-                    }  # fmt: skip
+                    }
                 elif self.path == "/jwks":
                     provider.jwks_requests += 1
                     body = {"keys": [provider.key.as_dict(private=False)]}
@@ -309,9 +314,14 @@ class LocalProvider:
     def claims(self, **changes: Any) -> dict[str, Any]:
         at = int(time.time())
         claims: dict[str, Any] = {
-            "iss": self.issuer, "aud": AUDIENCE, "sub": "ext-666", "iat": at, "exp": at + 600,
-            "preferred_username": "mallory", "groups": ["vision-team"],
-        }  # fmt: skip
+            "iss": self.issuer,
+            "aud": AUDIENCE,
+            "sub": "ext-666",
+            "iat": at,
+            "exp": at + 600,
+            "preferred_username": "mallory",
+            "groups": ["vision-team"],
+        }
         claims.update(changes)
         return {k: v for k, v in claims.items() if v is not None}
 
@@ -511,21 +521,30 @@ def code_flow(hub: Hub, name: str) -> dict[str, Any]:
     redirect = hub.http.get(
         "/oauth/authorize",
         params={
-            "response_type": "code", "client_id": DASHBOARD_CLIENT_ID, "redirect_uri": CALLBACK,
-            "scope": "openid profile", "state": "s", "nonce": secrets.token_hex(8),
-            "code_challenge": challenge, "code_challenge_method": "S256",
+            "response_type": "code",
+            "client_id": DASHBOARD_CLIENT_ID,
+            "redirect_uri": CALLBACK,
+            "scope": "openid profile",
+            "state": "s",
+            "nonce": secrets.token_hex(8),
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
         },
         follow_redirects=False,
-    )  # fmt: skip
+    )
     assert redirect.status_code == 302, redirect.text
     code = parse_qs(urlsplit(redirect.headers["location"]).query)["code"][0]
     secret = (hub.data_dir / "dashboard-client-secret").read_text().strip()
     response = hub.http.post(
         "/oauth/token",
-        data={"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
-              "code_verifier": verifier},
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": CALLBACK,
+            "code_verifier": verifier,
+        },
         auth=(DASHBOARD_CLIENT_ID, secret),
-    )  # fmt: skip
+    )
     assert response.status_code == 200, response.text
     tokens: dict[str, Any] = response.json()
     return tokens
@@ -557,10 +576,13 @@ def test_the_hub_refuses_tokens_of_ended_sessions(own_hub: Hub) -> None:
     assert own_hub.graphql(unknown, query).status_code == 401, "a sid must name a session"
     logout = own_hub.http.get(
         "/oauth/logout",
-        params={"id_token_hint": first["id_token"], "post_logout_redirect_uri": CALLBACK,
-                "client_id": DASHBOARD_CLIENT_ID},
+        params={
+            "id_token_hint": first["id_token"],
+            "post_logout_redirect_uri": CALLBACK,
+            "client_id": DASHBOARD_CLIENT_ID,
+        },
         follow_redirects=False,
-    )  # fmt: skip
+    )
     assert logout.status_code == 302, logout.text
     for tokens in (first, second):  # one was cached before the logout, one never used
         ended = own_hub.graphql(tokens["access_token"], query)

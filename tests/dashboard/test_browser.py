@@ -138,8 +138,7 @@ def test_reviewing_predictions_in_a_browser(dashboard: str, tmp_path: Path) -> N
             progress.wait_for(timeout=60_000)
             before = int(re.findall(r"judged (\d+)", progress.text_content() or "")[0])
             page.get_by_role("button", name="Correct", exact=True).click()
-            page.get_by_text(f"You have judged {before + 1} of 40 samples").wait_for(
-                timeout=30_000)  # fmt: skip
+            page.get_by_text(f"You have judged {before + 1} of 40 samples").wait_for(timeout=30_000)
             page.get_by_role("button", name="Wrong", exact=True).click()
             answer = page.locator('[data-testid="stSelectbox"]').filter(has_text="The right answer")
             answer.wait_for(timeout=30_000)
@@ -153,8 +152,7 @@ def test_reviewing_predictions_in_a_browser(dashboard: str, tmp_path: Path) -> N
                     continue
             option.click()
             page.get_by_role("button", name="Save", exact=True).click()
-            page.get_by_text(f"You have judged {before + 2} of 40 samples").wait_for(
-                timeout=30_000)  # fmt: skip
+            page.get_by_text(f"You have judged {before + 2} of 40 samples").wait_for(timeout=30_000)
             page.screenshot(path=str(tmp_path / "review.png"))
             page.get_by_text("Grid").click()
             page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)

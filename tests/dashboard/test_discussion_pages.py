@@ -29,13 +29,21 @@ def fresh_cache() -> Iterator[None]:
 def team(hub_server: LiveHub, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """A run with a curve, and two people: ada (commenter) signed in to the dashboard, and
     bob (editor) who gets mentioned."""
-    run = hub.init(project="vision", experiment="detector", name="lr-3e-4", url=hub_server.url,
-                   token=hub_server.token, capture_environment=False)  # fmt: skip
+    run = hub.init(
+        project="vision",
+        experiment="detector",
+        name="lr-3e-4",
+        url=hub_server.url,
+        token=hub_server.token,
+        capture_environment=False,
+    )
     for step in range(0, 300, 10):
         run.log({"loss": 2.0 / (1 + step / 50)}, step=step)
     run.finish()
-    tokens = {"ada": person(hub_server, "ada", "commenter", "vision"),
-              "bob": person(hub_server, "bob", "editor", "vision")}  # fmt: skip
+    tokens = {
+        "ada": person(hub_server, "ada", "commenter", "vision"),
+        "bob": person(hub_server, "bob", "editor", "vision"),
+    }
     monkeypatch.setenv("SALON_URL", hub_server.url)
     monkeypatch.setenv("SALON_TOKEN", tokens["ada"])
     return {"run": run.id, **tokens}
@@ -88,8 +96,9 @@ def test_comment_on_a_curve_reply_react_and_resolve(
 
 
 def test_dataset_version_discussion_and_the_feed(team: dict[str, str], hub_server: LiveHub) -> None:
-    hub.Client(hub_server.url, hub_server.token).upload_dataset("vision", "inspections",
-                                                                inspections(200))  # fmt: skip
+    hub.Client(hub_server.url, hub_server.token).upload_dataset(
+        "vision", "inspections", inspections(200)
+    )
     app = open_page("datasets", project="vision", dataset="inspections")
     assert_clean(app)
     labelled(app.text_input, "Only rows where").input("temperature_c > 45").run()
@@ -184,8 +193,11 @@ def test_a_wiki_page_with_a_live_card_and_a_shared_notebook(
     assert not [e for e in landing.expander if e.proto.expanded], "the form waits, folded"
 
     run = hub.Client(hub_server.url, hub_server.token)
-    run.query('mutation($b: String!) { savePage(project: "vision", slug: "drift", body: $b, '
-              'kind: "notebook") { __typename } }', {"b": notebook()})  # fmt: skip
+    run.query(
+        'mutation($b: String!) { savePage(project: "vision", slug: "drift", body: $b, '
+        'kind: "notebook") { __typename } }',
+        {"b": notebook()},
+    )
     book = open_page("wiki", project="vision", slug="drift")
     assert_clean(book)
     html = " ".join(str(h.proto.body) for h in book.get("html"))
@@ -211,13 +223,40 @@ def test_the_resources_page_shows_the_cluster_usage_and_jobs(
 
     at = now()
     jobs = [
-        ClusterJob("salon-a", "SUCCEEDED", "python train.py", "ada", "vision", 2, 4, None, None,
-                   at - timedelta(hours=30), at - timedelta(hours=20), "", at),
-        ClusterJob("salon-b", "RUNNING", "python eval.py", "bob", "vision", 1, 1, None, None,
-                   at - timedelta(hours=1), None, "", at),
-    ]  # fmt: skip
-    for live in start_hub(tmp_path, demo=False, ray_address="http://127.0.0.1:9",
-                          ray_sample_seconds=3600):  # fmt: skip
+        ClusterJob(
+            "salon-a",
+            "SUCCEEDED",
+            "python train.py",
+            "ada",
+            "vision",
+            2,
+            4,
+            None,
+            None,
+            at - timedelta(hours=30),
+            at - timedelta(hours=20),
+            "",
+            at,
+        ),
+        ClusterJob(
+            "salon-b",
+            "RUNNING",
+            "python eval.py",
+            "bob",
+            "vision",
+            1,
+            1,
+            None,
+            None,
+            at - timedelta(hours=1),
+            None,
+            "",
+            at,
+        ),
+    ]
+    for live in start_hub(
+        tmp_path, demo=False, ray_address="http://127.0.0.1:9", ray_sample_seconds=3600
+    ):
         a_run(live)
         for hours, used in ((30, 2), (20, 4), (1, 3)):
             sample = NodeSample(
@@ -280,7 +319,12 @@ def test_the_resources_page_shows_the_cluster_usage_and_jobs(
         labelled(app.button, "Book").click().run()
         assert_clean(app)
         assert sorted(table(app, "note")["GPUs"]) == [1, 3]
-        (night,) = [b for b in live.graphql("{ gpuBookings { gpus startsAt endsAt timeZone } }")[
-            "data"]["gpuBookings"] if b["gpus"] == 1]  # fmt: skip
+        (night,) = [
+            b
+            for b in live.graphql("{ gpuBookings { gpus startsAt endsAt timeZone } }")["data"][
+                "gpuBookings"
+            ]
+            if b["gpus"] == 1
+        ]
         span = datetime.fromisoformat(night["endsAt"]) - datetime.fromisoformat(night["startsAt"])
         assert span == timedelta(hours=4) and night["timeZone"] == "America/New_York"

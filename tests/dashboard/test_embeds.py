@@ -64,8 +64,13 @@ def embed_dashboard(
     with no token of its own, as a wiki reader has none."""
     log = tmp_path_factory.mktemp("streamlit-embed") / "streamlit.log"
     env = {k: v for k, v in os.environ.items() if k != "SALON_TOKEN"}
-    env.update({"SALON_URL": demo_hub.url, "SALON_EMBED_ORIGINS": wiki[1],
-                "SALON_EMBED_REFRESH_SECONDS": "5"})  # fmt: skip
+    env.update(
+        {
+            "SALON_URL": demo_hub.url,
+            "SALON_EMBED_ORIGINS": wiki[1],
+            "SALON_EMBED_REFRESH_SECONDS": "5",
+        }
+    )
     with streamlit(ROOT / "dashboard" / "serve.py", free_port(), env, log, ROOT) as url:
         yield url
 
@@ -76,8 +81,12 @@ CREATE = """mutation($i: ShareLinkInput!) { createShareLink(input: $i) {
 
 def share(hub: LiveHub, token: str, **values: Any) -> str:
     """A link made as the holder of ``token``; returns its secret."""
-    response = httpx.post(f"{hub.url}/graphql", json={"query": CREATE, "variables": {"i": values}},
-                          headers={"Authorization": f"Bearer {token}"}, timeout=30)  # fmt: skip
+    response = httpx.post(
+        f"{hub.url}/graphql",
+        json={"query": CREATE, "variables": {"i": values}},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
     made = response.json()["data"]["createShareLink"]
     assert made["__typename"] == "NewShareLink", made
     return str(made["url"].split("link=")[1])
@@ -123,15 +132,35 @@ def test_a_wiki_page_embeds_live_views_and_refuses_bad_links(
     leaver = person(demo_hub, "embed-leaver", "editor", "vision-defects")
     project = {"project": "vision-defects"}
     good = {
-        "comparison": share(demo_hub, editor, view="RUN_COMPARISON", title="Val loss <this week>",
-                            runIds=[r["id"] for r in runs[:2]], metrics=["val/loss"], **project),
-        "card": share(demo_hub, editor, view="MODEL_CARD", title="Defect detector card",
-                      modelVersionId=ids["version"], **project),
-        "page": share(demo_hub, editor, view="WIKI_PAGE", title="Onboarding", slug="onboarding",
-                      **project),
-        "profile": share(demo_hub, editor, view="DATASET_PROFILE", title="Inspections profile",
-                         dataset="line-inspections", **project),
-    }  # fmt: skip
+        "comparison": share(
+            demo_hub,
+            editor,
+            view="RUN_COMPARISON",
+            title="Val loss <this week>",
+            runIds=[r["id"] for r in runs[:2]],
+            metrics=["val/loss"],
+            **project,
+        ),
+        "card": share(
+            demo_hub,
+            editor,
+            view="MODEL_CARD",
+            title="Defect detector card",
+            modelVersionId=ids["version"],
+            **project,
+        ),
+        "page": share(
+            demo_hub, editor, view="WIKI_PAGE", title="Onboarding", slug="onboarding", **project
+        ),
+        "profile": share(
+            demo_hub,
+            editor,
+            view="DATASET_PROFILE",
+            title="Inspections profile",
+            dataset="line-inspections",
+            **project,
+        ),
+    }
     chart = {"view": "METRIC_CHART", "runIds": [runs[2]["id"]], "metrics": ["val/loss"], **project}
     expired = share(demo_hub, editor, title="Expired chart", **chart)
     revoked = share(demo_hub, editor, title="Revoked chart", **chart)
@@ -140,24 +169,33 @@ def test_a_wiki_page_embeds_live_views_and_refuses_bad_links(
         "shareLinks"
     ]
     by_title = {link["title"]: link["id"] for link in listed}
-    asyncio.run(demo_hub.store.db.write(lambda cur: cur.execute(
-        "UPDATE share_links SET expires_at = ? WHERE id = ?",
-        [(now() - timedelta(hours=1)).replace(tzinfo=None), by_title["Expired chart"]],
-    )))  # fmt: skip
-    demo_hub.graphql("mutation($id: ID!) { revokeShareLink(id: $id) { __typename } }",
-                     {"id": by_title["Revoked chart"]})  # fmt: skip
-    asyncio.run(access.revoke_role(demo_hub.store, SYSTEM, "vision-defects", "user",
-                                   "embed-leaver"))  # fmt: skip
+    asyncio.run(
+        demo_hub.store.db.write(
+            lambda cur: cur.execute(
+                "UPDATE share_links SET expires_at = ? WHERE id = ?",
+                [(now() - timedelta(hours=1)).replace(tzinfo=None), by_title["Expired chart"]],
+            )
+        )
+    )
+    demo_hub.graphql(
+        "mutation($id: ID!) { revokeShareLink(id: $id) { __typename } }",
+        {"id": by_title["Revoked chart"]},
+    )
+    asyncio.run(
+        access.revoke_role(demo_hub.store, SYSTEM, "vision-defects", "user", "embed-leaver")
+    )
 
     def src(secret: str, extra: str = "") -> str:
         return html.escape(f"{embed_dashboard}/shared?link={secret}&embed=true{extra}")
 
     frames = {name: src(secret) for name, secret in good.items()}
     frames |= {
-        "expired": src(expired), "revoked": src(revoked), "orphaned": src(orphaned),
+        "expired": src(expired),
+        "revoked": src(revoked),
+        "orphaned": src(orphaned),
         "tampered": src(good["comparison"][:-4] + "AAAA"),
         "scope": src(good["comparison"], f"&runs={runs[2]['id']}"),
-    }  # fmt: skip
+    }
     iframes = "".join(
         f'<iframe id="{name}" src="{url}" width="600" height="520"></iframe>'
         for name, url in frames.items()
@@ -176,11 +214,14 @@ def test_a_wiki_page_embeds_live_views_and_refuses_bad_links(
 
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(blocked_cookies_profile(tmp_path / "profile")), executable_path=str(CHROMIUM),
-            args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {WIKI} 127.0.0.1, "
-                                  f"MAP {ELSEWHERE} 127.0.0.1"],
+            str(blocked_cookies_profile(tmp_path / "profile")),
+            executable_path=str(CHROMIUM),
+            args=[
+                *CHROMIUM_ARGS,
+                f"--host-resolver-rules=MAP {WIKI} 127.0.0.1, MAP {ELSEWHERE} 127.0.0.1",
+            ],
             viewport={"width": 1300, "height": 900},
-        )  # fmt: skip
+        )
         try:
             page = context.new_page()
             page.goto(f"{wiki_url}/release-notes.html")
@@ -197,10 +238,12 @@ def test_a_wiki_page_embeds_live_views_and_refuses_bad_links(
             assert page.frame_locator("#profile").locator("[data-testid='stDataFrame']").count()
             assert "Embed this view" not in profile, "an embed shows the view alone"
             for name, message in [
-                ("expired", "This link has expired"), ("revoked", "This link was revoked"),
-                ("orphaned", "This link no longer works"), ("tampered", "This link is not valid"),
+                ("expired", "This link has expired"),
+                ("revoked", "This link was revoked"),
+                ("orphaned", "This link no longer works"),
+                ("tampered", "This link is not valid"),
                 ("scope", "asks for more than its link shares"),
-            ]:  # fmt: skip
+            ]:
                 shown = frame_text(page, name, message)
                 frame = page.frame_locator(f"#{name}")
                 assert frame.locator(".js-plotly-plot").count() == 0, name
@@ -212,8 +255,10 @@ def test_a_wiki_page_embeds_live_views_and_refuses_bad_links(
             page.screenshot(path=str(tmp_path / "wiki.png"), full_page=True)
             # The open page learns of a revoke at its next redraw, without a reload.
             revoked_now = by_title["Val loss <this week>"]
-            demo_hub.graphql("mutation($id: ID!) { revokeShareLink(id: $id) { __typename } }",
-                             {"id": revoked_now})  # fmt: skip
+            demo_hub.graphql(
+                "mutation($id: ID!) { revokeShareLink(id: $id) { __typename } }",
+                {"id": revoked_now},
+            )
             frame_text(page, "comparison", "This link was revoked")
             assert page.frame_locator("#comparison").locator(".js-plotly-plot").count() == 0
             # Nothing was stored for the dashboard's site: the views needed no cookie.

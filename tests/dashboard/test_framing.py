@@ -13,10 +13,16 @@ def test_only_share_pages_may_be_framed_and_only_by_the_allowed_origins() -> Non
     origins = embed_origins("https://acme.atlassian.net, https://*.notion.site\nhttp://wiki:8080/")
     assert origins == ["https://acme.atlassian.net", "https://*.notion.site", "http://wiki:8080"]
     shared = frame_policy("/shared", "link=salon_link_x&embed=true", origins)
-    assert shared == ("frame-ancestors 'self' https://acme.atlassian.net https://*.notion.site "
-                      "http://wiki:8080")  # fmt: skip
-    for path, query in [("/", ""), ("/settings", ""), ("/shared", "embed=true"),
-                        ("/compare", "link=salon_link_x"), ("/_stcore/health", "")]:  # fmt: skip
+    assert shared == (
+        "frame-ancestors 'self' https://acme.atlassian.net https://*.notion.site http://wiki:8080"
+    )
+    for path, query in [
+        ("/", ""),
+        ("/settings", ""),
+        ("/shared", "embed=true"),
+        ("/compare", "link=salon_link_x"),
+        ("/_stcore/health", ""),
+    ]:
         assert frame_policy(path, query, origins) == "frame-ancestors 'none'", (path, query)
 
 

@@ -33,8 +33,7 @@ def test_an_expert_reviews_the_newest_version(
     versions = next(d.value for d in app.dataframe if "ready" in d.value.columns)
     assert list(versions["version"]) == [3, 2, 1]
     assert list(versions["ready"]) == ["no", "yes", "yes"]
-    assert [w.value for w in app.warning] == [
-        "Not ready for production: 0 of 1 approval(s)."]  # fmt: skip
+    assert [w.value for w in app.warning] == ["Not ready for production: 0 of 1 approval(s)."]
     shown = " ".join(m.value for m in app.markdown)
     assert "**inputs compatible with production**" in shown
     assert "within the allowed 0.01" in shown
@@ -49,8 +48,9 @@ def test_an_expert_reviews_the_newest_version(
     assert "#### Human review of its predictions" in headings and "#### Intended use" in headings
     assert app.get("download_button"), "the card, as Markdown"
     links = [link.proto.label for link in app.get("page_link")]
-    assert any(label.startswith("detector-v3-predictions version 1: judged correct")
-               for label in links), links  # fmt: skip
+    assert any(
+        label.startswith("detector-v3-predictions version 1: judged correct") for label in links
+    ), links
 
     # A commenter is shown no control she cannot use, and why (issue 17, item 24: the button
     # was there and its click was refused).
@@ -112,8 +112,10 @@ def test_an_expert_judges_predictions_one_at_a_time_and_in_a_grid(
 def test_a_run_page_shows_the_models_made_from_it(
     demo_hub: LiveHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    found = demo_hub.graphql('{ model(project: "vision-defects", name: "defect-detector") { '
-                             "... on Model { versions { number runId } } } }")  # fmt: skip
+    found = demo_hub.graphql(
+        '{ model(project: "vision-defects", name: "defect-detector") { '
+        "... on Model { versions { number runId } } } }"
+    )
     second = next(v for v in found["data"]["model"]["versions"] if v["number"] == 2)
     monkeypatch.setenv("SALON_URL", demo_hub.url)
     monkeypatch.setenv("SALON_TOKEN", demo_hub.token)

@@ -17,8 +17,20 @@ from tests.api.test_datasets import person
 from tests.conftest import LiveHub, free_port, graphql_call, start_hub
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
-PAGES = ("home", "experiments", "compare", "run", "datasets", "models", "tasks", "wiki",
-         "resources", "activity", "settings", "audit")  # fmt: skip
+PAGES = (
+    "home",
+    "experiments",
+    "compare",
+    "run",
+    "datasets",
+    "models",
+    "tasks",
+    "wiki",
+    "resources",
+    "activity",
+    "settings",
+    "audit",
+)
 TIMEOUT = 60
 
 
@@ -177,8 +189,9 @@ def test_run_page_shows_one_run(hub_env: LiveHub) -> None:
     assert list(files["file"]) == ["config.yaml", "eval/report.md"]
     assert app.selectbox(key="artifact").options == ["config.yaml", "eval/report.md"]
     token = hub_env.token
-    report = hub_client.artifact(f"/api/2.0/mlflow-artifacts/artifacts/x/{run_id}/artifacts/"
-                                 "eval/report.md", token)  # fmt: skip
+    report = hub_client.artifact(
+        f"/api/2.0/mlflow-artifacts/artifacts/x/{run_id}/artifacts/eval/report.md", token
+    )
     assert report.startswith(b"# Evaluation")
 
 
@@ -259,9 +272,10 @@ def test_settings_makes_shows_and_revokes_a_token(hub_env: LiveHub) -> None:
     app.button[1].click().run()
     assert_clean(app)
     revoked = httpx.post(
-        f"{hub_env.url}/graphql", json={"query": "{ version }"},
+        f"{hub_env.url}/graphql",
+        json={"query": "{ version }"},
         headers={"Authorization": f"Bearer {secret}"},
-    )  # fmt: skip
+    )
     assert revoked.status_code == 401
 
 

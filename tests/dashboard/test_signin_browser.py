@@ -45,10 +45,13 @@ def start_stack(data_dir: Path, **extra: str) -> Iterator[Stack]:
     """A hub with the demo team, and a dashboard that signs people in (as `salon up` runs)."""
     port, dashboard_port = free_port(), free_port()
     settings = Settings(
-        data_dir=data_dir, port=port, url=f"http://127.0.0.1:{port}",
-        dashboard_port=dashboard_port, dashboard_url=f"http://127.0.0.1:{dashboard_port}",
+        data_dir=data_dir,
+        port=port,
+        url=f"http://127.0.0.1:{port}",
+        dashboard_port=dashboard_port,
+        dashboard_url=f"http://127.0.0.1:{dashboard_port}",
         **extra,  # type: ignore[arg-type]
-    )  # fmt: skip
+    )
     store = open_store(settings.database_path)
 
     async def demo() -> None:
@@ -136,8 +139,12 @@ def test_a_domain_expert_signs_in_sees_her_projects_and_makes_a_token(
 def test_two_people_comment_and_see_each_other_s_comments(stack: Stack, browser: Browser) -> None:
     """Ana and Dmitri, each in their own browser, open the same run; what one writes appears
     for the other without reloading."""
-    found = graphql_call(stack.hub, stack.token, '{ runs(project: "vision-defects", first: 1) '
-                         "{ ... on RunConnection { nodes { id name } } } }")  # fmt: skip
+    found = graphql_call(
+        stack.hub,
+        stack.token,
+        '{ runs(project: "vision-defects", first: 1) '
+        "{ ... on RunConnection { nodes { id name } } } }",
+    )
     run = found["data"]["runs"]["nodes"][0]
     pages = {}
     for name in ("ana.silva", "dmitri.volkov"):
@@ -192,16 +199,31 @@ def foreign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """oidc-provider-mock on its own port; the hub trusts it and the dashboard signs in there."""
     port = free_port()
     provider = f"http://127.0.0.1:{port}"
-    zoe = {"sub": "zoe-42", "preferred_username": "zoe", "name": "Zoe External",
-           "email": "zoe@example.com", "groups": ["vision-team"]}  # fmt: skip
+    zoe = {
+        "sub": "zoe-42",
+        "preferred_username": "zoe",
+        "name": "Zoe External",
+        "email": "zoe@example.com",
+        "groups": ["vision-team"],
+    }
     folder = tmp_path_factory.mktemp("foreign")
     log = folder / "provider.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1", "--port",
-             str(port), "--user-claims", json.dumps(zoe)],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "oidc_provider_mock",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--user-claims",
+                json.dumps(zoe),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_until_up(f"{provider}/.well-known/openid-configuration", process, log=log)
         yield from start_stack(

@@ -49,11 +49,16 @@ class Provider:
     def authorize(self, verifier: str, **extra: str) -> Any:
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
         params = {
-            "response_type": "code", "client_id": DASHBOARD_CLIENT_ID, "redirect_uri": CALLBACK,
-            "scope": "openid profile email", "state": "s1", "nonce": secrets.token_hex(8),
-            "code_challenge": challenge.rstrip(b"=").decode(), "code_challenge_method": "S256",
+            "response_type": "code",
+            "client_id": DASHBOARD_CLIENT_ID,
+            "redirect_uri": CALLBACK,
+            "scope": "openid profile email",
+            "state": "s1",
+            "nonce": secrets.token_hex(8),
+            "code_challenge": challenge.rstrip(b"=").decode(),
+            "code_challenge_method": "S256",
             **extra,
-        }  # fmt: skip
+        }
         return self.http.get("/oauth/authorize", params=params, follow_redirects=False)
 
     def tokens(self, **form: str) -> Any:
@@ -68,9 +73,11 @@ class Provider:
         assert redirect.status_code == 302, redirect.text
         code = parse_qs(urlsplit(redirect.headers["location"]).query)["code"][0]
         response = self.tokens(
-            grant_type="authorization_code", code=code, redirect_uri=CALLBACK,
+            grant_type="authorization_code",
+            code=code,
+            redirect_uri=CALLBACK,
             code_verifier=verifier,
-        )  # fmt: skip
+        )
         assert response.status_code == 200, response.text
         tokens: dict[str, Any] = response.json()
         return tokens
@@ -153,10 +160,13 @@ def test_logout_ends_the_session(provider: Provider) -> None:
     assert provider.projects(new_access).status_code == 200
     logout = provider.http.get(
         "/oauth/logout",
-        params={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": CALLBACK,
-                "client_id": DASHBOARD_CLIENT_ID},
+        params={
+            "id_token_hint": tokens["id_token"],
+            "post_logout_redirect_uri": CALLBACK,
+            "client_id": DASHBOARD_CLIENT_ID,
+        },
         follow_redirects=False,
-    )  # fmt: skip
+    )
     assert logout.status_code == 302 and logout.headers["location"].startswith(CALLBACK)
     assert provider.projects(new_access).status_code == 401
     assert provider.projects(tokens["access_token"]).status_code == 401
@@ -166,21 +176,31 @@ def test_pkce_is_required_and_codes_are_single_use(provider: Provider) -> None:
     assert provider.sign_in("ana.silva").status_code == 303
     without = provider.http.get(
         "/oauth/authorize",
-        params={"response_type": "code", "client_id": DASHBOARD_CLIENT_ID,
-                "redirect_uri": CALLBACK, "scope": "openid"},
+        params={
+            "response_type": "code",
+            "client_id": DASHBOARD_CLIENT_ID,
+            "redirect_uri": CALLBACK,
+            "scope": "openid",
+        },
         follow_redirects=False,
-    )  # fmt: skip
+    )
     assert "error=invalid_request" in without.headers["location"]
     verifier = secrets.token_urlsafe(48)
     code = parse_qs(urlsplit(provider.authorize(verifier).headers["location"]).query)["code"][0]
     wrong = provider.tokens(
-        grant_type="authorization_code", code=code, redirect_uri=CALLBACK,
+        grant_type="authorization_code",
+        code=code,
+        redirect_uri=CALLBACK,
         code_verifier=secrets.token_urlsafe(48),
-    )  # fmt: skip
+    )
     assert wrong.status_code == 400
     code = parse_qs(urlsplit(provider.authorize(verifier).headers["location"]).query)["code"][0]
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
-            "code_verifier": verifier}  # fmt: skip
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": CALLBACK,
+        "code_verifier": verifier,
+    }
     first = provider.tokens(**form)
     assert first.status_code == 200
     assert provider.projects(first.json()["access_token"]).status_code == 200
@@ -242,10 +262,14 @@ def test_unknown_redirect_uris_are_refused_without_redirecting(provider: Provide
     assert provider.sign_in("ana.silva").status_code == 303
     response = provider.http.get(
         "/oauth/authorize",
-        params={"response_type": "code", "client_id": DASHBOARD_CLIENT_ID,
-                "redirect_uri": "https://evil.example/cb", "scope": "openid"},
+        params={
+            "response_type": "code",
+            "client_id": DASHBOARD_CLIENT_ID,
+            "redirect_uri": "https://evil.example/cb",
+            "scope": "openid",
+        },
         follow_redirects=False,
-    )  # fmt: skip
+    )
     assert response.status_code == 400
     assert "evil" not in response.headers.get("location", "")
 

@@ -110,8 +110,15 @@ def test_runs_logged_through_mlflow_are_ordinary_salon_runs(
             json={"run_id": run_id, "status": "FINISHED", "end_time": 1_700_000_100_000},
         )
     )
-    ok(rest(hub_server, "PUT", f"{ARTIFACTS}/x/{run_id}/artifacts/plots/roc.csv", team["ana"],
-            content=b"fpr,tpr\n0,0\n1,1\n"))  # fmt: skip
+    ok(
+        rest(
+            hub_server,
+            "PUT",
+            f"{ARTIFACTS}/x/{run_id}/artifacts/plots/roc.csv",
+            team["ana"],
+            content=b"fpr,tpr\n0,0\n1,1\n",
+        )
+    )
     seen = hub_server.graphql(
         "query($id: ID!) { run(id: $id) { name status user experiment { name } "
         "artifacts { path size uploadedBy downloadPath } "

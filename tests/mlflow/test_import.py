@@ -46,26 +46,40 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             tags = {"team": "vision"}
             if i % 10 == 5:
                 tags["mlflow.parentRunId"] = first[name]
-            run = client.create_run(experiment, start_time=1_767_225_600_000 + i * 60_000,
-                                    tags=tags, run_name=f"{name}-{i}")  # fmt: skip
+            run = client.create_run(
+                experiment,
+                start_time=1_767_225_600_000 + i * 60_000,
+                tags=tags,
+                run_name=f"{name}-{i}",
+            )
             first.setdefault(name, run.info.run_id)
-            metrics = [Metric("loss", 2 * math.exp(-s / 50) + i / 100, 1_767_225_600_000 + s, s)
-                       for s in range(POINTS)]  # fmt: skip
+            metrics = [
+                Metric("loss", 2 * math.exp(-s / 50) + i / 100, 1_767_225_600_000 + s, s)
+                for s in range(POINTS)
+            ]
             metrics.append(Metric("val/acc", 0.7 + i / 100, 1_767_225_600_000, POINTS))
             params = [Param("lr", str(0.001 * (1 + i % 5))), Param("epochs", "20")]
-            client.log_batch(run.info.run_id, metrics=metrics, params=params,
-                             tags=[RunTag("stage", "sweep")])  # fmt: skip
+            client.log_batch(
+                run.info.run_id, metrics=metrics, params=params, tags=[RunTag("stage", "sweep")]
+            )
             if i % 10 == 0:
                 client.log_artifact(run.info.run_id, str(notes), "docs")
-            client.set_terminated(run.info.run_id, "FAILED" if i == 3 else "FINISHED",
-                                  end_time=1_767_225_600_000 + i * 60_000 + 30_000)  # fmt: skip
+            client.set_terminated(
+                run.info.run_id,
+                "FAILED" if i == 3 else "FINISHED",
+                end_time=1_767_225_600_000 + i * 60_000 + 30_000,
+            )
     gone = client.create_experiment("abandoned")
     client.create_run(gone)
     client.delete_experiment(gone)
     client.create_registered_model("detector", description="finds defects")
-    run_ids = [r.info.run_id for r in client.search_runs(
-        [client.get_experiment_by_name("defects").experiment_id],
-        order_by=["attributes.start_time ASC"])]  # fmt: skip
+    run_ids = [
+        r.info.run_id
+        for r in client.search_runs(
+            [client.get_experiment_by_name("defects").experiment_id],
+            order_by=["attributes.start_time ASC"],
+        )
+    ]
     for run_id in run_ids[:2]:
         client.create_model_version("detector", f"runs:/{run_id}/model", run_id=run_id)
     client.set_registered_model_alias("detector", "champion", "2")
@@ -74,19 +88,31 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def salon_import(hub: LiveHub, uri: str, *extra: str) -> subprocess.Popen[str]:
     env = salon_env(hub.settings.data_dir, SALON_URL=hub.url, SALON_TOKEN=hub.token)
-    return subprocess.Popen([*SALON, "import", "mlflow", "--from", uri, *extra], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [*SALON, "import", "mlflow", "--from", uri, *extra],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def hub_runs(hub: LiveHub, experiment: str) -> list[dict[str, Any]]:
     headers = {"Authorization": f"Bearer {hub.token}"}
-    found = httpx.get(f"{hub.url}{API}/experiments/get-by-name", headers=headers,
-                      params={"experiment_name": experiment})  # fmt: skip
+    found = httpx.get(
+        f"{hub.url}{API}/experiments/get-by-name",
+        headers=headers,
+        params={"experiment_name": experiment},
+    )
     if found.status_code != 200:
         return []
     experiment_id = found.json()["experiment"]["experiment_id"]
-    page = httpx.post(f"{hub.url}{API}/runs/search", headers=headers, timeout=60, json={
-        "experiment_ids": [experiment_id], "max_results": 1000})  # fmt: skip
+    page = httpx.post(
+        f"{hub.url}{API}/runs/search",
+        headers=headers,
+        timeout=60,
+        json={"experiment_ids": [experiment_id], "max_results": 1000},
+    )
     runs: list[dict[str, Any]] = page.json().get("runs", [])
     return runs
 
@@ -127,24 +153,32 @@ def test_an_interrupted_import_resumes_and_a_second_one_changes_nothing(
         assert third["info"]["status"] == "FAILED"
         assert third["info"]["start_time"] == 1_767_225_600_000 + 3 * 60_000
         assert {p["key"]: p["value"] for p in third["data"]["params"]} == {
-            "lr": "0.004", "epochs": "20"}  # fmt: skip
+            "lr": "0.004",
+            "epochs": "20",
+        }
         child = tags_of(by_name[f"{experiment}-5"])
         assert child["mlflow.parentRunId"] == by_name[f"{experiment}-0"]["info"]["run_id"]
         headers = {"Authorization": f"Bearer {hub_server.token}"}
         for run in runs:
             wanted = {"run_id": run["info"]["run_id"], "metric_key": "loss"}
-            history = httpx.get(f"{hub_server.url}{API}/metrics/get-history", headers=headers,
-                                params=wanted)  # fmt: skip
+            history = httpx.get(
+                f"{hub_server.url}{API}/metrics/get-history", headers=headers, params=wanted
+            )
             steps = [m["step"] for m in history.json()["metrics"]]
             assert steps == list(range(POINTS)), "the full history, no point twice"
         notes = httpx.get(
             f"{hub_server.url}/api/2.0/mlflow-artifacts/artifacts/"
             f"{runs[0]['info']['experiment_id']}/{by_name[f'{experiment}-0']['info']['run_id']}"
-            "/artifacts/docs/notes.txt", headers=headers)  # fmt: skip
+            "/artifacts/docs/notes.txt",
+            headers=headers,
+        )
         assert notes.content == b"trained on line C\n"
 
-    model = httpx.get(f"{hub_server.url}{API}/registered-models/get", params={
-        "name": "vision.detector"}, headers=headers).json()["registered_model"]  # fmt: skip
+    model = httpx.get(
+        f"{hub_server.url}{API}/registered-models/get",
+        params={"name": "vision.detector"},
+        headers=headers,
+    ).json()["registered_model"]
     assert model["description"] == "finds defects"
     assert model["aliases"] == [{"alias": "champion", "version": "2"}]
 
@@ -156,8 +190,9 @@ def test_an_interrupted_import_resumes_and_a_second_one_changes_nothing(
     assert sum(len(hub_runs(hub_server, f"vision/{e}")) for e in EXPERIMENTS) == 30
 
 
-def test_a_source_that_cannot_be_read_gets_a_clear_message(hub_server: LiveHub,
-                                                          tmp_path: Path) -> None:  # fmt: skip
+def test_a_source_that_cannot_be_read_gets_a_clear_message(
+    hub_server: LiveHub, tmp_path: Path
+) -> None:
     done = salon_import(hub_server, "http://127.0.0.1:9/")
     _, err = done.communicate(timeout=120)
     assert done.returncode != 0
@@ -187,8 +222,9 @@ def small_store(uri: str, experiment: str) -> None:
 
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     run = client.create_run(client.create_experiment(experiment), run_name="only")
-    client.log_batch(run.info.run_id, metrics=[Metric("loss", 1 / (s + 1), s, s)
-                                               for s in range(120)])  # fmt: skip
+    client.log_batch(
+        run.info.run_id, metrics=[Metric("loss", 1 / (s + 1), s, s) for s in range(120)]
+    )
     client.set_terminated(run.info.run_id)
 
 
@@ -220,24 +256,41 @@ def test_a_project_exports_to_a_store_mlflow_reads_alone(
 
     import hub as salon
 
-    run = salon.init(project="vision", experiment="detector", name="native",
-                     url=hub_server.url, token=hub_server.token, config={"lr": 0.01},
-                     capture_environment=False)  # fmt: skip
+    run = salon.init(
+        project="vision",
+        experiment="detector",
+        name="native",
+        url=hub_server.url,
+        token=hub_server.token,
+        config={"lr": 0.01},
+        capture_environment=False,
+    )
     for step in range(500):
         run.log({"loss": 1 / (step + 1)}, step=step)
     run.finish()
     registry = salon.Client(hub_server.url, hub_server.token).models
     registry.register(run.id, "detector", "s3://models/detector.onnx")
     registry.register(run.id, "detector", f"runs:/{run.id}/model")
-    other = salon.init(project="secret", experiment="x", url=hub_server.url,
-                       token=hub_server.token, capture_environment=False)  # fmt: skip
+    other = salon.init(
+        project="secret",
+        experiment="x",
+        url=hub_server.url,
+        token=hub_server.token,
+        capture_environment=False,
+    )
     other.finish()
     out_dir = tmp_path / "exported"
-    env = salon_env(hub_server.settings.data_dir, SALON_URL=hub_server.url,
-                    SALON_TOKEN=hub_server.token)  # fmt: skip
+    env = salon_env(
+        hub_server.settings.data_dir, SALON_URL=hub_server.url, SALON_TOKEN=hub_server.token
+    )
     for _ in range(2):
-        done = subprocess.run([*SALON, "export", "mlflow", "vision", "--to", str(out_dir)],
-                              env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+        done = subprocess.run(
+            [*SALON, "export", "mlflow", "vision", "--to", str(out_dir)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr
     assert "runs: 0 copied, 1 already there" in done.stdout, "a second export changes nothing"
 

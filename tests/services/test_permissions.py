@@ -104,9 +104,12 @@ def test_roles_decide_what_members_may_change(store: Store, team: dict[str, Prin
         access.members(store, team["ben"], run(projects.get_project(store, SYSTEM, "vision")))
     )
     assert [(m.name, m.membership.role) for m in members] == [
-        ("ana", "admin"), ("dev", "maintainer"), ("editors", "editor"), ("eve", "editor"),
+        ("ana", "admin"),
+        ("dev", "maintainer"),
+        ("editors", "editor"),
+        ("eve", "editor"),
         ("ben", "viewer"),
-    ]  # fmt: skip
+    ]
 
 
 def test_tokens_narrow_their_owner(store: Store, team: dict[str, Principal]) -> None:

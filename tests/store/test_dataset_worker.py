@@ -19,8 +19,10 @@ from hub.store.datasets import WORKER
 def run_worker(source: Path, target: Path) -> dict:  # type: ignore[type-arg]
     done = subprocess.run(
         [sys.executable, "-I", str(WORKER), str(source), "parquet", str(target)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result: dict = json.loads(done.stdout)  # type: ignore[type-arg]
     return result
 
@@ -30,10 +32,13 @@ def test_same_data_same_bytes_and_a_profile_that_adds_up(tmp_path: Path) -> None
     rng = np.random.default_rng(0)
     x = rng.normal(10, 2, rows)
     x[:1000] = np.nan
-    table = pa.table({
-        "id": np.arange(rows), "x": pa.array(x, from_pandas=True),
-        "grade": rng.choice(["A", "B", "C"], rows, p=[0.5, 0.3, 0.2]),
-    })  # fmt: skip
+    table = pa.table(
+        {
+            "id": np.arange(rows),
+            "x": pa.array(x, from_pandas=True),
+            "grade": rng.choice(["A", "B", "C"], rows, p=[0.5, 0.3, 0.2]),
+        }
+    )
     source = tmp_path / "in.parquet"
     pq.write_table(table, source, row_group_size=50_000)
     first = run_worker(source, tmp_path / "a.parquet")

@@ -20,10 +20,20 @@ def counts(tmp_path: Path, before: pl.DataFrame, after: pl.DataFrame) -> tuple[i
 
 
 def test_added_removed_changed_and_repeated(tmp_path: Path) -> None:
-    before = pl.DataFrame({"id": [1, 2, 3, 4, None], "x": [1.0, 2.0, 3.0, None, 5.0],
-                           "tags": [["a"], [], None, ["b"], ["c"]]})  # fmt: skip
-    after = pl.DataFrame({"id": [2, 3, 4, 5, 5, None], "x": [2.0, 3.5, None, 6.0, 6.0, 5.0],
-                          "tags": [None, None, ["b"], [], [], ["c"]]})  # fmt: skip
+    before = pl.DataFrame(
+        {
+            "id": [1, 2, 3, 4, None],
+            "x": [1.0, 2.0, 3.0, None, 5.0],
+            "tags": [["a"], [], None, ["b"], ["c"]],
+        }
+    )
+    after = pl.DataFrame(
+        {
+            "id": [2, 3, 4, 5, 5, None],
+            "x": [2.0, 3.5, None, 6.0, 6.0, 5.0],
+            "tags": [None, None, ["b"], [], [], ["c"]],
+        }
+    )
     added, removed, changed, repeated = counts(tmp_path, before, after)
     # 5 (twice) and the NULL key are new; 1 and the old NULL key are gone (NULL never matches);
     # 2 changed its tags ([] → NULL), 3 its x; 4 is the same. 5 repeats once, and the two
@@ -32,6 +42,11 @@ def test_added_removed_changed_and_repeated(tmp_path: Path) -> None:
 
 
 def test_identical_versions_change_nothing(tmp_path: Path) -> None:
-    frame = pl.DataFrame({"id": range(1000), "s": [f"v{i}" for i in range(1000)],
-                          "nested": [{"a": i, "b": [i]} for i in range(1000)]})  # fmt: skip
+    frame = pl.DataFrame(
+        {
+            "id": range(1000),
+            "s": [f"v{i}" for i in range(1000)],
+            "nested": [{"a": i, "b": [i]} for i in range(1000)],
+        }
+    )
     assert counts(tmp_path, frame, frame) == (0, 0, 0, 0)

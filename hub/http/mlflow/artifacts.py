@@ -47,8 +47,9 @@ async def download(request: Request, fields: Fields) -> Response:
     store, _, principal = parts(request)
     kind, owner_id, inside = _owner(request.path_params["path"])
     artifact, location = await artifacts.open_file(store, principal, kind, owner_id, inside)
-    return FileResponse(location, media_type="application/octet-stream",
-                        filename=artifact.path.rsplit("/", 1)[-1])  # fmt: skip
+    return FileResponse(
+        location, media_type="application/octet-stream", filename=artifact.path.rsplit("/", 1)[-1]
+    )
 
 
 async def listing(request: Request, fields: Fields) -> Fields:

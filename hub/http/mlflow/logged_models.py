@@ -26,10 +26,15 @@ async def create(request: Request, fields: Fields) -> Fields:
         store, settings, principal, [text(fields, "experiment_id")], "logged_model.create"
     )
     model = await logged_models.create(
-        store, principal, experiment, optional_text(fields, "source_run_id"),
-        optional_text(fields, "name") or "model", optional_text(fields, "model_type") or "",
-        dict(pairs(fields, "params")), dict(pairs(fields, "tags")),
-    )  # fmt: skip
+        store,
+        principal,
+        experiment,
+        optional_text(fields, "source_run_id"),
+        optional_text(fields, "name") or "model",
+        optional_text(fields, "model_type") or "",
+        dict(pairs(fields, "params")),
+        dict(pairs(fields, "tags")),
+    )
     return {"model": shapes.logged_model(model)}
 
 
@@ -89,8 +94,9 @@ async def search(request: Request, fields: Fields) -> Fields:
             or value[0] != value[-1]
             or value[0] not in "'\""
         ):
-            raise InvalidInput("Salon searches logged models by name only: name = '<name>'.",
-                               field="filter")  # fmt: skip
+            raise InvalidInput(
+                "Salon searches logged models by name only: name = '<name>'.", field="filter"
+            )
         name = value[1:-1]
     limit = whole(fields, "max_results", 100)
     if not 1 <= limit <= MAX_RESULTS:

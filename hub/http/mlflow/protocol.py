@@ -117,13 +117,19 @@ def endpoint(handler: Handler, raw: bool = False) -> Callable[[Request], Awaitab
             return error(exc)
         except Exception:
             error_id = secrets.token_hex(4)
-            log.exception("unexpected error %s on %s %s", error_id, request.method,
-                          request.url.path)  # fmt: skip
+            log.exception(
+                "unexpected error %s on %s %s", error_id, request.method, request.url.path
+            )
             return Response(
-                json.dumps({"error_code": "INTERNAL_ERROR",
-                            "message": f"Unexpected error (id {error_id}); see the hub's log."}),
-                status_code=500, media_type="application/json",
-            )  # fmt: skip
+                json.dumps(
+                    {
+                        "error_code": "INTERNAL_ERROR",
+                        "message": f"Unexpected error (id {error_id}); see the hub's log.",
+                    }
+                ),
+                status_code=500,
+                media_type="application/json",
+            )
         return result if isinstance(result, Response) else respond(result)
 
     return route

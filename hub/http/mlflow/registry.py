@@ -45,8 +45,9 @@ async def _found(request: Request, fields: Fields, needed: str = "viewer") -> Fo
     store, settings, principal = parts(request)
     wanted = await _name(store, settings, principal, fields)
     if needed == WRITE:
-        return await models.find(store, principal, wanted.project, wanted.name, WRITE,
-                                 "model.update")  # fmt: skip
+        return await models.find(
+            store, principal, wanted.project, wanted.name, WRITE, "model.update"
+        )
     return await models.read(store, principal, wanted.project, wanted.name)
 
 
@@ -109,8 +110,9 @@ async def _model_fields(request: Request, found: FoundModel) -> Fields:
 async def create_model(request: Request, fields: Fields) -> Fields:
     store, settings, principal = parts(request)
     wanted = await _name(store, settings, principal, fields)
-    await models.create_model(store, principal, wanted.project, wanted.name,
-                              optional_text(fields, "description") or "")  # fmt: skip
+    await models.create_model(
+        store, principal, wanted.project, wanted.name, optional_text(fields, "description") or ""
+    )
     for key, value in pairs(fields, "tags"):
         await model_tags.set_model_tag(store, principal, wanted.project, wanted.name, key, value)
     found = await models.read(store, principal, wanted.project, wanted.name)
@@ -134,16 +136,23 @@ async def update_model(request: Request, fields: Fields) -> Fields:
 async def set_model_tag(request: Request, fields: Fields) -> Fields:
     store, settings, principal = parts(request)
     wanted = await _name(store, settings, principal, fields)
-    await model_tags.set_model_tag(store, principal, wanted.project, wanted.name,
-                                   text(fields, "key"), text(fields, "value", ""))  # fmt: skip
+    await model_tags.set_model_tag(
+        store,
+        principal,
+        wanted.project,
+        wanted.name,
+        text(fields, "key"),
+        text(fields, "value", ""),
+    )
     return {}
 
 
 async def delete_model_tag(request: Request, fields: Fields) -> Fields:
     store, settings, principal = parts(request)
     wanted = await _name(store, settings, principal, fields)
-    await model_tags.set_model_tag(store, principal, wanted.project, wanted.name,
-                                   text(fields, "key"), None)  # fmt: skip
+    await model_tags.set_model_tag(
+        store, principal, wanted.project, wanted.name, text(fields, "key"), None
+    )
     return {}
 
 
@@ -173,8 +182,10 @@ def _name_matcher(filter_text: str | None) -> re.Pattern[str] | None:
         return None
     match = _NAME_FILTER.match(filter_text)
     if match is None:
-        raise InvalidInput("Salon searches registered models by name only: name = 'x' or "
-                           "name LIKE '%x%'.", field="filter")  # fmt: skip
+        raise InvalidInput(
+            "Salon searches registered models by name only: name = 'x' or name LIKE '%x%'.",
+            field="filter",
+        )
     op, value = match.group(1).lower(), match.group(3)
     if op == "=":
         return re.compile(re.escape(value) + r"\Z")
@@ -212,8 +223,7 @@ async def search_models(request: Request, fields: Fields) -> Fields:
 def _alias(fields: Fields) -> str:
     alias = text(fields, "alias")
     if _RESERVED_ALIAS.match(alias):
-        raise InvalidInput(f"'{alias}' is reserved and cannot be used as an alias.",
-                           field="alias")  # fmt: skip
+        raise InvalidInput(f"'{alias}' is reserved and cannot be used as an alias.", field="alias")
     return alias
 
 
@@ -268,17 +278,25 @@ async def create_version(request: Request, fields: Fields) -> Fields:
     if run_id is None and model_id is not None:
         run_id = (await logged_models.get(store, principal, model_id)).run_id
     if run_id is None:
-        raise InvalidInput("Salon keeps each model version with the run it came from; pass "
-                           "run_id (or a runs:/ source).", field="run_id")  # fmt: skip
+        raise InvalidInput(
+            "Salon keeps each model version with the run it came from; pass "
+            "run_id (or a runs:/ source).",
+            field="run_id",
+        )
     (run,) = await runs.visible_runs(store, principal, [run_id], "model.register")
     await mlflow_names.check_run_project(store, run, wanted.project, text(fields, "name"))
     tags = dict(pairs(fields, "tags"))
     if model_id:
         tags[MODEL_ID_TAG] = model_id
     model, version, _ = await models.register(
-        store, principal, run.id, wanted.name, source,
-        optional_text(fields, "description") or "", tags,
-    )  # fmt: skip
+        store,
+        principal,
+        run.id,
+        wanted.name,
+        source,
+        optional_text(fields, "description") or "",
+        tags,
+    )
     aliases = await store.models.aliases([model.id])
     return {"model_version": version_fields(text(fields, "name"), version, aliases)}
 
@@ -299,25 +317,33 @@ async def update_version(request: Request, fields: Fields) -> Fields:
     wanted = await _name(store, settings, principal, fields)
     description = optional_text(fields, "description")
     if description is not None:
-        await model_tags.describe_version(store, principal, wanted.project, wanted.name,
-                                          _number(fields), description)  # fmt: skip
+        await model_tags.describe_version(
+            store, principal, wanted.project, wanted.name, _number(fields), description
+        )
     return await get_version(request, fields)
 
 
 async def set_version_tag(request: Request, fields: Fields) -> Fields:
     store, settings, principal = parts(request)
     wanted = await _name(store, settings, principal, fields)
-    await model_tags.set_version_tag(store, principal, wanted.project, wanted.name,
-                                     _number(fields), text(fields, "key"),
-                                     text(fields, "value", ""))  # fmt: skip
+    await model_tags.set_version_tag(
+        store,
+        principal,
+        wanted.project,
+        wanted.name,
+        _number(fields),
+        text(fields, "key"),
+        text(fields, "value", ""),
+    )
     return {}
 
 
 async def delete_version_tag(request: Request, fields: Fields) -> Fields:
     store, settings, principal = parts(request)
     wanted = await _name(store, settings, principal, fields)
-    await model_tags.set_version_tag(store, principal, wanted.project, wanted.name,
-                                     _number(fields), text(fields, "key"), None)  # fmt: skip
+    await model_tags.set_version_tag(
+        store, principal, wanted.project, wanted.name, _number(fields), text(fields, "key"), None
+    )
     return {}
 
 
@@ -345,8 +371,9 @@ async def search_versions(request: Request, fields: Fields) -> Fields:
     for clause in clauses:
         match = _VERSION_FILTER.match(clause)
         if match is None:
-            raise InvalidInput("Salon searches model versions by name = '…' and run_id = '…' "
-                               "only.", field="filter")  # fmt: skip
+            raise InvalidInput(
+                "Salon searches model versions by name = '…' and run_id = '…' only.", field="filter"
+            )
         wanted[match.group(1).lower()] = match.group(3)
     limit = whole(fields, "max_results", 10_000)
     if not 1 <= limit <= 200_000:

@@ -56,12 +56,14 @@ def _run_id(fields: Fields) -> str:
 # Experiments ---------------------------------------------------------------------------------
 
 
-async def _experiment_fields(store: Store, settings: Settings, principal: Principal,
-                             found: tuple[Any, Any]) -> Fields:  # fmt: skip
+async def _experiment_fields(
+    store: Store, settings: Settings, principal: Principal, found: tuple[Any, Any]
+) -> Fields:
     project, experiment = found
     home = await mlflow_names.home_project(store, settings, principal)
-    return shapes.experiment(project, experiment, mlflow_names.joined(project, experiment.name,
-                                                                       home))  # fmt: skip
+    return shapes.experiment(
+        project, experiment, mlflow_names.joined(project, experiment.name, home)
+    )
 
 
 async def get_experiment_by_name(request: Request, fields: Fields) -> Fields:
@@ -169,8 +171,10 @@ async def update_run(request: Request, fields: Fields) -> Fields:
     elif status == "":
         run = await runs.writable_run(store, principal, run_id, "run.update")
     else:
-        raise InvalidInput(f"Salon has no run status {status.upper()}; use RUNNING, FINISHED, "
-                           "FAILED or KILLED.", field="status")  # fmt: skip
+        raise InvalidInput(
+            f"Salon has no run status {status.upper()}; use RUNNING, FINISHED, FAILED or KILLED.",
+            field="status",
+        )
     if name is not None and name != run.name:
         raise InvalidInput("Salon does not rename runs yet.", field="run_name")
     return {"run_info": shapes.run_info(run)}
@@ -222,8 +226,13 @@ async def log_metric(request: Request, fields: Fields) -> Fields:
 def _pair(fields: Fields) -> dict[str, str]:
     """A single param or tag: its key, and its value as text (MLflow sends numbers too)."""
     value = fields.get("value")
-    return {text(fields, "key"): value if isinstance(value, str) else "" if value is None
-            else str(value)}  # fmt: skip
+    return {
+        text(fields, "key"): value
+        if isinstance(value, str)
+        else ""
+        if value is None
+        else str(value)
+    }
 
 
 async def log_param(request: Request, fields: Fields) -> Fields:
@@ -245,15 +254,20 @@ async def log_batch(request: Request, fields: Fields) -> Fields:
         raise InvalidInput("'metrics' must be a list.", field="metrics")
     params, tags = pairs(fields, "params"), pairs(fields, "tags")
     if len(metric_items) > MAX_METRICS_PER_BATCH:
-        raise LimitExceeded(f"A batch logging request can contain at most "
-                            f"{MAX_METRICS_PER_BATCH} metrics.", field="metrics")  # fmt: skip
+        raise LimitExceeded(
+            f"A batch logging request can contain at most {MAX_METRICS_PER_BATCH} metrics.",
+            field="metrics",
+        )
     if max(len(params), len(tags)) > MAX_PARAMS_TAGS_PER_BATCH:
-        raise LimitExceeded(f"A batch logging request can contain at most "
-                            f"{MAX_PARAMS_TAGS_PER_BATCH} params and "
-                            f"{MAX_PARAMS_TAGS_PER_BATCH} tags.")  # fmt: skip
+        raise LimitExceeded(
+            f"A batch logging request can contain at most "
+            f"{MAX_PARAMS_TAGS_PER_BATCH} params and "
+            f"{MAX_PARAMS_TAGS_PER_BATCH} tags."
+        )
     if len(metric_items) + len(params) + len(tags) > MAX_ENTITIES_PER_BATCH:
-        raise LimitExceeded(f"A batch logging request can contain at most "
-                            f"{MAX_ENTITIES_PER_BATCH} items in all.")  # fmt: skip
+        raise LimitExceeded(
+            f"A batch logging request can contain at most {MAX_ENTITIES_PER_BATCH} items in all."
+        )
     keys = [key for key, _ in params]
     if len(set(keys)) != len(keys):
         raise InvalidInput("The batch names a param twice.", field="params")
@@ -274,12 +288,17 @@ async def log_inputs(request: Request, fields: Fields) -> Fields:
             raise InvalidInput("Each input needs a 'dataset' object.", field="datasets")
         found.append(
             RunInputRecord(
-                run_id, text(dataset, "name"), text(dataset, "digest"),
-                text(dataset, "source_type", ""), text(dataset, "source", ""),
-                text(dataset, "schema", ""), text(dataset, "profile", ""),
-                shapes.tags_json(pairs(item, "tags")), now(),
+                run_id,
+                text(dataset, "name"),
+                text(dataset, "digest"),
+                text(dataset, "source_type", ""),
+                text(dataset, "source", ""),
+                text(dataset, "schema", ""),
+                text(dataset, "profile", ""),
+                shapes.tags_json(pairs(item, "tags")),
+                now(),
             )
-        )  # fmt: skip
+        )
     if found:
         await runs.log_inputs(store, principal, run_id, found)
     models = fields.get("models") or []
@@ -316,10 +335,17 @@ async def search_runs(request: Request, fields: Fields) -> Fields:
     order = listed(fields, "order_by")
     project_ids = sorted({project.id for project, _ in found})
     page = await runs.search_parsed(
-        store, principal, project_ids, run_filter(filter_text, ids), run_order(order), limit,
-        optional_text(fields, "page_token"), repr(("mlflow", ids, filter_text, order)),
-        project_ids[0] if len(project_ids) == 1 else None, count=False,
-    )  # fmt: skip
+        store,
+        principal,
+        project_ids,
+        run_filter(filter_text, ids),
+        run_order(order),
+        limit,
+        optional_text(fields, "page_token"),
+        repr(("mlflow", ids, filter_text, order)),
+        project_ids[0] if len(project_ids) == 1 else None,
+        count=False,
+    )
     details = await runs.details(store, principal, page.runs)
     run_ids = [run.id for run in page.runs]
     inputs = await store.runs.inputs_for(run_ids)
