@@ -34,8 +34,9 @@ TIMEOUT_SECONDS = 15.0
 _OPERATION = re.compile(r"^\s*(?:query|mutation|subscription)\s+(\w+)", re.MULTILINE)
 
 
-class HubError(Exception):
-    """The hub could not be asked, or did not answer; the message says what to do."""
+class HubError(ClientError):
+    """The hub could not be asked, or did not answer; the message says what to do (the
+    client's error, worded for the person at the screen)."""
 
 
 class HubRefused(HubError):

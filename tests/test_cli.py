@@ -197,7 +197,7 @@ def test_salon_up_completes_an_older_demo_store(tmp_path: Path) -> None:
     once, without another copy of the runs."""
     import asyncio
 
-    from hub.cli import _load_demo
+    from hub.cli.server import seed_demo
     from hub.demo import load_demo
     from hub.services.principal import SYSTEM
     from hub.settings import Settings
@@ -209,7 +209,7 @@ def test_salon_up_completes_an_older_demo_store(tmp_path: Path) -> None:
         made = asyncio.run(load_demo(store, SYSTEM))
         assert store.users.by_name_sync("ana.silva") is None
         for _ in range(2):
-            assert _load_demo(store, settings, runs=False)[0] == 0
+            assert seed_demo(store, settings, runs=False)[0] == 0
         assert store.users.by_name_sync("ana.silva") is not None
         names = {
             d.name

@@ -22,10 +22,7 @@ PACKAGES = ("hub", "connectors", "dashboard")
 LIGHT = (
     "hub/__init__.py",
     "hub/client",
-    "hub/cli.py",
-    "hub/admin_cli.py",
-    "hub/work_cli.py",
-    "hub/db_cli.py",
+    "hub/cli",
     "hub/settings.py",
     "hub/extras.py",
 )

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from hub.auth.clients import ensure_dashboard_client, write_dashboard_secrets
-from hub.cli import DASHBOARD_ENTRY
+from hub.cli.up import DASHBOARD_ENTRY
 from hub.demo import load_demo, load_people
 from hub.services.principal import SYSTEM
 from hub.services.tokens import create_admin_token_sync

@@ -1,4 +1,5 @@
-"""The ``salon`` command line."""
+"""``salon up``: the hub, the dashboard and (unless told otherwise) a local Ray head, with demo
+data the first time."""
 
 from __future__ import annotations
 
@@ -15,182 +16,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from hub import __version__
-from hub.settings import Settings, SettingsError, load_settings
+from hub.cli.common import (
+    PortOption,
+    configure_logging,
+    open_store,
+    read_settings,
+)
+from hub.cli.server import run_hub, seed_demo
+from hub.settings import Settings
 
 if TYPE_CHECKING:
     from hub.store import Store
 
-app = typer.Typer(
-    help="Salon: the collaboration hub for machine-learning teams.",
-    no_args_is_help=True,
-)
 # Streamlit with Salon's frame policy in front (dashboard/serve.py serves dashboard/app.py).
-DASHBOARD_ENTRY = Path(__file__).resolve().parents[1] / "dashboard" / "serve.py"
-
-PortOption = Annotated[
-    int | None, typer.Option("--port", help="Port of the hub (default: SALON_PORT or 8000).")
-]
-
-
-def _settings(port: int | None = None) -> Settings:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        typer.secho(str(exc), fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
-    if port is None:
-        return settings
-    url = settings.url
-    if url == f"http://{settings.host}:{settings.port}":  # derived, so it follows the port
-        url = f"http://{settings.host}:{port}"
-    return settings.replace(port=port, url=url)
-
-
-def _open_store(settings: Settings) -> Store:
-    from hub.errors import StoreUnavailable
-    from hub.store import store_for
-
-    try:
-        return store_for(settings)
-    except StoreUnavailable as exc:
-        typer.secho(exc.message, fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from None
-
-
-def _configure_logging(settings: Settings) -> None:
-    from hub import logs
-
-    logs.configure(settings.log_level, settings.log_format)
-
-
-@app.command()
-def version() -> None:
-    """Print Salon's version."""
-    typer.echo(f"salon {__version__}")
-
-
-@app.command("settings")
-def show_settings(
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the settings as one JSON object, for scripts.")
-    ] = False,
-) -> None:
-    """Print every setting's effective value (environment over .env over the default); secrets
-    show only whether they are set."""
-    from hub.admin_cli import print_json
-    from hub.settings import env_name, is_secret
-
-    settings = _settings()
-    shown: dict[str, str] = {}
-    for field in type(settings).model_fields:
-        value = getattr(settings, field)
-        if is_secret(field):
-            value = "(set, not shown)" if value.get_secret_value() else ""
-        shown[env_name(field)] = str(value)
-    if as_json:
-        print_json(shown)
-        return
-    for name, value in shown.items():
-        typer.echo(f"{name}={value}")
-
-
-def _version_option(value: bool) -> None:
-    if value:
-        version()
-        raise typer.Exit()
-
-
-@app.callback()
-def _options(
-    show_version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_version_option, is_eager=True, help="Print Salon's version."
-        ),
-    ] = False,
-) -> None:
-    """Salon: the collaboration hub for machine-learning teams."""
-
-
-@app.command()
-def demo() -> None:
-    """Load the demo team's projects, runs and curves into the store (hub must be stopped)."""
-    settings = _settings()
-    store = _open_store(settings)
-    try:
-        count, password = _load_demo(store, settings)
-    finally:
-        store.close()
-    typer.echo(f"Loaded {count} demo runs into {settings.database_path}.")
-    typer.echo(f"The demo team signs in with the password {password}")
-
-
-def _load_demo(store: Store, settings: Settings, *, runs: bool = True) -> tuple[int, str]:
-    """The demo team's work, completing what a data directory lacks: the runs (when ``runs``),
-    then, in a demo store, the people, the datasets and the discussions, which earlier versions
-    of Salon did not have. Returns the runs made and the people's password
-    (``<data dir>/demo-password``)."""
-    from hub.auth.clients import private_secret
-    from hub.demo import load_demo, load_people
-    from hub.demo_data import load_datasets
-    from hub.demo_discussions import load_discussions
-    from hub.demo_models import load_models
-    from hub.services.principal import SYSTEM
-    from hub.store.activity import FeedQuery
-
-    password = private_secret(settings.data_dir / "demo-password", size=12)
-    count = asyncio.run(load_demo(store, SYSTEM)) if runs else 0
-    vision = asyncio.run(store.projects.by_name("vision-defects"))
-    if vision is None:  # not a demo store: leave it alone
-        return count, password
-    if store.users.by_name_sync("ana.silva") is None:
-        asyncio.run(load_people(store, SYSTEM, password))
-    if not asyncio.run(store.datasets.of_projects([vision.id])):
-        asyncio.run(load_datasets(store, settings, SYSTEM))
-    talked = FeedQuery([vision.id], verbs=["comment."], limit=1)
-    if not asyncio.run(store.activity.feed(talked)):
-        asyncio.run(load_discussions(store))
-    if not asyncio.run(store.models.of_project(vision.id)):
-        asyncio.run(load_models(store, settings))
-    return count, password
-
-
-def _serve(settings: Settings, store: Store) -> None:
-    import uvicorn
-
-    from hub.app import create_app
-
-    application = create_app(settings, store)
-    config = uvicorn.Config(
-        application,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        log_config=None,  # uvicorn's lines go through the hub's own (hub.logs)
-        access_log=False,  # hub.logs writes one line a request, with its route and id
-        proxy_headers=False,  # SALON_TRUSTED_PROXIES decides (hub.app.proxy_headers)
-    )
-    server = uvicorn.Server(config)
-    try:
-        server.run()
-    finally:
-        store.close()
-
-
-@app.command()
-def serve(port: PortOption = None) -> None:
-    """Run the hub (GraphQL at /graphql) on SALON_DATA_DIR."""
-    from hub.services.tokens import ensure_admin_token_sync
-
-    settings = _settings(port)
-    _configure_logging(settings)
-    store = _open_store(settings)
-    if settings.admin_token:
-        ensure_admin_token_sync(
-            store, "bootstrap (SALON_ADMIN_TOKEN)", settings.admin_token.get_secret_value()
-        )
-    _serve(settings, store)
+DASHBOARD_ENTRY = Path(__file__).resolve().parents[2] / "dashboard" / "serve.py"
 
 
 def _wait_for(url: str, seconds: float) -> bool:
@@ -274,7 +113,6 @@ def _exit_on_sigterm(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
-@app.command()
 def up(
     port: PortOption = None,
     dashboard: Annotated[bool, typer.Option(help="Also start the Streamlit dashboard.")] = True,
@@ -289,19 +127,19 @@ def up(
     from hub.auth.clients import ensure_dashboard_client, write_dashboard_secrets
     from hub.services.tokens import ensure_admin_token_sync, local_admin_token_sync
 
-    settings = _settings(port)
-    _configure_logging(settings)
+    settings = read_settings(port)
+    configure_logging(settings)
     # systemd, Docker and kill stop a service with SIGTERM: end as on Ctrl+C, through the
     # finally below that stops the dashboard and the exit handler that stops the local Ray
     # cluster. (uvicorn handles the signal while it serves, then raises it again, which lands
     # here.)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    store = _open_store(settings)
+    store = open_store(settings)
     if demo_data:
         empty = not asyncio.run(store.projects.all())
         if empty:
             typer.echo("Loading demo data (a team of eight, three projects, 46 runs, datasets)…")
-        _load_demo(store, settings, runs=empty)
+        seed_demo(store, settings, runs=empty)
     kept = settings.data_dir / "demo-password"
     demo_password = kept.read_text().strip() if kept.is_file() else None
     if settings.admin_token:
@@ -397,7 +235,7 @@ def up(
 
     threading.Thread(target=start_dashboard, daemon=True).start()
     try:
-        _serve(settings, store)
+        run_hub(settings, store)
     finally:
         if dashboard_process is not None:
             dashboard_process.send_signal(signal.SIGTERM)
@@ -405,31 +243,3 @@ def up(
                 dashboard_process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 dashboard_process.kill()
-
-
-from hub.admin_cli import register  # noqa: E402  (after the commands defined above)
-
-register(app)
-
-
-def main() -> None:
-    """The ``salon`` command: a hub that is down or a refused token is one line and status 1,
-    never a traceback."""
-    from hub import extras
-    from hub.client.errors import HubError
-
-    try:
-        app()
-    except (HubError, extras.MissingExtra) as exc:
-        typer.secho(str(exc), fg=typer.colors.RED, err=True)
-        sys.exit(1)
-    except ModuleNotFoundError as exc:  # a part of Salon that this install left out
-        found = extras.missing(exc)
-        if found is None:
-            raise
-        typer.secho(str(found), fg=typer.colors.RED, err=True)
-        sys.exit(1)
-
-
-if __name__ == "__main__":
-    main()

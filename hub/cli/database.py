@@ -1,11 +1,20 @@
-"""``salon db``: the store's schema version, and upgrading it (with the hub stopped)."""
+"""``salon db|backup|restore``: the store's schema, backups while serving, restores."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from hub.cli.common import (
+    connect,
+    fail,
+    read_settings,
+)
+
+if TYPE_CHECKING:
+    pass
 
 db_app = typer.Typer(help="The store's schema: status, upgrade (stop the hub first).")
 
@@ -15,10 +24,9 @@ def db_status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")] = False,
 ) -> None:
     """The migrations applied to SALON_DATA_DIR's store and those pending."""
-    from hub.cli import _settings
     from hub.store import migrations
 
-    settings = _settings()
+    settings = read_settings()
     path = settings.database_path
     if not path.is_file():
         typer.echo(f"No store at {path} yet: the hub creates it at its first start.")
@@ -53,11 +61,10 @@ def db_status(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Back the store up (to SALON_DATA_DIR/backups) and apply the pending migrations."""
-    from hub.cli import _settings
     from hub.errors import StoreUnavailable
     from hub.store import store_for
 
-    settings = _settings().replace(auto_migrate=True)
+    settings = read_settings().replace(auto_migrate=True)
     pending = _pending(settings.database_path)
     try:
         store = store_for(settings)
@@ -77,19 +84,18 @@ def backup(
     destination: Annotated[str, typer.Argument(help="A new or empty folder on the hub's machine.")],
 ) -> None:
     """Back the running hub up (database, objects, keys) without stopping it (admins)."""
-    from hub.admin_cli import _client, _fail
     from hub.client.errors import HubError
 
     folder = str(Path(destination).expanduser().absolute())
     try:
-        answer = _client().connection.send(
+        answer = connect().connection.send(
             "POST",
             "/api/v1/backups",
             json={"destination": folder},
             timeout=None,  # as long as copying takes
         )
     except HubError as exc:
-        _fail(exc.message)
+        fail(exc.message)
         raise
     body = answer.json()
     typer.echo(
@@ -102,16 +108,14 @@ def restore(
     source: Annotated[Path, typer.Argument(help="A folder made by `salon backup`.")],
 ) -> None:
     """Fill SALON_DATA_DIR (new or empty; the hub stopped) from a backup."""
-    from hub.admin_cli import _fail
-    from hub.cli import _settings
     from hub.errors import InvalidInput
     from hub.services import backups
 
-    settings = _settings()
+    settings = read_settings()
     try:
         made = backups.restore(source.expanduser().absolute(), settings.data_dir)
     except InvalidInput as exc:
-        _fail(exc.message)
+        fail(exc.message)
         raise
     typer.echo(
         f"Restored {settings.data_dir} from the backup of {made.created_at} (Salon {made.salon}, "

@@ -1,0 +1,5 @@
+"""``python -m hub.cli``: the ``salon`` command."""
+
+from hub.cli import main
+
+main()
