@@ -20,9 +20,9 @@ import uvicorn
 from hub import local_ray
 from hub.app import create_app
 from hub.demo import load_demo, load_people
-from hub.demo_data import load_datasets
-from hub.demo_discussions import load_discussions
-from hub.demo_models import load_models
+from hub.demo.datasets import load_datasets
+from hub.demo.discussions import load_discussions
+from hub.demo.models import load_models
 from hub.local_ray import LocalRay
 from hub.services.principal import SYSTEM
 from hub.services.tokens import create_admin_token_sync

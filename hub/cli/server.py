@@ -69,9 +69,9 @@ def seed_demo(store: Store, settings: Settings, *, runs: bool = True) -> tuple[i
     (``<data dir>/demo-password``)."""
     from hub.auth.clients import private_secret
     from hub.demo import load_demo, load_people
-    from hub.demo_data import load_datasets
-    from hub.demo_discussions import load_discussions
-    from hub.demo_models import load_models
+    from hub.demo.datasets import load_datasets
+    from hub.demo.discussions import load_discussions
+    from hub.demo.models import load_models
     from hub.services.principal import SYSTEM
     from hub.store.activity import FeedQuery
 

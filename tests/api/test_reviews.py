@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 import hub
-from hub.demo_models import part_image
+from hub.demo.models import part_image
 from hub.services.review_stats import fleiss_kappa, tally, wilson
 from tests.api.test_datasets import person
 from tests.api.test_discussions import as_person

@@ -22,7 +22,8 @@ def today() -> date:
     return now().date()
 
 
-async def _as(store: Store, name: str) -> Principal:
+async def as_person(store: Store, name: str) -> Principal:
+    """A demo person, signed in, to act as."""
     user = await store.users.by_name(name)
     assert user is not None, f"the demo person {name} is missing"
     return await principal_for_user(store, user, auth_method="session", auth_id=None)
@@ -37,9 +38,11 @@ async def _latest_run(store: Store, project: str, experiment: str) -> str:
 
 async def load_discussions(store: Store) -> int:
     """Write the demo conversations; returns how many comments were made."""
-    ana, dmitri, emi = [await _as(store, n) for n in ("ana.silva", "dmitri.volkov", "emi.tanaka")]
+    ana, dmitri, emi = [
+        await as_person(store, n) for n in ("ana.silva", "dmitri.volkov", "emi.tanaka")
+    ]
     farah, chioma, gus = [
-        await _as(store, n) for n in ("farah.haddad", "chioma.eze", "gus.lindqvist")
+        await as_person(store, n) for n in ("farah.haddad", "chioma.eze", "gus.lindqvist")
     ]
     made = 0
     await digests.choose(store, ana, "weekly", "Europe/Lisbon")

@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image, ImageDraw
 
-from hub.demo_data import DEFECTS, LINES
-from hub.demo_discussions import _as
+from hub.demo.datasets import DEFECTS, LINES
+from hub.demo.discussions import as_person
 from hub.services import artifacts, dataset_uploads, models, reviews, runs
 from hub.services.model_policy import CheckSpec, Policy
 from hub.services.principal import SYSTEM, Principal
@@ -162,7 +162,7 @@ async def _review(
 async def load_models(store: Store, settings: Settings) -> int:
     """Register the demo's model versions; returns how many."""
     names = ("ana.silva", "dmitri.volkov", "farah.haddad", "ben.okafor")
-    ana, dmitri, farah, ben = [await _as(store, n) for n in names]
+    ana, dmitri, farah, ben = [await as_person(store, n) for n in names]
     baseline = await _best(store, "vision-defects", "resnet-baseline")
     await models.register(
         store,
@@ -205,7 +205,7 @@ async def load_models(store: Store, settings: Settings) -> int:
         {"framework": "onnx"},
         INPUTS,
     )
-    await _review(store, settings, newest.id, [farah, await _as(store, "emi.tanaka")], dmitri)
+    await _review(store, settings, newest.id, [farah, await as_person(store, "emi.tanaka")], dmitri)
     churn = await _best(store, "churn-forecast", "gbm-features-v2")
     await models.register(
         store,
