@@ -141,8 +141,8 @@ class Settings(BaseSettings):
     dataset_worker_memory_mb: int = Field(
         2048, description="Memory (address space) the process that reads an upload may use."
     )
-    dataset_worker_seconds: int = Field(
-        900, description="Time the process that reads an upload may take."
+    dataset_worker_seconds: float = Field(
+        900.0, description="Time the process that reads an upload may take."
     )
     duckdb_memory_limit: str = Field("768MB", description="DuckDB's memory limit inside the hub.")
     backup_folder: str = Field(
