@@ -11,7 +11,7 @@ from strawberry.dataloader import DataLoader
 
 from hub.auth.keys import KeyRing
 from hub.errors import Unauthenticated
-from hub.services import lineage, metrics
+from hub.services import lineage, metrics, projects
 from hub.services.authentication import Authenticator
 from hub.services.limits import MAX_SERIES_REQUEST
 from hub.services.lineage import UsedVersion
@@ -32,7 +32,7 @@ class Loaders:
 
     def __init__(self, store: Store, principal: Principal | None) -> None:
         async def run_counts(keys: list[str]) -> list[int]:
-            found = await store.projects.run_counts(keys)
+            found = await projects.run_counts(store, keys)
             return [found.get(key, 0) for key in keys]
 
         async def series(keys: list[SeriesKey]) -> list[list[MetricSeries]]:

@@ -18,7 +18,8 @@ from hub.api.runs import PageInfoType
 from hub.services import activity, comments, digests
 from hub.services.comments import EMOJI, Anchor
 from hub.services.markdown import render
-from hub.services.principal import SYSTEM
+from hub.services.names import people_and_groups
+from hub.services.names import projects as project_records
 from hub.store import Store
 from hub.store.records import ActivityRecord, CommentRecord, NotificationRecord
 
@@ -171,23 +172,13 @@ CountResult = Annotated[CountType | Errors, strawberry.union("CountResult")]
 HistoryResult = Annotated[CommentVersionType | Errors, strawberry.union("CommentHistoryResult")]
 
 
-async def _names(store: Store, ids: set[str]) -> dict[str, tuple[str, str]]:
-    people = await store.users.by_ids(sorted(ids))
-    groups = {g.id: g for g in await store.users.groups()}
-    found = {i: (u.name, u.display_name) for i, u in people.items()}
-    found[SYSTEM.user_id] = (SYSTEM.user_name, "Salon")  # start-up tasks, the demo loader
-    found.update({i: (g.name, g.name) for i, g in groups.items() if i in ids})
-    return found
-
-
 async def comments_of(store: Store, found: list[CommentRecord], me: str) -> list[CommentType]:
     """Comments as GraphQL objects: names, mentions and reactions looked up once for all."""
     ids = [c.id for c in found]
-    reactions = await store.comments.reactions(ids)
-    mentions = await store.comments.mentions(ids)
+    reactions, mentions = await comments.reactions_and_mentions(store, ids)
     people = {c.author_id for c in found} | {r.user_id for r in reactions}
     people |= {m.subject_id for ms in mentions.values() for m in ms}
-    names = await _names(store, people)
+    names = await people_and_groups(store, people)
     by_comment: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for r in reactions:
         by_comment[r.comment_id][r.emoji].append(r.user_id)
@@ -245,7 +236,7 @@ async def _discussion(
     page = await comments.threads(ctx.store, ctx.principal, kind.value, object_id, first, after)
     found = page.comments
     shown = await comments_of(ctx.store, found, ctx.principal.user_id)
-    names = await _names(ctx.store, {c.resolved_by for c in found if c.resolved_by})
+    names = await people_and_groups(ctx.store, {c.resolved_by for c in found if c.resolved_by})
     threads: dict[str, ThreadType] = {}
     for record, item in zip(found, shown, strict=True):
         if record.id == record.thread_id:
@@ -271,8 +262,8 @@ async def _discussion(
 
 
 async def entries(store: Store, found: list[ActivityRecord]) -> list[ActivityEntryType]:
-    names = await _names(store, {e.actor_id for e in found})
-    projects = await store.projects.by_ids(sorted({e.project_id for e in found if e.project_id}))
+    names = await people_and_groups(store, {e.actor_id for e in found})
+    projects = await project_records(store, {e.project_id for e in found if e.project_id})
     return [
         ActivityEntryType(
             id=strawberry.ID(e.id),
@@ -316,8 +307,8 @@ async def _one(info: Info, work: Awaitable[CommentRecord]) -> CommentResult:
 
     async def shown() -> CommentType:
         record = await work
-        fresh = await ctx.store.comments.by_id(record.id)
-        return (await comments_of(ctx.store, [fresh or record], ctx.principal.user_id))[0]
+        fresh = await comments.current(ctx.store, record)
+        return (await comments_of(ctx.store, [fresh], ctx.principal.user_id))[0]
 
     return await result_of(shown(), lambda c: c)
 
@@ -410,7 +401,7 @@ class DiscussionQueries:
     async def comment_history(self, info: Info, id: strawberry.ID) -> list[CommentVersionType]:
         ctx = info.context
         edits = await comments.history(ctx.store, ctx.principal, id)
-        names = await _names(ctx.store, {e.edited_by for e in edits})
+        names = await people_and_groups(ctx.store, {e.edited_by for e in edits})
         return [
             CommentVersionType(
                 body=e.body,

@@ -16,8 +16,7 @@ import strawberry
 from hub.api.context import Info
 from hub.api.discussions import ActivityEntryType, CommentType, TargetKind, comments_of, entries
 from hub.clock import now
-from hub.services import activity, audit, permissions, runs, targets
-from hub.services.permissions import READ
+from hub.services import activity, comments, permissions, runs
 
 
 @strawberry.type(name="MetricUpdate", description="New points were logged to a run.")
@@ -59,23 +58,13 @@ class Subscription:
     ) -> AsyncGenerator[CommentType, None]:
         ctx = info.context
         principal = ctx.principal
-        target = await targets.find(
-            ctx.store, principal, kind.value, id, READ, action="comments.subscribe"
-        )
-        await audit.read(
-            ctx.store, principal, "comments.subscribe", kind.value, id, target.project.id, 0
-        )
+        target = await comments.subscribe(ctx.store, principal, kind.value, str(id))
         async with ctx.live.changes() as queue:
             while True:
                 committed = await queue.get()
-                for entry in committed.entries:
-                    if entry.object_kind != "comment" or entry.object_id is None:
-                        continue
-                    if not await activity.visible(ctx.store, principal, entry, None, target.ref):
-                        continue
-                    comment = await ctx.store.comments.by_id(entry.object_id)
-                    if comment is not None:
-                        yield (await comments_of(ctx.store, [comment], principal.user_id))[0]
+                found = await comments.arrived(ctx.store, principal, target, committed.entries)
+                for shown in await comments_of(ctx.store, found, principal.user_id):
+                    yield shown
 
     @strawberry.subscription(description="A run's newly logged metric points, batch by batch.")
     async def metric_points(

@@ -13,11 +13,12 @@ from hub.api.context import Info, selected
 from hub.api.errors import Errors, result_of
 from hub.api.reviews import QueueType, queue_types
 from hub.api.runs import KeyValueInput, KeyValueType
-from hub.services import models
+from hub.services import model_views, models
 from hub.services.markdown import render
 from hub.services.model_policy import CheckSpec, Policy, inputs_of, spec_of
+from hub.services.model_views import EXPENSIVE
 from hub.store import Store
-from hub.store.model_records import ModelCheck, ModelRecord, ModelReview, ModelVersionRecord
+from hub.store.model_records import ModelCheck, ModelRecord, ModelVersionRecord
 
 
 @strawberry.type(name="ModelInput", description="An input a model version expects.")
@@ -183,7 +184,6 @@ class ModelType:
     )
 
 
-EXPENSIVE = frozenset({"checks", "reviews", "reviewQueues", "gate", "policy"})
 UNASKED = GateType(
     open=False, reasons=[], approvals=0, needed=0, approved_by=[], changes_requested_by=[]
 )
@@ -197,101 +197,65 @@ async def version_types(
     wanted: frozenset[str] = EXPENSIVE,
 ) -> list[VersionType]:
     """Versions ready to resolve; only the costly fields in ``wanted`` are worked out."""
-    ids = [v.id for v in found]
-    gated = "gate" in wanted
-    checks = await store.models.checks(ids) if gated or "checks" in wanted else []
-    reviews = await store.models.reviews(ids) if gated or "reviews" in wanted else []
-    queues = (
-        await queue_types(store, await store.reviews.of_versions(ids))
-        if "reviewQueues" in wanted
-        else []
-    )
-    aliases = models.aliases_by_version(await store.models.aliases([model.id]))
-    gates = (
-        {
-            v.id: await models.gate(
-                store,
-                v,
-                [c for c in checks if c.version_id == v.id],
-                [r for r in reviews if r.version_id == v.id],
+    views = await model_views.versions(store, model, found, wanted)
+    queues = await queue_types(store, [q for view in views for q in view.queues])
+    return [version_type(view, model, project, wanted, queues) for view in views]
+
+
+def version_type(
+    view: model_views.VersionView,
+    model: ModelRecord,
+    project: str,
+    wanted: frozenset[str],
+    queues: list[QueueType],
+) -> VersionType:
+    v, gate = view.version, view.gate
+    inputs = inputs_of(v.input_schema_json)
+    return VersionType(
+        id=strawberry.ID(v.id),
+        model=model.name,
+        project=project,
+        number=v.number,
+        run_id=strawberry.ID(v.run_id),
+        source=v.source,
+        description=v.description,
+        tags=[KeyValueType(key=k, value=val) for k, val in json.loads(v.tags_json).items()],
+        input_schema=None if inputs is None else [InputType(name=n, type=t) for n, t in inputs],
+        aliases=list(view.aliases),
+        created_by=view.name(v.created_by),
+        created_at=v.created_at,
+        policy=PolicyType.of(Policy.from_json(v.policy_json) if "policy" in wanted else Policy()),
+        checks=[CheckType.of(c) for c in view.checks],
+        reviews=[
+            ReviewType(
+                id=strawberry.ID(r.id),
+                reviewer=view.name(r.user_id),
+                verdict=r.verdict,
+                body=r.body,
+                html=render(r.body),
+                at=r.at,
             )
-            for v in found
-        }
-        if gated
-        else {}
+            for r in view.reviews
+        ],
+        review_queues=[q for q in queues if q.version_id == v.id],
+        gate=UNASKED
+        if gate is None
+        else GateType(
+            open=gate.open,
+            reasons=list(gate.reasons),
+            approvals=gate.approvals,
+            needed=gate.needed,
+            approved_by=[view.name(u) for u in gate.approved_by],
+            changes_requested_by=[view.name(u) for u in gate.blocked_by],
+        ),
     )
-    people = await store.users.by_ids(
-        sorted({v.created_by for v in found} | {r.user_id for r in reviews})
-    )
-
-    def name(user_id: str) -> str:
-        return people[user_id].name if user_id in people else "salon"
-
-    def review(r: ModelReview) -> ReviewType:
-        return ReviewType(
-            id=strawberry.ID(r.id),
-            reviewer=name(r.user_id),
-            verdict=r.verdict,
-            body=r.body,
-            html=render(r.body),
-            at=r.at,
-        )
-
-    shown = []
-    for v in found:
-        gate = gates.get(v.id)
-        inputs = inputs_of(v.input_schema_json)
-        shown.append(
-            VersionType(
-                id=strawberry.ID(v.id),
-                model=model.name,
-                project=project,
-                number=v.number,
-                run_id=strawberry.ID(v.run_id),
-                source=v.source,
-                description=v.description,
-                tags=[KeyValueType(key=k, value=val) for k, val in json.loads(v.tags_json).items()],
-                input_schema=None
-                if inputs is None
-                else [InputType(name=n, type=t) for n, t in inputs],
-                aliases=sorted(aliases.get(v.id, [])),
-                created_by=name(v.created_by),
-                created_at=v.created_at,
-                policy=PolicyType.of(
-                    Policy.from_json(v.policy_json) if "policy" in wanted else Policy()
-                ),
-                checks=[CheckType.of(c) for c in checks if c.version_id == v.id],
-                reviews=[review(r) for r in reviews if r.version_id == v.id],
-                review_queues=[q for q in queues if q.version_id == v.id],
-                gate=UNASKED
-                if gate is None
-                else GateType(
-                    open=gate.open,
-                    reasons=list(gate.reasons),
-                    approvals=gate.approvals,
-                    needed=gate.needed,
-                    approved_by=[name(u) for u in gate.approved_by],
-                    changes_requested_by=[name(u) for u in gate.blocked_by],
-                ),
-            )
-        )
-    return shown
 
 
 async def model_type(
     store: Store, model: ModelRecord, project: str, wanted: frozenset[str] = EXPENSIVE
 ) -> ModelType:
-    versions = await store.models.versions(model.id)
-    numbers = {v.id: v.number for v in versions}
-    aliases = await store.models.aliases([model.id])
-    moves = await store.models.moves(model.id)
-    people = await store.users.by_ids(
-        sorted({a.moved_by for a in aliases} | {m.moved_by for m in moves})
-    )
-
-    def name(user_id: str) -> str:
-        return people[user_id].name if user_id in people else "salon"
-
+    view = await model_views.model(store, model)
+    numbers = view.numbers
     return ModelType(
         id=strawberry.ID(model.id),
         project=project,
@@ -302,23 +266,23 @@ async def model_type(
             AliasType(
                 alias=a.alias,
                 version=numbers[a.version_id],
-                moved_by=name(a.moved_by),
+                moved_by=view.name(a.moved_by),
                 moved_at=a.moved_at,
             )
-            for a in aliases
+            for a in view.aliases
         ],
         policy=PolicyType.of(await models.policy(store, model)),
-        versions=await version_types(store, model, project, versions, wanted),
+        versions=await version_types(store, model, project, view.versions, wanted),
         moves=[
             MoveType(
                 alias=m.alias,
                 version=numbers.get(m.version_id or ""),
                 previous=numbers.get(m.previous_id or ""),
-                moved_by=name(m.moved_by),
+                moved_by=view.name(m.moved_by),
                 moved_at=m.moved_at,
                 automatic=m.automatic,
             )
-            for m in moves
+            for m in view.moves
         ],
     )
 
@@ -393,7 +357,7 @@ ReviewResult = Annotated[ReviewType | Errors, strawberry.union("ReviewModelVersi
 
 
 async def _version(store: Store, version_id: str, found: models.FoundModel) -> VersionType:
-    version = (await store.models.versions_by_ids([version_id]))[version_id]
+    version = await model_views.version(store, version_id)
     return (await version_types(store, found.model, found.project.name, [version]))[0]
 
 
@@ -421,15 +385,10 @@ class ModelQueries:
     async def run_model_versions(self, info: Info, run_id: strawberry.ID) -> list[VersionType]:
         ctx = info.context
         found = await models.of_run(ctx.store, ctx.principal, run_id)
-        owners = await ctx.store.models.by_ids(sorted({v.model_id for v in found}))
-        projects = await ctx.store.projects.by_ids(sorted({m.project_id for m in owners.values()}))
         wanted = selected(info, EXPENSIVE)
         shown = []
-        for owner in owners.values():  # a run is behind a version or two: one pass per model
-            mine = [v for v in found if v.model_id == owner.id]
-            shown += await version_types(
-                ctx.store, owner, projects[owner.project_id].name, mine, wanted
-            )
+        for owner, project, mine in await model_views.owners(ctx.store, found):
+            shown += await version_types(ctx.store, owner, project, mine, wanted)
         return shown
 
     @strawberry.field(description="One model version with its checks, reviews and gate.")
@@ -498,9 +457,9 @@ class ModelMutations:
                 {t.key: t.value for t in tags or []},
                 None if input_schema is None else [(i.name, i.type) for i in input_schema],
             )
-            project = (await ctx.store.projects.by_ids([model.project_id]))[model.project_id]
+            project = await model_views.project_name(ctx.store, model)
             shown = await version_types(
-                ctx.store, model, project.name, [version], selected(info, EXPENSIVE)
+                ctx.store, model, project, [version], selected(info, EXPENSIVE)
             )
             return shown[0]
 
@@ -528,13 +487,13 @@ class ModelMutations:
 
         async def moved() -> MoveType:
             move = await models.move_alias(ctx.store, ctx.principal, project, model, alias, version)
-            found = await ctx.store.models.versions_by_ids(
-                [i for i in (move.version_id, move.previous_id) if i]
+            numbers = await model_views.versions_by_ids(
+                ctx.store, [i for i in (move.version_id, move.previous_id) if i]
             )
             return MoveType(
                 alias=move.alias,
-                version=found[move.version_id].number if move.version_id else None,
-                previous=found[move.previous_id].number if move.previous_id else None,
+                version=numbers.get(move.version_id or ""),
+                previous=numbers.get(move.previous_id or ""),
                 moved_by=ctx.principal.user_name,
                 moved_at=move.moved_at,
                 automatic=move.automatic,

@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 
 from hub.api.context import Info
 from hub.api.errors import Errors, result_of
-from hub.services import reviews
+from hub.services import names, reviews
 from hub.services.markdown import render
 from hub.services.review_stats import Tally
 from hub.store import Store
@@ -79,12 +79,12 @@ async def queue_types(store: Store, queues: list[ReviewQueue]) -> list[QueueType
     if not queues:
         return []
     counted = await reviews.tallies(store, queues)
-    people = await store.users.by_ids(sorted({q.created_by for q in queues}))
-    versions = await store.models.versions_by_ids(sorted({q.version_id for q in queues}))
-    models = await store.models.by_ids(sorted({v.model_id for v in versions.values()}))
-    projects = await store.projects.by_ids(sorted({q.project_id for q in queues}))
-    tables = await store.datasets.versions_by_ids(sorted({q.dataset_version_id for q in queues}))
-    datasets = await store.datasets.by_ids(sorted({t.dataset_id for t in tables.values()}))
+    people = await names.people(store, {q.created_by for q in queues})
+    versions = await names.model_versions(store, {q.version_id for q in queues})
+    models = await names.models(store, {v.model_id for v in versions.values()})
+    projects = await names.projects(store, {q.project_id for q in queues})
+    tables = await names.dataset_versions(store, {q.dataset_version_id for q in queues})
+    datasets = await names.datasets(store, {t.dataset_id for t in tables.values()})
     return [
         QueueType(
             id=strawberry.ID(q.id),
@@ -312,7 +312,7 @@ class ReviewMutations:
             record, created = await reviews.publish(
                 ctx.store, ctx.settings, ctx.principal, id, message
             )
-            dataset = (await ctx.store.datasets.by_ids([record.dataset_id]))[record.dataset_id]
+            dataset = (await names.datasets(ctx.store, [record.dataset_id]))[record.dataset_id]
             return PublishedType(
                 dataset=dataset.name, version=record.number, rows=record.row_count, created=created
             )

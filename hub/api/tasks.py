@@ -10,7 +10,7 @@ import strawberry
 from hub.api.context import Info
 from hub.api.discussions import TargetKind
 from hub.api.errors import Errors, result_of
-from hub.services import tasks
+from hub.services import names, tasks
 from hub.services.markdown import render
 from hub.store import Store
 from hub.store.records import TaskRecord
@@ -86,10 +86,10 @@ TaskResult = Annotated[TaskType | Errors, strawberry.union("TaskResult")]
 
 
 async def shown(store: Store, found: list[TaskRecord]) -> list[TaskType]:
-    people = await store.users.by_ids(
-        sorted({t.assignee_id for t in found if t.assignee_id} | {t.created_by for t in found})
+    people = await names.people(
+        store, {t.assignee_id for t in found if t.assignee_id} | {t.created_by for t in found}
     )
-    projects = await store.projects.by_ids(sorted({t.project_id for t in found}))
+    projects = await names.projects(store, {t.project_id for t in found})
     result = []
     for t in found:
         assignee = people.get(t.assignee_id) if t.assignee_id else None

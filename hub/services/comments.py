@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from hub.clock import now
@@ -23,7 +24,7 @@ from hub.services.principal import Principal
 from hub.services.targets import Target
 from hub.services.tokens import principal_for_user
 from hub.store import Store
-from hub.store.records import CommentRecord, EventDraft, Mention
+from hub.store.records import ActivityRecord, CommentRecord, EventDraft, Mention, Reaction
 
 MAX_BODY = 20_000
 MAX_MENTIONS = 50
@@ -425,3 +426,42 @@ async def mention_candidates(
         if g.name.startswith(wanted)
     ]
     return found[:50]
+
+
+async def subscribe(store: Store, principal: Principal, kind: str, target_id: str) -> Target:
+    """Start following the comments on an object: the caller must be able to read it, and the
+    audit trail records that they follow it."""
+    target = await targets.find(
+        store, principal, kind, target_id, READ, action="comments.subscribe"
+    )
+    await audit.read(store, principal, "comments.subscribe", kind, target_id, target.project.id, 0)
+    return target
+
+
+async def arrived(
+    store: Store, principal: Principal, target: Target, entries: Iterable[ActivityRecord]
+) -> list[CommentRecord]:
+    """The comments on ``target`` among newly committed activity, as stored now, that the
+    caller may see."""
+    found = []
+    for entry in entries:
+        if entry.object_kind != "comment" or entry.object_id is None:
+            continue
+        if not await activity.visible(store, principal, entry, None, target.ref):
+            continue
+        comment = await store.comments.by_id(entry.object_id)
+        if comment is not None:
+            found.append(comment)
+    return found
+
+
+async def current(store: Store, comment: CommentRecord) -> CommentRecord:
+    """A comment a change just returned, as stored now (with the change's effects)."""
+    return await store.comments.by_id(comment.id) or comment
+
+
+async def reactions_and_mentions(
+    store: Store, comment_ids: list[str]
+) -> tuple[list[Reaction], dict[str, list[Mention]]]:
+    """Who reacted how, and whom each comment mentions, for a page of comments at once."""
+    return await store.comments.reactions(comment_ids), await store.comments.mentions(comment_ids)

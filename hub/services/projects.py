@@ -42,6 +42,11 @@ async def out_of_reach(store: Store, principal: Principal) -> OutOfReach:
     return OutOfReach(hidden, admins)
 
 
+async def run_counts(store: Store, project_ids: list[str]) -> dict[str, int]:
+    """How many runs each project holds, for projects already listed to the caller."""
+    return await store.projects.run_counts(project_ids)
+
+
 async def visible_project(store: Store, principal: Principal, name: str) -> ProjectRecord:
     """The project called ``name`` if the principal may read it (not audited: callers record
     what they then read)."""
