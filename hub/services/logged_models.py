@@ -13,7 +13,12 @@ from hub.services.limits import MAX_PARAM_VALUE, MAX_TAG_VALUE, check_name, chec
 from hub.services.permissions import READ, WRITE
 from hub.services.principal import Principal
 from hub.store import Store
-from hub.store.model_records import LOGGED_MODEL_STATUSES, LoggedModelRecord, RunOutput
+from hub.store.model_records import (
+    LOGGED_MODEL_STATUSES,
+    LoggedModelRecord,
+    RunInputRecord,
+    RunOutput,
+)
 from hub.store.records import ExperimentRecord
 
 MAX_PAIRS = 1000
@@ -176,3 +181,10 @@ async def record_outputs(
     await store.logged_models.add_outputs(
         [RunOutput(run.id, model_id, step) for model_id, step in outputs], audit=events
     )
+
+
+async def inputs_and_outputs(
+    store: Store, run_ids: list[str]
+) -> tuple[list[RunInputRecord], list[RunOutput]]:
+    """The dataset inputs and logged-model outputs of runs the caller was shown."""
+    return await store.runs.inputs_for(run_ids), await store.logged_models.outputs(run_ids)

@@ -135,3 +135,15 @@ async def project_name(store: Store, model: ModelRecord) -> str:
 async def version(store: Store, version_id: str) -> ModelVersionRecord:
     """A version a change just made or read (its id came from the service that did)."""
     return (await names.model_versions(store, [version_id]))[version_id]
+
+
+async def aliases(store: Store, model: ModelRecord) -> list[ModelAlias]:
+    """Where a model's aliases point."""
+    return await store.models.aliases([model.id])
+
+
+async def versions_and_aliases(
+    store: Store, model: ModelRecord
+) -> tuple[list[ModelVersionRecord], list[ModelAlias]]:
+    """A model's versions, oldest first, and where its aliases point."""
+    return await store.models.versions(model.id), await store.models.aliases([model.id])

@@ -23,7 +23,7 @@ from hub.http.mlflow.protocol import (
     text,
     whole,
 )
-from hub.services import logged_models, mlflow_names, model_tags, models, runs
+from hub.services import logged_models, mlflow_names, model_tags, model_views, models, runs
 from hub.services.mlflow_names import Name
 from hub.services.models import FoundModel
 from hub.services.permissions import WRITE
@@ -86,8 +86,7 @@ def version_fields(name: str, version: ModelVersionRecord, aliases: list[ModelAl
 async def _model_fields(request: Request, found: FoundModel) -> Fields:
     store, _, _ = parts(request)
     name = await _mlflow_name(request, found)
-    versions = await store.models.versions(found.model.id)
-    aliases = await store.models.aliases([found.model.id])
+    versions, aliases = await model_views.versions_and_aliases(store, found.model)
     numbers = {v.id: v.number for v in versions}
     tags = await model_tags.model_tags(store, found)
     return {
@@ -233,7 +232,7 @@ async def set_alias(request: Request, fields: Fields) -> Fields:
     wanted = await _name(store, settings, principal, fields)
     alias, number = _alias(fields), _number(fields)
     found = await models.read(store, principal, wanted.project, wanted.name)
-    at = {a.alias: a.version_id for a in await store.models.aliases([found.model.id])}
+    at = {a.alias: a.version_id for a in await model_views.aliases(store, found.model)}
     if alias in at and at[alias] == (await models.numbered(store, found, number)).id:
         return {}
     await models.move_alias(store, principal, wanted.project, wanted.name, alias, number)
@@ -251,11 +250,11 @@ async def version_by_alias(request: Request, fields: Fields) -> Fields:
     store, _, _ = parts(request)
     found = await _found(request, fields)
     alias = text(fields, "alias")
-    aliases = await store.models.aliases([found.model.id])
+    aliases = await model_views.aliases(store, found.model)
     at = next((a for a in aliases if a.alias == alias), None)
     if at is None:
         raise NotFound(f"Registered model alias {alias} not found.", field="alias")
-    version = (await store.models.versions_by_ids([at.version_id]))[at.version_id]
+    version = await model_views.version(store, at.version_id)
     return {"model_version": version_fields(await _mlflow_name(request, found), version, aliases)}
 
 
@@ -297,14 +296,14 @@ async def create_version(request: Request, fields: Fields) -> Fields:
         optional_text(fields, "description") or "",
         tags,
     )
-    aliases = await store.models.aliases([model.id])
+    aliases = await model_views.aliases(store, model)
     return {"model_version": version_fields(text(fields, "name"), version, aliases)}
 
 
 async def _version_answer(request: Request, found: FoundModel, number: int) -> Fields:
     store, _, _ = parts(request)
     version = await models.numbered(store, found, number)
-    aliases = await store.models.aliases([found.model.id])
+    aliases = await model_views.aliases(store, found.model)
     return {"model_version": version_fields(await _mlflow_name(request, found), version, aliases)}
 
 
@@ -385,8 +384,7 @@ async def search_versions(request: Request, fields: Fields) -> Fields:
         name = mlflow_names.joined_model(held.project, held.model.name, home)
         if "name" in wanted and wanted["name"] != name:
             continue
-        versions = await store.models.versions(held.model.id)
-        aliases = await store.models.aliases([held.model.id])
+        versions, aliases = await model_views.versions_and_aliases(store, held.model)
         found += [
             version_fields(name, v, aliases)
             for v in versions

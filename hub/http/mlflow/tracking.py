@@ -119,8 +119,7 @@ async def search_experiments(request: Request, fields: Fields) -> Fields:
 
 async def _run_fields(store: Store, principal: Principal, run: RunRecord) -> Fields:
     details = await runs.details(store, principal, [run])
-    inputs = await store.runs.inputs_for([run.id])
-    outputs = await store.logged_models.outputs([run.id])
+    inputs, outputs = await logged_models.inputs_and_outputs(store, [run.id])
     return shapes.run(run, details, inputs, outputs)
 
 
@@ -348,8 +347,7 @@ async def search_runs(request: Request, fields: Fields) -> Fields:
     )
     details = await runs.details(store, principal, page.runs)
     run_ids = [run.id for run in page.runs]
-    inputs = await store.runs.inputs_for(run_ids)
-    outputs = await store.logged_models.outputs(run_ids)
+    inputs, outputs = await logged_models.inputs_and_outputs(store, run_ids)
     answer: Fields = {"runs": [shapes.run(run, details, inputs, outputs) for run in page.runs]}
     if page.next_cursor:
         answer["next_page_token"] = page.next_cursor
