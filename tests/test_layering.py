@@ -32,6 +32,35 @@ def test_only_the_store_imports_duckdb() -> None:
     assert not offenders, f"only hub/store/ may import duckdb: {offenders}"
 
 
+def _store_calls(path: Path) -> list[str]:
+    """Calls like ``store.runs.by_ids(...)`` or ``ctx.store.users.groups()``: a method of one
+    of the store's repositories, called directly."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        repository = node.func.value
+        if not isinstance(repository, ast.Attribute):
+            continue
+        owner = repository.value
+        named = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", "")
+        if named == "store":
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node.func)}")
+    return found
+
+
+def test_edges_reach_the_store_only_through_services() -> None:
+    """GraphQL resolvers, HTTP handlers, the MLflow drop-in and sign-in call services, where
+    access checks, audit events and the store's backends are honoured in one place."""
+    offenders = [
+        call
+        for edge in ("hub/api", "hub/http", "hub/auth")
+        for path in python_files(edge)
+        for call in _store_calls(path)
+    ]
+    assert not offenders, f"add a service function for these reads: {offenders}"
+
+
 def test_connectors_import_nothing_from_hub() -> None:
     offenders = [
         str(path.relative_to(ROOT))

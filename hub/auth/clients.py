@@ -7,8 +7,7 @@ import secrets
 from pathlib import Path
 
 from hub.auth.provider import digest
-from hub.services import audit
-from hub.services.principal import SYSTEM
+from hub.services import sign_ins
 from hub.settings import Settings
 from hub.store import Store
 from hub.store.oauth import ClientRecord
@@ -47,10 +46,7 @@ def ensure_dashboard_client(store: Store, settings: Settings) -> str:
     client = ClientRecord(
         DASHBOARD_CLIENT_ID, "Salon dashboard", dashboard_redirect_uris(settings), digest(secret)
     )
-    current = store.oauth.client(DASHBOARD_CLIENT_ID)
-    if current != client:
-        event = audit.event(SYSTEM, "client.register", "client", DASHBOARD_CLIENT_ID)
-        store.oauth.ensure_client(client, audit=[event])
+    sign_ins.register_client(store, client)
     return secret
 
 

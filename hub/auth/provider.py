@@ -43,7 +43,7 @@ from starlette.responses import Response
 from hub.auth.keys import ALGORITHM, KeyRing
 from hub.clock import now
 from hub.ids import new_id
-from hub.services import audit
+from hub.services import audit, sign_ins
 from hub.store import Store
 from hub.store.oauth import ClientRecord, CodeRecord, SessionRecord
 from hub.store.records import UserRecord
@@ -206,11 +206,6 @@ class S256Challenge(CodeChallenge):  # type: ignore[misc]
         super().validate_code_challenge(grant, redirect_uri)
 
 
-def _active_user(server: Provider, user_id: str) -> UserRecord | None:
-    user = server.store.users.by_id_sync(user_id)
-    return user if user is not None and user.disabled_at is None else None
-
-
 class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
     server: Provider
@@ -232,10 +227,10 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
             at + CODE_TTL,
         )
         event = self.server.event(request, request.user.id, "oauth.authorize", record.client_id)
-        self.server.store.oauth.save_code(record, audit=[event])
+        sign_ins.save_code(self.server.store, record, event)
 
     def query_authorization_code(self, code: str, client: Client) -> Code | None:
-        record = self.server.store.oauth.code(digest(code), now())
+        record = sign_ins.current_code(self.server.store, digest(code))
         if record is None:
             self.server.replayed(digest(code), "code")
             return None
@@ -244,12 +239,14 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
         return Code(record)
 
     def delete_authorization_code(self, authorization_code: Code) -> None:
-        self.server.store.oauth.take_code(
-            authorization_code.record.code_hash, getattr(self.request.user, "session_id", None)
+        sign_ins.take_code(
+            self.server.store,
+            authorization_code.record.code_hash,
+            getattr(self.request.user, "session_id", None),
         )
 
     def authenticate_user(self, authorization_code: Code) -> SignedIn | None:
-        user = _active_user(self.server, authorization_code.record.user_id)
+        user = sign_ins.active_user_sync(self.server.store, authorization_code.record.user_id)
         if user is None:
             return None
         return SignedIn(user, new_id(), authorization_code.get_auth_time())
@@ -261,14 +258,14 @@ class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
     server: Provider
 
     def authenticate_refresh_token(self, refresh_token: str) -> Session | None:
-        record = self.server.store.oauth.session_by_refresh(digest(refresh_token), now())
+        record = sign_ins.session_by_refresh(self.server.store, digest(refresh_token))
         if record is None:
             self.server.replayed(digest(refresh_token), "refresh token")
             return None
         return Session(record)
 
     def authenticate_user(self, refresh_token: Session) -> SignedIn | None:
-        user = _active_user(self.server, refresh_token.record.user_id)
+        user = sign_ins.active_user_sync(self.server.store, refresh_token.record.user_id)
         if user is None:
             return None
         record = refresh_token.record
@@ -307,7 +304,7 @@ class _IdTokens:
 
 class IdTokensForCodes(_IdTokens, OpenIDCode):  # type: ignore[misc]
     def exists_nonce(self, nonce: str, request: OAuthRequest) -> bool:
-        return self.server.store.oauth.nonce_used(request.payload.client_id, nonce)
+        return sign_ins.nonce_used(self.server.store, request.payload.client_id, nonce)
 
 
 class IdTokensForRefresh(_IdTokens, OpenIDToken):  # type: ignore[misc]
@@ -381,7 +378,7 @@ class Provider(AuthorizationServer):  # type: ignore[misc]
         )
 
     def query_client(self, client_id: str) -> Client | None:
-        record = self.store.oauth.client(client_id)
+        record = sign_ins.client(self.store, client_id)
         return None if record is None else Client(record)
 
     def save_token(self, token: dict[str, Any], request: OAuthRequest) -> None:
@@ -392,7 +389,7 @@ class Provider(AuthorizationServer):  # type: ignore[misc]
         client_id = request.client.get_client_id()
         if request.refresh_token is not None:
             event = self.event(request, signed_in.user.id, "session.refresh", client_id)
-            self.store.oauth.rotate_refresh(signed_in.session_id, digest(refresh), audit=[event])
+            sign_ins.rotate_refresh(self.store, signed_in.session_id, digest(refresh), event)
             return
         at = now()
         session = SessionRecord(
@@ -405,24 +402,19 @@ class Provider(AuthorizationServer):  # type: ignore[misc]
             None,
         )
         event = self.event(request, signed_in.user.id, "session.start", client_id)
-        self.store.oauth.start_session(session, digest(refresh), audit=[event])
+        sign_ins.start_session(self.store, session, digest(refresh), event)
 
     def replayed(self, credential_hash: str, what: str) -> None:
         """A refresh token or code that is not current: if it was used before, someone holds
         a copy, so the session it belongs to ends, with every token issued from it."""
-        session_id = self.store.oauth.spent(credential_hash, now())
-        if session_id is None:
+        if sign_ins.end_replayed(self.store, credential_hash) is None:
             return
         log.warning("A used %s was presented again; its sign-in session is ended.", what)
-        event = audit.event(None, "session.replay", "session", session_id, outcome="deny")
-        self.store.oauth.end_session(session_id, now(), audit=[event])
         for callback in self.on_sessions_ended:
             callback()
 
     def end_sessions(self, user_id: str, client_id: str | None) -> None:
-        action = audit.event(None, "session.end", "user", user_id)
-        event = dataclasses.replace(action, actor_id=user_id, auth_method="session")
-        self.store.oauth.end_sessions(user_id, client_id, now(), audit=[event])
+        sign_ins.end_sessions(self.store, user_id, client_id)
         for callback in self.on_sessions_ended:
             callback()
 

@@ -7,7 +7,6 @@ authorization endpoint turns it into a code for the client that asked.
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 import time
 from collections.abc import Sequence
@@ -25,25 +24,15 @@ from starlette.templating import Jinja2Templates
 
 from hub.auth.provider import Provider, oauth_request
 from hub.errors import RateLimited, Unauthenticated
-from hub.services import accounts, audit
+from hub.services import accounts, sign_ins
 from hub.services.authentication import Authenticator
 from hub.store import Store
-from hub.store.records import AuditDraft
 
 SIGNIN_COOKIE = "salon_signin"
 CSRF_COOKIE = "salon_csrf"
 SIGNIN_SECONDS = 12 * 3600
 MAX_LOGIN_FORM = 16 * 1024
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-
-
-def _signin_event(user_id: str | None, address: str | None, outcome: str) -> AuditDraft:
-    """A password sign-in attempt; a failed one names no account (the name may be a typo of
-    a password, which must never reach the trail)."""
-    event = audit.event(None, "signin", "user", user_id, outcome=outcome)
-    return dataclasses.replace(
-        event, actor_id=user_id or "anonymous", auth_method="password", address=address
-    )
 
 
 def _address(request: Request) -> str | None:
@@ -138,7 +127,7 @@ def auth_routes(
         user = await accounts.verify_password(store, name, password)
         if user is None:
             authenticator.limiter.fail(address, name)
-            await store.audit.record([_signin_event(None, address, "deny")])
+            await sign_ins.record_attempt(store, None, address, "deny")
             return page(
                 request,
                 401,
@@ -147,7 +136,7 @@ def auth_routes(
                 next=target,
             )
         at = int(time.time())
-        await store.audit.record([_signin_event(user.id, address, "allow")])
+        await sign_ins.record_attempt(store, user.id, address, "allow")
         response = RedirectResponse(target, status_code=303)
         signin.write(response, user.id, at)
         return response
@@ -157,8 +146,7 @@ def auth_routes(
         found = signin.read(request)
         user = None
         if found is not None:
-            candidate = await store.users.by_id(found[0])
-            user = candidate if candidate is not None and candidate.disabled_at is None else None
+            user = await sign_ins.active_user(store, found[0])
         try:
             grant = await run_in_threadpool(provider.get_consent_grant, oreq, user)
         except OAuth2Error as error:
@@ -218,12 +206,13 @@ def auth_routes(
                 request.headers.get("authorization"),
                 _address(request),
             )
+            user = await sign_ins.active_user(store, principal.user_id)
+            if user is None:
+                raise Unauthenticated("This account is disabled or gone.")
         except Unauthenticated:
             return JSONResponse(
                 {"error": "invalid_token"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
             )
-        user = await store.users.by_id(principal.user_id)
-        assert user is not None
         return JSONResponse(
             {
                 "sub": user.id,

@@ -21,7 +21,7 @@ from hub.auth import jwt_check
 from hub.auth.keys import KeyRing
 from hub.clock import now
 from hub.errors import Unauthenticated
-from hub.services import accounts
+from hub.services import accounts, sign_ins
 from hub.services.principal import Principal
 from hub.services.tokens import PrincipalCache, principal_for_user
 from hub.store import Store
@@ -97,15 +97,13 @@ class Sessions:
         claims = jwt_check.verify(
             token, self.keys.key_set, issuer=self.issuer, audiences=[self.issuer]
         )
-        session = await self.store.oauth.active_session(str(claims.get("sid", "")), now())
-        user = await self.store.users.by_id(str(claims["sub"]))
-        if (
-            session is None
-            or user is None
-            or session.user_id != user.id  # a token's person is its session's person
-            or user.disabled_at is not None
-        ):
+        # A token's person is its session's person, and both must still be live.
+        found = await sign_ins.session_person(
+            self.store, str(claims.get("sid", "")), str(claims["sub"])
+        )
+        if found is None:
             raise Unauthenticated("This sign-in has ended; please sign in again.")
+        session, user = found
         principal = await principal_for_user(
             self.store, user, auth_method="session", auth_id=session.id
         )
