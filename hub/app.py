@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import logging
@@ -14,6 +13,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from hub import workers
 from hub.api.schema import build_schema
 from hub.auth.clients import dashboard_redirect_uris, ensure_dashboard_client, private_secret
 from hub.auth.keys import KeyRing
@@ -31,12 +31,7 @@ from hub.http.prometheus import HubMetrics, RequestMetrics
 from hub.logs import RequestIds
 from hub.services.audit_trail import write_checkpoint
 from hub.services.authentication import Authenticator
-from hub.services.backups import every as scheduled_backups
-from hub.services.cluster import sampler as cluster_sampler
-from hub.services.digests import sender as digest_sender
 from hub.services.live import Live
-from hub.services.model_checks import runner as check_runner
-from hub.services.webhooks import Deliverer
 from hub.settings import Settings
 from hub.store import Store, store_for
 
@@ -55,22 +50,6 @@ class Hub:
     live: Live
     schema: strawberry.Schema
     metrics: HubMetrics = dataclasses.field(default_factory=HubMetrics)
-
-
-async def _checkpoint_every(settings: Settings, store: Store, keys: KeyRing) -> None:
-    """Sign the audit chain's head at intervals (a no-op when nothing was added), and pick up
-    keys rotated by ``salon keys rotate``."""
-    last: tuple[int, str] | None = None
-    while True:
-        try:
-            if store.audit.head != last:
-                last = await asyncio.to_thread(
-                    write_checkpoint, store, settings.data_dir, keys.sign_bytes
-                )
-            await asyncio.to_thread(keys.reload)
-        except Exception:
-            log.exception("Could not write the audit checkpoint")
-        await asyncio.sleep(settings.audit_checkpoint_seconds)
 
 
 def _clean_up(settings: Settings, store: Store) -> None:
@@ -125,22 +104,10 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
                     settings.oidc_discovery_url,
                     exc,
                 )
-        checkpoints = asyncio.create_task(_checkpoint_every(settings, store, keys))
-        deliveries = asyncio.create_task(Deliverer(store, settings).run())
-        digests = asyncio.create_task(digest_sender(store, settings))
-        sampling = asyncio.create_task(cluster_sampler(store, settings))
-        checking = asyncio.create_task(check_runner(store, settings))
-        backing_up = asyncio.create_task(scheduled_backups(store, settings))
+        running = workers.start(store, settings, keys)
         log.info("Salon hub ready on %s", settings.database_path)
         yield
-        deliveries.cancel()
-        digests.cancel()
-        sampling.cancel()
-        checking.cancel()
-        backing_up.cancel()
-        checkpoints.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await deliveries
+        await running.stop()
         write_checkpoint(store, settings.data_dir, keys.sign_bytes)
         hub.live.close()
         if owns_store:

@@ -61,6 +61,52 @@ def test_edges_reach_the_store_only_through_services() -> None:
     assert not offenders, f"add a service function for these reads: {offenders}"
 
 
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _runtime_imports(path: Path, known: set[str]) -> set[str]:
+    """The modules of ``known`` that loading ``path`` imports: its module-level imports, not
+    those for type checking only, nor the packages it sits in (Python loads those first)."""
+    own = _module_name(path)
+    found: set[str] = set()
+    for node in ast.parse(path.read_text(), filename=str(path)).body:
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules = [f"{node.module}.{alias.name}" for alias in node.names]
+            names = [m for m in modules if m in known] or [node.module]
+        found.update(
+            name for name in names if name in known and not own.startswith(f"{name}.")
+        )
+    return found - {own}
+
+
+def test_no_import_cycles() -> None:
+    """Modules import each other in one direction only, so that each layer can be read (and
+    loaded) on its own. GraphQL types that refer to each other use strawberry.lazy."""
+    paths = {_module_name(path): path for path in python_files("hub")}
+    graph = {name: _runtime_imports(path, set(paths)) for name, path in paths.items()}
+    cycles = []
+    for start in sorted(graph):
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, trail = stack.pop()
+            for nxt in sorted(graph[node]):
+                if nxt == start:
+                    cycles.append(" -> ".join([*trail, start]))
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, [*trail, nxt]))
+            if cycles:
+                break
+        if cycles:
+            break
+    assert not cycles, f"break this import cycle: {cycles[0]}"
+
+
 def test_connectors_import_nothing_from_hub() -> None:
     offenders = [
         str(path.relative_to(ROOT))

@@ -13,7 +13,7 @@ from hub.api.context import Info, selected
 from hub.api.errors import Errors, result_of
 from hub.api.reviews import QueueType, queue_types
 from hub.api.runs import KeyValueInput, KeyValueType
-from hub.services import model_views, models
+from hub.services import model_checks, model_views, models
 from hub.services.markdown import render
 from hub.services.model_policy import CheckSpec, Policy, inputs_of, spec_of
 from hub.services.model_views import EXPENSIVE
@@ -530,7 +530,7 @@ class ModelMutations:
         ctx = info.context
 
         async def again() -> VersionType:
-            await models.rerun_checks(ctx.store, ctx.principal, id)
+            await model_checks.rerun(ctx.store, ctx.principal, id)
             version, found = await models.find_version(
                 ctx.store, ctx.principal, id, "viewer", "model.read"
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 from urllib.parse import quote
 
 import strawberry
@@ -18,14 +18,12 @@ from hub.api.errors import (
     ValidationErrorType,
     as_error,
 )
+from hub.api.lineage import DatasetUseType
 from hub.api.metrics import MetricSeriesType, MetricSummaryType
 from hub.api.projects import ExperimentType, ProjectType
 from hub.errors import NotFound, SalonError
 from hub.services import artifacts, runs
 from hub.store.records import KeyValue, RunEnvironment, RunRecord
-
-if TYPE_CHECKING:
-    from hub.api.lineage import DatasetUseType
 
 
 @strawberry.enum(name="RunStatus", description="Where a run is in its life.")
@@ -125,9 +123,7 @@ class RunType:
     @strawberry.field(description="The dataset versions this run read or produced (lineage).")
     async def datasets(
         self, info: Info
-    ) -> list[Annotated[DatasetUseType, strawberry.lazy("hub.api.lineage")]]:
-        from hub.api.lineage import DatasetUseType
-
+    ) -> list[DatasetUseType]:
         found = await info.context.loaders.run_data.load(self.record)
         return [DatasetUseType.of(item) for item in found]
 

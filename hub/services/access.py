@@ -6,7 +6,7 @@ import dataclasses
 
 from hub.clock import now
 from hub.errors import InvalidInput, NotFound
-from hub.services import activity, audit, permissions
+from hub.services import audit, feed, permissions
 from hub.services.permissions import ADMIN, MANAGE, RANK, READ
 from hub.services.principal import ROLES, Principal
 from hub.store import Store
@@ -83,7 +83,7 @@ async def grant_role(
     said = f"gave {kind} {name} the {role} role on {project.name}" + (" with PII" if pii else "")
     events: list[EventDraft] = [
         audit.event(principal, "membership.grant", kind, subject_id, project.id, rows=1),
-        activity.entry(
+        feed.entry(
             principal,
             "membership.grant",
             kind,
@@ -111,7 +111,7 @@ async def revoke_role(
         raise InvalidInput("Only project admins may remove an admin.", field="subject")
     events: list[EventDraft] = [
         audit.event(principal, "membership.revoke", kind, subject_id, project.id, rows=1),
-        activity.entry(
+        feed.entry(
             principal,
             "membership.revoke",
             kind,
@@ -186,7 +186,7 @@ async def restrict(
         audit.event(
             principal, "object.restrict", object_kind, object_id, project.id, rows=len(group_ids)
         ),
-        activity.entry(
+        feed.entry(
             principal,
             "object.restrict",
             object_kind,

@@ -1,16 +1,14 @@
 """The activity feed and each person's inbox.
 
-Services describe each change they make with :func:`entry`; the entry travels with the change's
-audit events and is written in its transaction. Reading filters by what the reader may see now:
-projects they can read, and restricted datasets only for their groups, so a comment on a
-restricted dataset stays invisible (feed and inbox alike) to everyone else.
+Services describe each change they make with :func:`hub.services.feed.entry`; the entry travels
+with the change's audit events and is written in its transaction. Reading filters by what the
+reader may see now: projects they can read, and restricted datasets only for their groups, so a
+comment on a restricted dataset stays invisible (feed and inbox alike) to everyone else.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Any
 
 from hub.clock import now
 from hub.errors import InvalidInput, LimitExceeded
@@ -20,45 +18,10 @@ from hub.services.principal import Principal
 from hub.services.targets import Target
 from hub.store import Store
 from hub.store.activity import FeedQuery
-from hub.store.records import ActivityDraft, ActivityRecord, NotificationRecord
+from hub.store.records import ActivityRecord, NotificationRecord
 
 MAX_FEED_PAGE = 200
 REASONS = ("mention", "reply", "watch", "assign")
-
-
-def entry(
-    principal: Principal,
-    verb: str,
-    object_kind: str,
-    object_id: str | None,
-    project_id: str | None,
-    summary: str,
-    *,
-    target: Target | None = None,
-    guard: tuple[str, str] | None = None,
-    detail: dict[str, Any] | None = None,
-    recipients: list[tuple[str, str]] | None = None,
-    at: datetime | None = None,
-) -> ActivityDraft:
-    """One feed entry for a change by ``principal``; ``recipients`` (user id, reason) get it
-    in their inbox. ``target``: what the object is about (a comment's object). ``at``: when it
-    happened, for history recorded afterwards (imports, the demo)."""
-    guard = guard or (target.guard if target else None)
-    return ActivityDraft(
-        principal.user_id,
-        project_id,
-        verb,
-        object_kind,
-        object_id,
-        summary[:300],
-        json.dumps(detail or {}),
-        target.kind if target else None,
-        target.id if target else None,
-        guard[0] if guard else None,
-        guard[1] if guard else None,
-        tuple(recipients or ()),
-        at,
-    )
 
 
 async def readable(store: Store, principal: Principal) -> dict[str, Access]:

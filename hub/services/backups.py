@@ -21,8 +21,7 @@ from hub import __version__
 from hub.clock import now
 from hub.errors import Forbidden, InvalidInput
 from hub.services import audit
-from hub.services.principal import SYSTEM, Principal
-from hub.settings import Settings
+from hub.services.principal import Principal
 from hub.store import Store
 
 log = logging.getLogger("salon.backups")
@@ -83,26 +82,6 @@ async def backup(store: Store, data_dir: Path, principal: Principal, destination
         ) from None
     await store.audit.record([audit.event(principal, "hub.backup", "hub", rows=files)])
     return manifest
-
-
-async def every(store: Store, settings: Settings) -> None:
-    """Back the hub up into ``SALON_BACKUP_FOLDER`` every ``SALON_BACKUP_EVERY_HOURS``, keeping
-    the newest ``SALON_BACKUP_KEEP`` (a background task of the hub; off without a folder)."""
-    if not settings.backup_folder:
-        return
-    folder = Path(settings.backup_folder)
-    while True:
-        await asyncio.sleep(settings.backup_every_hours * 3600)
-        stamp = now().strftime("%Y%m%dT%H%M%S%fZ")
-        try:
-            await backup(store, settings.data_dir, SYSTEM, str(folder / f"salon-{stamp}"))
-        except Exception:
-            log.exception("The scheduled backup into %s failed", folder)
-            continue
-        kept = sorted(p for p in folder.glob("salon-*") if (p / MANIFEST).is_file())
-        for old in kept[: -settings.backup_keep]:
-            shutil.rmtree(old, ignore_errors=True)
-        log.info("Backed up into %s (keeping %d)", folder, settings.backup_keep)
 
 
 def _copy_files(data_dir: Path, target: Path) -> int:

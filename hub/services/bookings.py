@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from hub.clock import now
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.ids import new_id
-from hub.services import activity, audit, datasets, permissions
+from hub.services import audit, datasets, feed, permissions
 from hub.services.permissions import MANAGE, WRITE
 from hub.services.principal import SYSTEM, Principal
 from hub.store import Store
@@ -125,7 +125,7 @@ async def book(store: Store, principal: Principal, wanted: Request) -> Booking:
     )
     events: list[EventDraft] = [
         audit.event(principal, "booking.create", "booking", booking.id, found.project.id),
-        activity.entry(
+        feed.entry(
             principal,
             "booking.create",
             "booking",

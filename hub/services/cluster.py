@@ -35,7 +35,7 @@ from hub.errors import (
     StoreUnavailable,
 )
 from hub.ids import new_id
-from hub.services import activity, audit, bookings, datasets, permissions, runs
+from hub.services import activity, audit, datasets, feed, permissions, runs
 from hub.services.permissions import MANAGE, WRITE
 from hub.services.principal import Principal
 from hub.settings import Settings
@@ -112,7 +112,7 @@ def samples(nodes: list[Node], at: datetime) -> list[NodeSample]:
     ]
 
 
-async def sample_once(store: Store, settings: Settings, cluster: RayCluster) -> bool:
+async def record_sample(store: Store, settings: Settings, cluster: RayCluster) -> bool:
     """One look at the cluster, recorded; whether it answered."""
     at = now()
     try:
@@ -124,36 +124,7 @@ async def sample_once(store: Store, settings: Settings, cluster: RayCluster) -> 
     await store.cluster.sampled(
         samples(nodes, at), [as_record(j, at) for j in jobs], at, settings.ray_retention_days
     )
-    for booking in await bookings.release_idle(
-        store, timedelta(minutes=settings.booking_grace_minutes)
-    ):
-        log.info("Released idle GPU booking %s", booking.id)
     return True
-
-
-async def sampler(store: Store, settings: Settings) -> None:
-    """Sample the cluster every SALON_RAY_SAMPLE_SECONDS while the hub runs."""
-    cluster = connect(settings)
-    if cluster is None:
-        return
-    answered = True
-    try:
-        while True:
-            try:
-                ok = await sample_once(store, settings, cluster)
-            except Exception:
-                log.exception("Sampling the Ray cluster failed")
-                ok = False
-            if ok != answered:
-                log.warning(
-                    "The Ray cluster at %s %s",
-                    settings.ray_address,
-                    "answers again" if ok else "does not answer",
-                )
-                answered = ok
-            await asyncio.sleep(settings.ray_sample_seconds)
-    finally:
-        cluster.close()
 
 
 # Reading ------------------------------------------------------------------------------------
@@ -413,7 +384,7 @@ async def submit(
             run_id,
             events=lambda job: [
                 audit.event(principal, "job.submit", "job", job.submission_id, found.project.id),
-                activity.entry(
+                feed.entry(
                     principal,
                     "job.submit",
                     "job",
@@ -562,7 +533,7 @@ async def stop(store: Store, settings: Settings, principal: Principal, submissio
     ]
     if project is not None:
         events.append(
-            activity.entry(
+            feed.entry(
                 principal,
                 "job.stop",
                 "job",

@@ -17,7 +17,7 @@ from hub.clock import now
 from hub.errors import Forbidden, InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
 from hub.run_filter import parse_filter
-from hub.services import activity, audit, notebooks, permissions, targets
+from hub.services import activity, audit, feed, notebooks, permissions, targets
 from hub.services.markdown import mentioned, plain
 from hub.services.permissions import COMMENT, MANAGE, READ, WRITE
 from hub.services.principal import Principal
@@ -210,7 +210,7 @@ async def add(
     said = f"{'replied' if parent else 'commented'} on {target.title}: “{plain(body, 80)}”"
     events: list[EventDraft] = [
         audit.event(principal, verb, "comment", comment_id, target.project.id),
-        activity.entry(
+        feed.entry(
             principal,
             verb,
             "comment",
@@ -298,7 +298,7 @@ async def edit(store: Store, principal: Principal, comment_id: str, body: str) -
     recipients = [r for r in await _recipients(store, target, new, None) if r[1] == "mention"]
     events: list[EventDraft] = [
         audit.event(principal, "comment.edit", "comment", comment_id, target.project.id),
-        activity.entry(
+        feed.entry(
             principal,
             "comment.edit",
             "comment",
@@ -325,7 +325,7 @@ async def delete(store: Store, principal: Principal, comment_id: str) -> Comment
         raise Forbidden("Only its author or a project maintainer can delete a comment.")
     events: list[EventDraft] = [
         audit.event(principal, "comment.delete", "comment", comment_id, target.project.id),
-        activity.entry(
+        feed.entry(
             principal,
             "comment.delete",
             "comment",
@@ -358,7 +358,7 @@ async def resolve(
     recipients = [(thread.author_id, "reply")] if thread.author_id != principal.user_id else []
     events: list[EventDraft] = [
         audit.event(principal, verb, "comment", thread.id, target.project.id),
-        activity.entry(
+        feed.entry(
             principal,
             verb,
             "comment",

@@ -13,7 +13,7 @@ from pathlib import Path
 from hub.clock import now
 from hub.errors import InvalidInput, LimitExceeded
 from hub.ids import new_id
-from hub.services import activity, audit, permissions, projects
+from hub.services import audit, feed, permissions, projects
 from hub.services.datasets import KINDS, Found, find
 from hub.services.limits import check_name
 from hub.services.permissions import WRITE
@@ -161,7 +161,7 @@ def _announce(
             ),
             *(
                 [
-                    activity.entry(
+                    feed.entry(
                         principal,
                         action,
                         "dataset_version",

@@ -289,16 +289,6 @@ async def send_due(
     return served
 
 
-async def sender(store: Store, settings: Settings) -> None:
-    """Send due digests every SALON_DIGEST_CHECK_SECONDS while the hub runs."""
-    while True:
-        try:
-            await send_due(store, settings)
-        except Exception:
-            log.exception("Sending digests failed; trying again later")
-        await asyncio.sleep(settings.digest_check_seconds)
-
-
 async def send_now(
     store: Store, settings: Settings, principal: Principal, force: bool, only: str | None
 ) -> list[str]:

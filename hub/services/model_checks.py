@@ -16,7 +16,6 @@ seconds while the hub runs.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import logging
@@ -24,9 +23,10 @@ import logging
 from connectors.ray import RayCluster
 from hub.clock import now
 from hub.errors import Conflict, StoreUnavailable
-from hub.services import activity, audit, cluster, datasets, models
+from hub.services import audit, cluster, datasets, feed, models, reviews
 from hub.services.model_policy import CheckSpec, spec_of
-from hub.services.principal import SYSTEM
+from hub.services.permissions import WRITE
+from hub.services.principal import SYSTEM, Principal
 from hub.settings import Settings
 from hub.store import Store
 from hub.store.model_records import ModelCheck, ModelVersionRecord
@@ -144,7 +144,7 @@ def _events(check: ModelCheck, version: ModelVersionRecord, model_name: str) -> 
         return []
     spec = spec_of(check.spec_json)
     return [
-        activity.entry(
+        feed.entry(
             SYSTEM,
             "model.check_failed",
             "model_version",
@@ -184,11 +184,14 @@ async def step(store: Store, settings: Settings) -> int:
     return changed
 
 
-async def runner(store: Store, settings: Settings, seconds: float = 2.0) -> None:
-    """Drive job checks while the hub runs."""
-    while True:
-        try:
-            await step(store, settings)
-        except Exception:
-            log.exception("Running model checks failed")
-        await asyncio.sleep(seconds)
+async def rerun(store: Store, principal: Principal, version_id: str) -> list[ModelCheck]:
+    """Run the version's checks again, under the policy it was registered with (editors)."""
+    version, found = await models.find_version(store, principal, version_id, WRITE, "model.checks")
+    checks = await models.checks_for(store, version, found.model.id)
+    events: list[EventDraft] = [
+        audit.event(principal, "model.checks", "model_version", version.id, version.project_id)
+    ]
+    await store.models.replace_checks(version.id, checks, audit=events)
+    await reviews.settle_checks(store, version.id)  # review checks count the verdicts given
+    await models.move_if_satisfied(store, version)
+    return checks

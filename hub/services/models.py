@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from hub.clock import now
 from hub.errors import AlreadyExists, Forbidden, InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
-from hub.services import activity, audit, datasets, permissions, runs
+from hub.services import audit, datasets, feed, permissions, runs
 from hub.services.limits import check_name
 from hub.services.markdown import plain
 from hub.services.model_policy import (
@@ -243,7 +243,8 @@ def _judged(version_id: str, position: int, spec: CheckSpec, facts: Facts) -> Mo
     )
 
 
-async def _checks_for(store: Store, version: ModelVersionRecord, model_id: str) -> list[ModelCheck]:
+async def checks_for(store: Store, version: ModelVersionRecord, model_id: str) -> list[ModelCheck]:
+    """The checks the version's policy asks for, ready to run."""
     policy = Policy.from_json(version.policy_json)
     facts = await _facts(store, model_id, version.run_id, version.input_schema_json, policy)
     return [_judged(version.id, i, spec, facts) for i, spec in enumerate(policy.checks)]
@@ -290,7 +291,7 @@ async def register(
         principal.user_id,
         at,
     )
-    checks = await _checks_for(store, version, model.id)
+    checks = await checks_for(store, version, model.id)
     watchers = await store.activity.watchers([("model", model.id)])
 
     def events(made: tuple[ModelRecord, ModelVersionRecord, list[ModelCheck]]) -> list[EventDraft]:
@@ -298,7 +299,7 @@ async def register(
         told = [(u, "watch") for u in sorted(watchers) if u != principal.user_id]
         return [
             audit.event(principal, "model.register", "model_version", v.id, m.project_id),
-            activity.entry(
+            feed.entry(
                 principal,
                 "model.register",
                 "model_version",
@@ -340,7 +341,7 @@ async def create_model(
 
     events: list[EventDraft] = [
         audit.event(principal, "model.create", "model", model.id, found.project.id),
-        activity.entry(
+        feed.entry(
             principal,
             "model.create",
             "model",
@@ -398,7 +399,7 @@ async def set_policy(
                 )
     events: list[EventDraft] = [
         audit.event(principal, "model.policy", "model", found.model.id, found.project.id),
-        activity.entry(
+        feed.entry(
             principal,
             "model.policy",
             "model",
@@ -562,7 +563,7 @@ async def _move(
         words += ", its policy satisfied"
     events: list[EventDraft] = [
         audit.event(principal, "model.alias", "model", model.id, model.project_id),
-        activity.entry(
+        feed.entry(
             principal,
             "model.alias",
             "model",
@@ -623,7 +624,7 @@ async def review(
     words = "approved" if verdict == "approve" else "requested changes to"
     events: list[EventDraft] = [
         audit.event(principal, "model.review", "model_version", version.id, version.project_id),
-        activity.entry(
+        feed.entry(
             principal,
             f"model.{verdict}",
             "model_version",
@@ -641,21 +642,6 @@ async def review(
     await store.models.review(made, audit=events)
     await move_if_satisfied(store, version)
     return made
-
-
-async def rerun_checks(store: Store, principal: Principal, version_id: str) -> list[ModelCheck]:
-    """Run the version's checks again, under the policy it was registered with (editors)."""
-    version, found = await find_version(store, principal, version_id, WRITE, "model.checks")
-    checks = await _checks_for(store, version, found.model.id)
-    events: list[EventDraft] = [
-        audit.event(principal, "model.checks", "model_version", version.id, version.project_id)
-    ]
-    await store.models.replace_checks(version.id, checks, audit=events)
-    from hub.services import reviews  # which builds on this module
-
-    await reviews.settle_checks(store, version.id)  # review checks count the verdicts given
-    await move_if_satisfied(store, version)
-    return checks
 
 
 # Reading ------------------------------------------------------------------------------------

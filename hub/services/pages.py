@@ -16,7 +16,7 @@ import re
 from hub.clock import now
 from hub.errors import InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
-from hub.services import activity, audit, datasets, notebooks, permissions, runs
+from hub.services import audit, datasets, feed, notebooks, permissions, runs
 from hub.services.datasets import FoundProject
 from hub.services.markdown import plain, render
 from hub.services.permissions import COMMENT
@@ -127,7 +127,7 @@ async def save(
         watchers = [] if page.number == 1 else sorted(watching)
         return [
             audit.event(principal, verb, "page", page.id, page.project_id),
-            activity.entry(
+            feed.entry(
                 principal,
                 verb,
                 "page",

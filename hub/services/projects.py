@@ -7,7 +7,7 @@ import dataclasses
 from hub.clock import now
 from hub.errors import NotFound
 from hub.ids import new_id
-from hub.services import activity, audit, permissions
+from hub.services import audit, feed, permissions
 from hub.services.limits import check_name
 from hub.services.permissions import READ, WRITE
 from hub.services.principal import Principal
@@ -120,7 +120,7 @@ async def ensure_project(
         )
     events: list[EventDraft] = [
         audit.event(principal, "project.create", "project", record.id, record.id, rows=1),
-        activity.entry(
+        feed.entry(
             principal, "project.create", "project", record.id, record.id, f"created project {name}"
         ),
     ]

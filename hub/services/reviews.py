@@ -20,7 +20,7 @@ from typing import Any
 from hub.clock import now
 from hub.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
-from hub.services import activity, audit, datasets, models, permissions
+from hub.services import activity, audit, datasets, feed, models, permissions
 from hub.services.dataset_uploads import store_version
 from hub.services.model_policy import spec_of
 from hub.services.permissions import COMMENT, READ, WRITE
@@ -161,7 +161,7 @@ async def start(
     watchers = await store.activity.watchers([("model", version.model_id)])
     events: list[EventDraft] = [
         audit.event(principal, "review.start", "review", queue.id, version.project_id),
-        activity.entry(
+        feed.entry(
             principal,
             "review.start",
             "model_version",
@@ -361,7 +361,7 @@ async def close(store: Store, principal: Principal, queue_id: str) -> ReviewQueu
     at = now()
     events: list[EventDraft] = [
         audit.event(principal, "review.close", "review", queue_id, opened.queue.project_id),
-        activity.entry(
+        feed.entry(
             principal,
             "review.close",
             "model_version",

@@ -15,7 +15,7 @@ from hub.clock import now
 from hub.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
 from hub.run_filter import Filter, SortKey, parse_filter, parse_sort
-from hub.services import activity, audit, permissions, projects, tasks
+from hub.services import audit, feed, permissions, projects, tasks
 from hub.services.limits import (
     MAX_NOTES,
     MAX_PACKAGES,
@@ -100,7 +100,7 @@ async def create_run(store: Store, principal: Principal, new: NewRun) -> RunReco
     )
     events: list[EventDraft] = [
         audit.event(principal, "run.create", "run", run.id, project.id, rows=1),
-        activity.entry(
+        feed.entry(
             principal,
             "run.create",
             "run",
@@ -213,7 +213,7 @@ async def finish_run(
     watchers = await store.activity.watchers([("run", run.id), ("project", run.project_id)])
     events: list[EventDraft] = [
         *_event(principal, "run.finish", run, 1),
-        activity.entry(
+        feed.entry(
             principal,
             "run.finish",
             "run",
@@ -242,7 +242,7 @@ async def resume_run(store: Store, principal: Principal, run_id: str) -> RunReco
         return run
     events: list[EventDraft] = [
         *_event(principal, "run.resume", run, 1),
-        activity.entry(
+        feed.entry(
             principal, "run.resume", "run", run.id, run.project_id, f"run {run.name} resumed"
         ),
     ]
@@ -277,7 +277,7 @@ async def set_notes(store: Store, principal: Principal, run_id: str, notes: str)
     watchers = await store.activity.watchers([("run", run.id), ("project", run.project_id)])
     events: list[EventDraft] = [
         *_event(principal, "run.set_notes", run, 1),
-        activity.entry(
+        feed.entry(
             principal,
             "run.set_notes",
             "run",

@@ -14,7 +14,7 @@ from datetime import date
 from hub.clock import now
 from hub.errors import InvalidInput, LimitExceeded
 from hub.ids import new_id
-from hub.services import activity, audit, datasets, permissions, targets
+from hub.services import audit, datasets, feed, permissions, targets
 from hub.services.limits import check_name
 from hub.services.markdown import plain
 from hub.services.permissions import COMMENT, READ
@@ -122,7 +122,7 @@ async def create(store: Store, principal: Principal, project: str, values: TaskI
         told = [(assignee, "assign")] if assignee else []
         return [
             audit.event(principal, "task.create", "task", made.id, made.project_id),
-            activity.entry(
+            feed.entry(
                 principal,
                 "task.create",
                 "task",
@@ -196,7 +196,7 @@ async def update(store: Store, principal: Principal, task_id: str, values: TaskI
         told.append((task.assignee_id, "assign"))
     events: list[EventDraft] = [
         audit.event(principal, "task.update", "task", task.id, task.project_id),
-        activity.entry(
+        feed.entry(
             principal,
             "task.update" if status == task.status else "task.move",
             "task",
@@ -259,7 +259,7 @@ async def close_with_run(store: Store, run_id: str, project_id: str, run_name: s
             told = [(task.assignee_id, "assign")] if task.assignee_id else []
             made += [
                 audit.event(SYSTEM, "task.close", "task", task.id, project_id),
-                activity.entry(
+                feed.entry(
                     SYSTEM,
                     "task.move",
                     "task",

@@ -1,0 +1,47 @@
+"""What the hub does on its own while it runs, each a loop started and stopped by the app's
+lifespan (:func:`start`): signing audit checkpoints, delivering webhooks, sending digests,
+sampling the Ray cluster (and releasing idle GPU bookings), driving model checks and taking
+scheduled backups. Each loop calls services for the work; a failed round is logged and tried
+again on the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+
+from hub.auth.keys import KeyRing
+from hub.services.webhooks import Deliverer
+from hub.settings import Settings
+from hub.store import Store
+from hub.workers import audit_checkpoints, backups, cluster_sampling, digests, model_checks
+
+
+@dataclasses.dataclass
+class Running:
+    """The hub's background loops, for the lifespan to stop."""
+
+    tasks: list[asyncio.Task[None]]
+    deliveries: asyncio.Task[None]
+
+    async def stop(self) -> None:
+        """Cancel every loop and wait for webhook delivery to put down what it holds."""
+        for task in [*self.tasks, self.deliveries]:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.deliveries
+
+
+def start(store: Store, settings: Settings, keys: KeyRing) -> Running:
+    loops = [
+        audit_checkpoints.run(store, settings, keys),
+        digests.run(store, settings),
+        cluster_sampling.run(store, settings),
+        model_checks.run(store, settings),
+        backups.run(store, settings),
+    ]
+    return Running(
+        [asyncio.create_task(loop) for loop in loops],
+        asyncio.create_task(Deliverer(store, settings).run()),
+    )

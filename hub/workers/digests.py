@@ -1,0 +1,21 @@
+"""Send the digests that are due, every ``SALON_DIGEST_CHECK_SECONDS``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from hub.services import digests
+from hub.settings import Settings
+from hub.store import Store
+
+log = logging.getLogger("salon.digests")
+
+
+async def run(store: Store, settings: Settings) -> None:
+    while True:
+        try:
+            await digests.send_due(store, settings)
+        except Exception:
+            log.exception("Sending digests failed; trying again later")
+        await asyncio.sleep(settings.digest_check_seconds)

@@ -1,0 +1,22 @@
+"""Drive model versions' job checks (submitted to the cluster, then watched) every two
+seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from hub.services import model_checks
+from hub.settings import Settings
+from hub.store import Store
+
+log = logging.getLogger("salon.models")
+
+
+async def run(store: Store, settings: Settings, seconds: float = 2.0) -> None:
+    while True:
+        try:
+            await model_checks.step(store, settings)
+        except Exception:
+            log.exception("Running model checks failed")
+        await asyncio.sleep(seconds)
