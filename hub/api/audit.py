@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 
 from hub.api.context import Info
-from hub.api.errors import ForbiddenErrorType, ValidationErrorType, as_error
+from hub.api.errors import Errors, as_error
 from hub.errors import SalonError
 from hub.services import audit_trail
 from hub.store.audit import AuditQuery
@@ -112,11 +112,9 @@ class AuditVerificationType:
     )
 
 
-AuditPageResult = Annotated[
-    AuditPageType | ForbiddenErrorType | ValidationErrorType, strawberry.union("AuditPageResult")
-]
+AuditPageResult = Annotated[AuditPageType | Errors, strawberry.union("AuditPageResult")]
 AuditVerificationResult = Annotated[
-    AuditVerificationType | ForbiddenErrorType | ValidationErrorType,
+    AuditVerificationType | Errors,
     strawberry.union("AuditVerificationResult"),
 ]
 
@@ -136,7 +134,7 @@ class AuditQueries:
         try:
             found = await audit_trail.search_events(ctx.store, ctx.principal, query, first, before)
         except SalonError as exc:
-            return as_error(exc)  # type: ignore[return-value]
+            return as_error(exc)
         events = found.events
         return AuditPageType(
             events=[AuditEventType.of(e, found.names) for e in events],
@@ -163,7 +161,7 @@ class AuditQueries:
                 ctx.store, ctx.principal, ctx.settings.data_dir, ctx.keys.verify_bytes
             )
         except SalonError as exc:
-            return as_error(exc)  # type: ignore[return-value]
+            return as_error(exc)
         return AuditVerificationType(
             ok=report.ok,
             checked=report.checked,

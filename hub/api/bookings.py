@@ -164,7 +164,7 @@ class BookingMutations:
                 await shown(ctx.store, [await bookings.book(ctx.store, ctx.principal, wanted)])
             )[0]
 
-        return await result_of(made(), lambda b: b)  # type: ignore[return-value]
+        return await result_of(made(), lambda b: b)
 
     @strawberry.mutation(description="Give a booking back: whoever booked it, or a maintainer.")
     async def release_booking(self, info: Info, id: strawberry.ID) -> BookingResult:
@@ -174,7 +174,7 @@ class BookingMutations:
             booking = await bookings.release(ctx.store, ctx.principal, id)
             return (await shown(ctx.store, [booking]))[0]
 
-        return await result_of(released(), lambda b: b)  # type: ignore[return-value]
+        return await result_of(released(), lambda b: b)
 
     @strawberry.mutation(
         description="Set a project's or team's GPU quota (site admins); no gpus removes it."
@@ -184,6 +184,6 @@ class BookingMutations:
     ) -> QuotaResult:
         ctx = info.context
         work = bookings.set_quota(ctx.store, ctx.principal, scope, name, gpus)
-        return await result_of(  # type: ignore[return-value]
+        return await result_of(
             work, lambda q: QuotaType(scope=scope, name=name, gpus=q.gpus if q else 0.0)
         )

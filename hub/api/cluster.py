@@ -249,13 +249,13 @@ class ClusterQueries:
             return HoldersType(holders=[HolderType.of(h) for h in found], outside_jobs=outside)
 
         work = cluster.gpu_holders(ctx.store, ctx.settings, ctx.principal)
-        return await result_of(work, wrap)  # type: ignore[return-value]
+        return await result_of(work, wrap)
 
     @strawberry.field(description="What a job printed (readers of its project).")
     async def job_logs(self, info: Info, id: strawberry.ID) -> LogsResult:
         ctx = info.context
         work = cluster.logs(ctx.store, ctx.settings, ctx.principal, id)
-        return await result_of(work, lambda t: LogsType(text=t))  # type: ignore[return-value]
+        return await result_of(work, lambda t: LogsType(text=t))
 
 
 @strawberry.type
@@ -277,10 +277,10 @@ class ClusterMutations:
         work = cluster.submit(
             ctx.store, ctx.settings, ctx.principal, project, entrypoint, gpus, cpus, run_id
         )
-        return await result_of(work, JobType.of)  # type: ignore[return-value]
+        return await result_of(work, JobType.of)
 
     @strawberry.mutation(description="Stop a job: whoever submitted it, a maintainer, an admin.")
     async def stop_job(self, info: Info, id: strawberry.ID) -> StopResult:
         ctx = info.context
         work = cluster.stop(ctx.store, ctx.settings, ctx.principal, id)
-        return await result_of(work, lambda s: StoppedType(stopped=s))  # type: ignore[return-value]
+        return await result_of(work, lambda s: StoppedType(stopped=s))

@@ -10,15 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from hub.api.context import Info
-from hub.api.errors import (
-    ConflictErrorType,
-    FilterErrorType,
-    ForbiddenErrorType,
-    NotFoundErrorType,
-    ValidationErrorType,
-    as_error,
-    result_of,
-)
+from hub.api.errors import Errors, as_error, result_of
 from hub.errors import NotFound, SalonError
 from hub.services import (
     access,
@@ -69,7 +61,7 @@ class DatasetRowsType:
 
 
 DatasetRowsResult = Annotated[
-    DatasetRowsType | FilterErrorType | ValidationErrorType | ConflictErrorType,
+    DatasetRowsType | Errors,
     strawberry.union("DatasetRowsResult"),
 ]
 
@@ -174,7 +166,7 @@ class DatasetVersionType:
                 ctx.store, ctx.principal, self.found, self.record, offset, limit, order_by, filter
             )
         except SalonError as exc:
-            return as_error(exc)  # type: ignore[return-value]
+            return as_error(exc)
         return DatasetRowsType(
             columns=page.columns,
             rows=JSON(page.rows),
@@ -226,7 +218,7 @@ class DatasetType:
     ) -> ComparisonResult:
         ctx = info.context
         work = dataset_compare.compare(ctx.store, ctx.principal, self.found, before, after, key)
-        return await result_of(work, DatasetComparisonType.of)  # type: ignore[return-value]
+        return await result_of(work, DatasetComparisonType.of)
 
     @strawberry.field(description="One version by number, or the latest when none is given.")
     async def version(self, info: Info, number: int | None = None) -> DatasetVersionType | None:
@@ -298,7 +290,7 @@ class DatasetComparisonType:
 
 
 ComparisonResult = Annotated[
-    DatasetComparisonType | ValidationErrorType | NotFoundErrorType | ConflictErrorType,
+    DatasetComparisonType | Errors,
     strawberry.union("DatasetComparisonResult"),
 ]
 
@@ -317,19 +309,19 @@ def _dataset(found: Found) -> DatasetType:
 
 
 AnnotateResult = Annotated[
-    AnnotatedType | ValidationErrorType | NotFoundErrorType | ForbiddenErrorType,
+    AnnotatedType | Errors,
     strawberry.union("AnnotateResult"),
 ]
 PublishResult = Annotated[
-    DatasetVersionType | ValidationErrorType | NotFoundErrorType | ForbiddenErrorType,
+    DatasetVersionType | Errors,
     strawberry.union("PublishAnnotationsResult"),
 ]
 ColumnResult = Annotated[
-    DatasetColumnType | ValidationErrorType | NotFoundErrorType | ForbiddenErrorType,
+    DatasetColumnType | Errors,
     strawberry.union("DatasetColumnResult"),
 ]
 RestrictResult = Annotated[
-    DatasetType | ValidationErrorType | NotFoundErrorType | ForbiddenErrorType,
+    DatasetType | Errors,
     strawberry.union("RestrictDatasetResult"),
 ]
 
@@ -381,7 +373,7 @@ class DatasetMutations:
             latest = await datasets.version(ctx.store, found, None)
             described = await datasets.columns(ctx.store, found, latest)
         except SalonError as exc:
-            return as_error(exc)  # type: ignore[return-value]
+            return as_error(exc)
         return next(DatasetColumnType.of(c) for c in described if c.name == column)
 
     @strawberry.mutation(
@@ -405,7 +397,7 @@ class DatasetMutations:
             record = await datasets.version(ctx.store, found, version)
             count = await row_annotations.annotate(ctx.store, ctx.principal, found, record, items)
         except SalonError as exc:
-            return as_error(exc)  # type: ignore[return-value]
+            return as_error(exc)
         return AnnotatedType(count=count)
 
     @strawberry.mutation(
@@ -425,7 +417,7 @@ class DatasetMutations:
                 ctx.store, ctx.settings, ctx.principal, found, record, message
             )
         except SalonError as exc:
-            return as_error(exc)  # type: ignore[return-value]
+            return as_error(exc)
         return _version(found, made)
 
     @strawberry.mutation(
@@ -443,7 +435,7 @@ class DatasetMutations:
             await dataset_uploads.fix_schema(ctx.store, ctx.principal, found, fixed)
             again = await datasets.find(ctx.store, ctx.principal, project, dataset)
         except SalonError as exc:
-            return as_error(exc)  # type: ignore[return-value]
+            return as_error(exc)
         return _dataset(again)
 
     @strawberry.mutation(
@@ -459,8 +451,8 @@ class DatasetMutations:
                 ctx.store, ctx.principal, project, dataset, "maintainer", "object.restrict"
             )
         except SalonError as exc:
-            return as_error(exc)  # type: ignore[return-value]
+            return as_error(exc)
         work = access.restrict(
             ctx.store, ctx.principal, found.project, "dataset", found.dataset.id, groups
         )
-        return await result_of(work, lambda _: _dataset(found))  # type: ignore[return-value]
+        return await result_of(work, lambda _: _dataset(found))

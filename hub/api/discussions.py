@@ -13,7 +13,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from hub.api.context import Info
-from hub.api.errors import Errors, FilterErrorType, result_of
+from hub.api.errors import Errors, result_of
 from hub.api.runs import PageInfoType
 from hub.services import activity, comments, digests
 from hub.services.comments import EMOJI, Anchor
@@ -165,7 +165,7 @@ class CountType:
     count: int
 
 
-CommentResult = Annotated[CommentType | Errors | FilterErrorType, strawberry.union("CommentResult")]
+CommentResult = Annotated[CommentType | Errors, strawberry.union("CommentResult")]
 DiscussionResult = Annotated[DiscussionType | Errors, strawberry.union("DiscussionResult")]
 ActivityResult = Annotated[ActivityPageType | Errors, strawberry.union("ActivityResult")]
 CountResult = Annotated[CountType | Errors, strawberry.union("CountResult")]
@@ -328,7 +328,7 @@ class DiscussionQueries:
         after: str | None = None,
     ) -> DiscussionResult:
         found = _discussion(info, kind, id, first, after)
-        return await result_of(found, lambda d: d)  # type: ignore[return-value]
+        return await result_of(found, lambda d: d)
 
     @strawberry.field(
         description="The activity feed, newest first: one project's, one object's (its changes "
@@ -358,7 +358,7 @@ class DiscussionQueries:
                 )
                 return await _page(ctx.store, found, limit, seen)
 
-            return await result_of(last_look(), lambda p: p)  # type: ignore[return-value]
+            return await result_of(last_look(), lambda p: p)
         about = (about_kind.value, str(about_id)) if about_kind and about_id else None
 
         async def read() -> ActivityPageType:
@@ -375,7 +375,7 @@ class DiscussionQueries:
             )
             return await _page(ctx.store, found, limit)
 
-        return await result_of(read(), lambda p: p)  # type: ignore[return-value]
+        return await result_of(read(), lambda p: p)
 
     @strawberry.field(description="Your notifications, newest first.")
     async def inbox(
@@ -475,7 +475,7 @@ class DiscussionMutations:
     ) -> CountResult:
         ctx = info.context
         work = activity.watch(ctx.store, ctx.principal, kind.value, id, on)
-        return await result_of(work, lambda _: CountType(count=1))  # type: ignore[return-value]
+        return await result_of(work, lambda _: CountType(count=1))
 
     @strawberry.mutation(description="Mark notifications read: these entries, or all.")
     async def mark_notifications_read(
@@ -483,13 +483,13 @@ class DiscussionMutations:
     ) -> CountResult:
         ctx = info.context
         work = activity.mark_read(ctx.store, ctx.principal, None if ids is None else list(ids))
-        return await result_of(work, lambda n: CountType(count=n))  # type: ignore[return-value]
+        return await result_of(work, lambda n: CountType(count=n))
 
     @strawberry.mutation(description="Mark a project's feed seen now (for sinceLastLook).")
     async def mark_feed_seen(self, info: Info, project: str) -> CountResult:
         ctx = info.context
         work = activity.mark_seen(ctx.store, ctx.principal, project)
-        return await result_of(work, lambda _: CountType(count=1))  # type: ignore[return-value]
+        return await result_of(work, lambda _: CountType(count=1))
 
 
 @strawberry.type(name="DigestSettings", description="How often you get a digest.")
@@ -547,7 +547,7 @@ class DigestMutations:
         work = digests.choose(ctx.store, ctx.principal, frequency, time_zone)
         return await result_of(
             work,
-            lambda c: DigestSettingsType(  # type: ignore[return-value]
+            lambda c: DigestSettingsType(
                 frequency=c.frequency, time_zone=c.time_zone, last_sent_at=c.last_sent_at
             ),
         )
@@ -561,4 +561,4 @@ class DigestMutations:
     ) -> SentResult:
         ctx = info.context
         work = digests.send_now(ctx.store, ctx.settings, ctx.principal, force, only)
-        return await result_of(work, lambda p: DigestsSentType(people=p))  # type: ignore[return-value]
+        return await result_of(work, lambda p: DigestsSentType(people=p))

@@ -56,8 +56,9 @@ ErrorResult = (
 )
 
 
-# What a change to one object can fail with (every typed error but the filter's).
-Errors = ValidationErrorType | NotFoundErrorType | ForbiddenErrorType | ConflictErrorType
+# What any field with a result union can fail with: every typed error, so that whatever a
+# service raises reaches the client as a result it can branch on (see result_of).
+Errors = ErrorResult
 
 
 def as_error(exc: SalonError) -> ErrorResult:

@@ -8,12 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from hub.api.context import Info
-from hub.api.errors import (
-    ForbiddenErrorType,
-    NotFoundErrorType,
-    ValidationErrorType,
-    result_of,
-)
+from hub.api.errors import Errors, result_of
 from hub.services import lineage
 from hub.services.lineage import UsedVersion
 
@@ -50,7 +45,7 @@ class RunUseType:
 
 
 UseResult = Annotated[
-    DatasetUseType | ValidationErrorType | NotFoundErrorType | ForbiddenErrorType,
+    DatasetUseType | Errors,
     strawberry.union("UseDatasetResult"),
 ]
 
@@ -74,4 +69,4 @@ class LineageMutations:
         work = lineage.use_dataset(
             ctx.store, ctx.principal, run_id, project, dataset, version, direction
         )
-        return await result_of(work, DatasetUseType.of)  # type: ignore[return-value]
+        return await result_of(work, DatasetUseType.of)

@@ -60,7 +60,7 @@ class ModelCardQueries:
                 markdown=c.markdown,
                 sections=[SectionType.of(s) for s in c.sections],
             ),
-        )  # type: ignore[return-value]
+        )
 
 
 @strawberry.type
@@ -74,4 +74,4 @@ class ModelCardMutations:
     ) -> SectionResult:
         ctx = info.context
         work = model_cards.write(ctx.store, ctx.principal, project, model, section, body)
-        return await result_of(work, SectionType.of)  # type: ignore[return-value]
+        return await result_of(work, SectionType.of)

@@ -379,7 +379,7 @@ class ModelQueries:
                 ctx.store, found.model, found.project.name, selected(info, EXPENSIVE)
             )
 
-        return await result_of(one(), lambda m: m)  # type: ignore[return-value]
+        return await result_of(one(), lambda m: m)
 
     @strawberry.field(description="The model versions registered from a run.")
     async def run_model_versions(self, info: Info, run_id: strawberry.ID) -> list[VersionType]:
@@ -399,7 +399,7 @@ class ModelQueries:
             version, found = await models.read_version(ctx.store, ctx.principal, id)
             return await _version(ctx.store, version.id, found)
 
-        return await result_of(one(), lambda v: v)  # type: ignore[return-value]
+        return await result_of(one(), lambda v: v)
 
 
 @strawberry.type
@@ -416,7 +416,7 @@ class ModelMutations:
             model = await models.create_model(ctx.store, ctx.principal, project, name, description)
             return await model_type(ctx.store, model, project)
 
-        return await result_of(made(), lambda m: m)  # type: ignore[return-value]
+        return await result_of(made(), lambda m: m)
 
     @strawberry.mutation(description="Say what a model is for, in Markdown (editors).")
     async def describe_model(
@@ -428,7 +428,7 @@ class ModelMutations:
             found = await models.describe(ctx.store, ctx.principal, project, model, description)
             return await model_type(ctx.store, found, project)
 
-        return await result_of(described(), lambda m: m)  # type: ignore[return-value]
+        return await result_of(described(), lambda m: m)
 
     @strawberry.mutation(
         description="Register a run's model as the next version of a model (created when new; "
@@ -463,7 +463,7 @@ class ModelMutations:
             )
             return shown[0]
 
-        return await result_of(made(), lambda v: v)  # type: ignore[return-value]
+        return await result_of(made(), lambda v: v)
 
     @strawberry.mutation(
         description="Set a model's promotion policy (maintainers); versions "
@@ -474,7 +474,7 @@ class ModelMutations:
     ) -> PolicyResult:
         ctx = info.context
         work = models.set_policy(ctx.store, ctx.principal, project, model, policy.policy())
-        return await result_of(work, PolicyType.of)  # type: ignore[return-value]
+        return await result_of(work, PolicyType.of)
 
     @strawberry.mutation(
         description="Point an alias at a version, or remove it (version: null). A protected "
@@ -499,7 +499,7 @@ class ModelMutations:
                 automatic=move.automatic,
             )
 
-        return await result_of(moved(), lambda m: m)  # type: ignore[return-value]
+        return await result_of(moved(), lambda m: m)
 
     @strawberry.mutation(
         description="Approve a version or request changes, with a comment "
@@ -520,7 +520,7 @@ class ModelMutations:
                 html=render(r.body),
                 at=r.at,
             ),
-        )  # type: ignore[return-value]
+        )
 
     @strawberry.mutation(
         description="Run a version's checks again, under the policy it was "
@@ -536,4 +536,4 @@ class ModelMutations:
             )
             return await _version(ctx.store, version.id, found)
 
-        return await result_of(again(), lambda v: v)  # type: ignore[return-value]
+        return await result_of(again(), lambda v: v)

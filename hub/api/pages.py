@@ -149,7 +149,7 @@ class PageQueries:
             found = await pages.get(ctx.store, ctx.principal, project, slug, version)
             return (await shown(ctx.store, [found]))[0]
 
-        return await result_of(one(), lambda p: p)  # type: ignore[return-value]
+        return await result_of(one(), lambda p: p)
 
     @strawberry.field(description="Notebooks attached to a run.")
     async def run_notebooks(self, info: Info, run_id: strawberry.ID) -> list[PageType]:
@@ -182,4 +182,4 @@ class PageMutations:
             )
             return (await shown(ctx.store, [page]))[0]
 
-        return await result_of(saved(), lambda p: p)  # type: ignore[return-value]
+        return await result_of(saved(), lambda p: p)

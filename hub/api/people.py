@@ -9,13 +9,7 @@ from typing import Annotated, TypeVar
 import strawberry
 
 from hub.api.context import Info
-from hub.api.errors import (
-    ConflictErrorType,
-    ForbiddenErrorType,
-    NotFoundErrorType,
-    ValidationErrorType,
-    result_of,
-)
+from hub.api.errors import Errors, result_of
 from hub.services import access, accounts, permissions, tokens
 from hub.services.access import Member
 from hub.store.records import GroupRecord, TokenRecord, UserRecord
@@ -135,20 +129,18 @@ class MeType:
     can_manage_people: bool
 
 
-NewTokenResult = Annotated[
-    NewApiTokenType | ValidationErrorType | NotFoundErrorType, strawberry.union("NewTokenResult")
-]
-TokenResult = Annotated[ApiTokenType | NotFoundErrorType, strawberry.union("TokenResult")]
+NewTokenResult = Annotated[NewApiTokenType | Errors, strawberry.union("NewTokenResult")]
+TokenResult = Annotated[ApiTokenType | Errors, strawberry.union("TokenResult")]
 UserResult = Annotated[
-    UserType | ValidationErrorType | NotFoundErrorType | ForbiddenErrorType | ConflictErrorType,
+    UserType | Errors,
     strawberry.union("UserResult"),
 ]
 GroupResult = Annotated[
-    GroupType | ValidationErrorType | NotFoundErrorType | ForbiddenErrorType | ConflictErrorType,
+    GroupType | Errors,
     strawberry.union("GroupResult"),
 ]
 MemberResult = Annotated[
-    MemberType | ValidationErrorType | NotFoundErrorType | ForbiddenErrorType,
+    MemberType | Errors,
     strawberry.union("MemberResult"),
 ]
 
@@ -159,7 +151,7 @@ class DoneType:
 
 
 DoneResult = Annotated[
-    DoneType | ValidationErrorType | NotFoundErrorType | ForbiddenErrorType,
+    DoneType | Errors,
     strawberry.union("DoneResult"),
 ]
 
@@ -220,7 +212,7 @@ class PeopleMutations:
             write=can_write,
             expires_in_days=expires_in_days,
         )
-        return await result_of(  # type: ignore[return-value]
+        return await result_of(
             work, lambda made: NewApiTokenType(token=ApiTokenType.of(made[0]), secret=made[1])
         )
 
@@ -228,7 +220,7 @@ class PeopleMutations:
     async def revoke_api_token(self, info: Info, id: strawberry.ID) -> TokenResult:
         ctx = info.context
         work = tokens.revoke_token(ctx.store, ctx.principal, id, ctx.auth.cache)
-        return await result_of(work, ApiTokenType.of)  # type: ignore[return-value]
+        return await result_of(work, ApiTokenType.of)
 
     @strawberry.mutation(description="Add an account (site admins).")
     async def create_user(
@@ -252,37 +244,37 @@ class PeopleMutations:
             is_admin=is_admin,
             is_compliance=is_compliance,
         )
-        return await result_of(work, _user)  # type: ignore[return-value]
+        return await result_of(work, _user)
 
     @strawberry.mutation(description="Disable or re-enable an account (site admins).")
     async def set_user_disabled(self, info: Info, name: str, disabled: bool) -> UserResult:
         ctx = info.context
         work = accounts.set_disabled(ctx.store, ctx.principal, name, disabled)
-        return await result_of(work, _forgetting(info, _user))  # type: ignore[return-value]
+        return await result_of(work, _forgetting(info, _user))
 
     @strawberry.mutation(description="Set a password: your own, or anyone's as a site admin.")
     async def set_password(self, info: Info, name: str, password: str) -> UserResult:
         ctx = info.context
         work = accounts.set_password(ctx.store, ctx.principal, name, password)
-        return await result_of(work, _user)  # type: ignore[return-value]
+        return await result_of(work, _user)
 
     @strawberry.mutation(description="Make a group (site admins).")
     async def create_group(self, info: Info, name: str, description: str = "") -> GroupResult:
         ctx = info.context
         work = accounts.create_group(ctx.store, ctx.principal, name, description)
-        return await result_of(work, GroupType.of)  # type: ignore[return-value]
+        return await result_of(work, GroupType.of)
 
     @strawberry.mutation(description="Add a person to a group (site admins).")
     async def add_group_member(self, info: Info, group: str, user: str) -> GroupResult:
         ctx = info.context
         work = accounts.add_member(ctx.store, ctx.principal, group, user)
-        return await result_of(work, _forgetting(info, GroupType.of))  # type: ignore[return-value]
+        return await result_of(work, _forgetting(info, GroupType.of))
 
     @strawberry.mutation(description="Take a person out of a group (site admins).")
     async def remove_group_member(self, info: Info, group: str, user: str) -> GroupResult:
         ctx = info.context
         work = accounts.remove_member(ctx.store, ctx.principal, group, user)
-        return await result_of(work, _forgetting(info, GroupType.of))  # type: ignore[return-value]
+        return await result_of(work, _forgetting(info, GroupType.of))
 
     @strawberry.mutation(
         description="Give a person or group a role on a project (maintainers; admins for admin "
@@ -293,15 +285,13 @@ class PeopleMutations:
     ) -> MemberResult:
         ctx = info.context
         work = access.grant_role(ctx.store, ctx.principal, project, kind, name, role, pii)
-        return await result_of(  # type: ignore[return-value]
-            work, lambda record: MemberType.of(Member(record, name))
-        )
+        return await result_of(work, lambda record: MemberType.of(Member(record, name)))
 
     @strawberry.mutation(description="Take a person's or group's role on a project away.")
     async def revoke_role(self, info: Info, project: str, kind: str, name: str) -> DoneResult:
         ctx = info.context
         work = access.revoke_role(ctx.store, ctx.principal, project, kind, name)
-        return await result_of(work, lambda removed: DoneType(ok=removed))  # type: ignore[return-value]
+        return await result_of(work, lambda removed: DoneType(ok=removed))
 
 
 def _user(record: UserRecord) -> UserType:

@@ -184,7 +184,7 @@ class ReviewQueries:
             opened, _ = await reviews.summary(ctx.store, ctx.principal, id)
             return (await queue_types(ctx.store, [opened.queue]))[0]
 
-        return await result_of(one(), lambda q: q)  # type: ignore[return-value]
+        return await result_of(one(), lambda q: q)
 
     @strawberry.field(
         description="Samples to judge: by default the next one you have not judged that still "
@@ -229,7 +229,7 @@ class ReviewQueries:
                 ],
             )
 
-        return await result_of(found(), lambda s: s)  # type: ignore[return-value]
+        return await result_of(found(), lambda s: s)
 
 
 @strawberry.type
@@ -271,7 +271,7 @@ class ReviewMutations:
             )
             return (await queue_types(ctx.store, [queue]))[0]
 
-        return await result_of(made(), lambda q: q)  # type: ignore[return-value]
+        return await result_of(made(), lambda q: q)
 
     @strawberry.mutation(
         description="Your verdict on a sample (commenters and up); judging it again replaces it."
@@ -287,7 +287,7 @@ class ReviewMutations:
     ) -> JudgeResult:
         ctx = info.context
         work = reviews.judge(ctx.store, ctx.principal, id, position, correct, label, comment)
-        return await result_of(work, _judgement)  # type: ignore[return-value]
+        return await result_of(work, _judgement)
 
     @strawberry.mutation(description="Stop taking verdicts (editors).")
     async def close_review(self, info: Info, id: strawberry.ID) -> QueueResult:
@@ -297,7 +297,7 @@ class ReviewMutations:
             queue = await reviews.close(ctx.store, ctx.principal, id)
             return (await queue_types(ctx.store, [queue]))[0]
 
-        return await result_of(closed(), lambda q: q)  # type: ignore[return-value]
+        return await result_of(closed(), lambda q: q)
 
     @strawberry.mutation(
         description="A new version of the predictions table with the reviewed labels "
@@ -317,4 +317,4 @@ class ReviewMutations:
                 dataset=dataset.name, version=record.number, rows=record.row_count, created=created
             )
 
-        return await result_of(published(), lambda p: p)  # type: ignore[return-value]
+        return await result_of(published(), lambda p: p)

@@ -10,14 +10,7 @@ from urllib.parse import quote
 import strawberry
 
 from hub.api.context import Info, selected
-from hub.api.errors import (
-    ConflictErrorType,
-    FilterErrorType,
-    ForbiddenErrorType,
-    NotFoundErrorType,
-    ValidationErrorType,
-    as_error,
-)
+from hub.api.errors import Errors, as_error
 from hub.api.lineage import DatasetUseType
 from hub.api.metrics import MetricSeriesType, MetricSummaryType
 from hub.api.projects import ExperimentType, ProjectType
@@ -121,9 +114,7 @@ class RunType:
         return [MetricSummaryType.of(summary) for summary in found]
 
     @strawberry.field(description="The dataset versions this run read or produced (lineage).")
-    async def datasets(
-        self, info: Info
-    ) -> list[DatasetUseType]:
+    async def datasets(self, info: Info) -> list[DatasetUseType]:
         found = await info.context.loaders.run_data.load(self.record)
         return [DatasetUseType.of(item) for item in found]
 
@@ -215,11 +206,11 @@ class RunConnectionType:
 
 
 RunsResult = Annotated[
-    RunConnectionType | FilterErrorType | ValidationErrorType | NotFoundErrorType,
+    RunConnectionType | Errors,
     strawberry.union("RunsResult"),
 ]
 RunResult = Annotated[
-    RunType | ValidationErrorType | NotFoundErrorType | ForbiddenErrorType | ConflictErrorType,
+    RunType | Errors,
     strawberry.union("RunResult"),
 ]
 
@@ -319,7 +310,7 @@ class RunQueries:
                 count=bool(selected(info, frozenset({"totalCount"}))),
             )
         except SalonError as exc:
-            return as_error(exc)  # type: ignore[return-value]
+            return as_error(exc)
         return RunConnectionType(
             nodes=await load_runs(info, page.runs),
             total_count=page.total or 0,  # counted whenever the query asks for it
@@ -333,7 +324,7 @@ async def _run_result(info: Info, action: object) -> RunResult:
     try:
         record = await action  # type: ignore[misc]
     except SalonError as exc:
-        return as_error(exc)  # type: ignore[return-value]
+        return as_error(exc)
     return await load_run(info, record)
 
 

@@ -9,12 +9,7 @@ from typing import Annotated
 import strawberry
 
 from hub.api.context import Info
-from hub.api.errors import (
-    ForbiddenErrorType,
-    NotFoundErrorType,
-    ValidationErrorType,
-    result_of,
-)
+from hub.api.errors import Errors, result_of
 from hub.api.share_views import renderer
 from hub.services import share_links
 from hub.settings import Settings
@@ -125,12 +120,10 @@ class NewShareLinkType:
 
 
 NewShareLinkResult = Annotated[
-    NewShareLinkType | ValidationErrorType | NotFoundErrorType | ForbiddenErrorType,
+    NewShareLinkType | Errors,
     strawberry.union("NewShareLinkResult"),
 ]
-ShareLinkResult = Annotated[
-    ShareLinkType | NotFoundErrorType | ForbiddenErrorType, strawberry.union("ShareLinkResult")
-]
+ShareLinkResult = Annotated[ShareLinkType | Errors, strawberry.union("ShareLinkResult")]
 
 
 @strawberry.type
@@ -166,12 +159,10 @@ class ShareLinkMutations:
             signed_in_only=input.signed_in_only,
         )
         work = share_links.create(ctx.store, ctx.principal, request, renderer(info.schema, ctx))
-        return await result_of(  # type: ignore[return-value]
-            work, lambda made: NewShareLinkType.of(ctx.settings, made)
-        )
+        return await result_of(work, lambda made: NewShareLinkType.of(ctx.settings, made))
 
     @strawberry.mutation(description="Revoke a share link (its maker, or a maintainer).")
     async def revoke_share_link(self, info: Info, id: strawberry.ID) -> ShareLinkResult:
         ctx = info.context
         work = share_links.revoke(ctx.store, ctx.principal, id)
-        return await result_of(work, ShareLinkType.of)  # type: ignore[return-value]
+        return await result_of(work, ShareLinkType.of)

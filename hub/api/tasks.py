@@ -137,7 +137,7 @@ class TaskQueries:
         async def one() -> TaskType:
             return (await shown(ctx.store, [await tasks.get(ctx.store, ctx.principal, id)]))[0]
 
-        return await result_of(one(), lambda t: t)  # type: ignore[return-value]
+        return await result_of(one(), lambda t: t)
 
 
 @strawberry.type
@@ -150,7 +150,7 @@ class TaskMutations:
             task = await tasks.create(ctx.store, ctx.principal, project, input.values())
             return (await shown(ctx.store, [task]))[0]
 
-        return await result_of(made(), lambda t: t)  # type: ignore[return-value]
+        return await result_of(made(), lambda t: t)
 
     @strawberry.mutation(description="Change a task: move it, assign it, edit it.")
     async def update_task(self, info: Info, id: strawberry.ID, input: TaskInput) -> TaskResult:
@@ -162,4 +162,4 @@ class TaskMutations:
                 await shown(ctx.store, [await tasks.visible_links(ctx.store, ctx.principal, task)])
             )[0]
 
-        return await result_of(changed(), lambda t: t)  # type: ignore[return-value]
+        return await result_of(changed(), lambda t: t)

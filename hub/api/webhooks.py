@@ -120,7 +120,7 @@ class WebhookMutations:
         work = webhooks.create(
             ctx.store, ctx.settings, ctx.principal, project, url, events or [], format.value
         )
-        return await result_of(  # type: ignore[return-value]
+        return await result_of(
             work, lambda h: WebhookCreatedType(webhook=WebhookType.of(h), secret=h.secret)
         )
 
@@ -128,10 +128,10 @@ class WebhookMutations:
     async def enable_webhook(self, info: Info, id: strawberry.ID) -> WebhookResult:
         ctx = info.context
         work = webhooks.enable(ctx.store, ctx.principal, id)
-        return await result_of(work, WebhookType.of)  # type: ignore[return-value]
+        return await result_of(work, WebhookType.of)
 
     @strawberry.mutation(description="Remove a webhook and its waiting messages (maintainers).")
     async def delete_webhook(self, info: Info, id: strawberry.ID) -> DoneResult:
         ctx = info.context
         work = webhooks.delete(ctx.store, ctx.principal, id)
-        return await result_of(work, lambda _: DoneType(ok=True))  # type: ignore[return-value]
+        return await result_of(work, lambda _: DoneType(ok=True))
