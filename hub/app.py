@@ -29,9 +29,9 @@ from hub.http.graphql import GraphQLView, graphiql_file
 from hub.http.headers import SecurityHeaders
 from hub.http.prometheus import HubMetrics, RequestMetrics
 from hub.logs import RequestIds
-from hub.services.audit_trail import write_checkpoint
-from hub.services.authentication import Authenticator
-from hub.services.live import Live
+from hub.services.collaboration.live import Live
+from hub.services.identity.authentication import Authenticator
+from hub.services.policy.audit_trail import write_checkpoint
 from hub.settings import Settings
 from hub.store import Store, store_for
 

@@ -21,7 +21,7 @@ from plotly.offline import get_plotlyjs_version
 from plotly.subplots import make_subplots
 
 from hub.errors import InvalidInput, SalonError
-from hub.services.share_links import CHART_VIEWS
+from hub.services.collaboration.share_links import CHART_VIEWS
 
 _drawing = threading.Lock()  # one Chromium at a time on a small machine
 

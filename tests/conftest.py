@@ -24,8 +24,8 @@ from hub.demo.datasets import load_datasets
 from hub.demo.discussions import load_discussions
 from hub.demo.models import load_models
 from hub.local_ray import LocalRay
-from hub.services.principal import SYSTEM
-from hub.services.tokens import create_admin_token_sync
+from hub.services.identity.tokens import create_admin_token_sync
+from hub.services.policy.principal import SYSTEM
 from hub.settings import Settings
 from hub.store import Store, open_store, store_for
 from tests.inprocess import DEMO_PASSWORD, InProcessHub, in_process_hub

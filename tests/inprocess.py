@@ -12,8 +12,8 @@ from starlette.testclient import TestClient
 
 from hub.app import create_app
 from hub.demo import load_demo, load_people
-from hub.services.principal import SYSTEM
-from hub.services.tokens import create_admin_token_sync
+from hub.services.identity.tokens import create_admin_token_sync
+from hub.services.policy.principal import SYSTEM
 from hub.settings import Settings
 from hub.store import Store, store_for
 

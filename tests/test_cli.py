@@ -199,7 +199,7 @@ def test_salon_up_completes_an_older_demo_store(tmp_path: Path) -> None:
 
     from hub.cli.server import seed_demo
     from hub.demo import load_demo
-    from hub.services.principal import SYSTEM
+    from hub.services.policy.principal import SYSTEM
     from hub.settings import Settings
     from hub.store import open_store
 

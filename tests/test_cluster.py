@@ -22,8 +22,8 @@ import hub
 from connectors.base import ConnectorError
 from connectors.ray import RayCluster
 from hub.local_ray import LocalRay
-from hub.services import accounts
-from hub.services.principal import SYSTEM
+from hub.services.identity import accounts
+from hub.services.policy.principal import SYSTEM
 from tests.api.test_datasets import person
 from tests.conftest import LiveHub, graphql_call, start_hub_on, start_ray, stop_ray
 from tests.processes import eventually as wait_for

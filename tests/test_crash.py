@@ -19,7 +19,7 @@ import pyarrow as pa
 import pytest
 
 from hub.auth.keys import KeyRing
-from hub.services.audit_trail import read_checkpoint
+from hub.services.policy.audit_trail import read_checkpoint
 from hub.store import Store, open_store
 from tests.conftest import free_port, graphql_call
 from tests.test_cli import SALON, salon_env

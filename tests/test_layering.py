@@ -78,9 +78,7 @@ def _runtime_imports(path: Path, known: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             modules = [f"{node.module}.{alias.name}" for alias in node.names]
             names = [m for m in modules if m in known] or [node.module]
-        found.update(
-            name for name in names if name in known and not own.startswith(f"{name}.")
-        )
+        found.update(name for name in names if name in known and not own.startswith(f"{name}."))
     return found - {own}
 
 
@@ -105,6 +103,20 @@ def test_no_import_cycles() -> None:
         if cycles:
             break
     assert not cycles, f"break this import cycle: {cycles[0]}"
+
+
+def test_the_shared_policy_builds_on_no_area() -> None:
+    """hub/services/policy (principal, permissions, audit, feed entries, limits) is what every
+    area of the services builds on; it imports none of them at run time."""
+    areas = [p.name for p in (ROOT / "hub" / "services").iterdir() if (p / "__init__.py").is_file()]
+    known = {_module_name(path) for path in python_files("hub")}
+    offenders = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in python_files("hub/services/policy")
+        for name in sorted(_runtime_imports(path, known))
+        if any(name.startswith(f"hub.services.{area}") for area in areas if area != "policy")
+    ]
+    assert not offenders, offenders
 
 
 def test_connectors_import_nothing_from_hub() -> None:

@@ -10,7 +10,7 @@ import strawberry
 from hub.api.context import Info
 from hub.api.errors import Errors, as_error
 from hub.errors import SalonError
-from hub.services import audit_trail
+from hub.services.policy import audit_trail
 from hub.store.audit import AuditQuery
 from hub.store.records import AuditEvent
 

@@ -11,7 +11,8 @@ from hub.api.context import Info
 from hub.api.errors import Errors, result_of
 from hub.clock import now
 from hub.errors import InvalidInput
-from hub.services import bookings, names
+from hub.services.cluster import bookings
+from hub.services.policy import names
 from hub.store import Store
 from hub.store.records import Booking
 

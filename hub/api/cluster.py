@@ -10,7 +10,7 @@ import strawberry
 from hub.api.context import Info
 from hub.api.errors import Errors, result_of
 from hub.clock import now
-from hub.services import cluster
+from hub.services.cluster import cluster
 from hub.store.records import ClusterJob
 
 

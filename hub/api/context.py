@@ -11,12 +11,12 @@ from strawberry.dataloader import DataLoader
 
 from hub.auth.keys import KeyRing
 from hub.errors import Unauthenticated
-from hub.services import lineage, metrics, projects
-from hub.services.authentication import Authenticator
-from hub.services.limits import MAX_SERIES_REQUEST
-from hub.services.lineage import UsedVersion
-from hub.services.live import Live
-from hub.services.principal import Principal
+from hub.services.collaboration.live import Live
+from hub.services.identity.authentication import Authenticator
+from hub.services.policy.limits import MAX_SERIES_REQUEST
+from hub.services.policy.principal import Principal
+from hub.services.tracking import lineage, metrics, projects
+from hub.services.tracking.lineage import UsedVersion
 from hub.settings import Settings
 from hub.store import Store
 from hub.store.records import MetricSeries, RunRecord

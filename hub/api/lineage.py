@@ -9,8 +9,8 @@ import strawberry
 
 from hub.api.context import Info
 from hub.api.errors import Errors, result_of
-from hub.services import lineage
-from hub.services.lineage import UsedVersion
+from hub.services.tracking import lineage
+from hub.services.tracking.lineage import UsedVersion
 
 if TYPE_CHECKING:
     from hub.api.runs import RunType

@@ -16,7 +16,9 @@ import strawberry
 from hub.api.context import Info
 from hub.api.discussions import ActivityEntryType, CommentType, TargetKind, comments_of, entries
 from hub.clock import now
-from hub.services import activity, comments, permissions, runs
+from hub.services.collaboration import activity, comments
+from hub.services.policy import permissions
+from hub.services.tracking import runs
 
 
 @strawberry.type(name="MetricUpdate", description="New points were logged to a run.")

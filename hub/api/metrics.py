@@ -8,7 +8,7 @@ from typing import NewType
 import strawberry
 
 from hub.api.context import Info
-from hub.services import metrics
+from hub.services.tracking import metrics
 from hub.store.records import MetricSeries, MetricSummary
 
 

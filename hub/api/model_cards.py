@@ -8,8 +8,8 @@ import strawberry
 
 from hub.api.context import Info
 from hub.api.errors import Errors, result_of
-from hub.services import model_cards
-from hub.services.markdown import render
+from hub.services.collaboration.markdown import render
+from hub.services.registry import model_cards
 
 
 @strawberry.type(name="ModelCardSection", description="A part of a model card.")

@@ -10,7 +10,8 @@ import strawberry
 
 from hub.api.context import Info
 from hub.api.errors import Errors, result_of
-from hub.services import names, notebooks, pages
+from hub.services.collaboration import notebooks, pages
+from hub.services.policy import names
 from hub.store import Store
 from hub.store.records import PageRecord
 

@@ -10,8 +10,9 @@ import strawberry
 
 from hub.api.context import Info
 from hub.api.errors import Errors, result_of
-from hub.services import access, accounts, permissions, tokens
-from hub.services.access import Member
+from hub.services.identity import accounts, tokens
+from hub.services.policy import access, permissions
+from hub.services.policy.access import Member
 from hub.store.records import GroupRecord, TokenRecord, UserRecord
 
 T = TypeVar("T")

@@ -9,7 +9,8 @@ import strawberry
 
 from hub.api.context import Info
 from hub.errors import NotFound
-from hub.services import access, metrics, projects, runs
+from hub.services.policy import access
+from hub.services.tracking import metrics, projects, runs
 from hub.store.records import ExperimentRecord, ProjectRecord
 
 if TYPE_CHECKING:

@@ -12,9 +12,10 @@ from strawberry.scalars import JSON
 
 from hub.api.context import Info
 from hub.api.errors import Errors, result_of
-from hub.services import names, reviews
-from hub.services.markdown import render
-from hub.services.review_stats import Tally
+from hub.services.collaboration.markdown import render
+from hub.services.policy import names
+from hub.services.registry import reviews
+from hub.services.registry.review_stats import Tally
 from hub.store import Store
 from hub.store.model_records import Judgement, ReviewQueue
 

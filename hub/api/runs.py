@@ -15,7 +15,7 @@ from hub.api.lineage import DatasetUseType
 from hub.api.metrics import MetricSeriesType, MetricSummaryType
 from hub.api.projects import ExperimentType, ProjectType
 from hub.errors import NotFound, SalonError
-from hub.services import artifacts, runs
+from hub.services.tracking import artifacts, runs
 from hub.store.records import KeyValue, RunEnvironment, RunRecord
 
 

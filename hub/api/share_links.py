@@ -11,7 +11,7 @@ import strawberry
 from hub.api.context import Info
 from hub.api.errors import Errors, result_of
 from hub.api.share_views import renderer
-from hub.services import share_links
+from hub.services.collaboration import share_links
 from hub.settings import Settings
 from hub.store.records import ShareLinkRecord
 

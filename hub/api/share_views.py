@@ -17,8 +17,8 @@ import strawberry
 from hub.api.context import Context, reading_as
 from hub.clock import now
 from hub.errors import NotFound
-from hub.services import share_links
-from hub.services.principal import Principal
+from hub.services.collaboration import share_links
+from hub.services.policy.principal import Principal
 
 DOCUMENT = (Path(__file__).with_name("share_views.graphql")).read_text()
 
@@ -90,8 +90,8 @@ async def render(
 
 
 def renderer(schema: strawberry.Schema, base: Context) -> share_links.Render:
-    """How :mod:`hub.services.share_links` reads a view: this schema, in ``base``'s hub, as
-    the principal it is given."""
+    """How :mod:`hub.services.collaboration.share_links` reads a view: this schema, in
+    ``base``'s hub, as the principal it is given."""
 
     async def read(principal: Principal, view: str, arguments: dict[str, Any]) -> dict[str, Any]:
         return await render(schema, reading_as(base, principal), view, arguments)

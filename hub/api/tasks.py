@@ -10,8 +10,9 @@ import strawberry
 from hub.api.context import Info
 from hub.api.discussions import TargetKind
 from hub.api.errors import Errors, result_of
-from hub.services import names, tasks
-from hub.services.markdown import render
+from hub.services.collaboration import tasks
+from hub.services.collaboration.markdown import render
+from hub.services.policy import names
 from hub.store import Store
 from hub.store.records import TaskRecord
 

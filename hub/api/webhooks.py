@@ -11,7 +11,7 @@ import strawberry
 from hub.api.context import Info
 from hub.api.errors import Errors, result_of
 from hub.api.people import DoneResult, DoneType
-from hub.services import webhooks
+from hub.services.collaboration import webhooks
 from hub.store.records import DeliveryRecord, WebhookRecord
 
 

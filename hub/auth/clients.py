@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 
 from hub.auth.provider import digest
-from hub.services import sign_ins
+from hub.services.identity import sign_ins
 from hub.settings import Settings
 from hub.store import Store
 from hub.store.oauth import ClientRecord

@@ -43,7 +43,8 @@ from starlette.responses import Response
 from hub.auth.keys import ALGORITHM, KeyRing
 from hub.clock import now
 from hub.ids import new_id
-from hub.services import audit, sign_ins
+from hub.services.identity import sign_ins
+from hub.services.policy import audit
 from hub.store import Store
 from hub.store.oauth import ClientRecord, CodeRecord, SessionRecord
 from hub.store.records import UserRecord

@@ -24,8 +24,8 @@ from starlette.templating import Jinja2Templates
 
 from hub.auth.provider import Provider, oauth_request
 from hub.errors import RateLimited, Unauthenticated
-from hub.services import accounts, sign_ins
-from hub.services.authentication import Authenticator
+from hub.services.identity import accounts, sign_ins
+from hub.services.identity.authentication import Authenticator
 from hub.store import Store
 
 SIGNIN_COOKIE = "salon_signin"

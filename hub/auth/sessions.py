@@ -21,9 +21,9 @@ from hub.auth import jwt_check
 from hub.auth.keys import KeyRing
 from hub.clock import now
 from hub.errors import Unauthenticated
-from hub.services import accounts, sign_ins
-from hub.services.principal import Principal
-from hub.services.tokens import PrincipalCache, principal_for_user
+from hub.services.identity import accounts, sign_ins
+from hub.services.identity.tokens import PrincipalCache, principal_for_user
+from hub.services.policy.principal import Principal
 from hub.store import Store
 
 
@@ -59,7 +59,7 @@ async def discover(
 
 
 class Sessions:
-    """The hub's :class:`~hub.services.authentication.SessionVerifier`."""
+    """The hub's :class:`~hub.services.identity.authentication.SessionVerifier`."""
 
     def __init__(
         self,

@@ -30,7 +30,7 @@ def audit_verify(as_json: JsonOption = False) -> None:
     """Recompute the audit hash chain; report the first broken event (exit 1 if any)."""
     from hub.auth.keys import KeyRing
     from hub.errors import InvalidInput, StoreUnavailable
-    from hub.services.audit_trail import read_checkpoint
+    from hub.services.policy.audit_trail import read_checkpoint
     from hub.store import open_store
 
     settings = read_settings()

@@ -109,7 +109,7 @@ def restore(
 ) -> None:
     """Fill SALON_DATA_DIR (new or empty; the hub stopped) from a backup."""
     from hub.errors import InvalidInput
-    from hub.services import backups
+    from hub.services.operations import backups
 
     settings = read_settings()
     try:

@@ -72,7 +72,7 @@ def seed_demo(store: Store, settings: Settings, *, runs: bool = True) -> tuple[i
     from hub.demo.datasets import load_datasets
     from hub.demo.discussions import load_discussions
     from hub.demo.models import load_models
-    from hub.services.principal import SYSTEM
+    from hub.services.policy.principal import SYSTEM
     from hub.store.activity import FeedQuery
 
     password = private_secret(settings.data_dir / "demo-password", size=12)
@@ -116,7 +116,7 @@ def run_hub(settings: Settings, store: Store) -> None:
 
 def serve(port: PortOption = None) -> None:
     """Run the hub (GraphQL at /graphql) on SALON_DATA_DIR."""
-    from hub.services.tokens import ensure_admin_token_sync
+    from hub.services.identity.tokens import ensure_admin_token_sync
 
     settings = read_settings(port)
     configure_logging(settings)

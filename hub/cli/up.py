@@ -71,12 +71,12 @@ def _start_ray(settings: Settings) -> tuple[Any, Settings]:
 
 def _demo_jobs(store: Store, settings: Settings) -> None:
     """Two demo people's training jobs, so the demo's cluster is in use."""
-    from hub.services import cluster
-    from hub.services.tokens import principal_for_user
+    from hub.services.cluster import cluster
+    from hub.services.identity.tokens import principal_for_user
 
     async def submit() -> None:
-        from hub.services import bookings
-        from hub.services.principal import SYSTEM
+        from hub.services.cluster import bookings
+        from hub.services.policy.principal import SYSTEM
 
         for project, quota in (("vision-defects", 3), ("churn-forecast", 2), ("support-llm", 2)):
             await bookings.set_quota(store, SYSTEM, "project", project, quota)
@@ -125,7 +125,7 @@ def up(
 
     extras.needs("duckdb", *(["streamlit"] if dashboard else []))
     from hub.auth.clients import ensure_dashboard_client, write_dashboard_secrets
-    from hub.services.tokens import ensure_admin_token_sync, local_admin_token_sync
+    from hub.services.identity.tokens import ensure_admin_token_sync, local_admin_token_sync
 
     settings = read_settings(port)
     configure_logging(settings)

@@ -9,8 +9,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hub.services import dataset_uploads, datasets, lineage, runs
-from hub.services.principal import Principal
+from hub.services.data import dataset_uploads, datasets
+from hub.services.policy.principal import Principal
+from hub.services.tracking import lineage, runs
 from hub.settings import Settings
 from hub.store import Store
 

@@ -11,10 +11,11 @@ import json
 from datetime import date, timedelta
 
 from hub.clock import now
-from hub.services import activity, comments, digests, pages, runs, tasks
-from hub.services.comments import Anchor
-from hub.services.principal import SYSTEM, Principal
-from hub.services.tokens import principal_for_user
+from hub.services.collaboration import activity, comments, digests, pages, tasks
+from hub.services.collaboration.comments import Anchor
+from hub.services.identity.tokens import principal_for_user
+from hub.services.policy.principal import SYSTEM, Principal
+from hub.services.tracking import runs
 from hub.store import Store
 
 

@@ -15,9 +15,11 @@ from PIL import Image, ImageDraw
 
 from hub.demo.datasets import DEFECTS, LINES
 from hub.demo.discussions import as_person
-from hub.services import artifacts, dataset_uploads, models, reviews, runs
-from hub.services.model_policy import CheckSpec, Policy
-from hub.services.principal import SYSTEM, Principal
+from hub.services.data import dataset_uploads
+from hub.services.policy.principal import SYSTEM, Principal
+from hub.services.registry import models, reviews
+from hub.services.registry.model_policy import CheckSpec, Policy
+from hub.services.tracking import artifacts, runs
 from hub.settings import Settings
 from hub.store import Store
 

@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from hub.services import access, accounts, artifacts, metrics, projects, runs
-from hub.services.principal import Principal
+from hub.services.identity import accounts
+from hub.services.policy import access
+from hub.services.policy.principal import Principal
+from hub.services.tracking import artifacts, metrics, projects, runs
 from hub.store import Store
 from hub.store.records import RunEnvironment
 

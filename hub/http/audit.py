@@ -11,7 +11,7 @@ from starlette.responses import Response, StreamingResponse
 from hub.clock import now
 from hub.errors import InvalidInput
 from hub.http.streams import written
-from hub.services import audit_trail
+from hub.services.policy import audit_trail
 from hub.store.audit import AuditQuery
 
 FORMATS = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}

@@ -11,7 +11,7 @@ from hub.errors import Unauthenticated
 from hub.http.errors import error_response
 from hub.http.mlflow import PREFIXES as MLFLOW_PREFIXES
 from hub.http.mlflow.protocol import error as mlflow_error
-from hub.services.authentication import Authenticator
+from hub.services.identity.authentication import Authenticator
 
 PUBLIC_PATHS = ("/healthz", "/readyz", "/", "/oembed")
 # Share links carry their own credential, checked by the handler (hub.http.share).

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from hub.errors import InvalidInput
 from hub.http.body import read_limited
-from hub.services import backups
+from hub.services.operations import backups
 
 
 async def create(request: Request) -> Response:

@@ -11,7 +11,7 @@ from hub.errors import InvalidInput
 from hub.http.body import read_limited, save_limited
 from hub.http.streams import ARROW_STREAM, written
 from hub.ids import new_id
-from hub.services import dataset_uploads, datasets
+from hub.services.data import dataset_uploads, datasets
 
 
 async def upload(request: Request) -> Response:

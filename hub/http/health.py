@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from hub.services import health
+from hub.services.operations import health
 
 
 async def healthz(request: Request) -> Response:

@@ -7,7 +7,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from hub.http.body import read_limited
 from hub.http.streams import ARROW_STREAM, written
-from hub.services import metrics
+from hub.services.tracking import metrics
 
 
 async def ingest_metrics(request: Request) -> Response:

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.errors import InvalidInput
-from hub.services import review_files
+from hub.services.registry import review_files
 
 
 async def sample_image(request: Request) -> Response:

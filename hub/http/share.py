@@ -22,8 +22,8 @@ from hub.api.share_views import renderer
 from hub.clock import now
 from hub.errors import InvalidInput, NotFound
 from hub.http.auth import client_address
-from hub.services import share_links
-from hub.services.principal import Principal
+from hub.services.collaboration import share_links
+from hub.services.policy.principal import Principal
 from hub.store.records import ShareLinkRecord
 
 PNG_REUSE_SECONDS = 60.0

@@ -4,7 +4,7 @@ Each event's hash is SHA-256 over the previous event's hash and this event's fie
 canonical JSON form. An edited event no longer matches its hash; a deleted or reordered one
 breaks the sequence or the link to its predecessor. Truncating the tail keeps a valid chain,
 which is why the hub also writes signed checkpoints of the head outside the database file
-(``hub/services/audit.py``); :func:`verify` compares against them.
+(``hub/services/policy/audit.py``); :func:`verify` compares against them.
 
 The head (last sequence number and hash) lives in memory, guarded by the database's write
 lock, so appending never reads the table and concurrent transactions cannot both take the

@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 
 from hub.auth.keys import KeyRing
-from hub.services.webhooks import Deliverer
+from hub.services.collaboration.webhooks import Deliverer
 from hub.settings import Settings
 from hub.store import Store
 from hub.workers import audit_checkpoints, backups, cluster_sampling, digests, model_checks

@@ -8,7 +8,7 @@ import asyncio
 import logging
 
 from hub.auth.keys import KeyRing
-from hub.services.audit_trail import write_checkpoint
+from hub.services.policy.audit_trail import write_checkpoint
 from hub.settings import Settings
 from hub.store import Store
 

@@ -9,8 +9,8 @@ import shutil
 from pathlib import Path
 
 from hub.clock import now
-from hub.services import backups
-from hub.services.principal import SYSTEM
+from hub.services.operations import backups
+from hub.services.policy.principal import SYSTEM
 from hub.settings import Settings
 from hub.store import Store
 

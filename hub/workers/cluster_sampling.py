@@ -8,7 +8,7 @@ import logging
 from datetime import timedelta
 
 from connectors.ray import RayCluster
-from hub.services import bookings, cluster
+from hub.services.cluster import bookings, cluster
 from hub.settings import Settings
 from hub.store import Store
 

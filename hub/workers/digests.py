@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from hub.services import digests
+from hub.services.collaboration import digests
 from hub.settings import Settings
 from hub.store import Store
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from hub.services import model_checks
+from hub.services.registry import model_checks
 from hub.settings import Settings
 from hub.store import Store
 

@@ -18,21 +18,13 @@ import pytest
 
 from hub.api.schema import build_schema
 from hub.clock import now
-from hub.services import (
-    access,
-    accounts,
-    bookings,
-    comments,
-    models,
-    pages,
-    reviews,
-    runs,
-    share_links,
-    tasks,
-    tokens,
-    webhooks,
-)
-from hub.services.principal import SYSTEM
+from hub.services.cluster import bookings
+from hub.services.collaboration import comments, pages, share_links, tasks, webhooks
+from hub.services.identity import accounts, tokens
+from hub.services.policy import access
+from hub.services.policy.principal import SYSTEM
+from hub.services.registry import models, reviews
+from hub.services.tracking import runs
 from hub.settings import Settings
 from hub.store import Store
 from hub.store.records import Booking, ClusterJob, NodeSample

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from hub.services import access, accounts, tokens
-from hub.services.principal import SYSTEM
+from hub.services.identity import accounts, tokens
+from hub.services.policy import access
+from hub.services.policy.principal import SYSTEM
 from hub.store.audit import AuditQuery
 from tests.inprocess import InProcessHub, in_process_hub
 

@@ -16,8 +16,10 @@ import pytest
 
 import hub
 from hub.errors import InvalidInput
-from hub.services import access, accounts, dataset_uploads, tokens
-from hub.services.principal import SYSTEM
+from hub.services.data import dataset_uploads
+from hub.services.identity import accounts, tokens
+from hub.services.policy import access
+from hub.services.policy.principal import SYSTEM
 from hub.store.audit import AuditQuery
 from tests.conftest import LiveHub, graphql_call
 

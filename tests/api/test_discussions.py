@@ -11,8 +11,10 @@ from typing import Any
 import httpx
 
 import hub
-from hub.services import access, accounts, comments
-from hub.services.principal import SYSTEM
+from hub.services.collaboration import comments
+from hub.services.identity import accounts
+from hub.services.policy import access
+from hub.services.policy.principal import SYSTEM
 from tests.api.test_datasets import inspections, person, restrict
 from tests.conftest import LiveHub, graphql_call
 
@@ -144,7 +146,7 @@ def test_threads_mentions_reactions_resolving_and_history(hub_server: LiveHub) -
 
 
 def person_token(live: LiveHub, name: str) -> str:
-    from hub.services import tokens
+    from hub.services.identity import tokens
 
     user = asyncio.run(live.store.users.by_name(name))
     assert user is not None
@@ -316,7 +318,7 @@ def test_unauthenticated_callers_read_nothing(hub_server: LiveHub) -> None:
 
 def test_the_cost_rule_knows_how_many_kinds_of_reaction_there_are() -> None:
     from hub.api.cost import BOUNDED_LISTS
-    from hub.services.comments import EMOJI
+    from hub.services.collaboration.comments import EMOJI
 
     assert BOUNDED_LISTS["Comment.reactions"] == len(EMOJI)
 

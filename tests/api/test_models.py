@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 import hub
-from hub.services import access
-from hub.services.principal import SYSTEM
+from hub.services.policy import access
+from hub.services.policy.principal import SYSTEM
 from tests.api.test_datasets import person
 from tests.api.test_discussions import INBOX, as_person
 from tests.conftest import LiveHub, graphql_call

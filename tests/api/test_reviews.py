@@ -15,7 +15,7 @@ import pytest
 
 import hub
 from hub.demo.models import part_image
-from hub.services.review_stats import fleiss_kappa, tally, wilson
+from hub.services.registry.review_stats import fleiss_kappa, tally, wilson
 from tests.api.test_datasets import person
 from tests.api.test_discussions import as_person
 from tests.api.test_models import trained

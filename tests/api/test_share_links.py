@@ -15,8 +15,9 @@ import httpx
 import pytest
 
 from hub.clock import now
-from hub.services import access, accounts
-from hub.services.principal import SYSTEM
+from hub.services.identity import accounts
+from hub.services.policy import access
+from hub.services.policy.principal import SYSTEM
 from tests.api.test_datasets import person
 from tests.conftest import LiveHub, graphql_call
 

@@ -22,7 +22,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 import hub
-from hub.services import egress
+from hub.services.policy import egress
 from tests.api.test_datasets import inspections, restrict
 from tests.conftest import LiveHub, free_port, graphql_call, start_hub
 from tests.processes import eventually, stop

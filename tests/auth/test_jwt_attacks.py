@@ -38,9 +38,11 @@ from hub.auth.clients import DASHBOARD_CLIENT_ID
 from hub.auth.keys import KeyRing
 from hub.demo import PROJECTS, load_people
 from hub.errors import Unauthenticated
-from hub.services import access, accounts, projects, runs
-from hub.services.principal import SYSTEM
-from hub.services.tokens import create_admin_token_sync
+from hub.services.identity import accounts
+from hub.services.identity.tokens import create_admin_token_sync
+from hub.services.policy import access
+from hub.services.policy.principal import SYSTEM
+from hub.services.tracking import projects, runs
 from hub.settings import Settings
 from hub.store import Store, open_store
 from tests.inprocess import DEMO_PASSWORD

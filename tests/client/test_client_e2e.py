@@ -15,7 +15,7 @@ import pytest
 import hub
 from hub.client import HubWarning, environment
 from hub.client.run import jittered
-from hub.services.tokens import create_admin_token_sync
+from hub.services.identity.tokens import create_admin_token_sync
 from hub.settings import Settings
 from hub.store import open_store
 from tests.conftest import LiveHub, free_port, serve_in_thread

@@ -21,8 +21,8 @@ from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from hub.clock import now
-from hub.services import access
-from hub.services.principal import SYSTEM
+from hub.services.policy import access
+from hub.services.policy.principal import SYSTEM
 from tests.api.test_datasets import person
 from tests.conftest import LiveHub, free_port
 from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT

@@ -20,8 +20,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from hub.auth.clients import ensure_dashboard_client, write_dashboard_secrets
 from hub.cli.up import DASHBOARD_ENTRY
 from hub.demo import load_demo, load_people
-from hub.services.principal import SYSTEM
-from hub.services.tokens import create_admin_token_sync
+from hub.services.identity.tokens import create_admin_token_sync
+from hub.services.policy.principal import SYSTEM
 from hub.settings import Settings
 from hub.store import open_store
 from tests.conftest import free_port, graphql_call, serve_in_thread

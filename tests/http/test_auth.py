@@ -6,8 +6,8 @@ import time
 from datetime import timedelta
 
 from hub.clock import now
-from hub.services.principal import Principal
-from hub.services.tokens import PrincipalCache, create_admin_token_sync
+from hub.services.identity.tokens import PrincipalCache, create_admin_token_sync
+from hub.services.policy.principal import Principal
 from tests.inprocess import InProcessHub
 
 QUERY = {"query": "{ version }"}

@@ -8,8 +8,8 @@ import concurrent.futures
 import numpy as np
 import pyarrow as pa
 
-from hub.services import metrics
-from hub.services.principal import SYSTEM
+from hub.services.policy.principal import SYSTEM
+from hub.services.tracking import metrics
 from tests.inprocess import InProcessHub
 from tests.store.helpers import points
 

@@ -20,8 +20,8 @@ from hub.app import create_app
 from hub.auth.clients import DASHBOARD_CLIENT_ID
 from hub.auth.keys import KeyRing
 from hub.demo import load_people
-from hub.services import tokens as hub_tokens
-from hub.services.principal import SYSTEM
+from hub.services.identity import tokens as hub_tokens
+from hub.services.policy.principal import SYSTEM
 from hub.settings import Settings
 from hub.store import Store, open_store
 from tests.inprocess import DEMO_PASSWORD

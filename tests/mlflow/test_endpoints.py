@@ -17,8 +17,9 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 import hub
-from hub.services import access, tokens
-from hub.services.principal import SYSTEM
+from hub.services.identity import tokens
+from hub.services.policy import access
+from hub.services.policy.principal import SYSTEM
 from hub.store.audit import AuditQuery
 from tests.api.test_datasets import person
 from tests.api.test_models import POLICY, as_person

@@ -9,8 +9,10 @@ from typing import Any, TypeVar
 import pytest
 
 from hub.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
-from hub.services import access, accounts, projects, runs, tokens
-from hub.services.principal import SYSTEM, Principal
+from hub.services.identity import accounts, tokens
+from hub.services.policy import access
+from hub.services.policy.principal import SYSTEM, Principal
+from hub.services.tracking import projects, runs
 from hub.store import Store
 from hub.store.audit import AuditQuery
 

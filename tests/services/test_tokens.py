@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from hub.services.tokens import local_admin_token_sync, principal_for_token
+from hub.services.identity.tokens import local_admin_token_sync, principal_for_token
 from hub.store import Store
 
 

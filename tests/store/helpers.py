@@ -7,8 +7,8 @@ import asyncio
 import pyarrow as pa
 
 from hub.ids import new_id
-from hub.services import metrics
-from hub.services.principal import SYSTEM
+from hub.services.policy.principal import SYSTEM
+from hub.services.tracking import metrics
 from hub.store import Store
 
 

@@ -10,8 +10,8 @@ import duckdb
 import pytest
 
 from hub.errors import Conflict
-from hub.services import runs
-from hub.services.principal import SYSTEM
+from hub.services.policy.principal import SYSTEM
+from hub.services.tracking import runs
 from hub.store import Store, open_store
 from hub.store.audit import AuditQuery
 

@@ -9,8 +9,8 @@ import pyarrow as pa
 import pytest
 
 from hub.errors import InvalidInput, LimitExceeded, NotFound
-from hub.services import metrics, runs
-from hub.services.principal import SYSTEM
+from hub.services.policy.principal import SYSTEM
+from hub.services.tracking import metrics, runs
 from hub.store import Store
 from tests.store.helpers import history_table, log_points, points
 

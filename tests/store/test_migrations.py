@@ -18,8 +18,8 @@ import duckdb
 import pytest
 
 from hub.errors import StoreUnavailable
-from hub.services import projects
-from hub.services.principal import SYSTEM
+from hub.services.policy.principal import SYSTEM
+from hub.services.tracking import projects
 from hub.store import migrations, open_store
 
 SALON = [sys.executable, "-m", "hub.cli"]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from hub.errors import Conflict, FilterSyntaxError, InvalidInput, LimitExceeded
-from hub.services import runs
-from hub.services.principal import SYSTEM
+from hub.services.policy.principal import SYSTEM
+from hub.services.tracking import runs
 from hub.store import Store, open_store
 from tests.store.helpers import log_points
 

@@ -15,7 +15,7 @@ from starlette.responses import FileResponse, Response
 from hub.errors import NotFound
 from hub.http.body import save_limited
 from hub.http.mlflow.protocol import Fields, parts
-from hub.services import artifacts
+from hub.services.tracking import artifacts
 
 
 def _owner(path: str) -> tuple[str, str, str]:

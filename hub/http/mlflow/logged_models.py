@@ -17,7 +17,7 @@ from hub.http.mlflow.protocol import (
     text,
     whole,
 )
-from hub.services import logged_models, mlflow_names
+from hub.services.tracking import logged_models, mlflow_names
 
 
 async def create(request: Request, fields: Fields) -> Fields:

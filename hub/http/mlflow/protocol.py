@@ -31,7 +31,7 @@ from hub.errors import (
     Unauthenticated,
 )
 from hub.http.body import read_limited
-from hub.services.principal import Principal
+from hub.services.policy.principal import Principal
 from hub.settings import Settings
 from hub.store import Store
 

@@ -23,11 +23,12 @@ from hub.http.mlflow.protocol import (
     text,
     whole,
 )
-from hub.services import logged_models, mlflow_names, model_tags, model_views, models, runs
-from hub.services.mlflow_names import Name
-from hub.services.models import FoundModel
-from hub.services.permissions import WRITE
-from hub.services.principal import Principal
+from hub.services.policy.permissions import WRITE
+from hub.services.policy.principal import Principal
+from hub.services.registry import model_tags, model_views, models
+from hub.services.registry.models import FoundModel
+from hub.services.tracking import logged_models, mlflow_names, runs
+from hub.services.tracking.mlflow_names import Name
 from hub.settings import Settings
 from hub.store import Store
 from hub.store.model_records import ModelAlias, ModelVersionRecord

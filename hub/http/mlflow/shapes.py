@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 
 from hub.http.mlflow.protocol import Fields, double, millis
-from hub.services.runs import RunDetails
+from hub.services.tracking.runs import RunDetails
 from hub.store.model_records import LoggedModelRecord, RunInputRecord, RunOutput
 from hub.store.records import ExperimentRecord, KeyValue, ProjectRecord, RunRecord
 

@@ -1,7 +1,7 @@
 """MLflow's tracking calls (``/api/2.0/mlflow/experiments|runs|metrics/...``) over Salon's runs.
 
 Each handler reads MLflow's fields, calls the same services the GraphQL API calls, and answers
-in MLflow's shapes; see ``hub.services.mlflow_names`` for where experiments live.
+in MLflow's shapes; see ``hub.services.tracking.mlflow_names`` for where experiments live.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from hub.http.mlflow.protocol import (
     text,
     whole,
 )
-from hub.services import logged_models, metrics, mlflow_names, runs
-from hub.services.principal import Principal
-from hub.services.runs import NewRun
+from hub.services.policy.principal import Principal
+from hub.services.tracking import logged_models, metrics, mlflow_names, runs
+from hub.services.tracking.runs import NewRun
 from hub.settings import Settings
 from hub.store import Store
 from hub.store.metrics import BATCH_SCHEMA

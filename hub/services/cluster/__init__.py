@@ -1,0 +1,1 @@
+"""The Ray GPU cluster: its jobs and nodes, bookings and quotas."""

@@ -1,0 +1,1 @@
+"""Datasets: versions, uploads, comparisons and row annotations."""

@@ -1,0 +1,1 @@
+"""Running the hub: backups, health and the numbers operators watch."""

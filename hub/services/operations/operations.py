@@ -1,0 +1,38 @@
+"""What operators watch (``/metrics``): queue depths and sizes, read now, for site admins."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+from hub.errors import Forbidden
+from hub.services.collaboration import digests
+from hub.services.policy import audit
+from hub.services.policy.principal import Principal
+from hub.store import Store
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class State:
+    outbox_pending: int
+    database_bytes: int
+    object_files: int
+    metric_points: int
+    digests_due: int
+
+
+async def state(store: Store, principal: Principal) -> State:
+    if not principal.is_admin:
+        await audit.deny(store, principal, "metrics.read", "hub")
+        raise Forbidden("Only site admins read the hub's metrics.")
+    pending = await store.webhooks.pending_count()
+    size, files = await asyncio.to_thread(_sizes, store)
+    due = await digests.due_count(store)
+    return State(pending, size, files, await store.metrics.count(), due)
+
+
+def _sizes(store: Store) -> tuple[int, int]:
+    database = store.db.path
+    wal = database.with_name(database.name + ".wal")
+    size = sum(p.stat().st_size for p in (database, wal) if p.exists())
+    return size, store.objects.count()

@@ -1,0 +1,1 @@
+"""The model registry: models and versions, policies and checks, cards and reviews."""

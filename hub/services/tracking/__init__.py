@@ -1,0 +1,1 @@
+"""Projects, runs, their metrics and artifacts, logged models and lineage."""
