@@ -1,4 +1,4 @@
-"""The layering in DESIGN.md, checked: who may import what."""
+"""The layering in docs/architecture.md, checked: who may import what, and who calls the store."""
 
 from __future__ import annotations
 
@@ -161,3 +161,16 @@ def test_the_client_package_does_not_load_the_server() -> None:
         if any(name.startswith(server) for name in imports(path))
     ]
     assert not offenders, offenders
+
+
+def test_the_architecture_page_names_every_package_and_area() -> None:
+    """docs/architecture.md is the map a newcomer reads first: every package of hub/ has its
+    row, every area of the services its name."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    packages = [p.name for p in (ROOT / "hub").iterdir() if (p / "__init__.py").is_file()]
+    areas = [p.name for p in (ROOT / "hub" / "services").iterdir() if (p / "__init__.py").is_file()]
+    missing = [
+        f"hub/{name}/" for name in packages if f"`hub/{name}/`" not in text and name != "services"
+    ]
+    missing += [f"area {name}" for name in areas if f"`{name}`" not in text]
+    assert not missing, f"describe these in docs/architecture.md: {missing}"
