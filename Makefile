@@ -38,7 +38,7 @@ test: install system-deps $(MLFLOW)  ## Install what tests need, then run them a
 check: install  ## Lint, format check and type check.
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy hub connectors
+	$(VENV)/bin/mypy hub connectors dashboard
 
 schema: install  ## Regenerate schema/hub.graphql from the code.
 	$(PY) -m hub.api.export > schema/hub.graphql

@@ -9,6 +9,7 @@ shown in the reader's own time zone, which the browser tells Streamlit.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -98,7 +99,7 @@ def _composer(
         mention = st.multiselect(
             "Mention",
             list(labels),
-            format_func=labels.get,
+            format_func=labels.__getitem__,
             key=f"{key}:mention",
             placeholder="Type a name",
         )
@@ -139,7 +140,7 @@ def _comment(comment: dict[str, Any], me: str | None, key: str) -> None:
             type="primary" if mine else "tertiary",
             help=who,
         ):
-            _act(lambda e=emoji, m=mine: hub_client.react(comment["id"], e, not m))
+            _act(functools.partial(hub_client.react, comment["id"], emoji, not mine))
     if me is not None and comment["author"] == me:
         with buttons[4].popover("Edit", icon=":material/edit:"), st.form(f"{key}:edit"):
             text = st.text_area("Your comment", comment["body"], key=f"{key}:edit:body")
@@ -218,4 +219,5 @@ def _threads(kind: str, object_id: str, title: str) -> None:
                 _composer(kind, object_id, f"reply:{thread['id']}", [], reply_to=thread["id"])
             label = "Reopen" if thread["resolvedAt"] else "Resolve"
             if right.button(label, key=f"resolve:{thread['id']}", icon=":material/check_circle:"):
-                _act(lambda t=thread: hub_client.resolve_thread(t["id"], not t["resolvedAt"]))
+                resolve = not thread["resolvedAt"]
+                _act(functools.partial(hub_client.resolve_thread, thread["id"], resolve))

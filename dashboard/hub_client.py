@@ -375,7 +375,7 @@ def compare_versions(
     return result
 
 
-def annotations(project: str, name: str, number: int | None) -> dict[int, dict[str, Any]]:
+def row_annotations(project: str, name: str, number: int | None) -> dict[int, dict[str, Any]]:
     """The latest annotation per row number of a version."""
     found = _post(
         hub_url(),

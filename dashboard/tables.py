@@ -151,4 +151,5 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
             safe[column] = safe[column].map(
                 lambda v: f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_START) else v
             )
-    return safe.to_csv(index=False).encode()
+    text: str = safe.to_csv(index=False)
+    return text.encode()

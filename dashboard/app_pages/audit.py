@@ -4,6 +4,7 @@ Reading this page is itself recorded in the trail.
 """
 
 import datetime as dt
+import functools
 
 import pandas as pd
 import streamlit as st
@@ -93,7 +94,7 @@ left, right = st.columns(2)
 for column, kind in ((left, "csv"), (right, "parquet")):
     column.download_button(
         f"Export as {kind.upper()}",
-        data=lambda kind=kind: hub_client.audit_export(export_filters, kind, token),
+        data=functools.partial(hub_client.audit_export, export_filters, kind, token),
         file_name=f"salon-audit.{kind}",
         on_click="ignore",  # a rerun would drop the file before the browser fetches it
         icon=":material/download:",

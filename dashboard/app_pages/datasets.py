@@ -4,6 +4,8 @@ Pick a project and a dataset; see who changed it when, what each column holds (w
 profile), page through its rows, describe columns, and upload a new version.
 """
 
+from typing import Any
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -19,9 +21,9 @@ PAGE_ROWS = 50
 VOTES = {"": None, "👍": 1, "👎": -1}
 
 
-def annotate_page(project: str, name: str, number: int, shown: dict) -> None:  # type: ignore[type-arg]
+def annotate_page(project: str, name: str, number: int, shown: dict[str, Any]) -> None:
     """An editable copy of the page: label, note and thumbs per row, saved as annotations."""
-    marks = load(hub_client.annotations, project, name, number)
+    marks = load(hub_client.row_annotations, project, name, number)
     numbers = shown["rowNumbers"]
     first = shown["columns"][: min(3, len(shown["columns"]))]
     frame = pd.DataFrame([row[: len(first)] for row in shown["rows"]], columns=first)
@@ -104,6 +106,10 @@ if name is not None:
     )
     if number != numbers[0]:
         data = load(hub_client.dataset_version, project, name, number)
+        if data is None:
+            st.warning("This version is not there any more, or you may not see it.")
+            st.stop()
+            raise SystemExit  # st.stop() raises; this keeps type checkers honest.
     current = data["version"]
     about = next(v for v in versions if v["number"] == number)
     st.caption(
@@ -262,7 +268,9 @@ if name is not None:
     with talk:
         # A thread can be about the whole version, the rows matching the Rows tab's filter, or
         # one column.
-        anchors: list[tuple[str, dict | None]] = [(f"The whole of version {number}", None)]
+        anchors: list[tuple[str, dict[str, Any] | None]] = [
+            (f"The whole of version {number}", None)
+        ]
         if condition.strip():
             anchors.append((f"Rows where {condition.strip()}", {"filter": condition.strip()}))
         anchors += [(f"Column {c['name']}", {"column": c["name"]}) for c in current["columns"]]

@@ -41,7 +41,7 @@ nodes.metric("Nodes up", sum(1 for n in state["nodes"] if n["alive"]), border=Tr
 
 def node_label(node: dict[str, Any]) -> str:
     """``head node 127.0.0.1``, ``worker gpu-07 (10.0.0.7)``: its role and Ray's name for it."""
-    name = node["name"] or node["address"] or node["nodeId"][:8]
+    name = str(node["name"] or node["address"] or node["nodeId"][:8])
     role = {True: "head node ", False: "worker "}.get(node["isHead"], "")
     return role + name + (f" ({node['address']})" if node["address"] not in ("", name) else "")
 
@@ -242,7 +242,7 @@ with st.form("book"):
     ends = columns[3].time_input("until", value=datetime.strptime("17:00", "%H:%M").time())
     zones = sorted(available_timezones())
     here = reader_zone().key
-    zone = columns[4].selectbox(
+    zone_name = columns[4].selectbox(
         "Time zone", zones, index=zones.index(here) if here in zones else zones.index("UTC")
     )
     if st.form_submit_button("Book", icon=":material/event_available:"):
@@ -252,7 +252,7 @@ with st.form("book"):
                 float(book_gpus),
                 f"{first_day}T{begins:%H:%M}",
                 f"{last_day}T{ends:%H:%M}",
-                zone,
+                zone_name,
                 note,
             )
         except hub_client.HubError as exc:

@@ -1,5 +1,8 @@
 """Run: everything about one run — how it went, its settings, notes, environment and curves."""
 
+import functools
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -120,11 +123,11 @@ if files:
         width="stretch",
     )
     chosen = st.selectbox("File", [f["path"] for f in files], key="artifact")
-    picked = next(f for f in files if f["path"] == chosen)
+    artifact: dict[str, Any] = next(f for f in files if f["path"] == chosen)
     token = hub_client.current_token()
     st.download_button(
         f"Download {chosen.rsplit('/', 1)[-1]}",
-        data=lambda: hub_client.artifact(picked["downloadPath"], token),
+        data=functools.partial(hub_client.artifact, artifact["downloadPath"], token),
         file_name=chosen.rsplit("/", 1)[-1],
         on_click="ignore",  # a rerun would drop the file before the browser fetches it
         icon=":material/download:",
@@ -211,7 +214,7 @@ for start in range(0, len(keys), CHARTS_PER_ROW):
         chart_slots[key] = column.empty()
 
 # Comments can point at a step range of one curve; those ranges are shaded on the chart.
-anchors: list[tuple[str, dict | None]] = [("The whole run", None)]
+anchors: list[tuple[str, dict[str, Any] | None]] = [("The whole run", None)]
 if keys:
     with st.expander("Comment on part of a curve", icon=":material/insights:"):
         left, right = st.columns([1, 3])

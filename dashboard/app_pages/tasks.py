@@ -68,7 +68,7 @@ def details(task: dict[str, Any], people: dict[str, str]) -> None:
             format_func=lambda n: people.get(n, "nobody"),
         )
         status = middle.selectbox(
-            "Status", ORDER, index=ORDER.index(task["status"]), format_func=COLUMNS.get
+            "Status", ORDER, index=ORDER.index(task["status"]), format_func=COLUMNS.__getitem__
         )
         due = right.date_input(
             "Due", value=date.fromisoformat(task["dueDate"]) if task["dueDate"] else None

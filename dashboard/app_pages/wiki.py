@@ -80,7 +80,7 @@ chosen = st.query_params.get("slug")
 slug = right.selectbox(
     "Page",
     list(labels),
-    format_func=labels.get,
+    format_func=labels.__getitem__,
     index=list(labels).index(chosen) if chosen in labels else None,
     placeholder="Choose a page",
 )
