@@ -119,6 +119,17 @@ def test_the_shared_policy_builds_on_no_area() -> None:
     assert not offenders, offenders
 
 
+def test_the_domain_depends_on_nothing_of_the_hub() -> None:
+    """hub/domain holds the records every layer shares; it needs none of those layers."""
+    offenders = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in python_files("hub/domain")
+        for name in sorted(imports(path))
+        if name.startswith("hub.") and not name.startswith("hub.domain")
+    ]
+    assert not offenders, offenders
+
+
 def test_connectors_import_nothing_from_hub() -> None:
     offenders = [
         str(path.relative_to(ROOT))

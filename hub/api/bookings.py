@@ -10,11 +10,11 @@ import strawberry
 from hub.api.context import Info
 from hub.api.errors import Errors, result_of
 from hub.clock import now
+from hub.domain.cluster import Booking
 from hub.errors import InvalidInput
 from hub.services.cluster import bookings
 from hub.services.policy import names
 from hub.store import Store
-from hub.store.records import Booking
 
 
 @strawberry.type(name="GpuBooking", description="GPUs booked for a time slot.")

@@ -10,8 +10,8 @@ import strawberry
 from hub.api.context import Info
 from hub.api.errors import Errors, result_of
 from hub.clock import now
+from hub.domain.cluster import ClusterJob
 from hub.services.cluster import cluster
-from hub.store.records import ClusterJob
 
 
 @strawberry.type(name="ClusterNode", description="A node as last sampled.")

@@ -10,6 +10,7 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from hub.auth.keys import KeyRing
+from hub.domain.tracking import MetricSeries, RunRecord
 from hub.errors import Unauthenticated
 from hub.services.collaboration.live import Live
 from hub.services.identity.authentication import Authenticator
@@ -19,7 +20,6 @@ from hub.services.tracking import lineage, metrics, projects
 from hub.services.tracking.lineage import UsedVersion
 from hub.settings import Settings
 from hub.store import Store
-from hub.store.records import MetricSeries, RunRecord
 
 # A run's curves as asked by Run.series: run id, metric names, buckets, step range.
 SeriesKey = tuple[str, tuple[str, ...], int, int | None, int | None]

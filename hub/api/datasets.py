@@ -11,12 +11,12 @@ from strawberry.scalars import JSON
 
 from hub.api.context import Info
 from hub.api.errors import Errors, as_error, result_of
+from hub.domain.data import DatasetVersionRecord
 from hub.errors import NotFound, SalonError
 from hub.services.data import dataset_compare, dataset_uploads, datasets, row_annotations
 from hub.services.data.datasets import Column, Found
 from hub.services.policy import access
 from hub.services.tracking import lineage
-from hub.store.records import DatasetVersionRecord
 
 if TYPE_CHECKING:
     from hub.api.lineage import RunUseType

@@ -15,13 +15,13 @@ from strawberry.scalars import JSON
 from hub.api.context import Info
 from hub.api.errors import Errors, result_of
 from hub.api.runs import PageInfoType
+from hub.domain.collaboration import ActivityRecord, CommentRecord, NotificationRecord
 from hub.services.collaboration import activity, comments, digests
 from hub.services.collaboration.comments import EMOJI, Anchor
 from hub.services.collaboration.markdown import render
 from hub.services.policy.names import people_and_groups
 from hub.services.policy.names import projects as project_records
 from hub.store import Store
-from hub.store.records import ActivityRecord, CommentRecord, NotificationRecord
 
 
 @strawberry.enum(name="TargetKind", description="Kinds of objects people discuss and watch.")

@@ -8,8 +8,8 @@ from typing import NewType
 import strawberry
 
 from hub.api.context import Info
+from hub.domain.tracking import MetricSeries, MetricSummary
 from hub.services.tracking import metrics
-from hub.store.records import MetricSeries, MetricSummary
 
 
 def _finite_or_none(values: list[float]) -> list[float | None]:

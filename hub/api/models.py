@@ -13,12 +13,12 @@ from hub.api.context import Info, selected
 from hub.api.errors import Errors, result_of
 from hub.api.reviews import QueueType, queue_types
 from hub.api.runs import KeyValueInput, KeyValueType
+from hub.domain.registry import ModelCheck, ModelRecord, ModelVersionRecord
 from hub.services.collaboration.markdown import render
 from hub.services.registry import model_checks, model_views, models
 from hub.services.registry.model_policy import CheckSpec, Policy, inputs_of, spec_of
 from hub.services.registry.model_views import EXPENSIVE
 from hub.store import Store
-from hub.store.model_records import ModelCheck, ModelRecord, ModelVersionRecord
 
 
 @strawberry.type(name="ModelInput", description="An input a model version expects.")

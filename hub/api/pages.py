@@ -10,10 +10,10 @@ import strawberry
 
 from hub.api.context import Info
 from hub.api.errors import Errors, result_of
+from hub.domain.collaboration import PageRecord
 from hub.services.collaboration import notebooks, pages
 from hub.services.policy import names
 from hub.store import Store
-from hub.store.records import PageRecord
 
 
 @strawberry.type(name="PageCard", description="An object a page refers to, as you may see it.")

@@ -10,10 +10,10 @@ import strawberry
 
 from hub.api.context import Info
 from hub.api.errors import Errors, result_of
+from hub.domain.identity import GroupRecord, TokenRecord, UserRecord
 from hub.services.identity import accounts, tokens
 from hub.services.policy import access, permissions
 from hub.services.policy.access import Member
-from hub.store.records import GroupRecord, TokenRecord, UserRecord
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from hub.api.context import Info
+from hub.domain.tracking import ExperimentRecord, ProjectRecord
 from hub.errors import NotFound
 from hub.services.policy import access
 from hub.services.tracking import metrics, projects, runs
-from hub.store.records import ExperimentRecord, ProjectRecord
 
 if TYPE_CHECKING:
     from hub.api.people import MemberType

@@ -12,12 +12,12 @@ from strawberry.scalars import JSON
 
 from hub.api.context import Info
 from hub.api.errors import Errors, result_of
+from hub.domain.registry import Judgement, ReviewQueue
 from hub.services.collaboration.markdown import render
 from hub.services.policy import names
 from hub.services.registry import reviews
 from hub.services.registry.review_stats import Tally
 from hub.store import Store
-from hub.store.model_records import Judgement, ReviewQueue
 
 
 @strawberry.type(name="ReviewTally", description="What the verdicts add up to.")

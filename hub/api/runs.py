@@ -14,9 +14,9 @@ from hub.api.errors import Errors, as_error
 from hub.api.lineage import DatasetUseType
 from hub.api.metrics import MetricSeriesType, MetricSummaryType
 from hub.api.projects import ExperimentType, ProjectType
+from hub.domain.tracking import KeyValue, RunEnvironment, RunRecord
 from hub.errors import NotFound, SalonError
 from hub.services.tracking import artifacts, runs
-from hub.store.records import KeyValue, RunEnvironment, RunRecord
 
 
 @strawberry.enum(name="RunStatus", description="Where a run is in its life.")

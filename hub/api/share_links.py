@@ -11,9 +11,9 @@ import strawberry
 from hub.api.context import Info
 from hub.api.errors import Errors, result_of
 from hub.api.share_views import renderer
+from hub.domain.collaboration import ShareLinkRecord
 from hub.services.collaboration import share_links
 from hub.settings import Settings
-from hub.store.records import ShareLinkRecord
 
 
 @strawberry.enum(name="ShareView", description="What a share link shows.")

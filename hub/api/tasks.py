@@ -10,11 +10,11 @@ import strawberry
 from hub.api.context import Info
 from hub.api.discussions import TargetKind
 from hub.api.errors import Errors, result_of
+from hub.domain.collaboration import TaskRecord
 from hub.services.collaboration import tasks
 from hub.services.collaboration.markdown import render
 from hub.services.policy import names
 from hub.store import Store
-from hub.store.records import TaskRecord
 
 
 @strawberry.type(name="TaskLink", description="An object a task is about.")

@@ -11,8 +11,8 @@ import strawberry
 from hub.api.context import Info
 from hub.api.errors import Errors, result_of
 from hub.api.people import DoneResult, DoneType
+from hub.domain.collaboration import DeliveryRecord, WebhookRecord
 from hub.services.collaboration import webhooks
-from hub.store.records import DeliveryRecord, WebhookRecord
 
 
 @strawberry.enum(name="WebhookFormat", description="What a webhook's deliveries look like.")

@@ -7,10 +7,10 @@ import secrets
 from pathlib import Path
 
 from hub.auth.provider import digest
+from hub.domain.identity import ClientRecord
 from hub.services.identity import sign_ins
 from hub.settings import Settings
 from hub.store import Store
-from hub.store.oauth import ClientRecord
 
 DASHBOARD_CLIENT_ID = "salon-dashboard"
 

@@ -42,12 +42,11 @@ from starlette.responses import Response
 
 from hub.auth.keys import ALGORITHM, KeyRing
 from hub.clock import now
+from hub.domain.identity import ClientRecord, CodeRecord, SessionRecord, UserRecord
 from hub.ids import new_id
 from hub.services.identity import sign_ins
 from hub.services.policy import audit
 from hub.store import Store
-from hub.store.oauth import ClientRecord, CodeRecord, SessionRecord
-from hub.store.records import UserRecord
 
 log = logging.getLogger("salon.auth")
 

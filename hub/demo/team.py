@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from hub.domain.tracking import RunEnvironment
 from hub.services.identity import accounts
 from hub.services.policy import access
 from hub.services.policy.principal import Principal
 from hub.services.tracking import artifacts, metrics, projects, runs
 from hub.store import Store
-from hub.store.records import RunEnvironment
 
 TEAM = ("ana.silva", "ben.okafor", "chioma.eze", "dmitri.volkov", "emi.tanaka")
 PEOPLE = {  # name: (display name, e-mail, what they do)

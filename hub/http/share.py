@@ -20,11 +20,11 @@ from hub import snapshots
 from hub.api.context import context_for
 from hub.api.share_views import renderer
 from hub.clock import now
+from hub.domain.collaboration import ShareLinkRecord
 from hub.errors import InvalidInput, NotFound
 from hub.http.auth import client_address
 from hub.services.collaboration import share_links
 from hub.services.policy.principal import Principal
-from hub.store.records import ShareLinkRecord
 
 PNG_REUSE_SECONDS = 60.0
 _pictures: dict[str, tuple[float, bytes]] = {}  # link id: (drawn at, PNG), for a minute

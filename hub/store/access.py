@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from hub.domain.audit import EventDraft
+from hub.domain.identity import MembershipRecord
 from hub.store._time import to_naive, to_utc
 from hub.store.database import Cursor, Database
-from hub.store.records import EventDraft, MembershipRecord
 
 _COLUMNS = "project_id, subject_kind, subject_id, role, pii, granted_by, granted_at"
 

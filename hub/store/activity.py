@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from hub.ids import new_id
-from hub.store._time import maybe_utc, to_naive, to_utc
-from hub.store.records import (
+from hub.domain.audit import EventDraft
+from hub.domain.collaboration import (
     ActivityDraft,
     ActivityRecord,
     DigestSettings,
-    EventDraft,
     NotificationRecord,
 )
+from hub.ids import new_id
+from hub.store._time import maybe_utc, to_naive, to_utc
 
 if TYPE_CHECKING:
     from hub.store.database import Database

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hub.domain.audit import EventDraft
+from hub.domain.tracking import ArtifactRecord
 from hub.store._time import record_of, row_of
 from hub.store.database import Cursor, Database
-from hub.store.model_records import ArtifactRecord
-from hub.store.records import EventDraft
 
 _COLUMNS = "owner_kind, owner_id, path, digest, size, created_by, created_at"
 

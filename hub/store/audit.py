@@ -23,8 +23,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from hub.domain.audit import AuditDraft, AuditEvent, ChainReport
 from hub.store._time import to_naive, to_utc
-from hub.store.records import AuditDraft, AuditEvent, ChainReport
 
 GENESIS = "0" * 64
 _FIELDS = (

@@ -9,10 +9,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from hub.domain.audit import EventDraft
+from hub.domain.cluster import Booking, Quota
 from hub.errors import Conflict
 from hub.store._time import maybe_utc, row_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
-from hub.store.records import Booking, EventDraft, Quota
 
 _BOOKING = ", ".join(f.name for f in dataclasses.fields(Booking))
 

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from hub.domain.audit import EventDraft
+from hub.domain.cluster import ClusterCheck, ClusterJob, NodeSample, Usage
 from hub.store._time import maybe_utc, row_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
-from hub.store.records import ClusterCheck, ClusterJob, EventDraft, NodeSample, Usage
 
 _JOB = ", ".join(f.name for f in dataclasses.fields(ClusterJob))
 _SAMPLE = ", ".join(f.name for f in dataclasses.fields(NodeSample))

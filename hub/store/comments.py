@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from hub.domain.audit import EventDraft
+from hub.domain.collaboration import CommentEdit, CommentRecord, Mention, Reaction
 from hub.store._time import maybe_utc, row_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
-from hub.store.records import CommentEdit, CommentRecord, EventDraft, Mention, Reaction
 
 _FIELDS = [f.name for f in dataclasses.fields(CommentRecord)]
 _COLUMNS = ", ".join(_FIELDS)

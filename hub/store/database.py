@@ -26,9 +26,10 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import duckdb
 
 from hub.clock import now
+from hub.domain.audit import AuditDraft, EventDraft
+from hub.domain.collaboration import ActivityDraft, ActivityRecord
 from hub.errors import LimitExceeded, StoreUnavailable
 from hub.store import activity, audit, migrations
-from hub.store.records import ActivityDraft, ActivityRecord, AuditDraft, EventDraft
 from hub.store.remote import S3Access, httpfs_extension
 
 P = ParamSpec("P")

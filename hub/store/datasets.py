@@ -14,19 +14,19 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from hub.errors import InvalidInput, LimitExceeded
-from hub.run_filter import And, Filter, Not, Or
-from hub.store._time import row_of, to_naive, to_utc
-from hub.store.database import Cursor, Database
-from hub.store.records import (
+from hub.domain.audit import EventDraft
+from hub.domain.data import (
     Annotation,
     ColumnNote,
     DatasetFile,
     DatasetRecord,
     DatasetUse,
     DatasetVersionRecord,
-    EventDraft,
 )
+from hub.errors import InvalidInput, LimitExceeded
+from hub.run_filter import And, Filter, Not, Or
+from hub.store._time import row_of, to_naive, to_utc
+from hub.store.database import Cursor, Database
 from hub.store.remote import S3Access
 
 _DATASET = "id, project_id, name, description, created_at, created_by, fixed_schema"

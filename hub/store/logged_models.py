@@ -6,11 +6,11 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
+from hub.domain.audit import EventDraft
+from hub.domain.tracking import LoggedModelRecord, RunOutput
 from hub.errors import NotFound
 from hub.store._time import record_of, row_of, to_naive
 from hub.store.database import Cursor, Database
-from hub.store.model_records import LoggedModelRecord, RunOutput
-from hub.store.records import EventDraft
 
 _COLUMNS = (
     "id, project_id, experiment_id, run_id, name, model_type, status, status_message, params, "

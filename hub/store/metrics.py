@@ -19,9 +19,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hub.domain.audit import EventDraft
+from hub.domain.tracking import MetricSeries, MetricSummary
 from hub.errors import NotFound
 from hub.store.database import Cursor, Database
-from hub.store.records import EventDraft, MetricSeries, MetricSummary
 
 # The columns an ingest batch carries; the run is given once per batch.
 BATCH_SCHEMA = pa.schema(

@@ -7,10 +7,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from hub.errors import AlreadyExists, Conflict
-from hub.store._time import record_of, row_of, to_naive
-from hub.store.database import Cursor, Database
-from hub.store.model_records import (
+from hub.domain.audit import EventDraft
+from hub.domain.registry import (
     AliasMove,
     ModelAlias,
     ModelCheck,
@@ -18,7 +16,9 @@ from hub.store.model_records import (
     ModelReview,
     ModelVersionRecord,
 )
-from hub.store.records import EventDraft
+from hub.errors import AlreadyExists, Conflict
+from hub.store._time import record_of, row_of, to_naive
+from hub.store.database import Cursor, Database
 
 R = TypeVar("R")
 TABLES: dict[type[Any], str] = {

@@ -11,43 +11,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from hub.domain.audit import EventDraft
+from hub.domain.identity import ClientRecord, CodeRecord, SessionRecord
 from hub.store._time import maybe_utc, to_naive, to_utc
 from hub.store.database import Cursor, Database
-from hub.store.records import EventDraft
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ClientRecord:
-    client_id: str
-    name: str
-    redirect_uris: tuple[str, ...]
-    secret_hash: str | None  # None: a public client (PKCE only)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class CodeRecord:
-    code_hash: str
-    client_id: str
-    user_id: str
-    redirect_uri: str
-    scope: str
-    nonce: str | None
-    code_challenge: str | None
-    code_challenge_method: str | None
-    auth_time: datetime
-    expires_at: datetime
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SessionRecord:
-    id: str
-    user_id: str
-    client_id: str
-    scope: str
-    auth_time: datetime
-    expires_at: datetime
-    revoked_at: datetime | None
-
 
 _CODE_COLUMNS = (
     "code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, "

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from hub.domain.audit import EventDraft
+from hub.domain.collaboration import PageRecord
 from hub.store._time import to_naive, to_utc
 from hub.store.database import Cursor, Database
-from hub.store.records import EventDraft, PageRecord
 
 _COLUMNS = (
     "p.id, p.project_id, p.slug, p.kind, p.run_id, p.created_by, p.created_at, v.number, "

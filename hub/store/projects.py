@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from hub.domain.audit import EventDraft
+from hub.domain.identity import MembershipRecord
+from hub.domain.tracking import ExperimentRecord, ProjectRecord
 from hub.store._time import to_naive, to_utc
 from hub.store.access import insert_membership
 from hub.store.database import Cursor, Database
-from hub.store.records import EventDraft, ExperimentRecord, MembershipRecord, ProjectRecord
 
 _PROJECT_COLUMNS = "id, name, description, created_at, created_by"
 _EXPERIMENT_COLUMNS = "id, project_id, name, description, created_at, created_by"

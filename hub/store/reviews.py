@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from hub.domain.audit import EventDraft
+from hub.domain.registry import Judgement, ReviewQueue
 from hub.errors import Conflict
 from hub.store._time import maybe_utc, row_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
-from hub.store.model_records import Judgement, ReviewQueue
-from hub.store.records import EventDraft
 
 _QUEUE = ", ".join(
     f.name if f.name != "labels_json" else "labels" for f in dataclasses.fields(ReviewQueue)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from hub.domain.tracking import RunPage
 from hub.errors import FilterSyntaxError
 from hub.run_filter import And, Comparison, Field, Filter, Not, Or, SortKey
 from hub.store.database import Cursor
-from hub.store.records import RunPage
 from hub.store.run_rows import RUN_COLUMNS, run_from_row
 
 _ATTRIBUTE_COLUMNS = {

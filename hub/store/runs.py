@@ -9,13 +9,13 @@ from typing import Any
 
 import pyarrow as pa
 
+from hub.domain.audit import EventDraft
+from hub.domain.tracking import KeyValue, RunInputRecord, RunPage, RunRecord
 from hub.errors import Conflict, NotFound
 from hub.run_filter import Filter, SortKey
 from hub.store._time import record_of, row_of, to_naive
 from hub.store.database import Cursor, Database
 from hub.store.metrics import ingest_batch
-from hub.store.model_records import RunInputRecord
-from hub.store.records import EventDraft, KeyValue, RunPage, RunRecord
 from hub.store.run_rows import RUN_COLUMNS, run_from_row
 from hub.store.run_search import search_runs
 

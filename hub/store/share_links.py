@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from hub.domain.audit import EventDraft
+from hub.domain.collaboration import ShareLinkRecord
 from hub.store._time import record_of, row_of, to_naive
 from hub.store.database import Cursor, Database
-from hub.store.records import EventDraft, ShareLinkRecord
 
 _COLUMNS = (
     "id, project_id, view, object_id, arguments, title, created_by, created_by_name, "

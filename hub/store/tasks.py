@@ -7,9 +7,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from hub.domain.audit import EventDraft
+from hub.domain.collaboration import TaskRecord
 from hub.store._time import maybe_utc, to_naive, to_utc
 from hub.store.database import Cursor, Database
-from hub.store.records import EventDraft, TaskRecord
 
 _FIELDS = [f.name for f in dataclasses.fields(TaskRecord) if f.name != "links"]
 _COLUMNS = ", ".join(_FIELDS)

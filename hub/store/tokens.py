@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from hub.domain.audit import EventDraft
+from hub.domain.identity import TokenRecord
 from hub.store._time import maybe_utc, to_naive, to_utc
 from hub.store.database import Cursor, Database
-from hub.store.records import EventDraft, TokenRecord
 
 _COLUMNS = (
     "id, name, user_id, user_name, created_at, expires_at, revoked_at, scope_projects, scope_write"

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from hub.domain.audit import EventDraft
+from hub.domain.identity import GroupRecord, UserRecord
 from hub.store._time import maybe_utc, to_naive, to_utc
 from hub.store.database import Cursor, Database
 from hub.store.oauth import end_user_sessions
-from hub.store.records import EventDraft, GroupRecord, UserRecord
 from hub.store.tokens import revoke_user_tokens
 
 _USER_COLUMNS = (

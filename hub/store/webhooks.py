@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from hub.domain.audit import EventDraft
+from hub.domain.collaboration import DeliveryRecord, WebhookRecord
 from hub.store._time import maybe_utc, row_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
-from hub.store.records import DeliveryRecord, EventDraft, WebhookRecord
 
 _HOOK = ", ".join(f.name for f in dataclasses.fields(WebhookRecord))
 _DELIVERY = ", ".join(f.name for f in dataclasses.fields(DeliveryRecord))

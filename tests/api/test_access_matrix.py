@@ -18,6 +18,7 @@ import pytest
 
 from hub.api.schema import build_schema
 from hub.clock import now
+from hub.domain.cluster import Booking, ClusterJob, NodeSample
 from hub.services.cluster import bookings
 from hub.services.collaboration import comments, pages, share_links, tasks, webhooks
 from hub.services.identity import accounts, tokens
@@ -27,7 +28,6 @@ from hub.services.registry import models, reviews
 from hub.services.tracking import runs
 from hub.settings import Settings
 from hub.store import Store
-from hub.store.records import Booking, ClusterJob, NodeSample
 from tests.inprocess import InProcessHub, in_process_hub
 
 LEVELS = ("signed_in", "viewer", "commenter", "editor", "maintainer", "site_admin", "audit_reader")

@@ -14,10 +14,10 @@ import pytest
 
 import hub
 from hub.clock import now
+from hub.domain.cluster import NodeSample
 from hub.services.cluster import bookings
 from hub.services.identity import accounts
 from hub.services.policy.principal import SYSTEM
-from hub.store.records import NodeSample
 from tests.api.test_datasets import person
 from tests.api.test_discussions import as_person
 from tests.conftest import LiveHub

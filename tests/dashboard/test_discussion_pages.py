@@ -219,7 +219,7 @@ def test_the_resources_page_shows_the_cluster_usage_and_jobs(
     from datetime import datetime, time, timedelta
 
     from hub.clock import now
-    from hub.store.records import ClusterJob, NodeSample
+    from hub.domain.cluster import ClusterJob, NodeSample
 
     at = now()
     jobs = [

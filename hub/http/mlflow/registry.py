@@ -11,6 +11,7 @@ import re
 
 from starlette.requests import Request
 
+from hub.domain.registry import ModelAlias, ModelVersionRecord
 from hub.errors import InvalidInput, NotFound
 from hub.http.mlflow.protocol import (
     MAX_RESULTS,
@@ -31,7 +32,6 @@ from hub.services.tracking import logged_models, mlflow_names, runs
 from hub.services.tracking.mlflow_names import Name
 from hub.settings import Settings
 from hub.store import Store
-from hub.store.model_records import ModelAlias, ModelVersionRecord
 
 MODEL_ID_TAG = "salon.mlflow.model_id"  # the logged model a version came from
 _RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)

@@ -5,10 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from hub.domain.tracking import (
+    ExperimentRecord,
+    KeyValue,
+    LoggedModelRecord,
+    ProjectRecord,
+    RunInputRecord,
+    RunOutput,
+    RunRecord,
+)
 from hub.http.mlflow.protocol import Fields, double, millis
 from hub.services.tracking.runs import RunDetails
-from hub.store.model_records import LoggedModelRecord, RunInputRecord, RunOutput
-from hub.store.records import ExperimentRecord, KeyValue, ProjectRecord, RunRecord
 
 
 def experiment(project: ProjectRecord, record: ExperimentRecord, name: str) -> Fields:

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.clock import now
+from hub.domain.tracking import RunEnvironment, RunInputRecord, RunRecord
 from hub.errors import InvalidInput, LimitExceeded
 from hub.http.mlflow import shapes
 from hub.http.mlflow.filters import run_filter, run_order
@@ -36,8 +37,6 @@ from hub.services.tracking.runs import NewRun
 from hub.settings import Settings
 from hub.store import Store
 from hub.store.metrics import BATCH_SCHEMA
-from hub.store.model_records import RunInputRecord
-from hub.store.records import RunEnvironment, RunRecord
 
 # MLflow's own limits on one log-batch call (``mlflow/utils/validation.py``).
 MAX_METRICS_PER_BATCH = 1000

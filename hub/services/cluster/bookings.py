@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.clock import now
+from hub.domain.audit import EventDraft
+from hub.domain.cluster import Booking, Quota
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.ids import new_id
 from hub.services.cluster import cluster
@@ -23,7 +25,6 @@ from hub.services.policy import audit, feed, permissions
 from hub.services.policy.permissions import MANAGE, WRITE
 from hub.services.policy.principal import SYSTEM, Principal
 from hub.store import Store
-from hub.store.records import Booking, EventDraft, Quota
 
 MAX_LENGTH = timedelta(days=14)
 MAX_AHEAD = timedelta(days=366)

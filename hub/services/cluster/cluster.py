@@ -26,6 +26,9 @@ from typing import Any, TypeVar
 from connectors.base import ConnectorError
 from connectors.ray import Holder, Job, Node, RayCluster
 from hub.clock import now
+from hub.domain.audit import EventDraft
+from hub.domain.cluster import ClusterCheck, ClusterJob, NodeSample, Usage
+from hub.domain.tracking import ProjectRecord
 from hub.errors import (
     Conflict,
     Forbidden,
@@ -43,14 +46,6 @@ from hub.services.policy.principal import Principal
 from hub.services.tracking import runs
 from hub.settings import Settings
 from hub.store import Store
-from hub.store.records import (
-    ClusterCheck,
-    ClusterJob,
-    EventDraft,
-    NodeSample,
-    ProjectRecord,
-    Usage,
-)
 
 log = logging.getLogger("salon.cluster")
 T = TypeVar("T")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from hub.clock import now
+from hub.domain.collaboration import ActivityRecord, NotificationRecord
 from hub.errors import InvalidInput, LimitExceeded
 from hub.services.collaboration import targets
 from hub.services.collaboration.targets import Target
@@ -21,7 +22,6 @@ from hub.services.policy.permissions import Access
 from hub.services.policy.principal import Principal
 from hub.store import Store
 from hub.store.activity import FeedQuery
-from hub.store.records import ActivityRecord, NotificationRecord
 
 MAX_FEED_PAGE = 200
 REASONS = ("mention", "reply", "watch", "assign")

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from hub.clock import now
+from hub.domain.audit import EventDraft
+from hub.domain.collaboration import ActivityRecord, CommentRecord, Mention, Reaction
 from hub.errors import Forbidden, InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
 from hub.run_filter import parse_filter
@@ -25,7 +27,6 @@ from hub.services.policy import audit, feed, permissions
 from hub.services.policy.permissions import COMMENT, MANAGE, READ, WRITE
 from hub.services.policy.principal import Principal
 from hub.store import Store
-from hub.store.records import ActivityRecord, CommentRecord, EventDraft, Mention, Reaction
 
 MAX_BODY = 20_000
 MAX_MENTIONS = 50

@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import jinja2
 
 from hub.clock import now
+from hub.domain.collaboration import DigestSettings
+from hub.domain.identity import UserRecord
 from hub.errors import Forbidden, InvalidInput
 from hub.services.collaboration import activity, targets, tasks
 from hub.services.identity.tokens import principal_for_user
@@ -35,7 +37,6 @@ from hub.services.policy.principal import Principal
 from hub.settings import Settings
 from hub.store import Store
 from hub.store.activity import FeedQuery
-from hub.store.records import DigestSettings, UserRecord
 
 log = logging.getLogger("salon.digests")
 FREQUENCIES = {"off": None, "daily": timedelta(days=1), "weekly": timedelta(days=7)}

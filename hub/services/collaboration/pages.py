@@ -14,6 +14,8 @@ import dataclasses
 import re
 
 from hub.clock import now
+from hub.domain.audit import EventDraft
+from hub.domain.collaboration import PageRecord
 from hub.errors import InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
 from hub.services.collaboration import notebooks
@@ -25,7 +27,6 @@ from hub.services.policy.permissions import COMMENT
 from hub.services.policy.principal import Principal
 from hub.services.tracking import runs
 from hub.store import Store
-from hub.store.records import EventDraft, PageRecord
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 REFERENCE = re.compile(r"\[\[(run|dataset|task|page):([^\]\n]{1,200})\]\]")

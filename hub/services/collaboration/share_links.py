@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from hub.clock import now
+from hub.domain.collaboration import ShareLinkRecord
 from hub.errors import InvalidInput, LimitExceeded, NotFound, SalonError
 from hub.ids import new_id
 from hub.services.data import datasets
@@ -31,7 +32,6 @@ from hub.services.policy.limits import MAX_NAME
 from hub.services.policy.principal import Principal
 from hub.settings import Settings
 from hub.store import Store
-from hub.store.records import ShareLinkRecord
 
 PREFIX = "salon_link_"
 DEFAULT_DAYS = 90

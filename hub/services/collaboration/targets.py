@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from hub.domain.tracking import ProjectRecord
 from hub.services.policy import access, audit, permissions
 from hub.services.policy.permissions import READ, Access
 from hub.services.policy.principal import Principal
 from hub.store import Store
-from hub.store.records import ProjectRecord
 
 KINDS = (
     "project",

@@ -12,6 +12,8 @@ import dataclasses
 from datetime import date
 
 from hub.clock import now
+from hub.domain.audit import EventDraft
+from hub.domain.collaboration import TASK_STATUSES, TaskRecord
 from hub.errors import InvalidInput, LimitExceeded
 from hub.ids import new_id
 from hub.services.collaboration import targets
@@ -22,7 +24,6 @@ from hub.services.policy.limits import check_name
 from hub.services.policy.permissions import COMMENT, READ
 from hub.services.policy.principal import SYSTEM, Principal
 from hub.store import Store
-from hub.store.records import TASK_STATUSES, EventDraft, TaskRecord
 
 MAX_DESCRIPTION = 20_000
 MAX_LABELS = 20

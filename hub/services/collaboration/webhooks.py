@@ -23,6 +23,7 @@ import httpcore
 from standardwebhooks.webhooks import Webhook
 
 from hub.clock import now
+from hub.domain.collaboration import ActivityRecord, DeliveryRecord, WebhookRecord
 from hub.errors import InvalidInput, LimitExceeded
 from hub.ids import new_id
 from hub.services.data import datasets
@@ -33,7 +34,6 @@ from hub.services.policy.principal import Principal
 from hub.settings import Settings
 from hub.store import Store
 from hub.store.database import Committed
-from hub.store.records import ActivityRecord, DeliveryRecord, WebhookRecord
 
 log = logging.getLogger("salon.webhooks")
 FORMATS = ("standard", "slack")

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hub.clock import now
+from hub.domain.audit import EventDraft
+from hub.domain.data import DatasetFile, DatasetRecord, DatasetVersionRecord
 from hub.errors import InvalidInput, LimitExceeded
 from hub.ids import new_id
 from hub.services.data.datasets import KINDS, Found, find
@@ -23,7 +25,6 @@ from hub.settings import Settings
 from hub.store import Store
 from hub.store.datasets import ConversionError, convert
 from hub.store.objects import sha256_of
-from hub.store.records import DatasetFile, DatasetRecord, DatasetVersionRecord, EventDraft
 from hub.store.remote import RemoteError, split_uri
 
 MAX_MESSAGE = 2000

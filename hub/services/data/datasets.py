@@ -19,6 +19,8 @@ from typing import Any
 import pyarrow as pa
 
 from hub.clock import now
+from hub.domain.data import ColumnNote, DatasetFile, DatasetRecord, DatasetVersionRecord
+from hub.domain.tracking import ProjectRecord
 from hub.errors import Conflict, InvalidInput, LimitExceeded, StoreUnavailable
 from hub.run_filter import And, Filter, Not, Or, parse_filter
 from hub.services.policy import access, audit, permissions
@@ -27,13 +29,6 @@ from hub.services.policy.permissions import MANAGE, READ, Access
 from hub.services.policy.principal import Principal
 from hub.store import Store
 from hub.store.objects import sha256_of
-from hub.store.records import (
-    ColumnNote,
-    DatasetFile,
-    DatasetRecord,
-    DatasetVersionRecord,
-    ProjectRecord,
-)
 from hub.store.remote import RemoteError, RemoteMissing
 
 KINDS = ("csv", "parquet")

@@ -7,6 +7,7 @@ import dataclasses
 import json
 
 from hub.clock import now
+from hub.domain.data import Annotation, DatasetVersionRecord
 from hub.errors import InvalidInput, LimitExceeded
 from hub.ids import new_id
 from hub.services.data.dataset_uploads import store_version
@@ -15,7 +16,6 @@ from hub.services.policy import audit
 from hub.services.policy.principal import Principal
 from hub.settings import Settings
 from hub.store import Store
-from hub.store.records import Annotation, DatasetVersionRecord
 
 MAX_ANNOTATIONS_PER_CALL = 1000
 MAX_LABEL = 200

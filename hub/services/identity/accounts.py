@@ -9,12 +9,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from hub.clock import now
+from hub.domain.identity import GroupRecord, UserRecord
 from hub.errors import Conflict, Forbidden, InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
 from hub.services.policy import audit, permissions
 from hub.services.policy.principal import SYSTEM, Principal
 from hub.store import Store
-from hub.store.records import GroupRecord, UserRecord
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # argon2 costs the same for any length; the cap stops giant request bodies

@@ -11,11 +11,11 @@ from __future__ import annotations
 import dataclasses
 
 from hub.clock import now
+from hub.domain.audit import AuditDraft
+from hub.domain.identity import ClientRecord, CodeRecord, SessionRecord, UserRecord
 from hub.services.policy import audit
 from hub.services.policy.principal import SYSTEM
 from hub.store import Store
-from hub.store.oauth import ClientRecord, CodeRecord, SessionRecord
-from hub.store.records import AuditDraft, UserRecord
 
 
 def attempt(user_id: str | None, address: str | None, outcome: str) -> AuditDraft:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from hub.clock import now
+from hub.domain.identity import TokenRecord, UserRecord
 from hub.errors import InvalidInput, LimitExceeded, NotFound, Unauthenticated
 from hub.ids import new_id
 from hub.services.identity.accounts import create_user_sync
@@ -22,7 +23,6 @@ from hub.services.policy import audit, permissions
 from hub.services.policy.limits import check_name
 from hub.services.policy.principal import SYSTEM, Principal
 from hub.store import Store
-from hub.store.records import TokenRecord, UserRecord
 
 PREFIX = "salon_"
 DEFAULT_DAYS = 90

@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 
 from hub.clock import now
+from hub.domain.audit import EventDraft
+from hub.domain.identity import MembershipRecord
+from hub.domain.tracking import ProjectRecord
 from hub.errors import InvalidInput, NotFound
 from hub.services.policy import audit, feed, permissions
 from hub.services.policy.permissions import ADMIN, MANAGE, RANK, READ
 from hub.services.policy.principal import ROLES, Principal
 from hub.store import Store
-from hub.store.records import EventDraft, MembershipRecord, ProjectRecord
 
 SUBJECT_KINDS = ("user", "group")
 

@@ -14,10 +14,10 @@ import logging
 from collections.abc import Awaitable, Sequence
 from typing import TypeVar
 
+from hub.domain.audit import AuditDraft, EventDraft
 from hub.errors import SalonError
 from hub.services.policy.principal import Principal
 from hub.store import Store
-from hub.store.records import AuditDraft, EventDraft
 
 log = logging.getLogger("salon.audit")
 T = TypeVar("T")

@@ -12,12 +12,13 @@ from pathlib import Path
 import pyarrow as pa
 
 from hub.clock import now
+from hub.domain.audit import AuditEvent, ChainReport
+from hub.domain.tracking import ProjectRecord
 from hub.errors import Forbidden, InvalidInput, LimitExceeded
 from hub.services.policy import audit, names, permissions
 from hub.services.policy.principal import Principal
 from hub.store import Store
 from hub.store.audit import AuditQuery
-from hub.store.records import AuditEvent, ChainReport, ProjectRecord
 
 MAX_AUDIT_PAGE = 500
 

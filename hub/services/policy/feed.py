@@ -11,8 +11,8 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from hub.domain.collaboration import ActivityDraft
 from hub.services.policy.principal import Principal
-from hub.store.records import ActivityDraft
 
 if TYPE_CHECKING:
     from hub.services.collaboration.targets import Target

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from hub.domain.data import DatasetRecord, DatasetVersionRecord
+from hub.domain.identity import UserRecord
+from hub.domain.registry import ModelRecord, ModelVersionRecord
+from hub.domain.tracking import ProjectRecord
 from hub.services.policy.principal import SYSTEM
 from hub.store import Store
-from hub.store.model_records import ModelRecord, ModelVersionRecord
-from hub.store.records import DatasetRecord, DatasetVersionRecord, ProjectRecord, UserRecord
 
 
 async def people(store: Store, user_ids: Iterable[str]) -> dict[str, UserRecord]:

@@ -15,6 +15,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from hub.clock import now
+from hub.domain.audit import EventDraft
+from hub.domain.registry import ModelVersionRecord, ReviewQueue
 from hub.errors import InvalidInput, LimitExceeded
 from hub.services.data import datasets
 from hub.services.policy import audit
@@ -25,8 +27,6 @@ from hub.services.registry.model_policy import spec_of
 from hub.services.registry.review_stats import majority
 from hub.services.tracking import lineage
 from hub.store import Store
-from hub.store.model_records import ModelVersionRecord, ReviewQueue
-from hub.store.records import EventDraft
 
 SECTIONS = {  # key: title, in the order they appear
     "intended_use": "Intended use",

@@ -22,6 +22,8 @@ import logging
 
 from connectors.ray import RayCluster
 from hub.clock import now
+from hub.domain.audit import EventDraft
+from hub.domain.registry import ModelCheck, ModelVersionRecord
 from hub.errors import Conflict, StoreUnavailable
 from hub.services.cluster import cluster
 from hub.services.data import datasets
@@ -32,8 +34,6 @@ from hub.services.registry import models, reviews
 from hub.services.registry.model_policy import CheckSpec, spec_of
 from hub.settings import Settings
 from hub.store import Store
-from hub.store.model_records import ModelCheck, ModelVersionRecord
-from hub.store.records import EventDraft
 
 log = logging.getLogger("salon.model_checks")
 MARK = "SALON_CHECK "

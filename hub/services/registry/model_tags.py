@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from hub.domain.registry import ModelVersionRecord
 from hub.errors import LimitExceeded
 from hub.services.policy import audit
 from hub.services.policy.limits import MAX_TAG_VALUE, check_key
@@ -12,7 +13,6 @@ from hub.services.policy.principal import Principal
 from hub.services.registry import models
 from hub.services.registry.models import MAX_DESCRIPTION, MAX_TAGS, FoundModel
 from hub.store import Store
-from hub.store.model_records import ModelVersionRecord
 
 
 def _value(value: str) -> str:

@@ -12,11 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 
-from hub.services.policy import names
-from hub.services.registry import models
-from hub.services.registry.models import Gate
-from hub.store import Store
-from hub.store.model_records import (
+from hub.domain.registry import (
     AliasMove,
     ModelAlias,
     ModelCheck,
@@ -25,6 +21,10 @@ from hub.store.model_records import (
     ModelVersionRecord,
     ReviewQueue,
 )
+from hub.services.policy import names
+from hub.services.registry import models
+from hub.services.registry.models import Gate
+from hub.store import Store
 
 # The parts of a version that cost queries; ask only for those a result shows.
 EXPENSIVE = frozenset({"checks", "reviews", "reviewQueues", "gate", "policy"})

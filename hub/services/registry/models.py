@@ -18,6 +18,17 @@ import math
 from collections.abc import Sequence
 
 from hub.clock import now
+from hub.domain.audit import EventDraft
+from hub.domain.registry import (
+    REVIEW_VERDICTS,
+    AliasMove,
+    ModelAlias,
+    ModelCheck,
+    ModelRecord,
+    ModelReview,
+    ModelVersionRecord,
+)
+from hub.domain.tracking import ProjectRecord
 from hub.errors import AlreadyExists, Forbidden, InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
 from hub.services.collaboration.markdown import plain
@@ -38,16 +49,6 @@ from hub.services.registry.model_policy import (
 )
 from hub.services.tracking import runs
 from hub.store import Store
-from hub.store.model_records import (
-    REVIEW_VERDICTS,
-    AliasMove,
-    ModelAlias,
-    ModelCheck,
-    ModelRecord,
-    ModelReview,
-    ModelVersionRecord,
-)
-from hub.store.records import EventDraft, ProjectRecord
 
 MAX_SOURCE = 2000
 MAX_DESCRIPTION = 20_000

@@ -18,6 +18,9 @@ from collections import defaultdict
 from typing import Any
 
 from hub.clock import now
+from hub.domain.audit import EventDraft
+from hub.domain.data import DatasetVersionRecord
+from hub.domain.registry import Judgement, ReviewQueue
 from hub.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
 from hub.services.collaboration import activity
@@ -31,8 +34,6 @@ from hub.services.registry.model_policy import spec_of
 from hub.services.registry.review_stats import Tally, majority, tally
 from hub.settings import Settings
 from hub.store import Store
-from hub.store.model_records import Judgement, ReviewQueue
-from hub.store.records import DatasetVersionRecord, EventDraft
 
 MAX_SAMPLES = 5000
 MAX_PER_ITEM = 10

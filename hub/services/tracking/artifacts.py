@@ -9,13 +9,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath
 
 from hub.clock import now
+from hub.domain.tracking import ArtifactRecord
 from hub.errors import InvalidInput, NotFound
 from hub.services.policy import audit, permissions
 from hub.services.policy.permissions import READ, WRITE
 from hub.services.policy.principal import Principal
 from hub.services.tracking import logged_models, runs
 from hub.store import Store
-from hub.store.model_records import ArtifactRecord
 
 OWNER_KINDS = ("run", "logged_model")
 MAX_PATH = 1000

@@ -10,19 +10,14 @@ import dataclasses
 from collections import defaultdict
 
 from hub.clock import now
+from hub.domain.data import DatasetRecord, DatasetUse, DatasetVersionRecord
+from hub.domain.tracking import ProjectRecord, RunRecord
 from hub.errors import InvalidInput
 from hub.services.data import datasets
 from hub.services.policy import access, audit, permissions
 from hub.services.policy.principal import Principal
 from hub.services.tracking.runs import writable_run
 from hub.store import Store
-from hub.store.records import (
-    DatasetRecord,
-    DatasetUse,
-    DatasetVersionRecord,
-    ProjectRecord,
-    RunRecord,
-)
 
 DIRECTIONS = ("input", "output")
 

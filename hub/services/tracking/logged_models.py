@@ -7,6 +7,13 @@ import uuid
 from collections.abc import Mapping, Sequence
 
 from hub.clock import now
+from hub.domain.tracking import (
+    LOGGED_MODEL_STATUSES,
+    ExperimentRecord,
+    LoggedModelRecord,
+    RunInputRecord,
+    RunOutput,
+)
 from hub.errors import InvalidInput, NotFound
 from hub.services.policy import audit, permissions
 from hub.services.policy.limits import MAX_PARAM_VALUE, MAX_TAG_VALUE, check_name, check_pairs
@@ -14,13 +21,6 @@ from hub.services.policy.permissions import READ, WRITE
 from hub.services.policy.principal import Principal
 from hub.services.tracking import runs
 from hub.store import Store
-from hub.store.model_records import (
-    LOGGED_MODEL_STATUSES,
-    LoggedModelRecord,
-    RunInputRecord,
-    RunOutput,
-)
-from hub.store.records import ExperimentRecord
 
 MAX_PAIRS = 1000
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pyarrow as pa
 
+from hub.domain.tracking import MetricSeries
 from hub.errors import InvalidInput, LimitExceeded
 from hub.services.policy import audit, permissions
 from hub.services.policy.limits import MAX_SERIES_BUCKETS, MAX_SERIES_REQUEST
@@ -16,7 +17,6 @@ from hub.services.tracking.metric_batches import conform_batch, read_batch
 from hub.services.tracking.runs import record_read, visible_runs, writable_run
 from hub.store import Store
 from hub.store import metrics as metric_store
-from hub.store.records import MetricSeries
 
 HISTORY_SCHEMA = metric_store.HISTORY_SCHEMA  # the columns of a history stream
 _BATCH_ID = re.compile(r"^[A-Za-z0-9_\-:.]{1,100}$")

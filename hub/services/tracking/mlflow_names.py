@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from hub.domain.tracking import ExperimentRecord, ProjectRecord, RunRecord
 from hub.errors import AlreadyExists, InvalidInput, NotFound
 from hub.services.policy import audit, permissions
 from hub.services.policy.limits import check_name
@@ -21,7 +22,6 @@ from hub.services.registry.models import FoundModel
 from hub.services.tracking import projects
 from hub.settings import Settings
 from hub.store import Store
-from hub.store.records import ExperimentRecord, ProjectRecord, RunRecord
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT = "Default"

@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 from hub.clock import now
+from hub.domain.audit import EventDraft
+from hub.domain.identity import MembershipRecord
+from hub.domain.tracking import ExperimentRecord, ProjectRecord
 from hub.errors import NotFound
 from hub.ids import new_id
 from hub.services.policy import audit, feed, permissions
@@ -12,7 +15,6 @@ from hub.services.policy.limits import check_name
 from hub.services.policy.permissions import READ, WRITE
 from hub.services.policy.principal import Principal
 from hub.store import Store
-from hub.store.records import EventDraft, ExperimentRecord, MembershipRecord, ProjectRecord
 
 
 async def list_projects(store: Store, principal: Principal) -> list[ProjectRecord]:

@@ -12,6 +12,18 @@ from typing import Any
 import pyarrow as pa
 
 from hub.clock import now
+from hub.domain.audit import AuditDraft, EventDraft
+from hub.domain.tracking import (
+    RUN_STATUSES,
+    ExperimentRecord,
+    KeyValue,
+    MetricSummary,
+    ProjectRecord,
+    RunEnvironment,
+    RunInputRecord,
+    RunPage,
+    RunRecord,
+)
 from hub.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from hub.ids import new_id
 from hub.run_filter import Filter, SortKey, parse_filter, parse_sort
@@ -33,19 +45,6 @@ from hub.services.policy.principal import SYSTEM, Principal
 from hub.services.tracking import projects
 from hub.services.tracking.metric_batches import conform_batch
 from hub.store import Store
-from hub.store.model_records import RunInputRecord
-from hub.store.records import (
-    RUN_STATUSES,
-    AuditDraft,
-    EventDraft,
-    ExperimentRecord,
-    KeyValue,
-    MetricSummary,
-    ProjectRecord,
-    RunEnvironment,
-    RunPage,
-    RunRecord,
-)
 
 MAX_INPUTS_PER_CALL = 100
 FINAL_STATUSES = tuple(s for s in RUN_STATUSES if s != "running")

@@ -1,13 +1,14 @@
-"""The model registry's records: models, versions, aliases, checks, reviews, review queues."""
+"""The model registry: models, versions, aliases and their moves, checks, reviews and review
+queues."""
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
 
-# The model registry ------------------------------------------------------------------------
-
 MODEL_CHECK_STATUSES = ("queued", "running", "passed", "failed")
+
+
 REVIEW_VERDICTS = ("approve", "request_changes")
 
 
@@ -109,62 +110,3 @@ class Judgement:
     label: str | None
     comment: str
     judged_at: datetime
-
-
-# What the MLflow REST API keeps beyond runs ----------------------------------------------
-
-LOGGED_MODEL_STATUSES = ("LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED")
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class LoggedModelRecord:
-    """An MLflow 3 logged model: a named bundle of files written by a run."""
-
-    id: str
-    project_id: str
-    experiment_id: str
-    run_id: str | None
-    name: str
-    model_type: str
-    status: str
-    status_message: str
-    params_json: str
-    tags_json: str
-    created_by: str
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ArtifactRecord:
-    """A file logged with a run or a logged model; its bytes are the object ``digest``."""
-
-    owner_kind: str  # run | logged_model
-    owner_id: str
-    path: str
-    digest: str
-    size: int
-    created_by: str
-    created_at: datetime
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class RunInputRecord:
-    """A dataset a run read, as MLflow's ``log_input`` describes it."""
-
-    run_id: str
-    name: str
-    digest: str
-    source_type: str
-    source: str
-    schema: str
-    profile: str
-    tags_json: str
-    logged_at: datetime
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class RunOutput:
-    run_id: str
-    model_id: str
-    step: int
