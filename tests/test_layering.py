@@ -130,6 +130,30 @@ def test_the_domain_depends_on_nothing_of_the_hub() -> None:
     assert not offenders, offenders
 
 
+def test_edges_do_not_load_the_store() -> None:
+    """The edges know the store only as a type (under TYPE_CHECKING): what they need of it is
+    a service, and the records they show come from hub/domain."""
+    offenders = [
+        f"{path.relative_to(ROOT)}: {node.module}"
+        for edge in ("hub/api", "hub/http", "hub/auth")
+        for path in python_files(edge)
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom)
+        and (node.module or "").startswith("hub.store")
+        and not _under_type_checking(path, node)
+    ]
+    assert not offenders, offenders
+
+
+def _under_type_checking(path: Path, wanted: ast.AST) -> bool:
+    return any(
+        isinstance(node, ast.If)
+        and ast.unparse(node.test) == "TYPE_CHECKING"
+        and any(ast.dump(child) == ast.dump(wanted) for child in ast.walk(node))
+        for node in ast.walk(ast.parse(path.read_text()))
+    )
+
+
 def test_connectors_import_nothing_from_hub() -> None:
     offenders = [
         str(path.relative_to(ROOT))

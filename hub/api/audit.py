@@ -9,10 +9,9 @@ import strawberry
 
 from hub.api.context import Info
 from hub.api.errors import Errors, as_error
-from hub.domain.audit import AuditEvent
+from hub.domain.audit import AuditEvent, AuditQuery
 from hub.errors import SalonError
 from hub.services.policy import audit_trail
-from hub.store.audit import AuditQuery
 
 
 @strawberry.type(name="AuditEvent", description="One access or change, as recorded.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -14,7 +14,9 @@ from hub.domain.cluster import Booking
 from hub.errors import InvalidInput
 from hub.services.cluster import bookings
 from hub.services.policy import names
-from hub.store import Store
+
+if TYPE_CHECKING:
+    from hub.store import Store
 
 
 @strawberry.type(name="GpuBooking", description="GPUs booked for a time slot.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -19,7 +19,9 @@ from hub.services.policy.principal import Principal
 from hub.services.tracking import lineage, metrics, projects
 from hub.services.tracking.lineage import UsedVersion
 from hub.settings import Settings
-from hub.store import Store
+
+if TYPE_CHECKING:
+    from hub.store import Store
 
 # A run's curves as asked by Run.series: run id, metric names, buckets, step range.
 SeriesKey = tuple[str, tuple[str, ...], int, int | None, int | None]

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Awaitable
 from datetime import datetime
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -21,7 +21,9 @@ from hub.services.collaboration.comments import EMOJI, Anchor
 from hub.services.collaboration.markdown import render
 from hub.services.policy.names import people_and_groups
 from hub.services.policy.names import projects as project_records
-from hub.store import Store
+
+if TYPE_CHECKING:
+    from hub.store import Store
 
 
 @strawberry.enum(name="TargetKind", description="Kinds of objects people discuss and watch.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -18,7 +18,9 @@ from hub.services.collaboration.markdown import render
 from hub.services.registry import model_checks, model_views, models
 from hub.services.registry.model_policy import CheckSpec, Policy, inputs_of, spec_of
 from hub.services.registry.model_views import EXPENSIVE
-from hub.store import Store
+
+if TYPE_CHECKING:
+    from hub.store import Store
 
 
 @strawberry.type(name="ModelInput", description="An input a model version expects.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -13,7 +13,9 @@ from hub.api.errors import Errors, result_of
 from hub.domain.collaboration import PageRecord
 from hub.services.collaboration import notebooks, pages
 from hub.services.policy import names
-from hub.store import Store
+
+if TYPE_CHECKING:
+    from hub.store import Store
 
 
 @strawberry.type(name="PageCard", description="An object a page refers to, as you may see it.")

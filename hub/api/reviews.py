@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -17,7 +17,9 @@ from hub.services.collaboration.markdown import render
 from hub.services.policy import names
 from hub.services.registry import reviews
 from hub.services.registry.review_stats import Tally
-from hub.store import Store
+
+if TYPE_CHECKING:
+    from hub.store import Store
 
 
 @strawberry.type(name="ReviewTally", description="What the verdicts add up to.")

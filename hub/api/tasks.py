@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -14,7 +14,9 @@ from hub.domain.collaboration import TaskRecord
 from hub.services.collaboration import tasks
 from hub.services.collaboration.markdown import render
 from hub.services.policy import names
-from hub.store import Store
+
+if TYPE_CHECKING:
+    from hub.store import Store
 
 
 @strawberry.type(name="TaskLink", description="An object a task is about.")

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hub.auth.provider import digest
 from hub.domain.identity import ClientRecord
 from hub.services.identity import sign_ins
 from hub.settings import Settings
-from hub.store import Store
+
+if TYPE_CHECKING:
+    from hub.store import Store
 
 DASHBOARD_CLIENT_ID = "salon-dashboard"
 

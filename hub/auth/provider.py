@@ -19,7 +19,7 @@ import logging
 import secrets
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from authlib.oauth2.rfc6749 import (
@@ -46,7 +46,9 @@ from hub.domain.identity import ClientRecord, CodeRecord, SessionRecord, UserRec
 from hub.ids import new_id
 from hub.services.identity import sign_ins
 from hub.services.policy import audit
-from hub.store import Store
+
+if TYPE_CHECKING:
+    from hub.store import Store
 
 log = logging.getLogger("salon.auth")
 

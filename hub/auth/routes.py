@@ -11,7 +11,7 @@ import secrets
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
@@ -26,7 +26,9 @@ from hub.auth.provider import Provider, oauth_request
 from hub.errors import RateLimited, Unauthenticated
 from hub.services.identity import accounts, sign_ins
 from hub.services.identity.authentication import Authenticator
-from hub.store import Store
+
+if TYPE_CHECKING:
+    from hub.store import Store
 
 SIGNIN_COOKIE = "salon_signin"
 CSRF_COOKIE = "salon_csrf"

@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -24,7 +24,9 @@ from hub.errors import Unauthenticated
 from hub.services.identity import accounts, sign_ins
 from hub.services.identity.tokens import PrincipalCache, principal_for_user
 from hub.services.policy.principal import Principal
-from hub.store import Store
+
+if TYPE_CHECKING:
+    from hub.store import Store
 
 
 @dataclasses.dataclass

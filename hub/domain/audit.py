@@ -60,3 +60,17 @@ class ChainReport:
 
 # What a change passes to the store: audit events and activity entries, written together.
 EventDraft = AuditDraft | ActivityDraft
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Filters of the audit page; every field optional."""
+
+    actor_id: str | None = None
+    project_id: str | None = None
+    object_kind: str | None = None
+    object_id: str | None = None
+    action: str | None = None
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None

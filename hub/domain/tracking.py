@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
+import pyarrow as pa
+
 RUN_STATUSES = ("running", "finished", "failed", "killed")
 
 
@@ -156,3 +158,14 @@ class RunOutput:
     run_id: str
     model_id: str
     step: int
+
+
+# The columns an ingest batch carries; the run is given once per batch.
+BATCH_SCHEMA = pa.schema(
+    [
+        pa.field("key", pa.string(), nullable=False),
+        pa.field("step", pa.int64(), nullable=False),
+        pa.field("ts", pa.int64(), nullable=False),
+        pa.field("value", pa.float64(), nullable=False),
+    ]
+)

@@ -9,10 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from hub.clock import now
+from hub.domain.audit import AuditQuery
 from hub.errors import InvalidInput
 from hub.http.streams import written
 from hub.services.policy import audit_trail
-from hub.store.audit import AuditQuery
 
 FORMATS = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
 _FILTERS = ("actor_id", "project_id", "object_kind", "object_id", "action", "outcome")

@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from hub.domain.audit import AuditDraft, AuditEvent, ChainReport
+from hub.domain.audit import AuditDraft, AuditEvent, AuditQuery, ChainReport
 from hub.store._time import to_naive, to_utc
 
 GENESIS = "0" * 64
@@ -131,20 +131,6 @@ def verify(cur: Cursor, checkpoints: Sequence[tuple[int, str]] = ()) -> ChainRep
                 checked, head_seq, prev, seq, f"event {seq} differs from its signed checkpoint"
             )
     return ChainReport(checked, head_seq, prev)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class AuditQuery:
-    """Filters of the audit page; every field optional."""
-
-    actor_id: str | None = None
-    project_id: str | None = None
-    object_kind: str | None = None
-    object_id: str | None = None
-    action: str | None = None
-    outcome: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
 
 
 def _where(query: AuditQuery) -> tuple[str, list[Any]]:

@@ -20,19 +20,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hub.domain.audit import EventDraft
-from hub.domain.tracking import MetricSeries, MetricSummary
+from hub.domain.tracking import BATCH_SCHEMA, MetricSeries, MetricSummary
 from hub.errors import NotFound
 from hub.store.database import Cursor, Database
 
-# The columns an ingest batch carries; the run is given once per batch.
-BATCH_SCHEMA = pa.schema(
-    [
-        pa.field("key", pa.string(), nullable=False),
-        pa.field("step", pa.int64(), nullable=False),
-        pa.field("ts", pa.int64(), nullable=False),
-        pa.field("value", pa.float64(), nullable=False),
-    ]
-)
 HISTORY_SCHEMA = pa.schema(
     [
         pa.field("run_id", pa.dictionary(pa.int32(), pa.string()), nullable=False),

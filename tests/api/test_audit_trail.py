@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from hub.domain.audit import AuditQuery
 from hub.services.identity import accounts, tokens
 from hub.services.policy import access
 from hub.services.policy.principal import SYSTEM
-from hub.store.audit import AuditQuery
 from tests.inprocess import InProcessHub, in_process_hub
 
 RUN = "{ __typename ... on Run { id } ... on Error { message } }"

@@ -15,12 +15,12 @@ import polars as pl
 import pytest
 
 import hub
+from hub.domain.audit import AuditQuery
 from hub.errors import InvalidInput
 from hub.services.data import dataset_uploads
 from hub.services.identity import accounts, tokens
 from hub.services.policy import access
 from hub.services.policy.principal import SYSTEM
-from hub.store.audit import AuditQuery
 from tests.conftest import LiveHub, graphql_call
 
 

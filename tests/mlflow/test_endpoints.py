@@ -17,10 +17,10 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 import hub
+from hub.domain.audit import AuditQuery
 from hub.services.identity import tokens
 from hub.services.policy import access
 from hub.services.policy.principal import SYSTEM
-from hub.store.audit import AuditQuery
 from tests.api.test_datasets import person
 from tests.api.test_models import POLICY, as_person
 from tests.conftest import LiveHub, start_hub

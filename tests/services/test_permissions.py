@@ -8,13 +8,13 @@ from typing import Any, TypeVar
 
 import pytest
 
+from hub.domain.audit import AuditQuery
 from hub.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from hub.services.identity import accounts, tokens
 from hub.services.policy import access
 from hub.services.policy.principal import SYSTEM, Principal
 from hub.services.tracking import projects, runs
 from hub.store import Store
-from hub.store.audit import AuditQuery
 
 T = TypeVar("T")
 PASSWORD = "a-long-password-1"

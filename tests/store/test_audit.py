@@ -9,11 +9,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from hub.domain.audit import AuditQuery
 from hub.errors import Conflict
 from hub.services.policy.principal import SYSTEM
 from hub.services.tracking import runs
 from hub.store import Store, open_store
-from hub.store.audit import AuditQuery
 
 
 def _events(store: Store, **filters: str) -> list[tuple[str, str, str]]:

@@ -15,7 +15,7 @@ import math
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -33,7 +33,9 @@ from hub.errors import (
 from hub.http.body import read_limited
 from hub.services.policy.principal import Principal
 from hub.settings import Settings
-from hub.store import Store
+
+if TYPE_CHECKING:
+    from hub.store import Store
 
 log = logging.getLogger("salon.mlflow")
 MAX_JSON_BODY = 32 * 1024 * 1024  # a full log-batch of long values stays far below this

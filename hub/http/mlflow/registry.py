@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
@@ -31,7 +32,9 @@ from hub.services.registry.models import FoundModel
 from hub.services.tracking import logged_models, mlflow_names, runs
 from hub.services.tracking.mlflow_names import Name
 from hub.settings import Settings
-from hub.store import Store
+
+if TYPE_CHECKING:
+    from hub.store import Store
 
 MODEL_ID_TAG = "salon.mlflow.model_id"  # the logged model a version came from
 _RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)

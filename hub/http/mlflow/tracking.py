@@ -7,14 +7,14 @@ in MLflow's shapes; see ``hub.services.tracking.mlflow_names`` for where experim
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.clock import now
-from hub.domain.tracking import RunEnvironment, RunInputRecord, RunRecord
+from hub.domain.tracking import BATCH_SCHEMA, RunEnvironment, RunInputRecord, RunRecord
 from hub.errors import InvalidInput, LimitExceeded
 from hub.http.mlflow import shapes
 from hub.http.mlflow.filters import run_filter, run_order
@@ -35,8 +35,9 @@ from hub.services.policy.principal import Principal
 from hub.services.tracking import logged_models, metrics, mlflow_names, runs
 from hub.services.tracking.runs import NewRun
 from hub.settings import Settings
-from hub.store import Store
-from hub.store.metrics import BATCH_SCHEMA
+
+if TYPE_CHECKING:
+    from hub.store import Store
 
 # MLflow's own limits on one log-batch call (``mlflow/utils/validation.py``).
 MAX_METRICS_PER_BATCH = 1000

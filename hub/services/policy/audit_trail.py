@@ -12,13 +12,12 @@ from pathlib import Path
 import pyarrow as pa
 
 from hub.clock import now
-from hub.domain.audit import AuditEvent, ChainReport
+from hub.domain.audit import AuditEvent, AuditQuery, ChainReport
 from hub.domain.tracking import ProjectRecord
 from hub.errors import Forbidden, InvalidInput, LimitExceeded
 from hub.services.policy import audit, names, permissions
 from hub.services.policy.principal import Principal
 from hub.store import Store
-from hub.store.audit import AuditQuery
 
 MAX_AUDIT_PAGE = 500
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hub.domain.tracking import BATCH_SCHEMA
 from hub.errors import InvalidInput, LimitExceeded
 from hub.services.policy.limits import MAX_KEY
-from hub.store.metrics import BATCH_SCHEMA
 
 
 def read_batch(body: bytes) -> pa.Table:
