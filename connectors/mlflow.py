@@ -10,6 +10,7 @@ registered models with their versions and aliases.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -20,6 +21,15 @@ from connectors.base import Connector, ConnectorError, require
 
 PAGE = 1000
 DATABASES = ("postgresql", "mysql", "mssql")  # stores MLflow migrates in place when it opens
+
+
+def double(value: float) -> float | str:
+    """A double as MLflow's REST API writes it: non-finite values as strings."""
+    if math.isfinite(value):
+        return value
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+
+
 # Tags a copy (``salon import|export mlflow``) leaves, to know what it copied already.
 RUN_TAG = "salon.copy.source_run_id"
 DONE_TAG = "salon.copy.complete"
@@ -354,7 +364,7 @@ class MlflowSource(Connector):
 
 class MlflowTarget:
     """An MLflow store written through MLflow's client: where ``salon export mlflow`` copies
-    a project to (``hub.mlflow_copy.Target``)."""
+    a project to (``hub.cli.mlflow_copy.Target``)."""
 
     def __init__(self, address: str) -> None:
         self.address = tracking_uri(address)

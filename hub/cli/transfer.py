@@ -28,7 +28,7 @@ def _copy(copier: Any, what: str) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from connectors.base import ConnectorError
-    from hub.mlflow_copy import CopyFailed
+    from hub.cli.mlflow_copy import CopyFailed
 
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True
@@ -69,7 +69,7 @@ def import_mlflow(
     skipped."""
     from connectors.base import ConnectorError
     from connectors.mlflow import MlflowSource, quiet
-    from hub.mlflow_copy import Copier, HubTarget, safe_source
+    from hub.cli.mlflow_copy import Copier, HubTarget, safe_source
 
     quiet()
     settings = read_settings()
@@ -105,7 +105,7 @@ def export_mlflow(
     by MLflow alone. Run it again to resume or to bring the copy up to date."""
     from connectors.base import ConnectorError
     from connectors.mlflow import MlflowSource, MlflowTarget, quiet
-    from hub.mlflow_copy import Copier, safe_source
+    from hub.cli.mlflow_copy import Copier, safe_source
 
     quiet()
     settings = read_settings()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import math
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -191,13 +190,6 @@ def number(value: Any, name: str) -> float:
     if isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
         return float(value.replace("Infinity", "inf"))
     raise InvalidInput(f"Parameter '{name}' must be a number.", field=name)
-
-
-def double(value: float) -> float | str:
-    """A double for a response: non-finite values as MLflow's strings."""
-    if math.isfinite(value):
-        return value
-    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
 
 
 def pairs(fields: Fields, name: str) -> list[tuple[str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from connectors.mlflow import double
 from hub.domain.tracking import (
     ExperimentRecord,
     KeyValue,
@@ -14,7 +15,7 @@ from hub.domain.tracking import (
     RunOutput,
     RunRecord,
 )
-from hub.http.mlflow.protocol import Fields, double, millis
+from hub.http.mlflow.protocol import Fields, millis
 from hub.services.tracking.runs import RunDetails
 
 

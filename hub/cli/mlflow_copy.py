@@ -33,8 +33,8 @@ from connectors.mlflow import (
     Model,
     Point,
     Run,
+    double,
 )
-from hub.http.mlflow.protocol import double
 
 BATCH, SMALL_BATCH = 1000, 100
 
