@@ -17,13 +17,13 @@ import httpx
 import pytest
 import uvicorn
 
-from hub import local_ray
 from hub.app import create_app
+from hub.cli import local_ray
+from hub.cli.local_ray import LocalRay
 from hub.demo import load_demo, load_people
 from hub.demo.datasets import load_datasets
 from hub.demo.discussions import load_discussions
 from hub.demo.models import load_models
-from hub.local_ray import LocalRay
 from hub.services.identity.tokens import create_admin_token_sync
 from hub.services.policy.principal import SYSTEM
 from hub.settings import Settings

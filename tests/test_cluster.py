@@ -21,7 +21,7 @@ import pytest
 import hub
 from connectors.base import ConnectorError
 from connectors.ray import RayCluster
-from hub.local_ray import LocalRay
+from hub.cli.local_ray import LocalRay
 from hub.services.identity import accounts
 from hub.services.policy.principal import SYSTEM
 from tests.api.test_datasets import person

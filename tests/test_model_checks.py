@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import hub
-from hub.local_ray import LocalRay
+from hub.cli.local_ray import LocalRay
 from tests.api.test_datasets import inspections, person
 from tests.api.test_discussions import INBOX, as_person
 from tests.api.test_models import POLICY, model, move, trained

@@ -48,7 +48,8 @@ def _wait_for(url: str, seconds: float) -> bool:
 
 def _start_ray(settings: Settings) -> tuple[Any, Settings]:
     """A local Ray head for the demo (or None when Ray cannot start here, said once)."""
-    from hub import extras, local_ray
+    from hub import extras
+    from hub.cli import local_ray
 
     typer.echo(f"Starting a local Ray cluster ({settings.ray_gpus} logical GPUs)…")
     try:
@@ -103,7 +104,7 @@ def _demo_jobs(store: Store, settings: Settings) -> None:
 
 
 def _stop_local_ray(head: Any) -> None:
-    from hub import local_ray
+    from hub.cli import local_ray
 
     typer.echo("Stopping the local Ray cluster…")
     local_ray.remove(head)

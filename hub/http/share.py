@@ -16,12 +16,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from hub import snapshots
 from hub.api.context import context_for
 from hub.api.share_views import renderer
 from hub.clock import now
 from hub.domain.collaboration import ShareLinkRecord
 from hub.errors import InvalidInput, NotFound
+from hub.http import snapshots
 from hub.http.auth import client_address
 from hub.services.collaboration import share_links
 from hub.services.policy.principal import Principal

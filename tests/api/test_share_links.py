@@ -407,7 +407,7 @@ def test_snapshots_are_drawn_on_request(
     assert png.headers["content-type"] == "image/png" and png.content[:8] == b"\x89PNG\r\n\x1a\n"
     # Loss and accuracy in panels of their own, under the link's title (one "value" axis and
     # no title before): the figure drawn is the one the PNG is made of.
-    from hub import snapshots
+    from hub.http import snapshots
 
     data = look(demo_hub, secret_of(chart)).json()["data"]
     figure = snapshots.figure("run_comparison", data, "Loss <for the wiki>")
