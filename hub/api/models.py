@@ -15,7 +15,7 @@ from hub.api.reviews import QueueType, queue_types
 from hub.api.runs import KeyValueInput, KeyValueType
 from hub.domain.registry import ModelCheck, ModelRecord, ModelVersionRecord
 from hub.services.collaboration.markdown import render
-from hub.services.registry import model_checks, model_views, models
+from hub.services.registry import model_checks, model_views, models, promotion, registration
 from hub.services.registry.model_policy import CheckSpec, Policy, inputs_of, spec_of
 from hub.services.registry.model_views import EXPENSIVE
 
@@ -415,7 +415,9 @@ class ModelMutations:
         ctx = info.context
 
         async def made() -> ModelType:
-            model = await models.create_model(ctx.store, ctx.principal, project, name, description)
+            model = await registration.create_model(
+                ctx.store, ctx.principal, project, name, description
+            )
             return await model_type(ctx.store, model, project)
 
         return await result_of(made(), lambda m: m)
@@ -427,7 +429,9 @@ class ModelMutations:
         ctx = info.context
 
         async def described() -> ModelType:
-            found = await models.describe(ctx.store, ctx.principal, project, model, description)
+            found = await registration.describe(
+                ctx.store, ctx.principal, project, model, description
+            )
             return await model_type(ctx.store, found, project)
 
         return await result_of(described(), lambda m: m)
@@ -449,7 +453,7 @@ class ModelMutations:
         ctx = info.context
 
         async def made() -> VersionType:
-            model, version, _ = await models.register(
+            model, version, _ = await registration.register(
                 ctx.store,
                 ctx.principal,
                 run_id,
@@ -475,7 +479,7 @@ class ModelMutations:
         self, info: Info, project: str, model: str, policy: PolicyInput
     ) -> PolicyResult:
         ctx = info.context
-        work = models.set_policy(ctx.store, ctx.principal, project, model, policy.policy())
+        work = registration.set_policy(ctx.store, ctx.principal, project, model, policy.policy())
         return await result_of(work, PolicyType.of)
 
     @strawberry.mutation(
@@ -488,7 +492,9 @@ class ModelMutations:
         ctx = info.context
 
         async def moved() -> MoveType:
-            move = await models.move_alias(ctx.store, ctx.principal, project, model, alias, version)
+            move = await promotion.move_alias(
+                ctx.store, ctx.principal, project, model, alias, version
+            )
             numbers = await model_views.versions_by_ids(
                 ctx.store, [i for i in (move.version_id, move.previous_id) if i]
             )
@@ -511,7 +517,7 @@ class ModelMutations:
         self, info: Info, id: strawberry.ID, verdict: str, body: str = ""
     ) -> ReviewResult:
         ctx = info.context
-        work = models.review(ctx.store, ctx.principal, id, verdict, body)
+        work = promotion.review(ctx.store, ctx.principal, id, verdict, body)
         return await result_of(
             work,
             lambda r: ReviewType(

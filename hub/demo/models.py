@@ -17,7 +17,7 @@ from hub.demo.datasets import DEFECTS, LINES
 from hub.demo.discussions import as_person
 from hub.services.data import dataset_uploads
 from hub.services.policy.principal import SYSTEM, Principal
-from hub.services.registry import models, reviews
+from hub.services.registry import promotion, registration, reviews
 from hub.services.registry.model_policy import CheckSpec, Policy
 from hub.services.tracking import artifacts, runs
 from hub.settings import Settings
@@ -166,7 +166,7 @@ async def load_models(store: Store, settings: Settings) -> int:
     names = ("ana.silva", "dmitri.volkov", "farah.haddad", "ben.okafor")
     ana, dmitri, farah, ben = [await as_person(store, n) for n in names]
     baseline = await _best(store, "vision-defects", "resnet-baseline")
-    await models.register(
+    await registration.register(
         store,
         ana,
         baseline,
@@ -176,9 +176,9 @@ async def load_models(store: Store, settings: Settings) -> int:
         {"framework": "onnx"},
         INPUTS,
     )
-    await models.move_alias(store, ana, "vision-defects", "defect-detector", "production", 1)
-    await models.set_policy(store, ana, "vision-defects", "defect-detector", DETECTOR_POLICY)
-    _, vit, _ = await models.register(
+    await promotion.move_alias(store, ana, "vision-defects", "defect-detector", "production", 1)
+    await registration.set_policy(store, ana, "vision-defects", "defect-detector", DETECTOR_POLICY)
+    _, vit, _ = await registration.register(
         store,
         dmitri,
         await _best(store, "vision-defects", "vit-finetune", 1),
@@ -188,16 +188,16 @@ async def load_models(store: Store, settings: Settings) -> int:
         {"framework": "onnx"},
         INPUTS,
     )
-    await models.review(
+    await promotion.review(
         store,
         farah,
         vit.id,
         "approve",
         "Checked 40 scratch images from line C: it catches the hairline ones the ResNet missed.",
     )
-    await models.move_alias(store, ana, "vision-defects", "defect-detector", "production", 2)
-    await models.move_alias(store, ana, "vision-defects", "defect-detector", "staging", 2)
-    _, newest, _ = await models.register(
+    await promotion.move_alias(store, ana, "vision-defects", "defect-detector", "production", 2)
+    await promotion.move_alias(store, ana, "vision-defects", "defect-detector", "staging", 2)
+    _, newest, _ = await registration.register(
         store,
         dmitri,
         await _best(store, "vision-defects", "vit-finetune"),
@@ -209,7 +209,7 @@ async def load_models(store: Store, settings: Settings) -> int:
     )
     await _review(store, settings, newest.id, [farah, await as_person(store, "emi.tanaka")], dmitri)
     churn = await _best(store, "churn-forecast", "gbm-features-v2")
-    await models.register(
+    await registration.register(
         store,
         ben,
         churn,
@@ -219,5 +219,5 @@ async def load_models(store: Store, settings: Settings) -> int:
         {"framework": "lightgbm"},
         [("tenure_months", "int32"), ("plan", "string"), ("tickets_90d", "int32")],
     )
-    await models.move_alias(store, ben, "churn-forecast", "churn-gbm", "production", 1)
+    await promotion.move_alias(store, ben, "churn-forecast", "churn-gbm", "production", 1)
     return 4

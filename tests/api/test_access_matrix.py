@@ -24,7 +24,7 @@ from hub.services.collaboration import comments, pages, share_links, tasks, webh
 from hub.services.identity import accounts, tokens
 from hub.services.policy import access
 from hub.services.policy.principal import SYSTEM
-from hub.services.registry import models, reviews
+from hub.services.registry import registration, reviews
 from hub.services.tracking import runs
 from hub.settings import Settings
 from hub.store import Store
@@ -66,7 +66,9 @@ class World:
     def fresh_model_version(self) -> int:
         """A new version of matrix-model, for moves that use one up."""
         _, version, _ = _run(
-            models.register(self.hub.store, SYSTEM, self.alpha_run, "matrix-model", "model.onnx")
+            registration.register(
+                self.hub.store, SYSTEM, self.alpha_run, "matrix-model", "model.onnx"
+            )
         )
         return version.number
 
@@ -883,7 +885,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         _run(bookings.set_quota(store, SYSTEM, "project", "alpha", 1000))
         node = NodeSample(now(), "node-1", "10.0.0.5", True, 64, 0, 8, 0)
         _run(store.cluster.sampled([node], [], now(), 400))
-        _, version, _ = _run(models.register(store, SYSTEM, alpha.id, "matrix-model", "model.onnx"))
+        _, version, _ = _run(
+            registration.register(store, SYSTEM, alpha.id, "matrix-model", "model.onnx")
+        )
         review = _run(
             reviews.start(store, SYSTEM, version.id, "readings", "b", size=2, per_item=10)
         )

@@ -27,7 +27,7 @@ from hub.http.mlflow.protocol import (
 )
 from hub.services.policy.permissions import WRITE
 from hub.services.policy.principal import Principal
-from hub.services.registry import model_tags, model_views, models
+from hub.services.registry import model_tags, model_views, models, promotion, registration
 from hub.services.registry.models import FoundModel
 from hub.services.tracking import logged_models, mlflow_names, runs
 from hub.services.tracking.mlflow_names import Name
@@ -113,7 +113,7 @@ async def _model_fields(request: Request, found: FoundModel) -> Fields:
 async def create_model(request: Request, fields: Fields) -> Fields:
     store, settings, principal = parts(request)
     wanted = await _name(store, settings, principal, fields)
-    await models.create_model(
+    await registration.create_model(
         store, principal, wanted.project, wanted.name, optional_text(fields, "description") or ""
     )
     for key, value in pairs(fields, "tags"):
@@ -131,7 +131,7 @@ async def update_model(request: Request, fields: Fields) -> Fields:
     wanted = await _name(store, settings, principal, fields)
     description = optional_text(fields, "description")
     if description is not None:
-        await models.describe(store, principal, wanted.project, wanted.name, description)
+        await registration.describe(store, principal, wanted.project, wanted.name, description)
     found = await models.read(store, principal, wanted.project, wanted.name)
     return {"registered_model": await _model_fields(request, found)}
 
@@ -239,14 +239,14 @@ async def set_alias(request: Request, fields: Fields) -> Fields:
     at = {a.alias: a.version_id for a in await model_views.aliases(store, found.model)}
     if alias in at and at[alias] == (await models.numbered(store, found, number)).id:
         return {}
-    await models.move_alias(store, principal, wanted.project, wanted.name, alias, number)
+    await promotion.move_alias(store, principal, wanted.project, wanted.name, alias, number)
     return {}
 
 
 async def delete_alias(request: Request, fields: Fields) -> Fields:
     store, settings, principal = parts(request)
     wanted = await _name(store, settings, principal, fields)
-    await models.move_alias(store, principal, wanted.project, wanted.name, _alias(fields), None)
+    await promotion.move_alias(store, principal, wanted.project, wanted.name, _alias(fields), None)
     return {}
 
 
@@ -291,7 +291,7 @@ async def create_version(request: Request, fields: Fields) -> Fields:
     tags = dict(pairs(fields, "tags"))
     if model_id:
         tags[MODEL_ID_TAG] = model_id
-    model, version, _ = await models.register(
+    model, version, _ = await registration.register(
         store,
         principal,
         run.id,

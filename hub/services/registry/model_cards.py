@@ -22,7 +22,7 @@ from hub.services.data import datasets
 from hub.services.policy import audit
 from hub.services.policy.permissions import READ, WRITE
 from hub.services.policy.principal import Principal
-from hub.services.registry import models, reviews
+from hub.services.registry import models, promotion, reviews
 from hub.services.registry.model_policy import spec_of
 from hub.services.registry.review_stats import majority
 from hub.services.tracking import lineage
@@ -178,7 +178,7 @@ async def _generated(
         if sliced := await _slices(store, queue):
             review_parts.append(sliced)
     checks = await store.models.checks([version.id])
-    gate = await models.gate(store, version, checks)
+    gate = await promotion.gate(store, version, checks)
     approvers = await store.users.by_ids(list(gate.approved_by))
     check_rows = [[spec_of(c.spec_json).title, c.status, c.detail] for c in checks]
     approvals = (

@@ -30,7 +30,7 @@ from hub.services.data import datasets
 from hub.services.policy import audit, feed
 from hub.services.policy.permissions import WRITE
 from hub.services.policy.principal import SYSTEM, Principal
-from hub.services.registry import models, reviews
+from hub.services.registry import models, promotion, registration, reviews
 from hub.services.registry.model_policy import CheckSpec, spec_of
 from hub.settings import Settings
 from hub.store import Store
@@ -44,7 +44,7 @@ async def settle(store: Store, version_id: str) -> None:
     """After a version's checks changed: move its alias if its policy says so and allows it."""
     version = (await store.models.versions_by_ids([version_id])).get(version_id)
     if version is not None:
-        await models.move_if_satisfied(store, version)
+        await promotion.move_if_satisfied(store, version)
 
 
 def verdict(succeeded: bool, logs: str) -> tuple[bool, str]:
@@ -190,11 +190,11 @@ async def step(store: Store, settings: Settings) -> int:
 async def rerun(store: Store, principal: Principal, version_id: str) -> list[ModelCheck]:
     """Run the version's checks again, under the policy it was registered with (editors)."""
     version, found = await models.find_version(store, principal, version_id, WRITE, "model.checks")
-    checks = await models.checks_for(store, version, found.model.id)
+    checks = await registration.checks_for(store, version, found.model.id)
     events: list[EventDraft] = [
         audit.event(principal, "model.checks", "model_version", version.id, version.project_id)
     ]
     await store.models.replace_checks(version.id, checks, audit=events)
     await reviews.settle_checks(store, version.id)  # review checks count the verdicts given
-    await models.move_if_satisfied(store, version)
+    await promotion.move_if_satisfied(store, version)
     return checks

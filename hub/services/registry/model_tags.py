@@ -11,7 +11,8 @@ from hub.services.policy.limits import MAX_TAG_VALUE, check_key
 from hub.services.policy.permissions import WRITE
 from hub.services.policy.principal import Principal
 from hub.services.registry import models
-from hub.services.registry.models import MAX_DESCRIPTION, MAX_TAGS, FoundModel
+from hub.services.registry.models import FoundModel
+from hub.services.registry.registration import MAX_DESCRIPTION, MAX_TAGS
 from hub.store import Store
 
 

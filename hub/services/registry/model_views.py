@@ -22,8 +22,8 @@ from hub.domain.registry import (
     ReviewQueue,
 )
 from hub.services.policy import names
-from hub.services.registry import models
-from hub.services.registry.models import Gate
+from hub.services.registry import models, promotion
+from hub.services.registry.promotion import Gate
 from hub.store import Store
 
 # The parts of a version that cost queries; ask only for those a result shows.
@@ -86,7 +86,7 @@ async def versions(
     for v in found:
         mine_checks = tuple(c for c in checks if c.version_id == v.id)
         mine_reviews = tuple(r for r in reviews if r.version_id == v.id)
-        gate = await models.gate(store, v, mine_checks, mine_reviews) if gated else None
+        gate = await promotion.gate(store, v, mine_checks, mine_reviews) if gated else None
         views.append(
             VersionView(
                 version=v,

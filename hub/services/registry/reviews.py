@@ -29,7 +29,7 @@ from hub.services.data.dataset_uploads import store_version
 from hub.services.policy import audit, feed, permissions
 from hub.services.policy.permissions import COMMENT, READ, WRITE
 from hub.services.policy.principal import Principal
-from hub.services.registry import models
+from hub.services.registry import models, promotion
 from hub.services.registry.model_policy import spec_of
 from hub.services.registry.review_stats import Tally, majority, tally
 from hub.settings import Settings
@@ -354,7 +354,7 @@ async def settle_checks(store: Store, version_id: str) -> None:
         if updated != check:
             await store.models.update_check(updated)
     version = (await store.models.versions_by_ids([version_id]))[version_id]
-    await models.move_if_satisfied(store, version)
+    await promotion.move_if_satisfied(store, version)
 
 
 async def close(store: Store, principal: Principal, queue_id: str) -> ReviewQueue:

@@ -1,0 +1,317 @@
+"""Registering model versions from runs (with the checks their policy asks for), creating and
+describing models, and setting a model's promotion policy."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Sequence
+
+from hub.clock import now
+from hub.domain.audit import EventDraft
+from hub.domain.registry import (
+    ModelCheck,
+    ModelRecord,
+    ModelVersionRecord,
+)
+from hub.errors import AlreadyExists, InvalidInput, LimitExceeded
+from hub.ids import new_id
+from hub.services.data import datasets
+from hub.services.policy import audit, feed, permissions
+from hub.services.policy.limits import check_name
+from hub.services.policy.permissions import MANAGE, WRITE
+from hub.services.policy.principal import Principal
+from hub.services.registry.model_policy import (
+    CheckSpec,
+    Facts,
+    Policy,
+    checked,
+    inputs_of,
+    judge,
+)
+from hub.services.registry.models import MAX_INPUTS, find
+from hub.services.registry.promotion import move_if_satisfied
+from hub.services.tracking import runs
+from hub.store import Store
+
+MAX_SOURCE = 2000
+
+
+MAX_DESCRIPTION = 20_000
+
+
+MAX_TAGS = 50
+
+
+def _check_source(source: str) -> str:
+    source = source.strip()
+    if not source or len(source) > MAX_SOURCE or any(ord(c) < 32 for c in source):
+        raise InvalidInput(
+            f"Say where the model is: a path in the run or a URI (up to "
+            f"{MAX_SOURCE:,} characters, no control characters).",
+            field="source",
+        )
+    return source
+
+
+def _check_tags(tags: dict[str, str]) -> dict[str, str]:
+    if len(tags) > MAX_TAGS or any(
+        len(k) > 250 or len(v) > 5000 or not k.strip() for k, v in tags.items()
+    ):
+        raise LimitExceeded(
+            f"At most {MAX_TAGS} tags, keys up to 250 characters and values up to 5,000.",
+            field="tags",
+        )
+    return tags
+
+
+def _check_inputs(inputs: Sequence[tuple[str, str]] | None) -> str | None:
+    if inputs is None:
+        return None
+    if len(inputs) > MAX_INPUTS:
+        raise LimitExceeded(f"At most {MAX_INPUTS:,} inputs.", field="inputSchema")
+    names = [name.strip() for name, _ in inputs]
+    if any(not n or len(n) > 250 for n in names) or len(set(names)) != len(names):
+        raise InvalidInput(
+            "Every input has a distinct name of 1 to 250 characters.", field="inputSchema"
+        )
+    if any(not kind.strip() or len(kind) > 100 for _, kind in inputs):
+        raise InvalidInput(
+            "Every input has a type of up to 100 characters (int64, float32, string…).",
+            field="inputSchema",
+        )
+    return json.dumps(
+        [{"name": n, "type": k.strip().lower()} for n, (_, k) in zip(names, inputs, strict=True)]
+    )
+
+
+async def _facts(
+    store: Store, model_id: str, run_id: str, inputs_json: str | None, policy: Policy
+) -> Facts:
+    """What the built-in checks judge, read in as few queries as the policy allows."""
+    wanted = {spec.than for spec in policy.checks if spec.kind in ("no_worse", "schema")}
+    aliases = (
+        {a.alias: a.version_id for a in await store.models.aliases([model_id])} if wanted else {}
+    )
+    pointed = await store.models.versions_by_ids([aliases[a] for a in wanted if a in aliases])
+    measured = any(spec.kind in ("metric", "no_worse") for spec in policy.checks)
+    summaries = (
+        await store.metrics.summaries(sorted({run_id} | {v.run_id for v in pointed.values()}))
+        if measured
+        else []
+    )
+    metrics: dict[str, dict[str, float]] = {}
+    for summary in summaries:
+        if summary.last_value is not None and math.isfinite(summary.last_value):
+            metrics.setdefault(summary.run_id, {})[summary.key] = summary.last_value
+    compared = {}
+    for alias in wanted:
+        other = pointed.get(aliases.get(alias, ""))
+        if other is not None:
+            compared[alias] = (
+                other.number,
+                metrics.get(other.run_id, {}),
+                inputs_of(other.input_schema_json),
+            )
+    return Facts(metrics.get(run_id, {}), inputs_of(inputs_json), compared)
+
+
+def _judged(version_id: str, position: int, spec: CheckSpec, facts: Facts) -> ModelCheck:
+    at = now()
+    if spec.kind in ("job", "review"):
+        waiting = "Waiting for the cluster." if spec.kind == "job" else "Waiting for reviews."
+        return ModelCheck(
+            new_id(),
+            version_id,
+            position,
+            spec.kind,
+            json.dumps(dataclasses.asdict(spec)),
+            "queued",
+            waiting,
+            None,
+            "",
+            None,
+            None,
+        )
+    passed, why = judge(spec, facts)
+    return ModelCheck(
+        new_id(),
+        version_id,
+        position,
+        spec.kind,
+        json.dumps(dataclasses.asdict(spec)),
+        "passed" if passed else "failed",
+        why,
+        None,
+        "",
+        at,
+        at,
+    )
+
+
+async def checks_for(store: Store, version: ModelVersionRecord, model_id: str) -> list[ModelCheck]:
+    """The checks the version's policy asks for, ready to run."""
+    policy = Policy.from_json(version.policy_json)
+    facts = await _facts(store, model_id, version.run_id, version.input_schema_json, policy)
+    return [_judged(version.id, i, spec, facts) for i, spec in enumerate(policy.checks)]
+
+
+async def register(
+    store: Store,
+    principal: Principal,
+    run_id: str,
+    name: str,
+    source: str,
+    description: str = "",
+    tags: dict[str, str] | None = None,
+    inputs: Sequence[tuple[str, str]] | None = None,
+) -> tuple[ModelRecord, ModelVersionRecord, list[ModelCheck]]:
+    """A new version of the model ``name`` (created with it when new) from a run the principal
+    may edit; the checks of the model's policy start at once."""
+    (run,) = await runs.visible_runs(store, principal, [run_id], "model.register")
+    held = await permissions.access_to(store, principal, run.project_id)
+    await permissions.demand(
+        store, principal, run.project_id, held, WRITE, action="model.register", object_kind="model"
+    )
+    name = check_name(name, "model")
+    if len(description) > MAX_DESCRIPTION:
+        raise LimitExceeded(
+            f"The description is longer than {MAX_DESCRIPTION:,} characters.", field="description"
+        )
+    inputs_json = _check_inputs(inputs)
+    at = now()
+    existing, policy_json = await store.models.named_with_policy(run.project_id, name)
+    model = existing or ModelRecord(new_id(), run.project_id, name, "", principal.user_id, at)
+    policy = Policy.from_json(policy_json)
+    version = ModelVersionRecord(
+        new_id(),
+        model.id,
+        run.project_id,
+        0,
+        run.id,
+        _check_source(source),
+        description,
+        json.dumps(_check_tags(dict(tags or {}))),
+        inputs_json,
+        policy.to_json(),
+        principal.user_id,
+        at,
+    )
+    checks = await checks_for(store, version, model.id)
+    watchers = await store.activity.watchers([("model", model.id)])
+
+    def events(made: tuple[ModelRecord, ModelVersionRecord, list[ModelCheck]]) -> list[EventDraft]:
+        m, v, _ = made
+        told = [(u, "watch") for u in sorted(watchers) if u != principal.user_id]
+        return [
+            audit.event(principal, "model.register", "model_version", v.id, m.project_id),
+            feed.entry(
+                principal,
+                "model.register",
+                "model_version",
+                v.id,
+                m.project_id,
+                f"registered version {v.number} of model {m.name} from run {run.name}",
+                detail={"model": m.name, "version": v.number, "run_id": run.id},
+                recipients=told,
+            ),
+        ]
+
+    made = await store.models.register(model, version, checks, audit=events)
+    await move_if_satisfied(store, made[1])
+    return made
+
+
+async def create_model(
+    store: Store, principal: Principal, project: str, name: str, description: str = ""
+) -> ModelRecord:
+    """An empty model, so its policy can be set before its first version (editors)."""
+    found = await datasets.find_project(store, principal, project, "model.create")
+    await permissions.demand(
+        store,
+        principal,
+        found.project.id,
+        found.access,
+        WRITE,
+        action="model.create",
+        object_kind="model",
+    )
+    name = check_name(name, "model")
+    if await store.models.named(found.project.id, name) is not None:
+        raise AlreadyExists(f"There is a model named {name!r} in {project} already.", field="name")
+    if len(description) > MAX_DESCRIPTION:
+        raise LimitExceeded(
+            f"The description is longer than {MAX_DESCRIPTION:,} characters.", field="description"
+        )
+    model = ModelRecord(new_id(), found.project.id, name, description, principal.user_id, now())
+
+    events: list[EventDraft] = [
+        audit.event(principal, "model.create", "model", model.id, found.project.id),
+        feed.entry(
+            principal,
+            "model.create",
+            "model",
+            model.id,
+            found.project.id,
+            f"created model {model.name}",
+        ),
+    ]
+    return await store.models.create(model, audit=events)
+
+
+async def describe(
+    store: Store, principal: Principal, project: str, name: str, description: str
+) -> ModelRecord:
+    """What the model is for, in Markdown (editors)."""
+    found = await find(store, principal, project, name, WRITE, "model.describe")
+    if len(description) > MAX_DESCRIPTION:
+        raise LimitExceeded(
+            f"The description is longer than {MAX_DESCRIPTION:,} characters.", field="description"
+        )
+    events: list[EventDraft] = [
+        audit.event(principal, "model.describe", "model", found.model.id, found.project.id)
+    ]
+    await store.models.describe(found.model.id, description.strip(), audit=events)
+    return dataclasses.replace(found.model, description=description.strip())
+
+
+async def set_policy(
+    store: Store, principal: Principal, project: str, name: str, new: Policy
+) -> Policy:
+    """The model's policy from now on (maintainers): versions registered from now carry it."""
+    found = await find(store, principal, project, name, MANAGE, "model.policy")
+    new = checked(new)
+    if new.approver_group is not None:
+        groups = {g.name: g.id for g in await store.users.groups()}
+        if new.approver_group not in groups:
+            raise InvalidInput(
+                f"There is no group named {new.approver_group!r}.", field="approverGroup"
+            )
+    for spec in new.checks:
+        if spec.dataset_version is not None:
+            version = (await store.datasets.versions_by_ids([spec.dataset_version])).get(
+                spec.dataset_version
+            )
+            if version is None or version.project_id != found.project.id:
+                raise InvalidInput(
+                    "A job check's dataset version must be one of this project's.", field="checks"
+                )
+    events: list[EventDraft] = [
+        audit.event(principal, "model.policy", "model", found.model.id, found.project.id),
+        feed.entry(
+            principal,
+            "model.policy",
+            "model",
+            found.model.id,
+            found.project.id,
+            f"set the promotion policy of model {found.model.name}: "
+            f"{len(new.checks)} check(s), {new.approvals} approval(s) for "
+            f"{', '.join(new.protected)}",
+            detail=json.loads(new.to_json()),
+        ),
+    ]
+    await store.models.set_policy(
+        found.model.id, new.to_json(), principal.user_id, now(), audit=events
+    )
+    return new
