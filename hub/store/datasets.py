@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import json
-import resource
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,7 +23,7 @@ from hub.errors import InvalidInput, LimitExceeded
 from hub.run_filter import And, Filter, Not, Or
 from hub.store._time import row_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
-from hub.store.remote import S3Access
+from hub.store.dataset_diffs import key_changes, quote
 
 _DATASET = "id, project_id, name, description, created_at, created_by, fixed_schema"
 _VERSION = (
@@ -58,11 +54,6 @@ def _version(row: tuple[Any, ...]) -> DatasetVersionRecord:
         r[12],
         r[13],
     )
-
-
-def quote(name: str) -> str:
-    """A column name as a SQL identifier (names are checked against the schema first)."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _dataset_by_name(cur: Cursor, project_id: str, name: str) -> DatasetRecord | None:
@@ -424,9 +415,10 @@ class DatasetStore:
     async def key_changes(
         self, before: list[str], after: list[str], key: str, compared: list[str]
     ) -> tuple[int, int, int, int]:
-        """Rows added, removed, changed by ``key``, and repeated keys (see ``_key_changes``)."""
+        """Rows added, removed, changed by ``key``, and repeated keys (see
+        :func:`hub.store.dataset_diffs.key_changes`)."""
         try:
-            return await self._db.read(_key_changes, before, after, key, compared)
+            return await self._db.read(key_changes, before, after, key, compared)
         except LimitExceeded:
             raise LimitExceeded(
                 f"Matching the rows of both versions by {key} needed more memory than the hub "
@@ -567,120 +559,3 @@ class DatasetStore:
             return note
 
         return await self._db.audited_write(audit, replace)
-
-
-# Run as a plain script (-I: isolated, not as part of the hub package): the reader imports only
-# DuckDB, starts fast and needs little memory of its own.
-WORKER = Path(__file__).with_name("dataset_worker.py")
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Converted:
-    """What the worker made of an upload: a Parquet file, its shape and profile."""
-
-    rows: int
-    schema: list[dict[str, str]]
-    profile: dict[str, Any]
-
-
-class ConversionError(Exception):
-    """The worker could not read the file; the message says why, in words for people."""
-
-
-def _limits(memory_bytes: int, output_bytes: int) -> Any:
-    def apply() -> None:  # runs in the child, before it starts
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (output_bytes, output_bytes))
-
-    return apply
-
-
-async def convert(
-    source: Path | str,
-    kind: str,
-    target: Path,
-    *,
-    memory_mb: int,
-    seconds: float,
-    output_bytes: int,
-    s3: S3Access | None = None,
-) -> Converted:
-    """Parse ``source`` (a file, or an ``s3://`` address read with ``s3``) in a separate
-    process with memory, output and time limits (``hub.store.dataset_worker``) and write it to
-    ``target`` as Parquet."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-I",
-        str(WORKER),
-        str(source),
-        kind,
-        str(target),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        preexec_fn=_limits(memory_mb * 1024 * 1024, output_bytes),
-    )
-    options = (s3.for_worker() if s3 else "{}").encode()
-    try:
-        out, err = await asyncio.wait_for(process.communicate(options), timeout=seconds)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise ConversionError(
-            f"Reading the file took longer than {seconds:.0f} s; split it or send Parquet."
-        ) from None
-    try:
-        result = json.loads(out.decode().strip().splitlines()[-1])
-    except (IndexError, ValueError):
-        # No answer: the process was killed by a limit, or died trying to allocate memory.
-        text = err.decode(errors="replace").lower()
-        memory = "memory" in text or "bad_alloc" in text or "cannot allocate" in text
-        if memory or (process.returncode or 0) < 0:
-            raise ConversionError(
-                "Reading the file needed more memory or output than an upload may use; split "
-                "it or send Parquet."
-            ) from None
-        raise ConversionError(
-            f"The file could not be read (the reader stopped with status {process.returncode})."
-        ) from None
-    if "error" in result:
-        raise ConversionError(result["error"])
-    return Converted(result["rows"], result["schema"], result["profile"])
-
-
-def _key_changes(
-    cur: Cursor, before: list[str], after: list[str], key: str, compared: list[str]
-) -> tuple[int, int, int, int]:
-    """Rows added, removed and changed (in any of the ``compared`` columns) between two
-    versions matched by ``key``, and how many key values repeat (which blurs "changed").
-
-    One full join of (key, hash of the compared values) per side: DuckDB materialises a CTE
-    used more than once, so joining whole rows copied both versions (every compared column)
-    into memory up to the limit and then to disk. Nested values are hashed as JSON (a NULL
-    list and an empty one hash alike). Two rows whose 64-bit hashes collide count as unchanged."""
-    k = quote(key)
-    types = dict(
-        cur.execute(
-            "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))",
-            [after],
-        ).fetchall()
-    )
-    nested = ("[", "STRUCT", "MAP", "UNION")
-    values = ", ".join(
-        f"to_json({quote(c)})" if any(n in types.get(c, "") for n in nested) else quote(c)
-        for c in compared
-    )
-    side = f"SELECT {k} AS k, hash({values or 'NULL'}) AS h FROM read_parquet(?)"
-    row = cur.execute(
-        f"""SELECT count(*) FILTER (WHERE b.h IS NULL), count(*) FILTER (WHERE a.h IS NULL),
-                   count(*) FILTER (WHERE b.h <> a.h)
-            FROM ({side}) b FULL OUTER JOIN ({side}) a ON b.k = a.k""",
-        [before, after],
-    ).fetchone()
-    repeated = cur.execute(
-        f"SELECT (SELECT count(*) - count(DISTINCT {k}) FROM read_parquet(?)) "
-        f"+ (SELECT count(*) - count(DISTINCT {k}) FROM read_parquet(?))",
-        [before, after],
-    ).fetchone()
-    assert row is not None and repeated is not None
-    return int(row[0]), int(row[1]), int(row[2]), int(repeated[0])

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hub.store.datasets import WORKER
+from hub.store.dataset_conversion import WORKER
 
 
 def run_worker(source: Path, target: Path) -> dict:  # type: ignore[type-arg]

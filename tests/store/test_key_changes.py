@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from hub.store.datasets import _key_changes
+from hub.store.dataset_diffs import key_changes
 
 
 def counts(tmp_path: Path, before: pl.DataFrame, after: pl.DataFrame) -> tuple[int, ...]:
@@ -16,7 +16,7 @@ def counts(tmp_path: Path, before: pl.DataFrame, after: pl.DataFrame) -> tuple[i
     before.write_parquet(b)
     after.write_parquet(a)
     compared = [c for c in after.columns if c != "id"]
-    return _key_changes(duckdb.connect(), [str(b)], [str(a)], "id", compared)
+    return key_changes(duckdb.connect(), [str(b)], [str(a)], "id", compared)
 
 
 def test_added_removed_changed_and_repeated(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from hub.services.policy.principal import Principal
 from hub.services.tracking import projects
 from hub.settings import Settings
 from hub.store import Store
-from hub.store.datasets import ConversionError, convert
+from hub.store.dataset_conversion import ConversionError, convert
 from hub.store.objects import sha256_of
 from hub.store.remote import RemoteError, split_uri
 

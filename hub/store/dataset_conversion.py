@@ -1,0 +1,101 @@
+"""Reading an upload in a worker process of its own (``dataset_worker.py``, held to
+SALON_DATASET_WORKER_MEMORY_MB and _SECONDS): CSV or Parquet in, one Parquet file with its
+schema and profile out. A file that is too big, too slow or malformed costs the worker, never
+the hub."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import resource
+import sys
+from pathlib import Path
+from typing import Any
+
+from hub.store.remote import S3Access
+
+_DATASET = "id, project_id, name, description, created_at, created_by, fixed_schema"
+_VERSION = (
+    "id, dataset_id, project_id, number, parent_id, author, message, created_at, content_hash, "
+    "row_count, size_bytes, schema_json, profile_json, source"
+)
+
+
+# Run as a plain script (-I: isolated, not as part of the hub package): the reader imports only
+# DuckDB, starts fast and needs little memory of its own.
+WORKER = Path(__file__).with_name("dataset_worker.py")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Converted:
+    """What the worker made of an upload: a Parquet file, its shape and profile."""
+
+    rows: int
+    schema: list[dict[str, str]]
+    profile: dict[str, Any]
+
+
+class ConversionError(Exception):
+    """The worker could not read the file; the message says why, in words for people."""
+
+
+def _limits(memory_bytes: int, output_bytes: int) -> Any:
+    def apply() -> None:  # runs in the child, before it starts
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (output_bytes, output_bytes))
+
+    return apply
+
+
+async def convert(
+    source: Path | str,
+    kind: str,
+    target: Path,
+    *,
+    memory_mb: int,
+    seconds: float,
+    output_bytes: int,
+    s3: S3Access | None = None,
+) -> Converted:
+    """Parse ``source`` (a file, or an ``s3://`` address read with ``s3``) in a separate
+    process with memory, output and time limits (``hub.store.dataset_worker``) and write it to
+    ``target`` as Parquet."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-I",
+        str(WORKER),
+        str(source),
+        kind,
+        str(target),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        preexec_fn=_limits(memory_mb * 1024 * 1024, output_bytes),
+    )
+    options = (s3.for_worker() if s3 else "{}").encode()
+    try:
+        out, err = await asyncio.wait_for(process.communicate(options), timeout=seconds)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise ConversionError(
+            f"Reading the file took longer than {seconds:.0f} s; split it or send Parquet."
+        ) from None
+    try:
+        result = json.loads(out.decode().strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        # No answer: the process was killed by a limit, or died trying to allocate memory.
+        text = err.decode(errors="replace").lower()
+        memory = "memory" in text or "bad_alloc" in text or "cannot allocate" in text
+        if memory or (process.returncode or 0) < 0:
+            raise ConversionError(
+                "Reading the file needed more memory or output than an upload may use; split "
+                "it or send Parquet."
+            ) from None
+        raise ConversionError(
+            f"The file could not be read (the reader stopped with status {process.returncode})."
+        ) from None
+    if "error" in result:
+        raise ConversionError(result["error"])
+    return Converted(result["rows"], result["schema"], result["profile"])
