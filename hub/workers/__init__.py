@@ -12,10 +12,16 @@ import contextlib
 import dataclasses
 
 from hub.auth.keys import KeyRing
-from hub.services.collaboration.webhooks import Deliverer
 from hub.settings import Settings
 from hub.store import Store
-from hub.workers import audit_checkpoints, backups, cluster_sampling, digests, model_checks
+from hub.workers import (
+    audit_checkpoints,
+    backups,
+    cluster_sampling,
+    digests,
+    model_checks,
+    webhooks,
+)
 
 
 @dataclasses.dataclass
@@ -43,5 +49,5 @@ def start(store: Store, settings: Settings, keys: KeyRing) -> Running:
     ]
     return Running(
         [asyncio.create_task(loop) for loop in loops],
-        asyncio.create_task(Deliverer(store, settings).run()),
+        asyncio.create_task(webhooks.run(store, settings)),
     )

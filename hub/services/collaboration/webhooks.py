@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import logging
 import secrets
@@ -33,7 +32,6 @@ from hub.services.policy.permissions import MANAGE
 from hub.services.policy.principal import Principal
 from hub.settings import Settings
 from hub.store import Store
-from hub.store.database import Committed
 
 log = logging.getLogger("salon.webhooks")
 FORMATS = ("standard", "slack")
@@ -169,7 +167,9 @@ def payload(hook: WebhookRecord, entry: ActivityRecord, actor: str, project: str
 
 
 class Deliverer:
-    """Sends due outbox messages; runs as a task of the hub for as long as it serves."""
+    """Sends due outbox messages, a round at a time (``deliver_due``): each webhook's in order,
+    retried with pauses and disabled after too many failures in a row. The hub's webhook worker
+    (``hub/workers/webhooks.py``) calls it whenever a change commits, and every second."""
 
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
@@ -177,31 +177,9 @@ class Deliverer:
         self.disable_after = settings.webhook_disable_after
         self.timeout = settings.webhook_timeout_seconds
         self._pool = client(networks(settings.webhook_allow_networks))
-        self._wake = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
 
-    def nudge(self, committed: Committed) -> None:
-        """Called (from any thread) when a change commits: new entries may be in the outbox."""
-        if self._loop is not None and committed.entries:
-            self._loop.call_soon_threadsafe(self._wake.set)
-
-    async def run(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self.store.db.listeners.append(self.nudge)
-        try:
-            while True:
-                try:
-                    sent = await self.deliver_due()
-                except Exception:
-                    log.exception("Delivering webhooks failed; trying again shortly")
-                    sent = 0
-                if not sent:
-                    self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-        finally:
-            self.store.db.listeners.remove(self.nudge)
-            await self._pool.aclose()
+    async def close(self) -> None:
+        await self._pool.aclose()
 
     async def deliver_due(self) -> int:
         """One round: every due message, each webhook's in order, webhooks side by side."""
