@@ -1,6 +1,7 @@
 """The model registry: models, versions registered from runs, aliases such as ``production``,
 the promotion policy guarding them, reviewers' verdicts, and the gate that says whether an
-alias may move.
+alias may move. This module finds and reads; ``registration`` registers versions and sets
+policies, ``promotion`` holds the gate, alias moves and reviews.
 
 Rights: readers of a project see its models; editors register versions, create models, re-run
 checks and move unprotected aliases; commenters and up approve or request changes (never on a
