@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import discussion, hub_client, share
+from dashboard import dataset_client, discussion, share
 from dashboard.charts import mean_change_figure
 from dashboard.lineage_chart import lineage_figure
 from dashboard.tables import profile_table
@@ -23,7 +23,7 @@ VOTES = {"": None, "👍": 1, "👎": -1}
 
 def annotate_page(project: str, name: str, number: int, shown: dict[str, Any]) -> None:
     """An editable copy of the page: label, note and thumbs per row, saved as annotations."""
-    marks = load(hub_client.row_annotations, project, name, number)
+    marks = load(dataset_client.row_annotations, project, name, number)
     numbers = shown["rowNumbers"]
     first = shown["columns"][: min(3, len(shown["columns"]))]
     frame = pd.DataFrame([row[: len(first)] for row in shown["rows"]], columns=first)
@@ -56,7 +56,7 @@ def annotate_page(project: str, name: str, number: int, shown: dict[str, Any]) -
         if not changed:
             st.info("Nothing changed on this page.")
         else:
-            result = load(hub_client.annotate, project, name, number, changed)
+            result = load(dataset_client.annotate, project, name, number, changed)
             if result["__typename"] == "Annotated":
                 st.success(f"Saved {result['count']} annotation(s).")
             else:
@@ -65,7 +65,7 @@ def annotate_page(project: str, name: str, number: int, shown: dict[str, Any]) -
         right.caption(":material/lock: Editors publish annotations as a new version.")
     elif right.button("Publish annotations as a new version", icon=":material/publish:"):
         result = load(
-            hub_client.publish_annotations,
+            dataset_client.publish_annotations,
             project,
             name,
             number,
@@ -79,7 +79,7 @@ def annotate_page(project: str, name: str, number: int, shown: dict[str, Any]) -
 
 st.title("Datasets")
 project = pick_project()
-found = load(hub_client.datasets, project)
+found = load(dataset_client.datasets, project)
 if not found:
     st.info(
         "This project has no datasets yet"
@@ -93,7 +93,7 @@ if names:
     st.query_params["dataset"] = name
 
 if name is not None:
-    data = load(hub_client.dataset_version, project, name, None)
+    data = load(dataset_client.dataset_version, project, name, None)
     if data is None:
         st.warning("This dataset is not there any more, or you may not see it.")
         st.stop()
@@ -105,7 +105,7 @@ if name is not None:
         format_func=lambda n: f"version {n}" + (" (latest)" if n == numbers[0] else ""),
     )
     if number != numbers[0]:
-        data = load(hub_client.dataset_version, project, name, number)
+        data = load(dataset_client.dataset_version, project, name, number)
         if data is None:
             st.warning("This version is not there any more, or you may not see it.")
             st.stop()
@@ -201,7 +201,7 @@ if name is not None:
         page = right.number_input("Page", min_value=1, max_value=pages, value=1)
         order = None if sort == "(as stored)" else [f"{sort} {'desc' if descending else 'asc'}"]
         shown = load(
-            hub_client.dataset_rows,
+            dataset_client.dataset_rows,
             project,
             name,
             number,
@@ -236,7 +236,7 @@ if name is not None:
                 "Match rows by", ["(do not match rows)", *[c["name"] for c in current["columns"]]]
             )
             key = None if key_column == "(do not match rows)" else key_column
-            result = load(hub_client.compare_versions, project, name, before, after, key)
+            result = load(dataset_client.compare_versions, project, name, before, after, key)
             if result["__typename"] != "DatasetComparison":
                 st.warning(result["message"])
             else:
@@ -247,7 +247,7 @@ if name is not None:
                     st.caption("Keys and identifiers are left out; hover a bar for both averages.")
 
     with graph:
-        uses = load(hub_client.lineage, project, name, number)
+        uses = load(dataset_client.lineage, project, name, number)
         if not uses:
             st.info(f"No run has recorded using version {number} yet.")
         else:
@@ -259,7 +259,7 @@ if name is not None:
         old = next(c for c in current["columns"] if c["name"] == column)["description"]
         text = st.text_area("What it holds, in plain words", value=old, max_chars=2000)
         if st.form_submit_button("Save description"):
-            result = load(hub_client.describe_column, project, name, column, text)
+            result = load(dataset_client.describe_column, project, name, column, text)
             if result["__typename"] == "DatasetColumn":
                 st.success(f"Saved the description of {column}.")
             else:
@@ -295,7 +295,7 @@ with st.form("upload", clear_on_submit=True):
         else:
             with st.spinner("Reading and profiling the file…"):
                 said = load(
-                    hub_client.upload_dataset,
+                    dataset_client.upload_dataset,
                     project,
                     target.strip(),
                     upload.name,

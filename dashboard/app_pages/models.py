@@ -6,7 +6,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import discussion, hub_client, model_client, share
+from dashboard import dataset_client, discussion, model_client, share
 from dashboard.discussion import when
 from dashboard.hub_client import HubError
 from dashboard.ui import load, may, not_allowed, pick_project
@@ -62,7 +62,7 @@ def prediction_reviews(project: str, version: dict[str, Any]) -> None:
             icon=":material/rate_review:",
         )
     with st.popover("Ask for a review of its predictions", icon=":material/add:"):
-        tables = [d["name"] for d in hub_client.datasets(project)]
+        tables = [d["name"] for d in dataset_client.datasets(project)]
         with st.form(f"start:{version['id']}"):
             table = st.selectbox(
                 "Predictions table",
