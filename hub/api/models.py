@@ -495,7 +495,7 @@ class ModelMutations:
             move = await promotion.move_alias(
                 ctx.store, ctx.principal, project, model, alias, version
             )
-            numbers = await model_views.versions_by_ids(
+            numbers = await model_views.numbers(
                 ctx.store, [i for i in (move.version_id, move.previous_id) if i]
             )
             return MoveType(

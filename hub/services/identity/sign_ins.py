@@ -33,15 +33,17 @@ async def record_attempt(
     await store.audit.record([attempt(user_id, address, outcome)])
 
 
+def _active(user: UserRecord | None) -> UserRecord | None:
+    return user if user is not None and user.disabled_at is None else None
+
+
 def active_user_sync(store: Store, user_id: str) -> UserRecord | None:
     """The person, unless their account is gone or disabled."""
-    user = store.users.by_id_sync(user_id)
-    return user if user is not None and user.disabled_at is None else None
+    return _active(store.users.by_id_sync(user_id))
 
 
 async def active_user(store: Store, user_id: str) -> UserRecord | None:
-    user = await store.users.by_id(user_id)
-    return user if user is not None and user.disabled_at is None else None
+    return _active(await store.users.by_id(user_id))
 
 
 async def session_person(

@@ -101,7 +101,7 @@ async def versions(
     return views
 
 
-async def versions_by_ids(store: Store, version_ids: Sequence[str]) -> dict[str, int]:
+async def numbers(store: Store, version_ids: Sequence[str]) -> dict[str, int]:
     """Version numbers by id, for versions a change just named (an alias's old and new)."""
     found = await names.model_versions(store, [i for i in version_ids if i])
     return {i: v.number for i, v in found.items()}
