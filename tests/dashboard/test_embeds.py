@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from hub.clock import now
@@ -260,7 +260,11 @@ def test_a_wiki_page_embeds_live_views_and_refuses_bad_links(
                 {"id": revoked_now},
             )
             frame_text(page, "comparison", "This link was revoked")
-            assert page.frame_locator("#comparison").locator(".js-plotly-plot").count() == 0
+            # Streamlit removes the previous run's elements when the redraw ends, a moment after
+            # the message shows: wait for the chart to leave rather than look once.
+            expect(page.frame_locator("#comparison").locator(".js-plotly-plot")).to_have_count(
+                0, timeout=30_000
+            )
             # Nothing was stored for the dashboard's site: the views needed no cookie.
             assert context.cookies(embed_dashboard) == []
 
