@@ -279,7 +279,7 @@ async def entries(store: Store, found: list[ActivityRecord]) -> list[ActivityEnt
             object_id=strawberry.ID(e.object_id) if e.object_id else None,
             target_kind=e.target_kind,
             target_id=strawberry.ID(e.target_id) if e.target_id else None,
-            detail=json.loads(e.detail),
+            detail=JSON(dict(e.detail)),
         )
         for e in found
     ]

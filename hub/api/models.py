@@ -3,7 +3,6 @@ reviews and the gate."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,10 +12,9 @@ from hub.api.context import Info, selected
 from hub.api.errors import Errors, result_of
 from hub.api.reviews import QueueType, queue_types
 from hub.api.runs import KeyValueInput, KeyValueType
-from hub.domain.registry import ModelCheck, ModelRecord, ModelVersionRecord
+from hub.domain.registry import CheckSpec, ModelCheck, ModelRecord, ModelVersionRecord, Policy
 from hub.services.collaboration.markdown import render
 from hub.services.registry import model_checks, model_views, models, promotion, registration
-from hub.services.registry.model_policy import CheckSpec, Policy, inputs_of, spec_of
 from hub.services.registry.model_views import EXPENSIVE
 
 if TYPE_CHECKING:
@@ -43,7 +41,7 @@ class CheckType:
 
     @classmethod
     def of(cls, check: ModelCheck) -> CheckType:
-        spec = spec_of(check.spec_json)
+        spec = check.spec
         return cls(
             id=strawberry.ID(check.id),
             kind=check.kind,
@@ -212,7 +210,6 @@ def version_type(
     queues: list[QueueType],
 ) -> VersionType:
     v, gate = view.version, view.gate
-    inputs = inputs_of(v.input_schema_json)
     return VersionType(
         id=strawberry.ID(v.id),
         model=model.name,
@@ -221,12 +218,14 @@ def version_type(
         run_id=strawberry.ID(v.run_id),
         source=v.source,
         description=v.description,
-        tags=[KeyValueType(key=k, value=val) for k, val in json.loads(v.tags_json).items()],
-        input_schema=None if inputs is None else [InputType(name=n, type=t) for n, t in inputs],
+        tags=[KeyValueType(key=k, value=val) for k, val in v.tags.items()],
+        input_schema=None
+        if v.inputs is None
+        else [InputType(name=c.name, type=c.type) for c in v.inputs],
         aliases=list(view.aliases),
         created_by=view.name(v.created_by),
         created_at=v.created_at,
-        policy=PolicyType.of(Policy.from_json(v.policy_json) if "policy" in wanted else Policy()),
+        policy=PolicyType.of(v.policy if "policy" in wanted else Policy()),
         checks=[CheckType.of(c) for c in view.checks],
         reviews=[
             ReviewType(

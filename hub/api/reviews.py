@@ -3,7 +3,6 @@ tally, close it, publish the reviewed labels as a new dataset version."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -99,7 +98,7 @@ async def queue_types(store: Store, queues: list[ReviewQueue]) -> list[QueueType
             dataset_version=tables[q.dataset_version_id].number,
             prediction_column=q.prediction_column,
             truth_column=q.truth_column,
-            labels=json.loads(q.labels_json),
+            labels=list(q.labels),
             per_item=q.per_item,
             instructions=q.instructions,
             instructions_html=render(q.instructions),
@@ -214,7 +213,7 @@ class ReviewQueries:
                 dataset=opened.found.dataset.name,
                 dataset_version=opened.record.number,
                 instructions_html=render(opened.queue.instructions),
-                labels=json.loads(opened.queue.labels_json),
+                labels=list(opened.queue.labels),
                 total=page.total,
                 judged_by_me=page.judged_by_me,
                 samples=[

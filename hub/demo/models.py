@@ -15,10 +15,10 @@ from PIL import Image, ImageDraw
 
 from hub.demo.datasets import DEFECTS, LINES
 from hub.demo.discussions import as_person
+from hub.domain.registry import CheckSpec, Policy
 from hub.services.data import dataset_uploads
 from hub.services.policy.principal import SYSTEM, Principal
 from hub.services.registry import promotion, registration, reviews
-from hub.services.registry.model_policy import CheckSpec, Policy
 from hub.services.tracking import artifacts, runs
 from hub.settings import Settings
 from hub.store import Store

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Any
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -60,7 +62,7 @@ class ActivityDraft:
     object_kind: str
     object_id: str | None
     summary: str
-    detail: str = "{}"  # JSON
+    detail: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     target_kind: str | None = None
     target_id: str | None = None
     guard_kind: str | None = None
@@ -83,7 +85,7 @@ class ActivityRecord:
     guard_kind: str | None
     guard_id: str | None
     summary: str
-    detail: str
+    detail: Mapping[str, Any]  # what a reader needs besides the summary (excerpt, status)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -4,7 +4,17 @@ runs."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Column:
+    """A column of a table: its name and its DuckDB type (``BIGINT``, ``VARCHAR``...)."""
+
+    name: str
+    type: str
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -43,8 +53,8 @@ class DatasetVersionRecord:
     content_hash: str
     row_count: int
     size_bytes: int
-    schema_json: str
-    profile_json: str
+    schema: tuple[Column, ...]
+    profile: Mapping[str, Mapping[str, Any]]  # per column: nulls, distinct, min, max, mean...
     source: str
 
 

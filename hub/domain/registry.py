@@ -4,7 +4,56 @@ queues."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from datetime import datetime
+
+from hub.domain.data import Column
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CheckSpec:
+    """One check of a promotion policy (see services/registry/model_policy for their kinds)."""
+
+    kind: str
+    name: str = ""
+    metric: str | None = None
+    op: str = ">="
+    value: float | None = None
+    than: str = "production"  # the alias a no_worse or schema check compares with
+    by: float = 0.0  # how much worse is allowed
+    higher_is_better: bool = True
+    entrypoint: str | None = None
+    gpus: float = 0.0
+    dataset_version: str | None = None  # given to a job check as SALON_DATASET_PATH
+    samples: int = 20  # a review check: samples the reviewers must have decided
+
+    @property
+    def title(self) -> str:
+        if self.name:
+            return self.name
+        if self.kind == "metric":
+            return f"{self.metric} {self.op} {self.value:g}"
+        if self.kind == "no_worse":
+            return f"{self.metric} no worse than {self.than}" + (
+                f" by more than {self.by:g}" if self.by else ""
+            )
+        if self.kind == "schema":
+            return f"inputs compatible with {self.than}"
+        if self.kind == "review":
+            return f"reviewers judge {self.value:.0%} or more correct ({self.samples} samples)"
+        return f"job: {(self.entrypoint or '')[:60]}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Policy:
+    """A model's promotion policy: the aliases it protects and what a version needs first."""
+
+    protected: tuple[str, ...] = ("production",)
+    checks: tuple[CheckSpec, ...] = ()
+    approvals: int = 0
+    approver_group: str | None = None  # approvals count only from its members, when set
+    auto_move: str | None = None  # the alias to move once the version satisfies the policy
+
 
 MODEL_CHECK_STATUSES = ("queued", "running", "passed", "failed")
 
@@ -31,9 +80,9 @@ class ModelVersionRecord:
     run_id: str
     source: str
     description: str
-    tags_json: str
-    input_schema_json: str | None
-    policy_json: str  # the model's policy when the version was registered: its gate
+    tags: Mapping[str, str]
+    inputs: tuple[Column, ...] | None  # the inputs the model takes, when its signature says
+    policy: Policy  # the model's policy when the version was registered: its gate
     created_by: str
     created_at: datetime
 
@@ -65,7 +114,7 @@ class ModelCheck:
     version_id: str
     position: int
     kind: str  # metric | no_worse | schema | job
-    spec_json: str
+    spec: CheckSpec
     status: str  # queued | running | passed | failed
     detail: str
     job_id: str | None
@@ -92,7 +141,7 @@ class ReviewQueue:
     dataset_version_id: str
     prediction_column: str
     truth_column: str | None
-    labels_json: str
+    labels: tuple[str, ...]  # the labels a reviewer may choose from
     per_item: int
     instructions: str
     created_by: str

@@ -4,6 +4,7 @@ artifacts, logged models and the datasets runs read."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from datetime import datetime
 
 import pyarrow as pa
@@ -118,8 +119,8 @@ class LoggedModelRecord:
     model_type: str
     status: str
     status_message: str
-    params_json: str
-    tags_json: str
+    params: Mapping[str, str]
+    tags: Mapping[str, str]
     created_by: str
     created_at: datetime
     updated_at: datetime
@@ -149,7 +150,7 @@ class RunInputRecord:
     source: str
     schema: str
     profile: str
-    tags_json: str
+    tags: Mapping[str, str]
     logged_at: datetime
 
 

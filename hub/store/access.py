@@ -7,7 +7,7 @@ from typing import Any
 
 from hub.domain.audit import EventDraft
 from hub.domain.identity import MembershipRecord
-from hub.store._time import to_naive, to_utc
+from hub.store._rows import to_naive, to_utc
 from hub.store.database import Cursor, Database
 
 _COLUMNS = "project_id, subject_kind, subject_id, role, pii, granted_by, granted_at"

@@ -22,7 +22,7 @@ from hub.domain.collaboration import (
     NotificationRecord,
 )
 from hub.ids import new_id
-from hub.store._time import maybe_utc, to_naive, to_utc
+from hub.store._rows import mapping_of, maybe_utc, record_of, row_of, to_naive, to_utc
 
 if TYPE_CHECKING:
     from hub.store.database import Database
@@ -66,13 +66,7 @@ def append(cur: Cursor, drafts: Sequence[ActivityDraft], at: datetime) -> list[A
     if entries:
         cur.executemany(
             f"INSERT INTO activity ({_COLUMNS}) VALUES ({', '.join('?' * 13)})",
-            [
-                [
-                    to_naive(e.at) if f.name == "at" else getattr(e, f.name)
-                    for f in dataclasses.fields(ActivityRecord)
-                ]
-                for e in entries
-            ],
+            [row_of(e) for e in entries],
         )
     if notices:
         cur.executemany(
@@ -100,7 +94,7 @@ def _enqueue(cur: Cursor, entry: ActivityRecord, at: datetime) -> None:
 
 
 def _entry(row: tuple[Any, ...]) -> ActivityRecord:
-    return ActivityRecord(row[0], to_utc(row[1]), *row[2:13])
+    return record_of(ActivityRecord, row, {"detail": mapping_of})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from hub.domain.audit import EventDraft
 from hub.domain.tracking import ArtifactRecord
-from hub.store._time import record_of, row_of
+from hub.store._rows import record_of, row_of
 from hub.store.database import Cursor, Database
 
 _COLUMNS = "owner_kind, owner_id, path, digest, size, created_by, created_at"

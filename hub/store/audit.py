@@ -18,13 +18,16 @@ import hashlib
 import json
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
 
 from hub.domain.audit import AuditDraft, AuditEvent, AuditQuery, ChainReport
-from hub.store._time import to_naive, to_utc
+from hub.store._rows import to_naive, to_utc
+
+if TYPE_CHECKING:
+    from hub.store.database import Database
 
 GENESIS = "0" * 64
 _FIELDS = (
@@ -179,7 +182,7 @@ def export(cur: Cursor, query: AuditQuery, batch_rows: int = 100_000) -> Iterato
 class AuditStore:
     """Reads the audit trail and records events that accompany no change."""
 
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     async def record(self, events: Sequence[AuditDraft]) -> None:
@@ -199,11 +202,11 @@ class AuditStore:
         return found
 
     def export(self, query: AuditQuery) -> AsyncIterator[pa.RecordBatch]:
-        return self._db.stream(export, query)  # type: ignore[no-any-return]
+        return self._db.stream(export, query)
 
     async def verify(self, checkpoints: Sequence[tuple[int, str]] = ()) -> ChainReport:
         report: ChainReport = await self._db.read(verify, checkpoints)
         return report
 
     def verify_sync(self, checkpoints: Sequence[tuple[int, str]] = ()) -> ChainReport:
-        return self._db.read_sync(verify, checkpoints)  # type: ignore[no-any-return]
+        return self._db.read_sync(verify, checkpoints)

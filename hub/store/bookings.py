@@ -12,7 +12,7 @@ from typing import Any
 from hub.domain.audit import EventDraft
 from hub.domain.cluster import Booking, Quota
 from hub.errors import Conflict
-from hub.store._time import maybe_utc, row_of, to_naive, to_utc
+from hub.store._rows import maybe_utc, row_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
 
 _BOOKING = ", ".join(f.name for f in dataclasses.fields(Booking))

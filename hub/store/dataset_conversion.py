@@ -13,14 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hub.domain.data import Column
 from hub.store.remote import S3Access
-
-_DATASET = "id, project_id, name, description, created_at, created_by, fixed_schema"
-_VERSION = (
-    "id, dataset_id, project_id, number, parent_id, author, message, created_at, content_hash, "
-    "row_count, size_bytes, schema_json, profile_json, source"
-)
-
 
 # Run as a plain script (-I: isolated, not as part of the hub package): the reader imports only
 # DuckDB, starts fast and needs little memory of its own.
@@ -32,7 +26,7 @@ class Converted:
     """What the worker made of an upload: a Parquet file, its shape and profile."""
 
     rows: int
-    schema: list[dict[str, str]]
+    schema: tuple[Column, ...]
     profile: dict[str, Any]
 
 
@@ -98,4 +92,5 @@ async def convert(
         ) from None
     if "error" in result:
         raise ConversionError(result["error"])
-    return Converted(result["rows"], result["schema"], result["profile"])
+    schema = tuple(Column(c["name"], c["type"]) for c in result["schema"])
+    return Converted(result["rows"], schema, result["profile"])

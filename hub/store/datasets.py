@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from hub.domain.data import (
 )
 from hub.errors import InvalidInput, LimitExceeded
 from hub.run_filter import And, Filter, Not, Or
-from hub.store._time import row_of, to_naive, to_utc
+from hub.store._rows import mapping_of, record_of, row_of, schema_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
 from hub.store.dataset_diffs import key_changes, quote
 
@@ -37,23 +37,7 @@ def _dataset(row: tuple[Any, ...]) -> DatasetRecord:
 
 
 def _version(row: tuple[Any, ...]) -> DatasetVersionRecord:
-    r = row
-    return DatasetVersionRecord(
-        r[0],
-        r[1],
-        r[2],
-        r[3],
-        r[4],
-        r[5],
-        r[6],
-        to_utc(r[7]),
-        r[8],
-        r[9],
-        r[10],
-        r[11],
-        r[12],
-        r[13],
-    )
+    return record_of(DatasetVersionRecord, row, {"schema": schema_of, "profile": mapping_of})
 
 
 def _dataset_by_name(cur: Cursor, project_id: str, name: str) -> DatasetRecord | None:
@@ -399,7 +383,7 @@ class DatasetStore:
     ) -> None:
         await self._db.read(_write_reviewed, paths, columns, prediction, verdicts, str(target))
 
-    def batches(self, paths: list[str], batch_rows: int = 100_000) -> Any:
+    def batches(self, paths: list[str], batch_rows: int = 100_000) -> AsyncIterator[pa.RecordBatch]:
         """Every row as Arrow record batches, produced on a worker thread."""
         return self._db.stream(_batches, paths, batch_rows)
 

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
-from datetime import datetime
 
 from hub.domain.audit import EventDraft
 from hub.domain.tracking import LoggedModelRecord, RunOutput
 from hub.errors import NotFound
-from hub.store._time import record_of, row_of, to_naive
+from hub.store._rows import mapping_of, record_of, row_of
 from hub.store.database import Cursor, Database
 
 _COLUMNS = (
     "id, project_id, experiment_id, run_id, name, model_type, status, status_message, params, "
     "tags, created_by, created_at, updated_at"
 )
+
+_DECODERS = {"params": mapping_of, "tags": mapping_of}
 
 
 def _create(cur: Cursor, model: LoggedModelRecord) -> LoggedModelRecord:
@@ -28,16 +28,14 @@ def _by_ids(cur: Cursor, ids: list[str]) -> list[LoggedModelRecord]:
     rows = cur.execute(
         f"SELECT {_COLUMNS} FROM logged_models WHERE id IN (SELECT unnest(?))", [ids]
     ).fetchall()
-    return [record_of(LoggedModelRecord, row) for row in rows]
+    return [record_of(LoggedModelRecord, row, _DECODERS) for row in rows]
 
 
-def _update(cur: Cursor, model_id: str, changes: dict[str, object]) -> LoggedModelRecord:
-    found = _by_ids(cur, [model_id])
-    if not found:
-        raise NotFound(f"No logged model with id {model_id!r}.")
-    updated = dataclasses.replace(found[0], **changes)  # type: ignore[arg-type]
-    cur.execute("DELETE FROM logged_models WHERE id = ?", [model_id])
-    return _create(cur, updated)
+def _replace(cur: Cursor, model: LoggedModelRecord) -> LoggedModelRecord:
+    if not _by_ids(cur, [model.id]):
+        raise NotFound(f"No logged model with id {model.id!r}.")
+    cur.execute("DELETE FROM logged_models WHERE id = ?", [model.id])
+    return _create(cur, model)
 
 
 def _in_experiments(
@@ -48,7 +46,7 @@ def _in_experiments(
         "AND (?::VARCHAR IS NULL OR name = ?) ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
         [experiment_ids, name, name, limit, offset],
     ).fetchall()
-    return [record_of(LoggedModelRecord, row) for row in rows]
+    return [record_of(LoggedModelRecord, row, _DECODERS) for row in rows]
 
 
 def _add_outputs(cur: Cursor, outputs: list[RunOutput]) -> None:
@@ -86,12 +84,11 @@ class LoggedModelStore:
             return {}
         return {m.id: m for m in await self._db.read(_by_ids, ids)}
 
-    async def update(
-        self, model_id: str, at: datetime, *, audit: Sequence[EventDraft], **changes: object
+    async def replace(
+        self, model: LoggedModelRecord, *, audit: Sequence[EventDraft]
     ) -> LoggedModelRecord:
-        """Change fields of a logged model (status, tags, params) and its update time."""
-        changes["updated_at"] = to_naive(at)
-        return await self._db.audited_write(audit, _update, model_id, changes)
+        """Store the changed model (status, tags, params, update time) in place of the old."""
+        return await self._db.audited_write(audit, _replace, model)
 
     async def in_experiments(
         self, experiment_ids: list[str], name: str | None, limit: int, offset: int

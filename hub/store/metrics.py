@@ -90,7 +90,8 @@ def _aggregate(points: pa.Table) -> list[dict[str, Any]]:
             ("value", "count"),
         ]
     )
-    return grouped.to_pylist()  # type: ignore[no-any-return]
+    summaries: list[dict[str, Any]] = grouped.to_pylist()
+    return summaries
 
 
 def _merged_summaries(

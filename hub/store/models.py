@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -15,9 +15,20 @@ from hub.domain.registry import (
     ModelRecord,
     ModelReview,
     ModelVersionRecord,
+    Policy,
 )
 from hub.errors import AlreadyExists, Conflict
-from hub.store._time import record_of, row_of, to_naive
+from hub.store._rows import (
+    Decoders,
+    columns_of,
+    encoded,
+    mapping_of,
+    policy_of,
+    record_of,
+    row_of,
+    spec_of,
+    to_naive,
+)
 from hub.store.database import Cursor, Database
 
 R = TypeVar("R")
@@ -41,7 +52,14 @@ _COLUMNS = {
 }
 
 
-_record = record_of
+_DECODERS: dict[type[Any], Decoders] = {
+    ModelVersionRecord: {"tags": mapping_of, "inputs": columns_of, "policy": policy_of},
+    ModelCheck: {"spec": spec_of},
+}
+
+
+def _record(kind: type[R], row: Sequence[Any]) -> R:
+    return record_of(kind, row, _DECODERS.get(kind))
 
 
 def _select(cur: Cursor, kind: type[R], where: str, params: list[Any], order: str) -> list[R]:
@@ -92,15 +110,16 @@ def _register(
     return model, version, made
 
 
-def _policy(cur: Cursor, model_id: str) -> str | None:
+def _policy(cur: Cursor, model_id: str) -> Policy:
     row = cur.execute("SELECT policy FROM model_policies WHERE model_id = ?", [model_id]).fetchone()
-    return str(row[0]) if row else None
+    return policy_of(row[0] if row else None)
 
 
-def _set_policy(cur: Cursor, model_id: str, policy_json: str, by: str, at: datetime) -> None:
+def _set_policy(cur: Cursor, model_id: str, policy: Policy, by: str, at: datetime) -> None:
     cur.execute("DELETE FROM model_policies WHERE model_id = ?", [model_id])
     cur.execute(
-        "INSERT INTO model_policies VALUES (?, ?, ?, ?)", [model_id, policy_json, by, to_naive(at)]
+        "INSERT INTO model_policies VALUES (?, ?, ?, ?)",
+        [model_id, encoded(policy), by, to_naive(at)],
     )
 
 
@@ -167,12 +186,13 @@ class ModelStore:
 
     async def named_with_policy(
         self, project_id: str, name: str
-    ) -> tuple[ModelRecord | None, str | None]:
-        """The model of that name and its policy's JSON, in one read."""
+    ) -> tuple[ModelRecord | None, Policy]:
+        """The model of that name and its policy (the default one for a new model), in one
+        read."""
 
-        def read(cur: Cursor) -> tuple[ModelRecord | None, str | None]:
+        def read(cur: Cursor) -> tuple[ModelRecord | None, Policy]:
             model = _model_named(cur, project_id, name)
-            return model, _policy(cur, model.id) if model else None
+            return model, _policy(cur, model.id) if model else Policy()
 
         return await self._db.read(read)
 
@@ -237,10 +257,12 @@ class ModelStore:
         await self._db.audited_write(audit, write)
 
     async def set_version_tags(
-        self, version_id: str, tags_json: str, *, audit: Sequence[EventDraft]
+        self, version_id: str, tags: Mapping[str, str], *, audit: Sequence[EventDraft]
     ) -> None:
         def write(cur: Cursor) -> None:
-            cur.execute("UPDATE model_versions SET tags = ? WHERE id = ?", [tags_json, version_id])
+            cur.execute(
+                "UPDATE model_versions SET tags = ? WHERE id = ?", [encoded(tags), version_id]
+            )
 
         await self._db.audited_write(audit, write)
 
@@ -275,13 +297,13 @@ class ModelStore:
 
     # policies
 
-    async def policy(self, model_id: str) -> str | None:
+    async def policy(self, model_id: str) -> Policy:
         return await self._db.read(_policy, model_id)
 
     async def set_policy(
-        self, model_id: str, policy_json: str, by: str, at: datetime, *, audit: Sequence[EventDraft]
+        self, model_id: str, policy: Policy, by: str, at: datetime, *, audit: Sequence[EventDraft]
     ) -> None:
-        await self._db.audited_write(audit, _set_policy, model_id, policy_json, by, at)
+        await self._db.audited_write(audit, _set_policy, model_id, policy, by, at)
 
     # aliases
 

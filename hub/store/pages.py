@@ -7,7 +7,7 @@ from typing import Any
 
 from hub.domain.audit import EventDraft
 from hub.domain.collaboration import PageRecord
-from hub.store._time import to_naive, to_utc
+from hub.store._rows import to_naive, to_utc
 from hub.store.database import Cursor, Database
 
 _COLUMNS = (

@@ -8,7 +8,7 @@ from typing import Any
 from hub.domain.audit import EventDraft
 from hub.domain.identity import MembershipRecord
 from hub.domain.tracking import ExperimentRecord, ProjectRecord
-from hub.store._time import to_naive, to_utc
+from hub.store._rows import to_naive, to_utc
 from hub.store.access import insert_membership
 from hub.store.database import Cursor, Database
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -10,17 +11,16 @@ from typing import Any
 from hub.domain.audit import EventDraft
 from hub.domain.registry import Judgement, ReviewQueue
 from hub.errors import Conflict
-from hub.store._time import maybe_utc, row_of, to_naive, to_utc
+from hub.store._rows import maybe_utc, row_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
 
-_QUEUE = ", ".join(
-    f.name if f.name != "labels_json" else "labels" for f in dataclasses.fields(ReviewQueue)
-)
+_QUEUE = ", ".join(f.name for f in dataclasses.fields(ReviewQueue))
 _JUDGEMENT = ", ".join(f.name for f in dataclasses.fields(Judgement))
 
 
 def _queue(row: tuple[Any, ...]) -> ReviewQueue:
     values = list(row)
+    values[6] = tuple(json.loads(values[6]))
     values[10], values[11] = to_utc(values[10]), maybe_utc(values[11])
     return ReviewQueue(*values)
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hub.domain.tracking import RunEnvironment, RunRecord
-from hub.store._time import maybe_utc, to_utc
+from hub.store._rows import maybe_utc, to_utc
 
 RUN_COLUMNS = (
     "r.id, r.project_id, r.experiment_id, r.name, r.status, r.user_name, r.notes, r.started_at, "

@@ -199,9 +199,9 @@ def search_runs(
     total = None
     if count:
         counted = cur.execute(f"SELECT count(*) {source}", [*join_params, *where_params])
-        total = int(counted.fetchone()[0])  # type: ignore[index]
+        (total,) = counted.fetchone() or (0,)
     if snapshot is None:  # every run there is now has an id up to the newest one
-        snapshot = cur.execute("SELECT max(id) FROM runs").fetchone()[0]  # type: ignore[index]
+        (snapshot,) = cur.execute("SELECT max(id) FROM runs").fetchone() or (None,)
     ids = [row[0] for row in page]
     found = (
         {

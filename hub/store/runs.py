@@ -13,7 +13,7 @@ from hub.domain.audit import EventDraft
 from hub.domain.tracking import KeyValue, RunInputRecord, RunPage, RunRecord
 from hub.errors import Conflict, NotFound
 from hub.run_filter import Filter, SortKey
-from hub.store._time import record_of, row_of, to_naive
+from hub.store._rows import mapping_of, record_of, row_of, to_naive
 from hub.store.database import Cursor, Database
 from hub.store.metrics import ingest_batch
 from hub.store.run_rows import RUN_COLUMNS, run_from_row
@@ -271,7 +271,7 @@ class RunStore:
                 [run_ids],
             ).fetchall()
         )
-        return [record_of(RunInputRecord, row) for row in rows]
+        return [record_of(RunInputRecord, row, {"tags": mapping_of}) for row in rows]
 
     async def param_keys(self, project_id: str) -> list[str]:
         """Distinct param names used in a project, for pickers and autocompletion."""

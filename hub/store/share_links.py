@@ -7,7 +7,7 @@ from datetime import datetime
 
 from hub.domain.audit import EventDraft
 from hub.domain.collaboration import ShareLinkRecord
-from hub.store._time import record_of, row_of, to_naive
+from hub.store._rows import record_of, row_of, to_naive
 from hub.store.database import Cursor, Database
 
 _COLUMNS = (

@@ -9,7 +9,7 @@ from typing import Any
 
 from hub.domain.audit import EventDraft
 from hub.domain.collaboration import TaskRecord
-from hub.store._time import maybe_utc, to_naive, to_utc
+from hub.store._rows import maybe_utc, to_naive, to_utc
 from hub.store.database import Cursor, Database
 
 _FIELDS = [f.name for f in dataclasses.fields(TaskRecord) if f.name != "links"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from hub.domain.audit import EventDraft
 from hub.domain.identity import TokenRecord
-from hub.store._time import maybe_utc, to_naive, to_utc
+from hub.store._rows import maybe_utc, to_naive, to_utc
 from hub.store.database import Cursor, Database
 
 _COLUMNS = (

@@ -10,7 +10,7 @@ from typing import Any
 
 from hub.domain.audit import EventDraft
 from hub.domain.collaboration import DeliveryRecord, WebhookRecord
-from hub.store._time import maybe_utc, row_of, to_naive, to_utc
+from hub.store._rows import maybe_utc, row_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
 
 _HOOK = ", ".join(f.name for f in dataclasses.fields(WebhookRecord))

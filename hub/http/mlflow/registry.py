@@ -6,7 +6,6 @@ guarded by a promotion policy stays guarded when moved through MLflow.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import TYPE_CHECKING
 
@@ -69,7 +68,7 @@ async def _mlflow_name(request: Request, found: FoundModel) -> str:
 
 
 def version_fields(name: str, version: ModelVersionRecord, aliases: list[ModelAlias]) -> Fields:
-    tags = json.loads(version.tags_json)
+    tags = dict(version.tags)
     return {
         "name": name,
         "version": str(version.number),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from connectors.mlflow import double
@@ -80,13 +79,9 @@ def run(
     }
 
 
-def tags_json(items: Sequence[tuple[str, str]]) -> str:
-    return json.dumps(dict(items))
-
-
 def dataset_input(item: RunInputRecord) -> Fields:
     return {
-        "tags": [{"key": k, "value": v} for k, v in json.loads(item.tags_json).items()],
+        "tags": [{"key": k, "value": v} for k, v in item.tags.items()],
         "dataset": {
             "name": item.name,
             "digest": item.digest,
@@ -111,10 +106,10 @@ def logged_model(model: LoggedModelRecord, metrics: Sequence[Fields] = ()) -> Fi
             "status_message": model.status_message,
             "model_type": model.model_type,
             "source_run_id": model.run_id or "",
-            "tags": [{"key": k, "value": v} for k, v in json.loads(model.tags_json).items()],
+            "tags": [{"key": k, "value": v} for k, v in model.tags.items()],
         },
         "data": {
-            "params": [{"key": k, "value": v} for k, v in json.loads(model.params_json).items()],
+            "params": [{"key": k, "value": v} for k, v in model.params.items()],
             "metrics": list(metrics),
         },
     }

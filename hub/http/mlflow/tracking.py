@@ -294,7 +294,7 @@ async def log_inputs(request: Request, fields: Fields) -> Fields:
                 text(dataset, "source", ""),
                 text(dataset, "schema", ""),
                 text(dataset, "profile", ""),
-                shapes.tags_json(pairs(item, "tags")),
+                dict(pairs(item, "tags")),
                 now(),
             )
         )

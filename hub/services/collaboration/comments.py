@@ -100,7 +100,7 @@ async def _check_anchor(store: Store, target: Target, anchor: Anchor | None) -> 
                 "A row filter or cell anchors a comment on a dataset version.", field="anchor"
             )
         version = (await store.datasets.versions_by_ids([target.id]))[target.id]
-        names = [c["name"] for c in json.loads(version.schema_json)]
+        names = [c.name for c in version.schema]
         if anchor.filter is not None:
             if len(anchor.filter) > 2000:
                 raise LimitExceeded(

@@ -160,7 +160,7 @@ def payload(hook: WebhookRecord, entry: ActivityRecord, actor: str, project: str
                 "objectId": entry.object_id,
                 "targetKind": entry.target_kind,
                 "targetId": entry.target_id,
-                "detail": json.loads(entry.detail),
+                "detail": dict(entry.detail),
             },
         }
     )

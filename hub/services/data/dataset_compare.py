@@ -4,7 +4,7 @@ with a summary in plain sentences."""
 from __future__ import annotations
 
 import dataclasses
-import json
+from collections.abc import Mapping
 from typing import Any
 
 from hub.errors import InvalidInput
@@ -46,7 +46,7 @@ class Comparison:
     summary: list[str]
 
 
-def _mean(profile: dict[str, Any]) -> float | None:
+def _mean(profile: Mapping[str, Any]) -> float | None:
     value = profile.get("mean")
     return None if value is None else float(value)
 
@@ -97,8 +97,8 @@ async def compare(
     when given) and per-column shifts. PII columns show counts only for those without the
     grant (their means are values too)."""
     old, new = await version(store, found, before), await version(store, found, after)
-    old_types = {c["name"]: c["type"] for c in json.loads(old.schema_json)}
-    new_types = {c["name"]: c["type"] for c in json.loads(new.schema_json)}
+    old_types = {c.name: c.type for c in old.schema}
+    new_types = {c.name: c.type for c in new.schema}
     common = [name for name in new_types if name in old_types]
     same_type = [name for name in common if old_types[name] == new_types[name]]
     added = [name for name in new_types if name not in old_types]
@@ -122,7 +122,7 @@ async def compare(
             [c for c in same_type if c != key],
         )
     masked = await masked_columns(store, found)
-    old_profile, new_profile = json.loads(old.profile_json), json.loads(new.profile_json)
+    old_profile, new_profile = old.profile, new.profile
     shifts = []
     for name in same_type:
         a, b = old_profile.get(name, {}), new_profile.get(name, {})

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from hub.clock import now
 from hub.domain.audit import EventDraft
-from hub.domain.data import DatasetFile, DatasetRecord, DatasetVersionRecord
+from hub.domain.data import Column, DatasetFile, DatasetRecord, DatasetVersionRecord
 from hub.errors import InvalidInput, LimitExceeded
 from hub.ids import new_id
 from hub.services.data.datasets import KINDS, Found, find
@@ -66,13 +66,13 @@ async def ensure_dataset(
     return await find(store, principal, project_name, name, WRITE, action)
 
 
-async def _check_schema(store: Store, found: Found, schema: list[dict[str, str]]) -> None:
+async def _check_schema(store: Store, found: Found, schema: tuple[Column, ...]) -> None:
     """For a dataset with a fixed schema: the new version must keep the latest's columns."""
     latest = await store.datasets.versions([found.dataset.id])
     if not latest:
         return
-    before = {c["name"]: c["type"] for c in json.loads(latest[0].schema_json)}
-    after = {c["name"]: c["type"] for c in schema}
+    before = {c.name: c.type for c in latest[0].schema}
+    after = {c.name: c.type for c in schema}
     problems = [f"{n} is missing" for n in before if n not in after]
     problems += [f"{n} is new" for n in after if n not in before]
     problems += [
@@ -236,8 +236,8 @@ async def store_version(
         content,
         converted.rows,
         size,
-        json.dumps(converted.schema),
-        json.dumps(converted.profile),
+        converted.schema,
+        converted.profile,
         Path(filename).name[:255],
     )
     return await store.datasets.add_version(
@@ -386,8 +386,8 @@ async def register(
         content,
         converted.rows,
         source.size_bytes,
-        json.dumps(converted.schema),
-        json.dumps(converted.profile),
+        converted.schema,
+        converted.profile,
         source.location,
     )
     events = _announce(principal, "dataset.register", found, converted.rows, "registered")

@@ -4,7 +4,6 @@ child version."""
 from __future__ import annotations
 
 import dataclasses
-import json
 
 from hub.clock import now
 from hub.domain.data import Annotation, DatasetVersionRecord
@@ -105,7 +104,7 @@ async def publish_annotations(
     columns ``label``, ``annotation_note`` and ``vote`` (editors and up)."""
     if not await store.datasets.annotations(record.id):
         raise InvalidInput(f"Version {record.number} has no annotations to publish.")
-    names = [c["name"] for c in json.loads(record.schema_json)]
+    names = [c.name for c in record.schema]
     files = await store.datasets.files(record.id)
     scratch = settings.data_dir / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)

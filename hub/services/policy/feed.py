@@ -7,7 +7,7 @@ Reading the feed is :mod:`hub.services.collaboration.activity`.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,7 @@ def entry(
     *,
     target: Target | None = None,
     guard: tuple[str, str] | None = None,
-    detail: dict[str, Any] | None = None,
+    detail: Mapping[str, Any] | None = None,
     recipients: list[tuple[str, str]] | None = None,
     at: datetime | None = None,
 ) -> ActivityDraft:
@@ -43,7 +43,7 @@ def entry(
         object_kind,
         object_id,
         summary[:300],
-        json.dumps(detail or {}),
+        dict(detail or {}),
         target.kind if target else None,
         target.id if target else None,
         guard[0] if guard else None,

@@ -10,7 +10,6 @@ limitations, ethical considerations, how to use it. The card is Markdown, ready 
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -23,7 +22,6 @@ from hub.services.policy import audit
 from hub.services.policy.permissions import READ, WRITE
 from hub.services.policy.principal import Principal
 from hub.services.registry import models, promotion, reviews
-from hub.services.registry.model_policy import spec_of
 from hub.services.registry.review_stats import majority
 from hub.services.tracking import lineage
 from hub.store import Store
@@ -87,9 +85,7 @@ async def _slices(store: Store, queue: ReviewQueue) -> str:
         queue.dataset_version_id
     ]
     names = [
-        c["name"]
-        for c in json.loads(record.schema_json)
-        if c["name"] not in (queue.prediction_column, queue.truth_column)
+        c.name for c in record.schema if c.name not in (queue.prediction_column, queue.truth_column)
     ]
     notes = await store.datasets.notes(record.dataset_id)
     names = [n for n in names if not (notes.get(n) and notes[n].pii)]  # never slice by PII
@@ -180,7 +176,7 @@ async def _generated(
     checks = await store.models.checks([version.id])
     gate = await promotion.gate(store, version, checks)
     approvers = await store.users.by_ids(list(gate.approved_by))
-    check_rows = [[spec_of(c.spec_json).title, c.status, c.detail] for c in checks]
+    check_rows = [[c.spec.title, c.status, c.detail] for c in checks]
     approvals = (
         f"Approved by {', '.join(sorted(u.name for u in approvers.values()))}."
         if approvers

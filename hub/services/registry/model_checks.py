@@ -23,7 +23,7 @@ import logging
 from connectors.ray import RayCluster
 from hub.clock import now
 from hub.domain.audit import EventDraft
-from hub.domain.registry import ModelCheck, ModelVersionRecord
+from hub.domain.registry import CheckSpec, ModelCheck, ModelVersionRecord
 from hub.errors import Conflict, StoreUnavailable
 from hub.services.cluster import cluster
 from hub.services.data import datasets
@@ -31,7 +31,6 @@ from hub.services.policy import audit, feed
 from hub.services.policy.permissions import WRITE
 from hub.services.policy.principal import SYSTEM, Principal
 from hub.services.registry import models, promotion, registration, reviews
-from hub.services.registry.model_policy import CheckSpec, spec_of
 from hub.settings import Settings
 from hub.store import Store
 
@@ -87,7 +86,7 @@ async def _environment(
 async def _start(
     store: Store, settings: Settings, check: ModelCheck, version: ModelVersionRecord
 ) -> ModelCheck:
-    spec = spec_of(check.spec_json)
+    spec = check.spec
     owner = await store.users.by_id(version.created_by)
     project = (await store.projects.by_ids([version.project_id]))[version.project_id]
     try:
@@ -145,7 +144,7 @@ async def _follow(settings: Settings, check: ModelCheck) -> ModelCheck:
 def _events(check: ModelCheck, version: ModelVersionRecord, model_name: str) -> list[EventDraft]:
     if check.status != "failed":
         return []
-    spec = spec_of(check.spec_json)
+    spec = check.spec
     return [
         feed.entry(
             SYSTEM,

@@ -20,13 +20,13 @@ check waits for people: it passes once a review of the version's predictions has
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
 import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
+from hub.domain.data import Column
+from hub.domain.registry import CheckSpec, Policy
 from hub.errors import InvalidInput, LimitExceeded
 
 CHECK_KINDS = ("metric", "no_worse", "schema", "job", "review")
@@ -35,73 +35,6 @@ ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 MAX_CHECKS = 20
 MAX_APPROVALS = 10
 MAX_ENTRYPOINT = 5000
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class CheckSpec:
-    kind: str
-    name: str = ""
-    metric: str | None = None
-    op: str = ">="
-    value: float | None = None
-    than: str = "production"  # the alias a no_worse or schema check compares with
-    by: float = 0.0  # how much worse is allowed
-    higher_is_better: bool = True
-    entrypoint: str | None = None
-    gpus: float = 0.0
-    dataset_version: str | None = None  # given to a job check as SALON_DATASET_PATH
-    samples: int = 20  # a review check: samples the reviewers must have decided
-
-    @property
-    def title(self) -> str:
-        if self.name:
-            return self.name
-        if self.kind == "metric":
-            return f"{self.metric} {self.op} {self.value:g}"
-        if self.kind == "no_worse":
-            return f"{self.metric} no worse than {self.than}" + (
-                f" by more than {self.by:g}" if self.by else ""
-            )
-        if self.kind == "schema":
-            return f"inputs compatible with {self.than}"
-        if self.kind == "review":
-            return f"reviewers judge {self.value:.0%} or more correct ({self.samples} samples)"
-        return f"job: {(self.entrypoint or '')[:60]}"
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Policy:
-    protected: tuple[str, ...] = ("production",)
-    checks: tuple[CheckSpec, ...] = ()
-    approvals: int = 0
-    approver_group: str | None = None  # approvals count only from its members, when set
-    auto_move: str | None = None  # the alias to move once the version satisfies the policy
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str | None) -> Policy:
-        return _parsed(text) if text else cls()
-
-
-@functools.lru_cache(maxsize=1024)
-def _parsed(text: str) -> Policy:
-    """A policy from its JSON (versions share a few policies: each is parsed once)."""
-    raw = json.loads(text)
-    return Policy(
-        tuple(raw.get("protected") or ()),
-        tuple(CheckSpec(**c) for c in raw.get("checks") or ()),
-        int(raw.get("approvals") or 0),
-        raw.get("approver_group"),
-        raw.get("auto_move"),
-    )
-
-
-@functools.lru_cache(maxsize=4096)
-def spec_of(text: str) -> CheckSpec:
-    """A check's spec from its JSON (each distinct one parsed once)."""
-    return CheckSpec(**json.loads(text))
 
 
 def check_alias(alias: str) -> str:
@@ -182,8 +115,8 @@ class Facts:
     version each compared alias points at (absent when the alias points nowhere)."""
 
     metrics: Mapping[str, float]
-    inputs: list[tuple[str, str]] | None
-    compared: Mapping[str, tuple[int, Mapping[str, float], list[tuple[str, str]] | None]]
+    inputs: tuple[Column, ...] | None
+    compared: Mapping[str, tuple[int, Mapping[str, float], tuple[Column, ...] | None]]
 
 
 def _holds(value: float, op: str, threshold: float) -> bool:
@@ -226,18 +159,14 @@ def judge(spec: CheckSpec, facts: Facts) -> tuple[bool, str]:
         return False, "This version was registered without its input schema."
     if their_inputs is None:
         return True, f"Version {number} at {spec.than} has no input schema to compare with."
-    theirs_by_name = dict(their_inputs)
+    theirs_by_name = {c.name: c.type for c in their_inputs}
     problems = [
-        f"{name} ({kind}) is not an input of version {number}"
-        if name not in theirs_by_name
-        else f"{name} is {kind} here but {theirs_by_name[name]} in version {number}"
-        for name, kind in facts.inputs
-        if theirs_by_name.get(name) != kind
+        f"{c.name} ({c.type}) is not an input of version {number}"
+        if c.name not in theirs_by_name
+        else f"{c.name} is {c.type} here but {theirs_by_name[c.name]} in version {number}"
+        for c in facts.inputs
+        if theirs_by_name.get(c.name) != c.type
     ]
     if problems:
         return False, "Incompatible inputs: " + "; ".join(problems[:10]) + "."
     return True, f"Every input is one version {number} takes, with the same type."
-
-
-def inputs_of(text: str | None) -> list[tuple[str, str]] | None:
-    return None if text is None else [(c["name"], c["type"]) for c in json.loads(text)]

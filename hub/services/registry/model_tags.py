@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from hub.domain.registry import ModelVersionRecord
 from hub.errors import LimitExceeded
 from hub.services.policy import audit
@@ -66,7 +64,7 @@ async def set_version_tag(
     """Set a tag on a version (``None`` removes it)."""
     found, version = await _version(store, principal, project, name, number, "model.tag")
     check_key(key, "tag")
-    tags = json.loads(version.tags_json)
+    tags = dict(version.tags)
     if value is None:
         tags.pop(key, None)
     else:
@@ -74,10 +72,7 @@ async def set_version_tag(
     if len(tags) > MAX_TAGS:
         raise LimitExceeded(f"A version keeps at most {MAX_TAGS} tags.", field="key")
     events = [audit.event(principal, "model.tag", "model_version", version.id, found.project.id)]
-    tags_json = json.dumps(tags)
-    await audit.change(
-        store, events, store.models.set_version_tags(version.id, tags_json, audit=events)
-    )
+    await audit.change(store, events, store.models.set_version_tags(version.id, tags, audit=events))
     return await models.numbered(store, found, number)
 
 

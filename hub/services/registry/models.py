@@ -20,6 +20,7 @@ from hub.domain.registry import (
     ModelAlias,
     ModelRecord,
     ModelVersionRecord,
+    Policy,
 )
 from hub.domain.tracking import ProjectRecord
 from hub.errors import NotFound
@@ -27,9 +28,6 @@ from hub.services.data import datasets
 from hub.services.policy import audit, permissions
 from hub.services.policy.permissions import READ, Access
 from hub.services.policy.principal import Principal
-from hub.services.registry.model_policy import (
-    Policy,
-)
 from hub.services.tracking import runs
 from hub.store import Store
 
@@ -105,7 +103,7 @@ async def numbered(store: Store, found: FoundModel, number: int) -> ModelVersion
 
 
 async def policy(store: Store, model: ModelRecord) -> Policy:
-    return Policy.from_json(await store.models.policy(model.id))
+    return await store.models.policy(model.id)
 
 
 async def of_project(store: Store, principal: Principal, project: str) -> list[ModelRecord]:

@@ -23,10 +23,7 @@ from hub.services.identity.tokens import principal_for_user
 from hub.services.policy import audit, feed, permissions
 from hub.services.policy.permissions import COMMENT, MANAGE, READ, WRITE
 from hub.services.policy.principal import SYSTEM, Principal
-from hub.services.registry.model_policy import (
-    Policy,
-    check_alias,
-)
+from hub.services.registry.model_policy import check_alias
 from hub.services.registry.models import MAX_REVIEW, find, find_version, policy
 from hub.store import Store
 
@@ -50,7 +47,7 @@ async def gate(
     reviews: Sequence[ModelReview] | None = None,
 ) -> Gate:
     """What the version's own policy says about it now."""
-    rules = Policy.from_json(version.policy_json)
+    rules = version.policy
     checks = await store.models.checks([version.id]) if checks is None else checks
     reviews = await store.models.reviews([version.id]) if reviews is None else reviews
     latest: dict[str, ModelReview] = {}
@@ -205,7 +202,7 @@ async def _move(
 async def move_if_satisfied(store: Store, version: ModelVersionRecord) -> AliasMove | None:
     """Move the policy's ``auto_move`` alias to the version once its gate is open, unless the
     alias already points at it or at a newer version."""
-    rules = Policy.from_json(version.policy_json)
+    rules = version.policy
     if rules.auto_move is None or not (await gate(store, version)).open:
         return None
     model = (await store.models.by_ids([version.model_id]))[version.model_id]

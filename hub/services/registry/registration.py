@@ -4,16 +4,18 @@ describing models, and setting a model's promotion policy."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from collections.abc import Sequence
 
 from hub.clock import now
 from hub.domain.audit import EventDraft
+from hub.domain.data import Column
 from hub.domain.registry import (
+    CheckSpec,
     ModelCheck,
     ModelRecord,
     ModelVersionRecord,
+    Policy,
 )
 from hub.errors import AlreadyExists, InvalidInput, LimitExceeded
 from hub.ids import new_id
@@ -23,11 +25,8 @@ from hub.services.policy.limits import check_name
 from hub.services.policy.permissions import MANAGE, WRITE
 from hub.services.policy.principal import Principal
 from hub.services.registry.model_policy import (
-    CheckSpec,
     Facts,
-    Policy,
     checked,
-    inputs_of,
     judge,
 )
 from hub.services.registry.models import MAX_INPUTS, find
@@ -66,7 +65,7 @@ def _check_tags(tags: dict[str, str]) -> dict[str, str]:
     return tags
 
 
-def _check_inputs(inputs: Sequence[tuple[str, str]] | None) -> str | None:
+def _check_inputs(inputs: Sequence[tuple[str, str]] | None) -> tuple[Column, ...] | None:
     if inputs is None:
         return None
     if len(inputs) > MAX_INPUTS:
@@ -81,13 +80,11 @@ def _check_inputs(inputs: Sequence[tuple[str, str]] | None) -> str | None:
             "Every input has a type of up to 100 characters (int64, float32, string…).",
             field="inputSchema",
         )
-    return json.dumps(
-        [{"name": n, "type": k.strip().lower()} for n, (_, k) in zip(names, inputs, strict=True)]
-    )
+    return tuple(Column(n, k.strip().lower()) for n, (_, k) in zip(names, inputs, strict=True))
 
 
 async def _facts(
-    store: Store, model_id: str, run_id: str, inputs_json: str | None, policy: Policy
+    store: Store, model_id: str, run_id: str, inputs: tuple[Column, ...] | None, policy: Policy
 ) -> Facts:
     """What the built-in checks judge, read in as few queries as the policy allows."""
     wanted = {spec.than for spec in policy.checks if spec.kind in ("no_worse", "schema")}
@@ -112,9 +109,9 @@ async def _facts(
             compared[alias] = (
                 other.number,
                 metrics.get(other.run_id, {}),
-                inputs_of(other.input_schema_json),
+                other.inputs,
             )
-    return Facts(metrics.get(run_id, {}), inputs_of(inputs_json), compared)
+    return Facts(metrics.get(run_id, {}), inputs, compared)
 
 
 def _judged(version_id: str, position: int, spec: CheckSpec, facts: Facts) -> ModelCheck:
@@ -126,7 +123,7 @@ def _judged(version_id: str, position: int, spec: CheckSpec, facts: Facts) -> Mo
             version_id,
             position,
             spec.kind,
-            json.dumps(dataclasses.asdict(spec)),
+            spec,
             "queued",
             waiting,
             None,
@@ -140,7 +137,7 @@ def _judged(version_id: str, position: int, spec: CheckSpec, facts: Facts) -> Mo
         version_id,
         position,
         spec.kind,
-        json.dumps(dataclasses.asdict(spec)),
+        spec,
         "passed" if passed else "failed",
         why,
         None,
@@ -152,9 +149,8 @@ def _judged(version_id: str, position: int, spec: CheckSpec, facts: Facts) -> Mo
 
 async def checks_for(store: Store, version: ModelVersionRecord, model_id: str) -> list[ModelCheck]:
     """The checks the version's policy asks for, ready to run."""
-    policy = Policy.from_json(version.policy_json)
-    facts = await _facts(store, model_id, version.run_id, version.input_schema_json, policy)
-    return [_judged(version.id, i, spec, facts) for i, spec in enumerate(policy.checks)]
+    facts = await _facts(store, model_id, version.run_id, version.inputs, version.policy)
+    return [_judged(version.id, i, spec, facts) for i, spec in enumerate(version.policy.checks)]
 
 
 async def register(
@@ -179,11 +175,10 @@ async def register(
         raise LimitExceeded(
             f"The description is longer than {MAX_DESCRIPTION:,} characters.", field="description"
         )
-    inputs_json = _check_inputs(inputs)
+    columns = _check_inputs(inputs)
     at = now()
-    existing, policy_json = await store.models.named_with_policy(run.project_id, name)
+    existing, policy = await store.models.named_with_policy(run.project_id, name)
     model = existing or ModelRecord(new_id(), run.project_id, name, "", principal.user_id, at)
-    policy = Policy.from_json(policy_json)
     version = ModelVersionRecord(
         new_id(),
         model.id,
@@ -192,9 +187,9 @@ async def register(
         run.id,
         _check_source(source),
         description,
-        json.dumps(_check_tags(dict(tags or {}))),
-        inputs_json,
-        policy.to_json(),
+        _check_tags(dict(tags or {})),
+        columns,
+        policy,
         principal.user_id,
         at,
     )
@@ -308,10 +303,8 @@ async def set_policy(
             f"set the promotion policy of model {found.model.name}: "
             f"{len(new.checks)} check(s), {new.approvals} approval(s) for "
             f"{', '.join(new.protected)}",
-            detail=json.loads(new.to_json()),
+            detail=dataclasses.asdict(new),
         ),
     ]
-    await store.models.set_policy(
-        found.model.id, new.to_json(), principal.user_id, now(), audit=events
-    )
+    await store.models.set_policy(found.model.id, new, principal.user_id, now(), audit=events)
     return new

@@ -12,7 +12,6 @@ next training round. PII columns stay masked for reviewers without the grant.
 from __future__ import annotations
 
 import dataclasses
-import json
 import random
 from collections import defaultdict
 from typing import Any
@@ -30,7 +29,6 @@ from hub.services.policy import audit, feed, permissions
 from hub.services.policy.permissions import COMMENT, READ, WRITE
 from hub.services.policy.principal import Principal
 from hub.services.registry import models, promotion
-from hub.services.registry.model_policy import spec_of
 from hub.services.registry.review_stats import Tally, majority, tally
 from hub.settings import Settings
 from hub.store import Store
@@ -118,7 +116,7 @@ async def start(
         store, principal, found_model.project.name, dataset, READ, "review.start"
     )
     record = await datasets.version(store, found, dataset_version)
-    names = [c["name"] for c in json.loads(record.schema_json)]
+    names = [c.name for c in record.schema]
     for column, field in ((prediction_column, "predictionColumn"), (truth_column, "truthColumn")):
         if column is not None and column not in names:
             raise InvalidInput(
@@ -155,7 +153,7 @@ async def start(
         record.id,
         prediction_column,
         truth_column,
-        json.dumps(labels),
+        tuple(labels),
         per_item,
         instructions,
         principal.user_id,
@@ -252,7 +250,7 @@ async def samples(
         ]
     else:
         chosen = list(range(offset, min(offset + limit, len(rows))))
-    names = [c["name"] for c in json.loads(opened.record.schema_json)]
+    names = [c.name for c in opened.record.schema]
     masked = await datasets.masked_columns(store, opened.found)
     paths = await datasets.paths_of(store, await store.datasets.files(opened.record.id))
     values = await store.datasets.rows_at(paths, names, [rows[p] for p in chosen])
@@ -297,7 +295,7 @@ async def judge(
     rows = await store.reviews.items(queue_id)
     if not 0 <= position < len(rows):
         raise NotFound(f"The review has samples 0 to {len(rows) - 1}.", field="position")
-    labels = json.loads(opened.queue.labels_json)
+    labels = list(opened.queue.labels)
     label = (label or "").strip() or None
     if correct and label is not None:
         raise InvalidInput("Give the right label only when the prediction is wrong.", field="label")
@@ -331,7 +329,7 @@ async def settle_checks(store: Store, version_id: str) -> None:
     counted = list((await tallies(store, await store.reviews.of_versions([version_id]))).values())
     best = max(counted, key=lambda t: t.decided, default=None)
     for check in checks:
-        spec = spec_of(check.spec_json)
+        spec = check.spec
         assert spec.value is not None
         if best is None or best.decided < spec.samples:
             decided = best.decided if best else 0
@@ -406,7 +404,7 @@ async def publish(
         wrong = [j.label for j in judgements if not j.correct and j.label]
         label = max(set(wrong), key=wrong.count) if wrong and said is False else None
         verdicts.append((rows[position], said, label, len(judgements)))
-    names = [c["name"] for c in json.loads(opened.record.schema_json)]
+    names = [c.name for c in opened.record.schema]
     paths = await datasets.paths_of(store, await store.datasets.files(opened.record.id))
     scratch = settings.data_dir / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import uuid
 from collections.abc import Mapping, Sequence
 
@@ -58,8 +58,8 @@ async def create(
         model_type=model_type[:200],
         status="LOGGED_MODEL_PENDING",
         status_message="",
-        params_json=json.dumps(dict(_pairs(params, "param", MAX_PARAM_VALUE))),
-        tags_json=json.dumps(dict(_pairs(tags, "tag", MAX_TAG_VALUE))),
+        params=dict(_pairs(params, "param", MAX_PARAM_VALUE)),
+        tags=dict(_pairs(tags, "tag", MAX_TAG_VALUE)),
         created_by=principal.user_name,
         created_at=at,
         updated_at=at,
@@ -115,7 +115,7 @@ async def finalize(
             f"Status must be one of {', '.join(LOGGED_MODEL_STATUSES)}.", field="status"
         )
     model = await writable(store, principal, model_id)
-    return await _update(store, principal, model, status=status)
+    return await _update(store, principal, dataclasses.replace(model, status=status))
 
 
 async def merge(
@@ -128,26 +128,25 @@ async def merge(
 ) -> LoggedModelRecord:
     """Add params or set tags (or remove one tag) on a logged model."""
     model = await writable(store, principal, model_id)
-    changes: dict[str, object] = {}
     if params:
-        merged = {**json.loads(model.params_json), **dict(_pairs(params, "param", MAX_PARAM_VALUE))}
-        changes["params_json"] = json.dumps(merged)
+        merged = {**model.params, **dict(_pairs(params, "param", MAX_PARAM_VALUE))}
+        model = dataclasses.replace(model, params=merged)
     if tags or drop_tag:
-        current = {**json.loads(model.tags_json), **dict(_pairs(tags or {}, "tag", MAX_TAG_VALUE))}
+        current = {**model.tags, **dict(_pairs(tags or {}, "tag", MAX_TAG_VALUE))}
         current.pop(drop_tag or "", None)
-        changes["tags_json"] = json.dumps(current)
-    return await _update(store, principal, model, **changes)
+        model = dataclasses.replace(model, tags=current)
+    return await _update(store, principal, model)
 
 
 async def _update(
-    store: Store, principal: Principal, model: LoggedModelRecord, **changes: object
+    store: Store, principal: Principal, model: LoggedModelRecord
 ) -> LoggedModelRecord:
+    """Store the changed model, its update time now."""
     events = [
         audit.event(principal, "logged_model.update", "logged_model", model.id, model.project_id)
     ]
-    return await audit.change(
-        store, events, store.logged_models.update(model.id, now(), audit=events, **changes)
-    )
+    changed = dataclasses.replace(model, updated_at=now())
+    return await audit.change(store, events, store.logged_models.replace(changed, audit=events))
 
 
 async def search(

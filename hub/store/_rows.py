@@ -1,0 +1,106 @@
+"""Records to rows and back. DuckDB keeps naive UTC timestamps; everything above the store sees
+aware UTC datetimes. Structures (tags, a policy, a dataset's schema) are JSON in their column
+and typed values in their record: encoded on the way in, decoded once on the way out."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
+
+from hub.domain.data import Column
+from hub.domain.registry import CheckSpec, Policy
+
+R = TypeVar("R")
+Decoders = Mapping[str, Callable[[Any], Any]]
+
+
+def to_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def maybe_utc(value: datetime | None) -> datetime | None:
+    return None if value is None else to_utc(value)
+
+
+def to_naive(value: datetime | None) -> datetime | None:
+    """Aware → naive UTC for storage."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def record_of(kind: type[R], row: Sequence[Any], decoders: Decoders | None = None) -> R:
+    """A frozen record from a row, datetimes as aware UTC; ``decoders`` turn the named fields'
+    column values (JSON text) into their types."""
+    values = [to_utc(v) if isinstance(v, datetime) else v for v in row]
+    if decoders:
+        for i, field in enumerate(dataclasses.fields(cast(Any, kind))):
+            if field.name in decoders:
+                values[i] = decoders[field.name](values[i])
+    return kind(*values)
+
+
+def row_of(record: Any) -> list[Any]:
+    """A frozen record's field values in order: a row to insert. Datetimes become naive UTC;
+    mappings, records and tuples JSON text (a list stays a list: a DuckDB list column)."""
+    return [_stored(getattr(record, f.name)) for f in dataclasses.fields(record)]
+
+
+def _stored(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return to_naive(value)
+    if isinstance(value, Mapping | tuple) or dataclasses.is_dataclass(value):
+        return encoded(value)
+    return value
+
+
+def encoded(value: Any) -> str:
+    """A structure as the JSON text its column keeps (keys sorted: equal values, equal text)."""
+    return json.dumps(value, default=_plain, sort_keys=True)
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not stored as JSON")
+
+
+def mapping_of(text: str | None) -> dict[str, Any]:
+    return json.loads(text) if text else {}
+
+
+def columns_of(text: str | None) -> tuple[Column, ...] | None:
+    """Columns from ``[{"name", "type"}]``; None stays None (no schema given)."""
+    return None if text is None else tuple(Column(c["name"], c["type"]) for c in json.loads(text))
+
+
+def schema_of(text: str) -> tuple[Column, ...]:
+    return columns_of(text) or ()
+
+
+@functools.lru_cache(maxsize=4096)
+def spec_of(text: str) -> CheckSpec:
+    """A check's spec from its JSON (each distinct one parsed once)."""
+    return CheckSpec(**json.loads(text))
+
+
+@functools.lru_cache(maxsize=1024)
+def policy_of(text: str | None) -> Policy:
+    """A policy from its JSON, the default policy when there is none (versions share a few
+    policies: each is parsed once)."""
+    if not text:
+        return Policy()
+    raw = json.loads(text)
+    return Policy(
+        tuple(raw.get("protected") or ()),
+        tuple(CheckSpec(**c) for c in raw.get("checks") or ()),
+        int(raw.get("approvals") or 0),
+        raw.get("approver_group"),
+        raw.get("auto_move"),
+    )
