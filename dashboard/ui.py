@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import streamlit as st
 
@@ -22,7 +22,9 @@ STATUS_COLORS = {
     "FAILED": "#e0393e",
     "KILLED": "#808495",
 }
-STATUS_BADGES = {
+# A badge's look: a Material icon and one of the colours st.badge knows.
+Badge = tuple[str, Literal["red", "orange", "yellow", "blue", "green", "violet", "gray"]]
+STATUS_BADGES: dict[str, Badge] = {
     "RUNNING": (":material/autorenew:", "blue"),
     "FINISHED": (":material/check_circle:", "green"),
     "FAILED": (":material/error:", "red"),
@@ -89,7 +91,7 @@ def status_color(label: str) -> str:
 
 def status_badge(status: str) -> None:
     icon, color = STATUS_BADGES.get(status, (":material/help:", "gray"))
-    st.badge(status.lower(), icon=icon, color=color)  # type: ignore[arg-type]
+    st.badge(status.lower(), icon=icon, color=color)
 
 
 def duration_text(seconds: float | None) -> str:

@@ -187,6 +187,26 @@ def _unquote(token: Token) -> str:
     return text.replace("\\'", "'").replace('\\"', '"').replace("\\\\", "\\")
 
 
+def _node(item: object) -> Filter:
+    """A parsed sub-tree; the grammar makes every operand of and/or/not one."""
+    if not isinstance(item, Comparison | And | Or | Not):
+        raise TypeError(f"{item!r} is not a filter")
+    return item
+
+
+def _operand(item: object) -> str | float:
+    """A value the grammar put on the right of an operator: text or a number."""
+    if not isinstance(item, str | float):
+        raise TypeError(f"{item!r} is not a value")
+    return item
+
+
+def _pattern(item: object) -> str:
+    if not isinstance(item, Token):
+        raise TypeError(f"{item!r} is not a quoted pattern")
+    return _unquote(item)
+
+
 class _ToTree(Transformer[Token, object]):
     def __init__(self, columns: frozenset[str] | None = None) -> None:
         super().__init__()
@@ -207,27 +227,27 @@ class _ToTree(Transformer[Token, object]):
         field, op, value = items
         assert isinstance(field, Field)
         symbol = {"==": "=", "<>": "!="}.get(str(op), str(op))
-        return _checked(Comparison(field, symbol, value))  # type: ignore[arg-type]
+        return _checked(Comparison(field, symbol, _operand(value)))
 
     def in_list(self, items: list[object]) -> Comparison:
         field, *values = items
         assert isinstance(field, Field)
-        return _checked(Comparison(field, "in", tuple(values)))  # type: ignore[arg-type]
+        return _checked(Comparison(field, "in", tuple(_operand(v) for v in values)))
 
     def not_in_list(self, items: list[object]) -> Comparison:
         field, *values = items
         assert isinstance(field, Field)
-        return _checked(Comparison(field, "not in", tuple(values)))  # type: ignore[arg-type]
+        return _checked(Comparison(field, "not in", tuple(_operand(v) for v in values)))
 
     def like(self, items: list[object]) -> Comparison:
         field, pattern = items
         assert isinstance(field, Field)
-        return _checked(Comparison(field, "like", _unquote(pattern)))  # type: ignore[arg-type]
+        return _checked(Comparison(field, "like", _pattern(pattern)))
 
     def ilike(self, items: list[object]) -> Comparison:
         field, pattern = items
         assert isinstance(field, Field)
-        return _checked(Comparison(field, "ilike", _unquote(pattern)))  # type: ignore[arg-type]
+        return _checked(Comparison(field, "ilike", _pattern(pattern)))
 
     def is_null(self, items: list[object]) -> Comparison:
         assert isinstance(items[0], Field)
@@ -238,13 +258,13 @@ class _ToTree(Transformer[Token, object]):
         return Comparison(items[0], "is not", None)
 
     def negate(self, items: list[object]) -> Not:
-        return Not(items[0])  # type: ignore[arg-type]
+        return Not(_node(items[0]))
 
     def and_expr(self, items: list[object]) -> And:
-        return And(tuple(items))  # type: ignore[arg-type]
+        return And(tuple(_node(i) for i in items))
 
     def or_expr(self, items: list[object]) -> Or:
-        return Or(tuple(items))  # type: ignore[arg-type]
+        return Or(tuple(_node(i) for i in items))
 
     def start(self, items: list[object]) -> object:
         return items[0]
@@ -303,14 +323,14 @@ def parse_filter(text: str | None, columns: Iterable[str] | None = None) -> Filt
         raise FilterSyntaxError(f"The filter is longer than {MAX_FILTER_LENGTH} characters.")
     try:
         known = None if columns is None else frozenset(columns)
-        tree = _ToTree(known).transform(_parser.parse(text, start="start"))
+        tree = _node(_ToTree(known).transform(_parser.parse(text, start="start")))
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc) from None
     except VisitError as exc:
         raise exc.orig_exc from None
-    if _count(tree) > MAX_COMPARISONS:  # type: ignore[arg-type]
+    if _count(tree) > MAX_COMPARISONS:
         raise FilterSyntaxError(f"The filter has more than {MAX_COMPARISONS} comparisons.")
-    return tree  # type: ignore[return-value]
+    return tree
 
 
 def parse_sort(items: list[str] | None) -> list[SortKey]:
@@ -318,7 +338,7 @@ def parse_sort(items: list[str] | None) -> list[SortKey]:
     keys: list[SortKey] = []
     for text in items or []:
         try:
-            keys.append(_ToTree().transform(_parser.parse(text, start="sort")))  # type: ignore[arg-type]
+            key = _ToTree().transform(_parser.parse(text, start="sort"))
         except UnexpectedInput as exc:
             raise FilterSyntaxError(
                 f"Could not read the sort order {text!r}: write a field, then optionally "
@@ -327,6 +347,8 @@ def parse_sort(items: list[str] | None) -> list[SortKey]:
             ) from None
         except VisitError as exc:
             raise exc.orig_exc from None
+        assert isinstance(key, SortKey), "the sort rule makes a sort key"
+        keys.append(key)
     if len(keys) > 4:
         raise FilterSyntaxError("Sort by at most 4 fields.")
     return keys

@@ -4,6 +4,8 @@ Times are shown in your own time zone. "Since I last looked" shows what happened
 since you last pressed "Mark all as seen", for teams spread over time zones.
 """
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -26,7 +28,7 @@ KINDS = {
 }
 
 
-def link(entry: dict) -> None:  # type: ignore[type-arg]
+def link(entry: dict[str, Any]) -> None:
     """A link to where the entry happened, when a page shows it."""
     kind = entry["targetKind"] or entry["objectKind"]
     object_id = entry["targetId"] or entry["objectId"]

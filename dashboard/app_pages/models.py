@@ -9,9 +9,9 @@ import streamlit as st
 from dashboard import dataset_client, discussion, model_client, share
 from dashboard.discussion import when
 from dashboard.hub_client import HubError
-from dashboard.ui import load, may, not_allowed, pick_project
+from dashboard.ui import Badge, load, may, not_allowed, pick_project
 
-CHECK_BADGES = {
+CHECK_BADGES: dict[str, Badge] = {
     "passed": (":material/check_circle:", "green"),
     "failed": (":material/error:", "red"),
     "running": (":material/autorenew:", "blue"),
@@ -37,7 +37,7 @@ def checks(version: dict[str, Any]) -> None:
         icon, color = CHECK_BADGES.get(check["status"], (":material/help:", "gray"))
         left, right = st.columns([1, 4])
         with left:
-            st.badge(check["status"], icon=icon, color=color)  # type: ignore[arg-type]
+            st.badge(check["status"], icon=icon, color=color)
         right.markdown(f"**{check['title']}**  \n{check['detail']}")
         if check["log"]:
             with right.expander("Log of the check's job"):

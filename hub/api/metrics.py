@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import NewType
 
 import strawberry
@@ -21,7 +22,7 @@ def _refuse_input(value: object) -> list[float]:
     raise ValueError("FloatList is an output type only.")
 
 
-FloatList = NewType("FloatList", list)  # type: ignore[type-arg]
+FloatList = NewType("FloatList", Sequence[float])
 FLOAT_LIST = strawberry.scalar(
     name="FloatList",
     description=(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
@@ -320,9 +321,9 @@ class RunQueries:
         )
 
 
-async def _run_result(info: Info, action: object) -> RunResult:
+async def _run_result(info: Info, action: Awaitable[RunRecord]) -> RunResult:
     try:
-        record = await action  # type: ignore[misc]
+        record = await action
     except SalonError as exc:
         return as_error(exc)
     return await load_run(info, record)

@@ -102,8 +102,10 @@ class JwksCache:
             if time.monotonic() - self._tried_at < self.min_interval and self._keys is not None:
                 return
             try:
-                data = await self._fetch(self.jwks_uri)
-                keys = KeySet.import_key_set(data)  # type: ignore[arg-type]
+                found = (await self._fetch(self.jwks_uri)).get("keys")
+                if not isinstance(found, list):
+                    raise ValueError("the key set has no list of keys")
+                keys = KeySet.import_key_set({"keys": found})
             except Exception as exc:
                 if self._keys is None:
                     raise Unauthenticated(

@@ -70,7 +70,7 @@ def _epoch(at: datetime) -> int:
 
 
 @dataclasses.dataclass
-class Client(ClientMixin):  # type: ignore[misc]
+class Client(ClientMixin):
     record: ClientRecord
 
     @property
@@ -117,7 +117,7 @@ class SignedIn:
 
 
 @dataclasses.dataclass
-class Code(AuthorizationCodeMixin):  # type: ignore[misc]
+class Code(AuthorizationCodeMixin):
     record: CodeRecord
 
     code_challenge = property(lambda self: self.record.code_challenge)
@@ -137,7 +137,7 @@ class Code(AuthorizationCodeMixin):  # type: ignore[misc]
 
 
 @dataclasses.dataclass
-class Session(TokenMixin):  # type: ignore[misc]
+class Session(TokenMixin):
     record: SessionRecord
 
     def check_client(self, client: Client) -> bool:
@@ -150,7 +150,7 @@ class Session(TokenMixin):  # type: ignore[misc]
         return self.record.revoked_at is not None
 
 
-class _Payload(OAuth2Payload):  # type: ignore[misc]
+class _Payload(OAuth2Payload):
     """Query and form parameters, keeping repeats so Authlib can reject them."""
 
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
@@ -163,7 +163,7 @@ class _Payload(OAuth2Payload):  # type: ignore[misc]
     datalist = property(lambda self: self._datalist)
 
 
-class OAuthRequest(OAuth2Request):  # type: ignore[misc]
+class OAuthRequest(OAuth2Request):
     """A Starlette request, its form already read, in the shape Authlib expects."""
 
     def __init__(self, request: Request, form: list[tuple[str, str]]) -> None:
@@ -195,7 +195,7 @@ async def oauth_request(request: Request) -> OAuthRequest:
 # Grants ---------------------------------------------------------------------------------------
 
 
-class S256Challenge(CodeChallenge):  # type: ignore[misc]
+class S256Challenge(CodeChallenge):
     """PKCE with S256 for every client (Authlib's own check lets a missing challenge pass)."""
 
     SUPPORTED_CODE_CHALLENGE_METHOD = ("S256",)
@@ -208,7 +208,7 @@ class S256Challenge(CodeChallenge):  # type: ignore[misc]
         super().validate_code_challenge(grant, redirect_uri)
 
 
-class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
+class CodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
     server: Provider
 
@@ -254,7 +254,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
         return SignedIn(user, new_id(), authorization_code.get_auth_time())
 
 
-class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
+class RefreshGrant(grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True  # every use rotates the refresh token
     server: Provider
@@ -304,16 +304,16 @@ class _IdTokens:
         return info.filter(scope)
 
 
-class IdTokensForCodes(_IdTokens, OpenIDCode):  # type: ignore[misc]
+class IdTokensForCodes(_IdTokens, OpenIDCode):
     def exists_nonce(self, nonce: str, request: OAuthRequest) -> bool:
         return sign_ins.nonce_used(self.server.store, request.payload.client_id, nonce)
 
 
-class IdTokensForRefresh(_IdTokens, OpenIDToken):  # type: ignore[misc]
+class IdTokensForRefresh(_IdTokens, OpenIDToken):
     pass
 
 
-class AccessTokens(JWTBearerTokenGenerator):  # type: ignore[misc]
+class AccessTokens(JWTBearerTokenGenerator):
     def __init__(self, server: Provider) -> None:
         super().__init__(
             issuer=server.issuer,
@@ -337,7 +337,7 @@ class AccessTokens(JWTBearerTokenGenerator):  # type: ignore[misc]
         return {"sid": user.session_id, "preferred_username": user.user.name}
 
 
-class EndSession(rpinitiated.EndSessionEndpoint):  # type: ignore[misc]
+class EndSession(rpinitiated.EndSessionEndpoint):
     server: Provider
 
     def get_server_jwks(self) -> KeySet:
@@ -356,7 +356,7 @@ class EndSession(rpinitiated.EndSessionEndpoint):  # type: ignore[misc]
 # The server -----------------------------------------------------------------------------------
 
 
-class Provider(AuthorizationServer):  # type: ignore[misc]
+class Provider(AuthorizationServer):
     """The hub's authorization server, over the hub's store and signing keys."""
 
     def __init__(self, issuer: str, store: Store, keys: KeyRing, access_token_seconds: int) -> None:

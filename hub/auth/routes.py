@@ -152,7 +152,8 @@ def auth_routes(
         try:
             grant = await run_in_threadpool(provider.get_consent_grant, oreq, user)
         except OAuth2Error as error:
-            return provider.handle_error_response(oreq, error)  # type: ignore[no-any-return]
+            refused: Response = provider.handle_error_response(oreq, error)
+            return refused
         if user is None or found is None:
             target = f"{request.url.path}?{request.url.query}"
             return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
@@ -183,7 +184,8 @@ def auth_routes(
         try:
             ended = await run_in_threadpool(provider.validate_endpoint_request, "end_session", oreq)
         except OAuth2Error as error:
-            return provider.handle_error_response(oreq, error)  # type: ignore[no-any-return]
+            refused: Response = provider.handle_error_response(oreq, error)
+            return refused
         if ended.needs_confirmation and request.method == "GET":
             return HTMLResponse(
                 '<!doctype html><html lang="en"><title>Sign out · Salon</title>'

@@ -72,6 +72,9 @@ class _Buffer:
     """Points waiting to be sent, kept as columns."""
 
     def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
         self.keys: list[str] = []
         self.steps: list[int] = []
         self.stamps: list[int] = []
@@ -92,7 +95,7 @@ class _Buffer:
                     }
                 )
             )
-        self.__init__()  # type: ignore[misc]
+        self.clear()
         if not tables:
             return None
         return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
@@ -479,19 +482,21 @@ def _exit_status() -> str:
     return "killed" if issubclass(_uncaught[-1], KeyboardInterrupt) else "failed"
 
 
-def _remember_uncaught(previous: Any) -> Any:
-    def hook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
-        _uncaught.append(kind)
-        previous(kind, value, tb)
+class _RememberUncaught:
+    """A ``sys.excepthook`` that notes the exception's kind, then calls the one before it."""
 
-    hook.salon = True  # type: ignore[attr-defined]
-    return hook
+    def __init__(self, previous: Any) -> None:
+        self.previous = previous
+
+    def __call__(self, kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        _uncaught.append(kind)
+        self.previous(kind, value, tb)
 
 
 def _install_excepthook() -> None:
     """Chain onto sys.excepthook (once) so runs left open by a crash end as failed."""
-    if not getattr(sys.excepthook, "salon", False):
-        sys.excepthook = _remember_uncaught(sys.excepthook)
+    if not isinstance(sys.excepthook, _RememberUncaught):
+        sys.excepthook = _RememberUncaught(sys.excepthook)
 
 
 def jittered(backoff: float) -> float:

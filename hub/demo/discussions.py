@@ -96,10 +96,9 @@ async def load_discussions(store: Store) -> int:
     await comments.resolve(store, emi, note.id, True)
     made += 1
 
-    inspections = await store.datasets.by_name(
-        (await store.projects.by_name("vision-defects")).id,  # type: ignore[union-attr]
-        "line-inspections",
-    )
+    project = await store.projects.by_name("vision-defects")
+    assert project is not None, "the demo's datasets come first"
+    inspections = await store.datasets.by_name(project.id, "line-inspections")
     assert inspections is not None
     versions = await store.datasets.versions([inspections.id])
     latest = max(versions, key=lambda v: v.number)

@@ -59,7 +59,12 @@ def _rename(text: str) -> str:
 
 def _time(value: Value) -> Value:
     if isinstance(value, tuple):
-        return tuple(_time(v) for v in value)  # type: ignore[misc]
+        return tuple(_instant(v) for v in value)
+    return _instant(value)
+
+
+def _instant(value: str | float | None) -> str:
+    """MLflow's milliseconds since 1970 as the ISO time the run filter compares with."""
     if isinstance(value, float):
         return datetime.fromtimestamp(value / 1000, UTC).isoformat()
     raise FilterSyntaxError("Times compare with milliseconds since 1970, e.g. start_time > 0.")

@@ -63,7 +63,7 @@ def read(text: str) -> Any:
     if len(text.encode()) > MAX_BYTES:
         raise LimitExceeded(f"The notebook is larger than {MAX_BYTES // 2**20} MB.", field="body")
     try:
-        notebook = nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
+        notebook = nbformat.reads(text, as_version=4)
         nbformat.validate(notebook)
     except Exception as exc:  # nbformat raises JSON, validation and version errors alike
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
