@@ -1,7 +1,7 @@
 """The storage layer: the only code that imports duckdb or holds SQL.
 
 ``Store`` bundles one object per concept over one :class:`Database`. Every method returns frozen
-records from ``records.py`` and runs on a worker thread.
+records of ``hub/domain`` and runs on a worker thread.
 """
 
 from __future__ import annotations
