@@ -105,6 +105,42 @@ def test_no_import_cycles() -> None:
     assert not cycles, f"break this import cycle: {cycles[0]}"
 
 
+def _imports_in_functions(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of each import of a hub module made inside a function."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.ImportFrom) and inner.module and inner.level == 0:
+                names = [inner.module]
+            elif isinstance(inner, ast.Import):
+                names = [alias.name for alias in inner.names]
+            else:
+                continue
+            found += [(inner.lineno, name) for name in names if name.split(".")[0] == "hub"]
+    return found
+
+
+def test_imports_inside_functions_hide_no_cycle() -> None:
+    """An import inside a function can hide a cycle the test above would catch; it is kept
+    for three reasons only: the CLI and ``import hub`` load the server's modules only for the
+    command that needs them (the light client has none of them), and GraphQL types that refer
+    to each other (a project lists its runs, a run names its project) import each other when
+    a resolver runs, beside strawberry.lazy."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in python_files("hub")
+        for line, module in _imports_in_functions(path)
+        if not (
+            path.relative_to(ROOT).parts[:2] == ("hub", "cli")
+            or path == ROOT / "hub" / "__init__.py"
+            or (path.parent == ROOT / "hub" / "api" and module.startswith("hub.api."))
+        )
+    ]
+    assert not offenders, f"import at the top of the module, or break the cycle: {offenders}"
+
+
 def test_the_shared_policy_builds_on_no_area() -> None:
     """hub/services/policy (principal, permissions, audit, feed entries, limits) is what every
     area of the services builds on; it imports none of them at run time."""

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
 
 from hub.api.context import Info
 from hub.api.errors import Errors, as_error, result_of
+from hub.api.lineage import RunUseType
+from hub.api.runs import load_runs
 from hub.domain.data import DatasetVersionRecord
 from hub.errors import NotFound, SalonError
 from hub.services.data import dataset_compare, dataset_uploads, datasets, row_annotations
 from hub.services.data.datasets import Column, Found
 from hub.services.policy import access
 from hub.services.tracking import lineage
-
-if TYPE_CHECKING:
-    from hub.api.lineage import RunUseType
 
 
 @strawberry.type(name="DatasetColumn", description="A column: its type, profile and notes.")
@@ -128,12 +127,7 @@ class DatasetVersionType:
         ]
 
     @strawberry.field(description="Runs that read or produced this version (lineage).")
-    async def runs(
-        self, info: Info
-    ) -> list[Annotated[RunUseType, strawberry.lazy("hub.api.lineage")]]:
-        from hub.api.lineage import RunUseType
-        from hub.api.runs import load_runs
-
+    async def runs(self, info: Info) -> list[RunUseType]:
         ctx = info.context
         found = await lineage.runs_of_version(ctx.store, ctx.principal, self.found, self.record)
         loaded = await load_runs(info, [run for _, run in found])

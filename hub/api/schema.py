@@ -21,6 +21,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
+from hub import __version__
 from hub.api.audit import AuditQueries
 from hub.api.bookings import BookingMutations, BookingQueries
 from hub.api.cluster import ClusterMutations, ClusterQueries
@@ -73,8 +74,6 @@ class Query(
 ):
     @strawberry.field(description="The hub's version.")
     def version(self) -> str:
-        from hub import __version__
-
         return __version__
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from hub import __version__
 from hub.services.operations import health
 
 
 async def healthz(request: Request) -> Response:
     """200 once the hub has opened its store; used by `salon up`, CI and containers."""
-    from hub import __version__
-
     return JSONResponse({"status": "ok", "version": __version__})
 
 

@@ -25,6 +25,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import duckdb
 
+from hub import __version__
 from hub.clock import now
 from hub.domain.audit import AuditDraft, EventDraft
 from hub.domain.collaboration import ActivityDraft, ActivityRecord
@@ -94,8 +95,6 @@ class Database:
     def apply_schema(self, *, auto_migrate: bool = True) -> list[migrations.Migration]:
         """Bring the file to this Salon's schema (see ``migrations``; with ``auto_migrate``
         false, pending migrations are refused), then run the every-start scripts."""
-        from hub import __version__
-
         applied = migrations.upgrade(self._connection, self.path, __version__, allowed=auto_migrate)
         for sql_file in migrations.known()[1]:
             self._connection.execute(sql_file.read_text())
