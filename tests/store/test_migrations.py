@@ -63,12 +63,19 @@ def test_a_store_from_before_versions_keeps_its_data_and_is_backed_up(tmp_path: 
         assert old.execute("SELECT name FROM projects").fetchall() == [("vision",)]
 
 
+# This Salon's newest migration, and the numbers of two more a later Salon would add.
+LATEST = max(m.version for m in migrations.known()[0])
+NEXT, AFTER = LATEST + 1, LATEST + 2
+
+
 @pytest.fixture
 def with_new_migrations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """This Salon's migrations and two more: one that works, then one that fails halfway."""
     folder = tmp_path / "schema"
     shutil.copytree(migrations.FOLDER, folder)
-    (folder / "017_run_colour.sql").write_text("ALTER TABLE runs ADD COLUMN colour VARCHAR;\n")
+    (folder / f"{NEXT:03d}_run_colour.sql").write_text(
+        "ALTER TABLE runs ADD COLUMN colour VARCHAR;\n"
+    )
     monkeypatch.setattr(migrations, "FOLDER", folder)
     return folder
 
@@ -78,38 +85,42 @@ def test_a_failed_migration_is_rolled_back_and_the_store_not_opened(
 ) -> None:
     path = tmp_path / "salon.duckdb"
     open_store(path).close()
-    assert versions(path)[-1] == 17
-    (with_new_migrations / "018_broken.sql").write_text(
+    assert versions(path)[-1] == NEXT
+    (with_new_migrations / f"{AFTER:03d}_broken.sql").write_text(
         "ALTER TABLE runs ADD COLUMN size INTEGER;\nSELECT * FROM no_such_table;\n"
     )
     with pytest.raises(
-        StoreUnavailable, match=r"Migration 018 \(broken\) failed.*at migration 017"
+        StoreUnavailable, match=rf"Migration {AFTER:03d} \(broken\) failed.*at migration {NEXT:03d}"
     ):
         open_store(path)
-    assert versions(path)[-1] == 17
+    assert versions(path)[-1] == NEXT
     with duckdb.connect(str(path), read_only=True) as connection:
         columns = {row[0] for row in connection.execute("DESCRIBE runs").fetchall()}
-    assert "colour" in columns and "size" not in columns, "018 left nothing behind"
-    assert list((tmp_path / "backups").glob("*-before-018.duckdb")), "backed up before trying"
+    assert "colour" in columns and "size" not in columns, "the broken one left nothing behind"
+    assert list((tmp_path / "backups").glob(f"*-before-{AFTER:03d}.duckdb")), (
+        "backed up before trying"
+    )
 
 
 def test_a_newer_store_and_pending_migrations_without_auto_migrate_are_refused(
     tmp_path: Path, with_new_migrations: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "salon.duckdb"
-    open_store(path).close()  # with 017
+    open_store(path).close()  # with the new migration
     monkeypatch.setattr(migrations, "FOLDER", with_new_migrations.parent / "older")
     shutil.copytree(with_new_migrations, migrations.FOLDER)
-    (migrations.FOLDER / "017_run_colour.sql").unlink()  # the Salon before 017
-    with pytest.raises(StoreUnavailable, match=r"last used by a newer Salon.*017"):
+    (migrations.FOLDER / f"{NEXT:03d}_run_colour.sql").unlink()  # the Salon before it
+    with pytest.raises(StoreUnavailable, match=rf"last used by a newer Salon.*{NEXT:03d}"):
         open_store(path)
 
     fresh = tmp_path / "other.duckdb"
-    open_store(fresh).close()  # without 017
+    open_store(fresh).close()  # without the new migration
     monkeypatch.setattr(migrations, "FOLDER", with_new_migrations)
-    with pytest.raises(StoreUnavailable, match=r"needs 1 migration.*017 run_colour.*salon db"):
+    with pytest.raises(
+        StoreUnavailable, match=rf"needs 1 migration.*{NEXT:03d} run_colour.*salon db"
+    ):
         open_store(fresh, auto_migrate=False)
-    assert versions(fresh)[-1] == 16, "nothing applied"
+    assert versions(fresh)[-1] == LATEST, "nothing applied"
 
 
 def test_salon_db_status_and_upgrade(tmp_path: Path) -> None:
@@ -128,7 +139,9 @@ def test_salon_db_status_and_upgrade(tmp_path: Path) -> None:
     before = salon("db", "status")
     assert before.returncode == 0 and "pending  001 core" in before.stdout, before.stdout
     done = salon("db", "upgrade")
-    assert done.returncode == 0 and "applied  016" in done.stdout, done.stdout + done.stderr
+    assert done.returncode == 0 and f"applied  {LATEST:03d}" in done.stdout, (
+        done.stdout + done.stderr
+    )
     shown = json.loads(salon("db", "status", "--json").stdout)
     assert (shown["pending"], shown["migration"]) == ([], known_versions()[-1])
     after = salon("db", "status")
