@@ -105,7 +105,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
                     exc,
                 )
         running = workers.start(store, settings, keys)
-        log.info("Salon hub ready on %s", settings.database_path)
+        log.info("Salon hub ready on %s", store.describe())
         yield
         await running.stop()
         write_checkpoint(store, settings.data_dir, keys.sign_bytes)

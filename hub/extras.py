@@ -12,6 +12,7 @@ import importlib.util
 EXTRA_OF = {
     "duckdb": "server",
     "duckdb_extension_httpfs": "server",
+    "duckdb_extension_postgres_scanner": "server",
     "strawberry": "server",
     "graphql": "server",
     "starlette": "server",

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         Path("./.salon"), description="Folder holding the DuckDB file and stored objects."
     )
+    database_url: SecretStr = Field(
+        SecretStr(""),
+        description="PostgreSQL database that several hubs share, e.g. "
+        "postgresql://salon:secret@db.internal:5432/salon; empty: the DuckDB file in "
+        "SALON_DATA_DIR, for one hub.",
+    )
     host: str = Field("127.0.0.1", description="Address the hub binds to.")
     port: int = Field(8000, description="Port of the hub (GraphQL at /graphql).")
     dashboard_port: int = Field(
@@ -351,6 +357,17 @@ class Settings(BaseSettings):
                 )
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value().strip()
+        if url and not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "not a PostgreSQL URL like postgresql://salon:secret@db.internal:5432/salon "
+                "(leave it empty for the DuckDB file in SALON_DATA_DIR)."
+            )
+        return SecretStr(url)
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies(cls, value: str) -> str:
@@ -406,8 +423,12 @@ class Settings(BaseSettings):
         return self.data_dir / "salon.duckdb"
 
     def replace(self, **changes: Any) -> Settings:
-        """A copy with some fields changed, checked as a loaded setting would be."""
-        return type(self).model_validate({**self.model_dump(), **changes})
+        """A copy with some fields changed, checked as a loaded setting would be (a bad value
+        raises SettingsError naming the variable)."""
+        try:
+            return type(self).model_validate({**self.model_dump(), **changes})
+        except ValidationError as exc:
+            raise SettingsError(_explain(exc)) from None
 
 
 _CHOICES = {

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from hub.services.identity.tokens import create_admin_token_sync
 from hub.services.policy.principal import SYSTEM
 from hub.settings import Settings
 from hub.store import Store, open_store, store_for
+from hub.store.backends import Shared
 from tests.inprocess import DEMO_PASSWORD, InProcessHub, in_process_hub
 
 # Each test says the settings it needs: SALON_* variables of the shell running the suite (a
@@ -146,10 +148,31 @@ def hub_server(tmp_path: Path) -> Iterator[LiveHub]:
     yield from start_hub(tmp_path, demo=False)
 
 
+# Tests in these folders run on both backends; elsewhere a store is a DuckDB file.
+BOTH_BACKENDS = ("store", "services")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    folder = Path(metafunc.definition.fspath).parent.name
+    if "backend" in metafunc.fixturenames and folder in BOTH_BACKENDS:
+        metafunc.parametrize("backend", ["duckdb", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    """An empty store on a real DuckDB file."""
-    opened = open_store(tmp_path / "salon.duckdb")
+def backend(request: pytest.FixtureRequest) -> str:
+    """Which backend ``store`` opens: duckdb, or postgresql where the folder asks for both."""
+    return str(getattr(request, "param", "duckdb"))
+
+
+@pytest.fixture
+def store(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Iterator[Store]:
+    """An empty store on a real DuckDB file, or on a real PostgreSQL database of the suite's
+    own cluster (as hubs that share one use it) where ``backend`` says so."""
+    if backend == "postgresql":
+        url = shared_database(request.getfixturevalue("postgres_cluster"))
+        opened = open_store(Shared(url), data_dir=tmp_path)
+    else:
+        opened = open_store(tmp_path / "salon.duckdb")
     yield opened
     opened.close()
 
@@ -266,56 +289,60 @@ def run_sql(cluster: str, statement: str) -> None:
     )
 
 
-@pytest.fixture(scope="session")
-def postgres_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+class PostgresCluster:
     """A PostgreSQL 15 cluster of the suite's own (``initdb`` in a temporary folder, on a free
-    port of 127.0.0.1, stopped at the end), so that the machine's cluster is never touched and
-    need not run; yields ``host:port``. PostgreSQL refuses to run as root, so as root the
-    cluster runs as the ``postgres`` account, which owns its folder."""
-    import shutil
+    port of 127.0.0.1), so that the machine's cluster is never touched and need not run.
+    PostgreSQL refuses to run as root, so as root it runs as the ``postgres`` account, which
+    owns its folder."""
 
-    folder = tmp_path_factory.mktemp("postgres")
-    data, sockets = folder / "data", folder / "sockets"
-    sockets.mkdir()
-    as_root = os.geteuid() == 0
-    if as_root:
-        shutil.chown(folder, "postgres")
-        shutil.chown(sockets, "postgres")
-        folder.chmod(0o700)
-        for parent in folder.parents:  # the account must reach its folder
-            parent.chmod(parent.stat().st_mode | 0o001)
+    def __init__(self, folder: Path) -> None:
+        import shutil
 
-    def as_owner(*command: str) -> list[str]:
+        self.folder, self.data, sockets = folder, folder / "data", folder / "sockets"
+        sockets.mkdir()
+        self.as_root = os.geteuid() == 0
+        if self.as_root:
+            shutil.chown(folder, "postgres")
+            shutil.chown(sockets, "postgres")
+            folder.chmod(0o700)
+            for parent in folder.parents:  # the account must reach its folder
+                parent.chmod(parent.stat().st_mode | 0o001)
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.options = f"-p {self.port} -k {sockets} -c listen_addresses=127.0.0.1"
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust")
+        self.start()
+
+    def _run(self, program: str, *args: str, check: bool = True) -> None:
+        command = [str(PG_BIN / program), *args]
         text = " ".join(f"'{part}'" for part in command)
-        return ["su", "postgres", "-c", text] if as_root else list(command)
-
-    port = free_port()
-    subprocess.run(
-        as_owner(str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"),
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1"
-    subprocess.run(
-        as_owner(
-            str(PG_BIN / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            options,
-            "-l",
-            str(folder / "log"),
-            "-w",
-            "start",
-        ),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
         subprocess.run(
-            as_owner(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"),
-            check=False,
+            ["su", "postgres", "-c", text] if self.as_root else command,
+            check=check,
             capture_output=True,
         )
+
+    def start(self) -> None:
+        log = str(self.folder / "log")
+        self._run("pg_ctl", "-D", str(self.data), "-o", self.options, "-l", log, "-w", "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "stop", check=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The suite's PostgreSQL cluster (see ``PostgresCluster``), stopped at the end; yields
+    ``host:port``."""
+    cluster = PostgresCluster(tmp_path_factory.mktemp("postgres"))
+    try:
+        yield cluster.address
+    finally:
+        cluster.stop()
+
+
+def shared_database(cluster: str) -> str:
+    """A new, empty database in the suite's PostgreSQL cluster; its URL."""
+    name = f"salon_{uuid.uuid4().hex[:12]}"
+    run_sql(cluster, f"CREATE DATABASE {name}")
+    return f"postgresql://postgres@{cluster}/{name}"

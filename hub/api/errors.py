@@ -7,7 +7,7 @@ from typing import TypeVar
 
 import strawberry
 
-from hub.errors import FilterSyntaxError, Forbidden, NotFound, SalonError
+from hub.errors import FilterSyntaxError, Forbidden, NotFound, SalonError, StoreUnavailable
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -47,12 +47,22 @@ class FilterErrorType(ErrorType):
     )
 
 
+@strawberry.type(
+    name="UnavailableError",
+    description="The hub cannot do this now (its database does not answer); nothing was "
+    "changed. Try again shortly.",
+)
+class UnavailableErrorType(ErrorType):
+    pass
+
+
 ErrorResult = (
     ValidationErrorType
     | NotFoundErrorType
     | ForbiddenErrorType
     | ConflictErrorType
     | FilterErrorType
+    | UnavailableErrorType
 )
 
 
@@ -71,6 +81,8 @@ def as_error(exc: SalonError) -> ErrorResult:
         return ForbiddenErrorType(message=exc.message)
     if exc.code == "conflict":
         return ConflictErrorType(message=exc.message, field=exc.field)
+    if isinstance(exc, StoreUnavailable):
+        return UnavailableErrorType(message=exc.message)
     return ValidationErrorType(message=exc.message, field=exc.field)
 
 

@@ -31,10 +31,11 @@ def audit_verify(as_json: JsonOption = False) -> None:
     from hub.auth.keys import KeyRing
     from hub.errors import InvalidInput, StoreUnavailable
     from hub.services.policy.audit_trail import read_checkpoint
-    from hub.store import open_store
+    from hub.store import open_store, store_for
 
     settings = read_settings()
-    if not settings.database_path.is_file():
+    shared = bool(settings.database_url.get_secret_value())  # hubs share it: open it alongside
+    if not shared and not settings.database_path.is_file():
         # Opening would create an empty store and a signing key, and "verify" it.
         fail(
             f"There is no Salon store at {settings.database_path}: nothing to verify. Set "
@@ -42,7 +43,10 @@ def audit_verify(as_json: JsonOption = False) -> None:
             2,
         )
     try:
-        store = open_store(settings.database_path)
+        if shared:
+            store = store_for(settings.replace(auto_migrate=False))
+        else:
+            store = open_store(settings.database_path)
     except StoreUnavailable:
         result = call(
             "{ auditVerification { __typename ... on AuditVerification { ok checked headSeq"

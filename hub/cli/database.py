@@ -7,14 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hub.cli.common import (
-    connect,
-    fail,
-    read_settings,
-)
+from hub.cli.common import connect, fail, read_settings
 
 if TYPE_CHECKING:
-    pass
+    from hub.settings import Settings
+    from hub.store.backends import Backend
 
 db_app = typer.Typer(help="The store's schema: status, upgrade (stop the hub first).")
 
@@ -23,19 +20,21 @@ db_app = typer.Typer(help="The store's schema: status, upgrade (stop the hub fir
 def db_status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")] = False,
 ) -> None:
-    """The migrations applied to SALON_DATA_DIR's store and those pending."""
+    """The migrations applied to the store (SALON_DATABASE_URL, or SALON_DATA_DIR's file) and
+    those pending."""
+    from hub.errors import StoreUnavailable
     from hub.store import migrations
 
-    settings = read_settings()
-    path = settings.database_path
-    if not path.is_file():
-        typer.echo(f"No store at {path} yet: the hub creates it at its first start.")
-        return
+    backend = _backend(read_settings())
+    path = backend.describe()
     try:
-        found = migrations.status_of_file(path)
-    except migrations.MigrationError as exc:
+        found = migrations.status_of(backend)
+    except StoreUnavailable as exc:
         typer.secho(exc.message, fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
+    if found is None:
+        typer.echo(f"No store at {path} yet: the hub creates it at its first start.")
+        return
     if as_json:
         import json
 
@@ -65,7 +64,7 @@ def db_upgrade() -> None:
     from hub.store import store_for
 
     settings = read_settings().replace(auto_migrate=True)
-    pending = _pending(settings.database_path)
+    pending = _pending(settings)
     try:
         store = store_for(settings)
     except StoreUnavailable as exc:
@@ -77,7 +76,57 @@ def db_upgrade() -> None:
     backups = settings.data_dir / "backups"
     if pending and backups.is_dir():
         typer.echo(f"The store as it was is in {backups}.")
-    typer.echo(f"{settings.database_path} is up to date.")
+    typer.echo(f"{_backend(settings).describe()} is up to date.")
+
+
+@db_app.command("copy")
+def db_copy(
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            help="The PostgreSQL database to fill, e.g. postgresql://salon:secret@db/salon "
+            "(new or empty).",
+        ),
+    ],
+) -> None:
+    """Copy SALON_DATA_DIR's DuckDB store, every table and the audit trail, into an empty
+    PostgreSQL database, so that hubs started with SALON_DATABASE_URL carry on from it (stop
+    the hub first)."""
+    from hub.errors import SalonError
+    from hub.store import store_for
+
+    settings = read_settings()
+    source = settings.database_path
+    if not source.is_file():
+        fail(f"There is no Salon store at {source} to copy. Set SALON_DATA_DIR to its folder.", 2)
+    try:
+        target_settings = settings.replace(database_url=to, auto_migrate=True)
+    except ValueError as exc:
+        fail(f"--to: {exc}".replace("SALON_DATABASE_URL: ", ""), 2)
+        raise
+    try:
+        target = store_for(target_settings)
+    except SalonError as exc:
+        fail(exc.message)
+        raise
+    try:
+        copied = target.fill_from(
+            source, lambda table, rows: typer.echo(f"  {table:<28} {rows:>12,} rows")
+        )
+        head = target.audit.head
+        where = target.describe()
+    except SalonError as exc:
+        fail(exc.message)
+        raise
+    finally:
+        target.close()
+    total = sum(rows for _, rows in copied)
+    typer.echo(
+        f"Copied {total:,} rows of {len(copied)} tables from {source} into {where}; the audit "
+        f"trail ends at event {head[0]}. Start the hubs with SALON_DATABASE_URL set to it, "
+        "then check with `salon audit verify`."
+    )
 
 
 def backup(
@@ -124,13 +173,18 @@ def restore(
     )
 
 
-def _pending(path: Path) -> list[str]:
+def _backend(settings: Settings) -> Backend:
+    from hub.store.backends import backend_for
+
+    return backend_for(settings.database_url.get_secret_value(), settings.data_dir)
+
+
+def _pending(settings: Settings) -> list[str]:
+    from hub.errors import StoreUnavailable
     from hub.store import migrations
 
-    if not path.is_file():
-        return []
     try:
-        found = migrations.status_of_file(path)
-    except migrations.MigrationError:
+        found = migrations.status_of(_backend(settings))
+    except StoreUnavailable:
         return []  # opening it again says why
-    return [f"{m.version:03d} {m.name}" for m in found.pending]
+    return [f"{m.version:03d} {m.name}" for m in found.pending] if found else []

@@ -56,9 +56,10 @@ def demo() -> None:
     store = open_store(settings)
     try:
         count, password = seed_demo(store, settings)
+        where = store.describe()
     finally:
         store.close()
-    typer.echo(f"Loaded {count} demo runs into {settings.database_path}.")
+    typer.echo(f"Loaded {count} demo runs into {where}.")
     typer.echo(f"The demo team signs in with the password {password}")
 
 

@@ -6,18 +6,24 @@ records of ``hub/domain`` and runs on a worker thread.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from hub.settings import Settings
+from hub.store import commits, migrations, transfer
 from hub.store.access import AccessStore
 from hub.store.activity import ActivityStore, DigestStore
 from hub.store.artifacts import ArtifactStore
 from hub.store.audit import AuditStore
+from hub.store.backends import Backend, Embedded, backend_for
 from hub.store.bookings import BookingStore
 from hub.store.cluster import ClusterStore
 from hub.store.comments import CommentStore
 from hub.store.database import Cursor, Database
 from hub.store.datasets import DatasetStore
+from hub.store.leases import LeaseStore
 from hub.store.logged_models import LoggedModelStore
 from hub.store.metrics import MetricStore
 from hub.store.models import ModelStore
@@ -36,9 +42,13 @@ from hub.store.webhooks import WebhookStore
 
 
 class Store:
-    """Every store of Salon over one database file."""
+    """Every store of Salon over one database, with the folder of its local files."""
 
-    def __init__(self, db: Database, s3: S3Access | None = None) -> None:
+    def __init__(
+        self, db: Database, s3: S3Access | None = None, data_dir: Path | None = None
+    ) -> None:
+        if data_dir is None:  # the DuckDB file's folder
+            data_dir = db.path.parent
         self.db = db
         self.s3 = S3(s3) if s3 else None  # set when SALON_DATASET_ROOTS names S3 prefixes
         self.projects = ProjectStore(db)
@@ -49,8 +59,8 @@ class Store:
         self.access = AccessStore(db)
         self.audit = AuditStore(db)
         self.oauth = OAuthStore(db)
-        self.objects = ObjectStore(db.path.parent / "objects")
-        self.scratch = db.path.parent / "tmp"  # half-received uploads; emptied at start-up
+        self.objects = ObjectStore(data_dir / "objects")
+        self.scratch = data_dir / "tmp"  # half-received uploads; emptied at start-up
         self.datasets = DatasetStore(db, self.objects.root)
         self.comments = CommentStore(db)
         self.activity = ActivityStore(db)
@@ -65,6 +75,41 @@ class Store:
         self.artifacts = ArtifactStore(db)
         self.logged_models = LoggedModelStore(db)
         self.share_links = ShareLinkStore(db)
+        self.leases = LeaseStore(db)
+
+    @property
+    def shared(self) -> bool:
+        """Whether other hubs may use the same database (PostgreSQL)."""
+        return self.db.backend.shared
+
+    async def catch_up(self) -> int:
+        """Tell this hub's listeners what other hubs sharing the database committed since the
+        last call; how many changes (see ``commits``)."""
+        return await asyncio.to_thread(self.db.catch_up)
+
+    async def forget_commits(self, before: datetime) -> None:
+        """Prune the shared database's commit log of what every hub has followed."""
+        await self.db.write(commits.prune, before)
+
+    def fill_from(
+        self, source: Path, progress: Callable[[str, int], None] = lambda table, rows: None
+    ) -> list[tuple[str, int]]:
+        """Copy every table of the DuckDB file ``source`` (its hub stopped) into this store,
+        which must be empty and at the same migration: one transaction, so a copy that fails
+        leaves nothing behind. Returns (table, rows) in the order copied."""
+        self.db.read_sync(transfer.check, source)
+        self.db.read_sync(transfer.attach, source)
+        try:
+            copied = self.db.write_sync(transfer.fill, progress)
+        finally:
+            self.db.read_sync(transfer.detach)
+        self.db.reload_head()
+        return copied
+
+    def describe(self) -> str:
+        """Where the tables are, for people: the DuckDB file, or the database URL without its
+        password."""
+        return self.db.backend.describe()
 
     async def copy_database(self, target: Path) -> int:
         """A consistent copy of the database into a new file at ``target`` while the hub
@@ -83,9 +128,18 @@ class Store:
 
         return await self.db.read(copy)
 
-    async def ping(self) -> None:
-        """One trivial read: raises unless the database answers."""
-        await self.db.read(lambda cur: cur.execute("SELECT 1").fetchone())
+    async def ping(self) -> int:
+        """One small read of a table, raising unless the database answers: the newest schema
+        migration applied to it (another hub may have applied one this Salon does not know)."""
+        row = await self.db.read(
+            lambda cur: cur.execute("SELECT max(version) FROM schema_migrations").fetchone()
+        )
+        return int(row[0]) if row and row[0] is not None else 0
+
+    @property
+    def schema_version(self) -> int:
+        """The newest migration this Salon knows."""
+        return max(m.version for m in migrations.known()[0])
 
     def close(self) -> None:
         self.db.close()
@@ -96,28 +150,36 @@ def _literal(path: Path) -> str:
 
 
 def open_store(
-    path: Path,
+    where: Path | Backend,
     *,
+    data_dir: Path | None = None,
     memory_limit: str = "768MB",
     threads: int = 2,
     s3: S3Access | None = None,
     auto_migrate: bool = True,
 ) -> Store:
-    """Open (creating if needed) the DuckDB file at ``path`` and bring it to this Salon's
-    schema (``auto_migrate`` false: refuse when migrations are pending)."""
-    db = Database(path, memory_limit=memory_limit, threads=threads, s3=s3)
+    """Open (creating if needed) the DuckDB file at ``where``, or the backend it names, and
+    bring it to this Salon's schema (``auto_migrate`` false: refuse when migrations are
+    pending). Local files (objects, uploads) go to ``data_dir``, by default the file's folder."""
+    backend = Embedded(where) if isinstance(where, Path) else where
+    if data_dir is None:
+        if not isinstance(backend, Embedded):
+            raise ValueError("a shared database needs the data folder for local files")
+        data_dir = backend.path.parent
+    db = Database(backend, memory_limit=memory_limit, threads=threads, s3=s3)
     try:
         db.apply_schema(auto_migrate=auto_migrate)
     except BaseException:
         db.close()
         raise
-    return Store(db, s3)
+    return Store(db, s3, data_dir)
 
 
 def store_for(settings: Settings) -> Store:
-    """The store ``settings`` describe: its file, DuckDB's limits and S3 access."""
+    """The store ``settings`` describe: its database, DuckDB's limits and S3 access."""
     return open_store(
-        settings.database_path,
+        backend_for(settings.database_url.get_secret_value(), settings.data_dir),
+        data_dir=settings.data_dir,
         memory_limit=settings.duckdb_memory_limit,
         threads=settings.duckdb_threads,
         s3=s3_access(settings),

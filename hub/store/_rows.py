@@ -71,6 +71,13 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not stored as JSON")
 
 
+def affected(cursor: Any, statement: str, params: Sequence[Any] = ()) -> int:
+    """How many rows an UPDATE or DELETE changed (both backends answer it; a PostgreSQL table
+    takes no RETURNING clause through DuckDB)."""
+    row = cursor.execute(statement, params).fetchone()
+    return int(row[0]) if row else 0
+
+
 def mapping_of(text: str | None) -> dict[str, Any]:
     return json.loads(text) if text else {}
 

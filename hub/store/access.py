@@ -7,7 +7,7 @@ from typing import Any
 
 from hub.domain.audit import EventDraft
 from hub.domain.identity import MembershipRecord
-from hub.store._rows import to_naive, to_utc
+from hub.store._rows import affected, to_naive, to_utc
 from hub.store.database import Cursor, Database
 
 _COLUMNS = "project_id, subject_kind, subject_id, role, pii, granted_by, granted_at"
@@ -39,12 +39,12 @@ def insert_membership(cur: Cursor, record: MembershipRecord) -> MembershipRecord
 
 
 def _revoke(cur: Cursor, project_id: str, subject_kind: str, subject_id: str) -> bool:
-    found = cur.execute(
-        "DELETE FROM memberships WHERE project_id = ? AND subject_kind = ? AND subject_id = ? "
-        "RETURNING 1",
+    removed = affected(
+        cur,
+        "DELETE FROM memberships WHERE project_id = ? AND subject_kind = ? AND subject_id = ?",
         [project_id, subject_kind, subject_id],
-    ).fetchall()
-    return bool(found)
+    )
+    return removed > 0
 
 
 def _for_subjects(cur: Cursor, user_id: str, group_ids: list[str]) -> list[MembershipRecord]:

@@ -22,7 +22,7 @@ from hub.domain.collaboration import (
     NotificationRecord,
 )
 from hub.ids import new_id
-from hub.store._rows import mapping_of, maybe_utc, record_of, row_of, to_naive, to_utc
+from hub.store._rows import affected, mapping_of, maybe_utc, record_of, row_of, to_naive, to_utc
 
 if TYPE_CHECKING:
     from hub.store.database import Database
@@ -91,6 +91,14 @@ def _enqueue(cur: Cursor, entry: ActivityRecord, at: datetime) -> None:
         "(SELECT 1 FROM restrictions WHERE object_id = ?)",
         [entry.id, to_naive(at), to_naive(at), entry.project_id, entry.verb, entry.guard_id],
     )
+
+
+def by_ids_sync(cur: Cursor, ids: list[str]) -> dict[str, ActivityRecord]:
+    """The entries of these ids. The ids are listed one parameter each: on PostgreSQL, DuckDB
+    then asks for just those rows instead of reading the whole table."""
+    marks = ", ".join("?" * len(ids))
+    rows = cur.execute(f"SELECT {_COLUMNS} FROM activity WHERE id IN ({marks})", ids).fetchall()
+    return {row[0]: _entry(row) for row in rows}
 
 
 def _entry(row: tuple[Any, ...]) -> ActivityRecord:
@@ -167,12 +175,11 @@ def _inbox(
 def _mark_read(cur: Cursor, user_id: str, activity_ids: list[str] | None, at: datetime) -> int:
     chosen = "" if activity_ids is None else "AND activity_id IN (SELECT unnest(?)) "
     params: list[Any] = [to_naive(at), user_id] + ([] if activity_ids is None else [activity_ids])
-    row = cur.execute(
-        f"UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL {chosen}"
-        "RETURNING 1",
+    return affected(
+        cur,
+        f"UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL {chosen}",
         params,
-    ).fetchall()
-    return len(row)
+    )
 
 
 def _watch(cur: Cursor, user_id: str, kind: str, target_id: str, on: bool, at: datetime) -> None:
@@ -201,13 +208,7 @@ class ActivityStore:
         return await self._db.read(_feed, query)
 
     async def by_ids(self, ids: list[str]) -> dict[str, ActivityRecord]:
-        def select(cur: Cursor) -> dict[str, ActivityRecord]:
-            rows = cur.execute(
-                f"SELECT {_COLUMNS} FROM activity WHERE id IN (SELECT unnest(?))", [ids]
-            ).fetchall()
-            return {row[0]: _entry(row) for row in rows}
-
-        return await self._db.read(select) if ids else {}
+        return await self._db.read(by_ids_sync, ids) if ids else {}
 
     async def inbox(
         self, user_id: str, unread: bool, limit: int, projects: list[str], hidden: list[str]

@@ -9,7 +9,7 @@ from typing import Any
 
 from hub.domain.audit import EventDraft
 from hub.domain.collaboration import CommentEdit, CommentRecord, Mention, Reaction
-from hub.store._rows import maybe_utc, row_of, to_naive, to_utc
+from hub.store._rows import affected, maybe_utc, row_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
 
 _FIELDS = [f.name for f in dataclasses.fields(CommentRecord)]
@@ -88,11 +88,11 @@ def _resolve(cur: Cursor, thread_id: str, by: str | None, at: datetime | None) -
 
 def _react(cur: Cursor, comment_id: str, user_id: str, emoji: str, on: bool, at: datetime) -> bool:
     """Add or take back a reaction; whether anything changed."""
-    had = cur.execute(
-        "DELETE FROM comment_reactions WHERE comment_id = ? AND user_id = ? AND emoji = ? "
-        "RETURNING 1",
+    had = affected(
+        cur,
+        "DELETE FROM comment_reactions WHERE comment_id = ? AND user_id = ? AND emoji = ?",
         [comment_id, user_id, emoji],
-    ).fetchall()
+    )
     if on:
         cur.execute(
             "INSERT INTO comment_reactions VALUES (?, ?, ?, ?)",

@@ -1,9 +1,11 @@
-"""The one object that owns the DuckDB file.
+"""The one object that owns the hub's connection to its tables (see ``backends``: a DuckDB file
+of its own, or a PostgreSQL database shared with other hubs).
 
 DuckDB lets one process hold a file read-write, so the hub is the only door to it. Inside the
 hub every query runs on a worker thread with that thread's own cursor, never on the event loop.
 Writes are serialised through one lock: DuckDB appends are fast, and a single writer removes
 optimistic-concurrency conflicts between concurrent ingest batches updating the same summaries.
+On PostgreSQL the hubs also take turns across processes (an advisory lock, see ``backends``).
 
 Every change goes through :meth:`Database.audited_write`, which appends its audit events to the
 hash chain inside the same transaction: a committed change always has its events, a rolled
@@ -14,9 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import dataclasses
 import functools
+import logging
 import threading
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -30,9 +35,11 @@ from hub.clock import now
 from hub.domain.audit import AuditDraft, EventDraft
 from hub.domain.collaboration import ActivityDraft, ActivityRecord
 from hub.errors import LimitExceeded, StoreUnavailable
-from hub.store import activity, audit, migrations
+from hub.store import activity, audit, commits, migrations
+from hub.store.backends import CATALOG, Backend, Embedded, Shared
 from hub.store.remote import S3Access, httpfs_extension
 
+log = logging.getLogger("salon.store")
 P = ParamSpec("P")
 T = TypeVar("T")
 Cursor = duckdb.DuckDBPyConnection
@@ -44,41 +51,34 @@ class Committed:
 
     trail: tuple[AuditDraft, ...]
     entries: tuple[ActivityRecord, ...]
+    seq: int = 0  # its number in a shared database's commit log (0: the only hub, no log)
 
 
 class Database:
-    """A DuckDB file, a pool of worker threads and one cursor per thread."""
+    """A connection to the tables, a pool of worker threads and one cursor per thread."""
 
     def __init__(
         self,
-        path: Path,
+        backend: Backend | Path,
         *,
         memory_limit: str = "768MB",
         threads: int = 2,
         s3: S3Access | None = None,
     ) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
+        self.backend = Embedded(backend) if isinstance(backend, Path) else backend
         self.memory_limit = memory_limit
-        try:
-            self._connection = duckdb.connect(
-                str(path),
-                config={
-                    "memory_limit": memory_limit,
-                    "threads": threads,
-                    "autoinstall_known_extensions": False,
-                    "autoload_known_extensions": False,
-                    # DuckDB's bundled jemalloc returns freed pages to the OS only as it decays
-                    # them, and without its background threads decay runs only when the same
-                    # arena allocates again: after a big read an idle hub kept hundreds of MB.
-                    "allocator_background_threads": True,
-                },
-            )
-        except duckdb.IOException as exc:
-            raise StoreUnavailable(
-                f"Cannot open {path}: {exc}. Is a hub already running on this data directory? "
-                "Stop it first, or set SALON_DATA_DIR to another folder."
-            ) from None
+        self._connection = self.backend.connect(
+            {
+                "memory_limit": memory_limit,
+                "threads": threads,
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+                # DuckDB's bundled jemalloc returns freed pages to the OS only as it decays
+                # them, and without its background threads decay runs only when the same
+                # arena allocates again: after a big read an idle hub kept hundreds of MB.
+                "allocator_background_threads": True,
+            }
+        )
         if s3 is not None:  # data registered in S3 is read where it lies
             self._connection.execute(f"LOAD '{httpfs_extension()}'")
             self._connection.execute(s3.duckdb_secret())
@@ -86,7 +86,12 @@ class Database:
         self._cursors: list[Cursor] = []
         self._cursors_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._follow_lock = threading.Lock()
+        self._passed_lock = threading.Lock()
         self._head = audit.Head()
+        self.hub_id = uuid.uuid4().hex[:12]  # this process, in a shared database's commit log
+        self._followed = 0  # the last commit of a shared database read from its log
+        self._passed_on = 0  # the newest commit (its own or followed) given to the listeners
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="salon-db")
         self._closed = False
         # Called with what each change recorded, once it has committed (live updates, webhooks).
@@ -95,20 +100,60 @@ class Database:
     def apply_schema(self, *, auto_migrate: bool = True) -> list[migrations.Migration]:
         """Bring the file to this Salon's schema (see ``migrations``; with ``auto_migrate``
         false, pending migrations are refused), then run the every-start scripts."""
-        applied = migrations.upgrade(self._connection, self.path, __version__, allowed=auto_migrate)
-        for sql_file in migrations.known()[1]:
-            self._connection.execute(sql_file.read_text())
-        # Fold whatever the write-ahead log replayed (after a crash) into the file now, with
-        # the indexes just rebuilt (see 900_indexes.sql).
-        self._connection.execute("CHECKPOINT")
+        applied = migrations.upgrade(
+            self._connection, self.backend, __version__, allowed=auto_migrate
+        )
+        if isinstance(self.backend, Embedded):
+            for sql_file in migrations.known()[1]:
+                self._connection.execute(sql_file.read_text())
+            # Fold whatever the write-ahead log replayed (after a crash) into the file now,
+            # with the indexes just rebuilt (see 900_indexes.sql).
+            self._connection.execute("CHECKPOINT")
+        elif isinstance(self.backend, Shared):  # hubs starting together take turns
+            self.backend.begin(self._connection)
+            for sql_file in sorted(migrations.SHARED.glob("*.sql")):
+                self.backend.run_native(self._connection, sql_file.read_text())
+            self._connection.execute("COMMIT")
         with self._write_lock:
-            self._head = audit.load_head(self._connection)
+            self._head = self._load_head(self._connection)
+            if self.backend.shared:
+                self._followed = self._passed_on = commits.last(self._connection)
         return applied
+
+    def reload_head(self) -> None:
+        """Read the audit chain's head again (after rows were copied in underneath)."""
+        with self._write_lock:
+            self._head = self.read_sync(self._load_head)
+
+    def _load_head(self, cursor: Cursor) -> audit.Head:
+        return audit.load_head(cursor, CATALOG if self.backend.shared else None)
+
+    def size_bytes(self) -> int:
+        """How much room the tables take: the DuckDB file and its write-ahead log, or the
+        PostgreSQL database."""
+        if isinstance(self.backend, Embedded):
+            files = (self.path, self.path.with_name(self.path.name + ".wal"))
+            return sum(p.stat().st_size for p in files if p.exists())
+        row = self.read_sync(
+            lambda cur: cur.execute(
+                "SELECT * FROM postgres_query(?, 'SELECT pg_database_size(current_database())')",
+                [CATALOG],
+            ).fetchone()
+        )
+        return int(row[0]) if row else 0
+
+    @property
+    def path(self) -> Path:
+        """The DuckDB file (embedded backend only: a shared database has none)."""
+        if not isinstance(self.backend, Embedded):
+            raise AttributeError("a shared database has no file")
+        return self.backend.path
 
     def _cursor(self) -> Cursor:
         cursor: Cursor | None = getattr(self._local, "cursor", None)
         if cursor is None:
             cursor = self._connection.cursor()
+            self.backend.prepare(cursor)
             self._local.cursor = cursor
             with self._cursors_lock:
                 self._cursors.append(cursor)
@@ -120,7 +165,8 @@ class Database:
         """Run ``fn(cursor, ...)`` on the calling thread's cursor. A read that needs more
         memory than the hub's limit is refused as too large (it was an unexpected error)."""
         try:
-            return fn(self._cursor(), *args, **kwargs)
+            with self._answering():
+                return fn(self._cursor(), *args, **kwargs)
         except duckdb.OutOfMemoryException:
             raise LimitExceeded(
                 f"This needed more memory than the hub gives a request ({self.memory_limit}); "
@@ -132,7 +178,7 @@ class Database:
         self, fn: Callable[Concatenate[Cursor, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Run ``fn(cursor, ...)`` in one transaction, serialised with every other write."""
-        with self._write_lock, self._transaction() as cursor:
+        with self._write_lock, self._answering(), self._transaction() as cursor:
             return fn(cursor, *args, **kwargs)
 
     def audited_write_sync(
@@ -146,17 +192,22 @@ class Database:
         the hash chain, activity entries to the feed and the inboxes they reach. ``events`` may
         be a function of ``fn``'s result, for events that depend on what the change did."""
         with self._write_lock:
-            at = now()
-            with self._transaction() as cursor:
+            with self._answering(), self._transaction() as cursor:
+                at = now()  # once the turn is ours: the chain's times never go backwards
                 result = fn(cursor, *args, **kwargs)
                 chosen = events(result) if callable(events) else events
                 trail = [e for e in chosen if isinstance(e, AuditDraft)]
-                head = audit.append(cursor, self._head, trail, at)
+                last = self._load_head(cursor) if self.backend.shared else self._head
+                head = audit.append(cursor, last, trail, at)
                 drafts = [e for e in chosen if isinstance(e, ActivityDraft)]
                 entries = activity.append(cursor, drafts, at)
+                seq = 0
+                if self.backend.shared and (trail or entries):  # for the other hubs to follow
+                    seq = commits.record(cursor, self.hub_id, last.seq + 1, head.seq, entries, at)
             self._head = head  # only once committed
+            self._mark_passed_on(seq)
         if self.listeners and (trail or entries):
-            committed = Committed(tuple(trail), tuple(entries))
+            committed = Committed(tuple(trail), tuple(entries), seq)
             for listener in list(self.listeners):  # after commit, outside the lock
                 listener(committed)
         return result
@@ -172,6 +223,30 @@ class Database:
         call = functools.partial(self.audited_write_sync, events, fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
+    def catch_up(self) -> int:
+        """Pass what other hubs sharing the database committed since the last call to this
+        hub's listeners, in commit order; how many changes that was."""
+        with self._follow_lock:
+            seen, changes = self.read_sync(commits.since, self._followed, self.hub_id)
+            self._followed = seen
+        for seq, trail, entries in changes:
+            committed = Committed(trail, entries, seq)
+            self._mark_passed_on(seq)
+            for listener in list(self.listeners):
+                listener(committed)
+        return len(changes)
+
+    @property
+    def passed_on(self) -> int:
+        """The newest commit of a shared database this hub has given its listeners (0 with
+        one hub): a change numbered up to it happened before whatever starts listening now."""
+        with self._passed_lock:
+            return self._passed_on
+
+    def _mark_passed_on(self, seq: int) -> None:
+        with self._passed_lock:
+            self._passed_on = max(self._passed_on, seq)
+
     async def record(self, events: Sequence[AuditDraft]) -> None:
         """Append audit events that accompany no change: reads, denials, errors."""
         await self.audited_write(events, _nothing)
@@ -179,6 +254,9 @@ class Database:
     @property
     def audit_head(self) -> tuple[int, str]:
         """The last committed event's sequence number and hash."""
+        if self.backend.shared:  # other hubs append too
+            head = self.read_sync(self._load_head)
+            return head.seq, head.hash
         with self._write_lock:
             return self._head.seq, self._head.hash
 
@@ -243,13 +321,28 @@ class Database:
             await producer
 
     @contextmanager
+    def _answering(self) -> Iterator[None]:
+        """A shared database that does not answer (PostgreSQL down or out of reach) is a 503
+        with a reason; nothing was changed, and the next request reconnects."""
+        try:
+            yield
+        except duckdb.IOException as exc:
+            if not isinstance(self.backend, Shared):
+                raise
+            log.warning("The shared database does not answer: %s", self.backend.reason(exc))
+            raise StoreUnavailable(  # where the database is stays in the hub's log
+                "The hub's database does not answer; nothing was changed. Try again shortly."
+            ) from None
+
+    @contextmanager
     def _transaction(self) -> Iterator[Cursor]:
         cursor = self._cursor()
-        cursor.execute("BEGIN TRANSACTION")
+        self.backend.begin(cursor)
         try:
             yield cursor
         except BaseException:
-            cursor.execute("ROLLBACK")
+            with contextlib.suppress(duckdb.Error):  # a lost connection has nothing to undo
+                cursor.execute("ROLLBACK")
             raise
         cursor.execute("COMMIT")
 

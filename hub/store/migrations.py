@@ -24,9 +24,11 @@ from pathlib import Path
 import duckdb
 
 from hub.errors import StoreUnavailable
+from hub.store.backends import Backend, Embedded
 
 FOLDER = Path(__file__).with_name("schema")  # in the package: a wheel carries it
-EVERY_START = 900  # files from this number on run at every start
+EVERY_START = 900  # files from this number on run at every start (a DuckDB file)
+SHARED = FOLDER / "postgres"  # what a shared PostgreSQL database gets instead
 _NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 _TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
     version      INTEGER NOT NULL PRIMARY KEY,
@@ -89,6 +91,18 @@ def status(connection: duckdb.DuckDBPyConnection, folder: Path | None = None) ->
     )
 
 
+def status_of(backend: Backend) -> Status | None:
+    """The migrations of a backend's database, read without writing to it; None when there is
+    no DuckDB file yet."""
+    if isinstance(backend, Embedded):
+        return status_of_file(backend.path) if backend.path.is_file() else None
+    connection = backend.connect({"autoload_known_extensions": False})
+    try:
+        return status(connection)
+    finally:
+        connection.close()
+
+
 def status_of_file(path: Path) -> Status:
     """The migrations of the database file at ``path``, read without writing to it."""
     try:
@@ -110,17 +124,26 @@ def _exists(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(row and row[0])
 
 
+def _applied(connection: duckdb.DuckDBPyConnection, version: int) -> bool:
+    row = connection.execute(
+        "SELECT count(*) FROM schema_migrations WHERE version = ?", [version]
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def has_data(connection: duckdb.DuckDBPyConnection) -> bool:
     """Whether the database holds Salon's tables already (not a new, empty file)."""
     return _exists(connection, "audit_events")
 
 
 def upgrade(
-    connection: duckdb.DuckDBPyConnection, path: Path, salon_version: str, *, allowed: bool
+    connection: duckdb.DuckDBPyConnection, backend: Backend, salon_version: str, *, allowed: bool
 ) -> list[Migration]:
     """Bring the store to this Salon's schema: refuse one a newer Salon wrote; with migrations
-    pending, refuse unless ``allowed``, else back the file up (when it holds data) and apply
-    them. Returns what was applied."""
+    pending, refuse unless ``allowed``, else back a DuckDB file up (when it holds data) and
+    apply them. Returns what was applied. (A shared PostgreSQL database is backed up the way
+    its operators back it up; the README says to do so before an upgrade.)"""
+    path = backend.describe()
     found = status(connection)
     if found.unknown:
         raise MigrationError(
@@ -137,10 +160,12 @@ def upgrade(
             f"({names}). Run `salon db upgrade` (it backs the store up first), or set "
             "SALON_AUTO_MIGRATE=true."
         )
-    if has_data(connection):
-        backup(connection, path, found.pending[0].version)
+    if has_data(connection) and isinstance(backend, Embedded):
+        backup(connection, backend.path, found.pending[0].version)
+    backend.begin(connection)  # hubs starting together on a new database take turns
     connection.execute(_TABLE)
-    return apply(connection, found.pending, salon_version, found.current)
+    connection.execute("COMMIT")
+    return apply(connection, backend, found.pending, salon_version, found.current)
 
 
 def backup(connection: duckdb.DuckDBPyConnection, path: Path, before: int) -> Path:
@@ -167,17 +192,23 @@ def backup(connection: duckdb.DuckDBPyConnection, path: Path, before: int) -> Pa
 
 def apply(
     connection: duckdb.DuckDBPyConnection,
+    backend: Backend,
     pending: list[Migration],
     salon_version: str,
     current: int,
 ) -> list[Migration]:
     """Apply ``pending`` in order, each with its record in one transaction; stop at the first
-    that fails, with the ones before it applied and it rolled back."""
+    that fails, with the ones before it applied and it rolled back. Hubs starting together on
+    a shared database take turns (the backend's write lock), and one skips what another has
+    just applied."""
     done: list[Migration] = []
     for migration in pending:
         try:
-            connection.execute("BEGIN TRANSACTION")
-            connection.execute(migration.path.read_text())
+            backend.begin(connection)
+            if _applied(connection, migration.version):
+                connection.execute("COMMIT")
+                continue
+            backend.run_script(connection, migration.path.read_text())
             connection.execute(
                 "INSERT INTO schema_migrations VALUES (?, ?, ?, ?)",
                 [

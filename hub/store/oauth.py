@@ -13,7 +13,7 @@ from typing import Any
 
 from hub.domain.audit import EventDraft
 from hub.domain.identity import ClientRecord, CodeRecord, SessionRecord
-from hub.store._rows import maybe_utc, to_naive, to_utc
+from hub.store._rows import affected, maybe_utc, to_naive, to_utc
 from hub.store.database import Cursor, Database
 
 _CODE_COLUMNS = (
@@ -94,12 +94,12 @@ def _end_session(cur: Cursor, session_id: str, at: datetime) -> None:
 
 def end_user_sessions(cur: Cursor, user_id: str, client_id: str | None, at: datetime) -> int:
     """Revoke a person's sessions (at one client, or all) in the caller's transaction."""
-    rows = cur.execute(
+    return affected(
+        cur,
         "UPDATE sessions SET revoked_at = ?, refresh_hash = NULL "
-        "WHERE user_id = ? AND (? IS NULL OR client_id = ?) AND revoked_at IS NULL RETURNING id",
+        "WHERE user_id = ? AND (? IS NULL OR client_id = ?) AND revoked_at IS NULL",
         [to_naive(at), user_id, client_id, client_id],
-    ).fetchall()
-    return len(rows)
+    )
 
 
 class OAuthStore:

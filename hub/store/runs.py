@@ -13,7 +13,7 @@ from hub.domain.audit import EventDraft
 from hub.domain.tracking import KeyValue, RunInputRecord, RunPage, RunRecord
 from hub.errors import Conflict, NotFound
 from hub.run_filter import Filter, SortKey
-from hub.store._rows import mapping_of, record_of, row_of, to_naive
+from hub.store._rows import affected, mapping_of, record_of, row_of, to_naive
 from hub.store.database import Cursor, Database
 from hub.store.metrics import ingest_batch
 from hub.store.run_rows import RUN_COLUMNS, run_from_row
@@ -114,12 +114,12 @@ def _set_tags(cur: Cursor, run_id: str, tags: Sequence[tuple[str, str]]) -> None
 
 def _update(cur: Cursor, run_id: str, assignments: dict[str, Any]) -> RunRecord:
     columns = ", ".join(f"{column} = ?" for column in assignments)
-    row = cur.execute(
-        f"UPDATE runs AS r SET {columns} WHERE id = ? RETURNING {RUN_COLUMNS}",
-        [*assignments.values(), run_id],
-    ).fetchone()
-    if row is None:
+    if not affected(
+        cur, f"UPDATE runs SET {columns} WHERE id = ?", [*assignments.values(), run_id]
+    ):
         raise NotFound(f"No run with id {run_id!r}.")
+    row = cur.execute(f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id = ?", [run_id]).fetchone()
+    assert row is not None
     return run_from_row(row)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from hub.domain.audit import EventDraft
 from hub.domain.collaboration import ShareLinkRecord
-from hub.store._rows import record_of, row_of, to_naive
+from hub.store._rows import affected, record_of, row_of, to_naive
 from hub.store.database import Cursor, Database
 
 _COLUMNS = (
@@ -34,12 +34,12 @@ def _select(cur: Cursor, where: str, params: list[object]) -> list[ShareLinkReco
 
 
 def _revoke(cur: Cursor, link_id: str, at: datetime, by: str) -> str | None:
-    row = cur.execute(
-        "UPDATE share_links SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL "
-        "RETURNING id",
+    revoked = affected(
+        cur,
+        "UPDATE share_links SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL",
         [to_naive(at), by, link_id],
-    ).fetchone()
-    return None if row is None else str(row[0])
+    )
+    return link_id if revoked else None
 
 
 def _viewed(cur: Cursor, link_id: str, at: datetime) -> None:

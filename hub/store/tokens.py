@@ -62,11 +62,12 @@ def _active(cur: Cursor, token_hash: str, now: datetime) -> TokenRecord | None:
 
 def _revoke(cur: Cursor, token_id: str, at: datetime) -> str | None:
     row = cur.execute(
-        "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL "
-        "RETURNING token_hash",
-        [to_naive(at), token_id],
+        "SELECT token_hash FROM api_tokens WHERE id = ? AND revoked_at IS NULL", [token_id]
     ).fetchone()
-    return None if row is None else str(row[0])
+    if row is None:
+        return None
+    cur.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ?", [to_naive(at), token_id])
+    return str(row[0])
 
 
 def revoke_user_tokens(cur: Cursor, user_id: str, at: datetime) -> None:

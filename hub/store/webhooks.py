@@ -81,9 +81,8 @@ def _failed(
         "THEN ? END WHERE id = ?",
         [status, error[:500], to_naive(retry_at), to_naive(retry_at), to_naive(at), message_id],
     )
-    row = cur.execute(
-        "UPDATE webhooks SET failures = failures + 1 WHERE id = ? RETURNING failures", [hook_id]
-    ).fetchone()
+    cur.execute("UPDATE webhooks SET failures = failures + 1 WHERE id = ?", [hook_id])
+    row = cur.execute("SELECT failures FROM webhooks WHERE id = ?", [hook_id]).fetchone()
     if row is None or row[0] < disable_after:
         return False
     cur.execute(

@@ -1,8 +1,8 @@
 """What the hub does on its own while it runs, each a loop started and stopped by the app's
 lifespan (:func:`start`): signing audit checkpoints, delivering webhooks, sending digests,
-sampling the Ray cluster (and releasing idle GPU bookings), driving model checks and taking
-scheduled backups. Each loop calls services for the work; a failed round is logged and tried
-again on the next.
+sampling the Ray cluster (and releasing idle GPU bookings), driving model checks, taking
+scheduled backups and, on a shared database, following the other hubs' changes. Each loop
+calls services for the work; a failed round is logged and tried again on the next.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 
 from hub.auth.keys import KeyRing
+from hub.services.operations import hubs, leases
 from hub.settings import Settings
 from hub.store import Store
 from hub.workers import (
@@ -20,8 +21,19 @@ from hub.workers import (
     cluster_sampling,
     digests,
     model_checks,
+    other_hubs,
     webhooks,
 )
+
+# The work one hub does for all (audit checkpoints are signed by each hub into its own folder).
+LEASED = [
+    digests.WORK,
+    cluster_sampling.WORK,
+    model_checks.WORK,
+    backups.WORK,
+    webhooks.WORK,
+    hubs.PRUNE,
+]
 
 
 @dataclasses.dataclass
@@ -31,12 +43,16 @@ class Running:
     tasks: list[asyncio.Task[None]]
     deliveries: asyncio.Task[None]
 
+    store: Store
+
     async def stop(self) -> None:
-        """Cancel every loop and wait for webhook delivery to put down what it holds."""
+        """Cancel every loop, wait for webhook delivery to put down what it holds, and give
+        the work's leases up for another hub to take over at once."""
         for task in [*self.tasks, self.deliveries]:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.deliveries
+        await leases.give_up(store=self.store, works=LEASED)
 
 
 def start(store: Store, settings: Settings, keys: KeyRing) -> Running:
@@ -46,8 +62,10 @@ def start(store: Store, settings: Settings, keys: KeyRing) -> Running:
         cluster_sampling.run(store, settings),
         model_checks.run(store, settings),
         backups.run(store, settings),
+        other_hubs.run(store),
     ]
     return Running(
         [asyncio.create_task(loop) for loop in loops],
         asyncio.create_task(webhooks.run(store, settings)),
+        store,
     )

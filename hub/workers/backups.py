@@ -9,12 +9,13 @@ import shutil
 from pathlib import Path
 
 from hub.clock import now
-from hub.services.operations import backups
+from hub.services.operations import backups, leases
 from hub.services.policy.principal import SYSTEM
 from hub.settings import Settings
 from hub.store import Store
 
 log = logging.getLogger("salon.backups")
+WORK = "backups"
 
 
 async def run(store: Store, settings: Settings) -> None:
@@ -25,6 +26,8 @@ async def run(store: Store, settings: Settings) -> None:
         await asyncio.sleep(settings.backup_every_hours * 3600)
         stamp = now().strftime("%Y%m%dT%H%M%S%fZ")
         try:
+            if not await leases.ours(store, WORK, settings.backup_every_hours * 3600):
+                continue  # another hub takes the backups
             await backups.backup(store, settings.data_dir, SYSTEM, str(folder / f"salon-{stamp}"))
         except Exception:
             log.exception("The scheduled backup into %s failed", folder)

@@ -9,10 +9,12 @@ from datetime import timedelta
 
 from connectors.ray import RayCluster
 from hub.services.cluster import bookings, cluster
+from hub.services.operations import leases
 from hub.settings import Settings
 from hub.store import Store
 
 log = logging.getLogger("salon.cluster")
+WORK = "cluster-sampling"
 
 
 async def sample_once(store: Store, settings: Settings, ray: RayCluster) -> bool:
@@ -33,6 +35,9 @@ async def run(store: Store, settings: Settings) -> None:
     try:
         while True:
             try:
+                if not await leases.ours(store, WORK, settings.ray_sample_seconds):
+                    await asyncio.sleep(settings.ray_sample_seconds)
+                    continue  # another hub samples the cluster
                 ok = await sample_once(store, settings, ray)
             except Exception:
                 log.exception("Sampling the Ray cluster failed")

@@ -7,12 +7,15 @@ import asyncio
 import contextlib
 import logging
 
+from hub.errors import StoreUnavailable
 from hub.services.collaboration.webhooks import Deliverer
+from hub.services.operations import leases
 from hub.settings import Settings
 from hub.store import Store
 from hub.store.database import Committed
 
 log = logging.getLogger("salon.webhooks")
+WORK = "webhooks"
 
 
 async def run(store: Store, settings: Settings) -> None:
@@ -29,7 +32,9 @@ async def run(store: Store, settings: Settings) -> None:
     try:
         while True:
             try:
-                sent = await deliverer.deliver_due()
+                sent = await deliverer.deliver_due() if await leases.ours(store, WORK, 1.0) else 0
+            except StoreUnavailable:
+                sent = 0  # the database is away; the store's log says so
             except Exception:
                 log.exception("Delivering webhooks failed; trying again shortly")
                 sent = 0

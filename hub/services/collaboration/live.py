@@ -16,6 +16,8 @@ from hub.store import Store
 from hub.store.database import Committed
 
 QUEUE = 1000
+# A subscriber's loop and queue, and the newest change from before it started listening.
+Listening = tuple[asyncio.AbstractEventLoop, asyncio.Queue[Committed], int]
 
 
 class Live:
@@ -23,20 +25,24 @@ class Live:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._queues: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Committed]]] = set()
+        self._queues: set[Listening] = set()
         store.db.listeners.append(self.publish)
 
     def publish(self, committed: Committed) -> None:
-        for loop, queue in list(self._queues):
+        for loop, queue, since in list(self._queues):
+            if committed.seq and committed.seq <= since:
+                continue  # another hub's change from before the subscription, passed on late
             loop.call_soon_threadsafe(_offer, queue, committed)
 
     @contextlib.asynccontextmanager
     async def changes(self) -> AsyncIterator[asyncio.Queue[Committed]]:
-        """A queue of every change committed while the context is open."""
-        item = (asyncio.get_running_loop(), asyncio.Queue[Committed](maxsize=QUEUE))
+        """A queue of every change committed while the context is open (on any hub sharing
+        the database)."""
+        queue = asyncio.Queue[Committed](maxsize=QUEUE)
+        item = (asyncio.get_running_loop(), queue, self.store.db.passed_on)
         self._queues.add(item)
         try:
-            yield item[1]
+            yield queue
         finally:
             self._queues.discard(item)
 

@@ -26,11 +26,18 @@ async def readiness(store: Store) -> list[Check]:
 
 async def _database(store: Store) -> Check:
     try:
-        await asyncio.wait_for(store.ping(), CHECK_SECONDS)
+        found = await asyncio.wait_for(store.ping(), CHECK_SECONDS)
     except TimeoutError:
         return Check("database", False, f"no answer in {CHECK_SECONDS:.0f} s")
     except Exception as exc:  # whatever stops it, the answer is "not ready" and why
         return Check("database", False, f"{type(exc).__name__}: {exc}"[:300])
+    if found > store.schema_version:  # a hub of a newer Salon migrated the shared database
+        return Check(
+            "database",
+            False,
+            f"a newer Salon brought the database to migration {found:03d}; this hub knows "
+            f"{store.schema_version:03d}: upgrade it",
+        )
     return Check("database", True, "ok")
 
 

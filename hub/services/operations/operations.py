@@ -32,7 +32,4 @@ async def state(store: Store, principal: Principal) -> State:
 
 
 def _sizes(store: Store) -> tuple[int, int]:
-    database = store.db.path
-    wal = database.with_name(database.name + ".wal")
-    size = sum(p.stat().st_size for p in (database, wal) if p.exists())
-    return size, store.objects.count()
+    return store.db.size_bytes(), store.objects.count()

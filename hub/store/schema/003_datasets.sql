@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS dataset_annotations (
 -- size, modification time and S3 ETag when registered, so that a later change at the source is
 -- noticed before it is read.
 ALTER TABLE dataset_files ADD COLUMN IF NOT EXISTS location VARCHAR;
-ALTER TABLE dataset_files ADD COLUMN IF NOT EXISTS source_mtime DOUBLE;
+ALTER TABLE dataset_files ADD COLUMN IF NOT EXISTS source_mtime FLOAT8;
 ALTER TABLE dataset_files ADD COLUMN IF NOT EXISTS source_etag VARCHAR;
 
 -- When set, a new version must have exactly the latest version's columns and types.

@@ -37,9 +37,9 @@ CREATE TABLE IF NOT EXISTS cluster_checks (
 );
 
 -- What the nodes report of their GPUs' work (mean utilisation %, memory in MiB), when they do.
-ALTER TABLE cluster_samples ADD COLUMN IF NOT EXISTS gpu_utilization DOUBLE;
-ALTER TABLE cluster_samples ADD COLUMN IF NOT EXISTS gpu_memory_used_mb DOUBLE;
-ALTER TABLE cluster_samples ADD COLUMN IF NOT EXISTS gpu_memory_total_mb DOUBLE;
+ALTER TABLE cluster_samples ADD COLUMN IF NOT EXISTS gpu_utilization FLOAT8;
+ALTER TABLE cluster_samples ADD COLUMN IF NOT EXISTS gpu_memory_used_mb FLOAT8;
+ALTER TABLE cluster_samples ADD COLUMN IF NOT EXISTS gpu_memory_total_mb FLOAT8;
 -- Ray's name for the node (its host name when set, else its address) and whether it is the head.
 ALTER TABLE cluster_samples ADD COLUMN IF NOT EXISTS name VARCHAR;
 ALTER TABLE cluster_samples ADD COLUMN IF NOT EXISTS is_head BOOLEAN;
