@@ -71,6 +71,14 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not stored as JSON")
 
 
+def among(values: Sequence[Any]) -> str:
+    """``(?, ?, ?)``: one parameter per value, for ``col IN {among(values)}`` with the values
+    spread in the parameters. On PostgreSQL, DuckDB hands such a list to PostgreSQL, which
+    answers by index; ``IN (SELECT unnest(?))`` would read the whole table. No values: ``(NULL)``,
+    which nothing is in."""
+    return "(" + ", ".join("?" * len(values)) + ")" if values else "(NULL)"
+
+
 def affected(cursor: Any, statement: str, params: Sequence[Any] = ()) -> int:
     """How many rows an UPDATE or DELETE changed (both backends answer it; a PostgreSQL table
     takes no RETURNING clause through DuckDB)."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from hub.domain.audit import EventDraft
 from hub.domain.identity import MembershipRecord
-from hub.store._rows import affected, to_naive, to_utc
+from hub.store._rows import affected, among, to_naive, to_utc
 from hub.store.database import Cursor, Database
 
 _COLUMNS = "project_id, subject_kind, subject_id, role, pii, granted_by, granted_at"
@@ -50,8 +50,8 @@ def _revoke(cur: Cursor, project_id: str, subject_kind: str, subject_id: str) ->
 def _for_subjects(cur: Cursor, user_id: str, group_ids: list[str]) -> list[MembershipRecord]:
     rows = cur.execute(
         f"SELECT {_COLUMNS} FROM memberships WHERE (subject_kind = 'user' AND subject_id = ?) "
-        "OR (subject_kind = 'group' AND subject_id IN (SELECT unnest(?)))",
-        [user_id, group_ids],
+        f"OR (subject_kind = 'group' AND subject_id IN {among(group_ids)})",
+        [user_id, *group_ids],
     ).fetchall()
     return [_membership(row) for row in rows]
 
@@ -122,8 +122,8 @@ class AccessStore:
         rows = await self._db.read(
             lambda cur: cur.execute(
                 "SELECT object_id, group_id FROM restrictions "
-                "WHERE object_kind = ? AND object_id IN (SELECT unnest(?))",
-                [object_kind, object_ids],
+                f"WHERE object_kind = ? AND object_id IN {among(object_ids)}",
+                [object_kind, *object_ids],
             ).fetchall()
         )
         found: dict[str, set[str]] = {}
@@ -137,8 +137,8 @@ class AccessStore:
         rows = await self._db.read(
             lambda cur: cur.execute(
                 "SELECT project_id, object_kind, object_id, group_id FROM restrictions "
-                "WHERE project_id IN (SELECT unnest(?))",
-                [project_ids],
+                f"WHERE project_id IN {among(project_ids)}",
+                project_ids,
             ).fetchall()
         )
         found: dict[tuple[str, str, str], set[str]] = {}

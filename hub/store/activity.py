@@ -22,7 +22,16 @@ from hub.domain.collaboration import (
     NotificationRecord,
 )
 from hub.ids import new_id
-from hub.store._rows import affected, mapping_of, maybe_utc, record_of, row_of, to_naive, to_utc
+from hub.store._rows import (
+    affected,
+    among,
+    mapping_of,
+    maybe_utc,
+    record_of,
+    row_of,
+    to_naive,
+    to_utc,
+)
 
 if TYPE_CHECKING:
     from hub.store.database import Database
@@ -94,10 +103,8 @@ def _enqueue(cur: Cursor, entry: ActivityRecord, at: datetime) -> None:
 
 
 def by_ids_sync(cur: Cursor, ids: list[str]) -> dict[str, ActivityRecord]:
-    """The entries of these ids. The ids are listed one parameter each: on PostgreSQL, DuckDB
-    then asks for just those rows instead of reading the whole table."""
-    marks = ", ".join("?" * len(ids))
-    rows = cur.execute(f"SELECT {_COLUMNS} FROM activity WHERE id IN ({marks})", ids).fetchall()
+    """The entries of these ids."""
+    rows = cur.execute(f"SELECT {_COLUMNS} FROM activity WHERE id IN {among(ids)}", ids).fetchall()
     return {row[0]: _entry(row) for row in rows}
 
 
@@ -121,11 +128,12 @@ class FeedQuery:
 
 
 def _feed(cur: Cursor, q: FeedQuery) -> list[ActivityRecord]:
-    where = ["project_id IN (SELECT unnest(?))"]
-    params: list[Any] = [q.project_ids]
+    where = [f"project_id IN {among(q.project_ids)}"]
+    params: list[Any] = [*q.project_ids]
     if q.hidden:
-        where.append("(guard_id IS NULL OR guard_id NOT IN (SELECT unnest(?)))")  # ids are unique
-        params.append([object_id for _, object_id in q.hidden])
+        hidden = [object_id for _, object_id in q.hidden]  # ids are unique across kinds
+        where.append(f"(guard_id IS NULL OR guard_id NOT IN {among(hidden)})")
+        params += hidden
     if q.about:
         where.append("((object_kind = ? AND object_id = ?) OR (target_kind = ? AND target_id = ?))")
         params += [*q.about, *q.about]
@@ -173,8 +181,8 @@ def _inbox(
 
 
 def _mark_read(cur: Cursor, user_id: str, activity_ids: list[str] | None, at: datetime) -> int:
-    chosen = "" if activity_ids is None else "AND activity_id IN (SELECT unnest(?)) "
-    params: list[Any] = [to_naive(at), user_id] + ([] if activity_ids is None else [activity_ids])
+    chosen = "" if activity_ids is None else f"AND activity_id IN {among(activity_ids)} "
+    params: list[Any] = [to_naive(at), user_id, *(activity_ids or [])]
     return affected(
         cur,
         f"UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL {chosen}",
@@ -254,9 +262,9 @@ class ActivityStore:
         """Everyone watching any of ``targets`` (kind, id)."""
 
         def select(cur: Cursor) -> set[str]:
+            ids = [target_id for _, target_id in targets]  # ids are unique across kinds
             rows = cur.execute(
-                "SELECT DISTINCT user_id FROM watches WHERE target_id IN (SELECT unnest(?))",
-                [[target_id for _, target_id in targets]],  # ids are unique across kinds
+                f"SELECT DISTINCT user_id FROM watches WHERE target_id IN {among(ids)}", ids
             ).fetchall()
             return {row[0] for row in rows}
 

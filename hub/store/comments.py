@@ -9,7 +9,7 @@ from typing import Any
 
 from hub.domain.audit import EventDraft
 from hub.domain.collaboration import CommentEdit, CommentRecord, Mention, Reaction
-from hub.store._rows import affected, maybe_utc, row_of, to_naive, to_utc
+from hub.store._rows import affected, among, maybe_utc, row_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
 
 _FIELDS = [f.name for f in dataclasses.fields(CommentRecord)]
@@ -131,9 +131,8 @@ class CommentStore:
             ]
             page = starts[:limit]
             rows = cur.execute(
-                f"SELECT {_COLUMNS} FROM comments WHERE thread_id IN (SELECT unnest(?)) "
-                "ORDER BY id",
-                [page],
+                f"SELECT {_COLUMNS} FROM comments WHERE thread_id IN {among(page)} ORDER BY id",
+                page,
             ).fetchall()
             return [_comment(row) for row in rows], len(starts) > limit
 
@@ -146,9 +145,9 @@ class CommentStore:
             rows = cur.execute(
                 "SELECT target_id, count(*) FILTER (WHERE deleted_at IS NULL), "
                 "count(*) FILTER (WHERE id = thread_id AND resolved_at IS NULL "
-                "AND deleted_at IS NULL) FROM comments WHERE target_id IN (SELECT unnest(?)) "
+                f"AND deleted_at IS NULL) FROM comments WHERE target_id IN {among(target_ids)} "
                 "GROUP BY target_id",
-                [target_ids],
+                target_ids,
             ).fetchall()
             return {row[0]: (int(row[1]), int(row[2])) for row in rows}
 
@@ -182,8 +181,8 @@ class CommentStore:
         def select(cur: Cursor) -> dict[str, list[CommentEdit]]:
             rows = cur.execute(
                 "SELECT comment_id, body, edited_by, edited_at FROM comment_edits "
-                "WHERE comment_id IN (SELECT unnest(?)) ORDER BY edited_at",
-                [comment_ids],
+                f"WHERE comment_id IN {among(comment_ids)} ORDER BY edited_at",
+                comment_ids,
             ).fetchall()
             found: dict[str, list[CommentEdit]] = {}
             for row in rows:
@@ -216,8 +215,8 @@ class CommentStore:
         def select(cur: Cursor) -> list[Reaction]:
             rows = cur.execute(
                 "SELECT comment_id, user_id, emoji, created_at FROM comment_reactions "
-                "WHERE comment_id IN (SELECT unnest(?)) ORDER BY created_at",
-                [comment_ids],
+                f"WHERE comment_id IN {among(comment_ids)} ORDER BY created_at",
+                comment_ids,
             ).fetchall()
             return [Reaction(r[0], r[1], r[2], to_utc(r[3])) for r in rows]
 
@@ -227,8 +226,8 @@ class CommentStore:
         def select(cur: Cursor) -> dict[str, list[Mention]]:
             rows = cur.execute(
                 "SELECT comment_id, subject_kind, subject_id FROM comment_mentions "
-                "WHERE comment_id IN (SELECT unnest(?))",
-                [comment_ids],
+                f"WHERE comment_id IN {among(comment_ids)}",
+                comment_ids,
             ).fetchall()
             found: dict[str, list[Mention]] = {}
             for row in rows:

@@ -21,7 +21,7 @@ from hub.domain.data import (
 )
 from hub.errors import InvalidInput, LimitExceeded
 from hub.run_filter import And, Filter, Not, Or
-from hub.store._rows import mapping_of, record_of, row_of, schema_of, to_naive, to_utc
+from hub.store._rows import among, mapping_of, record_of, row_of, schema_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
 from hub.store.dataset_diffs import key_changes, quote
 
@@ -305,9 +305,9 @@ class DatasetStore:
     async def of_projects(self, project_ids: list[str]) -> list[DatasetRecord]:
         rows = await self._db.read(
             lambda cur: cur.execute(
-                f"SELECT {_DATASET} FROM datasets WHERE project_id IN (SELECT unnest(?)) "
+                f"SELECT {_DATASET} FROM datasets WHERE project_id IN {among(project_ids)} "
                 "ORDER BY name",
-                [project_ids],
+                project_ids,
             ).fetchall()
         )
         return [_dataset(row) for row in rows]
@@ -329,9 +329,9 @@ class DatasetStore:
         """Every version of these datasets, newest first."""
         rows = await self._db.read(
             lambda cur: cur.execute(
-                f"SELECT {_VERSION} FROM dataset_versions WHERE dataset_id IN (SELECT unnest(?)) "
+                f"SELECT {_VERSION} FROM dataset_versions WHERE dataset_id IN {among(dataset_ids)} "
                 "ORDER BY dataset_id, number DESC",
-                [dataset_ids],
+                dataset_ids,
             ).fetchall()
         )
         return [_version(row) for row in rows]
@@ -444,8 +444,8 @@ class DatasetStore:
         rows = await self._db.read(
             lambda cur: cur.execute(
                 f"SELECT run_id, version_id, dataset_id, project_id, direction, recorded_at "
-                f"FROM run_datasets WHERE {column} IN (SELECT unnest(?)) ORDER BY recorded_at",
-                [ids or []],
+                f"FROM run_datasets WHERE {column} IN {among(ids or [])} ORDER BY recorded_at",
+                ids or [],
             ).fetchall()
         )
         return [DatasetUse(r[0], r[1], r[2], r[3], r[4], to_utc(r[5])) for r in rows]
@@ -453,7 +453,7 @@ class DatasetStore:
     async def by_ids(self, ids: list[str]) -> dict[str, DatasetRecord]:
         rows = await self._db.read(
             lambda cur: cur.execute(
-                f"SELECT {_DATASET} FROM datasets WHERE id IN (SELECT unnest(?))", [ids]
+                f"SELECT {_DATASET} FROM datasets WHERE id IN {among(ids)}", ids
             ).fetchall()
         )
         return {row[0]: _dataset(row) for row in rows}
@@ -461,7 +461,7 @@ class DatasetStore:
     async def versions_by_ids(self, ids: list[str]) -> dict[str, DatasetVersionRecord]:
         rows = await self._db.read(
             lambda cur: cur.execute(
-                f"SELECT {_VERSION} FROM dataset_versions WHERE id IN (SELECT unnest(?))", [ids]
+                f"SELECT {_VERSION} FROM dataset_versions WHERE id IN {among(ids)}", ids
             ).fetchall()
         )
         return {row[0]: _version(row) for row in rows}

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from hub.domain.audit import EventDraft
 from hub.domain.tracking import LoggedModelRecord, RunOutput
 from hub.errors import NotFound
-from hub.store._rows import mapping_of, record_of, row_of
+from hub.store._rows import among, mapping_of, record_of, row_of
 from hub.store.database import Cursor, Database
 
 _COLUMNS = (
@@ -26,7 +26,7 @@ def _create(cur: Cursor, model: LoggedModelRecord) -> LoggedModelRecord:
 
 def _by_ids(cur: Cursor, ids: list[str]) -> list[LoggedModelRecord]:
     rows = cur.execute(
-        f"SELECT {_COLUMNS} FROM logged_models WHERE id IN (SELECT unnest(?))", [ids]
+        f"SELECT {_COLUMNS} FROM logged_models WHERE id IN {among(ids)}", ids
     ).fetchall()
     return [record_of(LoggedModelRecord, row, _DECODERS) for row in rows]
 
@@ -42,9 +42,9 @@ def _in_experiments(
     cur: Cursor, experiment_ids: list[str], name: str | None, limit: int, offset: int
 ) -> list[LoggedModelRecord]:
     rows = cur.execute(
-        f"SELECT {_COLUMNS} FROM logged_models WHERE experiment_id IN (SELECT unnest(?)) "
+        f"SELECT {_COLUMNS} FROM logged_models WHERE experiment_id IN {among(experiment_ids)} "
         "AND (?::VARCHAR IS NULL OR name = ?) ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
-        [experiment_ids, name, name, limit, offset],
+        [*experiment_ids, name, name, limit, offset],
     ).fetchall()
     return [record_of(LoggedModelRecord, row, _DECODERS) for row in rows]
 
@@ -63,9 +63,9 @@ def _add_outputs(cur: Cursor, outputs: list[RunOutput]) -> None:
 
 def _outputs(cur: Cursor, run_ids: list[str]) -> list[RunOutput]:
     rows = cur.execute(
-        "SELECT run_id, model_id, step FROM run_outputs WHERE run_id IN (SELECT unnest(?)) "
+        f"SELECT run_id, model_id, step FROM run_outputs WHERE run_id IN {among(run_ids)} "
         "ORDER BY run_id, model_id",
-        [run_ids],
+        run_ids,
     ).fetchall()
     return [RunOutput(*row) for row in rows]
 

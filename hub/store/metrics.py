@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from hub.domain.audit import EventDraft
 from hub.domain.tracking import BATCH_SCHEMA, MetricSeries, MetricSummary
 from hub.errors import NotFound
+from hub.store._rows import among
 from hub.store.database import Cursor, Database
 
 HISTORY_SCHEMA = pa.schema(
@@ -62,8 +63,9 @@ def _new_series_ids(cur: Cursor, run_id: str, keys: list[str], used: set[int]) -
         taken = {
             row[0]
             for row in cur.execute(
-                "SELECT series_id FROM metric_summaries WHERE series_id IN (SELECT unnest(?))",
-                [list(wanted.values())],
+                "SELECT series_id FROM metric_summaries "
+                f"WHERE series_id IN {among(list(wanted.values()))}",
+                list(wanted.values()),
             ).fetchall()
         }
         for key, series_id in wanted.items():
@@ -141,8 +143,8 @@ def ingest_batch(
         summary[0]: summary
         for summary in cur.execute(
             f"SELECT {_SUMMARY_COLUMNS} FROM metric_summaries WHERE run_id = ? "
-            "AND key IN (SELECT unnest(?))",
-            [run_id, keys],
+            f"AND key IN {among(keys)}",
+            [run_id, *keys],
         ).fetchall()
     }
     ids = {summary[2]: series_id for series_id, summary in current.items()}
@@ -167,7 +169,7 @@ def ingest_batch(
     )
     if current:
         cur.execute(
-            "DELETE FROM metric_summaries WHERE series_id IN (SELECT unnest(?))", [list(current)]
+            f"DELETE FROM metric_summaries WHERE series_id IN {among(list(current))}", list(current)
         )
     # DuckDB reads a NaN inside a list parameter as NULL, so doubles travel as their repr.
     columns = [list(column) for column in zip(*summaries, strict=True)]
@@ -221,11 +223,11 @@ def _without_repeats(cur: Cursor, points: pa.Table, last_steps: dict[int, int]) 
 
 def _lookup(cur: Cursor, run_ids: list[str], keys: list[str] | None) -> dict[int, tuple[str, str]]:
     """series id → (run id, key) for the runs (and keys) asked for."""
-    params: list[Any] = [run_ids]
-    where = "run_id IN (SELECT unnest(?))"
+    params: list[Any] = [*run_ids]
+    where = f"run_id IN {among(run_ids)}"
     if keys:
-        where += " AND key IN (SELECT unnest(?))"
-        params.append(keys)
+        where += f" AND key IN {among(keys)}"
+        params += keys
     rows = cur.execute(
         f"SELECT series_id, run_id, key FROM metric_summaries WHERE {where}", params
     ).fetchall()
@@ -246,8 +248,8 @@ def _series(
     ranges: dict[int, tuple[str, str, int, int]] = {}
     for series_id, run_id, key, low, high in cur.execute(
         "SELECT series_id, run_id, key, min_step, last_step FROM metric_summaries "
-        "WHERE run_id IN (SELECT unnest(?)) AND key IN (SELECT unnest(?))",
-        [run_ids, keys],
+        f"WHERE run_id IN {among(run_ids)} AND key IN {among(keys)}",
+        [*run_ids, *keys],
     ).fetchall():
         low = low if step_min is None else max(low, step_min)
         high = high if step_max is None else min(high, step_max)
@@ -347,8 +349,8 @@ def _labels(cur: Cursor, run_ids: list[str], keys: list[str] | None) -> list[tup
 def _summaries(cur: Cursor, run_ids: list[str]) -> list[MetricSummary]:
     rows = cur.execute(
         "SELECT run_id, key, last_step, last_ts, last_value, min_value, max_value, point_count "
-        "FROM metric_summaries WHERE run_id IN (SELECT unnest(?)) ORDER BY run_id, key",
-        [run_ids],
+        f"FROM metric_summaries WHERE run_id IN {among(run_ids)} ORDER BY run_id, key",
+        run_ids,
     ).fetchall()
     return [MetricSummary(*row) for row in rows]
 

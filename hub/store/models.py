@@ -20,6 +20,7 @@ from hub.domain.registry import (
 from hub.errors import AlreadyExists, Conflict
 from hub.store._rows import (
     Decoders,
+    among,
     columns_of,
     encoded,
     mapping_of,
@@ -200,19 +201,19 @@ class ModelStore:
         return await self._list(ModelRecord, "project_id = ?", [project_id], "lower(name)")
 
     async def by_ids(self, ids: list[str]) -> dict[str, ModelRecord]:
-        found = await self._list(ModelRecord, "list_contains(?, id)", [ids], "id")
+        found = await self._list(ModelRecord, f"id IN {among(ids)}", ids, "id")
         return {m.id: m for m in found}
 
     async def versions(self, model_id: str) -> list[ModelVersionRecord]:
         return await self._list(ModelVersionRecord, "model_id = ?", [model_id], "number DESC")
 
     async def versions_by_ids(self, ids: list[str]) -> dict[str, ModelVersionRecord]:
-        found = await self._list(ModelVersionRecord, "list_contains(?, id)", [ids], "id")
+        found = await self._list(ModelVersionRecord, f"id IN {among(ids)}", ids, "id")
         return {v.id: v for v in found}
 
     async def versions_of_runs(self, run_ids: list[str]) -> list[ModelVersionRecord]:
         return await self._list(
-            ModelVersionRecord, "list_contains(?, run_id)", [run_ids], "created_at"
+            ModelVersionRecord, f"run_id IN {among(run_ids)}", run_ids, "created_at"
         )
 
     async def register(
@@ -274,9 +275,9 @@ class ModelStore:
         def read(cur: Cursor) -> dict[str, dict[str, str]]:
             found: dict[str, dict[str, str]] = {}
             for model_id, key, value in cur.execute(
-                "SELECT model_id, key, value FROM model_tags WHERE list_contains(?, model_id) "
+                f"SELECT model_id, key, value FROM model_tags WHERE model_id IN {among(model_ids)} "
                 "ORDER BY model_id, key",
-                [model_ids],
+                model_ids,
             ).fetchall():
                 found.setdefault(model_id, {})[key] = value
             return found
@@ -308,7 +309,7 @@ class ModelStore:
     # aliases
 
     async def aliases(self, model_ids: list[str]) -> list[ModelAlias]:
-        return await self._list(ModelAlias, "list_contains(?, model_id)", [model_ids], "alias")
+        return await self._list(ModelAlias, f"model_id IN {among(model_ids)}", model_ids, "alias")
 
     async def moves(self, model_id: str, limit: int = 200) -> list[AliasMove]:
         return await self._list(
@@ -322,7 +323,7 @@ class ModelStore:
 
     async def checks(self, version_ids: list[str]) -> list[ModelCheck]:
         return await self._list(
-            ModelCheck, "list_contains(?, version_id)", [version_ids], "version_id, position"
+            ModelCheck, f"version_id IN {among(version_ids)}", version_ids, "version_id, position"
         )
 
     async def pending_checks(self) -> list[ModelCheck]:
@@ -380,7 +381,7 @@ class ModelStore:
 
     async def reviews(self, version_ids: list[str]) -> list[ModelReview]:
         return await self._list(
-            ModelReview, "list_contains(?, version_id)", [version_ids], "reviewed_at"
+            ModelReview, f"version_id IN {among(version_ids)}", version_ids, "reviewed_at"
         )
 
     async def review(self, review: ModelReview, *, audit: Sequence[EventDraft]) -> ModelReview:

@@ -8,7 +8,7 @@ from typing import Any
 from hub.domain.audit import EventDraft
 from hub.domain.identity import MembershipRecord
 from hub.domain.tracking import ExperimentRecord, ProjectRecord
-from hub.store._rows import to_naive, to_utc
+from hub.store._rows import among, to_naive, to_utc
 from hub.store.access import insert_membership
 from hub.store.database import Cursor, Database
 
@@ -109,7 +109,7 @@ class ProjectStore:
             return {}
         rows = await self._db.read(
             lambda cur: cur.execute(
-                f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE id IN (SELECT unnest(?))", [ids]
+                f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE id IN {among(ids)}", ids
             ).fetchall()
         )
         return {row[0]: _project(row) for row in rows}
@@ -135,8 +135,8 @@ class ProjectStore:
         rows = await self._db.read(
             lambda cur: cur.execute(
                 f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments "
-                "WHERE project_id IN (SELECT unnest(?)) ORDER BY name",
-                [project_ids],
+                f"WHERE project_id IN {among(project_ids)} ORDER BY name",
+                project_ids,
             ).fetchall()
         )
         return [_experiment(row) for row in rows]
@@ -146,8 +146,8 @@ class ProjectStore:
             return {}
         rows = await self._db.read(
             lambda cur: cur.execute(
-                f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments WHERE id IN (SELECT unnest(?))",
-                [ids],
+                f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments WHERE id IN {among(ids)}",
+                ids,
             ).fetchall()
         )
         return {row[0]: _experiment(row) for row in rows}
@@ -158,9 +158,9 @@ class ProjectStore:
             return {}
         rows = await self._db.read(
             lambda cur: cur.execute(
-                "SELECT project_id, count(*) FROM runs WHERE project_id IN (SELECT unnest(?)) "
+                f"SELECT project_id, count(*) FROM runs WHERE project_id IN {among(project_ids)} "
                 "GROUP BY project_id",
-                [project_ids],
+                project_ids,
             ).fetchall()
         )
         return {row[0]: int(row[1]) for row in rows}

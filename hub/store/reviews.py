@@ -11,7 +11,7 @@ from typing import Any
 from hub.domain.audit import EventDraft
 from hub.domain.registry import Judgement, ReviewQueue
 from hub.errors import Conflict
-from hub.store._rows import maybe_utc, row_of, to_naive, to_utc
+from hub.store._rows import among, maybe_utc, row_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
 
 _QUEUE = ", ".join(f.name for f in dataclasses.fields(ReviewQueue))
@@ -85,11 +85,11 @@ class ReviewStore:
         return found[0] if found else None
 
     async def of_versions(self, version_ids: list[str]) -> list[ReviewQueue]:
-        return await self._db.read(_queues, "version_id IN (SELECT unnest(?))", [version_ids])
+        return await self._db.read(_queues, f"version_id IN {among(version_ids)}", version_ids)
 
     async def open_in(self, project_ids: list[str]) -> list[ReviewQueue]:
         return await self._db.read(
-            _queues, "closed_at IS NULL AND project_id IN (SELECT unnest(?))", [project_ids]
+            _queues, f"closed_at IS NULL AND project_id IN {among(project_ids)}", project_ids
         )
 
     async def items(self, queue_id: str) -> list[int]:
@@ -108,8 +108,8 @@ class ReviewStore:
         def read(cur: Cursor) -> list[Judgement]:
             rows = cur.execute(
                 f"SELECT {_JUDGEMENT} FROM review_judgements "
-                "WHERE queue_id IN (SELECT unnest(?)) ORDER BY judged_at",
-                [queue_ids],
+                f"WHERE queue_id IN {among(queue_ids)} ORDER BY judged_at",
+                queue_ids,
             ).fetchall()
             return [Judgement(r[0], r[1], r[2], r[3], r[4], r[5], r[6], to_utc(r[7])) for r in rows]
 

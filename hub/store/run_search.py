@@ -12,6 +12,7 @@ from typing import Any
 from hub.domain.tracking import RunPage
 from hub.errors import FilterSyntaxError
 from hub.run_filter import And, Comparison, Field, Filter, Not, Or, SortKey
+from hub.store._rows import among
 from hub.store.database import Cursor
 from hub.store.run_rows import RUN_COLUMNS, run_from_row
 
@@ -176,8 +177,8 @@ def search_runs(
         for term in _sort_terms(key, index, join_params, joins)
     ]
     orders += ["r.started_at DESC", "r.id DESC"] if not order_by else ["r.id"]
-    where_params: list[Any] = [project_ids]
-    condition = "r.project_id IN (SELECT unnest(?))"
+    where_params: list[Any] = [*project_ids]
+    condition = f"r.project_id IN {among(project_ids)}"
     if where is not None:
         condition += " AND " + compile_filter(where, where_params)
     if snapshot is not None:
@@ -207,7 +208,7 @@ def search_runs(
         {
             row[0]: run_from_row(row)
             for row in cur.execute(
-                f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id IN (SELECT unnest(?))", [ids]
+                f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id IN {among(ids)}", ids
             ).fetchall()
         }
         if ids

@@ -13,7 +13,7 @@ from hub.domain.audit import EventDraft
 from hub.domain.tracking import KeyValue, RunInputRecord, RunPage, RunRecord
 from hub.errors import Conflict, NotFound
 from hub.run_filter import Filter, SortKey
-from hub.store._rows import affected, mapping_of, record_of, row_of, to_naive
+from hub.store._rows import affected, among, mapping_of, record_of, row_of, to_naive
 from hub.store.database import Cursor, Database
 from hub.store.metrics import ingest_batch
 from hub.store.run_rows import RUN_COLUMNS, run_from_row
@@ -68,8 +68,8 @@ def _insert_params(cur: Cursor, run_id: str, params: Sequence[tuple[str, str]]) 
     keys = [key for key, _ in params]
     existing = dict(
         cur.execute(
-            "SELECT key, value FROM params WHERE run_id = ? AND key IN (SELECT unnest(?))",
-            [run_id, keys],
+            f"SELECT key, value FROM params WHERE run_id = ? AND key IN {among(keys)}",
+            [run_id, *keys],
         ).fetchall()
     )
     new: dict[str, str] = {}
@@ -92,7 +92,7 @@ def _upsert_tags(cur: Cursor, run_id: str, tags: Sequence[tuple[str, str]]) -> N
         return
     final = dict(tags)
     cur.execute(
-        "DELETE FROM tags WHERE run_id = ? AND key IN (SELECT unnest(?))", [run_id, list(final)]
+        f"DELETE FROM tags WHERE run_id = ? AND key IN {among(list(final))}", [run_id, *final]
     )
     _append_pairs(cur, "tags", run_id, final)
 
@@ -161,7 +161,7 @@ def _runs_by_ids(cur: Cursor, ids: list[str]) -> list[RunRecord]:
         rows = cur.execute(f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id = ?", ids).fetchall()
     else:
         rows = cur.execute(
-            f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id IN (SELECT unnest(?))", [ids]
+            f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id IN {among(ids)}", ids
         ).fetchall()
     return [run_from_row(row) for row in rows]
 
@@ -169,9 +169,9 @@ def _runs_by_ids(cur: Cursor, ids: list[str]) -> list[RunRecord]:
 def _key_values(cur: Cursor, table: str, run_ids: list[str]) -> list[KeyValue]:
     assert table in ("params", "tags")
     rows = cur.execute(
-        f"SELECT run_id, key, value FROM {table} WHERE run_id IN (SELECT unnest(?)) "
+        f"SELECT run_id, key, value FROM {table} WHERE run_id IN {among(run_ids)} "
         "ORDER BY run_id, key",
-        [run_ids],
+        run_ids,
     ).fetchall()
     return [KeyValue(*row) for row in rows]
 
@@ -266,9 +266,9 @@ class RunStore:
             return []
         rows = await self._db.read(
             lambda cur: cur.execute(
-                "SELECT * FROM run_inputs WHERE run_id IN (SELECT unnest(?)) "
+                f"SELECT * FROM run_inputs WHERE run_id IN {among(run_ids)} "
                 "ORDER BY run_id, logged_at",
-                [run_ids],
+                run_ids,
             ).fetchall()
         )
         return [record_of(RunInputRecord, row, {"tags": mapping_of}) for row in rows]

@@ -9,7 +9,7 @@ from typing import Any
 
 from hub.domain.audit import EventDraft
 from hub.domain.collaboration import TaskRecord
-from hub.store._rows import maybe_utc, to_naive, to_utc
+from hub.store._rows import among, maybe_utc, to_naive, to_utc
 from hub.store.database import Cursor, Database
 
 _FIELDS = [f.name for f in dataclasses.fields(TaskRecord) if f.name != "links"]
@@ -22,8 +22,8 @@ def _with_links(cur: Cursor, rows: list[tuple[Any, ...]]) -> list[TaskRecord]:
     if ids:
         for task_id, kind, target_id in cur.execute(
             "SELECT task_id, target_kind, target_id FROM task_links "
-            "WHERE task_id IN (SELECT unnest(?)) ORDER BY target_kind, target_id",
-            [ids],
+            f"WHERE task_id IN {among(ids)} ORDER BY target_kind, target_id",
+            ids,
         ).fetchall():
             links.setdefault(task_id, []).append((kind, target_id))
     found = []

@@ -8,7 +8,7 @@ from typing import Any
 
 from hub.domain.audit import EventDraft
 from hub.domain.identity import GroupRecord, UserRecord
-from hub.store._rows import maybe_utc, to_naive, to_utc
+from hub.store._rows import among, maybe_utc, to_naive, to_utc
 from hub.store.database import Cursor, Database
 from hub.store.oauth import end_user_sessions
 from hub.store.tokens import revoke_user_tokens
@@ -93,8 +93,8 @@ def _group_ids_of(cur: Cursor, user_id: str, claimed: Sequence[str]) -> list[str
     """Groups the user belongs to in Salon, plus those named in an outside provider's claim."""
     rows = cur.execute(
         "SELECT group_id FROM group_members WHERE user_id = ? "
-        "UNION SELECT id FROM groups WHERE name IN (SELECT unnest(?))",
-        [user_id, list(claimed)],
+        f"UNION SELECT id FROM groups WHERE name IN {among(list(claimed))}",
+        [user_id, *claimed],
     ).fetchall()
     return sorted(row[0] for row in rows)
 
@@ -155,7 +155,7 @@ class UserStore:
             return {}
         rows = await self._db.read(
             lambda cur: cur.execute(
-                f"SELECT {_USER_COLUMNS} FROM users WHERE id IN (SELECT unnest(?))", [ids]
+                f"SELECT {_USER_COLUMNS} FROM users WHERE id IN {among(ids)}", ids
             ).fetchall()
         )
         return {row[0]: _user(row) for row in rows}
@@ -204,9 +204,9 @@ class UserStore:
         """User ids per group."""
         rows = await self._db.read(
             lambda cur: cur.execute(
-                "SELECT group_id, user_id FROM group_members WHERE group_id IN (SELECT unnest(?)) "
+                f"SELECT group_id, user_id FROM group_members WHERE group_id IN {among(group_ids)} "
                 "ORDER BY added_at",
-                [group_ids],
+                group_ids,
             ).fetchall()
         )
         members: dict[str, list[str]] = {group_id: [] for group_id in group_ids}
