@@ -115,35 +115,15 @@ async def _facts(
 
 
 def _judged(version_id: str, position: int, spec: CheckSpec, facts: Facts) -> ModelCheck:
-    at = now()
+    """A built-in check judged now; a job or review check queued, to be decided later."""
     if spec.kind in ("job", "review"):
-        waiting = "Waiting for the cluster." if spec.kind == "job" else "Waiting for reviews."
-        return ModelCheck(
-            new_id(),
-            version_id,
-            position,
-            spec.kind,
-            spec,
-            "queued",
-            waiting,
-            None,
-            "",
-            None,
-            None,
-        )
-    passed, why = judge(spec, facts)
+        status, started = "queued", None
+        why = "Waiting for the cluster." if spec.kind == "job" else "Waiting for reviews."
+    else:
+        passed, why = judge(spec, facts)
+        status, started = ("passed" if passed else "failed"), now()
     return ModelCheck(
-        new_id(),
-        version_id,
-        position,
-        spec.kind,
-        spec,
-        "passed" if passed else "failed",
-        why,
-        None,
-        "",
-        at,
-        at,
+        new_id(), version_id, position, spec.kind, spec, status, why, None, "", started, started
     )
 
 
