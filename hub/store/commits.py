@@ -60,20 +60,27 @@ def since(cur: Cursor, seq: int, hub: str) -> tuple[int, list[Change]]:
     if not rows:
         return seq, []
     theirs = [row for row in rows if row[1] != hub]
-    changes: list[Change] = []
-    for number, _, audit_from, audit_to, activity_ids in theirs:
-        events = cur.execute(
-            f"SELECT {_DRAFT} FROM audit_events "
-            f"WHERE seq BETWEEN {int(audit_from)} AND {int(audit_to)} ORDER BY seq"
+    if not theirs:
+        return int(rows[-1][0]), []
+    # Two reads for all of them: their audit events (one range of seq) and their feed entries.
+    low = min(int(row[2]) for row in theirs)
+    high = max(int(row[3]) for row in theirs)
+    events = {
+        int(row[0]): AuditDraft(*row[1:])
+        for row in cur.execute(
+            f"SELECT seq, {_DRAFT} FROM audit_events WHERE seq BETWEEN {low} AND {high}"
         ).fetchall()
-        found = activity.by_ids_sync(cur, list(activity_ids)) if activity_ids else {}
-        changes.append(
-            (
-                int(number),
-                tuple(AuditDraft(*event) for event in events),
-                tuple(found[i] for i in activity_ids if i in found),
-            )
+    }
+    entry_ids = [i for row in theirs for i in row[4]]
+    found = activity.by_ids_sync(cur, entry_ids) if entry_ids else {}
+    changes: list[Change] = [
+        (
+            int(number),
+            tuple(events[s] for s in range(int(first), int(last) + 1) if s in events),
+            tuple(found[i] for i in entry_ids_of if i in found),
         )
+        for number, _, first, last, entry_ids_of in theirs
+    ]
     return int(rows[-1][0]), changes
 
 
