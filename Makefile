@@ -28,11 +28,20 @@ system-deps:  ## Debian packages the tests need (headless Chromium for page test
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; }
 
+# Caddy from Debian for the load-balancer tests, unpacked here rather than installed: no
+# service is started, nothing listens until a test runs it on 127.0.0.1.
+CADDY := .tools/caddy/usr/bin/caddy
+$(CADDY):
+	mkdir -p .tools/caddy
+	cd .tools && { apt-get download caddy 2>/dev/null || { $(SUDO) apt-get update -qq && apt-get download caddy; }; }
+	dpkg-deb -x .tools/caddy_*.deb .tools/caddy && rm .tools/caddy_*.deb
+	touch $(CADDY)
+
 MLFLOW := bench/.mlflow-venv/bin/mlflow
 $(MLFLOW): | $(STAMP)  # the reference MLflow server, in its own venv (see bench/servers.py)
 	$(PY) -c "from bench.servers import ensure_mlflow_venv; ensure_mlflow_venv()"
 
-test: install system-deps $(MLFLOW)  ## Install what tests need, then run them all.
+test: install system-deps $(CADDY) $(MLFLOW)  ## Install what tests need, then run them all.
 	$(PY) -m pytest -q
 
 check: install  ## Lint, format check and type check.
@@ -47,4 +56,4 @@ bench: install  ## Salon against MLflow, side by side, printed as a table.
 	$(PY) -m bench.run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

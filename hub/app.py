@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import AsyncIterator
 
 import strawberry
@@ -15,7 +16,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hub import workers
 from hub.api.schema import build_schema
-from hub.auth.clients import dashboard_redirect_uris, ensure_dashboard_client, private_secret
+from hub.auth.clients import dashboard_redirect_uris, ensure_dashboard_client
 from hub.auth.keys import KeyRing
 from hub.auth.provider import Provider
 from hub.auth.routes import SignIn, auth_routes
@@ -32,6 +33,7 @@ from hub.logs import RequestIds
 from hub.services.collaboration.live import Live
 from hub.services.identity.authentication import Authenticator
 from hub.services.policy.audit_trail import write_checkpoint
+from hub.services.policy.keep import keep_for, secret
 from hub.settings import Settings
 from hub.store import Store, store_for
 
@@ -52,15 +54,26 @@ class Hub:
     metrics: HubMetrics = dataclasses.field(default_factory=HubMetrics)
 
 
+# How old a leftover must be before a starting hub removes it when other hubs share the store:
+# theirs may be an upload between storing its object and recording its version.
+LEFTOVER_SECONDS = 3600.0
+
+
 def _clean_up(settings: Settings, store: Store) -> None:
     """What an interrupted upload or a crash left behind: scratch files, and objects that no
-    dataset version or artifact refers to. Nothing is in flight before the app starts."""
+    dataset version or artifact refers to. Nothing of this hub is in flight before the app
+    starts; other hubs sharing the store may be mid-upload, so theirs are left an hour."""
+    older_than = LEFTOVER_SECONDS if store.shared else 0.0
     scratch = settings.data_dir / "tmp"
     if scratch.is_dir():
+        before = time.time() - older_than
         for leftover in scratch.iterdir():
-            leftover.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                if not older_than or leftover.stat().st_mtime <= before:
+                    leftover.unlink()
     removed = store.objects.sweep(
-        store.datasets.referenced_objects_sync() | store.artifacts.referenced_objects_sync()
+        store.datasets.referenced_objects_sync() | store.artifacts.referenced_objects_sync(),
+        older_than,
     )
     if removed:
         log.info("Removed %d stored objects no dataset version refers to", removed)
@@ -73,15 +86,14 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     store = store or store_for(settings)
     _clean_up(settings, store)
     authenticator = Authenticator(store, settings)
-    keys = KeyRing(settings.data_dir / "keys")
+    keep = keep_for(store, settings.data_dir)
+    keys = KeyRing(keep)
     provider = Provider(settings.url, store, keys, settings.access_token_minutes * 60)
     provider.on_sessions_ended.append(authenticator.cache.clear)
     sessions = Sessions(store, keys, settings.url, authenticator.cache)
     authenticator.sessions = sessions
     ensure_dashboard_client(store, settings)
-    signin = SignIn(
-        private_secret(settings.data_dir / "cookie-secret"), settings.url.startswith("https:")
-    )
+    signin = SignIn(secret(keep, "cookie-secret"), settings.url.startswith("https:"))
     return_origins = sorted(
         {"/".join(uri.split("/")[:3]) for uri in dashboard_redirect_uris(settings)}
     )
@@ -108,7 +120,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         log.info("Salon hub ready on %s", store.describe())
         yield
         await running.stop()
-        write_checkpoint(store, settings.data_dir, keys.sign_bytes)
+        if not store.shared:  # hubs sharing a database: the holder of the lease signs it
+            write_checkpoint(store, keep, keys.sign_bytes)
         hub.live.close()
         if owns_store:
             store.close()

@@ -123,6 +123,14 @@ class Settings(BaseSettings):
             "off)."
         ),
     )
+    object_store: str = Field(
+        "",
+        description=(
+            "Where dataset versions and artifacts are kept, for every hub: s3://bucket/prefix "
+            "(with the SALON_S3_* settings) or a folder every hub mounts; empty: "
+            "SALON_DATA_DIR/objects."
+        ),
+    )
     s3_endpoint: str = Field(
         "",
         description=(
@@ -131,11 +139,12 @@ class Settings(BaseSettings):
         ),
     )
     s3_region: str = Field(
-        "us-east-1", description="The S3 region of the buckets in SALON_DATASET_ROOTS."
+        "us-east-1",
+        description="The S3 region of the buckets in SALON_DATASET_ROOTS and SALON_OBJECT_STORE.",
     )
-    s3_access_key_id: str = Field("", description="Access key the hub reads S3 with.")
+    s3_access_key_id: str = Field("", description="Access key the hub uses S3 with.")
     s3_secret_access_key: SecretStr = Field(
-        SecretStr(""), description="Secret key the hub reads S3 with."
+        SecretStr(""), description="Secret key the hub uses S3 with."
     )
     s3_url_style: str = Field(
         "",
@@ -319,7 +328,8 @@ class Settings(BaseSettings):
     audit_checkpoint_seconds: int = Field(
         60,
         description=(
-            "How often the hub signs the audit chain's head into <data dir>/audit-checkpoint.jws."
+            "How often the hub signs the audit chain's head into <data dir>/audit-checkpoint.jws "
+            "(with a shared database: into the database, by one hub) and re-reads its signing keys."
         ),
     )
     auth_failures_per_address: str = Field(
@@ -367,6 +377,19 @@ class Settings(BaseSettings):
                 "(leave it empty for the DuckDB file in SALON_DATA_DIR)."
             )
         return SecretStr(url)
+
+    @field_validator("object_store")
+    @classmethod
+    def _object_store(cls, value: str) -> str:
+        value = value.strip()
+        if "://" in value and not value.startswith("s3://"):
+            raise ValueError(
+                "not an S3 prefix like s3://bucket/salon or a folder (leave it empty for "
+                "SALON_DATA_DIR/objects)."
+            )
+        if value.startswith("s3://") and not value.removeprefix("s3://").strip("/"):
+            raise ValueError("an S3 prefix names its bucket: s3://bucket or s3://bucket/salon.")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import httpx
 import pytest
 import uvicorn
 
+from bench.postgres import PostgresCluster, new_database
 from hub.app import create_app
 from hub.cli import local_ray
 from hub.cli.local_ray import LocalRay
@@ -103,7 +103,8 @@ def serve_in_thread(settings: Settings, store: Store) -> tuple[uvicorn.Server, t
 
 def start_hub(data_dir: Path, *, demo: bool, **extra: Any) -> Iterator[LiveHub]:
     port = free_port()
-    settings = Settings(data_dir=data_dir, port=port, url=f"http://127.0.0.1:{port}", **extra)
+    extra.setdefault("url", f"http://127.0.0.1:{port}")  # hubs behind one address share it
+    settings = Settings(data_dir=data_dir, port=port, **extra)
     store = store_for(settings)
     if demo:
         asyncio.run(load_demo(store, SYSTEM))
@@ -114,7 +115,7 @@ def start_hub(data_dir: Path, *, demo: bool, **extra: Any) -> Iterator[LiveHub]:
     token = create_admin_token_sync(store, "tests")
     server, thread = serve_in_thread(settings, store)
     try:
-        yield LiveHub(f"http://127.0.0.1:{settings.port}", token, settings, store)
+        yield LiveHub(f"http://127.0.0.1:{port}", token, settings, store)
     finally:
         server.should_exit = True
         thread.join(timeout=30)
@@ -200,7 +201,6 @@ class S3Server:
 
 @pytest.fixture
 def s3_server(tmp_path: Path) -> Iterator[S3Server]:
-    import subprocess
     import sys
 
     import boto3
@@ -262,74 +262,6 @@ def ray_head() -> Iterator[LocalRay]:
         local_ray.remove(head)
 
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-
-
-def run_sql(cluster: str, statement: str) -> None:
-    """One statement as the cluster's superuser (``cluster`` is host:port)."""
-    host, port = cluster.split(":")
-    subprocess.run(
-        [
-            str(PG_BIN / "psql"),
-            "-q",
-            "-h",
-            host,
-            "-p",
-            port,
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-c",
-            statement,
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-
-
-class PostgresCluster:
-    """A PostgreSQL 15 cluster of the suite's own (``initdb`` in a temporary folder, on a free
-    port of 127.0.0.1), so that the machine's cluster is never touched and need not run.
-    PostgreSQL refuses to run as root, so as root it runs as the ``postgres`` account, which
-    owns its folder."""
-
-    def __init__(self, folder: Path) -> None:
-        import shutil
-
-        self.folder, self.data, sockets = folder, folder / "data", folder / "sockets"
-        sockets.mkdir()
-        self.as_root = os.geteuid() == 0
-        if self.as_root:
-            shutil.chown(folder, "postgres")
-            shutil.chown(sockets, "postgres")
-            folder.chmod(0o700)
-            for parent in folder.parents:  # the account must reach its folder
-                parent.chmod(parent.stat().st_mode | 0o001)
-        self.port = free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        self.options = f"-p {self.port} -k {sockets} -c listen_addresses=127.0.0.1"
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust")
-        self.start()
-
-    def _run(self, program: str, *args: str, check: bool = True) -> None:
-        command = [str(PG_BIN / program), *args]
-        text = " ".join(f"'{part}'" for part in command)
-        subprocess.run(
-            ["su", "postgres", "-c", text] if self.as_root else command,
-            check=check,
-            capture_output=True,
-        )
-
-    def start(self) -> None:
-        log = str(self.folder / "log")
-        self._run("pg_ctl", "-D", str(self.data), "-o", self.options, "-l", log, "-w", "start")
-
-    def stop(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "stop", check=False)
-
-
 @pytest.fixture(scope="session")
 def postgres_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The suite's PostgreSQL cluster (see ``PostgresCluster``), stopped at the end; yields
@@ -343,6 +275,4 @@ def postgres_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def shared_database(cluster: str) -> str:
     """A new, empty database in the suite's PostgreSQL cluster; its URL."""
-    name = f"salon_{uuid.uuid4().hex[:12]}"
-    run_sql(cluster, f"CREATE DATABASE {name}")
-    return f"postgresql://postgres@{cluster}/{name}"
+    return new_database(cluster)

@@ -20,6 +20,7 @@ import pytest
 
 from hub.auth.keys import KeyRing
 from hub.services.policy.audit_trail import read_checkpoint
+from hub.services.policy.keep import FolderKeep
 from hub.store import Store, open_store
 from tests.conftest import free_port, graphql_call
 from tests.test_cli import SALON, salon_env
@@ -243,7 +244,9 @@ def test_kill_9_mid_writes_keeps_every_committed_change_with_its_audit_event(
     store = open_store(data_dir / "salon.duckdb")  # replays the write-ahead log
     try:
         # (1) The chain is whole, and reaches the head the hub signed while it was writing.
-        checkpoint = read_checkpoint(data_dir, KeyRing(data_dir / "keys").verify_bytes)
+        checkpoint = read_checkpoint(
+            FolderKeep(data_dir), KeyRing(FolderKeep(data_dir)).verify_bytes
+        )
         assert checkpoint is not None
         report = store.audit.verify_sync([checkpoint])
         assert report.ok, report

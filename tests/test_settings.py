@@ -53,3 +53,24 @@ def test_secrets_stay_out_of_what_settings_print(monkeypatch: pytest.MonkeyPatch
     assert "password-6" not in shown and "data_dir=" in shown
     assert settings.admin_token.get_secret_value() == "salon_admin-secret-1"
     assert settings.ray_token.get_secret_value() == "ray-secret-5"
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("gs://bucket/salon", "not an S3 prefix like s3://bucket/salon or a folder"),
+        ("https://minio.internal/salon", "not an S3 prefix"),
+        ("s3://", "an S3 prefix names its bucket"),
+        ("s3:///", "an S3 prefix names its bucket"),
+    ],
+)
+def test_an_object_store_is_a_folder_or_an_s3_prefix(
+    monkeypatch: pytest.MonkeyPatch, value: str, words: str
+) -> None:
+    monkeypatch.setenv("SALON_OBJECT_STORE", value)
+    with pytest.raises(SettingsError, match="SALON_OBJECT_STORE") as caught:
+        load_settings(env_file=None)
+    assert words in str(caught.value)
+    for good in ("s3://ml-platform/salon", "/mnt/salon-objects", ""):
+        monkeypatch.setenv("SALON_OBJECT_STORE", f" {good} ")
+        assert load_settings(env_file=None).object_store == good

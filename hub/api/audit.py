@@ -157,7 +157,7 @@ class AuditQueries:
         ctx = info.context
         try:
             report, checkpoint = await audit_trail.verify_chain(
-                ctx.store, ctx.principal, ctx.settings.data_dir, ctx.keys.verify_bytes
+                ctx.store, ctx.principal, ctx.keys.keep, ctx.keys.verify_bytes
             )
         except SalonError as exc:
             return as_error(exc)

@@ -1,35 +1,22 @@
-"""Clients registered with the built-in provider, and the secrets the hub keeps on disk."""
+"""Clients registered with the built-in provider, and the dashboard's secrets file."""
 
 from __future__ import annotations
 
 import json
-import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hub.auth.provider import digest
 from hub.domain.identity import ClientRecord
 from hub.services.identity import sign_ins
+from hub.services.policy.keep import Keep, keep_for
+from hub.services.policy.keep import secret as kept_secret
 from hub.settings import Settings
 
 if TYPE_CHECKING:
     from hub.store import Store
 
 DASHBOARD_CLIENT_ID = "salon-dashboard"
-
-
-def private_secret(path: Path, size: int = 32) -> str:
-    """The secret kept in ``path`` (mode 600), made at first use."""
-    if path.is_file():
-        kept = path.read_text().strip()
-        if kept:
-            return kept
-    secret = secrets.token_urlsafe(size)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.chmod(0o600)
-    path.write_text(secret + "\n")
-    return secret
 
 
 def dashboard_redirect_uris(settings: Settings) -> tuple[str, ...]:
@@ -44,8 +31,9 @@ def dashboard_redirect_uris(settings: Settings) -> tuple[str, ...]:
 
 
 def ensure_dashboard_client(store: Store, settings: Settings) -> str:
-    """Register the dashboard as a confidential client; returns its secret."""
-    secret = private_secret(settings.data_dir / "dashboard-client-secret")
+    """Register the dashboard as a confidential client; returns its secret (one for every hub
+    sharing the database: whichever hub the dashboard's sign-in reaches knows it)."""
+    secret = kept_secret(keep_for(store, settings.data_dir), "dashboard-client-secret")
     client = ClientRecord(
         DASHBOARD_CLIENT_ID, "Salon dashboard", dashboard_redirect_uris(settings), digest(secret)
     )
@@ -53,10 +41,10 @@ def ensure_dashboard_client(store: Store, settings: Settings) -> str:
     return secret
 
 
-def dashboard_secrets(settings: Settings, client_secret: str) -> str:
+def dashboard_secrets(settings: Settings, client_secret: str, keep: Keep) -> str:
     """The dashboard's ``secrets.toml``: ``st.login`` at the hub's own provider, or at the
     outside one when configured, forwarding the person's token to the hub."""
-    cookie_secret = private_secret(settings.data_dir / "dashboard-cookie-secret")
+    cookie_secret = kept_secret(keep, "dashboard-cookie-secret")
     if settings.oidc_discovery_url:
         client_id = settings.oidc_client_id
         secret = settings.oidc_client_secret.get_secret_value()
@@ -78,11 +66,11 @@ def dashboard_secrets(settings: Settings, client_secret: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_dashboard_secrets(settings: Settings, client_secret: str) -> Path:
+def write_dashboard_secrets(settings: Settings, client_secret: str, keep: Keep) -> Path:
     """Write the dashboard's secrets under the data directory (mode 600); returns the path."""
     path = settings.data_dir / "dashboard" / "secrets.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     path.chmod(0o600)
-    path.write_text(dashboard_secrets(settings, client_secret))
+    path.write_text(dashboard_secrets(settings, client_secret, keep))
     return path

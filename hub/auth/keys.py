@@ -1,4 +1,5 @@
-"""The hub's signing keys: RSA keys kept as JWK files under ``<data dir>/keys`` (mode 600).
+"""The hub's signing keys: RSA keys as JWKs in the hub's keep (``keys/<kid>.json``: files of
+mode 600 under ``<data dir>/keys`` for an embedded hub, rows of the shared database for many).
 
 The newest key signs ID tokens, access tokens and audit checkpoints; older ones stay published
 in the JWKS so that what they signed still verifies until it expires. ``salon keys rotate``
@@ -8,46 +9,58 @@ adds a key and keeps the previous :data:`KEEP` ones.
 from __future__ import annotations
 
 import json
-import os
 import threading
+import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from joserfc import jws, jwt
 from joserfc.jwk import KeySet, RSAKey
 
 from hub.ids import new_id
+from hub.services.policy.keep import Keep
 
 ALGORITHM = "RS256"
 KEEP = 3
-
-
-def _write_private(path: Path, data: Mapping[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle)
+PREFIX = "keys/"
+RELOAD_SECONDS = 1.0  # a token with a key this hub has not seen reloads at most this often
 
 
 class KeyRing:
-    """The signing keys of one data directory."""
+    """The signing keys in one keep."""
 
-    def __init__(self, folder: Path, *, create: bool = True) -> None:
-        """The keys in ``folder``; with ``create`` (the hub) a first key is made when there is
-        none, without it (a verifier) the folder is only read."""
-        self.folder = folder
+    def __init__(self, keep: Keep, *, create: bool = True) -> None:
+        """The keys in ``keep``; with ``create`` (the hub) a first key is made when there is
+        none, without it (a verifier) the keep is only read."""
+        self.keep = keep
         self._lock = threading.Lock()
         self._keys: list[RSAKey] = []
+        self._loaded_at = 0.0
         self.reload()
         if not self._keys and create:
             self.rotate()
 
     def reload(self) -> None:
-        files = sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []
-        keys = [RSAKey.import_key(json.loads(path.read_text())) for path in files]
+        found = self.keep.named(PREFIX)  # kids are UUIDv7, so name order is age order
+        keys = [RSAKey.import_key(json.loads(value)) for name, value in found]
         with self._lock:
-            self._keys = keys  # kids are UUIDv7, so file order is age order
+            self._keys = keys
+            self._loaded_at = time.monotonic()
+
+    @property
+    def kids(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(str(key.kid) for key in self._keys)
+
+    def look_for(self, kid: object) -> bool:
+        """Whether ``kid`` is one of the keys after reloading them (another hub, or ``salon
+        keys rotate``, may have added it); reloads at most once a second, so that tokens with
+        made-up kids cost no more than that."""
+        with self._lock:
+            stale = time.monotonic() - self._loaded_at >= RELOAD_SECONDS
+        if stale:
+            self.reload()
+        return kid in self.kids
 
     def rotate(self) -> str:
         """Add a new signing key; drop all but the newest :data:`KEEP`. Returns its kid."""
@@ -55,9 +68,9 @@ class KeyRing:
         key = RSAKey.generate_key(
             2048, parameters={"kid": kid, "use": "sig", "alg": ALGORITHM}, private=True
         )
-        _write_private(self.folder / f"{kid}.json", key.as_dict(private=True))
-        for old in sorted(self.folder.glob("*.json"))[:-KEEP]:
-            old.unlink()
+        self.keep.put(f"{PREFIX}{kid}.json", json.dumps(key.as_dict(private=True)))
+        for name, _ in self.keep.named(PREFIX)[:-KEEP]:
+            self.keep.remove(name)
         self.reload()
         return kid
 

@@ -121,14 +121,14 @@ def auth_routes(
             return page(request, 400, error="The form expired; please sign in again.", next=target)
         address = _address(request)
         try:
-            authenticator.limiter.check(address, name)
+            await authenticator.limiter.check(address, name)
         except RateLimited as exc:
             response = page(request, 429, error=exc.message, username=name, next=target)
             response.headers["Retry-After"] = str(exc.retry_after)
             return response
         user = await accounts.verify_password(store, name, password)
         if user is None:
-            authenticator.limiter.fail(address, name)
+            await authenticator.limiter.fail(address, name)
             await sign_ins.record_attempt(store, None, address, "deny")
             return page(
                 request,
@@ -166,7 +166,7 @@ def auth_routes(
     async def token(request: Request) -> Response:
         address = _address(request)
         try:
-            authenticator.limiter.check(address)
+            await authenticator.limiter.check(address)
         except RateLimited as exc:
             return JSONResponse(
                 {"error": "slow_down", "error_description": exc.message},
@@ -176,7 +176,7 @@ def auth_routes(
         oreq = await oauth_request(request)
         response: Response = await run_in_threadpool(provider.create_token_response, oreq)
         if response.status_code >= 400:
-            authenticator.limiter.fail(address)
+            await authenticator.limiter.fail(address)
         return response
 
     async def logout(request: Request) -> Response:

@@ -9,6 +9,7 @@ sight, and the provider's group claim names the Salon groups they are in.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 from collections.abc import Sequence
@@ -96,6 +97,8 @@ class Sessions:
     async def _own(self, token: str, header: dict[str, Any]) -> tuple[Principal, datetime]:
         if header.get("typ") != "at+jwt":
             raise Unauthenticated("Send an access token, not an ID token.")
+        if header.get("kid") not in self.keys.kids:
+            await asyncio.to_thread(self.keys.look_for, header.get("kid"))
         claims = jwt_check.verify(
             token, self.keys.key_set, issuer=self.issuer, audiences=[self.issuer]
         )

@@ -31,6 +31,7 @@ def audit_verify(as_json: JsonOption = False) -> None:
     from hub.auth.keys import KeyRing
     from hub.errors import InvalidInput, StoreUnavailable
     from hub.services.policy.audit_trail import read_checkpoint
+    from hub.services.policy.keep import keep_for
     from hub.store import open_store, store_for
 
     settings = read_settings()
@@ -59,9 +60,9 @@ def audit_verify(as_json: JsonOption = False) -> None:
         )
         return
     try:
-        keys = KeyRing(settings.data_dir / "keys", create=False)
+        keys = KeyRing(keep_for(store, settings.data_dir), create=False)
         try:
-            checkpoint = read_checkpoint(settings.data_dir, keys.verify_bytes)
+            checkpoint = read_checkpoint(keys.keep, keys.verify_bytes)
         except InvalidInput as exc:
             fail(exc.message)
             raise
@@ -124,10 +125,20 @@ def audit_export(
 
 @keys_app.command("rotate")
 def keys_rotate() -> None:
-    """Add a new signing key; the hub signs with it within a minute, and tokens signed with
+    """Add a new signing key; the hubs sign with it within a minute, and tokens signed with
     the previous keys stay valid until they expire."""
     from hub.auth.keys import KeyRing
+    from hub.services.policy.keep import FolderKeep
+    from hub.store import store_for
 
     settings = read_settings()
-    kid = KeyRing(settings.data_dir / "keys").rotate()
+    if not settings.database_url.get_secret_value():  # the hub's folder (it may be running)
+        kid = KeyRing(FolderKeep(settings.data_dir)).rotate()
+        typer.echo(f"New signing key {kid}.")
+        return
+    store = store_for(settings.replace(auto_migrate=False))  # shared: the hubs' database
+    try:
+        kid = KeyRing(store.secrets).rotate()
+    finally:
+        store.close()
     typer.echo(f"New signing key {kid}.")

@@ -94,6 +94,7 @@ def db_copy(
     PostgreSQL database, so that hubs started with SALON_DATABASE_URL carry on from it (stop
     the hub first)."""
     from hub.errors import SalonError
+    from hub.services.policy.keep import FolderKeep, copy_secrets
     from hub.store import store_for
 
     settings = read_settings()
@@ -114,6 +115,7 @@ def db_copy(
         copied = target.fill_from(
             source, lambda table, rows: typer.echo(f"  {table:<28} {rows:>12,} rows")
         )
+        secrets = copy_secrets(FolderKeep(settings.data_dir), target.secrets)
         head = target.audit.head
         where = target.describe()
     except SalonError as exc:
@@ -123,9 +125,10 @@ def db_copy(
         target.close()
     total = sum(rows for _, rows in copied)
     typer.echo(
-        f"Copied {total:,} rows of {len(copied)} tables from {source} into {where}; the audit "
-        f"trail ends at event {head[0]}. Start the hubs with SALON_DATABASE_URL set to it, "
-        "then check with `salon audit verify`."
+        f"Copied {total:,} rows of {len(copied)} tables from {source} into {where}, and "
+        f"{secrets} of its secrets (signing keys, cookie secrets, audit checkpoint): tokens "
+        f"and sign-ins stay good. The audit trail ends at event {head[0]}. Start the hubs "
+        "with SALON_DATABASE_URL set to it, then check with `salon audit verify`."
     )
 
 

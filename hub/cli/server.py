@@ -68,15 +68,15 @@ def seed_demo(store: Store, settings: Settings, *, runs: bool = True) -> tuple[i
     then, in a demo store, the people, the datasets and the discussions, which earlier versions
     of Salon did not have. Returns the runs made and the people's password
     (``<data dir>/demo-password``)."""
-    from hub.auth.clients import private_secret
     from hub.demo import load_demo, load_people
     from hub.demo.datasets import load_datasets
     from hub.demo.discussions import load_discussions
     from hub.demo.models import load_models
+    from hub.services.policy.keep import FolderKeep, secret
     from hub.services.policy.principal import SYSTEM
     from hub.store.activity import FeedQuery
 
-    password = private_secret(settings.data_dir / "demo-password", size=12)
+    password = secret(FolderKeep(settings.data_dir), "demo-password", size=12)
     count = asyncio.run(load_demo(store, SYSTEM)) if runs else 0
     vision = asyncio.run(store.projects.by_name("vision-defects"))
     if vision is None:  # not a demo store: leave it alone

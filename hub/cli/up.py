@@ -127,6 +127,7 @@ def up(
     extras.needs("duckdb", *(["streamlit"] if dashboard else []))
     from hub.auth.clients import ensure_dashboard_client, write_dashboard_secrets
     from hub.services.identity.tokens import ensure_admin_token_sync, local_admin_token_sync
+    from hub.services.policy.keep import keep_for
 
     settings = read_settings(port)
     configure_logging(settings)
@@ -150,7 +151,9 @@ def up(
     else:
         token = local_admin_token_sync(store, settings.data_dir / "admin-token")
     hub_url = settings.url
-    secrets_file = write_dashboard_secrets(settings, ensure_dashboard_client(store, settings))
+    secrets_file = write_dashboard_secrets(
+        settings, ensure_dashboard_client(store, settings), keep_for(store, settings.data_dir)
+    )
     local_cluster = None
     if not settings.ray_address and settings.ray_start:
         local_cluster, settings = _start_ray(settings)

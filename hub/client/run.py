@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from hub.client import environment
 from hub.client.client import Client
 from hub.client.errors import HubError, HubWarning
+from hub.client.transport import HubUnreachable
 
 log = logging.getLogger("salon.client")
 
@@ -443,11 +444,7 @@ class Run:
                 stacklevel=2,
             )
         try:
-            _check(
-                self.client.query(FINISH_RUN, {"id": self.id, "status": status.upper()})[
-                    "finishRun"
-                ]
-            )
+            self._send_finish(status, time.monotonic() + max(timeout, 10.0))
         except HubError as exc:
             warnings.warn(
                 f"Salon: could not mark run {self.name!r} {status}: {exc.message}",
@@ -456,6 +453,22 @@ class Run:
             )
         self._thread.join(timeout=5 if flushed else 0.1)
         atexit.unregister(self._at_exit)
+
+    def _send_finish(self, status: str, deadline: float) -> None:
+        """Mark the run ended; a hub that gave no answer, or a load balancer whose hub went
+        away (502, 503, 504), is asked again until ``deadline``: ending a run twice with the
+        same status changes nothing, so the retry lands safely on whichever hub answers."""
+        backoff = 0.25
+        while True:
+            try:
+                variables = {"id": self.id, "status": status.upper()}
+                _check(self.client.query(FINISH_RUN, variables)["finishRun"])
+                return
+            except HubError as exc:
+                if not passing(exc) or time.monotonic() + backoff > deadline:
+                    raise
+            time.sleep(jittered(backoff))
+            backoff = min(5.0, backoff * 2)
 
     def _at_exit(self) -> None:
         if not self._finished:
@@ -499,6 +512,12 @@ def _install_excepthook() -> None:
         sys.excepthook = _RememberUncaught(sys.excepthook)
 
 
+def passing(error: HubError) -> bool:
+    """Whether asking again may succeed: no answer came, or a proxy in front of the hubs
+    said the one it chose is away (502, 503, 504)."""
+    return isinstance(error, HubUnreachable) or error.status in (502, 503, 504)
+
+
 def jittered(backoff: float) -> float:
     """A pause between ``backoff / 2`` and ``backoff`` ("equal jitter"): many scripts that lost
     the hub at the same moment do not all come back at the same moment."""
@@ -507,7 +526,8 @@ def jittered(backoff: float) -> float:
 
 def _check(result: Mapping[str, Any]) -> Mapping[str, Any]:
     if "message" in result and result.get("__typename") != "Run":
-        raise HubError(str(result["message"]))
+        away = result.get("__typename") == "UnavailableError"  # its database: ask again
+        raise HubError(str(result["message"]), status=503 if away else None)
     return result
 
 

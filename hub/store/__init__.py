@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from hub.errors import StoreUnavailable
 from hub.settings import Settings
 from hub.store import commits, migrations, transfer
 from hub.store.access import AccessStore
@@ -23,17 +24,19 @@ from hub.store.cluster import ClusterStore
 from hub.store.comments import CommentStore
 from hub.store.database import Cursor, Database
 from hub.store.datasets import DatasetStore
+from hub.store.failures import FailureStore
 from hub.store.leases import LeaseStore
 from hub.store.logged_models import LoggedModelStore
 from hub.store.metrics import MetricStore
 from hub.store.models import ModelStore
 from hub.store.oauth import OAuthStore
-from hub.store.objects import ObjectStore
+from hub.store.objects import BucketObjects, FolderObjects, ObjectStore
 from hub.store.pages import PageStore
 from hub.store.projects import ProjectStore
-from hub.store.remote import S3, S3Access
+from hub.store.remote import S3, RemoteError, S3Access
 from hub.store.reviews import ReviewStore
 from hub.store.runs import RunStore
+from hub.store.secrets import SecretStore
 from hub.store.share_links import ShareLinkStore
 from hub.store.tasks import TaskStore
 from hub.store.tokens import TokenStore
@@ -45,12 +48,17 @@ class Store:
     """Every store of Salon over one database, with the folder of its local files."""
 
     def __init__(
-        self, db: Database, s3: S3Access | None = None, data_dir: Path | None = None
+        self,
+        db: Database,
+        s3: S3Access | None = None,
+        data_dir: Path | None = None,
+        object_store: str = "",
     ) -> None:
         if data_dir is None:  # the DuckDB file's folder
             data_dir = db.path.parent
         self.db = db
-        self.s3 = S3(s3) if s3 else None  # set when SALON_DATASET_ROOTS names S3 prefixes
+        # Set when SALON_DATASET_ROOTS or SALON_OBJECT_STORE names S3 prefixes.
+        self.s3 = S3(s3) if s3 else None
         self.projects = ProjectStore(db)
         self.runs = RunStore(db)
         self.metrics = MetricStore(db)
@@ -59,9 +67,9 @@ class Store:
         self.access = AccessStore(db)
         self.audit = AuditStore(db)
         self.oauth = OAuthStore(db)
-        self.objects = ObjectStore(data_dir / "objects")
+        self.objects = objects_for(object_store, data_dir, self.s3)
         self.scratch = data_dir / "tmp"  # half-received uploads; emptied at start-up
-        self.datasets = DatasetStore(db, self.objects.root)
+        self.datasets = DatasetStore(db)
         self.comments = CommentStore(db)
         self.activity = ActivityStore(db)
         self.webhooks = WebhookStore(db)
@@ -76,6 +84,8 @@ class Store:
         self.logged_models = LoggedModelStore(db)
         self.share_links = ShareLinkStore(db)
         self.leases = LeaseStore(db)
+        self.secrets = SecretStore(db)
+        self.failures = FailureStore(db)
 
     @property
     def shared(self) -> bool:
@@ -145,6 +155,16 @@ class Store:
         self.db.close()
 
 
+def objects_for(object_store: str, data_dir: Path, s3: S3 | None) -> ObjectStore:
+    """The object store ``SALON_OBJECT_STORE`` names: an S3 prefix, a folder, or (empty) the
+    data folder's ``objects``."""
+    if object_store.startswith("s3://"):
+        if s3 is None:
+            raise ValueError("an S3 object store needs S3 access")
+        return BucketObjects(s3, object_store)
+    return FolderObjects(Path(object_store) if object_store else data_dir / "objects")
+
+
 def _literal(path: Path) -> str:
     return str(path).replace("'", "''")
 
@@ -157,6 +177,7 @@ def open_store(
     threads: int = 2,
     s3: S3Access | None = None,
     auto_migrate: bool = True,
+    object_store: str = "",
 ) -> Store:
     """Open (creating if needed) the DuckDB file at ``where``, or the backend it names, and
     bring it to this Salon's schema (``auto_migrate`` false: refuse when migrations are
@@ -172,24 +193,39 @@ def open_store(
     except BaseException:
         db.close()
         raise
-    return Store(db, s3, data_dir)
+    return Store(db, s3, data_dir, object_store)
 
 
 def store_for(settings: Settings) -> Store:
-    """The store ``settings`` describe: its database, DuckDB's limits and S3 access."""
-    return open_store(
+    """The store ``settings`` describe: its database, DuckDB's limits and S3 access; a named
+    object store must take a file, else StoreUnavailable says which setting to check."""
+    store = open_store(
         backend_for(settings.database_url.get_secret_value(), settings.data_dir),
         data_dir=settings.data_dir,
         memory_limit=settings.duckdb_memory_limit,
         threads=settings.duckdb_threads,
         s3=s3_access(settings),
         auto_migrate=settings.auto_migrate,
+        object_store=settings.object_store,
     )
+    if settings.object_store:
+        try:
+            store.objects.probe()
+        except (OSError, RemoteError) as exc:
+            store.close()
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StoreUnavailable(
+                f"Cannot store files in SALON_OBJECT_STORE ({store.objects.describe()}): "
+                f"{reason}. Check the folder, or the bucket and the SALON_S3_* settings."
+            ) from None
+    return store
 
 
 def s3_access(settings: Settings) -> S3Access | None:
-    """S3 access when ``SALON_DATASET_ROOTS`` names an S3 prefix (else DuckDB skips httpfs)."""
-    if not any(root.strip().startswith("s3://") for root in settings.dataset_roots.split(",")):
+    """S3 access when ``SALON_DATASET_ROOTS`` or ``SALON_OBJECT_STORE`` names an S3 prefix
+    (else DuckDB skips httpfs)."""
+    places = [*settings.dataset_roots.split(","), settings.object_store]
+    if not any(place.strip().startswith("s3://") for place in places):
         return None
     return S3Access(
         settings.s3_endpoint,

@@ -281,9 +281,8 @@ def _batches(cur: Cursor, paths: list[str], batch_rows: int) -> Iterator[pa.Reco
 class DatasetStore:
     """Reads and writes datasets, versions and column notes."""
 
-    def __init__(self, db: Database, objects_root: Path) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self.objects_root = objects_root
 
     async def create(self, record: DatasetRecord, *, audit: Sequence[EventDraft]) -> DatasetRecord:
         """Store a dataset, or return the project's existing one of the same name."""

@@ -1,14 +1,25 @@
-"""Content-addressed objects: files stored once under ``<data dir>/objects/ab/<sha256>``."""
+"""Content-addressed objects: files stored once, named by their SHA-256 (``ab/<sha256>.parquet``
+for dataset versions, ``ab/<sha256>`` for artifacts), in a folder or under an S3 prefix
+(``SALON_OBJECT_STORE``). Objects never change once stored, so any hub may read any object at
+any time; only the sweep removes them.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
+import tempfile
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
+
+from hub.store.remote import S3, RemoteError, RemoteMissing, split_uri
 
 CHUNK = 1024 * 1024
+PROBE = ".ready"  # what the readiness check writes and removes
 
 
 def sha256_of(path: Path) -> str:
@@ -19,36 +30,87 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-class ObjectStore:
+def _name(digest: str, suffix: str) -> str:
+    if len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
+        raise ValueError("not a SHA-256 digest")
+    return f"{digest[:2]}/{digest}{suffix}"
+
+
+class ObjectStore(Protocol):
     """Immutable files named by their SHA-256: identical content is kept once."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._lock = threading.Lock()
-        self._count: int | None = None  # counted on first ask, then kept by put and sweep
+    def describe(self) -> str:
+        """Where the objects are, for people and logs."""
+        ...
+
+    def location(self, digest: str, suffix: str = ".parquet") -> str:
+        """What DuckDB reads the object at: a file path, or an ``s3://`` address."""
+        ...
+
+    def put(self, source: Path, suffix: str = ".parquet") -> tuple[str, int]:
+        """Move the file ``source`` into the store (dropping it when the content is there
+        already); returns its digest and size. A reader never sees half an object."""
+        ...
+
+    def exists(self, digest: str, suffix: str = ".parquet") -> bool: ...
+
+    def chunks(self, digest: str, suffix: str = "") -> Iterator[bytes]:
+        """The object's bytes, a megabyte at a time."""
+        ...
 
     def count(self) -> int:
-        """How many objects are stored. The folder is walked once; after that put and sweep
-        keep the number, so that a metrics scrape every few seconds costs nothing."""
-        with self._lock:
-            if self._count is None:
-                found = self.root.glob("*/*") if self.root.is_dir() else ()
-                self._count = sum(1 for path in found if not path.name.endswith(".part"))
-            return self._count
+        """How many objects are stored (counted once, then kept by put and sweep)."""
+        ...
+
+    def sweep(self, keep: set[str], older_than: float = 0.0) -> int:
+        """Delete the objects no version refers to, and half-written ones, that are at least
+        ``older_than`` seconds old; returns how many."""
+        ...
+
+    def probe(self) -> None:
+        """Write and remove a small object; raises OSError or RemoteError when the store does
+        not take files (a full or read-only disk, a bucket that refuses)."""
+        ...
+
+
+class _Counted:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count: int | None = None
 
     def _counted(self, change: int) -> None:
         with self._lock:
             if self._count is not None:
                 self._count += change
 
+
+class FolderObjects(_Counted):
+    """Objects as read-only files under ``root`` (the default: ``SALON_DATA_DIR/objects``, or
+    a folder every hub mounts)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root
+
+    def describe(self) -> str:
+        return str(self.root)
+
     def path(self, digest: str, suffix: str = ".parquet") -> Path:
-        if len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
-            raise ValueError("not a SHA-256 digest")
-        return self.root / digest[:2] / f"{digest}{suffix}"
+        return self.root / _name(digest, suffix)
+
+    def location(self, digest: str, suffix: str = ".parquet") -> str:
+        return str(self.path(digest, suffix))
+
+    def count(self) -> int:
+        """The folder is walked once; after that put and sweep keep the number, so that a
+        metrics scrape every few seconds costs nothing."""
+        with self._lock:
+            if self._count is None:
+                found = self.root.glob("*/*") if self.root.is_dir() else ()
+                self._count = sum(1 for path in found if not path.name.endswith(".part"))
+            return self._count
 
     def put(self, source: Path, suffix: str = ".parquet") -> tuple[str, int]:
-        """Move ``source`` into the store (or drop it when the content is there already);
-        returns its digest and size. The move is atomic, so a reader never sees half a file."""
         digest = sha256_of(source)
         target = self.path(digest, suffix)
         size = source.stat().st_size
@@ -56,11 +118,11 @@ class ObjectStore:
             source.unlink()
             return digest, size
         target.parent.mkdir(parents=True, exist_ok=True)
-        staging = target.with_suffix(target.suffix + ".part")
+        staging = target.with_name(f"{target.name}.{os.getpid()}.part")
         shutil.move(str(source), staging)
         os.chmod(staging, 0o440)
         with self._lock:
-            new = not target.exists()  # another thread may have stored the same content
+            new = not target.exists()  # another thread or hub may have stored the same content
             os.replace(staging, target)
             if new and self._count is not None:
                 self._count += 1
@@ -69,18 +131,105 @@ class ObjectStore:
     def exists(self, digest: str, suffix: str = ".parquet") -> bool:
         return self.path(digest, suffix).exists()
 
-    def sweep(self, keep: set[str]) -> int:
-        """Delete objects no version refers to (left by an upload interrupted between storing
-        its object and recording its version) and half-moved ``.part`` files; returns how
-        many. Run only while nothing uploads (at start-up)."""
+    def chunks(self, digest: str, suffix: str = "") -> Iterator[bytes]:
+        with self.path(digest, suffix).open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                yield chunk
+
+    def sweep(self, keep: set[str], older_than: float = 0.0) -> int:
         removed = 0
         if not self.root.is_dir():
             return 0
+        before = time.time() - older_than
         for path in self.root.glob("*/*"):
             digest = path.name.split(".", 1)[0]
-            if path.name.endswith(".part") or digest not in keep:
-                path.unlink(missing_ok=True)
-                removed += 1
-                if not path.name.endswith(".part"):
-                    self._counted(-1)
+            if not (path.name.endswith(".part") or digest not in keep):
+                continue
+            try:
+                if older_than and path.stat().st_mtime > before:
+                    continue  # another hub may be about to record it
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            removed += 1
+            if not path.name.endswith(".part"):
+                self._counted(-1)
         return removed
+
+    def probe(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=self.root, prefix=PROBE) as probe:
+            probe.write(b"ok")
+            probe.flush()
+
+
+class BucketObjects(_Counted):
+    """Objects under an S3 prefix (AWS, MinIO, any S3-compatible store): ``s3://bucket/prefix``
+    with the ``SALON_S3_*`` keys. DuckDB reads dataset versions there directly (httpfs); the
+    hub streams artifacts from there."""
+
+    def __init__(self, s3: S3, uri: str) -> None:
+        super().__init__()
+        self.s3 = s3
+        bucket, prefix = split_uri(uri.rstrip("/") + "/x")
+        self.bucket = bucket
+        self.prefix = prefix[:-1]  # "" or "folder/"
+
+    def describe(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def location(self, digest: str, suffix: str = ".parquet") -> str:
+        return f"s3://{self.bucket}/{self.prefix}{_name(digest, suffix)}"
+
+    def put(self, source: Path, suffix: str = ".parquet") -> tuple[str, int]:
+        digest = sha256_of(source)
+        size = source.stat().st_size
+        try:
+            if not self.exists(digest, suffix):
+                # A single PUT, or a multipart upload completed at once: never half an object.
+                self.s3.upload(source, self.location(digest, suffix))
+                self._counted(1)
+        finally:
+            source.unlink(missing_ok=True)
+        return digest, size
+
+    def exists(self, digest: str, suffix: str = ".parquet") -> bool:
+        try:
+            self.s3.head(self.location(digest, suffix))
+        except RemoteMissing:
+            return False
+        return True
+
+    def chunks(self, digest: str, suffix: str = "") -> Iterator[bytes]:
+        return self.s3.chunks(self.location(digest, suffix))
+
+    def _listing(self) -> Iterator[tuple[str, float]]:
+        return self.s3.listing(self.bucket, self.prefix)
+
+    def count(self) -> int:
+        with self._lock:
+            if self._count is None:
+                self._count = sum(1 for key, _ in self._listing() if "/" in key)
+            return self._count
+
+    def sweep(self, keep: set[str], older_than: float = 0.0) -> int:
+        before = time.time() - older_than
+        gone = [
+            key
+            for key, modified in self._listing()
+            if "/" in key
+            and key.rsplit("/", 1)[1].split(".", 1)[0] not in keep
+            and (not older_than or modified <= before)
+        ]
+        for key in gone:
+            self.s3.remove(f"s3://{self.bucket}/{self.prefix}{key}")
+            self._counted(-1)
+        return len(gone)
+
+    def probe(self) -> None:
+        uri = f"s3://{self.bucket}/{self.prefix}{PROBE}"
+        self.s3.write(uri, b"ok")
+        self.s3.remove(uri)
+
+
+__all__ = ["BucketObjects", "FolderObjects", "ObjectStore", "RemoteError", "sha256_of"]

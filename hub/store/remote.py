@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -115,21 +116,71 @@ class S3:
             )
         return self._client
 
-    def _call(self, uri: str, what: str, **kwargs: Any) -> Any:
+    def _call(self, uri: str, what: str, doing: str = "read", **kwargs: Any) -> Any:
+        bucket, key = split_uri(uri)
+        return self._answer(uri, doing, getattr(self._s3(), what), Bucket=bucket, Key=key, **kwargs)
+
+    def _answer(self, uri: str, doing: str, call: Any, **kwargs: Any) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return call(**kwargs)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code == "NoSuchBucket":
+                raise RemoteMissing(
+                    f"There is no bucket {split_uri(uri)[0]!r} for {uri}."
+                ) from None
+            if code in ("404", "NoSuchKey", "NotFound"):
+                raise RemoteMissing(f"There is no object at {uri}.") from None
+            if code in ("403", "AccessDenied", "Forbidden"):
+                raise RemoteError(f"The hub's S3 keys may not {doing} {uri}.") from None
+            raise RemoteError(f"S3 refused to {doing} {uri} ({code}).") from None
+        except BotoCoreError as exc:
+            raise RemoteError(f"S3 could not be reached for {uri} ({exc}).") from None
+
+    def upload(self, source: Path, uri: str) -> None:
+        """Store the file ``source`` at ``uri`` (large files in parts, visible only once
+        whole)."""
+        from boto3.exceptions import S3UploadFailedError
 
         bucket, key = split_uri(uri)
         try:
-            return getattr(self._s3(), what)(Bucket=bucket, Key=key, **kwargs)
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            if code in ("404", "NoSuchKey", "NoSuchBucket", "NotFound"):
-                raise RemoteMissing(f"There is no object at {uri}.") from None
-            if code in ("403", "AccessDenied", "Forbidden"):
-                raise RemoteError(f"The hub's S3 keys may not read {uri}.") from None
-            raise RemoteError(f"S3 refused to read {uri} ({code}).") from None
-        except BotoCoreError as exc:
-            raise RemoteError(f"S3 could not be reached for {uri} ({exc}).") from None
+            self._answer(
+                uri, "write", self._s3().upload_file, Filename=str(source), Bucket=bucket, Key=key
+            )
+        except S3UploadFailedError as exc:  # what boto3's transfer makes of any refusal
+            reason = str(exc).rsplit(": ", 1)[-1]
+            raise RemoteError(f"S3 refused to write {uri}: {reason}") from None
+
+    def write(self, uri: str, content: bytes) -> None:
+        self._call(uri, "put_object", "write", Body=content)
+
+    def remove(self, uri: str) -> None:
+        self._call(uri, "delete_object", "delete")
+
+    def chunks(self, uri: str) -> Iterator[bytes]:
+        """The object's bytes, a megabyte at a time."""
+        body = self._call(uri, "get_object")["Body"]
+        try:
+            yield from body.iter_chunks(CHUNK)
+        finally:
+            body.close()
+
+    def listing(self, bucket: str, prefix: str) -> Iterator[tuple[str, float]]:
+        """(key after ``prefix``, time written) of every object under ``prefix``."""
+        uri = f"s3://{bucket}/{prefix}"
+        more: dict[str, str] = {}
+        while True:
+            page = self._answer(
+                uri, "list", self._s3().list_objects_v2, Bucket=bucket, Prefix=prefix, **more
+            )
+            for item in page.get("Contents", ()):
+                modified: datetime = item["LastModified"]
+                yield str(item["Key"])[len(prefix) :], modified.timestamp()
+            if not page.get("IsTruncated"):
+                return
+            more = {"ContinuationToken": str(page["NextContinuationToken"])}
 
     def head(self, uri: str) -> RemoteObject:
         found = self._call(uri, "head_object")

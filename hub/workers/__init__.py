@@ -25,8 +25,9 @@ from hub.workers import (
     webhooks,
 )
 
-# The work one hub does for all (audit checkpoints are signed by each hub into its own folder).
+# The work one hub does for all.
 LEASED = [
+    audit_checkpoints.WORK,
     digests.WORK,
     cluster_sampling.WORK,
     model_checks.WORK,

@@ -41,6 +41,7 @@ from hub.errors import Unauthenticated
 from hub.services.identity import accounts
 from hub.services.identity.tokens import create_admin_token_sync
 from hub.services.policy import access
+from hub.services.policy.keep import FolderKeep
 from hub.services.policy.principal import SYSTEM
 from hub.services.tracking import projects, runs
 from hub.settings import Settings
@@ -132,7 +133,7 @@ class Kit:
 
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory: pytest.TempPathFactory) -> Kit:
-    ring = KeyRing(tmp_path_factory.mktemp("ring") / "keys")
+    ring = KeyRing(FolderKeep(tmp_path_factory.mktemp("ring")))
     return Kit(ring, rsa_key(ring.signing_key.kid))
 
 
@@ -558,7 +559,7 @@ def test_the_hub_refuses_its_own_id_tokens(own_hub: Hub) -> None:
     refused = own_hub.graphql(tokens["id_token"], "{ me { user { name } } }")
     assert refused.status_code == 401 and "not an ID token" in refused.json()["message"]
     # The access token's own claims, re-signed by the hub's key as a plain JWT: typ decides.
-    ring = KeyRing(own_hub.data_dir / "keys")
+    ring = KeyRing(FolderKeep(own_hub.data_dir))
     claims = jwt.decode(tokens["access_token"], ring.key_set, algorithms=["RS256"]).claims
     for typ in ("JWT", "application/jwt", "id_token+jwt"):
         retyped = own_hub.graphql(ring.sign_jwt(claims, typ=typ), "{ me { user { name } } }")
@@ -572,7 +573,7 @@ def test_the_hub_refuses_tokens_of_ended_sessions(own_hub: Hub) -> None:
     first, second = code_flow(own_hub, "ana.silva"), code_flow(own_hub, "ana.silva")
     query = "{ me { user { name } } }"
     assert own_hub.graphql(first["access_token"], query).status_code == 200  # now cached
-    ring = KeyRing(own_hub.data_dir / "keys")
+    ring = KeyRing(FolderKeep(own_hub.data_dir))
     claims = jwt.decode(first["access_token"], ring.key_set, algorithms=["RS256"]).claims
     unknown = ring.sign_jwt({**claims, "sid": "no-such-session"}, typ="at+jwt")
     assert own_hub.graphql(unknown, query).status_code == 401, "a sid must name a session"

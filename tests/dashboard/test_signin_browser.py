@@ -21,6 +21,7 @@ from hub.auth.clients import ensure_dashboard_client, write_dashboard_secrets
 from hub.cli.up import DASHBOARD_ENTRY
 from hub.demo import load_demo, load_people
 from hub.services.identity.tokens import create_admin_token_sync
+from hub.services.policy.keep import FolderKeep
 from hub.services.policy.principal import SYSTEM
 from hub.settings import Settings
 from hub.store import open_store
@@ -62,7 +63,9 @@ def start_stack(data_dir: Path, **extra: str) -> Iterator[Stack]:
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, demo()).result()
     token = create_admin_token_sync(store, "tests")
-    secrets_file = write_dashboard_secrets(settings, ensure_dashboard_client(store, settings))
+    secrets_file = write_dashboard_secrets(
+        settings, ensure_dashboard_client(store, settings), FolderKeep(settings.data_dir)
+    )
     server, thread = serve_in_thread(settings, store)
     log = data_dir / "streamlit.log"
     env = {**os.environ, "SALON_URL": settings.url, "STREAMLIT_SECRETS_FILES": str(secrets_file)}

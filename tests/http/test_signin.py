@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
@@ -21,6 +22,7 @@ from hub.auth.clients import DASHBOARD_CLIENT_ID
 from hub.auth.keys import KeyRing
 from hub.demo import load_people
 from hub.services.identity import tokens as hub_tokens
+from hub.services.policy.keep import FolderKeep
 from hub.services.policy.principal import SYSTEM
 from hub.settings import Settings
 from hub.store import Store, open_store
@@ -31,11 +33,13 @@ CALLBACK = "http://127.0.0.1:8501/oauth2callback"
 
 
 class Provider:
-    def __init__(self, http: TestClient, client_secret: str, store: Store, keys: Path) -> None:
+    def __init__(
+        self, http: httpx.Client, client_secret: str, store: Store, data_dir: Path
+    ) -> None:
         self.http = http
         self.client_secret = client_secret
         self.store = store
-        self.keys = keys
+        self.data_dir = data_dir
 
     def sign_in(self, name: str, password: str = DEMO_PASSWORD) -> Any:
         form = self.http.get("/login")
@@ -101,7 +105,7 @@ def provider(tmp_path: Path) -> Iterator[Provider]:
     try:
         with TestClient(create_app(settings, store), base_url=HUB) as http:
             secret = (tmp_path / "dashboard-client-secret").read_text().strip()
-            yield Provider(http, secret, store, tmp_path / "keys")
+            yield Provider(http, secret, store, tmp_path)
     finally:
         store.close()
 
@@ -251,7 +255,7 @@ def test_an_access_token_must_name_its_session_s_person(provider: Provider) -> N
         KeySet.import_key_set(provider.http.get("/oauth/jwks").json()),
         algorithms=["RS256"],
     ).claims
-    keys = KeyRing(provider.keys)
+    keys = KeyRing(FolderKeep(provider.data_dir))
     header = {"alg": "RS256", "typ": "at+jwt", "kid": keys.signing_key.kid}
     forged = jwt.encode(header, {**claims, "sub": ana.id}, keys.signing_key)
     assert provider.projects(bens["access_token"]).status_code == 200

@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import LiveHub, run_sql
+from bench.postgres import run_sql
+from tests.conftest import LiveHub
 from tests.test_cli import SALON, salon_env
 
 API = "/api/2.0/mlflow"

@@ -1,10 +1,20 @@
-"""The object store's count (``salon_object_files``) stays right without walking the folder."""
+"""The object store, in a folder and under an S3 prefix (a real moto server): objects kept once
+by content, read back whole, counted without walking the store, swept when nothing refers to
+them, and left alone while young when other hubs may be about to record them."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from hub.store.objects import ObjectStore
+import pytest
+
+from hub.store.objects import BucketObjects, FolderObjects, ObjectStore
+from hub.store.remote import S3, RemoteError, S3Access
+from tests.conftest import S3Server
 
 
 def _file(folder: Path, name: str, content: bytes) -> Path:
@@ -13,16 +23,72 @@ def _file(folder: Path, name: str, content: bytes) -> Path:
     return path
 
 
-def test_the_count_follows_puts_repeats_and_sweeps(tmp_path: Path) -> None:
-    root = tmp_path / "objects"
-    objects = ObjectStore(root)
+def _bucket(server: S3Server, name: str) -> S3:
+    server.client.create_bucket(Bucket=name)
+    settings = server.settings
+    return S3(
+        S3Access(
+            settings["s3_endpoint"],
+            key_id=settings["s3_access_key_id"],
+            secret=settings["s3_secret_access_key"],
+        )
+    )
+
+
+@pytest.fixture(params=["folder", "bucket"])
+def objects(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
+    if request.param == "folder":
+        yield FolderObjects(tmp_path / "objects")
+        return
+    server: S3Server = request.getfixturevalue("s3_server")
+    yield BucketObjects(_bucket(server, "salon-objects"), "s3://salon-objects/team/")
+
+
+def test_objects_are_kept_once_by_content_and_read_back_whole(
+    objects: ObjectStore, tmp_path: Path
+) -> None:
     assert objects.count() == 0
+    big = os.urandom(3 * 1024 * 1024 + 17)  # more than one chunk
+    digest, size = objects.put(_file(tmp_path, "a", big), "")
+    assert (digest, size) == (hashlib.sha256(big).hexdigest(), len(big))
+    assert not (tmp_path / "a").exists(), "the upload's scratch file is taken"
+    again, _ = objects.put(_file(tmp_path, "b", big), "")
+    assert again == digest and objects.count() == 1
+    assert b"".join(objects.chunks(digest, "")) == big
+    assert objects.exists(digest, "") and not objects.exists(digest, ".parquet")
+    assert objects.location(digest).endswith(f"{digest[:2]}/{digest}.parquet")
+    objects.probe()
+
+
+def test_a_sweep_removes_what_nothing_refers_to_but_spares_the_young(
+    objects: ObjectStore, tmp_path: Path
+) -> None:
     kept, _ = objects.put(_file(tmp_path, "a", b"alpha"))
-    objects.put(_file(tmp_path, "b", b"alpha"))  # the same content is kept once
-    dropped, _ = objects.put(_file(tmp_path, "c", b"gamma"), "")
-    assert objects.count() == 2
+    orphan, _ = objects.put(_file(tmp_path, "b", b"beta"))
+    assert objects.sweep({kept}, older_than=3600) == 0, "another hub may record it yet"
+    assert objects.exists(orphan)
+    time.sleep(1.1)  # S3 keeps times to the second
+    assert objects.sweep({kept}, older_than=1) == 1
+    assert not objects.exists(orphan) and objects.exists(kept)
+    assert objects.count() == 1
+
+
+def test_half_moved_files_are_not_counted_and_are_swept(tmp_path: Path) -> None:
+    root = tmp_path / "objects"
+    objects = FolderObjects(root)
+    kept, _ = objects.put(_file(tmp_path, "a", b"alpha"))
+    objects.put(_file(tmp_path, "c", b"gamma"), "")
     (root / kept[:2] / "left-by-a-crash.part").write_bytes(b"half")
-    assert ObjectStore(root).count() == 2, "a fresh count skips half-moved files"
+    assert FolderObjects(root).count() == 2, "a fresh count skips half-moved files"
     assert objects.sweep({kept}) == 2  # the unreferenced object and the .part file
-    assert objects.count() == 1 == ObjectStore(root).count()
-    assert not objects.exists(dropped, "")
+    assert objects.count() == 1 == FolderObjects(root).count()
+
+
+def test_a_bucket_that_is_not_there_is_a_clear_error(s3_server: S3Server, tmp_path: Path) -> None:
+    s3 = _bucket(s3_server, "elsewhere")
+    objects = BucketObjects(s3, "s3://no-such-bucket/salon")
+    with pytest.raises(RemoteError, match="no-such-bucket"):
+        objects.probe()
+    with pytest.raises(RemoteError, match="no-such-bucket"):
+        objects.put(_file(tmp_path, "a", b"alpha"))
+    assert not (tmp_path / "a").exists(), "a refused upload leaves no scratch file behind"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import os
 import subprocess
 import sys
@@ -15,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from hub.auth.keys import KeyRing
 from hub.errors import Conflict, StoreUnavailable
+from hub.services.policy.audit_trail import write_checkpoint
+from hub.services.policy.keep import FolderKeep
 from hub.services.policy.principal import SYSTEM
 from hub.services.tracking import runs
 from hub.settings import SettingsError, load_settings
@@ -144,15 +148,19 @@ def test_salon_db_copy_moves_a_file_store_into_postgresql_whole(
             runs.create_run(original, SYSTEM, runs.NewRun("vision", "resnet", params={"lr": "0.1"}))
         )
         log_points(original, made.id, {"loss": [1.0, 0.5, 0.25]})
+        keys = KeyRing(FolderKeep(data))  # what the embedded hub signed its tokens with
+        write_checkpoint(original, keys.keep, keys.sign_bytes)
         head = original.audit.head
     finally:
         original.close()
-    env = {**os.environ, "SALON_DATA_DIR": str(data)}
     url = shared_database(postgres_cluster)
 
-    def salon(*args: str) -> subprocess.CompletedProcess[str]:
+    def salon(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, env=env
+            [sys.executable, "-m", "hub.cli", *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "SALON_DATA_DIR": str(data), **(env or {})},
         )
 
     done = salon("db", "copy", "--to", url)
@@ -165,8 +173,12 @@ def test_salon_db_copy_moves_a_file_store_into_postgresql_whole(
         assert history_table(copy, [made.id]).column("value").to_pylist() == [1.0, 0.5, 0.25]
         report = asyncio.run(copy.audit.verify())
         assert report.ok and report.checked >= head[0], report
+        assert KeyRing(copy.secrets, create=False).kids == keys.kids, "tokens stay good"
     finally:
         copy.close()
+    verified = salon("audit", "verify", "--json", env={"SALON_DATABASE_URL": url})
+    assert verified.returncode == 0, verified.stderr
+    assert json.loads(verified.stdout)["checkpoint"], "the signed checkpoint came along"
     again = salon("db", "copy", "--to", url)
     assert again.returncode == 1 and "already holds a Salon" in again.stderr, again.stderr
     assert len(again.stderr.strip().splitlines()) == 1

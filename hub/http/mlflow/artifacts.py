@@ -8,9 +8,10 @@ files under those paths, which name the run or model the file belongs to.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response, StreamingResponse
 
 from hub.errors import NotFound
 from hub.http.body import save_limited
@@ -46,9 +47,15 @@ async def upload(request: Request, fields: Fields) -> Fields:
 async def download(request: Request, fields: Fields) -> Response:
     store, _, principal = parts(request)
     kind, owner_id, inside = _owner(request.path_params["path"])
-    artifact, location = await artifacts.open_file(store, principal, kind, owner_id, inside)
-    return FileResponse(
-        location, media_type="application/octet-stream", filename=artifact.path.rsplit("/", 1)[-1]
+    artifact, content = await artifacts.open_file(store, principal, kind, owner_id, inside)
+    name = quote(artifact.path.rsplit("/", 1)[-1])
+    return StreamingResponse(  # a sync iterator: Starlette reads it in a worker thread
+        content,
+        media_type="application/octet-stream",
+        headers={
+            "Content-Length": str(artifact.size),
+            "Content-Disposition": f"attachment; filename*=utf-8''{name}",
+        },
     )
 
 

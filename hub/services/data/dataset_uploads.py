@@ -221,7 +221,7 @@ async def store_version(
         except InvalidInput:
             target.unlink(missing_ok=True)
             raise
-    digest, size = store.objects.put(target)
+    digest, size = await asyncio.to_thread(store.objects.put, target)
     files = [DatasetFile(digest, converted.rows, size)]
     content = hashlib.sha256(json.dumps([digest]).encode()).hexdigest()
     draft = DatasetVersionRecord(

@@ -197,7 +197,7 @@ async def paths_of(store: Store, files: list[DatasetFile]) -> list[str]:
     paths = []
     for f in files:
         if f.location is None:
-            paths.append(str(store.objects.path(f.object_hash)))
+            paths.append(store.objects.location(f.object_hash))
         elif f.location.startswith("s3://"):
             paths.append(await _unchanged_remote(store, f))
         else:

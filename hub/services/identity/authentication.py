@@ -27,7 +27,7 @@ class Authenticator:
         self.settings = settings
         self.cache = PrincipalCache()
         self.limiter = FailureLimiter(
-            settings.auth_failures_per_address, settings.auth_failures_per_account
+            settings.auth_failures_per_address, settings.auth_failures_per_account, store
         )
         self.sessions: SessionVerifier | None = None
 
@@ -45,8 +45,8 @@ class Authenticator:
                 raise Unauthenticated("This bearer token is unknown, expired or revoked.")
         except Unauthenticated:
             if authorization:  # a missing header is not a guess
-                self.limiter.check(address)
-                self.limiter.fail(address)
+                await self.limiter.check(address)
+                await self.limiter.fail(address)
             raise
         return principal.at(address)
 

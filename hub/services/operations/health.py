@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import tempfile
 
 from hub.store import Store
+from hub.store.objects import RemoteError
 
 CHECK_SECONDS = 5.0
 
@@ -42,12 +42,12 @@ async def _database(store: Store) -> Check:
 
 
 def _objects(store: Store) -> Check:
-    """The object store's folder takes a file (a full or read-only disk does not)."""
+    """The object store takes a file (a full or read-only disk, or a bucket that refuses,
+    does not)."""
     try:
-        store.objects.root.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=store.objects.root, prefix=".ready-") as probe:
-            probe.write(b"ok")
-            probe.flush()
+        store.objects.probe()
     except OSError as exc:
-        return Check("objects", False, f"{store.objects.root}: {exc.strerror or exc}")
+        return Check("objects", False, f"{store.objects.describe()}: {exc.strerror or exc}")
+    except RemoteError as exc:
+        return Check("objects", False, str(exc))
     return Check("objects", True, "ok")

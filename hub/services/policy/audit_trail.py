@@ -1,13 +1,11 @@
 """Reading the audit trail (admins and compliance officers) and the signed checkpoints of its
-head, kept outside the database file. Reading the trail is itself audited."""
+head, kept apart from the audit table. Reading the trail is itself audited."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import pyarrow as pa
 
@@ -16,6 +14,7 @@ from hub.domain.audit import AuditEvent, AuditQuery, ChainReport
 from hub.domain.tracking import ProjectRecord
 from hub.errors import Forbidden, InvalidInput, LimitExceeded
 from hub.services.policy import audit, names, permissions
+from hub.services.policy.keep import Keep
 from hub.services.policy.principal import Principal
 from hub.store import Store
 
@@ -92,43 +91,41 @@ async def export_events(
     return store.audit.export(query)
 
 
-# Signed checkpoints of the chain head, kept outside the database file -----------------------
+# Signed checkpoints of the chain head, kept apart from the audit table ----------------------
 
-CHECKPOINT_FILE = "audit-checkpoint.jws"
+CHECKPOINT = "audit-checkpoint.jws"  # in the hub's keep: its data folder, or the shared database
 
 
-def write_checkpoint(store: Store, folder: Path, sign: Callable[[bytes], str]) -> tuple[int, str]:
-    """Sign the current head and replace the checkpoint file with it (atomically)."""
+def write_checkpoint(store: Store, keep: Keep, sign: Callable[[bytes], str]) -> tuple[int, str]:
+    """Sign the current head and replace the kept checkpoint with it (whole)."""
     seq, digest = store.audit.head
     payload = json.dumps({"seq": seq, "hash": digest, "at": now().isoformat()}).encode()
-    target = folder / CHECKPOINT_FILE
-    temporary = target.with_suffix(".tmp")
-    temporary.write_text(sign(payload) + "\n")
-    temporary.chmod(0o600)
-    os.replace(temporary, target)
+    keep.put(CHECKPOINT, sign(payload))
     return seq, digest
 
 
-def read_checkpoint(folder: Path, verify: Callable[[str], bytes]) -> tuple[int, str] | None:
+def read_checkpoint(keep: Keep, verify: Callable[[str], bytes]) -> tuple[int, str] | None:
     """The signed head, or None when there is no checkpoint yet. A checkpoint whose signature
     does not verify raises InvalidInput: someone wrote it without the hub's key."""
-    path = folder / CHECKPOINT_FILE
-    if not path.is_file():
+    signed = keep.get(CHECKPOINT)
+    if signed is None:
         return None
     try:
-        item = json.loads(verify(path.read_text().strip()))
+        item = json.loads(verify(signed))
     except Exception:
-        raise InvalidInput(f"The checkpoint {path} is not signed by this hub's keys.") from None
+        raise InvalidInput(
+            f"The audit checkpoint ({CHECKPOINT}) is not signed by this hub's keys."
+        ) from None
     return int(item["seq"]), str(item["hash"])
 
 
 async def verify_chain(
-    store: Store, principal: Principal, folder: Path, verify: Callable[[str], bytes]
+    store: Store, principal: Principal, keep: Keep, verify: Callable[[str], bytes]
 ) -> tuple[ChainReport, bool]:
     """Recompute the chain against the signed checkpoint; returns the report and whether a
     checkpoint was there to compare with."""
     await _require_reader(store, principal, "audit.verify")
-    checkpoint = read_checkpoint(folder, verify)
+    checkpoint = read_checkpoint(keep, verify)
     report = await store.audit.verify([checkpoint] if checkpoint else [])
     await audit.read(store, principal, "audit.verify", "audit", None, None, report.checked)
     return report, checkpoint is not None

@@ -76,10 +76,10 @@ async def sample_image(
     suffixes = tuple(IMAGE_TYPES)
     if address.startswith("runs:/"):
         run_id, _, path = address.removeprefix("runs:/").lstrip("/").partition("/")
-        artifact, where = await artifacts.open_file(store, principal, "run", run_id, path)
+        artifact, chunks = await artifacts.open_file(store, principal, "run", run_id, path)
         if artifact.size > MAX_IMAGE_BYTES:
             raise LimitExceeded(f"{address} is larger than {MAX_IMAGE_BYTES:,} bytes.")
-        return Image(await asyncio.to_thread(where.read_bytes), media_type)
+        return Image(await asyncio.to_thread(lambda: b"".join(chunks)), media_type)
     if address.startswith("s3://"):
         uri = s3_object(settings, address, suffixes)
         if store.s3 is None:

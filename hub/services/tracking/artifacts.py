@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path, PurePosixPath
 
 from hub.clock import now
@@ -122,12 +122,12 @@ async def every_file(
 
 async def open_file(
     store: Store, principal: Principal, kind: str, owner_id: str, path: str
-) -> tuple[ArtifactRecord, Path]:
-    """The file's record and where its bytes are."""
+) -> tuple[ArtifactRecord, Iterator[bytes]]:
+    """The file's record and its bytes, a megabyte at a time (read as they are taken)."""
     path = check_path(path)
     project_id = await _owner_project(store, principal, kind, owner_id, READ, "artifact.read")
     artifact = await store.artifacts.one(kind, owner_id, path)
     if artifact is None:
         raise NotFound(f"No artifact at {path!r}.", field="path")
     await audit.read(store, principal, "artifact.read", kind, owner_id, project_id, 1)
-    return artifact, store.objects.path(artifact.digest, "")
+    return artifact, store.objects.chunks(artifact.digest, "")
