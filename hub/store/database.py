@@ -93,6 +93,13 @@ class Database:
         self._followed = 0  # the last commit of a shared database read from its log
         self._passed_on = 0  # the newest commit (its own or followed) given to the listeners
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="salon-db")
+        # Audit events of reads waiting for the next group commit (see record).
+        self._group_lock = threading.Lock()
+        self._group: list[
+            tuple[list[AuditDraft], asyncio.AbstractEventLoop, asyncio.Future[None]]
+        ] = []
+        self._group_writing = False
+        self._group_writer: asyncio.Future[None] | None = None
         self._closed = False
         # Called with what each change recorded, once it has committed (live updates, webhooks).
         self.listeners: list[Callable[[Committed], None]] = []
@@ -248,8 +255,37 @@ class Database:
             self._passed_on = max(self._passed_on, seq)
 
     async def record(self, events: Sequence[AuditDraft]) -> None:
-        """Append audit events that accompany no change: reads, denials, errors."""
-        await self.audited_write(events, _nothing)
+        """Append audit events that accompany no change: reads, denials, errors. They are
+        written in groups: calls that arrive while a group is being committed form the next
+        one, written in one transaction, and each call returns once its own group has
+        committed. Many concurrent reads cost one write turn, not one each, and nothing
+        returns before its event is in the chain."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        with self._group_lock:
+            self._group.append((list(events), loop, done))
+            lead = not self._group_writing
+            self._group_writing = True
+        if lead:  # the thread writes groups until none is waiting; this call need not wait
+            self._group_writer = loop.run_in_executor(self._executor, self._write_groups)
+        await done
+
+    def _write_groups(self) -> None:
+        while True:
+            with self._group_lock:
+                group, self._group = self._group, []
+                if not group:
+                    self._group_writing = False
+                    return
+            try:
+                self.audited_write_sync([e for events, _, _ in group for e in events], _nothing)
+            except BaseException as exc:  # every caller in the group hears of it
+                failed: BaseException | None = exc
+            else:
+                failed = None
+            for _, loop, done in group:
+                with contextlib.suppress(RuntimeError):  # its loop has closed: nobody waits
+                    loop.call_soon_threadsafe(_settle, done, failed)
 
     @property
     def audit_head(self) -> tuple[int, str]:
@@ -356,6 +392,15 @@ class Database:
             for cursor in self._cursors:
                 cursor.close()
         self._connection.close()
+
+
+def _settle(done: asyncio.Future[None], failed: BaseException | None) -> None:
+    if done.cancelled():  # its request went away meanwhile
+        return
+    if failed is None:
+        done.set_result(None)
+    else:
+        done.set_exception(failed)
 
 
 def _nothing(cursor: Cursor) -> None:

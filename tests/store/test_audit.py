@@ -11,6 +11,7 @@ import pytest
 
 from hub.domain.audit import AuditQuery
 from hub.errors import Conflict
+from hub.services.policy import audit
 from hub.services.policy.principal import SYSTEM
 from hub.services.tracking import runs
 from hub.store import Store, open_store
@@ -122,3 +123,25 @@ def test_concurrent_changes_and_reads_keep_one_unbroken_chain(store: Store) -> N
     assert report.ok, report
     reads: Callable[[str], int] = lambda action: len(_events(store, action=action))  # noqa: E731
     assert (reads("run.create"), reads("run.read"), reads("run.set_notes")) == (20, 20, 20)
+
+
+def test_events_of_concurrent_reads_are_committed_in_groups(store: Store) -> None:
+    """A hundred reads at once cost a few write turns, not a hundred, and each call returns
+    only once its own event is in the chain."""
+    groups: list[int] = []
+    store.db.listeners.append(lambda committed: groups.append(len(committed.trail)))
+
+    async def read(number: int) -> int:
+        event = audit.event(SYSTEM, "run.read", "run", f"r{number}", rows=1)
+        await store.audit.record([event])
+        # Once the call returns, its event is committed: another connection finds it.
+        return len(await store.audit.search(AuditQuery(object_id=f"r{number}"), limit=5))
+
+    async def all_at_once() -> list[int]:
+        return await asyncio.wait_for(asyncio.gather(*(read(n) for n in range(100))), 60)
+
+    seen = asyncio.run(all_at_once())
+    found = _events(store, action="run.read")
+    assert len(found) == 100 and sum(groups) == 100
+    assert len(groups) < 50, f"{len(groups)} write turns for 100 reads"
+    assert seen == [1] * 100 and asyncio.run(store.audit.verify()).ok
