@@ -40,6 +40,13 @@ class Settings(BaseSettings):
         "postgresql://salon:secret@db.internal:5432/salon; empty: the DuckDB file in "
         "SALON_DATA_DIR, for one hub.",
     )
+    database_connections: int = Field(
+        12,
+        ge=1,
+        le=500,
+        description="Connections each hub keeps open to the database of SALON_DATABASE_URL; "
+        "all hubs together must stay under PostgreSQL's max_connections (100 by default).",
+    )
     host: str = Field("127.0.0.1", description="Address the hub binds to.")
     port: int = Field(8000, description="Port of the hub (GraphQL at /graphql).")
     dashboard_port: int = Field(

@@ -179,7 +179,9 @@ def restore(
 def _backend(settings: Settings) -> Backend:
     from hub.store.backends import backend_for
 
-    return backend_for(settings.database_url.get_secret_value(), settings.data_dir)
+    return backend_for(
+        settings.database_url.get_secret_value(), settings.data_dir, settings.database_connections
+    )
 
 
 def _pending(settings: Settings) -> list[str]:

@@ -200,7 +200,11 @@ def store_for(settings: Settings) -> Store:
     """The store ``settings`` describe: its database, DuckDB's limits and S3 access; a named
     object store must take a file, else StoreUnavailable says which setting to check."""
     store = open_store(
-        backend_for(settings.database_url.get_secret_value(), settings.data_dir),
+        backend_for(
+            settings.database_url.get_secret_value(),
+            settings.data_dir,
+            settings.database_connections,
+        ),
         data_dir=settings.data_dir,
         memory_limit=settings.duckdb_memory_limit,
         threads=settings.duckdb_threads,

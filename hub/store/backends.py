@@ -89,8 +89,9 @@ class Shared:
 
     shared = True
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, connections: int = 12) -> None:
         self.url = url
+        self.connections = connections  # kept open to PostgreSQL by this hub
 
     def describe(self) -> str:
         """The URL without its password."""
@@ -105,6 +106,9 @@ class Shared:
     def connect(self, config: dict[str, Any]) -> Cursor:
         connection = duckdb.connect(":memory:", config=config)
         connection.execute(f"LOAD '{postgres_extension()}'")
+        # Past the pool's size, every transaction opens a PostgreSQL connection of its own and
+        # closes it after: under load the hub spent its time connecting.
+        connection.execute(f"SET pg_pool_max_connections = {int(self.connections)}")
         literal = self.url.replace("'", "''")
         try:
             connection.execute(f"ATTACH '{literal}' AS {CATALOG} (TYPE postgres)")
@@ -154,9 +158,9 @@ class Shared:
         cursor.execute("CALL postgres_execute(?, ?)", [CATALOG, statement])
 
 
-def backend_for(database_url: str | None, data_dir: Path) -> Backend:
-    """The backend a hub's settings name: PostgreSQL for a ``postgresql://`` URL, else the
-    DuckDB file in the data folder."""
+def backend_for(database_url: str | None, data_dir: Path, connections: int = 12) -> Backend:
+    """The backend a hub's settings name: PostgreSQL for a ``postgresql://`` URL (with a pool
+    of ``connections``), else the DuckDB file in the data folder."""
     if not database_url:
         return Embedded(data_dir / "salon.duckdb")
     if urlsplit(database_url).scheme not in ("postgresql", "postgres"):
@@ -165,4 +169,4 @@ def backend_for(database_url: str | None, data_dir: Path) -> Backend:
             "postgresql://salon:secret@db.internal:5432/salon (empty: the DuckDB file in "
             "SALON_DATA_DIR)."
         )
-    return Shared(database_url)
+    return Shared(database_url, connections)
