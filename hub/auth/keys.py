@@ -35,7 +35,7 @@ class KeyRing:
         self.keep = keep
         self._lock = threading.Lock()
         self._keys: list[RSAKey] = []
-        self._loaded_at = 0.0
+        self._looked_at = 0.0  # when a lookup last reloaded the keys
         self.reload()
         if not self._keys and create:
             self.rotate()
@@ -45,7 +45,6 @@ class KeyRing:
         keys = [RSAKey.import_key(json.loads(value)) for name, value in found]
         with self._lock:
             self._keys = keys
-            self._loaded_at = time.monotonic()
 
     @property
     def kids(self) -> frozenset[str]:
@@ -54,11 +53,14 @@ class KeyRing:
 
     def look_for(self, kid: object) -> bool:
         """Whether ``kid`` is one of the keys after reloading them (another hub, or ``salon
-        keys rotate``, may have added it); reloads at most once a second, so that tokens with
-        made-up kids cost no more than that."""
+        keys rotate``, may have added it). Lookups reload at most once a second, so that
+        tokens with made-up kids cost no more than that; a reload for another reason (start,
+        the periodic one) does not count, or a key added just after it would wait."""
         with self._lock:
-            stale = time.monotonic() - self._loaded_at >= RELOAD_SECONDS
-        if stale:
+            due = time.monotonic() - self._looked_at >= RELOAD_SECONDS
+            if due:
+                self._looked_at = time.monotonic()
+        if due:
             self.reload()
         return kid in self.kids
 
