@@ -13,6 +13,7 @@ EXTRA_OF = {
     "duckdb": "server",
     "duckdb_extension_httpfs": "server",
     "duckdb_extension_postgres_scanner": "server",
+    "duckdb_extension_ducklake": "server",
     "strawberry": "server",
     "graphql": "server",
     "starlette": "server",

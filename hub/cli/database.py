@@ -177,10 +177,14 @@ def restore(
 
 
 def _backend(settings: Settings) -> Backend:
+    from hub.store import points_location
     from hub.store.backends import backend_for
 
     return backend_for(
-        settings.database_url.get_secret_value(), settings.data_dir, settings.database_connections
+        settings.database_url.get_secret_value(),
+        settings.data_dir,
+        settings.database_connections,
+        points_location(settings.object_store, settings.data_dir),
     )
 
 

@@ -18,7 +18,7 @@ from hub.store.access import AccessStore
 from hub.store.activity import ActivityStore, DigestStore
 from hub.store.artifacts import ArtifactStore
 from hub.store.audit import AuditStore
-from hub.store.backends import Backend, Embedded, backend_for
+from hub.store.backends import Backend, Embedded, Shared, backend_for
 from hub.store.bookings import BookingStore
 from hub.store.cluster import ClusterStore
 from hub.store.comments import CommentStore
@@ -97,6 +97,11 @@ class Store:
         last call; how many changes (see ``commits``)."""
         return await asyncio.to_thread(self.db.catch_up)
 
+    async def compact_points(self, before: datetime) -> None:
+        """Merge the small Parquet files of a shared database's metric points (each ingest
+        writes one) and delete the files merged before ``before``."""
+        await asyncio.to_thread(self.db.compact_points, before)
+
     async def forget_commits(self, before: datetime) -> None:
         """Prune the shared database's commit log of what every hub has followed."""
         await self.db.write(commits.prune, before)
@@ -110,7 +115,7 @@ class Store:
         self.db.read_sync(transfer.check, source)
         self.db.read_sync(transfer.attach, source)
         try:
-            copied = self.db.write_sync(transfer.fill, progress)
+            copied = self.db.write_sync(transfer.fill, progress, self.db.copy_points)
         finally:
             self.db.read_sync(transfer.detach)
         self.db.reload_head()
@@ -155,6 +160,14 @@ class Store:
         self.db.close()
 
 
+def points_location(object_store: str, data_dir: Path) -> str:
+    """Where hubs sharing a database keep metric points (a DuckLake's Parquet files): under
+    the object store, beside the objects."""
+    if object_store.startswith("s3://"):
+        return f"{object_store.rstrip('/')}/points"
+    return str((Path(object_store) if object_store else data_dir / "objects") / "points")
+
+
 def objects_for(object_store: str, data_dir: Path, s3: S3 | None) -> ObjectStore:
     """The object store ``SALON_OBJECT_STORE`` names: an S3 prefix, a folder, or (empty) the
     data folder's ``objects``."""
@@ -187,6 +200,9 @@ def open_store(
         if not isinstance(backend, Embedded):
             raise ValueError("a shared database needs the data folder for local files")
         data_dir = backend.path.parent
+    if isinstance(backend, Shared) and backend.points is None:
+        points = points_location(object_store, data_dir)
+        backend = Shared(backend.url, backend.connections, points)
     db = Database(backend, memory_limit=memory_limit, threads=threads, s3=s3)
     try:
         db.apply_schema(auto_migrate=auto_migrate)

@@ -15,6 +15,8 @@ from the table.
 
 from __future__ import annotations
 
+import contextlib
+import time
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -22,10 +24,23 @@ from urllib.parse import urlsplit
 import duckdb
 
 from hub.errors import StoreUnavailable
+from hub.store.remote import httpfs_extension
 
 Cursor = duckdb.DuckDBPyConnection
 CATALOG = "salon"  # the name the PostgreSQL database is attached under
 WRITE_LOCK = 0x5A_4C_4F_4E  # the advisory lock every hub's writes take, in turn ("SALON")
+
+
+LAKE = "salon_lake"  # the DuckLake catalog metric points are kept in on the shared backend
+MOVED = "moved-from-postgresql"  # the batch of points moved out of PostgreSQL's table
+
+
+def ducklake_extension() -> Path:
+    """The ducklake extension file shipped in the ``duckdb-extension-ducklake`` wheel."""
+    import duckdb_extension_ducklake
+
+    folder = Path(duckdb_extension_ducklake.__file__).parent / "extensions"
+    return next(folder.glob("*/ducklake.duckdb_extension"))
 
 
 def postgres_extension() -> Path:
@@ -89,9 +104,13 @@ class Shared:
 
     shared = True
 
-    def __init__(self, url: str, connections: int = 12) -> None:
+    def __init__(self, url: str, connections: int = 12, points: str | None = None) -> None:
+        """``points``: the folder or ``s3://`` prefix of the DuckLake that holds the metric
+        points (its catalog in the same database); None: they stay in PostgreSQL's table
+        (only for tools that never touch points)."""
         self.url = url
         self.connections = connections  # kept open to PostgreSQL by this hub
+        self.points = points
 
     def describe(self) -> str:
         """The URL without its password."""
@@ -119,8 +138,46 @@ class Shared:
                 f"{self.reason(exc)}. Check the URL, that PostgreSQL runs and that it accepts "
                 "this host."
             ) from None
+        if self.points is not None:
+            connection.execute(f"LOAD '{ducklake_extension()}'")
+            if self.points.startswith("s3://"):  # its keys come with the store's S3 access
+                connection.execute(f"LOAD '{httpfs_extension()}'")
+            try:
+                self._attach_points(connection, literal)
+            except duckdb.Error as exc:
+                connection.close()
+                if "does not match existing data path" not in str(exc):
+                    raise StoreUnavailable(
+                        f"Cannot open the metric points of SALON_DATABASE_URL "
+                        f"({self.describe()}): {self.reason(exc)}."
+                    ) from None
+                kept = str(exc).split('existing data path in the catalog "', 1)[-1]
+                raise StoreUnavailable(
+                    f"This database's metric points are kept at {kept.split(chr(34))[0]}, "
+                    f"not at {self.points}/: give every hub the same SALON_OBJECT_STORE."
+                ) from None
         self.prepare(connection)
         return connection
+
+    def _attach_points(self, connection: Cursor, literal: str) -> None:
+        """Attach the points' DuckLake. The first hub to attach makes its catalog tables;
+        hubs starting at that moment race PostgreSQL's ``CREATE SCHEMA IF NOT EXISTS`` and
+        lose with a duplicate key: they try again, and find the catalog made."""
+        assert self.points is not None
+        where = self.points.rstrip("/").replace("'", "''")
+        statement = (
+            f"ATTACH 'ducklake:postgres:{literal}' AS {LAKE} "
+            f"(DATA_PATH '{where}/', METADATA_SCHEMA 'ducklake')"
+        )
+        for attempt in range(5):
+            try:
+                connection.execute(statement)
+                return
+            except duckdb.Error as exc:
+                racing = "duplicate key" in str(exc) or "already exists" in str(exc)
+                if not racing or attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
 
     def reason(self, error: Exception) -> str:
         """The first line of a driver's error, the password hidden."""
@@ -128,6 +185,50 @@ class Shared:
 
     def prepare(self, cursor: Cursor) -> None:
         cursor.execute(f"USE {CATALOG}")
+        if self.points is not None:  # ``metrics`` is the lake's table
+            cursor.execute(f"SET search_path = '{CATALOG}.public,{LAKE}.main'")
+
+    def settle_points(self, connection: Cursor) -> None:
+        """Make the DuckLake's ``metrics`` table, and move the points of PostgreSQL's own
+        table into it (a database made before points moved, or filled by ``salon db copy``),
+        once: hubs starting together take turns on the write lock. The moved rows carry a
+        mark, so a move a crash cut short is done again whole."""
+        if self.points is None:
+            return
+        held, lake = connection.cursor(), connection.cursor()
+        try:
+            self.prepare(held)
+            self.prepare(lake)
+            self.begin(held)
+            lake.execute(
+                f"CREATE TABLE IF NOT EXISTS {LAKE}.main.metrics (series_id BIGINT, "
+                "step BIGINT, ts BIGINT, value DOUBLE, batch VARCHAR)"
+            )
+            # Asked of PostgreSQL, once the lock is ours: DuckDB's list of tables may be from
+            # before another hub moved them.
+            found = held.execute(
+                "SELECT * FROM postgres_query(?, 'SELECT to_regclass(''public.metrics'') "
+                "IS NOT NULL')",
+                [CATALOG],
+            ).fetchone()
+            if found and found[0]:
+                lake.execute("BEGIN TRANSACTION")
+                lake.execute(f"DELETE FROM {LAKE}.main.metrics WHERE batch = '{MOVED}'")
+                lake.execute(
+                    f"INSERT INTO {LAKE}.main.metrics SELECT series_id, step, ts, value, "
+                    f"'{MOVED}' FROM {CATALOG}.public.metrics"
+                )
+                lake.execute("COMMIT")
+                self.execute(held, "DROP TABLE public.metrics")
+            held.execute("COMMIT")
+            held.execute("CALL pg_clear_cache()")  # ``metrics`` is the lake's from now on
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                held.execute("ROLLBACK")
+            raise
+        finally:
+            held.close()
+            lake.close()
 
     def begin(self, cursor: Cursor) -> None:
         cursor.execute("BEGIN TRANSACTION")
@@ -158,9 +259,12 @@ class Shared:
         cursor.execute("CALL postgres_execute(?, ?)", [CATALOG, statement])
 
 
-def backend_for(database_url: str | None, data_dir: Path, connections: int = 12) -> Backend:
+def backend_for(
+    database_url: str | None, data_dir: Path, connections: int = 12, points: str | None = None
+) -> Backend:
     """The backend a hub's settings name: PostgreSQL for a ``postgresql://`` URL (with a pool
-    of ``connections``), else the DuckDB file in the data folder."""
+    of ``connections``, metric points in a DuckLake at ``points``), else the DuckDB file in
+    the data folder."""
     if not database_url:
         return Embedded(data_dir / "salon.duckdb")
     if urlsplit(database_url).scheme not in ("postgresql", "postgres"):
@@ -169,4 +273,4 @@ def backend_for(database_url: str | None, data_dir: Path, connections: int = 12)
             "postgresql://salon:secret@db.internal:5432/salon (empty: the DuckDB file in "
             "SALON_DATA_DIR)."
         )
-    return Shared(database_url, connections)
+    return Shared(database_url, connections, points)

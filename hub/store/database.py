@@ -25,10 +25,12 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import duckdb
+import pyarrow as pa
 
 from hub import __version__
 from hub.clock import now
@@ -36,7 +38,7 @@ from hub.domain.audit import AuditDraft, EventDraft
 from hub.domain.collaboration import ActivityDraft, ActivityRecord
 from hub.errors import LimitExceeded, StoreUnavailable
 from hub.store import activity, audit, commits, migrations
-from hub.store.backends import CATALOG, Backend, Embedded, Shared
+from hub.store.backends import CATALOG, LAKE, Backend, Embedded, Shared
 from hub.store.remote import S3Access, httpfs_extension
 
 log = logging.getLogger("salon.store")
@@ -121,6 +123,7 @@ class Database:
             for sql_file in sorted(migrations.SHARED.glob("*.sql")):
                 self.backend.run_native(self._connection, sql_file.read_text())
             self._connection.execute("COMMIT")
+            self.backend.settle_points(self._connection)
         with self._write_lock:
             self._head = self._load_head(self._connection)
             if self.backend.shared:
@@ -180,6 +183,79 @@ class Database:
                 "ask for less (filter, or fewer rows or columns), or raise "
                 "SALON_DUCKDB_MEMORY_LIMIT."
             ) from None
+
+    def put_points(self, cursor: Cursor, points: pa.Table, batch: str | None) -> None:
+        """Store metric points (series_id, step, ts, value) as part of the caller's write. In
+        a DuckDB file they join the caller's transaction. On a shared database they go to the
+        DuckLake in a transaction of their own (DuckDB writes one database per transaction),
+        committed before the caller's: points a crash left without their batch's record carry
+        its id, and the retry of that batch replaces them."""
+        if not isinstance(self.backend, Shared) or self.backend.points is None:
+            cursor.from_arrow(points).insert_into("metrics")
+            return
+        lake = self._lake_cursor()
+        tag = batch or f"unnamed:{uuid.uuid4().hex}"
+        tagged = points.append_column("batch", pa.array([tag] * points.num_rows, pa.string()))
+        lake.execute("BEGIN TRANSACTION")
+        try:
+            if batch is not None:
+                lake.execute("DELETE FROM metrics WHERE batch = ?", [batch])
+            lake.from_arrow(tagged).insert_into("metrics")
+            lake.execute("COMMIT")
+        except BaseException:
+            lake.execute("ROLLBACK")
+            raise
+
+    def copy_points(self, cursor: Cursor, source: str) -> int:
+        """Copy every point of the table ``source`` (series_id, step, ts, value) in, as
+        :meth:`put_points` stores them (``salon db copy``); how many. Copied again, the
+        earlier copy is replaced."""
+        if not isinstance(self.backend, Shared) or self.backend.points is None:
+            cursor.execute("DELETE FROM metrics")
+            cursor.execute(f"INSERT INTO metrics SELECT series_id, step, ts, value FROM {source}")
+        else:
+            lake = self._lake_cursor()
+            lake.execute("BEGIN TRANSACTION")
+            try:
+                lake.execute("DELETE FROM metrics WHERE batch = 'copied'")
+                lake.execute(
+                    f"INSERT INTO metrics SELECT series_id, step, ts, value, 'copied' FROM {source}"
+                )
+                lake.execute("COMMIT")
+            except BaseException:
+                lake.execute("ROLLBACK")
+                raise
+        found = cursor.execute(f"SELECT count(*) FROM {source}").fetchone()
+        return int(found[0]) if found else 0
+
+    def compact_points(self, before: datetime) -> None:
+        """Merge the DuckLake's adjacent small files (each ingest request writes one) and
+        delete the files merged away before ``before`` (a reader may still be on them until
+        then). Done under the hubs' write lock, so that no ingest commits in between."""
+        if not isinstance(self.backend, Shared) or self.backend.points is None:
+            return
+        with self._write_lock, self._answering(), self._transaction():
+            lake = self._lake_cursor()
+            lake.execute(f"CALL ducklake_merge_adjacent_files('{LAKE}')")
+            lake.execute(
+                f"CALL ducklake_expire_snapshots('{LAKE}', older_than => ?::TIMESTAMPTZ)",
+                [before.isoformat()],
+            )
+            lake.execute(
+                f"CALL ducklake_cleanup_old_files('{LAKE}', older_than => ?::TIMESTAMPTZ)",
+                [before.isoformat()],
+            )
+
+    def _lake_cursor(self) -> Cursor:
+        """A second cursor of the calling thread, for the DuckLake's own transactions."""
+        cursor: Cursor | None = getattr(self._local, "lake", None)
+        if cursor is None:
+            cursor = self._connection.cursor()
+            self.backend.prepare(cursor)
+            self._local.lake = cursor
+            with self._cursors_lock:
+                self._cursors.append(cursor)
+        return cursor
 
     def write_sync(
         self, fn: Callable[Concatenate[Cursor, P], T], *args: P.args, **kwargs: P.kwargs

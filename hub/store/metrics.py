@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -119,13 +119,22 @@ def _merged_summaries(
     return rows
 
 
+PutPoints = Callable[[Cursor, pa.Table, str | None], None]
+
+
 def ingest_batch(
-    cur: Cursor, run_id: str, batch_id: str | None, batch: pa.Table, skip_repeats: bool = False
+    cur: Cursor,
+    put: PutPoints,
+    run_id: str,
+    batch_id: str | None,
+    batch: pa.Table,
+    skip_repeats: bool = False,
 ) -> int:
     """Append a batch once: a batch id seen before is acknowledged without storing again
     (``None``: a batch without an id, whose run the caller has checked). With
     ``skip_repeats``, points equal in step, time and value to a stored one are left out, as
-    MLflow does (its clients log some points twice)."""
+    MLflow does (its clients log some points twice). ``put`` stores the points
+    (``Database.put_points``)."""
     if batch_id is not None:
         row = cur.execute(
             "SELECT (SELECT count(*) FROM runs WHERE id = $run), (SELECT count(*) FROM "
@@ -163,7 +172,7 @@ def ingest_batch(
         points = _without_repeats(cur, points, {sid: row[3] for sid, row in current.items()})
         if points.num_rows == 0:
             return 0
-    cur.from_arrow(points).insert_into("metrics")
+    put(cur, points, batch_id)
     summaries = _merged_summaries(
         run_id, {series_id: key for key, series_id in ids.items()}, current, _aggregate(points)
     )
@@ -390,7 +399,9 @@ class MetricStore:
         self, run_id: str, batch_id: str, batch: pa.Table, *, audit: Sequence[EventDraft]
     ) -> int:
         """Store a batch (columns of ``BATCH_SCHEMA``) exactly once; returns points stored."""
-        return await self._db.audited_write(audit, ingest_batch, run_id, batch_id, batch)
+        return await self._db.audited_write(
+            audit, ingest_batch, self._db.put_points, run_id, batch_id, batch
+        )
 
     async def series(
         self,

@@ -15,7 +15,7 @@ from hub.errors import Conflict, NotFound
 from hub.run_filter import Filter, SortKey
 from hub.store._rows import affected, among, mapping_of, record_of, row_of, to_naive
 from hub.store.database import Cursor, Database
-from hub.store.metrics import ingest_batch
+from hub.store.metrics import PutPoints, ingest_batch
 from hub.store.run_rows import RUN_COLUMNS, run_from_row
 from hub.store.run_search import search_runs
 
@@ -134,6 +134,7 @@ def _finish(cur: Cursor, run_id: str, was: str, assignments: dict[str, Any]) -> 
 
 def _log_batch(
     cur: Cursor,
+    put: PutPoints,
     run_id: str,
     params: Sequence[tuple[str, str]],
     tags: Sequence[tuple[str, str]],
@@ -144,7 +145,7 @@ def _log_batch(
     _upsert_tags(cur, run_id, tags)
     if not points.num_rows:
         return 0
-    return ingest_batch(cur, run_id, None, points, skip_repeats=True)
+    return ingest_batch(cur, put, run_id, None, points, skip_repeats=True)
 
 
 def _add_inputs(cur: Cursor, inputs: Sequence[RunInputRecord]) -> None:
@@ -253,7 +254,9 @@ class RunStore:
         """Params, tags and metric points (``metrics.BATCH_SCHEMA``) in one transaction: all
         are stored or none; points equal to stored ones are skipped. Returns the points
         stored."""
-        return await self._db.audited_write(audit, _log_batch, run_id, params, tags, points)
+        return await self._db.audited_write(
+            audit, _log_batch, self._db.put_points, run_id, params, tags, points
+        )
 
     async def add_inputs(
         self, inputs: Sequence[RunInputRecord], *, audit: Sequence[EventDraft]

@@ -94,6 +94,20 @@ class TokenStore:
     ) -> TokenRecord:
         return self._db.audited_write_sync(audit, _insert, record, token_hash)
 
+    def create_once_sync(
+        self, record: TokenRecord, token_hash: str, *, audit: Sequence[EventDraft]
+    ) -> bool:
+        """Store the token unless an active one has the same hash (hubs starting together
+        with the same SALON_ADMIN_TOKEN); whether it was stored. Audited only then."""
+
+        def once(cur: Cursor) -> bool:
+            if _active(cur, token_hash, record.created_at) is not None:
+                return False
+            _insert(cur, record, token_hash)
+            return True
+
+        return self._db.audited_write_sync(lambda made: audit if made else [], once)
+
     def active_sync(self, token_hash: str, now: datetime) -> TokenRecord | None:
         return self._db.read_sync(_active, token_hash, now)
 

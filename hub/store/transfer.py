@@ -59,17 +59,26 @@ def detach(cur: Cursor) -> None:
     cur.execute(f"DETACH {SOURCE}")
 
 
-def fill(cur: Cursor, progress: Callable[[str, int], None]) -> list[tuple[str, int]]:
+def fill(
+    cur: Cursor,
+    progress: Callable[[str, int], None],
+    copy_points: Callable[[Cursor, str], int],
+) -> list[tuple[str, int]]:
     """Copy every table of the attached source into the database ``cur`` writes to, in the
-    caller's transaction; (table, rows) in the order copied."""
+    caller's transaction, the metric points with ``copy_points`` (``Database.copy_points``:
+    into a shared database's DuckLake); (table, rows) in the order copied."""
     here = cur.execute("SELECT current_database()").fetchone()
     catalog = str(here[0]) if here else CATALOG
     wanted = [t for t in _tables(cur, SOURCE) if t != "schema_migrations"]
-    missing = sorted(set(wanted) - set(_tables(cur, catalog)))
+    missing = sorted(set(wanted) - set(_tables(cur, catalog)) - {"metrics"})
     if missing:
         raise InvalidInput(f"The target has no table {', '.join(missing)}.")
     copied: list[tuple[str, int]] = []
     for table in wanted:
+        if table == "metrics":
+            copied.append((table, copy_points(cur, f"{SOURCE}.main.metrics")))
+            progress(*copied[-1])
+            continue
         columns = ", ".join(f'"{c}"' for c in _columns(cur, SOURCE, table))
         cur.execute(f'DELETE FROM "{table}"')  # what a first start wrote, if anything
         cur.execute(

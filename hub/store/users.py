@@ -8,6 +8,7 @@ from typing import Any
 
 from hub.domain.audit import EventDraft
 from hub.domain.identity import GroupRecord, UserRecord
+from hub.errors import Conflict
 from hub.store._rows import among, maybe_utc, to_naive, to_utc
 from hub.store.database import Cursor, Database
 from hub.store.oauth import end_user_sessions
@@ -40,6 +41,10 @@ def _group(row: tuple[Any, ...]) -> GroupRecord:
 
 
 def _insert_user(cur: Cursor, user: UserRecord, password_hash: str | None) -> UserRecord:
+    # Checked in the write itself: two hubs creating the same account at once (both starting
+    # with the same admin) must not make two.
+    if cur.execute("SELECT 1 FROM users WHERE name = ?", [user.name]).fetchone():
+        raise Conflict(f"There is already a user called {user.name!r}.", field="name")
     cur.execute(
         f"INSERT INTO users ({_USER_COLUMNS}, password_hash) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

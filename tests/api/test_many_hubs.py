@@ -71,14 +71,14 @@ class RoundRobin(httpx.BaseTransport):
 def two_hubs(postgres_cluster: str, tmp_path: Path) -> Iterator[tuple[LiveHub, LiveHub]]:
     """Two hubs behind one address on one database, each with its own data folder, as on two
     machines. The first re-reads its keys every second, the second hourly."""
-    url = shared_database(postgres_cluster)
-    first = start_hub(
-        tmp_path / "a", demo=False, database_url=url, url=ADDRESS, audit_checkpoint_seconds=1
-    )
+    shared = {
+        "database_url": shared_database(postgres_cluster),
+        "object_store": str(tmp_path / "objects"),  # a folder both machines mount
+        "url": ADDRESS,
+    }
+    first = start_hub(tmp_path / "a", demo=False, audit_checkpoint_seconds=1, **shared)
     one = next(first)
-    second = start_hub(
-        tmp_path / "b", demo=False, database_url=url, url=ADDRESS, audit_checkpoint_seconds=3600
-    )
+    second = start_hub(tmp_path / "b", demo=False, audit_checkpoint_seconds=3600, **shared)
     other = next(second)
     try:
         yield one, other
@@ -269,10 +269,15 @@ def test_guesses_spread_over_the_hubs_add_up(postgres_cluster: str, tmp_path: Pa
     """Failed sign-ins and bad tokens count in the shared database: a client taking turns
     between two hubs is stopped after the limit, not after twice the limit."""
     limits = {"auth_failures_per_account": "3/minute", "auth_failures_per_address": "5/minute"}
-    url = shared_database(postgres_cluster)
-    first = start_hub(tmp_path / "a", demo=False, database_url=url, url=ADDRESS, **limits)
+    shared = {
+        "database_url": shared_database(postgres_cluster),
+        "object_store": str(tmp_path / "objects"),
+        "url": ADDRESS,
+        **limits,
+    }
+    first = start_hub(tmp_path / "a", demo=False, **shared)
     one = next(first)
-    second = start_hub(tmp_path / "b", demo=False, database_url=url, url=ADDRESS, **limits)
+    second = start_hub(tmp_path / "b", demo=False, **shared)
     other = next(second)
     try:
         accounts.create_user_sync(one.store, "ana.silva", DEMO_PASSWORD)

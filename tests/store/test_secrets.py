@@ -54,7 +54,10 @@ def test_a_folder_keeps_secrets_readable_by_its_owner_only(tmp_path: Path) -> No
 
 def test_hubs_starting_together_agree_on_one_secret(postgres_cluster: str, tmp_path: Path) -> None:
     url = shared_database(postgres_cluster)
-    hubs = [open_store(Shared(url), data_dir=tmp_path / str(n)) for n in range(3)]
+    hubs = [
+        open_store(Shared(url), data_dir=tmp_path / str(n), object_store=str(tmp_path / "objects"))
+        for n in range(3)
+    ]
     got: list[str] = []
     try:
         threads = [

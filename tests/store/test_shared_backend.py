@@ -14,20 +14,28 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from hub.auth.keys import KeyRing
 from hub.errors import Conflict, StoreUnavailable
+from hub.services.identity.tokens import ADMIN_NAME, ensure_admin_token_sync, hash_token
 from hub.services.policy.audit_trail import write_checkpoint
 from hub.services.policy.keep import FolderKeep
 from hub.services.policy.principal import SYSTEM
-from hub.services.tracking import runs
+from hub.services.tracking import metrics, runs
 from hub.settings import SettingsError, load_settings
 from hub.store import Store, open_store
 from hub.store.backends import Shared, backend_for
-from hub.store.database import Committed
+from hub.store.database import Committed, Cursor
+from hub.store.metrics import ingest_batch
 from tests.conftest import free_port, shared_database
-from tests.store.helpers import history_table, log_points
+from tests.store.helpers import history_table, log_points, points
+
+
+def shared_objects(folder: Path) -> str:
+    """The object store every hub of a test shares (their metric points are there)."""
+    return str(folder / "objects")
 
 
 def at_once(works: Iterable[Callable[[], None]]) -> None:
@@ -48,7 +56,10 @@ def test_two_hubs_writing_at_once_keep_one_chain_and_see_each_other(
     postgres_cluster: str, tmp_path: Path
 ) -> None:
     url = shared_database(postgres_cluster)
-    hubs = [open_store(Shared(url), data_dir=tmp_path / name) for name in ("a", "b")]
+    hubs = [
+        open_store(Shared(url), data_dir=tmp_path / name, object_store=shared_objects(tmp_path))
+        for name in ("a", "b")
+    ]
     made: dict[int, list[str]] = {0: [], 1: []}
 
     def write(index: int, store: Store) -> None:
@@ -120,7 +131,10 @@ def test_a_lease_is_held_by_exactly_one_of_many_hubs_asking_at_once(
     postgres_cluster: str, tmp_path: Path
 ) -> None:
     url = shared_database(postgres_cluster)
-    hubs = [open_store(Shared(url), data_dir=tmp_path / str(i)) for i in range(3)]
+    hubs = [
+        open_store(Shared(url), data_dir=tmp_path / str(i), object_store=shared_objects(tmp_path))
+        for i in range(3)
+    ]
     at = datetime.now(UTC)
     won: list[str] = []
 
@@ -166,7 +180,8 @@ def test_salon_db_copy_moves_a_file_store_into_postgresql_whole(
     done = salon("db", "copy", "--to", url)
     assert done.returncode == 0, done.stderr
     assert "runs" in done.stdout and f"ends at event {head[0]}" in done.stdout, done.stdout
-    copy = open_store(Shared(url), data_dir=tmp_path / "hub")
+    # The hubs use the copied folder's objects as their object store (SALON_OBJECT_STORE).
+    copy = open_store(Shared(url), data_dir=tmp_path / "hub", object_store=str(data / "objects"))
     try:
         (run,) = asyncio.run(runs.get_runs(copy, SYSTEM, [made.id]))
         assert (run.name, run.project_id) == (made.name, made.project_id)
@@ -188,7 +203,10 @@ def test_a_hub_passes_on_what_the_others_committed_in_order_and_once(
     postgres_cluster: str, tmp_path: Path
 ) -> None:
     url = shared_database(postgres_cluster)
-    one, other = (open_store(Shared(url), data_dir=tmp_path / name) for name in ("one", "other"))
+    one, other = (
+        open_store(Shared(url), data_dir=tmp_path / name, object_store=shared_objects(tmp_path))
+        for name in ("one", "other")
+    )
     heard: list[Committed] = []
     other.db.listeners.append(heard.append)
     try:
@@ -218,7 +236,10 @@ def test_conflicting_writes_through_different_hubs_have_exactly_one_winner(
     postgres_cluster: str, tmp_path: Path
 ) -> None:
     url = shared_database(postgres_cluster)
-    hubs = [open_store(Shared(url), data_dir=tmp_path / str(i)) for i in range(3)]
+    hubs = [
+        open_store(Shared(url), data_dir=tmp_path / str(i), object_store=shared_objects(tmp_path))
+        for i in range(3)
+    ]
     run = asyncio.run(runs.create_run(hubs[0], SYSTEM, runs.NewRun("shared", "e")))
     outcome: dict[int, str] = {}
 
@@ -249,7 +270,13 @@ def test_hubs_starting_together_on_a_new_database_migrate_it_once(
 
     def start(index: int) -> None:
         try:
-            opened.append(open_store(Shared(url), data_dir=tmp_path / str(index)))
+            opened.append(
+                open_store(
+                    Shared(url),
+                    data_dir=tmp_path / str(index),
+                    object_store=shared_objects(tmp_path),
+                )
+            )
         except BaseException as exc:  # reported below, with the others
             failed.append(exc)
 
@@ -268,3 +295,85 @@ def test_hubs_starting_together_on_a_new_database_migrate_it_once(
     finally:
         for store in opened:
             store.close()
+
+
+def test_metric_points_are_parquet_in_the_object_store_and_a_retried_batch_is_stored_once(
+    postgres_cluster: str, tmp_path: Path
+) -> None:
+    """On the shared backend points live in a DuckLake: Parquet files under the object store,
+    its catalog in PostgreSQL, no points table in PostgreSQL. A batch whose points reached
+    the lake but whose record did not (the hub died in between) is stored once when the
+    client sends it again."""
+    url = shared_database(postgres_cluster)
+    store = open_store(
+        Shared(url), data_dir=tmp_path / "hub", object_store=shared_objects(tmp_path)
+    )
+    try:
+        run = asyncio.run(runs.create_run(store, SYSTEM, runs.NewRun("p", "e")))
+        log_points(store, run.id, {"loss": [float(v) for v in range(5000)]})
+        files = list((tmp_path / "objects" / "points").rglob("*.parquet"))
+        assert files, "the points are Parquet files in the object store"
+        left = store.db.read_sync(
+            lambda cur: cur.execute(
+                "SELECT * FROM postgres_query('salon', "
+                "'SELECT to_regclass(''public.metrics'') IS NULL')"
+            ).fetchone()
+        )
+        assert left == (True,), "PostgreSQL holds no points table"
+
+        batch = points({"acc": [0.5, 0.6, 0.7]})
+
+        def lake_only(cur: Cursor, table: pa.Table, batch_id: str | None) -> None:
+            store.db.put_points(cur, table, batch_id)
+            raise RuntimeError("the hub died before the batch's record was committed")
+
+        with pytest.raises(RuntimeError):
+            store.db.audited_write_sync([], ingest_batch, lake_only, run.id, "b-1", batch)
+        assert asyncio.run(metrics.ingest_table(store, SYSTEM, run.id, "b-1", batch)) == 3
+        assert asyncio.run(metrics.ingest_table(store, SYSTEM, run.id, "b-1", batch)) == 0
+        history = history_table(store, [run.id], ["acc"])
+        assert history.column("value").to_pylist() == [0.5, 0.6, 0.7], "stored once"
+
+        for start in range(5000, 10_000, 1000):  # more requests, more small files
+            log_points(store, run.id, {"loss": [1.0] * 1000}, start_step=start)
+        folder = tmp_path / "objects" / "points"
+        before = len(list(folder.rglob("*.parquet")))
+        asyncio.run(store.compact_points(datetime.now(UTC) + timedelta(seconds=1)))
+        after = len(list(folder.rglob("*.parquet")))
+        assert after < before, (before, after)
+        assert history_table(store, [run.id], ["loss"]).num_rows == 10_000
+    finally:
+        store.close()
+
+
+def test_hubs_starting_together_with_one_admin_token_make_one_admin_and_one_token(
+    postgres_cluster: str, tmp_path: Path
+) -> None:
+    url = shared_database(postgres_cluster)
+    hubs = [
+        open_store(Shared(url), data_dir=tmp_path / str(i), object_store=shared_objects(tmp_path))
+        for i in range(3)
+    ]
+    secret = "salon-admin-token-for-every-hub-0123456789"
+    failed: list[BaseException] = []
+
+    def start(index: int, store: Store) -> None:
+        try:
+            ensure_admin_token_sync(store, "bootstrap (SALON_ADMIN_TOKEN)", secret)
+        except BaseException as exc:  # reported below
+            failed.append(exc)
+
+    try:
+        for _ in range(3):  # three rounds: the race is not won the same way each time
+            each_at_once(hubs, start)
+        assert not failed, failed
+        admins = [u for u in asyncio.run(hubs[0].users.all()) if u.name == ADMIN_NAME]
+        tokens = hubs[0].db.read_sync(
+            lambda cur: cur.execute(
+                "SELECT count(*) FROM api_tokens WHERE token_hash = ?", [hash_token(secret)]
+            ).fetchone()
+        )
+    finally:
+        for store in hubs:
+            store.close()
+    assert len(admins) == 1 and tokens == (1,), (admins, tokens)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from hub.clock import now
 from hub.domain.identity import TokenRecord, UserRecord
-from hub.errors import InvalidInput, LimitExceeded, NotFound, Unauthenticated
+from hub.errors import Conflict, InvalidInput, LimitExceeded, NotFound, Unauthenticated
 from hub.ids import new_id
 from hub.services.identity.accounts import create_user_sync
 from hub.services.policy import audit, permissions
@@ -224,11 +224,19 @@ ADMIN_NAME = "admin"
 
 
 def ensure_admin_user_sync(store: Store, password: str | None = None) -> UserRecord:
-    """The site admin account every data directory has (created at first start)."""
+    """The site admin account every data directory has (created at first start, by whichever
+    hub sharing the database gets there first)."""
     existing = store.users.by_name_sync(ADMIN_NAME)
     if existing is not None:
         return existing
-    return create_user_sync(store, ADMIN_NAME, password, is_admin=True, display_name="Salon admin")
+    try:
+        return create_user_sync(
+            store, ADMIN_NAME, password, is_admin=True, display_name="Salon admin"
+        )
+    except Conflict:  # another hub made it a moment ago
+        made = store.users.by_name_sync(ADMIN_NAME)
+        assert made is not None
+        return made
 
 
 def create_token_sync(
@@ -254,9 +262,13 @@ def create_admin_token_sync(
 
 
 def ensure_admin_token_sync(store: Store, name: str, secret: str) -> str:
-    """Make ``secret`` (from SALON_ADMIN_TOKEN) a valid admin token; storing it once."""
+    """Make ``secret`` (from SALON_ADMIN_TOKEN) a valid admin token; storing it once, also
+    when several hubs start with it at the same moment."""
     if store.tokens.active_sync(hash_token(secret), now()) is None:
-        create_admin_token_sync(store, name, secret)
+        user = ensure_admin_user_sync(store)
+        record = TokenRecord(new_id(), name, user.id, user.name, now(), None, None)
+        events = [audit.event(SYSTEM, "token.create", "token", record.id, rows=1)]
+        store.tokens.create_once_sync(record, hash_token(secret), audit=events)
     return secret
 
 

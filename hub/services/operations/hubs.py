@@ -20,6 +20,8 @@ async def catch_up(store: Store) -> int:
 
 
 async def prune(store: Store, every_seconds: float) -> None:
-    """Forget the commits every hub has followed (one hub does it, holding the lease)."""
+    """Forget the commits every hub has followed, and fold the metric points' small files
+    together (one hub does it, holding the lease)."""
     if store.shared and await leases.ours(store, PRUNE, every_seconds):
         await store.forget_commits(now() - KEPT)
+        await store.compact_points(now() - KEPT)
