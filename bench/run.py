@@ -29,6 +29,7 @@ from bench.datasets import datasets
 from bench.mlflow_api import mlflow_api
 from bench.registry import registry
 from bench.report import Result, render_table, write_json
+from bench.scale import scale
 from bench.search import search
 from bench.workloads import (
     FULL,
@@ -56,7 +57,7 @@ WORKLOADS: dict[str, Workload] = {
     "mlflow-api": mlflow_api,
     "memory": memory,
 }
-OPT_IN: dict[str, Workload] = {"big": big}
+OPT_IN: dict[str, Workload] = {"big": big, "scale": scale}
 
 WORK_DIR = servers.BENCH_DIR / ".work"
 RESULTS = WORK_DIR / "results.json"

@@ -121,12 +121,14 @@ def _launch(
     return Server(name, url, process, log_path, health, log)
 
 
-def start_salon(workdir: Path) -> tuple[Server, str]:
-    """Start a hub on an empty data dir under ``workdir``; returns it and its admin token."""
+def start_salon(workdir: Path, token: str | None = None, **settings: str) -> tuple[Server, str]:
+    """Start a hub on an empty data dir under ``workdir``, with ``token`` (default: a new one)
+    as its admin token and ``settings`` (``SALON_*`` variables) on top; returns it and the
+    token."""
     data_dir = workdir / "salon"
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    token = "bench-" + secrets.token_urlsafe(24)
+    token = token or "bench-" + secrets.token_urlsafe(24)
     env = {
         **os.environ,
         "SALON_DATA_DIR": str(data_dir),
@@ -134,6 +136,7 @@ def start_salon(workdir: Path) -> tuple[Server, str]:
         "SALON_PORT": str(port),
         "SALON_ADMIN_TOKEN": token,
         "SALON_LOG_LEVEL": "warning",
+        **settings,
     }
     salon = Path(sys.executable).parent / "salon"
     url = f"http://127.0.0.1:{port}"
