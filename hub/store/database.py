@@ -160,11 +160,15 @@ class Database:
         return self.backend.path
 
     def _cursor(self) -> Cursor:
-        cursor: Cursor | None = getattr(self._local, "cursor", None)
+        return self._thread_cursor("cursor")
+
+    def _thread_cursor(self, name: str) -> Cursor:
+        """The calling thread's cursor called ``name``, made on first use."""
+        cursor: Cursor | None = getattr(self._local, name, None)
         if cursor is None:
             cursor = self._connection.cursor()
             self.backend.prepare(cursor)
-            self._local.cursor = cursor
+            setattr(self._local, name, cursor)
             with self._cursors_lock:
                 self._cursors.append(cursor)
         return cursor
@@ -248,14 +252,7 @@ class Database:
 
     def _lake_cursor(self) -> Cursor:
         """A second cursor of the calling thread, for the DuckLake's own transactions."""
-        cursor: Cursor | None = getattr(self._local, "lake", None)
-        if cursor is None:
-            cursor = self._connection.cursor()
-            self.backend.prepare(cursor)
-            self._local.lake = cursor
-            with self._cursors_lock:
-                self._cursors.append(cursor)
-        return cursor
+        return self._thread_cursor("lake")
 
     def write_sync(
         self, fn: Callable[Concatenate[Cursor, P], T], *args: P.args, **kwargs: P.kwargs

@@ -38,6 +38,15 @@ def shared_objects(folder: Path) -> str:
     return str(folder / "objects")
 
 
+def hubs_on(url: str, folder: Path, count: int) -> list[Store]:
+    """``count`` hubs' stores on the database at ``url``, each with a data folder of its own
+    under ``folder`` and the object store they share."""
+    return [
+        open_store(Shared(url), data_dir=folder / str(i), object_store=shared_objects(folder))
+        for i in range(count)
+    ]
+
+
 def at_once(works: Iterable[Callable[[], None]]) -> None:
     """Every one of ``works`` at the same time, each in a thread of its own."""
     threads = [threading.Thread(target=work) for work in works]
@@ -56,10 +65,7 @@ def test_two_hubs_writing_at_once_keep_one_chain_and_see_each_other(
     postgres_cluster: str, tmp_path: Path
 ) -> None:
     url = shared_database(postgres_cluster)
-    hubs = [
-        open_store(Shared(url), data_dir=tmp_path / name, object_store=shared_objects(tmp_path))
-        for name in ("a", "b")
-    ]
+    hubs = hubs_on(url, tmp_path, 2)
     made: dict[int, list[str]] = {0: [], 1: []}
 
     def write(index: int, store: Store) -> None:
@@ -131,10 +137,7 @@ def test_a_lease_is_held_by_exactly_one_of_many_hubs_asking_at_once(
     postgres_cluster: str, tmp_path: Path
 ) -> None:
     url = shared_database(postgres_cluster)
-    hubs = [
-        open_store(Shared(url), data_dir=tmp_path / str(i), object_store=shared_objects(tmp_path))
-        for i in range(3)
-    ]
+    hubs = hubs_on(url, tmp_path, 3)
     at = datetime.now(UTC)
     won: list[str] = []
 
@@ -203,10 +206,7 @@ def test_a_hub_passes_on_what_the_others_committed_in_order_and_once(
     postgres_cluster: str, tmp_path: Path
 ) -> None:
     url = shared_database(postgres_cluster)
-    one, other = (
-        open_store(Shared(url), data_dir=tmp_path / name, object_store=shared_objects(tmp_path))
-        for name in ("one", "other")
-    )
+    one, other = hubs_on(url, tmp_path, 2)
     heard: list[Committed] = []
     other.db.listeners.append(heard.append)
     try:
@@ -236,10 +236,7 @@ def test_conflicting_writes_through_different_hubs_have_exactly_one_winner(
     postgres_cluster: str, tmp_path: Path
 ) -> None:
     url = shared_database(postgres_cluster)
-    hubs = [
-        open_store(Shared(url), data_dir=tmp_path / str(i), object_store=shared_objects(tmp_path))
-        for i in range(3)
-    ]
+    hubs = hubs_on(url, tmp_path, 3)
     run = asyncio.run(runs.create_run(hubs[0], SYSTEM, runs.NewRun("shared", "e")))
     outcome: dict[int, str] = {}
 
@@ -350,10 +347,7 @@ def test_hubs_starting_together_with_one_admin_token_make_one_admin_and_one_toke
     postgres_cluster: str, tmp_path: Path
 ) -> None:
     url = shared_database(postgres_cluster)
-    hubs = [
-        open_store(Shared(url), data_dir=tmp_path / str(i), object_store=shared_objects(tmp_path))
-        for i in range(3)
-    ]
+    hubs = hubs_on(url, tmp_path, 3)
     secret = "salon-admin-token-for-every-hub-0123456789"
     failed: list[BaseException] = []
 
