@@ -128,14 +128,31 @@ class Store:
 
     async def copy_database(self, target: Path) -> int:
         """A consistent copy of the database into a new file at ``target`` while the hub
-        serves (one snapshot of every table); returns the schema migration it is at."""
+        serves (one snapshot of every table; a shared database's metric points from its
+        DuckLake in the same transaction); returns the schema migration it is at."""
+
+        if self.shared:  # the file gets Salon's schema, then every table's rows
+            made = Database(Embedded(target))
+            try:
+                await asyncio.to_thread(made.apply_schema)
+            finally:
+                made.close()
 
         def copy(cur: Cursor) -> int:
             name = cur.execute("SELECT current_database()").fetchone()
             assert name is not None
             cur.execute(f"ATTACH '{_literal(target)}' AS salon_backup")
             try:
-                cur.execute(f'COPY FROM DATABASE "{name[0]}" TO salon_backup')
+                if self.shared:
+                    cur.execute("BEGIN TRANSACTION")
+                    try:
+                        transfer.export(cur, "salon_backup")
+                    except BaseException:
+                        cur.execute("ROLLBACK")
+                        raise
+                    cur.execute("COMMIT")
+                else:
+                    cur.execute(f'COPY FROM DATABASE "{name[0]}" TO salon_backup')
             finally:
                 cur.execute("DETACH salon_backup")
             row = cur.execute("SELECT max(version) FROM schema_migrations").fetchone()

@@ -87,3 +87,19 @@ def fill(
         copied.append((table, _count(cur, table)))
         progress(*copied[-1])
     return copied
+
+
+def export(cur: Cursor, target: str) -> list[tuple[str, int]]:
+    """Copy every table a shared database's hubs read (PostgreSQL's, and the points in the
+    DuckLake) into the attached DuckDB file ``target``, which has Salon's schema already:
+    the caller's one transaction reads one snapshot and writes only the file."""
+    copied: list[tuple[str, int]] = []
+    for table in _tables(cur, target):
+        if table == "schema_migrations":  # the file has its own, from its migrations
+            continue
+        columns = ", ".join(f'"{c}"' for c in _columns(cur, target, table))
+        into = f'{target}.main."{table}"'
+        cur.execute(f'INSERT INTO {into} ({columns}) SELECT {columns} FROM "{table}"')
+        found = cur.execute(f"SELECT count(*) FROM {into}").fetchone()
+        copied.append((table, int(found[0]) if found else 0))
+    return copied

@@ -371,3 +371,24 @@ def test_hubs_starting_together_with_one_admin_token_make_one_admin_and_one_toke
         for store in hubs:
             store.close()
     assert len(admins) == 1 and tokens == (1,), (admins, tokens)
+
+
+def test_a_backup_of_the_shared_backend_is_a_store_file_with_its_points(
+    postgres_cluster: str, tmp_path: Path
+) -> None:
+    """`salon backup` of hubs sharing PostgreSQL writes one DuckDB file: every table, and the
+    metric points from the DuckLake, so that it opens as an embedded store."""
+    (store,) = hubs_on(shared_database(postgres_cluster), tmp_path, 1)
+    try:
+        run = asyncio.run(runs.create_run(store, SYSTEM, runs.NewRun("p", "e")))
+        log_points(store, run.id, {"loss": [0.9, 0.5, 0.2]})
+        (tmp_path / "backup").mkdir()
+        asyncio.run(store.copy_database(tmp_path / "backup" / "salon.duckdb"))
+    finally:
+        store.close()
+    restored = open_store(tmp_path / "backup" / "salon.duckdb")
+    try:
+        assert history_table(restored, [run.id]).column("value").to_pylist() == [0.9, 0.5, 0.2]
+        assert asyncio.run(restored.audit.verify()).ok
+    finally:
+        restored.close()
