@@ -96,6 +96,7 @@ def db_copy(
     from hub.errors import SalonError
     from hub.services.policy.keep import FolderKeep, copy_secrets
     from hub.store import store_for
+    from hub.store.objects import FolderObjects, copy_objects
 
     settings = read_settings()
     source = settings.database_path
@@ -116,8 +117,12 @@ def db_copy(
             source, lambda table, rows: typer.echo(f"  {table:<28} {rows:>12,} rows")
         )
         secrets = copy_secrets(FolderKeep(settings.data_dir), target.secrets)
+        files, size = copy_objects(
+            FolderObjects(settings.data_dir / "objects"), target.objects, target.scratch
+        )
         head = target.audit.head
         where = target.describe()
+        objects = target.objects.describe()
     except SalonError as exc:
         fail(exc.message)
         raise
@@ -125,10 +130,12 @@ def db_copy(
         target.close()
     total = sum(rows for _, rows in copied)
     typer.echo(
-        f"Copied {total:,} rows of {len(copied)} tables from {source} into {where}, and "
-        f"{secrets} of its secrets (signing keys, cookie secrets, audit checkpoint): tokens "
-        f"and sign-ins stay good. The audit trail ends at event {head[0]}. Start the hubs "
-        "with SALON_DATABASE_URL set to it, then check with `salon audit verify`."
+        f"Copied {total:,} rows of {len(copied)} tables from {source} into {where}, "
+        f"{secrets} of its secrets (signing keys, cookie secrets, audit checkpoint: tokens "
+        f"and sign-ins stay good), and {files:,} stored files ({size / 1e6:,.1f} MB) into "
+        f"{objects}. The audit trail ends at event {head[0]}. Start the hubs with "
+        "SALON_DATABASE_URL and SALON_OBJECT_STORE set as here, then check with "
+        "`salon audit verify`."
     )
 
 

@@ -232,4 +232,33 @@ class BucketObjects(_Counted):
         self.s3.remove(uri)
 
 
-__all__ = ["BucketObjects", "FolderObjects", "ObjectStore", "RemoteError", "sha256_of"]
+def copy_objects(source: FolderObjects, target: ObjectStore, scratch: Path) -> tuple[int, int]:
+    """Put every object of the folder ``source`` that ``target`` lacks into it (moving an
+    embedded hub's files to the store hubs share); (objects copied, their bytes). Each goes
+    through a copy in ``scratch``, since putting moves the file it is given."""
+    copied = size = 0
+    if not source.root.is_dir():
+        return 0, 0
+    scratch.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.root.glob("*/*")):
+        if path.name.endswith(".part"):
+            continue
+        digest, dot, rest = path.name.partition(".")
+        suffix = dot + rest
+        if target.exists(digest, suffix):
+            continue
+        staged = scratch / f"copy-{digest}{suffix}"
+        shutil.copyfile(path, staged)
+        target.put(staged, suffix)
+        copied, size = copied + 1, size + path.stat().st_size
+    return copied, size
+
+
+__all__ = [
+    "BucketObjects",
+    "FolderObjects",
+    "ObjectStore",
+    "RemoteError",
+    "copy_objects",
+    "sha256_of",
+]

@@ -165,6 +165,9 @@ def test_salon_db_copy_moves_a_file_store_into_postgresql_whole(
             runs.create_run(original, SYSTEM, runs.NewRun("vision", "resnet", params={"lr": "0.1"}))
         )
         log_points(original, made.id, {"loss": [1.0, 0.5, 0.25]})
+        notes = tmp_path / "notes.txt"
+        notes.write_bytes(b"what the run wrote down")
+        kept, _ = original.objects.put(notes, "")  # an artifact's file
         keys = KeyRing(FolderKeep(data))  # what the embedded hub signed its tokens with
         write_checkpoint(original, keys.keep, keys.sign_bytes)
         head = original.audit.head
@@ -177,14 +180,15 @@ def test_salon_db_copy_moves_a_file_store_into_postgresql_whole(
             [sys.executable, "-m", "hub.cli", *args],
             capture_output=True,
             text=True,
-            env={**os.environ, "SALON_DATA_DIR": str(data), **(env or {})},
+            env={**os.environ, **shared, **(env or {})},
         )
 
+    shared = {"SALON_DATA_DIR": str(data), "SALON_OBJECT_STORE": shared_objects(tmp_path)}
     done = salon("db", "copy", "--to", url)
     assert done.returncode == 0, done.stderr
     assert "runs" in done.stdout and f"ends at event {head[0]}" in done.stdout, done.stdout
-    # The hubs use the copied folder's objects as their object store (SALON_OBJECT_STORE).
-    copy = open_store(Shared(url), data_dir=tmp_path / "hub", object_store=str(data / "objects"))
+    assert "1 stored files" in done.stdout, done.stdout
+    copy = open_store(Shared(url), data_dir=tmp_path / "hub", object_store=shared_objects(tmp_path))
     try:
         (run,) = asyncio.run(runs.get_runs(copy, SYSTEM, [made.id]))
         assert (run.name, run.project_id) == (made.name, made.project_id)
@@ -192,6 +196,7 @@ def test_salon_db_copy_moves_a_file_store_into_postgresql_whole(
         report = asyncio.run(copy.audit.verify())
         assert report.ok and report.checked >= head[0], report
         assert KeyRing(copy.secrets, create=False).kids == keys.kids, "tokens stay good"
+        assert b"".join(copy.objects.chunks(kept, "")) == b"what the run wrote down"
     finally:
         copy.close()
     verified = salon("audit", "verify", "--json", env={"SALON_DATABASE_URL": url})
