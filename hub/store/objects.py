@@ -36,6 +36,22 @@ def _name(digest: str, suffix: str) -> str:
     return f"{digest[:2]}/{digest}{suffix}"
 
 
+def _named_as_object(key: str) -> bool:
+    """Whether ``key`` (``ab/<sha256>[.suffix][.part]``, relative to the store) is one of its
+    objects, or half of one; anything else there (the metric points' DuckLake files under
+    ``points/``) is not the object store's to count or sweep."""
+    folder, _, name = key.partition("/")
+    digest = name.split(".", 1)[0]
+    hexadecimal = "0123456789abcdef"
+    return (
+        len(folder) == 2
+        and len(digest) == 64
+        and digest.startswith(folder)
+        and all(c in hexadecimal for c in digest)
+        and "/" not in name
+    )
+
+
 class ObjectStore(Protocol):
     """Immutable files named by their SHA-256: identical content is kept once."""
 
@@ -106,9 +122,18 @@ class FolderObjects(_Counted):
         metrics scrape every few seconds costs nothing."""
         with self._lock:
             if self._count is None:
-                found = self.root.glob("*/*") if self.root.is_dir() else ()
+                found = self._paths()
                 self._count = sum(1 for path in found if not path.name.endswith(".part"))
             return self._count
+
+    def _paths(self) -> list[Path]:
+        if not self.root.is_dir():
+            return []
+        return [
+            path
+            for path in self.root.glob("*/*")
+            if path.is_file() and _named_as_object(f"{path.parent.name}/{path.name}")
+        ]
 
     def put(self, source: Path, suffix: str = ".parquet") -> tuple[str, int]:
         digest = sha256_of(source)
@@ -138,10 +163,8 @@ class FolderObjects(_Counted):
 
     def sweep(self, keep: set[str], older_than: float = 0.0) -> int:
         removed = 0
-        if not self.root.is_dir():
-            return 0
         before = time.time() - older_than
-        for path in self.root.glob("*/*"):
+        for path in self._paths():
             digest = path.name.split(".", 1)[0]
             if not (path.name.endswith(".part") or digest not in keep):
                 continue
@@ -204,12 +227,13 @@ class BucketObjects(_Counted):
         return self.s3.chunks(self.location(digest, suffix))
 
     def _listing(self) -> Iterator[tuple[str, float]]:
-        return self.s3.listing(self.bucket, self.prefix)
+        found = self.s3.listing(self.bucket, self.prefix)
+        return ((key, at) for key, at in found if _named_as_object(key))
 
     def count(self) -> int:
         with self._lock:
             if self._count is None:
-                self._count = sum(1 for key, _ in self._listing() if "/" in key)
+                self._count = sum(1 for key, _ in self._listing() if not key.endswith(".part"))
             return self._count
 
     def sweep(self, keep: set[str], older_than: float = 0.0) -> int:
@@ -217,8 +241,7 @@ class BucketObjects(_Counted):
         gone = [
             key
             for key, modified in self._listing()
-            if "/" in key
-            and key.rsplit("/", 1)[1].split(".", 1)[0] not in keep
+            if key.rsplit("/", 1)[1].split(".", 1)[0] not in keep
             and (not older_than or modified <= before)
         ]
         for key in gone:
@@ -237,10 +260,8 @@ def copy_objects(source: FolderObjects, target: ObjectStore, scratch: Path) -> t
     embedded hub's files to the store hubs share); (objects copied, their bytes). Each goes
     through a copy in ``scratch``, since putting moves the file it is given."""
     copied = size = 0
-    if not source.root.is_dir():
-        return 0, 0
     scratch.mkdir(parents=True, exist_ok=True)
-    for path in sorted(source.root.glob("*/*")):
+    for path in sorted(source._paths()):
         if path.name.endswith(".part"):
             continue
         digest, dot, rest = path.name.partition(".")

@@ -78,7 +78,7 @@ def test_half_moved_files_are_not_counted_and_are_swept(tmp_path: Path) -> None:
     objects = FolderObjects(root)
     kept, _ = objects.put(_file(tmp_path, "a", b"alpha"))
     objects.put(_file(tmp_path, "c", b"gamma"), "")
-    (root / kept[:2] / "left-by-a-crash.part").write_bytes(b"half")
+    (root / kept[:2] / f"{kept}.parquet.4242.part").write_bytes(b"half")  # left by a crash
     assert FolderObjects(root).count() == 2, "a fresh count skips half-moved files"
     assert objects.sweep({kept}) == 2  # the unreferenced object and the .part file
     assert objects.count() == 1 == FolderObjects(root).count()
@@ -92,3 +92,27 @@ def test_a_bucket_that_is_not_there_is_a_clear_error(s3_server: S3Server, tmp_pa
     with pytest.raises(RemoteError, match="no-such-bucket"):
         objects.put(_file(tmp_path, "a", b"alpha"))
     assert not (tmp_path / "a").exists(), "a refused upload leaves no scratch file behind"
+
+
+def test_files_of_others_under_the_store_are_neither_counted_nor_swept(
+    objects: ObjectStore, tmp_path: Path
+) -> None:
+    """The metric points' DuckLake keeps its Parquet files under ``points/`` in the same
+    store: they are not objects, and no sweep may touch them."""
+    kept, _ = objects.put(_file(tmp_path, "a", b"alpha"))
+    lake = "points/main/metrics/ducklake-0193.parquet"
+    if isinstance(objects, FolderObjects):
+        (objects.root / lake).parent.mkdir(parents=True)
+        (objects.root / lake).write_bytes(b"PAR1")
+        (objects.root / "ab").mkdir(exist_ok=True)
+        (objects.root / "ab" / "notes.txt").write_bytes(b"someone's")
+    else:
+        assert isinstance(objects, BucketObjects)
+        objects.s3.write(f"s3://{objects.bucket}/{objects.prefix}{lake}", b"PAR1")
+    assert objects.count() == 1
+    assert objects.sweep(set(), older_than=0) == 1  # only the object itself
+    if isinstance(objects, FolderObjects):
+        assert (objects.root / lake).is_file() and (objects.root / "ab" / "notes.txt").is_file()
+    else:
+        assert objects.s3.head(f"s3://{objects.bucket}/{objects.prefix}{lake}").size == 4
+    assert not objects.exists(kept)
