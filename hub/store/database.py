@@ -240,6 +240,8 @@ class Database:
             return
         with self._write_lock, self._answering(), self._transaction():
             lake = self._lake_cursor()
+            # Requests of up to 10 points are kept in the catalog's tables: write them out.
+            lake.execute(f"CALL ducklake_flush_inlined_data('{LAKE}')")
             lake.execute(f"CALL ducklake_merge_adjacent_files('{LAKE}')")
             lake.execute(
                 f"CALL ducklake_expire_snapshots('{LAKE}', older_than => ?::TIMESTAMPTZ)",

@@ -344,6 +344,8 @@ def test_metric_points_are_parquet_in_the_object_store_and_a_retried_batch_is_st
         after = len(list(folder.rglob("*.parquet")))
         assert after < before, (before, after)
         assert history_table(store, [run.id], ["loss"]).num_rows == 10_000
+        small = history_table(store, [run.id], ["acc"])  # kept in the catalog, then written out
+        assert small.column("value").to_pylist() == [0.5, 0.6, 0.7]
     finally:
         store.close()
 
