@@ -197,18 +197,12 @@ class Database:
         if not isinstance(self.backend, Shared) or self.backend.points is None:
             cursor.from_arrow(points).insert_into("metrics")
             return
-        lake = self._lake_cursor()
         tag = batch or f"unnamed:{uuid.uuid4().hex}"
         tagged = points.append_column("batch", pa.array([tag] * points.num_rows, pa.string()))
-        lake.execute("BEGIN TRANSACTION")
-        try:
+        with self._in_lake() as lake:
             if batch is not None:
                 lake.execute("DELETE FROM metrics WHERE batch = ?", [batch])
             lake.from_arrow(tagged).insert_into("metrics")
-            lake.execute("COMMIT")
-        except BaseException:
-            lake.execute("ROLLBACK")
-            raise
 
     def copy_points(self, cursor: Cursor, source: str) -> int:
         """Copy every point of the table ``source`` (series_id, step, ts, value) in, as
@@ -218,17 +212,11 @@ class Database:
             cursor.execute("DELETE FROM metrics")
             cursor.execute(f"INSERT INTO metrics SELECT series_id, step, ts, value FROM {source}")
         else:
-            lake = self._lake_cursor()
-            lake.execute("BEGIN TRANSACTION")
-            try:
+            with self._in_lake() as lake:
                 lake.execute("DELETE FROM metrics WHERE batch = 'copied'")
                 lake.execute(
                     f"INSERT INTO metrics SELECT series_id, step, ts, value, 'copied' FROM {source}"
                 )
-                lake.execute("COMMIT")
-            except BaseException:
-                lake.execute("ROLLBACK")
-                raise
         found = cursor.execute(f"SELECT count(*) FROM {source}").fetchone()
         return int(found[0]) if found else 0
 
@@ -255,6 +243,19 @@ class Database:
     def _lake_cursor(self) -> Cursor:
         """A second cursor of the calling thread, for the DuckLake's own transactions."""
         return self._thread_cursor("lake")
+
+    @contextmanager
+    def _in_lake(self) -> Iterator[Cursor]:
+        """The DuckLake's cursor in a transaction of its own, committed on leaving."""
+        lake = self._lake_cursor()
+        lake.execute("BEGIN TRANSACTION")
+        try:
+            yield lake
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):  # a lost connection has nothing to undo
+                lake.execute("ROLLBACK")
+            raise
+        lake.execute("COMMIT")
 
     def write_sync(
         self, fn: Callable[Concatenate[Cursor, P], T], *args: P.args, **kwargs: P.kwargs
