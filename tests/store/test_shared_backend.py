@@ -399,3 +399,16 @@ def test_a_backup_of_the_shared_backend_is_a_store_file_with_its_points(
         assert asyncio.run(restored.audit.verify()).ok
     finally:
         restored.close()
+
+
+def test_a_hub_with_another_object_store_refuses_to_start_naming_both(
+    postgres_cluster: str, tmp_path: Path
+) -> None:
+    url = shared_database(postgres_cluster)
+    (first,) = hubs_on(url, tmp_path, 1)
+    first.close()
+    with pytest.raises(StoreUnavailable) as refused:
+        open_store(Shared(url), data_dir=tmp_path / "b", object_store=str(tmp_path / "elsewhere"))
+    said = refused.value.message
+    assert "give every hub the same SALON_OBJECT_STORE" in said, said
+    assert str(tmp_path / "objects" / "points") in said and "elsewhere" in said, said
