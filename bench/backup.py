@@ -9,7 +9,6 @@ server's own tools), so Salon is measured against itself: reads with and without
 from __future__ import annotations
 
 import shutil
-import statistics
 import threading
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ import httpx
 import numpy as np
 
 import hub
+from bench.measure import percentile_ms
 from bench.servers import start_salon
 
 WORK = Path(__file__).resolve().parent / ".work" / "backup"
@@ -32,10 +32,6 @@ def _reads(url: str, token: str, stop: threading.Event, seconds: list[float]) ->
             started = time.perf_counter()
             client.post(f"{url}/graphql", json={"query": READ}).raise_for_status()
             seconds.append(time.perf_counter() - started)
-
-
-def _p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20)[-1] * 1000
 
 
 def main() -> None:
@@ -84,10 +80,11 @@ def main() -> None:
         made = answer.json()
     size = made["database_bytes"] / 1e6
     print(f"backup of {POINTS:,} points: {took:.1f} s, database {size:.0f} MB")
-    print(f"reads without a backup: p95 {_p95(quiet):.1f} ms over {len(quiet)} reads")
+    calm, loaded = percentile_ms(quiet, 0.95), percentile_ms(busy, 0.95)
+    print(f"reads without a backup: p95 {calm:.1f} ms over {len(quiet)} reads")
     print(
-        f"reads during the backup: p95 {_p95(busy):.1f} ms over {len(busy)} reads "
-        f"({_p95(busy) / _p95(quiet):.2f}x)"
+        f"reads during the backup: p95 {loaded:.1f} ms over {len(busy)} reads "
+        f"({loaded / calm:.2f}x)"
     )
 
 

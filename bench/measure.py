@@ -129,6 +129,15 @@ def hub_hotspots(raw_profile: Path) -> list[tuple[str, float]]:
     return [(lines[name].most_common(1)[0][0], n / total) for name, n in counts.most_common()]
 
 
+def percentile_ms(seconds: list[float], share: float) -> float:
+    """The ``share`` quantile (0.5, 0.95) of durations given in seconds, in milliseconds
+    (0 when there are none)."""
+    if len(seconds) < 2:
+        return 1000 * seconds[0] if seconds else 0.0
+    cuts = statistics.quantiles(seconds, n=100, method="inclusive")
+    return 1000 * cuts[min(98, max(0, round(share * 100) - 1))]
+
+
 def median_ms(call: Callable[[], object], repeats: int, warmup: int = 1) -> float:
     """Median wall time of ``call()`` in milliseconds, after ``warmup`` untimed calls."""
     for _ in range(warmup):

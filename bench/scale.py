@@ -35,7 +35,7 @@ import psutil
 import pyarrow as pa
 
 import hub
-from bench.measure import median_ms
+from bench.measure import median_ms, percentile_ms
 from bench.postgres import PostgresCluster, new_database
 from bench.report import Result
 from bench.servers import REPO_DIR, Server, start_salon
@@ -57,14 +57,6 @@ class Latencies:
     reads: list[float] = field(default_factory=list)
     writes: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-
-
-def percentile(values: list[float], share: float) -> float:
-    """The ``share`` quantile of ``values`` in milliseconds (0 when there are none)."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return 1000 * ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 class SharedSalon:
@@ -254,10 +246,10 @@ def scale(bench: Bench) -> list[Result]:
                     target="3 hubs ≥ 2.5x one" if count > 1 else "",
                     target_value=2.5 * rates[1] if count > 1 else None,
                     detail=(
-                        f"reads p50 {percentile(measured.reads, 0.5):.0f} ms, p95 "
-                        f"{percentile(measured.reads, 0.95):.0f} ms; writes "
+                        f"reads p50 {percentile_ms(measured.reads, 0.5):.0f} ms, p95 "
+                        f"{percentile_ms(measured.reads, 0.95):.0f} ms; writes "
                         f"{len(measured.writes) / took:.0f}/s, p95 "
-                        f"{percentile(measured.writes, 0.95):.0f} ms; "
+                        f"{percentile_ms(measured.writes, 0.95):.0f} ms; "
                         f"{len(measured.errors)} errors; {cpu}{ratio}; {seconds:.0f} s, "
                         "load generator on the same cores"
                     ),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -43,9 +44,7 @@ def caddy_binary() -> Path:
     unpacked = REPOSITORY / ".tools" / "caddy" / "usr" / "bin" / "caddy"
     found = unpacked if unpacked.is_file() else None
     if found is None:
-        from shutil import which
-
-        on_path = which("caddy")
+        on_path = shutil.which("caddy")
         found = Path(on_path) if on_path else None
     assert found is not None, "Caddy is missing: `make test` unpacks it into .tools/caddy"
     return found

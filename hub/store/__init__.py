@@ -18,7 +18,7 @@ from hub.store.access import AccessStore
 from hub.store.activity import ActivityStore, DigestStore
 from hub.store.artifacts import ArtifactStore
 from hub.store.audit import AuditStore
-from hub.store.backends import Backend, Embedded, Shared, backend_for
+from hub.store.backends import Backend, Embedded, Shared, backend_for, committed
 from hub.store.bookings import BookingStore
 from hub.store.cluster import ClusterStore
 from hub.store.comments import CommentStore
@@ -144,13 +144,8 @@ class Store:
             cur.execute(f"ATTACH '{_literal(target)}' AS salon_backup")
             try:
                 if self.shared:
-                    cur.execute("BEGIN TRANSACTION")
-                    try:
+                    with committed(cur):
                         transfer.export(cur, "salon_backup")
-                    except BaseException:
-                        cur.execute("ROLLBACK")
-                        raise
-                    cur.execute("COMMIT")
                 else:
                     cur.execute(f'COPY FROM DATABASE "{name[0]}" TO salon_backup')
             finally:

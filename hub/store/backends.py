@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -33,6 +34,24 @@ WRITE_LOCK = 0x5A_4C_4F_4E  # the advisory lock every hub's writes take, in turn
 
 LAKE = "salon_lake"  # the DuckLake catalog metric points are kept in on the shared backend
 MOVED = "moved-from-postgresql"  # the batch of points moved out of PostgreSQL's table
+
+
+def _begin(cursor: Cursor) -> None:
+    cursor.execute("BEGIN TRANSACTION")
+
+
+@contextlib.contextmanager
+def committed(cursor: Cursor, begin: Callable[[Cursor], None] = _begin) -> Iterator[Cursor]:
+    """``cursor`` in a transaction started by ``begin`` (a backend's takes the hubs' lock),
+    committed on leaving and rolled back on an error."""
+    begin(cursor)
+    try:
+        yield cursor
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):  # a lost connection has nothing to undo
+            cursor.execute("ROLLBACK")
+        raise
+    cursor.execute("COMMIT")
 
 
 def ducklake_extension() -> Path:
@@ -199,33 +218,27 @@ class Shared:
         try:
             self.prepare(held)
             self.prepare(lake)
-            self.begin(held)
-            lake.execute(
-                f"CREATE TABLE IF NOT EXISTS {LAKE}.main.metrics (series_id BIGINT, "
-                "step BIGINT, ts BIGINT, value DOUBLE, batch VARCHAR)"
-            )
-            # Asked of PostgreSQL, once the lock is ours: DuckDB's list of tables may be from
-            # before another hub moved them.
-            found = held.execute(
-                "SELECT * FROM postgres_query(?, 'SELECT to_regclass(''public.metrics'') "
-                "IS NOT NULL')",
-                [CATALOG],
-            ).fetchone()
-            if found and found[0]:
-                lake.execute("BEGIN TRANSACTION")
-                lake.execute(f"DELETE FROM {LAKE}.main.metrics WHERE batch = '{MOVED}'")
+            with committed(held, self.begin):
                 lake.execute(
-                    f"INSERT INTO {LAKE}.main.metrics SELECT series_id, step, ts, value, "
-                    f"'{MOVED}' FROM {CATALOG}.public.metrics"
+                    f"CREATE TABLE IF NOT EXISTS {LAKE}.main.metrics (series_id BIGINT, "
+                    "step BIGINT, ts BIGINT, value DOUBLE, batch VARCHAR)"
                 )
-                lake.execute("COMMIT")
-                self.execute(held, "DROP TABLE public.metrics")
-            held.execute("COMMIT")
+                # Asked of PostgreSQL, once the lock is ours: DuckDB's list of tables may be
+                # from before another hub moved them.
+                found = held.execute(
+                    "SELECT * FROM postgres_query(?, 'SELECT to_regclass(''public.metrics'') "
+                    "IS NOT NULL')",
+                    [CATALOG],
+                ).fetchone()
+                if found and found[0]:
+                    with committed(lake):
+                        lake.execute(f"DELETE FROM {LAKE}.main.metrics WHERE batch = '{MOVED}'")
+                        lake.execute(
+                            f"INSERT INTO {LAKE}.main.metrics SELECT series_id, step, ts, "
+                            f"value, '{MOVED}' FROM {CATALOG}.public.metrics"
+                        )
+                    self.execute(held, "DROP TABLE public.metrics")
             held.execute("CALL pg_clear_cache()")  # ``metrics`` is the lake's from now on
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):
-                held.execute("ROLLBACK")
-            raise
         finally:
             held.close()
             lake.close()

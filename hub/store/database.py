@@ -38,7 +38,7 @@ from hub.domain.audit import AuditDraft, EventDraft
 from hub.domain.collaboration import ActivityDraft, ActivityRecord
 from hub.errors import LimitExceeded, StoreUnavailable
 from hub.store import activity, audit, commits, migrations
-from hub.store.backends import CATALOG, LAKE, Backend, Embedded, Shared
+from hub.store.backends import CATALOG, LAKE, Backend, Embedded, Shared, committed
 from hub.store.remote import S3Access, httpfs_extension
 
 log = logging.getLogger("salon.store")
@@ -101,7 +101,6 @@ class Database:
             tuple[list[AuditDraft], asyncio.AbstractEventLoop, asyncio.Future[None]]
         ] = []
         self._group_writing = False
-        self._group_writer: asyncio.Future[None] | None = None
         self._closed = False
         # Called with what each change recorded, once it has committed (live updates, webhooks).
         self.listeners: list[Callable[[Committed], None]] = []
@@ -119,10 +118,9 @@ class Database:
             # with the indexes just rebuilt (see 900_indexes.sql).
             self._connection.execute("CHECKPOINT")
         elif isinstance(self.backend, Shared):  # hubs starting together take turns
-            self.backend.begin(self._connection)
-            for sql_file in sorted(migrations.SHARED.glob("*.sql")):
-                self.backend.run_native(self._connection, sql_file.read_text())
-            self._connection.execute("COMMIT")
+            with committed(self._connection, self.backend.begin):
+                for sql_file in sorted(migrations.SHARED.glob("*.sql")):
+                    self.backend.run_native(self._connection, sql_file.read_text())
             self.backend.settle_points(self._connection)
         with self._write_lock:
             self._head = self._load_head(self._connection)
@@ -194,7 +192,7 @@ class Database:
         DuckLake in a transaction of their own (DuckDB writes one database per transaction),
         committed before the caller's: points a crash left without their batch's record carry
         its id, and the retry of that batch replaces them."""
-        if not isinstance(self.backend, Shared) or self.backend.points is None:
+        if not self._has_lake:
             cursor.from_arrow(points).insert_into("metrics")
             return
         tag = batch or f"unnamed:{uuid.uuid4().hex}"
@@ -208,7 +206,7 @@ class Database:
         """Copy every point of the table ``source`` (series_id, step, ts, value) in, as
         :meth:`put_points` stores them (``salon db copy``); how many. Copied again, the
         earlier copy is replaced."""
-        if not isinstance(self.backend, Shared) or self.backend.points is None:
+        if not self._has_lake:
             cursor.execute("DELETE FROM metrics")
             cursor.execute(f"INSERT INTO metrics SELECT series_id, step, ts, value FROM {source}")
         else:
@@ -224,7 +222,7 @@ class Database:
         """Merge the DuckLake's adjacent small files (each ingest request writes one) and
         delete the files merged away before ``before`` (a reader may still be on them until
         then). Done under the hubs' write lock, so that no ingest commits in between."""
-        if not isinstance(self.backend, Shared) or self.backend.points is None:
+        if not self._has_lake:
             return
         with self._write_lock, self._answering(), self._transaction():
             lake = self._lake_cursor()
@@ -240,22 +238,18 @@ class Database:
                 [before.isoformat()],
             )
 
+    @property
+    def _has_lake(self) -> bool:
+        """Whether metric points are in a DuckLake (hubs sharing PostgreSQL)."""
+        return isinstance(self.backend, Shared) and self.backend.points is not None
+
     def _lake_cursor(self) -> Cursor:
         """A second cursor of the calling thread, for the DuckLake's own transactions."""
         return self._thread_cursor("lake")
 
-    @contextmanager
-    def _in_lake(self) -> Iterator[Cursor]:
+    def _in_lake(self) -> contextlib.AbstractContextManager[Cursor]:
         """The DuckLake's cursor in a transaction of its own, committed on leaving."""
-        lake = self._lake_cursor()
-        lake.execute("BEGIN TRANSACTION")
-        try:
-            yield lake
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):  # a lost connection has nothing to undo
-                lake.execute("ROLLBACK")
-            raise
-        lake.execute("COMMIT")
+        return committed(self._lake_cursor())
 
     def write_sync(
         self, fn: Callable[Concatenate[Cursor, P], T], *args: P.args, **kwargs: P.kwargs
@@ -343,7 +337,7 @@ class Database:
             lead = not self._group_writing
             self._group_writing = True
         if lead:  # the thread writes groups until none is waiting; this call need not wait
-            self._group_writer = loop.run_in_executor(self._executor, self._write_groups)
+            loop.run_in_executor(self._executor, self._write_groups)
         await done
 
     def _write_groups(self) -> None:
@@ -446,17 +440,8 @@ class Database:
                 "The hub's database does not answer; nothing was changed. Try again shortly."
             ) from None
 
-    @contextmanager
-    def _transaction(self) -> Iterator[Cursor]:
-        cursor = self._cursor()
-        self.backend.begin(cursor)
-        try:
-            yield cursor
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):  # a lost connection has nothing to undo
-                cursor.execute("ROLLBACK")
-            raise
-        cursor.execute("COMMIT")
+    def _transaction(self) -> contextlib.AbstractContextManager[Cursor]:
+        return committed(self._cursor(), self.backend.begin)
 
     def close(self) -> None:
         """Finish pending work and release the file."""

@@ -20,6 +20,7 @@ from hub.errors import Conflict, InvalidInput, LimitExceeded, NotFound, Unauthen
 from hub.ids import new_id
 from hub.services.identity.accounts import create_user_sync
 from hub.services.policy import audit, permissions
+from hub.services.policy.keep import FolderKeep
 from hub.services.policy.limits import check_name
 from hub.services.policy.principal import SYSTEM, Principal
 from hub.store import Store
@@ -276,13 +277,10 @@ def local_admin_token_sync(store: Store, path: Path) -> str:
     """The admin token of this data directory for ``salon up``: the one kept in ``path`` while
     it is still valid, else a new one written there (mode 600). Restarting keeps notebooks
     and the dashboard working with the same token; the store keeps only its hash."""
-    if path.is_file():
-        secret = path.read_text().strip()
-        if secret and store.tokens.active_sync(hash_token(secret), now()) is not None:
-            return secret
+    keep = FolderKeep(path.parent)
+    secret = keep.get(path.name)
+    if secret and store.tokens.active_sync(hash_token(secret), now()) is not None:
+        return secret
     secret = create_admin_token_sync(store, "salon up")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.chmod(0o600)
-    path.write_text(secret + "\n")
+    keep.put(path.name, secret)
     return secret

@@ -58,13 +58,13 @@ class FolderKeep:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            return self.get(name) or self._replaced(name, value)  # an empty file: a crash
+            kept = self.get(name)
+            if kept:
+                return kept
+            self.put(name, value)  # an empty file, left by a crash while it was written
+            return value
         with os.fdopen(fd, "w") as handle:
             handle.write(value + "\n")
-        return value
-
-    def _replaced(self, name: str, value: str) -> str:
-        self.put(name, value)
         return value
 
     def put(self, name: str, value: str) -> None:
