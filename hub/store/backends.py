@@ -34,6 +34,16 @@ WRITE_LOCK = 0x5A_4C_4F_4E  # the advisory lock every hub's writes take, in turn
 
 LAKE = "salon_lake"  # the DuckLake catalog metric points are kept in on the shared backend
 MOVED = "moved-from-postgresql"  # the batch of points moved out of PostgreSQL's table
+# What libpq says when a connection is refused or cut. The postgres extension raises most of
+# these as IO errors, but a connection cut in the middle of a statement is a plain error.
+CONNECTION_LOST = (
+    "server closed the connection",
+    "connection to server",
+    "no connection to the server",
+    "terminating connection",
+    "the database system is",
+    "SSL connection has been closed",
+)
 
 
 def _begin(cursor: Cursor) -> None:
@@ -43,9 +53,10 @@ def _begin(cursor: Cursor) -> None:
 @contextlib.contextmanager
 def committed(cursor: Cursor, begin: Callable[[Cursor], None] = _begin) -> Iterator[Cursor]:
     """``cursor`` in a transaction started by ``begin`` (a backend's takes the hubs' lock),
-    committed on leaving and rolled back on an error."""
-    begin(cursor)
+    committed on leaving and rolled back on an error, including one of ``begin`` itself after
+    its ``BEGIN`` (taking the lock)."""
     try:
+        begin(cursor)
         yield cursor
     except BaseException:
         with contextlib.suppress(duckdb.Error):  # a lost connection has nothing to undo
@@ -197,6 +208,11 @@ class Shared:
                 if not racing or attempt == 4:
                     raise
                 time.sleep(0.2 * (attempt + 1))
+
+    def lost(self, error: duckdb.Error) -> bool:
+        """Whether ``error`` says the database went away (not that a statement was wrong)."""
+        said = str(error)
+        return isinstance(error, duckdb.IOException) or any(m in said for m in CONNECTION_LOST)
 
     def reason(self, error: Exception) -> str:
         """The first line of a driver's error, the password hidden."""

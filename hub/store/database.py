@@ -405,9 +405,10 @@ class Database:
 
         def produce() -> None:
             try:
-                for item in fn(self._cursor(), *args, **kwargs):
-                    if not put(("item", item)):
-                        return
+                with self._answering():
+                    for item in fn(self._cursor(), *args, **kwargs):
+                        if not put(("item", item)):
+                            return
             except Exception as exc:
                 put(("error", exc))
                 return
@@ -429,16 +430,30 @@ class Database:
     @contextmanager
     def _answering(self) -> Iterator[None]:
         """A shared database that does not answer (PostgreSQL down or out of reach) is a 503
-        with a reason; nothing was changed, and the next request reconnects."""
+        with a reason; nothing was changed, and the next request reconnects. The calling
+        thread's cursors are dropped: a transaction the lost connection could not roll back
+        would otherwise stay open on them, and fail every later request on this thread."""
         try:
             yield
-        except duckdb.IOException as exc:
-            if not isinstance(self.backend, Shared):
+        except duckdb.Error as exc:
+            if not isinstance(self.backend, Shared) or not self.backend.lost(exc):
                 raise
             log.warning("The shared database does not answer: %s", self.backend.reason(exc))
+            self._drop_thread_cursors()
             raise StoreUnavailable(  # where the database is stays in the hub's log
                 "The hub's database does not answer; nothing was changed. Try again shortly."
             ) from None
+
+    def _drop_thread_cursors(self) -> None:
+        for name in ("cursor", "lake"):
+            cursor: Cursor | None = getattr(self._local, name, None)
+            if cursor is None:
+                continue
+            delattr(self._local, name)
+            with self._cursors_lock:
+                self._cursors.remove(cursor)
+            with contextlib.suppress(duckdb.Error):
+                cursor.close()
 
     def _transaction(self) -> contextlib.AbstractContextManager[Cursor]:
         return committed(self._cursor(), self.backend.begin)

@@ -14,9 +14,11 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
 
+from bench.postgres import PostgresCluster
 from hub.auth.keys import KeyRing
 from hub.errors import Conflict, StoreUnavailable
 from hub.services.identity.tokens import ADMIN_NAME, ensure_admin_token_sync, hash_token
@@ -26,7 +28,7 @@ from hub.services.policy.principal import SYSTEM
 from hub.services.tracking import metrics, runs
 from hub.settings import SettingsError, load_settings
 from hub.store import Store, open_store
-from hub.store.backends import Shared, backend_for
+from hub.store.backends import Shared, backend_for, committed
 from hub.store.database import Committed, Cursor
 from hub.store.metrics import ingest_batch
 from tests.conftest import free_port, shared_database
@@ -101,6 +103,51 @@ def test_a_database_that_does_not_answer_is_named_in_one_message(tmp_path: Path)
     message = caught.value.message
     assert "SALON_DATABASE_URL" in message and "secret" not in message, message
     assert "postgresql://salon:***@127.0.0.1" in message
+
+
+def test_a_write_cut_off_by_the_database_going_away_leaves_the_thread_able_to_work(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """A write whose connection dies cannot be rolled back; the cursor it ran on must not stay
+    in the aborted transaction, or every later request on that worker thread fails."""
+    cluster = PostgresCluster(tmp_path_factory.mktemp("going-away"))
+    try:
+        store = open_store(Shared(shared_database(cluster.address)), data_dir=tmp_path)
+        run = asyncio.run(runs.create_run(store, SYSTEM, runs.NewRun("p", "e", name="r")))
+
+        def cut_off(cur: Cursor) -> None:
+            cur.execute("UPDATE runs SET notes = 'lost'")
+            cluster.stop()  # in the middle of the transaction
+            cur.execute("SELECT count(*) FROM runs").fetchall()
+
+        with pytest.raises(StoreUnavailable):
+            store.db.write_sync(cut_off)
+        with pytest.raises(StoreUnavailable):
+            store.db.read_sync(lambda cur: cur.execute("SELECT count(*) FROM runs").fetchall())
+        cluster.start()  # the same thread (this one) writes and reads again
+        store.db.write_sync(lambda cur: cur.execute("UPDATE runs SET notes = 'back'"))
+        notes = store.db.read_sync(lambda cur: cur.execute("SELECT notes FROM runs").fetchall())
+        assert notes == [("back",)] and run.id
+        store.close()
+    finally:
+        cluster.stop()
+
+
+def test_a_transaction_whose_start_fails_is_rolled_back(tmp_path: Path) -> None:
+    """The hubs' lock is taken after BEGIN; if taking it fails (the database went away), the
+    transaction must still be rolled back, or the thread's cursor stays in it, aborted."""
+    cursor = duckdb.connect(str(tmp_path / "plain.duckdb"))
+
+    def begin_then_fail(cur: Cursor) -> None:
+        cur.execute("BEGIN TRANSACTION")
+        cur.execute("SELECT error('the lock could not be taken')")
+
+    with (
+        pytest.raises(duckdb.Error, match="lock could not be taken"),
+        committed(cursor, begin_then_fail),
+    ):
+        pass
+    assert cursor.execute("SELECT 42").fetchone() == (42,)
 
 
 def test_only_a_postgresql_url_is_taken(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
