@@ -71,10 +71,7 @@ def _clean_up(settings: Settings, store: Store) -> None:
             with contextlib.suppress(FileNotFoundError):
                 if not older_than or leftover.stat().st_mtime <= before:
                     leftover.unlink()
-    removed = store.objects.sweep(
-        store.datasets.referenced_objects_sync() | store.artifacts.referenced_objects_sync(),
-        older_than,
-    )
+    removed = store.objects.sweep(store.referenced_objects_sync(), older_than)
     if removed:
         log.info("Removed %d stored objects no dataset version refers to", removed)
 

@@ -178,6 +178,13 @@ class Settings(BaseSettings):
     backup_keep: int = Field(
         7, description="How many scheduled backups are kept (the oldest go first)."
     )
+    trash_days: int = Field(
+        30,
+        description=(
+            "How many days what was moved to the trash stays there, restorable, before the hub "
+            "purges it (its rows, metric points and the files nothing else uses)."
+        ),
+    )
     auto_migrate: bool = Field(
         True,
         description=(
@@ -424,7 +431,7 @@ class Settings(BaseSettings):
             raise ValueError("must be above 0.")
         return value
 
-    @field_validator("backup_keep")
+    @field_validator("backup_keep", "trash_days")
     @classmethod
     def _at_least_one(cls, value: int) -> int:
         if value < 1:

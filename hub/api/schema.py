@@ -45,6 +45,7 @@ from hub.api.reviews import ReviewMutations, ReviewQueries
 from hub.api.runs import RunMutations, RunQueries
 from hub.api.share_links import ShareLinkMutations, ShareLinkQueries
 from hub.api.tasks import TaskMutations, TaskQueries
+from hub.api.trash import TrashMutations, TrashQueries
 from hub.api.webhooks import WebhookMutations, WebhookQueries
 from hub.errors import SalonError
 from hub.settings import Settings
@@ -71,6 +72,7 @@ class Query(
     ShareLinkQueries,
     PeopleQueries,
     AuditQueries,
+    TrashQueries,
 ):
     @strawberry.field(description="The hub's version.")
     def version(self) -> str:
@@ -94,6 +96,7 @@ class Mutation(
     WebhookMutations,
     ShareLinkMutations,
     PeopleMutations,
+    TrashMutations,
 ):
     pass
 

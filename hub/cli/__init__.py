@@ -3,9 +3,9 @@
 - ``server``: ``serve``, ``demo``, ``settings``, ``version``, on this machine's store;
 - ``up``: the hub, the dashboard and a local Ray head together, for trying Salon;
 - ``database``: ``db status|upgrade``, ``backup``, ``restore``;
-- ``accounts``, ``audit``, ``datasets``, ``work``, ``transfer``: through the running hub's API,
-  as the person whose token they send (``common.connect``), so every change is checked and
-  audited like any other.
+- ``accounts``, ``audit``, ``datasets``, ``work``, ``transfer``, ``lifecycle``: through the
+  running hub's API, as the person whose token they send (``common.connect``), so every
+  change is checked and audited like any other.
 
 Commands import what they need inside their functions, so that ``salon --help`` and the light
 client's commands start without loading the server.
@@ -18,7 +18,17 @@ from typing import Annotated
 
 import typer
 
-from hub.cli import accounts, audit, database, datasets, server, transfer, up, work
+from hub.cli import (
+    accounts,
+    audit,
+    database,
+    datasets,
+    lifecycle,
+    server,
+    transfer,
+    up,
+    work,
+)
 
 app = typer.Typer(
     help="Salon: the collaboration hub for machine-learning teams.",
@@ -66,6 +76,8 @@ app.add_typer(work.digest_app, name="digest")
 app.add_typer(work.notebook_app, name="notebook")
 app.add_typer(work.job_app, name="job")
 app.add_typer(database.db_app, name="db")
+app.add_typer(lifecycle.trash_app, name="trash")
+app.command("gc")(lifecycle.gc)
 
 
 def main() -> None:

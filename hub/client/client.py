@@ -22,6 +22,7 @@ import pyarrow as pa
 from hub.client.errors import HubError, HubWarning
 from hub.client.models import Models
 from hub.client.transport import Connection
+from hub.client.trash import Trash
 from hub.settings import SettingsError, load_settings
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
@@ -92,6 +93,7 @@ class Client:
         self.url, token = _settings(url, token)
         self.connection = Connection(self.url, token, timeout=timeout)
         self.models = Models(self)
+        self.trash = Trash(self)
 
     _shared: ClassVar[dict[tuple[str, str], Client]] = {}
     _shared_lock: ClassVar[threading.Lock] = threading.Lock()

@@ -15,6 +15,14 @@ class HubError(Exception):
         self.details = details
 
 
+def answer_of(result: dict[str, Any], kind: str) -> dict[str, Any]:
+    """A mutation's or query's result union: the ``kind`` asked for, or HubError with the
+    hub's message."""
+    if result["__typename"] != kind:
+        raise HubError(result["message"])
+    return result
+
+
 class HubWarning(UserWarning):
     """Something worth knowing that is not an error: logging to the hub is degraded
     (unreachable, refusing a batch, buffer full), or a query returned only part of what

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from hub.client.errors import HubError
+from hub.client.errors import HubError, answer_of
 
 if TYPE_CHECKING:
     from hub.client.client import Client
@@ -55,12 +55,6 @@ def input_schema(inputs: Any) -> list[dict[str, str]] | None:
     raise HubError("Give the inputs as {name: type}, a pyarrow schema or table, or a frame.")
 
 
-def _answer(result: dict[str, Any], kind: str) -> dict[str, Any]:
-    if result["__typename"] != kind:
-        raise HubError(result["message"])
-    return result
-
-
 class Models:
     """``client.models``: the registry."""
 
@@ -87,32 +81,32 @@ class Models:
             "tags": [{"key": k, "value": str(v)} for k, v in (tags or {}).items()],
             "inputs": input_schema(inputs),
         }
-        return _answer(
+        return answer_of(
             self._client.query(REGISTER, variables)["registerModelVersion"], "ModelVersion"
         )
 
     def version(self, version_id: str) -> dict[str, Any]:
-        return _answer(
+        return answer_of(
             self._client.query(VERSION, {"id": version_id})["modelVersion"], "ModelVersion"
         )
 
     def get(self, project: str, name: str) -> dict[str, Any]:
-        return _answer(
+        return answer_of(
             self._client.query(MODEL, {"project": project, "name": name})["model"], "Model"
         )
 
     def review(self, version_id: str, verdict: str, body: str = "") -> dict[str, Any]:
         """``verdict``: ``approve`` or ``request_changes`` (with what should change)."""
         variables = {"id": version_id, "verdict": verdict, "body": body}
-        return _answer(self._client.query(REVIEW, variables)["reviewModelVersion"], "ModelReview")
+        return answer_of(self._client.query(REVIEW, variables)["reviewModelVersion"], "ModelReview")
 
     def card(self, version_id: str) -> str:
         """The version's model card, as Markdown."""
-        found = _answer(self._client.query(CARD, {"id": version_id})["modelCard"], "ModelCard")
+        found = answer_of(self._client.query(CARD, {"id": version_id})["modelCard"], "ModelCard")
         return str(found["markdown"])
 
     def move_alias(
         self, project: str, name: str, alias: str, version: int | None
     ) -> dict[str, Any]:
         variables = {"project": project, "model": name, "alias": alias, "version": version}
-        return _answer(self._client.query(MOVE, variables)["moveModelAlias"], "AliasMove")
+        return answer_of(self._client.query(MOVE, variables)["moveModelAlias"], "AliasMove")

@@ -40,6 +40,7 @@ from hub.store.secrets import SecretStore
 from hub.store.share_links import ShareLinkStore
 from hub.store.tasks import TaskStore
 from hub.store.tokens import TokenStore
+from hub.store.trash import TrashStore
 from hub.store.users import UserStore
 from hub.store.webhooks import WebhookStore
 
@@ -86,6 +87,11 @@ class Store:
         self.leases = LeaseStore(db)
         self.secrets = SecretStore(db)
         self.failures = FailureStore(db)
+        self.trash = TrashStore(db)
+
+    def referenced_objects_sync(self) -> set[str]:
+        """Every object a dataset version or an artifact refers to (in the trash or not)."""
+        return self.datasets.referenced_objects_sync() | self.artifacts.referenced_objects_sync()
 
     @property
     def shared(self) -> bool:

@@ -32,6 +32,7 @@ from hub.store._rows import (
     to_naive,
     to_utc,
 )
+from hub.store.hidden import about_live
 
 if TYPE_CHECKING:
     from hub.store.database import Database
@@ -128,7 +129,10 @@ class FeedQuery:
 
 
 def _feed(cur: Cursor, q: FeedQuery) -> list[ActivityRecord]:
-    where = [f"project_id IN {among(q.project_ids)}"]
+    where = [
+        f"project_id IN {among(q.project_ids)}",
+        about_live("activity.object_id", "activity.target_id", "activity.project_id"),
+    ]
     params: list[Any] = [*q.project_ids]
     if q.hidden:
         hidden = [object_id for _, object_id in q.hidden]  # ids are unique across kinds
@@ -162,6 +166,7 @@ _VISIBLE = (
     "FROM notifications n JOIN activity a ON a.id = n.activity_id WHERE n.user_id = ? "
     "AND list_contains(?, a.project_id) "
     "AND (a.guard_id IS NULL OR NOT list_contains(?, a.guard_id)) "
+    f"AND {about_live('a.object_id', 'a.target_id', 'a.project_id')} "
 )
 
 

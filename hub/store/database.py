@@ -38,6 +38,7 @@ from hub.domain.audit import AuditDraft, EventDraft
 from hub.domain.collaboration import ActivityDraft, ActivityRecord
 from hub.errors import LimitExceeded, StoreUnavailable
 from hub.store import activity, audit, commits, migrations
+from hub.store._rows import among
 from hub.store.backends import CATALOG, LAKE, Backend, Embedded, Shared, committed
 from hub.store.remote import S3Access, httpfs_extension
 
@@ -201,6 +202,35 @@ class Database:
             if batch is not None:
                 lake.execute("DELETE FROM metrics WHERE batch = ?", [batch])
             lake.from_arrow(tagged).insert_into("metrics")
+
+    def drop_points(self, cursor: Cursor, series: str, params: list[Any]) -> None:
+        """Remove the points of the series ``series`` selects, as part of the caller's
+        write. In a DuckDB file they go in the caller's transaction. On a shared database
+        the series are recorded, and :meth:`drop_purged_points` removes them from the
+        DuckLake once the caller's write has committed."""
+        if not self._has_lake:
+            cursor.execute(f"DELETE FROM metrics WHERE series_id IN ({series})", params)
+            return
+        cursor.execute(f"INSERT INTO purged_series {series}", params)
+
+    async def drop_purged_points(self) -> None:
+        """Remove the points of purged series from the DuckLake, then their record, under
+        the hubs' write lock like every write to the lake (a hub that dies in between leaves
+        the record, and the next call finishes)."""
+        if self._has_lake:
+            await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._drop_purged_points
+            )
+
+    def _drop_purged_points(self) -> None:
+        with self._write_lock, self._answering(), self._transaction() as cursor:
+            listed = cursor.execute("SELECT DISTINCT series_id FROM purged_series").fetchall()
+            series = [row[0] for row in listed]
+            if not series:
+                return
+            with self._in_lake() as lake:
+                lake.execute(f"DELETE FROM metrics WHERE series_id IN {among(series)}", series)
+            cursor.execute(f"DELETE FROM purged_series WHERE series_id IN {among(series)}", series)
 
     def copy_points(self, cursor: Cursor, source: str) -> int:
         """Copy every point of the table ``source`` (series_id, step, ts, value) in, as

@@ -19,11 +19,13 @@ from hub.domain.data import (
     DatasetUse,
     DatasetVersionRecord,
 )
-from hub.errors import InvalidInput, LimitExceeded
+from hub.errors import Conflict, InvalidInput, LimitExceeded
 from hub.run_filter import And, Filter, Not, Or
 from hub.store._rows import among, mapping_of, record_of, row_of, schema_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
 from hub.store.dataset_diffs import key_changes, quote
+from hub.store.hidden import live
+from hub.store.trash import hiding
 
 _DATASET = "id, project_id, name, description, created_at, created_by, fixed_schema"
 _VERSION = (
@@ -40,26 +42,44 @@ def _version(row: tuple[Any, ...]) -> DatasetVersionRecord:
     return record_of(DatasetVersionRecord, row, {"schema": schema_of, "profile": mapping_of})
 
 
-def _dataset_by_name(cur: Cursor, project_id: str, name: str) -> DatasetRecord | None:
+def _dataset_by_name(
+    cur: Cursor, project_id: str, name: str, trashed: bool = False
+) -> DatasetRecord | None:
+    shown = "" if trashed else f" AND {live('dataset', 'id')}"
     row = cur.execute(
-        f"SELECT {_DATASET} FROM datasets WHERE project_id = ? AND name = ? ORDER BY id LIMIT 1",
+        f"SELECT {_DATASET} FROM datasets WHERE project_id = ? AND name = ?{shown} "
+        "ORDER BY id LIMIT 1",
         [project_id, name],
     ).fetchone()
     return None if row is None else _dataset(row)
 
 
 def _latest(cur: Cursor, dataset_id: str) -> DatasetVersionRecord | None:
+    """The newest version not in the trash."""
     row = cur.execute(
-        f"SELECT {_VERSION} FROM dataset_versions WHERE dataset_id = ? "
-        "ORDER BY number DESC LIMIT 1",
+        f"SELECT {_VERSION} FROM dataset_versions WHERE dataset_id = ? AND "
+        f"{live('dataset_version', 'id')} ORDER BY number DESC LIMIT 1",
         [dataset_id],
     ).fetchone()
     return None if row is None else _version(row)
 
 
+def _next_number(cur: Cursor, dataset_id: str) -> int:
+    """One past the highest number given, versions in the trash included (numbers are never
+    given twice)."""
+    row = cur.execute(
+        "SELECT coalesce(max(number), 0) FROM dataset_versions WHERE dataset_id = ?", [dataset_id]
+    ).fetchone()
+    return int(row[0]) + 1 if row else 1
+
+
 def _insert_dataset(cur: Cursor, record: DatasetRecord) -> DatasetRecord:
-    existing = _dataset_by_name(cur, record.project_id, record.name)
+    existing = _dataset_by_name(cur, record.project_id, record.name, trashed=True)
     if existing is not None:
+        if hiding(cur, "dataset", existing.id) is not None:
+            raise Conflict(
+                f"Dataset {existing.name!r} is in the trash; restore it, or choose another name."
+            )
         return existing
     cur.execute(
         f"INSERT INTO datasets ({_DATASET}) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -84,7 +104,7 @@ def _insert_version(
         return latest, False
     version = dataclasses.replace(
         version,
-        number=(latest.number + 1) if latest else 1,
+        number=_next_number(cur, version.dataset_id),
         parent_id=version.parent_id or (latest.id if latest else None),
     )
     values = row_of(version)
@@ -305,7 +325,7 @@ class DatasetStore:
         rows = await self._db.read(
             lambda cur: cur.execute(
                 f"SELECT {_DATASET} FROM datasets WHERE project_id IN {among(project_ids)} "
-                "ORDER BY name",
+                f"AND {live('dataset', 'id')} ORDER BY name",
                 project_ids,
             ).fetchall()
         )
@@ -329,7 +349,7 @@ class DatasetStore:
         rows = await self._db.read(
             lambda cur: cur.execute(
                 f"SELECT {_VERSION} FROM dataset_versions WHERE dataset_id IN {among(dataset_ids)} "
-                "ORDER BY dataset_id, number DESC",
+                f"AND {live('dataset_version', 'id')} ORDER BY dataset_id, number DESC",
                 dataset_ids,
             ).fetchall()
         )
@@ -452,7 +472,9 @@ class DatasetStore:
     async def by_ids(self, ids: list[str]) -> dict[str, DatasetRecord]:
         rows = await self._db.read(
             lambda cur: cur.execute(
-                f"SELECT {_DATASET} FROM datasets WHERE id IN {among(ids)}", ids
+                f"SELECT {_DATASET} FROM datasets WHERE id IN {among(ids)} "
+                f"AND {live('dataset', 'id')}",
+                ids,
             ).fetchall()
         )
         return {row[0]: _dataset(row) for row in rows}
@@ -460,7 +482,9 @@ class DatasetStore:
     async def versions_by_ids(self, ids: list[str]) -> dict[str, DatasetVersionRecord]:
         rows = await self._db.read(
             lambda cur: cur.execute(
-                f"SELECT {_VERSION} FROM dataset_versions WHERE id IN {among(ids)}", ids
+                f"SELECT {_VERSION} FROM dataset_versions WHERE id IN {among(ids)} "
+                f"AND {live('dataset_version', 'id')}",
+                ids,
             ).fetchall()
         )
         return {row[0]: _version(row) for row in rows}

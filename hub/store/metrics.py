@@ -24,6 +24,7 @@ from hub.domain.tracking import BATCH_SCHEMA, MetricSeries, MetricSummary
 from hub.errors import NotFound
 from hub.store._rows import among
 from hub.store.database import Cursor, Database
+from hub.store.hidden import live
 
 HISTORY_SCHEMA = pa.schema(
     [
@@ -459,7 +460,7 @@ class MetricStore:
         rows = await self._db.read(
             lambda cur: cur.execute(
                 "SELECT DISTINCT s.key FROM metric_summaries s JOIN runs r ON r.id = s.run_id "
-                "WHERE r.project_id = ? ORDER BY s.key",
+                f"WHERE r.project_id = ? AND {live('run', 'r.id')} ORDER BY s.key",
                 [project_id],
             ).fetchall()
         )

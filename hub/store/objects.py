@@ -20,6 +20,7 @@ from hub.store.remote import S3, RemoteError, RemoteMissing, split_uri
 
 CHUNK = 1024 * 1024
 PROBE = ".ready"  # what the readiness check writes and removes
+SUFFIXES = ("", ".parquet")  # an artifact's object, a dataset version's
 
 
 def sha256_of(path: Path) -> str:
@@ -83,6 +84,17 @@ class ObjectStore(Protocol):
         ``older_than`` seconds old; returns how many."""
         ...
 
+    def unreferenced(self, keep: set[str], older_than: float) -> list[tuple[str, int]]:
+        """(name, size) of the objects :meth:`sweep` would delete now."""
+        ...
+
+    def remove(self, digests: list[str], older_than: float) -> int:
+        """Delete these objects (every suffix), unless one was stored less than
+        ``older_than`` seconds ago: putting content that is there already counts as storing
+        it, so an upload that found the object in the store, and has yet to record it, keeps
+        it. Returns how many were deleted."""
+        ...
+
     def probe(self) -> None:
         """Write and remove a small object; raises OSError or RemoteError when the store does
         not take files (a full or read-only disk, a bucket that refuses)."""
@@ -139,8 +151,9 @@ class FolderObjects(_Counted):
         digest = sha256_of(source)
         target = self.path(digest, suffix)
         size = source.stat().st_size
-        if target.exists():
+        if target.exists():  # stored before: now it is stored again (see remove)
             source.unlink()
+            os.utime(target)
             return digest, size
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = target.with_name(f"{target.name}.{os.getpid()}.part")
@@ -179,6 +192,36 @@ class FolderObjects(_Counted):
                 self._counted(-1)
         return removed
 
+    def unreferenced(self, keep: set[str], older_than: float) -> list[tuple[str, int]]:
+        before = time.time() - older_than
+        found = []
+        for path in self._paths():
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            digest = path.name.split(".", 1)[0]
+            gone = path.name.endswith(".part") or digest not in keep
+            if gone and (not older_than or stat.st_mtime <= before):
+                found.append((f"{path.parent.name}/{path.name}", stat.st_size))
+        return found
+
+    def remove(self, digests: list[str], older_than: float) -> int:
+        removed = 0
+        before = time.time() - older_than
+        for digest in digests:
+            for suffix in SUFFIXES:
+                path = self.path(digest, suffix)
+                try:
+                    if path.stat().st_mtime > before:
+                        continue
+                    path.unlink()
+                except FileNotFoundError:
+                    continue
+                removed += 1
+                self._counted(-1)
+        return removed
+
     def probe(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=self.root, prefix=PROBE) as probe:
@@ -212,6 +255,8 @@ class BucketObjects(_Counted):
                 # A single PUT, or a multipart upload completed at once: never half an object.
                 self.s3.upload(source, self.location(digest, suffix))
                 self._counted(1)
+            else:  # stored before: now it is stored again (see remove)
+                self.s3.touch(self.location(digest, suffix))
         finally:
             source.unlink(missing_ok=True)
         return digest, size
@@ -226,21 +271,21 @@ class BucketObjects(_Counted):
     def chunks(self, digest: str, suffix: str = "") -> Iterator[bytes]:
         return self.s3.chunks(self.location(digest, suffix))
 
-    def _listing(self) -> Iterator[tuple[str, float]]:
+    def _listing(self) -> Iterator[tuple[str, float, int]]:
         found = self.s3.listing(self.bucket, self.prefix)
-        return ((key, at) for key, at in found if _named_as_object(key))
+        return ((key, at, size) for key, at, size in found if _named_as_object(key))
 
     def count(self) -> int:
         with self._lock:
             if self._count is None:
-                self._count = sum(1 for key, _ in self._listing() if not key.endswith(".part"))
+                self._count = sum(1 for key, _, _ in self._listing() if not key.endswith(".part"))
             return self._count
 
     def sweep(self, keep: set[str], older_than: float = 0.0) -> int:
         before = time.time() - older_than
         gone = [
             key
-            for key, modified in self._listing()
+            for key, modified, _ in self._listing()
             if key.rsplit("/", 1)[1].split(".", 1)[0] not in keep
             and (not older_than or modified <= before)
         ]
@@ -248,6 +293,31 @@ class BucketObjects(_Counted):
             self.s3.remove(f"s3://{self.bucket}/{self.prefix}{key}")
             self._counted(-1)
         return len(gone)
+
+    def unreferenced(self, keep: set[str], older_than: float) -> list[tuple[str, int]]:
+        before = time.time() - older_than
+        return [
+            (key, size)
+            for key, modified, size in self._listing()
+            if key.rsplit("/", 1)[1].split(".", 1)[0] not in keep
+            and (not older_than or modified <= before)
+        ]
+
+    def remove(self, digests: list[str], older_than: float) -> int:
+        removed = 0
+        before = time.time() - older_than
+        for digest in digests:
+            for suffix in SUFFIXES:
+                uri = self.location(digest, suffix)
+                try:
+                    if self.s3.head(uri).modified > before:
+                        continue
+                except RemoteMissing:
+                    continue
+                self.s3.remove(uri)
+                removed += 1
+                self._counted(-1)
+        return removed
 
     def probe(self) -> None:
         uri = f"s3://{self.bucket}/{self.prefix}{PROBE}"

@@ -8,9 +8,12 @@ from typing import Any
 from hub.domain.audit import EventDraft
 from hub.domain.identity import MembershipRecord
 from hub.domain.tracking import ExperimentRecord, ProjectRecord
+from hub.errors import Conflict
 from hub.store._rows import among, to_naive, to_utc
 from hub.store.access import insert_membership
 from hub.store.database import Cursor, Database
+from hub.store.hidden import live
+from hub.store.trash import hiding
 
 _PROJECT_COLUMNS = "id, name, description, created_at, created_by"
 _EXPERIMENT_COLUMNS = "id, project_id, name, description, created_at, created_by"
@@ -24,20 +27,35 @@ def _experiment(row: tuple[Any, ...]) -> ExperimentRecord:
     return ExperimentRecord(row[0], row[1], row[2], row[3], to_utc(row[4]), row[5])
 
 
-def project_by_name(cur: Cursor, name: str) -> ProjectRecord | None:
+def project_by_name(cur: Cursor, name: str, trashed: bool = False) -> ProjectRecord | None:
+    """The project called ``name``; one in the trash only with ``trashed``."""
+    shown = "" if trashed else f" AND {live('project', 'id')}"
     row = cur.execute(
-        f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE name = ? ORDER BY id LIMIT 1", [name]
+        f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE name = ?{shown} ORDER BY id LIMIT 1",
+        [name],
     ).fetchone()
     return None if row is None else _project(row)
 
 
-def experiment_by_name(cur: Cursor, project_id: str, name: str) -> ExperimentRecord | None:
+def experiment_by_name(
+    cur: Cursor, project_id: str, name: str, trashed: bool = False
+) -> ExperimentRecord | None:
+    """The project's experiment called ``name``; one in the trash only with ``trashed``."""
+    shown = "" if trashed else f" AND {live('experiment', 'id')}"
     row = cur.execute(
-        f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments WHERE project_id = ? AND name = ? "
-        "ORDER BY id LIMIT 1",
+        f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments WHERE project_id = ? AND name = ?"
+        f"{shown} ORDER BY id LIMIT 1",
         [project_id, name],
     ).fetchone()
     return None if row is None else _experiment(row)
+
+
+def _refuse_trashed(cur: Cursor, kind: str, object_id: str, name: str) -> None:
+    """A name stays taken while its object is in the trash (it may come back)."""
+    if hiding(cur, kind, object_id) is not None:
+        raise Conflict(
+            f"{kind.capitalize()} {name!r} is in the trash; restore it, or choose another name."
+        )
 
 
 def insert_project(
@@ -45,8 +63,9 @@ def insert_project(
 ) -> ProjectRecord:
     """Insert ``record`` (and its first member) unless a project of that name exists; return
     the stored one."""
-    existing = project_by_name(cur, record.name)
+    existing = project_by_name(cur, record.name, trashed=True)
     if existing is not None:
+        _refuse_trashed(cur, "project", existing.id, existing.name)
         return existing
     if owner is not None:
         insert_membership(cur, owner)
@@ -65,8 +84,9 @@ def insert_project(
 
 def insert_experiment(cur: Cursor, record: ExperimentRecord) -> ExperimentRecord:
     """Insert ``record`` unless the project has an experiment of that name; return the stored."""
-    existing = experiment_by_name(cur, record.project_id, record.name)
+    existing = experiment_by_name(cur, record.project_id, record.name, trashed=True)
     if existing is not None:
+        _refuse_trashed(cur, "experiment", existing.id, existing.name)
         return existing
     cur.execute(
         f"INSERT INTO experiments ({_EXPERIMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
@@ -109,7 +129,9 @@ class ProjectStore:
             return {}
         rows = await self._db.read(
             lambda cur: cur.execute(
-                f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE id IN {among(ids)}", ids
+                f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE id IN {among(ids)} "
+                f"AND {live('project', 'id')}",
+                ids,
             ).fetchall()
         )
         return {row[0]: _project(row) for row in rows}
@@ -117,7 +139,8 @@ class ProjectStore:
     async def all(self) -> list[ProjectRecord]:
         rows = await self._db.read(
             lambda cur: cur.execute(
-                f"SELECT {_PROJECT_COLUMNS} FROM projects ORDER BY name"
+                f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE {live('project', 'id')} "
+                "ORDER BY name"
             ).fetchall()
         )
         return [_project(row) for row in rows]
@@ -135,7 +158,8 @@ class ProjectStore:
         rows = await self._db.read(
             lambda cur: cur.execute(
                 f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments "
-                f"WHERE project_id IN {among(project_ids)} ORDER BY name",
+                f"WHERE project_id IN {among(project_ids)} AND {live('experiment', 'id')} "
+                "ORDER BY name",
                 project_ids,
             ).fetchall()
         )
@@ -146,7 +170,8 @@ class ProjectStore:
             return {}
         rows = await self._db.read(
             lambda cur: cur.execute(
-                f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments WHERE id IN {among(ids)}",
+                f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments WHERE id IN {among(ids)} "
+                f"AND {live('experiment', 'id')}",
                 ids,
             ).fetchall()
         )
@@ -159,7 +184,7 @@ class ProjectStore:
         rows = await self._db.read(
             lambda cur: cur.execute(
                 f"SELECT project_id, count(*) FROM runs WHERE project_id IN {among(project_ids)} "
-                "GROUP BY project_id",
+                f"AND {live('run', 'id')} GROUP BY project_id",
                 project_ids,
             ).fetchall()
         )

@@ -159,6 +159,17 @@ class S3:
     def remove(self, uri: str) -> None:
         self._call(uri, "delete_object", "delete")
 
+    def touch(self, uri: str) -> None:
+        """Make the object's time of writing now (copying it onto itself, within S3)."""
+        bucket, key = split_uri(uri)
+        self._call(
+            uri,
+            "copy_object",
+            "write",
+            CopySource={"Bucket": bucket, "Key": key},
+            MetadataDirective="REPLACE",
+        )
+
     def chunks(self, uri: str) -> Iterator[bytes]:
         """The object's bytes, a megabyte at a time."""
         body = self._call(uri, "get_object")["Body"]
@@ -167,8 +178,8 @@ class S3:
         finally:
             body.close()
 
-    def listing(self, bucket: str, prefix: str) -> Iterator[tuple[str, float]]:
-        """(key after ``prefix``, time written) of every object under ``prefix``."""
+    def listing(self, bucket: str, prefix: str) -> Iterator[tuple[str, float, int]]:
+        """(key after ``prefix``, time written, size) of every object under ``prefix``."""
         uri = f"s3://{bucket}/{prefix}"
         more: dict[str, str] = {}
         while True:
@@ -177,7 +188,7 @@ class S3:
             )
             for item in page.get("Contents", ()):
                 modified: datetime = item["LastModified"]
-                yield str(item["Key"])[len(prefix) :], modified.timestamp()
+                yield str(item["Key"])[len(prefix) :], modified.timestamp(), int(item["Size"])
             if not page.get("IsTruncated"):
                 return
             more = {"ContinuationToken": str(page["NextContinuationToken"])}

@@ -14,6 +14,7 @@ from hub.errors import FilterSyntaxError
 from hub.run_filter import And, Comparison, Field, Filter, Not, Or, SortKey
 from hub.store._rows import among
 from hub.store.database import Cursor
+from hub.store.hidden import live
 from hub.store.run_rows import RUN_COLUMNS, run_from_row
 
 _ATTRIBUTE_COLUMNS = {
@@ -178,7 +179,7 @@ def search_runs(
     ]
     orders += ["r.started_at DESC", "r.id DESC"] if not order_by else ["r.id"]
     where_params: list[Any] = [*project_ids]
-    condition = f"r.project_id IN {among(project_ids)}"
+    condition = f"r.project_id IN {among(project_ids)} AND {live('run', 'r.id')}"
     if where is not None:
         condition += " AND " + compile_filter(where, where_params)
     if snapshot is not None:

@@ -15,6 +15,7 @@ from hub.errors import Conflict, NotFound
 from hub.run_filter import Filter, SortKey
 from hub.store._rows import affected, among, mapping_of, record_of, row_of, to_naive
 from hub.store.database import Cursor, Database
+from hub.store.hidden import live
 from hub.store.metrics import PutPoints, ingest_batch
 from hub.store.run_rows import RUN_COLUMNS, run_from_row
 from hub.store.run_search import search_runs
@@ -157,12 +158,15 @@ def _add_inputs(cur: Cursor, inputs: Sequence[RunInputRecord]) -> None:
         cur.execute("INSERT INTO run_inputs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row_of(item))
 
 
-def _runs_by_ids(cur: Cursor, ids: list[str]) -> list[RunRecord]:
+def _runs_by_ids(cur: Cursor, ids: list[str], trashed: bool) -> list[RunRecord]:
+    shown = "" if trashed else f" AND {live('run', 'r.id')}"
     if len(ids) == 1:  # the common case, answered from the index
-        rows = cur.execute(f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id = ?", ids).fetchall()
+        rows = cur.execute(
+            f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id = ?{shown}", ids
+        ).fetchall()
     else:
         rows = cur.execute(
-            f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id IN {among(ids)}", ids
+            f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id IN {among(ids)}{shown}", ids
         ).fetchall()
     return [run_from_row(row) for row in rows]
 
@@ -194,10 +198,11 @@ class RunStore:
         """Store a new run with its first params and tags, in one transaction."""
         await self._db.audited_write(audit, _insert_run, run, params, tags)
 
-    async def by_ids(self, ids: list[str]) -> dict[str, RunRecord]:
+    async def by_ids(self, ids: list[str], *, trashed: bool = False) -> dict[str, RunRecord]:
+        """The runs with these ids; those in the trash only with ``trashed``."""
         if not ids:
             return {}
-        return {run.id: run for run in await self._db.read(_runs_by_ids, ids)}
+        return {run.id: run for run in await self._db.read(_runs_by_ids, ids, trashed)}
 
     async def add_params(
         self, run_id: str, params: Sequence[tuple[str, str]], *, audit: Sequence[EventDraft]
@@ -281,7 +286,7 @@ class RunStore:
         rows = await self._db.read(
             lambda cur: cur.execute(
                 "SELECT DISTINCT p.key FROM params p JOIN runs r ON r.id = p.run_id "
-                "WHERE r.project_id = ? ORDER BY p.key",
+                f"WHERE r.project_id = ? AND {live('run', 'r.id')} ORDER BY p.key",
                 [project_id],
             ).fetchall()
         )

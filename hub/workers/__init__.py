@@ -1,8 +1,9 @@
 """What the hub does on its own while it runs, each a loop started and stopped by the app's
 lifespan (:func:`start`): signing audit checkpoints, delivering webhooks, sending digests,
 sampling the Ray cluster (and releasing idle GPU bookings), driving model checks, taking
-scheduled backups and, on a shared database, following the other hubs' changes. Each loop
-calls services for the work; a failed round is logged and tried again on the next.
+scheduled backups, purging the trash and, on a shared database, following the other hubs'
+changes. Each loop calls services for the work; a failed round is logged and tried again on the
+next.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from hub.workers import (
     digests,
     model_checks,
     other_hubs,
+    trash,
     webhooks,
 )
 
@@ -34,6 +36,7 @@ LEASED = [
     backups.WORK,
     webhooks.WORK,
     hubs.PRUNE,
+    trash.WORK,
 ]
 
 
@@ -64,6 +67,7 @@ def start(store: Store, settings: Settings, keys: KeyRing) -> Running:
         model_checks.run(store, settings),
         backups.run(store, settings),
         other_hubs.run(store),
+        trash.run(store, settings),
     ]
     return Running(
         [asyncio.create_task(loop) for loop in loops],

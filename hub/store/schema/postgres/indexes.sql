@@ -16,3 +16,4 @@ CREATE INDEX IF NOT EXISTS memberships_by_subject ON memberships (subject_id);
 CREATE INDEX IF NOT EXISTS comments_by_target ON comments (target_id);
 CREATE INDEX IF NOT EXISTS notifications_by_user ON notifications (user_id);
 CREATE INDEX IF NOT EXISTS auth_failures_by_key ON auth_failures (key, failed_at);
+CREATE INDEX IF NOT EXISTS trashed_by_object ON trashed (object_id);

@@ -1,0 +1,130 @@
+"""``salon trash|gc``: the trash (list, move, restore, purge) and garbage collection, through
+the hub."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from hub.cli.common import JsonOption, call, connect, fail, print_json
+
+trash_app = typer.Typer(help="The trash: what was moved there comes back until it is purged.")
+
+GARBAGE = """mutation($dry: Boolean!) { collectGarbage(dryRun: $dry) { __typename
+  ... on Garbage { dryRun orphanFiles orphanBytes totalBytes
+    purge { entries { id kind label trashedBy trashedAt } objects { kind count } points files
+      fileBytes } }
+  ... on Error { message } } }"""
+
+
+def _size(count: float) -> str:
+    """Bytes for people: 1.4 MB."""
+    size = float(count)
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1000
+    return f"{size} TB"
+
+
+def _held(entry: dict[str, Any]) -> str:
+    return ", ".join(f"{h['count']} {h['kind'].lower().replace('_', ' ')}" for h in entry["holds"])
+
+
+def _hub_call(work: Any) -> Any:
+    from hub.client.errors import HubError
+
+    try:
+        return work()
+    except HubError as exc:
+        fail(str(exc))
+        raise
+
+
+@trash_app.command("list")
+def trash_list(
+    project: Annotated[str | None, typer.Option(help="Only this project's trash.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What is in the trash of the projects you read, newest first."""
+    entries = _hub_call(lambda: connect().trash.entries(project))
+    if as_json:
+        print_json(entries)
+        return
+    if not entries:
+        typer.echo("The trash is empty.")
+        return
+    for entry in entries:
+        typer.echo(
+            f"{entry['id']}  {entry['kind'].lower():<15} {entry['label']}  (by "
+            f"{entry['trashedBy']} on {entry['trashedAt'][:10]}; {_held(entry)}; purged after "
+            f"{entry['purgeAfter'][:10]})"
+        )
+
+
+@trash_app.command("move")
+def trash_move(
+    kind: Annotated[
+        str, typer.Argument(help="run, experiment, project, dataset or dataset_version")
+    ],
+    object_id: Annotated[str, typer.Argument(help="Its id.")],
+) -> None:
+    """Move something (and what it holds) to the trash; prints the entry to restore it by."""
+    entry = _hub_call(lambda: connect().trash.move(kind, object_id))
+    typer.echo(f"Moved {kind} {entry['label']} to the trash ({_held(entry)}): entry {entry['id']}.")
+
+
+@trash_app.command("restore")
+def trash_restore(entry_id: Annotated[str, typer.Argument(help="The trash entry's id.")]) -> None:
+    """Bring a trash entry back whole."""
+    entry = _hub_call(lambda: connect().trash.restore(entry_id))
+    typer.echo(f"Restored {entry['kind'].lower().replace('_', ' ')} {entry['label']}.")
+
+
+@trash_app.command("purge")
+def trash_purge(
+    entry_id: Annotated[str, typer.Argument(help="The trash entry's id.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
+) -> None:
+    """Remove a trash entry for good now (maintainers): it cannot be undone."""
+    if not yes:
+        typer.confirm(f"Purge trash entry {entry_id} for good?", abort=True)
+    purged = _hub_call(lambda: connect().trash.purge(entry_id))
+    typer.echo(
+        f"Purged {', '.join(e['label'] for e in purged['entries'])}: "
+        f"{_objects(purged)}, {int(purged['points']):,} metric points, {purged['files']} files "
+        f"({_size(purged['fileBytes'])})."
+    )
+
+
+def _objects(purge: dict[str, Any]) -> str:
+    counts = [f"{o['count']} {o['kind'].lower().replace('_', ' ')}" for o in purge["objects"]]
+    return ", ".join(counts) or "nothing"
+
+
+def gc(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only say what would go and how many bytes.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Purge what stayed in the trash longer than SALON_TRASH_DAYS and delete stored files
+    nothing refers to (site admins)."""
+    found = call(GARBAGE, {"dry": dry_run}, "collectGarbage")
+    if as_json:
+        print_json(found)
+        return
+    purge = found["purge"]
+    verb = "Would remove" if dry_run else "Removed"
+    typer.echo(
+        f"{verb} {len(purge['entries'])} trash entries ({_objects(purge)}, "
+        f"{int(purge['points']):,} metric points, {purge['files']} files, "
+        f"{_size(purge['fileBytes'])}) and {found['orphanFiles']} files nothing refers to "
+        f"({_size(found['orphanBytes'])}): {_size(found['totalBytes'])} in all."
+    )
+    for entry in purge["entries"]:
+        typer.echo(
+            f"  {entry['kind'].lower():<15} {entry['label']} (trashed by {entry['trashedBy']} "
+            f"on {entry['trashedAt'][:10]})"
+        )

@@ -1,0 +1,1 @@
+"""The data lifecycle: the trash (move there, restore, purge), and what purges it."""

@@ -1,0 +1,205 @@
+"""The trash. Runs, experiments, projects, datasets and dataset versions can be moved there
+(editors their own, maintainers anything; a project by its maintainers), disappear from every
+list, search and feed with what they hold, and come back whole with restore. A maintainer may
+purge an entry at once; the hub purges what stayed ``SALON_TRASH_DAYS``. Purging removes the
+rows (metric points included) and the stored files no remaining row refers to."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from hub.clock import now
+from hub.domain.audit import EventDraft
+from hub.domain.lifecycle import TRASH_KINDS, Purged, TrashEntry
+from hub.errors import InvalidInput, NotFound
+from hub.ids import new_id
+from hub.services.policy import audit, feed, permissions
+from hub.services.policy.permissions import MANAGE, READ, WRITE
+from hub.services.policy.principal import SYSTEM, Principal
+from hub.store import Store
+
+# A file stored again this recently is kept by a purge: an upload that found it in the store
+# may not have recorded its rows yet (the next purge, or `salon gc`, takes it).
+RECENT = 300.0
+
+
+async def _find(
+    store: Store, principal: Principal, kind: str, object_id: str
+) -> tuple[TrashEntry, str]:
+    """A new entry for the object and who made it, when it exists and the principal may read
+    it; else NotFound (the denial audited)."""
+    if kind not in TRASH_KINDS:
+        raise InvalidInput(
+            f"{kind!r} cannot be moved to the trash; choose one of {', '.join(TRASH_KINDS)}.",
+            field="kind",
+        )
+    found = await store.trash.described(kind, object_id)
+    noun = kind.replace("_", " ")
+    if found is None or not await permissions.access_to(store, principal, found[0]):
+        await audit.deny(store, principal, "trash.put", kind, object_id, None)
+        raise permissions.not_found(noun, field="id")
+    project_id, label, made_by = found
+    entry = TrashEntry(new_id(), kind, object_id, project_id, label, principal.user_name, now())
+    return entry, made_by
+
+
+def _needed(kind: str, made_by: str, principal: Principal) -> str:
+    """Editors may trash or restore what they made themselves; maintainers anything; a whole
+    project only its maintainers."""
+    return WRITE if kind != "project" and made_by == principal.user_name else MANAGE
+
+
+async def move_to_trash(
+    store: Store, principal: Principal, kind: str, object_id: str
+) -> TrashEntry:
+    """Hide the object and what it holds; an entry in its project's trash says so."""
+    entry, made_by = await _find(store, principal, kind, object_id)
+    await permissions.require(
+        store,
+        principal,
+        entry.project_id,
+        _needed(kind, made_by, principal),
+        action="trash.put",
+        object_kind=kind,
+        object_id=object_id,
+        what=kind.replace("_", " "),
+    )
+    noun = kind.replace("_", " ")
+    events: list[EventDraft] = [
+        audit.event(principal, "trash.put", kind, object_id, entry.project_id, rows=1),
+        feed.entry(
+            principal,
+            "trash.put",
+            "trash_entry",
+            entry.id,
+            entry.project_id,
+            f"moved {noun} {entry.label} to the trash",
+            detail={"kind": kind, "label": entry.label},
+        ),
+    ]
+    return await audit.change(store, events, store.trash.put(entry, audit=events))
+
+
+async def _entry(store: Store, principal: Principal, entry_id: str, action: str) -> TrashEntry:
+    """The entry, when the principal may read its project; NotFound otherwise."""
+    try:
+        entry = await store.trash.entry(entry_id)
+    except NotFound:
+        await audit.deny(store, principal, action, "trash_entry", entry_id, None)
+        raise
+    await permissions.require(
+        store,
+        principal,
+        entry.project_id,
+        READ,
+        action=action,
+        object_kind="trash_entry",
+        object_id=entry_id,
+        what="trash entry",
+    )
+    return entry
+
+
+async def restore(store: Store, principal: Principal, entry_id: str) -> TrashEntry:
+    """Bring an entry's objects back as they were. The one who trashed it may (if they may
+    still edit), and maintainers; Conflict while what holds it is in the trash."""
+    entry = await _entry(store, principal, entry_id, "trash.restore")
+    await permissions.require(
+        store,
+        principal,
+        entry.project_id,
+        _needed(entry.kind, entry.trashed_by, principal),
+        action="trash.restore",
+        object_kind=entry.kind,
+        object_id=entry.object_id,
+        what="trash entry",
+    )
+    noun = entry.kind.replace("_", " ")
+    events: list[EventDraft] = [
+        audit.event(principal, "trash.restore", entry.kind, entry.object_id, entry.project_id),
+        feed.entry(
+            principal,
+            "trash.restore",
+            entry.kind,
+            entry.object_id,
+            entry.project_id,
+            f"restored {noun} {entry.label} from the trash",
+        ),
+    ]
+    return await audit.change(store, events, store.trash.restore(entry_id, audit=events))
+
+
+async def trash_of(
+    store: Store, principal: Principal, project_ids: list[str] | None = None
+) -> list[TrashEntry]:
+    """Entries of the projects the principal reads (or of ``project_ids`` among them), a
+    trashed project's own entry included; newest first."""
+    having = set(await store.trash.projects())
+    wanted = having if project_ids is None else having & set(project_ids)
+    readable = await permissions.readable_projects(store, principal, wanted)
+    entries = await store.trash.of_projects(sorted(readable))
+    await audit.read(store, principal, "trash.read", "trash_entry", None, None, len(entries))
+    return entries
+
+
+async def purge(
+    store: Store, principal: Principal, entry_id: str, *, recent: float = RECENT
+) -> Purged:
+    """Remove an entry's objects for good (maintainers); NotFound when another purge or a
+    restore came first."""
+    entry = await _entry(store, principal, entry_id, "trash.purge")
+    await permissions.require(
+        store,
+        principal,
+        entry.project_id,
+        MANAGE,
+        action="trash.purge",
+        object_kind=entry.kind,
+        object_id=entry.object_id,
+        what="trash entry",
+    )
+    purged = await _purge(store, principal, [entry.id], recent)
+    if not purged.entries:
+        raise NotFound(f"{entry.label} is no longer in the trash: it was restored or purged.")
+    return purged
+
+
+async def _purge(store: Store, principal: Principal, entry_ids: list[str], recent: float) -> Purged:
+    def events(purged: Purged) -> list[EventDraft]:
+        return [
+            audit.event(
+                principal,
+                "trash.purge",
+                entry.kind,
+                entry.object_id,
+                entry.project_id,
+                rows=sum(count for _, count in entry.holds),
+            )
+            for entry in purged.entries
+        ]
+
+    purged = await store.trash.purge(entry_ids, audit=events)
+    if purged.files:
+        await asyncio.to_thread(store.objects.remove, list(purged.files), recent)
+    return purged
+
+
+def expiry(days: int, at: datetime | None = None) -> datetime:
+    """Entries trashed before this are due for purging."""
+    return (at or now()) - timedelta(days=days)
+
+
+async def purge_expired(
+    store: Store, days: int, *, principal: Principal = SYSTEM, recent: float = RECENT
+) -> Purged:
+    """Purge every entry that stayed in the trash ``days`` days (by the hub itself, or an
+    admin's ``salon gc``)."""
+    due = await store.trash.older_than(expiry(days))
+    return await _purge(store, principal, [entry.id for entry in due], recent)
+
+
+async def due(store: Store, days: int) -> Purged:
+    """What :func:`purge_expired` would remove now (``salon gc --dry-run``)."""
+    entries = await store.trash.older_than(expiry(days))
+    return await store.trash.would_purge([entry.id for entry in entries])

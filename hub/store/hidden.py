@@ -1,0 +1,25 @@
+"""SQL that leaves out what is in the trash (see ``trash``): every list, search and feed
+uses it. Apart from ``trash`` so that any store module may use it without an import cycle."""
+
+from __future__ import annotations
+
+from hub.domain.lifecycle import TRASH_KINDS
+
+
+def live(kind: str, column: str) -> str:
+    """SQL that holds for rows whose object (``column``, of ``kind``) is not in the trash."""
+    assert kind in TRASH_KINDS
+    return (
+        f"NOT EXISTS (SELECT 1 FROM trashed AS hidden WHERE hidden.kind = '{kind}' "
+        f"AND hidden.object_id = {column})"
+    )
+
+
+def about_live(*columns: str) -> str:
+    """SQL that holds for rows about no object in the trash: none of ``columns`` (object ids
+    of any kind, unique across kinds) names one. Qualify them with their table: a plain
+    ``object_id`` would be the trash's own column."""
+    return (
+        "NOT EXISTS (SELECT 1 FROM trashed AS hidden WHERE hidden.object_id IN "
+        f"({', '.join(columns)}))"
+    )

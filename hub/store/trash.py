@@ -1,0 +1,430 @@
+"""The trash: entries people put there, the objects each hides, restoring and purging.
+
+Hidden objects keep their rows until purged; every list, search and feed leaves them out with
+:func:`live`. A purge deletes the rows of an entry's objects (and of what refers to them:
+params, points, comments, files...) in one transaction. Metric points on the shared backend are
+in the DuckLake, which a transaction of PostgreSQL cannot include: their series are recorded in
+``purged_series`` with the rows' deletion, and :meth:`Database.drop_purged_points` removes them
+from the lake afterwards (again after a crash: the record stays until the points are gone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from hub.domain.audit import EventDraft
+from hub.domain.lifecycle import Purged, TrashEntry
+from hub.errors import Conflict, NotFound
+from hub.store._rows import among, to_naive, to_utc
+from hub.store.database import Cursor, Database
+from hub.store.hidden import live
+
+# What an object holds: hidden with it by one entry (unless an entry of their own hid them).
+_HOLDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "project": (
+        ("experiment", "SELECT id FROM experiments WHERE project_id = ?"),
+        ("run", "SELECT id FROM runs WHERE project_id = ?"),
+        ("dataset", "SELECT id FROM datasets WHERE project_id = ?"),
+        ("dataset_version", "SELECT id FROM dataset_versions WHERE project_id = ?"),
+    ),
+    "experiment": (("run", "SELECT id FROM runs WHERE experiment_id = ?"),),
+    "dataset": (("dataset_version", "SELECT id FROM dataset_versions WHERE dataset_id = ?"),),
+}
+
+# What an object is in: it cannot come back while one of these is in the trash.
+_PARENTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "run": (
+        ("project", "SELECT project_id FROM runs WHERE id = ?"),
+        ("experiment", "SELECT experiment_id FROM runs WHERE id = ?"),
+    ),
+    "experiment": (("project", "SELECT project_id FROM experiments WHERE id = ?"),),
+    "dataset": (("project", "SELECT project_id FROM datasets WHERE id = ?"),),
+    "dataset_version": (
+        ("project", "SELECT project_id FROM dataset_versions WHERE id = ?"),
+        ("dataset", "SELECT dataset_id FROM dataset_versions WHERE id = ?"),
+    ),
+    "project": (),
+}
+
+# What the trash needs of an object: its project, what it is called, who made it.
+_DESCRIBE = {
+    "project": "SELECT id, name, created_by FROM projects WHERE id = ?",
+    "experiment": "SELECT project_id, name, created_by FROM experiments WHERE id = ?",
+    "run": "SELECT project_id, name, created_by FROM runs WHERE id = ?",
+    "dataset": "SELECT project_id, name, created_by FROM datasets WHERE id = ?",
+    "dataset_version": "SELECT v.project_id, d.name || ' v' || v.number, v.author "
+    "FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id WHERE v.id = ?",
+}
+
+_MODELS = "(SELECT id FROM models WHERE project_id IN {ids})"
+_MODEL_VERSIONS = "(SELECT id FROM model_versions WHERE project_id IN {ids})"
+
+# Rows that go with a purged object, in the order they are deleted: (table, condition), where
+# ``{ids}`` is the subquery of the purged objects' ids of that kind.
+_ROWS: dict[str, tuple[tuple[str, str], ...]] = {
+    "run": (
+        ("params", "run_id IN {ids}"),
+        ("tags", "run_id IN {ids}"),
+        ("ingest_batches", "run_id IN {ids}"),
+        ("run_inputs", "run_id IN {ids}"),
+        ("run_outputs", "run_id IN {ids}"),
+        ("run_datasets", "run_id IN {ids}"),
+        ("metric_summaries", "run_id IN {ids}"),
+        ("artifacts", "owner_kind = 'run' AND owner_id IN {ids}"),
+        ("runs", "id IN {ids}"),
+    ),
+    "experiment": (
+        (
+            "artifacts",
+            "owner_kind = 'logged_model' AND owner_id IN "
+            "(SELECT id FROM logged_models WHERE experiment_id IN {ids})",
+        ),
+        ("logged_models", "experiment_id IN {ids}"),
+        ("experiments", "id IN {ids}"),
+    ),
+    "dataset_version": (
+        ("dataset_files", "version_id IN {ids}"),
+        ("dataset_annotations", "version_id IN {ids}"),
+        ("run_datasets", "version_id IN {ids}"),
+        ("dataset_versions", "id IN {ids}"),
+    ),
+    "dataset": (
+        ("dataset_columns", "dataset_id IN {ids}"),
+        ("restrictions", "object_kind = 'dataset' AND object_id IN {ids}"),
+        ("datasets", "id IN {ids}"),
+    ),
+    "project": (
+        ("model_checks", f"version_id IN {_MODEL_VERSIONS}"),
+        ("model_reviews", f"version_id IN {_MODEL_VERSIONS}"),
+        ("model_aliases", f"model_id IN {_MODELS}"),
+        ("model_alias_moves", f"model_id IN {_MODELS}"),
+        ("model_card_sections", f"model_id IN {_MODELS}"),
+        ("model_policies", f"model_id IN {_MODELS}"),
+        ("model_tags", f"model_id IN {_MODELS}"),
+        ("model_versions", "project_id IN {ids}"),
+        ("models", "project_id IN {ids}"),
+        ("page_versions", "page_id IN (SELECT id FROM pages WHERE project_id IN {ids})"),
+        ("pages", "project_id IN {ids}"),
+        ("task_links", "task_id IN (SELECT id FROM tasks WHERE project_id IN {ids})"),
+        ("tasks", "project_id IN {ids}"),
+        ("review_items", "queue_id IN (SELECT id FROM review_queues WHERE project_id IN {ids})"),
+        (
+            "review_judgements",
+            "queue_id IN (SELECT id FROM review_queues WHERE project_id IN {ids})",
+        ),
+        ("review_queues", "project_id IN {ids}"),
+        ("webhook_outbox", "webhook_id IN (SELECT id FROM webhooks WHERE project_id IN {ids})"),
+        ("webhooks", "project_id IN {ids}"),
+        (
+            "artifacts",
+            "owner_kind = 'logged_model' AND owner_id IN "
+            "(SELECT id FROM logged_models WHERE project_id IN {ids})",
+        ),
+        ("logged_models", "project_id IN {ids}"),
+        ("share_links", "project_id IN {ids}"),
+        ("gpu_bookings", "project_id IN {ids}"),
+        ("feed_marks", "project_id IN {ids}"),
+        ("restrictions", "project_id IN {ids}"),
+        ("memberships", "project_id IN {ids}"),
+        ("projects", "id IN {ids}"),
+    ),
+}
+_PURGE_ORDER = ("run", "experiment", "dataset_version", "dataset", "project")
+
+# What people said about an object, and followed of it, goes with it: ``{comments}`` picks
+# the comments, ``{activity}`` the feed's entries, ``{about}`` watches and task links.
+_ABOUT = (
+    ("comment_edits", "comment_id IN (SELECT id FROM comments WHERE {comments})"),
+    ("comment_reactions", "comment_id IN (SELECT id FROM comments WHERE {comments})"),
+    ("comment_mentions", "comment_id IN (SELECT id FROM comments WHERE {comments})"),
+    ("comments", "{comments}"),
+    ("notifications", "activity_id IN (SELECT id FROM activity WHERE {activity})"),
+    ("webhook_outbox", "activity_id IN (SELECT id FROM activity WHERE {activity})"),
+    ("activity", "{activity}"),
+    ("watches", "{about}"),
+    ("task_links", "{about}"),
+)
+
+_ENTRY = "id, kind, object_id, project_id, label, trashed_by, trashed_at"
+
+
+def _entry(row: tuple[Any, ...], holds: tuple[tuple[str, int], ...] = ()) -> TrashEntry:
+    return TrashEntry(row[0], row[1], row[2], row[3], row[4], row[5], to_utc(row[6]), holds)
+
+
+def _holds(cur: Cursor, entry_ids: list[str]) -> dict[str, tuple[tuple[str, int], ...]]:
+    if not entry_ids:
+        return {}
+    rows = cur.execute(
+        f"SELECT entry_id, kind, count(*) FROM trashed WHERE entry_id IN {among(entry_ids)} "
+        "GROUP BY entry_id, kind ORDER BY entry_id, kind",
+        entry_ids,
+    ).fetchall()
+    found: dict[str, list[tuple[str, int]]] = {}
+    for entry_id, kind, count in rows:
+        found.setdefault(entry_id, []).append((kind, int(count)))
+    return {entry_id: tuple(kinds) for entry_id, kinds in found.items()}
+
+
+def _entries(cur: Cursor, where: str, params: Sequence[Any]) -> list[TrashEntry]:
+    rows = cur.execute(
+        f"SELECT {_ENTRY} FROM trash WHERE {where} ORDER BY trashed_at DESC, id DESC", params
+    ).fetchall()
+    holds = _holds(cur, [row[0] for row in rows])
+    return [_entry(row, holds.get(row[0], ())) for row in rows]
+
+
+def hiding(cur: Cursor, kind: str, object_id: str) -> TrashEntry | None:
+    """The entry that hides the object, if it is in the trash."""
+    found = _entries(
+        cur,
+        "id = (SELECT entry_id FROM trashed WHERE kind = ? AND object_id = ? LIMIT 1)",
+        [kind, object_id],
+    )
+    return found[0] if found else None
+
+
+def described(cur: Cursor, kind: str, object_id: str) -> tuple[str, str, str] | None:
+    """(project id, name, who made it) of the object, whether in the trash or not."""
+    row = cur.execute(_DESCRIBE[kind], [object_id]).fetchone()
+    return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
+
+
+def _put(cur: Cursor, entry: TrashEntry) -> TrashEntry:
+    already = hiding(cur, entry.kind, entry.object_id)
+    if already is not None:
+        raise Conflict(f"{entry.label} is already in the trash (moved by {already.trashed_by}).")
+    if described(cur, entry.kind, entry.object_id) is None:
+        raise NotFound(f"No {entry.kind.replace('_', ' ')} with id {entry.object_id!r}.")
+    cur.execute(
+        f"INSERT INTO trash ({_ENTRY}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            entry.id,
+            entry.kind,
+            entry.object_id,
+            entry.project_id,
+            entry.label,
+            entry.trashed_by,
+            to_naive(entry.trashed_at),
+        ],
+    )
+    cur.execute("INSERT INTO trashed VALUES (?, ?, ?)", [entry.id, entry.kind, entry.object_id])
+    for kind, select in _HOLDS.get(entry.kind, ()):
+        cur.execute(
+            f"INSERT INTO trashed SELECT ?, ?, held.id FROM ({select}) AS held WHERE "
+            f"{live(kind, 'held.id')}",
+            [entry.id, kind, entry.object_id],
+        )
+    return _entries(cur, "id = ?", [entry.id])[0]
+
+
+def _found(cur: Cursor, entry_id: str) -> TrashEntry:
+    found = _entries(cur, "id = ?", [entry_id])
+    if not found:
+        raise NotFound(
+            f"No trash entry with id {entry_id!r}: it was restored or purged.", field="entryId"
+        )
+    return found[0]
+
+
+def _restore(cur: Cursor, entry_id: str) -> TrashEntry:
+    entry = _found(cur, entry_id)
+    for kind, select in _PARENTS[entry.kind]:
+        row = cur.execute(select, [entry.object_id]).fetchone()
+        parent = hiding(cur, kind, row[0]) if row else None
+        if parent is not None:
+            raise Conflict(
+                f"{entry.label} is in {kind.replace('_', ' ')} {parent.label}, which is in the "
+                "trash too; restore that first.",
+                field="entryId",
+            )
+    cur.execute("DELETE FROM trashed WHERE entry_id = ?", [entry_id])
+    cur.execute("DELETE FROM trash WHERE id = ?", [entry_id])
+    return entry
+
+
+def _with_contents(cur: Cursor, entry_ids: list[str]) -> list[str]:
+    """The entries and those of objects inside the projects among them (a run trashed on its
+    own in a project trashed later goes with the project)."""
+    if not entry_ids:
+        return []
+    inside = cur.execute(
+        f"SELECT id FROM trash WHERE project_id IN (SELECT object_id FROM trash WHERE kind = "
+        f"'project' AND id IN {among(entry_ids)})",
+        entry_ids,
+    ).fetchall()
+    return sorted({*entry_ids, *(row[0] for row in inside)})
+
+
+def _ids(kind: str, entries: list[str]) -> str:
+    return f"(SELECT object_id FROM trashed WHERE kind = '{kind}' AND entry_id IN {among(entries)})"
+
+
+def _on_entries(cur: Cursor, sql: str, entries: list[str]) -> Any:
+    """Run ``sql`` whose only parameters are lists of ``entries`` (one per ``_ids``)."""
+    return cur.execute(sql, entries * (sql.count("?") // len(entries)))
+
+
+def _files_of(cur: Cursor, entries: list[str]) -> list[tuple[str, int]]:
+    """The objects (digest, size) the entries' dataset versions and runs refer to."""
+    rows = _on_entries(
+        cur,
+        "SELECT object_hash, max(size_bytes) FROM dataset_files WHERE location IS NULL AND "
+        f"version_id IN {_ids('dataset_version', entries)} GROUP BY 1 UNION ALL "
+        f"SELECT digest, max(size) FROM artifacts WHERE {_artifacts_of(entries)} GROUP BY 1",
+        entries,
+    ).fetchall()
+    return [(str(digest), int(size)) for digest, size in rows]
+
+
+def _artifacts_of(entries: list[str]) -> str:
+    """SQL picking the artifacts of the entries' runs and of their experiments' and projects'
+    logged models."""
+    return (
+        f"(owner_kind = 'run' AND owner_id IN {_ids('run', entries)}) OR (owner_kind = "
+        "'logged_model' AND owner_id IN (SELECT id FROM logged_models WHERE experiment_id IN "
+        f"{_ids('experiment', entries)} OR project_id IN {_ids('project', entries)}))"
+    )
+
+
+def _counts(cur: Cursor, entries: list[str]) -> tuple[tuple[tuple[str, int], ...], int]:
+    rows = _on_entries(
+        cur,
+        f"SELECT kind, count(*) FROM trashed WHERE entry_id IN {among(entries)} "
+        "GROUP BY kind ORDER BY kind",
+        entries,
+    ).fetchall()
+    points = _on_entries(
+        cur,
+        "SELECT coalesce(sum(point_count), 0) FROM metric_summaries WHERE run_id IN "
+        f"{_ids('run', entries)}",
+        entries,
+    ).fetchone()
+    return tuple((kind, int(count)) for kind, count in rows), int(points[0]) if points else 0
+
+
+def _forget_about(cur: Cursor, kind: str, ids: str, entries: list[str]) -> None:
+    about = f"target_kind = '{kind}' AND target_id IN {ids}"
+    comments = f"project_id IN {ids}" if kind == "project" else about
+    activity = f"(object_kind = '{kind}' AND object_id IN {ids}) OR ({about})"
+    if kind == "project":
+        activity = f"project_id IN {ids} OR {activity}"
+    for table, condition in _ABOUT:
+        where = condition.format(about=about, comments=comments, activity=activity)
+        _on_entries(cur, f"DELETE FROM {table} WHERE {where}", entries)
+
+
+def _purge(
+    cur: Cursor,
+    entry_ids: list[str],
+    drop_points: Callable[[Cursor, str, list[Any]], None],
+    dry_run: bool,
+) -> Purged:
+    entries = _with_contents(cur, entry_ids)
+    listed = _entries(cur, f"id IN {among(entries)}", entries) if entries else []
+    if not listed:
+        return Purged((), (), 0, (), 0)
+    entries = [entry.id for entry in listed]
+    objects, points = _counts(cur, entries)
+    files = _files_of(cur, entries)
+    if dry_run:
+        gone = _unreferenced(cur, files, entries)
+    else:
+        series = f"SELECT series_id FROM metric_summaries WHERE run_id IN {_ids('run', entries)}"
+        drop_points(cur, series, entries)
+        for kind in _PURGE_ORDER:
+            ids = _ids(kind, entries)
+            _forget_about(cur, kind, ids, entries)
+            for table, condition in _ROWS[kind]:
+                _on_entries(cur, f"DELETE FROM {table} WHERE {condition.format(ids=ids)}", entries)
+        cur.execute(f"DELETE FROM trashed WHERE entry_id IN {among(entries)}", entries)
+        cur.execute(f"DELETE FROM trash WHERE id IN {among(entries)}", entries)
+        gone = _unreferenced(cur, files, [])
+    files_gone = tuple(digest for digest, _ in gone)
+    return Purged(tuple(listed), objects, points, files_gone, sum(size for _, size in gone))
+
+
+def _unreferenced(
+    cur: Cursor, files: list[tuple[str, int]], entries: list[str]
+) -> list[tuple[str, int]]:
+    """Those of ``files`` that no row refers to, leaving out the rows of the ``entries``'
+    objects (about to be purged)."""
+    digests = sorted({digest for digest, _ in files})
+    if not digests:
+        return []
+    in_files = f"SELECT object_hash FROM dataset_files WHERE object_hash IN {among(digests)}"
+    in_artifacts = f"SELECT digest FROM artifacts WHERE digest IN {among(digests)}"
+    params: list[Any] = [*digests, *digests]
+    if entries:
+        in_files += f" AND version_id NOT IN {_ids('dataset_version', entries)}"
+        in_artifacts += f" AND NOT ({_artifacts_of(entries)})"
+        params = [*digests, *entries, *digests, *entries * 3]
+    kept = {row[0] for row in cur.execute(f"{in_files} UNION {in_artifacts}", params).fetchall()}
+    sizes = dict(files)
+    return [(digest, sizes[digest]) for digest in digests if digest not in kept]
+
+
+class TrashStore:
+    """Puts objects in the trash, lists, restores and purges its entries."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def put(self, entry: TrashEntry, *, audit: Sequence[EventDraft]) -> TrashEntry:
+        """Hide the object and what it holds under ``entry``; Conflict when it is in the
+        trash already, NotFound when it does not exist."""
+        return await self._db.audited_write(audit, _put, entry)
+
+    async def hiding(self, kind: str, object_id: str) -> TrashEntry | None:
+        return await self._db.read(hiding, kind, object_id)
+
+    async def described(self, kind: str, object_id: str) -> tuple[str, str, str] | None:
+        """(project id, name, who made it) of the object, whether in the trash or not."""
+        return await self._db.read(described, kind, object_id)
+
+    async def entry(self, entry_id: str) -> TrashEntry:
+        """The entry; NotFound when it was restored or purged."""
+        return await self._db.read(_found, entry_id)
+
+    async def of_projects(self, project_ids: list[str]) -> list[TrashEntry]:
+        """The projects' entries, newest first."""
+        if not project_ids:
+            return []
+        return await self._db.read(_entries, f"project_id IN {among(project_ids)}", project_ids)
+
+    async def projects(self) -> list[str]:
+        """The projects with something in the trash."""
+        rows = await self._db.read(
+            lambda cur: cur.execute("SELECT DISTINCT project_id FROM trash").fetchall()
+        )
+        return [row[0] for row in rows]
+
+    async def older_than(self, before: datetime) -> list[TrashEntry]:
+        """Entries trashed before ``before``, oldest first."""
+        found = await self._db.read(_entries, "trashed_at < ?", [to_naive(before)])
+        return found[::-1]
+
+    async def restore(self, entry_id: str, *, audit: Sequence[EventDraft]) -> TrashEntry:
+        """Bring the entry's objects back; Conflict when what holds it is in the trash."""
+        return await self._db.audited_write(audit, _restore, entry_id)
+
+    async def purge(
+        self, entry_ids: list[str], *, audit: Callable[[Purged], Sequence[EventDraft]]
+    ) -> Purged:
+        """Delete the rows of the entries' objects (and of entries inside purged projects),
+        in one transaction. Entries purged or restored meanwhile are left out."""
+        purged = await self._db.audited_write(audit, _purge, entry_ids, self._db.drop_points, False)
+        await self._db.drop_purged_points()
+        return purged
+
+    async def would_purge(self, entry_ids: list[str]) -> Purged:
+        """What :meth:`purge` would remove now."""
+        return await self._db.read(_purge, entry_ids, self._db.drop_points, True)
+
+    async def referenced(self, digests: list[str]) -> set[str]:
+        """Those of ``digests`` some row still refers to."""
+        files = [(digest, 0) for digest in digests]
+        gone = await self._db.read(_unreferenced, files, [])
+        return set(digests) - {digest for digest, _ in gone}

@@ -1,0 +1,303 @@
+"""The trash, on both backends: what it hides, what comes back, what a purge removes (rows,
+metric points, files no one else uses), who may do each, and two people at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hub.services.collaboration import activity
+from hub.services.data import dataset_uploads, datasets
+from hub.services.identity import accounts, tokens
+from hub.services.lifecycle import trash
+from hub.services.policy import access
+from hub.services.policy.principal import SYSTEM, Principal
+from hub.services.tracking import projects, runs
+from hub.settings import Settings
+from hub.store import Store
+from tests.store.helpers import history_table, log_points
+
+T = TypeVar("T")
+PASSWORD = "a-long-password-1"
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def person(store: Store, name: str) -> Principal:
+    user = run(accounts.create_user(store, SYSTEM, name, PASSWORD))
+    return run(tokens.principal_for_user(store, user, auth_method="session", auth_id=None))
+
+
+@pytest.fixture
+def team(store: Store) -> dict[str, Principal]:
+    """ana maintains 'vision' (she made it); ben edits, cleo views."""
+    people = {name: person(store, name) for name in ("ana", "ben", "cleo")}
+    run(runs.create_run(store, people["ana"], runs.NewRun("vision", "baseline", name="first")))
+    run(access.grant_role(store, people["ana"], "vision", "user", "ben", "editor"))
+    run(access.grant_role(store, people["ana"], "vision", "user", "cleo", "viewer"))
+    return people
+
+
+def start(store: Store, who: Principal, experiment: str, name: str) -> str:
+    return run(runs.create_run(store, who, runs.NewRun("vision", experiment, name=name))).id
+
+
+def searched(store: Store, who: Principal) -> list[str]:
+    page = run(runs.search_runs(store, who, "vision", None, None, 100, None, 100))
+    return sorted(r.name for r in page.runs)
+
+
+def point_rows(store: Store, run_id: str) -> int:
+    """Points of the run's series as stored (the DuckLake on the shared backend), counted
+    without the summaries a purge removes: the series ids are taken first."""
+    return int(
+        store.db.read_sync(
+            lambda cur: cur.execute(
+                "SELECT count(*) FROM metrics WHERE series_id IN "
+                "(SELECT series_id FROM metric_summaries WHERE run_id = ?)",
+                [run_id],
+            ).fetchone()
+        )[0]
+    )
+
+
+def series_ids(store: Store, run_id: str) -> list[int]:
+    rows = store.db.read_sync(
+        lambda cur: cur.execute(
+            "SELECT series_id FROM metric_summaries WHERE run_id = ?", [run_id]
+        ).fetchall()
+    )
+    return [row[0] for row in rows]
+
+
+def points_of_series(store: Store, ids: list[int]) -> int:
+    marks = ", ".join("?" * len(ids))
+    return int(
+        store.db.read_sync(
+            lambda cur: cur.execute(
+                f"SELECT count(*) FROM metrics WHERE series_id IN ({marks})", ids
+            ).fetchone()
+        )[0]
+    )
+
+
+def test_a_trashed_run_leaves_lists_search_and_feed_and_comes_back_whole(
+    store: Store, team: dict[str, Principal]
+) -> None:
+    ana = team["ana"]
+    kept = start(store, ana, "baseline", "kept")
+    gone = start(store, ana, "baseline", "mistake")
+    log_points(store, gone, {"loss": [1.0, 0.5, 0.25]})
+    run(runs.set_tags(store, ana, gone, {"stage": "smoke"}))
+    before = history_table(store, [gone])
+
+    entry = run(trash.move_to_trash(store, ana, "run", gone))
+    assert (entry.kind, entry.label, entry.trashed_by) == ("run", "mistake", "ana")
+    assert searched(store, ana) == ["first", "kept"]
+    with pytest.raises(NotFound):
+        run(runs.get_run(store, ana, gone))
+    with pytest.raises(NotFound):  # nor can it be written to
+        log_points(store, gone, {"loss": [0.1]}, start_step=3)
+    counts = run(store.projects.run_counts([entry.project_id]))
+    assert counts[entry.project_id] == 2
+    feed = run(activity.feed(store, ana, project="vision"))
+    assert all(gone not in (e.object_id, e.target_id) for e in feed)
+    assert any(e.verb == "trash.put" for e in feed)
+    listed = run(trash.trash_of(store, ana))
+    assert [(e.id, e.holds) for e in listed] == [(entry.id, (("run", 1),))]
+
+    run(trash.restore(store, ana, entry.id))
+    assert searched(store, ana) == ["first", "kept", "mistake"]
+    back = run(runs.get_run(store, ana, gone))
+    assert back.name == "mistake" and kept
+    assert history_table(store, [gone]).equals(before)
+    assert run(trash.trash_of(store, ana)) == []
+
+
+def test_an_experiment_takes_its_runs_but_not_one_trashed_on_its_own(
+    store: Store, team: dict[str, Principal]
+) -> None:
+    ana = team["ana"]
+    alone = start(store, ana, "sweep", "alone")
+    start(store, ana, "sweep", "with-it")
+    alone_entry = run(trash.move_to_trash(store, ana, "run", alone))
+    sweep = run(projects.visible_project(store, ana, "vision"))
+    experiment = next(e for e in run(projects.experiments(store, ana, sweep)) if e.name == "sweep")
+    entry = run(trash.move_to_trash(store, ana, "experiment", experiment.id))
+    assert entry.holds == (("experiment", 1), ("run", 1))  # the lone run has its own entry
+    assert searched(store, ana) == ["first"]
+    assert "sweep" not in [e.name for e in run(projects.experiments(store, ana, sweep))]
+
+    with pytest.raises(Conflict, match="experiment sweep, which is in the trash too"):
+        run(trash.restore(store, ana, alone_entry.id))
+    with pytest.raises(Conflict, match="'sweep' is in the trash; restore it"):
+        start(store, ana, "sweep", "new-one")  # a name stays taken while it may come back
+    with pytest.raises(Conflict, match="already in the trash"):
+        run(trash.move_to_trash(store, ana, "run", alone))
+
+    run(trash.restore(store, ana, entry.id))
+    assert searched(store, ana) == ["first", "with-it"]
+    run(trash.restore(store, ana, alone_entry.id))
+    assert searched(store, ana) == ["alone", "first", "with-it"]
+
+
+def test_who_may_trash_restore_and_purge(store: Store, team: dict[str, Principal]) -> None:
+    ana, ben, cleo = team["ana"], team["ben"], team["cleo"]
+    anas = start(store, ana, "baseline", "anas")
+    bens = start(store, ben, "baseline", "bens")
+    with pytest.raises(Forbidden, match="needs maintainer"):  # an editor: only their own
+        run(trash.move_to_trash(store, ben, "run", anas))
+    with pytest.raises(Forbidden, match=r"is viewer; trash\.put needs maintainer"):
+        run(trash.move_to_trash(store, cleo, "run", bens))
+    outsider = person(store, "dan")
+    with pytest.raises(NotFound):  # not found and hidden look the same
+        run(trash.move_to_trash(store, outsider, "run", bens))
+    project = run(projects.visible_project(store, ana, "vision"))
+    with pytest.raises(Forbidden, match="needs maintainer"):
+        run(trash.move_to_trash(store, ben, "project", project.id))
+
+    entry = run(trash.move_to_trash(store, ben, "run", bens))
+    with pytest.raises(Forbidden, match="needs maintainer"):  # purging is for maintainers
+        run(trash.purge(store, ben, entry.id))
+    with pytest.raises(NotFound):
+        run(trash.purge(store, outsider, entry.id))
+    assert run(trash.trash_of(store, outsider)) == []
+    run(trash.restore(store, ben, entry.id))  # what one trashed, one may bring back
+    anas_entry = run(trash.move_to_trash(store, ana, "run", anas))
+    with pytest.raises(Forbidden, match="needs maintainer"):
+        run(trash.restore(store, ben, anas_entry.id))
+    with pytest.raises(InvalidInput, match="'model' cannot be moved to the trash; choose"):
+        run(trash.move_to_trash(store, ana, "model", anas))
+
+
+def test_a_purge_removes_rows_points_and_the_files_no_one_else_uses(
+    store: Store, team: dict[str, Principal], tmp_path: Path
+) -> None:
+    ana = team["ana"]
+    settings = Settings(data_dir=tmp_path)
+    upload = tmp_path / "upload"
+    upload.mkdir()
+
+    def version(dataset: str, rows: str) -> None:
+        source = upload / f"{dataset}.csv"
+        source.write_text("customer_id,amount\n" + rows)
+        run(
+            dataset_uploads.upload(
+                store, settings, ana, "vision", dataset, source, source.name, message="m"
+            )
+        )
+
+    version("claims", "C-1,10\nC-2,20\n")
+    version("claims", "C-1,10\nC-2,20\nC-3,30\n")
+    version("copy", "C-1,10\nC-2,20\n")  # the same content as claims v1: one object
+    found = run(datasets.find(store, ana, "vision", "claims"))
+    files = {
+        v.number: run(store.datasets.files(v.id))[0].object_hash
+        for v in run(datasets.versions(store, found))
+    }
+    assert store.objects.exists(files[1]) and store.objects.exists(files[2])
+
+    doomed = start(store, ana, "baseline", "doomed")
+    log_points(store, doomed, {"loss": [float(i) for i in range(500)], "acc": [0.5] * 500})
+    series = series_ids(store, doomed)
+    assert points_of_series(store, series) == 1000
+
+    dataset_entry = run(trash.move_to_trash(store, ana, "dataset", found.dataset.id))
+    run_entry = run(trash.move_to_trash(store, ana, "run", doomed))
+    would = run(trash.due(store, 0))  # `salon gc --dry-run`: nothing is removed yet
+    assert {e.id for e in would.entries} == {dataset_entry.id, run_entry.id}
+    assert dict(would.objects) == {"dataset": 1, "dataset_version": 2, "run": 1}
+    assert would.points == 1000 and would.files == (files[2],)
+    assert store.objects.exists(files[2]) and points_of_series(store, series) == 1000
+
+    purged = run(trash.purge(store, ana, dataset_entry.id, recent=0))
+    assert purged.files == (files[2],) and purged.file_bytes > 0
+    assert not store.objects.exists(files[2]), "a file only the purged version used stays"
+    assert store.objects.exists(files[1]), "a file another dataset uses was removed"
+    with pytest.raises(NotFound):
+        run(trash.restore(store, ana, dataset_entry.id))
+    version("claims", "C-9,90\n")  # the name is free again: a new dataset, numbered from 1
+    again = run(datasets.find(store, ana, "vision", "claims"))
+    assert again.dataset.id != found.dataset.id
+    assert [v.number for v in run(datasets.versions(store, again))] == [1]
+
+    run(trash.purge(store, ana, run_entry.id, recent=0))
+    assert points_of_series(store, series) == 0, "the purged run's points are still stored"
+    assert point_rows(store, doomed) == 0 and series_ids(store, doomed) == []
+    with pytest.raises(NotFound):
+        run(runs.get_run(store, ana, doomed))
+
+
+def test_two_maintainers_purging_at_once_one_purges_the_other_is_told(
+    store: Store, team: dict[str, Principal]
+) -> None:
+    ana = team["ana"]
+    run(access.grant_role(store, ana, "vision", "user", "ben", "maintainer"))
+    user = run(store.users.by_name("ben"))
+    assert user is not None
+    ben = run(tokens.principal_for_user(store, user, auth_method="session", auth_id=None))
+    doomed = start(store, ana, "baseline", "doomed")
+    log_points(store, doomed, {"loss": [1.0, 2.0]})
+    entry = run(trash.move_to_trash(store, ana, "run", doomed))
+
+    async def both() -> list[Any]:
+        return await asyncio.gather(
+            trash.purge(store, ana, entry.id, recent=0),
+            trash.purge(store, ben, entry.id, recent=0),
+            return_exceptions=True,
+        )
+
+    outcomes = run(both())
+    purged = [o for o in outcomes if not isinstance(o, BaseException)]
+    refused = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(purged) == 1 and [e.id for e in purged[0].entries] == [entry.id]
+    assert len(refused) == 1 and isinstance(refused[0], NotFound), refused
+    assert "restored or purged" in refused[0].message
+    assert run(store.audit.verify()).ok
+
+
+def test_the_hub_purges_only_what_stayed_longer_than_the_setting(
+    store: Store, team: dict[str, Principal]
+) -> None:
+    ana = team["ana"]
+    entry = run(trash.move_to_trash(store, ana, "run", start(store, ana, "baseline", "old")))
+    assert run(trash.purge_expired(store, 30)).entries == ()
+    assert [e.id for e in run(trash.trash_of(store, ana))] == [entry.id]
+    assert [e.id for e in run(trash.purge_expired(store, 0, recent=0)).entries] == [entry.id]
+    assert run(trash.trash_of(store, ana)) == []
+
+
+def test_a_trashed_project_hides_everything_in_it_and_a_purge_leaves_no_row(
+    store: Store, team: dict[str, Principal]
+) -> None:
+    ana = team["ana"]
+    run_id = start(store, ana, "baseline", "inside")
+    log_points(store, run_id, {"loss": [1.0]})
+    run(runs.create_run(store, ana, runs.NewRun("other", "e", name="elsewhere")))
+    project = run(projects.visible_project(store, ana, "vision"))
+    entry = run(trash.move_to_trash(store, ana, "project", project.id))
+    assert [p.name for p in run(projects.list_projects(store, ana))] == ["other"]
+    with pytest.raises(NotFound):
+        run(runs.get_run(store, ana, run_id))
+    assert [e.id for e in run(trash.trash_of(store, ana))] == [entry.id]
+    assert [e.id for e in run(trash.trash_of(store, team["ben"]))] == [entry.id]
+
+    run(trash.purge(store, ana, entry.id, recent=0))
+    tables = ("experiments", "runs", "memberships", "activity", "comments", "trash")
+    left = store.db.read_sync(
+        lambda cur: {
+            table: cur.execute(
+                f"SELECT count(*) FROM {table} WHERE {column} = ?", [project.id]
+            ).fetchone()[0]
+            for table, column in [("projects", "id"), *((t, "project_id") for t in tables)]
+        }
+    )
+    assert set(left.values()) == {0}, left
+    assert [p.name for p in run(projects.list_projects(store, ana))] == ["other"]
