@@ -6,8 +6,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import cluster_client, discussion, hub_client, model_client, share
+from dashboard import cluster_client, discussion, hub_client, model_client, share, trash_client
 from dashboard.charts import curves_figure
+from dashboard.hub_client import HubError
 from dashboard.ui import (
     duration_text,
     load,
@@ -51,6 +52,24 @@ if not run_id:
     st.query_params["id"] = run_id = picked
 
 run = load(hub_client.run, run_id)
+moved = st.session_state.get("trashed-run")
+if run is None and moved and moved["run"] == run_id:  # moved there a moment ago, from here
+    st.title("Run")
+    st.success(
+        f"Run {moved['label']} is in the trash: hidden everywhere until restored, and purged "
+        "for good after the hub's trash period. Settings lists the trash.",
+        icon=":material/delete:",
+    )
+    if st.button("Restore it", icon=":material/restore_from_trash:"):
+        try:
+            trash_client.restore(moved["entry"])
+        except HubError as exc:
+            st.error(str(exc))
+        else:
+            del st.session_state["trashed-run"]
+            st.rerun()
+    st.page_link("app_pages/experiments.py", label="Go to Experiments", icon=":material/science:")
+    st.stop()
 if run is None:
     st.title("Run")
     st.warning(
@@ -63,7 +82,7 @@ if run is None:
 # Header: name, how it went, who ran it and for how long.
 st.title(run["name"])
 st.caption(f"{run['project']['name']} / {run['experiment']['name']}  ·  run id `{run['id']}`")
-badges = st.columns([1, 2, 2, 3, 2], vertical_alignment="center")
+badges = st.columns([1, 2, 2, 3, 2, 1], vertical_alignment="center")
 with badges[0]:
     status_badge(run["status"])
 badges[1].markdown(f":material/person: **{run['user']}**")
@@ -79,6 +98,24 @@ if badges[4].button(
         "app_pages/compare.py",
         query_params={"project": run["project"]["name"], "runs": run["id"]},
     )
+
+with badges[5].popover("Trash", icon=":material/delete:", help="Move this run to the trash"):
+    st.markdown(
+        "Move this run to the trash? It disappears from lists, charts and searches until "
+        "someone restores it from the trash (Settings); the hub purges it for good later."
+    )
+    if st.button("Move to trash", type="primary", key="trash-run"):
+        try:
+            entry = trash_client.move("RUN", run["id"])
+        except HubError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state["trashed-run"] = {
+                "run": run["id"],
+                "entry": entry["id"],
+                "label": entry["label"],
+            }
+            st.rerun()
 
 if run["metrics"]:
     latest = st.columns(min(len(run["metrics"]), 6))

@@ -1,12 +1,12 @@
-"""Settings: your account, your personal API tokens for notebooks and CI, and what each
-project shares through links."""
+"""Settings: your account, your personal API tokens for notebooks and CI, what each project
+shares through links, and what is in the trash."""
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import hub_client, share_client
+from dashboard import hub_client, share_client, trash_client
 from dashboard.hub_client import HubError
-from dashboard.ui import load
+from dashboard.ui import load, size_text
 
 st.title("Settings")
 me = load(hub_client.me)
@@ -119,3 +119,67 @@ else:
                 else:
                     st.toast("Link revoked; its embeds now say so.")
                     st.rerun()
+
+st.subheader("Trash")
+st.caption(
+    "Runs, experiments, datasets and projects moved to the trash, with what they took along. "
+    "They are hidden everywhere until restored; the hub purges them for good after "
+    "SALON_TRASH_DAYS days, and a project's maintainers may purge one at once."
+)
+chosen = st.selectbox("Project", ["all my projects", *projects], key="trash-project")
+trashed = load(trash_client.entries, None if chosen == "all my projects" else chosen)
+if not trashed:
+    st.info("The trash is empty.")
+else:
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "what": [entry["kind"].replace("_", " ").lower() for entry in trashed],
+                "name": [entry["label"] for entry in trashed],
+                "with it": [
+                    ", ".join(
+                        f"{h['count']} {h['kind'].replace('_', ' ').lower()}"
+                        for h in entry["holds"]
+                    )
+                    for entry in trashed
+                ],
+                "moved by": [entry["trashedBy"] for entry in trashed],
+                "moved": [entry["trashedAt"][:16].replace("T", " ") for entry in trashed],
+                "purged after": [entry["purgeAfter"][:10] for entry in trashed],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    named = {
+        f"{entry['kind'].replace('_', ' ').lower()} {entry['label']} "
+        f"({entry['trashedBy']}, {entry['trashedAt'][:10]})": entry["id"]
+        for entry in trashed
+    }
+    with st.form("trash-entry"):
+        picked = st.selectbox("Entry", list(named))
+        sure = st.checkbox("Yes, purge it for good (this cannot be undone)")
+        restore_column, purge_column = st.columns(2)
+        restore = restore_column.form_submit_button("Restore", icon=":material/restore_from_trash:")
+        purge = purge_column.form_submit_button("Purge now", icon=":material/delete_forever:")
+    if restore:
+        try:
+            back = trash_client.restore(named[picked])
+        except HubError as exc:
+            st.error(str(exc))
+        else:
+            st.toast(f"Restored {back['label']}.")
+            st.rerun()
+    if purge and not sure:
+        st.warning("Tick the box to confirm: a purge cannot be undone.")
+    elif purge:
+        try:
+            gone = trash_client.purge(named[picked])
+        except HubError as exc:
+            st.error(str(exc))
+        else:
+            st.toast(
+                f"Purged: {int(gone['points']):,} metric points and {gone['files']} files "
+                f"({size_text(gone['fileBytes'])}) removed."
+            )
+            st.rerun()

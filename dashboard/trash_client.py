@@ -1,0 +1,34 @@
+"""The trash from the dashboard, as the signed-in person: list, move, restore, purge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from dashboard.hub_client import _change, _post, _token, hub_url
+
+
+def entries(project: str | None = None) -> list[dict[str, Any]]:
+    """What is in the trash of the person's projects (or of one), newest first."""
+    found: list[dict[str, Any]] = _post(hub_url(), _token(), "Trash", {"project": project})["trash"]
+    return found
+
+
+def _changed(operation: str, field: str, variables: dict[str, Any]) -> dict[str, Any]:
+    done = _change(operation, field, variables)
+    st.cache_data.clear()  # lists read before the change must not show it
+    return done
+
+
+def move(kind: str, object_id: str) -> dict[str, Any]:
+    """``kind``: RUN, EXPERIMENT, PROJECT, DATASET or DATASET_VERSION."""
+    return _changed("MoveToTrash", "moveToTrash", {"kind": kind, "id": object_id})
+
+
+def restore(entry_id: str) -> dict[str, Any]:
+    return _changed("RestoreFromTrash", "restoreFromTrash", {"id": entry_id})
+
+
+def purge(entry_id: str) -> dict[str, Any]:
+    return _changed("PurgeFromTrash", "purgeFromTrash", {"id": entry_id})

@@ -1,0 +1,118 @@
+"""The trash on the dashboard (AppTest against a live hub): moving a run there from its page,
+restoring it there or from Settings, and purging with a confirmation."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+import hub
+from tests.conftest import LiveHub, free_port
+from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, LAPTOP, ROOT
+from tests.dashboard.test_pages import assert_clean, labelled, open_page
+from tests.processes import streamlit
+
+
+@pytest.fixture
+def trash_hub(hub_server: LiveHub, monkeypatch: pytest.MonkeyPatch) -> LiveHub:
+    monkeypatch.setenv("SALON_URL", hub_server.url)
+    monkeypatch.setenv("SALON_TOKEN", hub_server.token)
+    return hub_server
+
+
+def a_run(live: LiveHub, name: str) -> str:
+    run = hub.init(
+        project="vision",
+        experiment="detector",
+        name=name,
+        url=live.url,
+        token=live.token,
+        capture_environment=False,
+    )
+    for step in range(5):
+        run.log({"loss": 1.0 / (step + 1)}, step=step)
+    run.finish()
+    return run.id
+
+
+def texts(app) -> str:  # type: ignore[no-untyped-def]
+    return " ".join(
+        [m.value for m in app.markdown]
+        + [s.value for s in app.success]
+        + [t.value for t in app.title]
+    )
+
+
+def test_a_run_is_moved_to_the_trash_from_its_page_and_restored_there(trash_hub: LiveHub) -> None:
+    run_id = a_run(trash_hub, "mistake")
+    app = open_page("run", id=run_id)
+    assert_clean(app)
+    app.button(key="trash-run").click().run()
+    assert_clean(app)
+    assert "Run mistake is in the trash" in texts(app)
+    labelled(app.button, "Restore it").click().run()
+    assert_clean(app)
+    assert "mistake" in [t.value for t in app.title]
+
+
+def test_settings_lists_the_trash_restores_and_purges_only_when_confirmed(
+    trash_hub: LiveHub,
+) -> None:
+    kept, gone = a_run(trash_hub, "kept-run"), a_run(trash_hub, "gone-run")
+    for run_id in (kept, gone):
+        app = open_page("run", id=run_id)
+        app.button(key="trash-run").click().run()
+        assert_clean(app)
+
+    app = open_page("settings")
+    assert_clean(app)
+    table = app.dataframe[-1].value
+    assert sorted(table["name"]) == ["gone-run", "kept-run"]
+    assert set(table["with it"]) == {"1 run"} and set(table["moved by"]) == {"admin"}
+    entry = labelled(app.selectbox, "Entry")
+    entry.select(next(o for o in entry.options if o.startswith("run kept-run")))
+    labelled(app.button, "Restore").click().run()
+    assert_clean(app)
+    assert list(app.dataframe[-1].value["name"]) == ["gone-run"]
+
+    labelled(app.button, "Purge now").click().run()  # not confirmed: nothing happens
+    assert any("Tick the box" in w.value for w in app.warning)
+    assert list(app.dataframe[-1].value["name"]) == ["gone-run"]
+    labelled(app.checkbox, "Yes, purge it for good (this cannot be undone)").check()
+    labelled(app.button, "Purge now").click().run()
+    assert_clean(app)
+    assert any("The trash is empty" in i.value for i in app.info)
+    assert "kept-run" in [t.value for t in open_page("run", id=kept).title]
+    missing = open_page("run", id=gone)
+    assert any("no run with id" in w.value for w in missing.warning)
+
+
+@pytest.mark.slow
+def test_moving_a_run_to_the_trash_and_back_in_a_browser(
+    hub_server: LiveHub, tmp_path: Path
+) -> None:
+    """The same walk in headless Chromium: the Trash button's popover, the confirmation, the
+    run gone from its page, and Restore bringing it back."""
+    run_id = a_run(hub_server, "browser-run")
+    env = {**os.environ, "SALON_URL": hub_server.url, "SALON_TOKEN": hub_server.token}
+    with (
+        streamlit(ROOT / "dashboard" / "app.py", free_port(), env, tmp_path / "log", ROOT) as url,
+        sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=LAPTOP)
+            page.goto(f"{url}/run?id={run_id}")
+            page.get_by_role("heading", name="browser-run").wait_for(timeout=60_000)
+            page.get_by_role("button", name="Trash").click()
+            page.get_by_role("button", name="Move to trash").click()
+            page.get_by_text("Run browser-run is in the trash").wait_for(timeout=30_000)
+            page.screenshot(path=str(tmp_path / "trashed.png"))
+            page.get_by_role("button", name="Restore it").click()
+            page.get_by_role("heading", name="browser-run").wait_for(timeout=30_000)
+            assert page.locator('[data-testid="stException"]').count() == 0
+        finally:
+            browser.close()
