@@ -33,6 +33,7 @@ from hub.api.discussions import (
     DiscussionMutations,
     DiscussionQueries,
 )
+from hub.api.holds import HoldMutations, HoldQueries
 from hub.api.lineage import LineageMutations
 from hub.api.live import Subscription
 from hub.api.metrics import FLOAT_LIST, FloatList, MetricQueries
@@ -73,6 +74,7 @@ class Query(
     PeopleQueries,
     AuditQueries,
     TrashQueries,
+    HoldQueries,
 ):
     @strawberry.field(description="The hub's version.")
     def version(self) -> str:
@@ -97,6 +99,7 @@ class Mutation(
     ShareLinkMutations,
     PeopleMutations,
     TrashMutations,
+    HoldMutations,
 ):
     pass
 

@@ -77,10 +77,14 @@ class PurgeType:
     points: float = strawberry.field(description="Metric points removed.")
     files: int = strawberry.field(description="Stored files no remaining object used.")
     file_bytes: float = strawberry.field(description="Their size in bytes.")
+    held: list[TrashEntryType] = strawberry.field(
+        description="Entries that were due but stay in the trash: a legal hold covers them."
+    )
 
     @classmethod
     def of(cls, purged: Purged, days: int) -> PurgeType:
         return cls(
+            held=[TrashEntryType.of(entry, days) for entry, _ in purged.held],
             entries=[TrashEntryType.of(entry, days) for entry in purged.entries],
             objects=_counts(purged.objects),
             points=float(purged.points),

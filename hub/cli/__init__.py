@@ -77,6 +77,7 @@ app.add_typer(work.notebook_app, name="notebook")
 app.add_typer(work.job_app, name="job")
 app.add_typer(database.db_app, name="db")
 app.add_typer(lifecycle.trash_app, name="trash")
+app.add_typer(lifecycle.hold_app, name="hold")
 app.command("gc")(lifecycle.gc)
 
 

@@ -1,5 +1,5 @@
-"""``salon trash|gc``: the trash (list, move, restore, purge) and garbage collection, through
-the hub."""
+"""``salon trash|gc|hold``: the trash (list, move, restore, purge), garbage collection and
+legal holds, through the hub."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import typer
 from hub.cli.common import JsonOption, call, connect, fail, print_json
 
 trash_app = typer.Typer(help="The trash: what was moved there comes back until it is purged.")
+hold_app = typer.Typer(help="Legal holds: nothing they cover is purged or erased (officers).")
 
 GARBAGE = """mutation($dry: Boolean!) { collectGarbage(dryRun: $dry) { __typename
   ... on Garbage { dryRun orphanFiles orphanBytes totalBytes
     purge { entries { id kind label trashedBy trashedAt } objects { kind count } points files
-      fileBytes } }
+      fileBytes held { id kind label } } }
   ... on Error { message } } }"""
 
 
@@ -127,4 +128,56 @@ def gc(
         typer.echo(
             f"  {entry['kind'].lower():<15} {entry['label']} (trashed by {entry['trashedBy']} "
             f"on {entry['trashedAt'][:10]})"
+        )
+    if purge["held"]:
+        held = ", ".join(entry["label"] for entry in purge["held"])
+        typer.echo(f"Kept by a legal hold, although due: {held}.")
+
+
+HOLD_FIELDS = "id kind label reason placedBy placedAt releasedBy releasedAt"
+PLACE = f"""mutation($kind: HoldKind!, $name: String!, $reason: String!, $project: String) {{
+  placeLegalHold(kind: $kind, name: $name, reason: $reason, project: $project) {{
+    __typename ... on LegalHold {{ {HOLD_FIELDS} }} ... on Error {{ message }} }} }}"""
+RELEASE = f"""mutation($id: ID!) {{ releaseLegalHold(id: $id) {{
+  __typename ... on LegalHold {{ {HOLD_FIELDS} }} ... on Error {{ message }} }} }}"""
+HOLDS = f"query($all: Boolean!) {{ legalHolds(released: $all) {{ {HOLD_FIELDS} }} }}"
+
+
+@hold_app.command("place")
+def hold_place(
+    kind: Annotated[str, typer.Argument(help="project, dataset or person")],
+    name: Annotated[str, typer.Argument(help="The project's, dataset's or account's name.")],
+    reason: Annotated[str, typer.Option(help="What the hold is for (a matter, a request).")],
+    project: Annotated[str | None, typer.Option(help="The dataset's project.")] = None,
+) -> None:
+    """Place a legal hold: purging and erasing what it covers is refused until released."""
+    variables = {"kind": kind.upper(), "name": name, "reason": reason, "project": project}
+    hold = call(PLACE, variables, "placeLegalHold")
+    typer.echo(f"Placed a legal hold on {hold['kind'].lower()} {hold['label']}: {hold['id']}.")
+
+
+@hold_app.command("release")
+def hold_release(hold_id: Annotated[str, typer.Argument(help="The hold's id.")]) -> None:
+    """Release a legal hold."""
+    hold = call(RELEASE, {"id": hold_id}, "releaseLegalHold")
+    typer.echo(f"Released the legal hold on {hold['kind'].lower()} {hold['label']}.")
+
+
+@hold_app.command("list")
+def hold_list(
+    released: Annotated[bool, typer.Option("--all", help="Released holds too.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Legal holds in force (with --all, released ones too), newest first."""
+    found: list[dict[str, Any]] = connect().query(HOLDS, {"all": released})["legalHolds"]
+    if as_json:
+        print_json(found)
+        return
+    if not found:
+        typer.echo("No legal holds.")
+    for hold in found:
+        state = f"released by {hold['releasedBy']}" if hold["releasedAt"] else "in force"
+        typer.echo(
+            f"{hold['id']}  {hold['kind'].lower():<8} {hold['label']}  {hold['reason']!r} "
+            f"(placed by {hold['placedBy']} on {hold['placedAt'][:10]}; {state})"
         )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
+HOLD_KINDS = ("project", "dataset", "person")  # what a legal hold can cover
+
 # What can be moved to the trash, and what each holds (hidden, restored and purged with it).
 TRASH_KINDS = ("project", "experiment", "run", "dataset", "dataset_version")
 
@@ -32,3 +34,27 @@ class Purged:
     points: int  # metric points
     files: tuple[str, ...]  # content-addressed objects no remaining row refers to
     file_bytes: int
+    held: tuple[tuple[TrashEntry, LegalHold], ...] = ()  # due, but kept by a legal hold
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LegalHold:
+    """A hold on a project, a dataset or a person: nothing it covers is purged or erased
+    while it is not released."""
+
+    id: str
+    kind: str  # one of HOLD_KINDS
+    object_id: str
+    label: str
+    reason: str
+    placed_by: str
+    placed_at: datetime
+    released_by: str | None = None
+    released_at: datetime | None = None
+
+    def describe(self) -> str:
+        """The hold in words, for the message of what it refuses."""
+        return (
+            f"legal hold on {self.kind} {self.label} ({self.reason!r}, placed by "
+            f"{self.placed_by} on {self.placed_at:%Y-%m-%d})"
+        )

@@ -25,6 +25,7 @@ from hub.store.comments import CommentStore
 from hub.store.database import Cursor, Database
 from hub.store.datasets import DatasetStore
 from hub.store.failures import FailureStore
+from hub.store.holds import HoldStore
 from hub.store.leases import LeaseStore
 from hub.store.logged_models import LoggedModelStore
 from hub.store.metrics import MetricStore
@@ -88,6 +89,7 @@ class Store:
         self.secrets = SecretStore(db)
         self.failures = FailureStore(db)
         self.trash = TrashStore(db)
+        self.holds = HoldStore(db)
 
     def referenced_objects_sync(self) -> set[str]:
         """Every object a dataset version or an artifact refers to (in the trash or not)."""

@@ -318,8 +318,11 @@ class DatasetStore:
             ),
         )
 
-    async def by_name(self, project_id: str, name: str) -> DatasetRecord | None:
-        return await self._db.read(_dataset_by_name, project_id, name)
+    async def by_name(
+        self, project_id: str, name: str, *, trashed: bool = False
+    ) -> DatasetRecord | None:
+        """The project's dataset called ``name``; one in the trash only with ``trashed``."""
+        return await self._db.read(_dataset_by_name, project_id, name, trashed)
 
     async def of_projects(self, project_ids: list[str]) -> list[DatasetRecord]:
         rows = await self._db.read(

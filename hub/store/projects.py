@@ -118,8 +118,9 @@ class ProjectStore:
         """Store a project with its first member, or return the existing one of the same name."""
         return await self._db.audited_write(audit, insert_project, record, owner)
 
-    async def by_name(self, name: str) -> ProjectRecord | None:
-        return await self._db.read(project_by_name, name)
+    async def by_name(self, name: str, *, trashed: bool = False) -> ProjectRecord | None:
+        """The project called ``name``; one in the trash only with ``trashed``."""
+        return await self._db.read(project_by_name, name, trashed)
 
     async def experiment_by_name(self, project_id: str, name: str) -> ExperimentRecord | None:
         return await self._db.read(experiment_by_name, project_id, name)

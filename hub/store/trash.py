@@ -20,6 +20,7 @@ from hub.errors import Conflict, NotFound
 from hub.store._rows import among, to_naive, to_utc
 from hub.store.database import Cursor, Database
 from hub.store.hidden import live
+from hub.store.holds import holding
 
 # What an object holds: hidden with it by one entry (unless an entry of their own hid them).
 _HOLDS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -321,11 +322,21 @@ def _purge(
     entry_ids: list[str],
     drop_points: Callable[[Cursor, str, list[Any]], None],
     dry_run: bool,
+    refuse_held: bool,
 ) -> Purged:
     entries = _with_contents(cur, entry_ids)
     listed = _entries(cur, f"id IN {among(entries)}", entries) if entries else []
+    blocked = holding(cur, [entry.id for entry in listed])
+    if blocked and refuse_held:
+        entry = next(entry for entry in listed if entry.id in blocked)
+        raise Conflict(
+            f"Purging {entry.label} is refused: a {blocked[entry.id].describe()} covers it. "
+            "It stays in the trash until the hold is released."
+        )
+    held = tuple((entry, blocked[entry.id]) for entry in listed if entry.id in blocked)
+    listed = [entry for entry in listed if entry.id not in blocked]
     if not listed:
-        return Purged((), (), 0, (), 0)
+        return Purged((), (), 0, (), 0, held)
     entries = [entry.id for entry in listed]
     objects, points = _counts(cur, entries)
     files = _files_of(cur, entries)
@@ -343,7 +354,7 @@ def _purge(
         cur.execute(f"DELETE FROM trash WHERE id IN {among(entries)}", entries)
         gone = _unreferenced(cur, files, [])
     files_gone = tuple(digest for digest, _ in gone)
-    return Purged(tuple(listed), objects, points, files_gone, sum(size for _, size in gone))
+    return Purged(tuple(listed), objects, points, files_gone, sum(size for _, size in gone), held)
 
 
 def _unreferenced(
@@ -411,17 +422,25 @@ class TrashStore:
         return await self._db.audited_write(audit, _restore, entry_id)
 
     async def purge(
-        self, entry_ids: list[str], *, audit: Callable[[Purged], Sequence[EventDraft]]
+        self,
+        entry_ids: list[str],
+        *,
+        audit: Callable[[Purged], Sequence[EventDraft]],
+        refuse_held: bool = True,
     ) -> Purged:
         """Delete the rows of the entries' objects (and of entries inside purged projects),
-        in one transaction. Entries purged or restored meanwhile are left out."""
-        purged = await self._db.audited_write(audit, _purge, entry_ids, self._db.drop_points, False)
+        in one transaction. Entries purged or restored meanwhile are left out; entries a
+        legal hold covers are refused (Conflict naming the hold), or with ``refuse_held``
+        false left in the trash and listed in ``held``."""
+        purged = await self._db.audited_write(
+            audit, _purge, entry_ids, self._db.drop_points, False, refuse_held
+        )
         await self._db.drop_purged_points()
         return purged
 
     async def would_purge(self, entry_ids: list[str]) -> Purged:
         """What :meth:`purge` would remove now."""
-        return await self._db.read(_purge, entry_ids, self._db.drop_points, True)
+        return await self._db.read(_purge, entry_ids, self._db.drop_points, True, False)
 
     async def referenced(self, digests: list[str]) -> set[str]:
         """Those of ``digests`` some row still refers to."""

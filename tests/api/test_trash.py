@@ -1,5 +1,6 @@
 """The trash on a real hub: from Python, GraphQL and the command line; a share link to a
-trashed run stops showing it; bad, unauthorized and concurrent requests; garbage collection."""
+trashed run stops showing it; bad, unauthorized and concurrent requests; legal holds; garbage
+collection."""
 
 from __future__ import annotations
 
@@ -180,6 +181,24 @@ def test_the_command_line_lists_moves_purges_and_collects_garbage(
         token=person(hub_server, "eddie", "editor", "vision"),
     )
     assert refused.returncode == 1 and "needs maintainer" in refused.stderr
+    placed = ok(
+        salon(
+            hub_server,
+            "hold",
+            "place",
+            "dataset",
+            "claims",
+            "--project",
+            "vision",
+            "--reason",
+            "subject request 7",
+        )
+    )
+    hold_id = placed.rsplit(": ", 1)[1].strip(" .\n")
+    held = salon(hub_server, "trash", "purge", entry_id, "--yes")
+    assert held.returncode == 1 and "legal hold on dataset vision/claims" in held.stderr
+    assert "subject request 7" in ok(salon(hub_server, "hold", "list"))
+    ok(salon(hub_server, "hold", "release", hold_id))
     purged = ok(salon(hub_server, "trash", "purge", entry_id, "--yes"))
     assert "Purged claims: 1 dataset, 1 dataset version, 0 metric points, 1 files" in purged
     assert not any(objects.glob("*/*.parquet")), "the purged version's file is still stored"

@@ -14,7 +14,7 @@ from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.services.collaboration import activity
 from hub.services.data import dataset_uploads, datasets
 from hub.services.identity import accounts, tokens
-from hub.services.lifecycle import trash
+from hub.services.lifecycle import holds, trash
 from hub.services.policy import access
 from hub.services.policy.principal import SYSTEM, Principal
 from hub.services.tracking import projects, runs
@@ -301,3 +301,63 @@ def test_a_trashed_project_hides_everything_in_it_and_a_purge_leaves_no_row(
     )
     assert set(left.values()) == {0}, left
     assert [p.name for p in run(projects.list_projects(store, ana))] == ["other"]
+
+
+def test_a_legal_hold_stops_purging_what_it_covers_until_released(
+    store: Store, team: dict[str, Principal], tmp_path: Path
+) -> None:
+    ana, ben = team["ana"], team["ben"]
+    officer = run(accounts.create_user(store, SYSTEM, "olga", PASSWORD, is_compliance=True))
+    olga = run(tokens.principal_for_user(store, officer, auth_method="session", auth_id=None))
+    bens = start(store, ben, "baseline", "bens")
+    anas = start(store, ana, "baseline", "anas")
+    bens_entry = run(trash.move_to_trash(store, ana, "run", bens))
+    anas_entry = run(trash.move_to_trash(store, ana, "run", anas))
+
+    with pytest.raises(Forbidden, match="compliance officers"):
+        run(holds.place(store, ben, "person", "ben", "matter 12"))
+    with pytest.raises(InvalidInput, match="Say what the hold is for"):
+        run(holds.place(store, olga, "person", "ben", "  "))
+    with pytest.raises(InvalidInput, match="nobody called"):
+        run(holds.place(store, olga, "person", "nobody", "matter 12"))
+    hold = run(holds.place(store, olga, "person", "ben", "matter 12"))
+    with pytest.raises(Conflict, match="already a legal hold on person ben"):
+        run(holds.place(store, olga, "person", "ben", "again"))
+
+    with pytest.raises(Conflict, match=r"legal hold on person ben \('matter 12', placed by olga"):
+        run(trash.purge(store, ana, bens_entry.id, recent=0))
+    due = run(trash.purge_expired(store, 0, recent=0))  # the hub's purge: held ones stay
+    assert [e.id for e in due.entries] == [anas_entry.id]
+    assert [(e.id, h.id) for e, h in due.held] == [(bens_entry.id, hold.id)]
+    assert [e.id for e in run(trash.trash_of(store, ana))] == [bens_entry.id]
+
+    project_hold = run(holds.place(store, olga, "project", "vision", "audit 2026"))
+    run(holds.release(store, olga, hold.id))
+    with pytest.raises(Conflict, match="legal hold on project vision"):
+        run(trash.purge(store, ana, bens_entry.id, recent=0))
+    run(holds.release(store, olga, project_hold.id))
+    with pytest.raises(Conflict, match="released by olga already"):
+        run(holds.release(store, olga, project_hold.id))
+    run(trash.purge(store, ana, bens_entry.id, recent=0))
+    assert run(holds.listed(store, olga)) == []
+    assert len(run(holds.listed(store, olga, released=True))) == 2
+
+
+def test_a_hold_on_a_dataset_in_the_trash_keeps_it_and_its_versions(
+    store: Store, team: dict[str, Principal], tmp_path: Path
+) -> None:
+    ana = team["ana"]
+    source = tmp_path / "claims.csv"
+    source.write_text("customer_id,amount\nC-1,10\n")
+    settings = Settings(data_dir=tmp_path)
+    run(dataset_uploads.upload(store, settings, ana, "vision", "claims", source, source.name))
+    found = run(datasets.find(store, ana, "vision", "claims"))
+    version = run(datasets.versions(store, found))[0]
+    version_entry = run(trash.move_to_trash(store, ana, "dataset_version", version.id))
+    with pytest.raises(Conflict, match="already in the trash"):
+        run(trash.move_to_trash(store, ana, "dataset_version", version.id))
+    entry = run(trash.move_to_trash(store, ana, "dataset", found.dataset.id))
+    run(holds.place(store, SYSTEM, "dataset", "claims", "subject request 7", project="vision"))
+    for held in (entry, version_entry):
+        with pytest.raises(Conflict, match="legal hold on dataset vision/claims"):
+            run(trash.purge(store, ana, held.id, recent=0))

@@ -165,7 +165,13 @@ async def purge(
     return purged
 
 
-async def _purge(store: Store, principal: Principal, entry_ids: list[str], recent: float) -> Purged:
+async def _purge(
+    store: Store,
+    principal: Principal,
+    entry_ids: list[str],
+    recent: float,
+    refuse_held: bool = True,
+) -> Purged:
     def events(purged: Purged) -> list[EventDraft]:
         return [
             audit.event(
@@ -179,7 +185,7 @@ async def _purge(store: Store, principal: Principal, entry_ids: list[str], recen
             for entry in purged.entries
         ]
 
-    purged = await store.trash.purge(entry_ids, audit=events)
+    purged = await store.trash.purge(entry_ids, audit=events, refuse_held=refuse_held)
     if purged.files:
         await asyncio.to_thread(store.objects.remove, list(purged.files), recent)
     return purged
@@ -194,9 +200,9 @@ async def purge_expired(
     store: Store, days: int, *, principal: Principal = SYSTEM, recent: float = RECENT
 ) -> Purged:
     """Purge every entry that stayed in the trash ``days`` days (by the hub itself, or an
-    admin's ``salon gc``)."""
+    admin's ``salon gc``); those a legal hold covers stay, listed in ``held``."""
     due = await store.trash.older_than(expiry(days))
-    return await _purge(store, principal, [entry.id for entry in due], recent)
+    return await _purge(store, principal, [entry.id for entry in due], recent, refuse_held=False)
 
 
 async def due(store: Store, days: int) -> Purged:
