@@ -352,8 +352,8 @@ def test_bad_input_gets_mlflows_error_codes_and_stores_nothing(hub_server: LiveH
         404,
         "RESOURCE_DOES_NOT_EXIST",
     )
-    refused(
-        rest(hub_server, "POST", f"{API}/runs/delete", json={"run_id": run_id}),
+    refused(  # renaming is not served (deleting is: the trash)
+        rest(hub_server, "POST", f"{API}/experiments/update", json={"experiment_id": "1"}),
         404,
         "ENDPOINT_NOT_FOUND",
     )
