@@ -23,7 +23,7 @@ from hub.services.policy import access
 from hub.services.policy.principal import SYSTEM
 from tests.api.test_datasets import person
 from tests.api.test_models import POLICY, as_person
-from tests.conftest import LiveHub, start_hub
+from tests.conftest import LiveHub, graphql_call, start_hub
 
 API = "/api/2.0/mlflow"
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
@@ -467,6 +467,44 @@ def test_the_promotion_gate_holds_for_mlflow_clients(
     assert "is in project mlflow, but model 'vision.detector' is in vision" in (
         wrong_project.value.message
     )
+
+
+def test_deleting_and_restoring_runs_and_experiments_go_through_the_trash(
+    hub_server: LiveHub, team: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", team["ana"])
+    client = MlflowClient(tracking_uri=hub_server.url)
+    experiment_id = client.create_experiment("vision/cleanup")
+    runs = [client.create_run(experiment_id, run_name=f"r{i}").info.run_id for i in range(3)]
+    for run_id in runs:
+        client.log_metric(run_id, "loss", 0.5, step=1)
+
+    def listed() -> list[str]:
+        return sorted(r.info.run_id for r in client.search_runs([experiment_id]))
+
+    client.delete_run(runs[0])
+    assert listed() == sorted(runs[1:])
+    entries = graphql_call(hub_server.url, team["ana"], "{ trash { kind label } }")["data"]
+    assert entries["trash"] == [{"kind": "RUN", "label": "r0"}]
+    client.restore_run(runs[0])
+    client.restore_run(runs[1])  # not in the trash: nothing to do, as in MLflow
+    assert listed() == sorted(runs)
+
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", team["vic"])  # a viewer may not delete
+    with pytest.raises(MlflowException, match="needs maintainer"):
+        MlflowClient(tracking_uri=hub_server.url).delete_run(runs[1])
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", team["mia"])
+    maintainer = MlflowClient(tracking_uri=hub_server.url)
+    maintainer.delete_experiment(experiment_id)
+    assert maintainer.get_experiment_by_name("vision/cleanup") is None
+    with pytest.raises(MlflowException, match="went to the trash with experiment cleanup"):
+        maintainer.restore_run(runs[2])
+    with pytest.raises(MlflowException, match="in the trash; restore it"):
+        maintainer.create_experiment("vision/cleanup")
+    maintainer.restore_experiment(experiment_id)
+    assert sorted(r.info.run_id for r in maintainer.search_runs([experiment_id])) == sorted(runs)
+    missing = rest(hub_server, "POST", f"{API}/runs/delete", team["mia"], json={"run_id": "nope"})
+    refused(missing, 404, "RESOURCE_DOES_NOT_EXIST")
 
 
 @pytest.fixture(autouse=True)

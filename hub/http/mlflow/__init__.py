@@ -34,6 +34,8 @@ def routes() -> list[BaseRoute]:
         ("experiments/get-by-name", tracking.get_experiment_by_name, (get,)),
         ("experiments/get", tracking.get_experiment, (get,)),
         ("experiments/create", tracking.create_experiment, (post,)),
+        ("experiments/delete", tracking.delete_experiment, (post,)),
+        ("experiments/restore", tracking.restore_experiment, (post,)),
         (
             "experiments/search",
             tracking.search_experiments,
@@ -45,6 +47,8 @@ def routes() -> list[BaseRoute]:
         ("runs/create", tracking.create_run, (post,)),
         ("runs/get", tracking.get_run, (get,)),
         ("runs/update", tracking.update_run, (post,)),
+        ("runs/delete", tracking.delete_run, (post,)),
+        ("runs/restore", tracking.restore_run, (post,)),
         ("runs/log-metric", tracking.log_metric, (post,)),
         ("runs/log-parameter", tracking.log_param, (post,)),
         ("runs/set-tag", tracking.set_tag, (post,)),

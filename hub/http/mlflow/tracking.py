@@ -31,6 +31,7 @@ from hub.http.mlflow.protocol import (
     text,
     whole,
 )
+from hub.services.lifecycle import trash
 from hub.services.policy.principal import Principal
 from hub.services.tracking import logged_models, metrics, mlflow_names, runs
 from hub.services.tracking.runs import NewRun
@@ -114,6 +115,22 @@ async def search_experiments(request: Request, fields: Fields) -> Fields:
     return answer
 
 
+async def delete_experiment(request: Request, fields: Fields) -> Fields:
+    """Moves the experiment and its runs to Salon's trash (restorable until purged)."""
+    store, settings, principal = parts(request)
+    ((_, experiment),) = await mlflow_names.experiments(
+        store, settings, principal, [text(fields, "experiment_id")], "trash.put"
+    )
+    await trash.move_to_trash(store, principal, "experiment", experiment.id)
+    return {}
+
+
+async def restore_experiment(request: Request, fields: Fields) -> Fields:
+    store, _, principal = parts(request)
+    await trash.restore_object(store, principal, "experiment", text(fields, "experiment_id"))
+    return {}
+
+
 # Runs ----------------------------------------------------------------------------------------
 
 
@@ -154,6 +171,19 @@ async def get_run(request: Request, fields: Fields) -> Fields:
     store, _, principal = parts(request)
     run = await runs.get_run(store, principal, _run_id(fields))
     return {"run": await _run_fields(store, principal, run)}
+
+
+async def delete_run(request: Request, fields: Fields) -> Fields:
+    """Moves the run to Salon's trash (restorable until purged)."""
+    store, _, principal = parts(request)
+    await trash.move_to_trash(store, principal, "run", _run_id(fields))
+    return {}
+
+
+async def restore_run(request: Request, fields: Fields) -> Fields:
+    store, _, principal = parts(request)
+    await trash.restore_object(store, principal, "run", _run_id(fields))
+    return {}
 
 
 async def update_run(request: Request, fields: Fields) -> Fields:

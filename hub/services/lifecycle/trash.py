@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from hub.clock import now
 from hub.domain.audit import EventDraft
 from hub.domain.lifecycle import TRASH_KINDS, Purged, TrashEntry
-from hub.errors import InvalidInput, NotFound
+from hub.errors import Conflict, InvalidInput, NotFound
 from hub.ids import new_id
 from hub.services.policy import audit, feed, permissions
 from hub.services.policy.permissions import MANAGE, READ, WRITE
@@ -128,6 +128,28 @@ async def restore(store: Store, principal: Principal, entry_id: str) -> TrashEnt
         ),
     ]
     return await audit.change(store, events, store.trash.restore(entry_id, audit=events))
+
+
+async def restore_object(
+    store: Store, principal: Principal, kind: str, object_id: str
+) -> TrashEntry | None:
+    """Restore the entry that put this object in the trash (MLflow's ``restore_run`` and
+    ``restore_experiment`` name the object, not the entry). An object that is not in the
+    trash is left as it is (None); one that went with its experiment or project is
+    Conflict, naming what to restore instead."""
+    entry = await store.trash.hiding(kind, object_id)
+    if entry is None:
+        await _find(store, principal, kind, object_id)  # NotFound unless it exists for them
+        return None
+    if entry.object_id != object_id:
+        await _entry(store, principal, entry.id, "trash.restore")
+        noun = entry.kind.replace("_", " ")
+        raise Conflict(
+            f"This {kind.replace('_', ' ')} went to the trash with {noun} {entry.label}; "
+            f"restore that.",
+            field="id",
+        )
+    return await restore(store, principal, entry.id)
 
 
 async def trash_of(
