@@ -4,6 +4,7 @@ audit trail still matches the data exactly (same-transaction events, valid hash 
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import os
 import signal
@@ -372,3 +373,87 @@ def test_audit_verify_refuses_a_folder_without_a_store(tmp_path: Path) -> None:
         assert "intact" not in done.stdout
         present = sorted(p.name for p in folder.rglob("*")) if folder.exists() else None
         assert present == ([] if folder.name == "empty" else None), present
+
+
+PURGE = """mutation($id: ID!) { purgeFromTrash(entryId: $id) { __typename } }"""
+TRASH = """mutation($id: ID!) { moveToTrash(kind: EXPERIMENT, id: $id) {
+  __typename ... on TrashEntry { id } } }"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.02, 0.15, 0.4])
+def test_kill_9_mid_purge_leaves_the_old_state_or_the_new_one(
+    tmp_path: Path, started: list[subprocess.Popen[bytes]], delay: float
+) -> None:
+    """A purge of an experiment whose runs hold 600,000 points, cut by SIGKILL after
+    ``delay``: afterwards the entry and every row of it are there, or none is; the chain
+    verifies either way."""
+    data_dir, log = tmp_path / "data", tmp_path / "hub.log"
+    hub, url = serve(data_dir, log, started)
+    run_ids = []
+    for number in range(3):
+        run = graphql_call(url, TOKEN, CREATE, {"name": f"doomed-{number}"})["data"]["createRun"]
+        run_ids.append(run["id"])
+        for part in range(4):
+            stored = httpx.post(
+                f"{url}/api/v1/runs/{run['id']}/metrics",
+                params={"batch_id": f"{number}-{part}"},
+                content=ipc(50_000, part * 50_000),
+                headers={"Authorization": f"Bearer {TOKEN}"},
+                timeout=TIMEOUT,
+            )
+            assert stored.status_code == 200, stored.text
+    experiment = graphql_call(
+        url,
+        TOKEN,
+        "query($id: ID!) { run(id: $id) { ... on Run { experiment { id } } } }",
+        {"id": run_ids[0]},
+    )["data"]["run"]["experiment"]["id"]
+    entry = graphql_call(url, TOKEN, TRASH, {"id": experiment})["data"]["moveToTrash"]["id"]
+
+    def purge() -> None:
+        with contextlib.suppress(httpx.HTTPError):  # the hub died under it
+            httpx.post(
+                f"{url}/graphql",
+                json={"query": PURGE, "variables": {"id": entry}},
+                headers={"Authorization": f"Bearer {TOKEN}"},
+                timeout=TIMEOUT,
+            )
+
+    asking = threading.Thread(target=purge)
+    asking.start()
+    time.sleep(delay)
+    os.kill(hub.pid, signal.SIGKILL)
+    hub.wait(timeout=20)
+    asking.join(timeout=40)
+
+    store = open_store(data_dir / "salon.duckdb")
+    try:
+        assert store.audit.verify_sync([]).ok
+        left = {
+            "entry": rows(store, "SELECT count(*) FROM trash WHERE id = ?", entry)[0][0],
+            "runs": rows(store, "SELECT count(*) FROM runs WHERE name LIKE 'doomed-%'")[0][0],
+            "summaries": rows(store, "SELECT count(*) FROM metric_summaries")[0][0],
+            "points": rows(store, "SELECT count(*) FROM metrics")[0][0],
+            "batches": rows(store, "SELECT count(*) FROM ingest_batches")[0][0],
+            "experiment": rows(store, "SELECT count(*) FROM experiments WHERE id = ?", experiment)[
+                0
+            ][0],
+        }
+        purges = allow_events(store, "trash.purge")
+        if left["entry"]:
+            assert left == {
+                "entry": 1,
+                "runs": 3,
+                "summaries": 3,
+                "points": 600_000,
+                "batches": 12,
+                "experiment": 1,
+            }, left
+            assert purges == []
+        else:
+            assert set(left.values()) == {0}, left
+            assert purges == [(experiment, 4)]  # the experiment and its three runs
+        print(f"after {delay}s: {'purged' if not left['entry'] else 'not purged'}")
+    finally:
+        store.close()
