@@ -22,7 +22,18 @@ from hub.auth.provider import Provider
 from hub.auth.routes import SignIn, auth_routes
 from hub.auth.sessions import Sessions, discover
 from hub.errors import SalonError
-from hub.http import audit, backups, datasets, health, metrics, mlflow, prometheus, reviews, share
+from hub.http import (
+    audit,
+    backups,
+    datasets,
+    health,
+    metrics,
+    mlflow,
+    privacy,
+    prometheus,
+    reviews,
+    share,
+)
 from hub.http.auth import AuthMiddleware
 from hub.http.body import GraphQLBodyLimit
 from hub.http.errors import salon_error_handler, unexpected_error_handler
@@ -139,6 +150,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             Route("/api/v1/runs/{run_id}/metrics", metrics.ingest_metrics, methods=["POST"]),
             Route("/api/v1/metrics", metrics.metric_history, methods=["GET"]),
             Route("/api/v1/audit/export", audit.export, methods=["GET"]),
+            Route("/api/v1/people/{name}/export", privacy.export, methods=["GET"]),
             Route("/api/v1/backups", backups.create, methods=["POST"]),
             Route(
                 "/api/v1/projects/{project}/datasets/{dataset}/versions",

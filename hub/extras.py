@@ -24,6 +24,7 @@ EXTRA_OF = {
     "authlib": "server",
     "joserfc": "server",
     "argon2": "server",
+    "cryptography": "server",
     "limits": "server",
     "multipart": "server",
     "itsdangerous": "server",

@@ -251,7 +251,7 @@ class PeopleMutations:
     async def set_user_disabled(self, info: Info, name: str, disabled: bool) -> UserResult:
         ctx = info.context
         work = accounts.set_disabled(ctx.store, ctx.principal, name, disabled)
-        return await result_of(work, _forgetting(info, _user))
+        return await result_of(work, forgetting(info, _user))
 
     @strawberry.mutation(description="Set a password: your own, or anyone's as a site admin.")
     async def set_password(self, info: Info, name: str, password: str) -> UserResult:
@@ -269,13 +269,13 @@ class PeopleMutations:
     async def add_group_member(self, info: Info, group: str, user: str) -> GroupResult:
         ctx = info.context
         work = accounts.add_member(ctx.store, ctx.principal, group, user)
-        return await result_of(work, _forgetting(info, GroupType.of))
+        return await result_of(work, forgetting(info, GroupType.of))
 
     @strawberry.mutation(description="Take a person out of a group (site admins).")
     async def remove_group_member(self, info: Info, group: str, user: str) -> GroupResult:
         ctx = info.context
         work = accounts.remove_member(ctx.store, ctx.principal, group, user)
-        return await result_of(work, _forgetting(info, GroupType.of))
+        return await result_of(work, forgetting(info, GroupType.of))
 
     @strawberry.mutation(
         description="Give a person or group a role on a project (maintainers; admins for admin "
@@ -299,7 +299,7 @@ def _user(record: UserRecord) -> UserType:
     return UserType.of(record, show_email=True)
 
 
-def _forgetting(info: Info, wrap: Callable[[T], R]) -> Callable[[T], R]:
+def forgetting(info: Info, wrap: Callable[[T], R]) -> Callable[[T], R]:
     """``wrap``, after dropping cached principals: a change to who is in which group, or who
     is disabled, takes effect on the next request."""
 

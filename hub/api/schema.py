@@ -41,6 +41,7 @@ from hub.api.model_cards import ModelCardMutations, ModelCardQueries
 from hub.api.models import ModelMutations, ModelQueries
 from hub.api.pages import PageMutations, PageQueries
 from hub.api.people import PeopleMutations, PeopleQueries
+from hub.api.privacy import PrivacyMutations
 from hub.api.projects import ProjectQueries
 from hub.api.reviews import ReviewMutations, ReviewQueries
 from hub.api.runs import RunMutations, RunQueries
@@ -100,6 +101,7 @@ class Mutation(
     PeopleMutations,
     TrashMutations,
     HoldMutations,
+    PrivacyMutations,
 ):
     pass
 

@@ -1,8 +1,9 @@
-"""``salon trash|gc|hold``: the trash (list, move, restore, purge), garbage collection and
-legal holds, through the hub."""
+"""``salon trash|gc|hold|privacy``: the trash (list, move, restore, purge), garbage collection,
+legal holds and a person's rights (export, erasure), through the hub."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -181,3 +182,43 @@ def hold_list(
             f"{hold['id']}  {hold['kind'].lower():<8} {hold['label']}  {hold['reason']!r} "
             f"(placed by {hold['placedBy']} on {hold['placedAt'][:10]}; {state})"
         )
+
+
+privacy_app = typer.Typer(help="A person's rights: export their data, erase them (officers).")
+ERASE = """mutation($name: String!) { erasePerson(name: $name) { __typename
+  ... on Erasure { pseudonym erasedAt changes { section count } } ... on Error { message } } }"""
+
+
+@privacy_app.command("export")
+def privacy_export(
+    user: Annotated[str, typer.Argument(help="The person's account name.")],
+    out: Annotated[Path, typer.Option("--out", help="The archive to write (.zip).")],
+) -> None:
+    """Everything Salon holds about a person, as one ZIP of JSON files (admins and compliance
+    officers). The file appears only once whole."""
+    from urllib.parse import quote
+
+    partial = out.with_name(out.name + ".part")
+    response = _hub_call(
+        lambda: connect().connection.send("GET", f"/api/v1/people/{quote(user)}/export")
+    )
+    partial.write_bytes(response.content)
+    partial.replace(out)
+    typer.echo(
+        f"Wrote everything Salon holds about {user} to {out} ({_size(len(response.content))})."
+    )
+
+
+@privacy_app.command("erase")
+def privacy_erase(
+    user: Annotated[str, typer.Argument(help="The person's account name.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
+) -> None:
+    """Erase a person: their account becomes a pseudonym ("former member 7"), their name is
+    replaced where Salon stored it, what only concerned them is deleted, and the addresses the
+    audit trail recorded for them become unreadable; the trail still verifies."""
+    if not yes:
+        typer.confirm(f"Erase {user} for good? This cannot be undone.", abort=True)
+    done = call(ERASE, {"name": user}, "erasePerson")
+    changed = sum(change["count"] for change in done["changes"])
+    typer.echo(f"Erased {user}: now {done['pseudonym']} ({changed:,} rows changed).")

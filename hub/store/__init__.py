@@ -33,6 +33,7 @@ from hub.store.models import ModelStore
 from hub.store.oauth import OAuthStore
 from hub.store.objects import BucketObjects, FolderObjects, ObjectStore
 from hub.store.pages import PageStore
+from hub.store.privacy import PrivacyStore
 from hub.store.projects import ProjectStore
 from hub.store.remote import S3, RemoteError, S3Access
 from hub.store.reviews import ReviewStore
@@ -90,6 +91,7 @@ class Store:
         self.failures = FailureStore(db)
         self.trash = TrashStore(db)
         self.holds = HoldStore(db)
+        self.privacy = PrivacyStore(db)
 
     def referenced_objects_sync(self) -> set[str]:
         """Every object a dataset version or an artifact refers to (in the trash or not)."""

@@ -79,7 +79,7 @@ def among(values: Sequence[Any]) -> str:
     return "(" + ", ".join("?" * len(values)) + ")" if values else "(NULL)"
 
 
-def affected(cursor: Any, statement: str, params: Sequence[Any] = ()) -> int:
+def affected(cursor: Any, statement: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
     """How many rows an UPDATE or DELETE changed (both backends answer it; a PostgreSQL table
     takes no RETURNING clause through DuckDB)."""
     row = cursor.execute(statement, params).fetchone()

@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from hub.domain.audit import AuditDraft, AuditEvent, AuditQuery, ChainReport
 from hub.store._rows import to_naive, to_utc
+from hub.store.person_keys import every_key, keys_for, seal, unseal
 
 if TYPE_CHECKING:
     from hub.store.database import Database
@@ -43,6 +44,7 @@ _FIELDS = (
     "row_count",
 )
 _COLUMNS = "seq, occurred_at, " + ", ".join(_FIELDS) + ", prev_hash, hash"
+_ADDRESS = _FIELDS.index("address")
 OUTCOMES = ("allow", "deny", "error")
 Cursor = duckdb.DuckDBPyConnection
 
@@ -76,10 +78,13 @@ def append(cur: Cursor, head: Head, drafts: Sequence[AuditDraft], at: datetime) 
     seq, prev = head.seq, head.hash
     stamp = to_naive(at)
     assert stamp is not None
+    keys = keys_for(cur, (d.actor_id for d in drafts if d.address), create=True)
     rows = []
     for draft in drafts:
         seq += 1
         values = [getattr(draft, name) for name in _FIELDS]
+        if draft.address:  # the person's own key seals it: see person_keys
+            values[_ADDRESS] = seal(keys[draft.actor_id], draft.address)
         digest = event_hash(prev, seq, stamp, values)
         rows.append([seq, stamp, *values, prev, digest])
         prev = digest
@@ -159,7 +164,8 @@ def _where(query: AuditQuery) -> tuple[str, list[Any]]:
 
 
 def search(cur: Cursor, query: AuditQuery, limit: int, before_seq: int | None) -> list[AuditEvent]:
-    """Newest first; ``before_seq`` continues a page."""
+    """Newest first; ``before_seq`` continues a page. Addresses are read with their actor's
+    key ("(erased)" once it is destroyed)."""
     where, params = _where(query)
     if before_seq is not None:
         where += " AND seq < ?"
@@ -168,19 +174,37 @@ def search(cur: Cursor, query: AuditQuery, limit: int, before_seq: int | None) -
         f"SELECT {_COLUMNS} FROM audit_events WHERE {where} ORDER BY seq DESC LIMIT ?",
         [*params, limit],
     ).fetchall()
-    return [_event(row) for row in rows]
+    events = [_event(row) for row in rows]
+    keys = keys_for(cur, (e.actor_id for e in events if e.address), create=False)
+    return [
+        dataclasses.replace(e, address=unseal(keys.get(e.actor_id), e.address)) if e.address else e
+        for e in events
+    ]
+
+
+def _readable(batch: pa.RecordBatch, keys: dict[str, bytes]) -> pa.RecordBatch:
+    """The batch with its addresses read with their actors' keys."""
+    actors = batch.column("actor_id").to_pylist()
+    addresses = batch.column("address").to_pylist()
+    shown = [
+        unseal(keys.get(actor), address) if address else address
+        for actor, address in zip(actors, addresses, strict=True)
+    ]
+    column = batch.schema.get_field_index("address")
+    return batch.set_column(column, "address", pa.array(shown, pa.string()))
 
 
 def export(cur: Cursor, query: AuditQuery, batch_rows: int = 100_000) -> Iterator[pa.RecordBatch]:
     """Matching events, oldest first, as Arrow record batches (for CSV and Parquet export)."""
     where, params = _where(query)
+    keys = every_key(cur)  # before the stream: the cursor serves one query at a time
     reader = cur.execute(
         f"SELECT {_COLUMNS} FROM audit_events WHERE {where} ORDER BY seq", params
     ).fetch_record_batch(batch_rows)
     empty = True
     for batch in reader:
         empty = False
-        yield batch
+        yield _readable(batch, keys)
     if empty:  # still a header for an empty export
         yield pa.RecordBatch.from_pylist([], schema=reader.schema)
 
