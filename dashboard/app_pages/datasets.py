@@ -145,6 +145,25 @@ if name is not None:
             width="stretch",
         )
 
+        erasures = data.get("erasures") or []
+        if erasures:
+            st.markdown("**Rows erased from every version** (data subjects' requests)")
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        "when": [e["requestedAt"][:16].replace("T", " ") for e in erasures],
+                        "who": [e["requestedBy"] for e in erasures],
+                        "rows matching": [e["filter"] for e in erasures],
+                        "rows erased": [
+                            ", ".join(f"v{v['version']}: {v['rows']:,}" for v in e["versions"])
+                            for e in erasures
+                        ],
+                    }
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+
         st.markdown(f"**Runs that used version {number}**")
         if not current["runs"]:
             st.caption("No run has recorded using this version yet.")

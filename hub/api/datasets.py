@@ -10,6 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from hub.api.context import Info
+from hub.api.erasures import DatasetErasureType
 from hub.api.errors import Errors, as_error, result_of
 from hub.api.lineage import RunUseType
 from hub.api.runs import load_runs
@@ -17,6 +18,7 @@ from hub.domain.data import DatasetVersionRecord
 from hub.errors import NotFound, SalonError
 from hub.services.data import dataset_compare, dataset_uploads, datasets, row_annotations
 from hub.services.data.datasets import Column, Found
+from hub.services.lifecycle import erasure
 from hub.services.policy import access
 from hub.services.tracking import lineage
 
@@ -208,6 +210,12 @@ class DatasetType:
         ctx = info.context
         work = dataset_compare.compare(ctx.store, ctx.principal, self.found, before, after, key)
         return await result_of(work, DatasetComparisonType.of)
+
+    @strawberry.field(description="Data subjects' rows erased from it, newest first.")
+    async def erasures(self, info: Info) -> list[DatasetErasureType]:
+        ctx = info.context
+        found = await erasure.erasures_of(ctx.store, ctx.principal, self.found)
+        return [DatasetErasureType.of(record) for record in found]
 
     @strawberry.field(description="One version by number, or the latest when none is given.")
     async def version(self, info: Info, number: int | None = None) -> DatasetVersionType | None:

@@ -33,6 +33,7 @@ from hub.api.discussions import (
     DiscussionMutations,
     DiscussionQueries,
 )
+from hub.api.erasures import ErasureMutations
 from hub.api.holds import HoldMutations, HoldQueries
 from hub.api.lineage import LineageMutations
 from hub.api.live import Subscription
@@ -102,6 +103,7 @@ class Mutation(
     TrashMutations,
     HoldMutations,
     PrivacyMutations,
+    ErasureMutations,
 ):
     pass
 

@@ -9,6 +9,7 @@ import typer
 
 from hub.cli.common import (
     JsonOption,
+    call,
     connect,
     fail,
     print_json,
@@ -17,7 +18,7 @@ from hub.cli.common import (
 if TYPE_CHECKING:
     pass
 
-datasets_app = typer.Typer(help="Datasets: upload a version, list, download.")
+datasets_app = typer.Typer(help="Datasets: upload a version, list, download, erase rows.")
 
 
 FormatOption = Annotated[
@@ -149,3 +150,29 @@ def dataset_register(
         typer.echo(f"{project}/{name} version {made['version']}: {made['rows']:,} rows, in place.")
     else:
         typer.echo(f"Same content as version {made['version']}; nothing new was recorded.")
+
+
+ERASE_ROWS = """mutation($p: String!, $d: String!, $f: String!) {
+  eraseDatasetRows(project: $p, dataset: $d, filter: $f) { __typename
+    ... on DatasetErasure { id total versions { version rows } } ... on Error { message } } }"""
+
+
+@datasets_app.command("erase-rows")
+def dataset_erase_rows(
+    project: str,
+    name: str,
+    where: Annotated[
+        str, typer.Option("--where", help="The rows to erase, e.g. \"customer_id = 'C-1042'\".")
+    ],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
+) -> None:
+    """Erase a data subject: the rows the filter matches leave every version of the dataset
+    (maintainers). Each affected version is written again without them; it cannot be undone."""
+    if not yes:
+        typer.confirm(
+            f"Erase the rows matching {where!r} from every version of {project}/{name}?",
+            abort=True,
+        )
+    done = call(ERASE_ROWS, {"p": project, "d": name, "f": where}, "eraseDatasetRows")
+    versions = ", ".join(f"v{v['version']}: {v['rows']:,}" for v in done["versions"])
+    typer.echo(f"Erased {done['total']:,} rows from {project}/{name} ({versions}).")

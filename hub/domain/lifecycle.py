@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 HOLD_KINDS = ("project", "dataset", "person")  # what a legal hold can cover
 
@@ -58,3 +60,36 @@ class LegalHold:
             f"legal hold on {self.kind} {self.label} ({self.reason!r}, placed by "
             f"{self.placed_by} on {self.placed_at:%Y-%m-%d})"
         )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DatasetErasure:
+    """Rows of a data subject removed from every version of a dataset: who, when, with which
+    filter, how many rows per version number. Never the values."""
+
+    id: str
+    dataset_id: str
+    project_id: str
+    filter: str
+    requested_by: str
+    requested_at: datetime
+    finished_at: datetime
+    rows: tuple[tuple[int, int], ...]  # (version number, rows removed), by number
+
+    @property
+    def total(self) -> int:
+        return sum(count for _, count in self.rows)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rewrite:
+    """One version's object rewritten without the erased rows."""
+
+    version_id: str
+    number: int
+    old_hash: str
+    new_hash: str
+    rows: int  # left in it
+    size_bytes: int
+    erased: tuple[int, ...]  # the row numbers removed, ascending
+    profile: Mapping[str, Any]  # recomputed

@@ -23,6 +23,7 @@ from hub.store.bookings import BookingStore
 from hub.store.cluster import ClusterStore
 from hub.store.comments import CommentStore
 from hub.store.database import Cursor, Database
+from hub.store.dataset_erasure import ErasureStore
 from hub.store.datasets import DatasetStore
 from hub.store.failures import FailureStore
 from hub.store.holds import HoldStore
@@ -92,6 +93,7 @@ class Store:
         self.trash = TrashStore(db)
         self.holds = HoldStore(db)
         self.privacy = PrivacyStore(db)
+        self.erasures = ErasureStore(db)
 
     def referenced_objects_sync(self) -> set[str]:
         """Every object a dataset version or an artifact refers to (in the trash or not)."""

@@ -131,13 +131,13 @@ def _insert_version(
     return version, True
 
 
-def _condition(node: Filter, params: list[Any]) -> str:
+def filter_sql(node: Filter, params: list[Any]) -> str:
     """SQL for a dataset filter tree; every value goes in as a parameter."""
     if isinstance(node, And | Or):
         joiner = " AND " if isinstance(node, And) else " OR "
-        return "(" + joiner.join(_condition(item, params) for item in node.items) + ")"
+        return "(" + joiner.join(filter_sql(item, params) for item in node.items) + ")"
     if isinstance(node, Not):
-        return f"(NOT {_condition(node.item, params)})"
+        return f"(NOT {filter_sql(node.item, params)})"
     column = quote(node.field.key)
     if node.op in ("is", "is not"):
         return f"{column} {node.op.upper()} NULL"
@@ -170,7 +170,7 @@ def _rows(
     selected = ", ".join(quote(c) for c in columns)
     order = ", ".join(f"{quote(c)} {'DESC' if desc else 'ASC'} NULLS LAST" for c, desc in order_by)
     params: list[Any] = [paths]
-    condition = "TRUE" if where is None else _condition(where, params)
+    condition = "TRUE" if where is None else filter_sql(where, params)
     source = "read_parquet(?, file_row_number = true)"
     page = f"LIMIT {int(limit)} OFFSET {int(offset)}"
     try:

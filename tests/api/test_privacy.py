@@ -1,5 +1,6 @@
 """A person's rights on a real hub, from the command line and GraphQL: the export archive, the
-erasure and what refuses it, two erasures at once, and the trail verifying after."""
+erasure and what refuses it, two erasures at once, a data subject erased from a dataset's
+versions, and the trail verifying after."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import httpx
 
 import hub
+from hub.client.client import Client
 from tests.api.test_datasets import person
 from tests.conftest import LiveHub, graphql_call
 from tests.test_admin_cli import ok, salon
@@ -109,4 +111,78 @@ def test_graphql_erasure_refuses_what_it_must_and_runs_once(hub_server: LiveHub)
     for answer in lost:  # erased by another, or no longer called that
         assert answer["__typename"] in ("ConflictError", "NotFoundError"), answer
         assert "erased already" in answer["message"] or "nobody called" in answer["message"]
+    assert graphql_call(hub_server.url, hub_server.token, VERIFY)["data"]["auditVerification"]["ok"]
+
+
+SUBJECT = {"f": "customer_id = 'C-1042'"}
+ERASE_ROWS = """mutation($f: String!) {
+  eraseDatasetRows(project: "vision", dataset: "claims", filter: $f) { __typename
+    ... on DatasetErasure { total versions { version rows } } ... on Error { message } } }"""
+
+
+def claims(tmp_path: Path, count: int) -> Path:
+    source = tmp_path / f"claims-{count}.csv"
+    lines = ["customer_id,amount"] + [
+        f"{'C-1042' if i % 400 == 7 else f'C-{i:05d}'},{i}" for i in range(count)
+    ]
+    source.write_text("\n".join(lines) + "\n")
+    return source
+
+
+def test_a_data_subject_is_erased_from_every_version_of_a_dataset(
+    hub_server: LiveHub, tmp_path: Path
+) -> None:
+    client = Client(hub_server.url, hub_server.token)
+    client.upload_dataset("vision", "claims", claims(tmp_path, 2000))
+    client.upload_dataset("vision", "claims", claims(tmp_path, 3000))
+
+    bad = salon(
+        hub_server, "dataset", "erase-rows", "vision", "claims", "--where", "amount <", "--yes"
+    )
+    assert bad.returncode == 1 and "filter" in bad.stderr.lower()
+    nothing = salon(
+        hub_server, "dataset", "erase-rows", "vision", "claims", "--where", "amount < 0", "--yes"
+    )
+    assert nothing.returncode == 1 and "matches no row in any version" in nothing.stderr
+
+    with ThreadPoolExecutor(2) as pool:  # two maintainers erase the same subject at once
+        outcomes = list(
+            pool.map(
+                lambda _: dict(
+                    graphql_call(
+                        hub_server.url,
+                        hub_server.token,
+                        ERASE_ROWS,
+                        {"f": "customer_id = 'C-1042'"},
+                    )["data"]["eraseDatasetRows"]
+                ),
+                range(2),
+            )
+        )
+    done = [o for o in outcomes if o["__typename"] == "DatasetErasure"]
+    assert len(done) == 1, outcomes
+    assert done[0]["versions"] == [{"version": 1, "rows": 5}, {"version": 2, "rows": 8}]
+    other = next(o for o in outcomes if o is not done[0])
+    assert other["__typename"] in ("ConflictError", "ValidationError"), other
+    assert "changed while" in other["message"] or "matches no row" in other["message"]
+
+    again = salon(
+        hub_server,
+        "dataset",
+        "erase-rows",
+        "vision",
+        "claims",
+        "--where",
+        "customer_id = 'C-00010'",
+        "--yes",
+    )
+    assert "Erased 2 rows from vision/claims (v1: 1, v2: 1)" in ok(again)
+    shown = graphql_call(
+        hub_server.url,
+        hub_server.token,
+        '{ dataset(project: "vision", name: "claims") { erasures { filter total requestedBy } '
+        "versions { number rowCount } } }",
+    )["data"]["dataset"]
+    assert [e["total"] for e in shown["erasures"]] == [2, 13]
+    assert [v["rowCount"] for v in shown["versions"]] == [2991, 1994]
     assert graphql_call(hub_server.url, hub_server.token, VERIFY)["data"]["auditVerification"]["ok"]

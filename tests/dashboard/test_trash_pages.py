@@ -1,5 +1,6 @@
-"""The trash on the dashboard (AppTest against a live hub): moving a run there from its page,
-restoring it there or from Settings, and purging with a confirmation."""
+"""The data lifecycle on the dashboard (AppTest against a live hub, and Chromium): moving a run
+to the trash from its page, restoring it there or from Settings, purging with a confirmation,
+and the rows erased from a dataset shown on its page."""
 
 from __future__ import annotations
 
@@ -116,3 +117,22 @@ def test_moving_a_run_to_the_trash_and_back_in_a_browser(
             assert page.locator('[data-testid="stException"]').count() == 0
         finally:
             browser.close()
+
+
+def test_the_dataset_page_shows_the_rows_erased_from_it(trash_hub: LiveHub, tmp_path: Path) -> None:
+    from hub.client.client import Client
+
+    source = tmp_path / "claims.csv"
+    source.write_text("customer_id,amount\n" + "".join(f"C-{i % 50},{i}\n" for i in range(500)))
+    client = Client(trash_hub.url, trash_hub.token)
+    client.upload_dataset("vision", "claims", source)
+    client.query(
+        'mutation { eraseDatasetRows(project: "vision", dataset: "claims", '
+        "filter: \"customer_id = 'C-7'\") { __typename } }"
+    )
+    app = open_page("datasets", project="vision", dataset="claims")
+    assert_clean(app)
+    assert "Rows erased from every version" in " ".join(m.value for m in app.markdown)
+    erased = next(d.value for d in app.dataframe if "rows erased" in d.value.columns)
+    assert list(erased["rows matching"]) == ["customer_id = 'C-7'"]
+    assert list(erased["rows erased"]) == ["v1: 10"] and list(erased["who"]) == ["admin"]

@@ -182,6 +182,12 @@ def _announce(
     return events
 
 
+def content_hash(digests: list[str]) -> str:
+    """A version's content hash: over its objects' digests, in order (equal content, equal
+    hash)."""
+    return hashlib.sha256(json.dumps(digests).encode()).hexdigest()
+
+
 async def store_version(
     store: Store,
     settings: Settings,
@@ -223,7 +229,7 @@ async def store_version(
             raise
     digest, size = await asyncio.to_thread(store.objects.put, target)
     files = [DatasetFile(digest, converted.rows, size)]
-    content = hashlib.sha256(json.dumps([digest]).encode()).hexdigest()
+    content = content_hash([digest])
     draft = DatasetVersionRecord(
         new_id(),
         found.dataset.id,
@@ -373,7 +379,7 @@ async def register(
     finally:
         profiled.unlink(missing_ok=True)  # only the profile was wanted: the data stays put
     files = [dataclasses.replace(source, row_count=converted.rows)]
-    content = hashlib.sha256(json.dumps([source.object_hash]).encode()).hexdigest()
+    content = content_hash([source.object_hash])
     draft = DatasetVersionRecord(
         new_id(),
         found.dataset.id,

@@ -278,13 +278,14 @@ async def masked_columns(store: Store, found: Found) -> set[str]:
     return {n for n, note in (await store.datasets.notes(found.dataset.id)).items() if note.pii}
 
 
-def _fields(node: Filter | None) -> set[str]:
+def fields_of(node: Filter | None) -> set[str]:
+    """The columns a filter names."""
     if node is None:
         return set()
     if isinstance(node, And | Or):
-        return set().union(*(_fields(item) for item in node.items))
+        return set().union(*(fields_of(item) for item in node.items))
     if isinstance(node, Not):
-        return _fields(node.item)
+        return fields_of(node.item)
     return {node.field.key}
 
 
@@ -307,7 +308,7 @@ async def preview(
     order = _order(order_by, names)
     where = parse_filter(filter_text, names)
     masked = await masked_columns(store, found)
-    hidden = (_fields(where) | {name for name, _ in order}) & masked
+    hidden = (fields_of(where) | {name for name, _ in order}) & masked
     if hidden:
         raise InvalidInput(
             f"{', '.join(sorted(hidden))} holds personal data: filtering or sorting by it needs "
