@@ -22,6 +22,7 @@ from hub.domain.cluster import Booking, ClusterJob, NodeSample
 from hub.services.cluster import bookings
 from hub.services.collaboration import comments, pages, share_links, tasks, webhooks
 from hub.services.identity import accounts, tokens
+from hub.services.lifecycle import holds, trash
 from hub.services.policy import access
 from hub.services.policy.principal import SYSTEM
 from hub.services.registry import registration, reviews
@@ -99,6 +100,23 @@ class World:
 
         request = share_links.ShareRequest("resource_usage", "alpha", "matrix")
         return _run(share_links.create(self.hub.store, SYSTEM, request, shows_anything))[0].id
+
+    def fresh_run(self) -> str:
+        """A run of alpha by Salon itself (nobody's own)."""
+        return _run(runs.create_run(self.hub.store, SYSTEM, runs.NewRun("alpha", "e"))).id
+
+    def fresh_trash_entry(self) -> str:
+        """A run of alpha that Salon itself moved to the trash."""
+        return _run(trash.move_to_trash(self.hub.store, SYSTEM, "run", self.fresh_run())).id
+
+    def fresh_person(self, caller: str) -> str:
+        name = f"p-{caller}-{unique()}"
+        _run(accounts.create_user(self.hub.store, SYSTEM, name, None))
+        return name
+
+    def fresh_hold(self, caller: str) -> str:
+        person = self.fresh_person(caller)
+        return _run(holds.place(self.hub.store, SYSTEM, "person", person, "matrix")).id
 
     def fresh_comment(self) -> str:
         """A comment by Salon itself (nobody's own), for changes that use one up."""
@@ -676,6 +694,83 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
             "mutation($id: ID!) { enableWebhook(id: $id) { __typename ... on Error { message } } }",
         ),
         {"id": w.webhook},
+    ),
+    "trash": lambda w, c: (
+        Rule("viewer", '{ trash(project: "alpha") { id } }', non_empty),
+        {"_": w.fresh_trash_entry()},
+    ),
+    "moveToTrash": lambda w, c: (
+        Rule(
+            "maintainer",
+            "mutation($id: ID!) { moveToTrash(kind: RUN, id: $id) "
+            "{ __typename ... on Error { message } } }",
+        ),
+        {"id": w.fresh_run()},
+    ),
+    "restoreFromTrash": lambda w, c: (
+        Rule(
+            "maintainer",
+            "mutation($id: ID!) { restoreFromTrash(entryId: $id) "
+            "{ __typename ... on Error { message } } }",
+        ),
+        {"id": w.fresh_trash_entry()},
+    ),
+    "purgeFromTrash": lambda w, c: (
+        Rule(
+            "maintainer",
+            "mutation($id: ID!) { purgeFromTrash(entryId: $id) "
+            "{ __typename ... on Error { message } } }",
+        ),
+        {"id": w.fresh_trash_entry()},
+    ),
+    "collectGarbage": lambda w, c: (
+        Rule("site_admin", "mutation { collectGarbage { __typename ... on Error { message } } }"),
+        {},
+    ),
+    "legalHolds": lambda w, c: (
+        Rule("audit_reader", "{ legalHolds { id } }", lambda v, w: v is not None),
+        {},
+    ),
+    "placeLegalHold": lambda w, c: (
+        Rule(
+            "audit_reader",
+            'mutation($n: String!) { placeLegalHold(kind: PERSON, name: $n, reason: "matrix") '
+            "{ __typename ... on Error { message } } }",
+        ),
+        {"n": w.fresh_person(c)},
+    ),
+    "releaseLegalHold": lambda w, c: (
+        Rule(
+            "audit_reader",
+            "mutation($id: ID!) { releaseLegalHold(id: $id) "
+            "{ __typename ... on Error { message } } }",
+        ),
+        {"id": w.fresh_hold(c)},
+    ),
+    "exportPersonalData": lambda w, c: (
+        Rule(
+            "audit_reader",
+            'mutation { exportPersonalData(name: "victim") '
+            "{ __typename ... on Error { message } } }",
+        ),
+        {},
+    ),
+    "erasePerson": lambda w, c: (
+        Rule(
+            "audit_reader",
+            "mutation($n: String!) { erasePerson(name: $n) "
+            "{ __typename ... on Error { message } } }",
+        ),
+        {"n": w.fresh_person(c)},
+    ),
+    "eraseDatasetRows": lambda w, c: (
+        Rule(
+            "maintainer",
+            'mutation { eraseDatasetRows(project: "alpha", dataset: "readings", '
+            'filter: "a < 0") { __typename ... on Error { message } } }',
+            passes_the_rules,  # allowed through, then told the filter matches nothing
+        ),
+        {},
     ),
     "deleteWebhook": lambda w, c: (
         Rule(
