@@ -32,3 +32,23 @@ def restore(entry_id: str) -> dict[str, Any]:
 
 def purge(entry_id: str) -> dict[str, Any]:
     return _changed("PurgeFromTrash", "purgeFromTrash", {"id": entry_id})
+
+
+def retention_policy(project: str) -> dict[str, Any] | None:
+    """The project's retention policy with what it removes next; None: it keeps everything."""
+    found: dict[str, Any] | None = _post(
+        hub_url(), _token(), "RetentionPolicy", {"project": project}
+    )["retentionPolicy"]
+    return found
+
+
+def set_retention_policy(
+    project: str, runs_days: int | None, versions_kept: int | None, keep_tag: str
+) -> dict[str, Any]:
+    variables = {
+        "project": project,
+        "runsDays": runs_days,
+        "versionsKept": versions_kept,
+        "keepTag": keep_tag,
+    }
+    return _changed("SetRetentionPolicy", "setRetentionPolicy", variables)

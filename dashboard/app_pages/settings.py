@@ -183,3 +183,56 @@ else:
                 f"({size_text(gone['fileBytes'])}) removed."
             )
             st.rerun()
+
+st.subheader("Retention")
+st.caption(
+    "What a project keeps. Once an hour the hub moves what its policy no longer keeps to the "
+    "trash (restorable until purged); nothing a legal hold covers. Maintainers set it."
+)
+kept_project = st.selectbox("Project", projects, key="retention-project")
+if kept_project:
+    policy = load(trash_client.retention_policy, kept_project)
+    if policy is None:
+        st.info(f"{kept_project} keeps everything.")
+    else:
+        upcoming = [r["label"] for r in policy["nextRuns"]] + [
+            v["label"] for v in policy["nextVersions"]
+        ]
+        st.markdown(
+            f"Finished runs are kept **{policy['runsDays'] or 'forever'}**"
+            f"{' days' if policy['runsDays'] else ''} (runs tagged `{policy['keepTag']}` "
+            f"always); each dataset keeps its newest **{policy['versionsKept'] or 'all'}** "
+            f"versions. Set by {policy['updatedBy']}."
+        )
+        st.caption(
+            f"Next to the trash ({len(upcoming)}): {', '.join(upcoming[:20]) or 'nothing'}"
+            + ("…" if len(upcoming) > 20 else "")
+        )
+    with st.form("retention"):
+        limit_runs = st.toggle(
+            "Limit how long finished runs are kept", value=bool(policy and policy["runsDays"])
+        )
+        days = st.number_input("Days", 1, 36_500, value=(policy or {}).get("runsDays") or 90)
+        keep_tag = st.text_input(
+            "Always keep runs tagged", value=(policy or {}).get("keepTag") or "keep"
+        )
+        limit_versions = st.toggle(
+            "Limit how many versions each dataset keeps",
+            value=bool(policy and policy["versionsKept"]),
+        )
+        versions = st.number_input(
+            "Newest versions kept", 1, 10_000, value=(policy or {}).get("versionsKept") or 10
+        )
+        if st.form_submit_button("Save policy", icon=":material/save:"):
+            try:
+                trash_client.set_retention_policy(
+                    kept_project,
+                    int(days) if limit_runs else None,
+                    int(versions) if limit_versions else None,
+                    keep_tag,
+                )
+            except HubError as exc:
+                st.error(str(exc))
+            else:
+                st.toast("Retention policy saved.")
+                st.rerun()

@@ -44,6 +44,7 @@ from hub.api.pages import PageMutations, PageQueries
 from hub.api.people import PeopleMutations, PeopleQueries
 from hub.api.privacy import PrivacyMutations
 from hub.api.projects import ProjectQueries
+from hub.api.retention import RetentionMutations, RetentionQueries
 from hub.api.reviews import ReviewMutations, ReviewQueries
 from hub.api.runs import RunMutations, RunQueries
 from hub.api.share_links import ShareLinkMutations, ShareLinkQueries
@@ -77,6 +78,7 @@ class Query(
     AuditQueries,
     TrashQueries,
     HoldQueries,
+    RetentionQueries,
 ):
     @strawberry.field(description="The hub's version.")
     def version(self) -> str:
@@ -104,6 +106,7 @@ class Mutation(
     HoldMutations,
     PrivacyMutations,
     ErasureMutations,
+    RetentionMutations,
 ):
     pass
 

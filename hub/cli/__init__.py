@@ -79,6 +79,7 @@ app.add_typer(database.db_app, name="db")
 app.add_typer(lifecycle.trash_app, name="trash")
 app.add_typer(lifecycle.hold_app, name="hold")
 app.add_typer(lifecycle.privacy_app, name="privacy")
+app.add_typer(lifecycle.retention_app, name="retention")
 app.command("gc")(lifecycle.gc)
 
 

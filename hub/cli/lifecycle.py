@@ -1,5 +1,6 @@
-"""``salon trash|gc|hold|privacy``: the trash (list, move, restore, purge), garbage collection,
-legal holds and a person's rights (export, erasure), through the hub."""
+"""``salon trash|gc|hold|privacy|retention``: the trash (list, move, restore, purge), garbage
+collection, legal holds, a person's rights (export, erasure) and retention policies, through
+the hub."""
 
 from __future__ import annotations
 
@@ -222,3 +223,61 @@ def privacy_erase(
     done = call(ERASE, {"name": user}, "erasePerson")
     changed = sum(change["count"] for change in done["changes"])
     typer.echo(f"Erased {user}: now {done['pseudonym']} ({changed:,} rows changed).")
+
+
+retention_app = typer.Typer(help="Retention policies: what a project keeps.")
+POLICY_FIELDS = """runsDays keepTag versionsKept updatedBy updatedAt lastApplied
+  nextRuns { label } nextVersions { label }"""
+POLICY = f"query($p: String!) {{ retentionPolicy(project: $p) {{ {POLICY_FIELDS} }} }}"
+SET_POLICY = f"""mutation($p: String!, $d: Int, $k: Int, $t: String!) {{
+  setRetentionPolicy(project: $p, runsDays: $d, versionsKept: $k, keepTag: $t) {{ __typename
+    ... on RetentionPolicy {{ {POLICY_FIELDS} }} ... on Error {{ message }} }} }}"""
+
+
+def _show_policy(project: str, policy: dict[str, Any] | None) -> None:
+    if policy is None:
+        typer.echo(f"{project} keeps everything (no retention policy).")
+        return
+    runs = (
+        f"finished runs for {policy['runsDays']} days unless tagged {policy['keepTag']!r}"
+        if policy["runsDays"]
+        else "every run"
+    )
+    versions = (
+        f"the newest {policy['versionsKept']} versions of each dataset"
+        if policy["versionsKept"]
+        else "every dataset version"
+    )
+    typer.echo(f"{project} keeps {runs}, and {versions} (set by {policy['updatedBy']}).")
+    upcoming = [r["label"] for r in policy["nextRuns"]] + [
+        v["label"] for v in policy["nextVersions"]
+    ]
+    more = f" and {len(upcoming) - 10} more" if len(upcoming) > 10 else ""
+    shown = ", ".join(upcoming[:10]) + more
+    typer.echo(f"Next to the trash: {shown or 'nothing'}.")
+
+
+@retention_app.command("show")
+def retention_show(project: str, as_json: JsonOption = False) -> None:
+    """A project's retention policy and what it moves to the trash next."""
+    found = connect().query(POLICY, {"p": project})["retentionPolicy"]
+    if as_json:
+        print_json(found)
+        return
+    _show_policy(project, found)
+
+
+@retention_app.command("set")
+def retention_set(
+    project: str,
+    runs_days: Annotated[
+        int | None, typer.Option(help="Keep finished runs this many days (default: forever).")
+    ] = None,
+    versions_kept: Annotated[
+        int | None, typer.Option(help="Keep this many newest versions of each dataset.")
+    ] = None,
+    keep_tag: Annotated[str, typer.Option(help="Runs with this tag are always kept.")] = "keep",
+) -> None:
+    """Set a project's retention policy (maintainers); without limits it keeps everything."""
+    variables = {"p": project, "d": runs_days, "k": versions_kept, "t": keep_tag}
+    _show_policy(project, call(SET_POLICY, variables, "setRetentionPolicy"))

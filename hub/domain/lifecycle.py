@@ -93,3 +93,25 @@ class Rewrite:
     size_bytes: int
     erased: tuple[int, ...]  # the row numbers removed, ascending
     profile: Mapping[str, Any]  # recomputed
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    """What a project keeps: finished runs for ``runs_days`` days unless tagged ``keep_tag``,
+    the newest ``versions_kept`` versions of each dataset (None: no limit)."""
+
+    project_id: str
+    runs_days: int | None
+    keep_tag: str
+    versions_kept: int | None
+    updated_by: str
+    updated_at: datetime
+    last_applied: datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Due:
+    """What a retention policy would move to the trash now: (kind, id, label) each."""
+
+    runs: tuple[tuple[str, str], ...]  # (id, name)
+    versions: tuple[tuple[str, str], ...]  # (id, "dataset vN")

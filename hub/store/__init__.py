@@ -37,6 +37,7 @@ from hub.store.pages import PageStore
 from hub.store.privacy import PrivacyStore
 from hub.store.projects import ProjectStore
 from hub.store.remote import S3, RemoteError, S3Access
+from hub.store.retention import RetentionStore
 from hub.store.reviews import ReviewStore
 from hub.store.runs import RunStore
 from hub.store.secrets import SecretStore
@@ -94,6 +95,7 @@ class Store:
         self.holds = HoldStore(db)
         self.privacy = PrivacyStore(db)
         self.erasures = ErasureStore(db)
+        self.retention = RetentionStore(db)
 
     def referenced_objects_sync(self) -> set[str]:
         """Every object a dataset version or an artifact refers to (in the trash or not)."""

@@ -221,6 +221,13 @@ def _put(cur: Cursor, entry: TrashEntry) -> TrashEntry:
     return _entries(cur, "id = ?", [entry.id])[0]
 
 
+def _put_many(cur: Cursor, entries: Sequence[TrashEntry]) -> list[TrashEntry]:
+    """Those of ``entries`` whose object is not in the trash yet, put there."""
+    return [
+        _put(cur, entry) for entry in entries if hiding(cur, entry.kind, entry.object_id) is None
+    ]
+
+
 def _found(cur: Cursor, entry_id: str) -> TrashEntry:
     found = _entries(cur, "id = ?", [entry_id])
     if not found:
@@ -387,6 +394,13 @@ class TrashStore:
         """Hide the object and what it holds under ``entry``; Conflict when it is in the
         trash already, NotFound when it does not exist."""
         return await self._db.audited_write(audit, _put, entry)
+
+    async def put_many(
+        self, entries: Sequence[TrashEntry], *, audit: Sequence[EventDraft]
+    ) -> list[TrashEntry]:
+        """Put many objects in the trash in one transaction (a retention run); those in the
+        trash already are left out."""
+        return await self._db.audited_write(audit, _put_many, entries)
 
     async def hiding(self, kind: str, object_id: str) -> TrashEntry | None:
         return await self._db.read(hiding, kind, object_id)

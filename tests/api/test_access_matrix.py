@@ -772,6 +772,20 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
         ),
         {},
     ),
+    "retentionPolicy": lambda w, c: (
+        Rule(  # null while alpha keeps everything; denied is an error
+            "viewer", '{ retentionPolicy(project: "alpha") { keepTag } }', lambda v, w: True
+        ),
+        {},
+    ),
+    "setRetentionPolicy": lambda w, c: (
+        Rule(
+            "maintainer",
+            'mutation { setRetentionPolicy(project: "alpha", runsDays: 36500) '
+            "{ __typename ... on Error { message } } }",
+        ),
+        {},
+    ),
     "deleteWebhook": lambda w, c: (
         Rule(
             "maintainer",

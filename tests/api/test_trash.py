@@ -152,6 +152,15 @@ def test_the_command_line_lists_moves_purges_and_collects_garbage(
         hub_server.url, hub_server.token, '{ dataset(project: "vision", name: "claims") { id } }'
     )["data"]["dataset"]["id"]
 
+    policy = ok(
+        salon(hub_server, "retention", "set", "vision", "--runs-days", "30", "--versions-kept", "1")
+    )
+    assert "vision keeps finished runs for 30 days unless tagged 'keep'" in policy
+    assert "the newest 1 versions of each dataset" in policy
+    assert "Next to the trash: nothing." in ok(salon(hub_server, "retention", "show", "vision"))
+    bad = salon(hub_server, "retention", "set", "vision", "--runs-days", "0")
+    assert bad.returncode == 1 and "1 to 36500 days" in bad.stderr
+
     said = ok(salon(hub_server, "trash", "move", "dataset", dataset_id))
     assert "Moved dataset claims to the trash (1 dataset, 1 dataset version)" in said
     entry_id = said.rsplit("entry ", 1)[1].strip(" .\n")

@@ -55,12 +55,12 @@ def test_a_comparison_is_shared_opened_listed_and_revoked(hub_env: LiveHub) -> N
 
     settings = open_page("settings")
     assert_clean(settings)
-    labelled(settings.selectbox, "Project").select("vision-defects").run()
-    listed = settings.dataframe[-1].value
+    settings.selectbox(key="share-links-project").select("vision-defects").run()
+    listed = next(d.value for d in settings.dataframe if "shows" in d.value.columns)
     assert "Compare for the <wiki>" in list(listed["title"])
     revoke = labelled(settings.selectbox, "Revoke a link")
     revoke.select(next(o for o in revoke.options if o.startswith("Compare for the <wiki>"))).run()
-    settings.button[-1].click().run()
+    [b for b in settings.button if b.label == "Revoke"][-1].click().run()  # the links' one
     assert_clean(settings)
 
     gone = open_page("shared", link=secret)

@@ -136,3 +136,18 @@ def test_the_dataset_page_shows_the_rows_erased_from_it(trash_hub: LiveHub, tmp_
     erased = next(d.value for d in app.dataframe if "rows erased" in d.value.columns)
     assert list(erased["rows matching"]) == ["customer_id = 'C-7'"]
     assert list(erased["rows erased"]) == ["v1: 10"] and list(erased["who"]) == ["admin"]
+
+
+def test_settings_sets_a_retention_policy_and_shows_what_it_removes_next(
+    trash_hub: LiveHub,
+) -> None:
+    a_run(trash_hub, "recent-run")
+    app = open_page("settings")
+    assert any("keeps everything" in i.value for i in app.info)
+    labelled(app.toggle, "Limit how long finished runs are kept").set_value(True)
+    labelled(app.number_input, "Days").set_value(30)
+    labelled(app.button, "Save policy").click().run()
+    assert_clean(app)
+    shown = " ".join(m.value for m in app.markdown)
+    assert "Finished runs are kept **30** days" in shown
+    assert any("Next to the trash (0): nothing" in c.value for c in app.caption)
