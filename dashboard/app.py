@@ -59,6 +59,9 @@ if me is not None and me["canReadAudit"]:
     pages["You"].append(
         st.Page("app_pages/audit.py", title="Audit trail", icon=":material/policy:")
     )
+    pages["You"].append(
+        st.Page("app_pages/compliance.py", title="Compliance", icon=":material/gavel:")
+    )
 
 with st.sidebar:
     if me is not None:

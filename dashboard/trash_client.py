@@ -52,3 +52,19 @@ def set_retention_policy(
         "keepTag": keep_tag,
     }
     return _changed("SetRetentionPolicy", "setRetentionPolicy", variables)
+
+
+def legal_holds(released: bool) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = _post(hub_url(), _token(), "LegalHolds", {"all": released})[
+        "legalHolds"
+    ]
+    return found
+
+
+def place_hold(kind: str, name: str, reason: str, project: str | None) -> dict[str, Any]:
+    variables = {"kind": kind, "name": name, "reason": reason, "project": project}
+    return _changed("PlaceLegalHold", "placeLegalHold", variables)
+
+
+def release_hold(hold_id: str) -> dict[str, Any]:
+    return _changed("ReleaseLegalHold", "releaseLegalHold", {"id": hold_id})

@@ -151,3 +151,26 @@ def test_settings_sets_a_retention_policy_and_shows_what_it_removes_next(
     shown = " ".join(m.value for m in app.markdown)
     assert "Finished runs are kept **30** days" in shown
     assert any("Next to the trash (0): nothing" in c.value for c in app.caption)
+
+
+def test_the_compliance_page_places_and_releases_a_hold_and_lists_lifecycle_events(
+    trash_hub: LiveHub,
+) -> None:
+    a_run(trash_hub, "any-run")
+    app = open_page("compliance")
+    assert_clean(app)
+    assert any("No legal holds are in force" in i.value for i in app.info)
+    labelled(app.selectbox, "On a").set_value("PROJECT")
+    labelled(app.text_input, "Name").input("vision")
+    labelled(app.text_input, "Why").input("litigation 2026-14")
+    labelled(app.button, "Place hold").click().run()
+    assert_clean(app)
+    holds = app.dataframe[0].value
+    assert list(holds["covers"]) == ["project vision"] and list(holds["state"]) == ["in force"]
+    events = app.dataframe[-1].value
+    assert "legal hold placed" in list(events["what"])
+    labelled(app.button, "Release").click().run()
+    assert_clean(app)
+    assert any("No legal holds are in force" in i.value for i in app.info)
+    labelled(app.button, "Place hold").click().run()  # an empty form: the hub says what is missing
+    assert any("Say what the hold is for" in e.value for e in app.error)
