@@ -9,7 +9,6 @@ server's own tools), so Salon is measured against itself: reads with and without
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 from pathlib import Path
 
@@ -17,21 +16,12 @@ import httpx
 import numpy as np
 
 import hub
-from bench.measure import percentile_ms
+from bench.measure import percentile_ms, reading
 from bench.servers import start_salon
 
 WORK = Path(__file__).resolve().parent / ".work" / "backup"
 POINTS = 5_000_000
 KEYS = ("loss", "acc", "lr", "grad_norm", "throughput")
-READ = '{ runs(project: "bench", first: 20) { ... on RunConnection { nodes { id metrics { key lastValue } } } } }'  # noqa: E501
-
-
-def _reads(url: str, token: str, stop: threading.Event, seconds: list[float]) -> None:
-    with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
-        while not stop.is_set():
-            started = time.perf_counter()
-            client.post(f"{url}/graphql", json={"query": READ}).raise_for_status()
-            seconds.append(time.perf_counter() - started)
 
 
 def main() -> None:
@@ -54,28 +44,18 @@ def main() -> None:
             run.log_columns(np.arange(start, stop), {k: rng.random(stop - start) for k in KEYS})
         run.finish()
 
-        quiet: list[float] = []
-        done = threading.Event()
-        reader = threading.Thread(target=_reads, args=(server.url, token, done, quiet))
-        reader.start()
-        time.sleep(10)
-        done.set()
-        reader.join()
+        with reading(server.url, token) as quiet:
+            time.sleep(10)
 
-        busy: list[float] = []
-        done = threading.Event()
-        reader = threading.Thread(target=_reads, args=(server.url, token, done, busy))
-        reader.start()
-        started = time.perf_counter()
-        answer = httpx.post(
-            f"{server.url}/api/v1/backups",
-            json={"destination": str(WORK / "copy")},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=None,
-        )
-        took = time.perf_counter() - started
-        done.set()
-        reader.join()
+        with reading(server.url, token) as busy:
+            started = time.perf_counter()
+            answer = httpx.post(
+                f"{server.url}/api/v1/backups",
+                json={"destination": str(WORK / "copy")},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=None,
+            )
+            took = time.perf_counter() - started
         answer.raise_for_status()
         made = answer.json()
     size = made["database_bytes"] / 1e6

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -24,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import hub
-from bench.measure import percentile_ms
+from bench.measure import percentile_ms, reading
 from bench.servers import start_salon
 from hub.client.client import Client
 
@@ -33,29 +31,6 @@ POINTS = 1_000_000
 KEYS = ("loss", "acc", "lr", "grad_norm", "throughput")
 VERSIONS = 5
 SUBJECT = "C-1042"
-READ = '{ runs(project: "bench", first: 20) { ... on RunConnection { nodes { id metrics { key lastValue } } } } }'  # noqa: E501
-
-
-@contextmanager
-def reading(url: str, token: str) -> Iterator[list[float]]:
-    """Dashboard-like reads, one after another, for as long as the block lasts."""
-    seconds: list[float] = []
-    stop = threading.Event()
-
-    def read() -> None:
-        with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=120) as client:
-            while not stop.is_set():
-                started = time.perf_counter()
-                client.post(f"{url}/graphql", json={"query": READ}).raise_for_status()
-                seconds.append(time.perf_counter() - started)
-
-    reader = threading.Thread(target=read)
-    reader.start()
-    try:
-        yield seconds
-    finally:
-        stop.set()
-        reader.join()
 
 
 def timed(work: Callable[[], object]) -> float:

@@ -13,6 +13,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import psutil
 
 _LINE_NUMBER = re.compile(r":\d+\)")
@@ -127,6 +129,33 @@ def hub_hotspots(raw_profile: Path) -> list[tuple[str, float]]:
         lines.setdefault(function, Counter())[frame] += int(count)
     total = sum(counts.values())
     return [(lines[name].most_common(1)[0][0], n / total) for name, n in counts.most_common()]
+
+
+# A dashboard-like read: a project's runs with their latest metrics.
+READ = '{ runs(project: "bench", first: 20) { ... on RunConnection { nodes { id metrics { key lastValue } } } } }'  # noqa: E501
+
+
+@contextmanager
+def reading(url: str, token: str) -> Iterator[list[float]]:
+    """Dashboard-like reads (project "bench"'s runs with their metrics), one after another,
+    for as long as the block lasts; their durations in seconds."""
+    seconds: list[float] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=120) as client:
+            while not stop.is_set():
+                started = time.perf_counter()
+                client.post(f"{url}/graphql", json={"query": READ}).raise_for_status()
+                seconds.append(time.perf_counter() - started)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        yield seconds
+    finally:
+        stop.set()
+        reader.join()
 
 
 def percentile_ms(seconds: list[float], share: float) -> float:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-import hub
+from tests.api.test_trash import a_run
 from tests.conftest import LiveHub, free_port
 from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, LAPTOP, ROOT
 from tests.dashboard.test_pages import assert_clean, labelled, open_page
@@ -22,21 +22,6 @@ def trash_hub(hub_server: LiveHub, monkeypatch: pytest.MonkeyPatch) -> LiveHub:
     monkeypatch.setenv("SALON_URL", hub_server.url)
     monkeypatch.setenv("SALON_TOKEN", hub_server.token)
     return hub_server
-
-
-def a_run(live: LiveHub, name: str) -> str:
-    run = hub.init(
-        project="vision",
-        experiment="detector",
-        name=name,
-        url=live.url,
-        token=live.token,
-        capture_environment=False,
-    )
-    for step in range(5):
-        run.log({"loss": 1.0 / (step + 1)}, step=step)
-    run.finish()
-    return run.id
 
 
 def texts(app) -> str:  # type: ignore[no-untyped-def]

@@ -5,10 +5,8 @@ what refuses it."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -22,13 +20,9 @@ from hub.services.policy.principal import SYSTEM
 from hub.services.tracking import runs
 from hub.settings import Settings
 from hub.store import Store
+from tests.services.helpers import run
 
-T = TypeVar("T")
 SUBJECT = "customer_id = 'C-1042'"
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
 
 
 def rows_csv(count: int, subject_every: int) -> str:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine
-from typing import Any, TypeVar
-
 import pytest
 
 from hub.domain.audit import AuditQuery
@@ -15,18 +11,7 @@ from hub.services.policy import access
 from hub.services.policy.principal import SYSTEM, Principal
 from hub.services.tracking import projects, runs
 from hub.store import Store
-
-T = TypeVar("T")
-PASSWORD = "a-long-password-1"
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
-
-
-def person(store: Store, name: str) -> Principal:
-    user = run(accounts.create_user(store, SYSTEM, name, PASSWORD))
-    return run(tokens.principal_for_user(store, user, auth_method="session", auth_id=None))
+from tests.services.helpers import PASSWORD, person, run
 
 
 @pytest.fixture

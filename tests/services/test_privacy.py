@@ -4,36 +4,23 @@ chain still whole), with what refuses it."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import zipfile
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from hub.domain.audit import AuditQuery
 from hub.errors import Conflict, Forbidden, NotFound
 from hub.services.collaboration import comments
-from hub.services.identity import accounts, tokens
+from hub.services.identity import tokens
 from hub.services.lifecycle import holds, privacy
 from hub.services.policy import access
-from hub.services.policy.principal import SYSTEM, Principal
+from hub.services.policy.principal import Principal
 from hub.services.tracking import runs
 from hub.store import Store
-
-T = TypeVar("T")
-PASSWORD = "a-long-password-1"
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
-
-
-def person(store: Store, name: str, **flags: bool) -> Principal:
-    user = run(accounts.create_user(store, SYSTEM, name, PASSWORD, email=f"{name}@x.org", **flags))
-    return run(tokens.principal_for_user(store, user, auth_method="session", auth_id=None))
+from tests.services.helpers import person, run
 
 
 @pytest.fixture
@@ -41,9 +28,9 @@ def people(store: Store) -> dict[str, Principal]:
     """ana (an admin) made 'vision'; ben edits there and calls from 10.1.2.3; olga is the
     compliance officer."""
     found = {
-        "ana": person(store, "ana", is_admin=True),
-        "ben": person(store, "ben"),
-        "olga": person(store, "olga", is_compliance=True),
+        "ana": person(store, "ana", is_admin=True, email="ana@x.org"),
+        "ben": person(store, "ben", email="ben@x.org"),
+        "olga": person(store, "olga", is_compliance=True, email="olga@x.org"),
     }
     run(runs.create_run(store, found["ana"], runs.NewRun("vision", "e", name="anas")))
     run(access.grant_role(store, found["ana"], "vision", "user", "ben", "editor"))

@@ -3,11 +3,8 @@ trash, legal holds keeping what they cover, and who may set a policy."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 
@@ -21,12 +18,7 @@ from hub.services.policy.principal import SYSTEM
 from hub.services.tracking import runs
 from hub.settings import Settings
 from hub.store import Store
-
-T = TypeVar("T")
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
+from tests.services.helpers import run
 
 
 def old_run(store: Store, name: str, days: int, tags: dict[str, str] | None = None) -> str:

@@ -4,9 +4,8 @@ metric points, files no one else uses), who may do each, and two people at once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -20,19 +19,8 @@ from hub.services.policy.principal import SYSTEM, Principal
 from hub.services.tracking import projects, runs
 from hub.settings import Settings
 from hub.store import Store
+from tests.services.helpers import PASSWORD, person, run
 from tests.store.helpers import history_table, log_points
-
-T = TypeVar("T")
-PASSWORD = "a-long-password-1"
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
-
-
-def person(store: Store, name: str) -> Principal:
-    user = run(accounts.create_user(store, SYSTEM, name, PASSWORD))
-    return run(tokens.principal_for_user(store, user, auth_method="session", auth_id=None))
 
 
 @pytest.fixture
