@@ -23,6 +23,8 @@ class TrashKind(Enum):
     RUN = "run"
     DATASET = "dataset"
     DATASET_VERSION = "dataset_version"
+    MODEL = "model"
+    MODEL_VERSION = "model_version"
 
 
 @strawberry.type(name="TrashCount", description="How many objects of one kind.")
@@ -140,7 +142,8 @@ class TrashQueries:
 @strawberry.type
 class TrashMutations:
     @strawberry.mutation(
-        description="Move a run, experiment, project, dataset or dataset version to the trash, "
+        description="Move a run, experiment, project, dataset, dataset version, registered "
+        "model or model version to the trash, "
         "with what it holds: it leaves every list, search and feed until restored. Editors "
         "may trash what they made, maintainers anything, a project only its maintainers."
     )

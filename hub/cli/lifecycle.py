@@ -69,7 +69,10 @@ def trash_list(
 @trash_app.command("move")
 def trash_move(
     kind: Annotated[
-        str, typer.Argument(help="run, experiment, project, dataset or dataset_version")
+        str,
+        typer.Argument(
+            help="run, experiment, project, dataset, dataset_version, model or model_version"
+        ),
     ],
     object_id: Annotated[str, typer.Argument(help="Its id.")],
 ) -> None:

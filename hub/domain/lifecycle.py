@@ -10,7 +10,15 @@ from typing import Any
 HOLD_KINDS = ("project", "dataset", "person")  # what a legal hold can cover
 
 # What can be moved to the trash, and what each holds (hidden, restored and purged with it).
-TRASH_KINDS = ("project", "experiment", "run", "dataset", "dataset_version")
+TRASH_KINDS = (
+    "project",
+    "experiment",
+    "run",
+    "dataset",
+    "dataset_version",
+    "model",
+    "model_version",
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

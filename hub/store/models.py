@@ -31,6 +31,8 @@ from hub.store._rows import (
     to_naive,
 )
 from hub.store.database import Cursor, Database
+from hub.store.hidden import live
+from hub.store.trash import hiding
 
 R = TypeVar("R")
 TABLES: dict[type[Any], str] = {
@@ -63,7 +65,20 @@ def _record(kind: type[R], row: Sequence[Any]) -> R:
     return record_of(kind, row, _DECODERS.get(kind))
 
 
-def _select(cur: Cursor, kind: type[R], where: str, params: list[Any], order: str) -> list[R]:
+# Models and versions in the trash are left out of every list and lookup.
+_SHOWN = {ModelRecord: live("model", "id"), ModelVersionRecord: live("model_version", "id")}
+
+
+def _select(
+    cur: Cursor,
+    kind: type[R],
+    where: str,
+    params: list[Any],
+    order: str,
+    trashed: bool = False,
+) -> list[R]:
+    if kind in _SHOWN and not trashed:
+        where = f"({where}) AND {_SHOWN[kind]}"
     rows = cur.execute(
         f"SELECT {_COLUMNS[kind]} FROM {TABLES[kind]} WHERE {where} ORDER BY {order}", params
     ).fetchall()
@@ -79,13 +94,16 @@ def _insert(cur: Cursor, item: Any) -> None:
     )
 
 
-def _model_named(cur: Cursor, project_id: str, name: str) -> ModelRecord | None:
+def _model_named(
+    cur: Cursor, project_id: str, name: str, trashed: bool = False
+) -> ModelRecord | None:
     found = _select(
         cur,
         ModelRecord,
         "project_id = ? AND lower(name) = lower(?)",
         [project_id, name],
         "created_at",
+        trashed,
     )
     return found[0] if found else None
 
@@ -95,9 +113,13 @@ def _register(
 ) -> tuple[ModelRecord, ModelVersionRecord, list[ModelCheck]]:
     """The model (created when it is new: names are unique per project, checked here under
     the write lock) and its next version, with the checks its policy asks for."""
-    existing = _model_named(cur, model.project_id, model.name)
+    existing = _model_named(cur, model.project_id, model.name, trashed=True)
     if existing is None:
         _insert(cur, model)
+    elif hiding(cur, "model", existing.id) is not None:
+        raise Conflict(
+            f"Model {existing.name!r} is in the trash; restore it, or choose another name."
+        )
     else:
         model = existing
     row = cur.execute(
@@ -232,8 +254,11 @@ class ModelStore:
         """A new model; a model of that name made meanwhile is a conflict."""
 
         def write(cur: Cursor) -> ModelRecord:
-            if _model_named(cur, model.project_id, model.name) is not None:
-                raise AlreadyExists(f"There is a model named {model.name!r} already.", field="name")
+            existing = _model_named(cur, model.project_id, model.name, trashed=True)
+            if existing is not None:
+                where = " in the trash" if hiding(cur, "model", existing.id) else ""
+                said = f"There is a model named {model.name!r}{where} already."
+                raise AlreadyExists(said, field="name")
             _insert(cur, model)
             return model
 

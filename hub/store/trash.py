@@ -29,7 +29,10 @@ _HOLDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("run", "SELECT id FROM runs WHERE project_id = ?"),
         ("dataset", "SELECT id FROM datasets WHERE project_id = ?"),
         ("dataset_version", "SELECT id FROM dataset_versions WHERE project_id = ?"),
+        ("model", "SELECT id FROM models WHERE project_id = ?"),
+        ("model_version", "SELECT id FROM model_versions WHERE project_id = ?"),
     ),
+    "model": (("model_version", "SELECT id FROM model_versions WHERE model_id = ?"),),
     "experiment": (("run", "SELECT id FROM runs WHERE experiment_id = ?"),),
     "dataset": (("dataset_version", "SELECT id FROM dataset_versions WHERE dataset_id = ?"),),
 }
@@ -46,7 +49,20 @@ _PARENTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("project", "SELECT project_id FROM dataset_versions WHERE id = ?"),
         ("dataset", "SELECT dataset_id FROM dataset_versions WHERE id = ?"),
     ),
+    "model": (("project", "SELECT project_id FROM models WHERE id = ?"),),
+    "model_version": (
+        ("project", "SELECT project_id FROM model_versions WHERE id = ?"),
+        ("model", "SELECT model_id FROM model_versions WHERE id = ?"),
+    ),
     "project": (),
+}
+
+# What keeps an object out of the trash: (query, what to say), the query naming the reason.
+_GUARDS: dict[str, tuple[str, str]] = {
+    "model_version": (
+        "SELECT alias FROM model_aliases WHERE version_id = ? ORDER BY alias LIMIT 1",
+        "alias {!r} points at it: move the alias to another version first",
+    ),
 }
 
 # What the trash needs of an object: its project, what it is called, who made it.
@@ -57,10 +73,14 @@ _DESCRIBE = {
     "dataset": "SELECT project_id, name, created_by FROM datasets WHERE id = ?",
     "dataset_version": "SELECT v.project_id, d.name || ' v' || v.number, v.author "
     "FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id WHERE v.id = ?",
+    "model": "SELECT project_id, name, created_by FROM models WHERE id = ?",
+    "model_version": "SELECT v.project_id, m.name || ' v' || v.number, v.created_by "
+    "FROM model_versions v JOIN models m ON m.id = v.model_id WHERE v.id = ?",
 }
 
 _MODELS = "(SELECT id FROM models WHERE project_id IN {ids})"
 _MODEL_VERSIONS = "(SELECT id FROM model_versions WHERE project_id IN {ids})"
+_QUEUES_OF_VERSIONS = "(SELECT id FROM review_queues WHERE version_id IN {ids})"
 
 # Rows that go with a purged object, in the order they are deleted: (table, condition), where
 # ``{ids}`` is the subquery of the purged objects' ids of that kind.
@@ -95,6 +115,28 @@ _ROWS: dict[str, tuple[tuple[str, str], ...]] = {
         ("dataset_columns", "dataset_id IN {ids}"),
         ("restrictions", "object_kind = 'dataset' AND object_id IN {ids}"),
         ("datasets", "id IN {ids}"),
+    ),
+    "model_version": (
+        (
+            "review_judgements",
+            "queue_id IN (SELECT id FROM review_queues WHERE version_id IN {ids})",
+        ),
+        ("review_items", "queue_id IN (SELECT id FROM review_queues WHERE version_id IN {ids})"),
+        ("review_queues", "version_id IN {ids}"),
+        ("model_checks", "version_id IN {ids}"),
+        ("model_reviews", "version_id IN {ids}"),
+        ("model_alias_moves", "version_id IN {ids} OR previous_id IN {ids}"),
+        ("model_aliases", "version_id IN {ids}"),
+        ("model_versions", "id IN {ids}"),
+    ),
+    "model": (
+        ("model_aliases", "model_id IN {ids}"),
+        ("model_alias_moves", "model_id IN {ids}"),
+        ("model_card_sections", "model_id IN {ids}"),
+        ("model_policies", "model_id IN {ids}"),
+        ("model_tags", "model_id IN {ids}"),
+        ("restrictions", "object_kind = 'model' AND object_id IN {ids}"),
+        ("models", "id IN {ids}"),
     ),
     "project": (
         ("model_checks", f"version_id IN {_MODEL_VERSIONS}"),
@@ -132,7 +174,15 @@ _ROWS: dict[str, tuple[tuple[str, str], ...]] = {
         ("projects", "id IN {ids}"),
     ),
 }
-_PURGE_ORDER = ("run", "experiment", "dataset_version", "dataset", "project")
+_PURGE_ORDER = (
+    "run",
+    "experiment",
+    "dataset_version",
+    "dataset",
+    "model_version",
+    "model",
+    "project",
+)
 
 # What people said about an object, and followed of it, goes with it: ``{comments}`` picks
 # the comments, ``{activity}`` the feed's entries, ``{about}`` watches and task links.
@@ -199,6 +249,11 @@ def _put(cur: Cursor, entry: TrashEntry) -> TrashEntry:
         raise Conflict(f"{entry.label} is already in the trash (moved by {already.trashed_by}).")
     if described(cur, entry.kind, entry.object_id) is None:
         raise NotFound(f"No {entry.kind.replace('_', ' ')} with id {entry.object_id!r}.")
+    if entry.kind in _GUARDS:
+        query, said = _GUARDS[entry.kind]
+        reason = cur.execute(query, [entry.object_id]).fetchone()
+        if reason is not None:
+            raise Conflict(f"{entry.label} stays out of the trash: {said.format(reason[0])}.")
     cur.execute(
         f"INSERT INTO trash ({_ENTRY}) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [

@@ -98,11 +98,11 @@ def test_bad_unauthorized_and_concurrent_requests_get_clear_answers(hub_server: 
 
     refused = httpx.post(
         f"{hub_server.url}/graphql",
-        json={"query": MOVE, "variables": {"kind": "MODEL", "id": run_id}},
+        json={"query": MOVE, "variables": {"kind": "COMMENT", "id": run_id}},
         headers={"Authorization": f"Bearer {admin}"},
         timeout=30,
     ).json()
-    assert "MODEL" in refused["errors"][0]["message"]  # not a kind that can be trashed
+    assert "COMMENT" in refused["errors"][0]["message"]  # not a kind that can be trashed
     missing = call(MOVE, {"kind": "RUN", "id": "x" * 5000})
     assert missing["__typename"] == "NotFoundError", missing
     viewer = person(hub_server, "vera", "viewer", "vision")

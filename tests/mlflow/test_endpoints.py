@@ -507,6 +507,30 @@ def test_deleting_and_restoring_runs_and_experiments_go_through_the_trash(
     refused(missing, 404, "RESOURCE_DOES_NOT_EXIST")
 
 
+def test_deleting_a_registered_model_or_version_moves_it_to_the_trash(
+    hub_server: LiveHub, team: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", team["mia"])
+    client = MlflowClient(tracking_uri=hub_server.url)
+    run_id = new_run(hub_server, team["mia"])
+    client.create_registered_model("vision.sorter")
+    for _ in range(2):
+        client.create_model_version("vision.sorter", f"runs:/{run_id}/model", run_id=run_id)
+    client.set_registered_model_alias("vision.sorter", "champion", "1")
+    with pytest.raises(MlflowException, match="alias 'champion' points at it"):
+        client.delete_model_version("vision.sorter", "1")
+    client.delete_model_version("vision.sorter", "2")
+    found = client.search_model_versions("name = 'vision.sorter'")
+    assert [v.version for v in found] == ["1"]
+    client.delete_registered_model("vision.sorter")
+    assert [m.name for m in client.search_registered_models()] == []
+    trashed = graphql_call(hub_server.url, team["mia"], "{ trash { kind label } }")["data"]
+    assert {(e["kind"], e["label"]) for e in trashed["trash"]} == {
+        ("MODEL", "sorter"),
+        ("MODEL_VERSION", "sorter v2"),
+    }
+
+
 @pytest.fixture(autouse=True)
 def _no_retries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")

@@ -161,8 +161,8 @@ def test_who_may_trash_restore_and_purge(store: Store, team: dict[str, Principal
     anas_entry = run(trash.move_to_trash(store, ana, "run", anas))
     with pytest.raises(Forbidden, match="needs maintainer"):
         run(trash.restore(store, ben, anas_entry.id))
-    with pytest.raises(InvalidInput, match="'model' cannot be moved to the trash; choose"):
-        run(trash.move_to_trash(store, ana, "model", anas))
+    with pytest.raises(InvalidInput, match="'comment' cannot be moved to the trash; choose"):
+        run(trash.move_to_trash(store, ana, "comment", anas))
 
 
 def test_a_purge_removes_rows_points_and_the_files_no_one_else_uses(

@@ -70,6 +70,8 @@ def routes() -> list[BaseRoute]:
         ("registered-models/search", registry.search_models, (get,)),
         ("registered-models/set-tag", registry.set_model_tag, (post,)),
         ("registered-models/delete-tag", registry.delete_model_tag, (delete,)),
+        ("registered-models/delete", registry.delete_model, (delete,)),
+        ("model-versions/delete", registry.delete_version, (delete,)),
         ("registered-models/alias", registry.set_alias, (post,)),
         ("registered-models/alias", registry.version_by_alias, (get,)),
         ("registered-models/alias", registry.delete_alias, (delete,)),

@@ -24,6 +24,7 @@ from hub.http.mlflow.protocol import (
     text,
     whole,
 )
+from hub.services.lifecycle import trash
 from hub.services.policy.permissions import WRITE
 from hub.services.policy.principal import Principal
 from hub.services.registry import model_tags, model_views, models, promotion, registration
@@ -155,6 +156,23 @@ async def delete_model_tag(request: Request, fields: Fields) -> Fields:
     await model_tags.set_model_tag(
         store, principal, wanted.project, wanted.name, text(fields, "key"), None
     )
+    return {}
+
+
+async def delete_model(request: Request, fields: Fields) -> Fields:
+    """Moves the registered model and its versions to Salon's trash."""
+    store, _, principal = parts(request)
+    found = await _found(request, fields)
+    await trash.move_to_trash(store, principal, "model", found.model.id)
+    return {}
+
+
+async def delete_version(request: Request, fields: Fields) -> Fields:
+    """Moves the version to Salon's trash; refused while an alias points at it."""
+    store, _, principal = parts(request)
+    found = await _found(request, fields)
+    version = await models.numbered(store, found, _number(fields))
+    await trash.move_to_trash(store, principal, "model_version", version.id)
     return {}
 
 
