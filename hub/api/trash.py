@@ -25,6 +25,8 @@ class TrashKind(Enum):
     DATASET_VERSION = "dataset_version"
     MODEL = "model"
     MODEL_VERSION = "model_version"
+    PAGE = "page"
+    TASK = "task"
 
 
 @strawberry.type(name="TrashCount", description="How many objects of one kind.")
@@ -143,7 +145,7 @@ class TrashQueries:
 class TrashMutations:
     @strawberry.mutation(
         description="Move a run, experiment, project, dataset, dataset version, registered "
-        "model or model version to the trash, "
+        "model, model version, wiki page or notebook (PAGE) or task to the trash, "
         "with what it holds: it leaves every list, search and feed until restored. Editors "
         "may trash what they made, maintainers anything, a project only its maintainers."
     )

@@ -71,7 +71,8 @@ def trash_move(
     kind: Annotated[
         str,
         typer.Argument(
-            help="run, experiment, project, dataset, dataset_version, model or model_version"
+            help="run, experiment, project, dataset, dataset_version, model, model_version, "
+            "page or task"
         ),
     ],
     object_id: Annotated[str, typer.Argument(help="Its id.")],

@@ -20,7 +20,17 @@ PURGE = f"""mutation($id: ID!) {{ purgeFromTrash(entryId: $id) {{
   __typename ... on Purge {{ entries {{ {ENTRY_FIELDS} }} objects {{ kind count }} points files
     fileBytes }} ... on Error {{ message }} }} }}"""
 LIST = f"""query($project: String) {{ trash(project: $project) {{ {ENTRY_FIELDS} }} }}"""
-KINDS = ("project", "experiment", "run", "dataset", "dataset_version", "model", "model_version")
+KINDS = (
+    "project",
+    "experiment",
+    "run",
+    "dataset",
+    "dataset_version",
+    "model",
+    "model_version",
+    "page",
+    "task",
+)
 
 
 class Trash:
@@ -30,8 +40,8 @@ class Trash:
         self._client = client
 
     def move(self, kind: str, object_id: str) -> dict[str, Any]:
-        """Move the object (``kind``: run, experiment, project, dataset, dataset_version, model
-        or model_version)
+        """Move the object (``kind``: run, experiment, project, dataset, dataset_version, model,
+        model_version, page (a wiki page or notebook) or task)
         and what it holds to the trash; returns the entry (its ``id`` restores it)."""
         if kind not in KINDS:
             raise HubError(f"{kind!r} cannot be moved to the trash; use one of {', '.join(KINDS)}.")

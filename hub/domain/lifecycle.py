@@ -18,6 +18,8 @@ TRASH_KINDS = (
     "dataset_version",
     "model",
     "model_version",
+    "page",  # a wiki page or a shared notebook
+    "task",
 )
 
 

@@ -7,8 +7,11 @@ from typing import Any
 
 from hub.domain.audit import EventDraft
 from hub.domain.collaboration import PageRecord
+from hub.errors import Conflict
 from hub.store._rows import to_naive, to_utc
 from hub.store.database import Cursor, Database
+from hub.store.hidden import live
+from hub.store.trash import hiding
 
 _COLUMNS = (
     "p.id, p.project_id, p.slug, p.kind, p.run_id, p.created_by, p.created_at, v.number, "
@@ -32,7 +35,7 @@ def _select(
     )
     rows = cur.execute(
         f"SELECT {_COLUMNS} FROM pages p JOIN page_versions v ON v.page_id = p.id "
-        f"WHERE {where} AND {chosen} ORDER BY v.title LIMIT ?",
+        f"WHERE {where} AND {chosen} AND {live('page', 'p.id')} ORDER BY v.title LIMIT ?",
         [*params, *([version] if version is not None else []), limit],
     ).fetchall()
     return [_page(row) for row in rows]
@@ -44,6 +47,11 @@ def _save(cur: Cursor, page: PageRecord) -> PageRecord:
         "SELECT id, created_by, created_at FROM pages WHERE project_id = ? AND slug = ?",
         [page.project_id, page.slug],
     ).fetchone()
+    if row is not None and hiding(cur, "page", row[0]) is not None:
+        raise Conflict(
+            f"Page {page.slug!r} is in the trash; restore it, or give this one another address.",
+            field="slug",
+        )
     if row is None:
         cur.execute(
             "INSERT INTO pages VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -114,7 +122,7 @@ class PageStore:
         def select(cur: Cursor) -> list[PageRecord]:
             rows = cur.execute(
                 f"SELECT {_COLUMNS} FROM pages p JOIN page_versions v ON v.page_id = p.id "
-                "WHERE p.id = ? ORDER BY v.number DESC",
+                f"WHERE p.id = ? AND {live('page', 'p.id')} ORDER BY v.number DESC",
                 [page_id],
             ).fetchall()
             return [_page(row) for row in rows]

@@ -11,6 +11,7 @@ from hub.domain.audit import EventDraft
 from hub.domain.collaboration import TaskRecord
 from hub.store._rows import among, maybe_utc, to_naive, to_utc
 from hub.store.database import Cursor, Database
+from hub.store.hidden import live
 
 _FIELDS = [f.name for f in dataclasses.fields(TaskRecord) if f.name != "links"]
 _COLUMNS = ", ".join(_FIELDS)
@@ -38,7 +39,7 @@ def _with_links(cur: Cursor, rows: list[tuple[Any, ...]]) -> list[TaskRecord]:
 
 def _select(cur: Cursor, where: str, params: list[Any], limit: int = 500) -> list[TaskRecord]:
     rows = cur.execute(
-        f"SELECT {_COLUMNS} FROM tasks WHERE {where} "
+        f"SELECT {_COLUMNS} FROM tasks WHERE ({where}) AND {live('task', 'id')} "
         "ORDER BY (status = 'done'), due_date NULLS LAST, number LIMIT ?",
         [*params, limit],
     ).fetchall()
@@ -87,7 +88,8 @@ def _update(cur: Cursor, task: TaskRecord) -> TaskRecord:
 def _close_with_run(cur: Cursor, run_id: str, at: datetime) -> list[TaskRecord]:
     """Open tasks linked to the run that close when it finishes: mark them done."""
     rows = cur.execute(
-        f"SELECT {_COLUMNS} FROM tasks WHERE close_with_run AND status <> 'done' AND id IN "
+        f"SELECT {_COLUMNS} FROM tasks WHERE close_with_run AND status <> 'done' "
+        f"AND {live('task', 'id')} AND id IN "
         "(SELECT task_id FROM task_links WHERE target_kind = 'run' AND target_id = ?)",
         [run_id],
     ).fetchall()

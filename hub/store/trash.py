@@ -31,9 +31,18 @@ _HOLDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("dataset_version", "SELECT id FROM dataset_versions WHERE project_id = ?"),
         ("model", "SELECT id FROM models WHERE project_id = ?"),
         ("model_version", "SELECT id FROM model_versions WHERE project_id = ?"),
+        ("page", "SELECT id FROM pages WHERE project_id = ?"),
+        ("task", "SELECT id FROM tasks WHERE project_id = ?"),
+    ),
+    "run": (("page", "SELECT id FROM pages WHERE run_id = ?"),),  # its notebooks
+    "experiment": (
+        ("run", "SELECT id FROM runs WHERE experiment_id = ?"),
+        (
+            "page",
+            "SELECT id FROM pages WHERE run_id IN (SELECT id FROM runs WHERE experiment_id = ?)",
+        ),
     ),
     "model": (("model_version", "SELECT id FROM model_versions WHERE model_id = ?"),),
-    "experiment": (("run", "SELECT id FROM runs WHERE experiment_id = ?"),),
     "dataset": (("dataset_version", "SELECT id FROM dataset_versions WHERE dataset_id = ?"),),
 }
 
@@ -54,6 +63,11 @@ _PARENTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("project", "SELECT project_id FROM model_versions WHERE id = ?"),
         ("model", "SELECT model_id FROM model_versions WHERE id = ?"),
     ),
+    "page": (
+        ("project", "SELECT project_id FROM pages WHERE id = ?"),
+        ("run", "SELECT run_id FROM pages WHERE id = ?"),
+    ),
+    "task": (("project", "SELECT project_id FROM tasks WHERE id = ?"),),
     "project": (),
 }
 
@@ -76,6 +90,8 @@ _DESCRIBE = {
     "model": "SELECT project_id, name, created_by FROM models WHERE id = ?",
     "model_version": "SELECT v.project_id, m.name || ' v' || v.number, v.created_by "
     "FROM model_versions v JOIN models m ON m.id = v.model_id WHERE v.id = ?",
+    "page": "SELECT project_id, slug, created_by FROM pages WHERE id = ?",
+    "task": "SELECT project_id, '#' || number || ' ' || title, created_by FROM tasks WHERE id = ?",
 }
 
 _MODELS = "(SELECT id FROM models WHERE project_id IN {ids})"
@@ -129,6 +145,14 @@ _ROWS: dict[str, tuple[tuple[str, str], ...]] = {
         ("model_aliases", "version_id IN {ids}"),
         ("model_versions", "id IN {ids}"),
     ),
+    "page": (
+        ("page_versions", "page_id IN {ids}"),
+        ("pages", "id IN {ids}"),
+    ),
+    "task": (
+        ("task_links", "task_id IN {ids}"),
+        ("tasks", "id IN {ids}"),
+    ),
     "model": (
         ("model_aliases", "model_id IN {ids}"),
         ("model_alias_moves", "model_id IN {ids}"),
@@ -175,6 +199,8 @@ _ROWS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 _PURGE_ORDER = (
+    "page",
+    "task",
     "run",
     "experiment",
     "dataset_version",

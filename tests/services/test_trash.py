@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
-from hub.services.collaboration import activity
+from hub.services.collaboration import activity, pages, tasks
 from hub.services.data import dataset_uploads, datasets
 from hub.services.identity import accounts, tokens
 from hub.services.lifecycle import holds, trash
@@ -349,3 +349,25 @@ def test_a_hold_on_a_dataset_in_the_trash_keeps_it_and_its_versions(
     for held in (entry, version_entry):
         with pytest.raises(Conflict, match="legal hold on dataset vision/claims"):
             run(trash.purge(store, ana, held.id, recent=0))
+
+
+def test_wiki_pages_and_tasks_go_to_the_trash_and_come_back(
+    store: Store, team: dict[str, Principal]
+) -> None:
+    ana, ben = team["ana"], team["ben"]
+    page = run(pages.save(store, ben, "vision", "decisions", "Decisions", "We keep lr 3e-4."))
+    task = run(tasks.create(store, ana, "vision", tasks.TaskInput(title="Label line C")))
+    bens_page = run(trash.move_to_trash(store, ben, "page", page.id))  # an editor: their own
+    assert bens_page.label == "decisions"
+    assert run(pages.of_project(store, ana, "vision")) == []
+    with pytest.raises(Conflict, match="'decisions' is in the trash"):
+        run(pages.save(store, ben, "vision", "decisions", "Decisions", "again"))
+    with pytest.raises(Forbidden, match="needs maintainer"):  # not ben's task
+        run(trash.move_to_trash(store, ben, "task", task.id))
+    entry = run(trash.move_to_trash(store, ana, "task", task.id))
+    assert entry.label == "#1 Label line C"
+    assert run(tasks.board(store, ana, "vision")) == []
+    for restored in (bens_page, entry):
+        run(trash.restore(store, ana, restored.id))
+    assert [p.slug for p in run(pages.of_project(store, ana, "vision"))] == ["decisions"]
+    assert [t.title for t in run(tasks.board(store, ana, "vision"))] == ["Label line C"]

@@ -45,9 +45,10 @@ async def _find(
 
 
 def _needed(kind: str, made_by: str, principal: Principal) -> str:
-    """Editors may trash or restore what they made themselves; maintainers anything; a whole
-    project only its maintainers."""
-    return WRITE if kind != "project" and made_by == principal.user_name else MANAGE
+    """Editors may trash or restore what they made themselves (stored by name or by id);
+    maintainers anything; a whole project only its maintainers."""
+    own = made_by in (principal.user_name, principal.user_id)
+    return WRITE if kind != "project" and own else MANAGE
 
 
 async def move_to_trash(
