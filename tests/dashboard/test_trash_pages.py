@@ -159,3 +159,26 @@ def test_the_compliance_page_places_and_releases_a_hold_and_lists_lifecycle_even
     assert any("No legal holds are in force" in i.value for i in app.info)
     labelled(app.button, "Place hold").click().run()  # an empty form: the hub says what is missing
     assert any("Say what the hold is for" in e.value for e in app.error)
+
+
+def test_a_dataset_version_goes_to_the_trash_from_the_dataset_page(
+    trash_hub: LiveHub, tmp_path: Path
+) -> None:
+    from hub.client.client import Client
+
+    client = Client(trash_hub.url, trash_hub.token)
+    for rows in (10, 20):
+        source = tmp_path / f"readings-{rows}.csv"
+        source.write_text("a\n" + "".join(f"{i}\n" for i in range(rows)))
+        client.upload_dataset("vision", "readings", source)
+    app = open_page("datasets", project="vision", dataset="readings")
+    assert_clean(app)
+    app.button(key="trash-DATASET_VERSION").click().run()
+    assert_clean(app)
+    assert any("readings v2 is in the trash" in t.value for t in app.toast)
+    assert labelled(app.selectbox, "Version").options == ["version 1 (latest)"]
+    app.button(key="trash-DATASET").click().run()
+    assert_clean(app)
+    assert any("has no datasets yet" in i.value for i in app.info)
+    kinds = [e["kind"] for e in client.trash.entries("vision")]
+    assert sorted(kinds) == ["DATASET", "DATASET_VERSION"]
