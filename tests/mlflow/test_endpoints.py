@@ -484,9 +484,12 @@ def test_deleting_and_restoring_runs_and_experiments_go_through_the_trash(
 
     client.delete_run(runs[0])
     assert listed() == sorted(runs[1:])
+    deleted = client.get_run(runs[0])  # as MLflow shows a deleted run
+    assert deleted.info.lifecycle_stage == "deleted" and deleted.data.metrics == {"loss": 0.5}
     entries = graphql_call(hub_server.url, team["ana"], "{ trash { kind label } }")["data"]
     assert entries["trash"] == [{"kind": "RUN", "label": "r0"}]
     client.restore_run(runs[0])
+    assert client.get_run(runs[0]).info.lifecycle_stage == "active"
     client.restore_run(runs[1])  # not in the trash: nothing to do, as in MLflow
     assert listed() == sorted(runs)
 

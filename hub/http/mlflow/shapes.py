@@ -30,7 +30,7 @@ def experiment(project: ProjectRecord, record: ExperimentRecord, name: str) -> F
     }
 
 
-def run_info(run: RunRecord) -> Fields:
+def run_info(run: RunRecord, deleted: bool = False) -> Fields:
     info: Fields = {
         "run_id": run.id,
         "run_uuid": run.id,
@@ -40,7 +40,7 @@ def run_info(run: RunRecord) -> Fields:
         "status": run.status.upper(),
         "start_time": millis(run.started_at),
         "artifact_uri": f"mlflow-artifacts:/{run.experiment_id}/{run.id}/artifacts",
-        "lifecycle_stage": "active",
+        "lifecycle_stage": "deleted" if deleted else "active",
     }
     if run.ended_at is not None:
         info["end_time"] = millis(run.ended_at)
@@ -56,13 +56,15 @@ def run(
     details: RunDetails,
     inputs: Sequence[RunInputRecord] = (),
     outputs: Sequence[RunOutput] = (),
+    deleted: bool = False,
 ) -> Fields:
+    """A run as MLflow shows it; ``deleted``: it is in Salon's trash."""
     metrics = [
         {"key": m.key, "value": double(m.last_value), "timestamp": m.last_ts, "step": m.last_step}
         for m in details.metrics.get(record.id, [])
     ]
     return {
-        "info": run_info(record),
+        "info": run_info(record, deleted),
         "data": {
             "metrics": metrics,
             "params": _pairs(details.params.get(record.id, [])),

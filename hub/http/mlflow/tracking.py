@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from hub.clock import now
 from hub.domain.tracking import BATCH_SCHEMA, RunEnvironment, RunInputRecord, RunRecord
-from hub.errors import InvalidInput, LimitExceeded
+from hub.errors import InvalidInput, LimitExceeded, NotFound
 from hub.http.mlflow import shapes
 from hub.http.mlflow.filters import run_filter, run_order
 from hub.http.mlflow.protocol import (
@@ -134,10 +134,12 @@ async def restore_experiment(request: Request, fields: Fields) -> Fields:
 # Runs ----------------------------------------------------------------------------------------
 
 
-async def _run_fields(store: Store, principal: Principal, run: RunRecord) -> Fields:
+async def _run_fields(
+    store: Store, principal: Principal, run: RunRecord, deleted: bool = False
+) -> Fields:
     details = await runs.details(store, principal, [run])
     inputs, outputs = await logged_models.inputs_and_outputs(store, [run.id])
-    return shapes.run(run, details, inputs, outputs)
+    return shapes.run(run, details, inputs, outputs, deleted)
 
 
 async def create_run(request: Request, fields: Fields) -> Fields:
@@ -168,8 +170,15 @@ async def create_run(request: Request, fields: Fields) -> Fields:
 
 
 async def get_run(request: Request, fields: Fields) -> Fields:
+    """A run; one in Salon's trash answers with ``lifecycle_stage: deleted``, as MLflow shows
+    a deleted run."""
     store, _, principal = parts(request)
-    run = await runs.get_run(store, principal, _run_id(fields))
+    run_id = _run_id(fields)
+    try:
+        run = await runs.get_run(store, principal, run_id)
+    except NotFound:
+        run = await trash.trashed_run(store, principal, run_id)
+        return {"run": await _run_fields(store, principal, run, deleted=True)}
     return {"run": await _run_fields(store, principal, run)}
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from hub.clock import now
 from hub.domain.audit import EventDraft
 from hub.domain.lifecycle import TRASH_KINDS, Purged, TrashEntry
+from hub.domain.tracking import RunRecord
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.ids import new_id
 from hub.services.policy import audit, feed, permissions
@@ -151,6 +152,22 @@ async def restore_object(
             field="id",
         )
     return await restore(store, principal, entry.id)
+
+
+async def trashed_run(store: Store, principal: Principal, run_id: str) -> RunRecord:
+    """A run in the trash, for those who may read its project (MLflow shows deleted runs);
+    NotFound otherwise, as for a run that does not exist."""
+    run = (await store.runs.by_ids([run_id], trashed=True)).get(run_id)
+    hidden = run is not None and await store.trash.hiding("run", run_id) is not None
+    if (
+        run is None
+        or not hidden
+        or not await permissions.access_to(store, principal, run.project_id)
+    ):
+        await audit.deny(store, principal, "run.read", "run", run_id, None)
+        raise NotFound(f"No run with id {run_id!r}.", field="runId")
+    await audit.read(store, principal, "run.read", "run", run.id, run.project_id, 1)
+    return run
 
 
 async def trash_of(
