@@ -159,15 +159,21 @@ def _add_inputs(cur: Cursor, inputs: Sequence[RunInputRecord]) -> None:
 
 
 def _runs_by_ids(cur: Cursor, ids: list[str], trashed: bool) -> list[RunRecord]:
-    shown = "" if trashed else f" AND {live('run', 'r.id')}"
     if len(ids) == 1:  # the common case, answered from the index
-        rows = cur.execute(
-            f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id = ?{shown}", ids
-        ).fetchall()
+        rows = cur.execute(f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id = ?", ids).fetchall()
     else:
         rows = cur.execute(
-            f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id IN {among(ids)}{shown}", ids
+            f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id IN {among(ids)}", ids
         ).fetchall()
+    if not trashed and rows:  # a query of its own: joined in, it kept the index out
+        hidden = {
+            row[0]
+            for row in cur.execute(
+                f"SELECT object_id FROM trashed WHERE kind = 'run' AND object_id IN {among(ids)}",
+                ids,
+            ).fetchall()
+        }
+        rows = [row for row in rows if row[0] not in hidden]
     return [run_from_row(row) for row in rows]
 
 
