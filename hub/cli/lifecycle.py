@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hub.cli.common import JsonOption, call, connect, fail, print_json
+from hub.cli.common import JsonOption, call, connect, print_json
 
 trash_app = typer.Typer(help="The trash: what was moved there comes back until it is purged.")
 hold_app = typer.Typer(help="Legal holds: nothing they cover is purged or erased (officers).")
@@ -35,23 +35,13 @@ def _held(entry: dict[str, Any]) -> str:
     return ", ".join(f"{h['count']} {h['kind'].lower().replace('_', ' ')}" for h in entry["holds"])
 
 
-def _hub_call(work: Any) -> Any:
-    from hub.client.errors import HubError
-
-    try:
-        return work()
-    except HubError as exc:
-        fail(str(exc))
-        raise
-
-
 @trash_app.command("list")
 def trash_list(
     project: Annotated[str | None, typer.Option(help="Only this project's trash.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """What is in the trash of the projects you read, newest first."""
-    entries = _hub_call(lambda: connect().trash.entries(project))
+    entries = connect().trash.entries(project)
     if as_json:
         print_json(entries)
         return
@@ -78,14 +68,14 @@ def trash_move(
     object_id: Annotated[str, typer.Argument(help="Its id.")],
 ) -> None:
     """Move something (and what it holds) to the trash; prints the entry to restore it by."""
-    entry = _hub_call(lambda: connect().trash.move(kind, object_id))
+    entry = connect().trash.move(kind, object_id)
     typer.echo(f"Moved {kind} {entry['label']} to the trash ({_held(entry)}): entry {entry['id']}.")
 
 
 @trash_app.command("restore")
 def trash_restore(entry_id: Annotated[str, typer.Argument(help="The trash entry's id.")]) -> None:
     """Bring a trash entry back whole."""
-    entry = _hub_call(lambda: connect().trash.restore(entry_id))
+    entry = connect().trash.restore(entry_id)
     typer.echo(f"Restored {entry['kind'].lower().replace('_', ' ')} {entry['label']}.")
 
 
@@ -97,7 +87,7 @@ def trash_purge(
     """Remove a trash entry for good now (maintainers): it cannot be undone."""
     if not yes:
         typer.confirm(f"Purge trash entry {entry_id} for good?", abort=True)
-    purged = _hub_call(lambda: connect().trash.purge(entry_id))
+    purged = connect().trash.purge(entry_id)
     typer.echo(
         f"Purged {', '.join(e['label'] for e in purged['entries'])}: "
         f"{_objects(purged)}, {int(purged['points']):,} metric points, {purged['files']} files "
@@ -204,9 +194,7 @@ def privacy_export(
     from urllib.parse import quote
 
     partial = out.with_name(out.name + ".part")
-    response = _hub_call(
-        lambda: connect().connection.send("GET", f"/api/v1/people/{quote(user)}/export")
-    )
+    response = connect().connection.send("GET", f"/api/v1/people/{quote(user)}/export")
     partial.write_bytes(response.content)
     partial.replace(out)
     typer.echo(

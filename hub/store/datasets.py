@@ -19,13 +19,13 @@ from hub.domain.data import (
     DatasetUse,
     DatasetVersionRecord,
 )
-from hub.errors import Conflict, InvalidInput, LimitExceeded
+from hub.errors import InvalidInput, LimitExceeded
 from hub.run_filter import And, Filter, Not, Or
 from hub.store._rows import among, mapping_of, record_of, row_of, schema_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
 from hub.store.dataset_diffs import key_changes, quote
 from hub.store.hidden import live
-from hub.store.trash import hiding
+from hub.store.trash import keep_name
 
 _DATASET = "id, project_id, name, description, created_at, created_by, fixed_schema"
 _VERSION = (
@@ -76,10 +76,7 @@ def _next_number(cur: Cursor, dataset_id: str) -> int:
 def _insert_dataset(cur: Cursor, record: DatasetRecord) -> DatasetRecord:
     existing = _dataset_by_name(cur, record.project_id, record.name, trashed=True)
     if existing is not None:
-        if hiding(cur, "dataset", existing.id) is not None:
-            raise Conflict(
-                f"Dataset {existing.name!r} is in the trash; restore it, or choose another name."
-            )
+        keep_name(cur, "dataset", existing.id, existing.name)
         return existing
     cur.execute(
         f"INSERT INTO datasets ({_DATASET}) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -32,7 +32,7 @@ from hub.store._rows import (
 )
 from hub.store.database import Cursor, Database
 from hub.store.hidden import live
-from hub.store.trash import hiding
+from hub.store.trash import is_hidden, keep_name
 
 R = TypeVar("R")
 TABLES: dict[type[Any], str] = {
@@ -116,11 +116,8 @@ def _register(
     existing = _model_named(cur, model.project_id, model.name, trashed=True)
     if existing is None:
         _insert(cur, model)
-    elif hiding(cur, "model", existing.id) is not None:
-        raise Conflict(
-            f"Model {existing.name!r} is in the trash; restore it, or choose another name."
-        )
     else:
+        keep_name(cur, "model", existing.id, existing.name)
         model = existing
     row = cur.execute(
         "SELECT coalesce(max(number), 0) + 1 FROM model_versions WHERE model_id = ?", [model.id]
@@ -256,7 +253,7 @@ class ModelStore:
         def write(cur: Cursor) -> ModelRecord:
             existing = _model_named(cur, model.project_id, model.name, trashed=True)
             if existing is not None:
-                where = " in the trash" if hiding(cur, "model", existing.id) else ""
+                where = " in the trash" if is_hidden(cur, "model", existing.id) else ""
                 said = f"There is a model named {model.name!r}{where} already."
                 raise AlreadyExists(said, field="name")
             _insert(cur, model)

@@ -7,11 +7,10 @@ from typing import Any
 
 from hub.domain.audit import EventDraft
 from hub.domain.collaboration import PageRecord
-from hub.errors import Conflict
 from hub.store._rows import to_naive, to_utc
 from hub.store.database import Cursor, Database
 from hub.store.hidden import live
-from hub.store.trash import hiding
+from hub.store.trash import keep_name
 
 _COLUMNS = (
     "p.id, p.project_id, p.slug, p.kind, p.run_id, p.created_by, p.created_at, v.number, "
@@ -47,11 +46,8 @@ def _save(cur: Cursor, page: PageRecord) -> PageRecord:
         "SELECT id, created_by, created_at FROM pages WHERE project_id = ? AND slug = ?",
         [page.project_id, page.slug],
     ).fetchone()
-    if row is not None and hiding(cur, "page", row[0]) is not None:
-        raise Conflict(
-            f"Page {page.slug!r} is in the trash; restore it, or give this one another address.",
-            field="slug",
-        )
+    if row is not None:
+        keep_name(cur, "page", row[0], page.slug, field="slug")
     if row is None:
         cur.execute(
             "INSERT INTO pages VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -8,12 +8,11 @@ from typing import Any
 from hub.domain.audit import EventDraft
 from hub.domain.identity import MembershipRecord
 from hub.domain.tracking import ExperimentRecord, ProjectRecord
-from hub.errors import Conflict
 from hub.store._rows import among, to_naive, to_utc
 from hub.store.access import insert_membership
 from hub.store.database import Cursor, Database
 from hub.store.hidden import live
-from hub.store.trash import hiding
+from hub.store.trash import keep_name
 
 _PROJECT_COLUMNS = "id, name, description, created_at, created_by"
 _EXPERIMENT_COLUMNS = "id, project_id, name, description, created_at, created_by"
@@ -50,14 +49,6 @@ def experiment_by_name(
     return None if row is None else _experiment(row)
 
 
-def _refuse_trashed(cur: Cursor, kind: str, object_id: str, name: str) -> None:
-    """A name stays taken while its object is in the trash (it may come back)."""
-    if hiding(cur, kind, object_id) is not None:
-        raise Conflict(
-            f"{kind.capitalize()} {name!r} is in the trash; restore it, or choose another name."
-        )
-
-
 def insert_project(
     cur: Cursor, record: ProjectRecord, owner: MembershipRecord | None = None
 ) -> ProjectRecord:
@@ -65,7 +56,7 @@ def insert_project(
     the stored one."""
     existing = project_by_name(cur, record.name, trashed=True)
     if existing is not None:
-        _refuse_trashed(cur, "project", existing.id, existing.name)
+        keep_name(cur, "project", existing.id, existing.name)
         return existing
     if owner is not None:
         insert_membership(cur, owner)
@@ -86,7 +77,7 @@ def insert_experiment(cur: Cursor, record: ExperimentRecord) -> ExperimentRecord
     """Insert ``record`` unless the project has an experiment of that name; return the stored."""
     existing = experiment_by_name(cur, record.project_id, record.name, trashed=True)
     if existing is not None:
-        _refuse_trashed(cur, "experiment", existing.id, existing.name)
+        keep_name(cur, "experiment", existing.id, existing.name)
         return existing
     cur.execute(
         f"INSERT INTO experiments ({_EXPERIMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",

@@ -253,6 +253,24 @@ def _entries(cur: Cursor, where: str, params: Sequence[Any]) -> list[TrashEntry]
     return [_entry(row, holds.get(row[0], ())) for row in rows]
 
 
+def is_hidden(cur: Cursor, kind: str, object_id: str) -> bool:
+    """Whether the object is in the trash (one lookup; :func:`hiding` reads its entry)."""
+    found = cur.execute(
+        "SELECT 1 FROM trashed WHERE kind = ? AND object_id = ? LIMIT 1", [kind, object_id]
+    ).fetchone()
+    return found is not None
+
+
+def keep_name(cur: Cursor, kind: str, object_id: str, name: str, field: str | None = None) -> None:
+    """A name stays taken while its object is in the trash, since it may come back: Conflict
+    when the object called ``name`` is there."""
+    if is_hidden(cur, kind, object_id):
+        noun = kind.replace("_", " ").capitalize()
+        raise Conflict(
+            f"{noun} {name!r} is in the trash; restore it, or choose another name.", field=field
+        )
+
+
 def hiding(cur: Cursor, kind: str, object_id: str) -> TrashEntry | None:
     """The entry that hides the object, if it is in the trash."""
     found = _entries(
@@ -270,9 +288,10 @@ def described(cur: Cursor, kind: str, object_id: str) -> tuple[str, str, str] | 
 
 
 def _put(cur: Cursor, entry: TrashEntry) -> TrashEntry:
-    already = hiding(cur, entry.kind, entry.object_id)
-    if already is not None:
-        raise Conflict(f"{entry.label} is already in the trash (moved by {already.trashed_by}).")
+    if is_hidden(cur, entry.kind, entry.object_id):
+        already = hiding(cur, entry.kind, entry.object_id)
+        by = f" (moved by {already.trashed_by})" if already else ""
+        raise Conflict(f"{entry.label} is already in the trash{by}.")
     if described(cur, entry.kind, entry.object_id) is None:
         raise NotFound(f"No {entry.kind.replace('_', ' ')} with id {entry.object_id!r}.")
     if entry.kind in _GUARDS:
@@ -305,7 +324,7 @@ def _put(cur: Cursor, entry: TrashEntry) -> TrashEntry:
 def _put_many(cur: Cursor, entries: Sequence[TrashEntry]) -> list[TrashEntry]:
     """Those of ``entries`` whose object is not in the trash yet, put there."""
     return [
-        _put(cur, entry) for entry in entries if hiding(cur, entry.kind, entry.object_id) is None
+        _put(cur, entry) for entry in entries if not is_hidden(cur, entry.kind, entry.object_id)
     ]
 
 

@@ -67,8 +67,8 @@ async def erase(
     store: Store, principal: Principal, name: str
 ) -> tuple[str, dict[str, int], datetime]:
     """Erase the person: (their pseudonym, rows changed per table, when)."""
+    await _officer(store, principal, "privacy.erase", None)  # before saying who exists
     user_id, found_name, _, _ = await store.privacy.person(name.strip().lower())
-    await _officer(store, principal, "privacy.erase", user_id)
     if user_id == principal.user_id:
         raise Conflict("You cannot erase yourself; ask another admin.", field="user")
     hold = await store.holds.active_on("person", user_id)
