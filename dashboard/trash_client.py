@@ -43,13 +43,18 @@ def retention_policy(project: str) -> dict[str, Any] | None:
 
 
 def set_retention_policy(
-    project: str, runs_days: int | None, versions_kept: int | None, keep_tag: str
+    project: str,
+    runs_days: int | None,
+    versions_kept: int | None,
+    keep_tag: str,
+    audit_years: int | None,
 ) -> dict[str, Any]:
     variables = {
         "project": project,
         "runsDays": runs_days,
         "versionsKept": versions_kept,
         "keepTag": keep_tag,
+        "auditYears": audit_years,
     }
     return _changed("SetRetentionPolicy", "setRetentionPolicy", variables)
 

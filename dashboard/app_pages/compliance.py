@@ -14,6 +14,7 @@ from dashboard.ui import load
 LIFECYCLE = {
     "trash.purge": "purged from the trash",
     "retention.apply": "retention moved to the trash",
+    "audit.prune": "retention emptied old audit events",
     "dataset.erase_rows": "rows erased from a dataset",
     "privacy.export": "a person's data exported",
     "privacy.erase": "a person erased",

@@ -186,8 +186,9 @@ else:
 
 st.subheader("Retention")
 st.caption(
-    "What a project keeps. Once an hour the hub moves what its policy no longer keeps to the "
-    "trash (restorable until purged); nothing a legal hold covers. Maintainers set it."
+    "What a project keeps. Once an hour the hub moves runs and dataset versions its policy no "
+    "longer keeps to the trash (restorable until purged) and empties older audit events (the "
+    "trail still verifies); nothing a legal hold covers. Maintainers set it."
 )
 kept_project = st.selectbox("Project", projects, key="retention-project")
 if kept_project:
@@ -202,12 +203,18 @@ if kept_project:
             f"Finished runs are kept **{policy['runsDays'] or 'forever'}**"
             f"{' days' if policy['runsDays'] else ''} (runs tagged `{policy['keepTag']}` "
             f"always); each dataset keeps its newest **{policy['versionsKept'] or 'all'}** "
-            f"versions. Set by {policy['updatedBy']}."
+            f"versions; audit events are kept **{policy['auditYears'] or 'forever'}**"
+            f"{' years' if policy['auditYears'] else ''}. Set by {policy['updatedBy']}."
         )
         st.caption(
             f"Next to the trash ({len(upcoming)}): {', '.join(upcoming[:20]) or 'nothing'}"
             + ("…" if len(upcoming) > 20 else "")
         )
+        if policy["auditYears"]:
+            st.caption(
+                f"Audit events emptied next: {policy['nextAuditEvents']:,} "
+                f"(from before {policy['auditBefore'][:10]})."
+            )
     with st.form("retention"):
         limit_runs = st.toggle(
             "Limit how long finished runs are kept", value=bool(policy and policy["runsDays"])
@@ -223,6 +230,10 @@ if kept_project:
         versions = st.number_input(
             "Newest versions kept", 1, 10_000, value=(policy or {}).get("versionsKept") or 10
         )
+        limit_audit = st.toggle(
+            "Limit how long audit events are kept", value=bool(policy and policy["auditYears"])
+        )
+        years = st.number_input("Years", 1, 100, value=(policy or {}).get("auditYears") or 7)
         if st.form_submit_button("Save policy", icon=":material/save:"):
             try:
                 trash_client.set_retention_policy(
@@ -230,6 +241,7 @@ if kept_project:
                     int(days) if limit_runs else None,
                     int(versions) if limit_versions else None,
                     keep_tag,
+                    int(years) if limit_audit else None,
                 )
             except HubError as exc:
                 st.error(str(exc))

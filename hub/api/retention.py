@@ -22,13 +22,16 @@ class RemovalType:
 @strawberry.type(
     name="RetentionPolicy",
     description="What a project keeps: finished runs for runsDays days unless tagged keepTag, "
-    "the newest versionsKept versions of each dataset (null: no limit). The hub moves what is "
-    "no longer kept to the trash once an hour; nothing a legal hold covers.",
+    "the newest versionsKept versions of each dataset, its audit events for auditYears years "
+    "(null: no limit). Once an hour the hub moves runs and versions no longer kept to the "
+    "trash and empties older audit events (the chain still verifies); nothing a legal hold "
+    "covers.",
 )
 class RetentionPolicyType:
     runs_days: int | None
     keep_tag: str
     versions_kept: int | None
+    audit_years: int | None
     updated_by: str
     updated_at: datetime
     last_applied: datetime | None
@@ -36,6 +39,10 @@ class RetentionPolicyType:
     next_versions: list[RemovalType] = strawberry.field(
         description="Dataset versions it removes next."
     )
+    next_audit_events: int = strawberry.field(
+        description="How many audit events it empties next: those from before auditBefore."
+    )
+    audit_before: datetime | None
 
     @classmethod
     def of(cls, policy: RetentionPolicy, due: Due) -> RetentionPolicyType:
@@ -43,6 +50,7 @@ class RetentionPolicyType:
             runs_days=policy.runs_days,
             keep_tag=policy.keep_tag,
             versions_kept=policy.versions_kept,
+            audit_years=policy.audit_years,
             updated_by=policy.updated_by,
             updated_at=policy.updated_at,
             last_applied=policy.last_applied,
@@ -50,6 +58,8 @@ class RetentionPolicyType:
             next_versions=[
                 RemovalType(id=strawberry.ID(i), label=label) for i, label in due.versions
             ],
+            next_audit_events=due.audit_events,
+            audit_before=due.audit_before,
         )
 
 
@@ -71,7 +81,7 @@ class RetentionQueries:
 @strawberry.type
 class RetentionMutations:
     @strawberry.mutation(
-        description="Set the project's retention policy (maintainers); leave both limits out "
+        description="Set the project's retention policy (maintainers); leave every limit out "
         "to keep everything."
     )
     async def set_retention_policy(
@@ -81,12 +91,13 @@ class RetentionMutations:
         runs_days: int | None = None,
         versions_kept: int | None = None,
         keep_tag: str = "keep",
+        audit_years: int | None = None,
     ) -> RetentionResult:
         ctx = info.context
 
         async def work() -> RetentionPolicyType:
             await retention.set_policy(
-                ctx.store, ctx.principal, project, runs_days, versions_kept, keep_tag
+                ctx.store, ctx.principal, project, runs_days, versions_kept, keep_tag, audit_years
             )
             found, due = await retention.policy_of(ctx.store, ctx.principal, project)
             assert found is not None

@@ -218,11 +218,12 @@ def privacy_erase(
 
 
 retention_app = typer.Typer(help="Retention policies: what a project keeps.")
-POLICY_FIELDS = """runsDays keepTag versionsKept updatedBy updatedAt lastApplied
-  nextRuns { label } nextVersions { label }"""
+POLICY_FIELDS = """runsDays keepTag versionsKept auditYears updatedBy updatedAt lastApplied
+  nextRuns { label } nextVersions { label } nextAuditEvents auditBefore"""
 POLICY = f"query($p: String!) {{ retentionPolicy(project: $p) {{ {POLICY_FIELDS} }} }}"
-SET_POLICY = f"""mutation($p: String!, $d: Int, $k: Int, $t: String!) {{
-  setRetentionPolicy(project: $p, runsDays: $d, versionsKept: $k, keepTag: $t) {{ __typename
+SET_POLICY = f"""mutation($p: String!, $d: Int, $k: Int, $t: String!, $y: Int) {{
+  setRetentionPolicy(project: $p, runsDays: $d, versionsKept: $k, keepTag: $t, auditYears: $y) {{
+    __typename
     ... on RetentionPolicy {{ {POLICY_FIELDS} }} ... on Error {{ message }} }} }}"""
 
 
@@ -240,13 +241,23 @@ def _show_policy(project: str, policy: dict[str, Any] | None) -> None:
         if policy["versionsKept"]
         else "every dataset version"
     )
-    typer.echo(f"{project} keeps {runs}, and {versions} (set by {policy['updatedBy']}).")
+    events = (
+        f"audit events for {policy['auditYears']} years"
+        if policy["auditYears"]
+        else "every audit event"
+    )
+    typer.echo(f"{project} keeps {runs}, {versions}, and {events} (set by {policy['updatedBy']}).")
     upcoming = [r["label"] for r in policy["nextRuns"]] + [
         v["label"] for v in policy["nextVersions"]
     ]
     more = f" and {len(upcoming) - 10} more" if len(upcoming) > 10 else ""
     shown = ", ".join(upcoming[:10]) + more
     typer.echo(f"Next to the trash: {shown or 'nothing'}.")
+    if policy["auditYears"]:
+        typer.echo(
+            f"Audit events emptied next: {policy['nextAuditEvents']:,} "
+            f"(from before {policy['auditBefore'][:10]})."
+        )
 
 
 @retention_app.command("show")
@@ -269,7 +280,11 @@ def retention_set(
         int | None, typer.Option(help="Keep this many newest versions of each dataset.")
     ] = None,
     keep_tag: Annotated[str, typer.Option(help="Runs with this tag are always kept.")] = "keep",
+    audit_years: Annotated[
+        int | None,
+        typer.Option(help="Keep the project's audit events this many years (default: forever)."),
+    ] = None,
 ) -> None:
     """Set a project's retention policy (maintainers); without limits it keeps everything."""
-    variables = {"p": project, "d": runs_days, "k": versions_kept, "t": keep_tag}
+    variables = {"p": project, "d": runs_days, "k": versions_kept, "t": keep_tag, "y": audit_years}
     _show_policy(project, call(SET_POLICY, variables, "setRetentionPolicy"))

@@ -60,6 +60,7 @@ class ChainReport:
 
 # What a change passes to the store: audit events and activity entries, written together.
 EventDraft = AuditDraft | ActivityDraft
+PRUNE = "audit.prune"  # the event recording that a retention policy emptied older events
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -108,7 +108,8 @@ class Rewrite:
 @dataclasses.dataclass(frozen=True, slots=True)
 class RetentionPolicy:
     """What a project keeps: finished runs for ``runs_days`` days unless tagged ``keep_tag``,
-    the newest ``versions_kept`` versions of each dataset (None: no limit)."""
+    the newest ``versions_kept`` versions of each dataset, its audit events for
+    ``audit_years`` years (None: no limit)."""
 
     project_id: str
     runs_days: int | None
@@ -117,6 +118,16 @@ class RetentionPolicy:
     updated_by: str
     updated_at: datetime
     last_applied: datetime | None = None
+    audit_years: int | None = None
+
+    def audit_before(self, at: datetime) -> datetime | None:
+        """Audit events from before this are no longer kept at ``at`` (None: all are)."""
+        if self.audit_years is None:
+            return None
+        try:
+            return at.replace(year=at.year - self.audit_years)
+        except ValueError:  # 29 February, in a year that has none
+            return at.replace(year=at.year - self.audit_years, day=28)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -125,3 +136,5 @@ class Due:
 
     runs: tuple[tuple[str, str], ...]  # (id, name)
     versions: tuple[tuple[str, str], ...]  # (id, "dataset vN")
+    audit_events: int = 0  # audit events to empty (they do not go through the trash)
+    audit_before: datetime | None = None

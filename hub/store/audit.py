@@ -6,6 +6,12 @@ breaks the sequence or the link to its predecessor. Truncating the tail keeps a 
 which is why the hub also writes signed checkpoints of the head outside the database file
 (``hub/services/policy/audit.py``); :func:`verify` compares against them.
 
+A project's retention policy may limit how long its events are kept. An event past it is
+emptied, not deleted (:func:`prune`): it keeps its place (seq, time, project and both hashes)
+and loses everything else, so the chain still links end to end and checkpoints still match.
+Verification takes an emptied event on its links alone, and only when a later ``audit.prune``
+event of the same project records the pruning.
+
 The head (last sequence number and hash) lives in memory, guarded by the database's write
 lock, so appending never reads the table and concurrent transactions cannot both take the
 same place in the chain.
@@ -16,14 +22,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
 
-from hub.domain.audit import AuditDraft, AuditEvent, AuditQuery, ChainReport
+from hub.domain.audit import PRUNE, AuditDraft, AuditEvent, AuditQuery, ChainReport, EventDraft
 from hub.store._rows import to_naive, to_utc
 from hub.store.person_keys import every_key, keys_for, seal, unseal
 
@@ -45,7 +51,9 @@ _FIELDS = (
 )
 _COLUMNS = "seq, occurred_at, " + ", ".join(_FIELDS) + ", prev_hash, hash"
 _ADDRESS = _FIELDS.index("address")
+_ACTION, _OUTCOME, _PROJECT = (_FIELDS.index(n) for n in ("action", "outcome", "project_id"))
 OUTCOMES = ("allow", "deny", "error")
+_LIVE = "pruned IS NOT TRUE"
 Cursor = duckdb.DuckDBPyConnection
 
 
@@ -104,15 +112,17 @@ def verify(cur: Cursor, checkpoints: Sequence[tuple[int, str]] = ()) -> ChainRep
     """Recompute the chain from the first event; report the first one that does not fit.
 
     ``checkpoints`` are (sequence number, hash) pairs the hub signed earlier: each must still
-    be in the chain, which catches a truncated tail or a rewritten history."""
+    be in the chain, which catches a truncated tail or a rewritten history. An emptied event
+    is taken on its links, and must be followed by an ``audit.prune`` of its project."""
     expected_seq, prev = 1, GENESIS
     by_seq: dict[int, str] = {}
     wanted = {seq for seq, _ in checkpoints}
+    unaccounted: dict[str | None, int] = {}  # project -> first emptied event not yet explained
     checked = 0
-    result = cur.execute(f"SELECT {_COLUMNS} FROM audit_events ORDER BY seq")
+    result = cur.execute(f"SELECT {_COLUMNS}, pruned FROM audit_events ORDER BY seq")
     while batch := result.fetchmany(10_000):
         for row in batch:
-            seq, at, prev_hash, digest = row[0], row[1], row[-2], row[-1]
+            seq, at, prev_hash, digest, pruned = row[0], row[1], row[-3], row[-2], row[-1]
             if seq != expected_seq:
                 problem = (
                     f"event {expected_seq} is missing (next is {seq})"
@@ -124,12 +134,26 @@ def verify(cur: Cursor, checkpoints: Sequence[tuple[int, str]] = ()) -> ChainRep
                 return ChainReport(
                     checked, seq - 1, prev, seq, f"event {seq} does not follow event {seq - 1}"
                 )
-            if event_hash(prev, seq, at, row[2:-2]) != digest:
+            values = row[2:-3]
+            if pruned:
+                unaccounted.setdefault(values[_PROJECT], seq)
+            elif event_hash(prev, seq, at, values) != digest:
                 return ChainReport(checked, seq - 1, prev, seq, f"event {seq} was altered")
+            elif values[_ACTION] == PRUNE and values[_OUTCOME] == "allow":
+                unaccounted.pop(values[_PROJECT], None)
             if seq in wanted:
                 by_seq[seq] = digest
             prev, expected_seq, checked = digest, seq + 1, checked + 1
     head_seq = expected_seq - 1
+    if unaccounted:
+        first = min(unaccounted.values())
+        return ChainReport(
+            checked,
+            head_seq,
+            prev,
+            first,
+            f"event {first} was emptied, but no later {PRUNE} of its project records it",
+        )
     for seq, digest in sorted(checkpoints):
         if seq > head_seq:
             return ChainReport(
@@ -147,8 +171,31 @@ def verify(cur: Cursor, checkpoints: Sequence[tuple[int, str]] = ()) -> ChainRep
     return ChainReport(checked, head_seq, prev)
 
 
+def due(cur: Cursor, project_id: str, before: datetime) -> int:
+    """How many of the project's events from before ``before`` are not emptied yet."""
+    row = cur.execute(
+        f"SELECT count(*) FROM audit_events WHERE project_id = ? AND occurred_at < ? AND {_LIVE}",
+        [project_id, to_naive(before)],
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def prune(cur: Cursor, project_id: str, before: datetime) -> int:
+    """Empty the project's events from before ``before`` (see the module); how many. The
+    caller appends the ``audit.prune`` event that records it in the same transaction."""
+    found = due(cur, project_id, before)
+    if found:
+        cur.execute(
+            "UPDATE audit_events SET pruned = TRUE, actor_id = '', auth_method = '', "
+            "auth_id = NULL, address = NULL, action = '', object_kind = '', object_id = NULL, "
+            f"outcome = '', row_count = NULL WHERE project_id = ? AND occurred_at < ? AND {_LIVE}",
+            [project_id, to_naive(before)],
+        )
+    return found
+
+
 def _where(query: AuditQuery) -> tuple[str, list[Any]]:
-    clauses, params = ["TRUE"], []
+    clauses, params = [_LIVE], []
     for name in ("actor_id", "project_id", "object_kind", "object_id", "action", "outcome"):
         value = getattr(query, name)
         if value is not None:
@@ -237,6 +284,22 @@ class AuditStore:
     async def verify(self, checkpoints: Sequence[tuple[int, str]] = ()) -> ChainReport:
         report: ChainReport = await self._db.read(verify, checkpoints)
         return report
+
+    async def due(self, project_id: str, before: datetime) -> int:
+        """How many of the project's events from before ``before`` a pruning would empty."""
+        found: int = await self._db.read(due, project_id, before)
+        return found
+
+    async def prune(
+        self,
+        project_id: str,
+        before: datetime,
+        audit: Callable[[int], Sequence[EventDraft]],
+    ) -> int:
+        """Empty the project's events from before ``before``, with the events ``audit`` gives
+        for how many (the ``audit.prune`` one among them) in the same transaction."""
+        emptied: int = await self._db.audited_write(audit, prune, project_id, before)
+        return emptied
 
     def verify_sync(self, checkpoints: Sequence[tuple[int, str]] = ()) -> ChainReport:
         return self._db.read_sync(verify, checkpoints)

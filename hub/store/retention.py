@@ -8,11 +8,15 @@ from typing import Any
 
 from hub.domain.audit import EventDraft
 from hub.domain.lifecycle import Due, RetentionPolicy
+from hub.store import audit
 from hub.store._rows import maybe_utc, to_naive, to_utc
 from hub.store.database import Cursor, Database
 from hub.store.hidden import live
 
-_COLUMNS = "project_id, runs_days, keep_tag, versions_kept, updated_by, updated_at, last_applied"
+_COLUMNS = (
+    "project_id, runs_days, keep_tag, versions_kept, updated_by, updated_at, last_applied, "
+    "audit_years"
+)
 MOST = 10_000  # due objects moved at once; the next round takes the rest
 
 # Nothing a legal hold covers is due: a person hold keeps what they made.
@@ -28,7 +32,7 @@ _HELD_DATASET = (
 
 def _policy(row: tuple[Any, ...]) -> RetentionPolicy:
     return RetentionPolicy(
-        row[0], row[1], row[2], row[3], row[4], to_utc(row[5]), maybe_utc(row[6])
+        row[0], row[1], row[2], row[3], row[4], to_utc(row[5]), maybe_utc(row[6]), row[7]
     )
 
 
@@ -42,7 +46,7 @@ def _of(cur: Cursor, project_id: str) -> RetentionPolicy | None:
 def _set(cur: Cursor, policy: RetentionPolicy) -> RetentionPolicy:
     cur.execute("DELETE FROM retention_policies WHERE project_id = ?", [policy.project_id])
     cur.execute(
-        f"INSERT INTO retention_policies ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL)",
+        f"INSERT INTO retention_policies ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
         [
             policy.project_id,
             policy.runs_days,
@@ -50,6 +54,7 @@ def _set(cur: Cursor, policy: RetentionPolicy) -> RetentionPolicy:
             policy.versions_kept,
             policy.updated_by,
             to_naive(policy.updated_at),
+            policy.audit_years,
         ],
     )
     return policy
@@ -86,7 +91,9 @@ def _due(cur: Cursor, policy: RetentionPolicy, at: datetime) -> Due:
                 [policy.project_id, policy.versions_kept],
             ).fetchall()
         ]
-    return Due(tuple(runs), tuple(versions))
+    before = policy.audit_before(at)
+    events = 0 if before is None else audit.due(cur, policy.project_id, before)
+    return Due(tuple(runs), tuple(versions), events, before)
 
 
 class RetentionStore:

@@ -157,9 +157,14 @@ def test_the_command_line_lists_moves_purges_and_collects_garbage(
     )
     assert "vision keeps finished runs for 30 days unless tagged 'keep'" in policy
     assert "the newest 1 versions of each dataset" in policy
+    assert "and every audit event" in policy
     assert "Next to the trash: nothing." in ok(salon(hub_server, "retention", "show", "vision"))
+    years = ok(salon(hub_server, "retention", "set", "vision", "--audit-years", "7"))
+    assert "audit events for 7 years" in years and "Audit events emptied next: 0" in years
     bad = salon(hub_server, "retention", "set", "vision", "--runs-days", "0")
     assert bad.returncode == 1 and "1 to 36500 days" in bad.stderr
+    bad = salon(hub_server, "retention", "set", "vision", "--audit-years", "101")
+    assert bad.returncode == 1 and "1 to 100 years" in bad.stderr
 
     said = ok(salon(hub_server, "trash", "move", "dataset", dataset_id))
     assert "Moved dataset claims to the trash (1 dataset, 1 dataset version)" in said

@@ -131,11 +131,15 @@ def test_settings_sets_a_retention_policy_and_shows_what_it_removes_next(
     assert any("keeps everything" in i.value for i in app.info)
     labelled(app.toggle, "Limit how long finished runs are kept").set_value(True)
     labelled(app.number_input, "Days").set_value(30)
+    labelled(app.toggle, "Limit how long audit events are kept").set_value(True)
+    labelled(app.number_input, "Years").set_value(5)
     labelled(app.button, "Save policy").click().run()
     assert_clean(app)
     shown = " ".join(m.value for m in app.markdown)
     assert "Finished runs are kept **30** days" in shown
+    assert "audit events are kept **5** years" in shown
     assert any("Next to the trash (0): nothing" in c.value for c in app.caption)
+    assert any("Audit events emptied next: 0" in c.value for c in app.caption)
 
 
 def test_the_compliance_page_places_and_releases_a_hold_and_lists_lifecycle_events(

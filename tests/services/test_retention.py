@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hub.clock import now
+from hub.domain.audit import AuditQuery
 from hub.errors import Forbidden, InvalidInput
 from hub.services.data import dataset_uploads
 from hub.services.identity import accounts, tokens
@@ -85,3 +86,39 @@ def test_who_may_set_a_policy_and_what_it_refuses(store: Store) -> None:
         run(retention.set_policy(store, SYSTEM, "vision", runs_days=0, versions_kept=None))
     with pytest.raises(InvalidInput, match="newest version"):
         run(retention.set_policy(store, SYSTEM, "vision", runs_days=None, versions_kept=0))
+    with pytest.raises(InvalidInput, match="1 to 100 years"):
+        run(retention.set_policy(store, SYSTEM, "vision", None, None, audit_years=0))
+
+
+def test_audit_events_past_their_years_are_emptied_and_the_chain_still_verifies(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old_run(store, "a", 1)
+    run(runs.create_run(store, SYSTEM, runs.NewRun("nlp", "e", name="other")))
+    run(retention.set_policy(store, SYSTEM, "vision", None, None, audit_years=1))
+    vision = run(store.projects.by_name("vision"))
+    assert vision is not None
+    before = run(store.audit.search(AuditQuery(project_id=vision.id), limit=1000))
+    assert len(before) >= 3
+    assert run(retention.policy_of(store, SYSTEM, "vision"))[1].audit_events == 0
+
+    later = now() + timedelta(days=800)  # two years on, every event so far is past one year
+    monkeypatch.setattr(retention, "now", lambda: later)
+    due = run(retention.policy_of(store, SYSTEM, "vision"))[1]
+    assert due.audit_events == len(before) + 1  # the first policy read is old as well
+    emptied = len(before) + 2  # and so is the second, recorded after it answered
+    assert run(retention.apply_all(store)) == emptied
+    left = run(store.audit.search(AuditQuery(project_id=vision.id), limit=1000))
+    assert [(e.action, e.row_count) for e in left] == [("audit.prune", emptied)]
+    assert run(store.audit.search(AuditQuery(action="run.create"), limit=10))  # nlp's stay
+    report = run(store.audit.verify())
+    assert report.ok, report
+    assert report.head_seq == store.audit.head[0]
+    # Nothing is emptied twice: the next round finds only the record of this one, which the
+    # test's clock also puts two years back; the newer record then accounts for it.
+    assert run(retention.apply_all(store)) == 1
+    assert run(store.audit.verify()).ok
+
+    run(holds.place(store, SYSTEM, "project", "vision", "litigation"))
+    monkeypatch.setattr(retention, "now", lambda: later + timedelta(days=800))
+    assert run(retention.apply_all(store)) == 0, "a held project's audit events were emptied"

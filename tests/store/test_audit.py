@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from hub.domain.audit import AuditQuery
+from hub.clock import now
+from hub.domain.audit import PRUNE, AuditQuery
 from hub.errors import Conflict
 from hub.services.policy import audit
 from hub.services.policy.principal import SYSTEM
@@ -64,8 +66,12 @@ def _tamper(path: Path, sql: str) -> None:
             "event 4",
         ),
         ("DELETE FROM audit_events WHERE seq > 8", "events were removed from the end"),
+        (
+            "UPDATE audit_events SET pruned = TRUE, actor_id = '' WHERE seq = 6",
+            "event 6 was emptied, but no later audit.prune of its project records it",
+        ),
     ],
-    ids=["edited-actor", "edited-count", "deleted", "reordered", "truncated"],
+    ids=["edited-actor", "edited-count", "deleted", "reordered", "truncated", "emptied"],
 )
 def test_verify_finds_the_first_tampered_event(tmp_path: Path, sql: str, problem: str) -> None:
     path = tmp_path / "salon.duckdb"
@@ -79,6 +85,37 @@ def test_verify_finds_the_first_tampered_event(tmp_path: Path, sql: str, problem
         store.close()
     assert not report.ok
     assert problem in (report.problem or ""), report
+
+
+def test_a_pruning_accounts_for_its_own_project_only(tmp_path: Path) -> None:
+    path = tmp_path / "salon.duckdb"
+    store = open_store(path)
+    try:
+        for project in ("p", "q"):
+            asyncio.run(runs.create_run(store, SYSTEM, runs.NewRun(project, "e")))
+        p = asyncio.run(store.projects.by_name("p"))
+        assert p is not None
+        emptied = asyncio.run(
+            store.audit.prune(
+                p.id,
+                now() + timedelta(seconds=1),
+                lambda n: [audit.event(SYSTEM, PRUNE, "project", p.id, p.id, rows=n)],
+            )
+        )
+        assert emptied == 3  # project, experiment, run
+        assert store.audit.verify_sync().ok
+        head = store.audit.head
+    finally:
+        store.close()
+    _tamper(path, "UPDATE audit_events SET pruned = TRUE WHERE seq = 4")  # q's project
+    store = open_store(path)
+    try:
+        report = store.audit.verify_sync([head])
+    finally:
+        store.close()
+    assert report.problem == (
+        "event 4 was emptied, but no later audit.prune of its project records it"
+    )
 
 
 def test_an_untouched_chain_verifies_against_its_checkpoint_and_keeps_growing(

@@ -1,14 +1,16 @@
 """Retention policies (a project's maintainers set them; everyone in the project sees them
-with what they will remove next). The hub applies them once an hour: what is due goes to the
-trash, as if Salon had moved it there, and is purged after ``SALON_TRASH_DAYS``; nothing a
-legal hold covers is due."""
+with what they will remove next). The hub applies them once an hour: runs and dataset versions
+that are due go to the trash, as if Salon had moved it there, and are purged after
+``SALON_TRASH_DAYS``; audit events past their years are emptied at once, keeping the chain
+verifiable (see ``hub/store/audit.py``). Nothing a legal hold covers is due."""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from hub.clock import now
-from hub.domain.audit import EventDraft
+from hub.domain.audit import PRUNE, EventDraft
 from hub.domain.lifecycle import Due, RetentionPolicy, TrashEntry
 from hub.errors import InvalidInput
 from hub.ids import new_id
@@ -22,6 +24,7 @@ from hub.store import Store
 __all__ = ["Due", "RetentionPolicy", "apply_all", "policy_of", "set_policy"]
 log = logging.getLogger("salon.retention")
 MAX_DAYS = 36_500
+MAX_YEARS = 100
 RETENTION = "salon (retention)"  # who the trash says moved what a policy removed
 
 
@@ -57,8 +60,9 @@ async def set_policy(
     runs_days: int | None,
     versions_kept: int | None,
     keep_tag: str = "keep",
+    audit_years: int | None = None,
 ) -> RetentionPolicy:
-    """Replace the project's policy (maintainers); both limits None: keep everything."""
+    """Replace the project's policy (maintainers); every limit None: keep everything."""
     if runs_days is not None and not 1 <= runs_days <= MAX_DAYS:
         raise InvalidInput(
             f"Keep runs for 1 to {MAX_DAYS} days, or without limit.", field="runsDays"
@@ -67,10 +71,21 @@ async def set_policy(
         raise InvalidInput(
             "Keep at least the newest version of each dataset.", field="versionsKept"
         )
+    if audit_years is not None and not 1 <= audit_years <= MAX_YEARS:
+        raise InvalidInput(
+            f"Keep audit events for 1 to {MAX_YEARS} years, or without limit.",
+            field="auditYears",
+        )
     keep_tag = check_name(keep_tag, "tag")
     project_id = await _project(store, principal, project, MANAGE, "retention.set")
     policy = RetentionPolicy(
-        project_id, runs_days, keep_tag, versions_kept, principal.user_name, now()
+        project_id,
+        runs_days,
+        keep_tag,
+        versions_kept,
+        principal.user_name,
+        now(),
+        audit_years=audit_years,
     )
     events: list[EventDraft] = [
         audit.event(principal, "retention.set", "project", project_id, project_id)
@@ -78,9 +93,19 @@ async def set_policy(
     return await audit.change(store, events, store.retention.set(policy, audit=events))
 
 
+async def _prune_audit(store: Store, project_id: str, before: datetime) -> int:
+    def recorded(emptied: int) -> list[EventDraft]:
+        return [audit.event(SYSTEM, PRUNE, "project", project_id, project_id, rows=emptied)]
+
+    emptied = await store.audit.prune(project_id, before, recorded)
+    log.info("Retention emptied %d audit events of project %s", emptied, project_id)
+    return emptied
+
+
 async def apply_all(store: Store) -> int:
-    """Move what every project's policy says is due to the trash; how many objects. A project
-    under a legal hold is left as it is."""
+    """Move what every project's policy says is due to the trash and empty the audit events
+    it no longer keeps; how many objects and events. A project under a legal hold is left as
+    it is."""
     moved = 0
     for policy in await store.retention.every():
         if await store.holds.active_on("project", policy.project_id) is not None:
@@ -105,5 +130,7 @@ async def apply_all(store: Store) -> int:
                 )
             ]
             moved += len(await store.trash.put_many(entries, audit=events))
+        if due.audit_events and due.audit_before is not None:
+            moved += await _prune_audit(store, policy.project_id, due.audit_before)
         await store.retention.applied(policy.project_id, at)
     return moved
