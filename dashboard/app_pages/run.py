@@ -162,13 +162,27 @@ if files:
     chosen = st.selectbox("File", [f["path"] for f in files], key="artifact")
     artifact: dict[str, Any] = next(f for f in files if f["path"] == chosen)
     token = hub_client.current_token()
-    st.download_button(
+    download, discard = st.columns([3, 1])
+    download.download_button(
         f"Download {chosen.rsplit('/', 1)[-1]}",
         data=functools.partial(hub_client.artifact, artifact["downloadPath"], token),
         file_name=chosen.rsplit("/", 1)[-1],
         on_click="ignore",  # a rerun would drop the file before the browser fetches it
         icon=":material/download:",
     )
+    with discard.popover("Trash file", icon=":material/delete:"):
+        st.markdown(
+            f"Move `{chosen}` to the trash? The run keeps its other files; restore it from "
+            "the trash (Settings) until the hub purges it."
+        )
+        if st.button("Move file to trash", type="primary", key="trash-artifact"):
+            try:
+                trash_client.move("ARTIFACT", f"{run['id']}/{chosen}")
+            except HubError as exc:
+                st.error(str(exc))
+            else:
+                st.toast(f"Moved {chosen} to the trash.")
+                st.rerun()
 
 for registered in load(model_client.of_run, run["id"]):
     where = f" ({', '.join(registered['aliases'])})" if registered["aliases"] else ""

@@ -27,6 +27,7 @@ class TrashKind(Enum):
     MODEL_VERSION = "model_version"
     PAGE = "page"
     TASK = "task"
+    ARTIFACT = "artifact"
 
 
 @strawberry.type(name="TrashCount", description="How many objects of one kind.")

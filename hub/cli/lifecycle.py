@@ -62,10 +62,12 @@ def trash_move(
         str,
         typer.Argument(
             help="run, experiment, project, dataset, dataset_version, model, model_version, "
-            "page or task"
+            "page, task or artifact"
         ),
     ],
-    object_id: Annotated[str, typer.Argument(help="Its id.")],
+    object_id: Annotated[
+        str, typer.Argument(help='Its id; for an artifact (a run\'s file) "RUN_ID/path".')
+    ],
 ) -> None:
     """Move something (and what it holds) to the trash; prints the entry to restore it by."""
     entry = connect().trash.move(kind, object_id)

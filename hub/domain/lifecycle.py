@@ -20,6 +20,7 @@ TRASH_KINDS = (
     "model_version",
     "page",  # a wiki page or a shared notebook
     "task",
+    "artifact",  # one file of a run, its id "RUN_ID/path"
 )
 
 

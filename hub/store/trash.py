@@ -68,6 +68,10 @@ _PARENTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("run", "SELECT run_id FROM pages WHERE id = ?"),
     ),
     "task": (("project", "SELECT project_id FROM tasks WHERE id = ?"),),
+    "artifact": (
+        ("project", "SELECT project_id FROM runs WHERE id = split_part(?, '/', 1)"),
+        ("run", "SELECT split_part(?, '/', 1)"),
+    ),
     "project": (),
 }
 
@@ -78,6 +82,9 @@ _GUARDS: dict[str, tuple[str, str]] = {
         "alias {!r} points at it: move the alias to another version first",
     ),
 }
+
+# A run's file in the trash is named by the run's id and its path (ids have no "/").
+_ARTIFACT_ID = "a.owner_id || '/' || a.path"
 
 # What the trash needs of an object: its project, what it is called, who made it.
 _DESCRIBE = {
@@ -92,6 +99,8 @@ _DESCRIBE = {
     "FROM model_versions v JOIN models m ON m.id = v.model_id WHERE v.id = ?",
     "page": "SELECT project_id, slug, created_by FROM pages WHERE id = ?",
     "task": "SELECT project_id, '#' || number || ' ' || title, created_by FROM tasks WHERE id = ?",
+    "artifact": "SELECT r.project_id, r.name || ': ' || a.path, a.created_by FROM artifacts a "
+    f"JOIN runs r ON r.id = a.owner_id WHERE a.owner_kind = 'run' AND {_ARTIFACT_ID} = ?",
 }
 
 _MODELS = "(SELECT id FROM models WHERE project_id IN {ids})"
@@ -101,6 +110,9 @@ _QUEUES_OF_VERSIONS = "(SELECT id FROM review_queues WHERE version_id IN {ids})"
 # Rows that go with a purged object, in the order they are deleted: (table, condition), where
 # ``{ids}`` is the subquery of the purged objects' ids of that kind.
 _ROWS: dict[str, tuple[tuple[str, str], ...]] = {
+    "artifact": (
+        ("artifacts", f"owner_kind = 'run' AND {_ARTIFACT_ID.replace('a.', '')} IN {{ids}}"),
+    ),
     "run": (
         ("params", "run_id IN {ids}"),
         ("tags", "run_id IN {ids}"),
@@ -199,6 +211,7 @@ _ROWS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 _PURGE_ORDER = (
+    "artifact",
     "page",
     "task",
     "run",
@@ -354,16 +367,36 @@ def _restore(cur: Cursor, entry_id: str) -> TrashEntry:
 
 
 def _with_contents(cur: Cursor, entry_ids: list[str]) -> list[str]:
-    """The entries and those of objects inside the projects among them (a run trashed on its
-    own in a project trashed later goes with the project)."""
+    """The entries and those of objects inside what they hold: a run trashed on its own in an
+    experiment (or a file of a run) trashed later goes when that is purged, as it would have
+    gone with it."""
     if not entry_ids:
         return []
-    inside = cur.execute(
-        f"SELECT id FROM trash WHERE project_id IN (SELECT object_id FROM trash WHERE kind = "
-        f"'project' AND id IN {among(entry_ids)})",
-        entry_ids,
+    chosen = set(entry_ids)
+    others = cur.execute(
+        f"SELECT id, kind, object_id FROM trash WHERE id NOT IN {among(entry_ids)} AND "
+        f"project_id IN (SELECT project_id FROM trash WHERE id IN {among(entry_ids)})",
+        [*entry_ids, *entry_ids],
     ).fetchall()
-    return sorted({*entry_ids, *(row[0] for row in inside)})
+    parents = {
+        entry_id: {
+            (kind, row[0])
+            for kind, select in _PARENTS[kind_of]
+            if (row := cur.execute(select, [object_id]).fetchone()) is not None
+        }
+        for entry_id, kind_of, object_id in others
+    }
+    while True:
+        ids = sorted(chosen)
+        held = set(
+            cur.execute(
+                f"SELECT kind, object_id FROM trashed WHERE entry_id IN {among(ids)}", ids
+            ).fetchall()
+        )
+        inside = {entry_id for entry_id, of in parents.items() if of & held} - chosen
+        if not inside:
+            return ids
+        chosen |= inside
 
 
 def _ids(kind: str, entries: list[str]) -> str:
@@ -388,9 +421,11 @@ def _files_of(cur: Cursor, entries: list[str]) -> list[tuple[str, int]]:
 
 
 def _artifacts_of(entries: list[str]) -> str:
-    """SQL picking the artifacts of the entries' runs and of their experiments' and projects'
-    logged models."""
+    """SQL picking the entries' artifacts, those of their runs and of their experiments' and
+    projects' logged models."""
+    one = _ARTIFACT_ID.replace("a.", "")
     return (
+        f"(owner_kind = 'run' AND {one} IN {_ids('artifact', entries)}) OR "
         f"(owner_kind = 'run' AND owner_id IN {_ids('run', entries)}) OR (owner_kind = "
         "'logged_model' AND owner_id IN (SELECT id FROM logged_models WHERE experiment_id IN "
         f"{_ids('experiment', entries)} OR project_id IN {_ids('project', entries)}))"
@@ -478,7 +513,8 @@ def _unreferenced(
     if entries:
         in_files += f" AND version_id NOT IN {_ids('dataset_version', entries)}"
         in_artifacts += f" AND NOT ({_artifacts_of(entries)})"
-        params = [*digests, *entries, *digests, *entries * 3]
+        picked = _artifacts_of(entries).count("?") // len(entries)
+        params = [*digests, *entries, *digests, *entries * picked]
     kept = {row[0] for row in cur.execute(f"{in_files} UNION {in_artifacts}", params).fetchall()}
     sizes = dict(files)
     return [(digest, sizes[digest]) for digest in digests if digest not in kept]

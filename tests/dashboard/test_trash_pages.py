@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import sync_playwright
 
@@ -42,6 +43,26 @@ def test_a_run_is_moved_to_the_trash_from_its_page_and_restored_there(trash_hub:
     labelled(app.button, "Restore it").click().run()
     assert_clean(app)
     assert "mistake" in [t.value for t in app.title]
+
+
+def test_one_file_of_a_run_goes_to_the_trash_from_the_run_page(trash_hub: LiveHub) -> None:
+    run_id = a_run(trash_hub, "with-files")
+    for path in ("notes.txt", "plots/loss.png"):
+        put = httpx.put(
+            f"{trash_hub.url}/api/2.0/mlflow-artifacts/artifacts/x/{run_id}/artifacts/{path}",
+            content=path.encode(),
+            headers={"Authorization": f"Bearer {trash_hub.token}"},
+            timeout=30,
+        )
+        assert put.status_code == 200, put.text
+    app = open_page("run", id=run_id)
+    assert_clean(app)
+    app.selectbox(key="artifact").set_value("plots/loss.png").run()
+    app.button(key="trash-artifact").click().run()
+    assert_clean(app)
+    assert app.selectbox(key="artifact").options == ["notes.txt"]
+    app = open_page("settings")
+    assert "with-files: plots/loss.png" in list(app.dataframe[-1].value["name"])
 
 
 def test_settings_lists_the_trash_restores_and_purges_only_when_confirmed(

@@ -510,6 +510,39 @@ def test_deleting_and_restoring_runs_and_experiments_go_through_the_trash(
     refused(missing, 404, "RESOURCE_DOES_NOT_EXIST")
 
 
+def test_deleting_artifacts_moves_the_files_to_the_trash(
+    hub_server: LiveHub, team: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", team["ana"])
+    client = MlflowClient(tracking_uri=hub_server.url)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", hub_server.url)
+    run = client.create_run(client.create_experiment("vision/files"), run_name="with-files")
+    for name in ("notes.txt", "plots/a.png", "plots/b.png"):
+        source = tmp_path / name.replace("/", "-")
+        source.write_text(name)
+        client.log_artifact(run.info.run_id, str(source), name.rpartition("/")[0] or None)
+    repo = get_artifact_repository(run.info.artifact_uri)
+    repo.delete_artifacts("plots")  # a folder: each of its files gets an entry
+    assert [f.path for f in client.list_artifacts(run.info.run_id)] == ["notes.txt"]
+    labels = graphql_call(hub_server.url, team["ana"], "{ trash { label } }")["data"]["trash"]
+    assert sorted(e["label"] for e in labels) == [
+        "with-files: plots/plots-a.png",
+        "with-files: plots/plots-b.png",
+    ]
+    path = f"{ARTIFACTS}/0/{run.info.run_id}/artifacts"
+    refused(
+        rest(hub_server, "DELETE", f"{path}/nothing", team["ana"]), 404, "RESOURCE_DOES_NOT_EXIST"
+    )
+    refused(
+        rest(hub_server, "DELETE", f"{path}/%2E%2E/x", team["ana"]), 400, "INVALID_PARAMETER_VALUE"
+    )
+    denied = rest(hub_server, "DELETE", f"{path}/notes.txt", team["vic"])
+    assert denied.status_code == 403, denied.text
+    assert [f.path for f in client.list_artifacts(run.info.run_id)] == ["notes.txt"]
+
+
 def test_deleting_a_registered_model_or_version_moves_it_to_the_trash(
     hub_server: LiveHub, team: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -16,7 +16,7 @@ from hub.services.identity import accounts, tokens
 from hub.services.lifecycle import holds, trash
 from hub.services.policy import access
 from hub.services.policy.principal import SYSTEM, Principal
-from hub.services.tracking import projects, runs
+from hub.services.tracking import artifacts, projects, runs
 from hub.settings import Settings
 from hub.store import Store
 from tests.services.helpers import PASSWORD, person, run
@@ -371,3 +371,66 @@ def test_wiki_pages_and_tasks_go_to_the_trash_and_come_back(
         run(trash.restore(store, ana, restored.id))
     assert [p.slug for p in run(pages.of_project(store, ana, "vision"))] == ["decisions"]
     assert [t.title for t in run(tasks.board(store, ana, "vision"))] == ["Label line C"]
+
+
+def artifact(store: Store, who: Principal, run_id: str, path: str, body: bytes) -> None:
+    async def receive(scratch: Path) -> int:
+        scratch.write_bytes(body)
+        return len(body)
+
+    run(artifacts.upload(store, who, "run", run_id, path, receive))
+
+
+def files_of(store: Store, who: Principal, run_id: str) -> list[str]:
+    return [a.path for a in run(artifacts.every_file(store, who, "run", run_id))]
+
+
+def test_one_file_of_a_run_goes_to_the_trash_comes_back_and_is_purged_alone(
+    store: Store, team: dict[str, Principal]
+) -> None:
+    ana, ben = team["ana"], team["ben"]
+    mine = start(store, ben, "baseline", "bens")
+    artifact(store, ben, mine, "plots/loss.png", b"loss curve")
+    artifact(store, ben, mine, "model.pkl", b"weights")
+    artifact(store, ben, mine, "copy.pkl", b"weights")  # the same bytes: one object
+    with pytest.raises(NotFound):
+        run(trash.move_to_trash(store, ben, "artifact", f"{mine}/nothing-here"))
+
+    entry = run(trash.move_to_trash(store, ben, "artifact", f"{mine}/plots/loss.png"))
+    assert entry.label == "bens: plots/loss.png" and entry.holds == (("artifact", 1),)
+    assert files_of(store, ana, mine) == ["copy.pkl", "model.pkl"]
+    with pytest.raises(NotFound, match="No artifact"):
+        run(artifacts.open_file(store, ana, "run", mine, "plots/loss.png"))
+    run(trash.restore(store, ben, entry.id))
+    assert files_of(store, ana, mine) == ["copy.pkl", "model.pkl", "plots/loss.png"]
+
+    # Logging over a trashed file puts the new one in its place and takes it out of the trash.
+    entry = run(trash.move_to_trash(store, ben, "artifact", f"{mine}/plots/loss.png"))
+    artifact(store, ben, mine, "plots/loss.png", b"a better curve")
+    assert files_of(store, ana, mine) == ["copy.pkl", "model.pkl", "plots/loss.png"]
+    with pytest.raises(NotFound):
+        run(trash.restore(store, ben, entry.id))
+
+    model = run(artifacts.open_file(store, ana, "run", mine, "model.pkl"))[0]
+    weights = run(trash.move_to_trash(store, ben, "artifact", f"{mine}/model.pkl"))
+    kept = run(trash.purge(store, ana, weights.id, recent=0))
+    assert kept.files == () and store.objects.exists(model.digest, ""), "copy.pkl's bytes went"
+    copy = run(trash.move_to_trash(store, ben, "artifact", f"{mine}/copy.pkl"))
+    gone = run(trash.purge(store, ana, copy.id, recent=0))
+    assert gone.files == (model.digest,) and not store.objects.exists(model.digest, "")
+    assert files_of(store, ana, mine) == ["plots/loss.png"]
+
+
+def test_purging_a_run_takes_its_files_trashed_before_it(
+    store: Store, team: dict[str, Principal]
+) -> None:
+    ana = team["ana"]
+    doomed = start(store, ana, "baseline", "doomed")
+    artifact(store, ana, doomed, "a.txt", b"a")
+    file_entry = run(trash.move_to_trash(store, ana, "artifact", f"{doomed}/a.txt"))
+    run_entry = run(trash.move_to_trash(store, ana, "run", doomed))
+    with pytest.raises(Conflict, match="run doomed, which is in the trash too"):
+        run(trash.restore(store, ana, file_entry.id))
+    purged = run(trash.purge(store, ana, run_entry.id, recent=0))
+    assert {e.id for e in purged.entries} == {run_entry.id, file_entry.id}
+    assert run(trash.trash_of(store, ana)) == []

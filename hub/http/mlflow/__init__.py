@@ -96,5 +96,6 @@ def routes() -> list[BaseRoute]:
         _route(_ARTIFACTS, artifacts.listing, get),
         _route(_ARTIFACTS + "/{path:path}", artifacts.upload, put, raw=True),
         _route(_ARTIFACTS + "/{path:path}", artifacts.download, get, raw=True),
+        _route(_ARTIFACTS + "/{path:path}", artifacts.delete, delete),
         _route(_API + "/{rest:path}", _unsupported, get, post, patch, delete, put, raw=True),
     ]

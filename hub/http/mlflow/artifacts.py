@@ -13,9 +13,10 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from hub.errors import NotFound
+from hub.errors import InvalidInput, NotFound
 from hub.http.body import save_limited
 from hub.http.mlflow.protocol import Fields, parts
+from hub.services.lifecycle import trash
 from hub.services.tracking import artifacts
 
 
@@ -41,6 +42,20 @@ async def upload(request: Request, fields: Fields) -> Fields:
         return await save_limited(request, target, settings.max_artifact_bytes)
 
     await artifacts.upload(store, principal, kind, owner_id, inside, receive)
+    return {}
+
+
+async def delete(request: Request, fields: Fields) -> Fields:
+    """A run's file or folder goes to Salon's trash (restorable until purged)."""
+    store, _, principal = parts(request)
+    kind, owner_id, inside = _owner(request.path_params["path"])
+    if kind != "run":
+        raise InvalidInput(
+            "A logged model's files go with its experiment; only a run's files can be deleted "
+            "one by one.",
+            field="path",
+        )
+    await trash.move_files(store, principal, owner_id, inside)
     return {}
 
 

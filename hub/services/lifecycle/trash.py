@@ -1,4 +1,5 @@
-"""The trash. Runs, experiments, projects, datasets and dataset versions can be moved there
+"""The trash. Runs, experiments, projects, datasets and dataset versions, models and model
+versions, pages, tasks and single files of runs can be moved there
 (editors their own, maintainers anything; a project by its maintainers), disappear from every
 list, search and feed with what they hold, and come back whole with restore. A maintainer may
 purge an entry at once; the hub purges what stayed ``SALON_TRASH_DAYS``. Purging removes the
@@ -18,6 +19,8 @@ from hub.ids import new_id
 from hub.services.policy import audit, feed, permissions
 from hub.services.policy.permissions import MANAGE, READ, WRITE
 from hub.services.policy.principal import SYSTEM, Principal
+from hub.services.tracking import artifacts
+from hub.services.tracking.artifacts import check_path
 from hub.store import Store
 
 # A file stored again this recently is kept by a purge: an upload that found it in the store
@@ -81,6 +84,23 @@ async def move_to_trash(
         ),
     ]
     return await audit.change(store, events, store.trash.put(entry, audit=events))
+
+
+async def move_files(
+    store: Store, principal: Principal, run_id: str, path: str
+) -> list[TrashEntry]:
+    """Move a run's file, or every file in one of its folders, to the trash, an entry each
+    (MLflow's artifact delete names a path, which may be a folder); NotFound when the run has
+    nothing there."""
+    path = check_path(path).rstrip("/")
+    found = [
+        artifact.path
+        for artifact in await artifacts.every_file(store, principal, "run", run_id)
+        if artifact.path == path or artifact.path.startswith(f"{path}/")
+    ]
+    if not found:
+        raise NotFound(f"The run has no file or folder {path!r}.", field="path")
+    return [await move_to_trash(store, principal, "artifact", f"{run_id}/{p}") for p in found]
 
 
 async def _entry(store: Store, principal: Principal, entry_id: str, action: str) -> TrashEntry:
