@@ -22,7 +22,7 @@ def _changed(operation: str, field: str, variables: dict[str, Any]) -> dict[str,
 
 
 def move(kind: str, object_id: str) -> dict[str, Any]:
-    """``kind``: RUN, EXPERIMENT, PROJECT, DATASET or DATASET_VERSION."""
+    """``kind``: one of GraphQL's TrashKind (RUN, EXPERIMENT, PROJECT, DATASET, ...)."""
     return _changed("MoveToTrash", "moveToTrash", {"kind": kind, "id": object_id})
 
 

@@ -10,11 +10,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import dataset_client, discussion, share, trash_client
+from dashboard import dataset_client, discussion, share
 from dashboard.charts import mean_change_figure
-from dashboard.hub_client import HubError
 from dashboard.lineage_chart import lineage_figure
 from dashboard.tables import profile_table
+from dashboard.trash_button import trash_popover
 from dashboard.ui import load, may, not_allowed, pick_project
 
 PAGE_ROWS = 50
@@ -118,25 +118,14 @@ if name is not None:
         f"from {about['source']} · by {about['author']} on {about['createdAt'][:10]} — "
         f"{about['message'] or 'no message'}"
     )
-    with st.popover(
-        "Trash", icon=":material/delete:", help="Move this version or dataset to the trash"
-    ):
-        st.markdown(
-            "What goes to the trash disappears from lists until someone restores it "
-            "(Settings); the hub purges it for good later."
-        )
-        for label, kind, object_id in (
+    if trash_popover(
+        [
             (f"Move version {number} to the trash", "DATASET_VERSION", current["id"]),
             (f"Move dataset {name} to the trash", "DATASET", data["id"]),
-        ):
-            if st.button(label, key=f"trash-{kind}"):
-                try:
-                    moved = trash_client.move(kind, object_id)
-                except HubError as exc:
-                    st.error(str(exc))
-                else:
-                    st.toast(f"{moved['label']} is in the trash; Settings restores it.")
-                    st.rerun()
+        ],
+        help="Move this version or dataset to the trash",
+    ):
+        st.rerun()
     history, profile, rows, changes, graph, describe, talk = st.tabs(
         [
             "History",

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboard import hub_client
+from dashboard import hub_client, trash_client
+from dashboard.hub_client import HubError
 from dashboard.tables import runs_column_config, runs_frame, styled
 from dashboard.ui import load, no_projects
 
@@ -78,13 +79,14 @@ table = st.dataframe(
     height=min(38 + 35 * len(frame), 520),
     on_select="rerun",
     selection_mode="multi-row",
-    key=f"runs:{project}:{run_filter}:{order_by}",
+    # A new key once runs went to the trash: the old selection named rows that are gone.
+    key=f"runs:{project}:{run_filter}:{order_by}:{st.session_state.get('trashed-runs', 0)}",
     column_config=runs_column_config(frame),
 )
-selected = [str(frame.iloc[row]["id"]) for row in table.selection.rows]
+selected = [str(frame.iloc[row]["id"]) for row in table.selection.rows if row < len(frame)]
 st.session_state["selected_runs"] = selected
 
-compare, open_run = actions.columns([2, 2, 5])[:2]
+compare, open_run, discard = actions.columns([2, 2, 2, 3])[:3]
 if compare.button(
     f"Compare {len(selected)} selected runs" if selected else "Compare selected runs",
     icon=":material/stacked_line_chart:",
@@ -105,3 +107,26 @@ if open_run.button(
     key="open-selected",
 ):
     st.switch_page("app_pages/run.py", query_params={"id": selected[0]})
+with discard.popover(
+    f"Trash {len(selected)} selected" if selected else "Trash selected runs",
+    icon=":material/delete:",
+    disabled=not selected,
+    width="stretch",
+):
+    st.markdown(
+        f"Move {len(selected)} run(s) to the trash? They leave lists, charts and searches until "
+        "someone restores them (Settings); the hub purges them for good later."
+    )
+    if st.button("Move to trash", type="primary", key="trash-selected"):
+        refused = []
+        for run_id in selected:
+            try:
+                trash_client.move("RUN", run_id)
+            except HubError as exc:
+                refused.append(str(exc))
+        for reason in refused:
+            st.error(reason)
+        st.session_state["trashed-runs"] = st.session_state.get("trashed-runs", 0) + 1
+        if not refused:
+            st.toast(f"Moved {len(selected)} run(s) to the trash.")
+            st.rerun()

@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard import dataset_client, discussion, model_client, share
 from dashboard.discussion import when
 from dashboard.hub_client import HubError
+from dashboard.trash_button import trash_popover
 from dashboard.ui import Badge, load, may, not_allowed, pick_project
 
 CHECK_BADGES: dict[str, Badge] = {
@@ -205,6 +206,18 @@ def version_page(project: str, model: dict[str, Any], version: dict[str, Any]) -
     )
     if version["description"]:
         st.markdown(version["description"])
+    moved = trash_popover(
+        [
+            (f"Move version {version['number']} to the trash", "MODEL_VERSION", version["id"]),
+            (f"Move model {model['name']} to the trash", "MODEL", model["id"]),
+        ],
+        help="Move this version, or the model with its versions, to the trash",
+    )
+    if moved:
+        st.query_params.pop("version", None)
+        if moved["kind"] == "MODEL":
+            st.query_params.pop("model", None)
+        st.rerun()
     gate(version, version["policy"]["protected"])
     tabs = st.tabs(
         ["Checks", f"Reviews ({len(version['reviews'])})", "Inputs", "Model card", "Discussion"]

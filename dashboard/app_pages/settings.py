@@ -122,7 +122,8 @@ else:
 
 st.subheader("Trash")
 st.caption(
-    "Runs, experiments, datasets and projects moved to the trash, with what they took along. "
+    "What was moved to the trash (runs, experiments, projects, datasets, models, pages, tasks, "
+    "files), with what it took along. "
     "They are hidden everywhere until restored; the hub purges them for good after "
     "SALON_TRASH_DAYS days, and a project's maintainers may purge one at once."
 )
@@ -183,6 +184,29 @@ else:
                 f"({size_text(gone['fileBytes'])}) removed."
             )
             st.rerun()
+
+with st.expander("Move an experiment or a whole project to the trash"):
+    doomed_project = st.selectbox("Project", projects, key="trash-what-project")
+    keys = load(hub_client.project, doomed_project) if doomed_project else None
+    if keys:
+        whole = f"the whole project {doomed_project}"
+        targets = {whole: ("PROJECT", keys["id"])} | {
+            f"experiment {e['name']}": ("EXPERIMENT", e["id"]) for e in keys["experiments"]
+        }
+        with st.form("trash-what"):
+            what = st.selectbox("What", list(targets))
+            sure = st.checkbox("Yes, hide it and everything in it until someone restores it")
+            moved = st.form_submit_button("Move to trash", icon=":material/delete:")
+        if moved and not sure:
+            st.warning("Tick the box to confirm what goes.")
+        elif moved:
+            try:
+                entry = trash_client.move(*targets[what])
+            except HubError as exc:
+                st.error(str(exc))
+            else:
+                st.toast(f"{entry['label']} is in the trash; restore it above.")
+                st.rerun()
 
 st.subheader("Retention")
 st.caption(

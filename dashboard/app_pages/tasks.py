@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard import discussion, hub_client
+from dashboard.trash_button import trash_popover
 from dashboard.ui import load, pick_project
 
 COLUMNS = {"todo": "To do", "doing": "Doing", "review": "In review", "done": "Done"}
@@ -58,6 +59,12 @@ def details(task: dict[str, Any], people: dict[str, str]) -> None:
     )
     if task["html"]:
         st.html(task["html"])
+    if trash_popover(
+        [(f"Move #{task['number']} to the trash", "TASK", task["id"])],
+        help="Move this task to the trash",
+    ):
+        del st.query_params["task"]
+        st.rerun()
     with st.form(f"edit:{task['id']}"):
         left, middle, right = st.columns(3)
         names = ["", *people]

@@ -6,6 +6,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard import discussion, hub_client, share
+from dashboard.trash_button import trash_popover
 from dashboard.ui import load, pick_project
 
 REFERENCE_HELP = (
@@ -148,6 +149,13 @@ st.caption(
     f"{discussion.when(found['updatedAt'])}"
     + (f" — {found['message']}" if found["message"] else "")
 )
+noun = "notebook" if found["kind"] == "notebook" else "page"
+if trash_popover(
+    [(f"Move this {noun} to the trash", "PAGE", found["id"])],
+    help=f"Move this {noun} to the trash",
+):
+    del st.query_params["slug"]
+    st.rerun()
 if found["kind"] == "notebook":
     notebook(found)
 else:

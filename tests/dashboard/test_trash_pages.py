@@ -207,3 +207,75 @@ def test_a_dataset_version_goes_to_the_trash_from_the_dataset_page(
     assert any("has no datasets yet" in i.value for i in app.info)
     kinds = [e["kind"] for e in client.trash.entries("vision")]
     assert sorted(kinds) == ["DATASET", "DATASET_VERSION"]
+
+
+def test_model_versions_pages_and_tasks_go_to_the_trash_from_their_pages(
+    trash_hub: LiveHub,
+) -> None:
+    from tests.api.test_models import register
+    from tests.api.test_pages import save
+    from tests.api.test_tasks import create
+
+    for accuracy in (0.9, 0.92):
+        register(trash_hub, trash_hub.token, accuracy, name="ranker")
+    app = open_page("models", project="vision", model="ranker", version="2")
+    assert_clean(app)
+    app.button(key="trash-MODEL_VERSION").click().run()
+    assert_clean(app)
+    versions = next(d.value for d in app.dataframe if "ready" in d.value.columns)
+    assert list(versions["version"]) == [1]
+    app.button(key="trash-MODEL").click().run()
+    assert_clean(app)
+    assert any("No models in vision yet" in i.value for i in app.info)
+
+    saved = save(trash_hub, trash_hub.token, "decisions", "We ship.", title="Decisions")
+    assert saved["__typename"] == "Page"
+    app = open_page("wiki", project="vision", slug="decisions")
+    assert_clean(app)
+    app.button(key="trash-PAGE").click().run()
+    assert_clean(app)
+    assert any("No pages in vision yet" in i.value for i in app.info)
+
+    task = create(trash_hub, trash_hub.token, title="Label line C")
+    app = open_page("tasks", project="vision", task=str(task["id"]))
+    assert_clean(app)
+    app.button(key="trash-TASK").click().run()
+    assert_clean(app)
+    assert not any("Label line C" in m.value for m in app.markdown)
+
+    app = open_page("settings")
+    names = sorted(app.dataframe[-1].value["name"])
+    assert names == ["#1 Label line C", "decisions", "ranker", "ranker v2"]
+
+
+def test_runs_selected_on_the_experiments_page_go_to_the_trash_together(
+    trash_hub: LiveHub,
+) -> None:
+    names = ["sweep-1", "sweep-2", "kept"]
+    for name in names:
+        a_run(trash_hub, name)
+    app = open_page("experiments", project="vision")
+    assert_clean(app)
+    table = app.dataframe[0].value
+    rows = [i for i, name in enumerate(table["name"]) if name.startswith("sweep-")]
+    key = "runs:vision::None:0"
+    app.session_state[key] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    app.run()
+    app.button(key="trash-selected").click().run()
+    assert_clean(app)
+    assert list(app.dataframe[0].value["name"]) == ["kept"]
+
+
+def test_settings_moves_an_experiment_or_a_whole_project_to_the_trash(
+    trash_hub: LiveHub,
+) -> None:
+    a_run(trash_hub, "in-detector")
+    app = open_page("settings")
+    labelled(app.selectbox, "What").set_value("experiment detector")
+    labelled(app.button, "Move to trash").click().run()
+    assert any("Tick the box" in w.value for w in app.warning)
+    labelled(app.checkbox, "Yes, hide it and everything in it until someone restores it").check()
+    labelled(app.button, "Move to trash").click().run()
+    assert_clean(app)
+    table = app.dataframe[-1].value
+    assert list(table["name"]) == ["detector"] and list(table["with it"]) == ["1 experiment, 1 run"]
