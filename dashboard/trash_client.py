@@ -59,6 +59,14 @@ def set_retention_policy(
     return _changed("SetRetentionPolicy", "setRetentionPolicy", variables)
 
 
+def erasure_requests() -> list[dict[str, Any]]:
+    """Every dataset's requests to erase a data subject's rows, newest first."""
+    found: list[dict[str, Any]] = _post(hub_url(), _token(), "ErasureRequests", {})[
+        "erasureRequests"
+    ]
+    return found
+
+
 def legal_holds(released: bool) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = _post(hub_url(), _token(), "LegalHolds", {"all": released})[
         "legalHolds"

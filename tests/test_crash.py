@@ -457,3 +457,74 @@ def test_kill_9_mid_purge_leaves_the_old_state_or_the_new_one(
         print(f"after {delay}s: {'purged' if not left['entry'] else 'not purged'}")
     finally:
         store.close()
+
+
+ERASE = """mutation { eraseDatasetRows(project: "p", dataset: "claims",
+  filter: "customer_id = 'C-1042'") { __typename ... on DatasetErasure { id } } }"""
+ERASURES = """{ dataset(project: "p", name: "claims") { ... on Dataset {
+  erasures { id state problem total } versions { number rowCount } } } }"""
+
+
+def erasures_and_versions(url: str) -> dict[str, Any]:
+    found: dict[str, Any] = graphql_call(url, TOKEN, ERASURES)["data"]["dataset"]
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.3, 2.5])
+def test_kill_9_mid_erasure_leaves_the_old_state_or_the_new_one_and_a_restart_finishes_it(
+    tmp_path: Path, started: list[subprocess.Popen[bytes]], delay: float
+) -> None:
+    """Erasing a subject from 3 versions of 200,000 rows, cut by SIGKILL ``delay`` seconds
+    after the hub started on it: every version is as it was, or every one is rewritten with
+    the erasure's record; the restarted hub carries the request out."""
+    from hub.client.client import Client
+
+    data_dir, log = tmp_path / "data", tmp_path / "hub.log"
+    hub, url = serve(data_dir, log, started)
+    client = Client(url, TOKEN)
+    for version in range(3):
+        source = tmp_path / f"claims-{version}.csv"
+        lines = [
+            f"{'C-1042' if i % 1000 == 7 else f'C-{i:06d}'},{i + version}" for i in range(200_000)
+        ]
+        source.write_text("customer_id,amount\n" + "\n".join(lines) + "\n")
+        client.upload_dataset("p", "claims", source)
+    before = {v["number"]: v["rowCount"] for v in erasures_and_versions(url)["versions"]}
+    assert before == {1: 200_000, 2: 200_000, 3: 200_000}
+    asked = graphql_call(url, TOKEN, ERASE)["data"]["eraseDatasetRows"]["id"]
+    deadline = time.monotonic() + 30
+    while erasures_and_versions(url)["erasures"][0]["state"] == "QUEUED":
+        assert time.monotonic() < deadline, "the hub did not start on the request"
+        time.sleep(0.05)
+    time.sleep(delay)
+    os.kill(hub.pid, signal.SIGKILL)
+    hub.wait(timeout=20)
+
+    store = open_store(data_dir / "salon.duckdb")
+    try:
+        assert store.audit.verify_sync([]).ok
+        counts = dict(rows(store, "SELECT number, row_count FROM dataset_versions"))
+        records = rows(store, "SELECT count(*) FROM dataset_erasures")[0][0]
+        state = rows(store, "SELECT state FROM erasure_requests WHERE id = ?", asked)[0][0]
+    finally:
+        store.close()
+    if records:
+        assert counts == {1: 199_800, 2: 199_800, 3: 199_800} and state == "done", counts
+    else:
+        assert counts == before and state == "running", (counts, state)
+    print(f"after {delay}s: {'erased' if records else 'not erased yet'}")
+
+    _, url = serve(data_dir, log, started)
+    deadline = time.monotonic() + 120
+    while (found := erasures_and_versions(url))["erasures"][0]["state"] != "DONE":
+        assert found["erasures"][0]["state"] != "FAILED", found
+        assert time.monotonic() < deadline, found
+        time.sleep(0.2)
+    assert [(e["id"], e["total"]) for e in found["erasures"]] == [(asked, 600)]
+    assert {v["number"]: v["rowCount"] for v in found["versions"]} == {
+        1: 199_800,
+        2: 199_800,
+        3: 199_800,
+    }
+    assert graphql_call(url, TOKEN, VERIFY)["data"]["auditVerification"]["ok"]

@@ -1,5 +1,6 @@
-"""Compliance: legal holds, and what the data lifecycle did (trash purges, retention runs,
-people's exports and erasures, rows erased from datasets), for admins and compliance officers.
+"""Compliance: legal holds, requests to erase data subjects' rows with their state, and what the
+data lifecycle did (trash purges, retention runs, people's exports and erasures, rows erased
+from datasets), for admins and compliance officers.
 
 Reading this page is itself recorded in the audit trail.
 """
@@ -14,8 +15,9 @@ from dashboard.ui import load
 LIFECYCLE = {
     "trash.purge": "purged from the trash",
     "retention.apply": "retention moved to the trash",
-    "audit.prune": "retention emptied old audit events",
+    "dataset.erase_request": "erasure of a data subject's rows asked",
     "dataset.erase_rows": "rows erased from a dataset",
+    "audit.prune": "retention emptied old audit events",
     "privacy.export": "a person's data exported",
     "privacy.erase": "a person erased",
     "hold.place": "legal hold placed",
@@ -84,6 +86,29 @@ with st.form("place-hold", clear_on_submit=True):
         else:
             st.toast(f"Hold placed on {made['label']}.")
             st.rerun()
+
+st.subheader("Erasure requests")
+requests = load(trash_client.erasure_requests)
+if not requests:
+    st.info("Nobody has asked to erase a data subject's rows.")
+else:
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "asked (UTC)": [r["requestedAt"][:16].replace("T", " ") for r in requests],
+                "dataset": [f"{r['project']}/{r['dataset']}" for r in requests],
+                "rows matching": [r["filter"] for r in requests],
+                "by": [r["requestedBy"] for r in requests],
+                "state": [r["state"].lower() for r in requests],
+                "rows erased": [r["total"] if r["state"] == "DONE" else None for r in requests],
+                "why it failed": [r["problem"] or "" for r in requests],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    if any(r["state"] in ("QUEUED", "RUNNING") for r in requests):
+        st.caption("The hub is erasing rows now; reload the page to follow it.")
 
 st.subheader("Lifecycle events")
 rows = []

@@ -163,8 +163,10 @@ if name is not None:
                         "when": [e["requestedAt"][:16].replace("T", " ") for e in erasures],
                         "who": [e["requestedBy"] for e in erasures],
                         "rows matching": [e["filter"] for e in erasures],
+                        "state": [e["state"].lower() for e in erasures],
                         "rows erased": [
                             ", ".join(f"v{v['version']}: {v['rows']:,}" for v in e["versions"])
+                            or (e["problem"] or "")
                             for e in erasures
                         ],
                     }

@@ -215,7 +215,8 @@ class DatasetType:
     async def erasures(self, info: Info) -> list[DatasetErasureType]:
         ctx = info.context
         found = await erasure.erasures_of(ctx.store, ctx.principal, self.found)
-        return [DatasetErasureType.of(record) for record in found]
+        names = (self.found.dataset.name, self.found.project.name)
+        return [DatasetErasureType.of(record, *names) for record in found]
 
     @strawberry.field(description="One version by number, or the latest when none is given.")
     async def version(self, info: Info, number: int | None = None) -> DatasetVersionType | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -19,30 +20,49 @@ class ErasedRowsType:
     rows: int
 
 
+@strawberry.enum(name="ErasureState", description="Where an erasure request is.")
+class ErasureState(Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
 @strawberry.type(
     name="DatasetErasure",
-    description="A data subject's rows removed from every version of a dataset: who asked, "
-    "when, with which filter and how many rows left each version (never the values).",
+    description="A request to remove a data subject's rows from every version of a dataset, "
+    "carried out by the hub in the background: who asked, when, with which filter, its state "
+    "and, once done, how many rows left each version (never the values).",
 )
 class DatasetErasureType:
     id: strawberry.ID
     filter: str
     requested_by: str
     requested_at: datetime
-    finished_at: datetime
-    versions: list[ErasedRowsType]
+    state: ErasureState
+    problem: str | None = strawberry.field(description="Why it failed.")
+    finished_at: datetime | None = strawberry.field(description="When it was done or failed.")
+    versions: list[ErasedRowsType] = strawberry.field(
+        description="Rows removed from each version, once done."
+    )
     total: int
+    dataset: str
+    project: str
 
     @classmethod
-    def of(cls, record: DatasetErasure) -> DatasetErasureType:
+    def of(cls, record: DatasetErasure, dataset: str, project: str) -> DatasetErasureType:
         return cls(
             id=strawberry.ID(record.id),
             filter=record.filter,
             requested_by=record.requested_by,
             requested_at=record.requested_at,
+            state=ErasureState(record.state),
+            problem=record.problem,
             finished_at=record.finished_at,
             versions=[ErasedRowsType(version=n, rows=count) for n, count in record.rows],
             total=record.total,
+            dataset=dataset,
+            project=project,
         )
 
 
@@ -52,12 +72,25 @@ DatasetErasureResult = Annotated[
 
 
 @strawberry.type
+class ErasureQueries:
+    @strawberry.field(
+        description="Erasure requests of every dataset, newest first, in every state (admins "
+        "and compliance officers)."
+    )
+    async def erasure_requests(self, info: Info, limit: int = 200) -> list[DatasetErasureType]:
+        ctx = info.context
+        found = await erasure.every_request(ctx.store, ctx.principal, limit)
+        return [DatasetErasureType.of(r.erasure, r.dataset, r.project) for r in found]
+
+
+@strawberry.type
 class ErasureMutations:
     @strawberry.mutation(
-        description="Erase the rows a filter matches (e.g. customer_id = 'C-1042') from every "
-        "version of a dataset, trashed ones included (maintainers): each affected version's "
-        "data is written again without them and profiled again, keeping its number and "
-        "lineage; the old data is deleted. Refused under a legal hold, for data registered in "
+        description="Ask to erase the rows a filter matches (e.g. customer_id = 'C-1042') from "
+        "every version of a dataset, trashed ones included (maintainers). Answers at once with "
+        "the queued request; the hub then writes each affected version's data again without "
+        "them and profiles it again, keeping its number and lineage, and deletes the old data "
+        "(follow it in Dataset.erasures). Refused under a legal hold, for data registered in "
         "place, and when the filter matches nothing."
     )
     async def erase_dataset_rows(
@@ -65,4 +98,6 @@ class ErasureMutations:
     ) -> DatasetErasureResult:
         ctx = info.context
         work = erasure.erase_rows(ctx.store, ctx.settings, ctx.principal, project, dataset, filter)
-        return await result_of(work, DatasetErasureType.of)
+        return await result_of(
+            work, lambda made: DatasetErasureType.of(made, dataset.strip(), project.strip())
+        )

@@ -33,7 +33,7 @@ from hub.api.discussions import (
     DiscussionMutations,
     DiscussionQueries,
 )
-from hub.api.erasures import ErasureMutations
+from hub.api.erasures import ErasureMutations, ErasureQueries
 from hub.api.holds import HoldMutations, HoldQueries
 from hub.api.lineage import LineageMutations
 from hub.api.live import Subscription
@@ -78,6 +78,7 @@ class Query(
     AuditQueries,
     TrashQueries,
     HoldQueries,
+    ErasureQueries,
     RetentionQueries,
 ):
     @strawberry.field(description="The hub's version.")

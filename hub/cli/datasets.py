@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -154,7 +155,10 @@ def dataset_register(
 
 ERASE_ROWS = """mutation($p: String!, $d: String!, $f: String!) {
   eraseDatasetRows(project: $p, dataset: $d, filter: $f) { __typename
-    ... on DatasetErasure { id total versions { version rows } } ... on Error { message } } }"""
+    ... on DatasetErasure { id state } ... on Error { message } } }"""
+ERASURES = """query($p: String!, $d: String!) { dataset(project: $p, name: $d) {
+  ... on Dataset { erasures { id state problem total versions { version rows } } } } }"""
+POLL_SECONDS = 1.0
 
 
 @datasets_app.command("erase-rows")
@@ -165,14 +169,56 @@ def dataset_erase_rows(
         str, typer.Option("--where", help="The rows to erase, e.g. \"customer_id = 'C-1042'\".")
     ],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
+    wait: Annotated[
+        bool, typer.Option(help="Wait until the hub has erased them (--no-wait: only ask).")
+    ] = True,
 ) -> None:
     """Erase a data subject: the rows the filter matches leave every version of the dataset
-    (maintainers). Each affected version is written again without them; it cannot be undone."""
+    (maintainers). The hub checks the request at once and then writes each affected version
+    again without them, in the background; it cannot be undone."""
     if not yes:
         typer.confirm(
             f"Erase the rows matching {where!r} from every version of {project}/{name}?",
             abort=True,
         )
-    done = call(ERASE_ROWS, {"p": project, "d": name, "f": where}, "eraseDatasetRows")
-    versions = ", ".join(f"v{v['version']}: {v['rows']:,}" for v in done["versions"])
-    typer.echo(f"Erased {done['total']:,} rows from {project}/{name} ({versions}).")
+    asked = call(ERASE_ROWS, {"p": project, "d": name, "f": where}, "eraseDatasetRows")
+    if not wait:
+        typer.echo(
+            f"Asked: erasure {asked['id']} is queued; `salon dataset erasures {project} {name}` "
+            "follows it."
+        )
+        return
+    client, shown = connect(), ""
+    started = time.monotonic()
+    while True:
+        found = client.query(ERASURES, {"p": project, "d": name})["dataset"] or {}
+        done = next((e for e in found.get("erasures", []) if e["id"] == asked["id"]), None)
+        if done is None:
+            fail(f"Erasure {asked['id']} is gone: the dataset was purged meanwhile.")
+        state = done["state"].lower()
+        if state != shown:
+            typer.echo(f"{state} ({time.monotonic() - started:.0f} s)", err=True)
+            shown = state
+        if state == "failed":
+            fail(f"The erasure failed: {done['problem']}")
+        if state == "done":
+            versions = ", ".join(f"v{v['version']}: {v['rows']:,}" for v in done["versions"])
+            typer.echo(f"Erased {done['total']:,} rows from {project}/{name} ({versions}).")
+            return
+        time.sleep(POLL_SECONDS)
+
+
+@datasets_app.command("erasures")
+def dataset_erasures(project: str, name: str, as_json: JsonOption = False) -> None:
+    """The dataset's erasure requests, newest first, with their state."""
+    found = connect().query(ERASURES, {"p": project, "d": name})["dataset"] or {}
+    erasures = found.get("erasures", [])
+    if as_json:
+        print_json(erasures)
+        return
+    if not erasures:
+        typer.echo(f"No rows were erased from {project}/{name}.")
+    for e in erasures:
+        counts = ", ".join(f"v{v['version']}: {v['rows']:,}" for v in e["versions"])
+        said = counts or e["problem"] or ""
+        typer.echo(f"{e['id']}  {e['state'].lower():<8} {e['total']:>10,} rows  {said}")

@@ -75,8 +75,9 @@ class LegalHold:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class DatasetErasure:
-    """Rows of a data subject removed from every version of a dataset: who, when, with which
-    filter, how many rows per version number. Never the values."""
+    """A request to remove a data subject's rows from every version of a dataset, and once
+    done what it removed: who, when, with which filter, how many rows per version number.
+    Never the values."""
 
     id: str
     dataset_id: str
@@ -84,12 +85,17 @@ class DatasetErasure:
     filter: str
     requested_by: str
     requested_at: datetime
-    finished_at: datetime
-    rows: tuple[tuple[int, int], ...]  # (version number, rows removed), by number
+    finished_at: datetime | None  # when it was done or failed
+    rows: tuple[tuple[int, int], ...]  # (version number, rows removed), by number, once done
+    state: str = "done"  # one of ERASURE_STATES
+    problem: str | None = None  # why it failed
 
     @property
     def total(self) -> int:
         return sum(count for _, count in self.rows)
+
+
+ERASURE_STATES = ("queued", "running", "done", "failed")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

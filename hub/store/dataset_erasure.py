@@ -1,13 +1,14 @@
-"""Erasing a data subject's rows from every version of a dataset: finding them, writing each
-affected object again without them, and swapping the versions onto the new objects in one
-transaction (annotations and review items renumbered, those on erased rows removed), with the
-erasure's record."""
+"""Erasing a data subject's rows from every version of a dataset: the requests and their state,
+finding the rows, writing each affected object again without them, and swapping the versions
+onto the new objects in one transaction (annotations and review items renumbered, those on
+erased rows removed), with the erasure's record and its request marked done."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from hub.domain.audit import EventDraft
 from hub.domain.lifecycle import DatasetErasure, Rewrite
 from hub.errors import Conflict, InvalidInput
 from hub.run_filter import Filter
-from hub.store._rows import encoded, schema_of, to_naive, to_utc
+from hub.store._rows import encoded, maybe_utc, schema_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
 from hub.store.datasets import filter_sql
 from hub.store.holds import active_on
@@ -78,6 +79,18 @@ def _matching(cur: Cursor, path: str, where: Filter) -> list[int]:
     return [int(row[0]) for row in rows]
 
 
+def _count_matching(cur: Cursor, paths: list[str], where: Filter) -> int:
+    params: list[Any] = [paths]
+    condition = _MATCHED.format(condition=filter_sql(where, params))
+    row = _compared(
+        lambda: cur.execute(
+            f"SELECT count(*) FROM read_parquet(?, union_by_name = true) WHERE {condition}",
+            params,
+        ).fetchone()
+    )
+    return int(row[0]) if row else 0
+
+
 def _write_without(cur: Cursor, path: str, where: Filter, target: Path) -> None:
     params: list[Any] = [path]
     condition = _MATCHED.format(condition=filter_sql(where, params))
@@ -118,6 +131,10 @@ def _swap(
             ],
         )
         _renumber(cur, rewrite)
+    cur.execute(
+        "UPDATE erasure_requests SET state = 'done', problem = NULL, updated_at = ? WHERE id = ?",
+        [to_naive(erasure.finished_at), erasure.id],
+    )
     cur.execute(
         "INSERT INTO dataset_erasures VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -168,8 +185,16 @@ def _renumber(cur: Cursor, rewrite: Rewrite) -> None:
     )
 
 
+_REQUEST = "id, dataset_id, project_id, filter, requested_by, requested_at, state, problem"
+_LISTED = (
+    "SELECT r.id, r.dataset_id, r.project_id, r.filter, r.requested_by, r.requested_at, "
+    "r.state, r.problem, CASE WHEN r.state IN ('done', 'failed') THEN r.updated_at END, "
+    "e.rows_json FROM erasure_requests r LEFT JOIN dataset_erasures e ON e.id = r.id"
+)
+
+
 def _erasure(row: tuple[Any, ...]) -> DatasetErasure:
-    counts = json.loads(row[7])
+    counts = json.loads(row[9]) if row[9] else {}
     return DatasetErasure(
         id=row[0],
         dataset_id=row[1],
@@ -177,8 +202,50 @@ def _erasure(row: tuple[Any, ...]) -> DatasetErasure:
         filter=row[3],
         requested_by=row[4],
         requested_at=to_utc(row[5]),
-        finished_at=to_utc(row[6]),
+        finished_at=maybe_utc(row[8]),
         rows=tuple(sorted((int(number), int(count)) for number, count in counts.items())),
+        state=row[6],
+        problem=row[7],
+    )
+
+
+def _request(cur: Cursor, erasure: DatasetErasure) -> DatasetErasure:
+    cur.execute(
+        f"INSERT INTO erasure_requests ({_REQUEST}, updated_at) VALUES (?, ?, ?, ?, ?, ?, "
+        "'queued', NULL, ?)",
+        [
+            erasure.id,
+            erasure.dataset_id,
+            erasure.project_id,
+            erasure.filter,
+            erasure.requested_by,
+            to_naive(erasure.requested_at),
+            to_naive(erasure.requested_at),
+        ],
+    )
+    return erasure
+
+
+def _next(cur: Cursor, at: datetime) -> DatasetErasure | None:
+    """The oldest request not done or failed, marked running. One left running was cut off
+    by a hub that stopped: only the holder of the work's lease carries requests out."""
+    row = cur.execute(
+        f"{_LISTED} WHERE r.state IN ('queued', 'running') ORDER BY r.requested_at, r.id LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return None
+    cur.execute(
+        "UPDATE erasure_requests SET state = 'running', updated_at = ? WHERE id = ?",
+        [to_naive(at), row[0]],
+    )
+    return dataclasses.replace(_erasure(row), state="running")
+
+
+def _failed(cur: Cursor, erasure_id: str, problem: str, at: datetime) -> None:
+    cur.execute(
+        "UPDATE erasure_requests SET state = 'failed', problem = ?, updated_at = ? "
+        "WHERE id = ? AND state <> 'done'",
+        [problem, to_naive(at), erasure_id],
     )
 
 
@@ -211,10 +278,39 @@ class ErasureStore:
         return await self._db.audited_write(audit, _swap, erasure, rewrites, content)
 
     async def of_dataset(self, dataset_id: str) -> list[DatasetErasure]:
+        """The dataset's erasure requests, newest first, in every state."""
         rows = await self._db.read(
             lambda cur: cur.execute(
-                "SELECT * FROM dataset_erasures WHERE dataset_id = ? ORDER BY requested_at DESC",
+                f"{_LISTED} WHERE r.dataset_id = ? ORDER BY r.requested_at DESC, r.id DESC",
                 [dataset_id],
             ).fetchall()
         )
         return [_erasure(row) for row in rows]
+
+    async def recent(self, limit: int) -> list[DatasetErasure]:
+        """Every dataset's erasure requests, newest first."""
+        rows = await self._db.read(
+            lambda cur: cur.execute(
+                f"{_LISTED} ORDER BY r.requested_at DESC, r.id DESC LIMIT ?", [limit]
+            ).fetchall()
+        )
+        return [_erasure(row) for row in rows]
+
+    async def count_matching(self, paths: list[str], where: Filter) -> int:
+        """How many rows of these objects the filter matches, all together."""
+        return await self._db.read(_count_matching, paths, where)
+
+    async def request(
+        self, erasure: DatasetErasure, *, audit: Sequence[EventDraft]
+    ) -> DatasetErasure:
+        """Queue the request for the hub to carry out."""
+        return await self._db.audited_write(audit, _request, erasure)
+
+    async def next(self, at: datetime) -> DatasetErasure | None:
+        """The oldest request waiting (or cut off), marked running; None when none waits."""
+        return await self._db.write(_next, at)
+
+    async def failed(
+        self, erasure_id: str, problem: str, at: datetime, *, audit: Sequence[EventDraft]
+    ) -> None:
+        await self._db.audited_write(audit, _failed, erasure_id, problem, at)

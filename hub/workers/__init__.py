@@ -1,9 +1,9 @@
 """What the hub does on its own while it runs, each a loop started and stopped by the app's
 lifespan (:func:`start`): signing audit checkpoints, delivering webhooks, sending digests,
 sampling the Ray cluster (and releasing idle GPU bookings), driving model checks, taking
-scheduled backups, purging the trash and, on a shared database, following the other hubs'
-changes. Each loop calls services for the work; a failed round is logged and tried again on the
-next.
+scheduled backups, purging the trash, erasing data subjects' rows and, on a shared database,
+following the other hubs' changes. Each loop calls services for the work; a failed round is
+logged and tried again on the next.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from hub.workers import (
     backups,
     cluster_sampling,
     digests,
+    erasures,
     model_checks,
     other_hubs,
     trash,
@@ -37,6 +38,7 @@ LEASED = [
     webhooks.WORK,
     hubs.PRUNE,
     trash.WORK,
+    erasures.WORK,
 ]
 
 
@@ -68,6 +70,7 @@ def start(store: Store, settings: Settings, keys: KeyRing) -> Running:
         backups.run(store, settings),
         other_hubs.run(store),
         trash.run(store, settings),
+        erasures.run(store, settings),
     ]
     return Running(
         [asyncio.create_task(loop) for loop in loops],

@@ -727,6 +727,10 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
         Rule("site_admin", "mutation { collectGarbage { __typename ... on Error { message } } }"),
         {},
     ),
+    "erasureRequests": lambda w, c: (
+        Rule("audit_reader", "{ erasureRequests { id state } }", lambda v, w: v is not None),
+        {},
+    ),
     "legalHolds": lambda w, c: (
         Rule("audit_reader", "{ legalHolds { id } }", lambda v, w: v is not None),
         {},

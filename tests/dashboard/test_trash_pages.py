@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.api.test_privacy import ERASURES, finished
 from tests.api.test_trash import a_run
-from tests.conftest import LiveHub, free_port
+from tests.conftest import LiveHub, free_port, graphql_call
 from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, LAPTOP, ROOT
 from tests.dashboard.test_pages import assert_clean, labelled, open_page
 from tests.processes import streamlit
@@ -23,6 +25,11 @@ def trash_hub(hub_server: LiveHub, monkeypatch: pytest.MonkeyPatch) -> LiveHub:
     monkeypatch.setenv("SALON_URL", hub_server.url)
     monkeypatch.setenv("SALON_TOKEN", hub_server.token)
     return hub_server
+
+
+def erasures(live: LiveHub) -> list[dict[str, Any]]:
+    found = graphql_call(live.url, live.token, ERASURES)["data"]["dataset"]["erasures"]
+    return list(found)
 
 
 def texts(app) -> str:  # type: ignore[no-untyped-def]
@@ -136,12 +143,24 @@ def test_the_dataset_page_shows_the_rows_erased_from_it(trash_hub: LiveHub, tmp_
         'mutation { eraseDatasetRows(project: "vision", dataset: "claims", '
         "filter: \"customer_id = 'C-7'\") { __typename } }"
     )
+    finished(trash_hub, [e["id"] for e in erasures(trash_hub)])
     app = open_page("datasets", project="vision", dataset="claims")
     assert_clean(app)
     assert "Rows erased from every version" in " ".join(m.value for m in app.markdown)
     erased = next(d.value for d in app.dataframe if "rows erased" in d.value.columns)
     assert list(erased["rows matching"]) == ["customer_id = 'C-7'"]
     assert list(erased["rows erased"]) == ["v1: 10"] and list(erased["who"]) == ["admin"]
+    assert list(erased["state"]) == ["done"]
+
+    app = open_page("compliance")
+    assert_clean(app)
+    asked = next(d.value for d in app.dataframe if "why it failed" in d.value.columns)
+    assert list(asked["dataset"]) == ["vision/claims"] and list(asked["state"]) == ["done"]
+    assert list(asked["rows erased"]) == [10]
+    events = app.dataframe[-1].value
+    assert {"erasure of a data subject's rows asked", "rows erased from a dataset"} <= set(
+        events["what"]
+    )
 
 
 def test_settings_sets_a_retention_policy_and_shows_what_it_removes_next(

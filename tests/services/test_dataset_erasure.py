@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from hub.domain.lifecycle import DatasetErasure
 from hub.errors import Conflict, FilterSyntaxError, Forbidden, InvalidInput
 from hub.services.data import dataset_uploads, datasets, row_annotations
 from hub.services.data.row_annotations import NewAnnotation
@@ -53,6 +54,15 @@ def setup(store: Store, tmp_path: Path) -> dict[str, Any]:
     return {"settings": settings, "found": found, "store": store}
 
 
+async def ours() -> bool:
+    return True
+
+
+def carried_out(store: Store, settings: Settings) -> DatasetErasure | None:
+    """What the hub's worker does: carry out the oldest waiting request."""
+    return run(erasure.carry_out_next(store, settings, ours))
+
+
 def matching(store: Store, found: datasets.Found, number: int, text: str = SUBJECT) -> int:
     record = run(datasets.version(store, found, number))
     return run(datasets.preview(store, SYSTEM, found, record, 0, 10, None, text)).total
@@ -74,9 +84,15 @@ def test_the_subject_leaves_every_version_and_the_rest_stays(setup: dict[str, An
     )
     run(trash.move_to_trash(store, SYSTEM, "dataset_version", before[2].id))  # trashed too
 
-    done = run(erasure.erase_rows(store, settings, SYSTEM, "claims", "claims", SUBJECT))
+    asked = run(erasure.erase_rows(store, settings, SYSTEM, "claims", "claims", SUBJECT))
+    assert (asked.state, asked.rows, asked.finished_at) == ("queued", (), None)
+    assert matching(store, found, 1) == 6, "a request changed data before the hub took it"
+    assert [r.state for r in run(erasure.erasures_of(store, SYSTEM, found))] == ["queued"]
+    done = carried_out(store, settings)
+    assert done is not None and done.id == asked.id and done.state == "done"
     assert done.rows == ((1, 6), (2, 8), (3, 6)) and done.total == 20
     assert done.filter == SUBJECT and done.requested_by == "salon"
+    assert carried_out(store, settings) is None
     run(trash.restore(store, SYSTEM, run(trash.trash_of(store, SYSTEM))[0].id))
     after = {v.number: v for v in run(datasets.versions(store, found))}
     assert sorted(after) == [1, 2, 3]
@@ -93,8 +109,40 @@ def test_the_subject_leaves_every_version_and_the_rest_stays(setup: dict[str, An
     notes = run(row_annotations.version_annotations(store, SYSTEM, found, after[1]))
     assert [(a.row_number, a.label) for a in notes] == [(9, "checked")]
     records = run(erasure.erasures_of(store, SYSTEM, found))
-    assert [r.id for r in records] == [done.id]
-    assert "C-1042" not in repr(records[0].rows)
+    assert [(r.id, r.state, r.rows) for r in records] == [(done.id, "done", done.rows)]
+    assert records[0].finished_at is not None and "C-1042" not in repr(records[0].rows)
+
+
+def test_a_request_that_cannot_be_carried_out_fails_with_the_reason(
+    setup: dict[str, Any],
+) -> None:
+    store, found, settings = setup["store"], setup["found"], setup["settings"]
+    asked = run(erasure.erase_rows(store, settings, SYSTEM, "claims", "claims", SUBJECT))
+    # A hold placed after the request and before the hub takes it: the request fails.
+    run(holds.place(store, SYSTEM, "dataset", "claims", "litigation 5", project="claims"))
+    failed = carried_out(store, settings)
+    assert failed is not None and failed.state == "failed"
+    assert "legal hold on dataset claims/claims" in (failed.problem or "")
+    (record,) = run(erasure.erasures_of(store, SYSTEM, found))
+    assert (record.id, record.state, record.problem) == (asked.id, "failed", failed.problem)
+    assert matching(store, found, 1) == 6
+
+
+def test_a_request_cut_off_by_a_stopped_hub_is_carried_out_again(
+    setup: dict[str, Any],
+) -> None:
+    store, found, settings = setup["store"], setup["found"], setup["settings"]
+    run(erasure.erase_rows(store, settings, SYSTEM, "claims", "claims", SUBJECT))
+
+    async def lost() -> bool:  # the lease went to another hub after the first version
+        return False
+
+    with pytest.raises(erasure.Abandoned):
+        run(erasure.carry_out_next(store, settings, lost))
+    assert [r.state for r in run(erasure.erasures_of(store, SYSTEM, found))] == ["running"]
+    assert matching(store, found, 1) == 6
+    done = carried_out(store, settings)  # the hub now holding the work starts it again
+    assert done is not None and done.state == "done" and done.total == 20
 
 
 def test_bad_filters_rights_and_holds_are_refused_and_change_nothing(
