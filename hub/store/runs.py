@@ -113,6 +113,12 @@ def _set_tags(cur: Cursor, run_id: str, tags: Sequence[tuple[str, str]]) -> None
     _upsert_tags(cur, run_id, tags)
 
 
+def _delete_tag(cur: Cursor, run_id: str, key: str) -> None:
+    _require_run(cur, run_id)
+    if not affected(cur, "DELETE FROM tags WHERE run_id = ? AND key = ?", [run_id, key]):
+        raise NotFound(f"No tag with name: {key} in run with id {run_id}", field="key")
+
+
 def _update(cur: Cursor, run_id: str, assignments: dict[str, Any]) -> RunRecord:
     columns = ", ".join(f"{column} = ?" for column in assignments)
     if not affected(
@@ -221,6 +227,10 @@ class RunStore:
     ) -> None:
         """Set (or overwrite) tags on a run."""
         await self._db.audited_write(audit, _set_tags, run_id, tags)
+
+    async def delete_tag(self, run_id: str, key: str, *, audit: Sequence[EventDraft]) -> None:
+        """Remove a tag from a run; NotFound when the run has no such tag."""
+        await self._db.audited_write(audit, _delete_tag, run_id, key)
 
     async def set_notes(self, run_id: str, notes: str, *, audit: Sequence[EventDraft]) -> RunRecord:
         """Replace a run's notes; returns the updated run."""

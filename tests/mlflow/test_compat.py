@@ -9,28 +9,17 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from bench.servers import Server, start_mlflow
+from bench.servers import Server
 from tests.conftest import LiveHub
 from tests.test_cli import SALON, salon_env
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = start_mlflow(tmp_path_factory.mktemp("mlflow-server"))
-    try:
-        server.wait_healthy()
-        yield server
-    finally:
-        server.stop()
 
 
 def script(url: str, out: Path, token: str | None = None) -> subprocess.Popen[bytes]:

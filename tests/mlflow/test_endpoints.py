@@ -232,9 +232,11 @@ def test_roles_and_scopes_hold_through_the_mlflow_endpoints(
     ]
     for method, path, kwargs in reads:
         assert rest(hub_server, method, path, team["vic"], **kwargs).status_code == 200, path
-        refused(
-            rest(hub_server, method, path, team["otto"], **kwargs), 404, "RESOURCE_DOES_NOT_EXIST"
-        )
+        hidden = rest(hub_server, method, path, team["otto"], **kwargs)
+        if path.endswith("get-history"):  # as MLflow answers for a run it does not know
+            assert ok(hidden) == {"metrics": []}
+        else:
+            refused(hidden, 404, "RESOURCE_DOES_NOT_EXIST")
         refused(rest(hub_server, method, path, "", **kwargs), 401, "UNAUTHENTICATED")
     assert (
         rest(hub_server, "GET", f"{ARTIFACTS}/x/{run_id}/artifacts/model.txt", team["vic"]).content

@@ -1,6 +1,9 @@
 """MLflow's REST API on the hub, so that unchanged MLflow client code logs to Salon.
 
 Point ``MLFLOW_TRACKING_URI`` at the hub and ``MLFLOW_TRACKING_TOKEN`` at a Salon API token.
+Every call is also served under ``/ajax-api/``, where MLflow's web UI and some tools call it;
+MLflow 3's own API version (traces) answers ``ENDPOINT_NOT_FOUND``, as calls Salon does not
+serve do.
 """
 
 from __future__ import annotations
@@ -12,9 +15,13 @@ from starlette.routing import BaseRoute, Route
 from hub.http.mlflow import artifacts, logged_models, registry, tracking
 from hub.http.mlflow.protocol import Fields, Handler, NotSupported, endpoint
 
-PREFIXES = ("/api/2.0/mlflow/", "/api/2.0/mlflow-artifacts/")
-_API = "/api/2.0/mlflow"
-_ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
+_ROOTS = ("/api", "/ajax-api")
+PREFIXES = tuple(
+    f"{root}/{version}/{part}/"
+    for root in _ROOTS
+    for version in ("2.0", "3.0")
+    for part in ("mlflow", "mlflow-artifacts")
+)
 
 
 async def _unsupported(request: Request, fields: Fields) -> Response:
@@ -52,6 +59,7 @@ def routes() -> list[BaseRoute]:
         ("runs/log-metric", tracking.log_metric, (post,)),
         ("runs/log-parameter", tracking.log_param, (post,)),
         ("runs/set-tag", tracking.set_tag, (post,)),
+        ("runs/delete-tag", tracking.delete_tag, (post,)),
         ("runs/log-batch", tracking.log_batch, (post,)),
         ("runs/log-inputs", tracking.log_inputs, (post,)),
         ("runs/outputs", tracking.log_outputs, (post,)),
@@ -91,11 +99,17 @@ def routes() -> list[BaseRoute]:
         ("model-versions/delete-tag", registry.delete_version_tag, (delete,)),
         ("model-versions/get-download-uri", registry.download_uri, (get,)),
     ]
-    return [
-        *(_route(f"{_API}/{path}", handler, *methods) for path, handler, methods in table),
-        _route(_ARTIFACTS, artifacts.listing, get),
-        _route(_ARTIFACTS + "/{path:path}", artifacts.upload, put, raw=True),
-        _route(_ARTIFACTS + "/{path:path}", artifacts.download, get, raw=True),
-        _route(_ARTIFACTS + "/{path:path}", artifacts.delete, delete),
-        _route(_API + "/{rest:path}", _unsupported, get, post, patch, delete, put, raw=True),
-    ]
+    found: list[BaseRoute] = []
+    every = (get, post, patch, delete, put)
+    for root in _ROOTS:
+        api, files = f"{root}/2.0/mlflow", f"{root}/2.0/mlflow-artifacts/artifacts"
+        found += [
+            *(_route(f"{api}/{path}", handler, *methods) for path, handler, methods in table),
+            _route(files, artifacts.listing, get),
+            _route(files + "/{path:path}", artifacts.upload, put, raw=True),
+            _route(files + "/{path:path}", artifacts.download, get, raw=True),
+            _route(files + "/{path:path}", artifacts.delete, delete),
+            _route(api + "/{rest:path}", _unsupported, *every, raw=True),
+            _route(f"{root}/3.0/mlflow/{{rest:path}}", _unsupported, *every, raw=True),
+        ]
+    return found

@@ -101,5 +101,10 @@ def run_filter(text: str | None, experiment_ids: list[str]) -> Filter:
 
 
 def run_order(items: list[str]) -> list[SortKey]:
-    """MLflow's ``order_by`` (``metrics.rmse DESC``); by default newest first."""
-    return parse_sort([_rename(item) for item in items])
+    """MLflow's ``order_by`` (``metrics.rmse DESC``), then newest first unless it ordered by
+    start time, then by run id, as MLflow's server orders: runs that tie come in the same
+    order from both."""
+    keys = parse_sort([_rename(item) for item in items])
+    if not any(k.field == Field("attribute", "started_at") for k in keys):
+        keys.append(SortKey(Field("attribute", "started_at"), descending=True))
+    return keys

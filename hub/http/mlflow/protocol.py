@@ -11,8 +11,10 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import posixpath
+import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -223,3 +225,29 @@ def moment(ms: int) -> datetime:
         return datetime.fromtimestamp(ms / 1000, UTC)
     except (OverflowError, OSError, ValueError):
         raise InvalidInput(f"{ms} is not a time in milliseconds since 1970.") from None
+
+
+# MLflow's rule for metric, param and tag names (``mlflow/utils/validation.py``): names may be
+# stored as files, so they keep to a safe alphabet and must not resolve to another path.
+_NAME = re.compile(r"[/\w.\- :]*")
+
+
+def check_names(names: Iterable[str], field: str = "key") -> None:
+    """InvalidInput (INVALID_PARAMETER_VALUE) for the first name MLflow would refuse."""
+    for name in dict.fromkeys(names):
+        normal = posixpath.normpath(name)
+        if not _NAME.fullmatch(name):
+            reason = (
+                "Names may only contain alphanumerics, underscores (_), dashes (-), periods "
+                "(.), spaces ( ), colon(:) and slashes (/)."
+            )
+        elif normal != name or normal == "." or normal.startswith(("..", "/")):
+            reason = (
+                "Names may be treated as files in certain cases, and must not resolve to other "
+                f"names when treated as such. This name would resolve to {normal!r}"
+            )
+        else:
+            continue
+        raise InvalidInput(
+            f"Invalid value {name!r} for parameter '{field}' supplied: {reason}", field=field
+        )

@@ -21,6 +21,7 @@ from hub.http.mlflow.filters import run_filter, run_order
 from hub.http.mlflow.protocol import (
     MAX_RESULTS,
     Fields,
+    check_names,
     listed,
     moment,
     number,
@@ -237,6 +238,7 @@ def _points(items: list[Any]) -> pa.Table:
     )
     if not plain or not items:
         return _checked_points(items)
+    check_names(keys.unique().to_pylist(), "name")
     return pa.table([keys, steps, stamps, values.cast(pa.float64())], schema=BATCH_SCHEMA)
 
 
@@ -249,6 +251,7 @@ def _checked_points(items: list[Any]) -> pa.Table:
         values.append(number(item.get("value"), "value"))
         stamps.append(whole(item, "timestamp"))
         steps.append(whole(item, "step", 0))
+    check_names(keys, "name")
     return pa.table(
         {"key": keys, "step": steps, "ts": stamps, "value": values}, schema=BATCH_SCHEMA
     )
@@ -264,13 +267,9 @@ async def log_metric(request: Request, fields: Fields) -> Fields:
 def _pair(fields: Fields) -> dict[str, str]:
     """A single param or tag: its key, and its value as text (MLflow sends numbers too)."""
     value = fields.get("value")
-    return {
-        text(fields, "key"): value
-        if isinstance(value, str)
-        else ""
-        if value is None
-        else str(value)
-    }
+    key = text(fields, "key")
+    check_names([key])
+    return {key: value if isinstance(value, str) else "" if value is None else str(value)}
 
 
 async def log_param(request: Request, fields: Fields) -> Fields:
@@ -282,6 +281,12 @@ async def log_param(request: Request, fields: Fields) -> Fields:
 async def set_tag(request: Request, fields: Fields) -> Fields:
     store, _, principal = parts(request)
     await runs.set_tags(store, principal, _run_id(fields), _pair(fields))
+    return {}
+
+
+async def delete_tag(request: Request, fields: Fields) -> Fields:
+    store, _, principal = parts(request)
+    await runs.delete_tag(store, principal, _run_id(fields), text(fields, "key"))
     return {}
 
 
@@ -307,6 +312,7 @@ async def log_batch(request: Request, fields: Fields) -> Fields:
             f"A batch logging request can contain at most {MAX_ENTITIES_PER_BATCH} items in all."
         )
     keys = [key for key, _ in params]
+    check_names([*keys, *(key for key, _ in tags)])
     if len(set(keys)) != len(keys):
         raise InvalidInput("The batch names a param twice.", field="params")
     await runs.log_batch(store, principal, _run_id(fields), params, tags, _points(metric_items))
@@ -363,8 +369,10 @@ async def search_runs(request: Request, fields: Fields) -> Fields:
     if not experiment_ids:
         raise InvalidInput("Name at least one experiment id.", field="experiment_ids")
     found = await mlflow_names.experiments(
-        store, settings, principal, experiment_ids, "runs.search"
+        store, settings, principal, experiment_ids, "runs.search", missing_ok=True
     )
+    if not found:  # MLflow finds nothing in experiments it does not know, and says no more
+        return {"runs": []}
     ids = [experiment.id for _, experiment in found]
     limit = whole(fields, "max_results", 1000)
     if not 1 <= limit <= MAX_RESULTS:
@@ -400,6 +408,11 @@ async def get_metric_history(request: Request, fields: Fields) -> Response:
     if not 1 <= limit <= MAX_HISTORY_PAGE:
         raise InvalidInput(f"max_results must be between 1 and {MAX_HISTORY_PAGE}.")
     offset = offset_of(fields)
-    found, more = await metrics.points_json(store, principal, _run_id(fields), key, limit, offset)
+    try:
+        found, more = await metrics.points_json(
+            store, principal, _run_id(fields), key, limit, offset
+        )
+    except NotFound:  # MLflow's history of a run it does not know is empty
+        return Response('{"metrics":[]}', media_type="application/json")
     tail = f',"next_page_token":"{offset + limit}"' if more else ""
     return Response(f'{{"metrics":{found}{tail}}}', media_type="application/json")

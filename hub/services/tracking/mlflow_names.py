@@ -121,10 +121,16 @@ async def default_experiment(
 
 
 async def experiments(
-    store: Store, settings: Settings, principal: Principal, ids: list[str], action: str
+    store: Store,
+    settings: Settings,
+    principal: Principal,
+    ids: list[str],
+    action: str,
+    missing_ok: bool = False,
 ) -> list[tuple[ProjectRecord, ExperimentRecord]]:
     """The experiments with these ids, in order, when the caller may read them all; NotFound
-    naming the first that is missing or hidden."""
+    naming the first that is missing or hidden (with ``missing_ok``, those are left out, as
+    MLflow's run search leaves out unknown experiments)."""
     found: dict[str, tuple[ProjectRecord, ExperimentRecord]] = {}
     if DEFAULT_EXPERIMENT_ID in ids:
         found[DEFAULT_EXPERIMENT_ID] = await default_experiment(store, settings, principal)
@@ -136,9 +142,11 @@ async def experiments(
         experiment = records.get(experiment_id)
         if experiment is None or experiment.project_id not in readable:
             await audit.deny(store, principal, action, "experiment", experiment_id)
+            if missing_ok:
+                continue
             raise NotFound(f"No experiment with id {experiment_id!r}.", field="experiment_id")
         found[experiment_id] = (owners[experiment.project_id], experiment)
-    return [found[i] for i in ids]
+    return [found[i] for i in dict.fromkeys(ids) if i in found]
 
 
 async def every_experiment(

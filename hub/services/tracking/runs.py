@@ -270,6 +270,14 @@ async def set_tags(
     return run
 
 
+async def delete_tag(store: Store, principal: Principal, run_id: str, key: str) -> RunRecord:
+    """Remove one tag (editors of the run's project); NotFound when the run has none."""
+    run = await writable_run(store, principal, run_id, "run.delete_tag")
+    events = _event(principal, "run.delete_tag", run, 1)
+    await audit.change(store, events, store.runs.delete_tag(run_id, key, audit=events))
+    return run
+
+
 async def set_notes(store: Store, principal: Principal, run_id: str, notes: str) -> RunRecord:
     notes = _check_notes(notes)
     run = await writable_run(store, principal, run_id, "run.set_notes")

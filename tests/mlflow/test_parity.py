@@ -1,0 +1,182 @@
+"""The same MLflow client calls against a real ``mlflow server`` and against the hub, compared:
+results, order, and for what is refused the same ``error_code``. Each test names its own
+experiments and models, so that the two servers are shared by the module."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from mlflow import MlflowClient
+from mlflow.entities import Metric, RunTag
+from mlflow.exceptions import MlflowException
+
+from bench.servers import Server
+from tests.conftest import LiveHub, start_hub
+
+
+@dataclasses.dataclass(frozen=True)
+class Side:
+    name: str
+    url: str
+    token: str | None
+
+    def rest(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return httpx.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
+
+    @contextlib.contextmanager
+    def client(self) -> Iterator[MlflowClient]:
+        saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_URI")}
+        os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
+        os.environ["MLFLOW_TRACKING_URI"] = self.url
+        if self.token:
+            os.environ["MLFLOW_TRACKING_TOKEN"] = self.token
+        else:
+            os.environ.pop("MLFLOW_TRACKING_TOKEN", None)
+        try:
+            yield MlflowClient(tracking_uri=self.url)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def salon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
+    yield from start_hub(tmp_path_factory.mktemp("parity-hub"), demo=False)
+
+
+@pytest.fixture
+def sides(mlflow_server: Server, salon: LiveHub) -> tuple[Side, Side]:
+    return Side("MLflow", mlflow_server.url, None), Side("Salon", salon.url, salon.token)
+
+
+def outcome(side: Side, work: Callable[[MlflowClient], Any]) -> Any:
+    """What ``work`` returned, or the error code it was refused with."""
+    with side.client() as client:
+        try:
+            return work(client)
+        except MlflowException as exc:
+            return ("refused", exc.error_code)
+
+
+def same(sides: tuple[Side, Side], work: Callable[[MlflowClient], Any]) -> Any:
+    """``work`` against both servers; what it gave, which must be equal."""
+    expected, got = (outcome(side, work) for side in sides)
+    assert got == expected, f"MLflow: {expected!r}\nSalon:  {got!r}"
+    return expected
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def test_names_mlflow_refuses_are_refused(sides: tuple[Side, Side]) -> None:
+    def log(client: MlflowClient) -> list[Any]:
+        run = client.create_run(client.create_experiment(unique("names")))
+        run_id = run.info.run_id
+        tried: list[Any] = []
+        for name in ("bad?name", "../up", "/root", "a//b", "ok/name-1.x y:z"):
+            for call in (
+                lambda n: client.log_metric(run_id, n, 1.0, step=0),
+                lambda n: client.log_param(run_id, n, "v"),
+                lambda n: client.set_tag(run_id, n, "v"),
+                lambda n: client.log_batch(run_id, metrics=[Metric(n, 1.0, 0, 1)]),
+            ):
+                try:
+                    call(name)
+                    tried.append((name, "ok"))
+                except MlflowException as exc:
+                    tried.append((name, exc.error_code))
+        return tried
+
+    results = same(sides, log)
+    assert ("bad?name", "INVALID_PARAMETER_VALUE") in results
+    assert ("ok/name-1.x y:z", "ok") in results
+
+
+def test_what_is_not_there_reads_as_empty_as_in_mlflow(sides: tuple[Side, Side]) -> None:
+    def read(client: MlflowClient) -> Any:
+        experiment = client.create_experiment(unique("empty"))
+        run = client.create_run(experiment)
+        return (
+            [r.info.run_id for r in client.search_runs([experiment])] == [run.info.run_id],
+            client.get_metric_history(run.info.run_id, "never-logged"),
+            [m.value for m in client.get_metric_history(str(uuid.uuid4().hex), "loss")],
+        )
+
+    same(sides, read)
+
+
+def test_runs_starting_at_the_same_time_sort_as_in_mlflow(sides: tuple[Side, Side]) -> None:
+    def names(client: MlflowClient) -> list[Any]:
+        experiment = client.create_experiment(unique("ties"))
+        made = [
+            client.create_run(experiment, start_time=1_767_225_600_000, run_name=f"r{i}")
+            for i in range(4)
+        ]
+        found = [r.info.run_id for r in client.search_runs([experiment])]
+        # Ids differ between the servers: both order runs that tie by id.
+        return [len(made), found == sorted(found)]
+
+    same(sides, names)
+
+
+def test_deleting_a_run_tag(sides: tuple[Side, Side]) -> None:
+    def delete(client: MlflowClient) -> Any:
+        run = client.create_run(client.create_experiment(unique("tags")))
+        client.log_batch(run.info.run_id, tags=[RunTag("a", "1"), RunTag("b", "2")])
+        client.delete_tag(run.info.run_id, "a")
+        tags = {
+            k: v
+            for k, v in client.get_run(run.info.run_id).data.tags.items()
+            if not k.startswith("mlflow.")
+        }
+        try:
+            client.delete_tag(run.info.run_id, "never")
+            missing = "ok"
+        except MlflowException as exc:
+            missing = exc.error_code
+        return tags, missing
+
+    assert same(sides, delete)[0] == {"b": "2"}
+
+
+def test_endpoints_salon_leaves_out_answer_mlflows_error_shape(sides: tuple[Side, Side]) -> None:
+    _, salon = sides
+    for method, path in (
+        ("GET", "/api/3.0/mlflow/traces/search"),
+        ("POST", "/api/3.0/mlflow/traces"),
+        ("GET", "/ajax-api/3.0/mlflow/traces/search"),
+        ("POST", "/api/2.0/mlflow/no-such/call"),
+    ):
+        answer = salon.rest(method, path, json={})
+        assert answer.status_code == 404, (path, answer.text)
+        assert answer.json()["error_code"] == "ENDPOINT_NOT_FOUND", (path, answer.text)
+
+
+def test_the_ajax_api_paths_answer_as_the_api_paths(sides: tuple[Side, Side]) -> None:
+    name = unique("ajax")
+    for side in sides:
+        made = side.rest("POST", "/ajax-api/2.0/mlflow/experiments/create", json={"name": name})
+        assert made.status_code == 200, (side.name, made.text)
+        found = side.rest(
+            "GET", "/ajax-api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": name}
+        )
+        assert found.json()["experiment"]["experiment_id"] == made.json()["experiment_id"]
+        missing = side.rest(
+            "GET", "/ajax-api/2.0/mlflow/experiments/get", params={"experiment_id": "987654321"}
+        )
+        assert (missing.status_code, missing.json()["error_code"]) == (
+            404,
+            "RESOURCE_DOES_NOT_EXIST",
+        ), (side.name, missing.text)
