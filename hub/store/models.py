@@ -261,6 +261,22 @@ class ModelStore:
 
         return await self._db.audited_write(audit, write)
 
+    async def rename(
+        self, model: ModelRecord, name: str, *, audit: Sequence[EventDraft]
+    ) -> ModelRecord:
+        """Give the model another name in its project; AlreadyExists when one has it."""
+
+        def write(cur: Cursor) -> ModelRecord:
+            existing = _model_named(cur, model.project_id, name, trashed=True)
+            if existing is not None and existing.id != model.id:
+                where = " in the trash" if is_hidden(cur, "model", existing.id) else ""
+                said = f"There is a model named {name!r}{where} already."
+                raise AlreadyExists(said, field="name")
+            cur.execute("UPDATE models SET name = ? WHERE id = ?", [name, model.id])
+            return dataclasses.replace(model, name=name)
+
+        return await self._db.audited_write(audit, write)
+
     async def describe(
         self, model_id: str, description: str, *, audit: Sequence[EventDraft]
     ) -> None:

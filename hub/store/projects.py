@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
 from hub.domain.audit import EventDraft
 from hub.domain.identity import MembershipRecord
 from hub.domain.tracking import ExperimentRecord, ProjectRecord
-from hub.store._rows import among, to_naive, to_utc
+from hub.errors import AlreadyExists, NotFound
+from hub.store._rows import affected, among, to_naive, to_utc
 from hub.store.access import insert_membership
 from hub.store.database import Cursor, Database
 from hub.store.hidden import live
@@ -93,6 +95,41 @@ def insert_experiment(cur: Cursor, record: ExperimentRecord) -> ExperimentRecord
     return record
 
 
+def _rename_experiment(cur: Cursor, experiment_id: str, name: str) -> ExperimentRecord:
+    row = cur.execute(
+        f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments WHERE id = ?", [experiment_id]
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"No experiment with id {experiment_id!r}.", field="experiment_id")
+    record = _experiment(row)
+    taken = experiment_by_name(cur, record.project_id, name, trashed=True)
+    if taken is not None and taken.id != experiment_id:
+        keep_name(cur, "experiment", taken.id, taken.name, field="name")
+        raise AlreadyExists(f"Experiment {name!r} already exists.", field="name")
+    cur.execute("UPDATE experiments SET name = ? WHERE id = ?", [name, experiment_id])
+    return dataclasses.replace(record, name=name)
+
+
+def _set_experiment_tags(cur: Cursor, experiment_id: str, tags: Sequence[tuple[str, str]]) -> None:
+    keys = [key for key, _ in tags]
+    if keys:
+        cur.execute(
+            f"DELETE FROM experiment_tags WHERE experiment_id = ? AND key IN {among(keys)}",
+            [experiment_id, *keys],
+        )
+        cur.executemany(
+            "INSERT INTO experiment_tags VALUES (?, ?, ?)",
+            [[experiment_id, key, value] for key, value in tags],
+        )
+
+
+def _delete_experiment_tag(cur: Cursor, experiment_id: str, key: str) -> None:
+    if not affected(
+        cur, "DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?", [experiment_id, key]
+    ):
+        raise NotFound(f"No tag with name: {key} in experiment {experiment_id}.", field="key")
+
+
 class ProjectStore:
     """Reads and writes projects and experiments."""
 
@@ -156,6 +193,39 @@ class ProjectStore:
             ).fetchall()
         )
         return [_experiment(row) for row in rows]
+
+    async def rename_experiment(
+        self, experiment_id: str, name: str, *, audit: Sequence[EventDraft]
+    ) -> ExperimentRecord:
+        """Rename; AlreadyExists when the project has an experiment of that name (Conflict
+        when it is in the trash)."""
+        return await self._db.audited_write(audit, _rename_experiment, experiment_id, name)
+
+    async def set_experiment_tags(
+        self, experiment_id: str, tags: Sequence[tuple[str, str]], *, audit: Sequence[EventDraft]
+    ) -> None:
+        await self._db.audited_write(audit, _set_experiment_tags, experiment_id, tags)
+
+    async def delete_experiment_tag(
+        self, experiment_id: str, key: str, *, audit: Sequence[EventDraft]
+    ) -> None:
+        await self._db.audited_write(audit, _delete_experiment_tag, experiment_id, key)
+
+    async def experiment_tags(self, ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+        """The experiments' tags, by key."""
+        if not ids:
+            return {}
+        rows = await self._db.read(
+            lambda cur: cur.execute(
+                "SELECT experiment_id, key, value FROM experiment_tags "
+                f"WHERE experiment_id IN {among(ids)} ORDER BY experiment_id, key",
+                ids,
+            ).fetchall()
+        )
+        found: dict[str, list[tuple[str, str]]] = {}
+        for experiment_id, key, value in rows:
+            found.setdefault(experiment_id, []).append((key, value))
+        return found
 
     async def experiments_by_ids(self, ids: list[str]) -> dict[str, ExperimentRecord]:
         if not ids:

@@ -232,6 +232,10 @@ class RunStore:
         """Remove a tag from a run; NotFound when the run has no such tag."""
         await self._db.audited_write(audit, _delete_tag, run_id, key)
 
+    async def rename(self, run_id: str, name: str, *, audit: Sequence[EventDraft]) -> RunRecord:
+        """Give the run another name; returns the updated run."""
+        return await self._db.audited_write(audit, _update, run_id, {"name": name})
+
     async def set_notes(self, run_id: str, notes: str, *, audit: Sequence[EventDraft]) -> RunRecord:
         """Replace a run's notes; returns the updated run."""
         return await self._db.audited_write(audit, _update, run_id, {"notes": notes})

@@ -131,6 +131,7 @@ _ROWS: dict[str, tuple[tuple[str, str], ...]] = {
             "(SELECT id FROM logged_models WHERE experiment_id IN {ids})",
         ),
         ("logged_models", "experiment_id IN {ids}"),
+        ("experiment_tags", "experiment_id IN {ids}"),
         ("experiments", "id IN {ids}"),
     ),
     "dataset_version": (

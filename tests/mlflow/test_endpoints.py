@@ -354,8 +354,8 @@ def test_bad_input_gets_mlflows_error_codes_and_stores_nothing(hub_server: LiveH
         404,
         "RESOURCE_DOES_NOT_EXIST",
     )
-    refused(  # renaming is not served (deleting is: the trash)
-        rest(hub_server, "POST", f"{API}/experiments/update", json={"experiment_id": "1"}),
+    refused(  # a call Salon does not serve
+        rest(hub_server, "POST", f"{API}/experiments/no-such-call", json={"experiment_id": "1"}),
         404,
         "ENDPOINT_NOT_FOUND",
     )
@@ -573,3 +573,50 @@ def test_deleting_a_registered_model_or_version_moves_it_to_the_trash(
 def _no_retries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     yield
+
+
+@pytest.mark.filterwarnings("ignore:.*stages.*:FutureWarning")
+def test_who_may_rename_tag_and_move_stages(
+    hub_server: LiveHub, team: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def client_of(person: str) -> MlflowClient:
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", team[person])
+        return MlflowClient(tracking_uri=hub_server.url)
+
+    ana = client_of("ana")
+    experiment = ana.create_experiment("vision/tidy", tags={"team": "cv"})
+    run = ana.create_run(experiment, run_name="r")
+    ana.create_registered_model("vision.ranker")
+    ana.create_model_version("vision.ranker", f"runs:/{run.info.run_id}/m", run.info.run_id)
+    vic = client_of("vic")
+    for call in (
+        lambda: vic.set_experiment_tag(experiment, "team", "nlp"),
+        lambda: vic.delete_experiment_tag(experiment, "team"),
+        lambda: vic.rename_experiment(experiment, "vision/mine"),
+        lambda: vic.update_run(run.info.run_id, name="mine"),
+        lambda: vic.delete_tag(run.info.run_id, "mlflow.runName"),
+        lambda: vic.transition_model_version_stage("vision.ranker", "1", "Staging"),
+    ):
+        with pytest.raises(MlflowException) as refused_call:
+            call()
+        assert refused_call.value.error_code == "PERMISSION_DENIED"
+    otto = client_of("otto")
+    with pytest.raises(MlflowException) as hidden:
+        otto.rename_experiment(experiment, "vision/x")
+    assert hidden.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    ana = client_of("ana")  # renaming a model is for maintainers: URIs by its name break
+    with pytest.raises(MlflowException) as editor:
+        ana.rename_registered_model("vision.ranker", "vision.sorter")
+    assert editor.value.error_code == "PERMISSION_DENIED"
+    with pytest.raises(MlflowException, match="stays in its project"):
+        client_of("mia").rename_registered_model("vision.ranker", "other.sorter")
+    with pytest.raises(MlflowException, match="stays in its project"):
+        client_of("mia").rename_experiment(experiment, "other/tidy")
+    client_of("mia").rename_registered_model("vision.ranker", "vision.sorter")
+    assert client_of("vic").get_experiment(experiment).tags["team"] == "cv"
+    events = [
+        e.action
+        for e in asyncio.run(hub_server.store.audit.search(AuditQuery(), limit=500))
+        if e.action.startswith(("experiment.", "model.rename"))
+    ]
+    assert {"experiment.set_tags", "model.rename"} <= set(events)

@@ -180,3 +180,104 @@ def test_the_ajax_api_paths_answer_as_the_api_paths(sides: tuple[Side, Side]) ->
             404,
             "RESOURCE_DOES_NOT_EXIST",
         ), (side.name, missing.text)
+
+
+def user_tags(tags: dict[str, str]) -> dict[str, str]:
+    """The tags a person set (each server adds its own: mlflow.*, salon.*)."""
+    return {k: v for k, v in tags.items() if not k.startswith(("mlflow.", "salon."))}
+
+
+def test_experiment_tags_and_renaming(sides: tuple[Side, Side]) -> None:
+    def tag(client: MlflowClient) -> Any:
+        name = unique("tagged")
+        experiment = client.create_experiment(name, tags={"team": "cv", "stage": "explore"})
+        client.set_experiment_tag(experiment, "stage", "final")
+        client.set_experiment_tag(experiment, "owner", "ana")
+        client.delete_experiment_tag(experiment, "owner")
+        tags = user_tags(client.get_experiment(experiment).tags)
+        client.rename_experiment(experiment, f"{name}-renamed")
+        renamed = client.get_experiment(experiment).name == f"{name}-renamed"
+        gone = client.get_experiment_by_name(name)
+        other = client.create_experiment(unique("other"))
+        try:
+            client.rename_experiment(other, f"{name}-renamed")
+            clash = "ok"
+        except MlflowException as exc:
+            clash = exc.error_code
+        try:
+            client.set_experiment_tag(experiment, "bad?key", "x")
+            bad = "ok"
+        except MlflowException as exc:
+            bad = exc.error_code
+        return tags, renamed, gone, clash, bad
+
+    tags, renamed, gone, clash, bad = same(sides, tag)
+    assert tags == {"team": "cv", "stage": "final"} and renamed and gone is None
+    assert clash == "BAD_REQUEST" and bad == "INVALID_PARAMETER_VALUE"
+
+
+def test_searching_experiments_by_name_and_tags_in_order(sides: tuple[Side, Side]) -> None:
+    prefix = unique("search")
+
+    def search(client: MlflowClient) -> Any:
+        for index, team in enumerate(("cv", "nlp", "cv")):
+            client.create_experiment(f"{prefix}-{index}", tags={"team": team})
+        names = lambda found: [e.name for e in found]  # noqa: E731
+        like = f"name LIKE '{prefix}-%'"
+        return [
+            names(client.search_experiments(filter_string=like)),
+            names(client.search_experiments(filter_string=f"{like} AND tags.team = 'cv'")),
+            names(client.search_experiments(filter_string=f"{like} AND tags.team != 'cv'")),
+            names(client.search_experiments(filter_string=f"name ILIKE '{prefix.upper()}-1'")),
+            names(client.search_experiments(filter_string=like, order_by=["name DESC"])),
+            names(client.search_experiments(filter_string=like, max_results=2)),
+        ]
+
+    found = same(sides, search)
+    assert found[1] == [f"{prefix}-2", f"{prefix}-0"]  # newest first
+    assert found[4] == [f"{prefix}-2", f"{prefix}-1", f"{prefix}-0"]
+
+    def bad(client: MlflowClient) -> Any:
+        return client.search_experiments(filter_string="name = ")
+
+    assert same(sides, bad) == ("refused", "INVALID_PARAMETER_VALUE")
+
+
+@pytest.mark.filterwarnings("ignore:.*stages.*:FutureWarning")  # deprecated, still used
+def test_renaming_runs_and_registered_models_and_moving_stages(sides: tuple[Side, Side]) -> None:
+    def rename(client: MlflowClient) -> Any:
+        experiment = client.create_experiment(unique("registry"))
+        run = client.create_run(experiment, run_name="first-name")
+        client.update_run(run.info.run_id, name="second-name")
+        run_name = client.get_run(run.info.run_id).info.run_name
+        name = unique("model")
+        client.create_registered_model(name)
+        for _ in range(3):
+            client.create_model_version(name, f"runs:/{run.info.run_id}/model", run.info.run_id)
+        client.transition_model_version_stage(name, "2", "Production")
+        client.transition_model_version_stage(name, "3", "Staging")
+        stages = [v.current_stage for v in client.search_model_versions(f"name = '{name}'")]
+        latest = [
+            (v.version, v.current_stage)
+            for v in client.get_latest_versions(name, stages=["Production", "Staging"])
+        ]
+        every = [(v.version, v.current_stage) for v in client.get_latest_versions(name)]
+        client.transition_model_version_stage(name, "2", "Archived")
+        archived = client.get_model_version(name, "2").current_stage
+        try:
+            client.transition_model_version_stage(name, "1", "Shipping")
+            bad = "ok"
+        except MlflowException as exc:
+            bad = exc.error_code
+        client.rename_registered_model(name, f"{name}-v2")
+        renamed = client.get_registered_model(f"{name}-v2").name == f"{name}-v2"
+        try:
+            client.get_registered_model(name)
+            old = "found"
+        except MlflowException as exc:
+            old = exc.error_code
+        return run_name, sorted(stages), latest, every, archived, bad, renamed, old
+
+    found = same(sides, rename)
+    assert found[0] == "second-name" and found[6] and found[7] == "RESOURCE_DOES_NOT_EXIST"
+    assert found[2] == [("2", "Production"), ("3", "Staging")]

@@ -43,6 +43,9 @@ def routes() -> list[BaseRoute]:
         ("experiments/create", tracking.create_experiment, (post,)),
         ("experiments/delete", tracking.delete_experiment, (post,)),
         ("experiments/restore", tracking.restore_experiment, (post,)),
+        ("experiments/update", tracking.update_experiment, (post,)),
+        ("experiments/set-experiment-tag", tracking.set_experiment_tag, (post,)),
+        ("experiments/delete-experiment-tag", tracking.delete_experiment_tag, (post,)),
         (
             "experiments/search",
             tracking.search_experiments,
@@ -75,6 +78,7 @@ def routes() -> list[BaseRoute]:
         ("registered-models/create", registry.create_model, (post,)),
         ("registered-models/get", registry.get_model, (get,)),
         ("registered-models/update", registry.update_model, (patch,)),
+        ("registered-models/rename", registry.rename_model, (post,)),
         ("registered-models/search", registry.search_models, (get,)),
         ("registered-models/set-tag", registry.set_model_tag, (post,)),
         ("registered-models/delete-tag", registry.delete_model_tag, (delete,)),
@@ -98,6 +102,7 @@ def routes() -> list[BaseRoute]:
         ("model-versions/set-tag", registry.set_version_tag, (post,)),
         ("model-versions/delete-tag", registry.delete_version_tag, (delete,)),
         ("model-versions/get-download-uri", registry.download_uri, (get,)),
+        ("model-versions/transition-stage", registry.transition_stage, (post,)),
     ]
     found: list[BaseRoute] = []
     every = (get, post, patch, delete, put)

@@ -53,6 +53,13 @@ class NotSupported(SalonError):
     code = "ENDPOINT_NOT_FOUND"
 
 
+class BadRequest(SalonError):
+    """What MLflow's server answers BAD_REQUEST for (e.g. a rename onto a name in use)."""
+
+    status = 400
+    code = "BAD_REQUEST"
+
+
 def _code(exc: SalonError) -> tuple[int, str]:
     if isinstance(exc, NotSupported):
         return 404, "ENDPOINT_NOT_FOUND"

@@ -16,6 +16,7 @@ from hub.errors import InvalidInput, NotFound
 from hub.http.mlflow.protocol import (
     MAX_RESULTS,
     Fields,
+    listed,
     millis,
     offset_of,
     optional_text,
@@ -37,6 +38,11 @@ if TYPE_CHECKING:
     from hub.store import Store
 
 MODEL_ID_TAG = "salon.mlflow.model_id"  # the logged model a version came from
+# MLflow's stages are Salon's aliases of the same names: a version is in Production while the
+# alias production points at it (moved through the model's promotion policy like any alias).
+STAGES = {"staging": "Staging", "production": "Production"}
+_STAGE_NAMES = {"none": "None", "archived": "Archived", **STAGES}
+ARCHIVED_TAG = "salon.mlflow.archived"  # a version MLflow moved to Archived
 _RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
 
 
@@ -68,6 +74,12 @@ async def _mlflow_name(request: Request, found: FoundModel) -> str:
     return mlflow_names.joined_model(found.project, found.model.name, home)
 
 
+def stage_of(version: ModelVersionRecord, aliases: list[ModelAlias]) -> str:
+    held = {a.alias for a in aliases if a.version_id == version.id}
+    other = "Archived" if ARCHIVED_TAG in dict(version.tags) else "None"
+    return next((STAGES[alias] for alias in ("production", "staging") if alias in held), other)
+
+
 def version_fields(name: str, version: ModelVersionRecord, aliases: list[ModelAlias]) -> Fields:
     tags = dict(version.tags)
     return {
@@ -76,12 +88,14 @@ def version_fields(name: str, version: ModelVersionRecord, aliases: list[ModelAl
         "creation_timestamp": millis(version.created_at),
         "last_updated_timestamp": millis(version.created_at),
         "user_id": version.created_by,
-        "current_stage": "None",
+        "current_stage": stage_of(version, aliases),
         "description": version.description,
         "source": version.source,
         "run_id": version.run_id,
         "status": "READY",  # the client waits while a version is not READY
-        "tags": [{"key": k, "value": v} for k, v in tags.items() if k != MODEL_ID_TAG],
+        "tags": [
+            {"key": k, "value": v} for k, v in tags.items() if k not in (MODEL_ID_TAG, ARCHIVED_TAG)
+        ],
         "aliases": [a.alias for a in aliases if a.version_id == version.id],
         "model_id": tags.get(MODEL_ID_TAG, ""),
     }
@@ -101,7 +115,7 @@ async def _model_fields(request: Request, found: FoundModel) -> Fields:
         ),
         "user_id": found.model.created_by,
         "description": found.model.description,
-        "latest_versions": [version_fields(name, v, aliases) for v in versions[:1]],
+        "latest_versions": _latest(name, versions, aliases, []),
         "tags": [{"key": k, "value": v} for k, v in tags.items()],
         "aliases": [{"alias": a.alias, "version": str(numbers[a.version_id])} for a in aliases],
     }
@@ -124,6 +138,18 @@ async def create_model(request: Request, fields: Fields) -> Fields:
 
 async def get_model(request: Request, fields: Fields) -> Fields:
     return {"registered_model": await _model_fields(request, await _found(request, fields))}
+
+
+async def rename_model(request: Request, fields: Fields) -> Fields:
+    store, settings, principal = parts(request)
+    wanted = await _name(store, settings, principal, fields)
+    home = await mlflow_names.home_project(store, settings, principal)
+    target = await mlflow_names.split_model(store, text(fields, "new_name"), home)
+    if target.project != wanted.project:
+        raise InvalidInput(f"A model stays in its project ({wanted.project}).", field="new_name")
+    await registration.rename_model(store, principal, wanted.project, wanted.name, target.name)
+    found = await models.read(store, principal, target.project, target.name)
+    return {"registered_model": await _model_fields(request, found)}
 
 
 async def update_model(request: Request, fields: Fields) -> Fields:
@@ -372,10 +398,74 @@ async def download_uri(request: Request, fields: Fields) -> Fields:
     return {"artifact_uri": answer["model_version"]["source"]}
 
 
+def _latest(
+    name: str, versions: list[ModelVersionRecord], aliases: list[ModelAlias], stages: list[str]
+) -> list[Fields]:
+    """The newest version in each stage asked for (every stage with a version when none is),
+    by version number, as MLflow answers."""
+    wanted = {_STAGE_NAMES.get(s.lower(), s) for s in stages}
+    newest: dict[str, ModelVersionRecord] = {}
+    for version in versions:
+        stage = stage_of(version, aliases)
+        if (not wanted or stage in wanted) and (
+            stage not in newest or version.number > newest[stage].number
+        ):
+            newest[stage] = version
+    chosen = sorted(newest.values(), key=lambda v: v.number)
+    return [version_fields(name, v, aliases) for v in chosen]
+
+
 async def latest_versions(request: Request, fields: Fields) -> Fields:
+    store, _, _ = parts(request)
     found = await _found(request, fields)
-    answer = await _model_fields(request, found)
-    return {"model_versions": answer["latest_versions"]}
+    stages = listed(fields, "stages")
+    unknown = [s for s in stages if s.lower() not in _STAGE_NAMES]
+    if unknown:
+        raise InvalidInput(
+            f"Invalid Model Version stage: {unknown[0]}. Value must be one of None, Staging, "
+            "Production, Archived.",
+            field="stages",
+        )
+    versions, aliases = await model_views.versions_and_aliases(store, found.model)
+    name = await _mlflow_name(request, found)
+    return {"model_versions": _latest(name, versions, aliases, stages)}
+
+
+async def transition_stage(request: Request, fields: Fields) -> Fields:
+    """Staging and Production move the alias of that name to the version (through the
+    model's promotion policy); None and Archived take the version out of both, Archived
+    marking it so."""
+    store, settings, principal = parts(request)
+    wanted = await _name(store, settings, principal, fields)
+    number, stage = _number(fields), text(fields, "stage").lower()
+    if stage not in _STAGE_NAMES:
+        raise InvalidInput(
+            f"Invalid Model Version stage: {text(fields, 'stage')}. Value must be one of None, "
+            "Staging, Production, Archived.",
+            field="stage",
+        )
+    found = await models.read(store, principal, wanted.project, wanted.name)
+    version = await models.numbered(store, found, number)
+    held = {
+        a.alias for a in await model_views.aliases(store, found.model) if a.version_id == version.id
+    }
+    if stage in STAGES and stage not in held:
+        await promotion.move_alias(store, principal, wanted.project, wanted.name, stage, number)
+    for alias in sorted(set(STAGES) - {stage}):
+        if alias in held:
+            await promotion.move_alias(store, principal, wanted.project, wanted.name, alias, None)
+    archived = ARCHIVED_TAG in dict(version.tags)
+    if archived != (stage == "archived"):
+        await model_tags.set_version_tag(
+            store,
+            principal,
+            wanted.project,
+            wanted.name,
+            number,
+            ARCHIVED_TAG,
+            "true" if stage == "archived" else None,
+        )
+    return await _version_answer(request, found, number)
 
 
 _VERSION_FILTER = re.compile(r"^\s*(name|run_id)\s*=\s*(['\"])(.*?)\2\s*$", re.IGNORECASE)

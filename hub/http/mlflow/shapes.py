@@ -18,7 +18,12 @@ from hub.http.mlflow.protocol import Fields, millis
 from hub.services.tracking.runs import RunDetails
 
 
-def experiment(project: ProjectRecord, record: ExperimentRecord, name: str) -> Fields:
+def experiment(
+    project: ProjectRecord,
+    record: ExperimentRecord,
+    name: str,
+    tags: list[tuple[str, str]] | None = None,
+) -> Fields:
     return {
         "experiment_id": record.id,
         "name": name,
@@ -26,7 +31,10 @@ def experiment(project: ProjectRecord, record: ExperimentRecord, name: str) -> F
         "lifecycle_stage": "active",
         "creation_time": millis(record.created_at),
         "last_update_time": millis(record.created_at),
-        "tags": [{"key": "salon.project", "value": project.name}],
+        "tags": [
+            {"key": "salon.project", "value": project.name},
+            *({"key": key, "value": value} for key, value in tags or []),
+        ],
     }
 
 

@@ -15,11 +15,18 @@ from starlette.responses import Response
 
 from hub.clock import now
 from hub.domain.tracking import BATCH_SCHEMA, RunEnvironment, RunInputRecord, RunRecord
-from hub.errors import InvalidInput, LimitExceeded, NotFound
+from hub.errors import AlreadyExists, InvalidInput, LimitExceeded, NotFound
 from hub.http.mlflow import shapes
-from hub.http.mlflow.filters import run_filter, run_order
+from hub.http.mlflow.filters import (
+    ExperimentView,
+    experiment_filter,
+    experiment_order,
+    run_filter,
+    run_order,
+)
 from hub.http.mlflow.protocol import (
     MAX_RESULTS,
+    BadRequest,
     Fields,
     check_names,
     listed,
@@ -34,7 +41,7 @@ from hub.http.mlflow.protocol import (
 )
 from hub.services.lifecycle import trash
 from hub.services.policy.principal import Principal
-from hub.services.tracking import logged_models, metrics, mlflow_names, runs
+from hub.services.tracking import logged_models, metrics, mlflow_names, projects, runs
 from hub.services.tracking.runs import NewRun
 from hub.settings import Settings
 
@@ -63,9 +70,21 @@ async def _experiment_fields(
 ) -> Fields:
     project, experiment = found
     home = await mlflow_names.home_project(store, settings, principal)
+    tags = await projects.experiment_tags(store, [experiment])
     return shapes.experiment(
-        project, experiment, mlflow_names.joined(project, experiment.name, home)
+        project,
+        experiment,
+        mlflow_names.joined(project, experiment.name, home),
+        tags.get(experiment.id, []),
     )
+
+
+async def _experiment(request: Request, fields: Fields, action: str) -> tuple[Any, Any]:
+    store, settings, principal = parts(request)
+    (found,) = await mlflow_names.experiments(
+        store, settings, principal, [text(fields, "experiment_id")], action
+    )
+    return found
 
 
 async def get_experiment_by_name(request: Request, fields: Fields) -> Fields:
@@ -78,42 +97,96 @@ async def get_experiment_by_name(request: Request, fields: Fields) -> Fields:
 
 async def get_experiment(request: Request, fields: Fields) -> Fields:
     store, settings, principal = parts(request)
-    experiment_id = text(fields, "experiment_id")
-    (found,) = await mlflow_names.experiments(
-        store, settings, principal, [experiment_id], "experiment.read"
-    )
+    found = await _experiment(request, fields, "experiment.read")
     return {"experiment": await _experiment_fields(store, settings, principal, found)}
+
+
+def _tags(fields: Fields) -> dict[str, str]:
+    found = dict(pairs(fields, "tags"))
+    check_names(found)
+    return found
 
 
 async def create_experiment(request: Request, fields: Fields) -> Fields:
     store, settings, principal = parts(request)
+    tags = _tags(fields)
     _, experiment = await mlflow_names.create_experiment(
         store, settings, principal, text(fields, "name")
     )
+    if tags:
+        await projects.set_experiment_tags(store, principal, experiment, tags)
     return {"experiment_id": experiment.id}
+
+
+async def update_experiment(request: Request, fields: Fields) -> Fields:
+    """Renames the experiment within its project (MLflow's only update)."""
+    store, settings, principal = parts(request)
+    project, experiment = await _experiment(request, fields, "experiment.rename")
+    wanted = mlflow_names.split(
+        text(fields, "new_name"), await mlflow_names.home_project(store, settings, principal)
+    )
+    if wanted.project != project.name:
+        raise InvalidInput(
+            f"An experiment stays in its project ({project.name}); name it "
+            f"{project.name}/{wanted.name}, or leave the project out.",
+            field="new_name",
+        )
+    try:
+        await projects.rename_experiment(store, principal, experiment, wanted.name)
+    except AlreadyExists as exc:  # MLflow's server answers this one BAD_REQUEST
+        raise BadRequest(exc.message, field="new_name") from None
+    return {}
+
+
+async def set_experiment_tag(request: Request, fields: Fields) -> Fields:
+    store, _, principal = parts(request)
+    _, experiment = await _experiment(request, fields, "experiment.set_tags")
+    await projects.set_experiment_tags(store, principal, experiment, _pair(fields))
+    return {}
+
+
+async def delete_experiment_tag(request: Request, fields: Fields) -> Fields:
+    store, _, principal = parts(request)
+    _, experiment = await _experiment(request, fields, "experiment.delete_tag")
+    await projects.delete_experiment_tag(store, principal, experiment, text(fields, "key"))
+    return {}
 
 
 async def search_experiments(request: Request, fields: Fields) -> Fields:
     store, settings, principal = parts(request)
-    if optional_text(fields, "filter"):
-        raise InvalidInput("Salon does not filter experiments yet; leave out the filter.")
     if fields.get("view_type", "ACTIVE_ONLY") == "DELETED_ONLY":
         return {"experiments": []}
     limit = whole(fields, "max_results", 1000)
     if not 1 <= limit <= MAX_RESULTS:
         raise InvalidInput(f"max_results must be between 1 and {MAX_RESULTS}.")
+    test = experiment_filter(optional_text(fields, "filter"))
     offset = offset_of(fields)
     every = await mlflow_names.every_experiment(store, principal)
     home = await mlflow_names.home_project(store, settings, principal)
-    page = every[offset : offset + limit]
-    answer: Fields = {
-        "experiments": [
-            shapes.experiment(p, e, mlflow_names.joined(p, e.name, home)) for p, e in page
-        ]
-    }
-    if offset + limit < len(every):
-        answer["next_page_token"] = str(offset + limit)
-    return answer
+    tags = await projects.experiment_tags(store, [e for _, e in every])
+    shown = {}
+    for project, experiment in every:
+        answer = shapes.experiment(
+            project,
+            experiment,
+            mlflow_names.joined(project, experiment.name, home),
+            tags.get(experiment.id, []),
+        )
+        view = ExperimentView(
+            experiment.id,
+            answer["name"],
+            answer["creation_time"],
+            answer["last_update_time"],
+            {t["key"]: t["value"] for t in answer["tags"]},
+        )
+        if test(view):
+            shown[experiment.id] = (view, answer)
+    ordered = experiment_order(listed(fields, "order_by"), [v for v, _ in shown.values()])
+    page = ordered[offset : offset + limit]
+    found: Fields = {"experiments": [shown[view.experiment_id][1] for view in page]}
+    if offset + limit < len(ordered):
+        found["next_page_token"] = str(offset + limit)
+    return found
 
 
 async def delete_experiment(request: Request, fields: Fields) -> Fields:
@@ -215,7 +288,7 @@ async def update_run(request: Request, fields: Fields) -> Fields:
             field="status",
         )
     if name is not None and name != run.name:
-        raise InvalidInput("Salon does not rename runs yet.", field="run_name")
+        run = await runs.rename_run(store, principal, run_id, name)
     return {"run_info": shapes.run_info(run)}
 
 

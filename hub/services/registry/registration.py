@@ -235,6 +235,29 @@ async def create_model(
     return await store.models.create(model, audit=events)
 
 
+async def rename_model(
+    store: Store, principal: Principal, project: str, name: str, new_name: str
+) -> ModelRecord:
+    """Give the model another name in its project (maintainers: ``models:/name/...`` URIs in
+    use stop resolving under the old name)."""
+    found = await find(store, principal, project, name, MANAGE, "model.rename")
+    new_name = check_name(new_name, "model")
+    events: list[EventDraft] = [
+        audit.event(principal, "model.rename", "model", found.model.id, found.project.id),
+        feed.entry(
+            principal,
+            "model.rename",
+            "model",
+            found.model.id,
+            found.project.id,
+            f"renamed model {found.model.name} to {new_name}",
+        ),
+    ]
+    return await audit.change(
+        store, events, store.models.rename(found.model, new_name, audit=events)
+    )
+
+
 async def describe(
     store: Store, principal: Principal, project: str, name: str, description: str
 ) -> ModelRecord:

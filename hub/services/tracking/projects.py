@@ -1,8 +1,9 @@
-"""Projects and experiments: listing and creating."""
+"""Projects and experiments: listing, creating, renaming experiments and tagging them."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 from hub.clock import now
 from hub.domain.audit import EventDraft
@@ -11,7 +12,7 @@ from hub.domain.tracking import ExperimentRecord, ProjectRecord
 from hub.errors import NotFound
 from hub.ids import new_id
 from hub.services.policy import audit, feed, permissions
-from hub.services.policy.limits import check_name
+from hub.services.policy.limits import MAX_TAG_VALUE, MAX_TAGS_PER_CALL, check_name, check_pairs
 from hub.services.policy.permissions import READ, WRITE
 from hub.services.policy.principal import Principal
 from hub.store import Store
@@ -168,3 +169,77 @@ async def experiments(
         store, principal, "experiments.list", "project", project.id, project.id, len(found)
     )
     return found
+
+
+async def _writable_experiment(
+    store: Store, principal: Principal, experiment: ExperimentRecord, action: str
+) -> None:
+    await permissions.require(
+        store,
+        principal,
+        experiment.project_id,
+        WRITE,
+        action=action,
+        object_kind="experiment",
+        object_id=experiment.id,
+        what="experiment",
+    )
+
+
+async def rename_experiment(
+    store: Store, principal: Principal, experiment: ExperimentRecord, name: str
+) -> ExperimentRecord:
+    """Give the experiment another name in its project (editors)."""
+    name = check_name(name, "experiment")
+    await _writable_experiment(store, principal, experiment, "experiment.rename")
+    events = [
+        audit.event(
+            principal, "experiment.rename", "experiment", experiment.id, experiment.project_id
+        )
+    ]
+    return await audit.change(
+        store, events, store.projects.rename_experiment(experiment.id, name, audit=events)
+    )
+
+
+async def set_experiment_tags(
+    store: Store, principal: Principal, experiment: ExperimentRecord, tags: Mapping[str, str]
+) -> None:
+    """Set (or overwrite) tags on the experiment (editors)."""
+    checked = check_pairs(tags.items(), "tag", MAX_TAG_VALUE, MAX_TAGS_PER_CALL)
+    await _writable_experiment(store, principal, experiment, "experiment.set_tags")
+    events = [
+        audit.event(
+            principal,
+            "experiment.set_tags",
+            "experiment",
+            experiment.id,
+            experiment.project_id,
+            rows=len(checked),
+        )
+    ]
+    await audit.change(
+        store, events, store.projects.set_experiment_tags(experiment.id, checked, audit=events)
+    )
+
+
+async def delete_experiment_tag(
+    store: Store, principal: Principal, experiment: ExperimentRecord, key: str
+) -> None:
+    """Remove one tag from the experiment (editors); NotFound when it has none."""
+    await _writable_experiment(store, principal, experiment, "experiment.delete_tag")
+    events = [
+        audit.event(
+            principal, "experiment.delete_tag", "experiment", experiment.id, experiment.project_id
+        )
+    ]
+    await audit.change(
+        store, events, store.projects.delete_experiment_tag(experiment.id, key, audit=events)
+    )
+
+
+async def experiment_tags(
+    store: Store, experiments: list[ExperimentRecord]
+) -> dict[str, list[tuple[str, str]]]:
+    """The tags of experiments the caller has been allowed to read already."""
+    return await store.projects.experiment_tags([e.id for e in experiments])

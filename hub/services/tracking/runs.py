@@ -278,6 +278,16 @@ async def delete_tag(store: Store, principal: Principal, run_id: str, key: str) 
     return run
 
 
+async def rename_run(store: Store, principal: Principal, run_id: str, name: str) -> RunRecord:
+    """Give the run another name (editors); runs' names need not be unique, as in MLflow."""
+    name = check_name(name, "run")
+    run = await writable_run(store, principal, run_id, "run.rename")
+    if name == run.name:
+        return run
+    events = _event(principal, "run.rename", run, 1)
+    return await audit.change(store, events, store.runs.rename(run_id, name, audit=events))
+
+
 async def set_notes(store: Store, principal: Principal, run_id: str, notes: str) -> RunRecord:
     notes = _check_notes(notes)
     run = await writable_run(store, principal, run_id, "run.set_notes")
