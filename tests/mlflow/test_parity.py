@@ -281,3 +281,39 @@ def test_renaming_runs_and_registered_models_and_moving_stages(sides: tuple[Side
     found = same(sides, rename)
     assert found[0] == "second-name" and found[6] and found[7] == "RESOURCE_DOES_NOT_EXIST"
     assert found[2] == [("2", "Production"), ("3", "Staging")]
+
+
+def test_searching_model_versions_with_like_in_tags_and_order(sides: tuple[Side, Side]) -> None:
+    prefix = unique("versions")
+
+    def search(client: MlflowClient) -> Any:
+        experiment = client.create_experiment(unique("versions"))
+        runs = [client.create_run(experiment).info.run_id for _ in range(2)]
+        for model in ("a", "b"):
+            client.create_registered_model(f"{prefix}-{model}")
+            for index, run_id in enumerate(runs):
+                made = client.create_model_version(
+                    f"{prefix}-{model}", f"runs:/{run_id}/model", run_id
+                )
+                client.set_model_version_tag(made.name, made.version, "fold", str(index))
+
+        def listed(filter_string: str, order_by: list[str] | None = None) -> list[Any]:
+            found = client.search_model_versions(filter_string, order_by=order_by)
+            return [(v.name.removeprefix(prefix), v.version) for v in found]
+
+        return [
+            listed(f"name LIKE '{prefix}-%'"),
+            listed(f"name = '{prefix}-a' AND tags.fold = '1'"),
+            listed(f"name ILIKE '{prefix.upper()}-B'"),
+            listed(f"name LIKE '{prefix}%' AND run_id IN ('{runs[0]}')"),
+            listed(f"name LIKE '{prefix}%'", order_by=["version_number ASC"]),
+            listed(f"name LIKE '{prefix}%'", order_by=["name DESC"]),
+        ]
+
+    found = same(sides, search)
+    assert found[1] == [("-a", "2")] and len(found[0]) == 4
+
+    def bad(client: MlflowClient) -> Any:
+        return client.search_model_versions("name LIKE")
+
+    assert same(sides, bad) == ("refused", "INVALID_PARAMETER_VALUE")

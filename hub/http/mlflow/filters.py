@@ -9,6 +9,7 @@ statuses are rewritten in the tree.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import operator
 import re
 from collections.abc import Callable
@@ -114,26 +115,20 @@ def run_order(items: list[str]) -> list[SortKey]:
     return keys
 
 
-# Experiment search: MLflow's own small language, ``name LIKE 'vision%' AND tags.team = 'cv'``
-# over the name, the creation and update times and the tags, and its order_by.
-_CLAUSE = re.compile(
-    r"""\s*(?:(?:attributes?|attr)\.)?(?P<field>name|creation_time|last_update_time
-        |tags?\.(?:`[^`]+`|"[^"]+"|[\w./:-]+))
-        \s*(?P<op>!=|<=|>=|=|<|>|\bNOT\s+LIKE\b|\bLIKE\b|\bILIKE\b)\s*
-        (?P<value>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?)\s*$""",
-    re.IGNORECASE | re.VERBOSE,
-)
+# Experiment and model version search: MLflow's small language of ``AND``-joined comparisons,
+# ``name LIKE 'vision%' AND tags.team = 'cv'``, over a few attributes and the tags, and its
+# ``order_by``. Salon holds these lists in memory (they are short), so it tests each item.
 _AND = re.compile(r"\s+AND\s+", re.IGNORECASE)
+_OP = r"!=|<=|>=|=|<|>|\bNOT\s+LIKE\b|\bLIKE\b|\bILIKE\b|\bIN\b"
+_TEXT = r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\""
+_VALUE = rf"{_TEXT}|-?\d+(?:\.\d+)?|\(\s*(?:{_TEXT})(?:\s*,\s*(?:{_TEXT}))*\s*\)"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class ExperimentView:
-    """What an experiment search filters and sorts on."""
+class View:
+    """What a search filters and sorts one item on: its attributes and its tags."""
 
-    experiment_id: str
-    name: str
-    creation_time: int
-    last_update_time: int
+    values: dict[str, str | int]
     tags: dict[str, str]
 
 
@@ -154,66 +149,92 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def _holds(op: str, have: str | int | None, want: str | float) -> bool:
+def _holds(op: str, have: str | int | None, want: str | float | tuple[str, ...]) -> bool:
     if have is None:
         return False
     op = " ".join(op.upper().split())
+    if op == "IN":
+        return isinstance(want, tuple) and have in want
+    if isinstance(want, tuple):
+        raise FilterSyntaxError("A list of values goes with IN only.")
     if op in ("LIKE", "ILIKE", "NOT LIKE"):
         if not isinstance(have, str) or not isinstance(want, str):
             raise FilterSyntaxError(f"{op} compares text with a quoted pattern.")
         found = _like(want, have, op == "ILIKE")
         return not found if op == "NOT LIKE" else found
     if isinstance(have, str) != isinstance(want, str):
-        raise FilterSyntaxError("Compare names and tags with quoted text, times with numbers.")
+        raise FilterSyntaxError("Compare names and tags with quoted text, numbers with numbers.")
     return _COMPARE[op](have, want)
 
 
-def experiment_filter(text: str | None) -> Callable[[ExperimentView], bool]:
-    """MLflow's experiment ``filter`` as a test of one experiment; FilterSyntaxError (MLflow's
-    INVALID_PARAMETER_VALUE) when it does not parse."""
+def _value(raw: str) -> str | float | tuple[str, ...]:
+    if raw.startswith("("):
+        return tuple(item[1:-1] for item in re.findall(_TEXT, raw))
+    return raw[1:-1] if raw[0] in "'\"" else float(raw)
+
+
+def view_filter(text: str | None, attributes: tuple[str, ...]) -> Callable[[View], bool]:
+    """MLflow's search ``filter`` over these attributes and the tags, as a test of one item;
+    FilterSyntaxError (MLflow's INVALID_PARAMETER_VALUE) when it does not parse."""
     if not text or not text.strip():
         return lambda view: True
+    clause = re.compile(
+        rf"""\s*(?:(?:attributes?|attr)\.)?(?P<field>{"|".join(attributes)}
+            |tags?\.(?:`[^`]+`|"[^"]+"|[\w./:-]+))
+            \s*(?P<op>{_OP})\s*(?P<value>{_VALUE})\s*$""",
+        re.IGNORECASE | re.VERBOSE,
+    )
     clauses = []
     for part in _AND.split(text.strip()):
-        match = _CLAUSE.match(part)
+        match = clause.match(part)
         if match is None:
             raise FilterSyntaxError(f"Invalid clause(s) in filter string: {part.strip()!r}.")
-        field, op, raw = match.group("field"), match.group("op"), match.group("value")
-        value: str | float = raw[1:-1] if raw[0] in "'\"" else float(raw)
+        field, op = match.group("field"), match.group("op")
+        value = _value(match.group("value"))
         if field.lower().startswith("tag"):
-            key = field.split(".", 1)[1].strip('`"')
-            clauses.append((key, op, value, True))
+            clauses.append((field.split(".", 1)[1].strip('`"'), op, value, True))
         else:
             clauses.append((field.lower(), op, value, False))
 
-    def test(view: ExperimentView) -> bool:
-        for key, op, value, is_tag in clauses:
-            have = view.tags.get(key) if is_tag else getattr(view, key)
-            if not _holds(op, have, value):
-                return False
-        return True
+    def test(view: View) -> bool:
+        return all(
+            _holds(op, view.tags.get(key) if is_tag else view.values.get(key), value)
+            for key, op, value, is_tag in clauses
+        )
 
     return test
 
 
-_ORDER = re.compile(
-    r"^\s*(?:(?:attributes?|attr)\.)?(name|creation_time|last_update_time|experiment_id)"
-    r"(?:\s+(ASC|DESC))?\s*$",
-    re.IGNORECASE,
-)
+def view_order(
+    items: list[str],
+    default: list[str],
+    ties: list[str],
+    found: list[View],
+    attributes: tuple[str, ...],
+) -> list[View]:
+    """``found`` in MLflow's ``order_by`` over ``attributes`` (``default`` when there is
+    none), then by those of ``ties`` it did not name, as MLflow's server breaks ties."""
+    pattern = re.compile(
+        rf"^\s*(?:(?:attributes?|attr)\.)?({'|'.join(sorted(attributes))})(?:\s+(ASC|DESC))?\s*$",
+        re.IGNORECASE,
+    )
 
+    def keys_of(clauses: list[str]) -> list[tuple[str, bool]]:
+        keys = []
+        for item in clauses:
+            match = pattern.match(item)
+            if match is None:
+                raise FilterSyntaxError(f"Invalid order_by clause {item!r}.")
+            keys.append((match.group(1).lower(), (match.group(2) or "ASC").upper() == "DESC"))
+        return keys
 
-def experiment_order(items: list[str], found: list[ExperimentView]) -> list[ExperimentView]:
-    """``found`` in MLflow's ``order_by`` (by default newest first), ties by id as MLflow."""
-    keys: list[tuple[str, bool]] = []
-    for item in items or ["creation_time DESC", "experiment_id ASC"]:
-        match = _ORDER.match(item)
-        if match is None:
-            raise FilterSyntaxError(f"Invalid order_by clause {item!r}.")
-        keys.append((match.group(1).lower(), (match.group(2) or "ASC").upper() == "DESC"))
-    if not any(key == "experiment_id" for key, _ in keys):
-        keys.append(("experiment_id", True))
+    keys = keys_of(items or default)
+    keys += [tie for tie in keys_of(ties) if tie[0] not in {key for key, _ in keys}]
     ordered = list(found)
     for key, descending in reversed(keys):  # a stable sort per key, the last key first
-        ordered.sort(key=operator.attrgetter(key), reverse=descending)
+        ordered.sort(key=functools.partial(_sort_value, key), reverse=descending)
     return ordered
+
+
+def _sort_value(key: str, view: View) -> str | int:
+    return view.values[key]

@@ -13,6 +13,7 @@ from starlette.requests import Request
 
 from hub.domain.registry import ModelAlias, ModelVersionRecord
 from hub.errors import InvalidInput, NotFound
+from hub.http.mlflow.filters import View, view_filter, view_order
 from hub.http.mlflow.protocol import (
     MAX_RESULTS,
     Fields,
@@ -468,40 +469,53 @@ async def transition_stage(request: Request, fields: Fields) -> Fields:
     return await _version_answer(request, found, number)
 
 
-_VERSION_FILTER = re.compile(r"^\s*(name|run_id)\s*=\s*(['\"])(.*?)\2\s*$", re.IGNORECASE)
+_VERSION_ATTRIBUTES = ("name", "run_id", "source_path", "version_number")
+_VERSION_ORDER = ("name", "version_number", "creation_timestamp", "last_updated_timestamp")
 
 
 async def search_versions(request: Request, fields: Fields) -> Fields:
-    """Filters Salon understands: ``name = 'm'`` and ``run_id = '…'``, joined by AND."""
+    """MLflow's filter (name, run_id, source_path, version_number and tags, with =, !=,
+    LIKE, ILIKE, IN) and order (by default last updated first, then name, then newest
+    version)."""
     store, settings, principal = parts(request)
-    wanted: dict[str, str] = {}
     clauses, prompts = _clauses(optional_text(fields, "filter"))
     if prompts:
         return {"model_versions": []}
-    for clause in clauses:
-        match = _VERSION_FILTER.match(clause)
-        if match is None:
-            raise InvalidInput(
-                "Salon searches model versions by name = '…' and run_id = '…' only.", field="filter"
-            )
-        wanted[match.group(1).lower()] = match.group(3)
+    test = view_filter(" AND ".join(clauses), _VERSION_ATTRIBUTES)
     limit = whole(fields, "max_results", 10_000)
     if not 1 <= limit <= 200_000:
         raise InvalidInput("max_results must be between 1 and 200000.")
     offset = offset_of(fields)
     home = await mlflow_names.home_project(store, settings, principal)
-    found: list[Fields] = []
+    shown: list[tuple[View, Fields]] = []
     for held in await mlflow_names.every_model(store, principal):
         name = mlflow_names.joined_model(held.project, held.model.name, home)
-        if "name" in wanted and wanted["name"] != name:
-            continue
         versions, aliases = await model_views.versions_and_aliases(store, held.model)
-        found += [
-            version_fields(name, v, aliases)
-            for v in versions
-            if "run_id" not in wanted or v.run_id == wanted["run_id"]
-        ]
-    answer: Fields = {"model_versions": found[offset : offset + limit]}
+        for version in versions:
+            fields_of = version_fields(name, version, aliases)
+            view = View(
+                {
+                    "name": name,
+                    "run_id": fields_of["run_id"] or "",
+                    "source_path": fields_of["source"],
+                    "version_number": version.number,
+                    "creation_timestamp": fields_of["creation_timestamp"],
+                    "last_updated_timestamp": fields_of["last_updated_timestamp"],
+                },
+                {t["key"]: t["value"] for t in fields_of["tags"]},
+            )
+            if test(view):
+                shown.append((view, fields_of))
+    answers = {id(view): made for view, made in shown}
+    ordered = view_order(
+        listed(fields, "order_by"),
+        ["last_updated_timestamp DESC", "name ASC", "version_number DESC"],
+        ["name ASC", "version_number DESC"],
+        [view for view, _ in shown],
+        _VERSION_ORDER,
+    )
+    found = [answers[id(view)] for view in ordered]
+    page: Fields = {"model_versions": found[offset : offset + limit]}
     if offset + limit < len(found):
-        answer["next_page_token"] = str(offset + limit)
-    return answer
+        page["next_page_token"] = str(offset + limit)
+    return page

@@ -17,13 +17,7 @@ from hub.clock import now
 from hub.domain.tracking import BATCH_SCHEMA, RunEnvironment, RunInputRecord, RunRecord
 from hub.errors import AlreadyExists, InvalidInput, LimitExceeded, NotFound
 from hub.http.mlflow import shapes
-from hub.http.mlflow.filters import (
-    ExperimentView,
-    experiment_filter,
-    experiment_order,
-    run_filter,
-    run_order,
-)
+from hub.http.mlflow.filters import View, run_filter, run_order, view_filter, view_order
 from hub.http.mlflow.protocol import (
     MAX_RESULTS,
     BadRequest,
@@ -159,7 +153,8 @@ async def search_experiments(request: Request, fields: Fields) -> Fields:
     limit = whole(fields, "max_results", 1000)
     if not 1 <= limit <= MAX_RESULTS:
         raise InvalidInput(f"max_results must be between 1 and {MAX_RESULTS}.")
-    test = experiment_filter(optional_text(fields, "filter"))
+    attributes = ("name", "creation_time", "last_update_time", "experiment_id")
+    test = view_filter(optional_text(fields, "filter"), attributes[:3])
     offset = offset_of(fields)
     every = await mlflow_names.every_experiment(store, principal)
     home = await mlflow_names.home_project(store, settings, principal)
@@ -172,18 +167,24 @@ async def search_experiments(request: Request, fields: Fields) -> Fields:
             mlflow_names.joined(project, experiment.name, home),
             tags.get(experiment.id, []),
         )
-        view = ExperimentView(
-            experiment.id,
-            answer["name"],
-            answer["creation_time"],
-            answer["last_update_time"],
+        view = View(
+            {
+                key: answer[key]
+                for key in ("experiment_id", "name", "creation_time", "last_update_time")
+            },
             {t["key"]: t["value"] for t in answer["tags"]},
         )
         if test(view):
             shown[experiment.id] = (view, answer)
-    ordered = experiment_order(listed(fields, "order_by"), [v for v, _ in shown.values()])
+    ordered = view_order(
+        listed(fields, "order_by"),
+        ["creation_time DESC", "experiment_id ASC"],
+        ["experiment_id DESC"],
+        [v for v, _ in shown.values()],
+        attributes,
+    )
     page = ordered[offset : offset + limit]
-    found: Fields = {"experiments": [shown[view.experiment_id][1] for view in page]}
+    found: Fields = {"experiments": [shown[str(view.values["experiment_id"])][1] for view in page]}
     if offset + limit < len(ordered):
         found["next_page_token"] = str(offset + limit)
     return found
