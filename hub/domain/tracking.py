@@ -127,6 +127,20 @@ class LoggedModelRecord:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class LoggedModelMetric:
+    """A metric logged with a logged model (and its run): MLflow's ``model_id=`` metrics."""
+
+    model_id: str
+    run_id: str | None
+    key: str
+    value: float
+    step: int
+    timestamp: int  # milliseconds since 1970, as logged
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class ArtifactRecord:
     """A file logged with a run or a logged model; its bytes are the object ``digest``."""
 

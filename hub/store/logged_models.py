@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hub.domain.audit import EventDraft
-from hub.domain.tracking import LoggedModelRecord, RunOutput
+from hub.domain.tracking import LoggedModelMetric, LoggedModelRecord, RunOutput
 from hub.errors import NotFound
 from hub.store._rows import among, mapping_of, record_of, row_of
 from hub.store.database import Cursor, Database
@@ -70,6 +70,43 @@ def _outputs(cur: Cursor, run_ids: list[str]) -> list[RunOutput]:
     return [RunOutput(*row) for row in rows]
 
 
+_METRIC_COLUMNS = "model_id, run_id, key, value, step, ts, dataset_name, dataset_digest"
+
+
+def _add_metrics(cur: Cursor, metrics: Sequence[LoggedModelMetric]) -> None:
+    missing = sorted(
+        {m.model_id for m in metrics}
+        - {m.id for m in _by_ids(cur, sorted({m.model_id for m in metrics}))}
+    )
+    if missing:
+        raise NotFound(f"No logged model with id {missing[0]!r}.", field="model_id")
+    cur.executemany(
+        f"INSERT INTO logged_model_metrics ({_METRIC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [
+                m.model_id,
+                m.run_id,
+                m.key,
+                m.value,
+                m.step,
+                m.timestamp,
+                m.dataset_name,
+                m.dataset_digest,
+            ]
+            for m in metrics
+        ],
+    )
+
+
+def _metrics(cur: Cursor, model_ids: list[str]) -> list[LoggedModelMetric]:
+    rows = cur.execute(
+        f"SELECT {_METRIC_COLUMNS} FROM logged_model_metrics WHERE model_id IN "
+        f"{among(model_ids)} ORDER BY model_id, key, step, ts",
+        model_ids,
+    ).fetchall()
+    return [LoggedModelMetric(*row) for row in rows]
+
+
 class LoggedModelStore:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -99,6 +136,16 @@ class LoggedModelStore:
     async def add_outputs(self, outputs: list[RunOutput], *, audit: Sequence[EventDraft]) -> None:
         if outputs:
             await self._db.audited_write(audit, _add_outputs, outputs)
+
+    async def add_metrics(
+        self, metrics: Sequence[LoggedModelMetric], *, audit: Sequence[EventDraft]
+    ) -> None:
+        """Record metrics with their logged models; NotFound naming a model that is not there."""
+        await self._db.audited_write(audit, _add_metrics, metrics)
+
+    async def metrics(self, model_ids: list[str]) -> list[LoggedModelMetric]:
+        """The models' metrics, by model, key and step."""
+        return await self._db.read(_metrics, model_ids) if model_ids else []
 
     async def outputs(self, run_ids: list[str]) -> list[RunOutput]:
         return await self._db.read(_outputs, run_ids) if run_ids else []

@@ -130,6 +130,10 @@ _ROWS: dict[str, tuple[tuple[str, str], ...]] = {
             "owner_kind = 'logged_model' AND owner_id IN "
             "(SELECT id FROM logged_models WHERE experiment_id IN {ids})",
         ),
+        (
+            "logged_model_metrics",
+            "model_id IN (SELECT id FROM logged_models WHERE experiment_id IN {ids})",
+        ),
         ("logged_models", "experiment_id IN {ids}"),
         ("experiment_tags", "experiment_id IN {ids}"),
         ("experiments", "id IN {ids}"),
@@ -201,6 +205,10 @@ _ROWS: dict[str, tuple[tuple[str, str], ...]] = {
             "artifacts",
             "owner_kind = 'logged_model' AND owner_id IN "
             "(SELECT id FROM logged_models WHERE project_id IN {ids})",
+        ),
+        (
+            "logged_model_metrics",
+            "model_id IN (SELECT id FROM logged_models WHERE project_id IN {ids})",
         ),
         ("logged_models", "project_id IN {ids}"),
         ("share_links", "project_id IN {ids}"),

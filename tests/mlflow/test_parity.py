@@ -317,3 +317,36 @@ def test_searching_model_versions_with_like_in_tags_and_order(sides: tuple[Side,
         return client.search_model_versions("name LIKE")
 
     assert same(sides, bad) == ("refused", "INVALID_PARAMETER_VALUE")
+
+
+def test_metrics_logged_with_a_model_reach_it_and_logged_models_are_searched(
+    sides: tuple[Side, Side],
+) -> None:
+    def log(client: MlflowClient) -> Any:
+        experiment = client.create_experiment(unique("logged"))
+        run = client.create_run(experiment)
+        run_id = run.info.run_id
+        good = client.create_logged_model(experiment, source_run_id=run_id, name="good")
+        weak = client.create_logged_model(experiment, source_run_id=run_id, params={"lr": "0.1"})
+        client.log_metric(run_id, "accuracy", 0.93, step=1, model_id=good.model_id)
+        client.log_batch(run_id, metrics=[Metric("accuracy", 0.61, 1, 2, model_id=weak.model_id)])
+        shown = client.get_logged_model(good.model_id)
+        metrics = [(m.key, m.value, m.step, m.run_id) for m in shown.metrics]
+
+        def names(filter_string: str) -> list[str]:
+            found = client.search_logged_models([experiment], filter_string=filter_string)
+            return ["good" if m.name == "good" else "unnamed" for m in found]
+
+        return (
+            [(k, v, s, r == run_id) for k, v, s, r in metrics],
+            weak.name != "model" and weak.name != good.name,
+            sorted(client.get_run(run_id).data.metrics),  # the run keeps them too
+            names("metrics.accuracy > 0.9"),
+            names("params.lr = '0.1'"),
+            names("name = 'good'"),
+            names(""),
+        )
+
+    found = same(sides, log)
+    assert found[0] == [("accuracy", 0.93, 1, True)] and found[1]
+    assert found[2] == ["accuracy"] and found[3] == ["good"] and found[4] == ["unnamed"]

@@ -126,10 +126,21 @@ _VALUE = rf"{_TEXT}|-?\d+(?:\.\d+)?|\(\s*(?:{_TEXT})(?:\s*,\s*(?:{_TEXT}))*\s*\)
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class View:
-    """What a search filters and sorts one item on: its attributes and its tags."""
+    """What a search filters and sorts one item on: its attributes, tags, params and
+    metrics (``tags.team``, ``params.lr``, ``metrics.accuracy`` in a filter)."""
 
     values: dict[str, str | int]
     tags: dict[str, str]
+    params: dict[str, str] = dataclasses.field(default_factory=dict)
+    metrics: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    def named(self, prefix: str, key: str) -> str | float | None:
+        kind = prefix.lower().rstrip("s")
+        if kind == "tag":
+            return self.tags.get(key)
+        if kind == "param":
+            return self.params.get(key)
+        return self.metrics.get(key)
 
 
 def _like(pattern: str, value: str, ignore_case: bool) -> bool:
@@ -149,7 +160,7 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def _holds(op: str, have: str | int | None, want: str | float | tuple[str, ...]) -> bool:
+def _holds(op: str, have: str | float | None, want: str | float | tuple[str, ...]) -> bool:
     if have is None:
         return False
     op = " ".join(op.upper().split())
@@ -180,7 +191,7 @@ def view_filter(text: str | None, attributes: tuple[str, ...]) -> Callable[[View
         return lambda view: True
     clause = re.compile(
         rf"""\s*(?:(?:attributes?|attr)\.)?(?P<field>{"|".join(attributes)}
-            |tags?\.(?:`[^`]+`|"[^"]+"|[\w./:-]+))
+            |(?:tags?|params?|metrics?)\.(?:`[^`]+`|"[^"]+"|[\w./:-]+))
             \s*(?P<op>{_OP})\s*(?P<value>{_VALUE})\s*$""",
         re.IGNORECASE | re.VERBOSE,
     )
@@ -191,15 +202,16 @@ def view_filter(text: str | None, attributes: tuple[str, ...]) -> Callable[[View
             raise FilterSyntaxError(f"Invalid clause(s) in filter string: {part.strip()!r}.")
         field, op = match.group("field"), match.group("op")
         value = _value(match.group("value"))
-        if field.lower().startswith("tag"):
-            clauses.append((field.split(".", 1)[1].strip('`"'), op, value, True))
+        prefix, dot, key = field.partition(".")
+        if dot and prefix.lower() not in ("attribute", "attributes", "attr"):
+            clauses.append((prefix, key.strip('`"'), op, value))
         else:
-            clauses.append((field.lower(), op, value, False))
+            clauses.append(("", field.lower(), op, value))
 
     def test(view: View) -> bool:
         return all(
-            _holds(op, view.tags.get(key) if is_tag else view.values.get(key), value)
-            for key, op, value, is_tag in clauses
+            _holds(op, view.named(prefix, key) if prefix else view.values.get(key), value)
+            for prefix, key, op, value in clauses
         )
 
     return test

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from starlette.requests import Request
 
+from hub.domain.tracking import LoggedModelRecord
 from hub.errors import InvalidInput
 from hub.http.mlflow import shapes
+from hub.http.mlflow.filters import View, view_filter, view_order
 from hub.http.mlflow.protocol import (
     MAX_RESULTS,
     Fields,
@@ -19,6 +23,9 @@ from hub.http.mlflow.protocol import (
 )
 from hub.services.tracking import logged_models, mlflow_names
 
+if TYPE_CHECKING:
+    from hub.store import Store
+
 
 async def create(request: Request, fields: Fields) -> Fields:
     store, settings, principal = parts(request)
@@ -30,7 +37,7 @@ async def create(request: Request, fields: Fields) -> Fields:
         principal,
         experiment,
         optional_text(fields, "source_run_id"),
-        optional_text(fields, "name") or "model",
+        optional_text(fields, "name"),
         optional_text(fields, "model_type") or "",
         dict(pairs(fields, "params")),
         dict(pairs(fields, "tags")),
@@ -42,10 +49,15 @@ def _model_id(request: Request) -> str:
     return str(request.path_params["model_id"])
 
 
+async def _shown(store: Store, model: LoggedModelRecord) -> Fields:
+    metrics = await logged_models.metrics_of(store, [model])
+    return shapes.logged_model(model, metrics.get(model.id, []))
+
+
 async def get(request: Request, fields: Fields) -> Fields:
     store, _, principal = parts(request)
     model = await logged_models.get(store, principal, _model_id(request))
-    return {"model": shapes.logged_model(model)}
+    return {"model": await _shown(store, model)}
 
 
 async def finalize(request: Request, fields: Fields) -> Fields:
@@ -77,35 +89,72 @@ async def log_params(request: Request, fields: Fields) -> Fields:
     return {}
 
 
+_ATTRIBUTES = (
+    "name",
+    "model_id",
+    "model_type",
+    "status",
+    "source_run_id",
+    "creation_timestamp",
+    "last_updated_timestamp",
+)
+SEARCHED = 100_000  # logged models one search goes through
+
+
 async def search(request: Request, fields: Fields) -> Fields:
-    """Only the filter ``name = '<name>'`` is understood (what loading ``runs:/`` URIs sends)."""
+    """MLflow's filter over the models' attributes, tags, params and metrics (their latest
+    value by key), newest first unless ``order_by`` says otherwise."""
     store, settings, principal = parts(request)
     found = await mlflow_names.experiments(
         store, settings, principal, listed(fields, "experiment_ids"), "logged_models.search"
     )
-    name = None
-    wanted = (optional_text(fields, "filter") or "").strip()
-    if wanted:
-        key, _, value = wanted.partition("=")
-        value = value.strip()
-        if (
-            key.strip() != "name"
-            or len(value) < 2
-            or value[0] != value[-1]
-            or value[0] not in "'\""
-        ):
-            raise InvalidInput(
-                "Salon searches logged models by name only: name = '<name>'.", field="filter"
-            )
-        name = value[1:-1]
+    test = view_filter(optional_text(fields, "filter"), _ATTRIBUTES)
     limit = whole(fields, "max_results", 100)
     if not 1 <= limit <= MAX_RESULTS:
         raise InvalidInput(f"max_results must be between 1 and {MAX_RESULTS}.")
     offset = offset_of(fields)
-    models = await logged_models.search(
-        store, principal, [e for _, e in found], name, limit + 1, offset
+    every = await logged_models.search(store, principal, [e for _, e in found], None, SEARCHED, 0)
+    metrics = await logged_models.metrics_of(store, every)
+    shown: dict[int, Fields] = {}
+    views = []
+    for model in every:
+        answer = shapes.logged_model(model, metrics.get(model.id, []))
+        info = answer["info"]
+        view = View(
+            {
+                "name": model.name,
+                "model_id": model.id,
+                "model_type": model.model_type,
+                "status": model.status,
+                "source_run_id": model.run_id or "",
+                "creation_timestamp": info["creation_timestamp_ms"],
+                "last_updated_timestamp": info["last_updated_timestamp_ms"],
+            },
+            dict(model.tags),
+            dict(model.params),
+            {m.key: m.value for m in metrics.get(model.id, [])},  # by step: the latest stays
+        )
+        if test(view):
+            shown[id(view)] = answer
+            views.append(view)
+    order = [_order_item(item) for item in fields.get("order_by") or []]
+    ordered = view_order(
+        order,
+        ["creation_timestamp DESC"],
+        ["model_id ASC"],
+        views,
+        _ATTRIBUTES,
     )
-    answer: Fields = {"models": [shapes.logged_model(m) for m in models[:limit]]}
-    if len(models) > limit:
-        answer["next_page_token"] = str(offset + limit)
-    return answer
+    result: Fields = {"models": [shown[id(view)] for view in ordered[offset : offset + limit]]}
+    if offset + limit < len(ordered):
+        result["next_page_token"] = str(offset + limit)
+    return result
+
+
+def _order_item(item: Any) -> str:
+    """MLflow sends order_by as objects (``{"field_name": ..., "ascending": ...}``)."""
+    if isinstance(item, str):
+        return item
+    if isinstance(item, dict) and isinstance(item.get("field_name"), str):
+        return f"{item['field_name']} {'ASC' if item.get('ascending', True) else 'DESC'}"
+    raise InvalidInput("Each order_by names a field_name.", field="order_by")

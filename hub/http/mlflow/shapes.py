@@ -8,6 +8,7 @@ from connectors.mlflow import double
 from hub.domain.tracking import (
     ExperimentRecord,
     KeyValue,
+    LoggedModelMetric,
     LoggedModelRecord,
     ProjectRecord,
     RunInputRecord,
@@ -103,7 +104,21 @@ def dataset_input(item: RunInputRecord) -> Fields:
     }
 
 
-def logged_model(model: LoggedModelRecord, metrics: Sequence[Fields] = ()) -> Fields:
+def model_metric(metric: LoggedModelMetric) -> Fields:
+    shown: Fields = {
+        "key": metric.key,
+        "value": double(metric.value),
+        "timestamp": metric.timestamp,
+        "step": metric.step,
+        "model_id": metric.model_id,
+    }
+    for name in ("run_id", "dataset_name", "dataset_digest"):
+        if getattr(metric, name):
+            shown[name] = getattr(metric, name)
+    return shown
+
+
+def logged_model(model: LoggedModelRecord, metrics: Sequence[LoggedModelMetric] = ()) -> Fields:
     return {
         "info": {
             "model_id": model.id,
@@ -120,6 +135,6 @@ def logged_model(model: LoggedModelRecord, metrics: Sequence[Fields] = ()) -> Fi
         },
         "data": {
             "params": [{"key": k, "value": v} for k, v in model.params.items()],
-            "metrics": list(metrics),
+            "metrics": [model_metric(m) for m in metrics],
         },
     }

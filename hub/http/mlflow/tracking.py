@@ -14,7 +14,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.clock import now
-from hub.domain.tracking import BATCH_SCHEMA, RunEnvironment, RunInputRecord, RunRecord
+from hub.domain.tracking import (
+    BATCH_SCHEMA,
+    LoggedModelMetric,
+    RunEnvironment,
+    RunInputRecord,
+    RunRecord,
+)
 from hub.errors import AlreadyExists, InvalidInput, LimitExceeded, NotFound
 from hub.http.mlflow import shapes
 from hub.http.mlflow.filters import View, run_filter, run_order, view_filter, view_order
@@ -331,10 +337,31 @@ def _checked_points(items: list[Any]) -> pa.Table:
     )
 
 
+def _model_metrics(run_id: str, items: list[Any]) -> list[LoggedModelMetric]:
+    """The metrics among ``items`` logged with a logged model (``model_id``)."""
+    return [
+        LoggedModelMetric(
+            str(item["model_id"]),
+            run_id,
+            text(item, "key"),
+            number(item.get("value"), "value"),
+            whole(item, "step", 0),
+            whole(item, "timestamp"),
+            optional_text(item, "dataset_name"),
+            optional_text(item, "dataset_digest"),
+        )
+        for item in items
+        if isinstance(item, dict) and item.get("model_id")
+    ]
+
+
 async def log_metric(request: Request, fields: Fields) -> Fields:
     store, _, principal = parts(request)
     points = _points([fields])
-    await runs.log_batch(store, principal, _run_id(fields), [], [], points)
+    run_id = _run_id(fields)
+    await runs.log_batch(store, principal, run_id, [], [], points)
+    if with_model := _model_metrics(run_id, [fields]):
+        await logged_models.log_metrics(store, principal, with_model)
     return {}
 
 
@@ -389,7 +416,10 @@ async def log_batch(request: Request, fields: Fields) -> Fields:
     check_names([*keys, *(key for key, _ in tags)])
     if len(set(keys)) != len(keys):
         raise InvalidInput("The batch names a param twice.", field="params")
-    await runs.log_batch(store, principal, _run_id(fields), params, tags, _points(metric_items))
+    run_id = _run_id(fields)
+    await runs.log_batch(store, principal, run_id, params, tags, _points(metric_items))
+    if with_model := _model_metrics(run_id, metric_items):
+        await logged_models.log_metrics(store, principal, with_model)
     return {}
 
 

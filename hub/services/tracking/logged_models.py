@@ -10,6 +10,7 @@ from hub.clock import now
 from hub.domain.tracking import (
     LOGGED_MODEL_STATUSES,
     ExperimentRecord,
+    LoggedModelMetric,
     LoggedModelRecord,
     RunInputRecord,
     RunOutput,
@@ -30,12 +31,13 @@ async def create(
     principal: Principal,
     experiment: ExperimentRecord,
     run_id: str | None,
-    name: str,
+    name: str | None,
     model_type: str,
     params: Mapping[str, str],
     tags: Mapping[str, str],
 ) -> LoggedModelRecord:
-    """A pending logged model in the experiment (editors), written by ``run_id`` if given."""
+    """A pending logged model in the experiment (editors), written by ``run_id`` if given;
+    one without a name is named after its id, so that unnamed models tell apart."""
     await permissions.require(
         store,
         principal,
@@ -49,12 +51,13 @@ async def create(
         if run.experiment_id != experiment.id:
             raise InvalidInput("The run belongs to another experiment.", field="source_run_id")
     at = now()
+    model_id = f"m-{uuid.uuid4().hex}"
     model = LoggedModelRecord(
-        id=f"m-{uuid.uuid4().hex}",
+        id=model_id,
         project_id=experiment.project_id,
         experiment_id=experiment.id,
         run_id=run_id,
-        name=check_name(name, "model"),
+        name=check_name(name, "model") if name else f"model-{model_id[-8:]}",
         model_type=model_type[:200],
         status="LOGGED_MODEL_PENDING",
         status_message="",
@@ -188,3 +191,34 @@ async def inputs_and_outputs(
 ) -> tuple[list[RunInputRecord], list[RunOutput]]:
     """The dataset inputs and logged-model outputs of runs the caller was shown."""
     return await store.runs.inputs_for(run_ids), await store.logged_models.outputs(run_ids)
+
+
+async def log_metrics(
+    store: Store, principal: Principal, metrics: Sequence[LoggedModelMetric]
+) -> None:
+    """Record metrics logged with logged models (editors of each model's project)."""
+    for model_id in sorted({m.model_id for m in metrics}):
+        await writable(store, principal, model_id)
+    models = await store.logged_models.by_ids(sorted({m.model_id for m in metrics}))
+    events = [
+        audit.event(
+            principal,
+            "logged_model.log_metrics",
+            "logged_model",
+            model.id,
+            model.project_id,
+            rows=sum(1 for m in metrics if m.model_id == model.id),
+        )
+        for model in models.values()
+    ]
+    await store.logged_models.add_metrics(metrics, audit=events)
+
+
+async def metrics_of(
+    store: Store, models: Sequence[LoggedModelRecord]
+) -> dict[str, list[LoggedModelMetric]]:
+    """The metrics of logged models the caller has been shown, by model."""
+    found: dict[str, list[LoggedModelMetric]] = {}
+    for metric in await store.logged_models.metrics([m.id for m in models]):
+        found.setdefault(metric.model_id, []).append(metric)
+    return found
