@@ -175,6 +175,14 @@ class RunOutput:
     step: int
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunModelInput:
+    """A logged model a run read (an evaluation run reads the model it scores)."""
+
+    run_id: str
+    model_id: str
+
+
 # The columns an ingest batch carries; the run is given once per batch.
 BATCH_SCHEMA = pa.schema(
     [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hub.domain.audit import EventDraft
-from hub.domain.tracking import LoggedModelMetric, LoggedModelRecord, RunOutput
+from hub.domain.tracking import LoggedModelMetric, LoggedModelRecord, RunModelInput, RunOutput
 from hub.errors import NotFound
 from hub.store._rows import among, mapping_of, record_of, row_of
 from hub.store.database import Cursor, Database
@@ -59,6 +59,24 @@ def _add_outputs(cur: Cursor, outputs: list[RunOutput]) -> None:
         "INSERT INTO run_outputs SELECT unnest(?), unnest(?), unnest(?)",
         [[o.run_id for o in outputs], [o.model_id for o in outputs], [o.step for o in outputs]],
     )
+
+
+def _add_inputs(cur: Cursor, inputs: list[RunModelInput]) -> None:
+    for item in inputs:
+        cur.execute(
+            "DELETE FROM run_model_inputs WHERE run_id = ? AND model_id = ?",
+            [item.run_id, item.model_id],
+        )
+        cur.execute("INSERT INTO run_model_inputs VALUES (?, ?)", [item.run_id, item.model_id])
+
+
+def _inputs(cur: Cursor, run_ids: list[str]) -> list[RunModelInput]:
+    rows = cur.execute(
+        f"SELECT run_id, model_id FROM run_model_inputs WHERE run_id IN {among(run_ids)} "
+        "ORDER BY run_id, model_id",
+        run_ids,
+    ).fetchall()
+    return [RunModelInput(*row) for row in rows]
 
 
 def _outputs(cur: Cursor, run_ids: list[str]) -> list[RunOutput]:
@@ -146,6 +164,12 @@ class LoggedModelStore:
     async def metrics(self, model_ids: list[str]) -> list[LoggedModelMetric]:
         """The models' metrics, by model, key and step."""
         return await self._db.read(_metrics, model_ids) if model_ids else []
+
+    async def add_inputs(self, inputs: list[RunModelInput], *, audit: Sequence[EventDraft]) -> None:
+        await self._db.audited_write(audit, _add_inputs, inputs)
+
+    async def inputs(self, run_ids: list[str]) -> list[RunModelInput]:
+        return await self._db.read(_inputs, run_ids) if run_ids else []
 
     async def outputs(self, run_ids: list[str]) -> list[RunOutput]:
         return await self._db.read(_outputs, run_ids) if run_ids else []

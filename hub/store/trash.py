@@ -119,6 +119,7 @@ _ROWS: dict[str, tuple[tuple[str, str], ...]] = {
         ("ingest_batches", "run_id IN {ids}"),
         ("run_inputs", "run_id IN {ids}"),
         ("run_outputs", "run_id IN {ids}"),
+        ("run_model_inputs", "run_id IN {ids}"),
         ("run_datasets", "run_id IN {ids}"),
         ("metric_summaries", "run_id IN {ids}"),
         ("artifacts", "owner_kind = 'run' AND owner_id IN {ids}"),

@@ -350,3 +350,23 @@ def test_metrics_logged_with_a_model_reach_it_and_logged_models_are_searched(
     found = same(sides, log)
     assert found[0] == [("accuracy", 0.93, 1, True)] and found[1]
     assert found[2] == ["accuracy"] and found[3] == ["good"] and found[4] == ["unnamed"]
+
+
+def test_a_runs_model_inputs_and_outputs_are_recorded(sides: tuple[Side, Side]) -> None:
+    from mlflow.entities import LoggedModelInput, LoggedModelOutput
+
+    def log(client: MlflowClient) -> Any:
+        experiment = client.create_experiment(unique("io"))
+        trainer = client.create_run(experiment).info.run_id
+        model = client.create_logged_model(experiment, source_run_id=trainer, name="m")
+        client.log_outputs(trainer, [LoggedModelOutput(model.model_id, 3)])
+        evaluator = client.create_run(experiment).info.run_id
+        client.log_inputs(evaluator, models=[LoggedModelInput(model.model_id)])
+        written = client.get_run(trainer).outputs
+        read = client.get_run(evaluator).inputs
+        return (
+            [(o.model_id == model.model_id, o.step) for o in written.model_outputs],
+            [i.model_id == model.model_id for i in read.model_inputs],
+        )
+
+    assert same(sides, log) == ([(True, 3)], [True])

@@ -12,6 +12,7 @@ from hub.domain.tracking import (
     LoggedModelRecord,
     ProjectRecord,
     RunInputRecord,
+    RunModelInput,
     RunOutput,
     RunRecord,
 )
@@ -65,6 +66,7 @@ def run(
     details: RunDetails,
     inputs: Sequence[RunInputRecord] = (),
     outputs: Sequence[RunOutput] = (),
+    model_inputs: Sequence[RunModelInput] = (),
     deleted: bool = False,
 ) -> Fields:
     """A run as MLflow shows it; ``deleted``: it is in Salon's trash."""
@@ -81,6 +83,9 @@ def run(
         },
         "inputs": {
             "dataset_inputs": [dataset_input(i) for i in inputs if i.run_id == record.id],
+            "model_inputs": [
+                {"model_id": i.model_id} for i in model_inputs if i.run_id == record.id
+            ],
         },
         "outputs": {
             "model_outputs": [

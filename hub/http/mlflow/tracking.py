@@ -219,8 +219,8 @@ async def _run_fields(
     store: Store, principal: Principal, run: RunRecord, deleted: bool = False
 ) -> Fields:
     details = await runs.details(store, principal, [run])
-    inputs, outputs = await logged_models.inputs_and_outputs(store, [run.id])
-    return shapes.run(run, details, inputs, outputs, deleted)
+    inputs, model_inputs, outputs = await logged_models.inputs_and_outputs(store, [run.id])
+    return shapes.run(run, details, inputs, outputs, model_inputs, deleted)
 
 
 async def create_run(request: Request, fields: Fields) -> Fields:
@@ -450,8 +450,12 @@ async def log_inputs(request: Request, fields: Fields) -> Fields:
     if found:
         await runs.log_inputs(store, principal, run_id, found)
     models = fields.get("models") or []
+    if not isinstance(models, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("model_id"), str) for m in models
+    ):
+        raise InvalidInput("Each model input needs a 'model_id'.", field="models")
     if models:
-        await runs.writable_run(store, principal, run_id, "run.log_inputs")
+        await logged_models.record_inputs(store, principal, run_id, [m["model_id"] for m in models])
     return {}
 
 
@@ -498,8 +502,10 @@ async def search_runs(request: Request, fields: Fields) -> Fields:
     )
     details = await runs.details(store, principal, page.runs)
     run_ids = [run.id for run in page.runs]
-    inputs, outputs = await logged_models.inputs_and_outputs(store, run_ids)
-    answer: Fields = {"runs": [shapes.run(run, details, inputs, outputs) for run in page.runs]}
+    inputs, model_inputs, outputs = await logged_models.inputs_and_outputs(store, run_ids)
+    answer: Fields = {
+        "runs": [shapes.run(run, details, inputs, outputs, model_inputs) for run in page.runs]
+    }
     if page.next_cursor:
         answer["next_page_token"] = page.next_cursor
     return answer

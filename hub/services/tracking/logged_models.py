@@ -13,7 +13,9 @@ from hub.domain.tracking import (
     LoggedModelMetric,
     LoggedModelRecord,
     RunInputRecord,
+    RunModelInput,
     RunOutput,
+    RunRecord,
 )
 from hub.errors import InvalidInput, NotFound
 from hub.services.policy import audit, permissions
@@ -169,15 +171,25 @@ async def search(
     return found
 
 
+async def _run_and_models(
+    store: Store, principal: Principal, run_id: str, model_ids: Sequence[str], action: str
+) -> RunRecord:
+    """The run (editors) when every model is in its project; NotFound otherwise."""
+    run = await runs.writable_run(store, principal, run_id, action)
+    known = await store.logged_models.by_ids(list(model_ids))
+    for model_id in model_ids:
+        if model_id not in known or known[model_id].project_id != run.project_id:
+            raise NotFound(f"No logged model with id {model_id!r}.", field="model_id")
+    return run
+
+
 async def record_outputs(
     store: Store, principal: Principal, run_id: str, outputs: Sequence[tuple[str, int]]
 ) -> None:
     """The logged models the run wrote (each at a step)."""
-    run = await runs.writable_run(store, principal, run_id, "run.log_outputs")
-    known = await store.logged_models.by_ids([model_id for model_id, _ in outputs])
-    for model_id, _ in outputs:
-        if model_id not in known or known[model_id].project_id != run.project_id:
-            raise NotFound(f"No logged model with id {model_id!r}.", field="model_id")
+    run = await _run_and_models(
+        store, principal, run_id, [model_id for model_id, _ in outputs], "run.log_outputs"
+    )
     events = [
         audit.event(principal, "run.log_outputs", "run", run.id, run.project_id, rows=len(outputs))
     ]
@@ -186,11 +198,28 @@ async def record_outputs(
     )
 
 
+async def record_inputs(
+    store: Store, principal: Principal, run_id: str, model_ids: Sequence[str]
+) -> None:
+    """The logged models the run read."""
+    run = await _run_and_models(store, principal, run_id, model_ids, "run.log_inputs")
+    events = [
+        audit.event(principal, "run.log_inputs", "run", run.id, run.project_id, rows=len(model_ids))
+    ]
+    await store.logged_models.add_inputs(
+        [RunModelInput(run.id, model_id) for model_id in dict.fromkeys(model_ids)], audit=events
+    )
+
+
 async def inputs_and_outputs(
     store: Store, run_ids: list[str]
-) -> tuple[list[RunInputRecord], list[RunOutput]]:
-    """The dataset inputs and logged-model outputs of runs the caller was shown."""
-    return await store.runs.inputs_for(run_ids), await store.logged_models.outputs(run_ids)
+) -> tuple[list[RunInputRecord], list[RunModelInput], list[RunOutput]]:
+    """The dataset inputs, logged-model inputs and outputs of runs the caller was shown."""
+    return (
+        await store.runs.inputs_for(run_ids),
+        await store.logged_models.inputs(run_ids),
+        await store.logged_models.outputs(run_ids),
+    )
 
 
 async def log_metrics(
