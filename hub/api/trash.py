@@ -28,6 +28,7 @@ class TrashKind(Enum):
     PAGE = "page"
     TASK = "task"
     ARTIFACT = "artifact"
+    LOGGED_MODEL = "logged_model"
 
 
 @strawberry.type(name="TrashCount", description="How many objects of one kind.")

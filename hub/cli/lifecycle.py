@@ -62,7 +62,7 @@ def trash_move(
         str,
         typer.Argument(
             help="run, experiment, project, dataset, dataset_version, model, model_version, "
-            "page, task or artifact"
+            "page, task, logged_model or artifact"
         ),
     ],
     object_id: Annotated[

@@ -31,6 +31,7 @@ KINDS = (
     "page",
     "task",
     "artifact",
+    "logged_model",
 )
 
 
@@ -42,9 +43,9 @@ class Trash:
 
     def move(self, kind: str, object_id: str) -> dict[str, Any]:
         """Move the object (``kind``: run, experiment, project, dataset, dataset_version, model,
-        model_version, page (a wiki page or notebook), task, or artifact: one file of a run,
-        its id ``"RUN_ID/path"``) and what it holds to the trash; returns the entry (its
-        ``id`` restores it)."""
+        model_version, page (a wiki page or notebook), task, logged_model, or artifact: one
+        file of a run, its id ``"RUN_ID/path"``) and what it holds to the trash; returns the
+        entry (its ``id`` restores it)."""
         if kind not in KINDS:
             raise HubError(f"{kind!r} cannot be moved to the trash; use one of {', '.join(KINDS)}.")
         variables = {"kind": kind.upper(), "id": object_id}

@@ -21,6 +21,7 @@ TRASH_KINDS = (
     "page",  # a wiki page or a shared notebook
     "task",
     "artifact",  # one file of a run, its id "RUN_ID/path"
+    "logged_model",  # an MLflow 3 logged model, with its files
 )
 
 

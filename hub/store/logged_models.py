@@ -9,6 +9,7 @@ from hub.domain.tracking import LoggedModelMetric, LoggedModelRecord, RunModelIn
 from hub.errors import NotFound
 from hub.store._rows import among, mapping_of, record_of, row_of
 from hub.store.database import Cursor, Database
+from hub.store.hidden import live
 
 _COLUMNS = (
     "id, project_id, experiment_id, run_id, name, model_type, status, status_message, params, "
@@ -24,9 +25,13 @@ def _create(cur: Cursor, model: LoggedModelRecord) -> LoggedModelRecord:
     return model
 
 
+# A logged model in the trash, or in an experiment there, is not found.
+_LIVE = f"{live('logged_model', 'id')} AND {live('experiment', 'experiment_id')}"
+
+
 def _by_ids(cur: Cursor, ids: list[str]) -> list[LoggedModelRecord]:
     rows = cur.execute(
-        f"SELECT {_COLUMNS} FROM logged_models WHERE id IN {among(ids)}", ids
+        f"SELECT {_COLUMNS} FROM logged_models WHERE id IN {among(ids)} AND {_LIVE}", ids
     ).fetchall()
     return [record_of(LoggedModelRecord, row, _DECODERS) for row in rows]
 
@@ -43,7 +48,8 @@ def _in_experiments(
 ) -> list[LoggedModelRecord]:
     rows = cur.execute(
         f"SELECT {_COLUMNS} FROM logged_models WHERE experiment_id IN {among(experiment_ids)} "
-        "AND (?::VARCHAR IS NULL OR name = ?) ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+        f"AND {_LIVE} AND (?::VARCHAR IS NULL OR name = ?) "
+        "ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
         [*experiment_ids, name, name, limit, offset],
     ).fetchall()
     return [record_of(LoggedModelRecord, row, _DECODERS) for row in rows]

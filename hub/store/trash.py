@@ -72,6 +72,10 @@ _PARENTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("project", "SELECT project_id FROM runs WHERE id = split_part(?, '/', 1)"),
         ("run", "SELECT split_part(?, '/', 1)"),
     ),
+    "logged_model": (
+        ("project", "SELECT project_id FROM logged_models WHERE id = ?"),
+        ("experiment", "SELECT experiment_id FROM logged_models WHERE id = ?"),
+    ),
     "project": (),
 }
 
@@ -101,6 +105,7 @@ _DESCRIBE = {
     "task": "SELECT project_id, '#' || number || ' ' || title, created_by FROM tasks WHERE id = ?",
     "artifact": "SELECT r.project_id, r.name || ': ' || a.path, a.created_by FROM artifacts a "
     f"JOIN runs r ON r.id = a.owner_id WHERE a.owner_kind = 'run' AND {_ARTIFACT_ID} = ?",
+    "logged_model": "SELECT project_id, name, created_by FROM logged_models WHERE id = ?",
 }
 
 _MODELS = "(SELECT id FROM models WHERE project_id IN {ids})"
@@ -110,6 +115,13 @@ _QUEUES_OF_VERSIONS = "(SELECT id FROM review_queues WHERE version_id IN {ids})"
 # Rows that go with a purged object, in the order they are deleted: (table, condition), where
 # ``{ids}`` is the subquery of the purged objects' ids of that kind.
 _ROWS: dict[str, tuple[tuple[str, str], ...]] = {
+    "logged_model": (
+        ("logged_model_metrics", "model_id IN {ids}"),
+        ("artifacts", "owner_kind = 'logged_model' AND owner_id IN {ids}"),
+        ("run_outputs", "model_id IN {ids}"),
+        ("run_model_inputs", "model_id IN {ids}"),
+        ("logged_models", "id IN {ids}"),
+    ),
     "artifact": (
         ("artifacts", f"owner_kind = 'run' AND {_ARTIFACT_ID.replace('a.', '')} IN {{ids}}"),
     ),
@@ -222,6 +234,7 @@ _ROWS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 _PURGE_ORDER = (
     "artifact",
+    "logged_model",
     "page",
     "task",
     "run",
@@ -436,6 +449,7 @@ def _artifacts_of(entries: list[str]) -> str:
     one = _ARTIFACT_ID.replace("a.", "")
     return (
         f"(owner_kind = 'run' AND {one} IN {_ids('artifact', entries)}) OR "
+        f"(owner_kind = 'logged_model' AND owner_id IN {_ids('logged_model', entries)}) OR "
         f"(owner_kind = 'run' AND owner_id IN {_ids('run', entries)}) OR (owner_kind = "
         "'logged_model' AND owner_id IN (SELECT id FROM logged_models WHERE experiment_id IN "
         f"{_ids('experiment', entries)} OR project_id IN {_ids('project', entries)}))"

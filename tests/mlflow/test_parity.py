@@ -370,3 +370,21 @@ def test_a_runs_model_inputs_and_outputs_are_recorded(sides: tuple[Side, Side]) 
         )
 
     assert same(sides, log) == ([(True, 3)], [True])
+
+
+def test_deleting_a_logged_model(sides: tuple[Side, Side]) -> None:
+    def delete(client: MlflowClient) -> Any:
+        experiment = client.create_experiment(unique("deleted-models"))
+        run_id = client.create_run(experiment).info.run_id
+        kept = client.create_logged_model(experiment, source_run_id=run_id, name="kept")
+        gone = client.create_logged_model(experiment, source_run_id=run_id, name="gone")
+        client.delete_logged_model(gone.model_id)
+        try:
+            client.get_logged_model(gone.model_id)
+            read = "found"
+        except MlflowException as exc:
+            read = exc.error_code
+        left = [m.name for m in client.search_logged_models([experiment])]
+        return read, left, client.get_logged_model(kept.model_id).name
+
+    assert same(sides, delete) == ("RESOURCE_DOES_NOT_EXIST", ["kept"], "kept")

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from hub.domain.tracking import LoggedModelMetric
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.services.collaboration import activity, pages, tasks
 from hub.services.data import dataset_uploads, datasets
@@ -16,7 +17,7 @@ from hub.services.identity import accounts, tokens
 from hub.services.lifecycle import holds, trash
 from hub.services.policy import access
 from hub.services.policy.principal import SYSTEM, Principal
-from hub.services.tracking import artifacts, projects, runs
+from hub.services.tracking import artifacts, logged_models, projects, runs
 from hub.settings import Settings
 from hub.store import Store
 from tests.services.helpers import PASSWORD, person, run
@@ -434,3 +435,42 @@ def test_purging_a_run_takes_its_files_trashed_before_it(
     purged = run(trash.purge(store, ana, run_entry.id, recent=0))
     assert {e.id for e in purged.entries} == {run_entry.id, file_entry.id}
     assert run(trash.trash_of(store, ana)) == []
+
+
+def test_a_logged_model_goes_to_the_trash_and_a_purge_takes_its_files_and_metrics(
+    store: Store, team: dict[str, Principal]
+) -> None:
+    ana = team["ana"]
+    run_id = start(store, ana, "baseline", "trainer")
+    vision = run(projects.visible_project(store, ana, "vision"))
+    experiment = next(
+        e for e in run(projects.experiments(store, ana, vision)) if e.name == "baseline"
+    )
+    model = run(logged_models.create(store, ana, experiment, run_id, "net", "", {}, {}))
+
+    async def receive(scratch: Path) -> int:
+        scratch.write_bytes(b"weights of net")
+        return 14
+
+    stored = run(artifacts.upload(store, ana, "logged_model", model.id, "model.pkl", receive))
+    run(
+        logged_models.log_metrics(
+            store, ana, [LoggedModelMetric(model.id, run_id, "accuracy", 0.9, 1, 1)]
+        )
+    )
+    entry = run(trash.move_to_trash(store, ana, "logged_model", model.id))
+    with pytest.raises(NotFound):
+        run(logged_models.get(store, ana, model.id))
+    run(trash.restore(store, ana, entry.id))
+    assert run(logged_models.get(store, ana, model.id)).name == "net"
+    entry = run(trash.move_to_trash(store, ana, "logged_model", model.id))
+    purged = run(trash.purge(store, ana, entry.id, recent=0))
+    assert purged.files == (stored.digest,) and not store.objects.exists(stored.digest, "")
+    left = store.db.read_sync(
+        lambda cur: cur.execute(
+            "SELECT (SELECT count(*) FROM logged_models), (SELECT count(*) FROM "
+            "logged_model_metrics), (SELECT count(*) FROM artifacts WHERE owner_kind = "
+            "'logged_model')"
+        ).fetchone()
+    )
+    assert left == (0, 0, 0)

@@ -72,6 +72,7 @@ def routes() -> list[BaseRoute]:
         ("logged-models/search", logged_models.search, (post,)),
         ("logged-models/{model_id}", logged_models.get, (get,)),
         ("logged-models/{model_id}", logged_models.finalize, (patch,)),
+        ("logged-models/{model_id}", logged_models.delete, (delete,)),
         ("logged-models/{model_id}/tags", logged_models.set_tags, (patch,)),
         ("logged-models/{model_id}/tags/{key:path}", logged_models.delete_tag, (delete,)),
         ("logged-models/{model_id}/params", logged_models.log_params, (post,)),

@@ -21,6 +21,7 @@ from hub.http.mlflow.protocol import (
     text,
     whole,
 )
+from hub.services.lifecycle import trash
 from hub.services.tracking import logged_models, mlflow_names
 
 if TYPE_CHECKING:
@@ -58,6 +59,13 @@ async def get(request: Request, fields: Fields) -> Fields:
     store, _, principal = parts(request)
     model = await logged_models.get(store, principal, _model_id(request))
     return {"model": await _shown(store, model)}
+
+
+async def delete(request: Request, fields: Fields) -> Fields:
+    """Moves the logged model (with its files) to Salon's trash, restorable until purged."""
+    store, _, principal = parts(request)
+    await trash.move_to_trash(store, principal, "logged_model", _model_id(request))
+    return {}
 
 
 async def finalize(request: Request, fields: Fields) -> Fields:
