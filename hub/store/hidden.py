@@ -23,3 +23,14 @@ def about_live(*columns: str) -> str:
         "NOT EXISTS (SELECT 1 FROM trashed AS hidden WHERE hidden.object_id IN "
         f"({', '.join(columns)}))"
     )
+
+
+VIEWS = ("live", "trashed", "all")  # what a list shows: not in the trash, in it, or both
+
+
+def shown(kind: str, column: str, view: str = "live") -> str:
+    """SQL for the rows a list shows in ``view`` (MLflow's ACTIVE_ONLY, DELETED_ONLY, ALL)."""
+    assert view in VIEWS
+    if view == "all":
+        return "TRUE"
+    return live(kind, column) if view == "live" else f"NOT {live(kind, column)}"

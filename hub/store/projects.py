@@ -13,7 +13,7 @@ from hub.errors import AlreadyExists, NotFound
 from hub.store._rows import affected, among, to_naive, to_utc
 from hub.store.access import insert_membership
 from hub.store.database import Cursor, Database
-from hub.store.hidden import live
+from hub.store.hidden import live, shown
 from hub.store.trash import keep_name
 
 _PROJECT_COLUMNS = "id, name, description, created_at, created_by"
@@ -150,8 +150,11 @@ class ProjectStore:
         """The project called ``name``; one in the trash only with ``trashed``."""
         return await self._db.read(project_by_name, name, trashed)
 
-    async def experiment_by_name(self, project_id: str, name: str) -> ExperimentRecord | None:
-        return await self._db.read(experiment_by_name, project_id, name)
+    async def experiment_by_name(
+        self, project_id: str, name: str, *, trashed: bool = False
+    ) -> ExperimentRecord | None:
+        """The project's experiment called ``name``; one in the trash only with ``trashed``."""
+        return await self._db.read(experiment_by_name, project_id, name, trashed)
 
     async def by_ids(self, ids: list[str]) -> dict[str, ProjectRecord]:
         if not ids:
@@ -180,14 +183,17 @@ class ProjectStore:
         """Store an experiment, or return the project's existing one of the same name."""
         return await self._db.audited_write(audit, insert_experiment, record)
 
-    async def experiments(self, project_ids: list[str]) -> list[ExperimentRecord]:
-        """Every experiment of the given projects, by name."""
+    async def experiments(
+        self, project_ids: list[str], view: str = "live"
+    ) -> list[ExperimentRecord]:
+        """Every experiment of the given projects, by name (``view``: those in the trash
+        left out, alone, or with the others)."""
         if not project_ids:
             return []
         rows = await self._db.read(
             lambda cur: cur.execute(
                 f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments "
-                f"WHERE project_id IN {among(project_ids)} AND {live('experiment', 'id')} "
+                f"WHERE project_id IN {among(project_ids)} AND {shown('experiment', 'id', view)} "
                 "ORDER BY name",
                 project_ids,
             ).fetchall()
@@ -227,13 +233,15 @@ class ProjectStore:
             found.setdefault(experiment_id, []).append((key, value))
         return found
 
-    async def experiments_by_ids(self, ids: list[str]) -> dict[str, ExperimentRecord]:
+    async def experiments_by_ids(
+        self, ids: list[str], view: str = "live"
+    ) -> dict[str, ExperimentRecord]:
         if not ids:
             return {}
         rows = await self._db.read(
             lambda cur: cur.execute(
                 f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments WHERE id IN {among(ids)} "
-                f"AND {live('experiment', 'id')}",
+                f"AND {shown('experiment', 'id', view)}",
                 ids,
             ).fetchall()
         )

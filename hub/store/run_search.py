@@ -14,7 +14,7 @@ from hub.errors import FilterSyntaxError
 from hub.run_filter import And, Comparison, Field, Filter, Not, Or, SortKey
 from hub.store._rows import among
 from hub.store.database import Cursor
-from hub.store.hidden import live
+from hub.store.hidden import shown
 from hub.store.run_rows import RUN_COLUMNS, run_from_row
 
 _ATTRIBUTE_COLUMNS = {
@@ -166,10 +166,11 @@ def search_runs(
     offset: int,
     snapshot: str | None = None,
     count: bool = True,
+    view: str = "live",
 ) -> RunPage:
     """One page of runs, newest first unless ``order_by`` says otherwise, and (``count``) how
     many match in all. With ``snapshot``, runs with a later (UUIDv7, so time-ordered) id are
-    left out."""
+    left out; ``view`` says whether runs in the trash are left out, alone shown, or shown."""
     join_params: list[Any] = []
     joins: list[str] = []
     orders = [
@@ -179,7 +180,7 @@ def search_runs(
     ]
     orders += ["r.started_at DESC", "r.id DESC"] if not order_by else ["r.id"]
     where_params: list[Any] = [*project_ids]
-    condition = f"r.project_id IN {among(project_ids)} AND {live('run', 'r.id')}"
+    condition = f"r.project_id IN {among(project_ids)} AND {shown('run', 'r.id', view)}"
     if where is not None:
         condition += " AND " + compile_filter(where, where_params)
     if snapshot is not None:

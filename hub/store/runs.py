@@ -321,9 +321,11 @@ class RunStore:
         offset: int,
         snapshot: str | None = None,
         count: bool = True,
+        view: str = "live",
     ) -> RunPage:
         """Runs of the projects matching ``where``, sorted, one page at ``offset``; with
-        ``snapshot``, only runs that existed when the first page was read."""
+        ``snapshot``, only runs that existed when the first page was read; ``view``: live
+        runs, those in the trash, or all."""
         return await self._db.read(
-            search_runs, project_ids, where, order_by, limit, offset, snapshot, count
+            search_runs, project_ids, where, order_by, limit, offset, snapshot, count, view
         )

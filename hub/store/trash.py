@@ -562,6 +562,19 @@ class TrashStore:
         trash already are left out."""
         return await self._db.audited_write(audit, _put_many, entries)
 
+    async def hidden(self, kind: str, object_ids: list[str]) -> set[str]:
+        """Those of the objects that are in the trash."""
+        if not object_ids:
+            return set()
+        rows = await self._db.read(
+            lambda cur: cur.execute(
+                f"SELECT object_id FROM trashed WHERE kind = ? AND object_id IN "
+                f"{among(object_ids)}",
+                [kind, *object_ids],
+            ).fetchall()
+        )
+        return {row[0] for row in rows}
+
     async def hiding(self, kind: str, object_id: str) -> TrashEntry | None:
         return await self._db.read(hiding, kind, object_id)
 

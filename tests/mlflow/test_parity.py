@@ -388,3 +388,37 @@ def test_deleting_a_logged_model(sides: tuple[Side, Side]) -> None:
         return read, left, client.get_logged_model(kept.model_id).name
 
     assert same(sides, delete) == ("RESOURCE_DOES_NOT_EXIST", ["kept"], "kept")
+
+
+def test_deleted_runs_and_experiments_read_as_in_mlflow(sides: tuple[Side, Side]) -> None:
+    from mlflow.entities import ViewType
+
+    def deleted(client: MlflowClient) -> Any:
+        name = unique("deleted")
+        experiment = client.create_experiment(name)
+        kept = client.create_run(experiment, run_name="kept").info.run_id
+        gone = client.create_run(experiment, run_name="gone").info.run_id
+        client.delete_run(gone)
+
+        def names(view: int) -> list[str]:
+            found = client.search_runs([experiment], run_view_type=view)
+            return sorted(r.info.run_name for r in found)
+
+        runs = [names(ViewType.ACTIVE_ONLY), names(ViewType.DELETED_ONLY), names(ViewType.ALL)]
+        client.delete_experiment(experiment)
+        stage = client.get_experiment(experiment).lifecycle_stage
+        listed = [
+            e.name == name
+            for e in client.search_experiments(
+                view_type=ViewType.DELETED_ONLY, filter_string=f"name = '{name}'"
+            )
+        ]
+        try:
+            client.create_experiment(name)
+            again = "ok"
+        except MlflowException as exc:
+            again = exc.error_code
+        return runs, stage, listed, again, kept != gone
+
+    found = same(sides, deleted)
+    assert found[0] == [["kept"], ["gone"], ["gone", "kept"]] and found[1] == "deleted"

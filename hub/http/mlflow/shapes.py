@@ -25,12 +25,14 @@ def experiment(
     record: ExperimentRecord,
     name: str,
     tags: list[tuple[str, str]] | None = None,
+    deleted: bool = False,
 ) -> Fields:
+    """An experiment as MLflow shows it; ``deleted``: it is in Salon's trash."""
     return {
         "experiment_id": record.id,
         "name": name,
         "artifact_location": f"mlflow-artifacts:/{record.id}",
-        "lifecycle_stage": "active",
+        "lifecycle_stage": "deleted" if deleted else "active",
         "creation_time": millis(record.created_at),
         "last_update_time": millis(record.created_at),
         "tags": [

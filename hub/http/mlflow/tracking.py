@@ -66,7 +66,11 @@ def _run_id(fields: Fields) -> str:
 
 
 async def _experiment_fields(
-    store: Store, settings: Settings, principal: Principal, found: tuple[Any, Any]
+    store: Store,
+    settings: Settings,
+    principal: Principal,
+    found: tuple[Any, Any],
+    deleted: bool = False,
 ) -> Fields:
     project, experiment = found
     home = await mlflow_names.home_project(store, settings, principal)
@@ -76,7 +80,26 @@ async def _experiment_fields(
         experiment,
         mlflow_names.joined(project, experiment.name, home),
         tags.get(experiment.id, []),
+        deleted,
     )
+
+
+_VIEWS = {
+    "ACTIVE_ONLY": "live",
+    "DELETED_ONLY": "trashed",
+    "ALL": "all",
+    "1": "live",  # the numbers MLflow's GET calls send
+    "2": "trashed",
+    "3": "all",
+}
+
+
+def _view(fields: Fields, name: str) -> str:
+    """MLflow's view type (ACTIVE_ONLY, DELETED_ONLY, ALL) as Salon's: the trash is deleted."""
+    value = str(fields.get(name) or "ACTIVE_ONLY").upper()
+    if value not in _VIEWS:
+        raise InvalidInput(f"{name} is one of ACTIVE_ONLY, DELETED_ONLY and ALL.", field=name)
+    return _VIEWS[value]
 
 
 async def _experiment(request: Request, fields: Fields, action: str) -> tuple[Any, Any]:
@@ -96,9 +119,22 @@ async def get_experiment_by_name(request: Request, fields: Fields) -> Fields:
 
 
 async def get_experiment(request: Request, fields: Fields) -> Fields:
+    """A deleted (trashed) experiment is shown with lifecycle_stage deleted, as in MLflow."""
     store, settings, principal = parts(request)
-    found = await _experiment(request, fields, "experiment.read")
-    return {"experiment": await _experiment_fields(store, settings, principal, found)}
+    try:
+        found = await _experiment(request, fields, "experiment.read")
+        deleted = False
+    except NotFound:
+        (found,) = await mlflow_names.experiments(
+            store,
+            settings,
+            principal,
+            [text(fields, "experiment_id")],
+            "experiment.read",
+            view="trashed",
+        )
+        deleted = True
+    return {"experiment": await _experiment_fields(store, settings, principal, found, deleted)}
 
 
 def _tags(fields: Fields) -> dict[str, str]:
@@ -154,15 +190,19 @@ async def delete_experiment_tag(request: Request, fields: Fields) -> Fields:
 
 async def search_experiments(request: Request, fields: Fields) -> Fields:
     store, settings, principal = parts(request)
-    if fields.get("view_type", "ACTIVE_ONLY") == "DELETED_ONLY":
-        return {"experiments": []}
+    which = _view(fields, "view_type")
     limit = whole(fields, "max_results", 1000)
     if not 1 <= limit <= MAX_RESULTS:
         raise InvalidInput(f"max_results must be between 1 and {MAX_RESULTS}.")
     attributes = ("name", "creation_time", "last_update_time", "experiment_id")
     test = view_filter(optional_text(fields, "filter"), attributes[:3])
     offset = offset_of(fields)
-    every = await mlflow_names.every_experiment(store, principal)
+    every = await mlflow_names.every_experiment(store, principal, which)
+    trashed = (
+        set()
+        if which == "live"
+        else {e.id for _, e in await mlflow_names.every_experiment(store, principal, "trashed")}
+    )
     home = await mlflow_names.home_project(store, settings, principal)
     tags = await projects.experiment_tags(store, [e for _, e in every])
     shown = {}
@@ -172,6 +212,7 @@ async def search_experiments(request: Request, fields: Fields) -> Fields:
             experiment,
             mlflow_names.joined(project, experiment.name, home),
             tags.get(experiment.id, []),
+            experiment.id in trashed,
         )
         view = View(
             {
@@ -471,13 +512,18 @@ async def log_outputs(request: Request, fields: Fields) -> Fields:
 
 async def search_runs(request: Request, fields: Fields) -> Fields:
     store, settings, principal = parts(request)
-    if fields.get("run_view_type", "ACTIVE_ONLY") == "DELETED_ONLY":
-        return {"runs": []}
+    view = _view(fields, "run_view_type")
     experiment_ids = listed(fields, "experiment_ids")
     if not experiment_ids:
         raise InvalidInput("Name at least one experiment id.", field="experiment_ids")
     found = await mlflow_names.experiments(
-        store, settings, principal, experiment_ids, "runs.search", missing_ok=True
+        store,
+        settings,
+        principal,
+        experiment_ids,
+        "runs.search",
+        missing_ok=True,
+        view="live" if view == "live" else "all",
     )
     if not found:  # MLflow finds nothing in experiments it does not know, and says no more
         return {"runs": []}
@@ -496,15 +542,20 @@ async def search_runs(request: Request, fields: Fields) -> Fields:
         run_order(order),
         limit,
         optional_text(fields, "page_token"),
-        repr(("mlflow", ids, filter_text, order)),
+        repr(("mlflow", ids, filter_text, order, view)),
         project_ids[0] if len(project_ids) == 1 else None,
         count=False,
+        view=view,
     )
     details = await runs.details(store, principal, page.runs)
     run_ids = [run.id for run in page.runs]
     inputs, model_inputs, outputs = await logged_models.inputs_and_outputs(store, run_ids)
+    deleted = set(run_ids) if view == "trashed" else await trash.in_trash(store, "run", run_ids)
     answer: Fields = {
-        "runs": [shapes.run(run, details, inputs, outputs, model_inputs) for run in page.runs]
+        "runs": [
+            shapes.run(run, details, inputs, outputs, model_inputs, run.id in deleted)
+            for run in page.runs
+        ]
     }
     if page.next_cursor:
         answer["next_page_token"] = page.next_cursor

@@ -174,6 +174,11 @@ async def restore_object(
     return await restore(store, principal, entry.id)
 
 
+async def in_trash(store: Store, kind: str, object_ids: list[str]) -> set[str]:
+    """Those of objects the caller was shown that are in the trash."""
+    return await store.trash.hidden(kind, object_ids)
+
+
 async def trashed_run(store: Store, principal: Principal, run_id: str) -> RunRecord:
     """A run in the trash, for those who may read its project (MLflow shows deleted runs);
     NotFound otherwise, as for a run that does not exist."""

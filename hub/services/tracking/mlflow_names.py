@@ -104,6 +104,12 @@ async def create_experiment(
     project = await projects.ensure_project(store, principal, wanted.project)
     if await store.projects.experiment_by_name(project.id, wanted.name) is not None:
         raise AlreadyExists(f"Experiment {name!r} already exists.", field="name")
+    trashed = await store.projects.experiment_by_name(project.id, wanted.name, trashed=True)
+    if trashed is not None:  # as MLflow answers for a deleted experiment's name
+        raise AlreadyExists(
+            f"Experiment {name!r} already exists in the trash; restore it, or choose another name.",
+            field="name",
+        )
     return project, await projects.ensure_experiment(store, principal, project, wanted.name)
 
 
@@ -127,6 +133,7 @@ async def experiments(
     ids: list[str],
     action: str,
     missing_ok: bool = False,
+    view: str = "live",
 ) -> list[tuple[ProjectRecord, ExperimentRecord]]:
     """The experiments with these ids, in order, when the caller may read them all; NotFound
     naming the first that is missing or hidden (with ``missing_ok``, those are left out, as
@@ -135,7 +142,7 @@ async def experiments(
     if DEFAULT_EXPERIMENT_ID in ids:
         found[DEFAULT_EXPERIMENT_ID] = await default_experiment(store, settings, principal)
     others = [i for i in dict.fromkeys(ids) if i != DEFAULT_EXPERIMENT_ID]
-    records = await store.projects.experiments_by_ids(others)
+    records = await store.projects.experiments_by_ids(others, view)
     owners = await store.projects.by_ids(list({e.project_id for e in records.values()}))
     readable = await permissions.readable_projects(store, principal, set(owners))
     for experiment_id in others:
@@ -150,12 +157,13 @@ async def experiments(
 
 
 async def every_experiment(
-    store: Store, principal: Principal
+    store: Store, principal: Principal, view: str = "live"
 ) -> list[tuple[ProjectRecord, ExperimentRecord]]:
-    """Every experiment of every project the caller may read, by project then name."""
+    """Every experiment of every project the caller may read, by project then name
+    (``view``: those in the trash left out, alone, or with the others)."""
     every = {p.id: p for p in await store.projects.all()}
     readable = await permissions.readable_projects(store, principal, set(every))
-    found = await store.projects.experiments(sorted(readable))
+    found = await store.projects.experiments(sorted(readable), view)
     await audit.read(store, principal, "experiments.list", "project", None, None, len(found))
     return [(every[e.project_id], e) for e in found]
 

@@ -360,11 +360,13 @@ async def search_parsed(
     query: str,
     only: str | None = None,
     count: bool = True,
+    view: str = "live",
 ) -> RunPage:
     """A page of runs of projects the caller has been allowed to read; ``query`` names the
-    search for its cursors, ``only`` is the project it is audited against (if one)."""
+    search for its cursors, ``only`` is the project it is audited against (if one); ``view``
+    says whether runs in the trash are left out (live), alone shown (trashed) or shown (all)."""
     offset, snapshot = decode_cursor(after, query)
-    page = await store.runs.search(project_ids, where, sort, first, offset, snapshot, count)
+    page = await store.runs.search(project_ids, where, sort, first, offset, snapshot, count, view)
     await audit.read(store, principal, "runs.search", "project", only, only, len(page.runs))
     if page.next_offset is None:
         return page
