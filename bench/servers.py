@@ -168,8 +168,10 @@ def ensure_mlflow_venv(quiet: bool = True) -> Path:
     return mlflow
 
 
-def start_mlflow(workdir: Path) -> Server:
-    """Start an MLflow tracking server (one worker, SQLite) with its data under ``workdir``."""
+def start_mlflow(workdir: Path, proxied: bool = False) -> Server:
+    """Start an MLflow tracking server (one worker, SQLite) with its data under ``workdir``;
+    ``proxied``: it keeps artifacts itself (``mlflow-artifacts:/`` URIs, under
+    ``workdir/mlflow/mlartifacts``), as a team's server usually does."""
     mlflow = ensure_mlflow_venv()
     data_dir = workdir / "mlflow"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -189,8 +191,11 @@ def start_mlflow(workdir: Path) -> Server:
         str(port),
         "--backend-store-uri",
         f"sqlite:///{data_dir / 'mlflow.db'}",
-        "--default-artifact-root",
-        str(data_dir / "artifacts"),
+        *(
+            ["--artifacts-destination", str(data_dir / "mlartifacts")]
+            if proxied
+            else ["--default-artifact-root", str(data_dir / "artifacts")]
+        ),
         "--workers",
         "1",
     ]

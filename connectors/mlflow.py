@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -216,9 +217,14 @@ class MlflowSource(Connector):
 
     name = "mlflow"
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, artifacts_from: Path | None = None) -> None:
+        """``artifacts_from``: where the store's tracking server keeps proxied artifacts (its
+        ``--artifacts-destination``), for runs whose files are ``mlflow-artifacts:/`` URIs;
+        only that server can read them otherwise."""
         super().__init__(tracking_uri(address))
         require("mlflow", "mlflow")
+        self._artifacts_from = artifacts_from
+        self._proxied: dict[str, Path | None] = {}  # run id -> its folder there, if proxied
         self._folder: tempfile.TemporaryDirectory[str] | None = None
         readable = self.address
         if (path := sqlite_file(self.address)) is not None:
@@ -308,8 +314,35 @@ class MlflowSource(Connector):
         found = self._call("read a metric history", self._client.get_metric_history, run_id, key)
         return [Point(m.key, m.value, m.timestamp, m.step) for m in found]
 
+    def _proxied_folder(self, run_id: str) -> Path | None:
+        """The run's folder under ``artifacts_from`` when its files are proxied by a tracking
+        server (``mlflow-artifacts:/…``) and the store is read directly; None otherwise."""
+        if run_id not in self._proxied:
+            uri = self._call("read a run", self._client.get_run, run_id).info.artifact_uri or ""
+            folder = None
+            if uri.startswith("mlflow-artifacts:") and not self.address.startswith("http"):
+                if self._artifacts_from is None:
+                    raise ConnectorError(
+                        f"Run {run_id}'s files were logged through an MLflow tracking server "
+                        f"({uri}); give the folder where that server keeps them with "
+                        "--artifacts-from (its --artifacts-destination, ./mlartifacts by "
+                        "default), or import from the server itself (--from http://…)."
+                    )
+                inside = uri.split(":", 1)[1].lstrip("/")
+                if uri.startswith("mlflow-artifacts://"):  # with the server's host
+                    inside = inside.split("/", 1)[1] if "/" in inside else ""
+                folder = self._artifacts_from / inside
+            self._proxied[run_id] = folder
+        return self._proxied[run_id]
+
     def artifacts(self, run_id: str, path: str | None = None) -> Iterator[tuple[str, int]]:
         """(path, size) of every file the run logged."""
+        proxied = self._proxied_folder(run_id)
+        if proxied is not None:
+            if proxied.is_dir():
+                for file in sorted(p for p in proxied.rglob("*") if p.is_file()):
+                    yield file.relative_to(proxied).as_posix(), file.stat().st_size
+            return
         for item in self._call("list artifacts", self._client.list_artifacts, run_id, path):
             if item.is_dir:
                 yield from self.artifacts(run_id, item.path)
@@ -317,6 +350,12 @@ class MlflowSource(Connector):
                 yield item.path, int(item.file_size or 0)
 
     def download(self, run_id: str, path: str, folder: Path) -> Path:
+        proxied = self._proxied_folder(run_id)
+        if proxied is not None:
+            local = folder / path
+            local.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(proxied / path, local)
+            return local
         local = self._call(
             "download an artifact", self._client.download_artifacts, run_id, path, str(folder)
         )

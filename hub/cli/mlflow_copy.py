@@ -359,20 +359,22 @@ class Copier:
         points = [point for key in run.metric_keys for point in self.source.history(run.id, key)]
         self.target.log_batch(run_id, run.params, tags, points)
         self.summary.points += len(points)
-        self._artifacts(run_id, experiment_id, run)
+        copied = self._artifacts(run_id, experiment_id, run)
         if run.status in ("FINISHED", "FAILED", "KILLED"):
             self.target.finish(run_id, run.status, run.end_time)
         elif run.status != "RUNNING":
             self.summary.skipped[f"run status {run.status} (kept as running)"] += 1
-        if done:
+        if done and copied:  # a run whose files could not be read is finished by the next copy
             self.target.log_batch(run_id, {}, {DONE_TAG: "true"}, [])
 
-    def _artifacts(self, run_id: str, experiment_id: str, run: Run) -> None:
+    def _artifacts(self, run_id: str, experiment_id: str, run: Run) -> bool:
+        """Copy the run's files; False when they could not be read (said in the summary)."""
         try:
             files = list(self.source.artifacts(run.id))
         except ConnectorError as exc:
-            self.summary.skipped[f"artifacts of a run that could not be listed ({exc})"] += 1
-            return
+            why = str(exc).replace(run.id, "…")
+            self.summary.skipped[f"artifacts of a run that could not be read: {why}"] += 1
+            return False
         with tempfile.TemporaryDirectory() as folder:
             for path, _ in files:
                 local = self.source.download(run.id, path, Path(folder))
@@ -380,6 +382,7 @@ class Copier:
                 self.summary.artifacts += 1
                 self.summary.artifact_bytes += local.stat().st_size
                 local.unlink()
+        return True
 
     def _model(self, model: Model) -> None:
         name = self._name(model.name, ".")

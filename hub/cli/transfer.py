@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -63,10 +64,19 @@ def import_mlflow(
             "README)."
         ),
     ] = None,
+    artifacts_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--artifacts-from",
+            help="For a SQLite or PostgreSQL store whose runs logged files through an MLflow "
+            "server (mlflow-artifacts:/ URIs): the folder where that server keeps them (its "
+            "--artifacts-destination, ./mlartifacts by default).",
+        ),
+    ] = None,
 ) -> None:
     """Copy experiments, runs (params, tags, full metric histories, artifacts) and registered
     models from MLflow, through the running hub. Run it again to resume: what is done is
-    skipped."""
+    skipped, and what could not be read before is tried again."""
     from connectors.base import ConnectorError
     from connectors.mlflow import MlflowSource, quiet
     from hub.cli.mlflow_copy import Copier, HubTarget, safe_source
@@ -74,7 +84,7 @@ def import_mlflow(
     quiet()
     settings = read_settings()
     try:
-        reader = MlflowSource(source)
+        reader = MlflowSource(source, artifacts_from)
         reader.check()
     except ConnectorError as exc:
         fail(exc.message)

@@ -424,3 +424,47 @@ def test_an_older_postgresql_store_is_refused_and_left_as_it_was(
         stored = connection.execute(sqlalchemy.text("SELECT version_num FROM alembic_version"))
         assert stored.scalar() == older
     engine.dispose()
+
+
+@pytest.mark.slow
+def test_files_a_tracking_server_proxied_are_copied_from_its_folder_given_with_artifacts_from(
+    hub_server: LiveHub, tmp_path: Path
+) -> None:
+    from mlflow import MlflowClient
+
+    from bench.servers import start_mlflow
+
+    server = start_mlflow(tmp_path / "team-server", proxied=True)
+    try:
+        server.wait_healthy()
+        client = MlflowClient(tracking_uri=server.url)
+        run = client.create_run(client.create_experiment("served"), run_name="with-files")
+        notes = tmp_path / "notes.txt"
+        notes.write_text("kept by the server\n")
+        client.log_artifact(run.info.run_id, str(notes), "docs")
+        client.set_terminated(run.info.run_id)
+        assert run.info.artifact_uri.startswith("mlflow-artifacts:")
+    finally:
+        server.stop()
+    store = f"sqlite:///{tmp_path / 'team-server' / 'mlflow' / 'mlflow.db'}"
+    folder = tmp_path / "team-server" / "mlflow" / "mlartifacts"
+
+    without = salon_import(hub_server, store, "--project", "vision")
+    out, err = without.communicate(timeout=300)
+    assert without.returncode == 0, err
+    assert "artifacts: 0 files" in out and "--artifacts-from" in out
+    (copied,) = hub_runs(hub_server, "vision/served")
+    assert "salon.copy.complete" not in tags_of(copied), "a run without its files counts as done"
+
+    again = salon_import(hub_server, store, "--project", "vision", "--artifacts-from", str(folder))
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    assert "artifacts: 1 files" in out, out
+    (copied,) = hub_runs(hub_server, "vision/served")
+    assert tags_of(copied)["salon.copy.complete"] == "true"
+    file = httpx.get(
+        f"{hub_server.url}/api/2.0/mlflow-artifacts/artifacts/x/{copied['info']['run_id']}"
+        "/artifacts/docs/notes.txt",
+        headers={"Authorization": f"Bearer {hub_server.token}"},
+    )
+    assert file.content == b"kept by the server\n"
