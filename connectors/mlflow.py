@@ -36,6 +36,7 @@ RUN_TAG = "salon.copy.source_run_id"
 DONE_TAG = "salon.copy.complete"
 SOURCE_TAG = "salon.copy.source"
 VERSION_TAG = "salon.copy.source_version"
+MODEL_TAG = "salon.copy.source_model_id"  # on a copied logged model
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -75,6 +76,21 @@ class Version:
     description: str
     tags: dict[str, str]
     aliases: tuple[str, ...]
+    model_id: str | None = None  # the MLflow 3 logged model it was registered from
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LoggedModel:
+    """An MLflow 3 logged model: its files are at ``location``."""
+
+    id: str
+    experiment_id: str
+    name: str
+    run_id: str | None
+    model_type: str
+    params: dict[str, str]
+    tags: dict[str, str]
+    location: str
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -398,7 +414,79 @@ class MlflowSource(Connector):
                 v.description or "",
                 dict(v.tags),
                 tuple(sorted(by_version.get(str(v.version), []))),
+                getattr(v, "model_id", None) or None,
             )
+
+    def logged_models(self, experiment_id: str) -> Iterator[LoggedModel]:
+        """The experiment's logged models that finished uploading, oldest first."""
+        token = None
+        while True:
+            page = self._call(
+                "list logged models",
+                self._client.search_logged_models,
+                [experiment_id],
+                max_results=100,
+                page_token=token,
+            )
+            for m in page:
+                if str(m.status) not in ("READY", "LoggedModelStatus.READY", "LOGGED_MODEL_READY"):
+                    continue
+                yield LoggedModel(
+                    m.model_id,
+                    str(m.experiment_id),
+                    m.name,
+                    m.source_run_id or None,
+                    m.model_type or "",
+                    dict(m.params or {}),
+                    dict(m.tags or {}),
+                    m.artifact_location,
+                )
+            token = page.token
+            if not token:
+                return
+
+    def _repository(self, location: str) -> tuple[Any, Path | None]:
+        """MLflow's repository of files at ``location``, or the local folder of proxied ones
+        (``mlflow-artifacts:/``) read from ``artifacts_from`` when the store is read directly."""
+        if location.startswith("mlflow-artifacts:") and not self.address.startswith("http"):
+            if self._artifacts_from is None:
+                raise ConnectorError(
+                    f"Files at {location} were logged through an MLflow tracking server; give "
+                    "the folder where it keeps them with --artifacts-from."
+                )
+            inside = location.split(":", 1)[1].lstrip("/")
+            if location.startswith("mlflow-artifacts://"):
+                inside = inside.split("/", 1)[1] if "/" in inside else ""
+            return None, self._artifacts_from / inside
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+        return self._call("open model files", get_artifact_repository, location), None
+
+    def model_files(self, model: LoggedModel, path: str | None = None) -> Iterator[str]:
+        """The paths of the logged model's files."""
+        repository, folder = self._repository(model.location)
+        if folder is not None:
+            if folder.is_dir():
+                yield from sorted(
+                    p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()
+                )
+            return
+        for item in self._call("list model files", repository.list_artifacts, path):
+            if item.is_dir:
+                yield from self.model_files(model, item.path)
+            else:
+                yield item.path
+
+    def download_model_file(self, model: LoggedModel, path: str, folder: Path) -> Path:
+        repository, local_folder = self._repository(model.location)
+        local = folder / path
+        local.parent.mkdir(parents=True, exist_ok=True)
+        if local_folder is not None:
+            shutil.copyfile(local_folder / path, local)
+            return local
+        return Path(
+            self._call("download a model file", repository.download_artifacts, path, str(folder))
+        )
 
 
 class MlflowTarget:
@@ -501,7 +589,13 @@ class MlflowTarget:
         return {v.tags[VERSION_TAG]: str(v.version) for v in found if VERSION_TAG in v.tags}
 
     def create_version(
-        self, name: str, source: str, run_id: str, description: str, tags: dict[str, str]
+        self,
+        name: str,
+        source: str,
+        run_id: str,
+        description: str,
+        tags: dict[str, str],
+        model_id: str | None = None,
     ) -> str:
         # MLflow resolves a runs:/ source through the process's tracking URI (by default a
         # mlflow.db in the working directory); here the run is the target's.
@@ -516,6 +610,7 @@ class MlflowTarget:
                 run_id,
                 tags=tags,
                 description=description,
+                model_id=model_id,
             )
         finally:
             if before is None:
@@ -527,6 +622,70 @@ class MlflowTarget:
     def set_alias(self, name: str, alias: str, version: str) -> bool:
         self._call("set an alias", self._client.set_registered_model_alias, name, alias, version)
         return True
+
+    def copied_models(self, experiment_id: str) -> dict[str, tuple[str, bool]]:
+        """Source logged model id → (its copy's id, complete) in the experiment."""
+        found: dict[str, tuple[str, bool]] = {}
+        token = None
+        while True:
+            page = self._call(
+                "list logged models",
+                self._client.search_logged_models,
+                [experiment_id],
+                max_results=100,
+                page_token=token,
+            )
+            for m in page:
+                tags = dict(m.tags or {})
+                if MODEL_TAG in tags:
+                    found[tags[MODEL_TAG]] = (m.model_id, tags.get(DONE_TAG) == "true")
+            token = page.token
+            if not token:
+                return found
+
+    def create_logged_model(
+        self, experiment_id: str, model: LoggedModel, run_id: str | None
+    ) -> str:
+        made = self._call(
+            "create a logged model",
+            self._client.create_logged_model,
+            experiment_id,
+            name=model.name,
+            source_run_id=run_id,
+            tags={**model.tags, MODEL_TAG: model.id},
+            params=model.params or None,
+            model_type=model.model_type or None,
+        )
+        return str(made.model_id)
+
+    def upload_model_file(self, experiment_id: str, model_id: str, path: str, local: Path) -> None:
+        folder = path.rsplit("/", 1)[0] if "/" in path else None
+        named = local.with_name(path.rsplit("/", 1)[-1])
+        if named != local:
+            local.rename(named)
+        try:
+            self._call(
+                "store a model file", self._client.log_model_artifact, model_id, str(named), folder
+            )
+        finally:
+            if named != local:
+                named.rename(local)
+
+    def finish_logged_model(self, model_id: str) -> None:
+        from mlflow.entities import LoggedModelStatus
+
+        self._call(
+            "finish a logged model",
+            self._client.finalize_logged_model,
+            model_id,
+            LoggedModelStatus.READY,
+        )
+        self._call(
+            "mark a logged model copied",
+            self._client.set_logged_model_tags,
+            model_id,
+            {DONE_TAG: "true"},
+        )
 
 
 def quiet() -> None:

@@ -26,9 +26,11 @@ import httpx
 from connectors.base import ConnectorError
 from connectors.mlflow import (
     DONE_TAG,
+    MODEL_TAG,
     RUN_TAG,
     SOURCE_TAG,
     VERSION_TAG,
+    LoggedModel,
     MlflowSource,
     Model,
     Point,
@@ -57,9 +59,23 @@ class Target(Protocol):
     def create_model(self, name: str, description: str, tags: dict[str, str]) -> bool: ...
     def copied_versions(self, name: str) -> dict[str, str]: ...
     def create_version(
-        self, name: str, source: str, run_id: str, description: str, tags: dict[str, str]
+        self,
+        name: str,
+        source: str,
+        run_id: str,
+        description: str,
+        tags: dict[str, str],
+        model_id: str | None = None,
     ) -> str: ...
     def set_alias(self, name: str, alias: str, version: str) -> bool: ...
+    def copied_models(self, experiment_id: str) -> dict[str, tuple[str, bool]]: ...
+    def create_logged_model(
+        self, experiment_id: str, model: LoggedModel, run_id: str | None
+    ) -> str: ...
+    def upload_model_file(
+        self, experiment_id: str, model_id: str, path: str, local: Path
+    ) -> None: ...
+    def finish_logged_model(self, model_id: str) -> None: ...
 
 
 @dataclasses.dataclass
@@ -72,6 +88,8 @@ class Summary:
     points: int = 0
     artifacts: int = 0
     artifact_bytes: int = 0
+    logged_models: int = 0
+    logged_models_already_there: int = 0
     models: int = 0
     versions: int = 0
     versions_already_there: int = 0
@@ -83,6 +101,8 @@ class Summary:
             f"runs: {self.runs} copied, {self.runs_already_there} already there",
             f"metric points: {self.points:,}",
             f"artifacts: {self.artifacts} files, {self.artifact_bytes:,} bytes",
+            f"logged models: {self.logged_models} copied, "
+            f"{self.logged_models_already_there} already there",
             f"registered models: {self.models}, versions: {self.versions} copied, "
             f"{self.versions_already_there} already there",
         ]
@@ -238,7 +258,13 @@ class HubTarget:
         }
 
     def create_version(
-        self, name: str, source: str, run_id: str, description: str, tags: dict[str, str]
+        self,
+        name: str,
+        source: str,
+        run_id: str,
+        description: str,
+        tags: dict[str, str],
+        model_id: str | None = None,
     ) -> str:
         made = self.call(
             "POST",
@@ -249,9 +275,64 @@ class HubTarget:
                 "run_id": run_id,
                 "description": description,
                 "tags": _pairs(tags),
+                **({"model_id": model_id} if model_id else {}),
             },
         )
         return str(made["model_version"]["version"])
+
+    def copied_models(self, experiment_id: str) -> dict[str, tuple[str, bool]]:
+        """Source logged model id → (its copy's id here, complete) in the experiment."""
+        found: dict[str, tuple[str, bool]] = {}
+        token = None
+        while True:
+            page = self.call(
+                "POST",
+                "mlflow/logged-models/search",
+                json={
+                    "experiment_ids": [experiment_id],
+                    "max_results": 1000,
+                    **({"page_token": token} if token else {}),
+                },
+            )
+            for model in page.get("models", []):
+                tags = {t["key"]: t["value"] for t in model["info"].get("tags", [])}
+                if MODEL_TAG in tags:
+                    found[tags[MODEL_TAG]] = (model["info"]["model_id"], DONE_TAG in tags)
+            token = page.get("next_page_token")
+            if not token:
+                return found
+
+    def create_logged_model(
+        self, experiment_id: str, model: LoggedModel, run_id: str | None
+    ) -> str:
+        made = self.call(
+            "POST",
+            "mlflow/logged-models",
+            json={
+                "experiment_id": experiment_id,
+                "name": model.name,
+                "model_type": model.model_type,
+                **({"source_run_id": run_id} if run_id else {}),
+                "params": _pairs(model.params),
+                "tags": _pairs({**model.tags, MODEL_TAG: model.id}),
+            },
+        )
+        return str(made["model"]["info"]["model_id"])
+
+    def upload_model_file(self, experiment_id: str, model_id: str, path: str, local: Path) -> None:
+        where = f"{experiment_id}/models/{model_id}/artifacts/{urllib.parse.quote(path)}"
+        with local.open("rb") as handle:
+            self.call("PUT", f"mlflow-artifacts/artifacts/{where}", content=handle)
+
+    def finish_logged_model(self, model_id: str) -> None:
+        self.call(
+            "PATCH", f"mlflow/logged-models/{model_id}", json={"status": "LOGGED_MODEL_READY"}
+        )
+        self.call(
+            "PATCH",
+            f"mlflow/logged-models/{model_id}/tags",
+            json={"tags": _pairs({DONE_TAG: "true"})},
+        )
 
     def set_alias(self, name: str, alias: str, version: str) -> bool:
         """Whether it moved (False: the model's promotion gate refused it)."""
@@ -271,11 +352,17 @@ def _pairs(values: dict[str, str]) -> list[dict[str, Any]]:
     return [{"key": k, "value": v} for k, v in values.items()]
 
 
-def moved_source(source: str, old_run: str, new_run: str) -> str:
+def moved_source(
+    source: str, old_run: str, new_run: str, models: dict[str, str] | None = None
+) -> str:
     """A model version's source, pointing at the copy of its run: ``runs:/<old>/model`` and
     the old run's artifact location (``…/<old>/artifacts/model``, as MLflow 2 wrote it) both
-    become ``runs:/<new>/model``, which MLflow resolves at the target. Other sources (an
-    object store path, MLflow 3's ``models:/m-…``) are kept as they are."""
+    become ``runs:/<new>/model``, which MLflow resolves at the target; MLflow 3's
+    ``models:/m-<old>`` becomes ``models:/<copy's id>`` (``models``: old id → copy's id).
+    Other sources (an object store path) are kept as they are."""
+    for old, new in (models or {}).items():
+        if source == f"models:/{old}" or source.startswith(f"models:/{old}/"):
+            return f"models:/{new}{source[len(f'models:/{old}') :]}"
     prefix = f"runs:/{old_run}/"
     if source.startswith(prefix):
         return f"runs:/{new_run}/{source[len(prefix) :]}"
@@ -283,6 +370,13 @@ def moved_source(source: str, old_run: str, new_run: str) -> str:
     if marker in source:
         return f"runs:/{new_run}/{source.split(marker, 1)[1]}"
     return source
+
+
+def logged_model_of(source: str) -> str:
+    """The logged model id a ``models:/m-…`` source names ("" for other sources)."""
+    if source.startswith("models:/m-"):
+        return source[len("models:/") :].split("/", 1)[0]
+    return ""
 
 
 class Copier:
@@ -299,6 +393,7 @@ class Copier:
         self.source, self.target, self.project, self.step = source, target, project, step
         self.summary = Summary()
         self.run_ids: dict[str, str] = {}  # source run id → run id at the target
+        self.model_ids: dict[str, str] = {}  # source logged model id → its copy's id
 
     def _name(self, name: str, separator: str) -> str:
         return name if self.project is None else f"{self.project}{separator}{name}"
@@ -317,7 +412,7 @@ class Copier:
 
     def run(self, plan: list[tuple[str, str, list[Run]]]) -> Summary:
         parents: list[tuple[str, str]] = []
-        for _, name, runs in plan:
+        for source_id, name, runs in plan:
             experiment_id = self.target.experiment(self._name(name, "/"))
             self.summary.experiments += 1
             done = self.target.copied(experiment_id)
@@ -336,6 +431,7 @@ class Copier:
                     parents.append((run_id, str(parent)))
                 self._fill(run_id, experiment_id, run, done=not waits)
                 self.summary.runs += 1
+            self._logged_models(source_id, experiment_id)
         for run_id, parent in parents:  # runs that started before their parent
             tags = {"mlflow.parentRunId": self.run_ids.get(parent, parent), DONE_TAG: "true"}
             self.target.log_batch(run_id, {}, tags, [])
@@ -384,6 +480,45 @@ class Copier:
                 local.unlink()
         return True
 
+    def _logged_models(self, source_experiment: str, experiment_id: str) -> None:
+        """The experiment's logged models with their files, after its runs (a model names the
+        run that wrote it); marked complete last, so an interrupted one is finished later."""
+        try:
+            models = list(self.source.logged_models(source_experiment))
+        except ConnectorError as exc:
+            self.summary.skipped[f"logged models that could not be listed ({exc})"] += 1
+            return
+        if not models:
+            return
+        done = self.target.copied_models(experiment_id)
+        for model in models:
+            before = done.get(model.id)
+            if before is not None and before[1]:
+                self.model_ids[model.id] = before[0]
+                self.summary.logged_models_already_there += 1
+                continue
+            run_id = self.run_ids.get(model.run_id) if model.run_id else None
+            model_id = (
+                before[0]
+                if before
+                else self.target.create_logged_model(experiment_id, model, run_id)
+            )
+            self.model_ids[model.id] = model_id
+            try:
+                with tempfile.TemporaryDirectory() as folder:
+                    for path in self.source.model_files(model):
+                        local = self.source.download_model_file(model, path, Path(folder))
+                        self.target.upload_model_file(experiment_id, model_id, path, local)
+                        self.summary.artifacts += 1
+                        self.summary.artifact_bytes += local.stat().st_size
+                        local.unlink()
+            except ConnectorError as exc:
+                why = str(exc).replace(model.id, "…")
+                self.summary.skipped[f"files of a logged model that could not be read: {why}"] += 1
+                continue
+            self.target.finish_logged_model(model_id)
+            self.summary.logged_models += 1
+
     def _model(self, model: Model) -> None:
         name = self._name(model.name, ".")
         self.summary.models += self.target.create_model(name, model.description, model.tags)
@@ -399,10 +534,11 @@ class Copier:
                 run_id = self.run_ids[version.run_id]
                 numbers[key] = self.target.create_version(
                     name,
-                    moved_source(version.source, version.run_id, run_id),
+                    moved_source(version.source, version.run_id, run_id, self.model_ids),
                     run_id,
                     version.description,
                     {**version.tags, VERSION_TAG: key},
+                    self.model_ids.get(version.model_id or logged_model_of(version.source)),
                 )
                 self.summary.versions += 1
             for alias in version.aliases:

@@ -468,3 +468,85 @@ def test_files_a_tracking_server_proxied_are_copied_from_its_folder_given_with_a
         headers={"Authorization": f"Bearer {hub_server.token}"},
     )
     assert file.content == b"kept by the server\n"
+
+
+LOG_MODEL = """
+import mlflow
+from sklearn.linear_model import LogisticRegression
+
+mlflow.set_experiment("detector")
+with mlflow.start_run(run_name="fit"):
+    model = LogisticRegression().fit([[0.0, 0.0], [1.0, 1.0], [0.1, 0.0], [0.9, 1.0]], [0, 1, 0, 1])
+    info = mlflow.sklearn.log_model(
+        model,
+        name="model",
+        registered_model_name="detector",
+        serialization_format="cloudpickle",
+        pip_requirements=["scikit-learn"],
+    )
+    mlflow.log_metric("accuracy", 1.0, model_id=info.model_id)
+print(info.model_id)
+"""
+
+
+def predicts(url: str, token: str | None, uri: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MLFLOW_TRACKING_URI": url}
+    env.pop("MLFLOW_TRACKING_TOKEN", None)
+    if token:
+        env["MLFLOW_TRACKING_TOKEN"] = token
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import mlflow; model = mlflow.pyfunc.load_model({uri!r}); "
+            "print(list(model.predict([[1.0, 1.0], [0.0, 0.0]])))",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+@pytest.mark.slow
+def test_logged_models_are_imported_and_every_models_uri_loads_from_salon(
+    hub_server: LiveHub, tmp_path: Path
+) -> None:
+    from bench.servers import start_mlflow
+
+    server = start_mlflow(tmp_path / "team-server", proxied=True)
+    try:
+        server.wait_healthy()
+        env = {**os.environ, "MLFLOW_TRACKING_URI": server.url}
+        env.pop("MLFLOW_TRACKING_TOKEN", None)
+        logged = subprocess.run(
+            [sys.executable, "-c", LOG_MODEL],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
+        assert logged.returncode == 0, logged.stderr[-3000:]
+        old_id = logged.stdout.strip().splitlines()[-1]
+        done = salon_import(hub_server, server.url, "--project", "imported")
+        out, err = done.communicate(timeout=300)
+        assert done.returncode == 0, err
+    finally:
+        server.stop()
+    assert "logged models: 1 copied" in out and "versions: 1 copied" in out, out
+    headers = {"Authorization": f"Bearer {hub_server.token}"}
+    version = httpx.get(
+        f"{hub_server.url}{API}/model-versions/get",
+        headers=headers,
+        params={"name": "imported.detector", "version": "1"},
+    ).json()["model_version"]
+    new_id = version["model_id"]
+
+    assert new_id and new_id != old_id and version["source"] == f"models:/{new_id}", version
+    copied = httpx.get(f"{hub_server.url}{API}/logged-models/{new_id}", headers=headers).json()
+    assert copied["model"]["info"]["status"] == "LOGGED_MODEL_READY"
+    for uri in ("models:/imported.detector/1", f"models:/{new_id}"):
+        loads = predicts(hub_server.url, hub_server.token, uri)
+        assert loads.returncode == 0, (uri, loads.stderr[-3000:])
+        assert loads.stdout.strip() == "[np.int64(1), np.int64(0)]"
