@@ -228,6 +228,24 @@ def _called(address: str, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise ConnectorError(f"MLflow at {_shown(address)} failed to {what}: {exc}") from exc
 
 
+def _logged_models(call: Any, client: Any, experiment_id: str) -> Iterator[Any]:
+    """Every logged model of the experiment, a page at a time (``call``: the connector's
+    way of calling MLflow, saying what failed)."""
+    token = None
+    while True:
+        page = call(
+            "list logged models",
+            client.search_logged_models,
+            [experiment_id],
+            max_results=100,
+            page_token=token,
+        )
+        yield from page
+        token = page.token
+        if not token:
+            return
+
+
 class MlflowSource(Connector):
     """Read-only access to one MLflow installation."""
 
@@ -418,32 +436,20 @@ class MlflowSource(Connector):
             )
 
     def logged_models(self, experiment_id: str) -> Iterator[LoggedModel]:
-        """The experiment's logged models that finished uploading, oldest first."""
-        token = None
-        while True:
-            page = self._call(
-                "list logged models",
-                self._client.search_logged_models,
-                [experiment_id],
-                max_results=100,
-                page_token=token,
+        """The experiment's logged models that finished uploading."""
+        for m in _logged_models(self._call, self._client, experiment_id):
+            if str(m.status) not in ("READY", "LoggedModelStatus.READY", "LOGGED_MODEL_READY"):
+                continue
+            yield LoggedModel(
+                m.model_id,
+                str(m.experiment_id),
+                m.name,
+                m.source_run_id or None,
+                m.model_type or "",
+                dict(m.params or {}),
+                dict(m.tags or {}),
+                m.artifact_location,
             )
-            for m in page:
-                if str(m.status) not in ("READY", "LoggedModelStatus.READY", "LOGGED_MODEL_READY"):
-                    continue
-                yield LoggedModel(
-                    m.model_id,
-                    str(m.experiment_id),
-                    m.name,
-                    m.source_run_id or None,
-                    m.model_type or "",
-                    dict(m.params or {}),
-                    dict(m.tags or {}),
-                    m.artifact_location,
-                )
-            token = page.token
-            if not token:
-                return
 
     def _repository(self, location: str) -> tuple[Any, Path | None]:
         """MLflow's repository of files at ``location``, or the local folder of proxied ones
@@ -626,22 +632,11 @@ class MlflowTarget:
     def copied_models(self, experiment_id: str) -> dict[str, tuple[str, bool]]:
         """Source logged model id → (its copy's id, complete) in the experiment."""
         found: dict[str, tuple[str, bool]] = {}
-        token = None
-        while True:
-            page = self._call(
-                "list logged models",
-                self._client.search_logged_models,
-                [experiment_id],
-                max_results=100,
-                page_token=token,
-            )
-            for m in page:
-                tags = dict(m.tags or {})
-                if MODEL_TAG in tags:
-                    found[tags[MODEL_TAG]] = (m.model_id, tags.get(DONE_TAG) == "true")
-            token = page.token
-            if not token:
-                return found
+        for m in _logged_models(self._call, self._client, experiment_id):
+            tags = dict(m.tags or {})
+            if MODEL_TAG in tags:
+                found[tags[MODEL_TAG]] = (m.model_id, tags.get(DONE_TAG) == "true")
+        return found
 
     def create_logged_model(
         self, experiment_id: str, model: LoggedModel, run_id: str | None
