@@ -620,3 +620,15 @@ def test_who_may_rename_tag_and_move_stages(
         if e.action.startswith(("experiment.", "model.rename"))
     ]
     assert {"experiment.set_tags", "model.rename"} <= set(events)
+
+
+def test_a_registered_model_is_the_first_thing_made_on_a_fresh_hub(
+    hub_server: LiveHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its project (the MLflow project, for a name without one) is made with it, as an
+    experiment's is."""
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", hub_server.token)
+    client = MlflowClient(tracking_uri=hub_server.url)
+    made = client.create_registered_model("first", tags={"team": "cv"})
+    assert made.name == "first" and made.tags == {"team": "cv"}
+    assert [m.name for m in client.search_registered_models("tags.team = 'cv'")] == ["first"]

@@ -422,3 +422,26 @@ def test_deleted_runs_and_experiments_read_as_in_mlflow(sides: tuple[Side, Side]
 
     found = same(sides, deleted)
     assert found[0] == [["kept"], ["gone"], ["gone", "kept"]] and found[1] == "deleted"
+
+
+def test_searching_registered_models_by_name_and_tags_in_order(sides: tuple[Side, Side]) -> None:
+    prefix = unique("models")
+
+    def search(client: MlflowClient) -> Any:
+        for index, team in enumerate(("cv", "nlp", "cv")):
+            client.create_registered_model(f"{prefix}-{index}", tags={"team": team})
+
+        def names(filter_string: str, order_by: list[str] | None = None) -> list[str]:
+            found = client.search_registered_models(filter_string, order_by=order_by)
+            return [m.name.removeprefix(prefix) for m in found]
+
+        like = f"name LIKE '{prefix}-%'"
+        return [
+            names(like),
+            names(f"{like} AND tags.team = 'cv'"),
+            names(f"name ILIKE '{prefix.upper()}-1'"),
+            names(like, order_by=["name DESC"]),
+        ]
+
+    found = same(sides, search)
+    assert found[1] == ["-0", "-2"] and found[3] == ["-2", "-1", "-0"]

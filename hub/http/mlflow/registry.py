@@ -31,7 +31,7 @@ from hub.services.policy.permissions import WRITE
 from hub.services.policy.principal import Principal
 from hub.services.registry import model_tags, model_views, models, promotion, registration
 from hub.services.registry.models import FoundModel
-from hub.services.tracking import logged_models, mlflow_names, runs
+from hub.services.tracking import logged_models, mlflow_names, projects, runs
 from hub.services.tracking.mlflow_names import Name
 from hub.settings import Settings
 
@@ -128,6 +128,9 @@ async def _model_fields(request: Request, found: FoundModel) -> Fields:
 async def create_model(request: Request, fields: Fields) -> Fields:
     store, settings, principal = parts(request)
     wanted = await _name(store, settings, principal, fields)
+    # As experiments do: the project is made first when the caller may make projects (the
+    # MLflow project, on a fresh hub, for a model named without one).
+    await projects.ensure_project(store, principal, wanted.project)
     await registration.create_model(
         store, principal, wanted.project, wanted.name, optional_text(fields, "description") or ""
     )
@@ -220,48 +223,41 @@ def _clauses(filter_text: str | None) -> tuple[list[str], bool]:
     return clauses, False
 
 
-_NAME_FILTER = re.compile(r"^\s*name\s+(=|like|ilike)\s*(['\"])(.*)\2\s*$", re.IGNORECASE)
-
-
-def _name_matcher(filter_text: str | None) -> re.Pattern[str] | None:
-    """``name = 'x'``, ``name LIKE '%x%'`` or ``name ILIKE …`` as a regular expression."""
-    if not filter_text:
-        return None
-    match = _NAME_FILTER.match(filter_text)
-    if match is None:
-        raise InvalidInput(
-            "Salon searches registered models by name only: name = 'x' or name LIKE '%x%'.",
-            field="filter",
-        )
-    op, value = match.group(1).lower(), match.group(3)
-    if op == "=":
-        return re.compile(re.escape(value) + r"\Z")
-    pattern = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in value)
-    return re.compile(pattern + r"\Z", re.IGNORECASE if op == "ilike" else 0)
+_MODEL_ORDER = ("name", "last_updated_timestamp", "timestamp")
 
 
 async def search_models(request: Request, fields: Fields) -> Fields:
-    store, settings, principal = parts(request)
+    """MLflow's filter over the name and tags (``name LIKE 'vision.%' AND tags.team = 'cv'``)
+    and its order (by name unless ``order_by`` says otherwise)."""
+    store, _, principal = parts(request)
     clauses, prompts = _clauses(optional_text(fields, "filter"))
     if prompts:
         return {"registered_models": []}
-    matcher = _name_matcher(" and ".join(clauses))
+    test = view_filter(" AND ".join(clauses), ("name",))
     limit = whole(fields, "max_results", 100)
     if not 1 <= limit <= MAX_RESULTS:
         raise InvalidInput(f"max_results must be between 1 and {MAX_RESULTS}.")
     offset = offset_of(fields)
-    home = await mlflow_names.home_project(store, settings, principal)
-    every = [
-        held
-        for held in await mlflow_names.every_model(store, principal)
-        if matcher is None
-        or matcher.match(mlflow_names.joined_model(held.project, held.model.name, home))
-    ]
-    found = [await _model_fields(request, held) for held in every[offset : offset + limit]]
-    answer: Fields = {"registered_models": found}
-    if offset + limit < len(every):
-        answer["next_page_token"] = str(offset + limit)
-    return answer
+    shown: dict[int, Fields] = {}
+    views = []
+    for held in await mlflow_names.every_model(store, principal):
+        answer = await _model_fields(request, held)
+        view = View(
+            {
+                "name": answer["name"],
+                "last_updated_timestamp": answer["last_updated_timestamp"],
+                "timestamp": answer["last_updated_timestamp"],
+            },
+            {t["key"]: t["value"] for t in answer["tags"]},
+        )
+        if test(view):
+            shown[id(view)] = answer
+            views.append(view)
+    ordered = view_order(listed(fields, "order_by"), [], ["name ASC"], views, _MODEL_ORDER)
+    result: Fields = {"registered_models": [shown[id(v)] for v in ordered[offset : offset + limit]]}
+    if offset + limit < len(ordered):
+        result["next_page_token"] = str(offset + limit)
+    return result
 
 
 # Aliases ---------------------------------------------------------------------------------
