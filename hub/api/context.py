@@ -10,7 +10,7 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from hub.auth.keys import KeyRing
-from hub.domain.tracking import MetricSeries, RunRecord
+from hub.domain.tracking import ExperimentRecord, MetricSeries, RunRecord
 from hub.errors import Unauthenticated
 from hub.services.collaboration.live import Live
 from hub.services.identity.authentication import Authenticator
@@ -36,6 +36,10 @@ class Loaders:
         async def run_counts(keys: list[str]) -> list[int]:
             found = await projects.run_counts(store, keys)
             return [found.get(key, 0) for key in keys]
+
+        async def experiment_tags(keys: list[ExperimentRecord]) -> list[list[tuple[str, str]]]:
+            found = await projects.experiment_tags(store, keys)
+            return [found.get(experiment.id, []) for experiment in keys]
 
         async def series(keys: list[SeriesKey]) -> list[list[MetricSeries]]:
             if principal is None:
@@ -78,6 +82,7 @@ class Loaders:
         self.run_counts = DataLoader(run_counts)
         self.series = DataLoader(series)
         self.run_data = DataLoader(run_data, cache_key_fn=lambda run: run.id)
+        self.experiment_tags = DataLoader(experiment_tags, cache_key_fn=lambda e: e.id)
 
 
 @dataclasses.dataclass

@@ -15,7 +15,7 @@ from hub.services.tracking import metrics, projects, runs
 
 if TYPE_CHECKING:
     from hub.api.people import MemberType
-    from hub.api.runs import RunType
+    from hub.api.runs import KeyValueType, RunType
 
 
 @strawberry.type(name="Experiment", description="A named group of runs inside a project.")
@@ -26,6 +26,7 @@ class ExperimentType:
     created_at: datetime = strawberry.field(description="When it was created (UTC).")
     created_by: str = strawberry.field(description="Who created it.")
     project_id: strawberry.Private[str]
+    record: strawberry.Private[ExperimentRecord]
 
     @classmethod
     def of(cls, record: ExperimentRecord) -> ExperimentType:
@@ -36,7 +37,17 @@ class ExperimentType:
             created_at=record.created_at,
             created_by=record.created_by,
             project_id=record.project_id,
+            record=record,
         )
+
+    @strawberry.field(description="Its tags, by key (MLflow's experiment tags).")
+    async def tags(
+        self, info: Info
+    ) -> list[Annotated[KeyValueType, strawberry.lazy("hub.api.runs")]]:
+        from hub.api.runs import KeyValueType
+
+        found = await info.context.loaders.experiment_tags.load(self.record)
+        return [KeyValueType(key=key, value=value) for key, value in found]
 
 
 @strawberry.type(name="Project", description="A team's home for experiments and their runs.")

@@ -359,6 +359,13 @@ class RunMutations:
             info, runs.set_tags(ctx.store, ctx.principal, run_id, _pairs(tags))
         )
 
+    @strawberry.mutation(
+        description="Give the run another name (editors); names need not be unique."
+    )
+    async def rename_run(self, info: Info, run_id: strawberry.ID, name: str) -> RunResult:
+        ctx = info.context
+        return await _run_result(info, runs.rename_run(ctx.store, ctx.principal, run_id, name))
+
     @strawberry.mutation(description="Replace the run's notes (Markdown).")
     async def set_run_notes(self, info: Info, run_id: strawberry.ID, notes: str) -> RunResult:
         ctx = info.context

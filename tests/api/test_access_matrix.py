@@ -413,6 +413,14 @@ RULES: dict[str, Callable[[World, str], tuple[Rule, dict[str, Any]]]] = {
         ),
         {"id": w.alpha_run},
     ),
+    "renameRun": lambda w, c: (
+        Rule(
+            "editor",
+            'mutation($id: ID!) { renameRun(runId: $id, name: "renamed") '
+            "{ __typename ... on Error { message } } }",
+        ),
+        {"id": w.alpha_run},
+    ),
     "setRunNotes": lambda w, c: (
         Rule(
             "editor",

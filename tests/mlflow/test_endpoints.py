@@ -632,3 +632,35 @@ def test_a_registered_model_is_the_first_thing_made_on_a_fresh_hub(
     made = client.create_registered_model("first", tags={"team": "cv"})
     assert made.name == "first" and made.tags == {"team": "cv"}
     assert [m.name for m in client.search_registered_models("tags.team = 'cv'")] == ["first"]
+
+
+def test_experiment_tags_and_renamed_runs_show_in_graphql(
+    hub_server: LiveHub, team: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", team["ana"])
+    client = MlflowClient(tracking_uri=hub_server.url)
+    experiment = client.create_experiment("vision/tagged", tags={"team": "cv"})
+    run = client.create_run(experiment, run_name="before")
+    renamed = graphql_call(
+        hub_server.url,
+        team["ana"],
+        'mutation($id: ID!) { renameRun(runId: $id, name: "after") { __typename '
+        "... on Run { name } ... on Error { message } } }",
+        {"id": run.info.run_id},
+    )["data"]["renameRun"]
+    assert renamed == {"__typename": "Run", "name": "after"}
+    assert client.get_run(run.info.run_id).info.run_name == "after"
+    empty = graphql_call(
+        hub_server.url,
+        team["ana"],
+        'mutation($id: ID!) { renameRun(runId: $id, name: "  ") { __typename '
+        "... on Error { message } } }",
+        {"id": run.info.run_id},
+    )["data"]["renameRun"]
+    assert empty["__typename"] == "ValidationError" and "must not be empty" in empty["message"]
+    found = graphql_call(
+        hub_server.url,
+        team["vic"],
+        '{ project(name: "vision") { experiments { name tags { key value } } } }',
+    )["data"]["project"]["experiments"]
+    assert {"name": "tagged", "tags": [{"key": "team", "value": "cv"}]} in found
