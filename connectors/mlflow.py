@@ -80,6 +80,17 @@ class Version:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class RunCounts:
+    """What one run holds, to compare a copy with its source."""
+
+    params: int
+    tags: frozenset[str]  # tag keys
+    points: int
+    files: int
+    file_bytes: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class LoggedModel:
     """An MLflow 3 logged model: its files are at ``location``."""
 
@@ -628,6 +639,32 @@ class MlflowTarget:
     def set_alias(self, name: str, alias: str, version: str) -> bool:
         self._call("set an alias", self._client.set_registered_model_alias, name, alias, version)
         return True
+
+    def read_back(self, run_ids: list[str]) -> dict[str, RunCounts]:
+        """What each copied run holds here (runs not found are left out)."""
+        found = {}
+        for run_id in run_ids:
+            run = self._call("read a run", self._client.get_run, run_id)
+            points = sum(
+                len(self._call("read a history", self._client.get_metric_history, run_id, key))
+                for key in run.data.metrics
+            )
+            files = list(self._files(run_id, None))
+            found[run_id] = RunCounts(
+                len(run.data.params),
+                frozenset(run.data.tags),
+                points,
+                len(files),
+                sum(files),
+            )
+        return found
+
+    def _files(self, run_id: str, path: str | None) -> Iterator[int]:
+        for item in self._call("list artifacts", self._client.list_artifacts, run_id, path):
+            if item.is_dir:
+                yield from self._files(run_id, item.path)
+            else:
+                yield int(item.file_size or 0)
 
     def copied_models(self, experiment_id: str) -> dict[str, tuple[str, bool]]:
         """Source logged model id → (its copy's id, complete) in the experiment."""

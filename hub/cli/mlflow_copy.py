@@ -14,6 +14,7 @@ the same values, points already there are skipped, artifacts are overwritten.
 from __future__ import annotations
 
 import dataclasses
+import json
 import tempfile
 import urllib.parse
 from collections import Counter
@@ -35,6 +36,7 @@ from connectors.mlflow import (
     Model,
     Point,
     Run,
+    RunCounts,
     double,
 )
 
@@ -76,6 +78,7 @@ class Target(Protocol):
         self, experiment_id: str, model_id: str, path: str, local: Path
     ) -> None: ...
     def finish_logged_model(self, model_id: str) -> None: ...
+    def read_back(self, run_ids: list[str]) -> dict[str, RunCounts]: ...
 
 
 @dataclasses.dataclass
@@ -94,6 +97,7 @@ class Summary:
     versions: int = 0
     versions_already_there: int = 0
     skipped: Counter[str] = dataclasses.field(default_factory=Counter)
+    fidelity: list[tuple[str, int, int]] = dataclasses.field(default_factory=list)
 
     def lines(self) -> list[str]:
         found = [
@@ -109,6 +113,12 @@ class Summary:
         if self.skipped:
             found.append("skipped:")
             found += [f"  {count}: {why}" for why, count in sorted(self.skipped.items())]
+        if self.fidelity:
+            found.append("read back from the copy (what this run copied):")
+            found.append(f"  {'':<22}{'source':>14}{'copy':>14}")
+            for what, source, copy in self.fidelity:
+                mark = "" if source == copy else "   <- differs"
+                found.append(f"  {what:<22}{source:>14,}{copy:>14,}{mark}")
         return found
 
 
@@ -125,6 +135,7 @@ class HubTarget:
     """The hub's MLflow endpoints, written to with a Salon token (import)."""
 
     def __init__(self, url: str, token: str) -> None:
+        self.graphql_url = url.rstrip("/") + "/graphql"
         self.http = httpx.Client(
             base_url=url.rstrip("/") + "/api/2.0",
             headers={"Authorization": f"Bearer {token}"},
@@ -280,6 +291,32 @@ class HubTarget:
         )
         return str(made["model_version"]["version"])
 
+    def read_back(self, run_ids: list[str]) -> dict[str, RunCounts]:
+        """What each copied run holds on the hub, a hundred runs per GraphQL request."""
+        fields = "params { key } tags { key } metrics { pointCount } artifacts { size }"
+        found: dict[str, RunCounts] = {}
+        for start in range(0, len(run_ids), SMALL_BATCH):
+            chunk = run_ids[start : start + SMALL_BATCH]
+            query = " ".join(
+                f"r{index}: run(id: {json.dumps(run_id)}) {{ ... on Run {{ {fields} }} }}"
+                for index, run_id in enumerate(chunk)
+            )
+            answer = self.http.post(self.graphql_url, json={"query": f"{{ {query} }}"})
+            if answer.status_code != 200 or answer.json().get("errors"):
+                raise CopyFailed(f"Reading the copied runs back failed: {answer.text[:300]}")
+            data = answer.json()["data"]
+            for index, run_id in enumerate(chunk):
+                run = data.get(f"r{index}")
+                if run:
+                    found[run_id] = RunCounts(
+                        len(run["params"]),
+                        frozenset(t["key"] for t in run["tags"]),
+                        sum(m["pointCount"] for m in run["metrics"]),
+                        len(run["artifacts"]),
+                        sum(a["size"] for a in run["artifacts"]),
+                    )
+        return found
+
     def copied_models(self, experiment_id: str) -> dict[str, tuple[str, bool]]:
         """Source logged model id → (its copy's id here, complete) in the experiment."""
         found: dict[str, tuple[str, bool]] = {}
@@ -394,6 +431,7 @@ class Copier:
         self.summary = Summary()
         self.run_ids: dict[str, str] = {}  # source run id → run id at the target
         self.model_ids: dict[str, str] = {}  # source logged model id → its copy's id
+        self.expected: dict[str, RunCounts] = {}  # copied run id here → what its source held
 
     def _name(self, name: str, separator: str) -> str:
         return name if self.project is None else f"{self.project}{separator}{name}"
@@ -437,7 +475,34 @@ class Copier:
             self.target.log_batch(run_id, {}, tags, [])
         for model in self.source.models():
             self._model(model)
+        self.summary.fidelity = self._read_back()
         return self.summary
+
+    def _read_back(self) -> list[tuple[str, int, int]]:
+        """The runs this copy wrote, read back from the target and compared with what their
+        sources held: params, tags (the source's keys found on the copy), metric points,
+        files and bytes."""
+        if not self.expected:
+            return []
+        got = self.target.read_back(list(self.expected))
+        empty = RunCounts(0, frozenset(), 0, 0, 0)
+        pairs = [(want, got.get(run_id, empty)) for run_id, want in self.expected.items()]
+        return [
+            ("runs", len(self.expected), len(got)),
+            ("params", sum(w.params for w, _ in pairs), sum(g.params for _, g in pairs)),
+            (
+                "tags",
+                sum(len(w.tags) for w, _ in pairs),
+                sum(len(w.tags & g.tags) for w, g in pairs),
+            ),
+            ("metric points", sum(w.points for w, _ in pairs), sum(g.points for _, g in pairs)),
+            ("artifact files", sum(w.files for w, _ in pairs), sum(g.files for _, g in pairs)),
+            (
+                "artifact bytes",
+                sum(w.file_bytes for w, _ in pairs),
+                sum(g.file_bytes for _, g in pairs),
+            ),
+        ]
 
     def _create(self, experiment_id: str, run: Run) -> str:
         tags = {k: v for k, v in run.tags.items() if k != "mlflow.parentRunId"}
@@ -455,7 +520,10 @@ class Copier:
         points = [point for key in run.metric_keys for point in self.source.history(run.id, key)]
         self.target.log_batch(run_id, run.params, tags, points)
         self.summary.points += len(points)
-        copied = self._artifacts(run_id, experiment_id, run)
+        copied, files, size = self._artifacts(run_id, experiment_id, run)
+        self.expected[run_id] = RunCounts(
+            len(run.params), frozenset(run.tags), len(points), files, size
+        )
         if run.status in ("FINISHED", "FAILED", "KILLED"):
             self.target.finish(run_id, run.status, run.end_time)
         elif run.status != "RUNNING":
@@ -463,14 +531,15 @@ class Copier:
         if done and copied:  # a run whose files could not be read is finished by the next copy
             self.target.log_batch(run_id, {}, {DONE_TAG: "true"}, [])
 
-    def _artifacts(self, run_id: str, experiment_id: str, run: Run) -> bool:
-        """Copy the run's files; False when they could not be read (said in the summary)."""
+    def _artifacts(self, run_id: str, experiment_id: str, run: Run) -> tuple[bool, int, int]:
+        """Copy the run's files: whether they could be read (said in the summary when not),
+        and how many files and bytes the source holds."""
         try:
             files = list(self.source.artifacts(run.id))
         except ConnectorError as exc:
             why = str(exc).replace(run.id, "…")
             self.summary.skipped[f"artifacts of a run that could not be read: {why}"] += 1
-            return False
+            return False, 0, 0
         with tempfile.TemporaryDirectory() as folder:
             for path, _ in files:
                 local = self.source.download(run.id, path, Path(folder))
@@ -478,7 +547,7 @@ class Copier:
                 self.summary.artifacts += 1
                 self.summary.artifact_bytes += local.stat().st_size
                 local.unlink()
-        return True
+        return True, len(files), sum(size for _, size in files)
 
     def _logged_models(self, source_experiment: str, experiment_id: str) -> None:
         """The experiment's logged models with their files, after its runs (a model names the

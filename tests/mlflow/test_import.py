@@ -141,6 +141,7 @@ def test_an_interrupted_import_resumes_and_a_second_one_changes_nothing(
     out, err = second.communicate(timeout=300)
     assert second.returncode == 0, err
     assert "runs: 30 copied" not in out, "runs finished before the interruption count as there"
+    assert "read back from the copy" in out and "differs" not in out, out
     assert "1: experiment deleted in MLflow" in out
     for experiment, count in EXPERIMENTS.items():
         runs = hub_runs(hub_server, f"vision/{experiment}")
@@ -535,6 +536,7 @@ def test_logged_models_are_imported_and_every_models_uri_loads_from_salon(
     finally:
         server.stop()
     assert "logged models: 1 copied" in out and "versions: 1 copied" in out, out
+    assert "read back from the copy" in out and "differs" not in out, out
     headers = {"Authorization": f"Bearer {hub_server.token}"}
     version = httpx.get(
         f"{hub_server.url}{API}/model-versions/get",
