@@ -136,7 +136,11 @@ def test_scheduled_backups_keep_the_newest(tmp_path_factory: pytest.TempPathFact
     every = 1.5 / 3600  # a backup every second and a half
 
     def complete() -> list[str]:
-        return sorted(p.name for p in folder.glob("salon-*") if (p / "salon-backup.json").exists())
+        return sorted(  # a backup being written is a .part folder until it is renamed
+            p.name
+            for p in folder.glob("salon-*")
+            if (p / "salon-backup.json").exists() and not p.name.endswith(".part")
+        )
 
     def two() -> list[str] | None:
         found = complete()
