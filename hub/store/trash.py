@@ -17,248 +17,11 @@ from typing import Any
 from hub.domain.audit import EventDraft
 from hub.domain.lifecycle import Purged, TrashEntry
 from hub.errors import Conflict, NotFound
+from hub.store import trash_kinds as kinds
 from hub.store._rows import among, to_naive, to_utc
 from hub.store.database import Cursor, Database
 from hub.store.hidden import live
 from hub.store.holds import holding
-
-# What an object holds: hidden with it by one entry (unless an entry of their own hid them).
-_HOLDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "project": (
-        ("experiment", "SELECT id FROM experiments WHERE project_id = ?"),
-        ("run", "SELECT id FROM runs WHERE project_id = ?"),
-        ("dataset", "SELECT id FROM datasets WHERE project_id = ?"),
-        ("dataset_version", "SELECT id FROM dataset_versions WHERE project_id = ?"),
-        ("model", "SELECT id FROM models WHERE project_id = ?"),
-        ("model_version", "SELECT id FROM model_versions WHERE project_id = ?"),
-        ("page", "SELECT id FROM pages WHERE project_id = ?"),
-        ("task", "SELECT id FROM tasks WHERE project_id = ?"),
-    ),
-    "run": (("page", "SELECT id FROM pages WHERE run_id = ?"),),  # its notebooks
-    "experiment": (
-        ("run", "SELECT id FROM runs WHERE experiment_id = ?"),
-        (
-            "page",
-            "SELECT id FROM pages WHERE run_id IN (SELECT id FROM runs WHERE experiment_id = ?)",
-        ),
-    ),
-    "model": (("model_version", "SELECT id FROM model_versions WHERE model_id = ?"),),
-    "dataset": (("dataset_version", "SELECT id FROM dataset_versions WHERE dataset_id = ?"),),
-}
-
-# What an object is in: it cannot come back while one of these is in the trash.
-_PARENTS: dict[str, tuple[tuple[str, str], ...]] = {
-    "run": (
-        ("project", "SELECT project_id FROM runs WHERE id = ?"),
-        ("experiment", "SELECT experiment_id FROM runs WHERE id = ?"),
-    ),
-    "experiment": (("project", "SELECT project_id FROM experiments WHERE id = ?"),),
-    "dataset": (("project", "SELECT project_id FROM datasets WHERE id = ?"),),
-    "dataset_version": (
-        ("project", "SELECT project_id FROM dataset_versions WHERE id = ?"),
-        ("dataset", "SELECT dataset_id FROM dataset_versions WHERE id = ?"),
-    ),
-    "model": (("project", "SELECT project_id FROM models WHERE id = ?"),),
-    "model_version": (
-        ("project", "SELECT project_id FROM model_versions WHERE id = ?"),
-        ("model", "SELECT model_id FROM model_versions WHERE id = ?"),
-    ),
-    "page": (
-        ("project", "SELECT project_id FROM pages WHERE id = ?"),
-        ("run", "SELECT run_id FROM pages WHERE id = ?"),
-    ),
-    "task": (("project", "SELECT project_id FROM tasks WHERE id = ?"),),
-    "artifact": (
-        ("project", "SELECT project_id FROM runs WHERE id = split_part(?, '/', 1)"),
-        ("run", "SELECT split_part(?, '/', 1)"),
-    ),
-    "logged_model": (
-        ("project", "SELECT project_id FROM logged_models WHERE id = ?"),
-        ("experiment", "SELECT experiment_id FROM logged_models WHERE id = ?"),
-    ),
-    "project": (),
-}
-
-# What keeps an object out of the trash: (query, what to say), the query naming the reason.
-_GUARDS: dict[str, tuple[str, str]] = {
-    "model_version": (
-        "SELECT alias FROM model_aliases WHERE version_id = ? ORDER BY alias LIMIT 1",
-        "alias {!r} points at it: move the alias to another version first",
-    ),
-}
-
-# A run's file in the trash is named by the run's id and its path (ids have no "/").
-_ARTIFACT_ID = "a.owner_id || '/' || a.path"
-
-# What the trash needs of an object: its project, what it is called, who made it.
-_DESCRIBE = {
-    "project": "SELECT id, name, created_by FROM projects WHERE id = ?",
-    "experiment": "SELECT project_id, name, created_by FROM experiments WHERE id = ?",
-    "run": "SELECT project_id, name, created_by FROM runs WHERE id = ?",
-    "dataset": "SELECT project_id, name, created_by FROM datasets WHERE id = ?",
-    "dataset_version": "SELECT v.project_id, d.name || ' v' || v.number, v.author "
-    "FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id WHERE v.id = ?",
-    "model": "SELECT project_id, name, created_by FROM models WHERE id = ?",
-    "model_version": "SELECT v.project_id, m.name || ' v' || v.number, v.created_by "
-    "FROM model_versions v JOIN models m ON m.id = v.model_id WHERE v.id = ?",
-    "page": "SELECT project_id, slug, created_by FROM pages WHERE id = ?",
-    "task": "SELECT project_id, '#' || number || ' ' || title, created_by FROM tasks WHERE id = ?",
-    "artifact": "SELECT r.project_id, r.name || ': ' || a.path, a.created_by FROM artifacts a "
-    f"JOIN runs r ON r.id = a.owner_id WHERE a.owner_kind = 'run' AND {_ARTIFACT_ID} = ?",
-    "logged_model": "SELECT project_id, name, created_by FROM logged_models WHERE id = ?",
-}
-
-_MODELS = "(SELECT id FROM models WHERE project_id IN {ids})"
-_MODEL_VERSIONS = "(SELECT id FROM model_versions WHERE project_id IN {ids})"
-_QUEUES_OF_VERSIONS = "(SELECT id FROM review_queues WHERE version_id IN {ids})"
-
-# Rows that go with a purged object, in the order they are deleted: (table, condition), where
-# ``{ids}`` is the subquery of the purged objects' ids of that kind.
-_ROWS: dict[str, tuple[tuple[str, str], ...]] = {
-    "logged_model": (
-        ("logged_model_metrics", "model_id IN {ids}"),
-        ("artifacts", "owner_kind = 'logged_model' AND owner_id IN {ids}"),
-        ("run_outputs", "model_id IN {ids}"),
-        ("run_model_inputs", "model_id IN {ids}"),
-        ("logged_models", "id IN {ids}"),
-    ),
-    "artifact": (
-        ("artifacts", f"owner_kind = 'run' AND {_ARTIFACT_ID.replace('a.', '')} IN {{ids}}"),
-    ),
-    "run": (
-        ("params", "run_id IN {ids}"),
-        ("tags", "run_id IN {ids}"),
-        ("ingest_batches", "run_id IN {ids}"),
-        ("run_inputs", "run_id IN {ids}"),
-        ("run_outputs", "run_id IN {ids}"),
-        ("run_model_inputs", "run_id IN {ids}"),
-        ("run_datasets", "run_id IN {ids}"),
-        ("metric_summaries", "run_id IN {ids}"),
-        ("artifacts", "owner_kind = 'run' AND owner_id IN {ids}"),
-        ("runs", "id IN {ids}"),
-    ),
-    "experiment": (
-        (
-            "artifacts",
-            "owner_kind = 'logged_model' AND owner_id IN "
-            "(SELECT id FROM logged_models WHERE experiment_id IN {ids})",
-        ),
-        (
-            "logged_model_metrics",
-            "model_id IN (SELECT id FROM logged_models WHERE experiment_id IN {ids})",
-        ),
-        ("logged_models", "experiment_id IN {ids}"),
-        ("experiment_tags", "experiment_id IN {ids}"),
-        ("experiments", "id IN {ids}"),
-    ),
-    "dataset_version": (
-        ("dataset_files", "version_id IN {ids}"),
-        ("dataset_annotations", "version_id IN {ids}"),
-        ("run_datasets", "version_id IN {ids}"),
-        ("dataset_versions", "id IN {ids}"),
-    ),
-    "dataset": (
-        ("dataset_columns", "dataset_id IN {ids}"),
-        ("restrictions", "object_kind = 'dataset' AND object_id IN {ids}"),
-        ("datasets", "id IN {ids}"),
-    ),
-    "model_version": (
-        (
-            "review_judgements",
-            "queue_id IN (SELECT id FROM review_queues WHERE version_id IN {ids})",
-        ),
-        ("review_items", "queue_id IN (SELECT id FROM review_queues WHERE version_id IN {ids})"),
-        ("review_queues", "version_id IN {ids}"),
-        ("model_checks", "version_id IN {ids}"),
-        ("model_reviews", "version_id IN {ids}"),
-        ("model_alias_moves", "version_id IN {ids} OR previous_id IN {ids}"),
-        ("model_aliases", "version_id IN {ids}"),
-        ("model_versions", "id IN {ids}"),
-    ),
-    "page": (
-        ("page_versions", "page_id IN {ids}"),
-        ("pages", "id IN {ids}"),
-    ),
-    "task": (
-        ("task_links", "task_id IN {ids}"),
-        ("tasks", "id IN {ids}"),
-    ),
-    "model": (
-        ("model_aliases", "model_id IN {ids}"),
-        ("model_alias_moves", "model_id IN {ids}"),
-        ("model_card_sections", "model_id IN {ids}"),
-        ("model_policies", "model_id IN {ids}"),
-        ("model_tags", "model_id IN {ids}"),
-        ("restrictions", "object_kind = 'model' AND object_id IN {ids}"),
-        ("models", "id IN {ids}"),
-    ),
-    "project": (
-        ("model_checks", f"version_id IN {_MODEL_VERSIONS}"),
-        ("model_reviews", f"version_id IN {_MODEL_VERSIONS}"),
-        ("model_aliases", f"model_id IN {_MODELS}"),
-        ("model_alias_moves", f"model_id IN {_MODELS}"),
-        ("model_card_sections", f"model_id IN {_MODELS}"),
-        ("model_policies", f"model_id IN {_MODELS}"),
-        ("model_tags", f"model_id IN {_MODELS}"),
-        ("model_versions", "project_id IN {ids}"),
-        ("models", "project_id IN {ids}"),
-        ("page_versions", "page_id IN (SELECT id FROM pages WHERE project_id IN {ids})"),
-        ("pages", "project_id IN {ids}"),
-        ("task_links", "task_id IN (SELECT id FROM tasks WHERE project_id IN {ids})"),
-        ("tasks", "project_id IN {ids}"),
-        ("review_items", "queue_id IN (SELECT id FROM review_queues WHERE project_id IN {ids})"),
-        (
-            "review_judgements",
-            "queue_id IN (SELECT id FROM review_queues WHERE project_id IN {ids})",
-        ),
-        ("review_queues", "project_id IN {ids}"),
-        ("webhook_outbox", "webhook_id IN (SELECT id FROM webhooks WHERE project_id IN {ids})"),
-        ("webhooks", "project_id IN {ids}"),
-        (
-            "artifacts",
-            "owner_kind = 'logged_model' AND owner_id IN "
-            "(SELECT id FROM logged_models WHERE project_id IN {ids})",
-        ),
-        (
-            "logged_model_metrics",
-            "model_id IN (SELECT id FROM logged_models WHERE project_id IN {ids})",
-        ),
-        ("logged_models", "project_id IN {ids}"),
-        ("share_links", "project_id IN {ids}"),
-        ("gpu_bookings", "project_id IN {ids}"),
-        ("feed_marks", "project_id IN {ids}"),
-        ("restrictions", "project_id IN {ids}"),
-        ("memberships", "project_id IN {ids}"),
-        ("projects", "id IN {ids}"),
-    ),
-}
-_PURGE_ORDER = (
-    "artifact",
-    "logged_model",
-    "page",
-    "task",
-    "run",
-    "experiment",
-    "dataset_version",
-    "dataset",
-    "model_version",
-    "model",
-    "project",
-)
-
-# What people said about an object, and followed of it, goes with it: ``{comments}`` picks
-# the comments, ``{activity}`` the feed's entries, ``{about}`` watches and task links.
-_ABOUT = (
-    ("comment_edits", "comment_id IN (SELECT id FROM comments WHERE {comments})"),
-    ("comment_reactions", "comment_id IN (SELECT id FROM comments WHERE {comments})"),
-    ("comment_mentions", "comment_id IN (SELECT id FROM comments WHERE {comments})"),
-    ("comments", "{comments}"),
-    ("notifications", "activity_id IN (SELECT id FROM activity WHERE {activity})"),
-    ("webhook_outbox", "activity_id IN (SELECT id FROM activity WHERE {activity})"),
-    ("activity", "{activity}"),
-    ("watches", "{about}"),
-    ("task_links", "{about}"),
-)
 
 _ENTRY = "id, kind, object_id, project_id, label, trashed_by, trashed_at"
 
@@ -319,7 +82,7 @@ def hiding(cur: Cursor, kind: str, object_id: str) -> TrashEntry | None:
 
 def described(cur: Cursor, kind: str, object_id: str) -> tuple[str, str, str] | None:
     """(project id, name, who made it) of the object, whether in the trash or not."""
-    row = cur.execute(_DESCRIBE[kind], [object_id]).fetchone()
+    row = cur.execute(kinds.DESCRIBE[kind], [object_id]).fetchone()
     return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
 
 
@@ -330,8 +93,8 @@ def _put(cur: Cursor, entry: TrashEntry) -> TrashEntry:
         raise Conflict(f"{entry.label} is already in the trash{by}.")
     if described(cur, entry.kind, entry.object_id) is None:
         raise NotFound(f"No {entry.kind.replace('_', ' ')} with id {entry.object_id!r}.")
-    if entry.kind in _GUARDS:
-        query, said = _GUARDS[entry.kind]
+    if entry.kind in kinds.GUARDS:
+        query, said = kinds.GUARDS[entry.kind]
         reason = cur.execute(query, [entry.object_id]).fetchone()
         if reason is not None:
             raise Conflict(f"{entry.label} stays out of the trash: {said.format(reason[0])}.")
@@ -348,7 +111,7 @@ def _put(cur: Cursor, entry: TrashEntry) -> TrashEntry:
         ],
     )
     cur.execute("INSERT INTO trashed VALUES (?, ?, ?)", [entry.id, entry.kind, entry.object_id])
-    for kind, select in _HOLDS.get(entry.kind, ()):
+    for kind, select in kinds.HOLDS.get(entry.kind, ()):
         cur.execute(
             f"INSERT INTO trashed SELECT ?, ?, held.id FROM ({select}) AS held WHERE "
             f"{live(kind, 'held.id')}",
@@ -375,7 +138,7 @@ def _found(cur: Cursor, entry_id: str) -> TrashEntry:
 
 def _restore(cur: Cursor, entry_id: str) -> TrashEntry:
     entry = _found(cur, entry_id)
-    for kind, select in _PARENTS[entry.kind]:
+    for kind, select in kinds.PARENTS[entry.kind]:
         row = cur.execute(select, [entry.object_id]).fetchone()
         parent = hiding(cur, kind, row[0]) if row else None
         if parent is not None:
@@ -404,7 +167,7 @@ def _with_contents(cur: Cursor, entry_ids: list[str]) -> list[str]:
     parents = {
         entry_id: {
             (kind, row[0])
-            for kind, select in _PARENTS[kind_of]
+            for kind, select in kinds.PARENTS[kind_of]
             if (row := cur.execute(select, [object_id]).fetchone()) is not None
         }
         for entry_id, kind_of, object_id in others
@@ -446,7 +209,7 @@ def _files_of(cur: Cursor, entries: list[str]) -> list[tuple[str, int]]:
 def _artifacts_of(entries: list[str]) -> str:
     """SQL picking the entries' artifacts, those of their runs and of their experiments' and
     projects' logged models."""
-    one = _ARTIFACT_ID.replace("a.", "")
+    one = kinds.ARTIFACT_ID.replace("a.", "")
     return (
         f"(owner_kind = 'run' AND {one} IN {_ids('artifact', entries)}) OR "
         f"(owner_kind = 'logged_model' AND owner_id IN {_ids('logged_model', entries)}) OR "
@@ -478,7 +241,7 @@ def _forget_about(cur: Cursor, kind: str, ids: str, entries: list[str]) -> None:
     activity = f"(object_kind = '{kind}' AND object_id IN {ids}) OR ({about})"
     if kind == "project":
         activity = f"project_id IN {ids} OR {activity}"
-    for table, condition in _ABOUT:
+    for table, condition in kinds.ABOUT:
         where = condition.format(about=about, comments=comments, activity=activity)
         _on_entries(cur, f"DELETE FROM {table} WHERE {where}", entries)
 
@@ -511,10 +274,10 @@ def _purge(
     else:
         series = f"SELECT series_id FROM metric_summaries WHERE run_id IN {_ids('run', entries)}"
         drop_points(cur, series, entries)
-        for kind in _PURGE_ORDER:
+        for kind in kinds.PURGE_ORDER:
             ids = _ids(kind, entries)
             _forget_about(cur, kind, ids, entries)
-            for table, condition in _ROWS[kind]:
+            for table, condition in kinds.ROWS[kind]:
                 _on_entries(cur, f"DELETE FROM {table} WHERE {condition.format(ids=ids)}", entries)
         cur.execute(f"DELETE FROM trashed WHERE entry_id IN {among(entries)}", entries)
         cur.execute(f"DELETE FROM trash WHERE id IN {among(entries)}", entries)
