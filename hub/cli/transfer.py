@@ -79,7 +79,8 @@ def import_mlflow(
     skipped, and what could not be read before is tried again."""
     from connectors.base import ConnectorError
     from connectors.mlflow import MlflowSource, quiet
-    from hub.cli.mlflow_copy import Copier, HubTarget, safe_source
+    from hub.cli.mlflow_copy import Copier, safe_source
+    from hub.cli.mlflow_hub import HubTarget
 
     quiet()
     settings = read_settings()
@@ -114,7 +115,8 @@ def export_mlflow(
     """Copy a project's experiments, runs and registered models to an MLflow store, readable
     by MLflow alone. Run it again to resume or to bring the copy up to date."""
     from connectors.base import ConnectorError
-    from connectors.mlflow import MlflowSource, MlflowTarget, quiet
+    from connectors.mlflow import MlflowSource, quiet
+    from connectors.mlflow_target import MlflowTarget
     from hub.cli.mlflow_copy import Copier, safe_source
 
     quiet()
