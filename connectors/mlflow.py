@@ -359,25 +359,29 @@ class MlflowSource(Connector):
         found = self._call("read a metric history", self._client.get_metric_history, run_id, key)
         return [Point(m.key, m.value, m.timestamp, m.step) for m in found]
 
+    def _local(self, location: str) -> Path | None:
+        """Where files proxied by a tracking server (``mlflow-artifacts:/…``) are on disk,
+        under ``artifacts_from``, when the store is read directly; None for other locations
+        (MLflow's client reads those)."""
+        if not location.startswith("mlflow-artifacts:") or self.address.startswith("http"):
+            return None
+        if self._artifacts_from is None:
+            raise ConnectorError(
+                f"Files at {location} were logged through an MLflow tracking server; give the "
+                "folder where that server keeps them with --artifacts-from (its "
+                "--artifacts-destination, ./mlartifacts by default), or import from the server "
+                "itself (--from http://…)."
+            )
+        inside = location.split(":", 1)[1].lstrip("/")
+        if location.startswith("mlflow-artifacts://"):  # with the server's host
+            inside = inside.split("/", 1)[1] if "/" in inside else ""
+        return self._artifacts_from / inside
+
     def _proxied_folder(self, run_id: str) -> Path | None:
-        """The run's folder under ``artifacts_from`` when its files are proxied by a tracking
-        server (``mlflow-artifacts:/…``) and the store is read directly; None otherwise."""
+        """The run's folder on disk when its files are proxied (see :meth:`_local`)."""
         if run_id not in self._proxied:
             uri = self._call("read a run", self._client.get_run, run_id).info.artifact_uri or ""
-            folder = None
-            if uri.startswith("mlflow-artifacts:") and not self.address.startswith("http"):
-                if self._artifacts_from is None:
-                    raise ConnectorError(
-                        f"Run {run_id}'s files were logged through an MLflow tracking server "
-                        f"({uri}); give the folder where that server keeps them with "
-                        "--artifacts-from (its --artifacts-destination, ./mlartifacts by "
-                        "default), or import from the server itself (--from http://…)."
-                    )
-                inside = uri.split(":", 1)[1].lstrip("/")
-                if uri.startswith("mlflow-artifacts://"):  # with the server's host
-                    inside = inside.split("/", 1)[1] if "/" in inside else ""
-                folder = self._artifacts_from / inside
-            self._proxied[run_id] = folder
+            self._proxied[run_id] = self._local(uri)
         return self._proxied[run_id]
 
     def artifacts(self, run_id: str, path: str | None = None) -> Iterator[tuple[str, int]]:
@@ -463,18 +467,11 @@ class MlflowSource(Connector):
             )
 
     def _repository(self, location: str) -> tuple[Any, Path | None]:
-        """MLflow's repository of files at ``location``, or the local folder of proxied ones
-        (``mlflow-artifacts:/``) read from ``artifacts_from`` when the store is read directly."""
-        if location.startswith("mlflow-artifacts:") and not self.address.startswith("http"):
-            if self._artifacts_from is None:
-                raise ConnectorError(
-                    f"Files at {location} were logged through an MLflow tracking server; give "
-                    "the folder where it keeps them with --artifacts-from."
-                )
-            inside = location.split(":", 1)[1].lstrip("/")
-            if location.startswith("mlflow-artifacts://"):
-                inside = inside.split("/", 1)[1] if "/" in inside else ""
-            return None, self._artifacts_from / inside
+        """MLflow's repository of files at ``location``, or their folder on disk when they
+        are proxied (see :meth:`_local`)."""
+        folder = self._local(location)
+        if folder is not None:
+            return None, folder
         from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
         return self._call("open model files", get_artifact_repository, location), None

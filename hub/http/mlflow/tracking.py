@@ -201,7 +201,7 @@ async def search_experiments(request: Request, fields: Fields) -> Fields:
     trashed = (
         set()
         if which == "live"
-        else {e.id for _, e in await mlflow_names.every_experiment(store, principal, "trashed")}
+        else await trash.in_trash(store, "experiment", [e.id for _, e in every])
     )
     home = await mlflow_names.home_project(store, settings, principal)
     tags = await projects.experiment_tags(store, [e for _, e in every])
