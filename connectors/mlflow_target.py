@@ -129,7 +129,7 @@ class MlflowTarget:
         self,
         name: str,
         source: str,
-        run_id: str,
+        run_id: str | None,
         description: str,
         tags: dict[str, str],
         model_id: str | None = None,

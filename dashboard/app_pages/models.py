@@ -198,12 +198,16 @@ def version_page(project: str, model: dict[str, Any], version: dict[str, Any]) -
         f"Registered by {version['createdBy']} · {when(version['createdAt'])} · "
         f"weights at `{version['source']}`"
     )
-    st.page_link(
-        "app_pages/run.py",
-        label="The run it came from",
-        icon=":material/description:",
-        query_params={"id": version["runId"]},
-    )
+    if version["runId"]:
+        st.page_link(
+            "app_pages/run.py",
+            label="The run it came from",
+            icon=":material/description:",
+            query_params={"id": version["runId"]},
+        )
+    else:
+        elsewhere = f" (run `{version['runReference']}` there)" if version["runReference"] else ""
+        st.caption(f"Trained outside Salon{elsewhere}: registered through MLflow from its source.")
     if version["description"]:
         st.markdown(version["description"])
     moved = trash_popover(

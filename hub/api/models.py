@@ -128,13 +128,22 @@ class PolicyType:
         )
 
 
-@strawberry.type(name="ModelVersion", description="A version of a model, from a run.")
+@strawberry.type(
+    name="ModelVersion",
+    description="A version of a model, from a run (or, through MLflow, from outside Salon).",
+)
 class VersionType:
     id: strawberry.ID
     model: str
     project: str
     number: int
-    run_id: strawberry.ID
+    run_id: strawberry.ID | None = strawberry.field(
+        description="The run it came from; null when it was registered from outside Salon."
+    )
+    run_reference: str | None = strawberry.field(
+        description="The run id given when it was registered from outside Salon, as given "
+        "(another system's); never a Salon run."
+    )
     source: str = strawberry.field(description="Where the weights are: a path or a URI.")
     description: str
     tags: list[KeyValueType]
@@ -215,7 +224,8 @@ def version_type(
         model=model.name,
         project=project,
         number=v.number,
-        run_id=strawberry.ID(v.run_id),
+        run_id=strawberry.ID(v.run_id) if v.run_id else None,
+        run_reference=v.run_reference,
         source=v.source,
         description=v.description,
         tags=[KeyValueType(key=k, value=val) for k, val in v.tags.items()],

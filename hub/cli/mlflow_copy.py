@@ -59,7 +59,7 @@ class Target(Protocol):
         self,
         name: str,
         source: str,
-        run_id: str,
+        run_id: str | None,
         description: str,
         tags: dict[str, str],
         model_id: str | None = None,
@@ -137,6 +137,8 @@ def moved_source(
     for old, new in (models or {}).items():
         if source == f"models:/{old}" or source.startswith(f"models:/{old}/"):
             return f"models:/{new}{source[len(f'models:/{old}') :]}"
+    if not old_run:  # a version without a run: only a logged model's source moves
+        return source
     prefix = f"runs:/{old_run}/"
     if source.startswith(prefix):
         return f"runs:/{new_run}/{source[len(prefix) :]}"
@@ -333,14 +335,18 @@ class Copier:
             key = f"{model.name}/{version.version}"
             if key in numbers:
                 self.summary.versions_already_there += 1
-            elif version.run_id is None or version.run_id not in self.run_ids:
+            elif version.run_id and version.run_id not in self.run_ids:
                 self.summary.skipped["model version whose run was not copied"] += 1
                 continue
             else:
-                run_id = self.run_ids[version.run_id]
+                # A version without a run (registered from a source alone) is copied as such.
+                run_id = self.run_ids[version.run_id] if version.run_id else None
+                source = moved_source(
+                    version.source, version.run_id or "", run_id or "", self.model_ids
+                )
                 numbers[key] = self.target.create_version(
                     name,
-                    moved_source(version.source, version.run_id, run_id, self.model_ids),
+                    source,
                     run_id,
                     version.description,
                     {**version.tags, VERSION_TAG: key},

@@ -166,7 +166,7 @@ class HubTarget:
         self,
         name: str,
         source: str,
-        run_id: str,
+        run_id: str | None,
         description: str,
         tags: dict[str, str],
         model_id: str | None = None,
@@ -177,7 +177,7 @@ class HubTarget:
             json={
                 "name": name,
                 "source": source,
-                "run_id": run_id,
+                **({"run_id": run_id} if run_id else {}),
                 "description": description,
                 "tags": _pairs(tags),
                 **({"model_id": model_id} if model_id else {}),

@@ -123,7 +123,7 @@ async def _review(
     store: Store, settings: Settings, version_id: str, people: list[Principal], dmitri: Principal
 ) -> None:
     """Version 3's predictions on held-out parts, half-way through review by two experts."""
-    run_id = (await store.models.versions_by_ids([version_id]))[version_id].run_id
+    run_id = (await store.models.versions_by_ids([version_id]))[version_id].run_id or ""
     table = _predictions(600, 41, run_id)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "predictions.parquet"

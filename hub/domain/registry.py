@@ -69,6 +69,7 @@ class ModelRecord:
     description: str
     created_by: str
     created_at: datetime
+    updated_at: datetime | None = None  # renamed, described, a version added, an alias moved
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -77,7 +78,7 @@ class ModelVersionRecord:
     model_id: str
     project_id: str
     number: int
-    run_id: str
+    run_id: str | None  # None: registered from outside Salon (MLflow allows a bare source)
     source: str
     description: str
     tags: Mapping[str, str]
@@ -85,6 +86,8 @@ class ModelVersionRecord:
     policy: Policy  # the model's policy when the version was registered: its gate
     created_by: str
     created_at: datetime
+    run_reference: str | None = None  # a run id given from outside, kept as given, not linked
+    updated_at: datetime | None = None  # described, or an alias (a stage) moved to or from it
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
+from hub.clock import now
 from hub.domain.audit import EventDraft
 from hub.domain.registry import (
     AliasMove,
@@ -32,7 +33,7 @@ from hub.store._rows import (
 )
 from hub.store.database import Cursor, Database
 from hub.store.hidden import live
-from hub.store.trash import is_hidden, keep_name
+from hub.store.trash import is_hidden
 
 R = TypeVar("R")
 TABLES: dict[type[Any], str] = {
@@ -44,9 +45,9 @@ TABLES: dict[type[Any], str] = {
     ModelReview: "model_reviews",
 }
 _COLUMNS = {
-    ModelRecord: "id, project_id, name, description, created_by, created_at",
+    ModelRecord: "id, project_id, name, description, created_by, created_at, updated_at",
     ModelVersionRecord: "id, model_id, project_id, number, run_id, source, description, tags, "
-    "input_schema, policy, created_by, created_at",
+    "input_schema, policy, created_by, created_at, run_reference, updated_at",
     ModelAlias: "model_id, alias, version_id, moved_by, moved_at",
     AliasMove: "id, model_id, alias, version_id, previous_id, moved_by, moved_at, automatic",
     ModelCheck: "id, version_id, position, kind, spec, status, detail, job_id, log, started_at, "
@@ -114,11 +115,13 @@ def _register(
     """The model (created when it is new: names are unique per project, checked here under
     the write lock) and its next version, with the checks its policy asks for."""
     existing = _model_named(cur, model.project_id, model.name, trashed=True)
+    if existing is not None and _set_aside(cur, existing):
+        existing = None
     if existing is None:
         _insert(cur, model)
     else:
-        keep_name(cur, "model", existing.id, existing.name)
         model = existing
+    _touch(cur, "models", model.id, version.created_at)
     row = cur.execute(
         "SELECT coalesce(max(number), 0) + 1 FROM model_versions WHERE model_id = ?", [model.id]
     ).fetchone()
@@ -128,6 +131,24 @@ def _register(
     for check in made:
         _insert(cur, check)
     return model, version, made
+
+
+def _set_aside(cur: Cursor, model: ModelRecord) -> bool:
+    """A model in the trash gives its name up to a new model, as MLflow frees a deleted
+    model's name: renamed ``NAME (trashed <id>)``, it can still be restored. False when the
+    model is not in the trash (its name is taken)."""
+    if not is_hidden(cur, "model", model.id):
+        return False
+    aside = f"{model.name} (trashed {model.id[:8]})"
+    cur.execute("UPDATE models SET name = ? WHERE id = ?", [aside, model.id])
+    return True
+
+
+def _touch(cur: Cursor, table: str, object_id: str, at: datetime | None = None) -> None:
+    """Record that a model or a version changed (MLflow's last_updated_timestamp)."""
+    cur.execute(
+        f"UPDATE {table} SET updated_at = ? WHERE id = ?", [to_naive(at or now()), object_id]
+    )
 
 
 def _policy(cur: Cursor, model_id: str) -> Policy:
@@ -164,6 +185,10 @@ def _move(cur: Cursor, move: AliasMove) -> AliasMove:
             ModelAlias(move.model_id, move.alias, move.version_id, move.moved_by, move.moved_at),
         )
     _insert(cur, move)
+    # Moving an alias is MLflow's stage transition: the model and both versions changed.
+    _touch(cur, "models", move.model_id, move.moved_at)
+    for version_id in {move.version_id, move.previous_id} - {None}:
+        _touch(cur, "model_versions", str(version_id), move.moved_at)
     return move
 
 
@@ -252,9 +277,8 @@ class ModelStore:
 
         def write(cur: Cursor) -> ModelRecord:
             existing = _model_named(cur, model.project_id, model.name, trashed=True)
-            if existing is not None:
-                where = " in the trash" if is_hidden(cur, "model", existing.id) else ""
-                said = f"There is a model named {model.name!r}{where} already."
+            if existing is not None and not _set_aside(cur, existing):
+                said = f"There is a model named {model.name!r} already."
                 raise AlreadyExists(said, field="name")
             _insert(cur, model)
             return model
@@ -268,11 +292,11 @@ class ModelStore:
 
         def write(cur: Cursor) -> ModelRecord:
             existing = _model_named(cur, model.project_id, name, trashed=True)
-            if existing is not None and existing.id != model.id:
-                where = " in the trash" if is_hidden(cur, "model", existing.id) else ""
-                said = f"There is a model named {name!r}{where} already."
+            if existing is not None and existing.id != model.id and not _set_aside(cur, existing):
+                said = f"There is a model named {name!r} already."
                 raise AlreadyExists(said, field="name")
             cur.execute("UPDATE models SET name = ? WHERE id = ?", [name, model.id])
+            _touch(cur, "models", model.id)
             return dataclasses.replace(model, name=name)
 
         return await self._db.audited_write(audit, write)
@@ -282,6 +306,7 @@ class ModelStore:
     ) -> None:
         def write(cur: Cursor) -> None:
             cur.execute("UPDATE models SET description = ? WHERE id = ?", [description, model_id])
+            _touch(cur, "models", model_id)
 
         await self._db.audited_write(audit, write)
 
@@ -292,6 +317,7 @@ class ModelStore:
             cur.execute(
                 "UPDATE model_versions SET description = ? WHERE id = ?", [description, version_id]
             )
+            _touch(cur, "model_versions", version_id)
 
         await self._db.audited_write(audit, write)
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from hub.clock import now
 from hub.domain.audit import EventDraft
 from hub.domain.lifecycle import Purged, TrashEntry
 from hub.errors import Conflict, NotFound
@@ -111,6 +112,7 @@ def _put(cur: Cursor, entry: TrashEntry) -> TrashEntry:
         ],
     )
     cur.execute("INSERT INTO trashed VALUES (?, ?, ?)", [entry.id, entry.kind, entry.object_id])
+    _touch(cur, entry.kind, entry.object_id, entry.trashed_at)
     for kind, select in kinds.HOLDS.get(entry.kind, ()):
         cur.execute(
             f"INSERT INTO trashed SELECT ?, ?, held.id FROM ({select}) AS held WHERE "
@@ -149,7 +151,13 @@ def _restore(cur: Cursor, entry_id: str) -> TrashEntry:
             )
     cur.execute("DELETE FROM trashed WHERE entry_id = ?", [entry_id])
     cur.execute("DELETE FROM trash WHERE id = ?", [entry_id])
+    _touch(cur, entry.kind, entry.object_id, now())
     return entry
+
+
+def _touch(cur: Cursor, kind: str, object_id: str, at: datetime) -> None:
+    if kind in kinds.TOUCHES:
+        cur.execute(kinds.TOUCHES[kind], [to_naive(at), object_id])
 
 
 def _with_contents(cur: Cursor, entry_ids: list[str]) -> list[str]:

@@ -69,6 +69,13 @@ GUARDS: dict[str, tuple[str, str]] = {
     ),
 }
 
+# What else changes when an object goes to the trash or comes back (parameters: the time, the
+# object's id): a model changed when one of its versions did (MLflow's last_updated_timestamp).
+TOUCHES: dict[str, str] = {
+    "model_version": "UPDATE models SET updated_at = ? "
+    "WHERE id = (SELECT model_id FROM model_versions WHERE id = ?)",
+}
+
 # A run's file in the trash is named by the run's id and its path (ids have no "/").
 ARTIFACT_ID = "a.owner_id || '/' || a.path"
 

@@ -1,4 +1,5 @@
-"""What the MLflow tests share: one real ``mlflow server`` for the whole run."""
+"""What the MLflow tests share: one real ``mlflow server`` for the whole run, and for the
+side-by-side tests a hub per module beside it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from bench.servers import Server, start_mlflow
+from tests.conftest import LiveHub, start_hub
+from tests.mlflow.sides import Side
 
 
 @pytest.fixture(scope="session")
@@ -18,3 +21,13 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def salon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
+    yield from start_hub(tmp_path_factory.mktemp("parity-hub"), demo=False)
+
+
+@pytest.fixture
+def sides(mlflow_server: Server, salon: LiveHub) -> tuple[Side, Side]:
+    return Side("MLflow", mlflow_server.url, None), Side("Salon", salon.url, salon.token)

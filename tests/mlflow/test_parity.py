@@ -4,80 +4,15 @@ experiments and models, so that the two servers are shared by the module."""
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import os
 import uuid
-from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
 import pytest
 from mlflow import MlflowClient
 from mlflow.entities import Metric, RunTag
 from mlflow.exceptions import MlflowException
 
-from bench.servers import Server
-from tests.conftest import LiveHub, start_hub
-
-
-@dataclasses.dataclass(frozen=True)
-class Side:
-    name: str
-    url: str
-    token: str | None
-
-    def rest(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        return httpx.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
-
-    @contextlib.contextmanager
-    def client(self) -> Iterator[MlflowClient]:
-        saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_URI")}
-        os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
-        os.environ["MLFLOW_TRACKING_URI"] = self.url
-        if self.token:
-            os.environ["MLFLOW_TRACKING_TOKEN"] = self.token
-        else:
-            os.environ.pop("MLFLOW_TRACKING_TOKEN", None)
-        try:
-            yield MlflowClient(tracking_uri=self.url)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-
-
-@pytest.fixture(scope="module")
-def salon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
-    yield from start_hub(tmp_path_factory.mktemp("parity-hub"), demo=False)
-
-
-@pytest.fixture
-def sides(mlflow_server: Server, salon: LiveHub) -> tuple[Side, Side]:
-    return Side("MLflow", mlflow_server.url, None), Side("Salon", salon.url, salon.token)
-
-
-def outcome(side: Side, work: Callable[[MlflowClient], Any]) -> Any:
-    """What ``work`` returned, or the error code it was refused with."""
-    with side.client() as client:
-        try:
-            return work(client)
-        except MlflowException as exc:
-            return ("refused", exc.error_code)
-
-
-def same(sides: tuple[Side, Side], work: Callable[[MlflowClient], Any]) -> Any:
-    """``work`` against both servers; what it gave, which must be equal."""
-    expected, got = (outcome(side, work) for side in sides)
-    assert got == expected, f"MLflow: {expected!r}\nSalon:  {got!r}"
-    return expected
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+from tests.mlflow.sides import Side, same, unique
 
 
 def test_names_mlflow_refuses_are_refused(sides: tuple[Side, Side]) -> None:

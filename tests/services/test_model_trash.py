@@ -1,5 +1,6 @@
 """Registered models and their versions in the trash, on both backends: an alias keeps its
-version out, a trashed model keeps its name, a purge leaves no row of it."""
+version out, a trashed model gives its name up to a new one (as MLflow frees a deleted model's
+name) and can still come back, a purge leaves no row of it."""
 
 from __future__ import annotations
 
@@ -31,10 +32,15 @@ def test_model_versions_and_models_go_to_the_trash_and_come_back(store: Store) -
     whole = run(trash.move_to_trash(store, SYSTEM, "model", model.id))
     assert dict(whole.holds) == {"model": 1, "model_version": 2}
     assert run(models.of_project(store, SYSTEM, "vision")) == []
-    with pytest.raises(Conflict, match="'detector' is in the trash"):
-        run(registration.register(store, SYSTEM, made.id, "detector", "model.onnx"))
-    with pytest.raises(AlreadyExists, match="in the trash already"):
+    fresh = run(registration.create_model(store, SYSTEM, "vision", "detector"))
+    assert fresh.id != model.id
+    with pytest.raises(AlreadyExists, match="There is a model named 'detector' in vision already"):
         run(registration.create_model(store, SYSTEM, "vision", "detector"))
+    # The trashed model stepped aside under a name of its own, and still comes back.
+    run(trash.restore(store, SYSTEM, whole.id))
+    back = {m.id: m.name for m in run(models.of_project(store, SYSTEM, "vision"))}
+    assert back == {fresh.id: "detector", model.id: f"detector (trashed {model.id[:8]})"}
+    whole = run(trash.move_to_trash(store, SYSTEM, "model", model.id))
     run(trash.purge(store, SYSTEM, whole.id, recent=0))
     left = store.db.read_sync(
         lambda cur: [
@@ -51,4 +57,4 @@ def test_model_versions_and_models_go_to_the_trash_and_come_back(store: Store) -
     )
     assert left == [0, 0, 0, 0]
     again, version, _ = run(registration.register(store, SYSTEM, made.id, "detector", "m.onnx"))
-    assert again.id != model.id and version.number == 1
+    assert again.id == fresh.id and version.number == 1

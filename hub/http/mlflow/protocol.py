@@ -32,6 +32,7 @@ from hub.errors import (
     Unauthenticated,
 )
 from hub.http.body import read_limited
+from hub.http.mlflow import messages
 from hub.services.policy.principal import Principal
 from hub.settings import Settings
 
@@ -120,11 +121,12 @@ def endpoint(handler: Handler, raw: bool = False) -> Callable[[Request], Awaitab
 
     @functools.wraps(handler)
     async def route(request: Request) -> Response:
+        fields: Fields = {}
         try:
             fields = dict(request.query_params) if raw else await fields_of(request)
             result = await handler(request, fields)
         except SalonError as exc:
-            return error(exc)
+            return error(messages.worded(exc, request.url.path, fields))
         except Exception:
             error_id = secrets.token_hex(4)
             log.exception(
@@ -186,7 +188,9 @@ def whole(fields: Fields, name: str, default: int | None = None) -> int:
             raise ValueError
         number = int(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"Parameter '{name}' must be a whole number.", field=name) from None
+        raise InvalidInput(
+            f"Parameter '{name}' must be an integer, got '{value}'.", field=name
+        ) from None
     if not -(2**63) <= number < 2**63:
         raise InvalidInput(f"Parameter '{name}' is out of range.", field=name)
     return number

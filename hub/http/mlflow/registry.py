@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 
 from hub.domain.registry import ModelAlias, ModelVersionRecord
+from hub.domain.tracking import RunRecord
 from hub.errors import InvalidInput, NotFound
 from hub.http.mlflow.filters import View, view_filter, view_order
 from hub.http.mlflow.protocol import (
@@ -44,6 +45,7 @@ MODEL_ID_TAG = "salon.mlflow.model_id"  # the logged model a version came from
 STAGES = {"staging": "Staging", "production": "Production"}
 _STAGE_NAMES = {"none": "None", "archived": "Archived", **STAGES}
 ARCHIVED_TAG = "salon.mlflow.archived"  # a version MLflow moved to Archived
+MAX_COPIES = 10  # how many copies of copies a download URI is followed through
 _RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
 
 
@@ -87,12 +89,12 @@ def version_fields(name: str, version: ModelVersionRecord, aliases: list[ModelAl
         "name": name,
         "version": str(version.number),
         "creation_timestamp": millis(version.created_at),
-        "last_updated_timestamp": millis(version.created_at),
+        "last_updated_timestamp": millis(version.updated_at or version.created_at),
         "user_id": version.created_by,
         "current_stage": stage_of(version, aliases),
         "description": version.description,
         "source": version.source,
-        "run_id": version.run_id,
+        "run_id": version.run_id or version.run_reference or "",
         "status": "READY",  # the client waits while a version is not READY
         "tags": [
             {"key": k, "value": v} for k, v in tags.items() if k not in (MODEL_ID_TAG, ARCHIVED_TAG)
@@ -108,12 +110,11 @@ async def _model_fields(request: Request, found: FoundModel) -> Fields:
     versions, aliases = await model_views.versions_and_aliases(store, found.model)
     numbers = {v.id: v.number for v in versions}
     tags = await model_tags.model_tags(store, found)
+    changed = found.model.updated_at or found.model.created_at
     return {
         "name": name,
         "creation_timestamp": millis(found.model.created_at),
-        "last_updated_timestamp": millis(
-            max([found.model.created_at, *(v.created_at for v in versions)])
-        ),
+        "last_updated_timestamp": millis(max([changed, *(v.created_at for v in versions)])),
         "user_id": found.model.created_by,
         "description": found.model.description,
         "latest_versions": _latest(name, versions, aliases, []),
@@ -306,13 +307,22 @@ async def version_by_alias(request: Request, fields: Fields) -> Fields:
 
 
 def _run_of(source: str, run_id: str | None) -> str | None:
-    if run_id:
-        return run_id
+    """The run a version comes from: ``run_id`` as given, else the one its ``runs:/`` source
+    names. Both given must agree, as MLflow's server checks."""
     match = re.match(r"^runs:/([^/]+)", source)
-    return match.group(1) if match else None
+    if run_id and match and match.group(1) != run_id:
+        raise InvalidInput(
+            f"Invalid model version source: {source!r}. The run_id request parameter must "
+            "identify the resource that contains the source.",
+            field="source",
+        )
+    return run_id or (match.group(1) if match else None)
 
 
 async def create_version(request: Request, fields: Fields) -> Fields:
+    """A version from a run of the model's project when the run id names one the caller may
+    read; otherwise, as MLflow allows, a version from outside Salon, keeping the run id given
+    (if any) as a reference only."""
     store, settings, principal = parts(request)
     wanted = await _name(store, settings, principal, fields)
     source = text(fields, "source")
@@ -320,28 +330,36 @@ async def create_version(request: Request, fields: Fields) -> Fields:
     run_id = _run_of(source, optional_text(fields, "run_id"))
     if run_id is None and model_id is not None:
         run_id = (await logged_models.get(store, principal, model_id)).run_id
-    if run_id is None:
-        raise InvalidInput(
-            "Salon keeps each model version with the run it came from; pass "
-            "run_id (or a runs:/ source).",
-            field="run_id",
-        )
-    (run,) = await runs.visible_runs(store, principal, [run_id], "model.register")
-    await mlflow_names.check_run_project(store, run, wanted.project, text(fields, "name"))
     tags = dict(pairs(fields, "tags"))
     if model_id:
         tags[MODEL_ID_TAG] = model_id
-    model, version, _ = await registration.register(
-        store,
-        principal,
-        run.id,
-        wanted.name,
-        source,
-        optional_text(fields, "description") or "",
-        tags,
-    )
+    description = optional_text(fields, "description") or ""
+    run = await _run_in_salon(request, run_id)
+    if run is None:
+        await projects.ensure_project(store, principal, wanted.project)
+        model, version, _ = await registration.register_outside(
+            store, principal, wanted.project, wanted.name, source, description, tags, run_id or None
+        )
+    else:
+        await mlflow_names.check_run_project(store, run, wanted.project, text(fields, "name"))
+        model, version, _ = await registration.register(
+            store, principal, run.id, wanted.name, source, description, tags
+        )
     aliases = await model_views.aliases(store, model)
     return {"model_version": version_fields(text(fields, "name"), version, aliases)}
+
+
+async def _run_in_salon(request: Request, run_id: str | None) -> RunRecord | None:
+    """The run ``run_id`` names, if it is one the caller may read; None otherwise (no such run
+    and a run the caller may not see answer alike, so nothing is learnt of hidden runs)."""
+    store, _, principal = parts(request)
+    if not run_id:
+        return None
+    try:
+        (run,) = await runs.visible_runs(store, principal, [run_id], "model.register")
+    except NotFound:
+        return None
+    return run
 
 
 async def _version_answer(request: Request, found: FoundModel, number: int) -> Fields:
@@ -390,9 +408,24 @@ async def delete_version_tag(request: Request, fields: Fields) -> Fields:
     return {}
 
 
+_COPIED_FROM = re.compile(r"^models:/([^/@]+)/(\d+)$")
+
+
 async def download_uri(request: Request, fields: Fields) -> Fields:
-    answer = await get_version(request, fields)
-    return {"artifact_uri": answer["model_version"]["source"]}
+    """Where the version's files are. A copied version's source names the version it was
+    copied from (``models:/name/1``, as ``copy_model_version`` writes it); its files are that
+    one's, followed through copies of copies as MLflow does."""
+    source = (await get_version(request, fields))["model_version"]["source"]
+    for _ in range(MAX_COPIES):
+        copied = _COPIED_FROM.match(source)
+        if copied is None:
+            break
+        try:
+            found = await get_version(request, {"name": copied[1], "version": copied[2]})
+        except NotFound:
+            break
+        source = found["model_version"]["source"]
+    return {"artifact_uri": source}
 
 
 def _latest(

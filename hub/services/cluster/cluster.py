@@ -227,7 +227,7 @@ async def _by_model(store: Store, principal: Principal, rows: list[Usage]) -> li
     models_of: dict[str, set[str]] = defaultdict(set)
     for version in versions:
         model = found[version.model_id]
-        models_of[version.run_id].add(
+        models_of[version.run_id or ""].add(
             model.name if model.project_id in readable else "models you may not see"
         )
     return _regroup(rows, lambda run_id: sorted(models_of.get(run_id, ())) or ["no model"])

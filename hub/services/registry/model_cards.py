@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from hub.clock import now
 from hub.domain.audit import EventDraft
 from hub.domain.registry import ModelVersionRecord, ReviewQueue
+from hub.domain.tracking import RunRecord
 from hub.errors import InvalidInput, LimitExceeded
 from hub.services.data import datasets
 from hub.services.policy import audit
@@ -105,24 +106,14 @@ async def _slices(store: Store, queue: ReviewQueue) -> str:
     return "\n\n".join(parts)
 
 
-async def _generated(
-    store: Store, principal: Principal, version: ModelVersionRecord, found: models.FoundModel
-) -> list[Section]:
-    run = (await store.runs.by_ids([version.run_id]))[version.run_id]
-    people = {u.id: u.name for u in (await store.users.by_ids([version.created_by])).values()}
-    aliases = [
-        a.alias
-        for a in await store.models.aliases([version.model_id])
-        if a.version_id == version.id
-    ]
-    about = [
-        f"**{found.model.name}** version {version.number} in project {found.project.name}, "
-        f"registered by {people.get(version.created_by, 'salon')} on "
-        f"{version.created_at:%Y-%m-%d}.",
-        f"Weights: `{version.source}`." + (f" Now: {', '.join(aliases)}." if aliases else ""),
-    ]
-    if found.model.description or version.description:
-        about.append("\n\n".join(d for d in (found.model.description, version.description) if d))
+async def _training(
+    store: Store, principal: Principal, version: ModelVersionRecord, run: RunRecord | None
+) -> tuple[list[str], list[str], str]:
+    """How the version was trained, on what data, and its run's metrics; a version registered
+    from outside Salon has no run to tell of."""
+    if run is None:
+        named = f" (its run id there: `{version.run_reference}`)" if version.run_reference else ""
+        return [f"Trained outside Salon{named}; registered from its source alone."], [], "_None._"
     params = await store.runs.params_for([run.id])
     trained = [f"Run **{run.name}** ({run.status.lower()}, started {run.started_at:%Y-%m-%d})."]
     if params:
@@ -149,6 +140,28 @@ async def _generated(
                 for m in summaries
             ],
         )
+    return trained, data, metrics
+
+
+async def _generated(
+    store: Store, principal: Principal, version: ModelVersionRecord, found: models.FoundModel
+) -> list[Section]:
+    run = (await store.runs.by_ids([version.run_id]))[version.run_id] if version.run_id else None
+    people = {u.id: u.name for u in (await store.users.by_ids([version.created_by])).values()}
+    aliases = [
+        a.alias
+        for a in await store.models.aliases([version.model_id])
+        if a.version_id == version.id
+    ]
+    about = [
+        f"**{found.model.name}** version {version.number} in project {found.project.name}, "
+        f"registered by {people.get(version.created_by, 'salon')} on "
+        f"{version.created_at:%Y-%m-%d}.",
+        f"Weights: `{version.source}`." + (f" Now: {', '.join(aliases)}." if aliases else ""),
+    ]
+    if found.model.description or version.description:
+        about.append("\n\n".join(d for d in (found.model.description, version.description) if d))
+    trained, data, metrics = await _training(store, principal, version, run)
     queues = await store.reviews.of_versions([version.id])
     counted = await reviews.tallies(store, queues)
     review_parts = []

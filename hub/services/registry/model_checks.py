@@ -75,7 +75,7 @@ async def _environment(
         "SALON_MODEL_VERSION": str(version.number),
         "SALON_MODEL_VERSION_ID": version.id,
         "SALON_MODEL_SOURCE": version.source,
-        "SALON_RUN_ID": version.run_id,
+        "SALON_RUN_ID": version.run_id or "",  # empty: registered from outside Salon
     }
     if spec.dataset_version:
         files = await store.datasets.files(spec.dataset_version)

@@ -51,7 +51,7 @@ async def find(
     model = await store.models.named(found.project.id, name.strip())
     if model is None:
         await audit.deny(store, principal, action, "model", None, found.project.id)
-        raise permissions.not_found(f"model named {name!r} in {project}")
+        raise permissions.not_found(f"model named {name!r} in {project}", field="name")
     held = await permissions.demand(
         store,
         principal,

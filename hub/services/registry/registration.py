@@ -17,6 +17,7 @@ from hub.domain.registry import (
     ModelVersionRecord,
     Policy,
 )
+from hub.domain.tracking import RunRecord
 from hub.errors import AlreadyExists, InvalidInput, LimitExceeded
 from hub.ids import new_id
 from hub.services.data import datasets
@@ -84,9 +85,14 @@ def _check_inputs(inputs: Sequence[tuple[str, str]] | None) -> tuple[Column, ...
 
 
 async def _facts(
-    store: Store, model_id: str, run_id: str, inputs: tuple[Column, ...] | None, policy: Policy
+    store: Store,
+    model_id: str,
+    run_id: str | None,
+    inputs: tuple[Column, ...] | None,
+    policy: Policy,
 ) -> Facts:
-    """What the built-in checks judge, read in as few queries as the policy allows."""
+    """What the built-in checks judge, read in as few queries as the policy allows. A version
+    without a run (registered from outside Salon) has no metrics: a metric check fails."""
     wanted = {spec.than for spec in policy.checks if spec.kind in ("no_worse", "schema")}
     aliases = (
         {a.alias: a.version_id for a in await store.models.aliases([model_id])} if wanted else {}
@@ -94,7 +100,9 @@ async def _facts(
     pointed = await store.models.versions_by_ids([aliases[a] for a in wanted if a in aliases])
     measured = any(spec.kind in ("metric", "no_worse") for spec in policy.checks)
     summaries = (
-        await store.metrics.summaries(sorted({run_id} | {v.run_id for v in pointed.values()}))
+        await store.metrics.summaries(
+            sorted({r for r in [run_id, *(v.run_id for v in pointed.values())] if r})
+        )
         if measured
         else []
     )
@@ -108,10 +116,10 @@ async def _facts(
         if other is not None:
             compared[alias] = (
                 other.number,
-                metrics.get(other.run_id, {}),
+                metrics.get(other.run_id or "", {}),
                 other.inputs,
             )
-    return Facts(metrics.get(run_id, {}), inputs, compared)
+    return Facts(metrics.get(run_id or "", {}), inputs, compared)
 
 
 def _judged(version_id: str, position: int, spec: CheckSpec, facts: Facts) -> ModelCheck:
@@ -146,35 +154,85 @@ async def register(
     """A new version of the model ``name`` (created with it when new) from a run the principal
     may edit; the checks of the model's policy start at once."""
     (run,) = await runs.visible_runs(store, principal, [run_id], "model.register")
-    held = await permissions.access_to(store, principal, run.project_id)
+    drafted = Draft(run.project_id, name, source, description, dict(tags or {}), inputs)
+    return await _register(store, principal, drafted, run)
+
+
+async def register_outside(
+    store: Store,
+    principal: Principal,
+    project: str,
+    name: str,
+    source: str,
+    description: str = "",
+    tags: dict[str, str] | None = None,
+    run_reference: str | None = None,
+) -> tuple[ModelRecord, ModelVersionRecord, list[ModelCheck]]:
+    """A new version of the model ``name`` in ``project`` from a source alone, as MLflow
+    allows: the model was trained outside Salon. ``run_reference`` is a run id the client
+    gave that is no run of the project; it is kept as given and never linked to a run. The
+    version's checks judge it without metrics, so a metric check in its gate fails."""
+    found = await datasets.find_project(store, principal, project, "model.register")
+    drafted = Draft(found.project.id, name, source, description, dict(tags or {}), None)
+    return await _register(store, principal, drafted, None, run_reference)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Draft:
+    """What a registration asks for, before it is checked."""
+
+    project_id: str
+    name: str
+    source: str
+    description: str
+    tags: dict[str, str]
+    inputs: Sequence[tuple[str, str]] | None
+
+
+async def _register(
+    store: Store,
+    principal: Principal,
+    draft: Draft,
+    run: RunRecord | None,
+    run_reference: str | None = None,
+) -> tuple[ModelRecord, ModelVersionRecord, list[ModelCheck]]:
+    held = await permissions.access_to(store, principal, draft.project_id)
     await permissions.demand(
-        store, principal, run.project_id, held, WRITE, action="model.register", object_kind="model"
+        store,
+        principal,
+        draft.project_id,
+        held,
+        WRITE,
+        action="model.register",
+        object_kind="model",
     )
-    name = check_name(name, "model")
-    if len(description) > MAX_DESCRIPTION:
+    name = check_name(draft.name, "model")
+    if len(draft.description) > MAX_DESCRIPTION:
         raise LimitExceeded(
             f"The description is longer than {MAX_DESCRIPTION:,} characters.", field="description"
         )
-    columns = _check_inputs(inputs)
+    columns = _check_inputs(draft.inputs)
     at = now()
-    existing, policy = await store.models.named_with_policy(run.project_id, name)
-    model = existing or ModelRecord(new_id(), run.project_id, name, "", principal.user_id, at)
+    existing, policy = await store.models.named_with_policy(draft.project_id, name)
+    model = existing or ModelRecord(new_id(), draft.project_id, name, "", principal.user_id, at)
     version = ModelVersionRecord(
         new_id(),
         model.id,
-        run.project_id,
+        draft.project_id,
         0,
-        run.id,
-        _check_source(source),
-        description,
-        _check_tags(dict(tags or {})),
+        run.id if run else None,
+        _check_source(draft.source),
+        draft.description,
+        _check_tags(draft.tags),
         columns,
         policy,
         principal.user_id,
         at,
+        run_reference,
     )
     checks = await checks_for(store, version, model.id)
     watchers = await store.activity.watchers([("model", model.id)])
+    origin = f"from run {run.name}" if run else "from outside Salon"
 
     def events(made: tuple[ModelRecord, ModelVersionRecord, list[ModelCheck]]) -> list[EventDraft]:
         m, v, _ = made
@@ -187,8 +245,8 @@ async def register(
                 "model_version",
                 v.id,
                 m.project_id,
-                f"registered version {v.number} of model {m.name} from run {run.name}",
-                detail={"model": m.name, "version": v.number, "run_id": run.id},
+                f"registered version {v.number} of model {m.name} {origin}",
+                detail={"model": m.name, "version": v.number, "run_id": v.run_id},
                 recipients=told,
             ),
         ]
