@@ -125,6 +125,20 @@ class MlflowTarget:
         )
         return {v.tags[VERSION_TAG]: str(v.version) for v in found if VERSION_TAG in v.tags}
 
+    def alias_count(self, name: str) -> int | None:
+        """How many aliases the registered model has there (None: there is no such model)."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            model = self._client.get_registered_model(name)
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return None
+            raise ConnectorError(
+                f"MLflow at {self.address} failed to read model {name}: {exc}"
+            ) from exc
+        return len(model.aliases)
+
     def create_version(
         self,
         name: str,

@@ -74,6 +74,7 @@ class Target(Protocol):
     ) -> None: ...
     def finish_logged_model(self, model_id: str) -> None: ...
     def read_back(self, run_ids: list[str]) -> dict[str, RunCounts]: ...
+    def alias_count(self, name: str) -> int | None: ...
 
 
 @dataclasses.dataclass
@@ -109,7 +110,7 @@ class Summary:
             found.append("skipped:")
             found += [f"  {count}: {why}" for why, count in sorted(self.skipped.items())]
         if self.fidelity:
-            found.append("read back from the copy (what this run copied):")
+            found.append("read back from the copy (what this run copied, then everything):")
             found.append(f"  {'':<22}{'source':>14}{'copy':>14}")
             for what, source, copy in self.fidelity:
                 mark = "" if source == copy else "   <- differs"
@@ -171,6 +172,12 @@ class Copier:
         self.run_ids: dict[str, str] = {}  # source run id → run id at the target
         self.model_ids: dict[str, str] = {}  # source logged model id → its copy's id
         self.expected: dict[str, RunCounts] = {}  # copied run id here → what its source held
+        # Everything the copy should leave at the target, whoever copied it (this copy or an
+        # earlier one): target experiment id → source run ids and logged model ids; registered
+        # model name here → source version keys and how many aliases.
+        self.wanted_runs: dict[str, list[str]] = {}
+        self.wanted_models: dict[str, list[str]] = {}
+        self.wanted_versions: dict[str, tuple[list[str], int]] = {}
 
     def _name(self, name: str, separator: str) -> str:
         return name if self.project is None else f"{self.project}{separator}{name}"
@@ -192,6 +199,7 @@ class Copier:
         for source_id, name, runs in plan:
             experiment_id = self.target.experiment(self._name(name, "/"))
             self.summary.experiments += 1
+            self.wanted_runs[experiment_id] = [run.id for run in runs]
             done = self.target.copied(experiment_id)
             for run in runs:
                 self.step(run.name)
@@ -214,8 +222,37 @@ class Copier:
             self.target.log_batch(run_id, {}, tags, [])
         for model in self.source.models():
             self._model(model)
-        self.summary.fidelity = self._read_back()
+        self.summary.fidelity = self._read_back() + self._read_back_whole()
         return self.summary
+
+    def _read_back_whole(self) -> list[tuple[str, int, int]]:
+        """Every experiment, run, logged model, registered model, version and alias the copy
+        should have left at the target (copied now or before), counted there."""
+        complete_runs = complete_models = 0
+        for experiment_id, run_ids in self.wanted_runs.items():
+            runs = self.target.copied(experiment_id)
+            complete_runs += sum(1 for r in run_ids if runs.get(r, ("", False))[1])
+            wanted_models = self.wanted_models.get(experiment_id, [])
+            if wanted_models:
+                models = self.target.copied_models(experiment_id)
+                complete_models += sum(1 for m in wanted_models if models.get(m, ("", False))[1])
+        registered = versions = aliases = 0
+        for name, (keys, _) in self.wanted_versions.items():
+            found = self.target.alias_count(name)
+            if found is None:
+                continue
+            registered += 1
+            aliases += found
+            versions += len(set(keys) & set(self.target.copied_versions(name)))
+        wanted = self.wanted_versions.values()
+        return [
+            ("experiments (all)", len(self.wanted_runs), len(self.wanted_runs)),
+            ("runs (all)", sum(map(len, self.wanted_runs.values())), complete_runs),
+            ("logged models", sum(map(len, self.wanted_models.values())), complete_models),
+            ("registered models", len(self.wanted_versions), registered),
+            ("model versions", sum(len(k) for k, _ in wanted), versions),
+            ("aliases", sum(a for _, a in wanted), aliases),
+        ]
 
     def _read_back(self) -> list[tuple[str, int, int]]:
         """The runs this copy wrote, read back from the target and compared with what their
@@ -299,6 +336,7 @@ class Copier:
         if not models:
             return
         done = self.target.copied_models(experiment_id)
+        self.wanted_models[experiment_id] = [model.id for model in models]
         for model in models:
             before = done.get(model.id)
             if before is not None and before[1]:
@@ -331,6 +369,8 @@ class Copier:
         name = self._name(model.name, ".")
         self.summary.models += self.target.create_model(name, model.description, model.tags)
         numbers = self.target.copied_versions(name)
+        keys: list[str] = []
+        alias_count = 0
         for version in model.versions:
             key = f"{model.name}/{version.version}"
             if key in numbers:
@@ -353,6 +393,10 @@ class Copier:
                     self.model_ids.get(version.model_id or logged_model_of(version.source)),
                 )
                 self.summary.versions += 1
+            keys.append(key)
             for alias in version.aliases:
-                if not self.target.set_alias(name, alias, numbers[key]):
+                if self.target.set_alias(name, alias, numbers[key]):
+                    alias_count += 1
+                else:
                     self.summary.skipped["alias refused by the model's promotion gate"] += 1
+        self.wanted_versions[name] = (keys, alias_count)

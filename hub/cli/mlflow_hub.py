@@ -265,6 +265,16 @@ class HubTarget:
             json={"tags": _pairs({DONE_TAG: "true"})},
         )
 
+    def alias_count(self, name: str) -> int | None:
+        """How many aliases the registered model has here (None: there is no such model)."""
+        found = self.call(
+            "GET",
+            "mlflow/registered-models/get",
+            ("RESOURCE_DOES_NOT_EXIST",),
+            params={"name": name},
+        )
+        return None if found is None else len(found["registered_model"].get("aliases", []))
+
     def set_alias(self, name: str, alias: str, version: str) -> bool:
         """Whether it moved (False: the model's promotion gate refused it)."""
         moved = self.call(

@@ -142,6 +142,8 @@ def test_an_interrupted_import_resumes_and_a_second_one_changes_nothing(
     assert second.returncode == 0, err
     assert "runs: 30 copied" not in out, "runs finished before the interruption count as there"
     assert "read back from the copy" in out and "differs" not in out, out
+    # Runs copied before the interruption are read back too.
+    assert any(line.split()[:4] == ["runs", "(all)", "30", "30"] for line in out.splitlines())
     assert "1: experiment deleted in MLflow" in out
     for experiment, count in EXPERIMENTS.items():
         runs = hub_runs(hub_server, f"vision/{experiment}")
@@ -537,6 +539,14 @@ def test_logged_models_are_imported_and_every_models_uri_loads_from_salon(
         server.stop()
     assert "logged models: 1 copied" in out and "versions: 1 copied" in out, out
     assert "read back from the copy" in out and "differs" not in out, out
+    # The table counts every kind of object at the target, not only this copy's runs.
+    rows = {
+        line[:24].strip(): line[24:].split()[:2]
+        for line in out.splitlines()
+        if line.startswith("  ") and len(line[24:].split()) >= 2
+    }
+    for row in ("logged models", "registered models", "model versions"):
+        assert rows.get(row) == ["1", "1"], (row, out)
     headers = {"Authorization": f"Bearer {hub_server.token}"}
     version = httpx.get(
         f"{hub_server.url}{API}/model-versions/get",

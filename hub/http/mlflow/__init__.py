@@ -12,7 +12,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from hub.http.mlflow import artifacts, logged_models, registry, tracking
+from hub.http.mlflow import (
+    artifacts,
+    logged_models,
+    registry,
+    run_logging,
+    tracking,
+    ui_calls,
+)
 from hub.http.mlflow.protocol import Fields, Handler, NotSupported, endpoint
 
 _ROOTS = ("/api", "/ajax-api")
@@ -59,15 +66,17 @@ def routes() -> list[BaseRoute]:
         ("runs/update", tracking.update_run, (post,)),
         ("runs/delete", tracking.delete_run, (post,)),
         ("runs/restore", tracking.restore_run, (post,)),
-        ("runs/log-metric", tracking.log_metric, (post,)),
-        ("runs/log-parameter", tracking.log_param, (post,)),
-        ("runs/set-tag", tracking.set_tag, (post,)),
-        ("runs/delete-tag", tracking.delete_tag, (post,)),
-        ("runs/log-batch", tracking.log_batch, (post,)),
-        ("runs/log-inputs", tracking.log_inputs, (post,)),
-        ("runs/outputs", tracking.log_outputs, (post,)),
+        ("runs/log-metric", run_logging.log_metric, (post,)),
+        ("runs/log-parameter", run_logging.log_param, (post,)),
+        ("runs/set-tag", run_logging.set_tag, (post,)),
+        ("runs/delete-tag", run_logging.delete_tag, (post,)),
+        ("runs/log-batch", run_logging.log_batch, (post,)),
+        ("runs/log-inputs", run_logging.log_inputs, (post,)),
+        ("runs/outputs", run_logging.log_outputs, (post,)),
         ("runs/search", tracking.search_runs, (post,)),
         ("metrics/get-history", tracking.get_metric_history, (get,)),
+        ("metrics/get-history-bulk", ui_calls.metric_history_bulk, (get,)),
+        ("experiments/search-datasets", ui_calls.search_datasets, (post,)),
         ("logged-models", logged_models.create, (post,)),
         ("logged-models/search", logged_models.search, (post,)),
         ("logged-models/{model_id}", logged_models.get, (get,)),

@@ -16,10 +16,10 @@ from hub.http.mlflow.protocol import (
     listed,
     offset_of,
     optional_text,
+    page_size,
     pairs,
     parts,
     text,
-    whole,
 )
 from hub.services.lifecycle import trash
 from hub.services.tracking import logged_models, mlflow_names
@@ -117,9 +117,7 @@ async def search(request: Request, fields: Fields) -> Fields:
         store, settings, principal, listed(fields, "experiment_ids"), "logged_models.search"
     )
     test = view_filter(optional_text(fields, "filter"), _ATTRIBUTES)
-    limit = whole(fields, "max_results", 100)
-    if not 1 <= limit <= MAX_RESULTS:
-        raise InvalidInput(f"max_results must be between 1 and {MAX_RESULTS}.")
+    limit = page_size(fields, 100, MAX_RESULTS)
     offset = offset_of(fields)
     every = await logged_models.search(store, principal, [e for _, e in found], None, SEARCHED, 0)
     metrics = await logged_models.metrics_of(store, every)

@@ -166,12 +166,37 @@ def offset_of(fields: Fields) -> int:
 # Field readers: each names the field and what it should be when the value is wrong. ---------
 
 
+SHOWN_AT_MOST = 300  # characters of a wrong value an error message repeats
+
+
+def invalid(name: str, value: Any, should: str) -> InvalidInput:
+    """A value of the wrong kind, in MLflow's words (clients and scripts match on them), then
+    what it should be."""
+    shown = json.dumps(value, separators=(",", ":"), default=str)
+    if len(shown) > SHOWN_AT_MOST:
+        shown = shown[:SHOWN_AT_MOST] + "…"
+    return InvalidInput(
+        f"Invalid value {shown} for parameter '{name}' supplied: it should be {should}.",
+        field=name,
+    )
+
+
+def run_id_of(fields: Fields) -> str:
+    """The run a call is about: ``run_id`` (``run_uuid`` from older clients)."""
+    value = fields.get("run_id") or fields.get("run_uuid")
+    if value in (None, ""):
+        raise InvalidInput("Missing value for required parameter 'run_id'.", field="run_id")
+    if not isinstance(value, str):
+        raise invalid("run_id", value, "a run id")
+    return value
+
+
 def text(fields: Fields, name: str, default: str | None = None) -> str:
     value = fields.get(name, default)
     if value is None:
         raise InvalidInput(f"Missing value for required parameter '{name}'.", field=name)
     if not isinstance(value, str):
-        raise InvalidInput(f"Parameter '{name}' must be a string.", field=name)
+        raise invalid(name, value, "a string")
     return value
 
 
@@ -188,12 +213,18 @@ def whole(fields: Fields, name: str, default: int | None = None) -> int:
             raise ValueError
         number = int(value)
     except (TypeError, ValueError):
-        raise InvalidInput(
-            f"Parameter '{name}' must be an integer, got '{value}'.", field=name
-        ) from None
+        raise invalid(name, value, "an integer") from None
     if not -(2**63) <= number < 2**63:
-        raise InvalidInput(f"Parameter '{name}' is out of range.", field=name)
+        raise invalid(name, value, "an integer of 64 bits")
     return number
+
+
+def page_size(fields: Fields, default: int, most: int) -> int:
+    """``max_results``: from 1 to ``most``."""
+    limit = whole(fields, "max_results", default)
+    if not 1 <= limit <= most:
+        raise invalid("max_results", limit, f"from 1 to {most:,}")
+    return limit
 
 
 def number(value: Any, name: str) -> float:
@@ -202,14 +233,14 @@ def number(value: Any, name: str) -> float:
         return float(value)
     if isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
         return float(value.replace("Infinity", "inf"))
-    raise InvalidInput(f"Parameter '{name}' must be a number.", field=name)
+    raise invalid(name, value, "a number")
 
 
 def pairs(fields: Fields, name: str) -> list[tuple[str, str]]:
     """``[{"key", "value"}, …]`` as (key, value) pairs; values become text."""
     items = fields.get(name) or []
     if not isinstance(items, list):
-        raise InvalidInput(f"Parameter '{name}' must be a list of key-value pairs.", field=name)
+        raise invalid(name, items, "a list of key-value pairs")
     found = []
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get("key"), str):
@@ -219,11 +250,22 @@ def pairs(fields: Fields, name: str) -> list[tuple[str, str]]:
     return found
 
 
+def key_value(fields: Fields, strict: bool = False) -> dict[str, str]:
+    """A single param or tag: its key, and its value as text (MLflow's client sends numbers
+    for params; a tag's value must be ``strict``ly text, as MLflow's server checks)."""
+    value = fields.get("value")
+    key = text(fields, "key")
+    if strict and value is not None and not isinstance(value, str):
+        raise invalid("value", value, "a string")
+    check_names([key])
+    return {key: value if isinstance(value, str) else "" if value is None else str(value)}
+
+
 def listed(fields: Fields, name: str) -> list[str]:
     value = fields.get(name) or []
     values = value if isinstance(value, list) else [value]
     if not all(isinstance(v, str) for v in values):
-        raise InvalidInput(f"Parameter '{name}' must be a list of strings.", field=name)
+        raise invalid(name, value, "a list of strings")
     return values
 
 

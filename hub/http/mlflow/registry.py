@@ -22,6 +22,7 @@ from hub.http.mlflow.protocol import (
     millis,
     offset_of,
     optional_text,
+    page_size,
     pairs,
     parts,
     text,
@@ -65,6 +66,11 @@ async def _found(request: Request, fields: Fields, needed: str = "viewer") -> Fo
 
 
 def _number(fields: Fields) -> int:
+    value = fields.get("version")
+    if isinstance(value, str) and not value.strip().isdigit():
+        raise InvalidInput(
+            f"Parameter 'version' must be an integer, got '{value}'.", field="version"
+        )
     number = whole(fields, "version")
     if number < 1:
         raise InvalidInput("A version number is 1 or more.", field="version")
@@ -235,9 +241,7 @@ async def search_models(request: Request, fields: Fields) -> Fields:
     if prompts:
         return {"registered_models": []}
     test = view_filter(" AND ".join(clauses), ("name",))
-    limit = whole(fields, "max_results", 100)
-    if not 1 <= limit <= MAX_RESULTS:
-        raise InvalidInput(f"max_results must be between 1 and {MAX_RESULTS}.")
+    limit = page_size(fields, 100, MAX_RESULTS)
     offset = offset_of(fields)
     shown: dict[int, Fields] = {}
     views = []
@@ -511,9 +515,7 @@ async def search_versions(request: Request, fields: Fields) -> Fields:
     if prompts:
         return {"model_versions": []}
     test = view_filter(" AND ".join(clauses), _VERSION_ATTRIBUTES)
-    limit = whole(fields, "max_results", 10_000)
-    if not 1 <= limit <= 200_000:
-        raise InvalidInput("max_results must be between 1 and 200000.")
+    limit = page_size(fields, 10_000, 200_000)
     offset = offset_of(fields)
     home = await mlflow_names.home_project(store, settings, principal)
     shown: list[tuple[View, Fields]] = []

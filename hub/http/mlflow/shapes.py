@@ -10,7 +10,6 @@ from hub.domain.tracking import (
     KeyValue,
     LoggedModelMetric,
     LoggedModelRecord,
-    ProjectRecord,
     RunInputRecord,
     RunModelInput,
     RunOutput,
@@ -21,13 +20,14 @@ from hub.services.tracking.runs import RunDetails
 
 
 def experiment(
-    project: ProjectRecord,
     record: ExperimentRecord,
     name: str,
     tags: list[tuple[str, str]] | None = None,
     deleted: bool = False,
 ) -> Fields:
-    """An experiment as MLflow shows it; ``deleted``: it is in Salon's trash."""
+    """An experiment as MLflow shows it; ``deleted``: it is in Salon's trash. Its tags are the
+    ones clients set, no more (MLflow's clients read back exactly what they wrote); the
+    project shows in the name (``vision/baseline``) unless it is the caller's MLflow project."""
     return {
         "experiment_id": record.id,
         "name": name,
@@ -35,10 +35,7 @@ def experiment(
         "lifecycle_stage": "deleted" if deleted else "active",
         "creation_time": millis(record.created_at),
         "last_update_time": millis(record.created_at),
-        "tags": [
-            {"key": "salon.project", "value": project.name},
-            *({"key": key, "value": value} for key, value in tags or []),
-        ],
+        "tags": [{"key": key, "value": value} for key, value in tags or []],
     }
 
 

@@ -9,19 +9,14 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.clock import now
 from hub.domain.tracking import (
-    BATCH_SCHEMA,
-    LoggedModelMetric,
     RunEnvironment,
-    RunInputRecord,
     RunRecord,
 )
-from hub.errors import AlreadyExists, InvalidInput, LimitExceeded, NotFound
+from hub.errors import AlreadyExists, InvalidInput, NotFound
 from hub.http.mlflow import shapes
 from hub.http.mlflow.filters import View, run_filter, run_order, view_filter, view_order
 from hub.http.mlflow.protocol import (
@@ -29,13 +24,15 @@ from hub.http.mlflow.protocol import (
     BadRequest,
     Fields,
     check_names,
+    key_value,
     listed,
     moment,
-    number,
     offset_of,
     optional_text,
+    page_size,
     pairs,
     parts,
+    run_id_of,
     text,
     whole,
 )
@@ -49,17 +46,7 @@ if TYPE_CHECKING:
     from hub.store import Store
 
 # MLflow's own limits on one log-batch call (``mlflow/utils/validation.py``).
-MAX_METRICS_PER_BATCH = 1000
-MAX_PARAMS_TAGS_PER_BATCH = 100
-MAX_ENTITIES_PER_BATCH = 1000
 MAX_HISTORY_PAGE = 1_000_000
-
-
-def _run_id(fields: Fields) -> str:
-    value = fields.get("run_id") or fields.get("run_uuid")
-    if not isinstance(value, str) or not value:
-        raise InvalidInput("Missing value for required parameter 'run_id'.", field="run_id")
-    return value
 
 
 # Experiments ---------------------------------------------------------------------------------
@@ -76,7 +63,6 @@ async def _experiment_fields(
     home = await mlflow_names.home_project(store, settings, principal)
     tags = await projects.experiment_tags(store, [experiment])
     return shapes.experiment(
-        project,
         experiment,
         mlflow_names.joined(project, experiment.name, home),
         tags.get(experiment.id, []),
@@ -144,11 +130,13 @@ def _tags(fields: Fields) -> dict[str, str]:
 
 
 async def create_experiment(request: Request, fields: Fields) -> Fields:
+    """An experiment; an ``artifact_location`` is checked but not used: the hub keeps every
+    run's files itself (``mlflow-artifacts:/``), so that clients never write around it."""
     store, settings, principal = parts(request)
+    name = text(fields, "name")
+    optional_text(fields, "artifact_location")
     tags = _tags(fields)
-    _, experiment = await mlflow_names.create_experiment(
-        store, settings, principal, text(fields, "name")
-    )
+    _, experiment = await mlflow_names.create_experiment(store, settings, principal, name)
     if tags:
         await projects.set_experiment_tags(store, principal, experiment, tags)
     return {"experiment_id": experiment.id}
@@ -177,7 +165,7 @@ async def update_experiment(request: Request, fields: Fields) -> Fields:
 async def set_experiment_tag(request: Request, fields: Fields) -> Fields:
     store, _, principal = parts(request)
     _, experiment = await _experiment(request, fields, "experiment.set_tags")
-    await projects.set_experiment_tags(store, principal, experiment, _pair(fields))
+    await projects.set_experiment_tags(store, principal, experiment, key_value(fields))
     return {}
 
 
@@ -191,9 +179,7 @@ async def delete_experiment_tag(request: Request, fields: Fields) -> Fields:
 async def search_experiments(request: Request, fields: Fields) -> Fields:
     store, settings, principal = parts(request)
     which = _view(fields, "view_type")
-    limit = whole(fields, "max_results", 1000)
-    if not 1 <= limit <= MAX_RESULTS:
-        raise InvalidInput(f"max_results must be between 1 and {MAX_RESULTS}.")
+    limit = page_size(fields, 1000, MAX_RESULTS)
     attributes = ("name", "creation_time", "last_update_time", "experiment_id")
     test = view_filter(optional_text(fields, "filter"), attributes[:3])
     offset = offset_of(fields)
@@ -208,7 +194,6 @@ async def search_experiments(request: Request, fields: Fields) -> Fields:
     shown = {}
     for project, experiment in every:
         answer = shapes.experiment(
-            project,
             experiment,
             mlflow_names.joined(project, experiment.name, home),
             tags.get(experiment.id, []),
@@ -295,7 +280,7 @@ async def get_run(request: Request, fields: Fields) -> Fields:
     """A run; one in Salon's trash answers with ``lifecycle_stage: deleted``, as MLflow shows
     a deleted run."""
     store, _, principal = parts(request)
-    run_id = _run_id(fields)
+    run_id = run_id_of(fields)
     try:
         run = await runs.get_run(store, principal, run_id)
     except NotFound:
@@ -307,19 +292,19 @@ async def get_run(request: Request, fields: Fields) -> Fields:
 async def delete_run(request: Request, fields: Fields) -> Fields:
     """Moves the run to Salon's trash (restorable until purged)."""
     store, _, principal = parts(request)
-    await trash.move_to_trash(store, principal, "run", _run_id(fields))
+    await trash.move_to_trash(store, principal, "run", run_id_of(fields))
     return {}
 
 
 async def restore_run(request: Request, fields: Fields) -> Fields:
     store, _, principal = parts(request)
-    await trash.restore_object(store, principal, "run", _run_id(fields))
+    await trash.restore_object(store, principal, "run", run_id_of(fields))
     return {}
 
 
 async def update_run(request: Request, fields: Fields) -> Fields:
     store, _, principal = parts(request)
-    run_id = _run_id(fields)
+    run_id = run_id_of(fields)
     status = (optional_text(fields, "status") or "").lower()
     name = optional_text(fields, "run_name")
     if status in runs.FINAL_STATUSES:
@@ -340,176 +325,6 @@ async def update_run(request: Request, fields: Fields) -> Fields:
     return {"run_info": shapes.run_info(run)}
 
 
-def _points(items: list[Any]) -> pa.Table:
-    """MLflow metrics as a batch of points: one pass in Arrow when every field has its plain
-    type (whole steps and times, numeric values), one item at a time otherwise, to say which
-    item is wrong or to read "NaN" and "Infinity"."""
-    try:
-        keys = pa.array([item["key"] for item in items], pa.string())
-        steps = pa.array([item.get("step", 0) for item in items])
-        stamps = pa.array([item["timestamp"] for item in items])
-        values = pa.array([item["value"] for item in items])
-    except (KeyError, TypeError, AttributeError, pa.ArrowException):
-        return _checked_points(items)
-    plain = (
-        keys.type == pa.string()
-        and steps.type == stamps.type == pa.int64()
-        and values.type in (pa.int64(), pa.float64())
-        and not any(a.null_count for a in (keys, steps, stamps, values))
-    )
-    if not plain or not items:
-        return _checked_points(items)
-    check_names(keys.unique().to_pylist(), "name")
-    return pa.table([keys, steps, stamps, values.cast(pa.float64())], schema=BATCH_SCHEMA)
-
-
-def _checked_points(items: list[Any]) -> pa.Table:
-    keys, values, stamps, steps = [], [], [], []
-    for item in items:
-        if not isinstance(item, dict):
-            raise InvalidInput("Each metric must be an object with key, value and timestamp.")
-        keys.append(text(item, "key"))
-        values.append(number(item.get("value"), "value"))
-        stamps.append(whole(item, "timestamp"))
-        steps.append(whole(item, "step", 0))
-    check_names(keys, "name")
-    return pa.table(
-        {"key": keys, "step": steps, "ts": stamps, "value": values}, schema=BATCH_SCHEMA
-    )
-
-
-def _model_metrics(run_id: str, items: list[Any]) -> list[LoggedModelMetric]:
-    """The metrics among ``items`` logged with a logged model (``model_id``)."""
-    return [
-        LoggedModelMetric(
-            str(item["model_id"]),
-            run_id,
-            text(item, "key"),
-            number(item.get("value"), "value"),
-            whole(item, "step", 0),
-            whole(item, "timestamp"),
-            optional_text(item, "dataset_name"),
-            optional_text(item, "dataset_digest"),
-        )
-        for item in items
-        if isinstance(item, dict) and item.get("model_id")
-    ]
-
-
-async def log_metric(request: Request, fields: Fields) -> Fields:
-    store, _, principal = parts(request)
-    points = _points([fields])
-    run_id = _run_id(fields)
-    await runs.log_batch(store, principal, run_id, [], [], points)
-    if with_model := _model_metrics(run_id, [fields]):
-        await logged_models.log_metrics(store, principal, with_model)
-    return {}
-
-
-def _pair(fields: Fields) -> dict[str, str]:
-    """A single param or tag: its key, and its value as text (MLflow sends numbers too)."""
-    value = fields.get("value")
-    key = text(fields, "key")
-    check_names([key])
-    return {key: value if isinstance(value, str) else "" if value is None else str(value)}
-
-
-async def log_param(request: Request, fields: Fields) -> Fields:
-    store, _, principal = parts(request)
-    await runs.log_params(store, principal, _run_id(fields), _pair(fields))
-    return {}
-
-
-async def set_tag(request: Request, fields: Fields) -> Fields:
-    store, _, principal = parts(request)
-    await runs.set_tags(store, principal, _run_id(fields), _pair(fields))
-    return {}
-
-
-async def delete_tag(request: Request, fields: Fields) -> Fields:
-    store, _, principal = parts(request)
-    await runs.delete_tag(store, principal, _run_id(fields), text(fields, "key"))
-    return {}
-
-
-async def log_batch(request: Request, fields: Fields) -> Fields:
-    store, _, principal = parts(request)
-    metric_items = fields.get("metrics") or []
-    if not isinstance(metric_items, list):
-        raise InvalidInput("'metrics' must be a list.", field="metrics")
-    params, tags = pairs(fields, "params"), pairs(fields, "tags")
-    if len(metric_items) > MAX_METRICS_PER_BATCH:
-        raise LimitExceeded(
-            f"A batch logging request can contain at most {MAX_METRICS_PER_BATCH} metrics.",
-            field="metrics",
-        )
-    if max(len(params), len(tags)) > MAX_PARAMS_TAGS_PER_BATCH:
-        raise LimitExceeded(
-            f"A batch logging request can contain at most "
-            f"{MAX_PARAMS_TAGS_PER_BATCH} params and "
-            f"{MAX_PARAMS_TAGS_PER_BATCH} tags."
-        )
-    if len(metric_items) + len(params) + len(tags) > MAX_ENTITIES_PER_BATCH:
-        raise LimitExceeded(
-            f"A batch logging request can contain at most {MAX_ENTITIES_PER_BATCH} items in all."
-        )
-    keys = [key for key, _ in params]
-    check_names([*keys, *(key for key, _ in tags)])
-    if len(set(keys)) != len(keys):
-        raise InvalidInput("The batch names a param twice.", field="params")
-    run_id = _run_id(fields)
-    await runs.log_batch(store, principal, run_id, params, tags, _points(metric_items))
-    if with_model := _model_metrics(run_id, metric_items):
-        await logged_models.log_metrics(store, principal, with_model)
-    return {}
-
-
-async def log_inputs(request: Request, fields: Fields) -> Fields:
-    store, _, principal = parts(request)
-    run_id = _run_id(fields)
-    items = fields.get("datasets") or []
-    if not isinstance(items, list):
-        raise InvalidInput("'datasets' must be a list.", field="datasets")
-    found = []
-    for item in items:
-        dataset = item.get("dataset") if isinstance(item, dict) else None
-        if not isinstance(dataset, dict):
-            raise InvalidInput("Each input needs a 'dataset' object.", field="datasets")
-        found.append(
-            RunInputRecord(
-                run_id,
-                text(dataset, "name"),
-                text(dataset, "digest"),
-                text(dataset, "source_type", ""),
-                text(dataset, "source", ""),
-                text(dataset, "schema", ""),
-                text(dataset, "profile", ""),
-                dict(pairs(item, "tags")),
-                now(),
-            )
-        )
-    if found:
-        await runs.log_inputs(store, principal, run_id, found)
-    models = fields.get("models") or []
-    if not isinstance(models, list) or not all(
-        isinstance(m, dict) and isinstance(m.get("model_id"), str) for m in models
-    ):
-        raise InvalidInput("Each model input needs a 'model_id'.", field="models")
-    if models:
-        await logged_models.record_inputs(store, principal, run_id, [m["model_id"] for m in models])
-    return {}
-
-
-async def log_outputs(request: Request, fields: Fields) -> Fields:
-    store, _, principal = parts(request)
-    items = fields.get("models") or []
-    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise InvalidInput("'models' must be a list of {model_id, step}.", field="models")
-    outputs = [(text(item, "model_id"), whole(item, "step", 0)) for item in items]
-    await logged_models.record_outputs(store, principal, _run_id(fields), outputs)
-    return {}
-
-
 async def search_runs(request: Request, fields: Fields) -> Fields:
     store, settings, principal = parts(request)
     view = _view(fields, "run_view_type")
@@ -528,9 +343,7 @@ async def search_runs(request: Request, fields: Fields) -> Fields:
     if not found:  # MLflow finds nothing in experiments it does not know, and says no more
         return {"runs": []}
     ids = [experiment.id for _, experiment in found]
-    limit = whole(fields, "max_results", 1000)
-    if not 1 <= limit <= MAX_RESULTS:
-        raise InvalidInput(f"max_results must be between 1 and {MAX_RESULTS}.")
+    limit = page_size(fields, 1000, MAX_RESULTS)
     filter_text = optional_text(fields, "filter")
     order = listed(fields, "order_by")
     project_ids = sorted({project.id for project, _ in found})
@@ -565,13 +378,11 @@ async def search_runs(request: Request, fields: Fields) -> Fields:
 async def get_metric_history(request: Request, fields: Fields) -> Response:
     store, _, principal = parts(request)
     key = text(fields, "metric_key")
-    limit = whole(fields, "max_results", MAX_HISTORY_PAGE)
-    if not 1 <= limit <= MAX_HISTORY_PAGE:
-        raise InvalidInput(f"max_results must be between 1 and {MAX_HISTORY_PAGE}.")
+    limit = page_size(fields, MAX_HISTORY_PAGE, MAX_HISTORY_PAGE)
     offset = offset_of(fields)
     try:
         found, more = await metrics.points_json(
-            store, principal, _run_id(fields), key, limit, offset
+            store, principal, run_id_of(fields), key, limit, offset
         )
     except NotFound:  # MLflow's history of a run it does not know is empty
         return Response('{"metrics":[]}', media_type="application/json")
