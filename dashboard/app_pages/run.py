@@ -82,7 +82,12 @@ if run is None:
 # Header: name, how it went, who ran it and for how long.
 st.title(run["name"])
 st.caption(f"{run['project']['name']} / {run['experiment']['name']}  ·  run id `{run['id']}`")
-badges = st.columns([1, 2, 2, 3, 2, 1], vertical_alignment="center")
+experiment = run["experiment"]  # what it tries to find out, and its tags (MLflow's too)
+about = [experiment["description"]] if experiment["description"] else []
+about += [f"`{t['key']}={t['value']}`" for t in experiment["tags"]]
+if about:
+    st.caption(f"Experiment {experiment['name']}: " + "  ".join(about))
+badges = st.columns([1, 2, 2, 3, 2, 1, 1], vertical_alignment="center")
 with badges[0]:
     status_badge(run["status"])
 badges[1].markdown(f":material/person: **{run['user']}**")
@@ -115,6 +120,17 @@ with badges[5].popover("Trash", icon=":material/delete:", help="Move this run to
                 "entry": entry["id"],
                 "label": entry["label"],
             }
+            st.rerun()
+
+renaming = badges[6].popover("Rename", icon=":material/edit:", help="Give this run another name")
+with renaming, st.form("rename-run", border=False):
+    name = st.text_input("New name", value=run["name"], max_chars=200)
+    if st.form_submit_button("Rename", type="primary"):
+        try:
+            hub_client.rename_run(run["id"], name.strip())
+        except HubError as exc:
+            st.error(str(exc))
+        else:
             st.rerun()
 
 if run["metrics"]:
