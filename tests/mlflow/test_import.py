@@ -275,6 +275,40 @@ def test_a_project_exports_to_a_store_mlflow_reads_alone(
     registry = salon.Client(hub_server.url, hub_server.token).models
     registry.register(run.id, "detector", "s3://models/detector.onnx")
     registry.register(run.id, "detector", f"runs:/{run.id}/model")
+    # An MLflow 3 logged model of the run, with a file, and a version from outside Salon.
+    headers = {"Authorization": f"Bearer {hub_server.token}"}
+    experiment_id = httpx.get(
+        f"{hub_server.url}{API}/runs/get", params={"run_id": run.id}, headers=headers
+    ).json()["run"]["info"]["experiment_id"]
+    made = httpx.post(
+        f"{hub_server.url}{API}/logged-models",
+        json={
+            "experiment_id": experiment_id,
+            "name": "onnx-export",
+            "source_run_id": run.id,
+            "params": [{"key": "opset", "value": "17"}],
+        },
+        headers=headers,
+    ).json()["model"]["info"]
+    stored = httpx.put(
+        f"{hub_server.url}/api/2.0/mlflow-artifacts/artifacts/{experiment_id}/models/"
+        f"{made['model_id']}/artifacts/model.onnx",
+        content=b"onnx weights",
+        headers=headers,
+    )
+    assert stored.status_code == 200, stored.text
+    finished = httpx.patch(
+        f"{hub_server.url}{API}/logged-models/{made['model_id']}",
+        json={"status": "LOGGED_MODEL_READY"},
+        headers=headers,
+    )
+    assert finished.status_code == 200, finished.text
+    outside = httpx.post(
+        f"{hub_server.url}{API}/model-versions/create",
+        json={"name": "vision.detector", "source": "s3://elsewhere/detector"},
+        headers=headers,
+    )
+    assert outside.status_code == 200, outside.text
     other = salon.init(
         project="secret",
         experiment="x",
@@ -310,10 +344,19 @@ def test_a_project_exports_to_a_store_mlflow_reads_alone(
     history = client.get_metric_history(exported.info.run_id, "loss")
     assert [m.step for m in history] == list(range(500))
     versions = sorted(client.search_model_versions("name = 'detector'"), key=lambda v: v.version)
-    assert [(v.source, v.run_id) for v in versions] == [
+    assert [(v.source, v.run_id or None) for v in versions] == [
         ("s3://models/detector.onnx", exported.info.run_id),
         (f"runs:/{exported.info.run_id}/model", exported.info.run_id),
-    ], "a runs:/ source names the exported run"
+        ("s3://elsewhere/detector", None),
+    ], "a runs:/ source names the exported run; a version without a run stays without one"
+    (logged,) = client.search_logged_models([exported.info.experiment_id])
+    assert (logged.name, logged.params, logged.source_run_id) == (
+        "onnx-export",
+        {"opset": "17"},
+        exported.info.run_id,
+    )
+    files = [f.path for f in client.list_logged_model_artifacts(logged.model_id)]
+    assert files == ["model.onnx"]
     tokens = hub_server.graphql("{ apiTokens { name revokedAt } }")["data"]["apiTokens"]
     assert all(t["revokedAt"] for t in tokens if t["name"] == "mlflow export")
 
