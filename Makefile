@@ -41,7 +41,11 @@ MLFLOW := bench/.mlflow-venv/bin/mlflow
 $(MLFLOW): | $(STAMP)  # the reference MLflow server, in its own venv (see bench/servers.py)
 	$(PY) -c "from bench.servers import ensure_mlflow_venv; ensure_mlflow_venv()"
 
-test: install system-deps $(CADDY) $(MLFLOW)  ## Install what tests need, then run them all.
+MLFLOW2 := bench/.mlflow2-venv/bin/mlflow
+$(MLFLOW2): | $(STAMP)  # the last MLflow 2 client, for the tests of older clients
+	$(PY) -c "from bench.servers import ensure_mlflow2_venv; ensure_mlflow2_venv()"
+
+test: install system-deps $(CADDY) $(MLFLOW) $(MLFLOW2)  ## Install what tests need, then run them all.
 	$(PY) -m pytest -q
 
 check: install  ## Lint, format check and type check.

@@ -27,6 +27,8 @@ MLFLOW_VENV = BENCH_DIR / ".mlflow-venv"
 # The full mlflow package pins an old graphql-core, so it cannot live in Salon's venv; the
 # client side uses mlflow-skinny from the main venv, and the server must be the same major.
 MLFLOW_REQUIREMENT = "mlflow>=3,<4"
+MLFLOW2_VENV = BENCH_DIR / ".mlflow2-venv"
+MLFLOW2_REQUIREMENT = "mlflow-skinny>=2.22,<3"
 
 
 class ServerError(RuntimeError):
@@ -143,29 +145,32 @@ def start_salon(workdir: Path, token: str | None = None, **settings: str) -> tup
     return _launch("Salon", [str(salon), "serve"], env, workdir, url, "/healthz"), token
 
 
-def ensure_mlflow_venv(quiet: bool = True) -> Path:
-    """Path of the ``mlflow`` command in bench/.mlflow-venv, creating the venv on first use."""
-    mlflow = MLFLOW_VENV / "bin" / "mlflow"
-    if mlflow.exists():
-        return mlflow
-    print(f"Creating {MLFLOW_VENV} with {MLFLOW_REQUIREMENT} (first run only)…", file=sys.stderr)
-    python = MLFLOW_VENV / "bin" / "python"
+def _ensure_venv(folder: Path, requirement: str, command: str, quiet: bool) -> Path:
+    """Path of ``command`` in the venv ``folder``, made with ``requirement`` on first use."""
+    found = folder / "bin" / command
+    if found.exists():
+        return found
+    print(f"Creating {folder} with {requirement} (first run only)…", file=sys.stderr)
+    python = folder / "bin" / "python"
     flag = ["-q"] if quiet else []
-    subprocess.run(["python3", "-m", "venv", str(MLFLOW_VENV)], check=True)
+    subprocess.run(["python3", "-m", "venv", str(folder)], check=True)
     subprocess.run([str(python), "-m", "pip", "install", *flag, "uv"], check=True)
     subprocess.run(
-        [
-            str(MLFLOW_VENV / "bin" / "uv"),
-            "pip",
-            "install",
-            *flag,
-            "--python",
-            str(python),
-            MLFLOW_REQUIREMENT,
-        ],
+        [str(folder / "bin" / "uv"), "pip", "install", *flag, "--python", str(python), requirement],
         check=True,
     )
-    return mlflow
+    return found
+
+
+def ensure_mlflow_venv(quiet: bool = True) -> Path:
+    """Path of the ``mlflow`` command in bench/.mlflow-venv, creating the venv on first use."""
+    return _ensure_venv(MLFLOW_VENV, MLFLOW_REQUIREMENT, "mlflow", quiet)
+
+
+def ensure_mlflow2_venv(quiet: bool = True) -> Path:
+    """Path of the Python of bench/.mlflow2-venv, which holds the last MLflow 2 client (teams
+    that have not moved to MLflow 3 log with it), creating the venv on first use."""
+    return _ensure_venv(MLFLOW2_VENV, MLFLOW2_REQUIREMENT, "mlflow", quiet).with_name("python")
 
 
 def start_mlflow(workdir: Path, proxied: bool = False) -> Server:
