@@ -52,6 +52,7 @@ class Point:
     value: float
     timestamp: int
     step: int
+    model_id: str | None = None  # logged with a logged model (MLflow 3's model_id=)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -102,6 +103,9 @@ class LoggedModel:
     params: dict[str, str]
     tags: dict[str, str]
     location: str
+    # Metrics logged with the model (model_id=): each with the run it was logged in, whose
+    # history holds the same point.
+    metrics: tuple[tuple[str | None, Point], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -464,6 +468,10 @@ class MlflowSource(Connector):
                 dict(m.params or {}),
                 dict(m.tags or {}),
                 m.artifact_location,
+                tuple(
+                    (x.run_id or None, Point(x.key, x.value, x.timestamp, x.step))
+                    for x in m.metrics or []
+                ),
             )
 
     def _repository(self, location: str) -> tuple[Any, Path | None]:

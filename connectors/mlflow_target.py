@@ -86,7 +86,9 @@ class MlflowTarget:
             "log a batch",
             self._client.log_batch,
             run_id,
-            metrics=[Metric(p.key, p.value, p.timestamp, p.step) for p in points],
+            metrics=[
+                Metric(p.key, p.value, p.timestamp, p.step, model_id=p.model_id) for p in points
+            ],
             params=[Param(k, v) for k, v in params.items()],
             tags=[RunTag(k, v) for k, v in tags.items()],
         )

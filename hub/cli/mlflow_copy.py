@@ -89,6 +89,7 @@ class Summary:
     artifact_bytes: int = 0
     logged_models: int = 0
     logged_models_already_there: int = 0
+    model_metrics: int = 0
     models: int = 0
     versions: int = 0
     versions_already_there: int = 0
@@ -102,7 +103,8 @@ class Summary:
             f"metric points: {self.points:,}",
             f"artifacts: {self.artifacts} files, {self.artifact_bytes:,} bytes",
             f"logged models: {self.logged_models} copied, "
-            f"{self.logged_models_already_there} already there",
+            f"{self.logged_models_already_there} already there, with {self.model_metrics} "
+            "metrics",
             f"registered models: {self.models}, versions: {self.versions} copied, "
             f"{self.versions_already_there} already there",
         ]
@@ -172,6 +174,8 @@ class Copier:
         self.run_ids: dict[str, str] = {}  # source run id → run id at the target
         self.model_ids: dict[str, str] = {}  # source logged model id → its copy's id
         self.expected: dict[str, RunCounts] = {}  # copied run id here → what its source held
+        # (source run, key, step, time, value) of the points logged with a logged model
+        self.with_models: set[tuple[str | None, str, int, int, float]] = set()
         # Everything the copy should leave at the target, whoever copied it (this copy or an
         # earlier one): target experiment id → source run ids and logged model ids; registered
         # model name here → source version keys and how many aliases.
@@ -200,6 +204,14 @@ class Copier:
             experiment_id = self.target.experiment(self._name(name, "/"))
             self.summary.experiments += 1
             self.wanted_runs[experiment_id] = [run.id for run in runs]
+            models = self._models_of(source_id)
+            # A point logged with a logged model goes with the model's copy (which logs it to
+            # its run too), not with the run's history, so that the run holds it once.
+            self.with_models = {
+                (run_id, p.key, p.step, p.timestamp, p.value)
+                for model in models
+                for run_id, p in model.metrics
+            }
             done = self.target.copied(experiment_id)
             for run in runs:
                 self.step(run.name)
@@ -216,7 +228,7 @@ class Copier:
                     parents.append((run_id, str(parent)))
                 self._fill(run_id, experiment_id, run, done=not waits)
                 self.summary.runs += 1
-            self._logged_models(source_id, experiment_id)
+            self._logged_models(models, experiment_id)
         for run_id, parent in parents:  # runs that started before their parent
             tags = {"mlflow.parentRunId": self.run_ids.get(parent, parent), DONE_TAG: "true"}
             self.target.log_batch(run_id, {}, tags, [])
@@ -294,7 +306,12 @@ class Copier:
             tags["mlflow.parentRunId"] = self.run_ids[parent]
         tags.update({RUN_TAG: run.id, SOURCE_TAG: safe_source(self.source.address)})
         points = [point for key in run.metric_keys for point in self.source.history(run.id, key)]
-        self.target.log_batch(run_id, run.params, tags, points)
+        own = [
+            p
+            for p in points
+            if (run.id, p.key, p.step, p.timestamp, p.value) not in self.with_models
+        ]
+        self.target.log_batch(run_id, run.params, tags, own)
         self.summary.points += len(points)
         copied, files, size = self._artifacts(run_id, experiment_id, run)
         self.expected[run_id] = RunCounts(
@@ -325,14 +342,17 @@ class Copier:
                 local.unlink()
         return True, len(files), sum(size for _, size in files)
 
-    def _logged_models(self, source_experiment: str, experiment_id: str) -> None:
-        """The experiment's logged models with their files, after its runs (a model names the
-        run that wrote it); marked complete last, so an interrupted one is finished later."""
+    def _models_of(self, source_experiment: str) -> list[LoggedModel]:
         try:
-            models = list(self.source.logged_models(source_experiment))
+            return list(self.source.logged_models(source_experiment))
         except ConnectorError as exc:
             self.summary.skipped[f"logged models that could not be listed ({exc})"] += 1
-            return
+            return []
+
+    def _logged_models(self, models: list[LoggedModel], experiment_id: str) -> None:
+        """The experiment's logged models with their files and metrics, after its runs (a
+        model names the run that wrote it); marked complete last, so an interrupted one is
+        finished later."""
         if not models:
             return
         done = self.target.copied_models(experiment_id)
@@ -362,8 +382,24 @@ class Copier:
                 why = str(exc).replace(model.id, "…")
                 self.summary.skipped[f"files of a logged model that could not be read: {why}"] += 1
                 continue
+            self._model_metrics(model, model_id)
             self.target.finish_logged_model(model_id)
             self.summary.logged_models += 1
+
+    def _model_metrics(self, model: LoggedModel, model_id: str) -> None:
+        """The metrics logged with the model, logged with its copy in the copies of their runs
+        (one request per run)."""
+        by_run: dict[str, list[Point]] = {}
+        for run_id, point in model.metrics:
+            if run_id is None or run_id not in self.run_ids:
+                self.summary.skipped["logged model metric whose run was not copied"] += 1
+                continue
+            by_run.setdefault(self.run_ids[run_id], []).append(
+                dataclasses.replace(point, model_id=model_id)
+            )
+        for run_id, points in by_run.items():
+            self.target.log_batch(run_id, {}, {}, points)
+            self.summary.model_metrics += len(points)
 
     def _model(self, model: Model) -> None:
         name = self._name(model.name, ".")

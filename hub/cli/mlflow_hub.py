@@ -111,7 +111,13 @@ class HubTarget:
             _pairs(params),
             _pairs(tags),
             [
-                {"key": p.key, "value": double(p.value), "timestamp": p.timestamp, "step": p.step}
+                {
+                    "key": p.key,
+                    "value": double(p.value),
+                    "timestamp": p.timestamp,
+                    "step": p.step,
+                    **({"model_id": p.model_id} if p.model_id else {}),
+                }
                 for p in points
             ],
         ]

@@ -601,6 +601,16 @@ def test_logged_models_are_imported_and_every_models_uri_loads_from_salon(
     assert new_id and new_id != old_id and version["source"] == f"models:/{new_id}", version
     copied = httpx.get(f"{hub_server.url}{API}/logged-models/{new_id}", headers=headers).json()
     assert copied["model"]["info"]["status"] == "LOGGED_MODEL_READY"
+    # The metric logged with the model is the copy's too, and its run holds it once.
+    metrics = copied["model"]["data"]["metrics"]
+    assert [(m["key"], m["value"]) for m in metrics] == [("accuracy", 1.0)], metrics
+    run_id = copied["model"]["info"]["source_run_id"]
+    history = httpx.get(
+        f"{hub_server.url}{API}/metrics/get-history",
+        params={"run_id": run_id, "metric_key": "accuracy"},
+        headers=headers,
+    ).json()["metrics"]
+    assert [m["value"] for m in history] == [1.0]
     for uri in ("models:/imported.detector/1", f"models:/{new_id}"):
         loads = predicts(hub_server.url, hub_server.token, uri)
         assert loads.returncode == 0, (uri, loads.stderr[-3000:])
