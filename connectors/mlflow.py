@@ -56,6 +56,20 @@ class Point:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class DatasetUse:
+    """A dataset a run read (MLflow's ``log_input``), as MLflow describes it, with the input's
+    tags (its context: training, evaluation…)."""
+
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str
+    profile: str
+    tags: dict[str, str]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Run:
     id: str
     experiment_id: str
@@ -66,6 +80,34 @@ class Run:
     params: dict[str, str]
     tags: dict[str, str]
     metric_keys: tuple[str, ...]
+    inputs: tuple[DatasetUse, ...] = ()
+    model_inputs: tuple[str, ...] = ()  # logged models the run read (an evaluation run)
+    model_outputs: tuple[tuple[str, int], ...] = ()  # logged models it made, at which step
+
+
+def _uses(run: Any) -> dict[str, Any]:
+    """A run's dataset and logged-model inputs and its model outputs, as :class:`Run` keeps
+    them (MLflow 2 runs have no model inputs or outputs)."""
+    inputs, outputs = getattr(run, "inputs", None), getattr(run, "outputs", None)
+    datasets = getattr(inputs, "dataset_inputs", None) or []
+    return {
+        "inputs": tuple(
+            DatasetUse(
+                d.dataset.name,
+                d.dataset.digest,
+                d.dataset.source_type or "",
+                d.dataset.source or "",
+                d.dataset.schema or "",
+                d.dataset.profile or "",
+                {t.key: t.value for t in d.tags or []},
+            )
+            for d in datasets
+        ),
+        "model_inputs": tuple(m.model_id for m in getattr(inputs, "model_inputs", None) or []),
+        "model_outputs": tuple(
+            (m.model_id, int(m.step or 0)) for m in getattr(outputs, "model_outputs", None) or []
+        ),
+    }
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -354,6 +396,7 @@ class MlflowSource(Connector):
                     params=dict(run.data.params),
                     tags=dict(run.data.tags),
                     metric_keys=tuple(sorted(run.data.metrics)),
+                    **_uses(run),
                 )
             token = page.token
             if not token:

@@ -15,6 +15,7 @@ from connectors.mlflow import (
     PAGE,
     RUN_TAG,
     VERSION_TAG,
+    DatasetUse,
     LoggedModel,
     Point,
     Run,
@@ -92,6 +93,27 @@ class MlflowTarget:
             params=[Param(k, v) for k, v in params.items()],
             tags=[RunTag(k, v) for k, v in tags.items()],
         )
+
+    def log_inputs(self, run_id: str, datasets: list[DatasetUse], models: list[str]) -> None:
+        from mlflow.entities import Dataset, DatasetInput, InputTag, LoggedModelInput
+
+        used = [
+            DatasetInput(
+                Dataset(
+                    d.name, d.digest, d.source_type, d.source, d.schema or None, d.profile or None
+                ),
+                [InputTag(k, v) for k, v in d.tags.items()],
+            )
+            for d in datasets
+        ]
+        read = [LoggedModelInput(m) for m in models]
+        self._call("log inputs", self._client.log_inputs, run_id, datasets=used, models=read)
+
+    def log_outputs(self, run_id: str, models: list[tuple[str, int]]) -> None:
+        from mlflow.entities import LoggedModelOutput
+
+        made = [LoggedModelOutput(m, s) for m, s in models]
+        self._call("log outputs", self._client.log_outputs, run_id, made)
 
     def finish(self, run_id: str, status: str, end_time: int | None) -> None:
         self._call("end a run", self._client.set_terminated, run_id, status, end_time)

@@ -27,6 +27,7 @@ from connectors.mlflow import (
     RUN_TAG,
     SOURCE_TAG,
     VERSION_TAG,
+    DatasetUse,
     LoggedModel,
     MlflowSource,
     Model,
@@ -75,6 +76,8 @@ class Target(Protocol):
     def finish_logged_model(self, model_id: str) -> None: ...
     def read_back(self, run_ids: list[str]) -> dict[str, RunCounts]: ...
     def alias_count(self, name: str) -> int | None: ...
+    def log_inputs(self, run_id: str, datasets: list[DatasetUse], models: list[str]) -> None: ...
+    def log_outputs(self, run_id: str, models: list[tuple[str, int]]) -> None: ...
 
 
 @dataclasses.dataclass
@@ -90,6 +93,7 @@ class Summary:
     logged_models: int = 0
     logged_models_already_there: int = 0
     model_metrics: int = 0
+    dataset_inputs: int = 0
     models: int = 0
     versions: int = 0
     versions_already_there: int = 0
@@ -101,6 +105,7 @@ class Summary:
             f"experiments: {self.experiments}",
             f"runs: {self.runs} copied, {self.runs_already_there} already there",
             f"metric points: {self.points:,}",
+            f"dataset inputs: {self.dataset_inputs}",
             f"artifacts: {self.artifacts} files, {self.artifact_bytes:,} bytes",
             f"logged models: {self.logged_models} copied, "
             f"{self.logged_models_already_there} already there, with {self.model_metrics} "
@@ -200,6 +205,7 @@ class Copier:
 
     def run(self, plan: list[tuple[str, str, list[Run]]]) -> Summary:
         parents: list[tuple[str, str]] = []
+        later: list[tuple[str, Run, bool]] = []  # runs that wait for their logged models
         for source_id, name, runs in plan:
             experiment_id = self.target.experiment(self._name(name, "/"))
             self.summary.experiments += 1
@@ -226,9 +232,16 @@ class Copier:
                 waits = bool(parent) and parent not in self.run_ids
                 if waits:
                     parents.append((run_id, str(parent)))
-                self._fill(run_id, experiment_id, run, done=not waits)
+                # A run that read or made logged models is complete once they are copied.
+                refers = bool(run.model_inputs or run.model_outputs)
+                copied = self._fill(run_id, experiment_id, run, done=not waits and not refers)
+                if refers:
+                    later.append((run_id, run, copied and not waits))
                 self.summary.runs += 1
             self._logged_models(models, experiment_id)
+            for run_id, run, done_now in later:
+                self._model_uses(run_id, run, done_now)
+            later.clear()
         for run_id, parent in parents:  # runs that started before their parent
             tags = {"mlflow.parentRunId": self.run_ids.get(parent, parent), DONE_TAG: "true"}
             self.target.log_batch(run_id, {}, tags, [])
@@ -297,9 +310,10 @@ class Copier:
         tags.update({RUN_TAG: run.id, SOURCE_TAG: safe_source(self.source.address)})
         return self.target.create_run(experiment_id, run, tags)
 
-    def _fill(self, run_id: str, experiment_id: str, run: Run, done: bool) -> None:
-        """Everything of the run; marked complete last (``done``) unless it waits for its
-        parent run to be copied."""
+    def _fill(self, run_id: str, experiment_id: str, run: Run, done: bool) -> bool:
+        """Everything of the run but its logged models' inputs and outputs; marked complete
+        last (``done``) unless it waits for its parent run or its models. Whether its files
+        could be read."""
         tags = dict(run.tags)
         parent = tags.pop("mlflow.parentRunId", None)
         if parent in self.run_ids:
@@ -313,6 +327,9 @@ class Copier:
         ]
         self.target.log_batch(run_id, run.params, tags, own)
         self.summary.points += len(points)
+        if run.inputs:
+            self.target.log_inputs(run_id, list(run.inputs), [])
+            self.summary.dataset_inputs += len(run.inputs)
         copied, files, size = self._artifacts(run_id, experiment_id, run)
         self.expected[run_id] = RunCounts(
             len(run.params), frozenset(run.tags), len(points), files, size
@@ -322,6 +339,24 @@ class Copier:
         elif run.status != "RUNNING":
             self.summary.skipped[f"run status {run.status} (kept as running)"] += 1
         if done and copied:  # a run whose files could not be read is finished by the next copy
+            self.target.log_batch(run_id, {}, {DONE_TAG: "true"}, [])
+        return copied
+
+    def _model_uses(self, run_id: str, run: Run, done: bool) -> None:
+        """The logged models the run read and made, pointing at their copies; then the run is
+        complete (``done``)."""
+        found = [self.model_ids.get(m) for m in run.model_inputs]
+        made = [(self.model_ids.get(m), step) for m, step in run.model_outputs]
+        missing = found.count(None) + sum(1 for m, _ in made if m is None)
+        if missing:
+            self.summary.skipped["logged model input or output whose model was not copied"] += (
+                missing
+            )
+        if any(found):
+            self.target.log_inputs(run_id, [], [m for m in found if m])
+        if any(m for m, _ in made):
+            self.target.log_outputs(run_id, [(m, s) for m, s in made if m])
+        if done:
             self.target.log_batch(run_id, {}, {DONE_TAG: "true"}, [])
 
     def _artifacts(self, run_id: str, experiment_id: str, run: Run) -> tuple[bool, int, int]:

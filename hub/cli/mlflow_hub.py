@@ -16,6 +16,7 @@ from connectors.mlflow import (
     MODEL_TAG,
     RUN_TAG,
     VERSION_TAG,
+    DatasetUse,
     LoggedModel,
     Point,
     Run,
@@ -269,6 +270,37 @@ class HubTarget:
             "PATCH",
             f"mlflow/logged-models/{model_id}/tags",
             json={"tags": _pairs({DONE_TAG: "true"})},
+        )
+
+    def log_inputs(self, run_id: str, datasets: list[DatasetUse], models: list[str]) -> None:
+        self.call(
+            "POST",
+            "mlflow/runs/log-inputs",
+            json={
+                "run_id": run_id,
+                "datasets": [
+                    {
+                        "dataset": {
+                            "name": d.name,
+                            "digest": d.digest,
+                            "source_type": d.source_type,
+                            "source": d.source,
+                            "schema": d.schema,
+                            "profile": d.profile,
+                        },
+                        "tags": _pairs(d.tags),
+                    }
+                    for d in datasets
+                ],
+                "models": [{"model_id": m} for m in models],
+            },
+        )
+
+    def log_outputs(self, run_id: str, models: list[tuple[str, int]]) -> None:
+        self.call(
+            "POST",
+            "mlflow/runs/outputs",
+            json={"run_id": run_id, "models": [{"model_id": m, "step": s} for m, s in models]},
         )
 
     def alias_count(self, name: str) -> int | None:

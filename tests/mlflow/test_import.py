@@ -303,6 +303,20 @@ def test_a_project_exports_to_a_store_mlflow_reads_alone(
         headers=headers,
     )
     assert finished.status_code == 200, finished.text
+    used = httpx.post(
+        f"{hub_server.url}{API}/runs/log-inputs",
+        json={
+            "run_id": run.id,
+            "datasets": [
+                {
+                    "dataset": {"name": "defects", "digest": "d1", "source_type": "local"},
+                    "tags": [{"key": "mlflow.data.context", "value": "training"}],
+                }
+            ],
+        },
+        headers=headers,
+    )
+    assert used.status_code == 200, used.text
     outside = httpx.post(
         f"{hub_server.url}{API}/model-versions/create",
         json={"name": "vision.detector", "source": "s3://elsewhere/detector"},
@@ -341,6 +355,9 @@ def test_a_project_exports_to_a_store_mlflow_reads_alone(
     (exported,) = client.search_runs([client.get_experiment_by_name("detector").experiment_id])
     assert (exported.info.run_name, exported.info.status) == ("native", "FINISHED")
     assert exported.data.params == {"lr": "0.01"}
+    (read,) = exported.inputs.dataset_inputs
+    assert (read.dataset.name, read.dataset.digest) == ("defects", "d1")
+    assert {(t.key, t.value) for t in read.tags} == {("mlflow.data.context", "training")}
     history = client.get_metric_history(exported.info.run_id, "loss")
     assert [m.step for m in history] == list(range(500))
     versions = sorted(client.search_model_versions("name = 'detector'"), key=lambda v: v.version)
@@ -518,10 +535,12 @@ def test_files_a_tracking_server_proxied_are_copied_from_its_folder_given_with_a
 
 LOG_MODEL = """
 import mlflow
+import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 mlflow.set_experiment("detector")
 with mlflow.start_run(run_name="fit"):
+    mlflow.log_input(mlflow.data.from_numpy(np.ones((4, 2)), name="toy"), context="training")
     model = LogisticRegression().fit([[0.0, 0.0], [1.0, 1.0], [0.1, 0.0], [0.9, 1.0]], [0, 1, 0, 1])
     info = mlflow.sklearn.log_model(
         model,
@@ -611,6 +630,16 @@ def test_logged_models_are_imported_and_every_models_uri_loads_from_salon(
         headers=headers,
     ).json()["metrics"]
     assert [m["value"] for m in history] == [1.0]
+    # The dataset the run read and the model it made come with it.
+    copied_run = httpx.get(
+        f"{hub_server.url}{API}/runs/get", params={"run_id": run_id}, headers=headers
+    ).json()["run"]
+    (used,) = copied_run["inputs"]["dataset_inputs"]
+    assert used["dataset"]["name"] == "toy"
+    assert {"key": "mlflow.data.context", "value": "training"} in used["tags"]
+    outputs = copied_run["outputs"]["model_outputs"]
+    assert [o["model_id"] for o in outputs] == [new_id]
+    assert "salon.copy.complete" in {t["key"] for t in copied_run["data"]["tags"]}
     for uri in ("models:/imported.detector/1", f"models:/{new_id}"):
         loads = predicts(hub_server.url, hub_server.token, uri)
         assert loads.returncode == 0, (uri, loads.stderr[-3000:])
