@@ -26,6 +26,7 @@ from types import FrameType
 
 from bench import servers
 from bench.datasets import datasets
+from bench.load import load
 from bench.mlflow_api import mlflow_api
 from bench.registry import registry
 from bench.report import Result, render_table, write_json
@@ -57,7 +58,7 @@ WORKLOADS: dict[str, Workload] = {
     "mlflow-api": mlflow_api,
     "memory": memory,
 }
-OPT_IN: dict[str, Workload] = {"big": big, "scale": scale}
+OPT_IN: dict[str, Workload] = {"big": big, "scale": scale, "load": load}
 
 WORK_DIR = servers.BENCH_DIR / ".work"
 RESULTS = WORK_DIR / "results.json"
