@@ -1,5 +1,6 @@
-"""What the run page lets an editor change and shows of its experiment (AppTest against a live
-hub): renaming the run, as MLflow clients can, and the experiment's tags MLflow clients set."""
+"""What MLflow clients make, as the dashboard shows it (AppTest against a live hub): a run
+renamed from its page as MLflow clients rename it, its experiment's tags, and a model version
+registered from outside Salon."""
 
 from __future__ import annotations
 
@@ -51,3 +52,24 @@ def test_the_run_page_shows_its_experiments_tags(live: LiveHub) -> None:
     app = open_page("run", id=run_id)
     assert_clean(app)
     assert any("`team=vision-qa`" in c.value for c in app.caption)
+
+
+def test_a_version_from_outside_salon_says_so_on_the_models_page(live: LiveHub) -> None:
+    a_run(live, "makes-the-project")  # project vision
+    headers = {"Authorization": f"Bearer {live.token}"}
+    api = f"{live.url}/api/2.0/mlflow"
+    made = httpx.post(
+        f"{api}/registered-models/create", json={"name": "vision.ext"}, headers=headers
+    )
+    assert made.status_code == 200, made.text
+    version = httpx.post(
+        f"{api}/model-versions/create",
+        json={"name": "vision.ext", "source": "s3://elsewhere/ext", "run_id": "elsewhere-9"},
+        headers=headers,
+    )
+    assert version.status_code == 200, version.text
+    app = open_page("models", project="vision", model="ext", version="1")
+    assert_clean(app)
+    said = " ".join(c.value for c in app.caption)
+    assert "Trained outside Salon (run `elsewhere-9` there)" in said, said
+    assert "The run it came from" not in [link.proto.label for link in app.get("page_link")]
