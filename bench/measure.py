@@ -120,7 +120,7 @@ def hub_hotspots(raw_profile: Path) -> list[tuple[str, float]]:
             frame = "outside hub: " + frames[-1]
         elif in_hub[-1].startswith("_serve (hub/cli.py"):
             frame = "uvicorn/h11/asyncio event loop"
-        elif in_hub[-1].startswith("TokenAuthMiddleware.__call__") and frames[-1] != in_hub[-1]:
+        elif in_hub[-1].startswith("AuthMiddleware.__call__") and frames[-1] != in_hub[-1]:
             frame = "starlette/strawberry code below the auth middleware"
         else:
             frame = in_hub[-1]
