@@ -41,10 +41,14 @@ class MlflowTarget:
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return called(self.address, what, fn, *args, **kwargs)
 
-    def experiment(self, name: str) -> str:
+    def experiment_id(self, name: str) -> str | None:
         found = self._call("find an experiment", self._client.get_experiment_by_name, name)
+        return None if found is None else str(found.experiment_id)
+
+    def experiment(self, name: str) -> str:
+        found = self.experiment_id(name)
         if found is not None:
-            return str(found.experiment_id)
+            return found
         return str(self._call("create an experiment", self._client.create_experiment, name))
 
     def copied(self, experiment_id: str) -> dict[str, tuple[str, bool]]:

@@ -47,6 +47,7 @@ class Target(Protocol):
     """Where a copy writes: the hub (import) or an MLflow store (export)."""
 
     def experiment(self, name: str) -> str: ...
+    def experiment_id(self, name: str) -> str | None: ...
     def copied(self, experiment_id: str) -> dict[str, tuple[str, bool]]: ...
     def create_run(self, experiment_id: str, run: Run, tags: dict[str, str]) -> str: ...
     def log_batch(
@@ -179,11 +180,10 @@ class Copier:
         self.run_ids: dict[str, str] = {}  # source run id → run id at the target
         self.model_ids: dict[str, str] = {}  # source logged model id → its copy's id
         self.expected: dict[str, RunCounts] = {}  # copied run id here → what its source held
-        # (source run, key, step, time, value) of the points logged with a logged model
-        self.with_models: set[tuple[str | None, str, int, int, float]] = set()
         # Everything the copy should leave at the target, whoever copied it (this copy or an
-        # earlier one): target experiment id → source run ids and logged model ids; registered
-        # model name here → source version keys and how many aliases.
+        # earlier one): target experiment id → its name there, source run ids and logged model
+        # ids; registered model name here → source version keys and how many aliases.
+        self.wanted_experiments: dict[str, str] = {}
         self.wanted_runs: dict[str, list[str]] = {}
         self.wanted_models: dict[str, list[str]] = {}
         self.wanted_versions: dict[str, tuple[list[str], int]] = {}
@@ -209,11 +209,12 @@ class Copier:
         for source_id, name, runs in plan:
             experiment_id = self.target.experiment(self._name(name, "/"))
             self.summary.experiments += 1
+            self.wanted_experiments[experiment_id] = self._name(name, "/")
             self.wanted_runs[experiment_id] = [run.id for run in runs]
             models = self._models_of(source_id)
             # A point logged with a logged model goes with the model's copy (which logs it to
             # its run too), not with the run's history, so that the run holds it once.
-            self.with_models = {
+            with_models = {
                 (run_id, p.key, p.step, p.timestamp, p.value)
                 for model in models
                 for run_id, p in model.metrics
@@ -234,7 +235,8 @@ class Copier:
                     parents.append((run_id, str(parent)))
                 # A run that read or made logged models is complete once they are copied.
                 refers = bool(run.model_inputs or run.model_outputs)
-                copied = self._fill(run_id, experiment_id, run, done=not waits and not refers)
+                complete = not waits and not refers
+                copied = self._fill(run_id, experiment_id, run, with_models, done=complete)
                 if refers:
                     later.append((run_id, run, copied and not waits))
                 self.summary.runs += 1
@@ -269,9 +271,14 @@ class Copier:
             registered += 1
             aliases += found
             versions += len(set(keys) & set(self.target.copied_versions(name)))
+        experiments = sum(
+            1
+            for eid, name in self.wanted_experiments.items()
+            if self.target.experiment_id(name) == eid
+        )
         wanted = self.wanted_versions.values()
         return [
-            ("experiments (all)", len(self.wanted_runs), len(self.wanted_runs)),
+            ("experiments (all)", len(self.wanted_experiments), experiments),
             ("runs (all)", sum(map(len, self.wanted_runs.values())), complete_runs),
             ("logged models", sum(map(len, self.wanted_models.values())), complete_models),
             ("registered models", len(self.wanted_versions), registered),
@@ -310,10 +317,18 @@ class Copier:
         tags.update({RUN_TAG: run.id, SOURCE_TAG: safe_source(self.source.address)})
         return self.target.create_run(experiment_id, run, tags)
 
-    def _fill(self, run_id: str, experiment_id: str, run: Run, done: bool) -> bool:
-        """Everything of the run but its logged models' inputs and outputs; marked complete
-        last (``done``) unless it waits for its parent run or its models. Whether its files
-        could be read."""
+    def _fill(
+        self,
+        run_id: str,
+        experiment_id: str,
+        run: Run,
+        with_models: set[tuple[str | None, str, int, int, float]],
+        done: bool,
+    ) -> bool:
+        """Everything of the run but its logged models' inputs and outputs, and but the points
+        ``with_models`` lists (source run, key, step, time, value: they go with the models);
+        marked complete last (``done``) unless it waits for its parent run or its models.
+        Whether its files could be read."""
         tags = dict(run.tags)
         parent = tags.pop("mlflow.parentRunId", None)
         if parent in self.run_ids:
@@ -321,9 +336,7 @@ class Copier:
         tags.update({RUN_TAG: run.id, SOURCE_TAG: safe_source(self.source.address)})
         points = [point for key in run.metric_keys for point in self.source.history(run.id, key)]
         own = [
-            p
-            for p in points
-            if (run.id, p.key, p.step, p.timestamp, p.value) not in self.with_models
+            p for p in points if (run.id, p.key, p.step, p.timestamp, p.value) not in with_models
         ]
         self.target.log_batch(run_id, run.params, tags, own)
         self.summary.points += len(points)

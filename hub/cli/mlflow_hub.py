@@ -50,13 +50,18 @@ class HubTarget:
             return None
         raise CopyFailed(f"{method} {path}: {error.get('message', error)}")
 
-    def experiment(self, name: str) -> str:
+    def experiment_id(self, name: str) -> str | None:
+        """The id of the experiment called ``name`` here, None when there is none."""
         found = self.call(
             "GET",
             "mlflow/experiments/get-by-name",
             ("RESOURCE_DOES_NOT_EXIST",),
             params={"experiment_name": name},
         )
+        return None if found is None else str(found["experiment"]["experiment_id"])
+
+    def experiment(self, name: str) -> str:
+        found = self.experiment_id(name)
         if found is None:
             made = self.call(
                 "POST",
@@ -67,7 +72,7 @@ class HubTarget:
             if made is not None:
                 return str(made["experiment_id"])
             return self.experiment(name)
-        return str(found["experiment"]["experiment_id"])
+        return found
 
     def copied(self, experiment_id: str) -> dict[str, tuple[str, bool]]:
         """Source run id → (run id here, complete) of runs copied into the experiment."""

@@ -143,7 +143,8 @@ def test_an_interrupted_import_resumes_and_a_second_one_changes_nothing(
     assert "runs: 30 copied" not in out, "runs finished before the interruption count as there"
     assert "read back from the copy" in out and "differs" not in out, out
     # Runs copied before the interruption are read back too.
-    assert any(line.split()[:4] == ["runs", "(all)", "30", "30"] for line in out.splitlines())
+    rows = [line.split()[:4] for line in out.splitlines()]
+    assert ["runs", "(all)", "30", "30"] in rows and ["experiments", "(all)", "2", "2"] in rows
     assert "1: experiment deleted in MLflow" in out
     for experiment, count in EXPERIMENTS.items():
         runs = hub_runs(hub_server, f"vision/{experiment}")
