@@ -64,6 +64,12 @@ def test_versions_registered_from_outside_keep_their_run_id(
         {"v": first},
     )["data"]["modelCard"]["markdown"]
     assert "Trained outside Salon (its run id there: `elsewhere-1`)" in card
+    # Another system's run id is no attempt at a hidden run: the trail records no denial.
+    denied = salon.graphql(
+        '{ auditEvents(filter: {objectId: "elsewhere-1", outcome: "deny"}) '
+        "{ ... on AuditPage { events { action } } } }"
+    )["data"]["auditEvents"]["events"]
+    assert denied == []
 
 
 @pytest.mark.filterwarnings("ignore:.*stages.*:FutureWarning")  # deprecated, still used

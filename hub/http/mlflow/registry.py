@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 
 from hub.domain.registry import ModelAlias, ModelVersionRecord
-from hub.domain.tracking import RunRecord
 from hub.errors import InvalidInput, NotFound
 from hub.http.mlflow.filters import View, view_filter, view_order
 from hub.http.mlflow.protocol import (
@@ -326,7 +325,8 @@ def _run_of(source: str, run_id: str | None) -> str | None:
 async def create_version(request: Request, fields: Fields) -> Fields:
     """A version from a run of the model's project when the run id names one the caller may
     read; otherwise, as MLflow allows, a version from outside Salon, keeping the run id given
-    (if any) as a reference only."""
+    (if any) as a reference only (no such run and a run the caller may not see answer alike,
+    so nothing is learnt of hidden runs)."""
     store, settings, principal = parts(request)
     wanted = await _name(store, settings, principal, fields)
     source = text(fields, "source")
@@ -338,7 +338,7 @@ async def create_version(request: Request, fields: Fields) -> Fields:
     if model_id:
         tags[MODEL_ID_TAG] = model_id
     description = optional_text(fields, "description") or ""
-    run = await _run_in_salon(request, run_id)
+    run = await runs.readable_run(store, principal, run_id) if run_id else None
     if run is None:
         await projects.ensure_project(store, principal, wanted.project)
         model, version, _ = await registration.register_outside(
@@ -351,19 +351,6 @@ async def create_version(request: Request, fields: Fields) -> Fields:
         )
     aliases = await model_views.aliases(store, model)
     return {"model_version": version_fields(text(fields, "name"), version, aliases)}
-
-
-async def _run_in_salon(request: Request, run_id: str | None) -> RunRecord | None:
-    """The run ``run_id`` names, if it is one the caller may read; None otherwise (no such run
-    and a run the caller may not see answer alike, so nothing is learnt of hidden runs)."""
-    store, _, principal = parts(request)
-    if not run_id:
-        return None
-    try:
-        (run,) = await runs.visible_runs(store, principal, [run_id], "model.register")
-    except NotFound:
-        return None
-    return run
 
 
 async def _version_answer(request: Request, found: FoundModel, number: int) -> Fields:

@@ -136,6 +136,16 @@ async def visible_runs(
     return [found[run_id] for run_id in run_ids]
 
 
+async def readable_run(store: Store, principal: Principal, run_id: str) -> RunRecord | None:
+    """The run ``run_id`` names when the principal may read it, else None, without recording a
+    denial: for a run id that may well name no Salon run at all (another system's, given to
+    MLflow's registry), where the caller then records what it did."""
+    run = (await store.runs.by_ids([run_id])).get(run_id)
+    if run is None or not await permissions.readable_projects(store, principal, [run.project_id]):
+        return None
+    return run
+
+
 async def record_read(
     store: Store, principal: Principal, action: str, runs: Sequence[RunRecord], rows: int
 ) -> None:
