@@ -58,10 +58,8 @@ def _active_run(handler: Handler) -> Handler:
                 raise
             store, _, principal = parts(request)
             run_id = run_id_of(fields)
-            try:
-                await trash.trashed_run(store, principal, run_id)
-            except NotFound:
-                raise missing from None
+            if not await trash.run_is_trashed(store, principal, run_id):
+                raise
             raise InvalidInput(
                 f"The run {run_id} must be in the 'active' state. Current state is deleted "
                 "(it is in the trash: restore it to write to it).",

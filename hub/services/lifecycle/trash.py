@@ -179,9 +179,8 @@ async def in_trash(store: Store, kind: str, object_ids: list[str]) -> set[str]:
     return await store.trash.hidden(kind, object_ids)
 
 
-async def trashed_run(store: Store, principal: Principal, run_id: str) -> RunRecord:
-    """A run in the trash, for those who may read its project (MLflow shows deleted runs);
-    NotFound otherwise, as for a run that does not exist."""
+async def _in_trash(store: Store, principal: Principal, run_id: str) -> RunRecord | None:
+    """The run, when it is in the trash and the principal may read its project."""
     run = (await store.runs.by_ids([run_id], trashed=True)).get(run_id)
     hidden = run is not None and await store.trash.hiding("run", run_id) is not None
     if (
@@ -189,10 +188,25 @@ async def trashed_run(store: Store, principal: Principal, run_id: str) -> RunRec
         or not hidden
         or not await permissions.access_to(store, principal, run.project_id)
     ):
+        return None
+    return run
+
+
+async def trashed_run(store: Store, principal: Principal, run_id: str) -> RunRecord:
+    """A run in the trash, for those who may read its project (MLflow shows deleted runs);
+    NotFound otherwise, as for a run that does not exist."""
+    run = await _in_trash(store, principal, run_id)
+    if run is None:
         await audit.deny(store, principal, "run.read", "run", run_id, None)
         raise NotFound(f"No run with id {run_id!r}.", field="runId")
     await audit.read(store, principal, "run.read", "run", run.id, run.project_id, 1)
     return run
+
+
+async def run_is_trashed(store: Store, principal: Principal, run_id: str) -> bool:
+    """Whether the run a refused write named is in the trash (for those who may read its
+    project), to say so rather than that it does not exist; the refusal was recorded."""
+    return await _in_trash(store, principal, run_id) is not None
 
 
 async def trash_of(
