@@ -99,12 +99,12 @@ def _checked_points(items: list[Any], where: str) -> pa.Table:
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise invalid(f"{where}[{index}]" if where else "metric", item, "a metric object")
-        at = {(f"{where}[{index}].{k}" if where else k): v for k, v in item.items()}
-        named = (f"{where}[{index}]." if where else "").__add__
-        keys.append(text(at, named("key")))
-        values.append(number(at.get(named("value")), named("value")))
-        stamps.append(whole(at, named("timestamp")))
-        steps.append(whole(at, named("step"), 0))
+        prefix = f"{where}[{index}]." if where else ""
+        at = {prefix + k: v for k, v in item.items()}  # each field under the name errors give
+        keys.append(text(at, prefix + "key"))
+        values.append(number(at.get(prefix + "value"), prefix + "value"))
+        stamps.append(whole(at, prefix + "timestamp"))
+        steps.append(whole(at, prefix + "step", 0))
     check_names(keys, "name")
     return pa.table(
         {"key": keys, "step": steps, "ts": stamps, "value": values}, schema=BATCH_SCHEMA
