@@ -15,6 +15,12 @@ def entries(project: str | None = None) -> list[dict[str, Any]]:
     return found
 
 
+def entry_of(kind: str, object_id: str) -> dict[str, Any] | None:
+    """The trash entry of that very object (a run moved on its own, not with its experiment),
+    if the person may see it; None otherwise."""
+    return next((e for e in entries() if e["kind"] == kind and e["objectId"] == object_id), None)
+
+
 def _changed(operation: str, field: str, variables: dict[str, Any]) -> dict[str, Any]:
     done = _change(operation, field, variables)
     st.cache_data.clear()  # lists read before the change must not show it

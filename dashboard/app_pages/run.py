@@ -52,21 +52,21 @@ if not run_id:
     st.query_params["id"] = run_id = picked
 
 run = load(hub_client.run, run_id)
-moved = st.session_state.get("trashed-run")
-if run is None and moved and moved["run"] == run_id:  # moved there a moment ago, from here
+moved = load(trash_client.entry_of, "RUN", run_id) if run is None else None
+if moved is not None:  # a link to a run in the trash, or this page a moment after moving it
     st.title("Run")
     st.success(
-        f"Run {moved['label']} is in the trash: hidden everywhere until restored, and purged "
-        "for good after the hub's trash period. Settings lists the trash.",
+        f"Run {moved['label']} is in the trash (moved by {moved['trashedBy']} on "
+        f"{moved['trashedAt'][:10]}): hidden everywhere until restored, and purged for good on "
+        f"{moved['purgeAfter'][:10]}. Settings lists the trash.",
         icon=":material/delete:",
     )
     if st.button("Restore it", icon=":material/restore_from_trash:"):
         try:
-            trash_client.restore(moved["entry"])
+            trash_client.restore(moved["id"])
         except HubError as exc:
             st.error(str(exc))
         else:
-            del st.session_state["trashed-run"]
             st.rerun()
     st.page_link("app_pages/experiments.py", label="Go to Experiments", icon=":material/science:")
     st.stop()
@@ -111,15 +111,10 @@ with badges[5].popover("Trash", icon=":material/delete:", help="Move this run to
     )
     if st.button("Move to trash", type="primary", key="trash-run"):
         try:
-            entry = trash_client.move("RUN", run["id"])
+            trash_client.move("RUN", run["id"])
         except HubError as exc:
             st.error(str(exc))
         else:
-            st.session_state["trashed-run"] = {
-                "run": run["id"],
-                "entry": entry["id"],
-                "label": entry["label"],
-            }
             st.rerun()
 
 renaming = badges[6].popover("Rename", icon=":material/edit:", help="Give this run another name")

@@ -52,6 +52,21 @@ def test_a_run_is_moved_to_the_trash_from_its_page_and_restored_there(trash_hub:
     assert "mistake" in [t.value for t in app.title]
 
 
+def test_a_link_to_a_run_in_the_trash_says_so_and_offers_to_restore_it(
+    trash_hub: LiveHub,
+) -> None:
+    """Someone else's link (a new session, nothing remembered) to a run moved to the trash."""
+    run_id = a_run(trash_hub, "linked")
+    open_page("run", id=run_id).button(key="trash-run").click().run()
+    app = open_page("run", id=run_id)
+    assert_clean(app)
+    assert "Run linked is in the trash (moved by" in texts(app)
+    assert not app.warning
+    labelled(app.button, "Restore it").click().run()
+    assert_clean(app)
+    assert "linked" in [t.value for t in app.title]
+
+
 def test_one_file_of_a_run_goes_to_the_trash_from_the_run_page(trash_hub: LiveHub) -> None:
     run_id = a_run(trash_hub, "with-files")
     for path in ("notes.txt", "plots/loss.png"):
@@ -123,7 +138,8 @@ def test_moving_a_run_to_the_trash_and_back_in_a_browser(
             page.get_by_role("heading", name="browser-run").wait_for(timeout=60_000)
             page.get_by_role("button", name="Trash").click()
             page.get_by_role("button", name="Move to trash").click()
-            page.get_by_text("Run browser-run is in the trash").wait_for(timeout=30_000)
+            page.get_by_role("button", name="Restore it").wait_for(timeout=30_000)
+            assert page.get_by_text("Run browser-run is in the trash").is_visible()
             page.screenshot(path=str(tmp_path / "trashed.png"))
             page.get_by_role("button", name="Restore it").click()
             page.get_by_role("heading", name="browser-run").wait_for(timeout=30_000)
