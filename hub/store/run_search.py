@@ -131,12 +131,15 @@ def compile_filter(node: Filter, params: list[Any]) -> str:
     return "(" + joiner.join(compile_filter(item, params) for item in node.items) + ")"
 
 
-def _sort_terms(key: SortKey, index: int, params: list[Any], joins: list[str]) -> list[str]:
-    """ORDER BY terms for one sort key; params, tags and metrics come in by a LEFT JOIN."""
-    direction = "DESC" if key.descending else "ASC"
+def _sort_terms(
+    key: SortKey, index: int, params: list[Any], joins: list[str]
+) -> list[tuple[str, str]]:
+    """(expression, direction) ORDER BY terms for one sort key; params, tags and metrics come
+    in by a LEFT JOIN."""
+    direction = ("DESC" if key.descending else "ASC") + " NULLS LAST"
     field = key.field
     if field.kind == "attribute":
-        return [f"{_ATTRIBUTE_COLUMNS[field.key]} {direction} NULLS LAST"]
+        return [(_ATTRIBUTE_COLUMNS[field.key], direction)]
     alias = f"s{index}"
     params.append(field.key)
     if field.kind == "metric":
@@ -144,17 +147,14 @@ def _sort_terms(key: SortKey, index: int, params: list[Any], joins: list[str]) -
             f"LEFT JOIN (SELECT run_id, any_value(last_value) AS v FROM metric_summaries "
             f"WHERE key = ? GROUP BY run_id) {alias} ON {alias}.run_id = r.id"
         )
-        return [f"{alias}.v {direction} NULLS LAST"]
+        return [(f"{alias}.v", direction)]
     table = "params" if field.kind == "param" else "tags"
     joins.append(
         f"LEFT JOIN (SELECT run_id, any_value(value) AS v FROM {table} WHERE key = ? "
         f"GROUP BY run_id) {alias} ON {alias}.run_id = r.id"
     )
     # Numbers sort as numbers; text that is not a number sorts after them, as text.
-    return [
-        f"TRY_CAST({alias}.v AS DOUBLE) {direction} NULLS LAST",
-        f"{alias}.v {direction} NULLS LAST",
-    ]
+    return [(f"TRY_CAST({alias}.v AS DOUBLE)", direction), (f"{alias}.v", direction)]
 
 
 def search_runs(
@@ -178,7 +178,7 @@ def search_runs(
         for index, key in enumerate(order_by)
         for term in _sort_terms(key, index, join_params, joins)
     ]
-    orders += ["r.started_at DESC", "r.id DESC"] if not order_by else ["r.id"]
+    orders += [("r.started_at", "DESC"), ("r.id", "DESC")] if not order_by else [("r.id", "ASC")]
     where_params: list[Any] = [*project_ids]
     condition = f"r.project_id IN {among(project_ids)} AND {shown('run', 'r.id', view)}"
     if where is not None:
@@ -190,34 +190,33 @@ def search_runs(
         f"FROM runs r JOIN experiments e ON e.id = r.experiment_id {' '.join(joins)} "
         f"WHERE {condition}"
     )
-    # Sort over narrow rows first (one more than the page says whether another follows), then
-    # read the page's full rows by id. The total is a query of its own: a filtered count(*)
-    # OVER () fails now and then in DuckDB 1.5.5 and leaves the database unusable until restart
-    # (duckdb/duckdb#25713).
-    page = cur.execute(
-        f"SELECT r.id {source} ORDER BY {', '.join(orders)} LIMIT ? OFFSET ?",
-        [*join_params, *where_params, limit + 1, offset],
+    params = [*join_params, *where_params]
+    # One query: the matches are found once, sorted over narrow rows (one more than the page
+    # says whether another follows), counted beside the page by a subquery, and the page's
+    # full rows read by id. (A filtered count(*) OVER () fails now and then in DuckDB 1.5.5 and
+    # leaves the database unusable until restart: duckdb/duckdb#25713.)
+    keys = ", ".join(f"{expression} AS o{i}" for i, (expression, _) in enumerate(orders))
+    ordered = ", ".join(f"o{i} {direction}" for i, (_, direction) in enumerate(orders))
+    counted = "(SELECT count(*) FROM matched)" if count else "NULL"
+    newest = "(SELECT max(id) FROM runs)" if snapshot is None else "NULL"
+    rows = cur.execute(
+        f"WITH matched AS MATERIALIZED (SELECT r.id, {keys} {source}), "
+        f"page AS (SELECT * FROM matched ORDER BY {ordered} LIMIT ? OFFSET ?) "
+        f"SELECT {RUN_COLUMNS}, {counted}, {newest} FROM page JOIN runs r ON r.id = page.id "
+        f"ORDER BY {ordered}",
+        [*params, limit + 1, offset],
     ).fetchall()
-    more, page = len(page) > limit, page[:limit]
+    more, page = len(rows) > limit, rows[:limit]
     total = None
-    if count:
-        counted = cur.execute(f"SELECT count(*) {source}", [*join_params, *where_params])
-        (total,) = counted.fetchone() or (0,)
-    if snapshot is None:  # every run there is now has an id up to the newest one
-        (snapshot,) = cur.execute("SELECT max(id) FROM runs").fetchone() or (None,)
-    ids = [row[0] for row in page]
-    found = (
-        {
-            row[0]: run_from_row(row)
-            for row in cur.execute(
-                f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id IN {among(ids)}", ids
-            ).fetchall()
-        }
-        if ids
-        else {}
-    )
+    if rows:
+        total, snapshot = rows[0][-2], snapshot or rows[0][-1]
+    else:  # a page past the end has no row to carry them
+        if count:
+            (total,) = cur.execute(f"SELECT count(*) {source}", params).fetchone() or (0,)
+        if snapshot is None:  # every run there is now has an id up to the newest one
+            (snapshot,) = cur.execute("SELECT max(id) FROM runs").fetchone() or (None,)
     return RunPage(
-        runs=[found[run_id] for run_id in ids if run_id in found],
+        runs=[run_from_row(row[:-2]) for row in page],
         total=total,
         next_offset=offset + len(page) if more else None,
         snapshot=snapshot,

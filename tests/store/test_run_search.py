@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from hub.domain.tracking import RunPage
 from hub.errors import Conflict, FilterSyntaxError, InvalidInput, LimitExceeded
+from hub.run_filter import Filter, parse_filter
 from hub.services.policy.principal import SYSTEM
 from hub.services.tracking import runs
 from hub.store import Store, open_store
@@ -111,6 +113,26 @@ def test_sorting_numbers_as_numbers_and_missing_last(
     assert names(store, None, ["metrics.val_acc desc"]) == ["d", "a", "c", "b", "it's", "e"]
     assert names(store, None, ["params.lr asc"]) == ["d", "a", "b", "c", "it's", "e"]
     assert names(store, None, ["name"]) == ["a", "b", "c", "d", "e", "it's"]
+
+
+def test_every_page_counts_the_matches_even_an_empty_one(
+    searched: tuple[Store, dict[str, str]],
+) -> None:
+    """The count rides on the page's rows; a page without rows (asked for none, past the end,
+    or nothing matching) counts on its own."""
+    store, _ = searched
+    project = asyncio.run(store.projects.by_name("p"))
+    assert project is not None
+    lr = parse_filter("params.lr = '0.01'")
+
+    def page(where: Filter | None, limit: int, offset: int) -> RunPage:
+        return asyncio.run(store.runs.search([project.id], where, [], limit, offset))
+
+    assert (page(lr, 1, 0).total, len(page(lr, 1, 0).runs)) == (2, 1)
+    assert (page(lr, 0, 0).total, page(lr, 0, 0).runs) == (2, [])
+    assert (page(lr, 5, 7).total, page(lr, 5, 7).runs) == (2, [])
+    assert page(parse_filter("params.lr = '42'"), 5, 0).total == 0
+    assert page(None, 5, 7).snapshot == page(None, 5, 0).snapshot is not None
 
 
 def test_cursor_pages_cover_everything_once(searched: tuple[Store, dict[str, str]]) -> None:
