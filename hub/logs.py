@@ -4,7 +4,7 @@
 A request's id is the caller's ``X-Request-ID`` when it is a plain token (a proxy's or a
 client's, so that their logs and Salon's can be joined), or a new one; it is sent back in the
 answer's ``X-Request-ID``. Every request is logged once it is answered (``salon.access``: method,
-route template, status and milliseconds).
+route template, the GraphQL operation's name when it has one, status and milliseconds).
 """
 
 from __future__ import annotations
@@ -20,7 +20,11 @@ from datetime import UTC, datetime
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("salon_request_id", default=None)
+# The GraphQL operations a request ran, filled in as they run: a list, so that names set
+# where the context was copied still reach the request's access line.
+_OPERATIONS: ContextVar[list[str] | None] = ContextVar("salon_operations", default=None)
 _GIVEN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,99}$")
 access = logging.getLogger("salon.access")
 
 
@@ -67,6 +71,13 @@ def configure(level: str, form: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
+def name_operation(name: str) -> None:
+    """Put a GraphQL operation's name on the access line of the request running it."""
+    names = _OPERATIONS.get()
+    if names is not None:
+        names.append(name if _NAME.match(name) else "?")  # a GraphQL name, never other text
+
+
 class RequestIds:
     """Gives every HTTP request an id (see the module), and logs it once answered."""
 
@@ -80,6 +91,8 @@ class RequestIds:
         given = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
         request_id = given if _GIVEN.match(given) else uuid.uuid4().hex
         token = REQUEST_ID.set(request_id)
+        operations: list[str] = []
+        named = _OPERATIONS.set(operations)
         started, status = time.perf_counter(), 500
 
         async def tagged(message: Message) -> None:
@@ -95,6 +108,9 @@ class RequestIds:
             await self.app(scope, receive, tagged)
         finally:
             route = getattr(scope.get("route"), "path", scope.get("path", ""))
+            if operations:
+                route = f"{route} {','.join(operations)}"
             took = (time.perf_counter() - started) * 1000
             access.info("%s %s %d %.0f ms", scope["method"], route, status, took)
+            _OPERATIONS.reset(named)
             REQUEST_ID.reset(token)

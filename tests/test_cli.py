@@ -114,9 +114,16 @@ def test_serve_uses_the_automation_contract(
 
 def test_json_logs_carry_each_request_s_id(tmp_path: Path) -> None:
     """SALON_LOG_FORMAT=json: every line is one JSON object, uvicorn's included; a request's
-    line carries its id (the caller's X-Request-ID, sent back with the answer)."""
+    line carries its id (the caller's X-Request-ID, sent back with the answer) and, for
+    GraphQL, the operation's name."""
     port = free_port()
-    env = salon_env(tmp_path, SALON_PORT=str(port), SALON_LOG_FORMAT="json", SALON_LOG_LEVEL="info")
+    env = salon_env(
+        tmp_path,
+        SALON_PORT=str(port),
+        SALON_LOG_FORMAT="json",
+        SALON_LOG_LEVEL="info",
+        SALON_ADMIN_TOKEN="salon-logs-test-token",
+    )
     log = tmp_path / "hub.log"
     with log.open("w") as out:
         serve = subprocess.Popen([*SALON, "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -127,6 +134,15 @@ def test_json_logs_carry_each_request_s_id(tmp_path: Path) -> None:
         assert answer.headers["x-request-id"] == "from-the-proxy-42"
         made = httpx.get(f"{url}/healthz", headers={"X-Request-ID": "bad id\twith spaces"})
         assert len(made.headers["x-request-id"]) == 32, "a new id for one that is not plain"
+        asked = httpx.post(
+            f"{url}/graphql",
+            json={"query": "query WhoAmI { me { user { name } } }", "operationName": "WhoAmI"},
+            headers={
+                "X-Request-ID": "named-query",
+                "Authorization": "Bearer salon-logs-test-token",
+            },
+        )
+        assert asked.status_code == 200, asked.text
     finally:
         stop(serve)
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
@@ -135,6 +151,8 @@ def test_json_logs_carry_each_request_s_id(tmp_path: Path) -> None:
     access = [line for line in lines if line["logger"] == "salon.access"]
     (ready,) = [line for line in access if line["message"].startswith("GET /readyz 200")]
     assert ready["request_id"] == "from-the-proxy-42"
+    (named,) = [line for line in access if line["request_id"] == "named-query"]
+    assert named["message"].startswith("POST /graphql WhoAmI 200"), named
 
 
 def test_port_option_and_bad_settings(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -52,6 +53,7 @@ from hub.api.tasks import TaskMutations, TaskQueries
 from hub.api.trash import TrashMutations, TrashQueries
 from hub.api.webhooks import WebhookMutations, WebhookQueries
 from hub.errors import SalonError
+from hub.logs import name_operation
 from hub.settings import Settings
 
 log = logging.getLogger("salon.graphql")
@@ -137,6 +139,16 @@ class MaskUnexpectedErrors(MaskErrors):
         return super().anonymise_error(error)
 
 
+class NamedInAccessLog(SchemaExtension):
+    """The operation's name (``query SearchRuns``) goes on the request's access line."""
+
+    def on_execute(self) -> Iterator[None]:
+        name = self.execution_context.operation_name
+        if name:
+            name_operation(name)
+        yield
+
+
 class SalonSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: object = None) -> None:
         # Expected failures are the caller's business; unexpected ones are logged by the
@@ -172,6 +184,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         ValidationCache(maxsize=512),
         AddValidationRules([cost_rule(settings.graphql_max_cost, settings.max_page_size)]),
         MaskUnexpectedErrors,
+        NamedInAccessLog,
     ]
     if settings.production:
         extensions.append(DisableIntrospection())
