@@ -116,7 +116,10 @@ def png(view: str, data: dict[str, Any], title: str = "") -> bytes:
     """The chart as a PNG (a few seconds: Kaleido starts Chromium; one at a time)."""
     chart = figure(view, data, title)
     with _drawing:
-        picture: bytes = chart.to_image(format="png", width=WIDTH, height=chart.layout.height)
+        try:
+            picture: bytes = chart.to_image(format="png", width=WIDTH, height=chart.layout.height)
+        except RuntimeError:  # Kaleido's page lost its script context now and then: once more
+            picture = chart.to_image(format="png", width=WIDTH, height=chart.layout.height)
     return picture
 
 
