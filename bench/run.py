@@ -28,6 +28,7 @@ from bench import servers
 from bench.datasets import datasets
 from bench.load import load
 from bench.mlflow_api import mlflow_api
+from bench.pages import pages
 from bench.registry import registry
 from bench.report import Result, render_table, write_json
 from bench.scale import scale
@@ -58,7 +59,7 @@ WORKLOADS: dict[str, Workload] = {
     "mlflow-api": mlflow_api,
     "memory": memory,
 }
-OPT_IN: dict[str, Workload] = {"big": big, "scale": scale, "load": load}
+OPT_IN: dict[str, Workload] = {"big": big, "scale": scale, "load": load, "pages": pages}
 
 WORK_DIR = servers.BENCH_DIR / ".work"
 RESULTS = WORK_DIR / "results.json"

@@ -145,6 +145,30 @@ def start_salon(workdir: Path, token: str | None = None, **settings: str) -> tup
     return _launch("Salon", [str(salon), "serve"], env, workdir, url, "/healthz"), token
 
 
+def start_dashboard(workdir: Path, hub_url: str, token: str) -> Server:
+    """``streamlit run dashboard/app.py`` (headless, no usage stats) against the hub at
+    ``hub_url``, signed in with ``token``."""
+    port = free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(BENCH_DIR.parent / "dashboard" / "app.py"),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    env = {**os.environ, "SALON_URL": hub_url, "SALON_TOKEN": token}
+    url = f"http://127.0.0.1:{port}"
+    return _launch("Dashboard", argv, env, workdir, url, "/_stcore/health")
+
+
 def _ensure_venv(folder: Path, requirement: str, command: str, quiet: bool) -> Path:
     """Path of ``command`` in the venv ``folder``, made with ``requirement`` on first use."""
     found = folder / "bin" / command
