@@ -1,4 +1,4 @@
-"""Plotly figures: metric curves (WebGL, with a min/max band per run) and parallel coordinates."""
+"""Plotly figures: metric curves (with a min/max band per run) and parallel coordinates."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ from plotly.colors import qualitative
 
 PALETTE = qualitative.Plotly + qualitative.D3
 BAND_OPACITY = 0.25
+# Up to this many points a figure is drawn as SVG, which a browser draws several times faster
+# than WebGL for a few curves of downsampled points (no GL context to set up per chart, none
+# of the browser's limit on live contexts); beyond it, WebGL.
+SVG_POINTS = 20_000
 
 
 def run_color(index: int) -> str:
@@ -37,6 +41,8 @@ def curves_figure(
     """
     figure = go.Figure()
     run_order = list(run_names)
+    points = sum(len(item["steps"]) for item in series if item["key"] == key)
+    trace = go.Scatter if points * (2 if show_band else 1) <= SVG_POINTS else go.Scattergl
     for item in series:
         if item["key"] != key or not item["steps"]:
             continue
@@ -45,7 +51,7 @@ def curves_figure(
         name = run_names.get(item["runId"], item["runId"][:8])
         if show_band and item["downsampled"]:
             figure.add_trace(
-                go.Scattergl(
+                trace(
                     x=item["steps"] + item["steps"][::-1],
                     y=item["maxs"] + item["mins"][::-1],
                     fill="toself",
@@ -59,10 +65,10 @@ def curves_figure(
                 )
             )
         figure.add_trace(
-            go.Scattergl(
+            trace(
                 x=item["steps"],
                 y=item["values"],
-                mode="lines",
+                mode="lines" if len(item["steps"]) > 1 else "markers",  # one point: a dot
                 line={"color": color, "width": 1.8},
                 name=name,
                 legendgroup=name,

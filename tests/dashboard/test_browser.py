@@ -60,7 +60,9 @@ def test_compare_page_draws_curves_in_a_browser(
         try:
             page = browser.new_page(viewport=LAPTOP)
             page.goto(f"{dashboard}/compare?runs={','.join(runs)}")
-            page.wait_for_selector(".js-plotly-plot .gl-container canvas", timeout=60_000)
+            page.locator(".js-plotly-plot .scatterlayer .js-line:visible").first.wait_for(
+                timeout=60_000
+            )
             page.get_by_text("Settings against a result").wait_for(timeout=30_000)
             page.wait_for_timeout(1000)  # let the last charts paint before the screenshot
             page.screenshot(path=str(tmp_path / "compare.png"))
