@@ -85,9 +85,12 @@ class RunType:
     duration_seconds: float | None = strawberry.field(
         description="Seconds from start to end; null while the run is going."
     )
-    environment: RunEnvironmentType = strawberry.field(description="Reproducibility record.")
     record: strawberry.Private[RunRecord]
     details: strawberry.Private[runs.RunDetails | None]
+
+    @strawberry.field(description="Reproducibility record.")
+    def environment(self) -> RunEnvironmentType:
+        return RunEnvironmentType.of(self.record.environment)  # only when asked: lists rarely
 
     def _details(self) -> runs.RunDetails:
         assert self.details is not None, "load_runs fetches details when they are selected"
@@ -181,7 +184,6 @@ async def load_runs(info: Info, records: list[RunRecord]) -> list[RunType]:
                 duration_seconds=None
                 if ended is None
                 else (ended - record.started_at).total_seconds(),
-                environment=RunEnvironmentType.of(record.environment),
                 record=record,
                 details=details,
             )
