@@ -168,15 +168,23 @@ def show(
     except hub_client.HubError as exc:
         st.error(str(exc), icon=":material/error:")
         return None
+    st.session_state[_fetched(kind, object_id)] = found  # the threads below draw it, once
     _threads(kind, object_id, title)
     _composer(kind, object_id, f"new:{kind}:{object_id}", anchors or [])
     return found
 
 
+def _fetched(kind: str, object_id: str) -> str:
+    return f"discussion-fetched:{kind}:{object_id}"
+
+
 @st.fragment(run_every=POLL_SECONDS)
 def _threads(kind: str, object_id: str, title: str) -> None:
+    # In the page's own run the discussion was just read; on its own reruns (every
+    # POLL_SECONDS, or a click inside it) the fragment reads it afresh.
+    found = st.session_state.pop(_fetched(kind, object_id), None)
     try:
-        found = hub_client.discussion(kind, object_id)
+        found = found or hub_client.discussion(kind, object_id)
     except hub_client.HubError as exc:
         st.error(str(exc), icon=":material/error:")
         return

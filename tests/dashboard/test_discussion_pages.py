@@ -328,3 +328,15 @@ def test_the_resources_page_shows_the_cluster_usage_and_jobs(
         ]
         span = datetime.fromisoformat(night["endsAt"]) - datetime.fromisoformat(night["startsAt"])
         assert span == timedelta(hours=4) and night["timeZone"] == "America/New_York"
+
+
+def test_a_page_reads_its_discussion_once_per_visit(
+    team: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The threads the page drew are the ones it read: one Discussion request, not one for the
+    page and another for the threads (the threads' own refreshes read it afresh)."""
+    with caplog.at_level("INFO", logger="salon.access"):
+        app = open_page("run", id=team["run"])
+    assert_clean(app)
+    asked = [r.getMessage() for r in caplog.records if r.name == "salon.access"]
+    assert sum(" Discussion " in line for line in asked) == 1, asked
