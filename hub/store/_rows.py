@@ -79,6 +79,21 @@ def among(values: Sequence[Any]) -> str:
     return "(" + ", ".join("?" * len(values)) + ")" if values else "(NULL)"
 
 
+def insert_rows(cursor: Any, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Rows into ``table`` in one statement, whatever their number: a list parameter per
+    column, unnested side by side (``executemany`` costs a statement per row in DuckDB, which
+    is most of the time of a transaction writing hundreds of audit events)."""
+    if not rows:
+        return
+    if len(rows) == 1:
+        marks = ", ".join("?" * len(rows[0]))
+        cursor.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(rows[0]))
+        return
+    lists = [list(column) for column in zip(*rows, strict=True)]
+    unnested = ", ".join(["unnest(?)"] * len(lists))
+    cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {unnested}", lists)
+
+
 def affected(cursor: Any, statement: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
     """How many rows an UPDATE or DELETE changed (both backends answer it; a PostgreSQL table
     takes no RETURNING clause through DuckDB)."""

@@ -25,6 +25,7 @@ from hub.ids import new_id
 from hub.store._rows import (
     affected,
     among,
+    insert_rows,
     mapping_of,
     maybe_utc,
     record_of,
@@ -73,21 +74,26 @@ def append(cur: Cursor, drafts: Sequence[ActivityDraft], at: datetime) -> list[A
         notices += [
             [user_id, entry.id, reason, to_naive(at)] for user_id, reason in reasons.items()
         ]
-    if entries:
-        cur.executemany(
-            f"INSERT INTO activity ({_COLUMNS}) VALUES ({', '.join('?' * 13)})",
-            [row_of(e) for e in entries],
-        )
-    if notices:
-        cur.executemany(
-            "INSERT INTO notifications (user_id, activity_id, reason, created_at) "
-            "VALUES (?, ?, ?, ?)",
-            notices,
-        )
+    insert_rows(cur, "activity", _COLUMNS, [row_of(e) for e in entries])
+    insert_rows(cur, "notifications", "user_id, activity_id, reason, created_at", notices)
+    hooked = _projects_with_webhooks(cur, {e.project_id for e in entries if e.project_id})
     for entry in entries:
-        if entry.project_id is not None:
+        if entry.project_id in hooked:
             _enqueue(cur, entry, at)
     return entries
+
+
+def _projects_with_webhooks(cur: Cursor, project_ids: set[str]) -> set[str]:
+    """Which of the projects have an enabled webhook (most have none: nothing to queue)."""
+    if not project_ids:
+        return set()
+    wanted = sorted(project_ids)
+    rows = cur.execute(
+        f"SELECT DISTINCT project_id FROM webhooks WHERE project_id IN {among(wanted)} "
+        "AND disabled_at IS NULL",
+        wanted,
+    ).fetchall()
+    return {row[0] for row in rows}
 
 
 def _enqueue(cur: Cursor, entry: ActivityRecord, at: datetime) -> None:

@@ -30,7 +30,7 @@ import duckdb
 import pyarrow as pa
 
 from hub.domain.audit import PRUNE, AuditDraft, AuditEvent, AuditQuery, ChainReport, EventDraft
-from hub.store._rows import to_naive, to_utc
+from hub.store._rows import insert_rows, to_naive, to_utc
 from hub.store.person_keys import every_key, keys_for, seal, unseal
 
 if TYPE_CHECKING:
@@ -96,11 +96,7 @@ def append(cur: Cursor, head: Head, drafts: Sequence[AuditDraft], at: datetime) 
         digest = event_hash(prev, seq, stamp, values)
         rows.append([seq, stamp, *values, prev, digest])
         prev = digest
-    if rows:
-        cur.executemany(
-            f"INSERT INTO audit_events ({_COLUMNS}) VALUES ({', '.join('?' * (len(_FIELDS) + 4))})",
-            rows,
-        )
+    insert_rows(cur, "audit_events", _COLUMNS, rows)
     return Head(seq, prev)
 
 
