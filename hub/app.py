@@ -32,6 +32,7 @@ from hub.http import (
     privacy,
     prometheus,
     reviews,
+    run_batches,
     share,
 )
 from hub.http.auth import AuthMiddleware
@@ -147,6 +148,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             Route("/metrics", prometheus.export, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route("/api/v1/runs/batch", run_batches.apply, methods=["POST"]),
             Route("/api/v1/runs/{run_id}/metrics", metrics.ingest_metrics, methods=["POST"]),
             Route("/api/v1/metrics", metrics.metric_history, methods=["GET"]),
             Route("/api/v1/audit/export", audit.export, methods=["GET"]),

@@ -4,7 +4,7 @@ artifacts, logged models and the datasets runs read."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import pyarrow as pa
@@ -56,6 +56,35 @@ class RunRecord:
     ended_at: datetime | None
     environment: RunEnvironment
     created_by: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PointChunk:
+    """A batch of one run's metric points (``BATCH_SCHEMA``). A batch id already stored for the
+    run is acknowledged and not stored again; ``None``: a batch without one."""
+
+    run_id: str
+    batch_id: str | None
+    points: pa.Table
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunStart:
+    """A run to store with its first params and tags (already ended, if its client said so)."""
+
+    run: RunRecord
+    params: Sequence[tuple[str, str]]
+    tags: Sequence[tuple[str, str]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunEnd:
+    """A stored run to end: its final status and time, if its status is still ``was``."""
+
+    run_id: str
+    was: str
+    status: str
+    ended_at: datetime
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

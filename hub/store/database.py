@@ -31,6 +31,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hub import __version__
 from hub.clock import now
@@ -192,16 +193,22 @@ class Database:
         a DuckDB file they join the caller's transaction. On a shared database they go to the
         DuckLake in a transaction of their own (DuckDB writes one database per transaction),
         committed before the caller's: points a crash left without their batch's record carry
-        its id, and the retry of that batch replaces them."""
+        its id, and the retry of that batch replaces them. Points of many batches say each
+        one's in a ``batch`` column (empty: a batch without an id)."""
+        tags = points.column("batch") if "batch" in points.column_names else None
+        points = points.select(["series_id", "step", "ts", "value"])
         if not self._has_lake:
             cursor.from_arrow(points).insert_into("metrics")
             return
-        tag = batch or f"unnamed:{uuid.uuid4().hex}"
-        tagged = points.append_column("batch", pa.array([tag] * points.num_rows, pa.string()))
+        unnamed = f"unnamed:{uuid.uuid4().hex}"
+        if tags is None:
+            tags = pa.repeat(pa.scalar(batch or unnamed, pa.string()), points.num_rows)
+        tags = pc.fill_null(tags, unnamed)
+        named = sorted(set(pc.unique(tags).to_pylist()) - {unnamed})
         with self._in_lake() as lake:
-            if batch is not None:
-                lake.execute("DELETE FROM metrics WHERE batch = ?", [batch])
-            lake.from_arrow(tagged).insert_into("metrics")
+            if named:
+                lake.execute(f"DELETE FROM metrics WHERE batch IN {among(named)}", named)
+            lake.from_arrow(points.append_column("batch", tags)).insert_into("metrics")
 
     def drop_points(self, cursor: Cursor, series: str, params: list[Any]) -> None:
         """Remove the points of the series ``series`` selects, as part of the caller's

@@ -1,30 +1,25 @@
 """Metric points: columnar ingest, server-side downsampling and full-resolution Arrow export.
 
-A *series* is one metric (key) of one run. Points are stored against a 63-bit series id, which
-keeps the points table to four fixed-width columns: appends run at several million points a
-second and a run's points sit together, so zone maps skip the rest. The id's high bits are the
-run's start time (from its UUIDv7), its low bits a hash of run and key; the rare clash is
-resolved by probing, under the store's single writer.
+A *series* is one metric (key) of one run, stored against a 63-bit series id (see
+:mod:`hub.store.metric_ingest`): appends run at several million points a second and a run's
+points sit together, so zone maps skip the rest.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from hub.domain.audit import EventDraft
 from hub.domain.tracking import BATCH_SCHEMA, MetricSeries, MetricSummary
-from hub.errors import NotFound
 from hub.store._rows import among
 from hub.store.database import Cursor, Database
 from hub.store.hidden import live
+from hub.store.metric_ingest import ingest_batch
 
 HISTORY_SCHEMA = pa.schema(
     [
@@ -33,202 +28,6 @@ HISTORY_SCHEMA = pa.schema(
         *(field for field in BATCH_SCHEMA if field.name != "key"),
     ]
 )
-
-_DOUBLE_COLUMNS = (5, 6, 7)  # last_value, min_value, max_value
-_HASH_BITS = 22
-_SUMMARY_COLUMNS = (
-    "series_id, run_id, key, last_step, last_ts, last_value, min_value, max_value, min_step, "
-    "point_count"
-)
-
-
-def candidate_series_id(run_id: str, key: str, attempt: int = 0) -> int:
-    """Run start (seconds, from the UUIDv7) in the high bits, a hash of run and key below."""
-    try:
-        seconds = int(run_id.replace("-", "")[:12], 16) // 1000
-    except ValueError:
-        seconds = 0
-    digest = hashlib.blake2b(f"{run_id}\x00{key}\x00{attempt}".encode(), digest_size=8).digest()
-    low = int.from_bytes(digest, "big") & ((1 << _HASH_BITS) - 1)
-    return ((seconds & ((1 << (63 - _HASH_BITS)) - 1)) << _HASH_BITS) | low
-
-
-def _new_series_ids(cur: Cursor, run_id: str, keys: list[str], used: set[int]) -> dict[str, int]:
-    """Ids for series not seen before, probing past ids already taken."""
-    chosen: dict[str, int] = {}
-    attempt = 0
-    while len(chosen) < len(keys):
-        wanted = {
-            key: candidate_series_id(run_id, key, attempt) for key in keys if key not in chosen
-        }
-        taken = {
-            row[0]
-            for row in cur.execute(
-                "SELECT series_id FROM metric_summaries "
-                f"WHERE series_id IN {among(list(wanted.values()))}",
-                list(wanted.values()),
-            ).fetchall()
-        }
-        for key, series_id in wanted.items():
-            if series_id not in taken and series_id not in used:
-                chosen[key] = series_id
-                used.add(series_id)
-        attempt += 1
-    return chosen
-
-
-def _aggregate(points: pa.Table) -> list[dict[str, Any]]:
-    """Per series in a batch: last point (by step), min/max value, first step and count."""
-    ordered = points.sort_by(
-        [("series_id", "ascending"), ("step", "ascending"), ("ts", "ascending")]
-    )
-    grouped = ordered.group_by("series_id", use_threads=False).aggregate(
-        [
-            ("step", "max"),
-            ("ts", "last"),
-            ("value", "last"),
-            ("value", "min"),
-            ("value", "max"),
-            ("step", "min"),
-            ("value", "count"),
-        ]
-    )
-    summaries: list[dict[str, Any]] = grouped.to_pylist()
-    return summaries
-
-
-def _merged_summaries(
-    run_id: str,
-    names: dict[int, str],
-    current: dict[int, tuple[Any, ...]],
-    batch: list[dict[str, Any]],
-) -> list[tuple[Any, ...]]:
-    rows = []
-    for new in batch:
-        series_id = new["series_id"]
-        last = (new["step_max"], new["ts_last"], new["value_last"])
-        low, high = new["value_min"], new["value_max"]
-        first, count = new["step_min"], new["value_count"]
-        old = current.get(series_id)
-        if old is not None:
-            _, _, _, old_step, old_ts, old_value, old_low, old_high, old_first, old_count = old
-            if old_step > last[0]:
-                last = (old_step, old_ts, old_value)
-            low, high = min(low, old_low), max(high, old_high)
-            first, count = min(first, old_first), count + old_count
-        rows.append((series_id, run_id, names[series_id], *last, low, high, first, count))
-    return rows
-
-
-PutPoints = Callable[[Cursor, pa.Table, str | None], None]
-
-
-def ingest_batch(
-    cur: Cursor,
-    put: PutPoints,
-    run_id: str,
-    batch_id: str | None,
-    batch: pa.Table,
-    skip_repeats: bool = False,
-) -> int:
-    """Append a batch once: a batch id seen before is acknowledged without storing again
-    (``None``: a batch without an id, whose run the caller has checked). With
-    ``skip_repeats``, points equal in step, time and value to a stored one are left out, as
-    MLflow does (its clients log some points twice). ``put`` stores the points
-    (``Database.put_points``)."""
-    if batch_id is not None:
-        row = cur.execute(
-            "SELECT (SELECT count(*) FROM runs WHERE id = $run), (SELECT count(*) FROM "
-            "ingest_batches WHERE batch_id = $batch AND run_id = $run)",
-            {"run": run_id, "batch": batch_id},
-        ).fetchone()
-        assert row is not None
-        if not row[0]:
-            raise NotFound(f"No run with id {run_id!r}.")
-        if row[1]:
-            return 0
-    encoded = pc.dictionary_encode(batch.column("key").combine_chunks())
-    keys = encoded.dictionary.to_pylist()
-    current = {
-        summary[0]: summary
-        for summary in cur.execute(
-            f"SELECT {_SUMMARY_COLUMNS} FROM metric_summaries WHERE run_id = ? "
-            f"AND key IN {among(keys)}",
-            [run_id, *keys],
-        ).fetchall()
-    }
-    ids = {summary[2]: series_id for series_id, summary in current.items()}
-    missing = [key for key in keys if key not in ids]
-    if missing:
-        ids.update(_new_series_ids(cur, run_id, missing, set(ids.values())))
-    points = pa.table(
-        {
-            "series_id": pc.take(pa.array([ids[key] for key in keys], pa.int64()), encoded.indices),
-            "step": batch.column("step"),
-            "ts": batch.column("ts"),
-            "value": batch.column("value"),
-        }
-    )
-    if skip_repeats and current:
-        points = _without_repeats(cur, points, {sid: row[3] for sid, row in current.items()})
-        if points.num_rows == 0:
-            return 0
-    put(cur, points, batch_id)
-    summaries = _merged_summaries(
-        run_id, {series_id: key for key, series_id in ids.items()}, current, _aggregate(points)
-    )
-    if current:
-        cur.execute(
-            f"DELETE FROM metric_summaries WHERE series_id IN {among(list(current))}", list(current)
-        )
-    # DuckDB reads a NaN inside a list parameter as NULL, so doubles travel as their repr.
-    columns = [list(column) for column in zip(*summaries, strict=True)]
-    for index in _DOUBLE_COLUMNS:
-        columns[index] = [repr(value) for value in columns[index]]
-    selected = ", ".join(
-        "unnest(?)::DOUBLE" if i in _DOUBLE_COLUMNS else "unnest(?)" for i in range(len(columns))
-    )
-    cur.execute(f"INSERT INTO metric_summaries ({_SUMMARY_COLUMNS}) SELECT {selected}", columns)
-    if batch_id is not None:
-        cur.execute(
-            "INSERT INTO ingest_batches (batch_id, run_id, point_count, received_at) "
-            "VALUES (?, ?, ?, ?)",
-            [batch_id, run_id, batch.num_rows, datetime.now(UTC).replace(tzinfo=None)],
-        )
-    return int(batch.num_rows)
-
-
-def _without_repeats(cur: Cursor, points: pa.Table, last_steps: dict[int, int]) -> pa.Table:
-    """The points not already stored with the same step, time and value. Only points at or
-    before their series' last step can repeat one, so a run logging forward reads nothing."""
-    last = pc.take(
-        pa.array(list(last_steps.values()), pa.int64()),
-        pc.index_in(points.column("series_id"), pa.array(list(last_steps), pa.int64())),
-    )
-    maybe = pc.fill_null(pc.less_equal(points.column("step"), last), False)
-    if not pc.any(maybe).as_py():
-        return points
-    fresh = points.filter(pc.invert(maybe))
-    earlier = points.filter(maybe)
-    low, high = pc.min_max(earlier.column("step")).values()
-    series = sorted(set(earlier.column("series_id").to_pylist()))
-    kept: pa.Table = (
-        cur.from_arrow(earlier)
-        .set_alias("p")
-        .join(
-            cur.sql(
-                "SELECT series_id, step, ts, value FROM metrics "
-                "WHERE list_contains($ids, series_id) AND step BETWEEN $low AND $high",
-                params={"ids": series, "low": low.as_py(), "high": high.as_py()},
-            ).set_alias("m"),
-            "p.series_id = m.series_id AND p.step = m.step AND p.ts = m.ts "
-            "AND p.value IS NOT DISTINCT FROM m.value",
-            how="anti",
-        )
-        .select("p.series_id, p.step, p.ts, p.value")
-        .to_arrow_table()
-    )
-    return pa.concat_tables([fresh, kept.cast(points.schema)])
 
 
 def _lookup(cur: Cursor, run_ids: list[str], keys: list[str] | None) -> dict[int, tuple[str, str]]:

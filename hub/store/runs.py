@@ -3,53 +3,75 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 
 from hub.domain.audit import EventDraft
-from hub.domain.tracking import KeyValue, RunInputRecord, RunPage, RunRecord
+from hub.domain.tracking import (
+    KeyValue,
+    PointChunk,
+    RunEnd,
+    RunInputRecord,
+    RunPage,
+    RunRecord,
+    RunStart,
+)
 from hub.errors import Conflict, NotFound
 from hub.run_filter import Filter, SortKey
 from hub.store._rows import affected, among, mapping_of, record_of, row_of, to_naive
 from hub.store.database import Cursor, Database
 from hub.store.hidden import live
-from hub.store.metrics import PutPoints, ingest_batch
+from hub.store.metric_ingest import PutPoints, ingest_batch, ingest_chunks
 from hub.store.run_rows import RUN_COLUMNS, run_from_row
 from hub.store.run_search import search_runs
 
+_RUN_INSERT = (
+    "id, project_id, experiment_id, name, status, user_name, notes, started_at, ended_at, "
+    "git_commit, git_dirty, command, python_version, host, packages, created_by"
+)
 
-def _insert_run(
-    cur: Cursor, run: RunRecord, params: Sequence[tuple[str, str]], tags: Sequence[tuple[str, str]]
-) -> None:
-    env = run.environment
+
+def _insert_runs(cur: Cursor, starts: Sequence[RunStart]) -> None:
+    """Runs with their first params and tags, whatever their number, in three statements
+    (``executemany`` costs a statement per row in DuckDB)."""
+    rows = []
+    for start in starts:
+        run, env = start.run, start.run.environment
+        rows.append(
+            (
+                run.id,
+                run.project_id,
+                run.experiment_id,
+                run.name,
+                run.status,
+                run.user_name,
+                run.notes,
+                to_naive(run.started_at),
+                to_naive(run.ended_at),
+                env.git_commit,
+                env.git_dirty,
+                env.command,
+                env.python_version,
+                env.host,
+                json.dumps(list(env.packages)),
+                run.created_by,
+            )
+        )
+    columns = [list(column) for column in zip(*rows, strict=True)]
     cur.execute(
-        "INSERT INTO runs (id, project_id, experiment_id, name, status, user_name, notes, "
-        "started_at, ended_at, git_commit, git_dirty, command, python_version, host, packages, "
-        "created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            run.id,
-            run.project_id,
-            run.experiment_id,
-            run.name,
-            run.status,
-            run.user_name,
-            run.notes,
-            to_naive(run.started_at),
-            to_naive(run.ended_at),
-            env.git_commit,
-            env.git_dirty,
-            env.command,
-            env.python_version,
-            env.host,
-            json.dumps(list(env.packages)),
-            run.created_by,
-        ],
+        f"INSERT INTO runs ({_RUN_INSERT}) SELECT {', '.join(['unnest(?)'] * len(columns))}",
+        columns,
     )
-    _append_pairs(cur, "params", run.id, dict(params))
-    _append_pairs(cur, "tags", run.id, dict(tags))
+    for table, pairs in (("params", "params"), ("tags", "tags")):
+        found = [(s.run.id, k, v) for s in starts for k, v in dict(getattr(s, pairs)).items()]
+        if found:
+            cur.execute(
+                f"INSERT INTO {table} (run_id, key, value) SELECT unnest(?), unnest(?), unnest(?)",
+                [list(column) for column in zip(*found, strict=True)],
+            )
 
 
 def _append_pairs(cur: Cursor, table: str, run_id: str, pairs: dict[str, str]) -> None:
@@ -155,6 +177,48 @@ def _log_batch(
     return ingest_batch(cur, put, run_id, None, points, skip_repeats=True)
 
 
+def _apply_batch(
+    cur: Cursor,
+    put: PutPoints,
+    starts: Sequence[RunStart],
+    chunks: Sequence[PointChunk],
+    ends: Sequence[RunEnd],
+) -> tuple[dict[str, int], set[str]]:
+    """Points stored by run, and the runs whose start or end was stored already (a batch sent
+    again while its first sending was still being written)."""
+    ids = [start.run.id for start in starts]
+    present = {
+        row[0]: row[1:]
+        for row in cur.execute(
+            f"SELECT id, project_id, created_by FROM runs WHERE id IN {among(ids)}", ids
+        ).fetchall()
+    }
+    for start in starts:
+        if present.get(start.run.id, (start.run.project_id, start.run.created_by)) != (
+            start.run.project_id,
+            start.run.created_by,
+        ):
+            raise Conflict(f"The run id {start.run.id!r} is taken.", field="id")
+    fresh = [start for start in starts if start.run.id not in present]
+    if fresh:
+        _insert_runs(cur, fresh)
+    stored = ingest_chunks(cur, put, chunks) if chunks else {}
+    repeated = set(present)
+    for end in ends:
+        found = cur.execute("SELECT status FROM runs WHERE id = ?", [end.run_id]).fetchone()
+        if found is None:
+            raise NotFound(f"No run with id {end.run_id!r}.")
+        if found[0] == end.status:
+            repeated.add(end.run_id)
+            continue
+        if found[0] != end.was:
+            raise Conflict(
+                f"The run ended {found[0]} meanwhile; a run's final status does not change."
+            )
+        _update(cur, end.run_id, {"status": end.status, "ended_at": to_naive(end.ended_at)})
+    return stored, repeated
+
+
 def _add_inputs(cur: Cursor, inputs: Sequence[RunInputRecord]) -> None:
     for item in inputs:
         cur.execute(
@@ -208,7 +272,7 @@ class RunStore:
         audit: Sequence[EventDraft],
     ) -> None:
         """Store a new run with its first params and tags, in one transaction."""
-        await self._db.audited_write(audit, _insert_run, run, params, tags)
+        await self._db.audited_write(audit, _insert_runs, [RunStart(run, params, tags)])
 
     async def by_ids(self, ids: list[str], *, trashed: bool = False) -> dict[str, RunRecord]:
         """The runs with these ids; those in the trash only with ``trashed``."""
@@ -281,6 +345,22 @@ class RunStore:
         stored."""
         return await self._db.audited_write(
             audit, _log_batch, self._db.put_points, run_id, params, tags, points
+        )
+
+    async def apply_batch(
+        self,
+        starts: Sequence[RunStart],
+        chunks: Sequence[PointChunk],
+        ends: Sequence[RunEnd],
+        *,
+        audit: Callable[[tuple[dict[str, int], set[str]]], Sequence[EventDraft]],
+    ) -> tuple[dict[str, int], set[str]]:
+        """Many runs' starts, points and ends in one transaction: new runs, then each chunk
+        of points once, then the ends (Conflict if a run's status is no longer ``was``).
+        Returns the points stored by run and the runs whose start or end was stored already;
+        the events are a function of both."""
+        return await self._db.audited_write(
+            audit, _apply_batch, self._db.put_points, starts, chunks, ends
         )
 
     async def add_inputs(

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections import Counter
 
 import pyarrow as pa
 import pytest
 
+from hub.domain.tracking import PointChunk
 from hub.errors import InvalidInput, LimitExceeded, NotFound
+from hub.ids import new_id
 from hub.services.policy.principal import SYSTEM
-from hub.services.tracking import metrics, runs
+from hub.services.tracking import metrics, run_batches, runs
 from hub.store import Store
 from tests.store.helpers import history_table, log_points, points
 
@@ -150,3 +153,45 @@ def test_a_consumer_that_stops_early_frees_the_worker(store: Store) -> None:
 
     assert asyncio.run(many()) == [0] * 20  # more streams than worker threads: none stuck
     assert asyncio.run(store.projects.all()) == []
+
+
+def test_many_runs_batches_in_one_write_are_each_stored_once(store: Store) -> None:
+    """A sender's request: the runs' starts, their batches (one sent twice, one already stored)
+    and their ends in one transaction; sent again, nothing more is stored or audited."""
+    before = asyncio.run(runs.create_run(store, SYSTEM, runs.NewRun("p", "e")))
+    log_points_once = asyncio.run(
+        metrics.ingest_table(store, SYSTEM, before.id, "old-1", points({"acc": [0.5]}))
+    )
+    assert log_points_once == 1
+    ids = [new_id() for _ in range(3)]
+    starts = [runs.NewRun("p", "e", name=f"r{i}", id=run_id) for i, run_id in enumerate(ids)]
+    chunks = [
+        PointChunk(ids[0], f"{ids[0]}:1", points({"loss": [3.0, 2.0], "acc": [0.1, 0.2]})),
+        PointChunk(ids[1], f"{ids[1]}:1", points({"loss": [9.0]})),
+        PointChunk(ids[1], f"{ids[1]}:1", points({"loss": [9.0]})),  # the same batch twice
+        PointChunk(before.id, "old-1", points({"acc": [0.5]})),  # stored before
+        PointChunk(before.id, "old-2", points({"acc": [0.7]}, start_step=1)),
+    ]
+    endings = [run_batches.Ending(ids[0], "finished"), run_batches.Ending(before.id, "failed")]
+    batch = run_batches.RunBatch(starts, chunks, endings)
+    events_before = store.audit.head[0]
+    outcome = asyncio.run(run_batches.apply(store, SYSTEM, batch))
+    assert (outcome.stored, outcome.refused) == (6, {})
+    added = store.audit.head[0] - events_before
+    again = asyncio.run(run_batches.apply(store, SYSTEM, batch))
+    assert (again.stored, again.refused) == (0, {})
+    assert store.audit.head[0] - events_before == added, "nothing audited twice"
+
+    found = asyncio.run(store.runs.by_ids([*ids, before.id]))
+    assert [found[i].status for i in [*ids, before.id]] == [
+        "finished",
+        "running",
+        "running",
+        "failed",
+    ]
+    history = history_table(store, [*ids, before.id])
+    per_run = Counter(history.column("run_id").to_pylist())
+    assert per_run == {ids[0]: 4, ids[1]: 1, before.id: 2}
+    summaries = {(s.run_id, s.key): s for s in asyncio.run(store.metrics.summaries(ids))}
+    assert summaries[(ids[0], "loss")].last_value == 2.0
+    assert summaries[(ids[1], "loss")].point_count == 1

@@ -30,7 +30,7 @@ from hub.settings import SettingsError, load_settings
 from hub.store import Store, open_store
 from hub.store.backends import Shared, backend_for, committed
 from hub.store.database import Committed, Cursor
-from hub.store.metrics import ingest_batch
+from hub.store.metric_ingest import ingest_batch
 from tests.conftest import free_port, shared_database
 from tests.store.helpers import history_table, log_points, points
 

@@ -25,11 +25,11 @@ _BATCH_ID = re.compile(r"^[A-Za-z0-9_\-:.]{1,100}$")
 async def may_ingest(store: Store, principal: Principal, run_id: str, batch_id: str) -> None:
     """Refuse, as :func:`ingest` would, a caller who may not log to the run (or a bad batch
     id), before the hub reads the body."""
-    _check_batch_id(batch_id)
+    check_batch_id(batch_id)
     await writable_run(store, principal, run_id, "metrics.ingest")
 
 
-def _check_batch_id(batch_id: str) -> None:
+def check_batch_id(batch_id: str) -> None:
     if not _BATCH_ID.match(batch_id):
         raise InvalidInput(
             "The batch id must be 1 to 100 letters, digits or - _ : . characters.",
@@ -48,7 +48,7 @@ async def ingest_table(
     store: Store, principal: Principal, run_id: str, batch_id: str, table: pa.Table
 ) -> int:
     """Store a batch of points for a run once; a retried batch id is acknowledged, not stored."""
-    _check_batch_id(batch_id)
+    check_batch_id(batch_id)
     run = await writable_run(store, principal, run_id, "metrics.ingest")
     table = conform_batch(table)
     if table.num_rows == 0:

@@ -63,6 +63,7 @@ class NewRun:
     user_name: str | None = None  # whose run it is, when Salon itself writes it (the demo)
     environment: RunEnvironment = dataclasses.field(default_factory=RunEnvironment)
     started_at: datetime | None = None  # set when importing history; default: now
+    id: str | None = None  # chosen by a client that creates runs in batches; default: a new one
 
 
 def _check_notes(notes: str) -> str:
@@ -75,14 +76,33 @@ def _check_notes(notes: str) -> str:
 
 async def create_run(store: Store, principal: Principal, new: NewRun) -> RunRecord:
     """Start a run, creating its project and experiment when they do not exist yet."""
+    params, tags = checked_start(new)
+    project = await projects.ensure_project(store, principal, new.project)
+    experiment = await projects.ensure_experiment(store, principal, project, new.experiment)
+    run = new_record(principal, new, project, experiment)
+    events = start_events(principal, run, experiment, at=new.started_at)
+    await store.runs.create(run, params, tags, audit=events)
+    return run
+
+
+def checked_start(new: NewRun) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The params and tags of a run to start, once its limits are checked."""
     params = check_pairs(new.params.items(), "param", MAX_PARAM_VALUE, MAX_PARAMS_PER_CALL)
     tags = check_pairs(new.tags.items(), "tag", MAX_TAG_VALUE, MAX_TAGS_PER_CALL)
     if len(new.environment.packages) > MAX_PACKAGES:
         raise LimitExceeded(f"At most {MAX_PACKAGES} packages may be recorded.", field="packages")
-    project = await projects.ensure_project(store, principal, new.project)
-    experiment = await projects.ensure_experiment(store, principal, project, new.experiment)
-    run_id = new_id()
-    run = RunRecord(
+    if new.name:
+        check_name(new.name, "run")
+    _check_notes(new.notes)
+    return params, tags
+
+
+def new_record(
+    principal: Principal, new: NewRun, project: ProjectRecord, experiment: ExperimentRecord
+) -> RunRecord:
+    """The run ``new`` asks for, running, with the id its client chose or a new one."""
+    run_id = new.id or new_id()
+    return RunRecord(
         id=run_id,
         project_id=project.id,
         experiment_id=experiment.id,
@@ -99,21 +119,28 @@ async def create_run(store: Store, principal: Principal, new: NewRun) -> RunReco
         environment=new.environment,
         created_by=principal.user_name,
     )
-    events: list[EventDraft] = [
-        audit.event(principal, "run.create", "run", run.id, project.id, rows=1),
+
+
+def start_events(
+    principal: Principal,
+    run: RunRecord,
+    experiment: ExperimentRecord,
+    at: datetime | None = None,
+) -> list[EventDraft]:
+    """The audit event and feed entry of a run started (``at``: when, if not now)."""
+    return [
+        audit.event(principal, "run.create", "run", run.id, run.project_id, rows=1),
         feed.entry(
             principal,
             "run.create",
             "run",
             run.id,
-            project.id,
+            run.project_id,
             f"started run {run.name} in {experiment.name}",
             detail={"experiment": experiment.name},
-            at=new.started_at,
+            at=at,
         ),
     ]
-    await store.runs.create(run, params, tags, audit=events)
-    return run
 
 
 async def visible_runs(
@@ -222,7 +249,26 @@ async def finish_run(
             field="status",
         )
     watchers = await store.activity.watchers([("run", run.id), ("project", run.project_id)])
-    events: list[EventDraft] = [
+    events = end_events(principal, run, status, watchers, ended_at)
+    finished = await audit.change(
+        store,
+        events,
+        store.runs.finish(run_id, status, ended_at or now(), was=run.status, audit=events),
+    )
+    if status == "finished" and run.status == "running":
+        await tasks.close_with_run(store, run.id, run.project_id, run.name)
+    return finished
+
+
+def end_events(
+    principal: Principal,
+    run: RunRecord,
+    status: str,
+    watchers: set[str],
+    at: datetime | None = None,
+) -> list[EventDraft]:
+    """The audit event of a run ended, and its feed entry, which reaches ``watchers``."""
+    return [
         *_event(principal, "run.finish", run, 1),
         feed.entry(
             principal,
@@ -233,17 +279,9 @@ async def finish_run(
             f"run {run.name} ended: {status}",
             detail={"status": status},
             recipients=[(user_id, "watch") for user_id in sorted(watchers)],
-            at=ended_at,
+            at=at,
         ),
     ]
-    finished = await audit.change(
-        store,
-        events,
-        store.runs.finish(run_id, status, ended_at or now(), was=run.status, audit=events),
-    )
-    if status == "finished" and run.status == "running":
-        await tasks.close_with_run(store, run.id, run.project_id, run.name)
-    return finished
 
 
 async def resume_run(store: Store, principal: Principal, run_id: str) -> RunRecord:
