@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from hub.client import Client, HubError, HubWarning, Run, init
+    from hub.client import Client, HubError, HubWarning, Run, flush, init
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Client", "Run", "init", "HubError", "HubWarning"):
+    if name in ("Client", "Run", "init", "flush", "HubError", "HubWarning"):
         from hub import client
 
         return getattr(client, name)
     raise AttributeError(f"module 'hub' has no attribute {name!r}")
 
 
-__all__ = ["Client", "HubError", "HubWarning", "Run", "__version__", "init"]
+__all__ = ["Client", "HubError", "HubWarning", "Run", "__version__", "flush", "init"]

@@ -20,7 +20,6 @@ EXTRA_OF = {
     "uvicorn": "server",
     "httpcore": "server",
     "lark": "server",
-    "uuid_utils": "server",
     "authlib": "server",
     "joserfc": "server",
     "argon2": "server",

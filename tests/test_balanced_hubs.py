@@ -20,7 +20,7 @@ import pytest
 
 import hub
 from hub.client.errors import HubError
-from hub.client.run import passing
+from hub.client.sender import passing
 from hub.client.transport import Connection
 from tests.api.test_discussions import ADD
 from tests.conftest import REPOSITORY, free_port, shared_database

@@ -1,10 +1,11 @@
 """``hub.init`` and ``Run``: log from training code without ever blocking or crashing it.
 
-Points go into an in-memory buffer; a background thread sends them to the hub in columnar
-batches (Arrow IPC). Each batch has a stable id, so a retry after a lost response is stored once.
-If the hub is unreachable the thread keeps retrying with back-off while the buffer holds at most
-``max_buffered`` points; beyond that new points are dropped with a warning. ``finish()`` flushes
-and waits.
+A run is named here, by a UUIDv7, and its start, points and end go to the hub through the
+process's one sender (:mod:`hub.client.sender`), many runs to a request. Points go into an
+in-memory buffer, cut into columnar batches (Arrow IPC) with stable ids, so a retry after a
+lost response is stored once. If the hub is unreachable the sender keeps retrying with back-off
+while the buffer holds at most ``max_buffered`` points; beyond that new points are dropped with
+a warning. ``finish()`` waits until the hub has everything, unless told ``wait=False``.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ import atexit
 import inspect
 import logging
 import os
-import random
 import sys
-import threading
 import time
 import warnings
 from collections.abc import Mapping
@@ -27,24 +26,11 @@ import pyarrow.compute as pc
 from hub.client import environment
 from hub.client.client import Client
 from hub.client.errors import HubError, HubWarning
-from hub.client.transport import HubUnreachable
+from hub.client.sender import POINTS, Outbox, sender_for
+from hub.ids import new_id
 
 log = logging.getLogger("salon.client")
 
-CREATE_RUN = """
-mutation ClientCreateRun($input: CreateRunInput!) {
-  createRun(input: $input) {
-    __typename
-    ... on Run { id name }
-    ... on Error { message }
-  }
-}
-"""
-FINISH_RUN = """
-mutation ClientFinishRun($id: ID!, $status: RunStatus!) {
-  finishRun(id: $id, status: $status) { __typename ... on Error { message } }
-}
-"""
 LOG_PARAMS = """
 mutation ClientLogParams($runId: ID!, $params: [KeyValueInput!]!) {
   logParams(runId: $runId, params: $params) { __typename ... on Error { message } }
@@ -67,39 +53,6 @@ def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, str
         else:
             flat[name] = str(value)
     return flat
-
-
-class _Buffer:
-    """Points waiting to be sent, kept as columns."""
-
-    def __init__(self) -> None:
-        self.clear()
-
-    def clear(self) -> None:
-        self.keys: list[str] = []
-        self.steps: list[int] = []
-        self.stamps: list[int] = []
-        self.values: list[float] = []
-        self.chunks: list[pa.Table] = []
-        self.size = 0
-
-    def take(self) -> pa.Table | None:
-        tables = list(self.chunks)
-        if self.keys:
-            tables.append(
-                pa.table(
-                    {
-                        "key": pa.array(self.keys, pa.string()),
-                        "step": pa.array(self.steps, pa.int64()),
-                        "ts": pa.array(self.stamps, pa.int64()),
-                        "value": pa.array(self.values, pa.float64()),
-                    }
-                )
-            )
-        self.clear()
-        if not tables:
-            return None
-        return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
 
 
 USE_DATASET = """
@@ -127,35 +80,31 @@ class Run:
         client: Client,
         run_id: str,
         name: str,
+        start: Mapping[str, Any] | None = None,
         *,
         batch_points: int = 100_000,
         flush_interval: float = 0.5,
         max_buffered: int = 10_000_000,
         max_retry_seconds: float = 600.0,
     ) -> None:
+        """``start``: the run's start, when the hub has not had it yet."""
         self.client = client
         self.id = run_id
         self.name = name
-        self._batch_points = batch_points
-        self._flush_interval = flush_interval
-        self._max_buffered = max_buffered
-        self._max_retry_seconds = max_retry_seconds
-        self._buffer = _Buffer()
-        self._pending: list[tuple[str, pa.Table]] = []  # batches built but not yet acknowledged
-        self._pending_points = 0
-        self._sequence = 0
+        self._outbox = Outbox(
+            run_id,
+            name,
+            batch_points=batch_points,
+            flush_interval=flush_interval,
+            max_buffered=max_buffered,
+            max_retry_seconds=max_retry_seconds,
+        )
+        self._outbox.start = dict(start) if start is not None else None
+        self._sender = sender_for(client)
         self._step = 0
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._idle = threading.Event()
-        self._idle.set()
-        self._stopping = False
         self._finished = False
-        self._dropped = 0
-        self._last_error = ""
         self._warned_full = False
-        self._thread = threading.Thread(target=self._send_loop, name=f"salon-{run_id}", daemon=True)
-        self._thread.start()
+        self._sender.add(self._outbox)
         atexit.register(self._at_exit)
 
     # -- logging --------------------------------------------------------------------------------
@@ -165,21 +114,22 @@ class Run:
         if step is None:
             step = self._step
         stamp = int(time.time() * 1000)
-        with self._lock:
+        outbox = self._outbox
+        with outbox.lock:
             self._step = max(self._step, step + 1)
-            if self._room() < len(metrics):
+            if outbox.room() < len(metrics) or outbox.refused is not None:
                 self._drop(len(metrics))
                 return
-            buffer = self._buffer
+            buffer = outbox.buffer
             for key, value in metrics.items():
                 buffer.keys.append(key)
                 buffer.steps.append(step)
                 buffer.stamps.append(stamp)
                 buffer.values.append(float(value))
             buffer.size += len(metrics)
-            full = buffer.size >= self._batch_points
+            full = buffer.size >= outbox.batch_points
         if full:
-            self._wake.set()
+            self._sender.wake()
 
     def log_columns(self, steps: Any, metrics: Mapping[str, Any]) -> None:
         """Record whole columns at once: ``steps`` and, per metric, values of the same length.
@@ -197,50 +147,40 @@ class Run:
                 raise ValueError(f"{key!r} has {len(value_array)} values for {n} steps.")
             tables.append(
                 pa.table(
-                    {
-                        "key": pa.DictionaryArray.from_arrays(
-                            pa.repeat(pa.scalar(0, pa.int32()), n), pa.array([key])
-                        ),
-                        "step": step_array,
-                        "ts": pa.repeat(pa.scalar(stamp, pa.int64()), n),
-                        "value": value_array,
-                    }
+                    [
+                        pa.repeat(pa.scalar(key, pa.string()), n),
+                        step_array,
+                        pa.repeat(pa.scalar(stamp, pa.int64()), n),
+                        value_array,
+                    ],
+                    schema=POINTS,
                 )
             )
         if not tables:
             return
         points = n * len(tables)
-        with self._lock:
+        outbox = self._outbox
+        with outbox.lock:
             if n:
                 self._step = max(self._step, int(pc.max(step_array).as_py()) + 1)
-            if self._room() < points:
+            if outbox.room() < points or outbox.refused is not None:
                 self._drop(points)
                 return
-            for table in tables:
-                self._buffer.chunks.append(
-                    table.cast(
-                        pa.schema(
-                            [
-                                ("key", pa.string()),
-                                ("step", pa.int64()),
-                                ("ts", pa.int64()),
-                                ("value", pa.float64()),
-                            ]
-                        )
-                    )
-                )
-            self._buffer.size += points
-            full = self._buffer.size >= self._batch_points
+            outbox.buffer.chunks.extend(tables)
+            outbox.buffer.size += points
+            full = outbox.buffer.size >= outbox.batch_points
         if full:
-            self._wake.set()
+            self._sender.wake()
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Add params (nested dicts are flattened with dots). Params cannot change once set."""
         pairs = [{"key": k, "value": v} for k, v in flatten_config(params).items()]
+        self._started()
         _check(self.client.query(LOG_PARAMS, {"runId": self.id, "params": pairs})["logParams"])
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         pairs = [{"key": k, "value": str(v)} for k, v in tags.items()]
+        self._started()
         _check(self.client.query(SET_TAGS, {"runId": self.id, "tags": pairs})["setTags"])
 
     def use_dataset(
@@ -248,6 +188,7 @@ class Run:
     ) -> int:
         """Record that this run read (``direction="input"``) or produced (``"output"``) a
         dataset version, the latest unless ``version``; returns the version number."""
+        self._started()
         result = self.client.query(
             USE_DATASET,
             {
@@ -275,6 +216,7 @@ class Run:
         weights are (a path in the run or a URI), ``inputs`` the columns it takes
         ({name: type}, a pyarrow schema or a frame). The model's checks start at once; returns
         the version with its checks and gate."""
+        self._started()
         return self.client.models.register(
             self.id, name, source, description=description, tags=tags, inputs=inputs
         )
@@ -287,188 +229,86 @@ class Run:
         message: str = "",
     ) -> dict[str, Any]:
         """Share a Jupyter notebook on this run's page (read-only, outputs included)."""
+        self._started()
         return self.client.attach_notebook(
             project, path, run_id=self.id, slug=slug, message=message
         )
 
-    def _room(self) -> int:
-        return self._max_buffered - self._buffer.size - self._pending_points
+    def _started(self) -> None:
+        """Before asking the hub about this run: make sure the hub has it."""
+        if not self._sender.settle(self._outbox, self.client.connection.timeout, start_only=True):
+            raise HubError(
+                f"The hub at {self.client.url} has not taken run {self.name!r} yet "
+                f"({self._sender.last_error or 'no answer'}); its points are kept meanwhile."
+            )
+        if self._outbox.refused is not None:
+            raise HubError(self._outbox.refused)
 
     def _drop(self, count: int) -> None:
-        self._dropped += count
-        if not self._warned_full:
+        outbox = self._outbox
+        outbox.dropped += count
+        if outbox.refused is None and not self._warned_full:
             self._warned_full = True
             warnings.warn(
                 f"Salon: the hub at {self.client.url} is not keeping up or unreachable and "
-                f"{self._max_buffered} points are waiting; new points are being dropped.",
+                f"{outbox.max_buffered} points are waiting; new points are being dropped.",
                 HubWarning,
                 stacklevel=3,
             )
 
     # -- sending --------------------------------------------------------------------------------
 
-    def _send_loop(self) -> None:
-        # The thread reports through logging, never warnings: under `-W error` a warning would
-        # become an exception and silently end the thread.
-        while True:
-            try:
-                self._send_until_stopped()
-                return
-            except Exception:
-                log.exception("Salon: the sender thread hit a bug; restarting it")
-                time.sleep(1.0)
-
-    def _send_until_stopped(self) -> None:
-        backoff = 0.0
-        failing_since: float | None = None
-        while True:
-            self._wake.wait(timeout=jittered(backoff) if backoff else self._flush_interval)
-            self._wake.clear()
-            with self._lock:
-                table = self._buffer.take()
-                # Batches stay at most batch_points long, however much piled up meanwhile.
-                for start in range(0, table.num_rows if table else 0, self._batch_points):
-                    assert table is not None
-                    self._sequence += 1
-                    chunk = table.slice(start, self._batch_points)
-                    self._pending.append((f"{self.id}:{self._sequence}", chunk))
-                    self._pending_points += chunk.num_rows
-                stopping = self._stopping
-                if self._pending:
-                    self._idle.clear()
-            sent_all = self._send_pending()
-            if sent_all:
-                if failing_since is not None:
-                    log.warning("Salon: reached the hub again; buffered points are sent.")
-                backoff = 0.0
-                failing_since = None
-                self._idle.set()
-            else:
-                if failing_since is None:
-                    log.warning(
-                        "Salon: cannot send points of run %r (%s); retrying with back-off, "
-                        "training goes on.",
-                        self.name,
-                        self._last_error,
-                    )
-                failing_since = failing_since or time.monotonic()
-                backoff = min(30.0, max(0.5, backoff * 2))
-                if time.monotonic() - failing_since > self._max_retry_seconds:
-                    self._give_up()
-                    failing_since = None
-            if stopping and sent_all:
-                return
-
-    def _send_pending(self) -> bool:
-        while True:
-            with self._lock:
-                if not self._pending:
-                    return True
-                batch_id, table = self._pending[0]
-            try:
-                self.client.post_arrow(
-                    f"/api/v1/runs/{self.id}/metrics", table, {"batch_id": batch_id}
-                )
-            except HubError as exc:
-                if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
-                    # Resending cannot help; say so and keep the rest flowing.
-                    log.warning(
-                        "Salon refused %d points of run %r: %s",
-                        table.num_rows,
-                        self.name,
-                        exc.message,
-                    )
-                    self._dropped += table.num_rows
-                    self._pop()
-                    continue
-                self._last_error = exc.message
-                return False
-            self._pop()
-
-    def _pop(self) -> None:
-        with self._lock:
-            _, table = self._pending.pop(0)
-            self._pending_points -= table.num_rows
-
-    def _give_up(self) -> None:
-        with self._lock:
-            lost = self._pending_points
-            self._pending.clear()
-            self._pending_points = 0
-        self._dropped += lost
-        log.warning(
-            "Salon: gave up sending %d points of run %r after %.0f s without reaching %s.",
-            lost,
-            self.name,
-            self._max_retry_seconds,
-            self.client.url,
-        )
-
     def flush(self, timeout: float | None = None) -> bool:
         """Send everything logged so far; True if the hub acknowledged it within ``timeout``."""
-        self._wake.set()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            with self._lock:
-                empty = self._buffer.size == 0 and not self._pending
-            if empty and self._idle.is_set():
-                return True
-            if deadline is not None and time.monotonic() > deadline:
-                return False
-            self._wake.set()
-            self._idle.wait(timeout=0.05)
-            time.sleep(0.001)
+        return self._sender.settle(self._outbox, timeout)
 
     @property
     def dropped_points(self) -> int:
         """Points lost because the buffer was full or the hub refused or never came back."""
-        return self._dropped
+        return self._outbox.dropped
 
-    def finish(self, status: str = "finished", timeout: float = 120.0) -> None:
-        """Flush every point, then mark the run ``finished`` (or ``failed``/``killed``).
+    def finish(
+        self, status: str = "finished", timeout: float = 120.0, *, wait: bool = True
+    ) -> None:
+        """Mark the run ``finished`` (or ``failed``/``killed``) once every point is stored.
 
-        Never raises because the hub is down: it warns instead, so training code ends cleanly.
+        By default this waits until the hub has acknowledged everything, and never raises
+        because the hub is down: it warns instead, so training code ends cleanly. With
+        ``wait=False`` it returns at once and the process's sender delivers the rest (the
+        interpreter's exit waits for it; :func:`hub.flush` waits on demand).
         """
         if self._finished:
             return
         self._finished = True
-        flushed = self.flush(timeout=timeout)
-        with self._lock:
-            self._stopping = True
-        self._wake.set()
-        if not flushed:
-            warnings.warn(
-                f"Salon: {self._pending_points + self._buffer.size} points of run "
-                f"{self.name!r} were not acknowledged within {timeout:.0f} s.",
-                HubWarning,
-                stacklevel=2,
-            )
-        try:
-            self._send_finish(status, time.monotonic() + max(timeout, 10.0))
-        except HubError as exc:
-            warnings.warn(
-                f"Salon: could not mark run {self.name!r} {status}: {exc.message}",
-                HubWarning,
-                stacklevel=2,
-            )
-        self._thread.join(timeout=5 if flushed else 0.1)
         atexit.unregister(self._at_exit)
-
-    def _send_finish(self, status: str, deadline: float) -> None:
-        """Mark the run ended; a hub that gave no answer, or a load balancer whose hub went
-        away (502, 503, 504), is asked again until ``deadline``: ending a run twice with the
-        same status changes nothing, so the retry lands safely on whichever hub answers."""
-        backoff = 0.25
-        while True:
-            try:
-                variables = {"id": self.id, "status": status.upper()}
-                _check(self.client.query(FINISH_RUN, variables)["finishRun"])
-                return
-            except HubError as exc:
-                if not passing(exc) or time.monotonic() + backoff > deadline:
-                    raise
-            time.sleep(jittered(backoff))
-            backoff = min(5.0, backoff * 2)
+        outbox = self._outbox
+        with outbox.lock:
+            outbox.end = {"run": self.id, "status": status, "ended_at": int(time.time() * 1000)}
+        self._sender.wake()
+        if not wait:
+            return
+        if not self._sender.settle(outbox, timeout):
+            outbox.exit_waits = False  # the script was told; its exit does not wait again
+            with outbox.lock:
+                waiting = outbox.pending_points + outbox.buffer.size
+            if waiting:
+                warnings.warn(
+                    f"Salon: {waiting} points of run {self.name!r} were not acknowledged "
+                    f"within {timeout:.0f} s.",
+                    HubWarning,
+                    stacklevel=2,
+                )
+            warnings.warn(
+                f"Salon: could not mark run {self.name!r} {status}: the hub at "
+                f"{self.client.url} did not answer within {timeout:.0f} s "
+                f"({self._sender.last_error or 'no answer'}); the process keeps trying.",
+                HubWarning,
+                stacklevel=2,
+            )
+        elif outbox.refused is not None:
+            warnings.warn(
+                f"Salon refused run {self.name!r}: {outbox.refused}", HubWarning, stacklevel=2
+            )
 
     def _at_exit(self) -> None:
         if not self._finished:
@@ -510,18 +350,6 @@ def _install_excepthook() -> None:
     """Chain onto sys.excepthook (once) so runs left open by a crash end as failed."""
     if not isinstance(sys.excepthook, _RememberUncaught):
         sys.excepthook = _RememberUncaught(sys.excepthook)
-
-
-def passing(error: HubError) -> bool:
-    """Whether asking again may succeed: no answer came, or a proxy in front of the hubs
-    said the one it chose is away (502, 503, 504)."""
-    return isinstance(error, HubUnreachable) or error.status in (502, 503, 504)
-
-
-def jittered(backoff: float) -> float:
-    """A pause between ``backoff / 2`` and ``backoff`` ("equal jitter"): many scripts that lost
-    the hub at the same moment do not all come back at the same moment."""
-    return random.uniform(backoff / 2, backoff)
 
 
 def _check(result: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -566,26 +394,39 @@ def init(
             f"capture_environment and {', '.join(sorted(RUN_OPTIONS))}."
         )
     client = Client.shared(url, token)
-    params = flatten_config(config or {})
+    run_id = new_id()
+    name = name or f"run-{run_id[-6:]}"
     env = environment.capture() if capture_environment else None
-    data = client.query(
-        CREATE_RUN,
-        {
-            "input": {
-                "project": project,
-                "experiment": experiment,
-                "name": name,
-                "params": [{"key": k, "value": v} for k, v in params.items()],
-                "tags": [{"key": k, "value": str(v)} for k, v in (tags or {}).items()],
-                "notes": notes,
-                "environment": env,
-            }
-        },
-    )["createRun"]
-    if data["__typename"] != "Run":
-        raise HubError(data["message"])
+    start = {
+        "id": run_id,
+        "project": project,
+        "experiment": experiment,
+        "name": name,
+        "params": flatten_config(config or {}),
+        "tags": {k: str(v) for k, v in (tags or {}).items()},
+        "notes": notes,
+        "environment": None if env is None else {_SNAKE[k]: v for k, v in env.items()},
+        "started_at": int(time.time() * 1000),
+    }
+    sender = sender_for(client)
+    first = (project, experiment) not in sender.places
+    if first:
+        # The first run of a place in this process starts at once, so that a wrong project
+        # name, a missing right or a hub out of reach says so here; later ones start with the
+        # next request of the sender.
+        sender.send_start(start)
     _install_excepthook()
-    return Run(client, data["id"], data["name"], **run_options)
+    return Run(client, run_id, name, None if first else start, **run_options)
+
+
+_SNAKE = {
+    "gitCommit": "git_commit",
+    "gitDirty": "git_dirty",
+    "command": "command",
+    "pythonVersion": "python_version",
+    "host": "host",
+    "packages": "packages",
+}
 
 
 def _column(values: Any, kind: pa.DataType, name: str) -> pa.Array:

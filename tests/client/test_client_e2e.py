@@ -14,7 +14,7 @@ import pytest
 
 import hub
 from hub.client import HubWarning, environment
-from hub.client.run import jittered
+from hub.client.sender import jittered
 from hub.services.identity.tokens import create_admin_token_sync
 from hub.settings import Settings
 from hub.store import open_store

@@ -1,0 +1,118 @@
+"""The process-wide sender against a real hub: many short runs go in few requests, the first
+run of a project says at once what is wrong, a refused run warns without costing the others,
+and runs ended without waiting still arrive when the script exits."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+import httpx
+import pytest
+
+import hub
+from hub.client import HubWarning
+from tests.api.test_datasets import person
+from tests.conftest import LiveHub
+
+
+def batch_requests(live: LiveHub) -> int:
+    """How many run batches the hub has answered, from its Prometheus counters."""
+    text = httpx.get(
+        f"{live.url}/metrics", headers={"Authorization": f"Bearer {live.token}"}, timeout=30
+    ).text
+    found = re.findall(
+        r'salon_http_requests_total\{[^}]*route="/api/v1/runs/batch"[^}]*\} (\S+)', text
+    )
+    return int(sum(float(value) for value in found))
+
+
+def start(live: LiveHub, project: str = "sweep", **options: object) -> hub.Run:
+    return hub.init(
+        project=project,
+        experiment="lr",
+        url=live.url,
+        token=live.token,
+        capture_environment=False,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def test_many_short_runs_go_to_the_hub_in_few_requests(hub_server: LiveHub) -> None:
+    before = batch_requests(hub_server)
+    ids = []
+    for i in range(300):
+        run = start(hub_server, name=f"trial-{i}", config={"lr": 10**-i, "seed": i})
+        run.log({"loss": 1.0 / (i + 1), "acc": i / 300}, step=0)
+        run.finish(wait=False)
+        ids.append(run.id)
+    assert hub.flush(timeout=120)
+    requests = batch_requests(hub_server) - before
+    assert requests < 100, f"{requests} requests for 300 runs: the sender does not batch"
+
+    client = hub.Client(hub_server.url, hub_server.token)
+    frame = client.runs("sweep")
+    assert frame.height == 300 and set(frame["id"]) == set(ids)
+    assert set(frame["status"]) == {"finished"}
+    last = frame.filter(frame["name"] == "trial-299").row(0, named=True)
+    assert last["params.seed"] == "299" and last["metrics.acc"] == pytest.approx(299 / 300)
+    assert client.metrics(ids).height == 600
+
+
+def test_a_run_started_in_the_background_takes_params_and_tags_at_once(
+    hub_server: LiveHub,
+) -> None:
+    start(hub_server).finish()  # the project is known: the next runs start in the background
+    run = start(hub_server, name="later")
+    run.log_params({"optimizer": {"name": "adamw"}})  # waits for the run's start
+    run.set_tags({"team": "vision"})
+    run.finish()
+    row = hub.Client(hub_server.url, hub_server.token).run(run.id)
+    assert {p["key"]: p["value"] for p in row["params"]} == {"optimizer.name": "adamw"}
+    assert row["status"] == "FINISHED"
+
+
+def test_the_first_run_of_a_project_says_at_once_what_is_wrong(hub_server: LiveHub) -> None:
+    start(hub_server, project="quality").finish()
+    viewer = person(hub_server, "vic", "viewer")
+    with pytest.raises(hub.HubError, match="viewer"):
+        hub.init(project="quality", url=hub_server.url, token=viewer, capture_environment=False)
+    with pytest.raises(hub.HubError, match="name"):
+        start(hub_server, project=" ")
+
+    good = start(hub_server, name="good")
+    refused = start(hub_server, name="too-long", config={"note": "x" * 100_000})
+    refused.log({"loss": 1.0})
+    good.log({"loss": 0.5})
+    with pytest.warns(HubWarning, match="Salon refused run 'too-long'.*limit"):
+        refused.finish()
+    good.finish()
+    assert refused.dropped_points == 1
+    names = set(hub.Client(hub_server.url, hub_server.token).runs("sweep")["name"])
+    assert names == {"good"}
+
+
+SCRIPT = """
+import hub
+for i in range(50):
+    run = hub.init(project="exit", experiment="sweep", name=f"t{i}", capture_environment=False)
+    run.log({"loss": 1.0 / (i + 1)})
+    run.finish(wait=False)
+"""
+
+
+def test_runs_ended_without_waiting_arrive_when_the_script_exits(hub_server: LiveHub) -> None:
+    env = {**os.environ, "SALON_URL": hub_server.url, "SALON_TOKEN": hub_server.token}
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(SCRIPT)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    runs = hub.Client(hub_server.url, hub_server.token).runs("exit")
+    assert runs.height == 50 and set(runs["status"]) == {"finished"}
