@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from tests.api.test_privacy import ERASURES, finished
@@ -138,7 +139,15 @@ def test_moving_a_run_to_the_trash_and_back_in_a_browser(
             page.get_by_role("heading", name="browser-run").wait_for(timeout=60_000)
             page.get_by_role("button", name="Trash").click()
             page.get_by_role("button", name="Move to trash").click()
-            page.get_by_role("button", name="Restore it").wait_for(timeout=30_000)
+            restore = page.get_by_role("button", name="Restore it")
+            try:
+                restore.wait_for(timeout=30_000)
+            except PlaywrightTimeout:  # say what the page showed instead, and what it logged
+                page.screenshot(path=str(tmp_path / "not-trashed.png"))
+                raise AssertionError(
+                    f"No Restore button after 30 s; the page says: {page.inner_text('body')!r}; "
+                    f"Streamlit logged: {(tmp_path / 'log').read_text()[-3000:]!r}"
+                ) from None
             assert page.get_by_text("Run browser-run is in the trash").is_visible()
             page.screenshot(path=str(tmp_path / "trashed.png"))
             page.get_by_role("button", name="Restore it").click()
