@@ -399,15 +399,16 @@ def sender_for(client: Client) -> Sender:
 
 
 def flush(timeout: float | None = None) -> bool:
-    """Wait until the hub has acknowledged everything of every run in this process (their
+    """Wait until the hubs have acknowledged everything of every run in this process (their
     starts, points and ends, also of runs ended with ``finish(wait=False)``); False if
-    ``timeout`` seconds passed first."""
+    ``timeout`` seconds passed first. A run whose ``finish()`` already warned that its hub did
+    not answer in time is not waited for again."""
     deadline = None if timeout is None else time.monotonic() + timeout
     with _senders_lock:
         senders = list(_senders.values())
     for sender in senders:
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
-        if not sender.settle_all(left):
+        if not sender.settle_all(left, only=lambda outbox: outbox.exit_waits):
             return False
     return True
 

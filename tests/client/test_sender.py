@@ -43,13 +43,15 @@ def start(live: LiveHub, project: str = "sweep", **options: object) -> hub.Run:
 
 def test_many_short_runs_go_to_the_hub_in_few_requests(hub_server: LiveHub) -> None:
     before = batch_requests(hub_server)
-    ids = []
+    runs = []
     for i in range(300):
         run = start(hub_server, name=f"trial-{i}", config={"lr": 10**-i, "seed": i})
         run.log({"loss": 1.0 / (i + 1), "acc": i / 300}, step=0)
         run.finish(wait=False)
-        ids.append(run.id)
-    assert hub.flush(timeout=120)
+        runs.append(run)
+    # Each run's own flush: hub.flush() would also wait for other tests' runs, to hubs gone.
+    assert all(run.flush(timeout=120) for run in runs)
+    ids = [run.id for run in runs]
     requests = batch_requests(hub_server) - before
     assert requests < 100, f"{requests} requests for 300 runs: the sender does not batch"
 
@@ -97,10 +99,13 @@ def test_the_first_run_of_a_project_says_at_once_what_is_wrong(hub_server: LiveH
 
 SCRIPT = """
 import hub
-for i in range(50):
+for i in range(60):
     run = hub.init(project="exit", experiment="sweep", name=f"t{i}", capture_environment=False)
     run.log({"loss": 1.0 / (i + 1)})
     run.finish(wait=False)
+    if i == 29:  # the first half waited for on demand, the rest by the interpreter's exit
+        assert hub.flush(timeout=60)
+        print(len(hub.Client().runs("exit")))
 """
 
 
@@ -114,5 +119,6 @@ def test_runs_ended_without_waiting_arrive_when_the_script_exits(hub_server: Liv
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["30"]
     runs = hub.Client(hub_server.url, hub_server.token).runs("exit")
-    assert runs.height == 50 and set(runs["status"]) == {"finished"}
+    assert runs.height == 60 and set(runs["status"]) == {"finished"}
