@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from hub.client.errors import HubError
-from hub.client.transport import HubUnreachable
 
 if TYPE_CHECKING:
     from hub.client.client import Client
@@ -411,12 +410,6 @@ def flush(timeout: float | None = None) -> bool:
         if not sender.settle_all(left, only=lambda outbox: outbox.exit_waits):
             return False
     return True
-
-
-def passing(error: HubError) -> bool:
-    """Whether asking again may succeed: no answer came, or a proxy in front of the hubs
-    said the one it chose is away (502, 503, 504)."""
-    return isinstance(error, HubUnreachable) or error.status in (502, 503, 504)
 
 
 def jittered(backoff: float) -> float:
