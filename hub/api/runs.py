@@ -262,14 +262,7 @@ def _new_run(data: CreateRunInput) -> runs.NewRun:
         params=_pairs(data.params),
         tags=_pairs(data.tags),
         notes=data.notes,
-        environment=RunEnvironment(
-            env.git_commit,
-            env.git_dirty,
-            env.command,
-            env.python_version,
-            env.host,
-            tuple(env.packages),
-        ),
+        environment=RunEnvironment.of(env),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import pyarrow as pa
 
@@ -41,6 +42,18 @@ class RunEnvironment:
     python_version: str | None = None
     host: str | None = None
     packages: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, given: Any) -> RunEnvironment:
+        """From anything with these fields: GraphQL's input, the run batch's parsed body."""
+        return cls(
+            given.git_commit,
+            given.git_dirty,
+            given.command,
+            given.python_version,
+            given.host,
+            tuple(given.packages),
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -129,14 +129,7 @@ def _new_run(start: _Start) -> NewRun:
         params=start.params,
         tags=start.tags,
         notes=start.notes,
-        environment=RunEnvironment(
-            env.git_commit,
-            env.git_dirty,
-            env.command,
-            env.python_version,
-            env.host,
-            tuple(env.packages),
-        ),
+        environment=RunEnvironment.of(env),
         started_at=_moment(start.started_at),
     )
 

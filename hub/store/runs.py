@@ -21,7 +21,15 @@ from hub.domain.tracking import (
 )
 from hub.errors import Conflict, NotFound
 from hub.run_filter import Filter, SortKey
-from hub.store._rows import affected, among, mapping_of, record_of, row_of, to_naive
+from hub.store._rows import (
+    affected,
+    among,
+    insert_rows,
+    mapping_of,
+    record_of,
+    row_of,
+    to_naive,
+)
 from hub.store.database import Cursor, Database
 from hub.store.hidden import live
 from hub.store.metric_ingest import PutPoints, ingest_batch, ingest_chunks
@@ -35,8 +43,7 @@ _RUN_INSERT = (
 
 
 def _insert_runs(cur: Cursor, starts: Sequence[RunStart]) -> None:
-    """Runs with their first params and tags, whatever their number, in three statements
-    (``executemany`` costs a statement per row in DuckDB)."""
+    """Runs with their first params and tags, whatever their number, in three statements."""
     rows = []
     for start in starts:
         run, env = start.run, start.run.environment
@@ -60,18 +67,10 @@ def _insert_runs(cur: Cursor, starts: Sequence[RunStart]) -> None:
                 run.created_by,
             )
         )
-    columns = [list(column) for column in zip(*rows, strict=True)]
-    cur.execute(
-        f"INSERT INTO runs ({_RUN_INSERT}) SELECT {', '.join(['unnest(?)'] * len(columns))}",
-        columns,
-    )
-    for table, pairs in (("params", "params"), ("tags", "tags")):
-        found = [(s.run.id, k, v) for s in starts for k, v in dict(getattr(s, pairs)).items()]
-        if found:
-            cur.execute(
-                f"INSERT INTO {table} (run_id, key, value) SELECT unnest(?), unnest(?), unnest(?)",
-                [list(column) for column in zip(*found, strict=True)],
-            )
+    insert_rows(cur, "runs", _RUN_INSERT, rows)
+    for table in ("params", "tags"):
+        pairs = [(s.run.id, k, v) for s in starts for k, v in dict(getattr(s, table)).items()]
+        insert_rows(cur, table, "run_id, key, value", pairs)
 
 
 def _append_pairs(cur: Cursor, table: str, run_id: str, pairs: dict[str, str]) -> None:

@@ -38,8 +38,8 @@ from hub.services.tracking import projects
 from hub.services.tracking.metric_batches import conform_batch
 from hub.services.tracking.metrics import check_batch_id
 from hub.services.tracking.runs import (
-    FINAL_STATUSES,
     NewRun,
+    check_final_status,
     checked_start,
     end_events,
     new_record,
@@ -117,14 +117,10 @@ async def apply(store: Store, principal: Principal, batch: RunBatch) -> Outcome:
     chunks = _chunks(batch.chunks, refused)
     endings = {e.run_id: e for e in batch.endings if e.run_id not in refused}
     for ending in endings.values():
-        if ending.status not in FINAL_STATUSES:
-            refused.add(
-                ending.run_id,
-                InvalidInput(
-                    f"Status {ending.status!r} cannot end a run; use one of "
-                    f"{', '.join(FINAL_STATUSES)}."
-                ),
-            )
+        try:
+            check_final_status(ending.status)
+        except SalonError as error:
+            refused.add(ending.run_id, error)
     started = {start.run.id for start in starts}
     starts = [_ended(s, endings.get(s.run.id)) for s in starts if s.run.id not in refused]
     chunks = [chunk for chunk in chunks if chunk.run_id not in refused]

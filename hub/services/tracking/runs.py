@@ -219,6 +219,16 @@ def _event(principal: Principal, action: str, run: RunRecord, rows: int) -> list
     return [audit.event(principal, action, "run", run.id, run.project_id, rows=rows)]
 
 
+def check_final_status(status: str) -> str:
+    """A status that can end a run: finished, failed or killed."""
+    if status not in FINAL_STATUSES:
+        raise InvalidInput(
+            f"Status {status!r} cannot end a run; use one of {', '.join(FINAL_STATUSES)}.",
+            field="status",
+        )
+    return status
+
+
 async def finish_run(
     store: Store,
     principal: Principal,
@@ -235,11 +245,7 @@ async def finish_run(
     failed does not turn finished when its script exits. ``may_change`` keeps MLflow's API,
     where ``update_run`` may set an ended run's status again.
     """
-    if status not in FINAL_STATUSES:
-        raise InvalidInput(
-            f"Status {status!r} cannot end a run; use one of {', '.join(FINAL_STATUSES)}.",
-            field="status",
-        )
+    check_final_status(status)
     run = await writable_run(store, principal, run_id, "run.finish")
     if run.status == status:
         return run
