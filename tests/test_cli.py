@@ -269,7 +269,11 @@ def test_sigterm_stops_salon_up_and_its_ray_cluster(
     )
     processes.append(up)
     wait_until_up(f"http://127.0.0.1:{port}/healthz", up)
-    (folder,) = set(Path("/tmp").glob("salon-ray-*")) - before
+    started = set(Path("/tmp").glob("salon-ray-*")) - before
+    if len(started) != 1:
+        up.terminate()
+        pytest.fail(f"salon up started {len(started)} Ray heads:\n{up.communicate(timeout=90)[0]}")
+    (folder,) = started
     ray = [
         p
         for p in psutil.process_iter(["cmdline"])

@@ -388,3 +388,31 @@ def test_the_local_head_lets_in_only_who_has_its_token(ray_head: LocalRay) -> No
             gcs_service_pb2.GetAllNodeInfoRequest(), timeout=10, metadata=signed_in
         )
         assert len(nodes.node_info_list) == 1
+
+
+def test_a_head_that_loses_a_port_while_starting_is_started_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ports are chosen free, then bound by Ray a moment later: on a busy machine another
+    process can take one in between, and Ray's head stops. The head is started again on new
+    ports. (The race cannot be timed from a test, so the first port handed to Ray is one this
+    test already listens on, as the other process would.)"""
+    import socket
+
+    from hub.cli import local_ray
+
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        chosen = iter([taken.getsockname()[1]])
+        free = local_ray.free_port
+        monkeypatch.setattr(local_ray, "free_port", lambda: next(chosen, None) or free())
+        head = local_ray.start(1)
+    try:
+        log = head.log.read_text()
+        assert "already occupied" in log
+        assert "starting it again (2/3)" in log
+        RayCluster(head.dashboard, head.token).check()  # it serves
+    finally:
+        local_ray.remove(head)
+    assert not head.temp_dir.exists()

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -58,6 +59,9 @@ class LocalRay:
         import psutil
 
         if self.process.poll() is not None:
+            # the head ended by itself: what it had started is still in its process group
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             return
         try:
             family = psutil.Process(self.process.pid).children(recursive=True)
@@ -82,10 +86,15 @@ def start(
     cpus: int = 2,
     seconds: float = 120,
     token: str | None = None,
+    attempts: int = 3,
 ) -> LocalRay:
     """Start a head node and wait until its dashboard answers; raise RuntimeError with the
     end of Ray's log if it does not. Ray's sockets live under ``temp_dir``, whose path must be
     short (default: a new folder in /tmp).
+
+    A head that stops by itself while starting is started again on new ports, up to
+    ``attempts`` times: on a busy machine another process can take one of the free ports
+    between the moment they are chosen and the moment Ray binds them.
 
     Ray's GCS, raylet and agents listen on every interface whatever the node's address (Ray
     has no setting for it), so the head runs with Ray's token authentication and a new token:
@@ -93,14 +102,40 @@ def start(
     keep when a head is started again)."""
     folder = temp_dir or Path(tempfile.mkdtemp(prefix="salon-ray-", dir="/tmp"))
     folder.mkdir(parents=True, exist_ok=True)
+    token = token or secrets.token_urlsafe(32)
+    deadline = time.monotonic() + seconds
+    for attempt in range(1, attempts + 1):
+        head = _launch(folder, gpus, cpus, dashboard_port or free_port(), token)
+        try:
+            answered = _wait_for_dashboard(head, deadline)
+        except BaseException:  # stopped while starting (Ctrl+C, SIGTERM): leave nothing running
+            remove(head)
+            raise
+        if answered:
+            return head
+        if head.process.poll() is None:
+            head.stop()
+            ended = head.log.read_text()[-2000:]
+            raise RuntimeError(f"Ray's dashboard did not answer in {seconds:.0f} s:\n{ended}")
+        if attempt == attempts or time.monotonic() >= deadline:
+            break
+        head.stop()
+        with head.log.open("a") as log:
+            again = f"starting it again ({attempt + 1}/{attempts})"
+            log.write(f"\n[salon] Ray's head stopped while starting; {again}\n")
+    ended = head.log.read_text()[-2000:]
+    remove(head)
+    raise RuntimeError(f"Ray's head node stopped:\n{ended}")
+
+
+def _launch(folder: Path, gpus: int, cpus: int, dashboard_port: int, token: str) -> LocalRay:
+    """``ray start --head --block`` with every port a free one, its output in ``ray.log``."""
     log = folder / "ray.log"
-    port = dashboard_port or free_port()
     gcs_port = free_port()
     ray = Path(sys.executable).parent / "ray"
     # Every port Ray would otherwise take at a fixed default (client server 10001, agent 52365,
     # metrics, ...) is a free one, so that another Ray on this machine does not take our jobs.
     ports = [f"--{name}={free_port()}" for name in RAY_PORTS]
-    token = token or secrets.token_urlsafe(32)
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token}
     env.pop("RAY_AUTH_TOKEN_PATH", None)
     with log.open("ab") as out:
@@ -121,7 +156,7 @@ def start(
                 "--dashboard-host",
                 "127.0.0.1",
                 "--dashboard-port",
-                str(port),
+                str(dashboard_port),
                 *ports,
                 "--include-dashboard",
                 "true",
@@ -134,29 +169,40 @@ def start(
             start_new_session=True,
             env=env,
         )
-    head = LocalRay(
-        f"http://127.0.0.1:{port}", process, folder, gpus, log, f"127.0.0.1:{gcs_port}", token
+    return LocalRay(
+        f"http://127.0.0.1:{dashboard_port}",
+        process,
+        folder,
+        gpus,
+        log,
+        f"127.0.0.1:{gcs_port}",
+        token,
     )
-    signed = {"Authorization": f"Bearer {token}"}
-    deadline = time.monotonic() + seconds
+
+
+def _wait_for_dashboard(head: LocalRay, deadline: float) -> bool:
+    """True once the head's dashboard answers and lists the head node alive (the node
+    registers a few seconds after the dashboard answers; until then jobs and GPUs are not
+    there); False if the head stops or ``deadline`` passes first."""
+    signed = {"Authorization": f"Bearer {head.token}"}
+    while time.monotonic() < deadline:
+        if head.process.poll() is not None:
+            return False
+        try:
+            answer = httpx.get(f"{head.dashboard}/api/v0/nodes", headers=signed, timeout=2)
+            if answer.status_code == 200 and _alive(answer.json()):
+                return True
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def _alive(nodes: Any) -> bool:
     try:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"Ray's head node stopped:\n{log.read_text()[-2000:]}")
-            try:
-                answer = httpx.get(f"{head.dashboard}/api/version", headers=signed, timeout=1)
-                if answer.status_code == 200:
-                    return head
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-    except BaseException:  # stopped while starting (Ctrl+C, SIGTERM): leave nothing running
-        remove(head)
-        raise
-    head.stop()
-    raise RuntimeError(
-        f"Ray's dashboard did not answer in {seconds:.0f} s:\n{log.read_text()[-2000:]}"
-    )
+        return any(row.get("state") == "ALIVE" for row in nodes["data"]["result"]["result"])
+    except (KeyError, TypeError, AttributeError):
+        return False
 
 
 def remove(head: LocalRay) -> None:
