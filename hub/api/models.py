@@ -207,6 +207,16 @@ async def version_types(
 ) -> list[VersionType]:
     """Versions ready to resolve; only the costly fields in ``wanted`` are worked out."""
     views = await model_views.versions(store, model, found, wanted)
+    return await types_of(store, model, project, views, wanted)
+
+
+async def types_of(
+    store: Store,
+    model: ModelRecord,
+    project: str,
+    views: list[model_views.VersionView],
+    wanted: frozenset[str],
+) -> list[VersionType]:
     queues = await queue_types(store, [q for view in views for q in view.queues])
     return [version_type(view, model, project, wanted, queues) for view in views]
 
@@ -462,7 +472,7 @@ class ModelMutations:
         ctx = info.context
 
         async def made() -> VersionType:
-            model, version, _ = await registration.register(
+            model, version, checks = await registration.register(
                 ctx.store,
                 ctx.principal,
                 run_id,
@@ -473,10 +483,11 @@ class ModelMutations:
                 None if input_schema is None else [(i.name, i.type) for i in input_schema],
             )
             project = await model_views.project_name(ctx.store, model)
-            shown = await version_types(
-                ctx.store, model, project, [version], selected(info, EXPENSIVE)
+            wanted = selected(info, EXPENSIVE)
+            view = await model_views.just_registered(
+                ctx.store, ctx.principal, model, version, checks, wanted
             )
-            return shown[0]
+            return (await types_of(ctx.store, model, project, [view], wanted))[0]
 
         return await result_of(made(), lambda v: v)
 

@@ -24,6 +24,7 @@ from hub.store._rows import (
     among,
     columns_of,
     encoded,
+    insert_rows,
     mapping_of,
     policy_of,
     record_of,
@@ -33,7 +34,6 @@ from hub.store._rows import (
 )
 from hub.store.database import Cursor, Database
 from hub.store.hidden import live
-from hub.store.trash import is_hidden
 
 R = TypeVar("R")
 TABLES: dict[type[Any], str] = {
@@ -114,9 +114,7 @@ def _register(
 ) -> tuple[ModelRecord, ModelVersionRecord, list[ModelCheck]]:
     """The model (created when it is new: names are unique per project, checked here under
     the write lock) and its next version, with the checks its policy asks for."""
-    existing = _model_named(cur, model.project_id, model.name, trashed=True)
-    if existing is not None and _set_aside(cur, existing):
-        existing = None
+    existing = _name_holder(cur, model.project_id, model.name)
     if existing is None:
         _insert(cur, model)
     else:
@@ -128,20 +126,26 @@ def _register(
     version = dataclasses.replace(version, model_id=model.id, number=int(row[0]) if row else 1)
     _insert(cur, version)
     made = [dataclasses.replace(c, version_id=version.id) for c in checks]
-    for check in made:
-        _insert(cur, check)
+    insert_rows(cur, TABLES[ModelCheck], _COLUMNS[ModelCheck], [row_of(c) for c in made])
     return model, version, made
 
 
-def _set_aside(cur: Cursor, model: ModelRecord) -> bool:
-    """A model in the trash gives its name up to a new model, as MLflow frees a deleted
-    model's name: renamed ``NAME (trashed <id>)``, it can still be restored. False when the
-    model is not in the trash (its name is taken)."""
-    if not is_hidden(cur, "model", model.id):
-        return False
-    aside = f"{model.name} (trashed {model.id[:8]})"
-    cur.execute("UPDATE models SET name = ? WHERE id = ?", [aside, model.id])
-    return True
+def _name_holder(cur: Cursor, project_id: str, name: str) -> ModelRecord | None:
+    """The model that holds ``name`` in the project, if any. A model in the trash gives its
+    name up to a new model, as MLflow frees a deleted model's name: renamed ``NAME (trashed
+    <id>)``, it can still be restored."""
+    rows = cur.execute(
+        f"SELECT {_COLUMNS[ModelRecord]}, NOT {live('model', 'id')} FROM models "
+        "WHERE project_id = ? AND lower(name) = lower(?) ORDER BY created_at",
+        [project_id, name],
+    ).fetchall()
+    for *columns, trashed in rows:
+        model = _record(ModelRecord, columns)
+        if not trashed:
+            return model
+        aside = f"{model.name} (trashed {model.id[:8]})"
+        cur.execute("UPDATE models SET name = ? WHERE id = ?", [aside, model.id])
+    return None
 
 
 def _touch(cur: Cursor, table: str, object_id: str, at: datetime | None = None) -> None:
@@ -276,8 +280,7 @@ class ModelStore:
         """A new model; a model of that name made meanwhile is a conflict."""
 
         def write(cur: Cursor) -> ModelRecord:
-            existing = _model_named(cur, model.project_id, model.name, trashed=True)
-            if existing is not None and not _set_aside(cur, existing):
+            if _name_holder(cur, model.project_id, model.name) is not None:
                 said = f"There is a model named {model.name!r} already."
                 raise AlreadyExists(said, field="name")
             _insert(cur, model)
@@ -291,8 +294,8 @@ class ModelStore:
         """Give the model another name in its project; AlreadyExists when one has it."""
 
         def write(cur: Cursor) -> ModelRecord:
-            existing = _model_named(cur, model.project_id, name, trashed=True)
-            if existing is not None and existing.id != model.id and not _set_aside(cur, existing):
+            holder = _name_holder(cur, model.project_id, name)
+            if holder is not None and holder.id != model.id:
                 said = f"There is a model named {name!r} already."
                 raise AlreadyExists(said, field="name")
             cur.execute("UPDATE models SET name = ? WHERE id = ?", [name, model.id])
@@ -374,6 +377,23 @@ class ModelStore:
 
     async def aliases(self, model_ids: list[str]) -> list[ModelAlias]:
         return await self._list(ModelAlias, f"model_id IN {among(model_ids)}", model_ids, "alias")
+
+    async def aliased(self, model_id: str, aliases: list[str]) -> dict[str, ModelVersionRecord]:
+        """The versions these aliases of the model point at, by alias, in one read."""
+        if not aliases:
+            return {}
+        columns = ", ".join(f"v.{c.strip()}" for c in _COLUMNS[ModelVersionRecord].split(","))
+
+        def read(cur: Cursor) -> dict[str, ModelVersionRecord]:
+            rows = cur.execute(
+                f"SELECT a.alias, {columns} FROM model_aliases a JOIN model_versions v "
+                f"ON v.id = a.version_id WHERE a.model_id = ? AND a.alias IN {among(aliases)} "
+                f"AND {live('model_version', 'v.id')}",
+                [model_id, *aliases],
+            ).fetchall()
+            return {row[0]: _record(ModelVersionRecord, row[1:]) for row in rows}
+
+        return await self._db.read(read)
 
     async def moves(self, model_id: str, limit: int = 200) -> list[AliasMove]:
         return await self._list(

@@ -22,6 +22,7 @@ from hub.domain.registry import (
     ReviewQueue,
 )
 from hub.services.policy import names
+from hub.services.policy.principal import Principal
 from hub.services.registry import models, promotion
 from hub.services.registry.promotion import Gate
 from hub.store import Store
@@ -99,6 +100,34 @@ async def versions(
             )
         )
     return views
+
+
+async def just_registered(
+    store: Store,
+    principal: Principal,
+    model: ModelRecord,
+    version: ModelVersionRecord,
+    checks: Sequence[ModelCheck],
+    wanted: frozenset[str] = EXPENSIVE,
+) -> VersionView:
+    """The version ``principal`` just registered, with the checks the registration made: a
+    new version has no reviews yet, and an alias only when its policy moved one to it at
+    once, so neither is read back."""
+    aliases: tuple[str, ...] = ()
+    if version.policy.auto_move is not None:
+        held = models.aliases_by_version(await store.models.aliases([model.id]))
+        aliases = tuple(sorted(held.get(version.id, [])))
+    queues = await store.reviews.of_versions([version.id]) if "reviewQueues" in wanted else []
+    gate = await promotion.gate(store, version, checks, ()) if "gate" in wanted else None
+    return VersionView(
+        version=version,
+        aliases=aliases,
+        checks=tuple(checks),
+        reviews=(),
+        queues=tuple(queues),
+        gate=gate,
+        names={principal.user_id: principal.user_name},
+    )
 
 
 async def numbers(store: Store, version_ids: Sequence[str]) -> dict[str, int]:

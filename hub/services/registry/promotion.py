@@ -54,7 +54,7 @@ async def gate(
     for review in reviews:
         latest[review.user_id] = review
     members: set[str] | None = None
-    if rules.approver_group:
+    if rules.approver_group and latest:
         groups = {g.name: g.id for g in await store.users.groups()}
         group_id = groups.get(rules.approver_group)
         members = set(

@@ -94,10 +94,7 @@ async def _facts(
     """What the built-in checks judge, read in as few queries as the policy allows. A version
     without a run (registered from outside Salon) has no metrics: a metric check fails."""
     wanted = {spec.than for spec in policy.checks if spec.kind in ("no_worse", "schema")}
-    aliases = (
-        {a.alias: a.version_id for a in await store.models.aliases([model_id])} if wanted else {}
-    )
-    pointed = await store.models.versions_by_ids([aliases[a] for a in wanted if a in aliases])
+    pointed = await store.models.aliased(model_id, sorted(wanted))
     measured = any(spec.kind in ("metric", "no_worse") for spec in policy.checks)
     summaries = (
         await store.metrics.summaries(
@@ -112,7 +109,7 @@ async def _facts(
             metrics.setdefault(summary.run_id, {})[summary.key] = summary.last_value
     compared = {}
     for alias in wanted:
-        other = pointed.get(aliases.get(alias, ""))
+        other = pointed.get(alias)
         if other is not None:
             compared[alias] = (
                 other.number,
