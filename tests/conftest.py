@@ -21,7 +21,6 @@ from bench.postgres import PostgresCluster, new_database
 from hub.app import create_app
 from hub.cli import local_ray
 from hub.cli.local_ray import LocalRay
-from hub.demo import load_demo, load_people
 from hub.demo.datasets import load_datasets
 from hub.demo.discussions import load_discussions
 from hub.demo.models import load_models
@@ -30,7 +29,8 @@ from hub.services.policy.principal import SYSTEM
 from hub.settings import Settings
 from hub.store import Store, open_store, store_for
 from hub.store.backends import Shared
-from tests.inprocess import DEMO_PASSWORD, InProcessHub, in_process_hub
+from tests.demo_store import with_demo_team
+from tests.inprocess import InProcessHub, in_process_hub
 
 # Each test says the settings it needs: SALON_* variables of the shell running the suite (a
 # developer's SALON_TOKEN or SALON_DATA_DIR) would reach Settings() and the servers it starts.
@@ -104,11 +104,11 @@ def serve_in_thread(settings: Settings, store: Store) -> tuple[uvicorn.Server, t
 def start_hub(data_dir: Path, *, demo: bool, **extra: Any) -> Iterator[LiveHub]:
     port = free_port()
     extra.setdefault("url", f"http://127.0.0.1:{port}")  # hubs behind one address share it
+    if demo:
+        with_demo_team(data_dir)
     settings = Settings(data_dir=data_dir, port=port, **extra)
     store = store_for(settings)
     if demo:
-        asyncio.run(load_demo(store, SYSTEM))
-        asyncio.run(load_people(store, SYSTEM, DEMO_PASSWORD))
         asyncio.run(load_datasets(store, settings, SYSTEM))
         asyncio.run(load_discussions(store))
         asyncio.run(load_models(store, settings))

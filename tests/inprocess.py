@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,13 +10,12 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from hub.app import create_app
-from hub.demo import load_demo, load_people
 from hub.services.identity.tokens import create_admin_token_sync
-from hub.services.policy.principal import SYSTEM
 from hub.settings import Settings
 from hub.store import Store, store_for
+from tests.demo_store import DEMO_PASSWORD, with_demo_team
 
-DEMO_PASSWORD = "demo-password-2026"  # every demo person's password in tests
+__all__ = ["DEMO_PASSWORD", "InProcessHub", "in_process_hub"]
 
 
 @dataclasses.dataclass
@@ -48,11 +46,10 @@ class InProcessHub:
 
 
 def in_process_hub(data_dir: Path, demo: bool, **settings: Any) -> Iterator[InProcessHub]:
+    if demo:
+        with_demo_team(data_dir)
     config = Settings(data_dir=data_dir, **settings)
     store = store_for(config)
-    if demo:
-        asyncio.run(load_demo(store, SYSTEM))
-        asyncio.run(load_people(store, SYSTEM, DEMO_PASSWORD))
     token = create_admin_token_sync(store, "tests")
     try:
         with TestClient(create_app(config, store), raise_server_exceptions=False) as http:

@@ -3,8 +3,6 @@ foreign OpenID Connect provider (oidc-provider-mock, standing in for Okta or Key
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import dataclasses
 import json
 import os
@@ -19,15 +17,13 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from hub.auth.clients import ensure_dashboard_client, write_dashboard_secrets
 from hub.cli.up import DASHBOARD_ENTRY
-from hub.demo import load_demo, load_people
 from hub.services.identity.tokens import create_admin_token_sync
 from hub.services.policy.keep import FolderKeep
-from hub.services.policy.principal import SYSTEM
 from hub.settings import Settings
 from hub.store import open_store
 from tests.conftest import free_port, graphql_call, serve_in_thread
 from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, LAPTOP, ROOT
-from tests.inprocess import DEMO_PASSWORD
+from tests.demo_store import DEMO_PASSWORD, with_demo_team
 from tests.processes import stop, streamlit, wait_until_up
 
 pytestmark = pytest.mark.slow
@@ -53,15 +49,8 @@ def start_stack(data_dir: Path, **extra: str) -> Iterator[Stack]:
         dashboard_url=f"http://127.0.0.1:{dashboard_port}",
         **extra,  # type: ignore[arg-type]
     )
+    with_demo_team(data_dir)
     store = open_store(settings.database_path)
-
-    async def demo() -> None:
-        await load_demo(store, SYSTEM)
-        await load_people(store, SYSTEM, DEMO_PASSWORD)
-
-    # Playwright's sync API keeps an event loop on this thread; load the demo on another.
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, demo()).result()
     token = create_admin_token_sync(store, "tests")
     secrets_file = write_dashboard_secrets(
         settings, ensure_dashboard_client(store, settings), FolderKeep(settings.data_dir)

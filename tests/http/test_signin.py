@@ -20,13 +20,11 @@ from starlette.testclient import TestClient
 from hub.app import create_app
 from hub.auth.clients import DASHBOARD_CLIENT_ID
 from hub.auth.keys import KeyRing
-from hub.demo import load_people
 from hub.services.identity import tokens as hub_tokens
 from hub.services.policy.keep import FolderKeep
-from hub.services.policy.principal import SYSTEM
 from hub.settings import Settings
 from hub.store import Store, open_store
-from tests.inprocess import DEMO_PASSWORD
+from tests.demo_store import DEMO_PASSWORD, with_demo_team
 
 HUB = "http://127.0.0.1:8000"
 CALLBACK = "http://127.0.0.1:8501/oauth2callback"
@@ -96,12 +94,9 @@ class Provider:
 
 @pytest.fixture
 def provider(tmp_path: Path) -> Iterator[Provider]:
+    with_demo_team(tmp_path)
     settings = Settings(data_dir=tmp_path, auth_failures_per_account="3/minute")
     store = open_store(settings.database_path)
-    from hub.demo import load_demo
-
-    asyncio.run(load_demo(store, SYSTEM))
-    asyncio.run(load_people(store, SYSTEM, DEMO_PASSWORD))
     try:
         with TestClient(create_app(settings, store), base_url=HUB) as http:
             secret = (tmp_path / "dashboard-client-secret").read_text().strip()
