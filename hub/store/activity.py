@@ -45,8 +45,11 @@ _COLUMNS = (
 )
 
 
-def append(cur: Cursor, drafts: Sequence[ActivityDraft], at: datetime) -> list[ActivityRecord]:
-    """Insert ``drafts`` and their notifications in the caller's transaction."""
+def append(
+    cur: Cursor, drafts: Sequence[ActivityDraft], at: datetime
+) -> tuple[list[ActivityRecord], bool]:
+    """Insert ``drafts`` and their notifications in the caller's transaction; the entries, and
+    whether any of them went to a webhook's outbox."""
     entries: list[ActivityRecord] = []
     notices: list[list[Any]] = []
     for d in drafts:
@@ -80,7 +83,7 @@ def append(cur: Cursor, drafts: Sequence[ActivityDraft], at: datetime) -> list[A
     for entry in entries:
         if entry.project_id in hooked:
             _enqueue(cur, entry, at)
-    return entries
+    return entries, any(entry.project_id in hooked for entry in entries)
 
 
 def _projects_with_webhooks(cur: Cursor, project_ids: set[str]) -> set[str]:

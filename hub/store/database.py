@@ -56,6 +56,8 @@ class Committed:
     trail: tuple[AuditDraft, ...]
     entries: tuple[ActivityRecord, ...]
     seq: int = 0  # its number in a shared database's commit log (0: the only hub, no log)
+    # Whether it queued webhook messages (another hub's commit: whether it had entries)
+    outbox: bool = False
 
 
 class Database:
@@ -314,14 +316,14 @@ class Database:
                 last = self._load_head(cursor) if self.backend.shared else self._head
                 head = audit.append(cursor, last, trail, at)
                 drafts = [e for e in chosen if isinstance(e, ActivityDraft)]
-                entries = activity.append(cursor, drafts, at)
+                entries, queued = activity.append(cursor, drafts, at)
                 seq = 0
                 if self.backend.shared and (trail or entries):  # for the other hubs to follow
                     seq = commits.record(cursor, self.hub_id, last.seq + 1, head.seq, entries, at)
             self._head = head  # only once committed
             self._mark_passed_on(seq)
         if self.listeners and (trail or entries):
-            committed = Committed(tuple(trail), tuple(entries), seq)
+            committed = Committed(tuple(trail), tuple(entries), seq, queued)
             for listener in list(self.listeners):  # after commit, outside the lock
                 listener(committed)
         return result
@@ -344,7 +346,7 @@ class Database:
             seen, changes = self.read_sync(commits.since, self._followed, self.hub_id)
             self._followed = seen
         for seq, trail, entries in changes:
-            committed = Committed(trail, entries, seq)
+            committed = Committed(trail, entries, seq, outbox=bool(entries))
             self._mark_passed_on(seq)
             for listener in list(self.listeners):
                 listener(committed)

@@ -24,8 +24,8 @@ async def run(store: Store, settings: Settings) -> None:
     wake = asyncio.Event()
 
     def nudge(committed: Committed) -> None:
-        """Called (from any thread) when a change commits: new entries may be in the outbox."""
-        if committed.entries:
+        """Called (from any thread) when a change commits: wake when it queued messages."""
+        if committed.outbox:
             loop.call_soon_threadsafe(wake.set)
 
     store.db.listeners.append(nudge)
