@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 import hub
@@ -18,18 +20,22 @@ GIB = 1024**3
 
 def write_csv(path: Path, size: int) -> int:
     """A CSV of about ``size`` bytes: a block of 100,000 varied inspection rows, repeated with
-    new part ids. Returns the number of rows written."""
+    new part ids. Returns the number of rows written. (Each block is joined by Arrow: its
+    string array's bytes are the block's lines, written as they are.)"""
     rng = np.random.default_rng(7)
     block = 100_000
     lines = rng.choice(["A", "B", "C"], block)
     temperatures = np.round(rng.normal(41.5, 3.2, block), 2)
     defects = rng.choice(["none", "scratch", "dent"], block)
-    tail = [f",{lines[i]},{temperatures[i]},{defects[i]}\n" for i in range(block)]
+    tail = pa.array([f",{lines[i]},{temperatures[i]},{defects[i]}\n" for i in range(block)])
     rows = 0
-    with path.open("w") as out:
-        out.write("part_id,line,temperature_c,defect\n")
+    with path.open("wb") as out:
+        out.write(b"part_id,line,temperature_c,defect\n")
         while out.tell() < size:
-            out.write("".join(f"{rows + i}{tail[i]}" for i in range(block)))
+            ids = pc.cast(pa.array(np.arange(rows, rows + block)), pa.string())
+            text = pc.binary_join_element_wise(ids, tail, "")
+            offsets = np.frombuffer(text.buffers()[1], dtype=np.int32, count=block + 1)
+            out.write(memoryview(text.buffers()[2])[offsets[0] : offsets[-1]])
             rows += block
     return rows
 
