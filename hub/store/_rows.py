@@ -79,6 +79,11 @@ def among(values: Sequence[Any]) -> str:
     return "(" + ", ".join("?" * len(values)) + ")" if values else "(NULL)"
 
 
+def qualified(columns: str, table: str) -> str:
+    """``a, b`` as ``t.a, t.b``: a table's column list in a query that joins others."""
+    return ", ".join(f"{table}.{column.strip()}" for column in columns.split(","))
+
+
 def insert_rows(cursor: Any, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> None:
     """Rows into ``table`` in one statement, whatever their number: a list parameter per
     column, unnested side by side (``executemany`` costs a statement per row in DuckDB, which

@@ -28,6 +28,7 @@ from hub.store._rows import (
     insert_rows,
     mapping_of,
     maybe_utc,
+    qualified,
     record_of,
     row_of,
     to_naive,
@@ -80,10 +81,10 @@ def append(
     insert_rows(cur, "activity", _COLUMNS, [row_of(e) for e in entries])
     insert_rows(cur, "notifications", "user_id, activity_id, reason, created_at", notices)
     hooked = _projects_with_webhooks(cur, {e.project_id for e in entries if e.project_id})
-    for entry in entries:
-        if entry.project_id in hooked:
-            _enqueue(cur, entry, at)
-    return entries, any(entry.project_id in hooked for entry in entries)
+    queued = [entry for entry in entries if entry.project_id in hooked]
+    for entry in queued:
+        _enqueue(cur, entry, at)
+    return entries, bool(queued)
 
 
 def _projects_with_webhooks(cur: Cursor, project_ids: set[str]) -> set[str]:
@@ -182,7 +183,7 @@ _VISIBLE = (
 def _inbox(
     cur: Cursor, user_id: str, unread: bool, limit: int, projects: list[str], hidden: list[str]
 ) -> list[NotificationRecord]:
-    columns = ", ".join(f"a.{c.strip()}" for c in _COLUMNS.split(","))
+    columns = qualified(_COLUMNS, "a")
     rows = cur.execute(
         f"SELECT {columns}, n.reason, n.created_at, n.read_at {_VISIBLE}"
         f"{'AND n.read_at IS NULL ' if unread else ''}ORDER BY a.id DESC LIMIT ?",

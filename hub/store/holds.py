@@ -10,7 +10,7 @@ from typing import Any
 from hub.domain.audit import EventDraft
 from hub.domain.lifecycle import LegalHold
 from hub.errors import Conflict, NotFound
-from hub.store._rows import among, maybe_utc, to_naive, to_utc
+from hub.store._rows import among, maybe_utc, qualified, to_naive, to_utc
 from hub.store.database import Cursor, Database
 
 _COLUMNS = "id, kind, object_id, label, reason, placed_by, placed_at, released_by, released_at"
@@ -51,7 +51,7 @@ def holding(cur: Cursor, entry_ids: list[str]) -> dict[str, LegalHold]:
     """The entries (of ``entry_ids``) an active hold covers, with one hold that does."""
     if not entry_ids:
         return {}
-    columns = ", ".join(f"h.{c.strip()}" for c in _COLUMNS.split(","))
+    columns = qualified(_COLUMNS, "h")
     rows = cur.execute(
         f"SELECT DISTINCT ON (t.entry_id) t.entry_id, {columns} FROM trashed t "
         "JOIN trash e ON e.id = t.entry_id JOIN legal_holds h ON h.released_at IS NULL "

@@ -27,6 +27,7 @@ from hub.store._rows import (
     insert_rows,
     mapping_of,
     policy_of,
+    qualified,
     record_of,
     row_of,
     spec_of,
@@ -95,17 +96,9 @@ def _insert(cur: Cursor, item: Any) -> None:
     )
 
 
-def _model_named(
-    cur: Cursor, project_id: str, name: str, trashed: bool = False
-) -> ModelRecord | None:
-    found = _select(
-        cur,
-        ModelRecord,
-        "project_id = ? AND lower(name) = lower(?)",
-        [project_id, name],
-        "created_at",
-        trashed,
-    )
+def _model_named(cur: Cursor, project_id: str, name: str) -> ModelRecord | None:
+    where = "project_id = ? AND lower(name) = lower(?)"
+    found = _select(cur, ModelRecord, where, [project_id, name], "created_at")
     return found[0] if found else None
 
 
@@ -382,7 +375,7 @@ class ModelStore:
         """The versions these aliases of the model point at, by alias, in one read."""
         if not aliases:
             return {}
-        columns = ", ".join(f"v.{c.strip()}" for c in _COLUMNS[ModelVersionRecord].split(","))
+        columns = qualified(_COLUMNS[ModelVersionRecord], "v")
 
         def read(cur: Cursor) -> dict[str, ModelVersionRecord]:
             rows = cur.execute(

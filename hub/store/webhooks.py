@@ -10,7 +10,7 @@ from typing import Any
 
 from hub.domain.audit import EventDraft
 from hub.domain.collaboration import DeliveryRecord, WebhookRecord
-from hub.store._rows import maybe_utc, row_of, to_naive, to_utc
+from hub.store._rows import maybe_utc, qualified, row_of, to_naive, to_utc
 from hub.store.database import Cursor, Database
 
 _HOOK = ", ".join(f.name for f in dataclasses.fields(WebhookRecord))
@@ -145,7 +145,7 @@ class WebhookStore:
 
         def select(cur: Cursor) -> list[DeliveryRecord]:
             rows = cur.execute(
-                f"SELECT {', '.join('o.' + c.strip() for c in _DELIVERY.split(','))} "
+                f"SELECT {qualified(_DELIVERY, 'o')} "
                 "FROM webhook_outbox o JOIN webhooks w ON w.id = o.webhook_id "
                 "WHERE o.delivered_at IS NULL AND o.gave_up_at IS NULL AND w.disabled_at IS NULL "
                 "AND o.next_attempt_at <= ? ORDER BY o.created_at, o.activity_id LIMIT ?",
