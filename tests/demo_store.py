@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import functools
 import shutil
 import tempfile
 from pathlib import Path
@@ -18,19 +19,16 @@ from hub.store import store_for
 
 DEMO_PASSWORD = "demo-password-2026"  # every demo person's password in tests
 
-_loaded: list[Path] = []
-
 
 def with_demo_team(data_dir: Path) -> None:
     """Put the demo team's store in ``data_dir`` (with no store yet), before a hub opens it."""
-    if not _loaded:
-        _loaded.append(_load())
     data_dir.mkdir(parents=True, exist_ok=True)
     assert not (data_dir / "salon.duckdb").exists(), f"{data_dir} already holds a store"
-    shutil.copytree(_loaded[0], data_dir, dirs_exist_ok=True)
+    shutil.copytree(_loaded(), data_dir, dirs_exist_ok=True)
 
 
-def _load() -> Path:
+@functools.cache
+def _loaded() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="salon-demo-team-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     store = store_for(Settings(data_dir=folder))
