@@ -81,7 +81,21 @@ def graphql_call(
     return body
 
 
-def serve_in_thread(settings: Settings, store: Store) -> tuple[uvicorn.Server, threading.Thread]:
+def listening_socket() -> socket.socket:
+    """A socket bound to a free port of 127.0.0.1, kept until a server takes it over: a port
+    that is only picked (``free_port``) can be taken by another process before it is bound,
+    which happens when tests run side by side."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def serve_in_thread(
+    settings: Settings, store: Store, sock: socket.socket | None = None
+) -> tuple[uvicorn.Server, threading.Thread]:
+    """Serve the hub from a thread of this process: on ``sock`` when given (already bound to
+    ``settings.port``), else on ``settings.port``."""
     config = uvicorn.Config(
         create_app(settings, store),
         host="127.0.0.1",
@@ -91,7 +105,8 @@ def serve_in_thread(settings: Settings, store: Store) -> tuple[uvicorn.Server, t
         proxy_headers=False,  # as `salon serve` runs it: SALON_TRUSTED_PROXIES decides
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    sockets = {"sockets": [sock]} if sock is not None else {}
+    thread = threading.Thread(target=server.run, kwargs=sockets, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
@@ -102,7 +117,8 @@ def serve_in_thread(settings: Settings, store: Store) -> tuple[uvicorn.Server, t
 
 
 def start_hub(data_dir: Path, *, demo: bool, **extra: Any) -> Iterator[LiveHub]:
-    port = free_port()
+    sock = listening_socket()
+    port = int(sock.getsockname()[1])
     extra.setdefault("url", f"http://127.0.0.1:{port}")  # hubs behind one address share it
     if demo:
         with_demo_team(data_dir)
@@ -113,13 +129,14 @@ def start_hub(data_dir: Path, *, demo: bool, **extra: Any) -> Iterator[LiveHub]:
         asyncio.run(load_discussions(store))
         asyncio.run(load_models(store, settings))
     token = create_admin_token_sync(store, "tests")
-    server, thread = serve_in_thread(settings, store)
+    server, thread = serve_in_thread(settings, store, sock)
     try:
         yield LiveHub(f"http://127.0.0.1:{port}", token, settings, store)
     finally:
         server.should_exit = True
         thread.join(timeout=30)
         store.close()
+        sock.close()
 
 
 REPOSITORY = Path(__file__).resolve().parents[1]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -248,6 +250,22 @@ def test_salon_up_completes_an_older_demo_store(tmp_path: Path) -> None:
         store.close()
 
 
+def _ray_folder(lines: list[str], up: subprocess.Popen[str], seconds: float = 90) -> Path:
+    """The folder of the Ray head this ``salon up`` started, from the line it prints about it
+    (other tests, run side by side, start heads of their own in /tmp)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for line in list(lines):
+            if found := re.search(r"its logs in (\S+);", line):
+                return Path(found.group(1))
+        if up.poll() is not None:
+            break
+        time.sleep(0.2)
+    up.terminate()
+    up.wait(timeout=90)
+    pytest.fail("salon up said of no Ray head it started:\n" + "".join(lines))
+
+
 @pytest.mark.slow
 @pytest.mark.ray
 def test_sigterm_stops_salon_up_and_its_ray_cluster(
@@ -257,7 +275,6 @@ def test_sigterm_stops_salon_up_and_its_ray_cluster(
     and removes its folder, as on Ctrl+C."""
     import psutil
 
-    before = set(Path("/tmp").glob("salon-ray-*"))
     port = free_port()
     env = salon_env(tmp_path, SALON_PORT=str(port), SALON_RAY_GPUS="1")
     up = subprocess.Popen(
@@ -268,12 +285,12 @@ def test_sigterm_stops_salon_up_and_its_ray_cluster(
         text=True,
     )
     processes.append(up)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(up.stdout or []), daemon=True)
+    reader.start()
     wait_until_up(f"http://127.0.0.1:{port}/healthz", up)
-    started = set(Path("/tmp").glob("salon-ray-*")) - before
-    if len(started) != 1:
-        up.terminate()
-        pytest.fail(f"salon up started {len(started)} Ray heads:\n{up.communicate(timeout=90)[0]}")
-    (folder,) = started
+    folder = _ray_folder(lines, up)
+    assert folder.is_dir(), "".join(lines)
     ray = [
         p
         for p in psutil.process_iter(["cmdline"])
@@ -281,7 +298,9 @@ def test_sigterm_stops_salon_up_and_its_ray_cluster(
     ]
     assert ray, "the local Ray head runs"
     up.send_signal(signal.SIGTERM)
-    output, _ = up.communicate(timeout=90)
+    up.wait(timeout=90)
+    reader.join(timeout=30)
+    output = "".join(lines)
     assert "Stopping the local Ray cluster" in output, output
     _, alive = psutil.wait_procs(ray, timeout=30)
     assert not alive, [p.info["cmdline"] for p in alive]

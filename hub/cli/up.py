@@ -218,7 +218,8 @@ def up(
         if local_cluster is not None:
             lines.append(
                 f"  Ray:        {local_cluster.dashboard}   (a local head with "
-                f"{local_cluster.gpus} logical GPUs; stops with Salon)"
+                f"{local_cluster.gpus} logical GPUs, its logs in {local_cluster.temp_dir}; "
+                "stops with Salon)"
             )
             if demo_password is not None:
                 _demo_jobs(store, settings)
