@@ -7,6 +7,8 @@ UV      := $(VENV)/bin/uv
 STAMP   := $(VENV)/.installed
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTHON  ?= python3
+# Tests run side by side in this many processes (pytest-xdist); 0 runs them in this one.
+TEST_WORKERS ?= 2
 
 .PHONY: install run test check bench schema system-deps clean
 
@@ -46,7 +48,7 @@ $(MLFLOW2): | $(STAMP)  # the last MLflow 2 client, for the tests of older clien
 	$(PY) -c "from bench.servers import ensure_mlflow2_venv; ensure_mlflow2_venv()"
 
 test: install system-deps $(CADDY) $(MLFLOW) $(MLFLOW2)  ## Install what tests need, then run them all.
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --numprocesses $(TEST_WORKERS)
 
 check: install  ## Lint, format check and type check.
 	$(VENV)/bin/ruff check .
