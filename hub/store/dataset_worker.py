@@ -17,6 +17,7 @@ Salon: only DuckDB and the standard library.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import sys
@@ -30,6 +31,11 @@ MAX_LINE_BYTES = 1_000_000
 TOP_VALUES = 5
 MAX_TOP_DISTINCT = 100_000  # top values of an almost unique column say nothing
 BINS = 10
+# Quartiles are exact over a sample of rows of at most this many numbers, all numeric columns
+# together (their values are held in memory), and of at least MIN_SAMPLE_ROWS rows.
+SAMPLED_VALUES = 8_000_000
+MIN_SAMPLE_ROWS = 10_000
+ROW_NUMBER = "file_row_number"
 NUMERIC = (
     "TINYINT",
     "SMALLINT",
@@ -109,80 +115,162 @@ def _is_numeric(kind: str) -> bool:
     return kind.split("(")[0] in NUMERIC
 
 
+def _is_temporal(kind: str) -> bool:
+    return kind.startswith(("DATE", "TIME"))
+
+
 def _profile(
-    con: duckdb.DuckDBPyConnection, columns: list[dict[str, str]], rows: int
+    con: duckdb.DuckDBPyConnection, columns: list[dict[str, str]], rows: int, numbered: bool
 ) -> dict[str, Any]:
-    """Every column's profile in two passes over the data, whatever the number of columns:
-    counts, extremes, mean, spread and quartiles first; then histograms of numbers and the
-    value counts of columns with few distinct values (top values)."""
+    """Every column's profile in three passes over the data, whatever the number of columns:
+    counts and extremes (from the Parquet footer where DuckDB can), then distinct values, mean,
+    spread and quartiles, then histograms of numbers and the value counts of columns with few
+    distinct values (top values). ``numbered``: the data has DuckDB's ``file_row_number``."""
+    profile, ranges = _extremes(con, columns, rows)
+    _shape(con, columns, profile, rows, numbered)
+    _counts(con, columns, profile, ranges)
+    return profile
+
+
+def _extremes(
+    con: duckdb.DuckDBPyConnection, columns: list[dict[str, str]], rows: int
+) -> tuple[dict[str, Any], dict[str, tuple[float, float]]]:
+    """Nulls, minimum and maximum of every column, and the range of every numeric one. DuckDB
+    answers these from the footer's statistics when every aggregate of a query can be, so
+    numbers and times (whose statistics it trusts) are asked apart from the rest."""
+    profile: dict[str, Any] = {}
+    ranges: dict[str, tuple[float, float]] = {}
+    footer = [c for c in columns if _is_numeric(c["type"]) or _is_temporal(c["type"])]
+    scanned = [c for c in columns if c not in footer]
+    for group in (footer, scanned):
+        if not group:
+            continue
+        parts: list[str] = []
+        for column in group:
+            q = _quote(column["name"])
+            parts += [f"count({q})", f"min({q})::VARCHAR", f"max({q})::VARCHAR"]
+            if _is_numeric(column["type"]):
+                parts += [f"min({q})::DOUBLE", f"max({q})::DOUBLE"]
+        found = con.execute(f"SELECT {', '.join(parts)} FROM data").fetchone()
+        assert found is not None
+        values = iter(found)
+        for column in group:
+            present, low_text, high_text = (next(values) for _ in range(3))
+            profile[column["name"]] = {
+                "type": column["type"],
+                "nulls": rows - int(present),
+                "min": low_text,
+                "max": high_text,
+            }
+            if _is_numeric(column["type"]):
+                low, high = next(values), next(values)
+                if low is not None and high is not None:
+                    ranges[column["name"]] = (low, high)
+    return {c["name"]: profile[c["name"]] for c in columns}, ranges
+
+
+def _shape(
+    con: duckdb.DuckDBPyConnection,
+    columns: list[dict[str, str]],
+    profile: dict[str, Any],
+    rows: int,
+    numbered: bool,
+) -> None:
+    """Distinct values (an estimate), and the mean, spread and quartiles of numbers. Quartiles
+    are exact over every row, or over a sample when the numbers are many: rows whose number's
+    hash falls in one of ``step`` buckets, so the same data always gives the same quartiles."""
+    numeric = [c for c in columns if _is_numeric(c["type"])]
+    sample_rows = max(MIN_SAMPLE_ROWS, SAMPLED_VALUES // max(1, len(numeric)))
+    step = -(-rows // sample_rows) if numbered else 1
+    sampled = f" FILTER (WHERE hash(file_row_number) % {step} = 0)" if step > 1 else ""
     parts: list[str] = []
     for column in columns:
         q = _quote(column["name"])
-        parts += [
-            f"count({q})",
-            f"approx_count_distinct({q})",
-            f"min({q})::VARCHAR",
-            f"max({q})::VARCHAR",
-        ]
-        if _is_numeric(column["type"]):
+        parts.append(f"approx_count_distinct({q})")
+        if column in numeric:
             parts += [
                 f"avg({q})::DOUBLE",
                 f"stddev_samp({q})::DOUBLE",
-                f"approx_quantile({q}, [0.25, 0.5, 0.75])::DOUBLE[]",
-                f"min({q})::DOUBLE",
-                f"max({q})::DOUBLE",
+                f"(quantile_cont({q}, [0.25, 0.5, 0.75]){sampled})::DOUBLE[]",
             ]
-    first = con.execute(f"SELECT {', '.join(parts)} FROM data").fetchone()
-    assert first is not None
-    values = iter(first)
-    profile: dict[str, Any] = {}
-    ranges: dict[str, tuple[float, float]] = {}
+    found = con.execute(f"SELECT {', '.join(parts)} FROM data").fetchone()
+    assert found is not None
+    values = iter(found)
     for column in columns:
-        name, kind = column["name"], column["type"]
-        present, distinct, low_text, high_text = (next(values) for _ in range(4))
-        nulls = rows - int(present)
-        item: dict[str, Any] = {  # the distinct count is an estimate: keep it plausible
-            "type": kind,
-            "nulls": nulls,
-            "distinct": min(int(distinct), rows - nulls),
-            "min": low_text,
-            "max": high_text,
-        }
-        if _is_numeric(kind):
-            mean, std, quantiles, low, high = (next(values) for _ in range(5))
-            item.update(mean=mean, std=std, quantiles=quantiles)
-            if low is not None and high is not None:
-                ranges[name] = (low, high)
-        profile[name] = item
-    second: list[tuple[str, str, str]] = []  # column, what, expression
+        item = profile[column["name"]]
+        # the distinct count is an estimate: keep it plausible
+        item["distinct"] = min(int(next(values)), rows - item["nulls"])
+        if column in numeric:
+            item["mean"], item["std"], item["quantiles"] = (next(values) for _ in range(3))
+
+
+def _counts(
+    con: duckdb.DuckDBPyConnection,
+    columns: list[dict[str, str]],
+    profile: dict[str, Any],
+    ranges: dict[str, tuple[float, float]],
+) -> None:
+    """Histograms of numbers over their range, and the most frequent values of columns with
+    few distinct values (counted exactly, over every row)."""
+    wanted: list[tuple[str, str, str]] = []  # column, what, expression
     for column in columns:
         name, kind = column["name"], column["type"]
         q = _quote(name)
         if name in ranges:
-            low, high = ranges[name]
-            width = (high - low) / BINS or 1.0
-            bucket = f"least(floor(({q}::DOUBLE - {low!r}) / {width!r})::INTEGER, {BINS - 1})"
-            finite = f"{q} IS NOT NULL AND isfinite({q}::DOUBLE)"  # least() would bin NULLs
-            second.append((name, "histogram", f"histogram({bucket}) FILTER (WHERE {finite})"))
+            wanted.append((name, "histogram", _histogram(q, _edges(*ranges[name]))))
         few = profile[name]["distinct"] <= MAX_TOP_DISTINCT
         if few and not kind.startswith(("FLOAT", "DOUBLE")):
-            second.append((name, "top", f"histogram({q}::VARCHAR) FILTER (WHERE {q} IS NOT NULL)"))
-    if second:
-        found = con.execute(f"SELECT {', '.join(e for _, _, e in second)} FROM data").fetchone()
-        assert found is not None
-        for (name, what, _), counts in zip(second, found, strict=True):
-            counts = counts or {}
-            if what == "histogram":
-                low, high = ranges[name]
-                width = (high - low) / BINS or 1.0
-                profile[name]["histogram"] = {
-                    "edges": [low + width * i for i in range(BINS + 1)],
-                    "counts": [int(counts.get(i, 0)) for i in range(BINS)],
-                }
-            else:
-                ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_VALUES]
-                profile[name]["top"] = [{"value": v, "count": int(c)} for v, c in ranked]
-    return profile
+            wanted.append((name, "top", f"histogram({q}::VARCHAR) FILTER (WHERE {q} IS NOT NULL)"))
+    if not wanted:
+        return
+    found = con.execute(f"SELECT {', '.join(e for _, _, e in wanted)} FROM data").fetchone()
+    assert found is not None
+    for (name, what, _), counts in zip(wanted, found, strict=True):
+        counts = counts or {}
+        if what == "histogram":
+            edges = _edges(*ranges[name])
+            profile[name]["histogram"] = {"edges": edges, "counts": _bin_counts(edges, counts)}
+        else:
+            ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_VALUES]
+            profile[name]["top"] = [{"value": v, "count": int(c)} for v, c in ranked]
+
+
+def _edges(low: float, high: float) -> list[float]:
+    """The edges of BINS bins of equal width from ``low`` to ``high``."""
+    width = (high - low) / BINS or 1.0
+    return [low + width * i for i in range(BINS + 1)]
+
+
+def _separate(edges: list[float]) -> bool:
+    """Whether the bins' lower edges are distinct doubles (a range narrower than a double's
+    precision at its size is not)."""
+    lows = edges[:BINS]
+    return all(a < b for a, b in itertools.pairwise(lows))
+
+
+def _histogram(q: str, edges: list[float]) -> str:
+    """How many finite values fall in each bin: [e0, e1), [e1, e2), ..., [e9, e10].
+
+    DuckDB's histogram with boundaries counts the values in (b(i-1), b(i)], faster than one
+    with a bin number per value; counting the negated values against the negated lower edges
+    gives bins closed on the left, as numpy's (every value lies at or above the first edge, so
+    the last bin is closed on both sides)."""
+    finite = f"{q} IS NOT NULL AND isfinite({q}::DOUBLE)"  # NaN and infinities are left out
+    if _separate(edges):
+        # 17 significant digits in exponent form: read as the same double (not as a decimal)
+        boundaries = ", ".join(f"{-edge:.16e}" for edge in reversed(edges[:BINS]))
+        return f"histogram(-({q}::DOUBLE), [{boundaries}]::DOUBLE[]) FILTER (WHERE {finite})"
+    low, width = edges[0], (edges[BINS] - edges[0]) / BINS or 1.0
+    bucket = f"least(floor(({q}::DOUBLE - {low!r}) / {width!r})::INTEGER, {BINS - 1})"
+    return f"histogram({bucket}) FILTER (WHERE {finite})"
+
+
+def _bin_counts(edges: list[float], counts: dict[Any, int]) -> list[int]:
+    """Each bin's count from the map ``_histogram`` gives: keyed by the negated lower edges
+    (every one present, in ascending order: the last bin first), or by bin number."""
+    if _separate(edges) and len(counts) == BINS:
+        return [int(counts[key]) for key in sorted(counts, reverse=True)]
+    return [int(counts.get(i, 0)) for i in range(BINS)]
 
 
 def convert(
@@ -211,16 +299,20 @@ def convert(
         )
     relation.write_parquet(target, compression="zstd", row_group_size=100_000)
     con.execute(f"SET threads = {min(2, os.cpu_count() or 1)}")  # profiling may use both cores
-    con.read_parquet(target).create_view("data")
+    # Rows are numbered (DuckDB's file_row_number) to sample them, unless a column has that name.
+    numbered = ROW_NUMBER not in names
+    con.read_parquet(target, file_row_number=numbered).create_view("data")
     columns = [
-        {"name": row[0], "type": str(row[1])} for row in con.execute("DESCRIBE data").fetchall()
+        {"name": row[0], "type": str(row[1])}
+        for row in con.execute("DESCRIBE data").fetchall()
+        if row[0] != ROW_NUMBER or not numbered
     ]
     count = con.execute("SELECT count(*) FROM data").fetchone()
     rows = int(count[0]) if count else 0
     return {
         "rows": rows,
         "schema": columns,
-        "profile": _profile(con, columns, rows),
+        "profile": _profile(con, columns, rows, numbered),
         "bytes": Path(target).stat().st_size,
     }
 

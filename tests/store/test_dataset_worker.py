@@ -57,3 +57,40 @@ def test_same_data_same_bytes_and_a_profile_that_adds_up(tmp_path: Path) -> None
     assert [t["value"] for t in profile["grade"]["top"]] == ["A", "B", "C"]
     assert sum(t["count"] for t in profile["grade"]["top"]) == rows
     assert "top" not in profile["id"], "an almost unique column has no meaningful top values"
+
+
+def test_quartiles_of_many_numbers_come_from_a_fixed_sample(tmp_path: Path) -> None:
+    """Past 8 million numbers, quartiles are computed over a sample of rows chosen by their
+    number's hash: close to the exact ones, and the same on every upload of the same file."""
+    rows, width = 60_000, 150  # 9 million numbers: every second row or so is kept
+    rng = np.random.default_rng(1)
+    values = rng.exponential(3.0, (width, rows))
+    source = tmp_path / "wide.parquet"
+    pq.write_table(pa.table({f"c{i}": values[i] for i in range(width)}), source)
+    first = run_worker(source, tmp_path / "a.parquet")["profile"]
+    second = run_worker(source, tmp_path / "b.parquet")["profile"]
+    assert [first[f"c{i}"]["quantiles"] for i in range(width)] == [
+        second[f"c{i}"]["quantiles"] for i in range(width)
+    ], "the same file gets the same quartiles"
+    for i in (0, 75, 149):
+        exact = np.quantile(values[i], [0.25, 0.5, 0.75])
+        sampled = first[f"c{i}"]["quantiles"]
+        # within 1 % of the rows of the exact quartile
+        ranks = [float(np.mean(values[i] <= q)) for q in sampled]
+        assert all(abs(r - p) < 0.01 for r, p in zip(ranks, (0.25, 0.5, 0.75), strict=True)), (
+            exact,
+            sampled,
+        )
+        assert first[f"c{i}"]["nulls"] == 0
+        assert sum(first[f"c{i}"]["histogram"]["counts"]) == rows, "histograms count every row"
+
+
+def test_a_column_named_like_duckdbs_row_number_is_profiled_as_any_other(tmp_path: Path) -> None:
+    rows = 5_000
+    table = pa.table({"file_row_number": np.arange(rows) * 2, "x": np.arange(rows, dtype=float)})
+    source = tmp_path / "numbered.parquet"
+    pq.write_table(table, source)
+    result = run_worker(source, tmp_path / "out.parquet")
+    assert [c["name"] for c in result["schema"]] == ["file_row_number", "x"]
+    assert result["profile"]["file_row_number"]["max"] == str((rows - 1) * 2)
+    assert result["profile"]["x"]["quantiles"] == [1249.75, 2499.5, 3749.25]
