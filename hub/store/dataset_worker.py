@@ -141,7 +141,7 @@ def _extremes(
     profile: dict[str, Any] = {}
     ranges: dict[str, tuple[float, float]] = {}
     footer = [c for c in columns if _is_numeric(c["type"]) or _is_temporal(c["type"])]
-    scanned = [c for c in columns if c not in footer]
+    scanned = [c for c in columns if not (_is_numeric(c["type"]) or _is_temporal(c["type"]))]
     for group in (footer, scanned):
         if not group:
             continue
@@ -179,15 +179,15 @@ def _shape(
     """Distinct values (an estimate), and the mean, spread and quartiles of numbers. Quartiles
     are exact over every row, or over a sample when the numbers are many: rows whose number's
     hash falls in one of ``step`` buckets, so the same data always gives the same quartiles."""
-    numeric = [c for c in columns if _is_numeric(c["type"])]
-    sample_rows = max(MIN_SAMPLE_ROWS, SAMPLED_VALUES // max(1, len(numeric)))
+    numeric = sum(1 for c in columns if _is_numeric(c["type"]))
+    sample_rows = max(MIN_SAMPLE_ROWS, SAMPLED_VALUES // max(1, numeric))
     step = -(-rows // sample_rows) if numbered else 1
     sampled = f" FILTER (WHERE hash(file_row_number) % {step} = 0)" if step > 1 else ""
     parts: list[str] = []
     for column in columns:
         q = _quote(column["name"])
         parts.append(f"approx_count_distinct({q})")
-        if column in numeric:
+        if _is_numeric(column["type"]):
             parts += [
                 f"avg({q})::DOUBLE",
                 f"stddev_samp({q})::DOUBLE",
@@ -200,7 +200,7 @@ def _shape(
         item = profile[column["name"]]
         # the distinct count is an estimate: keep it plausible
         item["distinct"] = min(int(next(values)), rows - item["nulls"])
-        if column in numeric:
+        if _is_numeric(column["type"]):
             item["mean"], item["std"], item["quantiles"] = (next(values) for _ in range(3))
 
 
