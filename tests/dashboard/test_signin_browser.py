@@ -21,7 +21,7 @@ from hub.services.identity.tokens import create_admin_token_sync
 from hub.services.policy.keep import FolderKeep
 from hub.settings import Settings
 from hub.store import open_store
-from tests.conftest import free_port, graphql_call, serve_in_thread
+from tests.conftest import free_port, graphql_call, listening_socket, serve_in_thread
 from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, LAPTOP, ROOT
 from tests.demo_store import DEMO_PASSWORD, with_demo_team
 from tests.processes import stop, streamlit, wait_until_up
@@ -40,7 +40,8 @@ class Stack:
 
 def start_stack(data_dir: Path, **extra: str) -> Iterator[Stack]:
     """A hub with the demo team, and a dashboard that signs people in (as `salon up` runs)."""
-    port, dashboard_port = free_port(), free_port()
+    sock = listening_socket()  # held until the hub serves on it
+    port, dashboard_port = int(sock.getsockname()[1]), free_port()
     settings = Settings(
         data_dir=data_dir,
         port=port,
@@ -55,7 +56,7 @@ def start_stack(data_dir: Path, **extra: str) -> Iterator[Stack]:
     secrets_file = write_dashboard_secrets(
         settings, ensure_dashboard_client(store, settings), FolderKeep(settings.data_dir)
     )
-    server, thread = serve_in_thread(settings, store)
+    server, thread = serve_in_thread(settings, store, sock)
     log = data_dir / "streamlit.log"
     env = {**os.environ, "SALON_URL": settings.url, "STREAMLIT_SECRETS_FILES": str(secrets_file)}
     env.pop("SALON_TOKEN", None)
@@ -66,6 +67,7 @@ def start_stack(data_dir: Path, **extra: str) -> Iterator[Stack]:
         server.should_exit = True
         thread.join(timeout=30)
         store.close()
+        sock.close()
 
 
 @pytest.fixture(scope="module")
