@@ -15,7 +15,6 @@ back one never does, and a crash cannot leave one without the other.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import dataclasses
 import functools
@@ -432,14 +431,21 @@ class Database:
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=2)
         stop = threading.Event()
 
+        async def offer(item: tuple[str, Any]) -> bool:
+            """Queue ``item`` within half a second; whether it was queued. The answer comes
+            from the loop itself: a put cut off by the timeout has queued nothing. (Waiting on
+            the thread's side and cancelling there could not tell: a put that finished as the
+            wait timed out was put again, and a reader got the same batch twice.)"""
+            try:
+                await asyncio.wait_for(queue.put(item), timeout=0.5)
+            except TimeoutError:
+                return False
+            return True
+
         def put(item: tuple[str, Any]) -> bool:
             while not stop.is_set():
-                future = asyncio.run_coroutine_threadsafe(queue.put(item), loop)
-                try:
-                    future.result(timeout=0.5)
+                if asyncio.run_coroutine_threadsafe(offer(item), loop).result():
                     return True
-                except concurrent.futures.TimeoutError:
-                    future.cancel()
             return False
 
         def produce() -> None:
