@@ -115,8 +115,9 @@ def _is_numeric(kind: str) -> bool:
     return kind.split("(")[0] in NUMERIC
 
 
-def _is_temporal(kind: str) -> bool:
-    return kind.startswith(("DATE", "TIME"))
+def _in_footer(kind: str) -> bool:
+    """Whether DuckDB answers count, min and max of this type from the Parquet footer."""
+    return _is_numeric(kind) or kind.startswith(("DATE", "TIME"))
 
 
 def _profile(
@@ -140,8 +141,8 @@ def _extremes(
     numbers and times (whose statistics it trusts) are asked apart from the rest."""
     profile: dict[str, Any] = {}
     ranges: dict[str, tuple[float, float]] = {}
-    footer = [c for c in columns if _is_numeric(c["type"]) or _is_temporal(c["type"])]
-    scanned = [c for c in columns if not (_is_numeric(c["type"]) or _is_temporal(c["type"]))]
+    footer = [c for c in columns if _in_footer(c["type"])]
+    scanned = [c for c in columns if not _in_footer(c["type"])]
     for group in (footer, scanned):
         if not group:
             continue
@@ -217,7 +218,7 @@ def _counts(
         name, kind = column["name"], column["type"]
         q = _quote(name)
         if name in ranges:
-            wanted.append((name, "histogram", _histogram(q, _edges(*ranges[name]))))
+            wanted.append((name, "histogram", _histogram(q, *ranges[name])))
         few = profile[name]["distinct"] <= MAX_TOP_DISTINCT
         if few and not kind.startswith(("FLOAT", "DOUBLE")):
             wanted.append((name, "top", f"histogram({q}::VARCHAR) FILTER (WHERE {q} IS NOT NULL)"))
@@ -235,9 +236,14 @@ def _counts(
             profile[name]["top"] = [{"value": v, "count": int(c)} for v, c in ranked]
 
 
+def _width(low: float, high: float) -> float:
+    """The width of each of BINS bins from ``low`` to ``high`` (1 when they are equal)."""
+    return (high - low) / BINS or 1.0
+
+
 def _edges(low: float, high: float) -> list[float]:
     """The edges of BINS bins of equal width from ``low`` to ``high``."""
-    width = (high - low) / BINS or 1.0
+    width = _width(low, high)
     return [low + width * i for i in range(BINS + 1)]
 
 
@@ -248,7 +254,7 @@ def _separate(edges: list[float]) -> bool:
     return all(a < b for a, b in itertools.pairwise(lows))
 
 
-def _histogram(q: str, edges: list[float]) -> str:
+def _histogram(q: str, low: float, high: float) -> str:
     """How many finite values fall in each bin: [e0, e1), [e1, e2), ..., [e9, e10].
 
     DuckDB's histogram with boundaries counts the values in (b(i-1), b(i)], faster than one
@@ -256,12 +262,12 @@ def _histogram(q: str, edges: list[float]) -> str:
     gives bins closed on the left, as numpy's (every value lies at or above the first edge, so
     the last bin is closed on both sides)."""
     finite = f"{q} IS NOT NULL AND isfinite({q}::DOUBLE)"  # NaN and infinities are left out
+    edges = _edges(low, high)
     if _separate(edges):
         # 17 significant digits in exponent form: read as the same double (not as a decimal)
         boundaries = ", ".join(f"{-edge:.16e}" for edge in reversed(edges[:BINS]))
         return f"histogram(-({q}::DOUBLE), [{boundaries}]::DOUBLE[]) FILTER (WHERE {finite})"
-    low, width = edges[0], (edges[BINS] - edges[0]) / BINS or 1.0
-    bucket = f"least(floor(({q}::DOUBLE - {low!r}) / {width!r})::INTEGER, {BINS - 1})"
+    bucket = f"least(floor(({q}::DOUBLE - {low!r}) / {_width(low, high)!r})::INTEGER, {BINS - 1})"
     return f"histogram({bucket}) FILTER (WHERE {finite})"
 
 
