@@ -5,6 +5,7 @@ away mid-sampling and coming back."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -167,7 +168,8 @@ def test_the_cluster_going_away_is_shown_and_history_survives(tmp_path: Path) ->
             ray = psutil.Process(head.process.pid)
             family = [ray, *ray.children(recursive=True)]
             for process in family:
-                process.kill()
+                with contextlib.suppress(psutil.NoSuchProcess):  # a helper that just ended
+                    process.kill()
             psutil.wait_procs(family, timeout=30)
             gone = eventually(lambda: not (c := seen())["reachable"] and c)
             assert "Cannot reach the Ray cluster" in gone["problem"]
