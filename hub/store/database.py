@@ -10,6 +10,9 @@ On PostgreSQL the hubs also take turns across processes (an advisory lock, see `
 Every change goes through :meth:`Database.audited_write`, which appends its audit events to the
 hash chain inside the same transaction: a committed change always has its events, a rolled
 back one never does, and a crash cannot leave one without the other.
+
+A hub that owns its file keeps the answers of frequent reads in memory (``read_kept``, see
+``answers``) and drops them as each change commits.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import duckdb
 import pyarrow as pa
@@ -39,6 +42,7 @@ from hub.domain.collaboration import ActivityDraft, ActivityRecord
 from hub.errors import LimitExceeded, StoreUnavailable
 from hub.store import activity, audit, commits, migrations
 from hub.store._rows import among
+from hub.store.answers import MISSING, Answers
 from hub.store.backends import CATALOG, LAKE, Backend, Embedded, Shared, committed
 from hub.store.remote import S3Access, httpfs_extension
 
@@ -105,6 +109,9 @@ class Database:
         ] = []
         self._group_writing = False
         self._closed = False
+        # Answers of frequent reads, kept until the next change (see read_kept); not with
+        # other hubs sharing the database, which change it underneath.
+        self.answers = None if self.backend.shared else Answers()
         # Called with what each change recorded, once it has committed (live updates, webhooks).
         self.listeners: list[Callable[[Committed], None]] = []
 
@@ -129,12 +136,14 @@ class Database:
             self._head = self._load_head(self._connection)
             if self.backend.shared:
                 self._followed = self._passed_on = commits.last(self._connection)
+        self._changed()
         return applied
 
     def reload_head(self) -> None:
         """Read the audit chain's head again (after rows were copied in underneath)."""
         with self._write_lock:
             self._head = self.read_sync(self._load_head)
+        self._changed()
 
     def _load_head(self, cursor: Cursor) -> audit.Head:
         return audit.load_head(cursor, CATALOG if self.backend.shared else None)
@@ -306,10 +315,21 @@ class Database:
         """Run ``fn(cursor, ...)`` and append ``events`` in one transaction: audit events to
         the hash chain, activity entries to the feed and the inboxes they reach. ``events`` may
         be a function of ``fn``'s result, for events that depend on what the change did."""
+        return self._audited(events, lambda cursor: fn(cursor, *args, **kwargs), changes=True)
+
+    def _audited(
+        self,
+        events: Sequence[EventDraft] | Callable[[T], Sequence[EventDraft]],
+        work: Callable[[Cursor], T],
+        *,
+        changes: bool,
+    ) -> T:
+        """:meth:`audited_write_sync`; ``changes`` false when ``work`` changes nothing a kept
+        answer was read from (the events of reads)."""
         with self._write_lock:
-            with self._answering(), self._transaction() as cursor:
+            with self._answering(), self._transaction(changes=changes) as cursor:
                 at = now()  # once the turn is ours: the chain's times never go backwards
-                result = fn(cursor, *args, **kwargs)
+                result = work(cursor)
                 chosen = events(result) if callable(events) else events
                 trail = [e for e in chosen if isinstance(e, AuditDraft)]
                 last = self._load_head(cursor) if self.backend.shared else self._head
@@ -386,7 +406,8 @@ class Database:
                     self._group_writing = False
                     return
             try:
-                self.audited_write_sync([e for events, _, _ in group for e in events], _nothing)
+                trail = [event for events, _, _ in group for event in events]
+                self._audited(trail, _nothing, changes=False)
             except BaseException as exc:  # every caller in the group hears of it
                 failed: BaseException | None = exc
             else:
@@ -410,6 +431,24 @@ class Database:
         """Run ``fn(cursor, ...)`` on a worker thread."""
         call = functools.partial(self.read_sync, fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def read_kept(self, fn: Callable[..., T], *args: Any) -> T:
+        """:meth:`read`, answered from memory when the same read (``fn`` with arguments of the
+        same ``repr``) was answered since the last change. Only for reads whose answer depends
+        on the tables' rows alone (no clock, no closure: ``fn`` must be a plain function, its
+        arguments saying everything in their ``repr``), and that no caller changes."""
+        if self.answers is None:
+            return await self.read(fn, *args)
+        if getattr(fn, "__closure__", None) is not None:
+            raise TypeError(f"{fn.__qualname__} closes over variables its key would not hold")
+        key = (fn, repr(args))
+        generation = self.answers.generation  # before reading: a change after it is seen
+        found = self.answers.get(key)
+        if found is not MISSING:
+            return _fresh(cast(T, found))
+        answer = await self.read(fn, *args)
+        self.answers.keep_read(key, generation, answer)
+        return _fresh(answer)
 
     async def write(
         self, fn: Callable[Concatenate[Cursor, P], T], *args: P.args, **kwargs: P.kwargs
@@ -500,8 +539,21 @@ class Database:
             with contextlib.suppress(duckdb.Error):
                 cursor.close()
 
-    def _transaction(self) -> contextlib.AbstractContextManager[Cursor]:
-        return committed(self._cursor(), self.backend.begin)
+    @contextmanager
+    def _transaction(self, *, changes: bool = True) -> Iterator[Cursor]:
+        """The calling thread's cursor in a transaction. Unless it ``changes`` nothing a kept
+        answer was read from, the answers kept are dropped as it ends (committed or not),
+        before the writer hears of it."""
+        try:
+            with committed(self._cursor(), self.backend.begin) as cursor:
+                yield cursor
+        finally:
+            if changes:
+                self._changed()
+
+    def _changed(self) -> None:
+        if self.answers is not None:
+            self.answers.changed()
 
     def close(self) -> None:
         """Finish pending work and release the file."""
@@ -522,6 +574,14 @@ def _settle(done: asyncio.Future[None], failed: BaseException | None) -> None:
         done.set_result(None)
     else:
         done.set_exception(failed)
+
+
+def _fresh(answer: T) -> T:
+    """A kept list or dict as a copy of its own, which its caller may change (the records in
+    it are frozen)."""
+    if isinstance(answer, list | dict):
+        return answer.copy()  # type: ignore[return-value]
+    return answer
 
 
 def _nothing(cursor: Cursor) -> None:

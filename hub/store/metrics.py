@@ -17,6 +17,7 @@ import pyarrow as pa
 from hub.domain.audit import EventDraft
 from hub.domain.tracking import BATCH_SCHEMA, MetricSeries, MetricSummary
 from hub.store._rows import among
+from hub.store.answers import Kept
 from hub.store.database import Cursor, Database
 from hub.store.hidden import live
 from hub.store.metric_ingest import ingest_batch
@@ -50,20 +51,45 @@ def _series(
     buckets: int,
     step_min: int | None,
     step_max: int | None,
+    kept: Kept | None,
 ) -> list[MetricSeries]:
     """One pass over the points: each series' step range (from its summary, or the zoom range)
     is cut into ``buckets`` equal buckets of steps. A range no wider than ``buckets`` steps has
-    one bucket per step, that is every point."""
+    one bucket per step, that is every point. Curves in ``kept`` are not read again while
+    their series' summary (points, first and last step, last time) is the same: every ingest
+    changes it, and a series' points change no other way (a purge removes its summary too)."""
     ranges: dict[int, tuple[str, str, int, int]] = {}
-    for series_id, run_id, key, low, high in cur.execute(
-        "SELECT series_id, run_id, key, min_step, last_step FROM metric_summaries "
-        f"WHERE run_id IN {among(run_ids)} AND key IN {among(keys)}",
+    versions: dict[int, tuple[Any, ...]] = {}
+    found: list[MetricSeries] = []
+    for series_id, run_id, key, first, last, last_ts, count in cur.execute(
+        "SELECT series_id, run_id, key, min_step, last_step, last_ts, point_count "
+        f"FROM metric_summaries WHERE run_id IN {among(run_ids)} AND key IN {among(keys)}",
         [*run_ids, *keys],
     ).fetchall():
-        low = low if step_min is None else max(low, step_min)
-        high = high if step_max is None else min(high, step_max)
-        if low <= high:
+        low = first if step_min is None else max(first, step_min)
+        high = last if step_max is None else min(last, step_max)
+        if low > high:
+            continue
+        version = (series_id, run_id, key, first, last, last_ts, count, low, high, buckets)
+        answer = None if kept is None else kept.get(version)
+        if not isinstance(answer, MetricSeries):
             ranges[series_id] = (run_id, key, low, high)
+            versions[series_id] = version
+        else:
+            found.append(answer)
+    for series_id, series in _bucketed(cur, ranges, buckets):
+        found.append(series)
+        if kept is not None:
+            kept.keep(versions[series_id], series, weight=len(series.steps))
+    wanted = {pair: index for index, pair in enumerate((r, k) for r in run_ids for k in keys)}
+    return sorted(found, key=lambda series: wanted.get((series.run_id, series.key), 0))
+
+
+def _bucketed(
+    cur: Cursor, ranges: dict[int, tuple[str, str, int, int]], buckets: int
+) -> list[tuple[int, MetricSeries]]:
+    """The series ``ranges`` names (series id → run id, key, first and last step), each cut
+    into ``buckets`` buckets, in one query, with their series ids."""
     if not ranges:
         return []
     # One SELECT per series with its bounds as constants (DuckDB prunes and filters best that
@@ -89,29 +115,34 @@ def _series(
     found = cur.execute(
         " UNION ALL ".join(f"({part})" for part in parts) + " ORDER BY series_id, bucket", params
     ).fetchnumpy()
-    wanted = {pair: index for index, pair in enumerate((r, k) for r in run_ids for k in keys)}
     result = []
     boundaries = np.flatnonzero(np.diff(found["series_id"])) + 1
     for rows in np.split(np.arange(len(found["series_id"])), boundaries):
         if not len(rows):
             continue
-        run_id, key, _, _ = ranges[int(found["series_id"][rows[0]])]
+        series_id = int(found["series_id"][rows[0]])
+        run_id, key, _, _ = ranges[series_id]
         counts = found["n"][rows]
         result.append(
-            MetricSeries(
-                run_id=run_id,
-                key=key,
-                steps=found["step"][rows].tolist(),
-                timestamps=found["ts"][rows].tolist(),
-                values=found["value"][rows].tolist(),
-                mins=found["low"][rows].tolist(),
-                maxs=found["high"][rows].tolist(),
-                point_count=int(counts.sum()),
-                downsampled=bool(counts.max() > 1),
+            (
+                series_id,
+                MetricSeries(
+                    run_id=run_id,
+                    key=key,
+                    steps=found["step"][rows].tolist(),
+                    timestamps=found["ts"][rows].tolist(),
+                    values=found["value"][rows].tolist(),
+                    mins=found["low"][rows].tolist(),
+                    maxs=found["high"][rows].tolist(),
+                    point_count=int(counts.sum()),
+                    downsampled=bool(counts.max() > 1),
+                ),
             )
         )
-    return sorted(result, key=lambda series: wanted.get((series.run_id, series.key), 0))
+    return result
 
+
+CURVE_BUCKETS_KEPT = 200_000
 
 HISTORY_BATCH_ROWS = 1_000_000
 
@@ -194,6 +225,9 @@ class MetricStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Curves already cut into buckets, up to CURVE_BUCKETS_KEPT buckets in all (about 160
+        # bytes each); not with hubs sharing a database (another hub's ingest is not seen).
+        self._curves = None if db.backend.shared else Kept(CURVE_BUCKETS_KEPT)
 
     async def ingest(
         self, run_id: str, batch_id: str, batch: pa.Table, *, audit: Sequence[EventDraft]
@@ -219,7 +253,9 @@ class MetricStore:
         """
         if not run_ids or not keys:
             return []
-        return await self._db.read(_series, run_ids, keys, buckets, step_min, step_max)
+        return await self._db.read(
+            _series, run_ids, keys, buckets, step_min, step_max, self._curves
+        )
 
     async def history(
         self,
@@ -252,7 +288,7 @@ class MetricStore:
 
     async def summaries(self, run_ids: list[str]) -> list[MetricSummary]:
         """Latest value, range and count of every metric of the given runs."""
-        return await self._db.read(_summaries, run_ids) if run_ids else []
+        return await self._db.read_kept(_summaries, run_ids) if run_ids else []
 
     async def keys(self, project_id: str) -> list[str]:
         """Distinct metric names logged in a project."""

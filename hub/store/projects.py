@@ -38,6 +38,24 @@ def project_by_name(cur: Cursor, name: str, trashed: bool = False) -> ProjectRec
     return None if row is None else _project(row)
 
 
+def _projects_by_ids(cur: Cursor, ids: list[str]) -> list[ProjectRecord]:
+    rows = cur.execute(
+        f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE id IN {among(ids)} "
+        f"AND {live('project', 'id')}",
+        ids,
+    ).fetchall()
+    return [_project(row) for row in rows]
+
+
+def _experiments_by_ids(cur: Cursor, ids: list[str], view: str) -> list[ExperimentRecord]:
+    rows = cur.execute(
+        f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments WHERE id IN {among(ids)} "
+        f"AND {shown('experiment', 'id', view)}",
+        ids,
+    ).fetchall()
+    return [_experiment(row) for row in rows]
+
+
 def experiment_by_name(
     cur: Cursor, project_id: str, name: str, trashed: bool = False
 ) -> ExperimentRecord | None:
@@ -148,7 +166,7 @@ class ProjectStore:
 
     async def by_name(self, name: str, *, trashed: bool = False) -> ProjectRecord | None:
         """The project called ``name``; one in the trash only with ``trashed``."""
-        return await self._db.read(project_by_name, name, trashed)
+        return await self._db.read_kept(project_by_name, name, trashed)
 
     async def experiment_by_name(
         self, project_id: str, name: str, *, trashed: bool = False
@@ -159,14 +177,7 @@ class ProjectStore:
     async def by_ids(self, ids: list[str]) -> dict[str, ProjectRecord]:
         if not ids:
             return {}
-        rows = await self._db.read(
-            lambda cur: cur.execute(
-                f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE id IN {among(ids)} "
-                f"AND {live('project', 'id')}",
-                ids,
-            ).fetchall()
-        )
-        return {row[0]: _project(row) for row in rows}
+        return {p.id: p for p in await self._db.read_kept(_projects_by_ids, ids)}
 
     async def all(self) -> list[ProjectRecord]:
         rows = await self._db.read(
@@ -238,14 +249,7 @@ class ProjectStore:
     ) -> dict[str, ExperimentRecord]:
         if not ids:
             return {}
-        rows = await self._db.read(
-            lambda cur: cur.execute(
-                f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments WHERE id IN {among(ids)} "
-                f"AND {shown('experiment', 'id', view)}",
-                ids,
-            ).fetchall()
-        )
-        return {row[0]: _experiment(row) for row in rows}
+        return {e.id: e for e in await self._db.read_kept(_experiments_by_ids, ids, view)}
 
     async def run_counts(self, project_ids: list[str]) -> dict[str, int]:
         """Number of runs per project."""

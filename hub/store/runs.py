@@ -277,7 +277,7 @@ class RunStore:
         """The runs with these ids; those in the trash only with ``trashed``."""
         if not ids:
             return {}
-        return {run.id: run for run in await self._db.read(_runs_by_ids, ids, trashed)}
+        return {run.id: run for run in await self._db.read_kept(_runs_by_ids, ids, trashed)}
 
     async def add_params(
         self, run_id: str, params: Sequence[tuple[str, str]], *, audit: Sequence[EventDraft]
@@ -325,10 +325,10 @@ class RunStore:
         )
 
     async def params_for(self, run_ids: list[str]) -> list[KeyValue]:
-        return await self._db.read(_key_values, "params", run_ids) if run_ids else []
+        return await self._db.read_kept(_key_values, "params", run_ids) if run_ids else []
 
     async def tags_for(self, run_ids: list[str]) -> list[KeyValue]:
-        return await self._db.read(_key_values, "tags", run_ids) if run_ids else []
+        return await self._db.read_kept(_key_values, "tags", run_ids) if run_ids else []
 
     async def log_batch(
         self,
@@ -405,6 +405,6 @@ class RunStore:
         """Runs of the projects matching ``where``, sorted, one page at ``offset``; with
         ``snapshot``, only runs that existed when the first page was read; ``view``: live
         runs, those in the trash, or all."""
-        return await self._db.read(
+        return await self._db.read_kept(
             search_runs, project_ids, where, order_by, limit, offset, snapshot, count, view
         )

@@ -1,0 +1,94 @@
+"""Answers of frequent reads kept in memory, so that a team opening the same pages does not
+ask the tables the same questions again and again.
+
+Two kinds, both only in a hub that owns its DuckDB file (hubs sharing a PostgreSQL database
+do not keep answers: the others change it underneath):
+
+- :class:`Answers`: whole answers of reads (the runs page's search, the params, tags and
+  metrics of its runs, projects by name or id), kept until the next change. Every write
+  transaction goes through :class:`~hub.store.database.Database`, which calls
+  :meth:`Answers.changed` as it commits, before the writer hears of it. An answer is kept
+  only if no change committed while it was being read. The audit events of reads are not
+  changes: the reads kept here do not read the audit chain, so a busy hub's group commits
+  keep the answers.
+- :class:`Kept` on its own, for answers that carry their own check: a metric curve is kept
+  under its series' summary (points, first and last step, last time), which every ingest
+  changes, so it outlives changes to other runs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any
+
+MISSING = object()  # what ``Kept.get`` says of a key it does not hold (an answer may be None)
+
+
+class Kept:
+    """The most recently used answers, up to ``capacity`` in weight (one each, unless
+    ``keep`` says more), safe to use from any thread."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._weight = 0
+
+    def get(self, key: Hashable) -> Any:
+        """The answer kept under ``key``, or ``MISSING``."""
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return MISSING
+            self._items.move_to_end(key)
+            return item[0]
+
+    def keep(self, key: Hashable, answer: Any, weight: int = 1) -> None:
+        """Keep ``answer`` under ``key``, dropping the least recently used past capacity. An
+        answer heavier than the whole capacity is not kept."""
+        if weight > self.capacity:
+            return
+        with self._lock:
+            self._put(key, answer, weight)
+
+    def _put(self, key: Hashable, answer: Any, weight: int) -> None:
+        old = self._items.pop(key, None)
+        if old is not None:
+            self._weight -= old[1]
+        self._items[key] = (answer, weight)
+        self._weight += weight
+        while self._weight > self.capacity:
+            _, (_, dropped) = self._items.popitem(last=False)
+            self._weight -= dropped
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._weight = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class Answers(Kept):
+    """Answers valid until the next change (see the module's docstring)."""
+
+    def __init__(self, capacity: int = 512) -> None:
+        super().__init__(capacity)
+        self.generation = 0  # how many changes committed; read it before reading the tables
+
+    def changed(self) -> None:
+        """A change committed: every answer kept may be out of date."""
+        with self._lock:
+            self.generation += 1
+            self._items.clear()
+            self._weight = 0
+
+    def keep_read(self, key: Hashable, generation: int, answer: Any) -> None:
+        """Keep an answer read after ``generation`` was current, unless a change committed
+        since (the answer may then be from before or after it)."""
+        with self._lock:
+            if generation == self.generation:
+                self._put(key, answer, 1)

@@ -1,0 +1,135 @@
+"""Answers kept in memory between changes (hub/store/answers.py), on a real DuckDB file and a
+real PostgreSQL database: a read after a change sees it, and a kept answer is still audited."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from hub.services.lifecycle import trash
+from hub.services.policy.principal import SYSTEM
+from hub.services.tracking import metrics, runs
+from hub.store import Store, open_store
+from hub.store.answers import MISSING, Answers, Kept
+from hub.store.runs import _key_values
+from tests.store.helpers import log_points
+
+
+def page_names(store: Store) -> list[str]:
+    page = asyncio.run(runs.search_runs(store, SYSTEM, "p", None, None, 100, None, 500))
+    return sorted(run.name for run in page.runs)
+
+
+def new_run(store: Store, name: str) -> str:
+    made = asyncio.run(runs.create_run(store, SYSTEM, runs.NewRun("p", "e", name=name)))
+    return made.id
+
+
+def test_a_runs_page_read_again_shows_every_change_since(store: Store) -> None:
+    first = new_run(store, "first")
+    assert page_names(store) == ["first"]
+    assert page_names(store) == ["first"]  # the second read may come from memory
+    second = new_run(store, "second")
+    assert page_names(store) == ["first", "second"]
+    asyncio.run(runs.rename_run(store, SYSTEM, second, "renamed"))
+    assert page_names(store) == ["first", "renamed"]
+    asyncio.run(runs.log_params(store, SYSTEM, first, {"lr": "0.1"}))
+    assert [p.key for p in asyncio.run(store.runs.params_for([first]))] == ["lr"]
+    asyncio.run(trash.move_to_trash(store, SYSTEM, "run", first))
+    assert page_names(store) == ["renamed"]
+    assert asyncio.run(store.runs.by_ids([first])) == {}
+
+
+def test_a_curve_read_again_after_more_points_has_them(store: Store) -> None:
+    run_id = new_run(store, "curve")
+    log_points(store, run_id, {"loss": [3.0, 2.0, 1.0]})
+
+    def curve() -> list[float]:
+        (series,) = asyncio.run(metrics.series(store, SYSTEM, [run_id], ["loss"], 100))
+        return series.values
+
+    assert curve() == [3.0, 2.0, 1.0]
+    assert curve() == [3.0, 2.0, 1.0]
+    log_points(store, run_id, {"loss": [0.5]}, start_step=3)
+    assert curve() == [3.0, 2.0, 1.0, 0.5]
+    log_points(store, run_id, {"loss": [0.25]}, start_step=3)  # the same step again
+    (series,) = asyncio.run(metrics.series(store, SYSTEM, [run_id], ["loss"], 100))
+    assert series.point_count == 5
+
+
+def test_a_purged_runs_curve_is_not_answered_from_memory(store: Store) -> None:
+    run_id = new_run(store, "gone")
+    log_points(store, run_id, {"loss": [3.0, 2.0]})
+    assert len(asyncio.run(metrics.series(store, SYSTEM, [run_id], ["loss"], 100))) == 1
+    entry = asyncio.run(trash.move_to_trash(store, SYSTEM, "run", run_id))
+    asyncio.run(trash.purge(store, SYSTEM, entry.id, recent=0))
+    assert asyncio.run(store.metrics.series([run_id], ["loss"], 100)) == []
+
+
+def test_every_read_is_audited_even_when_answered_from_memory(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "salon.duckdb")
+    try:
+        new_run(store, "audited")
+        assert store.db.answers is not None
+        page_names(store)
+        generation, (seq, _) = store.db.answers.generation, store.audit.head
+        page_names(store)
+        # The read's own audit event is a commit, but no change: the answer stays kept ...
+        assert store.db.answers.generation == generation
+        # ... and the read answered from memory is in the chain all the same.
+        assert store.audit.head[0] == seq + 1
+        new_run(store, "changed")
+        assert store.db.answers.generation > generation
+    finally:
+        store.close()
+
+
+def test_hubs_sharing_a_database_keep_no_answers(store: Store, backend: str) -> None:
+    kept = store.db.answers is not None
+    assert kept == (backend == "duckdb"), "other hubs change a shared database underneath"
+
+
+def test_an_answer_read_while_a_change_committed_is_not_kept() -> None:
+    answers = Answers()
+    generation = answers.generation
+    answers.changed()  # a write committed while the read was under way
+    answers.keep_read("key", generation, "maybe from before the change")
+    assert answers.get("key") is MISSING
+    answers.keep_read("key", answers.generation, "after")
+    assert answers.get("key") == "after"
+    answers.changed()
+    assert answers.get("key") is MISSING
+
+
+def test_kept_answers_are_bounded_by_weight_least_recently_used_first() -> None:
+    kept = Kept(capacity=10)
+    kept.keep("a", 1, weight=4)
+    kept.keep("b", 2, weight=4)
+    assert kept.get("a") == 1  # now the most recently used
+    kept.keep("c", 3, weight=4)
+    assert (kept.get("a"), kept.get("b"), kept.get("c")) == (1, MISSING, 3)
+    kept.keep("huge", 4, weight=11)
+    assert kept.get("huge") is MISSING and len(kept) == 2
+
+
+def test_a_read_that_closes_over_variables_cannot_be_kept(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "salon.duckdb")
+    try:
+        table = "params"
+        with pytest.raises(TypeError, match="closes over"):
+            asyncio.run(store.db.read_kept(lambda cur: _key_values(cur, table, ["x"])))
+    finally:
+        store.close()
+
+
+def test_a_kept_list_given_to_a_caller_is_its_own(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "salon.duckdb")
+    try:
+        run_id = new_run(store, "lists")
+        asyncio.run(runs.log_params(store, SYSTEM, run_id, {"lr": "0.1"}))
+        asyncio.run(store.runs.params_for([run_id])).clear()
+        assert len(asyncio.run(store.runs.params_for([run_id]))) == 1
+    finally:
+        store.close()
