@@ -36,6 +36,7 @@ EXTRA_OF = {
     "PIL": "server",
     "prometheus_client": "server",
     "numpy": "server",
+    "orjson": "server",
     "streamlit": "dashboard",
     "pandas": "dashboard",
     "ray": "ray",

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import concurrent.futures
+import json
 from typing import Any
 
+from hub.api.schema import build_schema
+from hub.http.graphql import GraphQLView
 from tests.inprocess import InProcessHub
 
 CREATE = """
@@ -368,3 +371,20 @@ def test_graphiql_loads_nothing_from_a_cdn(api: InProcessHub) -> None:
         assert digest == expected, address
     assert api.http.get("/static/graphiql/..%2F..%2Fsettings.py").status_code == 404
     assert api.http.get("/static/graphiql/evil.js").status_code == 404
+
+
+def test_answers_are_utf8_json_whatever_the_text(api: InProcessHub) -> None:
+    name = 'Überprüfung ✓ 検査 "quoted" \\ back\u2028line'
+    run = create(api, name=name)
+    response = api.http.post(
+        "/graphql",
+        json={"query": "query($id: ID!) { run(id: $id) { name } }", "variables": {"id": run["id"]}},
+        headers=api.auth,
+    )
+    assert response.headers["content-type"].startswith("application/json")
+    assert json.loads(response.content.decode("utf-8"))["data"]["run"]["name"] == name
+
+
+def test_numbers_past_64_bits_are_still_encoded() -> None:
+    view = GraphQLView(build_schema())
+    assert json.loads(view.encode_json({"n": 2**70, "x": 0.1})) == {"n": 2**70, "x": 0.1}
