@@ -112,6 +112,7 @@ class Database:
         # Answers of frequent reads, kept until the next change (see read_kept); not with
         # other hubs sharing the database, which change it underneath.
         self.answers = None if self.backend.shared else Answers()
+        self._flights: dict[tuple[Any, int, Any], asyncio.Task[Any]] = {}  # reads under way
         # Called with what each change recorded, once it has committed (live updates, webhooks).
         self.listeners: list[Callable[[Committed], None]] = []
 
@@ -434,7 +435,8 @@ class Database:
 
     async def read_kept(self, fn: Callable[..., T], *args: Any) -> T:
         """:meth:`read`, answered from memory when the same read (``fn`` with arguments of the
-        same ``repr``) was answered since the last change. Only for reads whose answer depends
+        same ``repr``) was answered since the last change; the same read asked again while it
+        is under way waits for it rather than reading too. Only for reads whose answer depends
         on the tables' rows alone (no clock, no closure: ``fn`` must be a plain function, its
         arguments saying everything in their ``repr``), and that no caller changes."""
         if self.answers is None:
@@ -446,9 +448,20 @@ class Database:
         found = self.answers.get(key)
         if found is not MISSING:
             return _fresh(cast(T, found))
-        answer = await self.read(fn, *args)
-        self.answers.keep_read(key, generation, answer)
-        return _fresh(answer)
+        loop = asyncio.get_running_loop()
+        flight_key = (key, generation, loop)
+        flight = self._flights.get(flight_key)
+        if flight is None:
+            flight = self._flights[flight_key] = loop.create_task(self.read(fn, *args))
+            flight.add_done_callback(functools.partial(self._landed, flight_key))
+        # Shielded: one caller going away (its client hung up) does not cancel the others'.
+        return _fresh(cast(T, await asyncio.shield(flight)))
+
+    def _landed(self, flight_key: tuple[Any, int, Any], flight: asyncio.Task[Any]) -> None:
+        del self._flights[flight_key]
+        if self.answers is not None and not flight.cancelled() and flight.exception() is None:
+            key, generation, _ = flight_key
+            self.answers.keep_read(key, generation, flight.result())
 
     async def write(
         self, fn: Callable[Concatenate[Cursor, P], T], *args: P.args, **kwargs: P.kwargs

@@ -4,6 +4,7 @@ real PostgreSQL database: a read after a change sees it, and a kept answer is st
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -131,5 +132,36 @@ def test_a_kept_list_given_to_a_caller_is_its_own(tmp_path: Path) -> None:
         asyncio.run(runs.log_params(store, SYSTEM, run_id, {"lr": "0.1"}))
         asyncio.run(store.runs.params_for([run_id])).clear()
         assert len(asyncio.run(store.runs.params_for([run_id]))) == 1
+    finally:
+        store.close()
+
+
+READS: list[str] = []
+
+
+def _counted_read(cur: object, name: str) -> str:
+    READS.append(name)
+    time.sleep(0.2)  # long enough for every caller to ask while it is under way
+    return name.upper()
+
+
+def test_the_same_read_asked_while_under_way_is_read_once(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "salon.duckdb")
+    READS.clear()
+
+    async def many() -> list[str]:
+        first = asyncio.ensure_future(store.db.read_kept(_counted_read, "page"))
+        others = [
+            asyncio.ensure_future(store.db.read_kept(_counted_read, "page")) for _ in range(9)
+        ]
+        await asyncio.sleep(0.05)
+        first.cancel()  # the first caller's client hangs up: the others still get the answer
+        return list(await asyncio.gather(*others))
+
+    try:
+        assert asyncio.run(many()) == ["PAGE"] * 9
+        assert READS == ["page"]
+        assert asyncio.run(store.db.read_kept(_counted_read, "page")) == "PAGE"
+        assert READS == ["page"], "kept once read"
     finally:
         store.close()
