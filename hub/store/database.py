@@ -102,6 +102,10 @@ class Database:
         self._followed = 0  # the last commit of a shared database read from its log
         self._passed_on = 0  # the newest commit (its own or followed) given to the listeners
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="salon-db")
+        # Writes (one at a time anyway, under the write lock) have threads of their own, so
+        # that a change never waits in line behind a busy hub's reads. Two: one may be
+        # writing the audit events of reads while the other waits for the lock with a change.
+        self._writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="salon-db-write")
         # Audit events of reads waiting for the next group commit (see record).
         self._group_lock = threading.Lock()
         self._group: list[
@@ -236,9 +240,7 @@ class Database:
         the hubs' write lock like every write to the lake (a hub that dies in between leaves
         the record, and the next call finishes)."""
         if self._has_lake:
-            await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._drop_purged_points
-            )
+            await asyncio.get_running_loop().run_in_executor(self._writer, self._drop_purged_points)
 
     def _drop_purged_points(self) -> None:
         with self._write_lock, self._answering(), self._transaction() as cursor:
@@ -357,7 +359,7 @@ class Database:
     ) -> T:
         """:meth:`audited_write_sync` on a worker thread."""
         call = functools.partial(self.audited_write_sync, events, fn, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        return await asyncio.get_running_loop().run_in_executor(self._writer, call)
 
     def catch_up(self) -> int:
         """Pass what other hubs sharing the database committed since the last call to this
@@ -396,7 +398,7 @@ class Database:
             lead = not self._group_writing
             self._group_writing = True
         if lead:  # the thread writes groups until none is waiting; this call need not wait
-            loop.run_in_executor(self._executor, self._write_groups)
+            loop.run_in_executor(self._writer, self._write_groups)
         await done
 
     def _write_groups(self) -> None:
@@ -468,7 +470,7 @@ class Database:
     ) -> T:
         """Run ``fn(cursor, ...)`` as one serialised transaction on a worker thread."""
         call = functools.partial(self.write_sync, fn, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        return await asyncio.get_running_loop().run_in_executor(self._writer, call)
 
     async def stream(
         self,
@@ -573,6 +575,7 @@ class Database:
         if self._closed:
             return
         self._closed = True
+        self._writer.shutdown(wait=True)
         self._executor.shutdown(wait=True)
         with self._cursors_lock:
             for cursor in self._cursors:
