@@ -38,21 +38,23 @@ def project_by_name(cur: Cursor, name: str, trashed: bool = False) -> ProjectRec
     return None if row is None else _project(row)
 
 
-def _projects_by_ids(cur: Cursor, ids: list[str]) -> list[ProjectRecord]:
-    rows = cur.execute(
-        f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE id IN {among(ids)} "
-        f"AND {live('project', 'id')}",
+def _shown_by_ids(
+    cur: Cursor, table: str, columns: str, kind: str, ids: list[str], view: str
+) -> list[tuple[Any, ...]]:
+    """Rows of ``table`` with these ids that ``view`` shows (see ``hidden.shown``)."""
+    return cur.execute(
+        f"SELECT {columns} FROM {table} WHERE id IN {among(ids)} AND {shown(kind, 'id', view)}",
         ids,
     ).fetchall()
+
+
+def _projects_by_ids(cur: Cursor, ids: list[str]) -> list[ProjectRecord]:
+    rows = _shown_by_ids(cur, "projects", _PROJECT_COLUMNS, "project", ids, "live")
     return [_project(row) for row in rows]
 
 
 def _experiments_by_ids(cur: Cursor, ids: list[str], view: str) -> list[ExperimentRecord]:
-    rows = cur.execute(
-        f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments WHERE id IN {among(ids)} "
-        f"AND {shown('experiment', 'id', view)}",
-        ids,
-    ).fetchall()
+    rows = _shown_by_ids(cur, "experiments", _EXPERIMENT_COLUMNS, "experiment", ids, view)
     return [_experiment(row) for row in rows]
 
 
