@@ -4,12 +4,12 @@ ask the tables the same questions again and again.
 Two kinds, both only in a hub that owns its DuckDB file (hubs sharing a PostgreSQL database
 do not keep answers: the others change it underneath):
 
-- :class:`Answers`: whole answers of reads (the runs page's search, the params, tags and
-  metrics of its runs, projects by name or id), kept until the next change. Every write
-  transaction goes through :class:`~hub.store.database.Database`, which calls
-  :meth:`Answers.changed` as it commits, before the writer hears of it. An answer is kept
-  only if no change committed while it was being read. The audit events of reads are not
-  changes: the reads kept here do not read the audit chain, so a busy hub's group commits
+- :class:`Answers`, read through :class:`KeptReads`: whole answers of reads (the runs page's
+  search, the params, tags and metrics of its runs, projects by name or id), kept until the
+  next change. Every write transaction goes through :class:`~hub.store.database.Database`,
+  which calls :meth:`Answers.changed` as it commits, before the writer hears of it. An answer
+  is kept only if no change committed while it was being read. The audit events of reads are
+  not changes: the reads kept here do not read the audit chain, so a busy hub's group commits
   keep the answers.
 - :class:`Kept` on its own, for answers that carry their own check: a metric curve is kept
   under its series' summary (points, first and last step, last time), which every ingest
@@ -18,10 +18,15 @@ do not keep answers: the others change it underneath):
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Callable, Coroutine, Hashable
+from typing import Any, TypeVar, cast
+
+T = TypeVar("T")
+FlightKey = tuple[Hashable, int, asyncio.AbstractEventLoop]  # a read, its generation, its loop
 
 MISSING = object()  # what ``Kept.get`` says of a key it does not hold (an answer may be None)
 
@@ -92,3 +97,48 @@ class Answers(Kept):
         with self._lock:
             if generation == self.generation:
                 self._put(key, answer, 1)
+
+
+class KeptReads:
+    """Reads answered from :class:`Answers` where they can be. ``read`` is the database's own
+    (a function of the cursor and arguments, run on a worker thread); the same read asked
+    again while it is under way waits for it rather than reading too."""
+
+    def __init__(self, read: Callable[..., Coroutine[Any, Any, Any]]) -> None:
+        self.answers = Answers()
+        self._read = read
+        self._flights: dict[FlightKey, asyncio.Task[Any]] = {}  # reads under way
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(cursor, *args)``'s answer, kept under ``fn`` and the ``repr`` of its arguments.
+        Only for reads whose answer depends on the tables' rows alone (no clock, no closure:
+        ``fn`` must be a plain function, its arguments saying everything in their ``repr``)."""
+        if getattr(fn, "__closure__", None) is not None:
+            raise TypeError(f"{fn.__qualname__} closes over variables its key would not hold")
+        key = (fn, repr(args))
+        generation = self.answers.generation  # before reading: a change after it is seen
+        found = self.answers.get(key)
+        if found is not MISSING:
+            return _fresh(cast(T, found))
+        loop = asyncio.get_running_loop()
+        flight_key = (key, generation, loop)
+        flight = self._flights.get(flight_key)
+        if flight is None:
+            flight = self._flights[flight_key] = loop.create_task(self._read(fn, *args))
+            flight.add_done_callback(functools.partial(self._landed, flight_key))
+        # Shielded: one caller going away (its client hung up) does not cancel the others'.
+        return _fresh(cast(T, await asyncio.shield(flight)))
+
+    def _landed(self, flight_key: FlightKey, flight: asyncio.Task[Any]) -> None:
+        del self._flights[flight_key]
+        if not flight.cancelled() and flight.exception() is None:
+            key, generation, _ = flight_key
+            self.answers.keep_read(key, generation, flight.result())
+
+
+def _fresh(answer: T) -> T:
+    """A kept list or dict as a copy of its own, which its caller may change (the records in
+    it are frozen)."""
+    if isinstance(answer, list | dict):
+        return answer.copy()  # type: ignore[return-value]
+    return answer

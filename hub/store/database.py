@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -42,7 +42,7 @@ from hub.domain.collaboration import ActivityDraft, ActivityRecord
 from hub.errors import LimitExceeded, StoreUnavailable
 from hub.store import activity, audit, commits, migrations
 from hub.store._rows import among
-from hub.store.answers import MISSING, Answers
+from hub.store.answers import Answers, KeptReads
 from hub.store.backends import CATALOG, LAKE, Backend, Embedded, Shared, committed
 from hub.store.remote import S3Access, httpfs_extension
 
@@ -115,8 +115,8 @@ class Database:
         self._closed = False
         # Answers of frequent reads, kept until the next change (see read_kept); not with
         # other hubs sharing the database, which change it underneath.
-        self.answers = None if self.backend.shared else Answers()
-        self._flights: dict[tuple[Any, int, Any], asyncio.Task[Any]] = {}  # reads under way
+        self._kept = None if self.backend.shared else KeptReads(self.read)
+        self.answers: Answers | None = None if self._kept is None else self._kept.answers
         # Called with what each change recorded, once it has committed (live updates, webhooks).
         self.listeners: list[Callable[[Committed], None]] = []
 
@@ -436,34 +436,12 @@ class Database:
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
     async def read_kept(self, fn: Callable[..., T], *args: Any) -> T:
-        """:meth:`read`, answered from memory when the same read (``fn`` with arguments of the
-        same ``repr``) was answered since the last change; the same read asked again while it
-        is under way waits for it rather than reading too. Only for reads whose answer depends
-        on the tables' rows alone (no clock, no closure: ``fn`` must be a plain function, its
-        arguments saying everything in their ``repr``), and that no caller changes."""
-        if self.answers is None:
+        """:meth:`read`, answered from memory when the same read was answered since the last
+        change (see ``answers.KeptReads`` for which reads may be); a plain read with hubs
+        sharing the database."""
+        if self._kept is None:
             return await self.read(fn, *args)
-        if getattr(fn, "__closure__", None) is not None:
-            raise TypeError(f"{fn.__qualname__} closes over variables its key would not hold")
-        key = (fn, repr(args))
-        generation = self.answers.generation  # before reading: a change after it is seen
-        found = self.answers.get(key)
-        if found is not MISSING:
-            return _fresh(cast(T, found))
-        loop = asyncio.get_running_loop()
-        flight_key = (key, generation, loop)
-        flight = self._flights.get(flight_key)
-        if flight is None:
-            flight = self._flights[flight_key] = loop.create_task(self.read(fn, *args))
-            flight.add_done_callback(functools.partial(self._landed, flight_key))
-        # Shielded: one caller going away (its client hung up) does not cancel the others'.
-        return _fresh(cast(T, await asyncio.shield(flight)))
-
-    def _landed(self, flight_key: tuple[Any, int, Any], flight: asyncio.Task[Any]) -> None:
-        del self._flights[flight_key]
-        if self.answers is not None and not flight.cancelled() and flight.exception() is None:
-            key, generation, _ = flight_key
-            self.answers.keep_read(key, generation, flight.result())
+        return await self._kept.read(fn, *args)
 
     async def write(
         self, fn: Callable[Concatenate[Cursor, P], T], *args: P.args, **kwargs: P.kwargs
@@ -590,14 +568,6 @@ def _settle(done: asyncio.Future[None], failed: BaseException | None) -> None:
         done.set_result(None)
     else:
         done.set_exception(failed)
-
-
-def _fresh(answer: T) -> T:
-    """A kept list or dict as a copy of its own, which its caller may change (the records in
-    it are frozen)."""
-    if isinstance(answer, list | dict):
-        return answer.copy()  # type: ignore[return-value]
-    return answer
 
 
 def _nothing(cursor: Cursor) -> None:
