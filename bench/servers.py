@@ -21,6 +21,8 @@ from typing import IO
 
 import httpx
 
+from hub.cli.up import streamlit_command
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 MLFLOW_VENV = BENCH_DIR / ".mlflow-venv"
@@ -146,24 +148,10 @@ def start_salon(workdir: Path, token: str | None = None, **settings: str) -> tup
 
 
 def start_dashboard(workdir: Path, hub_url: str, token: str) -> Server:
-    """``streamlit run dashboard/app.py`` (headless, no usage stats) against the hub at
+    """``streamlit run dashboard/app.py``, as ``salon up`` runs it, against the hub at
     ``hub_url``, signed in with ``token``."""
     port = free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(BENCH_DIR.parent / "dashboard" / "app.py"),
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+    argv = streamlit_command(BENCH_DIR.parent / "dashboard" / "app.py", "127.0.0.1", port)
     env = {**os.environ, "SALON_URL": hub_url, "SALON_TOKEN": token}
     url = f"http://127.0.0.1:{port}"
     return _launch("Dashboard", argv, env, workdir, url, "/_stcore/health")

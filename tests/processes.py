@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from hub.cli.up import streamlit_command
 
 
 def wait_until_up(
@@ -55,25 +56,11 @@ def eventually(check: Callable[[], Any], seconds: float = 30, pause: float = 0.1
 
 @contextlib.contextmanager
 def streamlit(entry: Path, port: int, env: dict[str, str], log: Path, cwd: Path) -> Iterator[str]:
-    """``streamlit run ENTRY`` on 127.0.0.1:PORT (headless, no usage stats) until the block
+    """``streamlit run ENTRY`` on 127.0.0.1:PORT, as ``salon up`` runs it, until the block
     ends; yields the dashboard's address once it answers."""
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(entry),
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
+            streamlit_command(entry, "127.0.0.1", port),
             cwd=cwd,
             env=env,
             stdout=out,
