@@ -139,13 +139,22 @@ def test_compare_draws_curves_of_the_runs_in_the_link(hub_env: LiveHub) -> None:
     assert_clean(app)
     assert app.selectbox[0].value == "churn-forecast"
     assert app.multiselect[0].value == [run_id for run_id, _ in picked]
-    curves, parallel = figures(app)[:2], figures(app)[2]
+    curves = figures(app)
+    assert len(curves) == 2  # the preferred metrics; the settings view is not open
     for figure in curves:
         lines = [t for t in figure["data"] if t.get("showlegend") is not False]
         assert {t["name"] for t in lines} == {name for _, name in picked}
         assert {t["type"] for t in figure["data"]} == {"scatter"}  # SVG: few points
         bands = [t for t in figure["data"] if t.get("fill") == "toself"]
         assert len(bands) == 2  # min/max of each run, so spikes stay visible
+
+
+def test_compare_opens_the_view_its_link_names(hub_env: LiveHub) -> None:
+    picked = run_ids(hub_env, "churn-forecast", 2)
+    runs = ",".join(run_id for run_id, _ in picked)
+    app = open_page("compare", runs=runs, view="Settings against a result")
+    assert_clean(app)
+    (parallel,) = figures(app)  # only the open view ran: no curves fetched or drawn
     assert parallel["data"][0]["type"] == "parcoords"
     labels = [d["label"] for d in parallel["data"][0]["dimensions"]]
     assert labels[-1] == "val/acc"
