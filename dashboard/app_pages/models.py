@@ -92,7 +92,10 @@ def prediction_reviews(project: str, version: dict[str, Any]) -> None:
             )
 
 
+@st.fragment
 def verdicts(version: dict[str, Any]) -> None:
+    """The reviews so far and a form to add one. A fragment: sending a review reruns only this
+    part before the whole page is drawn again with the new gate, so the answer shows at once."""
     for review in version["reviews"]:
         said = "approved" if review["verdict"] == "approve" else "asked for changes"
         with st.container(border=True):
@@ -223,9 +226,9 @@ def version_page(project: str, model: dict[str, Any], version: dict[str, Any]) -
             st.query_params.pop("model", None)
         st.rerun()
     gate(version, version["policy"]["protected"])
-    tabs = st.tabs(
-        ["Checks", f"Reviews ({len(version['reviews'])})", "Inputs", "Model card", "Discussion"]
-    )
+    # Labels that do not change with a review, so the tab a reviewer is in stays open when the
+    # page is drawn again (the gate above says how many approvals there are).
+    tabs = st.tabs(["Checks", "Reviews", "Inputs", "Model card", "Discussion"])
     with tabs[0]:
         checks(version)
     with tabs[1]:
