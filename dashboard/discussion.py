@@ -152,21 +152,31 @@ def _comment(comment: dict[str, Any], me: str | None, key: str) -> None:
             _act(lambda: hub_client.delete_comment(comment["id"]), "Comment deleted")
 
 
+def read(kind: str, object_id: str) -> dict[str, Any] | None:
+    """The discussion on an object as the page opens, or None (said on the page) if it cannot
+    be read: for pages that mark anchored threads elsewhere, such as on a chart, before
+    :func:`show` draws the threads."""
+    try:
+        return hub_client.discussion(kind, object_id)
+    except hub_client.HubError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return None
+
+
 def show(
     kind: str,
     object_id: str,
     *,
     anchors: list[tuple[str, Anchor | None]] | None = None,
     title: str = "Discussion",
+    found: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """The threads on an object, refreshed every :data:`POLL_SECONDS` so that others'
-    comments appear while the page is open, and a box to start one. Returns the discussion as
-    the page opened (for pages that mark anchored threads elsewhere, such as on a chart), or
-    None if it cannot be read."""
-    try:
-        found = hub_client.discussion(kind, object_id)
-    except hub_client.HubError as exc:
-        st.error(str(exc), icon=":material/error:")
+    comments appear while the page is open, and a box to start one. ``found`` is the
+    discussion if the page already read it (:func:`read`). Returns the discussion as the page
+    opened, or None if it cannot be read."""
+    found = found or read(kind, object_id)
+    if found is None:
         return None
     st.session_state[_fetched(kind, object_id)] = found  # the threads below draw it, once
     _threads(kind, object_id, title)

@@ -22,6 +22,27 @@ from dashboard.ui import (
 BUCKETS = 300
 CHARTS_PER_ROW = 3
 
+
+def curve_with_threads(
+    series: list[dict[str, Any]], key: str, run: dict[str, Any], marked: list[dict[str, Any]]
+) -> Any:
+    """The run's curve of ``key``, with the step ranges that threads are about shaded."""
+    figure = curves_figure(series, key, {run["id"]: run["name"]}, height=260, show_legend=False)
+    for thread in marked:
+        if thread["anchor"]["metric"] == key:
+            low, high = thread["anchor"]["steps"]
+            figure.add_vrect(
+                x0=low,
+                x1=high,
+                fillcolor="#f2c94c",
+                opacity=0.25,
+                line_width=0,
+                annotation_text=f"💬 {len(thread['comments'])}",
+                annotation_position="top left",
+            )
+    return figure
+
+
 run_id = st.query_params.get("id")
 if not run_id:
     st.title("Run")
@@ -132,6 +153,35 @@ if run["metrics"]:
     latest = st.columns(min(len(run["metrics"]), 6))
     for column, metric in zip(latest, run["metrics"], strict=False):
         column.metric(metric["key"], number_text(metric["lastValue"]), border=True)
+
+st.subheader("Curves")
+keys = [m["key"] for m in run["metrics"]]
+if keys:
+    shown_keys = keys[: share.MAX_METRICS]
+    share.share_button(
+        {
+            "view": "METRIC_CHART",
+            "project": run["project"]["name"],
+            "runIds": [run["id"]],
+            "metrics": shown_keys,
+        },
+        f"{run['name']}: {', '.join(shown_keys[:3])}",
+    )
+series = load(hub_client.metric_series, [run["id"]], keys, BUCKETS) if keys else []
+if not keys:
+    st.info("This run has not logged any metrics yet.")
+# Threads about a step range of a curve are shaded on it, so the discussion is read first;
+# the curves come right after the headline numbers, drawn as soon as the page has them.
+discussed = discussion.read("RUN", run["id"])
+marked = [t for t in (discussed or {}).get("threads", []) if (t["anchor"] or {}).get("steps")]
+for start in range(0, len(keys), CHARTS_PER_ROW):
+    row = st.columns(CHARTS_PER_ROW)
+    for column, key in zip(row, keys[start : start + CHARTS_PER_ROW], strict=False):
+        column.plotly_chart(
+            curve_with_threads(series, key, run, marked),
+            config={"displaylogo": False},
+            key=f"run-curve:{key}",
+        )
 
 settings, labels_column, notes_column = st.columns([2, 1, 2])
 with settings:
@@ -253,28 +303,6 @@ with machine:
     with st.expander(f"Installed packages ({len(environment['packages'])})"):
         st.code("\n".join(environment["packages"]) or "none recorded", language="text")
 
-st.subheader("Curves")
-keys = [m["key"] for m in run["metrics"]]
-if keys:
-    shown_keys = keys[: share.MAX_METRICS]
-    share.share_button(
-        {
-            "view": "METRIC_CHART",
-            "project": run["project"]["name"],
-            "runIds": [run["id"]],
-            "metrics": shown_keys,
-        },
-        f"{run['name']}: {', '.join(shown_keys[:3])}",
-    )
-series = load(hub_client.metric_series, [run["id"]], keys, BUCKETS) if keys else []
-if not keys:
-    st.info("This run has not logged any metrics yet.")
-chart_slots = {}
-for start in range(0, len(keys), CHARTS_PER_ROW):
-    row = st.columns(CHARTS_PER_ROW)
-    for column, key in zip(row, keys[start : start + CHARTS_PER_ROW], strict=False):
-        chart_slots[key] = column.empty()
-
 # Comments can point at a step range of one curve; those ranges are shaded on the chart.
 anchors: list[tuple[str, dict[str, Any] | None]] = [("The whole run", None)]
 if keys:
@@ -293,23 +321,4 @@ if keys:
             {"metric": metric, "steps": list(chosen)},
         )
     )
-discussed = discussion.show("RUN", run["id"], anchors=anchors)
-
-names = {run["id"]: run["name"]}
-marked = [t for t in (discussed or {}).get("threads", []) if (t["anchor"] or {}).get("steps")]
-for key, slot in chart_slots.items():
-    figure = curves_figure(series, key, names, height=260, show_legend=False)
-    for thread in marked:
-        if thread["anchor"]["metric"] == key:
-            low, high = thread["anchor"]["steps"]
-            count = len(thread["comments"])
-            figure.add_vrect(
-                x0=low,
-                x1=high,
-                fillcolor="#f2c94c",
-                opacity=0.25,
-                line_width=0,
-                annotation_text=f"💬 {count}",
-                annotation_position="top left",
-            )
-    slot.plotly_chart(figure, config={"displaylogo": False}, key=f"run-curve:{key}")
+discussion.show("RUN", run["id"], anchors=anchors, found=discussed)
