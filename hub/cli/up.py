@@ -33,10 +33,11 @@ DASHBOARD_ENTRY = Path(__file__).resolve().parents[2] / "dashboard" / "serve.py"
 
 
 def streamlit_command(entry: Path, host: str, port: int) -> list[str]:
-    """How the dashboard is served: headless, without usage stats, and without watching its
-    source files (a served dashboard's code does not change under it, and Streamlit's watcher
-    walked every loaded module after each script run: about a third of the dashboard's CPU
-    while pages were opened)."""
+    """How the dashboard is served (by ``salon up``, and so by the tests and the bench):
+    headless, without usage stats or Streamlit's own menu entries (Deploy), and without
+    watching its source files (a served dashboard's code does not change under it, and
+    Streamlit's watcher walked every loaded module after each script run: about a quarter of
+    the dashboard's CPU while the Compare page was opened)."""
     return [
         sys.executable,
         "-m",
@@ -53,6 +54,8 @@ def streamlit_command(entry: Path, host: str, port: int) -> list[str]:
         "none",
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "minimal",
     ]
 
 
@@ -202,11 +205,7 @@ def up(
             }
             env.pop("SALON_TOKEN", None)  # people sign in; the dashboard acts as them
             dashboard_process = subprocess.Popen(
-                [
-                    *streamlit_command(DASHBOARD_ENTRY, settings.host, settings.dashboard_port),
-                    "--client.toolbarMode",
-                    "minimal",
-                ],
+                streamlit_command(DASHBOARD_ENTRY, settings.host, settings.dashboard_port),
                 env=env,
             )
         lines = [
