@@ -21,9 +21,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine, Hashable
 from typing import Any, TypeVar, cast
+
+from hub.store.touched import EVERYTHING, Catalog, Recording, Tables
 
 T = TypeVar("T")
 FlightKey = tuple[Hashable, int, asyncio.AbstractEventLoop]  # a read, its generation, its loop
@@ -76,27 +78,51 @@ class Kept:
     def __len__(self) -> int:
         return len(self._items)
 
+    def keys(self) -> set[Hashable]:
+        """The keys of the answers kept now."""
+        with self._lock:
+            return set(self._items)
+
 
 class Answers(Kept):
-    """Answers valid until the next change (see the module's docstring)."""
+    """Answers valid until a change to a table they were read from (see the module's
+    docstring)."""
 
     def __init__(self, capacity: int = 512) -> None:
         super().__init__(capacity)
         self.generation = 0  # how many changes committed; read it before reading the tables
+        self._recent: deque[tuple[int, Tables]] = deque(maxlen=256)  # changes, newest last
 
-    def changed(self) -> None:
-        """A change committed: every answer kept may be out of date."""
+    def get(self, key: Hashable) -> Any:
+        found = super().get(key)
+        return found if found is MISSING else found[0]
+
+    def changed(self, tables: Tables = EVERYTHING) -> None:
+        """A change to ``tables`` committed: every answer read from one of them may be out of
+        date."""
         with self._lock:
             self.generation += 1
-            self._items.clear()
-            self._weight = 0
+            self._recent.append((self.generation, tables))
+            if tables is EVERYTHING:
+                self._items.clear()
+                self._weight = 0
+                return
+            for key, ((_, read), weight) in list(self._items.items()):
+                if read is EVERYTHING or read & tables:
+                    del self._items[key]
+                    self._weight -= weight
 
-    def keep_read(self, key: Hashable, generation: int, answer: Any) -> None:
-        """Keep an answer read after ``generation`` was current, unless a change committed
-        since (the answer may then be from before or after it)."""
+    def keep_read(self, key: Hashable, generation: int, answer: Any, read: Tables) -> None:
+        """Keep an answer read from the tables ``read`` after ``generation`` was current,
+        unless a change to one of them committed since (the answer may then be from before or
+        after it)."""
         with self._lock:
-            if generation == self.generation:
-                self._put(key, answer, 1)
+            since = [tables for number, tables in self._recent if number > generation]
+            if len(since) < self.generation - generation:  # older than the changes remembered
+                return
+            if any(t is EVERYTHING or read is EVERYTHING or read & t for t in since):
+                return
+            self._put(key, (answer, read), 1)
 
 
 class KeptReads:
@@ -106,6 +132,7 @@ class KeptReads:
 
     def __init__(self, read: Callable[..., Coroutine[Any, Any, Any]]) -> None:
         self.answers = Answers()
+        self.catalog = Catalog()  # the database's tables, once it has been looked at
         self._read = read
         self._flights: dict[FlightKey, asyncio.Task[Any]] = {}  # reads under way
 
@@ -124,16 +151,24 @@ class KeptReads:
         flight_key = (key, generation, loop)
         flight = self._flights.get(flight_key)
         if flight is None:
-            flight = self._flights[flight_key] = loop.create_task(self._read(fn, *args))
+            reading = self._read(_recorded, self.catalog, fn, args)
+            flight = self._flights[flight_key] = loop.create_task(reading)
             flight.add_done_callback(functools.partial(self._landed, flight_key))
         # Shielded: one caller going away (its client hung up) does not cancel the others'.
-        return _fresh(cast(T, await asyncio.shield(flight)))
+        answer, _ = await asyncio.shield(flight)
+        return _fresh(cast(T, answer))
 
     def _landed(self, flight_key: FlightKey, flight: asyncio.Task[Any]) -> None:
         del self._flights[flight_key]
         if not flight.cancelled() and flight.exception() is None:
             key, generation, _ = flight_key
-            self.answers.keep_read(key, generation, flight.result())
+            self.answers.keep_read(key, generation, *flight.result())
+
+
+def _recorded(cursor: Any, catalog: Catalog, fn: Callable[..., T], args: Any) -> tuple[T, Tables]:
+    """``fn(cursor, *args)``'s answer and the tables it read."""
+    recording = Recording(cursor, catalog)
+    return fn(recording, *args), recording.read
 
 
 def _fresh(answer: T) -> T:

@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import duckdb
 import pyarrow as pa
@@ -45,6 +45,7 @@ from hub.store._rows import among
 from hub.store.answers import Answers, KeptReads
 from hub.store.backends import CATALOG, LAKE, Backend, Embedded, Shared, committed
 from hub.store.remote import S3Access, httpfs_extension
+from hub.store.touched import EVERYTHING, Catalog, Recording, Tables
 
 log = logging.getLogger("salon.store")
 P = ParamSpec("P")
@@ -141,6 +142,8 @@ class Database:
             self._head = self._load_head(self._connection)
             if self.backend.shared:
                 self._followed = self._passed_on = commits.last(self._connection)
+            if self._kept is not None:
+                self._kept.catalog = Catalog.of(self._connection)
         self._changed()
         return applied
 
@@ -213,6 +216,8 @@ class Database:
         tags = points.column("batch") if "batch" in points.column_names else None
         points = points.select(["series_id", "step", "ts", "value"])
         if not self._has_lake:
+            if isinstance(cursor, Recording):  # it cannot read what a relation inserts into
+                cursor = cursor.noting({"metrics"})
             cursor.from_arrow(points).insert_into("metrics")
             return
         unnamed = f"unnamed:{uuid.uuid4().hex}"
@@ -535,18 +540,22 @@ class Database:
     @contextmanager
     def _transaction(self, *, changes: bool = True) -> Iterator[Cursor]:
         """The calling thread's cursor in a transaction. Unless it ``changes`` nothing a kept
-        answer was read from, the answers kept are dropped as it ends (committed or not),
-        before the writer hears of it."""
-        try:
+        answer was read from, the answers kept that were read from the tables it changed are
+        dropped as it ends (committed or not), before the writer hears of it."""
+        if self._kept is None or not changes:
             with committed(self._cursor(), self.backend.begin) as cursor:
                 yield cursor
+            return
+        recording = Recording(self._cursor(), self._kept.catalog)
+        try:
+            with committed(recording.wrapped, self.backend.begin):
+                yield cast(Cursor, recording)
         finally:
-            if changes:
-                self._changed()
+            self._changed(recording.changed)
 
-    def _changed(self) -> None:
+    def _changed(self, tables: Tables = EVERYTHING) -> None:
         if self.answers is not None:
-            self.answers.changed()
+            self.answers.changed(tables)
 
     def close(self) -> None:
         """Finish pending work and release the file."""

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from hub.services.collaboration import comments
 from hub.services.lifecycle import trash
 from hub.services.policy.principal import SYSTEM
 from hub.services.tracking import metrics, runs
 from hub.store import Store, open_store
 from hub.store.answers import MISSING, Answers, Kept
 from hub.store.runs import _key_values
+from hub.store.touched import EVERYTHING
 from tests.store.helpers import log_points
 
 
@@ -87,6 +89,32 @@ def test_every_read_is_audited_even_when_answered_from_memory(tmp_path: Path) ->
         store.close()
 
 
+def test_a_comment_keeps_the_runs_page_and_a_new_setting_drops_it(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "salon.duckdb")
+    try:
+        run_id = new_run(store, "discussed")
+        answers = store.db.answers
+        assert answers is not None
+        page_names(store)
+        assert asyncio.run(store.runs.params_for([run_id])) == []
+        kept = answers.keys()
+        params = {key for key in kept if key[0] is _key_values}
+        assert params and kept - params
+        generation = answers.generation
+        asyncio.run(comments.add(store, SYSTEM, "run", run_id, "Loss is flat after step 3"))
+        # The comment committed (a change), and changed no table the runs page was read from.
+        assert answers.generation > generation
+        assert kept <= answers.keys()
+        assert page_names(store) == ["discussed"]
+        # A setting drops the answers read from the settings, and only those.
+        asyncio.run(runs.log_params(store, SYSTEM, run_id, {"lr": "0.1"}))
+        assert not params & answers.keys()
+        assert kept - params <= answers.keys()
+        assert [p.key for p in asyncio.run(store.runs.params_for([run_id]))] == ["lr"]
+    finally:
+        store.close()
+
+
 def test_hubs_sharing_a_database_keep_no_answers(store: Store, backend: str) -> None:
     kept = store.db.answers is not None
     assert kept == (backend == "duckdb"), "other hubs change a shared database underneath"
@@ -95,13 +123,44 @@ def test_hubs_sharing_a_database_keep_no_answers(store: Store, backend: str) -> 
 def test_an_answer_read_while_a_change_committed_is_not_kept() -> None:
     answers = Answers()
     generation = answers.generation
-    answers.changed()  # a write committed while the read was under way
-    answers.keep_read("key", generation, "maybe from before the change")
+    answers.changed()  # a write of unknown reach committed while the read was under way
+    answers.keep_read("key", generation, "maybe from before the change", frozenset({"runs"}))
     assert answers.get("key") is MISSING
-    answers.keep_read("key", answers.generation, "after")
+    answers.keep_read("key", answers.generation, "after", frozenset({"runs"}))
     assert answers.get("key") == "after"
     answers.changed()
     assert answers.get("key") is MISSING
+
+
+def test_a_change_drops_only_the_answers_read_from_the_tables_it_changed() -> None:
+    answers = Answers()
+    answers.keep_read("runs page", answers.generation, "page", frozenset({"runs", "params"}))
+    answers.keep_read("project", answers.generation, "project", frozenset({"projects"}))
+    answers.changed(frozenset({"comments", "audit_events"}))
+    assert (answers.get("runs page"), answers.get("project")) == ("page", "project")
+    answers.changed(frozenset({"params"}))
+    assert (answers.get("runs page"), answers.get("project")) == (MISSING, "project")
+
+    # A read racing a change is kept only if the change did not touch what it read.
+    generation = answers.generation
+    answers.changed(frozenset({"comments"}))
+    answers.keep_read("runs page", generation, "page again", frozenset({"runs", "params"}))
+    assert answers.get("runs page") == "page again"
+    generation = answers.generation
+    answers.changed(frozenset({"runs"}))
+    answers.keep_read("runs page", generation, "stale", frozenset({"runs", "params"}))
+    assert answers.get("runs page") is MISSING
+    # A read of unknown reach is dropped by any change, and kept after none.
+    answers.keep_read("anything", answers.generation, "all", EVERYTHING)
+    assert answers.get("anything") == "all"
+    answers.changed(frozenset({"comments"}))
+    assert answers.get("anything") is MISSING
+    # Older than the changes remembered: not kept.
+    generation = answers.generation
+    for _ in range(300):
+        answers.changed(frozenset({"comments"}))
+    answers.keep_read("late", generation, "read long ago", frozenset({"projects"}))
+    assert answers.get("late") is MISSING
 
 
 def test_kept_answers_are_bounded_by_weight_least_recently_used_first() -> None:
