@@ -231,6 +231,22 @@ def _mlflow_work(bench: Bench, experiment: str, run_ids: list[str]) -> tuple[Wor
 # -- The workload -----------------------------------------------------------------------------
 
 
+def _kept_reads(bench: Bench) -> dict[str, float]:
+    """The hub's count of frequent reads by how they were answered (its ``/metrics``)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    answer = httpx.get(
+        f"{bench.salon_url}/metrics", headers={"Authorization": f"Bearer {bench.token}"}
+    )
+    answer.raise_for_status()
+    return {
+        sample.labels["answered"]: sample.value
+        for family in text_string_to_metric_families(answer.text)
+        for sample in family.samples
+        if sample.name == "salon_kept_reads"
+    }
+
+
 def _quantiles(seconds: list[float]) -> str:
     if not seconds:
         return "none answered"
@@ -250,15 +266,20 @@ def load(bench: Bench) -> list[Result]:
     mlflow_read, mlflow_write = _mlflow_work(bench, experiment, mlflow_ids)
     results = []
     for readers, writers in TIERS:
+        before = _kept_reads(bench)
         with bench.probe(f"load_{readers}_{writers}") as measured:
             salon = _drive(readers, writers, salon_read, salon_write, seconds)
+        kept = {k: v - before.get(k, 0) for k, v in _kept_reads(bench).items()}
         theirs = _drive(readers, writers, mlflow_read, mlflow_write, seconds)
         tier = f"load {readers}+{writers}"
         detail = (
             f"{seconds:.0f} s each; read ms p50/p95/p99 Salon {_quantiles(salon.reads)}, "
             f"MLflow {_quantiles(theirs.reads)}; write ms Salon {_quantiles(salon.writes)}, "
             f"MLflow {_quantiles(theirs.writes)}; errors Salon {salon.errors}, MLflow "
-            f"{theirs.errors}" + (f" (Salon's first: {salon.first_error})" if salon.errors else "")
+            f"{theirs.errors}"
+            + (f" (Salon's first: {salon.first_error})" if salon.errors else "")
+            + "; Salon's frequent reads "
+            + ", ".join(f"{count:,.0f} {answered}" for answered, count in kept.items())
         )
         results.append(
             with_limit(

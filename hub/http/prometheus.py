@@ -1,5 +1,6 @@
 """``/metrics`` in Prometheus's text format (prometheus-client): requests by route and status
-with their latency, metric points ingested, the webhook outbox's depth and the database's size.
+with their latency, metric points ingested, the webhook outbox's depth, the database's size and
+how frequent reads were answered.
 
 Requests are counted by route template (``/api/v1/runs/{run_id}/metrics``), never by the path
 itself, so that ids do not blow up the number of series. Each app has its own registry (tests run
@@ -76,6 +77,13 @@ class HubMetrics:
             "Files in the object store (artifacts, dataset versions).",
             registry=self.registry,
         )
+        self.kept_reads = Gauge(
+            "salon_kept_reads",
+            "Frequent reads since the hub started, by how they were answered: kept (from "
+            "memory, no change since), joined (the same read under way) or read.",
+            ["answered"],
+            registry=self.registry,
+        )
 
 
 class RequestMetrics:
@@ -118,4 +126,6 @@ async def export(request: Request) -> Response:
     metrics.objects.set(state.object_files)
     metrics.stored_points.set(state.metric_points)
     metrics.digests.set(state.digests_due)
+    for answered, count in state.kept_reads.items():
+        metrics.kept_reads.labels(answered).set(count)
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -133,6 +133,8 @@ class KeptReads:
     def __init__(self, read: Callable[..., Coroutine[Any, Any, Any]]) -> None:
         self.answers = Answers()
         self.catalog = Catalog()  # the database's tables, once it has been looked at
+        # How kept reads were answered: from memory, by a read under way, by reading.
+        self.counts = {"kept": 0, "joined": 0, "read": 0}
         self._read = read
         self._flights: dict[FlightKey, asyncio.Task[Any]] = {}  # reads under way
 
@@ -146,14 +148,18 @@ class KeptReads:
         generation = self.answers.generation  # before reading: a change after it is seen
         found = self.answers.get(key)
         if found is not MISSING:
+            self.counts["kept"] += 1
             return _fresh(cast(T, found))
         loop = asyncio.get_running_loop()
         flight_key = (key, generation, loop)
         flight = self._flights.get(flight_key)
         if flight is None:
+            self.counts["read"] += 1
             reading = self._read(_recorded, self.catalog, fn, args)
             flight = self._flights[flight_key] = loop.create_task(reading)
             flight.add_done_callback(functools.partial(self._landed, flight_key))
+        else:
+            self.counts["joined"] += 1
         # Shielded: one caller going away (its client hung up) does not cancel the others'.
         answer, _ = await asyncio.shield(flight)
         return _fresh(cast(T, answer))

@@ -448,6 +448,12 @@ class Database:
             return await self.read(fn, *args)
         return await self._kept.read(fn, *args)
 
+    def kept_counts(self) -> dict[str, int]:
+        """How the reads that may be kept were answered so far: ``kept`` (from memory),
+        ``joined`` (by the same read under way) and ``read``; empty with hubs sharing the
+        database, which keep nothing."""
+        return {} if self._kept is None else dict(self._kept.counts)
+
     async def write(
         self, fn: Callable[Concatenate[Cursor, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:

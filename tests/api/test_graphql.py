@@ -328,6 +328,8 @@ def test_metrics_for_prometheus(api: InProcessHub) -> None:
     api.graphql('mutation { setDigestSettings(frequency: "daily") { __typename } }')
     api.http.get("/api/v1/reviews/some-review/samples/3/image?column=x", headers=api.auth)
     api.http.post("/graphql", json={"query": "{ version }"}, headers=api.auth)
+    for _ in range(2):  # the runs page twice, with no change between: the second from memory
+        api.graphql('{ runs(project: "p", first: 10) { __typename } }')
     answer = api.http.get("/metrics", headers=api.auth)
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
     samples = {
@@ -345,6 +347,9 @@ def test_metrics_for_prometheus(api: InProcessHub) -> None:
     assert samples[("salon_metric_points", ())] == 3
     assert samples[("salon_digests_due", ())] == 1, "a daily digest never sent is due"
     assert samples[("salon_database_bytes", ())] > 0
+    assert samples[("salon_kept_reads", (("answered", "read"),))] >= 1
+    assert samples[("salon_kept_reads", (("answered", "kept"),))] >= 1
+    assert ("salon_kept_reads", (("answered", "joined"),)) in samples
     assert api.http.get("/metrics").status_code == 401
     reader = person(api, "vera", None)  # type: ignore[arg-type]
     refused = api.http.get("/metrics", headers={"Authorization": f"Bearer {reader}"})

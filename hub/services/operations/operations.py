@@ -19,6 +19,7 @@ class State:
     object_files: int
     metric_points: int
     digests_due: int
+    kept_reads: dict[str, int]  # how reads that may be kept were answered (see Database)
 
 
 async def state(store: Store, principal: Principal) -> State:
@@ -28,7 +29,8 @@ async def state(store: Store, principal: Principal) -> State:
     pending = await store.webhooks.pending_count()
     size, files = await asyncio.to_thread(_sizes, store)
     due = await digests.due_count(store)
-    return State(pending, size, files, await store.metrics.count(), due)
+    points = await store.metrics.count()
+    return State(pending, size, files, points, due, store.db.kept_counts())
 
 
 def _sizes(store: Store) -> tuple[int, int]:
