@@ -180,8 +180,15 @@ def show(
         return None
     st.session_state[_fetched(kind, object_id)] = found  # the threads below draw it, once
     _threads(kind, object_id, title)
-    _composer(kind, object_id, f"new:{kind}:{object_id}", anchors or [])
+    _new_thread(kind, object_id, anchors or [])
     return found
+
+
+@st.fragment
+def _new_thread(kind: str, object_id: str, anchors: list[tuple[str, Anchor | None]]) -> None:
+    """The box to start a thread. A fragment: sending a comment reruns only this box before
+    the whole page is drawn again with the comment, instead of the page twice."""
+    _composer(kind, object_id, f"new:{kind}:{object_id}", anchors)
 
 
 def _fetched(kind: str, object_id: str) -> str:
