@@ -29,7 +29,7 @@ import numpy as np
 from bench.measure import percentile_ms
 from bench.report import Result
 from bench.workloads import Bench, mlflow_experiment, with_limit
-from dashboard.hub_client import operations
+from dashboard.operations import operations
 
 TIERS = ((10, 1), (50, 5), (200, 5))
 PROJECT = "bench-load"

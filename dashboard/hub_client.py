@@ -12,10 +12,7 @@ at the screen what to do; pages show it with ``st.error`` (see ``dashboard.ui.lo
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
-import re
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,14 +20,12 @@ import streamlit as st
 
 from dashboard import auth
 from dashboard.config import settings
+from dashboard.operations import operations
 from hub.client.errors import HubError as ClientError
 from hub.client.transport import Connection, HubUnreachable, shared_connection
 
-QUERIES_DIR = Path(__file__).parent / "queries"
 CACHE_SECONDS = 15
 TIMEOUT_SECONDS = 15.0
-
-_OPERATION = re.compile(r"^\s*(?:query|mutation|subscription)\s+(\w+)", re.MULTILINE)
 
 
 class HubError(ClientError):
@@ -50,19 +45,6 @@ class RunSearch:
     total_count: int
     problem: str | None = None
     problem_kind: str | None = None  # FilterError, ValidationError or NotFoundError
-
-
-@functools.cache
-def operations() -> dict[str, str]:
-    """Every named operation, mapped to the text of the file that defines it."""
-    found: dict[str, str] = {}
-    for path in sorted(QUERIES_DIR.glob("*.graphql")):
-        text = path.read_text(encoding="utf-8")
-        for name in _OPERATION.findall(text):
-            if name in found:
-                raise ValueError(f"operation {name} is defined twice (again in {path.name})")
-            found[name] = text
-    return found
 
 
 def hub_url() -> str:

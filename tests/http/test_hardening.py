@@ -9,7 +9,7 @@ import httpx
 import pytest
 from graphql import parse, validate
 
-from dashboard.hub_client import operations
+from dashboard.operations import operations
 from hub.api.schema import build_schema
 from hub.settings import Settings, SettingsError, load_settings
 from tests.conftest import LiveHub, start_hub
