@@ -143,7 +143,7 @@ class Database:
             if self.backend.shared:
                 self._followed = self._passed_on = commits.last(self._connection)
             if self._kept is not None:
-                self._kept.catalog = Catalog.of(self._connection)
+                self._kept.catalog = self._catalog(self._connection)
         self._changed()
         return applied
 
@@ -557,7 +557,17 @@ class Database:
             with committed(recording.wrapped, self.backend.begin):
                 yield cast(Cursor, recording)
         finally:
+            if recording.changed is EVERYTHING:  # tables may have been made: look again
+                self._kept.catalog = self._catalog(recording.wrapped)
             self._changed(recording.changed)
+
+    def _catalog(self, cursor: Cursor) -> Catalog:
+        """The tables there are now; none known (every read depends on everything) if the
+        database cannot say."""
+        try:
+            return Catalog.of(cursor)
+        except duckdb.Error:
+            return Catalog()
 
     def _changed(self, tables: Tables = EVERYTHING) -> None:
         if self.answers is not None:

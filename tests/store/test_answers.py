@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -222,5 +223,25 @@ def test_the_same_read_asked_while_under_way_is_read_once(tmp_path: Path) -> Non
         assert READS == ["page"]
         assert asyncio.run(store.db.read_kept(_counted_read, "page")) == "PAGE"
         assert READS == ["page"], "kept once read"
+    finally:
+        store.close()
+
+
+def _count_of_notes(cur: Any) -> int:
+    return int(cur.execute("SELECT count(*) FROM notes_made_later").fetchone()[0])
+
+
+def test_a_table_made_after_the_hub_started_is_watched_too(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "salon.duckdb")
+    try:
+        asyncio.run(
+            store.db.write(lambda cur: cur.execute("CREATE TABLE notes_made_later (n INT)"))
+        )
+        assert asyncio.run(store.db.read_kept(_count_of_notes)) == 0
+        assert asyncio.run(store.db.read_kept(_count_of_notes)) == 0  # from memory
+        asyncio.run(
+            store.db.write(lambda cur: cur.execute("INSERT INTO notes_made_later VALUES (1)"))
+        )
+        assert asyncio.run(store.db.read_kept(_count_of_notes)) == 1
     finally:
         store.close()
