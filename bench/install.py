@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TypedDict
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / ".work" / "install"
@@ -23,7 +24,15 @@ def _size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def measure(name: str, requirement: str) -> dict[str, object]:
+class Installed(TypedDict):
+    """One client's install: its distributions and their bytes on disk."""
+
+    name: str
+    distributions: int
+    bytes: int
+
+
+def measure(name: str, requirement: str) -> Installed:
     venv = WORK / name
     shutil.rmtree(venv, ignore_errors=True)
     subprocess.run([str(UV), "venv", "-q", "--python", sys.executable, str(venv)], check=True)
@@ -62,11 +71,11 @@ def main() -> None:
     salon = rows[0]
     print(f"{'client':<16} {'distributions':>13} {'size':>10}  size vs Salon")
     for row in rows:
-        ratio = int(row["bytes"]) / int(salon["bytes"])  # type: ignore[call-overload]
+        ratio = row["bytes"] / salon["bytes"]
         print(
             f"{row['name']:<16} {row['distributions']:>13} "
-            f"{int(row['bytes']) / 1e6:>8.0f} MB  {ratio:.2f}x"
-        )  # type: ignore[call-overload]
+            f"{row['bytes'] / 1e6:>8.0f} MB  {ratio:.2f}x"
+        )
     (WORK.parent / "install.json").write_text(json.dumps(rows, indent=2))
 
 
