@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
@@ -31,9 +30,7 @@ CALLBACK = "http://127.0.0.1:8501/oauth2callback"
 
 
 class Provider:
-    def __init__(
-        self, http: httpx.Client, client_secret: str, store: Store, data_dir: Path
-    ) -> None:
+    def __init__(self, http: TestClient, client_secret: str, store: Store, data_dir: Path) -> None:
         self.http = http
         self.client_secret = client_secret
         self.store = store
