@@ -227,7 +227,7 @@ def version_page(project: str, model: dict[str, Any], version: dict[str, Any]) -
         st.rerun()
     gate(version, version["policy"]["protected"])
     # Labels that do not change with a review, so the tab a reviewer is in stays open when the
-    # page is drawn again (the gate above says how many approvals there are).
+    # page is drawn again (the gate above says how many approvals are still missing).
     tabs = st.tabs(["Checks", "Reviews", "Inputs", "Model card", "Discussion"])
     with tabs[0]:
         checks(version)
