@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,14 @@ from hub.store.answers import MISSING, Answers, Kept
 from hub.store.runs import _key_values
 from hub.store.touched import EVERYTHING
 from tests.store.helpers import log_points
+
+
+@pytest.fixture
+def own_store(tmp_path: Path) -> Iterator[Store]:
+    """A hub's own DuckDB file: the only kind that keeps answers."""
+    store = open_store(tmp_path / "salon.duckdb")
+    yield store
+    store.close()
 
 
 def page_names(store: Store) -> list[str]:
@@ -72,48 +81,40 @@ def test_a_purged_runs_curve_is_not_answered_from_memory(store: Store) -> None:
     assert asyncio.run(store.metrics.series([run_id], ["loss"], 100)) == []
 
 
-def test_every_read_is_audited_even_when_answered_from_memory(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "salon.duckdb")
-    try:
-        new_run(store, "audited")
-        assert store.db.answers is not None
-        page_names(store)
-        generation, (seq, _) = store.db.answers.generation, store.audit.head
-        page_names(store)
-        # The read's own audit event is a commit, but no change: the answer stays kept ...
-        assert store.db.answers.generation == generation
-        # ... and the read answered from memory is in the chain all the same.
-        assert store.audit.head[0] == seq + 1
-        new_run(store, "changed")
-        assert store.db.answers.generation > generation
-    finally:
-        store.close()
+def test_every_read_is_audited_even_when_answered_from_memory(own_store: Store) -> None:
+    new_run(own_store, "audited")
+    assert own_store.db.answers is not None
+    page_names(own_store)
+    generation, (seq, _) = own_store.db.answers.generation, own_store.audit.head
+    page_names(own_store)
+    # The read's own audit event is a commit, but no change: the answer stays kept ...
+    assert own_store.db.answers.generation == generation
+    # ... and the read answered from memory is in the chain all the same.
+    assert own_store.audit.head[0] == seq + 1
+    new_run(own_store, "changed")
+    assert own_store.db.answers.generation > generation
 
 
-def test_a_comment_keeps_the_runs_page_and_a_new_setting_drops_it(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "salon.duckdb")
-    try:
-        run_id = new_run(store, "discussed")
-        answers = store.db.answers
-        assert answers is not None
-        page_names(store)
-        assert asyncio.run(store.runs.params_for([run_id])) == []
-        kept = answers.keys()
-        params = {key for key in kept if key[0] is _key_values}
-        assert params and kept - params
-        generation = answers.generation
-        asyncio.run(comments.add(store, SYSTEM, "run", run_id, "Loss is flat after step 3"))
-        # The comment committed (a change), and changed no table the runs page was read from.
-        assert answers.generation > generation
-        assert kept <= answers.keys()
-        assert page_names(store) == ["discussed"]
-        # A setting drops the answers read from the settings, and only those.
-        asyncio.run(runs.log_params(store, SYSTEM, run_id, {"lr": "0.1"}))
-        assert not params & answers.keys()
-        assert kept - params <= answers.keys()
-        assert [p.key for p in asyncio.run(store.runs.params_for([run_id]))] == ["lr"]
-    finally:
-        store.close()
+def test_a_comment_keeps_the_runs_page_and_a_new_setting_drops_it(own_store: Store) -> None:
+    run_id = new_run(own_store, "discussed")
+    answers = own_store.db.answers
+    assert answers is not None
+    page_names(own_store)
+    assert asyncio.run(own_store.runs.params_for([run_id])) == []
+    kept = answers.keys()
+    params = {key for key in kept if key[0] is _key_values}
+    assert params and kept - params
+    generation = answers.generation
+    asyncio.run(comments.add(own_store, SYSTEM, "run", run_id, "Loss is flat after step 3"))
+    # The comment committed (a change), and changed no table the runs page was read from.
+    assert answers.generation > generation
+    assert kept <= answers.keys()
+    assert page_names(own_store) == ["discussed"]
+    # A setting drops the answers read from the settings, and only those.
+    asyncio.run(runs.log_params(own_store, SYSTEM, run_id, {"lr": "0.1"}))
+    assert not params & answers.keys()
+    assert kept - params <= answers.keys()
+    assert [p.key for p in asyncio.run(own_store.runs.params_for([run_id]))] == ["lr"]
 
 
 def test_hubs_sharing_a_database_keep_no_answers(store: Store, backend: str) -> None:
@@ -175,25 +176,17 @@ def test_kept_answers_are_bounded_by_weight_least_recently_used_first() -> None:
     assert kept.get("huge") is MISSING and len(kept) == 2
 
 
-def test_a_read_that_closes_over_variables_cannot_be_kept(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "salon.duckdb")
-    try:
-        table = "params"
-        with pytest.raises(TypeError, match="closes over"):
-            asyncio.run(store.db.read_kept(lambda cur: _key_values(cur, table, ["x"])))
-    finally:
-        store.close()
+def test_a_read_that_closes_over_variables_cannot_be_kept(own_store: Store) -> None:
+    table = "params"
+    with pytest.raises(TypeError, match="closes over"):
+        asyncio.run(own_store.db.read_kept(lambda cur: _key_values(cur, table, ["x"])))
 
 
-def test_a_kept_list_given_to_a_caller_is_its_own(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "salon.duckdb")
-    try:
-        run_id = new_run(store, "lists")
-        asyncio.run(runs.log_params(store, SYSTEM, run_id, {"lr": "0.1"}))
-        asyncio.run(store.runs.params_for([run_id])).clear()
-        assert len(asyncio.run(store.runs.params_for([run_id]))) == 1
-    finally:
-        store.close()
+def test_a_kept_list_given_to_a_caller_is_its_own(own_store: Store) -> None:
+    run_id = new_run(own_store, "lists")
+    asyncio.run(runs.log_params(own_store, SYSTEM, run_id, {"lr": "0.1"}))
+    asyncio.run(own_store.runs.params_for([run_id])).clear()
+    assert len(asyncio.run(own_store.runs.params_for([run_id]))) == 1
 
 
 READS: list[str] = []
@@ -205,43 +198,35 @@ def _counted_read(cur: object, name: str) -> str:
     return name.upper()
 
 
-def test_the_same_read_asked_while_under_way_is_read_once(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "salon.duckdb")
+def test_the_same_read_asked_while_under_way_is_read_once(own_store: Store) -> None:
     READS.clear()
 
     async def many() -> list[str]:
-        first = asyncio.ensure_future(store.db.read_kept(_counted_read, "page"))
+        first = asyncio.ensure_future(own_store.db.read_kept(_counted_read, "page"))
         others = [
-            asyncio.ensure_future(store.db.read_kept(_counted_read, "page")) for _ in range(9)
+            asyncio.ensure_future(own_store.db.read_kept(_counted_read, "page")) for _ in range(9)
         ]
         await asyncio.sleep(0.05)
         first.cancel()  # the first caller's client hangs up: the others still get the answer
         return list(await asyncio.gather(*others))
 
-    try:
-        assert asyncio.run(many()) == ["PAGE"] * 9
-        assert READS == ["page"]
-        assert asyncio.run(store.db.read_kept(_counted_read, "page")) == "PAGE"
-        assert READS == ["page"], "kept once read"
-    finally:
-        store.close()
+    assert asyncio.run(many()) == ["PAGE"] * 9
+    assert READS == ["page"]
+    assert asyncio.run(own_store.db.read_kept(_counted_read, "page")) == "PAGE"
+    assert READS == ["page"], "kept once read"
 
 
 def _count_of_notes(cur: Any) -> int:
     return int(cur.execute("SELECT count(*) FROM notes_made_later").fetchone()[0])
 
 
-def test_a_table_made_after_the_hub_started_is_watched_too(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "salon.duckdb")
-    try:
-        asyncio.run(
-            store.db.write(lambda cur: cur.execute("CREATE TABLE notes_made_later (n INT)"))
-        )
-        assert asyncio.run(store.db.read_kept(_count_of_notes)) == 0
-        assert asyncio.run(store.db.read_kept(_count_of_notes)) == 0  # from memory
-        asyncio.run(
-            store.db.write(lambda cur: cur.execute("INSERT INTO notes_made_later VALUES (1)"))
-        )
-        assert asyncio.run(store.db.read_kept(_count_of_notes)) == 1
-    finally:
-        store.close()
+def test_a_table_made_after_the_hub_started_is_watched_too(own_store: Store) -> None:
+    asyncio.run(
+        own_store.db.write(lambda cur: cur.execute("CREATE TABLE notes_made_later (n INT)"))
+    )
+    assert asyncio.run(own_store.db.read_kept(_count_of_notes)) == 0
+    assert asyncio.run(own_store.db.read_kept(_count_of_notes)) == 0  # from memory
+    asyncio.run(
+        own_store.db.write(lambda cur: cur.execute("INSERT INTO notes_made_later VALUES (1)"))
+    )
+    assert asyncio.run(own_store.db.read_kept(_count_of_notes)) == 1
