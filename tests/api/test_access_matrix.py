@@ -939,6 +939,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             headers=hub.auth,
         )
         assert uploaded.status_code == 201, uploaded.text
+        # publishAnnotations needs annotations whichever worker runs it, annotateRows or not.
+        annotated = hub.http.post(
+            "/graphql",
+            json={
+                "query": 'mutation { annotateRows(project: "alpha", dataset: "readings", '
+                "version: 1, annotations: [{row: 1, vote: -1}]) { __typename } }"
+            },
+            headers=hub.auth,
+        )
+        assert annotated.json()["data"]["annotateRows"]["__typename"] == "Annotated", annotated.text
         callers: dict[str, tuple[str | None, set[str]]] = {"anonymous": (None, set())}
         for role in ROLE_LEVELS:
             user = _person(store, f"the-{role}")
