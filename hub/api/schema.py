@@ -35,6 +35,7 @@ from hub.api.discussions import (
     DiscussionQueries,
 )
 from hub.api.erasures import ErasureMutations, ErasureQueries
+from hub.api.execution import PlainFieldsExecution
 from hub.api.holds import HoldMutations, HoldQueries
 from hub.api.lineage import LineageMutations
 from hub.api.live import Subscription
@@ -194,6 +195,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         subscription=Subscription,
         extensions=extensions,
         scalar_overrides={FloatList: FLOAT_LIST},
+        execution_context_class=PlainFieldsExecution,
         config=StrawberryConfig(disable_field_suggestions=settings.production),
     )
 

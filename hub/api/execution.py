@@ -1,0 +1,202 @@
+"""GraphQL execution with a short way for plain fields.
+
+graphql-core completes every field the same way: a path, a resolve-info tuple, the resolver,
+then the value's completion, several calls deep. Most of Salon's answers are long lists of
+small objects (a runs page is 50 runs of params, tags and metric summaries) whose fields are
+attributes read as they are: Strawberry marks such a field's resolver as its default one
+(``_is_default``) and never looks at the info it is given. Profiled, that machinery was most
+of a runs page's time in the hub.
+
+``PlainFieldsExecution`` reads those fields directly:
+
+- an object whose selected fields are all plain leaves (no arguments, Strawberry's default
+  resolver, a scalar or enum type) is built as a dict in one loop;
+- a list of such objects is built in one comprehension;
+- any other field goes through graphql-core as before, and so does any object or list where
+  the short way meets something it does not expect (a null, a value its scalar refuses, an
+  attribute that raises): plain fields only read attributes, so reading them twice changes
+  nothing, and graphql-core then raises the error it always raised.
+
+Without middleware only: a schema extension that wraps every resolver sees every field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLID,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    GraphQLScalarType,
+    GraphQLString,
+    Undefined,
+    is_object_type,
+)
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.pyutils import AwaitableOrValue, Path
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+# Scalars that give a str back as it is.
+TEXT = (GraphQLString, GraphQLID)
+
+# (response name, the field's resolver, its leaf type, whether it may be null)
+PlainField = tuple[str, Any, GraphQLLeafType, bool]
+
+
+class NotPlain(Exception):
+    """The short way met a value it does not complete itself."""
+
+
+class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's execution context, with plain fields read without graphql-core's steps."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Keyed by the identity of a grouped field set, kept alive beside its plan (as
+        # graphql-core memoizes collected subfields) so that the id is not reused.
+        self._plans: dict[int, tuple[GroupedFieldSet, list[PlainField] | None]] = {}
+        self._fields: dict[int, tuple[FieldDetailsList, PlainField | None]] = {}
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
+        position_context: Any,
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        plan = self._plan(parent_type, grouped_field_set)
+        if plan is not None:
+            try:
+                return plain_object(plan, source_value)
+            except NotPlain:
+                pass
+        return super().execute_fields(
+            parent_type, source_value, path, grouped_field_set, position_context
+        )
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        kept = self._fields.get(id(field_details_list))
+        if kept is None:
+            name = field_details_list[0].node.name.value
+            kept = (field_details_list, self._plain_field(parent_type, name, field_details_list))
+            self._fields[id(field_details_list)] = kept
+        plain = kept[1]
+        if plain is not None and source is not None:
+            try:
+                return plain_value(plain, source)
+            except NotPlain:
+                pass
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
+
+    def complete_list_value(
+        self,
+        return_type: GraphQLList[GraphQLOutputType],
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> AwaitableOrValue[list[Any]]:
+        item_type = return_type.of_type
+        if isinstance(item_type, GraphQLNonNull):
+            item_type = item_type.of_type
+        if (
+            isinstance(result, list | tuple)
+            and is_object_type(item_type)
+            and item_type.is_type_of is None
+            and not any(details.node.directives for details in field_details_list)
+        ):
+            grouped_field_set, deferred, _ = self.collect_subfields(item_type, field_details_list)
+            plan = None if deferred else self._plan(item_type, grouped_field_set)
+            if plan is not None:
+                try:
+                    return [plain_object(plan, item) for item in result]
+                except NotPlain:
+                    pass
+        return super().complete_list_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def _plan(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> list[PlainField] | None:
+        """How to read every field of the set directly, or None if one is not plain."""
+        kept = self._plans.get(id(grouped_field_set))
+        if kept is not None:
+            return kept[1]
+        plan: list[PlainField] | None = []
+        for name, field_details_list in grouped_field_set.items():
+            plain = self._plain_field(parent_type, name, field_details_list)
+            if plain is None:
+                plan = None
+                break
+            plan.append(plain)  # type: ignore[union-attr]
+        self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
+        return plan
+
+    def _plain_field(
+        self, parent_type: GraphQLObjectType, name: str, field_details_list: FieldDetailsList
+    ) -> PlainField | None:
+        if self.middleware_manager is not None and self.middleware_manager.middlewares:
+            return None
+        node = field_details_list[0].node
+        field = self.schema.get_field(parent_type, node.name.value)
+        if field is None or field.args or node.arguments:
+            return None
+        if not getattr(field.resolve, "_is_default", False):
+            return None
+        kind = field.type
+        nullable = not isinstance(kind, GraphQLNonNull)
+        if isinstance(kind, GraphQLNonNull):
+            kind = kind.of_type
+        if not isinstance(kind, GraphQLScalarType | GraphQLEnumType):
+            return None
+        return (name, field.resolve, kind, nullable)
+
+
+def plain_object(plan: list[PlainField], source: Any) -> dict[str, Any]:
+    """The object's fields, read and coerced as graphql-core would; NotPlain otherwise."""
+    if source is None:
+        raise NotPlain
+    return {field[0]: plain_value(field, source) for field in plan}
+
+
+def plain_value(field: PlainField, source: Any) -> Any:
+    """One plain field of the source, coerced by its type; NotPlain where graphql-core would
+    raise or must decide (a null in a non-null field)."""
+    _, resolve, kind, nullable = field
+    try:
+        value = resolve(source, None)
+    except Exception as error:
+        raise NotPlain from error
+    if value is None:
+        if nullable:
+            return None
+        raise NotPlain
+    if type(value) is str and kind in TEXT:
+        return value  # what graphql-core's String and ID give back for a str
+    if isinstance(value, Exception):
+        raise NotPlain
+    try:
+        coerced = kind.coerce_output_value(value)
+    except Exception as error:
+        raise NotPlain from error
+    if coerced is None or coerced is Undefined:
+        raise NotPlain
+    return coerced
