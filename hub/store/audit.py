@@ -80,13 +80,30 @@ def load_head(cur: Cursor, postgres: str | None = None) -> Head:
     return Head() if row is None else Head(int(row[0]), str(row[1]))
 
 
-def append(cur: Cursor, head: Head, drafts: Sequence[AuditDraft], at: datetime) -> Head:
+class KeyMissing(Exception):
+    """An actor's address is to be sealed with a key that does not exist yet, and the caller
+    may not make one (see :func:`append`)."""
+
+
+def append(
+    cur: Cursor,
+    head: Head,
+    drafts: Sequence[AuditDraft],
+    at: datetime,
+    *,
+    make_keys: bool = True,
+) -> Head:
     """Insert ``drafts`` after ``head`` in the caller's transaction; returns the new head, which
-    the caller makes current only once the transaction has committed."""
+    the caller makes current only once the transaction has committed. Without ``make_keys``
+    (a caller that does not hold the write lock, under which keys are made) an actor with an
+    address but no key yet raises KeyMissing, and nothing is inserted."""
     seq, prev = head.seq, head.hash
     stamp = to_naive(at)
     assert stamp is not None
-    keys = keys_for(cur, (d.actor_id for d in drafts if d.address), create=True)
+    actors = {d.actor_id for d in drafts if d.address}
+    keys = keys_for(cur, actors, create=make_keys)
+    if len(keys) < len(actors):
+        raise KeyMissing(", ".join(sorted(actors - set(keys))))
     rows = []
     for draft in drafts:
         seq += 1

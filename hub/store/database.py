@@ -11,6 +11,12 @@ Every change goes through :meth:`Database.audited_write`, which appends its audi
 hash chain inside the same transaction: a committed change always has its events, a rolled
 back one never does, and a crash cannot leave one without the other.
 
+The chain itself has a lock of its own, held from the moment a transaction appends to it until
+that transaction has committed, so that events are committed in the order of their numbers. A
+change takes it only for its last step; the audit events of reads (which change nothing) take
+only it, in their own transaction, so a read never waits for a change's work, only for the
+append and commit of the change ahead of it (see :meth:`Database.record`).
+
 A hub that owns its file keeps the answers of frequent reads in memory (``read_kept``, see
 ``answers``) and drops them as each change commits.
 """
@@ -96,6 +102,9 @@ class Database:
         self._cursors: list[Cursor] = []
         self._cursors_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        # Held from an append to the audit chain until its transaction has committed; taken
+        # after the write lock by changes, alone by the events of reads (see record).
+        self._chain_lock = threading.Lock()
         self._follow_lock = threading.Lock()
         self._passed_lock = threading.Lock()
         self._head = audit.Head()
@@ -104,9 +113,11 @@ class Database:
         self._passed_on = 0  # the newest commit (its own or followed) given to the listeners
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="salon-db")
         # Writes (one at a time anyway, under the write lock) have threads of their own, so
-        # that a change never waits in line behind a busy hub's reads. Two: one may be
-        # writing the audit events of reads while the other waits for the lock with a change.
+        # that a change never waits in line behind a busy hub's reads: two, so that the next
+        # change is ready when the lock is let go. The audit events of reads have one more,
+        # so that they never wait in line behind changes.
         self._writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="salon-db-write")
+        self._grouper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="salon-db-group")
         # Audit events of reads waiting for the next group commit (see record).
         self._group_lock = threading.Lock()
         self._group: list[
@@ -138,7 +149,7 @@ class Database:
                 for sql_file in sorted(migrations.SHARED.glob("*.sql")):
                     self.backend.run_native(self._connection, sql_file.read_text())
             self.backend.settle_points(self._connection)
-        with self._write_lock:
+        with self._write_lock, self._chain_lock:
             self._head = self._load_head(self._connection)
             if self.backend.shared:
                 self._followed = self._passed_on = commits.last(self._connection)
@@ -149,7 +160,7 @@ class Database:
 
     def reload_head(self) -> None:
         """Read the audit chain's head again (after rows were copied in underneath)."""
-        with self._write_lock:
+        with self._write_lock, self._chain_lock:
             self._head = self.read_sync(self._load_head)
         self._changed()
 
@@ -334,11 +345,13 @@ class Database:
     ) -> T:
         """:meth:`audited_write_sync`; ``changes`` false when ``work`` changes nothing a kept
         answer was read from (the events of reads)."""
-        with self._write_lock:
+        with self._write_lock, contextlib.ExitStack() as chain:
             with self._answering(), self._transaction(changes=changes) as cursor:
-                at = now()  # once the turn is ours: the chain's times never go backwards
                 result = work(cursor)
                 chosen = events(result) if callable(events) else events
+                # Let go only once committed (or rolled back): the chain is committed in order.
+                chain.enter_context(self._chain_lock)
+                at = now()  # once the chain is ours: its times never go backwards
                 trail = [e for e in chosen if isinstance(e, AuditDraft)]
                 last = self._load_head(cursor) if self.backend.shared else self._head
                 head = audit.append(cursor, last, trail, at)
@@ -349,11 +362,35 @@ class Database:
                     seq = commits.record(cursor, self.hub_id, last.seq + 1, head.seq, entries, at)
             self._head = head  # only once committed
             self._mark_passed_on(seq)
-        if self.listeners and (trail or entries):
-            committed = Committed(tuple(trail), tuple(entries), seq, queued)
-            for listener in list(self.listeners):  # after commit, outside the lock
-                listener(committed)
+        self._tell(Committed(tuple(trail), tuple(entries), seq, queued))
         return result
+
+    def _append_reads(self, trail: list[AuditDraft]) -> None:
+        """Append the audit events of reads in a transaction of their own, under the chain's
+        lock but not the write lock: a change's work goes on meanwhile, and only its own
+        append and commit come before or after. Under the write lock after all when a caller
+        has no key yet (keys are made under it) or with hubs sharing the database (which take
+        turns for every transaction anyway)."""
+        if self.backend.shared:
+            self._audited(trail, _nothing, changes=False)
+            return
+        try:
+            with self._chain_lock:
+                # Begun under the chain's lock: every change appended before is committed, so
+                # this transaction sees the keys they made.
+                with self._answering(), committed(self._cursor()) as cursor:
+                    head = audit.append(cursor, self._head, trail, now(), make_keys=False)
+                self._head = head
+        except audit.KeyMissing:
+            self._audited(trail, _nothing, changes=False)
+            return
+        self._tell(Committed(tuple(trail), (), 0, False))
+
+    def _tell(self, committed: Committed) -> None:
+        """Give what a transaction committed to the listeners, outside every lock."""
+        if self.listeners and (committed.trail or committed.entries):
+            for listener in list(self.listeners):
+                listener(committed)
 
     async def audited_write(
         self,
@@ -403,7 +440,7 @@ class Database:
             lead = not self._group_writing
             self._group_writing = True
         if lead:  # the thread writes groups until none is waiting; this call need not wait
-            loop.run_in_executor(self._writer, self._write_groups)
+            loop.run_in_executor(self._grouper, self._write_groups)
         await done
 
     def _write_groups(self) -> None:
@@ -414,8 +451,7 @@ class Database:
                     self._group_writing = False
                     return
             try:
-                trail = [event for events, _, _ in group for event in events]
-                self._audited(trail, _nothing, changes=False)
+                self._append_reads([event for events, _, _ in group for event in events])
             except BaseException as exc:  # every caller in the group hears of it
                 failed: BaseException | None = exc
             else:
@@ -430,7 +466,7 @@ class Database:
         if self.backend.shared:  # other hubs append too
             head = self.read_sync(self._load_head)
             return head.seq, head.hash
-        with self._write_lock:
+        with self._chain_lock:
             return self._head.seq, self._head.hash
 
     async def read(
@@ -578,6 +614,7 @@ class Database:
         if self._closed:
             return
         self._closed = True
+        self._grouper.shutdown(wait=True)
         self._writer.shutdown(wait=True)
         self._executor.shutdown(wait=True)
         with self._cursors_lock:

@@ -24,8 +24,8 @@ def keys_for(
     cur: duckdb.DuckDBPyConnection, actors: Iterable[str], create: bool
 ) -> dict[str, bytes]:
     """The keys of these actors; with ``create``, missing ones are made (in the caller's
-    transaction, which holds the write lock: two writers never make two keys for one
-    actor)."""
+    transaction, which must hold the write lock: two writers never make two keys for one
+    actor, and a transaction begun under the lock sees every key made before it)."""
     wanted = sorted(set(actors))
     if not wanted:
         return {}

@@ -1,12 +1,16 @@
-"""The database's threads on a real DuckDB file: a change is never queued behind reads."""
+"""The database's threads and locks on a real DuckDB file: a change is never queued behind
+reads, and the audit events of reads are not queued behind a change's work."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from pathlib import Path
 
-from hub.services.policy.principal import SYSTEM
+from hub.domain.audit import AuditQuery
+from hub.services.policy import audit
+from hub.services.policy.principal import SYSTEM, Principal
 from hub.services.tracking import runs
 from hub.store import open_store
 
@@ -40,4 +44,80 @@ def test_a_change_does_not_wait_for_reads_that_fill_every_read_thread(tmp_path: 
         assert [(t.key, t.value) for t in tags] == [("stage", "not queued")]
     finally:
         RELEASE.set()
+        store.close()
+
+
+HELD = threading.Event()
+WORKING = threading.Event()
+
+
+def _held_change(cur: object) -> None:
+    WORKING.set()
+    HELD.wait(60)
+
+
+def _reader(user_id: str) -> Principal:
+    return dataclasses.replace(SYSTEM, user_id=user_id, address="192.0.2.7")
+
+
+def test_the_events_of_reads_do_not_wait_for_a_change_at_work(tmp_path: Path) -> None:
+    """A read's audit event is committed while a change holds the write lock doing its work;
+    the change's own event follows it in the chain, and the chain holds."""
+    store = open_store(tmp_path / "salon.duckdb")
+    HELD.clear()
+    WORKING.clear()
+    # The reader has used the hub before: their key exists (keys are made under the lock).
+    first = audit.event(_reader("u-reader"), "run.read", "run", "r0", rows=1)
+    asyncio.run(store.audit.record([first]))
+
+    async def scenario() -> tuple[bool, bool]:
+        change = audit.event(SYSTEM, "run.set_notes", "run", "r1")
+        writing = asyncio.ensure_future(store.db.audited_write([change], _held_change))
+        await asyncio.to_thread(WORKING.wait, 30)
+        read = audit.event(_reader("u-reader"), "run.read", "run", "r2", rows=1)
+        await asyncio.wait_for(store.audit.record([read]), 30)
+        change_waited = not writing.done()
+        HELD.set()
+        await asyncio.wait_for(writing, 30)
+        return change_waited, writing.done()
+
+    try:
+        change_waited, change_done = asyncio.run(scenario())
+        assert change_waited and change_done
+        found = asyncio.run(store.audit.search(AuditQuery(), limit=10))
+        order = [(e.action, e.object_id) for e in reversed(found)]
+        assert order == [("run.read", "r0"), ("run.read", "r2"), ("run.set_notes", "r1")]
+        assert {e.address for e in found if e.action == "run.read"} == {"192.0.2.7"}
+        assert asyncio.run(store.audit.verify()).ok
+    finally:
+        HELD.set()
+        store.close()
+
+
+def test_a_reader_without_a_key_yet_waits_for_the_write_lock(tmp_path: Path) -> None:
+    """A first read by someone with an address makes their key, which only happens under the
+    write lock: it waits for the change at work, then its address is sealed and readable."""
+    store = open_store(tmp_path / "salon.duckdb")
+    HELD.clear()
+    WORKING.clear()
+
+    async def scenario() -> bool:
+        change = audit.event(SYSTEM, "run.set_notes", "run", "r1")
+        writing = asyncio.ensure_future(store.db.audited_write([change], _held_change))
+        await asyncio.to_thread(WORKING.wait, 30)
+        read = audit.event(_reader("u-newcomer"), "run.read", "run", "r2", rows=1)
+        recording = asyncio.ensure_future(store.audit.record([read]))
+        await asyncio.sleep(0.3)
+        waited = not recording.done()
+        HELD.set()
+        await asyncio.wait_for(asyncio.gather(writing, recording), 30)
+        return waited
+
+    try:
+        assert asyncio.run(scenario()), "the newcomer's event went in without the write lock"
+        found = asyncio.run(store.audit.search(AuditQuery(actor_id="u-newcomer"), limit=5))
+        assert [(e.action, e.address) for e in found] == [("run.read", "192.0.2.7")]
+        assert asyncio.run(store.audit.verify()).ok
+    finally:
+        HELD.set()
         store.close()
