@@ -7,6 +7,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionNode
 from strawberry.dataloader import DataLoader
 
 from hub.auth.keys import KeyRing
@@ -132,13 +133,27 @@ def reading_as(base: Context, principal: Principal) -> Context:
 
 
 def selected(info: Info, names: frozenset[str]) -> frozenset[str]:
-    """Which of ``names`` the current field's selection asks for (fragments included): what a
-    resolver must work out, and what it may skip."""
+    """Which of ``names`` the current field's selection asks for, at any depth and through
+    fragments: what a resolver must work out, and what it may skip.
+
+    Read from the query's syntax tree (graphql-core's resolve info, which Strawberry keeps as
+    ``_raw_info``): Strawberry's ``selected_fields`` builds a typed copy of the whole
+    selection, arguments included, on every call, which profiled at 3 % of a busy hub."""
+    raw = info._raw_info
     found: set[str] = set()
-    stack: list[Any] = list(info.selected_fields)
+    stack: list[SelectionNode] = list(raw.field_nodes)  # the field itself counts too
+    spread: set[str] = set()
     while stack:
         node = stack.pop()
-        if getattr(node, "name", None) in names:
-            found.add(node.name)
-        stack.extend(getattr(node, "selections", None) or [])
+        if isinstance(node, FragmentSpreadNode):
+            name = node.name.value
+            fragment = raw.fragments.get(name)
+            if fragment is not None and name not in spread:
+                spread.add(name)
+                stack.extend(fragment.selection_set.selections)
+            continue
+        if isinstance(node, FieldNode) and node.name.value in names:
+            found.add(node.name.value)
+        if isinstance(node, FieldNode | InlineFragmentNode) and node.selection_set is not None:
+            stack.extend(node.selection_set.selections)
     return frozenset(found)
