@@ -18,6 +18,11 @@ of a runs page's time in the hub.
   nothing, and graphql-core then raises the error it always raised.
 
 Without middleware only: a schema extension that wraps every resolver sees every field.
+
+``lean_resolvers`` shortens the other common case, a method of the type that takes nothing but
+``self`` (``RunType.params``): Strawberry calls it through its own steps (an ``Info``, its
+arguments converted, its field extensions chained) even when there is nothing to do; the lean
+resolver calls the method with the source, and graphql-core does the rest as before.
 """
 
 from __future__ import annotations
@@ -40,7 +45,9 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path
+from strawberry import Schema
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.fields.resolver import StrawberryResolver
 
 # Scalars that give a str back as it is.
 TEXT = (GraphQLString, GraphQLID)
@@ -200,3 +207,37 @@ def plain_value(field: PlainField, source: Any) -> Any:
     if coerced is None or coerced is Undefined:
         raise NotPlain
     return coerced
+
+
+def lean_resolvers(schema: Schema) -> int:
+    """Give every field whose resolver is a method taking only ``self`` (no arguments, no
+    info, no field extensions such as permissions, not async) a resolver that calls it
+    directly; how many fields. Nothing changes where the schema converts exceptions to
+    results (Strawberry's exception handlers run inside its own resolver)."""
+    if schema.exception_handlers:
+        return 0
+    count = 0
+    for kind in schema._schema.type_map.values():
+        if not isinstance(kind, GraphQLObjectType) or kind.name.startswith("__"):
+            continue
+        for field in kind.fields.values():
+            definition = (field.extensions or {}).get("strawberry-definition")
+            resolver = getattr(definition, "base_resolver", None)
+            if definition is None or resolver is None or field.args:
+                continue
+            if definition.extensions or definition.arguments:
+                continue
+            if resolver.is_async or len(resolver.signature.parameters) != 1:
+                continue
+            if resolver.self_parameter is None or definition.is_subscription:
+                continue
+            field.resolve = _lean(resolver)
+            count += 1
+    return count
+
+
+def _lean(resolver: StrawberryResolver[Any]) -> Any:
+    def resolve(source: Any, info: Any) -> Any:
+        return resolver(source)
+
+    return resolve

@@ -35,7 +35,7 @@ from hub.api.discussions import (
     DiscussionQueries,
 )
 from hub.api.erasures import ErasureMutations, ErasureQueries
-from hub.api.execution import PlainFieldsExecution
+from hub.api.execution import PlainFieldsExecution, lean_resolvers
 from hub.api.holds import HoldMutations, HoldQueries
 from hub.api.lineage import LineageMutations
 from hub.api.live import Subscription
@@ -189,7 +189,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if settings.production:
         extensions.append(DisableIntrospection())
-    return SalonSchema(
+    schema = SalonSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -198,6 +198,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         execution_context_class=PlainFieldsExecution,
         config=StrawberryConfig(disable_field_suggestions=settings.production),
     )
+    lean_resolvers(schema)
+    return schema
 
 
 def sdl() -> str:

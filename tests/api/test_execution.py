@@ -1,6 +1,7 @@
-"""The short way for plain fields answers exactly what graphql-core's own execution answers:
-the same data, the same errors at the same paths, for documents that take it and documents
-that must leave it (nulls, refused values, raising attributes, directives, aliases)."""
+"""The short ways answer exactly what graphql-core's and Strawberry's own execution answer: the
+same data, the same errors at the same paths, for documents that take them and documents that
+must leave them (nulls, refused values, raising attributes, directives, aliases, permissions,
+resolvers that ask for more than ``self``)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from typing import Any
 
 import pytest
 import strawberry
+from strawberry.permission import BasePermission
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from hub.api.execution import PlainFieldsExecution
+from hub.api.execution import PlainFieldsExecution, lean_resolvers
 
 
 @strawberry.enum
@@ -176,3 +178,89 @@ def test_the_hub_schema_executes_with_the_short_way() -> None:
     from hub.api.schema import build_schema
 
     assert build_schema().execution_context_class is PlainFieldsExecution
+
+
+class Refused(BasePermission):
+    message = "not for you"
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return False
+
+
+@strawberry.type
+class Holder:
+    title: str
+
+    @strawberry.field
+    def upper(self) -> str:
+        return self.title.upper()
+
+    @strawberry.field
+    def pairs(self) -> list[Pair]:
+        return [make_pair(index, "plain") for index in range(2)]
+
+    @strawberry.field
+    def broken(self) -> str:
+        raise ValueError("cannot work it out")
+
+    @strawberry.field
+    def nothing(self) -> str:
+        return None  # type: ignore[return-value]
+
+    @strawberry.field(permission_classes=[Refused])  # type: ignore[untyped-decorator]
+    def guarded(self) -> str:
+        return "secret"
+
+    @strawberry.field
+    def named(self, info: strawberry.Info) -> str:
+        return info.field_name
+
+
+@strawberry.type
+class HolderQuery:
+    @strawberry.field
+    def holders(self) -> list[Holder]:
+        return [Holder(title="a"), Holder(title="b")]
+
+
+HOLDER_DOCUMENTS = {
+    "methods taking only self": "{ holders { title upper pairs { key count } } }",
+    "a method that raises": "{ holders { title broken } }",
+    "a method that returns null for a non-null field": "{ holders { nothing } }",
+    "a field with a permission": "{ holders { guarded } }",
+    "a method that asks for info": "{ holders { named } }",
+}
+
+
+def holder_schema(lean: bool) -> strawberry.Schema:
+    schema = strawberry.Schema(query=HolderQuery, execution_context_class=PlainFieldsExecution)
+    if lean:
+        assert lean_resolvers(schema) == 5  # holders, upper, pairs, broken, nothing
+    return schema
+
+
+@pytest.mark.parametrize("document", HOLDER_DOCUMENTS.values(), ids=HOLDER_DOCUMENTS.keys())
+def test_lean_resolvers_answer_what_strawberry_s_own_answer(document: str) -> None:
+    def answer(lean: bool) -> tuple[Any, list[tuple[str, Any]]]:
+        result = asyncio.run(holder_schema(lean).execute(document))
+        return result.data, sorted((e.message, e.path) for e in result.errors or [])
+
+    expected = answer(lean=False)
+    assert answer(lean=True) == expected
+    erring = ("broken", "nothing", "guarded")
+    assert bool(expected[1]) == any(name in document for name in erring)
+
+
+@strawberry.type
+class Oops:
+    message: str
+
+
+class OopsHandler(strawberry.ExceptionHandler[ValueError, Oops]):
+    def handle(self, exception: ValueError, *, field: Any, info: Any) -> Oops:
+        return Oops(message=str(exception))
+
+
+def test_a_schema_that_turns_exceptions_into_results_keeps_strawberry_s_resolvers() -> None:
+    schema = strawberry.Schema(query=HolderQuery, exception_handlers=[OopsHandler()])
+    assert lean_resolvers(schema) == 0
