@@ -13,7 +13,7 @@ from hub.domain.tracking import MetricSeries, MetricSummary
 from hub.services.tracking import metrics
 
 
-def _finite_or_none(values: list[float]) -> list[float | None]:
+def _finite_or_none(values: Sequence[float]) -> Sequence[float | None]:
     """JSON has no NaN or infinity; they travel as null. Most columns have neither: checked
     first in one pass of C (a series answer is thousands of numbers)."""
     if all(map(math.isfinite, values)):
