@@ -50,6 +50,7 @@ from hub.store import activity, audit, commits, migrations
 from hub.store._rows import among
 from hub.store.answers import Answers, KeptReads
 from hub.store.backends import CATALOG, LAKE, Backend, Embedded, Shared, committed
+from hub.store.group_commit import GroupCommit
 from hub.store.remote import S3Access, httpfs_extension
 from hub.store.touched import EVERYTHING, Catalog, Recording, Tables
 
@@ -114,16 +115,10 @@ class Database:
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="salon-db")
         # Writes (one at a time anyway, under the write lock) have threads of their own, so
         # that a change never waits in line behind a busy hub's reads: two, so that the next
-        # change is ready when the lock is let go. The audit events of reads have one more,
-        # so that they never wait in line behind changes.
+        # change is ready when the lock is let go.
         self._writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="salon-db-write")
-        self._grouper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="salon-db-group")
-        # Audit events of reads waiting for the next group commit (see record).
-        self._group_lock = threading.Lock()
-        self._group: list[
-            tuple[list[AuditDraft], asyncio.AbstractEventLoop, asyncio.Future[None]]
-        ] = []
-        self._group_writing = False
+        # The audit events of reads, in group commits on a thread of their own (see record).
+        self._reads_audited = GroupCommit(self._append_reads, "salon-db-group")
         self._closed = False
         # Answers of frequent reads, kept until the next change (see read_kept); not with
         # other hubs sharing the database, which change it underneath.
@@ -429,36 +424,11 @@ class Database:
 
     async def record(self, events: Sequence[AuditDraft]) -> None:
         """Append audit events that accompany no change: reads, denials, errors. They are
-        written in groups: calls that arrive while a group is being committed form the next
-        one, written in one transaction, and each call returns once its own group has
-        committed. Many concurrent reads cost one write turn, not one each, and nothing
-        returns before its event is in the chain."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-        with self._group_lock:
-            self._group.append((list(events), loop, done))
-            lead = not self._group_writing
-            self._group_writing = True
-        if lead:  # the thread writes groups until none is waiting; this call need not wait
-            loop.run_in_executor(self._grouper, self._write_groups)
-        await done
-
-    def _write_groups(self) -> None:
-        while True:
-            with self._group_lock:
-                group, self._group = self._group, []
-                if not group:
-                    self._group_writing = False
-                    return
-            try:
-                self._append_reads([event for events, _, _ in group for event in events])
-            except BaseException as exc:  # every caller in the group hears of it
-                failed: BaseException | None = exc
-            else:
-                failed = None
-            for _, loop, done in group:
-                with contextlib.suppress(RuntimeError):  # its loop has closed: nobody waits
-                    loop.call_soon_threadsafe(_settle, done, failed)
+        written in groups (``group_commit``): calls that arrive while a group is being
+        committed form the next one, written in one transaction, and each call returns once
+        its own group has committed. Many concurrent reads cost one write turn, not one each,
+        and nothing returns before its event is in the chain."""
+        await self._reads_audited.add(events)
 
     @property
     def audit_head(self) -> tuple[int, str]:
@@ -614,22 +584,13 @@ class Database:
         if self._closed:
             return
         self._closed = True
-        self._grouper.shutdown(wait=True)
+        self._reads_audited.close()
         self._writer.shutdown(wait=True)
         self._executor.shutdown(wait=True)
         with self._cursors_lock:
             for cursor in self._cursors:
                 cursor.close()
         self._connection.close()
-
-
-def _settle(done: asyncio.Future[None], failed: BaseException | None) -> None:
-    if done.cancelled():  # its request went away meanwhile
-        return
-    if failed is None:
-        done.set_result(None)
-    else:
-        done.set_exception(failed)
 
 
 def _nothing(cursor: Cursor) -> None:
