@@ -7,15 +7,22 @@ attributes read as they are: Strawberry marks such a field's resolver as its def
 (``_is_default``) and never looks at the info it is given. Profiled, that machinery was most
 of a runs page's time in the hub.
 
-``PlainFieldsExecution`` reads those fields directly:
+``PlainFieldsExecution`` reads those fields directly. A plain field has no arguments, no
+directives, and a resolver that needs no info: Strawberry's default one, or a lean one (below).
+It is
 
-- an object whose selected fields are all plain leaves (no arguments, Strawberry's default
-  resolver, a scalar or enum type) is built as a dict in one loop;
-- a list of such objects is built in one comprehension;
-- any other field goes through graphql-core as before, and so does any object or list where
-  the short way meets something it does not expect (a null, a value its scalar refuses, an
-  attribute that raises): plain fields only read attributes, so reading them twice changes
-  nothing, and graphql-core then raises the error it always raised.
+- a leaf: a scalar or an enum, coerced as graphql-core coerces it;
+- ``__typename``;
+- an object, or a list of objects, none with a type check of its own and every selected field
+  of which is plain in turn (a run with its params, tags and metric summaries).
+
+An object whose selected fields are all plain is built as a dict in one loop, a list of them in
+one comprehension. Any other field goes through graphql-core as before, and so does any object
+or list where the short way meets something it does not expect (a null, a value its scalar
+refuses, a resolver that raises): that object is then completed again by graphql-core, which
+raises the error it always raised. Default resolvers only read attributes, so reading them twice
+changes nothing; a lean method is called again, which is why only methods that compute their
+answer from ``self`` should take nothing but ``self``.
 
 Without middleware only: a schema extension that wraps every resolver sees every field.
 
@@ -27,12 +34,14 @@ resolver calls the method with the source, and graphql-core does the rest as bef
 
 from __future__ import annotations
 
-from typing import Any
+import operator
+from collections.abc import Callable
+from typing import Any, cast
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLField,
     GraphQLID,
-    GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -52,8 +61,10 @@ from strawberry.types.fields.resolver import StrawberryResolver
 # Scalars that give a str back as it is.
 TEXT = (GraphQLString, GraphQLID)
 
-# (response name, the field's resolver, its leaf type, whether it may be null)
-PlainField = tuple[str, Any, GraphQLLeafType, bool]
+# (response name, the field's resolver, what it is read as, whether it may be null, how to read
+# it): what it is read as is a leaf type, the plan of an object or of a list's items, or the
+# type's name for __typename; how to read it is one of the readers below.
+PlainField = tuple[str, Any, Any, bool, Callable[..., Any]]
 
 
 class NotPlain(Exception):
@@ -104,7 +115,7 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         plain = kept[1]
         if plain is not None and source is not None:
             try:
-                return plain_value(plain, source)
+                return plain[4](plain, source)
             except NotPlain:
                 pass
         return super().execute_field(
@@ -163,33 +174,72 @@ class PlainFieldsExecution(StrawberryGraphQLCoreExecutionContext):
         if self.middleware_manager is not None and self.middleware_manager.middlewares:
             return None
         node = field_details_list[0].node
+        if node.name.value == "__typename":
+            return (name, None, parent_type.name, False, typename)
         field = self.schema.get_field(parent_type, node.name.value)
         if field is None or field.args or node.arguments:
             return None
-        if not getattr(field.resolve, "_is_default", False):
+        read_from = reader(field)
+        if read_from is None:
             return None
         kind = field.type
         nullable = not isinstance(kind, GraphQLNonNull)
         if isinstance(kind, GraphQLNonNull):
             kind = kind.of_type
-        if not isinstance(kind, GraphQLScalarType | GraphQLEnumType):
+        if isinstance(kind, GraphQLScalarType | GraphQLEnumType):
+            return (name, read_from, kind, nullable, plain_value)
+        if any(details.node.directives for details in field_details_list):
             return None
-        return (name, field.resolve, kind, nullable)
+        read: Callable[..., Any] = plain_nested_object
+        if isinstance(kind, GraphQLList):
+            kind, read = kind.of_type, plain_nested_list
+            if isinstance(kind, GraphQLNonNull):
+                kind = kind.of_type
+        if not is_object_type(kind) or kind.is_type_of is not None:
+            return None
+        grouped_field_set, deferred, _ = self.collect_subfields(kind, field_details_list)
+        plan = None if deferred else self._plan(kind, grouped_field_set)
+        if plan is None:
+            return None
+        return (name, read_from, plan, nullable, read)
+
+
+def reader(field: GraphQLField) -> Callable[[Any], Any] | None:
+    """How to read a field from its source without an info: the attribute itself where
+    Strawberry's default resolver would read it with ``getattr``, the method where a lean
+    resolver would call it; None if the field's resolver needs more."""
+    lean = getattr(field.resolve, LEAN, None)
+    if lean is not None:
+        return cast(Callable[[Any], Any], lean)
+    if not getattr(field.resolve, "_is_default", False):
+        return None
+    definition = (field.extensions or {}).get("strawberry-definition")
+    if definition is not None and definition.default_resolver is getattr:
+        return operator.attrgetter(definition.python_name)
+    return cast(Callable[[Any], Any], field.resolve)  # it takes the source alone too
 
 
 def plain_object(plan: list[PlainField], source: Any) -> dict[str, Any]:
-    """The object's fields, read and coerced as graphql-core would; NotPlain otherwise."""
+    """The object's fields, read and completed as graphql-core would; NotPlain otherwise."""
     if source is None:
         raise NotPlain
-    return {field[0]: plain_value(field, source) for field in plan}
+    return {field[0]: field[4](field, source) for field in plan}
+
+
+def resolved(field: PlainField, source: Any) -> Any:
+    """What the field's resolver gives for the source; NotPlain if it raises."""
+    try:
+        return field[1](source)
+    except Exception as error:
+        raise NotPlain from error
 
 
 def plain_value(field: PlainField, source: Any) -> Any:
-    """One plain field of the source, coerced by its type; NotPlain where graphql-core would
+    """One leaf field of the source, coerced by its type; NotPlain where graphql-core would
     raise or must decide (a null in a non-null field)."""
-    _, resolve, kind, nullable = field
+    _, resolve, kind, nullable, _ = field
     try:
-        value = resolve(source, None)
+        value = resolve(source)
     except Exception as error:
         raise NotPlain from error
     if value is None:
@@ -207,6 +257,30 @@ def plain_value(field: PlainField, source: Any) -> Any:
     if coerced is None or coerced is Undefined:
         raise NotPlain
     return coerced
+
+
+def typename(field: PlainField, source: Any) -> str:
+    return str(field[2])
+
+
+def plain_nested_object(field: PlainField, source: Any) -> dict[str, Any] | None:
+    """An object field whose selected fields are all plain."""
+    value = resolved(field, source)
+    if value is None and field[3]:
+        return None
+    return plain_object(field[2], value)
+
+
+def plain_nested_list(field: PlainField, source: Any) -> list[dict[str, Any]] | None:
+    """A list of objects whose selected fields are all plain: a null item (even where the list
+    allows one) is left to graphql-core."""
+    value = resolved(field, source)
+    if value is None and field[3]:
+        return None
+    if not isinstance(value, list | tuple):
+        raise NotPlain
+    plan = field[2]
+    return [plain_object(plan, item) for item in value]
 
 
 def lean_resolvers(schema: Schema) -> int:
@@ -236,8 +310,13 @@ def lean_resolvers(schema: Schema) -> int:
     return count
 
 
+# Where a lean resolver keeps its method, which the short way calls with the source alone.
+LEAN = "_salon_lean"
+
+
 def _lean(resolver: StrawberryResolver[Any]) -> Any:
     def resolve(source: Any, info: Any) -> Any:
         return resolver(source)
 
+    setattr(resolve, LEAN, resolver.wrapped_func)
     return resolve

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import strawberry
@@ -52,6 +52,9 @@ class Item:
     score: float | None
     pairs: list[Pair]
     maybe_pairs: list[Pair | None]
+    first: Pair
+    best: Pair | None
+    more: list[Pair] | None
 
     @strawberry.field
     def shout(self, times: int = 1) -> str:
@@ -105,9 +108,18 @@ def make_item(index: int, case: str) -> Item:
         score=None if index == 1 else index * 1.5,
         pairs=pairs,
         maybe_pairs=[None, *pairs],
+        first=pairs[0],
+        best=None if index == 1 else pairs[-1],
+        more=None if index == 2 else pairs[1:],
     )
     if case == "bad-enum" and index == 2:
         item.colour = "green"  # type: ignore[assignment]
+    if case == "missing-object" and index == 1:
+        item.first = None  # type: ignore[assignment]
+    if case == "generator" and index == 0:
+        item.pairs = (pair for pair in pairs)  # type: ignore[assignment]
+    if case == "text-as-list" and index == 0:
+        item.pairs = "not a list"  # type: ignore[assignment]
     return item
 
 
@@ -138,6 +150,15 @@ DOCUMENTS = {
     "nested null in a non-null field": (
         '{ items(case: "null-in-non-null") { title pairs { key } } }'
     ),
+    "objects, nullable and not, and a nullable list": (
+        "{ items { first { key } best { key count } more { value } } }"
+    ),
+    "a null object in a non-null field": '{ items(case: "missing-object") { id first { key } } }',
+    "a list given as a generator": '{ items(case: "generator") { pairs { key } } }',
+    "text where a list is due": '{ items(case: "text-as-list") { pairs { key } } }',
+    "a raising attribute two levels down": (
+        '{ items(case: "raising-attribute") { id best { key } } }'
+    ),
 }
 ERRING = {
     "a null in a non-null field",
@@ -148,6 +169,9 @@ ERRING = {
     "an attribute that raises",
     "a value the enum refuses",
     "nested null in a non-null field",
+    "a null object in a non-null field",
+    "text where a list is due",
+    "a raising attribute two levels down",
 }
 
 
@@ -172,6 +196,23 @@ def test_the_cases_reach_the_errors_they_are_named_for() -> None:
         erring = name in ERRING
         assert bool(answer["errors"]) == erring, name
         assert answer["data"] is not None or erring, name
+
+
+class CountedCompletion(PlainFieldsExecution):
+    completed: ClassVar[set[tuple[str | int, ...]]] = set()  # the paths graphql-core completed
+
+    def complete_value(self, *args: Any, **kwargs: Any) -> Any:
+        CountedCompletion.completed.add(tuple(args[3].as_list()))
+        return super().complete_value(*args, **kwargs)
+
+
+def test_objects_of_plain_fields_skip_graphql_core_s_completion() -> None:
+    """The short way is taken, not only harmless: graphql-core completes the top field's list
+    and nothing under it (every item, its pairs and its objects are built directly)."""
+    document = DOCUMENTS["objects, nullable and not, and a nullable list"]
+    CountedCompletion.completed = set()
+    assert run(document, CountedCompletion) == run(document, StrawberryGraphQLCoreExecutionContext)
+    assert CountedCompletion.completed == {("items",)}
 
 
 def test_the_hub_schema_executes_with_the_short_way() -> None:
@@ -226,6 +267,7 @@ class HolderQuery:
 HOLDER_DOCUMENTS = {
     "methods taking only self": "{ holders { title upper pairs { key count } } }",
     "a method that raises": "{ holders { title broken } }",
+    "a method that raises beside a list": "{ holders { pairs { key } broken } }",
     "a method that returns null for a non-null field": "{ holders { nothing } }",
     "a field with a permission": "{ holders { guarded } }",
     "a method that asks for info": "{ holders { named } }",
