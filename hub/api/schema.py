@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from collections.abc import Iterator
 from typing import Any
 
 import strawberry
+from graphql import ASTValidationRule, DocumentNode, GraphQLSchema
 from graphql.error import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
@@ -18,9 +20,9 @@ from strawberry.extensions import (
     ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import validate_document
 
 from hub import __version__
 from hub.api.audit import AuditQueries
@@ -173,6 +175,53 @@ class SyntaxSafeParserCache(ParserCache):
         yield
 
 
+class ValidationByText(SchemaExtension):
+    """Strawberry's ``ValidationCache``, keyed by the document's text. Strawberry keys its
+    cache by the parsed document, and graphql-core's syntax nodes are dataclasses hashed node
+    by node on every request (75 nodes for a three-line query), while a text keeps its hash.
+    The parser cache gives the same document for the same text, so both keys say the same. A
+    document given already parsed (no text) is validated by itself, uncached."""
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__()
+        self._validate = functools.lru_cache(maxsize=maxsize)(_validate_text)
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None:
+            schema, rules = context.schema._schema, context.validation_rules
+            if context.query is None:
+                context.pre_execution_errors = validate_document(schema, document, rules)
+            else:
+                context.pre_execution_errors = self._validate(
+                    schema, _Text(context.query, document), rules
+                )
+        yield
+
+
+class _Text:
+    """A document, equal to another (and hashed) by the text it was parsed from."""
+
+    __slots__ = ("document", "text")
+
+    def __init__(self, text: str, document: DocumentNode) -> None:
+        self.text = text
+        self.document = document
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Text) and other.text == self.text
+
+
+def _validate_text(
+    schema: GraphQLSchema, text: _Text, rules: tuple[type[ASTValidationRule], ...]
+) -> list[GraphQLError]:
+    return validate_document(schema, text.document, rules)
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema with its limits (depth, aliases, tokens) and error masking."""
     settings = settings or Settings()
@@ -182,7 +231,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         # Clients send the same few documents with new variables: parse and validate once.
         SyntaxSafeParserCache(maxsize=512),
-        ValidationCache(maxsize=512),
+        ValidationByText(maxsize=512),
         AddValidationRules([cost_rule(settings.graphql_max_cost, settings.max_page_size)]),
         MaskUnexpectedErrors,
         NamedInAccessLog,

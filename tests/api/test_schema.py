@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
+import pytest
 from graphql import GraphQLError
 from strawberry.types.execution import ExecutionResult
 
+import hub.api.schema as schema_module
 from hub.api.schema import MaskUnexpectedErrors, build_schema, sdl
 from hub.errors import NotFound
 
@@ -39,3 +43,31 @@ def test_unexpected_errors_are_masked_with_an_id_and_expected_ones_pass() -> Non
     masked, kept, parse_error = result.errors
     assert "secret" not in masked.message and masked.message.startswith("Unexpected error (id ")
     assert kept.message == "No run" and parse_error.message.startswith("Syntax Error")
+
+
+def test_a_document_is_validated_once_per_text_and_answered_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Validation is kept by the document's text: the second request with the same text is
+    not validated again, and gets the same answer (errors included) as the first."""
+    validated: list[str] = []
+    original = schema_module.validate_document
+
+    def counting(schema: Any, document: Any, rules: Any) -> Any:
+        validated.append(document.loc.source.body)
+        return original(schema, document, rules)
+
+    monkeypatch.setattr(schema_module, "validate_document", counting)
+    schema = build_schema()
+    valid = "{ __typename }"
+    unknown = "{ noSuchField }"
+    deep = "{ runs { ... on RunConnection { nodes { " + "project { recentRuns { " * 7
+    deep += "id" + " } }" * 7 + " } } } }"
+    for text in (valid, unknown, deep):
+        first, second = (asyncio.run(schema.execute(text)) for _ in range(2))
+        assert first.data == second.data
+        assert [e.message for e in first.errors or []] == [e.message for e in second.errors or []]
+        assert bool(first.errors) == (text != valid), text
+    assert validated == [valid, unknown, deep]
+    asyncio.run(schema.execute("{  __typename }"))  # another text: validated by itself
+    assert len(validated) == 4
