@@ -48,13 +48,9 @@ class GraphQLBodyLimit:
         if scope["type"] != "http" or scope["path"] != self.path:
             await self.app(scope, receive, send)
             return
-        too_big = LimitExceeded(
-            f"GraphQL requests are limited to {self.limit} bytes; use variables and smaller "
-            "documents, or the Arrow endpoints for bulk data."
-        )
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await error_response(too_big)(scope, receive, send)
+            await error_response(self._too_big())(scope, receive, send)
             return
         # Documents are small: read the body here (up to the limit), then replay it.
         chunks: list[bytes] = []
@@ -66,7 +62,7 @@ class GraphQLBodyLimit:
             chunk = message.get("body", b"")
             seen += len(chunk)
             if seen > self.limit:
-                await error_response(too_big)(scope, receive, send)
+                await error_response(self._too_big())(scope, receive, send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -81,6 +77,13 @@ class GraphQLBodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def _too_big(self) -> LimitExceeded:
+        """Made only for a request that is refused (an exception is not free to build)."""
+        return LimitExceeded(
+            f"GraphQL requests are limited to {self.limit} bytes; use variables and smaller "
+            "documents, or the Arrow endpoints for bulk data."
+        )
 
 
 async def save_limited(request: Request, target: Path, limit: int) -> int:
