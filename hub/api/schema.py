@@ -22,6 +22,7 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.name_converter import NameConverter
 from strawberry.schema.schema import validate_document
 
 from hub import __version__
@@ -200,6 +201,21 @@ class ValidationByText(SchemaExtension):
         yield
 
 
+class KeptNames(NameConverter):
+    """Strawberry's names, each converted once: it turns every argument's Python name into
+    its GraphQL name again on every call of a resolver with arguments."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._names: dict[str, str] = {}
+
+    def apply_naming_config(self, name: str) -> str:
+        converted = self._names.get(name)
+        if converted is None:
+            converted = self._names[name] = super().apply_naming_config(name)
+        return converted
+
+
 class _Text:
     """A document, equal to another (and hashed) by the text it was parsed from."""
 
@@ -245,7 +261,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions=extensions,
         scalar_overrides={FloatList: FLOAT_LIST},
         execution_context_class=PlainFieldsExecution,
-        config=StrawberryConfig(disable_field_suggestions=settings.production),
+        config=StrawberryConfig(
+            disable_field_suggestions=settings.production, name_converter=KeptNames()
+        ),
     )
     lean_resolvers(schema)
     return schema
