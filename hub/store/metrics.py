@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from hub.domain.audit import EventDraft
 from hub.domain.tracking import BATCH_SCHEMA, MetricSeries, MetricSummary
-from hub.store._rows import among
+from hub.store._rows import among, one_of
 from hub.store.answers import Kept
 from hub.store.database import Cursor, Database
 from hub.store.hidden import live
@@ -186,11 +186,12 @@ def _labels(cur: Cursor, run_ids: list[str], keys: list[str] | None) -> list[tup
     )
 
 
-def _summaries(cur: Cursor, run_ids: list[str]) -> list[MetricSummary]:
+def _summaries(cur: Cursor, run_ids: list[str], listed: bool) -> list[MetricSummary]:
+    condition, params = one_of("run_id", run_ids, listed)
     rows = cur.execute(
         "SELECT run_id, key, last_step, last_ts, last_value, min_value, max_value, point_count "
-        f"FROM metric_summaries WHERE run_id IN {among(run_ids)} ORDER BY run_id, key",
-        run_ids,
+        f"FROM metric_summaries WHERE {condition} ORDER BY run_id, key",
+        params,
     ).fetchall()
     return [MetricSummary(*row) for row in rows]
 
@@ -288,7 +289,9 @@ class MetricStore:
 
     async def summaries(self, run_ids: list[str]) -> list[MetricSummary]:
         """Latest value, range and count of every metric of the given runs."""
-        return await self._db.read_kept(_summaries, run_ids) if run_ids else []
+        if not run_ids:
+            return []
+        return await self._db.read_kept(_summaries, run_ids, not self._db.backend.shared)
 
     async def keys(self, project_id: str) -> list[str]:
         """Distinct metric names logged in a project."""

@@ -26,6 +26,7 @@ from hub.store._rows import (
     among,
     insert_rows,
     mapping_of,
+    one_of,
     record_of,
     row_of,
     to_naive,
@@ -246,12 +247,11 @@ def _runs_by_ids(cur: Cursor, ids: list[str], trashed: bool) -> list[RunRecord]:
     return [run_from_row(row) for row in rows]
 
 
-def _key_values(cur: Cursor, table: str, run_ids: list[str]) -> list[KeyValue]:
+def _key_values(cur: Cursor, table: str, run_ids: list[str], listed: bool) -> list[KeyValue]:
     assert table in ("params", "tags")
+    condition, params = one_of("run_id", run_ids, listed)
     rows = cur.execute(
-        f"SELECT run_id, key, value FROM {table} WHERE run_id IN {among(run_ids)} "
-        "ORDER BY run_id, key",
-        run_ids,
+        f"SELECT run_id, key, value FROM {table} WHERE {condition} ORDER BY run_id, key", params
     ).fetchall()
     return [KeyValue(*row) for row in rows]
 
@@ -325,10 +325,16 @@ class RunStore:
         )
 
     async def params_for(self, run_ids: list[str]) -> list[KeyValue]:
-        return await self._db.read_kept(_key_values, "params", run_ids) if run_ids else []
+        return await self._key_values("params", run_ids)
 
     async def tags_for(self, run_ids: list[str]) -> list[KeyValue]:
-        return await self._db.read_kept(_key_values, "tags", run_ids) if run_ids else []
+        return await self._key_values("tags", run_ids)
+
+    async def _key_values(self, table: str, run_ids: list[str]) -> list[KeyValue]:
+        if not run_ids:
+            return []
+        listed = not self._db.backend.shared
+        return await self._db.read_kept(_key_values, table, run_ids, listed)
 
     async def log_batch(
         self,

@@ -208,3 +208,29 @@ def test_runs_created_while_paging_do_not_shift_the_pages(store: Store) -> None:
         if after is None:
             break
     assert len(seen) == len(set(seen)) == 10 and set(seen) == original
+
+
+def test_the_details_of_many_runs_are_theirs_and_nothing_else(store: Store) -> None:
+    """Params, tags and metric summaries of a page of runs (asked by a list of ids, one
+    parameter on a DuckDB file, one parameter per id on PostgreSQL) are exactly those runs',
+    in order of run and key."""
+    made = []
+    for index in range(12):
+        new = runs.NewRun("p", "e", params={"lr": str(index), "bs": "32"}, tags={"i": str(index)})
+        run = asyncio.run(runs.create_run(store, SYSTEM, new))
+        log_points(store, run.id, {"loss": [1.0, 1.0 / (index + 1)], "acc": [float(index)]})
+        made.append(run.id)
+    asked = [*made[::2], "no-such-run"]
+    params = asyncio.run(store.runs.params_for(asked))
+    tags = asyncio.run(store.runs.tags_for(asked))
+    summaries = asyncio.run(store.metrics.summaries(asked))
+    wanted = sorted(made[::2])
+    assert [(p.run_id, p.key) for p in params] == [(i, k) for i in wanted for k in ("bs", "lr")]
+    assert [(t.run_id, t.value) for t in tags] == [(i, str(made.index(i))) for i in wanted]
+    assert [(s.run_id, s.key) for s in summaries] == [
+        (i, k) for i in wanted for k in ("acc", "loss")
+    ]
+    assert {s.run_id: s.last_value for s in summaries if s.key == "loss"} == {
+        i: 1.0 / (made.index(i) + 1) for i in wanted
+    }
+    assert asyncio.run(store.runs.params_for([])) == []
