@@ -305,3 +305,21 @@ def test_sigterm_stops_salon_up_and_its_ray_cluster(
     _, alive = psutil.wait_procs(ray, timeout=30)
     assert not alive, [p.info["cmdline"] for p in alive]
     assert not folder.exists()
+
+
+def test_the_served_hub_collects_cycles_less_often() -> None:
+    """What ``salon serve`` does to Python's garbage collector before serving: startup objects
+    frozen out of collections, the youngest generation collected after 50,000 new objects.
+    In a process of its own, since it changes the collector of the process it runs in."""
+    script = (
+        "import gc, json; from hub.cli.server import collect_less; "
+        "before = gc.get_threshold(); collect_less(); "
+        "print(json.dumps([before, gc.get_threshold(), gc.get_freeze_count()]))"
+    )
+    answer = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    before, after, frozen = json.loads(answer.stdout)
+    assert before == [700, 10, 10]
+    assert after == [50_000, 20, 100]
+    assert frozen > 10_000  # the modules' objects, at least
