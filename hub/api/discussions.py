@@ -303,13 +303,14 @@ async def _notifications(store: Store, found: list[NotificationRecord]) -> list[
     ]
 
 
-async def _one(info: Info, work: Awaitable[CommentRecord]) -> CommentResult:
-    """The comment a mutation changed, as the caller now sees it."""
+async def _one(info: Info, work: Awaitable[CommentRecord], *, new: bool = False) -> CommentResult:
+    """The comment a mutation changed, as the caller now sees it (read again, unless ``new``:
+    a comment just made is stored as it was made)."""
     ctx = info.context
 
     async def shown() -> CommentType:
         record = await work
-        fresh = await comments.current(ctx.store, record)
+        fresh = record if new else await comments.current(ctx.store, record)
         return (await comments_of(ctx.store, [fresh], ctx.principal.user_id))[0]
 
     return await result_of(shown(), lambda c: c)
@@ -440,7 +441,7 @@ class DiscussionMutations:
             anchor.to_anchor() if anchor else None,
             reply_to,
         )
-        return await _one(info, work)
+        return await _one(info, work, new=True)
 
     @strawberry.mutation(description="Change your comment; the earlier text is kept.")
     async def edit_comment(self, info: Info, id: strawberry.ID, body: str) -> CommentResult:

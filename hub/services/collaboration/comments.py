@@ -8,6 +8,7 @@ object; a mention never grants access.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import Iterable
@@ -121,11 +122,14 @@ async def _mentions(store: Store, body: str) -> list[Mention]:
     names = mentioned(body)
     if len(names) > MAX_MENTIONS:
         raise LimitExceeded(f"Mention at most {MAX_MENTIONS} people or groups.", field="body")
+    # Every name looked up at once, as a person and as a group: one wait, not two a name.
+    users = asyncio.gather(*(store.users.by_name(name) for name in names))
+    groups = asyncio.gather(*(store.users.group_by_name(name) for name in names))
     found: list[Mention] = []
-    for name in names:
-        if (user := await store.users.by_name(name)) is not None:
+    for user, group in zip(*await asyncio.gather(users, groups), strict=True):
+        if user is not None:
             found.append(Mention("user", user.id))
-        elif (group := await store.users.group_by_name(name)) is not None:
+        elif group is not None:
             found.append(Mention("group", group.id))
     return found
 
@@ -154,15 +158,17 @@ async def _recipients(
     """Who is told of a new comment, and why: the people mentioned (groups' members too),
     earlier voices in the thread, and watchers of the object or its project; only those who
     can see the object."""
-    wanted: list[tuple[str, str]] = []
     groups = [m.subject_id for m in mentions if m.subject_kind == "group"]
-    members = await store.users.group_members(groups) if groups else {}
+    members, authors, watchers = await asyncio.gather(  # one wait for the three
+        store.users.group_members(groups) if groups else asyncio.sleep(0, {}),
+        store.comments.thread_authors(thread_id) if thread_id else asyncio.sleep(0, set()),
+        store.activity.watchers([target.ref, ("project", target.project.id)]),
+    )
+    wanted: list[tuple[str, str]] = []
     for m in mentions:
         ids = [m.subject_id] if m.subject_kind == "user" else members.get(m.subject_id, [])
         wanted += [(user_id, "mention") for user_id in ids]
-    if thread_id is not None:
-        wanted += [(user_id, "reply") for user_id in await store.comments.thread_authors(thread_id)]
-    watchers = await store.activity.watchers([target.ref, ("project", target.project.id)])
+    wanted += [(user_id, "reply") for user_id in authors]
     wanted += [(user_id, "watch") for user_id in sorted(watchers)]
     seen: dict[str, bool] = {}
     result = []
@@ -466,4 +472,6 @@ async def reactions_and_mentions(
     store: Store, comment_ids: list[str]
 ) -> tuple[list[Reaction], dict[str, list[Mention]]]:
     """Who reacted how, and whom each comment mentions, for a page of comments at once."""
-    return await store.comments.reactions(comment_ids), await store.comments.mentions(comment_ids)
+    return await asyncio.gather(
+        store.comments.reactions(comment_ids), store.comments.mentions(comment_ids)
+    )

@@ -7,6 +7,7 @@ page, rather than by the edge reading the store. Ids of what is gone are left ou
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 from hub.domain.data import DatasetRecord, DatasetVersionRecord
@@ -59,7 +60,8 @@ async def people_and_groups(store: Store, ids: Iterable[str]) -> dict[str, tuple
     """(name, display name) of people and groups by id, as comments and mentions show them;
     Salon itself (start-up work, the demo loader) is "Salon"."""
     wanted = set(ids)
-    found = {i: (u.name, u.display_name) for i, u in (await people(store, wanted)).items()}
+    users, groups = await asyncio.gather(people(store, wanted), store.users.groups())
+    found = {i: (u.name, u.display_name) for i, u in users.items()}
     found[SYSTEM.user_id] = (SYSTEM.user_name, "Salon")
-    found.update({g.id: (g.name, g.name) for g in await store.users.groups() if g.id in wanted})
+    found.update({g.id: (g.name, g.name) for g in groups if g.id in wanted})
     return found
