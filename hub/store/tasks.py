@@ -136,6 +136,21 @@ class TaskStore:
             [run_id],
         )
 
+    async def runs_closing_tasks(self, run_ids: list[str]) -> set[str]:
+        """Which of these runs have open tasks linked that close when the run finishes."""
+        if not run_ids:
+            return set()
+        rows = await self._db.read(
+            lambda cur: cur.execute(
+                "SELECT DISTINCT l.target_id FROM task_links l JOIN tasks t ON t.id = l.task_id "
+                "WHERE t.close_with_run AND t.status <> 'done' AND l.target_kind = 'run' "
+                f"AND {live('task', 't.id')} "
+                f"AND l.target_id IN {among(run_ids)}",
+                run_ids,
+            ).fetchall()
+        )
+        return {row[0] for row in rows}
+
     async def close_with_run(
         self,
         run_id: str,

@@ -202,3 +202,44 @@ def test_concurrent_finishes_with_different_statuses_end_the_run_once(
         "{ ... on ActivityPage { entries { summary } } } }"
     )["data"]["activity"]["entries"]
     assert len(finishes) == 1, finishes
+
+
+def test_runs_ending_together_close_exactly_their_own_tasks(hub_server: LiveHub) -> None:
+    """Runs ended in one request of the process's sender: the tasks of those that finished
+    close (when they asked to), those of a failed run and those that did not ask stay open."""
+
+    def start(name: str) -> hub.Run:
+        return hub.init(
+            "vision",
+            "e",
+            name=name,
+            url=hub_server.url,
+            token=hub_server.token,
+            capture_environment=False,
+        )
+
+    first, second, failing = start("first"), start("second"), start("failing")
+    ada = person(hub_server, "ada", "editor", "vision")
+    asked = {
+        "first": create(hub_server, ada, title="first", closeWithRun=True, links=[run_link(first)]),
+        "second": create(
+            hub_server, ada, title="second", closeWithRun=True, links=[run_link(second)]
+        ),
+        "failing": create(
+            hub_server, ada, title="failing", closeWithRun=True, links=[run_link(failing)]
+        ),
+        "kept": create(hub_server, ada, title="kept", links=[run_link(first)]),
+    }
+    assert all(task["__typename"] == "Task" for task in asked.values()), asked
+    first.finish(wait=False)
+    second.finish(wait=False)
+    failing.finish("failed", wait=False)
+    assert hub.flush(timeout=60)
+    board = {
+        t["title"]: t["status"] for t in as_person(hub_server, ada, BOARD, {"p": "vision"})["tasks"]
+    }
+    assert board == {"first": "done", "second": "done", "failing": "todo", "kept": "todo"}
+
+
+def run_link(run: hub.Run) -> dict[str, str]:
+    return {"kind": "RUN", "id": run.id}

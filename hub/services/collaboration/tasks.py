@@ -9,11 +9,13 @@ the run finishes.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import date
 
 from hub.clock import now
 from hub.domain.audit import EventDraft
 from hub.domain.collaboration import TASK_STATUSES, TaskRecord
+from hub.domain.tracking import RunRecord
 from hub.errors import InvalidInput, LimitExceeded
 from hub.ids import new_id
 from hub.services.collaboration import targets
@@ -249,6 +251,17 @@ async def visible_links(store: Store, principal: Principal, task: TaskRecord) ->
     return dataclasses.replace(
         task, links=tuple(link for link in task.links if link[1] not in hidden)
     )
+
+
+async def close_with_runs(store: Store, finished: Sequence[RunRecord]) -> int:
+    """Close the open tasks linked to runs that finished, when they asked to be: one read for
+    all the runs, then a change for each run that has such tasks."""
+    closing = await store.tasks.runs_closing_tasks([run.id for run in finished])
+    closed = 0
+    for run in finished:
+        if run.id in closing:
+            closed += await close_with_run(store, run.id, run.project_id, run.name)
+    return closed
 
 
 async def close_with_run(store: Store, run_id: str, project_id: str, run_name: str) -> int:

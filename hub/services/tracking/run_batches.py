@@ -146,9 +146,7 @@ async def apply(store: Store, principal: Principal, batch: RunBatch) -> Outcome:
             ended.append(run)
     events = await _events(store, principal, starts, experiments, ends, known, endings)
     stored, _ = await store.runs.apply_batch(starts, chunks, ends, audit=events.written)
-    for run in ended:
-        if endings[run.id].status == "finished":
-            await tasks.close_with_run(store, run.id, run.project_id, run.name)
+    await tasks.close_with_runs(store, [r for r in ended if endings[r.id].status == "finished"])
     return Outcome(sum(stored.values()), dict(refused))
 
 
