@@ -92,16 +92,18 @@ def append(
     at: datetime,
     *,
     make_keys: bool = True,
+    kept_keys: dict[str, bytes] | None = None,
 ) -> Head:
     """Insert ``drafts`` after ``head`` in the caller's transaction; returns the new head, which
     the caller makes current only once the transaction has committed. Without ``make_keys``
     (a caller that does not hold the write lock, under which keys are made) an actor with an
-    address but no key yet raises KeyMissing, and nothing is inserted."""
+    address but no key yet raises KeyMissing, and nothing is inserted. ``kept_keys``: see
+    :func:`person_keys.keys_for`."""
     seq, prev = head.seq, head.hash
     stamp = to_naive(at)
     assert stamp is not None
     actors = {d.actor_id for d in drafts if d.address}
-    keys = keys_for(cur, actors, create=make_keys)
+    keys = keys_for(cur, actors, create=make_keys, kept=kept_keys)
     if len(keys) < len(actors):
         raise KeyMissing(", ".join(sorted(actors - set(keys))))
     rows = []

@@ -119,6 +119,9 @@ class Database:
         self._writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="salon-db-write")
         # The audit events of reads, in group commits on a thread of their own (see record).
         self._reads_audited = GroupCommit(self._append_reads, "salon-db-group")
+        # The readers' keys those groups read, until a change to person_keys commits (an
+        # erasure destroys a key): a group is then an insert and a commit, no lookup.
+        self._reader_keys: dict[str, bytes] = {}
         self._closed = False
         # Answers of frequent reads, kept until the next change (see read_kept); not with
         # other hubs sharing the database, which change it underneath.
@@ -374,7 +377,14 @@ class Database:
                 # Begun under the chain's lock: every change appended before is committed, so
                 # this transaction sees the keys they made.
                 with self._answering(), committed(self._cursor()) as cursor:
-                    head = audit.append(cursor, self._head, trail, now(), make_keys=False)
+                    head = audit.append(
+                        cursor,
+                        self._head,
+                        trail,
+                        now(),
+                        make_keys=False,
+                        kept_keys=self._reader_keys,
+                    )
                 self._head = head
         except audit.KeyMissing:
             self._audited(trail, _nothing, changes=False)
@@ -576,6 +586,10 @@ class Database:
             return Catalog()
 
     def _changed(self, tables: Tables = EVERYTHING) -> None:
+        """A change to ``tables`` committed (every caller that appends to the chain holds its
+        lock: a group of reads never sees the change committed and the keys not yet dropped)."""
+        if tables is EVERYTHING or "person_keys" in tables:
+            self._reader_keys.clear()
         if self.answers is not None:
             self.answers.changed(tables)
 

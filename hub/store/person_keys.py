@@ -21,18 +21,30 @@ ERASED = "(erased)"  # what a value whose key was destroyed reads as
 
 
 def keys_for(
-    cur: duckdb.DuckDBPyConnection, actors: Iterable[str], create: bool
+    cur: duckdb.DuckDBPyConnection,
+    actors: Iterable[str],
+    create: bool,
+    kept: dict[str, bytes] | None = None,
 ) -> dict[str, bytes]:
     """The keys of these actors; with ``create``, missing ones are made (in the caller's
     transaction, which must hold the write lock: two writers never make two keys for one
-    actor, and a transaction begun under the lock sees every key made before it)."""
+    actor, and a transaction begun under the lock sees every key made before it). ``kept``:
+    keys read before, which the caller drops whenever a change to ``person_keys`` commits;
+    without ``create`` only (the keys read are then committed ones), it is asked first and
+    given what is read."""
     wanted = sorted(set(actors))
     if not wanted:
         return {}
+    if kept is not None and not create:
+        known = {actor: kept[actor] for actor in wanted if actor in kept}
+        if len(known) == len(wanted):
+            return known
     rows = cur.execute(
         f"SELECT actor_id, key FROM person_keys WHERE actor_id IN {among(wanted)}", wanted
     ).fetchall()
     found = {actor: bytes.fromhex(key) for actor, key in rows}
+    if kept is not None and not create:
+        kept.update(found)
     missing = [actor for actor in wanted if actor not in found]
     if create and missing:
         made = {actor: AESGCM.generate_key(bit_length=256) for actor in missing}

@@ -13,6 +13,7 @@ from hub.services.policy import audit
 from hub.services.policy.principal import SYSTEM, Principal
 from hub.services.tracking import runs
 from hub.store import open_store
+from hub.store.database import Cursor
 
 RELEASE = threading.Event()
 
@@ -120,4 +121,34 @@ def test_a_reader_without_a_key_yet_waits_for_the_write_lock(tmp_path: Path) -> 
         assert asyncio.run(store.audit.verify()).ok
     finally:
         HELD.set()
+        store.close()
+
+
+def _drop_key(cur: Cursor, actor_id: str) -> None:
+    cur.execute("DELETE FROM person_keys WHERE actor_id = ?", [actor_id])
+
+
+def test_a_key_destroyed_is_not_used_again_for_later_reads(tmp_path: Path) -> None:
+    """The keys of readers are kept in memory for the events of reads; a change that destroys
+    one (an erasure) drops what is kept. The next read by that person is sealed with a new
+    key: readable, while their earlier events read as erased."""
+    store = open_store(tmp_path / "salon.duckdb")
+    reader = _reader("u-kept")
+
+    def read(object_id: str) -> None:
+        asyncio.run(store.audit.record([audit.event(reader, "run.read", "run", object_id)]))
+
+    try:
+        read("r1")  # makes the key, under the write lock
+        read("r2")  # a group of reads: the key is read, and kept
+        asyncio.run(store.db.audited_write([], _drop_key, "u-kept"))
+        read("r3")
+        found = asyncio.run(store.audit.search(AuditQuery(actor_id="u-kept"), limit=5))
+        assert {e.object_id: e.address for e in found} == {
+            "r1": "(erased)",
+            "r2": "(erased)",
+            "r3": "192.0.2.7",
+        }
+        assert asyncio.run(store.audit.verify()).ok
+    finally:
         store.close()
