@@ -52,6 +52,7 @@ from hub.store.answers import Answers, KeptReads
 from hub.store.backends import CATALOG, LAKE, Backend, Embedded, Shared, committed
 from hub.store.group_commit import GroupCommit
 from hub.store.remote import S3Access, httpfs_extension
+from hub.store.streaming import from_thread
 from hub.store.touched import EVERYTHING, Catalog, Recording, Tables
 
 log = logging.getLogger("salon.store")
@@ -484,52 +485,14 @@ class Database:
         **kwargs: P.kwargs,
     ) -> AsyncIterator[T]:
         """Items of the generator ``fn(cursor, ...)``, produced on a worker thread a few at a
-        time, so a large result never sits whole in memory. If the consumer stops early
-        (a client went away), the producer stops within half a second."""
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=2)
-        stop = threading.Event()
+        time (see ``streaming.from_thread``)."""
 
-        async def offer(item: tuple[str, Any]) -> bool:
-            """Queue ``item`` within half a second; whether it was queued. The answer comes
-            from the loop itself: a put cut off by the timeout has queued nothing. (Waiting on
-            the thread's side and cancelling there could not tell: a put that finished as the
-            wait timed out was put again, and a reader got the same batch twice.)"""
-            try:
-                await asyncio.wait_for(queue.put(item), timeout=0.5)
-            except TimeoutError:
-                return False
-            return True
+        def items() -> Iterator[T]:
+            with self._answering():
+                yield from fn(self._cursor(), *args, **kwargs)
 
-        def put(item: tuple[str, Any]) -> bool:
-            while not stop.is_set():
-                if asyncio.run_coroutine_threadsafe(offer(item), loop).result():
-                    return True
-            return False
-
-        def produce() -> None:
-            try:
-                with self._answering():
-                    for item in fn(self._cursor(), *args, **kwargs):
-                        if not put(("item", item)):
-                            return
-            except Exception as exc:
-                put(("error", exc))
-                return
-            put(("end", None))
-
-        producer = loop.run_in_executor(self._executor, produce)
-        try:
-            while True:
-                kind, value = await queue.get()
-                if kind == "end":
-                    break
-                if kind == "error":
-                    raise value
-                yield value
-        finally:
-            stop.set()
-            await producer
+        async for item in from_thread(self._executor, items):
+            yield item
 
     @contextmanager
     def _answering(self) -> Iterator[None]:
