@@ -128,14 +128,6 @@ class TaskStore:
     async def assigned_to(self, user_id: str) -> list[TaskRecord]:
         return await self._db.read(_select, "assignee_id = ? AND status <> 'done'", [user_id])
 
-    async def linked_to_run(self, run_id: str) -> list[TaskRecord]:
-        return await self._db.read(
-            _select,
-            "close_with_run AND status <> 'done' AND id IN (SELECT task_id FROM "
-            "task_links WHERE target_kind = 'run' AND target_id = ?)",
-            [run_id],
-        )
-
     async def runs_closing_tasks(self, run_ids: list[str]) -> set[str]:
         """Which of these runs have open tasks linked that close when the run finishes."""
         if not run_ids:
