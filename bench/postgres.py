@@ -16,8 +16,8 @@ from bench.servers import free_port
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
-def run_sql(cluster: str, statement: str) -> None:
-    """One statement as the cluster's superuser (``cluster`` is host:port)."""
+def run_sql(cluster: str, statement: str, database: str = "postgres") -> None:
+    """One statement as the cluster's superuser (``cluster`` is host:port), in ``database``."""
     host, port = cluster.split(":")
     subprocess.run(
         [
@@ -30,7 +30,7 @@ def run_sql(cluster: str, statement: str) -> None:
             "-U",
             "postgres",
             "-d",
-            "postgres",
+            database,
             "-c",
             statement,
         ],
@@ -79,8 +79,9 @@ class PostgresCluster:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "stop", check=False)
 
 
-def new_database(cluster: str) -> str:
-    """A new, empty database in the cluster at ``cluster`` (host:port); its URL."""
+def new_database(cluster: str, template: str = "") -> str:
+    """A new database in the cluster at ``cluster`` (host:port), empty or a copy of the
+    database ``template`` (which nobody may be connected to); its URL."""
     name = f"salon_{uuid.uuid4().hex[:12]}"
-    run_sql(cluster, f"CREATE DATABASE {name}")
+    run_sql(cluster, f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
     return f"postgresql://postgres@{cluster}/{name}"

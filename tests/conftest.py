@@ -17,7 +17,7 @@ import httpx
 import pytest
 import uvicorn
 
-from bench.postgres import PostgresCluster, new_database
+from bench.postgres import PostgresCluster, new_database, run_sql
 from hub.app import create_app
 from hub.cli import local_ray
 from hub.cli.local_ray import LocalRay
@@ -27,7 +27,7 @@ from hub.demo.models import load_models
 from hub.services.identity.tokens import create_admin_token_sync
 from hub.services.policy.principal import SYSTEM
 from hub.settings import Settings
-from hub.store import Store, open_store, store_for
+from hub.store import Store, open_store, points_location, store_for
 from hub.store.backends import Shared
 from tests.demo_store import with_demo_team
 from tests.inprocess import InProcessHub, in_process_hub
@@ -187,7 +187,7 @@ def store(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Itera
     """An empty store on a real DuckDB file, or on a real PostgreSQL database of the suite's
     own cluster (as hubs that share one use it) where ``backend`` says so."""
     if backend == "postgresql":
-        url = shared_database(request.getfixturevalue("postgres_cluster"))
+        url = migrated_copy(request.getfixturevalue("migrated_database"), tmp_path)
         opened = open_store(Shared(url), data_dir=tmp_path)
     else:
         opened = open_store(tmp_path / "salon.duckdb")
@@ -293,3 +293,30 @@ def postgres_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def shared_database(cluster: str) -> str:
     """A new, empty database in the suite's PostgreSQL cluster; its URL."""
     return new_database(cluster)
+
+
+@pytest.fixture(scope="session")
+def migrated_database(
+    postgres_cluster: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, str]:
+    """A database of the suite's cluster brought to this Salon's schema once, closed: the
+    ``store`` fixture's PostgreSQL stores are copies of it, since migrating a new database
+    takes a second or more and a copy a tenth of that. Returns (cluster, database name)."""
+    url = shared_database(postgres_cluster)
+    open_store(Shared(url), data_dir=tmp_path_factory.mktemp("migrated")).close()
+    return postgres_cluster, url.rsplit("/", 1)[1]
+
+
+def migrated_copy(migrated: tuple[str, str], data_dir: Path) -> str:
+    """A new database copied from ``migrated``, its metric points under ``data_dir``; its URL.
+    DuckLake's catalog holds the folder of its Parquet files (the files' own paths are
+    relative to it, and the copy has none yet), so the copy is pointed at its own."""
+    cluster, template = migrated
+    url = new_database(cluster, template)
+    folder = points_location("", data_dir).rstrip("/") + "/"
+    run_sql(
+        cluster,
+        f"UPDATE ducklake.ducklake_metadata SET value = '{folder}' WHERE key = 'data_path'",
+        url.rsplit("/", 1)[1],
+    )
+    return url
