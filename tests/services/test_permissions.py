@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import pytest
+from argon2 import PasswordHasher
 
 from hub.domain.audit import AuditQuery
 from hub.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
@@ -150,6 +154,32 @@ def test_passwords_are_checked_and_hashed(store: Store, team: dict[str, Principa
         run(accounts.create_user(store, team["ben"], "mallory", PASSWORD))
     stored = run(store.users.with_password_hash("ana"))
     assert stored is not None and stored[1] is not None and stored[1].startswith("$argon2id$")
+
+
+def test_passwords_are_hashed_and_checked_off_the_event_loop(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """argon2 takes a tenth of a second of CPU or more by design: on the event loop's thread,
+    each sign-in would stop every other request of the hub meanwhile."""
+    threads: list[int] = []
+    for name in ("hash", "verify"):
+        real = getattr(PasswordHasher, name)
+
+        def noting_the_thread(self: PasswordHasher, *args: Any, _real: Any = real) -> Any:
+            threads.append(threading.get_ident())
+            return _real(self, *args)
+
+        monkeypatch.setattr(PasswordHasher, name, noting_the_thread)
+
+    async def sign_ups_and_sign_ins() -> int:
+        await accounts.create_user(store, SYSTEM, "ana", PASSWORD)
+        await accounts.set_password(store, SYSTEM, "ana", "another-long-password")
+        assert await accounts.verify_password(store, "ana", "another-long-password") is not None
+        assert await accounts.verify_password(store, "nobody", PASSWORD) is None
+        return threading.get_ident()
+
+    loop_thread = run(sign_ups_and_sign_ins())
+    assert len(threads) == 4 and loop_thread not in threads
 
 
 def test_restricted_objects_are_seen_only_by_their_groups_and_admins(
