@@ -144,6 +144,7 @@ def test_revoked_expired_and_disabled_tokens_stop_at_once(
 
 
 def test_passwords_are_checked_and_hashed(store: Store, team: dict[str, Principal]) -> None:
+    run(accounts.set_password(store, team["ana"], "ana", PASSWORD))
     assert run(accounts.verify_password(store, "ana", PASSWORD)) is not None
     assert run(accounts.verify_password(store, "ANA ", PASSWORD)) is not None
     assert run(accounts.verify_password(store, "ana", "wrong-password")) is None

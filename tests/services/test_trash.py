@@ -20,7 +20,7 @@ from hub.services.policy.principal import SYSTEM, Principal
 from hub.services.tracking import artifacts, logged_models, projects, runs
 from hub.settings import Settings
 from hub.store import Store
-from tests.services.helpers import PASSWORD, person, run
+from tests.services.helpers import person, run
 from tests.store.helpers import history_table, log_points
 
 
@@ -296,7 +296,7 @@ def test_a_legal_hold_stops_purging_what_it_covers_until_released(
     store: Store, team: dict[str, Principal], tmp_path: Path
 ) -> None:
     ana, ben = team["ana"], team["ben"]
-    officer = run(accounts.create_user(store, SYSTEM, "olga", PASSWORD, is_compliance=True))
+    officer = run(accounts.create_user(store, SYSTEM, "olga", None, is_compliance=True))
     olga = run(tokens.principal_for_user(store, officer, auth_method="session", auth_id=None))
     bens = start(store, ben, "baseline", "bens")
     anas = start(store, ana, "baseline", "anas")
