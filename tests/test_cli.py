@@ -169,9 +169,13 @@ def test_port_option_and_bad_settings(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.ray
-def test_up_starts_hub_and_dashboard_with_demo_data_and_prints_how_to_sign_in(
+def test_up_starts_hub_and_dashboard_with_demo_data_and_stops_on_sigterm(
     tmp_path: Path, processes: list[subprocess.Popen[str]]
 ) -> None:
+    """salon up prints how to sign in, serves the demo, and puts its jobs on a Ray head of its
+    own; SIGTERM (as systemd, Docker and kill send it) stops it all, as Ctrl+C does."""
+    import psutil
+
     port, dashboard_port = free_port(), free_port()
     env = salon_env(tmp_path, SALON_PORT=str(port), SALON_DASHBOARD_PORT=str(dashboard_port))
     up = subprocess.Popen(
@@ -214,6 +218,27 @@ def test_up_starts_hub_and_dashboard_with_demo_data_and_prints_how_to_sign_in(
     assert seen["cluster"]["gpus"] == 4
     assert sorted(j["user"] for j in seen["clusterJobs"]) == ["ana.silva", "ben.okafor"]
     assert "was not submitted" not in output and "were not submitted" not in output
+
+    # SIGTERM stops the dashboard, the hub and the Ray head, and removes the head's folder.
+    reader = threading.Thread(target=lambda: lines.extend(up.stdout or []), daemon=True)
+    reader.start()
+    folder = _ray_folder(lines, up)
+    ray = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if str(folder) in " ".join(p.info["cmdline"] or [])
+    ]
+    assert ray, "the local Ray head runs"
+    up.send_signal(signal.SIGTERM)
+    up.wait(timeout=90)
+    reader.join(timeout=30)
+    assert "Stopping the local Ray cluster" in "".join(lines), "".join(lines)
+    _, alive = psutil.wait_procs(ray, timeout=30)
+    assert not alive, [p.info["cmdline"] for p in alive]
+    assert not folder.exists()
+    for stopped in (f"http://127.0.0.1:{port}/healthz", f"http://127.0.0.1:{dashboard_port}"):
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(stopped, timeout=5)
 
 
 def test_salon_up_completes_an_older_demo_store(tmp_path: Path) -> None:
@@ -264,47 +289,6 @@ def _ray_folder(lines: list[str], up: subprocess.Popen[str], seconds: float = 90
     up.terminate()
     up.wait(timeout=90)
     pytest.fail("salon up said of no Ray head it started:\n" + "".join(lines))
-
-
-@pytest.mark.slow
-@pytest.mark.ray
-def test_sigterm_stops_salon_up_and_its_ray_cluster(
-    tmp_path: Path, processes: list[subprocess.Popen[str]]
-) -> None:
-    """systemd, Docker and kill stop a service with SIGTERM: salon up then stops its Ray head
-    and removes its folder, as on Ctrl+C."""
-    import psutil
-
-    port = free_port()
-    env = salon_env(tmp_path, SALON_PORT=str(port), SALON_RAY_GPUS="1")
-    up = subprocess.Popen(
-        [*SALON, "up", "--no-dashboard", "--no-demo"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    processes.append(up)
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(up.stdout or []), daemon=True)
-    reader.start()
-    wait_until_up(f"http://127.0.0.1:{port}/healthz", up)
-    folder = _ray_folder(lines, up)
-    assert folder.is_dir(), "".join(lines)
-    ray = [
-        p
-        for p in psutil.process_iter(["cmdline"])
-        if str(folder) in " ".join(p.info["cmdline"] or [])
-    ]
-    assert ray, "the local Ray head runs"
-    up.send_signal(signal.SIGTERM)
-    up.wait(timeout=90)
-    reader.join(timeout=30)
-    output = "".join(lines)
-    assert "Stopping the local Ray cluster" in output, output
-    _, alive = psutil.wait_procs(ray, timeout=30)
-    assert not alive, [p.info["cmdline"] for p in alive]
-    assert not folder.exists()
 
 
 def test_the_served_hub_collects_cycles_less_often() -> None:
