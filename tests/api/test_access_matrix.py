@@ -913,7 +913,7 @@ def _run(coro: Any) -> Any:
 
 
 def _person(store: Store, name: str, **flags: bool) -> Any:
-    return _run(accounts.create_user(store, SYSTEM, name, "a-long-password-1", **flags))
+    return _run(accounts.create_user(store, SYSTEM, name, None, **flags))  # tokens, no password
 
 
 def _token_for(store: Store, user: Any, **scope: Any) -> str:

@@ -18,7 +18,7 @@ RUN = "{ __typename ... on Run { id } ... on Error { message } }"
 
 
 def token_of(hub: InProcessHub, name: str, **flags: bool) -> tuple[str, str]:
-    user = asyncio.run(accounts.create_user(hub.store, SYSTEM, name, "a-long-password-1", **flags))
+    user = asyncio.run(accounts.create_user(hub.store, SYSTEM, name, None, **flags))  # a token
     principal = asyncio.run(
         tokens.principal_for_user(hub.store, user, auth_method="session", auth_id=None)
     )
