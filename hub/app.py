@@ -43,6 +43,7 @@ from hub.http.headers import SecurityHeaders
 from hub.http.prometheus import HubMetrics, RequestMetrics
 from hub.logs import RequestIds
 from hub.services.collaboration.live import Live
+from hub.services.identity import accounts
 from hub.services.identity.authentication import Authenticator
 from hub.services.policy.audit_trail import write_checkpoint
 from hub.services.policy.keep import keep_for, secret
@@ -125,6 +126,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
                     settings.oidc_discovery_url,
                     exc,
                 )
+        await accounts.prepare_sign_ins()
         running = workers.start(store, settings, keys)
         log.info("Salon hub ready on %s", store.describe())
         yield

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -181,6 +183,20 @@ def test_passwords_are_hashed_and_checked_off_the_event_loop(
 
     loop_thread = run(sign_ups_and_sign_ins())
     assert len(threads) == 4 and loop_thread not in threads
+
+
+def test_a_command_importing_the_accounts_hashes_nothing() -> None:
+    """Every salon command imports the accounts; hashing at import (the hash unknown names are
+    checked against) cost each one a tenth of a second or more. The hub makes it at start."""
+    script = (
+        "import argon2; made = []; real = argon2.PasswordHasher.hash; "
+        "argon2.PasswordHasher.hash = lambda self, *a: made.append(1) or real(self, *a); "
+        "import hub.cli, hub.services.identity.accounts; print(len(made))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "0"
 
 
 def test_restricted_objects_are_seen_only_by_their_groups_and_admins(

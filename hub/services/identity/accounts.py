@@ -4,6 +4,7 @@ through an outside provider, and the groups that hold roles."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 
 from argon2 import PasswordHasher
@@ -21,8 +22,14 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # argon2 costs the same for any length; the cap stops giant request bodies
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _hasher = PasswordHasher()
-# Verifying against this keeps an unknown name as slow as a wrong password (no user enumeration).
-_DUMMY_HASH = _hasher.hash("salon-no-such-user")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this keeps an unknown name as slow as a wrong password (no user
+    enumeration). Made on first use: every process importing this module (each CLI command)
+    would otherwise spend a tenth of a second or more on it."""
+    return _hasher.hash("salon-no-such-user")
 
 
 def _check_login_name(name: str, what: str) -> str:
@@ -52,15 +59,21 @@ def hash_password(password: str) -> str:
     return _hasher.hash(check_password(password))
 
 
+async def prepare_sign_ins() -> None:
+    """Make the hash unknown names are checked against before the first sign-in: made during
+    it, that answer would be slower than a wrong password's, telling the name is unknown."""
+    await asyncio.to_thread(_dummy_hash)
+
+
 async def _hashed(password: str) -> str:
     """``hash_password`` on a worker thread: argon2 takes a tenth of a second or more of CPU by
     design, and the event loop serves every other request meanwhile."""
     return await asyncio.to_thread(_hasher.hash, check_password(password))
 
 
-def _matches(stored: str, password: str) -> bool:
+def _matches(stored: str | None, password: str) -> bool:
     try:
-        return bool(_hasher.verify(stored, password[:MAX_PASSWORD]))
+        return bool(_hasher.verify(stored or _dummy_hash(), password[:MAX_PASSWORD]))
     except (VerificationError, InvalidHashError):
         return False
 
@@ -140,8 +153,8 @@ def create_user_sync(
 async def verify_password(store: Store, name: str, password: str) -> UserRecord | None:
     """The active user when ``password`` is theirs; None otherwise (same time either way)."""
     found = await store.users.with_password_hash(name.strip().lower()[:64])
-    stored = found[1] if found is not None and found[1] else _DUMMY_HASH
-    if not await asyncio.to_thread(_matches, stored, password):  # off the loop, as _hashed
+    known = found[1] if found is not None else None
+    if not await asyncio.to_thread(_matches, known, password):  # off the loop, as _hashed
         return None
     if found is None or not found[1] or found[0].disabled_at is not None:
         return None
