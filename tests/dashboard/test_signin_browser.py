@@ -176,6 +176,11 @@ def test_a_compliance_officer_reads_the_audit_trail(
     page.get_by_text("looking at this page is recorded").wait_for(timeout=WAIT)
     page.get_by_role("button", name="Show").click()
     page.get_by_role("button", name="Export as CSV").wait_for(timeout=WAIT)
+    # The button shows before the page's script ends; clicked then, under a loaded suite, the
+    # file once never came (30 s). A person, too, clicks once the page is done.
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
+        timeout=WAIT
+    )
     no_errors(page)
     page.screenshot(path=str(tmp_path / "audit.png"))
     with page.expect_download() as download:
