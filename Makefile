@@ -48,7 +48,7 @@ $(MLFLOW2): | $(STAMP)  # the last MLflow 2 client, for the tests of older clien
 	$(PY) -c "from bench.servers import ensure_mlflow2_venv; ensure_mlflow2_venv()"
 
 test: install system-deps $(CADDY) $(MLFLOW) $(MLFLOW2)  ## Install what tests need, then run them all.
-	$(PY) -m pytest -q --numprocesses $(TEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -q --numprocesses $(TEST_WORKERS)
 
 check: install  ## Lint, format check and type check.
 	$(VENV)/bin/ruff check .

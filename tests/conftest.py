@@ -176,18 +176,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend", ["duckdb", "postgresql"], indirect=True)
 
 
-# Session-wide servers that take seconds to start. The tests that need one are one xdist group
-# (make test runs them with --dist loadgroup): one worker runs them all and starts it once.
-SERVER_GROUPS = {"ray_head": "ray", "mlflow_server": "mlflow"}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        needs = [g for f, g in SERVER_GROUPS.items() if f in getattr(item, "fixturenames", ())]
-        if needs:
-            item.add_marker(pytest.mark.xdist_group(needs[0]))
-
-
 @pytest.fixture
 def backend(request: pytest.FixtureRequest) -> str:
     """Which backend ``store`` opens: duckdb, or postgresql where the folder asks for both."""
