@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,6 +31,15 @@ def wait_until_up(
             pass
         time.sleep(0.2)
     raise AssertionError(f"{url} did not answer in {seconds} s")
+
+
+def python_prints(script: str) -> str:
+    """What a Python process of its own prints running ``script``: for what would change the
+    process the tests run in (its garbage collector, what it has imported)."""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    return done.stdout
 
 
 def stop(process: subprocess.Popen[Any], seconds: float = 15) -> None:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port, graphql_call
-from tests.processes import stop, wait_until_up
+from tests.processes import python_prints, stop, wait_until_up
 
 SALON = [sys.executable, "-m", "hub.cli"]
 
@@ -300,10 +300,7 @@ def test_the_served_hub_collects_cycles_less_often() -> None:
         "before = gc.get_threshold(); collect_less(); "
         "print(json.dumps([before, gc.get_threshold(), gc.get_freeze_count()]))"
     )
-    answer = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
-    )
-    before, after, frozen = json.loads(answer.stdout)
+    before, after, frozen = json.loads(python_prints(script))
     assert before == [700, 10, 10]
     assert after == [50_000, 20, 100]
     assert frozen > 10_000  # the modules' objects, at least

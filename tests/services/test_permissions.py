@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 from typing import Any
 
@@ -17,6 +15,7 @@ from hub.services.policy import access
 from hub.services.policy.principal import SYSTEM, Principal
 from hub.services.tracking import projects, runs
 from hub.store import Store
+from tests.processes import python_prints
 from tests.services.helpers import PASSWORD, person, run
 
 
@@ -193,10 +192,7 @@ def test_a_command_importing_the_accounts_hashes_nothing() -> None:
         "argon2.PasswordHasher.hash = lambda self, *a: made.append(1) or real(self, *a); "
         "import hub.cli, hub.services.identity.accounts; print(len(made))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert done.stdout.strip() == "0"
+    assert python_prints(script).strip() == "0"
 
 
 def test_restricted_objects_are_seen_only_by_their_groups_and_admins(
