@@ -264,13 +264,6 @@ async def close_with_runs(store: Store, finished: Sequence[RunRecord]) -> int:
     return closed
 
 
-async def close_with_run(store: Store, run_id: str, project_id: str, run_name: str) -> int:
-    """Close the open tasks linked to a run that finished, when they asked to be."""
-    if run_id not in await store.tasks.runs_closing_tasks([run_id]):
-        return 0
-    return await _close_tasks_of(store, run_id, project_id, run_name)
-
-
 async def _close_tasks_of(store: Store, run_id: str, project_id: str, run_name: str) -> int:
     def events(closed: list[TaskRecord]) -> list[EventDraft]:
         made: list[EventDraft] = []

@@ -262,7 +262,7 @@ async def finish_run(
         store.runs.finish(run_id, status, ended_at or now(), was=run.status, audit=events),
     )
     if status == "finished" and run.status == "running":
-        await tasks.close_with_run(store, run.id, run.project_id, run.name)
+        await tasks.close_with_runs(store, [run])
     return finished
 
 
