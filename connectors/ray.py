@@ -28,6 +28,7 @@ TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 SUBMIT_TIMEOUT = httpx.Timeout(30.0, connect=3.0)
 NO_AGENT = "No available agent"
 FINAL = ("SUCCEEDED", "FAILED", "STOPPED")
+DRIVER = "driver-"  # the key of a job without a submission id
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -60,6 +61,11 @@ class Job:
     @property
     def finished(self) -> bool:
         return self.status in FINAL
+
+    @property
+    def submitted(self) -> bool:
+        """Whether it came through the Jobs API (else a driver started by hand, see _job)."""
+        return not self.submission_id.startswith(DRIVER)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -266,7 +272,7 @@ class RayCluster(Connector):
         metadata = {k: str(v) for k, v in (item.get("metadata") or {}).items()}
         # A driver started by hand (a notebook's ray.init()) has no submission id; its Ray job id
         # starts again at 01000000 when the head restarts, so its start time makes it unique.
-        key = item.get("submission_id") or f"driver-{item.get('job_id')}-{item.get('start_time')}"
+        key = item.get("submission_id") or f"{DRIVER}{item.get('job_id')}-{item.get('start_time')}"
         return Job(
             key,
             item.get("status", "PENDING"),

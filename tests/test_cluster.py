@@ -392,13 +392,16 @@ def test_the_local_head_lets_in_only_who_has_its_token(ray_head: LocalRay) -> No
         assert len(nodes.node_info_list) == 1
 
 
-def test_a_head_that_loses_a_port_while_starting_is_started_again(
-    monkeypatch: pytest.MonkeyPatch,
+def test_a_local_head_that_loses_a_port_is_started_again_and_stops_its_jobs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Ports are chosen free, then bound by Ray a moment later: on a busy machine another
     process can take one in between, and Ray's head stops. The head is started again on new
     ports. (The race cannot be timed from a test, so the first port handed to Ray is one this
-    test already listens on, as the other process would.)"""
+    test already listens on, as the other process would.)
+
+    Stopping the head stops the jobs still running on it first, politely: left running, they
+    held the head's own stop for half a minute, and it was killed."""
     import socket
 
     from hub.cli import local_ray
@@ -410,11 +413,29 @@ def test_a_head_that_loses_a_port_while_starting_is_started_again(
         free = local_ray.free_port
         monkeypatch.setattr(local_ray, "free_port", lambda: next(chosen, None) or free())
         head = local_ray.start(1)
+    told = tmp_path / "told"
+    job = tmp_path / "train.py"
+    job.write_text(
+        "import pathlib, signal, sys, time\n"
+        "def stop(*_):\n"
+        f"    pathlib.Path({str(told)!r}).write_text('stop')\n"
+        "    sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, stop)\n"
+        "print('training', flush=True)\n"
+        "time.sleep(300)\n"
+    )
     try:
         log = head.log.read_text()
         assert "already occupied" in log
         assert "starting it again (2/3)" in log
-        RayCluster(head.dashboard, head.token).check()  # it serves
+        cluster = RayCluster(head.dashboard, head.token)
+        submitted = cluster.submit(
+            "long-training", f"{sys.executable} {job}", gpus=1, cpus=0, metadata={}
+        )
+        eventually(lambda: "training" in cluster.logs(submitted))
+        cluster.close()
     finally:
         local_ray.remove(head)
+    assert head.process.returncode != -9, "the head had to be killed"
+    assert told.read_text() == "stop", "the job was asked to stop"
     assert not head.temp_dir.exists()

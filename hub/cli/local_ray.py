@@ -54,8 +54,8 @@ class LocalRay:
         return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": self.token}
 
     def stop(self, seconds: float = 10) -> None:
-        """Stop the cluster: ask its head to stop everything, then kill whatever of it is still
-        running after ``seconds`` (running jobs make a polite stop take half a minute)."""
+        """Stop the cluster: stop the jobs still running on it, ask its head to stop
+        everything, then kill whatever of it is still running after ``seconds``."""
         import psutil
 
         if self.process.poll() is not None:
@@ -67,6 +67,7 @@ class LocalRay:
             family = psutil.Process(self.process.pid).children(recursive=True)
         except psutil.NoSuchProcess:
             family = []
+        self._stop_jobs(seconds)
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=seconds)
@@ -77,6 +78,30 @@ class LocalRay:
             with contextlib.suppress(psutil.NoSuchProcess):
                 member.kill()
         psutil.wait_procs(family, timeout=10)
+
+    def _stop_jobs(self, seconds: float) -> None:
+        """Stop the submitted jobs still running, through Ray's Jobs API, and wait up to
+        ``seconds`` for them to end. Each job's supervisor ends its processes at once (Ray
+        gives them 3 s after SIGTERM); left running, they held the head's own stop for half a
+        minute. A head that does not answer is stopped below anyway."""
+        from connectors.base import ConnectorError
+        from connectors.ray import RayCluster
+
+        cluster = RayCluster(self.dashboard, self.token)
+        deadline = time.monotonic() + seconds
+        try:
+            running = [
+                job.submission_id for job in cluster.jobs() if job.submitted and not job.finished
+            ]
+            for submission_id in running:
+                cluster.stop(submission_id)
+            while running and time.monotonic() < deadline:
+                time.sleep(0.2)
+                running = [job for job in running if not cluster.job(job).finished]
+        except ConnectorError:
+            pass
+        finally:
+            cluster.close()
 
 
 def start(
