@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -94,6 +95,7 @@ def _start_ray(settings: Settings) -> tuple[Any, Settings]:
             err=True,
         )
         return None, settings
+    atexit.register(_stop_local_ray, head)  # at exit, however it comes, even before serving
     return head, settings.replace(ray_address=head.dashboard, ray_token=head.token)
 
 
@@ -164,6 +166,11 @@ def up(
     # here.)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     store = open_store(settings)
+    starting_ray = None
+    if not settings.ray_address and settings.ray_start:
+        # The head takes 10-15 s to start: it starts while the demo data loads. (An exit
+        # meanwhile waits for the start to end, then stops the head: see _start_ray.)
+        starting_ray = ThreadPoolExecutor(1, "salon-ray").submit(_start_ray, settings)
     if demo_data:
         empty = not asyncio.run(store.projects.all())
         if empty:
@@ -182,10 +189,8 @@ def up(
         settings, ensure_dashboard_client(store, settings), keep_for(store, settings.data_dir)
     )
     local_cluster = None
-    if not settings.ray_address and settings.ray_start:
-        local_cluster, settings = _start_ray(settings)
-    if local_cluster is not None:  # at exit, however it comes, even before serving starts
-        atexit.register(_stop_local_ray, local_cluster)
+    if starting_ray is not None:
+        local_cluster, settings = starting_ray.result()
 
     dashboard_process: subprocess.Popen[bytes] | None = None
 
