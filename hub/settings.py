@@ -309,7 +309,9 @@ class Settings(BaseSettings):
         4, description="Logical GPUs the local Ray head declares (the demo's cluster)."
     )
     ray_sample_seconds: float = Field(
-        30.0, description="How often the hub samples the cluster's nodes and jobs."
+        30.0,
+        description="How often the hub samples the cluster's nodes and jobs (every second "
+        "for 30 s after a job is submitted or stopped through Salon).",
     )
     booking_grace_minutes: int = Field(
         30,

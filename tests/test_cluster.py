@@ -127,6 +127,27 @@ def test_jobs_by_two_people_their_history_and_gpu_hours(live: LiveHub) -> None:
     assert "training" in logs["data"]["jobLogs"]["text"]
 
 
+def test_a_job_shows_running_and_stopped_within_seconds_between_rare_samples(
+    tmp_path: Path, ray_head: LocalRay
+) -> None:
+    """The hub samples the cluster rarely (here once an hour), but after a job is submitted or
+    stopped it looks every second for a while: the job shows running, then stopped, without
+    waiting for the next sample."""
+    for live in start_hub_on(tmp_path, ray_head, ray_sample_seconds=3600):
+        hub.init(
+            project="vision", url=live.url, token=live.token, capture_environment=False
+        ).finish()
+        ana = person(live, "ana", "editor", "vision")
+        job = hub.Client(live.url, ana).submit_job(sleep_for(300), project="vision", gpus=1)
+
+        def status(live: LiveHub = live, job_id: str = job["id"]) -> str:
+            return str(jobs_by_id(live)[job_id]["status"])
+
+        eventually(lambda: status() == "RUNNING", 60)
+        hub.Client(live.url, ana).stop_job(job["id"])
+        eventually(lambda: status() == "STOPPED", 60)
+
+
 def test_stopping_is_for_the_owner_and_bad_jobs_are_refused(live: LiveHub) -> None:
     ana = person(live, "ana", "editor", "vision")
     bob = person(live, "bob", "editor", "vision")

@@ -1,9 +1,13 @@
 """Sample the Ray cluster every ``SALON_RAY_SAMPLE_SECONDS``, and release GPU bookings nothing
-of their project has used for ``SALON_BOOKING_GRACE_MINUTES``."""
+of their project has used for ``SALON_BOOKING_GRACE_MINUTES``. After a job is submitted or
+stopped (through any hub sharing the database), the cluster is sampled every second for a
+while: Ray starts or ends the job within seconds, and whoever watches the Resources page sees
+it then rather than at the next regular sample."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -12,9 +16,13 @@ from hub.services.cluster import bookings, cluster
 from hub.services.operations import leases
 from hub.settings import Settings
 from hub.store import Store
+from hub.store.database import Committed
 
 log = logging.getLogger("salon.cluster")
 WORK = "cluster-sampling"
+JOB_CHANGES = ("job.submit", "job.stop")
+FOLLOW_SECONDS = 30.0  # how long a job change is followed closely
+FOLLOW_EVERY = 1.0
 
 
 async def sample_once(store: Store, settings: Settings, ray: RayCluster) -> bool:
@@ -31,7 +39,17 @@ async def run(store: Store, settings: Settings) -> None:
     ray = cluster.connect(settings)
     if ray is None:
         return
+    loop = asyncio.get_running_loop()
+    jobs_changed = asyncio.Event()
+
+    def nudge(committed: Committed) -> None:
+        """Called (from any thread) when a change commits: wake when it was a job's."""
+        if any(e.action in JOB_CHANGES and e.outcome == "allow" for e in committed.trail):
+            loop.call_soon_threadsafe(jobs_changed.set)
+
+    store.db.listeners.append(nudge)
     answered = True
+    following_until = 0.0
     try:
         while True:
             try:
@@ -49,6 +67,14 @@ async def run(store: Store, settings: Settings) -> None:
                     "answers again" if ok else "does not answer",
                 )
                 answered = ok
-            await asyncio.sleep(settings.ray_sample_seconds)
+            if jobs_changed.is_set():
+                jobs_changed.clear()
+                following_until = loop.time() + FOLLOW_SECONDS
+            pause = settings.ray_sample_seconds
+            if loop.time() < following_until:
+                pause = min(FOLLOW_EVERY, pause)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(jobs_changed.wait(), timeout=pause)
     finally:
+        store.db.listeners.remove(nudge)
         ray.close()
