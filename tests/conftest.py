@@ -29,7 +29,7 @@ from hub.services.policy.principal import SYSTEM
 from hub.settings import Settings
 from hub.store import Store, open_store, points_location, store_for
 from hub.store.backends import Shared
-from tests.demo_store import with_demo_team
+from tests.demo_store import with_empty_store, with_store
 from tests.inprocess import InProcessHub, in_process_hub
 
 # Each test says the settings it needs: SALON_* variables of the shell running the suite (a
@@ -120,8 +120,7 @@ def start_hub(data_dir: Path, *, demo: bool, **extra: Any) -> Iterator[LiveHub]:
     sock = listening_socket()
     port = int(sock.getsockname()[1])
     extra.setdefault("url", f"http://127.0.0.1:{port}")  # hubs behind one address share it
-    if demo:
-        with_demo_team(data_dir)
+    with_store(data_dir, demo=demo, database_url=extra.get("database_url", ""))
     settings = Settings(data_dir=data_dir, port=port, **extra)
     store = store_for(settings)
     if demo:
@@ -190,6 +189,7 @@ def store(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Itera
         url = migrated_copy(request.getfixturevalue("migrated_database"), tmp_path)
         opened = open_store(Shared(url), data_dir=tmp_path)
     else:
+        with_empty_store(tmp_path)
         opened = open_store(tmp_path / "salon.duckdb")
     yield opened
     opened.close()

@@ -13,7 +13,7 @@ from hub.app import create_app
 from hub.services.identity.tokens import create_admin_token_sync
 from hub.settings import Settings
 from hub.store import Store, store_for
-from tests.demo_store import DEMO_PASSWORD, with_demo_team
+from tests.demo_store import DEMO_PASSWORD, with_store
 
 __all__ = ["DEMO_PASSWORD", "InProcessHub", "in_process_hub"]
 
@@ -46,8 +46,7 @@ class InProcessHub:
 
 
 def in_process_hub(data_dir: Path, demo: bool, **settings: Any) -> Iterator[InProcessHub]:
-    if demo:
-        with_demo_team(data_dir)
+    with_store(data_dir, demo=demo, database_url=settings.get("database_url", ""))
     config = Settings(data_dir=data_dir, **settings)
     store = store_for(config)
     token = create_admin_token_sync(store, "tests")
