@@ -88,7 +88,15 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def salon_import(hub: LiveHub, uri: str, *extra: str) -> subprocess.Popen[str]:
-    env = salon_env(hub.settings.data_dir, SALON_URL=hub.url, SALON_TOKEN=hub.token)
+    """``salon import mlflow`` as a process of its own. Its temporary files (the readable copy
+    of a SQLite store) go under the test's folder: an import the test kills cannot remove
+    them, and they were left in /tmp after every run."""
+    env = salon_env(
+        hub.settings.data_dir,
+        SALON_URL=hub.url,
+        SALON_TOKEN=hub.token,
+        TMPDIR=str(hub.settings.data_dir),
+    )
     return subprocess.Popen(
         [*SALON, "import", "mlflow", "--from", uri, *extra],
         env=env,
