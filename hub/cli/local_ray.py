@@ -88,16 +88,20 @@ class LocalRay:
         from connectors.ray import RayCluster
 
         cluster = RayCluster(self.dashboard, self.token)
+
+        def running() -> set[str]:
+            return {
+                job.submission_id for job in cluster.jobs() if job.submitted and not job.finished
+            }
+
         deadline = time.monotonic() + seconds
         try:
-            running = [
-                job.submission_id for job in cluster.jobs() if job.submitted and not job.finished
-            ]
-            for submission_id in running:
+            asked = running()
+            for submission_id in asked:
                 cluster.stop(submission_id)
-            while running and time.monotonic() < deadline:
+            while asked and time.monotonic() < deadline:
                 time.sleep(0.2)
-                running = [job for job in running if not cluster.job(job).finished]
+                asked &= running()
         except ConnectorError:
             pass
         finally:
