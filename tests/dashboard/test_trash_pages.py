@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from tests.api.test_privacy import ERASURES, finished
 from tests.api.test_trash import a_run
@@ -148,7 +148,9 @@ def test_moving_a_run_to_the_trash_and_back_in_a_browser(
                     f"No Restore button after 30 s; the page says: {page.inner_text('body')!r}; "
                     f"Streamlit logged: {(tmp_path / 'log').read_text()[-3000:]!r}"
                 ) from None
-            assert page.get_by_text("Run browser-run is in the trash").is_visible()
+            # drawn in the same rerun as the button, but not always in the same frame
+            message = page.get_by_text("Run browser-run is in the trash")
+            expect(message).to_be_visible(timeout=10_000)
             page.screenshot(path=str(tmp_path / "trashed.png"))
             page.get_by_role("button", name="Restore it").click()
             page.get_by_role("heading", name="browser-run").wait_for(timeout=30_000)
