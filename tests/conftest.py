@@ -165,6 +165,16 @@ def hub_server(tmp_path: Path) -> Iterator[LiveHub]:
     yield from start_hub(tmp_path, demo=False)
 
 
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Tests sent to the processes by module, and those sharing a server together (see
+    ``tests.scheduling``); an explicit ``--dist`` other than ``load`` is left alone."""
+    if config.getoption("dist") != "load":
+        return None
+    from tests.scheduling import ByModuleAndServer
+
+    return ByModuleAndServer(config, log)
+
+
 # Tests in these folders run on both backends; elsewhere a store is a DuckDB file.
 BOTH_BACKENDS = ("store", "services")
 
