@@ -31,6 +31,7 @@ from hub.store import Store, open_store, points_location, store_for
 from hub.store.backends import Shared
 from tests.demo_store import with_empty_store, with_store
 from tests.inprocess import InProcessHub, in_process_hub
+from tests.scheduling import ByModuleAndServer, unit_of
 
 # Each test says the settings it needs: SALON_* variables of the shell running the suite (a
 # developer's SALON_TOKEN or SALON_DATA_DIR) would reach Settings() and the servers it starts.
@@ -170,8 +171,6 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     ``tests.scheduling``); an explicit ``--dist`` other than ``load`` is left alone."""
     if config.getoption("dist") != "load":
         return None
-    from tests.scheduling import ByModuleAndServer
-
     return ByModuleAndServer(config, log)
 
 
@@ -279,14 +278,48 @@ def stop_ray(head: LocalRay) -> None:
     head.stop()
 
 
-@pytest.fixture(scope="session")
-def ray_head() -> Iterator[LocalRay]:
-    """One Ray cluster for the session's Ray tests (started once: it takes a while)."""
-    head = start_ray()
+class SharedRay:
+    """The Ray cluster the Ray tests share (``ray_head``). Started by the first of them (it takes
+    a while), kept while the process runs the modules that share it (``tests.scheduling`` hands
+    them to one process together), and stopped when it moves on: an idle head still costs a
+    twentieth of a core, for the rest of the run."""
+
+    def __init__(self) -> None:
+        self.head: LocalRay | None = None
+
+    def get(self) -> LocalRay:
+        if self.head is None:
+            self.head = start_ray()
+        return self.head
+
+    def stop(self) -> None:
+        head, self.head = self.head, None
+        if head is not None:
+            local_ray.remove(head)
+
+
+SHARED_RAY = SharedRay()
+
+
+@pytest.fixture
+def ray_head() -> LocalRay:
+    """A Ray cluster for the Ray tests, shared by them (see ``SharedRay``)."""
+    return SHARED_RAY.get()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """After a test's fixtures are torn down: the shared Ray cluster stops once the next test
+    is not in a module that shares it."""
     try:
-        yield head
+        yield
     finally:
-        local_ray.remove(head)
+        if nextitem is None or unit_of(nextitem.nodeid) != "ray_head":
+            SHARED_RAY.stop()
+
+
+def pytest_sessionfinish() -> None:
+    SHARED_RAY.stop()  # a run cut short
 
 
 @pytest.fixture(scope="session")
