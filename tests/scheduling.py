@@ -4,8 +4,9 @@ xdist's default hands out tests one by one in collection order, so a module's te
 both processes, and each process sets up the module's fixtures, and the session's servers its
 tests ask for, again. Here a module's tests go to one process together, and the modules that
 share a costly server go there as one unit: the suite starts one Ray head and one reference
-MLflow server in all instead of one per process. Units with more tests go first, so the long
-ones are not left for the end.
+MLflow server in all instead of one per process. Units with more tests go first (xdist's order
+for scopes): the two server units and the big modules start early, though a long module of a
+single test (the 2 GB upload) may still come last.
 """
 
 from __future__ import annotations
