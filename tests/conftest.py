@@ -166,6 +166,7 @@ def hub_server(tmp_path: Path) -> Iterator[LiveHub]:
     yield from start_hub(tmp_path, demo=False)
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of xdist's: pytest -p no:xdist runs too
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Tests sent to the processes by module, and those sharing a server together (see
     ``tests.scheduling``); an explicit ``--dist`` other than ``load`` is left alone."""
