@@ -7,7 +7,6 @@ it then rather than at the next regular sample."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
@@ -17,6 +16,7 @@ from hub.services.operations import leases
 from hub.settings import Settings
 from hub.store import Store
 from hub.store.database import Committed
+from hub.workers.wakes import until_set, woken_by
 
 log = logging.getLogger("salon.cluster")
 WORK = "cluster-sampling"
@@ -40,41 +40,36 @@ async def run(store: Store, settings: Settings) -> None:
     if ray is None:
         return
     loop = asyncio.get_running_loop()
-    jobs_changed = asyncio.Event()
-
-    def nudge(committed: Committed) -> None:
-        """Called (from any thread) when a change commits: wake when it was a job's."""
-        if any(e.action in JOB_CHANGES and e.outcome == "allow" for e in committed.trail):
-            loop.call_soon_threadsafe(jobs_changed.set)
-
-    store.db.listeners.append(nudge)
     answered = True
     following_until = 0.0
     try:
-        while True:
-            try:
-                if not await leases.ours(store, WORK, settings.ray_sample_seconds):
-                    await asyncio.sleep(settings.ray_sample_seconds)
-                    continue  # another hub samples the cluster
-                ok = await sample_once(store, settings, ray)
-            except Exception:
-                log.exception("Sampling the Ray cluster failed")
-                ok = False
-            if ok != answered:
-                log.warning(
-                    "The Ray cluster at %s %s",
-                    settings.ray_address,
-                    "answers again" if ok else "does not answer",
-                )
-                answered = ok
-            if jobs_changed.is_set():
-                jobs_changed.clear()
-                following_until = loop.time() + FOLLOW_SECONDS
-            pause = settings.ray_sample_seconds
-            if loop.time() < following_until:
-                pause = min(FOLLOW_EVERY, pause)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(jobs_changed.wait(), timeout=pause)
+        with woken_by(store, _job_changed) as jobs_changed:
+            while True:
+                try:
+                    if not await leases.ours(store, WORK, settings.ray_sample_seconds):
+                        await asyncio.sleep(settings.ray_sample_seconds)
+                        continue  # another hub samples the cluster
+                    ok = await sample_once(store, settings, ray)
+                except Exception:
+                    log.exception("Sampling the Ray cluster failed")
+                    ok = False
+                if ok != answered:
+                    log.warning(
+                        "The Ray cluster at %s %s",
+                        settings.ray_address,
+                        "answers again" if ok else "does not answer",
+                    )
+                    answered = ok
+                if jobs_changed.is_set():
+                    jobs_changed.clear()
+                    following_until = loop.time() + FOLLOW_SECONDS
+                pause = settings.ray_sample_seconds
+                if loop.time() < following_until:
+                    pause = min(FOLLOW_EVERY, pause)
+                await until_set(jobs_changed, pause)
     finally:
-        store.db.listeners.remove(nudge)
         ray.close()
+
+
+def _job_changed(committed: Committed) -> bool:
+    return any(e.action in JOB_CHANGES and e.outcome == "allow" for e in committed.trail)
