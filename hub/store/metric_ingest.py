@@ -64,14 +64,22 @@ def ingest_batch(
 
 
 def ingest_chunks(
-    cur: Cursor, put: PutPoints, chunks: Sequence[PointChunk], skip_repeats: bool = False
+    cur: Cursor,
+    put: PutPoints,
+    chunks: Sequence[PointChunk],
+    skip_repeats: bool = False,
+    new_runs: frozenset[str] = frozenset(),
 ) -> dict[str, int]:
     """Append each chunk once; how many points were stored, by run. A batch id seen before (in the
     store or earlier in ``chunks``) is acknowledged without storing again. With
     ``skip_repeats``, points equal in step, time and value to a stored one are left out, as
-    MLflow does (its clients log some points twice). ``put`` stores the points."""
-    _require_runs(cur, sorted({chunk.run_id for chunk in chunks}))
-    fresh = _not_stored_yet(cur, chunks)
+    MLflow does (its clients log some points twice). ``put`` stores the points.
+
+    ``new_runs`` were stored earlier in the same transaction: they exist and have no batches,
+    series or summaries yet, so nothing is asked about them (a run's first points, sent with
+    its start, cost three statements fewer)."""
+    _require_runs(cur, sorted({chunk.run_id for chunk in chunks} - new_runs))
+    fresh = _not_stored_yet(cur, chunks, new_runs)
     if not fresh:
         return {}
     encoded = [pc.dictionary_encode(chunk.points.column("key").combine_chunks()) for chunk in fresh]
@@ -82,7 +90,7 @@ def ingest_chunks(
             for key in keys.dictionary.to_pylist()
         }
     )
-    current = _summaries_of(cur, wanted)
+    current = _summaries_of(cur, [pair for pair in wanted if pair[0] not in new_runs])
     ids = {(row[1], row[2]): series_id for series_id, row in current.items()}
     missing = [pair for pair in wanted if pair not in ids]
     if missing:
@@ -115,6 +123,8 @@ def ingest_chunks(
 
 
 def _require_runs(cur: Cursor, run_ids: list[str]) -> None:
+    if not run_ids:
+        return
     found = {
         row[0]
         for row in cur.execute(
@@ -126,9 +136,18 @@ def _require_runs(cur: Cursor, run_ids: list[str]) -> None:
             raise NotFound(f"No run with id {run_id!r}.")
 
 
-def _not_stored_yet(cur: Cursor, chunks: Sequence[PointChunk]) -> list[PointChunk]:
-    """The chunks with points whose batch is not stored yet, each batch once."""
-    named = sorted({chunk.batch_id for chunk in chunks if chunk.batch_id is not None})
+def _not_stored_yet(
+    cur: Cursor, chunks: Sequence[PointChunk], new_runs: frozenset[str]
+) -> list[PointChunk]:
+    """The chunks with points whose batch is not stored yet, each batch once (a batch of a run
+    in ``new_runs`` cannot be stored yet)."""
+    named = sorted(
+        {
+            chunk.batch_id
+            for chunk in chunks
+            if chunk.batch_id is not None and chunk.run_id not in new_runs
+        }
+    )
     seen: set[tuple[str, str]] = set()
     if named:
         seen = {
@@ -151,6 +170,8 @@ def _not_stored_yet(cur: Cursor, chunks: Sequence[PointChunk]) -> list[PointChun
 
 def _summaries_of(cur: Cursor, pairs: list[tuple[str, str]]) -> dict[int, tuple[Any, ...]]:
     """series id → summary row, for the (run, key) pairs that have one."""
+    if not pairs:
+        return {}
     run_ids = sorted({run_id for run_id, _ in pairs})
     keys = sorted({key for _, key in pairs})
     wanted = set(pairs)

@@ -202,7 +202,8 @@ def _apply_batch(
     fresh = [start for start in starts if start.run.id not in present]
     if fresh:
         _insert_runs(cur, fresh)
-    stored = ingest_chunks(cur, put, chunks) if chunks else {}
+    new_runs = frozenset(start.run.id for start in fresh)
+    stored = ingest_chunks(cur, put, chunks, new_runs=new_runs) if chunks else {}
     repeated = set(present)
     for end in ends:
         found = cur.execute("SELECT status FROM runs WHERE id = ?", [end.run_id]).fetchone()
