@@ -205,6 +205,15 @@ def _mark_read(cur: Cursor, user_id: str, activity_ids: list[str] | None, at: da
     )
 
 
+def _watchers(cur: Cursor, target_ids: list[str]) -> list[str]:
+    rows = cur.execute(
+        f"SELECT DISTINCT user_id FROM watches WHERE target_id IN {among(target_ids)} "
+        "ORDER BY user_id",
+        target_ids,
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
 def _watch(cur: Cursor, user_id: str, kind: str, target_id: str, on: bool, at: datetime) -> None:
     cur.execute(
         "DELETE FROM watches WHERE user_id = ? AND target_kind = ? AND target_id = ?",
@@ -274,16 +283,12 @@ class ActivityStore:
         await self._db.audited_write(audit, _watch, user_id, kind, target_id, on, at)
 
     async def watchers(self, targets: list[tuple[str, str]]) -> set[str]:
-        """Everyone watching any of ``targets`` (kind, id)."""
-
-        def select(cur: Cursor) -> set[str]:
-            ids = [target_id for _, target_id in targets]  # ids are unique across kinds
-            rows = cur.execute(
-                f"SELECT DISTINCT user_id FROM watches WHERE target_id IN {among(ids)}", ids
-            ).fetchall()
-            return {row[0] for row in rows}
-
-        return await self._db.read(select) if targets else set()
+        """Everyone watching any of ``targets`` (kind, id); asked by every change that tells
+        watchers, so kept until watches change."""
+        if not targets:
+            return set()
+        ids = sorted({target_id for _, target_id in targets})  # ids are unique across kinds
+        return set(await self._db.read_kept(_watchers, ids))
 
     async def watching(self, user_id: str, kind: str, target_id: str) -> bool:
         def select(cur: Cursor) -> bool:

@@ -174,7 +174,7 @@ class ProjectStore:
         self, project_id: str, name: str, *, trashed: bool = False
     ) -> ExperimentRecord | None:
         """The project's experiment called ``name``; one in the trash only with ``trashed``."""
-        return await self._db.read(experiment_by_name, project_id, name, trashed)
+        return await self._db.read_kept(experiment_by_name, project_id, name, trashed)
 
     async def by_ids(self, ids: list[str]) -> dict[str, ProjectRecord]:
         if not ids:
