@@ -80,8 +80,9 @@ class AccessStore:
         return await self._db.audited_write(audit, _revoke, project_id, subject_kind, subject_id)
 
     async def for_subjects(self, user_id: str, group_ids: list[str]) -> list[MembershipRecord]:
-        """Every membership held by the person directly or through one of their groups."""
-        return await self._db.read(_for_subjects, user_id, group_ids)
+        """Every membership held by the person directly or through one of their groups (asked
+        by every check of a person who is not an admin: kept until memberships change)."""
+        return await self._db.read_kept(_for_subjects, user_id, group_ids)
 
     async def of_project(self, project_id: str) -> list[MembershipRecord]:
         rows = await self._db.read(

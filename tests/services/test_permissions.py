@@ -104,6 +104,26 @@ def test_roles_decide_what_members_may_change(store: Store, team: dict[str, Prin
     ]
 
 
+def test_a_role_given_or_taken_away_holds_from_the_next_request(
+    store: Store, team: dict[str, Principal]
+) -> None:
+    """Every check of a person who is not an admin reads their memberships, and the hub keeps
+    that answer between changes: a change to a role must reach the very next check."""
+    ben = team["ben"]
+    vision_run = run(runs.search_runs(store, ben, "vision", None, None, 1, None, 100)).runs[0]
+    for _ in range(2):  # asked twice: the second answer may come from memory
+        with pytest.raises(Forbidden, match="viewer"):
+            run(runs.set_notes(store, ben, vision_run.id, "from a viewer"))
+    run(access.grant_role(store, team["ana"], "vision", "user", "ben", "editor"))
+    assert run(runs.set_notes(store, ben, vision_run.id, "from an editor")).notes == (
+        "from an editor"
+    )
+    assert run(access.revoke_role(store, team["ana"], "vision", "user", "ben"))
+    with pytest.raises(NotFound):
+        run(runs.get_run(store, ben, vision_run.id))
+    assert names(store, ben) == []
+
+
 def test_tokens_narrow_their_owner(store: Store, team: dict[str, Principal]) -> None:
     ana = team["ana"]
     _, read_only = run(tokens.create_token(store, ana, "ci", projects=["vision"], write=False))
