@@ -104,6 +104,22 @@ def _group_ids_of(cur: Cursor, user_id: str, claimed: Sequence[str]) -> list[str
     return sorted(row[0] for row in rows)
 
 
+def _group_named(cur: Cursor, name: str) -> GroupRecord | None:
+    row = cur.execute(
+        f"SELECT {_GROUP_COLUMNS} FROM groups WHERE name = ? LIMIT 1", [name]
+    ).fetchone()
+    return None if row is None else _group(row)
+
+
+def _group_members(cur: Cursor, group_ids: list[str]) -> list[tuple[str, str]]:
+    rows = cur.execute(
+        f"SELECT group_id, user_id FROM group_members WHERE group_id IN {among(group_ids)} "
+        "ORDER BY added_at",
+        group_ids,
+    ).fetchall()
+    return [(group_id, user_id) for group_id, user_id in rows]
+
+
 def _add_member(cur: Cursor, group_id: str, user_id: str, at: datetime) -> bool:
     exists = cur.execute(
         "SELECT 1 FROM group_members WHERE group_id = ? AND user_id = ?", [group_id, user_id]
@@ -130,14 +146,16 @@ class UserStore:
     ) -> UserRecord:
         return self._db.audited_write_sync(audit, _insert_user, user, password_hash)
 
+    # People and groups by id or name are kept reads (see ``Database.read_kept``): a comment
+    # asks them for everyone it mentions or tells, and they change seldom.
     async def by_id(self, user_id: str) -> UserRecord | None:
-        return await self._db.read(_user_where, "id = ?", [user_id])
+        return await self._db.read_kept(_user_where, "id = ?", [user_id])
 
     def by_id_sync(self, user_id: str) -> UserRecord | None:
         return self._db.read_sync(_user_where, "id = ?", [user_id])
 
     async def by_name(self, name: str) -> UserRecord | None:
-        return await self._db.read(_user_where, "name = ?", [name])
+        return await self._db.read_kept(_user_where, "name = ?", [name])
 
     def by_name_sync(self, name: str) -> UserRecord | None:
         return self._db.read_sync(_user_where, "name = ?", [name])
@@ -179,7 +197,7 @@ class UserStore:
         return await self._db.audited_write(audit, _disable, user_id, at)
 
     async def group_ids_of(self, user_id: str, claimed: Sequence[str] = ()) -> list[str]:
-        return await self._db.read(_group_ids_of, user_id, claimed)
+        return await self._db.read_kept(_group_ids_of, user_id, list(claimed))
 
     async def create_group(self, group: GroupRecord, *, audit: Sequence[EventDraft]) -> GroupRecord:
         def insert(cur: Cursor) -> GroupRecord:
@@ -192,12 +210,7 @@ class UserStore:
         return await self._db.audited_write(audit, insert)
 
     async def group_by_name(self, name: str) -> GroupRecord | None:
-        row = await self._db.read(
-            lambda cur: cur.execute(
-                f"SELECT {_GROUP_COLUMNS} FROM groups WHERE name = ? LIMIT 1", [name]
-            ).fetchone()
-        )
-        return None if row is None else _group(row)
+        return await self._db.read_kept(_group_named, name)
 
     async def groups(self) -> list[GroupRecord]:
         rows = await self._db.read(
@@ -207,13 +220,7 @@ class UserStore:
 
     async def group_members(self, group_ids: list[str]) -> dict[str, list[str]]:
         """User ids per group."""
-        rows = await self._db.read(
-            lambda cur: cur.execute(
-                f"SELECT group_id, user_id FROM group_members WHERE group_id IN {among(group_ids)} "
-                "ORDER BY added_at",
-                group_ids,
-            ).fetchall()
-        )
+        rows = await self._db.read_kept(_group_members, group_ids)
         members: dict[str, list[str]] = {group_id: [] for group_id in group_ids}
         for group_id, user_id in rows:
             members[group_id].append(user_id)
