@@ -7,11 +7,11 @@ do not keep answers: the others change it underneath):
 - :class:`Answers`, read through :class:`KeptReads`: whole answers of reads (the runs page's
   search, the params, tags and metrics of its runs, projects by name or id, and what every
   check or comment asks: memberships, people, groups, watchers), kept until the next change
-  to a table they were read from. Every write transaction goes through :class:`~hub.store.database.Database`,
-  which calls :meth:`Answers.changed` as it commits, before the writer hears of it. An answer
-  is kept only if no change committed while it was being read. The audit events of reads are
-  not changes: the reads kept here do not read the audit chain, so a busy hub's group commits
-  keep the answers.
+  to a table they were read from. Every write transaction goes through
+  :class:`~hub.store.database.Database`, which calls :meth:`Answers.changed` as it commits,
+  before the writer hears of it. An answer is kept only if no change committed while it was
+  being read. The audit events of reads are not changes: the reads kept here do not read the
+  audit chain, so a busy hub's group commits keep the answers.
 - :class:`Kept` on its own, for answers that carry their own check: a metric curve is kept
   under its series' summary (points, first and last step, last time), which every ingest
   changes, so it outlives changes to other runs.
