@@ -135,7 +135,12 @@ def _sort_terms(
     key: SortKey, index: int, params: list[Any], joins: list[str]
 ) -> list[tuple[str, str]]:
     """(expression, direction) ORDER BY terms for one sort key; params, tags and metrics come
-    in by a LEFT JOIN."""
+    in by a LEFT JOIN on the run and the key.
+
+    A run has at most one row per key in each of those tables (its writers keep it so under
+    the write lock: params are never changed, a tag is deleted before it is set again, a
+    series' summary is replaced), so the join adds no row. Grouping the key's rows by run first
+    grouped the whole hub's (110,000 runs: 11 of the search's 37 ms)."""
     direction = ("DESC" if key.descending else "ASC") + " NULLS LAST"
     field = key.field
     if field.kind == "attribute":
@@ -144,17 +149,13 @@ def _sort_terms(
     params.append(field.key)
     if field.kind == "metric":
         joins.append(
-            f"LEFT JOIN (SELECT run_id, any_value(last_value) AS v FROM metric_summaries "
-            f"WHERE key = ? GROUP BY run_id) {alias} ON {alias}.run_id = r.id"
+            f"LEFT JOIN metric_summaries {alias} ON {alias}.run_id = r.id AND {alias}.key = ?"
         )
-        return [(f"{alias}.v", direction)]
+        return [(f"{alias}.last_value", direction)]
     table = "params" if field.kind == "param" else "tags"
-    joins.append(
-        f"LEFT JOIN (SELECT run_id, any_value(value) AS v FROM {table} WHERE key = ? "
-        f"GROUP BY run_id) {alias} ON {alias}.run_id = r.id"
-    )
+    joins.append(f"LEFT JOIN {table} {alias} ON {alias}.run_id = r.id AND {alias}.key = ?")
     # Numbers sort as numbers; text that is not a number sorts after them, as text.
-    return [(f"TRY_CAST({alias}.v AS DOUBLE)", direction), (f"{alias}.v", direction)]
+    return [(f"TRY_CAST({alias}.value AS DOUBLE)", direction), (f"{alias}.value", direction)]
 
 
 def search_runs(
