@@ -6,9 +6,10 @@ secrets configure it (``salon up`` does); otherwise the dashboard uses SALON_TOK
 
 import streamlit as st
 
-from dashboard import auth, hub_client, share
+from dashboard import auth, hub_client, share, ui
 
 st.set_page_config(layout="wide", page_title="Salon", page_icon=":material/forum:")
+ui.say_what_was_told()  # the toast of the change that made this run, if any
 
 
 if st.query_params.get("link"):

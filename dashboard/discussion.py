@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import streamlit as st
 
 from dashboard import hub_client
+from dashboard.ui import tell
 
 Anchor = dict[str, Any]
 POLL_SECONDS = 1.5  # others' comments appear within two seconds
@@ -65,7 +66,7 @@ def _act(work: Callable[[], object], done: str | None = None) -> None:
         st.error(str(exc), icon=":material/error:")
         return
     if done:
-        st.toast(done)
+        tell(done)
     st.rerun()
 
 

@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard import trash_client
 from dashboard.hub_client import HubError
+from dashboard.ui import tell
 
 
 def trash_popover(
@@ -29,6 +30,6 @@ def trash_popover(
                 except HubError as exc:
                     st.error(str(exc))
                 else:
-                    st.toast(f"{moved['label']} is in the trash; Settings restores it.")
+                    tell(f"{moved['label']} is in the trash; Settings restores it.")
                     return moved
     return None

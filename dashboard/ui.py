@@ -34,6 +34,24 @@ STATUS_BADGES: dict[str, Badge] = {
 KEY_METRIC_HINTS = ("acc", "f1", "auc", "score", "loss")
 
 
+_SAID = "salon:said"  # what a change asked the next run to say (see ``tell``)
+
+
+def tell(text: str, icon: str | None = None) -> None:
+    """Say ``text`` in a toast when the page is drawn again, as it is right after a change
+    (``st.rerun()``). A toast shown just before the rerun is lost now and then (the first of a
+    visit, in a real browser), so it waits in the session and the next run shows it."""
+    st.session_state[_SAID] = (text, icon)
+
+
+def say_what_was_told() -> None:
+    """The toast ``tell`` kept, shown once: every run of the dashboard calls it first."""
+    said = st.session_state.pop(_SAID, None)
+    if said is not None:
+        text, icon = said
+        st.toast(text, icon=icon)
+
+
 def load(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Call the hub client; on failure show what to do and stop drawing the page."""
     try:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard import hub_client
 from dashboard.discussion import reader_zone, when
-from dashboard.ui import load, no_projects
+from dashboard.ui import load, no_projects, tell
 
 REASONS = {
     "mention": "mentioned you",
@@ -64,7 +64,7 @@ with digest_tab:
             except hub_client.HubError as exc:
                 st.error(str(exc), icon=":material/error:")
             else:
-                st.toast("Saved")
+                tell("Saved")
                 st.rerun()
     if chosen["lastSentAt"]:
         st.caption(f"The last one went out on {when(chosen['lastSentAt'])}.")
@@ -126,7 +126,7 @@ with feed_tab:
         st.caption(f"You last looked on {when(looked)}." if looked else never)
     if st.button("Mark all as seen", icon=":material/visibility:"):
         load(hub_client.mark_feed_seen, project)
-        st.toast("Marked as seen")
+        tell("Marked as seen")
         st.rerun()
     entries = page["entries"]
     if not entries:

@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard import hub_client, trash_client
 from dashboard.hub_client import HubError
-from dashboard.ui import load
+from dashboard.ui import load, tell
 
 LIFECYCLE = {
     "trash.purge": "purged from the trash",
@@ -68,7 +68,7 @@ else:
                 except HubError as exc:
                     st.error(str(exc))
                 else:
-                    st.toast("Hold released.")
+                    tell("Hold released.")
                     st.rerun()
 
 with st.form("place-hold", clear_on_submit=True):
@@ -84,7 +84,7 @@ with st.form("place-hold", clear_on_submit=True):
         except HubError as exc:
             st.error(str(exc))
         else:
-            st.toast(f"Hold placed on {made['label']}.")
+            tell(f"Hold placed on {made['label']}.")
             st.rerun()
 
 st.subheader("Erasure requests")

@@ -5,7 +5,7 @@ import streamlit as st
 from dashboard import hub_client, trash_client
 from dashboard.hub_client import HubError
 from dashboard.tables import runs_column_config, runs_frame, styled
-from dashboard.ui import load, no_projects
+from dashboard.ui import load, no_projects, tell
 
 PAGE_SIZE = 300
 NEWEST_FIRST = "newest first"
@@ -128,5 +128,5 @@ with discard.popover(
             st.error(reason)
         st.session_state["trashed-runs"] = st.session_state.get("trashed-runs", 0) + 1
         if not refused:
-            st.toast(f"Moved {len(selected)} run(s) to the trash.")
+            tell(f"Moved {len(selected)} run(s) to the trash.")
             st.rerun()

@@ -10,7 +10,7 @@ from dashboard import dataset_client, discussion, model_client, share
 from dashboard.discussion import when
 from dashboard.hub_client import HubError
 from dashboard.trash_button import trash_popover
-from dashboard.ui import Badge, load, may, not_allowed, pick_project
+from dashboard.ui import Badge, load, may, not_allowed, pick_project, tell
 
 CHECK_BADGES: dict[str, Badge] = {
     "passed": (":material/check_circle:", "green"),
@@ -26,7 +26,7 @@ def act(work: Any, done: str) -> None:
     except HubError as exc:
         st.error(str(exc), icon=":material/block:")
         return
-    st.toast(done, icon=":material/check:")
+    tell(done, icon=":material/check:")
     st.rerun()
 
 

@@ -13,7 +13,7 @@ from dashboard import cluster_client, hub_client, share
 from dashboard.charts import gpu_history_figure, usage_figure
 from dashboard.discussion import reader_zone, when
 from dashboard.tables import csv_bytes
-from dashboard.ui import load
+from dashboard.ui import load, tell
 
 RANGES = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90, "Last year": 365}
 
@@ -258,7 +258,7 @@ with st.form("book"):
         except hub_client.HubError as exc:
             st.error(str(exc), icon=":material/event_busy:")
         else:
-            st.toast("Booked")
+            tell("Booked")
             st.rerun()
 
 st.subheader("Is it fairly shared?")
@@ -318,7 +318,7 @@ if jobs:
                 except hub_client.HubError as exc:
                     st.error(str(exc), icon=":material/error:")
                 else:
-                    st.toast("Asked the cluster to stop it.")
+                    tell("Asked the cluster to stop it.")
                     st.rerun()
 else:
     st.caption("No jobs seen yet.")

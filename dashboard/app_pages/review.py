@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import hub_client, model_client, share
 from dashboard.hub_client import HubError
-from dashboard.ui import load, may
+from dashboard.ui import load, may, tell
 
 PAGE = 20
 IMAGE_ENDINGS = (".png", ".jpg", ".jpeg", ".webp", ".gif")
@@ -152,7 +152,7 @@ def grid(review: dict[str, Any], total: int) -> None:
             ):
                 return
             saved += 1
-        st.toast(f"Saved {saved} verdict(s)", icon=":material/check:")
+        tell(f"Saved {saved} verdict(s)", icon=":material/check:")
         st.rerun()
 
 

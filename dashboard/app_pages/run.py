@@ -17,6 +17,7 @@ from dashboard.ui import (
     size_text,
     status_badge,
     status_label,
+    tell,
 )
 
 BUCKETS = 300
@@ -242,7 +243,7 @@ if files:
             except HubError as exc:
                 st.error(str(exc))
             else:
-                st.toast(f"Moved {chosen} to the trash.")
+                tell(f"Moved {chosen} to the trash.")
                 st.rerun()
 
 for registered in load(model_client.of_run, run["id"]):

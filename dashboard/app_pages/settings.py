@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import hub_client, share_client, trash_client
 from dashboard.hub_client import HubError
-from dashboard.ui import load, size_text
+from dashboard.ui import load, size_text, tell
 
 st.title("Settings")
 me = load(hub_client.me)
@@ -68,7 +68,7 @@ else:
             if st.form_submit_button("Revoke", icon=":material/block:"):
                 result = load(hub_client.revoke_api_token, active[choice])
                 if result["__typename"] == "ApiToken":
-                    st.toast("Token revoked; it no longer works.")
+                    tell("Token revoked; it no longer works.")
                     st.rerun()
                 st.error(result["message"])
 
@@ -117,7 +117,7 @@ else:
                 except HubError as exc:
                     st.error(str(exc))
                 else:
-                    st.toast("Link revoked; its embeds now say so.")
+                    tell("Link revoked; its embeds now say so.")
                     st.rerun()
 
 st.subheader("Trash")
@@ -169,7 +169,7 @@ else:
         except HubError as exc:
             st.error(str(exc))
         else:
-            st.toast(f"Restored {back['label']}.")
+            tell(f"Restored {back['label']}.")
             st.rerun()
     if purge and not sure:
         st.warning("Tick the box to confirm: a purge cannot be undone.")
@@ -179,7 +179,7 @@ else:
         except HubError as exc:
             st.error(str(exc))
         else:
-            st.toast(
+            tell(
                 f"Purged: {int(gone['points']):,} metric points and {gone['files']} files "
                 f"({size_text(gone['fileBytes'])}) removed."
             )
@@ -205,7 +205,7 @@ with st.expander("Move an experiment or a whole project to the trash"):
             except HubError as exc:
                 st.error(str(exc))
             else:
-                st.toast(f"{entry['label']} is in the trash; restore it above.")
+                tell(f"{entry['label']} is in the trash; restore it above.")
                 st.rerun()
 
 st.subheader("Retention")
@@ -270,5 +270,5 @@ if kept_project:
             except HubError as exc:
                 st.error(str(exc))
             else:
-                st.toast("Retention policy saved.")
+                tell("Retention policy saved.")
                 st.rerun()

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import discussion, hub_client
 from dashboard.trash_button import trash_popover
-from dashboard.ui import load, pick_project
+from dashboard.ui import load, pick_project, tell
 
 COLUMNS = {"todo": "To do", "doing": "Doing", "review": "In review", "done": "Done"}
 ORDER = list(COLUMNS)
@@ -162,5 +162,5 @@ with board_tab:
                 except hub_client.HubError as exc:
                     st.error(str(exc), icon=":material/error:")
                 else:
-                    st.toast(f"Opened #{made['number']}")
+                    tell(f"Opened #{made['number']}")
                     st.rerun()

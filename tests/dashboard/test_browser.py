@@ -169,3 +169,22 @@ def test_reviewing_predictions_in_a_browser(dashboard: str, tmp_path: Path) -> N
             assert page.locator('[data-testid="stAlertContentError"]').count() == 0
         finally:
             browser.close()
+
+
+def test_the_first_change_of_a_visit_says_it_was_done(dashboard: str) -> None:
+    """A page that changes something says so in a toast and draws itself again. The first toast
+    of a browser's visit was lost when the page reran at once (every time, in a bare probe)."""
+    from playwright.sync_api import expect
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=LAPTOP)
+            page.goto(f"{dashboard}/activity")
+            page.get_by_role("tab", name="What changed").click(timeout=60_000)
+            page.get_by_role("button", name="Mark all as seen").click(timeout=30_000)
+            toast = page.locator('[data-testid="stToast"]').filter(has_text="Marked as seen")
+            expect(toast.first).to_be_visible(timeout=10_000)
+            assert page.locator('[data-testid="stException"]').count() == 0
+        finally:
+            browser.close()
