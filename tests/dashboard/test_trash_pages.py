@@ -150,7 +150,15 @@ def test_moving_a_run_to_the_trash_and_back_in_a_browser(
                 ) from None
             # drawn in the same rerun as the button, but not always in the same frame
             message = page.get_by_text("Run browser-run is in the trash")
-            expect(message).to_be_visible(timeout=10_000)
+            try:
+                expect(message).to_be_visible(timeout=10_000)
+            except AssertionError:  # it failed so in CI, Restore there: say what the page showed
+                page.screenshot(path=str(tmp_path / "no-message.png"))
+                raise AssertionError(
+                    f"Restore is there but not the message; the page says: "
+                    f"{page.inner_text('body')!r}; Streamlit logged: "
+                    f"{(tmp_path / 'log').read_text()[-3000:]!r}"
+                ) from None
             page.screenshot(path=str(tmp_path / "trashed.png"))
             page.get_by_role("button", name="Restore it").click()
             page.get_by_role("heading", name="browser-run").wait_for(timeout=30_000)
