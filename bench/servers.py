@@ -167,10 +167,10 @@ def _ensure_venv(folder: Path, requirement: str, command: str, quiet: bool) -> P
     flag = ["-q"] if quiet else []
     subprocess.run(["python3", "-m", "venv", str(folder)], check=True)
     subprocess.run([str(python), "-m", "pip", "install", *flag, "uv"], check=True)
-    subprocess.run(
-        [str(folder / "bin" / "uv"), "pip", "install", *flag, "--python", str(python), requirement],
-        check=True,
-    )
+    uv = str(folder / "bin" / "uv")
+    # Compiled now: where Python may not write bytecode, each server would compile MLflow again.
+    install = [uv, "pip", "install", *flag, "--compile-bytecode", "--python", str(python)]
+    subprocess.run([*install, requirement], check=True)
     return found
 
 
