@@ -19,7 +19,7 @@ $(PY):
 # this project's machines) every process would compile all it imports again, and an MLflow
 # server took 15 s to start instead of 7, the hub's import of Ray, Streamlit and MLflow twice
 # as long. The checkout's own modules too (its __pycache__ is ignored by git and the wheel).
-$(STAMP): pyproject.toml | $(PY)
+$(STAMP): pyproject.toml Makefile | $(PY)  # a changed recipe installs again
 	$(PY) -m pip install --quiet --upgrade uv
 	$(UV) pip install --quiet --compile-bytecode --python $(PY) -e '.[dev]'
 	$(PY) -m compileall -q -j 0 hub connectors dashboard bench tests >/dev/null
