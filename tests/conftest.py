@@ -33,6 +33,8 @@ from tests.demo_store import with_empty_store, with_store
 from tests.inprocess import InProcessHub, in_process_hub
 from tests.scheduling import ByModuleAndServer, unit_of
 
+pytest_plugins = ["tests.terminate"]  # SIGTERM stops a run as Ctrl+C does
+
 # Each test says the settings it needs: SALON_* variables of the shell running the suite (a
 # developer's SALON_TOKEN or SALON_DATA_DIR) would reach Settings() and the servers it starts.
 for _name in [name for name in os.environ if name.startswith("SALON_")]:
