@@ -172,12 +172,13 @@ def _ensure_venv(folder: Path, requirement: str, command: str, quiet: bool) -> P
         uv = str(folder / "bin" / "uv")
         install = [uv, "pip", "install", *flag, "--compile-bytecode", "--python", str(python)]
         subprocess.run([*install, requirement], check=True)
+        compiled.touch()
     elif not compiled.exists():  # made before venvs were compiled
         print(f"Compiling {folder} to bytecode (once)…", file=sys.stderr)
         compile_all = [str(python), "-m", "compileall", "-q", "-j", "0", str(folder / "lib")]
         # a file that does not compile (some packages ship such test data) only stays slow
         subprocess.run(compile_all, check=False, stdout=subprocess.DEVNULL)
-    compiled.touch()
+        compiled.touch()
     return found
 
 
