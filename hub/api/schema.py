@@ -24,6 +24,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.name_converter import NameConverter
 from strawberry.schema.schema import validate_document
+from strawberry.types.graphql import OperationType
 
 from hub import __version__
 from hub.api.audit import AuditQueries
@@ -58,6 +59,7 @@ from hub.api.trash import TrashMutations, TrashQueries
 from hub.api.webhooks import WebhookMutations, WebhookQueries
 from hub.errors import SalonError
 from hub.logs import name_operation
+from hub.priority import for_a_change
 from hub.settings import Settings
 
 log = logging.getLogger("salon.graphql")
@@ -150,6 +152,15 @@ class NamedInAccessLog(SchemaExtension):
         name = self.execution_context.operation_name
         if name:
             name_operation(name)
+        yield
+
+
+class ChangesFirst(SchemaExtension):
+    """A mutation's reads take the store's lane for changes (``hub.priority``)."""
+
+    def on_execute(self) -> Iterator[None]:
+        if self.execution_context.operation_type is OperationType.MUTATION:
+            for_a_change()
         yield
 
 
@@ -272,6 +283,7 @@ def _built(
         AddValidationRules([cost_rule(max_cost, max_page_size)]),
         MaskUnexpectedErrors,
         NamedInAccessLog,
+        ChangesFirst,
     ]
     if production:
         extensions.append(DisableIntrospection())

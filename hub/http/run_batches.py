@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 from hub.domain.tracking import PointChunk, RunEnvironment
 from hub.errors import InvalidInput
 from hub.http.body import read_limited
+from hub.priority import for_a_change
 from hub.services.tracking import run_batches
 from hub.services.tracking.metric_batches import read_batch
 from hub.services.tracking.runs import NewRun
@@ -81,6 +82,7 @@ class _Header(_Strict):
 async def apply(request: Request) -> Response:
     """Store the runs' starts, points and ends; say which runs were refused and why."""
     hub = request.app.state.hub
+    for_a_change()
     body = await read_limited(request, hub.settings.max_upload_bytes)
     outcome = await run_batches.apply(hub.store, request.state.principal, parse(body))
     hub.metrics.points.inc(outcome.stored)

@@ -46,6 +46,7 @@ from hub.clock import now
 from hub.domain.audit import AuditDraft, EventDraft
 from hub.domain.collaboration import ActivityDraft, ActivityRecord
 from hub.errors import LimitExceeded, StoreUnavailable
+from hub.priority import changing
 from hub.store import activity, audit, commits, migrations
 from hub.store._rows import among
 from hub.store.answers import Answers, KeptReads
@@ -114,6 +115,9 @@ class Database:
         self._followed = 0  # the last commit of a shared database read from its log
         self._passed_on = 0  # the newest commit (its own or followed) given to the listeners
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="salon-db")
+        # The reads a change makes before its transaction, in a lane of their own, so that
+        # they do not wait in line behind a busy hub's readers (see hub.priority).
+        self._change_reads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="salon-db-change")
         # Writes (one at a time anyway, under the write lock) have threads of their own, so
         # that a change never waits in line behind a busy hub's reads: two, so that the next
         # change is ready when the lock is let go.
@@ -453,9 +457,11 @@ class Database:
     async def read(
         self, fn: Callable[Concatenate[Cursor, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """Run ``fn(cursor, ...)`` on a worker thread."""
+        """Run ``fn(cursor, ...)`` on a worker thread: one of the change lane's when the
+        request under way is a change (``hub.priority``)."""
         call = functools.partial(self.read_sync, fn, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        lane = self._change_reads if changing() else self._executor
+        return await asyncio.get_running_loop().run_in_executor(lane, call)
 
     async def read_kept(self, fn: Callable[..., T], *args: Any) -> T:
         """:meth:`read`, answered from memory when the same read was answered since the last
@@ -564,6 +570,7 @@ class Database:
         self._reads_audited.close()
         self._writer.shutdown(wait=True)
         self._executor.shutdown(wait=True)
+        self._change_reads.shutdown(wait=True)
         with self._cursors_lock:
             for cursor in self._cursors:
                 cursor.close()
