@@ -5,7 +5,8 @@ A change makes a few reads before its transaction (the object it changes, who ma
 whom to tell). On a hub serving 50 readers, each of those reads waited behind the readers'
 own in the store's one pool of threads: a comment's five rounds of reads waited 73-93 ms in
 that line, more than they took (``bench/RESULTS.md``). The edges say which requests are
-changes; the store's ``read`` looks here to choose the lane.
+changes (GraphQL mutations, batches of runs, the MLflow calls that change something); the
+store's ``read`` looks here to choose the lane.
 """
 
 from __future__ import annotations

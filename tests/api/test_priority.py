@@ -14,6 +14,7 @@ import pytest
 import hub
 from tests.api.test_discussions import ADD, a_run
 from tests.conftest import LiveHub
+from tests.mlflow.sides import Side
 
 # More than the store's read threads (8): every one of them is held, and the rest wait in line.
 HELD_READS = 20
@@ -95,3 +96,22 @@ def test_a_run_is_logged_and_finished_while_reads_wait_in_line(
     held_reads.release()
     stored = asyncio.run(hub_server.store.runs.by_ids([run.id]))
     assert stored[run.id].status == "finished"
+
+
+def test_mlflow_s_client_logs_while_reads_wait_in_line(
+    hub_server: LiveHub, held_reads: HeldReads
+) -> None:
+    from mlflow.entities import Metric, Param
+
+    salon = Side("Salon", hub_server.url, hub_server.token)
+    with salon.client() as client:
+        experiment = client.create_experiment("ahead")
+        run_id = client.create_run(experiment).info.run_id
+        held_reads.hold()
+        client.log_batch(run_id, metrics=[Metric("loss", 0.5, 0, 0)], params=[Param("lr", "3")])
+        client.set_tag(run_id, "stage", "ahead")  # (set_terminated reads the run first)
+        assert held_reads.still_held(), "the reads were let go meanwhile"
+        held_reads.release()
+        run = client.get_run(run_id)
+    assert run.data.tags["stage"] == "ahead"
+    assert run.data.params == {"lr": "3"} and run.data.metrics == {"loss": 0.5}

@@ -38,8 +38,27 @@ async def _unsupported(request: Request, fields: Fields) -> Response:
     )
 
 
+# Calls that only read, though MLflow's client sends them with POST.
+_READ_BY_POST = frozenset(
+    {
+        "experiments/search",
+        "experiments/search-datasets",
+        "runs/search",
+        "logged-models/search",
+        "registered-models/get-latest-versions",
+    }
+)
+
+
 def _route(path: str, handler: Handler, *methods: str, raw: bool = False) -> Route:
     return Route(path, endpoint(handler, raw=raw), methods=list(methods))
+
+
+def _call(api: str, path: str, handler: Handler, methods: tuple[str, ...]) -> Route:
+    """A call of the table under ``api``: one that changes something goes first
+    (``hub.priority``)."""
+    change = "GET" not in methods and path not in _READ_BY_POST
+    return Route(f"{api}/{path}", endpoint(handler, change=change), methods=list(methods))
 
 
 def routes() -> list[BaseRoute]:
@@ -119,7 +138,7 @@ def routes() -> list[BaseRoute]:
     for root in _ROOTS:
         api, files = f"{root}/2.0/mlflow", f"{root}/2.0/mlflow-artifacts/artifacts"
         found += [
-            *(_route(f"{api}/{path}", handler, *methods) for path, handler, methods in table),
+            *(_call(api, path, handler, methods) for path, handler, methods in table),
             _route(files, artifacts.listing, get),
             _route(files + "/{path:path}", artifacts.upload, put, raw=True),
             _route(files + "/{path:path}", artifacts.download, get, raw=True),

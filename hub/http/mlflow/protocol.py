@@ -33,6 +33,7 @@ from hub.errors import (
 )
 from hub.http.body import read_limited
 from hub.http.mlflow import messages
+from hub.priority import for_a_change
 from hub.services.policy.principal import Principal
 from hub.settings import Settings
 
@@ -115,12 +116,17 @@ async def fields_of(request: Request) -> Fields:
     return fields
 
 
-def endpoint(handler: Handler, raw: bool = False) -> Callable[[Request], Awaitable[Response]]:
+def endpoint(
+    handler: Handler, raw: bool = False, change: bool = False
+) -> Callable[[Request], Awaitable[Response]]:
     """A route from a handler of (request, fields): errors come out in MLflow's shape. A
-    ``raw`` handler reads the body itself (uploads); its fields are the query string's."""
+    ``raw`` handler reads the body itself (uploads); its fields are the query string's. A
+    ``change`` goes ahead of reads (``hub.priority``)."""
 
     @functools.wraps(handler)
     async def route(request: Request) -> Response:
+        if change:
+            for_a_change()
         fields: Fields = {}
         try:
             fields = dict(request.query_params) if raw else await fields_of(request)
