@@ -156,7 +156,9 @@ class NamedInAccessLog(SchemaExtension):
 
 
 class ChangesFirst(SchemaExtension):
-    """A mutation's reads take the store's lane for changes (``hub.priority``)."""
+    """A mutation's reads take the store's lane for changes (``hub.priority``). Over HTTP the
+    view has run the mutation on the changes' event loop already (``hub.http.graphql``); this
+    also marks one sent over a WebSocket."""
 
     def on_execute(self) -> Iterator[None]:
         if self.execution_context.operation_type is OperationType.MUTATION:

@@ -9,23 +9,28 @@ any bearer token before anything else is accepted. Pages on other origins may no
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import orjson
-from graphql import GraphQLError, GraphQLSyntaxError
+from cross_web import AsyncHTTPRequestAdapter
+from graphql import GraphQLError, GraphQLSyntaxError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from hub.api.context import Context, Loaders, context_for
 from hub.errors import Unauthenticated
 from hub.http.auth import client_address
+from hub.priority import first
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -82,6 +87,23 @@ class GraphQLView(GraphQL[Context, None]):
         except orjson.JSONEncodeError:
             return super().encode_json(data)
 
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """A mutation runs on the changes' own event loop (``hub.priority``), a query here."""
+        work = super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+        if is_mutation(request_data.query, request_data.operation_name):
+            return await first(work)
+        return await work
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
@@ -102,6 +124,19 @@ class GraphQLView(GraphQL[Context, None]):
         context.principal_or_none = principal
         context.loaders = Loaders(context.store, principal)
         return {"user": principal.user_name}
+
+
+@functools.lru_cache(maxsize=512)  # clients send the same few documents
+def is_mutation(query: str | None, operation_name: str | None) -> bool:
+    """Whether the document's operation (the one named, or its only one) is a mutation; False
+    for a document that does not parse or name one, which Strawberry answers with the error."""
+    if not query:
+        return False
+    try:
+        operation = get_operation_ast(parse(query), operation_name)
+    except GraphQLError:
+        return False
+    return operation is not None and operation.operation is OperationType.MUTATION
 
 
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}

@@ -33,7 +33,7 @@ from hub.errors import (
 )
 from hub.http.body import read_limited
 from hub.http.mlflow import messages
-from hub.priority import for_a_change
+from hub.priority import first
 from hub.services.policy.principal import Principal
 from hub.settings import Settings
 
@@ -125,12 +125,11 @@ def endpoint(
 
     @functools.wraps(handler)
     async def route(request: Request) -> Response:
-        if change:
-            for_a_change()
         fields: Fields = {}
         try:
             fields = dict(request.query_params) if raw else await fields_of(request)
-            result = await handler(request, fields)
+            work = handler(request, fields)
+            result = await (first(work) if change else work)
         except SalonError as exc:
             return error(messages.worded(exc, request.url.path, fields))
         except Exception:
