@@ -55,7 +55,6 @@ from hub.store.group_commit import GroupCommit
 from hub.store.remote import S3Access, httpfs_extension
 from hub.store.streaming import from_thread
 from hub.store.touched import EVERYTHING, Catalog, Recording, Tables
-from hub.store.write_lock import WriteLock
 
 log = logging.getLogger("salon.store")
 P = ParamSpec("P")
@@ -105,7 +104,7 @@ class Database:
         self._local = threading.local()
         self._cursors: list[Cursor] = []
         self._cursors_lock = threading.Lock()
-        self._write_lock = WriteLock()  # the GIL changes hands sooner while it is held
+        self._write_lock = threading.Lock()
         # Held from an append to the audit chain until its transaction has committed; taken
         # after the write lock by changes, alone by the events of reads (see record).
         self._chain_lock = threading.Lock()

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import sys
 import threading
 from pathlib import Path
-
-import pytest
 
 from hub.domain.audit import AuditQuery
 from hub.services.policy import audit
@@ -17,7 +14,6 @@ from hub.services.policy.principal import SYSTEM, Principal
 from hub.services.tracking import runs
 from hub.store import open_store
 from hub.store.database import Cursor
-from hub.store.write_lock import WRITING_SWITCH_INTERVAL
 
 RELEASE = threading.Event()
 
@@ -156,33 +152,3 @@ def test_a_key_destroyed_is_not_used_again_for_later_reads(tmp_path: Path) -> No
         assert asyncio.run(store.audit.verify()).ok
     finally:
         store.close()
-
-
-def test_a_change_holds_the_write_lock_with_a_short_switch_interval_and_puts_it_back(
-    tmp_path: Path,
-) -> None:
-    """While a change holds the write lock, the GIL changes hands every 0.5 ms instead of 5
-    (``hub.store.write_lock``); after it, committed or failed, the interval is what it was."""
-    store = open_store(tmp_path / "salon.duckdb")
-    before = sys.getswitchinterval()
-    seen: list[float] = []
-
-    def change(cur: Cursor) -> None:
-        seen.append(sys.getswitchinterval())
-
-    def failing(cur: Cursor) -> None:
-        seen.append(sys.getswitchinterval())
-        raise ValueError("refused")
-
-    try:
-        asyncio.run(store.db.write(change))
-        assert sys.getswitchinterval() == before
-        with pytest.raises(ValueError, match="refused"):
-            asyncio.run(store.db.write(failing))
-        assert sys.getswitchinterval() == before
-        asyncio.run(runs.create_run(store, SYSTEM, runs.NewRun("p", "e")))  # an audited change
-        assert sys.getswitchinterval() == before
-    finally:
-        store.close()
-    assert seen == [WRITING_SWITCH_INTERVAL, WRITING_SWITCH_INTERVAL]
-    assert before > WRITING_SWITCH_INTERVAL
