@@ -5,7 +5,7 @@ A change makes a few reads before its transaction (the object it changes, who ma
 whom to tell), then the transaction, each a trip to the store's threads and back. On a hub
 serving 50 readers, each of those trips waited twice in the readers' lines: for a thread of
 the store's one pool (a comment's five rounds of reads waited 73-93 ms there, more than they
-took), and, once answered, for the event loop, busy with the readers' GraphQL (15-20 ms a trip).
+took), and, once answered, for the event loop, busy with the readers' GraphQL (8-17 ms a trip).
 So a change runs on an event loop of its own (``first``), one thread that only changes use, and
 its reads take a lane of their own in the store (``changing``). See ``bench/RESULTS.md``.
 """

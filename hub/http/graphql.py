@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Any
 
 import orjson
-from cross_web import AsyncHTTPRequestAdapter
 from graphql import GraphQLError, GraphQLSyntaxError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -90,7 +90,7 @@ class GraphQLView(GraphQL[Context, None]):
     async def execute_single(
         self,
         request: Request,
-        request_adapter: AsyncHTTPRequestAdapter,
+        request_adapter: Any,  # Strawberry's own, of a package it brings (cross_web)
         sub_response: Response,
         context: Context,
         root_value: None,
