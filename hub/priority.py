@@ -13,6 +13,7 @@ its reads take a lane of their own in the store (``changing``). See ``bench/RESU
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Awaitable
 from contextvars import ContextVar
@@ -46,6 +47,15 @@ async def first(work: Awaitable[T]) -> T:
 
 async def _awaited(work: Awaitable[T]) -> T:
     return await work
+
+
+def _forget_loop() -> None:
+    """In a child forked from a hub, whose copy of the changes' loop has no thread to run it."""
+    global _loop, _loop_lock
+    _loop, _loop_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_loop)
 
 
 def _changes_loop() -> asyncio.AbstractEventLoop:

@@ -4,6 +4,9 @@ the request that sent it, and what it returns, raises or is told (cancelled) cro
 from __future__ import annotations
 
 import asyncio
+import os
+import select
+import signal
 import threading
 from contextvars import ContextVar
 
@@ -64,3 +67,28 @@ def test_a_cancelled_request_cancels_its_change() -> None:
 
     asyncio.run(request())
     assert ended.wait(10), "the change went on after its request was cancelled"
+
+
+def test_a_process_forked_after_a_change_runs_its_own_changes() -> None:
+    """A child forked from a process that ran a change has no thread behind the loop it copied;
+    its changes run on a loop of its own."""
+
+    async def change() -> int:
+        return os.getpid()
+
+    parent = asyncio.run(first(change()))
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: report where its change ran, then leave at once
+        ran_in = asyncio.run(first(change()))
+        os.write(writer, str(ran_in).encode())
+        os._exit(0)
+    os.close(writer)
+    answered, _, _ = select.select([reader], [], [], 30)
+    if not answered:
+        os.kill(child, signal.SIGKILL)
+    os.waitpid(child, 0)
+    assert answered, "the child's change never ran"
+    answer = os.read(reader, 64).decode()
+    assert parent == os.getpid()
+    assert answer == str(child)
