@@ -50,15 +50,15 @@ _READ_BY_POST = frozenset(
 )
 
 
-def _route(path: str, handler: Handler, *methods: str, raw: bool = False) -> Route:
-    return Route(path, endpoint(handler, raw=raw), methods=list(methods))
+def _route(
+    path: str, handler: Handler, *methods: str, raw: bool = False, change: bool = False
+) -> Route:
+    return Route(path, endpoint(handler, raw=raw, change=change), methods=list(methods))
 
 
-def _call(api: str, path: str, handler: Handler, methods: tuple[str, ...]) -> Route:
-    """A call of the table under ``api``: one that changes something goes first
-    (``hub.priority``)."""
-    change = "GET" not in methods and path not in _READ_BY_POST
-    return Route(f"{api}/{path}", endpoint(handler, change=change), methods=list(methods))
+def _changes(path: str, methods: tuple[str, ...]) -> bool:
+    """Whether a call of the table changes something, and so goes first (``hub.priority``)."""
+    return "GET" not in methods and path not in _READ_BY_POST
 
 
 def routes() -> list[BaseRoute]:
@@ -138,7 +138,10 @@ def routes() -> list[BaseRoute]:
     for root in _ROOTS:
         api, files = f"{root}/2.0/mlflow", f"{root}/2.0/mlflow-artifacts/artifacts"
         found += [
-            *(_call(api, path, handler, methods) for path, handler, methods in table),
+            *(
+                _route(f"{api}/{path}", handler, *methods, change=_changes(path, methods))
+                for path, handler, methods in table
+            ),
             _route(files, artifacts.listing, get),
             _route(files + "/{path:path}", artifacts.upload, put, raw=True),
             _route(files + "/{path:path}", artifacts.download, get, raw=True),
