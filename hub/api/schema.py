@@ -24,7 +24,6 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.name_converter import NameConverter
 from strawberry.schema.schema import validate_document
-from strawberry.types.graphql import OperationType
 
 from hub import __version__
 from hub.api.audit import AuditQueries
@@ -59,7 +58,6 @@ from hub.api.trash import TrashMutations, TrashQueries
 from hub.api.webhooks import WebhookMutations, WebhookQueries
 from hub.errors import SalonError
 from hub.logs import name_operation
-from hub.priority import for_a_change
 from hub.settings import Settings
 
 log = logging.getLogger("salon.graphql")
@@ -152,17 +150,6 @@ class NamedInAccessLog(SchemaExtension):
         name = self.execution_context.operation_name
         if name:
             name_operation(name)
-        yield
-
-
-class ChangesFirst(SchemaExtension):
-    """A mutation's reads take the store's lane for changes (``hub.priority``). Over HTTP the
-    view has run the mutation on the changes' event loop already (``hub.http.graphql``); this
-    also marks one sent over a WebSocket."""
-
-    def on_execute(self) -> Iterator[None]:
-        if self.execution_context.operation_type is OperationType.MUTATION:
-            for_a_change()
         yield
 
 
@@ -285,7 +272,6 @@ def _built(
         AddValidationRules([cost_rule(max_cost, max_page_size)]),
         MaskUnexpectedErrors,
         NamedInAccessLog,
-        ChangesFirst,
     ]
     if production:
         extensions.append(DisableIntrospection())

@@ -96,7 +96,8 @@ class GraphQLView(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        """A mutation runs on the changes' own event loop (``hub.priority``), a query here."""
+        """A mutation runs on the changes' own event loop (``hub.priority``), a query here. (A
+        mutation sent over a WebSocket runs on this loop, as a query does.)"""
         work = super().execute_single(
             request, request_adapter, sub_response, context, root_value, request_data
         )
