@@ -201,18 +201,23 @@ if name is not None:
         st.caption("🔒 personal data: shown as ••• unless you have the PII right on this project.")
         pick = st.selectbox("Look closer at", [c["name"] for c in columns])
         stats = next(c for c in columns if c["name"] == pick)["profile"]
+        counted = "rows"
+        if "sample_rows" in stats:  # a big version's distributions come from a fixed sample
+            counted = f"rows in a sample of {stats['sample_rows']:,}"
         if "histogram" in stats:
             edges, counts = stats["histogram"]["edges"], stats["histogram"]["counts"]
             labels = [f"{edges[i]:.3g} to {edges[i + 1]:.3g}" for i in range(len(counts))]
             figure = go.Figure(go.Bar(x=labels, y=counts))
-            figure.update_layout(height=300, margin={"t": 20}, xaxis_title=pick, yaxis_title="rows")
+            figure.update_layout(
+                height=300, margin={"t": 20}, xaxis_title=pick, yaxis_title=counted
+            )
             st.plotly_chart(figure, width="stretch")
         elif stats.get("top"):
             top = stats["top"]
             figure = go.Figure(
                 go.Bar(x=[t["count"] for t in top], y=[t["value"] for t in top], orientation="h")
             )
-            figure.update_layout(height=300, margin={"t": 20}, xaxis_title="rows")
+            figure.update_layout(height=300, margin={"t": 20}, xaxis_title=counted)
             st.plotly_chart(figure, width="stretch")
         else:
             st.caption("No distribution to show for this column.")

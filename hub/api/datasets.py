@@ -31,8 +31,9 @@ class DatasetColumnType:
     pii: bool = strawberry.field(description="Tagged as personal data: masked without the grant.")
     profile: JSON = strawberry.field(
         description="nulls, distinct (estimate), min, max; for numbers mean, std, quantiles "
-        "(25/50/75 %; over a fixed sample of the rows in a file of more than 8 million numbers) "
-        "and a 10-bin histogram; for others the top values with counts."
+        "(25/50/75 %) and a 10-bin histogram; for others the top values with counts. Quantiles, "
+        "histogram and top values are counted over a fixed sample of the rows in a big version "
+        "(sample_rows says how many; at most 1,000,000, or 8 million numbers)."
     )
 
     @classmethod

@@ -96,6 +96,7 @@ async def load_datasets(store: Store, settings: Settings, principal: Principal) 
                 f"{name}.parquet",
                 "parquet",
                 message,
+                hand_over=True,  # a temporary file
             )
             made += created
     await _lineage(store, principal)

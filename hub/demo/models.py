@@ -138,6 +138,7 @@ async def _review(
             "predictions.parquet",
             "parquet",
             "Version 3 on 600 held-out parts from November",
+            hand_over=True,  # a temporary file
         )
     queue = await reviews.start(
         store,

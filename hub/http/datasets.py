@@ -44,6 +44,7 @@ async def upload(request: Request) -> Response:
             filename,
             params.get("format"),
             params.get("message", ""),
+            hand_over=True,
         )
     finally:
         source.unlink(missing_ok=True)

@@ -23,11 +23,13 @@ WORKER = Path(__file__).with_name("dataset_worker.py")
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Converted:
-    """What the worker made of an upload: a Parquet file, its shape and profile."""
+    """What the worker made of an upload: a Parquet file (the upload itself when ``kept``),
+    its shape and profile."""
 
     rows: int
     schema: tuple[Column, ...]
     profile: dict[str, Any]
+    kept: bool = False
 
 
 class ConversionError(Exception):
@@ -51,10 +53,12 @@ async def convert(
     seconds: float,
     output_bytes: int,
     s3: S3Access | None = None,
+    rewrite: str = "always",
 ) -> Converted:
     """Parse ``source`` (a file, or an ``s3://`` address read with ``s3``) in a separate
     process with memory, output and time limits (``hub.store.dataset_worker``) and write it to
-    ``target`` as Parquet."""
+    ``target`` as Parquet; with ``rewrite`` "when needed", a Parquet file the hub reads well is
+    kept as it came instead (``Converted.kept``), and with "never" only profiled."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-I",
@@ -67,7 +71,7 @@ async def convert(
         stderr=asyncio.subprocess.PIPE,
         preexec_fn=_limits(memory_mb * 1024 * 1024, output_bytes),
     )
-    options = (s3.for_worker() if s3 else "{}").encode()
+    options = json.dumps({**(s3.for_worker() if s3 else {}), "rewrite": rewrite}).encode()
     try:
         out, err = await asyncio.wait_for(process.communicate(options), timeout=seconds)
     except TimeoutError:
@@ -93,4 +97,4 @@ async def convert(
     if "error" in result:
         raise ConversionError(result["error"])
     schema = tuple(Column(c["name"], c["type"]) for c in result["schema"])
-    return Converted(result["rows"], schema, result["profile"])
+    return Converted(result["rows"], schema, result["profile"], bool(result.get("kept")))

@@ -10,8 +10,11 @@ gigantic line costs this process, never the hub. It prints one JSON line: the re
 
 INPUT may be an ``s3://`` address; the options on stdin then name the httpfs extension file
 to load and the ``CREATE SECRET`` statement that gives the S3 keys (kept off the command line,
-which other users of the machine can read). It runs as a plain script, importing nothing from
-Salon: only DuckDB and the standard library.
+which other users of the machine can read). ``rewrite`` in the options says whether OUTPUT is
+written: ``always`` (the default), ``when needed`` (a Parquet file whose row groups are of a
+size the hub reads well is kept as it came, and only profiled) or ``never`` (profile only: data
+registered where it lies). The result's ``kept`` says which. It runs as a plain script,
+importing nothing from Salon: only DuckDB and the standard library.
 """
 
 from __future__ import annotations
@@ -31,10 +34,18 @@ MAX_LINE_BYTES = 1_000_000
 TOP_VALUES = 5
 MAX_TOP_DISTINCT = 100_000  # top values of an almost unique column say nothing
 BINS = 10
-# Quartiles are exact over a sample of rows of at most this many numbers, all numeric columns
-# together (their values are held in memory), and of at least MIN_SAMPLE_ROWS rows.
+# Quartiles, histograms and top values are counted over every row, or over a fixed sample of
+# the rows when there are more: at most SAMPLED_VALUES numbers (quartiles hold them in memory),
+# all numeric columns together, and between MIN_ and MAX_SAMPLE_ROWS rows, taken as
+# SAMPLE_BLOCKS runs of neighbouring rows spread evenly over the file.
 SAMPLED_VALUES = 8_000_000
 MIN_SAMPLE_ROWS = 10_000
+MAX_SAMPLE_ROWS = 1_000_000
+SAMPLE_BLOCKS = 400
+# A Parquet upload is kept as it came (rather than written again) when no row group holds
+# more rows than this: pyarrow's default, which pages and sorts read as quickly.
+KEPT_ROW_GROUP_ROWS = 1_048_576
+REWRITES = ("always", "when needed", "never")
 ROW_NUMBER = "file_row_number"
 NUMERIC = (
     "TINYINT",
@@ -124,50 +135,50 @@ def _profile(
     con: duckdb.DuckDBPyConnection, columns: list[dict[str, str]], rows: int, numbered: bool
 ) -> dict[str, Any]:
     """Every column's profile in three passes over the data, whatever the number of columns:
-    counts and extremes (from the Parquet footer where DuckDB can), then distinct values, mean,
-    spread and quartiles, then histograms of numbers and the value counts of columns with few
-    distinct values (top values). ``numbered``: the data has DuckDB's ``file_row_number``."""
-    profile, ranges = _extremes(con, columns, rows)
-    _shape(con, columns, profile, rows, numbered)
-    _counts(con, columns, profile, ranges)
+    counts and extremes of numbers and times from the Parquet footer; then, over every row,
+    those of the other columns, distinct values, mean and spread; then quartiles, histograms of
+    numbers and the value counts of columns with few distinct values (top values), over every
+    row or a fixed sample of them (see ``_sample``). ``numbered``: the data has DuckDB's
+    ``file_row_number`` (no sample without it)."""
+    profile: dict[str, Any] = {c["name"]: {"type": c["type"]} for c in columns}
+    ranges = _extremes(con, [c for c in columns if _in_footer(c["type"])], profile, rows)
+    _shape(con, columns, profile, rows)
+    _distributions(con, columns, profile, ranges, _sample(columns, rows) if numbered else "")
     return profile
 
 
 def _extremes(
-    con: duckdb.DuckDBPyConnection, columns: list[dict[str, str]], rows: int
-) -> tuple[dict[str, Any], dict[str, tuple[float, float]]]:
-    """Nulls, minimum and maximum of every column, and the range of every numeric one. DuckDB
-    answers these from the footer's statistics when every aggregate of a query can be, so
-    numbers and times (whose statistics it trusts) are asked apart from the rest."""
-    profile: dict[str, Any] = {}
+    con: duckdb.DuckDBPyConnection,
+    columns: list[dict[str, str]],
+    profile: dict[str, Any],
+    rows: int,
+) -> dict[str, tuple[float, float]]:
+    """Nulls, minimum and maximum of numbers and times, and the range of every numeric column.
+    DuckDB answers these from the footer's statistics when every aggregate of a query can be,
+    so they are asked apart from the rest (see ``_shape``)."""
     ranges: dict[str, tuple[float, float]] = {}
-    footer = [c for c in columns if _in_footer(c["type"])]
-    scanned = [c for c in columns if not _in_footer(c["type"])]
-    for group in (footer, scanned):
-        if not group:
-            continue
-        parts: list[str] = []
-        for column in group:
-            q = _quote(column["name"])
-            parts += [f"count({q})", f"min({q})::VARCHAR", f"max({q})::VARCHAR"]
-            if _is_numeric(column["type"]):
-                parts += [f"min({q})::DOUBLE", f"max({q})::DOUBLE"]
-        found = con.execute(f"SELECT {', '.join(parts)} FROM data").fetchone()
-        assert found is not None
-        values = iter(found)
-        for column in group:
-            present, low_text, high_text = (next(values) for _ in range(3))
-            profile[column["name"]] = {
-                "type": column["type"],
-                "nulls": rows - int(present),
-                "min": low_text,
-                "max": high_text,
-            }
-            if _is_numeric(column["type"]):
-                low, high = next(values), next(values)
-                if low is not None and high is not None:
-                    ranges[column["name"]] = (low, high)
-    return {c["name"]: profile[c["name"]] for c in columns}, ranges
+    if not columns:
+        return ranges
+    parts: list[str] = []
+    for column in columns:
+        q = _quote(column["name"])
+        parts += [f"count({q})", f"min({q})::VARCHAR", f"max({q})::VARCHAR"]
+        if _is_numeric(column["type"]):
+            parts += [f"min({q})::DOUBLE", f"max({q})::DOUBLE"]
+    found = con.execute(f"SELECT {', '.join(parts)} FROM data").fetchone()
+    assert found is not None
+    values = iter(found)
+    for column in columns:
+        present, low_text, high_text = (next(values) for _ in range(3))
+        item = profile[column["name"]]
+        if low_text == "-0.0":  # other writers' footers say -0.0 for a smallest 0 (Parquet's rule)
+            low_text = "0.0"
+        item.update(nulls=rows - int(present), min=low_text, max=high_text)
+        if _is_numeric(column["type"]):
+            low, high = next(values), next(values)
+            if low is not None and high is not None:
+                ranges[column["name"]] = (low, high)
+    return ranges
 
 
 def _shape(
@@ -175,48 +186,63 @@ def _shape(
     columns: list[dict[str, str]],
     profile: dict[str, Any],
     rows: int,
-    numbered: bool,
 ) -> None:
-    """Distinct values (an estimate), and the mean, spread and quartiles of numbers. Quartiles
-    are exact over every row, or over a sample when the numbers are many: rows whose number's
-    hash falls in one of ``step`` buckets, so the same data always gives the same quartiles."""
-    numeric = sum(1 for c in columns if _is_numeric(c["type"]))
-    sample_rows = max(MIN_SAMPLE_ROWS, SAMPLED_VALUES // max(1, numeric))
-    step = -(-rows // sample_rows) if numbered else 1
-    sampled = f" FILTER (WHERE hash(file_row_number) % {step} = 0)" if step > 1 else ""
+    """Over every row: nulls, minimum and maximum of the columns the footer does not answer,
+    distinct values of all (an estimate), and the mean and spread of numbers."""
     parts: list[str] = []
     for column in columns:
         q = _quote(column["name"])
+        if not _in_footer(column["type"]):
+            parts += [f"count({q})", f"min({q})::VARCHAR", f"max({q})::VARCHAR"]
         parts.append(f"approx_count_distinct({q})")
         if _is_numeric(column["type"]):
-            parts += [
-                f"avg({q})::DOUBLE",
-                f"stddev_samp({q})::DOUBLE",
-                f"(quantile_cont({q}, [0.25, 0.5, 0.75]){sampled})::DOUBLE[]",
-            ]
+            parts += [f"avg({q})::DOUBLE", f"stddev_samp({q})::DOUBLE"]
     found = con.execute(f"SELECT {', '.join(parts)} FROM data").fetchone()
     assert found is not None
     values = iter(found)
     for column in columns:
         item = profile[column["name"]]
+        if not _in_footer(column["type"]):
+            present, low_text, high_text = (next(values) for _ in range(3))
+            item.update(nulls=rows - int(present), min=low_text, max=high_text)
         # the distinct count is an estimate: keep it plausible
         item["distinct"] = min(int(next(values)), rows - item["nulls"])
         if _is_numeric(column["type"]):
-            item["mean"], item["std"], item["quantiles"] = (next(values) for _ in range(3))
+            item["mean"], item["std"] = next(values), next(values)
 
 
-def _counts(
+def _sample(columns: list[dict[str, str]], rows: int) -> str:
+    """The condition that picks the sample's rows, or "" when every row is counted: runs of
+    neighbouring rows (DuckDB skips the rest without decoding them) spread evenly over the
+    file, so the same file always gives the same profile."""
+    numeric = sum(1 for c in columns if _is_numeric(c["type"]))
+    wanted = SAMPLED_VALUES // max(1, numeric)
+    sample_rows = min(MAX_SAMPLE_ROWS, max(MIN_SAMPLE_ROWS, wanted))
+    if rows <= sample_rows:
+        return ""
+    period = -(-rows // SAMPLE_BLOCKS)
+    block = max(1, sample_rows // SAMPLE_BLOCKS)
+    # each run in the middle of its stretch: sorted data gives quartiles near the exact ones
+    shift = period - (period - block) // 2
+    return f"({ROW_NUMBER} + {shift}) % {period} < {block}"
+
+
+def _distributions(
     con: duckdb.DuckDBPyConnection,
     columns: list[dict[str, str]],
     profile: dict[str, Any],
     ranges: dict[str, tuple[float, float]],
+    sample: str,
 ) -> None:
-    """Histograms of numbers over their range, and the most frequent values of columns with
-    few distinct values (counted exactly, over every row)."""
+    """Quartiles and histograms of numbers over their range, and the most frequent values of
+    columns with few distinct values, counted over the rows ``sample`` picks (every row when
+    it is empty); a column profiled over a sample says how many rows it had (``sample_rows``)."""
     wanted: list[tuple[str, str, str]] = []  # column, what, expression
     for column in columns:
         name, kind = column["name"], column["type"]
         q = _quote(name)
+        if _is_numeric(kind):
+            wanted.append((name, "quantiles", f"quantile_cont({q}, [0.25, 0.5, 0.75])::DOUBLE[]"))
         if name in ranges:
             wanted.append((name, "histogram", _histogram(q, *ranges[name])))
         few = profile[name]["distinct"] <= MAX_TOP_DISTINCT
@@ -224,16 +250,23 @@ def _counts(
             wanted.append((name, "top", f"histogram({q}::VARCHAR) FILTER (WHERE {q} IS NOT NULL)"))
     if not wanted:
         return
-    found = con.execute(f"SELECT {', '.join(e for _, _, e in wanted)} FROM data").fetchone()
+    where = f" WHERE {sample}" if sample else ""
+    expressions = ", ".join(e for _, _, e in wanted)
+    found = con.execute(f"SELECT count(*), {expressions} FROM data{where}").fetchone()
     assert found is not None
-    for (name, what, _), counts in zip(wanted, found, strict=True):
-        counts = counts or {}
-        if what == "histogram":
+    counted, *results = found
+    for (name, what, _), result in zip(wanted, results, strict=True):
+        item = profile[name]
+        if sample:
+            item["sample_rows"] = int(counted)
+        if what == "quantiles":
+            item["quantiles"] = result
+        elif what == "histogram":
             edges = _edges(*ranges[name])
-            profile[name]["histogram"] = {"edges": edges, "counts": _bin_counts(edges, counts)}
+            item["histogram"] = {"edges": edges, "counts": _bin_counts(edges, result or {})}
         else:
-            ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_VALUES]
-            profile[name]["top"] = [{"value": v, "count": int(c)} for v, c in ranked]
+            ranked = sorted((result or {}).items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_VALUES]
+            item["top"] = [{"value": v, "count": int(c)} for v, c in ranked]
 
 
 def _width(low: float, high: float) -> float:
@@ -279,10 +312,22 @@ def _bin_counts(edges: list[float], counts: dict[Any, int]) -> list[int]:
     return [int(counts.get(i, 0)) for i in range(BINS)]
 
 
+def _fits(con: duckdb.DuckDBPyConnection, path: str) -> bool:
+    """Whether the Parquet file's row groups are small enough to keep it as it came."""
+    found = con.execute(
+        "SELECT max(row_group_num_rows) FROM parquet_metadata(?)", [path]
+    ).fetchone()
+    return found is None or found[0] is None or int(found[0]) <= KEPT_ROW_GROUP_ROWS
+
+
 def convert(
     source: str, kind: str, target: str, options: dict[str, str], memory_limit: str = "512MB"
 ) -> dict[str, Any]:
-    """Read ``source`` (csv or parquet), write it to ``target`` as Parquet, profile it."""
+    """Read ``source`` (csv or parquet), write it to ``target`` as Parquet unless it is kept
+    as it came (``rewrite`` in ``options``, see the module's help), and profile it."""
+    rewrite = options.get("rewrite", "always")
+    if rewrite not in REWRITES:
+        raise ValueError(f"rewrite is one of {', '.join(REWRITES)}, not {rewrite!r}.")
     settings: dict[str, str | bool | int | float | list[str]] = {
         "threads": 1,  # one writer thread keeps the Parquet bytes the same for the same data
         "memory_limit": memory_limit,
@@ -303,11 +348,16 @@ def convert(
             f"Two columns have the same name ({', '.join(repeated) or 'see the header'}); "
             "give every column its own."
         )
-    relation.write_parquet(target, compression="zstd", row_group_size=100_000)
+    # A file read from S3 is profiled from a local copy: one download, not one per pass.
+    kept = kind == "parquet" and "://" not in source and rewrite != "always"
+    kept = kept and (rewrite == "never" or _fits(con, source))
+    if not kept:
+        relation.write_parquet(target, compression="zstd", row_group_size=100_000)
+    data = source if kept else target
     con.execute(f"SET threads = {min(2, os.cpu_count() or 1)}")  # profiling may use both cores
     # Rows are numbered (DuckDB's file_row_number) to sample them, unless a column has that name.
     numbered = ROW_NUMBER not in names
-    con.read_parquet(target, file_row_number=numbered).create_view("data")
+    con.read_parquet(data, file_row_number=numbered).create_view("data")
     columns = [
         {"name": row[0], "type": str(row[1])}
         for row in con.execute("DESCRIBE data").fetchall()
@@ -319,7 +369,8 @@ def convert(
         "rows": rows,
         "schema": columns,
         "profile": _profile(con, columns, rows, numbered),
-        "bytes": Path(target).stat().st_size,
+        "bytes": Path(data).stat().st_size,
+        "kept": kept,
     }
 
 

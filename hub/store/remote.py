@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -63,9 +62,9 @@ class S3Access:
         ssl = "false" if parts and parts.scheme == "http" else "true"
         return f"CREATE OR REPLACE SECRET salon_s3 (TYPE s3, {text}, USE_SSL {ssl})"
 
-    def for_worker(self) -> str:
-        """What the reader process needs to open ``s3://`` paths, as JSON on its stdin."""
-        return json.dumps({"extension": str(httpfs_extension()), "secret": self.duckdb_secret()})
+    def for_worker(self) -> dict[str, str]:
+        """What the reader process needs to open ``s3://`` paths (given as JSON on its stdin)."""
+        return {"extension": str(httpfs_extension()), "secret": self.duckdb_secret()}
 
 
 @dataclasses.dataclass(frozen=True)

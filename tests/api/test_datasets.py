@@ -4,6 +4,7 @@ profiles, previews, downloads, access, PII masking and bad files."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import socket
 import time
@@ -102,6 +103,57 @@ def test_a_csv_file_streams_in_from_disk(hub_server: LiveHub, tmp_path: Path) ->
     assert made["rows"] == 3000
     versions = hub_server.graphql(DATASET, {"p": "quality", "n": "readings"})["data"]["dataset"]
     assert versions["versions"][0]["source"] == "readings.csv"
+
+
+def test_a_parquet_upload_is_stored_as_it_came(hub_server: LiveHub, tmp_path: Path) -> None:
+    """Parquet the hub reads well is profiled and stored byte for byte, not written again."""
+    path = tmp_path / "readings.parquet"
+    frame = inspections(3000)
+    frame.write_parquet(path, compression="snappy", row_group_size=1000)
+    client = hub.Client(hub_server.url, hub_server.token)
+    made = client.upload_dataset("quality", "as-it-came", path, message="from the historian")
+    assert (made["rows"], made["bytes"]) == (3000, path.stat().st_size)
+    assert hub_server.store.objects.exists(hashlib.sha256(path.read_bytes()).hexdigest())
+    assert client.dataset("quality", "as-it-came").equals(frame)
+    body = hub_server.graphql(DATASET, {"p": "quality", "n": "as-it-came"})["data"]["dataset"]
+    profile = {c["name"]: c["profile"] for c in body["version"]["columns"]}
+    assert sum(profile["temperature_c"]["histogram"]["counts"]) == 3000
+    assert "sample_rows" not in profile["temperature_c"], "a small version: every row counted"
+    assert not list((hub_server.settings.data_dir / "tmp").glob("*")), "no scratch left"
+
+
+def test_a_file_handed_over_is_moved_into_the_store_and_others_are_copied(
+    tmp_path: Path,
+) -> None:
+    from hub.settings import Settings
+    from hub.store import open_store
+
+    settings = Settings(data_dir=tmp_path / "hub")
+    store = open_store(settings.database_path)
+    try:
+        for name, hand_over in (("kept", False), ("given", True)):
+            source = tmp_path / f"{name}.parquet"
+            inspections(500, seed=len(name)).write_parquet(source)
+            digest = hashlib.sha256(source.read_bytes()).hexdigest()
+            asyncio.run(
+                dataset_uploads.upload(
+                    store,
+                    settings,
+                    SYSTEM,
+                    "quality",
+                    name,
+                    source,
+                    source.name,
+                    hand_over=hand_over,
+                )
+            )
+            assert store.objects.exists(digest), "stored byte for byte"
+            assert source.exists() is not hand_over, "a file not handed over stays the caller's"
+            if not hand_over:
+                assert hashlib.sha256(source.read_bytes()).hexdigest() == digest
+        assert not list((settings.data_dir / "tmp").glob("*")), "no scratch left"
+    finally:
+        store.close()
 
 
 def _wide_parquet(columns: int) -> bytes:

@@ -361,6 +361,35 @@ def test_datasets_page_shows_history_profile_and_rows(hub_env: LiveHub) -> None:
     assert ordered == sorted(ordered, reverse=True)
 
 
+def test_a_big_versions_charts_say_they_count_a_sample(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past a million rows a column's distribution comes from a fixed sample: the chart says
+    so instead of passing the sample's counts off as the version's. (A hub of its own: the
+    demo hub is shared by tests that only read.)"""
+    import numpy as np
+    import polars as pl
+
+    import hub
+
+    rows = 1_200_000
+    frame = pl.DataFrame({"reading": np.arange(rows), "sensor": ["s1", "s2", "s3"] * (rows // 3)})
+    for live in start_hub(tmp_path, demo=False):
+        monkeypatch.setenv("SALON_URL", live.url)
+        monkeypatch.setenv("SALON_TOKEN", live.token)
+        client = hub.Client(live.url, live.token)
+        client.upload_dataset("sensor-lab", "readings", frame, message="a month of readings")
+        app = open_page("datasets", project="sensor-lab", dataset="readings")
+        assert_clean(app)
+        assert "1,200,000 rows" in app.caption[0].value
+        (figure,) = figures(app)
+        assert figure["layout"]["yaxis"]["title"]["text"] == "rows in a sample of 1,000,000"
+        assert sum(figure["data"][0]["y"]) == 1_000_000
+        labelled(app.selectbox, "Look closer at").select("sensor").run()
+        (figure,) = figures(app)
+        assert figure["layout"]["xaxis"]["title"]["text"] == "rows in a sample of 1,000,000"
+
+
 def test_datasets_page_offers_upload_only_to_editors(
     hub_env: LiveHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:

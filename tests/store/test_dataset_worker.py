@@ -16,15 +16,31 @@ import pyarrow.parquet as pq
 from hub.store.dataset_conversion import WORKER
 
 
-def run_worker(source: Path, target: Path) -> dict:  # type: ignore[type-arg]
+def run_worker(source: Path, target: Path, rewrite: str = "always") -> dict:  # type: ignore[type-arg]
+    kind = source.suffix.lstrip(".")
     done = subprocess.run(
-        [sys.executable, "-I", str(WORKER), str(source), "parquet", str(target)],
+        [sys.executable, "-I", str(WORKER), str(source), kind, str(target)],
+        input=json.dumps({"rewrite": rewrite}),
         capture_output=True,
         text=True,
         check=True,
     )
     result: dict = json.loads(done.stdout)  # type: ignore[type-arg]
     return result
+
+
+def same_profile(first: dict, second: dict) -> bool:  # type: ignore[type-arg]
+    """Equal profiles, but for the mean and spread's last digits (summed by two threads in
+    either order)."""
+    for name in first.keys() | second.keys():
+        a, b = dict(first.get(name, {})), dict(second.get(name, {}))
+        for key in ("mean", "std"):
+            x, y = a.pop(key, None), b.pop(key, None)
+            if (x is None) != (y is None) or (x is not None and abs(x - y) > 1e-9 * abs(x) + 1e-12):
+                return False
+        if a != b:
+            return False
+    return True
 
 
 def test_same_data_same_bytes_and_a_profile_that_adds_up(tmp_path: Path) -> None:
@@ -59,9 +75,9 @@ def test_same_data_same_bytes_and_a_profile_that_adds_up(tmp_path: Path) -> None
     assert "top" not in profile["id"], "an almost unique column has no meaningful top values"
 
 
-def test_quartiles_of_many_numbers_come_from_a_fixed_sample(tmp_path: Path) -> None:
-    """Past 8 million numbers, quartiles are computed over a sample of rows chosen by their
-    number's hash: close to the exact ones, and the same on every upload of the same file."""
+def test_distributions_of_many_numbers_come_from_a_fixed_sample(tmp_path: Path) -> None:
+    """Past 8 million numbers, quartiles and histograms are counted over a sample of the rows:
+    close to the exact ones, and the same on every upload of the same file."""
     rows, width = 60_000, 150  # 9 million numbers: every second row or so is kept
     rng = np.random.default_rng(1)
     values = rng.exponential(3.0, (width, rows))
@@ -82,7 +98,10 @@ def test_quartiles_of_many_numbers_come_from_a_fixed_sample(tmp_path: Path) -> N
             sampled,
         )
         assert first[f"c{i}"]["nulls"] == 0
-        assert sum(first[f"c{i}"]["histogram"]["counts"]) == rows, "histograms count every row"
+        sampled_rows = first[f"c{i}"]["sample_rows"]
+        assert 50_000 < sampled_rows < rows, "8 million numbers at most, over 150 columns"
+        assert sum(first[f"c{i}"]["histogram"]["counts"]) == sampled_rows, "the sample's rows"
+        assert abs(first[f"c{i}"]["mean"] - float(values[i].mean())) < 1e-9, "means cover all"
 
 
 def test_a_column_named_like_duckdbs_row_number_is_profiled_as_any_other(tmp_path: Path) -> None:
@@ -94,3 +113,71 @@ def test_a_column_named_like_duckdbs_row_number_is_profiled_as_any_other(tmp_pat
     assert [c["name"] for c in result["schema"]] == ["file_row_number", "x"]
     assert result["profile"]["file_row_number"]["max"] == str((rows - 1) * 2)
     assert result["profile"]["x"]["quantiles"] == [1249.75, 2499.5, 3749.25]
+
+
+def test_a_big_sorted_column_sampled_in_runs_spread_over_the_file(tmp_path: Path) -> None:
+    """Past a million rows the sample is runs of neighbouring rows spread evenly over the file:
+    a column sorted from start to end (an id, a time) still gets quartiles and a histogram
+    close to the exact ones; counts, extremes, distinct values and the mean cover every row."""
+    rows = 2_500_000
+    ids = np.arange(rows, dtype=np.int64)
+    source = tmp_path / "sorted.parquet"
+    pq.write_table(pa.table({"id": ids}), source, row_group_size=500_000)
+    profile = run_worker(source, tmp_path / "a.parquet")["profile"]
+    assert same_profile(profile, run_worker(source, tmp_path / "b.parquet")["profile"])
+    first = profile["id"]
+    assert first["sample_rows"] == 1_000_000
+    assert (first["min"], first["max"], first["nulls"]) == ("0", str(rows - 1), 0)
+    assert first["mean"] == (rows - 1) / 2
+    assert first["distinct"] > 2_000_000, "estimated over every row, not the sample's million"
+    exact = [rows * 0.25, rows * 0.5, rows * 0.75]
+    assert all(abs(q - e) < rows * 0.005 for q, e in zip(first["quantiles"], exact, strict=True))
+    counts = first["histogram"]["counts"]
+    assert sum(counts) == 1_000_000
+    assert all(abs(c - 100_000) < 1_000 for c in counts), counts
+
+
+def test_parquet_that_reads_well_is_kept_as_it_came(tmp_path: Path) -> None:
+    """With rewrite "when needed" a Parquet file whose row groups are of a size the hub reads
+    well is profiled and kept (nothing written); a bigger row group, or a CSV file, is written
+    as Parquet; "never" only profiles."""
+    rows = 1_100_000
+    table = pa.table({"id": np.arange(rows), "grade": np.array(["A", "B"])[np.arange(rows) % 2]})
+    small = tmp_path / "small.parquet"
+    pq.write_table(table, small, row_group_size=100_000)
+    kept = run_worker(small, tmp_path / "small-out.parquet", "when needed")
+    assert kept["kept"] is True and kept["bytes"] == small.stat().st_size
+    assert not (tmp_path / "small-out.parquet").exists(), "nothing written"
+    assert kept["rows"] == rows and kept["profile"]["grade"]["top"][0]["value"] in ("A", "B")
+    written = run_worker(small, tmp_path / "small-copy.parquet")
+    assert written["kept"] is False and (tmp_path / "small-copy.parquet").exists()
+    assert same_profile(written["profile"], kept["profile"]), "the same data, profile"
+
+    big = tmp_path / "big.parquet"
+    pq.write_table(table, big, row_group_size=rows)  # one row group past pyarrow's default
+    rewritten = run_worker(big, tmp_path / "big-out.parquet", "when needed")
+    assert rewritten["kept"] is False
+    out = pq.ParquetFile(tmp_path / "big-out.parquet")
+    assert out.metadata.num_rows == rows and out.metadata.row_group(0).num_rows <= 122_880
+
+    csv = tmp_path / "grades.csv"
+    csv.write_text("id,grade\n1,A\n2,B\n")
+    assert run_worker(csv, tmp_path / "csv-out.parquet", "when needed")["kept"] is False
+    assert (tmp_path / "csv-out.parquet").exists()
+
+    only = run_worker(big, tmp_path / "never.parquet", "never")
+    assert only["kept"] is True and not (tmp_path / "never.parquet").exists()
+    assert same_profile(only["profile"], rewritten["profile"])
+
+
+def test_an_unknown_rewrite_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "one.parquet"
+    pq.write_table(pa.table({"x": [1, 2]}), source)
+    done = subprocess.run(
+        [sys.executable, "-I", str(WORKER), str(source), "parquet", str(tmp_path / "o.parquet")],
+        input=json.dumps({"rewrite": "sometimes"}),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "rewrite is one of always, when needed, never" in json.loads(done.stdout)["error"]

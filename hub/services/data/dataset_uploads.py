@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import hashlib
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -128,10 +129,13 @@ async def upload(
     filename: str,
     kind: str | None = None,
     message: str = "",
+    *,
+    hand_over: bool = False,
 ) -> tuple[DatasetVersionRecord, bool]:
     """Make a new version of the dataset (creating the dataset, and the project, when new)
     from an uploaded file. The file is parsed in a separate process with limits; identical
-    content to the latest version is recognised and not stored twice (the flag is False)."""
+    content to the latest version is recognised and not stored twice (the flag is False).
+    ``hand_over``: the caller gives the file up (see :func:`store_version`)."""
     kind = kind_of(filename, kind)
     found = await ensure_dataset(store, principal, project_name, name, message, "dataset.upload")
     return await store_version(
@@ -145,6 +149,7 @@ async def upload(
         message,
         None,
         "dataset.upload",
+        hand_over=hand_over,
     )
 
 
@@ -199,8 +204,13 @@ async def store_version(
     message: str,
     parent_id: str | None,
     action: str,
+    *,
+    hand_over: bool = False,
 ) -> tuple[DatasetVersionRecord, bool]:
-    """Parse ``source`` in the worker, store its object once, and record the version."""
+    """Parse ``source`` in the worker, store its object once, and record the version. A
+    Parquet ``source`` the hub reads well is stored as it came: moved into the store when the
+    caller hands it over (a scratch file of its own), copied otherwise; anything else is
+    written again. The caller deletes ``source`` when it is still there."""
     project = found.project
     scratch = settings.data_dir / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
@@ -213,6 +223,7 @@ async def store_version(
             memory_mb=settings.dataset_worker_memory_mb,
             seconds=settings.dataset_worker_seconds,
             output_bytes=settings.max_dataset_bytes * 4,
+            rewrite="when needed",
         )
     except ConversionError as exc:
         target.unlink(missing_ok=True)
@@ -227,7 +238,10 @@ async def store_version(
         except InvalidInput:
             target.unlink(missing_ok=True)
             raise
-    digest, size = await asyncio.to_thread(store.objects.put, target)
+    if converted.kept and not hand_over:
+        await asyncio.to_thread(shutil.copyfile, source, target)
+    stored = source if converted.kept and hand_over else target
+    digest, size = await asyncio.to_thread(store.objects.put, stored)
     files = [DatasetFile(digest, converted.rows, size)]
     content = content_hash([digest])
     draft = DatasetVersionRecord(
@@ -373,6 +387,7 @@ async def register(
             seconds=settings.dataset_worker_seconds,
             output_bytes=settings.max_dataset_bytes * 4,
             s3=store.s3.access if store.s3 else None,
+            rewrite="never",
         )
     except ConversionError as exc:
         raise InvalidInput(f"{source.location}: {exc}", field="path") from None
