@@ -229,19 +229,17 @@ def _add_inputs(cur: Cursor, inputs: Sequence[RunInputRecord]) -> None:
         cur.execute("INSERT INTO run_inputs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row_of(item))
 
 
-def _runs_by_ids(cur: Cursor, ids: list[str], trashed: bool) -> list[RunRecord]:
-    if len(ids) == 1:  # the common case, answered from the index
-        rows = cur.execute(f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id = ?", ids).fetchall()
-    else:
-        rows = cur.execute(
-            f"SELECT {RUN_COLUMNS} FROM runs r WHERE r.id IN {among(ids)}", ids
-        ).fetchall()
+def _runs_by_ids(cur: Cursor, ids: list[str], trashed: bool, listed: bool) -> list[RunRecord]:
+    """The runs with these ids; ``listed``: many ids go as one list (see ``one_of``; for one
+    id a parameter of its own is quicker)."""
+    condition, params = one_of("r.id", ids, listed and len(ids) > 1)
+    rows = cur.execute(f"SELECT {RUN_COLUMNS} FROM runs r WHERE {condition}", params).fetchall()
     if not trashed and rows:  # a query of its own: joined in, it kept the index out
+        condition, params = one_of("object_id", ids, listed and len(ids) > 1)
         hidden = {
             row[0]
             for row in cur.execute(
-                f"SELECT object_id FROM trashed WHERE kind = 'run' AND object_id IN {among(ids)}",
-                ids,
+                f"SELECT object_id FROM trashed WHERE kind = 'run' AND {condition}", params
             ).fetchall()
         }
         rows = [row for row in rows if row[0] not in hidden]
@@ -278,7 +276,9 @@ class RunStore:
         """The runs with these ids; those in the trash only with ``trashed``."""
         if not ids:
             return {}
-        return {run.id: run for run in await self._db.read_kept(_runs_by_ids, ids, trashed)}
+        listed = not self._db.backend.shared
+        found = await self._db.read_kept(_runs_by_ids, ids, trashed, listed)
+        return {run.id: run for run in found}
 
     async def add_params(
         self, run_id: str, params: Sequence[tuple[str, str]], *, audit: Sequence[EventDraft]
