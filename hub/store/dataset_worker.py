@@ -42,9 +42,13 @@ SAMPLED_VALUES = 8_000_000
 MIN_SAMPLE_ROWS = 10_000
 MAX_SAMPLE_ROWS = 1_000_000
 SAMPLE_BLOCKS = 400
-# A Parquet upload is kept as it came (rather than written again) when no row group holds
-# more rows than this: pyarrow's default, which pages and sorts read as quickly.
+# A Parquet upload is kept as it came (rather than written again) when it reads well: row
+# groups of at most pyarrow's default (bigger ones make a page's rows slow to find) and, but
+# for the last, of at least MIN_KEPT_ROW_GROUP_ROWS, and a footer (parsed by every read of the
+# version) of at most KEPT_FOOTER_BYTES.
 KEPT_ROW_GROUP_ROWS = 1_048_576
+MIN_KEPT_ROW_GROUP_ROWS = 10_000
+KEPT_FOOTER_BYTES = 16 * 1024 * 1024
 REWRITES = ("always", "when needed", "never")
 ROW_NUMBER = "file_row_number"
 NUMERIC = (
@@ -313,11 +317,23 @@ def _bin_counts(edges: list[float], counts: dict[Any, int]) -> list[int]:
 
 
 def _fits(con: duckdb.DuckDBPyConnection, path: str) -> bool:
-    """Whether the Parquet file's row groups are small enough to keep it as it came."""
-    found = con.execute(
-        "SELECT max(row_group_num_rows) FROM parquet_metadata(?)", [path]
-    ).fetchone()
-    return found is None or found[0] is None or int(found[0]) <= KEPT_ROW_GROUP_ROWS
+    """Whether the Parquet file reads well enough to keep as it came (see KEPT_ROW_GROUP_ROWS)."""
+    with open(path, "rb") as handle:  # the file ends with its footer's length and PAR1
+        handle.seek(-8, os.SEEK_END)
+        footer = int.from_bytes(handle.read(4), "little")
+    if footer > KEPT_FOOTER_BYTES:
+        return False
+    sizes = [
+        int(rows)
+        for _, rows in con.execute(
+            "SELECT DISTINCT row_group_id, row_group_num_rows FROM parquet_metadata(?) "
+            "ORDER BY row_group_id",
+            [path],
+        ).fetchall()
+    ]
+    return all(rows <= KEPT_ROW_GROUP_ROWS for rows in sizes) and all(
+        rows >= MIN_KEPT_ROW_GROUP_ROWS for rows in sizes[:-1]
+    )
 
 
 def convert(

@@ -109,7 +109,7 @@ def test_a_parquet_upload_is_stored_as_it_came(hub_server: LiveHub, tmp_path: Pa
     """Parquet the hub reads well is profiled and stored byte for byte, not written again."""
     path = tmp_path / "readings.parquet"
     frame = inspections(3000)
-    frame.write_parquet(path, compression="snappy", row_group_size=1000)
+    frame.write_parquet(path, compression="snappy")
     client = hub.Client(hub_server.url, hub_server.token)
     made = client.upload_dataset("quality", "as-it-came", path, message="from the historian")
     assert (made["rows"], made["bytes"]) == (3000, path.stat().st_size)

@@ -165,6 +165,16 @@ def test_parquet_that_reads_well_is_kept_as_it_came(tmp_path: Path) -> None:
     assert run_worker(csv, tmp_path / "csv-out.parquet", "when needed")["kept"] is False
     assert (tmp_path / "csv-out.parquet").exists()
 
+    tiny = tmp_path / "tiny.parquet"  # a footer entry per 1,000 rows, read by every page
+    pq.write_table(table.slice(0, 50_000), tiny, row_group_size=1_000)
+    assert run_worker(tiny, tmp_path / "tiny-out.parquet", "when needed")["kept"] is False
+    bloated = tmp_path / "bloated.parquet"  # 20 MB of a writer's notes in the footer
+    pq.write_table(
+        table.slice(0, 1000).replace_schema_metadata({"notes": "x" * 20_000_000}), bloated
+    )
+    assert run_worker(bloated, tmp_path / "bloated-out.parquet", "when needed")["kept"] is False
+    assert pq.ParquetFile(tmp_path / "bloated-out.parquet").metadata.serialized_size < 100_000
+
     only = run_worker(big, tmp_path / "never.parquet", "never")
     assert only["kept"] is True and not (tmp_path / "never.parquet").exists()
     assert same_profile(only["profile"], rewritten["profile"])
