@@ -24,6 +24,7 @@ import itertools
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,19 @@ def _profile(
     return profile
 
 
+def _extremes_of(q: str) -> list[str]:
+    """The non-null count, smallest and largest value (as text) of a column."""
+    return [f"count({q})", f"min({q})::VARCHAR", f"max({q})::VARCHAR"]
+
+
+def _note_extremes(item: dict[str, Any], values: Iterator[Any], rows: int) -> None:
+    """Take what ``_extremes_of`` asked for from ``values`` into a column's profile."""
+    present, low, high = next(values), next(values), next(values)
+    if low == "-0.0":  # other writers' footers say -0.0 for a smallest 0 (Parquet's rule)
+        low = "0.0"
+    item.update(nulls=rows - int(present), min=low, max=high)
+
+
 def _extremes(
     con: duckdb.DuckDBPyConnection,
     columns: list[dict[str, str]],
@@ -166,18 +180,14 @@ def _extremes(
     parts: list[str] = []
     for column in columns:
         q = _quote(column["name"])
-        parts += [f"count({q})", f"min({q})::VARCHAR", f"max({q})::VARCHAR"]
+        parts += _extremes_of(q)
         if _is_numeric(column["type"]):
             parts += [f"min({q})::DOUBLE", f"max({q})::DOUBLE"]
     found = con.execute(f"SELECT {', '.join(parts)} FROM data").fetchone()
     assert found is not None
     values = iter(found)
     for column in columns:
-        present, low_text, high_text = (next(values) for _ in range(3))
-        item = profile[column["name"]]
-        if low_text == "-0.0":  # other writers' footers say -0.0 for a smallest 0 (Parquet's rule)
-            low_text = "0.0"
-        item.update(nulls=rows - int(present), min=low_text, max=high_text)
+        _note_extremes(profile[column["name"]], values, rows)
         if _is_numeric(column["type"]):
             low, high = next(values), next(values)
             if low is not None and high is not None:
@@ -197,7 +207,7 @@ def _shape(
     for column in columns:
         q = _quote(column["name"])
         if not _in_footer(column["type"]):
-            parts += [f"count({q})", f"min({q})::VARCHAR", f"max({q})::VARCHAR"]
+            parts += _extremes_of(q)
         parts.append(f"approx_count_distinct({q})")
         if _is_numeric(column["type"]):
             parts += [f"avg({q})::DOUBLE", f"stddev_samp({q})::DOUBLE"]
@@ -207,8 +217,7 @@ def _shape(
     for column in columns:
         item = profile[column["name"]]
         if not _in_footer(column["type"]):
-            present, low_text, high_text = (next(values) for _ in range(3))
-            item.update(nulls=rows - int(present), min=low_text, max=high_text)
+            _note_extremes(item, values, rows)
         # the distinct count is an estimate: keep it plausible
         item["distinct"] = min(int(next(values)), rows - item["nulls"])
         if _is_numeric(column["type"]):
