@@ -346,13 +346,15 @@ def _measure(
     mlflow_seconds, mlflow_peaks = _mlflow_upload(bench, first)
     _say(f"MLflow log_artifact {mlflow_seconds:.1f} s")
 
-    stored = uploaded.get("bytes", 0) / 2**20
+    stored = uploaded.get("bytes", 0)
+    kept = stored == first.stat().st_size  # a file that reads well is stored as it came
+    how = "kept as it came" if kept else "converted to zstd Parquet"
     salon_note = (
         f"Salon upload FAILED after {measured.seconds:.1f} s: {error}"
         if error
         else f"Salon: Client.upload_dataset until version {uploaded.get('version')} is ready, "
         f"{measured.seconds:.1f} s (worker alive {hub_peaks.worker_seconds:.1f} s of it): "
-        f"streamed to disk, then converted to zstd Parquet ({stored:,.0f} MB stored) and "
+        f"streamed to disk, then {how} ({stored / 2**20:,.0f} MB stored) and "
         f"profiled in a worker process; {measured.cpu_note()}, worker CPU {worker_cpu:.0f} s"
     )
     results = [
