@@ -135,22 +135,44 @@ async def upload(
     """Make a new version of the dataset (creating the dataset, and the project, when new)
     from an uploaded file. The file is parsed in a separate process with limits; identical
     content to the latest version is recognised and not stored twice (the flag is False).
-    ``hand_over``: the caller gives the file up (see :func:`store_version`)."""
+    ``hand_over``: ``source`` is a scratch file the caller gives up, which may be moved into
+    the store; otherwise a Parquet file is copied first, so that what the worker reads is
+    what is stored, whatever happens to the caller's file meanwhile."""
     kind = kind_of(filename, kind)
     found = await ensure_dataset(store, principal, project_name, name, message, "dataset.upload")
-    return await store_version(
-        store,
-        settings,
-        principal,
-        found,
-        source,
-        kind,
-        filename,
-        message,
-        None,
-        "dataset.upload",
-        hand_over=hand_over,
-    )
+    own = None
+    if not hand_over and kind == "parquet":  # a CSV file is only read: the version is new
+        own = source = await asyncio.to_thread(_copied, source, _scratch(settings))
+    try:
+        return await store_version(
+            store,
+            settings,
+            principal,
+            found,
+            source,
+            kind,
+            filename,
+            message,
+            None,
+            "dataset.upload",
+        )
+    finally:
+        if own is not None:
+            own.unlink(missing_ok=True)
+
+
+def _copied(source: Path, scratch: Path) -> Path:
+    """A copy of ``source`` in the scratch folder, for the worker to read and the store to keep."""
+    own = scratch / f"{new_id()}.upload"
+    shutil.copyfile(source, own)
+    return own
+
+
+def _scratch(settings: Settings) -> Path:
+    """The hub's folder for files on their way into the store."""
+    scratch = settings.data_dir / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    return scratch
 
 
 def _announce(
@@ -204,17 +226,13 @@ async def store_version(
     message: str,
     parent_id: str | None,
     action: str,
-    *,
-    hand_over: bool = False,
 ) -> tuple[DatasetVersionRecord, bool]:
-    """Parse ``source`` in the worker, store its object once, and record the version. A
-    Parquet ``source`` the hub reads well is stored as it came: moved into the store when the
-    caller hands it over (a scratch file of its own), copied otherwise; anything else is
-    written again. The caller deletes ``source`` when it is still there."""
+    """Parse ``source`` in the worker, store its object once, and record the version.
+    ``source`` is a scratch file the caller gives up: a Parquet file the hub reads well is
+    moved into the store as it came, anything else is written again; the caller deletes
+    ``source`` when it is still there."""
     project = found.project
-    scratch = settings.data_dir / "tmp"
-    scratch.mkdir(parents=True, exist_ok=True)
-    target = scratch / f"{new_id()}.parquet"
+    target = _scratch(settings) / f"{new_id()}.parquet"
     try:
         converted = await convert(
             source,
@@ -238,9 +256,7 @@ async def store_version(
         except InvalidInput:
             target.unlink(missing_ok=True)
             raise
-    if converted.kept and not hand_over:
-        await asyncio.to_thread(shutil.copyfile, source, target)
-    stored = source if converted.kept and hand_over else target
+    stored = source if converted.kept else target
     digest, size = await asyncio.to_thread(store.objects.put, stored)
     files = [DatasetFile(digest, converted.rows, size)]
     content = content_hash([digest])
@@ -375,9 +391,7 @@ async def register(
     source = await _located(store, settings, path_text)
     assert source.location is not None
     found = await ensure_dataset(store, principal, project_name, name, message, "dataset.register")
-    scratch = settings.data_dir / "tmp"
-    scratch.mkdir(parents=True, exist_ok=True)
-    profiled = scratch / f"{new_id()}.parquet"
+    profiled = _scratch(settings) / f"{new_id()}.parquet"
     try:
         converted = await convert(
             source.location,

@@ -122,7 +122,6 @@ async def publish_annotations(
             message,
             record.id,
             "dataset.publish",
-            hand_over=True,
         )
     finally:
         merged.unlink(missing_ok=True)

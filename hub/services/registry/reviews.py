@@ -424,7 +424,6 @@ async def publish(
             message,
             opened.record.id,
             "dataset.publish",
-            hand_over=True,
         )
     finally:
         merged.unlink(missing_ok=True)
