@@ -11,10 +11,11 @@ gigantic line costs this process, never the hub. It prints one JSON line: the re
 INPUT may be an ``s3://`` address; the options on stdin then name the httpfs extension file
 to load and the ``CREATE SECRET`` statement that gives the S3 keys (kept off the command line,
 which other users of the machine can read). ``rewrite`` in the options says whether OUTPUT is
-written: ``always`` (the default), ``when needed`` (a Parquet file whose row groups are of a
-size the hub reads well is kept as it came, and only profiled) or ``never`` (profile only: data
-registered where it lies). The result's ``kept`` says which. It runs as a plain script,
-importing nothing from Salon: only DuckDB and the standard library.
+written: ``always`` (the default), ``when needed`` (a Parquet file that reads well, see
+KEPT_ROW_GROUP_ROWS, is kept as it came and only profiled) or ``never`` (profile only: data
+registered where it lies). The result's ``kept`` says which. A file kept has had every page of
+every column decoded here (the profile's pass over every row) before the hub reads it. It runs
+as a plain script, importing nothing from Salon: only DuckDB and the standard library.
 """
 
 from __future__ import annotations
