@@ -72,12 +72,12 @@ class Hub:
 LEFTOVER_SECONDS = 3600.0
 
 
-def _clean_up(settings: Settings, store: Store) -> None:
+def _clean_up(store: Store) -> None:
     """What an interrupted upload or a crash left behind: scratch files, and objects that no
     dataset version or artifact refers to. Nothing of this hub is in flight before the app
     starts; other hubs sharing the store may be mid-upload, so theirs are left an hour."""
     older_than = LEFTOVER_SECONDS if store.shared else 0.0
-    scratch = settings.data_dir / "tmp"
+    scratch = store.scratch
     if scratch.is_dir():
         before = time.time() - older_than
         for leftover in scratch.iterdir():
@@ -94,7 +94,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     when the app shuts down."""
     owns_store = store is None
     store = store or store_for(settings)
-    _clean_up(settings, store)
+    _clean_up(store)
     authenticator = Authenticator(store, settings)
     keep = keep_for(store, settings.data_dir)
     keys = KeyRing(keep)

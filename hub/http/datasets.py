@@ -10,7 +10,6 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from hub.errors import InvalidInput
 from hub.http.body import read_limited, save_limited
 from hub.http.streams import ARROW_STREAM, written
-from hub.ids import new_id
 from hub.services.data import dataset_uploads, datasets
 
 
@@ -29,9 +28,7 @@ async def upload(request: Request) -> Response:
         request.path_params["dataset"],
         params.get("message", ""),
     )
-    scratch = hub.settings.data_dir / "tmp"
-    scratch.mkdir(parents=True, exist_ok=True)
-    source = scratch / f"{new_id()}.upload"
+    source = hub.store.scratch_file(".upload")
     try:
         await save_limited(request, source, hub.settings.max_dataset_bytes)
         version, created = await dataset_uploads.upload(

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from hub.errors import StoreUnavailable
+from hub.ids import new_id
 from hub.settings import Settings
 from hub.store import commits, migrations, transfer
 from hub.store.access import AccessStore
@@ -96,6 +97,12 @@ class Store:
         self.privacy = PrivacyStore(db)
         self.erasures = ErasureStore(db)
         self.retention = RetentionStore(db)
+
+    def scratch_file(self, suffix: str = "") -> Path:
+        """A new name in the scratch folder (made if needed) for a file on its way into the
+        store; the caller deletes it."""
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        return self.scratch / f"{new_id()}{suffix}"
 
     def referenced_objects_sync(self) -> set[str]:
         """Every object a dataset version or an artifact refers to (in the trash or not)."""

@@ -142,7 +142,7 @@ async def upload(
     found = await ensure_dataset(store, principal, project_name, name, message, "dataset.upload")
     own = None
     if not hand_over and kind == "parquet":  # a CSV file is only read: the version is new
-        own = source = await asyncio.to_thread(_copied, source, _scratch(settings))
+        own = source = await asyncio.to_thread(_copied, source, store.scratch_file(".upload"))
     try:
         return await store_version(
             store,
@@ -161,18 +161,10 @@ async def upload(
             own.unlink(missing_ok=True)
 
 
-def _copied(source: Path, scratch: Path) -> Path:
-    """A copy of ``source`` in the scratch folder, for the worker to read and the store to keep."""
-    own = scratch / f"{new_id()}.upload"
+def _copied(source: Path, own: Path) -> Path:
+    """``source`` copied to ``own``, for the worker to read and the store to keep."""
     shutil.copyfile(source, own)
     return own
-
-
-def _scratch(settings: Settings) -> Path:
-    """The hub's folder for files on their way into the store."""
-    scratch = settings.data_dir / "tmp"
-    scratch.mkdir(parents=True, exist_ok=True)
-    return scratch
 
 
 def _announce(
@@ -232,7 +224,7 @@ async def store_version(
     moved into the store as it came, anything else is written again; the caller deletes
     ``source`` when it is still there."""
     project = found.project
-    target = _scratch(settings) / f"{new_id()}.parquet"
+    target = store.scratch_file(".parquet")
     try:
         converted = await convert(
             source,
@@ -391,7 +383,7 @@ async def register(
     source = await _located(store, settings, path_text)
     assert source.location is not None
     found = await ensure_dataset(store, principal, project_name, name, message, "dataset.register")
-    profiled = _scratch(settings) / f"{new_id()}.parquet"
+    profiled = store.scratch_file(".parquet")
     try:
         converted = await convert(
             source.location,

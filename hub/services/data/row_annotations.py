@@ -8,7 +8,6 @@ import dataclasses
 from hub.clock import now
 from hub.domain.data import Annotation, DatasetVersionRecord
 from hub.errors import InvalidInput, LimitExceeded
-from hub.ids import new_id
 from hub.services.data.dataset_uploads import store_version
 from hub.services.data.datasets import Found, paths_of
 from hub.services.policy import audit
@@ -106,9 +105,7 @@ async def publish_annotations(
         raise InvalidInput(f"Version {record.number} has no annotations to publish.")
     names = [c.name for c in record.schema]
     files = await store.datasets.files(record.id)
-    scratch = settings.data_dir / "tmp"
-    scratch.mkdir(parents=True, exist_ok=True)
-    merged = scratch / f"{new_id()}.parquet"
+    merged = store.scratch_file(".parquet")
     try:
         await store.datasets.write_annotated(await paths_of(store, files), record.id, names, merged)
         return await store_version(

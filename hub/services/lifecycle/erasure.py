@@ -233,9 +233,7 @@ async def _rewrite(
     erased = await store.erasures.matching(path, where)
     if not erased:
         return None
-    scratch = settings.data_dir / "tmp"
-    scratch.mkdir(parents=True, exist_ok=True)
-    kept, target = scratch / f"{new_id()}-kept.parquet", scratch / f"{new_id()}.parquet"
+    kept, target = store.scratch_file("-kept.parquet"), store.scratch_file(".parquet")
     try:
         await store.erasures.write_without(path, where, kept)
         try:

@@ -406,9 +406,7 @@ async def publish(
         verdicts.append((rows[position], said, label, len(judgements)))
     names = [c.name for c in opened.record.schema]
     paths = await datasets.paths_of(store, await store.datasets.files(opened.record.id))
-    scratch = settings.data_dir / "tmp"
-    scratch.mkdir(parents=True, exist_ok=True)
-    merged = scratch / f"{new_id()}.parquet"
+    merged = store.scratch_file(".parquet")
     try:
         await store.datasets.write_reviewed(
             paths, names, opened.queue.prediction_column, verdicts, merged
