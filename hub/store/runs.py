@@ -230,12 +230,11 @@ def _add_inputs(cur: Cursor, inputs: Sequence[RunInputRecord]) -> None:
 
 
 def _runs_by_ids(cur: Cursor, ids: list[str], trashed: bool, listed: bool) -> list[RunRecord]:
-    """The runs with these ids; ``listed``: many ids go as one list (see ``one_of``; for one
-    id a parameter of its own is quicker)."""
-    condition, params = one_of("r.id", ids, listed and len(ids) > 1)
+    """The runs with these ids; ``listed``: as one list (see ``one_of``)."""
+    condition, params = one_of("r.id", ids, listed)
     rows = cur.execute(f"SELECT {RUN_COLUMNS} FROM runs r WHERE {condition}", params).fetchall()
     if not trashed and rows:  # a query of its own: joined in, it kept the index out
-        condition, params = one_of("object_id", ids, listed and len(ids) > 1)
+        condition, params = one_of("object_id", ids, listed)
         hidden = {
             row[0]
             for row in cur.execute(
