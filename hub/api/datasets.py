@@ -30,7 +30,8 @@ class DatasetColumnType:
     description: str = strawberry.field(description="What the owners say the column holds.")
     pii: bool = strawberry.field(description="Tagged as personal data: masked without the grant.")
     profile: JSON = strawberry.field(
-        description="nulls, distinct (estimate), min, max; for numbers mean, std, quantiles "
+        description="nulls, distinct (exact up to some 6,400, else an estimate within a few "
+        "percent), min, max; for numbers mean, std, quantiles "
         "(25/50/75 %) and a 10-bin histogram; for others the top values with counts. Quantiles, "
         "histogram and top values are counted over a fixed sample of the rows in a big version "
         "(sample_rows says how many; at most 1,000,000, or 8 million numbers)."
