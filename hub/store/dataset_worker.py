@@ -232,7 +232,7 @@ def _shape_of(
         q = _quote(column["name"])
         if not _in_footer(column["type"]):
             parts += _extremes_of(q)
-        parts.append(f"count(DISTINCT {q}) FILTER (WHERE hash({q}) % {DISTINCT_SLOTS} = 0)")
+        parts.append(f"count(DISTINCT {_unless(f'hash({q}) % {DISTINCT_SLOTS} = 0', q)})")
         if _is_numeric(column["type"]):
             parts += [f"avg({q})::DOUBLE", f"stddev_samp({q})::DOUBLE"]
     found = con.execute(f"SELECT {', '.join(parts)} FROM data").fetchone()
@@ -293,6 +293,7 @@ def _distributions(
     columns with few distinct values, counted over the rows ``sample`` picks (every row when
     it is empty); a column profiled over a sample says how many rows it had (``sample_rows``)."""
     wanted: list[tuple[str, str, str]] = []  # column, what, expression
+    tops: list[str] = []
     for column in columns:
         name, kind = column["name"], column["type"]
         q = _quote(name)
@@ -302,26 +303,49 @@ def _distributions(
             wanted.append((name, "histogram", _histogram(q, *ranges[name])))
         few = profile[name]["distinct"] <= MAX_TOP_DISTINCT
         if few and not kind.startswith(("FLOAT", "DOUBLE")):
-            wanted.append((name, "top", f"histogram({q}::VARCHAR) FILTER (WHERE {q} IS NOT NULL)"))
-    if not wanted:
+            tops.append(name)
+    if not wanted and not tops:
         return
     where = f" WHERE {sample}" if sample else ""
-    expressions = ", ".join(e for _, _, e in wanted)
-    found = con.execute(f"SELECT count(*), {expressions} FROM data{where}").fetchone()
+    expressions = "".join(f", {e}" for _, _, e in wanted)
+    found = con.execute(f"SELECT count(*){expressions} FROM data{where}").fetchone()
     assert found is not None
     counted, *results = found
     for (name, what, _), result in zip(wanted, results, strict=True):
-        item = profile[name]
-        if sample:
-            item["sample_rows"] = int(counted)
         if what == "quantiles":
-            item["quantiles"] = result
-        elif what == "histogram":
-            edges = _edges(*ranges[name])
-            item["histogram"] = {"edges": edges, "counts": _bin_counts(edges, result or {})}
+            profile[name]["quantiles"] = result
         else:
-            ranked = sorted((result or {}).items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_VALUES]
-            item["top"] = [{"value": v, "count": int(c)} for v, c in ranked]
+            edges = _edges(*ranges[name])
+            profile[name]["histogram"] = {
+                "edges": edges,
+                "counts": _bin_counts(edges, result or {}),
+            }
+    for start in range(0, len(tops), DISTINCT_PER_QUERY):
+        _top_values(con, tops[start : start + DISTINCT_PER_QUERY], where, profile)
+    if sample:
+        for name in {name for name, _, _ in wanted} | set(tops):
+            profile[name]["sample_rows"] = int(counted)
+
+
+def _top_values(
+    con: duckdb.DuckDBPyConnection, names: list[str], where: str, profile: dict[str, Any]
+) -> None:
+    """The TOP_VALUES most frequent values (as text; ties by value) of the columns ``names``
+    over the rows ``where`` picks. One grouping of every column's values together: DuckDB's
+    histogram() per column took 9 s for 450 columns of 5,000 values (5,000 rows)."""
+    texts = ", ".join(f"{_quote(name)}::VARCHAR AS c{i}" for i, name in enumerate(names))
+    slots = ", ".join(f"c{i}" for i in range(len(names)))
+    found = con.execute(
+        f"SELECT slot, value, count(*) AS n "
+        f"FROM (UNPIVOT (SELECT {texts} FROM data{where}) ON {slots} INTO NAME slot VALUE value) "
+        "GROUP BY slot, value "
+        f"QUALIFY row_number() OVER (PARTITION BY slot ORDER BY n DESC, value) <= {TOP_VALUES} "
+        "ORDER BY slot, n DESC, value"
+    ).fetchall()
+    for name in names:
+        profile[name]["top"] = []
+    for slot, value, count in found:
+        profile[names[int(slot[1:])]]["top"].append({"value": value, "count": int(count)})
 
 
 def _width(low: float, high: float) -> float:
@@ -348,15 +372,23 @@ def _histogram(q: str, low: float, high: float) -> str:
     DuckDB's histogram with boundaries counts the values in (b(i-1), b(i)], faster than one
     with a bin number per value; counting the negated values against the negated lower edges
     gives bins closed on the left, as numpy's (every value lies at or above the first edge, so
-    the last bin is closed on both sides)."""
-    finite = f"{q} IS NOT NULL AND isfinite({q}::DOUBLE)"  # NaN and infinities are left out
+    the last bin is closed on both sides). NaN and infinities become NULL, which is not
+    counted (see ``_unless``)."""
     edges = _edges(low, high)
     if _separate(edges):
         # 17 significant digits in exponent form: read as the same double (not as a decimal)
         boundaries = ", ".join(f"{-edge:.16e}" for edge in reversed(edges[:BINS]))
-        return f"histogram(-({q}::DOUBLE), [{boundaries}]::DOUBLE[]) FILTER (WHERE {finite})"
+        negated = _unless(f"isfinite({q}::DOUBLE)", f"-({q}::DOUBLE)")
+        return f"histogram({negated}, [{boundaries}]::DOUBLE[])"
     bucket = f"least(floor(({q}::DOUBLE - {low!r}) / {_width(low, high)!r})::INTEGER, {BINS - 1})"
-    return f"histogram({bucket}) FILTER (WHERE {finite})"
+    return f"histogram({_unless(f'isfinite({q}::DOUBLE)', bucket)})"
+
+
+def _unless(condition: str, value: str) -> str:
+    """``value`` where ``condition`` holds, else NULL: what an aggregate skips. Used instead
+    of an aggregate's FILTER, which DuckDB pays for with a copy of every column the query reads
+    (450 filtered histograms of 5,000 rows took 3 s; these, 0.5 s)."""
+    return f"CASE WHEN {condition} THEN {value} END"
 
 
 def _bin_counts(edges: list[float], counts: dict[Any, int]) -> list[int]:

@@ -223,7 +223,7 @@ def test_distinct_values_counted_exactly_when_few_and_closely_when_many(tmp_path
 
 def test_many_columns_with_few_values_are_counted_exactly_in_batches(tmp_path: Path) -> None:
     """Distinct values are counted 40 columns a query (each count holds a few megabytes: 450
-    at once ran out of the worker's memory), estimated and then exactly."""
+    at once ran out of the worker's memory), estimated and then exactly; top values too."""
     rows, width = 5_000, 450
     rng = np.random.default_rng(4)
     table = pa.table({f"c{i}": rng.permutation(rows) + i * 1_000_000 for i in range(width)})
@@ -233,3 +233,11 @@ def test_many_columns_with_few_values_are_counted_exactly_in_batches(tmp_path: P
     profile = run_worker(source, tmp_path / "a.parquet", rewrite="never")["profile"]
     assert [profile[f"c{i}"]["distinct"] for i in range(width)] == [rows] * width
     assert profile["repeated"]["distinct"] == 7
+    # top values: the most frequent first, ties by value as text, every column its own
+    counts = [715, 715, 714, 714, 714]  # 5,000 rows of 0-6 in turn
+    assert profile["repeated"]["top"] == [
+        {"value": str(v), "count": c} for v, c in enumerate(counts)
+    ]
+    for i in (0, 41, 449):
+        expected = sorted(str(v + i * 1_000_000) for v in range(rows))[:5]
+        assert profile[f"c{i}"]["top"] == [{"value": v, "count": 1} for v in expected]
