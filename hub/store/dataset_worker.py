@@ -55,11 +55,13 @@ KEPT_FOOTER_BYTES = 16 * 1024 * 1024
 # slots (a value always falls in the same slot, wherever its rows are), multiplied back: within
 # a few percent past 50,000 values, where DuckDB's approx_count_distinct is 7-10 % low. A
 # column with fewer than EXACT_BELOW values in that slot (some 6,400 in all) is then counted
-# exactly. A query counts the distinct values of at most DISTINCT_PER_QUERY columns: each
-# count holds a few megabytes, whatever it counts.
+# exactly.
 DISTINCT_SLOTS = 64
 EXACT_BELOW = 100
-DISTINCT_PER_QUERY = 40
+# A query over every row or the sample aggregates at most COLUMNS_PER_QUERY columns: each
+# aggregate holds memory of its own (a distinct count a few megabytes, whatever it counts), and
+# 2,000 columns in one query ran out of the worker's memory.
+COLUMNS_PER_QUERY = 40
 REWRITES = ("always", "when needed", "never")
 ROW_NUMBER = "file_row_number"
 NUMERIC = (
@@ -213,10 +215,10 @@ def _shape(
 ) -> None:
     """Over every row: nulls, minimum and maximum of the columns the footer does not answer,
     distinct values of all (estimated, then counted exactly where there are few, see
-    DISTINCT_SLOTS), and the mean and spread of numbers; DISTINCT_PER_QUERY columns a query."""
+    DISTINCT_SLOTS), and the mean and spread of numbers; COLUMNS_PER_QUERY columns a query."""
     few: list[str] = []  # columns with few distinct values
-    for start in range(0, len(columns), DISTINCT_PER_QUERY):
-        few += _shape_of(con, columns[start : start + DISTINCT_PER_QUERY], profile, rows)
+    for start in range(0, len(columns), COLUMNS_PER_QUERY):
+        few += _shape_of(con, columns[start : start + COLUMNS_PER_QUERY], profile, rows)
     _count_distinct(con, few, profile)
 
 
@@ -257,8 +259,8 @@ def _count_distinct(
     con: duckdb.DuckDBPyConnection, names: list[str], profile: dict[str, Any]
 ) -> None:
     """The exact number of distinct values of the columns ``names`` (few values each)."""
-    for start in range(0, len(names), DISTINCT_PER_QUERY):
-        batch = names[start : start + DISTINCT_PER_QUERY]
+    for start in range(0, len(names), COLUMNS_PER_QUERY):
+        batch = names[start : start + COLUMNS_PER_QUERY]
         counts = ", ".join(f"count(DISTINCT {_quote(name)})" for name in batch)
         found = con.execute(f"SELECT {counts} FROM data").fetchone()
         assert found is not None
@@ -292,26 +294,49 @@ def _distributions(
     """Quartiles and histograms of numbers over their range, and the most frequent values of
     columns with few distinct values, counted over the rows ``sample`` picks (every row when
     it is empty); a column profiled over a sample says how many rows it had (``sample_rows``)."""
-    wanted: list[tuple[str, str, str]] = []  # column, what, expression
-    tops: list[str] = []
-    for column in columns:
-        name, kind = column["name"], column["type"]
-        q = _quote(name)
-        if _is_numeric(kind):
-            wanted.append((name, "quantiles", f"quantile_cont({q}, [0.25, 0.5, 0.75])::DOUBLE[]"))
-        if name in ranges:
-            wanted.append((name, "histogram", _histogram(q, *ranges[name])))
-        few = profile[name]["distinct"] <= MAX_TOP_DISTINCT
-        if few and not kind.startswith(("FLOAT", "DOUBLE")):
-            tops.append(name)
-    if not wanted and not tops:
-        return
+    numbers = [c["name"] for c in columns if _is_numeric(c["type"])]
+    tops = [
+        c["name"]
+        for c in columns
+        if profile[c["name"]]["distinct"] <= MAX_TOP_DISTINCT
+        and not c["type"].startswith(("FLOAT", "DOUBLE"))
+    ]
     where = f" WHERE {sample}" if sample else ""
-    expressions = "".join(f", {e}" for _, _, e in wanted)
+    counted = 0
+    for start in range(0, len(numbers), COLUMNS_PER_QUERY):
+        counted = _spread(con, numbers[start : start + COLUMNS_PER_QUERY], where, profile, ranges)
+    for start in range(0, len(tops), COLUMNS_PER_QUERY):
+        _top_values(con, tops[start : start + COLUMNS_PER_QUERY], where, profile)
+    if sample and (numbers or tops):
+        if not numbers:
+            found = con.execute(f"SELECT count(*) FROM data{where}").fetchone()
+            counted = int(found[0]) if found else 0
+        for name in {*numbers, *tops}:
+            profile[name]["sample_rows"] = counted
+
+
+def _spread(
+    con: duckdb.DuckDBPyConnection,
+    names: list[str],
+    where: str,
+    profile: dict[str, Any],
+    ranges: dict[str, tuple[float, float]],
+) -> int:
+    """Quartiles and histograms of the numeric columns ``names`` over the rows ``where``
+    picks, in one query; returns how many rows that is."""
+    wanted: list[tuple[str, str]] = []  # column, what
+    expressions = ""
+    for name in names:
+        q = _quote(name)
+        wanted.append((name, "quantiles"))
+        expressions += f", quantile_cont({q}, [0.25, 0.5, 0.75])::DOUBLE[]"
+        if name in ranges:
+            wanted.append((name, "histogram"))
+            expressions += f", {_histogram(q, *ranges[name])}"
     found = con.execute(f"SELECT count(*){expressions} FROM data{where}").fetchone()
     assert found is not None
     counted, *results = found
-    for (name, what, _), result in zip(wanted, results, strict=True):
+    for (name, what), result in zip(wanted, results, strict=True):
         if what == "quantiles":
             profile[name]["quantiles"] = result
         else:
@@ -320,11 +345,7 @@ def _distributions(
                 "edges": edges,
                 "counts": _bin_counts(edges, result or {}),
             }
-    for start in range(0, len(tops), DISTINCT_PER_QUERY):
-        _top_values(con, tops[start : start + DISTINCT_PER_QUERY], where, profile)
-    if sample:
-        for name in {name for name, _, _ in wanted} | set(tops):
-            profile[name]["sample_rows"] = int(counted)
+    return int(counted)
 
 
 def _top_values(
@@ -434,6 +455,7 @@ def convert(
         "autoload_known_extensions": False,
     }
     con = duckdb.connect(config=settings)
+    con.execute("SET parquet_metadata_cache = true")  # each query would parse the footer again
     if "extension" in options:
         con.execute(f"LOAD '{options['extension']}'")
         con.execute(options["secret"])

@@ -241,3 +241,32 @@ def test_many_columns_with_few_values_are_counted_exactly_in_batches(tmp_path: P
     for i in (0, 41, 449):
         expected = sorted(str(v + i * 1_000_000) for v in range(rows))[:5]
         assert profile[f"c{i}"]["top"] == [{"value": v, "count": 1} for v in expected]
+
+
+def test_a_file_of_two_thousand_columns_is_profiled(tmp_path: Path) -> None:
+    """As many columns as an upload may have: every query takes 40 of them (one query of
+    all 2,000 quartiles and histograms ran out of the worker's memory)."""
+    rows, width = 500, 2_000
+    rng = np.random.default_rng(5)
+    kinds = [
+        lambda: rng.integers(0, 50, rows),
+        lambda: rng.normal(0, 1, rows),
+        lambda: rng.choice(["a", "b", "c"], rows),
+    ]
+    table = pa.table({f"c{i}": kinds[i % 3]() for i in range(width)})
+    source = tmp_path / "wide.parquet"
+    pq.write_table(table, source)
+    profile = run_worker(source, tmp_path / "a.parquet", rewrite="never")["profile"]
+    assert len(profile) == width
+    for i in (0, 1, 2, 1_997, 1_998, 1_999):
+        column = profile[f"c{i}"]
+        assert column["nulls"] == 0
+        if i % 3 != 2:
+            assert sum(column["histogram"]["counts"]) == rows
+            assert len(column["quantiles"]) == 3
+        if i % 3 != 1:
+            assert column["distinct"] == len(set(table[f"c{i}"].to_pylist()))
+            counts = [t["count"] for t in column["top"]]
+            assert len(counts) == min(5, column["distinct"]) and counts == sorted(counts)[::-1]
+        if i % 3 == 2:
+            assert sum(counts) == rows, "three values: all of them on top"
