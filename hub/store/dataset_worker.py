@@ -34,6 +34,7 @@ import duckdb
 MAX_COLUMNS = 2000
 MAX_LINE_BYTES = 1_000_000
 TOP_VALUES = 5
+TEXT_KEPT = 1_000  # characters of a text a profile keeps (smallest, largest, top values)
 MAX_TOP_DISTINCT = 100_000  # top values of an almost unique column say nothing
 BINS = 10
 # Quartiles, histograms and top values are counted over every row, or over a fixed sample of
@@ -55,7 +56,8 @@ KEPT_FOOTER_BYTES = 16 * 1024 * 1024
 # slots (a value always falls in the same slot, wherever its rows are), multiplied back: within
 # a few percent past 50,000 values, where DuckDB's approx_count_distinct is 7-10 % low. A
 # column with fewer than EXACT_BELOW values in that slot (some 6,400 in all) is then counted
-# exactly.
+# exactly. Values are counted by their 64-bit hash (the chance of two of 10,000 values sharing
+# one is about 3 in a trillion), so a column of long texts holds eight bytes a value.
 DISTINCT_SLOTS = 64
 EXACT_BELOW = 100
 # A query over every row or the sample aggregates at most COLUMNS_PER_QUERY columns: each
@@ -174,7 +176,11 @@ def _note_extremes(item: dict[str, Any], values: Iterator[Any], rows: int) -> No
     present, low, high = next(values), next(values), next(values)
     if low == "-0.0":  # other writers' footers say -0.0 for a smallest 0 (Parquet's rule)
         low = "0.0"
-    item.update(nulls=rows - int(present), min=low, max=high)
+    item.update(
+        nulls=rows - int(present),
+        min=None if low is None else low[:TEXT_KEPT],
+        max=None if high is None else high[:TEXT_KEPT],
+    )
 
 
 def _extremes(
@@ -234,7 +240,8 @@ def _shape_of(
         q = _quote(column["name"])
         if not _in_footer(column["type"]):
             parts += _extremes_of(q)
-        parts.append(f"count(DISTINCT {_unless(f'hash({q}) % {DISTINCT_SLOTS} = 0', q)})")
+        hashed = f"hash({q})"
+        parts.append(f"count(DISTINCT {_unless(f'{hashed} % {DISTINCT_SLOTS} = 0', hashed)})")
         if _is_numeric(column["type"]):
             parts += [f"avg({q})::DOUBLE", f"stddev_samp({q})::DOUBLE"]
     found = con.execute(f"SELECT {', '.join(parts)} FROM data").fetchone()
@@ -261,7 +268,7 @@ def _count_distinct(
     """The exact number of distinct values of the columns ``names`` (few values each)."""
     for start in range(0, len(names), COLUMNS_PER_QUERY):
         batch = names[start : start + COLUMNS_PER_QUERY]
-        counts = ", ".join(f"count(DISTINCT {_quote(name)})" for name in batch)
+        counts = ", ".join(f"count(DISTINCT hash({_quote(name)}))" for name in batch)
         found = con.execute(f"SELECT {counts} FROM data").fetchone()
         assert found is not None
         for name, count in zip(batch, found, strict=True):
@@ -351,21 +358,24 @@ def _spread(
 def _top_values(
     con: duckdb.DuckDBPyConnection, names: list[str], where: str, profile: dict[str, Any]
 ) -> None:
-    """The TOP_VALUES most frequent values (as text; ties by value) of the columns ``names``
-    over the rows ``where`` picks. One grouping of every column's values together: DuckDB's
-    histogram() per column took 9 s for 450 columns of 5,000 values (5,000 rows)."""
+    """The TOP_VALUES most frequent values (as text, cut at TEXT_KEPT characters; ties by that
+    text) of the columns ``names`` over the rows ``where`` picks. One grouping of every
+    column's values together, by hash: DuckDB's histogram() per column took 9 s for 450
+    columns of 5,000 values (5,000 rows), and grouping by the values themselves held every
+    long text in memory."""
     texts = ", ".join(f"{_quote(name)}::VARCHAR AS c{i}" for i, name in enumerate(names))
     slots = ", ".join(f"c{i}" for i in range(len(names)))
     found = con.execute(
-        f"SELECT slot, value, count(*) AS n "
+        f"SELECT slot, any_value(left(value, {TEXT_KEPT})) AS shown, hash(value) AS h, "
+        "count(*) AS n "
         f"FROM (UNPIVOT (SELECT {texts} FROM data{where}) ON {slots} INTO NAME slot VALUE value) "
-        "GROUP BY slot, value "
-        f"QUALIFY row_number() OVER (PARTITION BY slot ORDER BY n DESC, value) <= {TOP_VALUES} "
-        "ORDER BY slot, n DESC, value"
+        "GROUP BY slot, h "
+        f"QUALIFY row_number() OVER (PARTITION BY slot ORDER BY n DESC, shown, h) <= {TOP_VALUES} "
+        "ORDER BY slot, n DESC, shown, h"
     ).fetchall()
     for name in names:
         profile[name]["top"] = []
-    for slot, value, count in found:
+    for slot, value, _, count in found:
         profile[names[int(slot[1:])]]["top"].append({"value": value, "count": int(count)})
 
 

@@ -270,3 +270,19 @@ def test_a_file_of_two_thousand_columns_is_profiled(tmp_path: Path) -> None:
             assert len(counts) == min(5, column["distinct"]) and counts == sorted(counts)[::-1]
         if i % 3 == 2:
             assert sum(counts) == rows, "three values: all of them on top"
+
+
+def test_long_texts_are_counted_by_hash_and_shown_cut(tmp_path: Path) -> None:
+    """150 MB of text (2,000 texts of 50-100 KB): distinct values and top values are counted
+    by hash, so the worker's memory holds no text whole; a profile keeps 1,000 characters of
+    the smallest, largest and most frequent."""
+    rows = 2_000
+    rng = np.random.default_rng(6)
+    lengths = rng.integers(50_000, 100_000, 1_000)
+    texts = [f"{i % 1_000:04d}" + "x" * int(lengths[i % 1_000]) for i in range(rows)]
+    source = tmp_path / "texts.parquet"
+    pq.write_table(pa.table({"text": texts}), source)
+    column = run_worker(source, tmp_path / "a.parquet", rewrite="never")["profile"]["text"]
+    assert column["distinct"] == 1_000
+    assert (column["min"], column["max"]) == ("0000" + "x" * 996, "0999" + "x" * 996)
+    assert column["top"] == [{"value": f"{k:04d}" + "x" * 996, "count": 2} for k in range(5)]
