@@ -161,7 +161,11 @@ class Settings(BaseSettings):
         ),
     )
     dataset_worker_memory_mb: int = Field(
-        2048, description="Memory (address space) the process that reads an upload may use."
+        2048,
+        description=(
+            "Memory (address space) the process that reads an upload may use; DuckDB in it "
+            "gets half."
+        ),
     )
     dataset_worker_seconds: float = Field(
         900.0, description="Time the process that reads an upload may take."

@@ -24,6 +24,7 @@ import csv
 import itertools
 import json
 import os
+import resource
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -451,7 +452,7 @@ def _fits(con: duckdb.DuckDBPyConnection, path: str) -> bool:
 
 
 def convert(
-    source: str, kind: str, target: str, options: dict[str, str], memory_limit: str = "512MB"
+    source: str, kind: str, target: str, options: dict[str, str], memory_limit: str = ""
 ) -> dict[str, Any]:
     """Read ``source`` (csv or parquet), write it to ``target`` as Parquet unless it is kept
     as it came (``rewrite`` in ``options``, see the module's help), and profile it."""
@@ -460,7 +461,7 @@ def convert(
         raise ValueError(f"rewrite is one of {', '.join(REWRITES)}, not {rewrite!r}.")
     settings: dict[str, str | bool | int | float | list[str]] = {
         "threads": 1,  # one writer thread keeps the Parquet bytes the same for the same data
-        "memory_limit": memory_limit,
+        "memory_limit": memory_limit or _memory_limit(),
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
     }
@@ -503,6 +504,17 @@ def convert(
         "bytes": Path(data).stat().st_size,
         "kept": kept,
     }
+
+
+def _memory_limit() -> str:
+    """DuckDB's memory limit: half the address space this process may use (the hub's cap,
+    SALON_DATASET_WORKER_MEMORY_MB), or 1 GB without one. The rest is Python's and the
+    threads'; DuckDB counts more than it touches (its Parquet writer a 256 KB block a column:
+    2,000 columns did not fit in 512 MB, and took 390 MB)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY:
+        return "1GB"
+    return f"{soft // 2 // (1024 * 1024)}MB"
 
 
 def _message(exc: Exception) -> str:

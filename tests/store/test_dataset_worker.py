@@ -3,6 +3,7 @@ are stored once), and the profile adds up."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import subprocess
@@ -11,9 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from hub.store.dataset_conversion import WORKER
+from hub.settings import Settings
+from hub.store.dataset_conversion import WORKER, convert
 
 
 def run_worker(source: Path, target: Path, rewrite: str = "always") -> dict:  # type: ignore[type-arg]
@@ -286,3 +289,35 @@ def test_long_texts_are_counted_by_hash_and_shown_cut(tmp_path: Path) -> None:
     assert column["distinct"] == 1_000
     assert (column["min"], column["max"]) == ("0000" + "x" * 996, "0999" + "x" * 996)
     assert column["top"] == [{"value": f"{k:04d}" + "x" * 996, "count": 2} for k in range(5)]
+
+
+def test_a_csv_file_of_two_thousand_columns_converts_within_the_hubs_memory_cap(
+    tmp_path: Path,
+) -> None:
+    """Through the hub's own call, under its default cap on the worker's address space:
+    DuckDB's Parquet writer counts a 256 KB block a column, so 2,000 columns did not fit in
+    the 512 MB the worker gave DuckDB (half the cap now)."""
+    rows, width = 1_000, 2_000
+    rng = np.random.default_rng(7)
+    kinds = [
+        lambda: rng.integers(0, 9, rows),
+        lambda: rng.normal(0, 1, rows),
+        lambda: rng.choice(["a", "b", "c"], rows),
+    ]
+    source = tmp_path / "wide.csv"
+    pcsv.write_csv(pa.table({f"c{i}": kinds[i % 3]() for i in range(width)}), source)
+    settings = Settings()
+    converted = asyncio.run(
+        convert(
+            source,
+            "csv",
+            tmp_path / "out.parquet",
+            memory_mb=settings.dataset_worker_memory_mb,
+            seconds=settings.dataset_worker_seconds,
+            output_bytes=settings.max_dataset_bytes * 4,
+        )
+    )
+    assert converted.rows == rows and len(converted.schema) == width
+    assert converted.profile["c1998"]["distinct"] == 9
+    assert converted.profile["c1997"]["distinct"] == 3
+    assert pq.read_metadata(tmp_path / "out.parquet").num_columns == width
