@@ -32,6 +32,18 @@ def run_worker(source: Path, target: Path, rewrite: str = "always") -> dict:  # 
     return result
 
 
+def mixed_table(rows: int, width: int, whole_numbers: int, seed: int) -> pa.Table:
+    """``width`` columns in turn of whole numbers below ``whole_numbers``, normal numbers and
+    one of three letters."""
+    rng = np.random.default_rng(seed)
+    kinds = [
+        lambda: rng.integers(0, whole_numbers, rows),
+        lambda: rng.normal(0, 1, rows),
+        lambda: rng.choice(["a", "b", "c"], rows),
+    ]
+    return pa.table({f"c{i}": kinds[i % 3]() for i in range(width)})
+
+
 def same_profile(first: dict, second: dict) -> bool:  # type: ignore[type-arg]
     """Equal profiles, but for the mean and spread's last digits (summed by two threads in
     either order)."""
@@ -250,13 +262,7 @@ def test_a_file_of_two_thousand_columns_is_profiled(tmp_path: Path) -> None:
     """As many columns as an upload may have: every query takes 40 of them (one query of
     all 2,000 quartiles and histograms ran out of the worker's memory)."""
     rows, width = 500, 2_000
-    rng = np.random.default_rng(5)
-    kinds = [
-        lambda: rng.integers(0, 50, rows),
-        lambda: rng.normal(0, 1, rows),
-        lambda: rng.choice(["a", "b", "c"], rows),
-    ]
-    table = pa.table({f"c{i}": kinds[i % 3]() for i in range(width)})
+    table = mixed_table(rows, width, whole_numbers=50, seed=5)
     source = tmp_path / "wide.parquet"
     pq.write_table(table, source)
     profile = run_worker(source, tmp_path / "a.parquet", rewrite="never")["profile"]
@@ -298,14 +304,8 @@ def test_a_csv_file_of_two_thousand_columns_converts_within_the_hubs_memory_cap(
     DuckDB's Parquet writer counts a 256 KB block a column, so 2,000 columns did not fit in
     the 512 MB the worker gave DuckDB (half the cap now)."""
     rows, width = 1_000, 2_000
-    rng = np.random.default_rng(7)
-    kinds = [
-        lambda: rng.integers(0, 9, rows),
-        lambda: rng.normal(0, 1, rows),
-        lambda: rng.choice(["a", "b", "c"], rows),
-    ]
     source = tmp_path / "wide.csv"
-    pcsv.write_csv(pa.table({f"c{i}": kinds[i % 3]() for i in range(width)}), source)
+    pcsv.write_csv(mixed_table(rows, width, whole_numbers=9, seed=7), source)
     settings = Settings()
     converted = asyncio.run(
         convert(
