@@ -59,7 +59,8 @@ KEPT_FOOTER_BYTES = 16 * 1024 * 1024
 # column with fewer than EXACT_BELOW values in that slot (some 6,400 in all) is then counted
 # exactly. Values are counted by their 64-bit hash (the chance of two of 10,000 values sharing
 # one is about 3 in a trillion), so a column of long texts holds eight bytes a value.
-DISTINCT_SLOTS = 64
+DISTINCT_SLOTS = 64  # a power of two: a hash is in the slot when its low bits are all 0
+SLOT_MASK = DISTINCT_SLOTS - 1
 EXACT_BELOW = 100
 # A query over every row or the sample aggregates at most COLUMNS_PER_QUERY columns: each
 # aggregate holds memory of its own (a distinct count a few megabytes, whatever it counts), and
@@ -235,17 +236,22 @@ def _shape_of(
     profile: dict[str, Any],
     rows: int,
 ) -> list[str]:
-    """``_shape`` for some columns in one query; returns those with few distinct values."""
+    """``_shape`` for some columns in one query; returns those with few distinct values.
+    Each value is hashed once, below the aggregates (0.3-0.5 s less over the bench's 200
+    million values than hashing it in the slot's test and again in the count)."""
+    inner: list[str] = []  # column i as c{i}, its hash as h{i}: no name of the file's can clash
     parts: list[str] = []
-    for column in columns:
-        q = _quote(column["name"])
+    for i, column in enumerate(columns):
+        q, value, hashed = _quote(column["name"]), f"c{i}", f"h{i}"
+        inner += [f"{q} AS {value}", f"hash({q}) AS {hashed}"]
         if not _in_footer(column["type"]):
-            parts += _extremes_of(q)
-        hashed = f"hash({q})"
-        parts.append(f"count(DISTINCT {_unless(f'{hashed} % {DISTINCT_SLOTS} = 0', hashed)})")
+            parts += _extremes_of(value)
+        parts.append(f"count(DISTINCT {_unless(f'{hashed} & {SLOT_MASK} = 0', hashed)})")
         if _is_numeric(column["type"]):
-            parts += [f"avg({q})::DOUBLE", f"stddev_samp({q})::DOUBLE"]
-    found = con.execute(f"SELECT {', '.join(parts)} FROM data").fetchone()
+            parts += [f"avg({value})::DOUBLE", f"stddev_samp({value})::DOUBLE"]
+    found = con.execute(
+        f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(inner)} FROM data)"
+    ).fetchone()
     assert found is not None
     values = iter(found)
     few: list[str] = []
