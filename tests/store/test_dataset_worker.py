@@ -222,6 +222,7 @@ def test_distinct_values_counted_exactly_when_few_and_closely_when_many(tmp_path
             "grade": rng.choice(["A", "B", "C"], rows),
             "price": np.round(rng.uniform(1, 300, rows), 1),  # 2,990 values
             "half": np.where(np.arange(rows) % 2 == 0, None, rng.integers(0, 300_000, rows)),
+            "sometimes": np.where(np.arange(rows) % 3 == 0, None, rng.choice(["x", "y"], rows)),
         }
     )
     source = tmp_path / "many.parquet"
@@ -230,6 +231,7 @@ def test_distinct_values_counted_exactly_when_few_and_closely_when_many(tmp_path
     exact = {name: len(set(table[name].drop_null().to_pylist())) for name in table.column_names}
     assert profile["store"]["distinct"] == exact["store"] == 5_000
     assert profile["grade"]["distinct"] == 3
+    assert profile["sometimes"]["distinct"] == 2, "a null is no value"
     assert profile["price"]["distinct"] == exact["price"]
     for name in ("order_number", "half"):
         assert abs(profile[name]["distinct"] - exact[name]) < 0.05 * exact[name], name
