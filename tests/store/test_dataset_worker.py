@@ -79,6 +79,11 @@ def test_same_data_same_bytes_and_a_profile_that_adds_up(tmp_path: Path) -> None
         hashlib.sha256((tmp_path / n).read_bytes()).hexdigest() for n in ("a.parquet", "b.parquet")
     ]
     assert digest[0] == digest[1], "the written Parquet is byte-for-byte the same"
+    # a CSV file, read and written on both cores, too
+    pcsv.write_csv(table, tmp_path / "in.csv")
+    run_worker(tmp_path / "in.csv", tmp_path / "c.parquet")
+    run_worker(tmp_path / "in.csv", tmp_path / "d.parquet")
+    assert (tmp_path / "c.parquet").read_bytes() == (tmp_path / "d.parquet").read_bytes()
     profile = first["profile"]
     assert first["rows"] == rows
     assert profile["x"]["nulls"] == 1000
