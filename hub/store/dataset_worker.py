@@ -66,6 +66,10 @@ EXACT_BELOW = 100
 # aggregate holds memory of its own (a distinct count a few megabytes, whatever it counts), and
 # 2,000 columns in one query ran out of the worker's memory.
 COLUMNS_PER_QUERY = 40
+# A file of more columns is read and written on one thread: a second gained nothing on 150 to
+# 2,000 columns (a 2,000-column CSV: 5.9 s on one, 5.4 on two) and holds buffers of its own for
+# every column (that CSV ran out of memory once in a full test run).
+WRITTEN_WIDE = 100
 REWRITES = ("always", "when needed", "never")
 ROW_NUMBER = "file_row_number"
 NUMERIC = (
@@ -472,12 +476,13 @@ def convert(
     rewrite = options.get("rewrite", "always")
     if rewrite not in REWRITES:
         raise ValueError(f"rewrite is one of {', '.join(REWRITES)}, not {rewrite!r}.")
+    cores = min(2, os.cpu_count() or 1)
     settings: dict[str, str | bool | int | float | list[str]] = {
         # Both cores read, write and profile. The same data still gives the same Parquet bytes
         # (DuckDB writes rows in order, in row groups of a fixed size): 1 to 4 threads wrote
         # the same bytes from a 357 MB CSV, a CSV of quoted texts, nulls and times, and Parquet
         # in small row groups.
-        "threads": min(2, os.cpu_count() or 1),
+        "threads": cores,
         "memory_limit": memory_limit or _memory_limit(),
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
@@ -501,7 +506,10 @@ def convert(
     kept = kind == "parquet" and "://" not in source and rewrite != "always"
     kept = kept and (rewrite == "never" or _fits(con, source))
     if not kept:
+        if len(names) > WRITTEN_WIDE:
+            con.execute("SET threads = 1")
         relation.write_parquet(target, compression="zstd", row_group_size=100_000)
+        con.execute(f"SET threads = {cores}")
     data = source if kept else target
     # Rows are numbered (DuckDB's file_row_number) to sample them, unless a column has that name.
     numbered = ROW_NUMBER not in names
