@@ -431,7 +431,6 @@ def _csv_upload(bench: Bench, salon: hub.Client, parquet: Path, rows: int) -> Re
             return Result(name, "MB/s", True, None, detail=f"Salon upload FAILED: {exc}")
     mlflow_seconds, _ = _mlflow_upload(bench, source)
     _say(f"Salon CSV upload {measured.seconds:.1f} s, MLflow {mlflow_seconds:.1f} s")
-    source.unlink()
     return with_limit(
         Result(
             name,

@@ -28,9 +28,11 @@ import resource
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
+
+T = TypeVar("T")
 
 MAX_COLUMNS = 2000
 MAX_LINE_BYTES = 1_000_000
@@ -229,9 +231,15 @@ def _shape(
     distinct values of all (estimated, then counted exactly where there are few, see
     DISTINCT_SLOTS), and the mean and spread of numbers; COLUMNS_PER_QUERY columns a query."""
     few: list[str] = []  # columns with few distinct values
-    for start in range(0, len(columns), COLUMNS_PER_QUERY):
-        few += _shape_of(con, columns[start : start + COLUMNS_PER_QUERY], profile, rows)
+    for batch in _batches(columns):
+        few += _shape_of(con, batch, profile, rows)
     _count_distinct(con, few, profile)
+
+
+def _batches(items: list[T]) -> Iterator[list[T]]:
+    """``items`` COLUMNS_PER_QUERY at a time."""
+    for start in range(0, len(items), COLUMNS_PER_QUERY):
+        yield items[start : start + COLUMNS_PER_QUERY]
 
 
 def _shape_of(
@@ -284,8 +292,7 @@ def _count_distinct(
     con: duckdb.DuckDBPyConnection, names: list[str], profile: dict[str, Any]
 ) -> None:
     """The exact number of distinct values of the columns ``names`` (few values each)."""
-    for start in range(0, len(names), COLUMNS_PER_QUERY):
-        batch = names[start : start + COLUMNS_PER_QUERY]
+    for batch in _batches(names):
         counts = ", ".join(f"count(DISTINCT {_hash(_quote(name))})" for name in batch)
         found = con.execute(f"SELECT {counts} FROM data").fetchone()
         assert found is not None
@@ -327,17 +334,14 @@ def _distributions(
         and not c["type"].startswith(("FLOAT", "DOUBLE"))
     ]
     where = f" WHERE {sample}" if sample else ""
-    counted = 0
-    for start in range(0, len(numbers), COLUMNS_PER_QUERY):
-        counted = _spread(con, numbers[start : start + COLUMNS_PER_QUERY], where, profile, ranges)
-    for start in range(0, len(tops), COLUMNS_PER_QUERY):
-        _top_values(con, tops[start : start + COLUMNS_PER_QUERY], where, profile)
+    for batch in _batches(numbers):
+        _spread(con, batch, where, profile, ranges)
+    for batch in _batches(tops):
+        _top_values(con, batch, where, profile)
     if sample and (numbers or tops):
-        if not numbers:
-            found = con.execute(f"SELECT count(*) FROM data{where}").fetchone()
-            counted = int(found[0]) if found else 0
+        found = con.execute(f"SELECT count(*) FROM data{where}").fetchone()  # row numbers only
         for name in {*numbers, *tops}:
-            profile[name]["sample_rows"] = counted
+            profile[name]["sample_rows"] = int(found[0]) if found else 0
 
 
 def _spread(
@@ -346,22 +350,21 @@ def _spread(
     where: str,
     profile: dict[str, Any],
     ranges: dict[str, tuple[float, float]],
-) -> int:
+) -> None:
     """Quartiles and histograms of the numeric columns ``names`` over the rows ``where``
-    picks, in one query; returns how many rows that is."""
+    picks, in one query."""
     wanted: list[tuple[str, str]] = []  # column, what
-    expressions = ""
+    expressions: list[str] = []
     for name in names:
         q = _quote(name)
         wanted.append((name, "quantiles"))
-        expressions += f", quantile_cont({q}, [0.25, 0.5, 0.75])::DOUBLE[]"
+        expressions.append(f"quantile_cont({q}, [0.25, 0.5, 0.75])::DOUBLE[]")
         if name in ranges:
             wanted.append((name, "histogram"))
-            expressions += f", {_histogram(q, *ranges[name])}"
-    found = con.execute(f"SELECT count(*){expressions} FROM data{where}").fetchone()
+            expressions.append(_histogram(q, *ranges[name]))
+    found = con.execute(f"SELECT {', '.join(expressions)} FROM data{where}").fetchone()
     assert found is not None
-    counted, *results = found
-    for (name, what), result in zip(wanted, results, strict=True):
+    for (name, what), result in zip(wanted, found, strict=True):
         if what == "quantiles":
             profile[name]["quantiles"] = result
         else:
@@ -370,7 +373,6 @@ def _spread(
                 "edges": edges,
                 "counts": _bin_counts(edges, result or {}),
             }
-    return int(counted)
 
 
 def _top_values(
