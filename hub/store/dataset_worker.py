@@ -68,6 +68,12 @@ EXACT_BELOW = 100
 # aggregate holds memory of its own (a distinct count a few megabytes, whatever it counts), and
 # 2,000 columns in one query ran out of the worker's memory.
 COLUMNS_PER_QUERY = 40
+# A column's distinct values are counted in a scan of its own, which keeps only the slot's
+# values, when the file has at least OWN_SCAN_ROWS rows for each of its columns: counted in the
+# batch's query, every other value reaches the count as a NULL first (the bench's 20 columns
+# of 10M rows: 2.1 s, against 0.9 s a scan each), but each scan is planned over the file's
+# whole schema (a 2,000-column file of 2,000 rows would take several times longer).
+OWN_SCAN_ROWS = 1_000
 # A file of more columns is read and written on one thread: a second gained nothing on 150 to
 # 2,000 columns (a 2,000-column CSV: 5.9 s on one, 5.4 on two) and holds buffers of its own for
 # every column (that CSV ran out of memory once in a full test run).
@@ -94,31 +100,35 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _literal(text: str) -> str:
+    """``text`` as an SQL string. The worker passes DuckDB no Python parameters: the first
+    one imports pandas, numpy and pyarrow (0.3 s of every upload)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _source(con: duckdb.DuckDBPyConnection, path: str, kind: str) -> duckdb.DuckDBPyRelation:
     """The file as a relation, once its width is known to be acceptable: binding a very wide
     file costs minutes (Parquet) or more memory than an upload may use (CSV), so the width is
     read first from the Parquet footer or the CSV header."""
-    # The relational API takes the path as a value (table functions cannot be prepared).
     if kind == "parquet":
         _check_width(_parquet_width(con, path))
         return con.read_parquet(path)
     _check_width(len(_csv_header(path)))
-    options: dict[str, Any] = {
-        "header": True,
-        "sample_size": 20480,
-        "max_line_size": MAX_LINE_BYTES,
-    }
+    sniffing = f"sample_size = 20480, max_line_size = {MAX_LINE_BYTES}"
+    options = f"header = true, {sniffing}"
     sniffed = con.execute(
-        "SELECT Delimiter, Quote FROM sniff_csv(?, sample_size = 20480, max_line_size = ?)",
-        [path, MAX_LINE_BYTES],
+        f"SELECT Delimiter, Quote FROM sniff_csv({_literal(path)}, {sniffing})"
     ).fetchone()
     if sniffed is None or sniffed[1] != "(empty)":
-        return con.read_csv(path, **options)
+        return con.sql(f"FROM read_csv({_literal(path)}, {options})")
     # The sniffer gives up on quotes when one is never closed, and then reads the quote and
     # everything after it as text. Reading with quotes as RFC 4180 has them tells the two apart:
     # a file without quoted values reads the same, and one with an unclosed quote is refused.
     try:
-        return con.read_csv(path, **options, quotechar='"', delimiter=sniffed[0])
+        return con.sql(
+            f"FROM read_csv({_literal(path)}, {options}, quote = '\"', "
+            f"delim = {_literal(sniffed[0])})"
+        )
     except duckdb.InvalidInputException:
         raise ValueError(
             'A quoted value is never closed: a " opens a value and no " ends it, so the rows '
@@ -129,7 +139,9 @@ def _source(con: duckdb.DuckDBPyConnection, path: str, kind: str) -> duckdb.Duck
 
 def _parquet_width(con: duckdb.DuckDBPyConnection, path: str) -> int:
     """The number of top-level columns, from the footer's schema root."""
-    row = con.execute("SELECT num_children FROM parquet_schema(?) LIMIT 1", [path]).fetchone()
+    row = con.execute(
+        f"SELECT num_children FROM parquet_schema({_literal(path)}) LIMIT 1"
+    ).fetchone()
     return int(row[0] or 0) if row else 0
 
 
@@ -159,7 +171,11 @@ def _in_footer(kind: str) -> bool:
 
 
 def _profile(
-    con: duckdb.DuckDBPyConnection, columns: list[dict[str, str]], rows: int, numbered: bool
+    con: duckdb.DuckDBPyConnection,
+    data: str,
+    columns: list[dict[str, str]],
+    rows: int,
+    numbered: bool,
 ) -> dict[str, Any]:
     """Every column's profile in three passes over the data, whatever the number of columns:
     counts and extremes of numbers and times from the Parquet footer; then, over every row,
@@ -168,9 +184,9 @@ def _profile(
     row or a fixed sample of them (see ``_sample``). ``numbered``: the data has DuckDB's
     ``file_row_number`` (no sample without it)."""
     profile: dict[str, Any] = {c["name"]: {"type": c["type"]} for c in columns}
-    ranges = _extremes(con, [c for c in columns if _in_footer(c["type"])], profile, rows)
-    _shape(con, columns, profile, rows)
-    _distributions(con, columns, profile, ranges, _sample(columns, rows) if numbered else "")
+    ranges = _extremes(con, data, [c for c in columns if _in_footer(c["type"])], profile, rows)
+    _shape(con, data, columns, profile, rows)
+    _distributions(con, data, columns, profile, ranges, _sample(columns, rows) if numbered else "")
     return profile
 
 
@@ -193,6 +209,7 @@ def _note_extremes(item: dict[str, Any], values: Iterator[Any], rows: int) -> No
 
 def _extremes(
     con: duckdb.DuckDBPyConnection,
+    data: str,
     columns: list[dict[str, str]],
     profile: dict[str, Any],
     rows: int,
@@ -209,7 +226,7 @@ def _extremes(
         parts += _extremes_of(q)
         if _is_numeric(column["type"]):
             parts += [f"min({q})::DOUBLE", f"max({q})::DOUBLE"]
-    found = con.execute(f"SELECT {', '.join(parts)} FROM data").fetchone()
+    found = con.execute(f"SELECT {', '.join(parts)} FROM {data}").fetchone()
     assert found is not None
     values = iter(found)
     for column in columns:
@@ -223,6 +240,7 @@ def _extremes(
 
 def _shape(
     con: duckdb.DuckDBPyConnection,
+    data: str,
     columns: list[dict[str, str]],
     profile: dict[str, Any],
     rows: int,
@@ -232,8 +250,9 @@ def _shape(
     DISTINCT_SLOTS), and the mean and spread of numbers; COLUMNS_PER_QUERY columns a query."""
     few: list[str] = []  # columns with few distinct values
     for batch in _batches(columns):
-        few += _shape_of(con, batch, profile, rows)
-    _count_distinct(con, few, profile)
+        few += _shape_of(con, data, batch, profile, rows)
+    for name, count in _count_distinct(con, data, few, rows, len(columns)).items():
+        profile[name]["distinct"] = count
 
 
 def _batches(items: list[T]) -> Iterator[list[T]]:
@@ -244,60 +263,83 @@ def _batches(items: list[T]) -> Iterator[list[T]]:
 
 def _shape_of(
     con: duckdb.DuckDBPyConnection,
+    data: str,
     columns: list[dict[str, str]],
     profile: dict[str, Any],
     rows: int,
 ) -> list[str]:
-    """``_shape`` for some columns in one query; returns those with few distinct values.
-    Each value is hashed once, below the aggregates (0.3-0.5 s less over the bench's 200
-    million values than hashing it in the slot's test and again in the count)."""
+    """``_shape`` for some columns in one query; returns those with few distinct values. The
+    values in the distinct counts' slot are picked in a scan of each column's own or, in a
+    file of few rows for its columns, inside the query (see OWN_SCAN_ROWS)."""
+    own_scan = _own_scans(rows, len(profile))
     inner: list[str] = []  # column i as c{i}, its hash as h{i}: no name of the file's can clash
     parts: list[str] = []
     for i, column in enumerate(columns):
         q, value, hashed = _quote(column["name"]), f"c{i}", f"h{i}"
+        inner.append(f"{q} AS {value}")
         # A null's hash (every null's the same) is not in the slot (its low bits are 57 in
         # DuckDB 1.5); were it, it would add one to the slot: within the estimate's error.
-        inner += [f"{q} AS {value}", f"hash({q}) AS {hashed}"]
+        in_slot = f"{hashed} & {SLOT_MASK} = 0"
+        if own_scan:
+            parts.append(
+                f"(SELECT count(DISTINCT {hashed}) FROM (SELECT hash({q}) AS {hashed} "
+                f"FROM {data}) WHERE {in_slot})"
+            )
+        else:
+            inner.append(f"hash({q}) AS {hashed}")
+            parts.append(f"count(DISTINCT {_unless(in_slot, hashed)})")
         if not _in_footer(column["type"]):
             parts += _extremes_of(value)
-        parts.append(f"count(DISTINCT {_unless(f'{hashed} & {SLOT_MASK} = 0', hashed)})")
         if _is_numeric(column["type"]):
             parts += [f"avg({value})::DOUBLE", f"stddev_samp({value})::DOUBLE"]
     found = con.execute(
-        f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(inner)} FROM data)"
+        f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(inner)} FROM {data})"
     ).fetchone()
     assert found is not None
     values = iter(found)
     few: list[str] = []
     for column in columns:
         item = profile[column["name"]]
+        in_slot_count = int(next(values))
         if not _in_footer(column["type"]):
             _note_extremes(item, values, rows)
-        in_slot = int(next(values))
         # an estimate: keep it plausible
-        item["distinct"] = min(in_slot * DISTINCT_SLOTS, rows - item["nulls"])
-        if in_slot < EXACT_BELOW:
+        item["distinct"] = min(in_slot_count * DISTINCT_SLOTS, rows - item["nulls"])
+        if in_slot_count < EXACT_BELOW:
             few.append(column["name"])
         if _is_numeric(column["type"]):
             item["mean"], item["std"] = next(values), next(values)
     return few
 
 
-def _hash(q: str) -> str:
-    """The hash of the column ``q``'s value, NULL where it has none (DuckDB hashes NULL too)."""
-    return _unless(f"{q} IS NOT NULL", f"hash({q})")
+def _own_scans(rows: int, width: int) -> bool:
+    """Whether a file of ``rows`` rows and ``width`` columns has its distinct values counted
+    in a scan of each column's own (see OWN_SCAN_ROWS)."""
+    return rows >= OWN_SCAN_ROWS * width
 
 
 def _count_distinct(
-    con: duckdb.DuckDBPyConnection, names: list[str], profile: dict[str, Any]
-) -> None:
-    """The exact number of distinct values of the columns ``names`` (few values each)."""
+    con: duckdb.DuckDBPyConnection, data: str, names: list[str], rows: int, width: int
+) -> dict[str, int]:
+    """The exact number of distinct values of the columns ``names`` (few values each), nulls
+    left out, in a scan of each column's own or in one query (as in ``_shape_of``)."""
+    counts: dict[str, int] = {}
     for batch in _batches(names):
-        counts = ", ".join(f"count(DISTINCT {_hash(_quote(name))})" for name in batch)
-        found = con.execute(f"SELECT {counts} FROM data").fetchone()
+        if _own_scans(rows, width):
+            parts = [
+                f"(SELECT count(DISTINCT hash({q})) FROM {data} WHERE {q} IS NOT NULL)"
+                for q in map(_quote, batch)
+            ]
+            found = con.execute(f"SELECT {', '.join(parts)}").fetchone()
+        else:
+            parts = [
+                f"count(DISTINCT {_unless(f'{q} IS NOT NULL', f'hash({q})')})"
+                for q in map(_quote, batch)
+            ]
+            found = con.execute(f"SELECT {', '.join(parts)} FROM {data}").fetchone()
         assert found is not None
-        for name, count in zip(batch, found, strict=True):
-            profile[name]["distinct"] = int(count)
+        counts.update(zip(batch, map(int, found), strict=True))
+    return counts
 
 
 def _sample(columns: list[dict[str, str]], rows: int) -> str:
@@ -318,6 +360,7 @@ def _sample(columns: list[dict[str, str]], rows: int) -> str:
 
 def _distributions(
     con: duckdb.DuckDBPyConnection,
+    data: str,
     columns: list[dict[str, str]],
     profile: dict[str, Any],
     ranges: dict[str, tuple[float, float]],
@@ -335,17 +378,18 @@ def _distributions(
     ]
     where = f" WHERE {sample}" if sample else ""
     for batch in _batches(numbers):
-        _spread(con, batch, where, profile, ranges)
+        _spread(con, data, batch, where, profile, ranges)
     for batch in _batches(tops):
-        _top_values(con, batch, where, profile)
+        _top_values(con, data, batch, where, profile)
     if sample and (numbers or tops):
-        found = con.execute(f"SELECT count(*) FROM data{where}").fetchone()  # row numbers only
+        found = con.execute(f"SELECT count(*) FROM {data}{where}").fetchone()  # row numbers only
         for name in {*numbers, *tops}:
             profile[name]["sample_rows"] = int(found[0]) if found else 0
 
 
 def _spread(
     con: duckdb.DuckDBPyConnection,
+    data: str,
     names: list[str],
     where: str,
     profile: dict[str, Any],
@@ -362,7 +406,7 @@ def _spread(
         if name in ranges:
             wanted.append((name, "histogram"))
             expressions.append(_histogram(q, *ranges[name]))
-    found = con.execute(f"SELECT {', '.join(expressions)} FROM data{where}").fetchone()
+    found = con.execute(f"SELECT {', '.join(expressions)} FROM {data}{where}").fetchone()
     assert found is not None
     for (name, what), result in zip(wanted, found, strict=True):
         if what == "quantiles":
@@ -376,7 +420,7 @@ def _spread(
 
 
 def _top_values(
-    con: duckdb.DuckDBPyConnection, names: list[str], where: str, profile: dict[str, Any]
+    con: duckdb.DuckDBPyConnection, data: str, names: list[str], where: str, profile: dict[str, Any]
 ) -> None:
     """The TOP_VALUES most frequent values (as text, cut at TEXT_KEPT characters; ties by that
     text) of the columns ``names`` over the rows ``where`` picks. One grouping of every
@@ -388,7 +432,7 @@ def _top_values(
     found = con.execute(
         f"SELECT slot, any_value(left(value, {TEXT_KEPT})) AS shown, hash(value) AS h, "
         "count(*) AS n "
-        f"FROM (UNPIVOT (SELECT {texts} FROM data{where}) ON {slots} INTO NAME slot VALUE value) "
+        f"FROM (UNPIVOT (SELECT {texts} FROM {data}{where}) ON {slots} INTO NAME slot VALUE value) "
         "GROUP BY slot, h "
         f"QUALIFY row_number() OVER (PARTITION BY slot ORDER BY n DESC, shown, h) <= {TOP_VALUES} "
         "ORDER BY slot, n DESC, shown, h"
@@ -460,9 +504,8 @@ def _fits(con: duckdb.DuckDBPyConnection, path: str) -> bool:
     sizes = [
         int(rows)
         for _, rows in con.execute(
-            "SELECT DISTINCT row_group_id, row_group_num_rows FROM parquet_metadata(?) "
-            "ORDER BY row_group_id",
-            [path],
+            "SELECT DISTINCT row_group_id, row_group_num_rows "
+            f"FROM parquet_metadata({_literal(path)}) ORDER BY row_group_id"
         ).fetchall()
     ]
     return all(rows <= KEPT_ROW_GROUP_ROWS for rows in sizes) and all(
@@ -512,22 +555,25 @@ def convert(
             con.execute("SET threads = 1")
         relation.write_parquet(target, compression="zstd", row_group_size=100_000)
         con.execute(f"SET threads = {cores}")
-    data = source if kept else target
+    path = source if kept else target
     # Rows are numbered (DuckDB's file_row_number) to sample them, unless a column has that name.
     numbered = ROW_NUMBER not in names
-    con.read_parquet(data, file_row_number=numbered).create_view("data")
+    # The file's table function rather than a view: DuckDB binds a view's every column again
+    # for each query (15 ms a query of a 2,000-column file, against 1 ms this way).
+    numbering = ", file_row_number = true" if numbered else ""
+    data = f"read_parquet({_literal(path)}{numbering})"
     columns = [
         {"name": row[0], "type": str(row[1])}
-        for row in con.execute("DESCRIBE data").fetchall()
+        for row in con.execute(f"DESCRIBE SELECT * FROM {data}").fetchall()
         if row[0] != ROW_NUMBER or not numbered
     ]
-    count = con.execute("SELECT count(*) FROM data").fetchone()
+    count = con.execute(f"SELECT count(*) FROM {data}").fetchone()
     rows = int(count[0]) if count else 0
     return {
         "rows": rows,
         "schema": columns,
-        "profile": _profile(con, columns, rows, numbered),
-        "bytes": Path(data).stat().st_size,
+        "profile": _profile(con, data, columns, rows, numbered),
+        "bytes": Path(path).stat().st_size,
         "kept": kept,
     }
 

@@ -246,6 +246,39 @@ def test_distinct_values_counted_exactly_when_few_and_closely_when_many(tmp_path
     assert duckdb.sql("SELECT hash(NULL) & 63").fetchone() != (0,)
 
 
+def test_distinct_values_are_counted_alike_in_a_scan_a_column_or_in_one_query(
+    tmp_path: Path,
+) -> None:
+    """A file with at least 1,000 rows a column has each column's distinct values counted in a
+    scan of its own; one with fewer (here one column more) in one query. Both give the same
+    counts, exact below some 6,400 values and estimated above."""
+    rows = 20_000
+    rng = np.random.default_rng(7)
+    columns = {
+        "unique": rng.permutation(rows) * 3,
+        "some": rng.integers(0, 9_000, rows),
+        "few": rng.integers(0, 40, rows),
+        "texts": rng.choice([f"t{i}" for i in range(500)], rows),
+        "with_nulls": np.where(np.arange(rows) % 4 == 0, None, rng.integers(0, 200, rows)),
+    }
+    columns |= {f"pad{i}": np.arange(rows) % (i + 2) for i in range(20 - len(columns))}
+    narrow = pa.table(columns)
+    wide = narrow.append_column("one_more", pa.array(np.zeros(rows, dtype=np.int64)))
+    profiles = []
+    for name, table in (("narrow", narrow), ("wide", wide)):
+        pq.write_table(table, tmp_path / f"{name}.parquet")
+        worked = run_worker(tmp_path / f"{name}.parquet", tmp_path / "o.parquet", "never")
+        profiles.append({c: p["distinct"] for c, p in worked["profile"].items()})
+    by_own_scans, in_one_query = profiles
+    assert in_one_query.pop("one_more") == 1
+    assert by_own_scans == in_one_query
+    exact = {name: len(set(narrow[name].drop_null().to_pylist())) for name in columns}
+    for name in ("few", "texts", "with_nulls", "pad3"):
+        assert by_own_scans[name] == exact[name], name
+    for name in ("unique", "some"):
+        assert abs(by_own_scans[name] - exact[name]) < 0.1 * exact[name], name
+
+
 def test_many_columns_with_few_values_are_counted_exactly_in_batches(tmp_path: Path) -> None:
     """Distinct values are counted 40 columns a query (each count holds a few megabytes: 450
     at once ran out of the worker's memory), estimated and then exactly; top values too."""
