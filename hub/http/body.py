@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from starlette.datastructures import Headers
@@ -86,13 +87,16 @@ class GraphQLBodyLimit:
         )
 
 
-async def save_limited(request: Request, target: Path, limit: int) -> int:
+async def save_limited(request: Request, target: Path, limit: int) -> tuple[int, str]:
     """Stream the request body into ``target`` (never whole in memory); LimitExceeded past
-    ``limit`` bytes, with the partial file removed. Returns the size."""
+    ``limit`` bytes, with the partial file removed. Returns the size and the SHA-256 of the
+    bytes, hashed as they arrive (the object store names files by it: hashing the file again
+    afterwards took 0.3-0.4 s of a 499 MB upload)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise LimitExceeded(f"The upload is {int(declared):,} bytes; the limit is {limit:,}.")
     size = 0
+    digest = hashlib.sha256()
     try:
         with target.open("wb") as handle:
             async for chunk in request.stream():
@@ -100,7 +104,8 @@ async def save_limited(request: Request, target: Path, limit: int) -> int:
                 if size > limit:
                     raise LimitExceeded(f"The upload is larger than the limit of {limit:,} bytes.")
                 handle.write(chunk)
+                digest.update(chunk)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
-    return size
+    return size, digest.hexdigest()

@@ -30,7 +30,7 @@ async def upload(request: Request) -> Response:
     )
     source = hub.store.scratch_file(".upload")
     try:
-        await save_limited(request, source, hub.settings.max_dataset_bytes)
+        _, digest = await save_limited(request, source, hub.settings.max_dataset_bytes)
         version, created = await dataset_uploads.upload(
             hub.store,
             hub.settings,
@@ -42,6 +42,7 @@ async def upload(request: Request) -> Response:
             params.get("format"),
             params.get("message", ""),
             hand_over=True,
+            sha256=digest,
         )
     finally:
         source.unlink(missing_ok=True)

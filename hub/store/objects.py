@@ -64,9 +64,13 @@ class ObjectStore(Protocol):
         """What DuckDB reads the object at: a file path, or an ``s3://`` address."""
         ...
 
-    def put(self, source: Path, suffix: str = ".parquet") -> tuple[str, int]:
+    def put(
+        self, source: Path, suffix: str = ".parquet", digest: str | None = None
+    ) -> tuple[str, int]:
         """Move the file ``source`` into the store (dropping it when the content is there
-        already); returns its digest and size. A reader never sees half an object."""
+        already); returns its digest and size. A reader never sees half an object. ``digest``:
+        the file's SHA-256, when the caller hashed its bytes as it wrote them (otherwise the
+        file is read once more to hash it)."""
         ...
 
     def exists(self, digest: str, suffix: str = ".parquet") -> bool: ...
@@ -147,8 +151,10 @@ class FolderObjects(_Counted):
             if path.is_file() and _named_as_object(f"{path.parent.name}/{path.name}")
         ]
 
-    def put(self, source: Path, suffix: str = ".parquet") -> tuple[str, int]:
-        digest = sha256_of(source)
+    def put(
+        self, source: Path, suffix: str = ".parquet", digest: str | None = None
+    ) -> tuple[str, int]:
+        digest = digest or sha256_of(source)
         target = self.path(digest, suffix)
         size = source.stat().st_size
         if target.exists():  # stored before: now it is stored again (see remove)
@@ -247,8 +253,10 @@ class BucketObjects(_Counted):
     def location(self, digest: str, suffix: str = ".parquet") -> str:
         return f"s3://{self.bucket}/{self.prefix}{_name(digest, suffix)}"
 
-    def put(self, source: Path, suffix: str = ".parquet") -> tuple[str, int]:
-        digest = sha256_of(source)
+    def put(
+        self, source: Path, suffix: str = ".parquet", digest: str | None = None
+    ) -> tuple[str, int]:
+        digest = digest or sha256_of(source)
         size = source.stat().st_size
         try:
             if not self.exists(digest, suffix):

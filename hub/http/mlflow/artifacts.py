@@ -39,7 +39,8 @@ async def upload(request: Request, fields: Fields) -> Fields:
     kind, owner_id, inside = _owner(request.path_params["path"])
 
     async def receive(target: Path) -> int:
-        return await save_limited(request, target, settings.max_artifact_bytes)
+        size, _ = await save_limited(request, target, settings.max_artifact_bytes)
+        return size
 
     await artifacts.upload(store, principal, kind, owner_id, inside, receive)
     return {}

@@ -131,13 +131,15 @@ async def upload(
     message: str = "",
     *,
     hand_over: bool = False,
+    sha256: str | None = None,
 ) -> tuple[DatasetVersionRecord, bool]:
     """Make a new version of the dataset (creating the dataset, and the project, when new)
     from an uploaded file. The file is parsed in a separate process with limits; identical
     content to the latest version is recognised and not stored twice (the flag is False).
     ``hand_over``: ``source`` is a scratch file the caller gives up, which may be moved into
     the store; otherwise a Parquet file is copied first, so that what the worker reads is
-    what is stored, whatever happens to the caller's file meanwhile."""
+    what is stored, whatever happens to the caller's file meanwhile. ``sha256``: the digest of
+    a file handed over, when the caller hashed it as it wrote it."""
     kind = kind_of(filename, kind)
     found = await ensure_dataset(store, principal, project_name, name, message, "dataset.upload")
     own = None
@@ -155,6 +157,7 @@ async def upload(
             message,
             None,
             "dataset.upload",
+            sha256=sha256 if hand_over else None,
         )
     finally:
         if own is not None:
@@ -218,11 +221,13 @@ async def store_version(
     message: str,
     parent_id: str | None,
     action: str,
+    *,
+    sha256: str | None = None,
 ) -> tuple[DatasetVersionRecord, bool]:
     """Parse ``source`` in the worker, store its object once, and record the version.
     ``source`` is a scratch file the caller gives up: a Parquet file the hub reads well is
-    moved into the store as it came, anything else is written again; the caller deletes
-    ``source`` when it is still there."""
+    moved into the store as it came (``sha256``: its digest, when the caller has it), anything
+    else is written again; the caller deletes ``source`` when it is still there."""
     project = found.project
     target = store.scratch_file(".parquet")
     try:
@@ -249,7 +254,8 @@ async def store_version(
             target.unlink(missing_ok=True)
             raise
     stored = source if converted.kept else target
-    digest, size = await asyncio.to_thread(store.objects.put, stored)
+    known = sha256 if converted.kept else None
+    digest, size = await asyncio.to_thread(store.objects.put, stored, ".parquet", known)
     files = [DatasetFile(digest, converted.rows, size)]
     content = content_hash([digest])
     draft = DatasetVersionRecord(
