@@ -136,6 +136,25 @@ def test_a_column_named_like_duckdbs_row_number_is_profiled_as_any_other(tmp_pat
     assert result["profile"]["x"]["quantiles"] == [1249.75, 2499.5, 3749.25]
 
 
+def test_quotes_in_a_files_name_are_only_part_of_its_name(tmp_path: Path) -> None:
+    """The worker writes file names into its SQL as text: a name with quotes (a registered
+    file keeps the name it has) reads as that file, and nothing else."""
+    folder = tmp_path / "o'brien's \"data\""
+    folder.mkdir()
+    table = pa.table({"part": ["a'b", "c"], "x": [1.5, 2.5]})
+    parquet, csv = folder / "it's.parquet", folder / "it's.csv"
+    pq.write_table(table, parquet)
+    pcsv.write_csv(table, csv)
+    for source in (parquet, csv):
+        result = run_worker(source, folder / "o'ut.parquet", rewrite="when needed")
+        assert result["rows"] == 2, source.name
+        assert result["profile"]["part"]["top"] == [
+            {"value": "a'b", "count": 1},
+            {"value": "c", "count": 1},
+        ]
+    assert pq.read_table(folder / "o'ut.parquet").equals(table)
+
+
 def test_a_big_sorted_column_sampled_in_runs_spread_over_the_file(tmp_path: Path) -> None:
     """Past a million rows the sample is runs of neighbouring rows spread evenly over the file:
     a column sorted from start to end (an id, a time) still gets quartiles and a histogram
