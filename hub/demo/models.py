@@ -112,9 +112,8 @@ async def _images(
         picture = part_image(str(table["inspector_verdict"][row].as_py()), part_id)
         path = image_address(run_id, part_id).removeprefix(f"runs:/{run_id}/")
 
-        async def receive(target: Path, picture: bytes = picture) -> int:
+        async def receive(target: Path, picture: bytes = picture) -> None:
             target.write_bytes(picture)
-            return len(picture)
 
         await artifacts.upload(store, person, "run", run_id, path, receive)
 

@@ -177,9 +177,8 @@ async def _files(
     }
     for path, text in files.items():
 
-        async def receive(target: Path, text: str = text) -> int:
+        async def receive(target: Path, text: str = text) -> None:
             target.write_text(text)
-            return len(text)
 
         await artifacts.upload(store, principal, "run", run_id, path, receive)
 

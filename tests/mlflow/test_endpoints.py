@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -130,6 +131,10 @@ def test_runs_logged_through_mlflow_are_ordinary_salon_runs(
     (roc,) = seen["artifacts"]
     assert (roc["path"], roc["size"], roc["uploadedBy"]) == ("plots/roc.csv", 16, "ana")
     assert rest(hub_server, "GET", roc["downloadPath"], team["vic"]).content.startswith(b"fpr")
+    roc_digest = hashlib.sha256(b"fpr,tpr\n0,0\n1,1\n").hexdigest()
+    assert hub_server.store.objects.exists(roc_digest, ""), (
+        "named by its bytes, hashed as they came"
+    )
     assert seen["experiment"]["name"] == "e"
     assert seen["params"] == [{"key": "lr", "value": "0.1"}]
     assert seen["metrics"] == [{"key": "loss", "lastStep": 49, "lastValue": 0.02}]

@@ -375,9 +375,8 @@ def test_wiki_pages_and_tasks_go_to_the_trash_and_come_back(
 
 
 def artifact(store: Store, who: Principal, run_id: str, path: str, body: bytes) -> None:
-    async def receive(scratch: Path) -> int:
+    async def receive(scratch: Path) -> None:
         scratch.write_bytes(body)
-        return len(body)
 
     run(artifacts.upload(store, who, "run", run_id, path, receive))
 
@@ -448,9 +447,8 @@ def test_a_logged_model_goes_to_the_trash_and_a_purge_takes_its_files_and_metric
     )
     model = run(logged_models.create(store, ana, experiment, run_id, "net", "", {}, {}))
 
-    async def receive(scratch: Path) -> int:
+    async def receive(scratch: Path) -> None:
         scratch.write_bytes(b"weights of net")
-        return 14
 
     stored = run(artifacts.upload(store, ana, "logged_model", model.id, "model.pkl", receive))
     run(

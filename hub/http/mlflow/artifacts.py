@@ -38,9 +38,9 @@ async def upload(request: Request, fields: Fields) -> Fields:
     store, settings, principal = parts(request)
     kind, owner_id, inside = _owner(request.path_params["path"])
 
-    async def receive(target: Path) -> int:
-        size, _ = await save_limited(request, target, settings.max_artifact_bytes)
-        return size
+    async def receive(target: Path) -> str:
+        _, digest = await save_limited(request, target, settings.max_artifact_bytes)
+        return digest
 
     await artifacts.upload(store, principal, kind, owner_id, inside, receive)
     return {}

@@ -74,17 +74,18 @@ async def upload(
     kind: str,
     owner_id: str,
     path: str,
-    receive: Callable[[Path], Awaitable[int]],
+    receive: Callable[[Path], Awaitable[str | None]],
 ) -> ArtifactRecord:
     """Store one file: rights are checked before a byte is read; ``receive`` writes the body
-    into the scratch file it is given (within the size limit) and returns its size."""
+    into the scratch file it is given (within the size limit) and returns the SHA-256 of the
+    bytes when it hashed them as they came (None: the file is read again to hash it)."""
     path = check_path(path)
     project_id = await _owner_project(store, principal, kind, owner_id, WRITE, "artifact.upload")
     scratch = store.scratch / f"artifact-{uuid.uuid4().hex}"
     scratch.parent.mkdir(parents=True, exist_ok=True)
     try:
-        await receive(scratch)
-        digest, size = await asyncio.to_thread(store.objects.put, scratch, "")
+        known = await receive(scratch)
+        digest, size = await asyncio.to_thread(store.objects.put, scratch, "", known)
     finally:
         scratch.unlink(missing_ok=True)
     record = ArtifactRecord(kind, owner_id, path, digest, size, principal.user_name, now())
