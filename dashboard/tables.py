@@ -130,12 +130,21 @@ def profile_table(columns: list[dict[str, Any]], row_count: int) -> pd.DataFrame
             "empty": [
                 f"{p['nulls'] / max(row_count, 1):.0%}" if "nulls" in p else "" for p in profiles
             ],
-            "distinct (about)": [p.get("distinct") for p in profiles],
+            "distinct": [_distinct(p) for p in profiles],
             "smallest": [p.get("min") for p in profiles],
             "largest": [p.get("max") for p in profiles],
             "average": ["" if p.get("mean") is None else f"{p['mean']:.4g}" for p in profiles],
         }
     )
+
+
+def _distinct(profile: dict[str, Any]) -> str:
+    """A column's distinct values as a person reads them: "≈" before an estimate (above some
+    6,400 values; a version profiled before estimates were marked shows its number alone)."""
+    count = profile.get("distinct")
+    if count is None:
+        return ""
+    return f"≈ {count:,}" if profile.get("distinct_estimated") else f"{count:,}"
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

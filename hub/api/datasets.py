@@ -31,10 +31,11 @@ class DatasetColumnType:
     pii: bool = strawberry.field(description="Tagged as personal data: masked without the grant.")
     profile: JSON = strawberry.field(
         description="nulls, distinct (exact up to some 6,400, else an estimate within a few "
-        "percent), min, max (texts cut at 1,000 characters); for numbers mean, std, quantiles "
-        "(25/50/75 %) and a 10-bin histogram; for others the top values with counts. Quantiles, "
-        "histogram and top values are counted over a fixed sample of the rows in a big version "
-        "(sample_rows says how many; at most 1,000,000, or 8 million numbers)."
+        "percent, and distinct_estimated is true), min, max (texts cut at 1,000 characters); for "
+        "numbers mean, std, quantiles (25/50/75 %) and a 10-bin histogram; for others the top "
+        "values with counts. Quantiles, histogram and top values are counted over a fixed "
+        "sample of the rows in a big version (sample_rows says how many; at most 1,000,000, or "
+        "8 million numbers)."
     )
 
     @classmethod

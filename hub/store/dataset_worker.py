@@ -307,6 +307,8 @@ def _shape_of(
         item["distinct"] = min(in_slot_count * DISTINCT_SLOTS, rows - item["nulls"])
         if in_slot_count < EXACT_BELOW:
             few.append(column["name"])
+        else:  # said, so that nobody takes it for a count
+            item["distinct_estimated"] = True
         if _is_numeric(column["type"]):
             item["mean"], item["std"] = next(values), next(values)
     return few

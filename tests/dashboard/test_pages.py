@@ -382,6 +382,10 @@ def test_a_big_versions_charts_say_they_count_a_sample(
         app = open_page("datasets", project="sensor-lab", dataset="readings")
         assert_clean(app)
         assert "1,200,000 rows" in app.caption[0].value
+        distinct = app.dataframe[1].value.set_index("column")["distinct"]
+        assert distinct["sensor"] == "3", "counted"
+        assert distinct["reading"].startswith("≈ "), "an estimate says so"
+        assert abs(int(distinct["reading"][2:].replace(",", "")) - rows) < 0.05 * rows
         (figure,) = figures(app)
         assert figure["layout"]["yaxis"]["title"]["text"] == "rows in a sample of 1,000,000"
         assert sum(figure["data"][0]["y"]) == 1_000_000

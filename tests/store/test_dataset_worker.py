@@ -260,6 +260,8 @@ def test_distinct_values_counted_exactly_when_few_and_closely_when_many(tmp_path
     assert profile["price"]["distinct"] == exact["price"]
     for name in ("order_number", "half"):
         assert abs(profile[name]["distinct"] - exact[name]) < 0.05 * exact[name], name
+        assert profile[name]["distinct_estimated"], name
+    assert not any("distinct_estimated" in profile[name] for name in ("store", "grade", "price"))
     assert profile["half"]["nulls"] == rows // 2
     # the estimate leaves nulls out by leaning on their hash (one for all) being off the slot
     assert duckdb.sql("SELECT hash(NULL) & 63").fetchone() != (0,)
