@@ -51,6 +51,7 @@ from hub.store import activity, audit, commits, migrations
 from hub.store._rows import among
 from hub.store.answers import Answers, KeptReads
 from hub.store.backends import CATALOG, LAKE, Backend, Embedded, Shared, committed
+from hub.store.chain_lock import ChainLock
 from hub.store.group_commit import GroupCommit
 from hub.store.remote import S3Access, httpfs_extension
 from hub.store.streaming import from_thread
@@ -106,8 +107,9 @@ class Database:
         self._cursors_lock = threading.Lock()
         self._write_lock = threading.Lock()
         # Held from an append to the audit chain until its transaction has committed; taken
-        # after the write lock by changes, alone by the events of reads (see record).
-        self._chain_lock = threading.Lock()
+        # after the write lock by changes, alone by the events of reads (see record), which
+        # let a change waiting for it go first.
+        self._chain_lock = ChainLock()
         self._follow_lock = threading.Lock()
         self._passed_lock = threading.Lock()
         self._head = audit.Head()
@@ -353,7 +355,7 @@ class Database:
                 result = work(cursor)
                 chosen = events(result) if callable(events) else events
                 # Let go only once committed (or rolled back): the chain is committed in order.
-                chain.enter_context(self._chain_lock)
+                chain.enter_context(self._chain_lock.for_change())
                 at = now()  # once the chain is ours: its times never go backwards
                 trail = [e for e in chosen if isinstance(e, AuditDraft)]
                 last = self._load_head(cursor) if self.backend.shared else self._head
@@ -378,7 +380,7 @@ class Database:
             self._audited(trail, _nothing, changes=False)
             return
         try:
-            with self._chain_lock:
+            with self._chain_lock.for_reads():
                 # Begun under the chain's lock: every change appended before is committed, so
                 # this transaction sees the keys they made.
                 with self._answering(), committed(self._cursor()) as cursor:
