@@ -47,10 +47,15 @@ _COLUMNS = (
 
 
 def append(
-    cur: Cursor, drafts: Sequence[ActivityDraft], at: datetime
+    cur: Cursor,
+    drafts: Sequence[ActivityDraft],
+    at: datetime,
+    hooked: dict[str, bool] | None = None,
 ) -> tuple[list[ActivityRecord], bool]:
     """Insert ``drafts`` and their notifications in the caller's transaction; the entries, and
-    whether any of them went to a webhook's outbox."""
+    whether any of them went to a webhook's outbox. ``hooked``: whether a project has an
+    enabled webhook, as read before (asked first and given what is read); the caller drops it
+    whenever a transaction that wrote to ``webhooks`` ends, before another may look."""
     entries: list[ActivityRecord] = []
     notices: list[list[Any]] = []
     for d in drafts:
@@ -80,24 +85,33 @@ def append(
         ]
     insert_rows(cur, "activity", _COLUMNS, [row_of(e) for e in entries])
     insert_rows(cur, "notifications", "user_id, activity_id, reason, created_at", notices)
-    hooked = _projects_with_webhooks(cur, {e.project_id for e in entries if e.project_id})
-    queued = [entry for entry in entries if entry.project_id in hooked]
+    with_hooks = _projects_with_webhooks(
+        cur, {e.project_id for e in entries if e.project_id}, hooked
+    )
+    queued = [entry for entry in entries if entry.project_id in with_hooks]
     for entry in queued:
         _enqueue(cur, entry, at)
     return entries, bool(queued)
 
 
-def _projects_with_webhooks(cur: Cursor, project_ids: set[str]) -> set[str]:
+def _projects_with_webhooks(
+    cur: Cursor, project_ids: set[str], known: dict[str, bool] | None
+) -> set[str]:
     """Which of the projects have an enabled webhook (most have none: nothing to queue)."""
     if not project_ids:
         return set()
+    if known is not None and project_ids <= known.keys():
+        return {project_id for project_id in project_ids if known[project_id]}
     wanted = sorted(project_ids)
     rows = cur.execute(
         f"SELECT DISTINCT project_id FROM webhooks WHERE project_id IN {among(wanted)} "
         "AND disabled_at IS NULL",
         wanted,
     ).fetchall()
-    return {row[0] for row in rows}
+    found = {row[0] for row in rows}
+    if known is not None:
+        known.update((project_id, project_id in found) for project_id in wanted)
+    return found
 
 
 def _enqueue(cur: Cursor, entry: ActivityRecord, at: datetime) -> None:

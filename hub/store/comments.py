@@ -29,8 +29,12 @@ def _by_id(cur: Cursor, comment_id: str) -> CommentRecord | None:
     return _comment(row) if row else None
 
 
-def _set_mentions(cur: Cursor, comment_id: str, mentions: Sequence[Mention]) -> None:
-    cur.execute("DELETE FROM comment_mentions WHERE comment_id = ?", [comment_id])
+def _set_mentions(
+    cur: Cursor, comment_id: str, mentions: Sequence[Mention], *, new: bool = False
+) -> None:
+    """The comment's mentions become ``mentions`` (a ``new`` comment has none to replace)."""
+    if not new:
+        cur.execute("DELETE FROM comment_mentions WHERE comment_id = ?", [comment_id])
     if mentions:
         cur.executemany(
             "INSERT INTO comment_mentions VALUES (?, ?, ?)",
@@ -43,7 +47,7 @@ def _insert(cur: Cursor, record: CommentRecord, mentions: Sequence[Mention]) -> 
     cur.execute(
         f"INSERT INTO comments ({_COLUMNS}) VALUES ({', '.join('?' * len(values))})", values
     )
-    _set_mentions(cur, record.id, mentions)
+    _set_mentions(cur, record.id, mentions, new=True)
     return record
 
 

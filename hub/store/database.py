@@ -126,9 +126,13 @@ class Database:
         self._writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="salon-db-write")
         # The audit events of reads, in group commits on a thread of their own (see record).
         self._reads_audited = GroupCommit(self._append_reads, "salon-db-group")
-        # The readers' keys those groups read, until a change to person_keys commits (an
-        # erasure destroys a key): a group is then an insert and a commit, no lookup.
-        self._reader_keys: dict[str, bytes] = {}
+        # People's keys read by those groups and by changes, until a transaction that wrote
+        # to person_keys ends (an erasure destroys a key): a group is then an insert and a
+        # commit, no lookup. Whether a project has an enabled webhook, the same way, until one
+        # that wrote to webhooks ends. Neither with hubs sharing the database (another hub's
+        # erasure would not drop them here).
+        self._kept_keys: dict[str, bytes] = {}
+        self._kept_hooks: dict[str, bool] = {}
         self._closed = False
         # Answers of frequent reads, kept until the next change (see read_kept); not with
         # other hubs sharing the database, which change it underneath.
@@ -359,9 +363,14 @@ class Database:
                 at = now()  # once the chain is ours: its times never go backwards
                 trail = [e for e in chosen if isinstance(e, AuditDraft)]
                 last = self._load_head(cursor) if self.backend.shared else self._head
-                head = audit.append(cursor, last, trail, at)
+                shared = self.backend.shared
+                head = audit.append(
+                    cursor, last, trail, at, kept_keys=None if shared else self._kept_keys
+                )
                 drafts = [e for e in chosen if isinstance(e, ActivityDraft)]
-                entries, queued = activity.append(cursor, drafts, at)
+                entries, queued = activity.append(
+                    cursor, drafts, at, None if shared else self._kept_hooks
+                )
                 seq = 0
                 if self.backend.shared and (trail or entries):  # for the other hubs to follow
                     seq = commits.record(cursor, self.hub_id, last.seq + 1, head.seq, entries, at)
@@ -390,7 +399,7 @@ class Database:
                         trail,
                         now(),
                         make_keys=False,
-                        kept_keys=self._reader_keys,
+                        kept_keys=self._kept_keys,
                     )
                 self._head = head
         except audit.KeyMissing:
@@ -560,7 +569,9 @@ class Database:
         """A change to ``tables`` committed (every caller that appends to the chain holds its
         lock: a group of reads never sees the change committed and the keys not yet dropped)."""
         if tables is EVERYTHING or "person_keys" in tables:
-            self._reader_keys.clear()
+            self._kept_keys.clear()
+        if tables is EVERYTHING or "webhooks" in tables:
+            self._kept_hooks.clear()
         if self.answers is not None:
             self.answers.changed(tables)
 

@@ -29,13 +29,13 @@ def keys_for(
     """The keys of these actors; with ``create``, missing ones are made (in the caller's
     transaction, which must hold the write lock: two writers never make two keys for one
     actor, and a transaction begun under the lock sees every key made before it). ``kept``:
-    keys read before, which the caller drops whenever a change to ``person_keys`` commits;
-    without ``create`` only (the keys read are then committed ones), it is asked first and
-    given what is read."""
+    keys read before, asked first and given what is read (never a key made here). The caller
+    drops them whenever a transaction that wrote to ``person_keys`` ends, committed or not,
+    before another may look (so a key read that the same transaction wrote goes with it)."""
     wanted = sorted(set(actors))
     if not wanted:
         return {}
-    if kept is not None and not create:
+    if kept is not None:
         known = {actor: kept[actor] for actor in wanted if actor in kept}
         if len(known) == len(wanted):
             return known
@@ -43,7 +43,7 @@ def keys_for(
         f"SELECT actor_id, key FROM person_keys WHERE actor_id IN {among(wanted)}", wanted
     ).fetchall()
     found = {actor: bytes.fromhex(key) for actor, key in rows}
-    if kept is not None and not create:
+    if kept is not None:
         kept.update(found)
     missing = [actor for actor in wanted if actor not in found]
     if create and missing:

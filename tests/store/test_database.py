@@ -152,3 +152,33 @@ def test_a_key_destroyed_is_not_used_again_for_later_reads(tmp_path: Path) -> No
         assert asyncio.run(store.audit.verify()).ok
     finally:
         store.close()
+
+
+def _nothing(cur: Cursor) -> None:
+    return None
+
+
+def test_a_key_destroyed_is_not_used_again_for_later_changes(tmp_path: Path) -> None:
+    """Changes use the keys kept in memory too; the change that destroys one drops it, so the
+    person's next change is sealed with a new key."""
+    store = open_store(tmp_path / "salon.duckdb")
+    person = _reader("u-changing")
+
+    def change(object_id: str) -> None:
+        event = audit.event(person, "run.set_notes", "run", object_id)
+        asyncio.run(store.db.audited_write([event], _nothing))
+
+    try:
+        change("r1")  # makes the key
+        change("r2")  # reads it, and keeps it
+        asyncio.run(store.db.audited_write([], _drop_key, "u-changing"))
+        change("r3")
+        found = asyncio.run(store.audit.search(AuditQuery(actor_id="u-changing"), limit=5))
+        assert {e.object_id: e.address for e in found} == {
+            "r1": "(erased)",
+            "r2": "(erased)",
+            "r3": "192.0.2.7",
+        }
+        assert asyncio.run(store.audit.verify()).ok
+    finally:
+        store.close()
