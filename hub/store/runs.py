@@ -189,9 +189,13 @@ def _apply_batch(
     ids = [start.run.id for start in starts]
     present = {
         row[0]: row[1:]
-        for row in cur.execute(
-            f"SELECT id, project_id, created_by FROM runs WHERE id IN {among(ids)}", ids
-        ).fetchall()
+        for row in (
+            cur.execute(
+                f"SELECT id, project_id, created_by FROM runs WHERE id IN {among(ids)}", ids
+            ).fetchall()
+            if ids  # a batch of points and ends only: nothing to ask
+            else []
+        )
     }
     for start in starts:
         if present.get(start.run.id, (start.run.project_id, start.run.created_by)) != (
