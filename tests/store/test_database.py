@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
-from hub.domain.audit import AuditQuery
+import pytest
+
+from hub.domain.audit import AuditDraft, AuditQuery
 from hub.services.policy import audit
 from hub.services.policy.principal import SYSTEM, Principal
 from hub.services.tracking import runs
-from hub.store import open_store
+from hub.store import Store, open_store
 from hub.store.database import Cursor
 
 RELEASE = threading.Event()
@@ -128,52 +131,33 @@ def _drop_key(cur: Cursor, actor_id: str) -> None:
     cur.execute("DELETE FROM person_keys WHERE actor_id = ?", [actor_id])
 
 
-def test_a_key_destroyed_is_not_used_again_for_later_reads(tmp_path: Path) -> None:
-    """The keys of readers are kept in memory for the events of reads; a change that destroys
-    one (an erasure) drops what is kept. The next read by that person is sealed with a new
-    key: readable, while their earlier events read as erased."""
-    store = open_store(tmp_path / "salon.duckdb")
-    reader = _reader("u-kept")
-
-    def read(object_id: str) -> None:
-        asyncio.run(store.audit.record([audit.event(reader, "run.read", "run", object_id)]))
-
-    try:
-        read("r1")  # makes the key, under the write lock
-        read("r2")  # a group of reads: the key is read, and kept
-        asyncio.run(store.db.audited_write([], _drop_key, "u-kept"))
-        read("r3")
-        found = asyncio.run(store.audit.search(AuditQuery(actor_id="u-kept"), limit=5))
-        assert {e.object_id: e.address for e in found} == {
-            "r1": "(erased)",
-            "r2": "(erased)",
-            "r3": "192.0.2.7",
-        }
-        assert asyncio.run(store.audit.verify()).ok
-    finally:
-        store.close()
-
-
 def _nothing(cur: Cursor) -> None:
     return None
 
 
-def test_a_key_destroyed_is_not_used_again_for_later_changes(tmp_path: Path) -> None:
-    """Changes use the keys kept in memory too; the change that destroys one drops it, so the
-    person's next change is sealed with a new key."""
+def _read(store: Store, event: AuditDraft) -> None:
+    asyncio.run(store.audit.record([event]))
+
+
+def _changed(store: Store, event: AuditDraft) -> None:
+    asyncio.run(store.db.audited_write([event], _nothing))
+
+
+@pytest.mark.parametrize(("action", "record"), [("run.read", _read), ("run.rename", _changed)])
+def test_a_key_destroyed_is_not_used_again(
+    tmp_path: Path, action: str, record: Callable[[Store, AuditDraft], None]
+) -> None:
+    """People's keys are kept in memory for the events of reads and of changes; a change that
+    destroys one (an erasure) drops what is kept. The person's next event is sealed with a new
+    key: readable, while their earlier events read as erased."""
     store = open_store(tmp_path / "salon.duckdb")
-    person = _reader("u-changing")
-
-    def change(object_id: str) -> None:
-        event = audit.event(person, "run.set_notes", "run", object_id)
-        asyncio.run(store.db.audited_write([event], _nothing))
-
+    person = _reader("u-kept")
     try:
-        change("r1")  # makes the key
-        change("r2")  # reads it, and keeps it
-        asyncio.run(store.db.audited_write([], _drop_key, "u-changing"))
-        change("r3")
-        found = asyncio.run(store.audit.search(AuditQuery(actor_id="u-changing"), limit=5))
+        record(store, audit.event(person, action, "run", "r1"))  # makes the key
+        record(store, audit.event(person, action, "run", "r2"))  # reads it, and keeps it
+        asyncio.run(store.db.audited_write([], _drop_key, "u-kept"))
+        record(store, audit.event(person, action, "run", "r3"))
+        found = asyncio.run(store.audit.search(AuditQuery(actor_id="u-kept"), limit=5))
         assert {e.object_id: e.address for e in found} == {
             "r1": "(erased)",
             "r2": "(erased)",
