@@ -274,6 +274,7 @@ def _shape_of(
     own_scan = _own_scans(rows, len(profile))
     inner: list[str] = []  # column i as c{i}, its hash as h{i}: no name of the file's can clash
     parts: list[str] = []
+    aggregated = not own_scan  # whether the query aggregates rows (else: subqueries alone)
     for i, column in enumerate(columns):
         q, value, hashed = _quote(column["name"]), f"c{i}", f"h{i}"
         inner.append(f"{q} AS {value}")
@@ -290,11 +291,12 @@ def _shape_of(
             parts.append(f"count(DISTINCT {_unless(in_slot, hashed)})")
         if not _in_footer(column["type"]):
             parts += _extremes_of(value)
+            aggregated = True
         if _is_numeric(column["type"]):
             parts += [f"avg({value})::DOUBLE", f"stddev_samp({value})::DOUBLE"]
-    found = con.execute(
-        f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(inner)} FROM {data})"
-    ).fetchone()
+            aggregated = True
+    rows_read = f" FROM (SELECT {', '.join(inner)} FROM {data})" if aggregated else ""
+    found = con.execute(f"SELECT {', '.join(parts)}{rows_read}").fetchone()
     assert found is not None
     values = iter(found)
     few: list[str] = []

@@ -300,6 +300,24 @@ def test_distinct_values_are_counted_alike_in_a_scan_a_column_or_in_one_query(
         assert abs(by_own_scans[name] - exact[name]) < 0.1 * exact[name], name
 
 
+def test_a_file_of_times_alone_is_profiled(tmp_path: Path) -> None:
+    """Times have their extremes in the footer and no mean: the distinct counts are the whole
+    query (no row of the file read outside them)."""
+    rows = 20_000
+    table = pa.table(
+        {
+            "seen": pa.array(np.arange(rows) * 1_000_000, pa.timestamp("us")),
+            "day": pa.array((np.arange(rows) % 3_000).astype("int32"), pa.date32()),
+        }
+    )
+    pq.write_table(table, tmp_path / "times.parquet")
+    profile = run_worker(tmp_path / "times.parquet", tmp_path / "o.parquet", "never")["profile"]
+    assert profile["day"]["distinct"] == 3_000 and "distinct_estimated" not in profile["day"]
+    assert (profile["day"]["min"], profile["day"]["max"]) == ("1970-01-01", "1978-03-19")
+    assert profile["seen"]["distinct_estimated"]
+    assert abs(profile["seen"]["distinct"] - rows) < 0.1 * rows
+
+
 def test_many_columns_with_few_values_are_counted_exactly_in_batches(tmp_path: Path) -> None:
     """Distinct values are counted 40 columns a query (each count holds a few megabytes: 450
     at once ran out of the worker's memory), estimated and then exactly; top values too."""
