@@ -181,8 +181,9 @@ def _profile(
     counts and extremes of numbers and times from the Parquet footer; then, over every row,
     those of the other columns, distinct values, mean and spread; then quartiles, histograms of
     numbers and the value counts of columns with few distinct values (top values), over every
-    row or a fixed sample of them (see ``_sample``). ``numbered``: the data has DuckDB's
-    ``file_row_number`` (no sample without it)."""
+    row or a fixed sample of them (see ``_sample``). ``data``: what every query reads from
+    (the file's ``read_parquet(…)``); ``numbered``: it has DuckDB's ``file_row_number`` (no
+    sample without it)."""
     profile: dict[str, Any] = {c["name"]: {"type": c["type"]} for c in columns}
     ranges = _extremes(con, data, [c for c in columns if _in_footer(c["type"])], profile, rows)
     _shape(con, data, columns, profile, rows)
