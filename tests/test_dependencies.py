@@ -50,7 +50,10 @@ def imports(path: Path, *, top_level_only: bool = False) -> set[str]:
             found |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.add(node.module.split(".")[0])
-    return found - set(sys.stdlib_module_names) - set(PACKAGES) - {"__future__"}
+    # A folder run as a script (``python -I hub/store/dataset_worker``) imports its own files by
+    # their names: they are Salon's, not packages to declare.
+    beside = {sibling.stem for sibling in path.parent.glob("*.py")}
+    return found - set(sys.stdlib_module_names) - set(PACKAGES) - {"__future__"} - beside
 
 
 DISTRIBUTIONS = packages_distributions()  # slow to build: once
