@@ -1,4 +1,4 @@
-"""Reading an upload in a worker process of its own (``dataset_worker.py``, held to
+"""Reading an upload in a worker process of its own (``dataset_worker``, held to
 SALON_DATASET_WORKER_MEMORY_MB and _SECONDS): CSV or Parquet in, one Parquet file with its
 schema and profile out. A file that is too big, too slow or malformed costs the worker, never
 the hub."""
@@ -18,7 +18,7 @@ from hub.store.remote import S3Access
 
 # Run as a plain script (-I: isolated, not as part of the hub package): the reader imports only
 # DuckDB, starts fast and needs little memory of its own.
-WORKER = Path(__file__).with_name("dataset_worker.py")
+WORKER = Path(__file__).with_name("dataset_worker")  # a folder, run by its __main__.py
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
