@@ -84,11 +84,35 @@ class Holder:
 
 
 SUPERVISOR = "_ray_internal_job_actor_"  # Ray's name for the actor running a job's entrypoint
+CREATING = "ACTOR_CREATION_TASK"  # the type of the task that runs an actor's __init__
 LISTED = 10_000
 
 
 def _time(millis: Any) -> datetime | None:
     return datetime.fromtimestamp(millis / 1000, UTC) if millis else None
+
+
+def _holder(kind: str, row: dict[str, Any], gpus: float, submitted: dict[str, str]) -> Holder:
+    """One row of Ray's actors or tasks as a holder; ``submitted`` maps Ray job ids to the
+    submissions they run."""
+    held_by = row.get("actor_id") if kind == "actor" else row.get("task_id")
+    name = str(row.get("name") or row.get("class_name") or row.get("func_or_class_name") or "")
+    job_id = row.get("job_id") or None
+    submission = (
+        name.removeprefix(SUPERVISOR) if name.startswith(SUPERVISOR) else submitted.get(str(job_id))
+    )
+    pid = row.get("pid") or row.get("worker_pid")
+    return Holder(
+        kind,
+        str(held_by or ""),
+        str(row.get("class_name") or row.get("func_or_class_name") or name),
+        str(row.get("node_id") or ""),
+        gpus,
+        job_id,
+        submission,
+        int(pid) if pid else None,
+        _time(row.get("start_time_ms")),
+    )
 
 
 class RayCluster(Connector):
@@ -212,7 +236,7 @@ class RayCluster(Connector):
             for j in listed
             if isinstance(j, dict) and j.get("job_id") and j.get("submission_id")
         }
-        found = []
+        found: list[Holder] = []
         for kind, path, state in (
             ("actor", "/api/v0/actors", "ALIVE"),
             ("task", "/api/v0/tasks", "RUNNING"),
@@ -232,33 +256,18 @@ class RayCluster(Connector):
                     f"The Ray cluster's answer about its {kind}s is not "
                     "understood (is it Ray 2.x?)."
                 ) from None
+            alive = {h.holder_id for h in found}
             for row in rows:
                 gpus = float((row.get("required_resources") or {}).get("GPU", 0))
                 if gpus <= 0 or row.get("state") != state:
                     continue
-                name = str(
-                    row.get("name") or row.get("class_name") or row.get("func_or_class_name") or ""
-                )
-                job_id = row.get("job_id") or None
-                submission = (
-                    name.removeprefix(SUPERVISOR)
-                    if name.startswith(SUPERVISOR)
-                    else submitted.get(str(job_id))
-                )
-                pid = row.get("pid") or row.get("worker_pid")
-                found.append(
-                    Holder(
-                        kind,
-                        str(row.get("actor_id") or row.get("task_id") or ""),
-                        str(row.get("class_name") or row.get("func_or_class_name") or name),
-                        str(row.get("node_id") or ""),
-                        gpus,
-                        job_id,
-                        submission,
-                        int(pid) if pid else None,
-                        _time(row.get("start_time_ms")),
-                    )
-                )
+                if row.get("type") != CREATING:
+                    found.append(_holder(kind, row, gpus, submitted))
+                elif row.get("actor_id") not in alive:
+                    # An actor holds its GPUs from its __init__ on, and Ray reports it alive a
+                    # moment before that task ends: the task is the actor, listed once.
+                    name = str(row.get("func_or_class_name") or "").removesuffix(".__init__")
+                    found.append(_holder("actor", {**row, "class_name": name}, gpus, submitted))
         return found
 
     def jobs(self) -> list[Job]:
