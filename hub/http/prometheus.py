@@ -84,6 +84,14 @@ class HubMetrics:
             ["answered"],
             registry=self.registry,
         )
+        self.changes = Gauge(
+            "salon_changes",
+            "Changes committed since the hub started (counted=changes) and the transactions "
+            "they were committed in (counted=transactions: fewer when changes that arrived "
+            "together were committed as one group).",
+            ["counted"],
+            registry=self.registry,
+        )
 
 
 class RequestMetrics:
@@ -128,4 +136,6 @@ async def export(request: Request) -> Response:
     metrics.digests.set(state.digests_due)
     for answered, count in state.kept_reads.items():
         metrics.kept_reads.labels(answered).set(count)
+    for counted, count in state.changes.items():
+        metrics.changes.labels(counted).set(count)
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

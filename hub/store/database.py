@@ -52,6 +52,7 @@ from hub.store._rows import among
 from hub.store.answers import Answers, KeptReads
 from hub.store.backends import CATALOG, LAKE, Backend, Embedded, Shared, committed
 from hub.store.chain_lock import ChainLock
+from hub.store.change_groups import Change, ChangeGroups
 from hub.store.group_commit import GroupCommit
 from hub.store.remote import S3Access, httpfs_extension
 from hub.store.streaming import from_thread
@@ -120,10 +121,13 @@ class Database:
         # The reads a change makes before its transaction, in a lane of their own, so that
         # they do not wait in line behind a busy hub's readers (see hub.priority).
         self._change_reads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="salon-db-change")
-        # Writes (one at a time anyway, under the write lock) have threads of their own, so
-        # that a change never waits in line behind a busy hub's reads: two, so that the next
-        # change is ready when the lock is let go.
-        self._writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="salon-db-write")
+        # Writes (one transaction at a time anyway, under the write lock) have threads of
+        # their own, so that a change never waits in line behind a busy hub's reads: enough
+        # for the changes that arrive while one is written to wait together and be committed
+        # in one group (see change_groups).
+        self._writer = ThreadPoolExecutor(max_workers=8, thread_name_prefix="salon-db-write")
+        # Changes waiting for the write lock, committed a group at a time (see change_groups).
+        self._changes = ChangeGroups(self._write_lock, self._changes_together)
         # The audit events of reads, in group commits on a thread of their own (see record).
         self._reads_audited = GroupCommit(self._append_reads, "salon-db-group")
         # People's keys read by those groups and by changes, until a transaction that wrote
@@ -353,11 +357,47 @@ class Database:
         changes: bool,
     ) -> T:
         """:meth:`audited_write_sync`; ``changes`` false when ``work`` changes nothing a kept
-        answer was read from (the events of reads)."""
-        with self._write_lock, contextlib.ExitStack() as chain:
+        answer was read from (the events of reads). Changes to a DuckDB file wait to be
+        committed in a group with those that arrive beside them (``change_groups``)."""
+        change = Change(work, events)
+        if changes and not self.backend.shared:
+            return self._changes.run(change)
+        with self._write_lock:
+            self._commit([change], changes=changes)
+        return change.outcome()
+
+    def _changes_together(self, group: list[Change[Any]]) -> int:
+        """Commit ``group`` (the write lock held) in one transaction; if one of them fails,
+        none is kept and each is committed alone, in order, as if they had come one by one.
+        How many transactions committed."""
+        if len(group) > 1:
+            try:
+                self._commit(group, changes=True)
+            except Exception:  # each again alone, where the error belongs
+                pass
+            else:
+                return 1
+        committed = 0
+        for change in group:
+            try:
+                self._commit([change], changes=True)
+            except Exception as exc:
+                change.raised(exc)
+            else:
+                committed += 1
+        return committed
+
+    def _commit(self, group: list[Change[Any]], *, changes: bool) -> None:
+        """Run the changes' work and append their events in one transaction (the write lock
+        held); each change is settled with what its work returned once they have committed."""
+        with contextlib.ExitStack() as chain:
             with self._answering(), self._transaction(changes=changes) as cursor:
-                result = work(cursor)
-                chosen = events(result) if callable(events) else events
+                results: list[Any] = []
+                chosen: list[EventDraft] = []
+                for change in group:
+                    result = change.work(cursor)
+                    results.append(result)
+                    chosen.extend(change.events_for(result))
                 # Let go only once committed (or rolled back): the chain is committed in order.
                 chain.enter_context(self._chain_lock.for_change())
                 at = now()  # once the chain is ours: its times never go backwards
@@ -376,8 +416,9 @@ class Database:
                     seq = commits.record(cursor, self.hub_id, last.seq + 1, head.seq, entries, at)
             self._head = head  # only once committed
             self._mark_passed_on(seq)
+        for change, result in zip(group, results, strict=True):
+            change.succeeded(result)
         self._tell(Committed(tuple(trail), tuple(entries), seq, queued))
-        return result
 
     def _append_reads(self, trail: list[AuditDraft]) -> None:
         """Append the audit events of reads in a transaction of their own, under the chain's
@@ -487,6 +528,14 @@ class Database:
         ``joined`` (by the same read under way) and ``read``; empty with hubs sharing the
         database, which keep nothing."""
         return {} if self._kept is None else dict(self._kept.counts)
+
+    def change_counts(self) -> dict[str, int]:
+        """``changes`` committed since the hub started and the ``transactions`` they were
+        committed in (fewer when changes that arrived together shared one); empty with hubs
+        sharing the database, whose changes commit one by one."""
+        if self.backend.shared:
+            return {}
+        return {"changes": self._changes.changes, "transactions": self._changes.transactions}
 
     async def write(
         self, fn: Callable[Concatenate[Cursor, P], T], *args: P.args, **kwargs: P.kwargs

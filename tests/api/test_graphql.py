@@ -350,6 +350,9 @@ def test_metrics_for_prometheus(api: InProcessHub) -> None:
     assert samples[("salon_kept_reads", (("answered", "read"),))] >= 1
     assert samples[("salon_kept_reads", (("answered", "kept"),))] >= 1
     assert ("salon_kept_reads", (("answered", "joined"),)) in samples
+    changes = samples[("salon_changes", (("counted", "changes"),))]
+    assert changes >= 5, "the run made above, its three points, the digest settings"
+    assert 1 <= samples[("salon_changes", (("counted", "transactions"),))] <= changes
     assert api.http.get("/metrics").status_code == 401
     reader = person(api, "vera", None)  # type: ignore[arg-type]
     refused = api.http.get("/metrics", headers={"Authorization": f"Bearer {reader}"})

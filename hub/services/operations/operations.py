@@ -20,6 +20,7 @@ class State:
     metric_points: int
     digests_due: int
     kept_reads: dict[str, int]  # how reads that may be kept were answered (see Database)
+    changes: dict[str, int]  # changes committed and the transactions they took (see Database)
 
 
 async def state(store: Store, principal: Principal) -> State:
@@ -30,7 +31,9 @@ async def state(store: Store, principal: Principal) -> State:
     size, files = await asyncio.to_thread(_sizes, store)
     due = await digests.due_count(store)
     points = await store.metrics.count()
-    return State(pending, size, files, points, due, store.db.kept_counts())
+    return State(
+        pending, size, files, points, due, store.db.kept_counts(), store.db.change_counts()
+    )
 
 
 def _sizes(store: Store) -> tuple[int, int]:
