@@ -17,8 +17,10 @@ change takes it only for its last step; the audit events of reads (which change 
 only it, in their own transaction, so a read never waits for a change's work, only for the
 append and commit of the change ahead of it (see :meth:`Database.record`).
 
-A hub that owns its file keeps the answers of frequent reads in memory (``read_kept``, see
-``answers``) and drops them as each change commits.
+Changes that arrive while another is being written wait together and are committed in one
+transaction (``change_groups``). A hub that owns its file keeps the answers of frequent reads in
+memory (``read_kept``, see ``answers``) and drops them as each change commits. Where metric
+points are written is ``point_storage``'s part of the class.
 """
 
 from __future__ import annotations
@@ -33,13 +35,10 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from hub import __version__
 from hub.clock import now
@@ -48,12 +47,12 @@ from hub.domain.collaboration import ActivityDraft, ActivityRecord
 from hub.errors import LimitExceeded, StoreUnavailable
 from hub.priority import changing
 from hub.store import activity, audit, commits, migrations
-from hub.store._rows import among
 from hub.store.answers import Answers, KeptReads
-from hub.store.backends import CATALOG, LAKE, Backend, Embedded, Shared, committed
+from hub.store.backends import CATALOG, Backend, Embedded, Shared, committed
 from hub.store.chain_lock import ChainLock
 from hub.store.change_groups import Change, ChangeGroups
 from hub.store.group_commit import GroupCommit
+from hub.store.point_storage import PointStorage
 from hub.store.remote import S3Access, httpfs_extension
 from hub.store.streaming import from_thread
 from hub.store.touched import EVERYTHING, Catalog, Recording, Tables
@@ -75,7 +74,7 @@ class Committed:
     outbox: bool = False
 
 
-class Database:
+class Database(PointStorage):
     """A connection to the tables, a pool of worker threads and one cursor per thread."""
 
     def __init__(
@@ -229,106 +228,6 @@ class Database:
                 "ask for less (filter, or fewer rows or columns), or raise "
                 "SALON_DUCKDB_MEMORY_LIMIT."
             ) from None
-
-    def put_points(self, cursor: Cursor, points: pa.Table, batch: str | None) -> None:
-        """Store metric points (series_id, step, ts, value) as part of the caller's write. In
-        a DuckDB file they join the caller's transaction. On a shared database they go to the
-        DuckLake in a transaction of their own (DuckDB writes one database per transaction),
-        committed before the caller's: points a crash left without their batch's record carry
-        its id, and the retry of that batch replaces them. Points of many batches say each
-        one's in a ``batch`` column (empty: a batch without an id)."""
-        tags = points.column("batch") if "batch" in points.column_names else None
-        points = points.select(["series_id", "step", "ts", "value"])
-        if not self._has_lake:
-            if isinstance(cursor, Recording):  # it cannot read what a relation inserts into
-                cursor = cursor.noting({"metrics"})
-            cursor.from_arrow(points).insert_into("metrics")
-            return
-        unnamed = f"unnamed:{uuid.uuid4().hex}"
-        if tags is None:
-            tags = pa.repeat(pa.scalar(batch or unnamed, pa.string()), points.num_rows)
-        tags = pc.fill_null(tags, unnamed)
-        named = sorted(set(pc.unique(tags).to_pylist()) - {unnamed})
-        with self._in_lake() as lake:
-            if named:
-                lake.execute(f"DELETE FROM metrics WHERE batch IN {among(named)}", named)
-            lake.from_arrow(points.append_column("batch", tags)).insert_into("metrics")
-
-    def drop_points(self, cursor: Cursor, series: str, params: list[Any]) -> None:
-        """Remove the points of the series ``series`` selects, as part of the caller's
-        write. In a DuckDB file they go in the caller's transaction. On a shared database
-        the series are recorded, and :meth:`drop_purged_points` removes them from the
-        DuckLake once the caller's write has committed."""
-        if not self._has_lake:
-            cursor.execute(f"DELETE FROM metrics WHERE series_id IN ({series})", params)
-            return
-        cursor.execute(f"INSERT INTO purged_series {series}", params)
-
-    async def drop_purged_points(self) -> None:
-        """Remove the points of purged series from the DuckLake, then their record, under
-        the hubs' write lock like every write to the lake (a hub that dies in between leaves
-        the record, and the next call finishes)."""
-        if self._has_lake:
-            await asyncio.get_running_loop().run_in_executor(self._writer, self._drop_purged_points)
-
-    def _drop_purged_points(self) -> None:
-        with self._write_lock, self._answering(), self._transaction() as cursor:
-            listed = cursor.execute("SELECT DISTINCT series_id FROM purged_series").fetchall()
-            series = [row[0] for row in listed]
-            if not series:
-                return
-            with self._in_lake() as lake:
-                lake.execute(f"DELETE FROM metrics WHERE series_id IN {among(series)}", series)
-            cursor.execute(f"DELETE FROM purged_series WHERE series_id IN {among(series)}", series)
-
-    def copy_points(self, cursor: Cursor, source: str) -> int:
-        """Copy every point of the table ``source`` (series_id, step, ts, value) in, as
-        :meth:`put_points` stores them (``salon db copy``); how many. Copied again, the
-        earlier copy is replaced."""
-        if not self._has_lake:
-            cursor.execute("DELETE FROM metrics")
-            cursor.execute(f"INSERT INTO metrics SELECT series_id, step, ts, value FROM {source}")
-        else:
-            with self._in_lake() as lake:
-                lake.execute("DELETE FROM metrics WHERE batch = 'copied'")
-                lake.execute(
-                    f"INSERT INTO metrics SELECT series_id, step, ts, value, 'copied' FROM {source}"
-                )
-        found = cursor.execute(f"SELECT count(*) FROM {source}").fetchone()
-        return int(found[0]) if found else 0
-
-    def compact_points(self, before: datetime) -> None:
-        """Merge the DuckLake's adjacent small files (each ingest request writes one) and
-        delete the files merged away before ``before`` (a reader may still be on them until
-        then). Done under the hubs' write lock, so that no ingest commits in between."""
-        if not self._has_lake:
-            return
-        with self._write_lock, self._answering(), self._transaction():
-            lake = self._lake_cursor()
-            # Requests of up to 10 points are kept in the catalog's tables: write them out.
-            lake.execute(f"CALL ducklake_flush_inlined_data('{LAKE}')")
-            lake.execute(f"CALL ducklake_merge_adjacent_files('{LAKE}')")
-            lake.execute(
-                f"CALL ducklake_expire_snapshots('{LAKE}', older_than => ?::TIMESTAMPTZ)",
-                [before.isoformat()],
-            )
-            lake.execute(
-                f"CALL ducklake_cleanup_old_files('{LAKE}', older_than => ?::TIMESTAMPTZ)",
-                [before.isoformat()],
-            )
-
-    @property
-    def _has_lake(self) -> bool:
-        """Whether metric points are in a DuckLake (hubs sharing PostgreSQL)."""
-        return isinstance(self.backend, Shared) and self.backend.points is not None
-
-    def _lake_cursor(self) -> Cursor:
-        """A second cursor of the calling thread, for the DuckLake's own transactions."""
-        return self._thread_cursor("lake")
-
-    def _in_lake(self) -> contextlib.AbstractContextManager[Cursor]:
-        """The DuckLake's cursor in a transaction of its own, committed on leaving."""
-        return committed(self._lake_cursor())
 
     def write_sync(
         self, fn: Callable[Concatenate[Cursor, P], T], *args: P.args, **kwargs: P.kwargs
