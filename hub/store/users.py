@@ -104,6 +104,16 @@ def _group_ids_of(cur: Cursor, user_id: str, claimed: Sequence[str]) -> list[str
     return sorted(row[0] for row in rows)
 
 
+def _users_by_ids(cur: Cursor, ids: list[str]) -> dict[str, UserRecord]:
+    rows = cur.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id IN {among(ids)}", ids)
+    return {row[0]: _user(row) for row in rows.fetchall()}
+
+
+def _all_groups(cur: Cursor) -> list[GroupRecord]:
+    rows = cur.execute(f"SELECT {_GROUP_COLUMNS} FROM groups ORDER BY name").fetchall()
+    return [_group(row) for row in rows]
+
+
 def _group_named(cur: Cursor, name: str) -> GroupRecord | None:
     row = cur.execute(
         f"SELECT {_GROUP_COLUMNS} FROM groups WHERE name = ? LIMIT 1", [name]
@@ -146,8 +156,9 @@ class UserStore:
     ) -> UserRecord:
         return self._db.audited_write_sync(audit, _insert_user, user, password_hash)
 
-    # People and groups by id or name are kept reads (see ``Database.read_kept``): a comment
-    # asks them for everyone it mentions or tells, and they change seldom.
+    # People and groups by id or name, and the list of groups, are kept reads (see
+    # ``Database.read_kept``): a comment asks them for everyone it mentions or tells, every
+    # page of comments for their authors, and they change seldom.
     async def by_id(self, user_id: str) -> UserRecord | None:
         return await self._db.read_kept(_user_where, "id = ?", [user_id])
 
@@ -176,12 +187,7 @@ class UserStore:
     async def by_ids(self, ids: list[str]) -> dict[str, UserRecord]:
         if not ids:
             return {}
-        rows = await self._db.read(
-            lambda cur: cur.execute(
-                f"SELECT {_USER_COLUMNS} FROM users WHERE id IN {among(ids)}", ids
-            ).fetchall()
-        )
-        return {row[0]: _user(row) for row in rows}
+        return await self._db.read_kept(_users_by_ids, sorted(set(ids)))
 
     async def update(
         self, user_id: str, changes: dict[str, Any], *, audit: Sequence[EventDraft]
@@ -213,10 +219,7 @@ class UserStore:
         return await self._db.read_kept(_group_named, name)
 
     async def groups(self) -> list[GroupRecord]:
-        rows = await self._db.read(
-            lambda cur: cur.execute(f"SELECT {_GROUP_COLUMNS} FROM groups ORDER BY name").fetchall()
-        )
-        return [_group(row) for row in rows]
+        return await self._db.read_kept(_all_groups)
 
     async def group_members(self, group_ids: list[str]) -> dict[str, list[str]]:
         """User ids per group."""

@@ -117,6 +117,26 @@ def test_a_comment_keeps_the_runs_page_and_a_new_setting_drops_it(own_store: Sto
     assert [p.key for p in asyncio.run(own_store.runs.params_for([run_id]))] == ["lr"]
 
 
+def test_people_and_groups_read_again_show_every_change_since(store: Store) -> None:
+    """Comments name their authors and mentions through people by id and the list of groups,
+    which may be answered from memory: a disabled account and a new group show at once."""
+    from hub.services.identity import accounts
+    from hub.services.policy.names import people_and_groups
+
+    ana = asyncio.run(accounts.create_user(store, SYSTEM, "ana", None, display_name="Ana"))
+    for _ in range(2):  # the second may come from memory
+        assert asyncio.run(store.users.by_ids([ana.id]))[ana.id].disabled_at is None
+        assert asyncio.run(store.users.groups()) == []
+    asyncio.run(accounts.set_disabled(store, SYSTEM, "ana", True))
+    assert asyncio.run(store.users.by_ids([ana.id]))[ana.id].disabled_at is not None
+    team = asyncio.run(accounts.create_group(store, SYSTEM, "vision-team"))
+    assert [g.name for g in asyncio.run(store.users.groups())] == ["vision-team"]
+    names = asyncio.run(people_and_groups(store, [ana.id, team.id]))
+    assert names == {ana.id: ("ana", "Ana"), team.id: ("vision-team", "vision-team")} | {
+        SYSTEM.user_id: (SYSTEM.user_name, "Salon")
+    }
+
+
 def test_hubs_sharing_a_database_keep_no_answers(store: Store, backend: str) -> None:
     kept = store.db.answers is not None
     assert kept == (backend == "duckdb"), "other hubs change a shared database underneath"
