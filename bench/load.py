@@ -2,11 +2,12 @@
 through MLflow's API against MLflow's server, side by side.
 
 Readers open what the dashboard opens (the runs page's query, three runs' curves), writers log
-runs and leave comments, all at once for a fixed time, in three tiers: 10 readers + 1 writer,
-50 + 5, 200 + 5. Every client sends its next request when its last one is answered (a closed
-loop), from threads of this process, which shares the machine with the servers as a team's
-browsers would not: the figures are a floor. Printed per tier: reads per second, read and
-write latencies (p50/p95/p99) and errors.
+runs and leave comments, all at once for a fixed time, in four tiers: 10 readers + 1 writer,
+50 + 5, 200 + 5, and 10 + 40 (a sweep's workers logging while a few people read). Every client
+sends its next request when its last one is answered (a closed loop), from threads of this
+process, which shares the machine with the servers as a team's browsers would not: the figures
+are a floor. Printed per tier: reads and writes per second, read and write latencies
+(p50/p95/p99) and errors.
 
 On MLflow, a runs page is ``search_runs`` (50 runs), curves are three ``get_metric_history``
 calls, a run is ``create_run`` + ``log_batch`` + ``set_terminated``, and a comment (MLflow has
@@ -31,7 +32,9 @@ from bench.report import Result
 from bench.workloads import Bench, mlflow_experiment, with_limit
 from dashboard.operations import operations
 
-TIERS = ((10, 1), (50, 5), (200, 5))
+# Readers + writers: the issue's three tiers, then a sweep's workers logging runs (and people
+# commenting) while a few people read, where changes arrive together.
+TIERS = ((10, 1), (50, 5), (200, 5), (10, 40))
 PROJECT = "bench-load"
 KEY = "loss"
 PAGE = 50  # runs on a runs page
@@ -306,6 +309,16 @@ def load(bench: Bench) -> list[Result]:
                 _p95(theirs.reads),
                 f"≤ {read_target:.0f} ms" if read_target else "",
                 target_value=read_target,
+            )
+        )
+        results.append(
+            Result(
+                f"{tier}: writes/s (runs, comments)",
+                "writes/s",
+                True,
+                len(salon.writes) / salon.seconds,
+                len(theirs.writes) / theirs.seconds,
+                "",
             )
         )
         results.append(
