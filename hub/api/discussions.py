@@ -15,7 +15,7 @@ from strawberry.scalars import JSON
 from hub.api.context import Info
 from hub.api.errors import Errors, result_of
 from hub.api.runs import PageInfoType
-from hub.domain.collaboration import ActivityRecord, CommentRecord, NotificationRecord
+from hub.domain.collaboration import ActivityRecord, CommentRecord, Mention, NotificationRecord
 from hub.services.collaboration import activity, comments, digests
 from hub.services.collaboration.comments import EMOJI, Anchor
 from hub.services.collaboration.markdown import render
@@ -174,10 +174,19 @@ CountResult = Annotated[CountType | Errors, strawberry.union("CountResult")]
 HistoryResult = Annotated[CommentVersionType | Errors, strawberry.union("CommentHistoryResult")]
 
 
-async def comments_of(store: Store, found: list[CommentRecord], me: str) -> list[CommentType]:
-    """Comments as GraphQL objects: names, mentions and reactions looked up once for all."""
+async def comments_of(
+    store: Store,
+    found: list[CommentRecord],
+    me: str,
+    made: dict[str, list[Mention]] | None = None,
+) -> list[CommentType]:
+    """Comments as GraphQL objects: names, mentions and reactions looked up once for all.
+    ``made``: comments just made, with whom they mention (they have no reactions yet)."""
     ids = [c.id for c in found]
-    reactions, mentions = await comments.reactions_and_mentions(store, ids)
+    if made is None:
+        reactions, mentions = await comments.reactions_and_mentions(store, ids)
+    else:
+        reactions, mentions = [], made
     people = {c.author_id for c in found} | {r.user_id for r in reactions}
     people |= {m.subject_id for ms in mentions.values() for m in ms}
     names = await people_and_groups(store, people)
@@ -303,15 +312,25 @@ async def _notifications(store: Store, found: list[NotificationRecord]) -> list[
     ]
 
 
-async def _one(info: Info, work: Awaitable[CommentRecord], *, new: bool = False) -> CommentResult:
-    """The comment a mutation changed, as the caller now sees it (read again, unless ``new``:
-    a comment just made is stored as it was made)."""
+async def _one(info: Info, work: Awaitable[CommentRecord]) -> CommentResult:
+    """The comment a mutation changed, as the caller now sees it (read again)."""
     ctx = info.context
 
     async def shown() -> CommentType:
-        record = await work
-        fresh = record if new else await comments.current(ctx.store, record)
+        fresh = await comments.current(ctx.store, await work)
         return (await comments_of(ctx.store, [fresh], ctx.principal.user_id))[0]
+
+    return await result_of(shown(), lambda c: c)
+
+
+async def _new(info: Info, work: Awaitable[tuple[CommentRecord, list[Mention]]]) -> CommentResult:
+    """A comment just made, shown as it was made: nothing to read back."""
+    ctx = info.context
+
+    async def shown() -> CommentType:
+        record, mentions = await work
+        made = {record.id: mentions}
+        return (await comments_of(ctx.store, [record], ctx.principal.user_id, made))[0]
 
     return await result_of(shown(), lambda c: c)
 
@@ -432,7 +451,7 @@ class DiscussionMutations:
         reply_to: strawberry.ID | None = None,
     ) -> CommentResult:
         ctx = info.context
-        work = comments.add(
+        work = comments.add_with_mentions(
             ctx.store,
             ctx.principal,
             kind.value,
@@ -441,7 +460,7 @@ class DiscussionMutations:
             anchor.to_anchor() if anchor else None,
             reply_to,
         )
-        return await _one(info, work, new=True)
+        return await _new(info, work)
 
     @strawberry.mutation(description="Change your comment; the earlier text is kept.")
     async def edit_comment(self, info: Info, id: strawberry.ID, body: str) -> CommentResult:

@@ -190,6 +190,21 @@ async def add(
     reply_to: str | None = None,
 ) -> CommentRecord:
     """A new comment on an object, starting a thread or replying in one (``reply_to``)."""
+    made, _ = await add_with_mentions(store, principal, kind, object_id, body, anchor, reply_to)
+    return made
+
+
+async def add_with_mentions(
+    store: Store,
+    principal: Principal,
+    kind: str,
+    object_id: str,
+    body: str,
+    anchor: Anchor | None = None,
+    reply_to: str | None = None,
+) -> tuple[CommentRecord, list[Mention]]:
+    """:func:`add`, with whom the new comment mentions: what showing it needs, known without
+    asking the store again."""
     target = await targets.find(store, principal, kind, object_id, COMMENT, action="comment.create")
     body = _check_body(body)
     parent = None
@@ -230,7 +245,8 @@ async def add(
             recipients=recipients,
         ),
     ]
-    return await audit.change(store, events, store.comments.create(record, mentions, audit=events))
+    made = await audit.change(store, events, store.comments.create(record, mentions, audit=events))
+    return made, mentions
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
