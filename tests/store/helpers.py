@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pyarrow as pa
 
@@ -45,3 +46,13 @@ def history_table(store: Store, run_ids: list[str], keys: list[str] | None = Non
         return pa.Table.from_batches(batches, schema=metrics.HISTORY_SCHEMA)
 
     return asyncio.run(gather())
+
+
+HELD = threading.Event()  # set to let held_change finish
+WORKING = threading.Event()  # set once held_change is at work, holding the write lock
+
+
+def held_change(cur: object) -> None:
+    """A change's work that holds the write lock until HELD is set (clear both first)."""
+    WORKING.set()
+    HELD.wait(60)

@@ -4,7 +4,6 @@ costs the others nothing."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,7 @@ from hub.services.policy.principal import SYSTEM
 from hub.services.tracking import runs
 from hub.store import Store, open_store
 from hub.store.database import Cursor
-
-HELD = threading.Event()
-WORKING = threading.Event()
-
-
-def _held_change(cur: Cursor) -> None:
-    WORKING.set()
-    HELD.wait(60)
+from tests.store.helpers import HELD, WORKING, held_change
 
 
 def _refused(cur: Cursor) -> None:
@@ -44,7 +36,7 @@ def _queued(store: Store, run_id: str, refuse: int | None) -> list[object]:
 
     async def scenario() -> list[object]:
         held = audit.event(SYSTEM, "run.set_notes", "run", "held")
-        holding = asyncio.ensure_future(store.db.audited_write([held], _held_change))
+        holding = asyncio.ensure_future(store.db.audited_write([held], held_change))
         await asyncio.to_thread(WORKING.wait, 30)
         queued: list[asyncio.Future[object]] = []
         for i in range(6):

@@ -17,6 +17,7 @@ from hub.services.policy.principal import SYSTEM, Principal
 from hub.services.tracking import runs
 from hub.store import Store, open_store
 from hub.store.database import Cursor
+from tests.store.helpers import HELD, WORKING, held_change
 
 RELEASE = threading.Event()
 
@@ -51,15 +52,6 @@ def test_a_change_does_not_wait_for_reads_that_fill_every_read_thread(tmp_path: 
         store.close()
 
 
-HELD = threading.Event()
-WORKING = threading.Event()
-
-
-def _held_change(cur: object) -> None:
-    WORKING.set()
-    HELD.wait(60)
-
-
 def _reader(user_id: str) -> Principal:
     return dataclasses.replace(SYSTEM, user_id=user_id, address="192.0.2.7")
 
@@ -76,7 +68,7 @@ def test_the_events_of_reads_do_not_wait_for_a_change_at_work(tmp_path: Path) ->
 
     async def scenario() -> tuple[bool, bool]:
         change = audit.event(SYSTEM, "run.set_notes", "run", "r1")
-        writing = asyncio.ensure_future(store.db.audited_write([change], _held_change))
+        writing = asyncio.ensure_future(store.db.audited_write([change], held_change))
         await asyncio.to_thread(WORKING.wait, 30)
         read = audit.event(_reader("u-reader"), "run.read", "run", "r2", rows=1)
         await asyncio.wait_for(store.audit.record([read]), 30)
@@ -107,7 +99,7 @@ def test_a_reader_without_a_key_yet_waits_for_the_write_lock(tmp_path: Path) -> 
 
     async def scenario() -> bool:
         change = audit.event(SYSTEM, "run.set_notes", "run", "r1")
-        writing = asyncio.ensure_future(store.db.audited_write([change], _held_change))
+        writing = asyncio.ensure_future(store.db.audited_write([change], held_change))
         await asyncio.to_thread(WORKING.wait, 30)
         read = audit.event(_reader("u-newcomer"), "run.read", "run", "r2", rows=1)
         recording = asyncio.ensure_future(store.audit.record([read]))
