@@ -1,5 +1,5 @@
 """One sender per hub and token for the whole process: every run's start, points and end go
-to the hub through a few background threads, many runs to a request.
+to the hub through one background thread, many runs to a request.
 
 Each run keeps what the hub has not acknowledged yet in its :class:`Outbox`: its start (the run
 is named by a UUIDv7 made here, so it can be logged to before the hub has seen it), its points,
@@ -9,11 +9,6 @@ run's buffer and sends what is waiting as ``POST /api/v1/runs/batch`` requests: 
 one transaction on the hub for hundreds of short runs. A request that got no answer is sent
 again as it was; the hub stores each start, batch and end once. A run the hub refuses (no
 right to its project, a bad param) is dropped with a warning, the others go on.
-
-Up to ``SENDERS`` requests are in flight at once, a run in at most one of them: a run that
-finishes while another run's request is being answered goes at once in a request of its own
-rather than after it (the hub commits requests that arrive together in one transaction), and a
-run's start, batches and end still reach the hub in order.
 """
 
 from __future__ import annotations
@@ -42,7 +37,6 @@ POINTS = pa.schema(
     [("key", pa.string()), ("step", pa.int64()), ("ts", pa.int64()), ("value", pa.float64())]
 )
 MAX_RUNS = 500  # a request's runs; the hub takes up to 1,000
-SENDERS = 4  # requests in flight at once, each for runs none of the others carries
 EXIT_WAIT = 30.0  # seconds the interpreter's exit waits for runs ended without waiting
 
 
@@ -107,7 +101,6 @@ class Outbox:
         self.end: dict[str, Any] | None = None
         self.ended = False  # the hub acknowledged the end
         self.refused: str | None = None
-        self.in_flight = False  # part of a request not answered yet: the next waits for it
         self.dropped = 0
         self.exit_waits = True  # whether the interpreter's exit waits for what is left
         self._sequence = 0
@@ -197,7 +190,7 @@ class Sender:
         self._lock = threading.Lock()
         self._answered = threading.Condition(self._lock)
         self._wake = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._thread: threading.Thread | None = None
         self._failing_since: float | None = None
         self.last_error = ""
         atexit.register(self._at_exit)
@@ -205,12 +198,9 @@ class Sender:
     def add(self, outbox: Outbox) -> None:
         with self._lock:
             self._outboxes[outbox.run_id] = outbox
-            if not self._threads:
-                for number in range(SENDERS):
-                    name = f"salon-sender-{number}"
-                    thread = threading.Thread(target=self._loop, name=name, daemon=True)
-                    thread.start()
-                    self._threads.append(thread)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="salon-sender", daemon=True)
+                self._thread.start()
         self._wake.set()
 
     def wake(self) -> None:
@@ -268,8 +258,7 @@ class Sender:
                 time.sleep(1.0)
 
     def _send_all(self) -> bool:
-        """Cut every run's buffer and send all that waits, but what another of the sender's
-        threads is sending; False when the hub did not answer."""
+        """Cut every run's buffer and send all that waits; False when the hub did not answer."""
         outboxes = self._snapshot()
         for outbox in outboxes:
             outbox.cut()
@@ -277,16 +266,10 @@ class Sender:
             request = _next_request(outboxes)
             if request.empty():
                 return True
-            try:
-                sent = self._send(request)
-            finally:
-                for outbox, *_ in request.taken:
-                    with outbox.lock:
-                        outbox.in_flight = False
+            sent = self._send(request)
             self._forget_done()
             with self._answered:
                 self._answered.notify_all()
-            self._wake.set()  # what waited for these runs may go now
             if not sent:
                 return False
 
@@ -376,7 +359,7 @@ def _next_request(outboxes: list[Outbox]) -> _Request:
         if len(request.taken) >= MAX_RUNS:
             break
         with outbox.lock:
-            if outbox.refused is not None or outbox.in_flight:
+            if outbox.refused is not None:
                 continue
             start = outbox.start
             batches = 0
@@ -390,9 +373,8 @@ def _next_request(outboxes: list[Outbox]) -> _Request:
             all_in = batches == len(outbox.pending) and outbox.buffer.size == 0
             end = outbox.end if all_in and not outbox.ended else None
             chunks = [(outbox.run_id, b, t) for b, t in outbox.pending[:batches]]
-            if start is None and not batches and end is None:
-                continue
-            outbox.in_flight = True
+        if start is None and not batches and end is None:
+            continue
         if start is not None:
             request.starts.append(start)
         request.chunks += chunks
