@@ -9,14 +9,19 @@ import re
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import httpx
 import pytest
 
 import hub
 from hub.client import HubWarning
+from hub.services.policy import audit
+from hub.services.policy.principal import SYSTEM
 from tests.api.test_datasets import person
 from tests.conftest import LiveHub
+from tests.store.helpers import HELD, WORKING, held_change
 
 
 def batch_requests(live: LiveHub) -> int:
@@ -62,6 +67,45 @@ def test_many_short_runs_go_to_the_hub_in_few_requests(hub_server: LiveHub) -> N
     last = frame.filter(frame["name"] == "trial-299").row(0, named=True)
     assert last["params.seed"] == "299" and last["metrics.acc"] == pytest.approx(299 / 300)
     assert client.metrics(ids).height == 600
+
+
+def test_a_run_s_next_request_waits_for_its_last_one(hub_server: LiveHub) -> None:
+    """A run's points are being answered when it logs more and ends: those go only once the
+    first request is answered, so the hub gets the run's batches and end in order."""
+    start(hub_server).finish()
+    run = start(hub_server, name="in-order")
+    assert run.flush(timeout=30)
+    HELD.clear()
+    WORKING.clear()
+    before = hub_server.store.db.change_counts()
+    held = threading.Thread(
+        target=hub_server.store.db.audited_write_sync,
+        args=([audit.event(SYSTEM, "run.set_notes", "run", "held")], held_change),
+    )
+    held.start()
+    try:
+        assert WORKING.wait(30)
+        run.log({"loss": 2.0}, step=0)
+        flushing = threading.Thread(target=run.flush, kwargs={"timeout": 60})
+        flushing.start()
+        time.sleep(0.5)  # its first request is at the hub, waiting for the lock
+        run.log({"loss": 1.0}, step=1)
+        finishing = threading.Thread(target=run.finish)
+        finishing.start()
+        time.sleep(0.5)
+        assert finishing.is_alive()
+    finally:
+        HELD.set()
+    held.join(30)
+    flushing.join(60)
+    finishing.join(60)
+    after = hub_server.store.db.change_counts()
+    assert after["changes"] - before["changes"] == 3
+    assert after["transactions"] - before["transactions"] == 3, "one request after the other"
+    client = hub.Client(hub_server.url, hub_server.token)
+    assert client.metrics([run.id])["value"].to_list() == [2.0, 1.0]
+    listed = client.runs("sweep")
+    assert listed.filter(listed["name"] == "in-order")["status"].to_list() == ["finished"]
 
 
 def test_a_run_started_in_the_background_takes_params_and_tags_at_once(
