@@ -187,16 +187,12 @@ def _apply_batch(
     """Points stored by run, and the runs whose start or end was stored already (a batch sent
     again while its first sending was still being written)."""
     ids = [start.run.id for start in starts]
-    present = {
-        row[0]: row[1:]
-        for row in (
-            cur.execute(
-                f"SELECT id, project_id, created_by FROM runs WHERE id IN {among(ids)}", ids
-            ).fetchall()
-            if ids  # a batch of points and ends only: nothing to ask
-            else []
-        )
-    }
+    present: dict[str, tuple[Any, ...]] = {}
+    if ids:  # a batch of points and ends only: nothing to ask
+        rows = cur.execute(
+            f"SELECT id, project_id, created_by FROM runs WHERE id IN {among(ids)}", ids
+        ).fetchall()
+        present = {row[0]: row[1:] for row in rows}
     for start in starts:
         if present.get(start.run.id, (start.run.project_id, start.run.created_by)) != (
             start.run.project_id,
