@@ -155,6 +155,30 @@ def test_quotes_in_a_files_name_are_only_part_of_its_name(tmp_path: Path) -> Non
     assert pq.read_table(folder / "o'ut.parquet").equals(table)
 
 
+def test_a_csv_is_read_with_its_dialect_types_and_names_as_written(tmp_path: Path) -> None:
+    """A CSV is sniffed once and then read with what was found spelled out: names with quotes,
+    a semicolon between values, Windows line ends, dates and a quoted text come through as
+    written."""
+    source = tmp_path / "semicolons.csv"
+    source.write_bytes(
+        b'o\'brien;"say ""hi""";when;note\r\n1;2.5;2024-01-02;"a;b"\r\n2;3.5;2024-01-03;c\r\n'
+    )
+    result = run_worker(source, tmp_path / "out.parquet")
+    assert [(c["name"], c["type"]) for c in result["schema"]] == [
+        ("o'brien", "BIGINT"),
+        ('say "hi"', "DOUBLE"),
+        ("when", "DATE"),
+        ("note", "VARCHAR"),
+    ]
+    written = pq.read_table(tmp_path / "out.parquet").to_pylist()
+    assert [
+        (row["o'brien"], row['say "hi"'], str(row["when"]), row["note"]) for row in written
+    ] == [
+        (1, 2.5, "2024-01-02", "a;b"),
+        (2, 3.5, "2024-01-03", "c"),
+    ]
+
+
 def test_a_big_sorted_column_sampled_in_runs_spread_over_the_file(tmp_path: Path) -> None:
     """Past a million rows the sample is runs of neighbouring rows spread evenly over the file:
     a column sorted from start to end (an id, a time) still gets quartiles and a histogram
