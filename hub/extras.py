@@ -39,6 +39,7 @@ EXTRA_OF = {
     "orjson": "server",
     "streamlit": "dashboard",
     "pandas": "dashboard",
+    "altair": "dashboard",
     "ray": "ray",
     "psutil": "ray",
     "kaleido": "snapshots",

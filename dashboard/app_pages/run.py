@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cluster_client, discussion, hub_client, model_client, share, trash_client
-from dashboard.charts import curves_figure
 from dashboard.hub_client import HubError
+from dashboard.run_curves import run_curve
 from dashboard.ui import (
     duration_text,
     load,
@@ -22,27 +22,6 @@ from dashboard.ui import (
 
 BUCKETS = 300
 CHARTS_PER_ROW = 3
-
-
-def curve_with_threads(
-    series: list[dict[str, Any]], key: str, run: dict[str, Any], marked: list[dict[str, Any]]
-) -> Any:
-    """The run's curve of ``key``, with the step ranges that threads are about shaded."""
-    figure = curves_figure(series, key, {run["id"]: run["name"]}, height=260, show_legend=False)
-    for thread in marked:
-        if thread["anchor"]["metric"] == key:
-            low, high = thread["anchor"]["steps"]
-            figure.add_vrect(
-                x0=low,
-                x1=high,
-                fillcolor="#f2c94c",
-                opacity=0.25,
-                line_width=0,
-                annotation_text=f"💬 {len(thread['comments'])}",
-                annotation_position="top left",
-            )
-    return figure
-
 
 run_id = st.query_params.get("id")
 if not run_id:
@@ -178,10 +157,8 @@ marked = [t for t in (discussed or {}).get("threads", []) if (t["anchor"] or {})
 for start in range(0, len(keys), CHARTS_PER_ROW):
     row = st.columns(CHARTS_PER_ROW)
     for column, key in zip(row, keys[start : start + CHARTS_PER_ROW], strict=False):
-        column.plotly_chart(
-            curve_with_threads(series, key, run, marked),
-            config={"displaylogo": False},
-            key=f"run-curve:{key}",
+        column.altair_chart(
+            run_curve(series, key, run["id"], marked), width="stretch", key=f"run-curve:{key}"
         )
 
 settings, labels_column, notes_column = st.columns([2, 1, 2])

@@ -15,7 +15,14 @@ import hub
 from tests.api.test_datasets import inspections, person
 from tests.api.test_discussions import a_run
 from tests.conftest import LiveHub, start_hub
-from tests.dashboard.test_pages import assert_clean, figures, labelled, open_page
+from tests.dashboard.test_pages import (
+    assert_clean,
+    figures,
+    labelled,
+    open_page,
+    run_curves,
+    shaded_ranges,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -72,8 +79,8 @@ def test_comment_on_a_curve_reply_react_and_resolve(
     html = " ".join(str(h.proto.body) for h in app.get("html"))
     assert "<strong>here</strong>" in html and '<span class="mention">@bob</span>' in html
     assert any("on loss, steps 100 to 200" in c.value for c in app.caption)
-    shapes = [f for f in figures(app) if f.get("layout", {}).get("shapes")]
-    assert shapes and shapes[0]["layout"]["shapes"][0]["x0"] == 100, "the range is shaded"
+    shaded = [shaded_ranges(curve) for curve in run_curves(app)]
+    assert [(100, 200)] in shaded, "the range is shaded"
 
     monkeypatch.setenv("SALON_TOKEN", team["bob"])  # bob opens his inbox
     st.cache_data.clear()

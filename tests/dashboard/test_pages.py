@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyarrow as pa
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -78,6 +79,30 @@ def labelled(widgets: Any, label: str) -> Any:
 
 def figures(app: AppTest) -> list[dict[str, Any]]:
     return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+
+
+def run_curves(app: AppTest) -> list[dict[str, Any]]:
+    """The Run page's curves: Vega-Lite specs, with the rows of each dataset the chart was
+    sent (as Arrow) under ``rows`` by its name."""
+    found = []
+    for chart in app.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        spec["rows"] = {
+            dataset.name: pa.ipc.open_stream(dataset.data.data).read_all().to_pylist()
+            for dataset in chart.proto.datasets
+        }
+        found.append(spec)
+    return found
+
+
+def shaded_ranges(curve: dict[str, Any]) -> list[tuple[float, float]]:
+    """The step ranges a Run page curve shades (those its threads are about)."""
+    found = []
+    for layer in curve["layer"]:
+        if any(part["mark"]["type"] == "rect" for part in layer.get("layer", [])):
+            rows = curve["rows"][layer["data"]["name"]]
+            found += [(row["low"], row["high"]) for row in rows]
+    return found
 
 
 def test_every_operation_is_named_once() -> None:
@@ -193,7 +218,15 @@ def test_run_page_shows_one_run(hub_env: LiveHub) -> None:
     text = " ".join(m.value for m in app.markdown)
     assert "Git commit" in text and "gpu-node-" in text
     assert "python train.py" in app.code[0].value
-    assert len(figures(app)) == 4  # every metric as a small chart
+    curves = run_curves(app)
+    assert len(curves) == 4  # every metric as a small chart
+    titles = {curve["title"]["text"] for curve in curves}
+    assert titles == {"lr", "train/loss", "val/acc", "val/loss"}
+    line = next(layer for layer in curves[0]["layer"] if layer["mark"]["type"] == "line")
+    data = line.get("data") or curves[0]["data"]  # shared by every layer when no range is shaded
+    steps = [row["step"] for row in curves[0]["rows"][data["name"]]]
+    assert 100 < len(steps) <= 300 and steps == sorted(steps), "the run's steps, in buckets"
+    assert not figures(app), "no Plotly figure: plotly.js is not loaded for this page"
     files = app.dataframe[2].value
     assert list(files["file"]) == ["config.yaml", "eval/report.md"]
     assert app.selectbox(key="artifact").options == ["config.yaml", "eval/report.md"]
