@@ -1,4 +1,4 @@
-"""A run's curves as small Vega-Lite charts (Altair), for the Run page.
+"""A run's curves as small Vega-Lite charts, for the Run page.
 
 The Run page draws every metric of a run at once. Streamlit draws Plotly figures with
 plotly.js, a 4.7 MB script a browser fetches, compiles and runs before the first chart: on a
@@ -6,18 +6,22 @@ first visit of the page (after the home page, in headless Chromium on two busy c
 curve appeared after 4.2-4.7 s, against 1.8-3.3 s drawn with Vega-Lite, Streamlit's own chart
 library. Compare, share links and the other pages keep Plotly (zooming into detail, parallel
 coordinates).
+
+The specs are written as plain dicts: built with Altair, each chart cost 50-80 ms of Python on
+every rerun of the page (building and validating it), which a comment's answer waited for.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import altair as alt
-
 from dashboard.charts import BAND_OPACITY, run_color
 
 THREAD_COLOR = "#f2c94c"  # a step range a discussion thread is about
 THREAD_OPACITY = 0.25
+STEP = {"type": "quantitative", "title": "step", "axis": {"format": ",d"}}
+VALUE = {"type": "quantitative", "title": None, "scale": {"zero": False}}
+NUMBER = {"type": "quantitative", "format": ".4g"}  # a value in a tooltip
 
 
 def run_curve(
@@ -27,63 +31,94 @@ def run_curve(
     threads: list[dict[str, Any]],
     *,
     height: int = 200,
-) -> alt.LayerChart:
-    """The run's curve of ``key``: its line, a light band from each bucket's min to max when
-    the hub merged steps (a spike the line smooths over still shows), and the step ranges
-    that ``threads`` are about shaded, with their number of comments."""
+) -> dict[str, Any]:
+    """The Vega-Lite spec of the run's curve of ``key``: its line, a light band from each
+    bucket's min to max when the hub merged steps (a spike the line smooths over still shows),
+    and the step ranges that ``threads`` are about shaded, with their number of comments."""
     color = run_color(0)
+    mine = [item for item in series if item["key"] == key and item["runId"] == run_id]
     points = [
         {"step": step, "value": value, "low": low, "high": high}
-        for item in series
-        if item["key"] == key and item["runId"] == run_id
+        for item in mine
         for step, value, low, high in zip(
             item["steps"], item["values"], item["mins"], item["maxs"], strict=True
         )
     ]
-    downsampled = any(
-        item["downsampled"] for item in series if item["key"] == key and item["runId"] == run_id
-    )
-    curve = alt.Chart(alt.InlineData(values=points)).encode(
-        x=alt.X("step:Q", title="step", axis=alt.Axis(format=",d")),
-    )
-    layers: list[Any] = [_shaded(thread) for thread in threads if thread["anchor"]["metric"] == key]
-    if downsampled:
+    ranges = [
+        {
+            "low": thread["anchor"]["steps"][0],
+            "high": thread["anchor"]["steps"][1],
+            "said": f"💬 {len(thread['comments'])}",
+        }
+        for thread in threads
+        if thread["anchor"]["metric"] == key
+    ]
+    curve = {"name": "curve"}
+    layers: list[dict[str, Any]] = []
+    if ranges:
+        shaded = {"name": "threads"}
+        layers += [
+            {
+                "data": shaded,
+                "mark": {"type": "rect", "color": THREAD_COLOR, "opacity": THREAD_OPACITY},
+                "encoding": {"x": {"field": "low", **STEP}, "x2": {"field": "high"}},
+            },
+            {
+                "data": shaded,
+                "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 3, "dy": 3},
+                "encoding": {
+                    "x": {"field": "low", **STEP},
+                    "y": {"value": 0},
+                    "text": {"field": "said", "type": "nominal"},
+                },
+            },
+        ]
+    if any(item["downsampled"] for item in mine):
         layers.append(
-            curve.mark_area(color=color, opacity=BAND_OPACITY).encode(
-                y=alt.Y("low:Q"), y2=alt.Y2("high:Q")
-            )
+            {
+                "data": curve,
+                "mark": {"type": "area", "color": color, "opacity": BAND_OPACITY},
+                "encoding": {
+                    "x": {"field": "step", **STEP},
+                    "y": {"field": "low", **VALUE},
+                    "y2": {"field": "high"},
+                },
+            }
         )
-    y = alt.Y("value:Q", title=None, scale=alt.Scale(zero=False))
     if len(points) > 1:
-        layers.append(curve.mark_line(color=color, strokeWidth=1.8).encode(y=y))
-    # Hovering a step shows its value and range (a transparent dot a step carries the tooltip;
-    # a single point is drawn as a dot).
-    layers.append(
-        curve.mark_circle(color=color, size=60, opacity=1 if len(points) == 1 else 0).encode(
-            y=y,
-            tooltip=[
-                alt.Tooltip("step:Q", format=",d"),
-                alt.Tooltip("value:Q", title=key, format=".4g"),
-                alt.Tooltip("low:Q", title="range from", format=".4g"),
-                alt.Tooltip("high:Q", title="range to", format=".4g"),
-            ],
+        layers.append(
+            {
+                "data": curve,
+                "mark": {"type": "line", "color": color, "strokeWidth": 1.8},
+                "encoding": {"x": {"field": "step", **STEP}, "y": {"field": "value", **VALUE}},
+            }
         )
+    # Hovering a step shows its value and range: a transparent dot a step carries the tooltip
+    # (a single point is drawn as a dot).
+    layers.append(
+        {
+            "data": curve,
+            "mark": {
+                "type": "circle",
+                "color": color,
+                "size": 60,
+                "opacity": 1 if len(points) == 1 else 0,
+            },
+            "encoding": {
+                "x": {"field": "step", **STEP},
+                "y": {"field": "value", **VALUE},
+                "tooltip": [
+                    {"field": "step", "type": "quantitative", "format": ",d"},
+                    {"field": "value", "title": key, **NUMBER},
+                    {"field": "low", "title": "range from", **NUMBER},
+                    {"field": "high", "title": "range to", **NUMBER},
+                ],
+            },
+        }
     )
-    return alt.LayerChart(
-        layer=layers, title=alt.TitleParams(key, anchor="start", fontSize=15), height=height
-    )
-
-
-def _shaded(thread: dict[str, Any]) -> alt.LayerChart:
-    """A thread's step range, shaded, with its number of comments at the top left."""
-    low, high = thread["anchor"]["steps"]
-    about = alt.Chart(
-        alt.InlineData(values=[{"low": low, "high": high, "said": f"💬 {len(thread['comments'])}"}])
-    )
-    shade = about.mark_rect(color=THREAD_COLOR, opacity=THREAD_OPACITY).encode(
-        x="low:Q", x2="high:Q"
-    )
-    label = about.mark_text(align="left", baseline="top", dx=3, dy=3).encode(
-        x="low:Q", y=alt.value(0), text="said:N"
-    )
-    return alt.LayerChart(layer=[shade, label])
+    return {
+        "title": {"text": key, "anchor": "start", "fontSize": 15},
+        "height": height,
+        "datasets": {"curve": points, **({"threads": ranges} if ranges else {})},
+        "layer": layers,
+    }

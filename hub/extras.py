@@ -39,7 +39,6 @@ EXTRA_OF = {
     "orjson": "server",
     "streamlit": "dashboard",
     "pandas": "dashboard",
-    "altair": "dashboard",
     "ray": "ray",
     "psutil": "ray",
     "kaleido": "snapshots",

@@ -157,8 +157,8 @@ marked = [t for t in (discussed or {}).get("threads", []) if (t["anchor"] or {})
 for start in range(0, len(keys), CHARTS_PER_ROW):
     row = st.columns(CHARTS_PER_ROW)
     for column, key in zip(row, keys[start : start + CHARTS_PER_ROW], strict=False):
-        column.altair_chart(
-            run_curve(series, key, run["id"], marked), width="stretch", key=f"run-curve:{key}"
+        column.vega_lite_chart(
+            spec=run_curve(series, key, run["id"], marked), width="stretch", key=f"run-curve:{key}"
         )
 
 settings, labels_column, notes_column = st.columns([2, 1, 2])

@@ -99,7 +99,7 @@ def shaded_ranges(curve: dict[str, Any]) -> list[tuple[float, float]]:
     """The step ranges a Run page curve shades (those its threads are about)."""
     found = []
     for layer in curve["layer"]:
-        if any(part["mark"]["type"] == "rect" for part in layer.get("layer", [])):
+        if layer["mark"]["type"] == "rect":
             rows = curve["rows"][layer["data"]["name"]]
             found += [(row["low"], row["high"]) for row in rows]
     return found
@@ -223,8 +223,7 @@ def test_run_page_shows_one_run(hub_env: LiveHub) -> None:
     titles = {curve["title"]["text"] for curve in curves}
     assert titles == {"lr", "train/loss", "val/acc", "val/loss"}
     line = next(layer for layer in curves[0]["layer"] if layer["mark"]["type"] == "line")
-    data = line.get("data") or curves[0]["data"]  # shared by every layer when no range is shaded
-    steps = [row["step"] for row in curves[0]["rows"][data["name"]]]
+    steps = [row["step"] for row in curves[0]["rows"][line["data"]["name"]]]
     assert 100 < len(steps) <= 300 and steps == sorted(steps), "the run's steps, in buckets"
     assert not figures(app), "no Plotly figure: plotly.js is not loaded for this page"
     files = app.dataframe[2].value
