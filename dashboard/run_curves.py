@@ -3,7 +3,7 @@
 The Run page draws every metric of a run at once. Streamlit draws Plotly figures with
 plotly.js, a 4.7 MB script a browser fetches, compiles and runs before the first chart: on a
 first visit of the page (after the home page, in headless Chromium on two busy cores) its first
-curve appeared after 4.2-4.7 s, against 1.8-3.3 s drawn with Vega-Lite, Streamlit's own chart
+curve appeared after 3.5-4.5 s, against 2.4-2.9 s drawn with Vega-Lite, Streamlit's own chart
 library. Compare, share links and the other pages keep Plotly (zooming into detail, parallel
 coordinates).
 
