@@ -249,17 +249,20 @@ if jobs:
     st.subheader("Cluster jobs")
     for job in jobs:
         ended = f" to {discussion.when(job['endedAt'])}" if job["endedAt"] else ""
-        with st.expander(
+        logs = st.expander(
             f"{job['status'].lower()} · {job['gpus']:g} GPUs · {job['user']} · "
-            f"{discussion.when(job['startedAt'])}{ended}"
-        ):
+            f"{discussion.when(job['startedAt'])}{ended}",
+            key=f"job-logs:{job['id']}",
+            on_change="rerun",
+        )
+        if logs.open:  # read from the hub only when someone opens them
             try:
-                st.code(
+                logs.code(
                     cluster_client.job_logs(job["id"])[-20_000:] or "(no output yet)",
                     language="text",
                 )
             except hub_client.HubError as exc:
-                st.caption(f"The logs cannot be read now: {exc}")
+                logs.caption(f"The logs cannot be read now: {exc}")
 
 st.subheader("Environment")
 st.caption("What you need to run it again.")
@@ -278,8 +281,13 @@ with code:
 with machine:
     st.markdown(f"**Python** {environment['pythonVersion'] or 'unknown'}")
     st.markdown(f"**Machine** {environment['host'] or 'unknown'}")
-    with st.expander(f"Installed packages ({len(environment['packages'])})"):
-        st.code("\n".join(environment["packages"]) or "none recorded", language="text")
+    packages = st.expander(
+        f"Installed packages ({len(environment['packages'])})",
+        key=f"packages:{run['id']}",
+        on_change="rerun",
+    )
+    if packages.open:  # a long list, highlighted as code: drawn only when asked for
+        packages.code("\n".join(environment["packages"]) or "none recorded", language="text")
 
 # Comments can point at a step range of one curve; those ranges are shaded on the chart.
 anchors: list[tuple[str, dict[str, Any] | None]] = [("The whole run", None)]

@@ -236,6 +236,22 @@ def test_run_page_shows_one_run(hub_env: LiveHub) -> None:
     assert report.startswith(b"# Evaluation")
 
 
+def test_a_runs_installed_packages_are_drawn_once_opened(hub_env: LiveHub) -> None:
+    """The list of installed packages (long, highlighted as code) is drawn only once someone
+    opens it, not on every visit of the page."""
+    (run_id, _), *_ = run_ids(hub_env, "vision-defects", 1)
+    app = open_page("run", id=run_id)
+    assert_clean(app)
+    packages = next(e for e in app.expander if e.label.startswith("Installed packages"))
+    assert not packages.code, "closed: nothing drawn in it"
+    app.session_state[f"packages:{run_id}"] = True  # as opening it in the browser does
+    app.run()
+    assert_clean(app)
+    packages = next(e for e in app.expander if e.label.startswith("Installed packages"))
+    listed = packages.code[0].value.splitlines()
+    assert any(line.startswith("torch==") for line in listed), listed
+
+
 def test_a_run_of_a_fraction_of_a_second_says_so(
     hub_server: LiveHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
