@@ -261,6 +261,11 @@ def test_a_job_for_a_run_shows_on_the_run_page(
     page = open_page("run", id=run.id)
     assert_clean(page)
     (shown,) = [e for e in page.expander if e.label.startswith("succeeded · 1 GPUs · ana")]
+    assert not shown.code, "the logs are read only once the job is opened"
+    page.session_state[f"job-logs:{job['id']}"] = True  # as opening it in the browser does
+    page.run()
+    assert_clean(page)
+    (shown,) = [e for e in page.expander if e.label.startswith("succeeded · 1 GPUs · ana")]
     assert "epoch 1 done" in shown.code[0].value
     run.finish()
 
