@@ -31,7 +31,6 @@ def curves_figure(
     run_names: dict[str, str],
     *,
     height: int = 360,
-    show_legend: bool = True,
     show_band: bool = True,
 ) -> go.Figure:
     """One metric for several runs: a line per run, and a light band from min to max.
@@ -83,7 +82,7 @@ def curves_figure(
         title={"text": key, "x": 0.01, "font": {"size": 15}},
         height=height,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        showlegend=show_legend,
+        showlegend=True,
         legend={"orientation": "h", "y": -0.18, "x": 0},
         hovermode="closest",
         xaxis_title="step",
