@@ -1,4 +1,6 @@
-"""Plotly figures: metric curves (with a min/max band per run) and parallel coordinates."""
+"""Plotly figures: parallel coordinates, the cluster's GPUs and their use, a dataset version's
+change; and the colours runs are drawn in, by every chart (curves are Vega-Lite specs:
+``dashboard/curve_specs.py``)."""
 
 from __future__ import annotations
 
@@ -9,85 +11,10 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 PALETTE = qualitative.Plotly + qualitative.D3
-BAND_OPACITY = 0.25
-# Up to this many points a figure is drawn as SVG, which a browser draws several times faster
-# than WebGL for a few curves of downsampled points (no GL context to set up per chart, none
-# of the browser's limit on live contexts); beyond it, WebGL.
-SVG_POINTS = 20_000
 
 
 def run_color(index: int) -> str:
     return str(PALETTE[index % len(PALETTE)])
-
-
-def _rgba(hex_color: str, alpha: float) -> str:
-    red, green, blue = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({red},{green},{blue},{alpha})"
-
-
-def curves_figure(
-    series: list[dict[str, Any]],
-    key: str,
-    run_names: dict[str, str],
-    *,
-    height: int = 360,
-    show_band: bool = True,
-) -> go.Figure:
-    """One metric for several runs: a line per run, and a light band from min to max.
-
-    The hub merges steps into buckets; the band shows each bucket's range, so a spike that the
-    line smooths over is still visible.
-    """
-    figure = go.Figure()
-    run_order = list(run_names)
-    points = sum(len(item["steps"]) for item in series if item["key"] == key)
-    trace = go.Scatter if points * (2 if show_band else 1) <= SVG_POINTS else go.Scattergl
-    for item in series:
-        if item["key"] != key or not item["steps"]:
-            continue
-        index = run_order.index(item["runId"]) if item["runId"] in run_order else len(run_order)
-        color = run_color(index)
-        name = run_names.get(item["runId"], item["runId"][:8])
-        if show_band and item["downsampled"]:
-            figure.add_trace(
-                trace(
-                    x=item["steps"] + item["steps"][::-1],
-                    y=item["maxs"] + item["mins"][::-1],
-                    fill="toself",
-                    fillcolor=_rgba(color, BAND_OPACITY),
-                    line={"width": 0},
-                    mode="lines",
-                    hoverinfo="skip",
-                    showlegend=False,
-                    legendgroup=name,
-                    name=f"{name} range",
-                )
-            )
-        figure.add_trace(
-            trace(
-                x=item["steps"],
-                y=item["values"],
-                mode="lines" if len(item["steps"]) > 1 else "markers",  # one point: a dot
-                line={"color": color, "width": 1.8},
-                name=name,
-                legendgroup=name,
-                customdata=list(zip(item["mins"], item["maxs"], strict=True)),
-                hovertemplate=(
-                    f"<b>{name}</b><br>step %{{x:,.0f}}<br>{key} %{{y:.4g}}"
-                    "<br>range %{customdata[0]:.4g} to %{customdata[1]:.4g}<extra></extra>"
-                ),
-            )
-        )
-    figure.update_layout(
-        title={"text": key, "x": 0.01, "font": {"size": 15}},
-        height=height,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        showlegend=True,
-        legend={"orientation": "h", "y": -0.18, "x": 0},
-        hovermode="closest",
-        xaxis_title="step",
-    )
-    return figure
 
 
 def _axis(label: str, values: list[Any]) -> dict[str, Any] | None:

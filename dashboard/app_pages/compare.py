@@ -6,7 +6,8 @@ from typing import Any
 import streamlit as st
 
 from dashboard import hub_client, share
-from dashboard.charts import curves_figure, parallel_figure
+from dashboard.charts import parallel_figure
+from dashboard.curve_specs import curves_spec, zoomed_steps
 from dashboard.ui import key_metric, load, no_projects, preferred_metrics, query_param_list
 
 BUCKETS = 400
@@ -39,10 +40,9 @@ def curves(project: str, run_names: dict[str, str], keys: list[str]) -> None:
 
     # A box dragged across a chart on the last rerun becomes the new step range.
     for key in keys:
-        event = st.session_state.get(f"curve:{key}:{shown}")
-        boxes = event["selection"]["box"] if event else []
-        if boxes and boxes[0].get("x"):
-            low, high = sorted(boxes[0]["x"])
+        steps = zoomed_steps(st.session_state.get(f"curve:{key}:{shown}"))
+        if steps:
+            low, high = steps
             shown = (max(0, math.floor(low)), min(full_range[1], math.ceil(high)))
             if shown[1] > shown[0]:
                 st.session_state[range_key] = shown
@@ -58,12 +58,11 @@ def curves(project: str, run_names: dict[str, str], keys: list[str]) -> None:
     columns = st.columns(2 if len(keys) > 1 else 1)
     for index, key in enumerate(keys):
         with columns[index % len(columns)]:
-            st.plotly_chart(
-                curves_figure(series, key, run_names),
+            st.vega_lite_chart(
+                spec=curves_spec(series, key, run_names, zoomable=True),
+                width="stretch",
                 key=f"curve:{key}:{shown}",
                 on_select="rerun",
-                selection_mode="box",
-                config={"displaylogo": False},
             )
     slider, reset = st.columns([5, 1], vertical_alignment="bottom")
     slider.slider(

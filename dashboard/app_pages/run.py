@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cluster_client, discussion, hub_client, model_client, share, trash_client
+from dashboard.curve_specs import run_curve
 from dashboard.hub_client import HubError
-from dashboard.run_curves import run_curve
 from dashboard.ui import (
     duration_text,
     load,

@@ -10,8 +10,9 @@ from typing import Any
 import streamlit as st
 
 from dashboard import auth, share, share_client
-from dashboard.charts import curves_figure, gpu_history_figure
+from dashboard.charts import gpu_history_figure
 from dashboard.config import settings
+from dashboard.curve_specs import curves_spec
 from dashboard.tables import profile_table
 from dashboard.ui import load
 
@@ -30,8 +31,8 @@ def curves(data: dict[str, Any], embedded: bool) -> None:
     names = {run["id"]: run["name"] for run in data["runs"]["nodes"]}
     keys = list(dict.fromkeys(series["key"] for series in data["metricSeries"]))
     for key in keys:
-        figure = curves_figure(data["metricSeries"], key, names, height=300 if embedded else 380)
-        st.plotly_chart(figure, key=f"curve-{key}", config={"displaylogo": False})
+        spec = curves_spec(data["metricSeries"], key, names, height=200 if embedded else 270)
+        st.vega_lite_chart(spec=spec, width="stretch", key=f"curve-{key}")
 
 
 def dataset_profile(data: dict[str, Any], embedded: bool) -> None:

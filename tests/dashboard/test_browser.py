@@ -60,16 +60,15 @@ def test_compare_page_draws_curves_in_a_browser(
         try:
             page = browser.new_page(viewport=LAPTOP)
             page.goto(f"{dashboard}/compare?runs={','.join(runs)}")
-            page.locator(".js-plotly-plot .scatterlayer .js-line:visible").first.wait_for(
-                timeout=60_000
-            )
+            page.locator(".vega-embed svg .mark-line path").first.wait_for(timeout=60_000)
             page.wait_for_timeout(1000)  # let the last charts paint before the screenshot
             page.screenshot(path=str(tmp_path / "compare.png"))
             assert page.locator('[data-testid="stException"]').count() == 0
             assert page.locator('[data-testid="stAlertContentError"]').count() == 0
             # The first chart has a line per run, named in its legend.
-            legend = page.locator(".js-plotly-plot").first.locator(".legendtext")
-            assert legend.count() == 2
+            first = page.locator(".vega-embed").first
+            assert first.locator(".mark-line path").count() == 2
+            legend = first.locator(".role-legend-label text")
             assert sorted(legend.all_text_contents()) == sorted(runs.values())
             # The settings view is drawn once its tab is opened, and the link names it.
             assert page.locator(".js-plotly-plot .parcoords").count() == 0
@@ -79,16 +78,16 @@ def test_compare_page_draws_curves_in_a_browser(
             page.screenshot(path=str(tmp_path / "compare-settings.png"))
             page.get_by_role("tab", name="Curves").click()
 
-            # Dragging a box across a chart zooms in: the hub sends that range in full detail.
+            # Dragging across a chart zooms in: the hub sends that range in full detail.
             summary = page.get_by_text("Steps ").filter(has_text=" to ").last
             assert "summarised" in (summary.text_content() or "")
-            area = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+            area = page.locator(".vega-embed .mark-line").first.bounding_box()
             assert area is not None
             left, right = area["x"] + area["width"] * 0.3, area["x"] + area["width"] * 0.5
-            top, bottom = area["y"] + area["height"] * 0.2, area["y"] + area["height"] * 0.8
-            page.mouse.move(left, top)
+            middle = area["y"] + area["height"] * 0.5
+            page.mouse.move(left, middle)
             page.mouse.down()
-            page.mouse.move(right, bottom, steps=10)
+            page.mouse.move(right, middle, steps=10)
             page.mouse.up()
             page.get_by_text("every point").wait_for(timeout=30_000)
             page.screenshot(path=str(tmp_path / "compare-zoomed.png"))

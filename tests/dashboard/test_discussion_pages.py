@@ -17,10 +17,10 @@ from tests.api.test_discussions import a_run
 from tests.conftest import LiveHub, start_hub
 from tests.dashboard.test_pages import (
     assert_clean,
+    curve_charts,
     figures,
     labelled,
     open_page,
-    run_curves,
     shaded_ranges,
 )
 
@@ -79,7 +79,7 @@ def test_comment_on_a_curve_reply_react_and_resolve(
     html = " ".join(str(h.proto.body) for h in app.get("html"))
     assert "<strong>here</strong>" in html and '<span class="mention">@bob</span>' in html
     assert any("on loss, steps 100 to 200" in c.value for c in app.caption)
-    shaded = [shaded_ranges(curve) for curve in run_curves(app)]
+    shaded = [shaded_ranges(curve) for curve in curve_charts(app)]
     assert [(100, 200)] in shaded, "the range is shaded"
 
     monkeypatch.setenv("SALON_TOKEN", team["bob"])  # bob opens his inbox

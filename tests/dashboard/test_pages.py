@@ -81,9 +81,9 @@ def figures(app: AppTest) -> list[dict[str, Any]]:
     return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
 
 
-def run_curves(app: AppTest) -> list[dict[str, Any]]:
-    """The Run page's curves: Vega-Lite specs, with the rows of each dataset the chart was
-    sent (as Arrow) under ``rows`` by its name."""
+def curve_charts(app: AppTest) -> list[dict[str, Any]]:
+    """A page's curves: Vega-Lite specs, with the rows of each dataset the chart was sent (as
+    Arrow) under ``rows`` by its name."""
     found = []
     for chart in app.get("vega_lite_chart"):
         spec = json.loads(chart.proto.spec)
@@ -93,6 +93,12 @@ def run_curves(app: AppTest) -> list[dict[str, Any]]:
         }
         found.append(spec)
     return found
+
+
+def curve_rows(curve: dict[str, Any], mark: str = "line") -> list[dict[str, Any]]:
+    """The rows a chart's layer of ``mark`` draws (before its own filter)."""
+    layer = next(layer for layer in curve["layer"] if layer["mark"]["type"] == mark)
+    return list(curve["rows"][layer["data"]["name"]])
 
 
 def shaded_ranges(curve: dict[str, Any]) -> list[tuple[float, float]]:
@@ -164,14 +170,17 @@ def test_compare_draws_curves_of_the_runs_in_the_link(hub_env: LiveHub) -> None:
     assert_clean(app)
     assert app.selectbox[0].value == "churn-forecast"
     assert app.multiselect[0].value == [run_id for run_id, _ in picked]
-    curves = figures(app)
+    curves = curve_charts(app)
     assert len(curves) == 2  # the preferred metrics; the settings view is not open
-    for figure in curves:
-        lines = [t for t in figure["data"] if t.get("showlegend") is not False]
-        assert {t["name"] for t in lines} == {name for _, name in picked}
-        assert {t["type"] for t in figure["data"]} == {"scatter"}  # SVG: few points
-        bands = [t for t in figure["data"] if t.get("fill") == "toself"]
-        assert len(bands) == 2  # min/max of each run, so spikes stay visible
+    assert not figures(app), "no Plotly figure: plotly.js is not loaded for the curves"
+    names = [name for _, name in picked]
+    for curve in curves:
+        line = next(layer for layer in curve["layer"] if layer["mark"]["type"] == "line")
+        assert line["encoding"]["color"]["scale"]["domain"] == names  # a colour and legend each
+        rows = curve_rows(curve)
+        assert {row["run"] for row in rows} == set(names)
+        # min/max of each run's merged steps, so spikes stay visible
+        assert {row["run"] for row in curve_rows(curve, "area") if row["merged"]} == set(names)
 
 
 def test_compare_opens_the_view_its_link_names(hub_env: LiveHub) -> None:
@@ -189,10 +198,10 @@ def test_compare_opens_the_view_its_link_names(hub_env: LiveHub) -> None:
 def test_compare_step_range_fetches_finer_points(hub_env: LiveHub) -> None:
     picked = run_ids(hub_env, "vision-defects", 1)
     app = open_page("compare", runs=picked[0][0])
-    before = figures(app)[0]["data"][-1]["x"]
+    before = [row["step"] for row in curve_rows(curve_charts(app)[0])]
     app.slider[0].set_value((100, 300)).run()
     assert_clean(app)
-    after = figures(app)[0]["data"][-1]["x"]
+    after = [row["step"] for row in curve_rows(curve_charts(app)[0])]
     assert min(after) >= 100 and max(after) <= 300
     assert len(after) > len([x for x in before if 100 <= x <= 300])  # finer detail
     assert app.query_params["runs"] == picked[0][0]
@@ -218,7 +227,7 @@ def test_run_page_shows_one_run(hub_env: LiveHub) -> None:
     text = " ".join(m.value for m in app.markdown)
     assert "Git commit" in text and "gpu-node-" in text
     assert "python train.py" in app.code[0].value
-    curves = run_curves(app)
+    curves = curve_charts(app)
     assert len(curves) == 4  # every metric as a small chart
     titles = {curve["title"]["text"] for curve in curves}
     assert titles == {"lr", "train/loss", "val/acc", "val/loss"}

@@ -11,7 +11,8 @@ from tests.api.test_datasets import person
 from tests.conftest import LiveHub
 from tests.dashboard.test_pages import (
     assert_clean,
-    figures,
+    curve_charts,
+    curve_rows,
     hub_env,
     labelled,
     open_page,
@@ -44,14 +45,16 @@ def test_a_comparison_is_shared_opened_listed_and_revoked(hub_env: LiveHub) -> N
     shared = open_page("shared", link=secret)
     assert_clean(shared)
     assert shared.title[0].value == "Compare for the <wiki>"
-    legends = {trace.get("name") for figure in figures(shared) for trace in figure["data"]}
-    assert {name for _, name in runs} <= legends
+    curves = curve_charts(shared)
+    assert len(curves) == 2  # the metrics the comparison showed
+    for curve in curves:
+        assert {row["run"] for row in curve_rows(curve)} == {name for _, name in runs}
     assert any(code.value.startswith("<iframe") for code in shared.code)
 
     # Asking the share page for more than the link gives a refusal, not other data.
     more = open_page("shared", link=secret, runs="someone-elses-run")
     assert "asks for more than its link shares" in more.error[0].value
-    assert not more.get("plotly_chart")
+    assert not more.get("vega_lite_chart")
 
     settings = open_page("settings")
     assert_clean(settings)
@@ -65,7 +68,7 @@ def test_a_comparison_is_shared_opened_listed_and_revoked(hub_env: LiveHub) -> N
 
     gone = open_page("shared", link=secret)
     assert "This link was revoked" in gone.error[0].value
-    assert not gone.get("plotly_chart")
+    assert not gone.get("vega_lite_chart")
     view = httpx.get(f"{hub_env.url}/api/share/view", headers={"X-Salon-Link": secret})
     assert view.status_code == 410
 
