@@ -227,7 +227,7 @@ def test_a_wiki_page_embeds_live_views_and_refuses_bad_links(
             page.goto(f"{wiki_url}/release-notes.html")
             comparison = frame_text(page, "comparison", "Open in Salon")
             assert "Val loss <this week>" in comparison
-            chart = page.frame_locator("#comparison").locator(".js-plotly-plot .legendtext")
+            chart = page.frame_locator("#comparison").locator(".vega-embed .role-legend-label text")
             chart.first.wait_for(timeout=60_000)
             assert sorted(chart.all_text_contents()) == sorted(r["name"] for r in runs[:2])
             card = frame_text(page, "card", "Open in Salon")
@@ -246,7 +246,7 @@ def test_a_wiki_page_embeds_live_views_and_refuses_bad_links(
             ]:
                 shown = frame_text(page, name, message)
                 frame = page.frame_locator(f"#{name}")
-                assert frame.locator(".js-plotly-plot").count() == 0, name
+                assert frame.locator(".vega-embed").count() == 0, name
                 assert "chart" not in shown.lower() or name == "scope", (name, shown)
             for name, secret in good.items():  # readable at 600 px: nothing runs off the side
                 frame = next(f for f in page.frames if secret in f.url)
@@ -262,7 +262,7 @@ def test_a_wiki_page_embeds_live_views_and_refuses_bad_links(
             frame_text(page, "comparison", "This link was revoked")
             # Streamlit removes the previous run's elements when the redraw ends, a moment after
             # the message shows: wait for the chart to leave rather than look once.
-            expect(page.frame_locator("#comparison").locator(".js-plotly-plot")).to_have_count(
+            expect(page.frame_locator("#comparison").locator(".vega-embed")).to_have_count(
                 0, timeout=30_000
             )
             # Nothing was stored for the dashboard's site: the views needed no cookie.
