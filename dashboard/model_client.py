@@ -1,5 +1,9 @@
 """The dashboard's operations on the model registry (sent through ``dashboard.hub_client``,
-like every other operation)."""
+like every other operation).
+
+The registry's reads are never cached (checks finish and reviews arrive while a page is open),
+so a review or an alias moved changes no cached answer and leaves the cache alone: clearing it
+would make every open page of every person read everything again."""
 
 from __future__ import annotations
 
@@ -42,7 +46,6 @@ def review_version(version_id: str, verdict: str, body: str) -> None:
         "reviewModelVersion",
         {"id": version_id, "verdict": verdict, "body": body},
     )
-    st.cache_data.clear()
 
 
 def move_alias(project: str, name: str, alias: str, version: int | None) -> None:
@@ -51,7 +54,6 @@ def move_alias(project: str, name: str, alias: str, version: int | None) -> None
         "moveModelAlias",
         {"project": project, "model": name, "alias": alias, "version": version},
     )
-    st.cache_data.clear()
 
 
 def card(version_id: str) -> dict[str, Any]:

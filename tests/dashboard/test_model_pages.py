@@ -5,10 +5,12 @@ it, and is not offered to move the alias herself."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import streamlit as st
 
+from dashboard import hub_client
 from tests.api.test_discussions import person_token
 from tests.conftest import LiveHub
 from tests.dashboard.test_pages import assert_clean, labelled, open_page
@@ -39,8 +41,18 @@ def test_an_expert_reviews_the_newest_version(
     assert "within the allowed 0.01" in shown
 
     labelled(app.text_area, "Your review").input("Colour augmentation helps on line B too.")
+    asked: list[str] = []
+    post = hub_client._post
+
+    def counted(url: str, token: str, operation: str, variables: dict[str, Any]) -> Any:
+        asked.append(operation)
+        return post(url, token, operation, variables)
+
+    monkeypatch.setattr(hub_client, "_post", counted)
     labelled(app.button, "Approve").click().run()
     assert_clean(app)
+    # What the page had read before and a review cannot change is still cached, for everyone.
+    assert not {"Me", "Projects", "UnreadCount"} & set(asked), asked
     assert [s.value for s in app.success] == ["Version 3 may become production."]
     assert any("Colour augmentation helps" in h.proto.body for h in app.get("html"))
 
