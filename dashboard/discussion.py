@@ -143,10 +143,14 @@ def _comment(comment: dict[str, Any], me: str | None, key: str) -> None:
         ):
             _act(functools.partial(hub_client.react, comment["id"], emoji, not mine))
     if me is not None and comment["author"] == me:
-        with buttons[4].popover("Edit", icon=":material/edit:"), st.form(f"{key}:edit"):
-            text = st.text_area("Your comment", comment["body"], key=f"{key}:edit:body")
-            if st.form_submit_button("Save"):
-                _act(lambda: hub_client.edit_comment(comment["id"], text), "Comment saved")
+        editing = buttons[4].popover(
+            "Edit", icon=":material/edit:", key=f"{key}:editing", on_change="rerun"
+        )
+        if editing.open:  # its form is drawn once someone opens it, not on every poll
+            with editing, st.form(f"{key}:edit"):
+                text = st.text_area("Your comment", comment["body"], key=f"{key}:edit:body")
+                if st.form_submit_button("Save"):
+                    _act(lambda: hub_client.edit_comment(comment["id"], text), "Comment saved")
         if buttons[5].button(
             "Delete", key=f"{key}:delete", icon=":material/delete:", type="tertiary"
         ):
@@ -241,8 +245,10 @@ def _threads(kind: str, object_id: str, title: str) -> None:
             for comment in thread["comments"]:
                 _comment(comment, me, f"c:{comment['id']}")
             left, right = st.columns([3, 1])
-            with left.expander("Reply"):
-                _composer(kind, object_id, f"reply:{thread['id']}", [], reply_to=thread["id"])
+            replying = left.expander("Reply", key=f"replying:{thread['id']}", on_change="rerun")
+            if replying.open:  # the form is drawn once someone opens it, not on every poll
+                with replying:
+                    _composer(kind, object_id, f"reply:{thread['id']}", [], reply_to=thread["id"])
             label = "Reopen" if thread["resolvedAt"] else "Resolve"
             if right.button(label, key=f"resolve:{thread['id']}", icon=":material/check_circle:"):
                 resolve = not thread["resolvedAt"]

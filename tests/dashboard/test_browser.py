@@ -187,3 +187,38 @@ def test_the_first_change_of_a_visit_says_it_was_done(dashboard: str) -> None:
             assert page.locator('[data-testid="stException"]').count() == 0
         finally:
             browser.close()
+
+
+def test_a_comment_is_replied_to_and_edited_in_a_browser(
+    dashboard: str, demo_hub: LiveHub, tmp_path: Path
+) -> None:
+    """A thread's reply box and a comment's edit box are drawn once opened (the threads poll
+    the hub every 1.5 s, and drew every thread's forms each time): opening them draws them."""
+    run_id = list(two_runs(demo_hub))[1]
+    said = "Browser comment: the val loss turns up after step 900."
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=LAPTOP)
+            page.goto(f"{dashboard}/run?id={run_id}")
+            page.get_by_label("Comment").first.fill(said, timeout=60_000)
+            page.get_by_role("button", name="Comment").first.click()
+            page.get_by_text(said).wait_for(timeout=30_000)
+            # the new thread is the last one; its reply box is an expander called Reply
+            reply = page.locator('[data-testid="stExpander"]').filter(has_text="Reply").last
+            assert reply.get_by_label("Reply").count() == 0, "closed: no form drawn in it"
+            reply.locator("summary").click()
+            reply.get_by_label("Reply").fill("Early stopping at 900 then?", timeout=30_000)
+            reply.get_by_role("button", name="Reply").click()
+            page.get_by_text("Early stopping at 900 then?").wait_for(timeout=30_000)
+
+            page.get_by_role("button", name="Edit").last.click()  # the reply's, the last one
+            page.get_by_label("Your comment").fill("Early stopping at 1,000 then?", timeout=30_000)
+            page.get_by_role("button", name="Save").click()
+            bodies = page.locator('[data-testid="stHtml"]')
+            bodies.filter(has_text="at 1,000 then?").wait_for(timeout=30_000)
+            assert bodies.filter(has_text="at 900 then?").count() == 0
+            page.screenshot(path=str(tmp_path / "discussion.png"))
+            assert page.locator('[data-testid="stException"]').count() == 0
+        finally:
+            browser.close()

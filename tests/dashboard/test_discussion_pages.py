@@ -92,9 +92,15 @@ def test_comment_on_a_curve_reply_react_and_resolve(
     assert "Nothing unread." in " ".join(m.value for m in inbox.markdown)
 
     bob = open_page("run", id=team["run"])
+    assert not [t for t in bob.text_area if t.label == "Reply"], "closed: no form drawn in it"
+    thread = labelled(bob.button, "Resolve").key.removeprefix("resolve:")
+    bob.session_state[f"replying:{thread}"] = True  # as opening it in the browser does
+    bob.run()
     labelled(bob.text_area, "Reply").input("Yes: try 500 steps.")
     labelled(bob.button, "Reply").click().run()
     assert_clean(bob)
+    replies = " ".join(str(h.proto.body) for h in bob.get("html"))
+    assert "Yes: try 500 steps." in replies
     next(b for b in bob.button if b.label == "👍").click().run()
     assert any(b.label == "👍 1" for b in bob.button)
     labelled(bob.button, "Resolve").click().run()
@@ -124,6 +130,22 @@ def test_dataset_version_discussion_and_the_feed(team: dict[str, str], hub_serve
     labelled(feed.toggle, "Only since I last looked").set_value(True).run()
     assert_clean(feed)
     assert any("Nothing new since then." in c.value for c in feed.caption)
+
+
+def test_a_comment_is_edited_by_its_author(team: dict[str, str]) -> None:
+    app = open_page("run", id=team["run"])
+    write(app, "Warm-up of 100 steps.")
+    assert_clean(app)
+    assert not [t for t in app.text_area if t.label == "Your comment"], "closed: no form in it"
+    comment = next(b.key for b in app.button if b.key and b.key.endswith(":+1"))  # a reaction's
+    app.session_state[comment.removesuffix(":+1") + ":editing"] = True  # as opening it does
+    app.run()
+    labelled(app.text_area, "Your comment").input("Warm-up of 500 steps.")
+    labelled(app.button, "Save").click().run()
+    assert_clean(app)
+    shown = " ".join(str(h.proto.body) for h in app.get("html"))
+    assert "Warm-up of 500 steps." in shown and "Warm-up of 100 steps." not in shown
+    assert any("_edited_" in m.value for m in app.markdown)
 
 
 def test_a_bad_comment_is_explained(team: dict[str, str]) -> None:
