@@ -9,7 +9,9 @@ an action's result on screen), and to settled (Streamlit's script done, the page
 first visit of a page and a second one are both timed: Streamlit reruns the whole script on
 every visit and interaction, so the second says what its caches save. Each page is opened from
 the home page of a browser context of its own, so that its first visit fetches what it draws
-with (plotly.js for the Compare page, 4.7 MB) rather than finding it cached by a page before.
+with (a chart library) rather than finding it cached by a page before. Each action is timed
+twice too: the first of a visit also fetches the scripts that draw its answer, the second does
+not.
 
 Each row says which hub requests the page waited on: the GraphQL operations in the hub's
 access lines while it loaded, with their count and the hub's own milliseconds.
@@ -54,6 +56,11 @@ PAGE_TARGET_S = 2.0  # a page's main content
 ACTION_TARGET_S = 1.0  # an action's result
 QUIET_S = 0.5  # no script running for this long: the page has settled
 PATIENCE_MS = 120_000  # a page that takes longer has failed, not been slow
+PAGE_VISITS = ("first visit", "again")
+ACTIONS = ("Post a comment on a run", "Approve a model version")
+# The first action of a browser's visit also fetches the scripts that draw its answer (a
+# toast's, a comment's HTML), which a browser then keeps (Streamlit serves them immutable).
+ACTION_VISITS = ("result shown, first of a visit", "result shown, again")
 ACCESS_LINE = re.compile(r"POST /graphql (?P<operation>[\w,?]+) (?P<status>\d+) (?P<ms>\d+) ms")
 
 
@@ -241,13 +248,15 @@ def _walk(browser: Browser, dashboard: str, demo: Demo, log: AccessLog) -> dict[
     page.goto(f"{dashboard}/run?id={demo.run_id}")
     page.get_by_label("Comment").first.wait_for(timeout=PATIENCE_MS)
     _settled(page)
-    said = f"Bench comment {time.time_ns()}: the curve flattens after step 600."
 
-    def comment() -> None:
+    def comment(said: str) -> None:
         page.get_by_label("Comment").first.fill(said)
         page.get_by_role("button", name="Comment").first.click()
 
-    timings["Post a comment on a run"].append(_timed(page, log, comment, text(said)))
+    for _ in range(2):
+        said = f"Bench comment {time.time_ns()}: the curve flattens after step 600."
+        timed = _timed(page, log, functools.partial(comment, said), text(said))
+        timings["Post a comment on a run"].append(timed)
 
     page.goto(
         f"{dashboard}/models?project={demo.model_project}&model={demo.model}&version={demo.version}"
@@ -263,9 +272,11 @@ def _walk(browser: Browser, dashboard: str, demo: Demo, log: AccessLog) -> dict[
     # The page answers with a toast: the words "approved" are also in the version's hidden
     # tabs (its card, earlier reviews), so a text match alone may find those first.
     approved = page.locator('[data-testid="stToast"]').filter(has_text="Approved").first
-    timings["Approve a model version"].append(
-        _timed(page, log, approve, lambda: approved.wait_for(timeout=PATIENCE_MS))
-    )
+    for _ in range(2):
+        approved.wait_for(state="detached", timeout=PATIENCE_MS)  # the last one's toast gone
+        timings["Approve a model version"].append(
+            _timed(page, log, approve, lambda: approved.wait_for(timeout=PATIENCE_MS))
+        )
     return timings
 
 
@@ -319,9 +330,8 @@ def pages(bench: Bench) -> list[Result]:
             browser.close()
     results = []
     for name, measured in timings.items():
-        if len(measured) == 2:
-            results.append(_row(name, measured[0], "first visit", PAGE_TARGET_S))
-            results.append(_row(name, measured[1], "again", PAGE_TARGET_S))
-        else:
-            results.append(_row(name, measured[0], "result shown", ACTION_TARGET_S))
+        target, visits = (
+            (ACTION_TARGET_S, ACTION_VISITS) if name in ACTIONS else (PAGE_TARGET_S, PAGE_VISITS)
+        )
+        results += [_row(name, m, visit, target) for m, visit in zip(measured, visits, strict=True)]
     return results
