@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, Literal, ParamSpec, TypeVar
 
@@ -50,6 +51,14 @@ def say_what_was_told() -> None:
     if said is not None:
         text, icon = said
         st.toast(text, icon=icon)
+
+
+def code_span(text: str) -> str:
+    """``text`` as inline Markdown code, whatever backticks it holds: drawn as typed, without
+    ``st.code``'s highlighter (a 1.5 MB script a first visit fetches and runs)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {text} {fence}"
 
 
 def load(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard import hub_client
+from dashboard.ui import code_span
 from tests.api.test_datasets import person
 from tests.conftest import LiveHub, free_port, graphql_call, start_hub
 
@@ -226,7 +227,8 @@ def test_run_page_shows_one_run(hub_env: LiveHub) -> None:
     assert "optimizer" in set(params["key"])
     text = " ".join(m.value for m in app.markdown)
     assert "Git commit" in text and "gpu-node-" in text
-    assert "python train.py" in app.code[0].value
+    assert "**Command** ` python train.py" in text, "as inline code"
+    assert not app.code, "no highlighted code: its 1.5 MB script is not loaded for this page"
     curves = curve_charts(app)
     assert len(curves) == 4  # every metric as a small chart
     titles = {curve["title"]["text"] for curve in curves}
@@ -243,6 +245,21 @@ def test_run_page_shows_one_run(hub_env: LiveHub) -> None:
         f"/api/2.0/mlflow-artifacts/artifacts/x/{run_id}/artifacts/eval/report.md", token
     )
     assert report.startswith(b"# Evaluation")
+
+
+def test_a_runs_command_is_copied_from_a_box_drawn_once_opened(hub_env: LiveHub) -> None:
+    (run_id, _), *_ = run_ids(hub_env, "vision-defects", 1)
+    app = open_page("run", id=run_id)
+    app.session_state[f"command:{run_id}"] = True  # as opening "Copy" in the browser does
+    app.run()
+    assert_clean(app)
+    (command,) = app.code  # st.code, with its copy button
+    assert command.value.startswith("python train.py") and command.language == "bash"
+
+
+def test_a_command_with_backticks_is_inline_code_as_typed() -> None:
+    assert code_span("echo `date`") == "`` echo `date` ``"
+    assert code_span("python train.py") == "` python train.py `"
 
 
 def test_a_runs_installed_packages_are_drawn_once_opened(hub_env: LiveHub) -> None:
