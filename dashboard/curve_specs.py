@@ -13,6 +13,7 @@ every rerun of the page (building and validating it), which a comment's answer w
 
 from __future__ import annotations
 
+import collections
 from typing import Any
 
 from dashboard.charts import run_color
@@ -85,12 +86,13 @@ def curves_spec(
     hub merged steps, so a spike the line smooths over still shows. Several runs get a legend.
     ``height`` is the plot's, without title, axes and legend. ``zoomable``: dragging across the
     chart selects a step range (:func:`zoomed_steps`)."""
-    names = list(run_names.values())
+    labels = _labels(run_names)
+    names = list(labels.values())
     points = []
     for item in series:
-        if item["key"] != key or item["runId"] not in run_names:
+        if item["key"] != key or item["runId"] not in labels:
             continue
-        name = run_names[item["runId"]]
+        name = labels[item["runId"]]
         alone = len(item["steps"]) == 1
         points += [
             {
@@ -172,6 +174,16 @@ def curves_spec(
         "height": height,
         "datasets": {"curve": points},
         "layer": layers,
+    }
+
+
+def _labels(run_names: dict[str, str]) -> dict[str, str]:
+    """Each run's name in the legend, told apart by the end of its id where runs share a name
+    (a chart's lines are grouped by it: two runs called "baseline" would be one line)."""
+    seen = collections.Counter(run_names.values())
+    return {
+        run_id: f"{name} ({run_id[-6:]})" if seen[name] > 1 else name
+        for run_id, name in run_names.items()
     }
 
 

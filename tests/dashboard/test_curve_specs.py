@@ -42,6 +42,14 @@ def test_several_runs_get_a_colour_and_a_legend_each() -> None:
     assert {item["mark"]["type"] for item in spec["layer"]} == {"area", "line", "circle"}
 
 
+def test_runs_of_the_same_name_are_two_lines() -> None:
+    ids = {"01a24e-aaaaaa": "baseline", "01a24e-bbbbbb": "baseline", "01a24e-cccccc": "lr-3e-4"}
+    spec = curves_spec([series(run_id, 20) for run_id in ids], "loss", ids)
+    domain = layer(spec, "line")["encoding"]["color"]["scale"]["domain"]
+    assert domain == ["baseline (aaaaaa)", "baseline (bbbbbb)", "lr-3e-4"]
+    assert {row["run"] for row in spec["datasets"]["curve"]} == set(domain)
+
+
 def test_one_run_has_no_legend() -> None:
     spec = curves_spec([series("a", 50)], "loss", {"a": "A"})
     assert layer(spec, "line")["encoding"]["color"]["legend"] is None
