@@ -80,12 +80,14 @@ def curves_spec(
     *,
     height: int = 260,
     zoomable: bool = False,
+    named: bool = False,
 ) -> dict[str, Any]:
     """The spec of ``key``'s curves for the runs of ``run_names`` (id to name, in the order
     they are coloured): a line a run, and a light band from each bucket's min to max where the
-    hub merged steps, so a spike the line smooths over still shows. Several runs get a legend.
-    ``height`` is the plot's, without title, axes and legend. ``zoomable``: dragging across the
-    chart selects a step range (:func:`zoomed_steps`)."""
+    hub merged steps, so a spike the line smooths over still shows. Several runs get a legend,
+    one run too when ``named`` (a chart shown away from its run's page). ``height`` is the
+    plot's, without title, axes and legend. ``zoomable``: dragging across the chart selects a
+    step range (:func:`zoomed_steps`)."""
     labels = _labels(run_names)
     names = list(labels.values())
     points = []
@@ -112,7 +114,7 @@ def curves_spec(
         "field": "run",
         "type": "nominal",
         "scale": {"domain": names, "range": [run_color(i) for i in range(len(names))]},
-        "legend": {**LEGEND, "symbolLimit": LEGEND_LIMIT} if len(names) > 1 else None,
+        "legend": {**LEGEND, "symbolLimit": LEGEND_LIMIT} if named or len(names) > 1 else None,
     }
     curve = {"name": "curve"}
     layers: list[dict[str, Any]] = []

@@ -31,7 +31,8 @@ def curves(data: dict[str, Any], embedded: bool) -> None:
     names = {run["id"]: run["name"] for run in data["runs"]["nodes"]}
     keys = list(dict.fromkeys(series["key"] for series in data["metricSeries"]))
     for key in keys:
-        spec = curves_spec(data["metricSeries"], key, names, height=200 if embedded else 270)
+        height = 200 if embedded else 270
+        spec = curves_spec(data["metricSeries"], key, names, height=height, named=True)
         st.vega_lite_chart(spec=spec, width="stretch", key=f"curve-{key}")
 
 

@@ -50,9 +50,11 @@ def test_runs_of_the_same_name_are_two_lines() -> None:
     assert {row["run"] for row in spec["datasets"]["curve"]} == set(domain)
 
 
-def test_one_run_has_no_legend() -> None:
+def test_one_run_has_a_legend_only_away_from_its_page() -> None:
     spec = curves_spec([series("a", 50)], "loss", {"a": "A"})
     assert layer(spec, "line")["encoding"]["color"]["legend"] is None
+    shared = curves_spec([series("a", 50)], "loss", {"a": "A"}, named=True)
+    assert layer(shared, "line")["encoding"]["color"]["legend"]["orient"] == "bottom"
 
 
 def test_only_runs_the_hub_merged_have_a_band() -> None:
