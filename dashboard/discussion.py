@@ -105,9 +105,11 @@ def _composer(
             placeholder="Type a name",
         )
         anchor = None
-        if anchors and reply_to is None:
+        if len(anchors) > 1 and reply_to is None:
             chosen = st.selectbox("About", [label for label, _ in anchors], key=f"{key}:about")
             anchor = dict(anchors)[chosen]
+        elif anchors and reply_to is None:  # one thing it can be about: no choice to draw
+            anchor = anchors[0][1]
         if st.form_submit_button("Reply" if reply_to else "Comment", icon=":material/send:"):
             text = _with_mentions(body, mention)
             if not text.strip():

@@ -301,10 +301,22 @@ with machine:
     if packages.open:  # a long list, highlighted as code: drawn only when asked for
         packages.code("\n".join(environment["packages"]) or "none recorded", language="text")
 
-# Comments can point at a step range of one curve; those ranges are shaded on the chart.
+# Comments can point at a step range of one curve; those ranges are shaded on the chart. The
+# range is chosen (and offered under "About") once someone opens this: drawn on every visit,
+# its choices cost the first visit 0.2 s.
 anchors: list[tuple[str, dict[str, Any] | None]] = [("The whole run", None)]
-if keys:
-    with st.expander("Comment on part of a curve", icon=":material/insights:"):
+part = (
+    st.expander(
+        "Comment on part of a curve",
+        icon=":material/insights:",
+        key=f"curve-part:{run['id']}",
+        on_change="rerun",
+    )
+    if keys
+    else None
+)
+if part is not None and part.open:
+    with part:
         left, right = st.columns([1, 3])
         metric = left.selectbox("Curve", keys, key="anchor-metric")
         steps = [s for item in series if item["key"] == metric for s in item["steps"]] or [0]

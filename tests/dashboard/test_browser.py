@@ -219,6 +219,13 @@ def test_a_comment_is_replied_to_and_edited_in_a_browser(
             bodies.filter(has_text="at 1,000 then?").wait_for(timeout=30_000)
             assert bodies.filter(has_text="at 900 then?").count() == 0
             page.screenshot(path=str(tmp_path / "discussion.png"))
+
+            # A part of a curve is offered under "About" once its box is opened.
+            assert page.get_by_text("About", exact=True).count() == 0, "nothing to choose yet"
+            part = page.locator('[data-testid="stExpander"]').filter(has_text="part of a curve")
+            part.locator("summary").click()
+            part.get_by_text("Steps", exact=True).wait_for(timeout=30_000)
+            page.get_by_text("About", exact=True).wait_for(timeout=30_000)
             assert page.locator('[data-testid="stException"]').count() == 0
         finally:
             browser.close()

@@ -73,6 +73,10 @@ def test_comment_on_a_curve_reply_react_and_resolve(
     app = open_page("run", id=team["run"])
     assert_clean(app)
     assert any("No comments yet" in c.value for c in app.caption)
+    assert not app.slider, "the part of a curve is chosen once its box is opened"
+    assert not [s for s in app.selectbox if s.label == "About"], "nothing to choose yet"
+    app.session_state[f"curve-part:{team['run']}"] = True  # as opening it in the browser does
+    app.run()
     labelled(app.slider, "Steps").set_value((100, 200)).run()
     write(app, "The loss flattens **here**; warm-up too short?", ["bob"], "loss, steps 100 to 200")
     assert_clean(app)
