@@ -305,30 +305,23 @@ with machine:
 # range is chosen (and offered under "About") once someone opens this: drawn on every visit,
 # its choices cost the first visit 0.2 s.
 anchors: list[tuple[str, dict[str, Any] | None]] = [("The whole run", None)]
-part = (
-    st.expander(
+if keys:
+    part = st.expander(
         "Comment on part of a curve",
         icon=":material/insights:",
         key=f"curve-part:{run['id']}",
         on_change="rerun",
     )
-    if keys
-    else None
-)
-if part is not None and part.open:
-    with part:
-        left, right = st.columns([1, 3])
-        metric = left.selectbox("Curve", keys, key="anchor-metric")
-        steps = [s for item in series if item["key"] == metric for s in item["steps"]] or [0]
-        low, high = int(min(steps)), int(max(steps))
-        chosen = right.slider(
-            "Steps", low, max(high, low + 1), (low, max(high, low + 1)), key="anchor-steps"
-        )
-        st.caption("Then write your comment below and choose this part under “About”.")
-    anchors.append(
-        (
-            f"{metric}, steps {chosen[0]:,} to {chosen[1]:,}",
-            {"metric": metric, "steps": list(chosen)},
-        )
-    )
+    if part.open:
+        with part:
+            left, right = st.columns([1, 3])
+            metric = left.selectbox("Curve", keys, key="anchor-metric")
+            steps = [s for item in series if item["key"] == metric for s in item["steps"]] or [0]
+            low, high = int(min(steps)), int(max(steps))
+            chosen = right.slider(
+                "Steps", low, max(high, low + 1), (low, max(high, low + 1)), key="anchor-steps"
+            )
+            st.caption("Then write your comment below and choose this part under “About”.")
+        part_label = f"{metric}, steps {chosen[0]:,} to {chosen[1]:,}"
+        anchors.append((part_label, {"metric": metric, "steps": list(chosen)}))
 discussion.show("RUN", run["id"], anchors=anchors, found=discussed)
