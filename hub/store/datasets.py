@@ -25,6 +25,7 @@ from hub.store._rows import among, mapping_of, record_of, row_of, schema_of, to_
 from hub.store.database import Cursor, Database
 from hub.store.dataset_diffs import key_changes, quote
 from hub.store.hidden import live
+from hub.store.sorted_pages import sorted_numbers
 from hub.store.trash import keep_name
 
 _DATASET = "id, project_id, name, description, created_at, created_by, fixed_schema"
@@ -160,26 +161,18 @@ def _rows(
 ) -> tuple[list[tuple[Any, ...]], int]:
     """A page of rows (each ending with its row number) and how many rows match.
 
-    Sorted pages are found in two steps: sort only the sort columns with the row numbers, then
-    read the page's rows by number, so a page deep into ten million rows does not drag every
-    column through the sort. Counting is its own query (a window count over the whole match
-    made every page as slow as a full scan); without a filter the count is already known."""
+    Sorted pages are found in two steps: the page's row numbers from the sort columns alone
+    (``sorted_pages``), then the page's rows by number, so a page deep into ten million rows
+    does not drag every column through the sort. Counting is its own query (a window count over
+    the whole match made every page as slow as a full scan); without a filter the count is
+    already known."""
     selected = ", ".join(quote(c) for c in columns)
-    order = ", ".join(f"{quote(c)} {'DESC' if desc else 'ASC'} NULLS LAST" for c, desc in order_by)
     params: list[Any] = [paths]
     condition = "TRUE" if where is None else filter_sql(where, params)
     source = "read_parquet(?, file_row_number = true)"
-    page = f"LIMIT {int(limit)} OFFSET {int(offset)}"
     try:
-        if order:
-            numbers = [
-                row[0]
-                for row in cur.execute(
-                    f"SELECT file_row_number FROM {source} WHERE {condition} "
-                    f"ORDER BY {order}, file_row_number {page}",
-                    params,
-                ).fetchall()
-            ]
+        if order_by:
+            numbers = sorted_numbers(cur, source, condition, params, order_by, offset, limit)
             found = cur.execute(
                 f"SELECT {selected}, file_row_number FROM {source} "
                 "WHERE file_row_number IN (SELECT unnest(?))",
@@ -189,7 +182,8 @@ def _rows(
             found.sort(key=lambda row: position[row[-1]])
         else:
             found = cur.execute(
-                f"SELECT {selected}, file_row_number FROM {source} WHERE {condition} {page}",
+                f"SELECT {selected}, file_row_number FROM {source} WHERE {condition} "
+                f"LIMIT {int(limit)} OFFSET {int(offset)}",
                 params,
             ).fetchall()
         if where is None:

@@ -1,0 +1,102 @@
+"""Pages deep into sorted rows, found in a window of the sort column's values: the same rows
+as sorting everything, whatever the column holds (ties, nulls, NaN, text, dates) and however the
+rows are filtered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from hub.store.sorted_pages import WINDOW_FROM, sorted_numbers, window_numbers
+
+ROWS = 120_000
+SOURCE = "read_parquet(?, file_row_number = true)"
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> str:
+    rng = np.random.default_rng(5)
+    score = rng.normal(0, 1, ROWS)
+    score[rng.random(ROWS) < 0.01] = np.nan
+    missing = rng.random(ROWS) < 0.05
+    days = np.datetime64("2026-01-01") + rng.integers(0, 400, ROWS).astype("timedelta64[D]")
+    table = pa.table(
+        {
+            "score": pa.array(score, mask=missing),
+            "grade": rng.integers(0, 7, ROWS),  # seven values: ties everywhere
+            "label": rng.choice([f"label-{i:03d}" for i in range(300)], ROWS),
+            "day": days,
+            "rising": np.arange(ROWS) // 10,  # sorted already, in runs of ten
+        }
+    )
+    path = tmp_path_factory.mktemp("sorted") / "data.parquet"
+    pq.write_table(table, path, row_group_size=10_000)
+    return str(path)
+
+
+def everything_sorted(
+    path: str, condition: str, values: list[Any], order_by: list[tuple[str, bool]], offset: int
+) -> list[int]:
+    order = ", ".join(f'"{c}" {"DESC" if desc else "ASC"} NULLS LAST' for c, desc in order_by)
+    rows = duckdb.connect().execute(
+        f"SELECT file_row_number FROM {SOURCE} WHERE {condition} "
+        f"ORDER BY {order}, file_row_number LIMIT 50 OFFSET {offset}",
+        [[path], *values],
+    )
+    return [row[0] for row in rows.fetchall()]
+
+
+ORDERS = [
+    [("score", True)],
+    [("score", False)],
+    [("grade", True), ("score", False)],
+    [("grade", False)],
+    [("label", True)],
+    [("day", False), ("grade", True)],
+    [("rising", True)],
+]
+
+
+@pytest.mark.parametrize("order_by", ORDERS, ids=lambda o: ",".join(f"{c}{'-' * d}" for c, d in o))
+def test_a_deep_page_is_the_page_of_everything_sorted(
+    data: str, order_by: list[tuple[str, bool]]
+) -> None:
+    con = duckdb.connect()
+    for offset in (WINDOW_FROM, 41_234, 60_000, 99_950, 110_000):
+        found = window_numbers(con, SOURCE, "TRUE", [[data]], order_by, offset, 50)
+        assert found is not None, f"no window held the page at {offset} by {order_by}"
+        assert found == everything_sorted(data, "TRUE", [], order_by, offset), offset
+
+
+def test_a_filtered_deep_page(data: str) -> None:
+    con = duckdb.connect()
+    condition, values = "(grade IN (?, ?) AND label > ?)", [2, 5, "label-050"]
+    for order_by in ([("score", True)], [("label", False)], [("day", True)]):
+        found = window_numbers(con, SOURCE, condition, [[data], *values], order_by, 25_000, 50)
+        assert found is not None
+        assert found == everything_sorted(data, condition, values, order_by, 25_000)
+
+
+def test_pages_at_the_rows_without_a_value_and_past_the_end(data: str) -> None:
+    con = duckdb.connect()
+    present = con.execute(f"SELECT count(score) FROM {SOURCE}", [[data]]).fetchone()
+    assert present is not None
+    order_by = [("score", True)]
+    # The page reaches the rows without a score: no window holds it, sorting everything does.
+    last = present[0] - 20
+    assert window_numbers(con, SOURCE, "TRUE", [[data]], order_by, last, 50) is None
+    for offset in (last, ROWS - 10, ROWS + 5):
+        assert sorted_numbers(
+            con, SOURCE, "TRUE", [[data]], order_by, offset, 50
+        ) == everything_sorted(data, "TRUE", [], order_by, offset)
+
+
+def test_no_rows_match(data: str) -> None:
+    con = duckdb.connect()
+    found = sorted_numbers(con, SOURCE, "grade > ?", [[data], 100], [("score", True)], 30_000, 50)
+    assert found == []
