@@ -18,7 +18,9 @@ window ends before it), the page is found by sorting everything, as before.
 
 from __future__ import annotations
 
+import collections
 import math
+import threading
 from typing import Any
 
 from hub.store.database import Cursor
@@ -31,6 +33,14 @@ GRID = 200  # the sample's quantiles at every 0.5 %
 # Rows added to the window on either side of the page, as a fraction of the column's values:
 # four standard errors of a quantile estimated from SAMPLE values (0.35 % at the median).
 MARGIN = 0.015
+# The estimates of the last KEPT sorts (by files, filter and column), for their next pages: a
+# version's objects never change, and an estimate that no longer fits only makes the window miss
+# the page (then it is found by sorting everything), never a wrong page.
+KEPT = 64
+_kept: collections.OrderedDict[tuple[Any, ...], tuple[int, list[Any] | None]] = (
+    collections.OrderedDict()
+)
+_kept_lock = threading.Lock()
 
 
 def sorted_numbers(
@@ -106,18 +116,29 @@ def _quantiles(
     cur: Cursor, source: str, condition: str, params: list[Any], column: str
 ) -> tuple[int, list[Any] | None]:
     """How many matching rows have a value in ``column``, and the values' quantiles at every
-    1/GRID, estimated from a sample of SAMPLE of them (None when there are none). DuckDB's
-    ``reservoir_quantile`` is cheaper but samples mostly the first rows it reads: on a column
-    sorted in the file it put every quantile in the first fifth of the values."""
+    1/GRID, estimated from a sample of SAMPLE of them (None when there are none); kept for the
+    next page of the same sort (see ``_kept``)."""
+    key = (source, condition, column, *(tuple(p) if isinstance(p, list) else p for p in params))
+    with _kept_lock:
+        if key in _kept:
+            _kept.move_to_end(key)
+            return _kept[key]
     counted = cur.execute(f"SELECT count({column}) FROM {source} WHERE {condition}", params)
     present = counted.fetchone()
     grid = "[" + ", ".join(str(i / GRID) for i in range(GRID + 1)) + "]::DOUBLE[]"
+    # DuckDB's ``reservoir_quantile`` is cheaper but samples mostly the first rows it reads:
+    # on a column sorted in the file it put every quantile in the first fifth of the values.
     sampled = cur.execute(
         f"SELECT quantile_disc(v, {grid}) FROM (SELECT {column} AS v FROM {source} "
         f"WHERE ({condition}) AND {column} IS NOT NULL) USING SAMPLE {SAMPLE} ROWS",
         params,
     ).fetchone()
-    return (int(present[0]) if present else 0), (sampled[0] if sampled else None)
+    found = (int(present[0]) if present else 0), (sampled[0] if sampled else None)
+    with _kept_lock:
+        _kept[key] = found
+        while len(_kept) > KEPT:
+            _kept.popitem(last=False)
+    return found
 
 
 def _order(order_by: list[tuple[str, bool]]) -> str:

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from hub.store import sorted_pages
 from hub.store.sorted_pages import WINDOW_FROM, sorted_numbers, window_numbers
 
 ROWS = 120_000
@@ -100,3 +101,40 @@ def test_no_rows_match(data: str) -> None:
     con = duckdb.connect()
     found = sorted_numbers(con, SOURCE, "grade > ?", [[data], 100], [("score", True)], 30_000, 50)
     assert found == []
+
+
+class Counting:
+    """A connection that counts the statements it runs."""
+
+    def __init__(self) -> None:
+        self.connection = duckdb.connect()
+        self.statements: list[str] = []
+
+    def execute(self, sql: str, params: Any = None) -> duckdb.DuckDBPyConnection:
+        self.statements.append(sql)
+        return self.connection.execute(sql, params)
+
+
+def test_the_next_page_of_a_sort_reuses_its_estimate(data: str) -> None:
+    con = Counting()
+    order_by, condition, values = [("score", False)], "grade <> ?", [[data], 4]
+    first = window_numbers(con, SOURCE, condition, values, order_by, 70_000, 50)  # type: ignore[arg-type]
+    sampled = [s for s in con.statements if "USING SAMPLE" in s]
+    following = window_numbers(con, SOURCE, condition, values, order_by, 70_050, 50)  # type: ignore[arg-type]
+    assert len([s for s in con.statements if "USING SAMPLE" in s]) == len(sampled) == 1
+    assert first == everything_sorted(data, condition, values[1:], order_by, 70_000)
+    assert following == everything_sorted(data, condition, values[1:], order_by, 70_050)
+
+
+def test_an_estimate_that_no_longer_fits_gives_the_right_page(data: str) -> None:
+    con = duckdb.connect()
+    order_by, condition, values = [("score", True)], "label <> ?", [[data], "label-007"]
+    window_numbers(con, SOURCE, condition, values, order_by, 50_000, 50)
+    [key] = [k for k in sorted_pages._kept if "label <> ?" in k]
+    present, quantiles = sorted_pages._kept[key]
+    assert quantiles is not None
+    sorted_pages._kept[key] = (present, [q - 0.5 for q in quantiles])  # as if the data changed
+    assert window_numbers(con, SOURCE, condition, values, order_by, 50_000, 50) is None
+    assert sorted_numbers(
+        con, SOURCE, condition, values, order_by, 50_000, 50
+    ) == everything_sorted(data, condition, values[1:], order_by, 50_000)
