@@ -89,7 +89,7 @@ about = [experiment["description"]] if experiment["description"] else []
 about += [f"`{t['key']}={t['value']}`" for t in experiment["tags"]]
 if about:
     st.caption(f"Experiment {experiment['name']}: " + "  ".join(about))
-badges = st.columns([1, 2, 2, 3, 2, 1, 1], vertical_alignment="center")
+badges = st.columns([2, 2, 2, 4, 2, 1, 1], vertical_alignment="center")
 with badges[0]:
     status_badge(run["status"])
 badges[1].markdown(f":material/person: **{run['user']}**")
