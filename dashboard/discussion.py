@@ -58,8 +58,9 @@ def anchor_text(anchor: Anchor | None) -> str:
     return ""
 
 
-def _act(work: Callable[[], object], done: str | None = None) -> None:
-    """Send a change; say what went wrong in words, or rerun to show it."""
+def _act(work: Callable[[], object], done: str | None = None, box: str | None = None) -> None:
+    """Send a change; say what went wrong in words, or rerun to show it, with the box it was
+    written in (the key of an expander or popover) closed on the next draw (see ``_opened``)."""
     try:
         work()
     except hub_client.HubError as exc:
@@ -67,7 +68,16 @@ def _act(work: Callable[[], object], done: str | None = None) -> None:
         return
     if done:
         tell(done)
+    if box:
+        st.session_state[f"{box}:sent"] = True
     st.rerun()
+
+
+def _opened(box: str) -> None:
+    """Close the box ``box`` if what was written in it was just sent: Streamlit lets a page
+    change a box's state only before the box is drawn, so ``_act`` leaves word for this."""
+    if st.session_state.pop(f"{box}:sent", False):
+        st.session_state[box] = False
 
 
 def _with_mentions(body: str, names: list[str]) -> str:
@@ -81,9 +91,10 @@ def _composer(
     key: str,
     anchors: list[tuple[str, Anchor | None]],
     reply_to: str | None = None,
+    box: str | None = None,
 ) -> None:
     """A form to write a comment: text, people to mention and (for a new thread) the part of
-    the object it is about."""
+    the object it is about; ``box``: the expander it is drawn in, closed once it is sent."""
     try:
         people = hub_client.mention_candidates(kind, object_id)
     except hub_client.HubError:
@@ -118,6 +129,7 @@ def _composer(
             _act(
                 lambda: hub_client.add_comment(kind, object_id, text, anchor, reply_to),
                 "Comment sent",
+                box,
             )
 
 
@@ -145,14 +157,15 @@ def _comment(comment: dict[str, Any], me: str | None, key: str) -> None:
         ):
             _act(functools.partial(hub_client.react, comment["id"], emoji, not mine))
     if me is not None and comment["author"] == me:
-        editing = buttons[4].popover(
-            "Edit", icon=":material/edit:", key=f"{key}:editing", on_change="rerun"
-        )
+        box = f"{key}:editing"
+        _opened(box)
+        editing = buttons[4].popover("Edit", icon=":material/edit:", key=box, on_change="rerun")
         if editing.open:  # its form is drawn once someone opens it, not on every poll
             with editing, st.form(f"{key}:edit"):
                 text = st.text_area("Your comment", comment["body"], key=f"{key}:edit:body")
                 if st.form_submit_button("Save"):
-                    _act(lambda: hub_client.edit_comment(comment["id"], text), "Comment saved")
+                    saved = functools.partial(hub_client.edit_comment, comment["id"], text)
+                    _act(saved, "Comment saved", box)
         if buttons[5].button(
             "Delete", key=f"{key}:delete", icon=":material/delete:", type="tertiary"
         ):
@@ -247,10 +260,14 @@ def _threads(kind: str, object_id: str, title: str) -> None:
             for comment in thread["comments"]:
                 _comment(comment, me, f"c:{comment['id']}")
             left, right = st.columns([3, 1])
-            replying = left.expander("Reply", key=f"replying:{thread['id']}", on_change="rerun")
+            box = f"replying:{thread['id']}"
+            _opened(box)
+            replying = left.expander("Reply", key=box, on_change="rerun")
             if replying.open:  # the form is drawn once someone opens it, not on every poll
                 with replying:
-                    _composer(kind, object_id, f"reply:{thread['id']}", [], reply_to=thread["id"])
+                    _composer(
+                        kind, object_id, f"reply:{thread['id']}", [], reply_to=thread["id"], box=box
+                    )
             label = "Reopen" if thread["resolvedAt"] else "Resolve"
             if right.button(label, key=f"resolve:{thread['id']}", icon=":material/check_circle:"):
                 resolve = not thread["resolvedAt"]

@@ -193,7 +193,8 @@ def test_a_comment_is_replied_to_and_edited_in_a_browser(
     dashboard: str, demo_hub: LiveHub, tmp_path: Path
 ) -> None:
     """A thread's reply box and a comment's edit box are drawn once opened (the threads poll
-    the hub every 1.5 s, and drew every thread's forms each time): opening them draws them."""
+    the hub every 1.5 s, and drew every thread's forms each time): opening them draws them, and
+    sending what was written in them closes them."""
     run_id = list(two_runs(demo_hub))[1]
     said = "Browser comment: the val loss turns up after step 900."
     with sync_playwright() as playwright:
@@ -211,6 +212,7 @@ def test_a_comment_is_replied_to_and_edited_in_a_browser(
             reply.get_by_label("Reply").fill("Early stopping at 900 then?", timeout=30_000)
             reply.get_by_role("button", name="Reply").click()
             page.get_by_text("Early stopping at 900 then?").wait_for(timeout=30_000)
+            reply.get_by_label("Reply").wait_for(state="detached", timeout=30_000)  # sent: closed
 
             page.get_by_role("button", name="Edit").last.click()  # the reply's, the last one
             page.get_by_label("Your comment").fill("Early stopping at 1,000 then?", timeout=30_000)
@@ -218,6 +220,7 @@ def test_a_comment_is_replied_to_and_edited_in_a_browser(
             bodies = page.locator('[data-testid="stHtml"]')
             bodies.filter(has_text="at 1,000 then?").wait_for(timeout=30_000)
             assert bodies.filter(has_text="at 900 then?").count() == 0
+            page.get_by_label("Your comment").wait_for(state="detached", timeout=30_000)
             page.screenshot(path=str(tmp_path / "discussion.png"))
 
             # A part of a curve is offered under "About" once its box is opened.

@@ -105,6 +105,8 @@ def test_comment_on_a_curve_reply_react_and_resolve(
     assert_clean(bob)
     replies = " ".join(str(h.proto.body) for h in bob.get("html"))
     assert "Yes: try 500 steps." in replies
+    assert bob.session_state[f"replying:{thread}"] is False, "sent: its box closes"
+    assert not [t for t in bob.text_area if t.label == "Reply"]
     next(b for b in bob.button if b.label == "👍").click().run()
     assert any(b.label == "👍 1" for b in bob.button)
     labelled(bob.button, "Resolve").click().run()
@@ -149,6 +151,7 @@ def test_a_comment_is_edited_by_its_author(team: dict[str, str]) -> None:
     assert_clean(app)
     shown = " ".join(str(h.proto.body) for h in app.get("html"))
     assert "Warm-up of 500 steps." in shown and "Warm-up of 100 steps." not in shown
+    assert not [t for t in app.text_area if t.label == "Your comment"], "saved: its box closes"
     assert any("_edited_" in m.value for m in app.markdown)
 
 
