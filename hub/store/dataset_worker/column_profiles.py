@@ -180,35 +180,39 @@ def _shape_of(
     profile: dict[str, Any],
     rows: int,
 ) -> list[str]:
-    """``_shape`` for some columns in one query; returns those with few distinct values. The
-    values in the distinct counts' slot are picked in a scan of each column's own or, in a
-    file of few rows for its columns, inside the query (see OWN_SCAN_ROWS)."""
+    """``_shape`` for some columns in one query; returns those with few distinct values. Each
+    column's figures come from a scan of its own or, in a file of few rows for its columns,
+    from one scan of them all (see OWN_SCAN_ROWS)."""
     own_scan = _own_scans(rows, len(profile))
     inner: list[str] = []  # column i as c{i}, its hash as h{i}: no name of the file's can clash
     parts: list[str] = []
-    aggregated = not own_scan  # whether the query aggregates rows (else: subqueries alone)
     for i, column in enumerate(columns):
         q, value, hashed = quote(column["name"]), f"c{i}", f"h{i}"
-        inner.append(f"{q} AS {value}")
         # A null's hash (every null's the same) is not in the slot (its low bits are 57 in
         # DuckDB 1.5); were it, it would add one to the slot: within the estimate's error.
         in_slot = f"{hashed} & {SLOT_MASK} = 0"
-        if own_scan:
-            parts.append(
-                f"(SELECT count(DISTINCT {hashed}) FROM (SELECT hash({q}) AS {hashed} "
-                f"FROM {data}) WHERE {in_slot})"
-            )
-        else:
-            inner.append(f"hash({q}) AS {hashed}")
-            parts.append(f"count(DISTINCT {_unless(in_slot, hashed)})")
+        # Counted in its own scan, a value out of the slot is filtered out; counted among all
+        # columns, it reaches the count as a NULL (a FILTER there copies every column read).
+        figures = [
+            f"count(DISTINCT {hashed}) FILTER (WHERE {in_slot})"
+            if own_scan
+            else f"count(DISTINCT {_unless(in_slot, hashed)})"
+        ]
         if not _in_footer(column["type"]):
-            parts += _extremes_of(value)
-            aggregated = True
+            figures += _extremes_of(value)
         if _is_numeric(column["type"]):
-            parts += [f"avg({value})::DOUBLE", f"stddev_samp({value})::DOUBLE"]
-            aggregated = True
-    rows_read = f" FROM (SELECT {', '.join(inner)} FROM {data})" if aggregated else ""
-    found = con.execute(f"SELECT {', '.join(parts)}{rows_read}").fetchone()
+            figures += [f"avg({value})::DOUBLE", f"stddev_samp({value})::DOUBLE"]
+        columns_read = f"{q} AS {value}, hash({q}) AS {hashed}"
+        if own_scan:  # one scan a column reads its pages once: they are decoded a column apart
+            fields = ", ".join(f"'f{j}': {figure}" for j, figure in enumerate(figures))
+            inner.append(f"(SELECT {{{fields}}} FROM (SELECT {columns_read} FROM {data})) AS s{i}")
+            parts += [f"s{i}.f{j}" for j in range(len(figures))]
+        else:
+            inner.append(columns_read)
+            parts += figures
+    rows_read = "" if own_scan else f" FROM {data}"
+    query = f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(inner)}{rows_read})"
+    found = con.execute(query).fetchone()
     assert found is not None
     values = iter(found)
     few: list[str] = []
