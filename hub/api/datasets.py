@@ -35,7 +35,7 @@ class DatasetColumnType:
         "numbers mean, std, quantiles (25/50/75 %) and a 10-bin histogram; for others the top "
         "values with counts. Quantiles, histogram and top values are counted over a fixed "
         "sample of the rows in a big version (sample_rows says how many; at most 1,000,000, or "
-        "8 million numbers)."
+        "2 million numbers)."
     )
 
     @classmethod

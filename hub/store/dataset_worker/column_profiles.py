@@ -21,8 +21,12 @@ BINS = 10
 # Quartiles, histograms and top values are counted over every row, or over a fixed sample of
 # the rows when there are more: at most SAMPLED_VALUES numbers (quartiles hold them in memory),
 # all numeric columns together, and between MIN_ and MAX_SAMPLE_ROWS rows, taken as
-# SAMPLE_BLOCKS runs of neighbouring rows spread evenly over the file.
-SAMPLED_VALUES = 8_000_000
+# SAMPLE_BLOCKS runs of neighbouring rows spread evenly over the file. Reading the sample costs
+# about the same whatever its size (its pages are decompressed whole); the quartiles of 15
+# numeric columns of 10M rows took 1.33 s over 8 million numbers and 0.64 s over 2 million,
+# whose 133,000 rows put a quartile within 0.15 % of the rows of the exact one (one standard
+# error).
+SAMPLED_VALUES = 2_000_000
 MIN_SAMPLE_ROWS = 10_000
 MAX_SAMPLE_ROWS = 1_000_000
 SAMPLE_BLOCKS = 400
