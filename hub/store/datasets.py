@@ -25,7 +25,7 @@ from hub.store._rows import among, mapping_of, record_of, row_of, schema_of, to_
 from hub.store.database import Cursor, Database
 from hub.store.dataset_diffs import key_changes, quote
 from hub.store.hidden import live
-from hub.store.sorted_pages import sorted_numbers
+from hub.store.sorted_pages import Sort, sorted_numbers
 from hub.store.trash import keep_name
 
 _DATASET = "id, project_id, name, description, created_at, created_by, fixed_schema"
@@ -172,7 +172,7 @@ def _rows(
     source = "read_parquet(?, file_row_number = true)"
     try:
         if order_by:
-            numbers = sorted_numbers(cur, source, condition, params, order_by, offset, limit)
+            numbers = sorted_numbers(cur, Sort(source, condition, params, order_by), offset, limit)
             found = cur.execute(
                 f"SELECT {selected}, file_row_number FROM {source} "
                 "WHERE file_row_number IN (SELECT unnest(?))",

@@ -19,6 +19,7 @@ window ends before it), the page is found by sorting everything, as before.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import math
 import threading
 from typing import Any
@@ -43,44 +44,38 @@ _kept: collections.OrderedDict[tuple[Any, ...], tuple[int, list[Any] | None]] = 
 _kept_lock = threading.Lock()
 
 
-def sorted_numbers(
-    cur: Cursor,
-    source: str,
-    condition: str,
-    params: list[Any],
-    order_by: list[tuple[str, bool]],
-    offset: int,
-    limit: int,
-) -> list[int]:
-    """The file row numbers of the rows of ``source`` matching ``condition`` (with ``params``,
-    the first of which ``source`` takes), sorted by ``order_by`` (nulls last, then by row
-    number), ``limit`` from ``offset``."""
+@dataclasses.dataclass(frozen=True)
+class Sort:
+    """The rows of ``source`` matching ``condition`` (with ``params``, the first of which
+    ``source`` takes), sorted by ``order_by`` (nulls last, then by row number)."""
+
+    source: str
+    condition: str
+    params: list[Any]
+    order_by: list[tuple[str, bool]]
+
+
+def sorted_numbers(cur: Cursor, sort: Sort, offset: int, limit: int) -> list[int]:
+    """The file row numbers of ``sort``'s rows, ``limit`` from ``offset``."""
     if offset >= WINDOW_FROM and limit > 0:
-        found = window_numbers(cur, source, condition, params, order_by, offset, limit)
+        found = window_numbers(cur, sort, offset, limit)
         if found is not None:
             return found
     rows = cur.execute(
-        f"SELECT file_row_number FROM {source} WHERE {condition} "
-        f"ORDER BY {_order(order_by)} LIMIT {int(limit)} OFFSET {int(offset)}",
-        params,
+        f"SELECT file_row_number FROM {sort.source} WHERE {sort.condition} "
+        f"ORDER BY {_order(sort.order_by)} LIMIT {int(limit)} OFFSET {int(offset)}",
+        sort.params,
     ).fetchall()
     return [row[0] for row in rows]
 
 
-def window_numbers(
-    cur: Cursor,
-    source: str,
-    condition: str,
-    params: list[Any],
-    order_by: list[tuple[str, bool]],
-    offset: int,
-    limit: int,
-) -> list[int] | None:
+def window_numbers(cur: Cursor, sort: Sort, offset: int, limit: int) -> list[int] | None:
     """``sorted_numbers`` found in a window of the first sort column's values; None when the
     window did not hold the page (or the page reaches the rows without a value)."""
-    name, descending = order_by[0]
+    name, descending = sort.order_by[0]
     column = quote(name)
-    present, quantiles = _quantiles(cur, source, condition, params, column)
+    source, condition, params = sort.source, sort.condition, sort.params
+    present, quantiles = _quantiles(cur, sort, column)
     if not quantiles or offset + limit > present:
         return None
     # The page's rows by their rank among the values, counted upwards.
@@ -106,18 +101,17 @@ def window_numbers(
             bounds.append(bound)
     rows = cur.execute(
         f"SELECT file_row_number FROM {source} WHERE ({condition}) AND {' AND '.join(window)} "
-        f"ORDER BY {_order(order_by)} LIMIT {int(limit)} OFFSET {int(offset - before)}",
+        f"ORDER BY {_order(sort.order_by)} LIMIT {int(limit)} OFFSET {int(offset - before)}",
         [*params, *bounds],
     ).fetchall()
     return [row[0] for row in rows] if len(rows) == limit else None
 
 
-def _quantiles(
-    cur: Cursor, source: str, condition: str, params: list[Any], column: str
-) -> tuple[int, list[Any] | None]:
+def _quantiles(cur: Cursor, sort: Sort, column: str) -> tuple[int, list[Any] | None]:
     """How many matching rows have a value in ``column``, and the values' quantiles at every
     1/GRID, estimated from a sample of SAMPLE of them (None when there are none); kept for the
     next page of the same sort (see ``_kept``)."""
+    source, condition, params = sort.source, sort.condition, sort.params
     key = (source, condition, column, *(tuple(p) if isinstance(p, list) else p for p in params))
     with _kept_lock:
         if key in _kept:

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from hub.store import sorted_pages
-from hub.store.sorted_pages import WINDOW_FROM, sorted_numbers, window_numbers
+from hub.store.sorted_pages import WINDOW_FROM, Sort, sorted_numbers, window_numbers
 
 ROWS = 120_000
 SOURCE = "read_parquet(?, file_row_number = true)"
@@ -69,7 +69,7 @@ def test_a_deep_page_is_the_page_of_everything_sorted(
 ) -> None:
     con = duckdb.connect()
     for offset in (WINDOW_FROM, 41_234, 60_000, 99_950, 110_000):
-        found = window_numbers(con, SOURCE, "TRUE", [[data]], order_by, offset, 50)
+        found = window_numbers(con, Sort(SOURCE, "TRUE", [[data]], order_by), offset, 50)
         assert found is not None, f"no window held the page at {offset} by {order_by}"
         assert found == everything_sorted(data, "TRUE", [], order_by, offset), offset
 
@@ -78,7 +78,9 @@ def test_a_filtered_deep_page(data: str) -> None:
     con = duckdb.connect()
     condition, values = "(grade IN (?, ?) AND label > ?)", [2, 5, "label-050"]
     for order_by in ([("score", True)], [("label", False)], [("day", True)]):
-        found = window_numbers(con, SOURCE, condition, [[data], *values], order_by, 25_000, 50)
+        found = window_numbers(
+            con, Sort(SOURCE, condition, [[data], *values], order_by), 25_000, 50
+        )
         assert found is not None
         assert found == everything_sorted(data, condition, values, order_by, 25_000)
 
@@ -90,16 +92,18 @@ def test_pages_at_the_rows_without_a_value_and_past_the_end(data: str) -> None:
     order_by = [("score", True)]
     # The page reaches the rows without a score: no window holds it, sorting everything does.
     last = present[0] - 20
-    assert window_numbers(con, SOURCE, "TRUE", [[data]], order_by, last, 50) is None
+    assert window_numbers(con, Sort(SOURCE, "TRUE", [[data]], order_by), last, 50) is None
     for offset in (last, ROWS - 10, ROWS + 5):
         assert sorted_numbers(
-            con, SOURCE, "TRUE", [[data]], order_by, offset, 50
+            con, Sort(SOURCE, "TRUE", [[data]], order_by), offset, 50
         ) == everything_sorted(data, "TRUE", [], order_by, offset)
 
 
 def test_no_rows_match(data: str) -> None:
     con = duckdb.connect()
-    found = sorted_numbers(con, SOURCE, "grade > ?", [[data], 100], [("score", True)], 30_000, 50)
+    found = sorted_numbers(
+        con, Sort(SOURCE, "grade > ?", [[data], 100], [("score", True)]), 30_000, 50
+    )
     assert found == []
 
 
@@ -118,9 +122,10 @@ class Counting:
 def test_the_next_page_of_a_sort_reuses_its_estimate(data: str) -> None:
     con = Counting()
     order_by, condition, values = [("score", False)], "grade <> ?", [[data], 4]
-    first = window_numbers(con, SOURCE, condition, values, order_by, 70_000, 50)  # type: ignore[arg-type]
+    sort = Sort(SOURCE, condition, values, order_by)
+    first = window_numbers(con, sort, 70_000, 50)  # type: ignore[arg-type]
     sampled = [s for s in con.statements if "USING SAMPLE" in s]
-    following = window_numbers(con, SOURCE, condition, values, order_by, 70_050, 50)  # type: ignore[arg-type]
+    following = window_numbers(con, sort, 70_050, 50)  # type: ignore[arg-type]
     assert len([s for s in con.statements if "USING SAMPLE" in s]) == len(sampled) == 1
     assert first == everything_sorted(data, condition, values[1:], order_by, 70_000)
     assert following == everything_sorted(data, condition, values[1:], order_by, 70_050)
@@ -129,12 +134,13 @@ def test_the_next_page_of_a_sort_reuses_its_estimate(data: str) -> None:
 def test_an_estimate_that_no_longer_fits_gives_the_right_page(data: str) -> None:
     con = duckdb.connect()
     order_by, condition, values = [("score", True)], "label <> ?", [[data], "label-007"]
-    window_numbers(con, SOURCE, condition, values, order_by, 50_000, 50)
+    sort = Sort(SOURCE, condition, values, order_by)
+    window_numbers(con, sort, 50_000, 50)
     [key] = [k for k in sorted_pages._kept if "label <> ?" in k]
     present, quantiles = sorted_pages._kept[key]
     assert quantiles is not None
     sorted_pages._kept[key] = (present, [q - 0.5 for q in quantiles])  # as if the data changed
-    assert window_numbers(con, SOURCE, condition, values, order_by, 50_000, 50) is None
-    assert sorted_numbers(
-        con, SOURCE, condition, values, order_by, 50_000, 50
-    ) == everything_sorted(data, condition, values[1:], order_by, 50_000)
+    assert window_numbers(con, sort, 50_000, 50) is None
+    assert sorted_numbers(con, sort, 50_000, 50) == everything_sorted(
+        data, condition, values[1:], order_by, 50_000
+    )
