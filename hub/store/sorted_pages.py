@@ -38,6 +38,7 @@ MARGIN = 0.015
 # version's objects never change, and an estimate that no longer fits only makes the window miss
 # the page (then it is found by sorting everything), never a wrong page.
 KEPT = 64
+KEPT_TEXT = 64 * 1024  # characters of text an estimate may hold to be kept (a column of long texts)
 _kept: collections.OrderedDict[tuple[Any, ...], tuple[int, list[Any] | None]] = (
     collections.OrderedDict()
 )
@@ -128,6 +129,8 @@ def _quantiles(cur: Cursor, sort: Sort, column: str) -> tuple[int, list[Any] | N
         params,
     ).fetchone()
     found = (int(present[0]) if present else 0), (sampled[0] if sampled else None)
+    if sum(len(v) for v in found[1] or [] if isinstance(v, str | bytes)) > KEPT_TEXT:
+        return found
     with _kept_lock:
         _kept[key] = found
         while len(_kept) > KEPT:

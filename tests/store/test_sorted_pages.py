@@ -4,6 +4,7 @@ rows are filtered."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -144,3 +145,15 @@ def test_an_estimate_that_no_longer_fits_gives_the_right_page(data: str) -> None
     assert sorted_numbers(con, sort, 50_000, 50) == everything_sorted(
         data, condition, values[1:], order_by, 50_000
     )
+
+
+def test_an_estimate_of_long_texts_is_not_kept(tmp_path: Path) -> None:
+    rows = 30_000
+    rng = np.random.default_rng(9)
+    notes = [f"{n:06d} " + "x" * 600 for n in rng.integers(0, 1_000_000, rows)]
+    path = tmp_path / "notes.parquet"
+    pq.write_table(pa.table({"note": notes}), path)
+    sort = Sort(SOURCE, "TRUE", [[str(path)]], [("note", False)])
+    found = window_numbers(duckdb.connect(), sort, 21_000, 50)
+    assert found == everything_sorted(str(path), "TRUE", [], sort.order_by, 21_000)
+    assert not [k for k in sorted_pages._kept if (str(path),) in k], "201 texts of 600 characters"
