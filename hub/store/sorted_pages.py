@@ -30,6 +30,7 @@ from hub.store.dataset_diffs import quote
 # Below this offset DuckDB's own top-k sort is as quick as the three scans of a window.
 WINDOW_FROM = 20_000
 SAMPLE = 20_000  # values the quantiles are estimated from
+TEXT_SAMPLED = 200  # characters of a text sampled (see ``_quantiles``)
 GRID = 200  # the sample's quantiles at every 0.5 %
 # Rows added to the window on either side of the page, as a fraction of the column's values:
 # four standard errors of a quantile estimated from SAMPLE values (0.35 % at the median).
@@ -38,7 +39,6 @@ MARGIN = 0.015
 # version's objects never change, and an estimate that no longer fits only makes the window miss
 # the page (then it is found by sorting everything), never a wrong page.
 KEPT = 64
-KEPT_TEXT = 64 * 1024  # characters of text an estimate may hold to be kept (a column of long texts)
 _kept: collections.OrderedDict[tuple[Any, ...], tuple[int, list[Any] | None]] = (
     collections.OrderedDict()
 )
@@ -123,14 +123,17 @@ def _quantiles(cur: Cursor, sort: Sort, column: str) -> tuple[int, list[Any] | N
     grid = "[" + ", ".join(str(i / GRID) for i in range(GRID + 1)) + "]::DOUBLE[]"
     # DuckDB's ``reservoir_quantile`` is cheaper but samples mostly the first rows it reads:
     # on a column sorted in the file it put every quantile in the first fifth of the values.
+    # Texts are sampled by their first characters: any two values make a window that gives the
+    # right page, and the sample of a column of long texts would hold SAMPLE of them whole.
+    described = cur.execute(f"DESCRIBE SELECT {column} FROM {source}", params[:1]).fetchone()
+    text = described is not None and str(described[1]) == "VARCHAR"
+    value = f"left({column}, {TEXT_SAMPLED})" if text else column
     sampled = cur.execute(
-        f"SELECT quantile_disc(v, {grid}) FROM (SELECT {column} AS v FROM {source} "
+        f"SELECT quantile_disc(v, {grid}) FROM (SELECT {value} AS v FROM {source} "
         f"WHERE ({condition}) AND {column} IS NOT NULL) USING SAMPLE {SAMPLE} ROWS",
         params,
     ).fetchone()
     found = (int(present[0]) if present else 0), (sampled[0] if sampled else None)
-    if sum(len(v) for v in found[1] or [] if isinstance(v, str | bytes)) > KEPT_TEXT:
-        return found
     with _kept_lock:
         _kept[key] = found
         while len(_kept) > KEPT:

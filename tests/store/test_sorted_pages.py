@@ -14,7 +14,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from hub.store import sorted_pages
-from hub.store.sorted_pages import WINDOW_FROM, Sort, sorted_numbers, window_numbers
+from hub.store.sorted_pages import (
+    TEXT_SAMPLED,
+    WINDOW_FROM,
+    Sort,
+    sorted_numbers,
+    window_numbers,
+)
 
 ROWS = 120_000
 SOURCE = "read_parquet(?, file_row_number = true)"
@@ -147,13 +153,31 @@ def test_an_estimate_that_no_longer_fits_gives_the_right_page(data: str) -> None
     )
 
 
-def test_an_estimate_of_long_texts_is_not_kept(tmp_path: Path) -> None:
+def test_long_texts_are_estimated_from_their_first_characters(tmp_path: Path) -> None:
     rows = 30_000
     rng = np.random.default_rng(9)
-    notes = [f"{n:06d} " + "x" * 600 for n in rng.integers(0, 1_000_000, rows)]
+    notes = [f"{n:07d} " + "x" * 600 for n in rng.integers(0, 10_000_000, rows)]
     path = tmp_path / "notes.parquet"
     pq.write_table(pa.table({"note": notes}), path)
     sort = Sort(SOURCE, "TRUE", [[str(path)]], [("note", False)])
     found = window_numbers(duckdb.connect(), sort, 21_000, 50)
     assert found == everything_sorted(str(path), "TRUE", [], sort.order_by, 21_000)
-    assert not [k for k in sorted_pages._kept if (str(path),) in k], "201 texts of 600 characters"
+    [(_, quantiles)] = [v for k, v in sorted_pages._kept.items() if (str(path),) in k]
+    assert quantiles is not None and max(map(len, quantiles)) == TEXT_SAMPLED
+
+
+def test_texts_sharing_their_first_characters(tmp_path: Path) -> None:
+    """Texts that share their first characters all look alike to the estimate: the page is
+    found by sorting everything."""
+    rows = 40_000
+    rng = np.random.default_rng(4)
+    texts = ["same start " * 30 + f"{n:07d}" for n in rng.integers(0, 10_000_000, rows)]
+    path = tmp_path / "texts.parquet"
+    pq.write_table(pa.table({"text": texts, "n": np.arange(rows)}), path)
+    for descending in (False, True):
+        sort = Sort(SOURCE, "TRUE", [[str(path)]], [("text", descending)])
+        for offset in (20_000, 30_000):
+            assert window_numbers(duckdb.connect(), sort, offset, 50) is None
+            assert sorted_numbers(duckdb.connect(), sort, offset, 50) == everything_sorted(
+                str(path), "TRUE", [], sort.order_by, offset
+            )
