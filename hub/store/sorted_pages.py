@@ -24,6 +24,8 @@ import math
 import threading
 from typing import Any
 
+import duckdb
+
 from hub.store.database import Cursor
 from hub.store.dataset_diffs import quote
 
@@ -59,7 +61,12 @@ class Sort:
 def sorted_numbers(cur: Cursor, sort: Sort, offset: int, limit: int) -> list[int]:
     """The file row numbers of ``sort``'s rows, ``limit`` from ``offset``."""
     if offset >= WINDOW_FROM and limit > 0:
-        found = window_numbers(cur, sort, offset, limit)
+        try:
+            found = window_numbers(cur, sort, offset, limit)
+        except (duckdb.InvalidTypeException, duckdb.BinderException, duckdb.ConversionException):
+            # DuckDB does not compare lists and structs with >= and <=; a filter comparing a
+            # column with a value of another kind fails below as well, and says so.
+            found = None
         if found is not None:
             return found
     rows = cur.execute(

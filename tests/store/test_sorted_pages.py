@@ -181,3 +181,18 @@ def test_texts_sharing_their_first_characters(tmp_path: Path) -> None:
             assert sorted_numbers(duckdb.connect(), sort, offset, 50) == everything_sorted(
                 str(path), "TRUE", [], sort.order_by, offset
             )
+
+
+def test_lists_and_structs_are_sorted_in_full(tmp_path: Path) -> None:
+    """DuckDB sorts lists and structs but does not compare them with >= and <=: no window,
+    the page of everything sorted all the same."""
+    path = tmp_path / "nested.parquet"
+    duckdb.connect().execute(
+        "COPY (SELECT [range % 100, range % 7] AS pair, {'a': range % 13} AS item "
+        f"FROM range(60000)) TO '{path}'"
+    )
+    for column in ("pair", "item"):
+        sort = Sort(SOURCE, "TRUE", [[str(path)]], [(column, True)])
+        assert sorted_numbers(duckdb.connect(), sort, 30_000, 50) == everything_sorted(
+            str(path), "TRUE", [], sort.order_by, 30_000
+        )
