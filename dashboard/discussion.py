@@ -60,7 +60,8 @@ def anchor_text(anchor: Anchor | None) -> str:
 
 def _act(work: Callable[[], object], done: str | None = None, box: str | None = None) -> None:
     """Send a change; say what went wrong in words, or rerun to show it, with the box it was
-    written in (the key of an expander or popover) closed on the next draw (see ``_opened``)."""
+    written in (the key of an expander or popover) closed on the next draw
+    (``_close_if_sent``)."""
     try:
         work()
     except hub_client.HubError as exc:
@@ -73,7 +74,7 @@ def _act(work: Callable[[], object], done: str | None = None, box: str | None = 
     st.rerun()
 
 
-def _opened(box: str) -> None:
+def _close_if_sent(box: str) -> None:
     """Close the box ``box`` if what was written in it was just sent: Streamlit lets a page
     change a box's state only before the box is drawn, so ``_act`` leaves word for this."""
     if st.session_state.pop(f"{box}:sent", False):
@@ -158,7 +159,7 @@ def _comment(comment: dict[str, Any], me: str | None, key: str) -> None:
             _act(functools.partial(hub_client.react, comment["id"], emoji, not mine))
     if me is not None and comment["author"] == me:
         box = f"{key}:editing"
-        _opened(box)
+        _close_if_sent(box)
         editing = buttons[4].popover("Edit", icon=":material/edit:", key=box, on_change="rerun")
         if editing.open:  # its form is drawn once someone opens it, not on every poll
             with editing, st.form(f"{key}:edit"):
@@ -261,7 +262,7 @@ def _threads(kind: str, object_id: str, title: str) -> None:
                 _comment(comment, me, f"c:{comment['id']}")
             left, right = st.columns([3, 1])
             box = f"replying:{thread['id']}"
-            _opened(box)
+            _close_if_sent(box)
             replying = left.expander("Reply", key=box, on_change="rerun")
             if replying.open:  # the form is drawn once someone opens it, not on every poll
                 with replying:

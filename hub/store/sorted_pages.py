@@ -7,7 +7,7 @@ in a window of the first sort column's values instead:
 
 1. one scan estimates the column's quantiles from a sample of its values, which say between
    which two values ``low`` and ``high`` the page's rows lie, with a margin;
-2. one counts the rows sorted before ``low`` (or after ``high``, sorting down);
+2. one counts the rows sorted before the window (below ``low``, or above ``high`` sorting down);
 3. one sorts the rows whose value lies between the two, and takes the page from them.
 
 A value between the two bounds is sorted after every row counted in step 2 and before every
