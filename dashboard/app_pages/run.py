@@ -131,9 +131,9 @@ with renaming, st.form("rename-run", border=False):
             st.rerun()
 
 if run["metrics"]:
-    latest = st.columns(min(len(run["metrics"]), 6))
-    for column, metric in zip(latest, run["metrics"], strict=False):
-        column.metric(metric["key"], number_text(metric["lastValue"]), border=True)
+    with st.container(horizontal=True):
+        for metric in run["metrics"][:6]:
+            st.metric(metric["key"], number_text(metric["lastValue"]), border=True)
 
 st.subheader("Curves")
 keys = [m["key"] for m in run["metrics"]]

@@ -223,6 +223,8 @@ def test_run_page_shows_one_run(hub_env: LiveHub) -> None:
     app = open_page("run", id=run_id)
     assert_clean(app)
     assert app.title[0].value == name
+    latest = {m.label: m.value for m in app.metric}  # each metric's last value, as a card
+    assert set(latest) == {"lr", "train/loss", "val/acc", "val/loss"} and all(latest.values())
     params = app.dataframe[0].value
     assert "optimizer" in set(params["key"])
     text = " ".join(m.value for m in app.markdown)
