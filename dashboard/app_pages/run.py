@@ -89,24 +89,28 @@ about = [experiment["description"]] if experiment["description"] else []
 about += [f"`{t['key']}={t['value']}`" for t in experiment["tags"]]
 if about:
     st.caption(f"Experiment {experiment['name']}: " + "  ".join(about))
-badges = st.columns([2, 2, 2, 4, 2, 1, 1], vertical_alignment="center")
-with badges[0]:
+# One line that wraps where the page is narrow, each item as wide as its text.
+badges = st.container(horizontal=True, vertical_alignment="center", gap="small")
+with badges:
     status_badge(run["status"])
-badges[1].markdown(f":material/person: **{run['user']}**")
-badges[2].markdown(f":material/timer: {duration_text(run['durationSeconds'])}")
-started = pd.Timestamp(run["startedAt"]).strftime("%Y-%m-%d %H:%M UTC")
-badges[3].markdown(f":material/calendar_today: started {started}")
-if badges[4].button(
-    "Compare",
-    icon=":material/stacked_line_chart:",
-    help="Draw this run's curves next to other runs of the project.",
-):
+    st.markdown(f":material/person: **{run['user']}**", width="content")
+    st.markdown(f":material/timer: {duration_text(run['durationSeconds'])}", width="content")
+    started = pd.Timestamp(run["startedAt"]).strftime("%Y-%m-%d %H:%M UTC")
+    st.markdown(f":material/calendar_today: started {started}", width="content")
+    comparing = st.button(
+        "Compare",
+        icon=":material/stacked_line_chart:",
+        help="Draw this run's curves next to other runs of the project.",
+    )
+    trashing = st.popover("Trash", icon=":material/delete:", help="Move this run to the trash")
+    renaming = st.popover("Rename", icon=":material/edit:", help="Give this run another name")
+if comparing:
     st.switch_page(
         "app_pages/compare.py",
         query_params={"project": run["project"]["name"], "runs": run["id"]},
     )
 
-with badges[5].popover("Trash", icon=":material/delete:", help="Move this run to the trash"):
+with trashing:
     st.markdown(
         "Move this run to the trash? It disappears from lists, charts and searches until "
         "someone restores it from the trash (Settings); the hub purges it for good later."
@@ -119,7 +123,6 @@ with badges[5].popover("Trash", icon=":material/delete:", help="Move this run to
         else:
             st.rerun()
 
-renaming = badges[6].popover("Rename", icon=":material/edit:", help="Give this run another name")
 with renaming, st.form("rename-run", border=False):
     name = st.text_input("New name", value=run["name"], max_chars=200)
     if st.form_submit_button("Rename", type="primary"):
