@@ -170,7 +170,7 @@ def test_compare_draws_curves_of_the_runs_in_the_link(hub_env: LiveHub) -> None:
     app = open_page("compare", runs=",".join(run_id for run_id, _ in picked))
     assert_clean(app)
     assert app.selectbox[0].value == "churn-forecast"
-    assert app.multiselect[0].value == [run_id for run_id, _ in picked]
+    assert labelled(app.multiselect, "Runs").value == [run_id for run_id, _ in picked]
     curves = curve_charts(app)
     assert len(curves) == 2  # the preferred metrics; the settings view is not open
     assert not figures(app), "no Plotly figure: plotly.js is not loaded for the curves"
@@ -215,7 +215,7 @@ def test_compare_takes_runs_selected_on_the_experiments_page(hub_env: LiveHub) -
     app.switch_page("app_pages/compare.py").run()
     assert_clean(app)
     assert app.selectbox[0].value == "support-llm"
-    assert app.multiselect[0].value == [run_id for run_id, _ in picked]
+    assert labelled(app.multiselect, "Runs").value == [run_id for run_id, _ in picked]
 
 
 def test_run_page_shows_one_run(hub_env: LiveHub) -> None:
