@@ -126,7 +126,9 @@ if not wanted_project and wanted_runs:
     wanted_project = first["project"]["name"] if first else None
 wanted_project = wanted_project or st.session_state.get("project")
 
-left, middle, right = st.columns([1, 3, 2])
+# The project and the metrics share a row; the runs get one of their own, where the names of
+# several runs fit (in a third of the row, a laptop's window showed one and a half).
+left, right = st.columns([1, 2])
 project = left.selectbox(
     "Project",
     projects,
@@ -137,7 +139,7 @@ info = load(hub_client.project, project) or {"metricKeys": []}
 candidates = load(hub_client.search_runs, project, first=RUN_LIMIT).runs
 names = {r["id"]: r["name"] for r in candidates}
 preselected = [r for r in wanted_runs if r in names] or list(names)[:DEFAULT_RUN_COUNT]
-run_ids = middle.multiselect(
+run_ids = st.multiselect(
     "Runs",
     list(names),
     default=preselected,
