@@ -34,7 +34,7 @@ st.session_state["project"] = project
 st.query_params["project"] = project
 keys = load(hub_client.project, project) or {"metricKeys": [], "paramKeys": []}
 
-left, middle, right = st.columns([5, 2, 1.3], vertical_alignment="bottom")
+left, middle, right = st.columns([4, 2, 2], vertical_alignment="bottom")
 run_filter = left.text_input(
     "Filter",
     key=f"filter:{project}",
@@ -86,32 +86,33 @@ table = st.dataframe(
 selected = [str(frame.iloc[row]["id"]) for row in table.selection.rows if row < len(frame)]
 st.session_state["selected_runs"] = selected
 
-compare, open_run, discard = actions.columns([2, 2, 2, 3])[:3]
-if compare.button(
+# One line that wraps where the page is narrow, each button as wide as its words.
+buttons = actions.container(horizontal=True)
+if buttons.button(
     f"Compare {len(selected)} selected runs" if selected else "Compare selected runs",
     icon=":material/stacked_line_chart:",
     disabled=not selected,
     type="primary",
-    width="stretch",
+    width="content",
     key="compare-selected",
 ):
     st.switch_page(
         "app_pages/compare.py", query_params={"project": project, "runs": ",".join(selected)}
     )
-if open_run.button(
+if buttons.button(
     "Open selected run",
     icon=":material/open_in_new:",
     disabled=len(selected) != 1,
     help="Select exactly one run to open it.",
-    width="stretch",
+    width="content",
     key="open-selected",
 ):
     st.switch_page("app_pages/run.py", query_params={"id": selected[0]})
-with discard.popover(
+with buttons.popover(
     f"Trash {len(selected)} selected" if selected else "Trash selected runs",
     icon=":material/delete:",
     disabled=not selected,
-    width="stretch",
+    width="content",
 ):
     st.markdown(
         f"Move {len(selected)} run(s) to the trash? They leave lists, charts and searches until "
