@@ -57,7 +57,8 @@ ACTION_TARGET_S = 1.0  # an action's result
 QUIET_S = 0.5  # no script running for this long: the page has settled
 PATIENCE_MS = 120_000  # a page that takes longer has failed, not been slow
 PAGE_VISITS = ("first visit", "again")
-ACTIONS = ("Post a comment on a run", "Approve a model version")
+COMMENT, APPROVAL = "Post a comment on a run", "Approve a model version"
+ACTIONS = (COMMENT, APPROVAL)
 # The first action of a browser's visit also fetches the scripts that draw its answer (a
 # toast's, a comment's HTML), which a browser then keeps (Streamlit serves them immutable).
 ACTION_VISITS = ("result shown, first of a visit", "result shown, again")
@@ -256,7 +257,7 @@ def _walk(browser: Browser, dashboard: str, demo: Demo, log: AccessLog) -> dict[
     for _ in range(2):
         said = f"Bench comment {time.time_ns()}: the curve flattens after step 600."
         timed = _timed(page, log, functools.partial(comment, said), text(said))
-        timings["Post a comment on a run"].append(timed)
+        timings[COMMENT].append(timed)
 
     page.goto(
         f"{dashboard}/models?project={demo.model_project}&model={demo.model}&version={demo.version}"
@@ -274,7 +275,7 @@ def _walk(browser: Browser, dashboard: str, demo: Demo, log: AccessLog) -> dict[
     approved = page.locator('[data-testid="stToast"]').filter(has_text="Approved").first
     for _ in range(2):
         approved.wait_for(state="detached", timeout=PATIENCE_MS)  # the last one's toast gone
-        timings["Approve a model version"].append(
+        timings[APPROVAL].append(
             _timed(page, log, approve, lambda: approved.wait_for(timeout=PATIENCE_MS))
         )
     return timings
