@@ -60,8 +60,7 @@ def anchor_text(anchor: Anchor | None) -> str:
 
 def _act(work: Callable[[], object], done: str | None = None, box: str | None = None) -> None:
     """Send a change; say what went wrong in words, or rerun to show it, with the box it was
-    written in (the key of an expander or popover) closed on the next draw
-    (``_close_if_sent``)."""
+    written in (an expander or popover, see :func:`_box_key`) drawn closed."""
     try:
         work()
     except hub_client.HubError as exc:
@@ -70,15 +69,16 @@ def _act(work: Callable[[], object], done: str | None = None, box: str | None = 
     if done:
         tell(done)
     if box:
-        st.session_state[f"{box}:sent"] = True
+        st.session_state[f"{box}:sent"] = st.session_state.get(f"{box}:sent", 0) + 1
     st.rerun()
 
 
-def _close_if_sent(box: str) -> None:
-    """Close the box ``box`` if what was written in it was just sent: Streamlit lets a page
-    change a box's state only before the box is drawn, so ``_act`` leaves word for this."""
-    if st.session_state.pop(f"{box}:sent", False):
-        st.session_state[box] = False
+def _box_key(box: str) -> str:
+    """The key the box ``box`` (an expander or popover) is drawn under: a new one each time
+    what was written in it is sent, so that it is drawn closed. Setting its state to closed
+    would not do: the threads poll the hub, and a poll the browser sent before it saw the box
+    close carries the box as open, which Streamlit takes over the page's word."""
+    return f"{box}:{st.session_state.get(f'{box}:sent', 0)}"
 
 
 def _with_mentions(body: str, names: list[str]) -> str:
@@ -159,8 +159,9 @@ def _comment(comment: dict[str, Any], me: str | None, key: str) -> None:
             _act(functools.partial(hub_client.react, comment["id"], emoji, not mine))
     if me is not None and comment["author"] == me:
         box = f"{key}:editing"
-        _close_if_sent(box)
-        editing = buttons[4].popover("Edit", icon=":material/edit:", key=box, on_change="rerun")
+        editing = buttons[4].popover(
+            "Edit", icon=":material/edit:", key=_box_key(box), on_change="rerun"
+        )
         if editing.open:  # its form is drawn once someone opens it, not on every poll
             with editing, st.form(f"{key}:edit"):
                 text = st.text_area("Your comment", comment["body"], key=f"{key}:edit:body")
@@ -262,8 +263,7 @@ def _threads(kind: str, object_id: str, title: str) -> None:
                 _comment(comment, me, f"c:{comment['id']}")
             left, right = st.columns([3, 1])
             box = f"replying:{thread['id']}"
-            _close_if_sent(box)
-            replying = left.expander("Reply", key=box, on_change="rerun")
+            replying = left.expander("Reply", key=_box_key(box), on_change="rerun")
             if replying.open:  # the form is drawn once someone opens it, not on every poll
                 with replying:
                     _composer(

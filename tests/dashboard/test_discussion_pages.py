@@ -98,15 +98,18 @@ def test_comment_on_a_curve_reply_react_and_resolve(
     bob = open_page("run", id=team["run"])
     assert not [t for t in bob.text_area if t.label == "Reply"], "closed: no form drawn in it"
     thread = labelled(bob.button, "Resolve").key.removeprefix("resolve:")
-    bob.session_state[f"replying:{thread}"] = True  # as opening it in the browser does
+    opened = f"replying:{thread}:0"  # the reply box's key as it opens
+    bob.session_state[opened] = True  # as opening it in the browser does
     bob.run()
     labelled(bob.text_area, "Reply").input("Yes: try 500 steps.")
     labelled(bob.button, "Reply").click().run()
     assert_clean(bob)
     replies = " ".join(str(h.proto.body) for h in bob.get("html"))
     assert "Yes: try 500 steps." in replies
-    assert bob.session_state[f"replying:{thread}"] is False, "sent: its box closes"
-    assert not [t for t in bob.text_area if t.label == "Reply"]
+    assert not [t for t in bob.text_area if t.label == "Reply"], "sent: its box closes"
+    bob.session_state[opened] = True  # a poll sent before the browser saw it close
+    bob.run()
+    assert not [t for t in bob.text_area if t.label == "Reply"], "and stays closed"
     next(b for b in bob.button if b.label == "👍").click().run()
     assert any(b.label == "👍 1" for b in bob.button)
     labelled(bob.button, "Resolve").click().run()
@@ -144,7 +147,8 @@ def test_a_comment_is_edited_by_its_author(team: dict[str, str]) -> None:
     assert_clean(app)
     assert not [t for t in app.text_area if t.label == "Your comment"], "closed: no form in it"
     comment = next(b.key for b in app.button if b.key and b.key.endswith(":+1"))  # a reaction's
-    app.session_state[comment.removesuffix(":+1") + ":editing"] = True  # as opening it does
+    opened = comment.removesuffix(":+1") + ":editing:0"  # the edit box's key as it opens
+    app.session_state[opened] = True  # as opening it does
     app.run()
     labelled(app.text_area, "Your comment").input("Warm-up of 500 steps.")
     labelled(app.button, "Save").click().run()
@@ -152,6 +156,9 @@ def test_a_comment_is_edited_by_its_author(team: dict[str, str]) -> None:
     shown = " ".join(str(h.proto.body) for h in app.get("html"))
     assert "Warm-up of 500 steps." in shown and "Warm-up of 100 steps." not in shown
     assert not [t for t in app.text_area if t.label == "Your comment"], "saved: its box closes"
+    app.session_state[opened] = True  # a poll sent before the browser saw it close
+    app.run()
+    assert not [t for t in app.text_area if t.label == "Your comment"], "and stays closed"
     assert any("_edited_" in m.value for m in app.markdown)
 
 
