@@ -10,6 +10,7 @@ shown in the reader's own time zone, which the browser tells Streamlit.
 from __future__ import annotations
 
 import functools
+import html
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -79,6 +80,13 @@ def _box_key(box: str) -> str:
     would not do: the threads poll the hub, and a poll the browser sent before it saw the box
     close carries the box as open, which Streamlit takes over the page's word."""
     return f"{box}:{st.session_state.get(f'{box}:sent', 0)}"
+
+
+def _nothing_shown(words: str) -> None:
+    """A caption where a discussion shows no comment, drawn as HTML as comments are: the
+    browser then has the code that draws one before the first arrives (fetched with the first
+    comment, it drew it half a second later than the next)."""
+    st.html(f'<p style="opacity: 0.6; font-size: 0.875rem; margin: 0">{html.escape(words)}</p>')
 
 
 def _with_mentions(body: str, names: list[str]) -> str:
@@ -250,9 +258,9 @@ def _threads(kind: str, object_id: str, title: str) -> None:
             "GraphQL's discussion(after: …)."
         )
     if not found["threads"]:
-        st.caption("No comments yet. Start the discussion below.")
+        _nothing_shown("No comments yet. Start the discussion below.")
     elif not threads:
-        st.caption("Every thread is resolved.")
+        _nothing_shown("Every thread is resolved.")
     for thread in threads:
         with st.container(border=True):
             about = anchor_text(thread["anchor"])

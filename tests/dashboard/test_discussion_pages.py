@@ -72,7 +72,7 @@ def test_comment_on_a_curve_reply_react_and_resolve(
 ) -> None:
     app = open_page("run", id=team["run"])
     assert_clean(app)
-    assert any("No comments yet" in c.value for c in app.caption)
+    assert any("No comments yet" in str(h.proto.body) for h in app.get("html"))
     assert not app.slider, "the part of a curve is chosen once its box is opened"
     assert not [s for s in app.selectbox if s.label == "About"], "nothing to choose yet"
     app.session_state[f"curve-part:{team['run']}"] = True  # as opening it in the browser does
@@ -114,7 +114,7 @@ def test_comment_on_a_curve_reply_react_and_resolve(
     assert any(b.label == "👍 1" for b in bob.button)
     labelled(bob.button, "Resolve").click().run()
     assert_clean(bob)
-    assert any("Every thread is resolved." in c.value for c in bob.caption)
+    assert any("Every thread is resolved." in str(h.proto.body) for h in bob.get("html"))
 
 
 def test_dataset_version_discussion_and_the_feed(team: dict[str, str], hub_server: LiveHub) -> None:
