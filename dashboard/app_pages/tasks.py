@@ -39,16 +39,23 @@ def card(task: dict[str, Any]) -> None:
         if task["labels"]:
             st.markdown(" ".join(f":gray-badge[{label}]" for label in task["labels"]))
         place = ORDER.index(task["status"])
-        left, middle, right = st.columns(3)
-        if place > 0 and left.button(
-            "◀", key=f"back:{task['id']}", help=f"Move to {COLUMNS[ORDER[place - 1]]}"
+        # One line of buttons as wide as their words: in thirds of a card, a board column at a
+        # laptop's width cut "Open" to "O…" and the arrows to nothing.
+        buttons = st.container(horizontal=True, gap="small")
+        if place > 0 and buttons.button(
+            "◀",
+            key=f"back:{task['id']}",
+            help=f"Move to {COLUMNS[ORDER[place - 1]]}",
+            width="content",
         ):
             move(task, ORDER[place - 1])
-        if middle.button("Open", key=f"open:{task['id']}", type="tertiary"):
+        if buttons.button("Open", key=f"open:{task['id']}", type="tertiary", width="content"):
             st.query_params["task"] = task["id"]
             st.rerun()
         ahead = ORDER[place + 1] if place < len(ORDER) - 1 else None
-        if ahead and right.button("▶", key=f"next:{task['id']}", help=f"Move to {COLUMNS[ahead]}"):
+        if ahead and buttons.button(
+            "▶", key=f"next:{task['id']}", help=f"Move to {COLUMNS[ahead]}", width="content"
+        ):
             move(task, ahead)
 
 
