@@ -37,7 +37,7 @@ def inputs(review_id: str, sample: dict[str, Any], hidden: set[str]) -> None:
         if not isinstance(value, str) or not value.lower().endswith(IMAGE_ENDINGS):
             continue
         if value.startswith(("http://", "https://")):
-            st.image(value, width=360, caption=column)
+            st.image(value, caption=column, width="stretch")  # as wide as its column
             continue
         try:
             picture = model_client.sample_image(
@@ -46,7 +46,7 @@ def inputs(review_id: str, sample: dict[str, Any], hidden: set[str]) -> None:
         except HubError as exc:
             st.warning(f"The image in {column} cannot be shown: {exc}", icon=":material/image:")
         else:
-            st.image(picture, width=360, caption=column)
+            st.image(picture, caption=column, width="stretch")
     st.dataframe(
         pd.DataFrame({"what": [c for c, _ in shown], "value": [str(v) for _, v in shown]}),
         hide_index=True,
