@@ -33,7 +33,8 @@ class DatasetColumnType:
         description="nulls, distinct (exact up to some 6,400, else an estimate within a few "
         "percent, and distinct_estimated is true), min, max (texts cut at 1,000 characters); for "
         "numbers mean, std, quantiles (25/50/75 %) and a 10-bin histogram; for others the top "
-        "values with counts. Quantiles, histogram and top values are counted over a fixed "
+        "values with counts. Mean, std, quantiles and histogram leave NaN and infinities out. "
+        "Quantiles, histogram and top values are counted over a fixed "
         "sample of the rows in a big version (sample_rows says how many; at most 1,000,000, or "
         "2 million numbers)."
     )

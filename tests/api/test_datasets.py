@@ -105,6 +105,34 @@ def test_a_csv_file_streams_in_from_disk(hub_server: LiveHub, tmp_path: Path) ->
     assert versions["versions"][0]["source"] == "readings.csv"
 
 
+def test_readings_with_nan_and_infinities_are_stored_and_profiled(
+    hub_server: LiveHub, tmp_path: Path
+) -> None:
+    """A sensor's CSV with "nan" and "inf" among its readings (DuckDB reads them as numbers) was
+    refused by the profile; now it is stored whole, and its mean, spread, quartiles and
+    histogram cover the finite readings."""
+    frame = inspections(3000)
+    readings = frame["temperature_c"].to_numpy().copy()
+    text = [str(value) for value in readings]
+    text[10], text[20], text[30] = "nan", "inf", "-inf"
+    path = tmp_path / "sensor.csv"
+    frame.with_columns(pl.Series("temperature_c", text)).write_csv(path)
+    client = hub.Client(hub_server.url, hub_server.token)
+    assert client.upload_dataset("quality", "sensor", path)["rows"] == 3000
+
+    body = hub_server.graphql(DATASET, {"p": "quality", "n": "sensor"})["data"]["dataset"]
+    columns = {c["name"]: c for c in body["version"]["columns"]}
+    assert columns["temperature_c"]["type"] == "DOUBLE"
+    profile = columns["temperature_c"]["profile"]
+    finite = np.delete(readings, [10, 20, 30])
+    assert profile["nulls"] == 0 and profile["max"] == "nan"
+    assert profile["mean"] == pytest.approx(float(finite.mean()))
+    assert profile["std"] == pytest.approx(float(finite.std(ddof=1)))
+    assert profile["quantiles"] == pytest.approx(np.quantile(finite, [0.25, 0.5, 0.75]))
+    assert sum(profile["histogram"]["counts"]) == 2997
+    assert client.dataset("quality", "sensor")["temperature_c"].is_nan().sum() == 1
+
+
 def test_a_parquet_upload_is_stored_as_it_came(hub_server: LiveHub, tmp_path: Path) -> None:
     """Parquet the hub reads well is profiled and stored byte for byte, not written again."""
     path = tmp_path / "readings.parquet"

@@ -96,6 +96,44 @@ def test_same_data_same_bytes_and_a_profile_that_adds_up(tmp_path: Path) -> None
     assert "top" not in profile["id"], "an almost unique column has no meaningful top values"
 
 
+def test_means_and_spreads_agree_with_numpy_wherever_the_values_lie(tmp_path: Path) -> None:
+    """Means and spreads are summed from each value's distance to the middle of its column's
+    range: they agree with numpy's for values far from zero, whole numbers and a column of one
+    value; for values far from the middle for their spread (one extreme outlier), whose sums
+    round too coarsely, they are counted again another way. NaN and infinities are left out
+    (as from histograms): a file holding them was refused before, by DuckDB's stddev_samp. A
+    single value has no spread."""
+    rows = 1_000_000
+    rng = np.random.default_rng(5)
+    outlier = rng.normal(0, 1, rows)
+    outlier[17] = 1e12
+    not_finite = rng.normal(0, 1, rows)
+    not_finite[[3, 4, 5]] = [np.inf, np.nan, -np.inf]
+    columns = {
+        "far_from_zero": rng.normal(1e6, 3.0, rows),
+        "whole": rng.integers(-5, 6, rows),
+        "constant": np.full(rows, 2.5),
+        "outlier": outlier,
+    }
+    table = pa.table(
+        {
+            **columns,
+            "not_finite": not_finite,
+            "single": pa.array([None] * (rows - 1) + [4.0], pa.float64()),
+        }
+    )
+    source = tmp_path / "numbers.parquet"
+    pq.write_table(table, source, row_group_size=250_000)
+    profile = run_worker(source, tmp_path / "out.parquet")["profile"]
+    finite = not_finite[np.isfinite(not_finite)]
+    for name, values in [*columns.items(), ("not_finite", finite)]:
+        mean, std = float(values.mean()), float(values.std(ddof=1))
+        assert abs(profile[name]["mean"] - mean) <= 1e-12 * max(1.0, abs(mean)), name
+        assert abs(profile[name]["std"] - std) <= 1e-11 * std, name
+    assert profile["not_finite"]["nulls"] == 0
+    assert (profile["single"]["mean"], profile["single"]["std"]) == (4.0, None)
+
+
 def test_distributions_of_many_numbers_come_from_a_fixed_sample(tmp_path: Path) -> None:
     """Past 2 million numbers, quartiles and histograms are counted over a sample of the rows:
     close to the exact ones, and the same on every upload of the same file."""

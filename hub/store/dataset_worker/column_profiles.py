@@ -7,6 +7,7 @@ library.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
@@ -49,6 +50,16 @@ COLUMNS_PER_QUERY = 40
 # of 10M rows: 2.1 s, against 0.9 s a scan each), but each scan is planned over the file's
 # whole schema (a 2,000-column file of 2,000 rows would take several times longer).
 OWN_SCAN_ROWS = 1_000
+# A column's mean and spread come from two sums in its scan, of each value's distance to the
+# middle of the column's range (from the footer) and of its square: DuckDB's avg and
+# stddev_samp cost a division a value (15 numeric columns of 10M rows: about 0.3 s more). The
+# spread's variance is the mean square less the squared mean; rounding errs by about
+# (mean square / variance) times the sums' own error (a few parts in 10^13 for 10M values), so
+# where that ratio passes SUMS_TRUSTED_UP_TO (values far from the middle for their spread: a
+# few extreme outliers) or the sums are not finite (NaN, infinities), the column's mean and
+# spread are counted again with avg and stddev_samp over its finite values (see
+# _mean_and_spread).
+SUMS_TRUSTED_UP_TO = 10_000.0
 ROW_NUMBER = "file_row_number"
 NUMERIC = (
     "TINYINT",
@@ -101,7 +112,7 @@ def profile(
     sample without it)."""
     profile: dict[str, Any] = {c["name"]: {"type": c["type"]} for c in columns}
     ranges = _extremes(con, data, [c for c in columns if _in_footer(c["type"])], profile, rows)
-    _shape(con, data, columns, profile, rows)
+    _shape(con, data, columns, profile, ranges, rows)
     _distributions(con, data, columns, profile, ranges, _sample(columns, rows) if numbered else "")
     return profile
 
@@ -151,7 +162,35 @@ def _extremes(
             low, high = next(values), next(values)
             if low is not None and high is not None:
                 ranges[column["name"]] = (low, high)
+    unbounded = [name for name, extremes in ranges.items() if not all(map(math.isfinite, extremes))]
+    if unbounded:
+        _finite_ranges(con, data, unbounded, ranges)
     return ranges
+
+
+def _finite_ranges(
+    con: duckdb.DuckDBPyConnection,
+    data: str,
+    names: list[str],
+    ranges: dict[str, tuple[float, float]],
+) -> None:
+    """The range of the finite values of the columns ``names``, whose range reaches NaN (which
+    DuckDB orders above every number) or an infinity: the range a histogram's bins cover and
+    whose middle the sums of a mean and spread start from. A column without a finite value
+    has none."""
+    parts = []
+    for q in map(quote, names):
+        finite = _unless(f"isfinite({q}::DOUBLE)", f"{q}::DOUBLE")
+        parts += [f"min({finite})", f"max({finite})"]
+    found = con.execute(f"SELECT {', '.join(parts)} FROM {data}").fetchone()
+    assert found is not None
+    values = iter(found)
+    for name in names:
+        low, high = next(values), next(values)
+        if low is None or high is None:
+            del ranges[name]
+        else:
+            ranges[name] = (low, high)
 
 
 def _shape(
@@ -159,16 +198,23 @@ def _shape(
     data: str,
     columns: list[dict[str, str]],
     profile: dict[str, Any],
+    ranges: dict[str, tuple[float, float]],
     rows: int,
 ) -> None:
     """Over every row: nulls, minimum and maximum of the columns the footer does not answer,
     distinct values of all (estimated, then counted exactly where there are few, see
-    DISTINCT_SLOTS), and the mean and spread of numbers; COLUMNS_PER_QUERY columns a query."""
+    DISTINCT_SLOTS), and the mean and spread of numbers (see SUMS_TRUSTED_UP_TO);
+    COLUMNS_PER_QUERY columns a query."""
     few: list[str] = []  # columns with few distinct values
     for batch in _batches(columns):
-        few += _shape_of(con, data, batch, profile, rows)
+        few += _shape_of(con, data, batch, profile, ranges, rows)
     for name, count in _count_distinct(con, data, few, rows, len(columns)).items():
         profile[name]["distinct"] = count
+    untrusted = [
+        c["name"] for c in columns if _is_numeric(c["type"]) and "mean" not in profile[c["name"]]
+    ]
+    for names in _batches(untrusted):
+        _mean_and_spread(con, data, names, profile)
 
 
 def _batches(items: list[T]) -> Iterator[list[T]]:
@@ -182,6 +228,7 @@ def _shape_of(
     data: str,
     columns: list[dict[str, str]],
     profile: dict[str, Any],
+    ranges: dict[str, tuple[float, float]],
     rows: int,
 ) -> list[str]:
     """``_shape`` for some columns in one query; returns those with few distinct values. Each
@@ -205,7 +252,8 @@ def _shape_of(
         if not _in_footer(column["type"]):
             figures += _extremes_of(value)
         if _is_numeric(column["type"]):
-            figures += [f"avg({value})::DOUBLE", f"stddev_samp({value})::DOUBLE"]
+            away = f"({value}::DOUBLE - {_middle(ranges.get(column['name']))!r}::DOUBLE)"
+            figures += [f"sum({away})", f"sum({away} * {away})"]
         columns_read = f"{q} AS {value}, hash({q}) AS {hashed}"
         if own_scan:  # one scan a column reads its pages once: they are decoded a column apart
             fields = ", ".join(f"'f{j}': {figure}" for j, figure in enumerate(figures))
@@ -232,8 +280,61 @@ def _shape_of(
         else:  # said, so that nobody takes it for a count
             item["distinct_estimated"] = True
         if _is_numeric(column["type"]):
-            item["mean"], item["std"] = next(values), next(values)
+            middle = _middle(ranges.get(column["name"]))
+            moments = _moments(next(values), next(values), rows - item["nulls"], middle)
+            if moments is not None:  # else counted again (see SUMS_TRUSTED_UP_TO)
+                item["mean"], item["std"] = moments
     return few
+
+
+def _middle(extremes: tuple[float, float] | None) -> float:
+    """The middle of a column's range, from which its values' distances are summed (0 when
+    the range has no finite middle: the sums are then not finite either, or the column holds
+    no number)."""
+    if extremes is None:
+        return 0.0
+    middle = extremes[0] / 2 + extremes[1] / 2
+    return middle if math.isfinite(middle) else 0.0
+
+
+def _moments(
+    total: float | None, squares: float | None, count: int, middle: float
+) -> tuple[float | None, float | None] | None:
+    """The mean and sample standard deviation of ``count`` values from the sums of their
+    distances to ``middle`` and of those distances' squares, as avg and stddev_samp give
+    them (None for no value, and a spread of None for one); None when the sums cannot be
+    trusted (see SUMS_TRUSTED_UP_TO)."""
+    if count == 0:
+        return None, None
+    if total is None or squares is None or not (math.isfinite(total) and math.isfinite(squares)):
+        return None
+    mean = middle + total / count
+    if count == 1:
+        return mean, None
+    variance = (squares - total * total / count) / (count - 1)
+    if squares == 0:  # every value is the middle
+        return mean, 0.0
+    if variance <= 0 or squares / count > SUMS_TRUSTED_UP_TO * variance:
+        return None
+    return mean, math.sqrt(variance)
+
+
+def _mean_and_spread(
+    con: duckdb.DuckDBPyConnection, data: str, names: list[str], profile: dict[str, Any]
+) -> None:
+    """The mean and spread of the numeric columns ``names`` by avg and stddev_samp over their
+    finite values, a query each: for the columns whose sums could not be trusted (see
+    SUMS_TRUSTED_UP_TO). NaN and infinities are left out, as from histograms (stddev_samp
+    refuses them); values whose squares pass a double's range get no figures at all."""
+    for name in names:
+        q = quote(name)
+        finite = _unless(f"isfinite({q}::DOUBLE)", f"{q}::DOUBLE")
+        try:
+            found = con.execute(f"SELECT avg({finite}), stddev_samp({finite}) FROM {data}")
+            figures = found.fetchone() or (None, None)
+        except duckdb.OutOfRangeException:
+            figures = (None, None)
+        profile[name]["mean"], profile[name]["std"] = figures
 
 
 def _own_scans(rows: int, width: int) -> bool:
@@ -326,7 +427,10 @@ def _spread(
     for name in names:
         q = quote(name)
         wanted.append((name, "quantiles"))
-        expressions.append(f"quantile_cont({q}, [0.25, 0.5, 0.75])::DOUBLE[]")
+        counted = q
+        if profile[name]["type"].startswith(("FLOAT", "DOUBLE")):  # finite values, as binned
+            counted = _unless(f"isfinite({q})", q)
+        expressions.append(f"quantile_cont({counted}, [0.25, 0.5, 0.75])::DOUBLE[]")
         if name in ranges:
             wanted.append((name, "histogram"))
             expressions.append(_histogram(q, *ranges[name]))
