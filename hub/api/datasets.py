@@ -30,13 +30,13 @@ class DatasetColumnType:
     description: str = strawberry.field(description="What the owners say the column holds.")
     pii: bool = strawberry.field(description="Tagged as personal data: masked without the grant.")
     profile: JSON = strawberry.field(
-        description="nulls, distinct (exact up to some 6,400, else an estimate within a few "
-        "percent, and distinct_estimated is true), min, max (texts cut at 1,000 characters); for "
-        "numbers mean, std, quantiles (25/50/75 %) and a 10-bin histogram; for others the top "
-        "values with counts. Mean, std, quantiles and histogram leave NaN and infinities out. "
-        "Quantiles, histogram and top values are counted over a fixed "
-        "sample of the rows in a big version (sample_rows says how many; at most 1,000,000, or "
-        "2 million numbers)."
+        description="nulls, distinct (exact up to some 6,400 or for whole numbers within 65,536 "
+        "of each other, else an estimate within a few percent, and distinct_estimated is "
+        "true), min, max (texts cut at 1,000 characters); for numbers mean, std, quantiles "
+        "(25/50/75 %) and a 10-bin histogram; for others the top values with counts. Mean, "
+        "std, quantiles and histogram leave NaN and infinities out. Quantiles, histogram and "
+        "top values are counted over a fixed sample of the rows in a big version (sample_rows "
+        "says how many; at most 1,000,000, or 2 million numbers)."
     )
 
     @classmethod

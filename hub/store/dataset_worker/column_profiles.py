@@ -60,6 +60,11 @@ OWN_SCAN_ROWS = 1_000
 # spread are counted again with avg and stddev_samp over its finite values (see
 # _mean_and_spread).
 SUMS_TRUSTED_UP_TO = 10_000.0
+# A column of whole numbers whose range (from the footer) spans at most NARROW_RANGE numbers
+# has at most that many distinct values: they are counted exactly in the column's scan, which
+# costs less than the slot's estimate and spares a second count (500 values in 10M rows: 24 ms
+# against 40 ms for the estimate, then the exact count's own scan).
+NARROW_RANGE = 65_536
 ROW_NUMBER = "file_row_number"
 NUMERIC = (
     "TINYINT",
@@ -89,6 +94,13 @@ def literal(text: str) -> str:
 
 def _is_numeric(kind: str) -> bool:
     return kind.split("(")[0] in NUMERIC
+
+
+def _narrow(column: dict[str, str], ranges: dict[str, tuple[float, float]]) -> bool:
+    """Whether ``column`` holds whole numbers within NARROW_RANGE of each other."""
+    kind, extremes = column["type"].split("(")[0], ranges.get(column["name"])
+    whole = kind in NUMERIC and kind not in ("FLOAT", "DOUBLE", "DECIMAL")
+    return whole and extremes is not None and extremes[1] - extremes[0] < NARROW_RANGE
 
 
 def _in_footer(kind: str) -> bool:
@@ -231,9 +243,9 @@ def _shape_of(
     ranges: dict[str, tuple[float, float]],
     rows: int,
 ) -> list[str]:
-    """``_shape`` for some columns in one query; returns those with few distinct values. Each
-    column's figures come from a scan of its own or, in a file of few rows for its columns,
-    from one scan of them all (see OWN_SCAN_ROWS)."""
+    """``_shape`` for some columns in one query; returns those with few distinct values still
+    to be counted exactly. Each column's figures come from a scan of its own or, in a file of
+    few rows for its columns, from one scan of them all (see OWN_SCAN_ROWS)."""
     own_scan = _own_scans(rows, len(profile))
     inner: list[str] = []  # column i as c{i}, its hash as h{i}: no name of the file's can clash
     parts: list[str] = []
@@ -244,17 +256,20 @@ def _shape_of(
         in_slot = f"{hashed} & {SLOT_MASK} = 0"
         # Counted in its own scan, a value out of the slot is filtered out; counted among all
         # columns, it reaches the count as a NULL (a FILTER there copies every column read).
-        figures = [
-            f"count(DISTINCT {hashed}) FILTER (WHERE {in_slot})"
-            if own_scan
-            else f"count(DISTINCT {_unless(in_slot, hashed)})"
-        ]
+        if _narrow(column, ranges):  # counted exactly (see NARROW_RANGE)
+            figures = [f"count(DISTINCT {value})"]
+        elif own_scan:
+            figures = [f"count(DISTINCT {hashed}) FILTER (WHERE {in_slot})"]
+        else:
+            figures = [f"count(DISTINCT {_unless(in_slot, hashed)})"]
         if not _in_footer(column["type"]):
             figures += _extremes_of(value)
         if _is_numeric(column["type"]):
             away = f"({value}::DOUBLE - {_middle(ranges.get(column['name']))!r}::DOUBLE)"
             figures += [f"sum({away})", f"sum({away} * {away})"]
-        columns_read = f"{q} AS {value}, hash({q}) AS {hashed}"
+        columns_read = f"{q} AS {value}"
+        if not _narrow(column, ranges):
+            columns_read += f", hash({q}) AS {hashed}"
         if own_scan:  # one scan a column reads its pages once: they are decoded a column apart
             fields = ", ".join(f"'f{j}': {figure}" for j, figure in enumerate(figures))
             inner.append(f"(SELECT {{{fields}}} FROM (SELECT {columns_read} FROM {data})) AS s{i}")
@@ -270,15 +285,17 @@ def _shape_of(
     few: list[str] = []
     for column in columns:
         item = profile[column["name"]]
-        in_slot_count = int(next(values))
+        counted = int(next(values))
         if not _in_footer(column["type"]):
             _note_extremes(item, values, rows)
-        # an estimate: keep it plausible
-        item["distinct"] = min(in_slot_count * DISTINCT_SLOTS, rows - item["nulls"])
-        if in_slot_count < EXACT_BELOW:
-            few.append(column["name"])
-        else:  # said, so that nobody takes it for a count
-            item["distinct_estimated"] = True
+        if _narrow(column, ranges):
+            item["distinct"] = counted
+        else:  # an estimate from the values in the slot: kept plausible
+            item["distinct"] = min(counted * DISTINCT_SLOTS, rows - item["nulls"])
+            if counted < EXACT_BELOW:
+                few.append(column["name"])
+            else:  # said, so that nobody takes it for a count
+                item["distinct_estimated"] = True
         if _is_numeric(column["type"]):
             middle = _middle(ranges.get(column["name"]))
             moments = _moments(next(values), next(values), rows - item["nulls"], middle)
