@@ -367,6 +367,33 @@ def test_distinct_values_are_counted_alike_in_a_scan_a_column_or_in_one_query(
         assert by_own_scans[name]["distinct_estimated"], name
 
 
+def test_text_extremes_come_from_the_footer_only_where_it_holds_them_exactly(
+    tmp_path: Path,
+) -> None:
+    """Nulls, smallest and largest text come from the Parquet footer where every row group's
+    statistics hold them exactly; a text too long for a writer's statistics (pyarrow leaves it
+    out past 4 KB, DuckDB cuts it at 256 characters and says so) is found by the scan. Either
+    way they are the data's own, as DuckDB counts and orders them."""
+    rows = 30_000
+    rng = np.random.default_rng(11)
+    words = rng.choice(["apple", "Äpfel", "", "zebra", "émigré", "Zürich"], rows).astype(object)
+    words[::7] = None
+    notes = [f"note {i % 50}" for i in range(rows)]
+    notes[12_345] = "z" * 5_000  # the largest, too long for either writer's statistics
+    table = pa.table({"word": pa.array(words, pa.string()), "note": notes})
+    source = tmp_path / "texts.parquet"
+    pq.write_table(table, source, row_group_size=10_000)
+    pcsv.write_csv(table, tmp_path / "texts.csv")
+    for given, written in ((source, source), (tmp_path / "texts.csv", tmp_path / "out.parquet")):
+        profile = run_worker(given, tmp_path / "out.parquet", "when needed")["profile"]
+        for name in ("word", "note"):
+            q = f"SELECT count(*) - count({name}), min({name}), max({name}) FROM '{written}'"
+            nulls, low, high = duckdb.sql(q).fetchone()  # type: ignore[misc]
+            figures = (profile[name]["nulls"], profile[name]["min"], profile[name]["max"])
+            assert figures == (nulls, low[:1000], high[:1000]), (given.name, name)
+    assert profile["note"]["max"] == "z" * 1000
+
+
 def test_a_file_of_times_alone_is_profiled(tmp_path: Path) -> None:
     """Times have their extremes in the footer and no mean: the distinct counts are the whole
     query (no row of the file read outside them)."""

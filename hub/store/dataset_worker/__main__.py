@@ -226,7 +226,7 @@ def convert(
     return {
         "rows": rows,
         "schema": columns,
-        "profile": profile(con, data, columns, rows, numbered),
+        "profile": profile(con, path, data, columns, rows, numbered),
         "bytes": Path(path).stat().st_size,
         "kept": kept,
     }

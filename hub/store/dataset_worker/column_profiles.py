@@ -110,19 +110,22 @@ def _in_footer(kind: str) -> bool:
 
 def profile(
     con: duckdb.DuckDBPyConnection,
+    path: str,
     data: str,
     columns: list[dict[str, str]],
     rows: int,
     numbered: bool,
 ) -> dict[str, Any]:
     """Every column's profile in three passes over the data, whatever the number of columns:
-    counts and extremes of numbers and times from the Parquet footer; then, over every row,
-    those of the other columns, distinct values, mean and spread; then quartiles, histograms of
-    numbers and the value counts of columns with few distinct values (top values), over every
-    row or a fixed sample of them (see ``_sample``). ``data``: what every query reads from
-    (the file's ``read_parquet(…)``); ``numbered``: it has DuckDB's ``file_row_number`` (no
-    sample without it)."""
+    counts and extremes of numbers and times, and of texts where it holds them exactly, from
+    the Parquet footer; then, over every row, those of the other columns, distinct values, mean
+    and spread; then quartiles, histograms of numbers and the value counts of columns with few
+    distinct values (top values), over every row or a fixed sample of them (see ``_sample``).
+    ``path``: the Parquet file; ``data``: what every query reads from (the file's
+    ``read_parquet(…)``); ``numbered``: it has DuckDB's ``file_row_number`` (no sample without
+    it)."""
     profile: dict[str, Any] = {c["name"]: {"type": c["type"]} for c in columns}
+    _text_extremes(con, path, [c["name"] for c in columns if c["type"] == "VARCHAR"], profile, rows)
     ranges = _extremes(con, data, [c for c in columns if _in_footer(c["type"])], profile, rows)
     _shape(con, data, columns, profile, ranges, rows)
     _distributions(con, data, columns, profile, ranges, _sample(columns, rows) if numbered else "")
@@ -144,6 +147,34 @@ def _note_extremes(item: dict[str, Any], values: Iterator[Any], rows: int) -> No
         min=None if low is None else low[:TEXT_KEPT],
         max=None if high is None else high[:TEXT_KEPT],
     )
+
+
+def _text_extremes(
+    con: duckdb.DuckDBPyConnection, path: str, names: list[str], profile: dict[str, Any], rows: int
+) -> None:
+    """Nulls, smallest and largest text of the text columns ``names`` from the Parquet footer,
+    where every row group's statistics hold them and say they are exact (pyarrow leaves out a
+    text past 4 KB, DuckDB cuts it at 256 characters and says so): DuckDB does not answer a
+    text's min and max from the footer itself, and a scan's count, min and max of the bench's
+    four text columns of 10M rows took 0.37 s, the footer 6 ms. Both compare texts byte by
+    byte. A column not answered here gets its figures from the pass over every row."""
+    if not names:
+        return
+    found = con.execute(
+        "SELECT path_in_schema, sum(num_values) = "
+        + str(rows)
+        + " AND count(*) = count(DISTINCT row_group_id)"
+        " AND count(stats_null_count) = count(*)"
+        " AND bool_and(coalesce(stats_null_count = num_values OR (min_is_exact AND max_is_exact"
+        " AND stats_min_value IS NOT NULL AND stats_max_value IS NOT NULL), false)),"
+        " sum(stats_null_count), min(stats_min_value), max(stats_max_value) "
+        f"FROM parquet_metadata({literal(path)}) "
+        f"WHERE type = 'BYTE_ARRAY' AND path_in_schema IN ({', '.join(map(literal, names))}) "
+        "GROUP BY path_in_schema"
+    ).fetchall()
+    for name, exact, nulls, low, high in found:
+        if exact and name in profile:
+            _note_extremes(profile[name], iter((rows - int(nulls), low, high)), rows)
 
 
 def _extremes(
@@ -249,6 +280,7 @@ def _shape_of(
     own_scan = _own_scans(rows, len(profile))
     inner: list[str] = []  # column i as c{i}, its hash as h{i}: no name of the file's can clash
     parts: list[str] = []
+    unknown: set[str] = set()  # columns whose nulls and extremes are counted here
     for i, column in enumerate(columns):
         q, value, hashed = quote(column["name"]), f"c{i}", f"h{i}"
         # A null's hash (every null's the same) is not in the slot (its low bits are 57 in
@@ -262,8 +294,9 @@ def _shape_of(
             figures = [f"count(DISTINCT {hashed}) FILTER (WHERE {in_slot})"]
         else:
             figures = [f"count(DISTINCT {_unless(in_slot, hashed)})"]
-        if not _in_footer(column["type"]):
+        if "nulls" not in profile[column["name"]]:  # not answered by the footer
             figures += _extremes_of(value)
+            unknown.add(column["name"])
         if _is_numeric(column["type"]):
             away = f"({value}::DOUBLE - {_middle(ranges.get(column['name']))!r}::DOUBLE)"
             figures += [f"sum({away})", f"sum({away} * {away})"]
@@ -286,7 +319,7 @@ def _shape_of(
     for column in columns:
         item = profile[column["name"]]
         counted = int(next(values))
-        if not _in_footer(column["type"]):
+        if column["name"] in unknown:
             _note_extremes(item, values, rows)
         if _narrow(column, ranges):
             item["distinct"] = counted
