@@ -256,8 +256,7 @@ def _shape(
     untrusted = [
         c["name"] for c in columns if _is_numeric(c["type"]) and "mean" not in profile[c["name"]]
     ]
-    for names in _batches(untrusted):
-        _mean_and_spread(con, data, names, profile)
+    _mean_and_spread(con, data, untrusted, profile)
 
 
 def _batches(items: list[T]) -> Iterator[list[T]]:
