@@ -161,9 +161,8 @@ def _text_extremes(
     if not names:
         return
     found = con.execute(
-        "SELECT path_in_schema, sum(num_values) = "
-        + str(rows)
-        + " AND count(*) = count(DISTINCT row_group_id)"
+        f"SELECT path_in_schema, sum(num_values) = {int(rows)}"
+        " AND count(*) = count(DISTINCT row_group_id)"
         " AND count(stats_null_count) = count(*)"
         " AND bool_and(coalesce(stats_null_count = num_values OR (min_is_exact AND max_is_exact"
         " AND stats_min_value IS NOT NULL AND stats_max_value IS NOT NULL), false)),"
@@ -173,7 +172,7 @@ def _text_extremes(
         "GROUP BY path_in_schema"
     ).fetchall()
     for name, exact, nulls, low, high in found:
-        if exact and name in profile:
+        if exact:
             _note_extremes(profile[name], iter((rows - int(nulls), low, high)), rows)
 
 
@@ -223,8 +222,7 @@ def _finite_ranges(
     has none."""
     parts = []
     for q in map(quote, names):
-        finite = _unless(f"isfinite({q}::DOUBLE)", f"{q}::DOUBLE")
-        parts += [f"min({finite})", f"max({finite})"]
+        parts += [f"min({_finite(q)})", f"max({_finite(q)})"]
     found = con.execute(f"SELECT {', '.join(parts)} FROM {data}").fetchone()
     assert found is not None
     values = iter(found)
@@ -280,6 +278,8 @@ def _shape_of(
     inner: list[str] = []  # column i as c{i}, its hash as h{i}: no name of the file's can clash
     parts: list[str] = []
     unknown: set[str] = set()  # columns whose nulls and extremes are counted here
+    narrow = {c["name"] for c in columns if _narrow(c, ranges)}
+    middles = {c["name"]: _middle(ranges.get(c["name"])) for c in columns}
     for i, column in enumerate(columns):
         q, value, hashed = quote(column["name"]), f"c{i}", f"h{i}"
         # A null's hash (every null's the same) is not in the slot (its low bits are 57 in
@@ -287,7 +287,7 @@ def _shape_of(
         in_slot = f"{hashed} & {SLOT_MASK} = 0"
         # Counted in its own scan, a value out of the slot is filtered out; counted among all
         # columns, it reaches the count as a NULL (a FILTER there copies every column read).
-        if _narrow(column, ranges):  # counted exactly (see NARROW_RANGE)
+        if column["name"] in narrow:  # counted exactly (see NARROW_RANGE)
             figures = [f"count(DISTINCT {value})"]
         elif own_scan:
             figures = [f"count(DISTINCT {hashed}) FILTER (WHERE {in_slot})"]
@@ -297,10 +297,10 @@ def _shape_of(
             figures += _extremes_of(value)
             unknown.add(column["name"])
         if _is_numeric(column["type"]):
-            away = f"({value}::DOUBLE - {_middle(ranges.get(column['name']))!r}::DOUBLE)"
+            away = f"({value}::DOUBLE - {middles[column['name']]!r}::DOUBLE)"
             figures += [f"sum({away})", f"sum({away} * {away})"]
         columns_read = f"{q} AS {value}"
-        if not _narrow(column, ranges):
+        if column["name"] not in narrow:
             columns_read += f", hash({q}) AS {hashed}"
         if own_scan:  # one scan a column reads its pages once: they are decoded a column apart
             fields = ", ".join(f"'f{j}': {figure}" for j, figure in enumerate(figures))
@@ -320,7 +320,7 @@ def _shape_of(
         counted = int(next(values))
         if column["name"] in unknown:
             _note_extremes(item, values, rows)
-        if _narrow(column, ranges):
+        if column["name"] in narrow:
             item["distinct"] = counted
         else:  # an estimate from the values in the slot: kept plausible
             item["distinct"] = min(counted * DISTINCT_SLOTS, rows - item["nulls"])
@@ -329,8 +329,8 @@ def _shape_of(
             else:  # said, so that nobody takes it for a count
                 item["distinct_estimated"] = True
         if _is_numeric(column["type"]):
-            middle = _middle(ranges.get(column["name"]))
-            moments = _moments(next(values), next(values), rows - item["nulls"], middle)
+            count = rows - item["nulls"]
+            moments = _moments(next(values), next(values), count, middles[column["name"]])
             if moments is not None:  # else counted again (see SUMS_TRUSTED_UP_TO)
                 item["mean"], item["std"] = moments
     return few
@@ -376,8 +376,7 @@ def _mean_and_spread(
     SUMS_TRUSTED_UP_TO). NaN and infinities are left out, as from histograms (stddev_samp
     refuses them); values whose squares pass a double's range get no figures at all."""
     for name in names:
-        q = quote(name)
-        finite = _unless(f"isfinite({q}::DOUBLE)", f"{q}::DOUBLE")
+        finite = _finite(quote(name))
         try:
             found = con.execute(f"SELECT avg({finite}), stddev_samp({finite}) FROM {data}")
             figures = found.fetchone() or (None, None)
@@ -554,6 +553,11 @@ def _histogram(q: str, low: float, high: float) -> str:
         return f"histogram({negated}, [{boundaries}]::DOUBLE[])"
     bucket = f"least(floor(({q}::DOUBLE - {low!r}) / {_width(low, high)!r})::INTEGER, {BINS - 1})"
     return f"histogram({_unless(f'isfinite({q}::DOUBLE)', bucket)})"
+
+
+def _finite(q: str) -> str:
+    """The column ``q`` as a double where it is finite, else NULL (see ``_unless``)."""
+    return _unless(f"isfinite({q}::DOUBLE)", f"{q}::DOUBLE")
 
 
 def _unless(condition: str, value: str) -> str:
