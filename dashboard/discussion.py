@@ -70,7 +70,7 @@ def _act(work: Callable[[], object], done: str | None = None, box: str | None = 
     if done:
         tell(done)
     if box:
-        st.session_state[f"{box}:sent"] = st.session_state.get(f"{box}:sent", 0) + 1
+        st.session_state[_sent(box)] = st.session_state.get(_sent(box), 0) + 1
     st.rerun()
 
 
@@ -79,7 +79,12 @@ def _box_key(box: str) -> str:
     what was written in it is sent, so that it is drawn closed. Setting its state to closed
     would not do: the threads poll the hub, and a poll the browser sent before it saw the box
     close carries the box as open, which Streamlit takes over the page's word."""
-    return f"{box}:{st.session_state.get(f'{box}:sent', 0)}"
+    return f"{box}:{st.session_state.get(_sent(box), 0)}"
+
+
+def _sent(box: str) -> str:
+    """The session key counting the times what was written in the box ``box`` was sent."""
+    return f"{box}:sent"
 
 
 def _nothing_shown(words: str) -> None:
