@@ -245,6 +245,12 @@ def _runs_by_ids(cur: Cursor, ids: list[str], trashed: bool, listed: bool) -> li
     return [run_from_row(row) for row in rows]
 
 
+def _trashed_run_ids(cur: Cursor) -> frozenset[str]:
+    """Every run in the trash."""
+    rows = cur.execute("SELECT object_id FROM trashed WHERE kind = 'run'").fetchall()
+    return frozenset(row[0] for row in rows)
+
+
 def _key_values(cur: Cursor, table: str, run_ids: list[str], listed: bool) -> list[KeyValue]:
     assert table in ("params", "tags")
     condition, params = one_of("run_id", run_ids, listed)
@@ -275,9 +281,15 @@ class RunStore:
         """The runs with these ids; those in the trash only with ``trashed``."""
         if not ids:
             return {}
-        listed = not self._db.backend.shared
-        found = await self._db.read_kept(_runs_by_ids, ids, trashed, listed)
-        return {run.id: run for run in found}
+        shared = self._db.backend.shared  # then nothing is kept: one read asks both tables
+        if trashed or shared:
+            found = await self._db.read_kept(_runs_by_ids, ids, trashed, not shared)
+            return {run.id: run for run in found}
+        # The trash's runs are kept until the trash changes, which is rare, so that a lookup of a
+        # few runs (every curve, comparison and check asks for some) is one statement, not two.
+        hidden = await self._db.read_kept(_trashed_run_ids)
+        found = await self._db.read_kept(_runs_by_ids, ids, True, True)
+        return {run.id: run for run in found if run.id not in hidden}
 
     async def add_params(
         self, run_id: str, params: Sequence[tuple[str, str]], *, audit: Sequence[EventDraft]

@@ -55,6 +55,27 @@ def test_a_runs_page_read_again_shows_every_change_since(store: Store) -> None:
     assert asyncio.run(store.runs.by_ids([first])) == {}
 
 
+def test_runs_read_by_id_leave_out_the_trash_as_it_is_now(store: Store) -> None:
+    """A few ids and many (asked as a parameter each or as one list), read before a run goes
+    to the trash, after, and after it is restored: the trash as it is at each read."""
+    ids = [new_run(store, f"run-{i}") for i in range(6)]
+    gone = ids[1]
+
+    def found(wanted: list[str], trashed: bool = False) -> set[str]:
+        return set(asyncio.run(store.runs.by_ids(wanted, trashed=trashed)))
+
+    for wanted in (ids[:2], ids):
+        assert found(wanted) == set(wanted)
+        assert found(wanted) == set(wanted)  # the second read may come from memory
+    entry = asyncio.run(trash.move_to_trash(store, SYSTEM, "run", gone))
+    for wanted in (ids[:2], ids):
+        assert found(wanted) == set(wanted) - {gone}
+        assert found(wanted, trashed=True) == set(wanted)
+    asyncio.run(trash.restore(store, SYSTEM, entry.id))
+    for wanted in (ids[:2], ids):
+        assert found(wanted) == set(wanted)
+
+
 def test_a_curve_read_again_after_more_points_has_them(store: Store) -> None:
     run_id = new_run(store, "curve")
     log_points(store, run_id, {"loss": [3.0, 2.0, 1.0]})
