@@ -242,6 +242,8 @@ class ModelStore:
         return await self._list(ModelRecord, "project_id = ?", [project_id], "lower(name)")
 
     async def by_ids(self, ids: list[str]) -> dict[str, ModelRecord]:
+        if not ids:  # a run's page with no model versions asks for none
+            return {}
         found = await self._list(ModelRecord, f"id IN {among(ids)}", ids, "id")
         return {m.id: m for m in found}
 
@@ -249,10 +251,14 @@ class ModelStore:
         return await self._list(ModelVersionRecord, "model_id = ?", [model_id], "number DESC")
 
     async def versions_by_ids(self, ids: list[str]) -> dict[str, ModelVersionRecord]:
+        if not ids:
+            return {}
         found = await self._list(ModelVersionRecord, f"id IN {among(ids)}", ids, "id")
         return {v.id: v for v in found}
 
     async def versions_of_runs(self, run_ids: list[str]) -> list[ModelVersionRecord]:
+        if not run_ids:
+            return []
         return await self._list(
             ModelVersionRecord, f"run_id IN {among(run_ids)}", run_ids, "created_at"
         )

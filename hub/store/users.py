@@ -96,11 +96,10 @@ def _disable(cur: Cursor, user_id: str, at: datetime) -> UserRecord | None:
 
 def _group_ids_of(cur: Cursor, user_id: str, claimed: Sequence[str]) -> list[str]:
     """Groups the user belongs to in Salon, plus those named in an outside provider's claim."""
-    rows = cur.execute(
-        "SELECT group_id FROM group_members WHERE user_id = ? "
-        f"UNION SELECT id FROM groups WHERE name IN {among(list(claimed))}",
-        [user_id, *claimed],
-    ).fetchall()
+    sql = "SELECT DISTINCT group_id FROM group_members WHERE user_id = ?"
+    if claimed:  # only people signed in through a provider that names groups
+        sql += f" UNION SELECT id FROM groups WHERE name IN {among(list(claimed))}"
+    rows = cur.execute(sql, [user_id, *claimed]).fetchall()
     return sorted(row[0] for row in rows)
 
 
