@@ -288,8 +288,8 @@ class RunStore:
         # The trash's runs are kept until the trash changes, which is rare, so that a lookup of a
         # few runs (every curve, comparison and check asks for some) is one statement, not two.
         hidden = await self._db.read_kept(_trashed_run_ids)
-        found = await self._db.read_kept(_runs_by_ids, ids, True, True)
-        return {run.id: run for run in found if run.id not in hidden}
+        with_trashed = await self._db.read_kept(_runs_by_ids, ids, True, True)
+        return {run.id: run for run in with_trashed if run.id not in hidden}
 
     async def add_params(
         self, run_id: str, params: Sequence[tuple[str, str]], *, audit: Sequence[EventDraft]
