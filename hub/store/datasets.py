@@ -454,16 +454,20 @@ class DatasetStore:
     ) -> list[DatasetUse]:
         """Lineage rows for these runs, or for these versions."""
         column, ids = ("run_id", run_ids) if run_ids is not None else ("version_id", version_ids)
+        if not ids:
+            return []
         rows = await self._db.read(
             lambda cur: cur.execute(
                 f"SELECT run_id, version_id, dataset_id, project_id, direction, recorded_at "
-                f"FROM run_datasets WHERE {column} IN {among(ids or [])} ORDER BY recorded_at",
-                ids or [],
+                f"FROM run_datasets WHERE {column} IN {among(ids)} ORDER BY recorded_at",
+                ids,
             ).fetchall()
         )
         return [DatasetUse(r[0], r[1], r[2], r[3], r[4], to_utc(r[5])) for r in rows]
 
     async def by_ids(self, ids: list[str]) -> dict[str, DatasetRecord]:
+        if not ids:  # the audit trail's page names datasets only now and then
+            return {}
         rows = await self._db.read(
             lambda cur: cur.execute(
                 f"SELECT {_DATASET} FROM datasets WHERE id IN {among(ids)} "
@@ -474,6 +478,8 @@ class DatasetStore:
         return {row[0]: _dataset(row) for row in rows}
 
     async def versions_by_ids(self, ids: list[str]) -> dict[str, DatasetVersionRecord]:
+        if not ids:
+            return {}
         rows = await self._db.read(
             lambda cur: cur.execute(
                 f"SELECT {_VERSION} FROM dataset_versions WHERE id IN {among(ids)} "
