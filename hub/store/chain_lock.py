@@ -14,12 +14,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from hub.store.prompt_switches import PromptLock
+
 
 class ChainLock:
     """A lock (``with chain:``) with two more doors: ``for_change()`` and ``for_reads()``."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = PromptLock()  # its holder switches promptly (see prompt_switches)
         self._turns = threading.Condition()
         self._changes = 0  # changes waiting for the lock
 

@@ -18,6 +18,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
+from hub.store.prompt_switches import PromptLock
+
 T = TypeVar("T")
 
 LIMIT = 64  # changes in one transaction at most
@@ -56,7 +58,7 @@ class ChangeGroups:
     and returns how many transactions it committed (a change it leaves unsettled is settled
     with what it raised)."""
 
-    def __init__(self, lock: threading.Lock, commit: Callable[[list[Change[Any]]], int]) -> None:
+    def __init__(self, lock: PromptLock, commit: Callable[[list[Change[Any]]], int]) -> None:
         self._lock = lock
         self._commit = commit
         self._turns = threading.Condition()

@@ -53,6 +53,7 @@ from hub.store.chain_lock import ChainLock
 from hub.store.change_groups import Change, ChangeGroups
 from hub.store.group_commit import GroupCommit
 from hub.store.point_storage import PointStorage
+from hub.store.prompt_switches import PromptLock
 from hub.store.remote import S3Access, httpfs_extension
 from hub.store.streaming import from_thread
 from hub.store.touched import EVERYTHING, Catalog, Recording, Tables
@@ -105,7 +106,8 @@ class Database(PointStorage):
         self._local = threading.local()
         self._cursors: list[Cursor] = []
         self._cursors_lock = threading.Lock()
-        self._write_lock = threading.Lock()
+        # While either lock is held, threads switch promptly (see prompt_switches).
+        self._write_lock = PromptLock()
         # Held from an append to the audit chain until its transaction has committed; taken
         # after the write lock by changes, alone by the events of reads (see record), which
         # let a change waiting for it go first.

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -22,6 +21,7 @@ import pyarrow.compute as pc
 
 from hub.store._rows import among
 from hub.store.backends import LAKE, Backend, Shared, committed
+from hub.store.prompt_switches import PromptLock
 from hub.store.touched import Recording
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ class PointStorage:
     """Mixed into ``Database``, whose lock, threads and transactions it uses."""
 
     backend: Backend
-    _write_lock: threading.Lock
+    _write_lock: PromptLock
     _writer: ThreadPoolExecutor
 
     if TYPE_CHECKING:
