@@ -1,8 +1,8 @@
 """Locks whose holder gets the GIL back promptly.
 
-Python lets one thread run at a time, and a thread that wants to run again (back from DuckDB,
-which lets go of the GIL while it works) waits until the thread running asks to switch, at
-most every ``sys.getswitchinterval()`` (5 ms by default). A change's transaction is a dozen
+Python lets one thread run at a time. A thread that wants to run again (back from DuckDB,
+which lets go of the GIL while it works) asks for it, and the running thread is made to let
+go only after ``sys.getswitchinterval()`` (5 ms by default). A change's transaction is a dozen
 DuckDB statements or more, each such a wait, with the write lock held all along: under 50
 readers, whose requests keep the GIL busy, a run's batch of a few milliseconds of work held
 the lock for 100-200 ms now and then, and every change that came meanwhile waited behind it
@@ -12,6 +12,10 @@ While a :class:`PromptLock` is held, by any thread, every thread switches at mos
 ``PROMPT`` seconds instead: the holder waits less for the GIL after each statement, and the
 lock is let go sooner. The interval is the process's, so it is counted over every lock held
 and put back as it was once none is.
+
+It is a trade: the readers' threads switch more often too while a change is written. At 50
+readers + 5 writers, writes came 40-50 % more often and a third sooner, reads 5-13 % fewer; with
+40 writers, whose changes hold the lock nearly all the time, reads 8-30 % fewer.
 """
 
 from __future__ import annotations
