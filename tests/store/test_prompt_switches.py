@@ -4,6 +4,7 @@ process's threads switch promptly, and as usual again once no such lock is held.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -88,3 +89,18 @@ def test_concurrent_changes_and_reads_leave_the_usual_interval(
     assert seen == pytest.approx([PROMPT] * 40)
     assert sys.getswitchinterval() == pytest.approx(USUAL)
     assert asyncio.run(store.audit.verify()).ok
+
+
+def test_a_child_forked_while_a_lock_is_held_switches_as_usual(usual_interval: None) -> None:
+    """The threads holding locks are not in the child to let go of them."""
+    readable, writable = os.pipe()
+    with PromptLock():
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child
+            os.write(writable, repr(sys.getswitchinterval()).encode())
+            os._exit(0)
+    os.waitpid(child, 0)
+    os.close(writable)
+    with os.fdopen(readable) as pipe:
+        assert float(pipe.read()) == pytest.approx(USUAL)
+    assert sys.getswitchinterval() == pytest.approx(USUAL)
