@@ -66,7 +66,7 @@ def test_concurrent_changes_and_reads_leave_the_usual_interval(
     done with prompt switches; the usual interval back once all are done."""
     seen: list[float] = []
 
-    def change(number: int) -> None:
+    def change() -> None:
         for _ in range(5):
             seen.append(store.db.audited_write_sync([], lambda cursor: sys.getswitchinterval()))
 
@@ -80,7 +80,7 @@ def test_concurrent_changes_and_reads_leave_the_usual_interval(
             *(runs.set_notes(store, SYSTEM, run.id, "n") for run in made),
         )
 
-    threads = [threading.Thread(target=change, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=change) for _ in range(8)]
     for thread in threads:
         thread.start()
     asyncio.run(reads())
