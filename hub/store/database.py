@@ -98,14 +98,6 @@ class Database(PointStorage):
                 # them, and without its background threads decay runs only when the same
                 # arena allocates again: after a big read an idle hub kept hundreds of MB.
                 "allocator_background_threads": True,
-                # DuckDB 1.5 reads a sorted list of at most 50 rows in two scans of the table,
-                # the second fetching the first's rows by row id ("late materialization"); run
-                # while another transaction commits rows into the same table, that read can
-                # miss a row committed before it began (the audit events of a fresh store's
-                # reads, searched as each returned: 9 misses in 1,500 tries, none in 1,500
-                # without it). Sorted pages of data files find their rows by number themselves
-                # (see sorted_pages), so nothing large is read whole for want of it.
-                "late_materialization_max_rows": 0,
             }
         )
         if s3 is not None:  # data registered in S3 is read where it lies

@@ -1,6 +1,5 @@
-"""The database's threads, locks and settings on a real DuckDB file: a change is never queued
-behind reads, the audit events of reads are not queued behind a change's work, and a sorted read
-of a few rows does not fetch them in a second scan."""
+"""The database's threads and locks on a real DuckDB file: a change is never queued behind
+reads, and the audit events of reads are not queued behind a change's work."""
 
 from __future__ import annotations
 
@@ -159,27 +158,3 @@ def test_a_key_destroyed_is_not_used_again(
         assert asyncio.run(store.audit.verify()).ok
     finally:
         store.close()
-
-
-def _plan(cur: Cursor, statement: str) -> str:
-    return str(cur.execute(f"EXPLAIN {statement}").fetchall()[0][1])
-
-
-def test_a_short_sorted_read_scans_its_table_once(tmp_path: Path) -> None:
-    """A sorted read of a few rows keeps Top-N but reads its rows in the same scan: DuckDB's
-    late materialization (a second scan fetching them by row id) can miss a committed row while
-    another transaction commits into the table (see the database's connection settings)."""
-    store = open_store(tmp_path / "salon.duckdb")
-    statement = "SELECT * FROM audit_events WHERE object_id = 'r0' ORDER BY seq DESC LIMIT 5"
-    try:
-        events = [audit.event(SYSTEM, "run.read", "run", f"r{n}", rows=1) for n in range(20)]
-        asyncio.run(store.audit.record(events))
-        plans = [
-            asyncio.run(store.db.read(_plan, statement)),  # a read thread's cursor
-            store.db.read_sync(_plan, statement),  # this thread's
-            store.db.write_sync(_plan, statement),  # in a write's transaction
-        ]
-    finally:
-        store.close()
-    for plan in plans:
-        assert "TOP_N" in plan and "SEMI" not in plan and plan.count("SEQ_SCAN") == 1, plan
