@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +18,10 @@ from hub.services.policy import audit
 from hub.services.policy.principal import SYSTEM
 from hub.services.tracking import runs
 from hub.store import Store, open_store
+from hub.store import audit as audit_rows
+from hub.store.database import Cursor
+
+ASKED = 20  # times one snapshot is asked (see _found_in_one_snapshot)
 
 
 def _events(store: Store, **filters: str) -> list[tuple[str, str, str]]:
@@ -162,6 +167,24 @@ def test_concurrent_changes_and_reads_keep_one_unbroken_chain(store: Store) -> N
     assert (reads("run.create"), reads("run.read"), reads("run.set_notes")) == (20, 20, 20)
 
 
+def _found_in_one_snapshot(cur: Cursor, object_id: str) -> int:
+    """How many events of ``object_id`` one snapshot of the trail holds. DuckDB 1.5's filtered,
+    sorted read can miss a committed row while another transaction commits rows into the same
+    table (about once in 150 tries of the test below under a busy machine); asked again in the
+    same snapshot, it finds it. An event committed after the snapshot began is never in it,
+    however often it is asked (bench/RESULTS.md: "A read that misses a committed row")."""
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        for _ in range(ASKED):
+            found = len(audit_rows.search(cur, AuditQuery(object_id=object_id), 5, None))
+            if found:
+                return found
+            time.sleep(0.01)
+        return 0
+    finally:
+        cur.execute("COMMIT")
+
+
 def test_events_of_concurrent_reads_are_committed_in_groups(store: Store) -> None:
     """A hundred reads at once cost a few write turns, not a hundred, and each call returns
     only once its own event is in the chain."""
@@ -172,7 +195,8 @@ def test_events_of_concurrent_reads_are_committed_in_groups(store: Store) -> Non
         event = audit.event(SYSTEM, "run.read", "run", f"r{number}", rows=1)
         await store.audit.record([event])
         # Once the call returns, its event is committed: another connection finds it.
-        return len(await store.audit.search(AuditQuery(object_id=f"r{number}"), limit=5))
+        found: int = await store.db.read(_found_in_one_snapshot, f"r{number}")
+        return found
 
     async def all_at_once() -> list[int]:
         return await asyncio.wait_for(asyncio.gather(*(read(n) for n in range(100))), 60)
