@@ -434,6 +434,29 @@ def test_many_columns_with_few_values_are_counted_exactly_in_batches(tmp_path: P
         assert profile[f"c{i}"]["top"] == [{"value": v, "count": 1} for v in expected]
 
 
+def test_few_values_among_nulls_are_counted_exactly_in_a_file_of_few_rows(tmp_path: Path) -> None:
+    """A file of few rows for its columns has the columns with few values counted together in
+    long form (a value's hash beside its column): a null is no value, a column of nulls alone
+    has none, and no column's values are counted as another's."""
+    rows = 300  # 30 columns: fewer than 1,000 rows a column
+    rng = np.random.default_rng(8)
+    every_third = np.arange(rows) % 3 == 0
+    columns = {
+        "grade": np.where(every_third, None, rng.choice(["A", "B", "C"], rows)),
+        "score": pa.array(np.where(every_third, None, rng.choice([0.5, 1.5], rows)), pa.float64()),
+        "nothing": pa.array([None] * rows, pa.string()),
+        "same_texts": np.where(every_third, None, rng.choice(["A", "B", "C", "D"], rows)),
+    }
+    columns |= {f"pad{i}": rng.choice([f"v{j}" for j in range(i + 2)], rows) for i in range(26)}
+    table = pa.table(columns)
+    pq.write_table(table, tmp_path / "few.parquet")
+    profile = run_worker(tmp_path / "few.parquet", tmp_path / "o.parquet", "never")["profile"]
+    exact = {name: len(set(table[name].drop_null().to_pylist())) for name in table.column_names}
+    assert (exact["grade"], exact["score"], exact["nothing"], exact["same_texts"]) == (3, 2, 0, 4)
+    assert {name: profile[name]["distinct"] for name in exact} == exact
+    assert not any("distinct_estimated" in column for column in profile.values())
+
+
 def test_a_file_of_two_thousand_columns_is_profiled(tmp_path: Path) -> None:
     """As many columns as an upload may have: every query takes 40 of them (one query of
     all 2,000 quartiles and histograms ran out of the worker's memory)."""
