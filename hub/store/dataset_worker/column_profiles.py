@@ -48,7 +48,8 @@ COLUMNS_PER_QUERY = 40
 # (no scan a column, see OWN_SCAN_ROWS), takes LONG_FORM_COLUMNS of them a query in long form:
 # each value's hash beside its column's number, grouped. One grouping holds all their distinct
 # values (fewer than some 6,400 a column: at most 1.3 million pairs), where a distinct count a
-# column holds a table of its own: a file of 1,000 rows x 2,000 columns, 0.8 s against 1.8 s.
+# column holds a table of its own: the step took 0.44-0.55 s for a file of 1,000 rows x 2,000
+# columns, against 1.09-1.16 s for a distinct count a column, 40 a query.
 LONG_FORM_COLUMNS = 200
 # A column's distinct values are counted in a scan of its own, which keeps only the slot's
 # values, when the file has at least OWN_SCAN_ROWS rows for each of its columns: counted in the
