@@ -15,8 +15,8 @@ written: ``always`` (the default), ``when needed`` (a Parquet file that reads we
 KEPT_ROW_GROUP_ROWS, is kept as it came and only profiled) or ``never`` (profile only: data
 registered where it lies). The result's ``kept`` says which. A file kept has had every page of
 every column decoded here (the profile's pass over every row) before the hub reads it. It runs
-as a plain script, importing nothing from Salon but its own ``column_profiles`` (the profile's
-queries): only DuckDB and the standard library.
+as a plain script, importing nothing from Salon but this folder's ``column_profiles`` (the
+profile's queries), ``histograms`` and ``sql_text``: only DuckDB and the standard library.
 """
 
 from __future__ import annotations
@@ -32,9 +32,11 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 if TYPE_CHECKING:
-    from hub.store.dataset_worker.column_profiles import ROW_NUMBER, literal, profile
+    from hub.store.dataset_worker.column_profiles import ROW_NUMBER, profile
+    from hub.store.dataset_worker.sql_text import literal
 else:  # run as `python -I <this folder>`: the folder is first on sys.path, and Salon is not
-    from column_profiles import ROW_NUMBER, literal, profile
+    from column_profiles import ROW_NUMBER, profile
+    from sql_text import literal
 
 MAX_COLUMNS = 2000
 MAX_LINE_BYTES = 1_000_000

@@ -1,24 +1,29 @@
 """A data file's column profiles, for the dataset worker (see ``__main__``): counts, extremes,
 distinct values, mean and spread over every row, then quartiles, histograms and top values over
-every row or a fixed sample of them. Like the worker, it imports only DuckDB and the standard
-library.
+every row or a fixed sample of them. Like the worker, it imports only DuckDB, the standard
+library and this folder's ``histograms`` and ``sql_text``.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
+
+if TYPE_CHECKING:
+    from hub.store.dataset_worker.histograms import bin_counts, edges, histogram
+    from hub.store.dataset_worker.sql_text import finite, literal, quote, unless
+else:  # run as the worker's script (see its __main__): this folder is first on sys.path
+    from histograms import bin_counts, edges, histogram
+    from sql_text import finite, literal, quote, unless
 
 T = TypeVar("T")
 
 TOP_VALUES = 5
 TEXT_KEPT = 1_000  # characters of a text a profile keeps (smallest, largest, top values)
 MAX_TOP_DISTINCT = 100_000  # top values of an almost unique column say nothing
-BINS = 10
 # Quartiles, histograms and top values are counted over every row, or over a fixed sample of
 # the rows when there are more: at most SAMPLED_VALUES numbers (quartiles hold them in memory),
 # all numeric columns together, and between MIN_ and MAX_SAMPLE_ROWS rows, taken as
@@ -87,16 +92,6 @@ NUMERIC = (
     "DOUBLE",
     "DECIMAL",
 )
-
-
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def literal(text: str) -> str:
-    """``text`` as an SQL string. The worker passes DuckDB no Python parameters: the first
-    one imports pandas, numpy and pyarrow (0.3 s of every upload)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _is_numeric(kind: str) -> bool:
@@ -229,7 +224,7 @@ def _finite_ranges(
     has none."""
     parts = []
     for q in map(quote, names):
-        parts += [f"min({_finite(q)})", f"max({_finite(q)})"]
+        parts += [f"min({finite(q)})", f"max({finite(q)})"]
     found = con.execute(f"SELECT {', '.join(parts)} FROM {data}").fetchone()
     assert found is not None
     values = iter(found)
@@ -299,7 +294,7 @@ def _shape_of(
         elif own_scan:
             figures = [f"count(DISTINCT {hashed}) FILTER (WHERE {in_slot})"]
         else:
-            figures = [f"count(DISTINCT {_unless(in_slot, hashed)})"]
+            figures = [f"count(DISTINCT {unless(in_slot, hashed)})"]
         if "nulls" not in profile[column["name"]]:  # not answered by the footer
             figures += _extremes_of(value)
             unknown.add(column["name"])
@@ -383,9 +378,9 @@ def _mean_and_spread(
     SUMS_TRUSTED_UP_TO). NaN and infinities are left out, as from histograms (stddev_samp
     refuses them); values whose squares pass a double's range get no figures at all."""
     for name in names:
-        finite = _finite(quote(name))
+        values = finite(quote(name))
         try:
-            found = con.execute(f"SELECT avg({finite}), stddev_samp({finite}) FROM {data}")
+            found = con.execute(f"SELECT avg({values}), stddev_samp({values}) FROM {data}")
             figures = found.fetchone() or (None, None)
         except duckdb.OutOfRangeException:
             figures = (None, None)
@@ -427,7 +422,7 @@ def _count_distinct_in_long_form(
     for start in range(0, len(names), LONG_FORM_COLUMNS):
         batch = names[start : start + LONG_FORM_COLUMNS]
         hashed = ", ".join(
-            f"{_unless(f'{q} IS NOT NULL', f'hash({q})')} AS c{i}"
+            f"{unless(f'{q} IS NOT NULL', f'hash({q})')} AS c{i}"
             for i, q in enumerate(map(quote, batch))
         )
         slots = ", ".join(f"c{i}" for i in range(len(batch)))
@@ -504,21 +499,21 @@ def _spread(
         wanted.append((name, "quantiles"))
         counted = q
         if profile[name]["type"].startswith(("FLOAT", "DOUBLE")):  # finite values, as binned
-            counted = _unless(f"isfinite({q})", q)
+            counted = unless(f"isfinite({q})", q)
         expressions.append(f"quantile_cont({counted}, [0.25, 0.5, 0.75])::DOUBLE[]")
         if name in ranges:
             wanted.append((name, "histogram"))
-            expressions.append(_histogram(q, *ranges[name]))
+            expressions.append(histogram(q, *ranges[name]))
     found = con.execute(f"SELECT {', '.join(expressions)} FROM {data}{where}").fetchone()
     assert found is not None
     for (name, what), result in zip(wanted, found, strict=True):
         if what == "quantiles":
             profile[name]["quantiles"] = result
         else:
-            edges = _edges(*ranges[name])
+            bounds = edges(*ranges[name])
             profile[name]["histogram"] = {
-                "edges": edges,
-                "counts": _bin_counts(edges, result or {}),
+                "edges": bounds,
+                "counts": bin_counts(bounds, result or {}),
             }
 
 
@@ -544,59 +539,3 @@ def _top_values(
         profile[name]["top"] = []
     for slot, value, _, count in found:
         profile[names[int(slot[1:])]]["top"].append({"value": value, "count": int(count)})
-
-
-def _width(low: float, high: float) -> float:
-    """The width of each of BINS bins from ``low`` to ``high`` (1 when they are equal)."""
-    return (high - low) / BINS or 1.0
-
-
-def _edges(low: float, high: float) -> list[float]:
-    """The edges of BINS bins of equal width from ``low`` to ``high``."""
-    width = _width(low, high)
-    return [low + width * i for i in range(BINS + 1)]
-
-
-def _separate(edges: list[float]) -> bool:
-    """Whether the bins' lower edges are distinct doubles (a range narrower than a double's
-    precision at its size is not)."""
-    lows = edges[:BINS]
-    return all(a < b for a, b in itertools.pairwise(lows))
-
-
-def _histogram(q: str, low: float, high: float) -> str:
-    """How many finite values fall in each bin: [e0, e1), [e1, e2), ..., [e9, e10].
-
-    DuckDB's histogram with boundaries counts the values in (b(i-1), b(i)], faster than one
-    with a bin number per value; counting the negated values against the negated lower edges
-    gives bins closed on the left, as numpy's (every value lies at or above the first edge, so
-    the last bin is closed on both sides). NaN and infinities become NULL, which is not
-    counted (see ``_unless``)."""
-    edges = _edges(low, high)
-    if _separate(edges):
-        # 17 significant digits in exponent form: read as the same double (not as a decimal)
-        boundaries = ", ".join(f"{-edge:.16e}" for edge in reversed(edges[:BINS]))
-        negated = _unless(f"isfinite({q}::DOUBLE)", f"-({q}::DOUBLE)")
-        return f"histogram({negated}, [{boundaries}]::DOUBLE[])"
-    bucket = f"least(floor(({q}::DOUBLE - {low!r}) / {_width(low, high)!r})::INTEGER, {BINS - 1})"
-    return f"histogram({_unless(f'isfinite({q}::DOUBLE)', bucket)})"
-
-
-def _finite(q: str) -> str:
-    """The column ``q`` as a double where it is finite, else NULL (see ``_unless``)."""
-    return _unless(f"isfinite({q}::DOUBLE)", f"{q}::DOUBLE")
-
-
-def _unless(condition: str, value: str) -> str:
-    """``value`` where ``condition`` holds, else NULL: what an aggregate skips. Used instead
-    of an aggregate's FILTER, which DuckDB pays for with a copy of every column the query reads
-    (450 filtered histograms of 5,000 rows took 3 s; these, 0.5 s)."""
-    return f"CASE WHEN {condition} THEN {value} END"
-
-
-def _bin_counts(edges: list[float], counts: dict[Any, int]) -> list[int]:
-    """Each bin's count from the map ``_histogram`` gives: keyed by the negated lower edges
-    (every one present, in ascending order: the last bin first), or by bin number."""
-    if _separate(edges) and len(counts) == BINS:
-        return [int(counts[key]) for key in sorted(counts, reverse=True)]
-    return [int(counts.get(i, 0)) for i in range(BINS)]
