@@ -259,10 +259,10 @@ def _shape(
     _mean_and_spread(con, data, untrusted, profile)
 
 
-def _batches(items: list[T]) -> Iterator[list[T]]:
-    """``items`` COLUMNS_PER_QUERY at a time."""
-    for start in range(0, len(items), COLUMNS_PER_QUERY):
-        yield items[start : start + COLUMNS_PER_QUERY]
+def _batches(items: list[T], size: int = COLUMNS_PER_QUERY) -> Iterator[list[T]]:
+    """``items`` ``size`` at a time (COLUMNS_PER_QUERY unless said)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _shape_of(
@@ -419,8 +419,7 @@ def _count_distinct_in_long_form(
     """``_count_distinct`` in one query for LONG_FORM_COLUMNS columns: every value's hash
     beside its column's number (nulls left out), its distinct pairs, counted by column."""
     counts: dict[str, int] = {}
-    for start in range(0, len(names), LONG_FORM_COLUMNS):
-        batch = names[start : start + LONG_FORM_COLUMNS]
+    for batch in _batches(names, LONG_FORM_COLUMNS):
         hashed = ", ".join(
             f"{unless(f'{q} IS NOT NULL', f'hash({q})')} AS c{i}"
             for i, q in enumerate(map(quote, batch))
