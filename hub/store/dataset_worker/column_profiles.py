@@ -49,18 +49,25 @@ EXACT_BELOW = 100
 # aggregate holds memory of its own (a distinct count a few megabytes, whatever it counts), and
 # 2,000 columns in one query ran out of the worker's memory.
 COLUMNS_PER_QUERY = 40
-# The exact count of columns with few distinct values, in a file of few rows for its columns
-# (no scan a column, see OWN_SCAN_ROWS), takes LONG_FORM_COLUMNS of them a query in long form:
-# each value's hash beside its column's number, grouped. One grouping holds all their distinct
-# values (fewer than some 6,400 a column: at most 1.3 million pairs), where a distinct count a
-# column holds a table of its own: the step took 0.44-0.55 s for a file of 1,000 rows x 2,000
-# columns, against 1.09-1.16 s for a distinct count a column, 40 a query.
+# In a file of few rows for its columns (no scan a column, see OWN_SCAN_ROWS), distinct values
+# are counted in long form: each value's hash beside its column's number, grouped. One
+# grouping holds all the distinct values of its columns, where a distinct count a column holds
+# a table of its own. For a file of 1,000 rows x 2,000 columns, the exact count of the columns
+# with few values took 0.44-0.55 s, against 1.09-1.16 s for a distinct count a column, 40 a
+# query; on another day, the values in the slot of the others (see DISTINCT_SLOTS) 0.17 s,
+# against about 1 s in the batches' queries of _shape_of (1.4 s with their other figures,
+# 0.36 s without), and for 60,000 rows x 768 floats 0.8 s against 1.4 s. A query takes as many
+# columns as keep at most LONG_FORM_PAIRS distinct pairs (columns with few values have fewer
+# than some 6,400 each; in the slot, a 64th of the rows), and at most LONG_FORM_COLUMNS.
+LONG_FORM_PAIRS = 1_300_000
 LONG_FORM_COLUMNS = 200
 # A column's distinct values are counted in a scan of its own, which keeps only the slot's
-# values, when the file has at least OWN_SCAN_ROWS rows for each of its columns: counted in the
-# batch's query, every other value reaches the count as a NULL first (the bench's 20 columns
-# of 10M rows: 2.1 s, against 0.9 s a scan each), but each scan is planned over the file's
-# whole schema (a 2,000-column file of 2,000 rows would take several times longer).
+# values, when the file has at least OWN_SCAN_ROWS rows for each of its columns: in long form,
+# every value passes through the one grouping (20 columns of 2M rows: 0.47 s in scans of
+# their own, 0.87 s in long form), but each scan is planned over the file's whole schema (a
+# 2,000-column file of 2,000 rows would take several times longer). Counted in the batch's
+# query, as they once were, every value out of the slot reached its count as a NULL (the
+# bench's 20 columns of 10M rows: 2.1 s, against 0.9 s a scan each).
 OWN_SCAN_ROWS = 1_000
 # A column's mean and spread come from two sums in its scan, of each value's distance to the
 # middle of the column's range (from the footer) and of its square: DuckDB's avg and
@@ -247,10 +254,21 @@ def _shape(
     """Over every row: nulls, minimum and maximum of the columns the footer does not answer,
     distinct values of all (estimated, then counted exactly where there are few, see
     DISTINCT_SLOTS), and the mean and spread of numbers (see SUMS_TRUSTED_UP_TO);
-    COLUMNS_PER_QUERY columns a query."""
-    few: list[str] = []  # columns with few distinct values
+    COLUMNS_PER_QUERY columns a query, or in a file of few rows for its columns, their
+    distinct values apart, in long form (see LONG_FORM_PAIRS)."""
+    narrow = {c["name"] for c in columns if _narrow(c, ranges)}
+    own_scans = _own_scans(rows, len(columns))
+    counted: dict[str, int] = {}  # the values in the slot, or every value of a narrow column
     for batch in _batches(columns):
-        few += _shape_of(con, data, batch, profile, ranges, rows)
+        counted |= _shape_of(con, data, batch, profile, ranges, rows, narrow, own_scans)
+    if not own_scans:
+        estimated = [c["name"] for c in columns if c["name"] not in narrow]
+        counted |= _count_distinct_in_long_form(con, data, estimated, rows, in_slot=True)
+    few = [
+        name
+        for name, count in counted.items()
+        if _note_distinct(profile[name], count, rows, name in narrow)
+    ]
     for name, count in _count_distinct(con, data, few, rows, len(columns)).items():
         profile[name]["distinct"] = count
     untrusted = [
@@ -272,70 +290,84 @@ def _shape_of(
     profile: dict[str, Any],
     ranges: dict[str, tuple[float, float]],
     rows: int,
-) -> list[str]:
-    """``_shape`` for some columns in one query; returns those with few distinct values still
-    to be counted exactly. Each column's figures come from a scan of its own or, in a file of
-    few rows for its columns, from one scan of them all (see OWN_SCAN_ROWS)."""
-    own_scan = _own_scans(rows, len(profile))
+    narrow: set[str],
+    own_scans: bool,
+) -> dict[str, int]:
+    """``_shape`` for some columns in one query; returns the distinct values it counted of
+    each column: every value of a narrow one, those in the slot of the others (see
+    DISTINCT_SLOTS). Each column's figures come from a scan of its own or, in a file of few
+    rows for its columns (not ``own_scans``), from one scan of them all, whose distinct values
+    are counted apart but for the narrow ones' (see LONG_FORM_PAIRS)."""
     inner: list[str] = []  # column i as c{i}, its hash as h{i}: no name of the file's can clash
     parts: list[str] = []
     unknown: set[str] = set()  # columns whose nulls and extremes are counted here
-    narrow = {c["name"] for c in columns if _narrow(c, ranges)}
+    distinct: list[str] = []  # columns whose distinct values are counted here
     middles = {c["name"]: _middle(ranges.get(c["name"])) for c in columns}
     for i, column in enumerate(columns):
         q, value, hashed = quote(column["name"]), f"c{i}", f"h{i}"
+        figures: list[str] = []
         # A null's hash (every null's the same) is not in the slot (its low bits are 57 in
         # DuckDB 1.5); were it, it would add one to the slot: within the estimate's error.
-        in_slot = f"{hashed} & {SLOT_MASK} = 0"
-        # Counted in its own scan, a value out of the slot is filtered out; counted among all
-        # columns, it reaches the count as a NULL (a FILTER there copies every column read).
+        # A value out of the slot is filtered out in a column's own scan.
         if column["name"] in narrow:  # counted exactly (see NARROW_RANGE)
-            figures = [f"count(DISTINCT {value})"]
-        elif own_scan:
-            figures = [f"count(DISTINCT {hashed}) FILTER (WHERE {in_slot})"]
-        else:
-            figures = [f"count(DISTINCT {unless(in_slot, hashed)})"]
+            figures.append(f"count(DISTINCT {value})")
+        elif own_scans:
+            figures.append(f"count(DISTINCT {hashed}) FILTER (WHERE {hashed} & {SLOT_MASK} = 0)")
+        if figures:
+            distinct.append(column["name"])
         if "nulls" not in profile[column["name"]]:  # not answered by the footer
             figures += _extremes_of(value)
             unknown.add(column["name"])
         if _is_numeric(column["type"]):
             away = f"({value}::DOUBLE - {middles[column['name']]!r}::DOUBLE)"
             figures += [f"sum({away})", f"sum({away} * {away})"]
+        if not figures:
+            continue
         columns_read = f"{q} AS {value}"
-        if column["name"] not in narrow:
+        if column["name"] not in narrow and own_scans:
             columns_read += f", hash({q}) AS {hashed}"
-        if own_scan:  # one scan a column reads its pages once: they are decoded a column apart
+        if own_scans:  # one scan a column reads its pages once: they are decoded a column apart
             fields = ", ".join(f"'f{j}': {figure}" for j, figure in enumerate(figures))
             inner.append(f"(SELECT {{{fields}}} FROM (SELECT {columns_read} FROM {data})) AS s{i}")
             parts += [f"s{i}.f{j}" for j in range(len(figures))]
         else:
             inner.append(columns_read)
             parts += figures
-    rows_read = "" if own_scan else f" FROM {data}"
+    if not parts:
+        return {}
+    rows_read = "" if own_scans else f" FROM {data}"
     query = f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(inner)}{rows_read})"
     found = con.execute(query).fetchone()
     assert found is not None
     values = iter(found)
-    few: list[str] = []
+    counted: dict[str, int] = {}
     for column in columns:
         item = profile[column["name"]]
-        counted = int(next(values))
+        if column["name"] in distinct:
+            counted[column["name"]] = int(next(values))
         if column["name"] in unknown:
             _note_extremes(item, values, rows)
-        if column["name"] in narrow:
-            item["distinct"] = counted
-        else:  # an estimate from the values in the slot: kept plausible
-            item["distinct"] = min(counted * DISTINCT_SLOTS, rows - item["nulls"])
-            if counted < EXACT_BELOW:
-                few.append(column["name"])
-            else:  # said, so that nobody takes it for a count
-                item["distinct_estimated"] = True
         if _is_numeric(column["type"]):
             count = rows - item["nulls"]
             moments = _moments(next(values), next(values), count, middles[column["name"]])
             if moments is not None:  # else counted again (see SUMS_TRUSTED_UP_TO)
                 item["mean"], item["std"] = moments
-    return few
+    return counted
+
+
+def _note_distinct(item: dict[str, Any], counted: int, rows: int, narrow: bool) -> bool:
+    """Note a column's distinct values from those ``_shape_of`` counted (every value of a
+    narrow column, or those in the slot); returns whether they are few, to be counted
+    exactly."""
+    if narrow:
+        item["distinct"] = counted
+        return False
+    # an estimate from the values in the slot: kept plausible
+    item["distinct"] = min(counted * DISTINCT_SLOTS, rows - item["nulls"])
+    if counted < EXACT_BELOW:
+        return True
+    item["distinct_estimated"] = True  # said, so that nobody takes it for a count
+    return False
 
 
 def _middle(extremes: tuple[float, float] | None) -> float:
@@ -398,9 +430,9 @@ def _count_distinct(
 ) -> dict[str, int]:
     """The exact number of distinct values of the columns ``names`` (few values each), nulls
     left out, in a scan of each column's own or, in a file of few rows for its columns, in
-    long form (see LONG_FORM_COLUMNS)."""
+    long form (see LONG_FORM_PAIRS)."""
     if not _own_scans(rows, width):
-        return _count_distinct_in_long_form(con, data, names)
+        return _count_distinct_in_long_form(con, data, names, rows, in_slot=False)
     counts: dict[str, int] = {}
     for batch in _batches(names):
         parts = [
@@ -414,22 +446,30 @@ def _count_distinct(
 
 
 def _count_distinct_in_long_form(
-    con: duckdb.DuckDBPyConnection, data: str, names: list[str]
+    con: duckdb.DuckDBPyConnection, data: str, names: list[str], rows: int, in_slot: bool
 ) -> dict[str, int]:
-    """``_count_distinct`` in one query for LONG_FORM_COLUMNS columns: every value's hash
-    beside its column's number (nulls left out), its distinct pairs, counted by column."""
+    """The distinct values of the columns ``names``, nulls left out: all of them (the columns
+    have few), or those in the slot (see DISTINCT_SLOTS). Every value's hash beside its
+    column's number, its distinct pairs counted by column, as many columns a query as keep
+    at most LONG_FORM_PAIRS pairs."""
+    if in_slot:
+        kept, per_column = f" WHERE value & {SLOT_MASK} = 0", -(-rows // DISTINCT_SLOTS)
+    else:
+        kept, per_column = "", min(rows, EXACT_BELOW * DISTINCT_SLOTS)
+    size = max(1, min(LONG_FORM_COLUMNS, LONG_FORM_PAIRS // max(1, per_column)))
     counts: dict[str, int] = {}
-    for batch in _batches(names, LONG_FORM_COLUMNS):
+    for batch in _batches(names, size):
+        # A null's hash is not in the slot (see _shape_of), and is left out when all count.
         hashed = ", ".join(
-            f"{unless(f'{q} IS NOT NULL', f'hash({q})')} AS c{i}"
+            f"{f'hash({q})' if in_slot else unless(f'{q} IS NOT NULL', f'hash({q})')} AS c{i}"
             for i, q in enumerate(map(quote, batch))
         )
         slots = ", ".join(f"c{i}" for i in range(len(batch)))
         found = dict(
             con.execute(
                 "SELECT slot, count(*) FROM (SELECT DISTINCT slot, value FROM "
-                f"(UNPIVOT (SELECT {hashed} FROM {data}) ON {slots} INTO NAME slot VALUE value)) "
-                "GROUP BY slot"
+                f"(UNPIVOT (SELECT {hashed} FROM {data}) ON {slots} INTO NAME slot VALUE value)"
+                f"{kept}) GROUP BY slot"
             ).fetchall()
         )
         counts.update((name, int(found.get(f"c{i}", 0))) for i, name in enumerate(batch))
