@@ -457,19 +457,19 @@ def _count_distinct_in_long_form(
     else:
         kept, per_column = "", min(rows, EXACT_BELOW * DISTINCT_SLOTS)
     size = max(1, min(LONG_FORM_COLUMNS, LONG_FORM_PAIRS // max(1, per_column)))
+
+    def hashed(q: str) -> str:  # a null's hash is not in the slot (see _shape_of)
+        return f"hash({q})" if in_slot else unless(f"{q} IS NOT NULL", f"hash({q})")
+
     counts: dict[str, int] = {}
     for batch in _batches(names, size):
-        # A null's hash is not in the slot (see _shape_of), and is left out when all count.
-        hashed = ", ".join(
-            f"{f'hash({q})' if in_slot else unless(f'{q} IS NOT NULL', f'hash({q})')} AS c{i}"
-            for i, q in enumerate(map(quote, batch))
-        )
-        slots = ", ".join(f"c{i}" for i in range(len(batch)))
-        found = dict(
+        values = ", ".join(f"{hashed(q)} AS c{i}" for i, q in enumerate(map(quote, batch)))
+        unpivoted = ", ".join(f"c{i}" for i in range(len(batch)))
+        found = dict(  # by column ("col": "slot" is the hash's, above)
             con.execute(
-                "SELECT slot, count(*) FROM (SELECT DISTINCT slot, value FROM "
-                f"(UNPIVOT (SELECT {hashed} FROM {data}) ON {slots} INTO NAME slot VALUE value)"
-                f"{kept}) GROUP BY slot"
+                "SELECT col, count(*) FROM (SELECT DISTINCT col, value FROM "
+                f"(UNPIVOT (SELECT {values} FROM {data}) ON {unpivoted} INTO NAME col VALUE value)"
+                f"{kept}) GROUP BY col"
             ).fetchall()
         )
         counts.update((name, int(found.get(f"c{i}", 0))) for i, name in enumerate(batch))
