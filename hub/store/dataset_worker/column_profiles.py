@@ -269,7 +269,11 @@ def _shape(
         for name, count in counted.items()
         if _note_distinct(profile[name], count, rows, name in narrow)
     ]
-    for name, count in _count_distinct(con, data, few, rows, len(columns)).items():
+    if own_scans:
+        exact = _count_distinct(con, data, few)
+    else:
+        exact = _count_distinct_in_long_form(con, data, few, rows, in_slot=False)
+    for name, count in exact.items():
         profile[name]["distinct"] = count
     untrusted = [
         c["name"] for c in columns if _is_numeric(c["type"]) and "mean" not in profile[c["name"]]
@@ -301,7 +305,6 @@ def _shape_of(
     inner: list[str] = []  # column i as c{i}, its hash as h{i}: no name of the file's can clash
     parts: list[str] = []
     unknown: set[str] = set()  # columns whose nulls and extremes are counted here
-    distinct: list[str] = []  # columns whose distinct values are counted here
     middles = {c["name"]: _middle(ranges.get(c["name"])) for c in columns}
     for i, column in enumerate(columns):
         q, value, hashed = quote(column["name"]), f"c{i}", f"h{i}"
@@ -313,8 +316,6 @@ def _shape_of(
             figures.append(f"count(DISTINCT {value})")
         elif own_scans:
             figures.append(f"count(DISTINCT {hashed}) FILTER (WHERE {hashed} & {SLOT_MASK} = 0)")
-        if figures:
-            distinct.append(column["name"])
         if "nulls" not in profile[column["name"]]:  # not answered by the footer
             figures += _extremes_of(value)
             unknown.add(column["name"])
@@ -343,7 +344,7 @@ def _shape_of(
     counted: dict[str, int] = {}
     for column in columns:
         item = profile[column["name"]]
-        if column["name"] in distinct:
+        if own_scans or column["name"] in narrow:  # its distinct values are counted here
             counted[column["name"]] = int(next(values))
         if column["name"] in unknown:
             _note_extremes(item, values, rows)
@@ -425,14 +426,10 @@ def _own_scans(rows: int, width: int) -> bool:
     return rows >= OWN_SCAN_ROWS * width
 
 
-def _count_distinct(
-    con: duckdb.DuckDBPyConnection, data: str, names: list[str], rows: int, width: int
-) -> dict[str, int]:
+def _count_distinct(con: duckdb.DuckDBPyConnection, data: str, names: list[str]) -> dict[str, int]:
     """The exact number of distinct values of the columns ``names`` (few values each), nulls
-    left out, in a scan of each column's own or, in a file of few rows for its columns, in
-    long form (see LONG_FORM_PAIRS)."""
-    if not _own_scans(rows, width):
-        return _count_distinct_in_long_form(con, data, names, rows, in_slot=False)
+    left out, in a scan of each column's own (in a file of few rows for its columns, see
+    ``_count_distinct_in_long_form``)."""
     counts: dict[str, int] = {}
     for batch in _batches(names):
         parts = [
