@@ -17,6 +17,7 @@ from hub.api.runs import load_runs
 from hub.domain.data import DatasetVersionRecord
 from hub.errors import NotFound, SalonError
 from hub.services.data import dataset_compare, dataset_uploads, datasets, row_annotations
+from hub.services.data.dataset_layout import LAID_OUT_ROWS
 from hub.services.data.datasets import Column, Found
 from hub.services.lifecycle import erasure
 from hub.services.policy import access
@@ -114,6 +115,15 @@ class DatasetVersionType:
     async def columns(self, info: Info) -> list[DatasetColumnType]:
         found = await datasets.columns(info.context.store, self.found, self.record)
         return [DatasetColumnType.of(c) for c in found]
+
+    @strawberry.field(
+        description="The most rows one row group of its stored Parquet objects holds; null "
+        "until the hub has looked, and for data registered in place. An upload kept as it "
+        f"came with more than {LAID_OUT_ROWS:,} rows in a row group is written again in the "
+        "background in row groups of about 100,000 (the same rows, in order): deep pages are quick."
+    )
+    async def row_group_rows(self, info: Info) -> int | None:
+        return await datasets.row_group_rows(info.context.store, self.record)
 
     @strawberry.field(description="The latest annotation of each annotated row.")
     async def annotations(self, info: Info) -> list[AnnotationType]:

@@ -38,6 +38,7 @@ class DatasetFile:
     location: str | None = None  # registered in place: the file's path or s3:// address
     source_mtime: float | None = None
     source_etag: str | None = None  # S3's ETag of the object registered
+    row_group_rows: int | None = None  # its biggest row group's rows (None: not looked at)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

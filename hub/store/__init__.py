@@ -25,6 +25,7 @@ from hub.store.cluster import ClusterStore
 from hub.store.comments import CommentStore
 from hub.store.database import Cursor, Database
 from hub.store.dataset_erasure import ErasureStore
+from hub.store.dataset_layout import DatasetLayoutStore
 from hub.store.datasets import DatasetStore
 from hub.store.failures import FailureStore
 from hub.store.holds import HoldStore
@@ -76,6 +77,7 @@ class Store:
         self.objects = objects_for(object_store, data_dir, self.s3)
         self.scratch = data_dir / "tmp"  # half-received uploads; emptied at start-up
         self.datasets = DatasetStore(db)
+        self.layouts = DatasetLayoutStore(db)
         self.comments = CommentStore(db)
         self.activity = ActivityStore(db)
         self.webhooks = WebhookStore(db)

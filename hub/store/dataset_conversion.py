@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 import resource
 import sys
 from pathlib import Path
@@ -28,18 +29,20 @@ class Converted:
 
     rows: int
     schema: tuple[Column, ...]
-    profile: dict[str, Any]
+    profile: dict[str, Any]  # empty when not asked for
     kept: bool = False
+    row_group_rows: int = 0  # the rows of the file's biggest row group
 
 
 class ConversionError(Exception):
     """The worker could not read the file; the message says why, in words for people."""
 
 
-def _limits(memory_bytes: int, output_bytes: int) -> Any:
+def _limits(memory_bytes: int, output_bytes: int, niceness: int) -> Any:
     def apply() -> None:  # runs in the child, before it starts
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
         resource.setrlimit(resource.RLIMIT_FSIZE, (output_bytes, output_bytes))
+        os.nice(niceness)
 
     return apply
 
@@ -54,11 +57,17 @@ async def convert(
     output_bytes: int,
     s3: S3Access | None = None,
     rewrite: str = "always",
+    kept_row_group_rows: int | None = None,
+    profiled: bool = True,
+    niceness: int = 0,
 ) -> Converted:
     """Parse ``source`` (a file, or an ``s3://`` address read with ``s3``) in a separate
     process with memory, output and time limits (``hub.store.dataset_worker``) and write it to
-    ``target`` as Parquet; with ``rewrite`` "when needed", a Parquet file the hub reads well is
-    kept as it came instead (``Converted.kept``), and with "never" only profiled."""
+    ``target`` as Parquet; with ``rewrite`` "when needed", a Parquet file the hub reads well
+    (row groups of at most ``kept_row_group_rows``, or the worker's default) is kept as it came
+    instead (``Converted.kept``), and with "never" only profiled. ``profiled`` false: only
+    written (or kept), with an empty profile. ``niceness``: how much lower than the hub's the
+    worker's priority is (for work nobody waits on)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-I",
@@ -69,9 +78,12 @@ async def convert(
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        preexec_fn=_limits(memory_mb * 1024 * 1024, output_bytes),
+        preexec_fn=_limits(memory_mb * 1024 * 1024, output_bytes, niceness),
     )
-    options = json.dumps({**(s3.for_worker() if s3 else {}), "rewrite": rewrite}).encode()
+    given: dict[str, Any] = {"rewrite": rewrite, "profile": profiled}
+    if kept_row_group_rows is not None:
+        given["row_group_rows"] = kept_row_group_rows
+    options = json.dumps({**(s3.for_worker() if s3 else {}), **given}).encode()
     try:
         out, err = await asyncio.wait_for(process.communicate(options), timeout=seconds)
     except TimeoutError:
@@ -97,4 +109,10 @@ async def convert(
     if "error" in result:
         raise ConversionError(result["error"])
     schema = tuple(Column(c["name"], c["type"]) for c in result["schema"])
-    return Converted(result["rows"], schema, result["profile"], bool(result.get("kept")))
+    return Converted(
+        result["rows"],
+        schema,
+        result["profile"],
+        bool(result.get("kept")),
+        int(result.get("row_group_rows") or 0),
+    )

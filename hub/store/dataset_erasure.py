@@ -115,8 +115,8 @@ def _swap(
                 "erasure?); nothing was changed. Run the erasure again."
             )
         cur.execute(
-            "UPDATE dataset_files SET object_hash = ?, row_count = ?, size_bytes = ? "
-            "WHERE version_id = ?",
+            "UPDATE dataset_files SET object_hash = ?, row_count = ?, size_bytes = ?, "
+            "row_group_rows = NULL WHERE version_id = ?",
             [rewrite.new_hash, rewrite.rows, rewrite.size_bytes, rewrite.version_id],
         )
         cur.execute(

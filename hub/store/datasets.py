@@ -111,7 +111,7 @@ def _insert_version(
     )
     cur.executemany(
         "INSERT INTO dataset_files (version_id, position, object_hash, row_count, size_bytes, "
-        "location, source_mtime, source_etag) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "location, source_mtime, source_etag, row_group_rows) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             [
                 version.id,
@@ -122,6 +122,7 @@ def _insert_version(
                 f.location,
                 f.source_mtime,
                 f.source_etag,
+                f.row_group_rows,
             ]
             for i, f in enumerate(files)
         ],
@@ -352,8 +353,8 @@ class DatasetStore:
     async def files(self, version_id: str) -> list[DatasetFile]:
         rows = await self._db.read(
             lambda cur: cur.execute(
-                "SELECT object_hash, row_count, size_bytes, location, source_mtime, source_etag "
-                "FROM dataset_files WHERE version_id = ? ORDER BY position",
+                "SELECT object_hash, row_count, size_bytes, location, source_mtime, source_etag, "
+                "row_group_rows FROM dataset_files WHERE version_id = ? ORDER BY position",
                 [version_id],
             ).fetchall()
         )

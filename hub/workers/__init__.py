@@ -1,9 +1,9 @@
 """What the hub does on its own while it runs, each a loop started and stopped by the app's
 lifespan (:func:`start`): signing audit checkpoints, delivering webhooks, sending digests,
 sampling the Ray cluster (and releasing idle GPU bookings), driving model checks, taking
-scheduled backups, purging the trash, erasing data subjects' rows and, on a shared database,
-following the other hubs' changes. Each loop calls services for the work; a failed round is
-logged and tried again on the next.
+scheduled backups, purging the trash, erasing data subjects' rows, writing kept uploads again in
+row groups that read quickly and, on a shared database, following the other hubs' changes. Each
+loop calls services for the work; a failed round is logged and tried again on the next.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from hub.workers import (
     cluster_sampling,
     digests,
     erasures,
+    layouts,
     model_checks,
     other_hubs,
     trash,
@@ -39,6 +40,7 @@ LEASED = [
     hubs.PRUNE,
     trash.WORK,
     erasures.WORK,
+    layouts.WORK,
 ]
 
 
@@ -71,6 +73,7 @@ def start(store: Store, settings: Settings, keys: KeyRing) -> Running:
         other_hubs.run(store),
         trash.run(store, settings),
         erasures.run(store, settings),
+        layouts.run(store, settings),
     ]
     return Running(
         [asyncio.create_task(loop) for loop in loops],

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -20,11 +21,11 @@ from hub.settings import Settings
 from hub.store.dataset_conversion import WORKER, convert
 
 
-def run_worker(source: Path, target: Path, rewrite: str = "always") -> dict:  # type: ignore[type-arg]
+def run_worker(source: Path, target: Path, rewrite: str = "always", **options: Any) -> dict:  # type: ignore[type-arg]
     kind = source.suffix.lstrip(".")
     done = subprocess.run(
         [sys.executable, "-I", str(WORKER), str(source), kind, str(target)],
-        input=json.dumps({"rewrite": rewrite}),
+        input=json.dumps({"rewrite": rewrite, **options}),
         capture_output=True,
         text=True,
         check=True,
@@ -249,6 +250,7 @@ def test_parquet_that_reads_well_is_kept_as_it_came(tmp_path: Path) -> None:
     pq.write_table(table, small, row_group_size=100_000)
     kept = run_worker(small, tmp_path / "small-out.parquet", "when needed")
     assert kept["kept"] is True and kept["bytes"] == small.stat().st_size
+    assert kept["row_group_rows"] == 100_000
     assert not (tmp_path / "small-out.parquet").exists(), "nothing written"
     assert kept["rows"] == rows and kept["profile"]["grade"]["top"][0]["value"] in ("A", "B")
     written = run_worker(small, tmp_path / "small-copy.parquet")
@@ -261,6 +263,7 @@ def test_parquet_that_reads_well_is_kept_as_it_came(tmp_path: Path) -> None:
     assert rewritten["kept"] is False
     out = pq.ParquetFile(tmp_path / "big-out.parquet")
     assert out.metadata.num_rows == rows and out.metadata.row_group(0).num_rows <= 122_880
+    assert rewritten["row_group_rows"] == out.metadata.row_group(0).num_rows
 
     csv = tmp_path / "grades.csv"
     csv.write_text("id,grade\n1,A\n2,B\n")
@@ -280,6 +283,26 @@ def test_parquet_that_reads_well_is_kept_as_it_came(tmp_path: Path) -> None:
     only = run_worker(big, tmp_path / "never.parquet", "never")
     assert only["kept"] is True and not (tmp_path / "never.parquet").exists()
     assert same_profile(only["profile"], rewritten["profile"])
+
+
+def test_a_file_is_kept_below_the_row_groups_asked_for_and_written_without_a_profile(
+    tmp_path: Path,
+) -> None:
+    """What the hub asks when it writes a kept upload again (``dataset_layout``): a lower
+    bound on the row groups kept, and no profile (the version has one)."""
+    source = tmp_path / "readings.parquet"
+    table = pa.table({"id": np.arange(200_000), "value": np.linspace(0, 1, 200_000)})
+    pq.write_table(table, source, row_group_size=200_000)
+    target = tmp_path / "out.parquet"
+    written = run_worker(source, target, "when needed", row_group_rows=131_072, profile=False)
+    assert (written["kept"], written["profile"], written["rows"]) == (False, {}, 200_000)
+    out = pq.ParquetFile(target)
+    assert written["row_group_rows"] == max(
+        out.metadata.row_group(i).num_rows for i in range(out.num_row_groups)
+    )
+    assert written["row_group_rows"] <= 131_072 and out.read().equals(table)
+    kept = run_worker(source, tmp_path / "kept.parquet", "when needed", row_group_rows=250_000)
+    assert (kept["kept"], kept["row_group_rows"]) == (True, 200_000) and kept["profile"]
 
 
 def test_an_unknown_rewrite_is_refused(tmp_path: Path) -> None:

@@ -256,7 +256,7 @@ async def store_version(
     stored = source if converted.kept else target
     known = sha256 if converted.kept else None
     digest, size = await asyncio.to_thread(store.objects.put, stored, ".parquet", known)
-    files = [DatasetFile(digest, converted.rows, size)]
+    files = [DatasetFile(digest, converted.rows, size, row_group_rows=converted.row_group_rows)]
     content = content_hash([digest])
     draft = DatasetVersionRecord(
         new_id(),

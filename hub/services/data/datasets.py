@@ -160,6 +160,14 @@ async def version(store: Store, found: Found, number: int | None) -> DatasetVers
     raise permissions.not_found(f"version {number} of dataset {found.dataset.name!r}")
 
 
+async def row_group_rows(store: Store, record: DatasetVersionRecord) -> int | None:
+    """The most rows one row group of the version's stored objects holds; None until the hub
+    has looked (``dataset_layout``), and for data registered in place."""
+    files = await store.datasets.files(record.id)
+    known = [f.row_group_rows for f in files if f.row_group_rows is not None]
+    return max(known) if known and len(known) == len(files) else None
+
+
 async def columns(store: Store, found: Found, record: DatasetVersionRecord) -> list[Column]:
     """Schema, profile and notes of a version; the profile of PII columns keeps only counts
     for those without the PII grant (no values, no extremes)."""

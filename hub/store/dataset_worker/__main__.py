@@ -12,11 +12,14 @@ INPUT may be an ``s3://`` address; the options on stdin then name the httpfs ext
 to load and the ``CREATE SECRET`` statement that gives the S3 keys (kept off the command line,
 which other users of the machine can read). ``rewrite`` in the options says whether OUTPUT is
 written: ``always`` (the default), ``when needed`` (a Parquet file that reads well, see
-KEPT_ROW_GROUP_ROWS, is kept as it came and only profiled) or ``never`` (profile only: data
-registered where it lies). The result's ``kept`` says which. A file kept has had every page of
-every column decoded here (the profile's pass over every row) before the hub reads it. It runs
-as a plain script, importing nothing from Salon but this folder's ``column_profiles`` (the
-profile's queries), ``histograms`` and ``sql_text``: only DuckDB and the standard library.
+KEPT_ROW_GROUP_ROWS or the options' ``row_group_rows``, is kept as it came and only profiled) or
+``never`` (profile only: data registered where it lies). The result's ``kept`` says which, and
+its ``row_group_rows`` how many rows the biggest row group of the file stored holds. With
+``profile`` false in the options the file is only written (or kept), not profiled. A file kept
+and profiled has had every page of every column decoded here (the profile's pass over every row)
+before the hub reads it. It runs as a plain script, importing nothing from Salon but this
+folder's ``column_profiles`` (the profile's queries), ``histograms`` and ``sql_text``: only
+DuckDB and the standard library.
 """
 
 from __future__ import annotations
@@ -150,33 +153,40 @@ def _csv_header(path: str) -> list[str]:
     return next(csv.reader([first], dialect), [])
 
 
-def _fits(con: duckdb.DuckDBPyConnection, path: str) -> bool:
-    """Whether the Parquet file reads well enough to keep as it came (see KEPT_ROW_GROUP_ROWS)."""
+def _fits(con: duckdb.DuckDBPyConnection, path: str, most_rows: int) -> bool:
+    """Whether the Parquet file reads well enough to keep as it came: row groups of at most
+    ``most_rows`` (see KEPT_ROW_GROUP_ROWS)."""
     with open(path, "rb") as handle:  # the file ends with its footer's length and PAR1
         handle.seek(-8, os.SEEK_END)
         footer = int.from_bytes(handle.read(4), "little")
     if footer > KEPT_FOOTER_BYTES:
         return False
-    sizes = [
+    sizes = _row_group_sizes(con, path)
+    return all(rows <= most_rows for rows in sizes) and all(
+        rows >= MIN_KEPT_ROW_GROUP_ROWS for rows in sizes[:-1]
+    )
+
+
+def _row_group_sizes(con: duckdb.DuckDBPyConnection, path: str) -> list[int]:
+    """The rows of each row group, in order, from the footer."""
+    return [
         int(rows)
         for _, rows in con.execute(
             "SELECT DISTINCT row_group_id, row_group_num_rows "
             f"FROM parquet_metadata({literal(path)}) ORDER BY row_group_id"
         ).fetchall()
     ]
-    return all(rows <= KEPT_ROW_GROUP_ROWS for rows in sizes) and all(
-        rows >= MIN_KEPT_ROW_GROUP_ROWS for rows in sizes[:-1]
-    )
 
 
 def convert(
-    source: str, kind: str, target: str, options: dict[str, str], memory_limit: str = ""
+    source: str, kind: str, target: str, options: dict[str, Any], memory_limit: str = ""
 ) -> dict[str, Any]:
     """Read ``source`` (csv or parquet), write it to ``target`` as Parquet unless it is kept
     as it came (``rewrite`` in ``options``, see the module's help), and profile it."""
     rewrite = options.get("rewrite", "always")
     if rewrite not in REWRITES:
         raise ValueError(f"rewrite is one of {', '.join(REWRITES)}, not {rewrite!r}.")
+    most_rows = int(options.get("row_group_rows", KEPT_ROW_GROUP_ROWS))
     cores = min(2, os.cpu_count() or 1)
     settings: dict[str, str | bool | int | float | list[str]] = {
         # Both cores read, write and profile. The same data still gives the same Parquet bytes
@@ -205,7 +215,7 @@ def convert(
         )
     # A file read from S3 is profiled from a local copy: one download, not one per pass.
     kept = kind == "parquet" and "://" not in source and rewrite != "always"
-    kept = kept and (rewrite == "never" or _fits(con, source))
+    kept = kept and (rewrite == "never" or _fits(con, source, most_rows))
     if not kept:
         if len(names) > WRITTEN_WIDE:
             con.execute("SET threads = 1")
@@ -225,12 +235,14 @@ def convert(
     ]
     count = con.execute(f"SELECT count(*) FROM {data}").fetchone()
     rows = int(count[0]) if count else 0
+    profiled = options.get("profile", True)
     return {
         "rows": rows,
         "schema": columns,
-        "profile": profile(con, path, data, columns, rows, numbered),
+        "profile": profile(con, path, data, columns, rows, numbered) if profiled else {},
         "bytes": Path(path).stat().st_size,
         "kept": kept,
+        "row_group_rows": max(_row_group_sizes(con, path), default=0),
     }
 
 
