@@ -17,7 +17,7 @@ import pytest
 
 from hub.domain.audit import AuditQuery
 from hub.services.data import dataset_layout, dataset_uploads, datasets, row_annotations
-from hub.services.data.dataset_layout import Layouts
+from hub.services.data.dataset_layout import LAID_OUT_ROWS, Layouts
 from hub.services.data.row_annotations import NewAnnotation
 from hub.services.lifecycle import erasure, holds
 from hub.services.policy.principal import SYSTEM
@@ -104,9 +104,9 @@ def test_a_kept_upload_is_written_again_with_the_same_rows_in_small_row_groups(
     assert done is not None and done.outcome == "written again"
     assert [(m.dataset_id, m.rows) for m in done.moved] == [(found.dataset.id, ROWS)]
     digest, row_group_rows = object_of(store, version.id)
-    groups = row_groups(store, digest)  # DuckDB's 100,000 are whole vectors: 100,352
-    assert digest != setup["digest"] and row_group_rows == max(groups) == 100_352
-    assert sum(groups) == ROWS and len(groups) == 3
+    groups = row_groups(store, digest)  # DuckDB's 100,000 are whole vectors, e.g. 100,352
+    assert digest != setup["digest"] and row_group_rows == max(groups)
+    assert 100_000 <= max(groups) <= LAID_OUT_ROWS and sum(groups) == ROWS and len(groups) == 3
     assert every_row(store, digest) == rows_before, "not the same rows in the same order"
     (after,) = run(datasets.versions(store, found))
     assert (after.content_hash, after.profile, after.schema, after.row_count) == (
@@ -188,7 +188,7 @@ def test_an_erasure_waiting_is_not_raced(store: Store, setup: dict[str, Any]) ->
     assert object_of(store, version.id)[1] is None
     looked = run(dataset_layout.lay_out_next(store, settings, Layouts()))
     assert looked is not None and looked.outcome == "read well"
-    assert object_of(store, version.id)[1] == 100_352
+    assert 100_000 <= (object_of(store, version.id)[1] or 0) <= LAID_OUT_ROWS
     record = run(datasets.version(store, found, None))
     assert record.row_count == ROWS - 10
 
