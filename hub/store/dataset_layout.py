@@ -50,16 +50,30 @@ def _note(cur: Cursor, digest: str, row_group_rows: int) -> None:
     )
 
 
-def _movable(cur: Cursor, digest: str) -> list[tuple[str, str, str, int]]:
-    """(version, dataset, project, rows) of the files on ``digest`` that may move: none of a
-    dataset under a legal hold (its bytes stay as they are) or with an erasure waiting or under
-    way (which rewrites the object itself, and would otherwise find its version changed)."""
-    rows = cur.execute(
-        "SELECT f.version_id, v.dataset_id, v.project_id, f.row_count FROM dataset_files f "
-        "JOIN dataset_versions v ON v.id = f.version_id "
-        "WHERE f.object_hash = ? AND f.location IS NULL ORDER BY f.version_id",
-        [digest],
-    ).fetchall()
+@dataclasses.dataclass(frozen=True, slots=True)
+class _File:
+    """A version's file on the object being replaced."""
+
+    version_id: str
+    dataset_id: str
+    project_id: str
+    rows: int
+    size_bytes: int
+
+
+def _movable(cur: Cursor, digest: str) -> list[_File]:
+    """The files on ``digest`` that may move: none of a dataset under a legal hold (its bytes
+    stay as they are) or with an erasure waiting or under way (which rewrites the object itself,
+    and would otherwise find its version changed)."""
+    files = [
+        _File(str(row[0]), str(row[1]), str(row[2]), int(row[3]), int(row[4]))
+        for row in cur.execute(
+            "SELECT f.version_id, v.dataset_id, v.project_id, f.row_count, f.size_bytes "
+            "FROM dataset_files f JOIN dataset_versions v ON v.id = f.version_id "
+            "WHERE f.object_hash = ? AND f.location IS NULL ORDER BY f.version_id",
+            [digest],
+        ).fetchall()
+    ]
     erasing = {
         str(row[0])
         for row in cur.execute(
@@ -67,32 +81,36 @@ def _movable(cur: Cursor, digest: str) -> list[tuple[str, str, str, int]]:
         ).fetchall()
     }
     held: dict[tuple[str, str], bool] = {}
-    movable = []
-    for version_id, dataset_id, project_id, count in rows:
-        key = (dataset_id, project_id)
-        if key not in held:
-            held[key] = any(
+    for f in files:
+        if (f.dataset_id, f.project_id) not in held:
+            held[(f.dataset_id, f.project_id)] = any(
                 active_on(cur, kind, object_id) is not None
-                for kind, object_id in (("dataset", dataset_id), ("project", project_id))
+                for kind, object_id in (("dataset", f.dataset_id), ("project", f.project_id))
             )
-        if not held[key] and dataset_id not in erasing:
-            movable.append((str(version_id), str(dataset_id), str(project_id), int(count)))
-    return movable
+    return [
+        f for f in files if not held[(f.dataset_id, f.project_id)] and f.dataset_id not in erasing
+    ]
 
 
 def _move(cur: Cursor, old: str, new: str, size_bytes: int, row_group_rows: int) -> list[Moved]:
     movable = _movable(cur, old)
     if not movable:
         return []
-    versions = [version for version, *_ in movable]
+    versions = [f.version_id for f in movable]
     cur.execute(
         "UPDATE dataset_files SET object_hash = ?, size_bytes = ?, row_group_rows = ? "
         f"WHERE object_hash = ? AND location IS NULL AND version_id IN {among(versions)}",
         [new, size_bytes, row_group_rows, old, *versions],
     )
+    # A version's size is its objects' (one, for an upload): it changes by as much as theirs.
+    for f in movable:
+        cur.execute(
+            "UPDATE dataset_versions SET size_bytes = size_bytes + ? WHERE id = ?",
+            [size_bytes - f.size_bytes, f.version_id],
+        )
     rows: dict[tuple[str, str], int] = {}
-    for _, dataset_id, project_id, count in movable:
-        rows[(dataset_id, project_id)] = max(rows.get((dataset_id, project_id), 0), count)
+    for f in movable:
+        rows[(f.dataset_id, f.project_id)] = max(rows.get((f.dataset_id, f.project_id), 0), f.rows)
     return [Moved(dataset, project, count) for (dataset, project), count in rows.items()]
 
 

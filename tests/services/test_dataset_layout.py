@@ -116,6 +116,8 @@ def test_a_kept_upload_is_written_again_with_the_same_rows_in_small_row_groups(
         version.row_count,
     )
     assert deep_page(store, found, after) == page_before
+    assert after.size_bytes == Path(store.objects.location(digest)).stat().st_size
+    assert after.size_bytes != version.size_bytes
     notes = run(row_annotations.version_annotations(store, SYSTEM, found, after))
     assert [(a.row_number, a.label) for a in notes] == [(250_123, "spike")]
     events = run(store.audit.search(AuditQuery(action="dataset.rewrite"), 10))

@@ -105,7 +105,7 @@ async def lay_out_next(store: Store, settings: Settings, layouts: Layouts) -> Do
     # did (under a hold, being erased, or purged meanwhile).
     layouts.retired += [(found.object_hash, time.monotonic()), (digest, time.monotonic())]
     if not moved:
-        return _left(layouts, found, "its datasets are under a legal hold or being erased")
+        return _left(layouts, found, "its datasets are under a legal hold, being erased or gone")
     if await store.trash.referenced([found.object_hash]):
         layouts.passed.add(found.object_hash)  # some of its datasets stay on it, for now
     return Done(found.object_hash, "written again", tuple(moved))
