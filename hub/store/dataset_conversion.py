@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.domain.data import Column
+from hub.settings import Settings
 from hub.store.remote import S3Access
 
 # Run as a plain script (-I: isolated, not as part of the hub package): the reader imports only
@@ -34,11 +35,32 @@ class Converted:
     row_group_rows: int = 0  # the rows of the file's biggest row group
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Limits:
+    """What a worker may use: its address space, its time and what it may write."""
+
+    memory_mb: int
+    seconds: float
+    output_bytes: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        """The hub's: SALON_DATASET_WORKER_MEMORY_MB and _SECONDS, and an output of up to four
+        times SALON_MAX_DATASET_BYTES."""
+        return cls(
+            settings.dataset_worker_memory_mb,
+            settings.dataset_worker_seconds,
+            settings.max_dataset_bytes * 4,
+        )
+
+
 class ConversionError(Exception):
     """The worker could not read the file; the message says why, in words for people."""
 
 
-def _limits(memory_bytes: int, output_bytes: int, niceness: int) -> Any:
+def _held_to(limits: Limits, niceness: int) -> Any:
+    memory_bytes, output_bytes = limits.memory_mb * 1024 * 1024, limits.output_bytes
+
     def apply() -> None:  # runs in the child, before it starts
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
         resource.setrlimit(resource.RLIMIT_FSIZE, (output_bytes, output_bytes))
@@ -51,10 +73,8 @@ async def convert(
     source: Path | str,
     kind: str,
     target: Path,
+    limits: Limits,
     *,
-    memory_mb: int,
-    seconds: float,
-    output_bytes: int,
     s3: S3Access | None = None,
     rewrite: str = "always",
     kept_row_group_rows: int | None = None,
@@ -62,7 +82,7 @@ async def convert(
     niceness: int = 0,
 ) -> Converted:
     """Parse ``source`` (a file, or an ``s3://`` address read with ``s3``) in a separate
-    process with memory, output and time limits (``hub.store.dataset_worker``) and write it to
+    process held to ``limits`` (``hub.store.dataset_worker``) and write it to
     ``target`` as Parquet; with ``rewrite`` "when needed", a Parquet file the hub reads well
     (row groups of at most ``kept_row_group_rows``, or the worker's default) is kept as it came
     instead (``Converted.kept``), and with "never" only profiled. ``profiled`` false: only
@@ -78,19 +98,19 @@ async def convert(
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        preexec_fn=_limits(memory_mb * 1024 * 1024, output_bytes, niceness),
+        preexec_fn=_held_to(limits, niceness),
     )
     given: dict[str, Any] = {"rewrite": rewrite, "profile": profiled}
     if kept_row_group_rows is not None:
         given["row_group_rows"] = kept_row_group_rows
     options = json.dumps({**(s3.for_worker() if s3 else {}), **given}).encode()
     try:
-        out, err = await asyncio.wait_for(process.communicate(options), timeout=seconds)
+        out, err = await asyncio.wait_for(process.communicate(options), timeout=limits.seconds)
     except TimeoutError:
         process.kill()
         await process.wait()
         raise ConversionError(
-            f"Reading the file took longer than {seconds:.0f} s; split it or send Parquet."
+            f"Reading the file took longer than {limits.seconds:.0f} s; split it or send Parquet."
         ) from None
     try:
         result = json.loads(out.decode().strip().splitlines()[-1])

@@ -18,7 +18,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from hub.settings import Settings
-from hub.store.dataset_conversion import WORKER, convert
+from hub.store.dataset_conversion import WORKER, Limits, convert
 
 
 def run_worker(source: Path, target: Path, rewrite: str = "always", **options: Any) -> dict:  # type: ignore[type-arg]
@@ -534,9 +534,7 @@ def test_a_csv_file_of_two_thousand_columns_converts_within_the_hubs_memory_cap(
             source,
             "csv",
             tmp_path / "out.parquet",
-            memory_mb=settings.dataset_worker_memory_mb,
-            seconds=settings.dataset_worker_seconds,
-            output_bytes=settings.max_dataset_bytes * 4,
+            Limits.of(settings),
         )
     )
     assert converted.rows == rows and len(converted.schema) == width

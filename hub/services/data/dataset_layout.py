@@ -32,7 +32,7 @@ from hub.services.policy import audit
 from hub.services.policy.principal import SYSTEM
 from hub.settings import Settings
 from hub.store import Store
-from hub.store.dataset_conversion import ConversionError, convert
+from hub.store.dataset_conversion import ConversionError, Limits, convert
 from hub.store.dataset_layout import Moved, Stored
 
 log = logging.getLogger("salon.layouts")
@@ -80,9 +80,7 @@ async def lay_out_next(store: Store, settings: Settings, layouts: Layouts) -> Do
                 location,
                 "parquet",
                 target,
-                memory_mb=settings.dataset_worker_memory_mb,
-                seconds=settings.dataset_worker_seconds,
-                output_bytes=settings.max_dataset_bytes * 4,
+                Limits.of(settings),
                 rewrite="when needed",
                 kept_row_group_rows=LAID_OUT_ROWS,
                 profiled=False,

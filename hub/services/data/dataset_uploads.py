@@ -24,7 +24,7 @@ from hub.services.policy.principal import Principal
 from hub.services.tracking import projects
 from hub.settings import Settings
 from hub.store import Store
-from hub.store.dataset_conversion import ConversionError, convert
+from hub.store.dataset_conversion import ConversionError, Limits, convert
 from hub.store.objects import sha256_of
 from hub.store.remote import RemoteError, split_uri
 
@@ -235,9 +235,7 @@ async def store_version(
             source,
             kind,
             target,
-            memory_mb=settings.dataset_worker_memory_mb,
-            seconds=settings.dataset_worker_seconds,
-            output_bytes=settings.max_dataset_bytes * 4,
+            Limits.of(settings),
             rewrite="when needed",
         )
     except ConversionError as exc:
@@ -395,9 +393,7 @@ async def register(
             source.location,
             "parquet",
             profiled,
-            memory_mb=settings.dataset_worker_memory_mb,
-            seconds=settings.dataset_worker_seconds,
-            output_bytes=settings.max_dataset_bytes * 4,
+            Limits.of(settings),
             s3=store.s3.access if store.s3 else None,
             rewrite="never",
         )

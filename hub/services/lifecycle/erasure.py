@@ -33,7 +33,7 @@ from hub.services.policy.permissions import MANAGE
 from hub.services.policy.principal import SYSTEM, Principal
 from hub.settings import Settings
 from hub.store import Store
-from hub.store.dataset_conversion import ConversionError, convert
+from hub.store.dataset_conversion import ConversionError, Limits, convert
 from hub.store.dataset_erasure import Stored
 
 log = logging.getLogger("salon.erasures")
@@ -241,9 +241,7 @@ async def _rewrite(
                 kept,
                 "parquet",
                 target,
-                memory_mb=settings.dataset_worker_memory_mb,
-                seconds=settings.dataset_worker_seconds,
-                output_bytes=settings.max_dataset_bytes * 4,
+                Limits.of(settings),
             )
         except ConversionError as exc:
             raise InvalidInput(f"{name}: {exc}") from None
