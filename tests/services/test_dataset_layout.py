@@ -22,7 +22,8 @@ from hub.services.data.row_annotations import NewAnnotation
 from hub.services.lifecycle import erasure, holds
 from hub.services.policy.principal import SYSTEM
 from hub.settings import Settings
-from hub.store import Store
+from hub.store import Store, store_for
+from tests.conftest import S3Server
 from tests.services.helpers import run
 
 ROWS = 300_000  # one row group of them: more than LAID_OUT_ROWS, less than pyarrow's default
@@ -207,3 +208,40 @@ def test_a_damaged_object_is_left_and_not_tried_again(store: Store, setup: dict[
     assert done is not None and done.outcome == "left" and done.reason
     assert object_of(store, version.id) == (setup["digest"], ROWS)
     assert run(dataset_layout.lay_out_next(store, settings, layouts)) is None
+
+
+def test_an_object_in_s3_is_read_there_and_written_back(
+    tmp_path: Path, s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3_server.client.create_bucket(Bucket="salon-objects")
+    settings = Settings(
+        data_dir=tmp_path, object_store="s3://salon-objects/team", **s3_server.settings
+    )
+    store = store_for(settings)
+    try:
+        source = readings(tmp_path / "readings.parquet", ROWS, ROWS)
+        version, _ = run(
+            dataset_uploads.upload(
+                store, settings, SYSTEM, "plant", "readings", source, "r.parquet"
+            )
+        )
+        found = run(datasets.find(store, SYSTEM, "plant", "readings"))
+        kept, _ = object_of(store, version.id)
+        assert object_of(store, version.id) == (kept, ROWS)
+        page_before = deep_page(store, found, version)
+        layouts = Layouts()
+        monkeypatch.setattr(dataset_layout, "GRACE", 0.0)
+
+        done = run(dataset_layout.lay_out_next(store, settings, layouts))
+
+        assert done is not None and done.outcome == "written again", done
+        digest, row_group_rows = object_of(store, version.id)
+        assert digest != kept and 100_000 <= (row_group_rows or 0) <= LAID_OUT_ROWS
+        (after,) = run(datasets.versions(store, found))
+        assert deep_page(store, found, after) == page_before
+        assert run(dataset_layout.lay_out_next(store, settings, layouts)) is None
+        stored = s3_server.client.list_objects_v2(Bucket="salon-objects")["Contents"]
+        assert [k["Key"] for k in stored] == [f"team/{digest[:2]}/{digest}.parquet"], stored
+        assert not list((tmp_path / "objects").rglob("*.parquet")), "kept on the hub's disk"
+    finally:
+        store.close()

@@ -18,7 +18,9 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from hub.settings import Settings
+from hub.store import s3_access
 from hub.store.dataset_conversion import WORKER, Limits, convert
+from tests.conftest import S3Server
 
 
 def run_worker(source: Path, target: Path, rewrite: str = "always", **options: Any) -> dict:  # type: ignore[type-arg]
@@ -303,6 +305,45 @@ def test_a_file_is_kept_below_the_row_groups_asked_for_and_written_without_a_pro
     assert written["row_group_rows"] <= 131_072 and out.read().equals(table)
     kept = run_worker(source, tmp_path / "kept.parquet", "when needed", row_group_rows=250_000)
     assert (kept["kept"], kept["row_group_rows"]) == (True, 200_000) and kept["profile"]
+
+
+def test_a_file_in_s3_is_kept_there_when_it_reads_well_and_is_not_profiled(
+    tmp_path: Path, s3_server: S3Server
+) -> None:
+    """The hub's own objects in an S3 object store, looked at for how they are laid out: one
+    that reads well is measured where it lies (nothing written), a bigger row group is written
+    here; with a profile asked for, a local copy is always written (one download, not one a
+    pass)."""
+    s3_server.client.create_bucket(Bucket="objects")
+    access = s3_access(Settings(object_store="s3://objects", **s3_server.settings))
+    assert access is not None
+    table = pa.table({"id": np.arange(150_000), "value": np.linspace(0, 1, 150_000)})
+    for key, row_group_rows in (("small.parquet", 50_000), ("big.parquet", 150_000)):
+        local = tmp_path / key
+        pq.write_table(table, local, row_group_size=row_group_rows)
+        s3_server.client.upload_file(str(local), "objects", key)
+    looked = {"rewrite": "when needed", "row_group_rows": 131_072, "profile": False}
+    small = run_worker_on("s3://objects/small.parquet", tmp_path / "s.parquet", access, looked)
+    assert (small["kept"], small["row_group_rows"], small["rows"]) == (True, 50_000, 150_000)
+    assert small["bytes"] == (tmp_path / "small.parquet").stat().st_size
+    assert not (tmp_path / "s.parquet").exists(), "written though it reads well"
+    big = run_worker_on("s3://objects/big.parquet", tmp_path / "b.parquet", access, looked)
+    assert (big["kept"], big["rows"]) == (False, 150_000) and big["row_group_rows"] <= 131_072
+    assert pq.read_table(tmp_path / "b.parquet").equals(table)
+    profiled = {"rewrite": "when needed", "row_group_rows": 131_072}
+    copy = run_worker_on("s3://objects/small.parquet", tmp_path / "c.parquet", access, profiled)
+    assert copy["kept"] is False and (tmp_path / "c.parquet").exists() and copy["profile"]
+
+
+def run_worker_on(source: str, target: Path, access: Any, options: dict[str, Any]) -> Any:
+    done = subprocess.run(
+        [sys.executable, "-I", str(WORKER), source, "parquet", str(target)],
+        input=json.dumps({**access.for_worker(), **options}),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)
 
 
 def test_an_unknown_rewrite_is_refused(tmp_path: Path) -> None:

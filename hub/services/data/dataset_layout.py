@@ -15,9 +15,9 @@ versions at the new object in one transaction with an audit event for each datas
 What stays: the rows and their order (annotations and review items point at rows by number),
 the schema, the profile and the version's content hash (its rows are the same: uploading the
 original file again still adds no version). What changes: the object's bytes, digest and size.
-Left as they are: data registered in place, objects in S3 (the worker reads only local files
-here), and the versions of a dataset under a legal hold or with an erasure waiting (looked at
-again after the hub restarts, see ``Layouts.passed``).
+Objects in S3 (``SALON_OBJECT_STORE``) are read there and written back. Left as they are: data
+registered in place, and the versions of a dataset under a legal hold or with an erasure waiting
+(looked at again after the hub restarts, see ``Layouts.passed``).
 """
 
 from __future__ import annotations
@@ -71,8 +71,6 @@ async def lay_out_next(store: Store, settings: Settings, layouts: Layouts) -> Do
     if found is None:
         return None
     location = store.objects.location(found.object_hash)
-    if "://" in location:
-        return _left(layouts, found, "stored in S3")
     target = store.scratch_file(".parquet")
     try:
         try:
@@ -81,6 +79,7 @@ async def lay_out_next(store: Store, settings: Settings, layouts: Layouts) -> Do
                 "parquet",
                 target,
                 Limits.of(settings),
+                s3=store.s3.access if store.s3 and "://" in location else None,
                 rewrite="when needed",
                 kept_row_group_rows=LAID_OUT_ROWS,
                 profiled=False,

@@ -156,9 +156,17 @@ def _csv_header(path: str) -> list[str]:
 def _fits(con: duckdb.DuckDBPyConnection, path: str, most_rows: int) -> bool:
     """Whether the Parquet file reads well enough to keep as it came: row groups of at most
     ``most_rows`` (see KEPT_ROW_GROUP_ROWS)."""
-    with open(path, "rb") as handle:  # the file ends with its footer's length and PAR1
-        handle.seek(-8, os.SEEK_END)
-        footer = int.from_bytes(handle.read(4), "little")
+    if "://" in path:
+        # Only the hub's own objects are asked of in S3 (written again, not profiled): their
+        # footers were measured before DuckDB parsed them, when they were uploaded.
+        found = con.execute(
+            f"SELECT footer_size FROM parquet_file_metadata({literal(path)})"
+        ).fetchone()
+        footer = int(found[0]) if found else 0
+    else:
+        with open(path, "rb") as handle:  # the file ends with its footer's length and PAR1
+            handle.seek(-8, os.SEEK_END)
+            footer = int.from_bytes(handle.read(4), "little")
     if footer > KEPT_FOOTER_BYTES:
         return False
     sizes = _row_group_sizes(con, path)
@@ -214,7 +222,9 @@ def convert(
             "give every column its own."
         )
     # A file read from S3 is profiled from a local copy: one download, not one per pass.
-    kept = kind == "parquet" and "://" not in source and rewrite != "always"
+    profiled = options.get("profile", True)
+    remote = "://" in source
+    kept = kind == "parquet" and rewrite != "always" and not (remote and profiled)
     kept = kept and (rewrite == "never" or _fits(con, source, most_rows))
     if not kept:
         if len(names) > WRITTEN_WIDE:
@@ -235,15 +245,22 @@ def convert(
     ]
     count = con.execute(f"SELECT count(*) FROM {data}").fetchone()
     rows = int(count[0]) if count else 0
-    profiled = options.get("profile", True)
     return {
         "rows": rows,
         "schema": columns,
         "profile": profile(con, path, data, columns, rows, numbered) if profiled else {},
-        "bytes": Path(path).stat().st_size,
+        "bytes": _size(con, path),
         "kept": kept,
         "row_group_rows": max(_row_group_sizes(con, path), default=0),
     }
+
+
+def _size(con: duckdb.DuckDBPyConnection, path: str) -> int:
+    if "://" not in path:
+        return Path(path).stat().st_size
+    found = con.execute(f"SELECT file_size_bytes FROM parquet_file_metadata({literal(path)})")
+    row = found.fetchone()
+    return int(row[0]) if row else 0
 
 
 def _memory_limit() -> str:
