@@ -3,7 +3,7 @@ deep pages quick.
 
 An upload that reads well enough is stored as it came, byte for byte (row groups of up to
 pyarrow's default 1,048,576 rows): writing it again would halve the upload's speed (the bench's
-10M rows x 20 columns, 523 MB: 4.3 s to write against 3.6 s for the whole upload). But a page of
+10M rows x 20 columns: 4.3 s to write, against 3.0-3.6 s for the whole upload). But a page of
 rows sorted deep into such a version gathers its 50 rows from all over the file, and DuckDB
 decodes the whole column chunk of a row group for any row of it: the 50 rows took 390-440 ms
 from the file as uploaded and 99-108 ms from the same rows written as Salon writes them (row
@@ -14,10 +14,11 @@ versions at the new object in one transaction with an audit event for each datas
 
 What stays: the rows and their order (annotations and review items point at rows by number),
 the schema, the profile and the version's content hash (its rows are the same: uploading the
-original file again still adds no version). What changes: the object's bytes, digest and size.
-Objects in S3 (``SALON_OBJECT_STORE``) are read there and written back. Left as they are: data
-registered in place, and the versions of a dataset under a legal hold or with an erasure waiting
-(looked at again after the hub restarts, see ``Layouts.passed``).
+original file again still adds no version). What changes: the object's bytes, digest and size,
+and so the version's size. Objects in S3 (``SALON_OBJECT_STORE``) are read there and written
+back. Left as they are: data registered in place, and the versions of a dataset under a legal
+hold or with an erasure waiting (looked at again after the hub restarts, see
+``Layouts.passed``).
 """
 
 from __future__ import annotations
