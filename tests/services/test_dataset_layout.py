@@ -160,7 +160,7 @@ def test_small_row_groups_are_left_as_they_came(store: Store, tmp_path: Path) ->
 
 
 def test_a_dataset_under_a_legal_hold_keeps_its_bytes_until_it_is_released(
-    store: Store, setup: dict[str, Any]
+    store: Store, setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings, version = setup["settings"], setup["version"]
     hold = run(holds.place(store, SYSTEM, "dataset", "readings", "audit 12", project="plant"))
@@ -170,8 +170,9 @@ def test_a_dataset_under_a_legal_hold_keeps_its_bytes_until_it_is_released(
     assert object_of(store, version.id) == (setup["digest"], ROWS)
     assert run(dataset_layout.lay_out_next(store, settings, layouts)) is None, "tried again"
     run(holds.release(store, SYSTEM, hold.id))
-    restarted = Layouts()  # a hub started again looks at it again
-    done = run(dataset_layout.lay_out_next(store, settings, restarted))
+    assert run(dataset_layout.lay_out_next(store, settings, layouts)) is None, "retried at once"
+    monkeypatch.setattr(dataset_layout, "RETRY", 0.0)  # an hour later
+    done = run(dataset_layout.lay_out_next(store, settings, layouts))
     assert done is not None and done.outcome == "written again"
 
 

@@ -17,8 +17,7 @@ the schema, the profile and the version's content hash (its rows are the same: u
 original file again still adds no version). What changes: the object's bytes, digest and size,
 and so the version's size. Objects in S3 (``SALON_OBJECT_STORE``) are read there and written
 back. Left as they are: data registered in place, and the versions of a dataset under a legal
-hold or with an erasure waiting (looked at again after the hub restarts, see
-``Layouts.passed``).
+hold or with an erasure waiting (looked at again an hour later, see ``Layouts.passed``).
 """
 
 from __future__ import annotations
@@ -43,6 +42,7 @@ LAID_OUT_ROWS = 131_072
 # How long an object replaced stays, for reads that found it before the versions moved.
 GRACE = 60.0
 NICENESS = 10  # the worker yields the cores to the hub's requests
+RETRY = 3600.0  # seconds before objects left as they were are looked at again
 
 
 @dataclasses.dataclass
@@ -50,6 +50,7 @@ class Layouts:
     """What one hub's round of layouts remembers between rounds."""
 
     passed: set[str] = dataclasses.field(default_factory=set)  # left as they are for now
+    since: float = dataclasses.field(default_factory=time.monotonic)  # when passing began
     retired: list[tuple[str, float]] = dataclasses.field(default_factory=list)  # replaced, when
 
 
@@ -68,6 +69,9 @@ async def lay_out_next(store: Store, settings: Settings, layouts: Layouts) -> Do
     """Look at the next object whose row groups were never looked at or are too big, and write
     it again when they are; None when every object is laid out (or passed)."""
     await _remove_retired(store, layouts)
+    if time.monotonic() - layouts.since >= RETRY:  # a hold released, an erasure done
+        layouts.passed.clear()
+        layouts.since = time.monotonic()
     found = await store.layouts.next(LAID_OUT_ROWS, sorted(layouts.passed))
     if found is None:
         return None
