@@ -197,7 +197,9 @@ def test_an_erasure_waiting_is_not_raced(store: Store, setup: dict[str, Any]) ->
     assert record.row_count == ROWS - 10
 
 
-def test_a_damaged_object_is_left_and_not_tried_again(store: Store, setup: dict[str, Any]) -> None:
+def test_a_damaged_object_is_left_until_a_restart(
+    store: Store, setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings, version = setup["settings"], setup["version"]
     path = Path(store.objects.location(setup["digest"]))
     path.chmod(0o644)
@@ -208,6 +210,8 @@ def test_a_damaged_object_is_left_and_not_tried_again(store: Store, setup: dict[
     done = run(dataset_layout.lay_out_next(store, settings, layouts))
     assert done is not None and done.outcome == "left" and done.reason
     assert object_of(store, version.id) == (setup["digest"], ROWS)
+    assert run(dataset_layout.lay_out_next(store, settings, layouts)) is None
+    monkeypatch.setattr(dataset_layout, "RETRY", 0.0)  # nor an hour later
     assert run(dataset_layout.lay_out_next(store, settings, layouts)) is None
 
 

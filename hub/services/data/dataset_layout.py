@@ -17,7 +17,9 @@ the schema, the profile and the version's content hash (its rows are the same: u
 original file again still adds no version). What changes: the object's bytes, digest and size,
 and so the version's size. Objects in S3 (``SALON_OBJECT_STORE``) are read there and written
 back. Left as they are: data registered in place, and the versions of a dataset under a legal
-hold or with an erasure waiting (looked at again an hour later, see ``Layouts.passed``).
+hold or with an erasure waiting (looked at again an hour later, see ``Layouts.passed``); an
+object the worker could not write again (damaged, or too slow for its time limit) is left until
+the hub restarts, rather than cost the worker's time every hour.
 """
 
 from __future__ import annotations
@@ -49,8 +51,9 @@ RETRY = 3600.0  # seconds before objects left as they were are looked at again
 class Layouts:
     """What one hub's round of layouts remembers between rounds."""
 
-    passed: set[str] = dataclasses.field(default_factory=set)  # left as they are for now
+    passed: set[str] = dataclasses.field(default_factory=set)  # left for now (a hold, an erasure)
     since: float = dataclasses.field(default_factory=time.monotonic)  # when passing began
+    failed: set[str] = dataclasses.field(default_factory=set)  # left until a restart
     retired: list[tuple[str, float]] = dataclasses.field(default_factory=list)  # replaced, when
 
 
@@ -72,7 +75,7 @@ async def lay_out_next(store: Store, settings: Settings, layouts: Layouts) -> Do
     if time.monotonic() - layouts.since >= RETRY:  # a hold released, an erasure done
         layouts.passed.clear()
         layouts.since = time.monotonic()
-    found = await store.layouts.next(LAID_OUT_ROWS, sorted(layouts.passed))
+    found = await store.layouts.next(LAID_OUT_ROWS, sorted(layouts.passed | layouts.failed))
     if found is None:
         return None
     location = store.objects.location(found.object_hash)
@@ -91,12 +94,12 @@ async def lay_out_next(store: Store, settings: Settings, layouts: Layouts) -> Do
                 niceness=NICENESS,
             )
         except ConversionError as exc:
-            return _left(layouts, found, str(exc))
+            return _left(layouts, found, str(exc), again=False)
         if converted.kept:
             await store.layouts.note(found.object_hash, converted.row_group_rows)
             return Done(found.object_hash, "read well")
         if (converted.rows, converted.schema) != (found.rows, found.schema):
-            return _left(layouts, found, "written again, it read differently")
+            return _left(layouts, found, "written again, it read differently", again=False)
         digest, size = await asyncio.to_thread(store.objects.put, target)
     finally:
         target.unlink(missing_ok=True)
@@ -120,8 +123,10 @@ def _events(moved: list[Moved]) -> list[EventDraft]:
     ]
 
 
-def _left(layouts: Layouts, found: Stored, reason: str) -> Done:
-    layouts.passed.add(found.object_hash)
+def _left(layouts: Layouts, found: Stored, reason: str, *, again: bool = True) -> Done:
+    """Leave the object as it is: ``again``, to be looked at after RETRY seconds; else until
+    the hub restarts."""
+    (layouts.passed if again else layouts.failed).add(found.object_hash)
     log.warning("Dataset object %s is left as stored: %s", found.object_hash, reason)
     return Done(found.object_hash, "left", reason=reason)
 
