@@ -112,6 +112,10 @@ async def convert(
         raise ConversionError(
             f"Reading the file took longer than {limits.seconds:.0f} s; split it or send Parquet."
         ) from None
+    except asyncio.CancelledError:  # the hub stopping, or the request given up: the worker too
+        process.kill()
+        await process.wait()  # its pipes closed while the loop still runs
+        raise
     try:
         result = json.loads(out.decode().strip().splitlines()[-1])
     except (IndexError, ValueError):

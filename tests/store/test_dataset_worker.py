@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
+import pytest
 
 from hub.settings import Settings
 from hub.store import s3_access
@@ -582,3 +583,35 @@ def test_a_csv_file_of_two_thousand_columns_converts_within_the_hubs_memory_cap(
     assert converted.profile["c1998"]["distinct"] == 9
     assert converted.profile["c1997"]["distinct"] == 3
     assert pq.read_metadata(tmp_path / "out.parquet").num_columns == width
+
+
+def test_a_conversion_cancelled_stops_its_worker(tmp_path: Path) -> None:
+    """The hub stopping in the middle of a background rewrite (or a request given up) takes
+    the worker process with it rather than leave it writing."""
+    import psutil
+
+    source = tmp_path / "big.parquet"
+    rng = np.random.default_rng(1)  # a second or two of the worker's, after its start
+    pq.write_table(pa.table({f"c{i}": rng.random(6_000_000) for i in range(4)}), source)
+
+    def workers() -> list[psutil.Process]:
+        return [p for p in psutil.Process().children() if "dataset_worker" in " ".join(p.cmdline())]
+
+    async def cancelled() -> list[psutil.Process]:
+        task = asyncio.create_task(
+            convert(source, "parquet", tmp_path / "out.parquet", Limits.of(Settings()))
+        )
+        for _ in range(250):
+            await asyncio.sleep(0.02)
+            started = workers()
+            if started:
+                break
+        assert started, "no worker started"
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return started
+
+    started = asyncio.run(cancelled())
+    _, alive = psutil.wait_procs(started, timeout=0.3)  # killed, not left to finish
+    assert not alive, "the worker outlived its conversion"
