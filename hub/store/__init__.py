@@ -34,6 +34,7 @@ from hub.store.logged_models import LoggedModelStore
 from hub.store.metrics import MetricStore
 from hub.store.models import ModelStore
 from hub.store.oauth import OAuthStore
+from hub.store.object_deletions import ObjectDeletions
 from hub.store.objects import BucketObjects, FolderObjects, ObjectStore
 from hub.store.pages import PageStore
 from hub.store.privacy import PrivacyStore
@@ -75,6 +76,7 @@ class Store:
         self.audit = AuditStore(db)
         self.oauth = OAuthStore(db)
         self.objects = objects_for(object_store, data_dir, self.s3)
+        self.deletions = ObjectDeletions(self.objects)  # held while a backup copies objects
         self.scratch = data_dir / "tmp"  # half-received uploads; emptied at start-up
         self.datasets = DatasetStore(db)
         self.layouts = DatasetLayoutStore(db)

@@ -139,4 +139,4 @@ async def _remove_retired(store: Store, layouts: Layouts) -> None:
         return
     layouts.retired = [(digest, at) for digest, at in layouts.retired if digest not in due]
     unused = sorted(set(due) - await store.trash.referenced(due))
-    await asyncio.to_thread(store.objects.remove, unused, GRACE)
+    await store.deletions.remove(unused, GRACE)

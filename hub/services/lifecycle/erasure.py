@@ -220,7 +220,7 @@ async def _carry_out(
     await audit.change(store, events, store.erasures.swap(done, rewrites, content, audit=events))
     old = sorted(rewritten)
     unused = sorted(set(old) - await store.trash.referenced(old))
-    await asyncio.to_thread(store.objects.remove, unused, 0.0)  # the erased rows' last copies
+    await store.deletions.remove(unused, 0.0)  # the erased rows' last copies
     return done
 
 

@@ -7,7 +7,6 @@ rows (metric points included) and the stored files no remaining row refers to.""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 
 from hub.clock import now
@@ -266,7 +265,7 @@ async def _purge(
 
     purged = await store.trash.purge(entry_ids, audit=events, refuse_held=refuse_held)
     if purged.files:
-        await asyncio.to_thread(store.objects.remove, list(purged.files), recent)
+        await store.deletions.remove(list(purged.files), recent)
     return purged
 
 

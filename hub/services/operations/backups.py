@@ -2,10 +2,11 @@
 
 A backup is a folder on the hub's machine: a consistent copy of the database (one snapshot of
 every table, taken while the hub goes on serving), the object store's files (written once,
-never changed, so a copy made just after the snapshot holds every file it names), the signing
-keys and the hub's own secrets, and ``salon-backup.json`` saying what it is. It is written
-under ``NAME.part`` and renamed when complete: a backup that failed (a full disk, an
-unwritable folder) leaves nothing that ``restore`` would take.
+never changed, and not deleted while a backup is taken, so a copy made just after the snapshot
+holds every file it names: ``hub.store.object_deletions``), the signing keys and the hub's own
+secrets, and ``salon-backup.json`` saying what it is. It is written under ``NAME.part`` and
+renamed when complete: a backup that failed (a full disk, an unwritable folder) leaves nothing
+that ``restore`` would take.
 """
 
 from __future__ import annotations
@@ -65,8 +66,11 @@ async def backup(store: Store, data_dir: Path, principal: Principal, destination
     try:
         shutil.rmtree(partial, ignore_errors=True)  # what an interrupted backup left
         partial.mkdir(parents=True)
-        migration = await store.copy_database(partial / DATABASE)
-        files = await asyncio.to_thread(_copy_files, data_dir, partial)
+        # Held from before the snapshot until its files are copied: every object the copy
+        # of the database names is in the copy of the folder.
+        async with store.deletions.held():
+            migration = await store.copy_database(partial / DATABASE)
+            files = await asyncio.to_thread(_copy_files, data_dir, partial)
         size = (partial / DATABASE).stat().st_size
         manifest = Manifest(str(target), __version__, migration, now().isoformat(), size, files)
         (partial / MANIFEST).write_text(json.dumps(dataclasses.asdict(manifest), indent=2))
