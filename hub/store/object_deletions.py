@@ -3,37 +3,47 @@
 A backup copies the database as of one moment, then the objects folder: an object deleted in
 between (a purge, an erasure, a rewritten upload's old file) would be named by the copy and
 missing from it, or make the copy fail. So a backup holds deletions from before its snapshot
-until its files are copied; a deletion asked for meanwhile waits (polling, so that it holds no
-thread and works from any of the hub's event loops), and a backup waits for deletions already
-under way to end before taking its snapshot.
+until its files are copied. A deletion asked for meanwhile is put off, not waited for (a person
+purging the trash during a long backup gets an answer at once): the last holder to let go
+deletes what was put off. A backup waits for deletions already under way to end before taking
+its snapshot. What is put off when the hub stops is an object nothing refers to, which the
+hub's start-up sweep removes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 from collections.abc import AsyncIterator
 
 from hub.store.objects import ObjectStore
+from hub.store.remote import RemoteError
 
-POLL_SECONDS = 0.25
+log = logging.getLogger("salon.objects")
+
+POLL_SECONDS = 0.025  # how often a backup looks whether the deletions under way have ended
 
 
 class ObjectDeletions:
-    """Deletions of ``objects``, held while a backup copies them."""
+    """Deletions of ``objects``, put off while a backup copies them."""
 
     def __init__(self, objects: ObjectStore) -> None:
         self.objects = objects
         self._lock = threading.Lock()
         self._holds = 0
         self._deleting = 0
+        self._put_off: list[tuple[list[str], float]] = []
 
     async def remove(self, digests: list[str], older_than: float) -> int:
-        """``ObjectStore.remove``, once no backup holds deletions; returns how many objects
-        were deleted."""
-        while not self._start():
-            await asyncio.sleep(POLL_SECONDS)
+        """``ObjectStore.remove`` now, or once no backup holds deletions (then 0 now: the
+        holder deletes them as it lets go); returns how many objects were deleted now."""
+        with self._lock:
+            if self._holds:
+                self._put_off.append((list(digests), older_than))
+                return 0
+            self._deleting += 1
         try:
             return await asyncio.to_thread(self.objects.remove, digests, older_than)
         finally:
@@ -43,16 +53,29 @@ class ObjectDeletions:
     @contextlib.asynccontextmanager
     async def held(self) -> AsyncIterator[None]:
         """No object is deleted inside: deletions under way are let finish first, those asked
-        for meanwhile wait until the last holder leaves."""
+        for meanwhile are done once the last holder leaves."""
         with self._lock:
             self._holds += 1
         try:
             while self.deleting:
-                await asyncio.sleep(POLL_SECONDS / 10)
+                await asyncio.sleep(POLL_SECONDS)
             yield
         finally:
             with self._lock:
                 self._holds -= 1
+                due = [] if self._holds else self._put_off
+                if due:
+                    self._put_off = []
+            for digests, older_than in due:
+                await self._remove_put_off(digests, older_than)
+
+    async def _remove_put_off(self, digests: list[str], older_than: float) -> None:
+        try:
+            await self.remove(digests, older_than)
+        except (OSError, RemoteError) as exc:  # the start-up sweep removes them later
+            log.warning(
+                "%d objects put off during a backup were not deleted: %s", len(digests), exc
+            )
 
     @property
     def deleting(self) -> bool:
@@ -64,9 +87,8 @@ class ObjectDeletions:
         with self._lock:
             return self._holds > 0
 
-    def _start(self) -> bool:
+    @property
+    def put_off(self) -> int:
+        """How many deletions wait for a backup to end."""
         with self._lock:
-            if self._holds:
-                return False
-            self._deleting += 1
-            return True
+            return len(self._put_off)

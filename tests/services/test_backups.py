@@ -1,6 +1,6 @@
 """Backups beside deletions, on both backends: an object purged while a backup is taken is still
-in the backup whose database names it, the purge waits for the backup's copy rather than failing
-it, and deletions asked for while deletions are held happen once they are let go."""
+in the backup whose database names it; the purge answers at once, and the object is deleted
+once the backup has copied the files (deletions put off while held are done as it lets go)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def names_and_holds(backup: Path) -> tuple[set[str], set[str]]:
     return named, held
 
 
-def test_a_purge_during_a_backup_waits_until_the_objects_are_copied(
+def test_an_object_purged_during_a_backup_is_in_it_and_deleted_after(
     store: Store, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     admin = person(store, "root", is_admin=True)
@@ -68,27 +68,32 @@ def test_a_purge_during_a_backup_waits_until_the_objects_are_copied(
 
     purged = run(purge_while_backing_up())
     assert purged.files == (doomed,)
-    assert not store.objects.exists(doomed), "the purge deleted nothing once the backup ended"
+    assert not store.objects.exists(doomed), "the purge's file was not deleted after the backup"
     assert store.objects.exists(kept)
+    assert store.deletions.put_off == 0
     named, held = names_and_holds(destination)
     assert kept in named
     assert named <= held, f"the backup names objects it lacks: {sorted(named - held)}"
 
 
-def test_deletions_held_wait_and_happen_once_let_go(store: Store, tmp_path: Path) -> None:
+def test_deletions_asked_for_while_held_are_done_once_let_go(store: Store, tmp_path: Path) -> None:
     admin = person(store, "root", is_admin=True)
     doomed = claims(store, admin, tmp_path / "uploads", "claims-2026")
+    kept = claims(store, admin, tmp_path / "uploads", "claims-2025")
     found = run(datasets.find(store, admin, "claims", "claims-2026"))
     entry = run(trash.move_to_trash(store, admin, "dataset", found.dataset.id))
 
-    async def purge_while_held() -> tuple[bool, bool, Purged]:
-        async with store.deletions.held():
-            purging = asyncio.create_task(trash.purge(store, admin, entry.id, recent=0))
-            await asyncio.sleep(1.0)
-            waited, still_there = not purging.done(), store.objects.exists(doomed)
-        return waited, still_there, await purging
+    async def purge_while_held() -> tuple[Purged, bool, int]:
+        async with store.deletions.held(), store.deletions.held():  # two backups at once
+            purged = await trash.purge(store, admin, entry.id, recent=0)
+            still_there = store.objects.exists(doomed)
+            waiting = store.deletions.put_off
+        return purged, still_there, waiting
 
-    waited, still_there, purged = run(purge_while_held())
-    assert waited and still_there, "an object was deleted while deletions were held"
-    assert purged.files == (doomed,) and not store.objects.exists(doomed)
+    purged, still_there, waiting = run(purge_while_held())
+    assert purged.files == (doomed,)
+    assert still_there and waiting == 1, "an object was deleted while deletions were held"
+    assert not store.objects.exists(doomed), "the put-off deletion was not done once let go"
+    assert store.objects.exists(kept)
     assert not store.deletions.holding and not store.deletions.deleting
+    assert store.deletions.put_off == 0

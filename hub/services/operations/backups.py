@@ -2,8 +2,9 @@
 
 A backup is a folder on the hub's machine: a consistent copy of the database (one snapshot of
 every table, taken while the hub goes on serving), the object store's files (written once,
-never changed, and not deleted while a backup is taken, so a copy made just after the snapshot
-holds every file it names: ``hub.store.object_deletions``), the signing keys and the hub's own
+never changed, and not deleted while a backup is taken (deletions are put off until it ends:
+``hub.store.object_deletions``), so a copy made just after the snapshot holds every file it
+names), the signing keys and the hub's own
 secrets, and ``salon-backup.json`` saying what it is. It is written under ``NAME.part`` and
 renamed when complete: a backup that failed (a full disk, an unwritable folder) leaves nothing
 that ``restore`` would take.
@@ -67,7 +68,8 @@ async def backup(store: Store, data_dir: Path, principal: Principal, destination
         shutil.rmtree(partial, ignore_errors=True)  # what an interrupted backup left
         partial.mkdir(parents=True)
         # Held from before the snapshot until its files are copied: every object the copy
-        # of the database names is in the copy of the folder.
+        # of the database names is in the copy of the folder (deletions asked for meanwhile
+        # are done as the hold ends).
         async with store.deletions.held():
             migration = await store.copy_database(partial / DATABASE)
             files = await asyncio.to_thread(_copy_files, data_dir, partial)
