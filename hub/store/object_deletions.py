@@ -1,22 +1,23 @@
 """Deleting stored objects without racing a backup.
 
 A backup copies the database as of one moment, then the objects folder: an object deleted in
-between (a purge, an erasure, a rewritten upload's old file) would be named by the copy and
-missing from it, or make the copy fail. So a backup holds deletions from before its snapshot
-until its files are copied. A deletion asked for meanwhile is put off, not waited for (a person
-purging the trash during a long backup gets an answer at once): the last holder to let go
-deletes what was put off. A backup waits for deletions already under way to end before taking
-its snapshot. What is put off when the hub stops is an object nothing refers to, which the
-hub's start-up sweep removes.
+between (a purge, an erasure, a rewritten upload's old file, ``salon gc``'s sweep) would be
+named by the copy and missing from it, or make the copy fail. So a backup holds deletions from
+before its snapshot until its files are copied. A deletion asked for meanwhile is put off, not
+waited for (a person purging the trash during a long backup gets an answer at once): the last
+holder to let go does what was put off (a sweep asks then which objects are referenced). A
+backup waits for deletions already under way to end before taking its snapshot. What is put off
+when the hub stops is an object nothing refers to, which the hub's start-up sweep removes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from hub.store.objects import ObjectStore
 from hub.store.remote import RemoteError
@@ -34,18 +35,27 @@ class ObjectDeletions:
         self._lock = threading.Lock()
         self._holds = 0
         self._deleting = 0
-        self._put_off: list[tuple[list[str], float]] = []
+        self._put_off: list[Callable[[], int]] = []
 
     async def remove(self, digests: list[str], older_than: float) -> int:
         """``ObjectStore.remove`` now, or once no backup holds deletions (then 0 now: the
         holder deletes them as it lets go); returns how many objects were deleted now."""
+        return await self._now_or_later(functools.partial(self.objects.remove, digests, older_than))
+
+    async def sweep(self, referenced: Callable[[], set[str]], older_than: float) -> int:
+        """``ObjectStore.sweep`` of the objects ``referenced()`` does not name, asked just
+        before deleting (a sweep put off asks again then: what was uploaded meanwhile is
+        named); returns how many objects were deleted now."""
+        return await self._now_or_later(lambda: self.objects.sweep(referenced(), older_than))
+
+    async def _now_or_later(self, deletion: Callable[[], int]) -> int:
         with self._lock:
             if self._holds:
-                self._put_off.append((list(digests), older_than))
+                self._put_off.append(deletion)
                 return 0
             self._deleting += 1
         try:
-            return await asyncio.to_thread(self.objects.remove, digests, older_than)
+            return await asyncio.to_thread(deletion)
         finally:
             with self._lock:
                 self._deleting -= 1
@@ -66,16 +76,14 @@ class ObjectDeletions:
                 due = [] if self._holds else self._put_off
                 if due:
                     self._put_off = []
-            for digests, older_than in due:
-                await self._remove_put_off(digests, older_than)
+            for deletion in due:
+                await self._put_off_done(deletion)
 
-    async def _remove_put_off(self, digests: list[str], older_than: float) -> None:
+    async def _put_off_done(self, deletion: Callable[[], int]) -> None:
         try:
-            await self.remove(digests, older_than)
+            await self._now_or_later(deletion)
         except (OSError, RemoteError) as exc:  # the start-up sweep removes them later
-            log.warning(
-                "%d objects put off during a backup were not deleted: %s", len(digests), exc
-            )
+            log.warning("A deletion put off during a backup failed: %s", exc)
 
     @property
     def deleting(self) -> bool:

@@ -1,6 +1,7 @@
 """Backups beside deletions, on both backends: an object purged while a backup is taken is still
 in the backup whose database names it; the purge answers at once, and the object is deleted
-once the backup has copied the files (deletions put off while held are done as it lets go)."""
+once the backup has copied the files (deletions put off while held are done as it lets go); a
+`salon gc` sweep put off asks again then what is referenced."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from hub.domain.lifecycle import Purged
 from hub.services.data import dataset_uploads, datasets
-from hub.services.lifecycle import trash
+from hub.services.lifecycle import garbage, trash
 from hub.services.operations import backups
 from hub.services.policy.principal import Principal
 from hub.settings import Settings
@@ -97,3 +98,30 @@ def test_deletions_asked_for_while_held_are_done_once_let_go(store: Store, tmp_p
     assert store.objects.exists(kept)
     assert not store.deletions.holding and not store.deletions.deleting
     assert store.deletions.put_off == 0
+
+
+def test_a_garbage_sweep_while_held_is_done_later_and_keeps_what_was_uploaded_since(
+    store: Store, tmp_path: Path
+) -> None:
+    """`salon gc` during a backup: the orphan stays until the backup ends; the sweep then asks
+    again what is referenced, so a dataset uploaded in between keeps its object."""
+    admin = person(store, "root", is_admin=True)
+    kept = claims(store, admin, tmp_path / "uploads", "claims-2025")
+    leftover = tmp_path / "leftover.parquet"  # what an upload cut off would leave
+    leftover.write_bytes(b"PAR1 half an upload")
+    orphan, _ = store.objects.put(leftover)
+
+    async def collect_then_upload_while_held() -> tuple[int, bool, str]:
+        async with store.deletions.held():
+            found = await garbage.collect(store, admin, 30, dry_run=False, recent=0)
+            still_there = store.objects.exists(orphan)
+            uploaded = await asyncio.to_thread(
+                claims, store, admin, tmp_path / "uploads", "claims-2026"
+            )
+        return found.orphans, still_there, uploaded
+
+    orphans, still_there, uploaded = run(collect_then_upload_while_held())
+    assert orphans == 1 and still_there, "the sweep deleted while deletions were held"
+    assert not store.objects.exists(orphan), "the put-off sweep did not run"
+    assert store.objects.exists(kept)
+    assert store.objects.exists(uploaded), "the put-off sweep deleted an object uploaded since"

@@ -44,7 +44,7 @@ async def collect(
     keep = await asyncio.to_thread(store.referenced_objects_sync)
     orphans = await asyncio.to_thread(store.objects.unreferenced, keep, recent)
     if orphans and not dry_run:
-        await asyncio.to_thread(store.objects.sweep, keep, recent)
+        await store.deletions.sweep(store.referenced_objects_sync, recent)
     found = Garbage(purged, len(orphans), sum(size for _, size in orphans), dry_run)
     rows = sum(count for _, count in purged.objects) + found.orphans
     await audit.read(
