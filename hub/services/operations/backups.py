@@ -2,12 +2,11 @@
 
 A backup is a folder on the hub's machine: a consistent copy of the database (one snapshot of
 every table, taken while the hub goes on serving), the object store's files (written once,
-never changed, and not deleted while a backup is taken (deletions are put off until it ends:
-``hub.store.object_deletions``), so a copy made just after the snapshot holds every file it
-names), the signing keys and the hub's own
-secrets, and ``salon-backup.json`` saying what it is. It is written under ``NAME.part`` and
-renamed when complete: a backup that failed (a full disk, an unwritable folder) leaves nothing
-that ``restore`` would take.
+never changed, and not deleted while a backup is taken: deletions are put off until it ends,
+``hub.store.object_deletions``; so a copy made just after the snapshot holds every file it
+names), the signing keys and the hub's own secrets, and ``salon-backup.json`` saying what it
+is. It is written under ``NAME.part`` and renamed when complete: a backup that failed (a full
+disk, an unwritable folder) leaves nothing that ``restore`` would take.
 """
 
 from __future__ import annotations
