@@ -7,9 +7,10 @@ erasures.py``), since a large dataset takes minutes. Each affected object is wri
 without the rows and profiled again; the versions keep their numbers and lineage and move onto
 the new objects in one transaction, with a record of who, when, which filter and how many rows
 per version (never the values) and the request marked done; then the old objects, used by
-nothing else, are deleted. A crash before that transaction leaves the old state and the request
-running, carried out again by the next hub to hold the work (the new objects are swept as
-unused); after it, the new state (the old objects are swept)."""
+nothing else, are deleted (once a backup under way has copied them: ``store.deletions``). A
+crash before that transaction leaves the old state and the request running, carried out again
+by the next hub to hold the work (the new objects are swept as unused); after it, the new state
+(the old objects are swept)."""
 
 from __future__ import annotations
 
