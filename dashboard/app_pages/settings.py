@@ -179,9 +179,12 @@ else:
         except HubError as exc:
             st.error(str(exc))
         else:
+            waiting = " (deleted once the backup under way has copied them)"
             tell(
                 f"Purged: {int(gone['points']):,} metric points and {gone['files']} files "
-                f"({size_text(gone['fileBytes'])}) removed."
+                f"({size_text(gone['fileBytes'])}) removed"
+                + (waiting if gone.get("filesWaitForBackup") else "")
+                + "."
             )
             st.rerun()
 

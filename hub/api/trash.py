@@ -86,6 +86,9 @@ class PurgeType:
     held: list[TrashEntryType] = strawberry.field(
         description="Entries that were due but stay in the trash: a legal hold covers them."
     )
+    files_wait_for_backup: bool = strawberry.field(
+        description="The files are deleted once the backup under way has copied them."
+    )
 
     @classmethod
     def of(cls, purged: Purged, days: int) -> PurgeType:
@@ -96,6 +99,7 @@ class PurgeType:
             points=float(purged.points),
             files=len(purged.files),
             file_bytes=float(purged.file_bytes),
+            files_wait_for_backup=purged.files_wait_for_backup,
         )
 
 
@@ -111,6 +115,9 @@ class GarbageType:
     orphan_files: int = strawberry.field(description="Stored files nothing referred to.")
     orphan_bytes: float
     total_bytes: float = strawberry.field(description="Bytes freed in the object store.")
+    files_wait_for_backup: bool = strawberry.field(
+        description="The files are deleted once the backup under way has copied them."
+    )
 
     @classmethod
     def of(cls, found: Garbage, days: int) -> GarbageType:
@@ -120,6 +127,7 @@ class GarbageType:
             orphan_files=found.orphans,
             orphan_bytes=float(found.orphan_bytes),
             total_bytes=float(found.total_bytes),
+            files_wait_for_backup=found.files_wait_for_backup,
         )
 
 

@@ -14,8 +14,9 @@ from hub.cli.common import JsonOption, call, connect, print_json
 trash_app = typer.Typer(help="The trash: what was moved there comes back until it is purged.")
 hold_app = typer.Typer(help="Legal holds: nothing they cover is purged or erased (officers).")
 
+WAITING_FOR_BACKUP = "A backup is under way: the files are deleted once it has copied them."
 GARBAGE = """mutation($dry: Boolean!) { collectGarbage(dryRun: $dry) { __typename
-  ... on Garbage { dryRun orphanFiles orphanBytes totalBytes
+  ... on Garbage { dryRun orphanFiles orphanBytes totalBytes filesWaitForBackup
     purge { entries { id kind label trashedBy trashedAt } objects { kind count } points files
       fileBytes held { id kind label } } }
   ... on Error { message } } }"""
@@ -95,6 +96,8 @@ def trash_purge(
         f"{_objects(purged)}, {int(purged['points']):,} metric points, {purged['files']} files "
         f"({_size(purged['fileBytes'])})."
     )
+    if purged.get("filesWaitForBackup"):
+        typer.echo(WAITING_FOR_BACKUP)
 
 
 def _objects(purge: dict[str, Any]) -> str:
@@ -122,6 +125,8 @@ def gc(
         f"{_size(purge['fileBytes'])}) and {found['orphanFiles']} files nothing refers to "
         f"({_size(found['orphanBytes'])}): {_size(found['totalBytes'])} in all."
     )
+    if found["filesWaitForBackup"]:
+        typer.echo(WAITING_FOR_BACKUP)
     for entry in purge["entries"]:
         typer.echo(
             f"  {entry['kind'].lower():<15} {entry['label']} (trashed by {entry['trashedBy']} "

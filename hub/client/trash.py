@@ -18,7 +18,7 @@ RESTORE = f"""mutation($id: ID!) {{ restoreFromTrash(entryId: $id) {{
   __typename ... on TrashEntry {{ {ENTRY_FIELDS} }} ... on Error {{ message }} }} }}"""
 PURGE = f"""mutation($id: ID!) {{ purgeFromTrash(entryId: $id) {{
   __typename ... on Purge {{ entries {{ {ENTRY_FIELDS} }} objects {{ kind count }} points files
-    fileBytes }} ... on Error {{ message }} }} }}"""
+    fileBytes filesWaitForBackup }} ... on Error {{ message }} }} }}"""
 LIST = f"""query($project: String) {{ trash(project: $project) {{ {ENTRY_FIELDS} }} }}"""
 KINDS = (
     "project",

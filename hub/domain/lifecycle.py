@@ -49,6 +49,7 @@ class Purged:
     files: tuple[str, ...]  # content-addressed objects no remaining row refers to
     file_bytes: int
     held: tuple[tuple[TrashEntry, LegalHold], ...] = ()  # due, but kept by a legal hold
+    files_wait_for_backup: bool = False  # deleted once a backup under way has copied them
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -37,22 +37,22 @@ class ObjectDeletions:
         self._deleting = 0
         self._put_off: list[Callable[[], int]] = []
 
-    async def remove(self, digests: list[str], older_than: float) -> int:
-        """``ObjectStore.remove`` now, or once no backup holds deletions (then 0 now: the
-        holder deletes them as it lets go); returns how many objects were deleted now."""
+    async def remove(self, digests: list[str], older_than: float) -> int | None:
+        """``ObjectStore.remove`` now, or once no backup holds deletions (the holder deletes
+        them as it lets go); returns how many objects were deleted, None when put off."""
         return await self._now_or_later(functools.partial(self.objects.remove, digests, older_than))
 
-    async def sweep(self, referenced: Callable[[], set[str]], older_than: float) -> int:
+    async def sweep(self, referenced: Callable[[], set[str]], older_than: float) -> int | None:
         """``ObjectStore.sweep`` of the objects ``referenced()`` does not name, asked just
         before deleting (a sweep put off asks again then: what was uploaded meanwhile is
-        named); returns how many objects were deleted now."""
+        named); returns how many objects were deleted, None when put off."""
         return await self._now_or_later(lambda: self.objects.sweep(referenced(), older_than))
 
-    async def _now_or_later(self, deletion: Callable[[], int]) -> int:
+    async def _now_or_later(self, deletion: Callable[[], int]) -> int | None:
         with self._lock:
             if self._holds:
                 self._put_off.append(deletion)
-                return 0
+                return None
             self._deleting += 1
         try:
             return await asyncio.to_thread(deletion)

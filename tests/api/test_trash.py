@@ -223,3 +223,46 @@ def test_the_command_line_lists_moves_purges_and_collects_garbage(
     editor = person(hub_server, "erin", "editor", "vision")
     denied = salon(hub_server, "gc", token=editor)
     assert denied.returncode == 1 and "Only a site admin" in denied.stderr
+
+
+def test_a_purge_during_a_backup_says_its_files_wait_for_it(tmp_path: Path) -> None:
+    """Through GraphQL (an in-process hub, deletions held as a backup holds them): the purge is
+    answered at once and says its files wait for the backup; once it ends nothing waits, and a
+    collection says so. (The purge's file was stored a moment ago, which keeps it from this
+    purge either way: tests/services/test_backups.py sees files deleted.)"""
+    import asyncio
+
+    import polars as pl
+
+    from hub.services.data import dataset_uploads, datasets
+    from hub.services.lifecycle import trash
+    from hub.services.policy.principal import SYSTEM
+    from tests.inprocess import InProcessHub, in_process_hub
+
+    waits = """mutation($id: ID!) { purgeFromTrash(entryId: $id) {
+      __typename ... on Purge { files filesWaitForBackup } ... on Error { message } } }"""
+    collect = """mutation { collectGarbage(dryRun: false) {
+      __typename ... on Garbage { orphanFiles filesWaitForBackup } ... on Error { message } } }"""
+
+    async def purge_while_held(api: InProcessHub, entry_id: str) -> tuple[dict[str, Any], int]:
+        async with api.store.deletions.held():
+            answer = await asyncio.to_thread(api.graphql, waits, {"id": entry_id})
+            return answer, api.store.deletions.put_off
+
+    for api in in_process_hub(tmp_path / "hub", demo=False):
+        source = tmp_path / "inspections.parquet"
+        parts = {"part": range(3000), "ok": [i % 7 != 0 for i in range(3000)]}
+        pl.DataFrame(parts).write_parquet(source)
+        made = dataset_uploads.upload(
+            api.store, api.settings, SYSTEM, "quality", "inspections", source, source.name
+        )
+        asyncio.run(made)
+        found = asyncio.run(datasets.find(api.store, SYSTEM, "quality", "inspections"))
+        entry = asyncio.run(trash.move_to_trash(api.store, SYSTEM, "dataset", found.dataset.id))
+
+        answer, waiting = asyncio.run(purge_while_held(api, entry.id))
+        purged = answer["data"]["purgeFromTrash"]
+        assert purged == {"__typename": "Purge", "files": 1, "filesWaitForBackup": True}
+        assert waiting == 1 and api.store.deletions.put_off == 0
+        collected = api.graphql(collect)["data"]["collectGarbage"]
+        assert collected == {"__typename": "Garbage", "orphanFiles": 0, "filesWaitForBackup": False}

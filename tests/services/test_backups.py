@@ -92,7 +92,7 @@ def test_deletions_asked_for_while_held_are_done_once_let_go(store: Store, tmp_p
         return purged, still_there, waiting
 
     purged, still_there, waiting = run(purge_while_held())
-    assert purged.files == (doomed,)
+    assert purged.files == (doomed,) and purged.files_wait_for_backup
     assert still_there and waiting == 1, "an object was deleted while deletions were held"
     assert not store.objects.exists(doomed), "the put-off deletion was not done once let go"
     assert store.objects.exists(kept)
@@ -111,17 +111,20 @@ def test_a_garbage_sweep_while_held_is_done_later_and_keeps_what_was_uploaded_si
     leftover.write_bytes(b"PAR1 half an upload")
     orphan, _ = store.objects.put(leftover)
 
-    async def collect_then_upload_while_held() -> tuple[int, bool, str]:
+    async def collect_then_upload_while_held() -> tuple[garbage.Garbage, bool, str]:
         async with store.deletions.held():
             found = await garbage.collect(store, admin, 30, dry_run=False, recent=0)
             still_there = store.objects.exists(orphan)
             uploaded = await asyncio.to_thread(
                 claims, store, admin, tmp_path / "uploads", "claims-2026"
             )
-        return found.orphans, still_there, uploaded
+        return found, still_there, uploaded
 
-    orphans, still_there, uploaded = run(collect_then_upload_while_held())
-    assert orphans == 1 and still_there, "the sweep deleted while deletions were held"
+    found, still_there, uploaded = run(collect_then_upload_while_held())
+    assert found.orphans == 1 and found.files_wait_for_backup
+    assert still_there, "the sweep deleted while deletions were held"
     assert not store.objects.exists(orphan), "the put-off sweep did not run"
     assert store.objects.exists(kept)
     assert store.objects.exists(uploaded), "the put-off sweep deleted an object uploaded since"
+    again = run(garbage.collect(store, admin, 30, dry_run=False, recent=0))
+    assert again.orphans == 0 and not again.files_wait_for_backup

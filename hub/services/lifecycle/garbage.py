@@ -23,6 +23,7 @@ class Garbage:
     orphans: int  # stored files nothing refers to
     orphan_bytes: int
     dry_run: bool
+    files_wait_for_backup: bool = False  # deleted once a backup under way has copied them
 
     @property
     def total_bytes(self) -> int:
@@ -43,9 +44,11 @@ async def collect(
         purged = await trash.purge_expired(store, days, principal=principal, recent=recent)
     keep = await asyncio.to_thread(store.referenced_objects_sync)
     orphans = await asyncio.to_thread(store.objects.unreferenced, keep, recent)
+    swept: int | None = 0
     if orphans and not dry_run:
-        await store.deletions.sweep(store.referenced_objects_sync, recent)
-    found = Garbage(purged, len(orphans), sum(size for _, size in orphans), dry_run)
+        swept = await store.deletions.sweep(store.referenced_objects_sync, recent)
+    waiting = purged.files_wait_for_backup or swept is None
+    found = Garbage(purged, len(orphans), sum(size for _, size in orphans), dry_run, waiting)
     rows = sum(count for _, count in purged.objects) + found.orphans
     await audit.read(
         store, principal, "gc.dry_run" if dry_run else "gc.run", "store", None, None, rows

@@ -7,6 +7,7 @@ rows (metric points included) and the stored files no remaining row refers to.""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 
 from hub.clock import now
@@ -264,8 +265,8 @@ async def _purge(
         ]
 
     purged = await store.trash.purge(entry_ids, audit=events, refuse_held=refuse_held)
-    if purged.files:
-        await store.deletions.remove(list(purged.files), recent)
+    if purged.files and await store.deletions.remove(list(purged.files), recent) is None:
+        return dataclasses.replace(purged, files_wait_for_backup=True)
     return purged
 
 
