@@ -128,3 +128,22 @@ def test_a_garbage_sweep_while_held_is_done_later_and_keeps_what_was_uploaded_si
     assert store.objects.exists(uploaded), "the put-off sweep deleted an object uploaded since"
     again = run(garbage.collect(store, admin, 30, dry_run=False, recent=0))
     assert again.orphans == 0 and not again.files_wait_for_backup
+
+
+def test_a_file_removed_while_the_folder_is_copied_is_left_out_not_a_failure(
+    store: Store, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The hub writes and removes small files of its own while it serves (readiness probes in
+    the objects folder, keys rotated away): one listed and then gone is left out of the backup
+    rather than failing it. A link to nothing stands for such a file: listed, then not found."""
+    admin = person(store, "root", is_admin=True)
+    kept = claims(store, admin, tmp_path / "uploads", "claims-2025")
+    (tmp_path / "objects" / ".ready-gone").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "gone-too").symlink_to(tmp_path / "nowhere")
+    destination = tmp_path_factory.mktemp("backups") / "tuesday"
+    made = run(backups.backup(store, tmp_path, admin, str(destination)))
+    assert made.files >= 1
+    named, held = names_and_holds(destination)
+    assert kept in named and named <= held
+    assert not (destination / "objects" / ".ready-gone").exists()
+    assert not (destination / "gone-too").exists()

@@ -95,12 +95,22 @@ def _copy_files(data_dir: Path, target: Path) -> int:
         if item.name in LEFT_OUT:
             continue
         if item.is_dir():
-            shutil.copytree(item, target / item.name)
+            shutil.copytree(item, target / item.name, copy_function=_copy_if_there)
             copied += sum(1 for path in (target / item.name).rglob("*") if path.is_file())
-        else:
-            shutil.copy2(item, target / item.name)
+        elif _copy_if_there(item, target / item.name):
             copied += 1
     return copied
+
+
+def _copy_if_there(source: str | Path, target: str | Path) -> str | Path | None:
+    """``shutil.copy2``, skipping a file the hub removed since its folder was listed (a
+    readiness probe's file, a key rotated away, a secret's staging file): the backup holds the
+    folder as it was after. Objects are never among them while a backup holds deletions."""
+    try:
+        return shutil.copy2(source, target)
+    except FileNotFoundError:
+        log.info("Left out of the backup, removed while it was copied: %s", source)
+        return None
 
 
 def restore(source: Path, data_dir: Path) -> Manifest:
